@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what Wharf and its tests need, only when it is missing: npm packages, and the peers from Debian
+# (runc, skopeo, umoci, the reference registry, dockerd, busybox, CNI plugins). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have runc || need+=(runc)
+have skopeo || need+=(skopeo)
+have umoci || need+=(umoci)
+have docker-registry || need+=(docker-registry)
+have dockerd || need+=(docker.io)
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need+=(busybox-static)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+have iptables || need+=(iptables)
+have xz || need+=(xz-utils)
+have curl || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "ensure-deps: missing ${need[*]}; run as root to install them" >&2
+  else
+    echo "ensure-deps: installing ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
+# Debian's busybox-static must provide a static binary: it is copied into images.
+if [ ! -x /bin/busybox ] && [ -x /usr/bin/busybox ]; then :; fi
+
+stamp=node_modules/.wharf-installed
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  touch "$stamp"
+fi

@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+import type { CliContext, GlobalOptions } from './context.js';
+
+const require = createRequire(import.meta.url);
+const DEFAULT_ROOT = '/var/lib/wharf';
+
+function version(): string {
+  return (require('../../package.json') as { version: string }).version;
+}
+
+/**
+ * The CLI entry. `--version` is answered before commander and the verbs are loaded, so it starts fast.
+ */
+export async function main(argv: string[]): Promise<void> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    process.stdout.write(`Wharf version ${version()}\n`);
+    return;
+  }
+  const { Command, CommanderError } = await import('commander');
+  const { exitCodeFor, formatError } = await import('./errors.js');
+  const { registerAll } = await import('./commands/index.js');
+
+  const program = new Command('wharf');
+  program
+    .description('A daemonless container image engine')
+    .version(`Wharf version ${version()}`, '-v, --version', 'Print version information and quit')
+    .option('--root <dir>', 'Root directory of persistent Wharf state', process.env.WHARF_ROOT || DEFAULT_ROOT)
+    .option('--log-level <level>', 'Set the logging level ("debug"|"info"|"warn"|"error")', process.env.WHARF_LOG_LEVEL || 'warn')
+    .enablePositionalOptions()
+    .showHelpAfterError(false)
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      outputError: (s, write) => write(s.replace(/^error: /, 'Error: ')),
+    })
+    .exitOverride();
+
+  let exitCode = 0;
+  const globals = (): GlobalOptions => {
+    const o = program.opts<{ root: string; logLevel: string }>();
+    const root = o.root.replace(/\/+$/, '') || '/';
+    return {
+      root,
+      runRoot: root === DEFAULT_ROOT ? '/run/wharf' : `${root}/run`,
+      logLevel: (['debug', 'info', 'warn', 'error'].includes(o.logLevel) ? o.logLevel : 'warn') as GlobalOptions['logLevel'],
+    };
+  };
+  const ctx: CliContext = {
+    globals,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    setExitCode: (c) => {
+      exitCode = c;
+    },
+  };
+  registerAll(program, ctx);
+  // Verbs whose engine failures exit 125, as in Docker (run/create/start/exec).
+  const engine125 = new Set(['run', 'create', 'start', 'exec']);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      // Flag and usage errors: Docker exits 125.
+      process.exitCode = err.exitCode === 0 ? 0 : 125;
+      return;
+    }
+    const verb = argv.find((a) => !a.startsWith('-'));
+    process.stderr.write(formatError(err, globals().logLevel === 'debug') + '\n');
+    process.exitCode = exitCodeFor(err, verb && engine125.has(verb) ? 125 : 1);
+    return;
+  }
+  if (exitCode !== 0) process.exitCode = exitCode;
+}

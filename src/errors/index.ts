@@ -1,0 +1,64 @@
+/**
+ * Typed errors with stable codes. Callers test the code (`is(err, 'NOT_FOUND')`), never the message.
+ * Codes map to exit codes / HTTP statuses in exactly three places: cli/, registry/server, api/.
+ */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'INVALID_ARGUMENT'
+  | 'CONFLICT'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'UNAVAILABLE'
+  | 'DIGEST_MISMATCH'
+  | 'SIZE_MISMATCH'
+  | 'FAILED_PRECONDITION'
+  | 'UNSUPPORTED'
+  | 'CANCELLED'
+  | 'TOO_LARGE'
+  | 'INTERNAL'
+  // A command inside a container could not be found (exit 127) or not be executed (exit 126).
+  | 'COMMAND_NOT_FOUND'
+  | 'COMMAND_NOT_EXECUTABLE';
+
+const BRAND = Symbol.for('wharf.error');
+
+export class WharfError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+  readonly [BRAND] = true;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'WharfError';
+    this.code = code;
+    if (options?.details) this.details = options.details;
+  }
+
+  // Keeps `instanceof` true across duplicate copies of this module (e.g. a library and a CLI bundle).
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+
+export function is(err: unknown, code: ErrorCode): err is WharfError {
+  return err instanceof WharfError && err.code === code;
+}
+
+export function codeOf(err: unknown): ErrorCode | undefined {
+  return err instanceof WharfError ? err.code : undefined;
+}
+
+export const notFound = (msg: string, details?: Record<string, unknown>) => new WharfError('NOT_FOUND', msg, { details });
+export const invalidArgument = (msg: string, details?: Record<string, unknown>) =>
+  new WharfError('INVALID_ARGUMENT', msg, { details });
+export const alreadyExists = (msg: string, details?: Record<string, unknown>) =>
+  new WharfError('ALREADY_EXISTS', msg, { details });
+export const conflict = (msg: string, details?: Record<string, unknown>) => new WharfError('CONFLICT', msg, { details });
+export const unsupported = (msg: string) => new WharfError('UNSUPPORTED', msg);
+export const internal = (msg: string, cause?: unknown) => new WharfError('INTERNAL', msg, { cause });
+
+/** Node's system errors carry `code` like 'ENOENT'. */
+export function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}

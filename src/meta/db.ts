@@ -1,0 +1,74 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { WharfError } from '../errors/index.js';
+
+export type SqliteDatabase = Database.Database;
+
+/** One schema step. Steps of a namespace run in order, each in its own transaction, exactly once. */
+export interface Migration {
+  version: number;
+  up: string | ((db: SqliteDatabase) => void);
+}
+
+/**
+ * The metadata database: one SQLite file in WAL mode shared by all Wharf services of a root.
+ * Each service owns a schema namespace ('images', 'snapshots', 'containers', …) and migrates it itself, so modules
+ * stay independent while every multi-step change can still be one transaction across them.
+ */
+export class MetaDb {
+  readonly sql: SqliteDatabase;
+
+  constructor(readonly file: string, opts: { readonly?: boolean } = {}) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      this.sql = new Database(file, { readonly: opts.readonly ?? false, timeout: 15_000 });
+    } catch (err) {
+      throw new WharfError('UNAVAILABLE', `cannot open metadata database ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    this.sql.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode keeps the database consistent on a crash; only a power loss can drop the last commits.
+    this.sql.pragma('synchronous = NORMAL');
+    this.sql.pragma('foreign_keys = ON');
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS schema_versions (namespace TEXT PRIMARY KEY, version INTEGER NOT NULL)`);
+  }
+
+  /** Apply the namespace's migrations that have not run yet. Safe when several processes start at once. */
+  migrate(namespace: string, migrations: readonly Migration[]): void {
+    const current = () =>
+      (this.sql.prepare('SELECT version FROM schema_versions WHERE namespace = ?').get(namespace) as { version: number } | undefined)
+        ?.version ?? 0;
+    const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+    if (current() >= latest) return;
+    // IMMEDIATE takes the write lock up front, so two processes cannot both decide to run the same step.
+    this.immediate(() => {
+      const from = current();
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (m.version <= from) continue;
+        if (typeof m.up === 'string') this.sql.exec(m.up);
+        else m.up(this.sql);
+        this.sql
+          .prepare('INSERT INTO schema_versions(namespace, version) VALUES (?, ?) ON CONFLICT(namespace) DO UPDATE SET version = excluded.version')
+          .run(namespace, m.version);
+      }
+    });
+  }
+
+  /** Run `fn` in a write transaction taken at the start (BEGIN IMMEDIATE): no lost updates between processes. */
+  immediate<T>(fn: () => T): T {
+    return this.sql.transaction(fn).immediate();
+  }
+
+  /** Run `fn` in a deferred transaction (consistent reads). */
+  read<T>(fn: () => T): T {
+    return this.sql.transaction(fn).deferred();
+  }
+
+  close(): void {
+    if (this.sql.open) this.sql.close();
+  }
+}
+
+export function openMetaDb(root: string): MetaDb {
+  return new MetaDb(path.join(root, 'wharf.db'));
+}

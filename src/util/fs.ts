@@ -1,0 +1,82 @@
+import { promises as fsp, constants } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { isErrno } from '../errors/index.js';
+
+/** fsync a directory so that a rename inside it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write a small file atomically: temp file in the same directory → fsync → rename → fsync dir. */
+export async function atomicWriteFile(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const dir = path.dirname(file);
+  await fsp.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await fsp.open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
+    throw err;
+  }
+}
+
+export async function readJsonFile<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/** Total bytes and inodes below a path, not following symlinks; hardlinked inodes are counted once. */
+export async function diskUsage(root: string): Promise<{ size: number; inodes: number }> {
+  const seen = new Set<string>();
+  let size = 0;
+  let inodes = 0;
+  const walk = async (p: string): Promise<void> => {
+    let st;
+    try {
+      st = await fsp.lstat(p, { bigint: false });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      throw err;
+    }
+    const key = `${st.dev}:${st.ino}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      inodes++;
+      if (!st.isDirectory()) size += st.size;
+    }
+    if (st.isDirectory()) {
+      const names = await fsp.readdir(p);
+      for (const n of names) await walk(path.join(p, n));
+    }
+  };
+  await walk(root);
+  return { size, inodes };
+}

@@ -1,0 +1,5 @@
+export * from './fs.js';
+export * from './concurrency.js';
+export * from './process.js';
+export * from './stream.js';
+export * from './time.js';

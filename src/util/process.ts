@@ -1,0 +1,66 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { WharfError } from '../errors/index.js';
+
+export interface RunResult {
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string | Buffer;
+  signal?: AbortSignal;
+  /** Throw a WharfError when the exit code is not 0 (default true). */
+  check?: boolean;
+  /** Cap on captured output per stream, to keep a chatty tool from filling memory. */
+  maxOutput?: number;
+  stdio?: SpawnOptions['stdio'];
+}
+
+/**
+ * Run a program with an argument array (never a shell string), capture its output, honour an AbortSignal.
+ */
+export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const maxOutput = opts.maxOutput ?? 8 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      signal: opts.signal,
+      stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+      if (stdout.length < maxOutput) stdout += c;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+      if (stderr.length < maxOutput) stderr += c;
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') reject(new WharfError('UNAVAILABLE', `${file}: not installed or not in PATH`, { cause: err }));
+      else if (err.name === 'AbortError') reject(new WharfError('CANCELLED', `${file}: cancelled`, { cause: err }));
+      else reject(err);
+    });
+    child.on('close', (code, signal) => {
+      const res: RunResult = { code: code ?? 128 + (signal ? 9 : 0), signal, stdout, stderr };
+      if ((opts.check ?? true) && code !== 0) {
+        const msg = (stderr.trim() || stdout.trim()).split('\n').slice(-3).join('; ');
+        reject(
+          new WharfError('INTERNAL', `${file} ${args[0] ?? ''} failed (${signal ?? `exit ${code}`}): ${msg}`, {
+            details: { ...res, args },
+          }),
+        );
+        return;
+      }
+      resolve(res);
+    });
+    if (child.stdin) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(opts.input ?? '');
+    }
+  });
+}

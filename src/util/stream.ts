@@ -1,0 +1,47 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { WharfError } from '../errors/index.js';
+
+/** Counts the bytes that pass through. */
+export class CountingStream extends Transform {
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/** Fails with TOO_LARGE once more than `max` bytes pass. */
+export class LimitStream extends Transform {
+  #seen = 0;
+  constructor(private readonly max: number, private readonly what = 'stream') {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.max) cb(new WharfError('TOO_LARGE', `${this.what} is larger than ${this.max} bytes`));
+    else cb(null, chunk);
+  }
+}
+
+/** Read a whole stream into memory, refusing more than `max` bytes. Only for manifests and configs. */
+export async function readAllLimited(src: Readable, max: number, what = 'stream'): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of src) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    total += b.length;
+    if (total > max) {
+      src.destroy();
+      throw new WharfError('TOO_LARGE', `${what} is larger than ${max} bytes`);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Drain a stream, discarding its data. */
+export async function drain(src: Readable): Promise<void> {
+  for await (const _ of src) {
+    // discard
+  }
+}
