@@ -1,0 +1,69 @@
+/**
+ * Enforces ARCHITECTURE.md's import direction: a module may import only modules above it in the table, plus the
+ * stricter rules for `dockerfile/` (errors only), `registry/` (no engine) and `remote/` (never `content/`).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ORDER = [
+  'errors', 'util', 'digest', 'reference', 'oci', 'content', 'meta', 'archive', 'snapshot', 'image', 'runtime',
+  'network', 'container', 'dockerfile', 'build', 'remote', 'transfer', 'registry', 'engine', 'cli',
+];
+const ONLY: Record<string, string[]> = {
+  dockerfile: ['errors'],
+  registry: ['errors', 'util', 'digest', 'reference', 'oci'],
+};
+const NEVER: Record<string, string[]> = { remote: ['content'] };
+
+const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : n.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const re = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm;
+  const out: string[] = [];
+  for (const m of text.matchAll(re)) out.push((m[1] ?? m[2] ?? m[3])!);
+  return out.filter((s) => s.startsWith('.'));
+}
+
+test('every src/ module is listed in the architecture order', () => {
+  const mods = readdirSync(src).filter((n) => statSync(path.join(src, n)).isDirectory());
+  for (const m of mods) assert.ok(ORDER.includes(m), `src/${m}/ is not a module of ARCHITECTURE.md`);
+});
+
+test('imports point down the module table only', () => {
+  const violations: string[] = [];
+  for (const file of files(src)) {
+    const rel = path.relative(src, file);
+    const from = rel.split(path.sep)[0]!;
+    if (!ORDER.includes(from)) continue; // src/index.ts, the library entry, may import anything
+    for (const spec of importsOf(file)) {
+      const target = path.relative(src, path.resolve(path.dirname(file), spec));
+      const to = target.split(path.sep)[0]!;
+      if (to === from || target.startsWith('..')) continue;
+      if (!ORDER.includes(to)) {
+        violations.push(`${rel} imports ${spec}, which is outside the module table`);
+        continue;
+      }
+      if (ONLY[from] && !ONLY[from]!.includes(to)) violations.push(`${rel}: ${from}/ may import only ${ONLY[from]!.join(', ')}, not ${to}/`);
+      else if (NEVER[from]?.includes(to)) violations.push(`${rel}: ${from}/ must never import ${to}/`);
+      else if (ORDER.indexOf(to) > ORDER.indexOf(from)) violations.push(`${rel}: ${from}/ imports ${to}/, which is below it`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('the checker itself catches an upward import', () => {
+  // Guard against a regex that silently matches nothing.
+  const sample = path.join(src, 'cli', 'main.ts');
+  assert.ok(importsOf(sample).length > 0, 'import scanner found no imports in cli/main.ts');
+});
