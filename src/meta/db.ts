@@ -31,6 +31,18 @@ export class MetaDb {
     this.sql.pragma('synchronous = NORMAL');
     this.sql.pragma('foreign_keys = ON');
     this.sql.exec(`CREATE TABLE IF NOT EXISTS schema_versions (namespace TEXT PRIMARY KEY, version INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+  }
+
+  /** A root-wide setting (e.g. which snapshotter this root was created with). */
+  getSetting(key: string): string | undefined {
+    return (this.sql.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** Set a setting unless it is already set; returns the value in force. */
+  initSetting(key: string, value: string): string {
+    this.sql.prepare('INSERT OR IGNORE INTO settings(key, value) VALUES (?, ?)').run(key, value);
+    return this.getSetting(key)!;
   }
 
   /** Apply the namespace's migrations that have not run yet. Safe when several processes start at once. */

@@ -1,4 +1,5 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type Writable, type TransformCallback } from 'node:stream';
+import { once } from 'node:events';
 import { WharfError } from '../errors/index.js';
 
 /** Counts the bytes that pass through. */
@@ -43,5 +44,31 @@ export async function readAllLimited(src: Readable, max: number, what = 'stream'
 export async function drain(src: Readable): Promise<void> {
   for await (const _ of src) {
     // discard
+  }
+}
+
+/**
+ * Feed one source into several consumers with backpressure: the source pauses until every consumer drained.
+ * Returns when the source ended and every consumer finished; the first error from any side rejects.
+ */
+export async function teeInto(src: Readable, consumers: Writable[]): Promise<void> {
+  const failed = new Promise<never>((_, reject) => {
+    for (const c of consumers) c.once('error', reject);
+  });
+  failed.catch(() => {});
+  const pump = async () => {
+    for await (const chunk of src) {
+      const waits: Promise<unknown>[] = [];
+      for (const c of consumers) if (!c.write(chunk as Buffer)) waits.push(once(c, 'drain'));
+      if (waits.length) await Promise.race([Promise.all(waits), failed]);
+    }
+    await Promise.all(consumers.map((c) => new Promise<void>((resolve) => c.end(resolve))));
+  };
+  try {
+    await Promise.race([pump(), failed]);
+  } catch (err) {
+    src.destroy();
+    for (const c of consumers) c.destroy(err as Error);
+    throw err;
   }
 }

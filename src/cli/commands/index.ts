@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { register as images } from './images.js';
+import { register as inspect } from './inspect.js';
+import { register as system } from './system.js';
 
 /** Every verb module exports `register(program, ctx)`; they are listed here once. */
 export function registerAll(program: Command, ctx: CliContext): void {
-  void program;
-  void ctx;
+  images(program, ctx);
+  inspect(program, ctx);
+  system(program, ctx);
 }

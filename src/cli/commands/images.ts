@@ -1,0 +1,256 @@
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { WharfError } from '../../errors/index.js';
+import {
+  listImages,
+  parseImageFilters,
+  inspectImage,
+  imageHistory,
+  importTarball,
+  saveImages,
+  loadArchive,
+  type RemoveEvent,
+} from '../../image/index.js';
+import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
+import { renderList, compileTemplate, goJson } from '../format.js';
+import type { CliContext } from '../context.js';
+import { withEngine, collect, confirm, goTimeString } from '../engine.js';
+
+const shortId = (id: string, noTrunc: boolean) => (noTrunc ? id : id.replace(/^sha256:/, '').slice(0, 12));
+
+/** Docker's ellipsis: keep maxlen-1 characters and add '…'. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
+}
+
+export function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
+  for (const e of events) ctx.stdout.write('Untagged' in e ? `Untagged: ${e.Untagged}\n` : `Deleted: ${e.Deleted}\n`);
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const imagesAction = async (repo: string | undefined, o: { all?: boolean; quiet?: boolean; digests?: boolean; noTrunc?: boolean; filter: string[]; format?: string }) =>
+    withEngine(ctx, async (w) => {
+      const rows = listImages(w.images, { all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
+      const noTrunc = o.noTrunc ?? false;
+      if (o.quiet) {
+        const seen = new Set<string>();
+        for (const r of rows) {
+          const id = shortId(r.id, noTrunc);
+          if (!seen.has(id)) ctx.stdout.write(id + '\n');
+          seen.add(id);
+        }
+        return;
+      }
+      const view = rows.map((r) => ({
+        Containers: String(r.containers),
+        CreatedAt: r.created ? goTimeString(new Date(r.created)) : '',
+        CreatedSince: r.created ? timeAgo(r.created) : 'N/A',
+        Digest: r.digest,
+        ID: shortId(r.id, noTrunc),
+        Repository: r.repository,
+        SharedSize: humanSize(r.sharedSize),
+        Size: humanSize(r.size),
+        Tag: r.tag,
+        UniqueSize: humanSize(r.uniqueSize),
+        VirtualSize: humanSize(r.size),
+      }));
+      const table = o.digests
+        ? '{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
+        : '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
+      ctx.stdout.write(renderList(view, o.format, table, { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
+    });
+  const imagesOptions = (c: Command) =>
+    c
+      .argument('[REPOSITORY[:TAG]]')
+      .option('-a, --all', 'Show all images (default hides intermediate images)')
+      .option('--digests', 'Show digests')
+      .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect, [])
+      .option('--format <string>', 'Format output using a custom template: "table", "table TEMPLATE", "json", or a Go template')
+      .option('--no-trunc', "Don't truncate output")
+      .option('-q, --quiet', 'Only show image IDs')
+      .action(imagesAction);
+  imagesOptions(program.command('images').description('List images'));
+
+  const image = program.command('image').description('Manage images');
+  imagesOptions(image.command('ls').alias('list').description('List images'));
+
+  const inspectAction = async (names: string[], o: { format?: string }) =>
+    withEngine(ctx, async (w) => {
+      const out: unknown[] = [];
+      let failed: WharfError | undefined;
+      for (const n of names) {
+        try {
+          out.push(await inspectImage(w.images, w.images.resolve(n)));
+        } catch (err) {
+          if (!(err instanceof WharfError) || err.code !== 'NOT_FOUND') throw err;
+          failed = err;
+          ctx.stderr.write(`Error: ${err.message}\n`);
+        }
+      }
+      if (o.format) {
+        const t = compileTemplate(o.format === 'json' ? '{{json .}}' : o.format);
+        for (const x of out) ctx.stdout.write(t.render(x) + '\n');
+      } else ctx.stdout.write(goJson(out, '    ') + '\n');
+      if (failed) ctx.setExitCode(1);
+    });
+  image
+    .command('inspect')
+    .description('Display detailed information on one or more images')
+    .argument('<IMAGE...>')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .action(inspectAction);
+
+  const historyAction = async (name: string, o: { human: string | boolean; noTrunc?: boolean; quiet?: boolean; format?: string }) =>
+    withEngine(ctx, async (w) => {
+      const img = w.images.resolve(name);
+      const rows = await imageHistory(w.images, img);
+      const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
+      const noTrunc = o.noTrunc ?? false;
+      if (o.quiet) {
+        for (const r of rows) ctx.stdout.write((r.id === '<missing>' ? r.id : shortId(r.id, noTrunc)) + '\n');
+        return;
+      }
+      const view = rows.map((r) => ({
+        ID: r.id === '<missing>' ? r.id : shortId(r.id, noTrunc),
+        CreatedSince: r.created ? (human ? timeAgo(r.created) : r.created) : 'N/A',
+        CreatedAt: r.created ?? '',
+        CreatedBy: noTrunc ? r.createdBy : ellipsis(r.createdBy.replace(/\s+/g, ' '), 45),
+        Size: human ? humanSize(r.size) : String(r.size),
+        Comment: r.comment,
+      }));
+      ctx.stdout.write(
+        renderList(view, o.format, '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', {
+          ID: 'IMAGE',
+          CreatedSince: 'CREATED',
+          CreatedBy: 'CREATED BY',
+          CreatedAt: 'CREATED AT',
+        }),
+      );
+    });
+  const historyOptions = (c: Command) =>
+    c
+      .argument('<IMAGE>')
+      .option('-H, --human [bool]', 'Print sizes and dates in human readable format', true)
+      .option('--no-trunc', "Don't truncate output")
+      .option('-q, --quiet', 'Only show image IDs')
+      .option('--format <string>', 'Format output using a custom template')
+      .action(historyAction);
+  historyOptions(program.command('history').description('Show the history of an image'));
+  historyOptions(image.command('history').description('Show the history of an image'));
+
+  const tagAction = async (src: string, target: string) => withEngine(ctx, async (w) => w.images.tag(src, target));
+  program.command('tag').description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE').argument('<SOURCE_IMAGE[:TAG]>').argument('<TARGET_IMAGE[:TAG]>').action(tagAction);
+  image.command('tag').description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE').argument('<SOURCE_IMAGE[:TAG]>').argument('<TARGET_IMAGE[:TAG]>').action(tagAction);
+
+  const rmiAction = async (names: string[], o: { force?: boolean; prune?: boolean }) =>
+    withEngine(ctx, async (w) => {
+      for (const n of names) {
+        try {
+          printRemoveEvents(ctx, await w.images.remove(n, { force: o.force ?? false, noPrune: o.prune === false }));
+        } catch (err) {
+          if (!(err instanceof WharfError)) throw err;
+          ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
+          ctx.setExitCode(1);
+        }
+      }
+    });
+  const rmiOptions = (c: Command) =>
+    c
+      .argument('<IMAGE...>')
+      .option('-f, --force', 'Force removal of the image')
+      .option('--no-prune', 'Do not delete untagged parents')
+      .action(rmiAction);
+  rmiOptions(program.command('rmi').description('Remove one or more images'));
+  rmiOptions(image.command('rm').alias('remove').description('Remove one or more images'));
+
+  image
+    .command('prune')
+    .description('Remove unused images')
+    .option('-a, --all', 'Remove all unused images, not just dangling ones')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect, [])
+    .action(async (o: { all?: boolean; force?: boolean; filter: string[] }) => {
+      const warning = o.all
+        ? 'WARNING! This will remove all images without at least one container associated to them.'
+        : 'WARNING! This will remove all dangling images.';
+      if (!o.force && !(await confirm(ctx, warning))) return;
+      await withEngine(ctx, async (w) => {
+        const f = parseImageFilters(o.filter);
+        const { events, reclaimed } = await w.images.prune({
+          all: o.all ?? false,
+          filter: (img) => !f.label || f.label.every((l) => (l.includes('=') ? img.labels[l.split('=')[0]!] === l.slice(l.indexOf('=') + 1) : l in img.labels)),
+        });
+        if (events.length) {
+          ctx.stdout.write('Deleted Images:\n');
+          for (const e of events) ctx.stdout.write('Untagged' in e ? `untagged: ${e.Untagged}\n` : `deleted: ${e.Deleted}\n`);
+          ctx.stdout.write('\n');
+        }
+        ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+      });
+    });
+
+  const importAction = async (file: string, ref: string | undefined, o: { change: string[]; message?: string; platform?: string }) =>
+    withEngine(ctx, async (w) => {
+      const { parsePlatform } = await import('../../oci/index.js');
+      const img = await importTarball(w.images, file === '-' ? process.stdin : path.resolve(file), {
+        changes: o.change,
+        ...(o.message ? { message: o.message } : {}),
+        sourceName: file,
+        ...(ref ? { reference: ref } : {}),
+        ...(o.platform ? { platform: parsePlatform(o.platform) } : {}),
+      });
+      ctx.stdout.write(img.id + '\n');
+    });
+  const importOptions = (c: Command) =>
+    c
+      .argument('<file|->')
+      .argument('[REPOSITORY[:TAG]]')
+      .option('-c, --change <instruction>', 'Apply Dockerfile instruction to the created image', collect, [])
+      .option('-m, --message <string>', 'Set commit message for imported image')
+      .option('--platform <string>', 'Set platform if server is multi-platform capable')
+      .action(importAction);
+  importOptions(program.command('import').description('Import the contents from a tarball to create a filesystem image'));
+  importOptions(image.command('import').description('Import the contents from a tarball to create a filesystem image'));
+
+  const saveAction = async (names: string[], o: { output?: string }) =>
+    withEngine(ctx, async (w) => {
+      if (!o.output && process.stdout.isTTY) {
+        throw new WharfError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      }
+      if (!o.output) {
+        await saveImages(w.images, names, process.stdout);
+        return;
+      }
+      // Write next to the target and rename at the end, so a failed save never leaves a truncated archive.
+      const out = path.resolve(o.output);
+      const tmp = `${out}.wharf-${process.pid}.tmp`;
+      try {
+        await saveImages(w.images, names, createWriteStream(tmp));
+        await fsp.rename(tmp, out);
+        await fsyncDir(path.dirname(out));
+      } finally {
+        await fsp.rm(tmp, { force: true });
+      }
+    });
+  const saveOptions = (c: Command) =>
+    c.argument('<IMAGE...>').option('-o, --output <file>', 'Write to a file, instead of STDOUT').action(saveAction);
+  saveOptions(program.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'));
+  saveOptions(image.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'));
+
+  const loadAction = async (o: { input?: string; quiet?: boolean }) =>
+    withEngine(ctx, async (w) => {
+      if (!o.input && process.stdin.isTTY) {
+        throw new WharfError('INVALID_ARGUMENT', 'requested load from stdin, but stdin is empty');
+      }
+      const src = o.input ? createReadStream(path.resolve(o.input)) : process.stdin;
+      const res = await loadArchive(w.images, src, { root: w.root });
+      for (const l of res.loaded) ctx.stdout.write(l.name ? `Loaded image: ${l.name}\n` : `Loaded image ID: ${l.id}\n`);
+    });
+  const loadOptions = (c: Command) =>
+    c.option('-i, --input <file>', 'Read from tar archive file, instead of STDIN').option('-q, --quiet', 'Suppress the load output').action(loadAction);
+  loadOptions(program.command('load').description('Load an image from a tar archive or STDIN'));
+  loadOptions(image.command('load').description('Load an image from a tar archive or STDIN'));
+
+}

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { imageDiskUsage, checkImageStore } from '../../image/index.js';
+import { humanSize, timeAgo } from '../../util/index.js';
+import { renderTable, renderList } from '../format.js';
+import type { CliContext } from '../context.js';
+import { withEngine } from '../engine.js';
+
+function reclaimableText(reclaimable: number, total: number): string {
+  if (total <= 0) return humanSize(reclaimable);
+  return `${humanSize(reclaimable)} (${Math.floor((reclaimable * 100) / total)}%)`;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const system = program.command('system').description('Manage Wharf');
+
+  system
+    .command('df')
+    .description('Show disk usage')
+    .option('-v, --verbose', 'Show detailed information on space usage')
+    .option('--format <string>', 'Format output using a custom template')
+    .action(async (o: { verbose?: boolean; format?: string }) =>
+      withEngine(ctx, async (w) => {
+        const img = imageDiskUsage(w.images);
+        const summary = [
+          { Type: 'Images', TotalCount: String(img.total), Active: String(img.active), Size: humanSize(img.layersSize), Reclaimable: reclaimableText(img.reclaimable, img.layersSize) },
+          { Type: 'Containers', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+          { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+          { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+        ];
+        if (!o.verbose) {
+          ctx.stdout.write(
+            renderList(summary, o.format, '{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', { TotalCount: 'TOTAL' }),
+          );
+          return;
+        }
+        ctx.stdout.write('Images space usage:\n\n');
+        ctx.stdout.write(
+          renderTable([
+            ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE', 'CONTAINERS'],
+            ...img.images.map((r) => [
+              r.repository,
+              r.tag,
+              r.id.slice(7, 19),
+              r.created ? timeAgo(r.created) : 'N/A',
+              humanSize(r.size),
+              humanSize(r.sharedSize),
+              humanSize(r.uniqueSize),
+              String(r.containers),
+            ]),
+          ]),
+        );
+        ctx.stdout.write('\nContainers space usage:\n\n');
+        ctx.stdout.write(renderTable([['CONTAINER ID', 'IMAGE', 'COMMAND', 'LOCAL VOLUMES', 'SIZE', 'CREATED', 'STATUS', 'NAMES']]));
+        ctx.stdout.write('\nLocal Volumes space usage:\n\n');
+        ctx.stdout.write(renderTable([['VOLUME NAME', 'LINKS', 'SIZE']]));
+        ctx.stdout.write('\nBuild cache usage: 0B\n\n');
+        ctx.stdout.write(renderTable([['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED']]));
+      }),
+    );
+
+  system
+    .command('check')
+    .description('Verify every blob and the metadata against the disk; report orphans and missing pieces')
+    .option('--repair', 'Remove orphans and leftovers of interrupted work')
+    .action(async (o: { repair?: boolean }) =>
+      withEngine(ctx, async (w) => {
+        const r = await checkImageStore(w.images, { root: w.root, repair: o.repair ?? false });
+        for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.what}${p.repaired ? ' (repaired)' : ''}\n`);
+        const unrepaired = r.problems.filter((p) => !p.repaired);
+        ctx.stdout.write(
+          `checked ${r.blobsChecked} blobs, ${r.layersChecked} layers, ${r.imagesChecked} images: ` +
+            (r.problems.length === 0 ? 'no problems\n' : `${r.problems.length} problem(s), ${unrepaired.length} left\n`),
+        );
+        if (unrepaired.length) ctx.setExitCode(1);
+      }),
+    );
+}

@@ -1,0 +1,40 @@
+import { createInterface } from 'node:readline';
+import { Wharf } from '../engine/index.js';
+import type { CliContext } from './context.js';
+
+/** Open the engine for one CLI call and always close it. */
+export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
+  const g = ctx.globals();
+  const w = await Wharf.open({ root: g.root, runRoot: g.runRoot });
+  try {
+    return await fn(w);
+  } finally {
+    w.close();
+  }
+}
+
+/** commander reducer for repeatable options (`-f a -f b`). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Docker's prompt: "Are you sure you want to continue? [y/N]"; anything but y/yes (or no input) is no. */
+export async function confirm(ctx: CliContext, warning: string): Promise<boolean> {
+  ctx.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
+  const rl = createInterface({ input: process.stdin });
+  try {
+    const answer = await new Promise<string>((resolve) => {
+      rl.once('line', resolve);
+      rl.once('close', () => resolve(''));
+    });
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** Go's time.Time String() in UTC: "2023-07-18 23:19:33 +0000 UTC" (docker's CreatedAt). */
+export function goTimeString(d: Date): string {
+  const iso = d.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
+}

@@ -1,0 +1,258 @@
+/**
+ * Output formatting as the docker CLI does it: tabwriter tables (minwidth 10, padding 3), `--format` Go templates
+ * (a subset: field paths, json, index, join, upper/lower/title, len, println, range, if/else, with, `table` prefix),
+ * and Go's JSON encoding (which escapes <, > and &).
+ */
+import { WharfError } from '../errors/index.js';
+
+/** Go's encoding/json output: HTML-safe escapes so `<none>` prints as `\u003cnone\u003e`, as docker does. */
+export function goJson(v: unknown, indent?: string): string {
+  const s = indent === undefined ? JSON.stringify(v) : JSON.stringify(v, null, indent);
+  return (s ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Go's text/tabwriter with docker's settings: each column is as wide as its widest cell + 3, at least 10. */
+export function renderTable(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) {
+    r.forEach((cell, i) => {
+      if (i === r.length - 1) return; // the last cell of a line is not aligned
+      widths[i] = Math.max(widths[i] ?? 10, [...cell].length + 3);
+    });
+  }
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(Math.max(0, widths[i]! - [...cell].length)))).join(''))
+    .map((l) => l + '\n')
+    .join('');
+}
+
+// ---- Go template subset
+
+type Node =
+  | { t: 'text'; v: string }
+  | { t: 'action'; pipe: string }
+  | { t: 'range'; pipe: string; body: Node[]; alt: Node[] }
+  | { t: 'if'; pipe: string; body: Node[]; alt: Node[] }
+  | { t: 'with'; pipe: string; body: Node[]; alt: Node[] };
+
+function tokenize(src: string): Array<{ text?: string; action?: string }> {
+  const out: Array<{ text?: string; action?: string }> = [];
+  let i = 0;
+  while (i < src.length) {
+    const open = src.indexOf('{{', i);
+    if (open < 0) {
+      out.push({ text: src.slice(i) });
+      break;
+    }
+    let text = src.slice(i, open);
+    const close = src.indexOf('}}', open);
+    if (close < 0) throw new WharfError('INVALID_ARGUMENT', `template parsing error: unclosed action in ${JSON.stringify(src)}`);
+    let action = src.slice(open + 2, close);
+    let next = close + 2;
+    if (action.startsWith('- ')) {
+      text = text.replace(/\s+$/, '');
+      action = action.slice(2);
+    }
+    if (action.endsWith(' -')) {
+      action = action.slice(0, -2);
+      const m = /^\s*/.exec(src.slice(next))!;
+      next += m[0].length;
+    }
+    if (text) out.push({ text });
+    out.push({ action: action.trim() });
+    i = next;
+  }
+  return out;
+}
+
+function parse(tokens: Array<{ text?: string; action?: string }>): Node[] {
+  let pos = 0;
+  const block = (): { nodes: Node[]; end: 'end' | 'else' | 'eof' } => {
+    const nodes: Node[] = [];
+    while (pos < tokens.length) {
+      const tok = tokens[pos++]!;
+      if (tok.text !== undefined) {
+        nodes.push({ t: 'text', v: tok.text });
+        continue;
+      }
+      const a = tok.action!;
+      if (a === 'end') return { nodes, end: 'end' };
+      if (a === 'else') return { nodes, end: 'else' };
+      if (a.startsWith('/*')) continue;
+      const kw = /^(range|if|with)\s+(.*)$/.exec(a);
+      if (kw) {
+        const body = block();
+        let alt: Node[] = [];
+        if (body.end === 'else') {
+          const b2 = block();
+          alt = b2.nodes;
+          if (b2.end !== 'end') throw new WharfError('INVALID_ARGUMENT', `template parsing error: missing {{end}}`);
+        } else if (body.end !== 'end') throw new WharfError('INVALID_ARGUMENT', `template parsing error: missing {{end}}`);
+        nodes.push({ t: kw[1] as 'range' | 'if' | 'with', pipe: kw[2]!, body: body.nodes, alt });
+        continue;
+      }
+      nodes.push({ t: 'action', pipe: a });
+    }
+    return { nodes, end: 'eof' };
+  };
+  const r = block();
+  if (r.end !== 'eof') throw new WharfError('INVALID_ARGUMENT', `template parsing error: unexpected {{${r.end}}}`);
+  return r.nodes;
+}
+
+function splitArgs(s: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\S+)/g;
+  for (const m of s.matchAll(re)) out.push(m[1] !== undefined ? JSON.stringify(JSON.parse(`"${m[1]}"`)) : m[2] !== undefined ? JSON.stringify(m[2]) : m[3]!);
+  return out;
+}
+
+function truthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v as object).length > 0;
+  return true;
+}
+
+function field(obj: unknown, pathExpr: string): unknown {
+  let cur = obj;
+  for (const part of pathExpr.split('.').filter(Boolean)) {
+    if (cur === null || cur === undefined) return undefined;
+    if (typeof cur !== 'object') throw new WharfError('INVALID_ARGUMENT', `template: can't evaluate field ${part} in type ${typeof cur}`);
+    const o = cur as Record<string, unknown>;
+    if (part in o) cur = o[part];
+    else {
+      // Go templates address struct fields by their exact name; accept a case-insensitive match for maps we build.
+      const k = Object.keys(o).find((x) => x.toLowerCase() === part.toLowerCase());
+      cur = k === undefined ? undefined : o[k];
+    }
+  }
+  return cur;
+}
+
+function evalArg(arg: string, dot: unknown): unknown {
+  if (arg === '.') return dot;
+  if (arg.startsWith('.')) return field(dot, arg);
+  if (arg.startsWith('"')) return JSON.parse(arg) as string;
+  if (/^-?\d+$/.test(arg)) return Number(arg);
+  if (arg === 'true' || arg === 'false') return arg === 'true';
+  throw new WharfError('INVALID_ARGUMENT', `template: function "${arg}" not defined`);
+}
+
+function toText(v: unknown): string {
+  if (v === null || v === undefined) return '<no value>';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map(toText).join(' ')}]`;
+  if (typeof v === 'object') {
+    return `map[${Object.keys(v as object)
+      .sort()
+      .map((k) => `${k}:${toText((v as Record<string, unknown>)[k])}`)
+      .join(' ')}]`;
+  }
+  return String(v);
+}
+
+const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
+  json: (v) => goJson(v),
+  index: (v, ...keys) => keys.reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[String(k)]), v),
+  join: (v, sep) => (Array.isArray(v) ? v.map(toText).join(String(sep)) : toText(v)),
+  upper: (v) => toText(v).toUpperCase(),
+  lower: (v) => toText(v).toLowerCase(),
+  title: (v) => toText(v).replace(/\b\w/g, (c) => c.toUpperCase()),
+  len: (v) => (Array.isArray(v) ? v.length : typeof v === 'string' ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0),
+  println: (...v) => v.map(toText).join(' ') + '\n',
+  print: (...v) => v.map(toText).join(''),
+  split: (v, sep) => toText(v).split(String(sep)),
+  truncate: (v, n) => toText(v).slice(0, Number(n)),
+  pad: (v, l, r) => ' '.repeat(Number(l)) + toText(v) + ' '.repeat(Number(r)),
+};
+
+function evalPipe(pipe: string, dot: unknown): unknown {
+  let prev: unknown;
+  let first = true;
+  for (const stage of pipe.split(/\s\|\s/)) {
+    const args = splitArgs(stage.trim());
+    if (args.length === 0) throw new WharfError('INVALID_ARGUMENT', 'template: empty command');
+    const head = args[0]!;
+    let v: unknown;
+    if (FUNCS[head]) {
+      const vals = args.slice(1).map((a) => evalArg(a, dot));
+      if (!first) vals.push(prev);
+      v = FUNCS[head]!(...vals);
+    } else {
+      if (args.length > 1) throw new WharfError('INVALID_ARGUMENT', `template: ${head} is not a function`);
+      v = evalArg(head, dot);
+    }
+    prev = v;
+    first = false;
+  }
+  return prev;
+}
+
+function exec(nodes: Node[], dot: unknown, out: string[]): void {
+  for (const n of nodes) {
+    switch (n.t) {
+      case 'text':
+        out.push(n.v);
+        break;
+      case 'action':
+        out.push(toText(evalPipe(n.pipe, dot)));
+        break;
+      case 'if':
+        exec(truthy(evalPipe(n.pipe, dot)) ? n.body : n.alt, dot, out);
+        break;
+      case 'with': {
+        const v = evalPipe(n.pipe, dot);
+        exec(truthy(v) ? n.body : n.alt, truthy(v) ? v : dot, out);
+        break;
+      }
+      case 'range': {
+        const v = evalPipe(n.pipe, dot);
+        const items = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v).sort().map((k) => (v as Record<string, unknown>)[k]) : [];
+        if (items.length === 0) exec(n.alt, dot, out);
+        for (const it of items) exec(n.body, it, out);
+        break;
+      }
+    }
+  }
+}
+
+export interface Template {
+  render(dot: unknown): string;
+}
+
+/** Compile a Go template (docker's `--format`). `\t` and `\n` written literally in the flag are honoured. */
+export function compileTemplate(src: string): Template {
+  const nodes = parse(tokenize(src.replace(/\\t/g, '\t').replace(/\\n/g, '\n')));
+  return {
+    render(dot: unknown) {
+      const out: string[] = [];
+      exec(nodes, dot, out);
+      return out.join('');
+    },
+  };
+}
+
+/**
+ * Render rows for a list command's `--format`: 'table' (default columns), 'table TEMPLATE' (header from the
+ * column names), 'json' (one JSON object per line), or a plain template (one line per row).
+ */
+export function renderList<T extends Record<string, unknown>>(
+  rows: readonly T[],
+  format: string | undefined,
+  defaultTable: string,
+  headers: Record<string, string>,
+): string {
+  const f = format?.trim() || 'table';
+  if (f === 'json') return rows.map((r) => goJson(r) + '\n').join('');
+  const isTable = f === 'table' || f.startsWith('table ');
+  const tmplSrc = f === 'table' ? defaultTable : isTable ? f.slice(6) : f;
+  const tmpl = compileTemplate(tmplSrc);
+  if (!isTable) return rows.map((r) => tmpl.render(r) + '\n').join('');
+  const names: Record<string, string> = {};
+  for (const m of tmplSrc.matchAll(/\.([A-Za-z][A-Za-z0-9]*)/g)) names[m[1]!] = headers[m[1]!] ?? m[1]!.toUpperCase();
+  const headerRow = tmpl.render(names);
+  const lines = [headerRow, ...rows.map((r) => tmpl.render(r))];
+  return renderTable(lines.map((l) => l.split('\t')));
+}

@@ -1,0 +1,1 @@
+export { Wharf, type WharfOptions } from './wharf.js';

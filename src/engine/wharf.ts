@@ -1,0 +1,61 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { WharfError } from '../errors/index.js';
+import { openMetaDb, type MetaDb } from '../meta/index.js';
+import { LocalContentStore, type ContentStore } from '../content/index.js';
+import { createSnapshotter, overlaySupported, type Snapshotter } from '../snapshot/index.js';
+import { ImageService } from '../image/index.js';
+
+export interface WharfOptions {
+  /** Persistent state (default /var/lib/wharf). */
+  root: string;
+  /** Run-time state: mounts, PIDs, sockets (default /run/wharf for the default root, else <root>/run). */
+  runRoot?: string;
+  /** Force a snapshotter for a new root; an existing root keeps the one it was created with. */
+  snapshotter?: 'overlay' | 'native';
+}
+
+/**
+ * The composition root: opens a Wharf root directory and wires the services. The library's entry point:
+ * `const wharf = await Wharf.open({ root }); await wharf.images.…; wharf.close()`.
+ */
+export class Wharf {
+  private constructor(
+    readonly root: string,
+    readonly runRoot: string,
+    readonly db: MetaDb,
+    readonly content: ContentStore,
+    readonly snapshots: Snapshotter,
+    readonly images: ImageService,
+  ) {}
+
+  static async open(opts: WharfOptions): Promise<Wharf> {
+    const root = path.resolve(opts.root);
+    const runRoot = path.resolve(opts.runRoot ?? (root === '/var/lib/wharf' ? '/run/wharf' : path.join(root, 'run')));
+    try {
+      await fsp.mkdir(root, { recursive: true, mode: 0o711 });
+      await fsp.mkdir(runRoot, { recursive: true, mode: 0o711 });
+    } catch (err) {
+      throw new WharfError('UNAVAILABLE', `cannot create the Wharf root ${root}: ${(err as Error).message}`, { cause: err });
+    }
+    const db = openMetaDb(root);
+    try {
+      let kind = db.getSetting('snapshotter') as 'overlay' | 'native' | undefined;
+      if (!kind) {
+        const chosen = opts.snapshotter ?? ((await overlaySupported(root)) ? 'overlay' : 'native');
+        kind = db.initSetting('snapshotter', chosen) as 'overlay' | 'native';
+      }
+      const content = new LocalContentStore(root);
+      const snapshots = createSnapshotter(kind, root, db);
+      const images = new ImageService(db, content, snapshots);
+      return new Wharf(root, runRoot, db, content, snapshots, images);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,22 @@
+export { ImageService, MAX_CONFIG_BYTES, imageIdOf, type ImageUsers, type RemoveEvent, type NewImage } from './service.js';
+export { ImageRecords, type ImageRecord, type LayerRecord, type TagRecord } from './records.js';
+export { LayerStore, chainIdOf, chainIds } from './layers.js';
+export { applyChange, applyChanges, CHANGE_INSTRUCTIONS, parsePortSpec, splitWords } from './changes.js';
+export { importTarball, type ImportOptions } from './importer.js';
+export { saveImages } from './save.js';
+export { loadArchive, type LoadResult } from './load.js';
+export {
+  inspectImage,
+  imageHistory,
+  listImages,
+  imageDiskUsage,
+  parseImageFilters,
+  dockerContainerConfig,
+  globMatch,
+  type ImageInspect,
+  type HistoryRow,
+  type ImageListRow,
+  type ImageFilters,
+  type ImageDiskUsage,
+} from './views.js';
+export { checkImageStore, type CheckReport, type CheckProblem, type CheckOwners } from './check.js';

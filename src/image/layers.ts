@@ -1,0 +1,126 @@
+import { PassThrough, type Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import type { ContentStore } from '../content/index.js';
+import type { Snapshotter } from '../snapshot/index.js';
+import { applyLayer, decompressStream } from '../archive/index.js';
+import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
+import { digestOf, type Digest } from '../digest/index.js';
+import { WharfError, is } from '../errors/index.js';
+import { teeInto } from '../util/index.js';
+import type { ImageRecords, LayerRecord } from './records.js';
+
+/** Docker's chain ID: the layer's identity together with everything below it. */
+export function chainIdOf(parent: Digest | null | undefined, diffId: Digest): Digest {
+  return parent ? digestOf(`${parent} ${diffId}`) : diffId;
+}
+
+export function chainIds(diffIds: readonly Digest[]): Digest[] {
+  const out: Digest[] = [];
+  for (const d of diffIds) out.push(chainIdOf(out[out.length - 1], d));
+  return out;
+}
+
+export interface CreateLayerOptions {
+  /** Refuse the layer unless its uncompressed tar hashes to this (a manifest's diff ID). */
+  expectedDiffId?: Digest;
+  /** Re-open the same tar (for the rare tar that tar-split cannot rebuild, e.g. one with duplicate entries). */
+  reopen?: () => Promise<Readable>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Layers are unpacked once into committed snapshots named by chain ID; their exact tar is kept only as a tar-split
+ * record, so disk holds each layer once. Shared by every image whose chain contains it.
+ */
+export class LayerStore {
+  constructor(
+    private readonly records: ImageRecords,
+    private readonly content: ContentStore,
+    private readonly snapshots: Snapshotter,
+  ) {}
+
+  get(chainId: string): LayerRecord | undefined {
+    return this.records.getLayer(chainId);
+  }
+
+  /** Apply a (possibly compressed) layer tar on top of `parent`; returns the existing record when already present. */
+  async create(parent: Digest | null, tar: Readable, opts: CreateLayerOptions = {}): Promise<LayerRecord> {
+    if (parent && !this.records.getLayer(parent)) throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
+    const key = `extract-${Date.now()}-${randomBytes(4).toString('hex')} ${parent ?? ''}`;
+    await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
+    let committed = false;
+    try {
+      const dir = await this.snapshots.diffDir(key);
+      const uncompressed = await decompressStream(tar);
+      const toApply = new PassThrough({ highWaterMark: 1 << 20 });
+      const recorder = new TarSplitRecorder();
+      const applied = applyLayer(toApply, dir, {
+        whiteouts: this.snapshots.name === 'overlay' ? 'overlay' : 'none',
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      applied.catch(() => {});
+      await teeInto(uncompressed, [toApply, recorder]);
+      const { diffId, size: tarSize } = await applied;
+      if (opts.expectedDiffId && diffId !== opts.expectedDiffId) {
+        throw new WharfError('DIGEST_MISMATCH', `layer content does not match its diff ID: expected ${opts.expectedDiffId}, got ${diffId}`);
+      }
+      const chainId = chainIdOf(parent, diffId);
+      const existing = this.records.getLayer(chainId);
+      if (existing) return existing;
+
+      let tarsplit: Digest | null = null;
+      let tarBlob: Digest | null = null;
+      if (recorder.reproducible) {
+        tarsplit = (await this.content.write(serializeTarSplit(recorder.segments()))).digest;
+      } else if (opts.reopen) {
+        tarBlob = (await this.content.write(await decompressStream(await opts.reopen()), { digest: diffId })).digest;
+      }
+      try {
+        await this.snapshots.commit(chainId, key);
+        committed = true;
+      } catch (err) {
+        // Another process committed the same layer first: use theirs.
+        if (!is(err, 'ALREADY_EXISTS')) throw err;
+      }
+      const { size } = await this.snapshots.usage(chainId);
+      const rec: LayerRecord = { chainId, diffId, parent, size, tarSize, tarsplit, tarBlob, created: new Date().toISOString() };
+      this.records.insertLayer(rec);
+      return this.records.getLayer(chainId)!;
+    } finally {
+      if (!committed) await this.snapshots.remove(key).catch(() => {});
+    }
+  }
+
+  /** The layer's exact uncompressed tar (its sha256 is the diff ID). */
+  async tar(chainId: string): Promise<Readable> {
+    const l = this.records.getLayer(chainId);
+    if (!l) throw new WharfError('NOT_FOUND', `layer ${chainId} not found`);
+    if (l.tarBlob) return this.content.read(l.tarBlob);
+    if (!l.tarsplit) {
+      throw new WharfError('UNSUPPORTED', `layer ${l.diffId} cannot be exported byte for byte (its tar had duplicate entries)`);
+    }
+    return reconstructTar(await this.content.read(l.tarsplit), await this.snapshots.diffDir(chainId));
+  }
+
+  /** Remove layers from the top of a chain down while nothing else uses them. Returns the removed chain IDs. */
+  async release(chain: readonly Digest[]): Promise<Digest[]> {
+    const removed: Digest[] = [];
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const chainId = chain[i]!;
+      const l = this.records.getLayer(chainId);
+      if (!l) continue;
+      if (this.records.layerUsers(chainId) > 0) break;
+      try {
+        await this.snapshots.remove(chainId);
+      } catch (err) {
+        // A container or build step still sits on this layer: keep it (and everything below).
+        if (is(err, 'FAILED_PRECONDITION')) break;
+        if (!is(err, 'NOT_FOUND')) throw err;
+      }
+      this.records.deleteLayer(chainId);
+      for (const d of [l.tarsplit, l.tarBlob]) if (d) await this.content.delete(d).catch(() => {});
+      removed.push(chainId);
+    }
+    return removed;
+  }
+}

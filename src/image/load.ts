@@ -1,0 +1,262 @@
+/**
+ * `load`: archives from `docker save` (the legacy layout with <id>/layer.tar and the current OCI-layout one),
+ * `skopeo copy … docker-archive:` and `oci-archive:`. The archive is unpacked into a private staging directory under
+ * the Wharf root first (a tar's manifest may come after its layers), every blob is verified against its digest, layers
+ * are applied once (shared ones are skipped), and the staging directory is removed whatever happens.
+ */
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import tar from 'tar-stream';
+import { WharfError, isErrno } from '../errors/index.js';
+import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
+import {
+  parseManifest,
+  parseImageConfig,
+  hostPlatform,
+  selectManifest,
+  isIndexMediaType,
+  MAX_MANIFEST_BYTES,
+  type Descriptor,
+  type ImageIndex,
+} from '../oci/index.js';
+import { decompressStream } from '../archive/index.js';
+import { parseNormalizedNamed, familiarString, withDefaultTag } from '../reference/index.js';
+import type { ImageService } from './service.js';
+import { chainIdOf } from './layers.js';
+
+export interface LoadResult {
+  /** Docker's lines: "Loaded image: busybox:latest" or "Loaded image ID: sha256:…". */
+  loaded: Array<{ name?: string; id: Digest }>;
+}
+
+interface Staged {
+  dir: string;
+  files: Set<string>;
+  /** Symlinks inside the archive (legacy docker save links duplicate layers): name → target name. */
+  links: Map<string, string>;
+}
+
+function cleanName(name: string): string | undefined {
+  const n = path.posix.normalize('/' + name).slice(1).replace(/\/+$/, '');
+  if (!n || n === '.' || n.split('/').includes('..')) return undefined;
+  return n;
+}
+
+/** Extract the archive's regular files into `dir`; no path can leave it. */
+async function stage(src: Readable, dir: string): Promise<Staged> {
+  const files = new Set<string>();
+  const links = new Map<string, string>();
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const name = cleanName(header.name);
+      const fail = (err: unknown) => {
+        stream.resume();
+        next(err as Error);
+      };
+      if (!name) {
+        fail(new WharfError('INVALID_ARGUMENT', `invalid archive: entry "${header.name}" escapes the archive root`));
+        return;
+      }
+      if (header.type === 'symlink' || header.type === 'link') {
+        const target = header.type === 'symlink' ? path.posix.join(path.posix.dirname(name), header.linkname ?? '') : header.linkname ?? '';
+        const t = cleanName(target);
+        if (!t) {
+          fail(new WharfError('INVALID_ARGUMENT', `invalid archive: link "${header.name}" points outside the archive`));
+          return;
+        }
+        links.set(name, t);
+        stream.resume();
+        next();
+        return;
+      }
+      if (header.type !== 'file' && header.type !== 'contiguous-file') {
+        stream.resume();
+        next();
+        return;
+      }
+      const dest = path.join(dir, name);
+      fsp
+        .mkdir(path.dirname(dest), { recursive: true })
+        .then(() => pipeline(stream, createWriteStream(dest, { flags: 'wx' })))
+        .then(() => {
+          files.add(name);
+          next();
+        })
+        .catch(fail);
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  const input = await decompressStream(src);
+  await Promise.all([pipeline(input, extract), done]).catch((err) => {
+    if (err instanceof WharfError) throw err;
+    throw new WharfError('INVALID_ARGUMENT', `invalid archive: ${(err as Error).message}`, { cause: err });
+  });
+  return { dir, files, links };
+}
+
+function resolveName(s: Staged, name: string): string | undefined {
+  let n: string | undefined = cleanName(name);
+  for (let hops = 0; n && hops < 16; hops++) {
+    if (s.files.has(n)) return n;
+    n = s.links.get(n);
+  }
+  return undefined;
+}
+
+async function readSmall(s: Staged, name: string, expected?: Digest): Promise<Buffer> {
+  const n = resolveName(s, name);
+  if (!n) throw new WharfError('INVALID_ARGUMENT', `invalid archive: ${name} is missing`);
+  const p = path.join(s.dir, n);
+  const st = await fsp.stat(p);
+  if (st.size > MAX_MANIFEST_BYTES) throw new WharfError('TOO_LARGE', `invalid archive: ${name} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  const data = await fsp.readFile(p);
+  if (expected && digestOf(data) !== expected) {
+    throw new WharfError('DIGEST_MISMATCH', `invalid archive: ${name} does not match its digest ${expected}`);
+  }
+  return data;
+}
+
+interface PlannedImage {
+  configRaw: Buffer;
+  /** Per layer: archive file name and, for OCI blobs, the descriptor to verify. */
+  layers: Array<{ file: string; desc?: Descriptor }>;
+  names: string[];
+  /** Manifest digests this image was known by in the archive, for RepoDigests when names carry repositories. */
+}
+
+/** docker save (both formats) and skopeo docker-archive: manifest.json. */
+async function planDockerArchive(s: Staged): Promise<PlannedImage[]> {
+  const raw = await readSmall(s, 'manifest.json');
+  let entries: Array<{ Config?: unknown; RepoTags?: unknown; Layers?: unknown }>;
+  try {
+    entries = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new WharfError('INVALID_ARGUMENT', 'invalid archive: manifest.json is not valid JSON');
+  }
+  if (!Array.isArray(entries)) throw new WharfError('INVALID_ARGUMENT', 'invalid archive: manifest.json is not a list');
+  const out: PlannedImage[] = [];
+  for (const [i, e] of entries.entries()) {
+    if (typeof e?.Config !== 'string' || !Array.isArray(e.Layers) || !e.Layers.every((l) => typeof l === 'string')) {
+      throw new WharfError('INVALID_ARGUMENT', `invalid archive: manifest.json entry ${i} needs Config and Layers`);
+    }
+    // The config's name is its digest in both layouts (<hex>.json or blobs/sha256/<hex>).
+    const m = /(?:^|\/)([a-f0-9]{64})(?:\.json)?$/.exec(e.Config);
+    const expected = m ? (`sha256:${m[1]}` as Digest) : undefined;
+    const configRaw = await readSmall(s, e.Config, expected);
+    const tags = Array.isArray(e.RepoTags) ? e.RepoTags.filter((t): t is string => typeof t === 'string') : [];
+    out.push({ configRaw, layers: (e.Layers as string[]).map((file) => ({ file })), names: tags });
+  }
+  return out;
+}
+
+/** An OCI image layout (skopeo oci-archive, or the OCI side of docker save): index.json → manifests → blobs. */
+async function planOciLayout(s: Staged): Promise<PlannedImage[]> {
+  const blobName = (d: Digest) => `blobs/${d.slice(0, d.indexOf(':'))}/${hexOf(d)}`;
+  const out: PlannedImage[] = [];
+  const indexRaw = await readSmall(s, 'index.json');
+  const root = parseManifest(indexRaw, 'application/vnd.oci.image.index.v1+json');
+  if (root.kind !== 'index') throw new WharfError('INVALID_ARGUMENT', 'invalid archive: index.json is not an image index');
+  const visit = async (desc: Descriptor, names: string[], depth: number): Promise<void> => {
+    if (depth > 8) throw new WharfError('INVALID_ARGUMENT', 'invalid archive: image indexes nested too deep');
+    const raw = await readSmall(s, blobName(desc.digest), desc.digest);
+    const parsed = parseManifest(raw, desc.mediaType);
+    if (parsed.kind === 'index') {
+      const child = selectManifest(parsed.index as ImageIndex, hostPlatform());
+      if (!child) throw new WharfError('NOT_FOUND', `no image for platform ${hostPlatform().os}/${hostPlatform().architecture} in the archive`);
+      await visit(child, names, depth + 1);
+      return;
+    }
+    const cfg = parsed.manifest.config;
+    const configRaw = await readSmall(s, blobName(cfg.digest), cfg.digest);
+    out.push({ configRaw, layers: parsed.manifest.layers.map((d) => ({ file: blobName(d.digest), desc: d })), names });
+  };
+  for (const desc of root.index.manifests) {
+    const a = desc.annotations ?? {};
+    const names: string[] = [];
+    const full = a['io.containerd.image.name'];
+    const refName = a['org.opencontainers.image.ref.name'];
+    if (full) names.push(full);
+    else if (refName && /[/:]/.test(refName)) names.push(refName);
+    if (isIndexMediaType(desc.mediaType) || desc.mediaType) await visit(desc, names, 0);
+  }
+  return out;
+}
+
+/** Load every image in an archive. `reopenable` is the archive path when it is a file (allows a second read). */
+export async function loadArchive(svc: ImageService, src: Readable, opts: { root: string }): Promise<LoadResult> {
+  const tmpRoot = path.join(opts.root, 'tmp');
+  await sweepStaleStaging(tmpRoot);
+  const dir = path.join(tmpRoot, `load-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await fsp.mkdir(dir, { recursive: true });
+  try {
+    const s = await stage(src, dir);
+    const plan = s.files.has('manifest.json') ? await planDockerArchive(s) : s.files.has('index.json') ? await planOciLayout(s) : undefined;
+    if (!plan) throw new WharfError('INVALID_ARGUMENT', 'invalid archive: neither manifest.json nor index.json found (not a docker-archive or OCI archive)');
+    if (plan.length === 0) throw new WharfError('INVALID_ARGUMENT', 'invalid archive: it contains no image');
+    const result: LoadResult = { loaded: [] };
+    for (const p of plan) {
+      const config = parseImageConfig(p.configRaw);
+      if (config.rootfs.diff_ids.length !== p.layers.length) {
+        throw new WharfError('INVALID_ARGUMENT', `invalid archive: config lists ${config.rootfs.diff_ids.length} layers, manifest ${p.layers.length}`);
+      }
+      const chain: Digest[] = [];
+      for (const [i, layer] of p.layers.entries()) {
+        const diffId = config.rootfs.diff_ids[i]!;
+        const chainId = chainIdOf(chain[chain.length - 1], diffId);
+        if (!svc.layers.get(chainId)) {
+          const file = resolveName(s, layer.file);
+          if (!file) throw new WharfError('INVALID_ARGUMENT', `invalid archive: layer ${layer.file} is missing`);
+          const open = async (): Promise<Readable> => {
+            const r = createReadStream(path.join(s.dir, file));
+            return layer.desc && isDigest(layer.desc.digest) ? r.pipe(new VerifyingStream(layer.desc.digest, layer.desc.size)) : r;
+          };
+          await svc.layers.create(chain[chain.length - 1] ?? null, await open(), { expectedDiffId: diffId, reopen: open });
+        }
+        chain.push(chainId);
+      }
+      const names = p.names.map((n) => {
+        try {
+          return familiarString(withDefaultTag(parseNormalizedNamed(n)));
+        } catch {
+          throw new WharfError('INVALID_ARGUMENT', `invalid archive: bad image name ${JSON.stringify(n)}`);
+        }
+      });
+      const img = await svc.create({ configRaw: p.configRaw, chain, tags: names });
+      if (names.length === 0) result.loaded.push({ id: img.id });
+      for (const n of names) result.loaded.push({ name: n, id: img.id });
+    }
+    return result;
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Staging dirs of loads whose process died (SIGKILL mid-load) are removed by the next load. */
+async function sweepStaleStaging(tmpRoot: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(tmpRoot);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  for (const n of names) {
+    const m = /^load-(\d+)-/.exec(n);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive || pid === process.pid) {
+      if (pid !== process.pid) await fsp.rm(path.join(tmpRoot, n), { recursive: true, force: true });
+    }
+  }
+}

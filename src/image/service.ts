@@ -1,0 +1,285 @@
+import type { ContentStore } from '../content/index.js';
+import type { Snapshotter } from '../snapshot/index.js';
+import type { MetaDb } from '../meta/index.js';
+import { WharfError } from '../errors/index.js';
+import { digestOf, type Digest } from '../digest/index.js';
+import {
+  parseNormalizedNamed,
+  parseDockerRef,
+  formatReference,
+  familiarString,
+  repositoryName,
+  type Reference,
+} from '../reference/index.js';
+import { parseImageConfig, type ImageConfig } from '../oci/index.js';
+import { ImageRecords, type ImageRecord } from './records.js';
+import { LayerStore } from './layers.js';
+
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/** Who still uses an image (containers), answered by the container service; image/ cannot import it. */
+export type ImageUsers = (imageId: Digest) => Array<{ id: string; running: boolean }>;
+
+export type RemoveEvent = { Untagged: string } | { Deleted: string };
+
+export interface NewImage {
+  /** The exact config bytes; the image ID is their sha256. */
+  configRaw: Buffer;
+  /** Chain IDs of the layers, bottom first (must exist). */
+  chain: readonly Digest[];
+  parent?: Digest | null;
+  /** References to point at the image (user input, normalized here). */
+  tags?: readonly string[];
+}
+
+/**
+ * Image records and the operations on them: resolve names and IDs, create, tag, untag, remove, prune.
+ * The store holds names and records only; configs live in the content store, layers in the LayerStore.
+ */
+export class ImageService {
+  readonly records: ImageRecords;
+  readonly layers: LayerStore;
+  users: ImageUsers = () => [];
+
+  constructor(
+    readonly db: MetaDb,
+    readonly content: ContentStore,
+    readonly snapshots: Snapshotter,
+  ) {
+    this.records = new ImageRecords(db);
+    this.layers = new LayerStore(this.records, content, snapshots);
+  }
+
+  /** A name (`busybox`, `busybox:1`, `x@sha256:…`), a full ID, `sha256:`-prefixed ID, or a unique ID prefix. */
+  resolve(nameOrId: string): ImageRecord {
+    const found = this.tryResolve(nameOrId);
+    if (!found) throw new WharfError('NOT_FOUND', `No such image: ${this.#displayName(nameOrId)}`);
+    return found;
+  }
+
+  tryResolve(nameOrId: string): ImageRecord | undefined {
+    if (/^sha256:[a-f0-9]{64}$/.test(nameOrId)) return this.records.getImage(nameOrId);
+    let ref: Reference | undefined;
+    try {
+      ref = parseDockerRef(nameOrId);
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      if (ref.digest) {
+        const id = this.records.imageByManifest(repositoryName(ref), ref.digest);
+        if (id) return this.records.getImage(id);
+      } else {
+        const t = this.records.getTag(formatReference(ref));
+        if (t) return this.records.getImage(t.imageId);
+      }
+    }
+    const hex = nameOrId.startsWith('sha256:') ? nameOrId.slice(7) : nameOrId;
+    if (/^[a-f0-9]{1,64}$/.test(hex)) {
+      const matches = this.records.findImagesByPrefix(hex);
+      if (matches.length > 1) throw new WharfError('INVALID_ARGUMENT', `image ID prefix ${hex} is ambiguous`);
+      return matches[0];
+    }
+    if (!ref) parseNormalizedNamed(nameOrId); // surfaces the reference error for malformed input
+    return undefined;
+  }
+
+  #displayName(s: string): string {
+    try {
+      return familiarString(parseDockerRef(s));
+    } catch {
+      return s;
+    }
+  }
+
+  async config(id: Digest): Promise<{ raw: Buffer; config: ImageConfig }> {
+    const raw = await this.content.readAll(id, MAX_CONFIG_BYTES);
+    return { raw, config: parseImageConfig(raw) };
+  }
+
+  /** Normalize user input to a tag reference: 'busybox' → docker.io/library/busybox:latest. */
+  static tagReference(name: string): Reference {
+    const ref = parseNormalizedNamed(name);
+    if (ref.digest) throw new WharfError('INVALID_ARGUMENT', `refusing to create a tag with a digest reference: ${name}`);
+    return ref.tag ? ref : { ...ref, tag: 'latest' };
+  }
+
+  /** Store a config and register an image on existing layers; idempotent by config digest. */
+  async create(img: NewImage): Promise<ImageRecord> {
+    const config = parseImageConfig(img.configRaw);
+    const refs = (img.tags ?? []).map((t) => ImageService.tagReference(t));
+    if (config.rootfs.diff_ids.length !== img.chain.length) {
+      throw new WharfError('INVALID_ARGUMENT', `config lists ${config.rootfs.diff_ids.length} layers but ${img.chain.length} were given`);
+    }
+    let size = 0;
+    img.chain.forEach((c, i) => {
+      const l = this.records.getLayer(c);
+      if (!l) throw new WharfError('NOT_FOUND', `layer ${c} not found`);
+      if (l.diffId !== config.rootfs.diff_ids[i]) throw new WharfError('DIGEST_MISMATCH', `layer ${i} has diff ID ${l.diffId}, config says ${config.rootfs.diff_ids[i]}`);
+      size += l.size;
+    });
+    const { digest: id } = await this.content.writeBuffer(img.configRaw);
+    const now = new Date().toISOString();
+    return this.db.immediate(() => {
+      this.records.insertImage(
+        {
+          id,
+          configSize: img.configRaw.length,
+          created: config.created ?? null,
+          parent: img.parent ?? null,
+          topChain: img.chain[img.chain.length - 1] ?? null,
+          size,
+          labels: config.config?.Labels ?? {},
+          addedAt: now,
+        },
+        img.chain,
+      );
+      if (img.parent !== undefined && img.parent !== null) this.records.setParent(id, img.parent);
+      for (const r of refs) this.records.setTag(formatReference(r), repositoryName(r), r.tag!, id, now);
+      return this.records.getImage(id)!;
+    });
+  }
+
+  /** `tag SOURCE TARGET`. */
+  tag(source: string, target: string): void {
+    const img = this.resolve(source);
+    const ref = ImageService.tagReference(target);
+    this.db.immediate(() => this.records.setTag(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
+  }
+
+  repoTags(id: Digest): string[] {
+    return this.records.tagsOf(id).map((t) => familiarString(parseNormalizedNamed(t.name)));
+  }
+
+  repoDigests(id: Digest): string[] {
+    const seen = new Set<string>();
+    for (const m of this.records.manifestsOf(id)) {
+      seen.add(familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }));
+    }
+    return [...seen].sort();
+  }
+
+  /**
+   * `rmi`: untag by name; delete by ID (or when the last name goes), then the parents that became dangling.
+   * Follows Docker's conflict rules (daemon/images/image_delete.go).
+   */
+  async remove(nameOrId: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<RemoveEvent[]> {
+    const img = this.resolve(nameOrId);
+    const events: RemoveEvent[] = [];
+    const short = img.id.slice(7, 19);
+    let byName: Reference | undefined;
+    if (!isIdLike(nameOrId, img.id)) {
+      try {
+        byName = parseDockerRef(nameOrId);
+      } catch {
+        byName = undefined;
+      }
+    }
+    const tags = this.records.tagsOf(img.id);
+    const users = this.users(img.id);
+
+    if (byName && !byName.digest) {
+      const name = formatReference(byName);
+      const lastName = tags.length === 1 && this.records.manifestsOf(img.id).length === 0;
+      if (lastName && users.length > 0 && !opts.force) {
+        throw new WharfError(
+          'CONFLICT',
+          `conflict: unable to remove repository reference "${familiarString(byName)}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${short}`,
+        );
+      }
+      this.db.immediate(() => this.records.deleteTag(name));
+      events.push({ Untagged: familiarString(byName) });
+      if (!lastName || users.length > 0 || this.records.hasChildren(img.id)) return events;
+      events.push(...(await this.#deleteImage(img.id, opts.noPrune ?? false)));
+      return events;
+    }
+
+    // By ID (or digest): every name goes with it.
+    if (this.records.hasChildren(img.id)) {
+      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (cannot be forced) - image has dependent child images`);
+    }
+    const running = users.find((u) => u.running);
+    if (running) {
+      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+    }
+    if (users.length > 0 && !opts.force) {
+      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0]!.id.slice(0, 12)}`);
+    }
+    if (tags.length > 1 && !opts.force) {
+      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
+    }
+    for (const t of tags) {
+      this.db.immediate(() => this.records.deleteTag(t.name));
+      events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
+    }
+    if (users.length > 0) return events; // forced: names are gone, the image stays for its containers
+    events.push(...(await this.#deleteImage(img.id, opts.noPrune ?? false)));
+    return events;
+  }
+
+  /** Delete an untagged image record, its manifests, its now-unused layers, then dangling parents. */
+  async #deleteImage(id: Digest, noPrune: boolean): Promise<RemoveEvent[]> {
+    const events: RemoveEvent[] = [];
+    const img = this.records.getImage(id);
+    if (!img) return events;
+    for (const m of this.records.manifestsOf(id)) {
+      events.push({ Untagged: familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }) });
+    }
+    const chain = this.records.imageChain(id);
+    const manifests = this.records.manifestsOf(id).map((m) => m.digest);
+    this.db.immediate(() => {
+      for (const t of this.records.tagsOf(id)) this.records.deleteTag(t.name);
+      this.records.deleteImage(id);
+    });
+    events.push({ Deleted: id });
+    const stillUsed = this.records.allManifestDigests();
+    for (const d of [id, ...manifests]) if (!stillUsed.has(d)) await this.content.delete(d).catch(() => {});
+    for (const c of await this.layers.release(chain)) events.push({ Deleted: c });
+    if (!noPrune && img.parent) {
+      const parent = this.records.getImage(img.parent);
+      if (parent && this.records.tagsOf(parent.id).length === 0 && !this.records.hasChildren(parent.id) && this.users(parent.id).length === 0) {
+        events.push(...(await this.#deleteImage(parent.id, false)));
+      }
+    }
+    return events;
+  }
+
+  /** `image prune`: dangling images (no names, no children), or with `all` every image no container uses. */
+  async prune(opts: { all?: boolean; filter?: (img: ImageRecord) => boolean } = {}): Promise<{ events: RemoveEvent[]; reclaimed: number }> {
+    const events: RemoveEvent[] = [];
+    let reclaimed = 0;
+    // Repeat: deleting a child can leave its parent dangling.
+    for (let round = 0; round < 1000; round++) {
+      const candidates = this.records.allImages().filter((img) => {
+        if (this.users(img.id).length > 0 || this.records.hasChildren(img.id)) return false;
+        if (opts.filter && !opts.filter(img)) return false;
+        return opts.all ? true : this.records.tagsOf(img.id).length === 0;
+      });
+      if (candidates.length === 0) break;
+      for (const img of candidates) {
+        for (const t of this.records.tagsOf(img.id)) {
+          this.db.immediate(() => this.records.deleteTag(t.name));
+          events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
+        }
+        const before = new Set(this.records.allLayers().map((l) => l.chainId));
+        const sizes = new Map(this.records.allLayers().map((l) => [l.chainId, l.size]));
+        const ev = await this.#deleteImage(img.id, true);
+        events.push(...ev);
+        for (const e of ev) if ('Deleted' in e && before.has(e.Deleted as Digest)) reclaimed += sizes.get(e.Deleted as Digest) ?? 0;
+      }
+    }
+    return { events, reclaimed };
+  }
+}
+
+function isIdLike(input: string, id: Digest): boolean {
+  if (input === id) return true;
+  const hex = input.startsWith('sha256:') ? input.slice(7) : input;
+  return /^[a-f0-9]+$/.test(hex) && id.slice(7).startsWith(hex);
+}
+
+/** The config digest that a raw config would get (the image ID), without storing it. */
+export function imageIdOf(configRaw: Buffer): Digest {
+  return digestOf(configRaw);
+}
+
