@@ -1,0 +1,40 @@
+/**
+ * The Dockerfile front end: text → syntax tree (parser) → typed instructions in stages
+ * (parse-instructions) → expanded stages with ARG/ENV scoping (resolve). Pure: no I/O, imports
+ * only `errors`.
+ */
+export { DockerfileError, type SourceRange, type Warning } from './errors.js';
+export { KEYWORDS, isKeyword, type Heredoc, type Keyword, type Node, type ParseResult } from './ast.js';
+export { parseDockerfile, parseHeredocWord, chompHeredocContent, type ParseOptions } from './parser.js';
+export { parseCheckDirective, type CheckDirective } from './directives.js';
+export { dumpNodes } from './dump.js';
+export type * from './instructions.js';
+export {
+  parseInstructions,
+  typeInstructions,
+  parseInstruction,
+  parseOnbuildTriggers,
+  type InstructionsResult,
+} from './parse-instructions.js';
+export { parseMount, splitCSV, parseByteSize } from './mounts.js';
+export { parseGoDuration } from './validate.js';
+export {
+  ShellLex,
+  processWord,
+  processWords,
+  type EnvSource,
+  type ExpansionResult,
+  type LexOptions,
+} from './shell-lex.js';
+export { expandInstruction, ScopedExpander, type Expansion } from './expand.js';
+export {
+  resolveStages,
+  PROXY_BUILD_ARGS,
+  PLATFORM_ARGS,
+  DEFAULT_PATH,
+  type ResolveOptions,
+  type ResolvedBuild,
+  type ResolvedStage,
+  type ResolvedStep,
+  type SourceRef,
+} from './resolve.js';
