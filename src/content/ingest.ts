@@ -1,0 +1,274 @@
+import { createReadStream, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { WharfError, isErrno } from '../errors/index.js';
+import { algorithmOf, type Algorithm, type Digest } from '../digest/index.js';
+import type { BlobInfo, ContentWriter, Expected, IngestStatus } from './types.js';
+import { pidAlive, publishBlob } from './publish.js';
+import { verifyAgainst, what } from './expected.js';
+
+/**
+ * Resumable ingests, as containerd's local store keeps them: `ingest/<sha256(ref)>/{data,ref,startedat,updatedat,total}`,
+ * plus a `lock` file holding the writer's PID so that one ref has one writer across processes.
+ */
+export class IngestDirs {
+  constructor(
+    private readonly dir: string,
+    private readonly blobPath: (d: Digest) => string,
+    private readonly info: (d: Digest) => Promise<BlobInfo | undefined>,
+  ) {}
+
+  dirOf(ref: string): string {
+    return path.join(this.dir, createHash('sha256').update(ref).digest('hex'));
+  }
+
+  async open(ref: string, expected: Expected): Promise<ContentWriter> {
+    if (ref === '') throw new WharfError('INVALID_ARGUMENT', 'an ingest ref must not be empty');
+    if (expected.digest && (await this.info(expected.digest))) {
+      throw new WharfError('ALREADY_EXISTS', `blob ${expected.digest} already exists (ingest ref ${JSON.stringify(ref)})`);
+    }
+    const dir = this.dirOf(ref);
+    await fsp.mkdir(dir, { recursive: true });
+    await lock(dir, ref);
+    try {
+      const known = await readText(path.join(dir, 'ref'));
+      if (known === undefined) {
+        await fsp.writeFile(path.join(dir, 'startedat'), new Date().toISOString());
+        await fsp.writeFile(path.join(dir, 'ref'), ref);
+      } else if (known !== ref) {
+        throw new WharfError('CONFLICT', `ingest ${dir} belongs to ref ${JSON.stringify(known)}, not ${JSON.stringify(ref)}`);
+      }
+      if (expected.size !== undefined) await fsp.writeFile(path.join(dir, 'total'), String(expected.size));
+      const alg: Algorithm = expected.digest ? algorithmOf(expected.digest) : 'sha256';
+      const dataPath = path.join(dir, 'data');
+      const fh = await fsp.open(dataPath, 'a');
+      // Resuming needs the hash state of the bytes already there; hashing them again is the only portable way.
+      const hash = createHash(alg);
+      let offset = 0;
+      try {
+        for await (const chunk of createReadStream(dataPath)) {
+          hash.update(chunk as Buffer);
+          offset += (chunk as Buffer).length;
+        }
+      } catch (err) {
+        await fh.close();
+        throw err;
+      }
+      return new LocalContentWriter(ref, dir, fh, hash, alg, offset, expected, this.blobPath);
+    } catch (err) {
+      await unlock(dir);
+      throw err;
+    }
+  }
+
+  async status(ref: string): Promise<IngestStatus | undefined> {
+    return statusOf(this.dirOf(ref));
+  }
+
+  async list(): Promise<IngestStatus[]> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.dir);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw err;
+    }
+    const out: IngestStatus[] = [];
+    for (const n of names.sort()) {
+      const st = await statusOf(path.join(this.dir, n));
+      if (st) out.push(st);
+    }
+    return out;
+  }
+
+  async abort(ref: string): Promise<void> {
+    const dir = this.dirOf(ref);
+    if ((await readText(path.join(dir, 'ref'))) === undefined) {
+      throw new WharfError('NOT_FOUND', `no partial write for ref ${JSON.stringify(ref)}`);
+    }
+    const holder = await lockHolder(dir);
+    if (holder !== undefined && pidAlive(holder)) {
+      throw new WharfError('UNAVAILABLE', `partial write for ref ${JSON.stringify(ref)} is in use by process ${holder}`);
+    }
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+
+  /** Remove one ingest dir (by name) if its writer is gone and it was last touched before `cutoff`. */
+  async sweepOne(name: string, cutoff: number): Promise<boolean> {
+    const dir = path.join(this.dir, name);
+    const holder = await lockHolder(dir);
+    if (holder !== undefined && pidAlive(holder)) return false;
+    const touched = await lastTouched(dir);
+    if (touched > cutoff) return false;
+    await fsp.rm(dir, { recursive: true, force: true });
+    return true;
+  }
+}
+
+class LocalContentWriter implements ContentWriter {
+  #fh: FileHandle | undefined;
+  #updatedAt = new Date();
+
+  constructor(
+    readonly ref: string,
+    private readonly dir: string,
+    fh: FileHandle,
+    private hash: Hash,
+    private readonly alg: Algorithm,
+    private _offset: number,
+    private readonly expected: Expected,
+    private readonly blobPath: (d: Digest) => string,
+  ) {
+    this.#fh = fh;
+  }
+
+  get offset(): number {
+    return this._offset;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    const fh = this.#handle();
+    if (this.expected.size !== undefined && this._offset + chunk.length > this.expected.size) {
+      throw new WharfError('SIZE_MISMATCH', `content${what(this.expected)} is larger than the expected ${this.expected.size} bytes`);
+    }
+    await fh.write(chunk);
+    this.hash.update(chunk);
+    this._offset += chunk.length;
+    this.#updatedAt = new Date();
+  }
+
+  async writeStream(src: Readable): Promise<void> {
+    for await (const chunk of src) await this.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+  }
+
+  digest(): Digest {
+    return `${this.alg}:${this.hash.copy().digest('hex')}` as Digest;
+  }
+
+  async truncate(): Promise<void> {
+    await this.#handle().truncate(0);
+    this.hash = createHash(this.alg);
+    this._offset = 0;
+  }
+
+  async commit(expected: Expected = {}): Promise<BlobInfo> {
+    const fh = this.#handle();
+    this.#fh = undefined;
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const got: BlobInfo = { digest: this.digest(), size: this._offset };
+    try {
+      verifyAgainst(got, { ...this.expected, ...stripUndefined(expected) });
+    } catch (err) {
+      // Bytes that do not match can never become the blob: resuming them would only fail again.
+      await fsp.rm(this.dir, { recursive: true, force: true });
+      throw err;
+    }
+    await publishBlob(path.join(this.dir, 'data'), this.blobPath(got.digest));
+    await fsp.rm(this.dir, { recursive: true, force: true });
+    return got;
+  }
+
+  async close(): Promise<void> {
+    const fh = this.#fh;
+    if (!fh) return;
+    this.#fh = undefined;
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.writeFile(path.join(this.dir, 'updatedat'), this.#updatedAt.toISOString());
+    await unlock(this.dir);
+  }
+
+  #handle(): FileHandle {
+    if (!this.#fh) throw new WharfError('FAILED_PRECONDITION', `writer for ref ${JSON.stringify(this.ref)} is closed`);
+    return this.#fh;
+  }
+}
+
+function stripUndefined(e: Expected): Expected {
+  const out: Expected = {};
+  if (e.digest !== undefined) out.digest = e.digest;
+  if (e.size !== undefined) out.size = e.size;
+  return out;
+}
+
+async function lock(dir: string, ref: string): Promise<void> {
+  const file = path.join(dir, 'lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fsp.writeFile(file, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+    }
+    const holder = await lockHolder(dir);
+    if (holder !== undefined && pidAlive(holder)) {
+      throw new WharfError('UNAVAILABLE', `partial write for ref ${JSON.stringify(ref)} is in use by process ${holder}`);
+    }
+    // The holder died: its lock is stale.
+    await fsp.rm(file, { force: true });
+  }
+  throw new WharfError('UNAVAILABLE', `could not lock the partial write for ref ${JSON.stringify(ref)}`);
+}
+
+async function unlock(dir: string): Promise<void> {
+  await fsp.rm(path.join(dir, 'lock'), { force: true });
+}
+
+async function lockHolder(dir: string): Promise<number | undefined> {
+  const text = await readText(path.join(dir, 'lock'));
+  if (text === undefined) return undefined;
+  const pid = Number(text.trim());
+  // A lock file caught half-written belongs to a writer that is starting right now.
+  return Number.isInteger(pid) && pid > 0 ? pid : process.pid;
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+async function lastTouched(dir: string): Promise<number> {
+  let latest = 0;
+  for (const f of ['', 'data', 'updatedat']) {
+    try {
+      latest = Math.max(latest, (await fsp.lstat(path.join(dir, f))).mtimeMs);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+  }
+  return latest;
+}
+
+async function statusOf(dir: string): Promise<IngestStatus | undefined> {
+  const ref = await readText(path.join(dir, 'ref'));
+  if (ref === undefined) return undefined;
+  let offset = 0;
+  let dataMtime = 0;
+  try {
+    const st = await fsp.stat(path.join(dir, 'data'));
+    offset = st.size;
+    dataMtime = st.mtimeMs;
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  }
+  const startedAt = new Date((await readText(path.join(dir, 'startedat'))) ?? 0);
+  const updatedText = await readText(path.join(dir, 'updatedat'));
+  const updatedAt = new Date(Math.max(updatedText ? Date.parse(updatedText) : 0, dataMtime, startedAt.getTime()));
+  const totalText = await readText(path.join(dir, 'total'));
+  const status: IngestStatus = { ref, offset, startedAt, updatedAt };
+  if (totalText !== undefined && totalText.trim() !== '') status.total = Number(totalText);
+  return status;
+}

@@ -1,0 +1,80 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest/index.js';
+
+/** What the store knows about a blob: its digest and its size in bytes. */
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+/** What a caller expects a write to produce; anything given is verified before the blob becomes visible. */
+export interface Expected {
+  digest?: Digest;
+  size?: number;
+}
+
+/**
+ * Blobs by digest. A blob becomes visible only once its bytes are complete, synced and verified, so a reader never
+ * sees a partial blob. Writes are idempotent by digest: writing a blob that already exists succeeds.
+ */
+export interface ContentStore {
+  info(d: Digest): Promise<BlobInfo | undefined>;
+  /** A stream of the blob's bytes from `start` (default 0). NOT_FOUND if absent. */
+  read(d: Digest, opts?: { start?: number }): Promise<Readable>;
+  /** The whole blob, re-verified against its digest. For manifests and configs only: TOO_LARGE above `maxBytes`. */
+  readAll(d: Digest, maxBytes: number): Promise<Buffer>;
+  /** Hash while streaming, verify (DIGEST_MISMATCH / SIZE_MISMATCH), then make the blob visible atomically. */
+  write(src: Readable, expected?: Expected): Promise<BlobInfo>;
+  writeBuffer(data: Uint8Array, expected?: Expected): Promise<BlobInfo>;
+  /** NOT_FOUND if absent. */
+  delete(d: Digest): Promise<void>;
+  walk(): AsyncIterable<BlobInfo>;
+  /** Re-hash the stored bytes: false when they no longer match the digest. NOT_FOUND if absent. */
+  verify(d: Digest): Promise<boolean>;
+  /** Remove partial writes untouched for `olderThanMs` whose writer is gone; returns how many were removed. */
+  sweepIngests(olderThanMs: number): Promise<number>;
+  /** Where the blob lives on disk (for hardlinking into archives); the file may not exist. */
+  path(d: Digest): string;
+}
+
+/** Progress of a resumable write. */
+export interface IngestStatus {
+  ref: string;
+  /** Bytes written so far. */
+  offset: number;
+  /** The expected total, when the writer was told. */
+  total?: number;
+  startedAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A resumable write keyed by a caller's ref (e.g. the layer digest of a pull). Only one writer per ref at a time,
+ * across processes. `close()` keeps the bytes so that a later `writer(ref)` resumes at `offset`.
+ */
+export interface ContentWriter {
+  readonly ref: string;
+  /** Bytes in the ingest, including those written before a resume. */
+  readonly offset: number;
+  write(chunk: Uint8Array): Promise<void>;
+  /** Write a whole stream at the current offset. */
+  writeStream(src: Readable): Promise<void>;
+  /** The digest of the bytes written so far. */
+  digest(): Digest;
+  /** Start over from zero bytes (when the source cannot resume from `offset`). */
+  truncate(): Promise<void>;
+  /** Verify against `expected` (and what the writer was opened with) and make the blob visible. */
+  commit(expected?: Expected): Promise<BlobInfo>;
+  /** Release the writer, keeping the partial bytes for a later resume. */
+  close(): Promise<void>;
+}
+
+/** The resumable-ingest side of a store (containerd's Ingester + IngestManager). */
+export interface Ingester {
+  /** ALREADY_EXISTS when `expected.digest` is already stored; UNAVAILABLE when another writer holds `ref`. */
+  writer(ref: string, expected?: Expected): Promise<ContentWriter>;
+  status(ref: string): Promise<IngestStatus | undefined>;
+  listIngests(): Promise<IngestStatus[]>;
+  /** Drop a partial write. NOT_FOUND if there is none; UNAVAILABLE while a writer holds it. */
+  abort(ref: string): Promise<void>;
+}

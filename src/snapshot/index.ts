@@ -1,0 +1,14 @@
+import type { MetaDb } from '../meta/index.js';
+import { NativeSnapshotter } from './native.js';
+import { OverlaySnapshotter } from './overlay.js';
+import type { Snapshotter } from './types.js';
+
+export type { Mount, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
+export { OverlaySnapshotter } from './overlay.js';
+export { NativeSnapshotter } from './native.js';
+export { mountAll, unmount, isMountPoint, overlaySupported } from './mount.js';
+
+/** The snapshotter of `kind` over `<root>/snapshots`, its records in `db` (namespace 'snapshots'). */
+export function createSnapshotter(kind: 'overlay' | 'native', root: string, db: MetaDb): Snapshotter {
+  return kind === 'overlay' ? new OverlaySnapshotter(root, db) : new NativeSnapshotter(root, db);
+}

@@ -1,0 +1,106 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { is } from '../../../src/errors/index.js';
+import { isMountPoint, mountAll, overlaySupported, unmount } from '../../../src/snapshot/index.js';
+
+describe('mountAll / unmount', () => {
+  let base: string;
+  const targets: string[] = [];
+  before(async () => {
+    base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-mount-'));
+  });
+  after(async () => {
+    for (const t of targets) await unmount(t, { lazy: true }).catch(() => {});
+    await fsp.rm(base, { recursive: true, force: true });
+  });
+  const dir = async (name: string, files: Record<string, string> = {}) => {
+    const d = path.join(base, name);
+    await fsp.mkdir(d, { recursive: true });
+    for (const [f, c] of Object.entries(files)) await fsp.writeFile(path.join(d, f), c);
+    return d;
+  };
+
+  it('finds overlay support on this filesystem', async () => {
+    assert.equal(await overlaySupported(await dir('probe')), true);
+    assert.deepEqual(await fsp.readdir(path.join(base, 'probe')), [], 'the probe cleans up after itself');
+  });
+
+  it('bind-mounts read-only, stacks mounts and unmounts all of them', async () => {
+    const a = await dir('a', { f: 'a' });
+    const b = await dir('b', { f: 'b' });
+    const t = await dir('t1');
+    targets.push(t);
+    await mountAll([{ type: 'bind', source: a, options: ['ro', 'rbind'] }], t);
+    assert.equal(await isMountPoint(t), true);
+    assert.equal(await fsp.readFile(path.join(t, 'f'), 'utf8'), 'a');
+    await assert.rejects(fsp.writeFile(path.join(t, 'g'), 'x'), { code: 'EROFS' });
+    await mountAll([{ type: 'bind', source: b, options: ['rw'] }], t);
+    assert.equal(await fsp.readFile(path.join(t, 'f'), 'utf8'), 'b');
+    await unmount(t);
+    assert.equal(await isMountPoint(t), false);
+    assert.deepEqual(await fsp.readdir(t), []);
+  });
+
+  it('tolerates unmounting what is not mounted or does not exist', async () => {
+    await unmount(await dir('plain'));
+    await unmount(path.join(base, 'does-not-exist'));
+    assert.equal(await isMountPoint(path.join(base, 'does-not-exist')), false);
+  });
+
+  it('undoes earlier mounts when a later one fails', async () => {
+    const a = await dir('c', { f: 'c' });
+    const t = await dir('t2');
+    targets.push(t);
+    await assert.rejects(
+      mountAll(
+        [
+          { type: 'bind', source: a, options: ['rbind'] },
+          { type: 'bind', source: path.join(base, 'missing-source'), options: ['rbind'] },
+        ],
+        t,
+      ),
+      (err: unknown) => is(err, 'INTERNAL'),
+    );
+    assert.equal(await isMountPoint(t), false);
+  });
+
+  it('mounts an overlay whose options exceed a page by making its paths relative', async () => {
+    // Deliberately long directory names: 40 lower dirs of ~120 characters each.
+    const long = path.join(base, 'x'.repeat(60), 'y'.repeat(40));
+    const lowers: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const d = path.join(long, `layer-${i}`);
+      await fsp.mkdir(d, { recursive: true });
+      await fsp.writeFile(path.join(d, `f${i}`), String(i));
+      lowers.unshift(d);
+    }
+    const upper = path.join(long, 'upper');
+    const work = path.join(long, 'work');
+    await fsp.mkdir(upper);
+    await fsp.mkdir(work);
+    const t = await dir('t3');
+    targets.push(t);
+    const options = [`lowerdir=${lowers.join(':')}`, `upperdir=${upper}`, `workdir=${work}`];
+    assert.ok(options.join(',').length > 4096);
+    await mountAll([{ type: 'overlay', source: 'overlay', options }], t);
+    try {
+      assert.equal((await fsp.readdir(t)).length, 40);
+      assert.equal(await fsp.readFile(path.join(t, 'f0'), 'utf8'), '0');
+      await fsp.writeFile(path.join(t, 'new'), 'n');
+    } finally {
+      await unmount(t);
+    }
+    assert.equal(await fsp.readFile(path.join(upper, 'new'), 'utf8'), 'n');
+  });
+
+  it('refuses overlay paths that mount options cannot carry', async () => {
+    const t = await dir('t4');
+    await assert.rejects(
+      mountAll([{ type: 'overlay', source: 'overlay', options: ['lowerdir=/a,b:/c', 'upperdir=/u', 'workdir=/w'] }], t),
+      (err: unknown) => is(err, 'INVALID_ARGUMENT'),
+    );
+  });
+});

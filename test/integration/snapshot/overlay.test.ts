@@ -1,0 +1,19 @@
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MetaDb } from '../../../src/meta/index.js';
+import { createSnapshotter } from '../../../src/snapshot/index.js';
+import { runSnapshotterSuite } from '../../../src/snapshot/testsuite.js';
+
+runSnapshotterSuite('overlay', async () => {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-snap-overlay-'));
+  const db = new MetaDb(path.join(root, 'wharf.db'));
+  return {
+    snapshotter: createSnapshotter('overlay', root, db),
+    root,
+    cleanup: async () => {
+      db.close();
+      await fsp.rm(root, { recursive: true, force: true });
+    },
+  };
+});
