@@ -30,10 +30,10 @@ export function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void 
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const imagesAction = async (repo: string | undefined, o: { all?: boolean; quiet?: boolean; digests?: boolean; noTrunc?: boolean; filter: string[]; format?: string }) =>
+  const imagesAction = async (repo: string | undefined, o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; filter: string[]; format?: string }) =>
     withEngine(ctx, async (w) => {
       const rows = listImages(w.images, { all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
-      const noTrunc = o.noTrunc ?? false;
+      const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
         const seen = new Set<string>();
         for (const r of rows) {
@@ -102,12 +102,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --format <string>', 'Format output using a custom template')
     .action(inspectAction);
 
-  const historyAction = async (name: string, o: { human: string | boolean; noTrunc?: boolean; quiet?: boolean; format?: string }) =>
+  const historyAction = async (name: string, o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string }) =>
     withEngine(ctx, async (w) => {
       const img = w.images.resolve(name);
       const rows = await imageHistory(w.images, img);
       const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
-      const noTrunc = o.noTrunc ?? false;
+      const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
         for (const r of rows) ctx.stdout.write((r.id === '<missing>' ? r.id : shortId(r.id, noTrunc)) + '\n');
         return;

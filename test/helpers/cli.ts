@@ -1,0 +1,65 @@
+/** Run the built CLI (`bin/wharf` → dist/) against a private root, as a user would. */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const WHARF_BIN = path.join(REPO, 'bin', 'wharf');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(root: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WHARF_BIN, '--root', root, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 + 9 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A temporary Wharf root, removed (after unmounting anything left under it) by `cleanup`. */
+export async function tempRoot(prefix = 'wharf-test-'): Promise<{ root: string; cli: (args: string[], opts?: Parameters<typeof runCli>[2]) => Promise<CliResult>; cleanup: () => Promise<void> }> {
+  const root = await mkdtemp(path.join(tmpdir(), prefix));
+  return {
+    root,
+    cli: (args, opts) => runCli(root, args, opts),
+    cleanup: async () => {
+      const { execFileSync } = await import('node:child_process');
+      // Unmount anything a failed test left mounted under the root, deepest first, before removing files.
+      try {
+        const mounts = execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' })
+          .split('\n')
+          .filter((m) => m.startsWith(root + '/'))
+          .sort((a, b) => b.length - a.length);
+        for (const m of mounts) execFileSync('umount', ['-l', m]);
+      } catch {
+        // findmnt missing or nothing mounted
+      }
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Expect success; on failure the assertion message carries the CLI's stderr. */
+export function ok(r: CliResult, what: string): CliResult {
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stderr || r.stdout}`);
+  return r;
+}

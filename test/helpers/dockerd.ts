@@ -1,0 +1,82 @@
+/**
+ * A private dockerd (Debian's docker.io) on its own socket and data root, for comparing with the reference. Started
+ * per test file, stopped by PID. No bridge, no iptables: it touches nothing shared.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+export interface Dockerd {
+  socket: string;
+  docker(args: string[], opts?: { input?: Buffer | string }): Promise<{ code: number; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+}
+
+export function dockerdAvailable(): boolean {
+  return ['/usr/sbin/dockerd', '/usr/bin/dockerd'].some((p) => existsSync(p)) && ['/usr/bin/docker', '/usr/local/bin/docker'].some((p) => existsSync(p));
+}
+
+export async function startDockerd(extraArgs: string[] = []): Promise<Dockerd> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'wharf-dockerd-'));
+  const socket = path.join(dir, 'd.sock');
+  const ns = `wharf-test-${path.basename(dir)}`;
+  const child = spawn(
+    'dockerd',
+    [
+      '--data-root', path.join(dir, 'data'),
+      '--exec-root', path.join(dir, 'exec'),
+      '-H', `unix://${socket}`,
+      '--pidfile', path.join(dir, 'd.pid'),
+      '--bridge=none', '--iptables=false', '--ip6tables=false',
+      '--containerd-namespace', ns, '--containerd-plugins-namespace', `${ns}-p`,
+      ...extraArgs,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
+  );
+  let log = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    if (log.length < 100_000) log += c.toString();
+  });
+  const docker: Dockerd['docker'] = (args, opts = {}) =>
+    new Promise((resolve) => {
+      const p = spawn('docker', ['-H', `unix://${socket}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      p.stdin.on('error', () => {});
+      p.stdin.end(opts.input ?? '');
+    });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      const exited = new Promise((r) => child.once('exit', r));
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+    // dockerd's own containerd child exits with it; unmount leftovers before removing the data root.
+    await execFileP('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]).catch(() => {});
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+  };
+  for (let i = 0; i < 120; i++) {
+    if (child.exitCode !== null) throw new Error(`dockerd exited early: ${log.slice(-2000)}`);
+    if (existsSync(socket)) {
+      const v = await docker(['version', '--format', '{{.Server.Version}}']);
+      if (v.code === 0) return { socket, docker, stop };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error(`dockerd did not start: ${log.slice(-2000)}`);
+}
+
+export async function pidOf(file: string): Promise<number> {
+  return Number((await readFile(file, 'utf8')).trim());
+}
