@@ -2,11 +2,12 @@ import { PassThrough, type Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { ContentStore } from '../content/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
-import { applyLayer, decompressStream } from '../archive/index.js';
+import { applyLayer, decompressStream, overlayDiffTar, tarDirectory, type DiffTarOptions } from '../archive/index.js';
 import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
-import { digestOf, type Digest } from '../digest/index.js';
+import { digestOf, DigestStream, type Digest } from '../digest/index.js';
 import { WharfError, is } from '../errors/index.js';
-import { teeInto } from '../util/index.js';
+import { teeInto, CountingStream } from '../util/index.js';
+import { Writable } from 'node:stream';
 import type { ImageRecords, LayerRecord } from './records.js';
 
 /** Docker's chain ID: the layer's identity together with everything below it. */
@@ -89,6 +90,47 @@ export class LayerStore {
     } finally {
       if (!committed) await this.snapshots.remove(key).catch(() => {});
     }
+  }
+
+  /**
+   * Turn an active snapshot (a container's or a build step's writable layer on `parent`) into a committed layer,
+   * without copying: the overlay upper dir is the layer. Its tar is generated once, to learn the diff ID and record
+   * tar-split. Returns the existing layer when the same change was committed before (the snapshot is then removed).
+   */
+  async commitSnapshot(key: string, parent: Digest | null, opts: DiffTarOptions = {}): Promise<LayerRecord> {
+    if (this.snapshots.name !== 'overlay') {
+      throw new WharfError('UNSUPPORTED', 'committing a snapshot needs the overlay snapshotter');
+    }
+    const dir = this.snapshots.diffDir(key);
+    const tar = overlayDiffTar(dir, await this.snapshots.lowerDirs(key), opts);
+    const hasher = new DigestStream();
+    const counter = new CountingStream();
+    const recorder = new TarSplitRecorder();
+    const sink = new Writable({ write: (_c, _e, cb) => cb() });
+    await teeInto(tar.pipe(counter).pipe(hasher), [recorder, sink]);
+    const diffId = hasher.digest();
+    const chainId = chainIdOf(parent, diffId);
+    const existing = this.records.getLayer(chainId);
+    if (existing) {
+      await this.snapshots.remove(key);
+      return existing;
+    }
+    if (!recorder.reproducible) throw new WharfError('INTERNAL', `generated layer tar of ${key} has duplicate entries`);
+    const tarsplit = (await this.content.write(serializeTarSplit(recorder.segments()))).digest;
+    try {
+      await this.snapshots.commit(chainId, key);
+    } catch (err) {
+      if (!is(err, 'ALREADY_EXISTS')) throw err;
+      await this.snapshots.remove(key);
+    }
+    const { size } = await this.snapshots.usage(chainId);
+    this.records.insertLayer({ chainId, diffId, parent, size, tarSize: counter.bytes, tarsplit, tarBlob: null, created: new Date().toISOString() });
+    return this.records.getLayer(chainId)!;
+  }
+
+  /** A tar of a whole directory as a new layer (flattening, `--squash`): applied like any other layer. */
+  async createFromDirectory(parent: Digest | null, dir: string, opts: DiffTarOptions = {}): Promise<LayerRecord> {
+    return this.create(parent, tarDirectory(dir, opts));
   }
 
   /** The layer's exact uncompressed tar (its sha256 is the diff ID). */
