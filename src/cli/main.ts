@@ -4,8 +4,17 @@ import type { CliContext, GlobalOptions } from './context.js';
 const require = createRequire(import.meta.url);
 const DEFAULT_ROOT = '/var/lib/wharf';
 
+/** package.json sits one level above dist/wharf.mjs (bundled) and two above dist/cli/main.js. */
 function version(): string {
-  return (require('../../package.json') as { version: string }).version;
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const p = require(rel) as { name?: string; version: string };
+      if (p.name === 'wharf') return p.version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return 'unknown';
 }
 
 /**
