@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { PassThrough, Readable, type Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { WharfError } from '../errors/index.js';
+
+export type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'none';
+
+const MAGIC: Array<[Compression, Buffer]> = [
+  ['gzip', Buffer.from([0x1f, 0x8b])],
+  ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])],
+  ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd])],
+  ['bzip2', Buffer.from('BZh', 'latin1')],
+];
+const SNIFF_BYTES = 6;
+
+export function detectCompression(head: Uint8Array): Compression {
+  for (const [kind, magic] of MAGIC) {
+    if (head.length >= magic.length && Buffer.from(head.subarray(0, magic.length)).equals(magic)) return kind;
+  }
+  return 'none';
+}
+
+/** Read the first `n` bytes (fewer at the end of the stream) and put them back. */
+async function peek(src: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let ended = false;
+  while (total < n && !ended) {
+    const chunk = src.read() as Buffer | string | null;
+    if (chunk !== null) {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      chunks.push(b);
+      total += b.length;
+      continue;
+    }
+    if (src.readableEnded) break;
+    ended = await new Promise<boolean>((resolve, reject) => {
+      const cleanup = () => {
+        src.off('readable', onReadable);
+        src.off('end', onEnd);
+        src.off('error', onError);
+      };
+      const onReadable = () => (cleanup(), resolve(false));
+      const onEnd = () => (cleanup(), resolve(true));
+      const onError = (err: Error) => (cleanup(), reject(err));
+      src.on('readable', onReadable);
+      src.on('end', onEnd);
+      src.on('error', onError);
+    });
+  }
+  const head = Buffer.concat(chunks);
+  if (ended || src.readableEnded) return { head, stream: Readable.from(head.length ? [head] : []) };
+  src.unshift(head);
+  return { head, stream: src };
+}
+
+function decodeError(kind: Compression, detail: string, cause?: unknown): WharfError {
+  return new WharfError('INVALID_ARGUMENT', `layer is not valid ${kind} data: ${detail}`, { cause });
+}
+
+/** src → transform → out, with src errors passed on, transform errors mapped, and early consumer exit cleaned up. */
+function through(src: Readable, transform: Transform, kind: Compression): Readable {
+  const out = new PassThrough();
+  src.on('error', (err) => out.destroy(err));
+  transform.on('error', (err) => out.destroy(decodeError(kind, err.message, err)));
+  out.on('close', () => {
+    if (!transform.destroyed) transform.destroy();
+    if (!src.destroyed) src.destroy();
+  });
+  src.pipe(transform).pipe(out);
+  return out;
+}
+
+/** Decompress through an external tool (Node has no xz, zstd or bzip2); its exit status decides success. */
+function throughProcess(src: Readable, kind: Compression, file: string, args: string[]): Readable {
+  const out = new PassThrough();
+  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  let failed = false;
+  const fail = (err: Error) => {
+    if (failed) return;
+    failed = true;
+    out.destroy(err);
+  };
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    if (stderr.length < 4096) stderr += c;
+  });
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') fail(new WharfError('UNSUPPORTED', `${kind}-compressed layers need the ${file} program, which is not installed`));
+    else fail(decodeError(kind, err.message, err));
+  });
+  child.on('close', (code, signal) => {
+    if (failed) return;
+    if (code === 0) out.end();
+    else fail(decodeError(kind, stderr.trim().split('\n').pop() || `${file} ${signal ?? `exit ${code}`}`));
+  });
+  child.stdin.on('error', () => {
+    // EPIPE when the tool stops early on bad input; its exit status reports the failure.
+  });
+  src.on('error', (err) => {
+    fail(err);
+    child.kill('SIGKILL');
+  });
+  out.on('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (!src.destroyed) src.destroy();
+  });
+  src.pipe(child.stdin);
+  child.stdout.pipe(out, { end: false });
+  return out;
+}
+
+/** Sniff the compression from magic bytes and return the uncompressed stream. */
+export async function decompressStream(src: Readable): Promise<Readable> {
+  const { head, stream } = await peek(src, SNIFF_BYTES);
+  const kind = detectCompression(head);
+  switch (kind) {
+    case 'gzip':
+      return through(stream, createGunzip(), kind);
+    case 'xz':
+      return throughProcess(stream, kind, 'xz', ['-dc', '-q']);
+    case 'zstd':
+      return throughProcess(stream, kind, 'zstd', ['-dc', '-q']);
+    case 'bzip2':
+      return throughProcess(stream, kind, 'bzip2', ['-dc', '-q']);
+    case 'none': {
+      // A PassThrough so the caller always gets a plain Node stream it owns.
+      const out = new PassThrough();
+      stream.on('error', (err) => out.destroy(err));
+      out.on('close', () => {
+        if (!stream.destroyed) stream.destroy();
+      });
+      stream.pipe(out);
+      return out;
+    }
+  }
+}

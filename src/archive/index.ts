@@ -1,0 +1,11 @@
+/**
+ * Tar read/write for image layers: breakout-safe apply (with OCI ↔ overlay whiteouts), deterministic tars of trees
+ * and of overlay upper dirs, Docker's A/C/D changes, and decompression by magic bytes.
+ */
+export { decompressStream, detectCompression, type Compression } from './decompress.js';
+export { applyLayer, type ApplyOptions, type ApplyResult, type WhiteoutFormat } from './apply.js';
+export { tarDirectory, type TarOptions } from './pack.js';
+export { overlayChanges, overlayDiffTar, type Change, type DiffTarOptions } from './overlay.js';
+export { safeJoin, resolveInRoot } from './paths.js';
+export { isOverlayWhiteout, isOpaqueDir, OVERLAY_OPAQUE_XATTR } from './fsmeta.js';
+export { directoryChanges, directoryDiffTar } from './treediff.js';
