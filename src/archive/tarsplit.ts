@@ -11,6 +11,7 @@ import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import { createGzip, createGunzip } from 'node:zlib';
 import { WharfError } from '../errors/index.js';
+import { resolveInRoot } from './paths.js';
 
 export type TarSegment = { raw: Buffer } | { file: string; size: number };
 
@@ -255,7 +256,9 @@ export function reconstructTar(tarSplit: Readable, layerDir: string): Readable {
           continue;
         }
         let sent = 0;
-        for await (const c of createReadStream(path.join(layerDir, seg.file), { start: 0, end: seg.size - 1 })) {
+        // Resolve like extraction did (symlinks inside the layer, as if it were /): never read outside the layer.
+        const file = await resolveInRoot(layerDir, seg.file);
+        for await (const c of createReadStream(file, { start: 0, end: seg.size - 1 })) {
           sent += (c as Buffer).length;
           yield c as Buffer;
         }
