@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
 import { algorithmOf, type Algorithm, type Digest } from '../digest/index.js';
 import type { BlobInfo, ContentWriter, Expected, IngestStatus } from './types.js';
-import { pidAlive, publishBlob } from './publish.js';
+import { publishBlob } from './publish.js';
+import { pidAlive } from '../util/index.js';
 import { verifyAgainst, what } from './expected.js';
 
 /**

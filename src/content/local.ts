@@ -6,7 +6,8 @@ import { WharfError, isErrno } from '../errors/index.js';
 import { Digester, algorithmOf, digestOf, hexOf, isDigest, parseDigest, type Algorithm, type Digest } from '../digest/index.js';
 import { drain } from '../util/index.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus, Ingester } from './types.js';
-import { pidAlive, publishBlob } from './publish.js';
+import { publishBlob } from './publish.js';
+import { pidAlive } from '../util/index.js';
 import { IngestDirs } from './ingest.js';
 import { checkExpected, verifyAgainst, what } from './expected.js';
 

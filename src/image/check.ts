@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Digest } from '../digest/index.js';
 import { isErrno } from '../errors/index.js';
+import { pidAlive } from '../util/index.js';
 import type { ImageService } from './service.js';
 
 export interface CheckProblem {
@@ -21,16 +22,6 @@ export interface CheckReport {
   layersChecked: number;
   imagesChecked: number;
   problems: CheckProblem[];
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrno(err, 'EPERM');
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { WharfError, isErrno } from '../errors/index.js';
 import { diskUsage } from '../util/index.js';
 import type { MetaDb } from '../meta/index.js';
-import { pidAlive } from './pid.js';
+import { pidAlive } from '../util/index.js';
 import { SnapshotRecords, toInfo, type SnapshotRecord } from './records.js';
 import type { Mount, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
 

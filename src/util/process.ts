@@ -1,5 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { WharfError } from '../errors/index.js';
+import { WharfError, isErrno } from '../errors/index.js';
 
 export interface RunResult {
   code: number;
@@ -63,4 +63,15 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       child.stdin.end(opts.input ?? '');
     }
   });
+}
+
+/** Whether a process with this PID is running (EPERM means it is, only not ours to signal). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return isErrno(err, 'EPERM');
+  }
 }
