@@ -16,6 +16,8 @@ have dockerd || need+=(docker.io)
 have iptables || need+=(iptables)
 have xz || need+=(xz-utils)
 have curl || need+=(curl)
+have ip || need+=(iproute2)
+[ -x /usr/bin/docker-init ] || [ -x /usr/bin/tini-static ] || need+=(tini)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "ensure-deps: missing ${need[*]}; run as root to install them" >&2

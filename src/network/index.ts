@@ -1,0 +1,10 @@
+/**
+ * Container networking through the CNI plugins (bridge + host-local, portmap, firewall, loopback): a named netns
+ * per container, `-p`/`-P` parsing and host-port checks, /etc/hosts and /etc/resolv.conf contents.
+ */
+export * from './publish.js';
+export * from './etc-files.js';
+export * from './ports.js';
+export * from './netns.js';
+export * from './cni.js';
+export * from './setup.js';

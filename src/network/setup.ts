@@ -1,0 +1,162 @@
+import { promises as fsp } from 'node:fs';
+import { WharfError } from '../errors/index.js';
+import {
+  addNetworkList,
+  bridgeConflist,
+  delNetworkList,
+  invokePlugin,
+  loopbackConf,
+  DEFAULT_CNI_PLUGIN_DIR,
+  type BridgeNetworkOptions,
+  type CniConflist,
+  type CniResult,
+} from './cni.js';
+import { hostsFileContent, resolvConfContent, type ExtraHost, type ResolvConfOptions } from './etc-files.js';
+import { createNetns, deleteNetns, netnsPath } from './netns.js';
+import { allocateRandomPorts, checkPortsFree } from './ports.js';
+import type { PortMapping } from './publish.js';
+import type { NetworkAttachment } from '../runtime/spec.js';
+
+export type NetworkMode = 'bridge' | 'host' | 'none';
+
+export interface NetworkRequest {
+  /** The container ID (CNI_CONTAINERID; the namespace is `wharf-<id>`). */
+  id: string;
+  mode: NetworkMode;
+  /** From parsePublish / exposedPortMappings; hostPort 0 and host ranges are allocated here. */
+  ports?: PortMapping[];
+  hostname: string;
+  domainname?: string;
+  extraHosts?: ExtraHost[];
+  dns?: ResolvConfOptions;
+  /** The bridge network's settings (default: bridge wharf0, 10.89.0.0/24). */
+  network?: BridgeNetworkOptions;
+  pluginDir?: string;
+  /** The host's resolv.conf (default: read /etc/resolv.conf). */
+  hostResolvConf?: string;
+}
+
+/** Everything teardown needs, plus what the container record shows; JSON-serialisable, store it as it is. */
+export interface NetworkSetup {
+  id: string;
+  mode: NetworkMode;
+  netnsName?: string;
+  netnsPath?: string;
+  ip?: string;
+  prefixLength?: number;
+  gateway?: string;
+  mac?: string;
+  ports: PortMapping[];
+  /** Contents for the container's /etc/hosts and /etc/resolv.conf (write them, then pass them to buildSpec's etcFiles). */
+  hosts: string;
+  resolvConf: string;
+  warnings: string[];
+  cni?: { conflist: CniConflist; result: CniResult; ifName: string; pluginDir: string };
+}
+
+export const netnsNameFor = (id: string): string => `wharf-${id}`;
+const IFNAME = 'eth0';
+
+async function hostResolv(req: NetworkRequest): Promise<string> {
+  if (req.hostResolvConf !== undefined) return req.hostResolvConf;
+  return fsp.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+}
+
+/**
+ * Give a container its network: nothing for `host`; a namespace with loopback up for `none`; for `bridge` a
+ * namespace joined to the bridge through CNI with the published ports. A taken host port is a CONFLICT found
+ * before anything is created; a failure half-way undoes what was done.
+ */
+export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
+  const pluginDir = req.pluginDir ?? DEFAULT_CNI_PLUGIN_DIR;
+  const resolvText = await hostResolv(req);
+  if (req.mode === 'host') {
+    return {
+      id: req.id,
+      mode: 'host',
+      ports: [],
+      hosts: hostsFileContent({ hostname: req.hostname, extraHosts: req.extraHosts, domainname: req.domainname }),
+      resolvConf: resolvConfContent(resolvText, { ...req.dns, hostNetwork: true }),
+      warnings: req.ports?.length ? ['Published ports are discarded when using host network mode'] : [],
+    };
+  }
+  const ports = req.mode === 'bridge' ? await allocateRandomPorts(req.ports ?? []) : [];
+  if (req.mode === 'bridge') await checkPortsFree(ports);
+  const name = netnsNameFor(req.id);
+  const nsPath = await createNetns(name);
+  const rt = { containerId: req.id, netns: nsPath, ifName: IFNAME, pluginDir, portMappings: ports };
+  try {
+    await invokePlugin('ADD', loopbackConf(), { ...rt, ifName: 'lo' });
+    const base: NetworkSetup = {
+      id: req.id,
+      mode: req.mode,
+      netnsName: name,
+      netnsPath: nsPath,
+      ports,
+      hosts: '',
+      resolvConf: resolvConfContent(resolvText, req.dns),
+      warnings: req.mode === 'none' && req.ports?.length ? ['Published ports are discarded when using network mode none'] : [],
+    };
+    if (req.mode === 'none') {
+      base.hosts = hostsFileContent({ hostname: req.hostname, extraHosts: req.extraHosts, domainname: req.domainname });
+      return base;
+    }
+    const conflist = bridgeConflist(req.network);
+    const result = await addNetworkList(conflist, rt);
+    const ipEntry = result.ips?.find((i) => !i.address.includes(':')) ?? result.ips?.[0];
+    const [ip, prefix] = ipEntry ? ipEntry.address.split('/') : [];
+    const iface = result.interfaces?.find((i) => i.name === IFNAME && i.sandbox);
+    const setup: NetworkSetup = {
+      ...base,
+      ip,
+      prefixLength: prefix !== undefined ? Number(prefix) : undefined,
+      gateway: ipEntry?.gateway,
+      mac: iface?.mac,
+      cni: { conflist, result, ifName: IFNAME, pluginDir },
+    };
+    setup.hosts = hostsFileContent({ hostname: req.hostname, ip, extraHosts: req.extraHosts, domainname: req.domainname });
+    return setup;
+  } catch (err) {
+    await deleteNetns(name).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Undo setupNetwork: CNI DEL in reverse (releases the IP, removes the veth and this container's iptables rules),
+ * then the namespace. Idempotent; without a saved setup it still deletes by container ID what it can.
+ */
+export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
+  if (saved?.mode === 'host') return;
+  const name = saved?.netnsName ?? netnsNameFor(id);
+  const nsPath = saved?.netnsPath ?? netnsPath(name);
+  let first: unknown;
+  if (saved?.cni || !saved) {
+    const conflist = saved?.cni?.conflist ?? bridgeConflist();
+    try {
+      await delNetworkList(conflist, {
+        containerId: id,
+        netns: nsPath,
+        ifName: saved?.cni?.ifName ?? IFNAME,
+        pluginDir: saved?.cni?.pluginDir ?? DEFAULT_CNI_PLUGIN_DIR,
+        portMappings: saved?.ports ?? [],
+      }, saved?.cni?.result);
+    } catch (err) {
+      first = err;
+    }
+  }
+  try {
+    await deleteNetns(name);
+  } catch (err) {
+    first ??= err;
+  }
+  if (first) {
+    throw first instanceof WharfError ? first : new WharfError('INTERNAL', `network teardown of ${id}: ${String(first)}`, { cause: first });
+  }
+}
+
+/** How buildSpec should attach the container to this network. */
+export function networkAttachment(setup: NetworkSetup): NetworkAttachment {
+  if (setup.mode === 'host' || !setup.netnsPath) return { mode: 'host' };
+  return { mode: 'netns', path: setup.netnsPath };
+}

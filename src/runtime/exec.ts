@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { WharfError } from '../errors/index.js';
+import { signalNumber } from './foreground.js';
+import type { OciProcess } from './oci-spec.js';
+import { classifyRuncError, runcErrorMessage, type Runc } from './runc.js';
+
+export interface ExecInContainerOptions {
+  runc: Runc;
+  id: string;
+  /** The process to run (see buildExecProcess); `terminal` selects pipes or a pseudo-terminal. */
+  process: OciProcess;
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  /** `exec -d`: start and return at once; output goes nowhere. */
+  detach?: boolean;
+  consoleSize?: { cols: number; rows: number };
+}
+
+export interface ExecHandle {
+  /** Host PID of runc (foreground) or of the exec'd process (detached). */
+  pid: number;
+  /** The process's exit code (0 at once for detached execs). */
+  exit: Promise<number>;
+  resize(cols: number, rows: number): void;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** `runc exec` into a running container; errors such as a missing command reject `exit` with a WharfError. */
+export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandle> {
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-exec-'));
+  const processFile = path.join(tmp, 'process.json');
+  const logFile = path.join(tmp, 'runc.log');
+  const pidFile = path.join(tmp, 'pid');
+  const proc: OciProcess = { ...opts.process, terminal: opts.detach ? false : opts.process.terminal };
+  await fsp.writeFile(processFile, JSON.stringify(proc));
+  const args = opts.runc.args('--log', logFile, '--log-format', 'json', 'exec', '--process', processFile, '--pid-file', pidFile);
+  if (opts.detach) args.push('--detach');
+  args.push(opts.id);
+
+  const failure = async (code: number): Promise<number> => {
+    const log = await fsp.readFile(logFile, 'utf8').catch(() => '');
+    await fsp.rm(tmp, { recursive: true, force: true });
+    if (code !== 0 && /"level":"(error|fatal)"/.test(log)) {
+      const msg = runcErrorMessage(log);
+      if (/unable to start container process|exec failed|does not exist|not running|cannot exec/.test(msg)) {
+        const c = classifyRuncError(msg);
+        throw new WharfError(c.code === 'INTERNAL' ? 'FAILED_PRECONDITION' : c.code, `exec in ${opts.id}: ${msg}`, {
+          details: { exitCode: c.exitCode === 128 ? 126 : c.exitCode, id: opts.id },
+        });
+      }
+    }
+    return code;
+  };
+
+  if (proc.terminal) {
+    const pty = await import('node-pty');
+    const term = pty.spawn(opts.runc.binary, args, {
+      cols: opts.consoleSize?.cols ?? 80,
+      rows: opts.consoleSize?.rows ?? 24,
+      env: process.env as Record<string, string>,
+      encoding: null,
+      name: 'xterm',
+    });
+    term.onData((d: string | Buffer) => opts.stdout?.write(typeof d === 'string' ? Buffer.from(d) : d));
+    const onIn = (d: Buffer | string): void => term.write(typeof d === 'string' ? d : Buffer.from(d));
+    opts.stdin?.on('data', onIn);
+    const exit = new Promise<number>((resolve) => {
+      term.onExit(({ exitCode, signal }) => {
+        opts.stdin?.off('data', onIn);
+        opts.stdin?.pause();
+        // Output still in the pty buffer arrives just after the exit event.
+        setTimeout(() => resolve(signal ? 128 + signal : exitCode), 50);
+      });
+    }).then(failure);
+    return {
+      pid: term.pid,
+      exit,
+      resize: (c, r) => {
+        try {
+          term.resize(c, r);
+        } catch {
+          /* gone */
+        }
+      },
+      kill: (sig) => {
+        try {
+          process.kill(term.pid, sig);
+        } catch {
+          /* gone */
+        }
+      },
+    };
+  }
+
+  const child = spawn(opts.runc.binary, args, {
+    stdio: [opts.stdin && !opts.detach ? 'pipe' : 'ignore', opts.detach ? 'ignore' : 'pipe', opts.detach ? 'ignore' : 'pipe'],
+  });
+  if (child.stdin && opts.stdin) {
+    child.stdin.on('error', () => {});
+    opts.stdin.pipe(child.stdin);
+  }
+  const outDone = Promise.all(
+    [
+      [child.stdout, opts.stdout],
+      [child.stderr, opts.stderr ?? opts.stdout],
+    ].map(
+      ([from, to]) =>
+        new Promise<void>((resolve) => {
+          if (!from) return resolve();
+          (from as Readable).on('data', (d: Buffer) => {
+            const text = d.toString('utf8');
+            if (from === child.stderr && /^runc exec failed: /m.test(text)) {
+              const kept = text.split(/(?<=\n)/).filter((l) => !/^runc exec failed: /.test(l)).join('');
+              if (kept) (to as Writable | undefined)?.write(kept);
+              return;
+            }
+            (to as Writable | undefined)?.write(d);
+          });
+          (from as Readable).on('end', resolve);
+          (from as Readable).on('error', () => resolve());
+        }),
+    ),
+  );
+  const exit = new Promise<number>((resolve, reject) => {
+    child.on('error', (err) => reject(new WharfError('UNAVAILABLE', `cannot run ${opts.runc.binary}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (opts.stdin) opts.stdin.unpipe();
+      resolve(code ?? 128 + signalNumber(signal));
+    });
+  })
+    .then(async (code) => {
+      await outDone;
+      if (opts.detach && code === 0) {
+        const pid = Number.parseInt(await fsp.readFile(pidFile, 'utf8').catch(() => ''), 10);
+        handle.pid = pid > 0 ? pid : handle.pid;
+      }
+      return code;
+    })
+    .then(failure);
+  const handle: ExecHandle = {
+    pid: child.pid ?? -1,
+    exit,
+    resize: () => {},
+    kill: (sig) => {
+      try {
+        child.kill(sig);
+      } catch {
+        /* gone */
+      }
+    },
+  };
+  if (opts.detach) await exit.catch(() => undefined);
+  return handle;
+}
+
+/** Run a process in a container to completion and return its exit code. */
+export async function execInContainer(opts: ExecInContainerOptions): Promise<number> {
+  return (await startExec(opts)).exit;
+}

@@ -1,0 +1,139 @@
+/** runc run/exec in the foreground, its stdio on pipes or on a pseudo-terminal (node-pty). */
+import { spawn } from 'node:child_process';
+import type { LogStream } from './json-log.js';
+import type { MonitorConfig } from './monitor-types.js';
+
+/** The smallest interface over "runc run in the foreground", whether on pipes or on a pty. */
+export interface RuncProcess {
+  pid: number;
+  exited: Promise<number>;
+  writeStdin(data: Buffer): void;
+  endStdin(): void;
+  resize(cols: number, rows: number): void;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when all output has been read. */
+  drained: Promise<void>;
+}
+
+export function spawnOnPipes(
+  binary: string,
+  args: string[],
+  cfg: MonitorConfig,
+  onOutput: (s: LogStream, d: Buffer) => void,
+): RuncProcess {
+  const child = spawn(binary, args, {
+    cwd: cfg.bundle,
+    stdio: [cfg.openStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+  });
+  let stdinEnded = false;
+  child.stdin?.on('error', () => {});
+  const drained = Promise.all(
+    (['stdout', 'stderr'] as const).map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const stream = child[s]!;
+          stream.on('data', (d: Buffer) => onOutput(s, filterRuncLine(s, d)));
+          stream.on('end', resolve);
+          stream.on('error', () => resolve());
+        }),
+    ),
+  ).then(() => undefined);
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    drained,
+    writeStdin: (d) => {
+      if (!stdinEnded) child.stdin?.write(d);
+    },
+    endStdin: () => {
+      if (!stdinEnded) {
+        stdinEnded = true;
+        child.stdin?.end();
+      }
+    },
+    resize: () => {},
+    kill: (sig) => {
+      try {
+        child.kill(sig);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
+
+/**
+ * runc prints its own fatal error to its stderr, which in the foreground is the container's stderr; the same message
+ * is in runc's log file, where we read it, so drop it here.
+ */
+function filterRuncLine(stream: LogStream, d: Buffer): Buffer {
+  if (stream !== 'stderr') return d;
+  const text = d.toString('utf8');
+  if (!text.includes('runc run failed: ') && !text.includes('runc exec failed: ')) return d;
+  return Buffer.from(
+    text
+      .split(/(?<=\n)/)
+      .filter((l) => !/^runc (run|exec) failed: /.test(l))
+      .join(''),
+  );
+}
+
+export async function spawnOnPty(
+  binary: string,
+  args: string[],
+  cfg: MonitorConfig,
+  onOutput: (s: LogStream, d: Buffer) => void,
+): Promise<RuncProcess> {
+  const pty = await import('node-pty');
+  // With process.terminal=true and no --detach, runc makes the container's pty itself and copies between it and
+  // its own stdio, which is this pty: so the container sees a real terminal and Node never needs SCM_RIGHTS.
+  const term = pty.spawn(binary, args, {
+    cwd: cfg.bundle,
+    cols: cfg.consoleSize?.cols ?? 80,
+    rows: cfg.consoleSize?.rows ?? 24,
+    env: process.env as Record<string, string>,
+    encoding: null,
+    name: 'xterm',
+  });
+  let done: () => void = () => {};
+  const drained = new Promise<void>((resolve) => (done = resolve));
+  term.onData((d: string | Buffer) => onOutput('stdout', typeof d === 'string' ? Buffer.from(d) : d));
+  const exited = new Promise<number>((resolve) => {
+    term.onExit(({ exitCode, signal }) => {
+      // node-pty stops reading at exit; give the last bytes a moment to arrive.
+      setTimeout(done, 100);
+      resolve(signal ? 128 + signal : exitCode);
+    });
+  });
+  return {
+    pid: term.pid,
+    exited,
+    drained,
+    writeStdin: (d) => term.write(d),
+    endStdin: () => {},
+    resize: (cols, rows) => {
+      try {
+        term.resize(cols, rows);
+      } catch {
+        /* the pty is gone */
+      }
+    },
+    kill: (sig) => {
+      try {
+        process.kill(term.pid, sig);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGPIPE: 13, SIGTERM: 15 };
+export function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (SIGNALS[signal] ?? 0) : 0;
+}
+

@@ -1,0 +1,19 @@
+/**
+ * Running containers: the OCI spec from an image config (`buildSpec`), the runc wrapper (`Runc`), and the
+ * per-container monitor that outlives the CLI (`startMonitor`, `attach`, `readState`, `waitExit`, `readLogs`,
+ * `stopContainer`, `execInContainer`).
+ *
+ * The usual flow for `run`: mount the rootfs, `setupNetwork` (network/), write hosts/resolv.conf/hostname, write
+ * `buildSpec(...)` as `<bundle>/config.json`, then `startMonitor({ ..., cleanup: [node, wharf, 'container',
+ * 'cleanup', id] })`, with `attach` streams unless detached; the monitor records the exit and runs the cleanup.
+ */
+export * from './oci-spec.js';
+export * from './user.js';
+export * from './capabilities.js';
+export * from './spec.js';
+export * from './runc.js';
+export * from './json-log.js';
+export * from './monitor.js';
+export * from './exec.js';
+export * from './init-binary.js';
+export * from './stop.js';

@@ -1,0 +1,156 @@
+import { createReadStream, createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WharfError } from '../errors/index.js';
+
+export type LogStream = 'stdout' | 'stderr';
+
+/** One entry of Docker's json-file log driver. */
+export interface LogEntry {
+  stream: LogStream;
+  /** The line including its trailing "\n" (absent on a final partial line). */
+  log: string;
+  /** RFC 3339 with fractional seconds, UTC. */
+  time: string;
+}
+
+/** Docker splits lines longer than 16 KiB into partial entries. */
+const MAX_LINE = 16 * 1024;
+
+/** Appends json-file entries, one per line of output, buffering each stream's unfinished line. */
+export class JsonLogWriter {
+  private readonly out: WriteStream;
+  private readonly partial: Record<LogStream, Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+
+  constructor(file: string) {
+    this.out = createWriteStream(file, { flags: 'a', mode: 0o640 });
+    this.out.on('error', () => {
+      /* a full disk must not kill the monitor; the container keeps running */
+    });
+  }
+
+  write(stream: LogStream, chunk: Buffer): void {
+    let buf = this.partial[stream].length ? Buffer.concat([this.partial[stream], chunk]) : chunk;
+    for (;;) {
+      const nl = buf.indexOf(0x0a);
+      if (nl >= 0 && nl < MAX_LINE) {
+        this.emit(stream, buf.subarray(0, nl + 1));
+        buf = buf.subarray(nl + 1);
+      } else if (buf.length >= MAX_LINE) {
+        this.emit(stream, buf.subarray(0, MAX_LINE));
+        buf = buf.subarray(MAX_LINE);
+      } else break;
+    }
+    this.partial[stream] = Buffer.from(buf);
+  }
+
+  private emit(stream: LogStream, line: Buffer): void {
+    const entry: LogEntry = { log: line.toString('utf8'), stream, time: new Date().toISOString() };
+    this.out.write(JSON.stringify(entry) + '\n');
+  }
+
+  /** Writes unfinished lines and closes the file. */
+  async close(): Promise<void> {
+    for (const s of ['stdout', 'stderr'] as const) {
+      if (this.partial[s].length) this.emit(s, this.partial[s]);
+      this.partial[s] = Buffer.alloc(0);
+    }
+    await new Promise<void>((resolve) => this.out.end(resolve));
+  }
+}
+
+export interface ReadLogsOptions {
+  /** Keep reading as the file grows until `stopWhen` says the writer is done (or `signal` aborts). */
+  follow?: boolean;
+  stopWhen?: () => boolean | Promise<boolean>;
+  /** Only the last N entries (before following). */
+  tail?: number;
+  /** Only entries at or after / before this time. */
+  since?: Date;
+  until?: Date;
+  stdout?: boolean;
+  stderr?: boolean;
+  signal?: AbortSignal;
+  /** Poll interval while following, ms (default 100). */
+  pollMs?: number;
+}
+
+/** The entries of a json-file log, oldest first. A missing file reads as empty. */
+export async function* readLogs(file: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
+  const wantStdout = opts.stdout ?? true;
+  const wantStderr = opts.stderr ?? true;
+  const keep = (e: LogEntry): boolean => {
+    if (e.stream === 'stdout' ? !wantStdout : !wantStderr) return false;
+    const t = Date.parse(e.time);
+    if (opts.since && t < opts.since.getTime()) return false;
+    if (opts.until && t > opts.until.getTime()) return false;
+    return true;
+  };
+  let offset = 0;
+  let rest = '';
+  // One pass reads whole lines from `offset` on; a half-written last line waits for the next pass.
+  const readNew = async function* (): AsyncGenerator<LogEntry> {
+    let stream;
+    try {
+      const st = await fsp.stat(file);
+      if (st.size < offset) {
+        offset = 0; // truncated or rotated
+        rest = '';
+      }
+      if (st.size === offset) return;
+      stream = createReadStream(file, { start: offset, end: st.size - 1 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for await (const chunk of stream) {
+      offset += (chunk as Buffer).length;
+      rest += (chunk as Buffer).toString('utf8');
+      let nl;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (line.trim() === '') continue;
+        let entry: LogEntry;
+        try {
+          entry = JSON.parse(line) as LogEntry;
+        } catch (err) {
+          throw new WharfError('INTERNAL', `corrupt log entry in ${file} near byte ${offset}`, { cause: err });
+        }
+        if (keep(entry)) yield entry;
+      }
+    }
+  };
+
+  if (opts.tail !== undefined && opts.tail >= 0) {
+    const ring: LogEntry[] = [];
+    if (opts.tail > 0) {
+      for await (const e of readNew()) {
+        ring.push(e);
+        if (ring.length > opts.tail) ring.shift();
+      }
+    } else {
+      for await (const _ of readNew()) void _;
+    }
+    yield* ring;
+  } else {
+    yield* readNew();
+  }
+  if (!opts.follow) return;
+  const poll = opts.pollMs ?? 100;
+  for (;;) {
+    if (opts.signal?.aborted) return;
+    const done = opts.stopWhen ? await opts.stopWhen() : false;
+    yield* readNew();
+    if (done) return;
+    try {
+      await sleep(poll, undefined, { signal: opts.signal });
+    } catch {
+      return;
+    }
+  }
+}
+
+/** Docker's `logs` rendering of one entry (with `--timestamps`, the time then a space). */
+export function formatLogEntry(e: LogEntry, timestamps = false): string {
+  return timestamps ? `${e.time} ${e.log}` : e.log;
+}

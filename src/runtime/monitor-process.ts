@@ -1,0 +1,235 @@
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { atomicWriteFile } from '../util/index.js';
+import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
+import { JsonLogWriter, type LogStream } from './json-log.js';
+import { monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
+import { classifyRuncError, runcErrorMessage } from './runc.js';
+import { OomWatch, removeEmptyCgroupParent } from './cgroup-v1.js';
+import { signalNumber, spawnOnPipes, spawnOnPty, type RuncProcess } from './foreground.js';
+
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * The body of the per-container monitor (like podman's conmon): runs `runc run` in the foreground so that runc,
+ * as the child subreaper, reports the container's exit status to us; writes json-file logs; serves the attach
+ * socket; records state atomically; runs the cleanup command when the container is gone.
+ */
+export async function runMonitor(cfg: MonitorConfig): Promise<void> {
+  const paths = monitorPaths(cfg.stateDir);
+  const state: MonitorState = { id: cfg.id, status: 'starting', monitorPid: process.pid };
+  let writing = Promise.resolve();
+  const saveState = (): Promise<void> => {
+    const snapshot = JSON.stringify(state) + '\n';
+    writing = writing.then(() => atomicWriteFile(paths.state, snapshot)).catch((err) => {
+      process.stderr.write(`monitor: cannot write ${paths.state}: ${String(err)}\n`);
+    });
+    return writing;
+  };
+
+  const log = new JsonLogWriter(cfg.logPath);
+  const clients = new Set<net.Socket>();
+  let proc: RuncProcess | undefined;
+  let exitFrame: Buffer | undefined;
+  let firstClient: () => void = () => {};
+  const firstClientSeen = new Promise<void>((resolve) => (firstClient = resolve));
+  const pendingStdin: Buffer[] = [];
+  let pendingEof = false;
+
+  const broadcast = (type: Frame, data: Buffer): void => {
+    for (const c of clients) for (const f of chunkFrames(type, data)) c.write(f);
+  };
+  const onOutput = (stream: LogStream, data: Buffer): void => {
+    log.write(stream, data);
+    broadcast(stream === 'stdout' ? Frame.STDOUT : Frame.STDERR, data);
+  };
+
+  const server = net.createServer((sock) => {
+    sock.on('error', () => clients.delete(sock));
+    sock.on('close', () => clients.delete(sock));
+    if (exitFrame) {
+      sock.end(exitFrame);
+      return;
+    }
+    clients.add(sock);
+    firstClient();
+    const decoder = new FrameDecoder();
+    sock.on('data', (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = decoder.push(chunk);
+      } catch {
+        sock.destroy();
+        return;
+      }
+      for (const { type, payload } of frames) {
+        if (type === Frame.STDIN && cfg.openStdin) {
+          if (proc) proc.writeStdin(Buffer.from(payload));
+          else pendingStdin.push(Buffer.from(payload));
+        } else if (type === Frame.STDIN_EOF && cfg.openStdin && (cfg.stdinOnce ?? true)) {
+          if (proc) proc.endStdin();
+          else pendingEof = true;
+        } else if (type === Frame.RESIZE) {
+          try {
+            const { cols, rows } = JSON.parse(payload.toString('utf8')) as { cols: number; rows: number };
+            if (cols > 0 && rows > 0) proc?.resize(cols, rows);
+          } catch {
+            /* a malformed resize is ignored */
+          }
+        }
+      }
+    });
+  });
+  await fsp.rm(paths.socket, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(paths.socket, () => resolve());
+  });
+  state.attachReady = true;
+  await saveState();
+
+  if (cfg.waitForAttach) await Promise.race([firstClientSeen, sleep(30_000)]);
+
+  await fsp.rm(paths.pidFile, { force: true });
+  await fsp.rm(paths.runcLog, { force: true });
+  const runcArgs = [
+    '--root', cfg.runcRoot,
+    '--log', paths.runcLog,
+    '--log-format', 'json',
+    'run', '--bundle', cfg.bundle, '--pid-file', paths.pidFile, cfg.id,
+  ];
+  const binary = cfg.runcBinary ?? 'runc';
+  if (cfg.tty && cfg.consoleSize) await setConsoleSize(cfg.bundle, cfg.consoleSize);
+  const spawnedAt = new Date().toISOString();
+  try {
+    proc = cfg.tty ? await spawnOnPty(binary, runcArgs, cfg, onOutput) : spawnOnPipes(binary, runcArgs, cfg, onOutput);
+  } catch (err) {
+    state.status = 'exited';
+    state.exitCode = 128;
+    state.error = `cannot run ${binary}: ${String((err as Error).message ?? err)}`;
+    state.errorCode = 'UNAVAILABLE';
+    state.finishedAt = new Date().toISOString();
+    await log.close();
+    await saveState();
+    await finish();
+    return;
+  }
+  for (const b of pendingStdin) proc.writeStdin(b);
+  if (pendingEof || !cfg.openStdin) proc.endStdin();
+
+  for (const sig of FORWARDED_SIGNALS) process.on(sig, () => proc?.kill(sig));
+
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  // runc writes the pid file once the container process exists; poll it rather than parse runc's output.
+  void (async () => {
+    for (let i = 0; i < 6000 && !exited; i++) {
+      const text = await fsp.readFile(paths.pidFile, 'utf8').catch(() => '');
+      const pid = Number.parseInt(text, 10);
+      if (pid > 0) {
+        if (state.status === 'starting') {
+          state.pid = pid;
+          state.startedAt = new Date().toISOString();
+          state.status = 'running';
+          await saveState();
+        }
+        return;
+      }
+      await sleep(10);
+    }
+  })();
+
+  const oom = cfg.watchOom ? await OomWatch.start(cfg.bundle) : undefined;
+
+  let spawnError: unknown;
+  const status = await proc.exited.catch((err: unknown) => {
+    spawnError = err;
+    return 127;
+  });
+  await Promise.race([proc.drained, sleep(2000)]);
+  if (oom && (await oom.stop(status))) state.oomKilled = true;
+  const runcLog = await fsp.readFile(paths.runcLog, 'utf8').catch(() => '');
+  const failure = /"level":"(error|fatal)"/.test(runcLog) ? runcErrorMessage(runcLog) : '';
+  state.finishedAt = new Date().toISOString();
+  if (spawnError !== undefined) {
+    state.exitCode = 127;
+    state.error = `cannot run ${binary}: ${spawnError instanceof Error ? spawnError.message : String(spawnError)}`;
+    state.errorCode = 'UNAVAILABLE';
+  } else if (failure && state.status !== 'running') {
+    const { code, exitCode } = classifyRuncError(failure);
+    state.exitCode = exitCode;
+    state.error = failure;
+    state.errorCode = code;
+  } else if (failure && /unable to start container process/.test(failure)) {
+    // The pid file can exist before exec fails (e.g. permission denied): still a start failure.
+    const { code, exitCode } = classifyRuncError(failure);
+    state.exitCode = exitCode;
+    state.error = failure;
+    state.errorCode = code;
+  } else {
+    state.exitCode = status;
+    if (state.status === 'starting') {
+      // Exited before we saw the pid file: a fast command.
+      const pid = Number.parseInt(await fsp.readFile(paths.pidFile, 'utf8').catch(() => ''), 10);
+      if (pid > 0) state.pid = pid;
+      state.startedAt = spawnedAt;
+    }
+  }
+  state.status = 'exited';
+  await log.close();
+  await saveState();
+  await finish();
+
+  async function finish(): Promise<void> {
+    // runc run removes the container on exit; a failure half-way can leave it behind.
+    await runQuiet(binary, ['--root', cfg.runcRoot, 'delete', '--force', cfg.id], 10_000);
+    await removeEmptyCgroupParent(cfg.bundle);
+    if (cfg.cleanup && cfg.cleanup.length > 0) {
+      const res = await runQuiet(cfg.cleanup[0]!, cfg.cleanup.slice(1), cfg.cleanupTimeoutMs ?? 60_000);
+      if (res !== 0) state.cleanupError = `cleanup command exited with ${res}`;
+    }
+    exitFrame = encodeFrame(Frame.EXIT, JSON.stringify({ exitCode: state.exitCode, error: state.error, errorCode: state.errorCode }));
+    for (const c of clients) c.end(exitFrame);
+    // Stop accepting before the final state, so that whoever waits for it finds no socket; attached clients keep
+    // their connection until they have read the exit frame.
+    const closed = new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      setTimeout(resolve, 2000).unref();
+    });
+    await fsp.rm(paths.socket, { force: true });
+    state.cleanedUp = true;
+    await saveState();
+    await closed;
+  }
+}
+
+/**
+ * runc gives the container's pty its size only after the process started; the spec's consoleSize is there from the
+ * first instruction, so a `stty size` at once is right. The client's terminal size is known only now.
+ */
+async function setConsoleSize(bundle: string, size: { cols: number; rows: number }): Promise<void> {
+  const file = path.join(bundle, 'config.json');
+  const spec = JSON.parse(await fsp.readFile(file, 'utf8')) as { process?: { consoleSize?: { width: number; height: number } } };
+  if (!spec.process) return;
+  spec.process.consoleSize = { width: size.cols, height: size.rows };
+  await atomicWriteFile(file, JSON.stringify(spec, null, 2));
+}
+
+function runQuiet(file: string, args: string[], timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve(-1);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(code ?? 128 + signalNumber(signal));
+    });
+  });
+}
+

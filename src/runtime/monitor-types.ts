@@ -1,0 +1,75 @@
+import * as path from 'node:path';
+import type { ErrorCode } from '../errors/index.js';
+
+/** What the monitor process is told to do (written as JSON next to its state). */
+export interface MonitorConfig {
+  id: string;
+  /** The OCI bundle directory (config.json). */
+  bundle: string;
+  runcRoot: string;
+  runcBinary?: string;
+  /** The monitor's run-time directory: state.json, attach.sock, runc.log, monitor.log. Short: it holds a socket. */
+  stateDir: string;
+  /** Docker json-file log, conventionally `<containerDir>/<id>-json.log`. */
+  logPath: string;
+  /** Run the process on a pseudo-terminal (the spec's process.terminal must agree). */
+  tty: boolean;
+  /** Keep the container's stdin open for attach clients (`-i`). */
+  openStdin: boolean;
+  /** Close the container's stdin when an attached client's stdin ends (Docker's StdinOnce; default true). */
+  stdinOnce?: boolean;
+  /** Start the container only after the first attach client connected (or after 30 s). */
+  waitForAttach?: boolean;
+  consoleSize?: { cols: number; rows: number };
+  /**
+   * Record whether the kernel OOM-killed the container (cgroup v1 counters; needs an absolute linux.cgroupsPath in
+   * the spec, best with a parent of its own such as `/wharf/<id>/ctr`, which the monitor removes at the end).
+   */
+  watchOom?: boolean;
+  /** argv run after the container exited (unmount, release the network), e.g. [node, wharf, 'container', 'cleanup', id]. */
+  cleanup?: string[];
+  cleanupTimeoutMs?: number;
+}
+
+export type MonitorStatus = 'starting' | 'running' | 'exited';
+
+/** The monitor's record of the container, replaced atomically on every change. */
+export interface MonitorState {
+  id: string;
+  status: MonitorStatus;
+  monitorPid: number;
+  /** The attach socket is listening. */
+  attachReady?: boolean;
+  /** Host PID of the container's init process. */
+  pid?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  oomKilled?: boolean;
+  /** Set when runc could not start the process (the exit code is then 127, 126 or 128, as Docker reports). */
+  error?: string;
+  errorCode?: ErrorCode;
+  /** The cleanup command finished (successfully or not: see cleanupError). */
+  cleanedUp?: boolean;
+  cleanupError?: string;
+  /**
+   * Set by readState when the monitor died without recording an exit (e.g. SIGKILL): the status then reads
+   * 'exited' with no exit code, but the container itself may still run; ask runc.
+   */
+  monitorLost?: boolean;
+}
+
+export const monitorPaths = (stateDir: string) => ({
+  config: path.join(stateDir, 'monitor.json'),
+  state: path.join(stateDir, 'state.json'),
+  socket: path.join(stateDir, 'attach.sock'),
+  pidFile: path.join(stateDir, 'container.pid'),
+  runcLog: path.join(stateDir, 'runc.log'),
+  monitorLog: path.join(stateDir, 'monitor.log'),
+});
+
+/** sockaddr_un's sun_path holds 108 bytes including the terminating NUL. */
+export const MAX_SOCKET_PATH = 107;
+
+/** Docker's json-file log location inside a container's directory. */
+export const jsonLogPath = (containerDir: string, id: string): string => path.join(containerDir, `${id}-json.log`);

@@ -1,0 +1,262 @@
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, promises as fsp, readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable, Writable } from 'node:stream';
+import { WharfError } from '../errors/index.js';
+import { readJsonFile } from '../util/index.js';
+import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
+import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
+
+export { monitorPaths, jsonLogPath, type MonitorConfig, type MonitorState, type MonitorStatus } from './monitor-types.js';
+
+/** How to start the monitor's entry file: node + (tsx when running from sources) + the script. */
+export interface MonitorEntry {
+  execPath: string;
+  args: string[];
+}
+
+/**
+ * `dist/runtime/monitor-main.js` next to the compiled library; when this file is TypeScript run through tsx, the
+ * `.ts` entry with tsx as a loader.
+ */
+export function defaultMonitorEntry(): MonitorEntry {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    const tsx = import.meta.resolve('tsx');
+    return { execPath: process.execPath, args: ['--import', tsx, fileURLToPath(new URL('./monitor-main.ts', import.meta.url))] };
+  }
+  return { execPath: process.execPath, args: [fileURLToPath(new URL('./monitor-main.js', import.meta.url))] };
+}
+
+export interface AttachOptions {
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Send the end of `stdin` to the container (default true); false keeps the container's stdin open. */
+  forwardEof?: boolean;
+  /** Bytes that detach the client without stopping the container (Docker's ctrl-p ctrl-q for tty sessions). */
+  detachKeys?: Buffer;
+}
+
+export interface AttachSession {
+  /** Resolves with the exit code when the container exits, or undefined when the client detached or lost the socket. */
+  exit: Promise<AttachExit>;
+  resize(cols: number, rows: number): void;
+  detach(): void;
+}
+
+export interface AttachExit {
+  exitCode?: number;
+  error?: string;
+  errorCode?: string;
+  detached?: boolean;
+}
+
+export interface StartMonitorOptions extends MonitorConfig {
+  /** Attach these streams before the container starts, so no early output is lost (`run` without -d, `start -a`). */
+  attach?: AttachOptions;
+  entry?: MonitorEntry;
+  /** How long to wait for the container to be running (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface StartedMonitor {
+  monitorPid: number;
+  /** Undefined when the container already exited (a fast `echo`) and runc's pid file was not seen. */
+  containerPid?: number;
+  state: MonitorState;
+  session?: AttachSession;
+}
+
+function checkSocketPath(stateDir: string): void {
+  const p = monitorPaths(stateDir).socket;
+  if (Buffer.byteLength(p) > MAX_SOCKET_PATH) {
+    throw new WharfError('INVALID_ARGUMENT', `monitor state directory ${stateDir} is too long for a unix socket path`);
+  }
+}
+
+/** Whether the process is alive and is the monitor of this state directory (guards against PID reuse). */
+export function isMonitorAlive(pid: number, stateDir: string): boolean {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes(monitorPaths(stateDir).config);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Start a detached monitor for a prepared bundle and wait until the container runs (or fails to start: runc's
+ * error becomes a WharfError, e.g. COMMAND_NOT_FOUND with details.exitCode 127).
+ */
+export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMonitor> {
+  const { attach: attachOpts, entry = defaultMonitorEntry(), timeoutMs = 60_000, ...cfg } = opts;
+  checkSocketPath(cfg.stateDir);
+  const paths = monitorPaths(cfg.stateDir);
+  await fsp.mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
+  const old = await readJsonFile<MonitorState>(paths.state);
+  if (old && old.status !== 'exited' && isMonitorAlive(old.monitorPid, cfg.stateDir)) {
+    throw new WharfError('CONFLICT', `container ${cfg.id} already has a running monitor (pid ${old.monitorPid})`);
+  }
+  await fsp.rm(paths.state, { force: true });
+  const config: MonitorConfig = { ...cfg, waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined };
+  await fsp.writeFile(paths.config, JSON.stringify(config, null, 2));
+
+  const logFd = openSync(paths.monitorLog, 'a', 0o600);
+  let child;
+  try {
+    child = spawn(entry.execPath, [...entry.args, paths.config], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      cwd: '/',
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const monitorPid = child.pid;
+  child.unref();
+  if (monitorPid === undefined) throw new WharfError('UNAVAILABLE', `cannot start the monitor for container ${cfg.id}`);
+
+  const deadline = Date.now() + timeoutMs;
+  let session: AttachSession | undefined;
+  let state: MonitorState | undefined;
+  for (;;) {
+    state = await readJsonFile<MonitorState>(paths.state).catch(() => undefined);
+    if (attachOpts && !session && state?.attachReady) session = await attach(paths.socket, attachOpts);
+    if (state && (state.status === 'running' || state.status === 'exited')) break;
+    if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.exitCode !== null) {
+      const log = (await fsp.readFile(paths.monitorLog, 'utf8').catch(() => '')).trim();
+      const first = log.split('\n').find((l) => /Error|error:/.test(l)) ?? log.split('\n').pop();
+      throw new WharfError('INTERNAL', `monitor of container ${cfg.id} died: ${first || 'no output'}`, {
+        details: { monitorLog: log.slice(-4000) },
+      });
+    }
+    if (Date.now() > deadline) {
+      throw new WharfError('UNAVAILABLE', `container ${cfg.id} did not start within ${timeoutMs} ms`);
+    }
+    await sleep(state ? 10 : 20);
+  }
+  if (state.status === 'exited' && state.error) {
+    if (session) await session.exit;
+    throw new WharfError(state.errorCode ?? 'INTERNAL', `container ${cfg.id}: ${state.error}`, {
+      details: { exitCode: state.exitCode, id: cfg.id },
+    });
+  }
+  return { monitorPid, containerPid: state.pid, state, ...(session ? { session } : {}) };
+}
+
+/** The monitor's state file, reconciled: a monitor that died without recording an exit reads as exited. */
+export async function readState(stateDir: string): Promise<MonitorState | undefined> {
+  const state = await readJsonFile<MonitorState>(monitorPaths(stateDir).state).catch(() => undefined);
+  if (!state) return undefined;
+  if (state.status !== 'exited' && !isMonitorAlive(state.monitorPid, stateDir)) {
+    // Re-read: the monitor may have written its last state just before exiting.
+    const again = await readJsonFile<MonitorState>(monitorPaths(stateDir).state).catch(() => undefined);
+    if (again?.status === 'exited') return again;
+    return { ...state, status: 'exited', monitorLost: true, cleanedUp: false };
+  }
+  return state;
+}
+
+/**
+ * Wait until the container exited and (by default) the cleanup command finished. Throws UNAVAILABLE on timeout.
+ */
+export async function waitExit(
+  stateDir: string,
+  timeoutMs = 0,
+  opts: { cleanedUp?: boolean; signal?: AbortSignal } = {},
+): Promise<MonitorState> {
+  const wantCleanup = opts.cleanedUp ?? true;
+  const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    const state = await readState(stateDir);
+    if (state?.status === 'exited' && (!wantCleanup || state.cleanedUp || !isMonitorAlive(state.monitorPid, stateDir))) {
+      return state;
+    }
+    if (!state && !(await fsp.stat(stateDir).catch(() => undefined))) {
+      throw new WharfError('NOT_FOUND', `no container monitor state in ${stateDir}`);
+    }
+    if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container did not exit within ${timeoutMs} ms`);
+    if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'waiting for the container was cancelled');
+    await sleep(delay);
+  }
+}
+
+/** Connect to a monitor's attach socket and stream stdio until the container exits or the client detaches. */
+export async function attach(socketPath: string, opts: AttachOptions): Promise<AttachSession> {
+  const sock = net.createConnection(socketPath);
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', (err) =>
+      reject(new WharfError('UNAVAILABLE', `cannot attach: ${socketPath}: ${(err as Error).message}`, { cause: err })),
+    );
+  });
+  let result: AttachExit | undefined;
+  let finish: (r: AttachExit) => void = () => {};
+  const exit = new Promise<AttachExit>((resolve) => (finish = resolve));
+  const decoder = new FrameDecoder();
+  const stdin = opts.stdin;
+  const onStdin = (d: Buffer | string): void => {
+    const buf = typeof d === 'string' ? Buffer.from(d) : d;
+    if (opts.detachKeys && matcher(buf)) {
+      session.detach();
+      return;
+    }
+    for (const f of chunkFrames(Frame.STDIN, buf)) sock.write(f);
+  };
+  const onStdinEnd = (): void => {
+    if (opts.forwardEof ?? true) sock.write(encodeFrame(Frame.STDIN_EOF));
+  };
+  const matcher = detachMatcher(opts.detachKeys);
+  const cleanup = (): void => {
+    stdin?.off('data', onStdin);
+    stdin?.off('end', onStdinEnd);
+    stdin?.pause();
+  };
+  sock.on('data', (chunk: Buffer) => {
+    for (const { type, payload } of decoder.push(chunk)) {
+      if (type === Frame.STDOUT) opts.stdout?.write(Buffer.from(payload));
+      else if (type === Frame.STDERR) (opts.stderr ?? opts.stdout)?.write(Buffer.from(payload));
+      else if (type === Frame.EXIT) {
+        const info = JSON.parse(payload.toString('utf8')) as AttachExit;
+        result = info;
+      }
+    }
+  });
+  sock.on('error', () => {});
+  sock.on('close', () => {
+    cleanup();
+    finish(result ?? {});
+  });
+  if (stdin) {
+    stdin.on('data', onStdin);
+    stdin.on('end', onStdinEnd);
+    stdin.resume();
+  }
+  const session: AttachSession = {
+    exit,
+    resize(cols, rows) {
+      if (!sock.destroyed) sock.write(encodeFrame(Frame.RESIZE, JSON.stringify({ cols, rows })));
+    },
+    detach() {
+      result = { detached: true };
+      cleanup();
+      sock.end();
+    },
+  };
+  return session;
+}
+
+function detachMatcher(keys: Buffer | undefined): (b: Buffer) => boolean {
+  let pos = 0;
+  return (b) => {
+    if (!keys || keys.length === 0) return false;
+    for (const byte of b) {
+      pos = byte === keys[pos] ? pos + 1 : byte === keys[0] ? 1 : 0;
+      if (pos === keys.length) return true;
+    }
+    return false;
+  };
+}

@@ -1,0 +1,75 @@
+/** The parts of the OCI runtime spec (config.json, version 1.0.2) that Wharf writes. */
+export interface OciUser {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+  umask?: number;
+}
+
+export interface OciCapabilities {
+  bounding: string[];
+  effective: string[];
+  permitted: string[];
+  inheritable?: string[];
+  ambient?: string[];
+}
+
+export interface OciProcess {
+  terminal: boolean;
+  consoleSize?: { height: number; width: number };
+  user: OciUser;
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities?: OciCapabilities;
+  noNewPrivileges?: boolean;
+  apparmorProfile?: string;
+  oomScoreAdj?: number;
+}
+
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface OciNamespace {
+  type: 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
+  path?: string;
+}
+
+export interface OciDeviceRule {
+  allow: boolean;
+  type?: 'a' | 'c' | 'b';
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+export interface OciResources {
+  devices?: OciDeviceRule[];
+  memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit: number };
+}
+
+export interface OciLinux {
+  namespaces: OciNamespace[];
+  resources?: OciResources;
+  cgroupsPath?: string;
+  sysctl?: Record<string, string>;
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  rootfsPropagation?: string;
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: OciProcess;
+  root: { path: string; readonly?: boolean };
+  hostname?: string;
+  mounts: OciMount[];
+  linux: OciLinux;
+  annotations?: Record<string, string>;
+}

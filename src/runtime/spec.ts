@@ -1,0 +1,376 @@
+import * as path from 'node:path';
+import { WharfError } from '../errors/index.js';
+import { resolveCapabilities } from './capabilities.js';
+import type { OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from './oci-spec.js';
+import { resolveUser } from './user.js';
+
+/** The `config` object of a Docker/OCI image config (only what running needs). */
+export interface ImageRunConfig {
+  User?: string;
+  Env?: string[] | null;
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  ExposedPorts?: Record<string, object> | null;
+  StopSignal?: string;
+  Labels?: Record<string, string> | null;
+}
+
+export type Propagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';
+
+export type MountRequest =
+  | {
+      type: 'bind';
+      source: string;
+      destination: string;
+      readOnly?: boolean;
+      /** Default true (`rbind`), like Docker's `-v`. */
+      recursive?: boolean;
+      propagation?: Propagation;
+    }
+  | { type: 'tmpfs'; destination: string; size?: number; mode?: number; readOnly?: boolean; options?: string[] };
+
+export type NetworkAttachment =
+  | { mode: 'host' }
+  /** A prepared namespace (bridge or none): the container joins it. */
+  | { mode: 'netns'; path: string }
+  /** A fresh, unconfigured namespace made by runc (loopback stays down). */
+  | { mode: 'new' };
+
+export interface SpecOptions {
+  /** The root filesystem (absolute, or relative to the bundle directory). */
+  rootfs: string;
+  /** Replaces the image's Cmd (`docker run IMAGE CMD...`). */
+  command?: string[];
+  /** Replaces the image's Entrypoint (`--entrypoint`); `[]` or `['']` clears it. Also drops the image's Cmd. */
+  entrypoint?: string[];
+  /** `-e` values: `KEY=VALUE`, or `KEY` alone to take the value from `hostEnv` (dropped when unset there). */
+  env?: string[];
+  hostEnv?: Record<string, string | undefined>;
+  workdir?: string;
+  user?: string;
+  groupAdd?: string[];
+  /** Contents of the rootfs's /etc/passwd and /etc/group (undefined when missing). */
+  passwd?: string;
+  group?: string;
+  hostname?: string;
+  tty?: boolean;
+  consoleSize?: { width: number; height: number };
+  readOnly?: boolean;
+  mounts?: MountRequest[];
+  /** Host files bind-mounted over /etc/hosts, /etc/resolv.conf, /etc/hostname, as Docker does. */
+  etcFiles?: { hosts?: string; resolvConf?: string; hostname?: string };
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  /** Bytes (`-m`). */
+  memory?: number;
+  /** Bytes of memory+swap (`--memory-swap`); -1 for unlimited. Left unset unless given (swap accounting may be off). */
+  memorySwap?: number;
+  /** `--cpus` (fractional CPUs → CFS quota over a 100ms period). */
+  cpus?: number;
+  cpuShares?: number;
+  pidsLimit?: number;
+  /** Bytes of /dev/shm (default 64 MiB). */
+  shmSize?: number;
+  network: NetworkAttachment;
+  /** Host path of a static init (tini) to run as PID 1 (`--init`); mounted at /sbin/docker-init. */
+  init?: string;
+  sysctls?: Record<string, string>;
+  /** cgroup path for runc's cgroupfs driver, e.g. `/wharf/<id>`. */
+  cgroupsPath?: string;
+  annotations?: Record<string, string>;
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+const CFS_PERIOD = 100_000;
+
+/** Docker's masked and read-only paths (moby oci/defaults.go). */
+export const MASKED_PATHS: readonly string[] = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+export const READONLY_PATHS: readonly string[] = [
+  '/proc/bus',
+  '/proc/fs',
+  '/proc/irq',
+  '/proc/sys',
+  '/proc/sysrq-trigger',
+];
+
+/** Docker's rule for the argv: (Entrypoint ++ Cmd), where an overridden entrypoint also discards the image's Cmd. */
+export function resolveArgs(image: ImageRunConfig, opts: Pick<SpecOptions, 'command' | 'entrypoint'>): string[] {
+  let entrypoint: string[];
+  let cmd: string[];
+  if (opts.entrypoint !== undefined) {
+    entrypoint = opts.entrypoint.filter((a, i) => !(i === 0 && a === '' && opts.entrypoint!.length === 1));
+    cmd = opts.command ?? [];
+  } else {
+    entrypoint = image.Entrypoint ?? [];
+    cmd = opts.command !== undefined && opts.command.length > 0 ? opts.command : (image.Cmd ?? []);
+  }
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) throw new WharfError('INVALID_ARGUMENT', 'no command specified: the image has no Cmd or Entrypoint');
+  return args;
+}
+
+const envKey = (kv: string): string => {
+  const i = kv.indexOf('=');
+  return i < 0 ? kv : kv.slice(0, i);
+};
+
+/** Replace-or-append by key, keeping first-seen order (moby's ReplaceOrAppendEnvValues). */
+export function mergeEnv(base: readonly string[], overrides: readonly string[]): string[] {
+  const out = [...base];
+  for (const kv of overrides) {
+    const key = envKey(kv);
+    const i = out.findIndex((e) => envKey(e) === key);
+    if (i >= 0) out[i] = kv;
+    else out.push(kv);
+  }
+  return out;
+}
+
+/**
+ * The container's environment: PATH, HOSTNAME, TERM (with a tty), then the image's Env, then `-e`, each replacing by
+ * key; HOME from the user's passwd entry when nobody set it.
+ */
+export function resolveEnv(
+  image: ImageRunConfig,
+  opts: Pick<SpecOptions, 'env' | 'hostEnv' | 'hostname' | 'tty'>,
+  home?: string,
+): string[] {
+  const base = [`PATH=${DEFAULT_PATH}`];
+  if (opts.hostname !== undefined) base.push(`HOSTNAME=${opts.hostname}`);
+  if (opts.tty) base.push('TERM=xterm');
+  const user: string[] = [];
+  for (const e of opts.env ?? []) {
+    if (envKey(e) === '') throw new WharfError('INVALID_ARGUMENT', `invalid environment variable: "${e}"`);
+    if (e.includes('=')) user.push(e);
+    else {
+      const v = opts.hostEnv?.[e];
+      if (v !== undefined) user.push(`${e}=${v}`);
+    }
+  }
+  let env = mergeEnv(mergeEnv(base, image.Env ?? []), user);
+  if (home !== undefined && !env.some((e) => envKey(e) === 'HOME')) env = [...env, `HOME=${home}`];
+  return env;
+}
+
+function defaultMounts(opts: SpecOptions): OciMount[] {
+  const shm = opts.shmSize ?? DEFAULT_SHM_SIZE;
+  const mounts: OciMount[] = [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+  ];
+  const sysRo = opts.privileged ? [] : ['ro'];
+  // sysfs cannot be mounted from a network namespace the container does not own; Docker and podman bind the host's.
+  if (opts.network.mode === 'host') {
+    mounts.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ...sysRo] });
+  } else {
+    mounts.push({ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysRo] });
+  }
+  mounts.push(
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', ...(opts.privileged ? ['rw'] : ['ro'])],
+    },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shm}`],
+    },
+  );
+  return mounts;
+}
+
+function checkDestination(dest: string): void {
+  if (!path.posix.isAbsolute(dest)) {
+    throw new WharfError('INVALID_ARGUMENT', `invalid mount destination "${dest}": must be an absolute path`);
+  }
+}
+
+function userMount(m: MountRequest): OciMount {
+  checkDestination(m.destination);
+  if (m.type === 'bind') {
+    if (!path.isAbsolute(m.source)) {
+      throw new WharfError('INVALID_ARGUMENT', `invalid bind mount source "${m.source}": must be an absolute path`);
+    }
+    const options = [m.recursive === false ? 'bind' : 'rbind', m.readOnly ? 'ro' : 'rw'];
+    options.push(m.propagation ?? 'rprivate');
+    return { destination: m.destination, type: 'bind', source: m.source, options };
+  }
+  const options = ['nosuid', 'nodev', 'noexec', ...(m.options ?? [])];
+  if (m.size !== undefined) options.push(`size=${m.size}`);
+  if (m.mode !== undefined) options.push(`mode=${m.mode.toString(8)}`);
+  if (m.readOnly) options.push('ro');
+  return { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options };
+}
+
+function resources(opts: SpecOptions): OciResources {
+  const r: OciResources = {
+    devices: [{ allow: opts.privileged === true, access: 'rwm' }],
+  };
+  if (opts.memory !== undefined) {
+    if (!Number.isSafeInteger(opts.memory) || opts.memory < 6 * 1024 * 1024) {
+      throw new WharfError('INVALID_ARGUMENT', 'minimum memory limit allowed is 6MB');
+    }
+    r.memory = { limit: opts.memory };
+    if (opts.memorySwap !== undefined) {
+      if (opts.memorySwap !== -1 && opts.memorySwap < opts.memory) {
+        throw new WharfError('INVALID_ARGUMENT', 'minimum memoryswap limit should be larger than memory limit');
+      }
+      r.memory.swap = opts.memorySwap;
+    }
+  }
+  if (opts.cpus !== undefined || opts.cpuShares !== undefined) {
+    r.cpu = {};
+    if (opts.cpus !== undefined) {
+      if (!(opts.cpus > 0)) throw new WharfError('INVALID_ARGUMENT', `invalid --cpus value ${opts.cpus}: must be positive`);
+      r.cpu.period = CFS_PERIOD;
+      r.cpu.quota = Math.round(opts.cpus * CFS_PERIOD);
+    }
+    if (opts.cpuShares !== undefined) r.cpu.shares = opts.cpuShares;
+  }
+  if (opts.pidsLimit !== undefined && opts.pidsLimit > 0) r.pids = { limit: opts.pidsLimit };
+  return r;
+}
+
+/** Build the OCI runtime spec (config.json) for one container. Pure: the caller reads /etc/passwd and /etc/group. */
+export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
+  const user = resolveUser(opts.user ?? image.User, opts.passwd, opts.group, opts.groupAdd);
+  let args = resolveArgs(image, opts);
+  const cwd = opts.workdir !== undefined && opts.workdir !== '' ? opts.workdir : image.WorkingDir || '/';
+  if (!path.posix.isAbsolute(cwd)) {
+    throw new WharfError('INVALID_ARGUMENT', `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
+  }
+  const caps = resolveCapabilities(opts.capAdd, opts.capDrop, opts.privileged);
+
+  const mounts: OciMount[] = defaultMounts(opts);
+  const etc = opts.etcFiles ?? {};
+  const etcMounts: MountRequest[] = [];
+  if (etc.resolvConf) etcMounts.push({ type: 'bind', source: etc.resolvConf, destination: '/etc/resolv.conf', recursive: false });
+  if (etc.hostname) etcMounts.push({ type: 'bind', source: etc.hostname, destination: '/etc/hostname', recursive: false });
+  if (etc.hosts) etcMounts.push({ type: 'bind', source: etc.hosts, destination: '/etc/hosts', recursive: false });
+  const requested = [...etcMounts, ...(opts.mounts ?? [])].map(userMount);
+  if (opts.init) {
+    requested.push({ destination: '/sbin/docker-init', type: 'bind', source: opts.init, options: ['bind', 'ro', 'rprivate'] });
+    args = ['/sbin/docker-init', '--', ...args];
+  }
+  // A user mount replaces a default one at the same place (e.g. a bigger /dev/shm), as in Docker.
+  const taken = new Set(requested.map((m) => path.posix.normalize(m.destination)));
+  const all = [...mounts.filter((m) => !taken.has(m.destination)), ...requested];
+
+  const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (opts.network.mode === 'netns') namespaces.push({ type: 'network', path: opts.network.path });
+  else if (opts.network.mode === 'new') namespaces.push({ type: 'network' });
+
+  const proc: OciProcess = {
+    terminal: opts.tty === true,
+    user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+    args,
+    env: resolveEnv(image, opts, user.home),
+    cwd,
+    capabilities: { bounding: caps, effective: caps, permitted: caps },
+    noNewPrivileges: false,
+  };
+  if (opts.tty && opts.consoleSize) proc.consoleSize = { ...opts.consoleSize };
+
+  const spec: OciSpec = {
+    ociVersion: '1.0.2',
+    process: proc,
+    root: { path: opts.rootfs, readonly: opts.readOnly === true },
+    mounts: all,
+    linux: {
+      namespaces,
+      resources: resources(opts),
+      maskedPaths: opts.privileged ? [] : [...MASKED_PATHS],
+      readonlyPaths: opts.privileged ? [] : [...READONLY_PATHS],
+    },
+  };
+  if (opts.hostname !== undefined) spec.hostname = opts.hostname;
+  if (opts.cgroupsPath) spec.linux.cgroupsPath = opts.cgroupsPath;
+  // Docker 20.10+ lets unprivileged users bind low ports and ping inside a container's own network namespace.
+  const sysctl: Record<string, string> =
+    opts.network.mode === 'host'
+      ? {}
+      : { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
+  Object.assign(sysctl, opts.sysctls);
+  if (Object.keys(sysctl).length) spec.linux.sysctl = sysctl;
+  if (opts.annotations && Object.keys(opts.annotations).length) spec.annotations = { ...opts.annotations };
+  return spec;
+}
+
+export interface ExecOptions {
+  args: string[];
+  env?: string[];
+  user?: string;
+  groupAdd?: string[];
+  passwd?: string;
+  group?: string;
+  workdir?: string;
+  tty?: boolean;
+  consoleSize?: { width: number; height: number };
+  privileged?: boolean;
+}
+
+/**
+ * The process.json for `runc exec` (`docker exec`): the container's process with a new argv, its env plus `-e`,
+ * and optionally another user/workdir.
+ */
+export function buildExecProcess(base: OciProcess, opts: ExecOptions): OciProcess {
+  if (opts.args.length === 0) throw new WharfError('INVALID_ARGUMENT', 'no command specified for exec');
+  let user = base.user;
+  let env = mergeEnv(base.env, opts.env ?? []);
+  if (opts.user !== undefined && opts.user !== '') {
+    const u = resolveUser(opts.user, opts.passwd, opts.group, opts.groupAdd);
+    user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
+    env = mergeEnv(env.filter((e) => envKey(e) !== 'HOME'), opts.env ?? []);
+    if (!env.some((e) => envKey(e) === 'HOME')) env.push(`HOME=${u.home}`);
+  }
+  if (opts.tty && !env.some((e) => envKey(e) === 'TERM')) env.push('TERM=xterm');
+  const cwd = opts.workdir || base.cwd;
+  if (!path.posix.isAbsolute(cwd)) {
+    throw new WharfError('INVALID_ARGUMENT', `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
+  }
+  const caps = opts.privileged
+    ? resolveCapabilities([], [], true)
+    : undefined;
+  const proc: OciProcess = {
+    ...base,
+    terminal: opts.tty === true,
+    user,
+    args: [...opts.args],
+    env,
+    cwd,
+  };
+  delete proc.consoleSize;
+  if (opts.tty && opts.consoleSize) proc.consoleSize = { ...opts.consoleSize };
+  if (caps) proc.capabilities = { bounding: caps, effective: caps, permitted: caps };
+  return proc;
+}

@@ -1,0 +1,48 @@
+import { WharfError } from '../errors/index.js';
+import { readState, waitExit, type MonitorState } from './monitor.js';
+import type { Runc } from './runc.js';
+
+export interface StopOptions {
+  runc: Runc;
+  id: string;
+  stateDir: string;
+  /** The image's StopSignal or `--signal` (default SIGTERM). */
+  signal?: string;
+  /** Seconds before SIGKILL (default 10, as Docker); 0 kills at once, negative waits forever. */
+  timeoutSec?: number;
+}
+
+const gone = (err: unknown): boolean =>
+  err instanceof WharfError && (err.code === 'NOT_FOUND' || err.code === 'FAILED_PRECONDITION');
+
+/**
+ * `docker stop`: the stop signal, then SIGKILL after the timeout; resolves with the final state once the monitor
+ * has recorded the exit and run its cleanup. A paused container is thawed so that the signal can be delivered.
+ */
+export async function stopContainer(opts: StopOptions): Promise<MonitorState> {
+  const state = await readState(opts.stateDir);
+  if (!state) throw new WharfError('NOT_FOUND', `container ${opts.id} has no monitor state`);
+  if (state.status === 'exited') return waitExit(opts.stateDir, 30_000);
+  const timeout = opts.timeoutSec ?? 10;
+  const send = async (signal: string): Promise<void> => {
+    try {
+      await opts.runc.kill(opts.id, signal);
+      const rs = await opts.runc.tryState(opts.id);
+      if (rs?.status === 'paused') await opts.runc.resume(opts.id);
+    } catch (err) {
+      if (!gone(err)) throw err;
+    }
+  };
+  if (timeout !== 0) {
+    await send(opts.signal ?? 'SIGTERM');
+    try {
+      return await waitExit(opts.stateDir, timeout < 0 ? 0 : timeout * 1000, { cleanedUp: false }).then(() =>
+        waitExit(opts.stateDir, 60_000),
+      );
+    } catch (err) {
+      if (!(err instanceof WharfError && err.code === 'UNAVAILABLE')) throw err;
+    }
+  }
+  await send('SIGKILL');
+  return waitExit(opts.stateDir, 60_000);
+}

@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Frame, FrameDecoder, chunkFrames, encodeFrame } from '../../src/runtime/attach-protocol.js';
+import { JsonLogWriter, classifyRuncError, formatLogEntry, readLogs, runcErrorMessage, type LogEntry } from '../../src/runtime/index.js';
+
+test('runc error messages are found in text and JSON logs and classified like Docker', () => {
+  const text = 'time="2026-11-23T10:47:49Z" level=error msg="runc run failed: unable to start container process: exec: \\"nosuch\\": executable file not found in $PATH"\n';
+  assert.equal(runcErrorMessage(text), 'runc run failed: unable to start container process: exec: "nosuch": executable file not found in $PATH');
+  const json = '{"level":"info","msg":"x"}\n{"level":"error","msg":"container \\"abc\\" does not exist","time":"t"}\n';
+  assert.equal(runcErrorMessage(json), 'container "abc" does not exist');
+  assert.equal(runcErrorMessage('plain failure\n'), 'plain failure');
+  const cases: Array<[string, string, number]> = [
+    ['exec: "nosuch": executable file not found in $PATH', 'COMMAND_NOT_FOUND', 127],
+    ['exec: "/x": stat /x: no such file or directory', 'COMMAND_NOT_FOUND', 127],
+    ['exec: "/etc/passwd": permission denied', 'COMMAND_NOT_EXECUTABLE', 126],
+    ['container "abc" does not exist', 'NOT_FOUND', 125],
+    ['container with id exists: abc already exists', 'ALREADY_EXISTS', 125],
+    ['cannot exec in a stopped container: container not running', 'FAILED_PRECONDITION', 125],
+    ['something else broke', 'INTERNAL', 128],
+  ];
+  for (const [msg, code, exit] of cases) assert.deepEqual(classifyRuncError(msg), { code, exitCode: exit }, msg);
+});
+
+test('attach frames survive arbitrary chunking', () => {
+  const frames = [encodeFrame(Frame.STDOUT, 'hello'), encodeFrame(Frame.STDIN_EOF), encodeFrame(Frame.EXIT, '{"exitCode":3}')];
+  const all = Buffer.concat(frames);
+  for (const size of [1, 2, 5, 7, all.length]) {
+    const d = new FrameDecoder();
+    const got = [];
+    for (let i = 0; i < all.length; i += size) got.push(...d.push(all.subarray(i, i + size)));
+    assert.deepEqual(
+      got.map((f) => [f.type, f.payload.toString()]),
+      [[Frame.STDOUT, 'hello'], [Frame.STDIN_EOF, ''], [Frame.EXIT, '{"exitCode":3}']],
+    );
+  }
+  const big = Buffer.alloc(2.5 * 1024 * 1024, 7);
+  const parts = [...chunkFrames(Frame.STDERR, big)];
+  assert.equal(parts.length, 3);
+  const d = new FrameDecoder();
+  const back = parts.flatMap((p) => d.push(p));
+  assert.equal(Buffer.concat(back.map((f) => f.payload)).equals(big), true);
+  const hostile = Buffer.alloc(5);
+  hostile.writeUInt32BE(0xffffffff, 1);
+  assert.throws(() => new FrameDecoder().push(hostile));
+});
+
+test('json-file log: one entry per line, partial lines kept until the end, tail/since/stream filters', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-log-'));
+  try {
+    const file = path.join(dir, 'c-json.log');
+    const w = new JsonLogWriter(file);
+    w.write('stdout', Buffer.from('one\ntw'));
+    w.write('stderr', Buffer.from('err\n'));
+    w.write('stdout', Buffer.from('o\nthree'));
+    await w.close();
+    const raw = (await fsp.readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as LogEntry);
+    assert.deepEqual(raw.map((e) => [e.stream, e.log]), [['stdout', 'one\n'], ['stderr', 'err\n'], ['stdout', 'two\n'], ['stdout', 'three']]);
+    for (const e of raw) assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
+    const read = async (o: Parameters<typeof readLogs>[1]) => {
+      const out = [];
+      for await (const e of readLogs(file, o)) out.push(e.log);
+      return out;
+    };
+    assert.deepEqual(await read({}), ['one\n', 'err\n', 'two\n', 'three']);
+    assert.deepEqual(await read({ tail: 2 }), ['two\n', 'three']);
+    assert.deepEqual(await read({ tail: 0 }), []);
+    assert.deepEqual(await read({ stderr: false }), ['one\n', 'two\n', 'three']);
+    assert.deepEqual(await read({ stdout: false }), ['err\n']);
+    assert.deepEqual(await read({ since: new Date(Date.now() + 60_000) }), []);
+    assert.deepEqual(await read({ until: new Date(0) }), []);
+    assert.deepEqual(await read({}).then(() => readLogs(path.join(dir, 'missing')).next()), { done: true, value: undefined });
+    assert.equal(formatLogEntry(raw[0]!, true), `${raw[0]!.time} one\n`);
+
+    // follow: lines appended later arrive, and the iteration ends when stopWhen says so
+    const w2 = new JsonLogWriter(file);
+    let stop = false;
+    const got: string[] = [];
+    const reader = (async () => {
+      for await (const e of readLogs(file, { follow: true, tail: 1, stopWhen: () => stop, pollMs: 20 })) got.push(e.log);
+    })();
+    await new Promise((r) => setTimeout(r, 60));
+    w2.write('stdout', Buffer.from('four\n'));
+    await w2.close();
+    await new Promise((r) => setTimeout(r, 100));
+    stop = true;
+    await reader;
+    assert.deepEqual(got, ['three', 'four\n']);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('long lines are split into 16 KiB entries as Docker does', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-log-'));
+  try {
+    const file = path.join(dir, 'x.log');
+    const w = new JsonLogWriter(file);
+    w.write('stdout', Buffer.from('a'.repeat(40 * 1024) + '\n'));
+    await w.close();
+    const logs = [];
+    for await (const e of readLogs(file)) logs.push(e.log.length);
+    assert.deepEqual(logs, [16384, 16384, 40 * 1024 - 32768 + 1]);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});
