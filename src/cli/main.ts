@@ -73,8 +73,8 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = 0;
         return;
       }
-      // Flag and usage errors: Docker exits 125.
-      process.exitCode = err.exitCode === 0 ? 0 : 125;
+      // Flag and usage errors: Docker exits 125; an unknown verb exits 1 ("'x' is not a docker command").
+      process.exitCode = err.exitCode === 0 ? 0 : err.code === 'commander.unknownCommand' ? 1 : 125;
       return;
     }
     const verb = argv.find((a) => !a.startsWith('-'));

@@ -1,0 +1,36 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { tempRoot } from '../helpers/cli.js';
+
+let t: Awaited<ReturnType<typeof tempRoot>>;
+before(async () => {
+  t = await tempRoot();
+});
+after(async () => t.cleanup());
+
+test('--version prints the package version', async () => {
+  const r = await t.cli(['--version']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^Wharf version \d+\.\d+\.\d+\n$/);
+});
+
+test('an unknown flag exits 125 with one error line, as docker does', async () => {
+  const r = await t.cli(['images', '--bogus']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /unknown option '--bogus'/);
+});
+
+test('an unknown command exits 1', async () => {
+  const r = await t.cli(['frobnicate']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /unknown command 'frobnicate'/);
+});
+
+test('WHARF_ROOT selects the root when --root is not given', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { WHARF_BIN } = await import('../helpers/cli.js');
+  const r = spawnSync(process.execPath, [WHARF_BIN, 'system', 'df'], { env: { ...process.env, WHARF_ROOT: t.root }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const { existsSync } = await import('node:fs');
+  assert.ok(existsSync(`${t.root}/wharf.db`));
+});
