@@ -38,7 +38,8 @@ before(async () => {
     const baseChain = w.images.records.imageChain(base.id);
     for (const [i, size] of EXTRA.entries()) {
       const layer = await w.images.layers.create(baseChain[0]!, createReadStream(await tarOf(work, `extra${i}`, size)));
-      const cfg = { ...config, created: new Date().toISOString(), rootfs: { type: 'layers' as const, diff_ids: [...config.rootfs.diff_ids, layer.diffId] } };
+      const created = new Date().toISOString();
+      const cfg = { ...config, created, rootfs: { type: 'layers' as const, diff_ids: [...config.rootfs.diff_ids, layer.diffId] }, history: [...(config.history ?? []), { created, created_by: `/bin/sh -c #(nop) COPY extra${i}.bin /` }] };
       await w.images.create({ configRaw: canonicalJson(cfg), chain: [baseChain[0]!, layer.chainId], parent: base.id, tags: [`child${i}:1`] });
     }
   } finally {
@@ -86,4 +87,24 @@ test('the store\'s real disk use matches: no layer is stored twice', async () =>
   const layers = BASE + EXTRA[0]! + EXTRA[1]!;
   assert.ok(store >= layers, `store ${store} < layers ${layers}`);
   assert.ok(store < layers * 1.05 + 2_000_000, `store uses ${store} bytes for ${layers} bytes of layers`);
+});
+
+test('rmi of an image with child images: by ID is refused, by name only untags', async () => {
+  const id = ok(await t.cli(['images', '-q', '--no-trunc', 'base:1']), 'images').stdout.trim();
+  const byId = await t.cli(['rmi', id]);
+  assert.equal(byId.code, 1);
+  assert.match(byId.stderr, /image has dependent child images/);
+  const byName = ok(await t.cli(['rmi', 'base:1']), 'rmi base:1').stdout;
+  assert.equal(byName, 'Untagged: base:1\n');
+  // Now an intermediate image: hidden from `images`, shown with -a.
+  assert.ok(!ok(await t.cli(['images', '-q', '--no-trunc']), 'images').stdout.includes(id));
+  assert.ok(ok(await t.cli(['images', '-a', '-q', '--no-trunc']), 'images -a').stdout.includes(id));
+  // history of a child names its parent image on the second row, as docker does for local builds.
+  const hist = ok(await t.cli(['history', '-q', '--no-trunc', 'child0:1']), 'history').stdout.trim().split('\n');
+  assert.equal(hist[1], id);
+  // Removing both children then prunes the untagged parent too.
+  const out = ok(await t.cli(['rmi', 'child0:1', 'child1:1']), 'rmi children').stdout;
+  assert.match(out, new RegExp(`Deleted: ${id}`));
+  assert.equal(ok(await t.cli(['images', '-a', '-q']), 'images').stdout, '');
+  assert.match(ok(await t.cli(['system', 'check']), 'check').stdout, /no problems/);
 });
