@@ -1,0 +1,136 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { WharfError } from '../errors/index.js';
+
+/** One HTTP exchange, before auth and retries: the bottom layer of the registry client. */
+export interface HttpRequest {
+  url: URL;
+  method: string;
+  headers?: Record<string, string>;
+  /** A buffer is sent with Content-Length; a stream is sent chunked. */
+  body?: Buffer | Readable;
+  /** Verify the server's TLS certificate (default true). NODE_EXTRA_CA_CERTS extends the trusted CAs, as Node does. */
+  tlsVerify?: boolean;
+  /** Socket idle timeout: a peer silent this long fails the request or the body stream with ETIMEDOUT. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Must be consumed or destroyed by the caller. */
+  body: IncomingMessage;
+  url: URL;
+}
+
+export const USER_AGENT = 'wharf/0.1';
+
+/** Keep-alive agents owned by one client; `destroy()` closes their sockets so the process can exit. */
+export class Agents {
+  readonly http = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  readonly https = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  readonly httpsInsecure = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+  destroy(): void {
+    this.http.destroy();
+    this.https.destroy();
+    this.httpsInsecure.destroy();
+  }
+}
+
+export function sendHttp(req: HttpRequest, agents: Agents): Promise<HttpResponse> {
+  const isHttps = req.url.protocol === 'https:';
+  const verify = req.tlsVerify ?? true;
+  const mod = isHttps ? https : http;
+  const agent = isHttps ? (verify ? agents.https : agents.httpsInsecure) : agents.http;
+  const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...req.headers };
+  if (Buffer.isBuffer(req.body)) headers['Content-Length'] = String(req.body.length);
+  else if (req.body === undefined && (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH')) {
+    headers['Content-Length'] ??= '0';
+  }
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    };
+    const r = mod.request(req.url, { method: req.method, headers, agent, signal: req.signal }, (res) => {
+      settled = true;
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url: req.url });
+    });
+    r.setTimeout(req.timeoutMs ?? 60_000, () => {
+      const e = new Error(`no data from ${req.url.host} for ${Math.round((req.timeoutMs ?? 60_000) / 1000)}s`) as NodeJS.ErrnoException;
+      e.code = 'ETIMEDOUT';
+      r.destroy(e);
+    });
+    r.on('error', (err) => {
+      // A body stream we were sending is useless now; destroying it releases whatever feeds it.
+      if (req.body instanceof Readable) req.body.destroy();
+      fail(err);
+    });
+    if (req.body === undefined) r.end();
+    else if (Buffer.isBuffer(req.body)) r.end(req.body);
+    else {
+      const src = req.body;
+      src.on('error', (err) => {
+        r.destroy(err);
+        fail(err);
+      });
+      src.pipe(r);
+    }
+  });
+}
+
+/** Read a (small) response body whole, failing with TOO_LARGE past `max` bytes. */
+export async function readBody(res: HttpResponse, max: number, what: string): Promise<Buffer> {
+  const len = Number(res.headers['content-length']);
+  if (Number.isFinite(len) && len > max) {
+    res.body.destroy();
+    throw new WharfError('TOO_LARGE', `${what} is ${len} bytes, more than the ${max}-byte limit`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of res.body) {
+    const b = c as Buffer;
+    size += b.length;
+    if (size > max) {
+      res.body.destroy();
+      throw new WharfError('TOO_LARGE', `${what} is more than the ${max}-byte limit`);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Drain and forget a response body (keeps the socket reusable). */
+export async function discard(res: HttpResponse): Promise<void> {
+  try {
+    for await (const _ of res.body) {
+      // discard
+    }
+  } catch {
+    // a broken body of a response we do not need is not an error
+  }
+}
+
+/** Header value as one string. */
+export function header(res: HttpResponse, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+export const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new WharfError('CANCELLED', 'cancelled'));
+      return;
+    }
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new WharfError('CANCELLED', 'cancelled'));
+    }, { once: true });
+  });

@@ -1,0 +1,308 @@
+import { randomBytes } from 'node:crypto';
+import { WharfError, is } from '../errors/index.js';
+import type { Digest } from '../digest/index.js';
+import {
+  DEFAULT_TAG,
+  familiarName,
+  familiarString,
+  formatReference,
+  parseNormalizedNamed,
+  repositoryName,
+  type Reference,
+} from '../reference/index.js';
+import {
+  MAX_CONFIG_BYTES,
+  formatPlatform,
+  hostPlatform,
+  isConfigMediaType,
+  isLayerMediaType,
+  parseImageConfig,
+  parseManifest,
+  parsePlatform,
+  platformMatches,
+  selectManifest,
+  type Descriptor,
+  type ImageManifest,
+  type Platform,
+} from '../oci/index.js';
+import { chainIds, imageIdOf } from '../image/index.js';
+import { Semaphore } from '../util/index.js';
+import { RegistryClient } from '../remote/index.js';
+import { ingesterOf, shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
+
+export interface PullOptions extends TransferCommonOptions {
+  /** 'linux/arm64' or a Platform; default: the host's. */
+  platform?: string | Platform;
+  /** Pull every tag of the repository (`pull -a`). */
+  allTags?: boolean;
+}
+
+export interface PullResult {
+  /** The full reference pulled ('docker.io/library/busybox:latest', or '…@sha256:…'). */
+  reference: string;
+  /** The digest the registry serves for it (the index's, for a multi-platform image). */
+  digest: Digest;
+  imageId: Digest;
+  /** Nothing changed locally: the name already pointed at this image. */
+  upToDate: boolean;
+  /** Layers downloaded (the rest existed). */
+  downloaded: number;
+}
+
+/**
+ * `docker pull`: resolve the name to a manifest (choosing the platform from an index), download the layers that are
+ * not here yet (a few at once, into resumable ingests that continue with Range after a failure), verify them, unpack
+ * them in order, and record the image with its tag and repo digest. Compressed blobs are not kept once unpacked;
+ * their digests are remembered so that a later push can skip or mount them.
+ */
+export async function pull(engine: TransferEngine, name: string, opts: PullOptions = {}): Promise<PullResult[]> {
+  const emit: ProgressFn = opts.onProgress ?? (() => {});
+  const parsed = parseNormalizedNamed(name);
+  if (opts.allTags && (parsed.tag !== undefined || parsed.digest !== undefined)) {
+    throw new WharfError('INVALID_ARGUMENT', 'tag can\'t be used with --all-tags/-a');
+  }
+  const client = opts.client ?? RegistryClient.forDomain(parsed.domain, opts.remote ?? {});
+  try {
+    let refs: Reference[];
+    if (opts.allTags) {
+      const tags = await client.listTags(parsed.path);
+      if (tags.length === 0) throw new WharfError('NOT_FOUND', `repository ${familiarName(parsed)} has no tags`);
+      refs = tags.map((tag) => ({ domain: parsed.domain, path: parsed.path, tag }));
+    } else if (parsed.digest !== undefined) {
+      refs = [{ domain: parsed.domain, path: parsed.path, digest: parsed.digest }];
+    } else if (parsed.tag !== undefined) {
+      refs = [parsed];
+    } else {
+      emit({ type: 'message', text: `Using default tag: ${DEFAULT_TAG}` });
+      refs = [{ ...parsed, tag: DEFAULT_TAG }];
+    }
+    const results: PullResult[] = [];
+    for (const ref of refs) results.push(await pullOne(engine, client, ref, opts, emit));
+    const shown = opts.allTags ? familiarName(parsed) : familiarString(refs[0]!);
+    const fresh = results.some((r) => !r.upToDate);
+    emit({ type: 'message', text: fresh ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
+    emit({ type: 'message', text: opts.allTags ? repositoryName(parsed) : formatReference(refs[0]!) });
+    return results;
+  } finally {
+    if (!opts.client) client.close();
+  }
+}
+
+async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Reference, opts: PullOptions, emit: ProgressFn): Promise<PullResult> {
+  const { images, content } = engine;
+  const repo = ref.path;
+  const repoName = repositoryName(ref);
+  const identifier = (ref.digest ?? ref.tag)!;
+  const want = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform ?? hostPlatform();
+
+  const top = await client.getManifest(repo, identifier);
+  const topParsed = parseManifest(top.raw, top.mediaType);
+  emit({ type: 'message', text: `${identifier}: Pulling from ${repo}` });
+
+  let manifest: ImageManifest;
+  if (topParsed.kind === 'index') {
+    const chosen = selectManifest(topParsed.index, want);
+    if (!chosen) {
+      throw new WharfError('NOT_FOUND', `no matching manifest for ${formatPlatform(want)} in the manifest list entries`);
+    }
+    const child = await client.getManifest(repo, chosen.digest);
+    const childParsed = parseManifest(child.raw, child.mediaType);
+    if (childParsed.kind !== 'manifest') throw new WharfError('UNSUPPORTED', `${familiarString(ref)}: nested image indexes are not supported`);
+    manifest = childParsed.manifest;
+  } else {
+    manifest = topParsed.manifest;
+  }
+  if (!isConfigMediaType(manifest.config.mediaType)) {
+    throw new WharfError('UNSUPPORTED', `${familiarString(ref)} is not a container image (config media type ${manifest.config.mediaType})`);
+  }
+  for (const l of manifest.layers) {
+    if (!isLayerMediaType(l.mediaType)) throw new WharfError('UNSUPPORTED', `${familiarString(ref)} has a layer of unsupported media type ${l.mediaType}`);
+  }
+
+  const configRaw = await client.fetchBlob(repo, manifest.config.digest, MAX_CONFIG_BYTES);
+  const config = parseImageConfig(configRaw);
+  const diffIds = config.rootfs.diff_ids;
+  if (diffIds.length !== manifest.layers.length) {
+    throw new WharfError('INVALID_ARGUMENT', `${familiarString(ref)}: the manifest lists ${manifest.layers.length} layers but the config ${diffIds.length}`);
+  }
+  if (opts.platform !== undefined && topParsed.kind === 'manifest') {
+    const actual: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+    if (!platformMatches(want, actual)) {
+      throw new WharfError(
+        'NOT_FOUND',
+        `image with reference ${familiarString(ref)} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(actual)}`,
+      );
+    }
+  }
+  const imageId = imageIdOf(configRaw);
+  const chain = chainIds(diffIds);
+
+  // Layers already unpacked here (the whole chain below them too, by construction of chain IDs).
+  const missing: number[] = [];
+  manifest.layers.forEach((l, i) => {
+    if (images.layers.get(chain[i]!)) {
+      emit({ type: 'layer', id: shortHex(l.digest), status: 'Already exists' });
+      images.records.addLayerBlob(diffIds[i]!, l.digest, l.mediaType, l.size, repoName);
+    } else {
+      missing.push(i);
+    }
+  });
+
+  const leaseId = `pull-${process.pid}-${randomBytes(6).toString('hex')}`;
+  images.records.createLease(leaseId, process.pid);
+  try {
+    for (const i of missing) {
+      emit({ type: 'layer', id: shortHex(manifest.layers[i]!.digest), status: 'Pulling fs layer' });
+      images.records.addLeaseResource(leaseId, 'content', manifest.layers[i]!.digest);
+    }
+    await downloadAndApply(engine, client, repo, repoName, manifest.layers, diffIds, chain, missing, opts.concurrency ?? 3, emit);
+
+    // Keep the exact bytes of what the name resolved to (the index, for a multi-platform image): the repo digest
+    // recorded below refers to them.
+    await content.writeBuffer(top.raw);
+    const tagName = ref.tag !== undefined ? formatReference(ref) : undefined;
+    const before = tagName ? images.records.getTag(tagName)?.imageId : images.records.imageByManifest(repoName, top.digest);
+    await images.create({ configRaw, chain, tags: tagName ? [tagName] : [] });
+    images.records.addManifest({ imageId, repository: repoName, digest: top.digest, mediaType: topParsed.mediaType });
+    emit({ type: 'message', text: `Digest: ${top.digest}` });
+    return { reference: formatReference(ref), digest: top.digest, imageId, upToDate: before === imageId && missing.length === 0, downloaded: missing.length };
+  } finally {
+    images.records.deleteLease(leaseId);
+  }
+}
+
+/** Downloads run `concurrency` at a time; layers are unpacked strictly in order as their downloads finish. */
+async function downloadAndApply(
+  engine: TransferEngine,
+  client: RegistryClient,
+  repo: string,
+  repoName: string,
+  layers: readonly Descriptor[],
+  diffIds: readonly Digest[],
+  chain: readonly Digest[],
+  missing: readonly number[],
+  concurrency: number,
+  emit: ProgressFn,
+): Promise<void> {
+  const { images, content } = engine;
+  const sem = new Semaphore(Math.max(1, concurrency));
+  let stop = false;
+  const downloads = new Map<number, Promise<boolean>>();
+  for (const i of missing) {
+    const p = (async () => {
+      const release = await sem.acquire();
+      try {
+        if (stop) throw new WharfError('CANCELLED', 'pull stopped after another layer failed');
+        return await downloadLayer(engine, client, repo, layers[i]!, emit, () => images.layers.get(chain[i]!) !== undefined);
+      } finally {
+        release();
+      }
+    })();
+    p.catch(() => {});
+    downloads.set(i, p);
+  }
+  try {
+    for (const i of missing) {
+      const desc = layers[i]!;
+      const id = shortHex(desc.digest);
+      const downloadedNow = await downloads.get(i)!;
+      if (images.layers.get(chain[i]!)) {
+        // Another pull of the same layer, in another process, finished it first.
+        images.records.addLayerBlob(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
+        emit({ type: 'layer', id, status: 'Already exists' });
+        continue;
+      }
+      emit({ type: 'layer', id, status: 'Extracting', total: desc.size });
+      const parent = i === 0 ? null : chain[i - 1]!;
+      let blob;
+      try {
+        blob = await content.read(desc.digest);
+      } catch (err) {
+        // The other process that downloaded it may have unpacked and dropped it meanwhile.
+        if (!is(err, 'NOT_FOUND') || !images.layers.get(chain[i]!)) throw err;
+        emit({ type: 'layer', id, status: 'Already exists' });
+        continue;
+      }
+      const rec = await images.layers.create(parent, blob, { expectedDiffId: diffIds[i]!, reopen: () => content.read(desc.digest) });
+      if (rec.chainId !== chain[i]) throw new WharfError('INTERNAL', `layer ${id} unpacked as chain ${rec.chainId}, expected ${chain[i]}`);
+      images.records.addLayerBlob(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
+      // Layers are kept unpacked only; the compressed blob goes once applied (unless it was stored before this pull).
+      if (downloadedNow) await content.delete(desc.digest).catch((err) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
+      emit({ type: 'layer', id, status: 'Pull complete' });
+    }
+  } catch (err) {
+    stop = true;
+    await Promise.allSettled(downloads.values());
+    throw err;
+  }
+}
+
+const WAIT_STEP_MS = 250;
+const MAX_WAIT_MS = 30 * 60_000;
+
+/** One layer blob into the content store; true when this call downloaded it (false: it was already stored). */
+async function downloadLayer(
+  engine: TransferEngine,
+  client: RegistryClient,
+  repo: string,
+  desc: Descriptor,
+  emit: ProgressFn,
+  unpackedElsewhere: () => boolean,
+): Promise<boolean> {
+  const { content } = engine;
+  const id = shortHex(desc.digest);
+  if (await content.info(desc.digest)) {
+    emit({ type: 'layer', id, status: 'Download complete' });
+    return false;
+  }
+  const expected = { digest: desc.digest, size: desc.size };
+  const ingester = ingesterOf(content);
+  if (!ingester) {
+    emit({ type: 'layer', id, status: 'Downloading', current: 0, total: desc.size });
+    await content.write(client.openBlob(repo, desc.digest, { size: desc.size }), expected);
+    emit({ type: 'layer', id, status: 'Download complete' });
+    return true;
+  }
+  let writer;
+  for (let waited = 0; ; waited += WAIT_STEP_MS) {
+    try {
+      writer = await ingester.writer(`pull-${desc.digest}`, expected);
+      break;
+    } catch (err) {
+      if (is(err, 'ALREADY_EXISTS')) return false;
+      // Another process is downloading this very layer: wait for it rather than fetch it twice.
+      if (!is(err, 'UNAVAILABLE') || waited >= MAX_WAIT_MS) throw err;
+      if (waited === 0) emit({ type: 'layer', id, status: 'Waiting' });
+      await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
+      if (unpackedElsewhere()) return false;
+    }
+  }
+  try {
+    if (writer.offset > desc.size) await writer.truncate();
+    if (writer.offset < desc.size) {
+      let last = 0;
+      const stream = client.openBlob(repo, desc.digest, {
+        start: writer.offset,
+        size: desc.size,
+        onResume: (offset) => emit({ type: 'layer', id, status: 'Retrying', current: offset, total: desc.size }),
+      });
+      emit({ type: 'layer', id, status: 'Downloading', current: writer.offset, total: desc.size });
+      for await (const chunk of stream) {
+        await writer.write(chunk as Buffer);
+        if (writer.offset - last >= 512 * 1024) {
+          last = writer.offset;
+          emit({ type: 'layer', id, status: 'Downloading', current: writer.offset, total: desc.size });
+        }
+      }
+    }
+    emit({ type: 'layer', id, status: 'Verifying Checksum' });
+    await writer.commit(expected);
+    emit({ type: 'layer', id, status: 'Download complete' });
+    return true;
+  } catch (err) {
+    // Keep the partial bytes for a later pull to resume, unless they are known to be wrong.
+    await writer.close().catch(() => {});
+    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH')) await ingester.abort(`pull-${desc.digest}`).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,63 @@
+/** HTTPS: certificates are verified unless the registry is insecure or --tls-verify=false; insecure ones try TLS first. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RegistryClient } from '../../../src/remote/index.js';
+
+let dir: string;
+let server: https.Server;
+let host: string;
+
+before(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  server = https.createServer({ key: await fsp.readFile(path.join(dir, 'key.pem')), cert: await fsp.readFile(path.join(dir, 'cert.pem')) }, (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(req.url === '/v2/' ? '{}' : JSON.stringify({ name: 'x', tags: ['secure'] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r));
+  if (dir) await fsp.rm(dir, { recursive: true, force: true });
+});
+
+test('a registry that is not insecure must present a trusted certificate', async () => {
+  const strict = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { retries: 0 });
+  try {
+    await assert.rejects(strict.listTags('x'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'UNAVAILABLE');
+      assert.match(err.message, /^cannot reach registry 127\.0\.0\.1:\d+: .*(SELF_SIGNED|self-signed|certificate)/i);
+      return true;
+    });
+  } finally {
+    strict.close();
+  }
+  const unverified = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { tlsVerify: false });
+  try {
+    assert.deepEqual(await unverified.listTags('x'), ['secure']);
+    assert.equal(unverified.baseUrl?.protocol, 'https:');
+  } finally {
+    unverified.close();
+  }
+});
+
+test('an insecure (loopback) registry speaking TLS is reached over HTTPS without verification', async () => {
+  const c = RegistryClient.forDomain(host);
+  try {
+    assert.equal(c.endpoint.insecure, true);
+    assert.deepEqual(await c.listTags('x'), ['secure']);
+    assert.equal(c.baseUrl?.protocol, 'https:');
+  } finally {
+    c.close();
+  }
+});
