@@ -1,0 +1,127 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { WharfError } from '../../errors/index.js';
+import { humanSize } from '../../util/index.js';
+import {
+  collectGarbage,
+  htpasswdLine,
+  loadRegistryConfig,
+  openRegistryStore,
+  startRegistry,
+  type GcReport,
+} from '../../registry/index.js';
+import type { CliContext } from '../context.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+export function renderGcReport(r: GcReport): string {
+  const verb = r.dryRun ? 'would free' : 'freed';
+  const lines = [
+    ...r.manifests.map((m) => `${r.dryRun ? 'would delete' : 'deleted'} manifest ${m.repo}@${m.digest}`),
+    ...r.blobs.map((b) => `${r.dryRun ? 'would delete' : 'deleted'} blob ${b.digest} (${humanSize(b.size)})`),
+    `${r.manifests.length} manifest(s), ${r.blobs.length} blob(s), ${r.orphanFiles} orphan file(s), ${r.uploadsPurged} stale upload(s): ${verb} ${humanSize(r.bytesFreed)} (${r.bytesFreed} bytes) in ${r.durationMs} ms`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const registry = program.command('registry').description('Run and manage a private OCI/Docker registry');
+  const load = (o: { config?: string; addr?: string }) =>
+    loadRegistryConfig({
+      wharfRoot: ctx.globals().root,
+      env: process.env,
+      ...(o.config !== undefined ? { configFile: o.config } : {}),
+      ...(o.addr !== undefined ? { addr: o.addr } : {}),
+    });
+
+  registry
+    .command('serve')
+    .description('Serve the registry (default 127.0.0.1:5000, data under <wharf root>/registry)')
+    .option('--config <file>', 'YAML configuration (distribution-compatible keys)')
+    .option('--addr <host:port>', 'Listen address, overrides http.addr')
+    .action(async (o: { config?: string; addr?: string }) => {
+      const config = await load(o);
+      const reg = await startRegistry(config, { log: (l) => ctx.stderr.write(`${l}\n`) });
+      ctx.stderr.write(`registry listening on ${reg.url} (data in ${config.rootDirectory})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          ctx.stderr.write(`${sig}: finishing requests in flight, then stopping\n`);
+          process.off('SIGINT', onInt);
+          process.off('SIGTERM', onTerm);
+          reg.close().then(resolve, resolve);
+        };
+        const onInt = () => stop('SIGINT');
+        const onTerm = () => stop('SIGTERM');
+        process.on('SIGINT', onInt);
+        process.on('SIGTERM', onTerm);
+      });
+    });
+
+  registry
+    .command('gc')
+    .description('Remove blobs (and with --delete-untagged, manifests) that nothing references; safe while serving')
+    .option('--config <file>', 'YAML configuration')
+    .option('--dry-run', 'Only report what would be removed and the bytes it would free')
+    .option('--delete-untagged', 'Also remove manifests no tag reaches (multi-arch children and referrers are kept)')
+    .option('--json', 'Print the report as JSON')
+    .action(async (o: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => {
+      const config = await load(o);
+      const store = openRegistryStore(config);
+      try {
+        const report = await collectGarbage(store, {
+          dryRun: o.dryRun === true,
+          deleteUntagged: o.deleteUntagged === true,
+          uploadPurgeAgeMs: config.uploadPurgeAgeMs,
+        });
+        ctx.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderGcReport(report));
+      } finally {
+        await store.index.close();
+      }
+    });
+
+  registry
+    .command('htpasswd')
+    .description('Add or replace a user in a bcrypt htpasswd file (for auth.htpasswd.path)')
+    .argument('<file>', 'htpasswd file, created when missing')
+    .argument('<user>', 'user name')
+    .option('--password-stdin', 'Read the password from stdin')
+    .option('-p, --password <password>', 'Password (prefer --password-stdin)')
+    .action(async (file: string, user: string, o: { passwordStdin?: boolean; password?: string }) => {
+      const password = o.passwordStdin ? await readStdin() : o.password;
+      if (password === undefined || password === '') {
+        throw new WharfError('INVALID_ARGUMENT', 'a password is needed: --password-stdin or --password');
+      }
+      const line = htpasswdLine(user, password);
+      let lines: string[] = [];
+      try {
+        lines = (await fsp.readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+      } catch {
+        await fsp.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+      }
+      const kept = lines.filter((l) => !l.startsWith(`${user}:`));
+      await fsp.writeFile(file, `${[...kept, line].join('\n')}\n`, { mode: 0o600 });
+      ctx.stderr.write(`${kept.length === lines.length ? 'added' : 'updated'} user ${user} in ${file}\n`);
+    });
+
+  registry
+    .command('rm-repo')
+    .description('Delete a whole repository (tags, manifests, links); run gc to reclaim the bytes')
+    .argument('<name>', 'repository name')
+    .option('--config <file>', 'YAML configuration')
+    .action(async (name: string, o: { config?: string }) => {
+      const config = await load(o);
+      const store = openRegistryStore(config);
+      try {
+        const res = await store.index.deleteRepository(name);
+        if (!res) throw new WharfError('NOT_FOUND', `repository ${name} is not known`);
+        ctx.stdout.write(`deleted ${name}: ${res.manifests} manifest(s), ${res.tags} tag(s)\n`);
+      } finally {
+        await store.index.close();
+      }
+    });
+}

@@ -1,0 +1,256 @@
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { WharfError } from '../errors/index.js';
+
+export type Action = 'pull' | 'push' | 'delete';
+
+export interface AccessRule {
+  /** User names, `group:<name>`, `*` (any authenticated user) or `anonymous`. */
+  users: string[];
+  /** Repository globs: `*` matches within one path component, `**` across components. */
+  repositories: string[];
+  actions: Action[];
+}
+
+/** The resolved configuration: every default applied, every path absolute. Nothing deeper reads files or env. */
+export interface RegistryConfig {
+  rootDirectory: string;
+  host: string;
+  port: number;
+  tls?: { certificate: string; key: string };
+  deleteEnabled: boolean;
+  readOnly: boolean;
+  /** Upload sessions idle longer than this are purged by GC (and by the server's periodic purge). */
+  uploadPurgeAgeMs: number;
+  /** 0 disables the server's periodic upload purge. */
+  uploadPurgeIntervalMs: number;
+  /** How long a new blob is protected from GC while its manifest has not been pushed yet. */
+  blobLeaseMs: number;
+  htpasswd?: { realm: string; path: string };
+  token?: { realm?: string; service: string; issuer: string; key?: string; expirationSec: number };
+  access: { rules: AccessRule[]; groups: Record<string, string[]>; admins: string[] };
+  accessLog: boolean;
+  shutdownTimeoutMs: number;
+  /** Server processes sharing the port (node:cluster); 1 serves in this process. */
+  workers: number;
+  /** Requests a second per client address (average and burst); absent: unlimited. */
+  rateLimit?: { rate: number; burst: number };
+}
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Go-style durations as distribution's config uses them ("168h", "10m", "30s"); a bare number is seconds. */
+export function parseDuration(v: unknown, where: string): number {
+  if (typeof v === 'number') return v * 1000;
+  const s = String(v).trim();
+  let total = 0;
+  let rest = s;
+  const part = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/;
+  if (DURATION_RE.test(s)) {
+    const m = DURATION_RE.exec(s)!;
+    return Number(m[1]) * UNIT_MS[m[2] ?? 's']!;
+  }
+  while (rest.length > 0) {
+    const m = part.exec(rest);
+    if (!m) throw new WharfError('INVALID_ARGUMENT', `${where}: invalid duration ${JSON.stringify(s)} (use e.g. 30s, 10m, 168h)`);
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  return total;
+}
+
+export function parseAddr(addr: string, where = 'http.addr'): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr.trim());
+  if (!m) throw new WharfError('INVALID_ARGUMENT', `${where}: ${JSON.stringify(addr)} is not HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new WharfError('INVALID_ARGUMENT', `${where}: port ${port} is out of range`);
+  const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!);
+  return { host, port };
+}
+
+type Raw = Record<string, unknown>;
+
+function obj(v: unknown, where: string): Raw {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a mapping`);
+  return v as Raw;
+}
+
+function str(v: unknown, where: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' && typeof v !== 'number') throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a string`);
+  return String(v);
+}
+
+function bool(v: unknown, where: string): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be true or false`);
+}
+
+function strList(v: unknown, where: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return [v];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a list of strings`);
+  return v as string[];
+}
+
+/**
+ * Applies `REGISTRY_SECTION_KEY=value` overrides as distribution does (`REGISTRY_HTTP_ADDR`,
+ * `REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY`, `REGISTRY_STORAGE_DELETE_ENABLED`…). Values are YAML scalars.
+ */
+export function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv): Raw {
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('REGISTRY_') || v === undefined) continue;
+    const keys = k.slice('REGISTRY_'.length).toLowerCase().split('_').filter(Boolean);
+    if (keys.length === 0) continue;
+    let cur = raw;
+    for (const key of keys.slice(0, -1)) {
+      const next = cur[key];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[key] = {};
+      cur = cur[key] as Raw;
+    }
+    cur[keys[keys.length - 1]!] = YAML.parse(v) ?? v;
+  }
+  return raw;
+}
+
+export interface LoadOptions {
+  /** The Wharf root; the default data directory is `<root>/registry`. */
+  wharfRoot: string;
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** `--addr`, stronger than file and environment. */
+  addr?: string;
+}
+
+/** Reads the YAML file (if any), applies the environment, resolves defaults. */
+export async function loadRegistryConfig(opts: LoadOptions): Promise<RegistryConfig> {
+  let raw: Raw = {};
+  let baseDir = process.cwd();
+  if (opts.configFile !== undefined) {
+    let text: string;
+    try {
+      text = await fsp.readFile(opts.configFile, 'utf8');
+    } catch (err) {
+      throw new WharfError('NOT_FOUND', `cannot read registry config ${opts.configFile}: ${(err as Error).message}`);
+    }
+    try {
+      raw = obj(YAML.parse(text), '(top level)');
+    } catch (err) {
+      if (err instanceof WharfError) throw err;
+      throw new WharfError('INVALID_ARGUMENT', `registry config ${opts.configFile} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+    baseDir = path.dirname(path.resolve(opts.configFile));
+  }
+  raw = applyEnvOverrides(raw, opts.env ?? {});
+  const cfg = resolveRegistryConfig(raw, { wharfRoot: opts.wharfRoot, baseDir });
+  if (opts.addr !== undefined) Object.assign(cfg, parseAddr(opts.addr, '--addr'));
+  return cfg;
+}
+
+/** Turns a parsed YAML document into a RegistryConfig. Relative paths are relative to `baseDir`. */
+export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDir: string }): RegistryConfig {
+  const abs = (p: string) => path.resolve(ctx.baseDir, p);
+  const version = str(raw.version, 'version');
+  if (version !== undefined && !/^0\.1$/.test(version)) throw new WharfError('INVALID_ARGUMENT', `config version: ${version} is not supported (use 0.1)`);
+
+  const storage = obj(raw.storage, 'storage');
+  const fsCfg = obj(storage.filesystem, 'storage.filesystem');
+  const rootDirectory = abs(str(fsCfg.rootdirectory, 'storage.filesystem.rootdirectory') ?? path.join(ctx.wharfRoot, 'registry'));
+  const del = obj(storage.delete, 'storage.delete');
+  const maintenance = obj(storage.maintenance, 'storage.maintenance');
+  const purging = obj(maintenance.uploadpurging, 'storage.maintenance.uploadpurging');
+  const readonly = obj(maintenance.readonly, 'storage.maintenance.readonly');
+
+  const http = obj(raw.http, 'http');
+  const { host, port } = parseAddr(str(http.addr, 'http.addr') ?? '127.0.0.1:5000');
+  const tlsRaw = obj(http.tls, 'http.tls');
+  const cert = str(tlsRaw.certificate, 'http.tls.certificate');
+  const key = str(tlsRaw.key, 'http.tls.key');
+  if ((cert === undefined) !== (key === undefined)) throw new WharfError('INVALID_ARGUMENT', 'config http.tls: certificate and key go together');
+
+  const auth = obj(raw.auth, 'auth');
+  const ht = obj(auth.htpasswd, 'auth.htpasswd');
+  const tok = obj(auth.token, 'auth.token');
+  const htPath = str(ht.path, 'auth.htpasswd.path');
+  const tokenEnabled = Object.keys(tok).length > 0;
+  if (tokenEnabled && htPath === undefined) {
+    throw new WharfError('INVALID_ARGUMENT', 'config auth.token: the built-in token service needs auth.htpasswd.path for its users');
+  }
+
+  const access = obj(raw.access, 'access');
+  const groupsRaw = obj(access.groups, 'access.groups');
+  const groups: Record<string, string[]> = {};
+  for (const [g, members] of Object.entries(groupsRaw)) groups[g] = strList(members, `access.groups.${g}`);
+  const rulesRaw = access.rules ?? [];
+  if (!Array.isArray(rulesRaw)) throw new WharfError('INVALID_ARGUMENT', 'config access.rules: must be a list');
+  const rules: AccessRule[] = rulesRaw.map((r, i) => {
+    const o = obj(r, `access.rules[${i}]`);
+    const actions = strList(o.actions, `access.rules[${i}].actions`).map((a) => a.toLowerCase());
+    for (const a of actions) {
+      if (a !== 'pull' && a !== 'push' && a !== 'delete' && a !== '*') {
+        throw new WharfError('INVALID_ARGUMENT', `config access.rules[${i}].actions: unknown action ${JSON.stringify(a)} (pull, push, delete)`);
+      }
+    }
+    return {
+      users: strList(o.users, `access.rules[${i}].users`),
+      repositories: strList(o.repositories ?? '**', `access.rules[${i}].repositories`),
+      actions: (actions.includes('*') ? ['pull', 'push', 'delete'] : actions) as Action[],
+    };
+  });
+
+  const rl = obj(http.ratelimit, 'http.ratelimit');
+  const rate = rl.rate === undefined ? undefined : Number(rl.rate);
+  if (rate !== undefined && !(rate > 0)) throw new WharfError('INVALID_ARGUMENT', 'config http.ratelimit.rate: must be a positive number');
+  const burst = rl.burst === undefined ? undefined : Number(rl.burst);
+  if (burst !== undefined && !(burst >= 1)) throw new WharfError('INVALID_ARGUMENT', 'config http.ratelimit.burst: must be at least 1');
+
+  const workersRaw = http.workers ?? 1;
+  const workers = workersRaw === 'auto' ? os.availableParallelism() : Number(workersRaw);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new WharfError('INVALID_ARGUMENT', 'config http.workers: must be a number from 1 to 64, or "auto"');
+  }
+  if (workers > 1 && tokenEnabled && str(tok.key, 'auth.token.key') === undefined) {
+    throw new WharfError('INVALID_ARGUMENT', 'config auth.token.key: several workers must share one signing key');
+  }
+
+  const log = obj(raw.log, 'log');
+  const accessLogCfg = obj(log.accesslog, 'log.accesslog');
+
+  return {
+    rootDirectory,
+    host,
+    port,
+    ...(cert !== undefined && key !== undefined ? { tls: { certificate: abs(cert), key: abs(key) } } : {}),
+    deleteEnabled: bool(del.enabled, 'storage.delete.enabled') ?? true,
+    readOnly: bool(readonly.enabled, 'storage.maintenance.readonly.enabled') ?? false,
+    uploadPurgeAgeMs: parseDuration(purging.age ?? '168h', 'storage.maintenance.uploadpurging.age'),
+    uploadPurgeIntervalMs:
+      bool(purging.enabled, 'storage.maintenance.uploadpurging.enabled') === false
+        ? 0
+        : parseDuration(purging.interval ?? '24h', 'storage.maintenance.uploadpurging.interval'),
+    blobLeaseMs: parseDuration(obj(raw.gc, 'gc').bloblease ?? '1h', 'gc.bloblease'),
+    ...(htPath !== undefined ? { htpasswd: { realm: str(ht.realm, 'auth.htpasswd.realm') ?? 'wharf-registry', path: abs(htPath) } } : {}),
+    ...(tokenEnabled
+      ? {
+          token: {
+            ...(str(tok.realm, 'auth.token.realm') !== undefined ? { realm: str(tok.realm, 'auth.token.realm')! } : {}),
+            service: str(tok.service, 'auth.token.service') ?? 'wharf-registry',
+            issuer: str(tok.issuer, 'auth.token.issuer') ?? 'wharf-registry',
+            ...(str(tok.key, 'auth.token.key') !== undefined ? { key: abs(str(tok.key, 'auth.token.key')!) } : {}),
+            expirationSec: parseDuration(tok.expiration ?? '5m', 'auth.token.expiration') / 1000,
+          },
+        }
+      : {}),
+    access: { rules, groups, admins: strList(access.admins, 'access.admins') },
+    accessLog: bool(accessLogCfg.disabled, 'log.accesslog.disabled') !== true,
+    shutdownTimeoutMs: parseDuration(http.draintimeout ?? '60s', 'http.draintimeout'),
+    workers,
+    ...(rate !== undefined ? { rateLimit: { rate, burst: burst ?? Math.max(1, Math.ceil(rate)) } } : {}),
+  };
+}

@@ -1,0 +1,190 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isValidRepositoryPath } from '../../reference/index.js';
+import type { Action } from '../config.js';
+import type { Principal } from './access.js';
+import { apiError } from './errors.js';
+import { RateLimiter } from './ratelimit.js';
+import { sendError, sendJson, type Handler, type RequestContext, type ServerDeps } from './context.js';
+import { matchRoute, METHODS, type Route, type RouteName } from './routes.js';
+import { deleteBlob, getBlob } from './handlers/blobs.js';
+import { cancelUpload, patchUpload, putUpload, startUpload, uploadStatus } from './handlers/uploads.js';
+import { deleteManifest, getManifest, listReferrers, listTags, putManifest } from './handlers/manifests.js';
+import { adminGc, adminRepository, base, catalog, token, v1ping, v1search } from './handlers/misc.js';
+
+const HANDLERS: Record<RouteName, Partial<Record<string, Handler>>> = {
+  base: { GET: base, HEAD: base },
+  catalog: { GET: catalog },
+  tags: { GET: listTags },
+  manifest: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest },
+  blob: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob },
+  uploadStart: { POST: startUpload },
+  upload: { GET: uploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
+  referrers: { GET: listReferrers },
+  v1ping: { GET: v1ping, HEAD: v1ping },
+  v1search: { GET: v1search },
+  token: { GET: token, POST: token },
+  adminGc: { POST: adminGc },
+  adminRepo: { GET: adminRepository, DELETE: adminRepository },
+};
+
+type Need = { kind: 'none' } | { kind: 'login' } | { kind: 'catalog' } | { kind: 'repo'; repo: string; action: Action };
+
+function needOf(route: Route, method: string): Need {
+  switch (route.name) {
+    case 'token':
+    case 'v1ping':
+      return { kind: 'none' };
+    case 'base':
+    case 'adminGc':
+    case 'adminRepo':
+      return { kind: 'login' };
+    case 'catalog':
+    case 'v1search':
+      return { kind: 'catalog' };
+    default: {
+      const repo = route.repo ?? '';
+      const action: Action =
+        method === 'DELETE' && (route.name === 'manifest' || route.name === 'blob')
+          ? 'delete'
+          : method === 'GET' || method === 'HEAD'
+            ? route.name === 'upload'
+              ? 'push'
+              : 'pull'
+            : 'push';
+      return { kind: 'repo', repo, action };
+    }
+  }
+}
+
+export interface AccessLogEntry {
+  remote: string;
+  user?: string;
+  method: string;
+  url: string;
+  status: number;
+  bytesOut: number;
+  durationMs: number;
+  userAgent?: string;
+}
+
+export function formatAccessLog(e: AccessLogEntry, at = new Date()): string {
+  return `${e.remote} - ${e.user ?? '-'} [${at.toISOString()}] "${e.method} ${e.url}" ${e.status} ${e.bytesOut} ${e.durationMs}ms "${(e.userAgent ?? '-').replace(/"/g, "'")}"`;
+}
+
+/** The request dispatcher: route → authentication → authorization → handler, with errors mapped in one place. */
+export function createRequestHandler(deps: ServerDeps, log: (line: string) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  const limiter = deps.config.rateLimit ? new RateLimiter(deps.config.rateLimit.rate, deps.config.rateLimit.burst) : undefined;
+  const tokenPath = deps.config.token ? (deps.config.token.realm ? safePath(deps.config.token.realm) : '/token') : undefined;
+  const tlsScheme = deps.config.tls ? 'https' : 'http';
+
+  const challenge = (req: IncomingMessage, need: Need, insufficient: boolean): string => {
+    if (deps.auth.mode === 'bearer') {
+      const t = deps.config.token!;
+      const realm = t.realm ?? `${tlsScheme}://${req.headers.host ?? `${deps.config.host}:${deps.config.port}`}${tokenPath}`;
+      const scope =
+        need.kind === 'repo'
+          ? `,scope="repository:${need.repo}:${need.action === 'push' ? 'pull,push' : need.action}"`
+          : need.kind === 'catalog'
+            ? ',scope="registry:catalog:*"'
+            : '';
+      return `Bearer realm="${realm}",service="${t.service}"${scope}${insufficient ? ',error="insufficient_scope"' : ''}`;
+    }
+    return `Basic realm="${deps.config.htpasswd!.realm}"`;
+  };
+
+  const authorize = async (c: RequestContext, need: Need): Promise<void> => {
+    const { policy, auth } = deps;
+    if (auth.mode === 'none' || need.kind === 'none') return;
+    const p = await auth.principalOf(c.req);
+    const unauthorized = (insufficient: boolean, msg: string) => {
+      c.res.setHeader('WWW-Authenticate', challenge(c.req, need, insufficient));
+      return apiError('UNAUTHORIZED', msg);
+    };
+    if (p === 'bad') throw unauthorized(false, 'authentication required: invalid credentials or token');
+    c.principal = p;
+    const anonymous = p.user === undefined && p.granted === undefined;
+    switch (need.kind) {
+      case 'login':
+        // Always a challenge, even when anonymous pulls are allowed: `docker login` learns from it how to authenticate.
+        if (anonymous) throw unauthorized(false, 'authentication required');
+        return;
+      case 'catalog':
+        if (p.granted) {
+          if (!p.granted.some((g) => g.type === 'registry' && g.name === 'catalog' && g.actions.length > 0)) throw unauthorized(true, 'the token does not grant catalog access');
+          return;
+        }
+        if (anonymous && !policy.anonymousAllowed) throw unauthorized(false, 'authentication required');
+        return;
+      case 'repo':
+        if (policy.allowed(p, need.repo, need.action)) return;
+        if (anonymous || p.granted) throw unauthorized(p.granted !== undefined, `authentication required: ${need.action} access to ${need.repo}`);
+        throw apiError('DENIED', `${p.user} has no ${need.action} access to ${need.repo}`);
+    }
+  };
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://registry.invalid');
+    const method = req.method ?? 'GET';
+    const c: RequestContext = { req, res, url, route: { name: 'base' }, principal: {}, deps, subject: 'other' };
+    const socket = req.socket;
+    const outBefore = socket.bytesWritten;
+    res.on('close', () => {
+      if (!deps.config.accessLog) return;
+      log(
+        formatAccessLog({
+          remote: socket.remoteAddress ?? '-',
+          ...(c.principal.user !== undefined ? { user: c.principal.user } : {}),
+          method,
+          url: req.url ?? '/',
+          status: res.statusCode,
+          bytesOut: Math.max(0, socket.bytesWritten - outBefore),
+          durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
+          ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
+        }),
+      );
+    });
+
+    // The raw path, not url.pathname: URL parsing would quietly resolve `..` segments of a hostile name.
+    const rawPath = (req.url ?? '/').split('?')[0]!;
+    const route = matchRoute(rawPath, tokenPath);
+    if (!route) {
+      req.resume();
+      sendJson(res, 404, { errors: [{ code: 'NAME_UNKNOWN', message: `no such endpoint ${url.pathname.slice(0, 200)}` }] });
+      return;
+    }
+    c.route = route;
+    const handler = HANDLERS[route.name][method];
+    if (!handler) {
+      req.resume();
+      sendJson(res, 405, { errors: [{ code: 'UNSUPPORTED', message: `${method} is not allowed on ${url.pathname.slice(0, 200)}` }] }, { Allow: METHODS[route.name].join(', ') });
+      return;
+    }
+    (async () => {
+      const wait = limiter?.take(socket.remoteAddress ?? '-') ?? 0;
+      if (wait > 0) {
+        res.setHeader('Retry-After', String(wait));
+        throw apiError('TOOMANYREQUESTS', `too many requests from ${socket.remoteAddress ?? 'this client'}; retry in ${wait}s`);
+      }
+      if (route.repo !== undefined && !isValidRepositoryPath(route.repo)) {
+        throw apiError('NAME_INVALID', `invalid repository name ${JSON.stringify(route.repo.slice(0, 300))}`);
+      }
+      await authorize(c, needOf(route, method));
+      await handler(c);
+    })().catch((err: unknown) => {
+      if (!req.complete) req.resume();
+      const status = sendError(c, err, c.subject);
+      if (status >= 500) log(`error: ${method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    });
+  };
+}
+
+function safePath(realm: string): string {
+  try {
+    return new URL(realm).pathname;
+  } catch {
+    return realm.startsWith('/') ? realm : '/token';
+  }
+}
+
+export type { Principal };

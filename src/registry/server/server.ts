@@ -1,0 +1,140 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { AddressInfo, Socket } from 'node:net';
+import { WharfError } from '../../errors/index.js';
+import type { RegistryConfig } from '../config.js';
+import { collectGarbage, type GcReport, type GcRunOptions } from '../gc.js';
+import { SqliteRegistryIndex } from '../metadata/sqlite.js';
+import { FilesystemDriver } from '../storage/filesystem.js';
+import { RegistryStore } from '../store.js';
+import { AccessPolicy } from './access.js';
+import { createRequestHandler } from './app.js';
+import { Authenticator } from './auth.js';
+import { isMaintenanceProcess, shouldFork, startWorkers } from './cluster.js';
+
+export interface RunningRegistry {
+  /** Base URL, e.g. http://127.0.0.1:5000 (the real port when 0 was asked). */
+  url: string;
+  host: string;
+  port: number;
+  store: RegistryStore;
+  runGc(opts: GcRunOptions): Promise<GcReport>;
+  /** Stops accepting, lets requests in flight (uploads too) finish up to the drain timeout, then closes the index. */
+  close(): Promise<void>;
+}
+
+/** Opens the storage and index of a registry data directory (for the server and for `registry gc`). */
+export function openRegistryStore(config: Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs'>): RegistryStore {
+  const driver = new FilesystemDriver(config.rootDirectory);
+  const index = new SqliteRegistryIndex(path.join(config.rootDirectory, 'index.db'));
+  return new RegistryStore(driver, index, { blobLeaseMs: config.blobLeaseMs });
+}
+
+export interface StartOptions {
+  /** Access-log and error lines; default: stderr. */
+  log?: (line: string) => void;
+}
+
+export async function startRegistry(config: RegistryConfig, opts: StartOptions = {}): Promise<RunningRegistry> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Everything that can fail on bad configuration comes before the index is opened.
+  const tlsFiles = config.tls
+    ? await Promise.all([fsp.readFile(config.tls.certificate), fsp.readFile(config.tls.key)]).catch((err: Error) => {
+        throw new WharfError('NOT_FOUND', `cannot read TLS certificate or key: ${err.message}`);
+      })
+    : undefined;
+  await fsp.mkdir(config.rootDirectory, { recursive: true });
+  const store = openRegistryStore(config);
+  const policy = new AccessPolicy(config);
+  let auth: Authenticator;
+  try {
+    auth = await Authenticator.create(config, policy);
+  } catch (err) {
+    await store.index.close();
+    throw err;
+  }
+  if (shouldFork(config)) {
+    const primary = await startWorkers(config, store, log).catch(async (err) => {
+      await store.index.close();
+      throw err;
+    });
+    return {
+      ...primary,
+      store,
+      async close() {
+        await primary.close();
+        await store.index.close();
+      },
+    };
+  }
+  let gcRunning: Promise<GcReport> | undefined;
+  const runGc = async (o: GcRunOptions): Promise<GcReport> => {
+    // One GC at a time; a second request waits for the running one, then runs its own.
+    while (gcRunning) await gcRunning.catch(() => undefined);
+    gcRunning = collectGarbage(store, o);
+    try {
+      return await gcRunning;
+    } finally {
+      gcRunning = undefined;
+    }
+  };
+  const handler = createRequestHandler({ config, store, index: store.index, policy, auth, runGc }, log);
+
+  const server: Server = tlsFiles ? createHttpsServer({ cert: tlsFiles[0], key: tlsFiles[1] }, handler) : createHttpServer(handler);
+  // Large layers over slow links: no request timeout, but idle sockets are dropped.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 30_000;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new WharfError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port}: address in use`)
+          : err,
+      );
+    });
+    server.listen(config.port, config.host, () => resolve());
+  }).catch(async (err) => {
+    await store.index.close();
+    throw err;
+  });
+  const addr = server.address() as AddressInfo;
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+  let purgeTimer: NodeJS.Timeout | undefined;
+  if (config.uploadPurgeIntervalMs > 0 && !config.readOnly && isMaintenanceProcess()) {
+    purgeTimer = setInterval(() => {
+      runGc({ dryRun: false, deleteUntagged: false, uploadsOnly: true, uploadPurgeAgeMs: config.uploadPurgeAgeMs })
+        .then((r) => r.bytesFreed > 0 && log(`upload purge: ${r.uploadsPurged} stale upload(s), ${r.uploadBytes} bytes`))
+        .catch((err: Error) => log(`gc: ${err.message}`));
+    }, config.uploadPurgeIntervalMs);
+    purgeTimer.unref();
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      if (purgeTimer) clearInterval(purgeTimer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+      await store.idle();
+      await gcRunning?.catch(() => undefined);
+      await store.index.close();
+    })());
+
+  return { url: `${config.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`, host: addr.address, port: addr.port, store, runGc, close };
+}

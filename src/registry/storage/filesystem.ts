@@ -1,0 +1,146 @@
+import { createReadStream, promises as fsp, constants } from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { WharfError, isErrno } from '../../errors/index.js';
+import { fsyncDir } from '../../util/index.js';
+import type { BlobDriver, BlobWriter } from './driver.js';
+
+const READ_CHUNK = 1024 * 1024;
+const WRITE_BATCH = 1024 * 1024;
+
+/** BlobDriver on a local directory. Paths are validated so that no request can reach outside the root. */
+export class FilesystemDriver implements BlobDriver {
+  readonly name = 'filesystem';
+  constructor(readonly root: string) {}
+
+  #resolve(p: string): string {
+    if (p === '' || p.startsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+      throw new WharfError('INVALID_ARGUMENT', `invalid storage path ${JSON.stringify(p)}`);
+    }
+    return path.join(this.root, p);
+  }
+
+  async stat(p: string): Promise<{ size: number; modified: Date } | undefined> {
+    try {
+      const st = await fsp.stat(this.#resolve(p));
+      return st.isFile() ? { size: st.size, modified: st.mtime } : undefined;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+      throw err;
+    }
+  }
+
+  async reader(p: string, offset = 0, length?: number): Promise<Readable> {
+    const file = this.#resolve(p);
+    if (length === 0) {
+      if (!(await this.stat(p))) throw new WharfError('NOT_FOUND', `storage path ${p} does not exist`);
+      return Readable.from([]);
+    }
+    // A path, not a FileHandle: the stream then reads with plain fds, about twice as fast as FileHandle.read.
+    const stream = createReadStream(file, {
+      start: offset,
+      ...(length !== undefined ? { end: offset + length - 1 } : {}),
+      highWaterMark: READ_CHUNK,
+    });
+    try {
+      await once(stream, 'ready');
+    } catch (err) {
+      stream.destroy();
+      if (isErrno(err, 'ENOENT')) throw new WharfError('NOT_FOUND', `storage path ${p} does not exist`);
+      throw err;
+    }
+    return stream;
+  }
+
+  async writer(p: string, append: boolean): Promise<BlobWriter> {
+    const file = this.#resolve(p);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const fh = await fsp.open(file, append ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND : 'w');
+    const st = await fh.stat();
+    let size = st.size;
+    let closed = false;
+    // Network chunks are small (16–64 KiB); batching them into one writev per MiB halves the cost of an upload.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      const bufs = pending;
+      pending = [];
+      pendingBytes = 0;
+      let i = 0;
+      while (i < bufs.length) {
+        const { bytesWritten } = await fh.writev(bufs.slice(i));
+        let left = bytesWritten;
+        while (i < bufs.length && left >= bufs[i]!.length) left -= bufs[i++]!.length;
+        if (left > 0) bufs[i] = bufs[i]!.subarray(left);
+      }
+    };
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      try {
+        await flush();
+      } finally {
+        await fh.close();
+      }
+    };
+    return {
+      get size() {
+        return size;
+      },
+      async write(chunk: Buffer) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        size += chunk.length;
+        if (pendingBytes >= WRITE_BATCH) await flush();
+      },
+      async commit() {
+        await flush();
+        await fh.sync();
+        await close();
+      },
+      close,
+      async cancel() {
+        pending = [];
+        await close();
+        await fsp.rm(file, { force: true });
+      },
+    };
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const src = this.#resolve(from);
+    const dst = this.#resolve(to);
+    await fsp.mkdir(path.dirname(dst), { recursive: true });
+    try {
+      await fsp.rename(src, dst);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new WharfError('NOT_FOUND', `storage path ${from} does not exist`);
+      throw err;
+    }
+    await fsyncDir(path.dirname(dst));
+  }
+
+  async delete(p: string): Promise<void> {
+    await fsp.rm(this.#resolve(p), { recursive: true, force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const base = prefix.replace(/\/+$/, '');
+    const walk = async function* (this: FilesystemDriver, rel: string): AsyncIterable<string> {
+      let entries;
+      try {
+        entries = await fsp.readdir(this.#resolve(rel), { withFileTypes: true });
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
+        throw err;
+      }
+      for (const e of entries) {
+        const child = `${rel}/${e.name}`;
+        if (e.isDirectory()) yield* walk.call(this, child);
+        else if (e.isFile()) yield child;
+      }
+    };
+    yield* walk.call(this, base);
+  }
+}
