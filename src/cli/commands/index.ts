@@ -2,11 +2,15 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { register as images } from './images.js';
 import { register as inspect } from './inspect.js';
+import { register as registryClient } from './registry-client.js';
 import { register as system } from './system.js';
+import { register as registry } from './registry.js';
 
 /** Every verb module exports `register(program, ctx)`; they are listed here once. */
 export function registerAll(program: Command, ctx: CliContext): void {
   images(program, ctx);
   inspect(program, ctx);
+  registryClient(program, ctx);
   system(program, ctx);
+  registry(program, ctx);
 }
