@@ -1,0 +1,117 @@
+import type { Digest } from '../digest/index.js';
+import type { ImageService } from '../image/index.js';
+import type { MetaDb } from '../meta/index.js';
+import type { Snapshotter } from '../snapshot/index.js';
+import { BuildCache, FileDigestMemo } from './cache.js';
+import { cacheMountsUsage, removeCacheMounts } from './cache-mounts.js';
+
+/**
+ * The build cache as users see it in `builder du`, `builder prune` and `system df`: the intermediate images steps
+ * left (untagged, reachable through the cache) and the RUN --mount=type=cache directories.
+ */
+
+export interface BuildCacheDeps {
+  root: string;
+  db: MetaDb;
+  images: ImageService;
+}
+
+export interface BuildCacheUsage {
+  /** Cache entries whose image still exists. */
+  entries: number;
+  /** Entries whose image is tagged or holds a tagged image above it (in use). */
+  active: number;
+  /** Bytes of layers only build-cache images hold, plus cache mounts. */
+  size: number;
+  reclaimable: number;
+  cacheMounts: { count: number; size: number };
+}
+
+function cacheOf(d: BuildCacheDeps): BuildCache {
+  return new BuildCache(d.db, (id) => d.images.records.getImage(id) !== undefined);
+}
+
+/** Layers used by some tagged image (or an image a container uses): not the build cache's to reclaim. */
+function layersInUse(d: BuildCacheDeps): Set<string> {
+  const used = new Set<string>();
+  const rec = d.images.records;
+  for (const img of rec.allImages()) {
+    if (rec.tagsOf(img.id).length === 0 && d.images.users(img.id).length === 0) continue;
+    for (const c of rec.imageChain(img.id)) used.add(c);
+  }
+  return used;
+}
+
+export async function buildCacheUsage(d: BuildCacheDeps): Promise<BuildCacheUsage> {
+  const cache = cacheOf(d);
+  const rec = d.images.records;
+  const used = layersInUse(d);
+  const counted = new Set<string>();
+  let size = 0;
+  let entries = 0;
+  let active = 0;
+  for (const e of cache.list()) {
+    const img = rec.getImage(e.imageId);
+    if (!img) continue;
+    entries++;
+    const top = img.topChain;
+    if (top && used.has(top)) active++;
+    for (const c of rec.imageChain(img.id)) {
+      if (used.has(c) || counted.has(c)) continue;
+      counted.add(c);
+      size += rec.getLayer(c)?.size ?? 0;
+    }
+  }
+  const mounts = await cacheMountsUsage(d.root);
+  return { entries, active, size: size + mounts.size, reclaimable: size + mounts.size, cacheMounts: mounts };
+}
+
+/**
+ * Remove what only the build cache holds: intermediate images that are untagged, have no children and no
+ * containers (repeated, since removing a step can free its parent), their cache entries, and the cache mounts.
+ */
+export async function pruneBuildCache(d: BuildCacheDeps): Promise<{ deleted: Digest[]; reclaimed: number }> {
+  const cache = cacheOf(d);
+  const rec = d.images.records;
+  const before = new Map(rec.allLayers().map((l) => [l.chainId, l.size]));
+  const deleted: Digest[] = [];
+  for (let round = 0; round < 10_000; round++) {
+    const candidates = cache
+      .list()
+      .map((e) => rec.getImage(e.imageId))
+      .filter((img): img is NonNullable<typeof img> => img !== undefined)
+      .filter((img) => rec.tagsOf(img.id).length === 0 && !rec.hasChildren(img.id) && d.images.users(img.id).length === 0);
+    if (candidates.length === 0) break;
+    for (const img of candidates) {
+      await d.images.remove(img.id, { noPrune: true });
+      deleted.push(img.id);
+    }
+  }
+  cache.forgetMissing();
+  new FileDigestMemo(d.db).clear();
+  const after = new Set(rec.allLayers().map((l) => l.chainId));
+  let reclaimed = 0;
+  for (const [chainId, size] of before) if (!after.has(chainId)) reclaimed += size;
+  const mounts = await cacheMountsUsage(d.root);
+  await removeCacheMounts(d.root);
+  return { deleted, reclaimed: reclaimed + mounts.size };
+}
+
+/**
+ * Keys of the snapshots that builds still running (in any process) use: `system check` must not call them orphans.
+ * Those of dead builds are left out: the next build, or `system check --repair`, removes them.
+ */
+export async function liveBuildSnapshots(snapshots: Snapshotter): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for await (const info of snapshots.walk()) {
+    if (info.kind === 'committed' || info.labels['wharf.build'] === undefined) continue;
+    const pid = Number(info.labels['wharf.pid']);
+    try {
+      process.kill(pid, 0);
+      keys.add(info.key);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EPERM') keys.add(info.key);
+    }
+  }
+  return keys;
+}
