@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { register as build } from './build.js';
 import { register as images } from './images.js';
 import { register as inspect } from './inspect.js';
 import { register as registryClient } from './registry-client.js';
@@ -8,6 +9,7 @@ import { register as registry } from './registry.js';
 
 /** Every verb module exports `register(program, ctx)`; they are listed here once. */
 export function registerAll(program: Command, ctx: CliContext): void {
+  build(program, ctx);
   images(program, ctx);
   inspect(program, ctx);
   registryClient(program, ctx);
