@@ -5,6 +5,7 @@ import { openMetaDb, type MetaDb } from '../meta/index.js';
 import { LocalContentStore, type ContentStore } from '../content/index.js';
 import { createSnapshotter, overlaySupported, type Snapshotter } from '../snapshot/index.js';
 import { ImageService } from '../image/index.js';
+import { ContainerService, VolumeService } from '../container/index.js';
 
 export interface WharfOptions {
   /** Persistent state (default /var/lib/wharf). */
@@ -27,6 +28,8 @@ export class Wharf {
     readonly content: ContentStore,
     readonly snapshots: Snapshotter,
     readonly images: ImageService,
+    readonly containers: ContainerService,
+    readonly volumes: VolumeService,
   ) {}
 
   static async open(opts: WharfOptions): Promise<Wharf> {
@@ -48,7 +51,11 @@ export class Wharf {
       const content = new LocalContentStore(root);
       const snapshots = createSnapshotter(kind, root, db);
       const images = new ImageService(db, content, snapshots);
-      return new Wharf(root, runRoot, db, content, snapshots, images);
+      const volumes = new VolumeService(db, root);
+      const containers = new ContainerService({ root, runRoot, db, images, snapshots, volumes });
+      // rmi refuses an image a container uses; image/ cannot import container/, so it asks through this hook.
+      images.users = (imageId) => containers.usersOf(imageId);
+      return new Wharf(root, runRoot, db, content, snapshots, images, containers, volumes);
     } catch (err) {
       db.close();
       throw err;

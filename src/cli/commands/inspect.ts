@@ -4,21 +4,45 @@ import { inspectImage } from '../../image/index.js';
 import { compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
+import { inspectContainerRecord } from './container-info.js';
 
-/** `inspect NAME|ID…`: low-level information on Wharf objects (images now; containers once they exist). */
+/** `inspect NAME|ID…`: low-level information on Wharf objects: containers first, then images (as Docker). */
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('inspect')
     .description('Return low-level information on Wharf objects')
     .argument('<NAME|ID...>')
     .option('-f, --format <string>', 'Format output using a custom template')
-    .option('--type <string>', 'Only inspect objects of the given type (image)')
-    .action(async (names: string[], o: { format?: string; type?: string }) =>
+    .option('--type <string>', 'Only inspect objects of the given type (container, image, volume)')
+    .option('-s, --size', 'Display total file sizes if the type is container')
+    .action(async (names: string[], o: { format?: string; type?: string; size?: boolean }) =>
       withEngine(ctx, async (w) => {
-        if (o.type && o.type !== 'image') throw new WharfError('INVALID_ARGUMENT', `"${o.type}" is not a valid value for --type`);
+        if (o.type && !['image', 'container', 'volume'].includes(o.type)) throw new WharfError('INVALID_ARGUMENT', `"${o.type}" is not a valid value for --type`);
         const out: unknown[] = [];
         for (const n of names) {
-          const img = w.images.tryResolve(n);
+          if (!o.type || o.type === 'container') {
+            const c = w.containers.tryResolve(n);
+            if (c) {
+              out.push(await inspectContainerRecord(w, c.id, o.size === true));
+              continue;
+            }
+          }
+          let img;
+          if (!o.type || o.type === 'image') {
+            try {
+              img = w.images.tryResolve(n);
+            } catch (err) {
+              if (o.type === 'image') throw err;
+            }
+          }
+          if (!img && (!o.type || o.type === 'volume')) {
+            const v = w.volumes.get(n);
+            if (v) {
+              const { inspectVolume } = await import('./volumes.js');
+              out.push(inspectVolume(w, v));
+              continue;
+            }
+          }
           if (!img) {
             ctx.stderr.write(`Error: No such object: ${n}\n`);
             ctx.setExitCode(1);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { imageDiskUsage, checkImageStore } from '../../image/index.js';
 import { humanSize, timeAgo } from '../../util/index.js';
+import { commandText, statusText } from '../../container/index.js';
 import { renderTable, renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
@@ -21,10 +22,30 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { verbose?: boolean; format?: string }) =>
       withEngine(ctx, async (w) => {
         const img = imageDiskUsage(w.images);
+        const ctrs = [];
+        for (const c of await w.containers.list()) ctrs.push({ c, size: (await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 }))).rw });
+        const ctrSize = ctrs.reduce((a, x) => a + x.size, 0);
+        const ctrReclaim = ctrs.filter((x) => !x.c.running).reduce((a, x) => a + x.size, 0);
+        const vols = [];
+        for (const v of w.volumes.list()) vols.push({ v, links: w.volumes.users(v.name).length, size: await w.volumes.size(v.name) });
+        const volSize = vols.reduce((a, x) => a + x.size, 0);
+        const volReclaim = vols.filter((x) => x.links === 0).reduce((a, x) => a + x.size, 0);
         const summary = [
           { Type: 'Images', TotalCount: String(img.total), Active: String(img.active), Size: humanSize(img.layersSize), Reclaimable: reclaimableText(img.reclaimable, img.layersSize) },
-          { Type: 'Containers', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
-          { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+          {
+            Type: 'Containers',
+            TotalCount: String(ctrs.length),
+            Active: String(ctrs.filter((x) => x.c.running).length),
+            Size: humanSize(ctrSize),
+            Reclaimable: reclaimableText(ctrReclaim, ctrSize),
+          },
+          {
+            Type: 'Local Volumes',
+            TotalCount: String(vols.length),
+            Active: String(vols.filter((x) => x.links > 0).length),
+            Size: humanSize(volSize),
+            Reclaimable: reclaimableText(volReclaim, volSize),
+          },
           { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
         ];
         if (!o.verbose) {
@@ -50,9 +71,23 @@ export function register(program: Command, ctx: CliContext): void {
           ]),
         );
         ctx.stdout.write('\nContainers space usage:\n\n');
-        ctx.stdout.write(renderTable([['CONTAINER ID', 'IMAGE', 'COMMAND', 'LOCAL VOLUMES', 'SIZE', 'CREATED', 'STATUS', 'NAMES']]));
+        ctx.stdout.write(
+          renderTable([
+            ['CONTAINER ID', 'IMAGE', 'COMMAND', 'LOCAL VOLUMES', 'SIZE', 'CREATED', 'STATUS', 'NAMES'],
+            ...ctrs.map(({ c, size }) => [
+              c.id.slice(0, 12),
+              c.imageName,
+              commandText(c, true),
+              String(c.mounts.filter((m) => m.Type === 'volume').length),
+              humanSize(size),
+              timeAgo(c.created),
+              statusText(c),
+              c.name,
+            ]),
+          ]),
+        );
         ctx.stdout.write('\nLocal Volumes space usage:\n\n');
-        ctx.stdout.write(renderTable([['VOLUME NAME', 'LINKS', 'SIZE']]));
+        ctx.stdout.write(renderTable([['VOLUME NAME', 'LINKS', 'SIZE'], ...vols.map((x) => [x.v.name, String(x.links), humanSize(x.size)])]));
         ctx.stdout.write('\nBuild cache usage: 0B\n\n');
         ctx.stdout.write(renderTable([['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED']]));
       }),
@@ -64,7 +99,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--repair', 'Remove orphans and leftovers of interrupted work')
     .action(async (o: { repair?: boolean }) =>
       withEngine(ctx, async (w) => {
-        const r = await checkImageStore(w.images, { root: w.root, repair: o.repair ?? false });
+        // Containers own their init and writable snapshots; check must not call them orphans.
+        const r = await checkImageStore(w.images, {
+          root: w.root,
+          repair: o.repair ?? false,
+          owners: { snapshots: () => w.containers.ownedSnapshots() },
+        });
         for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.what}${p.repaired ? ' (repaired)' : ''}\n`);
         const unrepaired = r.problems.filter((p) => !p.repaired);
         ctx.stdout.write(

@@ -1,0 +1,298 @@
+import type { Command } from 'commander';
+import { WharfError } from '../../errors/index.js';
+import { commandText, inspectContainer, portsText, statusText, type ContainerView } from '../../container/index.js';
+import { formatPortMapping } from '../../network/index.js';
+import { humanSize, run, timeAgo } from '../../util/index.js';
+import type { Wharf } from '../../engine/index.js';
+import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
+import type { CliContext } from '../context.js';
+import { collect, goTimeString, withEngine } from '../engine.js';
+import { containerGroup, parseTimeArg } from './container-shared.js';
+
+type Filter = (c: ContainerView) => boolean;
+
+/** Docker's `ps --filter`: id, name, status, label, ancestor, exited, before/since, volume. */
+function parseFilters(w: Wharf, specs: string[], all: ContainerView[]): Filter[] {
+  const out: Filter[] = [];
+  const byKey = new Map<string, string[]>();
+  for (const s of specs) {
+    const i = s.indexOf('=');
+    if (i <= 0) throw new WharfError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${s}`);
+    const k = s.slice(0, i).toLowerCase();
+    (byKey.get(k) ?? byKey.set(k, []).get(k)!).push(s.slice(i + 1));
+  }
+  for (const [k, vals] of byKey) {
+    const any = (f: (c: ContainerView, v: string) => boolean): Filter => (c) => vals.some((v) => f(c, v));
+    switch (k) {
+      case 'id':
+        out.push(any((c, v) => c.id.startsWith(v)));
+        break;
+      case 'name':
+        out.push(any((c, v) => new RegExp(v.replace(/^\//, '')).test(c.name)));
+        break;
+      case 'status':
+        for (const v of vals) {
+          if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(v)) {
+            throw new WharfError('INVALID_ARGUMENT', `invalid filter 'status=${v}'`);
+          }
+        }
+        out.push(any((c, v) => c.status === v));
+        break;
+      case 'label':
+        out.push((c) =>
+          vals.every((v) => {
+            const j = v.indexOf('=');
+            const labels = c.config.Labels ?? {};
+            return j < 0 ? v in labels : labels[v.slice(0, j)] === v.slice(j + 1);
+          }),
+        );
+        break;
+      case 'exited':
+        out.push(any((c, v) => c.status === 'exited' && c.state.exitCode === Number(v)));
+        break;
+      case 'ancestor':
+        out.push(
+          any((c, v) => {
+            const img = w.images.tryResolve(v);
+            return img !== undefined && (c.imageId === img.id || w.images.records.imageChain(c.imageId).length > 0 && isDescendant(w, c.imageId, img.id));
+          }),
+        );
+        break;
+      case 'before':
+      case 'since': {
+        const ref = all.find((c) => c.id.startsWith(vals[0]!) || c.name === vals[0]);
+        if (!ref) throw new WharfError('NOT_FOUND', `No such container: ${vals[0]}`);
+        out.push((c) => (k === 'before' ? c.created < ref.created : c.created > ref.created));
+        break;
+      }
+      case 'volume':
+        out.push(any((c, v) => c.mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v)));
+        break;
+      case 'network':
+        out.push(any((c, v) => c.hostConfig.NetworkMode === v));
+        break;
+      default:
+        throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);
+    }
+  }
+  return out;
+}
+
+function isDescendant(w: Wharf, imageId: string, ancestor: string): boolean {
+  let cur: string | null | undefined = imageId;
+  for (let i = 0; cur && i < 1000; i++) {
+    if (cur === ancestor) return true;
+    cur = w.images.records.getImage(cur)?.parent;
+  }
+  return false;
+}
+
+function register1(parent: Command, ctx: CliContext, listName: string): void {
+  const ps = parent.command(listName);
+  if (listName === 'ls') ps.aliases(['ps', 'list']);
+  ps.description('List containers')
+    .option('-a, --all', 'Show all containers (default shows just running)')
+    .option('-q, --quiet', 'Only display container IDs')
+    .option('-s, --size', 'Display total file sizes')
+    .option('-n, --last <int>', 'Show n last created containers (includes all states)', '-1')
+    .option('-l, --latest', 'Show the latest created container (includes all states)')
+    .option('--no-trunc', "Don't truncate output")
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect, [])
+    .option('--format <string>', 'Format output using a custom template')
+    .action(async (o: { all?: boolean; quiet?: boolean; size?: boolean; last: string; latest?: boolean; trunc: boolean; filter: string[]; format?: string }) =>
+      withEngine(ctx, async (w) => {
+        let list = await w.containers.list();
+        const filters = parseFilters(w, o.filter, list);
+        const last = o.latest ? 1 : Number.parseInt(o.last, 10);
+        if (!o.all && !(last > 0) && !o.filter.some((f) => f.startsWith('status=') || f.startsWith('exited='))) list = list.filter((c) => c.running);
+        list = list.filter((c) => filters.every((f) => f(c)));
+        if (last > 0) list = list.slice(0, last);
+        if (o.quiet) {
+          for (const c of list) ctx.stdout.write(`${o.trunc ? c.id.slice(0, 12) : c.id}\n`);
+          return;
+        }
+        const rows = [];
+        for (const c of list) {
+          const size = o.size || (o.format ?? '').includes('.Size') ? await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 })) : undefined;
+          rows.push({
+            ID: o.trunc ? c.id.slice(0, 12) : c.id,
+            Image: c.imageName,
+            Command: commandText(c, o.trunc),
+            CreatedAt: goTimeString(new Date(c.created)),
+            RunningFor: timeAgo(c.created),
+            Ports: portsText(c),
+            State: c.status,
+            Status: statusText(c),
+            Size: size ? `${humanSize(size.rw)} (virtual ${humanSize(size.rootFs)})` : '',
+            Names: c.name,
+            Labels: Object.entries(c.config.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+            Mounts: c.mounts.map((m) => m.Name ?? m.Source).join(','),
+            Networks: c.hostConfig.NetworkMode,
+          });
+        }
+        const table =
+          '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' + (o.size ? '\t{{.Size}}' : '');
+        ctx.stdout.write(
+          renderList(rows, o.format, table, { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT', Names: 'NAMES' }),
+        );
+      }),
+    );
+
+  parent
+    .command('logs')
+    .description('Fetch the logs of a container')
+    .argument('<CONTAINER>')
+    .option('-f, --follow', 'Follow log output')
+    .option('-n, --tail <string>', 'Number of lines to show from the end of the logs', 'all')
+    .option('-t, --timestamps', 'Show timestamps')
+    .option('--since <string>', 'Show logs since timestamp or relative (e.g. 42m for 42 minutes)')
+    .option('--until <string>', 'Show logs before a timestamp or relative')
+    .action(async (name: string, o: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; until?: string }) =>
+      withEngine(ctx, async (w) => {
+        const tail = o.tail === 'all' ? undefined : Number.parseInt(o.tail, 10);
+        if (tail !== undefined && !Number.isFinite(tail)) throw new WharfError('INVALID_ARGUMENT', `invalid value for --tail: ${o.tail}`);
+        const ac = new AbortController();
+        const stop = (): void => ac.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          for await (const e of w.containers.logs(name, {
+            follow: o.follow === true,
+            ...(tail !== undefined && tail >= 0 ? { tail } : {}),
+            ...(o.since ? { since: parseTimeArg(o.since) } : {}),
+            ...(o.until ? { until: parseTimeArg(o.until) } : {}),
+            signal: ac.signal,
+          })) {
+            const text = o.timestamps ? `${e.time} ${e.log}` : e.log;
+            (e.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(text);
+          }
+        } finally {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        }
+      }),
+    );
+
+  parent
+    .command('port')
+    .description('List port mappings or a specific mapping for the container')
+    .argument('<CONTAINER>')
+    .argument('[PRIVATE_PORT[/PROTO]]')
+    .action(async (name: string, want?: string) =>
+      withEngine(ctx, async (w) => {
+        const c = await w.containers.get(name);
+        const ports = c.running ? (c.network?.ports ?? []) : [];
+        if (want) {
+          const [port, proto = 'tcp'] = want.split('/');
+          const m = ports.filter((p) => String(p.containerPort) === port && p.protocol === proto);
+          if (m.length === 0) throw new WharfError('NOT_FOUND', `No public port '${port}/${proto}' published for ${name}`);
+          for (const p of m) ctx.stdout.write(`${p.hostIP === '' ? '0.0.0.0' : p.hostIP}:${p.hostPort}\n`);
+          return;
+        }
+        for (const p of ports) ctx.stdout.write(`${formatPortMapping(p)}\n`);
+      }),
+    );
+
+  parent
+    .command('top')
+    .description('Display the running processes of a container')
+    .argument('<CONTAINER>')
+    .argument('[ps OPTIONS...]')
+    .passThroughOptions()
+    .allowUnknownOption()
+    .action(async (name: string, psArgs: string[]) =>
+      withEngine(ctx, async (w) => {
+        const pids = new Set((await w.containers.pids(name)).map(String));
+        const args = psArgs.length ? psArgs : ['-ef'];
+        const out = (await run('ps', args)).stdout.split('\n').filter((l) => l.trim() !== '');
+        const header = out[0]!.trim().split(/\s+/);
+        const pidCol = header.indexOf('PID');
+        if (pidCol < 0) throw new WharfError('INVALID_ARGUMENT', `Couldn't find PID field in ps output`);
+        const rows: string[][] = [header];
+        for (const line of out.slice(1)) {
+          const f = line.trim().split(/\s+/);
+          if (!pids.has(f[pidCol]!)) continue;
+          rows.push([...f.slice(0, header.length - 1), f.slice(header.length - 1).join(' ')]);
+        }
+        ctx.stdout.write(renderTable(rows));
+      }),
+    );
+
+  parent
+    .command('diff')
+    .description("Inspect changes to files or directories on a container's filesystem")
+    .argument('<CONTAINER>')
+    .action(async (name: string) =>
+      withEngine(ctx, async (w) => {
+        for await (const ch of w.containers.diff(name)) ctx.stdout.write(`${ch.kind} ${ch.path}\n`);
+      }),
+    );
+
+  parent
+    .command('export')
+    .description("Export a container's filesystem as a tar archive")
+    .argument('<CONTAINER>')
+    .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
+    .action(async (name: string, o: { output?: string }) =>
+      withEngine(ctx, async (w) => {
+        if (!o.output && process.stdout.isTTY) {
+          throw new WharfError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+        }
+        const { createWriteStream } = await import('node:fs');
+        const dest = o.output ? createWriteStream(o.output) : ctx.stdout;
+        await w.containers.exportTo(name, dest, { end: o.output !== undefined });
+      }),
+    );
+}
+
+/** ps (and `container ls`), logs, port, top, diff, export; `inspect` of containers is in inspect.ts. */
+export function register(program: Command, ctx: CliContext): void {
+  register1(program, ctx, 'ps');
+  register1(containerGroup(program), ctx, 'ls');
+  containerGroup(program)
+    .command('inspect')
+    .description('Display detailed information on one or more containers')
+    .argument('<CONTAINER...>')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .option('-s, --size', 'Display total file sizes')
+    .action(async (names: string[], o: { format?: string; size?: boolean }) =>
+      withEngine(ctx, async (w) => {
+        const out: unknown[] = [];
+        for (const n of names) {
+          const c = w.containers.tryResolve(n);
+          if (!c) {
+            ctx.stderr.write(`Error: No such container: ${n}\n`);
+            ctx.setExitCode(1);
+            continue;
+          }
+          out.push(await inspectContainerRecord(w, c.id, o.size === true));
+        }
+        writeInspect(ctx, out, o.format);
+      }),
+    );
+}
+
+export async function inspectContainerRecord(w: Wharf, id: string, withSize = false): Promise<Record<string, unknown>> {
+  const c = await w.containers.get(id);
+  const p = w.containers.paths(c.id);
+  const doc = inspectContainer(c, {
+    graphDriver: await w.containers.graphDriver(c.id),
+    logPath: p.log,
+    resolvConf: p.resolvConf,
+    hostname: p.hostname,
+    hosts: p.hosts,
+  });
+  if (withSize) {
+    const s = await w.containers.size(c.id);
+    doc.SizeRw = s.rw;
+    doc.SizeRootFs = s.rootFs;
+  }
+  return doc;
+}
+
+export function writeInspect(ctx: CliContext, out: unknown[], format?: string): void {
+  if (format) {
+    const t = compileTemplate(format === 'json' ? '{{json .}}' : format);
+    for (const x of out) ctx.stdout.write(t.render(x) + '\n');
+  } else ctx.stdout.write(goJson(out, '    ') + '\n');
+}

@@ -1,0 +1,127 @@
+import type { Command } from 'commander';
+import { Writable } from 'node:stream';
+import { WharfError } from '../../errors/index.js';
+import { splitCpArg } from '../../container/index.js';
+import type { CliContext } from '../context.js';
+import { collect, withEngine } from '../engine.js';
+import { containerGroup, exit125, readEnvFile } from './container-shared.js';
+
+function verbs(parent: Command, ctx: CliContext): void {
+  parent
+    .command('commit')
+    .description("Create a new image from a container's changes")
+    .argument('<CONTAINER>')
+    .argument('[REPOSITORY[:TAG]]')
+    .option('-a, --author <string>', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    .option('-c, --change <list>', 'Apply Dockerfile instruction to the created image', collect, [])
+    .option('-m, --message <string>', 'Commit message')
+    .option('-p, --pause <bool>', 'Pause container during commit', 'true')
+    .option('--no-pause', 'Do not pause the container during commit')
+    .action(async (name: string, ref: string | undefined, o: { author?: string; change: string[]; message?: string; pause: string | boolean }) =>
+      withEngine(ctx, async (w) => {
+        const img = await w.containers.commit(name, {
+          ...(ref ? { reference: ref } : {}),
+          ...(o.author ? { author: o.author } : {}),
+          ...(o.message ? { comment: o.message } : {}),
+          changes: o.change,
+          pause: o.pause !== false && o.pause !== 'false',
+        });
+        ctx.stdout.write(`${img.id}\n`);
+      }),
+    );
+
+  parent
+    .command('exec')
+    .description('Execute a command in a running container')
+    .argument('<CONTAINER>')
+    .argument('<COMMAND...>')
+    .option('-d, --detach', 'Detached mode: run command in the background')
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .option('-e, --env <list>', 'Set environment variables', collect, [])
+    .option('--env-file <file>', 'Read in a file of environment variables', collect, [])
+    .option('-w, --workdir <string>', 'Working directory inside the container')
+    .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('--privileged', 'Give extended privileges to the command')
+    .passThroughOptions()
+    .action(
+      async (
+        name: string,
+        cmd: string[],
+        o: { detach?: boolean; interactive?: boolean; tty?: boolean; env: string[]; envFile: string[]; workdir?: string; user?: string; privileged?: boolean },
+      ) =>
+        exit125(ctx, () =>
+          withEngine(ctx, async (w) => {
+            const env: string[] = [];
+            for (const f of o.envFile) env.push(...(await readEnvFile(f)));
+            env.push(...o.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)));
+            const tty = o.tty === true;
+            const raw = tty && o.interactive === true && process.stdin.isTTY;
+            if (raw) process.stdin.setRawMode(true);
+            try {
+              const h = await w.containers.exec(name, {
+                cmd,
+                env,
+                ...(o.workdir ? { workdir: o.workdir } : {}),
+                ...(o.user ? { user: o.user } : {}),
+                tty,
+                privileged: o.privileged === true,
+                detach: o.detach === true,
+                ...(o.interactive ? { stdin: process.stdin } : {}),
+                stdout: ctx.stdout,
+                stderr: withoutRuncNoise(ctx.stderr),
+                ...(tty && process.stdout.isTTY ? { consoleSize: { cols: process.stdout.columns, rows: process.stdout.rows } } : {}),
+              });
+              const onResize = (): void => h.resize(process.stdout.columns, process.stdout.rows);
+              if (tty) process.stdout.on('resize', onResize);
+              const code = await h.exit.finally(() => process.stdout.off('resize', onResize));
+              if (code !== 0) ctx.setExitCode(code);
+            } finally {
+              if (raw) process.stdin.setRawMode(false);
+              process.stdin.pause();
+            }
+          }),
+        ),
+    );
+
+  parent
+    .command('cp')
+    .description('Copy files/folders between a container and the local filesystem')
+    .argument('<SRC>')
+    .argument('<DEST>')
+    .option('-a, --archive', 'Archive mode (copy all uid/gid information)')
+    .option('-L, --follow-link', 'Always follow symbol link in SRC_PATH')
+    .action(async (srcArg: string, destArg: string, o: { archive?: boolean; followLink?: boolean }) =>
+      withEngine(ctx, async (w) => {
+        const src = splitCpArg(srcArg);
+        const dest = splitCpArg(destArg);
+        if (src.container && dest.container) throw new WharfError('INVALID_ARGUMENT', 'copying between containers is not supported');
+        if (!src.container && !dest.container) throw new WharfError('INVALID_ARGUMENT', 'must specify at least one container source');
+        if (src.container) {
+          await w.containers.copyFrom(src.container, src.path, dest.path === '-' ? ctx.stdout : dest.path, { followLink: o.followLink === true });
+        } else {
+          await w.containers.copyTo(dest.container!, src.path === '-' ? process.stdin : src.path, dest.path, { archive: o.archive === true });
+        }
+      }),
+    );
+}
+
+/** commit, exec, cp (top level and under `container`). */
+export function register(program: Command, ctx: CliContext): void {
+  verbs(program, ctx);
+  verbs(containerGroup(program), ctx);
+}
+
+/** runc prints its own start failure on the process's stderr; the CLI reports it once, as an error line. */
+function withoutRuncNoise(to: Writable): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      const text = chunk.toString('utf8');
+      if (/^(runc )?exec failed: unable to start container process/.test(text)) {
+        const kept = text.split(/(?<=\n)/).filter((l) => !/^(runc )?exec failed: /.test(l)).join('');
+        if (kept) to.write(kept);
+      } else to.write(chunk);
+      cb();
+    },
+  });
+}

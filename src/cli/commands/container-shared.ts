@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import { promises as fsp } from 'node:fs';
+import { WharfError } from '../../errors/index.js';
+import type { Wharf } from '../../engine/index.js';
+import type { AttachExit, AttachSession } from '../../runtime/index.js';
+import type { CliContext } from '../context.js';
+
+/** The `container` management command, created once and shared by every file that adds container verbs. */
+export function containerGroup(program: Command): Command {
+  const found = program.commands.find((c) => c.name() === 'container');
+  if (found) return found;
+  return program.command('container').description('Manage containers');
+}
+
+/** Docker's `--env-file`: KEY=VALUE lines; `#` comments and blank lines skipped; a bare KEY takes the host's value. */
+export async function readEnvFile(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    throw new WharfError('INVALID_ARGUMENT', `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+  }
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^\s+/, '').replace(/\r$/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.includes('=')) out.push(line);
+    else if (process.env[line] !== undefined) out.push(`${line}=${process.env[line]}`);
+  }
+  return out;
+}
+
+/** `--since`/`--until`: RFC 3339, a Unix timestamp, or a duration before now (`10m`, `1h30m`, `45s`). */
+export function parseTimeArg(s: string, now = Date.now()): Date {
+  if (/^\d+(\.\d+)?$/.test(s)) return new Date(Number(s) * 1000);
+  const dur = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(s);
+  if (dur && s !== '') return new Date(now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000);
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new WharfError('INVALID_ARGUMENT', `invalid time value "${s}": use RFC 3339, a Unix timestamp or a duration like 10m`);
+  return new Date(t);
+}
+
+/**
+ * Run an attached session as Docker's CLI does: a raw terminal for `-t` on a TTY with resizes passed on, signals
+ * proxied to the container without a tty, and the container's exit code as the result (undefined when detached).
+ */
+export async function driveSession(
+  w: Wharf,
+  id: string,
+  session: AttachSession,
+  opts: { tty: boolean; stdinRaw: boolean },
+): Promise<AttachExit> {
+  const stdin = process.stdin;
+  const restore: Array<() => void> = [];
+  if (opts.stdinRaw && stdin.isTTY) {
+    stdin.setRawMode(true);
+    restore.push(() => stdin.setRawMode(false));
+  }
+  if (opts.tty && process.stdout.isTTY) {
+    const onResize = (): void => session.resize(process.stdout.columns, process.stdout.rows);
+    process.stdout.on('resize', onResize);
+    restore.push(() => process.stdout.off('resize', onResize));
+  }
+  if (!opts.tty) {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
+      const h = (): void => {
+        void w.containers.kill(id, sig).catch(() => {});
+      };
+      process.on(sig, h);
+      restore.push(() => process.off(sig, h));
+    }
+  }
+  try {
+    return await session.exit;
+  } finally {
+    for (const r of restore) r();
+    stdin.pause();
+    if (typeof (stdin as { unref?: () => void }).unref === 'function') (stdin as unknown as { unref: () => void }).unref();
+  }
+}
+
+/** Run `fn` for each named container, printing errors as Docker does and exiting 1 when any failed. */
+export async function forEachContainer(ctx: CliContext, names: string[], fn: (name: string) => Promise<void>): Promise<void> {
+  for (const n of names) {
+    try {
+      await fn(n);
+    } catch (err) {
+      ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+      ctx.setExitCode(1);
+    }
+  }
+}
+
+/**
+ * Docker exits 125 when the engine fails in run/create/start/exec (126/127 stay for a command that cannot run).
+ * main.ts picks that verb by the first non-flag argument, which is the value of `--root` when one is given, so
+ * these verbs map their errors themselves.
+ */
+export async function exit125(ctx: CliContext, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const { codeOf } = await import('../../errors/index.js');
+    const code = codeOf(err);
+    if (code === 'COMMAND_NOT_FOUND' || code === 'COMMAND_NOT_EXECUTABLE') throw err;
+    const { formatError } = await import('../errors.js');
+    ctx.stderr.write(formatError(err, ctx.globals().logLevel === 'debug') + '\n');
+    ctx.setExitCode(125);
+  }
+}

@@ -1,0 +1,372 @@
+import type { Command } from 'commander';
+import { WharfError, codeOf } from '../../errors/index.js';
+import type { Wharf } from '../../engine/index.js';
+import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
+import type { NetworkMode } from '../../network/index.js';
+import type { CliContext } from '../context.js';
+import { collect, confirm, withEngine } from '../engine.js';
+import { humanSize } from '../../util/index.js';
+import { containerGroup, driveSession, exit125, forEachContainer, readEnvFile } from './container-shared.js';
+
+interface CreateFlags {
+  detach?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  name?: string;
+  rm?: boolean;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  hostname?: string;
+  label: string[];
+  volume: string[];
+  mount: string[];
+  volumesFrom: string[];
+  publish: string[];
+  publishAll?: boolean;
+  network?: string;
+  net?: string;
+  readOnly?: boolean;
+  privileged?: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  memory?: string;
+  cpus?: string;
+  init?: boolean;
+  addHost: string[];
+  dns: string[];
+  stopSignal?: string;
+  shmSize?: string;
+}
+
+function createFlags(cmd: Command): Command {
+  return cmd
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .option('--name <string>', 'Assign a name to the container')
+    .option('--rm', 'Automatically remove the container when it exits')
+    .option('-e, --env <list>', 'Set environment variables', collect, [])
+    .option('--env-file <file>', 'Read in a file of environment variables', collect, [])
+    .option('-w, --workdir <string>', 'Working directory inside the container')
+    .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
+    .option('-h, --hostname <string>', 'Container host name')
+    .option('-l, --label <list>', 'Set meta data on a container', collect, [])
+    .option('-v, --volume <list>', 'Bind mount a volume', collect, [])
+    .option('--mount <mount>', 'Attach a filesystem mount to the container', collect, [])
+    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect, [])
+    .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect, [])
+    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
+    .option('--network <string>', 'Connect a container to a network (bridge, host, none)')
+    .option('--net <string>', 'Alias of --network')
+    .option('--read-only', "Mount the container's root filesystem as read only")
+    .option('--privileged', 'Give extended privileges to this container')
+    .option('--cap-add <list>', 'Add Linux capabilities', collect, [])
+    .option('--cap-drop <list>', 'Drop Linux capabilities', collect, [])
+    .option('-m, --memory <bytes>', 'Memory limit')
+    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
+    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
+    .option('--dns <list>', 'Set custom DNS servers', collect, [])
+    .option('--stop-signal <string>', 'Signal to stop the container')
+    .option('--shm-size <bytes>', 'Size of /dev/shm');
+}
+
+async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
+  const env: string[] = [];
+  for (const f of o.envFile) env.push(...(await readEnvFile(f)));
+  env.push(...o.env);
+  const labels: Record<string, string> = {};
+  for (const l of o.label) {
+    const i = l.indexOf('=');
+    labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+  }
+  const network = (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge');
+  if (!['bridge', 'host', 'none'].includes(network)) throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
+  let cpus: number | undefined;
+  if (o.cpus !== undefined) {
+    cpus = Number(o.cpus);
+    if (!(cpus > 0)) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.cpus}" for "--cpus" flag`);
+  }
+  return {
+    image,
+    command,
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
+    env,
+    ...(o.workdir !== undefined ? { workdir: o.workdir } : {}),
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(o.hostname !== undefined ? { hostname: o.hostname } : {}),
+    labels,
+    volumes: o.volume,
+    mounts: o.mount,
+    volumesFrom: o.volumesFrom,
+    publish: o.publish,
+    publishAll: o.publishAll === true,
+    network: network as NetworkMode,
+    tty: o.tty === true,
+    openStdin: o.interactive === true,
+    readOnly: o.readOnly === true,
+    privileged: o.privileged === true,
+    capAdd: o.capAdd,
+    capDrop: o.capDrop,
+    ...(o.memory !== undefined ? { memory: parseBytes(o.memory) } : {}),
+    ...(cpus !== undefined ? { cpus } : {}),
+    init: o.init === true,
+    autoRemove: o.rm === true,
+    extraHosts: o.addHost,
+    dns: o.dns,
+    ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
+    ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
+  };
+}
+
+/**
+ * `run`'s start: when the engine cannot start the container (a taken port, a missing volume), the container it just
+ * created is removed again, so a failed `run` leaves nothing. A command that cannot run keeps Docker's Created record.
+ */
+async function startOrDiscard(w: Wharf, id: string, opts: StartOptions = {}): Promise<Awaited<ReturnType<Wharf['containers']['start']>>> {
+  try {
+    return await w.containers.start(id, opts);
+  } catch (err) {
+    const code = codeOf(err);
+    if (code !== 'COMMAND_NOT_FOUND' && code !== 'COMMAND_NOT_EXECUTABLE') {
+      await w.containers.remove(id, { force: true, volumes: true }).catch(() => {});
+    }
+    throw err;
+  }
+}
+
+const consoleSize = (): { cols: number; rows: number } | undefined =>
+  process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
+
+function verbs(parent: Command, ctx: CliContext, top: boolean): void {
+  createFlags(
+    parent
+      .command('run')
+      .description('Create and run a new container from an image')
+      .argument('<IMAGE>')
+      .argument('[COMMAND...]')
+      .option('-d, --detach', 'Run container in background and print container ID')
+      .passThroughOptions(),
+  ).action(async (image: string, command: string[], o: CreateFlags) => exit125(ctx, () =>
+    withEngine(ctx, async (w) => {
+      const opts = await toCreateOptions(image, command, o);
+      const rec = await w.containers.create(opts);
+      if (o.detach) {
+        await startOrDiscard(w, rec.id);
+        ctx.stdout.write(`${rec.id}\n`);
+        return;
+      }
+      const tty = o.tty === true;
+      const size = tty ? consoleSize() : undefined;
+      const { session } = await startOrDiscard(w, rec.id, {
+        attach: {
+          ...(o.interactive ? { stdin: process.stdin } : {}),
+          stdout: ctx.stdout,
+          stderr: ctx.stderr,
+          ...(tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
+        },
+        ...(size ? { consoleSize: size } : {}),
+      });
+      if (!session) return;
+      const ex = await driveSession(w, rec.id, session, { tty, stdinRaw: tty && o.interactive === true });
+      if (ex.detached) return;
+      const code = ex.exitCode ?? (await w.containers.wait(rec.id).catch(() => 0));
+      if (code !== 0) ctx.setExitCode(code);
+    })),
+  );
+
+  createFlags(
+    parent.command('create').description('Create a new container').argument('<IMAGE>').argument('[COMMAND...]').passThroughOptions(),
+  ).action(async (image: string, command: string[], o: CreateFlags) => exit125(ctx, () =>
+    withEngine(ctx, async (w) => {
+      const rec = await w.containers.create(await toCreateOptions(image, command, o));
+      ctx.stdout.write(`${rec.id}\n`);
+    })),
+  );
+
+  parent
+    .command('start')
+    .description('Start one or more stopped containers')
+    .argument('<CONTAINER...>')
+    .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
+    .option('-i, --interactive', "Attach container's STDIN")
+    .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }) => exit125(ctx, () =>
+      withEngine(ctx, async (w) => {
+        if ((o.attach || o.interactive) && names.length > 1) {
+          throw new WharfError('INVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
+        }
+        if (o.attach || o.interactive) {
+          const rec = w.containers.resolve(names[0]!);
+          const tty = rec.config.Tty === true;
+          const size = tty ? consoleSize() : undefined;
+          const { session } = await w.containers.start(rec.id, {
+            attach: {
+              ...(o.interactive ? { stdin: process.stdin } : {}),
+              stdout: ctx.stdout,
+              stderr: ctx.stderr,
+              ...(tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
+            },
+            ...(size ? { consoleSize: size } : {}),
+          });
+          if (!session) return;
+          const ex = await driveSession(w, rec.id, session, { tty, stdinRaw: tty && o.interactive === true });
+          if (!ex.detached) {
+            const code = ex.exitCode ?? (await w.containers.wait(rec.id).catch(() => 0));
+            if (code !== 0) ctx.setExitCode(code);
+          }
+          return;
+        }
+        let failed: unknown;
+        for (const n of names) {
+          try {
+            await w.containers.start(n);
+            ctx.stdout.write(`${n}\n`);
+          } catch (err) {
+            failed ??= err;
+            if (names.length > 1) ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+          }
+        }
+        if (failed) {
+          if (names.length === 1) throw failed;
+          throw new WharfError('INTERNAL', 'failed to start containers: ' + names.join(', '));
+        }
+      })),
+    );
+
+  parent
+    .command('stop')
+    .description('Stop one or more running containers')
+    .argument('<CONTAINER...>')
+    .option('-t, --time <seconds>', 'Seconds to wait for stop before killing it', '10')
+    .option('-s, --signal <string>', 'Signal to send to the container')
+    .action(async (names: string[], o: { time: string; signal?: string }) =>
+      withEngine(ctx, async (w) => {
+        const t = Number.parseInt(o.time, 10);
+        if (!Number.isFinite(t)) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.time}" for "-t, --time" flag`);
+        await forEachContainer(ctx, names, async (n) => {
+          await w.containers.stop(n, { timeoutSec: t, ...(o.signal ? { signal: o.signal } : {}) });
+          ctx.stdout.write(`${n}\n`);
+        });
+      }),
+    );
+
+  parent
+    .command('restart')
+    .description('Restart one or more containers')
+    .argument('<CONTAINER...>')
+    .option('-t, --time <seconds>', 'Seconds to wait for stop before killing the container', '10')
+    .action(async (names: string[], o: { time: string }) =>
+      withEngine(ctx, async (w) => {
+        await forEachContainer(ctx, names, async (n) => {
+          await w.containers.restart(n, { timeoutSec: Number.parseInt(o.time, 10) });
+          ctx.stdout.write(`${n}\n`);
+        });
+      }),
+    );
+
+  parent
+    .command('kill')
+    .description('Kill one or more running containers')
+    .argument('<CONTAINER...>')
+    .option('-s, --signal <string>', 'Signal to send to the container', 'KILL')
+    .action(async (names: string[], o: { signal: string }) =>
+      withEngine(ctx, async (w) => {
+        await forEachContainer(ctx, names, async (n) => {
+          await w.containers.kill(n, o.signal);
+          ctx.stdout.write(`${n}\n`);
+        });
+      }),
+    );
+
+  const rm = parent.command('rm');
+  if (!top) rm.alias('remove');
+  rm.description('Remove one or more containers')
+    .argument('<CONTAINER...>')
+    .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
+    .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
+    .action(async (names: string[], o: { force?: boolean; volumes?: boolean }) =>
+      withEngine(ctx, async (w) => {
+        await forEachContainer(ctx, names, async (n) => {
+          await w.containers.remove(n, { force: o.force === true, volumes: o.volumes === true });
+          ctx.stdout.write(`${n}\n`);
+        });
+      }),
+    );
+
+  parent
+    .command('wait')
+    .description('Block until one or more containers stop, then print their exit codes')
+    .argument('<CONTAINER...>')
+    .action(async (names: string[]) =>
+      withEngine(ctx, async (w) => {
+        await forEachContainer(ctx, names, async (n) => {
+          ctx.stdout.write(`${await w.containers.wait(n)}\n`);
+        });
+      }),
+    );
+
+  parent
+    .command('pause')
+    .description('Pause all processes within one or more containers')
+    .argument('<CONTAINER...>')
+    .action(async (names: string[]) =>
+      withEngine(ctx, async (w) => {
+        await forEachContainer(ctx, names, async (n) => {
+          await w.containers.pause(n);
+          ctx.stdout.write(`${n}\n`);
+        });
+      }),
+    );
+
+  parent
+    .command('unpause')
+    .description('Unpause all processes within one or more containers')
+    .argument('<CONTAINER...>')
+    .action(async (names: string[]) =>
+      withEngine(ctx, async (w) => {
+        await forEachContainer(ctx, names, async (n) => {
+          await w.containers.unpause(n);
+          ctx.stdout.write(`${n}\n`);
+        });
+      }),
+    );
+
+  parent
+    .command('rename')
+    .description('Rename a container')
+    .argument('<CONTAINER>')
+    .argument('<NEW_NAME>')
+    .action(async (name: string, newName: string) => withEngine(ctx, async (w) => w.containers.rename(name, newName)));
+}
+
+/** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container cleanup`. */
+export function register(program: Command, ctx: CliContext): void {
+  verbs(program, ctx, true);
+  const group = containerGroup(program);
+  verbs(group, ctx, false);
+
+  group
+    .command('prune')
+    .description('Remove all stopped containers')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(async (o: { force?: boolean }) =>
+      withEngine(ctx, async (w) => {
+        if (!o.force) {
+          if (!(await confirm(ctx, 'WARNING! This will remove all stopped containers.'))) return;
+        }
+        const { deleted, reclaimed } = await w.containers.prune();
+        if (deleted.length) ctx.stdout.write(`Deleted Containers:\n${deleted.map((d) => d + '\n').join('')}\n`);
+        ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+      }),
+    );
+
+  // Run by a container's monitor after the process exited: record the exit, unmount, release the network, --rm.
+  group
+    .command('cleanup', { hidden: true })
+    .argument('<ID>')
+    .action(async (id: string) => withEngine(ctx, async (w) => w.containers.cleanup(id)));
+}

@@ -1,0 +1,154 @@
+import type { Command } from 'commander';
+import { WharfError } from '../../errors/index.js';
+import type { VolumeRecord } from '../../container/index.js';
+import type { Wharf } from '../../engine/index.js';
+import { humanSize } from '../../util/index.js';
+import { renderList } from '../format.js';
+import type { CliContext } from '../context.js';
+import { collect, confirm, withEngine } from '../engine.js';
+import { writeInspect } from './container-info.js';
+
+/** Docker's `volume inspect` shape. */
+export function inspectVolume(w: Wharf, v: VolumeRecord): Record<string, unknown> {
+  return {
+    CreatedAt: v.created.replace(/\.\d+Z$/, 'Z'),
+    Driver: 'local',
+    Labels: Object.keys(v.labels).length ? v.labels : null,
+    Mountpoint: w.volumes.dataDir(v.name),
+    Name: v.name,
+    Options: null,
+    Scope: 'local',
+  };
+}
+
+function labelsOf(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const i = l.indexOf('=');
+    out[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+  }
+  return out;
+}
+
+function volumeFilter(w: Wharf, specs: string[]): (v: VolumeRecord) => boolean {
+  const tests: Array<(v: VolumeRecord) => boolean> = [];
+  for (const s of specs) {
+    const i = s.indexOf('=');
+    if (i <= 0) throw new WharfError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${s}`);
+    const k = s.slice(0, i);
+    const val = s.slice(i + 1);
+    if (k === 'dangling') tests.push((v) => (w.volumes.users(v.name).length === 0) === (val === 'true' || val === '1'));
+    else if (k === 'name') tests.push((v) => v.name.includes(val));
+    else if (k === 'driver') tests.push(() => val === 'local');
+    else if (k === 'label') {
+      const j = val.indexOf('=');
+      tests.push((v) => (j < 0 ? val in v.labels : v.labels[val.slice(0, j)] === val.slice(j + 1)));
+    } else throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);
+  }
+  return (v) => tests.every((t) => t(v));
+}
+
+/** `volume create|ls|inspect|rm|prune`. */
+export function register(program: Command, ctx: CliContext): void {
+  const volume = program.command('volume').description('Manage volumes');
+
+  volume
+    .command('create')
+    .description('Create a volume')
+    .argument('[VOLUME]')
+    .option('--name <string>', 'Specify volume name')
+    .option('-d, --driver <string>', 'Specify volume driver name', 'local')
+    .option('--label <list>', 'Set metadata for a volume', collect, [])
+    .action(async (name: string | undefined, o: { name?: string; driver: string; label: string[] }) =>
+      withEngine(ctx, async (w) => {
+        if (o.driver !== 'local') throw new WharfError('UNSUPPORTED', `volume driver ${o.driver} is not supported (only local)`);
+        if (name && o.name && name !== o.name) throw new WharfError('INVALID_ARGUMENT', 'conflicting options: either specify --name or provide positional arg, not both');
+        const v = await w.volumes.create({ ...((name ?? o.name) ? { name: (name ?? o.name)! } : {}), labels: labelsOf(o.label) });
+        ctx.stdout.write(`${v.name}\n`);
+      }),
+    );
+
+  volume
+    .command('ls')
+    .alias('list')
+    .description('List volumes')
+    .option('-q, --quiet', 'Only display volume names')
+    .option('-f, --filter <filter>', 'Provide filter values (e.g. dangling=true)', collect, [])
+    .option('--format <string>', 'Pretty-print volumes using a Go template')
+    .action(async (o: { quiet?: boolean; filter: string[]; format?: string }) =>
+      withEngine(ctx, async (w) => {
+        const keep = volumeFilter(w, o.filter);
+        const list = w.volumes.list().filter(keep);
+        if (o.quiet) {
+          for (const v of list) ctx.stdout.write(`${v.name}\n`);
+          return;
+        }
+        const rows = list.map((v) => ({
+          Driver: 'local',
+          Name: v.name,
+          Mountpoint: w.volumes.dataDir(v.name),
+          Scope: 'local',
+          Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','),
+          Links: String(w.volumes.users(v.name).length),
+          Size: 'N/A',
+        }));
+        ctx.stdout.write(renderList(rows, o.format, '{{.Driver}}\t{{.Name}}', { Name: 'VOLUME NAME' }));
+      }),
+    );
+
+  volume
+    .command('inspect')
+    .description('Display detailed information on one or more volumes')
+    .argument('<VOLUME...>')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .action(async (names: string[], o: { format?: string }) =>
+      withEngine(ctx, async (w) => {
+        const out: unknown[] = [];
+        for (const n of names) {
+          const v = w.volumes.get(n);
+          if (!v) {
+            ctx.stderr.write(`Error: No such volume: ${n}\n`);
+            ctx.setExitCode(1);
+            continue;
+          }
+          out.push(inspectVolume(w, v));
+        }
+        writeInspect(ctx, out, o.format);
+      }),
+    );
+
+  volume
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more volumes')
+    .argument('<VOLUME...>')
+    .option('-f, --force', 'Force the removal of one or more volumes')
+    .action(async (names: string[], o: { force?: boolean }) =>
+      withEngine(ctx, async (w) => {
+        for (const n of names) {
+          try {
+            await w.volumes.remove(n, { force: o.force === true });
+            ctx.stdout.write(`${n}\n`);
+          } catch (err) {
+            ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+            ctx.setExitCode(1);
+          }
+        }
+      }),
+    );
+
+  volume
+    .command('prune')
+    .description('Remove unused local volumes')
+    .option('-a, --all', 'Remove all unused volumes, not just anonymous ones')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--filter <filter>', 'Provide filter values (e.g. label=<label>)', collect, [])
+    .action(async (o: { all?: boolean; force?: boolean; filter: string[] }) =>
+      withEngine(ctx, async (w) => {
+        if (!o.force && !(await confirm(ctx, 'WARNING! This will remove anonymous local volumes not used by at least one container.'))) return;
+        const { deleted, reclaimed } = await w.volumes.prune({ all: o.all === true, filter: volumeFilter(w, o.filter) });
+        if (deleted.length) ctx.stdout.write(`Deleted Volumes:\n${deleted.map((d) => d + '\n').join('')}\n`);
+        ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+      }),
+    );
+}

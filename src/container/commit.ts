@@ -1,0 +1,87 @@
+import type { Readable } from 'node:stream';
+import { WharfError } from '../errors/index.js';
+import { applyChanges, type ImageService } from '../image/index.js';
+import type { ImageRecord } from '../image/index.js';
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/index.js';
+import type { Digest } from '../digest/index.js';
+import type { ContainerRecord } from './types.js';
+
+export interface CommitOptions {
+  /** REPO[:TAG] for the new image. */
+  reference?: string;
+  /** `-m`: the history entry's comment. */
+  comment?: string;
+  /** `-a`: the image's and the history entry's author. */
+  author?: string;
+  /** `-c`: Dockerfile instructions from Docker's --change set. */
+  changes?: string[];
+  /** Freeze a running container while its layer is read (default true, as Docker). */
+  pause?: boolean;
+}
+
+/** sha256 of an empty tar (1024 zero bytes): a commit without changes adds no layer, as in Docker. */
+export const EMPTY_TAR_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
+
+/**
+ * The new image's config: the base image's config with the container's settings and the `--change`s, one more
+ * diff ID, and one more history entry (created_by is the container's Cmd, as moby writes it).
+ */
+export function commitConfig(
+  base: ImageConfig,
+  rec: ContainerRecord,
+  newDiffId: Digest | undefined,
+  opts: CommitOptions,
+  now = new Date(),
+): ImageConfig {
+  const containerConfig: ContainerConfig = structuredClone(rec.config);
+  const config = applyChanges(structuredClone(rec.config), opts.changes ?? []);
+  const created = now.toISOString();
+  const entry: HistoryEntry = {
+    created,
+    created_by: (rec.config.Cmd ?? []).join(' '),
+    ...(opts.author ? { author: opts.author } : {}),
+    ...(opts.comment ? { comment: opts.comment } : {}),
+    ...(newDiffId ? {} : { empty_layer: true }),
+  };
+  const out: ImageConfig = {
+    architecture: base.architecture,
+    ...(opts.author ? { author: opts.author } : {}),
+    config,
+    container: rec.id,
+    container_config: containerConfig,
+    created,
+    history: [...(base.history ?? []), entry],
+    os: base.os,
+    ...(base.variant ? { variant: base.variant } : {}),
+    rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, ...(newDiffId ? [newDiffId] : [])] },
+  };
+  return out;
+}
+
+/** Make the layer from `tar`, then the image on top of the container's image. */
+export async function commitImage(
+  images: ImageService,
+  rec: ContainerRecord,
+  tar: Readable,
+  opts: CommitOptions,
+): Promise<ImageRecord> {
+  // Bad --change lines fail before any work is done.
+  applyChanges(structuredClone(rec.config), opts.changes ?? []);
+  const img = images.records.getImage(rec.imageId);
+  if (!img) throw new WharfError('NOT_FOUND', `image ${rec.imageId} of container ${rec.id.slice(0, 12)} is gone`);
+  const { config: base } = await images.config(img.id);
+  const chain = images.records.imageChain(img.id);
+  const layer = await images.layers.create(img.topChain ?? null, tar);
+  const empty = layer.diffId === EMPTY_TAR_DIFF_ID;
+  const cfg = commitConfig(base, rec, empty ? undefined : layer.diffId, opts);
+  try {
+    return await images.create({
+      configRaw: Buffer.from(JSON.stringify(cfg)),
+      chain: empty ? chain : [...chain, layer.chainId],
+      parent: img.id,
+      tags: opts.reference ? [opts.reference] : [],
+    });
+  } finally {
+    if (empty) await images.layers.release([layer.chainId]).catch(() => {});
+  }
+}

@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import { promises as fsp, type Stats } from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { WharfError, isErrno } from '../errors/index.js';
+import { applyLayer, resolveInRoot } from '../archive/index.js';
+import { run } from '../util/index.js';
+
+/** Docker's `cp` argument rule: `NAME:PATH` is in a container unless the text starts like a local path. */
+export function splitCpArg(arg: string): { container?: string; path: string } {
+  if (arg.startsWith('/') || arg.startsWith('.') || arg === '-') return { path: arg };
+  const i = arg.indexOf(':');
+  if (i <= 0) return { path: arg };
+  return { container: arg.slice(0, i), path: arg.slice(i + 1) };
+}
+
+const lstatOrUndef = async (p: string): Promise<Stats | undefined> => {
+  try {
+    return await fsp.lstat(p);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+};
+
+/** A path inside the rootfs: the parent resolved chroot-style, the last component kept (a symlink is copied as is). */
+async function resolveSource(rootfs: string, p: string, followLink = false): Promise<{ abs: string; contentsOnly: boolean }> {
+  const norm = path.posix.normalize(p.startsWith('/') ? p : `/${p}`);
+  const contentsOnly = p.endsWith('/.') || p === '.';
+  const followLast = followLink || contentsOnly || p.endsWith('/');
+  if (followLast || norm === '/') return { abs: await resolveInRoot(rootfs, norm), contentsOnly };
+  const parent = await resolveInRoot(rootfs, path.posix.dirname(norm));
+  return { abs: path.join(parent, path.posix.basename(norm)), contentsOnly };
+}
+
+/** A tar of one file or directory tree by GNU tar (one process), entries named `name/…` (or `.` for contents). */
+function tarOf(dir: string, entry: string, rename?: string): Readable {
+  const args = ['-C', dir, '--numeric-owner', '-cf', '-'];
+  if (rename !== undefined && rename !== entry) {
+    const escRe = (s: string): string => s.replace(/[\\^$.*[\]|,&/]/g, (c) => `\\${c}`);
+    const escRepl = (s: string): string => s.replace(/[\\,&]/g, (c) => `\\${c}`);
+    args.push(`--transform=s,^${escRe(entry)},${escRepl(rename)},`);
+  }
+  args.push('--', entry);
+  const child = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.on('close', (code) => {
+    if (code !== 0) child.stdout.destroy(new WharfError('INTERNAL', `tar of ${path.join(dir, entry)} failed: ${err.trim()}`));
+  });
+  return child.stdout;
+}
+
+/** `cp CONTAINER:SRC DEST|-` with the container's rootfs at `rootfs` (`followLink`: `-L`, a link's target is copied). */
+export async function copyFromContainer(
+  rootfs: string,
+  containerName: string,
+  src: string,
+  dest: string | Writable,
+  opts: { followLink?: boolean } = {},
+): Promise<void> {
+  const { abs, contentsOnly } = await resolveSource(rootfs, src, opts.followLink === true);
+  const st = await lstatOrUndef(abs);
+  if (!st) throw new WharfError('NOT_FOUND', `Could not find the file ${src} in container ${containerName}`);
+  if (typeof dest !== 'string') {
+    const tar = contentsOnly ? tarOf(abs, '.') : tarOf(path.dirname(abs), path.basename(abs));
+    await pipeline(tar, dest, { end: false });
+    return;
+  }
+  const dst = await fsp.stat(dest).catch(() => undefined);
+  if (dst?.isDirectory()) {
+    await run('cp', ['-a', '--', contentsOnly ? `${abs}/.` : abs, dest]);
+    return;
+  }
+  if (dst && st.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
+  if (!dst && dest.endsWith('/')) {
+    if (!st.isDirectory()) throw new WharfError('NOT_FOUND', `destination directory ${dest} does not exist`);
+  }
+  const parent = await fsp.stat(path.dirname(path.resolve(dest))).catch(() => undefined);
+  if (!parent?.isDirectory()) throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`);
+  await run('cp', ['-a', '-T', '--', abs, dest.replace(/\/+$/, '') || '/']);
+}
+
+/** `cp SRC|- CONTAINER:DEST`: through a tar applied breakout-safe into the rootfs (symlinks cannot lead out). */
+export async function copyToContainer(
+  rootfs: string,
+  src: string | Readable,
+  dest: string,
+  opts: { archive?: boolean } = {},
+): Promise<void> {
+  const destNorm = path.posix.normalize(dest.startsWith('/') ? dest : `/${dest}`);
+  const target = await resolveInRoot(rootfs, destNorm);
+  const tst = await lstatOrUndef(target);
+  const apply = async (tar: Readable, into: string): Promise<void> => {
+    await applyLayer(lateEnd(tar), into, { whiteouts: 'none', sameOwner: opts.archive === true });
+  };
+  if (typeof src !== 'string') {
+    if (!tst?.isDirectory()) throw new WharfError('NOT_FOUND', `Could not find the file ${dest} in container`);
+    await apply(src, target);
+    return;
+  }
+  const contentsOnly = src.endsWith('/.');
+  const srcAbs = path.resolve(src);
+  const sst = await lstatOrUndef(srcAbs);
+  if (!sst) throw new WharfError('NOT_FOUND', `stat ${src}: no such file or directory`);
+  if (tst?.isDirectory()) {
+    await apply(contentsOnly ? tarOf(srcAbs, '.') : tarOf(path.dirname(srcAbs), path.basename(srcAbs)), target);
+    return;
+  }
+  if (tst && sst.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
+  if (!tst && dest.endsWith('/')) throw new WharfError('NOT_FOUND', `destination directory ${dest} does not exist`);
+  const parentDir = await resolveInRoot(rootfs, path.posix.dirname(destNorm));
+  const pst = await lstatOrUndef(parentDir);
+  if (!pst?.isDirectory()) throw new WharfError('NOT_FOUND', `Could not find the file ${path.posix.dirname(destNorm)} in container`);
+  // A new name (or replacing a file): the tar's top entry is renamed to the destination's last component.
+  const base = path.posix.basename(destNorm);
+  await apply(tarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir);
+}
+
+/**
+ * applyLayer (archive/) loses a small tar that has already ended when it starts reading (it then sees an empty
+ * stream); a PassThrough that ends a moment after its source avoids that race. Reported to the archive owner.
+ */
+function lateEnd(src: Readable): Readable {
+  const out = new PassThrough();
+  src.on('error', (err) => out.destroy(err));
+  src.pipe(out, { end: false });
+  src.on('end', () => setTimeout(() => out.end(), 50));
+  return out;
+}

@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultMonitorEntry, type MonitorEntry } from '../runtime/index.js';
+
+/** Where one container's files live: persistent under the root, run-time (sockets) under the short run root. */
+export interface ContainerPaths {
+  /** `<root>/containers/<id>`: the OCI bundle (config.json), hostname, hosts, resolv.conf, json log. */
+  dir: string;
+  rootfs: string;
+  config: string;
+  hostname: string;
+  hosts: string;
+  resolvConf: string;
+  log: string;
+  /** The monitor's state dir `<runRoot>/c/<12 hex>`: short, as it holds a unix socket. */
+  stateDir: string;
+}
+
+export function containerPaths(root: string, runRoot: string, id: string): ContainerPaths {
+  const dir = path.join(root, 'containers', id);
+  return {
+    dir,
+    rootfs: path.join(dir, 'rootfs'),
+    config: path.join(dir, 'config.json'),
+    hostname: path.join(dir, 'hostname'),
+    hosts: path.join(dir, 'hosts'),
+    resolvConf: path.join(dir, 'resolv.conf'),
+    log: path.join(dir, `${id}-json.log`),
+    stateDir: path.join(runRoot, 'c', id.slice(0, 12)),
+  };
+}
+
+export const snapshotKeyOf = (id: string): string => `container-${id}`;
+export const initKeyOf = (id: string): string => `init-${id}`;
+
+/**
+ * The monitor's entry file. runtime's default resolves `monitor-main.js` next to its own module, which inside the
+ * bundled CLI (dist/wharf.mjs) is dist/monitor-main.js, a file that does not exist: look in dist/runtime/ too.
+ */
+export function monitorEntry(): MonitorEntry {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return defaultMonitorEntry();
+  for (const rel of ['./runtime/monitor-main.js', '../runtime/monitor-main.js']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return { execPath: process.execPath, args: [p] };
+  }
+  return defaultMonitorEntry();
+}
+
+/** `bin/wharf` of this installation, which the monitor runs as the cleanup command after the container exits. */
+export function wharfBin(): string {
+  for (const rel of ['../bin/wharf', '../../bin/wharf']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return 'wharf';
+}

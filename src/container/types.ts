@@ -1,0 +1,83 @@
+import type { Digest } from '../digest/index.js';
+import type { NetworkMode, NetworkSetup, PortMapping } from '../network/index.js';
+import type { ContainerConfig } from '../oci/index.js';
+
+/** A volume or bind mount as the container record keeps it (Docker's `Mounts` entries). */
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  /** Volume name (type volume). */
+  Name?: string;
+  /** Host path: the bind source or the volume's `_data` dir. */
+  Source: string;
+  Destination: string;
+  RW: boolean;
+  /** Mount options in Docker's `-v` notation ('ro', 'z', …) for display. */
+  Mode: string;
+  Propagation: string;
+  /** Anonymous volumes are removed with `rm -v` and `--rm`. */
+  Anonymous?: boolean;
+  /** tmpfs size in bytes. */
+  TmpfsSize?: number;
+}
+
+/** What `create`/`run` was asked for beyond the image config (Docker's HostConfig, the parts Wharf honours). */
+export interface HostConfig {
+  Binds: string[];
+  NetworkMode: NetworkMode;
+  PortBindings: PortMapping[];
+  PublishAllPorts: boolean;
+  AutoRemove: boolean;
+  Privileged: boolean;
+  ReadonlyRootfs: boolean;
+  CapAdd: string[];
+  CapDrop: string[];
+  /** Bytes; 0 = unlimited. */
+  Memory: number;
+  NanoCpus: number;
+  Init: boolean;
+  VolumesFrom: string[];
+  ExtraHosts: string[];
+  Dns: string[];
+  ShmSize: number;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** The persisted run state; `running` is only a claim, checked against the monitor and runc when read. */
+export interface RunState {
+  status: 'created' | 'running' | 'exited';
+  paused?: boolean;
+  pid?: number;
+  monitorPid?: number;
+  exitCode: number;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+  oomKilled?: boolean;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  imageId: Digest;
+  /** The image as the user named it (ps shows it). */
+  imageName: string;
+  created: string;
+  /** Docker's container Config (image config merged with the run options). */
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  /** argv[0] and the rest, resolved from Entrypoint + Cmd. */
+  path: string;
+  args: string[];
+  mounts: MountPoint[];
+  state: RunState;
+  /** The network while the container runs (released at exit). */
+  network?: NetworkSetup;
+  restartCount: number;
+}
+
+/** A container with its state reconciled against the monitor and runc. */
+export interface ContainerView extends ContainerRecord {
+  status: ContainerStatus;
+  running: boolean;
+}

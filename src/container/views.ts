@@ -1,0 +1,167 @@
+import { humanDuration } from '../util/index.js';
+import type { PortMapping } from '../network/index.js';
+import type { ContainerView } from './types.js';
+
+/** Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Exited (130) 5 seconds ago", "Created". */
+export function statusText(c: ContainerView, now = new Date()): string {
+  const since = (iso: string | undefined): string => humanDuration(iso ? (now.getTime() - Date.parse(iso)) / 1000 : 0);
+  if (c.running) return `Up ${since(c.state.startedAt)}${c.status === 'paused' ? ' (Paused)' : ''}`;
+  if (c.status === 'created') return 'Created';
+  if (c.status === 'exited') return `Exited (${c.state.exitCode}) ${since(c.state.finishedAt)} ago`;
+  return c.status.charAt(0).toUpperCase() + c.status.slice(1);
+}
+
+/** Docker's PORTS column: "0.0.0.0:18080->80/tcp, 443/tcp" (exposed but unpublished ports bare). */
+export function portsText(c: ContainerView): string {
+  const published: PortMapping[] = c.running ? (c.network?.ports ?? []) : [];
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  for (const m of published) {
+    const ip = m.hostIP === '' ? '0.0.0.0' : m.hostIP;
+    parts.push(`${ip}:${m.hostPort}->${m.containerPort}/${m.protocol}`);
+    seen.add(`${m.containerPort}/${m.protocol}`);
+  }
+  for (const k of Object.keys(c.config.ExposedPorts ?? {})) if (!seen.has(k)) parts.push(k);
+  return parts.join(', ');
+}
+
+/** Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis unless --no-trunc. */
+export function commandText(c: ContainerView, trunc: boolean): string {
+  const cmd = [c.path, ...c.args].join(' ');
+  if (!trunc) return `"${cmd}"`;
+  const chars = [...cmd];
+  return `"${chars.length > 20 ? chars.slice(0, 19).join('') + '…' : cmd}"`;
+}
+
+/** Docker's `container inspect` shape. */
+export function inspectContainer(
+  c: ContainerView,
+  extra: { graphDriver: { Name: string; Data: Record<string, string> }; logPath: string; resolvConf: string; hostname: string; hosts: string },
+): Record<string, unknown> {
+  const zero = '0001-01-01T00:00:00Z';
+  const net = c.running ? c.network : undefined;
+  const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  for (const k of Object.keys(c.config.ExposedPorts ?? {})) ports[k] = null;
+  for (const m of net?.ports ?? []) {
+    const k = `${m.containerPort}/${m.protocol}`;
+    (ports[k] ??= []).push({ HostIp: m.hostIP === '' ? '0.0.0.0' : m.hostIP, HostPort: String(m.hostPort) });
+  }
+  const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const m of c.hostConfig.PortBindings) {
+    (portBindings[`${m.containerPort}/${m.protocol}`] ??= []).push({ HostIp: m.hostIP, HostPort: m.hostPort ? String(m.hostPort) : '' });
+  }
+  const bridge = c.hostConfig.NetworkMode === 'bridge';
+  const endpoint = {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    NetworkID: c.hostConfig.NetworkMode,
+    EndpointID: net?.ip ? c.id : '',
+    Gateway: net?.gateway ?? '',
+    IPAddress: net?.ip ?? '',
+    IPPrefixLen: net?.prefixLength ?? 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: net?.mac ?? '',
+  };
+  return {
+    Id: c.id,
+    Created: c.created,
+    Path: c.path,
+    Args: c.args,
+    State: {
+      Status: c.status,
+      Running: c.running,
+      Paused: c.status === 'paused',
+      Restarting: false,
+      OOMKilled: c.state.oomKilled === true,
+      Dead: c.status === 'dead',
+      Pid: c.running ? (c.state.pid ?? 0) : 0,
+      ExitCode: c.state.exitCode,
+      Error: c.state.error ?? '',
+      StartedAt: c.state.startedAt ?? zero,
+      FinishedAt: c.state.finishedAt ?? zero,
+    },
+    Image: c.imageId,
+    ResolvConfPath: extra.resolvConf,
+    HostnamePath: extra.hostname,
+    HostsPath: extra.hosts,
+    LogPath: extra.logPath,
+    Name: `/${c.name}`,
+    RestartCount: c.restartCount,
+    Driver: extra.graphDriver.Name,
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: c.hostConfig.Binds.length ? c.hostConfig.Binds : null,
+      ContainerIDFile: '',
+      LogConfig: { Type: 'json-file', Config: {} },
+      NetworkMode: c.hostConfig.NetworkMode === 'bridge' ? 'default' : c.hostConfig.NetworkMode,
+      PortBindings: portBindings,
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      AutoRemove: c.hostConfig.AutoRemove,
+      VolumeDriver: '',
+      VolumesFrom: c.hostConfig.VolumesFrom.length ? c.hostConfig.VolumesFrom : null,
+      CapAdd: c.hostConfig.CapAdd.length ? c.hostConfig.CapAdd : null,
+      CapDrop: c.hostConfig.CapDrop.length ? c.hostConfig.CapDrop : null,
+      Dns: c.hostConfig.Dns,
+      ExtraHosts: c.hostConfig.ExtraHosts.length ? c.hostConfig.ExtraHosts : null,
+      Init: c.hostConfig.Init || null,
+      Privileged: c.hostConfig.Privileged,
+      PublishAllPorts: c.hostConfig.PublishAllPorts,
+      ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
+      ShmSize: c.hostConfig.ShmSize,
+      Memory: c.hostConfig.Memory,
+      NanoCpus: c.hostConfig.NanoCpus,
+      Mounts: null,
+    },
+    GraphDriver: extra.graphDriver,
+    Mounts: c.mounts.map((m) => ({
+      Type: m.Type,
+      ...(m.Name ? { Name: m.Name } : {}),
+      Source: m.Source,
+      Destination: m.Destination,
+      ...(m.Type === 'volume' ? { Driver: 'local' } : {}),
+      Mode: m.Mode,
+      RW: m.RW,
+      Propagation: m.Propagation,
+    })),
+    Config: {
+      Hostname: c.config.Hostname ?? '',
+      Domainname: c.config.Domainname ?? '',
+      User: c.config.User ?? '',
+      AttachStdin: c.config.AttachStdin ?? false,
+      AttachStdout: c.config.AttachStdout ?? false,
+      AttachStderr: c.config.AttachStderr ?? false,
+      ...(c.config.ExposedPorts ? { ExposedPorts: c.config.ExposedPorts } : {}),
+      Tty: c.config.Tty ?? false,
+      OpenStdin: c.config.OpenStdin ?? false,
+      StdinOnce: c.config.StdinOnce ?? false,
+      Env: c.config.Env ?? null,
+      Cmd: c.config.Cmd ?? null,
+      Image: c.config.Image ?? '',
+      Volumes: c.config.Volumes ?? null,
+      WorkingDir: c.config.WorkingDir ?? '',
+      Entrypoint: c.config.Entrypoint ?? null,
+      OnBuild: c.config.OnBuild ?? null,
+      Labels: c.config.Labels ?? {},
+      ...(c.config.StopSignal ? { StopSignal: c.config.StopSignal } : {}),
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: net?.netnsName ?? '',
+      HairpinMode: false,
+      SandboxKey: net?.netnsPath ?? '',
+      Ports: ports,
+      Gateway: endpoint.Gateway,
+      IPAddress: endpoint.IPAddress,
+      IPPrefixLen: endpoint.IPPrefixLen,
+      MacAddress: endpoint.MacAddress,
+      Networks: { [bridge ? 'bridge' : c.hostConfig.NetworkMode]: endpoint },
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { MetaDb } from '../meta/index.js';
+import { WharfError } from '../errors/index.js';
+import { diskUsage, run } from '../util/index.js';
+import { isValidVolumeName } from './mount-spec.js';
+
+export interface VolumeRecord {
+  name: string;
+  created: string;
+  anonymous: boolean;
+  /** The image's content was copied in (done once, on first use, as Docker does). */
+  seeded: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+}
+
+interface Row {
+  name: string;
+  created: string;
+  anonymous: number;
+  seeded: number;
+  labels: string;
+  options: string;
+}
+
+const toRecord = (r: Row): VolumeRecord => ({
+  name: r.name,
+  created: r.created,
+  anonymous: r.anonymous === 1,
+  seeded: r.seeded === 1,
+  labels: JSON.parse(r.labels) as Record<string, string>,
+  options: JSON.parse(r.options) as Record<string, string>,
+});
+
+/**
+ * Local named volumes under `<root>/volumes/<name>/_data`. Which containers use a volume is asked of the
+ * container service (`users`), which owns the mounts.
+ */
+export class VolumeService {
+  readonly dir: string;
+  users: (name: string) => string[] = () => [];
+
+  constructor(
+    readonly db: MetaDb,
+    root: string,
+  ) {
+    this.dir = path.join(root, 'volumes');
+  }
+
+  dataDir(name: string): string {
+    return path.join(this.dir, name, '_data');
+  }
+
+  get(name: string): VolumeRecord | undefined {
+    const r = this.db.sql.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as Row | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  mustGet(name: string): VolumeRecord {
+    const v = this.get(name);
+    if (!v) throw new WharfError('NOT_FOUND', `get ${name}: no such volume`);
+    return v;
+  }
+
+  list(): VolumeRecord[] {
+    return (this.db.sql.prepare('SELECT * FROM volumes ORDER BY name').all() as Row[]).map(toRecord);
+  }
+
+  /** Create a volume; an existing one of that name is returned as it is (Docker's `volume create` is idempotent). */
+  async create(opts: { name?: string; labels?: Record<string, string>; anonymous?: boolean } = {}): Promise<VolumeRecord> {
+    const name = opts.name ?? randomBytes(32).toString('hex');
+    if (!isValidVolumeName(name)) {
+      throw new WharfError('INVALID_ARGUMENT', `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
+    }
+    const existing = this.get(name);
+    if (existing) return existing;
+    await fsp.mkdir(this.dataDir(name), { recursive: true, mode: 0o755 });
+    await fsp.chmod(path.join(this.dir, name), 0o701).catch(() => {});
+    this.db.sql
+      .prepare('INSERT OR IGNORE INTO volumes(name, created, anonymous, seeded, labels, options) VALUES (?, ?, ?, 0, ?, ?)')
+      .run(name, new Date().toISOString(), opts.anonymous ? 1 : 0, JSON.stringify(opts.labels ?? {}), '{}');
+    return this.get(name)!;
+  }
+
+  /**
+   * Docker copies the image's content at the mount path into a new, empty volume the first time it is mounted.
+   * One `cp -a` process for the whole tree keeps owners, modes, links and xattrs.
+   */
+  async seed(name: string, fromDir: string): Promise<void> {
+    const v = this.mustGet(name);
+    if (v.seeded) return;
+    const data = this.dataDir(name);
+    const empty = (await fsp.readdir(data).catch(() => [])).length === 0;
+    const st = await fsp.lstat(fromDir).catch(() => undefined);
+    if (empty && st?.isDirectory()) {
+      await run('cp', ['-a', '--', `${fromDir}/.`, `${data}/`]);
+      await fsp.chmod(data, st.mode & 0o7777);
+      await fsp.chown(data, st.uid, st.gid);
+    }
+    this.db.sql.prepare('UPDATE volumes SET seeded = 1 WHERE name = ?').run(name);
+  }
+
+  async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    const v = this.get(name);
+    if (!v) {
+      if (opts.force) return;
+      throw new WharfError('NOT_FOUND', `get ${name}: no such volume`);
+    }
+    const users = this.users(name);
+    if (users.length > 0) {
+      throw new WharfError('CONFLICT', `remove ${name}: volume is in use - [${users.join(', ')}]`);
+    }
+    this.db.sql.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+    await fsp.rm(path.join(this.dir, name), { recursive: true, force: true });
+  }
+
+  async size(name: string): Promise<number> {
+    return (await diskUsage(this.dataDir(name)).catch(() => ({ size: 0 }))).size;
+  }
+
+  /** `volume prune`: unused anonymous volumes (`all`: every unused volume). Returns the names and bytes freed. */
+  async prune(opts: { all?: boolean; filter?: (v: VolumeRecord) => boolean } = {}): Promise<{ deleted: string[]; reclaimed: number }> {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const v of this.list()) {
+      if (!opts.all && !v.anonymous) continue;
+      if (opts.filter && !opts.filter(v)) continue;
+      if (this.users(v.name).length > 0) continue;
+      const size = await this.size(v.name);
+      await this.remove(v.name);
+      deleted.push(v.name);
+      reclaimed += size;
+    }
+    return { deleted, reclaimed };
+  }
+}

@@ -1,0 +1,124 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { is } from '../../../src/errors/index.js';
+import {
+  commandText,
+  normalizeSignal,
+  parseBytes,
+  parseMountFlag,
+  parseVolumeFlag,
+  portsText,
+  randomName,
+  splitCpArg,
+  statusText,
+  validateName,
+  type ContainerView,
+} from '../../../src/container/index.js';
+import { parseTimeArg } from '../../../src/cli/commands/container-shared.js';
+
+test('-v: bind mounts, named and anonymous volumes, modes', () => {
+  assert.deepEqual(parseVolumeFlag('/host:/ctr'), { kind: 'bind', source: '/host', destination: '/ctr', readOnly: false, createSource: true, mode: '' });
+  assert.deepEqual(parseVolumeFlag('/host/:/ctr/x/:ro'), { kind: 'bind', source: '/host/', destination: '/ctr/x/', readOnly: true, createSource: true, mode: 'ro' });
+  assert.deepEqual(parseVolumeFlag('data:/var/lib/data'), { kind: 'volume', name: 'data', destination: '/var/lib/data', readOnly: false, noCopy: false, mode: '' });
+  assert.deepEqual(parseVolumeFlag('/anon'), { kind: 'volume', destination: '/anon', readOnly: false, noCopy: false, mode: '' });
+  assert.deepEqual(parseVolumeFlag('/anon:ro'), { kind: 'volume', destination: '/anon', readOnly: true, noCopy: false, mode: 'ro' });
+  const rshared = parseVolumeFlag('/a:/b:ro,rshared');
+  assert.equal(rshared.kind === 'bind' && rshared.propagation, 'rshared');
+});
+
+test('-v: bad specs are one clear INVALID_ARGUMENT', () => {
+  for (const [spec, msg] of [
+    ['/tmp:relative', /mount path must be absolute/],
+    ['vol:rel', /mount path must be absolute/],
+    ['rel/dir:/x', /If you intended to pass a host directory, use absolute path/],
+    ['/a:/b:bogus', /invalid mode: bogus/],
+    ['/a:/', /destination can't be '\/'/],
+    ['', /invalid volume specification/],
+    ['a:b:c:d', /invalid volume specification/],
+  ] as const) {
+    assert.throws(() => parseVolumeFlag(spec), (err: unknown) => is(err, 'INVALID_ARGUMENT') && msg.test(err.message), spec);
+  }
+});
+
+test('--mount: bind, volume, tmpfs', () => {
+  assert.deepEqual(parseMountFlag('type=bind,source=/h,target=/c,readonly'), { kind: 'bind', source: '/h', destination: '/c', readOnly: true, createSource: false, mode: '' });
+  assert.deepEqual(parseMountFlag('type=volume,src=vol,dst=/d'), { kind: 'volume', name: 'vol', destination: '/d', readOnly: false, noCopy: false, mode: '' });
+  assert.deepEqual(parseMountFlag('target=/anon'), { kind: 'volume', destination: '/anon', readOnly: false, noCopy: false, mode: '' });
+  assert.deepEqual(parseMountFlag('type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1777'), { kind: 'tmpfs', destination: '/t', size: 1024 * 1024, mode: 0o1777 });
+  assert.throws(() => parseMountFlag('type=bind,target=/c'), /field Source must not be empty/);
+  assert.throws(() => parseMountFlag('type=nfs,target=/c'), /not supported/);
+  assert.throws(() => parseMountFlag('type=volume,source=v'), /target is required/);
+});
+
+test('sizes, signals, names', () => {
+  assert.equal(parseBytes('512m'), 512 * 1024 * 1024);
+  assert.equal(parseBytes('1g'), 1024 ** 3);
+  assert.equal(parseBytes('100'), 100);
+  assert.throws(() => parseBytes('lots'), /invalid size/);
+  assert.equal(normalizeSignal('kill'), 'SIGKILL');
+  assert.equal(normalizeSignal('SIGUSR1'), 'SIGUSR1');
+  assert.equal(normalizeSignal('9'), '9');
+  assert.throws(() => normalizeSignal('no such!'), /invalid signal/);
+  assert.equal(validateName('/web'), 'web');
+  assert.throws(() => validateName('-bad'), /Invalid container name/);
+  const n = randomName(() => false);
+  assert.match(n, /^[a-z]+_[a-z]+$/);
+  const taken = new Set<string>();
+  for (let i = 0; i < 50; i++) taken.add(randomName((x) => taken.has(x)));
+  assert.equal(taken.size, 50, 'never a taken name');
+});
+
+test('cp arguments: container:path unless it looks local', () => {
+  assert.deepEqual(splitCpArg('web:/etc/passwd'), { container: 'web', path: '/etc/passwd' });
+  assert.deepEqual(splitCpArg('/tmp/a:b'), { path: '/tmp/a:b' });
+  assert.deepEqual(splitCpArg('./x:y'), { path: './x:y' });
+  assert.deepEqual(splitCpArg('-'), { path: '-' });
+  assert.deepEqual(splitCpArg('file'), { path: 'file' });
+});
+
+test('--since: RFC 3339, Unix seconds, durations', () => {
+  const now = Date.parse('2024-01-01T12:00:00Z');
+  assert.equal(parseTimeArg('10m', now).toISOString(), '2024-01-01T11:50:00.000Z');
+  assert.equal(parseTimeArg('1h30m', now).toISOString(), '2024-01-01T10:30:00.000Z');
+  assert.equal(parseTimeArg('1700000000', now).toISOString(), '2023-11-14T22:13:20.000Z');
+  assert.equal(parseTimeArg('2024-01-01T00:00:00Z', now).toISOString(), '2024-01-01T00:00:00.000Z');
+  assert.throws(() => parseTimeArg('yesterday', now), /invalid time value/);
+});
+
+function view(over: Partial<ContainerView>): ContainerView {
+  return {
+    id: 'a'.repeat(64),
+    name: 'x',
+    imageId: 'sha256:' as never,
+    imageName: 'busybox',
+    created: '2024-01-01T00:00:00Z',
+    config: {},
+    hostConfig: {} as never,
+    path: 'sh',
+    args: ['-c', 'echo hello world and more'],
+    mounts: [],
+    state: { status: 'running', exitCode: 0, startedAt: '2024-01-01T11:57:00Z' },
+    restartCount: 0,
+    status: 'running',
+    running: true,
+    ...over,
+  };
+}
+
+test('ps columns in Docker form', () => {
+  const now = new Date('2024-01-01T12:00:00Z');
+  assert.equal(statusText(view({}), now), 'Up 3 minutes');
+  assert.equal(statusText(view({ status: 'paused' }), now), 'Up 3 minutes (Paused)');
+  assert.equal(
+    statusText(view({ running: false, status: 'exited', state: { status: 'exited', exitCode: 130, finishedAt: '2024-01-01T11:59:55Z' } }), now),
+    'Exited (130) 5 seconds ago',
+  );
+  assert.equal(statusText(view({ running: false, status: 'created', state: { status: 'created', exitCode: 0 } }), now), 'Created');
+  assert.equal(commandText(view({}), true), '"sh -c echo hello wo…"');
+  assert.equal(commandText(view({}), false), '"sh -c echo hello world and more"');
+  const withPorts = view({
+    config: { ExposedPorts: { '80/tcp': {}, '443/tcp': {} } },
+    network: { ports: [{ hostIP: '', hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } as never,
+  });
+  assert.equal(portsText(withPorts), '0.0.0.0:18080->80/tcp, 443/tcp');
+});
