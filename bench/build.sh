@@ -73,7 +73,8 @@ run_tool() {
   for r in $(seq 1 "$RUNS"); do
     local c="$W/ctx-$tool-$r"
     make_context "$c"
-    cold+=("$(time_it $build "$c")")
+    # Cold: no cache at all (the same content in a new directory would hit the cache otherwise).
+    cold+=("$(time_it $build "$c" --no-cache)")
     noop+=("$(time_it $build "$c")")
     echo "changed $r" >> "$c/src/d50/f100.txt"
     one+=("$(time_it $build "$c")")
@@ -82,9 +83,9 @@ run_tool() {
   T[$tool,noop]=$(printf '%s\n' "${noop[@]}" | median)
   T[$tool,one]=$(printf '%s\n' "${one[@]}" | median)
 }
-wharf_build() { WH build -q "$1"; }
-docker_build() { D build -q "$1"; }
-buildah_build() { BH bud --layers -q "$1"; }
+wharf_build() { WH build -q "${@:2}" "$1"; }
+docker_build() { D build -q "${@:2}" "$1"; }
+buildah_build() { BH bud --layers -q "${@:2}" "$1"; }
 
 run_tool wharf wharf_build
 run_tool docker docker_build
