@@ -20,38 +20,61 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
-/** Read the first `n` bytes (fewer at the end of the stream) and put them back. */
+/**
+ * Read the first `n` bytes (fewer at the end of the stream) and hand back a stream of the whole content.
+ * Not read()/unshift(): a read() that drains an ended stream schedules 'end', and bytes unshifted after that are
+ * lost, so a small stream that had already ended would look empty.
+ */
 async function peek(src: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
   const chunks: Buffer[] = [];
   let total = 0;
-  let ended = false;
-  while (total < n && !ended) {
-    const chunk = src.read() as Buffer | string | null;
-    if (chunk !== null) {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      chunks.push(b);
-      total += b.length;
-      continue;
-    }
-    if (src.readableEnded) break;
-    ended = await new Promise<boolean>((resolve, reject) => {
+  // Errors can arrive between the peek and the hand-over; keep one listener for the whole life of the stream.
+  let srcError: Error | undefined;
+  let out: PassThrough | undefined;
+  src.on('error', (err) => {
+    srcError = err;
+    out?.destroy(err);
+  });
+  const ended =
+    src.readableEnded ||
+    (await new Promise<boolean>((resolve, reject) => {
       const cleanup = () => {
-        src.off('readable', onReadable);
+        src.off('data', onData);
         src.off('end', onEnd);
         src.off('error', onError);
       };
-      const onReadable = () => (cleanup(), resolve(false));
+      const onData = (chunk: Buffer | string) => {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        chunks.push(b);
+        total += b.length;
+        if (total >= n) {
+          src.pause();
+          cleanup();
+          resolve(false);
+        }
+      };
       const onEnd = () => (cleanup(), resolve(true));
       const onError = (err: Error) => (cleanup(), reject(err));
-      src.on('readable', onReadable);
+      src.on('data', onData);
       src.on('end', onEnd);
       src.on('error', onError);
-    });
-  }
+    }));
   const head = Buffer.concat(chunks);
-  if (ended || src.readableEnded) return { head, stream: Readable.from(head.length ? [head] : []) };
-  src.unshift(head);
-  return { head, stream: src };
+  const stream = new PassThrough({ highWaterMark: 1 << 20 });
+  out = stream;
+  if (srcError) {
+    stream.destroy(srcError);
+    return { head, stream };
+  }
+  if (head.length) stream.write(head);
+  if (ended) stream.end();
+  else {
+    stream.on('close', () => {
+      if (!src.destroyed) src.destroy();
+    });
+    src.pipe(stream);
+  }
+  return { head, stream };
 }
 
 function decodeError(kind: Compression, detail: string, cause?: unknown): WharfError {

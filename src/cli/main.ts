@@ -17,6 +17,16 @@ function version(): string {
   return 'unknown';
 }
 
+/** The verb: the first word that is neither a global flag nor the value of one (`--root X images` → images). */
+export function verbOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--root' || a === '--log-level') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
 /**
  * The CLI entry. `--version` is answered before commander and the verbs are loaded, so it starts fast.
  */
@@ -77,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : err.code === 'commander.unknownCommand' ? 1 : 125;
       return;
     }
-    const verb = argv.find((a) => !a.startsWith('-'));
+    const verb = verbOf(argv);
     process.stderr.write(formatError(err, globals().logLevel === 'debug') + '\n');
     process.exitCode = exitCodeFor(err, verb && engine125.has(verb) ? 125 : 1);
     return;

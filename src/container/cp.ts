@@ -46,10 +46,16 @@ function tarOf(dir: string, entry: string, rename?: string): Readable {
   const child = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // Consume stdout at once: Node resumes (and so discards) a child's unread stdout when the child exits. End the
+  // stream only once tar's exit status is known, so a failed tar never looks like a complete (short) archive.
+  const out = new PassThrough();
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (e) => out.destroy(e));
   child.on('close', (code) => {
-    if (code !== 0) child.stdout.destroy(new WharfError('INTERNAL', `tar of ${path.join(dir, entry)} failed: ${err.trim()}`));
+    if (code === 0) out.end();
+    else out.destroy(new WharfError('INTERNAL', `tar of ${path.join(dir, entry)} failed: ${err.trim()}`));
   });
-  return child.stdout;
+  return out;
 }
 
 /** `cp CONTAINER:SRC DEST|-` with the container's rootfs at `rootfs` (`followLink`: `-L`, a link's target is copied). */
@@ -93,7 +99,7 @@ export async function copyToContainer(
   const target = await resolveInRoot(rootfs, destNorm);
   const tst = await lstatOrUndef(target);
   const apply = async (tar: Readable, into: string): Promise<void> => {
-    await applyLayer(lateEnd(tar), into, { whiteouts: 'none', sameOwner: opts.archive === true });
+    await applyLayer(tar, into, { whiteouts: 'none', sameOwner: opts.archive === true });
   };
   if (typeof src !== 'string') {
     if (!tst?.isDirectory()) throw new WharfError('NOT_FOUND', `Could not find the file ${dest} in container`);
@@ -116,16 +122,4 @@ export async function copyToContainer(
   // A new name (or replacing a file): the tar's top entry is renamed to the destination's last component.
   const base = path.posix.basename(destNorm);
   await apply(tarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir);
-}
-
-/**
- * applyLayer (archive/) loses a small tar that has already ended when it starts reading (it then sees an empty
- * stream); a PassThrough that ends a moment after its source avoids that race. Reported to the archive owner.
- */
-function lateEnd(src: Readable): Readable {
-  const out = new PassThrough();
-  src.on('error', (err) => out.destroy(err));
-  src.pipe(out, { end: false });
-  src.on('end', () => setTimeout(() => out.end(), 50));
-  return out;
 }

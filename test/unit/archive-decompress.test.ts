@@ -76,3 +76,19 @@ test('an error of the source stream reaches the consumer', async () => {
   });
   await assert.rejects(async () => streamToBuffer(await decompressStream(src)), /connection reset/);
 });
+
+test('a small stream that has already ended is passed on whole (regression: read/unshift lost it)', async () => {
+  const { PassThrough: PT } = await import('node:stream');
+  const { decompressStream: dec } = await import('../../src/archive/decompress.js');
+  for (let i = 0; i < 20; i++) {
+    const src = new PT();
+    const data = Buffer.alloc(3000 + i, 0x61);
+    src.end(data);
+    // Let the stream buffer everything and reach its end state before anyone reads it.
+    await new Promise((r) => setImmediate(r));
+    const out = await dec(src);
+    const got: Buffer[] = [];
+    for await (const c of out) got.push(c as Buffer);
+    assert.equal(Buffer.concat(got).length, data.length, `attempt ${i}`);
+  }
+});

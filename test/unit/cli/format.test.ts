@@ -59,3 +59,11 @@ test('humanSize and humanDuration follow go-units as docker prints them', () => 
   const durations: Array<[number, string]> = [[0.5, 'Less than a second'], [1, '1 second'], [59, '59 seconds'], [60, 'About a minute'], [119, 'About a minute'], [120, '2 minutes'], [3600, 'About an hour'], [7200, '2 hours'], [86400 * 3, '3 days'], [86400 * 20, '2 weeks'], [86400 * 90, '3 months'], [86400 * 800, '2 years']];
   for (const [s, want] of durations) assert.equal(humanDuration(s), want, String(s));
 });
+
+test('the verb is found after global flags and their values', async () => {
+  const { verbOf } = await import('../../../src/cli/main.js');
+  assert.equal(verbOf(['--root', '/x', 'run', 'busybox']), 'run');
+  assert.equal(verbOf(['--root=/x', '--log-level', 'debug', 'exec', 'c']), 'exec');
+  assert.equal(verbOf(['images']), 'images');
+  assert.equal(verbOf(['--version']), undefined);
+});
