@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { imageDiskUsage, checkImageStore } from '../../image/index.js';
+import { buildCacheUsage, liveBuildSnapshots } from '../../build/index.js';
 import { humanSize, timeAgo } from '../../util/index.js';
 import { commandText, statusText } from '../../container/index.js';
 import { renderTable, renderList } from '../format.js';
@@ -30,8 +31,17 @@ export function register(program: Command, ctx: CliContext): void {
         for (const v of w.volumes.list()) vols.push({ v, links: w.volumes.users(v.name).length, size: await w.volumes.size(v.name) });
         const volSize = vols.reduce((a, x) => a + x.size, 0);
         const volReclaim = vols.filter((x) => x.links === 0).reduce((a, x) => a + x.size, 0);
+        const bc = await buildCacheUsage({ root: w.root, db: w.db, images: w.images });
+        const bcLayers = bc.size - bc.cacheMounts.size;
         const summary = [
-          { Type: 'Images', TotalCount: String(img.total), Active: String(img.active), Size: humanSize(img.layersSize), Reclaimable: reclaimableText(img.reclaimable, img.layersSize) },
+          // Layers only build-cache step images hold are counted once, under Build Cache, not under Images too.
+          {
+            Type: 'Images',
+            TotalCount: String(img.total - bc.entries + bc.active),
+            Active: String(img.active),
+            Size: humanSize(img.layersSize - bcLayers),
+            Reclaimable: reclaimableText(Math.max(0, img.reclaimable - bcLayers), img.layersSize - bcLayers),
+          },
           {
             Type: 'Containers',
             TotalCount: String(ctrs.length),
@@ -46,7 +56,13 @@ export function register(program: Command, ctx: CliContext): void {
             Size: humanSize(volSize),
             Reclaimable: reclaimableText(volReclaim, volSize),
           },
-          { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+          {
+            Type: 'Build Cache',
+            TotalCount: String(bc.entries + bc.cacheMounts.count),
+            Active: String(bc.active),
+            Size: humanSize(bc.size),
+            Reclaimable: humanSize(bc.reclaimable),
+          },
         ];
         if (!o.verbose) {
           ctx.stdout.write(
@@ -88,7 +104,7 @@ export function register(program: Command, ctx: CliContext): void {
         );
         ctx.stdout.write('\nLocal Volumes space usage:\n\n');
         ctx.stdout.write(renderTable([['VOLUME NAME', 'LINKS', 'SIZE'], ...vols.map((x) => [x.v.name, String(x.links), humanSize(x.size)])]));
-        ctx.stdout.write('\nBuild cache usage: 0B\n\n');
+        ctx.stdout.write(`\nBuild cache usage: ${humanSize(bc.size)}\n\n`);
         ctx.stdout.write(renderTable([['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED']]));
       }),
     );
@@ -99,11 +115,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--repair', 'Remove orphans and leftovers of interrupted work')
     .action(async (o: { repair?: boolean }) =>
       withEngine(ctx, async (w) => {
-        // Containers own their init and writable snapshots; check must not call them orphans.
+        // Containers own their init and writable snapshots, running builds their step snapshots: not orphans.
+        const liveBuilds = await liveBuildSnapshots(w.snapshots);
         const r = await checkImageStore(w.images, {
           root: w.root,
           repair: o.repair ?? false,
-          owners: { snapshots: () => w.containers.ownedSnapshots() },
+          owners: { snapshots: () => new Set([...w.containers.ownedSnapshots(), ...liveBuilds]) },
         });
         for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.what}${p.repaired ? ' (repaired)' : ''}\n`);
         const unrepaired = r.problems.filter((p) => !p.repaired);
