@@ -195,6 +195,9 @@ export class ImageRecords {
       .prepare('INSERT OR IGNORE INTO image_manifests(image_id, repository, digest, media_type) VALUES (?, ?, ?, ?)')
       .run(m.imageId, m.repository, m.digest, m.mediaType);
   }
+  deleteManifestRef(imageId: string, repository: string, digest: string): void {
+    this.db.sql.prepare('DELETE FROM image_manifests WHERE image_id = ? AND repository = ? AND digest = ?').run(imageId, repository, digest);
+  }
   imageByManifest(repository: string, digest: string): Digest | undefined {
     const r = this.db.sql.prepare('SELECT image_id FROM image_manifests WHERE repository = ? AND digest = ?').get(repository, digest) as
       | { image_id: Digest }

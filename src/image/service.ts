@@ -180,16 +180,28 @@ export class ImageService {
 
     if (byName && !byName.digest) {
       const name = formatReference(byName);
-      const lastName = tags.length === 1 && this.records.manifestsOf(img.id).length === 0;
-      if (lastName && users.length > 0 && !opts.force) {
+      const repo = repositoryName(byName);
+      // Docker's rule: untagging the last tag of a repository also drops that repository's digest references;
+      // the image goes when no reference at all is left.
+      const otherTags = tags.filter((t) => t.name !== name);
+      const sameRepoTagLeft = otherTags.some((t) => t.repository === repo);
+      const manifests = this.records.manifestsOf(img.id);
+      const dropDigests = sameRepoTagLeft ? [] : manifests.filter((m) => m.repository === repo);
+      const lastRef = otherTags.length === 0 && manifests.length === dropDigests.length;
+      if (lastRef && users.length > 0 && !opts.force) {
         throw new WharfError(
           'CONFLICT',
           `conflict: unable to remove repository reference "${familiarString(byName)}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${short}`,
         );
       }
-      this.db.immediate(() => this.records.deleteTag(name));
+      this.db.immediate(() => {
+        this.records.deleteTag(name);
+        for (const m of dropDigests) this.records.deleteManifestRef(img.id, m.repository, m.digest);
+      });
       events.push({ Untagged: familiarString(byName) });
-      if (!lastName || users.length > 0 || this.records.hasChildren(img.id)) return events;
+      for (const m of dropDigests) events.push({ Untagged: familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }) });
+      await this.#dropUnreferencedManifests(dropDigests.map((m) => m.digest));
+      if (!lastRef || users.length > 0 || this.records.hasChildren(img.id)) return events;
       events.push(...(await this.#deleteImage(img.id, opts.noPrune ?? false)));
       return events;
     }
@@ -215,6 +227,13 @@ export class ImageService {
     if (users.length > 0) return events; // forced: names are gone, the image stays for its containers
     events.push(...(await this.#deleteImage(img.id, opts.noPrune ?? false)));
     return events;
+  }
+
+  /** Manifest blobs are kept while some image is known by them; drop the ones no image references any more. */
+  async #dropUnreferencedManifests(digests: readonly Digest[]): Promise<void> {
+    if (digests.length === 0) return;
+    const stillUsed = this.records.allManifestDigests();
+    for (const d of digests) if (!stillUsed.has(d)) await this.content.delete(d).catch(() => {});
   }
 
   /** Delete an untagged image record, its manifests, its now-unused layers, then dangling parents. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { imageDiskUsage, checkImageStore } from '../../image/index.js';
+import { imageDiskUsage, checkImageStore, listImages } from '../../image/index.js';
 import { buildCacheUsage, liveBuildSnapshots } from '../../build/index.js';
 import { humanSize, timeAgo } from '../../util/index.js';
 import { commandText, statusText } from '../../container/index.js';
@@ -37,7 +37,7 @@ export function register(program: Command, ctx: CliContext): void {
           // Layers only build-cache step images hold are counted once, under Build Cache, not under Images too.
           {
             Type: 'Images',
-            TotalCount: String(img.total - bc.entries + bc.active),
+            TotalCount: String(new Set(listImages(w.images).map((r) => r.id)).size), // as `images` lists them: no build-step intermediates
             Active: String(img.active),
             Size: humanSize(img.layersSize - bcLayers),
             Reclaimable: reclaimableText(Math.max(0, img.reclaimable - bcLayers), img.layersSize - bcLayers),
