@@ -8,6 +8,8 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have runc || need+=(runc)
 have skopeo || need+=(skopeo)
+have podman || need+=(podman)
+have buildah || need+=(buildah)
 have umoci || need+=(umoci)
 have docker-registry || need+=(docker-registry)
 have dockerd || need+=(docker.io)
