@@ -22,8 +22,11 @@ export function timeAgo(date: Date | string, now: Date = new Date()): string {
   return `${humanDuration((now.getTime() - d.getTime()) / 1000)} ago`;
 }
 
-/** Docker's size format (go-units HumanSizeWithPrecision, decimal units, 3 significant digits). */
-export function humanSize(bytes: number): string {
+/**
+ * Docker's size format: go-units HumanSizeWithPrecision, decimal units. The CLI's tables use 3 significant digits
+ * ("4.26MB"); the build context line uses 4 ("3.072kB").
+ */
+export function humanSize(bytes: number, precision = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
   let v = bytes;
   let i = 0;
@@ -31,7 +34,7 @@ export function humanSize(bytes: number): string {
     v /= 1000;
     i++;
   }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
+  return `${Number(v.toPrecision(precision))}${units[i]}`;
 }
 
 /** RFC 3339 with nanosecond-style precision trimmed, as Docker prints `Created`. */

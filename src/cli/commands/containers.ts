@@ -309,31 +309,25 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       }),
     );
 
-  parent
-    .command('pause')
-    .description('Pause all processes within one or more containers')
-    .argument('<CONTAINER...>')
-    .action(async (names: string[]) =>
-      withEngine(ctx, async (w) => {
-        await forEachContainer(ctx, names, async (n) => {
-          await w.containers.pause(n);
-          ctx.stdout.write(`${n}\n`);
-        });
-      }),
-    );
-
-  parent
-    .command('unpause')
-    .description('Unpause all processes within one or more containers')
-    .argument('<CONTAINER...>')
-    .action(async (names: string[]) =>
-      withEngine(ctx, async (w) => {
-        await forEachContainer(ctx, names, async (n) => {
-          await w.containers.unpause(n);
-          ctx.stdout.write(`${n}\n`);
-        });
-      }),
-    );
+  // Verbs that act on each named container and echo its name, as docker does.
+  const perContainer: Array<[string, string, (w: Wharf, n: string) => Promise<unknown>]> = [
+    ['pause', 'Pause all processes within one or more containers', (w, n) => w.containers.pause(n)],
+    ['unpause', 'Unpause all processes within one or more containers', (w, n) => w.containers.unpause(n)],
+  ];
+  for (const [verb, description, act] of perContainer) {
+    parent
+      .command(verb)
+      .description(description)
+      .argument('<CONTAINER...>')
+      .action(async (names: string[]) =>
+        withEngine(ctx, async (w) => {
+          await forEachContainer(ctx, names, async (n) => {
+            await act(w, n);
+            ctx.stdout.write(`${n}\n`);
+          });
+        }),
+      );
+  }
 
   parent
     .command('rename')

@@ -1,27 +1,13 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ok } from '../../helpers/cli.js';
-import { rootWithBusybox, makeContext, arrowIds, cacheHits, builtId, imageLayers, type Root } from './helpers.js';
+import { buildSuite, arrowIds, cacheHits, builtId, imageLayers, type Root } from './helpers.js';
 
 let t: Root;
 let busyboxId: string;
-const cleanups: Array<() => Promise<void>> = [];
-
-before(async () => {
-  ({ t, busyboxId } = await rootWithBusybox());
-});
-after(async () => {
-  for (const c of cleanups) await c();
-  await t.cleanup();
-});
-
-async function ctx(files: Record<string, string>): Promise<string> {
-  const c = await makeContext(files);
-  cleanups.push(c.cleanup);
-  return c.dir;
-}
+const { ctx } = buildSuite((r) => ({ t, busyboxId } = r));
 
 const WEB = `FROM busybox
 MAINTAINER Jane Doe <jane@example.com>

@@ -1,26 +1,12 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { ok, WHARF_BIN } from '../../helpers/cli.js';
-import { rootWithBusybox, makeContext, cacheHits, builtId, imageLayers, type Root } from './helpers.js';
+import { buildSuite, cacheHits, builtId, imageLayers, type Root } from './helpers.js';
 import { Wharf } from '../../../src/engine/index.js';
 
 let t: Root;
-const cleanups: Array<() => Promise<void>> = [];
-
-before(async () => {
-  ({ t } = await rootWithBusybox());
-});
-after(async () => {
-  for (const c of cleanups) await c();
-  await t.cleanup();
-});
-
-async function ctx(files: Record<string, string>): Promise<string> {
-  const c = await makeContext(files);
-  cleanups.push(c.cleanup);
-  return c.dir;
-}
+const { ctx } = buildSuite((r) => ({ t } = r));
 
 /** Start a build, wait for `marker` on stdout, then send `signal`; resolves with the exit code and output. */
 function interruptedBuild(dir: string, tag: string, marker: RegExp, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string }> {

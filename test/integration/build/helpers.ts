@@ -1,4 +1,5 @@
 /** Shared by the build tests: a root with the busybox base image, context dirs, and readers for built images. */
+import { before, after } from 'node:test';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -83,4 +84,29 @@ export async function imageLayers(root: string, ref: string): Promise<{ id: Dige
   } finally {
     w.close();
   }
+}
+
+/**
+ * The usual suite set-up: a root with the busybox base before the tests, build contexts made through `ctx`, and
+ * everything removed after. `onReady` receives the root (and the base image's ID) once it exists.
+ */
+export function buildSuite(onReady: (r: Awaited<ReturnType<typeof rootWithBusybox>>) => void): { ctx(files: Record<string, string>): Promise<string> } {
+  const cleanups: Array<() => Promise<void>> = [];
+  let root: Root | undefined;
+  before(async () => {
+    const r = await rootWithBusybox();
+    root = r.t;
+    onReady(r);
+  });
+  after(async () => {
+    for (const c of cleanups) await c();
+    await root?.cleanup();
+  });
+  return {
+    async ctx(files) {
+      const c = await makeContext(files);
+      cleanups.push(c.cleanup);
+      return c.dir;
+    },
+  };
 }

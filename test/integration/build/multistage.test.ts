@@ -1,26 +1,12 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { ok } from '../../helpers/cli.js';
-import { rootWithBusybox, makeContext, cacheHits, imageLayers, type Root } from './helpers.js';
+import { buildSuite, cacheHits, imageLayers, type Root } from './helpers.js';
 
 let t: Root;
-const cleanups: Array<() => Promise<void>> = [];
-
-before(async () => {
-  ({ t } = await rootWithBusybox());
-});
-after(async () => {
-  for (const c of cleanups) await c();
-  await t.cleanup();
-});
-
-async function ctx(files: Record<string, string>): Promise<string> {
-  const c = await makeContext(files);
-  cleanups.push(c.cleanup);
-  return c.dir;
-}
+const { ctx } = buildSuite((r) => ({ t } = r));
 
 const MULTI = `FROM busybox AS build
 ARG GREETING=hello

@@ -23,8 +23,9 @@ test('build cache shows under Build Cache, and prune reclaims it', async () => {
   const out = ok(await t.cli(['system', 'df']), 'df').stdout;
   const bc = row(out, 'Build Cache');
   assert.notEqual(bc[3], '0B', out);
-  // The untagged step images are build cache: the Images row still shows only the base.
-  assert.deepEqual(row(out, 'Images').slice(1, 4), before.slice(1, 4), out);
+  // The step layers are build cache: the Images row's size still shows only the base (the untagged result is
+  // listed by `images` as <none>, so it counts as an image, as in docker).
+  assert.equal(row(out, 'Images')[3], before[3], out);
   ok(await t.cli(['builder', 'prune', '-f']), 'prune');
   assert.equal(row(ok(await t.cli(['system', 'df']), 'df').stdout, 'Build Cache')[3], '0B');
   assert.match(ok(await t.cli(['system', 'check']), 'check').stdout, /no problems/);
