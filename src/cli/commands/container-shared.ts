@@ -41,8 +41,8 @@ export function parseTimeArg(s: string, now = Date.now()): Date {
 }
 
 /**
- * Run an attached session as Docker's CLI does: a raw terminal for `-t` on a TTY with resizes passed on, signals
- * proxied to the container without a tty, and the container's exit code as the result (undefined when detached).
+ * Run an attached session as Docker's CLI does: a raw terminal for `-t` on a TTY with resizes passed on, and the
+ * container's exit code as the result (undefined when detached). Signals are proxied by `proxySignals`.
  */
 export async function driveSession(
   w: Wharf,
@@ -61,15 +61,6 @@ export async function driveSession(
     process.stdout.on('resize', onResize);
     restore.push(() => process.stdout.off('resize', onResize));
   }
-  if (!opts.tty) {
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
-      const h = (): void => {
-        void w.containers.kill(id, sig).catch(() => {});
-      };
-      process.on(sig, h);
-      restore.push(() => process.off(sig, h));
-    }
-  }
   try {
     return await session.exit;
   } finally {
@@ -77,6 +68,36 @@ export async function driveSession(
     stdin.pause();
     if (typeof (stdin as { unref?: () => void }).unref === 'function') (stdin as unknown as { unref: () => void }).unref();
   }
+}
+
+/**
+ * Proxy the CLI's signals to the container (without a tty, as Docker's CLI does). Installed before the container
+ * starts: its output can reach the user before `start` returns, and a signal sent in that window must not kill the
+ * CLI. Signals that arrive before `started()` are delivered then.
+ */
+export function proxySignals(w: Wharf, id: string, enabled: boolean): { started(): void; restore(): void } {
+  const handlers: Array<[NodeJS.Signals, () => void]> = [];
+  const pending: NodeJS.Signals[] = [];
+  let running = false;
+  const send = (sig: NodeJS.Signals): void => {
+    void w.containers.kill(id, sig).catch(() => {});
+  };
+  if (enabled) {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
+      const h = (): void => (running ? send(sig) : void pending.push(sig));
+      process.on(sig, h);
+      handlers.push([sig, h]);
+    }
+  }
+  return {
+    started() {
+      running = true;
+      for (const sig of pending.splice(0)) send(sig);
+    },
+    restore() {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    },
+  };
 }
 
 /** Run `fn` for each named container, printing errors as Docker does and exiting 1 when any failed. */

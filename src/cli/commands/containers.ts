@@ -6,7 +6,7 @@ import type { NetworkMode } from '../../network/index.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
-import { containerGroup, driveSession, exit125, forEachContainer, readEnvFile } from './container-shared.js';
+import { containerGroup, driveSession, exit125, forEachContainer, proxySignals, readEnvFile } from './container-shared.js';
 
 interface CreateFlags {
   detach?: boolean;
@@ -162,17 +162,24 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       }
       const tty = o.tty === true;
       const size = tty ? consoleSize() : undefined;
-      const { session } = await startOrDiscard(w, rec.id, {
-        attach: {
-          ...(o.interactive ? { stdin: process.stdin } : {}),
-          stdout: ctx.stdout,
-          stderr: ctx.stderr,
-          ...(tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
-        },
-        ...(size ? { consoleSize: size } : {}),
-      });
-      if (!session) return;
-      const ex = await driveSession(w, rec.id, session, { tty, stdinRaw: tty && o.interactive === true });
+      const signals = proxySignals(w, rec.id, !tty);
+      let ex;
+      try {
+        const { session } = await startOrDiscard(w, rec.id, {
+          attach: {
+            ...(o.interactive ? { stdin: process.stdin } : {}),
+            stdout: ctx.stdout,
+            stderr: ctx.stderr,
+            ...(tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
+          },
+          ...(size ? { consoleSize: size } : {}),
+        });
+        if (!session) return;
+        signals.started();
+        ex = await driveSession(w, rec.id, session, { tty, stdinRaw: tty && o.interactive === true });
+      } finally {
+        signals.restore();
+      }
       if (ex.detached) return;
       const code = ex.exitCode ?? (await w.containers.wait(rec.id).catch(() => 0));
       if (code !== 0) ctx.setExitCode(code);
@@ -203,17 +210,24 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
           const rec = w.containers.resolve(names[0]!);
           const tty = rec.config.Tty === true;
           const size = tty ? consoleSize() : undefined;
-          const { session } = await w.containers.start(rec.id, {
-            attach: {
-              ...(o.interactive ? { stdin: process.stdin } : {}),
-              stdout: ctx.stdout,
-              stderr: ctx.stderr,
-              ...(tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
-            },
-            ...(size ? { consoleSize: size } : {}),
-          });
-          if (!session) return;
-          const ex = await driveSession(w, rec.id, session, { tty, stdinRaw: tty && o.interactive === true });
+          const signals = proxySignals(w, rec.id, !tty);
+          let ex;
+          try {
+            const { session } = await w.containers.start(rec.id, {
+              attach: {
+                ...(o.interactive ? { stdin: process.stdin } : {}),
+                stdout: ctx.stdout,
+                stderr: ctx.stderr,
+                ...(tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
+              },
+              ...(size ? { consoleSize: size } : {}),
+            });
+            if (!session) return;
+            signals.started();
+            ex = await driveSession(w, rec.id, session, { tty, stdinRaw: tty && o.interactive === true });
+          } finally {
+            signals.restore();
+          }
           if (!ex.detached) {
             const code = ex.exitCode ?? (await w.containers.wait(rec.id).catch(() => 0));
             if (code !== 0) ctx.setExitCode(code);
