@@ -1,0 +1,54 @@
+/**
+ * Wharf as a library, end to end: import a base, build on it, serve a registry, push, pull into a second store.
+ * Everything through the package entry (src/index.ts), as `import … from 'wharf'` users see it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Wharf, importTarball, Builder, BuildContext, startRegistry, loadRegistryConfig, push, pull, is } from '../../src/index.js';
+import { makeBusyboxTar } from '../helpers/busybox.js';
+
+test('import, build, serve, push and pull through the library API', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'wharf-lib-'));
+  const a = await Wharf.open({ root: path.join(dir, 'a') });
+  const b = await Wharf.open({ root: path.join(dir, 'b') });
+  let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
+  try {
+    const base = await importTarball(a.images, createReadStream(await makeBusyboxTar(dir)), { changes: ['CMD ["sh"]'], reference: 'busybox' });
+    assert.equal(a.images.resolve('busybox').id, base.id);
+
+    const ctxDir = path.join(dir, 'ctx');
+    await import('node:fs/promises').then((f) => f.mkdir(ctxDir));
+    await writeFile(path.join(ctxDir, 'hello.txt'), 'hello\n');
+    const dockerfile = 'FROM busybox\nCOPY hello.txt /srv/\nRUN cat /srv/hello.txt > /srv/copy.txt\n';
+    registry = await startRegistry(await loadRegistryConfig({ wharfRoot: path.join(dir, 'reg'), addr: '127.0.0.1:0' }), { log: () => {} });
+    const ref = `${registry.host}:${registry.port}/lib/app:1`;
+    const out = new PassThrough().resume();
+    const built = await new Builder(a).build({
+      context: await BuildContext.fromDirectory(ctxDir),
+      dockerfile: { text: dockerfile, name: 'Dockerfile' },
+      tags: [ref],
+      out,
+      err: out,
+    });
+    assert.equal(a.images.resolve(ref).id, built.imageId);
+
+    const [pushed] = await push(a, ref);
+    const [pulled] = await pull(b, ref);
+    assert.equal(pulled!.imageId, built.imageId);
+    assert.equal(pulled!.digest, pushed!.digest);
+    const chain = b.images.records.imageChain(pulled!.imageId);
+    const top = b.snapshots.diffDir(chain[chain.length - 1]!);
+    assert.equal(await readFile(path.join(top, 'srv/copy.txt'), 'utf8'), 'hello\n');
+    assert.ok(is(await Promise.resolve().then(() => b.images.resolve('nope')).catch((e: unknown) => e), 'NOT_FOUND'));
+  } finally {
+    await registry?.close();
+    a.close();
+    b.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
