@@ -3,6 +3,7 @@ import { WharfError, codeOf } from '../../errors/index.js';
 import type { Wharf } from '../../engine/index.js';
 import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
 import type { NetworkMode } from '../../network/index.js';
+import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
@@ -127,6 +128,40 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
  * `run`'s start: when the engine cannot start the container (a taken port, a missing volume), the container it just
  * created is removed again, so a failed `run` leaves nothing. A command that cannot run keeps Docker's Created record.
  */
+/**
+ * `run` without -d and `start -a`: attach the CLI's streams, proxy signals from before the start, drive the session,
+ * and exit with the container's status (nothing when the user detached).
+ */
+async function startAttached(
+  ctx: CliContext,
+  w: Wharf,
+  id: string,
+  o: { tty: boolean; interactive: boolean; start: (so: StartOptions) => Promise<{ session?: AttachSession }> },
+): Promise<void> {
+  const size = o.tty ? consoleSize() : undefined;
+  const signals = proxySignals(w, id, !o.tty);
+  let ex: AttachExit;
+  try {
+    const { session } = await o.start({
+      attach: {
+        ...(o.interactive ? { stdin: process.stdin } : {}),
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        ...(o.tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
+      },
+      ...(size ? { consoleSize: size } : {}),
+    });
+    if (!session) return;
+    signals.started();
+    ex = await driveSession(w, id, session, { tty: o.tty, stdinRaw: o.tty && o.interactive });
+  } finally {
+    signals.restore();
+  }
+  if (ex.detached) return;
+  const code = ex.exitCode ?? (await w.containers.wait(id).catch(() => 0));
+  if (code !== 0) ctx.setExitCode(code);
+}
+
 async function startOrDiscard(w: Wharf, id: string, opts: StartOptions = {}): Promise<Awaited<ReturnType<Wharf['containers']['start']>>> {
   try {
     return await w.containers.start(id, opts);
@@ -160,29 +195,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
         ctx.stdout.write(`${rec.id}\n`);
         return;
       }
-      const tty = o.tty === true;
-      const size = tty ? consoleSize() : undefined;
-      const signals = proxySignals(w, rec.id, !tty);
-      let ex;
-      try {
-        const { session } = await startOrDiscard(w, rec.id, {
-          attach: {
-            ...(o.interactive ? { stdin: process.stdin } : {}),
-            stdout: ctx.stdout,
-            stderr: ctx.stderr,
-            ...(tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
-          },
-          ...(size ? { consoleSize: size } : {}),
-        });
-        if (!session) return;
-        signals.started();
-        ex = await driveSession(w, rec.id, session, { tty, stdinRaw: tty && o.interactive === true });
-      } finally {
-        signals.restore();
-      }
-      if (ex.detached) return;
-      const code = ex.exitCode ?? (await w.containers.wait(rec.id).catch(() => 0));
-      if (code !== 0) ctx.setExitCode(code);
+      await startAttached(ctx, w, rec.id, { tty: o.tty === true, interactive: o.interactive === true, start: (so) => startOrDiscard(w, rec.id, so) });
     })),
   );
 
@@ -208,30 +221,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
         }
         if (o.attach || o.interactive) {
           const rec = w.containers.resolve(names[0]!);
-          const tty = rec.config.Tty === true;
-          const size = tty ? consoleSize() : undefined;
-          const signals = proxySignals(w, rec.id, !tty);
-          let ex;
-          try {
-            const { session } = await w.containers.start(rec.id, {
-              attach: {
-                ...(o.interactive ? { stdin: process.stdin } : {}),
-                stdout: ctx.stdout,
-                stderr: ctx.stderr,
-                ...(tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
-              },
-              ...(size ? { consoleSize: size } : {}),
-            });
-            if (!session) return;
-            signals.started();
-            ex = await driveSession(w, rec.id, session, { tty, stdinRaw: tty && o.interactive === true });
-          } finally {
-            signals.restore();
-          }
-          if (!ex.detached) {
-            const code = ex.exitCode ?? (await w.containers.wait(rec.id).catch(() => 0));
-            if (code !== 0) ctx.setExitCode(code);
-          }
+          await startAttached(ctx, w, rec.id, { tty: rec.config.Tty === true, interactive: o.interactive === true, start: (so) => w.containers.start(rec.id, so) });
           return;
         }
         let failed: unknown;
