@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import tar from 'tar-stream';
 import { ok } from '../../helpers/cli.js';
 import { dockerdAvailable, startDockerd, type Dockerd } from '../../helpers/dockerd.js';
-import { rootWithBusybox, makeContext, imageLayers, type Root, type LayerEntry } from './helpers.js';
+import { rootWithBusybox, makeContext, imageLayers, tarEntries, type Root, type LayerEntry } from './helpers.js';
 
 process.env.DOCKER_BUILDKIT = '0';
 let t: Root;
@@ -58,21 +58,7 @@ async function dockerLayers(image: string): Promise<LayerEntry[][]> {
   const manifest = JSON.parse(files.get('manifest.json')!.toString()) as Array<{ Layers: string[] }>;
   const out: LayerEntry[][] = [];
   for (const layer of manifest[0]!.Layers) {
-    const entries: LayerEntry[] = [];
-    const lx = tar.extract();
-    const ldone = (async () => {
-      for await (const e of lx) {
-        const chunks: Buffer[] = [];
-        for await (const c of e) chunks.push(c as Buffer);
-        const h = e.header;
-        const entry: LayerEntry = { name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, size: h.size ?? 0 };
-        if (h.type === 'file' && (h.size ?? 0) < 4096) entry.data = Buffer.concat(chunks).toString('utf8');
-        if (h.linkname) entry.linkname = h.linkname;
-        entries.push(entry);
-      }
-    })();
-    lx.end(files.get(layer)!);
-    await ldone;
+    const entries = await tarEntries(files.get(layer)!);
     out.push(entries);
   }
   return out;

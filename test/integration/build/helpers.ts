@@ -1,5 +1,6 @@
 /** Shared by the build tests: a root with the busybox base image, context dirs, and readers for built images. */
 import { before, after } from 'node:test';
+import type { Readable } from 'node:stream';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -55,6 +56,27 @@ export interface LayerEntry {
   linkname?: string;
 }
 
+/** A layer tar (a stream, or the bytes) as its list of entries, small files' contents included. */
+export async function tarEntries(src: Readable | Buffer): Promise<LayerEntry[]> {
+  const entries: LayerEntry[] = [];
+  const ex = tar.extract();
+  const done = (async () => {
+    for await (const e of ex) {
+      const chunks: Buffer[] = [];
+      for await (const c of e) chunks.push(c as Buffer);
+      const h = e.header;
+      const entry: LayerEntry = { name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, size: h.size ?? 0 };
+      if (h.type === 'file' && (h.size ?? 0) < 4096) entry.data = Buffer.concat(chunks).toString('utf8');
+      if (h.linkname) entry.linkname = h.linkname;
+      entries.push(entry);
+    }
+  })();
+  if (Buffer.isBuffer(src)) ex.end(src);
+  else src.pipe(ex);
+  await done;
+  return entries;
+}
+
 /** Each layer of an image as a list of tar entries (small files' contents included). Opens the store read-only. */
 export async function imageLayers(root: string, ref: string): Promise<{ id: Digest; layers: LayerEntry[][]; config: Record<string, any> }> {
   const w = await Wharf.open({ root });
@@ -63,21 +85,7 @@ export async function imageLayers(root: string, ref: string): Promise<{ id: Dige
     const { config } = await w.images.config(img.id);
     const layers: LayerEntry[][] = [];
     for (const chainId of w.images.records.imageChain(img.id)) {
-      const entries: LayerEntry[] = [];
-      const ex = tar.extract();
-      const done = (async () => {
-        for await (const e of ex) {
-          const chunks: Buffer[] = [];
-          for await (const c of e) chunks.push(c as Buffer);
-          const h = e.header;
-          const entry: LayerEntry = { name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, size: h.size ?? 0 };
-          if (h.type === 'file' && (h.size ?? 0) < 4096) entry.data = Buffer.concat(chunks).toString('utf8');
-          if (h.linkname) entry.linkname = h.linkname;
-          entries.push(entry);
-        }
-      })();
-      (await w.images.layers.tar(chainId)).pipe(ex);
-      await done;
+      const entries = await tarEntries(await w.images.layers.tar(chainId));
       layers.push(entries);
     }
     return { id: img.id, layers, config: config as Record<string, any> };
