@@ -25,7 +25,7 @@ dockerd --data-root "$W/docker" --exec-root "$W/dexec" -H "unix://$W/d.sock" --p
 DPID=$!
 D() { docker -H "unix://$W/d.sock" "$@"; }
 for _ in $(seq 1 60); do D version >/dev/null 2>&1 && break; sleep 0.5; done
-WH() { node bin/wharf --root "$W/wharf" "$@"; }
+WH() { ./bin/wharf --root "$W/wharf" "$@"; }
 
 # The same busybox base in every tool.
 mkdir -p "$W/rootfs/bin" "$W/rootfs/etc" "$W/rootfs/tmp"

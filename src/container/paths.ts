@@ -49,9 +49,12 @@ export function monitorEntry(): MonitorEntry {
   return defaultMonitorEntry();
 }
 
-/** `bin/wharf` of this installation, which the monitor runs as the cleanup command after the container exits. */
+/**
+ * The CLI's Node entry of this installation (bin/wharf.mjs, which bin/wharf runs), for the monitor's cleanup command;
+ * run with process.execPath, so no shell wrapper in between.
+ */
 export function wharfBin(): string {
-  for (const rel of ['../bin/wharf', '../../bin/wharf']) {
+  for (const rel of ['../bin/wharf.mjs', '../../bin/wharf.mjs']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }

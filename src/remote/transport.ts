@@ -1,5 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
@@ -11,7 +13,10 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** A buffer is sent with Content-Length; a stream is sent chunked. */
   body?: Buffer | Readable;
-  /** Verify the server's TLS certificate (default true). NODE_EXTRA_CA_CERTS extends the trusted CAs, as Node does. */
+  /**
+   * Verify the server's TLS certificate (default true). NODE_EXTRA_CA_CERTS extends the trusted CAs, as Node does;
+   * so does WHARF_EXTRA_CA_CERTS, where bin/wharf moves it to spare every other command reading it at start-up.
+   */
   tlsVerify?: boolean;
   /** Socket idle timeout: a peer silent this long fails the request or the body stream with ETIMEDOUT. */
   timeoutMs?: number;
@@ -31,13 +36,30 @@ export const USER_AGENT = 'wharf/0.1';
 /** Keep-alive agents owned by one client; `destroy()` closes their sockets so the process can exit. */
 export class Agents {
   readonly http = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  readonly https = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  readonly https = new https.Agent({ keepAlive: true, maxSockets: 16, ...extraCaOption() });
   readonly httpsInsecure = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
   destroy(): void {
     this.http.destroy();
     this.https.destroy();
     this.httpsInsecure.destroy();
   }
+}
+
+/**
+ * Node's default trust store plus the PEM certificates of WHARF_EXTRA_CA_CERTS, read when the first registry client
+ * is made (an unreadable file is ignored with the same leniency as Node's NODE_EXTRA_CA_CERTS).
+ */
+export function extraCaOption(env: NodeJS.ProcessEnv = process.env): { ca?: string[] } {
+  const file = env.WHARF_EXTRA_CA_CERTS;
+  if (!file) return {};
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  const extra = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return extra.length ? { ca: [...rootCertificates, ...extra] } : {};
 }
 
 export function sendHttp(req: HttpRequest, agents: Agents): Promise<HttpResponse> {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The shell wrapper users run (it execs Node, so a child's PID is the CLI's own). */
 export const WHARF_BIN = path.join(REPO, 'bin', 'wharf');
 
 export interface CliResult {
@@ -16,7 +17,7 @@ export interface CliResult {
 
 export function runCli(root: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WHARF_BIN, '--root', root, ...args], {
+    const child = spawn(WHARF_BIN, ['--root', root, ...args], {
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -29,7 +29,7 @@ test('an unknown command exits 1', async () => {
 test('WHARF_ROOT selects the root when --root is not given', async () => {
   const { spawnSync } = await import('node:child_process');
   const { WHARF_BIN } = await import('../helpers/cli.js');
-  const r = spawnSync(process.execPath, [WHARF_BIN, 'system', 'df'], { env: { ...process.env, WHARF_ROOT: t.root }, encoding: 'utf8' });
+  const r = spawnSync(WHARF_BIN, ['system', 'df'], { env: { ...process.env, WHARF_ROOT: t.root }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const { existsSync } = await import('node:fs');
   assert.ok(existsSync(`${t.root}/wharf.db`));

@@ -11,7 +11,7 @@ const { ctx } = buildSuite((r) => ({ t } = r));
 /** Start a build, wait for `marker` on stdout, then send `signal`; resolves with the exit code and output. */
 function interruptedBuild(dir: string, tag: string, marker: RegExp, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WHARF_BIN, '--root', t.root, 'build', '-t', tag, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(WHARF_BIN, ['--root', t.root, 'build', '-t', tag, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let sent = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);

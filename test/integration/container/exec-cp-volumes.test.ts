@@ -71,7 +71,7 @@ test('cp both ways with Docker path semantics, and tar streams with -', async ()
 
   // `-`: a tar stream both ways
   const tarOut = await new Promise<Buffer>((resolve, reject) => {
-    const p = spawn(process.execPath, [WHARF_BIN, '--root', f.root, 'cp', 'cpc:/out/sub', '-']);
+    const p = spawn(WHARF_BIN, ['--root', f.root, 'cp', 'cpc:/out/sub', '-']);
     const chunks: Buffer[] = [];
     p.stdout.on('data', (c: Buffer) => chunks.push(c));
     p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`cp - exited ${code}`))));

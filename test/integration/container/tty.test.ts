@@ -15,7 +15,7 @@ after(async () => {
 
 test('run -it: an interactive shell on a real pseudo-terminal, exit status passed through', async () => {
   const pty = await import('node-pty');
-  const term = pty.spawn(process.execPath, [WHARF_BIN, '--root', f.root, 'run', '-it', '--rm', '--name', 'itest', 'busybox', 'sh'], {
+  const term = pty.spawn(WHARF_BIN, ['--root', f.root, 'run', '-it', '--rm', '--name', 'itest', 'busybox', 'sh'], {
     cols: 100,
     rows: 30,
     env: process.env as Record<string, string>,
@@ -42,7 +42,7 @@ test('run -i pipes stdin without a terminal; run passes SIGTERM on to the contai
   const r = ok(await f.cli(['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line one\nline two\n' }), 'run -i');
   assert.equal(r.stdout, 'line one\nline two\ndone\n');
 
-  const child = spawn(process.execPath, [WHARF_BIN, '--root', f.root, 'run', '--rm', 'busybox', 'sh', '-c', 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done'], {
+  const child = spawn(WHARF_BIN, ['--root', f.root, 'run', '--rm', 'busybox', 'sh', '-c', 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -58,7 +58,7 @@ test('run -i pipes stdin without a terminal; run passes SIGTERM on to the contai
 test('exec -it runs on a terminal; start -a attaches and returns the exit code; logs --since filters by time', async () => {
   ok(await f.cli(['run', '-d', '--name', 'bg', 'busybox', 'sh', '-c', 'echo early; sleep 300']), 'run');
   const pty = await import('node-pty');
-  const term = pty.spawn(process.execPath, [WHARF_BIN, '--root', f.root, 'exec', '-it', 'bg', 'sh', '-c', 'tty; exit 5'], {
+  const term = pty.spawn(WHARF_BIN, ['--root', f.root, 'exec', '-it', 'bg', 'sh', '-c', 'tty; exit 5'], {
     cols: 80,
     rows: 24,
     env: process.env as Record<string, string>,

@@ -156,7 +156,7 @@ test('SIGKILL in the middle of a large load leaves a consistent store; a second 
     ok(await t2.cli(['save', '-o', archive, 'big:1']), 'save');
     const t3 = await tempRoot();
     try {
-      const child = spawn(process.execPath, [WHARF_BIN, '--root', t3.root, 'load', '-i', archive], { stdio: 'ignore' });
+      const child = spawn(WHARF_BIN, ['--root', t3.root, 'load', '-i', archive], { stdio: 'ignore' });
       // Kill once the load is under way (its staging dir or a snapshot has data), bounded wait.
       for (let i = 0; i < 400; i++) {
         const tmp = await readdir(path.join(t3.root, 'tmp')).catch(() => [] as string[]);

@@ -35,7 +35,7 @@ before(async () => {
   t = await tempRoot();
   pm = await mkdtemp(path.join(tmpdir(), 'wharf-podman-'));
   host = `127.0.0.1:${await freePort()}`;
-  reg = spawn(process.execPath, [WHARF_BIN, '--root', t.root, 'registry', 'serve', '--addr', host], { stdio: 'ignore' });
+  reg = spawn(WHARF_BIN, ['--root', t.root, 'registry', 'serve', '--addr', host], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const up = await fetch(`http://${host}/v2/`).then((r) => r.ok).catch(() => false);
     if (up) break;

@@ -61,3 +61,32 @@ test('an insecure (loopback) registry speaking TLS is reached over HTTPS without
     c.close();
   }
 });
+
+test('WHARF_EXTRA_CA_CERTS (where bin/wharf moves NODE_EXTRA_CA_CERTS) makes a private CA trusted', async () => {
+  const { extraCaOption } = await import('../../../src/remote/transport.js');
+  assert.deepEqual(extraCaOption({}), {});
+  assert.deepEqual(extraCaOption({ WHARF_EXTRA_CA_CERTS: path.join(dir, 'missing.pem') }), {});
+  const opt = extraCaOption({ WHARF_EXTRA_CA_CERTS: path.join(dir, 'cert.pem') });
+  assert.ok(opt.ca && opt.ca.length > 1 && opt.ca.at(-1)!.includes('BEGIN CERTIFICATE'));
+  const saved = process.env.WHARF_EXTRA_CA_CERTS;
+  process.env.WHARF_EXTRA_CA_CERTS = path.join(dir, 'cert.pem');
+  const strict = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { retries: 0 });
+  try {
+    assert.deepEqual(await strict.listTags('x'), ['secure']);
+    assert.equal(strict.baseUrl?.protocol, 'https:');
+  } finally {
+    strict.close();
+    if (saved === undefined) delete process.env.WHARF_EXTRA_CA_CERTS;
+    else process.env.WHARF_EXTRA_CA_CERTS = saved;
+  }
+});
+
+test('bin/wharf moves NODE_EXTRA_CA_CERTS out of Node start-up into WHARF_EXTRA_CA_CERTS', async () => {
+  const { WHARF_BIN } = await import('../../helpers/cli.js');
+  // The wrapper's own logic, observed through a copy that runs `env` instead of node.
+  const copy = path.join(dir, 'wharf-wrapper');
+  await fsp.writeFile(copy, (await fsp.readFile(WHARF_BIN, 'utf8')).replace(/^exec node .*$/m, 'exec env'), { mode: 0o755 });
+  const out = execFileSync(copy, [], { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: '/x/ca.pem' }, encoding: 'utf8' });
+  assert.match(out, /^WHARF_EXTRA_CA_CERTS=\/x\/ca\.pem$/m);
+  assert.doesNotMatch(out, /^NODE_EXTRA_CA_CERTS=/m);
+});
