@@ -51,7 +51,7 @@ import {
   type NetworkMode,
   type PortMapping,
 } from '../network/index.js';
-import { atomicWriteFile } from '../util/index.js';
+import { atomicWriteFile, pidAlive } from '../util/index.js';
 import { populateInitLayer } from './init-layer.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
@@ -531,7 +531,8 @@ export class ContainerService {
           watchOom: hc.Memory > 0,
           cleanup: [process.execPath, wharfBin(), '--root', this.root, 'container', 'cleanup', rec.id],
           entry: monitorEntry(),
-          ...(opts.attach ? { attach: opts.attach } : {}),
+          // The attached client is waiting anyway and has the engine loaded: it cleans up after the exit.
+          ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
         });
       } catch (err) {
         // The monitor records the failure and runs the cleanup itself; wait for it so that nothing runs twice.
@@ -547,13 +548,28 @@ export class ContainerService {
           if (started.state.startedAt) r.state.startedAt = started.state.startedAt;
         }
       });
-      return { record, monitorPid: started.monitorPid, ...(started.session ? { session: started.session } : {}) };
+      const session = started.session ? this.#cleanupAfter(rec.id, started.session) : undefined;
+      return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
     } catch (err) {
       // Undo a half-done start (mount, network) unless a monitor is alive and will do it itself.
       const cur = this.records.get(rec.id);
       if (cur && !(await this.#monitorAlive(cur))) await this.cleanup(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
       throw err;
     }
+  }
+
+  /** A session whose exit resolves once this process did the cleanup the monitor delegated to it. */
+  #cleanupAfter(id: string, session: AttachSession): AttachSession {
+    const exit = session.exit.then(async (r) => {
+      if (!r.cleanupDelegated) return r;
+      try {
+        await this.cleanup(id);
+        return r;
+      } catch (err) {
+        return { ...r, cleanupError: (err as Error).message };
+      }
+    });
+    return { ...session, exit };
   }
 
   async #monitorAlive(rec: ContainerRecord): Promise<boolean> {
@@ -572,8 +588,10 @@ export class ContainerService {
     const ms = await readState(p.stateDir);
     if (rec.state.status === 'running') {
       if (ms && ms.status !== 'exited') return; // still running: nothing to clean
-      const rs = await this.runc.tryState(id).catch(() => undefined);
-      if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
+      if (!ms || ms.monitorLost) {
+        const rs = await this.runc.tryState(id).catch(() => undefined);
+        if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
+      }
     }
     await this.runc.delete(id, { force: true }).catch(() => {});
     if (await isMountPoint(p.rootfs).catch(() => false)) await unmountHard(p.rootfs);
@@ -594,7 +612,7 @@ export class ContainerService {
       if (!netErr) delete r.network;
     });
     if (updated.hostConfig.AutoRemove && !opts.keep) {
-      await this.remove(id, { force: true, volumes: true, fromMonitor: true });
+      await this.remove(id, { force: true, volumes: true, fromMonitor: true, ...(ms ? { monitorPid: ms.monitorPid } : {}) });
     }
     if (netErr) throw netErr;
   }
@@ -623,7 +641,8 @@ export class ContainerService {
       const r = this.records.get(id);
       if (!r || r.state.status !== 'running') return;
       const ms = await readState(this.paths(id).stateDir);
-      if (ms?.status === 'exited' && (ms.cleanedUp || !isMonitorAlive(ms.monitorPid, this.paths(id).stateDir))) {
+      const delegatedToLiveClient = ms?.cleanupBy !== undefined && ms.cleanupBy !== process.pid && pidAlive(ms.cleanupBy);
+      if (ms?.status === 'exited' && !delegatedToLiveClient && (ms.cleanedUp || !isMonitorAlive(ms.monitorPid, this.paths(id).stateDir))) {
         // The cleanup command failed or never ran: do it here.
         await this.cleanup(id);
         return;
@@ -713,7 +732,10 @@ export class ContainerService {
 
   // ---- remove
 
-  async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean; fromMonitor?: boolean } = {}): Promise<string> {
+  async remove(
+    idOrName: string,
+    opts: { force?: boolean; volumes?: boolean; fromMonitor?: boolean; monitorPid?: number } = {},
+  ): Promise<string> {
     const rec = this.resolve(idOrName);
     if (!opts.fromMonitor) {
       const v = await this.view(rec);
@@ -738,7 +760,7 @@ export class ContainerService {
     if (opts.volumes) {
       for (const m of rec.mounts) if (m.Type === 'volume' && m.Anonymous && m.Name) await this.volumes.remove(m.Name, { force: true }).catch(() => {});
     }
-    if (opts.fromMonitor) removeWhenMonitorExits(p.stateDir);
+    if (opts.fromMonitor && opts.monitorPid !== undefined) await removeWhenMonitorExits(p.stateDir, opts.monitorPid);
     else await fsp.rm(p.stateDir, { recursive: true, force: true });
     return rec.id;
   }
@@ -972,11 +994,18 @@ async function unmountHard(target: string): Promise<void> {
 }
 
 /**
- * An `--rm` container is removed by its monitor's cleanup command, while the monitor still holds its state dir and
- * writes its last state there; a tiny detached waiter removes the dir once the monitor is gone.
+ * An `--rm` container is removed after its exit (by the monitor's cleanup command or by the attached client) while
+ * the monitor may still be finishing in its state dir: wait a moment for it to go, else leave the removal to a tiny
+ * detached waiter (always so when the monitor is our parent, which waits for us).
  */
-function removeWhenMonitorExits(stateDir: string): void {
-  const monitorPid = process.ppid;
+async function removeWhenMonitorExits(stateDir: string, monitorPid: number): Promise<void> {
+  if (monitorPid !== process.ppid) {
+    for (let i = 0; i < 100 && isMonitorAlive(monitorPid, stateDir); i++) await sleep(5);
+    if (!isMonitorAlive(monitorPid, stateDir)) {
+      await fsp.rm(stateDir, { recursive: true, force: true });
+      return;
+    }
+  }
   const script = `while [ -d /proc/${monitorPid} ]; do sleep 0.1; done; rm -rf -- "$1"`;
   const child = spawn('/bin/sh', ['-c', script, 'wharf-rm', stateDir], { detached: true, stdio: 'ignore' });
   child.unref();

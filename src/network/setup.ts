@@ -63,7 +63,7 @@ async function hostResolv(req: NetworkRequest): Promise<string> {
 }
 
 /**
- * Give a container its network: nothing for `host`; a namespace with loopback up for `none`; for `bridge` a
+ * Give a container its network: nothing for `host`; for `none` runc's fresh namespace (loopback only); for `bridge` a
  * namespace joined to the bridge through CNI with the published ports. A taken host port is a CONFLICT found
  * before anything is created; a failure half-way undoes what was done.
  */
@@ -80,8 +80,20 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
       warnings: req.ports?.length ? ['Published ports are discarded when using host network mode'] : [],
     };
   }
-  const ports = req.mode === 'bridge' ? await allocateRandomPorts(req.ports ?? []) : [];
-  if (req.mode === 'bridge') await checkPortsFree(ports);
+  if (req.mode === 'none') {
+    // runc's own new namespace already has loopback up: no named namespace, no CNI call (both cost forks that
+    // `run --network none` would pay on its critical path).
+    return {
+      id: req.id,
+      mode: 'none',
+      ports: [],
+      hosts: hostsFileContent({ hostname: req.hostname, extraHosts: req.extraHosts, domainname: req.domainname }),
+      resolvConf: resolvConfContent(resolvText, req.dns),
+      warnings: req.ports?.length ? ['Published ports are discarded when using network mode none'] : [],
+    };
+  }
+  const ports = await allocateRandomPorts(req.ports ?? []);
+  await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
   const nsPath = await createNetns(name);
   const rt = { containerId: req.id, netns: nsPath, ifName: IFNAME, pluginDir, portMappings: ports };
@@ -95,12 +107,8 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
       ports,
       hosts: '',
       resolvConf: resolvConfContent(resolvText, req.dns),
-      warnings: req.mode === 'none' && req.ports?.length ? ['Published ports are discarded when using network mode none'] : [],
+      warnings: [],
     };
-    if (req.mode === 'none') {
-      base.hosts = hostsFileContent({ hostname: req.hostname, extraHosts: req.extraHosts, domainname: req.domainname });
-      return base;
-    }
     const conflist = bridgeConflist(req.network);
     const result = await addNetworkList(conflist, rt);
     const ipEntry = result.ips?.find((i) => !i.address.includes(':')) ?? result.ips?.[0];
@@ -128,6 +136,8 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
  */
 export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
   if (saved?.mode === 'host') return;
+  // `none` lives in runc's own namespace, which goes with the container (older records name a namespace).
+  if (saved?.mode === 'none' && !saved.netnsName) return;
   const name = saved?.netnsName ?? netnsNameFor(id);
   const nsPath = saved?.netnsPath ?? netnsPath(name);
   let first: unknown;
@@ -157,6 +167,7 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
 
 /** How buildSpec should attach the container to this network. */
 export function networkAttachment(setup: NetworkSetup): NetworkAttachment {
+  if (setup.mode === 'none' && !setup.netnsPath) return { mode: 'new' };
   if (setup.mode === 'host' || !setup.netnsPath) return { mode: 'host' };
   return { mode: 'netns', path: setup.netnsPath };
 }

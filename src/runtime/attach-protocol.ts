@@ -2,7 +2,7 @@ import { WharfError } from '../errors/index.js';
 
 /**
  * Frames on the monitor's attach socket: [type u8][length u32 BE][payload]. Both directions share the header;
- * a client sends STDIN, STDIN_EOF and RESIZE, the monitor sends STDOUT, STDERR and EXIT.
+ * a client sends STDIN, STDIN_EOF, RESIZE and CLAIM_CLEANUP, the monitor sends STDOUT, STDERR and EXIT.
  */
 export const Frame = {
   STDIN: 0,
@@ -11,6 +11,12 @@ export const Frame = {
   STDIN_EOF: 3,
   RESIZE: 4,
   EXIT: 5,
+  /**
+   * `{"pid": n}`: this client (an attached `run`, which has the engine loaded and waits anyway) will do the
+   * after-exit cleanup itself if it is still connected when the container exits; the monitor then skips its own
+   * cleanup command, which would cost a whole new Node process on the critical path of `run --rm`.
+   */
+  CLAIM_CLEANUP: 6,
 } as const;
 export type Frame = (typeof Frame)[keyof typeof Frame];
 

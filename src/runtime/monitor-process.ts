@@ -32,6 +32,8 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
 
   const log = new JsonLogWriter(cfg.logPath);
   const clients = new Set<net.Socket>();
+  /** Connected clients that will clean up after the exit themselves, with their PIDs. */
+  const claimants = new Map<net.Socket, number>();
   let proc: RuncProcess | undefined;
   let exitFrame: Buffer | undefined;
   let firstClient: () => void = () => {};
@@ -48,8 +50,12 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   };
 
   const server = net.createServer((sock) => {
-    sock.on('error', () => clients.delete(sock));
-    sock.on('close', () => clients.delete(sock));
+    const drop = (): void => {
+      clients.delete(sock);
+      claimants.delete(sock);
+    };
+    sock.on('error', drop);
+    sock.on('close', drop);
     if (exitFrame) {
       sock.end(exitFrame);
       return;
@@ -72,6 +78,13 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
         } else if (type === Frame.STDIN_EOF && cfg.openStdin && (cfg.stdinOnce ?? true)) {
           if (proc) proc.endStdin();
           else pendingEof = true;
+        } else if (type === Frame.CLAIM_CLEANUP) {
+          try {
+            const { pid } = JSON.parse(payload.toString('utf8')) as { pid: number };
+            if (Number.isInteger(pid) && pid > 0) claimants.set(sock, pid);
+          } catch {
+            /* a malformed claim is ignored: the monitor then cleans up itself */
+          }
         } else if (type === Frame.RESIZE) {
           try {
             const { cols, rows } = JSON.parse(payload.toString('utf8')) as { cols: number; rows: number };
@@ -185,13 +198,34 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
 
   async function finish(): Promise<void> {
     // runc run removes the container on exit; a failure half-way can leave it behind.
-    await runQuiet(binary, ['--root', cfg.runcRoot, 'delete', '--force', cfg.id], 10_000);
+    if (await runcStateExists(cfg.runcRoot, cfg.id)) {
+      await runQuiet(binary, ['--root', cfg.runcRoot, 'delete', '--force', cfg.id], 10_000);
+    }
     await removeEmptyCgroupParent(cfg.bundle);
+    const claimant = [...claimants].find(([sock]) => !sock.destroyed);
+    const exitInfo = { exitCode: state.exitCode, error: state.error, errorCode: state.errorCode };
+    if (claimant) {
+      // The attached client cleans up: everything this process writes to the state dir is written before the
+      // exit frame, since the client may remove the whole directory as soon as it has read it.
+      const [sock, pid] = claimant;
+      state.cleanupBy = pid;
+      const closed = new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        setTimeout(resolve, 2000).unref();
+      });
+      await fsp.rm(paths.socket, { force: true });
+      await saveState();
+      exitFrame = encodeFrame(Frame.EXIT, JSON.stringify(exitInfo));
+      const delegated = encodeFrame(Frame.EXIT, JSON.stringify({ ...exitInfo, cleanupDelegated: true }));
+      for (const c of clients) c.end(c === sock ? delegated : exitFrame);
+      await closed;
+      return;
+    }
     if (cfg.cleanup && cfg.cleanup.length > 0) {
       const res = await runQuiet(cfg.cleanup[0]!, cfg.cleanup.slice(1), cfg.cleanupTimeoutMs ?? 60_000);
       if (res !== 0) state.cleanupError = `cleanup command exited with ${res}`;
     }
-    exitFrame = encodeFrame(Frame.EXIT, JSON.stringify({ exitCode: state.exitCode, error: state.error, errorCode: state.errorCode }));
+    exitFrame = encodeFrame(Frame.EXIT, JSON.stringify(exitInfo));
     for (const c of clients) c.end(exitFrame);
     // Stop accepting before the final state, so that whoever waits for it finds no socket; attached clients keep
     // their connection until they have read the exit frame.
@@ -204,6 +238,11 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     await saveState();
     await closed;
   }
+}
+
+/** runc keeps a container's state in `<root>/<id>`; without it, `runc delete` has nothing to do (and costs a fork). */
+async function runcStateExists(root: string, id: string): Promise<boolean> {
+  return fsp.stat(path.join(root, id)).then(() => true, () => false);
 }
 
 /**

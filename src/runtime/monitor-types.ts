@@ -52,6 +52,8 @@ export interface MonitorState {
   /** The cleanup command finished (successfully or not: see cleanupError). */
   cleanedUp?: boolean;
   cleanupError?: string;
+  /** PID of the attached client that took the cleanup over (CLAIM_CLEANUP); cleanedUp then stays false. */
+  cleanupBy?: number;
   /**
    * Set by readState when the monitor died without recording an exit (e.g. SIGKILL): the status then reads
    * 'exited' with no exit code, but the container itself may still run; ask runc.

@@ -38,6 +38,11 @@ export interface AttachOptions {
   forwardEof?: boolean;
   /** Bytes that detach the client without stopping the container (Docker's ctrl-p ctrl-q for tty sessions). */
   detachKeys?: Buffer;
+  /**
+   * Take the after-exit cleanup over from the monitor while connected (see Frame.CLAIM_CLEANUP): the exit then
+   * reports `cleanupDelegated` and the caller must clean up.
+   */
+  claimCleanup?: boolean;
 }
 
 export interface AttachSession {
@@ -52,6 +57,10 @@ export interface AttachExit {
   error?: string;
   errorCode?: string;
   detached?: boolean;
+  /** The monitor left the cleanup (unmount, network, --rm) to this client. */
+  cleanupDelegated?: boolean;
+  /** Set when that cleanup failed (the container then stays, exited, for `rm` to finish). */
+  cleanupError?: string;
 }
 
 export interface StartMonitorOptions extends MonitorConfig {
@@ -111,6 +120,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
       detached: true,
       stdio: ['ignore', logFd, logFd],
       cwd: '/',
+      env: monitorEnv(),
     });
   } finally {
     closeSync(logFd);
@@ -145,6 +155,16 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     });
   }
   return { monitorPid, containerPid: state.pid, state, ...(session ? { session } : {}) };
+}
+
+/**
+ * The monitor (and the cleanup command it runs) never opens a TLS connection, and Node would read every certificate
+ * in NODE_EXTRA_CA_CERTS before its first instruction, on the critical path of every container start.
+ */
+function monitorEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
 }
 
 /** The monitor's state file, reconciled: a monitor that died without recording an exit reads as exited. */
@@ -230,6 +250,7 @@ export async function attach(socketPath: string, opts: AttachOptions): Promise<A
     cleanup();
     finish(result ?? {});
   });
+  if (opts.claimCleanup) sock.write(encodeFrame(Frame.CLAIM_CLEANUP, JSON.stringify({ pid: process.pid })));
   if (stdin) {
     stdin.on('data', onStdin);
     stdin.on('end', onStdinEnd);

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { WharfError, type ErrorCode } from '../errors/index.js';
 import { run, type RunResult } from '../util/index.js';
 
@@ -138,6 +139,8 @@ export class Runc {
   }
 
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    // Without its state directory runc knows no such container: skip the fork (cleanup paths call this often).
+    if (opts.force && !(await fsp.stat(path.join(this.root, id)).then(() => true, () => false))) return;
     const a = ['delete'];
     if (opts.force) a.push('--force');
     await this.call('delete', id, [...a, id]);

@@ -34,7 +34,7 @@ export type NetworkAttachment =
   | { mode: 'host' }
   /** A prepared namespace (bridge or none): the container joins it. */
   | { mode: 'netns'; path: string }
-  /** A fresh, unconfigured namespace made by runc (loopback stays down). */
+  /** A fresh namespace made by runc, which brings its loopback up (`--network none`). */
   | { mode: 'new' };
 
 export interface SpecOptions {

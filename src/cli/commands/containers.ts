@@ -158,6 +158,7 @@ async function startAttached(
     signals.restore();
   }
   if (ex.detached) return;
+  if (ex.cleanupError) ctx.stderr.write(`Error: cleaning up container ${id.slice(0, 12)}: ${ex.cleanupError}\n`);
   const code = ex.exitCode ?? (await w.containers.wait(id).catch(() => 0));
   if (code !== 0) ctx.setExitCode(code);
 }

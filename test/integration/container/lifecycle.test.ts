@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -145,8 +146,9 @@ test('run options: -e, --env-file, -w, -u, --entrypoint, -h, -l, --read-only, --
   const ro = await f.cli(['run', '--rm', '--read-only', 'busybox', 'touch', '/x']);
   assert.notEqual(ro.code, 0);
   assert.match(ro.stderr, /Read-only file system/);
-  const none = ok(await f.cli(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net']), 'none');
-  assert.equal(none.stdout, 'lo\n');
+  // Loopback only, and up (flags IFF_UP|IFF_LOOPBACK = 0x9).
+  const none = ok(await f.cli(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/flags']), 'none');
+  assert.equal(none.stdout, 'lo\n0x9\n');
   const lbl = ok(await f.cli(['create', '-l', 'team=a', '--name', 'lbl', 'busybox']), 'create -l');
   assert.equal(ok(await f.cli(['ps', '-a', '--filter', 'label=team=a', '--format', '{{.Names}}']), 'ps filter').stdout, 'lbl\n');
   ok(await f.cli(['rm', lbl.stdout.trim()]), 'rm');
@@ -204,12 +206,12 @@ test('killing the CLI of logs -f or of an attached run leaves the container runn
   const { spawn } = await import('node:child_process');
   const { WHARF_BIN } = await import('../../helpers/cli.js');
   const id = ok(await f.cli(['run', '-d', 'busybox', 'sh', '-c', 'while :; do echo tick; sleep 0.2; done']), 'run').stdout.trim();
-  const logs = spawn(process.execPath, [WHARF_BIN, '--root', f.root, 'logs', '-f', id], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const logs = spawn(WHARF_BIN, ['--root', f.root, 'logs', '-f', id], { stdio: ['ignore', 'pipe', 'ignore'] });
   let seen = '';
   logs.stdout.on('data', (d: Buffer) => (seen += d.toString()));
   await until(async () => seen.includes('tick'), 'logs -f output');
   logs.kill('SIGKILL');
-  const attached = spawn(process.execPath, [WHARF_BIN, '--root', f.root, 'run', '--name', 'attached', 'busybox', 'sleep', '300'], { stdio: 'ignore' });
+  const attached = spawn(WHARF_BIN, ['--root', f.root, 'run', '--name', 'attached', 'busybox', 'sleep', '300'], { stdio: 'ignore' });
   await until(async () => /Up /.test((await f.cli(['ps', '--filter', 'name=attached'])).stdout), 'attached run is up');
   attached.kill('SIGKILL');
   await sleep(500);
@@ -217,5 +219,42 @@ test('killing the CLI of logs -f or of an attached run leaves the container runn
   assert.match(ps, new RegExp(`${id.slice(0, 12)} Up `));
   assert.match(ok(await f.cli(['ps', '--filter', 'name=attached']), 'ps').stdout, /Up /);
   ok(await f.cli(['rm', '-f', id, 'attached']), 'rm');
+  await assertNothingLeft(f.root, id);
+});
+
+test('run --rm: the attached CLI cleans up itself; killed before the exit, the monitor does it', async () => {
+  const { spawn } = await import('node:child_process');
+  const { WHARF_BIN } = await import('../../helpers/cli.js');
+  // Attached: the monitor hands the cleanup to the waiting CLI (no third process); nothing is left when run returns.
+  const r = await f.cli(['run', '--rm', '--name', 'rm-attached', '--network', 'bridge', 'busybox', 'sh', '-c', 'exit 3']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.equal(ok(await f.cli(['ps', '-a', '-q', '--filter', 'name=rm-attached']), 'ps').stdout, '');
+  const runDirs = await fsp.readdir(path.join(f.root, 'run', 'c')).catch(() => []);
+  const containers = await fsp.readdir(path.join(f.root, 'containers')).catch(() => []);
+  for (const d of runDirs) assert.ok(containers.some((c) => c.startsWith(d)), `run-time dir ${d} belongs to a live container`);
+  assert.ok(!execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' }).includes('rm-attached'));
+
+  // Without --rm the monitor's last state names the client that cleaned up, and the container is Exited, unmounted.
+  const kept = ok(await f.cli(['run', '--name', 'kept', 'busybox', 'true']), 'run kept');
+  assert.equal(kept.stdout, '');
+  const keptId = ok(await f.cli(['ps', '-a', '-q', '--no-trunc', '--filter', 'name=kept']), 'ps').stdout.trim();
+  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', keptId.slice(0, 12), 'state.json'), 'utf8')) as { cleanupBy?: number; cleanedUp?: boolean };
+  assert.equal(typeof st.cleanupBy, 'number');
+  assert.notEqual(st.cleanedUp, true);
+  assert.match(ok(await f.cli(['ps', '-a', '--filter', 'name=kept', '--format', '{{.Status}}']), 'ps').stdout, /^Exited \(0\) /);
+  assert.ok(!execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' }).includes(keptId));
+  ok(await f.cli(['rm', 'kept']), 'rm kept');
+
+  // The attached CLI dies while the container runs: the claim goes with its socket and the monitor cleans up.
+  const cli = spawn(WHARF_BIN, ['--root', f.root, 'run', '--rm', '--name', 'rm-orphan', 'busybox', 'sleep', '1'], { stdio: 'ignore' });
+  let id = '';
+  await until(async () => {
+    id = (await f.cli(['ps', '-q', '--no-trunc', '--filter', 'name=rm-orphan'])).stdout.trim();
+    return id !== '';
+  }, 'the attached run is up');
+  cli.kill('SIGKILL');
+  await until(async () => (await f.cli(['ps', '-a', '-q', '--filter', 'name=rm-orphan'])).stdout === '', 'the monitor removed it', 20_000);
+  await until(async () => fsp.stat(path.join(f.root, 'run', 'c', id.slice(0, 12))).then(() => false, () => true), 'its run-time dir is gone');
   await assertNothingLeft(f.root, id);
 });
