@@ -3,3 +3,4 @@ export * from './concurrency.js';
 export * from './process.js';
 export * from './stream.js';
 export * from './time.js';
+export * from './sendfile.js';

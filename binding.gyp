@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "wharf_sendfile",
+      "sources": ["native/sendfile.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/sendfile.c"]}]]
+    }
+  ]
+}
