@@ -35,6 +35,11 @@ export interface RegistryConfig {
   shutdownTimeoutMs: number;
   /** Server processes sharing the port (node:cluster); 1 serves in this process. */
   workers: number;
+  /**
+   * Blob bodies on plain HTTP go out with sendfile(2) when the native addon is built and the storage keeps blobs in
+   * local files; false (or no addon, or TLS) streams them through Node.
+   */
+  sendfile: boolean;
   /** Requests a second per client address (average and burst); absent: unlimited. */
   rateLimit?: { rate: number; burst: number };
 }
@@ -251,6 +256,7 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
     accessLog: bool(accessLogCfg.disabled, 'log.accesslog.disabled') !== true,
     shutdownTimeoutMs: parseDuration(http.draintimeout ?? '60s', 'http.draintimeout'),
     workers,
+    sendfile: bool(http.sendfile, 'http.sendfile') ?? true,
     ...(rate !== undefined ? { rateLimit: { rate, burst: burst ?? Math.max(1, Math.ceil(rate)) } } : {}),
   };
 }

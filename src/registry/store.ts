@@ -64,6 +64,11 @@ export class RegistryStore {
     return this.driver.reader(blobPath(d), offset, length);
   }
 
+  /** The local file of a blob when the driver keeps blobs in files (see BlobDriver.localPath), else undefined. */
+  blobFile(d: Digest): string | undefined {
+    return this.driver.localPath?.(blobPath(d));
+  }
+
   async startUpload(repo: string): Promise<UploadRecord & { size: number }> {
     const id = randomUUID();
     const w = await this.driver.writer(uploadPath(id), false);

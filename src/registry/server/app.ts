@@ -126,7 +126,7 @@ export function createRequestHandler(deps: ServerDeps, log: (line: string) => vo
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://registry.invalid');
     const method = req.method ?? 'GET';
-    const c: RequestContext = { req, res, url, route: { name: 'base' }, principal: {}, deps, subject: 'other' };
+    const c: RequestContext = { req, res, url, route: { name: 'base' }, principal: {}, deps, subject: 'other', bytesSentDirect: 0 };
     const socket = req.socket;
     const outBefore = socket.bytesWritten;
     res.on('close', () => {
@@ -138,7 +138,7 @@ export function createRequestHandler(deps: ServerDeps, log: (line: string) => vo
           method,
           url: req.url ?? '/',
           status: res.statusCode,
-          bytesOut: Math.max(0, socket.bytesWritten - outBefore),
+          bytesOut: Math.max(0, socket.bytesWritten - outBefore) + c.bytesSentDirect,
           durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
           ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
         }),

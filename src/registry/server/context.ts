@@ -28,6 +28,8 @@ export interface RequestContext {
   deps: ServerDeps;
   /** For error mapping: what this request is about. */
   subject: Subject;
+  /** Body bytes that went to the socket around Node (sendfile), for the access log. */
+  bytesSentDirect: number;
 }
 
 export type Handler = (c: RequestContext) => Promise<void>;

@@ -18,6 +18,11 @@ export interface BlobDriver {
   delete(path: string): Promise<void>;
   /** Every object path below `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<string>;
+  /**
+   * The local file that holds a path, for drivers that keep objects in files (the server then sends it with
+   * sendfile(2)); absent in drivers that do not (an object store streams through `reader`). The file may not exist.
+   */
+  localPath?(path: string): string;
 }
 
 export interface BlobWriter {

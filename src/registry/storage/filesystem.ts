@@ -21,6 +21,10 @@ export class FilesystemDriver implements BlobDriver {
     return path.join(this.root, p);
   }
 
+  localPath(p: string): string {
+    return this.#resolve(p);
+  }
+
   async stat(p: string): Promise<{ size: number; modified: Date } | undefined> {
     try {
       const st = await fsp.stat(this.#resolve(p));

@@ -1,6 +1,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 import type { BlobDriver } from '../../../src/registry/index.js';
 import { is } from '../../../src/errors/index.js';
 
@@ -32,6 +33,16 @@ export function runBlobDriverSuite(name: string, factory: () => Promise<{ driver
       assert.deepEqual(await readAll(driver, 'a/b/c', 1000), data.subarray(1000));
       assert.deepEqual(await readAll(driver, 'a/b/c', 10, 20), data.subarray(10, 30));
       assert.equal((await readAll(driver, 'a/b/c', 5, 0)).length, 0);
+    });
+
+    it('names, when it keeps files, the local file of a path, holding exactly its bytes (what the server sendfiles)', async (t) => {
+      if (!driver.localPath) return t.skip(`${name} keeps no local files`);
+      const data = randomBytes(5000);
+      const w = await driver.writer('x/y', false);
+      await w.write(data);
+      await w.commit();
+      assert.deepEqual(await fsp.readFile(driver.localPath('x/y')), data);
+      assert.throws(() => driver.localPath!('../escape'), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
     });
 
     it('appends across writers and reports the running size', async () => {

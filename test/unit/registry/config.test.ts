@@ -19,6 +19,13 @@ describe('registry config', () => {
     assert.equal(c.tls, undefined);
     assert.equal(c.accessLog, true);
     assert.equal(c.workers, 1);
+    assert.equal(c.sendfile, true);
+  });
+
+  it('turns sendfile off with http.sendfile or REGISTRY_HTTP_SENDFILE', async () => {
+    assert.equal(resolveRegistryConfig({ http: { sendfile: false } }, { wharfRoot: '/x', baseDir: '/x' }).sendfile, false);
+    assert.equal((await loadRegistryConfig({ wharfRoot: '/x', env: { REGISTRY_HTTP_SENDFILE: 'false' } })).sendfile, false);
+    assert.throws(() => resolveRegistryConfig({ http: { sendfile: 'sometimes' } }, { wharfRoot: '/x', baseDir: '/x' }), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
   });
 
   it('reads distribution keys from YAML, relative paths from the file, env and --addr on top', async () => {

@@ -1,4 +1,7 @@
+import { promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { WharfError, isErrno } from '../../../errors/index.js';
+import { canSendFile, sendFileToSocket, type SendFileError } from '../../../util/index.js';
 import { isDigest, type Digest } from '../../../digest/index.js';
 import { apiError } from '../errors.js';
 import { repoOf, requireDeleteEnabled, send, type RequestContext } from '../context.js';
@@ -51,17 +54,55 @@ export async function getBlob(c: RequestContext): Promise<void> {
   }
   const [start, end] = range ?? [0, blob.size - 1];
   const length = blob.size === 0 ? 0 : end - start + 1;
-  const stream = await c.deps.store.readBlob(d, start, length);
-  c.res.writeHead(range ? 206 : 200, {
+  const status = range ? 206 : 200;
+  const headers = {
     ...common,
     'Content-Type': 'application/octet-stream',
     'Content-Length': length,
     ...(range ? { 'Content-Range': `bytes ${start}-${end}/${blob.size}` } : {}),
     'Docker-Distribution-API-Version': 'registry/2.0',
-  });
+  };
+  const file = c.deps.config.sendfile && length > 0 ? c.deps.store.blobFile(d) : undefined;
+  // sendfile needs the connection to itself: a plain socket (not TLS) that this response already owns (a pipelined
+  // request's response waits in http's queue, and its socket is not ours to write yet).
+  if (file !== undefined && c.res.socket === c.req.socket && canSendFile(c.req.socket)) {
+    await sendBlobFile(c, file, start, length, status, headers);
+    return;
+  }
+  const stream = await c.deps.store.readBlob(d, start, length);
+  c.res.writeHead(status, headers);
   await pipeline(stream, c.res).catch(() => {
     c.res.destroy();
   });
+}
+
+/**
+ * The body straight from the blob's file to the socket with sendfile(2): headers through http as usual, then the
+ * kernel copies the bytes, then `res.end()` (Content-Length is set, so http adds nothing). Like the stream path, a
+ * failure after the headers destroys the connection: the client sees a short body, never a wrong one.
+ */
+async function sendBlobFile(c: RequestContext, file: string, start: number, length: number, status: number, headers: Record<string, string | number>): Promise<void> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw new WharfError('NOT_FOUND', `blob file of ${String(c.route.ref)} does not exist`);
+    throw err;
+  }
+  try {
+    c.res.writeHead(status, headers);
+    c.res.flushHeaders();
+    try {
+      c.bytesSentDirect += await sendFileToSocket(c.req.socket, fh.fd, start, length);
+    } catch (err) {
+      c.bytesSentDirect += (err as SendFileError).bytesSent ?? 0;
+      c.res.destroy();
+      return;
+    }
+    c.res.end();
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function deleteBlob(c: RequestContext): Promise<void> {
