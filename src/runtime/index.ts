@@ -5,7 +5,9 @@
  *
  * The usual flow for `run`: mount the rootfs, `setupNetwork` (network/), write hosts/resolv.conf/hostname, write
  * `buildSpec(...)` as `<bundle>/config.json`, then `startMonitor({ ..., cleanup: [node, wharf, 'container',
- * 'cleanup', id] })`, with `attach` streams unless detached; the monitor records the exit and runs the cleanup.
+ * 'cleanup', id] })`, with `attach` streams unless detached; the monitor records the exit and runs the cleanup
+ * (or leaves it to the attached client that claimed it). The CLI launcher starts a standby monitor early
+ * (standby.ts), which startMonitor uses instead of starting one.
  */
 export * from './oci-spec.js';
 export * from './user.js';
@@ -17,3 +19,4 @@ export * from './monitor.js';
 export * from './exec.js';
 export * from './init-binary.js';
 export * from './stop.js';
+export { STANDBY_FLAG, STANDBY_KEY, type StandbyMonitor } from './standby.js';

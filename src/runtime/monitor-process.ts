@@ -257,9 +257,15 @@ async function setConsoleSize(bundle: string, size: { cols: number; rows: number
   await atomicWriteFile(file, JSON.stringify(spec, null, 2));
 }
 
+/** Where runc's and the cleanup command's own output goes: the monitor's stderr, or monitor.log for a standby. */
+let logFd: number | 'inherit' = 'inherit';
+export function setMonitorLogFd(fd: number): void {
+  logFd = fd;
+}
+
 function runQuiet(file: string, args: string[], timeoutMs: number): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(file, args, { stdio: ['ignore', logFd, logFd] });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', () => {
       clearTimeout(timer);

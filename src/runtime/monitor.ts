@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, promises as fsp, readFileSync } from 'node:fs';
+import { openSync, closeSync, promises as fsp, readFileSync, readlinkSync } from 'node:fs';
+import * as path from 'node:path';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import { readJsonFile } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
+import { STANDBY_FLAG, activateStandby, takeStandbyMonitor } from './standby.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
 
 export { monitorPaths, jsonLogPath, type MonitorConfig, type MonitorState, type MonitorStatus } from './monitor-types.js';
@@ -90,7 +92,9 @@ function checkSocketPath(stateDir: string): void {
 export function isMonitorAlive(pid: number, stateDir: string): boolean {
   try {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes(monitorPaths(stateDir).config);
+    if (cmd.includes(monitorPaths(stateDir).config)) return true;
+    // A standby got its config on stdin; it works from its state dir.
+    return cmd.split('\0').includes(STANDBY_FLAG) && readlinkSync(`/proc/${pid}/cwd`) === path.resolve(stateDir);
   } catch {
     return false;
   }
@@ -113,17 +117,21 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   const config: MonitorConfig = { ...cfg, waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined };
   await fsp.writeFile(paths.config, JSON.stringify(config, null, 2));
 
-  const logFd = openSync(paths.monitorLog, 'a', 0o600);
-  let child;
-  try {
-    child = spawn(entry.execPath, [...entry.args, paths.config], {
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      cwd: '/',
-      env: monitorEnv(),
-    });
-  } finally {
-    closeSync(logFd);
+  let child = takeStandbyMonitor(entry.execPath, entry.args);
+  if (child) {
+    await activateStandby(child, paths.config);
+  } else {
+    const logFd = openSync(paths.monitorLog, 'a', 0o600);
+    try {
+      child = spawn(entry.execPath, [...entry.args, paths.config], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+        cwd: '/',
+        env: monitorEnv(),
+      });
+    } finally {
+      closeSync(logFd);
+    }
   }
   const monitorPid = child.pid;
   child.unref();

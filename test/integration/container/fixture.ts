@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { makeBusyboxTar } from '../../helpers/busybox.js';
 import { ok, tempRoot, type CliResult } from '../../helpers/cli.js';
 
-export type Cli = (args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }) => Promise<CliResult>;
+export type Cli = (args: string[], opts?: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv }) => Promise<CliResult>;
 
 export interface Fixture {
   root: string;

@@ -258,3 +258,32 @@ test('run --rm: the attached CLI cleans up itself; killed before the exit, the m
   await until(async () => fsp.stat(path.join(f.root, 'run', 'c', id.slice(0, 12))).then(() => false, () => true), 'its run-time dir is gone');
   await assertNothingLeft(f.root, id);
 });
+
+test('the CLI starts the monitor ahead in standby; an unused standby exits with the CLI', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const mark = `standby-${process.pid}-${Date.now()}`;
+  const marked = (): number[] =>
+    readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+      try {
+        return (
+          readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`WHARF_TEST_MARK=${mark}`) &&
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('monitor-main')
+        );
+      } catch {
+        return false;
+      }
+    });
+  const env = { WHARF_TEST_MARK: mark };
+  const id = ok(await f.cli(['run', '-d', '--name', 'standby', 'busybox', 'sleep', '60'], { env }), 'run -d').stdout.trim();
+  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
+  const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(cmdline.includes('--standby'), `the monitor is the launcher's standby: ${cmdline.join(' ')}`);
+  assert.equal(await fsp.readlink(`/proc/${st.monitorPid}/cwd`), path.join(f.root, 'run', 'c', id.slice(0, 12)));
+  assert.deepEqual(marked(), [st.monitorPid], 'of that run, only its (standby) monitor is left');
+  // start of a running container and a run of a missing image need no monitor: their standbys go with the CLI.
+  ok(await f.cli(['start', 'standby'], { env }), 'start running');
+  assert.equal((await f.cli(['run', 'no-such-image:1'], { env })).code, 125);
+  await until(async () => marked().length === 1, 'unused standbys exit', 10_000);
+  ok(await f.cli(['rm', '-f', 'standby']), 'rm');
+  await until(async () => marked().length === 0, 'the monitor exits after rm -f', 10_000);
+});
