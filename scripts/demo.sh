@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-if [ ! -f dist/wharf.mjs ] || [ -n "$(find src -newer dist/wharf.mjs -name '*.ts' -print -quit)" ]; then npm run --silent build; fi
+if [ ! -f dist/wharf.cjs ] || [ -n "$(find src -newer dist/wharf.cjs -name '*.ts' -print -quit)" ]; then npm run --silent build; fi
 
 ROOT=$(mktemp -d /tmp/wharf-demo.XXXXXX)
 WORK=$(mktemp -d /tmp/wharf-demo-work.XXXXXX)

@@ -4,7 +4,7 @@ import type { CliContext, GlobalOptions } from './context.js';
 const require = createRequire(import.meta.url);
 const DEFAULT_ROOT = '/var/lib/wharf';
 
-/** package.json sits one level above dist/wharf.mjs (bundled) and two above dist/cli/main.js. */
+/** package.json sits one level above dist/wharf.cjs (bundled) and two above dist/cli/main.js. */
 function version(): string {
   for (const rel of ['../package.json', '../../package.json']) {
     try {

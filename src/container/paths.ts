@@ -37,7 +37,7 @@ export const initKeyOf = (id: string): string => `init-${id}`;
 /**
  * The monitor's entry file: the bundled dist/monitor-main.mjs (one file: it starts in about half the time), else
  * the compiled dist/runtime/monitor-main.js. runtime's own default resolves next to its module, which inside the
- * bundled CLI (dist/wharf.mjs) is a file that does not exist.
+ * bundled CLI (dist/wharf.cjs) is a file that does not exist.
  */
 export function monitorEntry(): MonitorEntry {
   const here = fileURLToPath(import.meta.url);

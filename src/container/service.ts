@@ -1000,7 +1000,8 @@ async function unmountHard(target: string): Promise<void> {
  */
 async function removeWhenMonitorExits(stateDir: string, monitorPid: number): Promise<void> {
   if (monitorPid !== process.ppid) {
-    for (let i = 0; i < 100 && isMonitorAlive(monitorPid, stateDir); i++) await sleep(5);
+    // The monitor exits as soon as its client has read the exit frame: milliseconds, unless the machine is busy.
+    for (let i = 0; i < 1000 && isMonitorAlive(monitorPid, stateDir); i++) await sleep(5);
     if (!isMonitorAlive(monitorPid, stateDir)) {
       await fsp.rm(stateDir, { recursive: true, force: true });
       return;

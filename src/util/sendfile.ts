@@ -14,7 +14,7 @@ interface Addon {
   cancel(handle: object): void;
 }
 
-// The module runs from src/util/ (tsx), dist/util/ (tsc) and dist/wharf.mjs (the esbuild bundle): the addon is in
+// The module runs from src/util/ (tsx), dist/util/ (tsc) and dist/wharf.cjs (the esbuild bundle): the addon is in
 // build/Release/ at the package root, two or one directories up.
 const CANDIDATES = ['../../build/Release/wharf_sendfile.node', '../build/Release/wharf_sendfile.node'];
 
