@@ -34,3 +34,20 @@ test('WHARF_ROOT selects the root when --root is not given', async () => {
   const { existsSync } = await import('node:fs');
   assert.ok(existsSync(`${t.root}/wharf.db`));
 });
+
+test('the bundle code cache: a stale or corrupt cache is ignored and rewritten', async () => {
+  const { promises: fsp } = await import('node:fs');
+  const path = await import('node:path');
+  const { REPO } = await import('../helpers/cli.js');
+  const cache = path.join(REPO, 'dist', 'wharf.cjs.cache');
+  const junk = Buffer.from('not a V8 code cache');
+  // tmp + rename, as the launcher writes it: other tests' commands may be reading the cache right now.
+  await fsp.writeFile(`${cache}.test-tmp`, junk);
+  await fsp.rename(`${cache}.test-tmp`, cache);
+  const r = await t.cli(['images', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const now = await fsp.readFile(cache);
+  assert.ok(now.length > 100_000 && !now.equals(junk), 'the command wrote a fresh cache');
+  assert.equal((await t.cli(['images', '-q'])).code, 0);
+});
