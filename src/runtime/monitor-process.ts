@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { atomicWriteFile } from '../util/index.js';
+import { DirectoryWaiter, atomicWriteFile } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { JsonLogWriter, type LogStream } from './json-log.js';
 import { monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
@@ -137,9 +137,10 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
 
   let exited = false;
   void proc.exited.then(() => (exited = true));
-  // runc writes the pid file once the container process exists; poll it rather than parse runc's output.
+  // runc writes the pid file once the container process exists; watch for it rather than parse runc's output.
+  const pidFileChanges = new DirectoryWaiter(cfg.stateDir);
   void (async () => {
-    for (let i = 0; i < 6000 && !exited; i++) {
+    for (const until = Date.now() + 60_000; Date.now() < until && !exited; ) {
       const text = await fsp.readFile(paths.pidFile, 'utf8').catch(() => '');
       const pid = Number.parseInt(text, 10);
       if (pid > 0) {
@@ -151,9 +152,9 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
         }
         return;
       }
-      await sleep(10);
+      await pidFileChanges.next(10);
     }
-  })();
+  })().finally(() => pidFileChanges.close());
 
   const oom = cfg.watchOom ? await OomWatch.start(cfg.bundle) : undefined;
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { readJsonFile } from '../util/index.js';
+import { DirectoryWaiter, readJsonFile } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { STANDBY_FLAG, activateStandby, takeStandbyMonitor } from './standby.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
@@ -117,52 +117,62 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   const config: MonitorConfig = { ...cfg, waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined };
   await fsp.writeFile(paths.config, JSON.stringify(config, null, 2));
 
-  let child = takeStandbyMonitor(entry.execPath, entry.args);
-  if (child) {
-    await activateStandby(child, paths.config);
-  } else {
-    const logFd = openSync(paths.monitorLog, 'a', 0o600);
-    try {
-      child = spawn(entry.execPath, [...entry.args, paths.config], {
-        detached: true,
-        stdio: ['ignore', logFd, logFd],
-        cwd: '/',
-        env: monitorEnv(),
-      });
-    } finally {
-      closeSync(logFd);
-    }
+  // Watching before the monitor can write anything: its state changes wake this process at once.
+  const changes = new DirectoryWaiter(cfg.stateDir);
+  try {
+    return await superviseStart();
+  } finally {
+    changes.close();
   }
-  const monitorPid = child.pid;
-  child.unref();
-  if (monitorPid === undefined) throw new WharfError('UNAVAILABLE', `cannot start the monitor for container ${cfg.id}`);
 
-  const deadline = Date.now() + timeoutMs;
-  let session: AttachSession | undefined;
-  let state: MonitorState | undefined;
-  for (;;) {
-    state = await readJsonFile<MonitorState>(paths.state).catch(() => undefined);
-    if (attachOpts && !session && state?.attachReady) session = await attach(paths.socket, attachOpts);
-    if (state && (state.status === 'running' || state.status === 'exited')) break;
-    if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.exitCode !== null) {
-      const log = (await fsp.readFile(paths.monitorLog, 'utf8').catch(() => '')).trim();
-      const first = log.split('\n').find((l) => /Error|error:/.test(l)) ?? log.split('\n').pop();
-      throw new WharfError('INTERNAL', `monitor of container ${cfg.id} died: ${first || 'no output'}`, {
-        details: { monitorLog: log.slice(-4000) },
+  async function superviseStart(): Promise<StartedMonitor> {
+    let child = takeStandbyMonitor(entry.execPath, entry.args);
+    if (child) {
+      await activateStandby(child, paths.config);
+    } else {
+      const logFd = openSync(paths.monitorLog, 'a', 0o600);
+      try {
+        child = spawn(entry.execPath, [...entry.args, paths.config], {
+          detached: true,
+          stdio: ['ignore', logFd, logFd],
+          cwd: '/',
+          env: monitorEnv(),
+        });
+      } finally {
+        closeSync(logFd);
+      }
+    }
+    const monitorPid = child.pid;
+    child.unref();
+    if (monitorPid === undefined) throw new WharfError('UNAVAILABLE', `cannot start the monitor for container ${cfg.id}`);
+
+    const deadline = Date.now() + timeoutMs;
+    let session: AttachSession | undefined;
+    let state: MonitorState | undefined;
+    for (;;) {
+      state = await readJsonFile<MonitorState>(paths.state).catch(() => undefined);
+      if (attachOpts && !session && state?.attachReady) session = await attach(paths.socket, attachOpts);
+      if (state && (state.status === 'running' || state.status === 'exited')) break;
+      if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.exitCode !== null) {
+        const log = (await fsp.readFile(paths.monitorLog, 'utf8').catch(() => '')).trim();
+        const first = log.split('\n').find((l) => /Error|error:/.test(l)) ?? log.split('\n').pop();
+        throw new WharfError('INTERNAL', `monitor of container ${cfg.id} died: ${first || 'no output'}`, {
+          details: { monitorLog: log.slice(-4000) },
+        });
+      }
+      if (Date.now() > deadline) {
+        throw new WharfError('UNAVAILABLE', `container ${cfg.id} did not start within ${timeoutMs} ms`);
+      }
+      await changes.next(25);
+    }
+    if (state.status === 'exited' && state.error) {
+      if (session) await session.exit;
+      throw new WharfError(state.errorCode ?? 'INTERNAL', `container ${cfg.id}: ${state.error}`, {
+        details: { exitCode: state.exitCode, id: cfg.id },
       });
     }
-    if (Date.now() > deadline) {
-      throw new WharfError('UNAVAILABLE', `container ${cfg.id} did not start within ${timeoutMs} ms`);
-    }
-    await sleep(state ? 10 : 20);
+    return { monitorPid, containerPid: state.pid, state, ...(session ? { session } : {}) };
   }
-  if (state.status === 'exited' && state.error) {
-    if (session) await session.exit;
-    throw new WharfError(state.errorCode ?? 'INTERNAL', `container ${cfg.id}: ${state.error}`, {
-      details: { exitCode: state.exitCode, id: cfg.id },
-    });
-  }
-  return { monitorPid, containerPid: state.pid, state, ...(session ? { session } : {}) };
 }
 
 /**

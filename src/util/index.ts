@@ -4,3 +4,4 @@ export * from './process.js';
 export * from './stream.js';
 export * from './time.js';
 export * from './sendfile.js';
+export * from './watch.js';

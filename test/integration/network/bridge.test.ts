@@ -93,6 +93,11 @@ test('httpd on the bridge answers on a published loopback port, and teardown lea
   const runc = new Runc({ root: path.join(r.runDir, 'runc') });
   const stateDir = path.join(r.runDir, 'm');
   await startMonitor({ id: r.id, bundle: r.dir, runcRoot: runc.root, stateDir, logPath: path.join(r.dir, 'log.json'), tty: false, openStdin: false });
+  // Runs first (cleanups run in reverse): a failed assertion below must not leave the container running.
+  cleanups.push(async () => {
+    await runc.kill(r.id, 'SIGKILL').catch(() => {});
+    await waitExit(stateDir, 20_000).catch(() => {});
+  });
 
   let res: { status: number; body: string } | undefined;
   for (let i = 0; i < 50 && !res; i++) {
