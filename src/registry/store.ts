@@ -20,11 +20,19 @@ interface UploadHash {
 }
 
 /**
+ * Running hashes kept per process. A session continued or finished by another process (cluster workers take
+ * connections in turn) leaves its entry here; the oldest go beyond this many, costing at worst one re-read.
+ */
+const MAX_RUNNING_HASHES = 1024;
+
+/**
  * Blobs and upload sessions: bytes through the BlobDriver, facts through the RegistryIndex. Uploads are hashed while
  * they stream in, verified at the end, and made visible by a single move, so a blob is never half-visible.
  */
 export class RegistryStore {
-  // Running hashes of upload sessions in this process; after a restart the data file is hashed again at the end.
+  // Running hashes of upload sessions appended to by this process, oldest first. The digest of the bytes so far also
+  // goes to the index after each append, so another process (or this one after a restart) can finish the upload
+  // without reading the data again; only when neither matches the data's size is the file hashed at the end.
   readonly #hashes = new Map<string, UploadHash>();
   readonly #locks = new Map<string, Promise<unknown>>();
   #inflight = 0;
@@ -75,7 +83,6 @@ export class RegistryStore {
     await w.close();
     const now = new Date();
     await this.index.createUpload({ id, repo, startedAt: now });
-    this.#hashes.set(id, { hash: createHash('sha256'), size: 0 });
     return { id, repo, startedAt: now, updatedAt: now, size: 0 };
   }
 
@@ -106,15 +113,20 @@ export class RegistryStore {
   async #append(id: string, body: Readable, start?: number, length?: number): Promise<number> {
     const w = await this.driver.writer(uploadPath(id), true);
     let ok = false;
+    let h: UploadHash | undefined;
     try {
       if (start !== undefined && start !== w.size) {
         body.resume();
         throw new WharfError('CONFLICT', `upload ${id} is at offset ${w.size}, chunk starts at ${start}`, { details: { size: w.size } });
       }
-      let h = this.#hashes.get(id);
-      if (h && h.size !== w.size) {
-        this.#hashes.delete(id);
-        h = undefined;
+      h = this.#hashes.get(id);
+      this.#hashes.delete(id);
+      if (h && h.size !== w.size) h = undefined; // another process appended meanwhile
+      // An empty session's hash is a fresh one, whichever process started the session.
+      if (!h && w.size === 0) h = { hash: createHash('sha256'), size: 0 };
+      if (h) {
+        this.#hashes.set(id, h); // to the young end
+        if (this.#hashes.size > MAX_RUNNING_HASHES) this.#hashes.delete(this.#hashes.keys().next().value!);
       }
       let received = 0;
       try {
@@ -136,8 +148,14 @@ export class RegistryStore {
       ok = true;
     } finally {
       // Keep what arrived: it is either a valid prefix to resume from, or gets purged with the session.
-      await w.commit().catch(() => w.close());
-      await this.index.touchUpload(id, new Date()).catch(() => undefined);
+      let durable = true;
+      await w.commit().catch(() => {
+        durable = false;
+        return w.close();
+      });
+      // Once the bytes are durable, what they hash to goes to the index for whichever process finishes the upload.
+      const hashed = ok && durable && h && h.size === w.size && w.size > 0 ? { size: h.size, digest: `sha256:${h.hash.copy().digest('hex')}` as Digest } : undefined;
+      await this.index.touchUpload(id, new Date(), hashed).catch(() => undefined);
       if (!ok) this.#hashes.delete(id);
     }
     return w.size;
@@ -166,6 +184,8 @@ export class RegistryStore {
     const alg = algorithmOf(expected);
     const h = this.#hashes.get(id);
     if (h && alg === 'sha256' && h.size === size) return `sha256:${h.hash.copy().digest('hex')}`;
+    const recorded = alg === 'sha256' ? (await this.index.getUpload(id))?.hashed : undefined;
+    if (recorded && recorded.size === size) return recorded.digest;
     const hash = createHash(alg);
     for await (const chunk of await this.driver.reader(uploadPath(id))) hash.update(chunk as Buffer);
     return `${alg}:${hash.digest('hex')}`;

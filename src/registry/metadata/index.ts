@@ -37,6 +37,12 @@ export interface UploadRecord {
   repo: string;
   startedAt: Date;
   updatedAt: Date;
+  /**
+   * The sha256 digest of the session's first `size` bytes, recorded by the process that received them once they were
+   * durable, so that the request finishing the upload in another process (a cluster worker, or after a restart) need
+   * not read the data again. Valid only while the data is exactly `size` bytes long (sessions only grow).
+   */
+  hashed?: { size: number; digest: Digest };
 }
 
 export interface GcOptions {
@@ -101,7 +107,8 @@ export interface RegistryIndex {
 
   createUpload(u: { id: string; repo: string; startedAt: Date }): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
-  touchUpload(id: string, at: Date): Promise<void>;
+  /** Records activity; with `hashed`, also what the session's bytes hash to so far (see UploadRecord.hashed). */
+  touchUpload(id: string, at: Date, hashed?: { size: number; digest: Digest }): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   listUploads(updatedBefore: Date): Promise<UploadRecord[]>;
 

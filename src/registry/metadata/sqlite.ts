@@ -33,7 +33,8 @@ CREATE INDEX IF NOT EXISTS manifest_refs_child ON manifest_refs (child);
 CREATE TABLE IF NOT EXISTS tags (repo TEXT NOT NULL, name TEXT NOT NULL, digest TEXT NOT NULL, updated_at INTEGER NOT NULL,
   PRIMARY KEY (repo, name)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_digest ON tags (repo, digest);
-CREATE TABLE IF NOT EXISTS uploads (id TEXT PRIMARY KEY, repo TEXT NOT NULL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (id TEXT PRIMARY KEY, repo TEXT NOT NULL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  hashed_size INTEGER, hashed_digest TEXT);
 CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS lease_blobs (lease_id TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (lease_id, digest)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lease_blobs_digest ON lease_blobs (digest);
@@ -71,6 +72,25 @@ function toRecord(r: ManifestRow): ManifestRecord {
   };
 }
 
+interface UploadRow {
+  id: string;
+  repo: string;
+  started_at: number;
+  updated_at: number;
+  hashed_size: number | null;
+  hashed_digest: string | null;
+}
+
+function uploadRecord(r: UploadRow): UploadRecord {
+  return {
+    id: r.id,
+    repo: r.repo,
+    startedAt: new Date(r.started_at),
+    updatedAt: new Date(r.updated_at),
+    ...(r.hashed_size !== null && r.hashed_digest !== null ? { hashed: { size: r.hashed_size, digest: r.hashed_digest as Digest } } : {}),
+  };
+}
+
 const pageLimit = (p: Page) => (p.n === undefined ? -1 : p.n);
 
 /** RegistryIndex on one SQLite file (WAL, busy timeout): a server and a `registry gc` process may share it. */
@@ -90,6 +110,9 @@ export class SqliteRegistryIndex implements RegistryIndex {
       throw new WharfError('FAILED_PRECONDITION', `registry index ${file} has schema ${version}, newer than this Wharf (${SCHEMA_VERSION})`);
     }
     this.#db.exec(SCHEMA);
+    // Columns added since schema 1, additive (older code ignores them), so the version stays and a downgrade works.
+    const uploadCols = new Set((this.#db.pragma('table_info(uploads)') as Array<{ name: string }>).map((c) => c.name));
+    if (!uploadCols.has('hashed_size')) this.#db.exec('ALTER TABLE uploads ADD COLUMN hashed_size INTEGER; ALTER TABLE uploads ADD COLUMN hashed_digest TEXT');
     this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
     const p = (sql: string) => this.#db.prepare(sql);
     this.#st = {
@@ -130,6 +153,7 @@ export class SqliteRegistryIndex implements RegistryIndex {
       insertUpload: p('INSERT INTO uploads (id, repo, started_at, updated_at) VALUES (?, ?, ?, ?)'),
       getUpload: p('SELECT * FROM uploads WHERE id = ?'),
       touchUpload: p('UPDATE uploads SET updated_at = ? WHERE id = ?'),
+      touchUploadHashed: p('UPDATE uploads SET updated_at = ?, hashed_size = ?, hashed_digest = ? WHERE id = ?'),
       deleteUpload: p('DELETE FROM uploads WHERE id = ?'),
       listUploads: p('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at'),
       allBlobs: p('SELECT digest, size FROM blobs'),
@@ -308,12 +332,13 @@ export class SqliteRegistryIndex implements RegistryIndex {
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
-    const r = this.#st.getUpload!.get(id) as { id: string; repo: string; started_at: number; updated_at: number } | undefined;
-    return r ? { id: r.id, repo: r.repo, startedAt: new Date(r.started_at), updatedAt: new Date(r.updated_at) } : undefined;
+    const r = this.#st.getUpload!.get(id) as UploadRow | undefined;
+    return r ? uploadRecord(r) : undefined;
   }
 
-  async touchUpload(id: string, at: Date): Promise<void> {
-    this.#st.touchUpload!.run(at.getTime(), id);
+  async touchUpload(id: string, at: Date, hashed?: { size: number; digest: Digest }): Promise<void> {
+    if (hashed) this.#st.touchUploadHashed!.run(at.getTime(), hashed.size, hashed.digest, id);
+    else this.#st.touchUpload!.run(at.getTime(), id);
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -321,9 +346,7 @@ export class SqliteRegistryIndex implements RegistryIndex {
   }
 
   async listUploads(updatedBefore: Date): Promise<UploadRecord[]> {
-    return (this.#st.listUploads!.all(updatedBefore.getTime()) as Array<{ id: string; repo: string; started_at: number; updated_at: number }>).map(
-      (r) => ({ id: r.id, repo: r.repo, startedAt: new Date(r.started_at), updatedAt: new Date(r.updated_at) }),
-    );
+    return (this.#st.listUploads!.all(updatedBefore.getTime()) as UploadRow[]).map(uploadRecord);
   }
 
   async gcCollect(opts: GcOptions): Promise<GcCollected> {

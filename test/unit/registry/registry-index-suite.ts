@@ -123,6 +123,18 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
       assert.equal((await index.getUpload('new'))?.repo, 'r');
     });
 
+    it('records what an upload session hashes to so far, and keeps it through plain touches', async () => {
+      await index.createUpload({ id: 'h', repo: 'r', startedAt: new Date() });
+      assert.equal((await index.getUpload('h'))?.hashed, undefined);
+      await index.touchUpload('h', new Date(), { size: 10, digest: dg('ten') });
+      assert.deepEqual((await index.getUpload('h'))?.hashed, { size: 10, digest: dg('ten') });
+      await index.touchUpload('h', new Date());
+      assert.deepEqual((await index.getUpload('h'))?.hashed, { size: 10, digest: dg('ten') });
+      await index.touchUpload('h', new Date(), { size: 25, digest: dg('more') });
+      assert.deepEqual((await index.getUpload('h'))?.hashed, { size: 25, digest: dg('more') });
+      await index.deleteUpload('h');
+    });
+
     it('GC keeps referenced and leased blobs, reserves the rest, and frees untagged manifests when asked', async () => {
       const used = await addBlob('r', 'used');
       const unused = await addBlob('r', 'unused');

@@ -1,7 +1,11 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { SqliteRegistryIndex } from '../../../src/registry/index.js';
+import type { Digest } from '../../../src/digest/index.js';
 import { runRegistryIndexSuite } from './registry-index-suite.js';
 
 runRegistryIndexSuite('sqlite', async () => {
@@ -12,5 +16,28 @@ runRegistryIndexSuite('sqlite', async () => {
   } catch (err) {
     await cleanup();
     throw err;
+  }
+});
+
+test('sqlite: an index from before the upload hash columns gains them and keeps its sessions', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-regindex-old-'));
+  try {
+    const file = path.join(dir, 'index.db');
+    const old = new Database(file);
+    old.exec('CREATE TABLE uploads (id TEXT PRIMARY KEY, repo TEXT NOT NULL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)');
+    old.prepare('INSERT INTO uploads VALUES (?, ?, ?, ?)').run('u', 'r', 1, 2);
+    old.pragma('user_version = 1');
+    old.close();
+    const index = new SqliteRegistryIndex(file);
+    try {
+      assert.equal((await index.getUpload('u'))?.repo, 'r');
+      const digest = `sha256:${'a'.repeat(64)}` as Digest;
+      await index.touchUpload('u', new Date(), { size: 5, digest });
+      assert.deepEqual((await index.getUpload('u'))?.hashed, { size: 5, digest });
+    } finally {
+      await index.close();
+    }
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
   }
 });
