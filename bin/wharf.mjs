@@ -54,7 +54,10 @@ function loadBundle(file) {
   } catch {
     cached = undefined;
   }
-  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, ...(cached ? { cachedData: cached } : {}) });
+  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
+    filename: file,
+    ...(cached ? { cachedData: cached } : {}),
+  });
   if (!cached || script.cachedDataRejected) {
     // At exit, so that the functions this command compiled are in the cache too.
     process.once('exit', () => {

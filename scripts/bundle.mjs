@@ -5,7 +5,7 @@
 // (dist/wharf.cjs.cache), which Node 20 offers for scripts but not for ES modules. Loading the 1.3 MB bundle as an
 // ES module took 85–150 ms here; as a script 45–55 ms, and about 23 ms from the code cache.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const common = {
   bundle: true,
@@ -26,6 +26,11 @@ await build({
   // import.meta.resolve is used only when running from TypeScript sources (tsx), never in the bundle.
   logOverride: { 'empty-import-meta': 'silent' },
 });
+// Node 20 loses a script's dynamic-import callback when the script comes from the code cache: an import() left in
+// the CLI bundle would fail at run time ("A dynamic import callback was not specified"). Externals load via require.
+const leftover = /\bimport\((["'`])([^"'`]+)\1\)/.exec(readFileSync('dist/wharf.cjs', 'utf8'));
+if (leftover) throw new Error(`dist/wharf.cjs keeps a dynamic import(${leftover[1]}${leftover[2]}${leftover[1]}); load it with require`);
+
 // The per-container monitor (started for every container, so its start-up counts too).
 await build({
   ...common,

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { signalNumber } from './foreground.js';
+import { ptyModule, signalNumber } from './foreground.js';
 import type { OciProcess } from './oci-spec.js';
 import { classifyRuncError, runcErrorMessage, type Runc } from './runc.js';
 
@@ -58,7 +58,7 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
   };
 
   if (proc.terminal) {
-    const pty = await import('node-pty');
+    const pty = ptyModule();
     const term = pty.spawn(opts.runc.binary, args, {
       cols: opts.consoleSize?.cols ?? 80,
       rows: opts.consoleSize?.rows ?? 24,

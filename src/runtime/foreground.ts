@@ -1,5 +1,6 @@
 /** runc run/exec in the foreground, its stdio on pipes or on a pseudo-terminal (node-pty). */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { LogStream } from './json-log.js';
 import type { MonitorConfig } from './monitor-types.js';
 
@@ -82,13 +83,21 @@ function filterRuncLine(stream: LogStream, d: Buffer): Buffer {
   );
 }
 
+/**
+ * node-pty, loaded on first use (only ttys need it). Through require, not import(): the CLI bundle is a script
+ * compiled from V8's code cache, and Node 20 drops a script's dynamic-import callback when it comes from the cache.
+ */
+export function ptyModule(): typeof import('node-pty') {
+  return createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
+}
+
 export async function spawnOnPty(
   binary: string,
   args: string[],
   cfg: MonitorConfig,
   onOutput: (s: LogStream, d: Buffer) => void,
 ): Promise<RuncProcess> {
-  const pty = await import('node-pty');
+  const pty = ptyModule();
   // With process.terminal=true and no --detach, runc makes the container's pty itself and copies between it and
   // its own stdio, which is this pty: so the container sees a real terminal and Node never needs SCM_RIGHTS.
   const term = pty.spawn(binary, args, {

@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { commandText, inspectContainer, portsText, statusText, type ContainerView } from '../../container/index.js';
@@ -238,7 +239,6 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
         if (!o.output && process.stdout.isTTY) {
           throw new WharfError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
         }
-        const { createWriteStream } = await import('node:fs');
         const dest = o.output ? createWriteStream(o.output) : ctx.stdout;
         await w.containers.exportTo(name, dest, { end: o.output !== undefined });
       }),
