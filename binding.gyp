@@ -5,6 +5,12 @@
       "sources": ["native/sendfile.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/sendfile.c"]}]]
+    },
+    {
+      "target_name": "wharf_mount",
+      "sources": ["native/mount.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/mount.c"]}]]
     }
   ]
 }

@@ -1,8 +1,23 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError, isErrno } from '../errors/index.js';
-import { run } from '../util/index.js';
+import { loadNativeAddon, run } from '../util/index.js';
 import type { Mount } from './types.js';
+
+interface MountAddon {
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  umount(target: string, flags: number): void;
+}
+const MNT_DETACH = 2;
+
+/** native/mount.c: the syscalls themselves, without a fork and exec of mount(8) per call (several per container start). */
+const nativeMount = (): MountAddon | null =>
+  loadNativeAddon<MountAddon>('wharf_mount', (m) => typeof m.mount === 'function' && typeof m.umount === 'function');
+
+/** Whether mounts go through the native addon (else through mount(8)/umount(8)). */
+export function nativeMountAvailable(): boolean {
+  return nativeMount() !== null;
+}
 
 // mount(2) copies at most one page of option data; keep clear of it (mount(8) may add a few options of its own).
 const MAX_MOUNT_DATA = 3072;
@@ -36,6 +51,15 @@ async function mountOne(m: Mount, target: string): Promise<void> {
     let options = m.options;
     let cwd: string | undefined;
     if (options.join(',').length > MAX_MOUNT_DATA) ({ options, cwd } = relativeOverlayOptions(options));
+    const native = cwd === undefined ? nativeMount() : null;
+    if (native) {
+      try {
+        native.mount(m.source, target, 'overlay', 0, options.join(','));
+      } catch (err) {
+        throw new WharfError('INTERNAL', `cannot mount on ${target}: ${(err as Error).message}`, { details: { options } });
+      }
+      return;
+    }
     await runMount(['-t', 'overlay', '-o', options.join(','), m.source, target], cwd, target);
     return;
   }
@@ -112,6 +136,17 @@ export async function unmount(target: string, opts: { lazy?: boolean } = {}): Pr
 }
 
 async function unmountOnce(target: string, lazy: boolean): Promise<void> {
+  const native = nativeMount();
+  if (native) {
+    try {
+      native.umount(target, lazy ? MNT_DETACH : 0);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EINVAL' || code === 'ENOENT') return; // not (or no longer) mounted
+      throw new WharfError(code === 'EBUSY' ? 'CONFLICT' : 'INTERNAL', `cannot unmount ${target}: ${(err as Error).message}`);
+    }
+    return;
+  }
   const res = await run('umount', lazy ? ['-l', target] : [target], { check: false });
   if (res.code === 0) return;
   const why = res.stderr.trim().split('\n')[0] ?? `exit ${res.code}`;

@@ -5,3 +5,4 @@ export * from './stream.js';
 export * from './time.js';
 export * from './sendfile.js';
 export * from './watch.js';
+export * from './native.js';

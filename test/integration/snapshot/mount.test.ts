@@ -4,7 +4,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { is } from '../../../src/errors/index.js';
-import { isMountPoint, mountAll, overlaySupported, unmount } from '../../../src/snapshot/index.js';
+import { isMountPoint, mountAll, nativeMountAvailable, overlaySupported, unmount } from '../../../src/snapshot/index.js';
 
 describe('mountAll / unmount', () => {
   let base: string;
@@ -95,6 +95,47 @@ describe('mountAll / unmount', () => {
     }
     assert.equal(await fsp.readFile(path.join(upper, 'new'), 'utf8'), 'n');
   });
+
+  for (const native of [true, false]) {
+    it(`overlay mount, copy-up, busy and lazy unmount, bad options ${native ? 'with the native addon' : 'through mount(8) (WHARF_NATIVE=0)'}`, async () => {
+      const saved = process.env.WHARF_NATIVE;
+      if (!native) process.env.WHARF_NATIVE = '0';
+      try {
+        // npm test builds the addon: its absence here would be a build regression, not a fallback.
+        assert.equal(nativeMountAvailable(), native);
+        const tag = native ? 'n' : 'x';
+        const lower = await dir(`${tag}-lower`, { f: 'lower' });
+        const upper = await dir(`${tag}-upper`);
+        const work = await dir(`${tag}-work`);
+        const t = await dir(`${tag}-t`);
+        targets.push(t);
+        await mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`] }], t);
+        assert.equal(await isMountPoint(t), true);
+        await fsp.writeFile(path.join(t, 'f'), 'changed');
+        assert.equal(await fsp.readFile(path.join(lower, 'f'), 'utf8'), 'lower');
+        assert.equal(await fsp.readFile(path.join(upper, 'f'), 'utf8'), 'changed');
+        // Busy: a CONFLICT; lazy detaches it anyway.
+        const fh = await fsp.open(path.join(t, 'f'), 'r');
+        process.chdir(t);
+        try {
+          await assert.rejects(unmount(t), (err: unknown) => is(err, 'CONFLICT'));
+        } finally {
+          process.chdir('/');
+        }
+        await unmount(t, { lazy: true });
+        await fh.close();
+        assert.equal(await isMountPoint(t), false);
+        await assert.rejects(
+          mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${path.join(base, 'no-such-dir')}`, `upperdir=${upper}`, `workdir=${work}`] }], t),
+          (err: unknown) => is(err, 'INTERNAL') && /cannot mount on /.test((err as Error).message),
+        );
+        assert.equal(await isMountPoint(t), false);
+      } finally {
+        if (saved === undefined) delete process.env.WHARF_NATIVE;
+        else process.env.WHARF_NATIVE = saved;
+      }
+    });
+  }
 
   it('refuses overlay paths that mount options cannot carry', async () => {
     const t = await dir('t4');

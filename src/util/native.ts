@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+// This module runs from src/util/ (tsx), dist/util/ (tsc) and dist/wharf.cjs (the esbuild bundle): the addons are in
+// build/Release/ at the package root, two or one directories up.
+const DIRS = ['../../build/Release/', '../build/Release/'];
+const loaded = new Map<string, unknown>();
+
+/**
+ * One of Wharf's optional native addons (native/*.c, built by scripts/build-native.mjs), or null when it is not
+ * built, not loadable, fails `check`, or WHARF_NATIVE=0 disables them all (every caller has a pure fallback).
+ */
+export function loadNativeAddon<T>(name: string, check: (m: Partial<T>) => boolean): T | null {
+  if (process.env.WHARF_NATIVE === '0') return null; // read on every call: tests switch it within one process
+  if (loaded.has(name)) return loaded.get(name) as T | null;
+  let addon: T | null = null;
+  if (process.platform === 'linux') {
+    // createRequire, not a bare require: esbuild leaves a call through a local function with a computed path alone.
+    const requireAddon = createRequire(import.meta.url);
+    for (const dir of DIRS) {
+      const file = fileURLToPath(new URL(`${dir}${name}.node`, import.meta.url));
+      if (!existsSync(file)) continue;
+      try {
+        const m = requireAddon(file) as Partial<T>;
+        if (check(m)) {
+          addon = m as T;
+          break;
+        }
+      } catch {
+        // A stale or foreign build: try the next one, else the fallback.
+      }
+    }
+  }
+  loaded.set(name, addon);
+  return addon;
+}
