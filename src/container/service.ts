@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { WharfError, is } from '../errors/index.js';
 import type { MetaDb } from '../meta/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
-import { isMountPoint, mountAll, unmount } from '../snapshot/index.js';
+import { isMountPoint, mountAll, unmount, volatileMounts } from '../snapshot/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import { directoryChanges, directoryDiffTar, overlayDiffTar, resolveInRoot, tarDirectory, type Change } from '../archive/index.js';
@@ -387,7 +387,8 @@ export class ContainerService {
     const staging = `${initKey}-prep`;
     const mounts = await this.snapshots.prepare(staging, parent, { labels: { 'wharf.container': id } });
     try {
-      await mountAll(mounts, p.rootfs);
+      // Volatile: the init layer is a handful of empty files, not worth a sync of the whole upper filesystem.
+      await mountAll(volatileMounts(mounts), p.rootfs);
       try {
         await populateInitLayer(p.rootfs, withInit ? ['/sbin/docker-init'] : []);
       } finally {
@@ -418,7 +419,11 @@ export class ContainerService {
   async #ensureMounted(rec: ContainerRecord): Promise<string> {
     const p = this.paths(rec.id);
     await fsp.mkdir(p.rootfs, { recursive: true, mode: 0o711 });
-    if (!(await isMountPoint(p.rootfs))) await mountAll(await this.snapshots.mounts(snapshotKeyOf(rec.id)), p.rootfs);
+    if (!(await isMountPoint(p.rootfs))) {
+      const mounts = await this.snapshots.mounts(snapshotKeyOf(rec.id));
+      // An --rm container's writable layer is thrown away with it: no sync at unmount (podman does the same).
+      await mountAll(rec.hostConfig.AutoRemove ? volatileMounts(mounts) : mounts, p.rootfs);
+    }
     return p.rootfs;
   }
 

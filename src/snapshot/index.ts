@@ -6,7 +6,7 @@ import type { Snapshotter } from './types.js';
 export type { Mount, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { NativeSnapshotter } from './native.js';
-export { mountAll, unmount, isMountPoint, overlaySupported, nativeMountAvailable } from './mount.js';
+export { mountAll, unmount, isMountPoint, overlaySupported, nativeMountAvailable, volatileMounts } from './mount.js';
 
 /** The snapshotter of `kind` over `<root>/snapshots`, its records in `db` (namespace 'snapshots'). */
 export function createSnapshotter(kind: 'overlay' | 'native', root: string, db: MetaDb): Snapshotter {

@@ -4,7 +4,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { is } from '../../../src/errors/index.js';
-import { isMountPoint, mountAll, nativeMountAvailable, overlaySupported, unmount } from '../../../src/snapshot/index.js';
+import { isMountPoint, mountAll, nativeMountAvailable, overlaySupported, unmount, volatileMounts } from '../../../src/snapshot/index.js';
 
 describe('mountAll / unmount', () => {
   let base: string;
@@ -136,6 +136,28 @@ describe('mountAll / unmount', () => {
       }
     });
   }
+
+  it('volatile overlays (no sync at unmount) can be mounted again, volatile or not', async () => {
+    const lower = await dir('v-lower', { f: 'lower' });
+    const upper = await dir('v-upper');
+    const work = await dir('v-work');
+    const t = await dir('v-t');
+    targets.push(t);
+    const mounts = [{ type: 'overlay' as const, source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`] }];
+    assert.deepEqual(volatileMounts(mounts)[0]!.options.at(-1), 'volatile');
+    assert.deepEqual(mounts[0]!.options.length, 3, 'the input is not changed');
+    await mountAll(volatileMounts(mounts), t);
+    assert.match(await fsp.readFile('/proc/self/mountinfo', 'utf8'), /volatile/);
+    await fsp.writeFile(path.join(t, 'g'), 'one');
+    await unmount(t);
+    await fsp.stat(path.join(work, 'work', 'incompat', 'volatile')); // the kernel's marker
+    await mountAll(volatileMounts(mounts), t);
+    assert.equal(await fsp.readFile(path.join(t, 'g'), 'utf8'), 'one');
+    await unmount(t);
+    await mountAll(mounts, t);
+    assert.equal(await fsp.readFile(path.join(t, 'f'), 'utf8'), 'lower');
+    await unmount(t);
+  });
 
   it('refuses overlay paths that mount options cannot carry', async () => {
     const t = await dir('t4');
