@@ -516,7 +516,8 @@ export class ContainerService {
         },
       );
       limitToBoundingSet(spec, await hostBoundingSet());
-      await atomicWriteFile(p.config, JSON.stringify(spec, null, 2));
+      // Written again at every start: no fsync on the start's critical path.
+      await atomicWriteFile(p.config, JSON.stringify(spec, null, 2), 0o644, { durable: false });
       // Claim "running" before the monitor exists: its cleanup, however fast, then always lands after this.
       this.records.update(rec.id, (r) => {
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };

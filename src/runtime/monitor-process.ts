@@ -24,7 +24,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   let writing = Promise.resolve();
   const saveState = (): Promise<void> => {
     const snapshot = JSON.stringify(state) + '\n';
-    writing = writing.then(() => atomicWriteFile(paths.state, snapshot)).catch((err) => {
+    writing = writing.then(() => atomicWriteFile(paths.state, snapshot, 0o644, { durable: false })).catch((err) => {
       process.stderr.write(`monitor: cannot write ${paths.state}: ${String(err)}\n`);
     });
     return writing;
@@ -255,7 +255,7 @@ async function setConsoleSize(bundle: string, size: { cols: number; rows: number
   const spec = JSON.parse(await fsp.readFile(file, 'utf8')) as { process?: { consoleSize?: { width: number; height: number } } };
   if (!spec.process) return;
   spec.process.consoleSize = { width: size.cols, height: size.rows };
-  await atomicWriteFile(file, JSON.stringify(spec, null, 2));
+  await atomicWriteFile(file, JSON.stringify(spec, null, 2), 0o644, { durable: false });
 }
 
 /** Where runc's and the cleanup command's own output goes: the monitor's stderr, or monitor.log for a standby. */
