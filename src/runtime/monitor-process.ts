@@ -126,6 +126,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     state.errorCode = 'UNAVAILABLE';
     state.finishedAt = new Date().toISOString();
     await log.close();
+    await releaseRuntime();
     await saveState();
     await finish();
     return;
@@ -194,28 +195,41 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   }
   state.status = 'exited';
   await log.close();
+  await releaseRuntime();
+  // One state write for the exit and the hand-over: the attached client's claim is recorded with the exit.
+  const claimant = liveClaimant();
+  if (claimant) state.cleanupBy = claimant[1];
   await saveState();
-  await finish();
+  await finish(claimant);
 
-  async function finish(): Promise<void> {
+  function liveClaimant(): [net.Socket, number] | undefined {
+    return [...claimants].find(([sock]) => !sock.destroyed);
+  }
+
+  async function releaseRuntime(): Promise<void> {
     // runc run removes the container on exit; a failure half-way can leave it behind.
     if (await runcStateExists(cfg.runcRoot, cfg.id)) {
       await runQuiet(binary, ['--root', cfg.runcRoot, 'delete', '--force', cfg.id], 10_000);
     }
     await removeEmptyCgroupParent(cfg.bundle);
-    const claimant = [...claimants].find(([sock]) => !sock.destroyed);
+  }
+
+  async function finish(claimed?: [net.Socket, number]): Promise<void> {
     const exitInfo = { exitCode: state.exitCode, error: state.error, errorCode: state.errorCode };
+    const claimant = claimed && !claimed[0].destroyed ? claimed : undefined;
+    if (claimed && !claimant) {
+      delete state.cleanupBy; // the client went away since: the monitor cleans up after all
+      await saveState();
+    }
     if (claimant) {
       // The attached client cleans up: everything this process writes to the state dir is written before the
       // exit frame, since the client may remove the whole directory as soon as it has read it.
-      const [sock, pid] = claimant;
-      state.cleanupBy = pid;
+      const [sock] = claimant;
       const closed = new Promise<void>((resolve) => {
         server.close(() => resolve());
         setTimeout(resolve, 2000).unref();
       });
       await fsp.rm(paths.socket, { force: true });
-      await saveState();
       exitFrame = encodeFrame(Frame.EXIT, JSON.stringify(exitInfo));
       const delegated = encodeFrame(Frame.EXIT, JSON.stringify({ ...exitInfo, cleanupDelegated: true }));
       for (const c of clients) c.end(c === sock ? delegated : exitFrame);
