@@ -45,6 +45,21 @@ export function runBlobDriverSuite(name: string, factory: () => Promise<{ driver
       assert.throws(() => driver.localPath!('../escape'), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
     });
 
+    it('writes tens of MiB in network-sized chunks, through close and append, and reads them back', async () => {
+      // Big enough for the filesystem driver's background syncs to run while writes continue.
+      const data = randomBytes(21 * 1024 * 1024 + 333);
+      const half = 12 * 1024 * 1024;
+      let w = await driver.writer('big', false);
+      for (let o = 0; o < half; o += 65536) await w.write(data.subarray(o, Math.min(o + 65536, half)));
+      await w.close();
+      w = await driver.writer('big', true);
+      assert.equal(w.size, half);
+      for (let o = half; o < data.length; o += 65536) await w.write(data.subarray(o, Math.min(o + 65536, data.length)));
+      await w.commit();
+      assert.equal((await driver.stat('big'))?.size, data.length);
+      assert.ok((await readAll(driver, 'big')).equals(data));
+    });
+
     it('appends across writers and reports the running size', async () => {
       const w1 = await driver.writer('up/1', true);
       await w1.write(Buffer.from('hello '));
