@@ -11,7 +11,8 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', '@napi-rs/xattr', 'node-pty'],
+  // better-sqlite3's JavaScript is bundled (its addon is loaded by path: see meta/db.ts); addons stay external.
+  external: ['@napi-rs/xattr', 'node-pty', '*.node'],
   logLevel: 'warning',
 };
 rmSync('dist/wharf.cjs.cache', { force: true });

@@ -1,8 +1,20 @@
 import type { Stats } from 'node:fs';
-import { getAttribute, getAttributeSync, listAttributesSync, setAttribute } from '@napi-rs/xattr';
+import { createRequire } from 'node:module';
 import { WharfError } from '../errors/index.js';
 import { run } from '../util/index.js';
 import { isOverlayPrivateXattr } from './pax.js';
+
+/**
+ * @napi-rs/xattr, loaded on first use: its loader probes the platform (reading /usr/bin/ldd to tell musl from glibc),
+ * which every command paid at start-up although only layer work needs extended attributes.
+ */
+let xattrModule: typeof import('@napi-rs/xattr') | undefined;
+const xattr = (): typeof import('@napi-rs/xattr') =>
+  (xattrModule ??= createRequire(import.meta.url)('@napi-rs/xattr') as typeof import('@napi-rs/xattr'));
+const getAttribute = (p: string, name: string) => xattr().getAttribute(p, name);
+const getAttributeSync = (p: string, name: string) => xattr().getAttributeSync(p, name);
+const listAttributesSync = (p: string) => xattr().listAttributesSync(p);
+const setAttribute = (p: string, name: string, value: Buffer) => xattr().setAttribute(p, name, value);
 
 // @napi-rs/xattr works on the link itself (l*xattr), never following symlinks: checked against its behaviour.
 

@@ -4,9 +4,12 @@ import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { readAllLimited } from '../../util/index.js';
-import { Builder, BuildContext, BuildStepFailed, buildCacheUsage, pruneBuildCache } from '../../build/index.js';
+import type * as BuildModule from '../../build/index.js';
 import { humanSize } from '../../util/index.js';
 import type { CliContext } from '../context.js';
+
+/** build/ loads on use: other verbs (a container start above all) do not pay for initialising it. */
+export const buildModule = (): Promise<typeof BuildModule> => import('../../build/index.js');
 import { withEngine, collect, confirm } from '../engine.js';
 
 interface BuildFlags {
@@ -111,6 +114,7 @@ export function register(program: Command, ctx: CliContext): void {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
+        const { Builder, BuildContext } = await buildModule();
         await withEngine(ctx, async (w) => {
           const network = o.network ?? 'default';
           if (!['default', 'host', 'none', 'bridge'].includes(network)) {
@@ -118,7 +122,7 @@ export function register(program: Command, ctx: CliContext): void {
           }
           if (o.progress && !['auto', 'plain', 'tty'].includes(o.progress)) throw new WharfError('INVALID_ARGUMENT', `invalid progress type ${o.progress}: use auto, plain or tty`);
           const tmp = path.join(w.runRoot, 'build');
-          let context: BuildContext;
+          let context: BuildModule.BuildContext;
           let dockerfile: { text: string; name: string } | undefined;
           if (contextArg === '-') {
             if (o.file === '-') throw new WharfError('INVALID_ARGUMENT', 'invalid argument: can\'t use stdin for both build context and dockerfile');
@@ -172,7 +176,7 @@ export function register(program: Command, ctx: CliContext): void {
         });
       } catch (err) {
         // Docker prints build failures as they are ("COPY failed: …", "The command … returned a non-zero code: 3").
-        if (err instanceof BuildStepFailed) {
+        if (err instanceof (await buildModule()).BuildStepFailed) {
           ctx.stderr.write(`${err.message}\n`);
           ctx.setExitCode(err.exitCode);
           return;
@@ -197,6 +201,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --force', 'Do not prompt for confirmation')
     .action(async (o: { all?: boolean; force?: boolean }) => {
       if (!o.force && !(await confirm(ctx, 'WARNING! This will remove all dangling build cache.'))) return;
+      const { pruneBuildCache } = await buildModule();
       await withEngine(ctx, async (w) => {
         const r = await pruneBuildCache({ root: w.root, db: w.db, images: w.images });
         for (const id of r.deleted) ctx.stdout.write(`Deleted build cache image: ${id}\n`);
@@ -208,7 +213,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Show build cache disk usage')
     .action(async () =>
       withEngine(ctx, async (w) => {
-        const u = await buildCacheUsage({ root: w.root, db: w.db, images: w.images });
+        const u = await (await buildModule()).buildCacheUsage({ root: w.root, db: w.db, images: w.images });
         ctx.stdout.write(`Cache entries:\t${u.entries} (${u.active} in use)\nCache mounts:\t${u.cacheMounts.count} (${humanSize(u.cacheMounts.size)})\nReclaimable:\t${humanSize(u.reclaimable)}\nTotal:\t\t${humanSize(u.size)}\n`);
       }),
     );

@@ -3,15 +3,11 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { humanSize } from '../../util/index.js';
-import {
-  collectGarbage,
-  htpasswdLine,
-  loadRegistryConfig,
-  openRegistryStore,
-  startRegistry,
-  type GcReport,
-} from '../../registry/index.js';
+import type { GcReport } from '../../registry/index.js';
 import type { CliContext } from '../context.js';
+
+/** The registry server loads on use: every other verb would otherwise initialise it (and jose, bcrypt, cluster). */
+const registryModule = () => import('../../registry/index.js');
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -31,8 +27,8 @@ export function renderGcReport(r: GcReport): string {
 
 export function register(program: Command, ctx: CliContext): void {
   const registry = program.command('registry').description('Run and manage a private OCI/Docker registry');
-  const load = (o: { config?: string; addr?: string }) =>
-    loadRegistryConfig({
+  const load = async (o: { config?: string; addr?: string }) =>
+    (await registryModule()).loadRegistryConfig({
       wharfRoot: ctx.globals().root,
       env: process.env,
       ...(o.config !== undefined ? { configFile: o.config } : {}),
@@ -46,7 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--addr <host:port>', 'Listen address, overrides http.addr')
     .action(async (o: { config?: string; addr?: string }) => {
       const config = await load(o);
-      const reg = await startRegistry(config, { log: (l) => ctx.stderr.write(`${l}\n`) });
+      const reg = await (await registryModule()).startRegistry(config, { log: (l) => ctx.stderr.write(`${l}\n`) });
       ctx.stderr.write(`registry listening on ${reg.url} (data in ${config.rootDirectory})\n`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
@@ -71,9 +67,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'Print the report as JSON')
     .action(async (o: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => {
       const config = await load(o);
-      const store = openRegistryStore(config);
+      const store = (await registryModule()).openRegistryStore(config);
       try {
-        const report = await collectGarbage(store, {
+        const report = await (await registryModule()).collectGarbage(store, {
           dryRun: o.dryRun === true,
           deleteUntagged: o.deleteUntagged === true,
           uploadPurgeAgeMs: config.uploadPurgeAgeMs,
@@ -96,7 +92,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (password === undefined || password === '') {
         throw new WharfError('INVALID_ARGUMENT', 'a password is needed: --password-stdin or --password');
       }
-      const line = htpasswdLine(user, password);
+      const line = (await registryModule()).htpasswdLine(user, password);
       let lines: string[] = [];
       try {
         lines = (await fsp.readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
@@ -115,7 +111,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'YAML configuration')
     .action(async (name: string, o: { config?: string }) => {
       const config = await load(o);
-      const store = openRegistryStore(config);
+      const store = (await registryModule()).openRegistryStore(config);
       try {
         const res = await store.index.deleteRepository(name);
         if (!res) throw new WharfError('NOT_FOUND', `repository ${name} is not known`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { imageDiskUsage, checkImageStore, listImages } from '../../image/index.js';
-import { buildCacheUsage, liveBuildSnapshots } from '../../build/index.js';
+import { buildModule } from './build.js';
 import { humanSize, timeAgo } from '../../util/index.js';
 import { commandText, statusText } from '../../container/index.js';
 import { renderTable, renderList } from '../format.js';
@@ -31,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
         for (const v of w.volumes.list()) vols.push({ v, links: w.volumes.users(v.name).length, size: await w.volumes.size(v.name) });
         const volSize = vols.reduce((a, x) => a + x.size, 0);
         const volReclaim = vols.filter((x) => x.links === 0).reduce((a, x) => a + x.size, 0);
-        const bc = await buildCacheUsage({ root: w.root, db: w.db, images: w.images });
+        const bc = await (await buildModule()).buildCacheUsage({ root: w.root, db: w.db, images: w.images });
         const bcLayers = bc.size - bc.cacheMounts.size;
         const summary = [
           // Layers only build-cache step images hold are counted once, under Build Cache, not under Images too.
@@ -116,7 +116,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { repair?: boolean }) =>
       withEngine(ctx, async (w) => {
         // Containers own their init and writable snapshots, running builds their step snapshots: not orphans.
-        const liveBuilds = await liveBuildSnapshots(w.snapshots);
+        const liveBuilds = await (await buildModule()).liveBuildSnapshots(w.snapshots);
         const r = await checkImageStore(w.images, {
           root: w.root,
           repair: o.repair ?? false,
