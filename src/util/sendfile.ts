@@ -4,45 +4,19 @@
  * no write back, no stream machinery per chunk. Linux only; without the addon `sendFileAvailable()` is false and
  * callers stream instead.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon } from './native.js';
 
 interface Addon {
   sendFile(socketFd: number, fileFd: number, offset: number, length: number, cb: (err: Error | null, sent: number) => void): object;
   cancel(handle: object): void;
 }
 
-// The module runs from src/util/ (tsx), dist/util/ (tsc) and dist/wharf.cjs (the esbuild bundle): the addon is in
-// build/Release/ at the package root, two or one directories up.
-const CANDIDATES = ['../../build/Release/wharf_sendfile.node', '../build/Release/wharf_sendfile.node'];
-
-let addon: Addon | null | undefined;
-
 function load(): Addon | null {
-  if (addon !== undefined) return addon;
-  addon = null;
-  if (process.platform !== 'linux') return addon;
-  // createRequire, not a bare require: esbuild leaves a call through a local function with a computed path alone.
-  const requireAddon = createRequire(import.meta.url);
-  for (const rel of CANDIDATES) {
-    const file = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(file)) continue;
-    try {
-      const m = requireAddon(file) as Partial<Addon>;
-      if (typeof m.sendFile === 'function' && typeof m.cancel === 'function') {
-        addon = m as Addon;
-        break;
-      }
-    } catch {
-      // A stale or foreign build: try the next one, else stream.
-    }
-  }
-  return addon;
+  return loadNativeAddon<Addon>('wharf_sendfile', (m) => typeof m.sendFile === 'function' && typeof m.cancel === 'function');
 }
 
-/** Whether the native addon is loaded (Linux, built). */
+/** Whether the native addon is loaded (Linux, built, not turned off with WHARF_NATIVE=0). */
 export function sendFileAvailable(): boolean {
   return load() !== null;
 }

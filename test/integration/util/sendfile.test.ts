@@ -55,8 +55,16 @@ describe('sendfile addon', () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
-  it('is built and loads here (npm test builds it)', () => {
+  it('is built and loads here (npm test builds it), and WHARF_NATIVE=0 turns it off', async () => {
     assert.equal(process.platform, 'linux');
+    assert.equal(sendFileAvailable(), true);
+    process.env.WHARF_NATIVE = '0';
+    try {
+      assert.equal(sendFileAvailable(), false);
+      await assert.rejects(sendFileToSocket(new net.Socket(), fh.fd, 0, 10), (e: SendFileError) => e.code === 'ENOTSUP');
+    } finally {
+      delete process.env.WHARF_NATIVE;
+    }
     assert.equal(sendFileAvailable(), true);
   });
 
