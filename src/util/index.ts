@@ -6,3 +6,4 @@ export * from './time.js';
 export * from './sendfile.js';
 export * from './watch.js';
 export * from './native.js';
+export * from './sqlite.js';

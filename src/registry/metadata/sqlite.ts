@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WharfError } from '../../errors/index.js';
+import { betterSqliteBinding } from '../../util/index.js';
 import type { Digest } from '../../digest/index.js';
 import type {
   GcCollected,
@@ -100,7 +101,8 @@ export class SqliteRegistryIndex implements RegistryIndex {
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.#db = new Database(file);
+    const nativeBinding = betterSqliteBinding(); // found by path: the CLI bundle cannot find it the usual way
+    this.#db = new Database(file, nativeBinding ? { nativeBinding } : {});
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 10000');
