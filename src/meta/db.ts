@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
+import { betterSqliteBinding } from '../util/index.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -17,29 +17,14 @@ export interface Migration {
  * Each service owns a schema namespace ('images', 'snapshots', 'containers', …) and migrates it itself, so modules
  * stay independent while every multi-step change can still be one transaction across them.
  */
-/**
- * better-sqlite3's addon, by path: without it the package finds its .node file with `bindings`, which walks a stack
- * trace and probes a dozen paths at every process start.
- */
-let nativeBinding: string | null | undefined;
-function sqliteBinding(): string | undefined {
-  if (nativeBinding === undefined) {
-    try {
-      nativeBinding = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
-    } catch {
-      nativeBinding = null;
-    }
-  }
-  return nativeBinding ?? undefined;
-}
-
 export class MetaDb {
   readonly sql: SqliteDatabase;
 
   constructor(readonly file: string, opts: { readonly?: boolean } = {}) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     try {
-      const binding = sqliteBinding();
+      // By path: better-sqlite3's own lookup (`bindings`) walks a stack trace and probes paths at every start.
+      const binding = betterSqliteBinding();
       this.sql = new Database(file, { readonly: opts.readonly ?? false, timeout: 15_000, ...(binding ? { nativeBinding: binding } : {}) });
     } catch (err) {
       throw new WharfError('UNAVAILABLE', `cannot open metadata database ${file}: ${(err as Error).message}`, { cause: err });
