@@ -14,8 +14,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { run, sendFileAvailable } from '../../../src/util/index.js';
+import { sendFileAvailable } from '../../../src/util/index.js';
 import { pushBlob, sha256, startTestRegistry, type TestRegistry } from './helpers.js';
+import { selfSignedLoopbackCert } from '../../helpers/tls.js';
 
 let transfers = 0;
 createHook({
@@ -241,12 +242,7 @@ describe('registry shutdown with a blob download in flight', () => {
 describe('registry blob GET over TLS', () => {
   it('streams (sendfile would bypass the encryption) and the bytes arrive intact', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-sf-tls-'));
-    const cert = path.join(dir, 'cert.pem');
-    const key = path.join(dir, 'key.pem');
-    await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    ]);
+    const { cert, key } = selfSignedLoopbackCert(dir);
     const r = await startTestRegistry({ http: { addr: '127.0.0.1:0', tls: { certificate: cert, key } } });
     try {
       const ca = await fsp.readFile(cert);

@@ -4,19 +4,14 @@ import { promises as fsp } from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { run } from '../../../src/util/index.js';
 import { startTestRegistry } from '../../integration/registry/helpers.js';
+import { selfSignedLoopbackCert } from '../../helpers/tls.js';
 
 describe('registry TLS', () => {
   it('serves HTTPS from certificate and key files', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-regtls-'));
     try {
-      const cert = path.join(dir, 'cert.pem');
-      const key = path.join(dir, 'key.pem');
-      await run('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-        '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      ]);
+      const { cert, key } = selfSignedLoopbackCert(dir);
       const r = await startTestRegistry({ http: { addr: '127.0.0.1:0', tls: { certificate: cert, key } } });
       try {
         assert.match(r.url, /^https:\/\/127\.0\.0\.1:\d+$/);
