@@ -154,6 +154,12 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
       if (attachOpts && !session && state?.attachReady) session = await attach(paths.socket, attachOpts);
       if (state && (state.status === 'running' || state.status === 'exited')) break;
       if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.exitCode !== null) {
+        // A fast container's monitor can write its last state and exit between the read above and this check.
+        const last = await readJsonFile<MonitorState>(paths.state).catch(() => undefined);
+        if (last && (last.status === 'running' || last.status === 'exited')) {
+          state = last;
+          break;
+        }
         const log = (await fsp.readFile(paths.monitorLog, 'utf8').catch(() => '')).trim();
         const first = log.split('\n').find((l) => /Error|error:/.test(l)) ?? log.split('\n').pop();
         throw new WharfError('INTERNAL', `monitor of container ${cfg.id} died: ${first || 'no output'}`, {
@@ -210,8 +216,10 @@ export async function waitExit(
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
     const state = await readState(stateDir);
-    if (state?.status === 'exited' && (!wantCleanup || state.cleanedUp || !isMonitorAlive(state.monitorPid, stateDir))) {
-      return state;
+    if (state?.status === 'exited' && (!wantCleanup || state.cleanedUp)) return state;
+    if (state?.status === 'exited' && !isMonitorAlive(state.monitorPid, stateDir)) {
+      // The monitor may have written its final state (cleanedUp) and exited since the read above.
+      return (await readState(stateDir)) ?? state;
     }
     if (!state && !(await fsp.stat(stateDir).catch(() => undefined))) {
       throw new WharfError('NOT_FOUND', `no container monitor state in ${stateDir}`);
