@@ -7,7 +7,7 @@ import { DirectoryWaiter, atomicWriteFile } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { JsonLogWriter, type LogStream } from './json-log.js';
 import { monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
-import { classifyRuncError, runcErrorMessage } from './runc.js';
+import { classifyRuncError, runcErrorMessage, runcStateExists } from './runc.js';
 import { OomWatch, removeEmptyCgroupParent } from './cgroup-v1.js';
 import { signalNumber, spawnOnPipes, spawnOnPty, type RuncProcess } from './foreground.js';
 
@@ -253,11 +253,6 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     await saveState();
     await closed;
   }
-}
-
-/** runc keeps a container's state in `<root>/<id>`; without it, `runc delete` has nothing to do (and costs a fork). */
-async function runcStateExists(root: string, id: string): Promise<boolean> {
-  return fsp.stat(path.join(root, id)).then(() => true, () => false);
 }
 
 /**

@@ -140,7 +140,7 @@ export class Runc {
 
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
     // Without its state directory runc knows no such container: skip the fork (cleanup paths call this often).
-    if (opts.force && !(await fsp.stat(path.join(this.root, id)).then(() => true, () => false))) return;
+    if (opts.force && !(await runcStateExists(this.root, id))) return;
     const a = ['delete'];
     if (opts.force) a.push('--force');
     await this.call('delete', id, [...a, id]);
@@ -180,4 +180,9 @@ export class Runc {
     const res = await this.call('ps', id, ['ps', '--format', 'json', id]);
     return (JSON.parse(res.stdout.trim() || 'null') as number[] | null) ?? [];
   }
+}
+
+/** runc keeps a container's state in `<root>/<id>`; without it, `runc delete` has nothing to do (and costs a fork). */
+export async function runcStateExists(root: string, id: string): Promise<boolean> {
+  return fsp.stat(path.join(root, id)).then(() => true, () => false);
 }
