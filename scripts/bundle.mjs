@@ -7,8 +7,21 @@
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 
+// archive/pax.ts patches tar-stream's headers module (PAX values as raw bytes: binary xattrs). Inlined into a bundle,
+// that module is a private copy the disk path in pax.ts cannot reach: the copy registers itself for pax.ts to find.
+const registerTarStreamHeaders = {
+  name: 'register-tar-stream-headers',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]tar-stream[\\/]headers\.js$/ }, (args) => ({
+      contents: `${readFileSync(args.path, 'utf8')}\nglobalThis[Symbol.for('wharf.bundledTarStreamHeaders')] = module.exports;\n`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
+  plugins: [registerTarStreamHeaders],
   platform: 'node',
   target: 'node20',
   // better-sqlite3's JavaScript is bundled (its addon is loaded by path: see meta/db.ts); addons stay external.

@@ -22,11 +22,21 @@ interface HeadersModule {
 }
 const PATCHED = Symbol.for('wharf.archive.paxPatched');
 
+/** Where the CLI bundle's inlined copy of tar-stream's headers.js registers itself (scripts/bundle.mjs). */
+const BUNDLED_HEADERS = Symbol.for('wharf.bundledTarStreamHeaders');
+
 function loadHeaders(): HeadersModule {
-  const require = createRequire(import.meta.url);
-  // tar-stream's package exports hide headers.js; an absolute path reaches the same module instance its parser uses.
-  const file = path.join(path.dirname(require.resolve('tar-stream')), 'headers.js');
-  const mod = require(file) as HeadersModule;
+  const bundled = (globalThis as Record<symbol, unknown>)[BUNDLED_HEADERS] as HeadersModule | undefined;
+  let mod: HeadersModule;
+  let file = 'the bundled tar-stream';
+  if (bundled) {
+    mod = bundled;
+  } else {
+    const require = createRequire(import.meta.url);
+    // tar-stream's package exports hide headers.js; an absolute path reaches the same module instance its parser uses.
+    file = path.join(path.dirname(require.resolve('tar-stream')), 'headers.js');
+    mod = require(file) as HeadersModule;
+  }
   if (typeof mod.decodePax !== 'function' || typeof mod.encodePax !== 'function') {
     throw new WharfError('INTERNAL', `tar-stream at ${file} has no decodePax/encodePax: its version is not supported`);
   }
