@@ -1,11 +1,11 @@
 // Bundle the CLI and the container monitor into one file each: Node 20 spends most of a short command's start-up
 // resolving and compiling dozens of module files. Native addons stay external.
 //
-// The CLI bundle is CommonJS on purpose: bin/wharf.mjs compiles it with vm.Script and V8's code cache
+// The CLI bundle is CommonJS on purpose: bin/wharf.cjs compiles it with vm.Script and V8's code cache
 // (dist/wharf.cjs.cache), which Node 20 offers for scripts but not for ES modules. Loading the 1.3 MB bundle as an
 // ES module took 85–150 ms here; as a script 45–55 ms, and about 23 ms from the code cache.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 // archive/pax.ts patches tar-stream's headers module (PAX values as raw bytes: binary xattrs). Inlined into a bundle,
 // that module is a private copy the disk path in pax.ts cannot reach: the copy registers itself for pax.ts to find.
@@ -40,16 +40,34 @@ await build({
   // import.meta.resolve is used only when running from TypeScript sources (tsx), never in the bundle.
   logOverride: { 'empty-import-meta': 'silent' },
 });
-// Node 20 loses a script's dynamic-import callback when the script comes from the code cache: an import() left in
-// the CLI bundle would fail at run time ("A dynamic import callback was not specified"). Externals load via require.
-const leftover = /\bimport\((["'`])([^"'`]+)\1\)/.exec(readFileSync('dist/wharf.cjs', 'utf8'));
-if (leftover) throw new Error(`dist/wharf.cjs keeps a dynamic import(${leftover[1]}${leftover[2]}${leftover[1]}); load it with require`);
+assertNoDynamicImport('dist/wharf.cjs');
 
-// The per-container monitor (started for every container, so its start-up counts too).
+// The per-container monitor (started for every container, so its start-up counts too): a bundle, and an entry that
+// runs it with V8's code cache as bin/wharf.cjs does the CLI's. CommonJS as well: Node sets up its ES module loader
+// only for an ES module entry.
+rmSync('dist/monitor-main.mjs', { force: true }); // the ES module bundle of earlier builds
+rmSync('dist/monitor-bundle.cjs.cache', { force: true });
 await build({
   ...common,
-  format: 'esm',
+  format: 'cjs',
   entryPoints: ['src/runtime/monitor-main.ts'],
-  outfile: 'dist/monitor-main.mjs',
-  banner: { js: "import { createRequire as __wharfCreateRequire } from 'node:module'; const require = __wharfCreateRequire(import.meta.url);" },
+  outfile: 'dist/monitor-bundle.cjs',
+  define: { 'import.meta.url': '__wharfImportMetaUrl' },
+  banner: { js: "const __wharfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logOverride: { 'empty-import-meta': 'silent' },
 });
+assertNoDynamicImport('dist/monitor-bundle.cjs');
+writeFileSync(
+  'dist/monitor-main.cjs',
+  "'use strict';\n// The container monitor's entry (written by scripts/bundle.mjs): monitor-bundle.cjs with V8's code cache.\n" +
+    "require('../bin/load-bundle.cjs').loadBundle(require('node:path').join(__dirname, 'monitor-bundle.cjs'));\n",
+);
+
+/**
+ * Node 20 loses a script's dynamic-import callback when the script comes from the code cache: an import() left in a
+ * bundle would fail at run time ("A dynamic import callback was not specified"). Externals load via require.
+ */
+function assertNoDynamicImport(file) {
+  const leftover = /\bimport\((["'`])([^"'`]+)\1\)/.exec(readFileSync(file, 'utf8'));
+  if (leftover) throw new Error(`${file} keeps a dynamic import(${leftover[1]}${leftover[2]}${leftover[1]}); load it with require`);
+}

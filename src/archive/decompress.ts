@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { PassThrough, Readable, type Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+import { lazyBuiltin } from '../util/index.js';
 import { WharfError } from '../errors/index.js';
+
+const zlib = lazyBuiltin<typeof Zlib>('node:zlib');
 
 export type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'none';
 
@@ -139,7 +142,7 @@ export async function decompressStream(src: Readable): Promise<Readable> {
   const kind = detectCompression(head);
   switch (kind) {
     case 'gzip':
-      return through(stream, createGunzip(), kind);
+      return through(stream, zlib().createGunzip(), kind);
     case 'xz':
       return throughProcess(stream, kind, 'xz', ['-dc', '-q']);
     case 'zstd':

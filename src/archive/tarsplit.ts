@@ -9,9 +9,12 @@
 import { Writable, Readable, type WritableOptions } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
-import { createGzip, createGunzip } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+import { lazyBuiltin } from '../util/index.js';
 import { WharfError } from '../errors/index.js';
 import { resolveInRoot } from './paths.js';
+
+const zlib = lazyBuiltin<typeof Zlib>('node:zlib');
 
 export type TarSegment = { raw: Buffer } | { file: string; size: number };
 
@@ -224,12 +227,12 @@ export function serializeTarSplit(segments: TarSegment[]): Readable {
         yield 'raw' in s ? JSON.stringify({ r: s.raw.toString('base64') }) + '\n' : JSON.stringify({ f: s.file, s: s.size }) + '\n';
       }
     })(),
-  ).pipe(createGzip({ level: 6 }));
+  ).pipe(zlib().createGzip({ level: 6 }));
 }
 
 async function* readSegments(src: Readable): AsyncGenerator<TarSegment> {
   let rest = '';
-  for await (const chunk of src.pipe(createGunzip())) {
+  for await (const chunk of src.pipe(zlib().createGunzip())) {
     rest += (chunk as Buffer).toString('utf8');
     let nl: number;
     while ((nl = rest.indexOf('\n')) >= 0) {

@@ -1,11 +1,15 @@
-import { createInterface } from 'node:readline';
+import type * as Readline from 'node:readline';
 import { Wharf } from '../engine/index.js';
 import type { CliContext } from './context.js';
+import { lazyBuiltin, trace } from '../util/index.js';
+
+const readline = lazyBuiltin<typeof Readline>('node:readline');
 
 /** Open the engine for one CLI call and always close it. */
 export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
   const g = ctx.globals();
   const w = await Wharf.open({ root: g.root, runRoot: g.runRoot });
+  trace('engine opened');
   try {
     return await fn(w);
   } finally {
@@ -21,7 +25,7 @@ export function collect(value: string, previous: string[]): string[] {
 /** Docker's prompt: "Are you sure you want to continue? [y/N]"; anything but y/yes (or no input) is no. */
 export async function confirm(ctx: CliContext, warning: string): Promise<boolean> {
   ctx.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
-  const rl = createInterface({ input: process.stdin });
+  const rl = readline().createInterface({ input: process.stdin });
   try {
     const answer = await new Promise<string>((resolve) => {
       rl.once('line', resolve);

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { CliContext, GlobalOptions } from './context.js';
+import { trace } from '../util/trace.js';
 
 const require = createRequire(import.meta.url);
 const DEFAULT_ROOT = '/var/lib/wharf';
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`Wharf version ${version()}\n`);
     return;
   }
+  process.once('exit', () => trace('exit'));
   const { Command, CommanderError } = await import('commander');
   const { exitCodeFor, formatError } = await import('./errors.js');
   const { registerAll } = await import('./commands/index.js');

@@ -32,17 +32,25 @@ export function containerPaths(root: string, runRoot: string, id: string): Conta
 }
 
 export const snapshotKeyOf = (id: string): string => `container-${id}`;
+/** The per-container init layer of containers created before init layers were shared (still removed with them). */
 export const initKeyOf = (id: string): string => `init-${id}`;
 
 /**
- * The monitor's entry file: the bundled dist/monitor-main.mjs (one file: it starts in about half the time), else
+ * The init layer shared by every container on the same image top layer (its content depends only on the image and on
+ * whether `--init` adds a /sbin/docker-init mount point). `scratch` stands for an image without layers.
+ */
+export const sharedInitKeyOf = (parentChain: string | undefined, withInit: boolean): string =>
+  `init-of-${parentChain ?? 'scratch'}${withInit ? '+docker-init' : ''}`;
+
+/**
+ * The monitor's entry file: the bundled dist/monitor-main.cjs (one file: it starts in about half the time), else
  * the compiled dist/runtime/monitor-main.js. runtime's own default resolves next to its module, which inside the
  * bundled CLI (dist/wharf.cjs) is a file that does not exist.
  */
 export function monitorEntry(): MonitorEntry {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts')) return defaultMonitorEntry();
-  for (const rel of ['./monitor-main.mjs', '../monitor-main.mjs', './runtime/monitor-main.js', '../runtime/monitor-main.js']) {
+  for (const rel of ['./monitor-main.cjs', '../monitor-main.cjs', './runtime/monitor-main.js', '../runtime/monitor-main.js']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return { execPath: process.execPath, args: [p] };
   }
@@ -50,11 +58,11 @@ export function monitorEntry(): MonitorEntry {
 }
 
 /**
- * The CLI's Node entry of this installation (bin/wharf.mjs, which bin/wharf runs), for the monitor's cleanup command;
+ * The CLI's Node entry of this installation (bin/wharf.cjs, which bin/wharf runs), for the monitor's cleanup command;
  * run with process.execPath, so no shell wrapper in between.
  */
 export function wharfBin(): string {
-  for (const rel of ['../bin/wharf.mjs', '../../bin/wharf.mjs']) {
+  for (const rel of ['../bin/wharf.cjs', '../../bin/wharf.cjs']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }

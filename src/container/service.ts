@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { WharfError, is } from '../errors/index.js';
 import type { MetaDb } from '../meta/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
-import { isMountPoint, mountAll, unmount, volatileMounts } from '../snapshot/index.js';
+import { DISPOSABLE_SNAPSHOT_LABEL, isMountPoint, mountAll, unmount, volatileMounts } from '../snapshot/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import { directoryChanges, directoryDiffTar, overlayDiffTar, resolveInRoot, tarDirectory, type Change } from '../archive/index.js';
@@ -51,11 +51,11 @@ import {
   type NetworkMode,
   type PortMapping,
 } from '../network/index.js';
-import { atomicWriteFile, pidAlive } from '../util/index.js';
+import { atomicWriteFile, pidAlive, trace } from '../util/index.js';
 import { populateInitLayer } from './init-layer.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
-import { containerPaths, initKeyOf, monitorEntry, snapshotKeyOf, wharfBin, type ContainerPaths } from './paths.js';
+import { containerPaths, initKeyOf, monitorEntry, sharedInitKeyOf, snapshotKeyOf, wharfBin, type ContainerPaths } from './paths.js';
 import { ContainerRecords } from './records.js';
 import type { ContainerRecord, ContainerView, HostConfig, MountPoint } from './types.js';
 import type { VolumeService } from './volumes.js';
@@ -224,6 +224,7 @@ export class ContainerService {
   // ---- create
 
   async create(opts: CreateOptions): Promise<ContainerRecord> {
+    trace('create');
     const img = this.images.resolve(opts.image);
     const { config: imageConfig } = await this.images.config(img.id);
     const ic: ContainerConfig = imageConfig.config ?? {};
@@ -344,6 +345,7 @@ export class ContainerService {
         restartCount: 0,
       };
       this.records.insert(rec);
+      trace('created');
       return rec;
     } catch (err) {
       if (prepared) await this.#removeLayers(id, p).catch(() => {});
@@ -380,31 +382,44 @@ export class ContainerService {
     };
   }
 
-  /** The init layer (committed, hidden from diff/commit) on the image, then the container's writable layer on it. */
+  /** The image's init layer (hidden from diff/commit), then the container's writable layer on it. */
   async #prepareLayers(id: string, parent: string | undefined, p: ContainerPaths, withInit: boolean): Promise<void> {
     await fsp.mkdir(p.rootfs, { recursive: true, mode: 0o711 });
-    const initKey = initKeyOf(id);
-    const staging = `${initKey}-prep`;
+    const initKey = await this.#sharedInitLayer(id, parent, withInit, p.rootfs);
+    await this.snapshots.prepare(snapshotKeyOf(id), initKey, { labels: { 'wharf.container': id } });
+  }
+
+  /**
+   * Docker makes an init layer per container; its content depends only on the image, so Wharf makes it once per
+   * image top layer and every later container starts on it (a mount, a populate and a commit fewer per `run`). It is
+   * labelled disposable: removing the image's layer removes it too (LayerStore.release).
+   */
+  async #sharedInitLayer(id: string, parent: string | undefined, withInit: boolean, scratchMount: string): Promise<string> {
+    const key = sharedInitKeyOf(parent, withInit);
+    if ((await this.snapshots.stat(key))?.kind === 'committed') return key;
+    const staging = `${key}-prep-${id}`;
     const mounts = await this.snapshots.prepare(staging, parent, { labels: { 'wharf.container': id } });
     try {
       // Volatile: the init layer is a handful of empty files, not worth a sync of the whole upper filesystem.
-      await mountAll(volatileMounts(mounts), p.rootfs);
+      await mountAll(volatileMounts(mounts), scratchMount);
       try {
-        await populateInitLayer(p.rootfs, withInit ? ['/sbin/docker-init'] : []);
+        await populateInitLayer(scratchMount, withInit ? ['/sbin/docker-init'] : []);
       } finally {
-        await unmount(p.rootfs);
+        await unmount(scratchMount);
       }
-      await this.snapshots.commit(initKey, staging);
+      await this.snapshots.commit(key, staging, { labels: { [DISPOSABLE_SNAPSHOT_LABEL]: 'init' } });
     } catch (err) {
       await this.snapshots.remove(staging).catch(() => {});
+      // A concurrent create made the same layer first: use it.
+      if (is(err, 'ALREADY_EXISTS') && (await this.snapshots.stat(key))?.kind === 'committed') return key;
       throw err;
     }
-    await this.snapshots.prepare(snapshotKeyOf(id), initKey, { labels: { 'wharf.container': id } });
+    return key;
   }
 
   async #removeLayers(id: string, p: ContainerPaths): Promise<void> {
     if (await isMountPoint(p.rootfs).catch(() => false)) await unmountHard(p.rootfs);
-    for (const key of [snapshotKeyOf(id), initKeyOf(id), `${initKeyOf(id)}-prep`]) {
+    for (const key of [snapshotKeyOf(id), initKeyOf(id)]) {
       try {
         await this.snapshots.remove(key);
       } catch (err) {
@@ -429,13 +444,15 @@ export class ContainerService {
 
   /** Start a created or exited container; with `attach`, the session streams its stdio. */
   async start(idOrName: string, opts: StartOptions = {}): Promise<{ record: ContainerRecord; session?: AttachSession; monitorPid?: number }> {
+    trace('start');
     const found = await this.get(idOrName);
     if (found.running) {
       if (found.status === 'paused') throw new WharfError('CONFLICT', `cannot start a paused container, try unpause instead`);
       return { record: found };
     }
-    // A previous run whose cleanup did not happen (monitor killed) is cleaned first.
-    await this.cleanup(found.id, { keep: true });
+    // A previous run whose cleanup did not happen (monitor killed) is cleaned first. A container that never got as
+    // far as its network (the first start of a fresh `run`) has nothing to clean.
+    if (found.state.status !== 'created' || found.network) await this.cleanup(found.id, { keep: true });
     const rec = this.resolve(found.id);
     const p = this.paths(rec.id);
     const hc = rec.hostConfig;
@@ -523,6 +540,7 @@ export class ContainerService {
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
       });
       await fsp.rm(p.stateDir, { recursive: true, force: true });
+      trace('spec written');
       let started;
       try {
         started = await startMonitor({
@@ -554,6 +572,7 @@ export class ContainerService {
           if (started.state.startedAt) r.state.startedAt = started.state.startedAt;
         }
       });
+      trace('started');
       const session = started.session ? this.#cleanupAfter(rec.id, started.session) : undefined;
       return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
     } catch (err) {
@@ -569,7 +588,9 @@ export class ContainerService {
     const exit = session.exit.then(async (r) => {
       if (!r.cleanupDelegated) return r;
       try {
+        trace('exit seen');
         await this.cleanup(id);
+        trace('cleaned up');
         return r;
       } catch (err) {
         return { ...r, cleanupError: (err as Error).message };

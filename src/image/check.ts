@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Digest } from '../digest/index.js';
 import { isErrno } from '../errors/index.js';
 import { pidAlive } from '../util/index.js';
+import { DISPOSABLE_SNAPSHOT_LABEL } from '../snapshot/index.js';
 import type { ImageService } from './service.js';
 
 export interface CheckProblem {
@@ -92,7 +93,8 @@ export async function checkImageStore(svc: ImageService, opts: { root: string; r
   const otherSnapshots = opts.owners?.snapshots?.() ?? new Set<string>();
   for await (const s of svc.snapshots.walk()) {
     if (s.kind === 'committed') {
-      if (!layerIds.has(s.key) && !leasedSnapshots.has(s.key) && !otherSnapshots.has(s.key)) {
+      const derived = s.labels[DISPOSABLE_SNAPSHOT_LABEL] !== undefined && (s.parent === undefined || layerIds.has(s.parent));
+      if (!layerIds.has(s.key) && !leasedSnapshots.has(s.key) && !otherSnapshots.has(s.key) && !derived) {
         problems.push({ kind: 'orphan', what: `snapshot ${s.key} belongs to no layer`, repaired: repair });
         if (repair) await svc.snapshots.remove(s.key).catch(() => {});
       }

@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { ContentStore } from '../content/index.js';
-import type { Snapshotter } from '../snapshot/index.js';
+import { DISPOSABLE_SNAPSHOT_LABEL, type Snapshotter } from '../snapshot/index.js';
 import { applyLayer, decompressStream, overlayDiffTar, tarDirectory, type DiffTarOptions } from '../archive/index.js';
 import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
 import { digestOf, DigestStream, type Digest } from '../digest/index.js';
@@ -153,6 +153,7 @@ export class LayerStore {
       if (!l) continue;
       if (this.records.layerUsers(chainId) > 0) break;
       try {
+        await this.#removeDisposableChildren(chainId);
         await this.snapshots.remove(chainId);
       } catch (err) {
         // A container or build step still sits on this layer: keep it (and everything below).
@@ -164,5 +165,16 @@ export class LayerStore {
       removed.push(chainId);
     }
     return removed;
+  }
+
+  /** Derived snapshots on a layer (containers' shared init layer) that nothing sits on any more. */
+  async #removeDisposableChildren(chainId: string): Promise<void> {
+    for await (const s of this.snapshots.walk()) {
+      if (s.parent !== chainId || s.kind !== 'committed' || !s.labels[DISPOSABLE_SNAPSHOT_LABEL]) continue;
+      await this.snapshots.remove(s.key).catch((err: unknown) => {
+        // A container still uses it: the layer's own removal then reports that.
+        if (!is(err, 'FAILED_PRECONDITION') && !is(err, 'NOT_FOUND')) throw err;
+      });
+    }
   }
 }

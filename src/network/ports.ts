@@ -1,8 +1,10 @@
-import * as dgram from 'node:dgram';
+import type * as Dgram from 'node:dgram';
 import * as net from 'node:net';
 import { WharfError, isErrno } from '../errors/index.js';
-import { run } from '../util/index.js';
+import { lazyBuiltin, run } from '../util/index.js';
 import type { PortMapping, PortProtocol } from './publish.js';
+
+const dgram = lazyBuiltin<typeof Dgram>('node:dgram');
 
 /** A host port some published mapping already holds, as read from portmap's iptables rules. */
 export interface PublishedPort {
@@ -34,7 +36,7 @@ async function canBind(ip: string, port: number, protocol: PortProtocol): Promis
   const host = ip === '' ? '0.0.0.0' : ip;
   if (protocol === 'udp') {
     return new Promise((resolve, reject) => {
-      const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      const s = dgram().createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
       s.once('error', (err) => {
         s.close();
         if (isErrno(err, 'EADDRINUSE')) resolve(false);
@@ -92,7 +94,7 @@ async function freePort(ip: string, protocol: PortProtocol): Promise<number> {
   const host = ip === '' ? '0.0.0.0' : ip;
   if (protocol === 'udp') {
     return new Promise((resolve, reject) => {
-      const s = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      const s = dgram().createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
       s.once('error', reject);
       s.bind({ address: host, port: 0 }, () => {
         const port = s.address().port;

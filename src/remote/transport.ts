@@ -1,10 +1,15 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
+import type * as Tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
+import { lazyBuiltin } from '../util/index.js';
+
+const http = lazyBuiltin<typeof Http>('node:http');
+const https = lazyBuiltin<typeof Https>('node:https');
+const tls = lazyBuiltin<typeof Tls>('node:tls');
 
 /** One HTTP exchange, before auth and retries: the bottom layer of the registry client. */
 export interface HttpRequest {
@@ -35,13 +40,22 @@ export const USER_AGENT = 'wharf/0.1';
 
 /** Keep-alive agents owned by one client; `destroy()` closes their sockets so the process can exit. */
 export class Agents {
-  readonly http = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  readonly https = new https.Agent({ keepAlive: true, maxSockets: 16, ...extraCaOption() });
-  readonly httpsInsecure = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+  #http?: Http.Agent;
+  #https?: Https.Agent;
+  #httpsInsecure?: Https.Agent;
+  get http(): Http.Agent {
+    return (this.#http ??= new (http().Agent)({ keepAlive: true, maxSockets: 16 }));
+  }
+  get https(): Https.Agent {
+    return (this.#https ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, ...extraCaOption() }));
+  }
+  get httpsInsecure(): Https.Agent {
+    return (this.#httpsInsecure ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false }));
+  }
   destroy(): void {
-    this.http.destroy();
-    this.https.destroy();
-    this.httpsInsecure.destroy();
+    this.#http?.destroy();
+    this.#https?.destroy();
+    this.#httpsInsecure?.destroy();
   }
 }
 
@@ -59,13 +73,13 @@ export function extraCaOption(env: NodeJS.ProcessEnv = process.env): { ca?: stri
     return {};
   }
   const extra = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return extra.length ? { ca: [...rootCertificates, ...extra] } : {};
+  return extra.length ? { ca: [...tls().rootCertificates, ...extra] } : {};
 }
 
 export function sendHttp(req: HttpRequest, agents: Agents): Promise<HttpResponse> {
   const isHttps = req.url.protocol === 'https:';
   const verify = req.tlsVerify ?? true;
-  const mod = isHttps ? https : http;
+  const mod = isHttps ? https() : http();
   const agent = isHttps ? (verify ? agents.https : agents.httpsInsecure) : agents.http;
   const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...req.headers };
   if (Buffer.isBuffer(req.body)) headers['Content-Length'] = String(req.body.length);

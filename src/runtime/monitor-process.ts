@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { WriteStream, promises as fsp } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DirectoryWaiter, atomicWriteFile } from '../util/index.js';
+import { DirectoryWaiter, atomicWriteFile, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { JsonLogWriter, type LogStream } from './json-log.js';
 import { monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
@@ -103,6 +103,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   });
   state.attachReady = true;
   await saveState();
+  trace('monitor listening');
 
   if (cfg.waitForAttach) await Promise.race([firstClientSeen, sleep(30_000)]);
 
@@ -117,6 +118,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   const binary = cfg.runcBinary ?? 'runc';
   if (cfg.tty && cfg.consoleSize) await setConsoleSize(cfg.bundle, cfg.consoleSize);
   const spawnedAt = new Date().toISOString();
+  trace('runc spawn');
   try {
     proc = cfg.tty ? await spawnOnPty(binary, runcArgs, cfg, onOutput) : spawnOnPipes(binary, runcArgs, cfg, onOutput);
   } catch (err) {
@@ -145,6 +147,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
       const text = await fsp.readFile(paths.pidFile, 'utf8').catch(() => '');
       const pid = Number.parseInt(text, 10);
       if (pid > 0) {
+        trace('pid file');
         if (state.status === 'starting') {
           state.pid = pid;
           state.startedAt = new Date().toISOString();
@@ -164,6 +167,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     spawnError = err;
     return 127;
   });
+  trace('runc exited');
   await Promise.race([proc.drained, sleep(2000)]);
   if (oom && (await oom.stop(status))) state.oomKilled = true;
   const runcLog = await fsp.readFile(paths.runcLog, 'utf8').catch(() => '');
@@ -200,6 +204,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   const claimant = liveClaimant();
   if (claimant) state.cleanupBy = claimant[1];
   await saveState();
+  trace('exit state saved');
   await finish(claimant);
 
   function liveClaimant(): [net.Socket, number] | undefined {
@@ -253,6 +258,14 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     await saveState();
     await closed;
   }
+}
+
+/**
+ * Load now what runMonitor loads on first use (Node's file streams for the log, behind a lazy getter), for a standby
+ * monitor to call while it waits for its config: then none of it is on the way from the config to `runc run`.
+ */
+export function warmUpMonitor(): void {
+  void WriteStream;
 }
 
 /**

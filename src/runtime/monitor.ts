@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { DirectoryWaiter, readJsonFile } from '../util/index.js';
+import { DirectoryWaiter, readJsonFile, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { STANDBY_FLAG, activateStandby, takeStandbyMonitor } from './standby.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
@@ -126,6 +126,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   }
 
   async function superviseStart(): Promise<StartedMonitor> {
+    trace('hand over');
     let child = takeStandbyMonitor(entry.execPath, entry.args);
     if (child) {
       await activateStandby(child, paths.config);

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 
 /**
- * A standby monitor: bin/wharf.mjs starts `node monitor-main.mjs --standby` as its very first act for `run` and
+ * A standby monitor: bin/wharf.cjs starts `node monitor-main.cjs --standby` as its very first act for `run` and
  * `start`, so that the monitor's Node start-up (tens of milliseconds) overlaps the CLI's own instead of following
  * it on the critical path of every container start. The standby waits for one line on stdin, the path of its
  * monitor.json; when its stdin closes without one (the CLI failed or had nothing to start) it exits.

@@ -4,6 +4,7 @@ import { OverlaySnapshotter } from './overlay.js';
 import type { Snapshotter } from './types.js';
 
 export type { Mount, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
+export { DISPOSABLE_SNAPSHOT_LABEL } from './types.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { NativeSnapshotter } from './native.js';
 export { mountAll, unmount, isMountPoint, overlaySupported, nativeMountAvailable, volatileMounts } from './mount.js';

@@ -18,6 +18,12 @@ export interface Mount {
   options: string[];
 }
 
+/**
+ * Label of a committed snapshot that is derived data (the init layer containers of one image share): whoever removes
+ * its parent removes it first when no snapshot sits on it, and `system check` does not call it an orphan.
+ */
+export const DISPOSABLE_SNAPSHOT_LABEL = 'wharf.disposable';
+
 export interface SnapshotInfo {
   /** The key of an active snapshot or view, or the name of a committed one. */
   key: string;

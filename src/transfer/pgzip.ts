@@ -1,6 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
-import { constants, deflateRaw, type ZlibOptions } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+import { lazyBuiltin } from '../util/index.js';
+import type { ZlibOptions } from 'node:zlib';
+
+const zlib = lazyBuiltin<typeof Zlib>('node:zlib');
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -23,7 +27,7 @@ const DICT_SIZE = 32 * 1024;
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
 
 function deflateBlock(data: Buffer, opts: ZlibOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => deflateRaw(data, opts, (err, out) => (err ? reject(err) : resolve(out))));
+  return new Promise((resolve, reject) => zlib().deflateRaw(data, opts, (err, out) => (err ? reject(err) : resolve(out))));
 }
 
 export interface ParallelGzipOptions {
@@ -101,7 +105,7 @@ export class ParallelGzip extends Transform {
       const last = final && rest.length === 0;
       this.#crc = crc32Update(this.#crc, block);
       this.#size += block.length;
-      const opts: ZlibOptions = { level: this.#level, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH };
+      const opts: ZlibOptions = { level: this.#level, finishFlush: last ? zlib().constants.Z_FINISH : zlib().constants.Z_SYNC_FLUSH };
       if (this.#dict) opts.dictionary = this.#dict;
       this.#dict = Buffer.from(block.subarray(Math.max(0, block.length - DICT_SIZE)));
       const p = deflateBlock(Buffer.from(block), opts);
@@ -116,7 +120,7 @@ export class ParallelGzip extends Transform {
     if (final && !this.#finished) {
       // The input ended on a block boundary (or was empty): close the deflate stream with an empty final block.
       this.#finished = true;
-      const p = deflateBlock(Buffer.alloc(0), { level: this.#level, finishFlush: constants.Z_FINISH });
+      const p = deflateBlock(Buffer.alloc(0), { level: this.#level, finishFlush: zlib().constants.Z_FINISH });
       p.catch(() => {});
       this.#inflight.push(p);
     }

@@ -7,3 +7,5 @@ export * from './sendfile.js';
 export * from './watch.js';
 export * from './native.js';
 export * from './sqlite.js';
+export * from './trace.js';
+export * from './builtin.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createInterface } from 'node:readline';
+import type * as Readline from 'node:readline';
 import { WharfError, is } from '../../errors/index.js';
 import { parseNormalizedNamed, repositoryName } from '../../reference/index.js';
 import {
@@ -15,8 +15,10 @@ import { pull, push, type TransferEvent } from '../../transfer/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
-import { humanSize } from '../../util/index.js';
+import { humanSize, lazyBuiltin } from '../../util/index.js';
 import type { Writable } from 'node:stream';
+
+const readline = lazyBuiltin<typeof Readline>('node:readline');
 
 interface NetworkFlags {
   insecure?: boolean;
@@ -99,7 +101,7 @@ function networkOptions(c: Command): Command {
 async function readSecretLine(ctx: CliContext, prompt: string, hidden: boolean): Promise<string> {
   ctx.stdout.write(prompt);
   const stdin = process.stdin;
-  const rl = createInterface({ input: stdin, terminal: false });
+  const rl = readline().createInterface({ input: stdin, terminal: false });
   const wasRaw = stdin.isTTY ? stdin.isRaw : false;
   if (hidden && stdin.isTTY) stdin.setRawMode(false);
   try {
