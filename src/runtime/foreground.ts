@@ -14,6 +14,9 @@ export interface RuncProcess {
   kill(signal: NodeJS.Signals): void;
   /** Resolves when all output has been read. */
   drained: Promise<void>;
+  /** Stop reading the output for a while (the container blocks once the pipes are full); a pty always reads. */
+  pauseOutput(): void;
+  resumeOutput(): void;
 }
 
 export function spawnOnPipes(
@@ -57,6 +60,14 @@ export function spawnOnPipes(
       }
     },
     resize: () => {},
+    pauseOutput: () => {
+      child.stdout?.pause();
+      child.stderr?.pause();
+    },
+    resumeOutput: () => {
+      child.stdout?.resume();
+      child.stderr?.resume();
+    },
     kill: (sig) => {
       try {
         child.kill(sig);
@@ -124,6 +135,8 @@ export async function spawnOnPty(
     drained,
     writeStdin: (d) => term.write(d),
     endStdin: () => {},
+    pauseOutput: () => {},
+    resumeOutput: () => {},
     resize: (cols, rows) => {
       try {
         term.resize(cols, rows);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { WriteStream, promises as fsp } from 'node:fs';
+import { WriteStream, promises as fsp, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,12 @@ import { OomWatch, removeEmptyCgroupParent } from './cgroup-v1.js';
 import { signalNumber, spawnOnPipes, spawnOnPty, type RuncProcess } from './foreground.js';
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+/** How long a waitForAttach monitor keeps the container's output (and, on a terminal, its start) for a client. */
+const ATTACH_WAIT_MS = 30_000;
+/** Output held for the first client before the container has to wait (its pipes fill up). */
+const HOLD_LIMIT = 1 << 20;
+/** How long an exit waits for the first client's cleanup claim once it is connected (it sends it at once). */
+const CLAIM_WAIT_MS = 5_000;
 
 /**
  * The body of the per-container monitor (like podman's conmon): runs `runc run` in the foreground so that runc,
@@ -38,27 +44,55 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   let exitFrame: Buffer | undefined;
   let firstClient: () => void = () => {};
   const firstClientSeen = new Promise<void>((resolve) => (firstClient = resolve));
+  let firstSock: net.Socket | undefined;
+  // Settles when the first client has claimed the cleanup or gone away: an early exit waits for it.
+  let firstClaimSettled: () => void = () => {};
+  const firstClaim = new Promise<void>((resolve) => (firstClaimSettled = resolve));
+  const attachDeadline = Date.now() + ATTACH_WAIT_MS;
   const pendingStdin: Buffer[] = [];
   let pendingEof = false;
+  /** Output kept for the first attach client while it is on its way (waitForAttach on pipes). */
+  let held: Array<[Frame, Buffer]> | undefined = cfg.waitForAttach && !cfg.tty ? [] : undefined;
+  let heldBytes = 0;
 
   const broadcast = (type: Frame, data: Buffer): void => {
     for (const c of clients) for (const f of chunkFrames(type, data)) c.write(f);
   };
   const onOutput = (stream: LogStream, data: Buffer): void => {
     log.write(stream, data);
-    broadcast(stream === 'stdout' ? Frame.STDOUT : Frame.STDERR, data);
+    const type = stream === 'stdout' ? Frame.STDOUT : Frame.STDERR;
+    if (held) {
+      held.push([type, Buffer.from(data)]);
+      heldBytes += data.length;
+      if (heldBytes > HOLD_LIMIT) proc?.pauseOutput();
+      return;
+    }
+    broadcast(type, data);
+  };
+  /** Hand the held output to the first client (or to nobody, when none came in time) and stream from now on. */
+  const releaseHeld = (to?: net.Socket): void => {
+    if (!held) return;
+    if (to) for (const [type, data] of held) for (const f of chunkFrames(type, data)) to.write(f);
+    held = undefined;
+    heldBytes = 0;
+    proc?.resumeOutput();
   };
 
   const server = net.createServer((sock) => {
     const drop = (): void => {
       clients.delete(sock);
       claimants.delete(sock);
+      if (sock === firstSock) firstClaimSettled();
     };
     sock.on('error', drop);
     sock.on('close', drop);
     if (exitFrame) {
       sock.end(exitFrame);
       return;
+    }
+    if (!firstSock) {
+      firstSock = sock;
+      releaseHeld(sock);
     }
     clients.add(sock);
     firstClient();
@@ -82,6 +116,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
           try {
             const { pid } = JSON.parse(payload.toString('utf8')) as { pid: number };
             if (Number.isInteger(pid) && pid > 0) claimants.set(sock, pid);
+            if (sock === firstSock) firstClaimSettled();
           } catch {
             /* a malformed claim is ignored: the monitor then cleans up itself */
           }
@@ -96,19 +131,6 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
       }
     });
   });
-  await fsp.rm(paths.socket, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(paths.socket, () => resolve());
-  });
-  state.attachReady = true;
-  await saveState();
-  trace('monitor listening');
-
-  if (cfg.waitForAttach) await Promise.race([firstClientSeen, sleep(30_000)]);
-
-  await fsp.rm(paths.pidFile, { force: true });
-  await fsp.rm(paths.runcLog, { force: true });
   const runcArgs = [
     '--root', cfg.runcRoot,
     '--log', paths.runcLog,
@@ -116,15 +138,51 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     'run', '--bundle', cfg.bundle, '--pid-file', paths.pidFile, cfg.id,
   ];
   const binary = cfg.runcBinary ?? 'runc';
-  if (cfg.tty && cfg.consoleSize) await setConsoleSize(cfg.bundle, cfg.consoleSize);
-  const spawnedAt = new Date().toISOString();
-  trace('runc spawn');
-  try {
-    proc = cfg.tty ? await spawnOnPty(binary, runcArgs, cfg, onOutput) : spawnOnPipes(binary, runcArgs, cfg, onOutput);
-  } catch (err) {
+  let spawnedAt = '';
+  let spawnFailure: unknown;
+  const startRunc = async (): Promise<void> => {
+    // Synchronously: two unlinks, and each trip through the thread pool would delay the container's start.
+    rmSync(paths.pidFile, { force: true });
+    rmSync(paths.runcLog, { force: true });
+    if (cfg.tty && cfg.consoleSize) await setConsoleSize(cfg.bundle, cfg.consoleSize);
+    spawnedAt = new Date().toISOString();
+    trace('runc spawn');
+    try {
+      proc = cfg.tty ? await spawnOnPty(binary, runcArgs, cfg, onOutput) : spawnOnPipes(binary, runcArgs, cfg, onOutput);
+    } catch (err) {
+      spawnFailure = err;
+      return;
+    }
+    if (heldBytes > HOLD_LIMIT) proc.pauseOutput();
+    for (const b of pendingStdin) proc.writeStdin(b);
+    if (pendingEof || !cfg.openStdin) proc.endStdin();
+  };
+
+  // On pipes the container starts while the attach socket is set up: runc takes tens of milliseconds, and what
+  // the container writes meanwhile is held for the first client. A terminal's client must be there first.
+  const earlyStart = cfg.tty ? undefined : startRunc();
+  await fsp.rm(paths.socket, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(paths.socket, () => resolve());
+  });
+  // Before any "running" state (the pid watcher starts below): a client that reads running also reads attachReady.
+  state.attachReady = true;
+  await saveState();
+  trace('monitor listening');
+  if (earlyStart) {
+    await earlyStart;
+  } else {
+    if (cfg.waitForAttach) await Promise.race([firstClientSeen, sleep(ATTACH_WAIT_MS)]);
+    await startRunc();
+  }
+  // Nobody attached in time: the log has the output.
+  if (held) setTimeout(() => releaseHeld(), Math.max(0, attachDeadline - Date.now())).unref();
+  if (spawnFailure !== undefined || !proc) {
+    const err = spawnFailure as Error | undefined;
     state.status = 'exited';
     state.exitCode = 128;
-    state.error = `cannot run ${binary}: ${String((err as Error).message ?? err)}`;
+    state.error = `cannot run ${binary}: ${String(err?.message ?? err)}`;
     state.errorCode = 'UNAVAILABLE';
     state.finishedAt = new Date().toISOString();
     await log.close();
@@ -133,8 +191,6 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     await finish();
     return;
   }
-  for (const b of pendingStdin) proc.writeStdin(b);
-  if (pendingEof || !cfg.openStdin) proc.endStdin();
 
   for (const sig of FORWARDED_SIGNALS) process.on(sig, () => proc?.kill(sig));
 
@@ -200,6 +256,10 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   state.status = 'exited';
   await log.close();
   await releaseRuntime();
+  // A container that exited before its client attached (or claimed): the client is on its way, give it the time
+  // it was promised, so that it gets the output and does the cleanup it meant to.
+  if (cfg.waitForAttach && !firstSock) await Promise.race([firstClientSeen, sleep(Math.max(0, attachDeadline - Date.now()))]);
+  if (cfg.attachClaimsCleanup && firstSock) await Promise.race([firstClaim, sleep(CLAIM_WAIT_MS)]);
   // One state write for the exit and the hand-over: the attached client's claim is recorded with the exit.
   const claimant = liveClaimant();
   if (claimant) state.cleanupBy = claimant[1];

@@ -18,8 +18,14 @@ export interface MonitorConfig {
   openStdin: boolean;
   /** Close the container's stdin when an attached client's stdin ends (Docker's StdinOnce; default true). */
   stdinOnce?: boolean;
-  /** Start the container only after the first attach client connected (or after 30 s). */
+  /**
+   * Keep the container's output for the first attach client (up to 30 s): it sees everything from the first byte.
+   * With a terminal the container starts only once that client is there; on pipes it starts at once and its early
+   * output is held for the client (the container blocks writing when a megabyte is waiting).
+   */
   waitForAttach?: boolean;
+  /** The first attach client will claim the cleanup (CLAIM_CLEANUP): an early exit waits for its claim. */
+  attachClaimsCleanup?: boolean;
   consoleSize?: { cols: number; rows: number };
   /**
    * Record whether the kernel OOM-killed the container (cgroup v1 counters; needs an absolute linux.cgroupsPath in

@@ -114,7 +114,11 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     throw new WharfError('CONFLICT', `container ${cfg.id} already has a running monitor (pid ${old.monitorPid})`);
   }
   await fsp.rm(paths.state, { force: true });
-  const config: MonitorConfig = { ...cfg, waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined };
+  const config: MonitorConfig = {
+    ...cfg,
+    waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined,
+    ...(attachOpts?.claimCleanup ? { attachClaimsCleanup: true } : {}),
+  };
   await fsp.writeFile(paths.config, JSON.stringify(config, null, 2));
 
   // Watching before the monitor can write anything: its state changes wake this process at once.

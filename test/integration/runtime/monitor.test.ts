@@ -205,6 +205,46 @@ test('stdin piped through attach reaches the process and its end closes it', asy
   assert.equal(out.text(), 'hi\nthere\n');
 });
 
+test('output from before the client attached reaches it in full, beyond what the monitor holds', async () => {
+  // runc starts while the attach socket is set up: the first megabyte is held, then the container waits.
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'head -c 3000000 /dev/zero; echo end >&2'] });
+  let bytes = 0;
+  const out = new PassThrough();
+  out.on('data', (d: Buffer) => (bytes += d.length));
+  const err = collector();
+  const s = await startMonitor({ ...opts, attach: { stdout: out, stderr: err.stream, claimCleanup: true } });
+  const ex = await s.session!.exit;
+  assert.equal(ex.exitCode, 0);
+  assert.equal(ex.cleanupDelegated, true);
+  assert.equal(bytes, 3_000_000);
+  assert.equal(err.text(), 'end\n');
+  assert.equal((await readState(stateDir))?.status, 'exited');
+});
+
+test('a container that exits before its claiming client attached waits for it: output, exit and cleanup go to it', async () => {
+  const base = await prepare({ Cmd: ['sh', '-c', 'echo early; sleep 0.3'] });
+  const marker = path.join(base.r.dir, 'monitor-cleaned');
+  const s = await startMonitor({
+    ...base.opts,
+    waitForAttach: true,
+    attachClaimsCleanup: true,
+    cleanup: ['/bin/sh', '-c', `echo done > ${marker}`],
+  });
+  // The container is gone before anyone attaches.
+  for (let i = 0; i < 100 && (await base.runc.tryState(base.r.id)); i++) await sleep(50);
+  assert.equal(await base.runc.tryState(base.r.id), undefined);
+  assert.notEqual((await readState(base.stateDir))?.status, 'exited', 'the exit waits for the client');
+  const { attach } = await import('../../../src/runtime/index.js');
+  const out = collector();
+  const session = await attach(monitorPaths(base.stateDir).socket, { stdout: out.stream, claimCleanup: true });
+  const ex = await session.exit;
+  assert.equal(out.text(), 'early\n');
+  assert.equal(ex.exitCode, 0);
+  assert.equal(ex.cleanupDelegated, true);
+  assert.ok(s.monitorPid > 0);
+  await assert.rejects(fsp.stat(marker), 'the monitor left the cleanup to the client');
+});
+
 test('the cleanup command runs after the container exits', async () => {
   const base = await prepare({ Cmd: ['true'] });
   const marker = path.join(base.r.dir, 'cleaned');
