@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<void> {
   process.once('exit', () => trace('exit'));
   const { Command, CommanderError } = await import('commander');
   const { exitCodeFor, formatError } = await import('./errors.js');
-  const { registerAll } = await import('./commands/index.js');
+  const { registerVerbs } = await import('./commands/index.js');
 
   const program = new Command('wharf');
   program
@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<void> {
       exitCode = c;
     },
   };
-  registerAll(program, ctx);
+  await registerVerbs(program, ctx, verbOf(argv));
   // Verbs whose engine failures exit 125, as in Docker (run/create/start/exec).
   const engine125 = new Set(['run', 'create', 'start', 'exec']);
 

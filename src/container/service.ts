@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -384,7 +384,7 @@ export class ContainerService {
 
   /** The image's init layer (hidden from diff/commit), then the container's writable layer on it. */
   async #prepareLayers(id: string, parent: string | undefined, p: ContainerPaths, withInit: boolean): Promise<void> {
-    await fsp.mkdir(p.rootfs, { recursive: true, mode: 0o711 });
+    mkdirSync(p.rootfs, { recursive: true, mode: 0o711 });
     const initKey = await this.#sharedInitLayer(id, parent, withInit, p.rootfs);
     await this.snapshots.prepare(snapshotKeyOf(id), initKey, { labels: { 'wharf.container': id } });
   }
@@ -419,21 +419,20 @@ export class ContainerService {
 
   async #removeLayers(id: string, p: ContainerPaths): Promise<void> {
     if (await isMountPoint(p.rootfs).catch(() => false)) await unmountHard(p.rootfs);
-    for (const key of [snapshotKeyOf(id), initKeyOf(id)]) {
-      try {
-        await this.snapshots.remove(key);
-      } catch (err) {
+    // The writable layer, a pre-sharing init layer, and the bundle directory: independent trees, deleted together.
+    const layers = [snapshotKeyOf(id), initKeyOf(id)].map((key) =>
+      this.snapshots.remove(key).catch((err: unknown) => {
         if (!is(err, 'NOT_FOUND')) throw err;
-      }
-    }
-    await fsp.rm(p.dir, { recursive: true, force: true });
+      }),
+    );
+    await Promise.all([...layers, fsp.rm(p.dir, { recursive: true, force: true })]);
   }
 
   // ---- start
 
   async #ensureMounted(rec: ContainerRecord): Promise<string> {
     const p = this.paths(rec.id);
-    await fsp.mkdir(p.rootfs, { recursive: true, mode: 0o711 });
+    mkdirSync(p.rootfs, { recursive: true, mode: 0o711 });
     if (!(await isMountPoint(p.rootfs))) {
       const mounts = await this.snapshots.mounts(snapshotKeyOf(rec.id));
       // An --rm container's writable layer is thrown away with it: no sync at unmount (podman does the same).
@@ -466,8 +465,7 @@ export class ContainerService {
       }
       const readEtc = async (f: string): Promise<string | undefined> =>
         fsp.readFile(await resolveInRoot(rootfs, f), 'utf8').catch(() => undefined);
-      const passwd = await readEtc('/etc/passwd');
-      const group = await readEtc('/etc/group');
+      const [passwd, group] = await Promise.all([readEtc('/etc/passwd'), readEtc('/etc/group')]);
 
       const ports = [...hc.PortBindings];
       if (hc.PublishAllPorts) {
@@ -489,9 +487,10 @@ export class ContainerService {
       // The container's name resolves to itself too, as on Docker's user-defined networks.
       const hostname = rec.config.Hostname ?? rec.id.slice(0, 12);
       const hosts = net.ip && rec.name !== hostname ? `${net.hosts}${net.ip}\t${rec.name}\n` : net.hosts;
-      await fsp.writeFile(p.hosts, hosts);
-      await fsp.writeFile(p.resolvConf, net.resolvConf);
-      await fsp.writeFile(p.hostname, `${rec.config.Hostname}\n`);
+      // Three small files: written synchronously, each async write would be four trips through the thread pool.
+      writeFileSync(p.hosts, hosts);
+      writeFileSync(p.resolvConf, net.resolvConf);
+      writeFileSync(p.hostname, `${rec.config.Hostname}\n`);
 
       const init = hc.Init ? await findInitBinary() : undefined;
       const mounts: MountRequest[] = [...rec.mounts]

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -60,14 +60,22 @@ export class LocalContentStore implements ContentStore, Ingester {
   }
 
   async readAll(d: Digest, maxBytes: number): Promise<Buffer> {
-    const fh = await this.#open(d);
+    // Synchronous: these are small (configs, manifests, bounded by maxBytes), and the four thread-pool trips of an
+    // async open/stat/read/close cost more than the read itself; an image config is read on every `run`.
+    let fd: number;
+    try {
+      fd = openSync(this.path(d), 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new WharfError('NOT_FOUND', `blob ${d} not found in ${this.blobsDir}`);
+      throw err;
+    }
     let data: Buffer;
     try {
-      const { size } = await fh.stat();
+      const { size } = fstatSync(fd);
       if (size > maxBytes) throw new WharfError('TOO_LARGE', `blob ${d} has ${size} bytes, more than the ${maxBytes} allowed here`);
-      data = await fh.readFile();
+      data = readFileSync(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
     // Small blobs are parsed and trusted right away, so a corrupt one must not get that far.
     const got = digestOf(data, algorithmOf(d));

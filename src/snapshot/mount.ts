@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError, isErrno } from '../errors/index.js';
 import { loadNativeAddon, run } from '../util/index.js';
@@ -83,7 +83,8 @@ export function volatileMounts(mounts: readonly Mount[]): Mount[] {
  */
 async function clearVolatileMarker(options: readonly string[]): Promise<void> {
   const work = options.find((o) => o.startsWith('workdir='))?.slice('workdir='.length);
-  if (work) await fsp.rm(path.join(work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
+  // Synchronously: on every container start, and usually there is nothing to remove.
+  if (work) rmSync(path.join(work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
 }
 
 async function runMount(args: string[], cwd: string | undefined, target: string): Promise<void> {

@@ -1,26 +1,35 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { register as build } from './build.js';
-import { register as images } from './images.js';
-import { register as inspect } from './inspect.js';
-import { register as registryClient } from './registry-client.js';
-import { register as system } from './system.js';
-import { register as containers } from './containers.js';
-import { register as containerInfo } from './container-info.js';
-import { register as volumes } from './volumes.js';
-import { register as containerOps } from './container-ops.js';
-import { register as registry } from './registry.js';
 
-/** Every verb module exports `register(program, ctx)`; they are listed here once. */
-export function registerAll(program: Command, ctx: CliContext): void {
-  build(program, ctx);
-  images(program, ctx);
-  inspect(program, ctx);
-  registryClient(program, ctx);
-  system(program, ctx);
-  containers(program, ctx);
-  containerInfo(program, ctx);
-  volumes(program, ctx);
-  containerOps(program, ctx);
-  registry(program, ctx);
+interface VerbModule {
+  register(program: Command, ctx: CliContext): void;
+}
+
+/**
+ * Every verb module exports `register(program, ctx)`; they are listed here once, in help order, with the top-level
+ * commands each one registers (test/unit/cli/verb-modules.test.ts checks the lists against what they register).
+ * A command line loads only the modules of its verb: `run` does not initialize the builder or the registry client
+ * and their dependencies (8 ms of every `run`). An unknown verb, `help` or no verb loads them all.
+ */
+export const VERB_MODULES: ReadonlyArray<{ name: string; verbs: readonly string[]; load: () => Promise<VerbModule> }> = [
+  { name: 'build', verbs: ['build', 'builder'], load: () => import('./build.js') },
+  { name: 'images', verbs: ['images', 'image', 'history', 'tag', 'rmi', 'import', 'save', 'load'], load: () => import('./images.js') },
+  { name: 'inspect', verbs: ['inspect'], load: () => import('./inspect.js') },
+  { name: 'registry-client', verbs: ['pull', 'push', 'login', 'logout', 'search'], load: () => import('./registry-client.js') },
+  { name: 'system', verbs: ['system'], load: () => import('./system.js') },
+  {
+    name: 'containers',
+    verbs: ['run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'pause', 'unpause', 'rename', 'container'],
+    load: () => import('./containers.js'),
+  },
+  { name: 'container-info', verbs: ['ps', 'logs', 'port', 'top', 'diff', 'export', 'container'], load: () => import('./container-info.js') },
+  { name: 'volumes', verbs: ['volume'], load: () => import('./volumes.js') },
+  { name: 'container-ops', verbs: ['commit', 'exec', 'cp', 'container'], load: () => import('./container-ops.js') },
+  { name: 'registry', verbs: ['registry'], load: () => import('./registry.js') },
+];
+
+/** Register the modules that define `verb` (all of them when none does, or without a verb). */
+export async function registerVerbs(program: Command, ctx: CliContext, verb?: string): Promise<void> {
+  const mine = verb === undefined ? [] : VERB_MODULES.filter((m) => m.verbs.includes(verb));
+  for (const m of mine.length ? mine : VERB_MODULES) (await m.load()).register(program, ctx);
 }

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Command } from 'commander';
+import { VERB_MODULES, registerVerbs } from '../../../src/cli/commands/index.js';
+import type { CliContext } from '../../../src/cli/context.js';
+
+const ctx: CliContext = {
+  globals: () => ({ root: '/nonexistent', runRoot: '/nonexistent/run', logLevel: 'warn' }),
+  stdout: process.stdout,
+  stderr: process.stderr,
+  setExitCode: () => {},
+};
+const program = (): Command => new Command('wharf').enablePositionalOptions();
+const topLevel = (p: Command): string[] => p.commands.flatMap((c) => [c.name(), ...c.aliases()]).sort();
+
+test('each verb module registers exactly the top-level commands VERB_MODULES lists for it', async () => {
+  for (const m of VERB_MODULES) {
+    const p = program();
+    (await m.load()).register(p, ctx);
+    assert.deepEqual(topLevel(p), [...new Set(m.verbs)].sort(), m.name);
+  }
+});
+
+test('a verb loads only its modules, and every module for an unknown verb or none', async () => {
+  const all = program();
+  await registerVerbs(all, ctx);
+  const everything = topLevel(all);
+  assert.deepEqual(topLevel(await withVerb('nope')), everything);
+  assert.deepEqual(topLevel(await withVerb('help')), everything);
+  const run = topLevel(await withVerb('run'));
+  assert.ok(run.includes('run') && run.includes('container') && !run.includes('build') && !run.includes('pull'));
+  // `container` collects subcommands from three modules: all three load.
+  const container = (await withVerb('container')).commands.find((c) => c.name() === 'container')!;
+  const subs = container.commands.map((c) => c.name());
+  for (const s of ['run', 'ls', 'exec', 'logs', 'prune']) assert.ok(subs.includes(s), `container ${s}`);
+});
+
+async function withVerb(verb: string): Promise<Command> {
+  const p = program();
+  await registerVerbs(p, ctx, verb);
+  return p;
+}
