@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, promises as fsp, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -419,13 +419,15 @@ export class ContainerService {
 
   async #removeLayers(id: string, p: ContainerPaths): Promise<void> {
     if (await isMountPoint(p.rootfs).catch(() => false)) await unmountHard(p.rootfs);
-    // The writable layer, a pre-sharing init layer, and the bundle directory: independent trees, deleted together.
+    // The writable layer (any size: deleted asynchronously) and a pre-sharing init layer, while the bundle directory
+    // goes synchronously: a handful of small files and the log, and the thread pool's trips cost more than that.
     const layers = [snapshotKeyOf(id), initKeyOf(id)].map((key) =>
       this.snapshots.remove(key).catch((err: unknown) => {
         if (!is(err, 'NOT_FOUND')) throw err;
       }),
     );
-    await Promise.all([...layers, fsp.rm(p.dir, { recursive: true, force: true })]);
+    rmSync(p.dir, { recursive: true, force: true });
+    await Promise.all(layers);
   }
 
   // ---- start

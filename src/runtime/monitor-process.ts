@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { WriteStream, promises as fsp, rmSync } from 'node:fs';
+import { WriteStream, promises as fsp, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -226,7 +226,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   trace('runc exited');
   await Promise.race([proc.drained, sleep(2000)]);
   if (oom && (await oom.stop(status))) state.oomKilled = true;
-  const runcLog = await fsp.readFile(paths.runcLog, 'utf8').catch(() => '');
+  const runcLog = readTextIfAny(paths.runcLog);
   const failure = /"level":"(error|fatal)"/.test(runcLog) ? runcErrorMessage(runcLog) : '';
   state.finishedAt = new Date().toISOString();
   if (spawnError !== undefined) {
@@ -276,7 +276,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     if (await runcStateExists(cfg.runcRoot, cfg.id)) {
       await runQuiet(binary, ['--root', cfg.runcRoot, 'delete', '--force', cfg.id], 10_000);
     }
-    await removeEmptyCgroupParent(cfg.bundle);
+    removeEmptyCgroupParent(cfg.bundle);
   }
 
   async function finish(claimed?: [net.Socket, number]): Promise<void> {
@@ -338,6 +338,15 @@ async function setConsoleSize(bundle: string, size: { cols: number; rows: number
   if (!spec.process) return;
   spec.process.consoleSize = { width: size.cols, height: size.rows };
   await atomicWriteFile(file, JSON.stringify(spec, null, 2), 0o644, { durable: false });
+}
+
+/** A small file's text, '' when it is missing (read synchronously: see removeEmptyCgroupParent). */
+function readTextIfAny(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Where runc's and the cleanup command's own output goes: the monitor's stderr, or monitor.log for a standby. */

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError, type ErrorCode } from '../errors/index.js';
 import { run, type RunResult } from '../util/index.js';
@@ -184,5 +184,5 @@ export class Runc {
 
 /** runc keeps a container's state in `<root>/<id>`; without it, `runc delete` has nothing to do (and costs a fork). */
 export async function runcStateExists(root: string, id: string): Promise<boolean> {
-  return fsp.stat(path.join(root, id)).then(() => true, () => false);
+  return existsSync(path.join(root, id));
 }

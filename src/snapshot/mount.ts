@@ -1,4 +1,4 @@
-import { promises as fsp, rmSync } from 'node:fs';
+import { promises as fsp, readFileSync, realpathSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError, isErrno } from '../errors/index.js';
 import { loadNativeAddon, run } from '../util/index.js';
@@ -178,14 +178,15 @@ async function unmountOnce(target: string, lazy: boolean): Promise<void> {
 
 /** Whether `target` is a mount point in this process's mount namespace. */
 export async function isMountPoint(target: string): Promise<boolean> {
+  // Synchronously: asked at every container start and removal, and two thread-pool trips cost more than the reads.
   let real: string;
   try {
-    real = await fsp.realpath(target);
+    real = realpathSync(target);
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
     throw err;
   }
-  const info = await fsp.readFile('/proc/self/mountinfo', 'utf8');
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
   for (const line of info.split('\n')) {
     const mountPoint = line.split(' ')[4];
     if (mountPoint !== undefined && unescapeMountinfo(mountPoint) === real) return true;
