@@ -197,7 +197,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   let exited = false;
   void proc.exited.then(() => (exited = true));
   // runc writes the pid file once the container process exists; watch for it rather than parse runc's output.
-  const pidFileChanges = new DirectoryWaiter(cfg.stateDir);
+  const pidFileChanges = new DirectoryWaiter(cfg.stateDir, { names: [path.basename(paths.pidFile)] });
   void (async () => {
     for (const until = Date.now() + 60_000; Date.now() < until && !exited; ) {
       const text = await fsp.readFile(paths.pidFile, 'utf8').catch(() => '');

@@ -122,7 +122,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   await fsp.writeFile(paths.config, JSON.stringify(config, null, 2));
 
   // Watching before the monitor can write anything: its state changes wake this process at once.
-  const changes = new DirectoryWaiter(cfg.stateDir);
+  const changes = new DirectoryWaiter(cfg.stateDir, { names: [path.basename(paths.state)] });
   try {
     return await superviseStart();
   } finally {

@@ -10,9 +10,16 @@ export class DirectoryWaiter {
   #changed = false;
   #wake: (() => void) | undefined;
 
-  constructor(dir: string) {
+  /**
+   * `names`: wake only for changes to these entries (e.g. the file a writer renames into place), not for every
+   * temp file and log line in the directory; each wake-up costs its waiter a read.
+   */
+  constructor(dir: string, opts: { names?: readonly string[] } = {}) {
+    const names = opts.names ? new Set(opts.names) : undefined;
     try {
-      this.#watcher = watch(dir, { persistent: false }, () => {
+      this.#watcher = watch(dir, { persistent: false }, (_event, name) => {
+        // inotify always names the entry of a directory watch; without a name, assume it is one of ours.
+        if (names && name && !names.has(String(name))) return;
         this.#changed = true;
         this.#wake?.();
       });

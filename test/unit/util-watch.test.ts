@@ -33,3 +33,23 @@ test('DirectoryWaiter wakes on a rename into the directory, remembers a change b
   assert.ok(Date.now() - t >= 25);
   gone.close();
 });
+
+test('DirectoryWaiter with names wakes only for those entries', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-watch-'));
+  const w = new DirectoryWaiter(dir, { names: ['state.json'] });
+  try {
+    await fsp.writeFile(path.join(dir, '.state.json.123.tmp'), '{}');
+    await fsp.writeFile(path.join(dir, 'monitor.log'), 'line\n');
+    await new Promise((r) => setTimeout(r, 50));
+    let t = Date.now();
+    await w.next(150);
+    assert.ok(Date.now() - t >= 140, 'other files do not wake it');
+    setTimeout(() => void fsp.rename(path.join(dir, '.state.json.123.tmp'), path.join(dir, 'state.json')), 20);
+    t = Date.now();
+    await w.next(5_000);
+    assert.ok(Date.now() - t < 2_000, 'the rename into state.json does');
+  } finally {
+    w.close();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});
