@@ -421,7 +421,9 @@ export class ContainerService {
     if (await isMountPoint(p.rootfs).catch(() => false)) await unmountHard(p.rootfs);
     // The writable layer (any size: deleted asynchronously) and a pre-sharing init layer, while the bundle directory
     // goes synchronously: a handful of small files and the log, and the thread pool's trips cost more than that.
-    const layers = [snapshotKeyOf(id), initKeyOf(id)].map((key) =>
+    const keys = [snapshotKeyOf(id)];
+    if (await this.snapshots.stat(initKeyOf(id))) keys.push(initKeyOf(id));
+    const layers = keys.map((key) =>
       this.snapshots.remove(key).catch((err: unknown) => {
         if (!is(err, 'NOT_FOUND')) throw err;
       }),
@@ -483,9 +485,13 @@ export class ContainerService {
         extraHosts,
         ...(hc.Dns.length ? { dns: { dns: hc.Dns } } : {}),
       });
-      this.records.update(rec.id, (r) => {
-        r.network = net;
-      });
+      // A bridge network holds host resources (netns, veth, iptables rules): recorded at once, so that a crash from
+      // here on still releases them. Other modes hold none and are recorded with the start's claim below.
+      if (net.mode === 'bridge') {
+        this.records.update(rec.id, (r) => {
+          r.network = net;
+        });
+      }
       // The container's name resolves to itself too, as on Docker's user-defined networks.
       const hostname = rec.config.Hostname ?? rec.id.slice(0, 12);
       const hosts = net.ip && rec.name !== hostname ? `${net.hosts}${net.ip}\t${rec.name}\n` : net.hosts;
@@ -538,6 +544,7 @@ export class ContainerService {
       await atomicWriteFile(p.config, JSON.stringify(spec, null, 2), 0o644, { durable: false });
       // Claim "running" before the monitor exists: its cleanup, however fast, then always lands after this.
       this.records.update(rec.id, (r) => {
+        r.network = net;
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
       });
       await fsp.rm(p.stateDir, { recursive: true, force: true });
