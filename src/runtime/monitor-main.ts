@@ -4,7 +4,7 @@
  * Started by `startMonitor`; outlives the CLI that started it.
  */
 import { openSync, readFileSync, writeSync } from 'node:fs';
-import { runMonitor, setMonitorLogFd, warmUpMonitor } from './monitor-process.js';
+import { runMonitor, setMonitorLogFd } from './monitor-process.js';
 import { monitorPaths, type MonitorConfig } from './monitor-types.js';
 import { STANDBY_FLAG } from './standby.js';
 import { trace } from '../util/trace.js';
@@ -31,7 +31,6 @@ trace('monitor main');
 // An async function, not top-level await: the bundled monitor (dist/monitor-main.cjs) is a CommonJS script.
 async function main(): Promise<void> {
   const standby = process.argv[2] === STANDBY_FLAG;
-  if (standby) warmUpMonitor(); // while the CLI prepares the container: off the start's critical path
   const configPath = standby ? await configPathFromStdin() : process.argv[2];
   if (!configPath) {
     // A standby whose CLI never needed it (the run failed early, or the container was already running).

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { WriteStream, promises as fsp, readFileSync, rmSync } from 'node:fs';
+import { promises as fsp, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DirectoryWaiter, atomicWriteFile, trace } from '../util/index.js';
+import { DirectoryWaiter, atomicWriteFile, replaceFileSync, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { JsonLogWriter, type LogStream } from './json-log.js';
 import { monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
@@ -27,13 +27,15 @@ const CLAIM_WAIT_MS = 5_000;
 export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   const paths = monitorPaths(cfg.stateDir);
   const state: MonitorState = { id: cfg.id, status: 'starting', monitorPid: process.pid };
-  let writing = Promise.resolve();
+  // Synchronous (temp file, rename; no fsync: run-time state), so that the writes are ordered without a queue and
+  // the exit's write does not wait for the thread pool.
   const saveState = (): Promise<void> => {
-    const snapshot = JSON.stringify(state) + '\n';
-    writing = writing.then(() => atomicWriteFile(paths.state, snapshot, 0o644, { durable: false })).catch((err) => {
+    try {
+      replaceFileSync(paths.state, JSON.stringify(state) + '\n', 0o644);
+    } catch (err) {
       process.stderr.write(`monitor: cannot write ${paths.state}: ${String(err)}\n`);
-    });
-    return writing;
+    }
+    return Promise.resolve();
   };
 
   const log = new JsonLogWriter(cfg.logPath);
@@ -294,7 +296,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
         server.close(() => resolve());
         setTimeout(resolve, 2000).unref();
       });
-      await fsp.rm(paths.socket, { force: true });
+      rmSync(paths.socket, { force: true });
       exitFrame = encodeFrame(Frame.EXIT, JSON.stringify(exitInfo));
       const delegated = encodeFrame(Frame.EXIT, JSON.stringify({ ...exitInfo, cleanupDelegated: true }));
       for (const c of clients) c.end(c === sock ? delegated : exitFrame);
@@ -313,19 +315,11 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
       server.close(() => resolve());
       setTimeout(resolve, 2000).unref();
     });
-    await fsp.rm(paths.socket, { force: true });
+    rmSync(paths.socket, { force: true });
     state.cleanedUp = true;
     await saveState();
     await closed;
   }
-}
-
-/**
- * Load now what runMonitor loads on first use (Node's file streams for the log, behind a lazy getter), for a standby
- * monitor to call while it waits for its config: then none of it is on the way from the config to `runc run`.
- */
-export function warmUpMonitor(): void {
-  void WriteStream;
 }
 
 /**

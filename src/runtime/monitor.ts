@@ -271,8 +271,10 @@ export async function attach(socketPath: string, opts: AttachOptions): Promise<A
       if (type === Frame.STDOUT) opts.stdout?.write(Buffer.from(payload));
       else if (type === Frame.STDERR) (opts.stderr ?? opts.stdout)?.write(Buffer.from(payload));
       else if (type === Frame.EXIT) {
-        const info = JSON.parse(payload.toString('utf8')) as AttachExit;
-        result = info;
+        // The last frame: the session is over now, not when the socket has finished closing.
+        result = JSON.parse(payload.toString('utf8')) as AttachExit;
+        cleanup();
+        finish(result);
       }
     }
   });

@@ -1,4 +1,4 @@
-import { promises as fsp, constants } from 'node:fs';
+import { constants, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isErrno } from '../errors/index.js';
@@ -43,6 +43,22 @@ export async function atomicWriteFile(
   }
   if (durable) await fsyncDir(dir);
 }
+
+/**
+ * Replace a small file atomically and synchronously (temp file in the same directory, then rename), without fsync:
+ * for run-time state such as a container monitor's, which readers must never see torn and a power loss voids.
+ */
+export function replaceFileSync(file: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`);
+  writeFileSync(tmp, data, { mode });
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+let tmpCounter = 0;
 
 export async function exists(p: string): Promise<boolean> {
   try {
