@@ -29,41 +29,36 @@ const common = {
   logLevel: 'warning',
 };
 rmSync('dist/wharf.cjs.cache', { force: true });
-await build({
-  ...common,
-  format: 'cjs',
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/wharf.cjs',
-  // Modules find their neighbours (package.json, the monitor, the sendfile addon) from import.meta.url.
-  define: { 'import.meta.url': '__wharfImportMetaUrl' },
-  banner: { js: "const __wharfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  // import.meta.resolve is used only when running from TypeScript sources (tsx), never in the bundle.
-  logOverride: { 'empty-import-meta': 'silent' },
-});
-assertNoDynamicImport('dist/wharf.cjs');
-asciiOnly('dist/wharf.cjs');
+await bundleScript('src/cli/main.ts', 'dist/wharf.cjs');
 
 // The per-container monitor (started for every container, so its start-up counts too): a bundle, and an entry that
 // runs it with V8's code cache as bin/wharf.cjs does the CLI's. CommonJS as well: Node sets up its ES module loader
 // only for an ES module entry.
 rmSync('dist/monitor-main.mjs', { force: true }); // the ES module bundle of earlier builds
 rmSync('dist/monitor-bundle.cjs.cache', { force: true });
-await build({
-  ...common,
-  format: 'cjs',
-  entryPoints: ['src/runtime/monitor-main.ts'],
-  outfile: 'dist/monitor-bundle.cjs',
-  define: { 'import.meta.url': '__wharfImportMetaUrl' },
-  banner: { js: "const __wharfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  logOverride: { 'empty-import-meta': 'silent' },
-});
-assertNoDynamicImport('dist/monitor-bundle.cjs');
-asciiOnly('dist/monitor-bundle.cjs');
+await bundleScript('src/runtime/monitor-main.ts', 'dist/monitor-bundle.cjs');
 writeFileSync(
   'dist/monitor-main.cjs',
   "'use strict';\n// The container monitor's entry (written by scripts/bundle.mjs): monitor-bundle.cjs with V8's code cache.\n" +
     "require('../bin/load-bundle.cjs').loadBundle(require('node:path').join(__dirname, 'monitor-bundle.cjs'));\n",
 );
+
+/** One CommonJS script (bin/load-bundle.cjs runs it with V8's code cache), checked as the loader needs it. */
+async function bundleScript(entry, outfile) {
+  await build({
+    ...common,
+    format: 'cjs',
+    entryPoints: [entry],
+    outfile,
+    // Modules find their neighbours (package.json, the monitor, the sendfile addon) from import.meta.url.
+    define: { 'import.meta.url': '__wharfImportMetaUrl' },
+    banner: { js: "const __wharfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    // import.meta.resolve is used only when running from TypeScript sources (tsx), never in the bundle.
+    logOverride: { 'empty-import-meta': 'silent' },
+  });
+  assertNoDynamicImport(outfile);
+  asciiOnly(outfile);
+}
 
 /**
  * Node 20 loses a script's dynamic-import callback when the script comes from the code cache: an import() left in a
