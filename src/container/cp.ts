@@ -24,10 +24,17 @@ const lstatOrUndef = async (p: string): Promise<Stats | undefined> => {
   }
 };
 
+/**
+ * The root itself with a trailing slash: a running container's root is /proc/<pid>/root, a link that lstat would
+ * report as such; with the slash it reports the directory it leads to.
+ */
+const rootSlash = (rootfs: string, p: string): string => (p === rootfs ? `${p}/` : p);
+
 /** A path inside the rootfs: the parent resolved chroot-style, the last component kept (a symlink is copied as is). */
 async function resolveSource(rootfs: string, p: string, followLink = false): Promise<{ abs: string; contentsOnly: boolean }> {
   const norm = path.posix.normalize(p.startsWith('/') ? p : `/${p}`);
-  const contentsOnly = p.endsWith('/.') || p === '.';
+  // The root has no name of its own to copy under (and a running container's is the link /proc/<pid>/root).
+  const contentsOnly = p.endsWith('/.') || p === '.' || norm === '/';
   const followLast = followLink || contentsOnly || p.endsWith('/');
   if (followLast || norm === '/') return { abs: await resolveInRoot(rootfs, norm), contentsOnly };
   const parent = await resolveInRoot(rootfs, path.posix.dirname(norm));
@@ -67,7 +74,7 @@ export async function copyFromContainer(
   opts: { followLink?: boolean } = {},
 ): Promise<void> {
   const { abs, contentsOnly } = await resolveSource(rootfs, src, opts.followLink === true);
-  const st = await lstatOrUndef(abs);
+  const st = await lstatOrUndef(rootSlash(rootfs, abs));
   if (!st) throw new WharfError('NOT_FOUND', `Could not find the file ${src} in container ${containerName}`);
   if (typeof dest !== 'string') {
     const tar = contentsOnly ? tarOf(abs, '.') : tarOf(path.dirname(abs), path.basename(abs));
@@ -97,7 +104,7 @@ export async function copyToContainer(
 ): Promise<void> {
   const destNorm = path.posix.normalize(dest.startsWith('/') ? dest : `/${dest}`);
   const target = await resolveInRoot(rootfs, destNorm);
-  const tst = await lstatOrUndef(target);
+  const tst = await lstatOrUndef(rootSlash(rootfs, target));
   const apply = async (tar: Readable, into: string): Promise<void> => {
     await applyLayer(tar, into, { whiteouts: 'none', sameOwner: opts.archive === true });
   };
@@ -117,7 +124,7 @@ export async function copyToContainer(
   if (tst && sst.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
   if (!tst && dest.endsWith('/')) throw new WharfError('NOT_FOUND', `destination directory ${dest} does not exist`);
   const parentDir = await resolveInRoot(rootfs, path.posix.dirname(destNorm));
-  const pst = await lstatOrUndef(parentDir);
+  const pst = await lstatOrUndef(rootSlash(rootfs, parentDir));
   if (!pst?.isDirectory()) throw new WharfError('NOT_FOUND', `Could not find the file ${path.posix.dirname(destNorm)} in container`);
   // A new name (or replacing a file): the tar's top entry is renamed to the destination's last component.
   const base = path.posix.basename(destNorm);

@@ -848,6 +848,17 @@ export class ContainerService {
   }
 
   /** Run `fn` with the container's rootfs mounted (a stopped container is mounted for the call only). */
+  /**
+   * What `cp` sees: a running container's own view, through /proc/<pid>/root, so that its volumes, bind mounts and
+   * tmpfs mounts are there as in `docker cp`; a stopped container's root file system.
+   */
+  async #withCpRoot<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const v = await this.get(idOrName);
+    const pid = v.running ? v.state.pid : undefined;
+    if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.resolve(v.id));
+    return this.withRootfs(idOrName, fn);
+  }
+
   async withRootfs<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
     const rec = this.resolve(idOrName);
     const p = this.paths(rec.id);
@@ -953,12 +964,12 @@ export class ContainerService {
 
   /** `cp CONTAINER:SRC DEST` (DEST a host path, or a stream for `-`). */
   async copyFrom(idOrName: string, src: string, dest: string | Writable, opts: { followLink?: boolean } = {}): Promise<void> {
-    await this.withRootfs(idOrName, (rootfs, rec) => copyFromContainer(rootfs, rec.name, src, dest, opts));
+    await this.#withCpRoot(idOrName, (rootfs, rec) => copyFromContainer(rootfs, rec.name, src, dest, opts));
   }
 
   /** `cp SRC CONTAINER:DEST` (SRC a host path, or a tar stream for `-`). */
   async copyTo(idOrName: string, src: string | Readable, dest: string, opts: { archive?: boolean } = {}): Promise<void> {
-    await this.withRootfs(idOrName, (rootfs) => copyToContainer(rootfs, src, dest, opts));
+    await this.#withCpRoot(idOrName, (rootfs) => copyToContainer(rootfs, src, dest, opts));
   }
 
   /** Host PIDs of the container's processes. */

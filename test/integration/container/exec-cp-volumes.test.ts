@@ -93,6 +93,35 @@ test('cp both ways with Docker path semantics, and tar streams with -', async ()
   ok(await f.cli(['rm', 'cpc']), 'rm');
 });
 
+test('cp reaches a running container\'s volumes, bind and tmpfs mounts, as docker cp does', async () => {
+  const bind = path.join(host, 'cp-bind');
+  await fsp.mkdir(bind);
+  ok(
+    await f.cli(['run', '-d', '--name', 'cpv', '-v', 'cpvol:/data', '-v', `${bind}:/b`, '-v', `${bind}:/bro:ro`, '--mount', 'type=tmpfs,destination=/scratch', 'busybox', 'sleep', '300']),
+    'run',
+  );
+  try {
+    ok(await f.cli(['cp', path.join(host, 'a.txt'), 'cpv:/data/in-volume.txt']), 'cp into the volume');
+    ok(await f.cli(['cp', path.join(host, 'a.txt'), 'cpv:/b/in-bind.txt']), 'cp into the bind mount');
+    ok(await f.cli(['cp', path.join(host, 'a.txt'), 'cpv:/scratch/in-tmpfs.txt']), 'cp into the tmpfs');
+    const seen = ok(await f.cli(['exec', 'cpv', 'cat', '/data/in-volume.txt', '/b/in-bind.txt', '/scratch/in-tmpfs.txt']), 'exec').stdout;
+    assert.equal(seen, 'A\nA\nA\n');
+    assert.equal(await fsp.readFile(path.join(bind, 'in-bind.txt'), 'utf8'), 'A\n', 'the bind source has it');
+    const vol = JSON.parse(ok(await f.cli(['volume', 'inspect', 'cpvol']), 'volume inspect').stdout)[0];
+    assert.equal(await fsp.readFile(path.join(vol.Mountpoint, 'in-volume.txt'), 'utf8'), 'A\n', 'the volume has it');
+    assert.doesNotMatch(ok(await f.cli(['diff', 'cpv']), 'diff').stdout, /in-volume|in-bind|in-tmpfs/, 'nothing landed in the writable layer');
+
+    ok(await f.cli(['exec', 'cpv', 'sh', '-c', 'echo T > /scratch/made-inside.txt']), 'exec write');
+    ok(await f.cli(['cp', 'cpv:/scratch/made-inside.txt', path.join(host, 'from-tmpfs.txt')]), 'cp out of the tmpfs');
+    assert.equal(await fsp.readFile(path.join(host, 'from-tmpfs.txt'), 'utf8'), 'T\n');
+    const ro = await f.cli(['cp', path.join(host, 'a.txt'), 'cpv:/bro/x.txt']);
+    assert.notEqual(ro.code, 0, 'a read-only mount refuses the copy');
+  } finally {
+    await f.cli(['rm', '-f', '-v', 'cpv']);
+    await f.cli(['volume', 'rm', 'cpvol']);
+  }
+});
+
 test('volumes: bind, named (seeded from the image), anonymous for VOLUME, --volumes-from, volume commands', async () => {
   const volsBefore = new Set(ok(await f.cli(['volume', 'ls', '-q']), 'volume ls').stdout.split('\n').filter(Boolean));
   const bind = path.join(host, 'bind');
