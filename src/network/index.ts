@@ -8,3 +8,4 @@ export * from './ports.js';
 export * from './netns.js';
 export * from './cni.js';
 export * from './setup.js';
+export * from './port-lock.js';

@@ -14,6 +14,7 @@ import {
 import { hostsFileContent, resolvConfContent, type ExtraHost, type ResolvConfOptions } from './etc-files.js';
 import { createNetns, deleteNetns, netnsPath } from './netns.js';
 import { allocateRandomPorts, checkPortsFree } from './ports.js';
+import { withPortLock } from './port-lock.js';
 import type { PortMapping } from './publish.js';
 import type { NetworkAttachment } from '../runtime/spec.js';
 
@@ -92,7 +93,13 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
       warnings: req.ports?.length ? ['Published ports are discarded when using network mode none'] : [],
     };
   }
-  const ports = await allocateRandomPorts(req.ports ?? []);
+  // Choosing host ports and publishing them (portmap's rules, added with the network) is one step under a lock.
+  const wanted = req.ports ?? [];
+  return wanted.length ? withPortLock(() => bridgeNetwork(req, wanted, resolvText, pluginDir)) : bridgeNetwork(req, [], resolvText, pluginDir);
+}
+
+async function bridgeNetwork(req: NetworkRequest, wanted: PortMapping[], resolvText: string, pluginDir: string): Promise<NetworkSetup> {
+  const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
   const nsPath = await createNetns(name);
