@@ -215,10 +215,26 @@ static napi_value cancel(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Bytes sent so far: lets the caller notice a transfer that stopped moving (a client that stopped reading). */
+static napi_value progress(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype t;
+  void* data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok ||
+      t != napi_external || napi_get_value_external(env, argv[0], &data) != napi_ok) {
+    return throw_error(env, "ERR_INVALID_ARG_TYPE", "progress(handle): not a sendFile handle");
+  }
+  napi_value out;
+  napi_create_double(env, (double)((job_t*)data)->sent, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sendFile", NULL, send_file, NULL, NULL, NULL, napi_default, NULL},
       {"cancel", NULL, cancel, NULL, NULL, NULL, napi_default, NULL},
+      {"progress", NULL, progress, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -33,6 +33,12 @@ export interface RegistryConfig {
   access: { rules: AccessRule[]; groups: Record<string, string[]>; admins: string[] };
   accessLog: boolean;
   shutdownTimeoutMs: number;
+  /**
+   * A connection on which nothing moved for this long is closed (`http.idletimeout`, default 5m; 0 turns it off):
+   * a client that stops reading a blob, or stalls mid-upload, does not hold a connection and a file open forever.
+   * Waiting between keep-alive requests is bounded by its own shorter timeout.
+   */
+  idleTimeoutMs: number;
   /** Server processes sharing the port (node:cluster); 1 serves in this process. */
   workers: number;
   /**
@@ -255,6 +261,7 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
     access: { rules, groups, admins: strList(access.admins, 'access.admins') },
     accessLog: bool(accessLogCfg.disabled, 'log.accesslog.disabled') !== true,
     shutdownTimeoutMs: parseDuration(http.draintimeout ?? '60s', 'http.draintimeout'),
+    idleTimeoutMs: parseDuration(http.idletimeout ?? '5m', 'http.idletimeout'),
     workers,
     sendfile: bool(http.sendfile, 'http.sendfile') ?? true,
     ...(rate !== undefined ? { rateLimit: { rate, burst: burst ?? Math.max(1, Math.ceil(rate)) } } : {}),

@@ -10,10 +10,14 @@ import { loadNativeAddon } from './native.js';
 interface Addon {
   sendFile(socketFd: number, fileFd: number, offset: number, length: number, cb: (err: Error | null, sent: number) => void): object;
   cancel(handle: object): void;
+  progress(handle: object): number;
 }
 
 function load(): Addon | null {
-  return loadNativeAddon<Addon>('wharf_sendfile', (m) => typeof m.sendFile === 'function' && typeof m.cancel === 'function');
+  return loadNativeAddon<Addon>(
+    'wharf_sendfile',
+    (m) => typeof m.sendFile === 'function' && typeof m.cancel === 'function' && typeof m.progress === 'function',
+  );
 }
 
 /** Whether the native addon is loaded (Linux, built, not turned off with WHARF_NATIVE=0). */
@@ -61,8 +65,17 @@ function failure(message: string, code: string, bytesSent: number, cause?: unkno
  * when the peer goes away, the socket closes (the transfer is cancelled: a client that stops reading does not pin the
  * connection) or the file is shorter than asked. `fd` must stay open until the promise settles. The socket must not
  * be written to meanwhile.
+ *
+ * `idleMs`: give up (code ETIMEDOUT) when no byte went out for that long. The kernel writes the body behind Node's
+ * back, so the socket's own inactivity timeout cannot see the transfer: it is suspended meanwhile.
  */
-export async function sendFileToSocket(socket: Socket, fd: number, offset: number, length: number): Promise<number> {
+export async function sendFileToSocket(
+  socket: Socket,
+  fd: number,
+  offset: number,
+  length: number,
+  opts: { idleMs?: number } = {},
+): Promise<number> {
   const a = load();
   if (!a) throw failure('sendfile: the native addon is not available', 'ENOTSUP', 0);
   if (socketFd(socket) === undefined) throw failure('sendfile: not a plain socket with a file descriptor', 'ENOTSUP', 0);
@@ -73,13 +86,36 @@ export async function sendFileToSocket(socket: Socket, fd: number, offset: numbe
   // Read the fd again: the socket may have closed while its buffer drained.
   const sock = socket.destroyed ? undefined : socketFd(socket);
   if (sock === undefined) throw failure('sendfile: the socket closed before the body', 'ECANCELED', 0);
+  const idleMs = opts.idleMs ?? 0;
+  const socketTimeout = (socket as Socket & { timeout?: number }).timeout ?? 0;
+  if (idleMs > 0 && socketTimeout > 0) socket.setTimeout(0);
   return new Promise<number>((resolve, reject) => {
+    let stalled = false;
+    let watch: NodeJS.Timeout | undefined;
     const onClose = () => a.cancel(handle);
     const handle = a.sendFile(sock, fd, offset, length, (err, sent) => {
       socket.off('close', onClose);
-      if (err) reject(Object.assign(err, { bytesSent: sent }));
+      if (watch) clearInterval(watch);
+      if (idleMs > 0 && socketTimeout > 0 && !socket.destroyed) socket.setTimeout(socketTimeout);
+      if (stalled) reject(failure(`sendfile: no progress for ${idleMs} ms: the client stopped reading`, 'ETIMEDOUT', sent));
+      else if (err) reject(Object.assign(err, { bytesSent: sent }));
       else resolve(sent);
     });
     socket.once('close', onClose);
+    if (idleMs > 0) {
+      let last = 0;
+      let lastMove = Date.now();
+      watch = setInterval(() => {
+        const now = a.progress(handle);
+        if (now !== last) {
+          last = now;
+          lastMove = Date.now();
+        } else if (Date.now() - lastMove >= idleMs) {
+          stalled = true;
+          a.cancel(handle);
+        }
+      }, Math.max(10, Math.min(1000, Math.floor(idleMs / 4))));
+      watch.unref();
+    }
   });
 }

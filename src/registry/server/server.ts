@@ -87,6 +87,9 @@ export async function startRegistry(config: RegistryConfig, opts: StartOptions =
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 30_000;
+  // Every socket gets this inactivity timeout; on it, http destroys the socket (streamed bodies and uploads alike).
+  // sendfile transfers watch their own progress instead (util/sendfile.ts).
+  server.timeout = config.idleTimeoutMs;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);

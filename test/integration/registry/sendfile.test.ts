@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { sendFileAvailable } from '../../../src/util/index.js';
 import { pushBlob, sha256, startTestRegistry, type TestRegistry } from './helpers.js';
 import { selfSignedLoopbackCert } from '../../helpers/tls.js';
@@ -210,6 +210,62 @@ for (const sendfile of [true, false]) {
       assert.equal(sha256(Buffer.from(await res.arrayBuffer())), bigDigest);
       for (let i = 0; i < 50 && openFds() > fdsBefore; i++) await sleep(20);
       assert.equal(openFds(), fdsBefore);
+    });
+  });
+}
+
+for (const sendfile of [true, false]) {
+  describe(`http.idletimeout with http.sendfile: ${sendfile}`, () => {
+    it('drops a client that stopped reading a blob, and keeps one that reads slowly', async () => {
+      const r = await startTestRegistry({ http: { addr: '127.0.0.1:0', sendfile, idletimeout: '1s' } });
+      try {
+        assert.equal(r.config.idleTimeoutMs, 1000);
+        const big = randomBytes(24 * 1024 * 1024);
+        const digest = await pushBlob(r.url, 'sf/idle', big);
+        const before = transfers;
+        const stuck = await RawConnection.open(r.url);
+        stuck.socket.pause();
+        stuck.send('GET', `/v2/sf/idle/blobs/${digest}`);
+        await sleep(3500);
+        stuck.socket.resume();
+        await assert.rejects(stuck.read(), /connection closed with \d+ of \d+ bytes/, 'the server gave up on the stalled download');
+        assert.equal(transfers - before, sendfile ? 1 : 0);
+
+        // A reader that takes its time (pauses shorter than the timeout) gets the whole body. Bytes are hashed as
+        // they come: this process also runs the registry, and must not stall its event loop with big copies.
+        const u = new URL(r.url);
+        const slow = net.connect(Number(u.port), u.hostname);
+        await once(slow, 'connect');
+        const hash = createHash('sha256');
+        let head = Buffer.alloc(0);
+        let body = 0;
+        let inBody = false;
+        slow.on('data', (c: Buffer) => {
+          if (!inBody) {
+            head = Buffer.concat([head, c]);
+            const end = head.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            inBody = true;
+            c = head.subarray(end + 4);
+          }
+          hash.update(c);
+          body += c.length;
+        });
+        const closed = once(slow, 'close');
+        slow.write(`GET /v2/sf/idle/blobs/${digest} HTTP/1.1\r\nHost: registry\r\n\r\n`);
+        for (let i = 0; i < 200 && body < big.length && !slow.destroyed; i++) {
+          slow.pause();
+          await sleep(300);
+          slow.resume();
+          await sleep(20);
+        }
+        assert.equal(body, big.length, 'the whole body arrived');
+        assert.equal(`sha256:${hash.digest('hex')}`, digest);
+        slow.destroy();
+        await closed;
+      } finally {
+        await r.stop();
+      }
     });
   });
 }

@@ -93,7 +93,7 @@ async function sendBlobFile(c: RequestContext, file: string, start: number, leng
     c.res.writeHead(status, headers);
     c.res.flushHeaders();
     try {
-      c.bytesSentDirect += await sendFileToSocket(c.req.socket, fh.fd, start, length);
+      c.bytesSentDirect += await sendFileToSocket(c.req.socket, fh.fd, start, length, { idleMs: c.deps.config.idleTimeoutMs });
     } catch (err) {
       c.bytesSentDirect += (err as SendFileError).bytesSent ?? 0;
       c.res.destroy();
