@@ -455,6 +455,7 @@ export class ContainerService {
     }
     // A previous run whose cleanup did not happen (monitor killed) is cleaned first. A container that never got as
     // far as its network (the first start of a fresh `run`) has nothing to clean.
+    if (await this.#monitorCleaningUp(found.id)) await this.#waitCleaned(found.id, 30_000).catch(() => {});
     if (found.state.status !== 'created' || found.network) await this.cleanup(found.id, { keep: true });
     const rec = this.resolve(found.id);
     const p = this.paths(rec.id);
@@ -547,7 +548,7 @@ export class ContainerService {
         r.network = net;
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
       });
-      await fsp.rm(p.stateDir, { recursive: true, force: true });
+      rmSync(p.stateDir, { recursive: true, force: true }); // a few small files of the previous run
       trace('spec written');
       let started;
       try {
@@ -670,6 +671,14 @@ export class ContainerService {
     return this.records.get(v.id) ?? v;
   }
 
+  /** The container exited and its (live) monitor has not finished the after-exit cleanup yet. */
+  async #monitorCleaningUp(id: string): Promise<boolean> {
+    if (this.records.get(id)?.state.status !== 'running') return false;
+    const stateDir = this.paths(id).stateDir;
+    const ms = await readState(stateDir);
+    return ms?.status === 'exited' && !ms.cleanedUp && isMonitorAlive(ms.monitorPid, stateDir);
+  }
+
   async #waitCleaned(id: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -786,6 +795,9 @@ export class ContainerService {
           r.hostConfig.AutoRemove = false;
         });
         await this.stop(rec.id, { timeoutSec: 0 });
+      } else if (await this.#monitorCleaningUp(rec.id)) {
+        // Exited, and its monitor's cleanup is running right now: let it finish rather than race it.
+        await this.#waitCleaned(rec.id, 30_000).catch(() => {});
       }
       await this.cleanup(rec.id, { keep: true });
     }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, promises as fsp, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,14 @@ export interface StartedMonitor {
   session?: AttachSession;
 }
 
+function readStateFileSync(file: string): MonitorState | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as MonitorState;
+  } catch {
+    return undefined;
+  }
+}
+
 function checkSocketPath(stateDir: string): void {
   const p = monitorPaths(stateDir).socket;
   if (Buffer.byteLength(p) > MAX_SOCKET_PATH) {
@@ -108,18 +116,19 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   const { attach: attachOpts, entry = defaultMonitorEntry(), timeoutMs = 60_000, ...cfg } = opts;
   checkSocketPath(cfg.stateDir);
   const paths = monitorPaths(cfg.stateDir);
-  await fsp.mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
-  const old = await readJsonFile<MonitorState>(paths.state);
+  // Synchronous small file operations: this is the hand-over on every container start (see container/service.ts).
+  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+  const old = readStateFileSync(paths.state);
   if (old && old.status !== 'exited' && isMonitorAlive(old.monitorPid, cfg.stateDir)) {
     throw new WharfError('CONFLICT', `container ${cfg.id} already has a running monitor (pid ${old.monitorPid})`);
   }
-  await fsp.rm(paths.state, { force: true });
+  rmSync(paths.state, { force: true });
   const config: MonitorConfig = {
     ...cfg,
     waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined,
     ...(attachOpts?.claimCleanup ? { attachClaimsCleanup: true } : {}),
   };
-  await fsp.writeFile(paths.config, JSON.stringify(config, null, 2));
+  writeFileSync(paths.config, JSON.stringify(config, null, 2));
 
   // Watching before the monitor can write anything: its state changes wake this process at once.
   const changes = new DirectoryWaiter(cfg.stateDir, { names: [path.basename(paths.state)] });
@@ -155,12 +164,12 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     let session: AttachSession | undefined;
     let state: MonitorState | undefined;
     for (;;) {
-      state = await readJsonFile<MonitorState>(paths.state).catch(() => undefined);
+      state = readStateFileSync(paths.state);
       if (attachOpts && !session && state?.attachReady) session = await attach(paths.socket, attachOpts);
       if (state && (state.status === 'running' || state.status === 'exited')) break;
       if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.exitCode !== null) {
         // A fast container's monitor can write its last state and exit between the read above and this check.
-        const last = await readJsonFile<MonitorState>(paths.state).catch(() => undefined);
+        const last = readStateFileSync(paths.state);
         if (last && (last.status === 'running' || last.status === 'exited')) {
           state = last;
           break;
