@@ -1,6 +1,5 @@
 import { constants, promises as fsp, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { isErrno } from '../errors/index.js';
 
 /** fsync a directory so that a rename inside it survives a crash. */
@@ -27,7 +26,7 @@ export async function atomicWriteFile(
   const durable = opts.durable ?? true;
   const dir = path.dirname(file);
   await fsp.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempNameFor(file);
   const fh = await fsp.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
@@ -49,7 +48,7 @@ export async function atomicWriteFile(
  * for run-time state such as a container monitor's, which readers must never see torn and a power loss voids.
  */
 export function replaceFileSync(file: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`);
+  const tmp = tempNameFor(file);
   writeFileSync(tmp, data, { mode });
   try {
     renameSync(tmp, file);
@@ -57,6 +56,15 @@ export function replaceFileSync(file: string, data: string | Uint8Array, mode = 
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A temp name next to `file`, unique among live processes (PID) and within this one (counter): no randomness needed,
+ * so util/ does not load node:crypto (the container monitor starts with this module). A stale one left by a killed
+ * process whose PID came back is simply overwritten.
+ */
+function tempNameFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`);
 }
 let tmpCounter = 0;
 
