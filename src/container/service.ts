@@ -648,7 +648,9 @@ export class ContainerService {
       if (!netErr) delete r.network;
     });
     if (updated.hostConfig.AutoRemove && !opts.keep) {
-      await this.remove(id, { force: true, volumes: true, fromMonitor: true, ...(ms ? { monitorPid: ms.monitorPid } : {}) });
+      // A monitor that handed its cleanup to this process wrote everything before it said so: nothing to wait for.
+      const handedOver = ms?.cleanupBy === process.pid;
+      await this.remove(id, { force: true, volumes: true, fromMonitor: true, ...(ms && !handedOver ? { monitorPid: ms.monitorPid } : {}) });
     }
     if (netErr) throw netErr;
   }
@@ -808,7 +810,7 @@ export class ContainerService {
       for (const m of rec.mounts) if (m.Type === 'volume' && m.Anonymous && m.Name) await this.volumes.remove(m.Name, { force: true }).catch(() => {});
     }
     if (opts.fromMonitor && opts.monitorPid !== undefined) await removeWhenMonitorExits(p.stateDir, opts.monitorPid);
-    else await fsp.rm(p.stateDir, { recursive: true, force: true });
+    else rmSync(p.stateDir, { recursive: true, force: true }); // a few small files
     return rec.id;
   }
 
