@@ -42,8 +42,8 @@ async function resolveSource(rootfs: string, p: string, followLink = false): Pro
 }
 
 /** A tar of one file or directory tree by GNU tar (one process), entries named `name/…` (or `.` for contents). */
-function tarOf(dir: string, entry: string, rename?: string): Readable {
-  const args = ['-C', dir, '--numeric-owner', '-cf', '-'];
+function tarOf(dir: string, entry: string, rename?: string, excludes: readonly string[] = []): Readable {
+  const args = ['-C', dir, '--numeric-owner', '-cf', '-', ...excludes.map((e) => `--exclude=${e}`)];
   if (rename !== undefined && rename !== entry) {
     const escRe = (s: string): string => s.replace(/[\\^$.*[\]|,&/]/g, (c) => `\\${c}`);
     const escRepl = (s: string): string => s.replace(/[\\,&]/g, (c) => `\\${c}`);
@@ -71,19 +71,23 @@ export async function copyFromContainer(
   containerName: string,
   src: string,
   dest: string | Writable,
-  opts: { followLink?: boolean } = {},
+  opts: { followLink?: boolean; live?: boolean } = {},
 ): Promise<void> {
   const { abs, contentsOnly } = await resolveSource(rootfs, src, opts.followLink === true);
   const st = await lstatOrUndef(rootSlash(rootfs, abs));
   if (!st) throw new WharfError('NOT_FOUND', `Could not find the file ${src} in container ${containerName}`);
+  // A running container's whole tree has the runtime's /proc, /sys and /dev mounted: copied as the empty
+  // directories docker cp gives (their files change size under tar, and are no part of the container's file system).
+  const excludes = opts.live && abs === rootfs ? ['./proc/*', './sys/*', './dev/*'] : [];
   if (typeof dest !== 'string') {
-    const tar = contentsOnly ? tarOf(abs, '.') : tarOf(path.dirname(abs), path.basename(abs));
+    const tar = contentsOnly ? tarOf(abs, '.', undefined, excludes) : tarOf(path.dirname(abs), path.basename(abs));
     await pipeline(tar, dest, { end: false });
     return;
   }
   const dst = await fsp.stat(dest).catch(() => undefined);
   if (dst?.isDirectory()) {
-    await run('cp', ['-a', '--', contentsOnly ? `${abs}/.` : abs, dest]);
+    if (excludes.length) await untarInto(dest, tarOf(abs, '.', undefined, excludes));
+    else await run('cp', ['-a', '--', contentsOnly ? `${abs}/.` : abs, dest]);
     return;
   }
   if (dst && st.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
@@ -93,6 +97,20 @@ export async function copyFromContainer(
   const parent = await fsp.stat(path.dirname(path.resolve(dest))).catch(() => undefined);
   if (!parent?.isDirectory()) throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`);
   await run('cp', ['-a', '-T', '--', abs, dest.replace(/\/+$/, '') || '/']);
+}
+
+/** Unpack a tar stream into a host directory with GNU tar (owners and modes kept, as `cp -a` does). */
+async function untarInto(dir: string, tar: Readable): Promise<void> {
+  const child = spawn('tar', ['-C', dir, '--numeric-owner', '-xpf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code ?? 1));
+  });
+  await pipeline(tar, child.stdin);
+  const code = await done;
+  if (code !== 0) throw new WharfError('INTERNAL', `unpacking into ${dir} failed: ${err.trim()}`);
 }
 
 /** `cp SRC|- CONTAINER:DEST`: through a tar applied breakout-safe into the rootfs (symlinks cannot lead out). */

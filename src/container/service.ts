@@ -420,7 +420,8 @@ export class ContainerService {
   async #removeLayers(id: string, p: ContainerPaths): Promise<void> {
     if (await isMountPoint(p.rootfs).catch(() => false)) await unmountHard(p.rootfs);
     // The writable layer (any size: deleted asynchronously) and a pre-sharing init layer, while the bundle directory
-    // goes synchronously: a handful of small files and the log, and the thread pool's trips cost more than that.
+    // goes synchronously: a handful of small files, the thread pool's trips would cost more. Its log can be any
+    // size (freeing a big file's blocks takes a while): that one is unlinked asynchronously first.
     const keys = [snapshotKeyOf(id)];
     if (await this.snapshots.stat(initKeyOf(id))) keys.push(initKeyOf(id));
     const layers = keys.map((key) =>
@@ -428,8 +429,13 @@ export class ContainerService {
         if (!is(err, 'NOT_FOUND')) throw err;
       }),
     );
-    rmSync(p.dir, { recursive: true, force: true });
-    await Promise.all(layers);
+    const removing = Promise.all(layers);
+    try {
+      await fsp.rm(p.log, { force: true });
+      rmSync(p.dir, { recursive: true, force: true });
+    } finally {
+      await removing;
+    }
   }
 
   // ---- start
@@ -978,7 +984,7 @@ export class ContainerService {
 
   /** `cp CONTAINER:SRC DEST` (DEST a host path, or a stream for `-`). */
   async copyFrom(idOrName: string, src: string, dest: string | Writable, opts: { followLink?: boolean } = {}): Promise<void> {
-    await this.#withCpRoot(idOrName, (rootfs, rec) => copyFromContainer(rootfs, rec.name, src, dest, opts));
+    await this.#withCpRoot(idOrName, (rootfs, rec) => copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live: rootfs.startsWith('/proc/') }));
   }
 
   /** `cp SRC CONTAINER:DEST` (SRC a host path, or a tar stream for `-`). */

@@ -1,21 +1,31 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 
 /**
- * Host ports are one machine-wide resource, shared by every Wharf root: the lock is too. /run/lock is cleared at boot.
+ * Host ports are one machine-wide resource, shared by every Wharf root: the lock is too. In /run itself (cleared at
+ * boot, and writable by root only: in the world-writable /run/lock or /tmp another user could take the name first
+ * and block every `run -p`); the temp dir only where /run is not ours (tests, unusual systems).
  */
 export function defaultPortLockFile(): string {
-  return path.join(existsSync('/run/lock') ? '/run/lock' : os.tmpdir(), 'wharf-ports.lock');
+  let dir = os.tmpdir();
+  try {
+    accessSync('/run', constants.W_OK);
+    dir = '/run';
+  } catch {
+    /* not root, or no /run */
+  }
+  return path.join(dir, 'wharf-ports.lock');
 }
 
 /**
  * Run `fn` holding an exclusive flock(2) on `file`, so that checking a host port and publishing it (portmap's
  * iptables rules) is one step for concurrent `run -p`/`-P`: without it two runs could both find a port free and
  * both publish it. Node has no flock, so util-linux's flock(1) holds the lock for us, as a child that keeps it until
- * its stdin closes: when this process ends for any reason, even SIGKILL, the lock goes with it.
+ * its stdin closes: when this process ends for any reason, even SIGKILL, the lock goes with it. Without flock(1)
+ * (a system without util-linux) ports are published unlocked, as before the lock existed.
  */
 export async function withPortLock<T>(fn: () => Promise<T>, opts: { file?: string; timeoutSec?: number } = {}): Promise<T> {
   const file = opts.file ?? defaultPortLockFile();
@@ -23,9 +33,11 @@ export async function withPortLock<T>(fn: () => Promise<T>, opts: { file?: strin
   const holder = spawn('flock', ['--exclusive', '--timeout', timeout, file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  holder.stdin?.on('error', () => {}); // flock gone early: its exit event reports it
   const release = (): void => {
     holder.stdin?.end();
   };
+  let locked = true;
   try {
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -35,8 +47,16 @@ export async function withPortLock<T>(fn: () => Promise<T>, opts: { file?: strin
         if (out.includes('locked\n')) resolve();
       });
       holder.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      holder.once('error', (e) => reject(new WharfError('UNAVAILABLE', `cannot lock ${file} for publishing ports: ${e.message}`)));
+      holder.once('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') {
+          locked = false;
+          resolve();
+        } else {
+          reject(new WharfError('UNAVAILABLE', `cannot lock ${file} for publishing ports: ${e.message}`));
+        }
+      });
       holder.once('exit', (code) => {
+        if (!locked) return;
         reject(new WharfError('UNAVAILABLE', `cannot lock ${file} for publishing ports (flock exited ${code}): ${err.trim() || 'timed out'}`));
       });
     });

@@ -3,7 +3,7 @@ import { promises as fsp, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DirectoryWaiter, atomicWriteFile, replaceFileSync, trace } from '../util/index.js';
+import { DirectoryWaiter, atomicWriteFile, pidAlive, replaceFileSync, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { JsonLogWriter, type LogStream } from './json-log.js';
 import { monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
@@ -56,6 +56,7 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   /** Output kept for the first attach client while it is on its way (waitForAttach on pipes). */
   let held: Array<[Frame, Buffer]> | undefined = cfg.waitForAttach && !cfg.tty ? [] : undefined;
   let heldBytes = 0;
+  let runcGone = false;
 
   const broadcast = (type: Frame, data: Buffer): void => {
     for (const c of clients) for (const f of chunkFrames(type, data)) c.write(f);
@@ -66,7 +67,8 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     if (held) {
       held.push([type, Buffer.from(data)]);
       heldBytes += data.length;
-      if (heldBytes > HOLD_LIMIT) proc?.pauseOutput();
+      // Once runc has exited, the rest is read whatever its size: it has to reach the log.
+      if (heldBytes > HOLD_LIMIT && !runcGone) proc?.pauseOutput();
       return;
     }
     broadcast(type, data);
@@ -118,10 +120,10 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
           try {
             const { pid } = JSON.parse(payload.toString('utf8')) as { pid: number };
             if (Number.isInteger(pid) && pid > 0) claimants.set(sock, pid);
-            if (sock === firstSock) firstClaimSettled();
           } catch {
             /* a malformed claim is ignored: the monitor then cleans up itself */
           }
+          if (sock === firstSock) firstClaimSettled();
         } else if (type === Frame.RESIZE) {
           try {
             const { cols, rows } = JSON.parse(payload.toString('utf8')) as { cols: number; rows: number };
@@ -163,11 +165,19 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   // On pipes the container starts while the attach socket is set up: runc takes tens of milliseconds, and what
   // the container writes meanwhile is held for the first client. A terminal's client must be there first.
   const earlyStart = cfg.tty ? undefined : startRunc();
-  await fsp.rm(paths.socket, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(paths.socket, () => resolve());
-  });
+  try {
+    await fsp.rm(paths.socket, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(paths.socket, () => resolve());
+    });
+  } catch (err) {
+    // No socket, so no one can attach or learn of the exit: take the container that is already starting down.
+    await earlyStart;
+    await runQuiet(binary, ['--root', cfg.runcRoot, 'delete', '--force', cfg.id], 10_000);
+    proc?.kill('SIGKILL');
+    throw err;
+  }
   // Before any "running" state (the pid watcher starts below): a client that reads running also reads attachReady.
   state.attachReady = true;
   await saveState();
@@ -226,6 +236,8 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
     return 127;
   });
   trace('runc exited');
+  runcGone = true;
+  proc.resumeOutput(); // paused for a client that has not come yet: the tail must still reach the log
   await Promise.race([proc.drained, sleep(2000)]);
   if (oom && (await oom.stop(status))) state.oomKilled = true;
   const runcLog = readTextIfAny(paths.runcLog);
@@ -260,7 +272,10 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   await releaseRuntime();
   // A container that exited before its client attached (or claimed): the client is on its way, give it the time
   // it was promised, so that it gets the output and does the cleanup it meant to.
-  if (cfg.waitForAttach && !firstSock) await Promise.race([firstClientSeen, sleep(Math.max(0, attachDeadline - Date.now()))]);
+  // Not for a client process that is gone (a CLI killed during the start): its exit is recorded at once then.
+  while (cfg.waitForAttach && !firstSock && Date.now() < attachDeadline && (cfg.attachClientPid === undefined || pidAlive(cfg.attachClientPid))) {
+    await Promise.race([firstClientSeen, sleep(100)]);
+  }
   if (cfg.attachClaimsCleanup && firstSock) await Promise.race([firstClaim, sleep(CLAIM_WAIT_MS)]);
   // One state write for the exit and the hand-over: the attached client's claim is recorded with the exit.
   const claimant = liveClaimant();

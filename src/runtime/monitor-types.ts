@@ -26,6 +26,8 @@ export interface MonitorConfig {
   waitForAttach?: boolean;
   /** The first attach client will claim the cleanup (CLAIM_CLEANUP): an early exit waits for its claim. */
   attachClaimsCleanup?: boolean;
+  /** The process that will attach: an early exit stops waiting for it when it is gone. */
+  attachClientPid?: number;
   consoleSize?: { cols: number; rows: number };
   /**
    * Record whether the kernel OOM-killed the container (cgroup v1 counters; needs an absolute linux.cgroupsPath in

@@ -127,6 +127,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     ...cfg,
     waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined,
     ...(attachOpts?.claimCleanup ? { attachClaimsCleanup: true } : {}),
+    ...(attachOpts ? { attachClientPid: process.pid } : {}),
   };
   writeFileSync(paths.config, JSON.stringify(config, null, 2));
 

@@ -7,15 +7,26 @@ interface VerbModule {
 
 /**
  * Every verb module exports `register(program, ctx)`; they are listed here once, in help order, with the top-level
- * commands each one registers (test/unit/cli/verb-modules.test.ts checks the lists against what they register).
+ * commands each one registers and the command groups of other modules it adds subcommands to (`image pull`):
+ * test/unit/cli/verb-modules.test.ts checks both against what they register.
  * A command line loads only the modules of its verb: `run` does not initialize the builder or the registry client
  * and their dependencies (8 ms of every `run`). An unknown verb, `help` or no verb loads them all.
  */
-export const VERB_MODULES: ReadonlyArray<{ name: string; verbs: readonly string[]; load: () => Promise<VerbModule> }> = [
+export const VERB_MODULES: ReadonlyArray<{
+  name: string;
+  verbs: readonly string[];
+  extends?: readonly string[];
+  load: () => Promise<VerbModule>;
+}> = [
   { name: 'build', verbs: ['build', 'builder'], load: () => import('./build.js') },
   { name: 'images', verbs: ['images', 'image', 'history', 'tag', 'rmi', 'import', 'save', 'load'], load: () => import('./images.js') },
   { name: 'inspect', verbs: ['inspect'], load: () => import('./inspect.js') },
-  { name: 'registry-client', verbs: ['pull', 'push', 'login', 'logout', 'search'], load: () => import('./registry-client.js') },
+  {
+    name: 'registry-client',
+    verbs: ['pull', 'push', 'login', 'logout', 'search'],
+    extends: ['image'],
+    load: () => import('./registry-client.js'),
+  },
   { name: 'system', verbs: ['system'], load: () => import('./system.js') },
   {
     name: 'containers',
@@ -30,6 +41,6 @@ export const VERB_MODULES: ReadonlyArray<{ name: string; verbs: readonly string[
 
 /** Register the modules that define `verb` (all of them when none does, or without a verb). */
 export async function registerVerbs(program: Command, ctx: CliContext, verb?: string): Promise<void> {
-  const mine = verb === undefined ? [] : VERB_MODULES.filter((m) => m.verbs.includes(verb));
+  const mine = verb === undefined ? [] : VERB_MODULES.filter((m) => m.verbs.includes(verb) || m.extends?.includes(verb));
   for (const m of mine.length ? mine : VERB_MODULES) (await m.load()).register(program, ctx);
 }

@@ -116,6 +116,17 @@ test('cp reaches a running container\'s volumes, bind and tmpfs mounts, as docke
     assert.equal(await fsp.readFile(path.join(host, 'from-tmpfs.txt'), 'utf8'), 'T\n');
     const ro = await f.cli(['cp', path.join(host, 'a.txt'), 'cpv:/bro/x.txt']);
     assert.notEqual(ro.code, 0, 'a read-only mount refuses the copy');
+
+    // The whole tree: the container's /proc and /sys come as empty directories, its tmpfs with its files.
+    const tarred = execFileSync(WHARF_BIN, ['--root', f.root, 'cp', 'cpv:/', '-'], { maxBuffer: 256 << 20 });
+    const names = execFileSync('tar', ['-t'], { input: tarred, encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n');
+    for (const n of ['./bin/busybox', './proc/', './sys/', './scratch/made-inside.txt']) assert.ok(names.includes(n), n);
+    assert.ok(!names.some((n) => n.startsWith('./proc/') && n !== './proc/'), 'nothing from the container\'s /proc');
+    const whole = path.join(host, 'whole');
+    await fsp.mkdir(whole);
+    ok(await f.cli(['cp', 'cpv:/', whole]), 'cp / into a host dir');
+    assert.ok((await fsp.stat(path.join(whole, 'bin', 'busybox'))).isFile());
+    assert.deepEqual(await fsp.readdir(path.join(whole, 'sys')), []);
   } finally {
     await f.cli(['rm', '-f', '-v', 'cpv']);
     await f.cli(['volume', 'rm', 'cpvol']);

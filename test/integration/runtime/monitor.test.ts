@@ -245,6 +245,18 @@ test('a container that exits before its claiming client attached waits for it: o
   await assert.rejects(fsp.stat(marker), 'the monitor left the cleanup to the client');
 });
 
+test('a container whose attaching client died before attaching has its exit recorded at once', async () => {
+  const base = await prepare({ Cmd: ['sh', '-c', 'echo alone; sleep 0.2'] });
+  const gone = spawn('true');
+  await new Promise((r) => gone.once('exit', r));
+  const t = Date.now();
+  await startMonitor({ ...base.opts, waitForAttach: true, attachClaimsCleanup: true, attachClientPid: gone.pid! });
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  assert.ok(Date.now() - t < 10_000, 'not the 30 s an attaching client would be given');
+  assert.deepEqual((await logLines(base.logPath)).map((l) => l.log), ['alone\n']);
+});
+
 test('the cleanup command runs after the container exits', async () => {
   const base = await prepare({ Cmd: ['true'] });
   const marker = path.join(base.r.dir, 'cleaned');

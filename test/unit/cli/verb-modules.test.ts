@@ -35,6 +35,18 @@ test('a verb loads only its modules, and every module for an unknown verb or non
   for (const s of ['run', 'ls', 'exec', 'logs', 'prune']) assert.ok(subs.includes(s), `container ${s}`);
 });
 
+test('a command group gets the same subcommands from its verb alone as from every module', async () => {
+  const all = program();
+  await registerVerbs(all, ctx);
+  const groups = all.commands.filter((c) => c.commands.length > 0);
+  assert.ok(groups.some((g) => g.name() === 'image') && groups.some((g) => g.name() === 'container'));
+  for (const g of groups) {
+    const alone = (await withVerb(g.name())).commands.find((c) => c.name() === g.name())!;
+    const names = (c: Command): string[] => c.commands.map((x) => x.name()).sort();
+    assert.deepEqual(names(alone), names(g), `${g.name()} subcommands`);
+  }
+});
+
 async function withVerb(verb: string): Promise<Command> {
   const p = program();
   await registerVerbs(p, ctx, verb);
