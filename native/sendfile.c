@@ -202,31 +202,32 @@ static napi_value send_file(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-static napi_value cancel(napi_env env, napi_callback_info info) {
+/* The job behind the handle passed as the only argument; NULL (with a JS exception pending) when it is not one. */
+static job_t* job_arg(napi_env env, napi_callback_info info, const char* usage) {
   size_t argc = 1;
   napi_value argv[1];
   napi_valuetype t;
   void* data;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok ||
       t != napi_external || napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    return throw_error(env, "ERR_INVALID_ARG_TYPE", "cancel(handle): not a sendFile handle");
+    throw_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return NULL;
   }
-  finish((job_t*)data, UV_ECANCELED);
+  return (job_t*)data;
+}
+
+static napi_value cancel(napi_env env, napi_callback_info info) {
+  job_t* job = job_arg(env, info, "cancel(handle): not a sendFile handle");
+  if (job != NULL) finish(job, UV_ECANCELED);
   return NULL;
 }
 
 /* Bytes sent so far: lets the caller notice a transfer that stopped moving (a client that stopped reading). */
 static napi_value progress(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_valuetype t;
-  void* data;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok ||
-      t != napi_external || napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    return throw_error(env, "ERR_INVALID_ARG_TYPE", "progress(handle): not a sendFile handle");
-  }
+  job_t* job = job_arg(env, info, "progress(handle): not a sendFile handle");
+  if (job == NULL) return NULL;
   napi_value out;
-  napi_create_double(env, (double)((job_t*)data)->sent, &out);
+  napi_create_double(env, (double)job->sent, &out);
   return out;
 }
 

@@ -17,6 +17,24 @@ export interface Migration {
  * Each service owns a schema namespace ('images', 'snapshots', 'containers', …) and migrates it itself, so modules
  * stay independent while every multi-step change can still be one transaction across them.
  */
+/**
+ * Switching a new database file to WAL needs it to itself for a moment, and SQLite answers SQLITE_BUSY at once then
+ * instead of calling the busy handler: two commands opening a fresh root together (two `pull`s) failed with
+ * "database is locked". Retried, bounded like the busy timeout; an existing WAL database returns at once.
+ */
+function setWalMode(sql: SqliteDatabase): void {
+  const deadline = Date.now() + 15_000;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      sql.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+    }
+  }
+}
+
 export class MetaDb {
   readonly sql: SqliteDatabase;
 
@@ -29,7 +47,7 @@ export class MetaDb {
     } catch (err) {
       throw new WharfError('UNAVAILABLE', `cannot open metadata database ${file}: ${(err as Error).message}`, { cause: err });
     }
-    this.sql.pragma('journal_mode = WAL');
+    setWalMode(this.sql);
     // NORMAL in WAL mode keeps the database consistent on a crash; only a power loss can drop the last commits.
     this.sql.pragma('synchronous = NORMAL');
     this.sql.pragma('foreign_keys = ON');

@@ -51,3 +51,15 @@ test('the bundle code cache: a stale or corrupt cache is ignored and rewritten',
   assert.ok(now.length > 100_000 && !now.equals(junk), 'the command wrote a fresh cache');
   assert.equal((await t.cli(['images', '-q'])).code, 0);
 });
+
+test('commands opening a fresh root at the same moment all succeed (switching it to WAL is retried)', async () => {
+  for (let round = 0; round < 4; round++) {
+    const fresh = await tempRoot('wharf-fresh-');
+    try {
+      const runs = await Promise.all([0, 1, 2].map(() => fresh.cli(['images', '-q'])));
+      for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    } finally {
+      await fresh.cleanup();
+    }
+  }
+});
