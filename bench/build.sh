@@ -11,20 +11,11 @@ npm run --silent build >/dev/null
 
 W=$(mktemp -d /tmp/wharf-bench-build.XXXXXX)
 DPID=""
-cleanup() {
-  [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && sleep 3
-  grep -o " $W[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT
+. bench/private-dockerd.sh
+trap remove_bench_dir EXIT
 
 export DOCKER_BUILDKIT=0
-dockerd --data-root "$W/docker" --exec-root "$W/dexec" -H "unix://$W/d.sock" --pidfile "$W/d.pid" \
-  --bridge=none --iptables=false --ip6tables=false --containerd-namespace wharf-bench-build --containerd-plugins-namespace wharf-bench-build-p \
-  >"$W/dockerd.log" 2>&1 &
-DPID=$!
-D() { docker -H "unix://$W/d.sock" "$@"; }
-for _ in $(seq 1 60); do D version >/dev/null 2>&1 && break; sleep 0.5; done
+start_private_dockerd wharf-bench-build
 WH() { ./bin/wharf --root "$W/wharf" "$@"; }
 
 # The same busybox base in every tool.

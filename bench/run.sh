@@ -11,21 +11,15 @@ npm run --silent build >/dev/null
 
 W=$(mktemp -d /tmp/wharf-bench-run.XXXXXX)
 DPID=""
+. bench/private-dockerd.sh
 cleanup() {
   set +e
   ./bin/wharf --root "$W/wroot" rm -f bench-writer >/dev/null 2>&1
-  [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && sleep 3
-  grep -o " $W[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-  rm -rf "$W"
+  remove_bench_dir
 }
 trap cleanup EXIT
 
-dockerd --data-root "$W/docker" --exec-root "$W/dexec" -H "unix://$W/d.sock" --pidfile "$W/d.pid" \
-  --bridge=none --iptables=false --ip6tables=false --containerd-namespace wharf-bench-run --containerd-plugins-namespace wharf-bench-run-p \
-  >"$W/dockerd.log" 2>&1 &
-DPID=$!
-D() { docker -H "unix://$W/d.sock" "$@"; }
-for _ in $(seq 1 60); do D version >/dev/null 2>&1 && break; sleep 0.5; done
+start_private_dockerd wharf-bench-run
 
 mkdir -p "$W/rootfs/bin" "$W/rootfs/etc" "$W/rootfs/tmp" "$W/rootfs/data"
 cp /bin/busybox "$W/rootfs/bin/"
@@ -59,6 +53,7 @@ commit_round() {
   local tool=$1
   "$tool" rm -f bench-writer >/dev/null 2>&1 || true
   "$tool" run --name bench-writer --network none busybox sh -c "$WRITE" >/dev/null
+  sync # both tools start with nothing left to write back: the previous round's 200 MB would skew the next
   local t; t=$(time_it "$tool" commit bench-writer bench-committed:1)
   "$tool" rm -f bench-writer >/dev/null
   "$tool" rmi bench-committed:1 >/dev/null 2>&1 || true
