@@ -872,11 +872,11 @@ export class ContainerService {
    * What `cp` sees: a running container's own view, through /proc/<pid>/root, so that its volumes, bind mounts and
    * tmpfs mounts are there as in `docker cp`; a stopped container's root file system.
    */
-  async #withCpRoot<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
+  async #withCpRoot<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord, live: boolean) => Promise<T>): Promise<T> {
     const v = await this.get(idOrName);
     const pid = v.running ? v.state.pid : undefined;
-    if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.resolve(v.id));
-    return this.withRootfs(idOrName, fn);
+    if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.resolve(v.id), true);
+    return this.withRootfs(idOrName, (rootfs, rec) => fn(rootfs, rec, false));
   }
 
   async withRootfs<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
@@ -984,7 +984,7 @@ export class ContainerService {
 
   /** `cp CONTAINER:SRC DEST` (DEST a host path, or a stream for `-`). */
   async copyFrom(idOrName: string, src: string, dest: string | Writable, opts: { followLink?: boolean } = {}): Promise<void> {
-    await this.#withCpRoot(idOrName, (rootfs, rec) => copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live: rootfs.startsWith('/proc/') }));
+    await this.#withCpRoot(idOrName, (rootfs, rec, live) => copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live }));
   }
 
   /** `cp SRC CONTAINER:DEST` (SRC a host path, or a tar stream for `-`). */
