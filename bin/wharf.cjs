@@ -26,19 +26,22 @@ trace('launcher');
 
 const bundled = join(__dirname, '..', 'dist', 'wharf.cjs');
 
-// `run` and `start` need a container monitor, a second Node process: start it now, in standby, so that its start-up
-// overlaps this one's (src/runtime/standby.ts has the protocol). Unused, it exits when this process does.
+// `run` and `start` need a container monitor: start it now, in standby, so that its start-up overlaps this one's
+// (src/runtime/standby.ts has the protocol). The native monitor when it is built (see native/monitor.c), else a
+// second Node process. Unused, it exits when this process does.
 const verb = verbOf(argv);
 const monitorMain = join(__dirname, '..', 'dist', 'monitor-main.cjs');
+const nativeMonitor = join(__dirname, '..', 'build', 'Release', 'wharf-monitor');
 if ((verb === 'run' || verb === 'start') && existsSync(monitorMain) && existsSync(bundled)) {
+  const useNative = process.env.WHARF_NATIVE !== '0' && process.env.WHARF_MONITOR !== 'node' && existsSync(nativeMonitor);
+  const command = useNative ? [nativeMonitor] : [process.execPath, monitorMain];
   const { spawn } = require('node:child_process');
-  const script = monitorMain;
-  const child = spawn(process.execPath, [script, '--standby'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/' });
+  const child = spawn(command[0], [...command.slice(1), '--standby'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/' });
   child.on('error', () => {});
   child.stdin.on('error', () => {});
   child.unref();
   child.stdin.unref();
-  globalThis[Symbol.for('wharf.standbyMonitor')] = { child, execPath: process.execPath, script };
+  globalThis[Symbol.for('wharf.standbyMonitor')] = { child, command };
 }
 
 /** The verb after the global options (`--root DIR run …`, `container start …`). */

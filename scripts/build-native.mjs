@@ -1,43 +1,78 @@
 #!/usr/bin/env node
-// Builds the optional native addons (native/sendfile.c → build/Release/wharf_sendfile.node, native/mount.c →
-// wharf_mount.node) with node-gyp, only when a .node file is missing or older than its sources. Wharf works without
-// them (the registry then streams blobs, snapshots are mounted by mount(8)), so a failed build prints one warning
-// line and exits 0. Runs from `npm install` and at the start of `npm run build`.
-import { existsSync, statSync } from 'node:fs';
+// Builds Wharf's optional native parts, each only when its output is missing or older than its sources:
+// - the addons native/sendfile.c → build/Release/wharf_sendfile.node and native/mount.c → wharf_mount.node, with
+//   node-gyp (without them the registry streams blobs and mount(8) mounts snapshots);
+// - the container monitor native/monitor.c → build/Release/wharf-monitor, a plain program built with the C compiler
+//   (without it every container gets the Node monitor, which starts slower).
+// A failed build prints one warning line and exits 0. Runs from `npm install` and at the start of `npm run build`.
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outputs = ['wharf_sendfile.node', 'wharf_mount.node'].map((f) => path.join(root, 'build', 'Release', f));
-const sources = ['binding.gyp', 'native/sendfile.c', 'native/mount.c', 'scripts/build-native.mjs'].map((s) => path.join(root, s));
-const warn = (why) => {
-  process.stderr.write(`warning: native addons not built (${why}); the registry streams blobs, mount(8) mounts snapshots\n`);
-  process.exit(0);
-};
+const release = path.join(root, 'build', 'Release');
+const here = (...p) => p.map((s) => path.join(root, s));
 
-if (process.platform !== 'linux') process.exit(0); // sendfile(2) as used here is Linux's
-if (!sources.every((s) => existsSync(s))) warn('sources missing');
-if (outputs.every((o) => existsSync(o))) {
+if (process.platform !== 'linux') process.exit(0); // sendfile(2), signalfd(2) and inotify as used here are Linux's
+
+/** Whether every output exists and is newer than every source. */
+function upToDate(outputs, sources) {
+  if (!outputs.every((o) => existsSync(o))) return false;
   const built = Math.min(...outputs.map((o) => statSync(o).mtimeMs));
-  if (sources.every((s) => statSync(s).mtimeMs <= built)) process.exit(0);
+  return sources.every((s) => existsSync(s) && statSync(s).mtimeMs <= built);
 }
 
-// node-gyp: the one on PATH inside npm scripts, else the copy bundled with npm.
-const candidates = [];
-const npmBundled = (dir) => path.join(dir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
-if (process.env.npm_execpath) candidates.push(npmBundled(path.resolve(path.dirname(process.env.npm_execpath), '..')));
-candidates.push(npmBundled(path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm')));
-const gypJs = candidates.find((c) => existsSync(c));
-// Node's own headers when they are installed next to it (/usr/include/node): no download, works offline.
-const prefix = path.resolve(path.dirname(process.execPath), '..');
-const nodedir = process.env.npm_config_nodedir ?? (existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
-const args = ['rebuild', '--release', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-const r = gypJs
-  ? spawnSync(process.execPath, [gypJs, ...args], { cwd: root, encoding: 'utf8' })
-  : spawnSync('node-gyp', args, { cwd: root, encoding: 'utf8' });
-if (r.error || r.status !== 0 || !outputs.every((o) => existsSync(o))) {
-  const lastErr = `${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0]?.trim();
-  warn(r.error ? r.error.message : `node-gyp exited with ${r.status}${lastErr ? `: ${lastErr}` : ''}`);
+function buildAddons() {
+  const outputs = ['wharf_sendfile.node', 'wharf_mount.node'].map((f) => path.join(release, f));
+  const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'scripts/build-native.mjs');
+  const warn = (why) => {
+    process.stderr.write(`warning: native addons not built (${why}); the registry streams blobs, mount(8) mounts snapshots\n`);
+    return false;
+  };
+  if (!sources.every((s) => existsSync(s))) return warn('sources missing');
+  if (upToDate(outputs, sources)) return true;
+  // node-gyp: the one on PATH inside npm scripts, else the copy bundled with npm.
+  const candidates = [];
+  const npmBundled = (dir) => path.join(dir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
+  if (process.env.npm_execpath) candidates.push(npmBundled(path.resolve(path.dirname(process.env.npm_execpath), '..')));
+  candidates.push(npmBundled(path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm')));
+  const gypJs = candidates.find((c) => existsSync(c));
+  // Node's own headers when they are installed next to it (/usr/include/node): no download, works offline.
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  const nodedir = process.env.npm_config_nodedir ?? (existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+  const args = ['rebuild', '--release', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+  const r = gypJs
+    ? spawnSync(process.execPath, [gypJs, ...args], { cwd: root, encoding: 'utf8' })
+    : spawnSync('node-gyp', args, { cwd: root, encoding: 'utf8' });
+  if (r.error || r.status !== 0 || !outputs.every((o) => existsSync(o))) {
+    const lastErr = `${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0]?.trim();
+    return warn(r.error ? r.error.message : `node-gyp exited with ${r.status}${lastErr ? `: ${lastErr}` : ''}`);
+  }
+  return true;
 }
+
+function buildMonitor() {
+  const output = path.join(release, 'wharf-monitor');
+  const sources = here('native/monitor.c', 'scripts/build-native.mjs');
+  if (!sources.every((s) => existsSync(s))) return;
+  if (upToDate([output], sources)) return;
+  mkdirSync(release, { recursive: true });
+  // Into a temp name first: a launcher must never find a half-written program.
+  const tmp = `${output}.${process.pid}.tmp`;
+  const cc = process.env.CC || 'cc';
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-o', tmp, sources[0]], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    rmSync(tmp, { force: true });
+    const lastErr = `${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0]?.trim();
+    process.stderr.write(
+      `warning: native container monitor not built (${r.error ? r.error.message : lastErr || `${cc} exited with ${r.status}`}); containers get the Node monitor\n`,
+    );
+    return;
+  }
+  renameSync(tmp, output);
+}
+
+buildAddons(); // first: node-gyp rebuild starts from an empty build/ directory
+buildMonitor();

@@ -37,6 +37,11 @@ export interface MonitorConfig {
   /** argv run after the container exited (unmount, release the network), e.g. [node, wharf, 'container', 'cleanup', id]. */
   cleanup?: string[];
   cleanupTimeoutMs?: number;
+  /**
+   * The Node monitor's command ([node, monitor-main]), which the native monitor execs with this config's path for
+   * what it does not do itself (a terminal, the OOM watch).
+   */
+  fallback?: string[];
 }
 
 export type MonitorStatus = 'starting' | 'running' | 'exited';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { DirectoryWaiter, readJsonFile, trace } from '../util/index.js';
+import { DirectoryWaiter, nativeProgram, readJsonFile, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { STANDBY_FLAG, activateStandby, takeStandbyMonitor } from './standby.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
@@ -31,6 +31,17 @@ export function defaultMonitorEntry(): MonitorEntry {
   }
   return { execPath: process.execPath, args: [fileURLToPath(new URL('./monitor-main.js', import.meta.url))] };
 }
+
+/**
+ * The native monitor (native/monitor.c, built as build/Release/wharf-monitor): the same job as the Node monitor for
+ * containers on pipes at a fraction of the start-up cost. Off with WHARF_MONITOR=node (or WHARF_NATIVE=0).
+ */
+export function nativeMonitorPath(): string | undefined {
+  return process.env.WHARF_MONITOR === 'node' ? undefined : nativeProgram('wharf-monitor');
+}
+
+/** What the native monitor does itself; the rest it hands to the Node monitor (`fallback`). */
+const nativeServes = (cfg: MonitorConfig): boolean => !cfg.tty && !cfg.watchOom && !cfg.consoleSize;
 
 export interface AttachOptions {
   stdin?: Readable;
@@ -68,7 +79,10 @@ export interface AttachExit {
 export interface StartMonitorOptions extends MonitorConfig {
   /** Attach these streams before the container starts, so no early output is lost (`run` without -d, `start -a`). */
   attach?: AttachOptions;
+  /** The Node monitor: the monitor for what the native one does not serve, and the only one without it. */
   entry?: MonitorEntry;
+  /** The native monitor's path (default nativeMonitorPath()); false: the Node monitor only. */
+  nativeMonitor?: string | false;
   /** How long to wait for the container to be running (default 60 s). */
   timeoutMs?: number;
 }
@@ -113,7 +127,8 @@ export function isMonitorAlive(pid: number, stateDir: string): boolean {
  * error becomes a WharfError, e.g. COMMAND_NOT_FOUND with details.exitCode 127).
  */
 export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMonitor> {
-  const { attach: attachOpts, entry = defaultMonitorEntry(), timeoutMs = 60_000, ...cfg } = opts;
+  const { attach: attachOpts, entry = defaultMonitorEntry(), nativeMonitor, timeoutMs = 60_000, ...cfg } = opts;
+  const nativeBin = nativeMonitor === undefined ? nativeMonitorPath() : nativeMonitor || undefined;
   checkSocketPath(cfg.stateDir);
   const paths = monitorPaths(cfg.stateDir);
   // Synchronous small file operations: this is the hand-over on every container start (see container/service.ts).
@@ -128,6 +143,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined,
     ...(attachOpts?.claimCleanup ? { attachClaimsCleanup: true } : {}),
     ...(attachOpts ? { attachClientPid: process.pid } : {}),
+    fallback: [entry.execPath, ...entry.args],
   };
   writeFileSync(paths.config, JSON.stringify(config, null, 2));
 
@@ -141,13 +157,15 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
 
   async function superviseStart(): Promise<StartedMonitor> {
     trace('hand over');
-    let child = takeStandbyMonitor(entry.execPath, entry.args);
+    // A native standby takes any config (it execs the Node monitor for what it does not serve itself).
+    let child = takeStandbyMonitor(nativeBin ? [[entry.execPath, ...entry.args], [nativeBin]] : [[entry.execPath, ...entry.args]]);
     if (child) {
       await activateStandby(child, paths.config);
     } else {
       const logFd = openSync(paths.monitorLog, 'a', 0o600);
+      const command = nativeBin && nativeServes(config) ? [nativeBin] : [entry.execPath, ...entry.args];
       try {
-        child = spawn(entry.execPath, [...entry.args, paths.config], {
+        child = spawn(command[0]!, [...command.slice(1), paths.config], {
           detached: true,
           stdio: ['ignore', logFd, logFd],
           cwd: '/',

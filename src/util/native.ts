@@ -35,3 +35,16 @@ export function loadNativeAddon<T>(name: string, check: (m: Partial<T>) => boole
   loaded.set(name, addon);
   return addon;
 }
+
+/**
+ * One of Wharf's optional native programs (native/*.c built as an executable next to the addons, e.g. the container
+ * monitor build/Release/wharf-monitor), or undefined when it is not built or WHARF_NATIVE=0.
+ */
+export function nativeProgram(name: string): string | undefined {
+  if (process.env.WHARF_NATIVE === '0' || process.platform !== 'linux') return undefined;
+  for (const dir of DIRS) {
+    const file = fileURLToPath(new URL(`${dir}${name}`, import.meta.url));
+    if (existsSync(file)) return file;
+  }
+  return undefined;
+}

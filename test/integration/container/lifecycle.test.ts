@@ -284,7 +284,7 @@ test('the CLI starts the monitor ahead in standby; an unused standby exits with 
       try {
         return (
           readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`WHARF_TEST_MARK=${mark}`) &&
-          readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('monitor-main')
+          /monitor-main|wharf-monitor/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
         );
       } catch {
         return false;
@@ -295,6 +295,9 @@ test('the CLI starts the monitor ahead in standby; an unused standby exits with 
   const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
   const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
   assert.ok(cmdline.includes('--standby'), `the monitor is the launcher's standby: ${cmdline.join(' ')}`);
+  // The native monitor where it is built (npm install builds it), else the Node one.
+  const nativeBuilt = (await fsp.stat(new URL('../../../build/Release/wharf-monitor', import.meta.url)).catch(() => undefined)) !== undefined;
+  assert.equal(path.basename(cmdline[0]!), nativeBuilt ? 'wharf-monitor' : path.basename(process.execPath));
   assert.equal(await fsp.readlink(`/proc/${st.monitorPid}/cwd`), path.join(f.root, 'run', 'c', id.slice(0, 12)));
   assert.deepEqual(marked(), [st.monitorPid], 'of that run, only its (standby) monitor is left');
   // start of a running container and a run of a missing image need no monitor: their standbys go with the CLI.
@@ -303,4 +306,16 @@ test('the CLI starts the monitor ahead in standby; an unused standby exits with 
   await until(async () => marked().length === 1, 'unused standbys exit', 10_000);
   ok(await f.cli(['rm', '-f', 'standby']), 'rm');
   await until(async () => marked().length === 0, 'the monitor exits after rm -f', 10_000);
+});
+
+test('WHARF_MONITOR=node runs containers under the Node monitor, its standby included', async () => {
+  const env = { WHARF_MONITOR: 'node' };
+  const r = ok(await f.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo hi; echo err >&2'], { env }), 'run --rm');
+  assert.equal(r.stdout, 'hi\n');
+  assert.equal(r.stderr, 'err\n');
+  const id = ok(await f.cli(['run', '-d', 'busybox', 'sleep', '30'], { env }), 'run -d').stdout.trim();
+  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
+  const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(cmdline.some((a) => a.endsWith('monitor-main.cjs')), cmdline.join(' '));
+  ok(await f.cli(['rm', '-f', id]), 'rm -f');
 });

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-const APPLETS = ['sh', 'ls', 'cat', 'echo', 'httpd', 'sleep', 'id', 'hostname', 'tty', 'wget', 'stty', 'true', 'false', 'env', 'ps', 'ip', 'nc', 'head', 'mkdir', 'touch', 'pwd', 'test', '['];
+const APPLETS = ['sh', 'printf', 'tr', 'ls', 'cat', 'echo', 'httpd', 'sleep', 'id', 'hostname', 'tty', 'wget', 'stty', 'true', 'false', 'env', 'ps', 'ip', 'nc', 'head', 'mkdir', 'touch', 'pwd', 'test', '['];
 
 /** A throw-away directory holding `rootfs/` made of the host's static busybox, plus a short run dir for sockets. */
 export async function makeRootfs(): Promise<{ dir: string; rootfs: string; runDir: string; id: string; remove(): Promise<void> }> {

@@ -1,0 +1,531 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { is } from '../../../src/errors/index.js';
+import {
+  Runc,
+  buildExecProcess,
+  buildSpec,
+  execInContainer,
+  STANDBY_KEY,
+  monitorPaths,
+  nativeMonitorPath,
+  readLogs,
+  readState,
+  startMonitor,
+  waitExit,
+  type ImageRunConfig,
+  type SpecOptions,
+  type StartMonitorOptions,
+} from '../../../src/runtime/index.js';
+import { makeRootfs } from './rootfs-helper.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+function collector(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (d: Buffer) => chunks.push(d));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/** A bundle on a busybox rootfs, and the monitor options that run it. */
+async function prepare(image: ImageRunConfig, extra: Partial<SpecOptions> = {}, mon: Partial<StartMonitorOptions> = {}) {
+  const r = await makeRootfs();
+  const runc = new Runc({ root: path.join(r.runDir, 'runc') });
+  cleanups.push(async () => {
+    await runc.delete(r.id, { force: true }).catch(() => {});
+    const st = await readState(path.join(r.runDir, 'm')).catch(() => undefined);
+    if (st?.pid) {
+      try {
+        process.kill(st.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await waitExit(path.join(r.runDir, 'm'), 10_000).catch(() => {});
+    await r.remove();
+  });
+  const spec = buildSpec(image, {
+    rootfs: r.rootfs,
+    network: { mode: 'new' },
+    hostname: 'box',
+    cgroupsPath: `/wharf-test/${r.id}`,
+    passwd: await fsp.readFile(path.join(r.rootfs, 'etc/passwd'), 'utf8'),
+    group: await fsp.readFile(path.join(r.rootfs, 'etc/group'), 'utf8'),
+    ...extra,
+  });
+  await fsp.writeFile(path.join(r.dir, 'config.json'), JSON.stringify(spec, null, 2));
+  const stateDir = path.join(r.runDir, 'm');
+  const logPath = path.join(r.dir, `${r.id}-json.log`);
+  const opts: StartMonitorOptions = {
+    id: r.id,
+    bundle: r.dir,
+    runcRoot: runc.root,
+    stateDir,
+    logPath,
+    tty: extra.tty === true,
+    openStdin: false,
+    ...mon,
+  };
+  return { r, runc, spec, stateDir, logPath, opts };
+}
+
+async function logLines(file: string): Promise<Array<{ stream: string; log: string }>> {
+  const out = [];
+  for await (const e of readLogs(file)) out.push({ stream: e.stream, log: e.log });
+  return out;
+}
+
+test('echo through the monitor lands in the json-file log with stream and time', async () => {
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'echo hello; echo oops >&2; echo bye'] });
+  const started = await startMonitor(opts);
+  assert.ok(started.monitorPid > 0);
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.status, 'exited');
+  assert.equal(st.exitCode, 0);
+  assert.ok(st.startedAt && st.finishedAt);
+  assert.equal(st.cleanedUp, true);
+  const lines = await logLines(logPath);
+  assert.deepEqual(lines.filter((l) => l.stream === 'stdout').map((l) => l.log), ['hello\n', 'bye\n']);
+  assert.deepEqual(lines.filter((l) => l.stream === 'stderr').map((l) => l.log), ['oops\n']);
+  const raw = (await fsp.readFile(logPath, 'utf8')).split('\n').find((l) => l.includes('hello'))!;
+  assert.match(raw, /^\{"log":"hello\\n","stream":"stdout","time":"\d{4}-\d\d-\d\dT[0-9:.]+Z"\}$/);
+  // the socket is gone once the monitor finished
+  await assert.rejects(fsp.stat(monitorPaths(stateDir).socket));
+});
+
+test('the exit code of the process is recorded', async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'exit 3'] });
+  await startMonitor(opts);
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 3);
+});
+
+test('a missing executable is COMMAND_NOT_FOUND with exit code 127', async () => {
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['no-such-program'] });
+  await assert.rejects(startMonitor(opts), (err: unknown) => {
+    assert.ok(is(err, 'COMMAND_NOT_FOUND'), String(err));
+    assert.equal(err.details?.exitCode, 127);
+    assert.match(err.message, /no-such-program/);
+    return true;
+  });
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 127);
+  // runc's own complaint is not the container's output
+  assert.equal((await logLines(logPath)).length, 0);
+});
+
+test('a file that cannot be executed is COMMAND_NOT_EXECUTABLE with exit code 126', async () => {
+  const { opts, r } = await prepare({ Cmd: ['/etc/passwd'] });
+  await assert.rejects(startMonitor(opts), (err: unknown) => {
+    assert.ok(is(err, 'COMMAND_NOT_EXECUTABLE'), String(err));
+    assert.equal(err.details?.exitCode, 126);
+    return true;
+  });
+  void r;
+});
+
+test('the container outlives the CLI that started it; SIGKILL of the container records 137', async () => {
+  const { opts, stateDir, runc, r } = await prepare({ Cmd: ['sleep', '60'] });
+  const script = path.join(r.dir, 'cli.mts');
+  const monitorTs = fileURLToPath(new URL('../../../src/runtime/monitor.ts', import.meta.url));
+  await fsp.writeFile(
+    script,
+    `import { startMonitor } from ${JSON.stringify(monitorTs)};\n` +
+      `const s = await startMonitor(${JSON.stringify(opts)});\n` +
+      `process.stdout.write(JSON.stringify({ pid: s.containerPid, monitor: s.monitorPid }) + '\\n');\n` +
+      `setInterval(() => {}, 1000);\n`,
+  );
+  const cli = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    cli.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
+    });
+    cli.on('exit', () => reject(new Error(`cli exited early: ${buf}`)));
+  });
+  const { pid, monitor } = JSON.parse(line) as { pid: number; monitor: number };
+  assert.ok(pid > 0);
+  cli.kill('SIGKILL');
+  await new Promise((resolve) => cli.once('exit', resolve));
+  await sleep(300);
+  assert.doesNotThrow(() => process.kill(monitor, 0), 'monitor survives its parent');
+  assert.equal((await runc.state(r.id)).status, 'running');
+  assert.equal((await readState(stateDir))?.status, 'running');
+  process.kill(pid, 'SIGKILL');
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 137);
+  assert.equal(await runc.tryState(r.id), undefined, 'runc forgot the container');
+});
+
+test('signals sent to the monitor reach the container', async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done'] });
+  const s = await startMonitor(opts);
+  // give the shell a moment to install its trap
+  for (let i = 0; i < 50; i++) {
+    if ((await fsp.readFile(opts.logPath, 'utf8').catch(() => '')).includes('ready')) break;
+    await sleep(100);
+  }
+  process.kill(s.monitorPid, 'SIGTERM');
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 7);
+});
+
+test('-t gives the process a terminal', async () => {
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-tty; [ -t 1 ] && echo stdout-is-tty; echo TERM=$TERM'] },
+    { tty: true },
+  );
+  const out = collector();
+  const s = await startMonitor({ ...opts, tty: true, attach: { stdout: out.stream } });
+  const ex = await s.session!.exit;
+  assert.equal(ex.exitCode, 0);
+  const text = out.text();
+  assert.match(text, /\/dev\/(pts\/\d+|console)\r?\n/);
+  assert.match(text, /stdin-is-tty/);
+  assert.match(text, /stdout-is-tty/);
+  assert.match(text, /TERM=xterm/);
+  assert.equal((await waitExit(stateDir, 5000)).exitCode, 0);
+  const logged = (await logLines(logPath)).map((l) => l.log).join('');
+  assert.match(logged, /stdin-is-tty/);
+});
+
+test('stdin piped through attach reaches the process and its end closes it', async () => {
+  const { opts } = await prepare({ Cmd: ['cat'] }, {}, { openStdin: true });
+  const out = collector();
+  const s = await startMonitor({ ...opts, attach: { stdin: Readable.from([Buffer.from('hi\n'), Buffer.from('there\n')]), stdout: out.stream } });
+  const ex = await s.session!.exit;
+  assert.equal(ex.exitCode, 0);
+  assert.equal(out.text(), 'hi\nthere\n');
+});
+
+test('output from before the client attached reaches it in full, beyond what the monitor holds', async () => {
+  // runc starts while the attach socket is set up: the first megabyte is held, then the container waits.
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'head -c 3000000 /dev/zero; echo end >&2'] });
+  let bytes = 0;
+  const out = new PassThrough();
+  out.on('data', (d: Buffer) => (bytes += d.length));
+  const err = collector();
+  const s = await startMonitor({ ...opts, attach: { stdout: out, stderr: err.stream, claimCleanup: true } });
+  const ex = await s.session!.exit;
+  assert.equal(ex.exitCode, 0);
+  assert.equal(ex.cleanupDelegated, true);
+  assert.equal(bytes, 3_000_000);
+  assert.equal(err.text(), 'end\n');
+  assert.equal((await readState(stateDir))?.status, 'exited');
+});
+
+test('a container that exits before its claiming client attached waits for it: output, exit and cleanup go to it', async () => {
+  const base = await prepare({ Cmd: ['sh', '-c', 'echo early; sleep 0.3'] });
+  const marker = path.join(base.r.dir, 'monitor-cleaned');
+  const s = await startMonitor({
+    ...base.opts,
+    waitForAttach: true,
+    attachClaimsCleanup: true,
+    cleanup: ['/bin/sh', '-c', `echo done > ${marker}`],
+  });
+  // The container is gone before anyone attaches.
+  for (let i = 0; i < 100 && (await base.runc.tryState(base.r.id)); i++) await sleep(50);
+  assert.equal(await base.runc.tryState(base.r.id), undefined);
+  assert.notEqual((await readState(base.stateDir))?.status, 'exited', 'the exit waits for the client');
+  const { attach } = await import('../../../src/runtime/index.js');
+  const out = collector();
+  const session = await attach(monitorPaths(base.stateDir).socket, { stdout: out.stream, claimCleanup: true });
+  const ex = await session.exit;
+  assert.equal(out.text(), 'early\n');
+  assert.equal(ex.exitCode, 0);
+  assert.equal(ex.cleanupDelegated, true);
+  assert.ok(s.monitorPid > 0);
+  await assert.rejects(fsp.stat(marker), 'the monitor left the cleanup to the client');
+});
+
+test('a container whose attaching client died before attaching has its exit recorded at once', async () => {
+  const base = await prepare({ Cmd: ['sh', '-c', 'echo alone; sleep 0.2'] });
+  const gone = spawn('true');
+  await new Promise((r) => gone.once('exit', r));
+  const t = Date.now();
+  await startMonitor({ ...base.opts, waitForAttach: true, attachClaimsCleanup: true, attachClientPid: gone.pid! });
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  assert.ok(Date.now() - t < 10_000, 'not the 30 s an attaching client would be given');
+  assert.deepEqual((await logLines(base.logPath)).map((l) => l.log), ['alone\n']);
+});
+
+test('the cleanup command runs after the container exits', async () => {
+  const base = await prepare({ Cmd: ['true'] });
+  const marker = path.join(base.r.dir, 'cleaned');
+  await startMonitor({ ...base.opts, cleanup: ['/bin/sh', '-c', `echo done > ${marker}`] });
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.cleanedUp, true);
+  assert.equal(await fsp.readFile(marker, 'utf8'), 'done\n');
+});
+
+test('pause freezes the container and resume thaws it', async () => {
+  const { opts, runc, r, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'while :; do echo tick; sleep 0.05; done'] });
+  await startMonitor(opts);
+  await sleep(300);
+  const stats = await runc.stats(r.id);
+  assert.ok((stats.memory?.usage?.usage ?? 0) > 0, 'memory usage is reported');
+  assert.ok((stats.pids?.current ?? 0) >= 1, 'pids are reported');
+  assert.ok((await runc.ps(r.id)).length >= 1);
+  assert.ok((await runc.list()).some((c) => c.id === r.id));
+  await runc.pause(r.id);
+  assert.equal((await runc.state(r.id)).status, 'paused');
+  await sleep(100);
+  const frozen = (await fsp.stat(logPath)).size;
+  await sleep(400);
+  assert.equal((await fsp.stat(logPath)).size, frozen, 'no output while paused');
+  await runc.resume(r.id);
+  assert.equal((await runc.state(r.id)).status, 'running');
+  await sleep(400);
+  assert.ok((await fsp.stat(logPath)).size > frozen, 'output again after resume');
+  await runc.kill(r.id, 'SIGKILL');
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 137);
+});
+
+test('exec runs a process in a running container, with exit codes and errors like docker exec', async () => {
+  const { opts, runc, r, spec } = await prepare({ Cmd: ['sleep', '60'] });
+  await startMonitor(opts);
+  const out = collector();
+  const err = collector();
+  const code = await execInContainer({
+    runc,
+    id: r.id,
+    process: buildExecProcess(spec.process, { args: ['sh', '-c', 'hostname; id -u; echo e >&2; exit 4'], user: 'www', passwd: await fsp.readFile(path.join(r.rootfs, 'etc/passwd'), 'utf8') }),
+    stdout: out.stream,
+    stderr: err.stream,
+  });
+  assert.equal(code, 4);
+  assert.equal(out.text(), 'box\n33\n');
+  assert.equal(err.text(), 'e\n');
+  await assert.rejects(
+    execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['nope'] }) }),
+    (err: unknown) => is(err, 'COMMAND_NOT_FOUND'),
+  );
+  const tty = collector();
+  const ttyCode = await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['tty'], tty: true }), stdout: tty.stream });
+  assert.equal(ttyCode, 0);
+  assert.match(tty.text(), /\/dev\/pts\/\d+/);
+  const inp = collector();
+  const catCode = await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['cat'] }), stdin: Readable.from(['piped\n']), stdout: inp.stream });
+  assert.equal(catCode, 0);
+  assert.equal(inp.text(), 'piped\n');
+  // exec -d returns at once; the process goes on in the background
+  const t0 = Date.now();
+  const detached = await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['sh', '-c', 'sleep 0.3; echo bg > /tmp/bg'] }), detach: true });
+  assert.equal(detached, 0);
+  assert.ok(Date.now() - t0 < 3000);
+  const bg = collector();
+  for (let i = 0; i < 40 && !bg.text().includes('bg'); i++) {
+    await sleep(100);
+    await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['sh', '-c', 'cat /tmp/bg 2>/dev/null || true'] }), stdout: bg.stream });
+  }
+  assert.equal(bg.text(), 'bg\n');
+  await runc.kill(r.id, 'SIGKILL');
+});
+
+test('--init runs tini as PID 1 and the command under it', async () => {
+  const { findInitBinary } = await import('../../../src/runtime/index.js');
+  const init = await findInitBinary();
+  assert.ok(init, 'tini (docker-init) is installed with docker.io');
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$'] }, { init });
+  await startMonitor(opts);
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
+  const lines = (await logLines(logPath)).map((l) => l.log);
+  assert.match(lines[0]!, /^\/sbin\/docker-init -- sh -c /);
+  assert.notEqual(lines[1], '1\n');
+});
+
+test('the kernel OOM kill is recorded; a plain SIGKILL under a memory limit is not', async () => {
+  const mem = 8 * 1024 * 1024;
+  const hog = await prepare(
+    { Cmd: ['sh', '-c', 'a=$(head -c 64000000 /dev/urandom); echo survived ${#a}'] },
+    { memory: mem, memorySwap: mem },
+    { watchOom: true },
+  );
+  // a parent cgroup of its own keeps the peak usage after runc removed the container's cgroup
+  const spec = JSON.parse(await fsp.readFile(path.join(hog.r.dir, 'config.json'), 'utf8'));
+  spec.linux.cgroupsPath = `/wharf-test/${hog.r.id}/ctr`;
+  await fsp.writeFile(path.join(hog.r.dir, 'config.json'), JSON.stringify(spec));
+  await startMonitor(hog.opts).catch(() => undefined);
+  const st = await waitExit(hog.stateDir, 30_000);
+  assert.equal(st.exitCode, 137);
+  assert.equal(st.oomKilled, true);
+  await assert.rejects(fsp.stat(`/sys/fs/cgroup/memory/wharf-test/${hog.r.id}`), 'the parent cgroup is removed');
+
+  const calm = await prepare({ Cmd: ['sleep', '60'] }, { memory: mem }, { watchOom: true });
+  const spec2 = JSON.parse(await fsp.readFile(path.join(calm.r.dir, 'config.json'), 'utf8'));
+  spec2.linux.cgroupsPath = `/wharf-test/${calm.r.id}/ctr`;
+  await fsp.writeFile(path.join(calm.r.dir, 'config.json'), JSON.stringify(spec2));
+  const s = await startMonitor(calm.opts);
+  process.kill(s.containerPid!, 'SIGKILL');
+  const st2 = await waitExit(calm.stateDir, 20_000);
+  assert.equal(st2.exitCode, 137);
+  assert.notEqual(st2.oomKilled, true);
+});
+
+test('a tty session can be resized and detached from; a later attach sees new output', async () => {
+  const { opts, runc, r, stateDir } = await prepare(
+    { Cmd: ['sh', '-c', 'stty size; read x; stty size; while :; do echo tick; sleep 0.1; done'] },
+    { tty: true },
+    { openStdin: true, consoleSize: { cols: 120, rows: 40 } },
+  );
+  const out = collector();
+  const stdin = new PassThrough();
+  const s = await startMonitor({ ...opts, tty: true, attach: { stdin, stdout: out.stream, detachKeys: Buffer.from([0x10, 0x11]) } });
+  for (let i = 0; i < 50 && !out.text().includes('40 120'); i++) await sleep(50);
+  assert.match(out.text(), /40 120/);
+  s.session!.resize(90, 30);
+  await sleep(100);
+  stdin.write('go\r');
+  for (let i = 0; i < 50 && !out.text().includes('30 90'); i++) await sleep(50);
+  assert.match(out.text(), /30 90/);
+  stdin.write(Buffer.from([0x10, 0x11])); // ctrl-p ctrl-q
+  const ex = await s.session!.exit;
+  assert.equal(ex.detached, true);
+  assert.equal((await runc.state(r.id)).status, 'running', 'detaching leaves the container running');
+
+  const { attach } = await import('../../../src/runtime/index.js');
+  const later = collector();
+  const again = await attach(monitorPaths(stateDir).socket, { stdout: later.stream });
+  for (let i = 0; i < 50 && !later.text().includes('tick'); i++) await sleep(50);
+  assert.match(later.text(), /tick/);
+  await runc.kill(r.id, 'SIGKILL');
+  assert.equal((await again.exit).exitCode, 137);
+});
+
+test('stop sends the stop signal, then SIGKILL after the timeout, also to a paused container', async () => {
+  const { stopContainer } = await import('../../../src/runtime/index.js');
+  const polite = await prepare({ Cmd: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done'] });
+  await startMonitor(polite.opts);
+  await sleep(300);
+  const st = await stopContainer({ runc: polite.runc, id: polite.r.id, stateDir: polite.stateDir, timeoutSec: 10 });
+  assert.equal(st.exitCode, 0);
+  assert.equal(st.cleanedUp, true);
+
+  const stubborn = await prepare({ Cmd: ['sleep', '60'] }); // PID 1 ignores SIGTERM
+  await startMonitor(stubborn.opts);
+  await stubborn.runc.pause(stubborn.r.id);
+  const t0 = Date.now();
+  const st2 = await stopContainer({ runc: stubborn.runc, id: stubborn.r.id, stateDir: stubborn.stateDir, timeoutSec: 1 });
+  assert.equal(st2.exitCode, 137);
+  assert.ok(Date.now() - t0 >= 900, 'waited for the timeout first');
+});
+
+test('a monitor killed outright is reported as lost, not as a clean exit', async () => {
+  const { opts, stateDir, runc, r } = await prepare({ Cmd: ['sleep', '60'] });
+  const s = await startMonitor(opts);
+  process.kill(s.monitorPid, 'SIGKILL');
+  await sleep(200);
+  const st = await readState(stateDir);
+  assert.equal(st?.status, 'exited');
+  assert.equal(st?.monitorLost, true);
+  assert.equal(st?.exitCode, undefined);
+  assert.equal((await runc.state(r.id)).status, 'running', 'the container itself still runs');
+  await runc.kill(r.id, 'SIGKILL');
+  for (let i = 0; i < 50 && (await runc.tryState(r.id))?.status === 'running'; i++) await sleep(100);
+  await runc.delete(r.id, { force: true }).catch(() => {});
+});
+
+test('a missing runc binary is UNAVAILABLE, not a hung or dead monitor', async () => {
+  const { opts } = await prepare({ Cmd: ['true'] });
+  await assert.rejects(startMonitor({ ...opts, runcBinary: '/nonexistent/runc' }), (err: unknown) => is(err, 'UNAVAILABLE'));
+});
+
+test('echo hi | run -i img cat: a CLI attached to its own stdio prints hi and exits with the container', async () => {
+  const { opts, r } = await prepare({ Cmd: ['sh', '-c', 'cat; exit 3'] }, {}, { openStdin: true });
+  const script = path.join(r.dir, 'run-i.mts');
+  const monitorTs = fileURLToPath(new URL('../../../src/runtime/monitor.ts', import.meta.url));
+  await fsp.writeFile(
+    script,
+    `import { startMonitor } from ${JSON.stringify(monitorTs)};\n` +
+      `const s = await startMonitor({ ...${JSON.stringify(opts)}, attach: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr } });\n` +
+      `const ex = await s.session.exit;\n` +
+      `process.exitCode = ex.exitCode ?? 125;\n`,
+  );
+  const cli = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  cli.stdin.end('hi\n');
+  const code = await new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => cli.kill('SIGKILL'), 20_000);
+    cli.on('exit', (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+  assert.equal(out, 'hi\n');
+  assert.equal(code, 3, 'the CLI exits by itself with the container exit code');
+});
+
+test('bytes that are not UTF-8, control characters, long lines and a last partial line are logged as Node decodes them', async () => {
+  // Invalid sequences (a lone byte, a truncated sequence, a surrogate, an overlong form) become U+FFFD per maximal
+  // subpart; control characters are escaped as JSON.stringify escapes them; a line over 16 KiB is split.
+  const bytes = [
+    Buffer.from([0x61, 0xff, 0x62, 0xc3, 0x28, 0x63, 0xed, 0xa0, 0x80, 0x64, 0xc0, 0xaf, 0x65, 0xe2, 0x82]),
+    Buffer.from(' \u00e9\u20ac\u{1f600} "q" \\ \x01\x1b\x7f\t\n', 'utf8'),
+    Buffer.from('x'.repeat(20_000) + '\n'),
+    Buffer.from('tail'),
+  ];
+  const octal = (b: Buffer): string => [...b].map((x) => `\\${x.toString(8).padStart(3, '0')}`).join('');
+  const script = `printf '${octal(bytes[0]!)}${octal(bytes[1]!)}'; head -c 20000 /dev/zero | tr '\\000' x; printf '\\ntail'`;
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', script] });
+  await startMonitor(opts);
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
+  const first = Buffer.concat([bytes[0]!, bytes[1]!]);
+  const expected = [first.toString('utf8'), 'x'.repeat(16_384), 'x'.repeat(20_000 - 16_384) + '\n', 'tail'];
+  assert.deepEqual((await logLines(logPath)).map((l) => l.log), expected);
+  // The serialised form too: the same escapes as JSON.stringify (e.g. \u001b in lower case, DEL verbatim).
+  const raw = await fsp.readFile(logPath, 'utf8');
+  assert.ok(raw.includes(`{"log":${JSON.stringify(expected[0])},"stream":"stdout","time":"`), raw.slice(0, 300));
+});
+
+const native = nativeMonitorPath();
+const nativeOnly = { skip: native ? false : 'the native monitor is not in use here' };
+
+/** The native monitor as the launcher starts it: `wharf-monitor --standby`, registered for startMonitor. */
+function nativeStandby(): import('node:child_process').ChildProcess {
+  const child = spawn(native!, ['--standby'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/' });
+  (globalThis as Record<symbol, unknown>)[STANDBY_KEY] = { child, command: [native!] };
+  return child;
+}
+
+test('a native standby whose stdin closes without a config exits at once', nativeOnly, async () => {
+  const child = spawn(native!, ['--standby'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin!.end();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0);
+});
+
+test('a native standby takes the config, runs the container and is known as its monitor', nativeOnly, async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'echo up; sleep 0.5'] });
+  const standby = nativeStandby();
+  const started = await startMonitor(opts);
+  assert.equal(started.monitorPid, standby.pid, 'the standby became the monitor');
+  const running = await readState(stateDir);
+  assert.equal(running?.status, 'running');
+  assert.equal(running?.monitorLost, undefined, 'recognised by its working directory while it runs');
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  assert.equal(st.cleanedUp, true);
+});
+
+test('a native standby hands a terminal to the Node monitor (fallback)', nativeOnly, async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'tty; echo done'] }, { tty: true });
+  const standby = nativeStandby();
+  const out = collector();
+  const s = await startMonitor({ ...opts, tty: true, attach: { stdout: out.stream } });
+  assert.equal(s.monitorPid, standby.pid, 'the same process, now running the Node monitor');
+  const ex = await s.session!.exit;
+  assert.equal(ex.exitCode, 0);
+  assert.match(out.text(), /\/dev\/(pts\/\d+|console)\r?\ndone/);
+  assert.equal((await waitExit(stateDir, 5000)).exitCode, 0);
+});
