@@ -885,7 +885,7 @@ static void loop_once(int timeout_ms) {
   int n = 0;
   int i_sig = -1, i_ino = -1, i_listen = -1, i_out[3] = {-1, -1, -1}, i_in = -1, i_cl = 0;
   if (sig_fd >= 0) pf[i_sig = n++] = (struct pollfd){sig_fd, POLLIN, 0};
-  if (ino_fd >= 0) pf[i_ino = n++] = (struct pollfd){ino_fd, POLLIN, 0};
+  if (ino_fd >= 0 && !pid_seen_done) pf[i_ino = n++] = (struct pollfd){ino_fd, POLLIN, 0};
   if (listen_fd >= 0) pf[i_listen = n++] = (struct pollfd){listen_fd, POLLIN, 0};
   int paused = holding && held_bytes > HOLD_LIMIT && !runc_gone;
   for (int t = F_STDOUT; t <= F_STDERR; t++)
@@ -1354,7 +1354,9 @@ int main(int argc, char **argv) {
   iso_now(st.finished_at);
   st.status = "exited";
   log_close();
-  if (ino_fd >= 0) close(ino_fd), ino_fd = -1;
+  /* The inotify descriptor stays open: closing one waits for an SRCU grace period (~5 ms here), on the exit's
+     critical path; the process's exit closes it after the client has heard. */
+  pid_seen_done = 1;
   release_runtime();
   /* A container that exited before its client attached: the client is on its way, give it the time it was promised,
      unless its process is gone (a CLI killed during the start). */
