@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds Wharf's optional native parts, each only when its output is missing or older than its sources:
 // - the addons native/sendfile.c → build/Release/wharf_sendfile.node and native/mount.c → wharf_mount.node, with
-//   node-gyp (without them the registry streams blobs and mount(8) mounts snapshots);
+//   node-gyp (without them the registry streams blobs and mount(8) mounts snapshots), and native/digest.c →
+//   wharf_digest.node (without it small blobs are hashed by node:crypto, which is slower to load);
 // - the container monitor native/monitor.c → build/Release/wharf-monitor, a plain program built with the C compiler
 //   (without it every container gets the Node monitor, which starts slower).
 // A failed build prints one warning line and exits 0. Runs from `npm install` and at the start of `npm run build`.
@@ -24,8 +25,8 @@ function upToDate(outputs, sources) {
 }
 
 function buildAddons() {
-  const outputs = ['wharf_sendfile.node', 'wharf_mount.node'].map((f) => path.join(release, f));
-  const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'scripts/build-native.mjs');
+  const outputs = ['wharf_sendfile.node', 'wharf_mount.node', 'wharf_digest.node'].map((f) => path.join(release, f));
+  const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'native/digest.c', 'scripts/build-native.mjs');
   const warn = (why) => {
     process.stderr.write(`warning: native addons not built (${why}); the registry streams blobs, mount(8) mounts snapshots\n`);
     return false;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
@@ -31,7 +30,7 @@ import { applyMetadata, commandArgv, nextWorkdir, nopCommand, nopCommandString, 
 import { RuncStepRunner, removeMountpoints, type StepRunner } from './run-step.js';
 import { cacheMountDir } from './cache-mounts.js';
 import { OrderedOutput } from './ordered-output.js';
-import { Semaphore } from '../util/index.js';
+import { randomHex, Semaphore } from '../util/index.js';
 import type { MountRequest } from '../runtime/index.js';
 
 /**
@@ -124,7 +123,7 @@ const MAX_PARALLEL_STAGES = 4;
 /** Docker's limit too: deeper images cannot be mounted, so the build refuses them early. */
 const MAX_LAYERS = 127;
 const shortId = (id: Digest | null) => (id ? id.slice(7, 19) : '');
-const newId = () => randomBytes(32).toString('hex');
+const newId = () => randomHex(32);
 const LOCAL_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
 export function localPlatform(): { os: string; architecture: string } {

@@ -1,5 +1,5 @@
-import { randomBytes, randomInt } from 'node:crypto';
 import { WharfError } from '../errors/index.js';
+import { randomHex, randomIndex } from '../util/index.js';
 
 // A short selection of Docker's namesgenerator lists (moby/pkg/namesgenerator).
 const LEFT = [
@@ -36,12 +36,12 @@ const RIGHT = [
 /** Docker's random `adjective_surname`; after a few taken tries a digit is appended, as moby does. */
 export function randomName(taken: (name: string) => boolean): string {
   for (let retry = 0; retry < 10; retry++) {
-    let name = `${LEFT[randomInt(LEFT.length)]}_${RIGHT[randomInt(RIGHT.length)]}`;
+    let name = `${LEFT[randomIndex(LEFT.length)]}_${RIGHT[randomIndex(RIGHT.length)]}`;
     if (name === 'boring_wozniak') continue; // Steve Wozniak is not boring (moby's rule)
-    if (retry > 0) name += String(randomInt(10));
+    if (retry > 0) name += String(randomIndex(10));
     if (!taken(name)) return name;
   }
-  return `wharf_${randomBytes(6).toString('hex')}`;
+  return `wharf_${randomHex(6)}`;
 }
 
 /** Docker's container name rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, an optional leading slash. */
@@ -53,4 +53,4 @@ export function validateName(name: string): string {
   return n;
 }
 
-export const newContainerId = (): string => randomBytes(32).toString('hex');
+export const newContainerId = (): string => randomHex(32);

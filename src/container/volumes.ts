@@ -1,9 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { MetaDb } from '../meta/index.js';
 import { WharfError } from '../errors/index.js';
-import { diskUsage, run } from '../util/index.js';
+import { diskUsage, randomHex, run } from '../util/index.js';
 import { isValidVolumeName } from './mount-spec.js';
 
 export interface VolumeRecord {
@@ -70,7 +69,7 @@ export class VolumeService {
 
   /** Create a volume; an existing one of that name is returned as it is (Docker's `volume create` is idempotent). */
   async create(opts: { name?: string; labels?: Record<string, string>; anonymous?: boolean } = {}): Promise<VolumeRecord> {
-    const name = opts.name ?? randomBytes(32).toString('hex');
+    const name = opts.name ?? randomHex(32);
     if (!isValidVolumeName(name)) {
       throw new WharfError('INVALID_ARGUMENT', `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
     }

@@ -1,10 +1,10 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
-import { algorithmOf, type Algorithm, type Digest } from '../digest/index.js';
+import { algorithmOf, createHash, type Algorithm, type Digest } from '../digest/index.js';
 import type { BlobInfo, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
 import { pidAlive } from '../util/index.js';

@@ -1,10 +1,9 @@
 import { closeSync, fstatSync, openSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
 import { Digester, algorithmOf, digestOf, hexOf, isDigest, parseDigest, type Algorithm, type Digest } from '../digest/index.js';
-import { drain } from '../util/index.js';
+import { drain, randomHex } from '../util/index.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus, Ingester } from './types.js';
 import { publishBlob } from './publish.js';
 import { pidAlive } from '../util/index.js';
@@ -245,7 +244,7 @@ export class LocalContentStore implements ContentStore, Ingester {
 
   async #tempFile(): Promise<string> {
     await fsp.mkdir(this.ingestDir, { recursive: true });
-    return path.join(this.ingestDir, `${TMP_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`);
+    return path.join(this.ingestDir, `${TMP_PREFIX}${process.pid}-${randomHex(8)}`);
   }
 }
 

@@ -1,6 +1,16 @@
-import { createHash, type Hash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { WharfError } from '../errors/index.js';
+import { lazyBuiltin } from '../util/builtin.js';
+import { loadNativeAddon } from '../util/native.js';
+
+// On first use: node:crypto costs ~5 ms to load, and a command that only verifies a small blob it reads (every
+// `run` reads an image config) hashes it with the native addon (native/digest.c) instead.
+const crypto = lazyBuiltin<typeof Crypto>('node:crypto');
+interface DigestAddon {
+  digestHex(alg: string, data: Uint8Array): string;
+}
+const digestAddon = (): DigestAddon | null => loadNativeAddon<DigestAddon>('wharf_digest', (m) => typeof m.digestHex === 'function');
 
 /** A content digest `algorithm:hex`, validated. The brand keeps unchecked strings out. */
 export type Digest = string & { readonly __brand: 'Digest' };
@@ -38,17 +48,22 @@ export function shortId(d: Digest | string): string {
 }
 
 export function digestOf(data: string | Uint8Array, alg: Algorithm = 'sha256'): Digest {
-  return `${alg}:${createHash(alg).update(data).digest('hex')}` as Digest;
+  const addon = digestAddon();
+  if (addon) return `${alg}:${addon.digestHex(alg, typeof data === 'string' ? Buffer.from(data) : data)}` as Digest;
+  return `${alg}:${crypto().createHash(alg).update(data).digest('hex')}` as Digest;
 }
+
+/** node:crypto's createHash, loaded on first use. */
+export const createHash = (alg: string): Crypto.Hash => crypto().createHash(alg);
 
 /** An incremental digester. */
 export class Digester {
-  readonly #hash: Hash;
+  readonly #hash: Crypto.Hash;
   readonly algorithm: Algorithm;
   size = 0;
   constructor(alg: Algorithm = 'sha256') {
     this.algorithm = alg;
-    this.#hash = createHash(alg);
+    this.#hash = crypto().createHash(alg);
   }
   update(chunk: Uint8Array): void {
     this.size += chunk.length;

@@ -1,12 +1,11 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
 import type { ContentStore } from '../content/index.js';
 import { DISPOSABLE_SNAPSHOT_LABEL, type Snapshotter } from '../snapshot/index.js';
 import { applyLayer, decompressStream, overlayDiffTar, tarDirectory, type DiffTarOptions } from '../archive/index.js';
 import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
 import { digestOf, DigestStream, type Digest } from '../digest/index.js';
 import { WharfError, is } from '../errors/index.js';
-import { teeInto, CountingStream } from '../util/index.js';
+import { CountingStream, randomHex, teeInto } from '../util/index.js';
 import { Writable } from 'node:stream';
 import type { ImageRecords, LayerRecord } from './records.js';
 
@@ -47,7 +46,7 @@ export class LayerStore {
   /** Apply a (possibly compressed) layer tar on top of `parent`; returns the existing record when already present. */
   async create(parent: Digest | null, tar: Readable, opts: CreateLayerOptions = {}): Promise<LayerRecord> {
     if (parent && !this.records.getLayer(parent)) throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
-    const key = `extract-${Date.now()}-${randomBytes(4).toString('hex')} ${parent ?? ''}`;
+    const key = `extract-${Date.now()}-${randomHex(4)} ${parent ?? ''}`;
     await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
     let committed = false;
     try {

@@ -8,7 +8,6 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomBytes } from 'node:crypto';
 import tar from 'tar-stream';
 import { WharfError, isErrno } from '../errors/index.js';
 import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
@@ -26,6 +25,7 @@ import { decompressStream } from '../archive/index.js';
 import { parseNormalizedNamed, familiarString, withDefaultTag } from '../reference/index.js';
 import type { ImageService } from './service.js';
 import { chainIdOf } from './layers.js';
+import { randomHex } from '../util/index.js';
 
 export interface LoadResult {
   /** Docker's lines: "Loaded image: busybox:latest" or "Loaded image ID: sha256:…". */
@@ -191,7 +191,7 @@ async function planOciLayout(s: Staged): Promise<PlannedImage[]> {
 export async function loadArchive(svc: ImageService, src: Readable, opts: { root: string }): Promise<LoadResult> {
   const tmpRoot = path.join(opts.root, 'tmp');
   await sweepStaleStaging(tmpRoot);
-  const dir = path.join(tmpRoot, `load-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const dir = path.join(tmpRoot, `load-${process.pid}-${randomHex(4)}`);
   await fsp.mkdir(dir, { recursive: true });
   try {
     const s = await stage(src, dir);

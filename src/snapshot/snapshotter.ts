@@ -1,8 +1,7 @@
 import { mkdirSync, promises as fsp, readdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { WharfError, isErrno } from '../errors/index.js';
-import { diskUsage } from '../util/index.js';
+import { diskUsage, randomHex } from '../util/index.js';
 import type { MetaDb } from '../meta/index.js';
 import { pidAlive } from '../util/index.js';
 import { SnapshotRecords, toInfo, type SnapshotRecord } from './records.js';
@@ -79,7 +78,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
   }
 
   async remove(key: string): Promise<void> {
-    const doomed = path.join(this.dir, `${RM_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+    const doomed = path.join(this.dir, `${RM_PREFIX}${process.pid}-${randomHex(4)}`);
     let moved = false;
     this.db.immediate(() => {
       const rec = this.mustGet(key);
@@ -147,7 +146,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
         const p = path.join(this.dir, name);
         if (/^\d+$/.test(name)) {
           if (ids.has(Number(name))) continue;
-          const to = path.join(this.dir, `${RM_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+          const to = path.join(this.dir, `${RM_PREFIX}${process.pid}-${randomHex(4)}`);
           try {
             renameSync(p, to);
             doomed.push(to);
@@ -183,7 +182,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
 
     // Synchronous mkdirs: three trips through the thread pool cost more than the syscalls, on every container start.
     mkdirSync(this.dir, { recursive: true });
-    const staged = path.join(this.dir, `${NEW_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    const staged = path.join(this.dir, `${NEW_PREFIX}${process.pid}-${randomHex(6)}`);
     staging.add(staged);
     let rec: SnapshotRecord;
     try {

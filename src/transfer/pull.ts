@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { WharfError, is } from '../errors/index.js';
 import type { Digest } from '../digest/index.js';
 import {
@@ -26,7 +25,7 @@ import {
   type Platform,
 } from '../oci/index.js';
 import { chainIds, imageIdOf } from '../image/index.js';
-import { Semaphore } from '../util/index.js';
+import { randomHex, Semaphore } from '../util/index.js';
 import { RegistryClient } from '../remote/index.js';
 import { ingesterOf, shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
 
@@ -148,7 +147,7 @@ async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Refe
     }
   });
 
-  const leaseId = `pull-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const leaseId = `pull-${process.pid}-${randomHex(6)}`;
   images.records.createLease(leaseId, process.pid);
   try {
     for (const i of missing) {

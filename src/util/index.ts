@@ -9,3 +9,4 @@ export * from './native.js';
 export * from './sqlite.js';
 export * from './trace.js';
 export * from './builtin.js';
+export * from './random.js';
