@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -41,7 +42,6 @@
 #define CLAIM_WAIT_MS 5000
 #define MAX_FRAME (1 << 20)
 #define MAX_LINE (16 * 1024)
-#define MAX_CLIENTS 64
 
 enum { F_STDIN = 0, F_STDOUT = 1, F_STDERR = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_EXIT = 5, F_CLAIM = 6 };
 
@@ -95,6 +95,7 @@ static void buf_reserve(buf_t *b, size_t extra) {
   b->cap = cap;
 }
 static void buf_add(buf_t *b, const void *d, size_t n) {
+  if (n == 0) return;
   buf_reserve(b, n);
   memcpy(b->p + b->len, d, n);
   b->len += n;
@@ -359,6 +360,18 @@ static jval *jparse(const char *s, size_t len) {
   return p.s == p.end ? v : NULL;
 }
 
+static void jfree(jval *v) {
+  if (!v) return;
+  for (size_t i = 0; i < v->n; i++) {
+    jfree(v->kids[i]);
+    if (v->keys) free(v->keys[i]);
+  }
+  free(v->kids);
+  free(v->keys);
+  free(v->str);
+  free(v);
+}
+
 static jval *jget(const jval *o, const char *key) {
   if (!o || o->t != J_OBJ) return NULL;
   for (size_t i = 0; i < o->n; i++)
@@ -616,12 +629,13 @@ typedef struct {
   buf_t in, out;
   int closing;  /* end after the queued output */
   int shut;     /* write side shut down */
+  int eof;      /* the client closed its side: flush what is queued, then drop it (Node's allowHalfOpen false) */
   long claim;   /* CLAIM_CLEANUP pid */
   int first;
 } client_t;
 
-static client_t *clients[MAX_CLIENTS];
-static int nclients;
+static client_t **clients;
+static int nclients, clients_cap;
 static int listen_fd = -1;
 static int first_seen, first_gone, first_claim_settled;
 static buf_t held;
@@ -710,20 +724,22 @@ static void handle_frame(client_t *c, int type, const char *payload, size_t n) {
   } else if (type == F_CLAIM) {
     jval *v = jparse(payload, n);
     double pid = jnum(v, "pid", 0);
+    jfree(v);
     if (pid > 0 && pid == (double)(long)pid) c->claim = (long)pid;
     if (c->first) first_claim_settled = 1;
   }
   /* RESIZE: no terminal here */
 }
 
-/* Reads what a client sent; returns -1 when it is gone. */
+/* Reads what a client sent; returns -1 when the connection failed, 1 at its end, else 0. */
 static int client_read(client_t *c) {
   char tmp[65536];
   for (;;) {
     ssize_t r = read(c->fd, tmp, sizeof tmp);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-    if (r <= 0) return -1;
+    if (r == 0) return 1;
+    if (r < 0) return -1;
     if (c->shut) continue; /* only waiting for the client to close */
     buf_add(&c->in, tmp, (size_t)r);
     for (;;) {
@@ -760,9 +776,9 @@ static void accept_clients(void) {
   for (;;) {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (nclients == MAX_CLIENTS) {
-      close(fd);
-      continue;
+    if (nclients == clients_cap) {
+      clients_cap = clients_cap ? clients_cap * 2 : 8;
+      clients = xrealloc(clients, (size_t)clients_cap * sizeof *clients);
     }
     client_t *c = calloc(1, sizeof *c);
     if (!c) die("out of memory");
@@ -800,11 +816,13 @@ static pid_t spawn_child(char *const argv[], int in, int out, int err, const cha
     return -1;
   }
   if (pid == 0) {
+    /* What the child inherits from us: no blocked and no ignored signals (as libuv leaves a child). */
+    for (int sig = 1; sig < NSIG; sig++)
+      if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    int devnull = open("/dev/null", O_RDWR);
+    int devnull = (in < 0 || out < 0 || err < 0) ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
     int fds[3] = {in < 0 ? devnull : in, out < 0 ? devnull : out, err < 0 ? devnull : err};
     /* dup first to fds above 2, so that one target does not overwrite another's source */
     int tmp[3];
@@ -848,14 +866,37 @@ static int run_quiet(char *const argv[], long timeout_ms);
 static int64_t attach_deadline;
 static int pid_seen_done;
 
+static void *close_in_background(void *fd) {
+  close((int)(intptr_t)fd);
+  return NULL;
+}
+
+/*
+ * Closing an inotify descriptor waits for an SRCU grace period (~5 ms here): done by a thread of its own, so that
+ * the instance is freed (fs.inotify.max_user_instances is 128 per user by default, and a monitor lives as long as
+ * its container) without stalling the container's start or exit.
+ */
+static void close_inotify(void) {
+  if (ino_fd < 0) return;
+  int fd = ino_fd;
+  ino_fd = -1;
+  pthread_t t;
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&t, &a, close_in_background, (void *)(intptr_t)fd) != 0) close(fd);
+  pthread_attr_destroy(&a);
+}
+
 static void check_pid_file(void) {
-  if (pid_seen_done) return;
+  if (pid_seen_done || runc_gone) return; /* after the exit, the exit's own bookkeeping reads it */
   char *text = read_file(p_pidfile, NULL);
   long pid = text ? strtol(text, NULL, 10) : 0;
   free(text);
   if (pid <= 0) return;
   pid_seen_done = 1;
   trace("pid file");
+  close_inotify();
   if (!strcmp(st.status, "starting")) {
     st.pid = pid;
     iso_now(st.started_at);
@@ -881,7 +922,12 @@ static void reap(void) {
 
 /* One round of poll over everything; waits at most `timeout_ms`. */
 static void loop_once(int timeout_ms) {
-  struct pollfd pf[8 + MAX_CLIENTS];
+  static struct pollfd *pf;
+  static size_t pf_cap;
+  if (pf_cap < (size_t)nclients + 8) {
+    pf_cap = (size_t)nclients + 8;
+    pf = xrealloc(pf, pf_cap * sizeof *pf);
+  }
   int n = 0;
   int i_sig = -1, i_ino = -1, i_listen = -1, i_out[3] = {-1, -1, -1}, i_in = -1, i_cl = 0;
   if (sig_fd >= 0) pf[i_sig = n++] = (struct pollfd){sig_fd, POLLIN, 0};
@@ -892,9 +938,15 @@ static void loop_once(int timeout_ms) {
     if (out_fd[t] >= 0 && !paused) pf[i_out[t] = n++] = (struct pollfd){out_fd[t], POLLIN, 0};
   if (stdin_fd >= 0 && buf_pending(&stdin_q)) pf[i_in = n++] = (struct pollfd){stdin_fd, POLLOUT, 0};
   i_cl = n;
-  for (int i = 0; i < nclients; i++)
-    pf[n++] = (struct pollfd){clients[i]->fd, (short)(POLLIN | (buf_pending(&clients[i]->out) ? POLLOUT : 0)), 0};
+  for (int i = 0; i < nclients; i++) {
+    short ev = (short)((clients[i]->eof ? 0 : POLLIN) | (buf_pending(&clients[i]->out) ? POLLOUT : 0));
+    pf[n++] = (struct pollfd){clients[i]->fd, ev, 0};
+  }
+  /* Without inotify (none left for this user), runc's pid file is looked for every 10 ms, as the Node monitor does. */
+  int poll_pid = !pid_seen_done && !runc_gone && ino_fd < 0;
+  if (poll_pid && (timeout_ms < 0 || timeout_ms > 10)) timeout_ms = 10;
   int r = poll(pf, (nfds_t)n, timeout_ms);
+  if (poll_pid) check_pid_file();
   if (r < 0) return;
   if (i_sig >= 0 && pf[i_sig].revents) {
     struct signalfd_siginfo si;
@@ -910,7 +962,7 @@ static void loop_once(int timeout_ms) {
     while ((len = read(ino_fd, evbuf, sizeof evbuf)) > 0) {
       for (char *p = evbuf; p < evbuf + len;) {
         struct inotify_event *ev = (struct inotify_event *)p;
-        if (ev->len && !strcmp(ev->name, "container.pid")) hit = 1;
+        if ((ev->mask & IN_Q_OVERFLOW) || (ev->len && !strcmp(ev->name, "container.pid"))) hit = 1;
         p += sizeof *ev + ev->len;
       }
     }
@@ -947,15 +999,22 @@ static void loop_once(int timeout_ms) {
     if (idx < 0) continue;
     client_t *c = clients[idx];
     int gone = 0;
-    if (pf[j].revents & (POLLIN | POLLHUP | POLLERR)) gone = client_read(c) < 0;
-    if (!gone && (pf[j].revents & POLLOUT)) gone = client_flush(c) < 0;
+    if (!c->eof && (pf[j].revents & (POLLIN | POLLHUP | POLLERR))) {
+      int r = client_read(c);
+      if (r < 0) gone = 1;
+      else if (r > 0) c->eof = 1, c->closing = 1;
+    }
+    if (!gone && (pf[j].revents & (POLLOUT | POLLERR))) gone = client_flush(c) < 0;
+    if (!gone && c->eof && !buf_pending(&c->out)) gone = 1;
     if (gone) client_drop(idx);
   }
   if (i_listen >= 0 && pf[i_listen].revents) accept_clients();
   /* Output queued by this round (broadcast, held output, exit frames) goes out at once where the socket takes it. */
-  for (int i = 0; i < nclients; i++)
-    if (buf_pending(&clients[i]->out) || (clients[i]->closing && !clients[i]->shut))
-      if (client_flush(clients[i]) < 0) client_drop(i--);
+  for (int i = 0; i < nclients; i++) {
+    client_t *c = clients[i];
+    if ((buf_pending(&c->out) || (c->closing && !c->shut)) && client_flush(c) < 0) client_drop(i--);
+    else if (c->eof && !buf_pending(&c->out)) client_drop(i--);
+  }
   if (holding && attach_deadline && now_ms() >= attach_deadline) release_held(NULL);
   reap(); /* also without a signalfd */
 }
@@ -989,33 +1048,38 @@ static int pid_alive(long pid) { return kill((pid_t)pid, 0) == 0 || errno == EPE
 /* ---------- runc's log: the message of its last error, classified as src/runtime/runc.ts does ---------- */
 
 static char *runc_error_message(char *log) {
-  char *lines[4096];
-  int n = 0;
-  for (char *save = NULL, *l = strtok_r(log, "\n", &save); l && n < 4096; l = strtok_r(NULL, "\n", &save)) {
-    while (*l == ' ' || *l == '\t' || *l == '\r') l++;
+  char **lines = NULL;
+  size_t n = 0, cap = 0;
+  for (char *save = NULL, *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    while (isspace((unsigned char)*l)) l++;
     size_t k = strlen(l);
-    while (k && (l[k - 1] == ' ' || l[k - 1] == '\t' || l[k - 1] == '\r')) l[--k] = '\0';
-    if (*l) lines[n++] = l;
+    while (k && isspace((unsigned char)l[k - 1])) l[--k] = '\0';
+    if (!*l) continue;
+    if (n == cap) lines = xrealloc(lines, (cap = cap ? cap * 2 : 64) * sizeof *lines);
+    lines[n++] = l;
   }
-  for (int i = n - 1; i >= 0; i--) {
+  char *found = NULL;
+  for (size_t i = n; i-- > 0 && !found;) {
     if (lines[i][0] == '{') {
       jval *v = jparse(lines[i], strlen(lines[i]));
       const char *level = jstr(v, "level"), *msg = jstr(v, "msg");
-      if (level && !strcmp(level, "error") && msg && *msg) return xstrdup(msg);
+      if (level && !strcmp(level, "error") && msg && *msg) found = xstrdup(msg);
+      jfree(v);
       continue;
     }
+    /* The text format: level=error msg="..." with the message quoted as a JSON string. */
     char *m = strstr(lines[i], "level=error msg=\"");
-    if (m) {
-      buf_t b = {0};
-      for (char *p = m + 17; *p && *p != '"'; p++) {
-        if (*p == '\\' && p[1]) p++;
-        buf_addc(&b, *p);
-      }
-      buf_addc(&b, '\0');
-      return b.p;
-    }
+    if (!m) continue;
+    char *q = m + 16, *p = q + 1;
+    while (*p && *p != '"') p += (*p == '\\' && p[1]) ? 2 : 1;
+    if (*p != '"') continue;
+    jval *v = jparse(q, (size_t)(p - q) + 1);
+    if (v && v->t == J_STR) found = xstrdup(v->str);
+    jfree(v);
   }
-  return xstrdup(n ? lines[n - 1] : "");
+  if (!found) found = xstrdup(n ? lines[n - 1] : "");
+  free(lines);
+  return found;
 }
 
 /* /A.*B/ */
@@ -1248,6 +1312,8 @@ int main(int argc, char **argv) {
 
   /* The CLI that started us may be gone: a broken pipe or a hangup must not take the container's monitor along. */
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN); /* a log past RLIMIT_FSIZE fails its writes (EFBIG), it must not kill the monitor */
+  signal(SIGCHLD, SIG_DFL); /* inherited as ignored, the kernel would reap runc before we learn its status */
   sigemptyset(&handled);
   int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
   for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaddset(&handled, sigs[i]);
@@ -1255,6 +1321,7 @@ int main(int argc, char **argv) {
   sig_fd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
 
   log_fd = open(cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (log_fd < 0) die("cannot open the log %s: %s", cfg.log_path, strerror(errno));
   holding = cfg.wait_for_attach;
   attach_deadline = now_ms() + ATTACH_WAIT_MS;
 
@@ -1303,6 +1370,8 @@ int main(int argc, char **argv) {
   if (!listen_ok) {
     /* No socket, so no one can attach or learn of the exit: take the container that is already starting down. */
     int e = errno;
+    if (listen_fd >= 0) close(listen_fd), listen_fd = -1; /* an unconnected socket polls as hung up: no busy loop */
+    pid_seen_done = 1;                                      /* and no "running" state for a container going down */
     char *dargv[] = {(char *)cfg.runc_binary, "--root", (char *)cfg.runc_root, "delete", "--force", (char *)cfg.id, NULL};
     run_quiet(dargv, 10000);
     if (runc_pid > 0) kill(runc_pid, SIGKILL);
@@ -1354,9 +1423,8 @@ int main(int argc, char **argv) {
   iso_now(st.finished_at);
   st.status = "exited";
   log_close();
-  /* The inotify descriptor stays open: closing one waits for an SRCU grace period (~5 ms here), on the exit's
-     critical path; the process's exit closes it after the client has heard. */
   pid_seen_done = 1;
+  close_inotify();
   release_runtime();
   /* A container that exited before its client attached: the client is on its way, give it the time it was promised,
      unless its process is gone (a CLI killed during the start). */
@@ -1367,7 +1435,6 @@ int main(int argc, char **argv) {
     int64_t until = now_ms() + CLAIM_WAIT_MS;
     while (!first_claim_settled && now_ms() < until) loop_once(clamp_wait(until));
   }
-  if (holding) release_held(NULL);
   /* One state write for the exit and the hand-over: the attached client's claim is recorded with the exit. */
   client_t *claimant = live_claimant();
   if (claimant) st.cleanup_by = claimant->claim;

@@ -63,7 +63,7 @@ function buildMonitor() {
   // Into a temp name first: a launcher must never find a half-written program.
   const tmp = `${output}.${process.pid}.tmp`;
   const cc = process.env.CC || 'cc';
-  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-o', tmp, sources[0]], { encoding: 'utf8' });
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-pthread', '-o', tmp, sources[0]], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
     const lastErr = `${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0]?.trim();

@@ -19,6 +19,8 @@ const registerTarStreamHeaders = {
   },
 };
 
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+
 const common = {
   bundle: true,
   plugins: [registerTarStreamHeaders],
@@ -50,8 +52,12 @@ async function bundleScript(entry, outfile) {
     format: 'cjs',
     entryPoints: [entry],
     outfile,
+    // Minified: every command reads and deserialises the bundle before its first instruction, and a third of the
+    // bytes is 6 ms less of that (measured: 16 -> 10 ms). Stack traces map back with `node --enable-source-maps`.
+    minify: true,
+    sourcemap: 'linked',
     // Modules find their neighbours (package.json, the monitor, the sendfile addon) from import.meta.url.
-    define: { 'import.meta.url': '__wharfImportMetaUrl' },
+    define: { 'import.meta.url': '__wharfImportMetaUrl', __WHARF_VERSION__: JSON.stringify(version) },
     banner: { js: "const __wharfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     // import.meta.resolve is used only when running from TypeScript sources (tsx), never in the bundle.
     logOverride: { 'empty-import-meta': 'silent' },

@@ -5,8 +5,12 @@ import { trace } from '../util/trace.js';
 const require = createRequire(import.meta.url);
 const DEFAULT_ROOT = '/var/lib/wharf';
 
+/** Set by scripts/bundle.mjs in the bundled CLI: no package.json read on every command. */
+declare const __WHARF_VERSION__: string | undefined;
+
 /** package.json sits one level above dist/wharf.cjs (bundled) and two above dist/cli/main.js. */
 function version(): string {
+  if (typeof __WHARF_VERSION__ === 'string') return __WHARF_VERSION__;
   for (const rel of ['../package.json', '../../package.json']) {
     try {
       const p = require(rel) as { name?: string; version: string };

@@ -1,5 +1,6 @@
 /** runc run/exec in the foreground, its stdio on pipes or on a pseudo-terminal (node-pty). */
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
 import type { LogStream } from './json-log.js';
 import type { MonitorConfig } from './monitor-types.js';
@@ -154,8 +155,8 @@ export async function spawnOnPty(
   };
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGPIPE: 13, SIGTERM: 15 };
+/** The number of a signal by name (0 for none): a process killed by it exits "128 + n", as a shell reports. */
 export function signalNumber(signal: NodeJS.Signals | null): number {
-  return signal ? (SIGNALS[signal] ?? 0) : 0;
+  return signal ? (osConstants.signals[signal] ?? 0) : 0;
 }
 

@@ -268,6 +268,20 @@ test('the cleanup command runs after the container exits', async () => {
   assert.equal(await fsp.readFile(marker, 'utf8'), 'done\n');
 });
 
+test('a cleanup command killed by a signal is reported as 128 + its number', async () => {
+  const base = await prepare({ Cmd: ['true'] });
+  await startMonitor({ ...base.opts, cleanup: ['/bin/sh', '-c', 'kill -ABRT $$'] });
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.cleanedUp, true);
+  assert.equal(st.cleanupError, 'cleanup command exited with 134');
+});
+
+test('a log file that cannot be opened fails the start before the container runs', async () => {
+  const base = await prepare({ Cmd: ['sh', '-c', 'echo never'] });
+  await assert.rejects(startMonitor({ ...base.opts, logPath: path.join(base.r.dir, 'no-such-dir', 'x.log') }), /died/);
+  assert.equal(await base.runc.tryState(base.r.id), undefined, 'runc never ran');
+});
+
 test('pause freezes the container and resume thaws it', async () => {
   const { opts, runc, r, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'while :; do echo tick; sleep 0.05; done'] });
   await startMonitor(opts);
