@@ -6,6 +6,6 @@ export { decompressStream, detectCompression, type Compression } from './decompr
 export { applyLayer, type ApplyOptions, type ApplyResult, type WhiteoutFormat } from './apply.js';
 export { tarDirectory, type TarOptions } from './pack.js';
 export { overlayChanges, overlayDiffTar, type Change, type DiffTarOptions } from './overlay.js';
-export { safeJoin, resolveInRoot } from './paths.js';
+export { safeJoin, resolveInRoot, resolveInRootSync } from './paths.js';
 export { isOverlayWhiteout, isOpaqueDir, OVERLAY_OPAQUE_XATTR } from './fsmeta.js';
 export { directoryChanges, directoryDiffTar } from './treediff.js';

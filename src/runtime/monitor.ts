@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { DirectoryWaiter, nativeProgram, readJsonFile, trace } from '../util/index.js';
+import { DirectoryWaiter, nativeProgram, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { STANDBY_FLAG, activateStandby, takeStandbyMonitor } from './standby.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
@@ -226,11 +226,12 @@ function monitorEnv(): NodeJS.ProcessEnv {
 
 /** The monitor's state file, reconciled: a monitor that died without recording an exit reads as exited. */
 export async function readState(stateDir: string): Promise<MonitorState | undefined> {
-  const state = await readJsonFile<MonitorState>(monitorPaths(stateDir).state).catch(() => undefined);
+  // A small file read synchronously (readStateFileSync): `ps` reads one per container, `run` several.
+  const state = readStateFileSync(monitorPaths(stateDir).state);
   if (!state) return undefined;
   if (state.status !== 'exited' && !isMonitorAlive(state.monitorPid, stateDir)) {
     // Re-read: the monitor may have written its last state just before exiting.
-    const again = await readJsonFile<MonitorState>(monitorPaths(stateDir).state).catch(() => undefined);
+    const again = readStateFileSync(monitorPaths(stateDir).state);
     if (again?.status === 'exited') return again;
     return { ...state, status: 'exited', monitorLost: true, cleanedUp: false };
   }
