@@ -2,15 +2,14 @@ import * as fs from 'node:fs';
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import type * as tar from 'tar-stream';
 import { Digester, type Digest } from '../digest/index.js';
 import { WharfError, invalidArgument, isErrno } from '../errors/index.js';
 import { decompressStream } from './decompress.js';
 import { isOverlayWhiteout, makeNode, makeWhiteout, setOpaque, writeXattrs } from './fsmeta.js';
 import { normalizeEntryName, resolveInRoot } from './paths.js';
-import { installPaxCodec, xattrsFromPax, type PaxRecords } from './pax.js';
-
-installPaxCodec();
+import { xattrsFromPax, type PaxRecords } from './pax.js';
+import { tarStream } from './tar-lib.js';
 
 export type WhiteoutFormat = 'overlay' | 'none';
 
@@ -354,8 +353,8 @@ export async function applyLayer(layer: Readable, target: string, opts: ApplyOpt
   const root = path.resolve(target);
   await fsp.mkdir(root, { recursive: true });
   if (opts.signal?.aborted) throw new WharfError('CANCELLED', `applying a layer to ${root} was cancelled`);
-  const tarStream = await decompressStream(layer);
-  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
+  const tarBytes = await decompressStream(layer);
+  const extract = tarStream().extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const digester = new Digester();
   const applier = new Applier(root, opts);
 
@@ -363,13 +362,13 @@ export async function applyLayer(layer: Readable, target: string, opts: ApplyOpt
   const fail = (err: unknown) => {
     firstError ??= err;
     if (!extract.destroyed) extract.destroy(err instanceof Error ? err : new Error(String(err)));
-    if (!tarStream.destroyed) tarStream.destroy();
+    if (!tarBytes.destroyed) tarBytes.destroy();
   };
   const onAbort = () => fail(new WharfError('CANCELLED', `applying a layer to ${root} was cancelled`));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   const feeding = (async () => {
-    for await (const chunk of tarStream as AsyncIterable<Buffer>) {
+    for await (const chunk of tarBytes as AsyncIterable<Buffer>) {
       digester.update(chunk);
       if (!extract.write(chunk)) {
         await new Promise<void>((resolve) => {

@@ -1,13 +1,12 @@
 import * as fs from 'node:fs';
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import type * as tar from 'tar-stream';
 import { WharfError } from '../errors/index.js';
 import { major, minor, readXattrs } from './fsmeta.js';
-import { installPaxCodec, XATTR_PREFIX, type PaxInput } from './pax.js';
+import { XATTR_PREFIX, type PaxInput } from './pax.js';
+import { tarStream } from './tar-lib.js';
 import { walkTree } from './walk.js';
-
-installPaxCodec();
 
 export interface TarOptions {
   /** SOURCE_DATE_EPOCH style: mtimes later than this are clamped to it. */
@@ -46,7 +45,7 @@ export function tarMtime(st: Stats, opts: TarOptions): Date {
  * xattrs, big ids), hardlinks by dev+ino, file bodies streamed from disk.
  */
 export class TarWriter {
-  readonly #pack = tar.pack();
+  readonly #pack = tarStream().pack();
   readonly #links = new Map<string, string>();
   readonly output: Readable;
 

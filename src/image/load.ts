@@ -8,7 +8,6 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { WharfError, isErrno } from '../errors/index.js';
 import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
@@ -21,7 +20,7 @@ import {
   type Descriptor,
   type ImageIndex,
 } from '../oci/index.js';
-import { decompressStream } from '../archive/index.js';
+import { decompressStream, tarStream } from '../archive/index.js';
 import { parseNormalizedNamed, familiarString, withDefaultTag } from '../reference/index.js';
 import type { ImageService } from './service.js';
 import { chainIdOf } from './layers.js';
@@ -49,7 +48,7 @@ function cleanName(name: string): string | undefined {
 async function stage(src: Readable, dir: string): Promise<Staged> {
   const files = new Set<string>();
   const links = new Map<string, string>();
-  const extract = tar.extract();
+  const extract = tarStream().extract();
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const name = cleanName(header.name);

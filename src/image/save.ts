@@ -5,7 +5,6 @@
  */
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { WharfError } from '../errors/index.js';
 import { hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
@@ -16,6 +15,7 @@ import {
   type Reference,
 } from '../reference/index.js';
 import { MediaType, canonicalJson, type ImageManifest, type Descriptor } from '../oci/index.js';
+import { tarStream } from '../archive/index.js';
 import type { ImageService } from './service.js';
 import type { ImageRecord } from './records.js';
 
@@ -59,7 +59,7 @@ const EPOCH = new Date(0);
 export async function saveImages(svc: ImageService, names: readonly string[], out: Writable): Promise<void> {
   if (names.length === 0) throw new WharfError('INVALID_ARGUMENT', 'save requires at least one image');
   const images = selectImages(svc, names);
-  const pack = tar.pack();
+  const pack = tarStream().pack();
   const done = pipeline(pack, out);
   done.catch(() => {});
   const written = new Set<string>();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
+import { constants, promises as fsp } from 'node:fs'; // fs.promises loads on first use, node:fs/promises at start-up
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { PortMapping } from './publish.js';
@@ -101,7 +101,7 @@ export async function invokePlugin(
   const dir = rt.pluginDir ?? DEFAULT_CNI_PLUGIN_DIR;
   const binary = path.join(dir, conf.type);
   try {
-    await access(binary, constants.X_OK);
+    await fsp.access(binary, constants.X_OK);
   } catch {
     throw new WharfError('UNAVAILABLE', `CNI plugin ${conf.type} not found in ${dir} (install containernetworking-plugins)`);
   }

@@ -1,4 +1,4 @@
-import { access, constants } from 'node:fs/promises';
+import { constants, promises as fsp } from 'node:fs'; // fs.promises loads on first use, node:fs/promises at start-up
 
 /** Static inits Docker and podman use for `--init`; the first that exists is bind-mounted at /sbin/docker-init. */
 export const INIT_CANDIDATES: readonly string[] = [
@@ -15,7 +15,7 @@ export const INIT_CANDIDATES: readonly string[] = [
 export async function findInitBinary(candidates: readonly string[] = INIT_CANDIDATES): Promise<string | undefined> {
   for (const c of candidates) {
     try {
-      await access(c, constants.X_OK);
+      await fsp.access(c, constants.X_OK);
       return c;
     } catch {
       /* next */
