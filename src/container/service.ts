@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, promises as fsp, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -51,7 +51,7 @@ import {
   type NetworkMode,
   type PortMapping,
 } from '../network/index.js';
-import { pidAlive, replaceFileSync, trace } from '../util/index.js';
+import { lazyBuiltin, pidAlive, replaceFileSync, trace } from '../util/index.js';
 import { populateInitLayer } from './init-layer.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
@@ -59,6 +59,8 @@ import { containerPaths, initKeyOf, monitorEntry, sharedInitKeyOf, snapshotKeyOf
 import { ContainerRecords } from './records.js';
 import type { ContainerRecord, ContainerView, HostConfig, MountPoint } from './types.js';
 import type { VolumeService } from './volumes.js';
+
+const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 
 export interface CreateOptions {
   /** Image name or ID. */
@@ -262,7 +264,7 @@ export class ContainerService {
 
     const id = newContainerId();
     const finalName = name ?? randomName((n) => this.records.byName(n) !== undefined);
-    const hostname = opts.hostname || (network === 'host' ? os.hostname() : id.slice(0, 12));
+    const hostname = opts.hostname || (network === 'host' ? os().hostname() : id.slice(0, 12));
     const userEnv = (opts.env ?? []).filter((e) => e.includes('=') || process.env[e] !== undefined).map((e) => (e.includes('=') ? e : `${e}=${process.env[e]}`));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
     for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};

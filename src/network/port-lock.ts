@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import * as os from 'node:os';
+import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
+import { lazyBuiltin } from '../util/index.js';
+
+const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 
 /**
  * Host ports are one machine-wide resource, shared by every Wharf root: the lock is too. In /run itself (cleared at
@@ -10,7 +13,7 @@ import { WharfError } from '../errors/index.js';
  * and block every `run -p`); the temp dir only where /run is not ours (tests, unusual systems).
  */
 export function defaultPortLockFile(): string {
-  let dir = os.tmpdir();
+  let dir = os().tmpdir();
   try {
     accessSync('/run', constants.W_OK);
     dir = '/run';

@@ -1,4 +1,3 @@
-import { endianness } from 'node:os';
 import { WharfError } from '../errors/index.js';
 import type { Descriptor, ImageIndex, Platform } from './types.js';
 
@@ -163,7 +162,8 @@ const NODE_ARCH: Record<string, string> = {
 export function hostPlatform(): Platform {
   const os = process.platform === 'win32' ? 'windows' : process.platform;
   let architecture = NODE_ARCH[process.arch] ?? process.arch;
-  if (process.arch === 'ppc64') architecture = endianness() === 'LE' ? 'ppc64le' : 'ppc64';
+  // The byte order from a typed array, not node:os: loading that module costs every command ~1 ms at start-up.
+  if (process.arch === 'ppc64') architecture = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'ppc64le' : 'ppc64';
   const p: Platform = { architecture, os };
   if (architecture === 'arm') {
     const armVersion = (process.config.variables as Record<string, unknown>)['arm_version'];

@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
+import type * as Os from 'node:os';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import { ptyModule, signalNumber } from './foreground.js';
 import type { OciProcess } from './oci-spec.js';
 import { classifyRuncError, runcErrorMessage, type Runc } from './runc.js';
+import { lazyBuiltin } from '../util/index.js';
+
+const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 
 export interface ExecInContainerOptions {
   runc: Runc;
@@ -32,7 +35,7 @@ export interface ExecHandle {
 
 /** `runc exec` into a running container; errors such as a missing command reject `exit` with a WharfError. */
 export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandle> {
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-exec-'));
+  const tmp = await fsp.mkdtemp(path.join(os().tmpdir(), 'wharf-exec-'));
   const processFile = path.join(tmp, 'process.json');
   const logFile = path.join(tmp, 'runc.log');
   const pidFile = path.join(tmp, 'pid');

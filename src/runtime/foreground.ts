@@ -1,9 +1,12 @@
 /** runc run/exec in the foreground, its stdio on pipes or on a pseudo-terminal (node-pty). */
 import { spawn } from 'node:child_process';
-import { constants as osConstants } from 'node:os';
+import type * as Os from 'node:os';
 import { createRequire } from 'node:module';
 import type { LogStream } from './json-log.js';
 import type { MonitorConfig } from './monitor-types.js';
+import { lazyBuiltin } from '../util/index.js';
+
+const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 
 /** The smallest interface over "runc run in the foreground", whether on pipes or on a pty. */
 export interface RuncProcess {
@@ -157,6 +160,6 @@ export async function spawnOnPty(
 
 /** The number of a signal by name (0 for none): a process killed by it exits "128 + n", as a shell reports. */
 export function signalNumber(signal: NodeJS.Signals | null): number {
-  return signal ? (osConstants.signals[signal] ?? 0) : 0;
+  return signal ? (os().constants.signals[signal] ?? 0) : 0;
 }
 
