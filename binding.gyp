@@ -7,16 +7,17 @@
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/sendfile.c"]}]]
     },
     {
-      "target_name": "wharf_digest",
-      "sources": ["native/digest.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/digest.c"]}]]
-    },
-    {
       "target_name": "wharf_mount",
       "sources": ["native/mount.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/mount.c"]}]]
+    },
+    {
+      "target_name": "wharf_digest",
+      "sources": ["native/digest.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-Wl,-z,now"],
+      "conditions": [["OS!='linux' or node_use_openssl!='true'", {"type": "none", "sources!": ["native/digest.c"]}]]
     }
   ]
 }

@@ -5,7 +5,8 @@
 //   wharf_digest.node (without it small blobs are hashed by node:crypto, which is slower to load);
 // - the container monitor native/monitor.c → build/Release/wharf-monitor, a plain program built with the C compiler
 //   (without it every container gets the Node monitor, which starts slower).
-// A failed build prints one warning line and exits 0. Runs from `npm install` and at the start of `npm run build`.
+// A failed build prints one warning line and exits 0. Runs from `npm install` and at the start of `npm run build`;
+// use it (not `node-gyp rebuild` alone, which empties build/ and so removes the monitor) to rebuild by hand.
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -25,7 +26,8 @@ function upToDate(outputs, sources) {
 }
 
 function buildAddons() {
-  const outputs = ['wharf_sendfile.node', 'wharf_mount.node', 'wharf_digest.node'].map((f) => path.join(release, f));
+  // wharf_digest needs the OpenSSL headers of the Node it is built for (binding.gyp skips it without them).
+  const outputs = ['wharf_sendfile.node', 'wharf_mount.node'].map((f) => path.join(release, f));
   const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'native/digest.c', 'scripts/build-native.mjs');
   const warn = (why) => {
     process.stderr.write(`warning: native addons not built (${why}); the registry streams blobs, mount(8) mounts snapshots\n`);
@@ -62,10 +64,13 @@ function buildMonitor() {
   mkdirSync(release, { recursive: true });
   // Into a temp name first: a launcher must never find a half-written program.
   const tmp = `${output}.${process.pid}.tmp`;
-  const cc = process.env.CC || 'cc';
-  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-pthread', '-o', tmp, sources[0]], { encoding: 'utf8' });
+  // $CC may carry arguments ("ccache cc", "gcc -m32"); 64-bit file offsets: a json log may pass 2 GiB on 32-bit.
+  const [cc, ...ccArgs] = (process.env.CC || 'cc').trim().split(/\s+/);
+  const flags = ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-D_FILE_OFFSET_BITS=64', '-pthread'];
+  const r = spawnSync(cc, [...ccArgs, ...flags, '-o', tmp, sources[0]], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
+    rmSync(output, { force: true }); // an older build must not stay in use after a failed one
     const lastErr = `${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0]?.trim();
     process.stderr.write(
       `warning: native container monitor not built (${r.error ? r.error.message : lastErr || `${cc} exited with ${r.status}`}); containers get the Node monitor\n`,

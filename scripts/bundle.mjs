@@ -57,7 +57,7 @@ async function bundleScript(entry, outfile) {
     minify: true,
     sourcemap: 'linked',
     // Modules find their neighbours (package.json, the monitor, the sendfile addon) from import.meta.url.
-    define: { 'import.meta.url': '__wharfImportMetaUrl', __WHARF_VERSION__: JSON.stringify(version) },
+    define: { 'import.meta.url': '__wharfImportMetaUrl', __WHARF_VERSION__: JSON.stringify(version), __WHARF_BUNDLED__: 'true' },
     banner: { js: "const __wharfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     // import.meta.resolve is used only when running from TypeScript sources (tsx), never in the bundle.
     logOverride: { 'empty-import-meta': 'silent' },

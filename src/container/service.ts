@@ -1085,10 +1085,14 @@ async function removeWhenMonitorExits(stateDir: string, monitorPid: number): Pro
   child.unref();
 }
 
-/** A small text file inside a container's root file system (symlinks resolved within it), or undefined. */
+/**
+ * A small text file inside a container's root file system (symlinks resolved within it), or undefined when it
+ * cannot be read; a path that cannot be resolved (a symlink loop) is an error.
+ */
 function readTextInRoot(rootfs: string, file: string): string | undefined {
+  const resolved = resolveInRootSync(rootfs, file);
   try {
-    return readFileSync(resolveInRootSync(rootfs, file), 'utf8');
+    return readFileSync(resolved, 'utf8');
   } catch {
     return undefined;
   }

@@ -49,8 +49,14 @@ export function shortId(d: Digest | string): string {
 
 export function digestOf(data: string | Uint8Array, alg: Algorithm = 'sha256'): Digest {
   const addon = digestAddon();
-  if (addon) return `${alg}:${addon.digestHex(alg, typeof data === 'string' ? Buffer.from(data) : data)}` as Digest;
+  if (addon) return `${alg}:${addon.digestHex(alg, asBytes(data))}` as Digest;
   return `${alg}:${crypto().createHash(alg).update(data).digest('hex')}` as Digest;
+}
+
+/** The addon takes a Uint8Array: other views (a DataView, a Uint16Array) are the same bytes seen as one. */
+function asBytes(data: string | ArrayBufferView): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data);
+  return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** node:crypto's createHash, loaded on first use. */

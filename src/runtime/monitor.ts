@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
@@ -155,6 +155,22 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     changes.close();
   }
 
+  function spawnMonitor(command: string[]): ChildProcess {
+    const logFd = openSync(paths.monitorLog, 'a', 0o600);
+    try {
+      const child = spawn(command[0]!, [...command.slice(1), paths.config], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+        cwd: '/',
+        env: monitorEnv(),
+      });
+      child.on('error', () => {}); // a failed spawn shows as no pid; its 'error' event must not kill this process
+      return child;
+    } finally {
+      closeSync(logFd);
+    }
+  }
+
   async function superviseStart(): Promise<StartedMonitor> {
     trace('hand over');
     // A native standby takes any config (it execs the Node monitor for what it does not serve itself).
@@ -162,18 +178,10 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     if (child) {
       await activateStandby(child, paths.config);
     } else {
-      const logFd = openSync(paths.monitorLog, 'a', 0o600);
-      const command = nativeBin && nativeServes(config) ? [nativeBin] : [entry.execPath, ...entry.args];
-      try {
-        child = spawn(command[0]!, [...command.slice(1), paths.config], {
-          detached: true,
-          stdio: ['ignore', logFd, logFd],
-          cwd: '/',
-          env: monitorEnv(),
-        });
-      } finally {
-        closeSync(logFd);
-      }
+      const node = [entry.execPath, ...entry.args];
+      child = spawnMonitor(nativeBin && nativeServes(config) ? [nativeBin] : node);
+      // A native monitor that cannot be spawned (a noexec mount, a foreign binary): the Node monitor does the job.
+      if (child.pid === undefined && nativeBin) child = spawnMonitor(node);
     }
     const monitorPid = child.pid;
     child.unref();

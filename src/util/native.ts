@@ -1,10 +1,12 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-// This module runs from src/util/ (tsx), dist/util/ (tsc) and dist/wharf.cjs (the esbuild bundle): the addons are in
-// build/Release/ at the package root, two or one directories up.
-const DIRS = ['../../build/Release/', '../build/Release/'];
+// This module runs from src/util/ (tsx), dist/util/ (tsc) and dist/*.cjs (the esbuild bundles): the addons are in
+// build/Release/ at the package root, two directories up, or one from a bundle (a file directly in dist/).
+const HERE = fileURLToPath(import.meta.url);
+const DIRS = path.basename(path.dirname(HERE)) === 'dist' ? ['../build/Release/'] : ['../../build/Release/'];
 const loaded = new Map<string, unknown>();
 
 /**
@@ -38,13 +40,18 @@ export function loadNativeAddon<T>(name: string, check: (m: Partial<T>) => boole
 
 /**
  * One of Wharf's optional native programs (native/*.c built as an executable next to the addons, e.g. the container
- * monitor build/Release/wharf-monitor), or undefined when it is not built or WHARF_NATIVE=0.
+ * monitor build/Release/wharf-monitor), or undefined when it is not built, cannot be executed, or WHARF_NATIVE=0.
  */
 export function nativeProgram(name: string): string | undefined {
   if (process.env.WHARF_NATIVE === '0' || process.platform !== 'linux') return undefined;
   for (const dir of DIRS) {
     const file = fileURLToPath(new URL(`${dir}${name}`, import.meta.url));
-    if (existsSync(file)) return file;
+    try {
+      accessSync(file, constants.X_OK); // not just there: a noexec mount or a lost mode bit would fail every spawn
+      return file;
+    } catch {
+      // not built, or not runnable here
+    }
   }
   return undefined;
 }

@@ -5,7 +5,7 @@ import { lazyBuiltin } from './builtin.js';
 const crypto = lazyBuiltin<typeof Crypto>('node:crypto');
 
 /**
- * Random bytes from the kernel's generator (/dev/urandom, the source crypto.randomBytes draws from as well) without
+ * Random bytes from the kernel's generator (/dev/urandom; crypto.randomBytes is seeded from it too) without
  * loading node:crypto: that module and its sixteen internal parts cost ~5 ms of start-up, and most commands (every
  * `run`) need a few random bytes for a name or an ID and nothing else from it.
  */

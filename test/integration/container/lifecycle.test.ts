@@ -319,3 +319,12 @@ test('WHARF_MONITOR=node runs containers under the Node monitor, its standby inc
   assert.ok(cmdline.some((a) => a.endsWith('monitor-main.cjs')), cmdline.join(' '));
   ok(await f.cli(['rm', '-f', id]), 'rm -f');
 });
+
+test('run with a memory limit (the OOM watch) gets the Node monitor as its standby from the start', async () => {
+  const id = ok(await f.cli(['run', '-d', '-m', '64m', 'busybox', 'sleep', '30']), 'run -d -m').stdout.trim();
+  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
+  const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
+  assert.ok(cmdline.includes('--standby'), cmdline.join(' '));
+  assert.ok(cmdline.some((a) => a.endsWith('monitor-main.cjs')), `a Node standby, not one exec'ed later: ${cmdline.join(' ')}`);
+  ok(await f.cli(['rm', '-f', id]), 'rm -f');
+});

@@ -543,3 +543,27 @@ test('a native standby hands a terminal to the Node monitor (fallback)', nativeO
   assert.match(out.text(), /\/dev\/(pts\/\d+|console)\r?\ndone/);
   assert.equal((await waitExit(stateDir, 5000)).exitCode, 0);
 });
+
+test('a native standby hands the OOM watch (a memory limit) to the Node monitor', nativeOnly, async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'sleep 0.5'] }, { memory: 64 * 1024 * 1024 });
+  const standby = nativeStandby();
+  const s = await startMonitor({ ...opts, watchOom: true });
+  assert.equal(s.monitorPid, standby.pid);
+  const cmdline = await fsp.readFile(`/proc/${s.monitorPid}/cmdline`, 'utf8').catch(() => '');
+  assert.match(cmdline, /monitor-main/, `the Node monitor runs in the standby's process: ${cmdline.split('\0').join(' ')}`);
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  assert.equal(st.oomKilled, undefined);
+});
+
+test('a native monitor that cannot be executed leaves the job to the Node monitor', nativeOnly, async () => {
+  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'echo fine'] });
+  const unusable = path.join(r.dir, 'wharf-monitor');
+  await fsp.copyFile(native!, unusable);
+  await fsp.chmod(unusable, 0o644);
+  const s = await startMonitor({ ...opts, nativeMonitor: unusable });
+  assert.ok(s.monitorPid > 0);
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  assert.deepEqual((await logLines(opts.logPath)).map((l) => l.log), ['fine\n']);
+});
