@@ -38,14 +38,22 @@ if command -v podman >/dev/null && P load -i "$W/bb.tar" >/dev/null 2>&1 && P ru
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 time_it() { local s e; s=$(now); "$@" >/dev/null 2>&1; e=$(now); awk "BEGIN { print $e - $s }"; }
-series() { local out=(); for _ in $(seq 1 "$RUNS"); do out+=("$(time_it "$@")"); done; printf '%s\n' "${out[@]}" | median; }
 
 # Start latency, with no network (the same for every tool; publishing ports is measured by the tests, not here).
+# The tools take turns, one start each per round: this machine's speed drifts within minutes, and a series of one
+# tool after the other's would compare two different machines.
 W_ run --rm --network none busybox true >/dev/null # warm the page cache
-WR=$(series W_ run --rm --network none busybox true)
-DR=$(series D run --rm --network none busybox true)
+D run --rm --network none busybox true >/dev/null
+WT=(); DT=(); PT=()
+for _ in $(seq 1 "$RUNS"); do
+  WT+=("$(time_it W_ run --rm --network none busybox true)")
+  DT+=("$(time_it D run --rm --network none busybox true)")
+  [ "$HAVE_PODMAN" = 1 ] && PT+=("$(time_it P run --rm --network none busybox true)")
+done
+WR=$(printf '%s\n' "${WT[@]}" | median)
+DR=$(printf '%s\n' "${DT[@]}" | median)
 PR=n/a
-[ "$HAVE_PODMAN" = 1 ] && PR=$(series P run --rm --network none busybox true)
+[ "$HAVE_PODMAN" = 1 ] && PR=$(printf '%s\n' "${PT[@]}" | median)
 
 # Commit of 200 MB in 2,000 files.
 WRITE='i=0; while [ $i -lt 2000 ]; do head -c 100000 /dev/urandom > /data/f$i; i=$((i+1)); done'
