@@ -13,6 +13,12 @@
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/mount.c"]}]]
     },
     {
+      "target_name": "wharf_spawn",
+      "sources": ["native/spawn.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/spawn.c"]}]]
+    },
+    {
       "target_name": "wharf_digest",
       "sources": ["native/digest.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -40,13 +40,31 @@ if ((verb === 'run' || verb === 'start') && existsSync(monitorMain) && existsSyn
     isExecutable(nativeMonitor) &&
     !(verb === 'run' && wantsNodeMonitor(argv.slice(verbAt + (argv[verbAt] === 'container' ? 2 : 1))));
   const command = useNative ? [nativeMonitor] : [process.execPath, monitorMain];
+  globalThis[Symbol.for('wharf.standbyMonitor')] = startStandby(command);
+}
+
+/**
+ * Start `command --standby` detached, its stdin a pipe to this process (src/runtime/standby.ts). Through the small
+ * native/spawn.c addon when it is built (posix_spawn, and no node:child_process to load: ~5 ms sooner), else
+ * child_process.
+ */
+function startStandby(command) {
+  if (process.env.WHARF_NATIVE !== '0') {
+    try {
+      const addon = require(join(__dirname, '..', 'build', 'Release', 'wharf_spawn.node'));
+      const [pid, fd] = addon.spawnStandby(command[0], [...command.slice(1), '--standby']);
+      return { command, pid, fd, exited: () => addon.exited(pid) };
+    } catch {
+      // not built, or the spawn failed: the portable way below
+    }
+  }
   const { spawn } = require('node:child_process');
   const child = spawn(command[0], [...command.slice(1), '--standby'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/' });
   child.on('error', () => {});
   child.stdin.on('error', () => {});
   child.unref();
   child.stdin.unref();
-  globalThis[Symbol.for('wharf.standbyMonitor')] = { child, command };
+  return { command, child };
 }
 
 /** Where the verb is, after the global options (`--root DIR run …`, `container start …`); -1 without one. */

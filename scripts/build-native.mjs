@@ -2,7 +2,8 @@
 // Builds Wharf's optional native parts, each only when its output is missing or older than its sources:
 // - the addons native/sendfile.c → build/Release/wharf_sendfile.node and native/mount.c → wharf_mount.node, with
 //   node-gyp (without them the registry streams blobs and mount(8) mounts snapshots), and native/digest.c →
-//   wharf_digest.node (without it small blobs are hashed by node:crypto, which is slower to load);
+//   wharf_digest.node (without it small blobs are hashed by node:crypto, which is slower to load), and
+//   native/spawn.c → wharf_spawn.node (the launcher's standby monitor; without it node:child_process starts it);
 // - the container monitor native/monitor.c → build/Release/wharf-monitor, a plain program built with the C compiler
 //   (without it every container gets the Node monitor, which starts slower).
 // A failed build prints one warning line and exits 0. Runs from `npm install` and at the start of `npm run build`;
@@ -27,8 +28,8 @@ function upToDate(outputs, sources) {
 
 function buildAddons() {
   // wharf_digest needs the OpenSSL headers of the Node it is built for (binding.gyp skips it without them).
-  const outputs = ['wharf_sendfile.node', 'wharf_mount.node'].map((f) => path.join(release, f));
-  const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'native/digest.c', 'scripts/build-native.mjs');
+  const outputs = ['wharf_sendfile.node', 'wharf_mount.node', 'wharf_spawn.node'].map((f) => path.join(release, f));
+  const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'native/spawn.c', 'native/digest.c', 'scripts/build-native.mjs');
   const warn = (why) => {
     process.stderr.write(`warning: native addons not built (${why}); the registry streams blobs, mount(8) mounts snapshots\n`);
     return false;

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import type * as Zlib from 'node:zlib';
-import { lazyBuiltin } from '../util/index.js';
+import { lazyBuiltin, spawn } from '../util/index.js';
 import { WharfError } from '../errors/index.js';
 
 const zlib = lazyBuiltin<typeof Zlib>('node:zlib');

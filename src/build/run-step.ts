@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -6,6 +5,7 @@ import { WharfError, isErrno } from '../errors/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import { isOpaqueDir } from '../archive/fsmeta.js';
 import { buildSpec, Runc, type MountRequest, type NetworkAttachment } from '../runtime/index.js';
+import { spawn } from '../util/index.js';
 
 /**
  * Runs one RUN step as a short-lived container: an OCI bundle on the already-mounted rootfs, `runc run` in the

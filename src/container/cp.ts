@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WharfError, isErrno } from '../errors/index.js';
 import { applyLayer, resolveInRoot } from '../archive/index.js';
-import { run } from '../util/index.js';
+import { run, spawn } from '../util/index.js';
 
 /** Docker's `cp` argument rule: `NAME:PATH` is in a container unless the text starts like a local path. */
 export function splitCpArg(arg: string): { container?: string; path: string } {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, promises as fsp, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
@@ -51,7 +50,7 @@ import {
   type NetworkMode,
   type PortMapping,
 } from '../network/index.js';
-import { lazyBuiltin, pidAlive, replaceFileSync, trace } from '../util/index.js';
+import { lazyBuiltin, pidAlive, replaceFileSync, spawn, trace } from '../util/index.js';
 import { populateInitLayer } from './init-layer.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { constants, promises as fsp } from 'node:fs'; // fs.promises loads on first use, node:fs/promises at start-up
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { PortMapping } from './publish.js';
+import { spawn } from '../util/index.js';
 
 export const CNI_VERSION = '1.0.0';
 export const DEFAULT_CNI_PLUGIN_DIR = '/usr/lib/cni';

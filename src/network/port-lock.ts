@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
-import { lazyBuiltin } from '../util/index.js';
+import { lazyBuiltin, spawn } from '../util/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 

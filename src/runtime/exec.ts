@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
@@ -7,7 +6,7 @@ import { WharfError } from '../errors/index.js';
 import { ptyModule, signalNumber } from './foreground.js';
 import type { OciProcess } from './oci-spec.js';
 import { classifyRuncError, runcErrorMessage, type Runc } from './runc.js';
-import { lazyBuiltin } from '../util/index.js';
+import { lazyBuiltin, spawn } from '../util/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 

@@ -1,10 +1,9 @@
 /** runc run/exec in the foreground, its stdio on pipes or on a pseudo-terminal (node-pty). */
-import { spawn } from 'node:child_process';
 import type * as Os from 'node:os';
 import { createRequire } from 'node:module';
 import type { LogStream } from './json-log.js';
 import type { MonitorConfig } from './monitor-types.js';
-import { lazyBuiltin } from '../util/index.js';
+import { lazyBuiltin, spawn } from '../util/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { promises as fsp, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DirectoryWaiter, atomicWriteFile, pidAlive, replaceFileSync, trace } from '../util/index.js';
+import { atomicWriteFile, DirectoryWaiter, pidAlive, replaceFileSync, spawn, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { JsonLogWriter, type LogStream } from './json-log.js';
 import { monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
@@ -6,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { DirectoryWaiter, nativeProgram, trace } from '../util/index.js';
+import { DirectoryWaiter, nativeProgram, spawn, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
-import { STANDBY_FLAG, activateStandby, takeStandbyMonitor } from './standby.js';
+import { STANDBY_FLAG, activateStandbyMonitor, childMonitorProcess, type MonitorProcess } from './standby.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
 
 export { monitorPaths, jsonLogPath, type MonitorConfig, type MonitorState, type MonitorStatus } from './monitor-types.js';
@@ -155,7 +154,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     changes.close();
   }
 
-  function spawnMonitor(command: string[]): ChildProcess {
+  function spawnMonitor(command: string[]): MonitorProcess {
     const logFd = openSync(paths.monitorLog, 'a', 0o600);
     try {
       const child = spawn(command[0]!, [...command.slice(1), paths.config], {
@@ -165,7 +164,8 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
         env: monitorEnv(),
       });
       child.on('error', () => {}); // a failed spawn shows as no pid; its 'error' event must not kill this process
-      return child;
+      child.unref();
+      return childMonitorProcess(child);
     } finally {
       closeSync(logFd);
     }
@@ -173,18 +173,15 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
 
   async function superviseStart(): Promise<StartedMonitor> {
     trace('hand over');
+    const node = [entry.execPath, ...entry.args];
     // A native standby takes any config (it execs the Node monitor for what it does not serve itself).
-    let child = takeStandbyMonitor(nativeBin ? [[entry.execPath, ...entry.args], [nativeBin]] : [[entry.execPath, ...entry.args]]);
-    if (child) {
-      await activateStandby(child, paths.config);
-    } else {
-      const node = [entry.execPath, ...entry.args];
+    let child: MonitorProcess | undefined = await activateStandbyMonitor(nativeBin ? [node, [nativeBin]] : [node], paths.config);
+    if (!child) {
       child = spawnMonitor(nativeBin && nativeServes(config) ? [nativeBin] : node);
       // A native monitor that cannot be spawned (a noexec mount, a foreign binary): the Node monitor does the job.
       if (child.pid === undefined && nativeBin) child = spawnMonitor(node);
     }
     const monitorPid = child.pid;
-    child.unref();
     if (monitorPid === undefined) throw new WharfError('UNAVAILABLE', `cannot start the monitor for container ${cfg.id}`);
 
     const deadline = Date.now() + timeoutMs;
@@ -194,7 +191,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
       state = readStateFileSync(paths.state);
       if (attachOpts && !session && state?.attachReady) session = await attach(paths.socket, attachOpts);
       if (state && (state.status === 'running' || state.status === 'exited')) break;
-      if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.exitCode !== null) {
+      if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.hasExited()) {
         // A fast container's monitor can write its last state and exit between the read above and this check.
         const last = readStateFileSync(paths.state);
         if (last && (last.status === 'running' || last.status === 'exited')) {

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { closeSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 
 /**
@@ -8,41 +9,67 @@ import * as path from 'node:path';
  * standby waits for one line on stdin, the path of its monitor.json; when its stdin closes without one (the CLI
  * failed or had nothing to start) it exits. The native monitor hands a config it cannot serve (a terminal, the OOM
  * watch) to the Node monitor named by the config's `fallback`.
- * The launcher leaves `{ child, command }` under this global key; startMonitor takes it at most once.
+ * The launcher leaves a StandbyMonitor under this global key; startMonitor takes it at most once.
  */
 export const STANDBY_FLAG = '--standby';
 export const STANDBY_KEY = Symbol.for('wharf.standbyMonitor');
 
-export interface StandbyMonitor {
-  child: ChildProcess;
-  /** The standby's command line without the flag: [node, monitor-main.cjs] or [wharf-monitor]. */
-  command: string[];
+/** What the launcher leaves: the standby's command line (without the flag) and how it was started. */
+export type StandbyMonitor =
+  | { command: string[]; child: ChildProcess }
+  /** Started by native/spawn.c: its pid, the write end of its stdin, and whether it has exited (reaping it). */
+  | { command: string[]; pid: number; fd: number; exited: () => boolean };
+
+/** A started monitor process, however it was started. */
+export interface MonitorProcess {
+  pid: number | undefined;
+  hasExited(): boolean;
 }
+
+export const childMonitorProcess = (child: ChildProcess): MonitorProcess => ({
+  pid: child.pid,
+  hasExited: () => child.exitCode !== null || child.signalCode !== null,
+});
 
 const sameCommand = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((x, i) => path.resolve(x) === path.resolve(b[i]!));
 
 /**
- * The launcher's standby, if it runs one of the accepted monitor commands and is still waiting; it is never handed
- * out twice, and one that is not taken is told to exit.
+ * The launcher's standby, handed its config: when it runs one of the accepted monitor commands and is still
+ * waiting. It is never handed out twice, and one that is not taken is told to exit (its stdin closes).
  */
-export function takeStandbyMonitor(accepted: ReadonlyArray<readonly string[]>): ChildProcess | undefined {
+export async function activateStandbyMonitor(
+  accepted: ReadonlyArray<readonly string[]>,
+  configPath: string,
+): Promise<MonitorProcess | undefined> {
   const g = globalThis as Record<symbol, unknown>;
   const s = g[STANDBY_KEY] as StandbyMonitor | undefined;
   if (!s) return undefined;
   delete g[STANDBY_KEY];
   const known = Array.isArray(s.command) && accepted.some((c) => sameCommand(c, s.command));
-  const waiting = s.child.exitCode === null && s.child.signalCode === null && s.child.stdin?.writable === true;
-  if (known && waiting) return s.child;
-  s.child.stdin?.destroy();
-  return undefined;
-}
-
-/** Hand a standby its config; resolves once the line is written to its stdin. */
-export function activateStandby(child: ChildProcess, configPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stdin = child.stdin!;
-    stdin.once('error', reject);
-    stdin.end(`${configPath}\n`, () => resolve());
-  });
+  if ('child' in s) {
+    const proc = childMonitorProcess(s.child);
+    const stdin = s.child.stdin;
+    if (!known || proc.hasExited() || stdin?.writable !== true) {
+      stdin?.destroy();
+      return undefined;
+    }
+    return new Promise((resolve) => {
+      stdin.once('error', () => resolve(undefined));
+      stdin.end(`${configPath}\n`, () => resolve(proc));
+    });
+  }
+  try {
+    if (!known || s.exited()) return undefined;
+    writeSync(s.fd, `${configPath}\n`); // a few bytes into an empty pipe; EPIPE when the standby died since
+    return { pid: s.pid, hasExited: s.exited };
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      closeSync(s.fd);
+    } catch {
+      /* closed already */
+    }
+  }
 }

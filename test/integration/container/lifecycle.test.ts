@@ -318,6 +318,9 @@ test('WHARF_MONITOR=node runs containers under the Node monitor, its standby inc
   const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
   assert.ok(cmdline.some((a) => a.endsWith('monitor-main.cjs')), cmdline.join(' '));
   ok(await f.cli(['rm', '-f', id]), 'rm -f');
+  // Without any native part: the standby is started through node:child_process.
+  const plain = ok(await f.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo plain'], { env: { WHARF_NATIVE: '0' } }), 'run, WHARF_NATIVE=0');
+  assert.equal(plain.stdout, 'plain\n');
 });
 
 test('run with a memory limit (the OOM watch) gets the Node monitor as its standby from the start', async () => {
