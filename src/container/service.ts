@@ -50,7 +50,7 @@ import {
   type NetworkMode,
   type PortMapping,
 } from '../network/index.js';
-import { lazyBuiltin, pidAlive, replaceFileSync, spawn, trace } from '../util/index.js';
+import { lazyBuiltin, pidAlive, removeTreeSync, replaceFileSync, spawn, trace } from '../util/index.js';
 import { populateInitLayer } from './init-layer.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
@@ -434,7 +434,7 @@ export class ContainerService {
     try {
       if (fileSizeOr(p.log, 0) < 1 << 20) rmSync(p.log, { force: true });
       else await fsp.rm(p.log, { force: true });
-      rmSync(p.dir, { recursive: true, force: true });
+      removeTreeSync(p.dir);
     } finally {
       await removing;
     }
@@ -556,7 +556,7 @@ export class ContainerService {
         r.network = net;
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
       });
-      rmSync(p.stateDir, { recursive: true, force: true }); // a few small files of the previous run
+      removeTreeSync(p.stateDir); // a few small files of the previous run
       trace('spec written');
       let started;
       try {
@@ -638,7 +638,7 @@ export class ContainerService {
       }
     }
     await this.runc.delete(id, { force: true }).catch(() => {});
-    if (await isMountPoint(p.rootfs).catch(() => false)) await unmountHard(p.rootfs);
+    await unmountHard(p.rootfs); // unmount itself looks whether anything is mounted there
     let netErr: unknown;
     if (rec.network || rec.state.status === 'running') {
       try {
@@ -818,7 +818,7 @@ export class ContainerService {
       for (const m of rec.mounts) if (m.Type === 'volume' && m.Anonymous && m.Name) await this.volumes.remove(m.Name, { force: true }).catch(() => {});
     }
     if (opts.fromMonitor && opts.monitorPid !== undefined) await removeWhenMonitorExits(p.stateDir, opts.monitorPid);
-    else rmSync(p.stateDir, { recursive: true, force: true }); // a few small files
+    else removeTreeSync(p.stateDir); // a few small files
     return rec.id;
   }
 

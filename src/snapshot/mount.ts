@@ -181,7 +181,7 @@ export async function isMountPoint(target: string): Promise<boolean> {
   // Synchronously: asked at every container start and removal, and two thread-pool trips cost more than the reads.
   let real: string;
   try {
-    real = realpathSync(target);
+    real = realpathSync.native(target); // libc's: one call, where the JS version lstats every component
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
     throw err;

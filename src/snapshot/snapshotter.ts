@@ -1,7 +1,7 @@
 import { mkdirSync, promises as fsp, readdirSync, renameSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError, isErrno } from '../errors/index.js';
-import { diskUsage, randomHex } from '../util/index.js';
+import { diskUsage, randomHex, removeTreeSync } from '../util/index.js';
 import type { MetaDb } from '../meta/index.js';
 import { pidAlive } from '../util/index.js';
 import { SnapshotRecords, toInfo, type SnapshotRecord } from './records.js';
@@ -97,7 +97,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     if (!moved) return;
     // A writable layer nothing was written to (every `run --rm` of a command that changes no file) is a few empty
     // directories: removed synchronously, which costs less than the thread pool's round trips for each of them.
-    if (isEmptyDir(path.join(doomed, 'fs'))) rmSync(doomed, { recursive: true, force: true });
+    if (isEmptyDir(path.join(doomed, 'fs'))) removeTreeSync(doomed);
     else await fsp.rm(doomed, { recursive: true, force: true });
   }
 
