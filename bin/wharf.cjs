@@ -52,8 +52,8 @@ function startStandby(command) {
   if (process.env.WHARF_NATIVE !== '0') {
     try {
       const addon = require(join(__dirname, '..', 'build', 'Release', 'wharf_spawn.node'));
-      const [pid, fd] = addon.spawnStandby(command[0], [...command.slice(1), '--standby']);
-      return { command, pid, fd, exited: () => addon.exited(pid) };
+      const [pid, fd, notifyFd] = addon.spawnStandby(command[0], [...command.slice(1), '--standby']);
+      return { command, pid, fd, notifyFd, exited: () => addon.exited(pid) };
     } catch {
       // not built, or the spawn failed: the portable way below
     }

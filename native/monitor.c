@@ -474,6 +474,7 @@ static struct {
   int open_stdin, stdin_once, wait_for_attach, attach_claims_cleanup;
   long attach_client_pid; /* 0: none */
   char **cleanup;         /* NULL-terminated argv, or NULL */
+  int notify_fd;          /* MonitorConfig.notifyFd: a byte after every state write; -1 for none */
   long cleanup_timeout_ms;
 } cfg;
 
@@ -534,6 +535,16 @@ static void save_state(void) {
     unlink(tmp);
   }
   free(b.p);
+  if (cfg.notify_fd >= 0) {
+    /* Non-blocking: a reader that stopped reading (or went away: EPIPE) just stops being told. */
+    ssize_t w;
+    do w = write(cfg.notify_fd, "s", 1);
+    while (w < 0 && errno == EINTR);
+    if (w < 0 && errno != EAGAIN) {
+      close(cfg.notify_fd);
+      cfg.notify_fd = -1;
+    }
+  }
 }
 
 /* The EXIT frame's payload: JSON.stringify({exitCode, error, errorCode[, cleanupDelegated]}). */
@@ -1303,6 +1314,11 @@ int main(int argc, char **argv) {
   cfg.attach_client_pid = (long)jnum(c, "attachClientPid", 0);
   cfg.cleanup = str_array(jget(c, "cleanup"));
   cfg.cleanup_timeout_ms = (long)jnum(c, "cleanupTimeoutMs", 60000);
+  cfg.notify_fd = (int)jnum(c, "notifyFd", -1);
+  if (cfg.notify_fd >= 0) {
+    if (fcntl(cfg.notify_fd, F_SETFL, O_NONBLOCK) < 0) cfg.notify_fd = -1; /* not open here: no notifications */
+    else fcntl(cfg.notify_fd, F_SETFD, FD_CLOEXEC);                        /* for us only, not runc */
+  }
 
   snprintf(p_state, sizeof p_state, "%s/state.json", cfg.state_dir);
   snprintf(p_socket, sizeof p_socket, "%s/attach.sock", cfg.state_dir);

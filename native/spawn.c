@@ -5,8 +5,10 @@
  * else itself (the monitor spawns runc).
  *
  *   spawnStandby(file, args)   posix_spawn `file args...` in a new session, cwd /, stdin a pipe, stdout and stderr
- *                              /dev/null, default signal dispositions; returns [pid, fd of the pipe's write end]
- *                              (close-on-exec). Throws an Error with .code on failure.
+ *                              /dev/null, fd 3 the write end of a second pipe (the monitor's state notifications,
+ *                              see MonitorConfig.notifyFd), default signal dispositions; returns [pid, fd of the
+ *                              stdin pipe's write end, fd of the notification pipe's read end] (both close-on-exec).
+ *                              Throws an Error with .code on failure.
  *   exited(pid)                true once that child has exited (it is reaped then) or is not a child of ours.
  */
 #define _GNU_SOURCE
@@ -58,7 +60,7 @@ static napi_value spawn_standby(napi_env env, napi_callback_info info) {
   char **args = calloc((size_t)n + 2, sizeof *args);
   char *file = string_value(env, argv[0]);
   napi_value result = NULL;
-  int fds[2] = {-1, -1};
+  int fds[2] = {-1, -1}, nfds[2] = {-1, -1};
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
@@ -81,9 +83,17 @@ static napi_value spawn_standby(napi_env env, napi_callback_info info) {
     throw_errno(env, "pipe2", errno);
     goto out;
   }
+  if (pipe2(nfds, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    throw_errno(env, "pipe2", e);
+    goto out;
+  }
   posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_adddup2(&fa, nfds[1], 3);
   posix_spawn_file_actions_addchdir_np(&fa, "/");
   sigset_t all, none;
   sigfillset(&all);
@@ -94,17 +104,21 @@ static napi_value spawn_standby(napi_env env, napi_callback_info info) {
   pid_t pid;
   int e = posix_spawn(&pid, file, &fa, &attr, args, environ);
   close(fds[0]);
+  close(nfds[1]);
   if (e != 0) {
     close(fds[1]);
+    close(nfds[0]);
     throw_errno(env, file, e);
     goto out;
   }
-  napi_value jpid, jfd;
-  napi_create_array_with_length(env, 2, &result);
+  napi_value jpid, jfd, jnfd;
+  napi_create_array_with_length(env, 3, &result);
   napi_create_int32(env, pid, &jpid);
   napi_create_int32(env, fds[1], &jfd);
+  napi_create_int32(env, nfds[0], &jnfd);
   napi_set_element(env, result, 0, jpid);
   napi_set_element(env, result, 1, jfd);
+  napi_set_element(env, result, 2, jnfd);
 out:
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);

@@ -1,4 +1,4 @@
-import { mkdirSync, promises as fsp, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -432,7 +432,7 @@ export class ContainerService {
     );
     const removing = Promise.all(layers);
     try {
-      if (fileSizeOr(p.log, 0) < 1 << 20) rmSync(p.log, { force: true });
+      if (fileSizeOr(p.log, 0) < 1 << 20) removeTreeSync(p.log);
       else await fsp.rm(p.log, { force: true });
       removeTreeSync(p.dir);
     } finally {

@@ -1,4 +1,4 @@
-import { promises as fsp, readFileSync, rmSync } from 'node:fs';
+import { promises as fsp, readFileSync, rmSync, writeSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,11 +28,19 @@ export async function runMonitor(cfg: MonitorConfig): Promise<void> {
   const state: MonitorState = { id: cfg.id, status: 'starting', monitorPid: process.pid };
   // Synchronous (temp file, rename; no fsync: run-time state), so that the writes are ordered without a queue and
   // the exit's write does not wait for the thread pool.
+  let notifyFd = cfg.notifyFd;
   const saveState = (): Promise<void> => {
     try {
       replaceFileSync(paths.state, JSON.stringify(state) + '\n', 0o644);
     } catch (err) {
       process.stderr.write(`monitor: cannot write ${paths.state}: ${String(err)}\n`);
+    }
+    if (notifyFd !== undefined) {
+      try {
+        writeSync(notifyFd, 's'); // one byte into a pipe the starter reads: it never fills
+      } catch {
+        notifyFd = undefined; // the reader is gone (EPIPE) or the fd is not open here
+      }
     }
     return Promise.resolve();
   };

@@ -42,6 +42,11 @@ export interface MonitorConfig {
    * what it does not do itself (a terminal, the OOM watch).
    */
   fallback?: string[];
+  /**
+   * A pipe (the standby's fd 3, native/spawn.c) on which the monitor writes a byte after every state write, so that
+   * the process that started it learns of each change without watching the state directory.
+   */
+  notifyFd?: number;
 }
 
 export type MonitorStatus = 'starting' | 'running' | 'exited';

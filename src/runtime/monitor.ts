@@ -1,13 +1,13 @@
-import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { DirectoryWaiter, nativeProgram, spawn, trace } from '../util/index.js';
+import { DirectoryWaiter, nativeProgram, PipeWaiter, removeTreeSync, spawn, trace } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
-import { STANDBY_FLAG, activateStandbyMonitor, childMonitorProcess, type MonitorProcess } from './standby.js';
+import { STANDBY_FLAG, STANDBY_NOTIFY_FD, childMonitorProcess, takeStandbyMonitor, type MonitorProcess } from './standby.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
 
 export { monitorPaths, jsonLogPath, type MonitorConfig, type MonitorState, type MonitorStatus } from './monitor-types.js';
@@ -136,22 +136,32 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   if (old && old.status !== 'exited' && isMonitorAlive(old.monitorPid, cfg.stateDir)) {
     throw new WharfError('CONFLICT', `container ${cfg.id} already has a running monitor (pid ${old.monitorPid})`);
   }
-  rmSync(paths.state, { force: true });
+  removeTreeSync(paths.state); // not rmSync: Node 20's loads its rimraf and six more modules for one unlink
+  const node = [entry.execPath, ...entry.args];
+  // A native standby takes any config (it execs the Node monitor for what it does not serve itself).
+  const standby = takeStandbyMonitor(nativeBin ? [node, [nativeBin]] : [node]);
   const config: MonitorConfig = {
     ...cfg,
     waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined,
     ...(attachOpts?.claimCleanup ? { attachClaimsCleanup: true } : {}),
     ...(attachOpts ? { attachClientPid: process.pid } : {}),
-    fallback: [entry.execPath, ...entry.args],
+    fallback: node,
   };
-  writeFileSync(paths.config, JSON.stringify(config, null, 2));
-
-  // Watching before the monitor can write anything: its state changes wake this process at once.
-  const changes = new DirectoryWaiter(cfg.stateDir, { names: [path.basename(paths.state)] });
+  const writeConfig = (): void => writeFileSync(paths.config, JSON.stringify(config, null, 2));
+  // A standby started with a notification pipe (native/spawn.c) says when its state changes; else inotify on the
+  // state dir, watching before the monitor can write anything.
+  if (standby?.notifyFd !== undefined) config.notifyFd = STANDBY_NOTIFY_FD;
+  writeConfig();
+  let changes: DirectoryWaiter | PipeWaiter =
+    standby?.notifyFd !== undefined ? new PipeWaiter(standby.notifyFd) : stateDirWaiter();
   try {
     return await superviseStart();
   } finally {
     changes.close();
+  }
+
+  function stateDirWaiter(): DirectoryWaiter {
+    return new DirectoryWaiter(cfg.stateDir, { names: [path.basename(paths.state)] });
   }
 
   function spawnMonitor(command: string[]): MonitorProcess {
@@ -173,9 +183,14 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
 
   async function superviseStart(): Promise<StartedMonitor> {
     trace('hand over');
-    const node = [entry.execPath, ...entry.args];
-    // A native standby takes any config (it execs the Node monitor for what it does not serve itself).
-    let child: MonitorProcess | undefined = await activateStandbyMonitor(nativeBin ? [node, [nativeBin]] : [node], paths.config);
+    let child: MonitorProcess | undefined = standby && (await standby.activate(paths.config)) ? standby.process : undefined;
+    if (!child && config.notifyFd !== undefined) {
+      // The standby is gone: a fresh monitor has no notification pipe.
+      changes.close();
+      delete config.notifyFd;
+      writeConfig();
+      changes = stateDirWaiter();
+    }
     if (!child) {
       child = spawnMonitor(nativeBin && nativeServes(config) ? [nativeBin] : node);
       // A native monitor that cannot be spawned (a noexec mount, a foreign binary): the Node monitor does the job.

@@ -14,11 +14,17 @@ import * as path from 'node:path';
 export const STANDBY_FLAG = '--standby';
 export const STANDBY_KEY = Symbol.for('wharf.standbyMonitor');
 
+/** Where a natively started standby has the write end of its notification pipe (MonitorConfig.notifyFd). */
+export const STANDBY_NOTIFY_FD = 3;
+
 /** What the launcher leaves: the standby's command line (without the flag) and how it was started. */
 export type StandbyMonitor =
   | { command: string[]; child: ChildProcess }
-  /** Started by native/spawn.c: its pid, the write end of its stdin, and whether it has exited (reaping it). */
-  | { command: string[]; pid: number; fd: number; exited: () => boolean };
+  /**
+   * Started by native/spawn.c: its pid, the write end of its stdin, the read end of its notification pipe (its fd
+   * STANDBY_NOTIFY_FD), and whether it has exited (reaping it).
+   */
+  | { command: string[]; pid: number; fd: number; notifyFd?: number; exited: () => boolean };
 
 /** A started monitor process, however it was started. */
 export interface MonitorProcess {
@@ -31,17 +37,30 @@ export const childMonitorProcess = (child: ChildProcess): MonitorProcess => ({
   hasExited: () => child.exitCode !== null || child.signalCode !== null,
 });
 
+/** A standby taken for one container: hand it the config path with `activate` (false when it is gone). */
+export interface TakenStandby {
+  process: MonitorProcess;
+  /** Its notification pipe, now the caller's to read and close; set the config's notifyFd to STANDBY_NOTIFY_FD. */
+  notifyFd?: number;
+  activate(configPath: string): Promise<boolean>;
+}
+
 const sameCommand = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((x, i) => path.resolve(x) === path.resolve(b[i]!));
 
+const closeQuietly = (fd: number): void => {
+  try {
+    closeSync(fd);
+  } catch {
+    /* closed already */
+  }
+};
+
 /**
- * The launcher's standby, handed its config: when it runs one of the accepted monitor commands and is still
- * waiting. It is never handed out twice, and one that is not taken is told to exit (its stdin closes).
+ * The launcher's standby, when it runs one of the accepted monitor commands and is still waiting. It is never handed
+ * out twice, and one that is not taken is told to exit (its stdin closes).
  */
-export async function activateStandbyMonitor(
-  accepted: ReadonlyArray<readonly string[]>,
-  configPath: string,
-): Promise<MonitorProcess | undefined> {
+export function takeStandbyMonitor(accepted: ReadonlyArray<readonly string[]>): TakenStandby | undefined {
   const g = globalThis as Record<symbol, unknown>;
   const s = g[STANDBY_KEY] as StandbyMonitor | undefined;
   if (!s) return undefined;
@@ -54,22 +73,32 @@ export async function activateStandbyMonitor(
       stdin?.destroy();
       return undefined;
     }
-    return new Promise((resolve) => {
-      stdin.once('error', () => resolve(undefined));
-      stdin.end(`${configPath}\n`, () => resolve(proc));
-    });
+    return {
+      process: proc,
+      activate: (configPath) =>
+        new Promise((resolve) => {
+          stdin.once('error', () => resolve(false));
+          stdin.end(`${configPath}\n`, () => resolve(true));
+        }),
+    };
   }
-  try {
-    if (!known || s.exited()) return undefined;
-    writeSync(s.fd, `${configPath}\n`); // a few bytes into an empty pipe; EPIPE when the standby died since
-    return { pid: s.pid, hasExited: s.exited };
-  } catch {
+  if (!known || s.exited()) {
+    closeQuietly(s.fd);
+    if (s.notifyFd !== undefined) closeQuietly(s.notifyFd);
     return undefined;
-  } finally {
-    try {
-      closeSync(s.fd);
-    } catch {
-      /* closed already */
-    }
   }
+  return {
+    process: { pid: s.pid, hasExited: s.exited },
+    ...(s.notifyFd !== undefined ? { notifyFd: s.notifyFd } : {}),
+    activate: async (configPath) => {
+      try {
+        writeSync(s.fd, `${configPath}\n`); // a few bytes into an empty pipe; EPIPE when the standby died since
+        return true;
+      } catch {
+        return false;
+      } finally {
+        closeQuietly(s.fd);
+      }
+    },
+  };
 }

@@ -1,7 +1,7 @@
-import { existsSync, promises as fsp, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError, isErrno } from '../errors/index.js';
-import { loadNativeAddon, run } from '../util/index.js';
+import { loadNativeAddon, removeTreeSync, run } from '../util/index.js';
 import type { Mount } from './types.js';
 
 interface MountAddon {
@@ -84,7 +84,7 @@ export function volatileMounts(mounts: readonly Mount[]): Mount[] {
 async function clearVolatileMarker(options: readonly string[]): Promise<void> {
   const work = options.find((o) => o.startsWith('workdir='))?.slice('workdir='.length);
   // Synchronously: on every container start, and usually there is nothing to remove.
-  if (work) rmSync(path.join(work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
+  if (work) removeTreeSync(path.join(work, 'work', 'incompat', 'volatile'));
 }
 
 async function runMount(args: string[], cwd: string | undefined, target: string): Promise<void> {

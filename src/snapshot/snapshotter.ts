@@ -1,4 +1,4 @@
-import { mkdirSync, promises as fsp, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync, renameSync } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError, isErrno } from '../errors/index.js';
 import { diskUsage, randomHex, removeTreeSync } from '../util/index.js';
@@ -197,7 +197,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
         const dir = path.join(this.dir, String(id));
         // A crash between this rename and the commit of an earlier transaction leaves a dir under an id that
         // SQLite hands out again (the rolled-back insert never advanced the sequence); it is garbage.
-        rmSync(dir, { recursive: true, force: true });
+        removeTreeSync(dir);
         renameSync(staged, dir);
         return this.mustGet(key);
       });

@@ -1,4 +1,4 @@
-import { constants, promises as fsp, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { constants, promises as fsp, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { isErrno } from '../errors/index.js';
 
@@ -53,7 +53,7 @@ export function replaceFileSync(file: string, data: string | Uint8Array, mode = 
   try {
     renameSync(tmp, file);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    removeTreeSync(tmp);
     throw err;
   }
 }

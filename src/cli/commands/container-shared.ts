@@ -48,11 +48,13 @@ export async function driveSession(
   w: Wharf,
   id: string,
   session: AttachSession,
-  opts: { tty: boolean; stdinRaw: boolean },
+  opts: { tty: boolean; stdinRaw: boolean; usesStdin?: boolean },
 ): Promise<AttachExit> {
-  const stdin = process.stdin;
+  // process.stdin is made on first access (for a file, a ReadStream and eight more internal modules: ~2 ms of a
+  // `run`): only a session that reads it touches it.
+  const stdin = opts.usesStdin === false ? undefined : process.stdin;
   const restore: Array<() => void> = [];
-  if (opts.stdinRaw && stdin.isTTY) {
+  if (stdin && opts.stdinRaw && stdin.isTTY) {
     stdin.setRawMode(true);
     restore.push(() => stdin.setRawMode(false));
   }
@@ -65,8 +67,10 @@ export async function driveSession(
     return await session.exit;
   } finally {
     for (const r of restore) r();
-    stdin.pause();
-    if (typeof (stdin as { unref?: () => void }).unref === 'function') (stdin as unknown as { unref: () => void }).unref();
+    if (stdin) {
+      stdin.pause();
+      if (typeof (stdin as { unref?: () => void }).unref === 'function') (stdin as unknown as { unref: () => void }).unref();
+    }
   }
 }
 
