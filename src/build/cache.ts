@@ -67,7 +67,7 @@ export class FileDigestMemo {
 
   flush(): void {
     if (this.pending.size === 0) return;
-    const put = this.db.sql.prepare('INSERT INTO build_file_digests(path, sig, digest) VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE SET sig = excluded.sig, digest = excluded.digest');
+    const put = this.db.prepare('INSERT INTO build_file_digests(path, sig, digest) VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE SET sig = excluded.sig, digest = excluded.digest');
     const rows = [...this.pending];
     this.pending.clear();
     this.db.immediate(() => {
@@ -77,7 +77,7 @@ export class FileDigestMemo {
 
   clear(): void {
     this.pending.clear();
-    this.db.sql.prepare('DELETE FROM build_file_digests').run();
+    this.db.prepare('DELETE FROM build_file_digests').run();
   }
 }
 
@@ -116,15 +116,15 @@ export class BuildCache {
 
   /** The cached image for `key`, if it still exists. */
   lookup(key: string): Digest | undefined {
-    const row = this.db.sql.prepare('SELECT image_id FROM build_cache WHERE key = ?').get(key) as { image_id: Digest } | undefined;
+    const row = this.db.prepare('SELECT image_id FROM build_cache WHERE key = ?').get(key) as { image_id: Digest } | undefined;
     if (!row || !this.imageExists(row.image_id)) return undefined;
-    this.db.sql.prepare('UPDATE build_cache SET last_used = ? WHERE key = ?').run(new Date().toISOString(), key);
+    this.db.prepare('UPDATE build_cache SET last_used = ? WHERE key = ?').run(new Date().toISOString(), key);
     return row.image_id;
   }
 
   record(key: string, imageId: Digest, parent: Digest | null, createdBy: string): void {
     const now = new Date().toISOString();
-    this.db.sql
+    this.db
       .prepare(
         `INSERT INTO build_cache(key, image_id, parent, created_by, created, last_used) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(key) DO UPDATE SET image_id = excluded.image_id, last_used = excluded.last_used`,
@@ -133,7 +133,7 @@ export class BuildCache {
   }
 
   list(): CacheEntry[] {
-    const rows = this.db.sql.prepare('SELECT * FROM build_cache ORDER BY last_used DESC').all() as Array<Record<string, string>>;
+    const rows = this.db.prepare('SELECT * FROM build_cache ORDER BY last_used DESC').all() as Array<Record<string, string>>;
     return rows.map((r) => ({
       key: r.key!,
       imageId: r.image_id as Digest,
@@ -149,7 +149,7 @@ export class BuildCache {
     let n = 0;
     for (const e of this.list()) {
       if (!this.imageExists(e.imageId)) {
-        this.db.sql.prepare('DELETE FROM build_cache WHERE key = ?').run(e.key);
+        this.db.prepare('DELETE FROM build_cache WHERE key = ?').run(e.key);
         n++;
       }
     }
@@ -157,6 +157,6 @@ export class BuildCache {
   }
 
   delete(key: string): void {
-    this.db.sql.prepare('DELETE FROM build_cache WHERE key = ?').run(key);
+    this.db.prepare('DELETE FROM build_cache WHERE key = ?').run(key);
   }
 }

@@ -43,26 +43,26 @@ export class ContainerRecords {
   }
 
   get(id: string): ContainerRecord | undefined {
-    return this.parse(this.db.sql.prepare('SELECT id, name, data FROM containers WHERE id = ?').get(id) as Row | undefined);
+    return this.parse(this.db.prepare('SELECT id, name, data FROM containers WHERE id = ?').get(id) as Row | undefined);
   }
 
   byName(name: string): ContainerRecord | undefined {
-    return this.parse(this.db.sql.prepare('SELECT id, name, data FROM containers WHERE name = ?').get(name) as Row | undefined);
+    return this.parse(this.db.prepare('SELECT id, name, data FROM containers WHERE name = ?').get(name) as Row | undefined);
   }
 
   byPrefix(prefix: string): ContainerRecord[] {
     if (!/^[a-f0-9]+$/.test(prefix)) return [];
-    const rows = this.db.sql.prepare('SELECT id, name, data FROM containers WHERE id >= ? AND id < ?').all(prefix, prefix + 'g') as Row[];
+    const rows = this.db.prepare('SELECT id, name, data FROM containers WHERE id >= ? AND id < ?').all(prefix, prefix + 'g') as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 
   all(): ContainerRecord[] {
-    const rows = this.db.sql.prepare('SELECT id, name, data FROM containers ORDER BY created DESC, rowid DESC').all() as Row[];
+    const rows = this.db.prepare('SELECT id, name, data FROM containers ORDER BY created DESC, rowid DESC').all() as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 
   usersOf(imageId: string): ContainerRecord[] {
-    const rows = this.db.sql.prepare('SELECT id, name, data FROM containers WHERE image_id = ?').all(imageId) as Row[];
+    const rows = this.db.prepare('SELECT id, name, data FROM containers WHERE image_id = ?').all(imageId) as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 
@@ -70,7 +70,7 @@ export class ContainerRecords {
     this.db.immediate(() => {
       const taken = this.byName(rec.name);
       if (taken) throw nameConflict(rec.name, taken.id);
-      this.db.sql
+      this.db
         .prepare('INSERT INTO containers(id, name, image_id, created, data) VALUES (?, ?, ?, ?, ?)')
         .run(rec.id, rec.name, rec.imageId, rec.created, JSON.stringify(rec));
     });
@@ -86,13 +86,13 @@ export class ContainerRecords {
         const taken = this.byName(rec.name);
         if (taken && taken.id !== id) throw nameConflict(rec.name, taken.id);
       }
-      this.db.sql.prepare('UPDATE containers SET name = ?, data = ? WHERE id = ?').run(rec.name, JSON.stringify(rec), id);
+      this.db.prepare('UPDATE containers SET name = ?, data = ? WHERE id = ?').run(rec.name, JSON.stringify(rec), id);
       return rec;
     });
   }
 
   delete(id: string): void {
-    this.db.sql.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
   }
 }
 

@@ -370,7 +370,7 @@ export class ContainerService {
     const existed = s.name !== undefined && this.volumes.get(s.name) !== undefined;
     const v = await this.volumes.create({ ...(s.name ? { name: s.name } : {}), anonymous: s.name === undefined });
     if (!existed) created.push(v.name);
-    if (s.noCopy && !v.seeded) this.volumes.db.sql.prepare('UPDATE volumes SET seeded = 1 WHERE name = ?').run(v.name);
+    if (s.noCopy && !v.seeded) this.volumes.db.prepare('UPDATE volumes SET seeded = 1 WHERE name = ?').run(v.name);
     return {
       Type: 'volume',
       Name: v.name,

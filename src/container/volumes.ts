@@ -53,7 +53,7 @@ export class VolumeService {
   }
 
   get(name: string): VolumeRecord | undefined {
-    const r = this.db.sql.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as Row | undefined;
     return r ? toRecord(r) : undefined;
   }
 
@@ -64,7 +64,7 @@ export class VolumeService {
   }
 
   list(): VolumeRecord[] {
-    return (this.db.sql.prepare('SELECT * FROM volumes ORDER BY name').all() as Row[]).map(toRecord);
+    return (this.db.prepare('SELECT * FROM volumes ORDER BY name').all() as Row[]).map(toRecord);
   }
 
   /** Create a volume; an existing one of that name is returned as it is (Docker's `volume create` is idempotent). */
@@ -77,7 +77,7 @@ export class VolumeService {
     if (existing) return existing;
     await fsp.mkdir(this.dataDir(name), { recursive: true, mode: 0o755 });
     await fsp.chmod(path.join(this.dir, name), 0o701).catch(() => {});
-    this.db.sql
+    this.db
       .prepare('INSERT OR IGNORE INTO volumes(name, created, anonymous, seeded, labels, options) VALUES (?, ?, ?, 0, ?, ?)')
       .run(name, new Date().toISOString(), opts.anonymous ? 1 : 0, JSON.stringify(opts.labels ?? {}), '{}');
     return this.get(name)!;
@@ -98,7 +98,7 @@ export class VolumeService {
       await fsp.chmod(data, st.mode & 0o7777);
       await fsp.chown(data, st.uid, st.gid);
     }
-    this.db.sql.prepare('UPDATE volumes SET seeded = 1 WHERE name = ?').run(name);
+    this.db.prepare('UPDATE volumes SET seeded = 1 WHERE name = ?').run(name);
   }
 
   async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -111,7 +111,7 @@ export class VolumeService {
     if (users.length > 0) {
       throw new WharfError('CONFLICT', `remove ${name}: volume is in use - [${users.join(', ')}]`);
     }
-    this.db.sql.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+    this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
     await fsp.rm(path.join(this.dir, name), { recursive: true, force: true });
   }
 

@@ -85,17 +85,17 @@ export class SnapshotRecords {
   }
 
   byKey(key: string): SnapshotRecord | undefined {
-    const row = this.db.sql.prepare(`${SELECT} WHERE s.snapshotter = ? AND s.key = ?`).get(this.snapshotter, key) as Row | undefined;
+    const row = this.db.prepare(`${SELECT} WHERE s.snapshotter = ? AND s.key = ?`).get(this.snapshotter, key) as Row | undefined;
     return row && toRecord(row);
   }
 
   all(): SnapshotRecord[] {
-    return (this.db.sql.prepare(`${SELECT} WHERE s.snapshotter = ? ORDER BY s.id`).all(this.snapshotter) as Row[]).map(toRecord);
+    return (this.db.prepare(`${SELECT} WHERE s.snapshotter = ? ORDER BY s.id`).all(this.snapshotter) as Row[]).map(toRecord);
   }
 
   /** Ids of the parents of snapshot `id`, nearest first. */
   parentIds(id: number): number[] {
-    const rows = this.db.sql
+    const rows = this.db
       .prepare(
         `WITH RECURSIVE chain(id, parent_id, depth) AS (
            SELECT id, parent_id, 0 FROM snapshots WHERE id = ?
@@ -109,33 +109,33 @@ export class SnapshotRecords {
   }
 
   childCount(id: number): number {
-    return (this.db.sql.prepare('SELECT count(*) AS n FROM snapshots WHERE parent_id = ?').get(id) as { n: number }).n;
+    return (this.db.prepare('SELECT count(*) AS n FROM snapshots WHERE parent_id = ?').get(id) as { n: number }).n;
   }
 
   insert(r: { key: string; kind: SnapshotKind; parentId: number | null; labels: Record<string, string> }): number {
     const now = new Date().toISOString();
-    const res = this.db.sql
+    const res = this.db
       .prepare('INSERT INTO snapshots (snapshotter, key, kind, parent_id, created, updated, labels) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(this.snapshotter, r.key, r.kind, r.parentId, now, now, JSON.stringify(r.labels));
     return Number(res.lastInsertRowid);
   }
 
   markCommitted(id: number, name: string, labels: Record<string, string>, usage: Usage): void {
-    this.db.sql
+    this.db
       .prepare(`UPDATE snapshots SET key = ?, kind = 'committed', updated = ?, labels = ?, size = ?, inodes = ? WHERE id = ?`)
       .run(name, new Date().toISOString(), JSON.stringify(labels), usage.size, usage.inodes, id);
   }
 
   setLabels(id: number, labels: Record<string, string>): void {
-    this.db.sql.prepare('UPDATE snapshots SET labels = ?, updated = ? WHERE id = ?').run(JSON.stringify(labels), new Date().toISOString(), id);
+    this.db.prepare('UPDATE snapshots SET labels = ?, updated = ? WHERE id = ?').run(JSON.stringify(labels), new Date().toISOString(), id);
   }
 
   delete(id: number): void {
-    this.db.sql.prepare('DELETE FROM snapshots WHERE id = ?').run(id);
+    this.db.prepare('DELETE FROM snapshots WHERE id = ?').run(id);
   }
 
   /** Every id of every backend: a directory is a leftover only if no backend owns it. */
   allIds(): Set<number> {
-    return new Set((this.db.sql.prepare('SELECT id FROM snapshots').all() as Array<{ id: number }>).map((r) => r.id));
+    return new Set((this.db.prepare('SELECT id FROM snapshots').all() as Array<{ id: number }>).map((r) => r.id));
   }
 }
