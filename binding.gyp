@@ -16,6 +16,7 @@
       "target_name": "wharf_spawn",
       "sources": ["native/spawn.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-Wl,-z,now"],
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/spawn.c"]}]]
     },
     {

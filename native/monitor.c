@@ -865,8 +865,18 @@ static pid_t spawn_child(char *const argv[], int in, int out, int err, const cha
 }
 
 static const char *errno_name(int e) {
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 32)
   const char *n = strerrorname_np(e);
-  return n ? n : "EUNKNOWN";
+  if (n) return n;
+#endif
+  switch (e) { /* what exec'ing runc can fail with, for an older C library */
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case ENOEXEC: return "ENOEXEC";
+    case ENOTDIR: return "ENOTDIR";
+    case ENOMEM: return "ENOMEM";
+    default: return "EUNKNOWN";
+  }
 }
 
 /* Run a command with stdio on the monitor's stderr (monitor.log) and a time limit; its exit code, -1 if it cannot run. */

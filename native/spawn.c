@@ -27,13 +27,31 @@
 
 extern char **environ;
 
+/* The errno names a spawn can fail with (strerrorname_np needs glibc 2.32). */
+static const char *errno_code(int e) {
+  switch (e) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOEXEC: return "ENOEXEC";
+    case ENOMEM: return "ENOMEM";
+    case EAGAIN: return "EAGAIN";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOTDIR: return "ENOTDIR";
+    case ELOOP: return "ELOOP";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ETXTBSY: return "ETXTBSY";
+    default: return "EIO";
+  }
+}
+
 static void throw_errno(napi_env env, const char *what, int e) {
   napi_value msg, code, err;
   char text[256];
   snprintf(text, sizeof text, "%s: %s", what, strerror(e));
   napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-  const char *name = strerrorname_np(e);
-  napi_create_string_utf8(env, name ? name : "EIO", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, errno_code(e), NAPI_AUTO_LENGTH, &code);
   napi_create_error(env, code, msg, &err);
   napi_throw(env, err);
 }
@@ -94,7 +112,9 @@ static napi_value spawn_standby(napi_env env, napi_callback_info info) {
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_adddup2(&fa, nfds[1], 3);
-  posix_spawn_file_actions_addchdir_np(&fa, "/");
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 29)
+  posix_spawn_file_actions_addchdir_np(&fa, "/"); /* else it starts where the CLI runs; the monitor moves itself */
+#endif
   sigset_t all, none;
   sigfillset(&all);
   sigemptyset(&none);

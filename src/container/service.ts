@@ -638,7 +638,7 @@ export class ContainerService {
       }
     }
     await this.runc.delete(id, { force: true }).catch(() => {});
-    await unmountHard(p.rootfs); // unmount itself looks whether anything is mounted there
+    if (await isMountPoint(p.rootfs).catch(() => false)) await unmountHard(p.rootfs);
     let netErr: unknown;
     if (rec.network || rec.state.status === 'running') {
       try {

@@ -151,9 +151,14 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   // A standby started with a notification pipe (native/spawn.c) says when its state changes; else inotify on the
   // state dir, watching before the monitor can write anything.
   if (standby?.notifyFd !== undefined) config.notifyFd = STANDBY_NOTIFY_FD;
-  writeConfig();
-  let changes: DirectoryWaiter | PipeWaiter =
-    standby?.notifyFd !== undefined ? new PipeWaiter(standby.notifyFd) : stateDirWaiter();
+  let changes: DirectoryWaiter | PipeWaiter;
+  try {
+    writeConfig();
+    changes = standby?.notifyFd !== undefined ? new PipeWaiter(standby.notifyFd) : stateDirWaiter();
+  } catch (err) {
+    standby?.discard();
+    throw err;
+  }
   try {
     return await superviseStart();
   } finally {

@@ -43,6 +43,8 @@ export interface TakenStandby {
   /** Its notification pipe, now the caller's to read and close; set the config's notifyFd to STANDBY_NOTIFY_FD. */
   notifyFd?: number;
   activate(configPath: string): Promise<boolean>;
+  /** Let it go unused (it exits when its stdin closes); closes the notification pipe too. */
+  discard(): void;
 }
 
 const sameCommand = (a: readonly string[], b: readonly string[]): boolean =>
@@ -78,8 +80,9 @@ export function takeStandbyMonitor(accepted: ReadonlyArray<readonly string[]>): 
       activate: (configPath) =>
         new Promise((resolve) => {
           stdin.once('error', () => resolve(false));
-          stdin.end(`${configPath}\n`, () => resolve(true));
+          stdin.end(`${configPath}\n`, (err?: Error | null) => resolve(!err)); // EPIPE comes here first
         }),
+      discard: () => stdin.destroy(),
     };
   }
   if (!known || s.exited()) {
@@ -99,6 +102,10 @@ export function takeStandbyMonitor(accepted: ReadonlyArray<readonly string[]>): 
       } finally {
         closeQuietly(s.fd);
       }
+    },
+    discard: () => {
+      closeQuietly(s.fd);
+      if (s.notifyFd !== undefined) closeQuietly(s.notifyFd);
     },
   };
 }

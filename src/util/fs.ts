@@ -1,4 +1,4 @@
-import { constants, promises as fsp, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { constants, promises as fsp, lstatSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { isErrno } from '../errors/index.js';
 
@@ -121,20 +121,27 @@ export async function diskUsage(root: string): Promise<{ size: number; inodes: n
  * syscalls, on the exit path of every `run --rm`. A missing path is fine; symlinks are removed, never followed.
  */
 export function removeTreeSync(target: string): void {
+  // The top is lstat'ed: readdir would follow a symlink there and empty the directory it points to.
+  const st = lstatSync(target, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isDirectory()) return ignoreMissing(() => unlinkSync(target));
+  removeDirectoryTree(target);
+}
+
+function removeDirectoryTree(dir: string): void {
   let entries: Dirent[];
   try {
-    entries = readdirSync(target, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return;
-    if (isErrno(err, 'ENOTDIR')) return ignoreMissing(() => unlinkSync(target));
     throw err;
   }
   for (const e of entries) {
-    const child = path.join(target, e.name);
-    if (e.isDirectory()) removeTreeSync(child);
+    const child = path.join(dir, e.name);
+    if (e.isDirectory()) removeDirectoryTree(child); // d_type: a symlink to a directory is not one
     else ignoreMissing(() => unlinkSync(child));
   }
-  ignoreMissing(() => rmdirSync(target));
+  ignoreMissing(() => rmdirSync(dir));
 }
 
 function ignoreMissing(fn: () => void): void {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { removeTreeSync } from '../../src/util/index.js';
@@ -23,6 +23,16 @@ test('removeTreeSync removes a nested tree, never follows symlinks, and accepts 
     assert.equal(existsSync(tree), false);
     assert.equal(readFileSync(path.join(outside, 'keep'), 'utf8'), 'kept', 'nothing behind a symlink is touched');
     removeTreeSync(tree); // gone already: fine
+    // A symlink given as the tree itself goes, not what it points to; a dangling one goes too.
+    const topLink = path.join(base, 'top-link');
+    symlinkSync(outside, topLink);
+    removeTreeSync(topLink);
+    assert.equal(existsSync(topLink), false);
+    assert.equal(readFileSync(path.join(outside, 'keep'), 'utf8'), 'kept', 'the directory behind a top-level link is kept');
+    const dangling = path.join(base, 'dangling-top');
+    symlinkSync('/nonexistent', dangling);
+    removeTreeSync(dangling);
+    assert.throws(() => lstatSync(dangling), /ENOENT/);
     const file = path.join(base, 'file');
     writeFileSync(file, 'z');
     removeTreeSync(file);
