@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errno_name.h"
+
 #define ATTACH_WAIT_MS 30000
 #define HOLD_LIMIT (1 << 20)
 #define CLAIM_WAIT_MS 5000
@@ -869,14 +871,7 @@ static const char *errno_name(int e) {
   const char *n = strerrorname_np(e);
   if (n) return n;
 #endif
-  switch (e) { /* what exec'ing runc can fail with, for an older C library */
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case ENOEXEC: return "ENOEXEC";
-    case ENOTDIR: return "ENOTDIR";
-    case ENOMEM: return "ENOMEM";
-    default: return "EUNKNOWN";
-  }
+  return errno_name_or(e, "EUNKNOWN");
 }
 
 /* Run a command with stdio on the monitor's stderr (monitor.log) and a time limit; its exit code, -1 if it cannot run. */

@@ -15,35 +15,8 @@
 #include <string.h>
 #include <sys/mount.h>
 
-static const char* errno_code(int e) {
-  switch (e) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EINVAL: return "EINVAL";
-    case EBUSY: return "EBUSY";
-    case ENOTDIR: return "ENOTDIR";
-    case EACCES: return "EACCES";
-    case ENODEV: return "ENODEV";
-    case ENOMEM: return "ENOMEM";
-    case ELOOP: return "ELOOP";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case EROFS: return "EROFS";
-    case ESTALE: return "ESTALE";
-    default: return "EIO";
-  }
-}
+#include "napi_errno.h"
 
-static void throw_errno(napi_env env, const char* syscall, int e) {
-  napi_value msg, code, err, num;
-  char text[256];
-  snprintf(text, sizeof text, "%s: %s", syscall, strerror(e));
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-  napi_create_string_utf8(env, errno_code(e), NAPI_AUTO_LENGTH, &code);
-  napi_create_error(env, code, msg, &err);
-  napi_create_int32(env, -e, &num);
-  napi_set_named_property(env, err, "errno", num);
-  napi_throw(env, err);
-}
 
 /* A string argument as a malloc'ed C string (NULL with a pending exception on a type error). */
 static char* string_arg(napi_env env, napi_value v) {

@@ -25,36 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "napi_errno.h"
+
 extern char **environ;
 
-/* The errno names a spawn can fail with (strerrorname_np needs glibc 2.32). */
-static const char *errno_code(int e) {
-  switch (e) {
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ENOEXEC: return "ENOEXEC";
-    case ENOMEM: return "ENOMEM";
-    case EAGAIN: return "EAGAIN";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOTDIR: return "ENOTDIR";
-    case ELOOP: return "ELOOP";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case ETXTBSY: return "ETXTBSY";
-    default: return "EIO";
-  }
-}
-
-static void throw_errno(napi_env env, const char *what, int e) {
-  napi_value msg, code, err;
-  char text[256];
-  snprintf(text, sizeof text, "%s: %s", what, strerror(e));
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-  napi_create_string_utf8(env, errno_code(e), NAPI_AUTO_LENGTH, &code);
-  napi_create_error(env, code, msg, &err);
-  napi_throw(env, err);
-}
 
 static char *string_value(napi_env env, napi_value v) {
   size_t len = 0;

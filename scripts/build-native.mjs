@@ -29,7 +29,7 @@ function upToDate(outputs, sources) {
 function buildAddons() {
   // wharf_digest needs the OpenSSL headers of the Node it is built for (binding.gyp skips it without them).
   const outputs = ['wharf_sendfile.node', 'wharf_mount.node', 'wharf_spawn.node'].map((f) => path.join(release, f));
-  const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'native/spawn.c', 'native/digest.c', 'scripts/build-native.mjs');
+  const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'native/spawn.c', 'native/digest.c', 'native/errno_name.h', 'native/napi_errno.h', 'scripts/build-native.mjs');
   const warn = (why) => {
     process.stderr.write(`warning: native addons not built (${why}); the registry streams blobs, mount(8) mounts snapshots\n`);
     return false;
@@ -59,7 +59,7 @@ function buildAddons() {
 
 function buildMonitor() {
   const output = path.join(release, 'wharf-monitor');
-  const sources = here('native/monitor.c', 'scripts/build-native.mjs');
+  const sources = here('native/monitor.c', 'native/errno_name.h', 'scripts/build-native.mjs');
   if (!sources.every((s) => existsSync(s))) return;
   if (upToDate([output], sources)) return;
   mkdirSync(release, { recursive: true });
