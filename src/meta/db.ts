@@ -13,11 +13,6 @@ export interface Migration {
 }
 
 /**
- * The metadata database: one SQLite file in WAL mode shared by all Wharf services of a root.
- * Each service owns a schema namespace ('images', 'snapshots', 'containers', …) and migrates it itself, so modules
- * stay independent while every multi-step change can still be one transaction across them.
- */
-/**
  * Switching a new database file to WAL needs it to itself for a moment, and SQLite answers SQLITE_BUSY at once then
  * instead of calling the busy handler: two commands opening a fresh root together (two `pull`s) failed with
  * "database is locked". Retried, bounded like the busy timeout; an existing WAL database returns at once.
@@ -35,6 +30,11 @@ function setWalMode(sql: SqliteDatabase): void {
   }
 }
 
+/**
+ * The metadata database: one SQLite file in WAL mode shared by all Wharf services of a root.
+ * Each service owns a schema namespace ('images', 'snapshots', 'containers', …) and migrates it itself, so modules
+ * stay independent while every multi-step change can still be one transaction across them.
+ */
 export class MetaDb {
   readonly sql: SqliteDatabase;
 
