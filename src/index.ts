@@ -1,6 +1,11 @@
 /**
- * Wharf as a library: `import { Wharf, pull, Builder, startRegistry } from 'wharf'`.
- * The engine (`Wharf.open`) wires the stores and services; the verbs below take it as their first argument.
+ * The package entry, `import { Wharf } from 'wharf'`: the engine, its errors, and the types of the stores under an
+ * opened root. Each subsystem has its own entry, so a program loads only what it uses:
+ *   wharf/images      image verbs and views over `wharf.images`   wharf/containers  container and volume types
+ *   wharf/remote      pull, push, the registry client, credentials wharf/build       the Dockerfile builder
+ *   wharf/registry    the registry server
+ * This file must not import the builder, the registry server, jose or bcrypt (test/unit/library-exports.test.ts).
+ * The top-level src/*.ts files are the package's entries: src/<name>.ts is `wharf/<name>` (package.json `exports`).
  */
 export { Wharf, type WharfOptions } from './engine/index.js';
 export { WharfError, is, codeOf, type ErrorCode } from './errors/index.js';
@@ -8,27 +13,7 @@ export * as reference from './reference/index.js';
 export * as oci from './oci/index.js';
 export type { Digest } from './digest/index.js';
 
-// Images: import, save/load, views, checks.
-export {
-  importTarball,
-  saveImages,
-  loadArchive,
-  inspectImage,
-  imageHistory,
-  listImages,
-  imageDiskUsage,
-  checkImageStore,
-  type ImportOptions,
-  type ImageInspect,
-  type HistoryRow,
-  type ImageListRow,
-} from './image/index.js';
-
-// Registries: pull and push with progress events.
-export { pull, push, type PullOptions, type PullResult, type PushOptions, type PushResult, type TransferEvent } from './transfer/index.js';
-
-// Builds from a Dockerfile.
-export { Builder, BuildContext, BuildStepFailed, type BuildOptions, type BuildResult } from './build/index.js';
-
-// The registry server.
-export { startRegistry, loadRegistryConfig, collectGarbage, type RunningRegistry, type RegistryConfig, type GcReport } from './registry/index.js';
+// The stores an opened root holds (`wharf.content`, `wharf.snapshots`, `wharf.db`).
+export type { ContentStore, BlobInfo } from './content/index.js';
+export type { Snapshotter, Mount, SnapshotInfo, SnapshotKind, Usage as SnapshotUsage } from './snapshot/index.js';
+export type { MetaDb } from './meta/index.js';

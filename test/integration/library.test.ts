@@ -1,6 +1,7 @@
 /**
  * Wharf as a library, end to end: import a base, build on it, serve a registry, push, pull into a second store.
- * Everything through the package entry (src/index.ts), as `import … from 'wharf'` users see it.
+ * Everything through the package entries (src/index.ts, src/images.ts, …), as `import … from 'wharf'`,
+ * `'wharf/images'`, `'wharf/build'`, `'wharf/registry'` and `'wharf/remote'` users see them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,11 @@ import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { Wharf, importTarball, Builder, BuildContext, startRegistry, loadRegistryConfig, push, pull, is } from '../../src/index.js';
+import { Wharf, is } from '../../src/index.js';
+import { importTarball } from '../../src/images.js';
+import { Builder, BuildContext } from '../../src/build.js';
+import { startRegistry, loadRegistryConfig } from '../../src/registry.js';
+import { push, pull } from '../../src/remote.js';
 import { makeBusyboxTar } from '../helpers/busybox.js';
 
 test('import, build, serve, push and pull through the library API', async () => {

@@ -45,7 +45,7 @@ test('imports point down the module table only', () => {
   for (const file of files(src)) {
     const rel = path.relative(src, file);
     const from = rel.split(path.sep)[0]!;
-    if (!ORDER.includes(from)) continue; // src/index.ts, the library entry, may import anything
+    if (!ORDER.includes(from)) continue; // the package entries (top-level src/*.ts) may import any module but cli/
     for (const spec of importsOf(file)) {
       const target = path.relative(src, path.resolve(path.dirname(file), spec));
       const to = target.split(path.sep)[0]!;
@@ -59,6 +59,17 @@ test('imports point down the module table only', () => {
       else if (ORDER.indexOf(to) > ORDER.indexOf(from)) violations.push(`${rel}: ${from}/ imports ${to}/, which is below it`);
     }
   }
+  assert.deepEqual(violations, []);
+});
+
+test('the package entries (top-level src/*.ts, one per package.json export) never import the CLI', () => {
+  const entries = readdirSync(src).filter((n) => n.endsWith('.ts') && statSync(path.join(src, n)).isFile());
+  assert.ok(entries.includes('index.ts'));
+  const violations = entries.flatMap((n) =>
+    importsOf(path.join(src, n))
+      .filter((spec) => !ORDER.includes(path.normalize(spec).split(path.sep)[0]!) || spec.startsWith('./cli/'))
+      .map((spec) => `src/${n} imports ${spec}`),
+  );
   assert.deepEqual(violations, []);
 });
 

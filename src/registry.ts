@@ -1,0 +1,9 @@
+/**
+ * `wharf/registry`: the registry server (OCI distribution-spec v1.1), its configuration and garbage collector.
+ * The only entry that loads jose and bcrypt (the token service and htpasswd).
+ */
+export { startRegistry, openRegistryStore, type RunningRegistry, type StartOptions } from './registry/index.js';
+export { loadRegistryConfig, resolveRegistryConfig, type RegistryConfig, type AccessRule, type Action } from './registry/index.js';
+export { collectGarbage, type GcReport, type GcRunOptions } from './registry/index.js';
+export { RegistryStore, FilesystemDriver, type BlobDriver, type BlobWriter } from './registry/index.js';
+export { htpasswdLine } from './registry/index.js';
