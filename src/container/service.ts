@@ -9,11 +9,10 @@ import type { Snapshotter } from '../snapshot/index.js';
 import { DISPOSABLE_SNAPSHOT_LABEL, isMountPoint, mountAll, unmount, volatileMounts } from '../snapshot/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig } from '../oci/index.js';
-import { directoryChanges, directoryDiffTar, overlayDiffTar, resolveInRoot, resolveInRootSync, tarDirectory, type Change } from '../archive/index.js';
+import { resolveInRoot, resolveInRootSync, tarDirectory, type Change } from '../archive/index.js';
 import type { ImageRecord } from '../image/index.js';
 import { commitImage, type CommitOptions } from './commit.js';
 import { copyFromContainer, copyToContainer } from './cp.js';
-import { containerChanges } from './diff.js';
 import { applyChanges } from '../image/index.js';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -848,10 +847,10 @@ export class ContainerService {
   /** Docker's GraphDriver.Data: the real overlay directories. */
   async graphDriver(id: string): Promise<{ Name: string; Data: Record<string, string> }> {
     const key = snapshotKeyOf(id);
-    const upper = this.snapshots.diffDir(key);
-    const lowers = await this.snapshots.lowerDirs(key);
+    const upper = this.snapshots.differ.diffDir(key);
+    const lowers = await this.snapshots.differ.lowerDirs(key);
     return {
-      Name: this.snapshots.name === 'overlay' ? 'overlay2' : 'vfs',
+      Name: this.snapshots.differ.driverName,
       Data: {
         LowerDir: lowers.join(':'),
         MergedDir: this.paths(id).rootfs,
@@ -862,11 +861,11 @@ export class ContainerService {
   }
 
   upperDir(id: string): string {
-    return this.snapshots.diffDir(snapshotKeyOf(id));
+    return this.snapshots.differ.diffDir(snapshotKeyOf(id));
   }
 
   async lowerDirs(id: string): Promise<string[]> {
-    return this.snapshots.lowerDirs(snapshotKeyOf(id));
+    return this.snapshots.differ.lowerDirs(snapshotKeyOf(id));
   }
 
   /** Run `fn` with the container's rootfs mounted (a stopped container is mounted for the call only). */
@@ -951,10 +950,7 @@ export class ContainerService {
   /** Docker's `diff`: A/C/D from the writable layer alone (the overlay upper dir), parents marked C. */
   async *diff(idOrName: string): AsyncGenerator<Change> {
     const rec = this.resolve(idOrName);
-    const upper = this.upperDir(rec.id);
-    const lowers = await this.lowerDirs(rec.id);
-    if (this.snapshots.name === 'overlay') yield* await containerChanges(upper, lowers);
-    else yield* directoryChanges(lowers[0] ?? upper, upper);
+    yield* this.snapshots.differ.changes(snapshotKeyOf(rec.id));
   }
 
   /** `export`: the container's whole file system as one tar stream. */
@@ -971,12 +967,10 @@ export class ContainerService {
   async commit(idOrName: string, opts: CommitOptions = {}): Promise<ImageRecord> {
     const v = await this.get(idOrName);
     applyChanges(structuredClone(v.config), opts.changes ?? []);
-    const upper = this.upperDir(v.id);
-    const lowers = await this.lowerDirs(v.id);
     const pause = v.running && v.status !== 'paused' && opts.pause !== false;
     if (pause) await this.runc.pause(v.id);
     try {
-      const tar = this.snapshots.name === 'overlay' ? overlayDiffTar(upper, lowers) : directoryDiffTar(lowers[0] ?? upper, upper);
+      const tar = await this.snapshots.differ.diffTar(snapshotKeyOf(v.id));
       return await commitImage(this.images, v, tar, opts);
     } finally {
       if (pause) await this.runc.resume(v.id).catch(() => {});
