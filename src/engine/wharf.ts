@@ -57,8 +57,8 @@ export class Wharf {
       }
       const content = new LocalContentStore(root);
       const snapshots = createSnapshotter(kind, root, db);
-      // Images and volumes in use by containers are not removed; image/ cannot import container/, so both ask the
-      // container records through the hook they are made with.
+      // Images and volumes in use by containers are not removed: both services ask the container records through a
+      // hook they are made with (image/ cannot import container/; the volumes need only the records).
       const records = new ContainerRecords(db);
       const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId));
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name));
