@@ -574,7 +574,7 @@ class BuildRun {
       } finally {
         await unmount(rootfs, { lazy: this.opts.signal?.aborted ?? false });
       }
-      const upper = snaps.diffDir(key);
+      const upper = snaps.differ.diffDir(key);
       if (after) await after(upper, result);
       if ((await fsp.readdir(upper)).length === 0) return { layer: undefined, result };
       const tarOpts = this.opts.timestamp ? { clampMtime: this.opts.timestamp } : {};

@@ -1,14 +1,19 @@
 /**
- * Containers: records and life cycle (create on an image's layers, start under a monitor, stop, kill, rm), logs,
- * exec, diff, commit, cp, export, and local volumes.
+ * Containers, split as containerd splits them: records and config (ContainerService: create, inspect, list, rename,
+ * rm), the task life cycle (TaskService: start under a monitor, stop, kill, wait, logs, exec, the cleanup after the
+ * exit), the file-system views (ContainerFiles: diff, commit, export, cp), over one ContainerStore (record, layers,
+ * bundle); and local volumes.
  */
 export * from './types.js';
 export * from './names.js';
 export * from './mount-spec.js';
 export * from './paths.js';
 export { ContainerRecords, CONTAINER_MIGRATIONS } from './records.js';
-export { VolumeService, type VolumeRecord } from './volumes.js';
-export { ContainerService, normalizeSignal, type CreateOptions, type StartOptions, type ContainerServiceOptions } from './service.js';
+export { VolumeService, type VolumeRecord, type VolumeUsers } from './volumes.js';
+export { ContainerStore, type ContainerStoreOptions } from './store.js';
+export { ContainerService, type CreateOptions, type ContainerServiceOptions } from './service.js';
+export { TaskService, normalizeSignal, type StartOptions, type ExecOptions, type TaskServiceOptions } from './tasks.js';
+export { ContainerFiles, type ContainerFilesOptions } from './files.js';
 export { statusText, portsText, commandText, inspectContainer } from './views.js';
 export { commitConfig, commitImage, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg, copyFromContainer, copyToContainer } from './cp.js';

@@ -61,9 +61,38 @@ export class ContainerRecords {
     return rows.map((r) => this.parse(r)!);
   }
 
-  usersOf(imageId: string): ContainerRecord[] {
+  /** A full ID, a unique ID prefix, or a name (with or without the leading slash). */
+  resolve(idOrName: string): ContainerRecord {
+    const found = this.tryResolve(idOrName);
+    if (!found) throw new WharfError('NOT_FOUND', `No such container: ${idOrName}`);
+    return found;
+  }
+
+  tryResolve(idOrName: string): ContainerRecord | undefined {
+    if (idOrName === '') return undefined;
+    const byId = this.get(idOrName);
+    if (byId) return byId;
+    const byName = this.byName(idOrName.replace(/^\//, ''));
+    if (byName) return byName;
+    const matches = this.byPrefix(idOrName);
+    if (matches.length > 1) throw new WharfError('INVALID_ARGUMENT', `multiple IDs found with provided prefix: ${idOrName}`);
+    return matches[0];
+  }
+
+  /**
+   * Containers made from an image, for rmi's refusal (the image service asks through its `users` hook, synchronously:
+   * it asks while deciding). `running` is the record's claim, which is what the refusal's wording needs.
+   */
+  imageUsers(imageId: string): Array<{ id: string; running: boolean }> {
     const rows = this.db.prepare('SELECT id, name, data FROM containers WHERE image_id = ?').all(imageId) as Row[];
-    return rows.map((r) => this.parse(r)!);
+    return rows.map((r) => this.parse(r)!).map((c) => ({ id: c.id, running: c.state.status === 'running' }));
+  }
+
+  /** IDs of the containers that mount a volume, for the volume service's refusal to remove it. */
+  volumeUsers(name: string): string[] {
+    return this.all()
+      .filter((c) => c.mounts.some((m) => m.Type === 'volume' && m.Name === name))
+      .map((c) => c.id);
   }
 
   insert(rec: ContainerRecord): void {

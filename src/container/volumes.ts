@@ -33,17 +33,20 @@ const toRecord = (r: Row): VolumeRecord => ({
   options: JSON.parse(r.options) as Record<string, string>,
 });
 
+/** IDs of the containers that mount a volume. */
+export type VolumeUsers = (name: string) => string[];
+
 /**
- * Local named volumes under `<root>/volumes/<name>/_data`. Which containers use a volume is asked of the
- * container service (`users`), which owns the mounts.
+ * Local named volumes under `<root>/volumes/<name>/_data`. Which containers use a volume is asked through `users`
+ * (the container records, which own the mounts): a volume in use is not removed.
  */
 export class VolumeService {
   readonly dir: string;
-  users: (name: string) => string[] = () => [];
 
   constructor(
     readonly db: MetaDb,
     root: string,
+    readonly users: VolumeUsers,
   ) {
     this.dir = path.join(root, 'volumes');
   }
@@ -98,6 +101,11 @@ export class VolumeService {
       await fsp.chmod(data, st.mode & 0o7777);
       await fsp.chown(data, st.uid, st.gid);
     }
+    this.markSeeded(name);
+  }
+
+  /** Never copy the image's content in (`--mount …,volume-nocopy`): as if it had been seeded. */
+  markSeeded(name: string): void {
     this.db.prepare('UPDATE volumes SET seeded = 1 WHERE name = ?').run(name);
   }
 

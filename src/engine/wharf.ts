@@ -5,7 +5,8 @@ import { openMetaDb, type MetaDb } from '../meta/index.js';
 import { LocalContentStore, type ContentStore } from '../content/index.js';
 import { createSnapshotter, overlaySupported, type Snapshotter } from '../snapshot/index.js';
 import { ImageService } from '../image/index.js';
-import { ContainerService, VolumeService } from '../container/index.js';
+import { Runc } from '../runtime/index.js';
+import { ContainerFiles, ContainerRecords, ContainerService, ContainerStore, TaskService, VolumeService } from '../container/index.js';
 
 export interface WharfOptions {
   /** Persistent state (default /var/lib/wharf). */
@@ -28,7 +29,12 @@ export class Wharf {
     readonly content: ContentStore,
     readonly snapshots: Snapshotter,
     readonly images: ImageService,
+    /** Container records and config: create, inspect, list, rename, rm. */
     readonly containers: ContainerService,
+    /** Running containers: start, stop, kill, wait, pause, logs, exec, the cleanup after an exit. */
+    readonly tasks: TaskService,
+    /** Containers' file systems: diff, commit, export, cp. */
+    readonly containerFiles: ContainerFiles,
     readonly volumes: VolumeService,
   ) {}
 
@@ -51,12 +57,16 @@ export class Wharf {
       }
       const content = new LocalContentStore(root);
       const snapshots = createSnapshotter(kind, root, db);
-      const images = new ImageService(db, content, snapshots);
-      const volumes = new VolumeService(db, root);
-      const containers = new ContainerService({ root, runRoot, db, images, snapshots, volumes });
-      // rmi refuses an image a container uses; image/ cannot import container/, so it asks through this hook.
-      images.users = (imageId) => containers.usersOf(imageId);
-      return new Wharf(root, runRoot, db, content, snapshots, images, containers, volumes);
+      // Images and volumes in use by containers are not removed: both services ask the container records through a
+      // hook they are made with (image/ cannot import container/; the volumes need only the records).
+      const records = new ContainerRecords(db);
+      const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId));
+      const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name));
+      const store = new ContainerStore({ root, runRoot, records, snapshots, volumes });
+      const tasks = new TaskService({ store, volumes, runc: new Runc({ root: path.join(runRoot, 'runc') }) });
+      const containers = new ContainerService({ store, images, volumes, tasks });
+      const containerFiles = new ContainerFiles({ store, images, tasks });
+      return new Wharf(root, runRoot, db, content, snapshots, images, containers, tasks, containerFiles, volumes);
     } catch (err) {
       db.close();
       throw err;

@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { ContentStore } from '../content/index.js';
 import { DISPOSABLE_SNAPSHOT_LABEL, type Snapshotter } from '../snapshot/index.js';
-import { applyLayer, decompressStream, overlayDiffTar, tarDirectory, type DiffTarOptions } from '../archive/index.js';
+import { applyLayer, decompressStream, tarDirectory, type DiffTarOptions } from '../archive/index.js';
 import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
 import { digestOf, DigestStream, type Digest } from '../digest/index.js';
 import { WharfError, is } from '../errors/index.js';
@@ -50,12 +50,12 @@ export class LayerStore {
     await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
     let committed = false;
     try {
-      const dir = await this.snapshots.diffDir(key);
+      const dir = this.snapshots.differ.diffDir(key);
       const uncompressed = await decompressStream(tar);
       const toApply = new PassThrough({ highWaterMark: 1 << 20 });
       const recorder = new TarSplitRecorder();
       const applied = applyLayer(toApply, dir, {
-        whiteouts: this.snapshots.name === 'overlay' ? 'overlay' : 'none',
+        whiteouts: this.snapshots.differ.whiteoutFormat,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       applied.catch(() => {});
@@ -95,13 +95,14 @@ export class LayerStore {
    * Turn an active snapshot (a container's or a build step's writable layer on `parent`) into a committed layer,
    * without copying: the overlay upper dir is the layer. Its tar is generated once, to learn the diff ID and record
    * tar-split. Returns the existing layer when the same change was committed before (the snapshot is then removed).
+   * Only for a snapshotter whose diff dir holds the snapshot's own changes alone (overlay whiteouts): the builder,
+   * its caller, reads that dir as the step's changes.
    */
   async commitSnapshot(key: string, parent: Digest | null, opts: DiffTarOptions = {}): Promise<LayerRecord> {
-    if (this.snapshots.name !== 'overlay') {
+    if (this.snapshots.differ.whiteoutFormat !== 'overlay') {
       throw new WharfError('UNSUPPORTED', 'committing a snapshot needs the overlay snapshotter');
     }
-    const dir = this.snapshots.diffDir(key);
-    const tar = overlayDiffTar(dir, await this.snapshots.lowerDirs(key), opts);
+    const tar = await this.snapshots.differ.diffTar(key, opts);
     const hasher = new DigestStream();
     const counter = new CountingStream();
     const recorder = new TarSplitRecorder();
@@ -140,7 +141,7 @@ export class LayerStore {
     if (!l.tarsplit) {
       throw new WharfError('UNSUPPORTED', `layer ${l.diffId} cannot be exported byte for byte (its tar had duplicate entries)`);
     }
-    return reconstructTar(await this.content.read(l.tarsplit), await this.snapshots.diffDir(chainId));
+    return reconstructTar(await this.content.read(l.tarsplit), this.snapshots.differ.diffDir(chainId));
   }
 
   /** Remove layers from the top of a chain down while nothing else uses them. Returns the removed chain IDs. */

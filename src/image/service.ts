@@ -39,12 +39,13 @@ export interface NewImage {
 export class ImageService {
   readonly records: ImageRecords;
   readonly layers: LayerStore;
-  users: ImageUsers = () => [];
 
   constructor(
     readonly db: MetaDb,
     readonly content: ContentStore,
     readonly snapshots: Snapshotter,
+    /** Who uses an image: rmi and prune leave it to them (the engine passes the container records' answer). */
+    readonly users: ImageUsers,
   ) {
     this.records = new ImageRecords(db);
     this.layers = new LayerStore(this.records, content, snapshots);

@@ -89,7 +89,7 @@ export async function inspectImage(svc: ImageService, img: ImageRecord): Promise
 /** Docker's overlay2 GraphDriver block: the top layer is the UpperDir, the ones below form LowerDir (top first). */
 async function graphDriver(svc: ImageService, chain: Digest[]): Promise<ImageInspect['GraphDriver']> {
   if (chain.length === 0) return { Data: null, Name: svc.snapshots.name };
-  const dirs = await Promise.all(chain.map((c) => Promise.resolve(svc.snapshots.diffDir(c))));
+  const dirs = await Promise.all(chain.map((c) => Promise.resolve(svc.snapshots.differ.diffDir(c))));
   const upper = dirs[dirs.length - 1]!;
   const base = path.dirname(upper);
   const data: Record<string, string> = {};

@@ -3,7 +3,7 @@ import { NativeSnapshotter } from './native.js';
 import { OverlaySnapshotter } from './overlay.js';
 import type { Snapshotter } from './types.js';
 
-export type { Mount, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
+export type { Mount, SnapshotDiffer, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
 export { DISPOSABLE_SNAPSHOT_LABEL } from './types.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { NativeSnapshotter } from './native.js';

@@ -1,6 +1,7 @@
 import type { MetaDb } from '../meta/index.js';
 import { run } from '../util/index.js';
 import { BaseSnapshotter } from './snapshotter.js';
+import { CopyDiffer } from './differ.js';
 import type { SnapshotRecord } from './records.js';
 import type { Mount, SnapshotKind } from './types.js';
 
@@ -11,6 +12,7 @@ import type { Mount, SnapshotKind } from './types.js';
  */
 export class NativeSnapshotter extends BaseSnapshotter {
   readonly name = 'native' as const;
+  readonly differ = new CopyDiffer(this);
 
   constructor(root: string, db: MetaDb) {
     super(root, db, 'native');

@@ -1,5 +1,6 @@
 import type { MetaDb } from '../meta/index.js';
 import { BaseSnapshotter } from './snapshotter.js';
+import { OverlayDiffer } from './differ.js';
 import { overlayDefaultOptions } from './mount.js';
 import type { SnapshotRecord } from './records.js';
 import type { Mount, SnapshotKind } from './types.js';
@@ -12,6 +13,7 @@ import type { Mount, SnapshotKind } from './types.js';
  */
 export class OverlaySnapshotter extends BaseSnapshotter {
   readonly name = 'overlay' as const;
+  readonly differ = new OverlayDiffer(this);
   #defaults: Promise<string[]> | undefined;
 
   constructor(root: string, db: MetaDb) {

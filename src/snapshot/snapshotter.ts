@@ -5,7 +5,8 @@ import { diskUsage, randomHex, removeTreeSync } from '../util/index.js';
 import type { MetaDb } from '../meta/index.js';
 import { pidAlive } from '../util/index.js';
 import { SnapshotRecords, toInfo, type SnapshotRecord } from './records.js';
-import type { Mount, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
+import type { SnapshotDirs } from './differ.js';
+import type { Mount, SnapshotDiffer, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
 
 // Staging and removal dirs carry the PID of their process, so cleanup can tell a crash leftover from work in progress.
 const NEW_PREFIX = 'new-';
@@ -20,10 +21,12 @@ const staging = new Set<string>();
  *    inserts the record, so a record never lacks its directory;
  *  - remove: the record is deleted and the directory renamed to `rm-<pid>-<rand>` in one transaction, then deleted;
  *  - anything else found in `snapshots/` is a leftover that `cleanup()` removes.
- * Backends say how a new snapshot is filled, which mounts it gets and where its lower layers are.
+ * Backends say how a new snapshot is filled, which mounts it gets, where its lower layers are and how its changes are
+ * read (their differ, which reads the directories through `diffDir` and `lowerDirs`).
  */
-export abstract class BaseSnapshotter implements Snapshotter {
+export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
   abstract readonly name: 'overlay' | 'native';
+  abstract readonly differ: SnapshotDiffer;
   readonly dir: string;
   protected readonly records: SnapshotRecords;
 

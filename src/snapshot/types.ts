@@ -9,6 +9,9 @@
  *
  * `prepare` and `view` return mount descriptions and never mount anything: `mountAll` does, where the caller wants.
  */
+import type { Readable } from 'node:stream';
+import type { Change, DiffTarOptions, WhiteoutFormat } from '../archive/index.js';
+
 export type SnapshotKind = 'active' | 'view' | 'committed';
 
 /** A mount description, as `mount -t <type> -o <options> <source> <target>` would take it. */
@@ -72,6 +75,24 @@ export interface Snapshotter {
   walk(): AsyncIterable<SnapshotInfo>;
   /** Disk use of the snapshot's own directory, parents excluded (native: its full copy). */
   usage(key: string): Promise<Usage>;
+  /** Remove directories that no record owns (leftovers of a crash in the middle of a change). */
+  cleanup(): Promise<void>;
+  /** A snapshot's changes on its parent: where they are on disk, their list, their layer tar. */
+  readonly differ: SnapshotDiffer;
+}
+
+/**
+ * What `diff`, `commit` and unpacking need to know of a backend's layout, so that they never ask which backend it is
+ * (containerd keeps this apart from the snapshotter too, as its diff service).
+ */
+export interface SnapshotDiffer {
+  /** Docker's GraphDriver.Name of this layout: 'overlay2' (changes only), 'vfs' (full copies). */
+  readonly driverName: string;
+  /**
+   * How deletions are written into a diff dir, and so how a layer tar is applied there: overlay whiteouts (the dir
+   * holds the snapshot's own changes only), or none (the dir is a full tree, deleted files are gone from it).
+   */
+  readonly whiteoutFormat: WhiteoutFormat;
   /**
    * The directory holding this snapshot's own changes: the overlay upper dir of an active snapshot, the layer of a
    * committed one. Native snapshots hold a full tree, so this is the full tree there.
@@ -82,6 +103,8 @@ export interface Snapshotter {
    * native gives the parent's full tree alone. A layer diff is `diffDir(key)` compared against these.
    */
   lowerDirs(key: string): Promise<string[]>;
-  /** Remove directories that no record owns (leftovers of a crash in the middle of a change). */
-  cleanup(): Promise<void>;
+  /** Docker's `diff`: what the snapshot added (A), changed (C) and deleted (D), each directory before its contents. */
+  changes(key: string): AsyncIterable<Change>;
+  /** The snapshot's changes as an OCI layer tar (deletions as `.wh.` entries). */
+  diffTar(key: string, opts?: DiffTarOptions): Promise<Readable>;
 }

@@ -47,7 +47,7 @@ test('import, build, serve, push and pull through the library API', async () => 
     assert.equal(pulled!.imageId, built.imageId);
     assert.equal(pulled!.digest, pushed!.digest);
     const chain = b.images.records.imageChain(pulled!.imageId);
-    const top = b.snapshots.diffDir(chain[chain.length - 1]!);
+    const top = b.snapshots.differ.diffDir(chain[chain.length - 1]!);
     assert.equal(await readFile(path.join(top, 'srv/copy.txt'), 'utf8'), 'hello\n');
     assert.ok(is(await Promise.resolve().then(() => b.images.resolve('nope')).catch((e: unknown) => e), 'NOT_FOUND'));
   } finally {

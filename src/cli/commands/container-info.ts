@@ -157,7 +157,7 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         try {
-          for await (const e of w.containers.logs(name, {
+          for await (const e of w.tasks.logs(name, {
             follow: o.follow === true,
             ...(tail !== undefined && tail >= 0 ? { tail } : {}),
             ...(o.since ? { since: parseTimeArg(o.since) } : {}),
@@ -203,7 +203,7 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
     .allowUnknownOption()
     .action(async (name: string, psArgs: string[]) =>
       withEngine(ctx, async (w) => {
-        const pids = new Set((await w.containers.pids(name)).map(String));
+        const pids = new Set((await w.tasks.pids(name)).map(String));
         const args = psArgs.length ? psArgs : ['-ef'];
         const out = (await run('ps', args)).stdout.split('\n').filter((l) => l.trim() !== '');
         const header = out[0]!.trim().split(/\s+/);
@@ -225,7 +225,7 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
     .argument('<CONTAINER>')
     .action(async (name: string) =>
       withEngine(ctx, async (w) => {
-        for await (const ch of w.containers.diff(name)) ctx.stdout.write(`${ch.kind} ${ch.path}\n`);
+        for await (const ch of w.containerFiles.diff(name)) ctx.stdout.write(`${ch.kind} ${ch.path}\n`);
       }),
     );
 
@@ -240,7 +240,7 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
           throw new WharfError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
         }
         const dest = o.output ? createWriteStream(o.output) : ctx.stdout;
-        await w.containers.exportTo(name, dest, { end: o.output !== undefined });
+        await w.containerFiles.exportTo(name, dest, { end: o.output !== undefined });
       }),
     );
 }
@@ -276,7 +276,7 @@ export async function inspectContainerRecord(w: Wharf, id: string, withSize = fa
   const c = await w.containers.get(id);
   const p = w.containers.paths(c.id);
   const doc = inspectContainer(c, {
-    graphDriver: await w.containers.graphDriver(c.id),
+    graphDriver: await w.containerFiles.graphDriver(c.id),
     logPath: p.log,
     resolvConf: p.resolvConf,
     hostname: p.hostname,

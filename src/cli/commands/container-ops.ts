@@ -19,7 +19,7 @@ function verbs(parent: Command, ctx: CliContext): void {
     .option('--no-pause', 'Do not pause the container during commit')
     .action(async (name: string, ref: string | undefined, o: { author?: string; change: string[]; message?: string; pause: string | boolean }) =>
       withEngine(ctx, async (w) => {
-        const img = await w.containers.commit(name, {
+        const img = await w.containerFiles.commit(name, {
           ...(ref ? { reference: ref } : {}),
           ...(o.author ? { author: o.author } : {}),
           ...(o.message ? { comment: o.message } : {}),
@@ -59,7 +59,7 @@ function verbs(parent: Command, ctx: CliContext): void {
             const raw = tty && o.interactive === true && process.stdin.isTTY;
             if (raw) process.stdin.setRawMode(true);
             try {
-              const h = await w.containers.exec(name, {
+              const h = await w.tasks.exec(name, {
                 cmd,
                 env,
                 ...(o.workdir ? { workdir: o.workdir } : {}),
@@ -98,9 +98,9 @@ function verbs(parent: Command, ctx: CliContext): void {
         if (src.container && dest.container) throw new WharfError('INVALID_ARGUMENT', 'copying between containers is not supported');
         if (!src.container && !dest.container) throw new WharfError('INVALID_ARGUMENT', 'must specify at least one container source');
         if (src.container) {
-          await w.containers.copyFrom(src.container, src.path, dest.path === '-' ? ctx.stdout : dest.path, { followLink: o.followLink === true });
+          await w.containerFiles.copyFrom(src.container, src.path, dest.path === '-' ? ctx.stdout : dest.path, { followLink: o.followLink === true });
         } else {
-          await w.containers.copyTo(dest.container!, src.path === '-' ? process.stdin : src.path, dest.path, { archive: o.archive === true });
+          await w.containerFiles.copyTo(dest.container!, src.path === '-' ? process.stdin : src.path, dest.path, { archive: o.archive === true });
         }
       }),
     );

@@ -84,7 +84,7 @@ export function proxySignals(w: Wharf, id: string, enabled: boolean): { started(
   const pending: NodeJS.Signals[] = [];
   let running = false;
   const send = (sig: NodeJS.Signals): void => {
-    void w.containers.kill(id, sig).catch(() => {});
+    void w.tasks.kill(id, sig).catch(() => {});
   };
   if (enabled) {
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {

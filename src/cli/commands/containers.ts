@@ -159,13 +159,13 @@ async function startAttached(
   }
   if (ex.detached) return;
   if (ex.cleanupError) ctx.stderr.write(`Error: cleaning up container ${id.slice(0, 12)}: ${ex.cleanupError}\n`);
-  const code = ex.exitCode ?? (await w.containers.wait(id).catch(() => 0));
+  const code = ex.exitCode ?? (await w.tasks.wait(id).catch(() => 0));
   if (code !== 0) ctx.setExitCode(code);
 }
 
-async function startOrDiscard(w: Wharf, id: string, opts: StartOptions = {}): Promise<Awaited<ReturnType<Wharf['containers']['start']>>> {
+async function startOrDiscard(w: Wharf, id: string, opts: StartOptions = {}): Promise<Awaited<ReturnType<Wharf['tasks']['start']>>> {
   try {
-    return await w.containers.start(id, opts);
+    return await w.tasks.start(id, opts);
   } catch (err) {
     const code = codeOf(err);
     if (code !== 'COMMAND_NOT_FOUND' && code !== 'COMMAND_NOT_EXECUTABLE') {
@@ -222,13 +222,13 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
         }
         if (o.attach || o.interactive) {
           const rec = w.containers.resolve(names[0]!);
-          await startAttached(ctx, w, rec.id, { tty: rec.config.Tty === true, interactive: o.interactive === true, start: (so) => w.containers.start(rec.id, so) });
+          await startAttached(ctx, w, rec.id, { tty: rec.config.Tty === true, interactive: o.interactive === true, start: (so) => w.tasks.start(rec.id, so) });
           return;
         }
         let failed: unknown;
         for (const n of names) {
           try {
-            await w.containers.start(n);
+            await w.tasks.start(n);
             ctx.stdout.write(`${n}\n`);
           } catch (err) {
             failed ??= err;
@@ -253,7 +253,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
         const t = Number.parseInt(o.time, 10);
         if (!Number.isFinite(t)) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.time}" for "-t, --time" flag`);
         await forEachContainer(ctx, names, async (n) => {
-          await w.containers.stop(n, { timeoutSec: t, ...(o.signal ? { signal: o.signal } : {}) });
+          await w.tasks.stop(n, { timeoutSec: t, ...(o.signal ? { signal: o.signal } : {}) });
           ctx.stdout.write(`${n}\n`);
         });
       }),
@@ -267,7 +267,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (names: string[], o: { time: string }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
-          await w.containers.restart(n, { timeoutSec: Number.parseInt(o.time, 10) });
+          await w.tasks.restart(n, { timeoutSec: Number.parseInt(o.time, 10) });
           ctx.stdout.write(`${n}\n`);
         });
       }),
@@ -281,7 +281,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (names: string[], o: { signal: string }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
-          await w.containers.kill(n, o.signal);
+          await w.tasks.kill(n, o.signal);
           ctx.stdout.write(`${n}\n`);
         });
       }),
@@ -309,15 +309,15 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (names: string[]) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
-          ctx.stdout.write(`${await w.containers.wait(n)}\n`);
+          ctx.stdout.write(`${await w.tasks.wait(n)}\n`);
         });
       }),
     );
 
   // Verbs that act on each named container and echo its name, as docker does.
   const perContainer: Array<[string, string, (w: Wharf, n: string) => Promise<unknown>]> = [
-    ['pause', 'Pause all processes within one or more containers', (w, n) => w.containers.pause(n)],
-    ['unpause', 'Unpause all processes within one or more containers', (w, n) => w.containers.unpause(n)],
+    ['pause', 'Pause all processes within one or more containers', (w, n) => w.tasks.pause(n)],
+    ['unpause', 'Unpause all processes within one or more containers', (w, n) => w.tasks.unpause(n)],
   ];
   for (const [verb, description, act] of perContainer) {
     parent
@@ -367,5 +367,5 @@ export function register(program: Command, ctx: CliContext): void {
   group
     .command('cleanup', { hidden: true })
     .argument('<ID>')
-    .action(async (id: string) => withEngine(ctx, async (w) => w.containers.cleanup(id)));
+    .action(async (id: string) => withEngine(ctx, async (w) => w.tasks.cleanup(id)));
 }

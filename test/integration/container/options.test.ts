@@ -34,6 +34,15 @@ test('-P publishes every EXPOSEd port on a random host port; containers reach ea
   ok(await f.cli(['rm', '-f', 'pub']), 'rm');
 });
 
+test('--add-host name:host-gateway stands for the bridge network\'s gateway', async () => {
+  ok(await f.cli(['run', '-d', '--name', 'gw', '--add-host', 'gateway.local:host-gateway', 'busybox', 'sleep', '60']), 'run --add-host');
+  const gateway = ok(await f.cli(['inspect', '-f', '{{.NetworkSettings.Gateway}}', 'gw']), 'inspect').stdout.trim();
+  assert.match(gateway, /^10\.89\.0\.\d+$/);
+  const hosts = ok(await f.cli(['exec', 'gw', 'cat', '/etc/hosts']), 'hosts').stdout;
+  assert.match(hosts, new RegExp(`^${gateway.replace(/\./g, '\\.')}\\tgateway\\.local$`, 'm'));
+  ok(await f.cli(['rm', '-f', 'gw']), 'rm');
+});
+
 test('--network host shares the host network; resources and privileges reach the runtime', async () => {
   const hostNet = ok(await f.cli(['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ls /sys/class/net | grep -c .']), 'host net');
   assert.ok(Number(hostNet.stdout.trim()) > 1, 'more than loopback');

@@ -54,7 +54,7 @@ for (const kind of ['overlay', 'native'] as const) {
       const db = new MetaDb(path.join(root, 'wharf.db'));
       const sn = createSnapshotter(kind, root, db);
       await sn.prepare('k', undefined);
-      await fsp.writeFile(path.join(sn.diffDir('k'), 'f'), 'x'.repeat(100_000));
+      await fsp.writeFile(path.join(sn.differ.diffDir('k'), 'f'), 'x'.repeat(100_000));
       await sn.commit('base', 'k');
       db.close();
     });
@@ -70,7 +70,7 @@ for (const kind of ['overlay', 'native'] as const) {
         const sn = createSnapshotter(kind, root, db);
         assert.equal((await sn.stat('contended'))?.kind, 'active');
         // Native copied the parent into the winner; overlay's upper starts empty.
-        const own = await fsp.readdir(sn.diffDir('contended'));
+        const own = await fsp.readdir(sn.differ.diffDir('contended'));
         assert.deepEqual(own, kind === 'native' ? ['f'] : []);
         // The losers removed their staging dirs.
         const names = await fsp.readdir(path.join(root, 'snapshots'));

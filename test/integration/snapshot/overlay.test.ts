@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MetaDb } from '../../../src/meta/index.js';
 import { createSnapshotter } from '../../../src/snapshot/index.js';
-import { runSnapshotterSuite } from '../../../src/snapshot/testsuite.js';
+import { runSnapshotterSuite } from '../../suites/snapshotter.js';
 
 runSnapshotterSuite('overlay', async () => {
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-snap-overlay-'));

@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import { isOpaqueDir, isOverlayWhiteout, overlayChanges, type Change } from '../archive/index.js';
 
 /**
- * Docker's `diff` over an overlay writable layer. On top of the upper dir's own entries, an opaque directory (a
- * directory removed and made again) hides what the lower layers had in it: those entries are listed as deleted,
- * as dockerd reports them. Output in walk order: each directory before its contents, siblings by name.
+ * Docker's `diff` over an overlay snapshot's own changes (its upper dir). On top of the upper dir's own entries, an
+ * opaque directory (a directory removed and made again) hides what the lower layers had in it: those entries are
+ * listed as deleted, as dockerd reports them. Output in walk order: each directory before its contents, siblings by name.
  */
-export async function containerChanges(upperDir: string, lowerDirs: string[]): Promise<Change[]> {
+export async function overlayLayerChanges(upperDir: string, lowerDirs: string[]): Promise<Change[]> {
   const out: Change[] = [];
   for await (const c of overlayChanges(upperDir, lowerDirs)) {
     out.push(c);

@@ -1,18 +1,19 @@
 /**
  * The shared Snapshotter test suite (after containerd's core/snapshots/testsuite): every backend runs it, as root,
- * with real mounts in temp dirs that are always unmounted afterwards. It imports node:test, so it is not exported
- * from the module's index.
+ * with real mounts in temp dirs that are always unmounted afterwards. Where backends differ by design (a diff dir of
+ * the snapshot's own changes with whiteouts, or a full copy), it asks the snapshotter which it is, never its name.
  */
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { is, type ErrorCode } from '../errors/index.js';
+import type { Readable } from 'node:stream';
+import tar from 'tar-stream';
 import { getAttribute, setAttribute } from '@napi-rs/xattr';
-import { run } from '../util/index.js';
-import { isMountPoint, mountAll, unmount } from './mount.js';
-import type { Mount, SnapshotInfo, Snapshotter } from './types.js';
+import { is, type ErrorCode } from '../../src/errors/index.js';
+import { run } from '../../src/util/index.js';
+import { isMountPoint, mountAll, unmount, type Mount, type SnapshotInfo, type Snapshotter } from '../../src/snapshot/index.js';
 
 export interface SnapshotterFixture {
   snapshotter: Snapshotter;
@@ -29,10 +30,16 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: ErrorCod
   });
 }
 
+/**
+ * Whether the backend's diff dir holds a snapshot's own changes alone, deletions as overlay whiteouts, with the
+ * parents mounted beneath (overlay); otherwise it is a full copy of the tree (native).
+ */
+const layered = (sn: Snapshotter): boolean => sn.differ.whiteoutFormat === 'overlay';
+
 /** A file deleted in a layer, the way a layer would record it for this backend: overlay whiteout or plain removal. */
 async function deleteInLayer(sn: Snapshotter, key: string, rel: string): Promise<void> {
-  const p = path.join(sn.diffDir(key), rel);
-  if (sn.name === 'overlay') {
+  const p = path.join(sn.differ.diffDir(key), rel);
+  if (layered(sn)) {
     await fsp.mkdir(path.dirname(p), { recursive: true });
     await run('mknod', [p, 'c', '0', '0']);
   } else {
@@ -59,6 +66,27 @@ async function listTree(dir: string): Promise<string[]> {
   };
   await walk('');
   return out.sort();
+}
+
+async function changesOf(sn: Snapshotter, key: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const c of sn.differ.changes(key)) out.push(`${c.kind} ${c.path}`);
+  return out;
+}
+
+/** A layer tar's entry names, a directory's without its trailing slash, in the tar's order. */
+async function tarNames(tarStream: Readable): Promise<string[]> {
+  const names: string[] = [];
+  const ex = tar.extract();
+  const done = (async () => {
+    for await (const e of ex) {
+      names.push(e.header.name.replace(/\/$/, ''));
+      e.resume();
+    }
+  })();
+  tarStream.pipe(ex);
+  await done;
+  return names;
 }
 
 async function collect(sn: Snapshotter): Promise<SnapshotInfo[]> {
@@ -102,14 +130,14 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
     async function layer(name: string, parent: string | undefined, files: Record<string, string>, deletes: string[] = []): Promise<void> {
       const key = `extract-${name}`;
       await sn.prepare(key, parent);
-      await writeFiles(sn.diffDir(key), files);
+      await writeFiles(sn.differ.diffDir(key), files);
       for (const d of deletes) await deleteInLayer(sn, key, d);
       await sn.commit(name, key);
     }
 
     it('prepares, commits and views a chain of layers that mount with the right files', async () => {
       const m0 = await sn.prepare('k0');
-      assert.deepEqual(m0, [{ type: 'bind', source: sn.diffDir('k0'), options: ['rw', 'rbind'] }]);
+      assert.deepEqual(m0, [{ type: 'bind', source: sn.differ.diffDir('k0'), options: ['rw', 'rbind'] }]);
       // Written through the mount, as a build step or an unpack into a mount would.
       await withMounted(m0, async (dir) => {
         await writeFiles(dir, { 'etc/hostname': 'base\n', 'bin/sh': '#!' });
@@ -119,15 +147,15 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       await rejectsWith(sn.mounts('layer0'), 'FAILED_PRECONDITION');
 
       await sn.prepare('k1', 'layer0');
-      await writeFiles(sn.diffDir('k1'), { 'etc/hostname': 'layer1\n', 'usr/lib/x': 'x' });
+      await writeFiles(sn.differ.diffDir('k1'), { 'etc/hostname': 'layer1\n', 'usr/lib/x': 'x' });
       await sn.commit('layer1', 'k1');
 
       const active = await sn.prepare('container', 'layer1');
       assert.deepEqual(await sn.mounts('container'), active);
-      if (sn.name === 'overlay') {
+      if (layered(sn)) {
         assert.equal(active[0]!.type, 'overlay');
-        assert.ok(active[0]!.options.includes(`lowerdir=${sn.diffDir('layer1')}:${sn.diffDir('layer0')}`));
-        assert.ok(active[0]!.options.includes(`upperdir=${sn.diffDir('container')}`));
+        assert.ok(active[0]!.options.includes(`lowerdir=${sn.differ.diffDir('layer1')}:${sn.differ.diffDir('layer0')}`));
+        assert.ok(active[0]!.options.includes(`upperdir=${sn.differ.diffDir('container')}`));
         assert.ok(active[0]!.options.some((o) => o.startsWith('workdir=')));
       }
       await withMounted(active, async (dir) => {
@@ -136,8 +164,8 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
         await fsp.writeFile(path.join(dir, 'etc/hostname'), 'container\n');
       });
       // The change went to the active snapshot only.
-      assert.equal(await fsp.readFile(path.join(sn.diffDir('container'), 'etc/hostname'), 'utf8'), 'container\n');
-      assert.equal(await fsp.readFile(path.join(sn.diffDir('layer1'), 'etc/hostname'), 'utf8'), 'layer1\n');
+      assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('container'), 'etc/hostname'), 'utf8'), 'container\n');
+      assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('layer1'), 'etc/hostname'), 'utf8'), 'layer1\n');
 
       const view = await sn.view('v', 'layer1');
       assert.ok(view[0]!.type === 'bind' ? view[0]!.options.includes('ro') : !view[0]!.options.some((o) => o.startsWith('upperdir=')));
@@ -152,11 +180,11 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
     it('hides a file deleted in a child layer', async () => {
       await layer('base', undefined, { a: 'a', 'dir/b': 'b', 'dir/c': 'c' });
       await layer('child', 'base', { d: 'd' }, ['a']);
-      if (sn.name === 'overlay') {
-        const st = await fsp.lstat(path.join(sn.diffDir('child'), 'a'));
+      if (layered(sn)) {
+        const st = await fsp.lstat(path.join(sn.differ.diffDir('child'), 'a'));
         assert.ok(st.isCharacterDevice() && st.rdev === 0, 'an overlay whiteout is a 0/0 character device');
       } else {
-        await assert.rejects(fsp.lstat(path.join(sn.diffDir('child'), 'a')), { code: 'ENOENT' });
+        await assert.rejects(fsp.lstat(path.join(sn.differ.diffDir('child'), 'a')), { code: 'ENOENT' });
       }
       await withMounted(await sn.view('v-child', 'child'), async (dir) => {
         assert.deepEqual(await listTree(dir), ['d', 'dir/', 'dir/b', 'dir/c']);
@@ -167,8 +195,8 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
         await fsp.rm(path.join(dir, 'dir/b'));
         assert.deepEqual(await listTree(dir), ['d', 'dir/', 'dir/c']);
       });
-      if (sn.name === 'overlay') {
-        const st = await fsp.lstat(path.join(sn.diffDir('deleter'), 'dir/b'));
+      if (layered(sn)) {
+        const st = await fsp.lstat(path.join(sn.differ.diffDir('deleter'), 'dir/b'));
         assert.ok(st.isCharacterDevice() && st.rdev === 0);
       }
       await sn.commit('grandchild', 'deleter');
@@ -185,8 +213,8 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
         assert.deepEqual(await listTree(dir), ['d', 'dir/', 'dir/new']);
       });
       // The lower layers are untouched.
-      assert.equal(await fsp.readFile(path.join(sn.diffDir('base'), 'a'), 'utf8'), 'a');
-      assert.equal(await fsp.readFile(path.join(sn.diffDir('base'), 'dir/b'), 'utf8'), 'b');
+      assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('base'), 'a'), 'utf8'), 'a');
+      assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('base'), 'dir/b'), 'utf8'), 'b');
     });
 
     it('removes children before parents', async () => {
@@ -194,7 +222,7 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       await layer('c', 'p', { g: '2' });
       await sn.prepare('active-on-c', 'c');
       await sn.view('view-on-p', 'p');
-      const cDir = sn.diffDir('c');
+      const cDir = sn.differ.diffDir('c');
       await rejectsWith(sn.remove('p'), 'FAILED_PRECONDITION');
       await rejectsWith(sn.remove('c'), 'FAILED_PRECONDITION');
       await sn.remove('active-on-c');
@@ -227,7 +255,7 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       await rejectsWith(sn.commit('other', 'committed'), 'FAILED_PRECONDITION');
       await rejectsWith(sn.commit('other', 'missing'), 'NOT_FOUND');
       await rejectsWith(sn.mounts('missing'), 'NOT_FOUND');
-      assert.throws(() => sn.diffDir('missing'), (err: unknown) => is(err, 'NOT_FOUND'));
+      assert.throws(() => sn.differ.diffDir('missing'), (err: unknown) => is(err, 'NOT_FOUND'));
       await rejectsWith(sn.usage('missing'), 'NOT_FOUND');
       await sn.remove('active');
     });
@@ -241,8 +269,8 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
         parent = `sha256:${String(i).padStart(64, '0')}`;
       }
       const mounts = await sn.prepare('deep', parent);
-      assert.equal((await sn.lowerDirs('deep')).length, sn.name === 'overlay' ? 128 : 1);
-      if (sn.name === 'overlay') {
+      assert.equal((await sn.differ.lowerDirs('deep')).length, layered(sn) ? 128 : 1);
+      if (layered(sn)) {
         const lower = mounts[0]!.options.find((o) => o.startsWith('lowerdir='))!;
         assert.equal(lower.split(':').length, 128);
         assert.ok(mounts.flatMap((m) => m.options).join(',').length > 4096, 'the options exceed one page as written');
@@ -283,18 +311,18 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
     it('commits a container snapshot without copying and uses it as a parent', async () => {
       await layer('image', undefined, { 'app/run': 'v1' });
       const mounts = await sn.prepare('container', 'image', { labels: { owner: 'test' } });
-      const upper = sn.diffDir('container');
+      const upper = sn.differ.diffDir('container');
       await withMounted(mounts, async (dir) => {
         await fsp.writeFile(path.join(dir, 'app/run'), 'v2');
         await fsp.writeFile(path.join(dir, 'app/data'), 'new');
       });
       await sn.commit('image2', 'container', { labels: { step: '2' } });
-      assert.equal(sn.diffDir('image2'), upper, 'the active dir became the committed layer');
+      assert.equal(sn.differ.diffDir('image2'), upper, 'the active dir became the committed layer');
       const info = await sn.stat('image2');
       assert.equal(info?.kind, 'committed');
       assert.equal(info?.parent, 'image');
       assert.deepEqual(info?.labels, { owner: 'test', step: '2' });
-      if (sn.name === 'overlay') {
+      if (layered(sn)) {
         assert.deepEqual((await listTree(upper)).sort(), ['app/', 'app/data', 'app/run']);
         assert.deepEqual(await fsp.readdir(path.dirname(upper)), ['fs'], 'the work dir is gone after commit');
       }
@@ -302,27 +330,27 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
         assert.equal(await fsp.readFile(path.join(dir, 'app/run'), 'utf8'), 'v2');
         assert.equal(await fsp.readFile(path.join(dir, 'app/data'), 'utf8'), 'new');
       });
-      assert.deepEqual(await sn.lowerDirs('next'), sn.name === 'overlay' ? [upper, sn.diffDir('image')] : [upper]);
+      assert.deepEqual(await sn.differ.lowerDirs('next'), layered(sn) ? [upper, sn.differ.diffDir('image')] : [upper]);
     });
 
     it('reports usage of a snapshot’s own files', async () => {
       await layer('u0', undefined, { 'a/one': 'x'.repeat(1000), two: 'y'.repeat(2000) });
       await sn.prepare('u1', 'u0');
-      await writeFiles(sn.diffDir('u1'), { three: 'z'.repeat(500) });
+      await writeFiles(sn.differ.diffDir('u1'), { three: 'z'.repeat(500) });
       const u0 = await sn.usage('u0');
       // fs dir + a/ + a/one + two
       assert.deepEqual(u0, { size: 3000, inodes: 4 });
       const u1 = await sn.usage('u1');
-      if (sn.name === 'overlay') assert.deepEqual(u1, { size: 500, inodes: 2 });
+      if (layered(sn)) assert.deepEqual(u1, { size: 500, inodes: 2 });
       else assert.deepEqual(u1, { size: 3500, inodes: 5 });
       await sn.commit('u1c', 'u1');
       assert.deepEqual(await sn.usage('u1c'), u1);
       // Hardlinked bytes count once.
       await sn.prepare('u2', 'u1c');
-      await fsp.writeFile(path.join(sn.diffDir('u2'), 'big'), Buffer.alloc(4096));
-      await fsp.link(path.join(sn.diffDir('u2'), 'big'), path.join(sn.diffDir('u2'), 'big-link'));
+      await fsp.writeFile(path.join(sn.differ.diffDir('u2'), 'big'), Buffer.alloc(4096));
+      await fsp.link(path.join(sn.differ.diffDir('u2'), 'big'), path.join(sn.differ.diffDir('u2'), 'big-link'));
       const u2 = await sn.usage('u2');
-      assert.equal(u2.size - (sn.name === 'overlay' ? 0 : 3500), 4096);
+      assert.equal(u2.size - (layered(sn) ? 0 : 3500), 4096);
     });
 
     it('cleans up directories that no record owns, and nothing else', async () => {
@@ -335,8 +363,8 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       await sn.cleanup();
       const names = await fsp.readdir(dir);
       for (const l of leftovers) assert.ok(!names.includes(l), `${l} was removed`);
-      assert.equal(await fsp.readFile(path.join(sn.diffDir('keep'), 'f'), 'utf8'), 'kept');
-      await fsp.access(sn.diffDir('keep-active'));
+      assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('keep'), 'f'), 'utf8'), 'kept');
+      await fsp.access(sn.differ.diffDir('keep-active'));
       assert.deepEqual((await collect(sn)).map((i) => i.key), ['keep', 'keep-active']);
       await withMounted(await sn.mounts('keep-active'), async (d) => {
         assert.equal(await fsp.readFile(path.join(d, 'f'), 'utf8'), 'kept');
@@ -372,7 +400,7 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
 
     it('keeps modes, owners, xattrs, hardlinks, symlinks and device nodes of the parent', async () => {
       await sn.prepare('meta-k');
-      const d = sn.diffDir('meta-k');
+      const d = sn.differ.diffDir('meta-k');
       await writeFiles(d, { 'bin/tool': '#!/bin/sh\n', 'etc/conf': 'c' });
       await fsp.chmod(path.join(d, 'bin/tool'), 0o4755);
       await fsp.chown(path.join(d, 'etc/conf'), 1234, 5678);
@@ -397,6 +425,24 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       });
     });
 
+    it('lists a snapshot’s changes and writes them as a layer tar, alike on every backend', async () => {
+      await layer('d-base', undefined, { a: 'a', 'dir/b': 'b', 'dir/c': 'c', keep: 'k' });
+      await withMounted(await sn.prepare('d-ctr', 'd-base'), async (dir) => {
+        await fsp.writeFile(path.join(dir, 'a'), 'changed');
+        await fsp.rm(path.join(dir, 'dir/b'));
+        await writeFiles(dir, { 'dir/new': 'n', 'top/x': 'x' });
+      });
+      assert.deepEqual(await changesOf(sn, 'd-ctr'), ['C /a', 'C /dir', 'D /dir/b', 'A /dir/new', 'A /top', 'A /top/x']);
+      assert.deepEqual(await tarNames(await sn.differ.diffTar('d-ctr')), ['a', 'dir', 'dir/.wh.b', 'dir/new', 'top', 'top/x']);
+      const excluded = await sn.differ.diffTar('d-ctr', { exclude: (p) => p === '/top' });
+      assert.deepEqual(await tarNames(excluded), ['a', 'dir', 'dir/.wh.b', 'dir/new']);
+      // Without a parent everything is added.
+      await sn.prepare('d-fresh');
+      await writeFiles(sn.differ.diffDir('d-fresh'), { 'etc/conf': 'c' });
+      assert.deepEqual(await changesOf(sn, 'd-fresh'), ['A /etc', 'A /etc/conf']);
+      assert.deepEqual(await tarNames(await sn.differ.diffTar('d-fresh')), ['etc', 'etc/conf']);
+    });
+
     it('gives an empty writable filesystem without a parent and an empty read-only view', async () => {
       await withMounted(await sn.prepare('empty'), async (dir) => {
         assert.deepEqual(await fsp.readdir(dir), []);
@@ -408,7 +454,7 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
         assert.deepEqual(await fsp.readdir(dir), []);
         await assert.rejects(fsp.writeFile(path.join(dir, 'f'), '1'), { code: 'EROFS' });
       });
-      assert.deepEqual(await sn.lowerDirs('empty'), []);
+      assert.deepEqual(await sn.differ.lowerDirs('empty'), []);
     });
   });
 }

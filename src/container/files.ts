@@ -1,0 +1,119 @@
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { tarDirectory, type Change } from '../archive/index.js';
+import { applyChanges, type ImageRecord, type ImageService } from '../image/index.js';
+import { pidAlive } from '../util/index.js';
+import { commitImage, type CommitOptions } from './commit.js';
+import { copyFromContainer, copyToContainer } from './cp.js';
+import { snapshotKeyOf } from './paths.js';
+import type { ContainerRecords } from './records.js';
+import type { ContainerStore } from './store.js';
+import type { TaskService } from './tasks.js';
+import type { ContainerRecord } from './types.js';
+
+export interface ContainerFilesOptions {
+  store: ContainerStore;
+  images: ImageService;
+  tasks: TaskService;
+}
+
+/**
+ * What a container's file system looks like from outside: its changes (`diff`), the new image made of them
+ * (`commit`), all of it as a tar (`export`), and copies in and out (`cp`). The snapshotter's differ reads the writable
+ * layer, whichever backend it is.
+ */
+export class ContainerFiles {
+  readonly #store: ContainerStore;
+  readonly #records: ContainerRecords;
+  readonly #images: ImageService;
+  readonly #tasks: TaskService;
+
+  constructor(opts: ContainerFilesOptions) {
+    this.#store = opts.store;
+    this.#records = opts.store.records;
+    this.#images = opts.images;
+    this.#tasks = opts.tasks;
+  }
+
+  /** Docker's `diff`: A/C/D from the writable layer alone, parents marked C. */
+  async *diff(idOrName: string): AsyncGenerator<Change> {
+    const rec = this.#records.resolve(idOrName);
+    yield* this.#store.snapshots.differ.changes(snapshotKeyOf(rec.id));
+  }
+
+  /** `export`: the container's whole file system as one tar stream. */
+  async exportTo(idOrName: string, dest: Writable, opts: { end?: boolean } = {}): Promise<void> {
+    await this.withRootfs(idOrName, async (rootfs) => {
+      await pipeline(tarDirectory(rootfs), dest, { end: opts.end ?? true });
+    });
+  }
+
+  /**
+   * `commit`: the writable layer becomes one new layer (its tar generated from the snapshot's changes into a new
+   * layer, so a running container keeps its own), the image config gets the container's settings and the changes.
+   */
+  async commit(idOrName: string, opts: CommitOptions = {}): Promise<ImageRecord> {
+    const v = await this.#tasks.view(this.#records.resolve(idOrName));
+    applyChanges(structuredClone(v.config), opts.changes ?? []);
+    const pause = v.running && v.status !== 'paused' && opts.pause !== false;
+    const runc = this.#tasks.runc;
+    if (pause) await runc.pause(v.id);
+    try {
+      const tar = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
+      return await commitImage(this.#images, v, tar, opts);
+    } finally {
+      if (pause) await runc.resume(v.id).catch(() => {});
+    }
+  }
+
+  /** `cp CONTAINER:SRC DEST` (DEST a host path, or a stream for `-`). */
+  async copyFrom(idOrName: string, src: string, dest: string | Writable, opts: { followLink?: boolean } = {}): Promise<void> {
+    await this.#withCpRoot(idOrName, (rootfs, rec, live) => copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live }));
+  }
+
+  /** `cp SRC CONTAINER:DEST` (SRC a host path, or a tar stream for `-`). */
+  async copyTo(idOrName: string, src: string | Readable, dest: string, opts: { archive?: boolean } = {}): Promise<void> {
+    await this.#withCpRoot(idOrName, (rootfs) => copyToContainer(rootfs, src, dest, opts));
+  }
+
+  /**
+   * What `cp` sees: a running container's own view, through /proc/<pid>/root, so that its volumes, bind mounts and
+   * tmpfs mounts are there as in `docker cp`; a stopped container's root file system.
+   */
+  async #withCpRoot<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord, live: boolean) => Promise<T>): Promise<T> {
+    const v = await this.#tasks.view(this.#records.resolve(idOrName));
+    const pid = v.running ? v.state.pid : undefined;
+    if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
+    return this.withRootfs(idOrName, (rootfs, rec) => fn(rootfs, rec, false));
+  }
+
+  /** Run `fn` with the container's rootfs mounted (a stopped container is mounted for the call only). */
+  async withRootfs<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const rec = this.#records.resolve(idOrName);
+    const wasMounted = await this.#store.rootfsMounted(rec.id);
+    const rootfs = await this.#store.mountRootfs(rec);
+    try {
+      return await fn(rootfs, rec);
+    } finally {
+      if (!wasMounted && !(await this.#tasks.view(this.#records.resolve(rec.id))).running) await this.#store.unmountRootfs(rec.id).catch(() => {});
+    }
+  }
+
+  /** Docker's GraphDriver block of `inspect`: the snapshotter's driver name and the real layer directories. */
+  async graphDriver(id: string): Promise<{ Name: string; Data: Record<string, string> }> {
+    const key = snapshotKeyOf(id);
+    const { differ } = this.#store.snapshots;
+    const upper = differ.diffDir(key);
+    const lowers = await differ.lowerDirs(key);
+    return {
+      Name: differ.driverName,
+      Data: {
+        LowerDir: lowers.join(':'),
+        MergedDir: this.#store.paths(id).rootfs,
+        UpperDir: upper,
+        WorkDir: path.join(path.dirname(upper), 'work'),
+      },
+    };
+  }
+}

@@ -1,0 +1,423 @@
+import { promises as fsp } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable, Writable } from 'node:stream';
+import { WharfError } from '../errors/index.js';
+import { resolveInRoot } from '../archive/index.js';
+import {
+  Runc,
+  buildExecProcess,
+  isMonitorAlive,
+  readLogs,
+  readState,
+  startExec,
+  startMonitor,
+  stopContainer,
+  waitExit,
+  type AttachOptions,
+  type AttachSession,
+  type ExecHandle,
+  type LogEntry,
+  type OciSpec,
+  type ReadLogsOptions,
+} from '../runtime/index.js';
+import { teardownNetwork } from '../network/index.js';
+import { pidAlive, removeTreeSync, trace } from '../util/index.js';
+import { readTextInRoot, startNetwork, writeBundleSpec } from './bundle.js';
+import { monitorEntry, wharfBin } from './paths.js';
+import type { ContainerRecords } from './records.js';
+import { isoNow, reconcileView, stateFromMonitor } from './state.js';
+import type { ContainerStore } from './store.js';
+import type { ContainerRecord, ContainerView } from './types.js';
+import type { VolumeService } from './volumes.js';
+
+export interface StartOptions {
+  /** Attach these streams before the process starts (`run` without -d, `start -a`). */
+  attach?: AttachOptions;
+  consoleSize?: { cols: number; rows: number };
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  tty?: boolean;
+  privileged?: boolean;
+  detach?: boolean;
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  consoleSize?: { cols: number; rows: number };
+}
+
+export interface TaskServiceOptions {
+  store: ContainerStore;
+  volumes: VolumeService;
+  runc: Runc;
+}
+
+const DEFAULT_STOP_TIMEOUT = 10;
+
+/**
+ * A container's task, as containerd calls the running part: the process run by runc under a per-container monitor
+ * that outlives the CLI, from start to the cleanup after its exit (done by the monitor's cleanup command, by the
+ * attached client it hands that to, or inline when the monitor is gone), and what is done to it meanwhile.
+ */
+export class TaskService {
+  readonly runc: Runc;
+  readonly #store: ContainerStore;
+  readonly #records: ContainerRecords;
+  readonly #volumes: VolumeService;
+
+  constructor(opts: TaskServiceOptions) {
+    this.#store = opts.store;
+    this.#records = opts.store.records;
+    this.#volumes = opts.volumes;
+    this.runc = opts.runc;
+  }
+
+  /** The record with its state checked against the monitor and runc. */
+  view(rec: ContainerRecord): Promise<ContainerView> {
+    return reconcileView(rec, this.#store.paths(rec.id).stateDir, this.runc);
+  }
+
+  async #get(idOrName: string): Promise<ContainerView> {
+    return this.view(this.#records.resolve(idOrName));
+  }
+
+  /** Start a created or exited container; with `attach`, the session streams its stdio. */
+  async start(idOrName: string, opts: StartOptions = {}): Promise<{ record: ContainerRecord; session?: AttachSession; monitorPid?: number }> {
+    trace('start');
+    const found = await this.#get(idOrName);
+    if (found.running) {
+      if (found.status === 'paused') throw new WharfError('CONFLICT', `cannot start a paused container, try unpause instead`);
+      return { record: found };
+    }
+    // A previous run whose cleanup did not happen (monitor killed) is cleaned first. A container that never got as
+    // far as its network (the first start of a fresh `run`) has nothing to clean.
+    if (await this.#monitorCleaningUp(found.id)) await this.#waitCleaned(found.id, 30_000).catch(() => {});
+    if (found.state.status !== 'created' || found.network) await this.cleanup(found.id, { keep: true });
+    const rec = this.#records.resolve(found.id);
+    const p = this.#store.paths(rec.id);
+    const hc = rec.hostConfig;
+    try {
+      const rootfs = await this.#store.mountRootfs(rec);
+      for (const m of rec.mounts) {
+        if (m.Type !== 'volume' || !m.Name) continue;
+        const v = this.#volumes.get(m.Name);
+        if (!v) throw new WharfError('NOT_FOUND', `volume ${m.Name} of container ${rec.id.slice(0, 12)} is gone`);
+        if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
+      }
+      const net = await startNetwork(rec, p, (bridge) => {
+        this.#records.update(rec.id, (r) => {
+          r.network = bridge;
+        });
+      });
+      await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize);
+      // Claim "running" before the monitor exists: its cleanup, however fast, then always lands after this.
+      this.#records.update(rec.id, (r) => {
+        r.network = net;
+        r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
+      });
+      removeTreeSync(p.stateDir); // a few small files of the previous run
+      trace('spec written');
+      let started;
+      try {
+        started = await startMonitor({
+          id: rec.id,
+          bundle: p.dir,
+          runcRoot: this.runc.root,
+          stateDir: p.stateDir,
+          logPath: p.log,
+          tty: rec.config.Tty === true,
+          openStdin: rec.config.OpenStdin === true,
+          ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
+          watchOom: hc.Memory > 0,
+          cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
+          entry: monitorEntry(),
+          // The attached client is waiting anyway and has the engine loaded: it cleans up after the exit.
+          ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
+        });
+      } catch (err) {
+        // The monitor records the failure and runs the cleanup itself; wait for it so that nothing runs twice.
+        await waitExit(p.stateDir, 30_000).catch(() => undefined);
+        await this.cleanup(rec.id, { keep: true }).catch(() => {});
+        if (hc.AutoRemove) await this.#removeContainer(rec.id).catch(() => {});
+        throw err;
+      }
+      const record = this.#records.update(rec.id, (r) => {
+        if (r.state.status === 'running' && !r.state.finishedAt) {
+          r.state.monitorPid = started.monitorPid;
+          if (started.containerPid) r.state.pid = started.containerPid;
+          if (started.state.startedAt) r.state.startedAt = started.state.startedAt;
+        }
+      });
+      trace('started');
+      const session = started.session ? this.#cleanupAfter(rec.id, started.session) : undefined;
+      return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
+    } catch (err) {
+      // Undo a half-done start (mount, network) unless a monitor is alive and will do it itself.
+      const cur = this.#records.get(rec.id);
+      if (cur && !(await this.#monitorAlive(cur))) await this.cleanup(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** A session whose exit resolves once this process did the cleanup the monitor delegated to it. */
+  #cleanupAfter(id: string, session: AttachSession): AttachSession {
+    const exit = session.exit.then(async (r) => {
+      if (!r.cleanupDelegated) return r;
+      try {
+        trace('exit seen');
+        await this.cleanup(id);
+        trace('cleaned up');
+        return r;
+      } catch (err) {
+        return { ...r, cleanupError: (err as Error).message };
+      }
+    });
+    return { ...session, exit };
+  }
+
+  async #monitorAlive(rec: ContainerRecord): Promise<boolean> {
+    const ms = await readState(this.#store.paths(rec.id).stateDir);
+    return ms !== undefined && ms.status !== 'exited';
+  }
+
+  /**
+   * After the container exited (run by the monitor as its cleanup command, or inline when the monitor is gone):
+   * record the exit, unmount the rootfs, release the network; remove an `--rm` container. Idempotent.
+   */
+  async cleanup(id: string, opts: { keep?: boolean; error?: string } = {}): Promise<void> {
+    const rec = this.#records.get(id);
+    if (!rec) return;
+    const p = this.#store.paths(id);
+    const ms = await readState(p.stateDir);
+    if (rec.state.status === 'running') {
+      if (ms && ms.status !== 'exited') return; // still running: nothing to clean
+      if (!ms || ms.monitorLost) {
+        const rs = await this.runc.tryState(id).catch(() => undefined);
+        if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
+      }
+    }
+    await this.runc.delete(id, { force: true }).catch(() => {});
+    await this.#store.unmountRootfs(id);
+    let netErr: unknown;
+    if (rec.network || rec.state.status === 'running') {
+      try {
+        await teardownNetwork(id, rec.network);
+      } catch (err) {
+        netErr = err;
+      }
+    }
+    const updated = this.#records.update(id, (r) => {
+      if (r.state.status === 'running') {
+        r.state = ms ? stateFromMonitor(r.state, ms) : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
+        if (opts.error && !ms) r.state.error = opts.error;
+      }
+      r.state.paused = false;
+      if (!netErr) delete r.network;
+    });
+    if (updated.hostConfig.AutoRemove && !opts.keep) {
+      // A monitor that handed its cleanup to this process wrote everything before it said so: nothing to wait for.
+      const handedOver = ms?.cleanupBy === process.pid;
+      await this.#store.delete(updated, { volumes: true, ...(ms && !handedOver ? { monitorPid: ms.monitorPid } : {}) });
+    }
+    if (netErr) throw netErr;
+  }
+
+  /**
+   * The task's end before its container is removed (containerd's task delete): a running task is refused unless
+   * `force`, which stops it at once; a cleanup in progress is waited for, one that never ran is done.
+   */
+  async delete(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+    const rec = this.#records.resolve(idOrName);
+    const v = await this.view(rec);
+    if (v.running) {
+      if (!opts.force) {
+        throw new WharfError('CONFLICT', `You cannot remove a ${v.status} container ${rec.id}. Stop the container before attempting removal or force remove`);
+      }
+      // Removal must not race the monitor's own --rm cleanup: mark the record as not auto-removing first.
+      this.#records.update(rec.id, (r) => {
+        r.hostConfig.AutoRemove = false;
+      });
+      await this.stop(rec.id, { timeoutSec: 0 });
+    } else if (await this.#monitorCleaningUp(rec.id)) {
+      // Exited, and its monitor's cleanup is running right now: let it finish rather than race it.
+      await this.#waitCleaned(rec.id, 30_000).catch(() => {});
+    }
+    await this.cleanup(rec.id, { keep: true });
+  }
+
+  /** An `--rm` container whose start failed: removed with its anonymous volumes. */
+  async #removeContainer(id: string): Promise<void> {
+    const rec = this.#records.resolve(id);
+    await this.delete(id, { force: true });
+    await this.#store.delete(rec, { volumes: true });
+  }
+
+  async stop(idOrName: string, opts: { timeoutSec?: number; signal?: string } = {}): Promise<ContainerRecord> {
+    const v = await this.#get(idOrName);
+    if (!v.running) return v;
+    const timeoutSec = opts.timeoutSec ?? DEFAULT_STOP_TIMEOUT;
+    const signal = normalizeSignal(opts.signal ?? v.config.StopSignal ?? 'SIGTERM');
+    const p = this.#store.paths(v.id);
+    if (await this.#monitorAlive(v)) {
+      await stopContainer({ runc: this.runc, id: v.id, stateDir: p.stateDir, signal, timeoutSec });
+      // The cleanup runs as a separate process; the record says exited once it finished.
+      await this.#waitCleaned(v.id, 30_000);
+    } else {
+      await this.#stopWithoutMonitor(v.id, signal, timeoutSec);
+    }
+    return this.#records.get(v.id) ?? v;
+  }
+
+  /** The container exited and its (live) monitor has not finished the after-exit cleanup yet. */
+  async #monitorCleaningUp(id: string): Promise<boolean> {
+    if (this.#records.get(id)?.state.status !== 'running') return false;
+    const stateDir = this.#store.paths(id).stateDir;
+    const ms = await readState(stateDir);
+    return ms?.status === 'exited' && !ms.cleanedUp && isMonitorAlive(ms.monitorPid, stateDir);
+  }
+
+  async #waitCleaned(id: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const stateDir = this.#store.paths(id).stateDir;
+    for (;;) {
+      const r = this.#records.get(id);
+      if (!r || r.state.status !== 'running') return;
+      const ms = await readState(stateDir);
+      const delegatedToLiveClient = ms?.cleanupBy !== undefined && ms.cleanupBy !== process.pid && pidAlive(ms.cleanupBy);
+      if (ms?.status === 'exited' && !delegatedToLiveClient && (ms.cleanedUp || !isMonitorAlive(ms.monitorPid, stateDir))) {
+        // The cleanup command failed or never ran: do it here.
+        await this.cleanup(id);
+        return;
+      }
+      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container ${id.slice(0, 12)} did not finish its cleanup`);
+      await sleep(20);
+    }
+  }
+
+  async #stopWithoutMonitor(id: string, signal: string, timeoutSec: number): Promise<void> {
+    const gone = async (): Promise<boolean> => {
+      const rs = await this.runc.tryState(id).catch(() => undefined);
+      return !rs || rs.status === 'stopped';
+    };
+    const send = async (sig: string): Promise<void> => {
+      await this.runc.kill(id, sig).catch(() => {});
+      const rs = await this.runc.tryState(id).catch(() => undefined);
+      if (rs?.status === 'paused') await this.runc.resume(id).catch(() => {});
+    };
+    if (timeoutSec !== 0) {
+      await send(signal);
+      const until = Date.now() + (timeoutSec < 0 ? 3_600_000 : timeoutSec * 1000);
+      while (Date.now() < until && !(await gone())) await sleep(50);
+    }
+    if (!(await gone())) {
+      await send('SIGKILL');
+      for (let i = 0; i < 200 && !(await gone()); i++) await sleep(50);
+    }
+    await this.cleanup(id);
+  }
+
+  async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
+    const v = await this.#get(idOrName);
+    if (!v.running) throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
+    await this.runc.kill(v.id, normalizeSignal(signal));
+  }
+
+  /** `wait`: block until the container is not running; its exit code. */
+  async wait(idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
+    const rec = this.#records.resolve(idOrName);
+    const p = this.#store.paths(rec.id);
+    for (;;) {
+      const cur = this.#records.get(rec.id);
+      if (!cur) {
+        const ms = await readState(p.stateDir);
+        return ms?.exitCode ?? 0;
+      }
+      const v = await this.view(cur);
+      if (!v.running) return v.state.exitCode;
+      if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'wait cancelled');
+      await sleep(100);
+    }
+  }
+
+  async pause(idOrName: string): Promise<void> {
+    const v = await this.#get(idOrName);
+    if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
+    if (v.status === 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is already paused`);
+    await this.runc.pause(v.id);
+    this.#records.update(v.id, (r) => {
+      r.state.paused = true;
+    });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const v = await this.#get(idOrName);
+    if (v.status !== 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is not paused`);
+    await this.runc.resume(v.id);
+    this.#records.update(v.id, (r) => {
+      r.state.paused = false;
+    });
+  }
+
+  async restart(idOrName: string, opts: { timeoutSec?: number } = {}): Promise<void> {
+    const rec = await this.stop(idOrName, opts);
+    await this.start(rec.id);
+  }
+
+  logs(idOrName: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
+    const rec = this.#records.resolve(idOrName);
+    return readLogs(this.#store.paths(rec.id).log, {
+      ...opts,
+      stopWhen: async () => {
+        const r = this.#records.get(rec.id);
+        if (!r) return true;
+        return !(await this.view(r)).running;
+      },
+    });
+  }
+
+  async exec(idOrName: string, opts: ExecOptions): Promise<ExecHandle> {
+    const v = await this.#get(idOrName);
+    if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
+    if (v.status === 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is paused, unpause the container before exec`);
+    const p = this.#store.paths(v.id);
+    const spec = JSON.parse(await fsp.readFile(p.config, 'utf8')) as OciSpec;
+    const proc = buildExecProcess(spec.process, {
+      args: opts.cmd,
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.user ? { user: opts.user, passwd: readTextInRoot(p.rootfs, '/etc/passwd'), group: readTextInRoot(p.rootfs, '/etc/group') } : {}),
+      ...(opts.workdir ? { workdir: opts.workdir } : {}),
+      tty: opts.tty === true,
+      ...(opts.consoleSize ? { consoleSize: { width: opts.consoleSize.cols, height: opts.consoleSize.rows } } : {}),
+      privileged: opts.privileged === true,
+    });
+    return startExec({
+      runc: this.runc,
+      id: v.id,
+      process: proc,
+      ...(opts.stdin ? { stdin: opts.stdin } : {}),
+      ...(opts.stdout ? { stdout: opts.stdout } : {}),
+      ...(opts.stderr ? { stderr: opts.stderr } : {}),
+      detach: opts.detach === true,
+      ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
+    });
+  }
+
+  /** Host PIDs of the container's processes. */
+  async pids(idOrName: string): Promise<number[]> {
+    const v = await this.#get(idOrName);
+    if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
+    return this.runc.ps(v.id);
+  }
+}
+
+/** `KILL`, `SIGKILL`, `9` → what runc accepts. */
+export function normalizeSignal(s: string): string {
+  const t = s.trim().toUpperCase();
+  if (/^\d+$/.test(t)) return t;
+  if (!/^(SIG)?[A-Z0-9+-]+$/.test(t)) throw new WharfError('INVALID_ARGUMENT', `invalid signal: ${s}`);
+  return t.startsWith('SIG') ? t : `SIG${t}`;
+}
