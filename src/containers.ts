@@ -1,8 +1,8 @@
 /**
- * `wharf/containers`: the types of the container and volume services (`wharf.containers`, `wharf.volumes`), their
+ * `wharf/containers`: the types of the container and volume services (`wharf.containers`, `wharf.tasks`, `wharf.containerFiles`, `wharf.volumes`), their
  * options and views. The services themselves come from an opened `Wharf`; running a container needs root and runc.
  */
-export type { ContainerService, CreateOptions, StartOptions, VolumeService, VolumeRecord, CommitOptions } from './container/index.js';
+export type { ContainerService, TaskService, ContainerFiles, CreateOptions, StartOptions, ExecOptions, VolumeService, VolumeRecord, CommitOptions } from './container/index.js';
 export type { ContainerRecord, ContainerView, ContainerStatus, HostConfig, MountPoint, RunState } from './container/index.js';
 export { inspectContainer } from './container/index.js';
 export type { AttachOptions, AttachSession, AttachExit, ExecHandle, LogEntry, ReadLogsOptions } from './runtime/index.js';

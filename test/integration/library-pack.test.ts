@@ -25,7 +25,7 @@ const MAIN_TS = `
 import { PassThrough } from 'node:stream';
 import { Wharf, WharfError, is, type ErrorCode } from 'wharf';
 import { importTarball, listImages, type ImageListRow, type ImageService } from 'wharf/images';
-import type { AttachExit, ContainerService, ContainerView, CreateOptions } from 'wharf/containers';
+import type { AttachExit, ContainerService, ContainerView, CreateOptions, TaskService } from 'wharf/containers';
 
 const [root, tarball] = process.argv.slice(2) as [string, string];
 const wharf: Wharf = await Wharf.open({ root });
@@ -40,7 +40,8 @@ try {
   const out = new PassThrough();
   let output = '';
   out.setEncoding('utf8').on('data', (s: string) => (output += s));
-  const { session } = await containers.start(created.id, { attach: { stdout: out, stderr: out } });
+  const tasks: TaskService = wharf.tasks;
+  const { session } = await tasks.start(created.id, { attach: { stdout: out, stderr: out } });
   if (!session) throw new Error('start with attach returned no session');
   const exit: AttachExit = await session.exit;
   const view: ContainerView = await containers.get(created.id);
