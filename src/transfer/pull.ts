@@ -27,7 +27,7 @@ import {
 import { chainIds, imageIdOf } from '../image/index.js';
 import { randomHex, Semaphore } from '../util/index.js';
 import { RegistryClient } from '../remote/index.js';
-import { ingesterOf, shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
+import { shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
 
 export interface PullOptions extends TransferCommonOptions {
   /** 'linux/arm64' or a Platform; default: the host's. */
@@ -255,17 +255,10 @@ async function downloadLayer(
     return false;
   }
   const expected = { digest: desc.digest, size: desc.size };
-  const ingester = ingesterOf(content);
-  if (!ingester) {
-    emit({ type: 'layer', id, status: 'Downloading', current: 0, total: desc.size });
-    await content.write(client.openBlob(repo, desc.digest, { size: desc.size }), expected);
-    emit({ type: 'layer', id, status: 'Download complete' });
-    return true;
-  }
   let writer;
   for (let waited = 0; ; waited += WAIT_STEP_MS) {
     try {
-      writer = await ingester.writer(`pull-${desc.digest}`, expected);
+      writer = await content.writer(`pull-${desc.digest}`, expected);
       break;
     } catch (err) {
       if (is(err, 'ALREADY_EXISTS')) return false;
@@ -301,7 +294,7 @@ async function downloadLayer(
   } catch (err) {
     // Keep the partial bytes for a later pull to resume, unless they are known to be wrong.
     await writer.close().catch(() => {});
-    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH')) await ingester.abort(`pull-${desc.digest}`).catch(() => {});
+    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH')) await content.abort(`pull-${desc.digest}`).catch(() => {});
     throw err;
   }
 }

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FilesystemDriver } from '../../../src/registry/index.js';
-import { runBlobDriverSuite } from './blob-driver-suite.js';
+import { runBlobDriverSuite } from '../../suites/blob-driver.js';
 
 runBlobDriverSuite('filesystem', async () => {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-blobdriver-'));

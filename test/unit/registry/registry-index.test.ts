@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { SqliteRegistryIndex } from '../../../src/registry/index.js';
 import type { Digest } from '../../../src/digest/index.js';
-import { runRegistryIndexSuite } from './registry-index-suite.js';
+import { runRegistryIndexSuite } from '../../suites/registry-index.js';
 
 runRegistryIndexSuite('sqlite', async () => {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-regindex-'));

@@ -2,8 +2,8 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import type { BlobDriver } from '../../../src/registry/index.js';
-import { is } from '../../../src/errors/index.js';
+import type { BlobDriver } from '../../src/registry/index.js';
+import { is } from '../../src/errors/index.js';
 
 async function readAll(d: BlobDriver, p: string, offset?: number, length?: number): Promise<Buffer> {
   const chunks: Buffer[] = [];

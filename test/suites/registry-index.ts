@@ -1,9 +1,9 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { RegistryIndex, ManifestPut } from '../../../src/registry/index.js';
-import type { Digest } from '../../../src/digest/index.js';
-import { is } from '../../../src/errors/index.js';
+import type { RegistryIndex, ManifestPut } from '../../src/registry/index.js';
+import type { Digest } from '../../src/digest/index.js';
+import { is } from '../../src/errors/index.js';
 
 const dg = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}` as Digest;
 const far = () => new Date(Date.now() + 3_600_000);
