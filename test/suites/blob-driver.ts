@@ -35,12 +35,13 @@ export function runBlobDriverSuite(name: string, factory: () => Promise<{ driver
       assert.equal((await readAll(driver, 'a/b/c', 5, 0)).length, 0);
     });
 
-    it('names, when it keeps files, the local file of a path, holding exactly its bytes (what the server sendfiles)', async (t) => {
-      if (!driver.localPath) return t.skip(`${name} keeps no local files`);
+    it('names, when it keeps files, the local file of a path, holding exactly its bytes (what the server sendfiles)', async () => {
       const data = randomBytes(5000);
       const w = await driver.writer('x/y', false);
       await w.write(data);
       await w.commit();
+      // A driver without files serves every read through reader(): the server then streams instead of sendfile.
+      if (!driver.localPath) return assert.deepEqual(await readAll(driver, 'x/y'), data);
       assert.deepEqual(await fsp.readFile(driver.localPath('x/y')), data);
       assert.throws(() => driver.localPath!('../escape'), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
     });
