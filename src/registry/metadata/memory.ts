@@ -5,9 +5,6 @@ import {
   GC_RESERVATION_STALE_MS,
   type BlobIndex,
   type GcIndex,
-  type GcManifest,
-  type GcReference,
-  type GcTransaction,
   type LeaseIndex,
   type ManifestIndex,
   type ManifestPut,
@@ -19,134 +16,11 @@ import {
   type UploadIndex,
   type UploadRecord,
 } from './index.js';
+import { Memory, copyRecord, paged, sorted, type State, type StoredManifest } from './memory-state.js';
+import { MemoryGc } from './memory-gc.js';
 
 /** How long a blob commit waits for a GC that is deleting the same digest before giving up. */
 const GC_WAIT_MS = 60_000;
-
-/** A stored manifest with the references it was pushed with. Immutable: replaced, never edited. */
-interface StoredManifest {
-  record: ManifestRecord;
-  blobs: ReadonlySet<Digest>;
-  children: ReadonlySet<Digest>;
-}
-
-/** Everything the index knows; leaf records are immutable, so a copy of the maps is a snapshot. */
-interface State {
-  repos: Map<string, number>;
-  blobs: Map<Digest, { size: number; createdAt: number }>;
-  /** repo → linked digests. */
-  links: Map<string, Set<Digest>>;
-  manifests: Map<string, Map<Digest, StoredManifest>>;
-  tags: Map<string, Map<string, Digest>>;
-  uploads: Map<string, UploadRecord>;
-  leases: Map<string, { expiresAt: number; blobs: Set<Digest> }>;
-  /** Deletion reservations of the GC: digest → since. */
-  deleting: Map<Digest, number>;
-}
-
-function emptyState(): State {
-  return { repos: new Map(), blobs: new Map(), links: new Map(), manifests: new Map(), tags: new Map(), uploads: new Map(), leases: new Map(), deleting: new Map() };
-}
-
-function copyState(s: State): State {
-  const nested = <K, V>(m: Map<string, Map<K, V>>) => new Map([...m].map(([k, v]) => [k, new Map(v)]));
-  return {
-    repos: new Map(s.repos),
-    blobs: new Map(s.blobs),
-    links: new Map([...s.links].map(([k, v]) => [k, new Set(v)])),
-    manifests: nested(s.manifests),
-    tags: nested(s.tags),
-    uploads: new Map(s.uploads),
-    leases: new Map([...s.leases].map(([k, v]) => [k, { expiresAt: v.expiresAt, blobs: new Set(v.blobs) }])),
-    deleting: new Map(s.deleting),
-  };
-}
-
-const sorted = (xs: Iterable<string>) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-const paged = (names: string[], p: Page) => {
-  const after = names.filter((n) => n > (p.last ?? ''));
-  return p.n === undefined ? after : after.slice(0, p.n);
-};
-const copyRecord = (r: ManifestRecord): ManifestRecord => ({ ...r, content: Buffer.from(r.content), createdAt: new Date(r.createdAt) });
-
-/**
- * The shared state and its rules: the parts below are views on it. All changes are synchronous, so each is atomic;
- * the GC transaction spans awaits, and the parts' calls wait for it to end (as SQLite callers wait for its lock).
- */
-class Memory {
-  s = emptyState();
-  #exclusive: Promise<void> | undefined;
-
-  async run<T>(fn: (s: State) => T): Promise<T> {
-    while (this.#exclusive) await this.#exclusive;
-    return fn(this.s);
-  }
-
-  /** Runs `fn` alone; its changes are undone when it throws. */
-  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.#exclusive) await this.#exclusive;
-    let end!: () => void;
-    this.#exclusive = new Promise<void>((resolve) => (end = resolve));
-    const before = copyState(this.s);
-    try {
-      return await fn();
-    } catch (err) {
-      this.s = before;
-      throw err;
-    } finally {
-      this.#exclusive = undefined;
-      end();
-    }
-  }
-
-  link(repo: string, d: Digest): void {
-    const set = this.s.links.get(repo) ?? new Set<Digest>();
-    set.add(d);
-    this.s.links.set(repo, set);
-  }
-
-  addRepo(repo: string, at: number): void {
-    if (!this.s.repos.has(repo)) this.s.repos.set(repo, at);
-  }
-
-  lease(id: string, expiresAt: Date, d: Digest): void {
-    const l = this.s.leases.get(id) ?? { expiresAt: 0, blobs: new Set<Digest>() };
-    l.expiresAt = expiresAt.getTime();
-    l.blobs.add(d);
-    this.s.leases.set(id, l);
-  }
-
-  hasManifest(repo: string, d: Digest): boolean {
-    return this.s.manifests.get(repo)?.has(d) ?? false;
-  }
-
-  dropManifest(repo: string, d: Digest): boolean {
-    const tags = this.s.tags.get(repo);
-    if (tags) for (const [name, target] of tags) if (target === d) tags.delete(name);
-    return this.s.manifests.get(repo)?.delete(d) ?? false;
-  }
-
-  pruneLeases(now: Date): number {
-    let n = 0;
-    for (const [id, l] of this.s.leases) {
-      if (l.expiresAt > now.getTime()) continue;
-      this.s.leases.delete(id);
-      n++;
-    }
-    return n;
-  }
-
-  leasedBlobs(now: Date): Set<Digest> {
-    const out = new Set<Digest>();
-    for (const l of this.s.leases.values()) if (l.expiresAt > now.getTime()) for (const d of l.blobs) out.add(d);
-    return out;
-  }
-
-  /** Repositories in the catalog: those holding at least one manifest. */
-  catalog(): string[] {
-    return sorted([...this.s.repos.keys()].filter((r) => (this.s.manifests.get(r)?.size ?? 0) > 0));
-  }
-}
 
 class MemoryRepositories implements RepositoryIndex {
   constructor(private readonly m: Memory) {}
@@ -376,102 +250,6 @@ class MemoryLeases implements LeaseIndex {
 
   prune(now: Date): Promise<number> {
     return this.m.run(() => this.m.pruneLeases(now));
-  }
-}
-
-/** The GC's queries and changes; run only inside MemoryGc.transaction. */
-class MemoryGcTransaction implements GcTransaction {
-  constructor(private readonly m: Memory) {}
-
-  async tagged(): Promise<Array<{ repo: string; digest: Digest }>> {
-    return [...this.m.s.tags].flatMap(([repo, tags]) => [...tags.values()].map((digest) => ({ repo, digest })));
-  }
-
-  async manifests(): Promise<GcManifest[]> {
-    return [...this.m.s.manifests.values()].flatMap((ms) =>
-      [...ms.values()].map(({ record: r }) => ({
-        repo: r.repo,
-        digest: r.digest,
-        size: r.size,
-        createdAt: new Date(r.createdAt),
-        ...(r.subject !== undefined ? { subject: r.subject } : {}),
-      })),
-    );
-  }
-
-  async references(): Promise<GcReference[]> {
-    const out: GcReference[] = [];
-    for (const [repo, ms] of this.m.s.manifests) {
-      for (const [parent, x] of ms) {
-        for (const child of x.blobs) out.push({ repo, parent, child, kind: 'blob' });
-        for (const child of x.children) out.push({ repo, parent, child, kind: 'manifest' });
-      }
-    }
-    return out;
-  }
-
-  async blobs(): Promise<Array<{ digest: Digest; size: number }>> {
-    return [...this.m.s.blobs].map(([digest, b]) => ({ digest, size: b.size }));
-  }
-
-  async leasedBlobs(now: Date): Promise<Digest[]> {
-    return [...this.m.leasedBlobs(now)];
-  }
-
-  async deleteManifests(ms: Array<{ repo: string; digest: Digest }>): Promise<void> {
-    for (const x of ms) this.m.dropManifest(x.repo, x.digest);
-  }
-
-  async deleteBlobs(digests: Digest[]): Promise<void> {
-    for (const d of digests) {
-      this.m.s.blobs.delete(d);
-      for (const set of this.m.s.links.values()) set.delete(d);
-    }
-  }
-
-  async reserve(digests: Digest[], since: Date, replace: boolean): Promise<Digest[]> {
-    const out: Digest[] = [];
-    for (const d of digests) {
-      if (!replace && this.m.s.deleting.has(d)) continue;
-      this.m.s.deleting.set(d, since.getTime());
-      out.push(d);
-    }
-    return out;
-  }
-
-  async pruneLeases(now: Date): Promise<number> {
-    return this.m.pruneLeases(now);
-  }
-
-  async dropStaleReservations(before: Date, keep: Date): Promise<void> {
-    for (const [d, since] of this.m.s.deleting) if (since < before.getTime() && since !== keep.getTime()) this.m.s.deleting.delete(d);
-  }
-
-  async forgetEmptyRepositories(): Promise<void> {
-    const s = this.m.s;
-    const used = new Set<string>([...s.uploads.values()].map((u) => u.repo));
-    for (const repo of s.repos.keys()) {
-      if ((s.manifests.get(repo)?.size ?? 0) > 0 || (s.links.get(repo)?.size ?? 0) > 0 || used.has(repo)) continue;
-      s.repos.delete(repo);
-    }
-  }
-}
-
-class MemoryGc implements GcIndex {
-  readonly #tx: MemoryGcTransaction;
-
-  constructor(private readonly m: Memory) {
-    this.#tx = new MemoryGcTransaction(m);
-  }
-
-  transaction<T>(fn: (tx: GcTransaction) => Promise<T>): Promise<T> {
-    return this.m.exclusive(() => fn(this.#tx));
-  }
-
-  release(digests: Digest[]): Promise<void> {
-    return this.m.run((s) => {
-      for (const d of digests) s.deleting.delete(d);
-    });
   }
 }
 
