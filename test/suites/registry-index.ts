@@ -184,6 +184,27 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
       assert.deepEqual(plan.blobs.map((b) => b.digest), [d]);
     });
 
+    it('GC keeps untagged manifests within the grace period and referrers of referrers of tagged ones', async () => {
+      await index.manifests.put('r', manifest('base', { tag: 'v1' }));
+      await index.manifests.put('r', manifest('sig1', { subject: dg('base') }));
+      await index.manifests.put('r', manifest('sig2', { subject: dg('sig1') }));
+      await index.manifests.put('r', manifest('stray-sig', { subject: dg('nothing') }));
+      await index.manifests.put('other', manifest('sig1', { subject: dg('base') }));
+      const young = await collectIndex(index.gc, { deleteUntagged: true, dryRun: true, now: new Date(), manifestGraceMs: 3_600_000 });
+      assert.deepEqual(young.manifests, [], 'everything is young');
+      const old = await collectIndex(index.gc, { deleteUntagged: true, dryRun: false, now: new Date(Date.now() + 1000), manifestGraceMs: 0 });
+      assert.deepEqual(
+        old.manifests.map((m) => [m.repo, m.digest]),
+        [
+          ['other', dg('sig1')],
+          ['r', dg('stray-sig')],
+        ],
+        'a subject counts only in its own repository',
+      );
+      assert.ok(await index.manifests.get('r', dg('sig2')));
+      assert.deepEqual(await index.repositories.list({}), ['r'], 'the emptied repository left the catalog');
+    });
+
     it('rolls a GC transaction back when it throws, and holds other calls until it ends', async () => {
       const b = await addBlob('r', 'kept');
       await assert.rejects(
