@@ -37,10 +37,10 @@ export interface ContentManager {
 }
 
 /**
- * A whole content store: reader, ingester and manager. Consumers take the smallest of the three that does their job.
- * Writes are idempotent by digest: writing a blob that already exists succeeds.
+ * A whole content store: reader, ingester and manager (a type, not a fourth interface: each piece stays small, and
+ * consumers take the smallest of the three that does their job). Writes are idempotent by digest.
  */
-export interface ContentStore extends ContentProvider, Ingester, ContentManager {}
+export type ContentStore = ContentProvider & Ingester & ContentManager;
 
 /** Progress of a resumable write. */
 export interface IngestStatus {

@@ -1,5 +1,6 @@
 import { WharfError, is } from '../errors/index.js';
 import type { Digest } from '../digest/index.js';
+import type { ContentProvider, Ingester } from '../content/index.js';
 import {
   DEFAULT_TAG,
   familiarName,
@@ -192,7 +193,7 @@ async function downloadAndApply(
       const release = await sem.acquire();
       try {
         if (stop) throw new WharfError('CANCELLED', 'pull stopped after another layer failed');
-        return await downloadLayer(engine, client, repo, layers[i]!, emit, () => images.layers.get(chain[i]!) !== undefined);
+        return await downloadLayer(content, client, repo, layers[i]!, emit, () => images.layers.get(chain[i]!) !== undefined);
       } finally {
         release();
       }
@@ -241,14 +242,13 @@ const MAX_WAIT_MS = 30 * 60_000;
 
 /** One layer blob into the content store; true when this call downloaded it (false: it was already stored). */
 async function downloadLayer(
-  engine: TransferEngine,
+  content: ContentProvider & Ingester,
   client: RegistryClient,
   repo: string,
   desc: Descriptor,
   emit: ProgressFn,
   unpackedElsewhere: () => boolean,
 ): Promise<boolean> {
-  const { content } = engine;
   const id = shortHex(desc.digest);
   if (await content.info(desc.digest)) {
     emit({ type: 'layer', id, status: 'Download complete' });
