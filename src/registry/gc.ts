@@ -66,13 +66,17 @@ export function markGarbage(g: GcGraph, opts: Pick<GcOptions, 'deleteUntagged' |
     for (const r of g.references) {
       if (r.kind !== 'manifest') continue;
       const k = key(r.repo, r.parent);
-      children.set(k, [...(children.get(k) ?? []), r.child]);
+      const list = children.get(k);
+      if (list) list.push(r.child);
+      else children.set(k, [r.child]);
     }
     const referrers = new Map<string, string[]>();
     for (const m of g.manifests) {
       if (m.subject === undefined) continue;
       const k = key(m.repo, m.subject);
-      referrers.set(k, [...(referrers.get(k) ?? []), m.digest]);
+      const list = referrers.get(k);
+      if (list) list.push(m.digest);
+      else referrers.set(k, [m.digest]);
     }
     for (let next = queue.pop(); next; next = queue.pop()) {
       const k = key(next.repo, next.digest);
@@ -125,11 +129,8 @@ export async function claimOrphans(gc: GcIndex, digests: Digest[], now: Date): P
   return gc.transaction(async (tx) => {
     const known = new Set<string>((await tx.blobs()).map((b) => b.digest));
     const leased = new Set<string>(await tx.leasedBlobs(now));
-    return tx.reserve(
-      digests.filter((d) => !known.has(d) && !leased.has(d)),
-      now,
-      false,
-    );
+    const unclaimed = digests.filter((d) => !known.has(d) && !leased.has(d));
+    return tx.reserve(unclaimed, now, false);
   });
 }
 
