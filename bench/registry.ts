@@ -53,7 +53,7 @@ async function startWharf(dir: string): Promise<Server> {
   const port = await freePort();
   const cfg = path.join(dir, 'wharf.yml');
   await fsp.writeFile(cfg, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/wharf\nhttp:\n  addr: 127.0.0.1:${port}\n  workers: ${WORKERS}\nlog:\n  accesslog:\n    disabled: true\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/registry/main-for-tests.ts'), cfg], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('test/integration/registry/registry-main.ts'), cfg], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   await waitUp(url, child);
   return { name: 'wharf', url, child };

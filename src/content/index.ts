@@ -1,2 +1,3 @@
-export type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus, Ingester } from './types.js';
+export type { BlobInfo, ContentManager, ContentProvider, ContentStore, ContentWriter, Expected, IngestStatus, Ingester } from './types.js';
 export { LocalContentStore } from './local.js';
+export { MemoryContentStore, memoryContentState, type MemoryContentState } from './memory.js';

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
 import { Digester, algorithmOf, digestOf, hexOf, isDigest, parseDigest, type Algorithm, type Digest } from '../digest/index.js';
 import { drain, randomHex } from '../util/index.js';
-import type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus, Ingester } from './types.js';
+import type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
 import { pidAlive } from '../util/index.js';
 import { IngestDirs } from './ingest.js';
@@ -18,7 +18,7 @@ const TMP_PREFIX = 'tmp-';
  * The content store on a local filesystem: `<root>/blobs/<alg>/<hex>` (the OCI image-layout blob layout) with partial
  * writes staged in `<root>/ingest/`. Blobs are written to a temp file, synced, verified and renamed into place.
  */
-export class LocalContentStore implements ContentStore, Ingester {
+export class LocalContentStore implements ContentStore {
   readonly blobsDir: string;
   readonly ingestDir: string;
   readonly #ingests: IngestDirs;
@@ -26,17 +26,21 @@ export class LocalContentStore implements ContentStore, Ingester {
   constructor(readonly root: string) {
     this.blobsDir = path.join(root, 'blobs');
     this.ingestDir = path.join(root, 'ingest');
-    this.#ingests = new IngestDirs(this.ingestDir, (d) => this.path(d), (d) => this.info(d));
+    this.#ingests = new IngestDirs(this.ingestDir, (d) => this.blobFile(d), (d) => this.info(d));
   }
 
-  path(d: Digest): string {
+  /**
+   * The file that holds a blob (it may not exist). Only this backend has one, so it is not part of ContentStore: a
+   * caller that needs a file (to hardlink or sendfile it) must hold a LocalContentStore and say so in its type.
+   */
+  blobFile(d: Digest): string {
     const checked = parseDigest(d);
     return path.join(this.blobsDir, algorithmOf(checked), hexOf(checked));
   }
 
   async info(d: Digest): Promise<BlobInfo | undefined> {
     try {
-      const st = await fsp.stat(this.path(d));
+      const st = await fsp.stat(this.blobFile(d));
       return { digest: d, size: st.size };
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return undefined;
@@ -63,7 +67,7 @@ export class LocalContentStore implements ContentStore, Ingester {
     // async open/stat/read/close cost more than the read itself; an image config is read on every `run`.
     let fd: number;
     try {
-      fd = openSync(this.path(d), 'r');
+      fd = openSync(this.blobFile(d), 'r');
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw new WharfError('NOT_FOUND', `blob ${d} not found in ${this.blobsDir}`);
       throw err;
@@ -117,7 +121,7 @@ export class LocalContentStore implements ContentStore, Ingester {
       await fsp.rm(tmp, { force: true });
       throw err;
     }
-    await publishBlob(tmp, this.path(got.digest));
+    await publishBlob(tmp, this.blobFile(got.digest));
     return got;
   }
 
@@ -141,13 +145,13 @@ export class LocalContentStore implements ContentStore, Ingester {
       await fsp.rm(tmp, { force: true });
       throw err;
     }
-    await publishBlob(tmp, this.path(got.digest));
+    await publishBlob(tmp, this.blobFile(got.digest));
     return got;
   }
 
   async delete(d: Digest): Promise<void> {
     try {
-      await fsp.unlink(this.path(d));
+      await fsp.unlink(this.blobFile(d));
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw new WharfError('NOT_FOUND', `blob ${d} not found in ${this.blobsDir}`);
       throw err;
@@ -235,7 +239,7 @@ export class LocalContentStore implements ContentStore, Ingester {
 
   async #open(d: Digest) {
     try {
-      return await fsp.open(this.path(d), 'r');
+      return await fsp.open(this.blobFile(d), 'r');
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw new WharfError('NOT_FOUND', `blob ${d} not found in ${this.blobsDir}`);
       throw err;

@@ -14,18 +14,19 @@ export interface Expected {
 }
 
 /**
- * Blobs by digest. A blob becomes visible only once its bytes are complete, synced and verified, so a reader never
- * sees a partial blob. Writes are idempotent by digest: writing a blob that already exists succeeds.
+ * Reading blobs by digest (containerd's Provider + Info). A blob is visible only once its bytes are complete, synced
+ * and verified, so a reader never sees a partial blob.
  */
-export interface ContentStore {
+export interface ContentProvider {
   info(d: Digest): Promise<BlobInfo | undefined>;
   /** A stream of the blob's bytes from `start` (default 0). NOT_FOUND if absent. */
   read(d: Digest, opts?: { start?: number }): Promise<Readable>;
   /** The whole blob, re-verified against its digest. For manifests and configs only: TOO_LARGE above `maxBytes`. */
   readAll(d: Digest, maxBytes: number): Promise<Buffer>;
-  /** Hash while streaming, verify (DIGEST_MISMATCH / SIZE_MISMATCH), then make the blob visible atomically. */
-  write(src: Readable, expected?: Expected): Promise<BlobInfo>;
-  writeBuffer(data: Uint8Array, expected?: Expected): Promise<BlobInfo>;
+}
+
+/** Removing and checking what is stored (containerd's Manager, plus the sweep of abandoned partial writes). */
+export interface ContentManager {
   /** NOT_FOUND if absent. */
   delete(d: Digest): Promise<void>;
   walk(): AsyncIterable<BlobInfo>;
@@ -33,9 +34,13 @@ export interface ContentStore {
   verify(d: Digest): Promise<boolean>;
   /** Remove partial writes untouched for `olderThanMs` whose writer is gone; returns how many were removed. */
   sweepIngests(olderThanMs: number): Promise<number>;
-  /** Where the blob lives on disk (for hardlinking into archives); the file may not exist. */
-  path(d: Digest): string;
 }
+
+/**
+ * A whole content store: reader, ingester and manager (a type, not a fourth interface: each piece stays small, and
+ * consumers take the smallest of the three that does their job). Writes are idempotent by digest.
+ */
+export type ContentStore = ContentProvider & Ingester & ContentManager;
 
 /** Progress of a resumable write. */
 export interface IngestStatus {
@@ -69,8 +74,13 @@ export interface ContentWriter {
   close(): Promise<void>;
 }
 
-/** The resumable-ingest side of a store (containerd's Ingester + IngestManager). */
+/**
+ * Adding content (containerd's Ingester + IngestManager): one-shot writes, and resumable writes keyed by a ref.
+ */
 export interface Ingester {
+  /** Hash while streaming, verify (DIGEST_MISMATCH / SIZE_MISMATCH), then make the blob visible atomically. */
+  write(src: Readable, expected?: Expected): Promise<BlobInfo>;
+  writeBuffer(data: Uint8Array, expected?: Expected): Promise<BlobInfo>;
   /** ALREADY_EXISTS when `expected.digest` is already stored; UNAVAILABLE when another writer holds `ref`. */
   writer(ref: string, expected?: Expected): Promise<ContentWriter>;
   status(ref: string): Promise<IngestStatus | undefined>;

@@ -1,6 +1,7 @@
 import { mapLimit } from '../util/index.js';
 import type { Digest } from '../digest/index.js';
 import type { RegistryStore } from './store.js';
+import { GC_RESERVATION_STALE_MS, type GcCollected, type GcIndex, type GcManifest, type GcOptions, type GcReference } from './metadata/index.js';
 import { BLOBS_PREFIX, UPLOADS_PREFIX, blobPath, digestOfBlobPath } from './storage/paths.js';
 
 export interface GcRunOptions {
@@ -28,6 +29,111 @@ export interface GcReport {
 
 const DELETE_CONCURRENCY = 16;
 
+/** What marking reads from the index: the manifest graph, the blobs and which of them are leased. */
+export interface GcGraph {
+  tagged: Array<{ repo: string; digest: Digest }>;
+  manifests: GcManifest[];
+  references: GcReference[];
+  blobs: Array<{ digest: Digest; size: number }>;
+  leased: Digest[];
+}
+
+const key = (repo: string, digest: string) => `${repo}\n${digest}`;
+const byRepoDigest = (a: { repo: string; digest: string }, b: { repo: string; digest: string }) =>
+  a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
+
+/**
+ * Marking, apart from any backend. Live manifests (only with `deleteUntagged`; otherwise all are): tagged ones and
+ * those pushed within the grace period, then, until nothing changes, the index children of live manifests and the
+ * referrers whose subject is live. Live blobs: those a surviving manifest refers to, and every leased one.
+ */
+export function markGarbage(g: GcGraph, opts: Pick<GcOptions, 'deleteUntagged' | 'now' | 'manifestGraceMs'>): GcCollected {
+  const dead: GcCollected['manifests'] = [];
+  const deadKeys = new Set<string>();
+  if (opts.deleteUntagged) {
+    const live = new Set<string>();
+    const queue: Array<{ repo: string; digest: string }> = [];
+    const mark = (repo: string, digest: string) => {
+      const k = key(repo, digest);
+      if (live.has(k)) return;
+      live.add(k);
+      queue.push({ repo, digest });
+    };
+    const graceEnd = opts.now.getTime() - opts.manifestGraceMs;
+    for (const t of g.tagged) mark(t.repo, t.digest);
+    for (const m of g.manifests) if (m.createdAt.getTime() > graceEnd) mark(m.repo, m.digest);
+    const children = new Map<string, string[]>();
+    for (const r of g.references) {
+      if (r.kind !== 'manifest') continue;
+      const k = key(r.repo, r.parent);
+      const list = children.get(k);
+      if (list) list.push(r.child);
+      else children.set(k, [r.child]);
+    }
+    const referrers = new Map<string, string[]>();
+    for (const m of g.manifests) {
+      if (m.subject === undefined) continue;
+      const k = key(m.repo, m.subject);
+      const list = referrers.get(k);
+      if (list) list.push(m.digest);
+      else referrers.set(k, [m.digest]);
+    }
+    for (let next = queue.pop(); next; next = queue.pop()) {
+      const k = key(next.repo, next.digest);
+      for (const c of children.get(k) ?? []) mark(next.repo, c);
+      for (const r of referrers.get(k) ?? []) mark(next.repo, r);
+    }
+    for (const m of g.manifests) {
+      if (live.has(key(m.repo, m.digest))) continue;
+      dead.push({ repo: m.repo, digest: m.digest, size: m.size });
+      deadKeys.add(key(m.repo, m.digest));
+    }
+    dead.sort(byRepoDigest);
+  }
+  const liveBlobs = new Set<string>(g.leased);
+  for (const r of g.references) if (r.kind === 'blob' && !deadKeys.has(key(r.repo, r.parent))) liveBlobs.add(r.child);
+  const blobs = g.blobs.filter((b) => !liveBlobs.has(b.digest)).sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  return { manifests: dead, blobs };
+}
+
+/**
+ * Marks and (unless dry) sweeps the index in one exclusive transaction: dead manifests go, dead blobs lose their rows
+ * and are reserved for deletion (so a commit of the same digest waits until the bytes are gone, see gcFinish), expired
+ * leases and stale reservations of a GC that died are dropped, and emptied repositories forgotten.
+ */
+export async function collectIndex(gc: GcIndex, opts: GcOptions): Promise<GcCollected> {
+  return gc.transaction(async (tx) => {
+    const graph: GcGraph = {
+      tagged: opts.deleteUntagged ? await tx.tagged() : [],
+      manifests: opts.deleteUntagged ? await tx.manifests() : [],
+      references: await tx.references(),
+      blobs: await tx.blobs(),
+      leased: await tx.leasedBlobs(opts.now),
+    };
+    const collected = markGarbage(graph, opts);
+    if (!opts.dryRun) {
+      await tx.deleteManifests(collected.manifests);
+      const digests = collected.blobs.map((b) => b.digest);
+      await tx.deleteBlobs(digests);
+      await tx.reserve(digests, opts.now, true);
+      await tx.pruneLeases(opts.now);
+      await tx.dropStaleReservations(new Date(opts.now.getTime() - GC_RESERVATION_STALE_MS), opts.now);
+      await tx.forgetEmptyRepositories();
+    }
+    return collected;
+  });
+}
+
+/** Reserves, for deletion, blobs present in storage but unknown to the index and unleased (a crash between move and record). */
+export async function claimOrphans(gc: GcIndex, digests: Digest[], now: Date): Promise<Digest[]> {
+  return gc.transaction(async (tx) => {
+    const known = new Set<string>((await tx.blobs()).map((b) => b.digest));
+    const leased = new Set<string>(await tx.leasedBlobs(now));
+    const unclaimed = digests.filter((d) => !known.has(d) && !leased.has(d));
+    return tx.reserve(unclaimed, now, false);
+  });
+}
+
 /**
  * Mark and sweep while serving: the index transaction decides (tags → manifests → index children → referrers →
  * blobs, plus every leased blob) and reserves what it will delete; only then are bytes removed. An upload that
@@ -38,7 +144,7 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
   const { index, driver } = store;
   const collected = opts.uploadsOnly
     ? { manifests: [], blobs: [] }
-    : await index.gcCollect({
+    : await collectIndex(index.gc, {
         deleteUntagged: opts.deleteUntagged,
         dryRun: opts.dryRun,
         now,
@@ -50,12 +156,12 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
     try {
       await mapLimit(digests, DELETE_CONCURRENCY, (d) => driver.delete(blobPath(d)));
     } finally {
-      await index.gcFinish(digests);
+      await index.gc.release(digests);
     }
   }
 
   // Files no row knows about: never visible to clients, but they take space.
-  const known = new Set((await index.allBlobs()).map((b) => b.digest as string));
+  const known = new Set((await index.blobs.all()).map((b) => b.digest as string));
   const removed = new Set(collected.blobs.map((b) => b.digest as string));
   const strays: Digest[] = [];
   if (!opts.uploadsOnly) for await (const p of driver.list(BLOBS_PREFIX)) {
@@ -65,7 +171,7 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
   let orphanBytes = 0;
   let orphanFiles = 0;
   if (strays.length > 0) {
-    const claimed = opts.dryRun ? strays : await index.gcClaimOrphans(strays, now);
+    const claimed = opts.dryRun ? strays : await claimOrphans(index.gc, strays, now);
     const sizes = await mapLimit(claimed, DELETE_CONCURRENCY, async (d) => (await driver.stat(blobPath(d)))?.size ?? 0);
     orphanBytes = sizes.reduce((a, b) => a + b, 0);
     orphanFiles = claimed.length;
@@ -73,7 +179,7 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
       try {
         await mapLimit(claimed, DELETE_CONCURRENCY, (d) => driver.delete(blobPath(d)));
       } finally {
-        await index.gcFinish(claimed);
+        await index.gc.release(claimed);
       }
     }
   }
@@ -82,7 +188,7 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
   let uploadBytes = 0;
   if (opts.uploadPurgeAgeMs !== undefined) {
     const cutoff = new Date(now.getTime() - opts.uploadPurgeAgeMs);
-    const stale = await index.listUploads(cutoff);
+    const stale = await index.uploads.idleSince(cutoff);
     const known = new Set<string>();
     for (const u of stale) {
       known.add(u.id);
@@ -92,7 +198,7 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
     // Data files whose session row never got written (a crash in between) are purged by age too.
     for await (const p of driver.list(UPLOADS_PREFIX)) {
       const id = p.slice(UPLOADS_PREFIX.length + 1);
-      if (known.has(id) || (await index.getUpload(id))) continue;
+      if (known.has(id) || (await index.uploads.get(id))) continue;
       const st = await driver.stat(p);
       if (!st || st.modified > cutoff) continue;
       uploadBytes += st.size;
@@ -101,7 +207,7 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
     }
   }
 
-  if (!opts.dryRun) await index.pruneLeases(now);
+  if (!opts.dryRun) await index.leases.prune(now);
 
   const bytesFreed =
     collected.blobs.reduce((a, b) => a + b.size, 0) + collected.manifests.reduce((a, m) => a + m.size, 0) + orphanBytes + uploadBytes;

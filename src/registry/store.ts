@@ -65,7 +65,7 @@ export class RegistryStore {
   }
 
   async blobInRepo(repo: string, d: Digest): Promise<{ size: number } | undefined> {
-    return this.index.linkedBlob(repo, d);
+    return this.index.blobs.linked(repo, d);
   }
 
   async readBlob(d: Digest, offset?: number, length?: number): Promise<Readable> {
@@ -82,12 +82,12 @@ export class RegistryStore {
     const w = await this.driver.writer(uploadPath(id), false);
     await w.close();
     const now = new Date();
-    await this.index.createUpload({ id, repo, startedAt: now });
+    await this.index.uploads.create({ id, repo, startedAt: now });
     return { id, repo, startedAt: now, updatedAt: now, size: 0 };
   }
 
   async #session(repo: string, id: string): Promise<UploadRecord> {
-    const u = await this.index.getUpload(id);
+    const u = await this.index.uploads.get(id);
     if (!u || u.repo !== repo) throw new WharfError('NOT_FOUND', `upload ${id} is not known in ${repo}`, { details: { upload: true } });
     return u;
   }
@@ -155,7 +155,7 @@ export class RegistryStore {
       });
       // Once the bytes are durable, what they hash to goes to the index for whichever process finishes the upload.
       const hashed = ok && durable && h && h.size === w.size && w.size > 0 ? { size: h.size, digest: `sha256:${h.hash.copy().digest('hex')}` as Digest } : undefined;
-      await this.index.touchUpload(id, new Date(), hashed).catch(() => undefined);
+      await this.index.uploads.touch(id, new Date(), hashed).catch(() => undefined);
       if (!ok) this.#hashes.delete(id);
     }
     return w.size;
@@ -174,7 +174,7 @@ export class RegistryStore {
         throw new WharfError('DIGEST_MISMATCH', `upload ${id}: content has digest ${got}, not ${expected}`);
       }
       await this.#commit(repo, expected, uploadPath(id), st.size, `upload:${id}`);
-      await this.index.deleteUpload(id);
+      await this.index.uploads.delete(id);
       this.#hashes.delete(id);
       return { size: st.size };
     });
@@ -184,7 +184,7 @@ export class RegistryStore {
     const alg = algorithmOf(expected);
     const h = this.#hashes.get(id);
     if (h && alg === 'sha256' && h.size === size) return `sha256:${h.hash.copy().digest('hex')}`;
-    const recorded = alg === 'sha256' ? (await this.index.getUpload(id))?.hashed : undefined;
+    const recorded = alg === 'sha256' ? (await this.index.uploads.get(id))?.hashed : undefined;
     if (recorded && recorded.size === size) return recorded.digest;
     const hash = createHash(alg);
     for await (const chunk of await this.driver.reader(uploadPath(id))) hash.update(chunk as Buffer);
@@ -193,9 +193,9 @@ export class RegistryStore {
 
   // Lease first (waiting out a GC deleting the same digest), then move, then record: a GC sees the lease or the row.
   async #commit(repo: string, d: Digest, from: string, size: number, leaseId: string): Promise<void> {
-    await this.index.beginBlobCommit(d, leaseId, new Date(Date.now() + this.options.blobLeaseMs));
+    await this.index.blobs.beginCommit(d, leaseId, new Date(Date.now() + this.options.blobLeaseMs));
     await this.driver.move(from, blobPath(d));
-    await this.index.finishBlobCommit(repo, d, size);
+    await this.index.blobs.finishCommit(repo, d, size);
   }
 
   async cancelUpload(repo: string, id: string): Promise<void> {
@@ -207,7 +207,7 @@ export class RegistryStore {
 
   async #dropUpload(id: string): Promise<void> {
     this.#hashes.delete(id);
-    await this.index.deleteUpload(id);
+    await this.index.uploads.delete(id);
     await this.driver.delete(uploadPath(id));
   }
 
@@ -222,6 +222,6 @@ export class RegistryStore {
 
   /** Links a blob already in the store to `repo` (cross-repository mount); false when it is not there. */
   async mount(repo: string, d: Digest): Promise<boolean> {
-    return this.index.linkBlob(repo, d, `mount:${repo}:${d}`, new Date(Date.now() + this.options.blobLeaseMs));
+    return this.index.blobs.link(repo, d, `mount:${repo}:${d}`, new Date(Date.now() + this.options.blobLeaseMs));
   }
 }

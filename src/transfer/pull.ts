@@ -1,5 +1,6 @@
 import { WharfError, is } from '../errors/index.js';
 import type { Digest } from '../digest/index.js';
+import type { ContentProvider, Ingester } from '../content/index.js';
 import {
   DEFAULT_TAG,
   familiarName,
@@ -27,7 +28,7 @@ import {
 import { chainIds, imageIdOf } from '../image/index.js';
 import { randomHex, Semaphore } from '../util/index.js';
 import { RegistryClient } from '../remote/index.js';
-import { ingesterOf, shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
+import { shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
 
 export interface PullOptions extends TransferCommonOptions {
   /** 'linux/arm64' or a Platform; default: the host's. */
@@ -192,7 +193,7 @@ async function downloadAndApply(
       const release = await sem.acquire();
       try {
         if (stop) throw new WharfError('CANCELLED', 'pull stopped after another layer failed');
-        return await downloadLayer(engine, client, repo, layers[i]!, emit, () => images.layers.get(chain[i]!) !== undefined);
+        return await downloadLayer(content, client, repo, layers[i]!, emit, () => images.layers.get(chain[i]!) !== undefined);
       } finally {
         release();
       }
@@ -241,31 +242,23 @@ const MAX_WAIT_MS = 30 * 60_000;
 
 /** One layer blob into the content store; true when this call downloaded it (false: it was already stored). */
 async function downloadLayer(
-  engine: TransferEngine,
+  content: ContentProvider & Ingester,
   client: RegistryClient,
   repo: string,
   desc: Descriptor,
   emit: ProgressFn,
   unpackedElsewhere: () => boolean,
 ): Promise<boolean> {
-  const { content } = engine;
   const id = shortHex(desc.digest);
   if (await content.info(desc.digest)) {
     emit({ type: 'layer', id, status: 'Download complete' });
     return false;
   }
   const expected = { digest: desc.digest, size: desc.size };
-  const ingester = ingesterOf(content);
-  if (!ingester) {
-    emit({ type: 'layer', id, status: 'Downloading', current: 0, total: desc.size });
-    await content.write(client.openBlob(repo, desc.digest, { size: desc.size }), expected);
-    emit({ type: 'layer', id, status: 'Download complete' });
-    return true;
-  }
   let writer;
   for (let waited = 0; ; waited += WAIT_STEP_MS) {
     try {
-      writer = await ingester.writer(`pull-${desc.digest}`, expected);
+      writer = await content.writer(`pull-${desc.digest}`, expected);
       break;
     } catch (err) {
       if (is(err, 'ALREADY_EXISTS')) return false;
@@ -301,7 +294,7 @@ async function downloadLayer(
   } catch (err) {
     // Keep the partial bytes for a later pull to resume, unless they are known to be wrong.
     await writer.close().catch(() => {});
-    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH')) await ingester.abort(`pull-${desc.digest}`).catch(() => {});
+    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH')) await content.abort(`pull-${desc.digest}`).catch(() => {});
     throw err;
   }
 }

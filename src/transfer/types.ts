@@ -1,4 +1,4 @@
-import type { ContentStore, Ingester } from '../content/index.js';
+import type { ContentStore } from '../content/index.js';
 import type { ImageService } from '../image/index.js';
 import type { RegistryClient, RemoteOptions } from '../remote/index.js';
 
@@ -26,12 +26,6 @@ export interface TransferCommonOptions {
   onProgress?: ProgressFn;
   /** Layers transferred at once (default 3, as Docker's max-concurrent-downloads/uploads). */
   concurrency?: number;
-}
-
-/** The resumable side of the content store, when it has one. */
-export function ingesterOf(content: ContentStore): (ContentStore & Ingester) | undefined {
-  const c = content as ContentStore & Partial<Ingester>;
-  return typeof c.writer === 'function' && typeof c.abort === 'function' ? (c as ContentStore & Ingester) : undefined;
 }
 
 /** 'sha256:0123456789abcdef…' → '0123456789ab', the layer IDs Docker prints. */

@@ -113,7 +113,7 @@ export function register(program: Command, ctx: CliContext): void {
       const config = await load(o);
       const store = (await registryModule()).openRegistryStore(config);
       try {
-        const res = await store.index.deleteRepository(name);
+        const res = await store.index.repositories.delete(name);
         if (!res) throw new WharfError('NOT_FOUND', `repository ${name} is not known`);
         ctx.stdout.write(`deleted ${name}: ${res.manifests} manifest(s), ${res.tags} tag(s)\n`);
       } finally {

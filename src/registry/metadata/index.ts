@@ -60,63 +60,142 @@ export interface GcCollected {
   blobs: Array<{ digest: Digest; size: number }>;
 }
 
+/** A deletion reservation older than this belongs to a GC that died; the next GC or commit may clear it. */
+export const GC_RESERVATION_STALE_MS = 10 * 60_000;
+
+/** Repositories (distribution's catalog and repository deletion). */
+export interface RepositoryIndex {
+  /** Repositories that hold at least one manifest (so emptied ones leave the catalog), sorted, after `last`, at most `n`. */
+  list(page: Page): Promise<string[]>;
+  /** Those of `list` whose name contains `term` (ASCII case-insensitively), sorted, at most `limit`. */
+  search(term: string, limit: number): Promise<string[]>;
+  /** Known: something was pushed to it and it was not deleted as a whole (its tag list is then 200, maybe empty). */
+  exists(repo: string): Promise<boolean>;
+  /** Removes every tag, manifest, link and upload of a repository; undefined when it did not exist. */
+  delete(repo: string): Promise<{ manifests: number; tags: number } | undefined>;
+}
+
+/** Blobs the registry stores (one global store) and their links to repositories. */
+export interface BlobIndex {
+  stat(d: Digest): Promise<{ size: number } | undefined>;
+  /** The blob, when it is linked to `repo` (what a pull through that repository may read). */
+  linked(repo: string, d: Digest): Promise<{ size: number } | undefined>;
+  /** Repositories linking the blob, sorted, at most `limit`. */
+  reposLinking(d: Digest, limit: number): Promise<string[]>;
+  /**
+   * Takes a lease on a blob about to be moved into the store. Waits while a GC is deleting the same digest (its
+   * reservation, unless older than GC_RESERVATION_STALE_MS), so a GC never removes bytes an upload has just put in place.
+   */
+  beginCommit(d: Digest, leaseId: string, expiresAt: Date): Promise<void>;
+  /** Records the blob and links it to the repository (after its bytes are in place). */
+  finishCommit(repo: string, d: Digest, size: number): Promise<void>;
+  /** Links a known blob to a repository under a lease (cross-repository mount); false when the blob is unknown. */
+  link(repo: string, d: Digest, leaseId: string, expiresAt: Date): Promise<boolean>;
+  unlink(repo: string, d: Digest): Promise<boolean>;
+  all(): Promise<Array<{ digest: Digest; size: number }>>;
+}
+
+export interface ManifestIndex {
+  /** Throws FAILED_PRECONDITION with `details.missing` when a referenced blob or child is not in the repository. */
+  put(repo: string, m: ManifestPut): Promise<void>;
+  get(repo: string, d: Digest): Promise<ManifestRecord | undefined>;
+  /** Removes the manifest and every tag pointing at it. */
+  delete(repo: string, d: Digest): Promise<boolean>;
+  /** Manifests of the repository whose subject is `subject`, oldest first, optionally of one artifactType. */
+  referrers(repo: string, subject: Digest, artifactType?: string): Promise<ManifestRecord[]>;
+}
+
+/** Tags are set by ManifestIndex.put (ManifestPut.tag). */
+export interface TagIndex {
+  resolve(repo: string, tag: string): Promise<Digest | undefined>;
+  /** Removes one tag; the manifest and its other tags stay. */
+  delete(repo: string, tag: string): Promise<boolean>;
+  list(repo: string, page: Page): Promise<string[]>;
+  /** The tags pointing at a manifest, sorted. */
+  of(repo: string, d: Digest): Promise<string[]>;
+}
+
+export interface UploadIndex {
+  create(u: { id: string; repo: string; startedAt: Date }): Promise<void>;
+  get(id: string): Promise<UploadRecord | undefined>;
+  /** Records activity; with `hashed`, also what the session's bytes hash to so far (see UploadRecord.hashed). */
+  touch(id: string, at: Date, hashed?: { size: number; digest: Digest }): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** Sessions idle since before `updatedBefore`, least recently active first. */
+  idleSince(updatedBefore: Date): Promise<UploadRecord[]>;
+}
+
+/** Leases keep blobs alive while a client has yet to push the manifest that refers to them (see BlobIndex). */
+export interface LeaseIndex {
+  delete(id: string): Promise<void>;
+  /** Drops leases that expired at or before `now`; returns how many. */
+  prune(now: Date): Promise<number>;
+}
+
+/** A manifest as the garbage collector sees it: no bytes, only what reachability needs. */
+export interface GcManifest {
+  repo: string;
+  digest: Digest;
+  size: number;
+  createdAt: Date;
+  subject?: Digest;
+}
+
+export interface GcReference {
+  repo: string;
+  parent: Digest;
+  child: Digest;
+  /** A config or layer blob, or an index child manifest. */
+  kind: 'blob' | 'manifest';
+}
+
 /**
- * Registry metadata: repositories, tags, manifests, repository↔blob links, references, uploads, referrers, leases.
- * Every multi-step change is one transaction, so several processes (a server and `registry gc`) can share it.
- * The bytes of blobs live in a BlobDriver; manifests (≤ 4 MiB) live here.
+ * Plain queries and changes, inside one exclusive write transaction, for the garbage collector (src/registry/gc.ts
+ * decides what is garbage; a backend only answers and applies). Nothing else writes the index meanwhile.
+ */
+export interface GcTransaction {
+  /** Every tag's target. */
+  tagged(): Promise<Array<{ repo: string; digest: Digest }>>;
+  manifests(): Promise<GcManifest[]>;
+  references(): Promise<GcReference[]>;
+  blobs(): Promise<Array<{ digest: Digest; size: number }>>;
+  /** Blobs under a lease that expires after `now`. */
+  leasedBlobs(now: Date): Promise<Digest[]>;
+  /** Removes manifests with their tags and references. */
+  deleteManifests(ms: Array<{ repo: string; digest: Digest }>): Promise<void>;
+  /** Removes blob rows and their repository links (the bytes are the caller's). */
+  deleteBlobs(digests: Digest[]): Promise<void>;
+  /**
+   * Reserves digests for deletion at `since` (see BlobIndex.beginCommit); with `replace` false a digest already reserved
+   * is left alone. Returns the digests this call reserved.
+   */
+  reserve(digests: Digest[], since: Date, replace: boolean): Promise<Digest[]>;
+  pruneLeases(now: Date): Promise<number>;
+  /** Ends reservations made before `before`, except those made exactly at `keep` (this GC's own). */
+  dropStaleReservations(before: Date, keep: Date): Promise<void>;
+  /** Forgets repositories left with no manifest, link or upload. */
+  forgetEmptyRepositories(): Promise<void>;
+}
+
+export interface GcIndex {
+  /** Runs `fn` in one exclusive write transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: GcTransaction) => Promise<T>): Promise<T>;
+  /** Ends the deletion reservation of digests once their bytes are gone. */
+  release(digests: Digest[]): Promise<void>;
+}
+
+/**
+ * Registry metadata, split as distribution splits its services. Every multi-step change is one transaction, so several
+ * processes (a server and `registry gc`) can share a backend. The bytes of blobs live in a BlobDriver; manifests
+ * (≤ 4 MiB) live here. Backends: SQLite (metadata/sqlite.ts) and in memory (metadata/memory.ts), one shared suite.
  */
 export interface RegistryIndex {
+  readonly repositories: RepositoryIndex;
+  readonly blobs: BlobIndex;
+  readonly manifests: ManifestIndex;
+  readonly tags: TagIndex;
+  readonly uploads: UploadIndex;
+  readonly leases: LeaseIndex;
+  readonly gc: GcIndex;
   close(): Promise<void>;
-
-  /** Repositories that hold at least one manifest (so emptied ones leave the catalog), sorted, after `last`, at most `n`. */
-  listRepositories(page: Page): Promise<string[]>;
-  searchRepositories(term: string, limit: number): Promise<string[]>;
-  /** Known: something was pushed to it and it was not deleted as a whole (its tag list is then 200, maybe empty). */
-  repositoryExists(repo: string): Promise<boolean>;
-  /** Removes every tag, manifest, link and upload of a repository; undefined when it did not exist. */
-  deleteRepository(repo: string): Promise<{ manifests: number; tags: number } | undefined>;
-
-  statBlob(d: Digest): Promise<{ size: number } | undefined>;
-  linkedBlob(repo: string, d: Digest): Promise<{ size: number } | undefined>;
-  reposLinkingBlob(d: Digest, limit: number): Promise<string[]>;
-  /**
-   * Takes a lease on a blob about to be moved into the store. Waits while a GC is deleting the same digest,
-   * so a GC never removes bytes that an upload has just put in place.
-   */
-  beginBlobCommit(d: Digest, leaseId: string, expiresAt: Date): Promise<void>;
-  /** Records the blob and links it to the repository (after its bytes are in place). */
-  finishBlobCommit(repo: string, d: Digest, size: number): Promise<void>;
-  /** Links a known blob to a repository under a lease (cross-repository mount); false when the blob is unknown. */
-  linkBlob(repo: string, d: Digest, leaseId: string, expiresAt: Date): Promise<boolean>;
-  unlinkBlob(repo: string, d: Digest): Promise<boolean>;
-  deleteLease(id: string): Promise<void>;
-  /** Drops leases that expired before `now`; returns how many. */
-  pruneLeases(now: Date): Promise<number>;
-
-  /** Throws FAILED_PRECONDITION with `details.missing` when a referenced blob or child is not in the repository. */
-  putManifest(repo: string, m: ManifestPut): Promise<void>;
-  getManifest(repo: string, d: Digest): Promise<ManifestRecord | undefined>;
-  resolveTag(repo: string, tag: string): Promise<Digest | undefined>;
-  /** Removes the manifest and every tag pointing at it. */
-  deleteManifest(repo: string, d: Digest): Promise<boolean>;
-  /** Removes one tag; the manifest and its other tags stay. */
-  deleteTag(repo: string, tag: string): Promise<boolean>;
-  listTags(repo: string, page: Page): Promise<string[]>;
-  tagsOf(repo: string, d: Digest): Promise<string[]>;
-  listReferrers(repo: string, subject: Digest, artifactType?: string): Promise<ManifestRecord[]>;
-
-  createUpload(u: { id: string; repo: string; startedAt: Date }): Promise<void>;
-  getUpload(id: string): Promise<UploadRecord | undefined>;
-  /** Records activity; with `hashed`, also what the session's bytes hash to so far (see UploadRecord.hashed). */
-  touchUpload(id: string, at: Date, hashed?: { size: number; digest: Digest }): Promise<void>;
-  deleteUpload(id: string): Promise<void>;
-  listUploads(updatedBefore: Date): Promise<UploadRecord[]>;
-
-  /** Marks and (unless dry) removes, in one transaction, what nothing reaches; see GcOptions. */
-  gcCollect(opts: GcOptions): Promise<GcCollected>;
-  /** Reserves blobs present in storage but unknown to the index (a crash between move and record) for deletion. */
-  gcClaimOrphans(digests: Digest[], now: Date): Promise<Digest[]>;
-  /** Ends the deletion reservation once the bytes are gone. */
-  gcFinish(digests: Digest[]): Promise<void>;
-  allBlobs(): Promise<Array<{ digest: Digest; size: number }>>;
 }

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { WharfError, isErrno } from '../../errors/index.js';
 import { fsyncDir } from '../../util/index.js';
 import type { BlobDriver, BlobWriter } from './driver.js';
+import { checkStoragePath } from './paths.js';
 
 const READ_CHUNK = 1024 * 1024;
 const WRITE_BATCH = 1024 * 1024;
@@ -18,10 +19,7 @@ export class FilesystemDriver implements BlobDriver {
   constructor(readonly root: string) {}
 
   #resolve(p: string): string {
-    if (p === '' || p.startsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
-      throw new WharfError('INVALID_ARGUMENT', `invalid storage path ${JSON.stringify(p)}`);
-    }
-    return path.join(this.root, p);
+    return path.join(this.root, checkStoragePath(p));
   }
 
   localPath(p: string): string {

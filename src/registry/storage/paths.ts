@@ -1,3 +1,4 @@
+import { WharfError } from '../../errors/index.js';
 import type { Digest } from '../../digest/index.js';
 
 /** The whole storage layout in one place: one global blob store and upload sessions, nothing per repository. */
@@ -17,4 +18,12 @@ export const UPLOADS_PREFIX = 'uploads';
 export function digestOfBlobPath(p: string): string | undefined {
   const m = /^blobs\/([a-z0-9]+)\/[0-9a-f]{2}\/([0-9a-f]+)$/.exec(p);
   return m ? `${m[1]}:${m[2]}` : undefined;
+}
+
+/** What every driver accepts as a path: relative, slash-separated, no empty, `.` or `..` segment (nothing escapes the root). */
+export function checkStoragePath(p: string): string {
+  if (p === '' || p.startsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    throw new WharfError('INVALID_ARGUMENT', `invalid storage path ${JSON.stringify(p)}`);
+  }
+  return p;
 }

@@ -22,7 +22,7 @@ describe('registry with several worker processes', () => {
     const port = await freePort();
     const cfg = path.join(dir, 'config.yml');
     await fsp.writeFile(cfg, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n  workers: 2\n`);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/registry/main-for-tests.ts'), cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('test/integration/registry/registry-main.ts'), cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     try {

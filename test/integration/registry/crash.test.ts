@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { sha256 } from './helpers.js';
 
-const MAIN = path.resolve('src/registry/main-for-tests.ts');
+const MAIN = path.resolve('test/integration/registry/registry-main.ts');
 
 async function startProcess(config: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, config], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -5,16 +5,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalContentStore } from '../../../src/content/index.js';
-import { runContentStoreSuite } from '../../../src/content/testsuite.js';
+import { runContentStoreSuite } from '../../suites/content.js';
 import { digestOf } from '../../../src/digest/index.js';
 
 const moduleFile = fileURLToPath(new URL('../../../src/content/local.ts', import.meta.url));
 
 runContentStoreSuite('local', async () => {
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-content-'));
+  const store = new LocalContentStore(root);
   return {
-    store: new LocalContentStore(root),
+    store,
     cleanup: () => fsp.rm(root, { recursive: true, force: true }),
+    corrupt: async (d, data) => {
+      const file = store.blobFile(d);
+      await fsp.chmod(file, 0o644);
+      await fsp.writeFile(file, data);
+    },
     child: { module: moduleFile, exportName: 'LocalContentStore', args: [root] },
   };
 });
@@ -26,14 +32,14 @@ describe('LocalContentStore layout', () => {
       const store = new LocalContentStore(root);
       const { digest } = await store.writeBuffer(Buffer.from('layout'));
       const file = path.join(root, 'blobs', 'sha256', digest.slice('sha256:'.length));
-      assert.equal(store.path(digest), file);
+      assert.equal(store.blobFile(digest), file);
       const st = await fsp.stat(file);
       assert.equal(st.mode & 0o777, 0o444);
       assert.deepEqual(await fsp.readdir(path.join(root, 'ingest')), []);
 
       const d512 = digestOf('layout', 'sha512');
       assert.deepEqual(await store.writeBuffer(Buffer.from('layout'), { digest: d512 }), { digest: d512, size: 6 });
-      assert.equal(store.path(d512), path.join(root, 'blobs', 'sha512', d512.slice('sha512:'.length)));
+      assert.equal(store.blobFile(d512), path.join(root, 'blobs', 'sha512', d512.slice('sha512:'.length)));
       const all = [];
       for await (const b of store.walk()) all.push(b.digest);
       assert.deepEqual(all.sort(), [digest, d512].sort());

@@ -442,7 +442,7 @@ describe('registry listings at scale', () => {
     try {
       const content = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}');
       const put = (repo: string, tag: string) =>
-        r.store.index.putManifest(repo, { digest: sha256(content) as never, mediaType: OCI_MANIFEST, content, blobs: [], children: [], tag });
+        r.store.index.manifests.put(repo, { digest: sha256(content) as never, mediaType: OCI_MANIFEST, content, blobs: [], children: [], tag });
       const repos = Array.from({ length: 3000 }, (_, i) => `scale/r${String(i).padStart(5, '0')}`);
       for (const repo of repos) await put(repo, 'latest');
       const tags = Array.from({ length: 3000 }, (_, i) => `v${String(i).padStart(5, '0')}`);

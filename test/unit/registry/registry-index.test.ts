@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { SqliteRegistryIndex } from '../../../src/registry/index.js';
+import { MemoryRegistryIndex, SqliteRegistryIndex } from '../../../src/registry/index.js';
 import type { Digest } from '../../../src/digest/index.js';
-import { runRegistryIndexSuite } from './registry-index-suite.js';
+import { runRegistryIndexSuite } from '../../suites/registry-index.js';
 
 runRegistryIndexSuite('sqlite', async () => {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-regindex-'));
@@ -19,6 +19,8 @@ runRegistryIndexSuite('sqlite', async () => {
   }
 });
 
+runRegistryIndexSuite('memory', async () => ({ index: new MemoryRegistryIndex(), cleanup: async () => {} }));
+
 test('sqlite: an index from before the upload hash columns gains them and keeps its sessions', async () => {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-regindex-old-'));
   try {
@@ -30,10 +32,10 @@ test('sqlite: an index from before the upload hash columns gains them and keeps 
     old.close();
     const index = new SqliteRegistryIndex(file);
     try {
-      assert.equal((await index.getUpload('u'))?.repo, 'r');
+      assert.equal((await index.uploads.get('u'))?.repo, 'r');
       const digest = `sha256:${'a'.repeat(64)}` as Digest;
-      await index.touchUpload('u', new Date(), { size: 5, digest });
-      assert.deepEqual((await index.getUpload('u'))?.hashed, { size: 5, digest });
+      await index.uploads.touch('u', new Date(), { size: 5, digest });
+      assert.deepEqual((await index.uploads.get('u'))?.hashed, { size: 5, digest });
     } finally {
       await index.close();
     }

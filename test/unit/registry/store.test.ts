@@ -75,7 +75,7 @@ describe('registry store across processes', () => {
     await proc(0).appendUpload('r', u.id, Readable.from([data.subarray(100_000, 250_000)]), 100_000, 150_000);
     await proc(1).finishUpload('r', u.id, sha(data), Readable.from([data.subarray(250_000)]));
     assert.equal(driver.uploadReads, 1, 'one re-read at the end');
-    assert.equal((await index.statBlob(sha(data)))?.size, data.length);
+    assert.equal((await index.blobs.stat(sha(data)))?.size, data.length);
   });
 
   it('still refuses a wrong digest when it trusts the record', async () => {
@@ -84,7 +84,7 @@ describe('registry store across processes', () => {
     await proc(1).appendUpload('r', u.id, Readable.from([data]));
     await assert.rejects(proc(0).finishUpload('r', u.id, sha(randomBytes(10)), Readable.from([])), (e: unknown) => is(e, 'DIGEST_MISMATCH'));
     assert.equal(driver.uploadReads, 0);
-    assert.equal(await index.statBlob(sha(data)), undefined, 'nothing stored');
+    assert.equal(await index.blobs.stat(sha(data)), undefined, 'nothing stored');
   });
 
   it('records nothing for a chunk cut short, so the end re-reads what is really there', async () => {
@@ -100,6 +100,6 @@ describe('registry store across processes', () => {
     const { size } = await proc(1).uploadStatus('r', u.id);
     await proc(0).finishUpload('r', u.id, sha(data), Readable.from([data.subarray(size)]));
     assert.equal(driver.uploadReads, 1);
-    assert.equal((await index.statBlob(sha(data)))?.size, data.length);
+    assert.equal((await index.blobs.stat(sha(data)))?.size, data.length);
   });
 });

@@ -37,7 +37,7 @@ export async function getBlob(c: RequestContext): Promise<void> {
   const common = { 'Docker-Content-Digest': d, ETag: `"${d}"`, 'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000' };
   if (!blob) {
     // Clients sometimes fetch a manifest through the blob endpoint; its bytes live in the index.
-    const m = await c.deps.index.getManifest(repo, d);
+    const m = await c.deps.index.manifests.get(repo, d);
     if (!m) throw apiError('BLOB_UNKNOWN', `blob ${d} is not in ${repo}`);
     send(c.res, 200, { ...common, 'Content-Type': m.mediaType, 'Content-Length': m.size }, head ? undefined : m.content);
     return;
@@ -110,6 +110,6 @@ export async function deleteBlob(c: RequestContext): Promise<void> {
   const repo = repoOf(c);
   const d = digestParam(c.route.ref);
   requireDeleteEnabled(c);
-  if (!(await c.deps.index.unlinkBlob(repo, d))) throw apiError('BLOB_UNKNOWN', `blob ${d} is not in ${repo}`);
+  if (!(await c.deps.index.blobs.unlink(repo, d))) throw apiError('BLOB_UNKNOWN', `blob ${d} is not in ${repo}`);
   send(c.res, 202, { 'Docker-Content-Digest': d });
 }

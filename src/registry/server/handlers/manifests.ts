@@ -25,7 +25,7 @@ function refOf(c: RequestContext): Ref {
 }
 
 async function unknown(c: RequestContext, repo: string, what: string): Promise<never> {
-  if (!(await c.deps.index.repositoryExists(repo))) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
+  if (!(await c.deps.index.repositories.exists(repo))) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
   throw apiError('MANIFEST_UNKNOWN', `manifest ${what} is not in ${repo}`);
 }
 
@@ -41,8 +41,8 @@ export async function getManifest(c: RequestContext): Promise<void> {
   const repo = repoOf(c);
   const ref = refOf(c);
   const { index } = c.deps;
-  const digest = 'digest' in ref ? ref.digest : await index.resolveTag(repo, ref.tag);
-  const m = digest && (await index.getManifest(repo, digest));
+  const digest = 'digest' in ref ? ref.digest : await index.tags.resolve(repo, ref.tag);
+  const m = digest && (await index.manifests.get(repo, digest));
   if (!m) return unknown(c, repo, 'digest' in ref ? ref.digest : ref.tag);
   const accept = [c.req.headers.accept].flat().filter(Boolean).join(',');
   // Like distribution: a client that cannot read an index (old docker) is told it is absent rather than handed one.
@@ -96,7 +96,7 @@ export async function putManifest(c: RequestContext): Promise<void> {
   }
   const put = manifestPutOf(raw, c.req.headers['content-type'], digest);
   if ('tag' in ref) put.tag = ref.tag;
-  await c.deps.index.putManifest(repo, put);
+  await c.deps.index.manifests.put(repo, put);
   send(c.res, 201, {
     Location: `/v2/${repo}/manifests/${digest}`,
     'Docker-Content-Digest': digest,
@@ -110,7 +110,7 @@ export async function deleteManifest(c: RequestContext): Promise<void> {
   const ref = refOf(c);
   requireDeleteEnabled(c);
   const { index } = c.deps;
-  const gone = 'tag' in ref ? await index.deleteTag(repo, ref.tag) : await index.deleteManifest(repo, ref.digest);
+  const gone = 'tag' in ref ? await index.tags.delete(repo, ref.tag) : await index.manifests.delete(repo, ref.digest);
   if (!gone) return unknown(c, repo, 'digest' in ref ? ref.digest : ref.tag);
   send(c.res, 202, {});
 }
@@ -126,8 +126,8 @@ export async function listTags(c: RequestContext): Promise<void> {
   const repo = repoOf(c);
   const page = pageOf(c.url, MAX_PAGE);
   const { index } = c.deps;
-  if (!(await index.repositoryExists(repo))) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
-  const tags = page.n === 0 ? [] : await index.listTags(repo, { n: page.n + 1, ...(page.last !== undefined ? { last: page.last } : {}) });
+  if (!(await index.repositories.exists(repo))) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
+  const tags = page.n === 0 ? [] : await index.tags.list(repo, { n: page.n + 1, ...(page.last !== undefined ? { last: page.last } : {}) });
   const more = tags.length > page.n;
   const shown = tags.slice(0, page.n);
   sendJson(c.res, 200, { name: repo, tags: shown }, more ? { Link: nextLink(`/v2/${repo}/tags/list`, page.n, shown[shown.length - 1]!) } : {});
@@ -148,7 +148,7 @@ export async function listReferrers(c: RequestContext): Promise<void> {
   const repo = repoOf(c);
   const subject = digestParam(c.route.ref);
   const artifactType = c.url.searchParams.get('artifactType') ?? undefined;
-  const refs = await c.deps.index.listReferrers(repo, subject, artifactType);
+  const refs = await c.deps.index.manifests.referrers(repo, subject, artifactType);
   const body = { schemaVersion: 2, mediaType: MediaType.OCIIndex, manifests: refs.map(referrerDescriptor) };
   send(
     c.res,

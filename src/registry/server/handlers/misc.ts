@@ -14,7 +14,7 @@ export async function catalog(c: RequestContext): Promise<void> {
   c.subject = 'repo';
   const page = pageOf(c.url, MAX_CATALOG_PAGE);
   const { index, policy } = c.deps;
-  const rows = page.n === 0 ? [] : await index.listRepositories({ n: page.n + 1, ...(page.last !== undefined ? { last: page.last } : {}) });
+  const rows = page.n === 0 ? [] : await index.repositories.list({ n: page.n + 1, ...(page.last !== undefined ? { last: page.last } : {}) });
   const more = rows.length > page.n;
   const shown = rows.slice(0, page.n);
   // Pages are cut before filtering, so `last` stays a plain cursor; a page may hold fewer names than n.
@@ -35,7 +35,7 @@ export async function v1search(c: RequestContext): Promise<void> {
   const nRaw = c.url.searchParams.get('n');
   const n = nRaw && /^\d+$/.test(nRaw) ? Math.min(Math.max(Number(nRaw), 1), 100) : 25;
   const { index, policy } = c.deps;
-  const names = (await index.searchRepositories(q, 1000)).filter((r) => policy.mayList(c.principal, r));
+  const names = (await index.repositories.search(q, 1000)).filter((r) => policy.mayList(c.principal, r));
   const results = names.slice(0, n).map((name) => ({ name, description: '', star_count: 0, is_official: false, is_automated: false, is_trusted: false }));
   sendJson(c.res, 200, { num_pages: 1, num_results: results.length, page: 1, page_size: n, query: q, results });
 }
@@ -89,14 +89,14 @@ export async function adminRepository(c: RequestContext): Promise<void> {
   const { index, policy } = c.deps;
   if (c.req.method === 'GET') {
     if (!policy.allowed(c.principal, repo, 'pull')) throw apiError('DENIED', `no pull access to ${repo}`);
-    if (!(await index.repositoryExists(repo))) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
-    const tags = await index.listTags(repo, {});
+    if (!(await index.repositories.exists(repo))) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
+    const tags = await index.tags.list(repo, {});
     sendJson(c.res, 200, { name: repo, tags: tags.length });
     return;
   }
   requireDeleteEnabled(c);
   if (!policy.allowed(c.principal, repo, 'delete')) throw apiError('DENIED', `no delete access to ${repo}`);
-  const res = await index.deleteRepository(repo);
+  const res = await index.repositories.delete(repo);
   if (!res) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
   sendJson(c.res, 202, { name: repo, manifestsDeleted: res.manifests, tagsDeleted: res.tags });
 }

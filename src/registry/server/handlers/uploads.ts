@@ -1,4 +1,5 @@
 import { isValidRepositoryPath } from '../../../reference/index.js';
+import type { Digest } from '../../../digest/index.js';
 import { apiError } from '../errors.js';
 import { repoOf, requireWritable, send, type RequestContext } from '../context.js';
 import { digestParam } from './blobs.js';
@@ -16,11 +17,11 @@ async function created(c: RequestContext, repo: string, d: string): Promise<void
 }
 
 /** Whether the principal may read the blob somewhere, so that mounting it leaks nothing. */
-async function mayMount(c: RequestContext, d: Parameters<RequestContext['deps']['index']['reposLinkingBlob']>[0], from: string | null): Promise<boolean> {
+async function mayMount(c: RequestContext, d: Digest, from: string | null): Promise<boolean> {
   const { index, policy } = c.deps;
-  if (from && isValidRepositoryPath(from) && policy.allowed(c.principal, from, 'pull') && (await index.linkedBlob(from, d))) return true;
-  if (!policy.authEnabled) return (await index.statBlob(d)) !== undefined;
-  for (const r of await index.reposLinkingBlob(d, 50)) if (policy.allowed(c.principal, r, 'pull')) return true;
+  if (from && isValidRepositoryPath(from) && policy.allowed(c.principal, from, 'pull') && (await index.blobs.linked(from, d))) return true;
+  if (!policy.authEnabled) return (await index.blobs.stat(d)) !== undefined;
+  for (const r of await index.blobs.reposLinking(d, 50)) if (policy.allowed(c.principal, r, 'pull')) return true;
   return false;
 }
 

@@ -2,8 +2,8 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import type { BlobDriver } from '../../../src/registry/index.js';
-import { is } from '../../../src/errors/index.js';
+import type { BlobDriver } from '../../src/registry/index.js';
+import { is } from '../../src/errors/index.js';
 
 async function readAll(d: BlobDriver, p: string, offset?: number, length?: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -35,12 +35,13 @@ export function runBlobDriverSuite(name: string, factory: () => Promise<{ driver
       assert.equal((await readAll(driver, 'a/b/c', 5, 0)).length, 0);
     });
 
-    it('names, when it keeps files, the local file of a path, holding exactly its bytes (what the server sendfiles)', async (t) => {
-      if (!driver.localPath) return t.skip(`${name} keeps no local files`);
+    it('names, when it keeps files, the local file of a path, holding exactly its bytes (what the server sendfiles)', async () => {
       const data = randomBytes(5000);
       const w = await driver.writer('x/y', false);
       await w.write(data);
       await w.commit();
+      // A driver without files serves every read through reader(): the server then streams instead of sendfile.
+      if (!driver.localPath) return assert.deepEqual(await readAll(driver, 'x/y'), data);
       assert.deepEqual(await fsp.readFile(driver.localPath('x/y')), data);
       assert.throws(() => driver.localPath!('../escape'), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
     });

@@ -1,9 +1,9 @@
 /**
  * Runs a registry in its own process, for tests that must kill it (crash safety):
- * `node --import tsx src/registry/main-for-tests.ts <config.yml>`. Prints `listening <url>` once ready.
+ * `node --import tsx test/integration/registry/registry-main.ts <config.yml>`. Prints `listening <url>` once ready.
  */
-import { loadRegistryConfig } from './config.js';
-import { startRegistry } from './server/server.js';
+import { loadRegistryConfig } from '../../../src/registry/config.js';
+import { startRegistry } from '../../../src/registry/server/server.js';
 
 const file = process.argv[2];
 const config = await loadRegistryConfig({ wharfRoot: process.cwd(), env: process.env, ...(file ? { configFile: file } : {}) });
