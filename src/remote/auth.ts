@@ -92,7 +92,7 @@ function scopeKey(scopes: readonly string[]): string {
  * re-authenticating (a new challenge, a wider scope, a fresh token) and sending again. A streamed body cannot be sent
  * again, so its 401 is answered as it is.
  */
-export function withAuth<R extends AuthRequest>(next: RoundTrip<R>, auth: Authenticator): RoundTrip<R> {
+export function withAuth<R extends HttpRequest>(next: RoundTrip<R>, auth: Authenticator): RoundTrip<R & AuthRequest> {
   return async (req) => {
     const replayable = !(req.body instanceof Readable);
     let scopes = req.scopes;

@@ -15,7 +15,7 @@ export const MAX_REDIRECTS = 5;
  * Authorization header: blob downloads are redirected to storage (S3, a CDN) that must not see registry credentials,
  * and carry their own signature in the URL.
  */
-export function withRedirects<R extends RedirectableRequest>(next: RoundTrip<R>): RoundTrip<R> {
+export function withRedirects<R extends HttpRequest>(next: RoundTrip<R>): RoundTrip<R & RedirectableRequest> {
   return async (req) => {
     let current = req;
     for (let hop = 0; ; hop++) {

@@ -1,39 +1,10 @@
 /** The registry client against scripted HTTP servers on 127.0.0.1: auth, retries, resume, redirects, pagination. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { RegistryClient } from '../../../src/remote/index.js';
 import { digestOf } from '../../../src/digest/index.js';
-
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
-
-async function serve(handler: Handler): Promise<{ host: string; seen: Array<{ method: string; url: string; auth?: string; range?: string }>; close(): Promise<void> }> {
-  const seen: Array<{ method: string; url: string; auth?: string; range?: string }> = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), ...(req.headers.range ? { range: req.headers.range } : {}) });
-      handler(req, res, Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
-  };
-}
-
-const json = (res: http.ServerResponse, status: number, doc: unknown, headers: Record<string, string> = {}) => {
-  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-  res.end(JSON.stringify(doc));
-};
+import { json, serve } from './server.js';
 
 test('Bearer: ping learns the challenge, tokens are fetched per scope with Basic credentials and cached', async () => {
   const tokenRequests: string[] = [];
