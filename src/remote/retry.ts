@@ -17,7 +17,7 @@ export interface RetryPolicy {
 }
 
 /** A server's Retry-After is obeyed up to this long; a longer wait is the back-off's business, not ours. */
-export const MAX_RETRY_AFTER_MS = 10_000;
+const MAX_RETRY_AFTER_MS = 10_000;
 
 /** The wait before retry number `attempt + 1`. */
 export function backoff(policy: Pick<RetryPolicy, 'baseMs'>, attempt: number): number {

@@ -108,7 +108,7 @@ export function extraCaOption(env: NodeJS.ProcessEnv = process.env): { ca?: stri
   return extra.length ? { ca: [...tls().rootCertificates, ...extra] } : {};
 }
 
-export function sendHttp(req: HttpRequest, agents: Agents): Promise<HttpResponse> {
+function sendHttp(req: HttpRequest, agents: Agents): Promise<HttpResponse> {
   const isHttps = req.url.protocol === 'https:';
   const verify = req.tlsVerify ?? true;
   const mod = isHttps ? https() : http();

@@ -78,7 +78,7 @@ test('5xx answers are retried with backoff; a wrong Docker-Content-Digest is ref
   }
 });
 
-test('openBlob resumes a dropped download with Range, and skips bytes itself when Range is ignored', async () => {
+test('blobs.open resumes a dropped download with Range, and skips bytes itself when Range is ignored', async () => {
   const blob = randomBytes(200_000);
   const digest = digestOf(blob);
   let mode: 'cut-once' | 'ignore-range' = 'cut-once';
