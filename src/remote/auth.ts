@@ -1,140 +1,121 @@
-import { WharfError } from '../errors/index.js';
+import { Readable } from 'node:stream';
+import { usableChallenge, type Challenge } from './challenge.js';
 import type { Credentials } from './credentials.js';
-import { registryError } from './errors.js';
-import { readBody, type Agents, type HttpResponse, sendHttp } from './transport.js';
+import { basicAuth, fetchToken, type Token } from './token.js';
+import { discard, type HttpRequest, type HttpResponse, type RoundTrip } from './transport.js';
 
-/** One `WWW-Authenticate` challenge: scheme (lower case) and its auth-params. */
-export interface Challenge {
-  scheme: string;
-  params: Record<string, string>;
+/** A request the auth layer can authorize: the token scopes it needs. */
+export interface AuthRequest extends HttpRequest {
+  scopes: readonly string[];
+  /** Send the first attempt without credentials (a 401 then brings them in). */
+  anonymousFirst?: boolean;
+}
+
+export interface AuthenticatorOptions {
+  /** The registry as named in references, for error messages. */
+  registry: string;
+  credentials: () => Promise<Credentials | undefined>;
+  /** How token requests are sent (the bare transport: a token service is not the registry). */
+  send: RoundTrip;
+  /** Whether the token service's certificate is verified (as the registry's own is). */
+  tlsVerify: boolean;
 }
 
 /**
- * Parses `WWW-Authenticate` (RFC 7235): `Bearer realm="https://auth/token",service="reg",scope="repository:x:pull"`;
- * several challenges may share one header.
+ * The credentials side of one registry: the challenge it answers (learnt at ping, updated by later 401s), and the
+ * Bearer tokens fetched for it, cached per set of scopes until shortly before they expire.
  */
-export function parseChallenges(value: string | string[] | undefined): Challenge[] {
-  if (value === undefined) return [];
-  const text = Array.isArray(value) ? value.join(', ') : value;
-  const out: Challenge[] = [];
-  let i = 0;
-  let current: Challenge | undefined;
-  const skipWs = () => {
-    while (i < text.length && /[\s,]/.test(text[i]!)) i++;
-  };
-  while (i < text.length) {
-    skipWs();
-    const tokenMatch = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/.exec(text.slice(i));
-    if (!tokenMatch) break;
-    const token = tokenMatch[0];
-    i += token.length;
-    let j = i;
-    while (j < text.length && text[j] === ' ') j++;
-    if (text[j] === '=') {
-      // an auth-param of the current challenge
-      i = j + 1;
-      while (i < text.length && text[i] === ' ') i++;
-      let value = '';
-      if (text[i] === '"') {
-        i++;
-        while (i < text.length && text[i] !== '"') {
-          if (text[i] === '\\' && i + 1 < text.length) i++;
-          value += text[i];
-          i++;
-        }
-        i++;
-      } else {
-        const m = /^[^,\s]*/.exec(text.slice(i))!;
-        value = m[0];
-        i += value.length;
-      }
-      if (current) current.params[token.toLowerCase()] = value;
-    } else {
-      current = { scheme: token.toLowerCase(), params: {} };
-      out.push(current);
+export class Authenticator {
+  readonly #opts: AuthenticatorOptions;
+  readonly #tokens = new Map<string, Token>();
+  #challenge: Challenge | undefined;
+
+  constructor(opts: AuthenticatorOptions) {
+    this.#opts = opts;
+  }
+
+  /** The challenge answered (undefined: the registry asked for none so far). */
+  get challenge(): Challenge | undefined {
+    return this.#challenge;
+  }
+
+  /** Take the challenge ping learnt. */
+  learn(challenge: Challenge | undefined): void {
+    this.#challenge = challenge;
+  }
+
+  credentials(): Promise<Credentials | undefined> {
+    return this.#opts.credentials();
+  }
+
+  /** The Authorization header for a request needing `scopes`, or undefined when none can be sent. */
+  async authorization(scopes: readonly string[]): Promise<string | undefined> {
+    const ch = this.#challenge;
+    if (!ch) return undefined;
+    const creds = await this.credentials();
+    if (ch.scheme === 'basic') return creds ? basicAuth(creds) : undefined;
+    if (ch.scheme !== 'bearer') return undefined;
+    const key = scopeKey(scopes);
+    const cached = this.#tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
+    const t = await fetchToken(ch, scopes, creds, { send: this.#opts.send, tlsVerify: this.#opts.tlsVerify, registry: this.#opts.registry });
+    this.#tokens.set(key, t);
+    return `Bearer ${t.token}`;
+  }
+
+  /**
+   * A 401: learn a new challenge, take in a scope the registry says is missing, or drop a token that no longer
+   * serves. Returns the scopes to retry with, or undefined when a retry cannot pass.
+   */
+  async reauthenticate(res: HttpResponse, scopes: readonly string[]): Promise<string[] | undefined> {
+    const next = usableChallenge(res.headers['www-authenticate']);
+    if (!next) return undefined;
+    const had = this.#challenge;
+    this.#challenge = next;
+    if (next.scheme === 'bearer') {
+      const hadToken = this.#tokens.delete(scopeKey(scopes));
+      const wanted = (next.params.scope ?? '').split(' ').filter((x) => x !== '' && !scopes.includes(x));
+      const fresh = had?.scheme !== 'bearer' || had.params.realm !== next.params.realm;
+      return hadToken || fresh || wanted.length > 0 ? [...scopes, ...wanted] : undefined;
     }
+    // Basic: worth a retry only if we did not send credentials before and now have some.
+    return had?.scheme !== 'basic' && (await this.credentials()) !== undefined ? [...scopes] : undefined;
   }
-  return out;
 }
 
-/** `repository:NAME:pull,push` as Docker's token protocol wants it. */
-export function repositoryScope(name: string, actions: string): string {
-  return `repository:${name}:${actions}`;
+function scopeKey(scopes: readonly string[]): string {
+  return [...scopes].sort().join(' ');
 }
-
-/** A bearer token from a token service, with when it stops being valid. */
-export interface Token {
-  token: string;
-  expiresAt: number;
-}
-
-const MAX_TOKEN_RESPONSE = 1 << 20;
 
 /**
- * Asks a token service (the `realm` of a Bearer challenge) for a token for `scopes`: GET with Basic credentials (or
- * none, for an anonymous token), or the OAuth2 refresh-token POST when the credentials hold an identity token.
+ * The auth layer: each request gets the Basic header or a Bearer token for its scopes; a 401 is answered once by
+ * re-authenticating (a new challenge, a wider scope, a fresh token) and sending again. A streamed body cannot be sent
+ * again, so its 401 is answered as it is.
  */
-export async function fetchToken(
-  challenge: Challenge,
-  scopes: readonly string[],
-  creds: Credentials | undefined,
-  io: { agents: Agents; tlsVerify: boolean; registry: string; signal?: AbortSignal },
-): Promise<Token> {
-  const realm = challenge.params.realm;
-  if (!realm) throw new WharfError('UNAVAILABLE', `registry ${io.registry} sent a Bearer challenge without a realm`);
-  let url: URL;
-  try {
-    url = new URL(realm);
-  } catch {
-    throw new WharfError('UNAVAILABLE', `registry ${io.registry} sent an invalid token realm ${JSON.stringify(realm)}`);
-  }
-  const service = challenge.params.service;
-  let res: HttpResponse;
-  if (creds?.identityToken) {
-    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'wharf' });
-    if (service) form.set('service', service);
-    if (scopes.length > 0) form.set('scope', scopes.join(' '));
-    res = await sendHttp(
-      {
-        url,
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: Buffer.from(form.toString()),
-        tlsVerify: io.tlsVerify,
-        ...(io.signal ? { signal: io.signal } : {}),
-      },
-      io.agents,
-    );
-  } else {
-    if (service) url.searchParams.set('service', service);
-    for (const s of scopes) url.searchParams.append('scope', s);
-    if (creds?.username) url.searchParams.set('account', creds.username);
-    const headers: Record<string, string> = {};
-    if (creds?.username !== undefined || creds?.password !== undefined) headers.Authorization = basicAuth(creds);
-    res = await sendHttp({ url, method: 'GET', headers, tlsVerify: io.tlsVerify, ...(io.signal ? { signal: io.signal } : {}) }, io.agents);
-  }
-  const body = await readBody(res, MAX_TOKEN_RESPONSE, 'token response');
-  if (res.status === 401) {
-    throw new WharfError('UNAUTHORIZED', `${io.registry}: unauthorized: ${creds ? 'incorrect username or password' : 'authentication required'}`, {
-      details: { status: 401 },
-    });
-  }
-  if (res.status !== 200) throw registryError(res.status, body, `getting a token from ${url.host} for ${io.registry}`);
-  let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
-  try {
-    doc = JSON.parse(body.toString('utf8')) as typeof doc;
-  } catch {
-    throw new WharfError('UNAVAILABLE', `token service ${url.host} answered with invalid JSON`);
-  }
-  const token = typeof doc.token === 'string' && doc.token ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : '';
-  if (!token) throw new WharfError('UNAVAILABLE', `token service ${url.host} answered without a token`);
-  // The spec's default lifetime is 60 s; renew a little early so a token never expires in flight.
-  const expiresIn = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : 60;
-  const issued = typeof doc.issued_at === 'string' ? Date.parse(doc.issued_at) : NaN;
-  const start = Number.isFinite(issued) && Math.abs(issued - Date.now()) < 300_000 ? issued : Date.now();
-  return { token, expiresAt: start + Math.max(expiresIn - 10, expiresIn / 2) * 1000 };
-}
-
-export function basicAuth(creds: Credentials): string {
-  return 'Basic ' + Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64');
+export function withAuth<R extends HttpRequest>(next: RoundTrip<R>, auth: Authenticator): RoundTrip<R & AuthRequest> {
+  return async (req) => {
+    const replayable = !(req.body instanceof Readable);
+    let scopes = req.scopes;
+    let anonymous = req.anonymousFirst ?? false;
+    let reauthenticated = false;
+    for (;;) {
+      const headers: Record<string, string> = { ...req.headers };
+      const authorization = anonymous ? undefined : await auth.authorization(scopes);
+      if (authorization) headers.Authorization = authorization;
+      const res = await next({ ...req, headers, scopes });
+      if (res.status !== 401 || !replayable) return res;
+      if (anonymous) {
+        await discard(res);
+        anonymous = false;
+        if (!auth.challenge) await auth.reauthenticate(res, scopes);
+        continue;
+      }
+      if (reauthenticated) return res;
+      const retryWith = await auth.reauthenticate(res, scopes);
+      if (!retryWith) return res;
+      await discard(res);
+      reauthenticated = true;
+      scopes = retryWith;
+    }
+  };
 }

@@ -1,4 +1,4 @@
-import { WharfError, type ErrorCode } from '../errors/index.js';
+import { WharfError, is, type ErrorCode } from '../errors/index.js';
 
 /** One entry of a registry's error body: `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"…","detail":…}]}`. */
 export interface RegistryErrorEntry {
@@ -119,4 +119,11 @@ export function networkError(host: string, err: unknown): WharfError {
   const e = err as NodeJS.ErrnoException;
   const why = e?.code ? `${e.code}${e.message && !e.message.includes(e.code) ? ` (${e.message})` : ''}` : String(e?.message ?? err);
   return new WharfError('UNAVAILABLE', `cannot reach registry ${host}: ${why}`, { cause: err });
+}
+
+/** A NOT_FOUND error restated about what was looked for ('manifest for host/x:y not found: manifest unknown'). */
+export function notFoundAs(err: unknown, message: string): unknown {
+  if (!is(err, 'NOT_FOUND')) return err;
+  const reason = err.message.slice(err.message.indexOf(': ') + 2);
+  return new WharfError('NOT_FOUND', `${message}: ${reason}`, { cause: err, ...(err.details ? { details: err.details } : {}) });
 }

@@ -128,3 +128,16 @@ export function searchTarget(term: string, opts: EndpointOptions = {}): { endpoi
     query: term,
   };
 }
+
+/**
+ * The TLS rule of one client: certificates are verified everywhere, except on an insecure registry's own host and
+ * everywhere under `--tls-verify=false`. A redirect to storage on another host is verified even for an insecure
+ * registry.
+ */
+export function tlsVerifyFor(endpoint: RegistryEndpoint, tlsVerify: boolean | undefined): (url: URL) => boolean {
+  return (url) => {
+    if (tlsVerify === false) return false;
+    if (!endpoint.insecure) return true;
+    return new URL(`${url.protocol}//${endpoint.apiHost}/`).host !== url.host;
+  };
+}

@@ -38,6 +38,38 @@ export interface HttpResponse {
 
 export const USER_AGENT = 'wharf/0.1';
 
+/**
+ * Sends one request and answers its response: the shape of the transport and of every layer wrapped around it
+ * (ping, auth, retry, redirects), as go-containerregistry's layers are each an http.RoundTripper.
+ */
+export type RoundTrip<R extends HttpRequest = HttpRequest> = (req: R) => Promise<HttpResponse>;
+
+export interface TransportOptions {
+  agents: Agents;
+  /** Whether to verify the certificate of this URL's host, when the request does not say (hosts.ts tlsVerifyFor). */
+  tlsVerify: (url: URL) => boolean;
+  /** Socket idle timeout when the request does not say. Default 60 s. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The one transport: node:http/https over the client's keep-alive agents, with its TLS rule, timeout and signal. */
+export function httpTransport(opts: TransportOptions): RoundTrip {
+  return (req) =>
+    sendHttp(
+      {
+        url: req.url,
+        method: req.method,
+        ...(req.headers ? { headers: req.headers } : {}),
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        tlsVerify: req.tlsVerify ?? opts.tlsVerify(req.url),
+        ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(req.signal ? { signal: req.signal } : opts.signal ? { signal: opts.signal } : {}),
+      },
+      opts.agents,
+    );
+}
+
 /** Keep-alive agents owned by one client; `destroy()` closes their sockets so the process can exit. */
 export class Agents {
   #http?: Http.Agent;
@@ -76,7 +108,7 @@ export function extraCaOption(env: NodeJS.ProcessEnv = process.env): { ca?: stri
   return extra.length ? { ca: [...tls().rootCertificates, ...extra] } : {};
 }
 
-export function sendHttp(req: HttpRequest, agents: Agents): Promise<HttpResponse> {
+function sendHttp(req: HttpRequest, agents: Agents): Promise<HttpResponse> {
   const isHttps = req.url.protocol === 'https:';
   const verify = req.tlsVerify ?? true;
   const mod = isHttps ? https() : http();
@@ -157,16 +189,3 @@ export function header(res: HttpResponse, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];
   return Array.isArray(v) ? v.join(', ') : v;
 }
-
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new WharfError('CANCELLED', 'cancelled'));
-      return;
-    }
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new WharfError('CANCELLED', 'cancelled'));
-    }, { once: true });
-  });

@@ -65,7 +65,7 @@ export async function pull(engine: TransferEngine, name: string, opts: PullOptio
   try {
     let refs: Reference[];
     if (opts.allTags) {
-      const tags = await client.listTags(parsed.path);
+      const tags = await client.tags.list(parsed.path);
       if (tags.length === 0) throw new WharfError('NOT_FOUND', `repository ${familiarName(parsed)} has no tags`);
       refs = tags.map((tag) => ({ domain: parsed.domain, path: parsed.path, tag }));
     } else if (parsed.digest !== undefined) {
@@ -95,7 +95,7 @@ async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Refe
   const identifier = (ref.digest ?? ref.tag)!;
   const want = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform ?? hostPlatform();
 
-  const top = await client.getManifest(repo, identifier);
+  const top = await client.manifests.get(repo, identifier);
   const topParsed = parseManifest(top.raw, top.mediaType);
   emit({ type: 'message', text: `${identifier}: Pulling from ${repo}` });
 
@@ -105,7 +105,7 @@ async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Refe
     if (!chosen) {
       throw new WharfError('NOT_FOUND', `no matching manifest for ${formatPlatform(want)} in the manifest list entries`);
     }
-    const child = await client.getManifest(repo, chosen.digest);
+    const child = await client.manifests.get(repo, chosen.digest);
     const childParsed = parseManifest(child.raw, child.mediaType);
     if (childParsed.kind !== 'manifest') throw new WharfError('UNSUPPORTED', `${familiarString(ref)}: nested image indexes are not supported`);
     manifest = childParsed.manifest;
@@ -119,7 +119,7 @@ async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Refe
     if (!isLayerMediaType(l.mediaType)) throw new WharfError('UNSUPPORTED', `${familiarString(ref)} has a layer of unsupported media type ${l.mediaType}`);
   }
 
-  const configRaw = await client.fetchBlob(repo, manifest.config.digest, MAX_CONFIG_BYTES);
+  const configRaw = await client.blobs.fetch(repo, manifest.config.digest, MAX_CONFIG_BYTES);
   const config = parseImageConfig(configRaw);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
@@ -273,7 +273,7 @@ async function downloadLayer(
     if (writer.offset > desc.size) await writer.truncate();
     if (writer.offset < desc.size) {
       let last = 0;
-      const stream = client.openBlob(repo, desc.digest, {
+      const stream = client.blobs.open(repo, desc.digest, {
         start: writer.offset,
         size: desc.size,
         onResume: (offset) => emit({ type: 'layer', id, status: 'Retrying', current: offset, total: desc.size }),

@@ -97,7 +97,7 @@ async function pushOne(engine: TransferEngine, client: RegistryClient, ref: Refe
   });
 
   const configDigest = img.id;
-  if ((await client.headBlob(repo, configDigest)) === undefined) await client.pushBlob(repo, configRaw, configDigest);
+  if ((await client.blobs.head(repo, configDigest)) === undefined) await client.blobs.push(repo, configRaw, configDigest);
 
   // A manifest this image was pulled (or pushed) with, whose blobs are exactly the ones pushed now, is sent as it
   // was: a re-tagged image keeps its digest, as crane and the containerd store do. Otherwise write one.
@@ -118,7 +118,7 @@ async function pushOne(engine: TransferEngine, client: RegistryClient, ref: Refe
     raw = Buffer.from(JSON.stringify(manifest, null, 3), 'utf8');
     mediaType = manifest.mediaType;
   }
-  const digest = await client.putManifest(repo, ref.tag!, raw, mediaType);
+  const digest = await client.manifests.put(repo, ref.tag!, raw, mediaType);
   await content.writeBuffer(raw);
   images.records.addManifest({ imageId: img.id, repository: repositoryName(ref), digest, mediaType });
   emit({ type: 'message', text: `${ref.tag}: digest: ${digest} size: ${raw.length}` });
@@ -175,7 +175,7 @@ async function pushLayer(
   for (const b of known) {
     if (seen.has(b.digest)) continue;
     seen.add(b.digest);
-    const size = await client.headBlob(repo, b.digest);
+    const size = await client.blobs.head(repo, b.digest);
     if (size !== undefined) {
       const d: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: b.digest, size: size >= 0 ? size : b.size };
       remember(d);
@@ -187,7 +187,7 @@ async function pushLayer(
   for (const b of known) {
     const from = splitRepository(b.repository);
     if (from.domain !== ref.domain || from.path === repo) continue;
-    const r = await client.startUpload(repo, { digest: b.digest, from: from.path });
+    const r = await client.uploads.start(repo, { digest: b.digest, from: from.path });
     if (r.mounted) {
       const d: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: b.digest, size: b.size };
       remember(d);
@@ -206,7 +206,7 @@ async function pushLayer(
     let body: Transform | undefined;
     try {
       if (!session) {
-        const r = await client.startUpload(repo);
+        const r = await client.uploads.start(repo);
         if (r.mounted) throw new WharfError('INTERNAL', 'registry mounted a blob that was not asked for');
         session = r.session;
       }
@@ -225,15 +225,15 @@ async function pushLayer(
       // Errors anywhere along tar → gzip → hash reach the request body and fail the PATCH.
       pipeline(tar, gzip, hasher, counter, () => {});
       body = counter;
-      const patched = await client.patchUpload(session, counter);
+      const patched = await client.uploads.patch(session, counter);
       const d: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: hasher.digest(), size: hasher.size };
-      await client.completeUpload(patched, d.digest);
+      await client.uploads.complete(patched, d.digest);
       remember(d);
       emit({ type: 'layer', id, status: 'Pushed' });
       return d;
     } catch (err) {
       body?.destroy();
-      if (session) await client.cancelUpload(session);
+      if (session) await client.uploads.cancel(session);
       session = undefined;
       // The stream cannot be replayed mid-way, so a failed upload starts over, a bounded number of times.
       if (!(is(err, 'UNAVAILABLE') || is(err, 'NOT_FOUND')) || attempt >= 2) throw err;

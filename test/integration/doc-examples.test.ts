@@ -37,13 +37,8 @@ import { makeBusyboxTar } from '../helpers/busybox.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * Files whose examples wait for another change of issue 11 (reason given); the entry goes when the file is fixed.
- * docs/remote.md's library example imports pull/push from 'wharf' (now 'wharf/remote') and pulls from Docker Hub.
- */
-const PENDING: Record<string, string> = {
-  'docs/remote.md': 'rewritten with the layered registry client (issue 11, item 5)',
-};
+/** Files whose examples wait for another change (reason given); an entry goes when its file is fixed. */
+const PENDING: Record<string, string> = {};
 
 interface Example {
   /** 'docs/library.md:42' (the line of the opening fence). */

@@ -62,9 +62,8 @@ test('Bearer tokens: push with credentials, anonymous pull of a public repositor
 
     const client = RegistryClient.forDomain(addr);
     try {
-      await client.ping();
-      assert.equal(client.challenge?.scheme, 'bearer');
-      await assert.rejects(client.getManifest('private/none', 'latest'), (err) => is(err, 'UNAUTHORIZED') || is(err, 'DENIED') || is(err, 'NOT_FOUND'));
+      assert.equal((await client.ping()).challenge?.scheme, 'bearer');
+      await assert.rejects(client.manifests.get('private/none', 'latest'), (err) => is(err, 'UNAUTHORIZED') || is(err, 'DENIED') || is(err, 'NOT_FOUND'));
     } finally {
       client.close();
     }

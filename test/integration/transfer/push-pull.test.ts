@@ -114,11 +114,11 @@ test('push -a pushes every tag; pull -a pulls them; tags and catalog follow pagi
   const client = RegistryClient.forDomain(reg.host);
   try {
     // distribution v2.8 pages the catalog by `n` (tags pagination came later): every page is followed.
-    const page = await client.catalogPage({ n: 1 });
+    const page = await client.catalog.page({ n: 1 });
     assert.deepEqual(page.items, ['other/copy']);
     assert.ok(page.next, 'the reference registry links to the next page');
-    assert.deepEqual(await client.catalog({ pageSize: 1 }), ['other/copy', 'team/bb']);
-    assert.deepEqual((await client.listTags('team/bb', { pageSize: 1 })).sort(), ['1', '2']);
+    assert.deepEqual(await client.catalog.list({ pageSize: 1 }), ['other/copy', 'team/bb']);
+    assert.deepEqual((await client.tags.list('team/bb', { pageSize: 1 })).sort(), ['1', '2']);
   } finally {
     client.close();
   }

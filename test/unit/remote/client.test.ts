@@ -1,39 +1,10 @@
 /** The registry client against scripted HTTP servers on 127.0.0.1: auth, retries, resume, redirects, pagination. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { RegistryClient } from '../../../src/remote/index.js';
 import { digestOf } from '../../../src/digest/index.js';
-
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
-
-async function serve(handler: Handler): Promise<{ host: string; seen: Array<{ method: string; url: string; auth?: string; range?: string }>; close(): Promise<void> }> {
-  const seen: Array<{ method: string; url: string; auth?: string; range?: string }> = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, ...(req.headers.authorization ? { auth: req.headers.authorization } : {}), ...(req.headers.range ? { range: req.headers.range } : {}) });
-      handler(req, res, Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
-  };
-}
-
-const json = (res: http.ServerResponse, status: number, doc: unknown, headers: Record<string, string> = {}) => {
-  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-  res.end(JSON.stringify(doc));
-};
+import { json, serve } from './server.js';
 
 test('Bearer: ping learns the challenge, tokens are fetched per scope with Basic credentials and cached', async () => {
   const tokenRequests: string[] = [];
@@ -54,8 +25,8 @@ test('Bearer: ping learns the challenge, tokens are fetched per scope with Basic
   });
   const client = RegistryClient.forDomain(srv.host, { credentials: { get: async () => ({ username: 'u', password: 'p' }) } });
   try {
-    const m1 = await client.getManifest('team/app', 'latest');
-    const m2 = await client.getManifest('team/app', digestOf(manifest));
+    const m1 = await client.manifests.get('team/app', 'latest');
+    const m2 = await client.manifests.get('team/app', digestOf(manifest));
     assert.equal(m1.digest, digestOf(manifest));
     assert.equal(m2.raw.toString(), manifest.toString());
     assert.equal(m1.mediaType, 'application/vnd.oci.image.manifest.v1+json');
@@ -70,7 +41,7 @@ test('Basic registries without credentials fail with UNAUTHORIZED "authenticatio
   const srv = await serve((_req, res) => json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'WWW-Authenticate': 'Basic realm="r"' }));
   const client = RegistryClient.forDomain(srv.host);
   try {
-    await assert.rejects(client.getManifest('x', 'latest'), { code: 'UNAUTHORIZED', message: `manifest for ${srv.host}/x:latest: unauthorized: authentication required` });
+    await assert.rejects(client.manifests.get('x', 'latest'), { code: 'UNAUTHORIZED', message: `manifest for ${srv.host}/x:latest: unauthorized: authentication required` });
   } finally {
     client.close();
     await srv.close();
@@ -89,9 +60,9 @@ test('5xx answers are retried with backoff; a wrong Docker-Content-Digest is ref
   });
   const client = RegistryClient.forDomain(srv.host, { retryBaseMs: 1 });
   try {
-    assert.equal((await client.getManifest('x', 'latest')).digest, digestOf(body));
+    assert.equal((await client.manifests.get('x', 'latest')).digest, digestOf(body));
     assert.equal(calls, 3);
-    await assert.rejects(client.getManifest('x', 'latest'), { code: 'DIGEST_MISMATCH' });
+    await assert.rejects(client.manifests.get('x', 'latest'), { code: 'DIGEST_MISMATCH' });
   } finally {
     client.close();
     await srv.close();
@@ -99,7 +70,7 @@ test('5xx answers are retried with backoff; a wrong Docker-Content-Digest is ref
   const down = await serve((req, res) => (req.url === '/v2/' ? json(res, 200, {}) : json(res, 503, {})));
   const c2 = RegistryClient.forDomain(down.host, { retryBaseMs: 1, retries: 2 });
   try {
-    await assert.rejects(c2.getManifest('x', 'latest'), { code: 'UNAVAILABLE' });
+    await assert.rejects(c2.manifests.get('x', 'latest'), { code: 'UNAVAILABLE' });
     assert.equal(down.seen.filter((s) => s.url.startsWith('/v2/x/')).length, 3);
   } finally {
     c2.close();
@@ -107,7 +78,7 @@ test('5xx answers are retried with backoff; a wrong Docker-Content-Digest is ref
   }
 });
 
-test('openBlob resumes a dropped download with Range, and skips bytes itself when Range is ignored', async () => {
+test('blobs.open resumes a dropped download with Range, and skips bytes itself when Range is ignored', async () => {
   const blob = randomBytes(200_000);
   const digest = digestOf(blob);
   let mode: 'cut-once' | 'ignore-range' = 'cut-once';
@@ -131,14 +102,14 @@ test('openBlob resumes a dropped download with Range, and skips bytes itself whe
   const client = RegistryClient.forDomain(srv.host, { retryBaseMs: 1 });
   try {
     const resumes: number[] = [];
-    const got = Buffer.concat(await client.openBlob('x', digest, { size: blob.length, onResume: (o) => resumes.push(o) }).toArray());
+    const got = Buffer.concat(await client.blobs.open('x', digest, { size: blob.length, onResume: (o) => resumes.push(o) }).toArray());
     assert.ok(got.equals(blob));
     assert.equal(resumes.length, 1);
     assert.ok(resumes[0]! > 0 && resumes[0]! <= 70_000);
     assert.equal(srv.seen.at(-1)!.range, `bytes=${resumes[0]}-`);
 
     mode = 'ignore-range';
-    const tail = Buffer.concat(await client.openBlob('x', digest, { start: 150_000, size: blob.length }).toArray());
+    const tail = Buffer.concat(await client.blobs.open('x', digest, { start: 150_000, size: blob.length }).toArray());
     assert.ok(tail.equals(blob.subarray(150_000)), 'a registry that answers 200 to a Range request still gives the right bytes');
   } finally {
     client.close();
@@ -159,7 +130,7 @@ test('blob redirects to another host are followed without our credentials', asyn
   });
   const client = RegistryClient.forDomain(srv.host, { credentials: { get: async () => ({ username: 'u', password: 'p' }) } });
   try {
-    const got = await client.fetchBlob('x', digestOf(data), 1024);
+    const got = await client.blobs.fetch('x', digestOf(data), 1024);
     assert.equal(got.toString(), 'layer bytes');
     assert.ok(srv.seen.at(-1)!.auth?.startsWith('Basic '));
     assert.equal(storage.seen[0]!.url, '/bucket/blob?sig=1');
@@ -201,17 +172,17 @@ test('uploads follow relative Locations; mounts answer 201; pages are followed t
   const client = RegistryClient.forDomain(srv.host);
   try {
     const d = digestOf('data');
-    assert.deepEqual(await client.startUpload('x', { digest: d, from: 'y' }), { mounted: true });
-    const started = await client.startUpload('x');
+    assert.deepEqual(await client.uploads.start('x', { digest: d, from: 'y' }), { mounted: true });
+    const started = await client.uploads.start('x');
     assert.equal(started.mounted, false);
     if (started.mounted) return;
     const { Readable } = await import('node:stream');
-    const patched = await client.patchUpload(started.session, Readable.from([Buffer.from('da'), Buffer.from('ta')]));
+    const patched = await client.uploads.patch(started.session, Readable.from([Buffer.from('da'), Buffer.from('ta')]));
     assert.equal(patched.location.pathname, '/upload/2');
-    await client.completeUpload(patched, d);
+    await client.uploads.complete(patched, d);
     const put = srv.seen.find((s) => s.method === 'PUT')!;
     assert.equal(put.url, `/upload/2?_state=def&got=4&digest=${encodeURIComponent(d)}`);
-    assert.deepEqual(await client.listTags('x'), ['a', 'b', 'c']);
+    assert.deepEqual(await client.tags.list('x'), ['a', 'b', 'c']);
   } finally {
     client.close();
     await srv.close();
@@ -224,7 +195,7 @@ test('an unreachable registry is one UNAVAILABLE line', async () => {
   await srv.close();
   const client = RegistryClient.forDomain(host, { retries: 0 });
   try {
-    await assert.rejects(client.getManifest('x', 'latest'), (err: Error & { code?: string }) => {
+    await assert.rejects(client.manifests.get('x', 'latest'), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'UNAVAILABLE');
       assert.match(err.message, new RegExp(`^cannot reach registry ${host}: ECONNREFUSED`));
       return true;
@@ -252,13 +223,13 @@ test('identity tokens use the OAuth2 refresh-token grant; a refused token reques
   const good = RegistryClient.forDomain(srv.host, { credentials: { get: async () => ({ identityToken: 'good' }) } });
   const bad = RegistryClient.forDomain(srv.host, { credentials: { get: async () => ({ identityToken: 'bad' }) } });
   try {
-    assert.deepEqual(await good.listTags('x'), ['t']);
+    assert.deepEqual(await good.tags.list('x'), ['t']);
     const f = new URLSearchParams(forms[0]);
     assert.deepEqual(
       [f.get('grant_type'), f.get('refresh_token'), f.get('service'), f.get('scope')],
       ['refresh_token', 'good', 'svc', 'repository:x:pull'],
     );
-    await assert.rejects(bad.listTags('x'), { code: 'UNAUTHORIZED', message: `${srv.host}: unauthorized: incorrect username or password` });
+    await assert.rejects(bad.tags.list('x'), { code: 'UNAUTHORIZED', message: `${srv.host}: unauthorized: incorrect username or password` });
   } finally {
     good.close();
     bad.close();

@@ -34,7 +34,7 @@ after(async () => {
 test('a registry that is not insecure must present a trusted certificate', async () => {
   const strict = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { retries: 0 });
   try {
-    await assert.rejects(strict.listTags('x'), (err: Error & { code?: string }) => {
+    await assert.rejects(strict.tags.list('x'), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'UNAVAILABLE');
       assert.match(err.message, /^cannot reach registry 127\.0\.0\.1:\d+: .*(SELF_SIGNED|self-signed|certificate)/i);
       return true;
@@ -44,8 +44,8 @@ test('a registry that is not insecure must present a trusted certificate', async
   }
   const unverified = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { tlsVerify: false });
   try {
-    assert.deepEqual(await unverified.listTags('x'), ['secure']);
-    assert.equal(unverified.baseUrl?.protocol, 'https:');
+    assert.deepEqual(await unverified.tags.list('x'), ['secure']);
+    assert.equal((await unverified.ping()).base.protocol, 'https:');
   } finally {
     unverified.close();
   }
@@ -55,8 +55,8 @@ test('an insecure (loopback) registry speaking TLS is reached over HTTPS without
   const c = RegistryClient.forDomain(host);
   try {
     assert.equal(c.endpoint.insecure, true);
-    assert.deepEqual(await c.listTags('x'), ['secure']);
-    assert.equal(c.baseUrl?.protocol, 'https:');
+    assert.deepEqual(await c.tags.list('x'), ['secure']);
+    assert.equal((await c.ping()).base.protocol, 'https:');
   } finally {
     c.close();
   }
@@ -72,8 +72,8 @@ test('WHARF_EXTRA_CA_CERTS (where bin/wharf moves NODE_EXTRA_CA_CERTS) makes a p
   process.env.WHARF_EXTRA_CA_CERTS = path.join(dir, 'cert.pem');
   const strict = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { retries: 0 });
   try {
-    assert.deepEqual(await strict.listTags('x'), ['secure']);
-    assert.equal(strict.baseUrl?.protocol, 'https:');
+    assert.deepEqual(await strict.tags.list('x'), ['secure']);
+    assert.equal((await strict.ping()).base.protocol, 'https:');
   } finally {
     strict.close();
     if (saved === undefined) delete process.env.WHARF_EXTRA_CA_CERTS;
