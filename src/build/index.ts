@@ -9,7 +9,7 @@ export { BuildCache, FileDigestMemo, cacheKey, BUILD_MIGRATIONS, type CacheEntry
 export { RuncStepRunner, removeMountpoints, type StepRunner, type RunStepRequest, type RunStepResult } from './run-step.js';
 export { applyMetadata, commandArgv, nopCommand, nopCommandString, runRecordedArgv, nextWorkdir, shellOf, type StageMeta } from './metadata.js';
 export { childImageConfig, dockerRunConfig, type ChildImageInput } from './image-config.js';
-export { goQuote, goQuoteSlice, goSlice, goDuration } from './goformat.js';
+export { goQuote, goQuoteSlice, goSlice } from './goformat.js';
 export { goPathMatch, combinedHash, destinationPath } from './copy.js';
 export { humanContextSize } from './format.js';
 export { buildCacheUsage, pruneBuildCache, liveBuildSnapshots, type BuildCacheDeps, type BuildCacheUsage } from './prune.js';

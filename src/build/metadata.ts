@@ -4,7 +4,8 @@ import type { ContainerConfig } from '../oci/index.js';
 import type { CommandLine, HealthConfig, Instruction, KeyValue } from '../dockerfile/index.js';
 import { parsePortSpec } from '../image/index.js';
 import { PROXY_BUILD_ARGS } from '../dockerfile/index.js';
-import { goDuration, goQuote, goQuoteRune, goQuoteSlice, goSlice } from './goformat.js';
+import { formatGoDuration } from '../util/index.js';
+import { goQuote, goQuoteRune, goQuoteSlice, goSlice } from './goformat.js';
 
 /**
  * Config mutation for the steps that change only the image config, and the `created_by` strings Docker's classic
@@ -60,7 +61,7 @@ const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.
 const pairs = (kvs: readonly KeyValue[]) => kvs.map((p) => ` ${p.key}=${p.value}`).join('');
 
 function healthComment(h: ContainerConfig['Healthcheck']): string {
-  const d = (n: number | undefined) => goQuote(goDuration(n ?? 0));
+  const d = (n: number | undefined) => goQuote(formatGoDuration(n ?? 0));
   return `&{${goQuoteSlice(h?.Test ?? [])} ${d(h?.Interval)} ${d(h?.Timeout)} ${d(h?.StartPeriod)} ${goQuoteRune(h?.Retries ?? 0)}}`;
 }
 

@@ -17,7 +17,6 @@ export {
   type InstructionsResult,
 } from './parse-instructions.js';
 export { parseMount, splitCSV, parseByteSize } from './mounts.js';
-export { parseGoDuration } from './validate.js';
 export {
   ShellLex,
   processWord,
