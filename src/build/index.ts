@@ -7,7 +7,7 @@ export { BuildContext } from './context.js';
 export { IgnoreMatcher, parseDockerignore, type IgnorePattern } from './dockerignore.js';
 export { BuildCache, FileDigestMemo, cacheKey, BUILD_MIGRATIONS, type CacheEntry, type CacheKeyInput } from './cache.js';
 export { RuncStepRunner, removeMountpoints, type StepRunner, type RunStepRequest, type RunStepResult } from './run-step.js';
-export { applyMetadata, commandArgv, nopCommand, nopCommandString, runRecordedArgv, nextWorkdir, shellOf, type StageMeta } from './metadata.js';
+export { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from './metadata.js';
 export { childImageConfig, dockerRunConfig, type ChildImageInput } from './image-config.js';
 export { goQuote, goQuoteSlice, goSlice } from './goformat.js';
 export { goPathMatch, combinedHash, destinationPath } from './copy.js';

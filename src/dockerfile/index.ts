@@ -17,6 +17,7 @@ export {
   type InstructionsResult,
 } from './parse-instructions.js';
 export { parseMount, splitCSV, parseByteSize } from './mounts.js';
+export { parsePortRange, type PortRange } from './validate.js';
 export {
   ShellLex,
   processWord,

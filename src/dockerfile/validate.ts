@@ -21,8 +21,15 @@ export function parseHealthDuration(flag: string, value: string | undefined): nu
 
 const PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
 
-/** EXPOSE values: `80`, `80/tcp`, `8000-8010/udp`. */
-export function checkPortSpec(spec: string): void {
+/** An EXPOSE value: one port or an inclusive range, and its protocol in lower case. */
+export interface PortRange {
+  start: number;
+  end: number;
+  proto: 'tcp' | 'udp' | 'sctp';
+}
+
+/** EXPOSE values: `80`, `80/tcp`, `8000-8010/udp` (protocol case-insensitive, as Docker's nat package reads it). */
+export function parsePortRange(spec: string): PortRange {
   const slash = spec.lastIndexOf('/');
   const port = slash >= 0 ? spec.slice(0, slash) : spec;
   const proto = slash >= 0 ? spec.slice(slash + 1) : 'tcp';
@@ -32,6 +39,11 @@ export function checkPortSpec(spec: string): void {
   const end = m?.[2] !== undefined ? Number(m[2]) : start;
   if (!m || start > 65535 || end > 65535) throw problem(`invalid containerPort: ${port}`);
   if (end < start) throw problem(`invalid range specified for container port: ${port}`);
+  return { start, end, proto: proto.toLowerCase() as PortRange['proto'] };
+}
+
+export function checkPortSpec(spec: string): void {
+  parsePortRange(spec);
 }
 
 /** `--chmod`: octal (`755`, `0644`) or symbolic (`u=rwx,go=rx`). */

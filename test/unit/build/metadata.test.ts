@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseInstructions, resolveStages, type Instruction } from '../../../src/dockerfile/index.js';
-import { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, commandArgv, nextWorkdir, type StageMeta } from '../../../src/build/metadata.js';
+import { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from '../../../src/build/metadata.js';
+import { commandArgv, nextWorkdir } from '../../../src/image/index.js';
 import { goQuote, goQuoteSlice, goQuoteRune } from '../../../src/build/goformat.js';
 import { childImageConfig } from '../../../src/build/image-config.js';
 import { humanContextSize } from '../../../src/build/format.js';
