@@ -8,7 +8,7 @@ import type { RunMount } from '../dockerfile/index.js';
  * `RUN --mount=type=cache` directories: one per cache id under `<root>/build-cache/mounts`, kept across builds and
  * never part of a layer. Created on first use with the mount's mode and owner.
  */
-export function cacheMountsRoot(root: string): string {
+function cacheMountsRoot(root: string): string {
   return path.join(root, 'build-cache', 'mounts');
 }
 

@@ -23,10 +23,6 @@ export const KEYWORDS = [
 ] as const;
 export type Keyword = (typeof KEYWORDS)[number];
 
-export function isKeyword(s: string): s is Keyword {
-  return (KEYWORDS as readonly string[]).includes(s);
-}
-
 /** A `<<EOF` body attached to RUN, COPY or ADD. */
 export interface Heredoc {
   /** The delimiter word with quotes removed (`EOF` for `<<"EOF"`). */

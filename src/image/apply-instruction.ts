@@ -8,7 +8,7 @@ import type { ContainerConfig, HealthConfig as ConfigHealth } from '../oci/index
 import { parsePortRange, type CommandLine, type HealthConfig, type Instruction } from '../dockerfile/index.js';
 
 /** The instructions that change only the config (RUN, COPY and ADD make layers; FROM, ARG, MAINTAINER are stage state). */
-export const CONFIG_INSTRUCTIONS = [
+const CONFIG_INSTRUCTIONS = [
   'CMD',
   'ENTRYPOINT',
   'ENV',
@@ -34,7 +34,7 @@ export interface ConfigState {
   cmdSet: boolean;
 }
 
-export const DEFAULT_SHELL = ['/bin/sh', '-c'];
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 export function shellOf(rc: ContainerConfig): string[] {
   return rc.Shell && rc.Shell.length > 0 ? [...rc.Shell] : [...DEFAULT_SHELL];
@@ -51,7 +51,7 @@ export function nextWorkdir(current: string | undefined, requested: string): str
 }
 
 /** An EXPOSE value as the config's port keys: `8000-8001/udp` → `8000/udp`, `8001/udp`. */
-export function exposedPorts(spec: string): string[] {
+function exposedPorts(spec: string): string[] {
   const { start, end, proto } = parsePortRange(spec);
   const out: string[] = [];
   for (let p = start; p <= end; p++) out.push(`${p}/${proto}`);
@@ -59,7 +59,7 @@ export function exposedPorts(spec: string): string[] {
 }
 
 /** The config's Healthcheck for a HEALTHCHECK: durations left out when not given, so the base image's apply. */
-export function healthcheckConfig(h: HealthConfig): ConfigHealth {
+function healthcheckConfig(h: HealthConfig): ConfigHealth {
   const out: ConfigHealth = { Test: [...h.test] };
   if (h.interval) out.Interval = h.interval;
   if (h.timeout) out.Timeout = h.timeout;

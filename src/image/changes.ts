@@ -9,7 +9,7 @@ import type { ContainerConfig } from '../oci/index.js';
 import { DockerfileError, expandInstruction, parseDockerfile, parseInstruction } from '../dockerfile/index.js';
 import { applyInstruction, type ConfigInstruction, type ConfigState } from './apply-instruction.js';
 
-export const CHANGE_INSTRUCTIONS = [
+const CHANGE_INSTRUCTIONS = [
   'CMD',
   'ENTRYPOINT',
   'ENV',

@@ -1,17 +1,13 @@
 export { ImageService, MAX_CONFIG_BYTES, imageIdOf, type ImageUsers, type RemoveEvent, type NewImage } from './service.js';
 export { ImageRecords, type ImageRecord, type LayerRecord, type TagRecord } from './records.js';
 export { LayerStore, chainIdOf, chainIds } from './layers.js';
-export { applyChanges, CHANGE_INSTRUCTIONS } from './changes.js';
+export { applyChanges } from './changes.js';
 export {
   applyInstruction,
   isConfigInstruction,
   commandArgv,
-  exposedPorts,
-  healthcheckConfig,
   nextWorkdir,
   shellOf,
-  CONFIG_INSTRUCTIONS,
-  DEFAULT_SHELL,
   type ConfigInstruction,
   type ConfigState,
 } from './apply-instruction.js';
@@ -24,8 +20,6 @@ export {
   listImages,
   imageDiskUsage,
   parseImageFilters,
-  dockerContainerConfig,
-  globMatch,
   type ImageInspect,
   type HistoryRow,
   type ImageListRow,

@@ -30,7 +30,7 @@ export interface ImageInspect {
 }
 
 /** Docker's container config block with every key present (nulls where unset), in Docker's key order. */
-export function dockerContainerConfig(c: ContainerConfig | undefined): Record<string, unknown> {
+function dockerContainerConfig(c: ContainerConfig | undefined): Record<string, unknown> {
   const cfg = c ?? {};
   return {
     Hostname: cfg.Hostname ?? '',
@@ -191,7 +191,7 @@ export function parseImageFilters(filters: readonly string[]): ImageFilters {
 }
 
 /** Go's path.Match over a familiar name, as Docker's reference filter does. */
-export function globMatch(pattern: string, s: string): boolean {
+function globMatch(pattern: string, s: string): boolean {
   const re = new RegExp(
     '^' +
       pattern

@@ -78,15 +78,6 @@ export async function exists(p: string): Promise<boolean> {
   }
 }
 
-export async function readJsonFile<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
-}
-
 /** Total bytes and inodes below a path, not following symlinks; hardlinked inodes are counted once. */
 export async function diskUsage(root: string): Promise<{ size: number; inodes: number }> {
   const seen = new Set<string>();

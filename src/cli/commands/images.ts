@@ -20,12 +20,12 @@ import { withEngine, collect, confirm, goTimeString } from '../engine.js';
 const shortId = (id: string, noTrunc: boolean) => (noTrunc ? id : id.replace(/^sha256:/, '').slice(0, 12));
 
 /** Docker's ellipsis: keep maxlen-1 characters and add '…'. */
-export function ellipsis(s: string, max: number): string {
+function ellipsis(s: string, max: number): string {
   const chars = [...s];
   return chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
 }
 
-export function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
+function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
   for (const e of events) ctx.stdout.write('Untagged' in e ? `Untagged: ${e.Untagged}\n` : `Deleted: ${e.Deleted}\n`);
 }
 
