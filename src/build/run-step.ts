@@ -5,7 +5,7 @@ import { WharfError, isErrno } from '../errors/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import { isOpaqueDir } from '../archive/fsmeta.js';
 import { buildSpec, Runc, type MountRequest, type NetworkAttachment } from '../runtime/index.js';
-import { spawn } from '../util/index.js';
+import { ifExists, spawn } from '../util/index.js';
 
 /**
  * Runs one RUN step as a short-lived container: an OCI bundle on the already-mounted rootfs, `runc run` in the
@@ -184,13 +184,8 @@ export class RuncStepRunner implements StepRunner {
 export async function removeMountpoints(upperDir: string, mountpoints: readonly string[], parents: readonly ParentDir[] = []): Promise<void> {
   for (const p of mountpoints) {
     const abs = path.join(upperDir, p);
-    let st;
-    try {
-      st = await fsp.lstat(abs);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) continue;
-      throw err;
-    }
+    const st = await ifExists(fsp.lstat(abs));
+    if (!st) continue;
     if (st.isDirectory()) {
       if ((await fsp.readdir(abs)).length === 0) await fsp.rmdir(abs);
     } else if (st.isFile() && st.size === 0) {

@@ -8,7 +8,7 @@ import type { ContainerConfig, HealthConfig as ConfigHealth } from '../oci/index
 import { parsePortRange, type CommandLine, type HealthConfig, type Instruction } from '../dockerfile/index.js';
 
 /** The instructions that change only the config (RUN, COPY and ADD make layers; FROM, ARG, MAINTAINER are stage state). */
-const CONFIG_INSTRUCTIONS = [
+export const CONFIG_INSTRUCTIONS = [
   'CMD',
   'ENTRYPOINT',
   'ENV',

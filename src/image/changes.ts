@@ -7,21 +7,11 @@
 import { WharfError } from '../errors/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import { DockerfileError, expandInstruction, parseDockerfile, parseInstruction } from '../dockerfile/index.js';
-import { applyInstruction, type ConfigInstruction, type ConfigState } from './apply-instruction.js';
+import { applyInstruction, CONFIG_INSTRUCTIONS, type ConfigInstruction, type ConfigState } from './apply-instruction.js';
 
-const CHANGE_INSTRUCTIONS = [
-  'CMD',
-  'ENTRYPOINT',
-  'ENV',
-  'EXPOSE',
-  'HEALTHCHECK',
-  'LABEL',
-  'ONBUILD',
-  'USER',
-  'VOLUME',
-  'WORKDIR',
-] as const;
-type ChangeInstruction = Extract<ConfigInstruction, { kind: (typeof CHANGE_INSTRUCTIONS)[number] }>;
+/** Docker's set: the config instructions but SHELL and STOPSIGNAL (moby's validCommitCommands). */
+const CHANGE_INSTRUCTIONS: readonly string[] = CONFIG_INSTRUCTIONS.filter((k) => k !== 'SHELL' && k !== 'STOPSIGNAL');
+type ChangeInstruction = Exclude<ConfigInstruction, { kind: 'SHELL' | 'STOPSIGNAL' }>;
 
 const bad = (change: string, why: string) => new WharfError('INVALID_ARGUMENT', `invalid --change "${change}": ${why}`);
 
@@ -41,10 +31,10 @@ function parseChange(change: string): ChangeInstruction[] {
     throw bad(change, reasonOf(err));
   }
   if (nodes.length === 0) throw bad(change, 'file with no instructions');
-  // As in Docker, the keywords are checked before any instruction is typed.
+  // As in Docker, the keywords are checked before any instruction of the change is typed.
   for (const node of nodes) {
     const keyword = node.keyword.toUpperCase();
-    if (!(CHANGE_INSTRUCTIONS as readonly string[]).includes(keyword)) {
+    if (!CHANGE_INSTRUCTIONS.includes(keyword)) {
       throw bad(change, `${keyword} is not a valid change command (valid: ${CHANGE_INSTRUCTIONS.join(', ')})`);
     }
   }

@@ -24,7 +24,7 @@ import { decompressStream, tarStream } from '../archive/index.js';
 import { parseNormalizedNamed, familiarString, withDefaultTag } from '../reference/index.js';
 import type { ImageService } from './service.js';
 import { chainIdOf } from './layers.js';
-import { randomHex } from '../util/index.js';
+import { ifExists, randomHex } from '../util/index.js';
 
 export interface LoadResult {
   /** Docker's lines: "Loaded image: busybox:latest" or "Loaded image ID: sha256:…". */
@@ -237,13 +237,8 @@ export async function loadArchive(svc: ImageService, src: Readable, opts: { root
 
 /** Staging dirs of loads whose process died (SIGKILL mid-load) are removed by the next load. */
 async function sweepStaleStaging(tmpRoot: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(tmpRoot);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    throw err;
-  }
+  const names = await ifExists(fsp.readdir(tmpRoot));
+  if (!names) return;
   for (const n of names) {
     const m = /^load-(\d+)-/.exec(n);
     if (!m) continue;
