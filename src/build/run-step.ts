@@ -2,6 +2,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
+import { shortId } from '../digest/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import { isOpaqueDir } from '../archive/fsmeta.js';
 import { buildSpec, Runc, type MountRequest, type NetworkAttachment } from '../runtime/index.js';
@@ -97,7 +98,7 @@ export class RuncStepRunner implements StepRunner {
   }
 
   async run(req: RunStepRequest): Promise<RunStepResult> {
-    const hostname = req.id.slice(0, 12);
+    const hostname = shortId(req.id);
     const mountTargets = [...ETC_FILES, ...RUNTIME_DIRS, ...(req.mounts ?? []).map((m) => m.destination)];
     const mountpoints = await missingPaths(req.rootfs, mountTargets);
     const parents: ParentDir[] = [];

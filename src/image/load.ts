@@ -24,7 +24,7 @@ import { decompressStream, tarStream } from '../archive/index.js';
 import { parseNormalizedNamed, familiarString, withDefaultTag } from '../reference/index.js';
 import type { ImageService } from './service.js';
 import { chainIdOf } from './layers.js';
-import { ifExists, randomHex } from '../util/index.js';
+import { ifExists, pidAlive, randomHex } from '../util/index.js';
 
 export interface LoadResult {
   /** Docker's lines: "Loaded image: busybox:latest" or "Loaded image ID: sha256:…". */
@@ -243,14 +243,6 @@ async function sweepStaleStaging(tmpRoot: string): Promise<void> {
     const m = /^load-(\d+)-/.exec(n);
     if (!m) continue;
     const pid = Number(m[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive || pid === process.pid) {
-      if (pid !== process.pid) await fsp.rm(path.join(tmpRoot, n), { recursive: true, force: true });
-    }
+    if (pid !== process.pid && !pidAlive(pid)) await fsp.rm(path.join(tmpRoot, n), { recursive: true, force: true });
   }
 }

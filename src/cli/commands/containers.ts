@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { WharfError, codeOf } from '../../errors/index.js';
+import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
 import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
 import type { NetworkMode } from '../../network/index.js';
@@ -158,7 +159,7 @@ async function startAttached(
     signals.restore();
   }
   if (ex.detached) return;
-  if (ex.cleanupError) ctx.stderr.write(`Error: cleaning up container ${id.slice(0, 12)}: ${ex.cleanupError}\n`);
+  if (ex.cleanupError) ctx.stderr.write(`Error: cleaning up container ${shortId(id)}: ${ex.cleanupError}\n`);
   const code = ex.exitCode ?? (await w.containers.wait(id).catch(() => 0));
   if (code !== 0) ctx.setExitCode(code);
 }
