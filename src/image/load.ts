@@ -125,7 +125,6 @@ interface PlannedImage {
   /** Per layer: archive file name and, for OCI blobs, the descriptor to verify. */
   layers: Array<{ file: string; desc?: Descriptor }>;
   names: string[];
-  /** Manifest digests this image was known by in the archive, for RepoDigests when names carry repositories. */
 }
 
 /** docker save (both formats) and skopeo docker-archive: manifest.json. */

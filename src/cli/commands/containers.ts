@@ -126,10 +126,6 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
 }
 
 /**
- * `run`'s start: when the engine cannot start the container (a taken port, a missing volume), the container it just
- * created is removed again, so a failed `run` leaves nothing. A command that cannot run keeps Docker's Created record.
- */
-/**
  * `run` without -d and `start -a`: attach the CLI's streams, proxy signals from before the start, drive the session,
  * and exit with the container's status (nothing when the user detached).
  */
@@ -164,6 +160,10 @@ async function startAttached(
   if (code !== 0) ctx.setExitCode(code);
 }
 
+/**
+ * `run`'s start: when the engine cannot start the container (a taken port, a missing volume), the container it just
+ * created is removed again, so a failed `run` leaves nothing. A command that cannot run keeps Docker's Created record.
+ */
 async function startOrDiscard(w: Wharf, id: string, opts: StartOptions = {}): Promise<Awaited<ReturnType<Wharf['containers']['start']>>> {
   try {
     return await w.containers.start(id, opts);
