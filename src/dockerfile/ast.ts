@@ -21,7 +21,6 @@ export const KEYWORDS = [
   'volume',
   'workdir',
 ] as const;
-export type Keyword = (typeof KEYWORDS)[number];
 
 /** A `<<EOF` body attached to RUN, COPY or ADD. */
 export interface Heredoc {

@@ -4,7 +4,7 @@
  * only `errors` and util/duration.ts.
  */
 export { DockerfileError, type SourceRange, type Warning } from './errors.js';
-export { KEYWORDS, type Heredoc, type Keyword, type Node, type ParseResult } from './ast.js';
+export { KEYWORDS, type Heredoc, type Node, type ParseResult } from './ast.js';
 export { parseDockerfile, parseHeredocWord, type ParseOptions } from './parser.js';
 export { parseCheckDirective, type CheckDirective } from './directives.js';
 export { dumpNodes } from './dump.js';

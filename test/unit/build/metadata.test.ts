@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseInstructions, resolveStages, type Instruction } from '../../../src/dockerfile/index.js';
 import { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from '../../../src/build/metadata.js';
-import { commandArgv, nextWorkdir } from '../../../src/image/index.js';
+import { applyChanges, commandArgv, nextWorkdir } from '../../../src/image/index.js';
 import { goQuote, goQuoteSlice, goQuoteRune } from '../../../src/build/goformat.js';
 import { childImageConfig } from '../../../src/build/image-config.js';
 import { humanContextSize } from '../../../src/build/format.js';
@@ -116,4 +116,25 @@ test('COPY helpers: Go path match, destinations, combined hash', () => {
   const s = (hash: string) => ({ orig: '', rel: '', abs: '', st: {} as never, hash });
   assert.equal(combinedHash([s('file:ab')]), 'file:ab');
   assert.match(combinedHash([s('file:ab'), s('dir:cd')]), /^multi:[a-f0-9]{64}$/);
+});
+
+test('a --change and the same Dockerfile line in a build give the same config (one implementation)', () => {
+  const base: ContainerConfig = { Env: ['PATH=/bin', 'A=1'], Cmd: ['sh'], Labels: { k: 'v' } };
+  const lines = [
+    'ENV B=$A C="x y"',
+    'LABEL k=w "a b"=c',
+    'EXPOSE 80 53/udp',
+    'CMD echo hi',
+    'ENTRYPOINT ["/init"]',
+    'USER www',
+    'VOLUME /data',
+    'ONBUILD RUN make',
+    'HEALTHCHECK --interval=5s CMD true',
+  ];
+  for (const line of lines) {
+    const built = structuredClone(base);
+    const r = resolveStages(parseInstructions(`FROM b\n${line}\n`, { file: 'Dockerfile' }), { baseImageEnv: () => base.Env! });
+    applyMetadata(built, r.stages[0]!.steps[0]!.instruction, { cmdSet: false });
+    assert.deepEqual(applyChanges(base, [line]), built, line);
+  }
 });
