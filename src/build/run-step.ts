@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
 import { shortId } from '../digest/index.js';
 import { resolveInRoot } from '../archive/index.js';
+import { DEFAULT_GATEWAY, parseAddHost } from '../network/index.js';
 import { isOpaqueDir } from '../archive/fsmeta.js';
 import { buildSpec, Runc, type MountRequest, type NetworkAttachment } from '../runtime/index.js';
 import { ifExists, spawn } from '../util/index.js';
@@ -115,9 +116,8 @@ export class RuncStepRunner implements StepRunner {
     };
     const hostLines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
     for (const h of req.extraHosts ?? []) {
-      const i = h.indexOf(':');
-      if (i <= 0) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${h}" for "--add-host" flag: invalid IP address in add-host`);
-      hostLines.push(`${h.slice(i + 1)}\t${h.slice(0, i)}`);
+      const { name, ip } = parseAddHost(h, DEFAULT_GATEWAY);
+      hostLines.push(`${ip}\t${name}`);
     }
     hostLines.push(`127.0.1.1\t${hostname}`);
     await fsp.writeFile(etc.hosts, hostLines.join('\n') + '\n');

@@ -38,6 +38,8 @@ export interface CniResult {
 const DEFAULT_BRIDGE = 'wharf0';
 const DEFAULT_NETWORK_NAME = 'wharf';
 const DEFAULT_SUBNET = '10.89.0.0/24';
+/** host-local's gateway on the default subnet (its first address): what `--add-host name:host-gateway` means. */
+export const DEFAULT_GATEWAY = '10.89.0.1';
 
 /**
  * The default bridge network as podman and nerdctl configure it: bridge + host-local IPAM, portmap (SNAT on so that
