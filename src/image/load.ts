@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { WharfError, isErrno } from '../errors/index.js';
+import { WharfError } from '../errors/index.js';
 import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
   parseManifest,
