@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type * as tar from 'tar-stream';
 import { Digester, type Digest } from '../digest/index.js';
-import { WharfError, invalidArgument, isErrno } from '../errors/index.js';
+import { WharfError, isErrno } from '../errors/index.js';
 import { decompressStream } from './decompress.js';
 import { isOverlayWhiteout, makeNode, makeWhiteout, setOpaque, writeXattrs } from './fsmeta.js';
 import { normalizeEntryName, resolveInRoot } from './paths.js';
@@ -132,7 +132,7 @@ class Applier {
     if (base !== OPAQUE_WHITEOUT && (base.startsWith(AUFS_META_PREFIX) || first.startsWith(AUFS_META_PREFIX))) return;
 
     if (rel === '') {
-      if (h.type !== 'directory') throw invalidArgument(`tar entry ${JSON.stringify(h.name)} names the target root but is not a directory`);
+      if (h.type !== 'directory') throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(h.name)} names the target root but is not a directory`);
       await this.#finishMeta(this.root, h, pax, 'directory');
       return;
     }
@@ -218,7 +218,7 @@ class Applier {
       }
     } catch (err) {
       if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
-        throw invalidArgument(`cannot create directory ${JSON.stringify(rel)} in the target: a non-directory is in the way`);
+        throw new WharfError('INVALID_ARGUMENT', `cannot create directory ${JSON.stringify(rel)} in the target: a non-directory is in the way`);
       }
       throw err;
     }
@@ -231,14 +231,14 @@ class Applier {
     try {
       rel = normalizeEntryName(linkname);
     } catch {
-      throw invalidArgument(`tar entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(linkname)}, which escapes the target`);
+      throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(linkname)}, which escapes the target`);
     }
-    if (rel === '') throw invalidArgument(`tar entry ${JSON.stringify(name)} is a hardlink to the target root`);
+    if (rel === '') throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to the target root`);
     const dir = path.posix.dirname(rel);
     const src = path.join(await resolveInRoot(this.root, dir === '.' ? '' : dir), path.posix.basename(rel));
     const st = lstatOrNull(src);
-    if (!st) throw invalidArgument(`tar entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(linkname)}, which does not exist`);
-    if (st.isDirectory()) throw invalidArgument(`tar entry ${JSON.stringify(name)} is a hardlink to a directory`);
+    if (!st) throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(linkname)}, which does not exist`);
+    if (st.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to a directory`);
     return src;
   }
 
@@ -313,7 +313,7 @@ class Applier {
   }
 
   async #whiteout(parent: string, name: string, h: tar.Header, pax: PaxRecords | null): Promise<void> {
-    if (name === '' || name === '.' || name === '..') throw invalidArgument(`tar entry ${JSON.stringify(h.name)} is an invalid whiteout`);
+    if (name === '' || name === '.' || name === '..') throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(h.name)} is an invalid whiteout`);
     const p = path.join(parent, name);
     // Whiteouts hide what lower layers have, never what this same layer wrote.
     if (this.#written.has(p)) return;

@@ -18,7 +18,7 @@ const setAttribute = (p: string, name: string, value: Buffer) => xattr().setAttr
 
 // @napi-rs/xattr works on the link itself (l*xattr), never following symlinks: checked against its behaviour.
 
-export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /** Linux's encoding of dev_t (glibc gnu_dev_major/minor). */
 export function major(rdev: number): number {
@@ -40,7 +40,7 @@ function errnoName(err: unknown): string {
 }
 
 /** Errors meaning "this filesystem or this user cannot keep that xattr", which Docker also skips. */
-export function isXattrUnsupported(err: unknown): boolean {
+function isXattrUnsupported(err: unknown): boolean {
   return /ENOTSUP|EOPNOTSUPP|EPERM|not supported|not permitted/i.test(errnoName(err));
 }
 

@@ -8,5 +8,5 @@ export { tarDirectory, type TarOptions } from './pack.js';
 export { overlayChanges, overlayDiffTar, type Change, type DiffTarOptions } from './overlay.js';
 export { safeJoin, resolveInRoot, resolveInRootSync } from './paths.js';
 export { tarStream } from './tar-lib.js';
-export { isOverlayWhiteout, isOpaqueDir, OVERLAY_OPAQUE_XATTR } from './fsmeta.js';
+export { isOverlayWhiteout, isOpaqueDir } from './fsmeta.js';
 export { directoryChanges, directoryDiffTar } from './treediff.js';

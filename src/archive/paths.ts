@@ -1,17 +1,17 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import { WharfError, invalidArgument, isErrno } from '../errors/index.js';
+import { WharfError, isErrno } from '../errors/index.js';
 
 /**
  * Normalize a tar entry name to a path relative to the target root ('' for the root itself). Leading slashes and `./`
  * are dropped, as Docker and containerd do for layers; a name that climbs above the root is refused.
  */
 export function normalizeEntryName(name: string): string {
-  if (name.includes('\0')) throw invalidArgument(`tar entry ${JSON.stringify(name)} contains a NUL byte`);
+  if (name.includes('\0')) throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} contains a NUL byte`);
   const stripped = name.replace(/^\/+/, '');
   const n = path.posix.normalize(stripped === '' ? '.' : stripped).replace(/\/+$/, '');
   if (n === '..' || n.startsWith('../')) {
-    throw invalidArgument(`tar entry ${JSON.stringify(name)} escapes the target`);
+    throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} escapes the target`);
   }
   return n === '.' ? '' : n;
 }

@@ -53,7 +53,7 @@ function parsePax(data: Buffer): Record<string, string> {
 }
 
 /** Normalise an entry name the way layer extraction does, so it names the file on disk. */
-export function normalizeEntryName(name: string): string {
+function normalizeEntryName(name: string): string {
   return path.posix.normalize('/' + name).replace(/^\/+/, '').replace(/\/+$/, '');
 }
 

@@ -1,12 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
-import type { Digest } from '../digest/index.js';
+import { shortId, type Digest } from '../digest/index.js';
 import { WharfError, is } from '../errors/index.js';
 import type { MetaDb } from '../meta/index.js';
 import type { ContainerConfig, ImageConfig } from '../oci/index.js';
 import { familiarString } from '../reference/index.js';
-import { ImageService, type LayerRecord } from '../image/index.js';
+import { ImageService, commandArgv, nextWorkdir, type LayerRecord } from '../image/index.js';
 import { mountAll, unmount, type Snapshotter } from '../snapshot/index.js';
 import { applyLayer, resolveInRoot } from '../archive/index.js';
 import { canonicalJson } from '../oci/index.js';
@@ -26,11 +26,11 @@ import { BuildCache, FileDigestMemo, cacheKey } from './cache.js';
 import type { BuildContext } from './context.js';
 import { combinedHash, copyInto, destinationPath, resolveChown, selectSources, type SourceRoot } from './copy.js';
 import { childImageConfig } from './image-config.js';
-import { applyMetadata, commandArgv, nextWorkdir, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from './metadata.js';
+import { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from './metadata.js';
 import { RuncStepRunner, removeMountpoints, type StepRunner } from './run-step.js';
 import { cacheMountDir } from './cache-mounts.js';
 import { OrderedOutput } from './ordered-output.js';
-import { randomHex, Semaphore } from '../util/index.js';
+import { pidAlive, randomHex, Semaphore } from '../util/index.js';
 import type { MountRequest } from '../runtime/index.js';
 
 /**
@@ -122,7 +122,8 @@ interface StageState {
 const MAX_PARALLEL_STAGES = 4;
 /** Docker's limit too: deeper images cannot be mounted, so the build refuses them early. */
 const MAX_LAYERS = 127;
-const shortId = (id: Digest | null) => (id ? id.slice(7, 19) : '');
+/** `FROM scratch` has no image yet: Docker prints nothing for it. */
+const shortImageId = (id: Digest | null) => (id ? shortId(id) : '');
 const newId = () => randomHex(32);
 const LOCAL_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
@@ -178,15 +179,6 @@ export class Builder {
       n++;
     }
     return n;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -370,7 +362,7 @@ class BuildRun {
     io.say(`Step ${++stepNo}/${this.total} : ${stage.from.original}`);
     const state = await this.startState(stage, baseImages, io);
     state.start = { imageId: state.imageId, chain: [...state.chain], config: state.config };
-    io.say(` ---> ${shortId(state.imageId)}`);
+    io.say(` ---> ${shortImageId(state.imageId)}`);
     const triggers = stage.steps.filter((s) => s.trigger);
     if (triggers.length > 0) {
       io.say(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}`);
@@ -380,14 +372,14 @@ class BuildRun {
       this.checkCancelled(io.signal);
       if (!step.trigger) io.say(`Step ${++stepNo}/${this.total} : ${step.instruction.original}`);
       await this.runStep(state, step);
-      if (!step.trigger) io.say(` ---> ${shortId(state.imageId)}`);
+      if (!step.trigger) io.say(` ---> ${shortImageId(state.imageId)}`);
     }
     if (labels.length > 0) {
       const original = `LABEL ${labels.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}`;
       const inst: Instruction = { kind: 'LABEL', original, range: stage.range, comments: [], pairs: labels.map(([key, value]) => ({ key, value })), legacyForm: false };
       io.say(`Step ${++stepNo}/${this.total} : ${original}`);
       await this.runStep(state, { instruction: inst, buildArgs: [], used: [] });
-      io.say(` ---> ${shortId(state.imageId)}`);
+      io.say(` ---> ${shortImageId(state.imageId)}`);
     }
     return state;
   }
@@ -415,10 +407,10 @@ class BuildRun {
           return;
         }
         const cid = newId();
-        state.io.say(` ---> Running in ${cid.slice(0, 12)}`);
+        state.io.say(` ---> Running in ${shortId(cid)}`);
         state.meta = meta;
         await this.commit(state, rc, cmd, undefined, {});
-        state.io.say(`Removing intermediate container ${cid.slice(0, 12)}`);
+        state.io.say(`Removing intermediate container ${shortId(cid)}`);
       }
     }
   }
@@ -593,13 +585,13 @@ class BuildRun {
     const cmd = nopCommandString(rc, `WORKDIR ${rc.WorkingDir}`);
     if (await this.probe(state, cmd, {}, rc)) return;
     const cid = newId();
-    state.io.say(` ---> Running in ${cid.slice(0, 12)}`);
+    state.io.say(` ---> Running in ${shortId(cid)}`);
     const { layer } = await this.withSnapshot(state, async (rootfs) => {
       const abs = await resolveInRoot(rootfs, rc.WorkingDir!);
       await fsp.mkdir(abs, { recursive: true, mode: 0o755 });
     });
     await this.commit(state, rc, cmd, layer, {});
-    state.io.say(`Removing intermediate container ${cid.slice(0, 12)}`);
+    state.io.say(`Removing intermediate container ${shortId(cid)}`);
   }
 
   private async runRun(state: StageState, step: ResolvedStep, inst: Extract<Instruction, { kind: 'RUN' }>): Promise<void> {
@@ -627,7 +619,7 @@ class BuildRun {
       };
       if (await this.probe(state, cmd, extra, rc)) return;
       const cid = newId();
-      state.io.say(` ---> Running in ${cid.slice(0, 12)}`);
+      state.io.say(` ---> Running in ${shortId(cid)}`);
       const env = [...(rc.Env ?? []), ...step.buildArgs.map((a) => `${a.key}=${a.value}`)];
       const network = inst.network === 'none' ? 'none' : inst.network === 'host' ? 'host' : (this.opts.network ?? 'default');
       const { layer } = await this.withSnapshot(
@@ -657,7 +649,7 @@ class BuildRun {
           await removeMountpoints(upper, r.mountpoints, r.parents);
         },
       );
-      state.io.say(`Removing intermediate container ${cid.slice(0, 12)}`);
+      state.io.say(`Removing intermediate container ${shortId(cid)}`);
       await this.commit(state, rc, cmd, layer, extra);
     });
   }

@@ -3,12 +3,13 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isErrno } from '../errors/index.js';
 import type { RunMount } from '../dockerfile/index.js';
+import { ifExists } from '../util/index.js';
 
 /**
  * `RUN --mount=type=cache` directories: one per cache id under `<root>/build-cache/mounts`, kept across builds and
  * never part of a layer. Created on first use with the mount's mode and owner.
  */
-export function cacheMountsRoot(root: string): string {
+function cacheMountsRoot(root: string): string {
   return path.join(root, 'build-cache', 'mounts');
 }
 
@@ -32,13 +33,8 @@ export async function cacheMountDir(root: string, id: string, m: Pick<RunMount, 
 /** Bytes used by the cache mounts (regular files, each inode once). */
 export async function cacheMountsUsage(root: string): Promise<{ count: number; size: number }> {
   const base = cacheMountsRoot(root);
-  let names: string[];
-  try {
-    names = await fsp.readdir(base);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return { count: 0, size: 0 };
-    throw err;
-  }
+  const names = await ifExists(fsp.readdir(base));
+  if (!names) return { count: 0, size: 0 };
   const seen = new Set<string>();
   let size = 0;
   const dirs = names.filter((n) => !n.endsWith('.id'));

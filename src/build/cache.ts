@@ -9,7 +9,7 @@ import type { MetaDb, Migration } from '../meta/index.js';
  * the selected files), so a hit returns exactly the image a miss made. A hit needs the image to still exist.
  */
 
-export const BUILD_MIGRATIONS: Migration[] = [
+const BUILD_MIGRATIONS: Migration[] = [
   {
     version: 1,
     up: `

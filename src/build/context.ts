@@ -5,6 +5,7 @@ import { WharfError, isErrno } from '../errors/index.js';
 import { applyLayer, decompressStream } from '../archive/index.js';
 import { walkTree } from '../archive/walk.js';
 import { IgnoreMatcher } from './dockerignore.js';
+import { ifExists } from '../util/index.js';
 
 /**
  * The build context: a directory read in place (never copied), or a tar from stdin unpacked once into a temp dir.
@@ -102,12 +103,8 @@ export class BuildContext {
 }
 
 async function readIgnore(root: string): Promise<IgnoreMatcher> {
-  try {
-    return IgnoreMatcher.fromText(await fsp.readFile(path.join(root, '.dockerignore'), 'utf8'));
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return new IgnoreMatcher([]);
-    throw err;
-  }
+  const text = await ifExists(fsp.readFile(path.join(root, '.dockerignore'), 'utf8'));
+  return text === undefined ? new IgnoreMatcher([]) : IgnoreMatcher.fromText(text);
 }
 
 /** For a tar context: .dockerignore hides only itself and the Dockerfile (Docker's removeDockerfile). */

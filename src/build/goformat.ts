@@ -34,31 +34,6 @@ export function goSlice(items: readonly string[]): string {
   return `[${items.join(' ')}]`;
 }
 
-/** Go's time.Duration String() for a count of nanoseconds: `30s`, `1m30s`, `1.5s`, `500ms`, `0s`. */
-export function goDuration(ns: number): string {
-  if (ns === 0) return '0s';
-  const neg = ns < 0;
-  let u = Math.abs(ns);
-  let out: string;
-  if (u < 1e9) {
-    const [unit, div] = u < 1e3 ? ['ns', 1] : u < 1e6 ? ['µs', 1e3] : ['ms', 1e6];
-    out = `${trimFraction(u / (div as number))}${unit}`;
-  } else {
-    const h = Math.floor(u / 3.6e12);
-    u -= h * 3.6e12;
-    const m = Math.floor(u / 6e10);
-    u -= m * 6e10;
-    out = `${trimFraction(u / 1e9)}s`;
-    if (h > 0) out = `${h}h${m}m${out}`;
-    else if (m > 0) out = `${m}m${out}`;
-  }
-  return neg ? `-${out}` : out;
-}
-
-function trimFraction(v: number): string {
-  return String(Number(v.toFixed(9)));
-}
-
 /** `%q` of an int (Go prints it as a quoted rune literal): 3 → `'\x03'`. */
 export function goQuoteRune(n: number): string {
   if (n === 39) return "'\\''";

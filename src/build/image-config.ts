@@ -9,7 +9,7 @@ import { canonicalJson } from '../oci/index.js';
  */
 
 /** Docker's container.Config, field order and defaults included, from whatever subset an image carries. */
-export function dockerRunConfig(rc: ContainerConfig, image: string, hostname = ''): Record<string, unknown> {
+function dockerRunConfig(rc: ContainerConfig, image: string, hostname = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {
     Hostname: hostname,
     Domainname: rc.Domainname ?? '',

@@ -5,12 +5,12 @@
 export { Builder, BuildStepFailed, localPlatform, type BuilderDeps, type BuildOptions, type BuildResult } from './builder.js';
 export { BuildContext } from './context.js';
 export { IgnoreMatcher, parseDockerignore, type IgnorePattern } from './dockerignore.js';
-export { BuildCache, FileDigestMemo, cacheKey, BUILD_MIGRATIONS, type CacheEntry, type CacheKeyInput } from './cache.js';
+export { BuildCache, FileDigestMemo, cacheKey, type CacheEntry, type CacheKeyInput } from './cache.js';
 export { RuncStepRunner, removeMountpoints, type StepRunner, type RunStepRequest, type RunStepResult } from './run-step.js';
-export { applyMetadata, commandArgv, nopCommand, nopCommandString, runRecordedArgv, nextWorkdir, shellOf, type StageMeta } from './metadata.js';
-export { childImageConfig, dockerRunConfig, type ChildImageInput } from './image-config.js';
-export { goQuote, goQuoteSlice, goSlice, goDuration } from './goformat.js';
+export { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from './metadata.js';
+export { childImageConfig, type ChildImageInput } from './image-config.js';
+export { goQuote, goQuoteSlice, goSlice } from './goformat.js';
 export { goPathMatch, combinedHash, destinationPath } from './copy.js';
 export { humanContextSize } from './format.js';
 export { buildCacheUsage, pruneBuildCache, liveBuildSnapshots, type BuildCacheDeps, type BuildCacheUsage } from './prune.js';
-export { cacheMountDir, cacheMountsUsage, cacheMountsRoot } from './cache-mounts.js';
+export { cacheMountDir, cacheMountsUsage } from './cache-mounts.js';

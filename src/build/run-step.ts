@@ -2,10 +2,12 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
+import { shortId } from '../digest/index.js';
 import { resolveInRoot } from '../archive/index.js';
+import { DEFAULT_GATEWAY, parseAddHost } from '../network/index.js';
 import { isOpaqueDir } from '../archive/fsmeta.js';
 import { buildSpec, Runc, type MountRequest, type NetworkAttachment } from '../runtime/index.js';
-import { spawn } from '../util/index.js';
+import { ifExists, spawn } from '../util/index.js';
 
 /**
  * Runs one RUN step as a short-lived container: an OCI bundle on the already-mounted rootfs, `runc run` in the
@@ -97,7 +99,7 @@ export class RuncStepRunner implements StepRunner {
   }
 
   async run(req: RunStepRequest): Promise<RunStepResult> {
-    const hostname = req.id.slice(0, 12);
+    const hostname = shortId(req.id);
     const mountTargets = [...ETC_FILES, ...RUNTIME_DIRS, ...(req.mounts ?? []).map((m) => m.destination)];
     const mountpoints = await missingPaths(req.rootfs, mountTargets);
     const parents: ParentDir[] = [];
@@ -114,9 +116,8 @@ export class RuncStepRunner implements StepRunner {
     };
     const hostLines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
     for (const h of req.extraHosts ?? []) {
-      const i = h.indexOf(':');
-      if (i <= 0) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${h}" for "--add-host" flag: invalid IP address in add-host`);
-      hostLines.push(`${h.slice(i + 1)}\t${h.slice(0, i)}`);
+      const { name, ip } = parseAddHost(h, DEFAULT_GATEWAY);
+      hostLines.push(`${ip}\t${name}`);
     }
     hostLines.push(`127.0.1.1\t${hostname}`);
     await fsp.writeFile(etc.hosts, hostLines.join('\n') + '\n');
@@ -184,13 +185,8 @@ export class RuncStepRunner implements StepRunner {
 export async function removeMountpoints(upperDir: string, mountpoints: readonly string[], parents: readonly ParentDir[] = []): Promise<void> {
   for (const p of mountpoints) {
     const abs = path.join(upperDir, p);
-    let st;
-    try {
-      st = await fsp.lstat(abs);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) continue;
-      throw err;
-    }
+    const st = await ifExists(fsp.lstat(abs));
+    if (!st) continue;
     if (st.isDirectory()) {
       if ((await fsp.readdir(abs)).length === 0) await fsp.rmdir(abs);
     } else if (st.isFile() && st.size === 0) {

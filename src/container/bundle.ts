@@ -1,22 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolveInRootSync } from '../archive/index.js';
-import { DEFAULT_SUBNET, exposedPortMappings, networkAttachment, parseAddHost, setupNetwork, type NetworkSetup } from '../network/index.js';
+import { DEFAULT_GATEWAY, exposedPortMappings, networkAttachment, parseAddHost, setupNetwork, type NetworkSetup } from '../network/index.js';
 import { ALL_CAPABILITIES, buildSpec, findInitBinary, type MountRequest, type OciSpec } from '../runtime/index.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
 import type { ContainerRecord } from './types.js';
-
-/**
- * The bridge network's gateway, which `--add-host name:host-gateway` stands for: host-local IPAM gives the bridge the
- * first address of the default subnet.
- */
-export const BRIDGE_GATEWAY = firstHostOf(DEFAULT_SUBNET);
-
-function firstHostOf(cidr: string): string {
-  const octets = cidr.split('/')[0]!.split('.').map(Number);
-  octets[3] = octets[3]! + 1;
-  return octets.join('.');
-}
 
 /**
  * The network of one start: the namespace with its ports and the container's /etc/hosts, resolv.conf and hostname
@@ -35,7 +23,7 @@ export async function startNetwork(rec: ContainerRecord, p: ContainerPaths, reco
     mode: hc.NetworkMode,
     ports,
     hostname,
-    extraHosts: hc.ExtraHosts.map((h) => parseAddHost(h, BRIDGE_GATEWAY)),
+    extraHosts: hc.ExtraHosts.map((h) => parseAddHost(h, DEFAULT_GATEWAY)),
     ...(hc.Dns.length ? { dns: { dns: hc.Dns } } : {}),
   });
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with

@@ -5,9 +5,8 @@ import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import { findInitBinary, mergeEnv, resolveArgs } from '../runtime/index.js';
-import { parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
+import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, trace } from '../util/index.js';
-import { BRIDGE_GATEWAY } from './bundle.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf, type ContainerPaths } from './paths.js';
@@ -155,7 +154,7 @@ export class ContainerService {
       if (dests.has(s.destination)) throw new WharfError('INVALID_ARGUMENT', `Duplicate mount point: ${s.destination}`);
       dests.add(s.destination);
     }
-    for (const h of opts.extraHosts ?? []) parseAddHost(h, BRIDGE_GATEWAY);
+    for (const h of opts.extraHosts ?? []) parseAddHost(h, DEFAULT_GATEWAY);
     const entrypoint = opts.entrypoint === undefined ? undefined : opts.entrypoint === '' ? [] : [opts.entrypoint];
     const argv = resolveArgs(ic, { command: opts.command, entrypoint });
     const from = (opts.volumesFrom ?? []).map((spec) => {

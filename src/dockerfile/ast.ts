@@ -21,11 +21,6 @@ export const KEYWORDS = [
   'volume',
   'workdir',
 ] as const;
-export type Keyword = (typeof KEYWORDS)[number];
-
-export function isKeyword(s: string): s is Keyword {
-  return (KEYWORDS as readonly string[]).includes(s);
-}
 
 /** A `<<EOF` body attached to RUN, COPY or ADD. */
 export interface Heredoc {

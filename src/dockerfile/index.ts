@@ -1,11 +1,11 @@
 /**
  * The Dockerfile front end: text → syntax tree (parser) → typed instructions in stages
  * (parse-instructions) → expanded stages with ARG/ENV scoping (resolve). Pure: no I/O, imports
- * only `errors`.
+ * only `errors` and util/duration.ts.
  */
 export { DockerfileError, type SourceRange, type Warning } from './errors.js';
-export { KEYWORDS, isKeyword, type Heredoc, type Keyword, type Node, type ParseResult } from './ast.js';
-export { parseDockerfile, parseHeredocWord, chompHeredocContent, type ParseOptions } from './parser.js';
+export { KEYWORDS, type Heredoc, type Node, type ParseResult } from './ast.js';
+export { parseDockerfile, parseHeredocWord, type ParseOptions } from './parser.js';
 export { parseCheckDirective, type CheckDirective } from './directives.js';
 export { dumpNodes } from './dump.js';
 export type * from './instructions.js';
@@ -16,8 +16,8 @@ export {
   parseOnbuildTriggers,
   type InstructionsResult,
 } from './parse-instructions.js';
-export { parseMount, splitCSV, parseByteSize } from './mounts.js';
-export { parseGoDuration } from './validate.js';
+export { parseMount } from './mounts.js';
+export { parsePortRange, type PortRange } from './validate.js';
 export {
   ShellLex,
   processWord,
@@ -30,7 +30,6 @@ export { expandInstruction, ScopedExpander, type Expansion } from './expand.js';
 export {
   resolveStages,
   PROXY_BUILD_ARGS,
-  PLATFORM_ARGS,
   DEFAULT_PATH,
   type ResolveOptions,
   type ResolvedBuild,

@@ -225,8 +225,6 @@ export type Instruction =
   | HealthcheckInstruction
   | OnbuildInstruction;
 
-export type InstructionKind = Instruction['kind'];
-
 /** One build stage: a FROM and what follows it up to the next FROM. */
 export interface Stage {
   /** Lower-cased `AS` name. */

@@ -20,7 +20,7 @@ const none = (): LineArgs => ({ args: [], json: false });
  * Splits on unquoted whitespace, keeping quotes and escapes in the words (they are removed when
  * the word is expanded). Used for ARG and the `k=v` form of ENV and LABEL.
  */
-export function parseWords(rest: string, escape: string): string[] {
+function parseWords(rest: string, escape: string): string[] {
   const words: string[] = [];
   const chars = Array.from(rest);
   type Phase = 'spaces' | 'word' | 'quote';

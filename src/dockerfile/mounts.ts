@@ -5,7 +5,7 @@ const MOUNT_TYPES: readonly MountType[] = ['bind', 'cache', 'tmpfs', 'secret', '
 const SHARING: readonly CacheSharing[] = ['shared', 'private', 'locked'];
 
 /** Splits one CSV record (`a,"b,c",d`), the format `--mount` values use. */
-export function splitCSV(s: string): string[] {
+function splitCSV(s: string): string[] {
   const out: string[] = [];
   let field = '';
   let quoted = false;
@@ -44,7 +44,7 @@ const parseUint = (key: string, v: string, radix: 8 | 10): number => {
 };
 
 /** Docker's RAMInBytes: `64m`, `1.5GiB`, `1024` (binary multiples). */
-export function parseByteSize(v: string): number {
+function parseByteSize(v: string): number {
   const m = /^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(v);
   if (!m) throw problem(`invalid value for size: ${v}`);
   const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 }[(m[2] ?? '').toLowerCase()] ?? 1;

@@ -128,7 +128,7 @@ function heredocsInLine(line: string): Omit<Heredoc, 'content'>[] {
 }
 
 /** Removes leading tabs from every line, as `<<-` asks. */
-export function chompHeredocContent(s: string): string {
+function chompHeredocContent(s: string): string {
   return s.replace(/^\t+/gm, '');
 }
 

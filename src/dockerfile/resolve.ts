@@ -28,7 +28,7 @@ export const PROXY_BUILD_ARGS: readonly string[] = [
 ];
 
 /** Automatic platform ARGs (values supplied by the caller through `platformArgs`). */
-export const PLATFORM_ARGS: readonly string[] = [
+const PLATFORM_ARGS: readonly string[] = [
   'BUILDPLATFORM',
   'BUILDOS',
   'BUILDARCH',

@@ -1,41 +1,7 @@
+import { parseGoDuration } from '../util/duration.js';
 import { problem } from './errors.js';
 
 /** Value checks shared by typing (for literal values) and expansion (for expanded ones). */
-
-const UNITS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
-/** Go's `time.ParseDuration` (`1m30s`, `1.5h`, `300ms`, `0`), in nanoseconds. */
-export function parseGoDuration(s: string): number {
-  const invalid = () => problem(`time: invalid duration ${JSON.stringify(s)}`);
-  let rest = s;
-  let sign = 1;
-  if (rest.startsWith('-') || rest.startsWith('+')) {
-    if (rest[0] === '-') sign = -1;
-    rest = rest.slice(1);
-  }
-  if (rest === '0') return 0;
-  if (rest === '') throw invalid();
-  let total = 0;
-  const re = /^(\d*\.?\d*)([a-zµμ]+)/;
-  while (rest !== '') {
-    const m = re.exec(rest);
-    if (!m || m[1] === '' || m[1] === '.') throw invalid();
-    const unit = UNITS[m[2]!];
-    if (unit === undefined) throw problem(`time: unknown unit ${JSON.stringify(m[2])} in duration ${JSON.stringify(s)}`);
-    total += Number.parseFloat(m[1]!) * unit;
-    rest = rest.slice(m[0].length);
-  }
-  return sign * Math.round(total);
-}
 
 const MIN_HEALTH_DURATION_NS = 1e6; // Docker's container.MinimumDuration (1ms)
 
@@ -55,8 +21,15 @@ export function parseHealthDuration(flag: string, value: string | undefined): nu
 
 const PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
 
-/** EXPOSE values: `80`, `80/tcp`, `8000-8010/udp`. */
-export function checkPortSpec(spec: string): void {
+/** An EXPOSE value: one port or an inclusive range, and its protocol in lower case. */
+export interface PortRange {
+  start: number;
+  end: number;
+  proto: 'tcp' | 'udp' | 'sctp';
+}
+
+/** EXPOSE values: `80`, `80/tcp`, `8000-8010/udp` (protocol case-insensitive, as Docker's nat package reads it). */
+export function parsePortRange(spec: string): PortRange {
   const slash = spec.lastIndexOf('/');
   const port = slash >= 0 ? spec.slice(0, slash) : spec;
   const proto = slash >= 0 ? spec.slice(slash + 1) : 'tcp';
@@ -66,6 +39,11 @@ export function checkPortSpec(spec: string): void {
   const end = m?.[2] !== undefined ? Number(m[2]) : start;
   if (!m || start > 65535 || end > 65535) throw problem(`invalid containerPort: ${port}`);
   if (end < start) throw problem(`invalid range specified for container port: ${port}`);
+  return { start, end, proto: proto.toLowerCase() as PortRange['proto'] };
+}
+
+export function checkPortSpec(spec: string): void {
+  parsePortRange(spec);
 }
 
 /** `--chmod`: octal (`755`, `0644`) or symbolic (`u=rwx,go=rx`). */

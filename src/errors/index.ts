@@ -49,15 +49,6 @@ export function codeOf(err: unknown): ErrorCode | undefined {
   return err instanceof WharfError ? err.code : undefined;
 }
 
-export const notFound = (msg: string, details?: Record<string, unknown>) => new WharfError('NOT_FOUND', msg, { details });
-export const invalidArgument = (msg: string, details?: Record<string, unknown>) =>
-  new WharfError('INVALID_ARGUMENT', msg, { details });
-export const alreadyExists = (msg: string, details?: Record<string, unknown>) =>
-  new WharfError('ALREADY_EXISTS', msg, { details });
-export const conflict = (msg: string, details?: Record<string, unknown>) => new WharfError('CONFLICT', msg, { details });
-export const unsupported = (msg: string) => new WharfError('UNSUPPORTED', msg);
-export const internal = (msg: string, cause?: unknown) => new WharfError('INTERNAL', msg, { cause });
-
 /** Node's system errors carry `code` like 'ENOENT'. */
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;

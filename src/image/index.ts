@@ -1,7 +1,16 @@
 export { ImageService, MAX_CONFIG_BYTES, imageIdOf, type ImageUsers, type RemoveEvent, type NewImage } from './service.js';
 export { ImageRecords, type ImageRecord, type LayerRecord, type TagRecord } from './records.js';
 export { LayerStore, chainIdOf, chainIds } from './layers.js';
-export { applyChange, applyChanges, CHANGE_INSTRUCTIONS, parsePortSpec, splitWords } from './changes.js';
+export { applyChanges } from './changes.js';
+export {
+  applyInstruction,
+  isConfigInstruction,
+  commandArgv,
+  nextWorkdir,
+  shellOf,
+  type ConfigInstruction,
+  type ConfigState,
+} from './apply-instruction.js';
 export { importTarball, type ImportOptions } from './importer.js';
 export { saveImages } from './save.js';
 export { loadArchive, type LoadResult } from './load.js';
@@ -11,8 +20,6 @@ export {
   listImages,
   imageDiskUsage,
   parseImageFilters,
-  dockerContainerConfig,
-  globMatch,
   type ImageInspect,
   type HistoryRow,
   type ImageListRow,

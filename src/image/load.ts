@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { WharfError, isErrno } from '../errors/index.js';
+import { WharfError } from '../errors/index.js';
 import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
   parseManifest,
@@ -24,7 +24,7 @@ import { decompressStream, tarStream } from '../archive/index.js';
 import { parseNormalizedNamed, familiarString, withDefaultTag } from '../reference/index.js';
 import type { ImageService } from './service.js';
 import { chainIdOf } from './layers.js';
-import { randomHex } from '../util/index.js';
+import { ifExists, pidAlive, randomHex } from '../util/index.js';
 
 export interface LoadResult {
   /** Docker's lines: "Loaded image: busybox:latest" or "Loaded image ID: sha256:…". */
@@ -125,7 +125,6 @@ interface PlannedImage {
   /** Per layer: archive file name and, for OCI blobs, the descriptor to verify. */
   layers: Array<{ file: string; desc?: Descriptor }>;
   names: string[];
-  /** Manifest digests this image was known by in the archive, for RepoDigests when names carry repositories. */
 }
 
 /** docker save (both formats) and skopeo docker-archive: manifest.json. */
@@ -237,25 +236,12 @@ export async function loadArchive(svc: ImageService, src: Readable, opts: { root
 
 /** Staging dirs of loads whose process died (SIGKILL mid-load) are removed by the next load. */
 async function sweepStaleStaging(tmpRoot: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(tmpRoot);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    throw err;
-  }
+  const names = await ifExists(fsp.readdir(tmpRoot));
+  if (!names) return;
   for (const n of names) {
     const m = /^load-(\d+)-/.exec(n);
     if (!m) continue;
     const pid = Number(m[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive || pid === process.pid) {
-      if (pid !== process.pid) await fsp.rm(path.join(tmpRoot, n), { recursive: true, force: true });
-    }
+    if (pid !== process.pid && !pidAlive(pid)) await fsp.rm(path.join(tmpRoot, n), { recursive: true, force: true });
   }
 }

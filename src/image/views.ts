@@ -6,6 +6,7 @@ import type { Digest } from '../digest/index.js';
 import { WharfError } from '../errors/index.js';
 import { parseNormalizedNamed, familiarName, type Reference } from '../reference/index.js';
 import type { ContainerConfig } from '../oci/index.js';
+import { labelsMatch, splitFilter } from '../util/index.js';
 import type { ImageService } from './service.js';
 import type { ImageRecord } from './records.js';
 
@@ -30,7 +31,7 @@ export interface ImageInspect {
 }
 
 /** Docker's container config block with every key present (nulls where unset), in Docker's key order. */
-export function dockerContainerConfig(c: ContainerConfig | undefined): Record<string, unknown> {
+function dockerContainerConfig(c: ContainerConfig | undefined): Record<string, unknown> {
   const cfg = c ?? {};
   return {
     Hostname: cfg.Hostname ?? '',
@@ -162,10 +163,7 @@ export interface ImageFilters {
 export function parseImageFilters(filters: readonly string[]): ImageFilters {
   const out: ImageFilters = {};
   for (const f of filters) {
-    const eq = f.indexOf('=');
-    if (eq <= 0) throw new WharfError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${f}`);
-    const k = f.slice(0, eq).toLowerCase();
-    const v = f.slice(eq + 1);
+    const { name: k, value: v } = splitFilter(f);
     switch (k) {
       case 'dangling':
         if (!['true', 'false', '1', '0'].includes(v.toLowerCase())) throw new WharfError('INVALID_ARGUMENT', `invalid filter 'dangling=${v}'`);
@@ -191,7 +189,7 @@ export function parseImageFilters(filters: readonly string[]): ImageFilters {
 }
 
 /** Go's path.Match over a familiar name, as Docker's reference filter does. */
-export function globMatch(pattern: string, s: string): boolean {
+function globMatch(pattern: string, s: string): boolean {
   const re = new RegExp(
     '^' +
       pattern
@@ -201,12 +199,6 @@ export function globMatch(pattern: string, s: string): boolean {
       '$',
   );
   return re.test(s);
-}
-
-function labelMatch(labels: Record<string, string>, f: string): boolean {
-  const eq = f.indexOf('=');
-  if (eq < 0) return f in labels;
-  return labels[f.slice(0, eq)] === f.slice(eq + 1);
 }
 
 /** Which layers are shared between images, and how many images use each. */
@@ -239,7 +231,7 @@ export function listImages(svc: ImageService, opts: { all?: boolean; filters?: I
     if (f.dangling !== undefined && f.dangling !== dangling) continue;
     if (beforeImg && !(createdOf(img) < createdOf(beforeImg))) continue;
     if (sinceImg && !(createdOf(img) > createdOf(sinceImg))) continue;
-    if (f.label && !f.label.every((l) => labelMatch(img.labels, l))) continue;
+    if (f.label && !f.label.every((l) => labelsMatch(img.labels, l))) continue;
     const shared = sharedSizeOf(svc, img.id, sharing);
     const base = {
       id: img.id,

@@ -4,7 +4,7 @@ import { WharfError } from '../errors/index.js';
 import type { PortMapping } from './publish.js';
 import { spawn } from '../util/index.js';
 
-export const CNI_VERSION = '1.0.0';
+const CNI_VERSION = '1.0.0';
 export const DEFAULT_CNI_PLUGIN_DIR = '/usr/lib/cni';
 
 export interface BridgeNetworkOptions {
@@ -35,9 +35,11 @@ export interface CniResult {
   dns?: Record<string, unknown>;
 }
 
-export const DEFAULT_BRIDGE = 'wharf0';
-export const DEFAULT_NETWORK_NAME = 'wharf';
-export const DEFAULT_SUBNET = '10.89.0.0/24';
+const DEFAULT_BRIDGE = 'wharf0';
+const DEFAULT_NETWORK_NAME = 'wharf';
+const DEFAULT_SUBNET = '10.89.0.0/24';
+/** host-local's gateway on the default subnet (its first address): what `--add-host name:host-gateway` means. */
+export const DEFAULT_GATEWAY = '10.89.0.1';
 
 /**
  * The default bridge network as podman and nerdctl configure it: bridge + host-local IPAM, portmap (SNAT on so that
@@ -180,8 +182,4 @@ export async function delNetworkList(list: CniConflist, rt: CniRuntime, prevResu
     }
   }
   if (first) throw first;
-}
-
-export async function checkNetworkList(list: CniConflist, rt: CniRuntime, prevResult: CniResult): Promise<void> {
-  for (const plugin of list.plugins) await invokePlugin('CHECK', pluginConf(list, plugin, rt, prevResult), rt);
 }

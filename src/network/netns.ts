@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { WharfError } from '../errors/index.js';
 import { run } from '../util/index.js';
 
-export const NETNS_DIR = '/var/run/netns';
+const NETNS_DIR = '/var/run/netns';
 
 export const netnsPath = (name: string): string => `${NETNS_DIR}/${name}`;
 

@@ -11,7 +11,7 @@ const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 
  * boot, and writable by root only: in the world-writable /run/lock or /tmp another user could take the name first
  * and block every `run -p`); the temp dir only where /run is not ours (tests, unusual systems).
  */
-export function defaultPortLockFile(): string {
+function defaultPortLockFile(): string {
   let dir = os().tmpdir();
   try {
     accessSync('/run', constants.W_OK);

@@ -34,7 +34,7 @@ export function expectString(v: unknown, what: string, where: string): string {
   return v;
 }
 
-export function optionalString(o: Json, key: string, what: string, where: string): void {
+function optionalString(o: Json, key: string, what: string, where: string): void {
   if (o[key] !== undefined) expectString(o[key], what, join(where, key));
 }
 
@@ -50,7 +50,7 @@ export function expectStringMap(v: unknown, what: string, where: string): Record
   return o as Record<string, string>;
 }
 
-export function join(where: string, key: string): string {
+function join(where: string, key: string): string {
   return where ? `${where}.${key}` : key;
 }
 

@@ -76,7 +76,7 @@ const DROPPED_IF_NULL_ARRAYS = ['Env', 'Shell'];
 const SET_FIELDS = ['ExposedPorts', 'Volumes'];
 
 /** Also used for Docker's legacy `container_config` by callers that read it. */
-export function validateContainerConfig(cc: Json, where: string): void {
+function validateContainerConfig(cc: Json, where: string): void {
   for (const k of STRING_FIELDS) {
     if (cc[k] === null) delete cc[k];
     else if (cc[k] !== undefined) expectString(cc[k], WHAT, `${where}.${k}`);

@@ -68,6 +68,16 @@ function tempNameFor(file: string): string {
 }
 let tmpCounter = 0;
 
+/** What `op` resolves to, or undefined when the path it works on does not exist (ENOENT): "missing is fine". */
+export async function ifExists<T>(op: Promise<T>): Promise<T | undefined> {
+  try {
+    return await op;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
 export async function exists(p: string): Promise<boolean> {
   try {
     await fsp.lstat(p);
@@ -78,28 +88,14 @@ export async function exists(p: string): Promise<boolean> {
   }
 }
 
-export async function readJsonFile<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
-}
-
 /** Total bytes and inodes below a path, not following symlinks; hardlinked inodes are counted once. */
 export async function diskUsage(root: string): Promise<{ size: number; inodes: number }> {
   const seen = new Set<string>();
   let size = 0;
   let inodes = 0;
   const walk = async (p: string): Promise<void> => {
-    let st;
-    try {
-      st = await fsp.lstat(p, { bigint: false });
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return;
-      throw err;
-    }
+    const st = await ifExists(fsp.lstat(p));
+    if (!st) return;
     const key = `${st.dev}:${st.ino}`;
     if (!seen.has(key)) {
       seen.add(key);

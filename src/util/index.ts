@@ -3,6 +3,8 @@ export * from './concurrency.js';
 export * from './process.js';
 export * from './stream.js';
 export * from './time.js';
+export * from './duration.js';
+export * from './filters.js';
 export * from './sendfile.js';
 export * from './watch.js';
 export * from './native.js';

@@ -11,19 +11,6 @@ export class CountingStream extends Transform {
   }
 }
 
-/** Fails with TOO_LARGE once more than `max` bytes pass. */
-export class LimitStream extends Transform {
-  #seen = 0;
-  constructor(private readonly max: number, private readonly what = 'stream') {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#seen += chunk.length;
-    if (this.#seen > this.max) cb(new WharfError('TOO_LARGE', `${this.what} is larger than ${this.max} bytes`));
-    else cb(null, chunk);
-  }
-}
-
 /** Read a whole stream into memory, refusing more than `max` bytes. Only for manifests and configs. */
 export async function readAllLimited(src: Readable, max: number, what = 'stream'): Promise<Buffer> {
   const chunks: Buffer[] = [];

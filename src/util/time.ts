@@ -36,8 +36,3 @@ export function humanSize(bytes: number, precision = 3): string {
   }
   return `${Number(v.toPrecision(precision))}${units[i]}`;
 }
-
-/** RFC 3339 with nanosecond-style precision trimmed, as Docker prints `Created`. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.000Z$/, 'Z');
-}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Digester, digestOf } from '../../src/digest/index.js';
+import { Digester, digestOf, shortId } from '../../src/digest/index.js';
 import { loadNativeAddon } from '../../src/util/index.js';
 
 const inputs: Array<[string, string | Uint8Array]> = [
@@ -35,3 +35,8 @@ for (const native of [true, false]) {
     }
   });
 }
+
+test('shortId: the 12 hex characters Docker prints, for a digest or a bare ID', () => {
+  assert.equal(shortId('sha256:0123456789abcdef0123'), '0123456789ab');
+  assert.equal(shortId('fedcba9876543210fedc'), 'fedcba987654');
+});

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { is } from '../../src/errors/index.js';
 import {
   bridgeConflist,
+  DEFAULT_GATEWAY,
   exposedPortMappings,
   formatPortMapping,
   hostsFileContent,
@@ -121,4 +122,12 @@ test('the bridge conflist chains bridge, portmap and firewall as podman does', (
   assert.deepEqual((c.plugins[0]!.ipam as { ranges: unknown }).ranges, [[{ subnet: '10.99.0.0/24' }]]);
   assert.equal((c.plugins[0]!.ipam as { dataDir: string }).dataDir, '/tmp/ipam');
   assert.deepEqual(c.plugins[1], { type: 'portmap', capabilities: { portMappings: true }, snat: true });
+});
+
+test('DEFAULT_GATEWAY is the first address of the default bridge subnet (what host-local gives the bridge)', () => {
+  const ipam = bridgeConflist().plugins[0]!.ipam as { ranges: Array<Array<{ subnet: string }>> };
+  const [net, bits] = ipam.ranges[0]![0]!.subnet.split('/');
+  assert.equal(bits, '24');
+  const octets = net!.split('.').map(Number);
+  assert.equal(DEFAULT_GATEWAY, [...octets.slice(0, 3), octets[3]! + 1].join('.'));
 });

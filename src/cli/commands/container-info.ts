@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
+import { shortId } from '../../digest/index.js';
 import { commandText, inspectContainer, portsText, statusText, type ContainerView } from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
 import { humanSize, run, timeAgo } from '../../util/index.js';
@@ -109,14 +110,14 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
         list = list.filter((c) => filters.every((f) => f(c)));
         if (last > 0) list = list.slice(0, last);
         if (o.quiet) {
-          for (const c of list) ctx.stdout.write(`${o.trunc ? c.id.slice(0, 12) : c.id}\n`);
+          for (const c of list) ctx.stdout.write(`${o.trunc ? shortId(c.id) : c.id}\n`);
           return;
         }
         const rows = [];
         for (const c of list) {
           const size = o.size || (o.format ?? '').includes('.Size') ? await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 })) : undefined;
           rows.push({
-            ID: o.trunc ? c.id.slice(0, 12) : c.id,
+            ID: o.trunc ? shortId(c.id) : c.id,
             Image: c.imageName,
             Command: commandText(c, o.trunc),
             CreatedAt: goTimeString(new Date(c.created)),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { WharfError, codeOf } from '../../errors/index.js';
+import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
 import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
 import type { NetworkMode } from '../../network/index.js';
@@ -125,10 +126,6 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
 }
 
 /**
- * `run`'s start: when the engine cannot start the container (a taken port, a missing volume), the container it just
- * created is removed again, so a failed `run` leaves nothing. A command that cannot run keeps Docker's Created record.
- */
-/**
  * `run` without -d and `start -a`: attach the CLI's streams, proxy signals from before the start, drive the session,
  * and exit with the container's status (nothing when the user detached).
  */
@@ -158,11 +155,16 @@ async function startAttached(
     signals.restore();
   }
   if (ex.detached) return;
-  if (ex.cleanupError) ctx.stderr.write(`Error: cleaning up container ${id.slice(0, 12)}: ${ex.cleanupError}\n`);
+  if (ex.cleanupError) ctx.stderr.write(`Error: cleaning up container ${shortId(id)}: ${ex.cleanupError}
+`);
   const code = ex.exitCode ?? (await w.tasks.wait(id).catch(() => 0));
   if (code !== 0) ctx.setExitCode(code);
 }
 
+/**
+ * `run`'s start: when the engine cannot start the container (a taken port, a missing volume), the container it just
+ * created is removed again, so a failed `run` leaves nothing. A command that cannot run keeps Docker's Created record.
+ */
 async function startOrDiscard(w: Wharf, id: string, opts: StartOptions = {}): Promise<Awaited<ReturnType<Wharf['tasks']['start']>>> {
   try {
     return await w.tasks.start(id, opts);

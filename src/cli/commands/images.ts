@@ -2,6 +2,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
+import { shortId } from '../../digest/index.js';
 import {
   listImages,
   parseImageFilters,
@@ -17,15 +18,15 @@ import { renderList, compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine, collect, confirm, goTimeString } from '../engine.js';
 
-const shortId = (id: string, noTrunc: boolean) => (noTrunc ? id : id.replace(/^sha256:/, '').slice(0, 12));
+const idColumn = (id: string, noTrunc: boolean) => (noTrunc ? id : shortId(id));
 
 /** Docker's ellipsis: keep maxlen-1 characters and add '…'. */
-export function ellipsis(s: string, max: number): string {
+function ellipsis(s: string, max: number): string {
   const chars = [...s];
   return chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
 }
 
-export function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
+function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
   for (const e of events) ctx.stdout.write('Untagged' in e ? `Untagged: ${e.Untagged}\n` : `Deleted: ${e.Deleted}\n`);
 }
 
@@ -37,7 +38,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (o.quiet) {
         const seen = new Set<string>();
         for (const r of rows) {
-          const id = shortId(r.id, noTrunc);
+          const id = idColumn(r.id, noTrunc);
           if (!seen.has(id)) ctx.stdout.write(id + '\n');
           seen.add(id);
         }
@@ -48,7 +49,7 @@ export function register(program: Command, ctx: CliContext): void {
         CreatedAt: r.created ? goTimeString(new Date(r.created)) : '',
         CreatedSince: r.created ? timeAgo(r.created) : 'N/A',
         Digest: r.digest,
-        ID: shortId(r.id, noTrunc),
+        ID: idColumn(r.id, noTrunc),
         Repository: r.repository,
         SharedSize: humanSize(r.sharedSize),
         Size: humanSize(r.size),
@@ -109,11 +110,11 @@ export function register(program: Command, ctx: CliContext): void {
       const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
-        for (const r of rows) ctx.stdout.write((r.id === '<missing>' ? r.id : shortId(r.id, noTrunc)) + '\n');
+        for (const r of rows) ctx.stdout.write((r.id === '<missing>' ? r.id : idColumn(r.id, noTrunc)) + '\n');
         return;
       }
       const view = rows.map((r) => ({
-        ID: r.id === '<missing>' ? r.id : shortId(r.id, noTrunc),
+        ID: r.id === '<missing>' ? r.id : idColumn(r.id, noTrunc),
         CreatedSince: r.created ? (human ? timeAgo(r.created) : r.created) : 'N/A',
         CreatedAt: r.created ?? '',
         CreatedBy: noTrunc ? r.createdBy : ellipsis(r.createdBy.replace(/\s+/g, ' '), 45),

@@ -30,7 +30,7 @@ function tlsVerifyOff(o: NetworkFlags): boolean {
 }
 
 /** Registry access options for one call: credentials files, insecure registries (flag and WHARF_INSECURE_REGISTRIES). */
-export function remoteOptionsFor(domain: string, o: NetworkFlags, env: NodeJS.ProcessEnv = process.env): RemoteOptions {
+function remoteOptionsFor(domain: string, o: NetworkFlags, env: NodeJS.ProcessEnv = process.env): RemoteOptions {
   const insecure = (env.WHARF_INSECURE_REGISTRIES ?? '').split(/[,\s]+/).filter((s) => s !== '');
   // Like podman's --tls-verify=false, either flag lets this registry use plain HTTP or an unverified certificate.
   if (o.insecure || tlsVerifyOff(o)) insecure.push(domain);
@@ -56,7 +56,7 @@ function bar(current: number, total: number): string {
  * Renders pull/push progress as Docker's CLI does: on a terminal, one line per layer rewritten in place with a
  * progress bar; otherwise one line per status change.
  */
-export function progressPrinter(out: Writable, opts: { quiet: boolean; tty: boolean }): (e: TransferEvent) => void {
+function progressPrinter(out: Writable, opts: { quiet: boolean; tty: boolean }): (e: TransferEvent) => void {
   if (opts.quiet) return () => {};
   if (!opts.tty) {
     return (e) => {

@@ -15,7 +15,7 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-export function renderGcReport(r: GcReport): string {
+function renderGcReport(r: GcReport): string {
   const verb = r.dryRun ? 'would free' : 'freed';
   const lines = [
     ...r.manifests.map((m) => `${r.dryRun ? 'would delete' : 'deleted'} manifest ${m.repo}@${m.digest}`),

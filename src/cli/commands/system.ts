@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { shortId } from '../../digest/index.js';
 import { imageDiskUsage, checkImageStore, listImages } from '../../image/index.js';
 import { buildModule } from './build.js';
 import { humanSize, timeAgo } from '../../util/index.js';
@@ -77,7 +78,7 @@ export function register(program: Command, ctx: CliContext): void {
             ...img.images.map((r) => [
               r.repository,
               r.tag,
-              r.id.slice(7, 19),
+              shortId(r.id),
               r.created ? timeAgo(r.created) : 'N/A',
               humanSize(r.size),
               humanSize(r.sharedSize),
@@ -91,7 +92,7 @@ export function register(program: Command, ctx: CliContext): void {
           renderTable([
             ['CONTAINER ID', 'IMAGE', 'COMMAND', 'LOCAL VOLUMES', 'SIZE', 'CREATED', 'STATUS', 'NAMES'],
             ...ctrs.map(({ c, size }) => [
-              c.id.slice(0, 12),
+              shortId(c.id),
               c.imageName,
               commandText(c, true),
               String(c.mounts.filter((m) => m.Type === 'volume').length),

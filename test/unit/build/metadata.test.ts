@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseInstructions, resolveStages, type Instruction } from '../../../src/dockerfile/index.js';
-import { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, commandArgv, nextWorkdir, type StageMeta } from '../../../src/build/metadata.js';
-import { goQuote, goQuoteSlice, goDuration, goQuoteRune } from '../../../src/build/goformat.js';
+import { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from '../../../src/build/metadata.js';
+import { applyChanges, commandArgv, nextWorkdir } from '../../../src/image/index.js';
+import { goQuote, goQuoteSlice, goQuoteRune } from '../../../src/build/goformat.js';
 import { childImageConfig } from '../../../src/build/image-config.js';
 import { humanContextSize } from '../../../src/build/format.js';
 import { goPathMatch, destinationPath, combinedHash } from '../../../src/build/copy.js';
@@ -74,11 +75,6 @@ test('WORKDIR resolution', () => {
 test('Go formatting', () => {
   assert.equal(goQuote('a"b\\c\n\t\x01é'), '"a\\"b\\\\c\\n\\t\\x01é"');
   assert.equal(goQuoteSlice([]), '[]');
-  assert.equal(goDuration(5e9), '5s');
-  assert.equal(goDuration(90e9), '1m30s');
-  assert.equal(goDuration(1.5e9), '1.5s');
-  assert.equal(goDuration(500e6), '500ms');
-  assert.equal(goDuration(3600e9), '1h0m0s');
   assert.equal(goQuoteRune(3), "'\\x03'");
   assert.equal(goQuoteRune(65), "'A'");
 });
@@ -120,4 +116,25 @@ test('COPY helpers: Go path match, destinations, combined hash', () => {
   const s = (hash: string) => ({ orig: '', rel: '', abs: '', st: {} as never, hash });
   assert.equal(combinedHash([s('file:ab')]), 'file:ab');
   assert.match(combinedHash([s('file:ab'), s('dir:cd')]), /^multi:[a-f0-9]{64}$/);
+});
+
+test('a --change and the same Dockerfile line in a build give the same config (one implementation)', () => {
+  const base: ContainerConfig = { Env: ['PATH=/bin', 'A=1'], Cmd: ['sh'], Labels: { k: 'v' } };
+  const lines = [
+    'ENV B=$A C="x y"',
+    'LABEL k=w "a b"=c',
+    'EXPOSE 80 53/udp',
+    'CMD echo hi',
+    'ENTRYPOINT ["/init"]',
+    'USER www',
+    'VOLUME /data',
+    'ONBUILD RUN make',
+    'HEALTHCHECK --interval=5s CMD true',
+  ];
+  for (const line of lines) {
+    const built = structuredClone(base);
+    const r = resolveStages(parseInstructions(`FROM b\n${line}\n`, { file: 'Dockerfile' }), { baseImageEnv: () => base.Env! });
+    applyMetadata(built, r.stages[0]!.steps[0]!.instruction, { cmdSet: false });
+    assert.deepEqual(applyChanges(base, [line]), built, line);
+  }
 });
