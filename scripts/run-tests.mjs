@@ -5,7 +5,8 @@
 // Beyond plain `node --test`:
 // - every test and hook gets a timeout (WHARF_TEST_TIMEOUT_MS, see scripts/test-timeout.mjs), and every test file
 //   one too (WHARF_TEST_FILE_TIMEOUT_MS, node's --test-timeout, which on Node 20 bounds a whole file), so that a hung
-//   test fails by name instead of stalling the run;
+//   test fails by name instead of stalling the run, and a file's process ends when its last test has
+//   (--test-force-exit), whatever the tests left running;
 // - skipped tests are collected (scripts/skip-reporter.mjs), and under CI=true (or WHARF_TEST_STRICT_SKIPS=1) a skip
 //   that test/skip-allowlist.json does not name fails the run (scripts/skip-policy.mjs).
 // Node's own reporter prints the run as usual: spec on a terminal, TAP otherwise (its closing `# pass N` and
@@ -20,7 +21,7 @@ import { testTimeoutFromEnv } from './test-timeout.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Long enough for the slowest test file (docs/development.md has the measurements). */
-const DEFAULT_FILE_TIMEOUT_MS = 1_200_000;
+const DEFAULT_FILE_TIMEOUT_MS = 600_000;
 
 const args = process.argv.slice(2);
 const roots = args.filter((a) => !a.startsWith('-'));
@@ -29,7 +30,11 @@ const passthrough = args.filter((a) => a.startsWith('-') && a !== reporterArg);
 const files = [];
 const walk = (dir) => {
   let entries;
-  try { entries = readdirSync(dir); } catch { return; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const name of entries.sort()) {
     if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
     const p = join(dir, name);
@@ -39,9 +44,13 @@ const walk = (dir) => {
   }
 };
 for (const r of roots.length ? roots : ['test', 'src']) {
-  if (statSync(r, { throwIfNoEntry: false })?.isFile()) files.push(r); else walk(r);
+  if (statSync(r, { throwIfNoEntry: false })?.isFile()) files.push(r);
+  else walk(r);
 }
-if (files.length === 0) { console.error('no test files found'); process.exit(1); }
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
 
 const allowListFile = process.env.WHARF_TEST_SKIP_ALLOWLIST ?? join(root, 'test', 'skip-allowlist.json');
 const allowList = loadAllowList(allowListFile); // read before the run: a broken list fails at once, not after it
@@ -54,18 +63,32 @@ const skipsFile = join(scratch, 'skips.jsonl');
 const reporter = reporterArg?.slice('--test-reporter='.length) ?? (process.stdout.isTTY ? 'spec' : 'tap');
 const nodeArgs = [
   '--expose-internals', // for scripts/test-timeout-preload.mjs: node:test's Test class
-  '--import', 'tsx',
-  '--import', pathToFileURL(join(root, 'scripts', 'test-timeout-preload.mjs')).href,
-  '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeout}`,
-  `--test-reporter=${reporter}`, '--test-reporter-destination=stdout',
-  `--test-reporter=${pathToFileURL(join(root, 'scripts', 'skip-reporter.mjs')).href}`, `--test-reporter-destination=${skipsFile}`,
-  ...passthrough, ...files,
+  '--import',
+  'tsx',
+  '--import',
+  pathToFileURL(join(root, 'scripts', 'test-timeout-preload.mjs')).href,
+  '--test',
+  `--test-concurrency=${concurrency}`,
+  `--test-timeout=${fileTimeout}`,
+  // A test that timed out may leave what it waited on (a child process, a socket) holding its file's process open
+  // until the file's timeout; once every test of the file has ended, end the process.
+  '--test-force-exit',
+  `--test-reporter=${reporter}`,
+  '--test-reporter-destination=stdout',
+  `--test-reporter=${pathToFileURL(join(root, 'scripts', 'skip-reporter.mjs')).href}`,
+  `--test-reporter-destination=${skipsFile}`,
+  ...passthrough,
+  ...files,
 ];
 const child = spawn(process.execPath, nodeArgs, { stdio: 'inherit' });
 child.on('close', (code, signal) => {
   let status = code ?? (signal ? 1 : 0);
   let skips = [];
-  try { skips = readSkips(readFileSync(skipsFile, 'utf8'), root); } catch { /* no skips file: the run died early */ }
+  try {
+    skips = readSkips(readFileSync(skipsFile, 'utf8'), root);
+  } catch {
+    /* no skips file: the run died early */
+  }
   rmSync(scratch, { recursive: true, force: true });
   const { denied } = judgeSkips(skips, allowList);
   if (denied.length > 0) {

@@ -19,8 +19,10 @@ export function globToRegExp(glob) {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') { re += '.*'; i++; }
-    else if (c === '*') re += '[^/]*';
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
     else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
@@ -34,8 +36,10 @@ export function parseAllowList(json) {
   if (!json || !Array.isArray(json.allowed)) throw new Error('skip allow-list: expected { "allowed": [ … ] }');
   return json.allowed.map((e, i) => {
     const where = `skip allow-list entry ${i}`;
-    if (typeof e.why !== 'string' || e.why.trim() === '') throw new Error(`${where}: "why" must say why this skip is allowed`);
-    if (e.test === undefined && e.skip === undefined) throw new Error(`${where}: name the "test" or the "skip" message`);
+    if (typeof e.why !== 'string' || e.why.trim() === '')
+      throw new Error(`${where}: "why" must say why this skip is allowed`);
+    if (e.test === undefined && e.skip === undefined)
+      throw new Error(`${where}: name the "test" or the "skip" message`);
     for (const k of ['file', 'test', 'skip']) {
       if (e[k] !== undefined && typeof e[k] !== 'string') throw new Error(`${where}: "${k}" must be a string`);
     }

@@ -11,5 +11,8 @@ try {
   // Without --expose-internals (a test file run by hand): no default timeout.
 }
 if (Test !== undefined && !installTestTimeout(Test, testTimeoutFromEnv(process.env))) {
-  process.emitWarning('node:test changed shape: tests get no default timeout (only the per-file one)', 'WharfTestTimeout');
+  process.emitWarning(
+    'node:test changed shape: tests get no default timeout (only the per-file one)',
+    'WharfTestTimeout',
+  );
 }

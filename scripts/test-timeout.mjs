@@ -12,7 +12,7 @@
 // leaves node:test alone with a warning (only the per-file timeout then applies).
 
 /** Long enough for the slowest real integration test on a loaded 2-core machine (see docs/development.md). */
-export const DEFAULT_TEST_TIMEOUT_MS = 300_000;
+export const DEFAULT_TEST_TIMEOUT_MS = 180_000;
 
 /**
  * The per-test timeout from WHARF_TEST_TIMEOUT_MS: a positive number of milliseconds, or 0 / `Infinity` for none.
@@ -23,7 +23,8 @@ export function testTimeoutFromEnv(env) {
   if (raw === undefined || raw === '') return DEFAULT_TEST_TIMEOUT_MS;
   if (raw === '0' || raw === 'Infinity') return Infinity;
   const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 0) throw new Error(`WHARF_TEST_TIMEOUT_MS must be milliseconds, 0 or Infinity, not ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new Error(`WHARF_TEST_TIMEOUT_MS must be milliseconds, 0 or Infinity, not ${JSON.stringify(raw)}`);
   return ms;
 }
 
