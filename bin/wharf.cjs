@@ -123,11 +123,14 @@ function wantsNodeMonitor(args) {
 const start = existsSync(bundled)
   ? Promise.resolve().then(() => require('./load-bundle.cjs').loadBundle(bundled))
   : import(require('node:url').pathToFileURL(join(__dirname, '..', 'dist', 'cli', 'main.js')).href);
-start.then((m) => (trace('bundle loaded'), m).main(process.argv.slice(2))).catch((err) => {
+start.then((m) => {
+  trace('bundle loaded');
+  return m.main(process.argv.slice(2));
+}).catch((err) => {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/')) {
     process.stderr.write('wharf: not built yet; run `npm install` (or `npm run build`) in the checkout\n');
   } else {
-    process.stderr.write(`wharf: ${err && err.stack ? err.stack : err}\n`);
+    process.stderr.write(`wharf: ${err?.stack ? err.stack : err}\n`);
   }
   process.exit(125);
 });

@@ -97,7 +97,7 @@ function assertNoDynamicImport(file) {
  */
 function asciiOnly(file) {
   const text = readFileSync(file, 'utf8');
-  if (/String\.raw`[^`]*[^\x00-\x7f]/.test(text)) throw new Error(`${file}: a String.raw template holds non-ASCII text`);
-  const escaped = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (/String\.raw`[^`]*[\u0080-\uffff]/.test(text)) throw new Error(`${file}: a String.raw template holds non-ASCII text`);
+  const escaped = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (escaped !== text) writeFileSync(file, escaped);
 }
