@@ -4,6 +4,7 @@ import type { MetaDb } from '../meta/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import { BuildCache, FileDigestMemo } from './cache.js';
 import { cacheMountsUsage, removeCacheMounts } from './cache-mounts.js';
+import { pidAlive } from '../util/index.js';
 
 /**
  * The build cache as users see it in `builder du`, `builder prune` and `system df`: the intermediate images steps
@@ -106,12 +107,7 @@ export async function liveBuildSnapshots(snapshots: Snapshotter): Promise<Set<st
   for await (const info of snapshots.walk()) {
     if (info.kind === 'committed' || info.labels['wharf.build'] === undefined) continue;
     const pid = Number(info.labels['wharf.pid']);
-    try {
-      process.kill(pid, 0);
-      keys.add(info.key);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EPERM') keys.add(info.key);
-    }
+    if (pidAlive(pid)) keys.add(info.key);
   }
   return keys;
 }

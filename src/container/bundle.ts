@@ -5,6 +5,7 @@ import { ALL_CAPABILITIES, buildSpec, findInitBinary, type MountRequest, type Oc
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
 import type { ContainerRecord } from './types.js';
+import { shortId } from '../digest/index.js';
 
 /**
  * The network of one start: the namespace with its ports and the container's /etc/hosts, resolv.conf and hostname
@@ -17,7 +18,7 @@ export async function startNetwork(rec: ContainerRecord, p: ContainerPaths, reco
     const bound = new Set(ports.map((m) => `${m.containerPort}/${m.protocol}`));
     ports.push(...exposedPortMappings(rec.config.ExposedPorts).filter((m) => !bound.has(`${m.containerPort}/${m.protocol}`)));
   }
-  const hostname = rec.config.Hostname ?? rec.id.slice(0, 12);
+  const hostname = rec.config.Hostname ?? shortId(rec.id);
   const net = await setupNetwork({
     id: rec.id,
     mode: hc.NetworkMode,
@@ -69,7 +70,7 @@ export async function writeBundleSpec(
     { User: rec.config.User, Env: rec.config.Env ?? [], Cmd: [rec.path, ...rec.args], Entrypoint: null, WorkingDir: rec.config.WorkingDir },
     {
       rootfs: 'rootfs',
-      hostname: rec.config.Hostname ?? rec.id.slice(0, 12),
+      hostname: rec.config.Hostname ?? shortId(rec.id),
       tty,
       ...(tty && consoleSize ? { consoleSize: { width: consoleSize.cols, height: consoleSize.rows } } : {}),
       passwd,

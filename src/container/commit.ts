@@ -3,7 +3,7 @@ import { WharfError } from '../errors/index.js';
 import { applyChanges, type ImageService } from '../image/index.js';
 import type { ImageRecord } from '../image/index.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/index.js';
-import type { Digest } from '../digest/index.js';
+import { shortId, type Digest } from '../digest/index.js';
 import type { ContainerRecord } from './types.js';
 
 export interface CommitOptions {
@@ -68,7 +68,7 @@ export async function commitImage(
   // Bad --change lines fail before any work is done.
   applyChanges(structuredClone(rec.config), opts.changes ?? []);
   const img = images.records.getImage(rec.imageId);
-  if (!img) throw new WharfError('NOT_FOUND', `image ${rec.imageId} of container ${rec.id.slice(0, 12)} is gone`);
+  if (!img) throw new WharfError('NOT_FOUND', `image ${rec.imageId} of container ${shortId(rec.id)} is gone`);
   const { config: base } = await images.config(img.id);
   const chain = images.records.imageChain(img.id);
   const layer = await images.layers.create(img.topChain ?? null, tar);

@@ -55,6 +55,7 @@ export class ContainerFiles {
    */
   async commit(idOrName: string, opts: CommitOptions = {}): Promise<ImageRecord> {
     const v = await this.#tasks.view(this.#records.resolve(idOrName));
+    // A bad --change fails here, before the container is paused and its layer written (commitImage applies them).
     applyChanges(structuredClone(v.config), opts.changes ?? []);
     const pause = v.running && v.status !== 'paused' && opts.pause !== false;
     const runc = this.#tasks.runc;

@@ -16,6 +16,7 @@ import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ContainerView, HostConfig, MountPoint } from './types.js';
 import type { VolumeService } from './volumes.js';
+import { shortId } from '../digest/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 
@@ -168,7 +169,7 @@ export class ContainerService {
 
     const id = newContainerId();
     const finalName = name ?? randomName((n) => this.records.byName(n) !== undefined);
-    const hostname = opts.hostname || (network === 'host' ? os().hostname() : id.slice(0, 12));
+    const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
     const userEnv = (opts.env ?? []).filter((e) => e.includes('=') || process.env[e] !== undefined).map((e) => (e.includes('=') ? e : `${e}=${process.env[e]}`));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
     for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};

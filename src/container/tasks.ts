@@ -29,6 +29,7 @@ import { isoNow, reconcileView, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerView } from './types.js';
 import type { VolumeService } from './volumes.js';
+import { shortId } from '../digest/index.js';
 
 export interface StartOptions {
   /** Attach these streams before the process starts (`run` without -d, `start -a`). */
@@ -105,7 +106,7 @@ export class TaskService {
       for (const m of rec.mounts) {
         if (m.Type !== 'volume' || !m.Name) continue;
         const v = this.#volumes.get(m.Name);
-        if (!v) throw new WharfError('NOT_FOUND', `volume ${m.Name} of container ${rec.id.slice(0, 12)} is gone`);
+        if (!v) throw new WharfError('NOT_FOUND', `volume ${m.Name} of container ${shortId(rec.id)} is gone`);
         if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
       }
       const net = await startNetwork(rec, p, (bridge) => {
@@ -293,7 +294,7 @@ export class TaskService {
         await this.cleanup(id);
         return;
       }
-      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container ${id.slice(0, 12)} did not finish its cleanup`);
+      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its cleanup`);
       await sleep(20);
     }
   }

@@ -2,7 +2,7 @@ import type { ContentStore } from '../content/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
 import type { MetaDb } from '../meta/index.js';
 import { WharfError } from '../errors/index.js';
-import { digestOf, type Digest } from '../digest/index.js';
+import { shortId, digestOf, type Digest } from '../digest/index.js';
 import {
   parseNormalizedNamed,
   parseDockerRef,
@@ -167,7 +167,7 @@ export class ImageService {
   async remove(nameOrId: string, opts: { force?: boolean; noPrune?: boolean } = {}): Promise<RemoveEvent[]> {
     const img = this.resolve(nameOrId);
     const events: RemoveEvent[] = [];
-    const short = img.id.slice(7, 19);
+    const short = shortId(img.id);
     let byName: Reference | undefined;
     if (!isIdLike(nameOrId, img.id)) {
       try {
@@ -192,7 +192,7 @@ export class ImageService {
       if (lastRef && users.length > 0 && !opts.force) {
         throw new WharfError(
           'CONFLICT',
-          `conflict: unable to remove repository reference "${familiarString(byName)}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${short}`,
+          `conflict: unable to remove repository reference "${familiarString(byName)}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${short}`,
         );
       }
       this.db.immediate(() => {
@@ -213,10 +213,10 @@ export class ImageService {
     }
     const running = users.find((u) => u.running);
     if (running) {
-      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
     }
     if (users.length > 0 && !opts.force) {
-      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0]!.id.slice(0, 12)}`);
+      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${shortId(users[0]!.id)}`);
     }
     if (tags.length > 1 && !opts.force) {
       throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);

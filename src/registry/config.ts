@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { WharfError } from '../errors/index.js';
+import { parseGoDuration } from '../util/duration.js';
 
 export type Action = 'pull' | 'push' | 'delete';
 
@@ -50,27 +51,21 @@ export interface RegistryConfig {
   rateLimit?: { rate: number; burst: number };
 }
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Go-style durations as distribution's config uses them ("168h", "10m", "30s"); a bare number is seconds. */
+/**
+ * Durations as distribution's config writes them: Go's `time.ParseDuration` text ("168h", "1h30m", "30s"), plus two
+ * forms older configs use: a bare number of seconds and whole days ("7d").
+ */
 export function parseDuration(v: unknown, where: string): number {
   if (typeof v === 'number') return v * 1000;
   const s = String(v).trim();
-  let total = 0;
-  let rest = s;
-  const part = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/;
-  if (DURATION_RE.test(s)) {
-    const m = DURATION_RE.exec(s)!;
-    return Number(m[1]) * UNIT_MS[m[2] ?? 's']!;
-  }
-  while (rest.length > 0) {
-    const m = part.exec(rest);
-    if (!m) throw new WharfError('INVALID_ARGUMENT', `${where}: invalid duration ${JSON.stringify(s)} (use e.g. 30s, 10m, 168h)`);
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return total;
+  const bare = /^(\d+(?:\.\d+)?)(d)?$/.exec(s);
+  if (bare) return Number(bare[1]) * (bare[2] ? 86_400_000 : 1000);
+  let ns = -1;
+  try {
+    ns = parseGoDuration(s);
+  } catch {}
+  if (ns >= 0) return ns / 1e6;
+  throw new WharfError('INVALID_ARGUMENT', `${where}: invalid duration ${JSON.stringify(s)} (use e.g. 30s, 10m, 168h)`);
 }
 
 export function parseAddr(addr: string, where = 'http.addr'): { host: string; port: number } {

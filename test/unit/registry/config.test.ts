@@ -101,6 +101,11 @@ describe('registry config', () => {
     assert.equal(parseDuration('1h30m', 'x'), 5_400_000);
     assert.equal(parseDuration('250ms', 'x'), 250);
     assert.equal(parseDuration(30, 'x'), 30_000);
+    assert.equal(parseDuration('30', 'x'), 30_000);
+    assert.equal(parseDuration('7d', 'x'), 7 * 86_400_000);
+    assert.equal(parseDuration('1.5h', 'x'), 5_400_000);
+    assert.throws(() => parseDuration('-1s', 'x'), (e) => is(e, 'INVALID_ARGUMENT'));
+    assert.throws(() => parseDuration('5 m', 'x'), (e) => is(e, 'INVALID_ARGUMENT'));
     assert.throws(() => parseDuration('soon', 'x'), (e) => is(e, 'INVALID_ARGUMENT'));
     assert.deepEqual(parseAddr(':5000'), { host: '0.0.0.0', port: 5000 });
     assert.throws(() => parseAddr('a:99999'), (e) => is(e, 'INVALID_ARGUMENT'));
