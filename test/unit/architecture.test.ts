@@ -1,5 +1,5 @@
 /**
- * Enforces ARCHITECTURE.md's import direction: a module may import only modules above it in the table, plus the
+ * Enforces docs/architecture.md's import direction (and keeps that page's module table in this order): a module may import only modules above it in the table, plus the
  * stricter rules for `dockerfile/` (errors and the pure Go-duration file only), `registry/` (no engine) and `remote/`
  * (never `content/`). An ONLY entry is a module (`errors`) or one file of it (`util/duration.ts`).
  */
@@ -39,7 +39,14 @@ function importsOf(file: string): string[] {
 
 test('every src/ module is listed in the architecture order', () => {
   const mods = readdirSync(src).filter((n) => statSync(path.join(src, n)).isDirectory());
-  for (const m of mods) assert.ok(ORDER.includes(m), `src/${m}/ is not a module of ARCHITECTURE.md`);
+  for (const m of mods) assert.ok(ORDER.includes(m), `src/${m}/ is not a module of docs/architecture.md`);
+});
+
+test('docs/architecture.md lists the modules in the enforced order', () => {
+  const doc = readFileSync(path.join(src, '../docs/architecture.md'), 'utf8');
+  const table = doc.slice(doc.indexOf('## Modules'), doc.indexOf('\n## ', doc.indexOf('## Modules') + 1));
+  const listed = [...table.matchAll(/^\| `([a-z]+)\/` \|/gm)].map((m) => m[1]);
+  assert.deepEqual(listed, ORDER, 'the module table of docs/architecture.md is not the order this test enforces');
 });
 
 test('imports point down the module table only', () => {
