@@ -9,13 +9,8 @@ export { parseDockerfile, parseHeredocWord, type ParseOptions } from './parser.j
 export { parseCheckDirective, type CheckDirective } from './directives.js';
 export { dumpNodes } from './dump.js';
 export type * from './instructions.js';
-export {
-  parseInstructions,
-  typeInstructions,
-  parseInstruction,
-  parseOnbuildTriggers,
-  type InstructionsResult,
-} from './parse-instructions.js';
+export { parseInstruction } from './parse-instructions.js';
+export { parseInstructions, typeInstructions, parseOnbuildTriggers, type InstructionsResult } from './stages.js';
 export { parseMount } from './mounts.js';
 export { parsePortRange, type PortRange } from './validate.js';
 export {

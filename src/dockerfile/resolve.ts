@@ -1,7 +1,7 @@
 import { DockerfileError, locate, type SourceRange, type Warning } from './errors.js';
 import { expandWith, ScopedExpander } from './expand.js';
 import type { ArgInstruction, FromInstruction, Instruction, KeyValue, Stage } from './instructions.js';
-import { parseOnbuildTriggers, type InstructionsResult } from './parse-instructions.js';
+import { parseOnbuildTriggers, type InstructionsResult } from './stages.js';
 
 /**
  * Expands a parsed Dockerfile the way `docker build` does, stage by stage, with Docker's ARG
