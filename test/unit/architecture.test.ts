@@ -88,3 +88,23 @@ test('the checker itself catches an upward import', () => {
   const sample = path.join(src, 'cli', 'main.ts');
   assert.ok(importsOf(sample).length > 0, 'import scanner found no imports in cli/main.ts');
 });
+
+test('no service interface has more than 12 members', async () => {
+  // A service interface (one with methods) wider than 12 members is split, as containerd splits its content store;
+  // records and option bags (only properties) are data shapes and may be as wide as Docker's JSON.
+  const ts = (await import('typescript')).default;
+  const wide: string[] = [];
+  for (const file of files(src)) {
+    const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    const visit = (node: import('typescript').Node): void => {
+      if (ts.isInterfaceDeclaration(node)) {
+        const members = node.members.length;
+        const hasMethods = node.members.some((m) => ts.isMethodSignature(m));
+        if (hasMethods && members > 12) wide.push(`${path.relative(src, file)}: ${node.name.text} has ${members} members`);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  assert.deepEqual(wide, []);
+});
