@@ -29,6 +29,7 @@ export interface CreateOptions {
   command?: string[];
   /** `--entrypoint`; '' clears the image's. */
   entrypoint?: string;
+  /** KEY=VALUE entries (the CLI fills a bare `-e NAME` from its own environment; the library reads none). */
   env?: string[];
   workdir?: string;
   user?: string;
@@ -175,6 +176,9 @@ export class ContainerService {
     const ic: ContainerConfig = imageConfig.config ?? {};
 
     // Everything that can be wrong with the request is found before anything is created.
+    const userEnv = opts.env ?? [];
+    const bad = userEnv.find((e) => e.indexOf('=') <= 0);
+    if (bad !== undefined) throw new WharfError('INVALID_ARGUMENT', `invalid environment entry ${JSON.stringify(bad)}: want KEY=VALUE`);
     const name = opts.name !== undefined && opts.name !== '' ? validateName(opts.name) : undefined;
     if (name) {
       const taken = this.records.byName(name);
@@ -206,7 +210,6 @@ export class ContainerService {
     const id = newContainerId();
     const finalName = name ?? randomName((n) => this.records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
-    const userEnv = (opts.env ?? []).filter((e) => e.includes('=') || process.env[e] !== undefined).map((e) => (e.includes('=') ? e : `${e}=${process.env[e]}`));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
     for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};
     const config: ContainerConfig = {

@@ -31,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
         for (const v of w.volumes.list()) vols.push({ v, links: w.volumes.users(v.name).length, size: await w.volumes.size(v.name) });
         const volSize = vols.reduce((a, x) => a + x.size, 0);
         const volReclaim = vols.filter((x) => x.links === 0).reduce((a, x) => a + x.size, 0);
-        const bc = await (await buildModule()).buildCacheUsage({ root: w.root, db: w.db, images: w.images });
+        const bc = await new (await buildModule()).Builder(w).diskUsage();
         const bcLayers = bc.size - bc.cacheMounts.size;
         const summary = [
           // Layers only build-cache step images hold are counted once, under Build Cache, not under Images too.
