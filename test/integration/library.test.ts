@@ -29,6 +29,9 @@ test('import, build, serve, push and pull through the library API', async () => 
     assert.deepEqual(rows.map((r) => r.id), [base.id]);
     assert.equal((await a.images.inspect('busybox')).Id, base.id);
     assert.equal((await a.images.history('busybox')).length, 1);
+    // The library reads no environment: a bare NAME (the CLI expands `-e NAME`) is refused before anything is made.
+    await assert.rejects(a.containers.create({ image: 'busybox', env: ['A=1', 'HOME'] }), (err: unknown) => is(err, 'INVALID_ARGUMENT'));
+    assert.deepEqual(await a.containers.list(), []);
 
     const ctxDir = path.join(dir, 'ctx');
     await import('node:fs/promises').then((f) => f.mkdir(ctxDir));
