@@ -19,8 +19,9 @@ export interface WharfOptions {
   snapshotter?: 'overlay' | 'native';
   /**
    * Registry access for `wharf.registries`: credentials (a CredentialSource, e.g. a CredentialStore over
-   * `defaultCredentialFiles(process.env)`), insecure registries, an extra CA file, retries. The library reads no
-   * environment variables; the CLI fills these from WHARF_CONFIG, WHARF_INSECURE_REGISTRIES, WHARF_EXTRA_CA_CERTS.
+   * `defaultCredentialFiles(process.env)`), insecure registries, an extra CA file, retries. A call's `remote` options
+   * add to them. The library reads no environment variables: the CLI builds each call's options from its flags and
+   * WHARF_CONFIG, DOCKER_CONFIG, WHARF_INSECURE_REGISTRIES, WHARF_EXTRA_CA_CERTS (cli/commands/registry-client.ts).
    */
   registries?: RegistrySettings;
 }
