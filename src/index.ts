@@ -19,3 +19,5 @@ export type { Digest } from './digest/index.js';
 export type { ContentStore, ContentProvider, Ingester, ContentManager, ContentWriter, BlobInfo } from './content/index.js';
 export type { Snapshotter, Mount, SnapshotInfo, SnapshotKind, Usage as SnapshotUsage } from './snapshot/index.js';
 export type { MetaDb } from './meta/index.js';
+// What `wharf.check()` answers.
+export type { CheckReport, CheckProblem } from './image/index.js';
