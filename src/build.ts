@@ -3,4 +3,4 @@
  */
 export { Builder, BuildContext, BuildStepFailed, type BuilderDeps, type BuildOptions, type BuildResult } from './build/index.js';
 export type { StepRunner, RunStepRequest, RunStepResult } from './build/index.js';
-export { buildCacheUsage, pruneBuildCache, type BuildCacheUsage } from './build/index.js';
+export type { BuildCacheUsage } from './build/index.js';

@@ -4,7 +4,6 @@
  */
 export type { ContainerService, TaskService, ContainerFiles, CreateOptions, StartOptions, ExecOptions, VolumeService, VolumeRecord, CommitOptions } from './container/index.js';
 export type { ContainerRecord, ContainerView, ContainerStatus, HostConfig, MountPoint, RunState } from './container/index.js';
-export { inspectContainer } from './container/index.js';
 export type { AttachOptions, AttachSession, AttachExit, ExecHandle, LogEntry, ReadLogsOptions } from './runtime/index.js';
 export type { Change } from './archive/index.js';
 export type { NetworkMode } from './network/index.js';

@@ -1,8 +1,10 @@
 /**
  * The package entry, `import { Wharf } from 'wharf'`: the engine, its errors, and the types of the stores under an
- * opened root. Each subsystem has its own entry, so a program loads only what it uses:
- *   wharf/images      image verbs and views over `wharf.images`   wharf/containers  container and volume types
- *   wharf/remote      pull, push, the registry client, credentials wharf/build       the Dockerfile builder
+ * opened root. The verbs are methods of the engine's services (`wharf.images`, `wharf.images.archives`,
+ * `wharf.registries`, `wharf.containers`, `wharf.tasks`, `wharf.containerFiles`, `wharf.volumes`, `wharf.check`).
+ * Each subsystem has its own entry for its types and values, so a program loads only what it uses:
+ *   wharf/images      image service types, filters              wharf/containers  container and volume types
+ *   wharf/remote      pull/push types, registry client, credentials  wharf/build   the Dockerfile builder
  *   wharf/registry    the registry server
  * This file must not import the builder, the registry server, jose or bcrypt (test/unit/library-exports.test.ts).
  * The top-level src/*.ts files are the package's entries: src/<name>.ts is `wharf/<name>` (package.json `exports`).
@@ -17,3 +19,5 @@ export type { Digest } from './digest/index.js';
 export type { ContentStore, ContentProvider, Ingester, ContentManager, ContentWriter, BlobInfo } from './content/index.js';
 export type { Snapshotter, Mount, SnapshotInfo, SnapshotKind, Usage as SnapshotUsage } from './snapshot/index.js';
 export type { MetaDb } from './meta/index.js';
+// What `wharf.check()` answers.
+export type { CheckReport, CheckProblem } from './image/index.js';

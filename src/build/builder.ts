@@ -29,6 +29,7 @@ import { childImageConfig } from './image-config.js';
 import { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from './metadata.js';
 import { RuncStepRunner, removeMountpoints, type StepRunner } from './run-step.js';
 import { cacheMountDir } from './cache-mounts.js';
+import { buildCacheUsage, pruneBuildCache, type BuildCacheUsage } from './prune.js';
 import { OrderedOutput } from './ordered-output.js';
 import { pidAlive, randomHex, Semaphore } from '../util/index.js';
 import type { MountRequest } from '../runtime/index.js';
@@ -148,6 +149,16 @@ export class Builder {
     } finally {
       this.digests.flush();
     }
+  }
+
+  /** `builder du`: the build cache (the intermediate images steps left, the RUN --mount=type=cache directories). */
+  diskUsage(): Promise<BuildCacheUsage> {
+    return buildCacheUsage(this.deps);
+  }
+
+  /** `builder prune`: removes the build cache; returns the images deleted and the bytes reclaimed. */
+  prune(): Promise<{ deleted: Digest[]; reclaimed: number }> {
+    return pruneBuildCache(this.deps);
   }
 
   /**

@@ -12,5 +12,5 @@ export { childImageConfig, type ChildImageInput } from './image-config.js';
 export { goQuote, goQuoteSlice, goSlice } from './goformat.js';
 export { goPathMatch, combinedHash, destinationPath } from './copy.js';
 export { humanContextSize } from './format.js';
-export { buildCacheUsage, pruneBuildCache, liveBuildSnapshots, type BuildCacheDeps, type BuildCacheUsage } from './prune.js';
+export type { BuildCacheUsage } from './prune.js';
 export { cacheMountDir, cacheMountsUsage } from './cache-mounts.js';

@@ -1,10 +1,8 @@
 import type { Digest } from '../digest/index.js';
 import type { ImageService } from '../image/index.js';
 import type { MetaDb } from '../meta/index.js';
-import type { Snapshotter } from '../snapshot/index.js';
 import { BuildCache, FileDigestMemo } from './cache.js';
 import { cacheMountsUsage, removeCacheMounts } from './cache-mounts.js';
-import { pidAlive } from '../util/index.js';
 
 /**
  * The build cache as users see it in `builder du`, `builder prune` and `system df`: the intermediate images steps
@@ -96,18 +94,4 @@ export async function pruneBuildCache(d: BuildCacheDeps): Promise<{ deleted: Dig
   const mounts = await cacheMountsUsage(d.root);
   await removeCacheMounts(d.root);
   return { deleted, reclaimed: reclaimed + mounts.size };
-}
-
-/**
- * Keys of the snapshots that builds still running (in any process) use: `system check` must not call them orphans.
- * Those of dead builds are left out: the next build, or `system check --repair`, removes them.
- */
-export async function liveBuildSnapshots(snapshots: Snapshotter): Promise<Set<string>> {
-  const keys = new Set<string>();
-  for await (const info of snapshots.walk()) {
-    if (info.kind === 'committed' || info.labels['wharf.build'] === undefined) continue;
-    const pid = Number(info.labels['wharf.pid']);
-    if (pidAlive(pid)) keys.add(info.key);
-  }
-  return keys;
 }

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tarDirectory, type Change } from '../archive/index.js';
@@ -99,22 +98,5 @@ export class ContainerFiles {
     } finally {
       if (!wasMounted && !(await this.#tasks.view(this.#records.resolve(rec.id))).running) await this.#store.unmountRootfs(rec.id).catch(() => {});
     }
-  }
-
-  /** Docker's GraphDriver block of `inspect`: the snapshotter's driver name and the real layer directories. */
-  async graphDriver(id: string): Promise<{ Name: string; Data: Record<string, string> }> {
-    const key = snapshotKeyOf(id);
-    const { differ } = this.#store.snapshots;
-    const upper = differ.diffDir(key);
-    const lowers = await differ.lowerDirs(key);
-    return {
-      Name: differ.driverName,
-      Data: {
-        LowerDir: lowers.join(':'),
-        MergedDir: this.#store.paths(id).rootfs,
-        UpperDir: upper,
-        WorkDir: path.join(path.dirname(upper), 'work'),
-      },
-    };
   }
 }

@@ -12,6 +12,7 @@ import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf, type ContainerPaths } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
 import { isoNow } from './state.js';
+import { inspectContainer } from './views.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ContainerView, HostConfig, MountPoint } from './types.js';
@@ -28,6 +29,7 @@ export interface CreateOptions {
   command?: string[];
   /** `--entrypoint`; '' clears the image's. */
   entrypoint?: string;
+  /** KEY=VALUE entries (the CLI fills a bare `-e NAME` from its own environment; the library reads none). */
   env?: string[];
   workdir?: string;
   user?: string;
@@ -131,6 +133,41 @@ export class ContainerService {
     return { rw, rootFs: rw + (img?.size ?? 0) };
   }
 
+  /** `docker container inspect`: Docker's document; `size` adds SizeRw and SizeRootFs (`inspect --size`). */
+  async inspect(idOrName: string, opts: { size?: boolean } = {}): Promise<Record<string, unknown>> {
+    const c = await this.get(idOrName);
+    const p = this.paths(c.id);
+    const doc = inspectContainer(c, {
+      graphDriver: await this.#graphDriver(c.id),
+      logPath: p.log,
+      resolvConf: p.resolvConf,
+      hostname: p.hostname,
+      hosts: p.hosts,
+    });
+    if (opts.size) {
+      const s = await this.size(c.id);
+      doc.SizeRw = s.rw;
+      doc.SizeRootFs = s.rootFs;
+    }
+    return doc;
+  }
+
+  /** Docker's GraphDriver block of `inspect`: the snapshotter's driver name and the real layer directories. */
+  async #graphDriver(id: string): Promise<{ Name: string; Data: Record<string, string> }> {
+    const key = snapshotKeyOf(id);
+    const { differ } = this.#store.snapshots;
+    const upper = differ.diffDir(key);
+    const lowers = await differ.lowerDirs(key);
+    return {
+      Name: differ.driverName,
+      Data: {
+        LowerDir: lowers.join(':'),
+        MergedDir: this.#store.paths(id).rootfs,
+        UpperDir: upper,
+        WorkDir: path.join(path.dirname(upper), 'work'),
+      },
+    };
+  }
   /** `create`: a record of the image's config merged with the options, its mounts and volumes, its writable layer. */
   async create(opts: CreateOptions): Promise<ContainerRecord> {
     trace('create');
@@ -139,6 +176,9 @@ export class ContainerService {
     const ic: ContainerConfig = imageConfig.config ?? {};
 
     // Everything that can be wrong with the request is found before anything is created.
+    const userEnv = opts.env ?? [];
+    const bad = userEnv.find((e) => e.indexOf('=') <= 0);
+    if (bad !== undefined) throw new WharfError('INVALID_ARGUMENT', `invalid environment entry ${JSON.stringify(bad)}: want KEY=VALUE`);
     const name = opts.name !== undefined && opts.name !== '' ? validateName(opts.name) : undefined;
     if (name) {
       const taken = this.records.byName(name);
@@ -170,7 +210,6 @@ export class ContainerService {
     const id = newContainerId();
     const finalName = name ?? randomName((n) => this.records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
-    const userEnv = (opts.env ?? []).filter((e) => e.includes('=') || process.env[e] !== undefined).map((e) => (e.includes('=') ? e : `${e}=${process.env[e]}`));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
     for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};
     const config: ContainerConfig = {

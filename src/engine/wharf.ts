@@ -3,9 +3,11 @@ import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import { openMetaDb, type MetaDb } from '../meta/index.js';
 import { LocalContentStore, type ContentStore } from '../content/index.js';
-import { createSnapshotter, overlaySupported, type Snapshotter } from '../snapshot/index.js';
-import { ImageService } from '../image/index.js';
+import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshotter } from '../snapshot/index.js';
+import { ImageService, checkImageStore, type CheckReport } from '../image/index.js';
 import { Runc } from '../runtime/index.js';
+// Deep import: the service loads pull, push and the registry client on its first call, not here.
+import { Registries, type RegistrySettings } from '../transfer/service.js';
 import { ContainerFiles, ContainerRecords, ContainerService, ContainerStore, TaskService, VolumeService } from '../container/index.js';
 
 export interface WharfOptions {
@@ -15,6 +17,13 @@ export interface WharfOptions {
   runRoot?: string;
   /** Force a snapshotter for a new root; an existing root keeps the one it was created with. */
   snapshotter?: 'overlay' | 'native';
+  /**
+   * Registry access for `wharf.registries`: credentials (a CredentialSource, e.g. a CredentialStore over
+   * `defaultCredentialFiles(process.env)`), insecure registries, an extra CA file, retries. A call's `remote` options
+   * add to them. The library reads no environment variables: the CLI builds each call's options from its flags and
+   * WHARF_CONFIG, DOCKER_CONFIG, WHARF_INSECURE_REGISTRIES, WHARF_EXTRA_CA_CERTS (cli/commands/registry-client.ts).
+   */
+  registries?: RegistrySettings;
 }
 
 /**
@@ -36,7 +45,22 @@ export class Wharf {
     /** Containers' file systems: diff, commit, export, cp. */
     readonly containerFiles: ContainerFiles,
     readonly volumes: VolumeService,
+    /** Pull and push, with the root's registry settings. */
+    readonly registries: Registries,
   ) {}
+
+  /**
+   * `system check`: every blob re-hashed, every record against the disk; orphans and leftovers of killed processes
+   * reported, and removed with `repair`. What containers and running builds own is not an orphan.
+   */
+  async check(opts: { repair?: boolean } = {}): Promise<CheckReport> {
+    const liveBuilds = await liveBuildSnapshots(this.snapshots);
+    return checkImageStore(this.images, {
+      root: this.root,
+      repair: opts.repair ?? false,
+      owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
+    });
+  }
 
   static async open(opts: WharfOptions): Promise<Wharf> {
     const root = path.resolve(opts.root);
@@ -60,13 +84,14 @@ export class Wharf {
       // Images and volumes in use by containers are not removed: both services ask the container records through a
       // hook they are made with (image/ cannot import container/; the volumes need only the records).
       const records = new ContainerRecords(db);
-      const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId));
+      const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId), root);
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name));
       const store = new ContainerStore({ root, runRoot, records, snapshots, volumes });
       const tasks = new TaskService({ store, volumes, runc: new Runc({ root: path.join(runRoot, 'runc') }) });
       const containers = new ContainerService({ store, images, volumes, tasks });
       const containerFiles = new ContainerFiles({ store, images, tasks });
-      return new Wharf(root, runRoot, db, content, snapshots, images, containers, tasks, containerFiles, volumes);
+      const registries = new Registries({ images, content }, opts.registries);
+      return new Wharf(root, runRoot, db, content, snapshots, images, containers, tasks, containerFiles, volumes, registries);
     } catch (err) {
       db.close();
       throw err;

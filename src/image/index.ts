@@ -11,18 +11,15 @@ export {
   type ConfigInstruction,
   type ConfigState,
 } from './apply-instruction.js';
-export { importTarball, type ImportOptions } from './importer.js';
-export { saveImages } from './save.js';
-export { loadArchive, type LoadResult } from './load.js';
+export { ImageArchives } from './archives.js';
+export type { ImportOptions } from './importer.js';
+export type { LoadResult } from './load.js';
 export {
-  inspectImage,
-  imageHistory,
-  listImages,
-  imageDiskUsage,
   parseImageFilters,
   type ImageInspect,
   type HistoryRow,
   type ImageListRow,
+  type ImageListOptions,
   type ImageFilters,
   type ImageDiskUsage,
 } from './views.js';

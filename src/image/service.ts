@@ -14,6 +14,18 @@ import {
 import { parseImageConfig, type ImageConfig } from '../oci/index.js';
 import { ImageRecords, type ImageRecord } from './records.js';
 import { LayerStore } from './layers.js';
+import { ImageArchives } from './archives.js';
+import {
+  inspectImage,
+  imageHistory,
+  listImages,
+  imageDiskUsage,
+  type ImageInspect,
+  type HistoryRow,
+  type ImageListRow,
+  type ImageListOptions,
+  type ImageDiskUsage,
+} from './views.js';
 
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
@@ -39,6 +51,8 @@ export interface NewImage {
 export class ImageService {
   readonly records: ImageRecords;
   readonly layers: LayerStore;
+  /** Tar files in and out: import, save, load. */
+  readonly archives: ImageArchives;
 
   constructor(
     readonly db: MetaDb,
@@ -46,9 +60,32 @@ export class ImageService {
     readonly snapshots: Snapshotter,
     /** Who uses an image: rmi and prune leave it to them (the engine passes the container records' answer). */
     readonly users: ImageUsers,
+    /** The Wharf root (archive loads stage under <root>/tmp). */
+    root: string,
   ) {
     this.records = new ImageRecords(db);
     this.layers = new LayerStore(this.records, content, snapshots);
+    this.archives = new ImageArchives(this, root);
+  }
+
+  /** `docker images`: one row per (image, tag), as Docker lists them; build-step intermediates only with `all`. */
+  list(opts: ImageListOptions = {}): ImageListRow[] {
+    return listImages(this, opts);
+  }
+
+  /** `docker image inspect`. */
+  inspect(nameOrId: string): Promise<ImageInspect> {
+    return inspectImage(this, this.resolve(nameOrId));
+  }
+
+  /** `docker history`: newest first. */
+  history(nameOrId: string): Promise<HistoryRow[]> {
+    return imageHistory(this, this.resolve(nameOrId));
+  }
+
+  /** The images' part of `system df`. */
+  diskUsage(): ImageDiskUsage {
+    return imageDiskUsage(this);
   }
 
   /** A name (`busybox`, `busybox:1`, `x@sha256:…`), a full ID, `sha256:`-prefixed ID, or a unique ID prefix. */

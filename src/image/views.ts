@@ -214,8 +214,16 @@ function sharedSizeOf(svc: ImageService, id: Digest, sharing: ReturnType<typeof 
   return shared;
 }
 
+export interface ImageListOptions {
+  /** Also the untagged intermediate images of builds (`images -a`). */
+  all?: boolean;
+  filters?: ImageFilters;
+  /** `images REPOSITORY[:TAG]`. */
+  repoFilter?: string;
+}
+
 /** `images`: one row per name (or one `<none>` row), newest first; intermediate images only with `all`. */
-export function listImages(svc: ImageService, opts: { all?: boolean; filters?: ImageFilters; repoFilter?: string } = {}): ImageListRow[] {
+export function listImages(svc: ImageService, opts: ImageListOptions = {}): ImageListRow[] {
   const f = opts.filters ?? {};
   const images = svc.records.allImages();
   const createdOf = (img: ImageRecord) => img.created ?? img.addedAt;

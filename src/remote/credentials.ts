@@ -21,8 +21,11 @@ export interface CredentialFiles {
   dockerConfig?: string;
 }
 
-/** `$WHARF_CONFIG/config.json` or `~/.wharf/config.json`; Docker's from `$DOCKER_CONFIG` or `~/.docker`. */
-export function defaultCredentialFiles(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): CredentialFiles {
+/**
+ * `$WHARF_CONFIG/config.json` or `~/.wharf/config.json`; Docker's from `$DOCKER_CONFIG` or `~/.docker`. The caller
+ * passes the environment (the CLI its own): the library reads no process-wide settings.
+ */
+export function defaultCredentialFiles(env: Readonly<Record<string, string | undefined>>, home = os.homedir()): CredentialFiles {
   return {
     wharfConfig: path.join(env.WHARF_CONFIG || path.join(home, '.wharf'), 'config.json'),
     dockerConfig: path.join(env.DOCKER_CONFIG || path.join(home, '.docker'), 'config.json'),

@@ -11,6 +11,8 @@ export interface RemoteOptions {
   insecureRegistries?: readonly string[];
   /** false: accept any TLS certificate from every registry (`--tls-verify=false`). */
   tlsVerify?: boolean;
+  /** A PEM file of CA certificates trusted besides Node's own (the CLI passes WHARF_EXTRA_CA_CERTS). */
+  caFile?: string;
   /** Retries of a failed request (5xx, 429, connection reset), with exponential backoff. Default 3. */
   retries?: number;
   /** The first backoff; doubles per retry. Default 250 ms. */

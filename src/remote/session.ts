@@ -44,7 +44,7 @@ export class RegistrySession {
   readonly endpoint: RegistryEndpoint;
   readonly retry: RetryPolicy;
   readonly #opts: RemoteOptions;
-  readonly #agents = new Agents();
+  readonly #agents: Agents;
   readonly #transport: RoundTrip;
   readonly #auth: Authenticator;
   readonly #pipeline: RoundTrip<PipelineRequest>;
@@ -55,6 +55,7 @@ export class RegistrySession {
   constructor(endpoint: RegistryEndpoint, opts: RemoteOptions = {}) {
     this.endpoint = endpoint;
     this.#opts = opts;
+    this.#agents = new Agents(opts.caFile);
     this.retry = { retries: opts.retries ?? 3, baseMs: opts.retryBaseMs ?? 250, ...(opts.signal ? { signal: opts.signal } : {}) };
     this.#transport = httpTransport({
       agents: this.#agents,

@@ -72,6 +72,8 @@ export function httpTransport(opts: TransportOptions): RoundTrip {
 
 /** Keep-alive agents owned by one client; `destroy()` closes their sockets so the process can exit. */
 export class Agents {
+  /** `caFile`: extra trusted CA certificates (PEM), read when the first verified HTTPS agent is made. */
+  constructor(private readonly caFile?: string) {}
   #http?: Http.Agent;
   #https?: Https.Agent;
   #httpsInsecure?: Https.Agent;
@@ -79,7 +81,7 @@ export class Agents {
     return (this.#http ??= new (http().Agent)({ keepAlive: true, maxSockets: 16 }));
   }
   get https(): Https.Agent {
-    return (this.#https ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, ...extraCaOption() }));
+    return (this.#https ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, ...extraCaOption(this.caFile) }));
   }
   get httpsInsecure(): Https.Agent {
     return (this.#httpsInsecure ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false }));
@@ -92,11 +94,10 @@ export class Agents {
 }
 
 /**
- * Node's default trust store plus the PEM certificates of WHARF_EXTRA_CA_CERTS, read when the first registry client
- * is made (an unreadable file is ignored with the same leniency as Node's NODE_EXTRA_CA_CERTS).
+ * Node's default trust store plus the PEM certificates of `file` (RemoteOptions.caFile; the CLI's
+ * WHARF_EXTRA_CA_CERTS). An unreadable file is ignored with the same leniency as Node's NODE_EXTRA_CA_CERTS.
  */
-export function extraCaOption(env: NodeJS.ProcessEnv = process.env): { ca?: string[] } {
-  const file = env.WHARF_EXTRA_CA_CERTS;
+export function extraCaOption(file: string | undefined): { ca?: string[] } {
   if (!file) return {};
   let pem: string;
   try {

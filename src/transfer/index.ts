@@ -4,5 +4,6 @@
  */
 export { pull, type PullOptions, type PullResult } from './pull.js';
 export { push, DEFAULT_COMPRESSION_LEVEL, type PushOptions, type PushResult } from './push.js';
+export { Registries, type RegistrySettings } from './service.js';
 export { ParallelGzip, type ParallelGzipOptions } from './pgzip.js';
 export type { TransferEngine, TransferEvent, ProgressFn, TransferCommonOptions } from './types.js';

@@ -12,6 +12,9 @@ const loaded = new Map<string, unknown>();
 /**
  * One of Wharf's optional native addons (native/*.c, built by scripts/build-native.mjs), or null when it is not
  * built, not loadable, fails `check`, or WHARF_NATIVE=0 disables them all (every caller has a pure fallback).
+ * WHARF_NATIVE stays an environment switch rather than an option: it is a process-wide debugging and test switch
+ * that the monitor process (started by the CLI or a library program) must see as well, and it changes only which of
+ * two equivalent implementations runs.
  */
 export function loadNativeAddon<T>(name: string, check: (m: Partial<T>) => boolean): T | null {
   if (process.env.WHARF_NATIVE === '0') return null; // read on every call: tests switch it within one process

@@ -30,9 +30,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Wharf } from '../../src/index.js';
-import { importTarball } from '../../src/images.js';
 import { startRegistry, loadRegistryConfig, type RunningRegistry } from '../../src/registry.js';
-import { push } from '../../src/remote.js';
 import { makeBusyboxTar } from '../helpers/busybox.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -117,7 +115,7 @@ class World {
     try {
       const ref = `${this.registry.host}:${this.registry.port}/busybox:latest`;
       seed.images.tag('busybox', ref);
-      await push(seed, ref);
+      await seed.registries.push(ref);
     } finally {
       seed.close();
     }
@@ -126,7 +124,7 @@ class World {
   async #rootWithBusybox(root: string): Promise<Wharf> {
     const w = await Wharf.open({ root });
     try {
-      await importTarball(w.images, this.tarball, { reference: 'busybox', changes: ['CMD ["sh"]'] });
+      await w.images.archives.import(this.tarball, { reference: 'busybox', changes: ['CMD ["sh"]'] });
       return w;
     } catch (err) {
       w.close();

@@ -24,15 +24,15 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const MAIN_TS = `
 import { PassThrough } from 'node:stream';
 import { Wharf, WharfError, is, type ErrorCode } from 'wharf';
-import { importTarball, listImages, type ImageListRow, type ImageService } from 'wharf/images';
+import type { ImageListRow, ImageService } from 'wharf/images';
 import type { AttachExit, ContainerService, ContainerView, CreateOptions, TaskService } from 'wharf/containers';
 
 const [root, tarball] = process.argv.slice(2) as [string, string];
 const wharf: Wharf = await Wharf.open({ root });
 try {
   const images: ImageService = wharf.images;
-  const image = await importTarball(images, tarball, { reference: 'busybox', changes: ['CMD ["sh"]'] });
-  const rows: ImageListRow[] = listImages(images);
+  const image = await images.archives.import(tarball, { reference: 'busybox', changes: ['CMD ["sh"]'] });
+  const rows: ImageListRow[] = images.list();
 
   const containers: ContainerService = wharf.containers;
   const opts: CreateOptions = { image: 'busybox', command: ['echo', 'hello'], network: 'none' };

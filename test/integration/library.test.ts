@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Wharf, is } from '../../src/index.js';
-import { importTarball } from '../../src/images.js';
+import type { ImageListRow } from '../../src/images.js';
 import { Builder, BuildContext } from '../../src/build.js';
 import { startRegistry, loadRegistryConfig } from '../../src/registry.js';
-import { push, pull } from '../../src/remote.js';
+import { DEFAULT_COMPRESSION_LEVEL, type PullResult } from '../../src/remote.js';
 import { makeBusyboxTar } from '../helpers/busybox.js';
 
 test('import, build, serve, push and pull through the library API', async () => {
@@ -23,8 +23,15 @@ test('import, build, serve, push and pull through the library API', async () => 
   const b = await Wharf.open({ root: path.join(dir, 'b') });
   let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
   try {
-    const base = await importTarball(a.images, createReadStream(await makeBusyboxTar(dir)), { changes: ['CMD ["sh"]'], reference: 'busybox' });
+    const base = await a.images.archives.import(createReadStream(await makeBusyboxTar(dir)), { changes: ['CMD ["sh"]'], reference: 'busybox' });
     assert.equal(a.images.resolve('busybox').id, base.id);
+    const rows: ImageListRow[] = a.images.list();
+    assert.deepEqual(rows.map((r) => r.id), [base.id]);
+    assert.equal((await a.images.inspect('busybox')).Id, base.id);
+    assert.equal((await a.images.history('busybox')).length, 1);
+    // The library reads no environment: a bare NAME (the CLI expands `-e NAME`) is refused before anything is made.
+    await assert.rejects(a.containers.create({ image: 'busybox', env: ['A=1', 'HOME'] }), (err: unknown) => is(err, 'INVALID_ARGUMENT'));
+    assert.deepEqual(await a.containers.list(), []);
 
     const ctxDir = path.join(dir, 'ctx');
     await import('node:fs/promises').then((f) => f.mkdir(ctxDir));
@@ -42,13 +49,14 @@ test('import, build, serve, push and pull through the library API', async () => 
     });
     assert.equal(a.images.resolve(ref).id, built.imageId);
 
-    const [pushed] = await push(a, ref);
-    const [pulled] = await pull(b, ref);
+    const [pushed] = await a.registries.push(ref, { compressionLevel: DEFAULT_COMPRESSION_LEVEL });
+    const [pulled]: PullResult[] = await b.registries.pull(ref);
     assert.equal(pulled!.imageId, built.imageId);
     assert.equal(pulled!.digest, pushed!.digest);
     const chain = b.images.records.imageChain(pulled!.imageId);
     const top = b.snapshots.differ.diffDir(chain[chain.length - 1]!);
     assert.equal(await readFile(path.join(top, 'srv/copy.txt'), 'utf8'), 'hello\n');
+    assert.deepEqual((await b.check()).problems, []);
     assert.ok(is(await Promise.resolve().then(() => b.images.resolve('nope')).catch((e: unknown) => e), 'NOT_FOUND'));
   } finally {
     await registry?.close();

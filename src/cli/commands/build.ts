@@ -201,9 +201,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --force', 'Do not prompt for confirmation')
     .action(async (o: { all?: boolean; force?: boolean }) => {
       if (!o.force && !(await confirm(ctx, 'WARNING! This will remove all dangling build cache.'))) return;
-      const { pruneBuildCache } = await buildModule();
+      const { Builder } = await buildModule();
       await withEngine(ctx, async (w) => {
-        const r = await pruneBuildCache({ root: w.root, db: w.db, images: w.images });
+        const r = await new Builder(w).prune();
         for (const id of r.deleted) ctx.stdout.write(`Deleted build cache image: ${id}\n`);
         ctx.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
       });
@@ -213,7 +213,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Show build cache disk usage')
     .action(async () =>
       withEngine(ctx, async (w) => {
-        const u = await (await buildModule()).buildCacheUsage({ root: w.root, db: w.db, images: w.images });
+        const u = await new (await buildModule()).Builder(w).diskUsage();
         ctx.stdout.write(`Cache entries:\t${u.entries} (${u.active} in use)\nCache mounts:\t${u.cacheMounts.count} (${humanSize(u.cacheMounts.size)})\nReclaimable:\t${humanSize(u.reclaimable)}\nTotal:\t\t${humanSize(u.size)}\n`);
       }),
     );

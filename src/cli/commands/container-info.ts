@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { commandText, inspectContainer, portsText, statusText, type ContainerView } from '../../container/index.js';
+import { commandText, portsText, statusText, type ContainerView } from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
 import { humanSize, run, timeAgo } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
@@ -266,29 +266,11 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.setExitCode(1);
             continue;
           }
-          out.push(await inspectContainerRecord(w, c.id, o.size === true));
+          out.push(await w.containers.inspect(c.id, { size: o.size === true }));
         }
         writeInspect(ctx, out, o.format);
       }),
     );
-}
-
-export async function inspectContainerRecord(w: Wharf, id: string, withSize = false): Promise<Record<string, unknown>> {
-  const c = await w.containers.get(id);
-  const p = w.containers.paths(c.id);
-  const doc = inspectContainer(c, {
-    graphDriver: await w.containerFiles.graphDriver(c.id),
-    logPath: p.log,
-    resolvConf: p.resolvConf,
-    hostname: p.hostname,
-    hosts: p.hosts,
-  });
-  if (withSize) {
-    const s = await w.containers.size(c.id);
-    doc.SizeRw = s.rw;
-    doc.SizeRootFs = s.rootFs;
-  }
-  return doc;
 }
 
 export function writeInspect(ctx: CliContext, out: unknown[], format?: string): void {

@@ -21,12 +21,19 @@ export async function readEnvFile(file: string): Promise<string[]> {
   } catch (err) {
     throw new WharfError('INVALID_ARGUMENT', `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
   }
+  const lines = text.split('\n').map((raw) => raw.replace(/^\s+/, '').replace(/\r$/, ''));
+  return expandEnvEntries(lines.filter((line) => line !== '' && !line.startsWith('#')));
+}
+
+/**
+ * `-e KEY=VALUE` as given; a bare `-e KEY` takes the value of this process's KEY, and is left out when KEY is unset
+ * (as Docker does). The library takes KEY=VALUE only: the environment it would read is the CLI's.
+ */
+export function expandEnvEntries(entries: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
   const out: string[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/^\s+/, '').replace(/\r$/, '');
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.includes('=')) out.push(line);
-    else if (process.env[line] !== undefined) out.push(`${line}=${process.env[line]}`);
+  for (const e of entries) {
+    if (e.includes('=')) out.push(e);
+    else if (env[e] !== undefined) out.push(`${e}=${env[e]}`);
   }
   return out;
 }

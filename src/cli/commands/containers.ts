@@ -8,7 +8,7 @@ import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
-import { containerGroup, driveSession, exit125, forEachContainer, proxySignals, readEnvFile } from './container-shared.js';
+import { containerGroup, driveSession, exit125, expandEnvEntries, forEachContainer, proxySignals, readEnvFile } from './container-shared.js';
 
 interface CreateFlags {
   detach?: boolean;
@@ -79,7 +79,7 @@ function createFlags(cmd: Command): Command {
 async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
   const env: string[] = [];
   for (const f of o.envFile) env.push(...(await readEnvFile(f)));
-  env.push(...o.env);
+  env.push(...expandEnvEntries(o.env));
   const labels: Record<string, string> = {};
   for (const l of o.label) {
     const i = l.indexOf('=');

@@ -3,16 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import {
-  listImages,
-  parseImageFilters,
-  inspectImage,
-  imageHistory,
-  importTarball,
-  saveImages,
-  loadArchive,
-  type RemoveEvent,
-} from '../../image/index.js';
+import { parseImageFilters, type RemoveEvent } from '../../image/index.js';
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList, compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
@@ -33,7 +24,7 @@ function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
 export function register(program: Command, ctx: CliContext): void {
   const imagesAction = async (repo: string | undefined, o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; filter: string[]; format?: string }) =>
     withEngine(ctx, async (w) => {
-      const rows = listImages(w.images, { all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
+      const rows = w.images.list({ all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
         const seen = new Set<string>();
@@ -83,7 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
       let failed: WharfError | undefined;
       for (const n of names) {
         try {
-          out.push(await inspectImage(w.images, w.images.resolve(n)));
+          out.push(await w.images.inspect(n));
         } catch (err) {
           if (!(err instanceof WharfError) || err.code !== 'NOT_FOUND') throw err;
           failed = err;
@@ -105,8 +96,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   const historyAction = async (name: string, o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string }) =>
     withEngine(ctx, async (w) => {
-      const img = w.images.resolve(name);
-      const rows = await imageHistory(w.images, img);
+      const rows = await w.images.history(name);
       const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
@@ -195,7 +185,7 @@ export function register(program: Command, ctx: CliContext): void {
   const importAction = async (file: string, ref: string | undefined, o: { change: string[]; message?: string; platform?: string }) =>
     withEngine(ctx, async (w) => {
       const { parsePlatform } = await import('../../oci/index.js');
-      const img = await importTarball(w.images, file === '-' ? process.stdin : path.resolve(file), {
+      const img = await w.images.archives.import(file === '-' ? process.stdin : path.resolve(file), {
         changes: o.change,
         ...(o.message ? { message: o.message } : {}),
         sourceName: file,
@@ -221,14 +211,14 @@ export function register(program: Command, ctx: CliContext): void {
         throw new WharfError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
       }
       if (!o.output) {
-        await saveImages(w.images, names, process.stdout);
+        await w.images.archives.save(names, process.stdout);
         return;
       }
       // Write next to the target and rename at the end, so a failed save never leaves a truncated archive.
       const out = path.resolve(o.output);
       const tmp = `${out}.wharf-${process.pid}.tmp`;
       try {
-        await saveImages(w.images, names, createWriteStream(tmp));
+        await w.images.archives.save(names, createWriteStream(tmp));
         await fsp.rename(tmp, out);
         await fsyncDir(path.dirname(out));
       } finally {
@@ -246,7 +236,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new WharfError('INVALID_ARGUMENT', 'requested load from stdin, but stdin is empty');
       }
       const src = o.input ? createReadStream(path.resolve(o.input)) : process.stdin;
-      const res = await loadArchive(w.images, src, { root: w.root });
+      const res = await w.images.archives.load(src);
       for (const l of res.loaded) ctx.stdout.write(l.name ? `Loaded image: ${l.name}\n` : `Loaded image ID: ${l.id}\n`);
     });
   const loadOptions = (c: Command) =>

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
-import { inspectImage } from '../../image/index.js';
 import { compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
-import { inspectContainerRecord } from './container-info.js';
 
 /** `inspect NAME|ID…`: low-level information on Wharf objects: containers first, then images (as Docker). */
 export function register(program: Command, ctx: CliContext): void {
@@ -23,7 +21,7 @@ export function register(program: Command, ctx: CliContext): void {
           if (!o.type || o.type === 'container') {
             const c = w.containers.tryResolve(n);
             if (c) {
-              out.push(await inspectContainerRecord(w, c.id, o.size === true));
+              out.push(await w.containers.inspect(c.id, { size: o.size === true }));
               continue;
             }
           }
@@ -48,7 +46,7 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.setExitCode(1);
             continue;
           }
-          out.push(await inspectImage(w.images, img));
+          out.push(await w.images.inspect(img.id));
         }
         if (o.format) {
           const t = compileTemplate(o.format === 'json' ? '{{json .}}' : o.format);

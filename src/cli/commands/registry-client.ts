@@ -11,7 +11,7 @@ import {
   type Credentials,
   type RemoteOptions,
 } from '../../remote/index.js';
-import { pull, push, type TransferEvent } from '../../transfer/index.js';
+import type { TransferEvent } from '../../transfer/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
@@ -29,7 +29,11 @@ function tlsVerifyOff(o: NetworkFlags): boolean {
   return o.tlsVerify === false || o.tlsVerify === 'false' || o.tlsVerify === '0';
 }
 
-/** Registry access options for one call: credentials files, insecure registries (flag and WHARF_INSECURE_REGISTRIES). */
+/**
+ * Registry access options for one call, from the flags and the environment (the library reads none): credentials
+ * files (WHARF_CONFIG, DOCKER_CONFIG), insecure registries (the flags and WHARF_INSECURE_REGISTRIES), extra CA
+ * certificates (WHARF_EXTRA_CA_CERTS, where bin/wharf moves NODE_EXTRA_CA_CERTS).
+ */
 function remoteOptionsFor(domain: string, o: NetworkFlags, env: NodeJS.ProcessEnv = process.env): RemoteOptions {
   const insecure = (env.WHARF_INSECURE_REGISTRIES ?? '').split(/[,\s]+/).filter((s) => s !== '');
   // Like podman's --tls-verify=false, either flag lets this registry use plain HTTP or an unverified certificate.
@@ -37,6 +41,7 @@ function remoteOptionsFor(domain: string, o: NetworkFlags, env: NodeJS.ProcessEn
   return {
     credentials: new CredentialStore(defaultCredentialFiles(env)),
     insecureRegistries: insecure,
+    ...(env.WHARF_EXTRA_CA_CERTS ? { caFile: env.WHARF_EXTRA_CA_CERTS } : {}),
     ...(tlsVerifyOff(o) ? { tlsVerify: false } : {}),
   };
 }
@@ -147,7 +152,7 @@ function registerTransfer(program: Command, ctx: CliContext): void {
   ).action(async (name: string, o: NetworkFlags & { allTags?: boolean; platform?: string; quiet?: boolean; maxConcurrent: string }) =>
     withEngine(ctx, async (w) => {
       const domain = parseNormalizedNamed(name).domain;
-      const results = await pull(w, name, {
+      const results = await w.registries.pull(name, {
         remote: remoteOptionsFor(domain, o),
         onProgress: printer(ctx, o.quiet ?? false),
         concurrency: concurrencyOf(o.maxConcurrent),
@@ -176,7 +181,7 @@ function registerTransfer(program: Command, ctx: CliContext): void {
       const level = Number(o.compressionLevel);
       if (!/^\d$/.test(o.compressionLevel)) throw new WharfError('INVALID_ARGUMENT', `invalid --compression-level ${JSON.stringify(o.compressionLevel)}: want 0 to 9`);
       const domain = parseNormalizedNamed(name).domain;
-      const results = await push(w, name, {
+      const results = await w.registries.push(name, {
         remote: remoteOptionsFor(domain, o),
         onProgress: printer(ctx, o.quiet ?? false),
         compressionLevel: level,
@@ -247,7 +252,7 @@ function registerAccounts(program: Command, ctx: CliContext): void {
     .argument('[SERVER]')
     .action(async (server: string | undefined) => {
       const domain = registryFromServerArg(server);
-      const store = new CredentialStore(defaultCredentialFiles());
+      const store = new CredentialStore(defaultCredentialFiles(process.env));
       const shown = server ?? domain;
       if (await store.erase(domain)) ctx.stdout.write(`Removing login credentials for ${shown}\n`);
       else ctx.stdout.write(`Not logged in to ${shown}\n`);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { shortId } from '../../digest/index.js';
-import { imageDiskUsage, checkImageStore, listImages } from '../../image/index.js';
 import { buildModule } from './build.js';
 import { humanSize, timeAgo } from '../../util/index.js';
 import { commandText, statusText } from '../../container/index.js';
@@ -23,7 +22,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--format <string>', 'Format output using a custom template')
     .action(async (o: { verbose?: boolean; format?: string }) =>
       withEngine(ctx, async (w) => {
-        const img = imageDiskUsage(w.images);
+        const img = w.images.diskUsage();
         const ctrs = [];
         for (const c of await w.containers.list()) ctrs.push({ c, size: (await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 }))).rw });
         const ctrSize = ctrs.reduce((a, x) => a + x.size, 0);
@@ -32,13 +31,13 @@ export function register(program: Command, ctx: CliContext): void {
         for (const v of w.volumes.list()) vols.push({ v, links: w.volumes.users(v.name).length, size: await w.volumes.size(v.name) });
         const volSize = vols.reduce((a, x) => a + x.size, 0);
         const volReclaim = vols.filter((x) => x.links === 0).reduce((a, x) => a + x.size, 0);
-        const bc = await (await buildModule()).buildCacheUsage({ root: w.root, db: w.db, images: w.images });
+        const bc = await new (await buildModule()).Builder(w).diskUsage();
         const bcLayers = bc.size - bc.cacheMounts.size;
         const summary = [
           // Layers only build-cache step images hold are counted once, under Build Cache, not under Images too.
           {
             Type: 'Images',
-            TotalCount: String(new Set(listImages(w.images).map((r) => r.id)).size), // as `images` lists them: no build-step intermediates
+            TotalCount: String(new Set(w.images.list().map((r) => r.id)).size), // as `images` lists them: no build-step intermediates
             Active: String(img.active),
             Size: humanSize(img.layersSize - bcLayers),
             Reclaimable: reclaimableText(Math.max(0, img.reclaimable - bcLayers), img.layersSize - bcLayers),
@@ -116,13 +115,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--repair', 'Remove orphans and leftovers of interrupted work')
     .action(async (o: { repair?: boolean }) =>
       withEngine(ctx, async (w) => {
-        // Containers own their init and writable snapshots, running builds their step snapshots: not orphans.
-        const liveBuilds = await (await buildModule()).liveBuildSnapshots(w.snapshots);
-        const r = await checkImageStore(w.images, {
-          root: w.root,
-          repair: o.repair ?? false,
-          owners: { snapshots: () => new Set([...w.containers.ownedSnapshots(), ...liveBuilds]) },
-        });
+        const r = await w.check({ repair: o.repair ?? false });
         for (const p of r.problems) ctx.stdout.write(`${p.kind}: ${p.what}${p.repaired ? ' (repaired)' : ''}\n`);
         const unrepaired = r.problems.filter((p) => !p.repaired);
         ctx.stdout.write(

@@ -10,9 +10,7 @@ import * as path from 'node:path';
 import { makeBusyboxTar } from '../../helpers/busybox.js';
 import { startReferenceRegistry, startFaultProxy, type ReferenceRegistry, type FaultProxy } from './helpers.js';
 import { Wharf } from '../../../src/engine/index.js';
-import { importTarball } from '../../../src/image/index.js';
 import { LocalContentStore } from '../../../src/content/index.js';
-import { pull, push } from '../../../src/transfer/index.js';
 import { is } from '../../../src/errors/index.js';
 
 let reg: ReferenceRegistry;
@@ -28,8 +26,8 @@ before(async () => {
   const tarball = await makeBusyboxTar(work);
   const src = await Wharf.open({ root: path.join(work, 'src') });
   try {
-    await importTarball(src.images, tarball, { reference: `${reg.host}/f/bb:1` });
-    await push(src, `${reg.host}/f/bb:1`, { compressionLevel: 1 });
+    await src.images.archives.import(tarball, { reference: `${reg.host}/f/bb:1` });
+    await src.registries.push(`${reg.host}/f/bb:1`, { compressionLevel: 1 });
   } finally {
     src.close();
   }
@@ -60,7 +58,7 @@ test('a connection dropped mid-layer is resumed with Range in the same pull', as
   });
   const w = await Wharf.open({ root: path.join(work, 'resume-1') });
   try {
-    const [r] = await pull(w, `${proxy.host}/f/bb:1`, { remote: fast });
+    const [r] = await w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast });
     assert.equal(r!.downloaded, 1);
     const gets = proxy.log.filter((l) => isLayerGet(l.url, l.method));
     assert.equal(gets.length, 2, JSON.stringify(gets));
@@ -80,7 +78,7 @@ test('a pull that gives up keeps the partial layer, and the next pull resumes it
   const root = path.join(work, 'resume-2');
   const w = await Wharf.open({ root });
   try {
-    await assert.rejects(pull(w, `${proxy.host}/f/bb:1`, { remote: fast }), (err) => is(err, 'UNAVAILABLE'));
+    await assert.rejects(w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast }), (err) => is(err, 'UNAVAILABLE'));
     const ingests = await (w.content as LocalContentStore).listIngests();
     assert.equal(ingests.length, 1);
     assert.equal(ingests[0]!.ref, `pull-${layer.digest}`);
@@ -89,7 +87,7 @@ test('a pull that gives up keeps the partial layer, and the next pull resumes it
 
     proxy.setRule(() => ({ kind: 'pass' }));
     proxy.log.length = 0;
-    const [r] = await pull(w, `${proxy.host}/f/bb:1`, { remote: fast });
+    const [r] = await w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast });
     assert.equal(r!.upToDate, false);
     const gets = proxy.log.filter((l) => isLayerGet(l.url, l.method));
     assert.equal(gets.length, 1);
@@ -104,7 +102,7 @@ test('a tampered layer fails with DIGEST_MISMATCH and nothing is stored', async 
   proxy.setRule((req) => (isLayerGet(req.url, req.method) ? { kind: 'flip', offset: 1000 } : { kind: 'pass' }));
   const w = await Wharf.open({ root: path.join(work, 'tamper') });
   try {
-    await assert.rejects(pull(w, `${proxy.host}/f/bb:1`, { remote: fast }), (err) => {
+    await assert.rejects(w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast }), (err) => {
       assert.ok(is(err, 'DIGEST_MISMATCH'), String(err));
       return true;
     });
@@ -125,7 +123,7 @@ test('an upload whose connection drops is started over and the push succeeds', a
     proxy.log.length = 0;
     proxy.setRule((req) => (req.method === 'PATCH' && patches++ === 0 ? { kind: 'cut', bytes: 0 } : { kind: 'pass' }));
     const statuses: string[] = [];
-    const [r] = await push(src, `${proxy.host}/f/again:1`, {
+    const [r] = await src.registries.push(`${proxy.host}/f/again:1`, {
       remote: fast,
       onProgress: (e) => {
         if (e.type === 'layer') statuses.push(e.status);

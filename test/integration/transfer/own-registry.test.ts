@@ -10,8 +10,6 @@ import * as path from 'node:path';
 import { tempRoot, ok } from '../../helpers/cli.js';
 import { makeBusyboxTar } from '../../helpers/busybox.js';
 import { Wharf } from '../../../src/engine/index.js';
-import { importTarball } from '../../../src/image/index.js';
-import { pull, push } from '../../../src/transfer/index.js';
 import { RegistryClient } from '../../../src/remote/index.js';
 import { is } from '../../../src/errors/index.js';
 
@@ -53,10 +51,10 @@ test('Bearer tokens: push with credentials, anonymous pull of a public repositor
   const src = await Wharf.open({ root: path.join(work, 'src') });
   const dst = await Wharf.open({ root: path.join(work, 'dst') });
   try {
-    await importTarball(src.images, await makeBusyboxTar(work), { reference: `${addr}/public/bb:1` });
-    await assert.rejects(push(src, `${addr}/public/bb:1`), (err) => is(err, 'UNAUTHORIZED') || is(err, 'DENIED'));
-    const [pushed] = await push(src, `${addr}/public/bb:1`, { remote: { credentials: bob } });
-    const [pulled] = await pull(dst, `${addr}/public/bb:1`);
+    await src.images.archives.import(await makeBusyboxTar(work), { reference: `${addr}/public/bb:1` });
+    await assert.rejects(src.registries.push(`${addr}/public/bb:1`), (err) => is(err, 'UNAUTHORIZED') || is(err, 'DENIED'));
+    const [pushed] = await src.registries.push(`${addr}/public/bb:1`, { remote: { credentials: bob } });
+    const [pulled] = await dst.registries.pull(`${addr}/public/bb:1`);
     assert.equal(pulled!.digest, pushed!.digest);
     assert.equal(pulled!.imageId, src.images.resolve(`${addr}/public/bb:1`).id);
 

@@ -10,7 +10,7 @@ import { makeBusyboxTar } from '../../helpers/busybox.js';
 import { writeOciLayout } from '../registry/oci-layout.js';
 import { startReferenceRegistry, type ReferenceRegistry } from './helpers.js';
 import { Wharf } from '../../../src/engine/index.js';
-import { pull, type TransferEvent } from '../../../src/transfer/index.js';
+import type { TransferEvent } from '../../../src/transfer/index.js';
 import { hostPlatform } from '../../../src/oci/index.js';
 
 let reg: ReferenceRegistry;
@@ -74,18 +74,18 @@ test('a multi-arch OCI index: the host platform is chosen, --platform picks anot
     const events: TransferEvent[] = [];
     const w = await Wharf.open({ root: dst.root });
     try {
-      const [res] = await pull(w, `${reg.host}/skopeo/multi:1`, { onProgress: (e) => events.push(e) });
+      const [res] = await w.registries.pull(`${reg.host}/skopeo/multi:1`, { onProgress: (e) => events.push(e) });
       assert.equal(res!.digest, written.digest, 'the repo digest is the index digest');
       assert.equal(res!.downloaded, 2);
       const { config } = await w.images.config(res!.imageId);
       assert.equal(config.architecture, host);
       assert.equal(events.filter((e) => e.type === 'layer' && e.status === 'Pull complete').length, 2);
 
-      const again = await pull(w, `${reg.host}/skopeo/multi:1`, { onProgress: (e) => events.push(e) });
+      const again = await w.registries.pull(`${reg.host}/skopeo/multi:1`, { onProgress: (e) => events.push(e) });
       assert.equal(again[0]!.upToDate, true);
       assert.equal(again[0]!.downloaded, 0);
 
-      const [foreign] = await pull(w, `${reg.host}/skopeo/multi:1`, { platform: `linux/${other}` });
+      const [foreign] = await w.registries.pull(`${reg.host}/skopeo/multi:1`, { platform: `linux/${other}` });
       assert.equal((await w.images.config(foreign!.imageId)).config.architecture, other);
       assert.equal(foreign!.upToDate, false, 'the tag moved to the other platform\'s image');
     } finally {

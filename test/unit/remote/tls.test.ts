@@ -62,22 +62,25 @@ test('an insecure (loopback) registry speaking TLS is reached over HTTPS without
   }
 });
 
-test('WHARF_EXTRA_CA_CERTS (where bin/wharf moves NODE_EXTRA_CA_CERTS) makes a private CA trusted', async () => {
+test('caFile (the CLI passes WHARF_EXTRA_CA_CERTS, where bin/wharf moves NODE_EXTRA_CA_CERTS) makes a private CA trusted', async () => {
   const { extraCaOption } = await import('../../../src/remote/transport.js');
-  assert.deepEqual(extraCaOption({}), {});
-  assert.deepEqual(extraCaOption({ WHARF_EXTRA_CA_CERTS: path.join(dir, 'missing.pem') }), {});
-  const opt = extraCaOption({ WHARF_EXTRA_CA_CERTS: path.join(dir, 'cert.pem') });
+  assert.deepEqual(extraCaOption(undefined), {});
+  assert.deepEqual(extraCaOption(path.join(dir, 'missing.pem')), {});
+  const opt = extraCaOption(path.join(dir, 'cert.pem'));
   assert.ok(opt.ca && opt.ca.length > 1 && opt.ca.at(-1)!.includes('BEGIN CERTIFICATE'));
-  const saved = process.env.WHARF_EXTRA_CA_CERTS;
-  process.env.WHARF_EXTRA_CA_CERTS = path.join(dir, 'cert.pem');
-  const strict = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { retries: 0 });
+  const endpoint = { domain: host, apiHost: host, authKey: host, insecure: false };
+  const untrusting = new RegistryClient(endpoint, { retries: 0 });
+  try {
+    await assert.rejects(untrusting.tags.list('x'));
+  } finally {
+    untrusting.close();
+  }
+  const strict = new RegistryClient(endpoint, { retries: 0, caFile: path.join(dir, 'cert.pem') });
   try {
     assert.deepEqual(await strict.tags.list('x'), ['secure']);
     assert.equal((await strict.ping()).base.protocol, 'https:');
   } finally {
     strict.close();
-    if (saved === undefined) delete process.env.WHARF_EXTRA_CA_CERTS;
-    else process.env.WHARF_EXTRA_CA_CERTS = saved;
   }
 });
 
