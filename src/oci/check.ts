@@ -40,7 +40,9 @@ function optionalString(o: Json, key: string, what: string, where: string): void
 
 export function expectStringArray(v: unknown, what: string, where: string): string[] {
   if (!Array.isArray(v)) throw bad(what, where, `must be an array of strings, not ${describe(v)}`);
-  v.forEach((x, i) => expectString(x, what, `${where}[${i}]`));
+  v.forEach((x, i) => {
+    expectString(x, what, `${where}[${i}]`);
+  });
   return v as string[];
 }
 
