@@ -11,7 +11,7 @@ import { makeBusyboxTar } from '../../helpers/busybox.js';
 import { startReferenceRegistry, startFaultProxy, type ReferenceRegistry, type FaultProxy } from './helpers.js';
 import { Wharf } from '../../../src/engine/index.js';
 import { importTarball } from '../../../src/image/index.js';
-import { LocalContentStore } from '../../../src/content/index.js';
+import type { LocalContentStore } from '../../../src/content/index.js';
 import { pull, push } from '../../../src/transfer/index.js';
 import { is } from '../../../src/errors/index.js';
 
