@@ -23,7 +23,7 @@ import {
 } from '../runtime/index.js';
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
-import { readTextInRoot, startNetwork, writeBundleSpec } from './bundle.js';
+import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
 import { monitorEntry, wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, reconcileView, stateFromMonitor } from './state.js';
@@ -390,7 +390,7 @@ export class TaskService {
     const proc = buildExecProcess(spec.process, {
       args: opts.cmd,
       ...(opts.env ? { env: opts.env } : {}),
-      ...(opts.user ? { user: opts.user, passwd: readTextInRoot(p.rootfs, '/etc/passwd'), group: readTextInRoot(p.rootfs, '/etc/group') } : {}),
+      ...(opts.user ? { user: opts.user, ...readAccountFiles(p.rootfs) } : {}),
       ...(opts.workdir ? { workdir: opts.workdir } : {}),
       tty: opts.tty === true,
       ...(opts.consoleSize ? { consoleSize: { width: opts.consoleSize.cols, height: opts.consoleSize.rows } } : {}),

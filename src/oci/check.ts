@@ -9,9 +9,7 @@ import type { Descriptor, Platform } from './types.js';
 export type Json = Record<string, unknown>;
 
 export function bad(what: string, where: string, problem: string): WharfError {
-  return new WharfError('INVALID_ARGUMENT', `invalid ${what}: ${where ? `${where} ` : ''}${problem}`, {
-    details: where ? { field: where } : undefined,
-  });
+  return new WharfError('INVALID_ARGUMENT', `invalid ${what}: ${where ? `${where} ` : ''}${problem}`, where ? { details: { field: where } } : {});
 }
 
 export function describe(v: unknown): string {
