@@ -99,10 +99,6 @@ export async function writeBundleSpec(
 }
 
 /**
- * A small text file inside a container's root file system (symlinks resolved within it), or undefined when it
- * cannot be read; a path that cannot be resolved (a symlink loop) is an error.
- */
-/**
  * The rootfs's /etc/passwd and /etc/group, each left out when the image has none. Small files, read synchronously:
  * two async reads took ~6 ms of every start in thread-pool trips.
  */
@@ -112,6 +108,10 @@ export function readAccountFiles(rootfs: string): { passwd?: string; group?: str
   return { ...(passwd !== undefined ? { passwd } : {}), ...(group !== undefined ? { group } : {}) };
 }
 
+/**
+ * A small text file inside a container's root file system (symlinks resolved within it), or undefined when it
+ * cannot be read; a path that cannot be resolved (a symlink loop) is an error.
+ */
 function readTextInRoot(rootfs: string, file: string): string | undefined {
   const resolved = resolveInRootSync(rootfs, file);
   try {
