@@ -161,7 +161,7 @@ class Applier {
 
     switch (type) {
       case 'directory':
-        if (!existing || !existing.isDirectory()) fs.mkdirSync(dst, { mode: 0o700 });
+        if (!existing?.isDirectory()) fs.mkdirSync(dst, { mode: 0o700 });
         if (replacedWhiteout && this.opts.whiteouts === 'overlay') {
           // As overlayfs does for mkdir over a whiteout: the new directory must hide the lower one's contents.
           await setOpaque(dst);

@@ -1,4 +1,4 @@
-import { PassThrough, Readable, type Transform } from 'node:stream';
+import { PassThrough, type Readable, type Transform } from 'node:stream';
 import type * as Zlib from 'node:zlib';
 import { lazyBuiltin, spawn } from '../util/index.js';
 import { WharfError } from '../errors/index.js';
@@ -55,8 +55,14 @@ async function peek(src: Readable, n: number): Promise<{ head: Buffer; stream: R
           resolve(false);
         }
       };
-      const onEnd = () => (cleanup(), resolve(true));
-      const onError = (err: Error) => (cleanup(), reject(err));
+      const onEnd = () => {
+        cleanup();
+        resolve(true);
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
       src.on('data', onData);
       src.on('end', onEnd);
       src.on('error', onError);

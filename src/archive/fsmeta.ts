@@ -125,7 +125,7 @@ export async function makeNode(
 ): Promise<void> {
   const args = ['-m', (mode & 0o7777).toString(8), p, kind];
   if (kind !== 'p') args.push(String(devmajor), String(devminor));
-  await run('mknod', args, { signal });
+  await run('mknod', args, signal !== undefined ? { signal } : {});
 }
 
 export async function makeWhiteout(p: string, signal?: AbortSignal): Promise<void> {

@@ -234,8 +234,7 @@ async function* readSegments(src: Readable): AsyncGenerator<TarSegment> {
   let rest = '';
   for await (const chunk of src.pipe(zlib().createGunzip())) {
     rest += (chunk as Buffer).toString('utf8');
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
+    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
       const line = rest.slice(0, nl);
       rest = rest.slice(nl + 1);
       if (!line) continue;

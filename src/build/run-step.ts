@@ -132,14 +132,16 @@ export class RuncStepRunner implements StepRunner {
       }
     };
     const network: NetworkAttachment = req.network === 'none' ? { mode: 'new' } : { mode: 'host' };
+    const passwd = await read('etc/passwd');
+    const group = await read('etc/group');
     const spec = buildSpec(
       { Env: req.env, WorkingDir: req.workdir ?? '/', ...(req.user ? { User: req.user } : {}) },
       {
         rootfs: req.rootfs,
         command: req.argv,
         entrypoint: [],
-        passwd: await read('etc/passwd'),
-        group: await read('etc/group'),
+        ...(passwd !== undefined ? { passwd } : {}),
+        ...(group !== undefined ? { group } : {}),
         hostname,
         network,
         etcFiles: etc,

@@ -48,9 +48,7 @@ export async function writeBundleSpec(
   consoleSize: { cols: number; rows: number } | undefined,
 ): Promise<void> {
   const hc = rec.hostConfig;
-  // Small files, read synchronously: two async reads took ~6 ms of every start in thread-pool trips.
-  const passwd = readTextInRoot(rootfs, '/etc/passwd');
-  const group = readTextInRoot(rootfs, '/etc/group');
+  const accounts = readAccountFiles(rootfs);
   const init = hc.Init ? await findInitBinary() : undefined;
   const mounts: MountRequest[] = [...rec.mounts]
     .sort((a, b) => a.Destination.split('/').length - b.Destination.split('/').length)
@@ -67,14 +65,19 @@ export async function writeBundleSpec(
     );
   const tty = rec.config.Tty === true;
   const spec = buildSpec(
-    { User: rec.config.User, Env: rec.config.Env ?? [], Cmd: [rec.path, ...rec.args], Entrypoint: null, WorkingDir: rec.config.WorkingDir },
+    {
+      ...(rec.config.User !== undefined ? { User: rec.config.User } : {}),
+      Env: rec.config.Env ?? [],
+      Cmd: [rec.path, ...rec.args],
+      Entrypoint: null,
+      ...(rec.config.WorkingDir !== undefined ? { WorkingDir: rec.config.WorkingDir } : {}),
+    },
     {
       rootfs: 'rootfs',
       hostname: rec.config.Hostname ?? shortId(rec.id),
       tty,
       ...(tty && consoleSize ? { consoleSize: { width: consoleSize.cols, height: consoleSize.rows } } : {}),
-      passwd,
-      group,
+      ...accounts,
       readOnly: hc.ReadonlyRootfs,
       mounts,
       etcFiles: { hosts: p.hosts, resolvConf: p.resolvConf, hostname: p.hostname },
@@ -96,10 +99,20 @@ export async function writeBundleSpec(
 }
 
 /**
+ * The rootfs's /etc/passwd and /etc/group, each left out when the image has none. Small files, read synchronously:
+ * two async reads took ~6 ms of every start in thread-pool trips.
+ */
+export function readAccountFiles(rootfs: string): { passwd?: string; group?: string } {
+  const passwd = readTextInRoot(rootfs, '/etc/passwd');
+  const group = readTextInRoot(rootfs, '/etc/group');
+  return { ...(passwd !== undefined ? { passwd } : {}), ...(group !== undefined ? { group } : {}) };
+}
+
+/**
  * A small text file inside a container's root file system (symlinks resolved within it), or undefined when it
  * cannot be read; a path that cannot be resolved (a symlink loop) is an error.
  */
-export function readTextInRoot(rootfs: string, file: string): string | undefined {
+function readTextInRoot(rootfs: string, file: string): string | undefined {
   const resolved = resolveInRootSync(rootfs, file);
   try {
     return readFileSync(resolved, 'utf8');

@@ -197,7 +197,10 @@ export class ContainerService {
     }
     for (const h of opts.extraHosts ?? []) parseAddHost(h, DEFAULT_GATEWAY);
     const entrypoint = opts.entrypoint === undefined ? undefined : opts.entrypoint === '' ? [] : [opts.entrypoint];
-    const argv = resolveArgs(ic, { command: opts.command, entrypoint });
+    const argv = resolveArgs(ic, {
+      ...(opts.command !== undefined ? { command: opts.command } : {}),
+      ...(entrypoint !== undefined ? { entrypoint } : {}),
+    });
     const from = (opts.volumesFrom ?? []).map((spec) => {
       const [ref, mode] = spec.split(':');
       if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
@@ -226,7 +229,7 @@ export class ContainerService {
       Env: mergeEnv(ic.Env ?? [], userEnv),
       Cmd: opts.command && opts.command.length > 0 ? opts.command : entrypoint !== undefined ? [] : (ic.Cmd ?? null),
       Image: opts.image,
-      Volumes: ic.Volumes ?? undefined,
+      ...(ic.Volumes ? { Volumes: ic.Volumes } : {}),
       WorkingDir: opts.workdir ?? ic.WorkingDir ?? '',
       Entrypoint: entrypoint ?? ic.Entrypoint ?? null,
       OnBuild: ic.OnBuild ?? null,

@@ -17,7 +17,7 @@ export async function reconcileView(rec: ContainerRecord, stateDir: string, runc
   }
   const ms = await readState(stateDir);
   if (ms && ms.status !== 'exited') {
-    return { ...rec, state: { ...base, pid: ms.pid ?? base.pid }, status: base.paused ? 'paused' : 'running', running: true };
+    return { ...rec, state: { ...base, ...(ms.pid !== undefined ? { pid: ms.pid } : {}) }, status: base.paused ? 'paused' : 'running', running: true };
   }
   if (!ms || lostMonitor(ms)) {
     // The monitor was killed: runc still knows whether the process lives.
@@ -27,7 +27,13 @@ export async function reconcileView(rec: ContainerRecord, stateDir: string, runc
     }
     return {
       ...rec,
-      state: { ...base, status: 'exited', paused: false, exitCode: ms?.exitCode ?? 255, finishedAt: ms?.finishedAt ?? base.finishedAt },
+      state: {
+        ...base,
+        status: 'exited',
+        paused: false,
+        exitCode: ms?.exitCode ?? 255,
+        ...(ms?.finishedAt !== undefined ? { finishedAt: ms.finishedAt } : {}),
+      },
       status: 'exited',
       running: false,
     };

@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import {
-  Runc,
+  type Runc,
   buildExecProcess,
   isMonitorAlive,
   readLogs,
@@ -19,10 +19,11 @@ import {
   type LogEntry,
   type OciSpec,
   type ReadLogsOptions,
+  type StartedMonitor,
 } from '../runtime/index.js';
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
-import { readTextInRoot, startNetwork, writeBundleSpec } from './bundle.js';
+import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
 import { monitorEntry, wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, reconcileView, stateFromMonitor } from './state.js';
@@ -122,7 +123,7 @@ export class TaskService {
       });
       removeTreeSync(p.stateDir); // a few small files of the previous run
       trace('spec written');
-      let started;
+      let started: StartedMonitor;
       try {
         started = await startMonitor({
           id: rec.id,
@@ -286,7 +287,7 @@ export class TaskService {
     const stateDir = this.#store.paths(id).stateDir;
     for (;;) {
       const r = this.#records.get(id);
-      if (!r || r.state.status !== 'running') return;
+      if (r?.state.status !== 'running') return;
       const ms = await readState(stateDir);
       const delegatedToLiveClient = ms?.cleanupBy !== undefined && ms.cleanupBy !== process.pid && pidAlive(ms.cleanupBy);
       if (ms?.status === 'exited' && !delegatedToLiveClient && (ms.cleanedUp || !isMonitorAlive(ms.monitorPid, stateDir))) {
@@ -389,7 +390,7 @@ export class TaskService {
     const proc = buildExecProcess(spec.process, {
       args: opts.cmd,
       ...(opts.env ? { env: opts.env } : {}),
-      ...(opts.user ? { user: opts.user, passwd: readTextInRoot(p.rootfs, '/etc/passwd'), group: readTextInRoot(p.rootfs, '/etc/group') } : {}),
+      ...(opts.user ? { user: opts.user, ...readAccountFiles(p.rootfs) } : {}),
       ...(opts.workdir ? { workdir: opts.workdir } : {}),
       tty: opts.tty === true,
       ...(opts.consoleSize ? { consoleSize: { width: opts.consoleSize.cols, height: opts.consoleSize.rows } } : {}),

@@ -44,11 +44,14 @@ export function inspectContainer(
   for (const k of Object.keys(c.config.ExposedPorts ?? {})) ports[k] = null;
   for (const m of net?.ports ?? []) {
     const k = `${m.containerPort}/${m.protocol}`;
-    (ports[k] ??= []).push({ HostIp: m.hostIP === '' ? '0.0.0.0' : m.hostIP, HostPort: String(m.hostPort) });
+    ports[k] ??= [];
+    ports[k].push({ HostIp: m.hostIP === '' ? '0.0.0.0' : m.hostIP, HostPort: String(m.hostPort) });
   }
   const portBindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const m of c.hostConfig.PortBindings) {
-    (portBindings[`${m.containerPort}/${m.protocol}`] ??= []).push({ HostIp: m.hostIP, HostPort: m.hostPort ? String(m.hostPort) : '' });
+    const k = `${m.containerPort}/${m.protocol}`;
+    portBindings[k] ??= [];
+    portBindings[k].push({ HostIp: m.hostIP, HostPort: m.hostPort ? String(m.hostPort) : '' });
   }
   const bridge = c.hostConfig.NetworkMode === 'bridge';
   const endpoint = {

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, promises as fsp, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fsp, readFileSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
@@ -201,7 +201,7 @@ export class LocalContentStore implements ContentStore {
     let removed = 0;
     for (const name of names) {
       const p = path.join(this.ingestDir, name);
-      let st;
+      let st: Stats;
       try {
         st = await fsp.lstat(p);
       } catch (err) {

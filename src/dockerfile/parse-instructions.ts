@@ -1,4 +1,4 @@
-import { KEYWORDS, type Node, type ParseResult } from './ast.js';
+import { KEYWORDS, type Node } from './ast.js';
 import { locate, problem, type Warning } from './errors.js';
 import { FlagSet } from './flags.js';
 import type {

@@ -243,7 +243,7 @@ export function parseDockerfile(text: string, opts: ParseOptions = {}): ParseRes
 
   if (nodes.length === 0) throw new DockerfileError('file with no instructions', file, { start: 0, end: 0 });
 
-  const check = parseCheckDirective(d.seen['check']);
+  const check = parseCheckDirective(d.seen.check);
   return {
     file,
     nodes,

@@ -75,7 +75,7 @@ export function typeInstructions(ast: ParseResult): InstructionsResult {
   }
 
   for (const stage of stages) lintStage(stage, ctx);
-  const check = parseCheckDirective(ast.directives['check']);
+  const check = parseCheckDirective(ast.directives.check);
   return {
     file: ast.file,
     escape: ast.escape,

@@ -6,7 +6,7 @@
  */
 import { WharfError } from '../errors/index.js';
 import type { ContainerConfig } from '../oci/index.js';
-import { DockerfileError, expandInstruction, parseDockerfile, parseInstruction } from '../dockerfile/index.js';
+import { DockerfileError, expandInstruction, parseDockerfile, parseInstruction, type Node } from '../dockerfile/index.js';
 import { applyInstruction, CONFIG_INSTRUCTIONS, type ConfigInstruction, type ConfigState } from './apply-instruction.js';
 
 /** Docker's set: the config instructions but SHELL and STOPSIGNAL (moby's validCommitCommands). */
@@ -24,7 +24,7 @@ function reasonOf(err: unknown): string {
 
 /** One `--change` value (it may hold several lines, as Docker joins them) → its checked, typed instructions. */
 function parseChange(change: string): ChangeInstruction[] {
-  let nodes;
+  let nodes: Node[];
   try {
     nodes = parseDockerfile(change + '\n', { file: '--change' }).nodes;
   } catch (err) {

@@ -88,7 +88,7 @@ export async function checkImageStore(svc: ImageService, opts: { root: string; r
   for (const l of layers) {
     report.layersChecked++;
     const st = await svc.snapshots.stat(l.chainId);
-    if (!st || st.kind !== 'committed') problems.push({ kind: 'missing', what: `layer ${l.chainId} has no committed snapshot` });
+    if (st?.kind !== 'committed') problems.push({ kind: 'missing', what: `layer ${l.chainId} has no committed snapshot` });
   }
   const otherSnapshots = opts.owners?.snapshots?.() ?? new Set<string>();
   for await (const s of svc.snapshots.walk()) {

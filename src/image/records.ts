@@ -137,7 +137,7 @@ export class ImageRecords {
       .run({ ...img, labels: JSON.stringify(img.labels) });
     if (res.changes === 0) return false;
     const ins = this.db.prepare('INSERT INTO image_layers(image_id, idx, chain_id) VALUES (?, ?, ?)');
-    chain.forEach((c, i) => ins.run(img.id, i, c));
+    for (const [i, c] of chain.entries()) ins.run(img.id, i, c);
     return true;
   }
   setParent(id: string, parent: string | null): void {

@@ -114,7 +114,11 @@ export async function saveImages(svc: ImageService, names: readonly string[], ou
           annotations: { 'io.containerd.image.name': formatReference(r), 'org.opencontainers.image.ref.name': r.tag ?? 'latest' },
         });
         const top = config.rootfs.diff_ids[config.rootfs.diff_ids.length - 1];
-        if (top) (repositories[familiarName(r)] ??= {})[r.tag ?? 'latest'] = hexOf(top);
+        if (top) {
+          const name = familiarName(r);
+          repositories[name] ??= {};
+          repositories[name][r.tag ?? 'latest'] = hexOf(top);
+        }
       }
       legacyManifest.push({
         Config: `blobs/sha256/${hexOf(img.id)}`,

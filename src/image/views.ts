@@ -170,7 +170,8 @@ export function parseImageFilters(filters: readonly string[]): ImageFilters {
         out.dangling = v === 'true' || v === '1';
         break;
       case 'reference':
-        (out.reference ??= []).push(v);
+        out.reference ??= [];
+        out.reference.push(v);
         break;
       case 'before':
         out.before = v;
@@ -179,7 +180,8 @@ export function parseImageFilters(filters: readonly string[]): ImageFilters {
         out.since = v;
         break;
       case 'label':
-        (out.label ??= []).push(v);
+        out.label ??= [];
+        out.label.push(v);
         break;
       default:
         throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);

@@ -68,6 +68,16 @@ function hostResolv(req: NetworkRequest): string {
   }
 }
 
+/** The container's /etc/hosts: its own names, its address on the bridge (when it has one), and `--add-host`s. */
+function hostsFor(req: NetworkRequest, ip?: string): string {
+  return hostsFileContent({
+    hostname: req.hostname,
+    ...(ip !== undefined ? { ip } : {}),
+    ...(req.extraHosts !== undefined ? { extraHosts: req.extraHosts } : {}),
+    ...(req.domainname !== undefined ? { domainname: req.domainname } : {}),
+  });
+}
+
 /**
  * Give a container its network: nothing for `host`; for `none` runc's fresh namespace (loopback only); for `bridge` a
  * namespace joined to the bridge through CNI with the published ports. A taken host port is a CONFLICT found
@@ -81,7 +91,7 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
       id: req.id,
       mode: 'host',
       ports: [],
-      hosts: hostsFileContent({ hostname: req.hostname, extraHosts: req.extraHosts, domainname: req.domainname }),
+      hosts: hostsFor(req),
       resolvConf: resolvConfContent(resolvText, { ...req.dns, hostNetwork: true }),
       warnings: req.ports?.length ? ['Published ports are discarded when using host network mode'] : [],
     };
@@ -93,7 +103,7 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
       id: req.id,
       mode: 'none',
       ports: [],
-      hosts: hostsFileContent({ hostname: req.hostname, extraHosts: req.extraHosts, domainname: req.domainname }),
+      hosts: hostsFor(req),
       resolvConf: resolvConfContent(resolvText, req.dns),
       warnings: req.ports?.length ? ['Published ports are discarded when using network mode none'] : [],
     };
@@ -128,13 +138,13 @@ async function bridgeNetwork(req: NetworkRequest, wanted: PortMapping[], resolvT
     const iface = result.interfaces?.find((i) => i.name === IFNAME && i.sandbox);
     const setup: NetworkSetup = {
       ...base,
-      ip,
-      prefixLength: prefix !== undefined ? Number(prefix) : undefined,
-      gateway: ipEntry?.gateway,
-      mac: iface?.mac,
+      ...(ip !== undefined ? { ip } : {}),
+      ...(prefix !== undefined ? { prefixLength: Number(prefix) } : {}),
+      ...(ipEntry?.gateway !== undefined ? { gateway: ipEntry.gateway } : {}),
+      ...(iface?.mac !== undefined ? { mac: iface.mac } : {}),
       cni: { conflist, result, ifName: IFNAME, pluginDir },
     };
-    setup.hosts = hostsFileContent({ hostname: req.hostname, ip, extraHosts: req.extraHosts, domainname: req.domainname });
+    setup.hosts = hostsFor(req, ip);
     return setup;
   } catch (err) {
     await deleteNetns(name).catch(() => {});

@@ -9,9 +9,7 @@ import type { Descriptor, Platform } from './types.js';
 export type Json = Record<string, unknown>;
 
 export function bad(what: string, where: string, problem: string): WharfError {
-  return new WharfError('INVALID_ARGUMENT', `invalid ${what}: ${where ? `${where} ` : ''}${problem}`, {
-    details: where ? { field: where } : undefined,
-  });
+  return new WharfError('INVALID_ARGUMENT', `invalid ${what}: ${where ? `${where} ` : ''}${problem}`, where ? { details: { field: where } } : {});
 }
 
 export function describe(v: unknown): string {
@@ -40,7 +38,9 @@ function optionalString(o: Json, key: string, what: string, where: string): void
 
 export function expectStringArray(v: unknown, what: string, where: string): string[] {
   if (!Array.isArray(v)) throw bad(what, where, `must be an array of strings, not ${describe(v)}`);
-  v.forEach((x, i) => expectString(x, what, `${where}[${i}]`));
+  v.forEach((x, i) => {
+    expectString(x, what, `${where}[${i}]`);
+  });
   return v as string[];
 }
 

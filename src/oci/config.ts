@@ -44,7 +44,9 @@ export function parseImageConfig(raw: Buffer): ImageConfig {
   if (rootfs.type !== 'layers') throw bad(WHAT, 'rootfs.type', `must be "layers", not ${describe(rootfs.type)}`);
   if (rootfs.diff_ids === undefined || rootfs.diff_ids === null) rootfs.diff_ids = [];
   if (!Array.isArray(rootfs.diff_ids)) throw bad(WHAT, 'rootfs.diff_ids', `must be an array, not ${describe(rootfs.diff_ids)}`);
-  rootfs.diff_ids.forEach((d, i) => expectDigest(d, WHAT, `rootfs.diff_ids[${i}]`));
+  rootfs.diff_ids.forEach((d, i) => {
+    expectDigest(d, WHAT, `rootfs.diff_ids[${i}]`);
+  });
 
   if (c.config === null) delete c.config;
   else if (c.config !== undefined) validateContainerConfig(expectObject(c.config, WHAT, 'config'), 'config');
@@ -52,7 +54,9 @@ export function parseImageConfig(raw: Buffer): ImageConfig {
   if (c.history === null) delete c.history;
   else if (c.history !== undefined) {
     if (!Array.isArray(c.history)) throw bad(WHAT, 'history', `must be an array, not ${describe(c.history)}`);
-    c.history.forEach((h, i) => validateHistory(h, `history[${i}]`));
+    c.history.forEach((h, i) => {
+      validateHistory(h, `history[${i}]`);
+    });
   }
   return c as ImageConfig;
 }

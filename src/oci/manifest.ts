@@ -101,7 +101,9 @@ function validateImageManifest(o: Json): ImageManifest {
   validateDescriptor(o.config, what, 'config');
   if (o.layers === undefined) throw bad(what, 'layers', 'is missing');
   if (!Array.isArray(o.layers)) throw bad(what, 'layers', `must be an array, not ${describe(o.layers)}`);
-  o.layers.forEach((l, i) => validateDescriptor(l, what, `layers[${i}]`));
+  o.layers.forEach((l, i) => {
+    validateDescriptor(l, what, `layers[${i}]`);
+  });
   if (o.manifests !== undefined) throw bad(what, 'manifests', 'is not allowed in an image manifest');
   validateCommon(o, what);
   return o as unknown as ImageManifest;
@@ -111,7 +113,9 @@ function validateIndex(o: Json): ImageIndex {
   const what = 'image index';
   if (o.manifests === undefined) throw bad(what, 'manifests', 'is missing');
   if (!Array.isArray(o.manifests)) throw bad(what, 'manifests', `must be an array, not ${describe(o.manifests)}`);
-  o.manifests.forEach((m, i) => validateDescriptor(m, what, `manifests[${i}]`));
+  o.manifests.forEach((m, i) => {
+    validateDescriptor(m, what, `manifests[${i}]`);
+  });
   if (o.config !== undefined || o.layers !== undefined) throw bad(what, '', 'must not have "config" or "layers"');
   validateCommon(o, what);
   return o as unknown as ImageIndex;

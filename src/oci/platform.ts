@@ -166,7 +166,7 @@ export function hostPlatform(): Platform {
   if (process.arch === 'ppc64') architecture = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'ppc64le' : 'ppc64';
   const p: Platform = { architecture, os };
   if (architecture === 'arm') {
-    const armVersion = (process.config.variables as Record<string, unknown>)['arm_version'];
+    const armVersion = (process.config.variables as Record<string, unknown>).arm_version;
     p.variant = `v${typeof armVersion === 'string' || typeof armVersion === 'number' ? armVersion : 7}`;
   }
   return p;

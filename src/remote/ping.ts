@@ -3,7 +3,7 @@ import { usableChallenge, type Challenge } from './challenge.js';
 import { isTransientNetworkError, networkError, registryError } from './errors.js';
 import type { RegistryEndpoint } from './hosts.js';
 import { withRetry, type RetryPolicy } from './retry.js';
-import { readBody, type RoundTrip } from './transport.js';
+import { readBody, type HttpResponse, type RoundTrip } from './transport.js';
 
 /** What `GET /v2/` taught: where the API is, and how it wants to be authenticated. */
 export interface PingResult {
@@ -34,7 +34,7 @@ export async function ping(endpoint: RegistryEndpoint, send: RoundTrip, retry: R
       retryError: (err) => !fallsBack && isTransientNetworkError(err) && (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED',
       retryStatus: (status) => status >= 500,
     });
-    let res;
+    let res: HttpResponse;
     try {
       res = await pinger({ url: new URL('/v2/', base), method: 'GET', timeoutMs: Math.min(timeoutMs, PING_TIMEOUT_MS) });
     } catch (err) {

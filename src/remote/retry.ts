@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import { isTransientNetworkError } from './errors.js';
-import { discard, header, type HttpRequest, type RoundTrip } from './transport.js';
+import { discard, header, type HttpRequest, type HttpResponse, type RoundTrip } from './transport.js';
 
 /** How failed requests are retried: bounded attempts, exponential back-off, and which failures a retry may cure. */
 export interface RetryPolicy {
@@ -35,7 +35,7 @@ export function withRetry<R extends HttpRequest>(next: RoundTrip<R>, policy: Ret
     const attempts = req.body instanceof Readable ? 1 : policy.retries + 1;
     for (let attempt = 0; ; attempt++) {
       const last = attempt + 1 >= attempts;
-      let res;
+      let res: HttpResponse;
       try {
         res = await next(req);
       } catch (err) {

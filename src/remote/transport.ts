@@ -78,13 +78,16 @@ export class Agents {
   #https?: Https.Agent;
   #httpsInsecure?: Https.Agent;
   get http(): Http.Agent {
-    return (this.#http ??= new (http().Agent)({ keepAlive: true, maxSockets: 16 }));
+    this.#http ??= new (http().Agent)({ keepAlive: true, maxSockets: 16 });
+    return this.#http;
   }
   get https(): Https.Agent {
-    return (this.#https ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, ...extraCaOption(this.caFile) }));
+    this.#https ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, ...extraCaOption(this.caFile) });
+    return this.#https;
   }
   get httpsInsecure(): Https.Agent {
-    return (this.#httpsInsecure ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false }));
+    this.#httpsInsecure ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+    return this.#httpsInsecure;
   }
   destroy(): void {
     this.#http?.destroy();

@@ -88,7 +88,7 @@ async function clearVolatileMarker(options: readonly string[]): Promise<void> {
 }
 
 async function runMount(args: string[], cwd: string | undefined, target: string): Promise<void> {
-  const res = await run('mount', args, { cwd, check: false });
+  const res = await run('mount', args, { ...(cwd !== undefined ? { cwd } : {}), check: false });
   if (res.code !== 0) {
     const why = res.stderr.trim().split('\n')[0] ?? `exit ${res.code}`;
     throw new WharfError('INTERNAL', `cannot mount on ${target}: ${why}`, { details: { args, cwd } });

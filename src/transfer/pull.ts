@@ -1,6 +1,7 @@
+import type { Readable } from 'node:stream';
 import { WharfError, is } from '../errors/index.js';
 import type { Digest } from '../digest/index.js';
-import type { ContentProvider, Ingester } from '../content/index.js';
+import type { ContentProvider, ContentWriter, Ingester } from '../content/index.js';
 import {
   DEFAULT_TAG,
   familiarName,
@@ -214,7 +215,7 @@ async function downloadAndApply(
       }
       emit({ type: 'layer', id, status: 'Extracting', total: desc.size });
       const parent = i === 0 ? null : chain[i - 1]!;
-      let blob;
+      let blob: Readable;
       try {
         blob = await content.read(desc.digest);
       } catch (err) {
@@ -255,7 +256,7 @@ async function downloadLayer(
     return false;
   }
   const expected = { digest: desc.digest, size: desc.size };
-  let writer;
+  let writer: ContentWriter;
   for (let waited = 0; ; waited += WAIT_STEP_MS) {
     try {
       writer = await content.writer(`pull-${desc.digest}`, expected);

@@ -120,8 +120,8 @@ export function removeTreeSync(target: string): void {
   // The top is lstat'ed: readdir would follow a symlink there and empty the directory it points to.
   const st = lstatSync(target, { throwIfNoEntry: false });
   if (!st) return;
-  if (!st.isDirectory()) return ignoreMissing(() => unlinkSync(target));
-  removeDirectoryTree(target);
+  if (st.isDirectory()) removeDirectoryTree(target);
+  else ignoreMissing(() => unlinkSync(target));
 }
 
 function removeDirectoryTree(dir: string): void {

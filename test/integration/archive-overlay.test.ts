@@ -274,7 +274,7 @@ test('directory mtimes and modes are set after their contents', async () => {
       { whiteouts: 'none' },
     );
     const d = await describeTree(dir);
-    assert.deepEqual([d['ro']!.mtime, d['ro']!.mode], [T0, '555']);
+    assert.deepEqual([d.ro!.mtime, d.ro!.mode], [T0, '555']);
     assert.deepEqual([d['ro/inner']!.mtime, d['ro/inner']!.mode], [T0 + 1, '500']);
     assert.equal(d['ro/g']!.mtime, T0 + 3);
   } finally {

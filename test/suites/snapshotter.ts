@@ -264,7 +264,7 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       let parent: string | undefined;
       for (let i = 0; i < 128; i++) {
         const files: Record<string, string> = { [`layers/${i}`]: String(i), top: String(i) };
-        if (i === 0) files['bottom'] = 'from layer 0';
+        if (i === 0) files.bottom = 'from layer 0';
         await layer(`sha256:${String(i).padStart(64, '0')}`, parent, files);
         parent = `sha256:${String(i).padStart(64, '0')}`;
       }

@@ -61,8 +61,6 @@ export function parseTimeArg(s: string, now = Date.now()): Date {
  * container's exit code as the result (undefined when detached). Signals are proxied by `proxySignals`.
  */
 export async function driveSession(
-  w: Wharf,
-  id: string,
   session: AttachSession,
   opts: { tty: boolean; stdinRaw: boolean; usesStdin?: boolean },
 ): Promise<AttachExit> {

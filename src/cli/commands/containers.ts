@@ -150,7 +150,7 @@ async function startAttached(
     });
     if (!session) return;
     signals.started();
-    ex = await driveSession(w, id, session, { tty: o.tty, stdinRaw: o.tty && o.interactive, usesStdin: o.interactive });
+    ex = await driveSession(session, { tty: o.tty, stdinRaw: o.tty && o.interactive, usesStdin: o.interactive });
   } finally {
     signals.restore();
   }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
+import type { ImageRecord } from '../../image/index.js';
 import { compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
@@ -25,7 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
               continue;
             }
           }
-          let img;
+          let img: ImageRecord | undefined;
           if (!o.type || o.type === 'image') {
             try {
               img = w.images.tryResolve(n);

@@ -81,7 +81,7 @@ function progressPrinter(out: Writable, opts: { quiet: boolean; tty: boolean }):
       NOISY.has(e.status) && e.current !== undefined && e.total !== undefined && e.total > 0
         ? `${e.id}: ${e.status} ${bar(e.current, e.total)}`
         : `${e.id}: ${e.status}`;
-    let idx = ids.indexOf(e.id);
+    const idx = ids.indexOf(e.id);
     if (idx < 0) {
       ids.push(e.id);
       out.write(text + '\n');

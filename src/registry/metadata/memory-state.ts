@@ -56,13 +56,13 @@ export class Memory {
   #exclusive: Promise<void> | undefined;
 
   async run<T>(fn: (s: State) => T): Promise<T> {
-    while (this.#exclusive) await this.#exclusive;
+    while (this.#exclusive !== undefined) await this.#exclusive;
     return fn(this.s);
   }
 
   /** Runs `fn` alone; its changes are undone when it throws. */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.#exclusive) await this.#exclusive;
+    while (this.#exclusive !== undefined) await this.#exclusive;
     let end!: () => void;
     this.#exclusive = new Promise<void>((resolve) => (end = resolve));
     const before = copyState(this.s);

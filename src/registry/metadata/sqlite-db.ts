@@ -121,7 +121,7 @@ export class SqliteConnection {
 
   /** Runs `fn` (synchronous) once no exclusive transaction of this process is open. */
   async run<T>(fn: () => T): Promise<T> {
-    while (this.#exclusive) await this.#exclusive;
+    while (this.#exclusive !== undefined) await this.#exclusive;
     return fn();
   }
 
@@ -132,7 +132,7 @@ export class SqliteConnection {
 
   /** An IMMEDIATE transaction around async `fn`; this process's other calls wait until it ends. */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.#exclusive) await this.#exclusive;
+    while (this.#exclusive !== undefined) await this.#exclusive;
     let end!: () => void;
     this.#exclusive = new Promise<void>((resolve) => (end = resolve));
     try {

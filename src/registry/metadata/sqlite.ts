@@ -276,7 +276,8 @@ export class SqliteRegistryIndex implements RegistryIndex {
   readonly gc: GcIndex;
 
   constructor(file: string) {
-    const c = (this.#c = new SqliteConnection(file));
+    const c = new SqliteConnection(file);
+    this.#c = c;
     this.repositories = new SqliteRepositories(c);
     this.blobs = new SqliteBlobs(c);
     this.manifests = new SqliteManifests(c);

@@ -72,7 +72,7 @@ export async function startRegistry(config: RegistryConfig, opts: StartOptions =
   let gcRunning: Promise<GcReport> | undefined;
   const runGc = async (o: GcRunOptions): Promise<GcReport> => {
     // One GC at a time; a second request waits for the running one, then runs its own.
-    while (gcRunning) await gcRunning.catch(() => undefined);
+    while (gcRunning !== undefined) await gcRunning.catch(() => undefined);
     gcRunning = collectGarbage(store, o);
     try {
       return await gcRunning;

@@ -1,4 +1,4 @@
-import { createReadStream, promises as fsp, constants } from 'node:fs';
+import { createReadStream, promises as fsp, constants, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
@@ -80,14 +80,22 @@ export class FilesystemDriver implements BlobDriver {
         const { bytesWritten } = await fh.writev(bufs.slice(i));
         unsynced += bytesWritten;
         let left = bytesWritten;
-        while (i < bufs.length && left >= bufs[i]!.length) left -= bufs[i++]!.length;
+        while (i < bufs.length && left >= bufs[i]!.length) {
+          left -= bufs[i]!.length;
+          i++;
+        }
         if (left > 0) bufs[i] = bufs[i]!.subarray(left);
       }
       if (unsynced >= SYNC_BEHIND && !syncing) {
         unsynced = 0;
         syncing = fh.datasync().then(
-          () => void (syncing = undefined),
-          (err: unknown) => void ((syncError ??= err), (syncing = undefined)),
+          () => {
+            syncing = undefined;
+          },
+          (err: unknown) => {
+            syncError ??= err;
+            syncing = undefined;
+          },
         );
       }
     };
@@ -147,7 +155,7 @@ export class FilesystemDriver implements BlobDriver {
   async *list(prefix: string): AsyncIterable<string> {
     const base = prefix.replace(/\/+$/, '');
     const walk = async function* (this: FilesystemDriver, rel: string): AsyncIterable<string> {
-      let entries;
+      let entries: Dirent[];
       try {
         entries = await fsp.readdir(this.#resolve(rel), { withFileTypes: true });
       } catch (err) {

@@ -50,7 +50,7 @@ test('the busybox web image: classic output, history, config and files', async (
   assert.deepEqual(config.config.Cmd, ['httpd', '-f', '-p', '80', '-h', '/www']);
   assert.deepEqual(config.config.ExposedPorts, { '80/tcp': {} });
   assert.equal(config.author, 'Jane Doe <jane@example.com>');
-  assert.equal(config.config.Image.slice(7, 19), arrowIds(r.stdout).at(-2));
+  assert.equal(config.config.Image!.slice(7, 19), arrowIds(r.stdout).at(-2));
   assert.deepEqual(
     config.history.map((h: { empty_layer?: boolean }) => h.empty_layer === true),
     [false, true, false, true, true],
@@ -88,7 +88,7 @@ test('RUN: output, build args in history, the layer holds only what the step wro
   const names = layers[1]!.map((e) => e.name).sort();
   // No /etc/hosts, /etc/resolv.conf or /etc/hostname mountpoints, no /proc or /dev leftovers.
   assert.deepEqual(names, ['etc/', 'etc/app/', 'f']);
-  assert.equal(config.history.at(-1).empty_layer, true);
+  assert.equal(config.history.at(-1)!.empty_layer, true);
 });
 
 test('rebuild hits every step and gives the same image', async () => {

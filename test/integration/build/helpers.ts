@@ -9,6 +9,7 @@ import { tempRoot, ok } from '../../helpers/cli.js';
 import { makeBusyboxTar } from '../../helpers/busybox.js';
 import { Wharf } from '../../../src/engine/index.js';
 import type { Digest } from '../../../src/digest/index.js';
+import type { ContainerConfig, HistoryEntry, ImageConfig } from '../../../src/oci/index.js';
 
 export type Root = Awaited<ReturnType<typeof tempRoot>>;
 
@@ -77,8 +78,11 @@ export async function tarEntries(src: Readable | Buffer): Promise<LayerEntry[]> 
   return entries;
 }
 
+/** An image config as `wharf build` writes it: with a container config and a history. */
+export type BuiltImageConfig = ImageConfig & { config: ContainerConfig; history: HistoryEntry[] };
+
 /** Each layer of an image as a list of tar entries (small files' contents included). Opens the store read-only. */
-export async function imageLayers(root: string, ref: string): Promise<{ id: Digest; layers: LayerEntry[][]; config: Record<string, any> }> {
+export async function imageLayers(root: string, ref: string): Promise<{ id: Digest; layers: LayerEntry[][]; config: BuiltImageConfig }> {
   const w = await Wharf.open({ root });
   try {
     const img = w.images.resolve(ref);
@@ -88,7 +92,8 @@ export async function imageLayers(root: string, ref: string): Promise<{ id: Dige
       const entries = await tarEntries(await w.images.layers.tar(chainId));
       layers.push(entries);
     }
-    return { id: img.id, layers, config: config as Record<string, any> };
+    if (config.config === undefined || config.history === undefined) throw new Error(`${ref}: a built image's config has no config or history`);
+    return { id: img.id, layers, config: { ...config, config: config.config, history: config.history } };
   } finally {
     w.close();
   }

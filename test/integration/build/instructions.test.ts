@@ -61,7 +61,7 @@ test('USER and WORKDIR apply to RUN; ENV and build args reach its environment', 
   assert.equal(top.find((e) => e.name === 'tmp/env')?.data, 'prod t0k\n');
   assert.equal(top.find((e) => e.name === 'tmp/uid')?.uid, 33);
   const { config } = await imageLayers(t.root, 'user');
-  assert.ok(!config.config.Env.some((e: string) => e.startsWith('TOKEN=')), 'build args stay out of the image config');
+  assert.ok(!config.config.Env!.some((e: string) => e.startsWith('TOKEN=')), 'build args stay out of the image config');
   const bad = await t.cli(['build', '-f', '-', dir], { input: 'FROM busybox\nUSER nobody-here\nRUN true\n' });
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /unable to find user nobody-here/);

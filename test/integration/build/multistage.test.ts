@@ -65,7 +65,7 @@ test('--label adds a final LABEL step; -f names another Dockerfile', async () =>
   assert.match(r.stdout, /Step 3\/3 : LABEL "a"="1" "b"="2"\n/);
   const { config } = await imageLayers(t.root, 'labelled');
   assert.deepEqual(config.config.Labels, { a: '1', b: '2' });
-  assert.equal(config.history.at(-1).created_by, '/bin/sh -c #(nop)  LABEL a=1 b=2');
+  assert.equal(config.history.at(-1)!.created_by, '/bin/sh -c #(nop)  LABEL a=1 b=2');
 });
 
 test('WORKDIR creates its directory as a layer; relative COPY destinations follow it', async () => {
@@ -77,8 +77,8 @@ test('WORKDIR creates its directory as a layer; relative COPY destinations follo
   assert.deepEqual(layers[2]!.map((e) => e.name), ['app/', 'app/f']);
   assert.deepEqual(layers[3]!.map((e) => e.name), ['app/', 'app/sub/']);
   assert.equal(layers.length, 4, 'WORKDIR /tmp exists already: no layer');
-  const hist = config.history.slice(-4).map((h: { created_by: string }) => h.created_by);
-  assert.deepEqual(hist, ['/bin/sh -c #(nop) WORKDIR /app', '/bin/sh -c #(nop) COPY file:' + hist[1].split('file:')[1], '/bin/sh -c #(nop) WORKDIR /app/sub', '/bin/sh -c #(nop) WORKDIR /tmp']);
+  const hist = config.history.slice(-4).map((h) => h.created_by ?? '');
+  assert.deepEqual(hist, ['/bin/sh -c #(nop) WORKDIR /app', '/bin/sh -c #(nop) COPY file:' + hist[1]!.split('file:')[1], '/bin/sh -c #(nop) WORKDIR /app/sub', '/bin/sh -c #(nop) WORKDIR /tmp']);
   void readFile;
 });
 
@@ -118,6 +118,6 @@ test('--squash merges the stage\'s new layers into one on its base', async () =>
   assert.deepEqual(layers[1]!.map((e) => [e.name, e.data]).sort(), [['b', 'b\n'], ['bin/', undefined], ['bin/.wh.yes', '']]);
   assert.equal(config.history.length, 6);
   assert.deepEqual(config.history.slice(1, 5).map((h: { empty_layer?: boolean }) => h.empty_layer), [true, true, true, true]);
-  assert.match(config.history[5].comment, /^merge sha256:[a-f0-9]{64} to sha256:[a-f0-9]{64}$/);
-  assert.deepEqual(config.config.Env.at(-1), 'X=1');
+  assert.match(config.history[5]!.comment!, /^merge sha256:[a-f0-9]{64} to sha256:[a-f0-9]{64}$/);
+  assert.deepEqual(config.config.Env!.at(-1), 'X=1');
 });

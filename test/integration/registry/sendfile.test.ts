@@ -70,8 +70,11 @@ class RawConnection {
   }
 
   async read(head = false): Promise<RawResponse> {
-    let end: number;
-    while ((end = this.#buf.indexOf('\r\n\r\n')) < 0) await this.#need(this.#buf.length + 1);
+    let end = this.#buf.indexOf('\r\n\r\n');
+    while (end < 0) {
+      await this.#need(this.#buf.length + 1);
+      end = this.#buf.indexOf('\r\n\r\n');
+    }
     const lines = this.#buf.subarray(0, end).toString('latin1').split('\r\n');
     const headers: Record<string, string> = {};
     for (const l of lines.slice(1)) {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { makeBusyboxTar } from '../../helpers/busybox.js';
 import { startReferenceRegistry, startFaultProxy, type ReferenceRegistry, type FaultProxy } from './helpers.js';
 import { Wharf } from '../../../src/engine/index.js';
-import { LocalContentStore } from '../../../src/content/index.js';
+import type { LocalContentStore } from '../../../src/content/index.js';
 import { is } from '../../../src/errors/index.js';
 
 let reg: ReferenceRegistry;

@@ -118,7 +118,12 @@ describe('sendfile addon', () => {
     const server = net.createServer((s) => {
       s.once('data', (b: Buffer) => {
         const offset = Number(b.toString());
-        results.push(sendFileToSocket(s, fh.fd, offset, 3 * 1024 * 1024).then((n) => (s.end(), n)));
+        results.push(
+          sendFileToSocket(s, fh.fd, offset, 3 * 1024 * 1024).then((n) => {
+            s.end();
+            return n;
+          }),
+        );
       });
     });
     server.listen(0, '127.0.0.1');

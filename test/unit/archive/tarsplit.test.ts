@@ -5,14 +5,14 @@ import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { execFileSync } from 'node:child_process';
 import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../../../src/archive/tarsplit.js';
 import { digestOf, DigestStream } from '../../../src/digest/index.js';
 
 async function digestStream(r: Readable): Promise<string> {
   const d = new DigestStream();
-  await pipeline(r, d, async function* (src) {
+  await pipeline(r, d, async (src: AsyncIterable<Buffer>) => {
     for await (const _ of src) void _;
   });
   return d.digest();

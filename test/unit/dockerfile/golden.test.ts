@@ -13,7 +13,7 @@ import { is } from '../../../src/errors/index.js';
  * review the diff.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
-const update = process.env['WHARF_UPDATE_GOLDEN'] === '1';
+const update = process.env.WHARF_UPDATE_GOLDEN === '1';
 
 function render(text: string): string {
   const ast = parseDockerfile(text);

@@ -12,7 +12,11 @@ const retry = { retries: 3, baseMs: 1 };
 function counting(agents: Agents, ep: RegistryEndpoint): { send: RoundTrip; urls: string[] } {
   const urls: string[] = [];
   const transport = httpTransport({ agents, tlsVerify: tlsVerifyFor(ep, undefined), timeoutMs: 5_000 });
-  return { urls, send: (req) => (urls.push(req.url.href), transport(req)) };
+  const send: RoundTrip = (req) => {
+    urls.push(req.url.href);
+    return transport(req);
+  };
+  return { urls, send };
 }
 
 test('an insecure registry without TLS is reached over plain HTTP, and its Bearer challenge is learnt', async () => {
@@ -35,7 +39,7 @@ test('an insecure registry without TLS is reached over plain HTTP, and its Beare
 
 test('an open registry has no challenge; a busy one is retried; 404 and a challenge-less 401 are not registries', async () => {
   let busy = 2;
-  const srv = await serve((req, res) => {
+  const srv = await serve((_req, res) => {
     if (busy-- > 0) return json(res, 503, {});
     json(res, 200, {});
   });

@@ -82,7 +82,13 @@ test('a refused connection fails after the bounded retries with the network erro
   const agents = new Agents();
   let attempts = 0;
   const transport = httpTransport({ agents, tlsVerify: () => true });
-  const send = withRetry((req) => (attempts++, transport(req)), { retries: 2, baseMs: 1 });
+  const send = withRetry(
+    (req) => {
+      attempts++;
+      return transport(req);
+    },
+    { retries: 2, baseMs: 1 },
+  );
   try {
     await assert.rejects(send({ url: new URL(`http://${host}/`), method: 'GET' }), { code: 'ECONNREFUSED' });
     assert.equal(attempts, 3);
