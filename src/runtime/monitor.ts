@@ -41,7 +41,7 @@ export function defaultMonitorEntry(): MonitorEntry {
 export function nativeMonitorPath(): string | undefined {
   const override = process.env.WHARF_MONITOR_BINARY;
   if (override) return override;
-  return nativeProgram('wharf-monitor');
+  return nativeProgram('wharf-monitor', { required: true }); // not turned off by WHARF_NATIVE=0: nothing replaces it
 }
 
 export interface AttachOptions {
