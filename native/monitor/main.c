@@ -42,7 +42,7 @@ static void setup_signals(void) {
     die("signal: %s", strerror(errno));
   sigset_t handled;
   sigemptyset(&handled);
-  int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
   for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaddset(&handled, sigs[i]);
   if (sigprocmask(SIG_BLOCK, &handled, NULL) != 0) die("sigprocmask: %s", strerror(errno));
   sig_fd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -114,9 +114,13 @@ static int start_v2(void) {
 void oom_start(void) {
   if (started || !cfg.watch_oom || !cfg.cgroups_path) return;
   started = 1;
-  if (start_v1() == 0) return;
+  if (start_v1() == 0) {
+    trace(event_fd >= 0 ? "oom watch v1" : "oom watch v1 (counter only)");
+    return;
+  }
   v1_dir[0] = '\0';
-  if (start_v2() != 0) warn("no memory cgroup for %s under %s: OOM kills go unnoticed", cfg.cgroups_path, cfg.cgroup_root);
+  if (start_v2() == 0) trace("oom watch v2");
+  else warn("no memory cgroup for %s under %s: OOM kills go unnoticed", cfg.cgroups_path, cfg.cgroup_root);
 }
 
 int oom_poll_fd(void) { return event_fd >= 0 ? event_fd : ino_fd; }
@@ -137,6 +141,7 @@ void oom_on_event(void) {
     }
     char oom_control[PATH_MAX];
     if (join(oom_control, v1_dir, "/memory.oom_control", "") == 0 && access(oom_control, F_OK) == 0) {
+      trace("oom event");
       oom_events += (long long)n;
       read_v1_counter();
     } else {
@@ -157,6 +162,7 @@ void oom_on_event(void) {
     }
     if (len < 0 && errno != EAGAIN && errno != EINTR) warn("reading inotify: %s", strerror(errno));
     note_kills(file_counter(v2_events, "oom_kill"));
+    trace("oom event");
     if (gone) close_quietly(&ino_fd);
   }
 }
