@@ -270,6 +270,16 @@ test('the cleanup command runs after the container exits', async () => {
   assert.equal(await fsp.readFile(marker, 'utf8'), 'done\n');
 });
 
+test('configuration values with newlines and backslashes reach the monitor intact', async () => {
+  const base = await prepare({ Cmd: ['true'] });
+  const marker = path.join(base.r.dir, 'cleaned');
+  // Two lines of shell, and a backslash that must stay one.
+  await startMonitor({ ...base.opts, cleanup: ['/bin/sh', '-c', `echo one > ${marker}\nprintf '%s\\n' 'a\\b' >> ${marker}`] });
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.cleanupError, undefined);
+  assert.equal(await fsp.readFile(marker, 'utf8'), 'one\na\\b\n');
+});
+
 test('a cleanup command killed by a signal is reported as 128 + its number', async () => {
   const base = await prepare({ Cmd: ['true'] });
   await startMonitor({ ...base.opts, cleanup: ['/bin/sh', '-c', 'kill -ABRT $$'] });
