@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Builds Wharf's optional native parts, each only when its output is missing or older than its sources:
+// Builds Wharf's native parts, each only when its output is missing or older than its sources:
 // - the addons native/sendfile.c → build/Release/wharf_sendfile.node and native/mount.c → wharf_mount.node, with
 //   node-gyp (without them the registry streams blobs and mount(8) mounts snapshots), and native/digest.c →
 //   wharf_digest.node (without it small blobs are hashed by node:crypto, which is slower to load), and
-//   native/spawn.c → wharf_spawn.node (the launcher's standby monitor; without it node:child_process starts it);
+//   native/spawn.c → wharf_spawn.node (starts the container monitor; without it node:child_process does);
 // - the container monitor native/monitor/*.c → build/Release/wharf-monitor, a plain program built with the C compiler
 //   (without it no container can run), and build/Release/wharf-monitor-asan, the same under AddressSanitizer and
 //   UBSan for the monitor's tests.

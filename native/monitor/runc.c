@@ -108,7 +108,7 @@ static void remove_empty_cgroup_parent(void) {
     if (rmdir(dir) != 0 && errno != ENOENT && errno != ENOTDIR && errno != EBUSY && errno != ENOTEMPTY)
       warn("rmdir %s: %s", dir, strerror(errno));
   }
-  closedir(d);
+  if (closedir(d) != 0) warn("closedir %s: %s", cfg.cgroup_root, strerror(errno));
 }
 
 /* runc run removes the container on exit; a failure half-way, or a detached run, leaves it: delete it. */
