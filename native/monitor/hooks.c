@@ -6,9 +6,10 @@
  * a config key; on "yes" the monitor would `runc delete` the stopped container, wait the back-off (Docker doubles it
  * from 100 ms), write state "restarting" and run runc again, keeping its socket, clients and log, instead of exiting.
  *
- * Health: loop.c's caller would call hook_health_tick() once per round; with an interval from the config it would
- * run `runc exec <id> <the healthcheck command>` through run_quiet-like spawning (without blocking the loop: a child
- * reaped by reap()), count consecutive failures, and record "health" in state.json for `ps` and `inspect`.
+ * Health: loop.c calls hook_health_tick() once per round (at least once a second while the container runs). With an
+ * interval from the config it would run `runc exec <id> <the healthcheck command>` without blocking the loop (a
+ * child reaped by reap(), its exit looked up by pid), count consecutive failures, and record "health" in
+ * state.json for `ps` and `inspect`.
  */
 #include "monitor.h"
 

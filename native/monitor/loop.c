@@ -203,6 +203,7 @@ void loop_once(int timeout_ms) {
   attach_drop_stalled();
   if (attach_holding() && attach_deadline && now_ms() >= attach_deadline) attach_release_held();
   reap(); /* also without a signalfd */
+  hook_health_tick(); /* see hooks.c */
 }
 
 int clamp_wait(int64_t until) {

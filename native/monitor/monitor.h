@@ -142,8 +142,6 @@ void oom_on_event(void);
 /* Whether the kernel OOM-killed the container (at its exit, before its cgroup parent is removed). */
 int oom_killed(int exit_code);
 void oom_stop(void);
-/* cgroup v2: the oom_kill counter of a memory.events text (exported for the self-test). */
-long long memory_events_oom_kills(const char *text);
 
 /* ---- process.c ---- */
 extern pid_t runc_pid, container_pid;

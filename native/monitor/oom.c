@@ -48,8 +48,6 @@ static long long keyed_counter(const char *text, const char *key) {
   return -1;
 }
 
-long long memory_events_oom_kills(const char *text) { return keyed_counter(text, "oom_kill"); }
-
 static long long file_counter(const char *dir_file, const char *key) {
   char *text = read_file(dir_file, NULL);
   if (!text) return -1;
