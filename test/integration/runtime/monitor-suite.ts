@@ -466,6 +466,15 @@ test('a missing runc binary is UNAVAILABLE, not a hung or dead monitor', async (
   await assert.rejects(startMonitor({ ...opts, runcBinary: '/nonexistent/runc' }), (err: unknown) => is(err, 'UNAVAILABLE'));
 });
 
+test('a monitor program that cannot be executed is UNAVAILABLE, and nothing runs', async () => {
+  const { opts, r, runc } = await prepare({ Cmd: ['sh', '-c', 'echo never'] });
+  const unusable = path.join(r.dir, 'wharf-monitor');
+  await fsp.writeFile(unusable, '#!/nonexistent/interpreter\n');
+  await fsp.chmod(unusable, 0o644);
+  await assert.rejects(startMonitor({ ...opts, nativeMonitor: unusable }), (err: unknown) => is(err, 'UNAVAILABLE'));
+  assert.equal(await runc.tryState(r.id), undefined);
+});
+
 test('echo hi | run -i img cat: a CLI attached to its own stdio prints hi and exits with the container', async () => {
   const { opts, r } = await prepare({ Cmd: ['sh', '-c', 'cat; exit 3'] }, {}, { openStdin: true });
   const script = path.join(r.dir, 'run-i.mts');
