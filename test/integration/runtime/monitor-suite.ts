@@ -200,6 +200,23 @@ test('-t gives the process a terminal', async () => {
   assert.match(logged, /stdin-is-tty/);
 });
 
+test('a detached terminal container logs its output; signals sent to the monitor reach it', async () => {
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'trap "echo bye; exit 7" TERM; echo ready; while :; do sleep 0.1; done'] },
+    { tty: true },
+  );
+  const s = await startMonitor({ ...opts, tty: true });
+  assert.ok(s.containerPid && s.containerPid > 0);
+  for (let i = 0; i < 50 && !(await fsp.readFile(logPath, 'utf8').catch(() => '')).includes('ready'); i++) await sleep(100);
+  process.kill(s.monitorPid, 'SIGTERM');
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 7);
+  assert.equal(st.cleanedUp, true);
+  const logged = (await logLines(logPath)).map((l) => l.log);
+  assert.deepEqual(logged, ['ready\r\n', 'bye\r\n'], 'a terminal turns \\n into \\r\\n, all on stdout');
+  await assert.rejects(fsp.stat(path.join(stateDir, 'pty.sock')), 'the console socket is gone');
+});
+
 test('stdin piped through attach reaches the process and its end closes it', async () => {
   const { opts } = await prepare({ Cmd: ['cat'] }, {}, { openStdin: true });
   const out = collector();
