@@ -56,10 +56,14 @@ void pid_watch_stop(void) {
   pthread_t t;
   pthread_attr_t a;
   int err = pthread_attr_init(&a);
-  if (!err) err = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  if (err) {
+    close_quietly(&fd);
+    return;
+  }
+  err = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
   if (!err) err = pthread_create(&t, &a, close_in_background, (void *)(intptr_t)fd);
   if (err) close_quietly(&fd);
-  pthread_attr_destroy(&a);
+  (void)pthread_attr_destroy(&a); /* cannot fail for an initialised attribute */
 }
 
 /* Watch for runc's pid file before runc can write it; without inotify (none left), it is looked for every 10 ms. */

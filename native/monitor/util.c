@@ -67,8 +67,8 @@ void trace(const char *label) {
   double cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
   int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return;
-  dprintf(fd, "%.2f %d %s cpu=%.1f\n", ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6, (int)getpid(), label, cpu);
-  close(fd);
+  (void)dprintf(fd, "%.2f %d %s cpu=%.1f\n", ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6, (int)getpid(), label, cpu);
+  (void)close(fd); /* a lost trace line is no error */
 }
 
 /* ---- a growable byte buffer with a read offset (a queue) ---- */
@@ -137,7 +137,7 @@ char *read_file(const char *path, size_t *len) {
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       int e = errno;
-      close(fd);
+      close_quietly(&fd);
       free(b.p);
       errno = e;
       return NULL;
@@ -145,7 +145,7 @@ char *read_file(const char *path, size_t *len) {
     if (r == 0) break;
     b.len += (size_t)r;
   }
-  close(fd);
+  close_quietly(&fd);
   buf_addc(&b, '\0');
   if (len) *len = b.len - 1;
   return b.p;
