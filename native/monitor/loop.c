@@ -24,7 +24,10 @@ static int pid_ino_fd = -1;
 static int pid_seen;
 
 void stdin_queue(const char *data, size_t n) {
-  if (stdin_fd >= 0 && !stdin_ending) buf_add(&stdin_q, data, n);
+  if (stdin_ending) return;
+  /* A terminal's client may type before runc has sent the terminal: kept until it is there (STDIN_LIMIT applies). */
+  int terminal_coming = cfg.tty && cfg.open_stdin && console_listen_fd >= 0;
+  if (stdin_fd >= 0 || terminal_coming) buf_add(&stdin_q, data, n);
 }
 
 void stdin_end(void) {

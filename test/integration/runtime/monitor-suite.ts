@@ -217,6 +217,18 @@ test('a detached terminal container logs its output; signals sent to the monitor
   await assert.rejects(fsp.stat(path.join(stateDir, 'pty.sock')), 'the console socket is gone');
 });
 
+test('input typed before the terminal exists reaches the process', async () => {
+  const { opts } = await prepare({ Cmd: ['sh', '-c', 'read x; echo "got $x"'] }, { tty: true }, { openStdin: true });
+  const out = collector();
+  const stdin = new PassThrough();
+  stdin.write('early\r'); // sent as soon as the client is connected: before runc even starts
+  const s = await startMonitor({ ...opts, tty: true, attach: { stdin, stdout: out.stream } });
+  const ex = await Promise.race([s.session!.exit, sleep(20_000).then(() => ({ exitCode: -1 }))]);
+  if (ex.exitCode === -1) process.kill(s.containerPid!, 'SIGKILL'); // the input was lost: `read` waits forever
+  assert.match(out.text(), /got early/);
+  assert.equal(ex.exitCode, 0);
+});
+
 test('stdin piped through attach reaches the process and its end closes it', async () => {
   const { opts } = await prepare({ Cmd: ['cat'] }, {}, { openStdin: true });
   const out = collector();
