@@ -124,6 +124,7 @@ export function isMonitorAlive(pid: number, stateDir: string): boolean {
  * What the monitor needs from the bundle, read here once (a few KB, synchronously): the cgroup it watches and
  * whose empty parents it removes, the memory limit. On a terminal the spec also gets the client's size now, known
  * only at the start: runc gives the pty that size before the process runs, so a `stty size` at once is right.
+ * (Written back only for a terminal whose size changes; a few KB, synchronously.)
  */
 function prepareBundle(cfg: MonitorConfig): BundleFacts {
   const file = path.join(cfg.bundle, 'config.json');
@@ -136,8 +137,10 @@ function prepareBundle(cfg: MonitorConfig): BundleFacts {
   } catch {
     return {}; // runc reports the missing or broken bundle
   }
-  if (cfg.tty && cfg.consoleSize && spec.process) {
-    spec.process.consoleSize = { width: cfg.consoleSize.cols, height: cfg.consoleSize.rows };
+  // Without a client's size, a terminal's is 80x24 as before (runc would leave it 0x0).
+  const size = cfg.consoleSize ?? (spec.process?.consoleSize ? undefined : { cols: 80, rows: 24 });
+  if (cfg.tty && size && spec.process) {
+    spec.process.consoleSize = { width: size.cols, height: size.rows };
     replaceFileSync(file, JSON.stringify(spec, null, 2), 0o644);
   }
   const facts: BundleFacts = {};

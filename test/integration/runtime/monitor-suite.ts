@@ -202,7 +202,7 @@ test('-t gives the process a terminal', async () => {
 
 test('a detached terminal container logs its output; signals sent to the monitor reach it', async () => {
   const { opts, stateDir, logPath } = await prepare(
-    { Cmd: ['sh', '-c', 'trap "echo bye; exit 7" TERM; echo ready; while :; do sleep 0.1; done'] },
+    { Cmd: ['sh', '-c', 'trap "echo bye; exit 7" TERM; stty size; echo ready; while :; do sleep 0.1; done'] },
     { tty: true },
   );
   const s = await startMonitor({ ...opts, tty: true });
@@ -213,7 +213,7 @@ test('a detached terminal container logs its output; signals sent to the monitor
   assert.equal(st.exitCode, 7);
   assert.equal(st.cleanedUp, true);
   const logged = (await logLines(logPath)).map((l) => l.log);
-  assert.deepEqual(logged, ['ready\r\n', 'bye\r\n'], 'a terminal turns \\n into \\r\\n, all on stdout');
+  assert.deepEqual(logged, ['24 80\r\n', 'ready\r\n', 'bye\r\n'], 'a terminal of 80x24 by default; \\n becomes \\r\\n');
   await assert.rejects(fsp.stat(path.join(stateDir, 'pty.sock')), 'the console socket is gone');
 });
 
