@@ -21,20 +21,6 @@ export { monitorPaths, jsonLogPath, type MonitorConfig, type MonitorState, type 
 export { encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
 
 /**
- * @deprecated The Node monitor is gone: the native monitor runs every container. Kept (and ignored) so that callers
- * that still pass `entry` compile; to be removed with them.
- */
-export interface MonitorEntry {
-  execPath: string;
-  args: string[];
-}
-
-/** @deprecated See MonitorEntry: returns a value startMonitor ignores. */
-export function defaultMonitorEntry(): MonitorEntry {
-  return { execPath: process.execPath, args: [] };
-}
-
-/**
  * The container monitor (native/monitor/, built as build/Release/wharf-monitor). WHARF_MONITOR_BINARY names another
  * build of it (the tests run the sanitizer build, wharf-monitor-asan, so).
  */
@@ -80,8 +66,6 @@ export interface AttachExit {
 export interface StartMonitorOptions extends MonitorConfig {
   /** Attach these streams before the container starts, so no early output is lost (`run` without -d, `start -a`). */
   attach?: AttachOptions;
-  /** @deprecated Ignored: there is no Node monitor any more. */
-  entry?: MonitorEntry;
   /** The monitor program (default nativeMonitorPath()); false or a missing build: no container can start. */
   nativeMonitor?: string | false;
   /** How long to wait for the container to be running (default 60 s). */
@@ -198,7 +182,7 @@ function spawnMonitor(binary: string, configPath: string): MonitorProcess {
  * error becomes a WharfError, e.g. COMMAND_NOT_FOUND with details.exitCode 127).
  */
 export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMonitor> {
-  const { attach: attachOpts, entry: _ignored, nativeMonitor, timeoutMs = 60_000, ...cfg } = opts;
+  const { attach: attachOpts, nativeMonitor, timeoutMs = 60_000, ...cfg } = opts;
   const binary = nativeMonitor === undefined ? nativeMonitorPath() : nativeMonitor || undefined;
   if (!binary) {
     throw new WharfError('UNAVAILABLE', 'the container monitor (build/Release/wharf-monitor) is not built: run `npm run build`');
@@ -262,7 +246,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
         details: { exitCode: state.exitCode, id: cfg.id },
       });
     }
-    return { monitorPid, containerPid: state.pid, state, ...(session ? { session } : {}) };
+    return { monitorPid, state, ...(state.pid !== undefined ? { containerPid: state.pid } : {}), ...(session ? { session } : {}) };
   }
 }
 

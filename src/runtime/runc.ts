@@ -93,7 +93,7 @@ export class Runc {
 
   private async call(action: string, id: string, rest: string[], input?: string): Promise<RunResult> {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
-    const res = await run(this.binary, this.args(...rest), { check: false, input });
+    const res = await run(this.binary, this.args(...rest), { check: false, ...(input !== undefined ? { input } : {}) });
     if (res.code !== 0) throw runcError(action, id, res.stderr + '\n' + res.stdout);
     return res;
   }

@@ -13,7 +13,6 @@ import {
   buildSpec,
   execInContainer,
   monitorPaths,
-  nativeMonitorPath,
   readLogs,
   readState,
   startMonitor,
@@ -615,7 +614,7 @@ test('a client that never reads is dropped: the container goes on and the monito
     return b;
   })();
   const t0 = Date.now();
-  let st;
+  let st: Awaited<ReturnType<typeof readState>>;
   for (;;) {
     sample();
     st = await readState(stateDir);
