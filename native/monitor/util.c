@@ -11,12 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
-void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+static void vwarn(const char *fmt, va_list ap) {
   fputs("monitor: ", stderr);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+}
+
+void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vwarn(fmt, ap);
   va_end(ap);
   exit(1);
 }
@@ -24,9 +28,7 @@ void die(const char *fmt, ...) {
 void warn(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs("monitor: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vwarn(fmt, ap);
   va_end(ap);
 }
 
