@@ -138,7 +138,7 @@ export class Builder {
   readonly runner: StepRunner;
 
   constructor(private readonly deps: BuilderDeps) {
-    this.cache = new BuildCache(deps.db, (id) => deps.images.records.getImage(id) !== undefined);
+    this.cache = new BuildCache(deps.db, (id) => deps.images.records.images.get(id) !== undefined);
     this.digests = new FileDigestMemo(deps.db);
     this.runner = deps.runner ?? new RuncStepRunner(path.join(deps.runRoot, 'runc'));
   }
@@ -365,7 +365,7 @@ class BuildRun {
     const base = baseImages.get(stage.base.ref)!;
     const rc: ContainerConfig = structuredClone(base.config.config ?? {});
     rc.Env = withDefaultPath(rc.Env ?? []);
-    return { io, imageId: base.id, config: base.config, rc, chain: this.images.records.imageChain(base.id), meta, busted: false };
+    return { io, imageId: base.id, config: base.config, rc, chain: this.images.records.images.chain(base.id), meta, busted: false };
   }
 
   private async runStage(stage: ResolvedStage, baseImages: Map<string, { id: Digest; config: ImageConfig }>, labels: [string, string][], io: StageIO, offset: number): Promise<StageState> {
@@ -466,14 +466,14 @@ class BuildRun {
     state.imageId = hit;
     state.config = config;
     state.rc = structuredClone(config.config ?? {});
-    state.chain = this.images.records.imageChain(hit);
+    state.chain = this.images.records.images.chain(hit);
     return true;
   }
 
   private isAncestorOfCacheFrom(id: Digest): boolean {
     for (const ref of this.opts.cacheFrom ?? []) {
       const rec = this.images.tryResolve(ref);
-      for (let cur: Digest | null = rec?.id ?? null, n = 0; cur && n < 10_000; cur = this.images.records.getImage(cur)?.parent ?? null, n++) {
+      for (let cur: Digest | null = rec?.id ?? null, n = 0; cur && n < 10_000; cur = this.images.records.images.get(cur)?.parent ?? null, n++) {
         if (cur === id) return true;
       }
     }
@@ -502,7 +502,7 @@ class BuildRun {
       if (!sameHistory || !sameLayers || next.created_by !== createdBy) continue;
       let layer: LayerRecord | undefined;
       if (!next.empty_layer) {
-        const candChain = this.images.records.imageChain(rec.id);
+        const candChain = this.images.records.images.chain(rec.id);
         const chainId = candChain[parentDiffs.length];
         layer = chainId ? this.images.layers.get(chainId) : undefined;
         if (!layer) continue;
@@ -760,7 +760,7 @@ class BuildRun {
     else if (from.kind === 'image') {
       const rec = this.images.tryResolve(from.ref);
       if (!rec) throw new WharfError('NOT_FOUND', `COPY --from: image ${from.ref} is not in the local store`);
-      chain = this.images.records.imageChain(rec.id);
+      chain = this.images.records.images.chain(rec.id);
     }
     const id = newId();
     const dir = path.join(this.deps.runRoot, 'build', `src-${id.slice(0, 16)}`);
