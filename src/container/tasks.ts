@@ -182,8 +182,8 @@ export class TaskService {
   }
 
   async #monitorAlive(rec: ContainerRecord): Promise<boolean> {
-    const ms = await readState(this.#store.paths(rec.id).stateDir);
-    return ms !== undefined && ms.status !== 'exited';
+    const monitorState = await readState(this.#store.paths(rec.id).stateDir);
+    return monitorState !== undefined && monitorState.status !== 'exited';
   }
 
   /**
@@ -194,10 +194,10 @@ export class TaskService {
     const rec = this.#records.get(id);
     if (!rec) return;
     const p = this.#store.paths(id);
-    const ms = await readState(p.stateDir);
+    const monitorState = await readState(p.stateDir);
     if (rec.state.status === 'running') {
-      if (ms && ms.status !== 'exited') return; // still running: nothing to clean
-      if (!ms || ms.monitorLost) {
+      if (monitorState && monitorState.status !== 'exited') return; // still running: nothing to clean
+      if (!monitorState || monitorState.monitorLost) {
         const rs = await this.runc.tryState(id).catch(() => undefined);
         if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
       }
@@ -214,16 +214,16 @@ export class TaskService {
     }
     const updated = this.#records.update(id, (r) => {
       if (r.state.status === 'running') {
-        r.state = ms ? stateFromMonitor(r.state, ms) : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
-        if (opts.error && !ms) r.state.error = opts.error;
+        r.state = monitorState ? stateFromMonitor(r.state, monitorState) : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
+        if (opts.error && !monitorState) r.state.error = opts.error;
       }
       r.state.paused = false;
       if (!netErr) delete r.network;
     });
     if (updated.hostConfig.AutoRemove && !opts.keep) {
       // A monitor that handed its cleanup to this process wrote everything before it said so: nothing to wait for.
-      const handedOver = ms?.cleanupBy === process.pid;
-      await this.#store.delete(updated, { volumes: true, ...(ms && !handedOver ? { monitorPid: ms.monitorPid } : {}) });
+      const handedOver = monitorState?.cleanupBy === process.pid;
+      await this.#store.delete(updated, { volumes: true, ...(monitorState && !handedOver ? { monitorPid: monitorState.monitorPid } : {}) });
     }
     if (netErr) throw netErr;
   }
@@ -278,8 +278,8 @@ export class TaskService {
   async #monitorCleaningUp(id: string): Promise<boolean> {
     if (this.#records.get(id)?.state.status !== 'running') return false;
     const stateDir = this.#store.paths(id).stateDir;
-    const ms = await readState(stateDir);
-    return ms?.status === 'exited' && !ms.cleanedUp && isMonitorAlive(ms.monitorPid, stateDir);
+    const monitorState = await readState(stateDir);
+    return monitorState?.status === 'exited' && !monitorState.cleanedUp && isMonitorAlive(monitorState.monitorPid, stateDir);
   }
 
   async #waitCleaned(id: string, timeoutMs: number): Promise<void> {
@@ -288,9 +288,9 @@ export class TaskService {
     for (;;) {
       const r = this.#records.get(id);
       if (r?.state.status !== 'running') return;
-      const ms = await readState(stateDir);
-      const delegatedToLiveClient = ms?.cleanupBy !== undefined && ms.cleanupBy !== process.pid && pidAlive(ms.cleanupBy);
-      if (ms?.status === 'exited' && !delegatedToLiveClient && (ms.cleanedUp || !isMonitorAlive(ms.monitorPid, stateDir))) {
+      const monitorState = await readState(stateDir);
+      const delegatedToLiveClient = monitorState?.cleanupBy !== undefined && monitorState.cleanupBy !== process.pid && pidAlive(monitorState.cleanupBy);
+      if (monitorState?.status === 'exited' && !delegatedToLiveClient && (monitorState.cleanedUp || !isMonitorAlive(monitorState.monitorPid, stateDir))) {
         // The cleanup command failed or never ran: do it here.
         await this.cleanup(id);
         return;
@@ -335,8 +335,8 @@ export class TaskService {
     for (;;) {
       const cur = this.#records.get(rec.id);
       if (!cur) {
-        const ms = await readState(p.stateDir);
-        return ms?.exitCode ?? 0;
+        const monitorState = await readState(p.stateDir);
+        return monitorState?.exitCode ?? 0;
       }
       const v = await this.view(cur);
       if (!v.running) return v.state.exitCode;
