@@ -53,7 +53,7 @@ export class ContainerFiles {
    * layer, so a running container keeps its own), the image config gets the container's settings and the changes.
    */
   async commit(idOrName: string, opts: CommitOptions = {}): Promise<ImageRecord> {
-    const v = await this.#tasks.view(this.#records.resolve(idOrName));
+    const v = await this.#tasks.observe(this.#records.resolve(idOrName));
     // A bad --change fails here, before the container is paused and its layer written (commitImage applies them).
     applyChanges(structuredClone(v.config), opts.changes ?? []);
     const pause = v.running && v.status !== 'paused' && opts.pause !== false;
@@ -82,7 +82,7 @@ export class ContainerFiles {
    * tmpfs mounts are there as in `docker cp`; a stopped container's root file system.
    */
   async #withCpRoot<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord, live: boolean) => Promise<T>): Promise<T> {
-    const v = await this.#tasks.view(this.#records.resolve(idOrName));
+    const v = await this.#tasks.observe(this.#records.resolve(idOrName));
     const pid = v.running ? v.state.pid : undefined;
     if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
     return this.withRootfs(idOrName, (rootfs, rec) => fn(rootfs, rec, false));
@@ -96,7 +96,7 @@ export class ContainerFiles {
     try {
       return await fn(rootfs, rec);
     } finally {
-      if (!wasMounted && !(await this.#tasks.view(this.#records.resolve(rec.id))).running) await this.#store.unmountRootfs(rec.id).catch(() => {});
+      if (!wasMounted && !(await this.#tasks.observe(this.#records.resolve(rec.id))).running) await this.#store.unmountRootfs(rec.id).catch(() => {});
     }
   }
 }

@@ -12,10 +12,10 @@ import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf, type ContainerPaths } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
 import { isoNow } from './state.js';
-import { inspectContainer } from './views.js';
+import { inspectContainer } from './docker-shapes.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
-import type { ContainerRecord, ContainerView, HostConfig, MountPoint } from './types.js';
+import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 
@@ -102,17 +102,12 @@ export class ContainerService {
     return this.records.tryResolve(idOrName);
   }
 
-  /** The record with its state checked against the monitor and runc. */
-  view(rec: ContainerRecord): Promise<ContainerView> {
-    return this.#tasks.view(rec);
+  async get(idOrName: string): Promise<ObservedContainer> {
+    return this.#tasks.observe(this.resolve(idOrName));
   }
 
-  async get(idOrName: string): Promise<ContainerView> {
-    return this.view(this.resolve(idOrName));
-  }
-
-  async list(): Promise<ContainerView[]> {
-    return Promise.all(this.records.all().map((r) => this.view(r)));
+  async list(): Promise<ObservedContainer[]> {
+    return Promise.all(this.records.all().map((r) => this.#tasks.observe(r)));
   }
 
   /** Snapshot keys that belong to containers (for `system check`). */
@@ -349,7 +344,7 @@ export class ContainerService {
   }
 
   /** `container prune`: every container that is not running. */
-  async prune(filter?: (c: ContainerView) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
+  async prune(filter?: (c: ObservedContainer) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const c of await this.list()) {

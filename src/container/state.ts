@@ -1,5 +1,5 @@
 import { readState, type MonitorState, type Runc } from '../runtime/index.js';
-import type { ContainerRecord, ContainerView } from './types.js';
+import type { ContainerRecord, ObservedContainer } from './types.js';
 
 /** A state error that means the monitor itself was lost, as `monitorLost` does. */
 const MONITOR_GONE = 'the container monitor is gone';
@@ -10,7 +10,7 @@ export const isoNow = (): string => new Date().toISOString();
  * The record with its state checked against the monitor and runc: the record is the truth for what was asked, the
  * monitor's state file and runc are the truth for whether it runs.
  */
-export async function reconcileView(rec: ContainerRecord, stateDir: string, runc: Runc): Promise<ContainerView> {
+export async function observeContainer(rec: ContainerRecord, stateDir: string, runc: Runc): Promise<ObservedContainer> {
   const base = rec.state;
   if (base.status !== 'running') {
     return { ...rec, status: base.status, running: false };

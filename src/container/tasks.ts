@@ -26,9 +26,9 @@ import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
 import { monitorEntry, wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
-import { isoNow, reconcileView, stateFromMonitor } from './state.js';
+import { isoNow, observeContainer, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
-import type { ContainerRecord, ContainerView } from './types.js';
+import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 
@@ -79,12 +79,12 @@ export class TaskService {
   }
 
   /** The record with its state checked against the monitor and runc. */
-  view(rec: ContainerRecord): Promise<ContainerView> {
-    return reconcileView(rec, this.#store.paths(rec.id).stateDir, this.runc);
+  observe(rec: ContainerRecord): Promise<ObservedContainer> {
+    return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.runc);
   }
 
-  async #get(idOrName: string): Promise<ContainerView> {
-    return this.view(this.#records.resolve(idOrName));
+  async #get(idOrName: string): Promise<ObservedContainer> {
+    return this.observe(this.#records.resolve(idOrName));
   }
 
   /** Start a created or exited container; with `attach`, the session streams its stdio. */
@@ -234,7 +234,7 @@ export class TaskService {
    */
   async delete(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     const rec = this.#records.resolve(idOrName);
-    const v = await this.view(rec);
+    const v = await this.observe(rec);
     if (v.running) {
       if (!opts.force) {
         throw new WharfError('CONFLICT', `You cannot remove a ${v.status} container ${rec.id}. Stop the container before attempting removal or force remove`);
@@ -338,7 +338,7 @@ export class TaskService {
         const monitorState = await readState(p.stateDir);
         return monitorState?.exitCode ?? 0;
       }
-      const v = await this.view(cur);
+      const v = await this.observe(cur);
       if (!v.running) return v.state.exitCode;
       if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'wait cancelled');
       await sleep(100);
@@ -376,7 +376,7 @@ export class TaskService {
       stopWhen: async () => {
         const r = this.#records.get(rec.id);
         if (!r) return true;
-        return !(await this.view(r)).running;
+        return !(await this.observe(r)).running;
       },
     });
   }

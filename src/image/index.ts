@@ -22,5 +22,5 @@ export {
   type ImageListOptions,
   type ImageFilters,
   type ImageDiskUsage,
-} from './views.js';
+} from './docker-shapes.js';
 export { checkImageStore, type CheckReport, type CheckProblem, type CheckOwners } from './check.js';

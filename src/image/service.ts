@@ -25,7 +25,7 @@ import {
   type ImageListRow,
   type ImageListOptions,
   type ImageDiskUsage,
-} from './views.js';
+} from './docker-shapes.js';
 
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 

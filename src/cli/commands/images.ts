@@ -35,7 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         return;
       }
-      const view = rows.map((r) => ({
+      const displayRows = rows.map((r) => ({
         Containers: String(r.containers),
         CreatedAt: r.created ? goTimeString(new Date(r.created)) : '',
         CreatedSince: r.created ? timeAgo(r.created) : 'N/A',
@@ -51,7 +51,7 @@ export function register(program: Command, ctx: CliContext): void {
       const table = o.digests
         ? '{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
         : '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
-      ctx.stdout.write(renderList(view, o.format, table, { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
+      ctx.stdout.write(renderList(displayRows, o.format, table, { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
     });
   const imagesOptions = (c: Command) =>
     c
@@ -103,7 +103,7 @@ export function register(program: Command, ctx: CliContext): void {
         for (const r of rows) ctx.stdout.write((r.id === '<missing>' ? r.id : idColumn(r.id, noTrunc)) + '\n');
         return;
       }
-      const view = rows.map((r) => ({
+      const displayRows = rows.map((r) => ({
         ID: r.id === '<missing>' ? r.id : idColumn(r.id, noTrunc),
         CreatedSince: r.created ? (human ? timeAgo(r.created) : r.created) : 'N/A',
         CreatedAt: r.created ?? '',
@@ -112,7 +112,7 @@ export function register(program: Command, ctx: CliContext): void {
         Comment: r.comment,
       }));
       ctx.stdout.write(
-        renderList(view, o.format, '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', {
+        renderList(displayRows, o.format, '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', {
           ID: 'IMAGE',
           CreatedSince: 'CREATED',
           CreatedBy: 'CREATED BY',

@@ -1,5 +1,5 @@
 /**
- * Read-only views of images in Docker's shapes: `image inspect`, `history`, `images`, `system df`.
+ * Images in Docker's output shapes (read-only): `image inspect`, `history`, `images`, `system df`.
  */
 import * as path from 'node:path';
 import type { Digest } from '../digest/index.js';
