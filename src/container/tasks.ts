@@ -62,7 +62,7 @@ const DEFAULT_STOP_TIMEOUT = 10;
 
 /**
  * A container's task, as containerd calls the running part: the process run by runc under a per-container monitor
- * that outlives the CLI, from start to the cleanup after its exit (done by the monitor's cleanup command, by the
+ * that outlives the CLI, from start to the teardown after its exit (run as the monitor's cleanup command, by the
  * attached client it hands that to, or inline when the monitor is gone), and what is done to it meanwhile.
  */
 export class TaskService {
@@ -95,10 +95,10 @@ export class TaskService {
       if (found.status === 'paused') throw new WharfError('CONFLICT', `cannot start a paused container, try unpause instead`);
       return { record: found };
     }
-    // A previous run whose cleanup did not happen (monitor killed) is cleaned first. A container that never got as
+    // A previous run whose teardown did not happen (monitor killed) is torn down first. A container that never got as
     // far as its network (the first start of a fresh `run`) has nothing to clean.
-    if (await this.#monitorCleaningUp(found.id)) await this.#waitCleaned(found.id, 30_000).catch(() => {});
-    if (found.state.status !== 'created' || found.network) await this.cleanup(found.id, { keep: true });
+    if (await this.#teardownPending(found.id)) await this.#waitTornDown(found.id, 30_000).catch(() => {});
+    if (found.state.status !== 'created' || found.network) await this.teardown(found.id, { keep: true });
     const rec = this.#records.resolve(found.id);
     const p = this.#store.paths(rec.id);
     const hc = rec.hostConfig;
@@ -116,7 +116,7 @@ export class TaskService {
         });
       });
       await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize);
-      // Claim "running" before the monitor exists: its cleanup, however fast, then always lands after this.
+      // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
       this.#records.update(rec.id, (r) => {
         r.network = net;
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
@@ -137,13 +137,13 @@ export class TaskService {
           watchOom: hc.Memory > 0,
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
           entry: monitorEntry(),
-          // The attached client is waiting anyway and has the engine loaded: it cleans up after the exit.
+          // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
           ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
         });
       } catch (err) {
-        // The monitor records the failure and runs the cleanup itself; wait for it so that nothing runs twice.
+        // The monitor records the failure and runs the teardown itself; wait for it so that nothing runs twice.
         await waitExit(p.stateDir, 30_000).catch(() => undefined);
-        await this.cleanup(rec.id, { keep: true }).catch(() => {});
+        await this.teardown(rec.id, { keep: true }).catch(() => {});
         if (hc.AutoRemove) await this.#removeContainer(rec.id).catch(() => {});
         throw err;
       }
@@ -155,24 +155,24 @@ export class TaskService {
         }
       });
       trace('started');
-      const session = started.session ? this.#cleanupAfter(rec.id, started.session) : undefined;
+      const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;
       return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
     } catch (err) {
       // Undo a half-done start (mount, network) unless a monitor is alive and will do it itself.
       const cur = this.#records.get(rec.id);
-      if (cur && !(await this.#monitorAlive(cur))) await this.cleanup(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
+      if (cur && !(await this.#monitorAlive(cur))) await this.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
       throw err;
     }
   }
 
-  /** A session whose exit resolves once this process did the cleanup the monitor delegated to it. */
-  #cleanupAfter(id: string, session: AttachSession): AttachSession {
+  /** A session whose exit resolves once this process did the teardown the monitor delegated to it (its cleanup). */
+  #teardownAfter(id: string, session: AttachSession): AttachSession {
     const exit = session.exit.then(async (r) => {
       if (!r.cleanupDelegated) return r;
       try {
         trace('exit seen');
-        await this.cleanup(id);
-        trace('cleaned up');
+        await this.teardown(id);
+        trace('torn down');
         return r;
       } catch (err) {
         return { ...r, cleanupError: (err as Error).message };
@@ -190,7 +190,7 @@ export class TaskService {
    * After the container exited (run by the monitor as its cleanup command, or inline when the monitor is gone):
    * record the exit, unmount the rootfs, release the network; remove an `--rm` container. Idempotent.
    */
-  async cleanup(id: string, opts: { keep?: boolean; error?: string } = {}): Promise<void> {
+  async teardown(id: string, opts: { keep?: boolean; error?: string } = {}): Promise<void> {
     const rec = this.#records.get(id);
     if (!rec) return;
     const p = this.#store.paths(id);
@@ -221,7 +221,7 @@ export class TaskService {
       if (!netErr) delete r.network;
     });
     if (updated.hostConfig.AutoRemove && !opts.keep) {
-      // A monitor that handed its cleanup to this process wrote everything before it said so: nothing to wait for.
+      // A monitor that handed its teardown to this process wrote everything before it said so: nothing to wait for.
       const handedOver = monitorState?.cleanupBy === process.pid;
       await this.#store.delete(updated, { volumes: true, ...(monitorState && !handedOver ? { monitorPid: monitorState.monitorPid } : {}) });
     }
@@ -230,7 +230,7 @@ export class TaskService {
 
   /**
    * The task's end before its container is removed (containerd's task delete): a running task is refused unless
-   * `force`, which stops it at once; a cleanup in progress is waited for, one that never ran is done.
+   * `force`, which stops it at once; a teardown in progress is waited for, one that never ran is done.
    */
   async delete(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     const rec = this.#records.resolve(idOrName);
@@ -239,16 +239,16 @@ export class TaskService {
       if (!opts.force) {
         throw new WharfError('CONFLICT', `You cannot remove a ${v.status} container ${rec.id}. Stop the container before attempting removal or force remove`);
       }
-      // Removal must not race the monitor's own --rm cleanup: mark the record as not auto-removing first.
+      // Removal must not race the monitor's own --rm teardown: mark the record as not auto-removing first.
       this.#records.update(rec.id, (r) => {
         r.hostConfig.AutoRemove = false;
       });
       await this.stop(rec.id, { timeoutSec: 0 });
-    } else if (await this.#monitorCleaningUp(rec.id)) {
-      // Exited, and its monitor's cleanup is running right now: let it finish rather than race it.
-      await this.#waitCleaned(rec.id, 30_000).catch(() => {});
+    } else if (await this.#teardownPending(rec.id)) {
+      // Exited, and its monitor's teardown is running right now: let it finish rather than race it.
+      await this.#waitTornDown(rec.id, 30_000).catch(() => {});
     }
-    await this.cleanup(rec.id, { keep: true });
+    await this.teardown(rec.id, { keep: true });
   }
 
   /** An `--rm` container whose start failed: removed with its anonymous volumes. */
@@ -266,23 +266,23 @@ export class TaskService {
     const p = this.#store.paths(v.id);
     if (await this.#monitorAlive(v)) {
       await stopContainer({ runc: this.runc, id: v.id, stateDir: p.stateDir, signal, timeoutSec });
-      // The cleanup runs as a separate process; the record says exited once it finished.
-      await this.#waitCleaned(v.id, 30_000);
+      // The teardown runs as a separate process (the monitor's cleanup command); the record says exited once it finished.
+      await this.#waitTornDown(v.id, 30_000);
     } else {
       await this.#stopWithoutMonitor(v.id, signal, timeoutSec);
     }
     return this.#records.get(v.id) ?? v;
   }
 
-  /** The container exited and its (live) monitor has not finished the after-exit cleanup yet. */
-  async #monitorCleaningUp(id: string): Promise<boolean> {
+  /** The container exited and its (live) monitor has not finished the teardown yet. */
+  async #teardownPending(id: string): Promise<boolean> {
     if (this.#records.get(id)?.state.status !== 'running') return false;
     const stateDir = this.#store.paths(id).stateDir;
     const monitorState = await readState(stateDir);
     return monitorState?.status === 'exited' && !monitorState.cleanedUp && isMonitorAlive(monitorState.monitorPid, stateDir);
   }
 
-  async #waitCleaned(id: string, timeoutMs: number): Promise<void> {
+  async #waitTornDown(id: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const stateDir = this.#store.paths(id).stateDir;
     for (;;) {
@@ -291,11 +291,11 @@ export class TaskService {
       const monitorState = await readState(stateDir);
       const delegatedToLiveClient = monitorState?.cleanupBy !== undefined && monitorState.cleanupBy !== process.pid && pidAlive(monitorState.cleanupBy);
       if (monitorState?.status === 'exited' && !delegatedToLiveClient && (monitorState.cleanedUp || !isMonitorAlive(monitorState.monitorPid, stateDir))) {
-        // The cleanup command failed or never ran: do it here.
-        await this.cleanup(id);
+        // The cleanup command (the teardown) failed or never ran: do it here.
+        await this.teardown(id);
         return;
       }
-      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its cleanup`);
+      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its teardown`);
       await sleep(20);
     }
   }
@@ -319,7 +319,7 @@ export class TaskService {
       await send('SIGKILL');
       for (let i = 0; i < 200 && !(await gone()); i++) await sleep(50);
     }
-    await this.cleanup(id);
+    await this.teardown(id);
   }
 
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {

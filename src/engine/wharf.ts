@@ -40,7 +40,7 @@ export class Wharf {
     readonly images: ImageService,
     /** Container records and config: create, inspect, list, rename, rm. */
     readonly containers: ContainerService,
-    /** Running containers: start, stop, kill, wait, pause, logs, exec, the cleanup after an exit. */
+    /** Running containers: start, stop, kill, wait, pause, logs, exec, the teardown after an exit. */
     readonly tasks: TaskService,
     /** Containers' file systems: diff, commit, export, cp. */
     readonly containerFiles: ContainerFiles,

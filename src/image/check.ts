@@ -111,7 +111,7 @@ export async function checkImageStore(svc: ImageService, opts: { root: string; r
       if (repair) await svc.snapshots.remove(s.key).catch(() => {});
     }
   }
-  if (repair) await svc.snapshots.cleanup();
+  if (repair) await svc.snapshots.sweep();
 
   for (const img of images) {
     report.imagesChecked++;

@@ -344,7 +344,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (name: string, newName: string) => withEngine(ctx, async (w) => w.containers.rename(name, newName)));
 }
 
-/** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container cleanup`. */
+/** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container teardown` (alias `cleanup`). */
 export function register(program: Command, ctx: CliContext): void {
   verbs(program, ctx, true);
   const group = containerGroup(program);
@@ -366,8 +366,10 @@ export function register(program: Command, ctx: CliContext): void {
     );
 
   // Run by a container's monitor after the process exited: record the exit, unmount, release the network, --rm.
+  // Monitors run it as `container cleanup` (their stored argv), hence the alias.
   group
-    .command('cleanup', { hidden: true })
+    .command('teardown', { hidden: true })
+    .alias('cleanup')
     .argument('<ID>')
-    .action(async (id: string) => withEngine(ctx, async (w) => w.tasks.cleanup(id)));
+    .action(async (id: string) => withEngine(ctx, async (w) => w.tasks.teardown(id)));
 }
