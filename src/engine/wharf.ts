@@ -55,7 +55,8 @@ export class Wharf {
    */
   async check(opts: { repair?: boolean } = {}): Promise<CheckReport> {
     const liveBuilds = await liveBuildSnapshots(this.snapshots);
-    return checkImageStore(this.images, {
+    const stores = { db: this.db, content: this.content, snapshots: this.snapshots, records: this.images.records };
+    return checkImageStore(stores, {
       root: this.root,
       repair: opts.repair ?? false,
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },

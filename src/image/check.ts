@@ -8,8 +8,10 @@ import * as path from 'node:path';
 import type { Digest } from '../digest/index.js';
 import { isErrno } from '../errors/index.js';
 import { pidAlive } from '../util/index.js';
-import { DISPOSABLE_SNAPSHOT_LABEL } from '../snapshot/index.js';
-import type { ImageService } from './service.js';
+import { DISPOSABLE_SNAPSHOT_LABEL, type Snapshotter } from '../snapshot/index.js';
+import type { ContentStore } from '../content/index.js';
+import type { MetaDb } from '../meta/index.js';
+import type { ImageRecords } from './records.js';
 
 export interface CheckProblem {
   kind: 'corrupt' | 'missing' | 'orphan' | 'stale' | 'database';
@@ -34,7 +36,15 @@ export interface CheckOwners {
   snapshots?: () => Set<string>;
 }
 
-export async function checkImageStore(svc: ImageService, opts: { root: string; repair?: boolean; owners?: CheckOwners }): Promise<CheckReport> {
+/** What the check reads: the image records and the stores below them, which the engine holds. */
+export interface ImageStoreParts {
+  db: MetaDb;
+  content: ContentStore;
+  snapshots: Snapshotter;
+  records: ImageRecords;
+}
+
+export async function checkImageStore(svc: ImageStoreParts, opts: { root: string; repair?: boolean; owners?: CheckOwners }): Promise<CheckReport> {
   const problems: CheckProblem[] = [];
   const repair = opts.repair ?? false;
   const report: CheckReport = { blobsChecked: 0, layersChecked: 0, imagesChecked: 0, problems };

@@ -15,6 +15,10 @@ export { ImageArchives } from './archives.js';
 export type { ImportOptions } from './importer.js';
 export type { LoadResult } from './load.js';
 export {
+  listImages,
+  inspectImage,
+  imageHistory,
+  imageDiskUsage,
   parseImageFilters,
   type ImageInspect,
   type HistoryRow,
@@ -23,4 +27,4 @@ export {
   type ImageFilters,
   type ImageDiskUsage,
 } from './docker-shapes.js';
-export { checkImageStore, type CheckReport, type CheckProblem, type CheckOwners } from './check.js';
+export { checkImageStore, type ImageStoreParts, type CheckReport, type CheckProblem, type CheckOwners } from './check.js';

@@ -15,17 +15,6 @@ import { parseImageConfig, type ImageConfig } from '../oci/index.js';
 import { ImageRecords, type ImageRecord } from './records.js';
 import { LayerStore } from './layers.js';
 import { ImageArchives } from './archives.js';
-import {
-  inspectImage,
-  imageHistory,
-  listImages,
-  imageDiskUsage,
-  type ImageInspect,
-  type HistoryRow,
-  type ImageListRow,
-  type ImageListOptions,
-  type ImageDiskUsage,
-} from './docker-shapes.js';
 
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
@@ -47,45 +36,33 @@ export interface NewImage {
 /**
  * Image records and the operations on them: resolve names and IDs, create, tag, untag, remove, prune.
  * The store holds names and records only; configs live in the content store, layers in the LayerStore.
+ * Docker's listings of them (`images`, `image inspect`, `history`, `system df`) are functions over it
+ * (docker-shapes.ts).
  */
 export class ImageService {
   readonly records: ImageRecords;
   readonly layers: LayerStore;
   /** Tar files in and out: import, save, load. */
   readonly archives: ImageArchives;
+  /** Who uses an image: rmi and prune leave it to them (the engine passes the container records' answer). */
+  readonly users: ImageUsers;
+  private readonly db: MetaDb;
+  private readonly content: ContentStore;
 
   constructor(
-    readonly db: MetaDb,
-    readonly content: ContentStore,
-    readonly snapshots: Snapshotter,
-    /** Who uses an image: rmi and prune leave it to them (the engine passes the container records' answer). */
-    readonly users: ImageUsers,
+    db: MetaDb,
+    content: ContentStore,
+    snapshots: Snapshotter,
+    users: ImageUsers,
     /** The Wharf root (archive loads stage under <root>/tmp). */
     root: string,
   ) {
+    this.db = db;
+    this.content = content;
+    this.users = users;
     this.records = new ImageRecords(db);
     this.layers = new LayerStore(this.records, content, snapshots);
     this.archives = new ImageArchives(this, root);
-  }
-
-  /** `docker images`: one row per (image, tag), as Docker lists them; build-step intermediates only with `all`. */
-  list(opts: ImageListOptions = {}): ImageListRow[] {
-    return listImages(this, opts);
-  }
-
-  /** `docker image inspect`. */
-  inspect(nameOrId: string): Promise<ImageInspect> {
-    return inspectImage(this, this.resolve(nameOrId));
-  }
-
-  /** `docker history`: newest first. */
-  history(nameOrId: string): Promise<HistoryRow[]> {
-    return imageHistory(this, this.resolve(nameOrId));
-  }
-
-  /** The images' part of `system df`. */
-  diskUsage(): ImageDiskUsage {
-    return imageDiskUsage(this);
   }
 
   /** A name (`busybox`, `busybox:1`, `x@sha256:…`), a full ID, `sha256:`-prefixed ID, or a unique ID prefix. */
@@ -183,18 +160,6 @@ export class ImageService {
     const img = this.resolve(source);
     const ref = ImageService.tagReference(target);
     this.db.immediate(() => this.records.setTag(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
-  }
-
-  repoTags(id: Digest): string[] {
-    return this.records.tagsOf(id).map((t) => familiarString(parseNormalizedNamed(t.name)));
-  }
-
-  repoDigests(id: Digest): string[] {
-    const seen = new Set<string>();
-    for (const m of this.records.manifestsOf(id)) {
-      seen.add(familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }));
-    }
-    return [...seen].sort();
   }
 
   /**

@@ -24,7 +24,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const MAIN_TS = `
 import { PassThrough } from 'node:stream';
 import { Wharf, WharfError, is, type ErrorCode } from 'wharf';
-import type { ImageListRow, ImageService } from 'wharf/images';
+import { listImages, type ImageListRow, type ImageService } from 'wharf/images';
 import type { AttachExit, ContainerService, ObservedContainer, CreateOptions, TaskService } from 'wharf/containers';
 
 const [root, tarball] = process.argv.slice(2) as [string, string];
@@ -32,7 +32,7 @@ const wharf: Wharf = await Wharf.open({ root });
 try {
   const images: ImageService = wharf.images;
   const image = await images.archives.import(tarball, { reference: 'busybox', changes: ['CMD ["sh"]'] });
-  const rows: ImageListRow[] = images.list();
+  const rows: ImageListRow[] = listImages(images);
 
   const containers: ContainerService = wharf.containers;
   const opts: CreateOptions = { image: 'busybox', command: ['echo', 'hello'], network: 'none' };

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { parseImageFilters, type RemoveEvent } from '../../image/index.js';
+import { imageHistory, inspectImage, listImages, parseImageFilters, type RemoveEvent } from '../../image/index.js';
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList, compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
@@ -24,7 +24,7 @@ function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
 export function register(program: Command, ctx: CliContext): void {
   const imagesAction = async (repo: string | undefined, o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; filter: string[]; format?: string }) =>
     withEngine(ctx, async (w) => {
-      const rows = w.images.list({ all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
+      const rows = listImages(w.images, { all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
         const seen = new Set<string>();
@@ -74,7 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
       let failed: WharfError | undefined;
       for (const n of names) {
         try {
-          out.push(await w.images.inspect(n));
+          out.push(await inspectImage(w.images, n));
         } catch (err) {
           if (!(err instanceof WharfError) || err.code !== 'NOT_FOUND') throw err;
           failed = err;
@@ -96,7 +96,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   const historyAction = async (name: string, o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string }) =>
     withEngine(ctx, async (w) => {
-      const rows = await w.images.history(name);
+      const rows = await imageHistory(w.images, name);
       const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
