@@ -8,6 +8,7 @@ import { copyFromContainer, copyToContainer } from './cp.js';
 import { snapshotKeyOf } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import type { ContainerStore } from './store.js';
+import type { Runc } from '../runtime/index.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord } from './types.js';
 
@@ -15,6 +16,8 @@ export interface ContainerFilesOptions {
   store: ContainerStore;
   images: ImageService;
   tasks: TaskService;
+  /** Pauses a running container while its layer is committed. */
+  runc: Runc;
 }
 
 /**
@@ -27,12 +30,14 @@ export class ContainerFiles {
   readonly #records: ContainerRecords;
   readonly #images: ImageService;
   readonly #tasks: TaskService;
+  readonly #runc: Runc;
 
   constructor(opts: ContainerFilesOptions) {
     this.#store = opts.store;
     this.#records = opts.store.records;
     this.#images = opts.images;
     this.#tasks = opts.tasks;
+    this.#runc = opts.runc;
   }
 
   /** Docker's `diff`: A/C/D from the writable layer alone, parents marked C. */
@@ -57,7 +62,7 @@ export class ContainerFiles {
     // A bad --change fails here, before the container is paused and its layer written (commitImage applies them).
     applyChanges(structuredClone(v.config), opts.changes ?? []);
     const pause = v.running && v.status !== 'paused' && opts.pause !== false;
-    const runc = this.#tasks.runc;
+    const runc = this.#runc;
     if (pause) await runc.pause(v.id);
     try {
       const tar = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));

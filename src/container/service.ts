@@ -9,7 +9,7 @@ import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type Por
 import { lazyBuiltin, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
-import { initKeyOf, snapshotKeyOf, type ContainerPaths } from './paths.js';
+import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
 import { isoNow } from './state.js';
 import { inspectContainer } from './docker-shapes.js';
@@ -75,7 +75,7 @@ export interface ContainerServiceOptions {
  * removed. Running them is the TaskService's job; their files are the ContainerFiles'.
  */
 export class ContainerService {
-  readonly records: ContainerRecords;
+  readonly #records: ContainerRecords;
   readonly #store: ContainerStore;
   readonly #images: ImageService;
   readonly #volumes: VolumeService;
@@ -83,23 +83,19 @@ export class ContainerService {
 
   constructor(opts: ContainerServiceOptions) {
     this.#store = opts.store;
-    this.records = opts.store.records;
+    this.#records = opts.store.records;
     this.#images = opts.images;
     this.#volumes = opts.volumes;
     this.#tasks = opts.tasks;
   }
 
-  paths(id: string): ContainerPaths {
-    return this.#store.paths(id);
-  }
-
   /** A full ID, a unique ID prefix, or a name (with or without the leading slash). */
   resolve(idOrName: string): ContainerRecord {
-    return this.records.resolve(idOrName);
+    return this.#records.resolve(idOrName);
   }
 
   tryResolve(idOrName: string): ContainerRecord | undefined {
-    return this.records.tryResolve(idOrName);
+    return this.#records.tryResolve(idOrName);
   }
 
   async get(idOrName: string): Promise<ObservedContainer> {
@@ -107,13 +103,13 @@ export class ContainerService {
   }
 
   async list(): Promise<ObservedContainer[]> {
-    return Promise.all(this.records.all().map((r) => this.#tasks.observe(r)));
+    return Promise.all(this.#records.all().map((r) => this.#tasks.observe(r)));
   }
 
   /** Snapshot keys that belong to containers (for `system check`). */
   ownedSnapshots(): Set<string> {
     const out = new Set<string>();
-    for (const c of this.records.all()) {
+    for (const c of this.#records.all()) {
       out.add(snapshotKeyOf(c.id));
       out.add(initKeyOf(c.id));
     }
@@ -131,7 +127,7 @@ export class ContainerService {
   /** `docker container inspect`: Docker's document; `size` adds SizeRw and SizeRootFs (`inspect --size`). */
   async inspect(idOrName: string, opts: { size?: boolean } = {}): Promise<Record<string, unknown>> {
     const c = await this.get(idOrName);
-    const p = this.paths(c.id);
+    const p = this.#store.paths(c.id);
     const doc = inspectContainer(c, {
       graphDriver: await this.#graphDriver(c.id),
       logPath: p.log,
@@ -176,7 +172,7 @@ export class ContainerService {
     if (bad !== undefined) throw new WharfError('INVALID_ARGUMENT', `invalid environment entry ${JSON.stringify(bad)}: want KEY=VALUE`);
     const name = opts.name !== undefined && opts.name !== '' ? validateName(opts.name) : undefined;
     if (name) {
-      const taken = this.records.byName(name);
+      const taken = this.#records.byName(name);
       if (taken) throw nameConflict(name, taken.id);
     }
     const network: NetworkMode = opts.network ?? 'bridge';
@@ -199,14 +195,14 @@ export class ContainerService {
     const from = (opts.volumesFrom ?? []).map((spec) => {
       const [ref, mode] = spec.split(':');
       if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
-      return { src: this.records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
+      return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
     if (opts.init && !(await findInitBinary())) {
       throw new WharfError('UNAVAILABLE', '--init: no docker-init (tini) binary on this host; install the tini package');
     }
 
     const id = newContainerId();
-    const finalName = name ?? randomName((n) => this.records.byName(n) !== undefined);
+    const finalName = name ?? randomName((n) => this.#records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
     for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};
@@ -287,7 +283,7 @@ export class ContainerService {
         state: { status: 'created', exitCode: 0 },
         restartCount: 0,
       };
-      this.records.insert(rec);
+      this.#records.insert(rec);
       trace('created');
       return rec;
     } catch (err) {
@@ -330,7 +326,7 @@ export class ContainerService {
     const rec = this.resolve(idOrName);
     const n = validateName(newName);
     if (n === rec.name) throw new WharfError('CONFLICT', `Renaming a container with the same name as its current name`);
-    this.records.update(rec.id, (r) => {
+    this.#records.update(rec.id, (r) => {
       r.name = n;
     });
   }

@@ -66,7 +66,7 @@ const DEFAULT_STOP_TIMEOUT = 10;
  * attached client it hands that to, or inline when the monitor is gone), and what is done to it meanwhile.
  */
 export class TaskService {
-  readonly runc: Runc;
+  readonly #runc: Runc;
   readonly #store: ContainerStore;
   readonly #records: ContainerRecords;
   readonly #volumes: VolumeService;
@@ -75,12 +75,12 @@ export class TaskService {
     this.#store = opts.store;
     this.#records = opts.store.records;
     this.#volumes = opts.volumes;
-    this.runc = opts.runc;
+    this.#runc = opts.runc;
   }
 
   /** The record with its state checked against the monitor and runc. */
   observe(rec: ContainerRecord): Promise<ObservedContainer> {
-    return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.runc);
+    return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
   }
 
   async #get(idOrName: string): Promise<ObservedContainer> {
@@ -128,7 +128,7 @@ export class TaskService {
         started = await startMonitor({
           id: rec.id,
           bundle: p.dir,
-          runcRoot: this.runc.root,
+          runcRoot: this.#runc.root,
           stateDir: p.stateDir,
           logPath: p.log,
           tty: rec.config.Tty === true,
@@ -198,11 +198,11 @@ export class TaskService {
     if (rec.state.status === 'running') {
       if (monitorState && monitorState.status !== 'exited') return; // still running: nothing to clean
       if (!monitorState || monitorState.monitorLost) {
-        const rs = await this.runc.tryState(id).catch(() => undefined);
+        const rs = await this.#runc.tryState(id).catch(() => undefined);
         if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
       }
     }
-    await this.runc.delete(id, { force: true }).catch(() => {});
+    await this.#runc.delete(id, { force: true }).catch(() => {});
     await this.#store.unmountRootfs(id);
     let netErr: unknown;
     if (rec.network || rec.state.status === 'running') {
@@ -265,7 +265,7 @@ export class TaskService {
     const signal = normalizeSignal(opts.signal ?? v.config.StopSignal ?? 'SIGTERM');
     const p = this.#store.paths(v.id);
     if (await this.#monitorAlive(v)) {
-      await stopContainer({ runc: this.runc, id: v.id, stateDir: p.stateDir, signal, timeoutSec });
+      await stopContainer({ runc: this.#runc, id: v.id, stateDir: p.stateDir, signal, timeoutSec });
       // The teardown runs as a separate process (the monitor's cleanup command); the record says exited once it finished.
       await this.#waitTornDown(v.id, 30_000);
     } else {
@@ -302,13 +302,13 @@ export class TaskService {
 
   async #stopWithoutMonitor(id: string, signal: string, timeoutSec: number): Promise<void> {
     const gone = async (): Promise<boolean> => {
-      const rs = await this.runc.tryState(id).catch(() => undefined);
+      const rs = await this.#runc.tryState(id).catch(() => undefined);
       return !rs || rs.status === 'stopped';
     };
     const send = async (sig: string): Promise<void> => {
-      await this.runc.kill(id, sig).catch(() => {});
-      const rs = await this.runc.tryState(id).catch(() => undefined);
-      if (rs?.status === 'paused') await this.runc.resume(id).catch(() => {});
+      await this.#runc.kill(id, sig).catch(() => {});
+      const rs = await this.#runc.tryState(id).catch(() => undefined);
+      if (rs?.status === 'paused') await this.#runc.resume(id).catch(() => {});
     };
     if (timeoutSec !== 0) {
       await send(signal);
@@ -325,7 +325,7 @@ export class TaskService {
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
-    await this.runc.kill(v.id, normalizeSignal(signal));
+    await this.#runc.kill(v.id, normalizeSignal(signal));
   }
 
   /** `wait`: block until the container is not running; its exit code. */
@@ -349,7 +349,7 @@ export class TaskService {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
     if (v.status === 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is already paused`);
-    await this.runc.pause(v.id);
+    await this.#runc.pause(v.id);
     this.#records.update(v.id, (r) => {
       r.state.paused = true;
     });
@@ -358,15 +358,10 @@ export class TaskService {
   async unpause(idOrName: string): Promise<void> {
     const v = await this.#get(idOrName);
     if (v.status !== 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is not paused`);
-    await this.runc.resume(v.id);
+    await this.#runc.resume(v.id);
     this.#records.update(v.id, (r) => {
       r.state.paused = false;
     });
-  }
-
-  async restart(idOrName: string, opts: { timeoutSec?: number } = {}): Promise<void> {
-    const rec = await this.stop(idOrName, opts);
-    await this.start(rec.id);
   }
 
   logs(idOrName: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
@@ -397,7 +392,7 @@ export class TaskService {
       privileged: opts.privileged === true,
     });
     return startExec({
-      runc: this.runc,
+      runc: this.#runc,
       id: v.id,
       process: proc,
       ...(opts.stdin ? { stdin: opts.stdin } : {}),
@@ -412,7 +407,7 @@ export class TaskService {
   async pids(idOrName: string): Promise<number[]> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
-    return this.runc.ps(v.id);
+    return this.#runc.ps(v.id);
   }
 }
 

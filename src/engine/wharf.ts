@@ -88,9 +88,10 @@ export class Wharf {
       const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId), root);
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name));
       const store = new ContainerStore({ root, runRoot, records, snapshots, volumes });
-      const tasks = new TaskService({ store, volumes, runc: new Runc({ root: path.join(runRoot, 'runc') }) });
+      const runc = new Runc({ root: path.join(runRoot, 'runc') });
+      const tasks = new TaskService({ store, volumes, runc });
       const containers = new ContainerService({ store, images, volumes, tasks });
-      const containerFiles = new ContainerFiles({ store, images, tasks });
+      const containerFiles = new ContainerFiles({ store, images, tasks, runc });
       const registries = new Registries({ images, content }, opts.registries);
       return new Wharf(root, runRoot, db, content, snapshots, images, containers, tasks, containerFiles, volumes, registries);
     } catch (err) {

@@ -269,7 +269,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (names: string[], o: { time: string }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
-          await w.tasks.restart(n, { timeoutSec: Number.parseInt(o.time, 10) });
+          // Docker's restart: stop, then start again.
+          const stopped = await w.tasks.stop(n, { timeoutSec: Number.parseInt(o.time, 10) });
+          await w.tasks.start(stopped.id);
           ctx.stdout.write(`${n}\n`);
         });
       }),
