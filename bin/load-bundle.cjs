@@ -1,5 +1,5 @@
-// Runs a CommonJS bundle of dist/ (scripts/bundle.mjs) compiled with V8's code cache: the CLI (bin/wharf.cjs) and
-// the container monitor (dist/monitor-main.cjs) both start through this, as both start for every `run`.
+// Runs a CommonJS bundle of dist/ (scripts/bundle.mjs) compiled with V8's code cache: the CLI (bin/wharf.cjs)
+// starts through this.
 'use strict';
 const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');

@@ -1,14 +1,13 @@
 /*
- * Starting the standby container monitor from the CLI's launcher (bin/wharf.cjs), before anything else loads.
+ * Starting the container monitor (build/Release/wharf-monitor) from src/runtime/monitor.ts.
  * Why native: node:child_process costs ~2.5 ms to load and libuv forks the whole Node process (~3 ms of page-table
  * copying here) where posix_spawn vforks; both were on the critical path of every `run`, and a `run` spawns nothing
  * else itself (the monitor spawns runc).
  *
- *   spawnStandby(file, args)   posix_spawn `file args...` in a new session, cwd /, stdin a pipe, stdout and stderr
- *                              /dev/null, fd 3 the write end of a second pipe (the monitor's state notifications,
- *                              see MonitorConfig.notifyFd), default signal dispositions; returns [pid, fd of the
- *                              stdin pipe's write end, fd of the notification pipe's read end] (both close-on-exec).
- *                              Throws an Error with .code on failure.
+ *   spawnMonitor(file, args)   posix_spawn `file args...` in a new session, cwd /, stdin, stdout and stderr
+ *                              /dev/null, fd 3 the write end of a pipe (the monitor's state notifications, see
+ *                              the config's notify_fd), default signal dispositions; returns [pid, fd of the
+ *                              notification pipe's read end] (close-on-exec). Throws an Error with .code on failure.
  *   exited(pid)                true once that child has exited (it is reaped then) or is not a child of ours.
  */
 #define _GNU_SOURCE
@@ -38,13 +37,13 @@ static char *string_value(napi_env env, napi_value v) {
   return s;
 }
 
-static napi_value spawn_standby(napi_env env, napi_callback_info info) {
+static napi_value spawn_monitor(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   bool is_array = false;
   if (argc < 2 || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, NULL, "spawnStandby(file, args)");
+    napi_throw_type_error(env, NULL, "spawnMonitor(file, args)");
     return NULL;
   }
   uint32_t n = 0;
@@ -52,13 +51,13 @@ static napi_value spawn_standby(napi_env env, napi_callback_info info) {
   char **args = calloc((size_t)n + 2, sizeof *args);
   char *file = string_value(env, argv[0]);
   napi_value result = NULL;
-  int fds[2] = {-1, -1}, nfds[2] = {-1, -1};
+  int nfds[2] = {-1, -1};
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
   if (!args || !file) {
-    napi_throw_type_error(env, NULL, "spawnStandby: file must be a string");
+    napi_throw_type_error(env, NULL, "spawnMonitor: file must be a string");
     goto out;
   }
   args[0] = file;
@@ -67,52 +66,41 @@ static napi_value spawn_standby(napi_env env, napi_callback_info info) {
     napi_get_element(env, argv[1], i, &el);
     args[i + 1] = string_value(env, el);
     if (!args[i + 1]) {
-      napi_throw_type_error(env, NULL, "spawnStandby: args must be strings");
+      napi_throw_type_error(env, NULL, "spawnMonitor: args must be strings");
       goto out;
     }
   }
-  if (pipe2(fds, O_CLOEXEC) != 0) {
+  if (pipe2(nfds, O_CLOEXEC) != 0) {
     throw_errno(env, "pipe2", errno);
     goto out;
   }
-  if (pipe2(nfds, O_CLOEXEC) != 0) {
-    int e = errno;
-    close(fds[0]);
-    close(fds[1]);
-    throw_errno(env, "pipe2", e);
-    goto out;
-  }
-  posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_adddup2(&fa, nfds[1], 3);
+  int fa_err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (!fa_err) fa_err = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (!fa_err) fa_err = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  if (!fa_err) fa_err = posix_spawn_file_actions_adddup2(&fa, nfds[1], 3);
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 29)
-  posix_spawn_file_actions_addchdir_np(&fa, "/"); /* else it starts where the CLI runs; the monitor moves itself */
+  if (!fa_err) fa_err = posix_spawn_file_actions_addchdir_np(&fa, "/"); /* not where the CLI runs: it keeps no mount busy */
 #endif
   sigset_t all, none;
   sigfillset(&all);
   sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all); /* Node ignores SIGPIPE: the child must not inherit that */
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  if (!fa_err) fa_err = posix_spawnattr_setsigdefault(&attr, &all); /* Node ignores SIGPIPE: the child must not inherit that */
+  if (!fa_err) fa_err = posix_spawnattr_setsigmask(&attr, &none);
+  if (!fa_err) fa_err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   pid_t pid;
-  int e = posix_spawn(&pid, file, &fa, &attr, args, environ);
-  close(fds[0]);
+  int e = fa_err ? fa_err : posix_spawn(&pid, file, &fa, &attr, args, environ);
   close(nfds[1]);
   if (e != 0) {
-    close(fds[1]);
     close(nfds[0]);
     throw_errno(env, file, e);
     goto out;
   }
-  napi_value jpid, jfd, jnfd;
-  napi_create_array_with_length(env, 3, &result);
+  napi_value jpid, jnfd;
+  napi_create_array_with_length(env, 2, &result);
   napi_create_int32(env, pid, &jpid);
-  napi_create_int32(env, fds[1], &jfd);
   napi_create_int32(env, nfds[0], &jnfd);
   napi_set_element(env, result, 0, jpid);
-  napi_set_element(env, result, 1, jfd);
-  napi_set_element(env, result, 2, jnfd);
+  napi_set_element(env, result, 1, jnfd);
 out:
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
@@ -141,8 +129,8 @@ static napi_value exited(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
-  napi_create_function(env, "spawnStandby", NAPI_AUTO_LENGTH, spawn_standby, NULL, &fn);
-  napi_set_named_property(env, exports, "spawnStandby", fn);
+  napi_create_function(env, "spawnMonitor", NAPI_AUTO_LENGTH, spawn_monitor, NULL, &fn);
+  napi_set_named_property(env, exports, "spawnMonitor", fn);
   napi_create_function(env, "exited", NAPI_AUTO_LENGTH, exited, NULL, &fn);
   napi_set_named_property(env, exports, "exited", fn);
   return exports;

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Builds Wharf's optional native parts, each only when its output is missing or older than its sources:
+// Builds Wharf's native parts, each only when its output is missing or older than its sources:
 // - the addons native/sendfile.c → build/Release/wharf_sendfile.node and native/mount.c → wharf_mount.node, with
 //   node-gyp (without them the registry streams blobs and mount(8) mounts snapshots), and native/digest.c →
 //   wharf_digest.node (without it small blobs are hashed by node:crypto, which is slower to load), and
-//   native/spawn.c → wharf_spawn.node (the launcher's standby monitor; without it node:child_process starts it);
-// - the container monitor native/monitor.c → build/Release/wharf-monitor, a plain program built with the C compiler
-//   (without it every container gets the Node monitor, which starts slower).
+//   native/spawn.c → wharf_spawn.node (starts the container monitor; without it node:child_process does);
+// - the container monitor native/monitor/*.c → build/Release/wharf-monitor, a plain program built with the C compiler
+//   (without it no container can run), and build/Release/wharf-monitor-asan, the same under AddressSanitizer and
+//   UBSan for the monitor's tests.
 // A failed build prints one warning line and exits 0. Runs from `npm install` and at the start of `npm run build`;
 // use it (not `node-gyp rebuild` alone, which empties build/ and so removes the monitor) to rebuild by hand.
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,28 +58,50 @@ function buildAddons() {
   return true;
 }
 
-function buildMonitor() {
-  const output = path.join(release, 'wharf-monitor');
-  const sources = here('native/monitor.c', 'native/errno_name.h', 'scripts/build-native.mjs');
-  if (!sources.every((s) => existsSync(s))) return;
-  if (upToDate([output], sources)) return;
+/** The monitor's sources: native/monitor/*.c and its header, plus what they include from native/. */
+function monitorSources() {
+  const dir = path.join(root, 'native', 'monitor');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/**
+ * One build of the monitor: `flags` on top of the common ones. Into a temp name first: a launcher must never find a
+ * half-written program; an older build must not stay in use after a failed one.
+ */
+function buildProgram(output, extraFlags, what) {
+  const sources = monitorSources();
+  const inputs = [...sources, ...here('native/errno_name.h', 'scripts/build-native.mjs')];
+  if (sources.length === 0) return;
+  if (upToDate([output], inputs)) return;
   mkdirSync(release, { recursive: true });
-  // Into a temp name first: a launcher must never find a half-written program.
   const tmp = `${output}.${process.pid}.tmp`;
   // $CC may carry arguments ("ccache cc", "gcc -m32"); 64-bit file offsets: a json log may pass 2 GiB on 32-bit.
   const [cc, ...ccArgs] = (process.env.CC || 'cc').trim().split(/\s+/);
-  const flags = ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-D_FILE_OFFSET_BITS=64', '-pthread'];
-  const r = spawnSync(cc, [...ccArgs, ...flags, '-o', tmp, sources[0]], { encoding: 'utf8' });
+  const flags = ['-Wall', '-Wextra', '-Wno-unused-parameter', '-D_FILE_OFFSET_BITS=64', '-pthread', ...extraFlags];
+  const r = spawnSync(cc, [...ccArgs, ...flags, '-o', tmp, ...sources.filter((s) => s.endsWith('.c'))], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
-    rmSync(output, { force: true }); // an older build must not stay in use after a failed one
+    rmSync(output, { force: true });
     const lastErr = `${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0]?.trim();
-    process.stderr.write(
-      `warning: native container monitor not built (${r.error ? r.error.message : lastErr || `${cc} exited with ${r.status}`}); containers get the Node monitor\n`,
-    );
+    process.stderr.write(`warning: ${what} not built (${r.error ? r.error.message : lastErr || `${cc} exited with ${r.status}`})\n`);
     return;
   }
   renameSync(tmp, output);
+}
+
+function buildMonitor() {
+  // Without it no container can run: src/runtime/monitor.ts reports UNAVAILABLE.
+  buildProgram(path.join(release, 'wharf-monitor'), ['-O2'], 'the container monitor (containers cannot run)');
+  // The same under AddressSanitizer and UBSan, for the monitor's tests (test/integration/runtime/monitor-asan.test.ts).
+  buildProgram(
+    path.join(release, 'wharf-monitor-asan'),
+    ['-O1', '-g', '-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-fno-sanitize-recover=undefined'],
+    'the sanitizer build of the container monitor (its tests are skipped)',
+  );
 }
 
 buildAddons(); // first: node-gyp rebuild starts from an empty build/ directory

@@ -48,17 +48,10 @@ const common = {
 rmSync('dist/wharf.cjs.cache', { force: true });
 await bundleScript('src/cli/main.ts', 'dist/wharf.cjs');
 
-// The per-container monitor (started for every container, so its start-up counts too): a bundle, and an entry that
-// runs it with V8's code cache as bin/wharf.cjs does the CLI's. CommonJS as well: Node sets up its ES module loader
-// only for an ES module entry.
-rmSync('dist/monitor-main.mjs', { force: true }); // the ES module bundle of earlier builds
-rmSync('dist/monitor-bundle.cjs.cache', { force: true });
-await bundleScript('src/runtime/monitor-main.ts', 'dist/monitor-bundle.cjs');
-writeFileSync(
-  'dist/monitor-main.cjs',
-  "'use strict';\n// The container monitor's entry (written by scripts/bundle.mjs): monitor-bundle.cjs with V8's code cache.\n" +
-    "require('../bin/load-bundle.cjs').loadBundle(require('node:path').join(__dirname, 'monitor-bundle.cjs'));\n",
-);
+// The Node monitor of earlier builds (the monitor is native/monitor/ now): its leftovers go.
+for (const f of ['dist/monitor-main.mjs', 'dist/monitor-main.cjs', 'dist/monitor-bundle.cjs', 'dist/monitor-bundle.cjs.map', 'dist/monitor-bundle.cjs.cache']) {
+  rmSync(f, { force: true });
+}
 
 /** One CommonJS script (bin/load-bundle.cjs runs it with V8's code cache), checked as the loader needs it. */
 async function bundleScript(entry, outfile) {

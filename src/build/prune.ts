@@ -27,16 +27,16 @@ export interface BuildCacheUsage {
 }
 
 function cacheOf(d: BuildCacheDeps): BuildCache {
-  return new BuildCache(d.db, (id) => d.images.records.getImage(id) !== undefined);
+  return new BuildCache(d.db, (id) => d.images.records.images.get(id) !== undefined);
 }
 
 /** Layers used by some tagged image (or an image a container uses): not the build cache's to reclaim. */
 function layersInUse(d: BuildCacheDeps): Set<string> {
   const used = new Set<string>();
   const rec = d.images.records;
-  for (const img of rec.allImages()) {
-    if (rec.tagsOf(img.id).length === 0 && d.images.users(img.id).length === 0) continue;
-    for (const c of rec.imageChain(img.id)) used.add(c);
+  for (const img of rec.images.all()) {
+    if (rec.tags.ofImage(img.id).length === 0 && d.images.users(img.id).length === 0) continue;
+    for (const c of rec.images.chain(img.id)) used.add(c);
   }
   return used;
 }
@@ -50,15 +50,15 @@ export async function buildCacheUsage(d: BuildCacheDeps): Promise<BuildCacheUsag
   let entries = 0;
   let active = 0;
   for (const e of cache.list()) {
-    const img = rec.getImage(e.imageId);
+    const img = rec.images.get(e.imageId);
     if (!img) continue;
     entries++;
     const top = img.topChain;
     if (top && used.has(top)) active++;
-    for (const c of rec.imageChain(img.id)) {
+    for (const c of rec.images.chain(img.id)) {
       if (used.has(c) || counted.has(c)) continue;
       counted.add(c);
-      size += rec.getLayer(c)?.size ?? 0;
+      size += rec.layers.get(c)?.size ?? 0;
     }
   }
   const mounts = await cacheMountsUsage(d.root);
@@ -72,14 +72,14 @@ export async function buildCacheUsage(d: BuildCacheDeps): Promise<BuildCacheUsag
 export async function pruneBuildCache(d: BuildCacheDeps): Promise<{ deleted: Digest[]; reclaimed: number }> {
   const cache = cacheOf(d);
   const rec = d.images.records;
-  const before = new Map(rec.allLayers().map((l) => [l.chainId, l.size]));
+  const before = new Map(rec.layers.all().map((l) => [l.chainId, l.size]));
   const deleted: Digest[] = [];
   for (let round = 0; round < 10_000; round++) {
     const candidates = cache
       .list()
-      .map((e) => rec.getImage(e.imageId))
+      .map((e) => rec.images.get(e.imageId))
       .filter((img): img is NonNullable<typeof img> => img !== undefined)
-      .filter((img) => rec.tagsOf(img.id).length === 0 && !rec.hasChildren(img.id) && d.images.users(img.id).length === 0);
+      .filter((img) => rec.tags.ofImage(img.id).length === 0 && !rec.images.hasChildren(img.id) && d.images.users(img.id).length === 0);
     if (candidates.length === 0) break;
     for (const img of candidates) {
       await d.images.remove(img.id, { noPrune: true });
@@ -88,7 +88,7 @@ export async function pruneBuildCache(d: BuildCacheDeps): Promise<{ deleted: Dig
   }
   cache.forgetMissing();
   new FileDigestMemo(d.db).clear();
-  const after = new Set(rec.allLayers().map((l) => l.chainId));
+  const after = new Set(rec.layers.all().map((l) => l.chainId));
   let reclaimed = 0;
   for (const [chainId, size] of before) if (!after.has(chainId)) reclaimed += size;
   const mounts = await cacheMountsUsage(d.root);

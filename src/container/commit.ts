@@ -67,10 +67,10 @@ export async function commitImage(
 ): Promise<ImageRecord> {
   // Bad --change lines fail before any work is done.
   applyChanges(structuredClone(rec.config), opts.changes ?? []);
-  const img = images.records.getImage(rec.imageId);
+  const img = images.records.images.get(rec.imageId);
   if (!img) throw new WharfError('NOT_FOUND', `image ${rec.imageId} of container ${shortId(rec.id)} is gone`);
   const { config: base } = await images.config(img.id);
-  const chain = images.records.imageChain(img.id);
+  const chain = images.records.images.chain(img.id);
   const layer = await images.layers.create(img.topChain ?? null, tar);
   const empty = layer.diffId === EMPTY_TAR_DIFF_ID;
   const cfg = commitConfig(base, rec, empty ? undefined : layer.diffId, opts);

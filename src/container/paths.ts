@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultMonitorEntry, type MonitorEntry } from '../runtime/index.js';
 
 /** Where one container's files live: persistent under the root, run-time (sockets) under the short run root. */
 export interface ContainerPaths {
@@ -41,21 +40,6 @@ export const initKeyOf = (id: string): string => `init-${id}`;
  */
 export const sharedInitKeyOf = (parentChain: string | undefined, withInit: boolean): string =>
   `init-of-${parentChain ?? 'scratch'}${withInit ? '+docker-init' : ''}`;
-
-/**
- * The monitor's entry file: the bundled dist/monitor-main.cjs (one file: it starts in about half the time), else
- * the compiled dist/runtime/monitor-main.js. runtime's own default resolves next to its module, which inside the
- * bundled CLI (dist/wharf.cjs) is a file that does not exist.
- */
-export function monitorEntry(): MonitorEntry {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return defaultMonitorEntry();
-  for (const rel of ['./monitor-main.cjs', '../monitor-main.cjs', './runtime/monitor-main.js', '../runtime/monitor-main.js']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return { execPath: process.execPath, args: [p] };
-  }
-  return defaultMonitorEntry();
-}
 
 /**
  * The CLI's Node entry of this installation (bin/wharf.cjs, which bin/wharf runs), for the monitor's cleanup command;

@@ -120,7 +120,7 @@ export class ContainerService {
   async size(id: string): Promise<{ rw: number; rootFs: number }> {
     const rec = this.resolve(id);
     const rw = (await this.#store.snapshots.usage(snapshotKeyOf(rec.id))).size;
-    const img = this.#images.records.getImage(rec.imageId);
+    const img = this.#images.records.images.get(rec.imageId);
     return { rw, rootFs: rw + (img?.size ?? 0) };
   }
 

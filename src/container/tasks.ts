@@ -24,7 +24,7 @@ import {
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
-import { monitorEntry, wharfBin } from './paths.js';
+import { wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
@@ -136,7 +136,6 @@ export class TaskService {
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           watchOom: hc.Memory > 0,
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
-          entry: monitorEntry(),
           // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
           ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
         });

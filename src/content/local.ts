@@ -3,12 +3,12 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
 import { Digester, algorithmOf, digestOf, hexOf, isDigest, parseDigest, type Algorithm, type Digest } from '../digest/index.js';
-import { drain, randomHex } from '../util/index.js';
+import { randomHex } from '../util/index.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
 import { pidAlive } from '../util/index.js';
 import { IngestDirs } from './ingest.js';
-import { checkExpected, verifyAgainst, what } from './expected.js';
+import { alreadyStored, checkExpected, verifyAgainst, what } from './expected.js';
 
 const ALGORITHMS: readonly Algorithm[] = ['sha256', 'sha512'];
 // Plain writes stage here as `tmp-<pid>-<random>`; the PID lets a sweep tell a crashed writer from a live one.
@@ -87,14 +87,8 @@ export class LocalContentStore implements ContentStore {
   }
 
   async write(src: Readable, expected: Expected = {}): Promise<BlobInfo> {
-    checkExpected(expected);
-    if (expected.digest) {
-      const have = await this.info(expected.digest);
-      if (have && (expected.size === undefined || expected.size === have.size)) {
-        await drain(src);
-        return have;
-      }
-    }
+    const have = await alreadyStored(this, src, expected);
+    if (have) return have;
     const alg = expected.digest ? algorithmOf(expected.digest) : 'sha256';
     const tmp = await this.#tempFile();
     let got: BlobInfo;

@@ -2,9 +2,8 @@ import type { Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import { Digester, algorithmOf, createHash, digestOf, parseDigest, type Algorithm, type Digest } from '../digest/index.js';
-import { drain } from '../util/index.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus } from './types.js';
-import { checkExpected, verifyAgainst, what } from './expected.js';
+import { alreadyStored, checkExpected, verifyAgainst, what } from './expected.js';
 
 /** Chunks handed to readers, as a file stream would. */
 const READ_CHUNK = 64 * 1024;
@@ -67,14 +66,8 @@ export class MemoryContentStore implements ContentStore {
   }
 
   async write(src: Readable, expected: Expected = {}): Promise<BlobInfo> {
-    checkExpected(expected);
-    if (expected.digest) {
-      const have = await this.info(expected.digest);
-      if (have && (expected.size === undefined || expected.size === have.size)) {
-        await drain(src);
-        return have;
-      }
-    }
+    const have = await alreadyStored(this, src, expected);
+    if (have) return have;
     const digester = new Digester(expected.digest ? algorithmOf(expected.digest) : 'sha256');
     const chunks: Buffer[] = [];
     for await (const chunk of src) {

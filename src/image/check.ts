@@ -55,21 +55,21 @@ export async function checkImageStore(svc: ImageStoreParts, opts: { root: string
   for (const r of fk) problems.push({ kind: 'database', what: `foreign key violation in ${String(r.table)} row ${String(r.rowid)}` });
 
   // Live leases (a load or pull in progress) protect what they wrote; leases of dead processes are dropped.
-  for (const l of svc.records.leases()) {
+  for (const l of svc.records.leases.all()) {
     if (!pidAlive(l.pid)) {
       problems.push({ kind: 'stale', what: `lease ${l.id} of exited process ${l.pid}`, repaired: repair });
-      if (repair) svc.db.immediate(() => svc.records.deleteLease(l.id));
+      if (repair) svc.db.immediate(() => svc.records.leases.delete(l.id));
     }
   }
-  const leasedContent = svc.records.leasedRefs('content');
-  const leasedSnapshots = svc.records.leasedRefs('snapshot');
+  const leasedContent = svc.records.leases.refs('content');
+  const leasedSnapshots = svc.records.leases.refs('snapshot');
 
   // What the records say must exist.
   const neededBlobs = new Map<string, string>();
-  const images = svc.records.allImages();
+  const images = svc.records.images.all();
   for (const img of images) neededBlobs.set(img.id, `config of image ${img.id}`);
-  for (const d of svc.records.allManifestDigests()) neededBlobs.set(d, `manifest ${d}`);
-  const layers = svc.records.allLayers();
+  for (const d of svc.records.manifests.allDigests()) neededBlobs.set(d, `manifest ${d}`);
+  const layers = svc.records.layers.all();
   for (const l of layers) {
     if (l.tarsplit) neededBlobs.set(l.tarsplit, `tar-split of layer ${l.chainId}`);
     if (l.tarBlob) neededBlobs.set(l.tarBlob, `tar of layer ${l.chainId}`);
@@ -125,7 +125,7 @@ export async function checkImageStore(svc: ImageStoreParts, opts: { root: string
 
   for (const img of images) {
     report.imagesChecked++;
-    const chain = svc.records.imageChain(img.id);
+    const chain = svc.records.images.chain(img.id);
     if (chain.some((c) => !layerIds.has(c))) problems.push({ kind: 'missing', what: `image ${img.id} refers to a missing layer` });
   }
 

@@ -64,13 +64,13 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** The image's familiar tag names (`RepoTags`). */
 function repoTags(svc: ImageService, id: Digest): string[] {
-  return svc.records.tagsOf(id).map((t) => familiarString(parseNormalizedNamed(t.name)));
+  return svc.records.tags.ofImage(id).map((t) => familiarString(parseNormalizedNamed(t.name)));
 }
 
 /** The image's familiar `name@digest` references (`RepoDigests`). */
 function repoDigests(svc: ImageService, id: Digest): string[] {
   const seen = new Set<string>();
-  for (const m of svc.records.manifestsOf(id)) {
+  for (const m of svc.records.manifests.ofImage(id)) {
     seen.add(familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }));
   }
   return [...seen].sort();
@@ -80,8 +80,8 @@ function repoDigests(svc: ImageService, id: Digest): string[] {
 export async function inspectImage(svc: ImageService, nameOrId: string): Promise<ImageInspect> {
   const img = svc.resolve(nameOrId);
   const { config } = await svc.config(img.id);
-  const chain = svc.records.imageChain(img.id);
-  const tags = svc.records.tagsOf(img.id);
+  const chain = svc.records.images.chain(img.id);
+  const tags = svc.records.tags.ofImage(img.id);
   const lastTag = tags.reduce<string | undefined>((m, t) => (!m || t.created > m ? t.created : m), undefined);
   return {
     Id: img.id,
@@ -131,7 +131,7 @@ export interface HistoryRow {
 export async function imageHistory(svc: ImageService, nameOrId: string): Promise<HistoryRow[]> {
   const img = svc.resolve(nameOrId);
   const { config } = await svc.config(img.id);
-  const chain = svc.records.imageChain(img.id);
+  const chain = svc.records.images.chain(img.id);
   const rows: HistoryRow[] = [];
   let layerIdx = 0;
   const history = config.history?.length
@@ -141,7 +141,7 @@ export async function imageHistory(svc: ImageService, nameOrId: string): Promise
     let size = 0;
     if (!('empty_layer' in h && h.empty_layer)) {
       const c = chain[layerIdx++];
-      size = c ? (svc.records.getLayer(c)?.size ?? 0) : 0;
+      size = c ? (svc.records.layers.get(c)?.size ?? 0) : 0;
     }
     rows.unshift({ id: '<missing>', created: h.created ?? null, createdBy: h.created_by ?? '', size, comment: h.comment ?? '', tags: [] });
   }
@@ -150,7 +150,7 @@ export async function imageHistory(svc: ImageService, nameOrId: string): Promise
     if (!cur) break;
     row.id = cur.id;
     row.tags = repoTags(svc, cur.id);
-    cur = cur.parent ? svc.records.getImage(cur.parent) : undefined;
+    cur = cur.parent ? svc.records.images.get(cur.parent) : undefined;
   }
   return rows;
 }
@@ -223,14 +223,14 @@ function globMatch(pattern: string, s: string): boolean {
 
 /** Which layers are shared between images, and how many images use each. */
 function layerSharing(svc: ImageService): { counts: Map<string, number>; sizes: Map<string, number> } {
-  const counts = svc.records.layerImageCounts();
-  const sizes = new Map(svc.records.allLayers().map((l) => [l.chainId as string, l.size]));
+  const counts = svc.records.layers.imageCounts();
+  const sizes = new Map(svc.records.layers.all().map((l) => [l.chainId as string, l.size]));
   return { counts, sizes };
 }
 
 function sharedSizeOf(svc: ImageService, id: Digest, sharing: ReturnType<typeof layerSharing>): number {
   let shared = 0;
-  for (const c of svc.records.imageChain(id)) if ((sharing.counts.get(c) ?? 0) > 1) shared += sharing.sizes.get(c) ?? 0;
+  for (const c of svc.records.images.chain(id)) if ((sharing.counts.get(c) ?? 0) > 1) shared += sharing.sizes.get(c) ?? 0;
   return shared;
 }
 
@@ -245,17 +245,17 @@ export interface ImageListOptions {
 /** `docker images`: one row per name (or one `<none>` row), newest first; build-step intermediates only with `all`. */
 export function listImages(svc: ImageService, opts: ImageListOptions = {}): ImageListRow[] {
   const f = opts.filters ?? {};
-  const images = svc.records.allImages();
+  const images = svc.records.images.all();
   const createdOf = (img: ImageRecord) => img.created ?? img.addedAt;
   const beforeImg = f.before ? svc.resolve(f.before) : undefined;
   const sinceImg = f.since ? svc.resolve(f.since) : undefined;
   const sharing = layerSharing(svc);
   const rows: ImageListRow[] = [];
   for (const img of images) {
-    const tags = svc.records.tagsOf(img.id);
-    const manifests = svc.records.manifestsOf(img.id);
+    const tags = svc.records.tags.ofImage(img.id);
+    const manifests = svc.records.manifests.ofImage(img.id);
     const dangling = tags.length === 0;
-    if (!opts.all && dangling && svc.records.hasChildren(img.id)) continue; // intermediate
+    if (!opts.all && dangling && svc.records.images.hasChildren(img.id)) continue; // intermediate
     if (f.dangling !== undefined && f.dangling !== dangling) continue;
     if (beforeImg && !(createdOf(img) < createdOf(beforeImg))) continue;
     if (sinceImg && !(createdOf(img) > createdOf(sinceImg))) continue;
@@ -321,12 +321,12 @@ export interface ImageDiskUsage {
 
 /** `system df` for images: every layer counted once however many images share it. */
 export function imageDiskUsage(svc: ImageService): ImageDiskUsage {
-  const layers = svc.records.allLayers();
+  const layers = svc.records.layers.all();
   const layersSize = layers.reduce((s, l) => s + l.size, 0);
-  const images = svc.records.allImages();
+  const images = svc.records.images.all();
   const activeIds = new Set(images.filter((i) => svc.users(i.id).length > 0).map((i) => i.id));
   const activeChains = new Set<string>();
-  for (const id of activeIds) for (const c of svc.records.imageChain(id)) activeChains.add(c);
+  for (const id of activeIds) for (const c of svc.records.images.chain(id)) activeChains.add(c);
   const activeSize = layers.filter((l) => activeChains.has(l.chainId)).reduce((s, l) => s + l.size, 0);
   return {
     images: listImages(svc, { all: true }),

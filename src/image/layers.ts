@@ -45,12 +45,12 @@ export class LayerStore {
   }
 
   get(chainId: string): LayerRecord | undefined {
-    return this.records.getLayer(chainId);
+    return this.records.layers.get(chainId);
   }
 
   /** Apply a (possibly compressed) layer tar on top of `parent`; returns the existing record when already present. */
   async create(parent: Digest | null, tar: Readable, opts: CreateLayerOptions = {}): Promise<LayerRecord> {
-    if (parent && !this.records.getLayer(parent)) throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
+    if (parent && !this.records.layers.get(parent)) throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
     const key = `extract-${Date.now()}-${randomHex(4)} ${parent ?? ''}`;
     await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
     let committed = false;
@@ -70,7 +70,7 @@ export class LayerStore {
         throw new WharfError('DIGEST_MISMATCH', `layer content does not match its diff ID: expected ${opts.expectedDiffId}, got ${diffId}`);
       }
       const chainId = chainIdOf(parent, diffId);
-      const existing = this.records.getLayer(chainId);
+      const existing = this.records.layers.get(chainId);
       if (existing) return existing;
 
       let tarsplit: Digest | null = null;
@@ -89,8 +89,8 @@ export class LayerStore {
       }
       const { size } = await this.snapshots.usage(chainId);
       const rec: LayerRecord = { chainId, diffId, parent, size, tarSize, tarsplit, tarBlob, created: new Date().toISOString() };
-      this.records.insertLayer(rec);
-      return this.records.getLayer(chainId)!;
+      this.records.layers.insert(rec);
+      return this.records.layers.get(chainId)!;
     } finally {
       if (!committed) await this.snapshots.remove(key).catch(() => {});
     }
@@ -115,7 +115,7 @@ export class LayerStore {
     await teeInto(tar.pipe(counter).pipe(hasher), [recorder, sink]);
     const diffId = hasher.digest();
     const chainId = chainIdOf(parent, diffId);
-    const existing = this.records.getLayer(chainId);
+    const existing = this.records.layers.get(chainId);
     if (existing) {
       await this.snapshots.remove(key);
       return existing;
@@ -129,8 +129,8 @@ export class LayerStore {
       await this.snapshots.remove(key);
     }
     const { size } = await this.snapshots.usage(chainId);
-    this.records.insertLayer({ chainId, diffId, parent, size, tarSize: counter.bytes, tarsplit, tarBlob: null, created: new Date().toISOString() });
-    return this.records.getLayer(chainId)!;
+    this.records.layers.insert({ chainId, diffId, parent, size, tarSize: counter.bytes, tarsplit, tarBlob: null, created: new Date().toISOString() });
+    return this.records.layers.get(chainId)!;
   }
 
   /** A tar of a whole directory as a new layer (flattening, `--squash`): applied like any other layer. */
@@ -140,7 +140,7 @@ export class LayerStore {
 
   /** The layer's exact uncompressed tar (its sha256 is the diff ID). */
   async tar(chainId: string): Promise<Readable> {
-    const l = this.records.getLayer(chainId);
+    const l = this.records.layers.get(chainId);
     if (!l) throw new WharfError('NOT_FOUND', `layer ${chainId} not found`);
     if (l.tarBlob) return this.content.read(l.tarBlob);
     if (!l.tarsplit) {
@@ -154,9 +154,9 @@ export class LayerStore {
     const removed: Digest[] = [];
     for (let i = chain.length - 1; i >= 0; i--) {
       const chainId = chain[i]!;
-      const l = this.records.getLayer(chainId);
+      const l = this.records.layers.get(chainId);
       if (!l) continue;
-      if (this.records.layerUsers(chainId) > 0) break;
+      if (this.records.layers.users(chainId) > 0) break;
       try {
         await this.#removeDisposableChildren(chainId);
         await this.snapshots.remove(chainId);
@@ -165,7 +165,7 @@ export class LayerStore {
         if (is(err, 'FAILED_PRECONDITION')) break;
         if (!is(err, 'NOT_FOUND')) throw err;
       }
-      this.records.deleteLayer(chainId);
+      this.records.layers.delete(chainId);
       for (const d of [l.tarsplit, l.tarBlob]) if (d) await this.content.delete(d).catch(() => {});
       removed.push(chainId);
     }

@@ -41,14 +41,14 @@ function selectImages(svc: ImageService, names: readonly string[]): SavedImage[]
     }
     if (ref && !ref.tag && !ref.digest) {
       const repo = `${ref.domain}/${ref.path}`;
-      const tags = svc.records.allTags().filter((t) => t.repository === repo);
+      const tags = svc.records.tags.all().filter((t) => t.repository === repo);
       if (tags.length) {
-        for (const t of tags) add(svc.records.getImage(t.imageId)!, parseNormalizedNamed(t.name));
+        for (const t of tags) add(svc.records.images.get(t.imageId)!, parseNormalizedNamed(t.name));
         continue;
       }
     }
     const img = svc.resolve(name);
-    const isName = ref && !svc.records.getImage(name) && !img.id.slice(7).startsWith(name.replace(/^sha256:/, ''));
+    const isName = ref && !svc.records.images.get(name) && !img.id.slice(7).startsWith(name.replace(/^sha256:/, ''));
     add(img, isName && ref && !ref.digest ? { ...ref, tag: ref.tag ?? 'latest' } : undefined);
   }
   return [...byId.values()];
@@ -82,10 +82,10 @@ export async function saveImages(svc: ImageService, names: readonly string[], ou
     for (const { img, refs } of images) {
       const { raw, config } = await svc.config(img.id);
       await blob(img.id, raw);
-      const chain = svc.records.imageChain(img.id);
+      const chain = svc.records.images.chain(img.id);
       const layerDescs: Descriptor[] = [];
       for (const chainId of chain) {
-        const l = svc.records.getLayer(chainId)!;
+        const l = svc.records.layers.get(chainId)!;
         layerDescs.push({ mediaType: MediaType.OCILayer, digest: l.diffId, size: l.tarSize });
         if (written.has(l.diffId)) continue;
         written.add(l.diffId);

@@ -73,7 +73,7 @@ export class ImageService {
   }
 
   tryResolve(nameOrId: string): ImageRecord | undefined {
-    if (/^sha256:[a-f0-9]{64}$/.test(nameOrId)) return this.records.getImage(nameOrId);
+    if (/^sha256:[a-f0-9]{64}$/.test(nameOrId)) return this.records.images.get(nameOrId);
     let ref: Reference | undefined;
     try {
       ref = parseDockerRef(nameOrId);
@@ -82,16 +82,16 @@ export class ImageService {
     }
     if (ref) {
       if (ref.digest) {
-        const id = this.records.imageByManifest(repositoryName(ref), ref.digest);
-        if (id) return this.records.getImage(id);
+        const id = this.records.manifests.imageOf(repositoryName(ref), ref.digest);
+        if (id) return this.records.images.get(id);
       } else {
-        const t = this.records.getTag(formatReference(ref));
-        if (t) return this.records.getImage(t.imageId);
+        const t = this.records.tags.get(formatReference(ref));
+        if (t) return this.records.images.get(t.imageId);
       }
     }
     const hex = nameOrId.startsWith('sha256:') ? nameOrId.slice(7) : nameOrId;
     if (/^[a-f0-9]{1,64}$/.test(hex)) {
-      const matches = this.records.findImagesByPrefix(hex);
+      const matches = this.records.images.findByPrefix(hex);
       if (matches.length > 1) throw new WharfError('INVALID_ARGUMENT', `image ID prefix ${hex} is ambiguous`);
       return matches[0];
     }
@@ -128,7 +128,7 @@ export class ImageService {
     }
     let size = 0;
     img.chain.forEach((c, i) => {
-      const l = this.records.getLayer(c);
+      const l = this.records.layers.get(c);
       if (!l) throw new WharfError('NOT_FOUND', `layer ${c} not found`);
       if (l.diffId !== config.rootfs.diff_ids[i]) throw new WharfError('DIGEST_MISMATCH', `layer ${i} has diff ID ${l.diffId}, config says ${config.rootfs.diff_ids[i]}`);
       size += l.size;
@@ -136,7 +136,7 @@ export class ImageService {
     const { digest: id } = await this.content.writeBuffer(img.configRaw);
     const now = new Date().toISOString();
     return this.db.immediate(() => {
-      this.records.insertImage(
+      this.records.images.insert(
         {
           id,
           configSize: img.configRaw.length,
@@ -149,9 +149,9 @@ export class ImageService {
         },
         img.chain,
       );
-      if (img.parent !== undefined && img.parent !== null) this.records.setParent(id, img.parent);
-      for (const r of refs) this.records.setTag(formatReference(r), repositoryName(r), r.tag!, id, now);
-      return this.records.getImage(id)!;
+      if (img.parent !== undefined && img.parent !== null) this.records.images.setParent(id, img.parent);
+      for (const r of refs) this.records.tags.set(formatReference(r), repositoryName(r), r.tag!, id, now);
+      return this.records.images.get(id)!;
     });
   }
 
@@ -159,7 +159,7 @@ export class ImageService {
   tag(source: string, target: string): void {
     const img = this.resolve(source);
     const ref = ImageService.tagReference(target);
-    this.db.immediate(() => this.records.setTag(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
+    this.db.immediate(() => this.records.tags.set(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
   }
 
   /**
@@ -178,7 +178,7 @@ export class ImageService {
         byName = undefined;
       }
     }
-    const tags = this.records.tagsOf(img.id);
+    const tags = this.records.tags.ofImage(img.id);
     const users = this.users(img.id);
 
     if (byName && !byName.digest) {
@@ -188,7 +188,7 @@ export class ImageService {
       // the image goes when no reference at all is left.
       const otherTags = tags.filter((t) => t.name !== name);
       const sameRepoTagLeft = otherTags.some((t) => t.repository === repo);
-      const manifests = this.records.manifestsOf(img.id);
+      const manifests = this.records.manifests.ofImage(img.id);
       const dropDigests = sameRepoTagLeft ? [] : manifests.filter((m) => m.repository === repo);
       const lastRef = otherTags.length === 0 && manifests.length === dropDigests.length;
       if (lastRef && users.length > 0 && !opts.force) {
@@ -198,19 +198,19 @@ export class ImageService {
         );
       }
       this.db.immediate(() => {
-        this.records.deleteTag(name);
-        for (const m of dropDigests) this.records.deleteManifestRef(img.id, m.repository, m.digest);
+        this.records.tags.delete(name);
+        for (const m of dropDigests) this.records.manifests.delete(img.id, m.repository, m.digest);
       });
       events.push({ Untagged: familiarString(byName) });
       for (const m of dropDigests) events.push({ Untagged: familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }) });
       await this.#dropUnreferencedManifests(dropDigests.map((m) => m.digest));
-      if (!lastRef || users.length > 0 || this.records.hasChildren(img.id)) return events;
+      if (!lastRef || users.length > 0 || this.records.images.hasChildren(img.id)) return events;
       events.push(...(await this.#deleteImage(img.id, opts.noPrune ?? false)));
       return events;
     }
 
     // By ID (or digest): every name goes with it.
-    if (this.records.hasChildren(img.id)) {
+    if (this.records.images.hasChildren(img.id)) {
       throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (cannot be forced) - image has dependent child images`);
     }
     const running = users.find((u) => u.running);
@@ -224,7 +224,7 @@ export class ImageService {
       throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
     }
     for (const t of tags) {
-      this.db.immediate(() => this.records.deleteTag(t.name));
+      this.db.immediate(() => this.records.tags.delete(t.name));
       events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
     }
     if (users.length > 0) return events; // forced: names are gone, the image stays for its containers
@@ -235,31 +235,31 @@ export class ImageService {
   /** Manifest blobs are kept while some image is known by them; drop the ones no image references any more. */
   async #dropUnreferencedManifests(digests: readonly Digest[]): Promise<void> {
     if (digests.length === 0) return;
-    const stillUsed = this.records.allManifestDigests();
+    const stillUsed = this.records.manifests.allDigests();
     for (const d of digests) if (!stillUsed.has(d)) await this.content.delete(d).catch(() => {});
   }
 
   /** Delete an untagged image record, its manifests, its now-unused layers, then dangling parents. */
   async #deleteImage(id: Digest, noPrune: boolean): Promise<RemoveEvent[]> {
     const events: RemoveEvent[] = [];
-    const img = this.records.getImage(id);
+    const img = this.records.images.get(id);
     if (!img) return events;
-    for (const m of this.records.manifestsOf(id)) {
+    for (const m of this.records.manifests.ofImage(id)) {
       events.push({ Untagged: familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }) });
     }
-    const chain = this.records.imageChain(id);
-    const manifests = this.records.manifestsOf(id).map((m) => m.digest);
+    const chain = this.records.images.chain(id);
+    const manifests = this.records.manifests.ofImage(id).map((m) => m.digest);
     this.db.immediate(() => {
-      for (const t of this.records.tagsOf(id)) this.records.deleteTag(t.name);
-      this.records.deleteImage(id);
+      for (const t of this.records.tags.ofImage(id)) this.records.tags.delete(t.name);
+      this.records.images.delete(id);
     });
     events.push({ Deleted: id });
-    const stillUsed = this.records.allManifestDigests();
+    const stillUsed = this.records.manifests.allDigests();
     for (const d of [id, ...manifests]) if (!stillUsed.has(d)) await this.content.delete(d).catch(() => {});
     for (const c of await this.layers.release(chain)) events.push({ Deleted: c });
     if (!noPrune && img.parent) {
-      const parent = this.records.getImage(img.parent);
-      if (parent && this.records.tagsOf(parent.id).length === 0 && !this.records.hasChildren(parent.id) && this.users(parent.id).length === 0) {
+      const parent = this.records.images.get(img.parent);
+      if (parent && this.records.tags.ofImage(parent.id).length === 0 && !this.records.images.hasChildren(parent.id) && this.users(parent.id).length === 0) {
         events.push(...(await this.#deleteImage(parent.id, false)));
       }
     }
@@ -272,19 +272,19 @@ export class ImageService {
     let reclaimed = 0;
     // Repeat: deleting a child can leave its parent dangling.
     for (let round = 0; round < 1000; round++) {
-      const candidates = this.records.allImages().filter((img) => {
-        if (this.users(img.id).length > 0 || this.records.hasChildren(img.id)) return false;
+      const candidates = this.records.images.all().filter((img) => {
+        if (this.users(img.id).length > 0 || this.records.images.hasChildren(img.id)) return false;
         if (opts.filter && !opts.filter(img)) return false;
-        return opts.all ? true : this.records.tagsOf(img.id).length === 0;
+        return opts.all ? true : this.records.tags.ofImage(img.id).length === 0;
       });
       if (candidates.length === 0) break;
       for (const img of candidates) {
-        for (const t of this.records.tagsOf(img.id)) {
-          this.db.immediate(() => this.records.deleteTag(t.name));
+        for (const t of this.records.tags.ofImage(img.id)) {
+          this.db.immediate(() => this.records.tags.delete(t.name));
           events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
         }
-        const before = new Set(this.records.allLayers().map((l) => l.chainId));
-        const sizes = new Map(this.records.allLayers().map((l) => [l.chainId, l.size]));
+        const before = new Set(this.records.layers.all().map((l) => l.chainId));
+        const sizes = new Map(this.records.layers.all().map((l) => [l.chainId, l.size]));
         const ev = await this.#deleteImage(img.id, true);
         events.push(...ev);
         for (const e of ev) if ('Deleted' in e && before.has(e.Deleted as Digest)) reclaimed += sizes.get(e.Deleted as Digest) ?? 0;

@@ -1,14 +1,28 @@
 import { promises as fsp } from 'node:fs';
+import { createRequire } from 'node:module';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { ptyModule, signalNumber } from './foreground.js';
 import type { OciProcess } from './oci-spec.js';
 import { classifyRuncError, runcErrorMessage, type Runc } from './runc.js';
 import { lazyBuiltin, spawn } from '../util/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
+
+/**
+ * node-pty, loaded on first use (only `exec -t` needs it: a container's own terminal is the monitor's). Through
+ * require, not import(): the CLI bundle is a script compiled from V8's code cache, and Node 20 drops a script's
+ * dynamic-import callback when it comes from the cache.
+ */
+function ptyModule(): typeof import('node-pty') {
+  return createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
+}
+
+/** The number of a signal by name (0 for none): a process killed by it exits "128 + n", as a shell reports. */
+export function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (os().constants.signals[signal] ?? 0) : 0;
+}
 
 export interface ExecInContainerOptions {
   runc: Runc;

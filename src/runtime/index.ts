@@ -6,8 +6,7 @@
  * The usual flow for `run`: mount the rootfs, `setupNetwork` (network/), write hosts/resolv.conf/hostname, write
  * `buildSpec(...)` as `<bundle>/config.json`, then `startMonitor({ ..., cleanup: [node, wharf, 'container',
  * 'cleanup', id] })`, with `attach` streams unless detached; the monitor records the exit and runs the cleanup
- * (or leaves it to the attached client that claimed it). The CLI launcher starts a standby monitor early
- * (standby.ts), which startMonitor uses instead of starting one.
+ * (or leaves it to the attached client that claimed it). The monitor is the native program built from native/monitor/.
  */
 export * from './oci-spec.js';
 export * from './user.js';
@@ -19,4 +18,3 @@ export * from './monitor.js';
 export * from './exec.js';
 export * from './init-binary.js';
 export * from './stop.js';
-export { STANDBY_FLAG, STANDBY_KEY, type StandbyMonitor } from './standby.js';

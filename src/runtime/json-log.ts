@@ -104,7 +104,7 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
   let rest = '';
   // One pass reads whole lines from `offset` on; a half-written last line waits for the next pass.
   const readNew = async function* (): AsyncGenerator<LogEntry> {
-    let stream;
+    let stream: ReturnType<typeof createReadStream>;
     try {
       const st = await fsp.stat(file);
       if (st.size < offset) {
@@ -120,8 +120,7 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
     for await (const chunk of stream) {
       offset += (chunk as Buffer).length;
       rest += (chunk as Buffer).toString('utf8');
-      let nl;
-      while ((nl = rest.indexOf('\n')) >= 0) {
+      for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
         if (line.trim() === '') continue;

@@ -1,14 +1,14 @@
 import * as path from 'node:path';
 import type { ErrorCode } from '../errors/index.js';
 
-/** What the monitor process is told to do (written as JSON next to its state). */
+/** What the monitor process is told to do (written as `monitor.conf` next to its state: src/runtime/monitor-config.ts). */
 export interface MonitorConfig {
   id: string;
   /** The OCI bundle directory (config.json). */
   bundle: string;
   runcRoot: string;
   runcBinary?: string;
-  /** The monitor's run-time directory: state.json, attach.sock, runc.log, monitor.log. Short: it holds a socket. */
+  /** The monitor's run-time directory: state.json, attach.sock, pty.sock, runc.log, monitor.log. Short: it holds sockets. */
   stateDir: string;
   /** Docker json-file log, conventionally `<containerDir>/<id>-json.log`. */
   logPath: string;
@@ -30,21 +30,19 @@ export interface MonitorConfig {
   attachClientPid?: number;
   consoleSize?: { cols: number; rows: number };
   /**
-   * Record whether the kernel OOM-killed the container (cgroup v1 counters; needs an absolute linux.cgroupsPath in
-   * the spec, best with a parent of its own such as `/wharf/<id>/ctr`, which the monitor removes at the end).
+   * Record whether the kernel OOM-killed the container (cgroup v1 memory.oom_control events, or cgroup v2
+   * memory.events; needs an absolute linux.cgroupsPath in the spec, best with a parent of its own such as
+   * `/wharf/<id>/ctr`, which the monitor removes at the end).
    */
   watchOom?: boolean;
+  /** The cgroup file systems' root (default /sys/fs/cgroup): another only for tests of the OOM watch. */
+  cgroupRoot?: string;
   /** argv run after the container exited (unmount, release the network), e.g. [node, wharf, 'container', 'cleanup', id]. */
   cleanup?: string[];
   cleanupTimeoutMs?: number;
   /**
-   * The Node monitor's command ([node, monitor-main]), which the native monitor execs with this config's path for
-   * what it does not do itself (a terminal, the OOM watch).
-   */
-  fallback?: string[];
-  /**
-   * A pipe (the standby's fd 3, native/spawn.c) on which the monitor writes a byte after every state write, so that
-   * the process that started it learns of each change without watching the state directory.
+   * A pipe (fd 3 as startMonitor starts the monitor) on which the monitor writes a byte after every state write, so
+   * that the process that started it learns of each change without watching the state directory. Set by startMonitor.
    */
   notifyFd?: number;
 }
@@ -80,7 +78,7 @@ export interface MonitorState {
 }
 
 export const monitorPaths = (stateDir: string) => ({
-  config: path.join(stateDir, 'monitor.json'),
+  config: path.join(stateDir, 'monitor.conf'),
   state: path.join(stateDir, 'state.json'),
   socket: path.join(stateDir, 'attach.sock'),
   pidFile: path.join(stateDir, 'container.pid'),

@@ -1,46 +1,34 @@
-import { closeSync, mkdirSync, openSync, promises as fsp, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { DirectoryWaiter, nativeProgram, PipeWaiter, removeTreeSync, spawn, trace } from '../util/index.js';
+import {
+  loadNativeAddon,
+  nativeProgram,
+  PipeWaiter,
+  removeTreeSync,
+  replaceFileSync,
+  spawn,
+  trace,
+} from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
-import { STANDBY_FLAG, STANDBY_NOTIFY_FD, childMonitorProcess, takeStandbyMonitor, type MonitorProcess } from './standby.js';
+import { MONITOR_NOTIFY_FD, encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
 
 export { monitorPaths, jsonLogPath, type MonitorConfig, type MonitorState, type MonitorStatus } from './monitor-types.js';
-
-/** How to start the monitor's entry file: node + (tsx when running from sources) + the script. */
-export interface MonitorEntry {
-  execPath: string;
-  args: string[];
-}
+export { encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
 
 /**
- * `dist/runtime/monitor-main.js` next to the compiled library; when this file is TypeScript run through tsx, the
- * `.ts` entry with tsx as a loader.
- */
-export function defaultMonitorEntry(): MonitorEntry {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const tsx = import.meta.resolve('tsx');
-    return { execPath: process.execPath, args: ['--import', tsx, fileURLToPath(new URL('./monitor-main.ts', import.meta.url))] };
-  }
-  return { execPath: process.execPath, args: [fileURLToPath(new URL('./monitor-main.js', import.meta.url))] };
-}
-
-/**
- * The native monitor (native/monitor.c, built as build/Release/wharf-monitor): the same job as the Node monitor for
- * containers on pipes at a fraction of the start-up cost. Off with WHARF_MONITOR=node (or WHARF_NATIVE=0).
+ * The container monitor (native/monitor/, built as build/Release/wharf-monitor). WHARF_MONITOR_BINARY names another
+ * build of it (the tests run the sanitizer build, wharf-monitor-asan, so).
  */
 export function nativeMonitorPath(): string | undefined {
-  return process.env.WHARF_MONITOR === 'node' ? undefined : nativeProgram('wharf-monitor');
+  const override = process.env.WHARF_MONITOR_BINARY;
+  if (override) return override;
+  return nativeProgram('wharf-monitor', { required: true }); // not turned off by WHARF_NATIVE=0: nothing replaces it
 }
-
-/** What the native monitor does itself; the rest it hands to the Node monitor (`fallback`). */
-const nativeServes = (cfg: MonitorConfig): boolean => !cfg.tty && !cfg.watchOom && !cfg.consoleSize;
 
 export interface AttachOptions {
   stdin?: Readable;
@@ -78,9 +66,7 @@ export interface AttachExit {
 export interface StartMonitorOptions extends MonitorConfig {
   /** Attach these streams before the container starts, so no early output is lost (`run` without -d, `start -a`). */
   attach?: AttachOptions;
-  /** The Node monitor: the monitor for what the native one does not serve, and the only one without it. */
-  entry?: MonitorEntry;
-  /** The native monitor's path (default nativeMonitorPath()); false: the Node monitor only. */
+  /** The monitor program (default nativeMonitorPath()); false or a missing build: no container can start. */
   nativeMonitor?: string | false;
   /** How long to wait for the container to be running (default 60 s). */
   timeoutMs?: number;
@@ -112,13 +98,83 @@ function checkSocketPath(stateDir: string): void {
 /** Whether the process is alive and is the monitor of this state directory (guards against PID reuse). */
 export function isMonitorAlive(pid: number, stateDir: string): boolean {
   try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmd.includes(monitorPaths(stateDir).config)) return true;
-    // A standby got its config on stdin; it works from its state dir.
-    return cmd.split('\0').includes(STANDBY_FLAG) && readlinkSync(`/proc/${pid}/cwd`) === path.resolve(stateDir);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(monitorPaths(stateDir).config);
   } catch {
     return false;
   }
+}
+
+/**
+ * What the monitor needs from the bundle, read here once (a few KB, synchronously): the cgroup it watches and
+ * whose empty parents it removes, the memory limit. On a terminal the spec also gets the client's size now, known
+ * only at the start: runc gives the pty that size before the process runs, so a `stty size` at once is right.
+ * (Written back only for a terminal whose size changes; a few KB, synchronously.)
+ */
+function prepareBundle(cfg: MonitorConfig): BundleFacts {
+  const file = path.join(cfg.bundle, 'config.json');
+  let spec: {
+    process?: { consoleSize?: { width: number; height: number } };
+    linux?: { cgroupsPath?: string; resources?: { memory?: { limit?: number } } };
+  };
+  try {
+    spec = JSON.parse(readFileSync(file, 'utf8')) as typeof spec;
+  } catch {
+    return {}; // runc reports the missing or broken bundle
+  }
+  // Without a client's size, a terminal's is 80x24 as before (runc would leave it 0x0).
+  const size = cfg.consoleSize ?? (spec.process?.consoleSize ? undefined : { cols: 80, rows: 24 });
+  if (cfg.tty && size && spec.process) {
+    spec.process.consoleSize = { width: size.cols, height: size.rows };
+    replaceFileSync(file, JSON.stringify(spec, null, 2), 0o644);
+  }
+  const facts: BundleFacts = {};
+  if (spec.linux?.cgroupsPath) facts.cgroupsPath = spec.linux.cgroupsPath;
+  const limit = spec.linux?.resources?.memory?.limit;
+  if (limit) facts.memoryLimit = limit;
+  return facts;
+}
+
+/** A started monitor process, however it was started. */
+interface MonitorProcess {
+  pid: number | undefined;
+  hasExited(): boolean;
+  /** Wakes on each of the monitor's state writes (its notification pipe). */
+  changes: PipeWaiter;
+}
+
+interface SpawnAddon {
+  spawnMonitor(file: string, args: string[]): [number, number];
+  exited(pid: number): boolean;
+}
+
+const spawnAddon = (): SpawnAddon | null =>
+  loadNativeAddon<SpawnAddon>('wharf_spawn', (m) => typeof m.spawnMonitor === 'function' && typeof m.exited === 'function');
+
+/**
+ * Start `wharf-monitor <monitor.conf>` detached, its fd 3 a pipe to us (the state notifications). Through the small
+ * native/spawn.c addon when it is built (posix_spawn, and no node:child_process to load: ~5 ms sooner), else
+ * child_process. The monitor sends its own stdio to monitor.log.
+ */
+function spawnMonitor(binary: string, configPath: string): MonitorProcess {
+  const addon = spawnAddon();
+  if (addon) {
+    try {
+      const [pid, notifyFd] = addon.spawnMonitor(binary, [configPath]);
+      return { pid, hasExited: () => addon.exited(pid), changes: new PipeWaiter(notifyFd) };
+    } catch {
+      // the spawn failed (ENOENT, EACCES): child_process reports it the same way below
+    }
+  }
+  const child = spawn(binary, [configPath], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], cwd: '/' });
+  child.on('error', () => {}); // a failed spawn shows as no pid; its 'error' event must not kill this process
+  child.unref();
+  const pipe = child.stdio[MONITOR_NOTIFY_FD] as (Readable & { unref?: () => void }) | null | undefined;
+  pipe?.unref?.();
+  return {
+    pid: child.pid,
+    hasExited: () => child.exitCode !== null || child.signalCode !== null,
+    changes: new PipeWaiter(pipe ?? undefined),
+  };
 }
 
 /**
@@ -126,8 +182,11 @@ export function isMonitorAlive(pid: number, stateDir: string): boolean {
  * error becomes a WharfError, e.g. COMMAND_NOT_FOUND with details.exitCode 127).
  */
 export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMonitor> {
-  const { attach: attachOpts, entry = defaultMonitorEntry(), nativeMonitor, timeoutMs = 60_000, ...cfg } = opts;
-  const nativeBin = nativeMonitor === undefined ? nativeMonitorPath() : nativeMonitor || undefined;
+  const { attach: attachOpts, nativeMonitor, timeoutMs = 60_000, ...cfg } = opts;
+  const binary = nativeMonitor === undefined ? nativeMonitorPath() : nativeMonitor || undefined;
+  if (!binary) {
+    throw new WharfError('UNAVAILABLE', 'the container monitor (build/Release/wharf-monitor) is not built: run `npm run build`');
+  }
   checkSocketPath(cfg.stateDir);
   const paths = monitorPaths(cfg.stateDir);
   // Synchronous small file operations: this is the hand-over on every container start (see container/service.ts).
@@ -137,73 +196,25 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     throw new WharfError('CONFLICT', `container ${cfg.id} already has a running monitor (pid ${old.monitorPid})`);
   }
   removeTreeSync(paths.state); // not rmSync: Node 20's loads its rimraf and six more modules for one unlink
-  const node = [entry.execPath, ...entry.args];
-  // A native standby takes any config (it execs the Node monitor for what it does not serve itself).
-  const standby = takeStandbyMonitor(nativeBin ? [node, [nativeBin]] : [node]);
   const config: MonitorConfig = {
     ...cfg,
     waitForAttach: cfg.waitForAttach ?? attachOpts !== undefined,
     ...(attachOpts?.claimCleanup ? { attachClaimsCleanup: true } : {}),
     ...(attachOpts ? { attachClientPid: process.pid } : {}),
-    fallback: node,
+    notifyFd: MONITOR_NOTIFY_FD,
   };
-  const writeConfig = (): void => writeFileSync(paths.config, JSON.stringify(config, null, 2));
-  // A standby started with a notification pipe (native/spawn.c) says when its state changes; else inotify on the
-  // state dir, watching before the monitor can write anything.
-  if (standby?.notifyFd !== undefined) config.notifyFd = STANDBY_NOTIFY_FD;
-  let changes: DirectoryWaiter | PipeWaiter;
+  writeFileSync(paths.config, encodeMonitorConfig(config, prepareBundle(config)));
+  trace('hand over');
+  const child = spawnMonitor(binary, paths.config);
   try {
-    writeConfig();
-    changes = standby?.notifyFd !== undefined ? new PipeWaiter(standby.notifyFd) : stateDirWaiter();
-  } catch (err) {
-    standby?.discard();
-    throw err;
-  }
-  try {
-    return await superviseStart();
+    return await superviseStart(child);
   } finally {
-    changes.close();
+    child.changes.close();
   }
 
-  function stateDirWaiter(): DirectoryWaiter {
-    return new DirectoryWaiter(cfg.stateDir, { names: [path.basename(paths.state)] });
-  }
-
-  function spawnMonitor(command: string[]): MonitorProcess {
-    const logFd = openSync(paths.monitorLog, 'a', 0o600);
-    try {
-      const child = spawn(command[0]!, [...command.slice(1), paths.config], {
-        detached: true,
-        stdio: ['ignore', logFd, logFd],
-        cwd: '/',
-        env: monitorEnv(),
-      });
-      child.on('error', () => {}); // a failed spawn shows as no pid; its 'error' event must not kill this process
-      child.unref();
-      return childMonitorProcess(child);
-    } finally {
-      closeSync(logFd);
-    }
-  }
-
-  async function superviseStart(): Promise<StartedMonitor> {
-    trace('hand over');
-    let child: MonitorProcess | undefined = standby && (await standby.activate(paths.config)) ? standby.process : undefined;
-    if (!child && config.notifyFd !== undefined) {
-      // The standby is gone: a fresh monitor has no notification pipe.
-      changes.close();
-      delete config.notifyFd;
-      writeConfig();
-      changes = stateDirWaiter();
-    }
-    if (!child) {
-      child = spawnMonitor(nativeBin && nativeServes(config) ? [nativeBin] : node);
-      // A native monitor that cannot be spawned (a noexec mount, a foreign binary): the Node monitor does the job.
-      if (child.pid === undefined && nativeBin) child = spawnMonitor(node);
-    }
+  async function superviseStart(child: MonitorProcess): Promise<StartedMonitor> {
     const monitorPid = child.pid;
-    if (monitorPid === undefined) throw new WharfError('UNAVAILABLE', `cannot start the monitor for container ${cfg.id}`);
-
+    if (monitorPid === undefined) throw new WharfError('UNAVAILABLE', `cannot start the monitor ${binary} for container ${cfg.id}`);
     const deadline = Date.now() + timeoutMs;
     let session: AttachSession | undefined;
     let state: MonitorState | undefined;
@@ -219,7 +230,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
           break;
         }
         const log = (await fsp.readFile(paths.monitorLog, 'utf8').catch(() => '')).trim();
-        const first = log.split('\n').find((l) => /Error|error:/.test(l)) ?? log.split('\n').pop();
+        const first = log.split('\n').find((l) => /Error|error:|monitor: /.test(l)) ?? log.split('\n').pop();
         throw new WharfError('INTERNAL', `monitor of container ${cfg.id} died: ${first || 'no output'}`, {
           details: { monitorLog: log.slice(-4000) },
         });
@@ -227,7 +238,7 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
       if (Date.now() > deadline) {
         throw new WharfError('UNAVAILABLE', `container ${cfg.id} did not start within ${timeoutMs} ms`);
       }
-      await changes.next(25);
+      await child.changes.next(25);
     }
     if (state.status === 'exited' && state.error) {
       if (session) await session.exit;
@@ -235,18 +246,8 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
         details: { exitCode: state.exitCode, id: cfg.id },
       });
     }
-    return { monitorPid, containerPid: state.pid, state, ...(session ? { session } : {}) };
+    return { monitorPid, state, ...(state.pid !== undefined ? { containerPid: state.pid } : {}), ...(session ? { session } : {}) };
   }
-}
-
-/**
- * The monitor (and the cleanup command it runs) never opens a TLS connection, and Node would read every certificate
- * in NODE_EXTRA_CA_CERTS before its first instruction, on the critical path of every container start.
- */
-function monitorEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  return env;
 }
 
 /** The monitor's state file, reconciled: a monitor that died without recording an exit reads as exited. */

@@ -76,7 +76,11 @@ export function runcError(action: string, id: string, output: string): WharfErro
   return new WharfError(code, `runc ${action} ${id}: ${msg}`, { details: { id, action, exitCode, runcMessage: msg } });
 }
 
-/** A thin wrapper over the runc binary: argument arrays only, errors mapped to WharfError codes. */
+/**
+ * A thin wrapper over the runc binary: argument arrays only, errors mapped to WharfError codes. The verbs that start a
+ * container (create/start/run, and exec's process) belong to the monitor (native/monitor/runc.c), which owns the
+ * container's stdio; this class has what the engine does to a container from outside.
+ */
 export class Runc {
   readonly root: string;
   readonly binary: string;
@@ -93,28 +97,9 @@ export class Runc {
 
   private async call(action: string, id: string, rest: string[], input?: string): Promise<RunResult> {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
-    const res = await run(this.binary, this.args(...rest), { check: false, input });
+    const res = await run(this.binary, this.args(...rest), { check: false, ...(input !== undefined ? { input } : {}) });
     if (res.code !== 0) throw runcError(action, id, res.stderr + '\n' + res.stdout);
     return res;
-  }
-
-  /** `runc create`: the container waits in runc init until `start`. stdio is inherited by the container. */
-  async create(id: string, bundle: string, opts: { pidFile?: string; consoleSocket?: string } = {}): Promise<void> {
-    const a = ['create', '--bundle', bundle];
-    if (opts.pidFile) a.push('--pid-file', opts.pidFile);
-    if (opts.consoleSocket) a.push('--console-socket', opts.consoleSocket);
-    await this.call('create', id, [...a, id]);
-  }
-
-  async start(id: string): Promise<void> {
-    await this.call('start', id, ['start', id]);
-  }
-
-  /** `runc run --detach`; the foreground form belongs to the monitor, which owns the process's stdio. */
-  async runDetached(id: string, bundle: string, opts: { pidFile?: string } = {}): Promise<void> {
-    const a = ['run', '--detach', '--bundle', bundle];
-    if (opts.pidFile) a.push('--pid-file', opts.pidFile);
-    await this.call('run', id, [...a, id]);
   }
 
   async state(id: string): Promise<RuncState> {
@@ -144,13 +129,6 @@ export class Runc {
     const a = ['delete'];
     if (opts.force) a.push('--force');
     await this.call('delete', id, [...a, id]);
-  }
-
-  /** `runc exec --detach` with a process.json; foreground exec with stdio is `execInContainer`. */
-  async execDetached(id: string, processSpecFile: string, opts: { pidFile?: string } = {}): Promise<void> {
-    const a = ['exec', '--detach', '--process', processSpecFile];
-    if (opts.pidFile) a.push('--pid-file', opts.pidFile);
-    await this.call('exec', id, [...a, id]);
   }
 
   /** Freeze every process of the container (cgroup freezer). */

@@ -5,7 +5,7 @@ import type { Snapshotter } from './types.js';
 
 export type { Mount, SnapshotDiffer, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
 export { DISPOSABLE_SNAPSHOT_LABEL } from './types.js';
-export { liveBuildSnapshots } from './live.js';
+export { buildSnapshots, liveBuildSnapshots } from './live.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { NativeSnapshotter } from './native.js';
 export { mountAll, unmount, isMountPoint, overlaySupported, nativeMountAvailable, volatileMounts } from './mount.js';

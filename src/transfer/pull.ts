@@ -143,18 +143,18 @@ async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Refe
   manifest.layers.forEach((l, i) => {
     if (images.layers.get(chain[i]!)) {
       emit({ type: 'layer', id: shortHex(l.digest), status: 'Already exists' });
-      images.records.addLayerBlob(diffIds[i]!, l.digest, l.mediaType, l.size, repoName);
+      images.records.layerBlobs.add(diffIds[i]!, l.digest, l.mediaType, l.size, repoName);
     } else {
       missing.push(i);
     }
   });
 
   const leaseId = `pull-${process.pid}-${randomHex(6)}`;
-  images.records.createLease(leaseId, process.pid);
+  images.records.leases.create(leaseId, process.pid);
   try {
     for (const i of missing) {
       emit({ type: 'layer', id: shortHex(manifest.layers[i]!.digest), status: 'Pulling fs layer' });
-      images.records.addLeaseResource(leaseId, 'content', manifest.layers[i]!.digest);
+      images.records.leases.addResource(leaseId, 'content', manifest.layers[i]!.digest);
     }
     await downloadAndApply(engine, client, repo, repoName, manifest.layers, diffIds, chain, missing, opts.concurrency ?? 3, emit);
 
@@ -162,13 +162,13 @@ async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Refe
     // recorded below refers to them.
     await content.writeBuffer(top.raw);
     const tagName = ref.tag !== undefined ? formatReference(ref) : undefined;
-    const before = tagName ? images.records.getTag(tagName)?.imageId : images.records.imageByManifest(repoName, top.digest);
+    const before = tagName ? images.records.tags.get(tagName)?.imageId : images.records.manifests.imageOf(repoName, top.digest);
     await images.create({ configRaw, chain, tags: tagName ? [tagName] : [] });
-    images.records.addManifest({ imageId, repository: repoName, digest: top.digest, mediaType: topParsed.mediaType });
+    images.records.manifests.add({ imageId, repository: repoName, digest: top.digest, mediaType: topParsed.mediaType });
     emit({ type: 'message', text: `Digest: ${top.digest}` });
     return { reference: formatReference(ref), digest: top.digest, imageId, upToDate: before === imageId && missing.length === 0, downloaded: missing.length };
   } finally {
-    images.records.deleteLease(leaseId);
+    images.records.leases.delete(leaseId);
   }
 }
 
@@ -209,7 +209,7 @@ async function downloadAndApply(
       const downloadedNow = await downloads.get(i)!;
       if (images.layers.get(chain[i]!)) {
         // Another pull of the same layer, in another process, finished it first.
-        images.records.addLayerBlob(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
+        images.records.layerBlobs.add(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
         emit({ type: 'layer', id, status: 'Already exists' });
         continue;
       }
@@ -226,7 +226,7 @@ async function downloadAndApply(
       }
       const rec = await images.layers.create(parent, blob, { expectedDiffId: diffIds[i]!, reopen: () => content.read(desc.digest) });
       if (rec.chainId !== chain[i]) throw new WharfError('INTERNAL', `layer ${id} unpacked as chain ${rec.chainId}, expected ${chain[i]}`);
-      images.records.addLayerBlob(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
+      images.records.layerBlobs.add(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
       // Layers are kept unpacked only; the compressed blob goes once applied (unless it was stored before this pull).
       if (downloadedNow) await content.delete(desc.digest).catch((err) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
       emit({ type: 'layer', id, status: 'Pull complete' });

@@ -52,7 +52,7 @@ export async function push(engine: TransferEngine, name: string, opts: PushOptio
   const repoName = repositoryName(parsed);
   let refs: Reference[];
   if (opts.allTags) {
-    const tags = engine.images.records.allTags().filter((t) => t.repository === repoName);
+    const tags = engine.images.records.tags.all().filter((t) => t.repository === repoName);
     if (tags.length === 0) throw new WharfError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarString(parsed)}`);
     refs = tags.map((t) => ({ domain: parsed.domain, path: parsed.path, tag: t.tag })).sort((a, b) => a.tag.localeCompare(b.tag));
   } else if (parsed.tag === undefined) {
@@ -62,7 +62,7 @@ export async function push(engine: TransferEngine, name: string, opts: PushOptio
     refs = [parsed];
   }
   for (const r of refs) {
-    if (!engine.images.records.getTag(formatReference(r))) {
+    if (!engine.images.records.tags.get(formatReference(r))) {
       throw new WharfError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarString(r)}`);
     }
   }
@@ -82,7 +82,7 @@ async function pushOne(engine: TransferEngine, client: RegistryClient, ref: Refe
   const { images, content } = engine;
   const img = images.resolve(formatReference(ref));
   const { raw: configRaw, config } = await images.config(img.id);
-  const chain = images.records.imageChain(img.id);
+  const chain = images.records.images.chain(img.id);
   const diffIds = config.rootfs.diff_ids;
   if (chain.length !== diffIds.length) throw new WharfError('INTERNAL', `image ${img.id} has ${chain.length} layers but its config lists ${diffIds.length}`);
   const oci = opts.format === 'oci';
@@ -120,14 +120,14 @@ async function pushOne(engine: TransferEngine, client: RegistryClient, ref: Refe
   }
   const digest = await client.manifests.put(repo, ref.tag!, raw, mediaType);
   await content.writeBuffer(raw);
-  images.records.addManifest({ imageId: img.id, repository: repositoryName(ref), digest, mediaType });
+  images.records.manifests.add({ imageId: img.id, repository: repositoryName(ref), digest, mediaType });
   emit({ type: 'message', text: `${ref.tag}: digest: ${digest} size: ${raw.length}` });
   return { reference: formatReference(ref), tag: ref.tag!, digest, size: raw.length };
 }
 
 /** A stored image manifest of this image that lists exactly `layers` (same digests, same order), if any. */
 async function reusableManifest(engine: TransferEngine, imageId: Digest, layers: readonly Descriptor[]): Promise<{ raw: Buffer; mediaType: string } | undefined> {
-  for (const m of engine.images.records.manifestsOf(imageId)) {
+  for (const m of engine.images.records.manifests.ofImage(imageId)) {
     if (!isManifestMediaType(m.mediaType)) continue;
     let raw: Buffer;
     try {
@@ -159,10 +159,10 @@ async function pushLayer(
   const id = shortHex(diffId);
   const repo = ref.path;
   const target = repositoryName(ref);
-  const remember = (d: Descriptor) => images.records.addLayerBlob(diffId, d.digest, MediaType.DockerLayerGzip, d.size, target);
+  const remember = (d: Descriptor) => images.records.layerBlobs.add(diffId, d.digest, MediaType.DockerLayerGzip, d.size, target);
 
   // Compressed forms of this layer we know of, best bets first: this repository, then this registry, then any.
-  const known = images.records.layerBlobs(diffId).filter((b) => {
+  const known = images.records.layerBlobs.ofLayer(diffId).filter((b) => {
     try {
       return layerCompression(b.mediaType) === 'gzip';
     } catch {

@@ -42,11 +42,12 @@ export function loadNativeAddon<T>(name: string, check: (m: Partial<T>) => boole
 }
 
 /**
- * One of Wharf's optional native programs (native/*.c built as an executable next to the addons, e.g. the container
- * monitor build/Release/wharf-monitor), or undefined when it is not built, cannot be executed, or WHARF_NATIVE=0.
+ * One of Wharf's native programs (native/ built as an executable next to the addons, e.g. the container monitor
+ * build/Release/wharf-monitor), or undefined when it is not built, cannot be executed, or (an optional one) when
+ * WHARF_NATIVE=0. `required`: a program without a pure fallback, which WHARF_NATIVE=0 does not turn off.
  */
-export function nativeProgram(name: string): string | undefined {
-  if (process.env.WHARF_NATIVE === '0' || process.platform !== 'linux') return undefined;
+export function nativeProgram(name: string, opts: { required?: boolean } = {}): string | undefined {
+  if ((process.env.WHARF_NATIVE === '0' && !opts.required) || process.platform !== 'linux') return undefined;
   for (const dir of DIRS) {
     const file = fileURLToPath(new URL(`${dir}${name}`, import.meta.url));
     try {

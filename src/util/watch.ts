@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type * as Net from 'node:net';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { lazyBuiltin } from './builtin.js';
 
 const net = lazyBuiltin<typeof Net>('node:net');
@@ -76,25 +77,26 @@ export class DirectoryWaiter extends ChangeWaiter {
 /**
  * Wakes on every byte a writer sends down a pipe (a container monitor's state notifications, MonitorConfig.notifyFd)
  * and when the writer goes away. Cheaper than DirectoryWaiter where the writer cooperates: Node's first fs.watch
- * loads seven internal modules (~3 ms), on the critical path of a container start.
+ * loads seven internal modules (~3 ms), on the critical path of a container start. Without a pipe it is a timer.
  */
 export class PipeWaiter extends ChangeWaiter {
-  #socket: Socket | undefined;
+  #stream: Readable | undefined;
 
-  /** Takes `fd` over: it is closed with the waiter. */
-  constructor(fd: number) {
+  /** Takes `source` (a file descriptor, or a stream such as a child's extra stdio pipe) over: closed with the waiter. */
+  constructor(source: number | Readable | undefined) {
     super();
-    const sock = new (net().Socket)({ fd, readable: true, writable: false });
-    sock.on('data', () => this.changed());
-    sock.on('end', () => this.changed());
-    sock.on('error', () => this.changed());
-    sock.unref();
-    this.#socket = sock;
+    if (source === undefined) return;
+    const stream = typeof source === 'number' ? new (net().Socket)({ fd: source, readable: true, writable: false }) : source;
+    stream.on('data', () => this.changed());
+    stream.on('end', () => this.changed());
+    stream.on('error', () => this.changed());
+    (stream as Partial<Socket>).unref?.();
+    this.#stream = stream;
   }
 
   override close(): void {
-    this.#socket?.destroy();
-    this.#socket = undefined;
+    this.#stream?.destroy();
+    this.#stream = undefined;
     super.close();
   }
 }

@@ -53,7 +53,7 @@ test('import, build, serve, push and pull through the library API', async () => 
     const [pulled]: PullResult[] = await b.registries.pull(ref);
     assert.equal(pulled!.imageId, built.imageId);
     assert.equal(pulled!.digest, pushed!.digest);
-    const chain = b.images.records.imageChain(pulled!.imageId);
+    const chain = b.images.records.images.chain(pulled!.imageId);
     const top = b.snapshots.differ.diffDir(chain[chain.length - 1]!);
     assert.equal(await readFile(path.join(top, 'srv/copy.txt'), 'utf8'), 'hello\n');
     assert.deepEqual((await b.check()).problems, []);

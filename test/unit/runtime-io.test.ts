@@ -107,3 +107,44 @@ test('long lines are split into 16 KiB entries as Docker does', async () => {
     await fsp.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the monitor configuration is key=value lines, newlines and backslashes escaped, cleanup once per argument', async () => {
+  const { encodeMonitorConfig } = await import('../../src/runtime/index.js');
+  const text = encodeMonitorConfig(
+    {
+      id: 'abc',
+      bundle: '/b',
+      runcRoot: '/r',
+      stateDir: '/s',
+      logPath: '/l/x.log',
+      tty: true,
+      openStdin: false,
+      watchOom: true,
+      cleanup: ['/usr/bin/node', 'a b', 'line\nbreak', 'back\\slash'],
+      notifyFd: 3,
+    },
+    { cgroupsPath: '/wharf/abc/ctr', memoryLimit: 8388608 },
+  );
+  const lines = text.trimEnd().split('\n');
+  assert.match(lines[0]!, /^#/);
+  assert.deepEqual(lines.slice(1), [
+    'id=abc',
+    'bundle=/b',
+    'runc_root=/r',
+    'state_dir=/s',
+    'log_path=/l/x.log',
+    'tty=1',
+    'open_stdin=0',
+    'watch_oom=1',
+    'cgroups_path=/wharf/abc/ctr',
+    'memory_limit=8388608',
+    'cleanup=/usr/bin/node',
+    'cleanup=a b',
+    'cleanup=line\\nbreak',
+    'cleanup=back\\\\slash',
+    'notify_fd=3',
+  ]);
+  // A relative cgroups path is runc's to resolve: the monitor gets none.
+  assert.doesNotMatch(encodeMonitorConfig({ id: 'x', bundle: '/b', runcRoot: '/r', stateDir: '/s', logPath: '/l', tty: false, openStdin: false }, { cgroupsPath: 'rel' }), /cgroups_path/);
+  assert.throws(() => encodeMonitorConfig({ id: 'x\0', bundle: '/b', runcRoot: '/r', stateDir: '/s', logPath: '/l', tty: false, openStdin: false }), /NUL/);
+});

@@ -56,7 +56,7 @@ function parseFilters(w: Wharf, specs: string[], all: ObservedContainer[]): Filt
         out.push(
           any((c, v) => {
             const img = w.images.tryResolve(v);
-            return img !== undefined && (c.imageId === img.id || w.images.records.imageChain(c.imageId).length > 0 && isDescendant(w, c.imageId, img.id));
+            return img !== undefined && (c.imageId === img.id || w.images.records.images.chain(c.imageId).length > 0 && isDescendant(w, c.imageId, img.id));
           }),
         );
         break;
@@ -84,7 +84,7 @@ function isDescendant(w: Wharf, imageId: string, ancestor: string): boolean {
   let cur: string | null | undefined = imageId;
   for (let i = 0; cur && i < 1000; i++) {
     if (cur === ancestor) return true;
-    cur = w.images.records.getImage(cur)?.parent;
+    cur = w.images.records.images.get(cur)?.parent;
   }
   return false;
 }

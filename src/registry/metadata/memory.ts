@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WharfError } from '../../errors/index.js';
 import type { Digest } from '../../digest/index.js';
 import {
@@ -18,9 +17,7 @@ import {
 } from './index.js';
 import { Memory, copyRecord, paged, sorted, type State, type StoredManifest } from './memory-state.js';
 import { MemoryGc } from './memory-gc.js';
-
-/** How long a blob commit waits for a GC that is deleting the same digest before giving up. */
-const GC_WAIT_MS = 60_000;
+import { leaseWhenGcAllows } from './commit-wait.js';
 
 class MemoryRepositories implements RepositoryIndex {
   constructor(private readonly m: Memory) {}
@@ -79,7 +76,6 @@ class MemoryBlobs implements BlobIndex {
   }
 
   async beginCommit(d: Digest, leaseId: string, expiresAt: Date): Promise<void> {
-    const deadline = Date.now() + GC_WAIT_MS;
     const tryLease = (s: State): boolean => {
       const since = s.deleting.get(d);
       if (since !== undefined) {
@@ -89,11 +85,7 @@ class MemoryBlobs implements BlobIndex {
       this.m.lease(leaseId, expiresAt, d);
       return true;
     };
-    for (;;) {
-      if (await this.m.run(tryLease)) return;
-      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `blob ${d} is being garbage-collected; retry the upload`);
-      await sleep(25);
-    }
+    await leaseWhenGcAllows(d, () => this.m.run(tryLease));
   }
 
   finishCommit(repo: string, d: Digest, size: number): Promise<void> {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WharfError } from '../../errors/index.js';
 import type { Digest } from '../../digest/index.js';
 import {
@@ -18,9 +17,7 @@ import {
 } from './index.js';
 import { SqliteConnection, dropManifest, manifestRecord, pageLimit, pruneLeases, uploadRecord, type ManifestRow, type UploadRow } from './sqlite-db.js';
 import { SqliteGcIndex } from './sqlite-gc.js';
-
-/** How long a blob commit waits for a GC that is deleting the same digest before giving up. */
-const GC_WAIT_MS = 60_000;
+import { leaseWhenGcAllows } from './commit-wait.js';
 
 const INSERT_REPO = 'INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)';
 const INSERT_LEASE = 'INSERT INTO leases (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at';
@@ -81,7 +78,6 @@ class SqliteBlobs implements BlobIndex {
   }
 
   async beginCommit(d: Digest, leaseId: string, expiresAt: Date): Promise<void> {
-    const deadline = Date.now() + GC_WAIT_MS;
     const tryLease = (): boolean => {
       const row = this.c.st('SELECT since FROM gc_deleting WHERE digest = ?').get(d) as { since: number } | undefined;
       if (row) {
@@ -92,11 +88,7 @@ class SqliteBlobs implements BlobIndex {
       this.c.st(INSERT_LEASE_BLOB).run(leaseId, d);
       return true;
     };
-    for (;;) {
-      if (await this.c.write(tryLease)) return;
-      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `blob ${d} is being garbage-collected; retry the upload`);
-      await sleep(25);
-    }
+    await leaseWhenGcAllows(d, () => this.c.write(tryLease));
   }
 
   finishCommit(repo: string, d: Digest, size: number): Promise<void> {

@@ -88,7 +88,7 @@ export async function imageLayers(root: string, ref: string): Promise<{ id: Dige
     const img = w.images.resolve(ref);
     const { config } = await w.images.config(img.id);
     const layers: LayerEntry[][] = [];
-    for (const chainId of w.images.records.imageChain(img.id)) {
+    for (const chainId of w.images.records.images.chain(img.id)) {
       const entries = await tarEntries(await w.images.layers.tar(chainId));
       layers.push(entries);
     }

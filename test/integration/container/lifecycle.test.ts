@@ -276,58 +276,44 @@ test('run --rm: the attached CLI cleans up itself; killed before the exit, the m
   await assertNothingLeft(f.root, id);
 });
 
-test('the CLI starts the monitor ahead in standby; an unused standby exits with the CLI', async () => {
+test('every container gets the native monitor; a CLI that starts no container leaves no monitor behind', async () => {
   const { readdirSync, readFileSync } = await import('node:fs');
-  const mark = `standby-${process.pid}-${Date.now()}`;
+  const mark = `monitor-${process.pid}-${Date.now()}`;
   const marked = (): number[] =>
     readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
       try {
         return (
           readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`WHARF_TEST_MARK=${mark}`) &&
-          /monitor-main|wharf-monitor/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+          /wharf-monitor/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
         );
       } catch {
         return false;
       }
     });
   const env = { WHARF_TEST_MARK: mark };
-  const id = ok(await f.cli(['run', '-d', '--name', 'standby', 'busybox', 'sleep', '60'], { env }), 'run -d').stdout.trim();
+  const id = ok(await f.cli(['run', '-d', '--name', 'native-mon', 'busybox', 'sleep', '60'], { env }), 'run -d').stdout.trim();
   const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
   const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
-  assert.ok(cmdline.includes('--standby'), `the monitor is the launcher's standby: ${cmdline.join(' ')}`);
-  // The native monitor where it is built (npm install builds it), else the Node one.
-  const nativeBuilt = (await fsp.stat(new URL('../../../build/Release/wharf-monitor', import.meta.url)).catch(() => undefined)) !== undefined;
-  assert.equal(path.basename(cmdline[0]!), nativeBuilt ? 'wharf-monitor' : path.basename(process.execPath));
-  assert.equal(await fsp.readlink(`/proc/${st.monitorPid}/cwd`), path.join(f.root, 'run', 'c', id.slice(0, 12)));
-  assert.deepEqual(marked(), [st.monitorPid], 'of that run, only its (standby) monitor is left');
-  // start of a running container and a run of a missing image need no monitor: their standbys go with the CLI.
-  ok(await f.cli(['start', 'standby'], { env }), 'start running');
+  assert.equal(path.basename(cmdline[0]!), 'wharf-monitor', cmdline.join(' '));
+  assert.deepEqual(marked(), [st.monitorPid], 'of that run, only its monitor is left');
+  // start of a running container and a run of a missing image start no monitor.
+  ok(await f.cli(['start', 'native-mon'], { env }), 'start running');
   assert.equal((await f.cli(['run', 'no-such-image:1'], { env })).code, 125);
-  await until(async () => marked().length === 1, 'unused standbys exit', 10_000);
-  ok(await f.cli(['rm', '-f', 'standby']), 'rm');
+  assert.equal(marked().length, 1);
+  ok(await f.cli(['rm', '-f', 'native-mon']), 'rm');
   await until(async () => marked().length === 0, 'the monitor exits after rm -f', 10_000);
 });
 
-test('WHARF_MONITOR=node runs containers under the Node monitor, its standby included', async () => {
-  const env = { WHARF_MONITOR: 'node' };
-  const r = ok(await f.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo hi; echo err >&2'], { env }), 'run --rm');
-  assert.equal(r.stdout, 'hi\n');
-  assert.equal(r.stderr, 'err\n');
-  const id = ok(await f.cli(['run', '-d', 'busybox', 'sleep', '30'], { env }), 'run -d').stdout.trim();
-  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
-  const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
-  assert.ok(cmdline.some((a) => a.endsWith('monitor-main.cjs')), cmdline.join(' '));
-  ok(await f.cli(['rm', '-f', id]), 'rm -f');
-  // Without any native part: the standby is started through node:child_process.
-  const plain = ok(await f.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo plain'], { env: { WHARF_NATIVE: '0' } }), 'run, WHARF_NATIVE=0');
+test('WHARF_NATIVE=0 turns the addons off, not the monitor: it is then started through child_process', async () => {
+  const plain = ok(await f.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo plain; echo err >&2'], { env: { WHARF_NATIVE: '0' } }), 'run, WHARF_NATIVE=0');
   assert.equal(plain.stdout, 'plain\n');
+  assert.equal(plain.stderr, 'err\n');
 });
 
-test('run with a memory limit (the OOM watch) gets the Node monitor as its standby from the start', async () => {
+test('run with a memory limit (the OOM watch) gets the same native monitor', async () => {
   const id = ok(await f.cli(['run', '-d', '-m', '64m', 'busybox', 'sleep', '30']), 'run -d -m').stdout.trim();
   const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
   const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
-  assert.ok(cmdline.includes('--standby'), cmdline.join(' '));
-  assert.ok(cmdline.some((a) => a.endsWith('monitor-main.cjs')), `a Node standby, not one exec'ed later: ${cmdline.join(' ')}`);
+  assert.equal(path.basename(cmdline[0]!), 'wharf-monitor', cmdline.join(' '));
   ok(await f.cli(['rm', '-f', id]), 'rm -f');
 });

@@ -35,7 +35,7 @@ before(async () => {
   try {
     const base = w.images.resolve('base:1');
     const { config } = await w.images.config(base.id);
-    const baseChain = w.images.records.imageChain(base.id);
+    const baseChain = w.images.records.images.chain(base.id);
     for (const [i, size] of EXTRA.entries()) {
       const layer = await w.images.layers.create(baseChain[0]!, createReadStream(await tarOf(work, `extra${i}`, size)));
       const created = new Date().toISOString();

@@ -23,7 +23,7 @@ before(async () => {
   try {
     const raw = canonicalJson({ schemaVersion: 2, mediaType: MediaType.OCIManifest, config: { mediaType: MediaType.OCIConfig, digest: id, size: 1 }, layers: [] });
     manifestDigest = (await w.content.writeBuffer(raw)).digest;
-    w.images.records.addManifest({ imageId: id as Digest, repository: 'reg.example:5000/team/app', digest: manifestDigest, mediaType: MediaType.OCIManifest });
+    w.images.records.manifests.add({ imageId: id as Digest, repository: 'reg.example:5000/team/app', digest: manifestDigest, mediaType: MediaType.OCIManifest });
   } finally {
     w.close();
   }

@@ -12,9 +12,7 @@ import {
   buildExecProcess,
   buildSpec,
   execInContainer,
-  STANDBY_KEY,
   monitorPaths,
-  nativeMonitorPath,
   readLogs,
   readState,
   startMonitor,
@@ -26,6 +24,8 @@ import {
 import { makeRootfs } from './rootfs-helper.js';
 
 const cleanups: Array<() => Promise<void>> = [];
+/** Every monitor's state directory, for the last test's look at their logs. */
+const stateDirs: string[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
@@ -65,6 +65,7 @@ async function prepare(image: ImageRunConfig, extra: Partial<SpecOptions> = {}, 
   });
   await fsp.writeFile(path.join(r.dir, 'config.json'), JSON.stringify(spec, null, 2));
   const stateDir = path.join(r.runDir, 'm');
+  stateDirs.push(stateDir);
   const logPath = path.join(r.dir, `${r.id}-json.log`);
   const opts: StartMonitorOptions = {
     id: r.id,
@@ -198,6 +199,35 @@ test('-t gives the process a terminal', async () => {
   assert.match(logged, /stdin-is-tty/);
 });
 
+test('a detached terminal container logs its output; signals sent to the monitor reach it', async () => {
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'trap "echo bye; exit 7" TERM; stty size; echo ready; while :; do sleep 0.1; done'] },
+    { tty: true },
+  );
+  const s = await startMonitor({ ...opts, tty: true });
+  assert.ok(s.containerPid && s.containerPid > 0);
+  for (let i = 0; i < 50 && !(await fsp.readFile(logPath, 'utf8').catch(() => '')).includes('ready'); i++) await sleep(100);
+  process.kill(s.monitorPid, 'SIGTERM');
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 7);
+  assert.equal(st.cleanedUp, true);
+  const logged = (await logLines(logPath)).map((l) => l.log);
+  assert.deepEqual(logged, ['24 80\r\n', 'ready\r\n', 'bye\r\n'], 'a terminal of 80x24 by default; \\n becomes \\r\\n');
+  await assert.rejects(fsp.stat(path.join(stateDir, 'pty.sock')), 'the console socket is gone');
+});
+
+test('input typed before the terminal exists reaches the process', async () => {
+  const { opts } = await prepare({ Cmd: ['sh', '-c', 'read x; echo "got $x"'] }, { tty: true }, { openStdin: true });
+  const out = collector();
+  const stdin = new PassThrough();
+  stdin.write('early\r'); // sent as soon as the client is connected: before runc even starts
+  const s = await startMonitor({ ...opts, tty: true, attach: { stdin, stdout: out.stream } });
+  const ex = await Promise.race([s.session!.exit, sleep(20_000).then(() => ({ exitCode: -1 }))]);
+  if (ex.exitCode === -1) process.kill(s.containerPid!, 'SIGKILL'); // the input was lost: `read` waits forever
+  assert.match(out.text(), /got early/);
+  assert.equal(ex.exitCode, 0);
+});
+
 test('stdin piped through attach reaches the process and its end closes it', async () => {
   const { opts } = await prepare({ Cmd: ['cat'] }, {}, { openStdin: true });
   const out = collector();
@@ -266,6 +296,16 @@ test('the cleanup command runs after the container exits', async () => {
   const st = await waitExit(base.stateDir, 20_000);
   assert.equal(st.cleanedUp, true);
   assert.equal(await fsp.readFile(marker, 'utf8'), 'done\n');
+});
+
+test('configuration values with newlines and backslashes reach the monitor intact', async () => {
+  const base = await prepare({ Cmd: ['true'] });
+  const marker = path.join(base.r.dir, 'cleaned');
+  // Two lines of shell, and a backslash that must stay one.
+  await startMonitor({ ...base.opts, cleanup: ['/bin/sh', '-c', `echo one > ${marker}\nprintf '%s\\n' 'a\\b' >> ${marker}`] });
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.cleanupError, undefined);
+  assert.equal(await fsp.readFile(marker, 'utf8'), 'one\na\\b\n');
 });
 
 test('a cleanup command killed by a signal is reported as 128 + its number', async () => {
@@ -454,6 +494,15 @@ test('a missing runc binary is UNAVAILABLE, not a hung or dead monitor', async (
   await assert.rejects(startMonitor({ ...opts, runcBinary: '/nonexistent/runc' }), (err: unknown) => is(err, 'UNAVAILABLE'));
 });
 
+test('a monitor program that cannot be executed is UNAVAILABLE, and nothing runs', async () => {
+  const { opts, r, runc } = await prepare({ Cmd: ['sh', '-c', 'echo never'] });
+  const unusable = path.join(r.dir, 'wharf-monitor');
+  await fsp.writeFile(unusable, '#!/nonexistent/interpreter\n');
+  await fsp.chmod(unusable, 0o644);
+  await assert.rejects(startMonitor({ ...opts, nativeMonitor: unusable }), (err: unknown) => is(err, 'UNAVAILABLE'));
+  assert.equal(await runc.tryState(r.id), undefined);
+});
+
 test('echo hi | run -i img cat: a CLI attached to its own stdio prints hi and exits with the container', async () => {
   const { opts, r } = await prepare({ Cmd: ['sh', '-c', 'cat; exit 3'] }, {}, { openStdin: true });
   const script = path.join(r.dir, 'run-i.mts');
@@ -502,68 +551,90 @@ test('bytes that are not UTF-8, control characters, long lines and a last partia
   assert.ok(raw.includes(`{"log":${JSON.stringify(expected[0])},"stream":"stdout","time":"`), raw.slice(0, 300));
 });
 
-const native = nativeMonitorPath();
-const nativeOnly = { skip: native ? false : 'the native monitor is not in use here' };
+test('the kernel OOM kill is recorded from cgroup v2 memory.events too', async () => {
+  // A cgroup v2 tree of our own (this machine's memory controller is v1): the monitor watches <root><path>/memory.events
+  // with inotify and reads its oom_kill counter, and the parent's counter covers a cgroup removed before the read.
+  const base = await prepare({ Cmd: ['sleep', '60'] }, { memory: 64 * 1024 * 1024 }, { watchOom: true });
+  const fake = path.join(base.r.dir, 'cgroup2');
+  const spec = JSON.parse(await fsp.readFile(path.join(base.r.dir, 'config.json'), 'utf8'));
+  const leaf = spec.linux.cgroupsPath as string;
+  await fsp.mkdir(path.join(fake, leaf), { recursive: true });
+  const events = path.join(fake, leaf, 'memory.events');
+  await fsp.writeFile(events, 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n');
+  const s = await startMonitor({ ...base.opts, cgroupRoot: fake });
+  await sleep(200);
+  await fsp.writeFile(events, 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n');
+  await sleep(200);
+  await fsp.rm(path.join(fake, leaf), { recursive: true }); // as the kernel removes it with the cgroup
+  process.kill(s.containerPid!, 'SIGKILL');
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.exitCode, 137);
+  assert.equal(st.oomKilled, true);
 
-/** The native monitor as the launcher starts it: `wharf-monitor --standby`, registered for startMonitor. */
-function nativeStandby(): import('node:child_process').ChildProcess {
-  const child = spawn(native!, ['--standby'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], cwd: '/' });
-  (globalThis as Record<symbol, unknown>)[STANDBY_KEY] = { child, command: [native!] };
-  return child;
-}
-
-test('a native standby whose stdin closes without a config exits at once', nativeOnly, async () => {
-  const child = spawn(native!, ['--standby'], { stdio: ['pipe', 'ignore', 'ignore'] });
-  child.stdin!.end();
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  assert.equal(code, 0);
+  // A counter that stays 0, and a parent whose counter did not move: no OOM kill.
+  const calm = await prepare({ Cmd: ['sleep', '60'] }, { memory: 64 * 1024 * 1024 }, { watchOom: true });
+  const fake2 = path.join(calm.r.dir, 'cgroup2');
+  const leaf2 = JSON.parse(await fsp.readFile(path.join(calm.r.dir, 'config.json'), 'utf8')).linux.cgroupsPath as string;
+  await fsp.mkdir(path.join(fake2, leaf2), { recursive: true });
+  await fsp.writeFile(path.join(fake2, leaf2, 'memory.events'), 'oom 0\noom_kill 0\n');
+  await fsp.writeFile(path.join(fake2, path.posix.dirname(leaf2), 'memory.events'), 'oom 2\noom_kill 2\n');
+  const s2 = await startMonitor({ ...calm.opts, cgroupRoot: fake2 });
+  process.kill(s2.containerPid!, 'SIGKILL');
+  const st2 = await waitExit(calm.stateDir, 20_000);
+  assert.equal(st2.exitCode, 137);
+  assert.equal(st2.oomKilled, undefined);
 });
 
-test('a native standby takes the config, runs the container and is known as its monitor', nativeOnly, async () => {
-  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'echo up; sleep 0.5'] });
-  const standby = nativeStandby();
-  const started = await startMonitor(opts);
-  assert.equal(started.monitorPid, standby.pid, 'the standby became the monitor');
-  const running = await readState(stateDir);
-  assert.equal(running?.status, 'running');
-  assert.equal(running?.monitorLost, undefined, 'recognised by its working directory while it runs');
-  const st = await waitExit(stateDir, 20_000);
-  assert.equal(st.exitCode, 0);
-  assert.equal(st.cleanedUp, true);
+test('a client that never reads is dropped: the container goes on and the monitor does not grow', async () => {
+  // 40 MB of output; one attached client reads nothing. The container's output waits while the client's queue is
+  // full (back-pressure), the client is dropped after a few seconds without progress, and the rest flows to the log.
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'head -c 40000000 /dev/zero | tr "\\000" x; echo; echo end'] }, {}, {
+    waitForAttach: false,
+  });
+  const net = await import('node:net');
+  const s = await startMonitor(opts);
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  sock.pause(); // never read
+  sock.on('error', () => {});
+  let peakKb = 0;
+  const { readFileSync } = await import('node:fs');
+  const sample = (): void => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.monitorPid}/status`, 'utf8'));
+      if (m) peakKb = Math.max(peakKb, Number(m[1]));
+    } catch {
+      /* exited */
+    }
+  };
+  const baseKb = (() => {
+    sample();
+    const b = peakKb;
+    peakKb = 0;
+    return b;
+  })();
+  const t0 = Date.now();
+  let st: Awaited<ReturnType<typeof readState>>;
+  for (;;) {
+    sample();
+    st = await readState(stateDir);
+    if (st?.status === 'exited' || Date.now() - t0 > 60_000) break;
+    await sleep(100);
+  }
+  sock.destroy();
+  assert.equal(st?.status, 'exited', 'the container finished although a client never read');
+  assert.equal(st?.exitCode, 0);
+  assert.match(await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8'), /dropping an attach client/);
+  // The queue is bounded at about 1 MiB plus one read; the sanitizer build's shadow memory costs more per byte.
+  const limitKb = process.env.WHARF_MONITOR_BINARY?.endsWith('-asan') ? 48 * 1024 : 12 * 1024;
+  assert.ok(peakKb - baseKb < limitKb, `the monitor grew by ${peakKb - baseKb} kB`);
+  const lines = await logLines(logPath);
+  assert.equal(lines.map((l) => l.log).join('').length, 40_000_000 + 1 + 4);
 });
 
-test('a native standby hands a terminal to the Node monitor (fallback)', nativeOnly, async () => {
-  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'tty; echo done'] }, { tty: true });
-  const standby = nativeStandby();
-  const out = collector();
-  const s = await startMonitor({ ...opts, tty: true, attach: { stdout: out.stream } });
-  assert.equal(s.monitorPid, standby.pid, 'the same process, now running the Node monitor');
-  const ex = await s.session!.exit;
-  assert.equal(ex.exitCode, 0);
-  assert.match(out.text(), /\/dev\/(pts\/\d+|console)\r?\ndone/);
-  assert.equal((await waitExit(stateDir, 5000)).exitCode, 0);
-});
-
-test('a native standby hands the OOM watch (a memory limit) to the Node monitor', nativeOnly, async () => {
-  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'sleep 0.5'] }, { memory: 64 * 1024 * 1024 });
-  const standby = nativeStandby();
-  const s = await startMonitor({ ...opts, watchOom: true });
-  assert.equal(s.monitorPid, standby.pid);
-  const cmdline = await fsp.readFile(`/proc/${s.monitorPid}/cmdline`, 'utf8').catch(() => '');
-  assert.match(cmdline, /monitor-main/, `the Node monitor runs in the standby's process: ${cmdline.split('\0').join(' ')}`);
-  const st = await waitExit(stateDir, 20_000);
-  assert.equal(st.exitCode, 0);
-  assert.equal(st.oomKilled, undefined);
-});
-
-test('a native monitor that cannot be executed leaves the job to the Node monitor', nativeOnly, async () => {
-  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'echo fine'] });
-  const unusable = path.join(r.dir, 'wharf-monitor');
-  await fsp.copyFile(native!, unusable);
-  await fsp.chmod(unusable, 0o644);
-  const s = await startMonitor({ ...opts, nativeMonitor: unusable });
-  assert.ok(s.monitorPid > 0);
-  const st = await waitExit(stateDir, 20_000);
-  assert.equal(st.exitCode, 0);
-  assert.deepEqual((await logLines(opts.logPath)).map((l) => l.log), ['fine\n']);
+test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
+  for (const dir of stateDirs) {
+    const log = await fsp.readFile(monitorPaths(dir).monitorLog, 'utf8').catch(() => '');
+    assert.doesNotMatch(log, /AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer/, `${dir}: ${log.slice(0, 2000)}`);
+  }
 });

@@ -108,8 +108,8 @@ test('a tampered layer fails with DIGEST_MISMATCH and nothing is stored', async 
     });
     assert.equal(await w.content.info(layer.digest as never), undefined);
     assert.deepEqual(await (w.content as LocalContentStore).listIngests(), []);
-    assert.deepEqual(w.images.records.allImages(), []);
-    assert.deepEqual(w.images.records.allLayers(), []);
+    assert.deepEqual(w.images.records.images.all(), []);
+    assert.deepEqual(w.images.records.layers.all(), []);
   } finally {
     w.close();
   }

@@ -87,7 +87,7 @@ test('push, push again, pull into a fresh root: same image, same digest, files i
     const layerBlob = JSON.parse(await (await fetch(`${reg.url}/v2/team/bb/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).text()).layers[0].digest;
     assert.equal(await w.content.info(layerBlob), undefined, 'the compressed layer is not kept after unpacking');
     assert.deepEqual(
-      w.images.records.layerBlobs(config.rootfs.diff_ids[0]!).map((x) => x.digest),
+      w.images.records.layerBlobs.ofLayer(config.rootfs.diff_ids[0]!).map((x) => x.digest),
       [layerBlob],
       'the blob digest is remembered for later pushes',
     );

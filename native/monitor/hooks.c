@@ -1,0 +1,21 @@
+/*
+ * Where a restart policy and health checks go (not used yet: the CLI restarts nothing and runs no HEALTHCHECK).
+ *
+ * Restart: main.c asks hook_restart_wanted() with the exit code once the container's exit is known and its output
+ * drained, before the runtime is released. A policy (Docker's no, on-failure[:N], always, unless-stopped) would be
+ * a config key; on "yes" the monitor would `runc delete` the stopped container, wait the back-off (Docker doubles it
+ * from 100 ms), write state "restarting" and run runc again, keeping its socket, clients and log, instead of exiting.
+ *
+ * Health: loop.c calls hook_health_tick() once per round (at least once a second while the container runs). With an
+ * interval from the config it would run `runc exec <id> <the healthcheck command>` without blocking the loop (a
+ * child reaped by reap(), its exit looked up by pid), count consecutive failures, and record "health" in
+ * state.json for `ps` and `inspect`.
+ */
+#include "monitor.h"
+
+int hook_restart_wanted(int exit_code) {
+  (void)exit_code;
+  return 0;
+}
+
+void hook_health_tick(void) {}

@@ -1,0 +1,68 @@
+import type { Writable } from 'node:stream';
+import type { Digest } from '../digest/index.js';
+import { WharfError } from '../errors/index.js';
+import type { ImageService } from '../image/index.js';
+import type { MetaDb } from '../meta/index.js';
+import type { Snapshotter } from '../snapshot/index.js';
+import type { BuildContext } from './context.js';
+import type { StepRunner } from './run-step.js';
+
+export interface BuilderDeps {
+  /** The Wharf root: RUN --mount=type=cache directories live under it. */
+  root: string;
+  images: ImageService;
+  snapshots: Snapshotter;
+  db: MetaDb;
+  runRoot: string;
+  /** Replace how RUN steps execute (tests, another runtime). */
+  runner?: StepRunner;
+}
+
+export interface BuildOptions {
+  context: BuildContext;
+  dockerfile: { text: string; name: string };
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  labels?: Record<string, string>;
+  noCache?: boolean;
+  /** Images whose steps may be reused (in addition to the local cache). */
+  cacheFrom?: string[];
+  network?: 'default' | 'host' | 'none';
+  addHosts?: string[];
+  /** Merge the target stage's new layers into one (`--squash`). */
+  squash?: boolean;
+  /** Only the image ID is printed (by the caller); step output is suppressed. */
+  quiet?: boolean;
+  /** Fixed creation time for every new step (`--timestamp`, SOURCE_DATE_EPOCH); layer mtimes are clamped to it. */
+  timestamp?: Date;
+  /** `--platform`: only the local one is accepted. */
+  platform?: string;
+  out: Writable;
+  err: Writable;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  imageId: Digest;
+  tags: string[];
+  /** Step images of the target stage, in order (the last is the result). */
+  steps: number;
+  cacheHits: number;
+}
+
+/** A RUN that exited non-zero; `exitCode` is what `docker build` exits with. */
+export class BuildStepFailed extends WharfError {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly lastImage: Digest | null,
+  ) {
+    super('FAILED_PRECONDITION', message, { details: { exitCode, lastImage } });
+  }
+
+  // WharfError's Symbol.hasInstance answers true for every WharfError; this one needs its own test.
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return x instanceof WharfError && typeof (x as { exitCode?: unknown }).exitCode === 'number';
+  }
+}
