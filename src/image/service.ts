@@ -46,8 +46,8 @@ export class ImageService {
   readonly archives: ImageArchives;
   /** Who uses an image: rmi and prune leave it to them (the engine passes the container records' answer). */
   readonly users: ImageUsers;
-  private readonly db: MetaDb;
-  private readonly content: ContentStore;
+  readonly #db: MetaDb;
+  readonly #content: ContentStore;
 
   constructor(
     db: MetaDb,
@@ -57,8 +57,8 @@ export class ImageService {
     /** The Wharf root (archive loads stage under <root>/tmp). */
     root: string,
   ) {
-    this.db = db;
-    this.content = content;
+    this.#db = db;
+    this.#content = content;
     this.users = users;
     this.records = new ImageRecords(db);
     this.layers = new LayerStore(this.records, content, snapshots);
@@ -108,7 +108,7 @@ export class ImageService {
   }
 
   async config(id: Digest): Promise<{ raw: Buffer; config: ImageConfig }> {
-    const raw = await this.content.readAll(id, MAX_CONFIG_BYTES);
+    const raw = await this.#content.readAll(id, MAX_CONFIG_BYTES);
     return { raw, config: parseImageConfig(raw) };
   }
 
@@ -133,9 +133,9 @@ export class ImageService {
       if (l.diffId !== config.rootfs.diff_ids[i]) throw new WharfError('DIGEST_MISMATCH', `layer ${i} has diff ID ${l.diffId}, config says ${config.rootfs.diff_ids[i]}`);
       size += l.size;
     });
-    const { digest: id } = await this.content.writeBuffer(img.configRaw);
+    const { digest: id } = await this.#content.writeBuffer(img.configRaw);
     const now = new Date().toISOString();
-    return this.db.immediate(() => {
+    return this.#db.immediate(() => {
       this.records.images.insert(
         {
           id,
@@ -159,7 +159,7 @@ export class ImageService {
   tag(source: string, target: string): void {
     const img = this.resolve(source);
     const ref = ImageService.tagReference(target);
-    this.db.immediate(() => this.records.tags.set(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
+    this.#db.immediate(() => this.records.tags.set(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
   }
 
   /**
@@ -197,7 +197,7 @@ export class ImageService {
           `conflict: unable to remove repository reference "${familiarString(byName)}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${short}`,
         );
       }
-      this.db.immediate(() => {
+      this.#db.immediate(() => {
         this.records.tags.delete(name);
         for (const m of dropDigests) this.records.manifests.delete(img.id, m.repository, m.digest);
       });
@@ -224,7 +224,7 @@ export class ImageService {
       throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
     }
     for (const t of tags) {
-      this.db.immediate(() => this.records.tags.delete(t.name));
+      this.#db.immediate(() => this.records.tags.delete(t.name));
       events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
     }
     if (users.length > 0) return events; // forced: names are gone, the image stays for its containers
@@ -236,7 +236,7 @@ export class ImageService {
   async #dropUnreferencedManifests(digests: readonly Digest[]): Promise<void> {
     if (digests.length === 0) return;
     const stillUsed = this.records.manifests.allDigests();
-    for (const d of digests) if (!stillUsed.has(d)) await this.content.delete(d).catch(() => {});
+    for (const d of digests) if (!stillUsed.has(d)) await this.#content.delete(d).catch(() => {});
   }
 
   /** Delete an untagged image record, its manifests, its now-unused layers, then dangling parents. */
@@ -249,13 +249,13 @@ export class ImageService {
     }
     const chain = this.records.images.chain(id);
     const manifests = this.records.manifests.ofImage(id).map((m) => m.digest);
-    this.db.immediate(() => {
+    this.#db.immediate(() => {
       for (const t of this.records.tags.ofImage(id)) this.records.tags.delete(t.name);
       this.records.images.delete(id);
     });
     events.push({ Deleted: id });
     const stillUsed = this.records.manifests.allDigests();
-    for (const d of [id, ...manifests]) if (!stillUsed.has(d)) await this.content.delete(d).catch(() => {});
+    for (const d of [id, ...manifests]) if (!stillUsed.has(d)) await this.#content.delete(d).catch(() => {});
     for (const c of await this.layers.release(chain)) events.push({ Deleted: c });
     if (!noPrune && img.parent) {
       const parent = this.records.images.get(img.parent);
@@ -280,7 +280,7 @@ export class ImageService {
       if (candidates.length === 0) break;
       for (const img of candidates) {
         for (const t of this.records.tags.ofImage(img.id)) {
-          this.db.immediate(() => this.records.tags.delete(t.name));
+          this.#db.immediate(() => this.records.tags.delete(t.name));
           events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
         }
         const before = new Set(this.records.layers.all().map((l) => l.chainId));
