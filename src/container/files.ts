@@ -8,6 +8,7 @@ import { copyFromContainer, copyToContainer } from './cp.js';
 import { snapshotKeyOf } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import type { ContainerStore } from './store.js';
+import type { Runc } from '../runtime/index.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord } from './types.js';
 
@@ -15,6 +16,8 @@ export interface ContainerFilesOptions {
   store: ContainerStore;
   images: ImageService;
   tasks: TaskService;
+  /** Pauses a running container while its layer is committed. */
+  runc: Runc;
 }
 
 /**
@@ -27,12 +30,14 @@ export class ContainerFiles {
   readonly #records: ContainerRecords;
   readonly #images: ImageService;
   readonly #tasks: TaskService;
+  readonly #runc: Runc;
 
   constructor(opts: ContainerFilesOptions) {
     this.#store = opts.store;
     this.#records = opts.store.records;
     this.#images = opts.images;
     this.#tasks = opts.tasks;
+    this.#runc = opts.runc;
   }
 
   /** Docker's `diff`: A/C/D from the writable layer alone, parents marked C. */
@@ -53,11 +58,11 @@ export class ContainerFiles {
    * layer, so a running container keeps its own), the image config gets the container's settings and the changes.
    */
   async commit(idOrName: string, opts: CommitOptions = {}): Promise<ImageRecord> {
-    const v = await this.#tasks.view(this.#records.resolve(idOrName));
+    const v = await this.#tasks.observe(this.#records.resolve(idOrName));
     // A bad --change fails here, before the container is paused and its layer written (commitImage applies them).
     applyChanges(structuredClone(v.config), opts.changes ?? []);
     const pause = v.running && v.status !== 'paused' && opts.pause !== false;
-    const runc = this.#tasks.runc;
+    const runc = this.#runc;
     if (pause) await runc.pause(v.id);
     try {
       const tar = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
@@ -82,7 +87,7 @@ export class ContainerFiles {
    * tmpfs mounts are there as in `docker cp`; a stopped container's root file system.
    */
   async #withCpRoot<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord, live: boolean) => Promise<T>): Promise<T> {
-    const v = await this.#tasks.view(this.#records.resolve(idOrName));
+    const v = await this.#tasks.observe(this.#records.resolve(idOrName));
     const pid = v.running ? v.state.pid : undefined;
     if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
     return this.withRootfs(idOrName, (rootfs, rec) => fn(rootfs, rec, false));
@@ -96,7 +101,7 @@ export class ContainerFiles {
     try {
       return await fn(rootfs, rec);
     } finally {
-      if (!wasMounted && !(await this.#tasks.view(this.#records.resolve(rec.id))).running) await this.#store.unmountRootfs(rec.id).catch(() => {});
+      if (!wasMounted && !(await this.#tasks.observe(this.#records.resolve(rec.id))).running) await this.#store.unmountRootfs(rec.id).catch(() => {});
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Containers, split as containerd splits them: records and config (ContainerService: create, inspect, list, rename,
- * rm), the task life cycle (TaskService: start under a monitor, stop, kill, wait, logs, exec, the cleanup after the
- * exit), the file-system views (ContainerFiles: diff, commit, export, cp), over one ContainerStore (record, layers,
+ * rm), the task life cycle (TaskService: start under a monitor, stop, kill, wait, logs, exec, the teardown after the
+ * exit), the file systems (ContainerFiles: diff, commit, export, cp), over one ContainerStore (record, layers,
  * bundle); and local volumes.
  */
 export * from './types.js';
@@ -14,6 +14,6 @@ export { ContainerStore, type ContainerStoreOptions } from './store.js';
 export { ContainerService, type CreateOptions, type ContainerServiceOptions } from './service.js';
 export { TaskService, normalizeSignal, type StartOptions, type ExecOptions, type TaskServiceOptions } from './tasks.js';
 export { ContainerFiles, type ContainerFilesOptions } from './files.js';
-export { statusText, portsText, commandText } from './views.js';
+export { statusText, portsText, commandText } from './docker-shapes.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';

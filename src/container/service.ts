@@ -9,13 +9,13 @@ import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type Por
 import { lazyBuiltin, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
-import { initKeyOf, snapshotKeyOf, type ContainerPaths } from './paths.js';
+import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
 import { isoNow } from './state.js';
-import { inspectContainer } from './views.js';
+import { inspectContainer } from './docker-shapes.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
-import type { ContainerRecord, ContainerView, HostConfig, MountPoint } from './types.js';
+import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 
@@ -75,7 +75,7 @@ export interface ContainerServiceOptions {
  * removed. Running them is the TaskService's job; their files are the ContainerFiles'.
  */
 export class ContainerService {
-  readonly records: ContainerRecords;
+  readonly #records: ContainerRecords;
   readonly #store: ContainerStore;
   readonly #images: ImageService;
   readonly #volumes: VolumeService;
@@ -83,42 +83,33 @@ export class ContainerService {
 
   constructor(opts: ContainerServiceOptions) {
     this.#store = opts.store;
-    this.records = opts.store.records;
+    this.#records = opts.store.records;
     this.#images = opts.images;
     this.#volumes = opts.volumes;
     this.#tasks = opts.tasks;
   }
 
-  paths(id: string): ContainerPaths {
-    return this.#store.paths(id);
-  }
-
   /** A full ID, a unique ID prefix, or a name (with or without the leading slash). */
   resolve(idOrName: string): ContainerRecord {
-    return this.records.resolve(idOrName);
+    return this.#records.resolve(idOrName);
   }
 
   tryResolve(idOrName: string): ContainerRecord | undefined {
-    return this.records.tryResolve(idOrName);
+    return this.#records.tryResolve(idOrName);
   }
 
-  /** The record with its state checked against the monitor and runc. */
-  view(rec: ContainerRecord): Promise<ContainerView> {
-    return this.#tasks.view(rec);
+  async get(idOrName: string): Promise<ObservedContainer> {
+    return this.#tasks.observe(this.resolve(idOrName));
   }
 
-  async get(idOrName: string): Promise<ContainerView> {
-    return this.view(this.resolve(idOrName));
-  }
-
-  async list(): Promise<ContainerView[]> {
-    return Promise.all(this.records.all().map((r) => this.view(r)));
+  async list(): Promise<ObservedContainer[]> {
+    return Promise.all(this.#records.all().map((r) => this.#tasks.observe(r)));
   }
 
   /** Snapshot keys that belong to containers (for `system check`). */
   ownedSnapshots(): Set<string> {
     const out = new Set<string>();
-    for (const c of this.records.all()) {
+    for (const c of this.#records.all()) {
       out.add(snapshotKeyOf(c.id));
       out.add(initKeyOf(c.id));
     }
@@ -136,7 +127,7 @@ export class ContainerService {
   /** `docker container inspect`: Docker's document; `size` adds SizeRw and SizeRootFs (`inspect --size`). */
   async inspect(idOrName: string, opts: { size?: boolean } = {}): Promise<Record<string, unknown>> {
     const c = await this.get(idOrName);
-    const p = this.paths(c.id);
+    const p = this.#store.paths(c.id);
     const doc = inspectContainer(c, {
       graphDriver: await this.#graphDriver(c.id),
       logPath: p.log,
@@ -181,7 +172,7 @@ export class ContainerService {
     if (bad !== undefined) throw new WharfError('INVALID_ARGUMENT', `invalid environment entry ${JSON.stringify(bad)}: want KEY=VALUE`);
     const name = opts.name !== undefined && opts.name !== '' ? validateName(opts.name) : undefined;
     if (name) {
-      const taken = this.records.byName(name);
+      const taken = this.#records.byName(name);
       if (taken) throw nameConflict(name, taken.id);
     }
     const network: NetworkMode = opts.network ?? 'bridge';
@@ -204,14 +195,14 @@ export class ContainerService {
     const from = (opts.volumesFrom ?? []).map((spec) => {
       const [ref, mode] = spec.split(':');
       if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
-      return { src: this.records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
+      return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
     if (opts.init && !(await findInitBinary())) {
       throw new WharfError('UNAVAILABLE', '--init: no docker-init (tini) binary on this host; install the tini package');
     }
 
     const id = newContainerId();
-    const finalName = name ?? randomName((n) => this.records.byName(n) !== undefined);
+    const finalName = name ?? randomName((n) => this.#records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
     for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};
@@ -292,7 +283,7 @@ export class ContainerService {
         state: { status: 'created', exitCode: 0 },
         restartCount: 0,
       };
-      this.records.insert(rec);
+      this.#records.insert(rec);
       trace('created');
       return rec;
     } catch (err) {
@@ -335,7 +326,7 @@ export class ContainerService {
     const rec = this.resolve(idOrName);
     const n = validateName(newName);
     if (n === rec.name) throw new WharfError('CONFLICT', `Renaming a container with the same name as its current name`);
-    this.records.update(rec.id, (r) => {
+    this.#records.update(rec.id, (r) => {
       r.name = n;
     });
   }
@@ -349,7 +340,7 @@ export class ContainerService {
   }
 
   /** `container prune`: every container that is not running. */
-  async prune(filter?: (c: ContainerView) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
+  async prune(filter?: (c: ObservedContainer) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const c of await this.list()) {

@@ -26,9 +26,9 @@ import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
 import { wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
-import { isoNow, reconcileView, stateFromMonitor } from './state.js';
+import { isoNow, observeContainer, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
-import type { ContainerRecord, ContainerView } from './types.js';
+import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 
@@ -62,11 +62,11 @@ const DEFAULT_STOP_TIMEOUT = 10;
 
 /**
  * A container's task, as containerd calls the running part: the process run by runc under a per-container monitor
- * that outlives the CLI, from start to the cleanup after its exit (done by the monitor's cleanup command, by the
+ * that outlives the CLI, from start to the teardown after its exit (run as the monitor's cleanup command, by the
  * attached client it hands that to, or inline when the monitor is gone), and what is done to it meanwhile.
  */
 export class TaskService {
-  readonly runc: Runc;
+  readonly #runc: Runc;
   readonly #store: ContainerStore;
   readonly #records: ContainerRecords;
   readonly #volumes: VolumeService;
@@ -75,16 +75,16 @@ export class TaskService {
     this.#store = opts.store;
     this.#records = opts.store.records;
     this.#volumes = opts.volumes;
-    this.runc = opts.runc;
+    this.#runc = opts.runc;
   }
 
   /** The record with its state checked against the monitor and runc. */
-  view(rec: ContainerRecord): Promise<ContainerView> {
-    return reconcileView(rec, this.#store.paths(rec.id).stateDir, this.runc);
+  observe(rec: ContainerRecord): Promise<ObservedContainer> {
+    return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
   }
 
-  async #get(idOrName: string): Promise<ContainerView> {
-    return this.view(this.#records.resolve(idOrName));
+  async #get(idOrName: string): Promise<ObservedContainer> {
+    return this.observe(this.#records.resolve(idOrName));
   }
 
   /** Start a created or exited container; with `attach`, the session streams its stdio. */
@@ -95,10 +95,10 @@ export class TaskService {
       if (found.status === 'paused') throw new WharfError('CONFLICT', `cannot start a paused container, try unpause instead`);
       return { record: found };
     }
-    // A previous run whose cleanup did not happen (monitor killed) is cleaned first. A container that never got as
+    // A previous run whose teardown did not happen (monitor killed) is torn down first. A container that never got as
     // far as its network (the first start of a fresh `run`) has nothing to clean.
-    if (await this.#monitorCleaningUp(found.id)) await this.#waitCleaned(found.id, 30_000).catch(() => {});
-    if (found.state.status !== 'created' || found.network) await this.cleanup(found.id, { keep: true });
+    if (await this.#teardownPending(found.id)) await this.#waitTornDown(found.id, 30_000).catch(() => {});
+    if (found.state.status !== 'created' || found.network) await this.teardown(found.id, { keep: true });
     const rec = this.#records.resolve(found.id);
     const p = this.#store.paths(rec.id);
     const hc = rec.hostConfig;
@@ -116,7 +116,7 @@ export class TaskService {
         });
       });
       await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize);
-      // Claim "running" before the monitor exists: its cleanup, however fast, then always lands after this.
+      // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
       this.#records.update(rec.id, (r) => {
         r.network = net;
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
@@ -128,7 +128,7 @@ export class TaskService {
         started = await startMonitor({
           id: rec.id,
           bundle: p.dir,
-          runcRoot: this.runc.root,
+          runcRoot: this.#runc.root,
           stateDir: p.stateDir,
           logPath: p.log,
           tty: rec.config.Tty === true,
@@ -136,13 +136,13 @@ export class TaskService {
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           watchOom: hc.Memory > 0,
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
-          // The attached client is waiting anyway and has the engine loaded: it cleans up after the exit.
+          // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
           ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
         });
       } catch (err) {
-        // The monitor records the failure and runs the cleanup itself; wait for it so that nothing runs twice.
+        // The monitor records the failure and runs the teardown itself; wait for it so that nothing runs twice.
         await waitExit(p.stateDir, 30_000).catch(() => undefined);
-        await this.cleanup(rec.id, { keep: true }).catch(() => {});
+        await this.teardown(rec.id, { keep: true }).catch(() => {});
         if (hc.AutoRemove) await this.#removeContainer(rec.id).catch(() => {});
         throw err;
       }
@@ -154,24 +154,24 @@ export class TaskService {
         }
       });
       trace('started');
-      const session = started.session ? this.#cleanupAfter(rec.id, started.session) : undefined;
+      const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;
       return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
     } catch (err) {
       // Undo a half-done start (mount, network) unless a monitor is alive and will do it itself.
       const cur = this.#records.get(rec.id);
-      if (cur && !(await this.#monitorAlive(cur))) await this.cleanup(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
+      if (cur && !(await this.#monitorAlive(cur))) await this.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
       throw err;
     }
   }
 
-  /** A session whose exit resolves once this process did the cleanup the monitor delegated to it. */
-  #cleanupAfter(id: string, session: AttachSession): AttachSession {
+  /** A session whose exit resolves once this process did the teardown the monitor delegated to it (its cleanup). */
+  #teardownAfter(id: string, session: AttachSession): AttachSession {
     const exit = session.exit.then(async (r) => {
       if (!r.cleanupDelegated) return r;
       try {
         trace('exit seen');
-        await this.cleanup(id);
-        trace('cleaned up');
+        await this.teardown(id);
+        trace('torn down');
         return r;
       } catch (err) {
         return { ...r, cleanupError: (err as Error).message };
@@ -181,27 +181,27 @@ export class TaskService {
   }
 
   async #monitorAlive(rec: ContainerRecord): Promise<boolean> {
-    const ms = await readState(this.#store.paths(rec.id).stateDir);
-    return ms !== undefined && ms.status !== 'exited';
+    const monitorState = await readState(this.#store.paths(rec.id).stateDir);
+    return monitorState !== undefined && monitorState.status !== 'exited';
   }
 
   /**
    * After the container exited (run by the monitor as its cleanup command, or inline when the monitor is gone):
    * record the exit, unmount the rootfs, release the network; remove an `--rm` container. Idempotent.
    */
-  async cleanup(id: string, opts: { keep?: boolean; error?: string } = {}): Promise<void> {
+  async teardown(id: string, opts: { keep?: boolean; error?: string } = {}): Promise<void> {
     const rec = this.#records.get(id);
     if (!rec) return;
     const p = this.#store.paths(id);
-    const ms = await readState(p.stateDir);
+    const monitorState = await readState(p.stateDir);
     if (rec.state.status === 'running') {
-      if (ms && ms.status !== 'exited') return; // still running: nothing to clean
-      if (!ms || ms.monitorLost) {
-        const rs = await this.runc.tryState(id).catch(() => undefined);
+      if (monitorState && monitorState.status !== 'exited') return; // still running: nothing to clean
+      if (!monitorState || monitorState.monitorLost) {
+        const rs = await this.#runc.tryState(id).catch(() => undefined);
         if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
       }
     }
-    await this.runc.delete(id, { force: true }).catch(() => {});
+    await this.#runc.delete(id, { force: true }).catch(() => {});
     await this.#store.unmountRootfs(id);
     let netErr: unknown;
     if (rec.network || rec.state.status === 'running') {
@@ -213,41 +213,41 @@ export class TaskService {
     }
     const updated = this.#records.update(id, (r) => {
       if (r.state.status === 'running') {
-        r.state = ms ? stateFromMonitor(r.state, ms) : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
-        if (opts.error && !ms) r.state.error = opts.error;
+        r.state = monitorState ? stateFromMonitor(r.state, monitorState) : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
+        if (opts.error && !monitorState) r.state.error = opts.error;
       }
       r.state.paused = false;
       if (!netErr) delete r.network;
     });
     if (updated.hostConfig.AutoRemove && !opts.keep) {
-      // A monitor that handed its cleanup to this process wrote everything before it said so: nothing to wait for.
-      const handedOver = ms?.cleanupBy === process.pid;
-      await this.#store.delete(updated, { volumes: true, ...(ms && !handedOver ? { monitorPid: ms.monitorPid } : {}) });
+      // A monitor that handed its teardown to this process wrote everything before it said so: nothing to wait for.
+      const handedOver = monitorState?.cleanupBy === process.pid;
+      await this.#store.delete(updated, { volumes: true, ...(monitorState && !handedOver ? { monitorPid: monitorState.monitorPid } : {}) });
     }
     if (netErr) throw netErr;
   }
 
   /**
    * The task's end before its container is removed (containerd's task delete): a running task is refused unless
-   * `force`, which stops it at once; a cleanup in progress is waited for, one that never ran is done.
+   * `force`, which stops it at once; a teardown in progress is waited for, one that never ran is done.
    */
   async delete(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     const rec = this.#records.resolve(idOrName);
-    const v = await this.view(rec);
+    const v = await this.observe(rec);
     if (v.running) {
       if (!opts.force) {
         throw new WharfError('CONFLICT', `You cannot remove a ${v.status} container ${rec.id}. Stop the container before attempting removal or force remove`);
       }
-      // Removal must not race the monitor's own --rm cleanup: mark the record as not auto-removing first.
+      // Removal must not race the monitor's own --rm teardown: mark the record as not auto-removing first.
       this.#records.update(rec.id, (r) => {
         r.hostConfig.AutoRemove = false;
       });
       await this.stop(rec.id, { timeoutSec: 0 });
-    } else if (await this.#monitorCleaningUp(rec.id)) {
-      // Exited, and its monitor's cleanup is running right now: let it finish rather than race it.
-      await this.#waitCleaned(rec.id, 30_000).catch(() => {});
+    } else if (await this.#teardownPending(rec.id)) {
+      // Exited, and its monitor's teardown is running right now: let it finish rather than race it.
+      await this.#waitTornDown(rec.id, 30_000).catch(() => {});
     }
-    await this.cleanup(rec.id, { keep: true });
+    await this.teardown(rec.id, { keep: true });
   }
 
   /** An `--rm` container whose start failed: removed with its anonymous volumes. */
@@ -264,50 +264,50 @@ export class TaskService {
     const signal = normalizeSignal(opts.signal ?? v.config.StopSignal ?? 'SIGTERM');
     const p = this.#store.paths(v.id);
     if (await this.#monitorAlive(v)) {
-      await stopContainer({ runc: this.runc, id: v.id, stateDir: p.stateDir, signal, timeoutSec });
-      // The cleanup runs as a separate process; the record says exited once it finished.
-      await this.#waitCleaned(v.id, 30_000);
+      await stopContainer({ runc: this.#runc, id: v.id, stateDir: p.stateDir, signal, timeoutSec });
+      // The teardown runs as a separate process (the monitor's cleanup command); the record says exited once it finished.
+      await this.#waitTornDown(v.id, 30_000);
     } else {
       await this.#stopWithoutMonitor(v.id, signal, timeoutSec);
     }
     return this.#records.get(v.id) ?? v;
   }
 
-  /** The container exited and its (live) monitor has not finished the after-exit cleanup yet. */
-  async #monitorCleaningUp(id: string): Promise<boolean> {
+  /** The container exited and its (live) monitor has not finished the teardown yet. */
+  async #teardownPending(id: string): Promise<boolean> {
     if (this.#records.get(id)?.state.status !== 'running') return false;
     const stateDir = this.#store.paths(id).stateDir;
-    const ms = await readState(stateDir);
-    return ms?.status === 'exited' && !ms.cleanedUp && isMonitorAlive(ms.monitorPid, stateDir);
+    const monitorState = await readState(stateDir);
+    return monitorState?.status === 'exited' && !monitorState.cleanedUp && isMonitorAlive(monitorState.monitorPid, stateDir);
   }
 
-  async #waitCleaned(id: string, timeoutMs: number): Promise<void> {
+  async #waitTornDown(id: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const stateDir = this.#store.paths(id).stateDir;
     for (;;) {
       const r = this.#records.get(id);
       if (r?.state.status !== 'running') return;
-      const ms = await readState(stateDir);
-      const delegatedToLiveClient = ms?.cleanupBy !== undefined && ms.cleanupBy !== process.pid && pidAlive(ms.cleanupBy);
-      if (ms?.status === 'exited' && !delegatedToLiveClient && (ms.cleanedUp || !isMonitorAlive(ms.monitorPid, stateDir))) {
-        // The cleanup command failed or never ran: do it here.
-        await this.cleanup(id);
+      const monitorState = await readState(stateDir);
+      const delegatedToLiveClient = monitorState?.cleanupBy !== undefined && monitorState.cleanupBy !== process.pid && pidAlive(monitorState.cleanupBy);
+      if (monitorState?.status === 'exited' && !delegatedToLiveClient && (monitorState.cleanedUp || !isMonitorAlive(monitorState.monitorPid, stateDir))) {
+        // The cleanup command (the teardown) failed or never ran: do it here.
+        await this.teardown(id);
         return;
       }
-      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its cleanup`);
+      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its teardown`);
       await sleep(20);
     }
   }
 
   async #stopWithoutMonitor(id: string, signal: string, timeoutSec: number): Promise<void> {
     const gone = async (): Promise<boolean> => {
-      const rs = await this.runc.tryState(id).catch(() => undefined);
+      const rs = await this.#runc.tryState(id).catch(() => undefined);
       return !rs || rs.status === 'stopped';
     };
     const send = async (sig: string): Promise<void> => {
-      await this.runc.kill(id, sig).catch(() => {});
-      const rs = await this.runc.tryState(id).catch(() => undefined);
-      if (rs?.status === 'paused') await this.runc.resume(id).catch(() => {});
+      await this.#runc.kill(id, sig).catch(() => {});
+      const rs = await this.#runc.tryState(id).catch(() => undefined);
+      if (rs?.status === 'paused') await this.#runc.resume(id).catch(() => {});
     };
     if (timeoutSec !== 0) {
       await send(signal);
@@ -318,13 +318,13 @@ export class TaskService {
       await send('SIGKILL');
       for (let i = 0; i < 200 && !(await gone()); i++) await sleep(50);
     }
-    await this.cleanup(id);
+    await this.teardown(id);
   }
 
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
-    await this.runc.kill(v.id, normalizeSignal(signal));
+    await this.#runc.kill(v.id, normalizeSignal(signal));
   }
 
   /** `wait`: block until the container is not running; its exit code. */
@@ -334,10 +334,10 @@ export class TaskService {
     for (;;) {
       const cur = this.#records.get(rec.id);
       if (!cur) {
-        const ms = await readState(p.stateDir);
-        return ms?.exitCode ?? 0;
+        const monitorState = await readState(p.stateDir);
+        return monitorState?.exitCode ?? 0;
       }
-      const v = await this.view(cur);
+      const v = await this.observe(cur);
       if (!v.running) return v.state.exitCode;
       if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'wait cancelled');
       await sleep(100);
@@ -348,7 +348,7 @@ export class TaskService {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
     if (v.status === 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is already paused`);
-    await this.runc.pause(v.id);
+    await this.#runc.pause(v.id);
     this.#records.update(v.id, (r) => {
       r.state.paused = true;
     });
@@ -357,15 +357,10 @@ export class TaskService {
   async unpause(idOrName: string): Promise<void> {
     const v = await this.#get(idOrName);
     if (v.status !== 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is not paused`);
-    await this.runc.resume(v.id);
+    await this.#runc.resume(v.id);
     this.#records.update(v.id, (r) => {
       r.state.paused = false;
     });
-  }
-
-  async restart(idOrName: string, opts: { timeoutSec?: number } = {}): Promise<void> {
-    const rec = await this.stop(idOrName, opts);
-    await this.start(rec.id);
   }
 
   logs(idOrName: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
@@ -375,7 +370,7 @@ export class TaskService {
       stopWhen: async () => {
         const r = this.#records.get(rec.id);
         if (!r) return true;
-        return !(await this.view(r)).running;
+        return !(await this.observe(r)).running;
       },
     });
   }
@@ -396,7 +391,7 @@ export class TaskService {
       privileged: opts.privileged === true,
     });
     return startExec({
-      runc: this.runc,
+      runc: this.#runc,
       id: v.id,
       process: proc,
       ...(opts.stdin ? { stdin: opts.stdin } : {}),
@@ -411,7 +406,7 @@ export class TaskService {
   async pids(idOrName: string): Promise<number[]> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
-    return this.runc.ps(v.id);
+    return this.#runc.ps(v.id);
   }
 }
 

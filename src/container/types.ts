@@ -77,7 +77,7 @@ export interface ContainerRecord {
 }
 
 /** A container with its state reconciled against the monitor and runc. */
-export interface ContainerView extends ContainerRecord {
+export interface ObservedContainer extends ContainerRecord {
   status: ContainerStatus;
   running: boolean;
 }

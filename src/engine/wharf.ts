@@ -40,7 +40,7 @@ export class Wharf {
     readonly images: ImageService,
     /** Container records and config: create, inspect, list, rename, rm. */
     readonly containers: ContainerService,
-    /** Running containers: start, stop, kill, wait, pause, logs, exec, the cleanup after an exit. */
+    /** Running containers: start, stop, kill, wait, pause, logs, exec, the teardown after an exit. */
     readonly tasks: TaskService,
     /** Containers' file systems: diff, commit, export, cp. */
     readonly containerFiles: ContainerFiles,
@@ -55,7 +55,8 @@ export class Wharf {
    */
   async check(opts: { repair?: boolean } = {}): Promise<CheckReport> {
     const liveBuilds = await liveBuildSnapshots(this.snapshots);
-    return checkImageStore(this.images, {
+    const stores = { db: this.db, content: this.content, snapshots: this.snapshots, records: this.images.records };
+    return checkImageStore(stores, {
       root: this.root,
       repair: opts.repair ?? false,
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
@@ -87,9 +88,10 @@ export class Wharf {
       const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId), root);
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name));
       const store = new ContainerStore({ root, runRoot, records, snapshots, volumes });
-      const tasks = new TaskService({ store, volumes, runc: new Runc({ root: path.join(runRoot, 'runc') }) });
+      const runc = new Runc({ root: path.join(runRoot, 'runc') });
+      const tasks = new TaskService({ store, volumes, runc });
       const containers = new ContainerService({ store, images, volumes, tasks });
-      const containerFiles = new ContainerFiles({ store, images, tasks });
+      const containerFiles = new ContainerFiles({ store, images, tasks, runc });
       const registries = new Registries({ images, content }, opts.registries);
       return new Wharf(root, runRoot, db, content, snapshots, images, containers, tasks, containerFiles, volumes, registries);
     } catch (err) {

@@ -8,8 +8,10 @@ import * as path from 'node:path';
 import type { Digest } from '../digest/index.js';
 import { isErrno } from '../errors/index.js';
 import { pidAlive } from '../util/index.js';
-import { DISPOSABLE_SNAPSHOT_LABEL } from '../snapshot/index.js';
-import type { ImageService } from './service.js';
+import { DISPOSABLE_SNAPSHOT_LABEL, type Snapshotter } from '../snapshot/index.js';
+import type { ContentStore } from '../content/index.js';
+import type { MetaDb } from '../meta/index.js';
+import type { ImageRecords } from './records.js';
 
 export interface CheckProblem {
   kind: 'corrupt' | 'missing' | 'orphan' | 'stale' | 'database';
@@ -34,32 +36,40 @@ export interface CheckOwners {
   snapshots?: () => Set<string>;
 }
 
-export async function checkImageStore(svc: ImageService, opts: { root: string; repair?: boolean; owners?: CheckOwners }): Promise<CheckReport> {
+/** What the check reads: the image records and the stores below them, which the engine holds. */
+export interface ImageStoreParts {
+  db: MetaDb;
+  content: ContentStore;
+  snapshots: Snapshotter;
+  records: ImageRecords;
+}
+
+export async function checkImageStore(stores: ImageStoreParts, opts: { root: string; repair?: boolean; owners?: CheckOwners }): Promise<CheckReport> {
   const problems: CheckProblem[] = [];
   const repair = opts.repair ?? false;
   const report: CheckReport = { blobsChecked: 0, layersChecked: 0, imagesChecked: 0, problems };
 
-  const integrity = svc.db.sql.pragma('integrity_check') as Array<{ integrity_check: string }>;
+  const integrity = stores.db.sql.pragma('integrity_check') as Array<{ integrity_check: string }>;
   for (const r of integrity) if (r.integrity_check !== 'ok') problems.push({ kind: 'database', what: r.integrity_check });
-  const fk = svc.db.sql.pragma('foreign_key_check') as Array<Record<string, unknown>>;
+  const fk = stores.db.sql.pragma('foreign_key_check') as Array<Record<string, unknown>>;
   for (const r of fk) problems.push({ kind: 'database', what: `foreign key violation in ${String(r.table)} row ${String(r.rowid)}` });
 
   // Live leases (a load or pull in progress) protect what they wrote; leases of dead processes are dropped.
-  for (const l of svc.records.leases.all()) {
+  for (const l of stores.records.leases.all()) {
     if (!pidAlive(l.pid)) {
       problems.push({ kind: 'stale', what: `lease ${l.id} of exited process ${l.pid}`, repaired: repair });
-      if (repair) svc.db.immediate(() => svc.records.leases.delete(l.id));
+      if (repair) stores.db.immediate(() => stores.records.leases.delete(l.id));
     }
   }
-  const leasedContent = svc.records.leases.refs('content');
-  const leasedSnapshots = svc.records.leases.refs('snapshot');
+  const leasedContent = stores.records.leases.refs('content');
+  const leasedSnapshots = stores.records.leases.refs('snapshot');
 
   // What the records say must exist.
   const neededBlobs = new Map<string, string>();
-  const images = svc.records.images.all();
+  const images = stores.records.images.all();
   for (const img of images) neededBlobs.set(img.id, `config of image ${img.id}`);
-  for (const d of svc.records.manifests.allDigests()) neededBlobs.set(d, `manifest ${d}`);
-  const layers = svc.records.layers.all();
+  for (const d of stores.records.manifests.allDigests()) neededBlobs.set(d, `manifest ${d}`);
+  const layers = stores.records.layers.all();
   for (const l of layers) {
     if (l.tarsplit) neededBlobs.set(l.tarsplit, `tar-split of layer ${l.chainId}`);
     if (l.tarBlob) neededBlobs.set(l.tarBlob, `tar of layer ${l.chainId}`);
@@ -67,18 +77,18 @@ export async function checkImageStore(svc: ImageService, opts: { root: string; r
   for (const d of opts.owners?.content?.() ?? []) neededBlobs.set(d, `blob ${d}`);
 
   const present = new Set<string>();
-  for await (const b of svc.content.walk()) {
+  for await (const b of stores.content.walk()) {
     report.blobsChecked++;
     present.add(b.digest);
     const owner = neededBlobs.get(b.digest);
-    if (!(await svc.content.verify(b.digest))) {
+    if (!(await stores.content.verify(b.digest))) {
       problems.push({ kind: 'corrupt', what: `blob ${b.digest}${owner ? ` (${owner})` : ''} does not match its digest`, repaired: repair });
-      if (repair) await svc.content.delete(b.digest as Digest).catch(() => {});
+      if (repair) await stores.content.delete(b.digest as Digest).catch(() => {});
       continue;
     }
     if (!owner && !leasedContent.has(b.digest)) {
       problems.push({ kind: 'orphan', what: `blob ${b.digest} (${b.size} bytes) belongs to no image or layer`, repaired: repair });
-      if (repair) await svc.content.delete(b.digest as Digest).catch(() => {});
+      if (repair) await stores.content.delete(b.digest as Digest).catch(() => {});
     }
   }
   for (const [d, owner] of neededBlobs) if (!present.has(d)) problems.push({ kind: 'missing', what: `${owner} is missing from the content store` });
@@ -87,16 +97,16 @@ export async function checkImageStore(svc: ImageService, opts: { root: string; r
   const layerIds = new Set(layers.map((l) => l.chainId as string));
   for (const l of layers) {
     report.layersChecked++;
-    const st = await svc.snapshots.stat(l.chainId);
+    const st = await stores.snapshots.stat(l.chainId);
     if (st?.kind !== 'committed') problems.push({ kind: 'missing', what: `layer ${l.chainId} has no committed snapshot` });
   }
   const otherSnapshots = opts.owners?.snapshots?.() ?? new Set<string>();
-  for await (const s of svc.snapshots.walk()) {
+  for await (const s of stores.snapshots.walk()) {
     if (s.kind === 'committed') {
       const derived = s.labels[DISPOSABLE_SNAPSHOT_LABEL] !== undefined && (s.parent === undefined || layerIds.has(s.parent));
       if (!layerIds.has(s.key) && !leasedSnapshots.has(s.key) && !otherSnapshots.has(s.key) && !derived) {
         problems.push({ kind: 'orphan', what: `snapshot ${s.key} belongs to no layer`, repaired: repair });
-        if (repair) await svc.snapshots.remove(s.key).catch(() => {});
+        if (repair) await stores.snapshots.remove(s.key).catch(() => {});
       }
       continue;
     }
@@ -105,23 +115,23 @@ export async function checkImageStore(svc: ImageService, opts: { root: string; r
     const pid = Number(s.labels['wharf.pid']);
     if (s.key.startsWith('extract-') && !pidAlive(pid)) {
       problems.push({ kind: 'stale', what: `unfinished layer extraction ${s.key.split(' ')[0]} of exited process ${pid}`, repaired: repair });
-      if (repair) await svc.snapshots.remove(s.key).catch(() => {});
+      if (repair) await stores.snapshots.remove(s.key).catch(() => {});
     } else if (!s.key.startsWith('extract-')) {
       problems.push({ kind: 'orphan', what: `${s.kind} snapshot ${s.key} belongs to nothing`, repaired: repair });
-      if (repair) await svc.snapshots.remove(s.key).catch(() => {});
+      if (repair) await stores.snapshots.remove(s.key).catch(() => {});
     }
   }
-  if (repair) await svc.snapshots.cleanup();
+  if (repair) await stores.snapshots.sweep();
 
   for (const img of images) {
     report.imagesChecked++;
-    const chain = svc.records.images.chain(img.id);
+    const chain = stores.records.images.chain(img.id);
     if (chain.some((c) => !layerIds.has(c))) problems.push({ kind: 'missing', what: `image ${img.id} refers to a missing layer` });
   }
 
   // Partial writes and staging dirs of killed processes.
   if (repair) {
-    const n = await svc.content.sweepIngests(0);
+    const n = await stores.content.sweepIngests(0);
     if (n) problems.push({ kind: 'stale', what: `${n} unfinished blob writes`, repaired: true });
   }
   const tmp = path.join(opts.root, 'tmp');

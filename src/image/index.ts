@@ -15,6 +15,10 @@ export { ImageArchives } from './archives.js';
 export type { ImportOptions } from './importer.js';
 export type { LoadResult } from './load.js';
 export {
+  listImages,
+  inspectImage,
+  imageHistory,
+  imageDiskUsage,
   parseImageFilters,
   type ImageInspect,
   type HistoryRow,
@@ -22,5 +26,5 @@ export {
   type ImageListOptions,
   type ImageFilters,
   type ImageDiskUsage,
-} from './views.js';
-export { checkImageStore, type CheckReport, type CheckProblem, type CheckOwners } from './check.js';
+} from './docker-shapes.js';
+export { checkImageStore, type ImageStoreParts, type CheckReport, type CheckProblem, type CheckOwners } from './check.js';

@@ -15,17 +15,6 @@ import { parseImageConfig, type ImageConfig } from '../oci/index.js';
 import { ImageRecords, type ImageRecord } from './records.js';
 import { LayerStore } from './layers.js';
 import { ImageArchives } from './archives.js';
-import {
-  inspectImage,
-  imageHistory,
-  listImages,
-  imageDiskUsage,
-  type ImageInspect,
-  type HistoryRow,
-  type ImageListRow,
-  type ImageListOptions,
-  type ImageDiskUsage,
-} from './views.js';
 
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
@@ -47,45 +36,33 @@ export interface NewImage {
 /**
  * Image records and the operations on them: resolve names and IDs, create, tag, untag, remove, prune.
  * The store holds names and records only; configs live in the content store, layers in the LayerStore.
+ * Docker's listings of them (`images`, `image inspect`, `history`, `system df`) are functions over it
+ * (docker-shapes.ts).
  */
 export class ImageService {
   readonly records: ImageRecords;
   readonly layers: LayerStore;
   /** Tar files in and out: import, save, load. */
   readonly archives: ImageArchives;
+  /** Who uses an image: rmi and prune leave it to them (the engine passes the container records' answer). */
+  readonly users: ImageUsers;
+  readonly #db: MetaDb;
+  readonly #content: ContentStore;
 
   constructor(
-    readonly db: MetaDb,
-    readonly content: ContentStore,
-    readonly snapshots: Snapshotter,
-    /** Who uses an image: rmi and prune leave it to them (the engine passes the container records' answer). */
-    readonly users: ImageUsers,
+    db: MetaDb,
+    content: ContentStore,
+    snapshots: Snapshotter,
+    users: ImageUsers,
     /** The Wharf root (archive loads stage under <root>/tmp). */
     root: string,
   ) {
+    this.#db = db;
+    this.#content = content;
+    this.users = users;
     this.records = new ImageRecords(db);
     this.layers = new LayerStore(this.records, content, snapshots);
     this.archives = new ImageArchives(this, root);
-  }
-
-  /** `docker images`: one row per (image, tag), as Docker lists them; build-step intermediates only with `all`. */
-  list(opts: ImageListOptions = {}): ImageListRow[] {
-    return listImages(this, opts);
-  }
-
-  /** `docker image inspect`. */
-  inspect(nameOrId: string): Promise<ImageInspect> {
-    return inspectImage(this, this.resolve(nameOrId));
-  }
-
-  /** `docker history`: newest first. */
-  history(nameOrId: string): Promise<HistoryRow[]> {
-    return imageHistory(this, this.resolve(nameOrId));
-  }
-
-  /** The images' part of `system df`. */
-  diskUsage(): ImageDiskUsage {
-    return imageDiskUsage(this);
   }
 
   /** A name (`busybox`, `busybox:1`, `x@sha256:…`), a full ID, `sha256:`-prefixed ID, or a unique ID prefix. */
@@ -131,7 +108,7 @@ export class ImageService {
   }
 
   async config(id: Digest): Promise<{ raw: Buffer; config: ImageConfig }> {
-    const raw = await this.content.readAll(id, MAX_CONFIG_BYTES);
+    const raw = await this.#content.readAll(id, MAX_CONFIG_BYTES);
     return { raw, config: parseImageConfig(raw) };
   }
 
@@ -156,9 +133,9 @@ export class ImageService {
       if (l.diffId !== config.rootfs.diff_ids[i]) throw new WharfError('DIGEST_MISMATCH', `layer ${i} has diff ID ${l.diffId}, config says ${config.rootfs.diff_ids[i]}`);
       size += l.size;
     });
-    const { digest: id } = await this.content.writeBuffer(img.configRaw);
+    const { digest: id } = await this.#content.writeBuffer(img.configRaw);
     const now = new Date().toISOString();
-    return this.db.immediate(() => {
+    return this.#db.immediate(() => {
       this.records.images.insert(
         {
           id,
@@ -182,19 +159,7 @@ export class ImageService {
   tag(source: string, target: string): void {
     const img = this.resolve(source);
     const ref = ImageService.tagReference(target);
-    this.db.immediate(() => this.records.tags.set(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
-  }
-
-  repoTags(id: Digest): string[] {
-    return this.records.tags.ofImage(id).map((t) => familiarString(parseNormalizedNamed(t.name)));
-  }
-
-  repoDigests(id: Digest): string[] {
-    const seen = new Set<string>();
-    for (const m of this.records.manifests.ofImage(id)) {
-      seen.add(familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }));
-    }
-    return [...seen].sort();
+    this.#db.immediate(() => this.records.tags.set(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
   }
 
   /**
@@ -232,7 +197,7 @@ export class ImageService {
           `conflict: unable to remove repository reference "${familiarString(byName)}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${short}`,
         );
       }
-      this.db.immediate(() => {
+      this.#db.immediate(() => {
         this.records.tags.delete(name);
         for (const m of dropDigests) this.records.manifests.delete(img.id, m.repository, m.digest);
       });
@@ -259,7 +224,7 @@ export class ImageService {
       throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
     }
     for (const t of tags) {
-      this.db.immediate(() => this.records.tags.delete(t.name));
+      this.#db.immediate(() => this.records.tags.delete(t.name));
       events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
     }
     if (users.length > 0) return events; // forced: names are gone, the image stays for its containers
@@ -271,7 +236,7 @@ export class ImageService {
   async #dropUnreferencedManifests(digests: readonly Digest[]): Promise<void> {
     if (digests.length === 0) return;
     const stillUsed = this.records.manifests.allDigests();
-    for (const d of digests) if (!stillUsed.has(d)) await this.content.delete(d).catch(() => {});
+    for (const d of digests) if (!stillUsed.has(d)) await this.#content.delete(d).catch(() => {});
   }
 
   /** Delete an untagged image record, its manifests, its now-unused layers, then dangling parents. */
@@ -284,13 +249,13 @@ export class ImageService {
     }
     const chain = this.records.images.chain(id);
     const manifests = this.records.manifests.ofImage(id).map((m) => m.digest);
-    this.db.immediate(() => {
+    this.#db.immediate(() => {
       for (const t of this.records.tags.ofImage(id)) this.records.tags.delete(t.name);
       this.records.images.delete(id);
     });
     events.push({ Deleted: id });
     const stillUsed = this.records.manifests.allDigests();
-    for (const d of [id, ...manifests]) if (!stillUsed.has(d)) await this.content.delete(d).catch(() => {});
+    for (const d of [id, ...manifests]) if (!stillUsed.has(d)) await this.#content.delete(d).catch(() => {});
     for (const c of await this.layers.release(chain)) events.push({ Deleted: c });
     if (!noPrune && img.parent) {
       const parent = this.records.images.get(img.parent);
@@ -315,7 +280,7 @@ export class ImageService {
       if (candidates.length === 0) break;
       for (const img of candidates) {
         for (const t of this.records.tags.ofImage(img.id)) {
-          this.db.immediate(() => this.records.tags.delete(t.name));
+          this.#db.immediate(() => this.records.tags.delete(t.name));
           events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
         }
         const before = new Set(this.records.layers.all().map((l) => l.chainId));

@@ -59,14 +59,14 @@ export function retryAfterMs(v: string | undefined): number | undefined {
   return Number.isFinite(t) ? Math.max(0, t - Date.now()) : undefined;
 }
 
-/** Waits `ms`, or fails with CANCELLED as soon as `signal` aborts. */
-export const sleep = (ms: number, signal?: AbortSignal) =>
+/** Waits `delayMs`, or fails with CANCELLED as soon as `signal` aborts. */
+export const sleep = (delayMs: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new WharfError('CANCELLED', 'cancelled'));
       return;
     }
-    const t = setTimeout(resolve, ms);
+    const t = setTimeout(resolve, delayMs);
     signal?.addEventListener(
       'abort',
       () => {

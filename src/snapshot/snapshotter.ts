@@ -8,7 +8,7 @@ import { SnapshotRecords, toInfo, type SnapshotRecord } from './records.js';
 import type { SnapshotDirs } from './differ.js';
 import type { Mount, SnapshotDiffer, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
 
-// Staging and removal dirs carry the PID of their process, so cleanup can tell a crash leftover from work in progress.
+// Staging and removal dirs carry the PID of their process, so a sweep can tell a crash leftover from work in progress.
 const NEW_PREFIX = 'new-';
 const RM_PREFIX = 'rm-';
 // Shared by every instance in this process: two snapshotters on one root must not sweep each other's staging dirs.
@@ -20,7 +20,7 @@ const staging = new Set<string>();
  *  - create: the directory is staged under `new-<pid>-<rand>` and renamed to `<id>` inside the transaction that
  *    inserts the record, so a record never lacks its directory;
  *  - remove: the record is deleted and the directory renamed to `rm-<pid>-<rand>` in one transaction, then deleted;
- *  - anything else found in `snapshots/` is a leftover that `cleanup()` removes.
+ *  - anything else found in `snapshots/` is a leftover that `sweep()` removes.
  * Backends say how a new snapshot is filled, which mounts it gets, where its lower layers are and how its changes are
  * read (their differ, which reads the directories through `diffDir` and `lowerDirs`).
  */
@@ -132,7 +132,7 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
     return this.fsDir(this.mustGet(key).id);
   }
 
-  async cleanup(): Promise<void> {
+  async sweep(): Promise<void> {
     let names: string[];
     try {
       names = await fsp.readdir(this.dir);

@@ -76,7 +76,7 @@ export interface Snapshotter {
   /** Disk use of the snapshot's own directory, parents excluded (native: its full copy). */
   usage(key: string): Promise<Usage>;
   /** Remove directories that no record owns (leftovers of a crash in the middle of a change). */
-  cleanup(): Promise<void>;
+  sweep(): Promise<void>;
   /** A snapshot's changes on its parent: where they are on disk, their list, their layer tar. */
   readonly differ: SnapshotDiffer;
 }

@@ -24,15 +24,15 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const MAIN_TS = `
 import { PassThrough } from 'node:stream';
 import { Wharf, WharfError, is, type ErrorCode } from 'wharf';
-import type { ImageListRow, ImageService } from 'wharf/images';
-import type { AttachExit, ContainerService, ContainerView, CreateOptions, TaskService } from 'wharf/containers';
+import { listImages, type ImageListRow, type ImageService } from 'wharf/images';
+import type { AttachExit, ContainerService, ObservedContainer, CreateOptions, TaskService } from 'wharf/containers';
 
 const [root, tarball] = process.argv.slice(2) as [string, string];
 const wharf: Wharf = await Wharf.open({ root });
 try {
   const images: ImageService = wharf.images;
   const image = await images.archives.import(tarball, { reference: 'busybox', changes: ['CMD ["sh"]'] });
-  const rows: ImageListRow[] = images.list();
+  const rows: ImageListRow[] = listImages(images);
 
   const containers: ContainerService = wharf.containers;
   const opts: CreateOptions = { image: 'busybox', command: ['echo', 'hello'], network: 'none' };
@@ -44,7 +44,7 @@ try {
   const { session } = await tasks.start(created.id, { attach: { stdout: out, stderr: out } });
   if (!session) throw new Error('start with attach returned no session');
   const exit: AttachExit = await session.exit;
-  const view: ContainerView = await containers.get(created.id);
+  const observed: ObservedContainer = await containers.get(created.id);
   await containers.remove(created.id);
 
   let missing: ErrorCode | undefined;
@@ -60,7 +60,7 @@ try {
     (err: NodeJS.ErrnoException) => err.code,
   );
   console.log(JSON.stringify({
-    output, exitCode: exit.exitCode, status: view.status, imageId: image.id, repositories: rows.map((r) => r.repository),
+    output, exitCode: exit.exitCode, status: observed.status, imageId: image.id, repositories: rows.map((r) => r.repository),
     missing, wharfError: new WharfError('INTERNAL', 'x') instanceof Error, deepImport,
   }));
 } finally {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Wharf, is } from '../../src/index.js';
-import type { ImageListRow } from '../../src/images.js';
+import { imageHistory, inspectImage, listImages, type ImageListRow } from '../../src/images.js';
 import { Builder, BuildContext } from '../../src/build.js';
 import { startRegistry, loadRegistryConfig } from '../../src/registry.js';
 import { DEFAULT_COMPRESSION_LEVEL, type PullResult } from '../../src/remote.js';
@@ -25,10 +25,10 @@ test('import, build, serve, push and pull through the library API', async () => 
   try {
     const base = await a.images.archives.import(createReadStream(await makeBusyboxTar(dir)), { changes: ['CMD ["sh"]'], reference: 'busybox' });
     assert.equal(a.images.resolve('busybox').id, base.id);
-    const rows: ImageListRow[] = a.images.list();
+    const rows: ImageListRow[] = listImages(a.images);
     assert.deepEqual(rows.map((r) => r.id), [base.id]);
-    assert.equal((await a.images.inspect('busybox')).Id, base.id);
-    assert.equal((await a.images.history('busybox')).length, 1);
+    assert.equal((await inspectImage(a.images, 'busybox')).Id, base.id);
+    assert.equal((await imageHistory(a.images, 'busybox')).length, 1);
     // The library reads no environment: a bare NAME (the CLI expands `-e NAME`) is refused before anything is made.
     await assert.rejects(a.containers.create({ image: 'busybox', env: ['A=1', 'HOME'] }), (err: unknown) => is(err, 'INVALID_ARGUMENT'));
     assert.deepEqual(await a.containers.list(), []);

@@ -353,14 +353,14 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       assert.equal(u2.size - (layered(sn) ? 0 : 3500), 4096);
     });
 
-    it('cleans up directories that no record owns, and nothing else', async () => {
+    it('sweeps away directories that no record owns, and nothing else', async () => {
       await layer('keep', undefined, { f: 'kept' });
       await sn.prepare('keep-active', 'keep');
       const dir = path.join(fx.root, 'snapshots');
       const deadPid = 4_194_305; // above the largest PID Linux hands out
       const leftovers = ['999999', `new-${deadPid}-abc`, `rm-${deadPid}-def`];
       for (const l of leftovers) await writeFiles(path.join(dir, l), { 'fs/x': 'junk' });
-      await sn.cleanup();
+      await sn.sweep();
       const names = await fsp.readdir(dir);
       for (const l of leftovers) assert.ok(!names.includes(l), `${l} was removed`);
       assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('keep'), 'f'), 'utf8'), 'kept');

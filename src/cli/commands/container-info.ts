@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { commandText, portsText, statusText, type ContainerView } from '../../container/index.js';
+import { commandText, portsText, statusText, type ObservedContainer } from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
 import { humanSize, run, timeAgo } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
@@ -11,10 +11,10 @@ import type { CliContext } from '../context.js';
 import { collect, goTimeString, withEngine } from '../engine.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
 
-type Filter = (c: ContainerView) => boolean;
+type Filter = (c: ObservedContainer) => boolean;
 
 /** Docker's `ps --filter`: id, name, status, label, ancestor, exited, before/since, volume. */
-function parseFilters(w: Wharf, specs: string[], all: ContainerView[]): Filter[] {
+function parseFilters(w: Wharf, specs: string[], all: ObservedContainer[]): Filter[] {
   const out: Filter[] = [];
   const byKey = new Map<string, string[]>();
   for (const s of specs) {
@@ -24,7 +24,7 @@ function parseFilters(w: Wharf, specs: string[], all: ContainerView[]): Filter[]
     (byKey.get(k) ?? byKey.set(k, []).get(k)!).push(s.slice(i + 1));
   }
   for (const [k, vals] of byKey) {
-    const any = (f: (c: ContainerView, v: string) => boolean): Filter => (c) => vals.some((v) => f(c, v));
+    const any = (f: (c: ObservedContainer, v: string) => boolean): Filter => (c) => vals.some((v) => f(c, v));
     switch (k) {
       case 'id':
         out.push(any((c, v) => c.id.startsWith(v)));

@@ -269,7 +269,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (names: string[], o: { time: string }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
-          await w.tasks.restart(n, { timeoutSec: Number.parseInt(o.time, 10) });
+          // Docker's restart: stop, then start again.
+          const stopped = await w.tasks.stop(n, { timeoutSec: Number.parseInt(o.time, 10) });
+          await w.tasks.start(stopped.id);
           ctx.stdout.write(`${n}\n`);
         });
       }),
@@ -344,7 +346,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (name: string, newName: string) => withEngine(ctx, async (w) => w.containers.rename(name, newName)));
 }
 
-/** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container cleanup`. */
+/** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container teardown` (alias `cleanup`). */
 export function register(program: Command, ctx: CliContext): void {
   verbs(program, ctx, true);
   const group = containerGroup(program);
@@ -366,8 +368,10 @@ export function register(program: Command, ctx: CliContext): void {
     );
 
   // Run by a container's monitor after the process exited: record the exit, unmount, release the network, --rm.
+  // Monitors run it as `container cleanup` (their stored argv), hence the alias.
   group
-    .command('cleanup', { hidden: true })
+    .command('teardown', { hidden: true })
+    .alias('cleanup')
     .argument('<ID>')
-    .action(async (id: string) => withEngine(ctx, async (w) => w.tasks.cleanup(id)));
+    .action(async (id: string) => withEngine(ctx, async (w) => w.tasks.teardown(id)));
 }

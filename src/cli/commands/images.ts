@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { parseImageFilters, type RemoveEvent } from '../../image/index.js';
+import { imageHistory, inspectImage, listImages, parseImageFilters, type RemoveEvent } from '../../image/index.js';
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList, compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
@@ -24,7 +24,7 @@ function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
 export function register(program: Command, ctx: CliContext): void {
   const imagesAction = async (repo: string | undefined, o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; filter: string[]; format?: string }) =>
     withEngine(ctx, async (w) => {
-      const rows = w.images.list({ all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
+      const rows = listImages(w.images, { all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
         const seen = new Set<string>();
@@ -35,7 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         return;
       }
-      const view = rows.map((r) => ({
+      const displayRows = rows.map((r) => ({
         Containers: String(r.containers),
         CreatedAt: r.created ? goTimeString(new Date(r.created)) : '',
         CreatedSince: r.created ? timeAgo(r.created) : 'N/A',
@@ -51,7 +51,7 @@ export function register(program: Command, ctx: CliContext): void {
       const table = o.digests
         ? '{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
         : '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
-      ctx.stdout.write(renderList(view, o.format, table, { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
+      ctx.stdout.write(renderList(displayRows, o.format, table, { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
     });
   const imagesOptions = (c: Command) =>
     c
@@ -74,7 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
       let failed: WharfError | undefined;
       for (const n of names) {
         try {
-          out.push(await w.images.inspect(n));
+          out.push(await inspectImage(w.images, n));
         } catch (err) {
           if (!(err instanceof WharfError) || err.code !== 'NOT_FOUND') throw err;
           failed = err;
@@ -96,14 +96,14 @@ export function register(program: Command, ctx: CliContext): void {
 
   const historyAction = async (name: string, o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string }) =>
     withEngine(ctx, async (w) => {
-      const rows = await w.images.history(name);
+      const rows = await imageHistory(w.images, name);
       const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
         for (const r of rows) ctx.stdout.write((r.id === '<missing>' ? r.id : idColumn(r.id, noTrunc)) + '\n');
         return;
       }
-      const view = rows.map((r) => ({
+      const displayRows = rows.map((r) => ({
         ID: r.id === '<missing>' ? r.id : idColumn(r.id, noTrunc),
         CreatedSince: r.created ? (human ? timeAgo(r.created) : r.created) : 'N/A',
         CreatedAt: r.created ?? '',
@@ -112,7 +112,7 @@ export function register(program: Command, ctx: CliContext): void {
         Comment: r.comment,
       }));
       ctx.stdout.write(
-        renderList(view, o.format, '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', {
+        renderList(displayRows, o.format, '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', {
           ID: 'IMAGE',
           CreatedSince: 'CREATED',
           CreatedBy: 'CREATED BY',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
-import type { ImageRecord } from '../../image/index.js';
+import { inspectImage, type ImageRecord } from '../../image/index.js';
 import { compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
@@ -47,7 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.setExitCode(1);
             continue;
           }
-          out.push(await w.images.inspect(img.id));
+          out.push(await inspectImage(w.images, img.id));
         }
         if (o.format) {
           const t = compileTemplate(o.format === 'json' ? '{{json .}}' : o.format);

@@ -3,6 +3,7 @@ import { shortId } from '../../digest/index.js';
 import { buildModule } from './build.js';
 import { humanSize, timeAgo } from '../../util/index.js';
 import { commandText, statusText } from '../../container/index.js';
+import { imageDiskUsage, listImages } from '../../image/index.js';
 import { renderTable, renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
@@ -22,7 +23,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--format <string>', 'Format output using a custom template')
     .action(async (o: { verbose?: boolean; format?: string }) =>
       withEngine(ctx, async (w) => {
-        const img = w.images.diskUsage();
+        const img = imageDiskUsage(w.images);
         const ctrs = [];
         for (const c of await w.containers.list()) ctrs.push({ c, size: (await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 }))).rw });
         const ctrSize = ctrs.reduce((a, x) => a + x.size, 0);
@@ -37,7 +38,7 @@ export function register(program: Command, ctx: CliContext): void {
           // Layers only build-cache step images hold are counted once, under Build Cache, not under Images too.
           {
             Type: 'Images',
-            TotalCount: String(new Set(w.images.list().map((r) => r.id)).size), // as `images` lists them: no build-step intermediates
+            TotalCount: String(new Set(listImages(w.images).map((r) => r.id)).size), // as `images` lists them: no build-step intermediates
             Active: String(img.active),
             Size: humanSize(img.layersSize - bcLayers),
             Reclaimable: reclaimableText(Math.max(0, img.reclaimable - bcLayers), img.layersSize - bcLayers),

@@ -162,7 +162,7 @@ export interface GcTransaction {
   /** Blobs under a lease that expires after `now`. */
   leasedBlobs(now: Date): Promise<Digest[]>;
   /** Removes manifests with their tags and references. */
-  deleteManifests(ms: Array<{ repo: string; digest: Digest }>): Promise<void>;
+  deleteManifests(refs: Array<{ repo: string; digest: Digest }>): Promise<void>;
   /** Removes blob rows and their repository links (the bytes are the caller's). */
   deleteBlobs(digests: Digest[]): Promise<void>;
   /**

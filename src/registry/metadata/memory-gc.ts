@@ -11,8 +11,8 @@ class MemoryGcTransaction implements GcTransaction {
   }
 
   async manifests(): Promise<GcManifest[]> {
-    return [...this.m.s.manifests.values()].flatMap((ms) =>
-      [...ms.values()].map(({ record: r }) => ({
+    return [...this.m.s.manifests.values()].flatMap((byDigest) =>
+      [...byDigest.values()].map(({ record: r }) => ({
         repo: r.repo,
         digest: r.digest,
         size: r.size,
@@ -24,8 +24,8 @@ class MemoryGcTransaction implements GcTransaction {
 
   async references(): Promise<GcReference[]> {
     const out: GcReference[] = [];
-    for (const [repo, ms] of this.m.s.manifests) {
-      for (const [parent, x] of ms) {
+    for (const [repo, byDigest] of this.m.s.manifests) {
+      for (const [parent, x] of byDigest) {
         for (const child of x.blobs) out.push({ repo, parent, child, kind: 'blob' });
         for (const child of x.children) out.push({ repo, parent, child, kind: 'manifest' });
       }
@@ -41,8 +41,8 @@ class MemoryGcTransaction implements GcTransaction {
     return [...this.m.leasedBlobs(now)];
   }
 
-  async deleteManifests(ms: Array<{ repo: string; digest: Digest }>): Promise<void> {
-    for (const x of ms) this.m.dropManifest(x.repo, x.digest);
+  async deleteManifests(refs: Array<{ repo: string; digest: Digest }>): Promise<void> {
+    for (const x of refs) this.m.dropManifest(x.repo, x.digest);
   }
 
   async deleteBlobs(digests: Digest[]): Promise<void> {

@@ -129,10 +129,10 @@ class MemoryManifests implements ManifestIndex {
         });
       }
       const now = Date.now();
-      const ms = s.manifests.get(repo) ?? new Map<Digest, StoredManifest>();
-      s.manifests.set(repo, ms);
+      const byDigest = s.manifests.get(repo) ?? new Map<Digest, StoredManifest>();
+      s.manifests.set(repo, byDigest);
       // A manifest pushed again keeps its record (and age); its references are those of the latest push.
-      const record: ManifestRecord = ms.get(p.digest)?.record ?? {
+      const record: ManifestRecord = byDigest.get(p.digest)?.record ?? {
         repo,
         digest: p.digest,
         mediaType: p.mediaType,
@@ -143,7 +143,7 @@ class MemoryManifests implements ManifestIndex {
         ...(p.annotations ? { annotations: { ...p.annotations } } : {}),
         createdAt: new Date(now),
       };
-      ms.set(p.digest, { record, blobs: new Set(p.blobs), children: new Set(p.children) });
+      byDigest.set(p.digest, { record, blobs: new Set(p.blobs), children: new Set(p.children) });
       this.m.addRepo(repo, now);
       if (p.tag !== undefined) {
         const tags = s.tags.get(repo) ?? new Map<string, Digest>();

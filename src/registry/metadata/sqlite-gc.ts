@@ -40,8 +40,8 @@ class SqliteGcTransaction implements GcTransaction {
     return (this.c.st(sql).all(now.getTime()) as Array<{ digest: Digest }>).map((r) => r.digest);
   }
 
-  async deleteManifests(ms: Array<{ repo: string; digest: Digest }>): Promise<void> {
-    for (const m of ms) dropManifest(this.c, m.repo, m.digest);
+  async deleteManifests(refs: Array<{ repo: string; digest: Digest }>): Promise<void> {
+    for (const m of refs) dropManifest(this.c, m.repo, m.digest);
   }
 
   async deleteBlobs(digests: Digest[]): Promise<void> {

@@ -12,7 +12,7 @@ import {
   splitCpArg,
   statusText,
   validateName,
-  type ContainerView,
+  type ObservedContainer,
 } from '../../../src/container/index.js';
 import { parseTimeArg } from '../../../src/cli/commands/container-shared.js';
 
@@ -85,7 +85,7 @@ test('--since: RFC 3339, Unix seconds, durations', () => {
   assert.throws(() => parseTimeArg('yesterday', now), /invalid time value/);
 });
 
-function view(over: Partial<ContainerView>): ContainerView {
+function observed(over: Partial<ObservedContainer>): ObservedContainer {
   return {
     id: 'a'.repeat(64),
     name: 'x',
@@ -107,16 +107,16 @@ function view(over: Partial<ContainerView>): ContainerView {
 
 test('ps columns in Docker form', () => {
   const now = new Date('2024-01-01T12:00:00Z');
-  assert.equal(statusText(view({}), now), 'Up 3 minutes');
-  assert.equal(statusText(view({ status: 'paused' }), now), 'Up 3 minutes (Paused)');
+  assert.equal(statusText(observed({}), now), 'Up 3 minutes');
+  assert.equal(statusText(observed({ status: 'paused' }), now), 'Up 3 minutes (Paused)');
   assert.equal(
-    statusText(view({ running: false, status: 'exited', state: { status: 'exited', exitCode: 130, finishedAt: '2024-01-01T11:59:55Z' } }), now),
+    statusText(observed({ running: false, status: 'exited', state: { status: 'exited', exitCode: 130, finishedAt: '2024-01-01T11:59:55Z' } }), now),
     'Exited (130) 5 seconds ago',
   );
-  assert.equal(statusText(view({ running: false, status: 'created', state: { status: 'created', exitCode: 0 } }), now), 'Created');
-  assert.equal(commandText(view({}), true), '"sh -c echo hello wo…"');
-  assert.equal(commandText(view({}), false), '"sh -c echo hello world and more"');
-  const withPorts = view({
+  assert.equal(statusText(observed({ running: false, status: 'created', state: { status: 'created', exitCode: 0 } }), now), 'Created');
+  assert.equal(commandText(observed({}), true), '"sh -c echo hello wo…"');
+  assert.equal(commandText(observed({}), false), '"sh -c echo hello world and more"');
+  const withPorts = observed({
     config: { ExposedPorts: { '80/tcp': {}, '443/tcp': {} } },
     network: { ports: [{ hostIP: '', hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } as never,
   });

@@ -1,10 +1,11 @@
 /**
- * Read-only views of images in Docker's shapes: `image inspect`, `history`, `images`, `system df`.
+ * Images in Docker's output shapes (read-only): `images`, `image inspect`, `history`, `system df`. Functions over the
+ * ImageService rather than its methods: the service keeps records and their operations, these only read them.
  */
 import * as path from 'node:path';
 import type { Digest } from '../digest/index.js';
 import { WharfError } from '../errors/index.js';
-import { parseNormalizedNamed, familiarName, type Reference } from '../reference/index.js';
+import { parseNormalizedNamed, familiarName, familiarString, type Reference } from '../reference/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import { labelsMatch, splitFilter } from '../util/index.js';
 import type { ImageService } from './service.js';
@@ -61,15 +62,31 @@ function dockerContainerConfig(c: ContainerConfig | undefined): Record<string, u
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-export async function inspectImage(svc: ImageService, img: ImageRecord): Promise<ImageInspect> {
+/** The image's familiar tag names (`RepoTags`). */
+function repoTags(svc: ImageService, id: Digest): string[] {
+  return svc.records.tags.ofImage(id).map((t) => familiarString(parseNormalizedNamed(t.name)));
+}
+
+/** The image's familiar `name@digest` references (`RepoDigests`). */
+function repoDigests(svc: ImageService, id: Digest): string[] {
+  const seen = new Set<string>();
+  for (const m of svc.records.manifests.ofImage(id)) {
+    seen.add(familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }));
+  }
+  return [...seen].sort();
+}
+
+/** `docker image inspect NAME|ID`. */
+export async function inspectImage(svc: ImageService, nameOrId: string): Promise<ImageInspect> {
+  const img = svc.resolve(nameOrId);
   const { config } = await svc.config(img.id);
   const chain = svc.records.images.chain(img.id);
   const tags = svc.records.tags.ofImage(img.id);
   const lastTag = tags.reduce<string | undefined>((m, t) => (!m || t.created > m ? t.created : m), undefined);
   return {
     Id: img.id,
-    RepoTags: svc.repoTags(img.id),
-    RepoDigests: svc.repoDigests(img.id),
+    RepoTags: repoTags(svc, img.id),
+    RepoDigests: repoDigests(svc, img.id),
     Parent: img.parent ?? '',
     Comment: typeof config.comment === 'string' ? config.comment : '',
     Created: config.created ?? ZERO_TIME,
@@ -81,16 +98,16 @@ export async function inspectImage(svc: ImageService, img: ImageRecord): Promise
     Os: config.os,
     ...(config['os.version'] ? { OsVersion: config['os.version'] } : {}),
     Size: img.size,
-    GraphDriver: await graphDriver(svc, chain),
+    GraphDriver: graphDriver(svc, chain),
     RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
     Metadata: { LastTagTime: lastTag ?? ZERO_TIME },
   };
 }
 
 /** Docker's overlay2 GraphDriver block: the top layer is the UpperDir, the ones below form LowerDir (top first). */
-async function graphDriver(svc: ImageService, chain: Digest[]): Promise<ImageInspect['GraphDriver']> {
-  if (chain.length === 0) return { Data: null, Name: svc.snapshots.name };
-  const dirs = await Promise.all(chain.map((c) => Promise.resolve(svc.snapshots.differ.diffDir(c))));
+function graphDriver(svc: ImageService, chain: Digest[]): ImageInspect['GraphDriver'] {
+  const { driver, dirs } = svc.layers.directories(chain);
+  if (dirs.length === 0) return { Data: null, Name: driver };
   const upper = dirs[dirs.length - 1]!;
   const base = path.dirname(upper);
   const data: Record<string, string> = {};
@@ -98,7 +115,7 @@ async function graphDriver(svc: ImageService, chain: Digest[]): Promise<ImageIns
   data.MergedDir = path.join(base, 'merged');
   data.UpperDir = upper;
   data.WorkDir = path.join(base, 'work');
-  return { Data: data, Name: svc.snapshots.name };
+  return { Data: data, Name: driver };
 }
 
 export interface HistoryRow {
@@ -110,8 +127,9 @@ export interface HistoryRow {
   tags: string[];
 }
 
-/** `history`: newest first; the first row gets the image ID, each next one its parent's, as Docker does. */
-export async function imageHistory(svc: ImageService, img: ImageRecord): Promise<HistoryRow[]> {
+/** `docker history NAME|ID`: newest first; the first row gets the image ID, each next one its parent's, as Docker does. */
+export async function imageHistory(svc: ImageService, nameOrId: string): Promise<HistoryRow[]> {
+  const img = svc.resolve(nameOrId);
   const { config } = await svc.config(img.id);
   const chain = svc.records.images.chain(img.id);
   const rows: HistoryRow[] = [];
@@ -131,7 +149,7 @@ export async function imageHistory(svc: ImageService, img: ImageRecord): Promise
   for (const row of rows) {
     if (!cur) break;
     row.id = cur.id;
-    row.tags = svc.repoTags(cur.id);
+    row.tags = repoTags(svc, cur.id);
     cur = cur.parent ? svc.records.images.get(cur.parent) : undefined;
   }
   return rows;
@@ -224,7 +242,7 @@ export interface ImageListOptions {
   repoFilter?: string;
 }
 
-/** `images`: one row per name (or one `<none>` row), newest first; intermediate images only with `all`. */
+/** `docker images`: one row per name (or one `<none>` row), newest first; build-step intermediates only with `all`. */
 export function listImages(svc: ImageService, opts: ImageListOptions = {}): ImageListRow[] {
   const f = opts.filters ?? {};
   const images = svc.records.images.all();

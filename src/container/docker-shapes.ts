@@ -1,9 +1,9 @@
 import { humanDuration } from '../util/index.js';
 import type { PortMapping } from '../network/index.js';
-import type { ContainerView } from './types.js';
+import type { ObservedContainer } from './types.js';
 
 /** Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Exited (130) 5 seconds ago", "Created". */
-export function statusText(c: ContainerView, now = new Date()): string {
+export function statusText(c: ObservedContainer, now = new Date()): string {
   const since = (iso: string | undefined): string => humanDuration(iso ? (now.getTime() - Date.parse(iso)) / 1000 : 0);
   if (c.running) return `Up ${since(c.state.startedAt)}${c.status === 'paused' ? ' (Paused)' : ''}`;
   if (c.status === 'created') return 'Created';
@@ -12,7 +12,7 @@ export function statusText(c: ContainerView, now = new Date()): string {
 }
 
 /** Docker's PORTS column: "0.0.0.0:18080->80/tcp, 443/tcp" (exposed but unpublished ports bare). */
-export function portsText(c: ContainerView): string {
+export function portsText(c: ObservedContainer): string {
   const published: PortMapping[] = c.running ? (c.network?.ports ?? []) : [];
   const parts: string[] = [];
   const seen = new Set<string>();
@@ -26,7 +26,7 @@ export function portsText(c: ContainerView): string {
 }
 
 /** Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis unless --no-trunc. */
-export function commandText(c: ContainerView, trunc: boolean): string {
+export function commandText(c: ObservedContainer, trunc: boolean): string {
   const cmd = [c.path, ...c.args].join(' ');
   if (!trunc) return `"${cmd}"`;
   const chars = [...cmd];
@@ -35,7 +35,7 @@ export function commandText(c: ContainerView, trunc: boolean): string {
 
 /** Docker's `container inspect` shape. */
 export function inspectContainer(
-  c: ContainerView,
+  c: ObservedContainer,
   extra: { graphDriver: { Name: string; Data: Record<string, string> }; logPath: string; resolvConf: string; hostname: string; hosts: string },
 ): Record<string, unknown> {
   const zero = '0001-01-01T00:00:00Z';
