@@ -1,10 +1,12 @@
 /**
- * Every shell example in README.md and docs/*.md runs, as a reader would type it, against the built CLI.
+ * Every shell example (and registry configuration) in README.md and docs/*.md runs, as a reader would type it, against
+ * the built CLI.
  *
  * The examples are the fenced blocks tagged `sh` (or `bash`, `shell`) and `console`. An `sh` block is a script, run
  * with `bash -e`; it passes when it exits 0 within two minutes. In a `console` block the lines starting with `$ ` are
  * commands (run in order by one `bash -e`) and the lines after each command are what it prints: the command's output
- * (stdout and stderr) must contain them, modulo whitespace.
+ * (stdout and stderr) must contain them, modulo whitespace. A `yaml` block is a registry configuration: it must load
+ * (`wharf registry gc --dry-run --config` reads it as `wharf registry serve --config` does).
  *
  * The world an example runs in, fresh for each block:
  * - `wharf` on PATH is this checkout's `bin/wharf`, and `WHARF_ROOT` a fresh root that already holds `busybox` (as
@@ -17,7 +19,8 @@
  *   `localhost:5000/busybox`; in a block that starts `wharf registry serve` itself they are a free loopback port
  *   instead, for that server.
  * Whatever a block leaves running (a server it put in the background) is stopped with its process group when the block
- * ends. The markers `<!-- test: expect TEXT -->` and `<!-- test: skip REASON -->` work as in doc-examples.test.ts.
+ * ends. The markers `<!-- test: expect TEXT -->` and `<!-- test: skip REASON -->` work as in doc-examples.test.ts;
+ * a skip's REASON must also be in test/skip-allowlist.json, or CI fails the run.
  *
  * Needs `npm run build` first (bin/wharf runs dist/) and root.
  */
@@ -32,9 +35,9 @@ import { makeBusyboxTar } from '../helpers/busybox.js';
 import { ok, REPO, runCli, tempRoot, WHARF_BIN } from '../helpers/cli.js';
 import { docBlocks, parseConsole, squeezeSpace, type DocBlock } from '../helpers/doc-blocks.js';
 
-type Example = DocBlock<'sh' | 'console'>;
+type Example = DocBlock<'sh' | 'console' | 'yaml'>;
 
-const LANGS: Record<string, 'sh' | 'console'> = { sh: 'sh', bash: 'sh', shell: 'sh', console: 'console' };
+const LANGS: Record<string, 'sh' | 'console' | 'yaml'> = { sh: 'sh', bash: 'sh', shell: 'sh', console: 'console', yaml: 'yaml', yml: 'yaml' };
 
 const examples = docBlocks(LANGS);
 
@@ -119,7 +122,11 @@ class World {
     ok(await this.#importBusybox(root), 'import busybox');
     const registry = STARTS_REGISTRY.test(e.code) ? `127.0.0.1:${await freePort()}` : this.registry;
     let script = this.rewrite(e.code, sandbox, registry);
-    if (e.lang === 'console') {
+    if (e.lang === 'yaml') {
+      // `wharf registry gc --dry-run` reads the file as `serve` does (the same loader) without binding a port.
+      await writeFile(path.join(sandbox, 'registry.yml'), `${script}\n`);
+      script = 'wharf registry gc --dry-run --config registry.yml';
+    } else if (e.lang === 'console') {
       // One bash for all the commands (they share the shell's state), a mark before each to split the output.
       const steps = parseConsole(script);
       script = ['exec 2>&1', ...steps.flatMap((s) => [`printf '\\n%s\\n' '${STEP_MARK}'`, s.command])].join('\n');
@@ -167,7 +174,7 @@ let ready: Promise<void> | undefined;
 after(() => world.close());
 
 test('the Markdown files have shell examples to run', () => {
-  assert.ok(examples.filter((e) => !e.skip).length >= 2, `found ${examples.length} shell examples: ${examples.map((e) => e.where).join(', ')}`);
+  assert.ok(examples.filter((e) => !e.skip && e.lang !== 'yaml').length >= 2, `found ${examples.length} shell examples: ${examples.map((e) => e.where).join(', ')}`);
 });
 
 for (const e of examples) {
