@@ -4,7 +4,7 @@
  * The examples are the fenced blocks tagged `ts` (or `typescript`, `js`, `javascript`, `mjs`). All `ts` blocks are
  * type-checked together by tsc (strict, moduleResolution nodenext, so `wharf/...` resolves through package.json
  * `exports` to the published .d.ts) and then each runs in a Node process of its own; `js` blocks just run. An example
- * passes when it exits 0 within a minute. Shell blocks (`sh`, `console`) are not run yet.
+ * passes when it exits 0 within a minute. Shell blocks (`sh`, `console`) run in doc-shell-examples.test.ts.
  *
  * The world an example runs in:
  * - its working directory is a fresh directory holding `rootfs.tar` (a busybox root file system) and `app/` (a
@@ -24,7 +24,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -32,53 +32,18 @@ import { fileURLToPath } from 'node:url';
 import { Wharf } from '../../src/index.js';
 import { startRegistry, loadRegistryConfig, type RunningRegistry } from '../../src/registry.js';
 import { makeBusyboxTar } from '../helpers/busybox.js';
+import { docBlocks, type DocBlock } from '../helpers/doc-blocks.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Files whose examples wait for another change (reason given); an entry goes when its file is fixed. */
 const PENDING: Record<string, string> = {};
 
-interface Example {
-  /** 'docs/library.md:42' (the line of the opening fence). */
-  where: string;
-  lang: 'ts' | 'js';
-  code: string;
-  skip?: string;
-  expect?: string;
-}
+type Example = DocBlock<'ts' | 'js'>;
 
 const LANGS: Record<string, 'ts' | 'js'> = { ts: 'ts', typescript: 'ts', js: 'js', javascript: 'js', mjs: 'js' };
 
-/** The runnable fenced blocks of one Markdown file. */
-function extractExamples(file: string, text: string): Example[] {
-  const lines = text.split('\n');
-  const out: Example[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)(```+|~~~+)\s*([\w-]*)/.exec(lines[i]!);
-    if (!open) continue;
-    const fence = open[2]!;
-    let end = i + 1;
-    while (end < lines.length && !lines[end]!.trimStart().startsWith(fence)) end++;
-    const lang = LANGS[open[3]!.toLowerCase()];
-    if (lang) {
-      let prev = i - 1;
-      while (prev >= 0 && lines[prev]!.trim() === '') prev--;
-      const marker = prev >= 0 ? /^<!--\s*test:\s*(\w+)\s*(.*?)\s*-->$/.exec(lines[prev]!.trim()) : null;
-      if (marker) {
-        assert.ok(marker[1] === 'skip' || marker[1] === 'expect', `${file}:${prev + 1}: unknown marker "test: ${marker[1]}" (skip or expect)`);
-        assert.ok(marker[2], `${file}:${prev + 1}: "test: ${marker[1]}" needs its text`);
-      }
-      const skip = marker?.[1] === 'skip' ? marker[2] : PENDING[file];
-      const expect = marker?.[1] === 'expect' ? marker[2] : undefined;
-      out.push({ where: `${file}:${i + 1}`, lang, code: lines.slice(i + 1, end).join('\n'), ...(skip ? { skip } : {}), ...(expect ? { expect } : {}) });
-    }
-    i = end;
-  }
-  return out;
-}
-
-const docs = ['README.md', ...readdirSync(path.join(repo, 'docs')).filter((n) => n.endsWith('.md')).sort().map((n) => `docs/${n}`)];
-const examples = docs.flatMap((f) => extractExamples(f, readFileSync(path.join(repo, f), 'utf8')));
+const examples = docBlocks(LANGS, PENDING);
 
 const PATH_LITERAL = /(['"`])(\/(?:tmp|var\/lib\/wharf)(?:\/[^'"`\s$]*)?)\1/g;
 const ROOT_LITERAL = /\broot:\s*(['"`])(\/[^'"`\s$]*)\1/g;
