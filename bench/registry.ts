@@ -42,7 +42,10 @@ async function freePort(): Promise<number> {
 async function waitUp(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`${url}: server exited (${child.exitCode})`);
-    const ok = await fetch(`${url}/v2/`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`${url}/v2/`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -52,8 +55,15 @@ async function waitUp(url: string, child: ChildProcess): Promise<void> {
 async function startWharf(dir: string): Promise<Server> {
   const port = await freePort();
   const cfg = path.join(dir, 'wharf.yml');
-  await fsp.writeFile(cfg, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/wharf\nhttp:\n  addr: 127.0.0.1:${port}\n  workers: ${WORKERS}\nlog:\n  accesslog:\n    disabled: true\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('test/integration/registry/registry-main.ts'), cfg], { stdio: 'ignore' });
+  await fsp.writeFile(
+    cfg,
+    `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/wharf\nhttp:\n  addr: 127.0.0.1:${port}\n  workers: ${WORKERS}\nlog:\n  accesslog:\n    disabled: true\n`,
+  );
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.resolve('test/integration/registry/registry-main.ts'), cfg],
+    { stdio: 'ignore' },
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitUp(url, child);
   return { name: 'wharf', url, child };
@@ -88,18 +98,30 @@ async function seed(url: string): Promise<{ blob: string; manifest: string }> {
   const blob = await pushBlob(url, 'bench/app', randomBytes(BLOB_MB * 1024 * 1024));
   const cfg = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
   const cfgD = await pushBlob(url, 'bench/app', cfg);
-  const m = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cfgD, size: cfg.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: blob, size: BLOB_MB * 1024 * 1024 }],
-  }));
-  const res = await fetch(`${url}/v2/bench/app/manifests/latest`, { method: 'PUT', body: m, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+  const m = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cfgD, size: cfg.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: blob, size: BLOB_MB * 1024 * 1024 }],
+    }),
+  );
+  const res = await fetch(`${url}/v2/bench/app/manifests/latest`, {
+    method: 'PUT',
+    body: m,
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
   if (res.status !== 201) throw new Error(`push manifest: ${res.status}`);
   return { blob, manifest: 'latest' };
 }
 
 /** `conns` keep-alive connections issuing GETs back to back for SECONDS; returns requests and bytes. */
-async function load(url: string, p: string, conns: number, headers: Record<string, string> = {}): Promise<{ reqs: number; bytes: number; secs: number }> {
+async function load(
+  url: string,
+  p: string,
+  conns: number,
+  headers: Record<string, string> = {},
+): Promise<{ reqs: number; bytes: number; secs: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
   const deadline = Date.now() + SECONDS * 1000;
   const started = Date.now();
@@ -107,18 +129,22 @@ async function load(url: string, p: string, conns: number, headers: Record<strin
   let bytes = 0;
   const one = () =>
     new Promise<void>((resolve, reject) => {
-      http.get(`${url}${p}`, { agent, headers }, (res) => {
-        if (res.statusCode !== 200) reject(new Error(`${p}: ${res.statusCode}`));
-        res.on('data', (c: Buffer) => (bytes += c.length));
-        res.on('end', () => {
-          reqs++;
-          resolve();
-        });
-      }).on('error', reject);
+      http
+        .get(`${url}${p}`, { agent, headers }, (res) => {
+          if (res.statusCode !== 200) reject(new Error(`${p}: ${res.statusCode}`));
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('end', () => {
+            reqs++;
+            resolve();
+          });
+        })
+        .on('error', reject);
     });
-  await Promise.all(Array.from({ length: conns }, async () => {
-    while (Date.now() < deadline) await one();
-  }));
+  await Promise.all(
+    Array.from({ length: conns }, async () => {
+      while (Date.now() < deadline) await one();
+    }),
+  );
   agent.destroy();
   return { reqs, bytes, secs: (Date.now() - started) / 1000 };
 }
@@ -130,8 +156,19 @@ async function curlLoad(url: string, p: string, conns: number): Promise<{ bytes:
   let bytes = 0;
   while (Date.now() < deadline) {
     const urls = Array.from({ length: conns * 2 }, () => `${url}${p}`);
-    const r = await run('curl', ['-s', '--parallel', '--parallel-max', String(conns), '-w', '%{size_download}\\n', ...urls.flatMap((u) => ['-o', '/dev/null', u])]);
-    bytes += r.stdout.split('\n').filter(Boolean).reduce((a, l) => a + Number(l), 0);
+    const r = await run('curl', [
+      '-s',
+      '--parallel',
+      '--parallel-max',
+      String(conns),
+      '-w',
+      '%{size_download}\\n',
+      ...urls.flatMap((u) => ['-o', '/dev/null', u]),
+    ]);
+    bytes += r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .reduce((a, l) => a + Number(l), 0);
   }
   return { bytes, secs: (Date.now() - started) / 1000 };
 }
@@ -169,21 +206,46 @@ async function main(): Promise<void> {
     const push: number[][] = servers.map(() => []);
     const pull: number[][] = servers.map(() => []);
     for (let round = 0; round < 3; round++) {
-      const layout = await writeOciLayout(path.join(dir, `layout${round}`), 'v1', [{ arch: 'amd64', layerSizes: Array(5).fill(layerMb * 1024 * 1024) }]);
+      const layout = await writeOciLayout(path.join(dir, `layout${round}`), 'v1', [
+        { arch: 'amd64', layerSizes: Array(5).fill(layerMb * 1024 * 1024) },
+      ]);
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) {
         const i = servers.indexOf(s);
         const host = s.url.replace('http://', '');
-        push[i]!.push(await timed(() => run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout.dir}:v1`, `docker://${host}/bench/big${round}:v1`])));
+        push[i]!.push(
+          await timed(() =>
+            run('skopeo', [
+              'copy',
+              '--dest-tls-verify=false',
+              `oci:${layout.dir}:v1`,
+              `docker://${host}/bench/big${round}:v1`,
+            ]),
+          ),
+        );
         const out = path.join(dir, `pull-${s.name}`);
-        pull[i]!.push(await timed(() => run('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/bench/big${round}:v1`, `oci:${out}:v1`])));
+        pull[i]!.push(
+          await timed(() =>
+            run('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/bench/big${round}:v1`, `oci:${out}:v1`]),
+          ),
+        );
         await fsp.rm(out, { recursive: true, force: true });
       }
       await fsp.rm(layout.dir, { recursive: true, force: true });
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    rows.push({ row: `skopeo push ${layerMb * 5} MB, 5 layers (median of 3)`, unit: 's', wharf: median(push[0]!), distribution: median(push[1]!) });
-    rows.push({ row: `skopeo pull ${layerMb * 5} MB, 5 layers (median of 3)`, unit: 's', wharf: median(pull[0]!), distribution: median(pull[1]!) });
+    rows.push({
+      row: `skopeo push ${layerMb * 5} MB, 5 layers (median of 3)`,
+      unit: 's',
+      wharf: median(push[0]!),
+      distribution: median(push[1]!),
+    });
+    rows.push({
+      row: `skopeo pull ${layerMb * 5} MB, 5 layers (median of 3)`,
+      unit: 's',
+      wharf: median(pull[0]!),
+      distribution: median(pull[1]!),
+    });
   } finally {
     for (const s of servers) s.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
@@ -193,10 +255,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
-  process.stdout.write('| row | unit | wharf | distribution | wharf/distribution (higher is better) |\n|---|---|---|---|---|\n');
+  process.stdout.write(
+    '| row | unit | wharf | distribution | wharf/distribution (higher is better) |\n|---|---|---|---|---|\n',
+  );
   for (const r of rows) {
     const ratio = r.unit === 's' ? r.distribution / r.wharf : r.wharf / r.distribution;
-    process.stdout.write(`| ${r.row} | ${r.unit} | ${r.wharf.toFixed(1)} | ${r.distribution.toFixed(1)} | ${ratio.toFixed(2)} |\n`);
+    process.stdout.write(
+      `| ${r.row} | ${r.unit} | ${r.wharf.toFixed(1)} | ${r.distribution.toFixed(1)} | ${ratio.toFixed(2)} |\n`,
+    );
   }
 }
 

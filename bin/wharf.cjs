@@ -30,14 +30,16 @@ const bundled = join(__dirname, '..', 'dist', 'wharf.cjs');
 const start = existsSync(bundled)
   ? Promise.resolve().then(() => require('./load-bundle.cjs').loadBundle(bundled))
   : import(require('node:url').pathToFileURL(join(__dirname, '..', 'dist', 'cli', 'main.js')).href);
-start.then((m) => {
-  trace('bundle loaded');
-  return m.main(process.argv.slice(2));
-}).catch((err) => {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/')) {
-    process.stderr.write('wharf: not built yet; run `npm install` (or `npm run build`) in the checkout\n');
-  } else {
-    process.stderr.write(`wharf: ${err?.stack ? err.stack : err}\n`);
-  }
-  process.exit(125);
-});
+start
+  .then((m) => {
+    trace('bundle loaded');
+    return m.main(process.argv.slice(2));
+  })
+  .catch((err) => {
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/')) {
+      process.stderr.write('wharf: not built yet; run `npm install` (or `npm run build`) in the checkout\n');
+    } else {
+      process.stderr.write(`wharf: ${err?.stack ? err.stack : err}\n`);
+    }
+    process.exit(125);
+  });

@@ -30,9 +30,20 @@ function upToDate(outputs, sources) {
 function buildAddons() {
   // wharf_digest needs the OpenSSL headers of the Node it is built for (binding.gyp skips it without them).
   const outputs = ['wharf_sendfile.node', 'wharf_mount.node', 'wharf_spawn.node'].map((f) => path.join(release, f));
-  const sources = here('binding.gyp', 'native/sendfile.c', 'native/mount.c', 'native/spawn.c', 'native/digest.c', 'native/errno_name.h', 'native/napi_errno.h', 'scripts/build-native.mjs');
+  const sources = here(
+    'binding.gyp',
+    'native/sendfile.c',
+    'native/mount.c',
+    'native/spawn.c',
+    'native/digest.c',
+    'native/errno_name.h',
+    'native/napi_errno.h',
+    'scripts/build-native.mjs',
+  );
   const warn = (why) => {
-    process.stderr.write(`warning: native addons not built (${why}); the registry streams blobs, mount(8) mounts snapshots\n`);
+    process.stderr.write(
+      `warning: native addons not built (${why}); the registry streams blobs, mount(8) mounts snapshots\n`,
+    );
     return false;
   };
   if (!sources.every((s) => existsSync(s))) return warn('sources missing');
@@ -46,13 +57,19 @@ function buildAddons() {
   const gypJs = candidates.find((c) => existsSync(c));
   // Node's own headers when they are installed next to it (/usr/include/node): no download, works offline.
   const prefix = path.resolve(path.dirname(process.execPath), '..');
-  const nodedir = process.env.npm_config_nodedir ?? (existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+  const nodedir =
+    process.env.npm_config_nodedir ??
+    (existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
   const args = ['rebuild', '--release', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
   const r = gypJs
     ? spawnSync(process.execPath, [gypJs, ...args], { cwd: root, encoding: 'utf8' })
     : spawnSync('node-gyp', args, { cwd: root, encoding: 'utf8' });
   if (r.error || r.status !== 0 || !outputs.every((o) => existsSync(o))) {
-    const lastErr = `${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0]?.trim();
+    const lastErr = `${r.stderr ?? ''}`
+      .split('\n')
+      .filter((l) => /error/i.test(l))
+      .slice(-1)[0]
+      ?.trim();
     return warn(r.error ? r.error.message : `node-gyp exited with ${r.status}${lastErr ? `: ${lastErr}` : ''}`);
   }
   return true;
@@ -82,12 +99,20 @@ function buildProgram(output, extraFlags, what) {
   // $CC may carry arguments ("ccache cc", "gcc -m32"); 64-bit file offsets: a json log may pass 2 GiB on 32-bit.
   const [cc, ...ccArgs] = (process.env.CC || 'cc').trim().split(/\s+/);
   const flags = ['-Wall', '-Wextra', '-Wno-unused-parameter', '-D_FILE_OFFSET_BITS=64', '-pthread', ...extraFlags];
-  const r = spawnSync(cc, [...ccArgs, ...flags, '-o', tmp, ...sources.filter((s) => s.endsWith('.c'))], { encoding: 'utf8' });
+  const r = spawnSync(cc, [...ccArgs, ...flags, '-o', tmp, ...sources.filter((s) => s.endsWith('.c'))], {
+    encoding: 'utf8',
+  });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
     rmSync(output, { force: true });
-    const lastErr = `${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0]?.trim();
-    process.stderr.write(`warning: ${what} not built (${r.error ? r.error.message : lastErr || `${cc} exited with ${r.status}`})\n`);
+    const lastErr = `${r.stderr ?? ''}`
+      .split('\n')
+      .filter((l) => /error/i.test(l))
+      .slice(-1)[0]
+      ?.trim();
+    process.stderr.write(
+      `warning: ${what} not built (${r.error ? r.error.message : lastErr || `${cc} exited with ${r.status}`})\n`,
+    );
     return;
   }
   renameSync(tmp, output);

@@ -49,7 +49,13 @@ rmSync('dist/wharf.cjs.cache', { force: true });
 await bundleScript('src/cli/main.ts', 'dist/wharf.cjs');
 
 // The Node monitor of earlier builds (the monitor is native/monitor/ now): its leftovers go.
-for (const f of ['dist/monitor-main.mjs', 'dist/monitor-main.cjs', 'dist/monitor-bundle.cjs', 'dist/monitor-bundle.cjs.map', 'dist/monitor-bundle.cjs.cache']) {
+for (const f of [
+  'dist/monitor-main.mjs',
+  'dist/monitor-main.cjs',
+  'dist/monitor-bundle.cjs',
+  'dist/monitor-bundle.cjs.map',
+  'dist/monitor-bundle.cjs.cache',
+]) {
   rmSync(f, { force: true });
 }
 
@@ -65,7 +71,11 @@ async function bundleScript(entry, outfile) {
     minify: true,
     sourcemap: 'linked',
     // Modules find their neighbours (package.json, the monitor, the sendfile addon) from import.meta.url.
-    define: { 'import.meta.url': '__wharfImportMetaUrl', __WHARF_VERSION__: JSON.stringify(version), __WHARF_BUNDLED__: 'true' },
+    define: {
+      'import.meta.url': '__wharfImportMetaUrl',
+      __WHARF_VERSION__: JSON.stringify(version),
+      __WHARF_BUNDLED__: 'true',
+    },
     banner: { js: "const __wharfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     // import.meta.resolve is used only when running from TypeScript sources (tsx), never in the bundle.
     logOverride: { 'empty-import-meta': 'silent' },
@@ -80,7 +90,8 @@ async function bundleScript(entry, outfile) {
  */
 function assertNoDynamicImport(file) {
   const leftover = /\bimport\((["'`])([^"'`]+)\1\)/.exec(readFileSync(file, 'utf8'));
-  if (leftover) throw new Error(`${file} keeps a dynamic import(${leftover[1]}${leftover[2]}${leftover[1]}); load it with require`);
+  if (leftover)
+    throw new Error(`${file} keeps a dynamic import(${leftover[1]}${leftover[2]}${leftover[1]}); load it with require`);
 }
 
 /**
@@ -90,7 +101,8 @@ function assertNoDynamicImport(file) {
  */
 function asciiOnly(file) {
   const text = readFileSync(file, 'utf8');
-  if (/String\.raw`[^`]*[\u0080-\uffff]/.test(text)) throw new Error(`${file}: a String.raw template holds non-ASCII text`);
+  if (/String\.raw`[^`]*[\u0080-\uffff]/.test(text))
+    throw new Error(`${file}: a String.raw template holds non-ASCII text`);
   const escaped = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (escaped !== text) writeFileSync(file, escaped);
 }

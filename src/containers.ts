@@ -3,8 +3,32 @@
  * `wharf.containerFiles`, `wharf.volumes`), their options, the records and the records with their observed status
  * (`ObservedContainer`). The services themselves come from an opened `Wharf`; running a container needs root and runc.
  */
-export type { ContainerService, TaskService, ContainerFiles, CreateOptions, StartOptions, ExecOptions, VolumeService, VolumeRecord, CommitOptions } from './container/index.js';
-export type { ContainerRecord, ObservedContainer, ContainerStatus, HostConfig, MountPoint, RunState } from './container/index.js';
-export type { AttachOptions, AttachSession, AttachExit, ExecHandle, LogEntry, ReadLogsOptions } from './runtime/index.js';
+export type {
+  ContainerService,
+  TaskService,
+  ContainerFiles,
+  CreateOptions,
+  StartOptions,
+  ExecOptions,
+  VolumeService,
+  VolumeRecord,
+  CommitOptions,
+} from './container/index.js';
+export type {
+  ContainerRecord,
+  ObservedContainer,
+  ContainerStatus,
+  HostConfig,
+  MountPoint,
+  RunState,
+} from './container/index.js';
+export type {
+  AttachOptions,
+  AttachSession,
+  AttachExit,
+  ExecHandle,
+  LogEntry,
+  ReadLogsOptions,
+} from './runtime/index.js';
 export type { Change } from './archive/index.js';
 export type { NetworkMode } from './network/index.js';

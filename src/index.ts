@@ -16,7 +16,14 @@ export * as oci from './oci/index.js';
 export type { Digest } from './digest/index.js';
 
 // The stores an opened root holds (`wharf.content`, `wharf.snapshots`, `wharf.db`).
-export type { ContentStore, ContentProvider, Ingester, ContentManager, ContentWriter, BlobInfo } from './content/index.js';
+export type {
+  ContentStore,
+  ContentProvider,
+  Ingester,
+  ContentManager,
+  ContentWriter,
+  BlobInfo,
+} from './content/index.js';
 export type { Snapshotter, Mount, SnapshotInfo, SnapshotKind, Usage as SnapshotUsage } from './snapshot/index.js';
 export type { MetaDb } from './meta/index.js';
 // What `wharf.check()` answers.

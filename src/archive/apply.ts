@@ -37,7 +37,15 @@ const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_WHITEOUT = '.wh..wh..opq';
 const AUFS_META_PREFIX = '.wh..wh.';
 const WRITE_BATCH = 1 << 20;
-const SUPPORTED_TYPES = new Set<string | null>(['file', 'directory', 'symlink', 'link', 'character-device', 'block-device', 'fifo']);
+const SUPPORTED_TYPES = new Set<string | null>([
+  'file',
+  'directory',
+  'symlink',
+  'link',
+  'character-device',
+  'block-device',
+  'fifo',
+]);
 
 interface DirMeta {
   mode: number;
@@ -46,7 +54,8 @@ interface DirMeta {
 }
 
 function entryTimes(h: tar.Header, pax: PaxRecords | null): { atime: number; mtime: number } {
-  const num = (v: string | undefined) => (v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+  const num = (v: string | undefined) =>
+    v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
   const mtime = num(pax?.mtime) ?? (h.mtime ? h.mtime.getTime() / 1000 : 0);
   const atime = num(pax?.atime) ?? mtime;
   return { atime, mtime };
@@ -67,7 +76,9 @@ function lstatOrNull(p: string): Stats | null {
 }
 
 function writev(fd: number, buffers: Buffer[], position: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.writev(fd, buffers, position, (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) =>
+    fs.writev(fd, buffers, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 
 async function writeAll(fd: number, buffers: Buffer[], position: number): Promise<void> {
@@ -132,7 +143,11 @@ class Applier {
     if (base !== OPAQUE_WHITEOUT && (base.startsWith(AUFS_META_PREFIX) || first.startsWith(AUFS_META_PREFIX))) return;
 
     if (rel === '') {
-      if (h.type !== 'directory') throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(h.name)} names the target root but is not a directory`);
+      if (h.type !== 'directory')
+        throw new WharfError(
+          'INVALID_ARGUMENT',
+          `tar entry ${JSON.stringify(h.name)} names the target root but is not a directory`,
+        );
       await this.#finishMeta(this.root, h, pax, 'directory');
       return;
     }
@@ -144,7 +159,10 @@ class Applier {
     const dst = path.join(parent, base);
     const type = h.type === 'contiguous-file' ? 'file' : h.type;
     if (!SUPPORTED_TYPES.has(type)) {
-      throw new WharfError('UNSUPPORTED', `tar entry ${JSON.stringify(h.name)} has an unsupported type (${String(h.type)})`);
+      throw new WharfError(
+        'UNSUPPORTED',
+        `tar entry ${JSON.stringify(h.name)} has an unsupported type (${String(h.type)})`,
+      );
     }
     let linkSource: string | undefined;
     if (type === 'link') {
@@ -182,7 +200,14 @@ class Applier {
       case 'block-device':
         // Without root the kernel refuses device nodes; Docker skips them too in that case.
         if (!this.#isRoot) return;
-        await makeNode(dst, type === 'character-device' ? 'c' : 'b', h.mode ?? 0o600, h.devmajor ?? 0, h.devminor ?? 0, this.opts.signal);
+        await makeNode(
+          dst,
+          type === 'character-device' ? 'c' : 'b',
+          h.mode ?? 0o600,
+          h.devmajor ?? 0,
+          h.devminor ?? 0,
+          this.opts.signal,
+        );
         await this.#finishMeta(dst, h, pax, 'other');
         break;
       case 'fifo':
@@ -190,7 +215,10 @@ class Applier {
         await this.#finishMeta(dst, h, pax, 'other');
         break;
       default:
-        throw new WharfError('UNSUPPORTED', `tar entry ${JSON.stringify(h.name)} has an unsupported type (${String(h.type)})`);
+        throw new WharfError(
+          'UNSUPPORTED',
+          `tar entry ${JSON.stringify(h.name)} has an unsupported type (${String(h.type)})`,
+        );
     }
     this.#written.add(dst);
   }
@@ -218,7 +246,10 @@ class Applier {
       }
     } catch (err) {
       if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
-        throw new WharfError('INVALID_ARGUMENT', `cannot create directory ${JSON.stringify(rel)} in the target: a non-directory is in the way`);
+        throw new WharfError(
+          'INVALID_ARGUMENT',
+          `cannot create directory ${JSON.stringify(rel)} in the target: a non-directory is in the way`,
+        );
       }
       throw err;
     }
@@ -231,19 +262,32 @@ class Applier {
     try {
       rel = normalizeEntryName(linkname);
     } catch {
-      throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(linkname)}, which escapes the target`);
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `tar entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(linkname)}, which escapes the target`,
+      );
     }
-    if (rel === '') throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to the target root`);
+    if (rel === '')
+      throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to the target root`);
     const dir = path.posix.dirname(rel);
     const src = path.join(await resolveInRoot(this.root, dir === '.' ? '' : dir), path.posix.basename(rel));
     const st = lstatOrNull(src);
-    if (!st) throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(linkname)}, which does not exist`);
-    if (st.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to a directory`);
+    if (!st)
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `tar entry ${JSON.stringify(name)} is a hardlink to ${JSON.stringify(linkname)}, which does not exist`,
+      );
+    if (st.isDirectory())
+      throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} is a hardlink to a directory`);
     return src;
   }
 
   async #writeFile(dst: string, entry: Entry, h: tar.Header, pax: PaxRecords | null): Promise<void> {
-    const fd = fs.openSync(dst, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const fd = fs.openSync(
+      dst,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       let batch: Buffer[] = [];
       let batched = 0;
@@ -275,7 +319,12 @@ class Applier {
     }
   }
 
-  async #finishMeta(p: string, h: tar.Header, pax: PaxRecords | null, kind: 'directory' | 'symlink' | 'other'): Promise<void> {
+  async #finishMeta(
+    p: string,
+    h: tar.Header,
+    pax: PaxRecords | null,
+    kind: 'directory' | 'symlink' | 'other',
+  ): Promise<void> {
     if (this.#sameOwner) {
       const { uid, gid } = entryOwner(h, pax);
       fs.lchownSync(p, uid, gid);
@@ -313,7 +362,8 @@ class Applier {
   }
 
   async #whiteout(parent: string, name: string, h: tar.Header, pax: PaxRecords | null): Promise<void> {
-    if (name === '' || name === '.' || name === '..') throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(h.name)} is an invalid whiteout`);
+    if (name === '' || name === '.' || name === '..')
+      throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(h.name)} is an invalid whiteout`);
     const p = path.join(parent, name);
     // Whiteouts hide what lower layers have, never what this same layer wrote.
     if (this.#written.has(p)) return;
@@ -322,7 +372,11 @@ class Applier {
       this.#parents.clear();
       return;
     }
-    if (!this.#isRoot) throw new WharfError('FAILED_PRECONDITION', `overlay whiteout ${JSON.stringify(h.name)} needs root to create a device node`);
+    if (!this.#isRoot)
+      throw new WharfError(
+        'FAILED_PRECONDITION',
+        `overlay whiteout ${JSON.stringify(h.name)} needs root to create a device node`,
+      );
     if (lstatOrNull(p)) {
       await fsp.rm(p, { recursive: true, force: true });
       this.#parents.clear();
@@ -394,7 +448,11 @@ export async function applyLayer(layer: Readable, target: string, opts: ApplyOpt
       } catch (err) {
         if (firstError !== undefined || err instanceof WharfError) throw err;
         const msg = err instanceof Error ? err.message : String(err);
-        throw new WharfError('INTERNAL', `cannot apply tar entry ${JSON.stringify(entry.header.name)} to ${root}: ${msg}`, { cause: err });
+        throw new WharfError(
+          'INTERNAL',
+          `cannot apply tar entry ${JSON.stringify(entry.header.name)} to ${root}: ${msg}`,
+          { cause: err },
+        );
       }
     }
   } catch (err) {

@@ -117,7 +117,8 @@ function throughProcess(src: Readable, kind: Compression, file: string, args: st
     if (stderr.length < 4096) stderr += c;
   });
   child.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') fail(new WharfError('UNSUPPORTED', `${kind}-compressed layers need the ${file} program, which is not installed`));
+    if (err.code === 'ENOENT')
+      fail(new WharfError('UNSUPPORTED', `${kind}-compressed layers need the ${file} program, which is not installed`));
     else fail(decodeError(kind, err.message, err));
   });
   child.on('close', (code, signal) => {

@@ -58,7 +58,10 @@ export function assertPlainUpperEntry(p: string, isDir: boolean): void {
     throw err;
   }
   if (v !== null) {
-    throw new WharfError('UNSUPPORTED', `${p} uses overlayfs ${isDir ? 'redirect_dir' : 'metacopy'}; mount overlays without it to diff them`);
+    throw new WharfError(
+      'UNSUPPORTED',
+      `${p} uses overlayfs ${isDir ? 'redirect_dir' : 'metacopy'}; mount overlays without it to diff them`,
+    );
   }
 }
 

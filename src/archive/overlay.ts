@@ -46,7 +46,15 @@ export function overlayDiffTar(upperDir: string, _lowerDirs: string[], opts: Dif
     });
     for await (const e of walk) {
       if (isOverlayWhiteout(e.st)) {
-        await w.add({ name: whiteoutName(e.rel), type: 'file', mode: 0o600, uid: e.st.uid, gid: e.st.gid, size: 0, mtime: tarMtime(e.st, opts) });
+        await w.add({
+          name: whiteoutName(e.rel),
+          type: 'file',
+          mode: 0o600,
+          uid: e.st.uid,
+          gid: e.st.gid,
+          size: 0,
+          mtime: tarMtime(e.st, opts),
+        });
         continue;
       }
       if (e.st.isDirectory() || e.st.isFile()) assertPlainUpperEntry(e.abs, e.st.isDirectory());

@@ -120,7 +120,9 @@ export class TarWriter {
     }
     if (!h.pax) delete h.pax;
     const done = new Promise<void>((resolve, reject) => {
-      const sink = this.#pack.entry(h as Partial<tar.Header> & { name: string }, (err) => (err ? reject(err) : resolve()));
+      const sink = this.#pack.entry(h as Partial<tar.Header> & { name: string }, (err) =>
+        err ? reject(err) : resolve(),
+      );
       // Failures reach us through the callback above; without a listener a stopped consumer would crash the process.
       sink.on('error', () => {});
       if (h.type !== 'file') return;
@@ -156,7 +158,8 @@ function readSmallFile(file: string, size: number): Buffer {
       if (n === 0) break;
       got += n;
     }
-    if (got !== size) throw new WharfError('CONFLICT', `${file} changed while being archived (${got} of ${size} bytes read)`);
+    if (got !== size)
+      throw new WharfError('CONFLICT', `${file} changed while being archived (${got} of ${size} bytes read)`);
     return buf;
   } finally {
     fs.closeSync(fd);

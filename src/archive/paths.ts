@@ -7,7 +7,8 @@ import { WharfError, isErrno } from '../errors/index.js';
  * are dropped, as Docker and containerd do for layers; a name that climbs above the root is refused.
  */
 export function normalizeEntryName(name: string): string {
-  if (name.includes('\0')) throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} contains a NUL byte`);
+  if (name.includes('\0'))
+    throw new WharfError('INVALID_ARGUMENT', `tar entry ${JSON.stringify(name)} contains a NUL byte`);
   const stripped = name.replace(/^\/+/, '');
   const n = path.posix.normalize(stripped === '' ? '.' : stripped).replace(/\/+$/, '');
   if (n === '..' || n.startsWith('../')) {

@@ -54,7 +54,10 @@ function parsePax(data: Buffer): Record<string, string> {
 
 /** Normalise an entry name the way layer extraction does, so it names the file on disk. */
 function normalizeEntryName(name: string): string {
-  return path.posix.normalize('/' + name).replace(/^\/+/, '').replace(/\/+$/, '');
+  return path.posix
+    .normalize('/' + name)
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '');
 }
 
 /**
@@ -224,7 +227,9 @@ export function serializeTarSplit(segments: TarSegment[]): Readable {
   return Readable.from(
     (function* () {
       for (const s of segments) {
-        yield 'raw' in s ? JSON.stringify({ r: s.raw.toString('base64') }) + '\n' : JSON.stringify({ f: s.file, s: s.size }) + '\n';
+        yield 'raw' in s
+          ? JSON.stringify({ r: s.raw.toString('base64') }) + '\n'
+          : JSON.stringify({ f: s.file, s: s.size }) + '\n';
       }
     })(),
   ).pipe(zlib().createGzip({ level: 6 }));
@@ -265,7 +270,10 @@ export function reconstructTar(tarSplit: Readable, layerDir: string): Readable {
           yield c as Buffer;
         }
         if (sent !== seg.size) {
-          throw new WharfError('INTERNAL', `layer file ${seg.file} changed on disk: expected ${seg.size} bytes, found ${sent}`);
+          throw new WharfError(
+            'INTERNAL',
+            `layer file ${seg.file} changed on disk: expected ${seg.size} bytes, found ${sent}`,
+          );
         }
       }
     })(),

@@ -31,7 +31,8 @@ function list(dir: string, rel: string): Node[] {
   try {
     names = fs.readdirSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
     throw err;
   }
   return names
@@ -61,7 +62,13 @@ function changed(lower: Node, upper: Node): boolean {
  * Changes of one directory level, whiteouts (D) first as the OCI image-spec asks of layers, then the rest by name;
  * each directory is followed by its own changes. The whole list is kept in memory: it is as long as the diff.
  */
-function diffLevel(lowerDir: string | undefined, upperDir: string, rel: string, out: TreeChange[], exclude?: (p: string) => boolean): void {
+function diffLevel(
+  lowerDir: string | undefined,
+  upperDir: string,
+  rel: string,
+  out: TreeChange[],
+  exclude?: (p: string) => boolean,
+): void {
   const uppers = list(upperDir, rel);
   const lowers = lowerDir === undefined ? [] : list(lowerDir, rel);
   const upperByName = new Map(uppers.map((n) => [n.name, n]));
@@ -117,7 +124,8 @@ export function directoryDiffTar(lowerDir: string, upperDir: string, opts: DiffT
       }
       const parentRel = path.posix.dirname(rel);
       const parent = fs.lstatSync(parentRel === '.' ? upperDir : path.join(upperDir, parentRel));
-      const name = parentRel === '.' ? `.wh.${path.posix.basename(rel)}` : `${parentRel}/.wh.${path.posix.basename(rel)}`;
+      const name =
+        parentRel === '.' ? `.wh.${path.posix.basename(rel)}` : `${parentRel}/.wh.${path.posix.basename(rel)}`;
       await w.add({ name, type: 'file', mode: 0o600, uid: 0, gid: 0, size: 0, mtime: tarMtime(parent, opts) });
     }
   });

@@ -49,7 +49,10 @@ export class BuildRun {
     const images = this.deps.images;
     const platform = localPlatform();
     if (o.platform && o.platform !== `${platform.os}/${platform.architecture}` && o.platform !== platform.os) {
-      throw new WharfError('UNSUPPORTED', `--platform ${o.platform} is not supported: Wharf builds for the local platform ${platform.os}/${platform.architecture}`);
+      throw new WharfError(
+        'UNSUPPORTED',
+        `--platform ${o.platform} is not supported: Wharf builds for the local platform ${platform.os}/${platform.architecture}`,
+      );
     }
     await this.builder.sweep();
     const parsed = parseInstructions(o.dockerfile.text, { file: o.dockerfile.name });
@@ -62,11 +65,24 @@ export class BuildRun {
       o.err.write(`[Warning] One or more build-args [${w.join(' ')}] were not consumed\n`);
     }
     const { cache, digests, runner } = this.builder;
-    const scope: BuildScope = { deps: this.deps, opts: o, cache, digests, runner, platform, parsed, finished: new Map(), hits: 0 };
+    const scope: BuildScope = {
+      deps: this.deps,
+      opts: o,
+      cache,
+      digests,
+      runner,
+      platform,
+      parsed,
+      finished: new Map(),
+      hits: 0,
+    };
 
     this.say(`Sending build context to Docker daemon  ${humanContextSize(await o.context.tarSize())}`);
     const labels = Object.entries(o.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    this.total = parsed.metaArgs.length + resolved.stages.reduce((n, s) => n + 1 + s.steps.filter((x) => !x.trigger).length, 0) + (labels.length > 0 ? 1 : 0);
+    this.total =
+      parsed.metaArgs.length +
+      resolved.stages.reduce((n, s) => n + 1 + s.steps.filter((x) => !x.trigger).length, 0) +
+      (labels.length > 0 ? 1 : 0);
     for (const meta of parsed.metaArgs) this.say(`Step ${++this.stepNo}/${this.total} : ${meta.original}`);
 
     // Independent stages run in parallel; their output is printed in Dockerfile order.
@@ -83,7 +99,12 @@ export class BuildRun {
       const deps = stage.deps.map((d) => running.get(d)!);
       const streams = output.streams(slot);
       const lines = streams.out;
-      const io: StageIO = { say: (l) => lines.write(`${l}\n`), out: streams.out, err: streams.err, signal: stop.signal };
+      const io: StageIO = {
+        say: (l) => lines.write(`${l}\n`),
+        out: streams.out,
+        err: streams.err,
+        signal: stop.signal,
+      };
       running.set(
         stage.index,
         (async () => {
@@ -91,7 +112,14 @@ export class BuildRun {
           const release = await limit.acquire();
           try {
             if (stop.signal.aborted) throw new WharfError('CANCELLED', 'the build was interrupted');
-            const state = await this.runStage(scope, stage, baseImages, stage.index === resolved.target ? labels : [], io, offset);
+            const state = await this.runStage(
+              scope,
+              stage,
+              baseImages,
+              stage.index === resolved.target ? labels : [],
+              io,
+              offset,
+            );
             scope.finished.set(stage.index, state);
             return state;
           } finally {
@@ -101,13 +129,19 @@ export class BuildRun {
         })(),
       );
     });
-    const settled = await Promise.allSettled([...running.values()].map((p) => p.catch((err) => {
-      stop.abort();
-      throw err;
-    })));
+    const settled = await Promise.allSettled(
+      [...running.values()].map((p) =>
+        p.catch((err) => {
+          stop.abort();
+          throw err;
+        }),
+      ),
+    );
     o.signal?.removeEventListener('abort', onAbort);
     output.flushAll();
-    const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+    const failures = settled
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason as unknown);
     if (failures.length > 0) throw failures.find((e) => !is(e, 'CANCELLED')) ?? failures[0];
     this.stepNo = firstStep;
     const last = scope.finished.get(resolved.target);
@@ -125,7 +159,14 @@ export class BuildRun {
     return { imageId: id, tags: tagged, steps: this.stepNo, cacheHits: scope.hits };
   }
 
-  private async runStage(scope: BuildScope, stage: ResolvedStage, baseImages: BaseImages, labels: [string, string][], io: StageIO, offset: number): Promise<StageState> {
+  private async runStage(
+    scope: BuildScope,
+    stage: ResolvedStage,
+    baseImages: BaseImages,
+    labels: [string, string][],
+    io: StageIO,
+    offset: number,
+  ): Promise<StageState> {
     let stepNo = offset;
     io.say(`Step ${++stepNo}/${this.total} : ${stage.from.original}`);
     const state = stageStart(this.deps.images, stage, baseImages, scope.finished, io);
@@ -144,7 +185,14 @@ export class BuildRun {
     }
     if (labels.length > 0) {
       const original = `LABEL ${labels.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}`;
-      const inst: Instruction = { kind: 'LABEL', original, range: stage.range, comments: [], pairs: labels.map(([key, value]) => ({ key, value })), legacyForm: false };
+      const inst: Instruction = {
+        kind: 'LABEL',
+        original,
+        range: stage.range,
+        comments: [],
+        pairs: labels.map(([key, value]) => ({ key, value })),
+        legacyForm: false,
+      };
       io.say(`Step ${++stepNo}/${this.total} : ${original}`);
       await runStep(scope, state, { instruction: inst, buildArgs: [], used: [] });
       io.say(` ---> ${shortImageId(state.imageId)}`);

@@ -13,7 +13,11 @@ function cacheMountsRoot(root: string): string {
   return path.join(root, 'build-cache', 'mounts');
 }
 
-export async function cacheMountDir(root: string, id: string, m: Pick<RunMount, 'mode' | 'uid' | 'gid'>): Promise<string> {
+export async function cacheMountDir(
+  root: string,
+  id: string,
+  m: Pick<RunMount, 'mode' | 'uid' | 'gid'>,
+): Promise<string> {
   const dir = path.join(cacheMountsRoot(root), createHash('sha256').update(id).digest('hex').slice(0, 32));
   try {
     await fsp.mkdir(dir, { recursive: false, mode: m.mode ?? 0o755 });

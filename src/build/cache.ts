@@ -67,7 +67,9 @@ export class FileDigestMemo {
 
   flush(): void {
     if (this.pending.size === 0) return;
-    const put = this.db.prepare('INSERT INTO build_file_digests(path, sig, digest) VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE SET sig = excluded.sig, digest = excluded.digest');
+    const put = this.db.prepare(
+      'INSERT INTO build_file_digests(path, sig, digest) VALUES (?, ?, ?) ON CONFLICT(path) DO UPDATE SET sig = excluded.sig, digest = excluded.digest',
+    );
     const rows = [...this.pending];
     this.pending.clear();
     this.db.immediate(() => {
@@ -116,7 +118,9 @@ export class BuildCache {
 
   /** The cached image for `key`, if it still exists. */
   lookup(key: string): Digest | undefined {
-    const row = this.db.prepare('SELECT image_id FROM build_cache WHERE key = ?').get(key) as { image_id: Digest } | undefined;
+    const row = this.db.prepare('SELECT image_id FROM build_cache WHERE key = ?').get(key) as
+      | { image_id: Digest }
+      | undefined;
     if (!row || !this.imageExists(row.image_id)) return undefined;
     this.db.prepare('UPDATE build_cache SET last_used = ? WHERE key = ?').run(new Date().toISOString(), key);
     return row.image_id;
@@ -133,7 +137,9 @@ export class BuildCache {
   }
 
   list(): CacheEntry[] {
-    const rows = this.db.prepare('SELECT * FROM build_cache ORDER BY last_used DESC').all() as Array<Record<string, string>>;
+    const rows = this.db.prepare('SELECT * FROM build_cache ORDER BY last_used DESC').all() as Array<
+      Record<string, string>
+    >;
     return rows.map((r) => ({
       key: r.key!,
       imageId: r.image_id as Digest,

@@ -26,10 +26,12 @@ export class BuildContext {
     try {
       st = await fsp.stat(root);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new WharfError('NOT_FOUND', `unable to prepare context: path ${JSON.stringify(dir)} not found`);
+      if (isErrno(err, 'ENOENT'))
+        throw new WharfError('NOT_FOUND', `unable to prepare context: path ${JSON.stringify(dir)} not found`);
       throw err;
     }
-    if (!st.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `unable to prepare context: context must be a directory: ${root}`);
+    if (!st.isDirectory())
+      throw new WharfError('INVALID_ARGUMENT', `unable to prepare context: context must be a directory: ${root}`);
     return new BuildContext(root, await readIgnore(root), undefined);
   }
 
@@ -44,7 +46,11 @@ export class BuildContext {
       await applyLayer(await decompressStream(tar), dir, { whiteouts: 'none' });
     } catch (err) {
       await fsp.rm(dir, { recursive: true, force: true });
-      throw new WharfError('INVALID_ARGUMENT', `the build context on stdin is not a valid tar: ${(err as Error).message}`, { cause: err });
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `the build context on stdin is not a valid tar: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const full = await readIgnore(dir);
     return new BuildContext(dir, new TarContextIgnore(full), dir);
@@ -70,7 +76,10 @@ export class BuildContext {
       return { text: await fsp.readFile(abs, 'utf8'), name: path.basename(abs) };
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'EISDIR')) {
-        throw new WharfError('NOT_FOUND', `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`);
+        throw new WharfError(
+          'NOT_FOUND',
+          `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`,
+        );
       }
       throw err;
     }

@@ -83,7 +83,8 @@ export async function selectSources(cmd: string, src: SourceRoot, origs: readonl
     if (WILDCARD.test(rel)) {
       const matches: SelectedSource[] = [];
       for await (const e of walkTree(src.root, { include: (x) => src.include(x.rel, x.st.isDirectory()) })) {
-        if (!src.hidden(e.rel) && goPathMatch(rel, e.rel)) matches.push({ orig, rel: e.rel, abs: e.abs, st: e.st, hash: '' });
+        if (!src.hidden(e.rel) && goPathMatch(rel, e.rel))
+          matches.push({ orig, rel: e.rel, abs: e.abs, st: e.st, hash: '' });
       }
       if (matches.length === 0) throw failed(cmd, 'no source files were specified');
       out.push(...matches);
@@ -91,7 +92,10 @@ export async function selectSources(cmd: string, src: SourceRoot, origs: readonl
     }
     const notFound = () =>
       src.kind === 'context'
-        ? failed(cmd, `file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`)
+        ? failed(
+            cmd,
+            `file not found in build context or excluded by .dockerignore: stat ${rel || '.'}: file does not exist`,
+          )
         : failed(cmd, `stat ${orig}: file does not exist`);
     if (rel !== '' && src.hidden(rel)) throw notFound();
     // Symlinks on the way (and at the end) are followed, but only inside the root.
@@ -133,7 +137,13 @@ async function readDigest(abs: string, size: number): Promise<string> {
   return h.digest('hex');
 }
 
-async function entryHash(h: ReturnType<typeof createHash>, name: string, abs: string, st: Stats, memo: DigestMemo | undefined): Promise<void> {
+async function entryHash(
+  h: ReturnType<typeof createHash>,
+  name: string,
+  abs: string,
+  st: Stats,
+  memo: DigestMemo | undefined,
+): Promise<void> {
   const link = st.isSymbolicLink() ? await fsp.readlink(abs) : '';
   h.update(headerFields(name, st, link));
   h.update('\0');
@@ -159,7 +169,9 @@ const joinRel = (a: string, b: string) => (a === '' ? b : `${a}/${b}`);
 /** Docker's getSourceHashFromInfos. */
 export function combinedHash(sources: readonly SelectedSource[]): string {
   if (sources.length === 1) return sources[0]!.hash;
-  return `multi:${createHash('sha256').update(sources.map((s) => s.hash).join(',')).digest('hex')}`;
+  return `multi:${createHash('sha256')
+    .update(sources.map((s) => s.hash).join(','))
+    .digest('hex')}`;
 }
 
 export interface Identity {
@@ -182,15 +194,27 @@ export async function resolveChown(spec: string | undefined, rootfs: string): Pr
   let uid = num(u);
   if (uid === undefined) {
     const passwd = await read('etc/passwd');
-    if (passwd === undefined) throw new WharfError('INVALID_ARGUMENT', `unable to convert uid/gid chown string to host mapping: can't find uid for user ${u}: no such file or directory`);
+    if (passwd === undefined)
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `unable to convert uid/gid chown string to host mapping: can't find uid for user ${u}: no such file or directory`,
+      );
     uid = parsePasswd(passwd).find((p) => p.name === u)?.uid;
-    if (uid === undefined) throw new WharfError('INVALID_ARGUMENT', `unable to convert uid/gid chown string to host mapping: can't find uid for user ${u}: no such user: ${u}`);
+    if (uid === undefined)
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `unable to convert uid/gid chown string to host mapping: can't find uid for user ${u}: no such user: ${u}`,
+      );
   }
   let gid = num(g);
   if (gid === undefined) {
     const group = await read('etc/group');
     gid = group === undefined ? undefined : parseGroup(group).find((x) => x.name === g)?.gid;
-    if (gid === undefined) throw new WharfError('INVALID_ARGUMENT', `unable to convert uid/gid chown string to host mapping: can't find gid for group ${g}: no such group: ${g}`);
+    if (gid === undefined)
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `unable to convert uid/gid chown string to host mapping: can't find gid for group ${g}: no such group: ${g}`,
+      );
   }
   return { uid, gid };
 }
@@ -214,11 +238,19 @@ export function destinationPath(dest: string, workdir: string | undefined): stri
 }
 
 /** Copy the selected sources into the mounted `rootfs`. */
-export async function copyInto(rootfs: string, src: SourceRoot, sources: readonly SelectedSource[], opts: CopyOptions): Promise<void> {
+export async function copyInto(
+  rootfs: string,
+  src: SourceRoot,
+  sources: readonly SelectedSource[],
+  opts: CopyOptions,
+): Promise<void> {
   const wantsDir = opts.dest.endsWith('/');
   const destRel = opts.dest.replace(/^\/+/, '');
   if (sources.length > 1 && !wantsDir) {
-    throw new WharfError('INVALID_ARGUMENT', `When using ${opts.cmd} with more than one source file, the destination must be a directory and end with a /`);
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `When using ${opts.cmd} with more than one source file, the destination must be a directory and end with a /`,
+    );
   }
   for (const s of sources) {
     if (s.st.isDirectory()) {
@@ -228,7 +260,9 @@ export async function copyInto(rootfs: string, src: SourceRoot, sources: readonl
     }
     if (opts.unpackArchives && s.st.isFile() && (await isArchive(s.abs))) {
       const destAbs = await mkdirAllInRoot(rootfs, destRel, opts.owner);
-      await applyLayer(await decompressStream((await fsp.open(s.abs)).createReadStream()), destAbs, { whiteouts: 'none' });
+      await applyLayer(await decompressStream((await fsp.open(s.abs)).createReadStream()), destAbs, {
+        whiteouts: 'none',
+      });
       continue;
     }
     const existingDir = await isDirInRoot(rootfs, destRel);
@@ -260,13 +294,22 @@ async function mkdirAllInRoot(rootfs: string, rel: string, owner: Identity): Pro
       await fsp.lchown(abs, owner.uid, owner.gid);
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw err;
-      if (!(await fsp.stat(abs)).isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy to /${cur}: it exists and is not a directory`);
+      if (!(await fsp.stat(abs)).isDirectory())
+        throw new WharfError('INVALID_ARGUMENT', `cannot copy to /${cur}: it exists and is not a directory`);
     }
   }
   return abs;
 }
 
-async function copyTree(srcAbs: string, srcRel: string, destAbs: string, rootfs: string, destRel: string, src: SourceRoot, opts: CopyOptions): Promise<void> {
+async function copyTree(
+  srcAbs: string,
+  srcRel: string,
+  destAbs: string,
+  rootfs: string,
+  destRel: string,
+  src: SourceRoot,
+  opts: CopyOptions,
+): Promise<void> {
   const dirs: Array<{ abs: string; st: Stats }> = [];
   // Directories below the destination are made here (or were there): resolve each one once, not once per file.
   const resolved = new Map<string, string>([['.', destAbs]]);

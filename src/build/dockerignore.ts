@@ -65,7 +65,17 @@ function compile(pattern: string): RegExp {
       }
     } else if (ch === '?') {
       re += '[^/]';
-    } else if (ch === '.' || ch === '$' || ch === '+' || ch === '(' || ch === ')' || ch === '{' || ch === '}' || ch === '|' || ch === '^') {
+    } else if (
+      ch === '.' ||
+      ch === '$' ||
+      ch === '+' ||
+      ch === '(' ||
+      ch === ')' ||
+      ch === '{' ||
+      ch === '}' ||
+      ch === '|' ||
+      ch === '^'
+    ) {
       re += `\\${ch}`;
     } else if (ch === '\\') {
       if (i + 1 < chars.length) re += `\\${chars[++i]}`;

@@ -32,7 +32,10 @@ export function nopCommandString(rc: ContainerConfig, comment: string): string[]
  * Proxy args are left out, as in Docker, so changing a proxy never busts the cache.
  */
 export function runRecordedArgv(argv: readonly string[], buildArgs: readonly KeyValue[]): string[] {
-  const vars = buildArgs.filter((a) => !PROXY_BUILD_ARGS.includes(a.key)).map((a) => `${a.key}=${a.value}`).sort();
+  const vars = buildArgs
+    .filter((a) => !PROXY_BUILD_ARGS.includes(a.key))
+    .map((a) => `${a.key}=${a.value}`)
+    .sort();
   return vars.length > 0 ? [`|${vars.length}`, ...vars, ...argv] : [...argv];
 }
 

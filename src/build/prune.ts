@@ -79,7 +79,12 @@ export async function pruneBuildCache(d: BuildCacheDeps): Promise<{ deleted: Dig
       .list()
       .map((e) => rec.images.get(e.imageId))
       .filter((img): img is NonNullable<typeof img> => img !== undefined)
-      .filter((img) => rec.tags.ofImage(img.id).length === 0 && !rec.images.hasChildren(img.id) && d.images.users(img.id).length === 0);
+      .filter(
+        (img) =>
+          rec.tags.ofImage(img.id).length === 0 &&
+          !rec.images.hasChildren(img.id) &&
+          d.images.users(img.id).length === 0,
+      );
     if (candidates.length === 0) break;
     for (const img of candidates) {
       await d.images.remove(img.id, { noPrune: true });

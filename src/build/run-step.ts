@@ -169,7 +169,9 @@ export class RuncStepRunner implements StepRunner {
         this.runc.kill(req.id, 'SIGKILL', { all: true }).catch(() => {});
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      child.on('error', (err) => reject(new WharfError('UNAVAILABLE', `cannot run runc: ${err.message}`, { cause: err })));
+      child.on('error', (err) =>
+        reject(new WharfError('UNAVAILABLE', `cannot run runc: ${err.message}`, { cause: err })),
+      );
       child.on('close', (code, sig) => {
         req.signal?.removeEventListener('abort', onAbort);
         this.runc.delete(req.id, { force: true }).catch(() => {});
@@ -184,7 +186,11 @@ export class RuncStepRunner implements StepRunner {
  * Remove from an overlay upper dir what the runner created only to mount over (empty files and directories that did
  * not exist in the image), so the layer holds what the step itself changed.
  */
-export async function removeMountpoints(upperDir: string, mountpoints: readonly string[], parents: readonly ParentDir[] = []): Promise<void> {
+export async function removeMountpoints(
+  upperDir: string,
+  mountpoints: readonly string[],
+  parents: readonly ParentDir[] = [],
+): Promise<void> {
   for (const p of mountpoints) {
     const abs = path.join(upperDir, p);
     const st = await ifExists(fsp.lstat(abs));

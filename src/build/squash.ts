@@ -27,12 +27,18 @@ export async function squashStage(scope: BuildScope, final: StageState): Promise
   const history = [
     ...baseHistory,
     ...(finalConfig.history ?? []).slice(baseHistory.length).map((h) => ({ ...h, empty_layer: true })),
-    { created: stepCreated(scope.opts), comment: start.imageId ? `merge ${final.imageId} to ${start.imageId}` : `create new from ${final.imageId}` },
+    {
+      created: stepCreated(scope.opts),
+      comment: start.imageId ? `merge ${final.imageId} to ${start.imageId}` : `create new from ${final.imageId}`,
+    },
   ];
   const cfg: Record<string, unknown> = { ...finalConfig };
   cfg.created = stepCreated(scope.opts);
   cfg.history = history;
-  cfg.rootfs = { type: 'layers', diff_ids: [...(start.config?.rootfs.diff_ids ?? []), ...(layer ? [layer.diffId] : [])] };
+  cfg.rootfs = {
+    type: 'layers',
+    diff_ids: [...(start.config?.rootfs.diff_ids ?? []), ...(layer ? [layer.diffId] : [])],
+  };
   const ordered = Object.fromEntries(Object.entries(cfg).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const chain = layer ? [...start.chain, layer.chainId] : [...start.chain];
   const img = await images.create({ configRaw: canonicalJson(ordered), chain, parent: start.imageId });

@@ -17,7 +17,11 @@ const MAX_LAYERS = 127;
 
 /** The cache key of a step: the stage's image, the step as recorded, what else it reads, the MAINTAINER. */
 function stepKey(state: StageState, cmd: readonly string[], extra: Record<string, unknown>): string {
-  return cacheKey({ parent: state.imageId, createdBy: cmd.join(' '), extra: { ...extra, author: state.meta.maintainer ?? '' } });
+  return cacheKey({
+    parent: state.imageId,
+    createdBy: cmd.join(' '),
+    extra: { ...extra, author: state.meta.maintainer ?? '' },
+  });
 }
 
 /** The creation time of a new step: `--timestamp` or now, as Docker writes it. */
@@ -26,7 +30,13 @@ export function stepCreated(opts: BuildOptions): string {
 }
 
 /** A cache hit moves the stage to the cached image and returns true. */
-export async function probe(scope: BuildScope, state: StageState, cmd: readonly string[], extra: Record<string, unknown>, rc?: ContainerConfig): Promise<boolean> {
+export async function probe(
+  scope: BuildScope,
+  state: StageState,
+  cmd: readonly string[],
+  extra: Record<string, unknown>,
+  rc?: ContainerConfig,
+): Promise<boolean> {
   const { opts, cache } = scope;
   const images = scope.deps.images;
   if (opts.noCache || state.busted) return false;
@@ -56,7 +66,11 @@ function isAncestorOfCacheFrom(scope: BuildScope, id: Digest): boolean {
   const images = scope.deps.images;
   for (const ref of scope.opts.cacheFrom ?? []) {
     const rec = images.tryResolve(ref);
-    for (let cur: Digest | null = rec?.id ?? null, n = 0; cur && n < 10_000; cur = images.records.images.get(cur)?.parent ?? null, n++) {
+    for (
+      let cur: Digest | null = rec?.id ?? null, n = 0;
+      cur && n < 10_000;
+      cur = images.records.images.get(cur)?.parent ?? null, n++
+    ) {
       if (cur === id) return true;
     }
   }
@@ -68,7 +82,12 @@ function isAncestorOfCacheFrom(scope: BuildScope, id: Digest): boolean {
  * image's and whose next history entry is this exact step lends that step: a new image is made from the current
  * one plus that entry and its layer (which the candidate's chain already holds locally).
  */
-async function probeCacheFrom(scope: BuildScope, state: StageState, cmd: readonly string[], rc: ContainerConfig | undefined): Promise<Digest | undefined> {
+async function probeCacheFrom(
+  scope: BuildScope,
+  state: StageState,
+  cmd: readonly string[],
+  rc: ContainerConfig | undefined,
+): Promise<Digest | undefined> {
   const { opts } = scope;
   const images = scope.deps.images;
   if (!opts.cacheFrom?.length || !rc) return undefined;
@@ -81,7 +100,9 @@ async function probeCacheFrom(scope: BuildScope, state: StageState, cmd: readonl
     const { config: cand } = await images.config(rec.id);
     const h = cand.history ?? [];
     if (h.length <= parentHistory.length) continue;
-    const sameHistory = parentHistory.every((p, i) => p.created_by === h[i]?.created_by && (p.empty_layer ?? false) === (h[i]?.empty_layer ?? false));
+    const sameHistory = parentHistory.every(
+      (p, i) => p.created_by === h[i]?.created_by && (p.empty_layer ?? false) === (h[i]?.empty_layer ?? false),
+    );
     const sameLayers = parentDiffs.every((d, i) => cand.rootfs.diff_ids[i] === d);
     const next = h[parentHistory.length]!;
     if (!sameHistory || !sameLayers || next.created_by !== createdBy) continue;
@@ -110,7 +131,14 @@ async function probeCacheFrom(scope: BuildScope, state: StageState, cmd: readonl
 }
 
 /** The step's image (its layer, if it changed files, on the stage's chain), recorded in the cache; the stage moves to it. */
-export async function commitStep(scope: BuildScope, state: StageState, rc: ContainerConfig, cmd: readonly string[], layer: LayerRecord | undefined, extra: Record<string, unknown>): Promise<void> {
+export async function commitStep(
+  scope: BuildScope,
+  state: StageState,
+  rc: ContainerConfig,
+  cmd: readonly string[],
+  layer: LayerRecord | undefined,
+  extra: Record<string, unknown>,
+): Promise<void> {
   const { raw, config } = childImageConfig({
     parent: state.config,
     parentId: state.imageId,
@@ -125,7 +153,10 @@ export async function commitStep(scope: BuildScope, state: StageState, rc: Conta
   });
   const chain = layer ? [...state.chain, layer.chainId] : state.chain;
   if (chain.length > MAX_LAYERS) {
-    throw new WharfError('FAILED_PRECONDITION', `max depth exceeded: this step would make layer ${chain.length}, and overlay mounts at most ${MAX_LAYERS}; merge RUN steps or use --squash`);
+    throw new WharfError(
+      'FAILED_PRECONDITION',
+      `max depth exceeded: this step would make layer ${chain.length}, and overlay mounts at most ${MAX_LAYERS}; merge RUN steps or use --squash`,
+    );
   }
   const key = stepKey(state, cmd, extra);
   const img = await scope.deps.images.create({ configRaw: raw, chain, parent: state.imageId });

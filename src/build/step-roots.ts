@@ -15,13 +15,20 @@ import { newStepId, type BuildScope, type StageState } from './scope.js';
  */
 
 /** The labels of a build's snapshot: `wharf.build` marks it, `wharf.pid` tells whether its build still runs. */
-const buildLabels = (rootfs: string) => ({ labels: { 'wharf.pid': String(process.pid), 'wharf.build': '1', 'wharf.build.mount': rootfs } });
+const buildLabels = (rootfs: string) => ({
+  labels: { 'wharf.pid': String(process.pid), 'wharf.build': '1', 'wharf.build.mount': rootfs },
+});
 
 /**
  * A writable snapshot on the stage's top layer, mounted for `fn`; afterwards its upper dir becomes the layer
  * (undefined when the step changed nothing). The snapshot is removed on any failure.
  */
-export async function withStepSnapshot<T>(scope: BuildScope, state: StageState, fn: (rootfs: string, workDir: string) => Promise<T>, after?: (upper: string, r: T) => Promise<void>): Promise<{ layer: LayerRecord | undefined; result: T }> {
+export async function withStepSnapshot<T>(
+  scope: BuildScope,
+  state: StageState,
+  fn: (rootfs: string, workDir: string) => Promise<T>,
+  after?: (upper: string, r: T) => Promise<void>,
+): Promise<{ layer: LayerRecord | undefined; result: T }> {
   const { deps, opts } = scope;
   const id = newStepId();
   const dir = path.join(deps.runRoot, 'build', id.slice(0, 16));
@@ -55,7 +62,12 @@ export async function withStepSnapshot<T>(scope: BuildScope, state: StageState, 
 }
 
 /** Several source roots at once (undefined entries stay undefined; null is the context). */
-export async function withSourceRoots(scope: BuildScope, refs: (SourceRef | null | undefined)[], fn: (roots: (SourceRoot | undefined)[]) => Promise<void>, acc: (SourceRoot | undefined)[] = []): Promise<void> {
+export async function withSourceRoots(
+  scope: BuildScope,
+  refs: (SourceRef | null | undefined)[],
+  fn: (roots: (SourceRoot | undefined)[]) => Promise<void>,
+  acc: (SourceRoot | undefined)[] = [],
+): Promise<void> {
   if (acc.length === refs.length) return fn(acc);
   const ref = refs[acc.length];
   if (ref === undefined) return withSourceRoots(scope, refs, fn, [...acc, undefined]);
@@ -63,7 +75,11 @@ export async function withSourceRoots(scope: BuildScope, refs: (SourceRef | null
 }
 
 /** `COPY <<EOF /dest`: each heredoc becomes a file (mode 0644) in a temp dir that serves as the source. */
-export async function withHeredocRoot(scope: BuildScope, docs: ReadonlyArray<{ path: string; data: string }>, fn: (src: SourceRoot) => Promise<void>): Promise<void> {
+export async function withHeredocRoot(
+  scope: BuildScope,
+  docs: ReadonlyArray<{ path: string; data: string }>,
+  fn: (src: SourceRoot) => Promise<void>,
+): Promise<void> {
   const dir = path.join(scope.deps.runRoot, 'build', `heredoc-${newStepId().slice(0, 16)}`);
   await fsp.mkdir(dir, { recursive: true });
   try {
@@ -79,11 +95,21 @@ export async function withHeredocRoot(scope: BuildScope, docs: ReadonlyArray<{ p
 }
 
 /** The context, or a read-only mount of a stage's or image's rootfs for COPY --from. */
-export async function withSourceRoot(scope: BuildScope, from: SourceRef | undefined, fn: (src: SourceRoot) => Promise<void>): Promise<void> {
+export async function withSourceRoot(
+  scope: BuildScope,
+  from: SourceRef | undefined,
+  fn: (src: SourceRoot) => Promise<void>,
+): Promise<void> {
   const { deps, opts } = scope;
   if (!from) {
     const ctx = opts.context;
-    return fn({ root: ctx.root, kind: 'context', include: (rel, isDir) => ctx.includedForWalk(rel, isDir), hidden: (rel) => ctx.excluded(rel), digests: scope.digests });
+    return fn({
+      root: ctx.root,
+      kind: 'context',
+      include: (rel, isDir) => ctx.includedForWalk(rel, isDir),
+      hidden: (rel) => ctx.excluded(rel),
+      digests: scope.digests,
+    });
   }
   let chain: Digest[] = [];
   if (from.kind === 'stage') chain = scope.finished.get(from.index)?.chain ?? [];

@@ -57,7 +57,9 @@ export async function runStep(scope: BuildScope, state: StageState, step: Resolv
 function argAsWritten(scope: BuildScope, inst: Extract<Instruction, { kind: 'ARG' }>): Instruction {
   const given = scope.opts.buildArgs ?? {};
   if (!inst.args.some((a) => a.key in given)) return inst;
-  const written = scope.parsed.stages.flatMap((s) => s.instructions).find((i) => i.kind === 'ARG' && i.range.start === inst.range.start && i.original === inst.original);
+  const written = scope.parsed.stages
+    .flatMap((s) => s.instructions)
+    .find((i) => i.kind === 'ARG' && i.range.start === inst.range.start && i.original === inst.original);
   if (written?.kind !== 'ARG') return inst;
   return {
     ...inst,
@@ -84,14 +86,21 @@ async function runWorkdir(scope: BuildScope, state: StageState, requested: strin
   state.io.say(`Removing intermediate container ${shortId(cid)}`);
 }
 
-async function runRun(scope: BuildScope, state: StageState, step: ResolvedStep, inst: Extract<Instruction, { kind: 'RUN' }>): Promise<void> {
+async function runRun(
+  scope: BuildScope,
+  state: StageState,
+  step: ResolvedStep,
+  inst: Extract<Instruction, { kind: 'RUN' }>,
+): Promise<void> {
   const { opts } = scope;
   const rc = state.rc;
   const argv = commandArgv(rc, inst.command);
   const cmd = runRecordedArgv(argv, step.buildArgs);
   for (const m of inst.mounts) {
-    if (m.type === 'secret' || m.type === 'ssh') throw new WharfError('UNSUPPORTED', `RUN --mount=type=${m.type} is not supported yet`);
-    if (m.type === 'cache' && m.from !== undefined) throw new WharfError('UNSUPPORTED', 'RUN --mount=type=cache,from=… is not supported yet');
+    if (m.type === 'secret' || m.type === 'ssh')
+      throw new WharfError('UNSUPPORTED', `RUN --mount=type=${m.type} is not supported yet`);
+    if (m.type === 'cache' && m.from !== undefined)
+      throw new WharfError('UNSUPPORTED', 'RUN --mount=type=cache,from=… is not supported yet');
   }
   // Bind mounts read files the step's text does not show: their content keys the cache, as BuildKit does.
   const bindRefs = inst.mounts.map((m, i) => (m.type === 'bind' ? (step.mountFrom?.[i] ?? null) : undefined));
@@ -136,7 +145,11 @@ async function runRun(scope: BuildScope, state: StageState, step: ResolvedStep, 
       },
       async (upper, r) => {
         if (r.exitCode !== 0) {
-          throw new BuildStepFailed(`The command '${argv.join(' ')}' returned a non-zero code: ${r.exitCode}`, r.exitCode, state.imageId);
+          throw new BuildStepFailed(
+            `The command '${argv.join(' ')}' returned a non-zero code: ${r.exitCode}`,
+            r.exitCode,
+            state.imageId,
+          );
         }
         await removeMountpoints(upper, r.mountpoints, r.parents);
       },
@@ -147,7 +160,13 @@ async function runRun(scope: BuildScope, state: StageState, step: ResolvedStep, 
 }
 
 /** The OCI mounts of a RUN: `--mount` cache/bind/tmpfs and the heredoc scripts it runs. */
-async function runMounts(scope: BuildScope, inst: Extract<Instruction, { kind: 'RUN' }>, roots: (SourceRoot | undefined)[], workdir: string | undefined, dir: string): Promise<MountRequest[]> {
+async function runMounts(
+  scope: BuildScope,
+  inst: Extract<Instruction, { kind: 'RUN' }>,
+  roots: (SourceRoot | undefined)[],
+  workdir: string | undefined,
+  dir: string,
+): Promise<MountRequest[]> {
   const out: MountRequest[] = [];
   const target = (t: string | undefined) => {
     if (!t) throw new WharfError('INVALID_ARGUMENT', 'RUN --mount needs a target');
@@ -179,7 +198,12 @@ async function runMounts(scope: BuildScope, inst: Extract<Instruction, { kind: '
   return out;
 }
 
-async function runCopy(scope: BuildScope, state: StageState, step: ResolvedStep, inst: Extract<Instruction, { kind: 'COPY' | 'ADD' }>): Promise<void> {
+async function runCopy(
+  scope: BuildScope,
+  state: StageState,
+  step: ResolvedStep,
+  inst: Extract<Instruction, { kind: 'COPY' | 'ADD' }>,
+): Promise<void> {
   if (inst.sourceContents.length > 0 && inst.sources.length > 0) {
     throw new WharfError('UNSUPPORTED', `${inst.kind} mixing heredoc and file sources is not supported yet`);
   }
@@ -188,7 +212,9 @@ async function runCopy(scope: BuildScope, state: StageState, step: ResolvedStep,
   }
   const from: SourceRef | undefined = step.copyFrom;
   const heredocs = inst.sourceContents.length > 0 ? inst.sourceContents : undefined;
-  const withRoot = heredocs ? (fn: (src: SourceRoot) => Promise<void>) => withHeredocRoot(scope, heredocs, fn) : (fn: (src: SourceRoot) => Promise<void>) => withSourceRoot(scope, from, fn);
+  const withRoot = heredocs
+    ? (fn: (src: SourceRoot) => Promise<void>) => withHeredocRoot(scope, heredocs, fn)
+    : (fn: (src: SourceRoot) => Promise<void>) => withSourceRoot(scope, from, fn);
   await withRoot(async (src) => {
     const sources = await selectSources(inst.kind, src, heredocs ? heredocs.map((h) => h.path) : inst.sources);
     const hash = combinedHash(sources);
@@ -200,7 +226,13 @@ async function runCopy(scope: BuildScope, state: StageState, step: ResolvedStep,
     const dest = destinationPath(inst.dest, state.rc.WorkingDir);
     const { layer } = await withStepSnapshot(scope, state, async (rootfs) => {
       const owner = await resolveChown(inst.chown, rootfs);
-      await copyInto(rootfs, src, sources, { cmd: inst.kind, dest, owner, ...(chmod !== undefined ? { chmod } : {}), unpackArchives: inst.kind === 'ADD' });
+      await copyInto(rootfs, src, sources, {
+        cmd: inst.kind,
+        dest,
+        owner,
+        ...(chmod !== undefined ? { chmod } : {}),
+        unpackArchives: inst.kind === 'ADD',
+      });
     });
     await commitStep(scope, state, structuredClone(state.rc), cmd, layer, extra);
   });

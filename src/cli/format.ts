@@ -21,7 +21,11 @@ export function renderTable(rows: string[][]): string {
     });
   }
   return rows
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(Math.max(0, widths[i]! - [...cell].length)))).join(''))
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(Math.max(0, widths[i]! - [...cell].length))))
+        .join(''),
+    )
     .map((l) => l + '\n')
     .join('');
 }
@@ -46,7 +50,8 @@ function tokenize(src: string): Array<{ text?: string; action?: string }> {
     }
     let text = src.slice(i, open);
     const close = src.indexOf('}}', open);
-    if (close < 0) throw new WharfError('INVALID_ARGUMENT', `template parsing error: unclosed action in ${JSON.stringify(src)}`);
+    if (close < 0)
+      throw new WharfError('INVALID_ARGUMENT', `template parsing error: unclosed action in ${JSON.stringify(src)}`);
     let action = src.slice(open + 2, close);
     let next = close + 2;
     if (action.startsWith('- ')) {
@@ -87,7 +92,8 @@ function parse(tokens: Array<{ text?: string; action?: string }>): Node[] {
           const b2 = block();
           alt = b2.nodes;
           if (b2.end !== 'end') throw new WharfError('INVALID_ARGUMENT', `template parsing error: missing {{end}}`);
-        } else if (body.end !== 'end') throw new WharfError('INVALID_ARGUMENT', `template parsing error: missing {{end}}`);
+        } else if (body.end !== 'end')
+          throw new WharfError('INVALID_ARGUMENT', `template parsing error: missing {{end}}`);
         nodes.push({ t: kw[1] as 'range' | 'if' | 'with', pipe: kw[2]!, body: body.nodes, alt });
         continue;
       }
@@ -103,7 +109,10 @@ function parse(tokens: Array<{ text?: string; action?: string }>): Node[] {
 function splitArgs(s: string): string[] {
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\S+)/g;
-  for (const m of s.matchAll(re)) out.push(m[1] !== undefined ? JSON.stringify(JSON.parse(`"${m[1]}"`)) : m[2] !== undefined ? JSON.stringify(m[2]) : m[3]!);
+  for (const m of s.matchAll(re))
+    out.push(
+      m[1] !== undefined ? JSON.stringify(JSON.parse(`"${m[1]}"`)) : m[2] !== undefined ? JSON.stringify(m[2]) : m[3]!,
+    );
   return out;
 }
 
@@ -118,7 +127,8 @@ function field(obj: unknown, pathExpr: string): unknown {
   let cur = obj;
   for (const part of pathExpr.split('.').filter(Boolean)) {
     if (cur === null || cur === undefined) return undefined;
-    if (typeof cur !== 'object') throw new WharfError('INVALID_ARGUMENT', `template: can't evaluate field ${part} in type ${typeof cur}`);
+    if (typeof cur !== 'object')
+      throw new WharfError('INVALID_ARGUMENT', `template: can't evaluate field ${part} in type ${typeof cur}`);
     const o = cur as Record<string, unknown>;
     if (part in o) cur = o[part];
     else {
@@ -155,12 +165,20 @@ function toText(v: unknown): string {
 
 const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
   json: (v) => goJson(v),
-  index: (v, ...keys) => keys.reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[String(k)]), v),
+  index: (v, ...keys) =>
+    keys.reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[String(k)]), v),
   join: (v, sep) => (Array.isArray(v) ? v.map(toText).join(String(sep)) : toText(v)),
   upper: (v) => toText(v).toUpperCase(),
   lower: (v) => toText(v).toLowerCase(),
   title: (v) => toText(v).replace(/\b\w/g, (c) => c.toUpperCase()),
-  len: (v) => (Array.isArray(v) ? v.length : typeof v === 'string' ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0),
+  len: (v) =>
+    Array.isArray(v)
+      ? v.length
+      : typeof v === 'string'
+        ? v.length
+        : v && typeof v === 'object'
+          ? Object.keys(v).length
+          : 0,
   println: (...v) => v.map(toText).join(' ') + '\n',
   print: (...v) => v.map(toText).join(''),
   split: (v, sep) => toText(v).split(String(sep)),
@@ -209,7 +227,13 @@ function exec(nodes: Node[], dot: unknown, out: string[]): void {
       }
       case 'range': {
         const v = evalPipe(n.pipe, dot);
-        const items = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v).sort().map((k) => (v as Record<string, unknown>)[k]) : [];
+        const items = Array.isArray(v)
+          ? v
+          : v && typeof v === 'object'
+            ? Object.keys(v)
+                .sort()
+                .map((k) => (v as Record<string, unknown>)[k])
+            : [];
         if (items.length === 0) exec(n.alt, dot, out);
         for (const it of items) exec(n.body, it, out);
         break;

@@ -50,7 +50,11 @@ export async function main(argv: string[]): Promise<void> {
     .description('A daemonless container image engine')
     .version(`Wharf version ${version()}`, '-v, --version', 'Print version information and quit')
     .option('--root <dir>', 'Root directory of persistent Wharf state', process.env.WHARF_ROOT || DEFAULT_ROOT)
-    .option('--log-level <level>', 'Set the logging level ("debug"|"info"|"warn"|"error")', process.env.WHARF_LOG_LEVEL || 'warn')
+    .option(
+      '--log-level <level>',
+      'Set the logging level ("debug"|"info"|"warn"|"error")',
+      process.env.WHARF_LOG_LEVEL || 'warn',
+    )
     .enablePositionalOptions()
     .showHelpAfterError(false)
     .configureOutput({
@@ -66,7 +70,9 @@ export async function main(argv: string[]): Promise<void> {
     return {
       root,
       runRoot: root === DEFAULT_ROOT ? '/run/wharf' : `${root}/run`,
-      logLevel: (['debug', 'info', 'warn', 'error'].includes(o.logLevel) ? o.logLevel : 'warn') as GlobalOptions['logLevel'],
+      logLevel: (['debug', 'info', 'warn', 'error'].includes(o.logLevel)
+        ? o.logLevel
+        : 'warn') as GlobalOptions['logLevel'],
     };
   };
   const ctx: CliContext = {

@@ -1,6 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolveInRootSync } from '../archive/index.js';
-import { DEFAULT_GATEWAY, exposedPortMappings, networkAttachment, parseAddHost, setupNetwork, type NetworkSetup } from '../network/index.js';
+import {
+  DEFAULT_GATEWAY,
+  exposedPortMappings,
+  networkAttachment,
+  parseAddHost,
+  setupNetwork,
+  type NetworkSetup,
+} from '../network/index.js';
 import { ALL_CAPABILITIES, buildSpec, findInitBinary, type MountRequest, type OciSpec } from '../runtime/index.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
@@ -11,12 +18,18 @@ import { shortId } from '../digest/index.js';
  * The network of one start: the namespace with its ports and the container's /etc/hosts, resolv.conf and hostname
  * files. A bridge network is recorded at once (`record`), so that a crash from here on still releases it.
  */
-export async function startNetwork(rec: ContainerRecord, p: ContainerPaths, record: (net: NetworkSetup) => void): Promise<NetworkSetup> {
+export async function startNetwork(
+  rec: ContainerRecord,
+  p: ContainerPaths,
+  record: (net: NetworkSetup) => void,
+): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
   const ports = [...hc.PortBindings];
   if (hc.PublishAllPorts) {
     const bound = new Set(ports.map((m) => `${m.containerPort}/${m.protocol}`));
-    ports.push(...exposedPortMappings(rec.config.ExposedPorts).filter((m) => !bound.has(`${m.containerPort}/${m.protocol}`)));
+    ports.push(
+      ...exposedPortMappings(rec.config.ExposedPorts).filter((m) => !bound.has(`${m.containerPort}/${m.protocol}`)),
+    );
   }
   const hostname = rec.config.Hostname ?? shortId(rec.id);
   const net = await setupNetwork({
@@ -52,16 +65,17 @@ export async function writeBundleSpec(
   const init = hc.Init ? await findInitBinary() : undefined;
   const mounts: MountRequest[] = [...rec.mounts]
     .sort((a, b) => a.Destination.split('/').length - b.Destination.split('/').length)
-    .map((m): MountRequest =>
-      m.Type === 'tmpfs'
-        ? { type: 'tmpfs', destination: m.Destination, ...(m.TmpfsSize ? { size: m.TmpfsSize } : {}) }
-        : {
-            type: 'bind',
-            source: m.Source,
-            destination: m.Destination,
-            readOnly: !m.RW,
-            ...(m.Type === 'bind' && m.Propagation ? { propagation: m.Propagation as 'rprivate' } : {}),
-          },
+    .map(
+      (m): MountRequest =>
+        m.Type === 'tmpfs'
+          ? { type: 'tmpfs', destination: m.Destination, ...(m.TmpfsSize ? { size: m.TmpfsSize } : {}) }
+          : {
+              type: 'bind',
+              source: m.Source,
+              destination: m.Destination,
+              readOnly: !m.RW,
+              ...(m.Type === 'bind' && m.Propagation ? { propagation: m.Propagation as 'rprivate' } : {}),
+            },
     );
   const tty = rec.config.Tty === true;
   const spec = buildSpec(

@@ -30,7 +30,11 @@ const lstatOrUndef = async (p: string): Promise<Stats | undefined> => {
 const rootSlash = (rootfs: string, p: string): string => (p === rootfs ? `${p}/` : p);
 
 /** A path inside the rootfs: the parent resolved chroot-style, the last component kept (a symlink is copied as is). */
-async function resolveSource(rootfs: string, p: string, followLink = false): Promise<{ abs: string; contentsOnly: boolean }> {
+async function resolveSource(
+  rootfs: string,
+  p: string,
+  followLink = false,
+): Promise<{ abs: string; contentsOnly: boolean }> {
   const norm = path.posix.normalize(p.startsWith('/') ? p : `/${p}`);
   // The root has no name of its own to copy under (and a running container's is the link /proc/<pid>/root).
   const contentsOnly = p.endsWith('/.') || p === '.' || norm === '/';
@@ -94,7 +98,8 @@ export async function copyFromContainer(
     if (!st.isDirectory()) throw new WharfError('NOT_FOUND', `destination directory ${dest} does not exist`);
   }
   const parent = await fsp.stat(path.dirname(path.resolve(dest))).catch(() => undefined);
-  if (!parent?.isDirectory()) throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`);
+  if (!parent?.isDirectory())
+    throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`);
   await run('cp', ['-a', '-T', '--', abs, dest.replace(/\/+$/, '') || '/']);
 }
 
@@ -142,7 +147,8 @@ export async function copyToContainer(
   if (!tst && dest.endsWith('/')) throw new WharfError('NOT_FOUND', `destination directory ${dest} does not exist`);
   const parentDir = await resolveInRoot(rootfs, path.posix.dirname(destNorm));
   const pst = await lstatOrUndef(rootSlash(rootfs, parentDir));
-  if (!pst?.isDirectory()) throw new WharfError('NOT_FOUND', `Could not find the file ${path.posix.dirname(destNorm)} in container`);
+  if (!pst?.isDirectory())
+    throw new WharfError('NOT_FOUND', `Could not find the file ${path.posix.dirname(destNorm)} in container`);
   // A new name (or replacing a file): the tar's top entry is renamed to the destination's last component.
   const base = path.posix.basename(destNorm);
   await apply(tarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir);

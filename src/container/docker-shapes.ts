@@ -36,7 +36,13 @@ export function commandText(c: ObservedContainer, trunc: boolean): string {
 /** Docker's `container inspect` shape. */
 export function inspectContainer(
   c: ObservedContainer,
-  extra: { graphDriver: { Name: string; Data: Record<string, string> }; logPath: string; resolvConf: string; hostname: string; hosts: string },
+  extra: {
+    graphDriver: { Name: string; Data: Record<string, string> };
+    logPath: string;
+    resolvConf: string;
+    hostname: string;
+    hosts: string;
+  },
 ): Record<string, unknown> {
   const zero = '0001-01-01T00:00:00Z';
   const net = c.running ? c.network : undefined;

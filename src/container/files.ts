@@ -73,12 +73,24 @@ export class ContainerFiles {
   }
 
   /** `cp CONTAINER:SRC DEST` (DEST a host path, or a stream for `-`). */
-  async copyFrom(idOrName: string, src: string, dest: string | Writable, opts: { followLink?: boolean } = {}): Promise<void> {
-    await this.#withCpRoot(idOrName, (rootfs, rec, live) => copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live }));
+  async copyFrom(
+    idOrName: string,
+    src: string,
+    dest: string | Writable,
+    opts: { followLink?: boolean } = {},
+  ): Promise<void> {
+    await this.#withCpRoot(idOrName, (rootfs, rec, live) =>
+      copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live }),
+    );
   }
 
   /** `cp SRC CONTAINER:DEST` (SRC a host path, or a tar stream for `-`). */
-  async copyTo(idOrName: string, src: string | Readable, dest: string, opts: { archive?: boolean } = {}): Promise<void> {
+  async copyTo(
+    idOrName: string,
+    src: string | Readable,
+    dest: string,
+    opts: { archive?: boolean } = {},
+  ): Promise<void> {
     await this.#withCpRoot(idOrName, (rootfs) => copyToContainer(rootfs, src, dest, opts));
   }
 
@@ -86,7 +98,10 @@ export class ContainerFiles {
    * What `cp` sees: a running container's own view, through /proc/<pid>/root, so that its volumes, bind mounts and
    * tmpfs mounts are there as in `docker cp`; a stopped container's root file system.
    */
-  async #withCpRoot<T>(idOrName: string, fn: (rootfs: string, rec: ContainerRecord, live: boolean) => Promise<T>): Promise<T> {
+  async #withCpRoot<T>(
+    idOrName: string,
+    fn: (rootfs: string, rec: ContainerRecord, live: boolean) => Promise<T>,
+  ): Promise<T> {
     const v = await this.#tasks.observe(this.#records.resolve(idOrName));
     const pid = v.running ? v.state.pid : undefined;
     if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
@@ -101,7 +116,8 @@ export class ContainerFiles {
     try {
       return await fn(rootfs, rec);
     } finally {
-      if (!wasMounted && !(await this.#tasks.observe(this.#records.resolve(rec.id))).running) await this.#store.unmountRootfs(rec.id).catch(() => {});
+      if (!wasMounted && !(await this.#tasks.observe(this.#records.resolve(rec.id))).running)
+        await this.#store.unmountRootfs(rec.id).catch(() => {});
     }
   }
 }

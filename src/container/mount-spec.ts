@@ -3,7 +3,15 @@ import { WharfError } from '../errors/index.js';
 
 /** A requested mount, parsed from `-v` or `--mount` (pure: nothing is resolved yet). */
 export type MountSpec =
-  | { kind: 'bind'; source: string; destination: string; readOnly: boolean; propagation?: string; createSource: boolean; mode: string }
+  | {
+      kind: 'bind';
+      source: string;
+      destination: string;
+      readOnly: boolean;
+      propagation?: string;
+      createSource: boolean;
+      mode: string;
+    }
   /** name undefined: an anonymous volume. */
   | { kind: 'volume'; name?: string; destination: string; readOnly: boolean; noCopy: boolean; mode: string }
   | { kind: 'tmpfs'; destination: string; size?: number; mode?: number };
@@ -21,16 +29,21 @@ const badSpec = (spec: string, why: string): WharfError =>
 
 function checkDestination(spec: string, dest: string, type: string): string {
   if (!path.posix.isAbsolute(dest)) {
-    throw badSpec(spec, `invalid mount config for type "${type}": invalid mount path: '${dest}' mount path must be absolute`);
+    throw badSpec(
+      spec,
+      `invalid mount config for type "${type}": invalid mount path: '${dest}' mount path must be absolute`,
+    );
   }
-  if (path.posix.normalize(dest) === '/') throw badSpec(spec, `invalid mount config for type "${type}": destination can't be '/'`);
+  if (path.posix.normalize(dest) === '/')
+    throw badSpec(spec, `invalid mount config for type "${type}": destination can't be '/'`);
   return path.posix.normalize(dest);
 }
 
 /** Docker's `-v` / `--volume`: `[SOURCE:]DEST[:OPTIONS]`, SOURCE an absolute host path or a volume name. */
 export function parseVolumeFlag(spec: string): MountSpec {
   const parts = spec.split(':');
-  if (spec === '' || parts.length > 3 || parts.some((p) => p === '')) throw badSpec(spec, 'invalid volume specification');
+  if (spec === '' || parts.length > 3 || parts.some((p) => p === ''))
+    throw badSpec(spec, 'invalid volume specification');
   let source: string | undefined;
   let dest: string;
   let opts: string[] = [];
@@ -93,10 +106,12 @@ export function parseMountFlag(spec: string): MountSpec {
   const type = kv.get('type') ?? 'volume';
   const source = kv.get('source') ?? kv.get('src');
   const target = kv.get('target') ?? kv.get('destination') ?? kv.get('dst');
-  if (!target) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${spec}" for "--mount" flag: target is required`);
+  if (!target)
+    throw new WharfError('INVALID_ARGUMENT', `invalid argument "${spec}" for "--mount" flag: target is required`);
   const ro = kv.get('readonly') ?? kv.get('ro');
   const readOnly = ro !== undefined && ro !== 'false' && ro !== '0';
-  const mountErr = (why: string) => new WharfError('INVALID_ARGUMENT', `invalid mount config for type "${type}": ${why}`);
+  const mountErr = (why: string) =>
+    new WharfError('INVALID_ARGUMENT', `invalid mount config for type "${type}": ${why}`);
   if (!path.posix.isAbsolute(target)) throw mountErr(`invalid mount path: '${target}' mount path must be absolute`);
   const destination = path.posix.normalize(target);
   if (type === 'bind') {
@@ -104,14 +119,29 @@ export function parseMountFlag(spec: string): MountSpec {
     if (!path.posix.isAbsolute(source)) throw mountErr(`invalid mount path: '${source}' mount path must be absolute`);
     const propagation = kv.get('bind-propagation');
     if (propagation && !PROPAGATIONS.has(propagation)) throw mountErr(`invalid propagation mode: ${propagation}`);
-    return { kind: 'bind', source: path.posix.normalize(source), destination, readOnly, createSource: false, mode: '', ...(propagation ? { propagation } : {}) };
+    return {
+      kind: 'bind',
+      source: path.posix.normalize(source),
+      destination,
+      readOnly,
+      createSource: false,
+      mode: '',
+      ...(propagation ? { propagation } : {}),
+    };
   }
   if (type === 'volume') {
     if (source !== undefined && source !== '' && !VOLUME_NAME.test(source)) {
       throw mountErr(`invalid volume name "${source}": only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
     }
     const nc = kv.get('volume-nocopy');
-    return { kind: 'volume', ...(source ? { name: source } : {}), destination, readOnly, noCopy: nc !== undefined && nc !== 'false', mode: '' };
+    return {
+      kind: 'volume',
+      ...(source ? { name: source } : {}),
+      destination,
+      readOnly,
+      noCopy: nc !== undefined && nc !== 'false',
+      mode: '',
+    };
   }
   if (type === 'tmpfs') {
     if (source) throw mountErr('field Source must be empty');
@@ -124,7 +154,10 @@ export function parseMountFlag(spec: string): MountSpec {
       ...(mode ? { mode: Number.parseInt(mode, 8) } : {}),
     };
   }
-  throw new WharfError('INVALID_ARGUMENT', `invalid argument "${spec}" for "--mount" flag: mount type "${type}" is not supported`);
+  throw new WharfError(
+    'INVALID_ARGUMENT',
+    `invalid argument "${spec}" for "--mount" flag: mount type "${type}" is not supported`,
+  );
 }
 
 /** Docker's RAMInBytes: `512m`, `1g`, `100k`, `1024b`, plain bytes. */

@@ -47,17 +47,23 @@ export class ContainerRecords {
   }
 
   byName(name: string): ContainerRecord | undefined {
-    return this.parse(this.db.prepare('SELECT id, name, data FROM containers WHERE name = ?').get(name) as Row | undefined);
+    return this.parse(
+      this.db.prepare('SELECT id, name, data FROM containers WHERE name = ?').get(name) as Row | undefined,
+    );
   }
 
   byPrefix(prefix: string): ContainerRecord[] {
     if (!/^[a-f0-9]+$/.test(prefix)) return [];
-    const rows = this.db.prepare('SELECT id, name, data FROM containers WHERE id >= ? AND id < ?').all(prefix, prefix + 'g') as Row[];
+    const rows = this.db
+      .prepare('SELECT id, name, data FROM containers WHERE id >= ? AND id < ?')
+      .all(prefix, prefix + 'g') as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 
   all(): ContainerRecord[] {
-    const rows = this.db.prepare('SELECT id, name, data FROM containers ORDER BY created DESC, rowid DESC').all() as Row[];
+    const rows = this.db
+      .prepare('SELECT id, name, data FROM containers ORDER BY created DESC, rowid DESC')
+      .all() as Row[];
     return rows.map((r) => this.parse(r)!);
   }
 
@@ -75,7 +81,8 @@ export class ContainerRecords {
     const byName = this.byName(idOrName.replace(/^\//, ''));
     if (byName) return byName;
     const matches = this.byPrefix(idOrName);
-    if (matches.length > 1) throw new WharfError('INVALID_ARGUMENT', `multiple IDs found with provided prefix: ${idOrName}`);
+    if (matches.length > 1)
+      throw new WharfError('INVALID_ARGUMENT', `multiple IDs found with provided prefix: ${idOrName}`);
     return matches[0];
   }
 

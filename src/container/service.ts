@@ -169,7 +169,8 @@ export class ContainerService {
     // Everything that can be wrong with the request is found before anything is created.
     const userEnv = opts.env ?? [];
     const bad = userEnv.find((e) => e.indexOf('=') <= 0);
-    if (bad !== undefined) throw new WharfError('INVALID_ARGUMENT', `invalid environment entry ${JSON.stringify(bad)}: want KEY=VALUE`);
+    if (bad !== undefined)
+      throw new WharfError('INVALID_ARGUMENT', `invalid environment entry ${JSON.stringify(bad)}: want KEY=VALUE`);
     const name = opts.name !== undefined && opts.name !== '' ? validateName(opts.name) : undefined;
     if (name) {
       const taken = this.#records.byName(name);
@@ -180,7 +181,10 @@ export class ContainerService {
       throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
     }
     const ports: PortMapping[] = (opts.publish ?? []).flatMap((p) => parsePublish(p));
-    const specs: MountSpec[] = [...(opts.volumes ?? []).map(parseVolumeFlag), ...(opts.mounts ?? []).map(parseMountFlag)];
+    const specs: MountSpec[] = [
+      ...(opts.volumes ?? []).map(parseVolumeFlag),
+      ...(opts.mounts ?? []).map(parseMountFlag),
+    ];
     const dests = new Set<string>();
     for (const s of specs) {
       if (dests.has(s.destination)) throw new WharfError('INVALID_ARGUMENT', `Duplicate mount point: ${s.destination}`);
@@ -194,11 +198,15 @@ export class ContainerService {
     });
     const from = (opts.volumesFrom ?? []).map((spec) => {
       const [ref, mode] = spec.split(':');
-      if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
+      if (mode !== undefined && mode !== 'ro' && mode !== 'rw')
+        throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
       return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
     if (opts.init && !(await findInitBinary())) {
-      throw new WharfError('UNAVAILABLE', '--init: no docker-init (tini) binary on this host; install the tini package');
+      throw new WharfError(
+        'UNAVAILABLE',
+        '--init: no docker-init (tini) binary on this host; install the tini package',
+      );
     }
 
     const id = newContainerId();
@@ -264,7 +272,12 @@ export class ContainerService {
         const dest = path.posix.normalize(v);
         if (dests.has(dest)) continue;
         dests.add(dest);
-        mounts.push(await this.#mountPoint({ kind: 'volume', destination: dest, readOnly: false, noCopy: false, mode: '' }, createdVolumes));
+        mounts.push(
+          await this.#mountPoint(
+            { kind: 'volume', destination: dest, readOnly: false, noCopy: false, mode: '' },
+            createdVolumes,
+          ),
+        );
       }
 
       await this.#store.prepareLayers(id, img.topChain ?? undefined, hostConfig.Init);
@@ -293,18 +306,36 @@ export class ContainerService {
     }
   }
 
-
   async #mountPoint(s: MountSpec, created: string[]): Promise<MountPoint> {
     if (s.kind === 'bind') {
       const st = await fsp.stat(s.source).catch(() => undefined);
       if (!st) {
-        if (!s.createSource) throw new WharfError('INVALID_ARGUMENT', `invalid mount config for type "bind": bind source path does not exist: ${s.source}`);
+        if (!s.createSource)
+          throw new WharfError(
+            'INVALID_ARGUMENT',
+            `invalid mount config for type "bind": bind source path does not exist: ${s.source}`,
+          );
         await fsp.mkdir(s.source, { recursive: true });
       }
-      return { Type: 'bind', Source: s.source, Destination: s.destination, RW: !s.readOnly, Mode: s.mode, Propagation: s.propagation ?? 'rprivate' };
+      return {
+        Type: 'bind',
+        Source: s.source,
+        Destination: s.destination,
+        RW: !s.readOnly,
+        Mode: s.mode,
+        Propagation: s.propagation ?? 'rprivate',
+      };
     }
     if (s.kind === 'tmpfs') {
-      return { Type: 'tmpfs', Source: '', Destination: s.destination, RW: true, Mode: '', Propagation: '', ...(s.size ? { TmpfsSize: s.size } : {}) };
+      return {
+        Type: 'tmpfs',
+        Source: '',
+        Destination: s.destination,
+        RW: true,
+        Mode: '',
+        Propagation: '',
+        ...(s.size ? { TmpfsSize: s.size } : {}),
+      };
     }
     const existed = s.name !== undefined && this.#volumes.get(s.name) !== undefined;
     const v = await this.#volumes.create({ ...(s.name ? { name: s.name } : {}), anonymous: s.name === undefined });

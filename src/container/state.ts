@@ -17,13 +17,23 @@ export async function observeContainer(rec: ContainerRecord, stateDir: string, r
   }
   const monitorState = await readState(stateDir);
   if (monitorState && monitorState.status !== 'exited') {
-    return { ...rec, state: { ...base, ...(monitorState.pid !== undefined ? { pid: monitorState.pid } : {}) }, status: base.paused ? 'paused' : 'running', running: true };
+    return {
+      ...rec,
+      state: { ...base, ...(monitorState.pid !== undefined ? { pid: monitorState.pid } : {}) },
+      status: base.paused ? 'paused' : 'running',
+      running: true,
+    };
   }
   if (!monitorState || lostMonitor(monitorState)) {
     // The monitor was killed: runc still knows whether the process lives.
     const rs = await runc.tryState(rec.id).catch(() => undefined);
     if (rs && (rs.status === 'running' || rs.status === 'paused' || rs.status === 'created')) {
-      return { ...rec, state: { ...base, pid: rs.pid }, status: rs.status === 'paused' ? 'paused' : 'running', running: true };
+      return {
+        ...rec,
+        state: { ...base, pid: rs.pid },
+        status: rs.status === 'paused' ? 'paused' : 'running',
+        running: true,
+      };
     }
     return {
       ...rec,
@@ -38,7 +48,12 @@ export async function observeContainer(rec: ContainerRecord, stateDir: string, r
       running: false,
     };
   }
-  return { ...rec, state: stateFromMonitor(base, monitorState), status: monitorState.error && !startedOk(monitorState) ? 'created' : 'exited', running: false };
+  return {
+    ...rec,
+    state: stateFromMonitor(base, monitorState),
+    status: monitorState.error && !startedOk(monitorState) ? 'created' : 'exited',
+    running: false,
+  };
 }
 
 function startedOk(monitorState: MonitorState): boolean {

@@ -1,7 +1,14 @@
 import { mkdirSync, promises as fsp, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { is } from '../errors/index.js';
-import { DISPOSABLE_SNAPSHOT_LABEL, isMountPoint, mountAll, unmount, volatileMounts, type Snapshotter } from '../snapshot/index.js';
+import {
+  DISPOSABLE_SNAPSHOT_LABEL,
+  isMountPoint,
+  mountAll,
+  unmount,
+  volatileMounts,
+  type Snapshotter,
+} from '../snapshot/index.js';
 import { isMonitorAlive } from '../runtime/index.js';
 import { removeTreeSync, spawn } from '../util/index.js';
 import { populateInitLayer } from './init-layer.js';
@@ -55,7 +62,12 @@ export class ContainerStore {
    * image top layer and every later container starts on it (a mount, a populate and a commit fewer per `run`). It is
    * labelled disposable: removing the image's layer removes it too (LayerStore.release).
    */
-  async #sharedInitLayer(id: string, parent: string | undefined, withInit: boolean, scratchMount: string): Promise<string> {
+  async #sharedInitLayer(
+    id: string,
+    parent: string | undefined,
+    withInit: boolean,
+    scratchMount: string,
+  ): Promise<string> {
     const key = sharedInitKeyOf(parent, withInit);
     if ((await this.snapshots.stat(key))?.kind === 'committed') return key;
     const staging = `${key}-prep-${id}`;
@@ -133,7 +145,9 @@ export class ContainerStore {
     await this.removeLayers(rec.id);
     this.records.delete(rec.id);
     if (opts.volumes) {
-      for (const m of rec.mounts) if (m.Type === 'volume' && m.Anonymous && m.Name) await this.#volumes.remove(m.Name, { force: true }).catch(() => {});
+      for (const m of rec.mounts)
+        if (m.Type === 'volume' && m.Anonymous && m.Name)
+          await this.#volumes.remove(m.Name, { force: true }).catch(() => {});
     }
     if (opts.monitorPid !== undefined) await removeWhenMonitorExits(p.stateDir, opts.monitorPid);
     else removeTreeSync(p.stateDir); // a few small files

@@ -88,11 +88,15 @@ export class TaskService {
   }
 
   /** Start a created or exited container; with `attach`, the session streams its stdio. */
-  async start(idOrName: string, opts: StartOptions = {}): Promise<{ record: ContainerRecord; session?: AttachSession; monitorPid?: number }> {
+  async start(
+    idOrName: string,
+    opts: StartOptions = {},
+  ): Promise<{ record: ContainerRecord; session?: AttachSession; monitorPid?: number }> {
     trace('start');
     const found = await this.#get(idOrName);
     if (found.running) {
-      if (found.status === 'paused') throw new WharfError('CONFLICT', `cannot start a paused container, try unpause instead`);
+      if (found.status === 'paused')
+        throw new WharfError('CONFLICT', `cannot start a paused container, try unpause instead`);
       return { record: found };
     }
     // A previous run whose teardown did not happen (monitor killed) is torn down first. A container that never got as
@@ -159,7 +163,8 @@ export class TaskService {
     } catch (err) {
       // Undo a half-done start (mount, network) unless a monitor is alive and will do it itself.
       const cur = this.#records.get(rec.id);
-      if (cur && !(await this.#monitorAlive(cur))) await this.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
+      if (cur && !(await this.#monitorAlive(cur)))
+        await this.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
       throw err;
     }
   }
@@ -213,7 +218,9 @@ export class TaskService {
     }
     const updated = this.#records.update(id, (r) => {
       if (r.state.status === 'running') {
-        r.state = monitorState ? stateFromMonitor(r.state, monitorState) : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
+        r.state = monitorState
+          ? stateFromMonitor(r.state, monitorState)
+          : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
         if (opts.error && !monitorState) r.state.error = opts.error;
       }
       r.state.paused = false;
@@ -222,7 +229,10 @@ export class TaskService {
     if (updated.hostConfig.AutoRemove && !opts.keep) {
       // A monitor that handed its teardown to this process wrote everything before it said so: nothing to wait for.
       const handedOver = monitorState?.cleanupBy === process.pid;
-      await this.#store.delete(updated, { volumes: true, ...(monitorState && !handedOver ? { monitorPid: monitorState.monitorPid } : {}) });
+      await this.#store.delete(updated, {
+        volumes: true,
+        ...(monitorState && !handedOver ? { monitorPid: monitorState.monitorPid } : {}),
+      });
     }
     if (netErr) throw netErr;
   }
@@ -236,7 +246,10 @@ export class TaskService {
     const v = await this.observe(rec);
     if (v.running) {
       if (!opts.force) {
-        throw new WharfError('CONFLICT', `You cannot remove a ${v.status} container ${rec.id}. Stop the container before attempting removal or force remove`);
+        throw new WharfError(
+          'CONFLICT',
+          `You cannot remove a ${v.status} container ${rec.id}. Stop the container before attempting removal or force remove`,
+        );
       }
       // Removal must not race the monitor's own --rm teardown: mark the record as not auto-removing first.
       this.#records.update(rec.id, (r) => {
@@ -278,7 +291,9 @@ export class TaskService {
     if (this.#records.get(id)?.state.status !== 'running') return false;
     const stateDir = this.#store.paths(id).stateDir;
     const monitorState = await readState(stateDir);
-    return monitorState?.status === 'exited' && !monitorState.cleanedUp && isMonitorAlive(monitorState.monitorPid, stateDir);
+    return (
+      monitorState?.status === 'exited' && !monitorState.cleanedUp && isMonitorAlive(monitorState.monitorPid, stateDir)
+    );
   }
 
   async #waitTornDown(id: string, timeoutMs: number): Promise<void> {
@@ -288,13 +303,21 @@ export class TaskService {
       const r = this.#records.get(id);
       if (r?.state.status !== 'running') return;
       const monitorState = await readState(stateDir);
-      const delegatedToLiveClient = monitorState?.cleanupBy !== undefined && monitorState.cleanupBy !== process.pid && pidAlive(monitorState.cleanupBy);
-      if (monitorState?.status === 'exited' && !delegatedToLiveClient && (monitorState.cleanedUp || !isMonitorAlive(monitorState.monitorPid, stateDir))) {
+      const delegatedToLiveClient =
+        monitorState?.cleanupBy !== undefined &&
+        monitorState.cleanupBy !== process.pid &&
+        pidAlive(monitorState.cleanupBy);
+      if (
+        monitorState?.status === 'exited' &&
+        !delegatedToLiveClient &&
+        (monitorState.cleanedUp || !isMonitorAlive(monitorState.monitorPid, stateDir))
+      ) {
         // The cleanup command (the teardown) failed or never ran: do it here.
         await this.teardown(id);
         return;
       }
-      if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its teardown`);
+      if (Date.now() > deadline)
+        throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its teardown`);
       await sleep(20);
     }
   }
@@ -323,7 +346,8 @@ export class TaskService {
 
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
     const v = await this.#get(idOrName);
-    if (!v.running) throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
+    if (!v.running)
+      throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
     await this.#runc.kill(v.id, normalizeSignal(signal));
   }
 
@@ -378,7 +402,8 @@ export class TaskService {
   async exec(idOrName: string, opts: ExecOptions): Promise<ExecHandle> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
-    if (v.status === 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is paused, unpause the container before exec`);
+    if (v.status === 'paused')
+      throw new WharfError('CONFLICT', `Container ${v.id} is paused, unpause the container before exec`);
     const p = this.#store.paths(v.id);
     const spec = JSON.parse(await fsp.readFile(p.config, 'utf8')) as OciSpec;
     const proc = buildExecProcess(spec.process, {

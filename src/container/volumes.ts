@@ -71,17 +71,24 @@ export class VolumeService {
   }
 
   /** Create a volume; an existing one of that name is returned as it is (Docker's `volume create` is idempotent). */
-  async create(opts: { name?: string; labels?: Record<string, string>; anonymous?: boolean } = {}): Promise<VolumeRecord> {
+  async create(
+    opts: { name?: string; labels?: Record<string, string>; anonymous?: boolean } = {},
+  ): Promise<VolumeRecord> {
     const name = opts.name ?? randomHex(32);
     if (!isValidVolumeName(name)) {
-      throw new WharfError('INVALID_ARGUMENT', `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`,
+      );
     }
     const existing = this.get(name);
     if (existing) return existing;
     await fsp.mkdir(this.dataDir(name), { recursive: true, mode: 0o755 });
     await fsp.chmod(path.join(this.dir, name), 0o701).catch(() => {});
     this.db
-      .prepare('INSERT OR IGNORE INTO volumes(name, created, anonymous, seeded, labels, options) VALUES (?, ?, ?, 0, ?, ?)')
+      .prepare(
+        'INSERT OR IGNORE INTO volumes(name, created, anonymous, seeded, labels, options) VALUES (?, ?, ?, 0, ?, ?)',
+      )
       .run(name, new Date().toISOString(), opts.anonymous ? 1 : 0, JSON.stringify(opts.labels ?? {}), '{}');
     return this.get(name)!;
   }
@@ -128,7 +135,9 @@ export class VolumeService {
   }
 
   /** `volume prune`: unused anonymous volumes (`all`: every unused volume). Returns the names and bytes freed. */
-  async prune(opts: { all?: boolean; filter?: (v: VolumeRecord) => boolean } = {}): Promise<{ deleted: string[]; reclaimed: number }> {
+  async prune(
+    opts: { all?: boolean; filter?: (v: VolumeRecord) => boolean } = {},
+  ): Promise<{ deleted: string[]; reclaimed: number }> {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const v of this.list()) {

@@ -28,7 +28,10 @@ export class IngestDirs {
   async open(ref: string, expected: Expected): Promise<ContentWriter> {
     if (ref === '') throw new WharfError('INVALID_ARGUMENT', 'an ingest ref must not be empty');
     if (expected.digest && (await this.info(expected.digest))) {
-      throw new WharfError('ALREADY_EXISTS', `blob ${expected.digest} already exists (ingest ref ${JSON.stringify(ref)})`);
+      throw new WharfError(
+        'ALREADY_EXISTS',
+        `blob ${expected.digest} already exists (ingest ref ${JSON.stringify(ref)})`,
+      );
     }
     const dir = this.dirOf(ref);
     await fsp.mkdir(dir, { recursive: true });
@@ -39,7 +42,10 @@ export class IngestDirs {
         await fsp.writeFile(path.join(dir, 'startedat'), new Date().toISOString());
         await fsp.writeFile(path.join(dir, 'ref'), ref);
       } else if (known !== ref) {
-        throw new WharfError('CONFLICT', `ingest ${dir} belongs to ref ${JSON.stringify(known)}, not ${JSON.stringify(ref)}`);
+        throw new WharfError(
+          'CONFLICT',
+          `ingest ${dir} belongs to ref ${JSON.stringify(known)}, not ${JSON.stringify(ref)}`,
+        );
       }
       if (expected.size !== undefined) await fsp.writeFile(path.join(dir, 'total'), String(expected.size));
       const alg: Algorithm = expected.digest ? algorithmOf(expected.digest) : 'sha256';
@@ -91,7 +97,10 @@ export class IngestDirs {
     }
     const holder = await lockHolder(dir);
     if (holder !== undefined && pidAlive(holder)) {
-      throw new WharfError('UNAVAILABLE', `partial write for ref ${JSON.stringify(ref)} is in use by process ${holder}`);
+      throw new WharfError(
+        'UNAVAILABLE',
+        `partial write for ref ${JSON.stringify(ref)} is in use by process ${holder}`,
+      );
     }
     await fsp.rm(dir, { recursive: true, force: true });
   }
@@ -132,7 +141,10 @@ class LocalContentWriter implements ContentWriter {
   async write(chunk: Uint8Array): Promise<void> {
     const fh = this.#handle();
     if (this.expected.size !== undefined && this._offset + chunk.length > this.expected.size) {
-      throw new WharfError('SIZE_MISMATCH', `content${what(this.expected)} is larger than the expected ${this.expected.size} bytes`);
+      throw new WharfError(
+        'SIZE_MISMATCH',
+        `content${what(this.expected)} is larger than the expected ${this.expected.size} bytes`,
+      );
     }
     await fh.write(chunk);
     this.hash.update(chunk);
@@ -141,7 +153,8 @@ class LocalContentWriter implements ContentWriter {
   }
 
   async writeStream(src: Readable): Promise<void> {
-    for await (const chunk of src) await this.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+    for await (const chunk of src)
+      await this.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
   }
 
   digest(): Digest {
@@ -212,7 +225,10 @@ async function lock(dir: string, ref: string): Promise<void> {
     }
     const holder = await lockHolder(dir);
     if (holder !== undefined && pidAlive(holder)) {
-      throw new WharfError('UNAVAILABLE', `partial write for ref ${JSON.stringify(ref)} is in use by process ${holder}`);
+      throw new WharfError(
+        'UNAVAILABLE',
+        `partial write for ref ${JSON.stringify(ref)} is in use by process ${holder}`,
+      );
     }
     // The holder died: its lock is stale.
     await fsp.rm(file, { force: true });

@@ -2,7 +2,16 @@ import { closeSync, fstatSync, openSync, promises as fsp, readFileSync, type Sta
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { WharfError, isErrno } from '../errors/index.js';
-import { Digester, algorithmOf, digestOf, hexOf, isDigest, parseDigest, type Algorithm, type Digest } from '../digest/index.js';
+import {
+  Digester,
+  algorithmOf,
+  digestOf,
+  hexOf,
+  isDigest,
+  parseDigest,
+  type Algorithm,
+  type Digest,
+} from '../digest/index.js';
 import { randomHex } from '../util/index.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
@@ -26,7 +35,11 @@ export class LocalContentStore implements ContentStore {
   constructor(readonly root: string) {
     this.blobsDir = path.join(root, 'blobs');
     this.ingestDir = path.join(root, 'ingest');
-    this.#ingests = new IngestDirs(this.ingestDir, (d) => this.blobFile(d), (d) => this.info(d));
+    this.#ingests = new IngestDirs(
+      this.ingestDir,
+      (d) => this.blobFile(d),
+      (d) => this.info(d),
+    );
   }
 
   /**
@@ -50,11 +63,13 @@ export class LocalContentStore implements ContentStore {
 
   async read(d: Digest, opts: { start?: number } = {}): Promise<Readable> {
     const start = opts.start ?? 0;
-    if (!Number.isSafeInteger(start) || start < 0) throw new WharfError('INVALID_ARGUMENT', `invalid read offset ${start} for ${d}`);
+    if (!Number.isSafeInteger(start) || start < 0)
+      throw new WharfError('INVALID_ARGUMENT', `invalid read offset ${start} for ${d}`);
     const fh = await this.#open(d);
     try {
       const { size } = await fh.stat();
-      if (start > size) throw new WharfError('INVALID_ARGUMENT', `read offset ${start} is past the end of ${d} (${size} bytes)`);
+      if (start > size)
+        throw new WharfError('INVALID_ARGUMENT', `read offset ${start} is past the end of ${d} (${size} bytes)`);
     } catch (err) {
       await fh.close();
       throw err;
@@ -75,14 +90,16 @@ export class LocalContentStore implements ContentStore {
     let data: Buffer;
     try {
       const { size } = fstatSync(fd);
-      if (size > maxBytes) throw new WharfError('TOO_LARGE', `blob ${d} has ${size} bytes, more than the ${maxBytes} allowed here`);
+      if (size > maxBytes)
+        throw new WharfError('TOO_LARGE', `blob ${d} has ${size} bytes, more than the ${maxBytes} allowed here`);
       data = readFileSync(fd);
     } finally {
       closeSync(fd);
     }
     // Small blobs are parsed and trusted right away, so a corrupt one must not get that far.
     const got = digestOf(data, algorithmOf(d));
-    if (got !== d) throw new WharfError('DIGEST_MISMATCH', `blob ${d} in ${this.blobsDir} is corrupt: its bytes hash to ${got}`);
+    if (got !== d)
+      throw new WharfError('DIGEST_MISMATCH', `blob ${d} in ${this.blobsDir} is corrupt: its bytes hash to ${got}`);
     return data;
   }
 
@@ -101,7 +118,10 @@ export class LocalContentStore implements ContentStore {
           digester.update(buf);
           // Stop early rather than store gigabytes that cannot match.
           if (expected.size !== undefined && digester.size > expected.size) {
-            throw new WharfError('SIZE_MISMATCH', `content${what(expected)} is larger than the expected ${expected.size} bytes`);
+            throw new WharfError(
+              'SIZE_MISMATCH',
+              `content${what(expected)} is larger than the expected ${expected.size} bytes`,
+            );
           }
           await fh.write(buf);
         }
@@ -245,4 +265,3 @@ export class LocalContentStore implements ContentStore {
     return path.join(this.ingestDir, `${TMP_PREFIX}${process.pid}-${randomHex(8)}`);
   }
 }
-

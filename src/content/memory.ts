@@ -1,7 +1,15 @@
 import type { Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import { Digester, algorithmOf, createHash, digestOf, parseDigest, type Algorithm, type Digest } from '../digest/index.js';
+import {
+  Digester,
+  algorithmOf,
+  createHash,
+  digestOf,
+  parseDigest,
+  type Algorithm,
+  type Digest,
+} from '../digest/index.js';
 import type { BlobInfo, ContentStore, ContentWriter, Expected, IngestStatus } from './types.js';
 import { alreadyStored, checkExpected, verifyAgainst, what } from './expected.js';
 
@@ -51,15 +59,18 @@ export class MemoryContentStore implements ContentStore {
 
   async read(d: Digest, opts: { start?: number } = {}): Promise<Readable> {
     const start = opts.start ?? 0;
-    if (!Number.isSafeInteger(start) || start < 0) throw new WharfError('INVALID_ARGUMENT', `invalid read offset ${start} for ${d}`);
+    if (!Number.isSafeInteger(start) || start < 0)
+      throw new WharfError('INVALID_ARGUMENT', `invalid read offset ${start} for ${d}`);
     const b = this.#blob(d);
-    if (start > b.length) throw new WharfError('INVALID_ARGUMENT', `read offset ${start} is past the end of ${d} (${b.length} bytes)`);
+    if (start > b.length)
+      throw new WharfError('INVALID_ARGUMENT', `read offset ${start} is past the end of ${d} (${b.length} bytes)`);
     return Readable.from(chunksOf(b, start));
   }
 
   async readAll(d: Digest, maxBytes: number): Promise<Buffer> {
     const b = this.#blob(d);
-    if (b.length > maxBytes) throw new WharfError('TOO_LARGE', `blob ${d} has ${b.length} bytes, more than the ${maxBytes} allowed here`);
+    if (b.length > maxBytes)
+      throw new WharfError('TOO_LARGE', `blob ${d} has ${b.length} bytes, more than the ${maxBytes} allowed here`);
     const got = digestOf(b, algorithmOf(d));
     if (got !== d) throw new WharfError('DIGEST_MISMATCH', `blob ${d} in memory is corrupt: its bytes hash to ${got}`);
     return Buffer.from(b);
@@ -74,7 +85,10 @@ export class MemoryContentStore implements ContentStore {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
       digester.update(buf);
       if (expected.size !== undefined && digester.size > expected.size) {
-        throw new WharfError('SIZE_MISMATCH', `content${what(expected)} is larger than the expected ${expected.size} bytes`);
+        throw new WharfError(
+          'SIZE_MISMATCH',
+          `content${what(expected)} is larger than the expected ${expected.size} bytes`,
+        );
       }
       chunks.push(buf);
     }
@@ -86,7 +100,10 @@ export class MemoryContentStore implements ContentStore {
 
   async writeBuffer(data: Uint8Array, expected: Expected = {}): Promise<BlobInfo> {
     checkExpected(expected);
-    const got: BlobInfo = { digest: digestOf(data, expected.digest ? algorithmOf(expected.digest) : 'sha256'), size: data.length };
+    const got: BlobInfo = {
+      digest: digestOf(data, expected.digest ? algorithmOf(expected.digest) : 'sha256'),
+      size: data.length,
+    };
     verifyAgainst(got, expected);
     this.#publish(got.digest, Buffer.from(data));
     return got;
@@ -124,7 +141,10 @@ export class MemoryContentStore implements ContentStore {
     checkExpected(expected);
     if (ref === '') throw new WharfError('INVALID_ARGUMENT', 'an ingest ref must not be empty');
     if (expected.digest && (await this.info(expected.digest))) {
-      throw new WharfError('ALREADY_EXISTS', `blob ${expected.digest} already exists (ingest ref ${JSON.stringify(ref)})`);
+      throw new WharfError(
+        'ALREADY_EXISTS',
+        `blob ${expected.digest} already exists (ingest ref ${JSON.stringify(ref)})`,
+      );
     }
     let ing = this.#state.ingests.get(ref);
     if (ing?.held) throw new WharfError('UNAVAILABLE', `partial write for ref ${JSON.stringify(ref)} is in use`);
@@ -173,7 +193,8 @@ export class MemoryContentStore implements ContentStore {
 
 function* chunksOf(b: Buffer, start: number): Iterable<Buffer> {
   if (start === b.length) return;
-  for (let i = start; i < b.length; i += READ_CHUNK) yield Buffer.from(b.subarray(i, Math.min(b.length, i + READ_CHUNK)));
+  for (let i = start; i < b.length; i += READ_CHUNK)
+    yield Buffer.from(b.subarray(i, Math.min(b.length, i + READ_CHUNK)));
 }
 
 function statusOf(ing: MemoryIngest): IngestStatus {
@@ -212,7 +233,10 @@ class MemoryContentWriter implements ContentWriter {
   async write(chunk: Uint8Array): Promise<void> {
     this.#check();
     if (this.expected.size !== undefined && this.ing.size + chunk.length > this.expected.size) {
-      throw new WharfError('SIZE_MISMATCH', `content${what(this.expected)} is larger than the expected ${this.expected.size} bytes`);
+      throw new WharfError(
+        'SIZE_MISMATCH',
+        `content${what(this.expected)} is larger than the expected ${this.expected.size} bytes`,
+      );
     }
     const copy = Buffer.from(chunk);
     this.ing.chunks.push(copy);
@@ -222,7 +246,8 @@ class MemoryContentWriter implements ContentWriter {
   }
 
   async writeStream(src: Readable): Promise<void> {
-    for await (const chunk of src) await this.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+    for await (const chunk of src)
+      await this.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
   }
 
   digest(): Digest {
@@ -259,6 +284,7 @@ class MemoryContentWriter implements ContentWriter {
   }
 
   #check(): void {
-    if (!this.#open) throw new WharfError('FAILED_PRECONDITION', `writer for ref ${JSON.stringify(this.ing.ref)} is closed`);
+    if (!this.#open)
+      throw new WharfError('FAILED_PRECONDITION', `writer for ref ${JSON.stringify(this.ing.ref)} is closed`);
   }
 }

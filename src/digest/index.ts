@@ -10,7 +10,8 @@ const crypto = lazyBuiltin<typeof Crypto>('node:crypto');
 interface DigestAddon {
   digestHex(alg: string, data: Uint8Array): string;
 }
-const digestAddon = (): DigestAddon | null => loadNativeAddon<DigestAddon>('wharf_digest', (m) => typeof m.digestHex === 'function');
+const digestAddon = (): DigestAddon | null =>
+  loadNativeAddon<DigestAddon>('wharf_digest', (m) => typeof m.digestHex === 'function');
 
 /** A content digest `algorithm:hex`, validated. The brand keeps unchecked strings out. */
 export type Digest = string & { readonly __brand: 'Digest' };
@@ -111,25 +112,39 @@ export class DigestStream extends Transform {
  */
 export class VerifyingStream extends Transform {
   readonly #digester: Digester;
-  constructor(private readonly expected: Digest, private readonly expectedSize?: number) {
+  constructor(
+    private readonly expected: Digest,
+    private readonly expectedSize?: number,
+  ) {
     super();
     this.#digester = new Digester(algorithmOf(expected));
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.#digester.update(chunk);
     if (this.expectedSize !== undefined && this.#digester.size > this.expectedSize) {
-      cb(new WharfError('SIZE_MISMATCH', `content of ${this.expected} is larger than the expected ${this.expectedSize} bytes`));
+      cb(
+        new WharfError(
+          'SIZE_MISMATCH',
+          `content of ${this.expected} is larger than the expected ${this.expectedSize} bytes`,
+        ),
+      );
       return;
     }
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {
     if (this.expectedSize !== undefined && this.#digester.size !== this.expectedSize) {
-      cb(new WharfError('SIZE_MISMATCH', `content of ${this.expected} has ${this.#digester.size} bytes, expected ${this.expectedSize}`));
+      cb(
+        new WharfError(
+          'SIZE_MISMATCH',
+          `content of ${this.expected} has ${this.#digester.size} bytes, expected ${this.expectedSize}`,
+        ),
+      );
       return;
     }
     const got = this.#digester.digest();
-    if (got !== this.expected) cb(new WharfError('DIGEST_MISMATCH', `digest mismatch: expected ${this.expected}, got ${got}`));
+    if (got !== this.expected)
+      cb(new WharfError('DIGEST_MISMATCH', `digest mismatch: expected ${this.expected}, got ${got}`));
     else cb();
   }
 }

@@ -60,7 +60,10 @@ export function parseCheckDirective(value: string | undefined): CheckDirective {
   for (const part of value.split(';')) {
     const [k, v = ''] = part.split('=', 2).map((s) => s.trim()) as [string, string?];
     if (k === 'skip') {
-      for (const name of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const name of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         if (name.toLowerCase() === 'all') out.skipAll = true;
         else out.skip.push(name);
       }

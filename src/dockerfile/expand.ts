@@ -132,7 +132,9 @@ export function expandWith(inst: Instruction, x: ScopedExpander): Instruction {
       }
       const count = out.sources.length + out.sourceContents.length;
       if (count > 1 && !out.dest.endsWith('/')) {
-        throw problem(`When using ${inst.kind} with more than one source file, the destination must be a directory and end with a /`);
+        throw problem(
+          `When using ${inst.kind} with more than one source file, the destination must be a directory and end with a /`,
+        );
       }
       return out;
     }

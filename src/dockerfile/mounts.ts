@@ -129,7 +129,8 @@ export function parseMount(spec: string, opts: ParseMountOptions = {}): RunMount
         roAuto = false;
         break;
       case 'required':
-        if (m.type !== 'secret' && m.type !== 'ssh') throw problem(`unexpected key '${key}' for mount type '${m.type}'`);
+        if (m.type !== 'secret' && m.type !== 'ssh')
+          throw problem(`unexpected key '${key}' for mount type '${m.type}'`);
         if (!skipCheck) m.required = parseBool(key, value);
         break;
       case 'size':

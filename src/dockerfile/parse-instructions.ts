@@ -78,7 +78,11 @@ function typeFrom(node: Node, ctx: Ctx): FromInstruction {
       });
     }
     if (args[2] !== stageName) {
-      ctx.warnings.push({ rule: 'StageNameCasing', message: `Stage name '${args[2]}' should be lowercase`, range: node.range });
+      ctx.warnings.push({
+        rule: 'StageNameCasing',
+        message: `Stage name '${args[2]}' should be lowercase`,
+        range: node.range,
+      });
     }
   } else if (args.length !== 1) {
     throw problem('FROM requires either one or three arguments');
@@ -151,7 +155,9 @@ function typeRun(node: Node): RunInstruction {
 
 function sourcesAndDest(node: Node, kw: string): { sources: string[]; sourceContents: SourceContent[]; dest: string } {
   if (node.args.length < 2) {
-    throw problem(`${kw} requires at least two arguments, but only one was provided. Destination could not be determined`);
+    throw problem(
+      `${kw} requires at least two arguments, but only one was provided. Destination could not be determined`,
+    );
   }
   const dest = node.args[node.args.length - 1]!;
   if (parseHeredocWord(dest)) throw problem(`${kw} cannot accept a heredoc as a destination`);
@@ -214,7 +220,11 @@ function typeAdd(node: Node): AddInstruction {
     .string('checksum')
     .strings('exclude')
     .parse();
-  const inst: AddInstruction = { kind: 'ADD', ...copyCommon(node, flags, 'ADD'), keepGitDir: flags.getBool('keep-git-dir') };
+  const inst: AddInstruction = {
+    kind: 'ADD',
+    ...copyCommon(node, flags, 'ADD'),
+    keepGitDir: flags.getBool('keep-git-dir'),
+  };
   const checksum = flags.getString('checksum');
   if (checksum !== undefined) {
     if (literal(checksum)) checkChecksum(checksum);
@@ -255,7 +265,8 @@ function typeHealthcheck(node: Node): Instruction {
     }
     const retries = flags.getString('retries');
     if (retries !== undefined && retries !== '') {
-      if (!/^[+-]?\d+$/.test(retries)) throw problem(`HEALTHCHECK --retries: invalid number ${JSON.stringify(retries)}`);
+      if (!/^[+-]?\d+$/.test(retries))
+        throw problem(`HEALTHCHECK --retries: invalid number ${JSON.stringify(retries)}`);
       const n = Number.parseInt(retries, 10);
       if (n < 0) throw problem(`--retries cannot be negative (${n})`);
       if (n > 2 ** 31 - 1) throw problem(`HEALTHCHECK --retries: value out of range ${retries}`);

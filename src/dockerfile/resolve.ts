@@ -158,7 +158,8 @@ export function resolveStages(parsed: InstructionsResult, opts: ResolveOptions =
       declared.add(a.key);
       let value: string | undefined;
       if (buildArgs.has(a.key)) value = buildArgs.get(a.key);
-      else if (a.value !== undefined) value = expandAt(meta, () => new ScopedExpander(new Map(global.entries()), escape).word(a.value!));
+      else if (a.value !== undefined)
+        value = expandAt(meta, () => new ScopedExpander(new Map(global.entries()), escape).word(a.value!));
       if (value !== undefined) global.set(a.key, value);
     }
   }
@@ -166,7 +167,11 @@ export function resolveStages(parsed: InstructionsResult, opts: ResolveOptions =
   let target = stages.length - 1;
   if (opts.target !== undefined) {
     const t = findStage(stages, opts.target);
-    if (t === undefined) throw new DockerfileError(`target stage ${JSON.stringify(opts.target)} could not be found`, file, { start: 0, end: 0 });
+    if (t === undefined)
+      throw new DockerfileError(`target stage ${JSON.stringify(opts.target)} could not be found`, file, {
+        start: 0,
+        end: 0,
+      });
     target = t;
   }
 
@@ -187,7 +192,8 @@ export function resolveStages(parsed: InstructionsResult, opts: ResolveOptions =
     if (byName !== undefined) return { kind: 'stage', index: byName };
     if (/^\d+$/.test(value)) {
       const n = Number(value);
-      if (n >= stages.length) throw new DockerfileError(`invalid stage index ${n}: the Dockerfile has ${stages.length} stages`, file, range);
+      if (n >= stages.length)
+        throw new DockerfileError(`invalid stage index ${n}: the Dockerfile has ${stages.length} stages`, file, range);
       if (n === self) throw new DockerfileError(`stage ${n} cannot refer to itself`, file, range);
       return { kind: 'stage', index: n };
     }
@@ -216,7 +222,11 @@ export function resolveStages(parsed: InstructionsResult, opts: ResolveOptions =
     const fx = new ScopedExpander(new Map(global.entries()), escape);
     const fromInst = expandAt(stage.from, () => expandWith(stage.from, fx)) as FromInstruction;
     for (const name of fx.unset) {
-      warnings.push({ rule: 'UndefinedArgInFrom', message: `FROM argument '${name}' is not declared`, range: stage.from.range });
+      warnings.push({
+        rule: 'UndefinedArgInFrom',
+        message: `FROM argument '${name}' is not declared`,
+        range: stage.from.range,
+      });
     }
     const base = fromRef(fromInst.image, index);
     const deps = new Set<number>();
@@ -237,7 +247,10 @@ export function resolveStages(parsed: InstructionsResult, opts: ResolveOptions =
     const triggerTexts = base.kind === 'image' ? (opts.baseImageOnBuild?.(base.ref, fromInst.platform) ?? []) : [];
     const triggerFile = `${base.kind === 'image' ? base.ref : ''} ONBUILD`;
     const triggers = parseOnbuildTriggers(triggerTexts, { file: triggerFile });
-    const sequence = [...triggers.map((inst) => ({ inst, trigger: true })), ...stage.instructions.map((inst) => ({ inst, trigger: false }))];
+    const sequence = [
+      ...triggers.map((inst) => ({ inst, trigger: true })),
+      ...stage.instructions.map((inst) => ({ inst, trigger: false })),
+    ];
 
     for (const { inst, trigger } of sequence) {
       if (inst.kind === 'ARG') {
@@ -256,7 +269,9 @@ export function resolveStages(parsed: InstructionsResult, opts: ResolveOptions =
         if (step.copyFrom.kind === 'stage') deps.add(step.copyFrom.index);
       }
       if (expanded.kind === 'RUN' && expanded.mounts.some((m) => m.from !== undefined)) {
-        step.mountFrom = expanded.mounts.map((m) => (m.from === undefined ? undefined : refFor(m.from, index, inst.range)));
+        step.mountFrom = expanded.mounts.map((m) =>
+          m.from === undefined ? undefined : refFor(m.from, index, inst.range),
+        );
         for (const r of step.mountFrom) if (r?.kind === 'stage') deps.add(r.index);
       }
       steps.push(step);

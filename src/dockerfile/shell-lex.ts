@@ -340,7 +340,8 @@ function shellPatternToRegExp(pattern: string, greedy: boolean, anchored: boolea
       const n = chars[i + 1];
       // `}` and `/` are escaped only to get them past the ${} parser.
       if (n === '}' || n === '/') continue;
-      if (n !== '*' && n !== '?' && n !== '\\') throw problem(`invalid pattern (${pattern}) in substitution: invalid escape '\\${n ?? ''}'`);
+      if (n !== '*' && n !== '?' && n !== '\\')
+        throw problem(`invalid pattern (${pattern}) in substitution: invalid escape '\\${n ?? ''}'`);
       out += '\\' + n;
       i++;
     } else out += tok.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -64,7 +64,11 @@ export function checkSignal(value: string): void {
 
 /** ADD --checksum: a digest `algorithm:hex`. */
 export function checkChecksum(value: string): void {
-  if (/^sha256:[a-f0-9]{64}$/.test(value) || /^sha384:[a-f0-9]{96}$/.test(value) || /^sha512:[a-f0-9]{128}$/.test(value)) {
+  if (
+    /^sha256:[a-f0-9]{64}$/.test(value) ||
+    /^sha384:[a-f0-9]{96}$/.test(value) ||
+    /^sha512:[a-f0-9]{128}$/.test(value)
+  ) {
     return;
   }
   throw problem(`invalid checksum digest format: ${value}`);
@@ -74,7 +78,9 @@ const VALID_STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
 export function checkStageName(name: string, asWritten: string): void {
   if (!VALID_STAGE_NAME.test(name)) {
-    throw problem(`invalid name for build stage: ${JSON.stringify(asWritten)}, name can't start with a number or contain symbols`);
+    throw problem(
+      `invalid name for build stage: ${JSON.stringify(asWritten)}, name can't start with a number or contain symbols`,
+    );
   }
 }
 

@@ -8,7 +8,14 @@ import { ImageService, checkImageStore, type CheckReport } from '../image/index.
 import { Runc } from '../runtime/index.js';
 // Deep import: the service loads pull, push and the registry client on its first call, not here.
 import { Registries, type RegistrySettings } from '../transfer/service.js';
-import { ContainerFiles, ContainerRecords, ContainerService, ContainerStore, TaskService, VolumeService } from '../container/index.js';
+import {
+  ContainerFiles,
+  ContainerRecords,
+  ContainerService,
+  ContainerStore,
+  TaskService,
+  VolumeService,
+} from '../container/index.js';
 
 export interface WharfOptions {
   /** Persistent state (default /var/lib/wharf). */
@@ -71,7 +78,9 @@ export class Wharf {
       mkdirSync(root, { recursive: true, mode: 0o711 });
       mkdirSync(runRoot, { recursive: true, mode: 0o711 });
     } catch (err) {
-      throw new WharfError('UNAVAILABLE', `cannot create the Wharf root ${root}: ${(err as Error).message}`, { cause: err });
+      throw new WharfError('UNAVAILABLE', `cannot create the Wharf root ${root}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const db = openMetaDb(root);
     try {
@@ -93,7 +102,19 @@ export class Wharf {
       const containers = new ContainerService({ store, images, volumes, tasks });
       const containerFiles = new ContainerFiles({ store, images, tasks, runc });
       const registries = new Registries({ images, content }, opts.registries);
-      return new Wharf(root, runRoot, db, content, snapshots, images, containers, tasks, containerFiles, volumes, registries);
+      return new Wharf(
+        root,
+        runRoot,
+        db,
+        content,
+        snapshots,
+        images,
+        containers,
+        tasks,
+        containerFiles,
+        volumes,
+        registries,
+      );
     } catch (err) {
       db.close();
       throw err;

@@ -6,8 +6,19 @@
  */
 import { WharfError } from '../errors/index.js';
 import type { ContainerConfig } from '../oci/index.js';
-import { DockerfileError, expandInstruction, parseDockerfile, parseInstruction, type Node } from '../dockerfile/index.js';
-import { applyInstruction, CONFIG_INSTRUCTIONS, type ConfigInstruction, type ConfigState } from './apply-instruction.js';
+import {
+  DockerfileError,
+  expandInstruction,
+  parseDockerfile,
+  parseInstruction,
+  type Node,
+} from '../dockerfile/index.js';
+import {
+  applyInstruction,
+  CONFIG_INSTRUCTIONS,
+  type ConfigInstruction,
+  type ConfigState,
+} from './apply-instruction.js';
 
 /** Docker's set: the config instructions but SHELL and STOPSIGNAL (moby's validCommitCommands). */
 const CHANGE_INSTRUCTIONS: readonly string[] = CONFIG_INSTRUCTIONS.filter((k) => k !== 'SHELL' && k !== 'STOPSIGNAL');

@@ -44,15 +44,20 @@ export interface ImageStoreParts {
   records: ImageRecords;
 }
 
-export async function checkImageStore(stores: ImageStoreParts, opts: { root: string; repair?: boolean; owners?: CheckOwners }): Promise<CheckReport> {
+export async function checkImageStore(
+  stores: ImageStoreParts,
+  opts: { root: string; repair?: boolean; owners?: CheckOwners },
+): Promise<CheckReport> {
   const problems: CheckProblem[] = [];
   const repair = opts.repair ?? false;
   const report: CheckReport = { blobsChecked: 0, layersChecked: 0, imagesChecked: 0, problems };
 
   const integrity = stores.db.sql.pragma('integrity_check') as Array<{ integrity_check: string }>;
-  for (const r of integrity) if (r.integrity_check !== 'ok') problems.push({ kind: 'database', what: r.integrity_check });
+  for (const r of integrity)
+    if (r.integrity_check !== 'ok') problems.push({ kind: 'database', what: r.integrity_check });
   const fk = stores.db.sql.pragma('foreign_key_check') as Array<Record<string, unknown>>;
-  for (const r of fk) problems.push({ kind: 'database', what: `foreign key violation in ${String(r.table)} row ${String(r.rowid)}` });
+  for (const r of fk)
+    problems.push({ kind: 'database', what: `foreign key violation in ${String(r.table)} row ${String(r.rowid)}` });
 
   // Live leases (a load or pull in progress) protect what they wrote; leases of dead processes are dropped.
   for (const l of stores.records.leases.all()) {
@@ -82,28 +87,39 @@ export async function checkImageStore(stores: ImageStoreParts, opts: { root: str
     present.add(b.digest);
     const owner = neededBlobs.get(b.digest);
     if (!(await stores.content.verify(b.digest))) {
-      problems.push({ kind: 'corrupt', what: `blob ${b.digest}${owner ? ` (${owner})` : ''} does not match its digest`, repaired: repair });
+      problems.push({
+        kind: 'corrupt',
+        what: `blob ${b.digest}${owner ? ` (${owner})` : ''} does not match its digest`,
+        repaired: repair,
+      });
       if (repair) await stores.content.delete(b.digest as Digest).catch(() => {});
       continue;
     }
     if (!owner && !leasedContent.has(b.digest)) {
-      problems.push({ kind: 'orphan', what: `blob ${b.digest} (${b.size} bytes) belongs to no image or layer`, repaired: repair });
+      problems.push({
+        kind: 'orphan',
+        what: `blob ${b.digest} (${b.size} bytes) belongs to no image or layer`,
+        repaired: repair,
+      });
       if (repair) await stores.content.delete(b.digest as Digest).catch(() => {});
     }
   }
-  for (const [d, owner] of neededBlobs) if (!present.has(d)) problems.push({ kind: 'missing', what: `${owner} is missing from the content store` });
+  for (const [d, owner] of neededBlobs)
+    if (!present.has(d)) problems.push({ kind: 'missing', what: `${owner} is missing from the content store` });
 
   // Layers against snapshots.
   const layerIds = new Set(layers.map((l) => l.chainId as string));
   for (const l of layers) {
     report.layersChecked++;
     const st = await stores.snapshots.stat(l.chainId);
-    if (st?.kind !== 'committed') problems.push({ kind: 'missing', what: `layer ${l.chainId} has no committed snapshot` });
+    if (st?.kind !== 'committed')
+      problems.push({ kind: 'missing', what: `layer ${l.chainId} has no committed snapshot` });
   }
   const otherSnapshots = opts.owners?.snapshots?.() ?? new Set<string>();
   for await (const s of stores.snapshots.walk()) {
     if (s.kind === 'committed') {
-      const derived = s.labels[DISPOSABLE_SNAPSHOT_LABEL] !== undefined && (s.parent === undefined || layerIds.has(s.parent));
+      const derived =
+        s.labels[DISPOSABLE_SNAPSHOT_LABEL] !== undefined && (s.parent === undefined || layerIds.has(s.parent));
       if (!layerIds.has(s.key) && !leasedSnapshots.has(s.key) && !otherSnapshots.has(s.key) && !derived) {
         problems.push({ kind: 'orphan', what: `snapshot ${s.key} belongs to no layer`, repaired: repair });
         if (repair) await stores.snapshots.remove(s.key).catch(() => {});
@@ -114,7 +130,11 @@ export async function checkImageStore(stores: ImageStoreParts, opts: { root: str
     // Extraction snapshots carry the PID of the process that made them: gone means killed mid-apply.
     const pid = Number(s.labels['wharf.pid']);
     if (s.key.startsWith('extract-') && !pidAlive(pid)) {
-      problems.push({ kind: 'stale', what: `unfinished layer extraction ${s.key.split(' ')[0]} of exited process ${pid}`, repaired: repair });
+      problems.push({
+        kind: 'stale',
+        what: `unfinished layer extraction ${s.key.split(' ')[0]} of exited process ${pid}`,
+        repaired: repair,
+      });
       if (repair) await stores.snapshots.remove(s.key).catch(() => {});
     } else if (!s.key.startsWith('extract-')) {
       problems.push({ kind: 'orphan', what: `${s.kind} snapshot ${s.key} belongs to nothing`, repaired: repair });
@@ -126,7 +146,8 @@ export async function checkImageStore(stores: ImageStoreParts, opts: { root: str
   for (const img of images) {
     report.imagesChecked++;
     const chain = stores.records.images.chain(img.id);
-    if (chain.some((c) => !layerIds.has(c))) problems.push({ kind: 'missing', what: `image ${img.id} refers to a missing layer` });
+    if (chain.some((c) => !layerIds.has(c)))
+      problems.push({ kind: 'missing', what: `image ${img.id} refers to a missing layer` });
   }
 
   // Partial writes and staging dirs of killed processes.

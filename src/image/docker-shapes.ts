@@ -143,7 +143,14 @@ export async function imageHistory(svc: ImageService, nameOrId: string): Promise
       const c = chain[layerIdx++];
       size = c ? (svc.records.layers.get(c)?.size ?? 0) : 0;
     }
-    rows.unshift({ id: '<missing>', created: h.created ?? null, createdBy: h.created_by ?? '', size, comment: h.comment ?? '', tags: [] });
+    rows.unshift({
+      id: '<missing>',
+      created: h.created ?? null,
+      createdBy: h.created_by ?? '',
+      size,
+      comment: h.comment ?? '',
+      tags: [],
+    });
   }
   let cur: ImageRecord | undefined = img;
   for (const row of rows) {
@@ -184,7 +191,8 @@ export function parseImageFilters(filters: readonly string[]): ImageFilters {
     const { name: k, value: v } = splitFilter(f);
     switch (k) {
       case 'dangling':
-        if (!['true', 'false', '1', '0'].includes(v.toLowerCase())) throw new WharfError('INVALID_ARGUMENT', `invalid filter 'dangling=${v}'`);
+        if (!['true', 'false', '1', '0'].includes(v.toLowerCase()))
+          throw new WharfError('INVALID_ARGUMENT', `invalid filter 'dangling=${v}'`);
         out.dangling = v === 'true' || v === '1';
         break;
       case 'reference':
@@ -230,7 +238,8 @@ function layerSharing(svc: ImageService): { counts: Map<string, number>; sizes: 
 
 function sharedSizeOf(svc: ImageService, id: Digest, sharing: ReturnType<typeof layerSharing>): number {
   let shared = 0;
-  for (const c of svc.records.images.chain(id)) if ((sharing.counts.get(c) ?? 0) > 1) shared += sharing.sizes.get(c) ?? 0;
+  for (const c of svc.records.images.chain(id))
+    if ((sharing.counts.get(c) ?? 0) > 1) shared += sharing.sizes.get(c) ?? 0;
   return shared;
 }
 
@@ -279,10 +288,12 @@ export function listImages(svc: ImageService, opts: ImageListOptions = {}): Imag
     }
     // A repository known only by digest shows as `repo <none>`.
     for (const m of manifests) {
-      if (!tags.some((t) => t.repository === m.repository)) named.push({ ref: parseNormalizedNamed(m.repository), tag: '<none>', digest: m.digest });
+      if (!tags.some((t) => t.repository === m.repository))
+        named.push({ ref: parseNormalizedNamed(m.repository), tag: '<none>', digest: m.digest });
     }
     const matchesRef = (r: Reference, tag: string) =>
-      (!f.reference || f.reference.some((p) => globMatch(p, familiarName(r)) || globMatch(p, `${familiarName(r)}:${tag}`))) &&
+      (!f.reference ||
+        f.reference.some((p) => globMatch(p, familiarName(r)) || globMatch(p, `${familiarName(r)}:${tag}`))) &&
       (!opts.repoFilter || matchesRepoArg(opts.repoFilter, r, tag));
     if (named.length === 0) {
       if (f.reference || opts.repoFilter) continue;

@@ -20,7 +20,11 @@ export interface ImportOptions {
 }
 
 /** `import`: a root file system tarball (plain, gzip, xz, zstd) becomes a one-layer image. */
-export async function importTarball(svc: ImageService, src: Readable | string, opts: ImportOptions = {}): Promise<ImageRecord> {
+export async function importTarball(
+  svc: ImageService,
+  src: Readable | string,
+  opts: ImportOptions = {},
+): Promise<ImageRecord> {
   const open = async () => (typeof src === 'string' ? createReadStream(src) : src);
   const layer = await svc.layers.create(null, await open(), typeof src === 'string' ? { reopen: open } : {});
   const created = (opts.created ?? new Date()).toISOString();
@@ -37,5 +41,9 @@ export async function importTarball(svc: ImageService, src: Readable | string, o
     rootfs: { type: 'layers', diff_ids: [layer.diffId] },
     history: [{ created, comment: message }],
   };
-  return svc.create({ configRaw: canonicalJson(config), chain: [layer.chainId], tags: opts.reference ? [opts.reference] : [] });
+  return svc.create({
+    configRaw: canonicalJson(config),
+    chain: [layer.chainId],
+    tags: opts.reference ? [opts.reference] : [],
+  });
 }

@@ -1,4 +1,11 @@
-export { ImageService, MAX_CONFIG_BYTES, imageIdOf, type ImageUsers, type RemoveEvent, type NewImage } from './service.js';
+export {
+  ImageService,
+  MAX_CONFIG_BYTES,
+  imageIdOf,
+  type ImageUsers,
+  type RemoveEvent,
+  type NewImage,
+} from './service.js';
 export { ImageRecords, type ImageRecord, type LayerRecord, type TagRecord } from './records.js';
 export { LayerStore, chainIdOf, chainIds } from './layers.js';
 export { applyChanges } from './changes.js';
@@ -27,4 +34,10 @@ export {
   type ImageFilters,
   type ImageDiskUsage,
 } from './docker-shapes.js';
-export { checkImageStore, type ImageStoreParts, type CheckReport, type CheckProblem, type CheckOwners } from './check.js';
+export {
+  checkImageStore,
+  type ImageStoreParts,
+  type CheckReport,
+  type CheckProblem,
+  type CheckOwners,
+} from './check.js';

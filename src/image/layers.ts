@@ -50,7 +50,8 @@ export class LayerStore {
 
   /** Apply a (possibly compressed) layer tar on top of `parent`; returns the existing record when already present. */
   async create(parent: Digest | null, tar: Readable, opts: CreateLayerOptions = {}): Promise<LayerRecord> {
-    if (parent && !this.records.layers.get(parent)) throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
+    if (parent && !this.records.layers.get(parent))
+      throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
     const key = `extract-${Date.now()}-${randomHex(4)} ${parent ?? ''}`;
     await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
     let committed = false;
@@ -67,7 +68,10 @@ export class LayerStore {
       await teeInto(uncompressed, [toApply, recorder]);
       const { diffId, size: tarSize } = await applied;
       if (opts.expectedDiffId && diffId !== opts.expectedDiffId) {
-        throw new WharfError('DIGEST_MISMATCH', `layer content does not match its diff ID: expected ${opts.expectedDiffId}, got ${diffId}`);
+        throw new WharfError(
+          'DIGEST_MISMATCH',
+          `layer content does not match its diff ID: expected ${opts.expectedDiffId}, got ${diffId}`,
+        );
       }
       const chainId = chainIdOf(parent, diffId);
       const existing = this.records.layers.get(chainId);
@@ -88,7 +92,16 @@ export class LayerStore {
         if (!is(err, 'ALREADY_EXISTS')) throw err;
       }
       const { size } = await this.snapshots.usage(chainId);
-      const rec: LayerRecord = { chainId, diffId, parent, size, tarSize, tarsplit, tarBlob, created: new Date().toISOString() };
+      const rec: LayerRecord = {
+        chainId,
+        diffId,
+        parent,
+        size,
+        tarSize,
+        tarsplit,
+        tarBlob,
+        created: new Date().toISOString(),
+      };
       this.records.layers.insert(rec);
       return this.records.layers.get(chainId)!;
     } finally {
@@ -129,7 +142,16 @@ export class LayerStore {
       await this.snapshots.remove(key);
     }
     const { size } = await this.snapshots.usage(chainId);
-    this.records.layers.insert({ chainId, diffId, parent, size, tarSize: counter.bytes, tarsplit, tarBlob: null, created: new Date().toISOString() });
+    this.records.layers.insert({
+      chainId,
+      diffId,
+      parent,
+      size,
+      tarSize: counter.bytes,
+      tarsplit,
+      tarBlob: null,
+      created: new Date().toISOString(),
+    });
     return this.records.layers.get(chainId)!;
   }
 
@@ -144,7 +166,10 @@ export class LayerStore {
     if (!l) throw new WharfError('NOT_FOUND', `layer ${chainId} not found`);
     if (l.tarBlob) return this.content.read(l.tarBlob);
     if (!l.tarsplit) {
-      throw new WharfError('UNSUPPORTED', `layer ${l.diffId} cannot be exported byte for byte (its tar had duplicate entries)`);
+      throw new WharfError(
+        'UNSUPPORTED',
+        `layer ${l.diffId} cannot be exported byte for byte (its tar had duplicate entries)`,
+      );
     }
     return reconstructTar(await this.content.read(l.tarsplit), this.snapshots.differ.diffDir(chainId));
   }

@@ -39,7 +39,10 @@ interface Staged {
 }
 
 function cleanName(name: string): string | undefined {
-  const n = path.posix.normalize('/' + name).slice(1).replace(/\/+$/, '');
+  const n = path.posix
+    .normalize('/' + name)
+    .slice(1)
+    .replace(/\/+$/, '');
   if (!n || n === '.' || n.split('/').includes('..')) return undefined;
   return n;
 }
@@ -61,7 +64,10 @@ async function stage(src: Readable, dir: string): Promise<Staged> {
         return;
       }
       if (header.type === 'symlink' || header.type === 'link') {
-        const target = header.type === 'symlink' ? path.posix.join(path.posix.dirname(name), header.linkname ?? '') : header.linkname ?? '';
+        const target =
+          header.type === 'symlink'
+            ? path.posix.join(path.posix.dirname(name), header.linkname ?? '')
+            : (header.linkname ?? '');
         const t = cleanName(target);
         if (!t) {
           fail(new WharfError('INVALID_ARGUMENT', `invalid archive: link "${header.name}" points outside the archive`));
@@ -112,7 +118,8 @@ async function readSmall(s: Staged, name: string, expected?: Digest): Promise<Bu
   if (!n) throw new WharfError('INVALID_ARGUMENT', `invalid archive: ${name} is missing`);
   const p = path.join(s.dir, n);
   const st = await fsp.stat(p);
-  if (st.size > MAX_MANIFEST_BYTES) throw new WharfError('TOO_LARGE', `invalid archive: ${name} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  if (st.size > MAX_MANIFEST_BYTES)
+    throw new WharfError('TOO_LARGE', `invalid archive: ${name} is larger than ${MAX_MANIFEST_BYTES} bytes`);
   const data = await fsp.readFile(p);
   if (expected && digestOf(data) !== expected) {
     throw new WharfError('DIGEST_MISMATCH', `invalid archive: ${name} does not match its digest ${expected}`);
@@ -158,14 +165,19 @@ async function planOciLayout(s: Staged): Promise<PlannedImage[]> {
   const out: PlannedImage[] = [];
   const indexRaw = await readSmall(s, 'index.json');
   const root = parseManifest(indexRaw, 'application/vnd.oci.image.index.v1+json');
-  if (root.kind !== 'index') throw new WharfError('INVALID_ARGUMENT', 'invalid archive: index.json is not an image index');
+  if (root.kind !== 'index')
+    throw new WharfError('INVALID_ARGUMENT', 'invalid archive: index.json is not an image index');
   const visit = async (desc: Descriptor, names: string[], depth: number): Promise<void> => {
     if (depth > 8) throw new WharfError('INVALID_ARGUMENT', 'invalid archive: image indexes nested too deep');
     const raw = await readSmall(s, blobName(desc.digest), desc.digest);
     const parsed = parseManifest(raw, desc.mediaType);
     if (parsed.kind === 'index') {
       const child = selectManifest(parsed.index as ImageIndex, hostPlatform());
-      if (!child) throw new WharfError('NOT_FOUND', `no image for platform ${hostPlatform().os}/${hostPlatform().architecture} in the archive`);
+      if (!child)
+        throw new WharfError(
+          'NOT_FOUND',
+          `no image for platform ${hostPlatform().os}/${hostPlatform().architecture} in the archive`,
+        );
       await visit(child, names, depth + 1);
       return;
     }
@@ -193,14 +205,25 @@ export async function loadArchive(svc: ImageService, src: Readable, opts: { root
   await fsp.mkdir(dir, { recursive: true });
   try {
     const s = await stage(src, dir);
-    const plan = s.files.has('manifest.json') ? await planDockerArchive(s) : s.files.has('index.json') ? await planOciLayout(s) : undefined;
-    if (!plan) throw new WharfError('INVALID_ARGUMENT', 'invalid archive: neither manifest.json nor index.json found (not a docker-archive or OCI archive)');
+    const plan = s.files.has('manifest.json')
+      ? await planDockerArchive(s)
+      : s.files.has('index.json')
+        ? await planOciLayout(s)
+        : undefined;
+    if (!plan)
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        'invalid archive: neither manifest.json nor index.json found (not a docker-archive or OCI archive)',
+      );
     if (plan.length === 0) throw new WharfError('INVALID_ARGUMENT', 'invalid archive: it contains no image');
     const result: LoadResult = { loaded: [] };
     for (const p of plan) {
       const config = parseImageConfig(p.configRaw);
       if (config.rootfs.diff_ids.length !== p.layers.length) {
-        throw new WharfError('INVALID_ARGUMENT', `invalid archive: config lists ${config.rootfs.diff_ids.length} layers, manifest ${p.layers.length}`);
+        throw new WharfError(
+          'INVALID_ARGUMENT',
+          `invalid archive: config lists ${config.rootfs.diff_ids.length} layers, manifest ${p.layers.length}`,
+        );
       }
       const chain: Digest[] = [];
       for (const [i, layer] of p.layers.entries()) {
@@ -211,9 +234,14 @@ export async function loadArchive(svc: ImageService, src: Readable, opts: { root
           if (!file) throw new WharfError('INVALID_ARGUMENT', `invalid archive: layer ${layer.file} is missing`);
           const open = async (): Promise<Readable> => {
             const r = createReadStream(path.join(s.dir, file));
-            return layer.desc && isDigest(layer.desc.digest) ? r.pipe(new VerifyingStream(layer.desc.digest, layer.desc.size)) : r;
+            return layer.desc && isDigest(layer.desc.digest)
+              ? r.pipe(new VerifyingStream(layer.desc.digest, layer.desc.size))
+              : r;
           };
-          await svc.layers.create(chain[chain.length - 1] ?? null, await open(), { expectedDiffId: diffId, reopen: open });
+          await svc.layers.create(chain[chain.length - 1] ?? null, await open(), {
+            expectedDiffId: diffId,
+            reopen: open,
+          });
         }
         chain.push(chainId);
       }

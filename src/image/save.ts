@@ -64,9 +64,13 @@ export async function saveImages(svc: ImageService, names: readonly string[], ou
   done.catch(() => {});
   const written = new Set<string>();
   const entry = (name: string, data: Buffer) =>
-    new Promise<void>((resolve, reject) => pack.entry({ name, mtime: EPOCH, mode: 0o644 }, data, (err) => (err ? reject(err) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name, mtime: EPOCH, mode: 0o644 }, data, (err) => (err ? reject(err) : resolve())),
+    );
   const dir = (name: string) =>
-    new Promise<void>((resolve, reject) => pack.entry({ name, type: 'directory', mtime: EPOCH, mode: 0o755 }, (err) => (err ? reject(err) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name, type: 'directory', mtime: EPOCH, mode: 0o755 }, (err) => (err ? reject(err) : resolve())),
+    );
   const blob = async (digest: Digest, data: Buffer) => {
     if (written.has(digest)) return;
     written.add(digest);
@@ -91,8 +95,9 @@ export async function saveImages(svc: ImageService, names: readonly string[], ou
         written.add(l.diffId);
         const src = await svc.layers.tar(chainId);
         await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ name: `blobs/sha256/${hexOf(l.diffId)}`, size: l.tarSize, mtime: EPOCH, mode: 0o644 }, (err) =>
-            err ? reject(err) : resolve(),
+          const sink = pack.entry(
+            { name: `blobs/sha256/${hexOf(l.diffId)}`, size: l.tarSize, mtime: EPOCH, mode: 0o644 },
+            (err) => (err ? reject(err) : resolve()),
           );
           pipeline(src, sink).catch(reject);
         });
@@ -111,7 +116,10 @@ export async function saveImages(svc: ImageService, names: readonly string[], ou
       for (const r of refs) {
         index.push({
           ...desc,
-          annotations: { 'io.containerd.image.name': formatReference(r), 'org.opencontainers.image.ref.name': r.tag ?? 'latest' },
+          annotations: {
+            'io.containerd.image.name': formatReference(r),
+            'org.opencontainers.image.ref.name': r.tag ?? 'latest',
+          },
         });
         const top = config.rootfs.diff_ids[config.rootfs.diff_ids.length - 1];
         if (top) {

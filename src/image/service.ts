@@ -115,7 +115,8 @@ export class ImageService {
   /** Normalize user input to a tag reference: 'busybox' → docker.io/library/busybox:latest. */
   static tagReference(name: string): Reference {
     const ref = parseNormalizedNamed(name);
-    if (ref.digest) throw new WharfError('INVALID_ARGUMENT', `refusing to create a tag with a digest reference: ${name}`);
+    if (ref.digest)
+      throw new WharfError('INVALID_ARGUMENT', `refusing to create a tag with a digest reference: ${name}`);
     return ref.tag ? ref : { ...ref, tag: 'latest' };
   }
 
@@ -124,13 +125,20 @@ export class ImageService {
     const config = parseImageConfig(img.configRaw);
     const refs = (img.tags ?? []).map((t) => ImageService.tagReference(t));
     if (config.rootfs.diff_ids.length !== img.chain.length) {
-      throw new WharfError('INVALID_ARGUMENT', `config lists ${config.rootfs.diff_ids.length} layers but ${img.chain.length} were given`);
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `config lists ${config.rootfs.diff_ids.length} layers but ${img.chain.length} were given`,
+      );
     }
     let size = 0;
     img.chain.forEach((c, i) => {
       const l = this.records.layers.get(c);
       if (!l) throw new WharfError('NOT_FOUND', `layer ${c} not found`);
-      if (l.diffId !== config.rootfs.diff_ids[i]) throw new WharfError('DIGEST_MISMATCH', `layer ${i} has diff ID ${l.diffId}, config says ${config.rootfs.diff_ids[i]}`);
+      if (l.diffId !== config.rootfs.diff_ids[i])
+        throw new WharfError(
+          'DIGEST_MISMATCH',
+          `layer ${i} has diff ID ${l.diffId}, config says ${config.rootfs.diff_ids[i]}`,
+        );
       size += l.size;
     });
     const { digest: id } = await this.#content.writeBuffer(img.configRaw);
@@ -159,7 +167,9 @@ export class ImageService {
   tag(source: string, target: string): void {
     const img = this.resolve(source);
     const ref = ImageService.tagReference(target);
-    this.#db.immediate(() => this.records.tags.set(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()));
+    this.#db.immediate(() =>
+      this.records.tags.set(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()),
+    );
   }
 
   /**
@@ -202,7 +212,8 @@ export class ImageService {
         for (const m of dropDigests) this.records.manifests.delete(img.id, m.repository, m.digest);
       });
       events.push({ Untagged: familiarString(byName) });
-      for (const m of dropDigests) events.push({ Untagged: familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }) });
+      for (const m of dropDigests)
+        events.push({ Untagged: familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }) });
       await this.#dropUnreferencedManifests(dropDigests.map((m) => m.digest));
       if (!lastRef || users.length > 0 || this.records.images.hasChildren(img.id)) return events;
       events.push(...(await this.#deleteImage(img.id, opts.noPrune ?? false)));
@@ -211,17 +222,29 @@ export class ImageService {
 
     // By ID (or digest): every name goes with it.
     if (this.records.images.hasChildren(img.id)) {
-      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (cannot be forced) - image has dependent child images`);
+      throw new WharfError(
+        'CONFLICT',
+        `conflict: unable to delete ${short} (cannot be forced) - image has dependent child images`,
+      );
     }
     const running = users.find((u) => u.running);
     if (running) {
-      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+      throw new WharfError(
+        'CONFLICT',
+        `conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${shortId(running.id)}`,
+      );
     }
     if (users.length > 0 && !opts.force) {
-      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${shortId(users[0]!.id)}`);
+      throw new WharfError(
+        'CONFLICT',
+        `conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${shortId(users[0]!.id)}`,
+      );
     }
     if (tags.length > 1 && !opts.force) {
-      throw new WharfError('CONFLICT', `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
+      throw new WharfError(
+        'CONFLICT',
+        `conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`,
+      );
     }
     for (const t of tags) {
       this.#db.immediate(() => this.records.tags.delete(t.name));
@@ -259,7 +282,12 @@ export class ImageService {
     for (const c of await this.layers.release(chain)) events.push({ Deleted: c });
     if (!noPrune && img.parent) {
       const parent = this.records.images.get(img.parent);
-      if (parent && this.records.tags.ofImage(parent.id).length === 0 && !this.records.images.hasChildren(parent.id) && this.users(parent.id).length === 0) {
+      if (
+        parent &&
+        this.records.tags.ofImage(parent.id).length === 0 &&
+        !this.records.images.hasChildren(parent.id) &&
+        this.users(parent.id).length === 0
+      ) {
         events.push(...(await this.#deleteImage(parent.id, false)));
       }
     }
@@ -267,7 +295,9 @@ export class ImageService {
   }
 
   /** `image prune`: dangling images (no names, no children), or with `all` every image no container uses. */
-  async prune(opts: { all?: boolean; filter?: (img: ImageRecord) => boolean } = {}): Promise<{ events: RemoveEvent[]; reclaimed: number }> {
+  async prune(
+    opts: { all?: boolean; filter?: (img: ImageRecord) => boolean } = {},
+  ): Promise<{ events: RemoveEvent[]; reclaimed: number }> {
     const events: RemoveEvent[] = [];
     let reclaimed = 0;
     // Repeat: deleting a child can leave its parent dangling.
@@ -287,7 +317,8 @@ export class ImageService {
         const sizes = new Map(this.records.layers.all().map((l) => [l.chainId, l.size]));
         const ev = await this.#deleteImage(img.id, true);
         events.push(...ev);
-        for (const e of ev) if ('Deleted' in e && before.has(e.Deleted as Digest)) reclaimed += sizes.get(e.Deleted as Digest) ?? 0;
+        for (const e of ev)
+          if ('Deleted' in e && before.has(e.Deleted as Digest)) reclaimed += sizes.get(e.Deleted as Digest) ?? 0;
       }
     }
     return { events, reclaimed };
@@ -304,4 +335,3 @@ function isIdLike(input: string, id: Digest): boolean {
 export function imageIdOf(configRaw: Buffer): Digest {
   return digestOf(configRaw);
 }
-

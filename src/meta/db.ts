@@ -38,14 +38,23 @@ function setWalMode(sql: SqliteDatabase): void {
 export class MetaDb {
   readonly sql: SqliteDatabase;
 
-  constructor(readonly file: string, opts: { readonly?: boolean } = {}) {
+  constructor(
+    readonly file: string,
+    opts: { readonly?: boolean } = {},
+  ) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
     try {
       // By path: better-sqlite3's own lookup (`bindings`) walks a stack trace and probes paths at every start.
       const binding = betterSqliteBinding();
-      this.sql = new Database(file, { readonly: opts.readonly ?? false, timeout: 15_000, ...(binding ? { nativeBinding: binding } : {}) });
+      this.sql = new Database(file, {
+        readonly: opts.readonly ?? false,
+        timeout: 15_000,
+        ...(binding ? { nativeBinding: binding } : {}),
+      });
     } catch (err) {
-      throw new WharfError('UNAVAILABLE', `cannot open metadata database ${file}: ${(err as Error).message}`, { cause: err });
+      throw new WharfError('UNAVAILABLE', `cannot open metadata database ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     setWalMode(this.sql);
     // NORMAL in WAL mode keeps the database consistent on a crash; only a power loss can drop the last commits.
@@ -69,8 +78,11 @@ export class MetaDb {
   /** Apply the namespace's migrations that have not run yet. Safe when several processes start at once. */
   migrate(namespace: string, migrations: readonly Migration[]): void {
     const current = () =>
-      (this.prepare('SELECT version FROM schema_versions WHERE namespace = ?').get(namespace) as { version: number } | undefined)
-        ?.version ?? 0;
+      (
+        this.prepare('SELECT version FROM schema_versions WHERE namespace = ?').get(namespace) as
+          | { version: number }
+          | undefined
+      )?.version ?? 0;
     const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
     if (current() >= latest) return;
     // IMMEDIATE takes the write lock up front, so two processes cannot both decide to run the same step.
@@ -81,7 +93,9 @@ export class MetaDb {
         if (typeof m.up === 'string') this.sql.exec(m.up);
         else m.up(this.sql);
         this.sql
-          .prepare('INSERT INTO schema_versions(namespace, version) VALUES (?, ?) ON CONFLICT(namespace) DO UPDATE SET version = excluded.version')
+          .prepare(
+            'INSERT INTO schema_versions(namespace, version) VALUES (?, ?) ON CONFLICT(namespace) DO UPDATE SET version = excluded.version',
+          )
           .run(namespace, m.version);
       }
     });

@@ -105,7 +105,10 @@ export async function invokePlugin(
   try {
     await fsp.access(binary, constants.X_OK);
   } catch {
-    throw new WharfError('UNAVAILABLE', `CNI plugin ${conf.type} not found in ${dir} (install containernetworking-plugins)`);
+    throw new WharfError(
+      'UNAVAILABLE',
+      `CNI plugin ${conf.type} not found in ${dir} (install containernetworking-plugins)`,
+    );
   }
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -115,17 +118,19 @@ export async function invokePlugin(
     CNI_IFNAME: rt.ifName,
     CNI_PATH: dir,
   };
-  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c ?? 1, stdout: out, stderr: err }));
-    child.stdin.on('error', () => {});
-    child.stdin.end(JSON.stringify(conf));
-  });
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      const child = spawn(binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.on('error', reject);
+      child.on('close', (c) => resolve({ code: c ?? 1, stdout: out, stderr: err }));
+      child.stdin.on('error', () => {});
+      child.stdin.end(JSON.stringify(conf));
+    },
+  );
   if (code !== 0) {
     let msg = stderr.trim() || stdout.trim();
     try {
@@ -142,7 +147,12 @@ export async function invokePlugin(
   return JSON.parse(stdout) as CniResult;
 }
 
-function pluginConf(list: CniConflist, plugin: CniPluginConf, rt: CniRuntime, prevResult?: CniResult): Record<string, unknown> & { type: string } {
+function pluginConf(
+  list: CniConflist,
+  plugin: CniPluginConf,
+  rt: CniRuntime,
+  prevResult?: CniResult,
+): Record<string, unknown> & { type: string } {
   const conf: Record<string, unknown> & { type: string } = { ...plugin, cniVersion: list.cniVersion, name: list.name };
   const caps = plugin.capabilities as Record<string, boolean> | undefined;
   if (caps?.portMappings) {

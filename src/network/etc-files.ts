@@ -17,7 +17,8 @@ export function parseAddHost(spec: string, gateway?: string): ExtraHost {
     if (!gateway) throw new WharfError('INVALID_ARGUMENT', `--add-host "${spec}": no gateway on this network`);
     ip = gateway;
   }
-  if (isIP(ip) === 0) throw new WharfError('INVALID_ARGUMENT', `invalid --add-host "${spec}": "${ip}" is not an IP address`);
+  if (isIP(ip) === 0)
+    throw new WharfError('INVALID_ARGUMENT', `invalid --add-host "${spec}": "${ip}" is not an IP address`);
   if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(name)) {
     throw new WharfError('INVALID_ARGUMENT', `invalid --add-host "${spec}": "${name}" is not a host name`);
   }
@@ -25,7 +26,12 @@ export function parseAddHost(spec: string, gateway?: string): ExtraHost {
 }
 
 /** Docker's /etc/hosts for a container: the loopback and IPv6 defaults, extra hosts, then the container itself. */
-export function hostsFileContent(opts: { hostname: string; ip?: string; extraHosts?: ExtraHost[]; domainname?: string }): string {
+export function hostsFileContent(opts: {
+  hostname: string;
+  ip?: string;
+  extraHosts?: ExtraHost[];
+  domainname?: string;
+}): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',

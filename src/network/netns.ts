@@ -8,10 +8,12 @@ export const netnsPath = (name: string): string => `${NETNS_DIR}/${name}`;
 
 /** A persistent named network namespace (`ip netns add`), bind-mounted under /var/run/netns. */
 export async function createNetns(name: string): Promise<string> {
-  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name)) throw new WharfError('INVALID_ARGUMENT', `invalid network namespace name "${name}"`);
+  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(name))
+    throw new WharfError('INVALID_ARGUMENT', `invalid network namespace name "${name}"`);
   const res = await run('ip', ['netns', 'add', name], { check: false });
   if (res.code !== 0) {
-    if (/File exists/.test(res.stderr)) throw new WharfError('ALREADY_EXISTS', `network namespace ${name} already exists`);
+    if (/File exists/.test(res.stderr))
+      throw new WharfError('ALREADY_EXISTS', `network namespace ${name} already exists`);
     throw new WharfError('INTERNAL', `ip netns add ${name}: ${res.stderr.trim()}`);
   }
   return netnsPath(name);

@@ -29,12 +29,19 @@ function defaultPortLockFile(): string {
  * its stdin closes: when this process ends for any reason, even SIGKILL, the lock goes with it. Without flock(1)
  * (a system without util-linux) ports are published unlocked, as before the lock existed.
  */
-export async function withPortLock<T>(fn: () => Promise<T>, opts: { file?: string; timeoutSec?: number } = {}): Promise<T> {
+export async function withPortLock<T>(
+  fn: () => Promise<T>,
+  opts: { file?: string; timeoutSec?: number } = {},
+): Promise<T> {
   const file = opts.file ?? defaultPortLockFile();
   const timeout = String(opts.timeoutSec ?? 60);
-  const holder = spawn('flock', ['--exclusive', '--timeout', timeout, file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const holder = spawn(
+    'flock',
+    ['--exclusive', '--timeout', timeout, file, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   holder.stdin?.on('error', () => {}); // flock gone early: its exit event reports it
   const release = (): void => {
     holder.stdin?.end();
@@ -59,7 +66,12 @@ export async function withPortLock<T>(fn: () => Promise<T>, opts: { file?: strin
       });
       holder.once('exit', (code) => {
         if (!locked) return;
-        reject(new WharfError('UNAVAILABLE', `cannot lock ${file} for publishing ports (flock exited ${code}): ${err.trim() || 'timed out'}`));
+        reject(
+          new WharfError(
+            'UNAVAILABLE',
+            `cannot lock ${file} for publishing ports (flock exited ${code}): ${err.trim() || 'timed out'}`,
+          ),
+        );
       });
     });
   } catch (err) {

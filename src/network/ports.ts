@@ -30,7 +30,8 @@ export function parsePortmapRules(iptablesS: string): PublishedPort[] {
   return out;
 }
 
-const overlaps = (a: string, b: string): boolean => a === '' || b === '' || a === '0.0.0.0' || b === '0.0.0.0' || a === b;
+const overlaps = (a: string, b: string): boolean =>
+  a === '' || b === '' || a === '0.0.0.0' || b === '0.0.0.0' || a === b;
 
 async function canBind(ip: string, port: number, protocol: PortProtocol): Promise<boolean> {
   const host = ip === '' ? '0.0.0.0' : ip;
@@ -74,13 +75,19 @@ export async function checkPortsFree(mappings: readonly PortMapping[]): Promise<
   const seen: PortMapping[] = [];
   for (const m of mappings) {
     if (m.hostPort === 0) continue;
-    const dup = seen.find((s) => s.hostPort === m.hostPort && s.protocol === m.protocol && overlaps(s.hostIP, m.hostIP));
+    const dup = seen.find(
+      (s) => s.hostPort === m.hostPort && s.protocol === m.protocol && overlaps(s.hostIP, m.hostIP),
+    );
     if (dup) throw new WharfError('CONFLICT', `port ${describe(m)} is published twice`);
     seen.push(m);
     if (published.some((p) => p.hostPort === m.hostPort && p.protocol === m.protocol && overlaps(p.hostIP, m.hostIP))) {
-      throw new WharfError('CONFLICT', `cannot publish ${describe(m)}: the port is already published by another container`, {
-        details: { hostPort: m.hostPort },
-      });
+      throw new WharfError(
+        'CONFLICT',
+        `cannot publish ${describe(m)}: the port is already published by another container`,
+        {
+          details: { hostPort: m.hostPort },
+        },
+      );
     }
     if (m.protocol !== 'sctp' && !(await canBind(m.hostIP, m.hostPort, m.protocol))) {
       throw new WharfError('CONFLICT', `cannot publish ${describe(m)}: address already in use`, {
@@ -126,10 +133,14 @@ export async function allocateRandomPorts(mappings: readonly PortMapping[]): Pro
     if (m.hostPortEnd !== undefined) {
       let found = 0;
       for (let p = m.hostPort; p <= m.hostPortEnd && !found; p++) {
-        if (!taken(m.hostIP, p, m.protocol, out) && (m.protocol === 'sctp' || (await canBind(m.hostIP, p, m.protocol)))) found = p;
+        if (!taken(m.hostIP, p, m.protocol, out) && (m.protocol === 'sctp' || (await canBind(m.hostIP, p, m.protocol))))
+          found = p;
       }
       if (!found) {
-        throw new WharfError('CONFLICT', `no free host port in ${m.hostPort}-${m.hostPortEnd}/${m.protocol} for container port ${m.containerPort}`);
+        throw new WharfError(
+          'CONFLICT',
+          `no free host port in ${m.hostPort}-${m.hostPortEnd}/${m.protocol} for container port ${m.containerPort}`,
+        );
       }
       out.push({ hostIP: m.hostIP, hostPort: found, containerPort: m.containerPort, protocol: m.protocol });
       continue;
@@ -143,7 +154,8 @@ export async function allocateRandomPorts(mappings: readonly PortMapping[]): Pro
       const p = await freePort(m.hostIP, m.protocol === 'udp' ? 'udp' : 'tcp');
       if (!taken(m.hostIP, p, m.protocol, out)) port = p;
     }
-    if (port === 0) throw new WharfError('UNAVAILABLE', `no free host port for container port ${m.containerPort}/${m.protocol}`);
+    if (port === 0)
+      throw new WharfError('UNAVAILABLE', `no free host port for container port ${m.containerPort}/${m.protocol}`);
     out.push({ ...m, hostPort: port });
   }
   return out;

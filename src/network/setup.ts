@@ -110,10 +110,17 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
   }
   // Choosing host ports and publishing them (portmap's rules, added with the network) is one step under a lock.
   const wanted = req.ports ?? [];
-  return wanted.length ? withPortLock(() => bridgeNetwork(req, wanted, resolvText, pluginDir)) : bridgeNetwork(req, [], resolvText, pluginDir);
+  return wanted.length
+    ? withPortLock(() => bridgeNetwork(req, wanted, resolvText, pluginDir))
+    : bridgeNetwork(req, [], resolvText, pluginDir);
 }
 
-async function bridgeNetwork(req: NetworkRequest, wanted: PortMapping[], resolvText: string, pluginDir: string): Promise<NetworkSetup> {
+async function bridgeNetwork(
+  req: NetworkRequest,
+  wanted: PortMapping[],
+  resolvText: string,
+  pluginDir: string,
+): Promise<NetworkSetup> {
   const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
@@ -166,13 +173,17 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
   if (saved?.cni || !saved) {
     const conflist = saved?.cni?.conflist ?? bridgeConflist();
     try {
-      await delNetworkList(conflist, {
-        containerId: id,
-        netns: nsPath,
-        ifName: saved?.cni?.ifName ?? IFNAME,
-        pluginDir: saved?.cni?.pluginDir ?? DEFAULT_CNI_PLUGIN_DIR,
-        portMappings: saved?.ports ?? [],
-      }, saved?.cni?.result);
+      await delNetworkList(
+        conflist,
+        {
+          containerId: id,
+          netns: nsPath,
+          ifName: saved?.cni?.ifName ?? IFNAME,
+          pluginDir: saved?.cni?.pluginDir ?? DEFAULT_CNI_PLUGIN_DIR,
+          portMappings: saved?.ports ?? [],
+        },
+        saved?.cni?.result,
+      );
     } catch (err) {
       first = err;
     }
@@ -183,7 +194,9 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
     first ??= err;
   }
   if (first) {
-    throw first instanceof WharfError ? first : new WharfError('INTERNAL', `network teardown of ${id}: ${String(first)}`, { cause: first });
+    throw first instanceof WharfError
+      ? first
+      : new WharfError('INTERNAL', `network teardown of ${id}: ${String(first)}`, { cause: first });
   }
 }
 

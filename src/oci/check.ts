@@ -9,7 +9,11 @@ import type { Descriptor, Platform } from './types.js';
 export type Json = Record<string, unknown>;
 
 export function bad(what: string, where: string, problem: string): WharfError {
-  return new WharfError('INVALID_ARGUMENT', `invalid ${what}: ${where ? `${where} ` : ''}${problem}`, where ? { details: { field: where } } : {});
+  return new WharfError(
+    'INVALID_ARGUMENT',
+    `invalid ${what}: ${where ? `${where} ` : ''}${problem}`,
+    where ? { details: { field: where } } : {},
+  );
 }
 
 export function describe(v: unknown): string {
@@ -63,7 +67,12 @@ export function isValidMediaType(mt: string): boolean {
 
 export function expectDigest(v: unknown, what: string, where: string): Digest {
   const s = expectString(v, what, where);
-  if (!isDigest(s)) throw bad(what, where, `is not a valid digest (want sha256:<64 hex> or sha512:<128 hex>): ${JSON.stringify(s).slice(0, 150)}`);
+  if (!isDigest(s))
+    throw bad(
+      what,
+      where,
+      `is not a valid digest (want sha256:<64 hex> or sha512:<128 hex>): ${JSON.stringify(s).slice(0, 150)}`,
+    );
   return s;
 }
 
@@ -81,7 +90,8 @@ export function validatePlatform(v: unknown, what: string, where: string): Platf
 export function validateDescriptor(v: unknown, what: string, where: string): Descriptor {
   const d = expectObject(v, what, where);
   const mt = expectString(d.mediaType, what, join(where, 'mediaType'));
-  if (!isValidMediaType(mt)) throw bad(what, join(where, 'mediaType'), `is not a valid media type: ${JSON.stringify(mt)}`);
+  if (!isValidMediaType(mt))
+    throw bad(what, join(where, 'mediaType'), `is not a valid media type: ${JSON.stringify(mt)}`);
   const digest = expectDigest(d.digest, what, join(where, 'digest'));
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
     throw bad(what, join(where, 'size'), `must be a non-negative integer, not ${describe(d.size)}`);
@@ -91,7 +101,8 @@ export function validateDescriptor(v: unknown, what: string, where: string): Des
   if (d.platform !== undefined) validatePlatform(d.platform, what, join(where, 'platform'));
   if (d.artifactType !== undefined) {
     const at = expectString(d.artifactType, what, join(where, 'artifactType'));
-    if (!isValidMediaType(at)) throw bad(what, join(where, 'artifactType'), `is not a valid media type: ${JSON.stringify(at)}`);
+    if (!isValidMediaType(at))
+      throw bad(what, join(where, 'artifactType'), `is not a valid media type: ${JSON.stringify(at)}`);
   }
   if (d.data !== undefined) {
     const data = expectString(d.data, what, join(where, 'data'));

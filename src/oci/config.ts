@@ -24,7 +24,10 @@ const WHAT = 'image config';
  */
 export function parseImageConfig(raw: Buffer): ImageConfig {
   if (raw.length > MAX_CONFIG_BYTES) {
-    throw new WharfError('TOO_LARGE', `image config is ${raw.length} bytes, more than the ${MAX_CONFIG_BYTES}-byte limit`);
+    throw new WharfError(
+      'TOO_LARGE',
+      `image config is ${raw.length} bytes, more than the ${MAX_CONFIG_BYTES}-byte limit`,
+    );
   }
   let doc: unknown;
   try {
@@ -43,7 +46,8 @@ export function parseImageConfig(raw: Buffer): ImageConfig {
   const rootfs = expectObject(c.rootfs, WHAT, 'rootfs');
   if (rootfs.type !== 'layers') throw bad(WHAT, 'rootfs.type', `must be "layers", not ${describe(rootfs.type)}`);
   if (rootfs.diff_ids === undefined || rootfs.diff_ids === null) rootfs.diff_ids = [];
-  if (!Array.isArray(rootfs.diff_ids)) throw bad(WHAT, 'rootfs.diff_ids', `must be an array, not ${describe(rootfs.diff_ids)}`);
+  if (!Array.isArray(rootfs.diff_ids))
+    throw bad(WHAT, 'rootfs.diff_ids', `must be an array, not ${describe(rootfs.diff_ids)}`);
   rootfs.diff_ids.forEach((d, i) => {
     expectDigest(d, WHAT, `rootfs.diff_ids[${i}]`);
   });
@@ -103,7 +107,8 @@ function validateContainerConfig(cc: Json, where: string): void {
     else if (cc[k] !== undefined) {
       const set = expectObject(cc[k], WHAT, `${where}.${k}`);
       for (const [key, val] of Object.entries(set)) {
-        if (!isObject(val)) throw bad(WHAT, `${where}.${k}[${JSON.stringify(key)}]`, `must be {}, not ${describe(val)}`);
+        if (!isObject(val))
+          throw bad(WHAT, `${where}.${k}[${JSON.stringify(key)}]`, `must be {}, not ${describe(val)}`);
       }
     }
   }

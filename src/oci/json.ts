@@ -15,6 +15,10 @@ export function canonicalJson(value: unknown): Buffer {
 }
 
 /** The descriptor of bytes we hold, e.g. a config or manifest we just serialized with canonicalJson. */
-export function descriptorFor(mediaType: string, bytes: Uint8Array, extra?: Omit<Partial<Descriptor>, 'mediaType' | 'digest' | 'size'>): Descriptor {
+export function descriptorFor(
+  mediaType: string,
+  bytes: Uint8Array,
+  extra?: Omit<Partial<Descriptor>, 'mediaType' | 'digest' | 'size'>,
+): Descriptor {
   return { mediaType, digest: digestOf(bytes), size: bytes.length, ...extra };
 }

@@ -10,13 +10,7 @@ import {
   validateDescriptor,
   type Json,
 } from './check.js';
-import {
-  baseMediaType,
-  isIndexMediaType,
-  isManifestMediaType,
-  isSchema1MediaType,
-  MediaType,
-} from './mediatypes.js';
+import { baseMediaType, isIndexMediaType, isManifestMediaType, isSchema1MediaType, MediaType } from './mediatypes.js';
 import type { Descriptor, ImageIndex, ImageManifest, ParsedManifest } from './types.js';
 
 /** The cap the distribution spec suggests registries enforce; we apply it on both sides so a hostile peer can't OOM us. */
@@ -33,7 +27,10 @@ const GENERIC_CONTENT_TYPES = new Set(['', 'application/json', 'application/octe
  */
 export function parseManifest(raw: Buffer, contentType?: string): ParsedManifest {
   if (raw.length > MAX_MANIFEST_BYTES) {
-    throw new WharfError('TOO_LARGE', `manifest is ${raw.length} bytes, more than the ${MAX_MANIFEST_BYTES}-byte limit`);
+    throw new WharfError(
+      'TOO_LARGE',
+      `manifest is ${raw.length} bytes, more than the ${MAX_MANIFEST_BYTES}-byte limit`,
+    );
   }
   const ct = baseMediaType(contentType ?? '');
   if (isSchema1MediaType(ct)) throw schema1();
@@ -69,7 +66,11 @@ function resolveMediaType(o: Json, ct: string): string {
       throw new WharfError('UNSUPPORTED', `unsupported manifest media type ${JSON.stringify(field).slice(0, 200)}`);
     }
     if ((isIndexMediaType(ct) || isManifestMediaType(ct)) && ct !== field) {
-      throw bad('manifest', 'mediaType', `${JSON.stringify(field)} does not match the content type ${JSON.stringify(ct)}`);
+      throw bad(
+        'manifest',
+        'mediaType',
+        `${JSON.stringify(field)} does not match the content type ${JSON.stringify(ct)}`,
+      );
     }
     return field;
   }
@@ -80,7 +81,8 @@ function resolveMediaType(o: Json, ct: string): string {
   // OCI made `mediaType` optional (Docker schema2 always sets it), so a body without one is OCI; tell by its shape.
   const hasManifests = o.manifests !== undefined;
   const hasImageFields = o.config !== undefined || o.layers !== undefined;
-  if (hasManifests && hasImageFields) throw bad('manifest', '', 'has both "manifests" and "config"/"layers"; cannot tell an index from a manifest');
+  if (hasManifests && hasImageFields)
+    throw bad('manifest', '', 'has both "manifests" and "config"/"layers"; cannot tell an index from a manifest');
   if (hasManifests) return MediaType.OCIIndex;
   if (hasImageFields) return MediaType.OCIManifest;
   throw bad('manifest', '', 'has no mediaType and neither "manifests" nor "config"/"layers"');

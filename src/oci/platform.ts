@@ -67,7 +67,11 @@ function sameNormalized(a: Platform, b: Platform): boolean {
 export function compatiblePlatforms(want: Platform): Platform[] {
   const p = normalizePlatform(want);
   const vector: Platform[] = [p];
-  const base = { os: p.os, ...(p['os.version'] ? { 'os.version': p['os.version'] } : {}), ...(p['os.features'] ? { 'os.features': p['os.features'] } : {}) };
+  const base = {
+    os: p.os,
+    ...(p['os.version'] ? { 'os.version': p['os.version'] } : {}),
+    ...(p['os.features'] ? { 'os.features': p['os.features'] } : {}),
+  };
   const version = (v: string | undefined) => Number.parseInt((v ?? '').replace(/^v/, ''), 10);
   switch (p.architecture) {
     case 'amd64': {
@@ -93,7 +97,11 @@ export function compatiblePlatforms(want: Platform): Platform[] {
         let major = Number(m[1]);
         let minor = m[2] !== undefined ? Number(m[2]) : 0;
         const push = (maj: number, min: number) =>
-          vector.push({ ...base, architecture: 'arm64', ...(maj === 8 && min === 0 ? {} : { variant: min === 0 ? `v${maj}` : `v${maj}.${min}` }) });
+          vector.push({
+            ...base,
+            architecture: 'arm64',
+            ...(maj === 8 && min === 0 ? {} : { variant: min === 0 ? `v${maj}` : `v${maj}.${min}` }),
+          });
         if (major === 9) {
           for (let i = minor - 1; i >= 0; i--) push(9, i);
           // v9.0 diverged from v8.5, so v9.x runs v8.(x+5) and below.
@@ -163,7 +171,8 @@ export function hostPlatform(): Platform {
   const os = process.platform === 'win32' ? 'windows' : process.platform;
   let architecture = NODE_ARCH[process.arch] ?? process.arch;
   // The byte order from a typed array, not node:os: loading that module costs every command ~1 ms at start-up.
-  if (process.arch === 'ppc64') architecture = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'ppc64le' : 'ppc64';
+  if (process.arch === 'ppc64')
+    architecture = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'ppc64le' : 'ppc64';
   const p: Platform = { architecture, os };
   if (architecture === 'arm') {
     const armVersion = (process.config.variables as Record<string, unknown>).arm_version;
@@ -178,8 +187,51 @@ export function formatPlatform(p: Platform): string {
 }
 
 const COMPONENT_RE = /^[A-Za-z0-9_-]+$/;
-const KNOWN_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'windows', 'zos']);
-const KNOWN_ARCH = new Set(['386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'ppc64', 'ppc64le', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm']);
+const KNOWN_OS = new Set([
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'hurd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'nacl',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'windows',
+  'zos',
+]);
+const KNOWN_ARCH = new Set([
+  '386',
+  'amd64',
+  'amd64p32',
+  'arm',
+  'armbe',
+  'arm64',
+  'arm64be',
+  'ppc64',
+  'ppc64le',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'mips64p32',
+  'mips64p32le',
+  'ppc',
+  'riscv',
+  'riscv64',
+  's390',
+  's390x',
+  'sparc',
+  'sparc64',
+  'wasm',
+]);
 
 /**
  * containerd's platforms.Parse: 'os/arch[/variant]', or just an OS or an architecture (the rest from the host).
@@ -189,7 +241,8 @@ export function parsePlatform(s: string): Platform {
   const parts = s.split('/');
   const fail = (why: string) => new WharfError('INVALID_ARGUMENT', `invalid platform ${JSON.stringify(s)}: ${why}`);
   if (parts.length > 3) throw fail('want os/arch[/variant]');
-  for (const part of parts) if (!COMPONENT_RE.test(part)) throw fail(`component ${JSON.stringify(part)} must match [A-Za-z0-9_-]+`);
+  for (const part of parts)
+    if (!COMPONENT_RE.test(part)) throw fail(`component ${JSON.stringify(part)} must match [A-Za-z0-9_-]+`);
   const host = hostPlatform();
   if (parts.length === 1) {
     const os = normalizeOs(parts[0]!);

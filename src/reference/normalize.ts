@@ -42,9 +42,13 @@ export function parseNormalizedNamed(s: string): Reference {
   const colon = remainder.indexOf(':');
   const remote = colon >= 0 ? remainder.slice(0, colon) : remainder;
   if (remote.toLowerCase() !== remote) {
-    throw new WharfError('INVALID_ARGUMENT', `invalid reference format: repository name (${remote}) must be lowercase`, {
-      details: { reference: s },
-    });
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `invalid reference format: repository name (${remote}) must be lowercase`,
+      {
+        details: { reference: s },
+      },
+    );
   }
   return parseReferenceShown(`${domain}/${remainder}`, s);
 }

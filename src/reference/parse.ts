@@ -69,7 +69,8 @@ function explainFailure(s: string, shown: string): WharfError {
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(shown);
   if (scheme) return invalid(`an image reference has no scheme; drop "${scheme[0]}"`, shown);
   const lower = s.toLowerCase();
-  if (lower !== s && ReferenceRegexp.test(lower)) return invalid(`repository name (${nameOf(s)}) must be lowercase`, shown);
+  if (lower !== s && ReferenceRegexp.test(lower))
+    return invalid(`repository name (${nameOf(s)}) must be lowercase`, shown);
 
   let rest = s;
   const at = rest.indexOf('@');
@@ -83,7 +84,10 @@ function explainFailure(s: string, shown: string): WharfError {
   if (colon > slash) {
     const tag = rest.slice(colon + 1);
     if (!AnchoredTagRegexp.test(tag)) {
-      return invalid(`invalid tag "${tag}" (up to 128 characters of [A-Za-z0-9_.-], not starting with '.' or '-')`, shown);
+      return invalid(
+        `invalid tag "${tag}" (up to 128 characters of [A-Za-z0-9_.-], not starting with '.' or '-')`,
+        shown,
+      );
     }
     rest = rest.slice(0, colon);
   }

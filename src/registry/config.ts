@@ -81,13 +81,15 @@ type Raw = Record<string, unknown>;
 
 function obj(v: unknown, where: string): Raw {
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a mapping`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a mapping`);
   return v as Raw;
 }
 
 function str(v: unknown, where: string): string | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' && typeof v !== 'number') throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a string`);
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a string`);
   return String(v);
 }
 
@@ -101,7 +103,8 @@ function bool(v: unknown, where: string): boolean | undefined {
 function strList(v: unknown, where: string): string[] {
   if (v === undefined || v === null) return [];
   if (typeof v === 'string') return [v];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new WharfError('INVALID_ARGUMENT', `config ${where}: must be a list of strings`);
   return v as string[];
 }
 
@@ -149,7 +152,10 @@ export async function loadRegistryConfig(opts: LoadOptions): Promise<RegistryCon
       raw = obj(YAML.parse(text), '(top level)');
     } catch (err) {
       if (err instanceof WharfError) throw err;
-      throw new WharfError('INVALID_ARGUMENT', `registry config ${opts.configFile} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `registry config ${opts.configFile} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
     baseDir = path.dirname(path.resolve(opts.configFile));
   }
@@ -163,11 +169,14 @@ export async function loadRegistryConfig(opts: LoadOptions): Promise<RegistryCon
 export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDir: string }): RegistryConfig {
   const abs = (p: string) => path.resolve(ctx.baseDir, p);
   const version = str(raw.version, 'version');
-  if (version !== undefined && !/^0\.1$/.test(version)) throw new WharfError('INVALID_ARGUMENT', `config version: ${version} is not supported (use 0.1)`);
+  if (version !== undefined && !/^0\.1$/.test(version))
+    throw new WharfError('INVALID_ARGUMENT', `config version: ${version} is not supported (use 0.1)`);
 
   const storage = obj(raw.storage, 'storage');
   const fsCfg = obj(storage.filesystem, 'storage.filesystem');
-  const rootDirectory = abs(str(fsCfg.rootdirectory, 'storage.filesystem.rootdirectory') ?? path.join(ctx.wharfRoot, 'registry'));
+  const rootDirectory = abs(
+    str(fsCfg.rootdirectory, 'storage.filesystem.rootdirectory') ?? path.join(ctx.wharfRoot, 'registry'),
+  );
   const del = obj(storage.delete, 'storage.delete');
   const maintenance = obj(storage.maintenance, 'storage.maintenance');
   const purging = obj(maintenance.uploadpurging, 'storage.maintenance.uploadpurging');
@@ -178,7 +187,8 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
   const tlsRaw = obj(http.tls, 'http.tls');
   const cert = str(tlsRaw.certificate, 'http.tls.certificate');
   const key = str(tlsRaw.key, 'http.tls.key');
-  if ((cert === undefined) !== (key === undefined)) throw new WharfError('INVALID_ARGUMENT', 'config http.tls: certificate and key go together');
+  if ((cert === undefined) !== (key === undefined))
+    throw new WharfError('INVALID_ARGUMENT', 'config http.tls: certificate and key go together');
 
   const auth = obj(raw.auth, 'auth');
   const ht = obj(auth.htpasswd, 'auth.htpasswd');
@@ -186,7 +196,10 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
   const htPath = str(ht.path, 'auth.htpasswd.path');
   const tokenEnabled = Object.keys(tok).length > 0;
   if (tokenEnabled && htPath === undefined) {
-    throw new WharfError('INVALID_ARGUMENT', 'config auth.token: the built-in token service needs auth.htpasswd.path for its users');
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      'config auth.token: the built-in token service needs auth.htpasswd.path for its users',
+    );
   }
 
   const access = obj(raw.access, 'access');
@@ -200,7 +213,10 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
     const actions = strList(o.actions, `access.rules[${i}].actions`).map((a) => a.toLowerCase());
     for (const a of actions) {
       if (a !== 'pull' && a !== 'push' && a !== 'delete' && a !== '*') {
-        throw new WharfError('INVALID_ARGUMENT', `config access.rules[${i}].actions: unknown action ${JSON.stringify(a)} (pull, push, delete)`);
+        throw new WharfError(
+          'INVALID_ARGUMENT',
+          `config access.rules[${i}].actions: unknown action ${JSON.stringify(a)} (pull, push, delete)`,
+        );
       }
     }
     return {
@@ -212,9 +228,11 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
 
   const rl = obj(http.ratelimit, 'http.ratelimit');
   const rate = rl.rate === undefined ? undefined : Number(rl.rate);
-  if (rate !== undefined && !(rate > 0)) throw new WharfError('INVALID_ARGUMENT', 'config http.ratelimit.rate: must be a positive number');
+  if (rate !== undefined && !(rate > 0))
+    throw new WharfError('INVALID_ARGUMENT', 'config http.ratelimit.rate: must be a positive number');
   const burst = rl.burst === undefined ? undefined : Number(rl.burst);
-  if (burst !== undefined && !(burst >= 1)) throw new WharfError('INVALID_ARGUMENT', 'config http.ratelimit.burst: must be at least 1');
+  if (burst !== undefined && !(burst >= 1))
+    throw new WharfError('INVALID_ARGUMENT', 'config http.ratelimit.burst: must be at least 1');
 
   const workersRaw = http.workers ?? 1;
   const workers = workersRaw === 'auto' ? os.availableParallelism() : Number(workersRaw);
@@ -241,7 +259,9 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
         ? 0
         : parseDuration(purging.interval ?? '24h', 'storage.maintenance.uploadpurging.interval'),
     blobLeaseMs: parseDuration(obj(raw.gc, 'gc').bloblease ?? '1h', 'gc.bloblease'),
-    ...(htPath !== undefined ? { htpasswd: { realm: str(ht.realm, 'auth.htpasswd.realm') ?? 'wharf-registry', path: abs(htPath) } } : {}),
+    ...(htPath !== undefined
+      ? { htpasswd: { realm: str(ht.realm, 'auth.htpasswd.realm') ?? 'wharf-registry', path: abs(htPath) } }
+      : {}),
     ...(tokenEnabled
       ? {
           token: {

@@ -1,7 +1,14 @@
 import { mapLimit } from '../util/index.js';
 import type { Digest } from '../digest/index.js';
 import type { RegistryStore } from './store.js';
-import { GC_RESERVATION_STALE_MS, type GcCollected, type GcIndex, type GcManifest, type GcOptions, type GcReference } from './metadata/index.js';
+import {
+  GC_RESERVATION_STALE_MS,
+  type GcCollected,
+  type GcIndex,
+  type GcManifest,
+  type GcOptions,
+  type GcReference,
+} from './metadata/index.js';
 import { BLOBS_PREFIX, UPLOADS_PREFIX, blobPath, digestOfBlobPath } from './storage/paths.js';
 
 export interface GcRunOptions {
@@ -47,7 +54,10 @@ const byRepoDigest = (a: { repo: string; digest: string }, b: { repo: string; di
  * those pushed within the grace period, then, until nothing changes, the index children of live manifests and the
  * referrers whose subject is live. Live blobs: those a surviving manifest refers to, and every leased one.
  */
-export function markGarbage(g: GcGraph, opts: Pick<GcOptions, 'deleteUntagged' | 'now' | 'manifestGraceMs'>): GcCollected {
+export function markGarbage(
+  g: GcGraph,
+  opts: Pick<GcOptions, 'deleteUntagged' | 'now' | 'manifestGraceMs'>,
+): GcCollected {
   const dead: GcCollected['manifests'] = [];
   const deadKeys = new Set<string>();
   if (opts.deleteUntagged) {
@@ -92,7 +102,9 @@ export function markGarbage(g: GcGraph, opts: Pick<GcOptions, 'deleteUntagged' |
   }
   const liveBlobs = new Set<string>(g.leased);
   for (const r of g.references) if (r.kind === 'blob' && !deadKeys.has(key(r.repo, r.parent))) liveBlobs.add(r.child);
-  const blobs = g.blobs.filter((b) => !liveBlobs.has(b.digest)).sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const blobs = g.blobs
+    .filter((b) => !liveBlobs.has(b.digest))
+    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   return { manifests: dead, blobs };
 }
 
@@ -164,10 +176,11 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
   const known = new Set((await index.blobs.all()).map((b) => b.digest as string));
   const removed = new Set(collected.blobs.map((b) => b.digest as string));
   const strays: Digest[] = [];
-  if (!opts.uploadsOnly) for await (const p of driver.list(BLOBS_PREFIX)) {
-    const d = digestOfBlobPath(p);
-    if (d !== undefined && !known.has(d) && !removed.has(d)) strays.push(d as Digest);
-  }
+  if (!opts.uploadsOnly)
+    for await (const p of driver.list(BLOBS_PREFIX)) {
+      const d = digestOfBlobPath(p);
+      if (d !== undefined && !known.has(d) && !removed.has(d)) strays.push(d as Digest);
+    }
   let orphanBytes = 0;
   let orphanFiles = 0;
   if (strays.length > 0) {
@@ -192,7 +205,9 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
     const known = new Set<string>();
     for (const u of stale) {
       known.add(u.id);
-      uploadBytes += opts.dryRun ? ((await driver.stat(`${UPLOADS_PREFIX}/${u.id}`))?.size ?? 0) : await store.purgeUpload(u.id);
+      uploadBytes += opts.dryRun
+        ? ((await driver.stat(`${UPLOADS_PREFIX}/${u.id}`))?.size ?? 0)
+        : await store.purgeUpload(u.id);
       uploadsPurged++;
     }
     // Data files whose session row never got written (a crash in between) are purged by age too.
@@ -210,7 +225,10 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
   if (!opts.dryRun) await index.leases.prune(now);
 
   const bytesFreed =
-    collected.blobs.reduce((a, b) => a + b.size, 0) + collected.manifests.reduce((a, m) => a + m.size, 0) + orphanBytes + uploadBytes;
+    collected.blobs.reduce((a, b) => a + b.size, 0) +
+    collected.manifests.reduce((a, m) => a + m.size, 0) +
+    orphanBytes +
+    uploadBytes;
   return {
     dryRun: opts.dryRun,
     manifests: collected.manifests,

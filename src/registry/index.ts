@@ -3,8 +3,24 @@
  * Imports only errors, util, digest, reference and oci: never the engine.
  */
 export { startRegistry, openRegistryStore, type RunningRegistry, type StartOptions } from './server/server.js';
-export { loadRegistryConfig, resolveRegistryConfig, parseDuration, parseAddr, type RegistryConfig, type AccessRule, type Action } from './config.js';
-export { collectGarbage, collectIndex, claimOrphans, markGarbage, type GcGraph, type GcReport, type GcRunOptions } from './gc.js';
+export {
+  loadRegistryConfig,
+  resolveRegistryConfig,
+  parseDuration,
+  parseAddr,
+  type RegistryConfig,
+  type AccessRule,
+  type Action,
+} from './config.js';
+export {
+  collectGarbage,
+  collectIndex,
+  claimOrphans,
+  markGarbage,
+  type GcGraph,
+  type GcReport,
+  type GcRunOptions,
+} from './gc.js';
 export { RegistryStore } from './store.js';
 export type { BlobDriver, BlobWriter } from './storage/driver.js';
 export { FilesystemDriver } from './storage/filesystem.js';

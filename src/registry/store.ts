@@ -88,7 +88,8 @@ export class RegistryStore {
 
   async #session(repo: string, id: string): Promise<UploadRecord> {
     const u = await this.index.uploads.get(id);
-    if (!u || u.repo !== repo) throw new WharfError('NOT_FOUND', `upload ${id} is not known in ${repo}`, { details: { upload: true } });
+    if (!u || u.repo !== repo)
+      throw new WharfError('NOT_FOUND', `upload ${id} is not known in ${repo}`, { details: { upload: true } });
     return u;
   }
 
@@ -103,7 +104,13 @@ export class RegistryStore {
    * Appends a chunk. `start`, when the client sent Content-Range, must equal the current size (chunks in order);
    * otherwise CONFLICT with `details.size`. Bytes received before a disconnect stay, so the session can resume.
    */
-  async appendUpload(repo: string, id: string, body: Readable, start?: number, length?: number): Promise<{ size: number }> {
+  async appendUpload(
+    repo: string,
+    id: string,
+    body: Readable,
+    start?: number,
+    length?: number,
+  ): Promise<{ size: number }> {
     return this.#withUpload(id, async () => {
       await this.#session(repo, id);
       return { size: await this.#append(id, body, start, length) };
@@ -117,7 +124,9 @@ export class RegistryStore {
     try {
       if (start !== undefined && start !== w.size) {
         body.resume();
-        throw new WharfError('CONFLICT', `upload ${id} is at offset ${w.size}, chunk starts at ${start}`, { details: { size: w.size } });
+        throw new WharfError('CONFLICT', `upload ${id} is at offset ${w.size}, chunk starts at ${start}`, {
+          details: { size: w.size },
+        });
       }
       h = this.#hashes.get(id);
       this.#hashes.delete(id);
@@ -143,7 +152,10 @@ export class RegistryStore {
         throw new WharfError('CANCELLED', `upload ${id}: the client went away after ${received} bytes`, { cause: err });
       }
       if (length !== undefined && received !== length) {
-        throw new WharfError('SIZE_MISMATCH', `upload ${id}: chunk has ${received} bytes, Content-Range said ${length}`);
+        throw new WharfError(
+          'SIZE_MISMATCH',
+          `upload ${id}: chunk has ${received} bytes, Content-Range said ${length}`,
+        );
       }
       ok = true;
     } finally {
@@ -154,7 +166,10 @@ export class RegistryStore {
         return w.close();
       });
       // Once the bytes are durable, what they hash to goes to the index for whichever process finishes the upload.
-      const hashed = ok && durable && h && h.size === w.size && w.size > 0 ? { size: h.size, digest: `sha256:${h.hash.copy().digest('hex')}` as Digest } : undefined;
+      const hashed =
+        ok && durable && h && h.size === w.size && w.size > 0
+          ? { size: h.size, digest: `sha256:${h.hash.copy().digest('hex')}` as Digest }
+          : undefined;
       await this.index.uploads.touch(id, new Date(), hashed).catch(() => undefined);
       if (!ok) this.#hashes.delete(id);
     }

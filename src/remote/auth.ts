@@ -58,7 +58,11 @@ export class Authenticator {
     const key = scopeKey(scopes);
     const cached = this.#tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
-    const t = await fetchToken(ch, scopes, creds, { send: this.#opts.send, tlsVerify: this.#opts.tlsVerify, registry: this.#opts.registry });
+    const t = await fetchToken(ch, scopes, creds, {
+      send: this.#opts.send,
+      tlsVerify: this.#opts.tlsVerify,
+      registry: this.#opts.registry,
+    });
     this.#tokens.set(key, t);
     return `Bearer ${t.token}`;
   }

@@ -52,7 +52,12 @@ export class Blobs {
    */
   open(repo: string, digest: Digest, opts: OpenBlobOptions = {}): Readable {
     return resumableRead(
-      { what: this.#what(repo, digest), host: this.#s.endpoint.domain, open: (offset) => this.#get(repo, digest, offset, [200, 206]), retry: this.#s.retry },
+      {
+        what: this.#what(repo, digest),
+        host: this.#s.endpoint.domain,
+        open: (offset) => this.#get(repo, digest, offset, [200, 206]),
+        retry: this.#s.retry,
+      },
       opts,
     );
   }

@@ -25,7 +25,10 @@ export interface CredentialFiles {
  * `$WHARF_CONFIG/config.json` or `~/.wharf/config.json`; Docker's from `$DOCKER_CONFIG` or `~/.docker`. The caller
  * passes the environment (the CLI its own): the library reads no process-wide settings.
  */
-export function defaultCredentialFiles(env: Readonly<Record<string, string | undefined>>, home = os.homedir()): CredentialFiles {
+export function defaultCredentialFiles(
+  env: Readonly<Record<string, string | undefined>>,
+  home = os.homedir(),
+): CredentialFiles {
   return {
     wharfConfig: path.join(env.WHARF_CONFIG || path.join(home, '.wharf'), 'config.json'),
     dockerConfig: path.join(env.DOCKER_CONFIG || path.join(home, '.docker'), 'config.json'),
@@ -47,7 +50,11 @@ interface ConfigFile {
 }
 
 /** Runs `docker-credential-<helper> <action>` with `input` on stdin; replaceable in tests. */
-export type HelperRunner = (helper: string, action: 'get' | 'store' | 'erase', input: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+export type HelperRunner = (
+  helper: string,
+  action: 'get' | 'store' | 'erase',
+  input: string,
+) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 const defaultRunner: HelperRunner = async (helper, action, input) => {
   const r = await run(`docker-credential-${helper}`, [action], { input, check: false, maxOutput: 1 << 20 });
@@ -67,7 +74,10 @@ export function authKeyFor(domain: string): string {
 export class CredentialStore {
   readonly #runner: HelperRunner;
 
-  constructor(readonly files: CredentialFiles, opts: { runHelper?: HelperRunner } = {}) {
+  constructor(
+    readonly files: CredentialFiles,
+    opts: { runHelper?: HelperRunner } = {},
+  ) {
     this.#runner = opts.runHelper ?? defaultRunner;
   }
 
@@ -91,9 +101,13 @@ export class CredentialStore {
     const key = authKeyFor(domain);
     if (helper) {
       const secret = creds.identityToken ?? creds.password ?? '';
-      const user = creds.identityToken ? '<token>' : creds.username ?? '';
+      const user = creds.identityToken ? '<token>' : (creds.username ?? '');
       const r = await this.#runner(helper, 'store', JSON.stringify({ ServerURL: key, Username: user, Secret: secret }));
-      if (r.code !== 0) throw new WharfError('UNAVAILABLE', `credential helper docker-credential-${helper} could not store credentials: ${firstLine(r.stderr || r.stdout)}`);
+      if (r.code !== 0)
+        throw new WharfError(
+          'UNAVAILABLE',
+          `credential helper docker-credential-${helper} could not store credentials: ${firstLine(r.stderr || r.stdout)}`,
+        );
       // The helper keeps the secret; the file only records that the registry is logged in.
       cfg.auths = { ...(cfg.auths ?? {}), [key]: {} };
     } else {
@@ -125,7 +139,10 @@ export class CredentialStore {
     if (helper && found) {
       const r = await this.#runner(helper, 'erase', authKeyFor(domain));
       if (r.code !== 0 && !/not found/i.test(r.stdout + r.stderr)) {
-        throw new WharfError('UNAVAILABLE', `credential helper docker-credential-${helper} could not erase credentials: ${firstLine(r.stderr || r.stdout)}`);
+        throw new WharfError(
+          'UNAVAILABLE',
+          `credential helper docker-credential-${helper} could not erase credentials: ${firstLine(r.stderr || r.stdout)}`,
+        );
       }
     }
     if (!found) return false;
@@ -154,13 +171,19 @@ export class CredentialStore {
       const r = await this.#runner(helper, 'get', server);
       if (r.code !== 0) {
         if (/credentials not found|not found/i.test(r.stdout + r.stderr)) continue;
-        throw new WharfError('UNAVAILABLE', `credential helper docker-credential-${helper} failed for ${server}: ${firstLine(r.stderr || r.stdout)}`);
+        throw new WharfError(
+          'UNAVAILABLE',
+          `credential helper docker-credential-${helper} failed for ${server}: ${firstLine(r.stderr || r.stdout)}`,
+        );
       }
       let doc: { Username?: unknown; Secret?: unknown };
       try {
         doc = JSON.parse(r.stdout) as typeof doc;
       } catch {
-        throw new WharfError('UNAVAILABLE', `credential helper docker-credential-${helper} printed invalid JSON for ${server}`);
+        throw new WharfError(
+          'UNAVAILABLE',
+          `credential helper docker-credential-${helper} printed invalid JSON for ${server}`,
+        );
       }
       const user = typeof doc.Username === 'string' ? doc.Username : '';
       const secret = typeof doc.Secret === 'string' ? doc.Secret : '';
@@ -181,10 +204,12 @@ function decodeEntry(entry: AuthEntry, key: string, file: string): Credentials |
   if (entry.auth) {
     const text = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = text.indexOf(':');
-    if (colon < 0) throw new WharfError('INVALID_ARGUMENT', `invalid "auth" for ${key} in ${file}: not base64 of user:password`);
+    if (colon < 0)
+      throw new WharfError('INVALID_ARGUMENT', `invalid "auth" for ${key} in ${file}: not base64 of user:password`);
     return { username: text.slice(0, colon), password: text.slice(colon + 1) };
   }
-  if (entry.username !== undefined || entry.password !== undefined) return { username: entry.username ?? '', password: entry.password ?? '' };
+  if (entry.username !== undefined || entry.password !== undefined)
+    return { username: entry.username ?? '', password: entry.password ?? '' };
   return undefined;
 }
 

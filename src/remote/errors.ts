@@ -60,8 +60,15 @@ export function parseErrorBody(body: Buffer | string | undefined): RegistryError
     const doc = JSON.parse(body.toString()) as { errors?: unknown; details?: unknown };
     if (!Array.isArray(doc.errors)) return [];
     return doc.errors
-      .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string')
-      .map((e) => ({ code: String(e.code), ...(typeof e.message === 'string' ? { message: e.message } : {}), detail: e.detail }));
+      .filter(
+        (e): e is Record<string, unknown> =>
+          typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string',
+      )
+      .map((e) => ({
+        code: String(e.code),
+        ...(typeof e.message === 'string' ? { message: e.message } : {}),
+        detail: e.detail,
+      }));
   } catch {
     return [];
   }
@@ -74,7 +81,7 @@ export function parseErrorBody(body: Buffer | string | undefined): RegistryError
 export function registryError(status: number, body: Buffer | string | undefined, what: string): WharfError {
   const entries = parseErrorBody(body);
   const first = entries[0];
-  let code = first ? BY_REGISTRY_CODE[first.code] ?? codeForStatus(status) : codeForStatus(status);
+  let code = first ? (BY_REGISTRY_CODE[first.code] ?? codeForStatus(status)) : codeForStatus(status);
   // A 401 is always about credentials, whatever code the body chose.
   if (status === 401) code = 'UNAUTHORIZED';
   if (status === 429) code = 'UNAVAILABLE';
@@ -83,7 +90,7 @@ export function registryError(status: number, body: Buffer | string | undefined,
     const msg = e.message?.trim();
     return msg && msg.toLowerCase() !== words ? `${words}: ${msg}` : words;
   });
-  const reason = reasons.length > 0 ? reasons.join('; ') : plainBody(body) ?? phraseForStatus(status);
+  const reason = reasons.length > 0 ? reasons.join('; ') : (plainBody(body) ?? phraseForStatus(status));
   const line = `${what}: ${reason}`.split('\n')[0]!.slice(0, 500);
   return new WharfError(code, line, { details: { status, errors: entries } });
 }
@@ -117,7 +124,9 @@ export function isTransientNetworkError(err: unknown): boolean {
 export function networkError(host: string, err: unknown): WharfError {
   if (err instanceof WharfError) return err;
   const e = err as NodeJS.ErrnoException;
-  const why = e?.code ? `${e.code}${e.message && !e.message.includes(e.code) ? ` (${e.message})` : ''}` : String(e?.message ?? err);
+  const why = e?.code
+    ? `${e.code}${e.message && !e.message.includes(e.code) ? ` (${e.message})` : ''}`
+    : String(e?.message ?? err);
   return new WharfError('UNAVAILABLE', `cannot reach registry ${host}: ${why}`, { cause: err });
 }
 
@@ -125,5 +134,8 @@ export function networkError(host: string, err: unknown): WharfError {
 export function notFoundAs(err: unknown, message: string): unknown {
   if (!is(err, 'NOT_FOUND')) return err;
   const reason = err.message.slice(err.message.indexOf(': ') + 2);
-  return new WharfError('NOT_FOUND', `${message}: ${reason}`, { cause: err, ...(err.details ? { details: err.details } : {}) });
+  return new WharfError('NOT_FOUND', `${message}: ${reason}`, {
+    cause: err,
+    ...(err.details ? { details: err.details } : {}),
+  });
 }

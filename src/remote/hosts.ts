@@ -67,7 +67,10 @@ function inCidr(host: string, cidr: string): boolean {
 export function isListedInsecure(domain: string, entries: readonly string[]): boolean {
   const { host } = splitHostPort(domain);
   for (const raw of entries) {
-    const e = raw.trim().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    const e = raw
+      .trim()
+      .replace(/^https?:\/\//, '')
+      .replace(/\/+$/, '');
     if (e === '') continue;
     if (e.includes('/')) {
       if (inCidr(host, e)) return true;
@@ -82,7 +85,8 @@ export function isListedInsecure(domain: string, entries: readonly string[]): bo
 
 /** Where a reference's registry is served, following Docker's special cases for Docker Hub. */
 export function endpointFor(domain: string, opts: EndpointOptions = {}): RegistryEndpoint {
-  const d = domain === LEGACY_DEFAULT_DOMAIN || domain === DOCKER_HUB_API_HOST || domain === '' ? DEFAULT_DOMAIN : domain;
+  const d =
+    domain === LEGACY_DEFAULT_DOMAIN || domain === DOCKER_HUB_API_HOST || domain === '' ? DEFAULT_DOMAIN : domain;
   if (d === DEFAULT_DOMAIN) {
     return { domain: d, apiHost: DOCKER_HUB_API_HOST, authKey: DOCKER_HUB_AUTH_KEY, insecure: false };
   }
@@ -104,7 +108,10 @@ export function registryFromServerArg(server: string | undefined): string {
 
 /** The host:port part of a config.json `auths` key ('https://host:5000/v1/' → 'host:5000'). */
 export function normalizeAuthKey(key: string): string {
-  const s = key.trim().replace(/^https?:\/\//, '').split('/')[0]!;
+  const s = key
+    .trim()
+    .replace(/^https?:\/\//, '')
+    .split('/')[0]!;
   if (s === LEGACY_DEFAULT_DOMAIN || s === DOCKER_HUB_API_HOST || s === DEFAULT_DOMAIN) return DEFAULT_DOMAIN;
   return s;
 }

@@ -10,13 +10,26 @@
 export { RegistryClient } from './client.js';
 export type { RemoteOptions, CredentialSource } from './options.js';
 export type { PingResult } from './ping.js';
-export { Manifests, MANIFEST_ACCEPT, checkManifestDigest, type RemoteManifest, type RemoteDescriptor } from './manifests.js';
+export {
+  Manifests,
+  MANIFEST_ACCEPT,
+  checkManifestDigest,
+  type RemoteManifest,
+  type RemoteDescriptor,
+} from './manifests.js';
 export { Blobs, type OpenBlobOptions } from './blobs.js';
 export { Uploads, type UploadSession } from './uploads.js';
 export { Tags, Catalog, type Page, type PageOptions, type ListOptions } from './listing.js';
 export type { SearchResult } from './search.js';
 export { parseChallenges, repositoryScope, type Challenge } from './challenge.js';
-export { CredentialStore, defaultCredentialFiles, authKeyFor, type Credentials, type CredentialFiles, type HelperRunner } from './credentials.js';
+export {
+  CredentialStore,
+  defaultCredentialFiles,
+  authKeyFor,
+  type Credentials,
+  type CredentialFiles,
+  type HelperRunner,
+} from './credentials.js';
 export {
   endpointFor,
   isLoopbackHost,

@@ -10,7 +10,9 @@ export function nextLink(value: string | string[] | undefined): string | undefin
 }
 
 /** Parses `Content-Range: bytes 100-199/1000` (a 206 answer). */
-export function parseContentRange(value: string | undefined): { start: number; end: number; total?: number } | undefined {
+export function parseContentRange(
+  value: string | undefined,
+): { start: number; end: number; total?: number } | undefined {
   if (!value) return undefined;
   const m = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(value.trim());
   if (!m) return undefined;

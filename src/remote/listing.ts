@@ -35,7 +35,14 @@ export class Tags {
 
   /** One page of tags (`n`, `last`), with the next page's URL from `Link`. */
   page(repo: string, opts: PageOptions = {}): Promise<Page> {
-    return fetchPage(this.#s, `/v2/${repo}/tags/list`, opts, this.#s.scopes(repo), `listing tags of ${this.#s.name(repo)}`, 'tags');
+    return fetchPage(
+      this.#s,
+      `/v2/${repo}/tags/list`,
+      opts,
+      this.#s.scopes(repo),
+      `listing tags of ${this.#s.name(repo)}`,
+      'tags',
+    );
   }
 
   /** Every tag of a repository, following `Link` from page to page. */
@@ -53,7 +60,14 @@ export class Catalog {
   }
 
   page(opts: PageOptions = {}): Promise<Page> {
-    return fetchPage(this.#s, '/v2/_catalog', opts, [CATALOG_SCOPE], `listing the catalog of ${this.#s.endpoint.domain}`, 'repositories');
+    return fetchPage(
+      this.#s,
+      '/v2/_catalog',
+      opts,
+      [CATALOG_SCOPE],
+      `listing the catalog of ${this.#s.endpoint.domain}`,
+      'repositories',
+    );
   }
 
   /** Every repository of the registry, following `Link` from page to page. */
@@ -81,7 +95,14 @@ async function allPages(s: RegistrySession, page: (url?: string) => Promise<Page
   throw new WharfError('UNAVAILABLE', `registry ${s.endpoint.domain} returned more than ${MAX_PAGES} pages`);
 }
 
-async function fetchPage(s: RegistrySession, path: string, opts: PageOptions, scopes: string[], what: string, key: 'tags' | 'repositories'): Promise<Page> {
+async function fetchPage(
+  s: RegistrySession,
+  path: string,
+  opts: PageOptions,
+  scopes: string[],
+  what: string,
+  key: 'tags' | 'repositories',
+): Promise<Page> {
   const res = await s.request({
     method: 'GET',
     path: !opts.url ? path : opts.url.startsWith('http') ? new URL(opts.url) : opts.url,

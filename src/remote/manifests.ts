@@ -7,7 +7,12 @@ import type { RegistrySession } from './session.js';
 import { discard, header, readBody, type HttpResponse } from './transport.js';
 
 /** The accepted manifest kinds, most wanted first. */
-export const MANIFEST_ACCEPT = [MediaType.OCIIndex, MediaType.DockerManifestList, MediaType.OCIManifest, MediaType.DockerManifest].join(', ');
+export const MANIFEST_ACCEPT = [
+  MediaType.OCIIndex,
+  MediaType.DockerManifestList,
+  MediaType.OCIManifest,
+  MediaType.DockerManifest,
+].join(', ');
 
 /** A manifest or index as the registry served it; `digest` is over `raw`. */
 export interface RemoteManifest {
@@ -76,7 +81,11 @@ export class Manifests {
 
   /** PUT a manifest by tag or digest; returns its digest (checked against the registry's Docker-Content-Digest). */
   async put(repo: string, reference: string, raw: Buffer, mediaType: string): Promise<Digest> {
-    if (raw.length > MAX_MANIFEST_BYTES) throw new WharfError('TOO_LARGE', `manifest is ${raw.length} bytes, more than the ${MAX_MANIFEST_BYTES}-byte limit`);
+    if (raw.length > MAX_MANIFEST_BYTES)
+      throw new WharfError(
+        'TOO_LARGE',
+        `manifest is ${raw.length} bytes, more than the ${MAX_MANIFEST_BYTES}-byte limit`,
+      );
     const name = this.#s.name(repo, reference);
     const res = await this.#s.request({
       method: 'PUT',
@@ -109,14 +118,26 @@ export class Manifests {
 }
 
 /** Checks a served manifest: it must hash to the digest asked for, and to the registry's Docker-Content-Digest. */
-export function checkManifestDigest(raw: Buffer, reference: string, dockerContentDigest: string | undefined, name: string): Digest {
+export function checkManifestDigest(
+  raw: Buffer,
+  reference: string,
+  dockerContentDigest: string | undefined,
+  name: string,
+): Digest {
   const asked = isDigest(reference) ? reference : undefined;
   const digest = digestOf(raw, asked ? algorithmOf(asked) : 'sha256');
-  if (asked && digest !== asked) throw new WharfError('DIGEST_MISMATCH', `manifest ${name}: content hashes to ${digest}, not the digest asked for`);
+  if (asked && digest !== asked)
+    throw new WharfError('DIGEST_MISMATCH', `manifest ${name}: content hashes to ${digest}, not the digest asked for`);
   if (dockerContentDigest && isDigest(dockerContentDigest)) {
-    const own = algorithmOf(dockerContentDigest) === algorithmOf(digest) ? digest : digestOf(raw, algorithmOf(dockerContentDigest));
+    const own =
+      algorithmOf(dockerContentDigest) === algorithmOf(digest)
+        ? digest
+        : digestOf(raw, algorithmOf(dockerContentDigest));
     if (own !== dockerContentDigest) {
-      throw new WharfError('DIGEST_MISMATCH', `manifest ${name}: registry says ${dockerContentDigest} but the content hashes to ${own}`);
+      throw new WharfError(
+        'DIGEST_MISMATCH',
+        `manifest ${name}: registry says ${dockerContentDigest} but the content hashes to ${own}`,
+      );
     }
   }
   return asked ?? digestOf(raw);

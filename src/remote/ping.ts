@@ -22,7 +22,12 @@ const MAX_PING_BODY = 64 * 1024;
  * are registries; a 401 without a usable challenge, a 404 and other errors are not. A refused connection is not
  * retried (nothing listens there); 5xx and other transient failures are, under `retry`.
  */
-export async function ping(endpoint: RegistryEndpoint, send: RoundTrip, retry: RetryPolicy, timeoutMs = PING_TIMEOUT_MS): Promise<PingResult> {
+export async function ping(
+  endpoint: RegistryEndpoint,
+  send: RoundTrip,
+  retry: RetryPolicy,
+  timeoutMs = PING_TIMEOUT_MS,
+): Promise<PingResult> {
   const schemes = endpoint.insecure ? ['https', 'http'] : ['https'];
   let lastErr: unknown;
   for (const scheme of schemes) {
@@ -31,12 +36,17 @@ export async function ping(endpoint: RegistryEndpoint, send: RoundTrip, retry: R
     const fallsBack = scheme === 'https' && schemes.length > 1;
     const pinger = withRetry(send, {
       ...retry,
-      retryError: (err) => !fallsBack && isTransientNetworkError(err) && (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED',
+      retryError: (err) =>
+        !fallsBack && isTransientNetworkError(err) && (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED',
       retryStatus: (status) => status >= 500,
     });
     let res: HttpResponse;
     try {
-      res = await pinger({ url: new URL('/v2/', base), method: 'GET', timeoutMs: Math.min(timeoutMs, PING_TIMEOUT_MS) });
+      res = await pinger({
+        url: new URL('/v2/', base),
+        method: 'GET',
+        timeoutMs: Math.min(timeoutMs, PING_TIMEOUT_MS),
+      });
     } catch (err) {
       lastErr = err;
       if (fallsBack) continue;
@@ -46,11 +56,15 @@ export async function ping(endpoint: RegistryEndpoint, send: RoundTrip, retry: R
     if (res.status === 200 || res.status === 401) {
       const challenge = usableChallenge(res.headers['www-authenticate']);
       if (res.status === 401 && !challenge) {
-        throw new WharfError('UNAVAILABLE', `registry ${endpoint.domain} requires authentication but sent no usable challenge`);
+        throw new WharfError(
+          'UNAVAILABLE',
+          `registry ${endpoint.domain} requires authentication but sent no usable challenge`,
+        );
       }
       return { base, ...(challenge ? { challenge } : {}) };
     }
-    if (res.status === 404) throw new WharfError('UNAVAILABLE', `${endpoint.domain} is not a registry: GET /v2/ answered 404`);
+    if (res.status === 404)
+      throw new WharfError('UNAVAILABLE', `${endpoint.domain} is not a registry: GET /v2/ answered 404`);
     throw registryError(res.status, body, `pinging registry ${endpoint.domain}`);
   }
   throw networkError(endpoint.domain, lastErr);

@@ -61,7 +61,10 @@ export function resumableRead(src: ResumableSource, opts: ResumableReadOptions =
         const cr = parseContentRange(header(res, 'content-range'));
         if (!cr || cr.start !== offset) {
           res.body.destroy();
-          throw new WharfError('UNAVAILABLE', `${src.what}: registry answered Range ${offset}- with ${header(res, 'content-range') ?? 'no Content-Range'}`);
+          throw new WharfError(
+            'UNAVAILABLE',
+            `${src.what}: registry answered Range ${offset}- with ${header(res, 'content-range') ?? 'no Content-Range'}`,
+          );
         }
         if (cr.total !== undefined) total ??= cr.total;
         end = cr.end + 1;
@@ -91,7 +94,9 @@ export function resumableRead(src: ResumableSource, opts: ResumableReadOptions =
         }
         const want = total ?? end;
         if (want === undefined || offset >= want) return;
-        throw Object.assign(new Error(`${src.what}: connection closed at byte ${offset} of ${want}`), { code: 'ECONNRESET' });
+        throw Object.assign(new Error(`${src.what}: connection closed at byte ${offset} of ${want}`), {
+          code: 'ECONNRESET',
+        });
       } catch (err) {
         res.body.destroy();
         if (!isTransientNetworkError(err) && (err as Error).message !== 'aborted') throw networkError(src.host, err);

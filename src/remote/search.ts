@@ -28,7 +28,10 @@ export async function search(s: RegistrySession, term: string, limit = 25): Prom
   });
   if (res.status !== 200) {
     await discard(res);
-    throw new WharfError('UNSUPPORTED', `registry ${s.endpoint.domain} does not offer search (GET /v1/search answered ${res.status})`);
+    throw new WharfError(
+      'UNSUPPORTED',
+      `registry ${s.endpoint.domain} does not offer search (GET /v1/search answered ${res.status})`,
+    );
   }
   return searchResults(s, res, limit);
 }

@@ -56,7 +56,11 @@ export class RegistrySession {
     this.endpoint = endpoint;
     this.#opts = opts;
     this.#agents = new Agents(opts.caFile);
-    this.retry = { retries: opts.retries ?? 3, baseMs: opts.retryBaseMs ?? 250, ...(opts.signal ? { signal: opts.signal } : {}) };
+    this.retry = {
+      retries: opts.retries ?? 3,
+      baseMs: opts.retryBaseMs ?? 250,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    };
     this.#transport = httpTransport({
       agents: this.#agents,
       tlsVerify: tlsVerifyFor(endpoint, opts.tlsVerify),
@@ -108,7 +112,8 @@ export class RegistrySession {
       });
     } catch (err) {
       if (err instanceof WharfError) throw err;
-      if ((err as Error).name === 'AbortError') throw new WharfError('CANCELLED', `${call.what}: cancelled`, { cause: err });
+      if ((err as Error).name === 'AbortError')
+        throw new WharfError('CANCELLED', `${call.what}: cancelled`, { cause: err });
       throw networkError(this.endpoint.domain, err);
     }
     if (call.ok.includes(res.status)) return res;
@@ -128,12 +133,21 @@ export class RegistrySession {
     await this.ping();
     const ch = this.#auth.challenge;
     if (!ch) return;
-    if (!(await this.#credentials())) throw new WharfError('UNAUTHORIZED', `${this.endpoint.domain}: authentication required`);
+    if (!(await this.#credentials()))
+      throw new WharfError('UNAUTHORIZED', `${this.endpoint.domain}: authentication required`);
     if (ch.scheme === 'bearer') {
       await this.#auth.authorization([]);
       return;
     }
-    await discard(await this.request({ method: 'GET', path: '/v2/', scopes: [], ok: [200], what: `login to ${this.endpoint.domain}` }));
+    await discard(
+      await this.request({
+        method: 'GET',
+        path: '/v2/',
+        scopes: [],
+        ok: [200],
+        what: `login to ${this.endpoint.domain}`,
+      }),
+    );
   }
 
   /** Ask for push access on `repo` from now on (tokens are scoped per repository and action). */
@@ -159,7 +173,9 @@ export class RegistrySession {
   }
 
   #credentials(): Promise<Credentials | undefined> {
-    this.#creds ??= this.#opts.credentials ? this.#opts.credentials.get(this.endpoint.domain) : Promise.resolve(undefined);
+    this.#creds ??= this.#opts.credentials
+      ? this.#opts.credentials.get(this.endpoint.domain)
+      : Promise.resolve(undefined);
     return this.#creds;
   }
 }

@@ -33,7 +33,11 @@ export async function fetchToken(
   const service = challenge.params.service;
   let res: HttpResponse;
   if (creds?.identityToken) {
-    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'wharf' });
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: creds.identityToken,
+      client_id: 'wharf',
+    });
     if (service) form.set('service', service);
     if (scopes.length > 0) form.set('scope', scopes.join(' '));
     res = await io.send({
@@ -53,9 +57,13 @@ export async function fetchToken(
   }
   const body = await readBody(res, MAX_TOKEN_RESPONSE, 'token response');
   if (res.status === 401) {
-    throw new WharfError('UNAUTHORIZED', `${io.registry}: unauthorized: ${creds ? 'incorrect username or password' : 'authentication required'}`, {
-      details: { status: 401 },
-    });
+    throw new WharfError(
+      'UNAUTHORIZED',
+      `${io.registry}: unauthorized: ${creds ? 'incorrect username or password' : 'authentication required'}`,
+      {
+        details: { status: 401 },
+      },
+    );
   }
   if (res.status !== 200) throw registryError(res.status, body, `getting a token from ${url.host} for ${io.registry}`);
   let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
@@ -64,7 +72,12 @@ export async function fetchToken(
   } catch {
     throw new WharfError('UNAVAILABLE', `token service ${url.host} answered with invalid JSON`);
   }
-  const token = typeof doc.token === 'string' && doc.token ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : '';
+  const token =
+    typeof doc.token === 'string' && doc.token
+      ? doc.token
+      : typeof doc.access_token === 'string'
+        ? doc.access_token
+        : '';
   if (!token) throw new WharfError('UNAVAILABLE', `token service ${url.host} answered without a token`);
   // The spec's default lifetime is 60 s; renew a little early so a token never expires in flight.
   const expiresIn = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : 60;

@@ -63,7 +63,11 @@ export function httpTransport(opts: TransportOptions): RoundTrip {
         ...(req.headers ? { headers: req.headers } : {}),
         ...(req.body !== undefined ? { body: req.body } : {}),
         tlsVerify: req.tlsVerify ?? opts.tlsVerify(req.url),
-        ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(req.timeoutMs !== undefined
+          ? { timeoutMs: req.timeoutMs }
+          : opts.timeoutMs !== undefined
+            ? { timeoutMs: opts.timeoutMs }
+            : {}),
         ...(req.signal ? { signal: req.signal } : opts.signal ? { signal: opts.signal } : {}),
       },
       opts.agents,
@@ -134,7 +138,9 @@ function sendHttp(req: HttpRequest, agents: Agents): Promise<HttpResponse> {
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url: req.url });
     });
     r.setTimeout(req.timeoutMs ?? 60_000, () => {
-      const e = new Error(`no data from ${req.url.host} for ${Math.round((req.timeoutMs ?? 60_000) / 1000)}s`) as NodeJS.ErrnoException;
+      const e = new Error(
+        `no data from ${req.url.host} for ${Math.round((req.timeoutMs ?? 60_000) / 1000)}s`,
+      ) as NodeJS.ErrnoException;
       e.code = 'ETIMEDOUT';
       r.destroy(e);
     });

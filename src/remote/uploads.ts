@@ -23,7 +23,10 @@ export class Uploads {
    * Start an upload (POST). With `mount`, ask the registry to link the blob from another repository instead:
    * `{ mounted: true }` when it did, else an upload session to send the bytes to.
    */
-  async start(repo: string, mount?: { digest: Digest; from: string }): Promise<{ mounted: true } | { mounted: false; session: UploadSession }> {
+  async start(
+    repo: string,
+    mount?: { digest: Digest; from: string },
+  ): Promise<{ mounted: true } | { mounted: false; session: UploadSession }> {
     const extra = mount ? [repositoryScope(mount.from, 'pull')] : [];
     const res = await this.#s.request({
       method: 'POST',
@@ -50,7 +53,10 @@ export class Uploads {
       what: `uploading to ${this.#s.name(session.repo)}`,
     });
     await discard(res);
-    return { repo: session.repo, location: header(res, 'location') ? this.#location(res, session.repo) : session.location };
+    return {
+      repo: session.repo,
+      location: header(res, 'location') ? this.#location(res, session.repo) : session.location,
+    };
   }
 
   /** Finish an upload with `PUT ?digest=` (optionally carrying the last or only bytes); the registry verifies the digest. */
@@ -69,14 +75,23 @@ export class Uploads {
     await discard(res);
     const dcd = header(res, 'docker-content-digest');
     if (dcd && isDigest(dcd) && dcd !== digest) {
-      throw new WharfError('DIGEST_MISMATCH', `registry stored the upload to ${this.#s.name(session.repo)} as ${dcd}, not ${digest}`);
+      throw new WharfError(
+        'DIGEST_MISMATCH',
+        `registry stored the upload to ${this.#s.name(session.repo)} as ${dcd}, not ${digest}`,
+      );
     }
   }
 
   /** Abandon an upload; failures are ignored (the registry purges abandoned uploads itself). */
   async cancel(session: UploadSession): Promise<void> {
     try {
-      const res = await this.#s.request({ method: 'DELETE', path: session.location, scopes: this.#s.scopes(session.repo), ok: [200, 202, 204, 404], what: 'cancelling an upload' });
+      const res = await this.#s.request({
+        method: 'DELETE',
+        path: session.location,
+        scopes: this.#s.scopes(session.repo),
+        ok: [200, 202, 204, 404],
+        what: 'cancelling an upload',
+      });
       await discard(res);
     } catch {
       // the registry purges abandoned uploads itself
@@ -85,7 +100,11 @@ export class Uploads {
 
   #location(res: HttpResponse, repo: string): URL {
     const loc = header(res, 'location');
-    if (!loc) throw new WharfError('UNAVAILABLE', `registry ${this.#s.endpoint.domain} started an upload to ${repo} without a Location`);
+    if (!loc)
+      throw new WharfError(
+        'UNAVAILABLE',
+        `registry ${this.#s.endpoint.domain} started an upload to ${repo} without a Location`,
+      );
     return new URL(loc, res.url);
   }
 }

@@ -1,6 +1,13 @@
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { directoryChanges, directoryDiffTar, overlayDiffTar, type Change, type DiffTarOptions, type WhiteoutFormat } from '../archive/index.js';
+import {
+  directoryChanges,
+  directoryDiffTar,
+  overlayDiffTar,
+  type Change,
+  type DiffTarOptions,
+  type WhiteoutFormat,
+} from '../archive/index.js';
 import { overlayLayerChanges } from './overlay-changes.js';
 import type { SnapshotDiffer } from './types.js';
 

@@ -3,7 +3,15 @@ import { NativeSnapshotter } from './native.js';
 import { OverlaySnapshotter } from './overlay.js';
 import type { Snapshotter } from './types.js';
 
-export type { Mount, SnapshotDiffer, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
+export type {
+  Mount,
+  SnapshotDiffer,
+  SnapshotInfo,
+  SnapshotKind,
+  SnapshotOptions,
+  Snapshotter,
+  Usage,
+} from './types.js';
 export { DISPOSABLE_SNAPSHOT_LABEL } from './types.js';
 export { buildSnapshots, liveBuildSnapshots } from './live.js';
 export { OverlaySnapshotter } from './overlay.js';

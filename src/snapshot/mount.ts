@@ -57,7 +57,9 @@ async function mountOne(m: Mount, target: string): Promise<void> {
       try {
         native.mount(m.source, target, 'overlay', 0, options.join(','));
       } catch (err) {
-        throw new WharfError('INTERNAL', `cannot mount on ${target}: ${(err as Error).message}`, { details: { options } });
+        throw new WharfError('INTERNAL', `cannot mount on ${target}: ${(err as Error).message}`, {
+          details: { options },
+        });
       }
       return;
     }
@@ -73,7 +75,9 @@ async function mountOne(m: Mount, target: string): Promise<void> {
  * For layers that die with their container (`run --rm`, as podman does) and for the init layer's few empty files.
  */
 export function volatileMounts(mounts: readonly Mount[]): Mount[] {
-  return mounts.map((m) => (m.type === 'overlay' && !m.options.includes('volatile') ? { ...m, options: [...m.options, 'volatile'] } : m));
+  return mounts.map((m) =>
+    m.type === 'overlay' && !m.options.includes('volatile') ? { ...m, options: [...m.options, 'volatile'] } : m,
+  );
 }
 
 /**
@@ -122,7 +126,10 @@ function relativeOverlayOptions(options: readonly string[]): { options: string[]
     return `${k}=${k === 'lowerdir' ? v.split(':').map(rel).join(':') : rel(v)}`;
   });
   if (out.join(',').length > MAX_MOUNT_DATA) {
-    throw new WharfError('INVALID_ARGUMENT', `overlay mount has too many layers (${paths.length} directories) for one mount`);
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `overlay mount has too many layers (${paths.length} directories) for one mount`,
+    );
   }
   return { options: out, cwd };
 }
@@ -164,7 +171,10 @@ async function unmountOnce(target: string, lazy: boolean): Promise<void> {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EINVAL' || code === 'ENOENT') return; // not (or no longer) mounted
-      throw new WharfError(code === 'EBUSY' ? 'CONFLICT' : 'INTERNAL', `cannot unmount ${target}: ${(err as Error).message}`);
+      throw new WharfError(
+        code === 'EBUSY' ? 'CONFLICT' : 'INTERNAL',
+        `cannot unmount ${target}: ${(err as Error).message}`,
+      );
     }
     return;
   }
@@ -211,7 +221,13 @@ export async function overlaySupported(dir: string): Promise<boolean> {
     for (const n of ['l1', 'l2', 'u', 'w', 'm']) await fsp.mkdir(d(n));
     await fsp.writeFile(path.join(d('l1'), 'probe'), 'ok');
     await mountAll(
-      [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${d('l2')}:${d('l1')}`, `upperdir=${d('u')}`, `workdir=${d('w')}`] }],
+      [
+        {
+          type: 'overlay',
+          source: 'overlay',
+          options: [`lowerdir=${d('l2')}:${d('l1')}`, `upperdir=${d('u')}`, `workdir=${d('w')}`],
+        },
+      ],
       d('m'),
     );
     try {

@@ -73,24 +73,37 @@ function toRecord(r: Row): SnapshotRecord {
 }
 
 export function toInfo(r: SnapshotRecord): SnapshotInfo {
-  const info: SnapshotInfo = { key: r.key, kind: r.kind, created: r.created, updated: r.updated, labels: { ...r.labels } };
+  const info: SnapshotInfo = {
+    key: r.key,
+    kind: r.kind,
+    created: r.created,
+    updated: r.updated,
+    labels: { ...r.labels },
+  };
   if (r.parentKey !== null) info.parent = r.parentKey;
   return info;
 }
 
 /** Synchronous queries (better-sqlite3): callers compose them inside `db.immediate` when a change has several steps. */
 export class SnapshotRecords {
-  constructor(readonly db: MetaDb, readonly snapshotter: string) {
+  constructor(
+    readonly db: MetaDb,
+    readonly snapshotter: string,
+  ) {
     db.migrate('snapshots', SNAPSHOT_MIGRATIONS);
   }
 
   byKey(key: string): SnapshotRecord | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE s.snapshotter = ? AND s.key = ?`).get(this.snapshotter, key) as Row | undefined;
+    const row = this.db.prepare(`${SELECT} WHERE s.snapshotter = ? AND s.key = ?`).get(this.snapshotter, key) as
+      | Row
+      | undefined;
     return row && toRecord(row);
   }
 
   all(): SnapshotRecord[] {
-    return (this.db.prepare(`${SELECT} WHERE s.snapshotter = ? ORDER BY s.id`).all(this.snapshotter) as Row[]).map(toRecord);
+    return (this.db.prepare(`${SELECT} WHERE s.snapshotter = ? ORDER BY s.id`).all(this.snapshotter) as Row[]).map(
+      toRecord,
+    );
   }
 
   /** Ids of the parents of snapshot `id`, nearest first. */
@@ -115,19 +128,25 @@ export class SnapshotRecords {
   insert(r: { key: string; kind: SnapshotKind; parentId: number | null; labels: Record<string, string> }): number {
     const now = new Date().toISOString();
     const res = this.db
-      .prepare('INSERT INTO snapshots (snapshotter, key, kind, parent_id, created, updated, labels) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO snapshots (snapshotter, key, kind, parent_id, created, updated, labels) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(this.snapshotter, r.key, r.kind, r.parentId, now, now, JSON.stringify(r.labels));
     return Number(res.lastInsertRowid);
   }
 
   markCommitted(id: number, name: string, labels: Record<string, string>, usage: Usage): void {
     this.db
-      .prepare(`UPDATE snapshots SET key = ?, kind = 'committed', updated = ?, labels = ?, size = ?, inodes = ? WHERE id = ?`)
+      .prepare(
+        `UPDATE snapshots SET key = ?, kind = 'committed', updated = ?, labels = ?, size = ?, inodes = ? WHERE id = ?`,
+      )
       .run(name, new Date().toISOString(), JSON.stringify(labels), usage.size, usage.inodes, id);
   }
 
   setLabels(id: number, labels: Record<string, string>): void {
-    this.db.prepare('UPDATE snapshots SET labels = ?, updated = ? WHERE id = ?').run(JSON.stringify(labels), new Date().toISOString(), id);
+    this.db
+      .prepare('UPDATE snapshots SET labels = ?, updated = ? WHERE id = ?')
+      .run(JSON.stringify(labels), new Date().toISOString(), id);
   }
 
   delete(id: number): void {

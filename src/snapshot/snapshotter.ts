@@ -6,7 +6,15 @@ import type { MetaDb } from '../meta/index.js';
 import { pidAlive } from '../util/index.js';
 import { SnapshotRecords, toInfo, type SnapshotRecord } from './records.js';
 import type { SnapshotDirs } from './differ.js';
-import type { Mount, SnapshotDiffer, SnapshotInfo, SnapshotKind, SnapshotOptions, Snapshotter, Usage } from './types.js';
+import type {
+  Mount,
+  SnapshotDiffer,
+  SnapshotInfo,
+  SnapshotKind,
+  SnapshotOptions,
+  Snapshotter,
+  Usage,
+} from './types.js';
 
 // Staging and removal dirs carry the PID of their process, so a sweep can tell a crash leftover from work in progress.
 const NEW_PREFIX = 'new-';
@@ -30,7 +38,11 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
   readonly dir: string;
   protected readonly records: SnapshotRecords;
 
-  constructor(root: string, protected readonly db: MetaDb, backend: 'overlay' | 'native') {
+  constructor(
+    root: string,
+    protected readonly db: MetaDb,
+    backend: 'overlay' | 'native',
+  ) {
     this.dir = path.join(root, 'snapshots');
     this.records = new SnapshotRecords(db, backend);
   }
@@ -60,7 +72,10 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
   async mounts(key: string): Promise<Mount[]> {
     const rec = this.mustGet(key);
     if (rec.kind === 'committed') {
-      throw new WharfError('FAILED_PRECONDITION', `snapshot ${JSON.stringify(key)} is committed: only active snapshots and views have mounts`);
+      throw new WharfError(
+        'FAILED_PRECONDITION',
+        `snapshot ${JSON.stringify(key)} is committed: only active snapshots and views have mounts`,
+      );
     }
     return this.mountsOf(rec);
   }
@@ -73,7 +88,8 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
     const usage = await diskUsage(this.fsDir(rec.id));
     this.db.immediate(() => {
       const now = this.#activeOrThrow(key);
-      if (now.id !== rec.id) throw new WharfError('CONFLICT', `snapshot ${JSON.stringify(key)} was replaced during commit`);
+      if (now.id !== rec.id)
+        throw new WharfError('CONFLICT', `snapshot ${JSON.stringify(key)} was replaced during commit`);
       this.#absentOrThrow(name);
       this.records.markCommitted(rec.id, name, { ...rec.labels, ...(opts.labels ?? {}) }, usage);
     });
@@ -87,7 +103,10 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
       const rec = this.mustGet(key);
       const children = this.records.childCount(rec.id);
       if (children > 0) {
-        throw new WharfError('FAILED_PRECONDITION', `snapshot ${JSON.stringify(key)} has ${children} child snapshot(s): remove them first`);
+        throw new WharfError(
+          'FAILED_PRECONDITION',
+          `snapshot ${JSON.stringify(key)} has ${children} child snapshot(s): remove them first`,
+        );
       }
       this.records.delete(rec.id);
       try {
@@ -168,7 +187,8 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
 
   protected mustGet(key: string): SnapshotRecord {
     const rec = this.records.byKey(key);
-    if (!rec) throw new WharfError('NOT_FOUND', `snapshot ${JSON.stringify(key)} not found (${this.records.snapshotter})`);
+    if (!rec)
+      throw new WharfError('NOT_FOUND', `snapshot ${JSON.stringify(key)} not found (${this.records.snapshotter})`);
     return rec;
   }
 
@@ -176,7 +196,12 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
     return this.records.parentIds(rec.id).map((id) => this.fsDir(id));
   }
 
-  async #create(kind: 'active' | 'view', key: string, parentKey: string | undefined, opts: SnapshotOptions): Promise<Mount[]> {
+  async #create(
+    kind: 'active' | 'view',
+    key: string,
+    parentKey: string | undefined,
+    opts: SnapshotOptions,
+  ): Promise<Mount[]> {
     checkKey(key);
     if (opts.labels) checkLabels(opts.labels);
     // Fail fast before a possibly long copy; the transaction below checks again.
@@ -195,7 +220,8 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
       rec = this.db.immediate(() => {
         this.#absentOrThrow(key);
         const p = parentKey ? this.#committedOrThrow(parentKey) : undefined;
-        if (p && parent && p.id !== parent.id) throw new WharfError('CONFLICT', `parent ${JSON.stringify(parentKey)} was replaced during prepare`);
+        if (p && parent && p.id !== parent.id)
+          throw new WharfError('CONFLICT', `parent ${JSON.stringify(parentKey)} was replaced during prepare`);
         const id = this.records.insert({ key, kind, parentId: p?.id ?? null, labels: opts.labels ?? {} });
         const dir = path.join(this.dir, String(id));
         // A crash between this rename and the commit of an earlier transaction leaves a dir under an id that
@@ -220,7 +246,11 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
 
   #committedOrThrow(key: string): SnapshotRecord {
     const rec = this.records.byKey(key);
-    if (!rec) throw new WharfError('NOT_FOUND', `parent snapshot ${JSON.stringify(key)} not found (${this.records.snapshotter})`);
+    if (!rec)
+      throw new WharfError(
+        'NOT_FOUND',
+        `parent snapshot ${JSON.stringify(key)} not found (${this.records.snapshotter})`,
+      );
     if (rec.kind !== 'committed') {
       throw new WharfError('NOT_FOUND', `parent snapshot ${JSON.stringify(key)} is not committed (it is ${rec.kind})`);
     }
@@ -230,7 +260,10 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
   #activeOrThrow(key: string): SnapshotRecord {
     const rec = this.mustGet(key);
     if (rec.kind !== 'active') {
-      throw new WharfError('FAILED_PRECONDITION', `snapshot ${JSON.stringify(key)} is ${rec.kind}: only active snapshots can be committed`);
+      throw new WharfError(
+        'FAILED_PRECONDITION',
+        `snapshot ${JSON.stringify(key)} is ${rec.kind}: only active snapshots can be committed`,
+      );
     }
     return rec;
   }
@@ -252,6 +285,7 @@ function checkKey(key: string): void {
 
 function checkLabels(labels: Record<string, string>): void {
   for (const [k, v] of Object.entries(labels)) {
-    if (typeof v !== 'string') throw new WharfError('INVALID_ARGUMENT', `snapshot label ${JSON.stringify(k)} must be a string`);
+    if (typeof v !== 'string')
+      throw new WharfError('INVALID_ARGUMENT', `snapshot label ${JSON.stringify(k)} must be a string`);
   }
 }

@@ -27,7 +27,9 @@ const DICT_SIZE = 32 * 1024;
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
 
 function deflateBlock(data: Buffer, opts: ZlibOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => zlib().deflateRaw(data, opts, (err, out) => (err ? reject(err) : resolve(out))));
+  return new Promise((resolve, reject) =>
+    zlib().deflateRaw(data, opts, (err, out) => (err ? reject(err) : resolve(out))),
+  );
 }
 
 export interface ParallelGzipOptions {
@@ -105,7 +107,10 @@ export class ParallelGzip extends Transform {
       const last = final && rest.length === 0;
       this.#crc = crc32Update(this.#crc, block);
       this.#size += block.length;
-      const opts: ZlibOptions = { level: this.#level, finishFlush: last ? zlib().constants.Z_FINISH : zlib().constants.Z_SYNC_FLUSH };
+      const opts: ZlibOptions = {
+        level: this.#level,
+        finishFlush: last ? zlib().constants.Z_FINISH : zlib().constants.Z_SYNC_FLUSH,
+      };
       if (this.#dict) opts.dictionary = this.#dict;
       this.#dict = Buffer.from(block.subarray(Math.max(0, block.length - DICT_SIZE)));
       const p = deflateBlock(Buffer.from(block), opts);

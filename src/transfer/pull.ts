@@ -60,7 +60,7 @@ export async function pull(engine: TransferEngine, name: string, opts: PullOptio
   const emit: ProgressFn = opts.onProgress ?? (() => {});
   const parsed = parseNormalizedNamed(name);
   if (opts.allTags && (parsed.tag !== undefined || parsed.digest !== undefined)) {
-    throw new WharfError('INVALID_ARGUMENT', 'tag can\'t be used with --all-tags/-a');
+    throw new WharfError('INVALID_ARGUMENT', "tag can't be used with --all-tags/-a");
   }
   const client = opts.client ?? RegistryClient.forDomain(parsed.domain, opts.remote ?? {});
   try {
@@ -81,7 +81,10 @@ export async function pull(engine: TransferEngine, name: string, opts: PullOptio
     for (const ref of refs) results.push(await pullOne(engine, client, ref, opts, emit));
     const shown = opts.allTags ? familiarName(parsed) : familiarString(refs[0]!);
     const fresh = results.some((r) => !r.upToDate);
-    emit({ type: 'message', text: fresh ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
+    emit({
+      type: 'message',
+      text: fresh ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}`,
+    });
     emit({ type: 'message', text: opts.allTags ? repositoryName(parsed) : formatReference(refs[0]!) });
     return results;
   } finally {
@@ -89,12 +92,18 @@ export async function pull(engine: TransferEngine, name: string, opts: PullOptio
   }
 }
 
-async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Reference, opts: PullOptions, emit: ProgressFn): Promise<PullResult> {
+async function pullOne(
+  engine: TransferEngine,
+  client: RegistryClient,
+  ref: Reference,
+  opts: PullOptions,
+  emit: ProgressFn,
+): Promise<PullResult> {
   const { images, content } = engine;
   const repo = ref.path;
   const repoName = repositoryName(ref);
   const identifier = (ref.digest ?? ref.tag)!;
-  const want = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform ?? hostPlatform();
+  const want = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform());
 
   const top = await client.manifests.get(repo, identifier);
   const topParsed = parseManifest(top.raw, top.mediaType);
@@ -104,30 +113,48 @@ async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Refe
   if (topParsed.kind === 'index') {
     const chosen = selectManifest(topParsed.index, want);
     if (!chosen) {
-      throw new WharfError('NOT_FOUND', `no matching manifest for ${formatPlatform(want)} in the manifest list entries`);
+      throw new WharfError(
+        'NOT_FOUND',
+        `no matching manifest for ${formatPlatform(want)} in the manifest list entries`,
+      );
     }
     const child = await client.manifests.get(repo, chosen.digest);
     const childParsed = parseManifest(child.raw, child.mediaType);
-    if (childParsed.kind !== 'manifest') throw new WharfError('UNSUPPORTED', `${familiarString(ref)}: nested image indexes are not supported`);
+    if (childParsed.kind !== 'manifest')
+      throw new WharfError('UNSUPPORTED', `${familiarString(ref)}: nested image indexes are not supported`);
     manifest = childParsed.manifest;
   } else {
     manifest = topParsed.manifest;
   }
   if (!isConfigMediaType(manifest.config.mediaType)) {
-    throw new WharfError('UNSUPPORTED', `${familiarString(ref)} is not a container image (config media type ${manifest.config.mediaType})`);
+    throw new WharfError(
+      'UNSUPPORTED',
+      `${familiarString(ref)} is not a container image (config media type ${manifest.config.mediaType})`,
+    );
   }
   for (const l of manifest.layers) {
-    if (!isLayerMediaType(l.mediaType)) throw new WharfError('UNSUPPORTED', `${familiarString(ref)} has a layer of unsupported media type ${l.mediaType}`);
+    if (!isLayerMediaType(l.mediaType))
+      throw new WharfError(
+        'UNSUPPORTED',
+        `${familiarString(ref)} has a layer of unsupported media type ${l.mediaType}`,
+      );
   }
 
   const configRaw = await client.blobs.fetch(repo, manifest.config.digest, MAX_CONFIG_BYTES);
   const config = parseImageConfig(configRaw);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
-    throw new WharfError('INVALID_ARGUMENT', `${familiarString(ref)}: the manifest lists ${manifest.layers.length} layers but the config ${diffIds.length}`);
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `${familiarString(ref)}: the manifest lists ${manifest.layers.length} layers but the config ${diffIds.length}`,
+    );
   }
   if (opts.platform !== undefined && topParsed.kind === 'manifest') {
-    const actual: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+    const actual: Platform = {
+      os: config.os,
+      architecture: config.architecture,
+      ...(config.variant ? { variant: config.variant } : {}),
+    };
     if (!platformMatches(want, actual)) {
       throw new WharfError(
         'NOT_FOUND',
@@ -156,17 +183,36 @@ async function pullOne(engine: TransferEngine, client: RegistryClient, ref: Refe
       emit({ type: 'layer', id: shortHex(manifest.layers[i]!.digest), status: 'Pulling fs layer' });
       images.records.leases.addResource(leaseId, 'content', manifest.layers[i]!.digest);
     }
-    await downloadAndApply(engine, client, repo, repoName, manifest.layers, diffIds, chain, missing, opts.concurrency ?? 3, emit);
+    await downloadAndApply(
+      engine,
+      client,
+      repo,
+      repoName,
+      manifest.layers,
+      diffIds,
+      chain,
+      missing,
+      opts.concurrency ?? 3,
+      emit,
+    );
 
     // Keep the exact bytes of what the name resolved to (the index, for a multi-platform image): the repo digest
     // recorded below refers to them.
     await content.writeBuffer(top.raw);
     const tagName = ref.tag !== undefined ? formatReference(ref) : undefined;
-    const before = tagName ? images.records.tags.get(tagName)?.imageId : images.records.manifests.imageOf(repoName, top.digest);
+    const before = tagName
+      ? images.records.tags.get(tagName)?.imageId
+      : images.records.manifests.imageOf(repoName, top.digest);
     await images.create({ configRaw, chain, tags: tagName ? [tagName] : [] });
     images.records.manifests.add({ imageId, repository: repoName, digest: top.digest, mediaType: topParsed.mediaType });
     emit({ type: 'message', text: `Digest: ${top.digest}` });
-    return { reference: formatReference(ref), digest: top.digest, imageId, upToDate: before === imageId && missing.length === 0, downloaded: missing.length };
+    return {
+      reference: formatReference(ref),
+      digest: top.digest,
+      imageId,
+      upToDate: before === imageId && missing.length === 0,
+      downloaded: missing.length,
+    };
   } finally {
     images.records.leases.delete(leaseId);
   }
@@ -194,7 +240,14 @@ async function downloadAndApply(
       const release = await sem.acquire();
       try {
         if (stop) throw new WharfError('CANCELLED', 'pull stopped after another layer failed');
-        return await downloadLayer(content, client, repo, layers[i]!, emit, () => images.layers.get(chain[i]!) !== undefined);
+        return await downloadLayer(
+          content,
+          client,
+          repo,
+          layers[i]!,
+          emit,
+          () => images.layers.get(chain[i]!) !== undefined,
+        );
       } finally {
         release();
       }
@@ -224,11 +277,16 @@ async function downloadAndApply(
         emit({ type: 'layer', id, status: 'Already exists' });
         continue;
       }
-      const rec = await images.layers.create(parent, blob, { expectedDiffId: diffIds[i]!, reopen: () => content.read(desc.digest) });
-      if (rec.chainId !== chain[i]) throw new WharfError('INTERNAL', `layer ${id} unpacked as chain ${rec.chainId}, expected ${chain[i]}`);
+      const rec = await images.layers.create(parent, blob, {
+        expectedDiffId: diffIds[i]!,
+        reopen: () => content.read(desc.digest),
+      });
+      if (rec.chainId !== chain[i])
+        throw new WharfError('INTERNAL', `layer ${id} unpacked as chain ${rec.chainId}, expected ${chain[i]}`);
       images.records.layerBlobs.add(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
       // Layers are kept unpacked only; the compressed blob goes once applied (unless it was stored before this pull).
-      if (downloadedNow) await content.delete(desc.digest).catch((err) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
+      if (downloadedNow)
+        await content.delete(desc.digest).catch((err) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
       emit({ type: 'layer', id, status: 'Pull complete' });
     }
   } catch (err) {
@@ -295,7 +353,8 @@ async function downloadLayer(
   } catch (err) {
     // Keep the partial bytes for a later pull to resume, unless they are known to be wrong.
     await writer.close().catch(() => {});
-    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH')) await content.abort(`pull-${desc.digest}`).catch(() => {});
+    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH'))
+      await content.abort(`pull-${desc.digest}`).catch(() => {});
     throw err;
   }
 }

@@ -9,11 +9,24 @@ import {
   repositoryName,
   type Reference,
 } from '../reference/index.js';
-import { MAX_MANIFEST_BYTES, MediaType, isManifestMediaType, layerCompression, parseManifest, type Descriptor } from '../oci/index.js';
+import {
+  MAX_MANIFEST_BYTES,
+  MediaType,
+  isManifestMediaType,
+  layerCompression,
+  parseManifest,
+  type Descriptor,
+} from '../oci/index.js';
 import { mapLimit } from '../util/index.js';
 import { RegistryClient, type UploadSession } from '../remote/index.js';
 import { ParallelGzip } from './pgzip.js';
-import { shortHex, splitRepository, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
+import {
+  shortHex,
+  splitRepository,
+  type ProgressFn,
+  type TransferCommonOptions,
+  type TransferEngine,
+} from './types.js';
 
 export interface PushOptions extends TransferCommonOptions {
   /** Push every local tag of the repository (`push -a`). */
@@ -48,13 +61,17 @@ export async function push(engine: TransferEngine, name: string, opts: PushOptio
   const emit: ProgressFn = opts.onProgress ?? (() => {});
   const parsed = parseNormalizedNamed(name);
   if (parsed.digest !== undefined) throw new WharfError('INVALID_ARGUMENT', `cannot push a digest reference: ${name}`);
-  if (opts.allTags && parsed.tag !== undefined) throw new WharfError('INVALID_ARGUMENT', 'tag can\'t be used with --all-tags/-a');
+  if (opts.allTags && parsed.tag !== undefined)
+    throw new WharfError('INVALID_ARGUMENT', "tag can't be used with --all-tags/-a");
   const repoName = repositoryName(parsed);
   let refs: Reference[];
   if (opts.allTags) {
     const tags = engine.images.records.tags.all().filter((t) => t.repository === repoName);
-    if (tags.length === 0) throw new WharfError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarString(parsed)}`);
-    refs = tags.map((t) => ({ domain: parsed.domain, path: parsed.path, tag: t.tag })).sort((a, b) => a.tag.localeCompare(b.tag));
+    if (tags.length === 0)
+      throw new WharfError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarString(parsed)}`);
+    refs = tags
+      .map((t) => ({ domain: parsed.domain, path: parsed.path, tag: t.tag }))
+      .sort((a, b) => a.tag.localeCompare(b.tag));
   } else if (parsed.tag === undefined) {
     emit({ type: 'message', text: `Using default tag: ${DEFAULT_TAG}` });
     refs = [{ ...parsed, tag: DEFAULT_TAG }];
@@ -78,13 +95,23 @@ export async function push(engine: TransferEngine, name: string, opts: PushOptio
   }
 }
 
-async function pushOne(engine: TransferEngine, client: RegistryClient, ref: Reference, opts: PushOptions, emit: ProgressFn): Promise<PushResult> {
+async function pushOne(
+  engine: TransferEngine,
+  client: RegistryClient,
+  ref: Reference,
+  opts: PushOptions,
+  emit: ProgressFn,
+): Promise<PushResult> {
   const { images, content } = engine;
   const img = images.resolve(formatReference(ref));
   const { raw: configRaw, config } = await images.config(img.id);
   const chain = images.records.images.chain(img.id);
   const diffIds = config.rootfs.diff_ids;
-  if (chain.length !== diffIds.length) throw new WharfError('INTERNAL', `image ${img.id} has ${chain.length} layers but its config lists ${diffIds.length}`);
+  if (chain.length !== diffIds.length)
+    throw new WharfError(
+      'INTERNAL',
+      `image ${img.id} has ${chain.length} layers but its config lists ${diffIds.length}`,
+    );
   const oci = opts.format === 'oci';
   const repo = ref.path;
 
@@ -97,7 +124,8 @@ async function pushOne(engine: TransferEngine, client: RegistryClient, ref: Refe
   });
 
   const configDigest = img.id;
-  if ((await client.blobs.head(repo, configDigest)) === undefined) await client.blobs.push(repo, configRaw, configDigest);
+  if ((await client.blobs.head(repo, configDigest)) === undefined)
+    await client.blobs.push(repo, configRaw, configDigest);
 
   // A manifest this image was pulled (or pushed) with, whose blobs are exactly the ones pushed now, is sent as it
   // was: a re-tagged image keeps its digest, as crane and the containerd store do. Otherwise write one.
@@ -112,7 +140,11 @@ async function pushOne(engine: TransferEngine, client: RegistryClient, ref: Refe
     const manifest = {
       schemaVersion: 2,
       mediaType: oci ? MediaType.OCIManifest : MediaType.DockerManifest,
-      config: { mediaType: oci ? MediaType.OCIConfig : MediaType.DockerConfig, size: configRaw.length, digest: configDigest },
+      config: {
+        mediaType: oci ? MediaType.OCIConfig : MediaType.DockerConfig,
+        size: configRaw.length,
+        digest: configDigest,
+      },
       layers: pushed.map((d) => ({ mediaType: layerType, size: d.size, digest: d.digest })),
     };
     raw = Buffer.from(JSON.stringify(manifest, null, 3), 'utf8');
@@ -126,7 +158,11 @@ async function pushOne(engine: TransferEngine, client: RegistryClient, ref: Refe
 }
 
 /** A stored image manifest of this image that lists exactly `layers` (same digests, same order), if any. */
-async function reusableManifest(engine: TransferEngine, imageId: Digest, layers: readonly Descriptor[]): Promise<{ raw: Buffer; mediaType: string } | undefined> {
+async function reusableManifest(
+  engine: TransferEngine,
+  imageId: Digest,
+  layers: readonly Descriptor[],
+): Promise<{ raw: Buffer; mediaType: string } | undefined> {
   for (const m of engine.images.records.manifests.ofImage(imageId)) {
     if (!isManifestMediaType(m.mediaType)) continue;
     let raw: Buffer;
@@ -139,7 +175,10 @@ async function reusableManifest(engine: TransferEngine, imageId: Digest, layers:
     const parsed = parseManifest(raw, m.mediaType);
     if (parsed.kind !== 'manifest' || parsed.manifest.config.digest !== imageId) continue;
     const ls = parsed.manifest.layers;
-    if (ls.length === layers.length && ls.every((l, i) => l.digest === layers[i]!.digest && layerCompression(l.mediaType) === 'gzip')) {
+    if (
+      ls.length === layers.length &&
+      ls.every((l, i) => l.digest === layers[i]!.digest && layerCompression(l.mediaType) === 'gzip')
+    ) {
       return { raw, mediaType: parsed.mediaType };
     }
   }
@@ -159,7 +198,8 @@ async function pushLayer(
   const id = shortHex(diffId);
   const repo = ref.path;
   const target = repositoryName(ref);
-  const remember = (d: Descriptor) => images.records.layerBlobs.add(diffId, d.digest, MediaType.DockerLayerGzip, d.size, target);
+  const remember = (d: Descriptor) =>
+    images.records.layerBlobs.add(diffId, d.digest, MediaType.DockerLayerGzip, d.size, target);
 
   // Compressed forms of this layer we know of, best bets first: this repository, then this registry, then any.
   const known = images.records.layerBlobs.ofLayer(diffId).filter((b) => {
@@ -200,7 +240,8 @@ async function pushLayer(
   }
 
   const level = opts.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
-  if (!Number.isInteger(level) || level < 0 || level > 9) throw new WharfError('INVALID_ARGUMENT', `compression level must be 0 to 9, not ${level}`);
+  if (!Number.isInteger(level) || level < 0 || level > 9)
+    throw new WharfError('INVALID_ARGUMENT', `compression level must be 0 to 9, not ${level}`);
   const layer = images.layers.get(chainId);
   for (let attempt = 0; ; attempt++) {
     let body: Transform | undefined;

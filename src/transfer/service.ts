@@ -33,6 +33,9 @@ export class Registries {
   #withSettings<O extends { remote?: RemoteOptions }>(opts: O): O {
     const call = opts.remote ?? {};
     const insecure = [...(this.settings.insecureRegistries ?? []), ...(call.insecureRegistries ?? [])];
-    return { ...opts, remote: { ...this.settings, ...call, ...(insecure.length ? { insecureRegistries: insecure } : {}) } };
+    return {
+      ...opts,
+      remote: { ...this.settings, ...call, ...(insecure.length ? { insecureRegistries: insecure } : {}) },
+    };
   }
 }

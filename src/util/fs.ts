@@ -1,4 +1,14 @@
-import { constants, promises as fsp, lstatSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import {
+  constants,
+  promises as fsp,
+  lstatSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+  type Dirent,
+} from 'node:fs';
 import * as path from 'node:path';
 import { isErrno } from '../errors/index.js';
 
@@ -134,7 +144,8 @@ function removeDirectoryTree(dir: string): void {
   }
   for (const e of entries) {
     const child = path.join(dir, e.name);
-    if (e.isDirectory()) removeDirectoryTree(child); // d_type: a symlink to a directory is not one
+    if (e.isDirectory())
+      removeDirectoryTree(child); // d_type: a symlink to a directory is not one
     else ignoreMissing(() => unlinkSync(child));
   }
   ignoreMissing(() => rmdirSync(dir));

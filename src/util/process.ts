@@ -52,7 +52,8 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       if (stderr.length < maxOutput) stderr += c;
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') reject(new WharfError('UNAVAILABLE', `${file}: not installed or not in PATH`, { cause: err }));
+      if (err.code === 'ENOENT')
+        reject(new WharfError('UNAVAILABLE', `${file}: not installed or not in PATH`, { cause: err }));
       else if (err.name === 'AbortError') reject(new WharfError('CANCELLED', `${file}: cancelled`, { cause: err }));
       else reject(err);
     });

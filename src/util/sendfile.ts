@@ -8,7 +8,13 @@ import type { Socket } from 'node:net';
 import { loadNativeAddon } from './native.js';
 
 interface Addon {
-  sendFile(socketFd: number, fileFd: number, offset: number, length: number, cb: (err: Error | null, sent: number) => void): object;
+  sendFile(
+    socketFd: number,
+    fileFd: number,
+    offset: number,
+    length: number,
+    cb: (err: Error | null, sent: number) => void,
+  ): object;
   cancel(handle: object): void;
   progress(handle: object): number;
 }
@@ -78,9 +84,15 @@ export async function sendFileToSocket(
 ): Promise<number> {
   const a = load();
   if (!a) throw failure('sendfile: the native addon is not available', 'ENOTSUP', 0);
-  if (socketFd(socket) === undefined) throw failure('sendfile: not a plain socket with a file descriptor', 'ENOTSUP', 0);
+  if (socketFd(socket) === undefined)
+    throw failure('sendfile: not a plain socket with a file descriptor', 'ENOTSUP', 0);
   await flushed(socket).catch((err: unknown) => {
-    throw failure(`sendfile: the socket failed before the body: ${(err as Error).message}`, (err as { code?: string }).code ?? 'EPIPE', 0, err);
+    throw failure(
+      `sendfile: the socket failed before the body: ${(err as Error).message}`,
+      (err as { code?: string }).code ?? 'EPIPE',
+      0,
+      err,
+    );
   });
   if (length === 0) return 0;
   // Read the fd again: the socket may have closed while its buffer drained.
@@ -97,7 +109,8 @@ export async function sendFileToSocket(
       socket.off('close', onClose);
       if (watch) clearInterval(watch);
       if (idleMs > 0 && socketTimeout > 0 && !socket.destroyed) socket.setTimeout(socketTimeout);
-      if (stalled) reject(failure(`sendfile: no progress for ${idleMs} ms: the client stopped reading`, 'ETIMEDOUT', sent));
+      if (stalled)
+        reject(failure(`sendfile: no progress for ${idleMs} ms: the client stopped reading`, 'ETIMEDOUT', sent));
       else if (err) reject(Object.assign(err, { bytesSent: sent }));
       else resolve(sent);
     });
@@ -105,16 +118,19 @@ export async function sendFileToSocket(
     if (idleMs > 0) {
       let last = 0;
       let lastMove = Date.now();
-      watch = setInterval(() => {
-        const now = a.progress(handle);
-        if (now !== last) {
-          last = now;
-          lastMove = Date.now();
-        } else if (Date.now() - lastMove >= idleMs) {
-          stalled = true;
-          a.cancel(handle);
-        }
-      }, Math.max(10, Math.min(1000, Math.floor(idleMs / 4))));
+      watch = setInterval(
+        () => {
+          const now = a.progress(handle);
+          if (now !== last) {
+            last = now;
+            lastMove = Date.now();
+          } else if (Date.now() - lastMove >= idleMs) {
+            stalled = true;
+            a.cancel(handle);
+          }
+        },
+        Math.max(10, Math.min(1000, Math.floor(idleMs / 4))),
+      );
       watch.unref();
     }
   });

@@ -14,5 +14,8 @@ export function trace(label: string): void {
   if (!traceFile) return;
   const cpu = process.cpuUsage();
   const cpuMs = ((cpu.user + cpu.system) / 1000).toFixed(1);
-  appendFileSync(traceFile, `${(performance.timeOrigin + performance.now()).toFixed(2)} ${process.pid} ${label} cpu=${cpuMs}\n`);
+  appendFileSync(
+    traceFile,
+    `${(performance.timeOrigin + performance.now()).toFixed(2)} ${process.pid} ${label} cpu=${cpuMs}\n`,
+  );
 }

@@ -86,7 +86,8 @@ export class PipeWaiter extends ChangeWaiter {
   constructor(source: number | Readable | undefined) {
     super();
     if (source === undefined) return;
-    const stream = typeof source === 'number' ? new (net().Socket)({ fd: source, readable: true, writable: false }) : source;
+    const stream =
+      typeof source === 'number' ? new (net().Socket)({ fd: source, readable: true, writable: false }) : source;
     stream.on('data', () => this.changed());
     stream.on('end', () => this.changed());
     stream.on('error', () => this.changed());

@@ -15,7 +15,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(root: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+  root: string,
+  args: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(WHARF_BIN, ['--root', root, ...args], {
       env: { ...process.env, ...opts.env },
@@ -29,7 +33,11 @@ export function runCli(root: string, args: string[], opts: { input?: string | Bu
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 + 9 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code: code ?? (signal ? 128 + 9 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
@@ -37,7 +45,11 @@ export function runCli(root: string, args: string[], opts: { input?: string | Bu
 }
 
 /** A temporary Wharf root, removed (after unmounting anything left under it) by `cleanup`. */
-export async function tempRoot(prefix = 'wharf-test-'): Promise<{ root: string; cli: (args: string[], opts?: Parameters<typeof runCli>[2]) => Promise<CliResult>; cleanup: () => Promise<void> }> {
+export async function tempRoot(prefix = 'wharf-test-'): Promise<{
+  root: string;
+  cli: (args: string[], opts?: Parameters<typeof runCli>[2]) => Promise<CliResult>;
+  cleanup: () => Promise<void>;
+}> {
   const root = await mkdtemp(path.join(tmpdir(), prefix));
   return {
     root,

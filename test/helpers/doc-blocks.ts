@@ -33,7 +33,12 @@ export const DOC_FILES: readonly string[] = [
  * The blocks of one Markdown file whose info string is a key of `langs`. `pending` maps a file to the reason its
  * blocks wait for another change; a block's own skip marker wins over it.
  */
-export function extractBlocks<K extends string>(file: string, text: string, langs: Record<string, K>, pending: Record<string, string> = {}): DocBlock<K>[] {
+export function extractBlocks<K extends string>(
+  file: string,
+  text: string,
+  langs: Record<string, K>,
+  pending: Record<string, string> = {},
+): DocBlock<K>[] {
   const lines = text.split('\n');
   const out: DocBlock<K>[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -48,12 +53,21 @@ export function extractBlocks<K extends string>(file: string, text: string, lang
       while (prev >= 0 && lines[prev]!.trim() === '') prev--;
       const marker = prev >= 0 ? /^<!--\s*test:\s*(\w+)\s*(.*?)\s*-->$/.exec(lines[prev]!.trim()) : null;
       if (marker) {
-        assert.ok(marker[1] === 'skip' || marker[1] === 'expect', `${file}:${prev + 1}: unknown marker "test: ${marker[1]}" (skip or expect)`);
+        assert.ok(
+          marker[1] === 'skip' || marker[1] === 'expect',
+          `${file}:${prev + 1}: unknown marker "test: ${marker[1]}" (skip or expect)`,
+        );
         assert.ok(marker[2], `${file}:${prev + 1}: "test: ${marker[1]}" needs its text`);
       }
       const skip = marker?.[1] === 'skip' ? marker[2] : pending[file];
       const expect = marker?.[1] === 'expect' ? marker[2] : undefined;
-      out.push({ where: `${file}:${i + 1}`, lang, code: lines.slice(i + 1, end).join('\n'), ...(skip ? { skip } : {}), ...(expect ? { expect } : {}) });
+      out.push({
+        where: `${file}:${i + 1}`,
+        lang,
+        code: lines.slice(i + 1, end).join('\n'),
+        ...(skip ? { skip } : {}),
+        ...(expect ? { expect } : {}),
+      });
     }
     i = end;
   }
@@ -61,7 +75,10 @@ export function extractBlocks<K extends string>(file: string, text: string, lang
 }
 
 /** The blocks of every documentation file (DOC_FILES) whose info string is a key of `langs`. */
-export function docBlocks<K extends string>(langs: Record<string, K>, pending: Record<string, string> = {}): DocBlock<K>[] {
+export function docBlocks<K extends string>(
+  langs: Record<string, K>,
+  pending: Record<string, string> = {},
+): DocBlock<K>[] {
   return DOC_FILES.flatMap((f) => extractBlocks(f, readFileSync(path.join(REPO, f), 'utf8'), langs, pending));
 }
 

@@ -18,7 +18,10 @@ export interface Dockerd {
 }
 
 export function dockerdAvailable(): boolean {
-  return ['/usr/sbin/dockerd', '/usr/bin/dockerd'].some((p) => existsSync(p)) && ['/usr/bin/docker', '/usr/local/bin/docker'].some((p) => existsSync(p));
+  return (
+    ['/usr/sbin/dockerd', '/usr/bin/dockerd'].some((p) => existsSync(p)) &&
+    ['/usr/bin/docker', '/usr/local/bin/docker'].some((p) => existsSync(p))
+  );
 }
 
 export async function startDockerd(extraArgs: string[] = []): Promise<Dockerd> {
@@ -28,12 +31,21 @@ export async function startDockerd(extraArgs: string[] = []): Promise<Dockerd> {
   const child = spawn(
     'dockerd',
     [
-      '--data-root', path.join(dir, 'data'),
-      '--exec-root', path.join(dir, 'exec'),
-      '-H', `unix://${socket}`,
-      '--pidfile', path.join(dir, 'd.pid'),
-      '--bridge=none', '--iptables=false', '--ip6tables=false',
-      '--containerd-namespace', ns, '--containerd-plugins-namespace', `${ns}-p`,
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '-H',
+      `unix://${socket}`,
+      '--pidfile',
+      path.join(dir, 'd.pid'),
+      '--bridge=none',
+      '--iptables=false',
+      '--ip6tables=false',
+      '--containerd-namespace',
+      ns,
+      '--containerd-plugins-namespace',
+      `${ns}-p`,
       ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
@@ -62,7 +74,9 @@ export async function startDockerd(extraArgs: string[] = []): Promise<Dockerd> {
       clearTimeout(t);
     }
     // dockerd's own containerd child exits with it; unmount leftovers before removing the data root.
-    await execFileP('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]).catch(() => {});
+    await execFileP('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]).catch(
+      () => {},
+    );
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   };
   for (let i = 0; i < 120; i++) {

@@ -46,7 +46,15 @@ test('as root a round trip keeps owners, setuid, devices, fifos and security/tru
     const tree: FixtureEntry[] = [
       { kind: 'dir', path: 'home/app', uid: 1000, gid: 1000, mode: 0o750 },
       { kind: 'file', path: 'home/app/data', content: 'x', uid: 1000, gid: 100, mode: 0o600 },
-      { kind: 'file', path: 'bin/ping', content: 'elf', mode: 0o4755, uid: 0, gid: 0, xattrs: { 'security.capability': capability } },
+      {
+        kind: 'file',
+        path: 'bin/ping',
+        content: 'elf',
+        mode: 0o4755,
+        uid: 0,
+        gid: 0,
+        xattrs: { 'security.capability': capability },
+      },
       { kind: 'file', path: 'bin/big-ids', content: 'ids', uid: 300_000, gid: 400_000 },
       { kind: 'file', path: 'etc/marked', content: 'm', xattrs: { 'trusted.wharf': 'yes', 'user.a': 'b' } },
       { kind: 'symlink', path: 'home/app/link', target: 'data', uid: 1000, gid: 1000 },
@@ -141,7 +149,10 @@ test("'overlay' whiteouts become 0/0 devices and opaque xattrs, mount like the f
       assert.ok(names.includes(want), `${want} in ${names.join(', ')}`);
     }
     assert.ok(!names.includes('bin/tools'), 'no device entry for a whiteout');
-    assert.ok(entries.every((e) => !JSON.stringify(e.pax ?? {}).includes('trusted.overlay')), 'no overlay xattrs leak');
+    assert.ok(
+      entries.every((e) => !JSON.stringify(e.pax ?? {}).includes('trusted.overlay')),
+      'no overlay xattrs leak',
+    );
     // Whiteouts come before their siblings.
     assert.ok(names.indexOf('a/.wh..wh..opq') < names.indexOf('a/b/'));
     assert.ok(names.indexOf('etc/.wh.my-app-config') < names.indexOf('etc/new'));
@@ -204,9 +215,11 @@ test('changes made in a real overlay mount: overlayChanges gives A/C/D and overl
     await applyLayer(bufferStream(one), flat, { whiteouts: 'none' });
     assert.deepEqual(await describeTree(flat), want);
 
-    const names = (await listTar(await streamToBuffer(overlayDiffTar(upper, [lower], { exclude: (p) => p === '/etc/new' || p === '/newdir' })))).map(
-      (e) => e.name,
-    );
+    const names = (
+      await listTar(
+        await streamToBuffer(overlayDiffTar(upper, [lower], { exclude: (p) => p === '/etc/new' || p === '/newdir' })),
+      )
+    ).map((e) => e.name);
     assert.ok(!names.includes('etc/new') && !names.some((n) => n.startsWith('newdir')), names.join(', '));
     assert.ok(names.includes('etc/other'));
   } finally {
@@ -247,9 +260,13 @@ test('overlayChanges looks through whiteouts and opaque dirs of lower layers', a
 test("an 'overlay' directory entry over its own layer's whiteout becomes opaque", async () => {
   const dir = await tempDir('overlay-recreate');
   try {
-    await applyLayer(bufferStream(await makeTar([{ name: '.wh.d' }, { name: 'd/', type: 'directory' }, { name: 'd/f', body: 'f' }])), dir, {
-      whiteouts: 'overlay',
-    });
+    await applyLayer(
+      bufferStream(await makeTar([{ name: '.wh.d' }, { name: 'd/', type: 'directory' }, { name: 'd/f', body: 'f' }])),
+      dir,
+      {
+        whiteouts: 'overlay',
+      },
+    );
     assert.ok((await fsp.lstat(path.join(dir, 'd'))).isDirectory());
     assert.deepEqual(await getAttribute(path.join(dir, 'd'), 'trusted.overlay.opaque'), Buffer.from('y'));
     assert.equal(await fsp.readFile(path.join(dir, 'd/f'), 'utf8'), 'f');
@@ -285,9 +302,7 @@ test('directory mtimes and modes are set after their contents', async () => {
 test('upper dirs that rely on overlayfs metacopy or redirect_dir are refused, not silently diffed', async () => {
   const dir = await tempDir('overlay-metacopy');
   try {
-    await createTree(dir, [
-      { kind: 'file', path: 'f', content: '', xattrs: { 'trusted.overlay.metacopy': '' } },
-    ]);
+    await createTree(dir, [{ kind: 'file', path: 'f', content: '', xattrs: { 'trusted.overlay.metacopy': '' } }]);
     await assert.rejects(streamToBuffer(overlayDiffTar(dir, [])), { code: 'UNSUPPORTED' });
     await fsp.rm(path.join(dir, 'f'));
     await createTree(dir, [{ kind: 'dir', path: 'moved', xattrs: { 'trusted.overlay.redirect': '/old' } }]);

@@ -66,8 +66,14 @@ class World {
     await mkdir(path.join(this.project, 'node_modules', '@types'), { recursive: true });
     await symlink(repo, path.join(this.project, 'node_modules', 'wharf'));
     await symlink(path.join(repo, 'node_modules', 'typescript'), path.join(this.project, 'node_modules', 'typescript'));
-    await symlink(path.join(repo, 'node_modules', '@types', 'node'), path.join(this.project, 'node_modules', '@types', 'node'));
-    await writeFile(path.join(this.project, 'package.json'), JSON.stringify({ name: 'wharf-doc-examples', private: true, type: 'module' }));
+    await symlink(
+      path.join(repo, 'node_modules', '@types', 'node'),
+      path.join(this.project, 'node_modules', '@types', 'node'),
+    );
+    await writeFile(
+      path.join(this.project, 'package.json'),
+      JSON.stringify({ name: 'wharf-doc-examples', private: true, type: 'module' }),
+    );
     const runnable = examples.filter((e) => !e.skip);
     if (runnable.some((e) => e.code.includes('localhost:5000'))) await this.#startRegistry();
     await this.#compile(runnable.filter((e) => e.lang === 'ts'));
@@ -75,7 +81,10 @@ class World {
 
   /** A registry holding busybox, for the examples that name localhost:5000. */
   async #startRegistry(): Promise<void> {
-    this.registry = await startRegistry(await loadRegistryConfig({ wharfRoot: path.join(this.dir, 'registry'), addr: '127.0.0.1:0' }), { log: () => {} });
+    this.registry = await startRegistry(
+      await loadRegistryConfig({ wharfRoot: path.join(this.dir, 'registry'), addr: '127.0.0.1:0' }),
+      { log: () => {} },
+    );
     const seed = await this.#rootWithBusybox(path.join(this.dir, 'seed'));
     try {
       const ref = `${this.registry.host}:${this.registry.port}/busybox:latest`;
@@ -116,17 +125,32 @@ class World {
       this.#compiled.set(e.where, path.join(this.project, 'out', `example-${n}.js`));
     }
     const tsconfig = {
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], outDir: 'out', skipLibCheck: true },
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        types: ['node'],
+        outDir: 'out',
+        skipLibCheck: true,
+      },
       files,
     };
     await writeFile(path.join(this.project, 'tsconfig.json'), JSON.stringify(tsconfig));
-    const tsc = spawnSync(process.execPath, [path.join(this.project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', this.project], { cwd: this.project, encoding: 'utf8' });
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(this.project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', this.project],
+      { cwd: this.project, encoding: 'utf8' },
+    );
     // Name the Markdown file and line of each error, not the temp file's.
-    const report = `${tsc.stdout}${tsc.stderr}`.replace(/example-(\d+)\.ts\((\d+),(\d+)\)/g, (_m, n: string, line: string, col: string) => {
-      const e = list[Number(n)]!;
-      const [file, start] = e.where.split(':');
-      return `${file}:${Number(start) + Number(line)}:${col}`;
-    });
+    const report = `${tsc.stdout}${tsc.stderr}`.replace(
+      /example-(\d+)\.ts\((\d+),(\d+)\)/g,
+      (_m, n: string, line: string, col: string) => {
+        const e = list[Number(n)]!;
+        const [file, start] = e.where.split(':');
+        return `${file}:${Number(start) + Number(line)}:${col}`;
+      },
+    );
     assert.equal(tsc.status, 0, `the examples do not type-check against the package:\n${report}`);
   }
 
@@ -169,7 +193,10 @@ let ready: Promise<void> | undefined;
 after(() => world.close());
 
 test('the Markdown files have library examples to run', () => {
-  assert.ok(examples.filter((e) => !e.skip).length >= 4, `found ${examples.length} examples: ${examples.map((e) => e.where).join(', ')}`);
+  assert.ok(
+    examples.filter((e) => !e.skip).length >= 4,
+    `found ${examples.length} examples: ${examples.map((e) => e.where).join(', ')}`,
+  );
 });
 
 for (const e of examples) {
@@ -178,6 +205,7 @@ for (const e of examples) {
     await ready;
     const { status, output } = await world.run(e);
     assert.equal(status, 0, `${e.where} failed:\n${output}`);
-    if (e.expect) assert.ok(output.includes(e.expect), `${e.where}: the output lacks ${JSON.stringify(e.expect)}:\n${output}`);
+    if (e.expect)
+      assert.ok(output.includes(e.expect), `${e.where}: the output lacks ${JSON.stringify(e.expect)}:\n${output}`);
   });
 }

@@ -37,7 +37,14 @@ import { docBlocks, parseConsole, squeezeSpace, type DocBlock } from '../helpers
 
 type Example = DocBlock<'sh' | 'console' | 'yaml'>;
 
-const LANGS: Record<string, 'sh' | 'console' | 'yaml'> = { sh: 'sh', bash: 'sh', shell: 'sh', console: 'console', yaml: 'yaml', yml: 'yaml' };
+const LANGS: Record<string, 'sh' | 'console' | 'yaml'> = {
+  sh: 'sh',
+  bash: 'sh',
+  shell: 'sh',
+  console: 'console',
+  yaml: 'yaml',
+  yml: 'yaml',
+};
 
 const examples = docBlocks(LANGS);
 
@@ -80,12 +87,17 @@ class World {
     this.bin = path.join(this.dir, 'bin');
     await mkdir(this.bin);
     await symlink(WHARF_BIN, path.join(this.bin, 'wharf'));
-    if (examples.some((e) => !e.skip && NAMES_5000.test(e.code) && !STARTS_REGISTRY.test(e.code))) await this.#startRegistry();
+    if (examples.some((e) => !e.skip && NAMES_5000.test(e.code) && !STARTS_REGISTRY.test(e.code)))
+      await this.#startRegistry();
   }
 
   /** `wharf registry serve` on a free loopback port, holding busybox, for the examples that name localhost:5000. */
   async #startRegistry(): Promise<void> {
-    const server = spawn(WHARF_BIN, ['--root', path.join(this.dir, 'registry-root'), 'registry', 'serve', '--addr', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const server = spawn(
+      WHARF_BIN,
+      ['--root', path.join(this.dir, 'registry-root'), 'registry', 'serve', '--addr', '127.0.0.1:0'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     this.#server = server;
     this.registry = await new Promise<string>((resolve, reject) => {
       let err = '';
@@ -133,7 +145,12 @@ class World {
     }
     const file = path.join(sandbox, 'example.sh');
     await writeFile(file, `${script}\n`);
-    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${this.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, WHARF_ROOT: root, HOME: home };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PATH: `${this.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      WHARF_ROOT: root,
+      HOME: home,
+    };
     // Nothing of the test's own environment configures the example's wharf.
     for (const k of Object.keys(env)) if (/^(?:REGISTRY_|WHARF_(?!ROOT$)|DOCKER_CONFIG$)/.test(k)) delete env[k];
     // Its own process group, so that what the example leaves in the background is stopped with it.
@@ -174,7 +191,10 @@ let ready: Promise<void> | undefined;
 after(() => world.close());
 
 test('the Markdown files have shell examples to run', () => {
-  assert.ok(examples.filter((e) => !e.skip && e.lang !== 'yaml').length >= 2, `found ${examples.length} shell examples: ${examples.map((e) => e.where).join(', ')}`);
+  assert.ok(
+    examples.filter((e) => !e.skip && e.lang !== 'yaml').length >= 2,
+    `found ${examples.length} shell examples: ${examples.map((e) => e.where).join(', ')}`,
+  );
 });
 
 for (const e of examples) {
@@ -183,14 +203,22 @@ for (const e of examples) {
     await ready;
     const { status, output, registry, sandbox } = await world.run(e);
     assert.equal(status, 0, `${e.where} failed:\n${output}`);
-    if (e.expect) assert.ok(output.includes(e.expect), `${e.where}: the output lacks ${JSON.stringify(e.expect)}:\n${output}`);
+    if (e.expect)
+      assert.ok(output.includes(e.expect), `${e.where}: the output lacks ${JSON.stringify(e.expect)}:\n${output}`);
     if (e.lang !== 'console') return;
     const outputs = output.split(`\n${STEP_MARK}\n`).slice(1);
     const steps = parseConsole(world.rewrite(e.code, sandbox, registry));
-    assert.equal(outputs.length, steps.length, `${e.where}: ${steps.length} commands, ${outputs.length} outputs:\n${output}`);
+    assert.equal(
+      outputs.length,
+      steps.length,
+      `${e.where}: ${steps.length} commands, ${outputs.length} outputs:\n${output}`,
+    );
     for (const [i, s] of steps.entries()) {
       const got = squeezeSpace(outputs[i]!);
-      assert.ok(got.includes(squeezeSpace(s.expected)), `${e.where}: \`${s.command}\` printed\n${outputs[i]}\nwhich lacks\n${s.expected}`);
+      assert.ok(
+        got.includes(squeezeSpace(s.expected)),
+        `${e.where}: \`${s.command}\` printed\n${outputs[i]}\nwhich lacks\n${s.expected}`,
+      );
     }
   });
 }

@@ -82,12 +82,20 @@ const TSCONFIG = {
   files: ['main.ts'],
 };
 
-test('a project outside the repository installs the packed package, type-checks against it and runs a container', { timeout: 120_000 }, async () => {
-  assert.ok(existsSync(path.join(repo, 'dist', 'index.js')) && existsSync(path.join(repo, 'dist', 'images.d.ts')), 'run `npm run build` first');
+test('a project outside the repository installs the packed package, type-checks against it and runs a container', {
+  timeout: 120_000,
+}, async () => {
+  assert.ok(
+    existsSync(path.join(repo, 'dist', 'index.js')) && existsSync(path.join(repo, 'dist', 'images.d.ts')),
+    'run `npm run build` first',
+  );
   const dir = await mkdtemp(path.join(tmpdir(), 'wharf-pack-'));
   try {
     // npm pack: exactly the files a registry would get ("files" in package.json, no install of anything).
-    const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: repo, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: repo, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!;
     const project = path.join(dir, 'project');
     const pkgDir = path.join(project, 'node_modules', 'wharf');
     await mkdir(pkgDir, { recursive: true });
@@ -96,7 +104,10 @@ test('a project outside the repository installs the packed package, type-checks 
     assert.ok(!existsSync(path.join(pkgDir, 'test')), 'the tests are not published');
 
     // The package's dependencies, and the project's own (TypeScript), as links into this repository's node_modules.
-    const published = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
+    const published = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
     for (const dep of [...Object.keys(published.dependencies), 'typescript', '@types/node']) {
       const link = path.join(project, 'node_modules', dep);
       await mkdir(path.dirname(link), { recursive: true });
@@ -107,16 +118,30 @@ test('a project outside the repository installs the packed package, type-checks 
     assert.ok(published.scripts.install, 'the package has an install script');
     const env = { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
     execFileSync('sh', ['-c', published.scripts.install], { cwd: pkgDir, env, stdio: ['ignore', 'ignore', 'inherit'] });
-    assert.ok(readdirSync(path.join(pkgDir, 'build', 'Release')).includes('wharf-monitor'), 'the install script built the container monitor');
+    assert.ok(
+      readdirSync(path.join(pkgDir, 'build', 'Release')).includes('wharf-monitor'),
+      'the install script built the container monitor',
+    );
 
-    await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'wharf-user', private: true, type: 'module', dependencies: { wharf: `file:../${tgz}` } }));
+    await writeFile(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'wharf-user', private: true, type: 'module', dependencies: { wharf: `file:../${tgz}` } }),
+    );
     await writeFile(path.join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG));
     await writeFile(path.join(project, 'main.ts'), MAIN_TS);
-    const tsc = spawnSync(process.execPath, [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project, encoding: 'utf8' });
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project],
+      { cwd: project, encoding: 'utf8' },
+    );
     assert.equal(tsc.status, 0, `tsc failed:\n${tsc.stdout}${tsc.stderr}`);
 
     const tarball = await makeBusyboxTar(dir);
-    const run = spawnSync(process.execPath, ['out/main.js', path.join(dir, 'root'), tarball], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['out/main.js', path.join(dir, 'root'), tarball], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(run.status, 0, `the program failed:\n${run.stdout}${run.stderr}`);
     const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
     assert.equal(result.output, 'hello\n');

@@ -23,21 +23,32 @@ test('import, build, serve, push and pull through the library API', async () => 
   const b = await Wharf.open({ root: path.join(dir, 'b') });
   let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
   try {
-    const base = await a.images.archives.import(createReadStream(await makeBusyboxTar(dir)), { changes: ['CMD ["sh"]'], reference: 'busybox' });
+    const base = await a.images.archives.import(createReadStream(await makeBusyboxTar(dir)), {
+      changes: ['CMD ["sh"]'],
+      reference: 'busybox',
+    });
     assert.equal(a.images.resolve('busybox').id, base.id);
     const rows: ImageListRow[] = listImages(a.images);
-    assert.deepEqual(rows.map((r) => r.id), [base.id]);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      [base.id],
+    );
     assert.equal((await inspectImage(a.images, 'busybox')).Id, base.id);
     assert.equal((await imageHistory(a.images, 'busybox')).length, 1);
     // The library reads no environment: a bare NAME (the CLI expands `-e NAME`) is refused before anything is made.
-    await assert.rejects(a.containers.create({ image: 'busybox', env: ['A=1', 'HOME'] }), (err: unknown) => is(err, 'INVALID_ARGUMENT'));
+    await assert.rejects(a.containers.create({ image: 'busybox', env: ['A=1', 'HOME'] }), (err: unknown) =>
+      is(err, 'INVALID_ARGUMENT'),
+    );
     assert.deepEqual(await a.containers.list(), []);
 
     const ctxDir = path.join(dir, 'ctx');
     await import('node:fs/promises').then((f) => f.mkdir(ctxDir));
     await writeFile(path.join(ctxDir, 'hello.txt'), 'hello\n');
     const dockerfile = 'FROM busybox\nCOPY hello.txt /srv/\nRUN cat /srv/hello.txt > /srv/copy.txt\n';
-    registry = await startRegistry(await loadRegistryConfig({ wharfRoot: path.join(dir, 'reg'), addr: '127.0.0.1:0' }), { log: () => {} });
+    registry = await startRegistry(
+      await loadRegistryConfig({ wharfRoot: path.join(dir, 'reg'), addr: '127.0.0.1:0' }),
+      { log: () => {} },
+    );
     const ref = `${registry.host}:${registry.port}/lib/app:1`;
     const out = new PassThrough().resume();
     const built = await new Builder(a).build({
@@ -57,7 +68,14 @@ test('import, build, serve, push and pull through the library API', async () => 
     const top = b.snapshots.differ.diffDir(chain[chain.length - 1]!);
     assert.equal(await readFile(path.join(top, 'srv/copy.txt'), 'utf8'), 'hello\n');
     assert.deepEqual((await b.check()).problems, []);
-    assert.ok(is(await Promise.resolve().then(() => b.images.resolve('nope')).catch((e: unknown) => e), 'NOT_FOUND'));
+    assert.ok(
+      is(
+        await Promise.resolve()
+          .then(() => b.images.resolve('nope'))
+          .catch((e: unknown) => e),
+        'NOT_FOUND',
+      ),
+    );
   } finally {
     await registry?.close();
     a.close();

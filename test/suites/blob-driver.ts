@@ -12,7 +12,10 @@ async function readAll(d: BlobDriver, p: string, offset?: number, length?: numbe
 }
 
 /** The behaviour every BlobDriver (filesystem now, S3 later) must have. */
-export function runBlobDriverSuite(name: string, factory: () => Promise<{ driver: BlobDriver; cleanup(): Promise<void> }>): void {
+export function runBlobDriverSuite(
+  name: string,
+  factory: () => Promise<{ driver: BlobDriver; cleanup(): Promise<void> }>,
+): void {
   describe(`BlobDriver suite: ${name}`, () => {
     let driver: BlobDriver;
     let cleanup: () => Promise<void>;
@@ -43,7 +46,10 @@ export function runBlobDriverSuite(name: string, factory: () => Promise<{ driver
       // A driver without files serves every read through reader(): the server then streams instead of sendfile.
       if (!driver.localPath) return assert.deepEqual(await readAll(driver, 'x/y'), data);
       assert.deepEqual(await fsp.readFile(driver.localPath('x/y')), data);
-      assert.throws(() => driver.localPath!('../escape'), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
+      assert.throws(
+        () => driver.localPath!('../escape'),
+        (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+      );
     });
 
     it('writes tens of MiB in network-sized chunks, through close and append, and reads them back', async () => {
@@ -77,7 +83,10 @@ export function runBlobDriverSuite(name: string, factory: () => Promise<{ driver
     });
 
     it('moves atomically over an existing object', async () => {
-      for (const [p, s] of [['x/src', 'new'], ['y/dst', 'old']] as const) {
+      for (const [p, s] of [
+        ['x/src', 'new'],
+        ['y/dst', 'old'],
+      ] as const) {
         const w = await driver.writer(p, false);
         await w.write(Buffer.from(s));
         await w.commit();

@@ -76,7 +76,10 @@ export function runContentStoreSuite(name: string, factory: () => Promise<Conten
     it('writes a buffer with an expected digest and size, and an empty blob', async () => {
       const data = Buffer.from('{"schemaVersion":2}');
       const d = digestOf(data);
-      assert.deepEqual(await store.writeBuffer(data, { digest: d, size: data.length }), { digest: d, size: data.length });
+      assert.deepEqual(await store.writeBuffer(data, { digest: d, size: data.length }), {
+        digest: d,
+        size: data.length,
+      });
       assert.equal((await store.readAll(d, 100)).toString(), '{"schemaVersion":2}');
       const empty = await store.write(Readable.from([]), { size: 0 });
       assert.deepEqual(empty, { digest: digestOf(''), size: 0 });
@@ -120,14 +123,19 @@ export function runContentStoreSuite(name: string, factory: () => Promise<Conten
     });
 
     it('rejects an invalid expected digest', async () => {
-      await rejectsWith(store.write(Readable.from([Buffer.from('x')]), { digest: 'sha256:nothex' as Digest }), 'INVALID_ARGUMENT');
+      await rejectsWith(
+        store.write(Readable.from([Buffer.from('x')]), { digest: 'sha256:nothex' as Digest }),
+        'INVALID_ARGUMENT',
+      );
     });
 
     it('lets concurrent writers of the same blob all succeed with one stored copy', async () => {
       const data = randomBytes(400_000);
       const d = digestOf(data);
       const results = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => (i % 2 ? store.write(chunked(data, 4096 + i)) : store.write(chunked(data, 65536), { digest: d }))),
+        Array.from({ length: 6 }, (_, i) =>
+          i % 2 ? store.write(chunked(data, 4096 + i)) : store.write(chunked(data, 65536), { digest: d }),
+        ),
       );
       for (const r of results) assert.deepEqual(r, { digest: d, size: data.length });
       assert.deepEqual(await listAll(store), [{ digest: d, size: data.length }]);
@@ -257,7 +265,16 @@ export function runContentStoreSuite(name: string, factory: () => Promise<Conten
       `;
       const child = spawn(
         process.execPath,
-        ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script, fx.child.module, fx.child.exportName, JSON.stringify(fx.child.args)],
+        [
+          '--import',
+          import.meta.resolve('tsx'),
+          '--input-type=module',
+          '-e',
+          script,
+          fx.child.module,
+          fx.child.exportName,
+          JSON.stringify(fx.child.args),
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let stderr = '';
@@ -265,7 +282,10 @@ export function runContentStoreSuite(name: string, factory: () => Promise<Conten
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       try {
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`child did not start writing within 20s: ${stderr}`)), 20_000);
+          const timer = setTimeout(
+            () => reject(new Error(`child did not start writing within 20s: ${stderr}`)),
+            20_000,
+          );
           child.stdout.setEncoding('utf8').on('data', (c: string) => {
             if (c.includes('writing')) {
               clearTimeout(timer);

@@ -10,11 +10,21 @@ const far = () => new Date(Date.now() + 3_600_000);
 
 function manifest(name: string, over: Partial<ManifestPut> = {}): ManifestPut {
   const content = Buffer.from(`{"m":"${name}"}`);
-  return { digest: dg(name), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobs: [], children: [], ...over };
+  return {
+    digest: dg(name),
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    content,
+    blobs: [],
+    children: [],
+    ...over,
+  };
 }
 
 /** The behaviour every RegistryIndex (SQLite and in memory now, PostgreSQL later) must have, GC marking included. */
-export function runRegistryIndexSuite(name: string, factory: () => Promise<{ index: RegistryIndex; cleanup(): Promise<void> }>): void {
+export function runRegistryIndexSuite(
+  name: string,
+  factory: () => Promise<{ index: RegistryIndex; cleanup(): Promise<void> }>,
+): void {
   describe(`RegistryIndex suite: ${name}`, () => {
     let index: RegistryIndex;
     let cleanup: () => Promise<void>;
@@ -48,10 +58,16 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
     it('refuses a manifest whose blobs or children are not in the repository', async () => {
       const b = await addBlob('r', 'cfg');
       await assert.rejects(index.manifests.put('r', manifest('m1', { blobs: [b, dg('missing')] })), (e) => {
-        return is(e, 'FAILED_PRECONDITION') && (e.details?.missing as string[] | undefined)?.includes(dg('missing')) === true;
+        return (
+          is(e, 'FAILED_PRECONDITION') && (e.details?.missing as string[] | undefined)?.includes(dg('missing')) === true
+        );
       });
-      await assert.rejects(index.manifests.put('other', manifest('m1', { blobs: [b] })), (e) => is(e, 'FAILED_PRECONDITION'));
-      await assert.rejects(index.manifests.put('r', manifest('idx', { children: [dg('m1')] })), (e) => is(e, 'FAILED_PRECONDITION'));
+      await assert.rejects(index.manifests.put('other', manifest('m1', { blobs: [b] })), (e) =>
+        is(e, 'FAILED_PRECONDITION'),
+      );
+      await assert.rejects(index.manifests.put('r', manifest('idx', { children: [dg('m1')] })), (e) =>
+        is(e, 'FAILED_PRECONDITION'),
+      );
       assert.deepEqual(await index.repositories.list({}), [], 'a failed put leaves nothing');
       assert.equal(await index.manifests.get('r', dg('m1')), undefined);
       await index.manifests.put('r', manifest('m1', { blobs: [b], tag: 'v1' }));
@@ -90,7 +106,10 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
 
     it('lists referrers of a subject, filtered by artifactType', async () => {
       await index.manifests.put('r', manifest('sig', { subject: dg('subj'), artifactType: 'application/sig' }));
-      await index.manifests.put('r', manifest('sbom', { subject: dg('subj'), artifactType: 'application/sbom', annotations: { a: 'b' } }));
+      await index.manifests.put(
+        'r',
+        manifest('sbom', { subject: dg('subj'), artifactType: 'application/sbom', annotations: { a: 'b' } }),
+      );
       await index.manifests.put('r', manifest('other', { subject: dg('else') }));
       const all = await index.manifests.referrers('r', dg('subj'));
       assert.deepEqual(all.map((m) => m.digest).sort(), [dg('sig'), dg('sbom')].sort());
@@ -115,7 +134,10 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
       const t0 = new Date(Date.now() - 10_000);
       await index.uploads.create({ id: 'old', repo: 'r', startedAt: t0 });
       await index.uploads.create({ id: 'new', repo: 'r', startedAt: new Date() });
-      assert.deepEqual((await index.uploads.idleSince(new Date(Date.now() - 5000))).map((u) => u.id), ['old']);
+      assert.deepEqual(
+        (await index.uploads.idleSince(new Date(Date.now() - 5000))).map((u) => u.id),
+        ['old'],
+      );
       await index.uploads.touch('old', new Date());
       assert.deepEqual(await index.uploads.idleSince(new Date(Date.now() - 5000)), []);
       await index.uploads.delete('old');
@@ -142,11 +164,27 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
       await index.leases.delete('l-used');
       const leased = await addBlob('r', 'leased');
       await index.manifests.put('r', manifest('tagged', { blobs: [used], tag: 'v1' }));
-      const dry = await collectIndex(index.gc, { deleteUntagged: false, dryRun: true, now: new Date(), manifestGraceMs: 0 });
-      assert.deepEqual(dry.blobs.map((b) => b.digest), [unused]);
+      const dry = await collectIndex(index.gc, {
+        deleteUntagged: false,
+        dryRun: true,
+        now: new Date(),
+        manifestGraceMs: 0,
+      });
+      assert.deepEqual(
+        dry.blobs.map((b) => b.digest),
+        [unused],
+      );
       assert.ok(await index.blobs.stat(unused), 'dry run changes nothing');
-      const real = await collectIndex(index.gc, { deleteUntagged: false, dryRun: false, now: new Date(), manifestGraceMs: 0 });
-      assert.deepEqual(real.blobs.map((b) => b.digest), [unused]);
+      const real = await collectIndex(index.gc, {
+        deleteUntagged: false,
+        dryRun: false,
+        now: new Date(),
+        manifestGraceMs: 0,
+      });
+      assert.deepEqual(
+        real.blobs.map((b) => b.digest),
+        [unused],
+      );
       assert.equal(await index.blobs.stat(unused), undefined);
       assert.ok(await index.blobs.stat(leased));
       // A commit of a digest being deleted waits for the reservation to end.
@@ -164,8 +202,16 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
       await index.manifests.put('r', manifest('idx', { children: [dg('child')], tag: 'multi' }));
       await index.manifests.put('r', manifest('sig', { subject: dg('tagged') }));
       await index.manifests.put('r', manifest('lonely', { blobs: [b2] }));
-      const u = await collectIndex(index.gc, { deleteUntagged: true, dryRun: false, now: new Date(Date.now() + 1000), manifestGraceMs: 0 });
-      assert.deepEqual(u.manifests.map((m) => m.digest), [dg('lonely')]);
+      const u = await collectIndex(index.gc, {
+        deleteUntagged: true,
+        dryRun: false,
+        now: new Date(Date.now() + 1000),
+        manifestGraceMs: 0,
+      });
+      assert.deepEqual(
+        u.manifests.map((m) => m.digest),
+        [dg('lonely')],
+      );
       assert.ok(await index.manifests.get('r', dg('child')));
       assert.ok(await index.manifests.get('r', dg('sig')));
       assert.ok(await index.blobs.stat(b2), 'still used by the child');
@@ -177,11 +223,23 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
       await index.blobs.finishCommit('r', d, 11);
       await index.blobs.beginCommit(dg('long'), 'long', far());
       assert.equal(await index.leases.prune(new Date()), 0);
-      assert.equal((await collectIndex(index.gc, { deleteUntagged: false, dryRun: true, now: new Date(), manifestGraceMs: 0 })).blobs.length, 0);
+      assert.equal(
+        (await collectIndex(index.gc, { deleteUntagged: false, dryRun: true, now: new Date(), manifestGraceMs: 0 }))
+          .blobs.length,
+        0,
+      );
       const later = new Date(Date.now() + 100);
       assert.equal(await index.leases.prune(later), 1);
-      const plan = await collectIndex(index.gc, { deleteUntagged: false, dryRun: true, now: later, manifestGraceMs: 0 });
-      assert.deepEqual(plan.blobs.map((b) => b.digest), [d]);
+      const plan = await collectIndex(index.gc, {
+        deleteUntagged: false,
+        dryRun: true,
+        now: later,
+        manifestGraceMs: 0,
+      });
+      assert.deepEqual(
+        plan.blobs.map((b) => b.digest),
+        [d],
+      );
     });
 
     it('GC keeps untagged manifests within the grace period and referrers of referrers of tagged ones', async () => {
@@ -190,9 +248,19 @@ export function runRegistryIndexSuite(name: string, factory: () => Promise<{ ind
       await index.manifests.put('r', manifest('sig2', { subject: dg('sig1') }));
       await index.manifests.put('r', manifest('stray-sig', { subject: dg('nothing') }));
       await index.manifests.put('other', manifest('sig1', { subject: dg('base') }));
-      const young = await collectIndex(index.gc, { deleteUntagged: true, dryRun: true, now: new Date(), manifestGraceMs: 3_600_000 });
+      const young = await collectIndex(index.gc, {
+        deleteUntagged: true,
+        dryRun: true,
+        now: new Date(),
+        manifestGraceMs: 3_600_000,
+      });
       assert.deepEqual(young.manifests, [], 'everything is young');
-      const old = await collectIndex(index.gc, { deleteUntagged: true, dryRun: false, now: new Date(Date.now() + 1000), manifestGraceMs: 0 });
+      const old = await collectIndex(index.gc, {
+        deleteUntagged: true,
+        dryRun: false,
+        now: new Date(Date.now() + 1000),
+        manifestGraceMs: 0,
+      });
       assert.deepEqual(
         old.manifests.map((m) => [m.repo, m.digest]),
         [

@@ -13,7 +13,14 @@ import tar from 'tar-stream';
 import { getAttribute, setAttribute } from '@napi-rs/xattr';
 import { is, type ErrorCode } from '../../src/errors/index.js';
 import { run } from '../../src/util/index.js';
-import { isMountPoint, mountAll, unmount, type Mount, type SnapshotInfo, type Snapshotter } from '../../src/snapshot/index.js';
+import {
+  isMountPoint,
+  mountAll,
+  unmount,
+  type Mount,
+  type SnapshotInfo,
+  type Snapshotter,
+} from '../../src/snapshot/index.js';
 
 export interface SnapshotterFixture {
   snapshotter: Snapshotter;
@@ -127,7 +134,12 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
     }
 
     /** A committed layer `name` on `parent`, made the way image unpacking does: prepare, write into diffDir, commit. */
-    async function layer(name: string, parent: string | undefined, files: Record<string, string>, deletes: string[] = []): Promise<void> {
+    async function layer(
+      name: string,
+      parent: string | undefined,
+      files: Record<string, string>,
+      deletes: string[] = [],
+    ): Promise<void> {
       const key = `extract-${name}`;
       await sn.prepare(key, parent);
       await writeFiles(sn.differ.diffDir(key), files);
@@ -154,21 +166,38 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       assert.deepEqual(await sn.mounts('container'), active);
       if (layered(sn)) {
         assert.equal(active[0]!.type, 'overlay');
-        assert.ok(active[0]!.options.includes(`lowerdir=${sn.differ.diffDir('layer1')}:${sn.differ.diffDir('layer0')}`));
+        assert.ok(
+          active[0]!.options.includes(`lowerdir=${sn.differ.diffDir('layer1')}:${sn.differ.diffDir('layer0')}`),
+        );
         assert.ok(active[0]!.options.includes(`upperdir=${sn.differ.diffDir('container')}`));
         assert.ok(active[0]!.options.some((o) => o.startsWith('workdir=')));
       }
       await withMounted(active, async (dir) => {
-        assert.deepEqual(await listTree(dir), ['bin/', 'bin/sh', 'etc/', 'etc/hostname', 'usr/', 'usr/lib/', 'usr/lib/x']);
+        assert.deepEqual(await listTree(dir), [
+          'bin/',
+          'bin/sh',
+          'etc/',
+          'etc/hostname',
+          'usr/',
+          'usr/lib/',
+          'usr/lib/x',
+        ]);
         assert.equal(await fsp.readFile(path.join(dir, 'etc/hostname'), 'utf8'), 'layer1\n');
         await fsp.writeFile(path.join(dir, 'etc/hostname'), 'container\n');
       });
       // The change went to the active snapshot only.
-      assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('container'), 'etc/hostname'), 'utf8'), 'container\n');
+      assert.equal(
+        await fsp.readFile(path.join(sn.differ.diffDir('container'), 'etc/hostname'), 'utf8'),
+        'container\n',
+      );
       assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('layer1'), 'etc/hostname'), 'utf8'), 'layer1\n');
 
       const view = await sn.view('v', 'layer1');
-      assert.ok(view[0]!.type === 'bind' ? view[0]!.options.includes('ro') : !view[0]!.options.some((o) => o.startsWith('upperdir=')));
+      assert.ok(
+        view[0]!.type === 'bind'
+          ? view[0]!.options.includes('ro')
+          : !view[0]!.options.some((o) => o.startsWith('upperdir=')),
+      );
       await withMounted(view, async (dir) => {
         assert.equal(await fsp.readFile(path.join(dir, 'etc/hostname'), 'utf8'), 'layer1\n');
         assert.equal(await fsp.readFile(path.join(dir, 'bin/sh'), 'utf8'), '#!');
@@ -234,7 +263,9 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       await rejectsWith(sn.remove('p'), 'NOT_FOUND');
       assert.deepEqual(await collect(sn), []);
       // Nothing is left on disk either.
-      const left = (await fsp.readdir(path.join(fx.root, 'snapshots')).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
+      const left = (await fsp.readdir(path.join(fx.root, 'snapshots')).catch(() => [] as string[])).filter(
+        (n) => !n.startsWith('.'),
+      );
       assert.deepEqual(left, []);
     });
 
@@ -255,7 +286,10 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       await rejectsWith(sn.commit('other', 'committed'), 'FAILED_PRECONDITION');
       await rejectsWith(sn.commit('other', 'missing'), 'NOT_FOUND');
       await rejectsWith(sn.mounts('missing'), 'NOT_FOUND');
-      assert.throws(() => sn.differ.diffDir('missing'), (err: unknown) => is(err, 'NOT_FOUND'));
+      assert.throws(
+        () => sn.differ.diffDir('missing'),
+        (err: unknown) => is(err, 'NOT_FOUND'),
+      );
       await rejectsWith(sn.usage('missing'), 'NOT_FOUND');
       await sn.remove('active');
     });
@@ -299,10 +333,7 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       for (const r of results) {
         if (r.status === 'rejected') assert.ok(is(r.reason, 'ALREADY_EXISTS'), String(r.reason));
       }
-      assert.deepEqual(
-        (await collect(sn)).map((i) => i.key).sort(),
-        ['base', 'same'],
-      );
+      assert.deepEqual((await collect(sn)).map((i) => i.key).sort(), ['base', 'same']);
       // The losers left no staging dirs behind.
       const names = await fsp.readdir(path.join(fx.root, 'snapshots'));
       assert.equal(names.filter((n) => !/^\d+$/.test(n)).length, 0, `unexpected entries: ${names.join(' ')}`);
@@ -365,7 +396,10 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
       for (const l of leftovers) assert.ok(!names.includes(l), `${l} was removed`);
       assert.equal(await fsp.readFile(path.join(sn.differ.diffDir('keep'), 'f'), 'utf8'), 'kept');
       await fsp.access(sn.differ.diffDir('keep-active'));
-      assert.deepEqual((await collect(sn)).map((i) => i.key), ['keep', 'keep-active']);
+      assert.deepEqual(
+        (await collect(sn)).map((i) => i.key),
+        ['keep', 'keep-active'],
+      );
       await withMounted(await sn.mounts('keep-active'), async (d) => {
         assert.equal(await fsp.readFile(path.join(d, 'f'), 'utf8'), 'kept');
       });
@@ -432,8 +466,22 @@ export function runSnapshotterSuite(name: string, factory: () => Promise<Snapsho
         await fsp.rm(path.join(dir, 'dir/b'));
         await writeFiles(dir, { 'dir/new': 'n', 'top/x': 'x' });
       });
-      assert.deepEqual(await changesOf(sn, 'd-ctr'), ['C /a', 'C /dir', 'D /dir/b', 'A /dir/new', 'A /top', 'A /top/x']);
-      assert.deepEqual(await tarNames(await sn.differ.diffTar('d-ctr')), ['a', 'dir', 'dir/.wh.b', 'dir/new', 'top', 'top/x']);
+      assert.deepEqual(await changesOf(sn, 'd-ctr'), [
+        'C /a',
+        'C /dir',
+        'D /dir/b',
+        'A /dir/new',
+        'A /top',
+        'A /top/x',
+      ]);
+      assert.deepEqual(await tarNames(await sn.differ.diffTar('d-ctr')), [
+        'a',
+        'dir',
+        'dir/.wh.b',
+        'dir/new',
+        'top',
+        'top/x',
+      ]);
       const excluded = await sn.differ.diffTar('d-ctr', { exclude: (p) => p === '/top' });
       assert.deepEqual(await tarNames(excluded), ['a', 'dir', 'dir/.wh.b', 'dir/new']);
       // Without a parent everything is added.

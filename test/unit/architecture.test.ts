@@ -10,8 +10,26 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ORDER = [
-  'errors', 'util', 'digest', 'reference', 'oci', 'dockerfile', 'content', 'meta', 'archive', 'snapshot', 'image',
-  'runtime', 'network', 'container', 'build', 'remote', 'transfer', 'registry', 'engine', 'cli',
+  'errors',
+  'util',
+  'digest',
+  'reference',
+  'oci',
+  'dockerfile',
+  'content',
+  'meta',
+  'archive',
+  'snapshot',
+  'image',
+  'runtime',
+  'network',
+  'container',
+  'build',
+  'remote',
+  'transfer',
+  'registry',
+  'engine',
+  'cli',
 ];
 const ONLY: Record<string, string[]> = {
   // Pure: no I/O, so the parser can run anywhere (image/ applies `--change` lines with it).
@@ -31,7 +49,8 @@ function files(dir: string): string[] {
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const re = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm;
+  const re =
+    /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm;
   const out: string[] = [];
   for (const m of text.matchAll(re)) out.push((m[1] ?? m[2] ?? m[3])!);
   return out.filter((s) => s.startsWith('.'));
@@ -64,9 +83,11 @@ test('imports point down the module table only', () => {
         violations.push(`${rel} imports ${spec}, which is outside the module table`);
         continue;
       }
-      if (ONLY[from] && !ONLY[from]!.includes(to) && !ONLY[from]!.includes(toFile)) violations.push(`${rel}: ${from}/ may import only ${ONLY[from]!.join(', ')}, not ${to}/`);
+      if (ONLY[from] && !ONLY[from]!.includes(to) && !ONLY[from]!.includes(toFile))
+        violations.push(`${rel}: ${from}/ may import only ${ONLY[from]!.join(', ')}, not ${to}/`);
       else if (NEVER[from]?.includes(to)) violations.push(`${rel}: ${from}/ must never import ${to}/`);
-      else if (ORDER.indexOf(to) > ORDER.indexOf(from)) violations.push(`${rel}: ${from}/ imports ${to}/, which is below it`);
+      else if (ORDER.indexOf(to) > ORDER.indexOf(from))
+        violations.push(`${rel}: ${from}/ imports ${to}/, which is below it`);
     }
   }
   assert.deepEqual(violations, []);
@@ -100,7 +121,8 @@ test('no service interface has more than 12 members', async () => {
       if (ts.isInterfaceDeclaration(node)) {
         const members = node.members.length;
         const hasMethods = node.members.some((m) => ts.isMethodSignature(m));
-        if (hasMethods && members > 12) wide.push(`${path.relative(src, file)}: ${node.name.text} has ${members} members`);
+        if (hasMethods && members > 12)
+          wide.push(`${path.relative(src, file)}: ${node.name.text} has ${members} members`);
       }
       ts.forEachChild(node, visit);
     };

@@ -46,7 +46,10 @@ test('"../" names are refused', async () => {
 
 test('absolute names land inside the root', async () => {
   await withSandbox(async (root, outside) => {
-    await apply(root, [{ name: `${outside}/secret`, body: 'inside' }, { name: '/etc/motd', body: 'hi' }]);
+    await apply(root, [
+      { name: `${outside}/secret`, body: 'inside' },
+      { name: '/etc/motd', body: 'hi' },
+    ]);
     assert.equal(await fsp.readFile(path.join(root, outside, 'secret'), 'utf8'), 'inside');
     assert.equal(await fsp.readFile(path.join(root, 'etc/motd'), 'utf8'), 'hi');
   });
@@ -85,13 +88,15 @@ test('an entry over a symlink replaces the symlink instead of writing through it
 test('hardlinks to outside the root are refused or stay inside', async () => {
   await withSandbox(async (root, outside) => {
     const rel = path.relative(root, path.join(outside, 'secret'));
-    await assert.rejects(apply(root, [{ name: 'h', type: 'link', linkname: rel }]), (err: unknown) =>
-      is(err, 'INVALID_ARGUMENT') && /hardlink.*escapes the target/.test((err as Error).message),
+    await assert.rejects(
+      apply(root, [{ name: 'h', type: 'link', linkname: rel }]),
+      (err: unknown) => is(err, 'INVALID_ARGUMENT') && /hardlink.*escapes the target/.test((err as Error).message),
     );
     // An absolute target means the root's /etc/passwd, which does not exist there: refused, the host's is untouched.
     const nlink = (await fsp.stat('/etc/passwd')).nlink;
-    await assert.rejects(apply(root, [{ name: 'p', type: 'link', linkname: '/etc/passwd' }]), (err: unknown) =>
-      is(err, 'INVALID_ARGUMENT') && /does not exist/.test((err as Error).message),
+    await assert.rejects(
+      apply(root, [{ name: 'p', type: 'link', linkname: '/etc/passwd' }]),
+      (err: unknown) => is(err, 'INVALID_ARGUMENT') && /does not exist/.test((err as Error).message),
     );
     // Through a symlink to the host's /etc: resolved inside the root as well.
     await assert.rejects(

@@ -7,7 +7,8 @@ import { decompressStream, detectCompression } from '../../src/archive/decompres
 import { bufferStream, streamToBuffer } from './archive-fixtures.js';
 
 const payload = Buffer.concat([Buffer.from('hello layer\n'), Buffer.alloc(200_000, 'z'), Buffer.from([0, 1, 2, 255])]);
-const compressWith = (file: string, args: string[], input: Buffer) => execFileSync(file, args, { input, maxBuffer: 64 << 20 });
+const compressWith = (file: string, args: string[], input: Buffer) =>
+  execFileSync(file, args, { input, maxBuffer: 64 << 20 });
 
 test('compression is sniffed from magic bytes', () => {
   assert.equal(detectCompression(Buffer.from([0x1f, 0x8b, 8, 0])), 'gzip');
@@ -53,7 +54,10 @@ test('corrupt gzip fails with a clear INVALID_ARGUMENT error', async () => {
   const gz = Buffer.from(gzipSync(payload));
   for (let i = 20; i < 60; i++) gz[i] = gz[i]! ^ 0x5a;
   const out = await decompressStream(bufferStream(gz));
-  await assert.rejects(streamToBuffer(out), (err: unknown) => is(err, 'INVALID_ARGUMENT') && /gzip/.test((err as Error).message));
+  await assert.rejects(
+    streamToBuffer(out),
+    (err: unknown) => is(err, 'INVALID_ARGUMENT') && /gzip/.test((err as Error).message),
+  );
 });
 
 test('truncated xz fails instead of ending early', async () => {

@@ -11,7 +11,13 @@ import { execFileSync } from 'node:child_process';
 import { getAttribute, listAttributes, setAttribute } from '@napi-rs/xattr';
 import tar from 'tar-stream';
 
-export type Meta = { mode?: number; uid?: number; gid?: number; mtime?: number; xattrs?: Record<string, Buffer | string> };
+export type Meta = {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: number;
+  xattrs?: Record<string, Buffer | string>;
+};
 export type FixtureEntry =
   | ({ kind: 'dir'; path: string } & Meta)
   | ({ kind: 'file'; path: string; content: string | Buffer } & Meta)
@@ -97,7 +103,10 @@ function typeOf(st: import('node:fs').Stats): string {
 }
 
 /** Everything about a tree that a layer round trip must keep, keyed by path. */
-export async function describeTree(root: string, opts: { skipTrustedOverlay?: boolean } = {}): Promise<Record<string, NodeDesc>> {
+export async function describeTree(
+  root: string,
+  opts: { skipTrustedOverlay?: boolean } = {},
+): Promise<Record<string, NodeDesc>> {
   const out: Record<string, NodeDesc> = {};
   const inodes = new Map<number, string>();
   const walk = async (dir: string, rel: string) => {
@@ -105,7 +114,13 @@ export async function describeTree(root: string, opts: { skipTrustedOverlay?: bo
       const p = path.join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = await fsp.lstat(p);
-      const d: NodeDesc = { type: typeOf(st), mode: (st.mode & 0o7777).toString(8), uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
+      const d: NodeDesc = {
+        type: typeOf(st),
+        mode: (st.mode & 0o7777).toString(8),
+        uid: st.uid,
+        gid: st.gid,
+        mtime: Math.floor(st.mtimeMs / 1000),
+      };
       if (st.isSymbolicLink()) {
         d.target = await fsp.readlink(p);
         delete (d as Partial<NodeDesc>).mode;
@@ -117,10 +132,14 @@ export async function describeTree(root: string, opts: { skipTrustedOverlay?: bo
         else {
           if (st.nlink > 1) inodes.set(st.ino, r);
           d.size = st.size;
-          d.sha256 = createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+          d.sha256 = createHash('sha256')
+            .update(await fsp.readFile(p))
+            .digest('hex');
         }
       }
-      const names = (await listAttributes(p)).filter((n) => !(opts.skipTrustedOverlay && n.startsWith('trusted.overlay.'))).sort();
+      const names = (await listAttributes(p))
+        .filter((n) => !(opts.skipTrustedOverlay && n.startsWith('trusted.overlay.')))
+        .sort();
       if (names.length > 0) {
         d.xattrs = {};
         for (const n of names) d.xattrs[n] = ((await getAttribute(p, n)) ?? Buffer.alloc(0)).toString('hex');
@@ -190,7 +209,9 @@ export async function streamToBuffer(r: Readable): Promise<Buffer> {
 }
 
 /** Names and types in a tar, in order. */
-export async function listTar(b: Buffer): Promise<Array<{ name: string; type: string; linkname?: string | null; pax?: unknown }>> {
+export async function listTar(
+  b: Buffer,
+): Promise<Array<{ name: string; type: string; linkname?: string | null; pax?: unknown }>> {
   const ex = tar.extract();
   const out: Array<{ name: string; type: string; linkname?: string | null; pax?: unknown }> = [];
   const feed = (async () => {

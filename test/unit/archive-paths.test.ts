@@ -30,14 +30,20 @@ test('tar entry names that climb above the root are refused', () => {
       bad,
     );
   }
-  assert.throws(() => normalizeEntryName('a\0b'), (err: unknown) => is(err, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => normalizeEntryName('a\0b'),
+    (err: unknown) => is(err, 'INVALID_ARGUMENT'),
+  );
 });
 
 test('safeJoin keeps paths under root and throws on escape', () => {
   assert.equal(safeJoin('/r', 'a/b'), '/r/a/b');
   assert.equal(safeJoin('/r', '/a/./b/'), '/r/a/b');
   assert.equal(safeJoin('/r/', '.'), '/r');
-  assert.throws(() => safeJoin('/r', '../r2/x'), (err: unknown) => is(err, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => safeJoin('/r', '../r2/x'),
+    (err: unknown) => is(err, 'INVALID_ARGUMENT'),
+  );
 });
 
 test('resolveInRoot follows symlinks as if root were / and never leaves it', async () => {

@@ -7,7 +7,17 @@ import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { applyLayer, tarDirectory } from '../../src/archive/index.js';
 import { installPaxCodec, RAW_PAX, xattrsFromPax, type PaxRecords } from '../../src/archive/pax.js';
-import { T0, bufferStream, createTree, describeTree, listTar, sha256, streamToBuffer, tempDir, type FixtureEntry } from './archive-fixtures.js';
+import {
+  T0,
+  bufferStream,
+  createTree,
+  describeTree,
+  listTar,
+  sha256,
+  streamToBuffer,
+  tempDir,
+  type FixtureEntry,
+} from './archive-fixtures.js';
 
 const capability = Buffer.from('0100000200200000000000000000000000000000', 'hex'); // cap_net_bind_service+ep, v2
 const binary = Buffer.from([0x00, 0xff, 0x80, 0x0a, 0x3d, 0x20, 0xc3]); // NUL, invalid UTF-8, '\n', '=', ' '
@@ -21,7 +31,13 @@ const tree: FixtureEntry[] = [
   { kind: 'dir', path: 'empty', mode: 0o700, mtime: T0 - 100 },
   { kind: 'dir', path: 'usr/bin', mode: 0o755 },
   { kind: 'file', path: 'usr/bin/su', content: Buffer.alloc(70_000, 0xab), mode: 0o4755 },
-  { kind: 'file', path: 'usr/bin/ping', content: 'ping', mode: 0o755, xattrs: { 'user.bin': binary, 'user.text': 'hello' } },
+  {
+    kind: 'file',
+    path: 'usr/bin/ping',
+    content: 'ping',
+    mode: 0o755,
+    xattrs: { 'user.bin': binary, 'user.text': 'hello' },
+  },
   { kind: 'hardlink', path: 'usr/bin/su-link', target: 'usr/bin/su' },
   { kind: 'hardlink', path: 'etc/passwd-', target: 'etc/passwd' },
   { kind: 'symlink', path: 'bin', target: 'usr/bin' },
@@ -118,7 +134,14 @@ test('clampMtime and mtime options rewrite times', async () => {
 test('binary PAX xattr values survive tar-stream both ways', async () => {
   installPaxCodec();
   const pack = tar.pack();
-  pack.entry({ name: 'f', size: 0, pax: { 'SCHILY.xattr.security.capability': capability, 'SCHILY.xattr.user.x': binary } } as never, '');
+  pack.entry(
+    {
+      name: 'f',
+      size: 0,
+      pax: { 'SCHILY.xattr.security.capability': capability, 'SCHILY.xattr.user.x': binary },
+    } as never,
+    '',
+  );
   pack.finalize();
   const bytes = await streamToBuffer(pack as never);
   const ex = tar.extract();

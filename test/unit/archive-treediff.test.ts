@@ -4,7 +4,16 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { applyLayer, directoryChanges, directoryDiffTar, tarDirectory } from '../../src/archive/index.js';
-import { T0, bufferStream, createTree, describeTree, listTar, sha256, streamToBuffer, tempDir } from './archive-fixtures.js';
+import {
+  T0,
+  bufferStream,
+  createTree,
+  describeTree,
+  listTar,
+  sha256,
+  streamToBuffer,
+  tempDir,
+} from './archive-fixtures.js';
 
 test('directoryChanges and directoryDiffTar turn a lower tree into the upper one (native snapshots)', async () => {
   const dir = await tempDir('treediff');
@@ -57,7 +66,10 @@ test('directoryChanges and directoryDiffTar turn a lower tree into the upper one
     assert.equal(sha256(layer), sha256(await streamToBuffer(directoryDiffTar(lower, upper))), 'deterministic');
     const names = (await listTar(layer)).map((e) => e.name);
     assert.ok(names.indexOf('.wh.gone') < names.indexOf('becomes-dir/'), 'whiteouts before their siblings');
-    assert.ok(names.includes('etc/.wh.b') && !names.includes('etc/same') && !names.includes('keep/k'), names.join(', '));
+    assert.ok(
+      names.includes('etc/.wh.b') && !names.includes('etc/same') && !names.includes('keep/k'),
+      names.join(', '),
+    );
 
     // Applying the diff onto the lower tree gives the upper tree.
     const rebuilt = path.join(dir, 'rebuilt');

@@ -43,7 +43,10 @@ async function flatten(layers: RawEntry[][]): Promise<string> {
 }
 
 test('.wh.name deletes files and whole directories of earlier layers', async () => {
-  const root = await flatten([base, [{ name: 'etc/.wh.my-app-config' }, { name: '.wh.bin' }, { name: 'a/b/c/.wh.missing' }]]);
+  const root = await flatten([
+    base,
+    [{ name: 'etc/.wh.my-app-config' }, { name: '.wh.bin' }, { name: 'a/b/c/.wh.missing' }],
+  ]);
   try {
     assert.deepEqual(await paths(root), ['a/', 'a/b/', 'a/b/c/', 'a/b/c/bar', 'a/keep', 'etc/', 'etc/other']);
   } finally {
@@ -60,7 +63,10 @@ for (const order of ['before', 'after'] as const) {
       { name: 'a/b/c/', type: 'directory' },
       { name: 'a/b/c/foo', body: 'foo' },
     ];
-    const layer2 = order === 'before' ? [{ name: 'a/', type: 'directory' } as RawEntry, opq, ...rest] : [{ name: 'a/', type: 'directory' } as RawEntry, ...rest, opq];
+    const layer2 =
+      order === 'before'
+        ? [{ name: 'a/', type: 'directory' } as RawEntry, opq, ...rest]
+        : [{ name: 'a/', type: 'directory' } as RawEntry, ...rest, opq];
     const root = await flatten([base, layer2]);
     try {
       const got = (await paths(root)).filter((p) => p.startsWith('a/'));
@@ -72,18 +78,30 @@ for (const order of ['before', 'after'] as const) {
 }
 
 test('a whiteout does not hide an entry of its own layer', async () => {
-  const root = await flatten([base, [{ name: 'etc/new', body: 'n' }, { name: 'etc/.wh.new' }, { name: 'etc/.wh.other' }]]);
+  const root = await flatten([
+    base,
+    [{ name: 'etc/new', body: 'n' }, { name: 'etc/.wh.new' }, { name: 'etc/.wh.other' }],
+  ]);
   try {
-    assert.deepEqual((await paths(root)).filter((p) => p.startsWith('etc/')), ['etc/', 'etc/my-app-config', 'etc/new']);
+    assert.deepEqual(
+      (await paths(root)).filter((p) => p.startsWith('etc/')),
+      ['etc/', 'etc/my-app-config', 'etc/new'],
+    );
   } finally {
     await fsp.rm(root, { recursive: true, force: true });
   }
 });
 
 test('an opaque dir with no content empties it and the dir keeps the new attributes', async () => {
-  const root = await flatten([base, [{ name: 'bin/', type: 'directory', mode: 0o711, mtime: T0 + 5 }, { name: 'bin/.wh..wh..opq' }]]);
+  const root = await flatten([
+    base,
+    [{ name: 'bin/', type: 'directory', mode: 0o711, mtime: T0 + 5 }, { name: 'bin/.wh..wh..opq' }],
+  ]);
   try {
-    assert.deepEqual((await paths(root)).filter((p) => p.startsWith('bin')), ['bin/']);
+    assert.deepEqual(
+      (await paths(root)).filter((p) => p.startsWith('bin')),
+      ['bin/'],
+    );
     const st = await fsp.stat(path.join(root, 'bin'));
     assert.equal(st.mode & 0o7777, 0o711);
     assert.equal(Math.floor(st.mtimeMs / 1000), T0 + 5, 'directory mtime is set after its content changed');
@@ -112,7 +130,10 @@ test('entries replace what is there: file over dir, dir over file, symlink over 
 
 test('usr-merge: a later layer writes through a symlinked directory inside the root', async () => {
   const root = await flatten([
-    [{ name: 'usr/lib/', type: 'directory' }, { name: 'lib', type: 'symlink', linkname: 'usr/lib' }],
+    [
+      { name: 'usr/lib/', type: 'directory' },
+      { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+    ],
     [{ name: 'lib/libfoo.so', body: 'elf' }],
   ]);
   try {
@@ -148,11 +169,14 @@ test('corrupt tar and truncated gzip layers fail with INVALID_ARGUMENT', async (
     });
     const { gzipSync } = await import('node:zlib');
     const gz = gzipSync(await makeTar([...base, { name: 'big', body: Buffer.alloc(300_000, 1) }]));
-    await assert.rejects(applyLayer(bufferStream(gz.subarray(0, gz.length - 64)), root, { whiteouts: 'none' }), (err: unknown) => {
-      assert.equal((err as { code?: string }).code, 'INVALID_ARGUMENT');
-      assert.match((err as Error).message, /gzip/);
-      return true;
-    });
+    await assert.rejects(
+      applyLayer(bufferStream(gz.subarray(0, gz.length - 64)), root, { whiteouts: 'none' }),
+      (err: unknown) => {
+        assert.equal((err as { code?: string }).code, 'INVALID_ARGUMENT');
+        assert.match((err as Error).message, /gzip/);
+        return true;
+      },
+    );
   } finally {
     await fsp.rm(root, { recursive: true, force: true });
   }
@@ -163,9 +187,12 @@ test('an aborted apply stops with CANCELLED', async () => {
   try {
     const ac = new AbortController();
     ac.abort();
-    await assert.rejects(applyLayer(bufferStream(await makeTar(base)), root, { whiteouts: 'none', signal: ac.signal }), {
-      code: 'CANCELLED',
-    });
+    await assert.rejects(
+      applyLayer(bufferStream(await makeTar(base)), root, { whiteouts: 'none', signal: ac.signal }),
+      {
+        code: 'CANCELLED',
+      },
+    );
   } finally {
     await fsp.rm(root, { recursive: true, force: true });
   }

@@ -43,7 +43,10 @@ test('extractBlocks keeps the blocks of the wanted languages, with the marker on
 });
 
 test('extractBlocks refuses an unknown marker and a marker without its text', () => {
-  assert.throws(() => extractBlocks('d.md', '<!-- test: skipp x -->\n```sh\ntrue\n```', LANGS), /d\.md:1: unknown marker/);
+  assert.throws(
+    () => extractBlocks('d.md', '<!-- test: skipp x -->\n```sh\ntrue\n```', LANGS),
+    /d\.md:1: unknown marker/,
+  );
   assert.throws(() => extractBlocks('d.md', '<!-- test: skip -->\n```sh\ntrue\n```', LANGS), /needs its text/);
 });
 

@@ -28,7 +28,11 @@ function entries(): Map<string, string> {
     const m = /^\.\/dist\/([a-z-]+)\.js$/.exec(target.default);
     assert.ok(m, `${sub}: default ${target.default} is not a top-level dist/*.js entry`);
     assert.equal(target.types, `./dist/${m[1]}.d.ts`, `${sub}: types and default disagree`);
-    assert.deepEqual(Object.keys(target), ['types', 'default'], `${sub}: "types" must come first (TypeScript reads conditions in order)`);
+    assert.deepEqual(
+      Object.keys(target),
+      ['types', 'default'],
+      `${sub}: "types" must come first (TypeScript reads conditions in order)`,
+    );
     out.set(sub, `${m[1]}.ts`);
   }
   return out;
@@ -56,7 +60,11 @@ async function loadedBy(file: string): Promise<string[]> {
     `register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`,
     `await import(${JSON.stringify(pathToFileURL(file).href)});`,
   ].join('\n');
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: repo,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 60_000,
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const [status] = (await once(child, 'close')) as [number | null];

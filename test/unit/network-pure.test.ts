@@ -58,7 +58,11 @@ test('parsePublish rejects bad specs with a clear message', () => {
     ['81-80', /ends before it starts/],
   ];
   for (const [spec, re] of cases) {
-    assert.throws(() => parsePublish(spec), (e: unknown) => is(e, 'INVALID_ARGUMENT') && re.test((e as Error).message), spec);
+    assert.throws(
+      () => parsePublish(spec),
+      (e: unknown) => is(e, 'INVALID_ARGUMENT') && re.test((e as Error).message),
+      spec,
+    );
   }
 });
 
@@ -68,26 +72,44 @@ test('exposed ports become random mappings; mappings format like docker port', (
     { hostIP: '', hostPort: 0, containerPort: 53, protocol: 'udp' },
   ]);
   assert.deepEqual(exposedPortMappings(null), []);
-  assert.equal(formatPortMapping({ hostIP: '', hostPort: 3, containerPort: 80, protocol: 'tcp' }), '80/tcp -> 0.0.0.0:3');
-  assert.equal(formatPortMapping({ hostIP: '::1', hostPort: 3, containerPort: 80, protocol: 'udp' }), '80/udp -> [::1]:3');
+  assert.equal(
+    formatPortMapping({ hostIP: '', hostPort: 3, containerPort: 80, protocol: 'tcp' }),
+    '80/tcp -> 0.0.0.0:3',
+  );
+  assert.equal(
+    formatPortMapping({ hostIP: '::1', hostPort: 3, containerPort: 80, protocol: 'udp' }),
+    '80/udp -> [::1]:3',
+  );
 });
 
 test('/etc/hosts like Docker', () => {
   assert.equal(
-    hostsFileContent({ hostname: 'web', ip: '10.89.0.5', extraHosts: [parseAddHost('db:10.0.0.9'), parseAddHost('gw:host-gateway', '10.89.0.1')] }),
+    hostsFileContent({
+      hostname: 'web',
+      ip: '10.89.0.5',
+      extraHosts: [parseAddHost('db:10.0.0.9'), parseAddHost('gw:host-gateway', '10.89.0.1')],
+    }),
     '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n' +
       'ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n10.0.0.9\tdb\n10.89.0.1\tgw\n10.89.0.5\tweb\n',
   );
   assert.doesNotMatch(hostsFileContent({ hostname: 'web' }), /web/);
-  assert.match(hostsFileContent({ hostname: 'web', ip: '1.2.3.4', domainname: 'example.org' }), /1\.2\.3\.4\tweb\.example\.org web\n$/);
+  assert.match(
+    hostsFileContent({ hostname: 'web', ip: '1.2.3.4', domainname: 'example.org' }),
+    /1\.2\.3\.4\tweb\.example\.org web\n$/,
+  );
   assert.deepEqual(parseAddHost('v6=[::1]'), { name: 'v6', ip: '::1' });
   for (const bad of ['nocolon', 'db:notanip', 'gw:host-gateway', 'bad name:1.2.3.4']) {
-    assert.throws(() => parseAddHost(bad), (e: unknown) => is(e, 'INVALID_ARGUMENT'), bad);
+    assert.throws(
+      () => parseAddHost(bad),
+      (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+      bad,
+    );
   }
 });
 
 test('resolv.conf drops loopback resolvers like Docker', () => {
-  const host = '# generated\nnameserver 127.0.0.53\nnameserver 10.1.1.1\nnameserver ::1\nsearch corp.example\noptions edns0 trust-ad\n';
+  const host =
+    '# generated\nnameserver 127.0.0.53\nnameserver 10.1.1.1\nnameserver ::1\nsearch corp.example\noptions edns0 trust-ad\n';
   assert.equal(resolvConfContent(host), 'search corp.example\nnameserver 10.1.1.1\noptions edns0 trust-ad\n');
   assert.equal(resolvConfContent('nameserver 127.0.0.53\n'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
   assert.equal(resolvConfContent(host, { hostNetwork: true }), host);
@@ -95,7 +117,10 @@ test('resolv.conf drops loopback resolvers like Docker', () => {
     resolvConfContent(host, { dns: ['9.9.9.9'], dnsSearch: ['a.b'], dnsOptions: ['ndots:2'] }),
     'search a.b\nnameserver 9.9.9.9\noptions ndots:2\n',
   );
-  assert.throws(() => resolvConfContent(host, { dns: ['nope'] }), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => resolvConfContent(host, { dns: ['nope'] }),
+    (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+  );
 });
 
 test('portmap DNAT rules are read back as published ports', () => {
@@ -115,7 +140,10 @@ test('portmap DNAT rules are read back as published ports', () => {
 test('the bridge conflist chains bridge, portmap and firewall as podman does', () => {
   const c = bridgeConflist({ subnet: '10.99.0.0/24', ipamDataDir: '/tmp/ipam' });
   assert.equal(c.cniVersion, '1.0.0');
-  assert.deepEqual(c.plugins.map((p) => p.type), ['bridge', 'portmap', 'firewall']);
+  assert.deepEqual(
+    c.plugins.map((p) => p.type),
+    ['bridge', 'portmap', 'firewall'],
+  );
   assert.equal(c.plugins[0]!.bridge, 'wharf0');
   assert.equal(c.plugins[0]!.isGateway, true);
   assert.equal(c.plugins[0]!.ipMasq, true);

@@ -46,10 +46,19 @@ describe('parseReference (strict grammar, cases from distribution/reference)', (
     [`test:5000/repo@${SHA}`, { domain: 'test:5000', path: 'repo', digest: SHA as never }],
     [`test:5000/repo:tag@${SHA}`, { domain: 'test:5000', path: 'repo', tag: 'tag', digest: SHA as never }],
     ['lowercase:Uppercase', { domain: '', path: 'lowercase', tag: 'Uppercase' }],
-    ['sub-dom1.foo.com/bar/baz/quux:some-long-tag', { domain: 'sub-dom1.foo.com', path: 'bar/baz/quux', tag: 'some-long-tag' }],
-    ['b.gcr.io/test.example.com/my-app:test.example.com', { domain: 'b.gcr.io', path: 'test.example.com/my-app', tag: 'test.example.com' }],
+    [
+      'sub-dom1.foo.com/bar/baz/quux:some-long-tag',
+      { domain: 'sub-dom1.foo.com', path: 'bar/baz/quux', tag: 'some-long-tag' },
+    ],
+    [
+      'b.gcr.io/test.example.com/my-app:test.example.com',
+      { domain: 'b.gcr.io', path: 'test.example.com/my-app', tag: 'test.example.com' },
+    ],
     ['xn--n3h.com/myimage:xn--n3h.com', { domain: 'xn--n3h.com', path: 'myimage', tag: 'xn--n3h.com' }],
-    [`xn--7o8h.com/myimage:xn--7o8h.com@${SHA512}`, { domain: 'xn--7o8h.com', path: 'myimage', tag: 'xn--7o8h.com', digest: SHA512 as never }],
+    [
+      `xn--7o8h.com/myimage:xn--7o8h.com@${SHA512}`,
+      { domain: 'xn--7o8h.com', path: 'myimage', tag: 'xn--7o8h.com', digest: SHA512 as never },
+    ],
     ['foo_bar.com:8080', { domain: '', path: 'foo_bar.com', tag: '8080' }],
     // Go's greedy split: the first of several components is a domain whenever it is shaped like one.
     ['foo/foo_bar.com:8080', { domain: 'foo', path: 'foo_bar.com', tag: '8080' }],
@@ -60,7 +69,10 @@ describe('parseReference (strict grammar, cases from distribution/reference)', (
     ['[2001:db8::1]:5000/repo:tag', { domain: '[2001:db8::1]:5000', path: 'repo', tag: 'tag' }],
     ['[::1]:5000/repo', { domain: '[::1]:5000', path: 'repo' }],
     ['a__b/c---d.e_f', { domain: '', path: 'a__b/c---d.e_f' }],
-    [`${'a/'.repeat(127)}a:tag-puts-this-over-max`, { domain: 'a', path: `${'a/'.repeat(126)}a`, tag: 'tag-puts-this-over-max' }],
+    [
+      `${'a/'.repeat(127)}a:tag-puts-this-over-max`,
+      { domain: 'a', path: `${'a/'.repeat(126)}a`, tag: 'tag-puts-this-over-max' },
+    ],
   ];
   for (const [input, want] of valid) {
     it(`accepts ${input.slice(0, 60)}`, () => {
@@ -144,7 +156,12 @@ describe('parseNormalizedNamed (Docker normalization)', () => {
     ['localhost:5000', 'docker.io', 'library/localhost', 'docker.io/library/localhost:5000'],
     ['192.168.0.1:80', 'docker.io', 'library/192.168.0.1', 'docker.io/library/192.168.0.1:80'],
     [`docker.io/${HEX64}`, 'docker.io', `library/${HEX64}`, `docker.io/library/${HEX64}`],
-    ['thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev', 'docker.io', 'library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev', 'docker.io/library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev'],
+    [
+      'thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev',
+      'docker.io',
+      'library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev',
+      'docker.io/library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev',
+    ],
     ['ubuntu:Latest', 'docker.io', 'library/ubuntu', 'docker.io/library/ubuntu:Latest'],
     [`busybox:latest@${SHA}`, 'docker.io', 'library/busybox', `docker.io/library/busybox:latest@${SHA}`],
   ];
@@ -268,31 +285,81 @@ describe('tags and digests', () => {
   });
 
   const tags: Array<[string, boolean]> = [
-    ['latest', true], ['Latest', true], ['_x', true], ['1.0-rc.1', true], ['a'.repeat(128), true],
-    ['', false], ['.x', false], ['-x', false], ['a'.repeat(129), false], ['a:b', false], ['a/b', false], ['a@b', false], ['é', false],
+    ['latest', true],
+    ['Latest', true],
+    ['_x', true],
+    ['1.0-rc.1', true],
+    ['a'.repeat(128), true],
+    ['', false],
+    ['.x', false],
+    ['-x', false],
+    ['a'.repeat(129), false],
+    ['a:b', false],
+    ['a/b', false],
+    ['a@b', false],
+    ['é', false],
   ];
-  for (const [tag, ok] of tags) it(`isValidTag(${JSON.stringify(tag.slice(0, 20))}) is ${ok}`, () => assert.equal(isValidTag(tag), ok));
+  for (const [tag, ok] of tags)
+    it(`isValidTag(${JSON.stringify(tag.slice(0, 20))}) is ${ok}`, () => assert.equal(isValidTag(tag), ok));
 });
 
 describe('validators', () => {
   const paths: Array<[string, boolean]> = [
-    ['library/ubuntu', true], ['a', true], ['a/b/c', true], ['a__b', true], ['a---b', true], ['a.b_c', true],
-    ['', false], ['A', false], ['a//b', false], ['a/', false], ['/a', false], ['a___b', false], ['a..b', false], ['_a', false],
-    ['a-', false], ['host:5000/a', false], [`a/${'b'.repeat(253)}`, true], [`a/${'b'.repeat(254)}`, false],
+    ['library/ubuntu', true],
+    ['a', true],
+    ['a/b/c', true],
+    ['a__b', true],
+    ['a---b', true],
+    ['a.b_c', true],
+    ['', false],
+    ['A', false],
+    ['a//b', false],
+    ['a/', false],
+    ['/a', false],
+    ['a___b', false],
+    ['a..b', false],
+    ['_a', false],
+    ['a-', false],
+    ['host:5000/a', false],
+    [`a/${'b'.repeat(253)}`, true],
+    [`a/${'b'.repeat(254)}`, false],
   ];
-  for (const [p, ok] of paths) it(`isValidRepositoryPath(${JSON.stringify(p.slice(0, 20))}) is ${ok}`, () => assert.equal(isValidRepositoryPath(p), ok));
+  for (const [p, ok] of paths)
+    it(`isValidRepositoryPath(${JSON.stringify(p.slice(0, 20))}) is ${ok}`, () =>
+      assert.equal(isValidRepositoryPath(p), ok));
 
   const domains: Array<[string, boolean]> = [
-    ['localhost', true], ['localhost:5000', true], ['registry-1.docker.io', true], ['127.0.0.1:5000', true],
-    ['[::1]', true], ['[::1]:5000', true], ['Example.COM', true],
-    ['', false], ['-bad.com', false], ['bad-.com', false], ['a..b', false], ['host:', false], ['host:port', false],
-    ['::1', false], ['[fe80::1%eth0]', false], ['a/b', false],
+    ['localhost', true],
+    ['localhost:5000', true],
+    ['registry-1.docker.io', true],
+    ['127.0.0.1:5000', true],
+    ['[::1]', true],
+    ['[::1]:5000', true],
+    ['Example.COM', true],
+    ['', false],
+    ['-bad.com', false],
+    ['bad-.com', false],
+    ['a..b', false],
+    ['host:', false],
+    ['host:port', false],
+    ['::1', false],
+    ['[fe80::1%eth0]', false],
+    ['a/b', false],
   ];
-  for (const [d, ok] of domains) it(`isValidDomain(${JSON.stringify(d)}) is ${ok}`, () => assert.equal(isValidDomain(d), ok));
+  for (const [d, ok] of domains)
+    it(`isValidDomain(${JSON.stringify(d)}) is ${ok}`, () => assert.equal(isValidDomain(d), ok));
 
   const ids: Array<[string, boolean]> = [
-    ['0123456789ab', true], [HEX64, true], [`sha256:${HEX64}`, true], ['0123456789a', false],
-    [`${HEX64}0`, false], ['0123456789AB', false], ['ubuntu', false], [`sha256:${HEX64.slice(1)}`, false], [`sha512:${HEX64}`, false],
+    ['0123456789ab', true],
+    [HEX64, true],
+    [`sha256:${HEX64}`, true],
+    ['0123456789a', false],
+    [`${HEX64}0`, false],
+    ['0123456789AB', false],
+    ['ubuntu', false],
+    [`sha256:${HEX64.slice(1)}`, false],
+    [`sha512:${HEX64}`, false],
   ];
-  for (const [s, ok] of ids) it(`looksLikeImageId(${JSON.stringify(s.slice(0, 20))}) is ${ok}`, () => assert.equal(looksLikeImageId(s), ok));
+  for (const [s, ok] of ids)
+    it(`looksLikeImageId(${JSON.stringify(s.slice(0, 20))}) is ${ok}`, () => assert.equal(looksLikeImageId(s), ok));
 });

@@ -4,11 +4,22 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from '../../src/runtime/attach-protocol.js';
-import { JsonLogWriter, classifyRuncError, formatLogEntry, readLogs, runcErrorMessage, type LogEntry } from '../../src/runtime/index.js';
+import {
+  JsonLogWriter,
+  classifyRuncError,
+  formatLogEntry,
+  readLogs,
+  runcErrorMessage,
+  type LogEntry,
+} from '../../src/runtime/index.js';
 
 test('runc error messages are found in text and JSON logs and classified like Docker', () => {
-  const text = 'time="2026-11-23T10:47:49Z" level=error msg="runc run failed: unable to start container process: exec: \\"nosuch\\": executable file not found in $PATH"\n';
-  assert.equal(runcErrorMessage(text), 'runc run failed: unable to start container process: exec: "nosuch": executable file not found in $PATH');
+  const text =
+    'time="2026-11-23T10:47:49Z" level=error msg="runc run failed: unable to start container process: exec: \\"nosuch\\": executable file not found in $PATH"\n';
+  assert.equal(
+    runcErrorMessage(text),
+    'runc run failed: unable to start container process: exec: "nosuch": executable file not found in $PATH',
+  );
   const json = '{"level":"info","msg":"x"}\n{"level":"error","msg":"container \\"abc\\" does not exist","time":"t"}\n';
   assert.equal(runcErrorMessage(json), 'container "abc" does not exist');
   assert.equal(runcErrorMessage('plain failure\n'), 'plain failure');
@@ -25,7 +36,11 @@ test('runc error messages are found in text and JSON logs and classified like Do
 });
 
 test('attach frames survive arbitrary chunking', () => {
-  const frames = [encodeFrame(Frame.STDOUT, 'hello'), encodeFrame(Frame.STDIN_EOF), encodeFrame(Frame.EXIT, '{"exitCode":3}')];
+  const frames = [
+    encodeFrame(Frame.STDOUT, 'hello'),
+    encodeFrame(Frame.STDIN_EOF),
+    encodeFrame(Frame.EXIT, '{"exitCode":3}'),
+  ];
   const all = Buffer.concat(frames);
   for (const size of [1, 2, 5, 7, all.length]) {
     const d = new FrameDecoder();
@@ -33,7 +48,11 @@ test('attach frames survive arbitrary chunking', () => {
     for (let i = 0; i < all.length; i += size) got.push(...d.push(all.subarray(i, i + size)));
     assert.deepEqual(
       got.map((f) => [f.type, f.payload.toString()]),
-      [[Frame.STDOUT, 'hello'], [Frame.STDIN_EOF, ''], [Frame.EXIT, '{"exitCode":3}']],
+      [
+        [Frame.STDOUT, 'hello'],
+        [Frame.STDIN_EOF, ''],
+        [Frame.EXIT, '{"exitCode":3}'],
+      ],
     );
   }
   const big = Buffer.alloc(2.5 * 1024 * 1024, 7);
@@ -56,8 +75,19 @@ test('json-file log: one entry per line, partial lines kept until the end, tail/
     w.write('stderr', Buffer.from('err\n'));
     w.write('stdout', Buffer.from('o\nthree'));
     await w.close();
-    const raw = (await fsp.readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as LogEntry);
-    assert.deepEqual(raw.map((e) => [e.stream, e.log]), [['stdout', 'one\n'], ['stderr', 'err\n'], ['stdout', 'two\n'], ['stdout', 'three']]);
+    const raw = (await fsp.readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as LogEntry);
+    assert.deepEqual(
+      raw.map((e) => [e.stream, e.log]),
+      [
+        ['stdout', 'one\n'],
+        ['stderr', 'err\n'],
+        ['stdout', 'two\n'],
+        ['stdout', 'three'],
+      ],
+    );
     for (const e of raw) assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
     const read = async (o: Parameters<typeof readLogs>[1]) => {
       const out = [];
@@ -71,7 +101,10 @@ test('json-file log: one entry per line, partial lines kept until the end, tail/
     assert.deepEqual(await read({ stdout: false }), ['err\n']);
     assert.deepEqual(await read({ since: new Date(Date.now() + 60_000) }), []);
     assert.deepEqual(await read({ until: new Date(0) }), []);
-    assert.deepEqual(await read({}).then(() => readLogs(path.join(dir, 'missing')).next()), { done: true, value: undefined });
+    assert.deepEqual(await read({}).then(() => readLogs(path.join(dir, 'missing')).next()), {
+      done: true,
+      value: undefined,
+    });
     assert.equal(formatLogEntry(raw[0]!, true), `${raw[0]!.time} one\n`);
 
     // follow: lines appended later arrive, and the iteration ends when stopWhen says so
@@ -79,7 +112,8 @@ test('json-file log: one entry per line, partial lines kept until the end, tail/
     let stop = false;
     const got: string[] = [];
     const reader = (async () => {
-      for await (const e of readLogs(file, { follow: true, tail: 1, stopWhen: () => stop, pollMs: 20 })) got.push(e.log);
+      for await (const e of readLogs(file, { follow: true, tail: 1, stopWhen: () => stop, pollMs: 20 }))
+        got.push(e.log);
     })();
     await new Promise((r) => setTimeout(r, 60));
     w2.write('stdout', Buffer.from('four\n'));
@@ -145,6 +179,24 @@ test('the monitor configuration is key=value lines, newlines and backslashes esc
     'notify_fd=3',
   ]);
   // A relative cgroups path is runc's to resolve: the monitor gets none.
-  assert.doesNotMatch(encodeMonitorConfig({ id: 'x', bundle: '/b', runcRoot: '/r', stateDir: '/s', logPath: '/l', tty: false, openStdin: false }, { cgroupsPath: 'rel' }), /cgroups_path/);
-  assert.throws(() => encodeMonitorConfig({ id: 'x\0', bundle: '/b', runcRoot: '/r', stateDir: '/s', logPath: '/l', tty: false, openStdin: false }), /NUL/);
+  assert.doesNotMatch(
+    encodeMonitorConfig(
+      { id: 'x', bundle: '/b', runcRoot: '/r', stateDir: '/s', logPath: '/l', tty: false, openStdin: false },
+      { cgroupsPath: 'rel' },
+    ),
+    /cgroups_path/,
+  );
+  assert.throws(
+    () =>
+      encodeMonitorConfig({
+        id: 'x\0',
+        bundle: '/b',
+        runcRoot: '/r',
+        stateDir: '/s',
+        logPath: '/l',
+        tty: false,
+        openStdin: false,
+      }),
+    /NUL/,
+  );
 });

@@ -17,12 +17,16 @@ import {
   type SpecOptions,
 } from '../../src/runtime/index.js';
 
-const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\n# comment\nbroken line\nnobody:x:65534:65534::/nonexistent:/bin/false\n';
+const PASSWD =
+  'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\n# comment\nbroken line\nnobody:x:65534:65534::/nonexistent:/bin/false\n';
 const GROUP = 'root:x:0:\nwww:x:33:\nstaff:x:50:www,other\naudio:x:29:www\nnogroup:x:65534:\n';
 const base: SpecOptions = { rootfs: 'rootfs', network: { mode: 'new' } };
 
 test('passwd and group parsing skip comments and malformed lines', () => {
-  assert.deepEqual(parsePasswd(PASSWD).map((p) => p.name), ['root', 'www', 'nobody']);
+  assert.deepEqual(
+    parsePasswd(PASSWD).map((p) => p.name),
+    ['root', 'www', 'nobody'],
+  );
   assert.deepEqual(parseGroup(GROUP).find((g) => g.name === 'staff')?.members, ['www', 'other']);
 });
 
@@ -43,7 +47,11 @@ test('resolveUser follows runc/Docker rules', () => {
   // no passwd file: numeric ids still work, names do not
   assert.deepEqual(resolveUser('5:6', undefined, undefined), { uid: 5, gid: 6, additionalGids: [], home: '/' });
   for (const bad of ['ghost', 'www:ghosts', 'a:b:c', '99999999999']) {
-    assert.throws(() => resolveUser(bad, PASSWD, GROUP), (e: unknown) => is(e, 'INVALID_ARGUMENT'), bad);
+    assert.throws(
+      () => resolveUser(bad, PASSWD, GROUP),
+      (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+      bad,
+    );
   }
   assert.throws(() => resolveUser('ghost', PASSWD, GROUP), /unable to find user ghost/);
 });
@@ -61,19 +69,29 @@ test('Entrypoint and Cmd combine as in Docker', () => {
     [{ command: ['ls'] }, { Cmd: ['sh'], Entrypoint: null }, ['ls']],
   ];
   for (const [opts, image, want] of cases) assert.deepEqual(resolveArgs(image, opts), want, JSON.stringify(opts));
-  assert.throws(() => resolveArgs({}, {}), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => resolveArgs({}, {}),
+    (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+  );
   assert.throws(() => resolveArgs(img, { entrypoint: [''] }), /no command/);
 });
 
 test('environment: defaults, image, -e by key, HOSTNAME, TERM, HOME', () => {
   assert.deepEqual(resolveEnv({}, {}), [`PATH=${DEFAULT_PATH}`]);
   assert.deepEqual(
-    resolveEnv({ Env: ['PATH=/x', 'A=1', 'B=2'] }, { env: ['B=3', 'C=4', 'FROMHOST', 'UNSET'], hostEnv: { FROMHOST: 'h' }, hostname: 'box', tty: true }, '/root'),
+    resolveEnv(
+      { Env: ['PATH=/x', 'A=1', 'B=2'] },
+      { env: ['B=3', 'C=4', 'FROMHOST', 'UNSET'], hostEnv: { FROMHOST: 'h' }, hostname: 'box', tty: true },
+      '/root',
+    ),
     ['PATH=/x', 'HOSTNAME=box', 'TERM=xterm', 'A=1', 'B=3', 'C=4', 'FROMHOST=h', 'HOME=/root'],
   );
   assert.deepEqual(resolveEnv({ Env: ['HOME=/home/x'] }, {}, '/root'), [`PATH=${DEFAULT_PATH}`, 'HOME=/home/x']);
   assert.deepEqual(mergeEnv(['A=1', 'B'], ['B=2', 'A=']), ['A=', 'B=2']);
-  assert.throws(() => resolveEnv({}, { env: ['=x'] }), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => resolveEnv({}, { env: ['=x'] }),
+    (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+  );
 });
 
 test('capabilities: Docker defaults, add/drop, ALL, privileged', () => {
@@ -88,7 +106,10 @@ test('capabilities: Docker defaults, add/drop, ALL, privileged', () => {
   assert.equal(all.length, ALL_CAPABILITIES.length - 1);
   assert.ok(!all.includes('CAP_SYS_ADMIN'));
   assert.equal(resolveCapabilities([], ['ALL'], true).length, ALL_CAPABILITIES.length);
-  assert.throws(() => resolveCapabilities(['FLY']), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => resolveCapabilities(['FLY']),
+    (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+  );
 });
 
 test('buildSpec: defaults like Docker/runc', () => {
@@ -104,10 +125,16 @@ test('buildSpec: defaults like Docker/runc', () => {
   assert.equal('rlimits' in spec.process, false, 'never rlimits: the sandbox refuses prlimit');
   assert.deepEqual(spec.root, { path: 'rootfs', readonly: false });
   assert.equal(spec.hostname, 'h1');
-  assert.deepEqual(spec.mounts.map((m) => m.destination), ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm']);
+  assert.deepEqual(
+    spec.mounts.map((m) => m.destination),
+    ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm'],
+  );
   assert.ok(spec.mounts.find((m) => m.destination === '/dev/shm')?.options?.includes(`size=${64 * 1024 * 1024}`));
   assert.ok(spec.mounts.find((m) => m.destination === '/sys')?.options?.includes('ro'));
-  assert.deepEqual(spec.linux.namespaces.map((n) => n.type), ['pid', 'ipc', 'uts', 'mount', 'network']);
+  assert.deepEqual(
+    spec.linux.namespaces.map((n) => n.type),
+    ['pid', 'ipc', 'uts', 'mount', 'network'],
+  );
   assert.ok(spec.linux.maskedPaths?.includes('/proc/kcore'));
   assert.ok(spec.linux.readonlyPaths?.includes('/proc/sys'));
   assert.deepEqual(spec.linux.resources?.devices, [{ allow: false, access: 'rwm' }]);
@@ -153,23 +180,39 @@ test('buildSpec: options map onto the spec', () => {
   assert.deepEqual(spec.linux.resources?.cpu, { period: 100000, quota: 150000 });
   assert.deepEqual(spec.linux.resources?.pids, { limit: 100 });
   assert.ok(!spec.process.capabilities?.effective.includes('CAP_NET_RAW'));
-  assert.deepEqual(spec.linux.namespaces.find((n) => n.type === 'network'), { type: 'network', path: '/var/run/netns/wharf-x' });
+  assert.deepEqual(
+    spec.linux.namespaces.find((n) => n.type === 'network'),
+    { type: 'network', path: '/var/run/netns/wharf-x' },
+  );
   assert.equal(spec.linux.cgroupsPath, '/wharf/abc');
   assert.equal(spec.linux.sysctl?.['net.ipv4.ip_forward'], '1');
   const byDest = Object.fromEntries(spec.mounts.map((m) => [m.destination, m]));
-  assert.deepEqual(byDest['/data'], { destination: '/data', type: 'bind', source: '/data', options: ['rbind', 'ro', 'rprivate'] });
+  assert.deepEqual(byDest['/data'], {
+    destination: '/data',
+    type: 'bind',
+    source: '/data',
+    options: ['rbind', 'ro', 'rprivate'],
+  });
   assert.deepEqual(byDest['/y']?.options, ['bind', 'rw', 'rshared']);
   assert.deepEqual(byDest['/run']?.options, ['nosuid', 'nodev', 'noexec', 'size=1000', 'mode=755']);
   assert.equal(byDest['/etc/hosts']?.source, '/c/hosts');
   assert.equal(byDest['/etc/resolv.conf']?.source, '/c/resolv.conf');
   assert.equal(byDest['/etc/hostname']?.source, '/c/hostname');
-  assert.deepEqual(byDest['/sbin/docker-init'], { destination: '/sbin/docker-init', type: 'bind', source: '/usr/bin/tini-static', options: ['bind', 'ro', 'rprivate'] });
+  assert.deepEqual(byDest['/sbin/docker-init'], {
+    destination: '/sbin/docker-init',
+    type: 'bind',
+    source: '/usr/bin/tini-static',
+    options: ['bind', 'ro', 'rprivate'],
+  });
   assert.ok(byDest['/dev/shm']?.options?.includes('size=1048576'));
 });
 
 test('buildSpec: host network, privileged, mount overrides, bad input', () => {
   const host = buildSpec({ Cmd: ['sh'] }, { ...base, network: { mode: 'host' }, privileged: true });
-  assert.deepEqual(host.linux.namespaces.map((n) => n.type), ['pid', 'ipc', 'uts', 'mount']);
+  assert.deepEqual(
+    host.linux.namespaces.map((n) => n.type),
+    ['pid', 'ipc', 'uts', 'mount'],
+  );
   assert.equal(host.mounts.find((m) => m.destination === '/sys')?.type, 'bind');
   assert.deepEqual(host.linux.maskedPaths, []);
   assert.deepEqual(host.linux.readonlyPaths, []);
@@ -190,7 +233,11 @@ test('buildSpec: host network, privileged, mount overrides, bad input', () => {
     { user: 'ghost', passwd: PASSWD },
   ];
   for (const b of bad) {
-    assert.throws(() => buildSpec({ Cmd: ['sh'] }, { ...base, ...b }), (e: unknown) => is(e, 'INVALID_ARGUMENT'), JSON.stringify(b));
+    assert.throws(
+      () => buildSpec({ Cmd: ['sh'] }, { ...base, ...b }),
+      (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+      JSON.stringify(b),
+    );
   }
 });
 
@@ -201,11 +248,21 @@ test('buildExecProcess keeps the container env and user unless overridden', () =
   assert.ok(p.env.includes('A=2') && p.env.includes('B=3') && p.env.includes('HOSTNAME=h'));
   assert.deepEqual(p.user, spec.process.user);
   assert.equal(p.terminal, false);
-  const w = buildExecProcess(spec.process, { args: ['id'], user: 'www', passwd: PASSWD, group: GROUP, tty: true, workdir: '/tmp' });
+  const w = buildExecProcess(spec.process, {
+    args: ['id'],
+    user: 'www',
+    passwd: PASSWD,
+    group: GROUP,
+    tty: true,
+    workdir: '/tmp',
+  });
   assert.deepEqual(w.user, { uid: 33, gid: 33, additionalGids: [50, 29] });
   assert.ok(w.env.includes('HOME=/var/www') && !w.env.includes('HOME=/root'));
   assert.ok(w.env.includes('TERM=xterm'));
   assert.equal(w.cwd, '/tmp');
   assert.equal(w.terminal, true);
-  assert.throws(() => buildExecProcess(spec.process, { args: [] }), (e: unknown) => is(e, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => buildExecProcess(spec.process, { args: [] }),
+    (e: unknown) => is(e, 'INVALID_ARGUMENT'),
+  );
 });

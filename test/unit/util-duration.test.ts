@@ -23,7 +23,7 @@ test('parseGoDuration reads what Go time.ParseDuration reads, in nanoseconds', (
   for (const [text, ns] of rows) assert.equal(parseGoDuration(text), ns, text);
 });
 
-test('parseGoDuration refuses what Go refuses, with Go\'s messages', () => {
+test("parseGoDuration refuses what Go refuses, with Go's messages", () => {
   const rows: Array<[string, RegExp]> = [
     ['', /^time: invalid duration ""$/],
     ['10', /^time: missing unit in duration "10"$/],
@@ -35,7 +35,11 @@ test('parseGoDuration refuses what Go refuses, with Go\'s messages', () => {
     ['1h-1m', /^time: unknown unit "h-"/],
   ];
   for (const [text, re] of rows) {
-    assert.throws(() => parseGoDuration(text), (e: unknown) => is(e, 'INVALID_ARGUMENT') && re.test((e as Error).message), text);
+    assert.throws(
+      () => parseGoDuration(text),
+      (e: unknown) => is(e, 'INVALID_ARGUMENT') && re.test((e as Error).message),
+      text,
+    );
   }
 });
 

@@ -3,11 +3,15 @@ import assert from 'node:assert/strict';
 import { labelsMatch, splitFilter } from '../../src/util/index.js';
 import { is } from '../../src/errors/index.js';
 
-test('splitFilter: Docker\'s name=value, the name in lower case, the value as given (it may hold =)', () => {
+test("splitFilter: Docker's name=value, the name in lower case, the value as given (it may hold =)", () => {
   assert.deepEqual(splitFilter('Label=a=b'), { name: 'label', value: 'a=b' });
   assert.deepEqual(splitFilter('dangling='), { name: 'dangling', value: '' });
   for (const bad of ['dangling', '=x', '']) {
-    assert.throws(() => splitFilter(bad), (e: unknown) => is(e, 'INVALID_ARGUMENT') && /bad format of filter/.test((e as Error).message), bad);
+    assert.throws(
+      () => splitFilter(bad),
+      (e: unknown) => is(e, 'INVALID_ARGUMENT') && /bad format of filter/.test((e as Error).message),
+      bad,
+    );
   }
 });
 

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { removeTreeSync } from '../../src/util/index.js';
@@ -28,7 +37,11 @@ test('removeTreeSync removes a nested tree, never follows symlinks, and accepts 
     symlinkSync(outside, topLink);
     removeTreeSync(topLink);
     assert.equal(existsSync(topLink), false);
-    assert.equal(readFileSync(path.join(outside, 'keep'), 'utf8'), 'kept', 'the directory behind a top-level link is kept');
+    assert.equal(
+      readFileSync(path.join(outside, 'keep'), 'utf8'),
+      'kept',
+      'the directory behind a top-level link is kept',
+    );
     const dangling = path.join(base, 'dangling-top');
     symlinkSync('/nonexistent', dangling);
     removeTreeSync(dangling);

@@ -13,7 +13,13 @@ test('DirectoryWaiter wakes on a rename into the directory, remembers a change b
     await w.next(50);
     assert.ok(Date.now() - t >= 45, 'no change: the timeout');
     t = Date.now();
-    setTimeout(() => void fsp.writeFile(path.join(dir, 'x.tmp'), '1').then(() => fsp.rename(path.join(dir, 'x.tmp'), path.join(dir, 'x'))), 20);
+    setTimeout(
+      () =>
+        void fsp
+          .writeFile(path.join(dir, 'x.tmp'), '1')
+          .then(() => fsp.rename(path.join(dir, 'x.tmp'), path.join(dir, 'x'))),
+      20,
+    );
     await w.next(5_000);
     assert.ok(Date.now() - t < 2_000, 'woken by the change, long before the timeout');
     // A change while nobody waits is not lost.

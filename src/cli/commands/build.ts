@@ -49,7 +49,11 @@ function keyValues(list: readonly string[], flag: string, fromEnv: boolean): Rec
 function parseTimestamp(v: string | undefined): Date | undefined {
   if (v === undefined || v === '') return undefined;
   const d = /^\d+$/.test(v) ? new Date(Number(v) * 1000) : new Date(v);
-  if (Number.isNaN(d.getTime())) throw new WharfError('INVALID_ARGUMENT', `invalid timestamp ${JSON.stringify(v)}: want seconds since the epoch or RFC 3339`);
+  if (Number.isNaN(d.getTime()))
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `invalid timestamp ${JSON.stringify(v)}: want seconds since the epoch or RFC 3339`,
+    );
   return d;
 }
 
@@ -104,7 +108,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--network <mode>', 'Networking mode for the RUN instructions (default|host|none)')
     .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping', collect, [])
     .option('--progress <type>', 'Type of progress output (auto, plain, tty)', 'auto')
-    .option('--timestamp <time>', 'Creation time of new steps and clamp for layer mtimes (seconds or RFC 3339; default $SOURCE_DATE_EPOCH)')
+    .option(
+      '--timestamp <time>',
+      'Creation time of new steps and clamp for layer mtimes (seconds or RFC 3339; default $SOURCE_DATE_EPOCH)',
+    )
     .option('--squash', 'Squash newly built layers into a single new layer')
     .option('--rm', 'Remove intermediate containers after a successful build (always)', true)
     .option('--force-rm', 'Always remove intermediate containers (always)')
@@ -118,37 +125,61 @@ export function register(program: Command, ctx: CliContext): void {
         await withEngine(ctx, async (w) => {
           const network = o.network ?? 'default';
           if (!['default', 'host', 'none', 'bridge'].includes(network)) {
-            throw new WharfError('INVALID_ARGUMENT', `network mode "${network}" not supported by buildkit-less builds: use default, host or none`);
+            throw new WharfError(
+              'INVALID_ARGUMENT',
+              `network mode "${network}" not supported by buildkit-less builds: use default, host or none`,
+            );
           }
-          if (o.progress && !['auto', 'plain', 'tty'].includes(o.progress)) throw new WharfError('INVALID_ARGUMENT', `invalid progress type ${o.progress}: use auto, plain or tty`);
+          if (o.progress && !['auto', 'plain', 'tty'].includes(o.progress))
+            throw new WharfError('INVALID_ARGUMENT', `invalid progress type ${o.progress}: use auto, plain or tty`);
           const tmp = path.join(w.runRoot, 'build');
           let context: BuildModule.BuildContext;
           let dockerfile: { text: string; name: string } | undefined;
           if (contextArg === '-') {
-            if (o.file === '-') throw new WharfError('INVALID_ARGUMENT', 'invalid argument: can\'t use stdin for both build context and dockerfile');
+            if (o.file === '-')
+              throw new WharfError(
+                'INVALID_ARGUMENT',
+                "invalid argument: can't use stdin for both build context and dockerfile",
+              );
             const { head, rest } = await peek(process.stdin, 512);
             if (looksLikeTar(head)) context = await BuildContext.fromTar(rest, tmp);
             else {
               context = await BuildContext.empty(tmp);
-              dockerfile = { text: (await readAllLimited(rest, MAX_DOCKERFILE, 'Dockerfile')).toString('utf8'), name: 'Dockerfile' };
+              dockerfile = {
+                text: (await readAllLimited(rest, MAX_DOCKERFILE, 'Dockerfile')).toString('utf8'),
+                name: 'Dockerfile',
+              };
             }
           } else {
             context = await BuildContext.fromDirectory(contextArg);
           }
           try {
             if (!dockerfile) {
-              if (o.file === '-') dockerfile = { text: (await readAllLimited(process.stdin, MAX_DOCKERFILE)).toString('utf8'), name: 'Dockerfile' };
+              if (o.file === '-')
+                dockerfile = {
+                  text: (await readAllLimited(process.stdin, MAX_DOCKERFILE)).toString('utf8'),
+                  name: 'Dockerfile',
+                };
               else if (o.file) {
                 const abs = contextArg === '-' ? path.resolve(context.root, o.file) : path.resolve(o.file);
                 try {
                   dockerfile = { text: await fsp.readFile(abs, 'utf8'), name: path.basename(abs) };
                 } catch {
-                  throw new WharfError('NOT_FOUND', `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`);
+                  throw new WharfError(
+                    'NOT_FOUND',
+                    `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`,
+                  );
                 }
               } else dockerfile = await context.readDockerfile('Dockerfile');
             }
             const timestamp = parseTimestamp(o.timestamp ?? process.env.SOURCE_DATE_EPOCH);
-            const builder = new Builder({ root: w.root, images: w.images, snapshots: w.snapshots, db: w.db, runRoot: w.runRoot });
+            const builder = new Builder({
+              root: w.root,
+              images: w.images,
+              snapshots: w.snapshots,
+              db: w.db,
+              runRoot: w.runRoot,
+            });
             const result = await builder.build({
               context,
               dockerfile,
@@ -214,7 +245,9 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async () =>
       withEngine(ctx, async (w) => {
         const u = await new (await buildModule()).Builder(w).diskUsage();
-        ctx.stdout.write(`Cache entries:\t${u.entries} (${u.active} in use)\nCache mounts:\t${u.cacheMounts.count} (${humanSize(u.cacheMounts.size)})\nReclaimable:\t${humanSize(u.reclaimable)}\nTotal:\t\t${humanSize(u.size)}\n`);
+        ctx.stdout.write(
+          `Cache entries:\t${u.entries} (${u.active} in use)\nCache mounts:\t${u.cacheMounts.count} (${humanSize(u.cacheMounts.size)})\nReclaimable:\t${humanSize(u.reclaimable)}\nTotal:\t\t${humanSize(u.size)}\n`,
+        );
       }),
     );
 }

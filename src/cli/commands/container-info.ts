@@ -24,7 +24,10 @@ function parseFilters(w: Wharf, specs: string[], all: ObservedContainer[]): Filt
     (byKey.get(k) ?? byKey.set(k, []).get(k)!).push(s.slice(i + 1));
   }
   for (const [k, vals] of byKey) {
-    const any = (f: (c: ObservedContainer, v: string) => boolean): Filter => (c) => vals.some((v) => f(c, v));
+    const any =
+      (f: (c: ObservedContainer, v: string) => boolean): Filter =>
+      (c) =>
+        vals.some((v) => f(c, v));
     switch (k) {
       case 'id':
         out.push(any((c, v) => c.id.startsWith(v)));
@@ -56,7 +59,11 @@ function parseFilters(w: Wharf, specs: string[], all: ObservedContainer[]): Filt
         out.push(
           any((c, v) => {
             const img = w.images.tryResolve(v);
-            return img !== undefined && (c.imageId === img.id || w.images.records.images.chain(c.imageId).length > 0 && isDescendant(w, c.imageId, img.id));
+            return (
+              img !== undefined &&
+              (c.imageId === img.id ||
+                (w.images.records.images.chain(c.imageId).length > 0 && isDescendant(w, c.imageId, img.id)))
+            );
           }),
         );
         break;
@@ -101,43 +108,65 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
     .option('--no-trunc', "Don't truncate output")
     .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect, [])
     .option('--format <string>', 'Format output using a custom template')
-    .action(async (o: { all?: boolean; quiet?: boolean; size?: boolean; last: string; latest?: boolean; trunc: boolean; filter: string[]; format?: string }) =>
-      withEngine(ctx, async (w) => {
-        let list = await w.containers.list();
-        const filters = parseFilters(w, o.filter, list);
-        const last = o.latest ? 1 : Number.parseInt(o.last, 10);
-        if (!o.all && !(last > 0) && !o.filter.some((f) => f.startsWith('status=') || f.startsWith('exited='))) list = list.filter((c) => c.running);
-        list = list.filter((c) => filters.every((f) => f(c)));
-        if (last > 0) list = list.slice(0, last);
-        if (o.quiet) {
-          for (const c of list) ctx.stdout.write(`${o.trunc ? shortId(c.id) : c.id}\n`);
-          return;
-        }
-        const rows = [];
-        for (const c of list) {
-          const size = o.size || (o.format ?? '').includes('.Size') ? await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 })) : undefined;
-          rows.push({
-            ID: o.trunc ? shortId(c.id) : c.id,
-            Image: c.imageName,
-            Command: commandText(c, o.trunc),
-            CreatedAt: goTimeString(new Date(c.created)),
-            RunningFor: timeAgo(c.created),
-            Ports: portsText(c),
-            State: c.status,
-            Status: statusText(c),
-            Size: size ? `${humanSize(size.rw)} (virtual ${humanSize(size.rootFs)})` : '',
-            Names: c.name,
-            Labels: Object.entries(c.config.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
-            Mounts: c.mounts.map((m) => m.Name ?? m.Source).join(','),
-            Networks: c.hostConfig.NetworkMode,
-          });
-        }
-        const table =
-          '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' + (o.size ? '\t{{.Size}}' : '');
-        ctx.stdout.write(
-          renderList(rows, o.format, table, { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT', Names: 'NAMES' }),
-        );
-      }),
+    .action(
+      async (o: {
+        all?: boolean;
+        quiet?: boolean;
+        size?: boolean;
+        last: string;
+        latest?: boolean;
+        trunc: boolean;
+        filter: string[];
+        format?: string;
+      }) =>
+        withEngine(ctx, async (w) => {
+          let list = await w.containers.list();
+          const filters = parseFilters(w, o.filter, list);
+          const last = o.latest ? 1 : Number.parseInt(o.last, 10);
+          if (!o.all && !(last > 0) && !o.filter.some((f) => f.startsWith('status=') || f.startsWith('exited=')))
+            list = list.filter((c) => c.running);
+          list = list.filter((c) => filters.every((f) => f(c)));
+          if (last > 0) list = list.slice(0, last);
+          if (o.quiet) {
+            for (const c of list) ctx.stdout.write(`${o.trunc ? shortId(c.id) : c.id}\n`);
+            return;
+          }
+          const rows = [];
+          for (const c of list) {
+            const size =
+              o.size || (o.format ?? '').includes('.Size')
+                ? await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 }))
+                : undefined;
+            rows.push({
+              ID: o.trunc ? shortId(c.id) : c.id,
+              Image: c.imageName,
+              Command: commandText(c, o.trunc),
+              CreatedAt: goTimeString(new Date(c.created)),
+              RunningFor: timeAgo(c.created),
+              Ports: portsText(c),
+              State: c.status,
+              Status: statusText(c),
+              Size: size ? `${humanSize(size.rw)} (virtual ${humanSize(size.rootFs)})` : '',
+              Names: c.name,
+              Labels: Object.entries(c.config.Labels ?? {})
+                .map(([k, v]) => `${k}=${v}`)
+                .join(','),
+              Mounts: c.mounts.map((m) => m.Name ?? m.Source).join(','),
+              Networks: c.hostConfig.NetworkMode,
+            });
+          }
+          const table =
+            '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' +
+            (o.size ? '\t{{.Size}}' : '');
+          ctx.stdout.write(
+            renderList(rows, o.format, table, {
+              ID: 'CONTAINER ID',
+              RunningFor: 'CREATED',
+              CreatedAt: 'CREATED AT',
+              Names: 'NAMES',
+            }),
+          );
+        }),
     );
 
   parent
@@ -149,30 +178,35 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
     .option('-t, --timestamps', 'Show timestamps')
     .option('--since <string>', 'Show logs since timestamp or relative (e.g. 42m for 42 minutes)')
     .option('--until <string>', 'Show logs before a timestamp or relative')
-    .action(async (name: string, o: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; until?: string }) =>
-      withEngine(ctx, async (w) => {
-        const tail = o.tail === 'all' ? undefined : Number.parseInt(o.tail, 10);
-        if (tail !== undefined && !Number.isFinite(tail)) throw new WharfError('INVALID_ARGUMENT', `invalid value for --tail: ${o.tail}`);
-        const ac = new AbortController();
-        const stop = (): void => ac.abort();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        try {
-          for await (const e of w.tasks.logs(name, {
-            follow: o.follow === true,
-            ...(tail !== undefined && tail >= 0 ? { tail } : {}),
-            ...(o.since ? { since: parseTimeArg(o.since) } : {}),
-            ...(o.until ? { until: parseTimeArg(o.until) } : {}),
-            signal: ac.signal,
-          })) {
-            const text = o.timestamps ? `${e.time} ${e.log}` : e.log;
-            (e.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(text);
+    .action(
+      async (
+        name: string,
+        o: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; until?: string },
+      ) =>
+        withEngine(ctx, async (w) => {
+          const tail = o.tail === 'all' ? undefined : Number.parseInt(o.tail, 10);
+          if (tail !== undefined && !Number.isFinite(tail))
+            throw new WharfError('INVALID_ARGUMENT', `invalid value for --tail: ${o.tail}`);
+          const ac = new AbortController();
+          const stop = (): void => ac.abort();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          try {
+            for await (const e of w.tasks.logs(name, {
+              follow: o.follow === true,
+              ...(tail !== undefined && tail >= 0 ? { tail } : {}),
+              ...(o.since ? { since: parseTimeArg(o.since) } : {}),
+              ...(o.until ? { until: parseTimeArg(o.until) } : {}),
+              signal: ac.signal,
+            })) {
+              const text = o.timestamps ? `${e.time} ${e.log}` : e.log;
+              (e.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(text);
+            }
+          } finally {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
           }
-        } finally {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-        }
-      }),
+        }),
     );
 
   parent
@@ -187,7 +221,8 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
         if (want) {
           const [port, proto = 'tcp'] = want.split('/');
           const m = ports.filter((p) => String(p.containerPort) === port && p.protocol === proto);
-          if (m.length === 0) throw new WharfError('NOT_FOUND', `No public port '${port}/${proto}' published for ${name}`);
+          if (m.length === 0)
+            throw new WharfError('NOT_FOUND', `No public port '${port}/${proto}' published for ${name}`);
           for (const p of m) ctx.stdout.write(`${p.hostIP === '' ? '0.0.0.0' : p.hostIP}:${p.hostPort}\n`);
           return;
         }
@@ -238,7 +273,10 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
     .action(async (name: string, o: { output?: string }) =>
       withEngine(ctx, async (w) => {
         if (!o.output && process.stdout.isTTY) {
-          throw new WharfError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+          throw new WharfError(
+            'INVALID_ARGUMENT',
+            'cowardly refusing to save to a terminal. Use the -o flag or redirect',
+          );
         }
         const dest = o.output ? createWriteStream(o.output) : ctx.stdout;
         await w.containerFiles.exportTo(name, dest, { end: o.output !== undefined });

@@ -17,17 +17,22 @@ function verbs(parent: Command, ctx: CliContext): void {
     .option('-m, --message <string>', 'Commit message')
     .option('-p, --pause <bool>', 'Pause container during commit', 'true')
     .option('--no-pause', 'Do not pause the container during commit')
-    .action(async (name: string, ref: string | undefined, o: { author?: string; change: string[]; message?: string; pause: string | boolean }) =>
-      withEngine(ctx, async (w) => {
-        const img = await w.containerFiles.commit(name, {
-          ...(ref ? { reference: ref } : {}),
-          ...(o.author ? { author: o.author } : {}),
-          ...(o.message ? { comment: o.message } : {}),
-          changes: o.change,
-          pause: o.pause !== false && o.pause !== 'false',
-        });
-        ctx.stdout.write(`${img.id}\n`);
-      }),
+    .action(
+      async (
+        name: string,
+        ref: string | undefined,
+        o: { author?: string; change: string[]; message?: string; pause: string | boolean },
+      ) =>
+        withEngine(ctx, async (w) => {
+          const img = await w.containerFiles.commit(name, {
+            ...(ref ? { reference: ref } : {}),
+            ...(o.author ? { author: o.author } : {}),
+            ...(o.message ? { comment: o.message } : {}),
+            changes: o.change,
+            pause: o.pause !== false && o.pause !== 'false',
+          });
+          ctx.stdout.write(`${img.id}\n`);
+        }),
     );
 
   parent
@@ -48,7 +53,16 @@ function verbs(parent: Command, ctx: CliContext): void {
       async (
         name: string,
         cmd: string[],
-        o: { detach?: boolean; interactive?: boolean; tty?: boolean; env: string[]; envFile: string[]; workdir?: string; user?: string; privileged?: boolean },
+        o: {
+          detach?: boolean;
+          interactive?: boolean;
+          tty?: boolean;
+          env: string[];
+          envFile: string[];
+          workdir?: string;
+          user?: string;
+          privileged?: boolean;
+        },
       ) =>
         exit125(ctx, () =>
           withEngine(ctx, async (w) => {
@@ -70,7 +84,9 @@ function verbs(parent: Command, ctx: CliContext): void {
                 ...(o.interactive ? { stdin: process.stdin } : {}),
                 stdout: ctx.stdout,
                 stderr: withoutRuncNoise(ctx.stderr),
-                ...(tty && process.stdout.isTTY ? { consoleSize: { cols: process.stdout.columns, rows: process.stdout.rows } } : {}),
+                ...(tty && process.stdout.isTTY
+                  ? { consoleSize: { cols: process.stdout.columns, rows: process.stdout.rows } }
+                  : {}),
               });
               const onResize = (): void => h.resize(process.stdout.columns, process.stdout.rows);
               if (tty) process.stdout.on('resize', onResize);
@@ -95,12 +111,18 @@ function verbs(parent: Command, ctx: CliContext): void {
       withEngine(ctx, async (w) => {
         const src = splitCpArg(srcArg);
         const dest = splitCpArg(destArg);
-        if (src.container && dest.container) throw new WharfError('INVALID_ARGUMENT', 'copying between containers is not supported');
-        if (!src.container && !dest.container) throw new WharfError('INVALID_ARGUMENT', 'must specify at least one container source');
+        if (src.container && dest.container)
+          throw new WharfError('INVALID_ARGUMENT', 'copying between containers is not supported');
+        if (!src.container && !dest.container)
+          throw new WharfError('INVALID_ARGUMENT', 'must specify at least one container source');
         if (src.container) {
-          await w.containerFiles.copyFrom(src.container, src.path, dest.path === '-' ? ctx.stdout : dest.path, { followLink: o.followLink === true });
+          await w.containerFiles.copyFrom(src.container, src.path, dest.path === '-' ? ctx.stdout : dest.path, {
+            followLink: o.followLink === true,
+          });
         } else {
-          await w.containerFiles.copyTo(dest.container!, src.path === '-' ? process.stdin : src.path, dest.path, { archive: o.archive === true });
+          await w.containerFiles.copyTo(dest.container!, src.path === '-' ? process.stdin : src.path, dest.path, {
+            archive: o.archive === true,
+          });
         }
       }),
     );
@@ -118,7 +140,10 @@ function withoutRuncNoise(to: Writable): Writable {
     write(chunk: Buffer, _enc, cb) {
       const text = chunk.toString('utf8');
       if (/^(runc )?exec failed: unable to start container process/.test(text)) {
-        const kept = text.split(/(?<=\n)/).filter((l) => !/^(runc )?exec failed: /.test(l)).join('');
+        const kept = text
+          .split(/(?<=\n)/)
+          .filter((l) => !/^(runc )?exec failed: /.test(l))
+          .join('');
         if (kept) to.write(kept);
       } else to.write(chunk);
       cb();

@@ -19,7 +19,10 @@ export async function readEnvFile(file: string): Promise<string[]> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    throw new WharfError('INVALID_ARGUMENT', `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+    );
   }
   const lines = text.split('\n').map((raw) => raw.replace(/^\s+/, '').replace(/\r$/, ''));
   return expandEnvEntries(lines.filter((line) => line !== '' && !line.startsWith('#')));
@@ -52,7 +55,11 @@ export function parseTimeArg(s: string, now = Date.now()): Date {
   const ago = goDurationOrUndefined(s);
   if (ago !== undefined) return new Date(now - ago / 1e6);
   const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new WharfError('INVALID_ARGUMENT', `invalid time value "${s}": use RFC 3339, a Unix timestamp or a duration like 10m`);
+  if (Number.isNaN(t))
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `invalid time value "${s}": use RFC 3339, a Unix timestamp or a duration like 10m`,
+    );
   return new Date(t);
 }
 
@@ -83,7 +90,8 @@ export async function driveSession(
     for (const r of restore) r();
     if (stdin) {
       stdin.pause();
-      if (typeof (stdin as { unref?: () => void }).unref === 'function') (stdin as unknown as { unref: () => void }).unref();
+      if (typeof (stdin as { unref?: () => void }).unref === 'function')
+        (stdin as unknown as { unref: () => void }).unref();
     }
   }
 }
@@ -119,7 +127,11 @@ export function proxySignals(w: Wharf, id: string, enabled: boolean): { started(
 }
 
 /** Run `fn` for each named container, printing errors as Docker does and exiting 1 when any failed. */
-export async function forEachContainer(ctx: CliContext, names: string[], fn: (name: string) => Promise<void>): Promise<void> {
+export async function forEachContainer(
+  ctx: CliContext,
+  names: string[],
+  fn: (name: string) => Promise<void>,
+): Promise<void> {
   for (const n of names) {
     try {
       await fn(n);

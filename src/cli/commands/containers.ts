@@ -8,7 +8,15 @@ import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
-import { containerGroup, driveSession, exit125, expandEnvEntries, forEachContainer, proxySignals, readEnvFile } from './container-shared.js';
+import {
+  containerGroup,
+  driveSession,
+  exit125,
+  expandEnvEntries,
+  forEachContainer,
+  proxySignals,
+  readEnvFile,
+} from './container-shared.js';
 
 interface CreateFlags {
   detach?: boolean;
@@ -86,7 +94,8 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
   const network = (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge');
-  if (!['bridge', 'host', 'none'].includes(network)) throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
+  if (!['bridge', 'host', 'none'].includes(network))
+    throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
@@ -155,7 +164,8 @@ async function startAttached(
     signals.restore();
   }
   if (ex.detached) return;
-  if (ex.cleanupError) ctx.stderr.write(`Error: cleaning up container ${shortId(id)}: ${ex.cleanupError}
+  if (ex.cleanupError)
+    ctx.stderr.write(`Error: cleaning up container ${shortId(id)}: ${ex.cleanupError}
 `);
   const code = ex.exitCode ?? (await w.tasks.wait(id).catch(() => 0));
   if (code !== 0) ctx.setExitCode(code);
@@ -165,7 +175,11 @@ async function startAttached(
  * `run`'s start: when the engine cannot start the container (a taken port, a missing volume), the container it just
  * created is removed again, so a failed `run` leaves nothing. A command that cannot run keeps Docker's Created record.
  */
-async function startOrDiscard(w: Wharf, id: string, opts: StartOptions = {}): Promise<Awaited<ReturnType<Wharf['tasks']['start']>>> {
+async function startOrDiscard(
+  w: Wharf,
+  id: string,
+  opts: StartOptions = {},
+): Promise<Awaited<ReturnType<Wharf['tasks']['start']>>> {
   try {
     return await w.tasks.start(id, opts);
   } catch (err) {
@@ -189,26 +203,39 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       .argument('[COMMAND...]')
       .option('-d, --detach', 'Run container in background and print container ID')
       .passThroughOptions(),
-  ).action(async (image: string, command: string[], o: CreateFlags) => exit125(ctx, () =>
-    withEngine(ctx, async (w) => {
-      const opts = await toCreateOptions(image, command, o);
-      const rec = await w.containers.create(opts);
-      if (o.detach) {
-        await startOrDiscard(w, rec.id);
-        ctx.stdout.write(`${rec.id}\n`);
-        return;
-      }
-      await startAttached(ctx, w, rec.id, { tty: o.tty === true, interactive: o.interactive === true, start: (so) => startOrDiscard(w, rec.id, so) });
-    })),
+  ).action(async (image: string, command: string[], o: CreateFlags) =>
+    exit125(ctx, () =>
+      withEngine(ctx, async (w) => {
+        const opts = await toCreateOptions(image, command, o);
+        const rec = await w.containers.create(opts);
+        if (o.detach) {
+          await startOrDiscard(w, rec.id);
+          ctx.stdout.write(`${rec.id}\n`);
+          return;
+        }
+        await startAttached(ctx, w, rec.id, {
+          tty: o.tty === true,
+          interactive: o.interactive === true,
+          start: (so) => startOrDiscard(w, rec.id, so),
+        });
+      }),
+    ),
   );
 
   createFlags(
-    parent.command('create').description('Create a new container').argument('<IMAGE>').argument('[COMMAND...]').passThroughOptions(),
-  ).action(async (image: string, command: string[], o: CreateFlags) => exit125(ctx, () =>
-    withEngine(ctx, async (w) => {
-      const rec = await w.containers.create(await toCreateOptions(image, command, o));
-      ctx.stdout.write(`${rec.id}\n`);
-    })),
+    parent
+      .command('create')
+      .description('Create a new container')
+      .argument('<IMAGE>')
+      .argument('[COMMAND...]')
+      .passThroughOptions(),
+  ).action(async (image: string, command: string[], o: CreateFlags) =>
+    exit125(ctx, () =>
+      withEngine(ctx, async (w) => {
+        const rec = await w.containers.create(await toCreateOptions(image, command, o));
+        ctx.stdout.write(`${rec.id}\n`);
+      }),
+    ),
   );
 
   parent
@@ -217,31 +244,37 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .argument('<CONTAINER...>')
     .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
     .option('-i, --interactive', "Attach container's STDIN")
-    .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }) => exit125(ctx, () =>
-      withEngine(ctx, async (w) => {
-        if ((o.attach || o.interactive) && names.length > 1) {
-          throw new WharfError('INVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
-        }
-        if (o.attach || o.interactive) {
-          const rec = w.containers.resolve(names[0]!);
-          await startAttached(ctx, w, rec.id, { tty: rec.config.Tty === true, interactive: o.interactive === true, start: (so) => w.tasks.start(rec.id, so) });
-          return;
-        }
-        let failed: unknown;
-        for (const n of names) {
-          try {
-            await w.tasks.start(n);
-            ctx.stdout.write(`${n}\n`);
-          } catch (err) {
-            failed ??= err;
-            if (names.length > 1) ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+    .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }) =>
+      exit125(ctx, () =>
+        withEngine(ctx, async (w) => {
+          if ((o.attach || o.interactive) && names.length > 1) {
+            throw new WharfError('INVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
           }
-        }
-        if (failed) {
-          if (names.length === 1) throw failed;
-          throw new WharfError('INTERNAL', 'failed to start containers: ' + names.join(', '));
-        }
-      })),
+          if (o.attach || o.interactive) {
+            const rec = w.containers.resolve(names[0]!);
+            await startAttached(ctx, w, rec.id, {
+              tty: rec.config.Tty === true,
+              interactive: o.interactive === true,
+              start: (so) => w.tasks.start(rec.id, so),
+            });
+            return;
+          }
+          let failed: unknown;
+          for (const n of names) {
+            try {
+              await w.tasks.start(n);
+              ctx.stdout.write(`${n}\n`);
+            } catch (err) {
+              failed ??= err;
+              if (names.length > 1) ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+            }
+          }
+          if (failed) {
+            if (names.length === 1) throw failed;
+            throw new WharfError('INTERNAL', 'failed to start containers: ' + names.join(', '));
+          }
+        }),
+      ),
     );
 
   parent
@@ -253,7 +286,8 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (names: string[], o: { time: string; signal?: string }) =>
       withEngine(ctx, async (w) => {
         const t = Number.parseInt(o.time, 10);
-        if (!Number.isFinite(t)) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.time}" for "-t, --time" flag`);
+        if (!Number.isFinite(t))
+          throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.time}" for "-t, --time" flag`);
         await forEachContainer(ctx, names, async (n) => {
           await w.tasks.stop(n, { timeoutSec: t, ...(o.signal ? { signal: o.signal } : {}) });
           ctx.stdout.write(`${n}\n`);

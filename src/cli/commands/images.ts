@@ -22,9 +22,16 @@ function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const imagesAction = async (repo: string | undefined, o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; filter: string[]; format?: string }) =>
+  const imagesAction = async (
+    repo: string | undefined,
+    o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; filter: string[]; format?: string },
+  ) =>
     withEngine(ctx, async (w) => {
-      const rows = listImages(w.images, { all: o.all ?? false, filters: parseImageFilters(o.filter), ...(repo ? { repoFilter: repo } : {}) });
+      const rows = listImages(w.images, {
+        all: o.all ?? false,
+        filters: parseImageFilters(o.filter),
+        ...(repo ? { repoFilter: repo } : {}),
+      });
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
         const seen = new Set<string>();
@@ -51,7 +58,15 @@ export function register(program: Command, ctx: CliContext): void {
       const table = o.digests
         ? '{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
         : '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
-      ctx.stdout.write(renderList(displayRows, o.format, table, { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
+      ctx.stdout.write(
+        renderList(displayRows, o.format, table, {
+          ID: 'IMAGE ID',
+          CreatedSince: 'CREATED',
+          CreatedAt: 'CREATED AT',
+          SharedSize: 'SHARED SIZE',
+          UniqueSize: 'UNIQUE SIZE',
+        }),
+      );
     });
   const imagesOptions = (c: Command) =>
     c
@@ -59,7 +74,10 @@ export function register(program: Command, ctx: CliContext): void {
       .option('-a, --all', 'Show all images (default hides intermediate images)')
       .option('--digests', 'Show digests')
       .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect, [])
-      .option('--format <string>', 'Format output using a custom template: "table", "table TEMPLATE", "json", or a Go template')
+      .option(
+        '--format <string>',
+        'Format output using a custom template: "table", "table TEMPLATE", "json", or a Go template',
+      )
       .option('--no-trunc', "Don't truncate output")
       .option('-q, --quiet', 'Only show image IDs')
       .action(imagesAction);
@@ -94,7 +112,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --format <string>', 'Format output using a custom template')
     .action(inspectAction);
 
-  const historyAction = async (name: string, o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string }) =>
+  const historyAction = async (
+    name: string,
+    o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string },
+  ) =>
     withEngine(ctx, async (w) => {
       const rows = await imageHistory(w.images, name);
       const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
@@ -132,8 +153,18 @@ export function register(program: Command, ctx: CliContext): void {
   historyOptions(image.command('history').description('Show the history of an image'));
 
   const tagAction = async (src: string, target: string) => withEngine(ctx, async (w) => w.images.tag(src, target));
-  program.command('tag').description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE').argument('<SOURCE_IMAGE[:TAG]>').argument('<TARGET_IMAGE[:TAG]>').action(tagAction);
-  image.command('tag').description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE').argument('<SOURCE_IMAGE[:TAG]>').argument('<TARGET_IMAGE[:TAG]>').action(tagAction);
+  program
+    .command('tag')
+    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .argument('<SOURCE_IMAGE[:TAG]>')
+    .argument('<TARGET_IMAGE[:TAG]>')
+    .action(tagAction);
+  image
+    .command('tag')
+    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .argument('<SOURCE_IMAGE[:TAG]>')
+    .argument('<TARGET_IMAGE[:TAG]>')
+    .action(tagAction);
 
   const rmiAction = async (names: string[], o: { force?: boolean; prune?: boolean }) =>
     withEngine(ctx, async (w) => {
@@ -171,18 +202,27 @@ export function register(program: Command, ctx: CliContext): void {
         const f = parseImageFilters(o.filter);
         const { events, reclaimed } = await w.images.prune({
           all: o.all ?? false,
-          filter: (img) => !f.label || f.label.every((l) => (l.includes('=') ? img.labels[l.split('=')[0]!] === l.slice(l.indexOf('=') + 1) : l in img.labels)),
+          filter: (img) =>
+            !f.label ||
+            f.label.every((l) =>
+              l.includes('=') ? img.labels[l.split('=')[0]!] === l.slice(l.indexOf('=') + 1) : l in img.labels,
+            ),
         });
         if (events.length) {
           ctx.stdout.write('Deleted Images:\n');
-          for (const e of events) ctx.stdout.write('Untagged' in e ? `untagged: ${e.Untagged}\n` : `deleted: ${e.Deleted}\n`);
+          for (const e of events)
+            ctx.stdout.write('Untagged' in e ? `untagged: ${e.Untagged}\n` : `deleted: ${e.Deleted}\n`);
           ctx.stdout.write('\n');
         }
         ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
       });
     });
 
-  const importAction = async (file: string, ref: string | undefined, o: { change: string[]; message?: string; platform?: string }) =>
+  const importAction = async (
+    file: string,
+    ref: string | undefined,
+    o: { change: string[]; message?: string; platform?: string },
+  ) =>
     withEngine(ctx, async (w) => {
       const { parsePlatform } = await import('../../oci/index.js');
       const img = await w.images.archives.import(file === '-' ? process.stdin : path.resolve(file), {
@@ -202,13 +242,18 @@ export function register(program: Command, ctx: CliContext): void {
       .option('-m, --message <string>', 'Set commit message for imported image')
       .option('--platform <string>', 'Set platform if server is multi-platform capable')
       .action(importAction);
-  importOptions(program.command('import').description('Import the contents from a tarball to create a filesystem image'));
+  importOptions(
+    program.command('import').description('Import the contents from a tarball to create a filesystem image'),
+  );
   importOptions(image.command('import').description('Import the contents from a tarball to create a filesystem image'));
 
   const saveAction = async (names: string[], o: { output?: string }) =>
     withEngine(ctx, async (w) => {
       if (!o.output && process.stdout.isTTY) {
-        throw new WharfError('INVALID_ARGUMENT', 'cowardly refusing to save to a terminal. Use the -o flag or redirect');
+        throw new WharfError(
+          'INVALID_ARGUMENT',
+          'cowardly refusing to save to a terminal. Use the -o flag or redirect',
+        );
       }
       if (!o.output) {
         await w.images.archives.save(names, process.stdout);
@@ -227,8 +272,12 @@ export function register(program: Command, ctx: CliContext): void {
     });
   const saveOptions = (c: Command) =>
     c.argument('<IMAGE...>').option('-o, --output <file>', 'Write to a file, instead of STDOUT').action(saveAction);
-  saveOptions(program.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'));
-  saveOptions(image.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'));
+  saveOptions(
+    program.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'),
+  );
+  saveOptions(
+    image.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'),
+  );
 
   const loadAction = async (o: { input?: string; quiet?: boolean }) =>
     withEngine(ctx, async (w) => {
@@ -240,8 +289,10 @@ export function register(program: Command, ctx: CliContext): void {
       for (const l of res.loaded) ctx.stdout.write(l.name ? `Loaded image: ${l.name}\n` : `Loaded image ID: ${l.id}\n`);
     });
   const loadOptions = (c: Command) =>
-    c.option('-i, --input <file>', 'Read from tar archive file, instead of STDIN').option('-q, --quiet', 'Suppress the load output').action(loadAction);
+    c
+      .option('-i, --input <file>', 'Read from tar archive file, instead of STDIN')
+      .option('-q, --quiet', 'Suppress the load output')
+      .action(loadAction);
   loadOptions(program.command('load').description('Load an image from a tar archive or STDIN'));
   loadOptions(image.command('load').description('Load an image from a tar archive or STDIN'));
-
 }

@@ -19,7 +19,11 @@ export const VERB_MODULES: ReadonlyArray<{
   load: () => Promise<VerbModule>;
 }> = [
   { name: 'build', verbs: ['build', 'builder'], load: () => import('./build.js') },
-  { name: 'images', verbs: ['images', 'image', 'history', 'tag', 'rmi', 'import', 'save', 'load'], load: () => import('./images.js') },
+  {
+    name: 'images',
+    verbs: ['images', 'image', 'history', 'tag', 'rmi', 'import', 'save', 'load'],
+    load: () => import('./images.js'),
+  },
   { name: 'inspect', verbs: ['inspect'], load: () => import('./inspect.js') },
   {
     name: 'registry-client',
@@ -30,10 +34,27 @@ export const VERB_MODULES: ReadonlyArray<{
   { name: 'system', verbs: ['system'], load: () => import('./system.js') },
   {
     name: 'containers',
-    verbs: ['run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'wait', 'pause', 'unpause', 'rename', 'container'],
+    verbs: [
+      'run',
+      'create',
+      'start',
+      'stop',
+      'restart',
+      'kill',
+      'rm',
+      'wait',
+      'pause',
+      'unpause',
+      'rename',
+      'container',
+    ],
     load: () => import('./containers.js'),
   },
-  { name: 'container-info', verbs: ['ps', 'logs', 'port', 'top', 'diff', 'export', 'container'], load: () => import('./container-info.js') },
+  {
+    name: 'container-info',
+    verbs: ['ps', 'logs', 'port', 'top', 'diff', 'export', 'container'],
+    load: () => import('./container-info.js'),
+  },
   { name: 'volumes', verbs: ['volume'], load: () => import('./volumes.js') },
   { name: 'container-ops', verbs: ['commit', 'exec', 'cp', 'container'], load: () => import('./container-ops.js') },
   { name: 'registry', verbs: ['registry'], load: () => import('./registry.js') },
@@ -41,6 +62,7 @@ export const VERB_MODULES: ReadonlyArray<{
 
 /** Register the modules that define `verb` (all of them when none does, or without a verb). */
 export async function registerVerbs(program: Command, ctx: CliContext, verb?: string): Promise<void> {
-  const mine = verb === undefined ? [] : VERB_MODULES.filter((m) => m.verbs.includes(verb) || m.extends?.includes(verb));
+  const mine =
+    verb === undefined ? [] : VERB_MODULES.filter((m) => m.verbs.includes(verb) || m.extends?.includes(verb));
   for (const m of mine.length ? mine : VERB_MODULES) (await m.load()).register(program, ctx);
 }

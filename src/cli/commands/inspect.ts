@@ -16,7 +16,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-s, --size', 'Display total file sizes if the type is container')
     .action(async (names: string[], o: { format?: string; type?: string; size?: boolean }) =>
       withEngine(ctx, async (w) => {
-        if (o.type && !['image', 'container', 'volume'].includes(o.type)) throw new WharfError('INVALID_ARGUMENT', `"${o.type}" is not a valid value for --type`);
+        if (o.type && !['image', 'container', 'volume'].includes(o.type))
+          throw new WharfError('INVALID_ARGUMENT', `"${o.type}" is not a valid value for --type`);
         const out: unknown[] = [];
         for (const n of names) {
           if (!o.type || o.type === 'container') {

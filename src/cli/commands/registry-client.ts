@@ -149,21 +149,25 @@ function registerTransfer(program: Command, ctx: CliContext): void {
       .option('--platform <string>', 'Set platform if server is multi-platform capable')
       .option('-q, --quiet', 'Suppress verbose output')
       .option('--max-concurrent <n>', 'Layers downloaded at once', '3'),
-  ).action(async (name: string, o: NetworkFlags & { allTags?: boolean; platform?: string; quiet?: boolean; maxConcurrent: string }) =>
-    withEngine(ctx, async (w) => {
-      const domain = parseNormalizedNamed(name).domain;
-      const results = await w.registries.pull(name, {
-        remote: remoteOptionsFor(domain, o),
-        onProgress: printer(ctx, o.quiet ?? false),
-        concurrency: concurrencyOf(o.maxConcurrent),
-        ...(o.platform ? { platform: o.platform } : {}),
-        ...(o.allTags ? { allTags: true } : {}),
-      });
-      if (o.quiet) {
-        const shown = o.allTags ? repositoryName(parseNormalizedNamed(name)) : results[0]?.reference;
-        if (shown) ctx.stdout.write(shown + '\n');
-      }
-    }),
+  ).action(
+    async (
+      name: string,
+      o: NetworkFlags & { allTags?: boolean; platform?: string; quiet?: boolean; maxConcurrent: string },
+    ) =>
+      withEngine(ctx, async (w) => {
+        const domain = parseNormalizedNamed(name).domain;
+        const results = await w.registries.pull(name, {
+          remote: remoteOptionsFor(domain, o),
+          onProgress: printer(ctx, o.quiet ?? false),
+          concurrency: concurrencyOf(o.maxConcurrent),
+          ...(o.platform ? { platform: o.platform } : {}),
+          ...(o.allTags ? { allTags: true } : {}),
+        });
+        if (o.quiet) {
+          const shown = o.allTags ? repositoryName(parseNormalizedNamed(name)) : results[0]?.reference;
+          if (shown) ctx.stdout.write(shown + '\n');
+        }
+      }),
   );
 
   networkOptions(
@@ -176,21 +180,35 @@ function registerTransfer(program: Command, ctx: CliContext): void {
       .option('--compression-level <n>', 'gzip level for layers compressed now, 1 (fastest) to 9 (smallest)', '3')
       .option('--oci', 'Write an OCI image manifest instead of Docker schema 2')
       .option('--max-concurrent <n>', 'Layers uploaded at once', '3'),
-  ).action(async (name: string, o: NetworkFlags & { allTags?: boolean; quiet?: boolean; compressionLevel: string; oci?: boolean; maxConcurrent: string }) =>
-    withEngine(ctx, async (w) => {
-      const level = Number(o.compressionLevel);
-      if (!/^\d$/.test(o.compressionLevel)) throw new WharfError('INVALID_ARGUMENT', `invalid --compression-level ${JSON.stringify(o.compressionLevel)}: want 0 to 9`);
-      const domain = parseNormalizedNamed(name).domain;
-      const results = await w.registries.push(name, {
-        remote: remoteOptionsFor(domain, o),
-        onProgress: printer(ctx, o.quiet ?? false),
-        compressionLevel: level,
-        concurrency: concurrencyOf(o.maxConcurrent),
-        ...(o.allTags ? { allTags: true } : {}),
-        ...(o.oci ? { format: 'oci' as const } : {}),
-      });
-      if (o.quiet) for (const r of results) ctx.stdout.write(r.reference + '\n');
-    }),
+  ).action(
+    async (
+      name: string,
+      o: NetworkFlags & {
+        allTags?: boolean;
+        quiet?: boolean;
+        compressionLevel: string;
+        oci?: boolean;
+        maxConcurrent: string;
+      },
+    ) =>
+      withEngine(ctx, async (w) => {
+        const level = Number(o.compressionLevel);
+        if (!/^\d$/.test(o.compressionLevel))
+          throw new WharfError(
+            'INVALID_ARGUMENT',
+            `invalid --compression-level ${JSON.stringify(o.compressionLevel)}: want 0 to 9`,
+          );
+        const domain = parseNormalizedNamed(name).domain;
+        const results = await w.registries.push(name, {
+          remote: remoteOptionsFor(domain, o),
+          onProgress: printer(ctx, o.quiet ?? false),
+          compressionLevel: level,
+          concurrency: concurrencyOf(o.maxConcurrent),
+          ...(o.allTags ? { allTags: true } : {}),
+          ...(o.oci ? { format: 'oci' as const } : {}),
+        });
+        if (o.quiet) for (const r of results) ctx.stdout.write(r.reference + '\n');
+      }),
   );
 }
 
@@ -203,48 +221,59 @@ function registerAccounts(program: Command, ctx: CliContext): void {
       .option('-u, --username <string>', 'Username')
       .option('-p, --password <string>', 'Password')
       .option('--password-stdin', 'Take the password from stdin'),
-  ).action(async (server: string | undefined, o: NetworkFlags & { username?: string; password?: string; passwordStdin?: boolean }) => {
-    const domain = registryFromServerArg(server);
-    const opts = remoteOptionsFor(domain, o);
-    const store = opts.credentials as CredentialStore;
-    if (o.password !== undefined && o.passwordStdin) throw new WharfError('INVALID_ARGUMENT', '--password and --password-stdin are mutually exclusive');
-    if (o.passwordStdin && !o.username) throw new WharfError('INVALID_ARGUMENT', 'Must provide --username with --password-stdin');
-    if (o.password !== undefined) ctx.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
-    let password = o.password;
-    if (o.passwordStdin) password = (await readAllStdin()).replace(/\r?\n$/, '');
-    let username = o.username;
-    let creds: Credentials | undefined;
-    if (username === undefined && password === undefined) {
-      const saved = await store.get(domain);
-      if (saved) {
-        ctx.stdout.write('Authenticating with existing credentials...\n');
-        creds = saved;
+  ).action(
+    async (
+      server: string | undefined,
+      o: NetworkFlags & { username?: string; password?: string; passwordStdin?: boolean },
+    ) => {
+      const domain = registryFromServerArg(server);
+      const opts = remoteOptionsFor(domain, o);
+      const store = opts.credentials as CredentialStore;
+      if (o.password !== undefined && o.passwordStdin)
+        throw new WharfError('INVALID_ARGUMENT', '--password and --password-stdin are mutually exclusive');
+      if (o.passwordStdin && !o.username)
+        throw new WharfError('INVALID_ARGUMENT', 'Must provide --username with --password-stdin');
+      if (o.password !== undefined)
+        ctx.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+      let password = o.password;
+      if (o.passwordStdin) password = (await readAllStdin()).replace(/\r?\n$/, '');
+      let username = o.username;
+      let creds: Credentials | undefined;
+      if (username === undefined && password === undefined) {
+        const saved = await store.get(domain);
+        if (saved) {
+          ctx.stdout.write('Authenticating with existing credentials...\n');
+          creds = saved;
+        }
       }
-    }
-    if (!creds) {
-      if (username === undefined || password === undefined) {
-        if (!process.stdin.isTTY) throw new WharfError('INVALID_ARGUMENT', 'Cannot perform an interactive login from a non TTY device');
-        if (username === undefined) username = (await readSecretLine(ctx, 'Username: ', false)).trim();
-        if (password === undefined) password = await readSecretLine(ctx, 'Password: ', true);
+      if (!creds) {
+        if (username === undefined || password === undefined) {
+          if (!process.stdin.isTTY)
+            throw new WharfError('INVALID_ARGUMENT', 'Cannot perform an interactive login from a non TTY device');
+          if (username === undefined) username = (await readSecretLine(ctx, 'Username: ', false)).trim();
+          if (password === undefined) password = await readSecretLine(ctx, 'Password: ', true);
+        }
+        if (!username) throw new WharfError('INVALID_ARGUMENT', 'Username is required');
+        if (!password) throw new WharfError('INVALID_ARGUMENT', 'Password is required');
+        creds = { username, password };
       }
-      if (!username) throw new WharfError('INVALID_ARGUMENT', 'Username is required');
-      if (!password) throw new WharfError('INVALID_ARGUMENT', 'Password is required');
-      creds = { username, password };
-    }
-    const client = RegistryClient.forDomain(domain, { ...opts, credentials: { get: async () => creds } });
-    try {
-      await client.checkLogin();
-    } catch (err) {
-      if (is(err, 'UNAUTHORIZED') || is(err, 'DENIED')) {
-        throw new WharfError(err.code, `login to ${domain} failed: unauthorized: incorrect username or password`, { cause: err });
+      const client = RegistryClient.forDomain(domain, { ...opts, credentials: { get: async () => creds } });
+      try {
+        await client.checkLogin();
+      } catch (err) {
+        if (is(err, 'UNAUTHORIZED') || is(err, 'DENIED')) {
+          throw new WharfError(err.code, `login to ${domain} failed: unauthorized: incorrect username or password`, {
+            cause: err,
+          });
+        }
+        throw err;
+      } finally {
+        client.close();
       }
-      throw err;
-    } finally {
-      client.close();
-    }
-    await store.store(domain, creds);
-    ctx.stdout.write('Login Succeeded\n');
-  });
+      await store.store(domain, creds);
+      ctx.stdout.write('Login Succeeded\n');
+    },
+  );
 
   program
     .command('logout')
@@ -263,51 +292,65 @@ function registerAccounts(program: Command, ctx: CliContext): void {
       .command('search')
       .description('Search for images in a registry (Docker Hub by default)')
       .argument('<TERM>')
-      .option('-f, --filter <filter>', 'Filter output: stars=N, is-official=true|false, is-automated=true|false', (v: string, prev: string[]) => [...prev, v], [] as string[])
+      .option(
+        '-f, --filter <filter>',
+        'Filter output: stars=N, is-official=true|false, is-automated=true|false',
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
+      )
       .option('--format <string>', 'Pretty-print search using a Go template')
       .option('--limit <int>', 'Max number of search results', '25')
       .option('--no-trunc', "Don't truncate output"),
-  ).action(async (term: string, o: NetworkFlags & { filter: string[]; format?: string; limit: string; trunc?: boolean }) => {
-    const limit = Number(o.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new WharfError('INVALID_ARGUMENT', `invalid --limit ${o.limit}: must be between 1 and 100`);
-    const filters = parseSearchFilters(o.filter);
-    const target = searchTarget(term);
-    const opts = remoteOptionsFor(target.endpoint.domain, o);
-    const endpoint = opts.insecureRegistries?.length ? { ...target.endpoint, insecure: target.endpoint.insecure || opts.insecureRegistries.includes(target.endpoint.domain) } : target.endpoint;
-    const client = new RegistryClient(endpoint, opts);
-    try {
-      const results = (await client.search(target.query, limit)).filter(
-        (r) =>
-          r.starCount >= filters.stars &&
-          (filters.official === undefined || r.isOfficial === filters.official) &&
-          (filters.automated === undefined || r.isAutomated === filters.automated),
-      );
-      const noTrunc = o.trunc === false;
-      const rows = results.map((r) => ({
-        Name: r.name,
-        Description: noTrunc ? r.description : truncate(r.description.replace(/\s+/g, ' '), 45),
-        StarCount: String(r.starCount),
-        IsOfficial: r.isOfficial ? '[OK]' : '',
-        IsAutomated: r.isAutomated ? '[OK]' : '',
-      }));
-      ctx.stdout.write(
-        renderList(rows, o.format, '{{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}', {
-          Name: 'NAME',
-          Description: 'DESCRIPTION',
-          StarCount: 'STARS',
-          IsOfficial: 'OFFICIAL',
-          IsAutomated: 'AUTOMATED',
-        }),
-      );
-    } finally {
-      client.close();
-    }
-  });
+  ).action(
+    async (term: string, o: NetworkFlags & { filter: string[]; format?: string; limit: string; trunc?: boolean }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+        throw new WharfError('INVALID_ARGUMENT', `invalid --limit ${o.limit}: must be between 1 and 100`);
+      const filters = parseSearchFilters(o.filter);
+      const target = searchTarget(term);
+      const opts = remoteOptionsFor(target.endpoint.domain, o);
+      const endpoint = opts.insecureRegistries?.length
+        ? {
+            ...target.endpoint,
+            insecure: target.endpoint.insecure || opts.insecureRegistries.includes(target.endpoint.domain),
+          }
+        : target.endpoint;
+      const client = new RegistryClient(endpoint, opts);
+      try {
+        const results = (await client.search(target.query, limit)).filter(
+          (r) =>
+            r.starCount >= filters.stars &&
+            (filters.official === undefined || r.isOfficial === filters.official) &&
+            (filters.automated === undefined || r.isAutomated === filters.automated),
+        );
+        const noTrunc = o.trunc === false;
+        const rows = results.map((r) => ({
+          Name: r.name,
+          Description: noTrunc ? r.description : truncate(r.description.replace(/\s+/g, ' '), 45),
+          StarCount: String(r.starCount),
+          IsOfficial: r.isOfficial ? '[OK]' : '',
+          IsAutomated: r.isAutomated ? '[OK]' : '',
+        }));
+        ctx.stdout.write(
+          renderList(rows, o.format, '{{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}', {
+            Name: 'NAME',
+            Description: 'DESCRIPTION',
+            StarCount: 'STARS',
+            IsOfficial: 'OFFICIAL',
+            IsAutomated: 'AUTOMATED',
+          }),
+        );
+      } finally {
+        client.close();
+      }
+    },
+  );
 }
 
 function concurrencyOf(v: string): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 64) throw new WharfError('INVALID_ARGUMENT', `invalid --max-concurrent ${JSON.stringify(v)}: want 1 to 64`);
+  if (!/^\d+$/.test(v) || n < 1 || n > 64)
+    throw new WharfError('INVALID_ARGUMENT', `invalid --max-concurrent ${JSON.stringify(v)}: want 1 to 64`);
   return n;
 }
 
@@ -323,7 +366,8 @@ function parseSearchFilters(list: string[]): { stars: number; official?: boolean
     const key = eq < 0 ? f : f.slice(0, eq);
     const value = eq < 0 ? '' : f.slice(eq + 1);
     const bool = () => {
-      if (value !== 'true' && value !== 'false') throw new WharfError('INVALID_ARGUMENT', `invalid filter '${f}': want ${key}=true or ${key}=false`);
+      if (value !== 'true' && value !== 'false')
+        throw new WharfError('INVALID_ARGUMENT', `invalid filter '${f}': want ${key}=true or ${key}=false`);
       return value === 'true';
     };
     if (key === 'stars') {

@@ -25,11 +25,13 @@ export function register(program: Command, ctx: CliContext): void {
       withEngine(ctx, async (w) => {
         const img = imageDiskUsage(w.images);
         const ctrs = [];
-        for (const c of await w.containers.list()) ctrs.push({ c, size: (await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 }))).rw });
+        for (const c of await w.containers.list())
+          ctrs.push({ c, size: (await w.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 }))).rw });
         const ctrSize = ctrs.reduce((a, x) => a + x.size, 0);
         const ctrReclaim = ctrs.filter((x) => !x.c.running).reduce((a, x) => a + x.size, 0);
         const vols = [];
-        for (const v of w.volumes.list()) vols.push({ v, links: w.volumes.users(v.name).length, size: await w.volumes.size(v.name) });
+        for (const v of w.volumes.list())
+          vols.push({ v, links: w.volumes.users(v.name).length, size: await w.volumes.size(v.name) });
         const volSize = vols.reduce((a, x) => a + x.size, 0);
         const volReclaim = vols.filter((x) => x.links === 0).reduce((a, x) => a + x.size, 0);
         const bc = await new (await buildModule()).Builder(w).diskUsage();
@@ -67,7 +69,9 @@ export function register(program: Command, ctx: CliContext): void {
         ];
         if (!o.verbose) {
           ctx.stdout.write(
-            renderList(summary, o.format, '{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', { TotalCount: 'TOTAL' }),
+            renderList(summary, o.format, '{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', {
+              TotalCount: 'TOTAL',
+            }),
           );
           return;
         }
@@ -104,7 +108,12 @@ export function register(program: Command, ctx: CliContext): void {
           ]),
         );
         ctx.stdout.write('\nLocal Volumes space usage:\n\n');
-        ctx.stdout.write(renderTable([['VOLUME NAME', 'LINKS', 'SIZE'], ...vols.map((x) => [x.v.name, String(x.links), humanSize(x.size)])]));
+        ctx.stdout.write(
+          renderTable([
+            ['VOLUME NAME', 'LINKS', 'SIZE'],
+            ...vols.map((x) => [x.v.name, String(x.links), humanSize(x.size)]),
+          ]),
+        );
         ctx.stdout.write(`\nBuild cache usage: ${humanSize(bc.size)}\n\n`);
         ctx.stdout.write(renderTable([['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED']]));
       }),
@@ -121,7 +130,9 @@ export function register(program: Command, ctx: CliContext): void {
         const unrepaired = r.problems.filter((p) => !p.repaired);
         ctx.stdout.write(
           `checked ${r.blobsChecked} blobs, ${r.layersChecked} layers, ${r.imagesChecked} images: ` +
-            (r.problems.length === 0 ? 'no problems\n' : `${r.problems.length} problem(s), ${unrepaired.length} left\n`),
+            (r.problems.length === 0
+              ? 'no problems\n'
+              : `${r.problems.length} problem(s), ${unrepaired.length} left\n`),
         );
         if (unrepaired.length) ctx.setExitCode(1);
       }),

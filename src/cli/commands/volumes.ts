@@ -61,9 +61,17 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--label <list>', 'Set metadata for a volume', collect, [])
     .action(async (name: string | undefined, o: { name?: string; driver: string; label: string[] }) =>
       withEngine(ctx, async (w) => {
-        if (o.driver !== 'local') throw new WharfError('UNSUPPORTED', `volume driver ${o.driver} is not supported (only local)`);
-        if (name && o.name && name !== o.name) throw new WharfError('INVALID_ARGUMENT', 'conflicting options: either specify --name or provide positional arg, not both');
-        const v = await w.volumes.create({ ...((name ?? o.name) ? { name: (name ?? o.name)! } : {}), labels: labelsOf(o.label) });
+        if (o.driver !== 'local')
+          throw new WharfError('UNSUPPORTED', `volume driver ${o.driver} is not supported (only local)`);
+        if (name && o.name && name !== o.name)
+          throw new WharfError(
+            'INVALID_ARGUMENT',
+            'conflicting options: either specify --name or provide positional arg, not both',
+          );
+        const v = await w.volumes.create({
+          ...((name ?? o.name) ? { name: (name ?? o.name)! } : {}),
+          labels: labelsOf(o.label),
+        });
         ctx.stdout.write(`${v.name}\n`);
       }),
     );
@@ -88,7 +96,9 @@ export function register(program: Command, ctx: CliContext): void {
           Name: v.name,
           Mountpoint: w.volumes.dataDir(v.name),
           Scope: 'local',
-          Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','),
+          Labels: Object.entries(v.labels)
+            .map(([k, x]) => `${k}=${x}`)
+            .join(','),
           Links: String(w.volumes.users(v.name).length),
           Size: 'N/A',
         }));
@@ -145,8 +155,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--filter <filter>', 'Provide filter values (e.g. label=<label>)', collect, [])
     .action(async (o: { all?: boolean; force?: boolean; filter: string[] }) =>
       withEngine(ctx, async (w) => {
-        if (!o.force && !(await confirm(ctx, 'WARNING! This will remove anonymous local volumes not used by at least one container.'))) return;
-        const { deleted, reclaimed } = await w.volumes.prune({ all: o.all === true, filter: volumeFilter(w, o.filter) });
+        if (
+          !o.force &&
+          !(await confirm(ctx, 'WARNING! This will remove anonymous local volumes not used by at least one container.'))
+        )
+          return;
+        const { deleted, reclaimed } = await w.volumes.prune({
+          all: o.all === true,
+          filter: volumeFilter(w, o.filter),
+        });
         if (deleted.length) ctx.stdout.write(`Deleted Volumes:\n${deleted.map((d) => d + '\n').join('')}\n`);
         ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
       }),

@@ -35,10 +35,11 @@ export class ImageTable {
   }
   /** Images whose ID starts with the given hex prefix (without 'sha256:'). */
   findByPrefix(hexPrefix: string): ImageRecord[] {
-    return (this.db.prepare(`SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2`).all(
-      `sha256:${hexPrefix}`,
-      `sha256:${hexPrefix}\uffff`,
-    ) as Row[]).map(toImage);
+    return (
+      this.db
+        .prepare(`SELECT * FROM images WHERE id >= ? AND id < ? LIMIT 2`)
+        .all(`sha256:${hexPrefix}`, `sha256:${hexPrefix}\uffff`) as Row[]
+    ).map(toImage);
   }
   all(): ImageRecord[] {
     return (this.db.prepare('SELECT * FROM images ORDER BY created DESC, added_at DESC').all() as Row[]).map(toImage);
@@ -64,9 +65,11 @@ export class ImageTable {
   }
   /** The image's layer chain IDs, bottom first. */
   chain(id: string): Digest[] {
-    return (this.db.prepare('SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx').all(id) as Array<{ chain_id: Digest }>).map(
-      (r) => r.chain_id,
-    );
+    return (
+      this.db.prepare('SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx').all(id) as Array<{
+        chain_id: Digest;
+      }>
+    ).map((r) => r.chain_id);
   }
   children(id: string): ImageRecord[] {
     return (this.db.prepare('SELECT * FROM images WHERE parent = ?').all(id) as Row[]).map(toImage);

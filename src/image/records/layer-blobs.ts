@@ -16,7 +16,9 @@ export class LayerBlobTable {
 
   add(diffId: string, digest: string, mediaType: string, size: number, repository = ''): void {
     this.db
-      .prepare('INSERT OR IGNORE INTO layer_blobs(diff_id, digest, media_type, size, repository) VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR IGNORE INTO layer_blobs(diff_id, digest, media_type, size, repository) VALUES (?, ?, ?, ?, ?)',
+      )
       .run(diffId, digest, mediaType, size, repository);
   }
   ofLayer(diffId: string): LayerBlobRecord[] {

@@ -49,7 +49,9 @@ export class LayerTable {
   }
   /** How many images and child layers still need this layer. */
   users(chainId: string): number {
-    const a = this.db.prepare('SELECT COUNT(*) AS n FROM image_layers WHERE chain_id = ?').get(chainId) as { n: number };
+    const a = this.db.prepare('SELECT COUNT(*) AS n FROM image_layers WHERE chain_id = ?').get(chainId) as {
+      n: number;
+    };
     const b = this.db.prepare('SELECT COUNT(*) AS n FROM layers WHERE parent = ?').get(chainId) as { n: number };
     return a.n + b.n;
   }

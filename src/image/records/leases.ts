@@ -23,6 +23,10 @@ export class LeaseTable {
     return this.db.prepare('SELECT * FROM leases').all() as LeaseRecord[];
   }
   refs(kind: 'content' | 'snapshot'): Set<string> {
-    return new Set((this.db.prepare('SELECT ref FROM lease_resources WHERE kind = ?').all(kind) as Array<{ ref: string }>).map((r) => r.ref));
+    return new Set(
+      (this.db.prepare('SELECT ref FROM lease_resources WHERE kind = ?').all(kind) as Array<{ ref: string }>).map(
+        (r) => r.ref,
+      ),
+    );
   }
 }

@@ -15,7 +15,8 @@ export async function leaseWhenGcAllows(d: Digest, tryLease: () => Promise<boole
   const deadline = Date.now() + GC_WAIT_MS;
   for (;;) {
     if (await tryLease()) return;
-    if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `blob ${d} is being garbage-collected; retry the upload`);
+    if (Date.now() > deadline)
+      throw new WharfError('UNAVAILABLE', `blob ${d} is being garbage-collected; retry the upload`);
     await sleep(POLL_MS);
   }
 }

@@ -67,7 +67,8 @@ class MemoryGcTransaction implements GcTransaction {
   }
 
   async dropStaleReservations(before: Date, keep: Date): Promise<void> {
-    for (const [d, since] of this.m.s.deleting) if (since < before.getTime() && since !== keep.getTime()) this.m.s.deleting.delete(d);
+    for (const [d, since] of this.m.s.deleting)
+      if (since < before.getTime() && since !== keep.getTime()) this.m.s.deleting.delete(d);
   }
 
   async forgetEmptyRepositories(): Promise<void> {

@@ -23,7 +23,16 @@ export interface State {
 }
 
 function emptyState(): State {
-  return { repos: new Map(), blobs: new Map(), links: new Map(), manifests: new Map(), tags: new Map(), uploads: new Map(), leases: new Map(), deleting: new Map() };
+  return {
+    repos: new Map(),
+    blobs: new Map(),
+    links: new Map(),
+    manifests: new Map(),
+    tags: new Map(),
+    uploads: new Map(),
+    leases: new Map(),
+    deleting: new Map(),
+  };
 }
 
 function copyState(s: State): State {
@@ -45,7 +54,11 @@ export const paged = (names: string[], p: Page) => {
   const after = names.filter((n) => n > (p.last ?? ''));
   return p.n === undefined ? after : after.slice(0, p.n);
 };
-export const copyRecord = (r: ManifestRecord): ManifestRecord => ({ ...r, content: Buffer.from(r.content), createdAt: new Date(r.createdAt) });
+export const copyRecord = (r: ManifestRecord): ManifestRecord => ({
+  ...r,
+  content: Buffer.from(r.content),
+  createdAt: new Date(r.createdAt),
+});
 
 /**
  * The shared state and its rules: the parts below are views on it. All changes are synchronous, so each is atomic;

@@ -29,7 +29,12 @@ class MemoryRepositories implements RepositoryIndex {
   search(term: string, limit: number): Promise<string[]> {
     // SQL LIKE's matching: ASCII letters compare case-insensitively.
     const fold = (x: string) => x.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
-    return this.m.run(() => this.m.catalog().filter((r) => fold(r).includes(fold(term))).slice(0, limit));
+    return this.m.run(() =>
+      this.m
+        .catalog()
+        .filter((r) => fold(r).includes(fold(term)))
+        .slice(0, limit),
+    );
   }
 
   exists(repo: string): Promise<boolean> {
@@ -124,9 +129,13 @@ class MemoryManifests implements ManifestIndex {
       for (const b of new Set(p.blobs)) if (!s.links.get(repo)?.has(b) && !this.m.hasManifest(repo, b)) missing.push(b);
       for (const c of new Set(p.children)) if (!this.m.hasManifest(repo, c)) missing.push(c);
       if (missing.length > 0) {
-        throw new WharfError('FAILED_PRECONDITION', `manifest ${p.digest} refers to ${missing.length} unknown blob(s) or manifest(s) in ${repo}`, {
-          details: { missing },
-        });
+        throw new WharfError(
+          'FAILED_PRECONDITION',
+          `manifest ${p.digest} refers to ${missing.length} unknown blob(s) or manifest(s) in ${repo}`,
+          {
+            details: { missing },
+          },
+        );
       }
       const now = Date.now();
       const byDigest = s.manifests.get(repo) ?? new Map<Digest, StoredManifest>();
@@ -169,7 +178,10 @@ class MemoryManifests implements ManifestIndex {
       [...(s.manifests.get(repo)?.values() ?? [])]
         .map((x) => x.record)
         .filter((r) => r.subject === subject && (artifactType === undefined || r.artifactType === artifactType))
-        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
+        .sort(
+          (a, b) =>
+            a.createdAt.getTime() - b.createdAt.getTime() || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0),
+        )
         .map(copyRecord),
     );
   }
@@ -201,7 +213,12 @@ class MemoryUploads implements UploadIndex {
   create(u: { id: string; repo: string; startedAt: Date }): Promise<void> {
     return this.m.run((s) => {
       if (s.uploads.has(u.id)) throw new WharfError('ALREADY_EXISTS', `upload ${u.id} already exists`);
-      s.uploads.set(u.id, { id: u.id, repo: u.repo, startedAt: new Date(u.startedAt), updatedAt: new Date(u.startedAt) });
+      s.uploads.set(u.id, {
+        id: u.id,
+        repo: u.repo,
+        startedAt: new Date(u.startedAt),
+        updatedAt: new Date(u.startedAt),
+      });
     });
   }
 

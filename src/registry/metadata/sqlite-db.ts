@@ -74,7 +74,9 @@ export function uploadRecord(r: UploadRow): UploadRecord {
     repo: r.repo,
     startedAt: new Date(r.started_at),
     updatedAt: new Date(r.updated_at),
-    ...(r.hashed_size !== null && r.hashed_digest !== null ? { hashed: { size: r.hashed_size, digest: r.hashed_digest as Digest } } : {}),
+    ...(r.hashed_size !== null && r.hashed_digest !== null
+      ? { hashed: { size: r.hashed_size, digest: r.hashed_digest as Digest } }
+      : {}),
   };
 }
 
@@ -100,12 +102,18 @@ export class SqliteConnection {
     this.db.pragma('foreign_keys = OFF');
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
-      throw new WharfError('FAILED_PRECONDITION', `registry index ${file} has schema ${version}, newer than this Wharf (${SCHEMA_VERSION})`);
+      throw new WharfError(
+        'FAILED_PRECONDITION',
+        `registry index ${file} has schema ${version}, newer than this Wharf (${SCHEMA_VERSION})`,
+      );
     }
     this.db.exec(SCHEMA);
     // Columns added since schema 1, additive (older code ignores them), so the version stays and a downgrade works.
     const uploadCols = new Set((this.db.pragma('table_info(uploads)') as Array<{ name: string }>).map((c) => c.name));
-    if (!uploadCols.has('hashed_size')) this.db.exec('ALTER TABLE uploads ADD COLUMN hashed_size INTEGER; ALTER TABLE uploads ADD COLUMN hashed_digest TEXT');
+    if (!uploadCols.has('hashed_size'))
+      this.db.exec(
+        'ALTER TABLE uploads ADD COLUMN hashed_size INTEGER; ALTER TABLE uploads ADD COLUMN hashed_digest TEXT',
+      );
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 

@@ -36,7 +36,8 @@ class SqliteGcTransaction implements GcTransaction {
   }
 
   async leasedBlobs(now: Date): Promise<Digest[]> {
-    const sql = 'SELECT DISTINCT lb.digest FROM lease_blobs lb JOIN leases l ON l.id = lb.lease_id WHERE l.expires_at > ?';
+    const sql =
+      'SELECT DISTINCT lb.digest FROM lease_blobs lb JOIN leases l ON l.id = lb.lease_id WHERE l.expires_at > ?';
     return (this.c.st(sql).all(now.getTime()) as Array<{ digest: Digest }>).map((r) => r.digest);
   }
 

@@ -15,12 +15,22 @@ import {
   type UploadIndex,
   type UploadRecord,
 } from './index.js';
-import { SqliteConnection, dropManifest, manifestRecord, pageLimit, pruneLeases, uploadRecord, type ManifestRow, type UploadRow } from './sqlite-db.js';
+import {
+  SqliteConnection,
+  dropManifest,
+  manifestRecord,
+  pageLimit,
+  pruneLeases,
+  uploadRecord,
+  type ManifestRow,
+  type UploadRow,
+} from './sqlite-db.js';
 import { SqliteGcIndex } from './sqlite-gc.js';
 import { leaseWhenGcAllows } from './commit-wait.js';
 
 const INSERT_REPO = 'INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)';
-const INSERT_LEASE = 'INSERT INTO leases (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at';
+const INSERT_LEASE =
+  'INSERT INTO leases (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at';
 const INSERT_LEASE_BLOB = 'INSERT OR IGNORE INTO lease_blobs (lease_id, digest) VALUES (?, ?)';
 const INSERT_LINK = 'INSERT OR IGNORE INTO repo_blobs (repo, digest) VALUES (?, ?)';
 const STAT_BLOB = 'SELECT size FROM blobs WHERE digest = ?';
@@ -31,12 +41,16 @@ class SqliteRepositories implements RepositoryIndex {
   constructor(private readonly c: SqliteConnection) {}
 
   list(page: Page): Promise<string[]> {
-    const sql = 'SELECT name FROM repositories r WHERE name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo = r.name) ORDER BY name LIMIT ?';
-    return this.c.run(() => (this.c.st(sql).all(page.last ?? '', pageLimit(page)) as Array<{ name: string }>).map((r) => r.name));
+    const sql =
+      'SELECT name FROM repositories r WHERE name > ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo = r.name) ORDER BY name LIMIT ?';
+    return this.c.run(() =>
+      (this.c.st(sql).all(page.last ?? '', pageLimit(page)) as Array<{ name: string }>).map((r) => r.name),
+    );
   }
 
   search(term: string, limit: number): Promise<string[]> {
-    const sql = "SELECT name FROM repositories r WHERE name LIKE ? ESCAPE '\\' AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo = r.name) ORDER BY name LIMIT ?";
+    const sql =
+      "SELECT name FROM repositories r WHERE name LIKE ? ESCAPE '\\' AND EXISTS (SELECT 1 FROM manifests m WHERE m.repo = r.name) ORDER BY name LIMIT ?";
     const like = `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     return this.c.run(() => (this.c.st(sql).all(like, limit) as Array<{ name: string }>).map((r) => r.name));
   }
@@ -115,7 +129,9 @@ class SqliteBlobs implements BlobIndex {
   }
 
   all(): Promise<Array<{ digest: Digest; size: number }>> {
-    return this.c.run(() => this.c.st('SELECT digest, size FROM blobs').all() as Array<{ digest: Digest; size: number }>);
+    return this.c.run(
+      () => this.c.st('SELECT digest, size FROM blobs').all() as Array<{ digest: Digest; size: number }>,
+    );
   }
 }
 
@@ -131,9 +147,13 @@ class SqliteManifests implements ManifestIndex {
       }
       for (const ch of new Set(m.children)) if (this.c.st(HAS_MANIFEST).get(repo, ch) === undefined) missing.push(ch);
       if (missing.length > 0) {
-        throw new WharfError('FAILED_PRECONDITION', `manifest ${m.digest} refers to ${missing.length} unknown blob(s) or manifest(s) in ${repo}`, {
-          details: { missing },
-        });
+        throw new WharfError(
+          'FAILED_PRECONDITION',
+          `manifest ${m.digest} refers to ${missing.length} unknown blob(s) or manifest(s) in ${repo}`,
+          {
+            details: { missing },
+          },
+        );
       }
       const now = Date.now();
       this.c
@@ -171,7 +191,9 @@ class SqliteManifests implements ManifestIndex {
 
   get(repo: string, d: Digest): Promise<ManifestRecord | undefined> {
     return this.c.run(() => {
-      const row = this.c.st('SELECT * FROM manifests WHERE repo = ? AND digest = ?').get(repo, d) as ManifestRow | undefined;
+      const row = this.c.st('SELECT * FROM manifests WHERE repo = ? AND digest = ?').get(repo, d) as
+        | ManifestRow
+        | undefined;
       return row ? manifestRecord(row) : undefined;
     });
   }
@@ -191,7 +213,14 @@ class SqliteTags implements TagIndex {
   constructor(private readonly c: SqliteConnection) {}
 
   resolve(repo: string, tag: string): Promise<Digest | undefined> {
-    return this.c.run(() => (this.c.st('SELECT digest FROM tags WHERE repo = ? AND name = ?').get(repo, tag) as { digest: Digest } | undefined)?.digest);
+    return this.c.run(
+      () =>
+        (
+          this.c.st('SELECT digest FROM tags WHERE repo = ? AND name = ?').get(repo, tag) as
+            | { digest: Digest }
+            | undefined
+        )?.digest,
+    );
   }
 
   delete(repo: string, tag: string): Promise<boolean> {
@@ -200,7 +229,9 @@ class SqliteTags implements TagIndex {
 
   list(repo: string, page: Page): Promise<string[]> {
     const sql = 'SELECT name FROM tags WHERE repo = ? AND name > ? ORDER BY name LIMIT ?';
-    return this.c.run(() => (this.c.st(sql).all(repo, page.last ?? '', pageLimit(page)) as Array<{ name: string }>).map((r) => r.name));
+    return this.c.run(() =>
+      (this.c.st(sql).all(repo, page.last ?? '', pageLimit(page)) as Array<{ name: string }>).map((r) => r.name),
+    );
   }
 
   of(repo: string, d: Digest): Promise<string[]> {
@@ -226,7 +257,10 @@ class SqliteUploads implements UploadIndex {
 
   touch(id: string, at: Date, hashed?: { size: number; digest: Digest }): Promise<void> {
     return this.c.run(() => {
-      if (hashed) this.c.st('UPDATE uploads SET updated_at = ?, hashed_size = ?, hashed_digest = ? WHERE id = ?').run(at.getTime(), hashed.size, hashed.digest, id);
+      if (hashed)
+        this.c
+          .st('UPDATE uploads SET updated_at = ?, hashed_size = ?, hashed_digest = ? WHERE id = ?')
+          .run(at.getTime(), hashed.size, hashed.digest, id);
       else this.c.st('UPDATE uploads SET updated_at = ? WHERE id = ?').run(at.getTime(), id);
     });
   }

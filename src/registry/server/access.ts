@@ -73,7 +73,10 @@ export class AccessPolicy {
   }
 
   allowed(p: Principal, repo: string, action: Action): boolean {
-    if (p.granted) return p.granted.some((g) => g.type === 'repository' && g.name === repo && (g.actions.includes(action) || g.actions.includes('*')));
+    if (p.granted)
+      return p.granted.some(
+        (g) => g.type === 'repository' && g.name === repo && (g.actions.includes(action) || g.actions.includes('*')),
+      );
     return this.actionsFor(p.user, repo).has(action);
   }
 

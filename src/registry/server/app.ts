@@ -72,15 +72,25 @@ export function formatAccessLog(e: AccessLogEntry, at = new Date()): string {
 }
 
 /** The request dispatcher: route → authentication → authorization → handler, with errors mapped in one place. */
-export function createRequestHandler(deps: ServerDeps, log: (line: string) => void): (req: IncomingMessage, res: ServerResponse) => void {
-  const limiter = deps.config.rateLimit ? new RateLimiter(deps.config.rateLimit.rate, deps.config.rateLimit.burst) : undefined;
-  const tokenPath = deps.config.token ? (deps.config.token.realm ? safePath(deps.config.token.realm) : '/token') : undefined;
+export function createRequestHandler(
+  deps: ServerDeps,
+  log: (line: string) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const limiter = deps.config.rateLimit
+    ? new RateLimiter(deps.config.rateLimit.rate, deps.config.rateLimit.burst)
+    : undefined;
+  const tokenPath = deps.config.token
+    ? deps.config.token.realm
+      ? safePath(deps.config.token.realm)
+      : '/token'
+    : undefined;
   const tlsScheme = deps.config.tls ? 'https' : 'http';
 
   const challenge = (req: IncomingMessage, need: Need, insufficient: boolean): string => {
     if (deps.auth.mode === 'bearer') {
       const t = deps.config.token!;
-      const realm = t.realm ?? `${tlsScheme}://${req.headers.host ?? `${deps.config.host}:${deps.config.port}`}${tokenPath}`;
+      const realm =
+        t.realm ?? `${tlsScheme}://${req.headers.host ?? `${deps.config.host}:${deps.config.port}`}${tokenPath}`;
       const scope =
         need.kind === 'repo'
           ? `,scope="repository:${need.repo}:${need.action === 'push' ? 'pull,push' : need.action}"`
@@ -110,14 +120,16 @@ export function createRequestHandler(deps: ServerDeps, log: (line: string) => vo
         return;
       case 'catalog':
         if (p.granted) {
-          if (!p.granted.some((g) => g.type === 'registry' && g.name === 'catalog' && g.actions.length > 0)) throw unauthorized(true, 'the token does not grant catalog access');
+          if (!p.granted.some((g) => g.type === 'registry' && g.name === 'catalog' && g.actions.length > 0))
+            throw unauthorized(true, 'the token does not grant catalog access');
           return;
         }
         if (anonymous && !policy.anonymousAllowed) throw unauthorized(false, 'authentication required');
         return;
       case 'repo':
         if (policy.allowed(p, need.repo, need.action)) return;
-        if (anonymous || p.granted) throw unauthorized(p.granted !== undefined, `authentication required: ${need.action} access to ${need.repo}`);
+        if (anonymous || p.granted)
+          throw unauthorized(p.granted !== undefined, `authentication required: ${need.action} access to ${need.repo}`);
         throw apiError('DENIED', `${p.user} has no ${need.action} access to ${need.repo}`);
     }
   };
@@ -126,7 +138,16 @@ export function createRequestHandler(deps: ServerDeps, log: (line: string) => vo
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://registry.invalid');
     const method = req.method ?? 'GET';
-    const c: RequestContext = { req, res, url, route: { name: 'base' }, principal: {}, deps, subject: 'other', bytesSentDirect: 0 };
+    const c: RequestContext = {
+      req,
+      res,
+      url,
+      route: { name: 'base' },
+      principal: {},
+      deps,
+      subject: 'other',
+      bytesSentDirect: 0,
+    };
     const socket = req.socket;
     const outBefore = socket.bytesWritten;
     res.on('close', () => {
@@ -150,21 +171,31 @@ export function createRequestHandler(deps: ServerDeps, log: (line: string) => vo
     const route = matchRoute(rawPath, tokenPath);
     if (!route) {
       req.resume();
-      sendJson(res, 404, { errors: [{ code: 'NAME_UNKNOWN', message: `no such endpoint ${url.pathname.slice(0, 200)}` }] });
+      sendJson(res, 404, {
+        errors: [{ code: 'NAME_UNKNOWN', message: `no such endpoint ${url.pathname.slice(0, 200)}` }],
+      });
       return;
     }
     c.route = route;
     const handler = HANDLERS[route.name][method];
     if (!handler) {
       req.resume();
-      sendJson(res, 405, { errors: [{ code: 'UNSUPPORTED', message: `${method} is not allowed on ${url.pathname.slice(0, 200)}` }] }, { Allow: METHODS[route.name].join(', ') });
+      sendJson(
+        res,
+        405,
+        { errors: [{ code: 'UNSUPPORTED', message: `${method} is not allowed on ${url.pathname.slice(0, 200)}` }] },
+        { Allow: METHODS[route.name].join(', ') },
+      );
       return;
     }
     (async () => {
       const wait = limiter?.take(socket.remoteAddress ?? '-') ?? 0;
       if (wait > 0) {
         res.setHeader('Retry-After', String(wait));
-        throw apiError('TOOMANYREQUESTS', `too many requests from ${socket.remoteAddress ?? 'this client'}; retry in ${wait}s`);
+        throw apiError(
+          'TOOMANYREQUESTS',
+          `too many requests from ${socket.remoteAddress ?? 'this client'}; retry in ${wait}s`,
+        );
       }
       if (route.repo !== undefined && !isValidRepositoryPath(route.repo)) {
         throw apiError('NAME_INVALID', `invalid repository name ${JSON.stringify(route.repo.slice(0, 300))}`);
@@ -174,7 +205,8 @@ export function createRequestHandler(deps: ServerDeps, log: (line: string) => vo
     })().catch((err: unknown) => {
       if (!req.complete) req.resume();
       const status = sendError(c, err, c.subject);
-      if (status >= 500) log(`error: ${method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (status >= 500)
+        log(`error: ${method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     });
   };
 }

@@ -30,7 +30,8 @@ export async function readHtpasswd(file: string): Promise<Map<string, string>> {
 }
 
 export function htpasswdLine(user: string, password: string, cost = 10): string {
-  if (user === '' || user.includes(':')) throw new WharfError('INVALID_ARGUMENT', `invalid user name ${JSON.stringify(user)}`);
+  if (user === '' || user.includes(':'))
+    throw new WharfError('INVALID_ARGUMENT', `invalid user name ${JSON.stringify(user)}`);
   return `${user}:${bcrypt.hashSync(password, cost)}`;
 }
 
@@ -45,7 +46,14 @@ export function parseScope(s: string): Scope | undefined {
   const first = s.indexOf(':');
   const last = s.lastIndexOf(':');
   if (first <= 0 || last === first) return undefined;
-  return { type: s.slice(0, first), name: s.slice(first + 1, last), actions: s.slice(last + 1).split(',').filter(Boolean) };
+  return {
+    type: s.slice(0, first),
+    name: s.slice(first + 1, last),
+    actions: s
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean),
+  };
 }
 
 const CACHE_TTL_MS = 60_000;
@@ -63,7 +71,10 @@ export class Authenticator {
   #verifyKey!: KeyObject | Uint8Array;
   #alg = 'HS256';
 
-  private constructor(readonly cfg: RegistryConfig, readonly policy: AccessPolicy) {}
+  private constructor(
+    readonly cfg: RegistryConfig,
+    readonly policy: AccessPolicy,
+  ) {}
 
   static async create(cfg: RegistryConfig, policy: AccessPolicy): Promise<Authenticator> {
     const a = new Authenticator(cfg, policy);
@@ -93,10 +104,15 @@ export class Authenticator {
       if (kind === 'rsa') this.#alg = 'RS256';
       else if (kind === 'ec') this.#alg = 'ES256';
       else if (kind === 'ed25519') this.#alg = 'EdDSA';
-      else throw new WharfError('UNSUPPORTED', `token key ${file}: ${kind} keys are not supported (use RSA, EC P-256 or Ed25519)`);
+      else
+        throw new WharfError(
+          'UNSUPPORTED',
+          `token key ${file}: ${kind} keys are not supported (use RSA, EC P-256 or Ed25519)`,
+        );
     } else {
       const secret = text.trim();
-      if (secret.length < 16) throw new WharfError('INVALID_ARGUMENT', `token key ${file}: an HMAC secret needs at least 16 characters`);
+      if (secret.length < 16)
+        throw new WharfError('INVALID_ARGUMENT', `token key ${file}: an HMAC secret needs at least 16 characters`);
       this.#signKey = this.#verifyKey = new TextEncoder().encode(secret);
     }
   }
@@ -108,7 +124,11 @@ export class Authenticator {
     this.#usersCheckedAt = now;
     const st = await fsp.stat(file).catch(() => undefined);
     if (!st) {
-      if (force) throw new WharfError('NOT_FOUND', `htpasswd file ${file} does not exist (create it with "wharf registry htpasswd")`);
+      if (force)
+        throw new WharfError(
+          'NOT_FOUND',
+          `htpasswd file ${file} does not exist (create it with "wharf registry htpasswd")`,
+        );
       return;
     }
     if (!force && st.mtimeMs === this.#usersMtime) return;
@@ -166,7 +186,10 @@ export class Authenticator {
   }
 
   /** The token service: grants the requested scopes that the rules allow this user. */
-  async issueToken(user: string | undefined, scopes: Scope[]): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {
+  async issueToken(
+    user: string | undefined,
+    scopes: Scope[],
+  ): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {
     const t = this.cfg.token!;
     const granted: Scope[] = [];
     for (const s of scopes) {
@@ -175,9 +198,17 @@ export class Authenticator {
         const actions = s.actions.flatMap((a) => (a === '*' ? [...allowed] : allowed.has(a as never) ? [a] : []));
         granted.push({ type: s.type, name: s.name, actions: [...new Set(actions)] });
       } else if (s.type === 'registry' && s.name === 'catalog') {
-        granted.push({ type: s.type, name: s.name, actions: user !== undefined || this.policy.anonymousAllowed ? ['*'] : [] });
+        granted.push({
+          type: s.type,
+          name: s.name,
+          actions: user !== undefined || this.policy.anonymousAllowed ? ['*'] : [],
+        });
       } else if (s.type === 'registry' && s.name === 'admin') {
-        granted.push({ type: s.type, name: s.name, actions: this.policy.isAdmin({ ...(user !== undefined ? { user } : {}) }) ? ['*'] : [] });
+        granted.push({
+          type: s.type,
+          name: s.name,
+          actions: this.policy.isAdmin({ ...(user !== undefined ? { user } : {}) }) ? ['*'] : [],
+        });
       }
     }
     const issuedAt = new Date();

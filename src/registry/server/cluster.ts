@@ -13,7 +13,13 @@ export async function startWorkers(
   config: RegistryConfig,
   store: RegistryStore,
   log: (line: string) => void,
-): Promise<{ url: string; host: string; port: number; runGc(o: GcRunOptions): Promise<GcReport>; close(): Promise<void> }> {
+): Promise<{
+  url: string;
+  host: string;
+  port: number;
+  runGc(o: GcRunOptions): Promise<GcReport>;
+  close(): Promise<void>;
+}> {
   if (config.port === 0) throw new WharfError('INVALID_ARGUMENT', 'http.workers > 1 needs a fixed port in http.addr');
   const workers: Worker[] = [];
   let stopping = false;

@@ -36,19 +36,40 @@ export type Handler = (c: RequestContext) => Promise<void>;
 
 export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
-export function send(res: ServerResponse, status: number, headers: Record<string, string | number>, body?: Buffer | string): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | number>,
+  body?: Buffer | string,
+): void {
   const b = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
-  res.writeHead(status, { ...API_VERSION_HEADER, ...headers, ...(headers['Content-Length'] === undefined ? { 'Content-Length': b?.length ?? 0 } : {}) });
+  res.writeHead(status, {
+    ...API_VERSION_HEADER,
+    ...headers,
+    ...(headers['Content-Length'] === undefined ? { 'Content-Length': b?.length ?? 0 } : {}),
+  });
   res.end(b);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | number> = {},
+): void {
   send(res, status, { 'Content-Type': 'application/json', ...headers }, JSON.stringify(body));
 }
 
-export function sendError(c: Pick<RequestContext, 'req' | 'res'>, err: unknown, subject: Subject, headers: Record<string, string | number> = {}): number {
+export function sendError(
+  c: Pick<RequestContext, 'req' | 'res'>,
+  err: unknown,
+  subject: Subject,
+  headers: Record<string, string | number> = {},
+): number {
   const e = toApiError(err, subject);
-  const body = { errors: [{ code: e.code, message: e.message, ...(e.detail !== undefined ? { detail: e.detail } : {}) }] };
+  const body = {
+    errors: [{ code: e.code, message: e.message, ...(e.detail !== undefined ? { detail: e.detail } : {}) }],
+  };
   if (c.res.headersSent) {
     c.res.destroy();
     return e.status;
@@ -62,7 +83,8 @@ export function sendError(c: Pick<RequestContext, 'req' | 'res'>, err: unknown, 
 /** The repository of the route, validated: a malformed name is NAME_INVALID (400), never a 500. */
 export function repoOf(c: RequestContext): string {
   const repo = c.route.repo ?? '';
-  if (!isValidRepositoryPath(repo)) throw apiError('NAME_INVALID', `invalid repository name ${JSON.stringify(repo.slice(0, 300))}`);
+  if (!isValidRepositoryPath(repo))
+    throw apiError('NAME_INVALID', `invalid repository name ${JSON.stringify(repo.slice(0, 300))}`);
   return repo;
 }
 
@@ -71,7 +93,8 @@ export function requireWritable(c: RequestContext): void {
 }
 
 export function requireDeleteEnabled(c: RequestContext): void {
-  if (!c.deps.config.deleteEnabled) throw apiError('UNSUPPORTED', 'deletes are disabled on this registry (storage.delete.enabled)');
+  if (!c.deps.config.deleteEnabled)
+    throw apiError('UNSUPPORTED', 'deletes are disabled on this registry (storage.delete.enabled)');
   requireWritable(c);
 }
 
@@ -80,6 +103,7 @@ export function pageOf(url: URL, max: number): { n: number; last?: string; expli
   const nRaw = url.searchParams.get('n');
   const last = url.searchParams.get('last') ?? undefined;
   if (nRaw === null || nRaw === '') return { n: max, explicitN: false, ...(last !== undefined ? { last } : {}) };
-  if (!/^\d+$/.test(nRaw)) throw apiError('PAGINATION_NUMBER_INVALID', `invalid page size n=${JSON.stringify(nRaw.slice(0, 50))}`);
+  if (!/^\d+$/.test(nRaw))
+    throw apiError('PAGINATION_NUMBER_INVALID', `invalid page size n=${JSON.stringify(nRaw.slice(0, 50))}`);
   return { n: Math.min(Number(nRaw), max), explicitN: true, ...(last !== undefined ? { last } : {}) };
 }

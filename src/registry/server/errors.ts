@@ -26,7 +26,9 @@ export type OciCode = keyof typeof OCI_STATUS;
 
 /** An error that already names its API code; handlers throw it where the spec is specific. */
 export function apiError(code: OciCode, message: string, detail?: unknown): WharfError {
-  return new WharfError('INVALID_ARGUMENT', message, { details: { oci: code, ...(detail !== undefined ? { detail } : {}) } });
+  return new WharfError('INVALID_ARGUMENT', message, {
+    details: { oci: code, ...(detail !== undefined ? { detail } : {}) },
+  });
 }
 
 /** What a request was about, so a generic NOT_FOUND can become BLOB_UNKNOWN, MANIFEST_UNKNOWN… */
@@ -60,7 +62,11 @@ export function toApiError(err: unknown, subject: Subject): ApiErrorBody {
         case 'NOT_FOUND':
           return d.upload ? 'BLOB_UPLOAD_UNKNOWN' : NOT_FOUND_BY_SUBJECT[subject];
         case 'INVALID_ARGUMENT':
-          return subject === 'manifest' ? 'MANIFEST_INVALID' : subject === 'upload' ? 'BLOB_UPLOAD_INVALID' : 'NAME_INVALID';
+          return subject === 'manifest'
+            ? 'MANIFEST_INVALID'
+            : subject === 'upload'
+              ? 'BLOB_UPLOAD_INVALID'
+              : 'NAME_INVALID';
         case 'DIGEST_MISMATCH':
           return 'DIGEST_INVALID';
         case 'SIZE_MISMATCH':
@@ -90,7 +96,14 @@ export function toApiError(err: unknown, subject: Subject): ApiErrorBody {
   return {
     status,
     // Extra statuses are not spec codes: send the nearest spec code in the body.
-    code: code === 'RANGE_INVALID' ? 'BLOB_UPLOAD_INVALID' : code === 'PAYLOAD_TOO_LARGE' ? (subject === 'manifest' ? 'MANIFEST_INVALID' : 'SIZE_INVALID') : code,
+    code:
+      code === 'RANGE_INVALID'
+        ? 'BLOB_UPLOAD_INVALID'
+        : code === 'PAYLOAD_TOO_LARGE'
+          ? subject === 'manifest'
+            ? 'MANIFEST_INVALID'
+            : 'SIZE_INVALID'
+          : code,
     message: status === 500 ? 'internal server error' : err.message,
     ...(detail !== undefined ? { detail } : {}),
   };

@@ -82,7 +82,9 @@ export async function startRegistry(config: RegistryConfig, opts: StartOptions =
   };
   const handler = createRequestHandler({ config, store, index: store.index, policy, auth, runGc }, log);
 
-  const server: Server = tlsFiles ? createHttpsServer({ cert: tlsFiles[0], key: tlsFiles[1] }, handler) : createHttpServer(handler);
+  const server: Server = tlsFiles
+    ? createHttpsServer({ cert: tlsFiles[0], key: tlsFiles[1] }, handler)
+    : createHttpServer(handler);
   // Large layers over slow links: no request timeout, but idle sockets are dropped.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -116,7 +118,9 @@ export async function startRegistry(config: RegistryConfig, opts: StartOptions =
   if (config.uploadPurgeIntervalMs > 0 && !config.readOnly && isMaintenanceProcess()) {
     purgeTimer = setInterval(() => {
       runGc({ dryRun: false, deleteUntagged: false, uploadsOnly: true, uploadPurgeAgeMs: config.uploadPurgeAgeMs })
-        .then((r) => r.bytesFreed > 0 && log(`upload purge: ${r.uploadsPurged} stale upload(s), ${r.uploadBytes} bytes`))
+        .then(
+          (r) => r.bytesFreed > 0 && log(`upload purge: ${r.uploadsPurged} stale upload(s), ${r.uploadBytes} bytes`),
+        )
         .catch((err: Error) => log(`gc: ${err.message}`));
     }, config.uploadPurgeIntervalMs);
     purgeTimer.unref();
@@ -139,5 +143,12 @@ export async function startRegistry(config: RegistryConfig, opts: StartOptions =
       await store.index.close();
     })());
 
-  return { url: `${config.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`, host: addr.address, port: addr.port, store, runGc, close };
+  return {
+    url: `${config.tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`,
+    host: addr.address,
+    port: addr.port,
+    store,
+    runGc,
+    close,
+  };
 }

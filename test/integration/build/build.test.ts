@@ -32,7 +32,9 @@ test('the busybox web image: classic output, history, config and files', async (
   assert.equal(lines.at(-1), 'Successfully tagged web:latest');
   assert.equal(arrowIds(r.stdout).at(-1), builtId(r.stdout));
 
-  const hist = ok(await t.cli(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'web']), 'history').stdout.trim().split('\n');
+  const hist = ok(await t.cli(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'web']), 'history')
+    .stdout.trim()
+    .split('\n');
   assert.equal(hist[0], '/bin/sh -c #(nop)  CMD ["httpd" "-f" "-p" "80" "-h" "/www"]');
   assert.equal(hist[1], '/bin/sh -c #(nop)  EXPOSE 80');
   assert.match(hist[2]!, /^\/bin\/sh -c #\(nop\) COPY file:[a-f0-9]{64} in \/www\/ $/);
@@ -67,19 +69,31 @@ test('FROM scratch + COPY hello + CMD', async () => {
   assert.match(r.stdout, /Step 1\/3 : FROM scratch\n ---> \nStep 2\/3 : COPY hello \/\n ---> [a-f0-9]{12}\n/);
   const { layers, config } = await imageLayers(t.root, 'hello');
   assert.equal(layers.length, 1);
-  assert.deepEqual(layers[0]!.map((e) => [e.name, e.mode.toString(8)]), [['hello', '755']]);
+  assert.deepEqual(
+    layers[0]!.map((e) => [e.name, e.mode.toString(8)]),
+    [['hello', '755']],
+  );
   assert.deepEqual(config.config.Cmd, ['/hello']);
   assert.deepEqual(config.config.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
   assert.equal(config.rootfs.diff_ids.length, 1);
-  const hist = ok(await t.cli(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'hello']), 'history').stdout.trim().split('\n');
+  const hist = ok(await t.cli(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'hello']), 'history')
+    .stdout.trim()
+    .split('\n');
   assert.equal(hist.length, 2);
 });
 
 test('RUN: output, build args in history, the layer holds only what the step wrote', async () => {
-  const dir = await ctx({ Dockerfile: 'FROM busybox\nARG V=1\nRUN echo "value $V" && echo x > /f && mkdir -p /etc/app\nRUN true\n' });
+  const dir = await ctx({
+    Dockerfile: 'FROM busybox\nARG V=1\nRUN echo "value $V" && echo x > /f && mkdir -p /etc/app\nRUN true\n',
+  });
   const r = ok(await t.cli(['build', '--build-arg', 'V=2', '-t', 'runner', dir]), 'build');
-  assert.match(r.stdout, /Step 3\/4 : RUN echo "value \$V" && echo x > \/f && mkdir -p \/etc\/app\n ---> Running in ([a-f0-9]{12})\nvalue 2\nRemoving intermediate container \1\n/);
-  const hist = ok(await t.cli(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'runner']), 'history').stdout.trim().split('\n');
+  assert.match(
+    r.stdout,
+    /Step 3\/4 : RUN echo "value \$V" && echo x > \/f && mkdir -p \/etc\/app\n ---> Running in ([a-f0-9]{12})\nvalue 2\nRemoving intermediate container \1\n/,
+  );
+  const hist = ok(await t.cli(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'runner']), 'history')
+    .stdout.trim()
+    .split('\n');
   assert.equal(hist[0], '|1 V=2 /bin/sh -c true');
   assert.equal(hist[1], '|1 V=2 /bin/sh -c echo "value $V" && echo x > /f && mkdir -p /etc/app');
   assert.equal(hist[2], '/bin/sh -c #(nop)  ARG V=1');
@@ -92,7 +106,10 @@ test('RUN: output, build args in history, the layer holds only what the step wro
 });
 
 test('rebuild hits every step and gives the same image', async () => {
-  const dir = await ctx({ Dockerfile: 'FROM busybox\nRUN echo one > /1\nCOPY a /a\nRUN echo two > /2\nENV X=1\n', a: 'A\n' });
+  const dir = await ctx({
+    Dockerfile: 'FROM busybox\nRUN echo one > /1\nCOPY a /a\nRUN echo two > /2\nENV X=1\n',
+    a: 'A\n',
+  });
   const first = ok(await t.cli(['build', dir]), 'first');
   assert.equal(cacheHits(first.stdout), 0);
   const second = ok(await t.cli(['build', dir]), 'second');
@@ -107,14 +124,21 @@ test('rebuild hits every step and gives the same image', async () => {
 test('swapping two RUN steps rebuilds every step from the first change', async () => {
   const dir = await ctx({ Dockerfile: 'FROM busybox\nENV A=1\nRUN echo a > /a\nRUN echo b > /b\nRUN echo c > /c\n' });
   ok(await t.cli(['build', dir]), 'first');
-  await writeFile(path.join(dir, 'Dockerfile'), 'FROM busybox\nENV A=1\nRUN echo b > /b\nRUN echo a > /a\nRUN echo c > /c\n');
+  await writeFile(
+    path.join(dir, 'Dockerfile'),
+    'FROM busybox\nENV A=1\nRUN echo b > /b\nRUN echo a > /a\nRUN echo c > /c\n',
+  );
   const r = ok(await t.cli(['build', dir]), 'swapped');
   assert.equal(cacheHits(r.stdout), 1, 'only ENV hits');
   assert.equal((r.stdout.match(/Running in/g) ?? []).length, 3);
 });
 
 test('changing a copied file rebuilds only its step and the ones after', async () => {
-  const dir = await ctx({ Dockerfile: 'FROM busybox\nRUN echo base > /base\nCOPY one /one\nCOPY two /two\nRUN cat /one /two > /both\n', one: '1\n', two: '2\n' });
+  const dir = await ctx({
+    Dockerfile: 'FROM busybox\nRUN echo base > /base\nCOPY one /one\nCOPY two /two\nRUN cat /one /two > /both\n',
+    one: '1\n',
+    two: '2\n',
+  });
   ok(await t.cli(['build', dir]), 'first');
   // Same content with a new mtime still hits.
   await writeFile(path.join(dir, 'one'), '1\n');
@@ -142,7 +166,7 @@ test('RUN with unchanged text hits although its output would differ', async () =
   assert.equal(la, lb);
 });
 
-test('a failing third step leaves step two\'s image, exits with the command\'s code, tags nothing', async () => {
+test("a failing third step leaves step two's image, exits with the command's code, tags nothing", async () => {
   const dir = await ctx({ Dockerfile: 'FROM busybox\nRUN echo good > /good\nRUN echo bad; exit 3\nRUN echo never\n' });
   const r = await t.cli(['build', '-t', 'broken', dir]);
   assert.equal(r.code, 3);
@@ -173,13 +197,19 @@ test('.dockerignore keeps .git out, with exceptions and **', async () => {
   });
   ok(await t.cli(['build', '-t', 'ignored', dir]), 'build');
   const { layers } = await imageLayers(t.root, 'ignored');
-  const names = layers.at(-1)!.map((e) => e.name).sort();
+  const names = layers
+    .at(-1)!
+    .map((e) => e.name)
+    .sort();
   assert.deepEqual(names, ['src/', 'src/.dockerignore', 'src/a.txt', 'src/keep.log', 'src/sub/', 'src/sub/y.txt']);
   // An ignored file does not exist for COPY.
   await writeFile(path.join(dir, 'Dockerfile'), 'FROM busybox\nCOPY sub/x.log /x\n');
   const r = await t.cli(['build', dir]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^COPY failed: file not found in build context or excluded by \.dockerignore: stat sub\/x\.log: file does not exist$/m);
+  assert.match(
+    r.stderr,
+    /^COPY failed: file not found in build context or excluded by \.dockerignore: stat sub\/x\.log: file does not exist$/m,
+  );
 });
 
 test('bad input: one clear error, non-zero exit, nothing tagged', async () => {
@@ -207,5 +237,5 @@ test('-q prints only the image ID; --iidfile writes it', async () => {
   const iid = path.join(dir, 'iid');
   const r = ok(await t.cli(['build', '-q', '--iidfile', iid, dir]), 'quiet');
   assert.match(r.stdout, /^sha256:[a-f0-9]{64}\n$/);
-  assert.equal((await import('node:fs/promises').then((f) => f.readFile(iid, 'utf8'))), r.stdout.trim());
+  assert.equal(await import('node:fs/promises').then((f) => f.readFile(iid, 'utf8')), r.stdout.trim());
 });

@@ -19,7 +19,10 @@ after(async () => {
 });
 
 test('--cache-from reuses the steps of an image built elsewhere (saved and loaded)', async () => {
-  const c = await makeContext({ Dockerfile: 'FROM busybox\nENV A=1\nCOPY f /f\nRUN echo built > /built\nCMD ["cat", "/built"]\n', f: 'F\n' });
+  const c = await makeContext({
+    Dockerfile: 'FROM busybox\nENV A=1\nCOPY f /f\nRUN echo built > /built\nCMD ["cat", "/built"]\n',
+    f: 'F\n',
+  });
   cleanup = c.cleanup;
   ok(await a.cli(['build', '-t', 'app:v1', c.dir]), 'build in A');
   const archive = path.join(a.root, 'app.tar');

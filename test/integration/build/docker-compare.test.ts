@@ -65,7 +65,8 @@ async function dockerLayers(image: string): Promise<LayerEntry[][]> {
 }
 
 // Go's tar writer keeps the file type bits in the mode field (0o40755); only the permission bits compare.
-const tree = (layers: LayerEntry[][]) => layers.map((l) => l.map((e) => JSON.stringify({ ...e, mode: (e.mode & 0o7777).toString(8) })).sort());
+const tree = (layers: LayerEntry[][]) =>
+  layers.map((l) => l.map((e) => JSON.stringify({ ...e, mode: (e.mode & 0o7777).toString(8) })).sort());
 
 // Docker's CLI leaves out empty fields in `{{json .Config}}`; only what is set is compared.
 function comparableConfig(c: Record<string, unknown>): Record<string, unknown> {
@@ -78,13 +79,22 @@ function comparableConfig(c: Record<string, unknown>): Record<string, unknown> {
   return copy;
 }
 
-async function compare(name: string, files: Record<string, string>, args: string[] = [], modes: Record<string, number> = {}): Promise<void> {
+async function compare(
+  name: string,
+  files: Record<string, string>,
+  args: string[] = [],
+  modes: Record<string, number> = {},
+): Promise<void> {
   const c = await makeContext(files);
   cleanups.push(c.cleanup);
   for (const [f, m] of Object.entries(modes)) await chmod(path.join(c.dir, f), m);
   const theirs = await d.docker(['build', ...args, '-t', name, c.dir]);
   const ours = await t.cli(['build', ...args, '-t', name, c.dir]);
-  assert.equal(ours.code, theirs.code, `exit codes: docker ${theirs.code} (${theirs.stderr}), wharf ${ours.code} (${ours.stderr})`);
+  assert.equal(
+    ours.code,
+    theirs.code,
+    `exit codes: docker ${theirs.code} (${theirs.stderr}), wharf ${ours.code} (${ours.stderr})`,
+  );
   assert.equal(normalizeOutput(ours.stdout), normalizeOutput(theirs.stdout), 'classic builder output');
   if (theirs.code !== 0) {
     assert.equal(normalizeOutput(ours.stderr).trim(), normalizeOutput(theirs.stderr).trim());
@@ -105,13 +115,19 @@ async function compare(name: string, files: Record<string, string>, args: string
 
 test('the busybox web image', async () => {
   await compare('web', {
-    Dockerfile: 'FROM busybox\nMAINTAINER Jane Doe <jane@example.com>\nCOPY ./index.html /www/\nEXPOSE 80\nCMD ["httpd","-f","-p","80","-h","/www"]\n',
+    Dockerfile:
+      'FROM busybox\nMAINTAINER Jane Doe <jane@example.com>\nCOPY ./index.html /www/\nEXPOSE 80\nCMD ["httpd","-f","-p","80","-h","/www"]\n',
     'index.html': '<h1>hello</h1>\n',
   });
 });
 
 test('FROM scratch + COPY + CMD', async () => {
-  await compare('hello', { Dockerfile: 'FROM scratch\nCOPY hello /\nCMD ["/hello"]\n', hello: '#!/bin/sh\necho hi\n' }, [], { hello: 0o755 });
+  await compare(
+    'hello',
+    { Dockerfile: 'FROM scratch\nCOPY hello /\nCMD ["/hello"]\n', hello: '#!/bin/sh\necho hi\n' },
+    [],
+    { hello: 0o755 },
+  );
 });
 
 test('every metadata instruction, WORKDIR, COPY --chown, RUN with build args', async () => {

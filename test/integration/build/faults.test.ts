@@ -9,7 +9,12 @@ let t: Root;
 const { ctx } = buildSuite((r) => ({ t } = r));
 
 /** Start a build, wait for `marker` on stdout, then send `signal`; resolves with the exit code and output. */
-function interruptedBuild(dir: string, tag: string, marker: RegExp, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string }> {
+function interruptedBuild(
+  dir: string,
+  tag: string,
+  marker: RegExp,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(WHARF_BIN, ['--root', t.root, 'build', '-t', tag, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -54,7 +59,10 @@ test('Ctrl-C during a RUN: non-zero exit, nothing tagged, nothing mounted, the c
   assert.equal((await t.cli(['inspect', 'interrupted'])).code, 1);
   assert.deepEqual(mountsUnder(t.root), []);
   assert.equal(await activeBuildSnapshots(), 0);
-  const next = ok(await t.cli(['build', '-f', '-', dir], { input: 'FROM busybox\nRUN echo first > /first\nRUN echo done\n' }), 'next build');
+  const next = ok(
+    await t.cli(['build', '-f', '-', dir], { input: 'FROM busybox\nRUN echo first > /first\nRUN echo done\n' }),
+    'next build',
+  );
   assert.equal(cacheHits(next.stdout), 1);
 });
 
@@ -64,7 +72,12 @@ test('SIGKILL during a RUN: the next build cleans up the leftovers and reuses th
   const r = await interruptedBuild(dir, 'killed', /started/, 'SIGKILL');
   assert.notEqual(r.code, 0);
   assert.equal((await t.cli(['inspect', 'killed'])).code, 1);
-  const next = ok(await t.cli(['build', '-f', '-', '-t', 'after-kill', dir], { input: 'FROM busybox\nRUN echo first > /first\nRUN echo done > /done\n' }), 'next build');
+  const next = ok(
+    await t.cli(['build', '-f', '-', '-t', 'after-kill', dir], {
+      input: 'FROM busybox\nRUN echo first > /first\nRUN echo done > /done\n',
+    }),
+    'next build',
+  );
   assert.equal(cacheHits(next.stdout), 1);
   assert.deepEqual(mountsUnder(t.root), []);
   assert.equal(await activeBuildSnapshots(), 0);
@@ -73,7 +86,10 @@ test('SIGKILL during a RUN: the next build cleans up the leftovers and reuses th
 });
 
 test('--timestamp (and SOURCE_DATE_EPOCH): the same inputs give the same image digest without the cache', async () => {
-  const dir = await ctx({ Dockerfile: 'FROM busybox\nCOPY f /f\nRUN mkdir -p /out && echo built > /out/x && touch /out\nENV A=1\n', f: 'F\n' });
+  const dir = await ctx({
+    Dockerfile: 'FROM busybox\nCOPY f /f\nRUN mkdir -p /out && echo built > /out/x && touch /out\nENV A=1\n',
+    f: 'F\n',
+  });
   const a = ok(await t.cli(['build', '--no-cache', '--timestamp', '1700000000', dir]), 'a');
   const b = ok(await t.cli(['build', '--no-cache', '--timestamp', '1700000000', dir]), 'b');
   assert.equal(builtId(a.stdout), builtId(b.stdout));

@@ -16,12 +16,17 @@ export type Root = Awaited<ReturnType<typeof tempRoot>>;
 export async function rootWithBusybox(): Promise<{ t: Root; busyboxTar: string; busyboxId: string }> {
   const t = await tempRoot('wharf-build-');
   const busyboxTar = await makeBusyboxTar(t.root);
-  const busyboxId = ok(await t.cli(['import', '-c', 'CMD ["sh"]', busyboxTar, 'busybox']), 'import busybox').stdout.trim();
+  const busyboxId = ok(
+    await t.cli(['import', '-c', 'CMD ["sh"]', busyboxTar, 'busybox']),
+    'import busybox',
+  ).stdout.trim();
   return { t, busyboxTar, busyboxId };
 }
 
 /** A context directory with these files (paths → contents). */
-export async function makeContext(files: Record<string, string>): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function makeContext(
+  files: Record<string, string>,
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wharf-ctx-'));
   for (const [name, data] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
@@ -66,7 +71,14 @@ export async function tarEntries(src: Readable | Buffer): Promise<LayerEntry[]> 
       const chunks: Buffer[] = [];
       for await (const c of e) chunks.push(c as Buffer);
       const h = e.header;
-      const entry: LayerEntry = { name: h.name, type: h.type ?? 'file', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0, size: h.size ?? 0 };
+      const entry: LayerEntry = {
+        name: h.name,
+        type: h.type ?? 'file',
+        mode: h.mode ?? 0,
+        uid: h.uid ?? 0,
+        gid: h.gid ?? 0,
+        size: h.size ?? 0,
+      };
       if (h.type === 'file' && (h.size ?? 0) < 4096) entry.data = Buffer.concat(chunks).toString('utf8');
       if (h.linkname) entry.linkname = h.linkname;
       entries.push(entry);
@@ -82,7 +94,10 @@ export async function tarEntries(src: Readable | Buffer): Promise<LayerEntry[]> 
 export type BuiltImageConfig = ImageConfig & { config: ContainerConfig; history: HistoryEntry[] };
 
 /** Each layer of an image as a list of tar entries (small files' contents included). Opens the store read-only. */
-export async function imageLayers(root: string, ref: string): Promise<{ id: Digest; layers: LayerEntry[][]; config: BuiltImageConfig }> {
+export async function imageLayers(
+  root: string,
+  ref: string,
+): Promise<{ id: Digest; layers: LayerEntry[][]; config: BuiltImageConfig }> {
   const w = await Wharf.open({ root });
   try {
     const img = w.images.resolve(ref);
@@ -92,7 +107,8 @@ export async function imageLayers(root: string, ref: string): Promise<{ id: Dige
       const entries = await tarEntries(await w.images.layers.tar(chainId));
       layers.push(entries);
     }
-    if (config.config === undefined || config.history === undefined) throw new Error(`${ref}: a built image's config has no config or history`);
+    if (config.config === undefined || config.history === undefined)
+      throw new Error(`${ref}: a built image's config has no config or history`);
     return { id: img.id, layers, config: { ...config, config: config.config, history: config.history } };
   } finally {
     w.close();
@@ -103,7 +119,9 @@ export async function imageLayers(root: string, ref: string): Promise<{ id: Dige
  * The usual suite set-up: a root with the busybox base before the tests, build contexts made through `ctx`, and
  * everything removed after. `onReady` receives the root (and the base image's ID) once it exists.
  */
-export function buildSuite(onReady: (r: Awaited<ReturnType<typeof rootWithBusybox>>) => void): { ctx(files: Record<string, string>): Promise<string> } {
+export function buildSuite(onReady: (r: Awaited<ReturnType<typeof rootWithBusybox>>) => void): {
+  ctx(files: Record<string, string>): Promise<string>;
+} {
   const cleanups: Array<() => Promise<void>> = [];
   let root: Root | undefined;
   before(async () => {

@@ -11,7 +11,8 @@ const { ctx } = buildSuite((r) => ({ t } = r));
 
 test('COPY: wildcards, directory contents, symlinks kept, --chown by name, --chmod, existing directory destination', async () => {
   const dir = await ctx({
-    Dockerfile: 'FROM busybox\nCOPY *.txt /txt/\nCOPY tree /opt/tree\nCOPY --chown=www:www tree/a /var/www\nCOPY --chmod=600 tree/a /secret\n',
+    Dockerfile:
+      'FROM busybox\nCOPY *.txt /txt/\nCOPY tree /opt/tree\nCOPY --chown=www:www tree/a /var/www\nCOPY --chmod=600 tree/a /secret\n',
     'a.txt': 'A\n',
     'b.txt': 'B\n',
     'c.md': 'C\n',
@@ -23,7 +24,10 @@ test('COPY: wildcards, directory contents, symlinks kept, --chown by name, --chm
   ok(await t.cli(['build', '-t', 'copies', dir]), 'build');
   const { layers } = await imageLayers(t.root, 'copies');
   const [txt, tree, www, secret] = layers.slice(-4);
-  assert.deepEqual(txt!.map((e) => e.name), ['txt/', 'txt/a.txt', 'txt/b.txt']);
+  assert.deepEqual(
+    txt!.map((e) => e.name),
+    ['txt/', 'txt/a.txt', 'txt/b.txt'],
+  );
   const byName = new Map(tree!.map((e) => [e.name, e]));
   assert.equal(byName.get('opt/tree/link')?.type, 'symlink');
   assert.equal(byName.get('opt/tree/link')?.linkname, 'a');
@@ -34,14 +38,20 @@ test('COPY: wildcards, directory contents, symlinks kept, --chown by name, --chm
   assert.equal(secret!.find((e) => e.name === 'secret')?.mode, 0o600);
   const multi = await t.cli(['build', '-f', '-', dir], { input: 'FROM busybox\nCOPY a.txt b.txt /notadir\n' });
   assert.equal(multi.code, 1);
-  assert.match(multi.stderr, /When using COPY with more than one source file, the destination must be a directory and end with a \//);
+  assert.match(
+    multi.stderr,
+    /When using COPY with more than one source file, the destination must be a directory and end with a \//,
+  );
   const none = await t.cli(['build', '-f', '-', dir], { input: 'FROM busybox\nCOPY *.nope /x/\n' });
   assert.equal(none.code, 1);
   assert.match(none.stderr, /COPY failed: no source files were specified/);
 });
 
 test('ADD unpacks a local tar archive; COPY does not', async () => {
-  const dir = await ctx({ Dockerfile: 'FROM busybox\nADD bundle.tar.gz /unpacked/\nCOPY bundle.tar.gz /kept/\n', 'payload/inner.txt': 'inner\n' });
+  const dir = await ctx({
+    Dockerfile: 'FROM busybox\nADD bundle.tar.gz /unpacked/\nCOPY bundle.tar.gz /kept/\n',
+    'payload/inner.txt': 'inner\n',
+  });
   execFileSync('tar', ['-C', dir, '-czf', path.join(dir, 'bundle.tar.gz'), 'payload']);
   ok(await t.cli(['build', '-t', 'adds', dir]), 'build');
   const { layers } = await imageLayers(t.root, 'adds');
@@ -53,7 +63,10 @@ test('ADD unpacks a local tar archive; COPY does not', async () => {
 });
 
 test('USER and WORKDIR apply to RUN; ENV and build args reach its environment', async () => {
-  const dir = await ctx({ Dockerfile: 'FROM busybox\nARG TOKEN\nENV MODE=prod\nWORKDIR /work\nUSER www\nRUN id -u > /tmp/uid && pwd > /tmp/pwd && echo "$MODE $TOKEN" > /tmp/env\n' });
+  const dir = await ctx({
+    Dockerfile:
+      'FROM busybox\nARG TOKEN\nENV MODE=prod\nWORKDIR /work\nUSER www\nRUN id -u > /tmp/uid && pwd > /tmp/pwd && echo "$MODE $TOKEN" > /tmp/env\n',
+  });
   ok(await t.cli(['build', '--build-arg', 'TOKEN=t0k', '-t', 'user', dir]), 'build');
   const top = (await imageLayers(t.root, 'user')).layers.at(-1)!;
   assert.equal(top.find((e) => e.name === 'tmp/uid')?.data, '33\n');
@@ -70,7 +83,10 @@ test('USER and WORKDIR apply to RUN; ENV and build args reach its environment', 
 test('ONBUILD triggers run in the child build and are not inherited further', async () => {
   const dir = await ctx({ Dockerfile: 'FROM busybox\nONBUILD RUN echo triggered > /triggered\n' });
   ok(await t.cli(['build', '-t', 'parent-onbuild', dir]), 'parent');
-  const r = ok(await t.cli(['build', '-t', 'child-onbuild', '-f', '-', dir], { input: 'FROM parent-onbuild\nENV X=1\n' }), 'child');
+  const r = ok(
+    await t.cli(['build', '-t', 'child-onbuild', '-f', '-', dir], { input: 'FROM parent-onbuild\nENV X=1\n' }),
+    'child',
+  );
   assert.match(r.stdout, /Step 1\/2 : FROM parent-onbuild\n ---> [a-f0-9]{12}\n# Executing 1 build trigger\n/);
   const { layers, config } = await imageLayers(t.root, 'child-onbuild');
   assert.equal(layers.at(-1)!.find((e) => e.name === 'triggered')?.data, 'triggered\n');

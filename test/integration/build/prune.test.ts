@@ -17,7 +17,11 @@ after(async () => {
 });
 
 test('builder du and prune: old build steps and cache mounts go, what tagged images use stays', async () => {
-  const c = await makeContext({ Dockerfile: 'FROM busybox\nRUN dd if=/dev/zero of=/base bs=1024 count=64\nCOPY f /f\nRUN --mount=type=cache,target=/c echo x > /c/x\n', f: 'one\n' });
+  const c = await makeContext({
+    Dockerfile:
+      'FROM busybox\nRUN dd if=/dev/zero of=/base bs=1024 count=64\nCOPY f /f\nRUN --mount=type=cache,target=/c echo x > /c/x\n',
+    f: 'one\n',
+  });
   cleanup = c.cleanup;
   const first = ok(await t.cli(['build', '-t', 'app', c.dir]), 'first');
   await writeFile(path.join(c.dir, 'f'), 'two\n');
@@ -31,7 +35,12 @@ test('builder du and prune: old build steps and cache mounts go, what tagged ima
   assert.equal((pruned.match(/^Deleted build cache image: /gm) ?? []).length, 2);
   assert.match(pruned, /Total reclaimed space: \d/);
   assert.equal((await t.cli(['inspect', builtId(first.stdout)])).code, 1, 'the old result is gone');
-  assert.equal(ok(await t.cli(['inspect', '--format', '{{.Id}}', 'app']), 'inspect').stdout.trim().slice(7, 19), builtId(second.stdout));
+  assert.equal(
+    ok(await t.cli(['inspect', '--format', '{{.Id}}', 'app']), 'inspect')
+      .stdout.trim()
+      .slice(7, 19),
+    builtId(second.stdout),
+  );
   const again = ok(await t.cli(['build', '-t', 'app', c.dir]), 'again');
   assert.equal(cacheHits(again.stdout), 3, 'the steps of the tagged image still hit');
   assert.match(ok(await t.cli(['builder', 'du']), 'du').stdout, /Cache mounts:\t0 /);

@@ -7,7 +7,11 @@ import { rootWithBusybox, makeContext, type Root } from './helpers.js';
 let t: Root | undefined;
 after(async () => t?.cleanup());
 
-const row = (out: string, type: string) => out.split('\n').find((l) => l.startsWith(type))!.split(/\s{2,}/);
+const row = (out: string, type: string) =>
+  out
+    .split('\n')
+    .find((l) => l.startsWith(type))!
+    .split(/\s{2,}/);
 
 test('build cache shows under Build Cache, and prune reclaims it', async () => {
   ({ t } = await rootWithBusybox());

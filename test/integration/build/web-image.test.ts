@@ -34,7 +34,8 @@ test('a built web image serves its page when run with -p', async () => {
   ({ t } = await rootWithBusybox());
   const ctx = await makeContext({
     'index.html': '<h1>built by wharf</h1>\n',
-    Dockerfile: 'FROM busybox\nMAINTAINER Wharf <dev@example.com>\nCOPY ./index.html /www/\nEXPOSE 80\nCMD ["httpd","-f","-p","80","-h","/www"]\n',
+    Dockerfile:
+      'FROM busybox\nMAINTAINER Wharf <dev@example.com>\nCOPY ./index.html /www/\nEXPOSE 80\nCMD ["httpd","-f","-p","80","-h","/www"]\n',
   });
   try {
     ok(await t.cli(['build', '-t', 'web:1', ctx.dir]), 'build');

@@ -10,10 +10,14 @@ import { until, withBusybox, type Fixture } from './fixture.js';
 let f: Fixture;
 let host: string;
 before(async () => {
-  f = await withBusybox('wharf-ctr-exec-', async (rootfs) => {
-    await fsp.mkdir(path.join(rootfs, 'seed'), { recursive: true });
-    await fsp.writeFile(path.join(rootfs, 'seed/from-image'), 'seeded\n');
-  }, ['VOLUME /anon']);
+  f = await withBusybox(
+    'wharf-ctr-exec-',
+    async (rootfs) => {
+      await fsp.mkdir(path.join(rootfs, 'seed'), { recursive: true });
+      await fsp.writeFile(path.join(rootfs, 'seed/from-image'), 'seeded\n');
+    },
+    ['VOLUME /anon'],
+  );
   host = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-cp-host-'));
 });
 after(async () => {
@@ -23,7 +27,19 @@ after(async () => {
 
 test('exec: output, exit codes, -e, -w, -u, stdin with -i, errors for a stopped container', async () => {
   ok(await f.cli(['run', '-d', '--name', 'ex', 'busybox', 'sleep', '300']), 'run');
-  const r = await f.cli(['exec', '-e', 'X=1', '-w', '/tmp', '-u', 'www', 'ex', 'sh', '-c', 'echo $X; pwd; id -u; echo oops >&2; exit 4']);
+  const r = await f.cli([
+    'exec',
+    '-e',
+    'X=1',
+    '-w',
+    '/tmp',
+    '-u',
+    'www',
+    'ex',
+    'sh',
+    '-c',
+    'echo $X; pwd; id -u; echo oops >&2; exit 4',
+  ]);
   assert.equal(r.code, 4);
   assert.equal(r.stdout, '1\n/tmp\n33\n');
   assert.equal(r.stderr, 'oops\n');
@@ -50,17 +66,33 @@ test('cp both ways with Docker path semantics, and tar streams with -', async ()
   ok(await f.cli(['cp', path.join(host, 'dir'), 'cpc:/tmp']), 'cp dir into dir');
   ok(await f.cli(['cp', path.join(host, 'dir') + '/.', 'cpc:/root']), 'cp dir contents');
   ok(await f.cli(['cp', path.join(host, 'dir'), 'cpc:/newdir']), 'cp dir to new name');
-  const listing = ok(await f.cli(['exec', 'cpc', 'sh', '-c', 'cat /tmp/a.txt /tmp/renamed.txt /tmp/dir/inner/b.txt /root/inner/b.txt /newdir/inner/b.txt']), 'exec').stdout;
+  const listing = ok(
+    await f.cli([
+      'exec',
+      'cpc',
+      'sh',
+      '-c',
+      'cat /tmp/a.txt /tmp/renamed.txt /tmp/dir/inner/b.txt /root/inner/b.txt /newdir/inner/b.txt',
+    ]),
+    'exec',
+  ).stdout;
   assert.equal(listing, 'A\nA\nB\nB\nB\n', 'the running container sees the copies');
   const missingParent = await f.cli(['cp', path.join(host, 'a.txt'), 'cpc:/nope/x.txt']);
   assert.notEqual(missingParent.code, 0);
 
-  ok(await f.cli(['exec', 'cpc', 'sh', '-c', 'mkdir -p /out/sub; echo C > /out/sub/c.txt; ln -s /etc/passwd /out/link']), 'exec');
+  ok(
+    await f.cli(['exec', 'cpc', 'sh', '-c', 'mkdir -p /out/sub; echo C > /out/sub/c.txt; ln -s /etc/passwd /out/link']),
+    'exec',
+  );
   ok(await f.cli(['cp', 'cpc:/out', path.join(host, 'got')]), 'cp dir out to new name');
   assert.equal(await fsp.readFile(path.join(host, 'got/sub/c.txt'), 'utf8'), 'C\n');
   assert.equal(await fsp.readlink(path.join(host, 'got/link')), '/etc/passwd', 'links are copied as links');
   ok(await f.cli(['cp', '-L', 'cpc:/out/link', path.join(host, 'followed')]), 'cp -L');
-  assert.match(await fsp.readFile(path.join(host, 'followed'), 'utf8'), /^www:x:33:33:www:\/var\/www:/m, 'with -L the link target, inside the container');
+  assert.match(
+    await fsp.readFile(path.join(host, 'followed'), 'utf8'),
+    /^www:x:33:33:www:\/var\/www:/m,
+    'with -L the link target, inside the container',
+  );
   ok(await f.cli(['cp', 'cpc:/out', path.join(host, 'got')]), 'cp dir out into existing dir');
   await fsp.stat(path.join(host, 'got/out/sub/c.txt'));
   ok(await f.cli(['cp', 'cpc:/out/sub/.', host]), 'cp contents out');
@@ -93,23 +125,46 @@ test('cp both ways with Docker path semantics, and tar streams with -', async ()
   ok(await f.cli(['rm', 'cpc']), 'rm');
 });
 
-test('cp reaches a running container\'s volumes, bind and tmpfs mounts, as docker cp does', async () => {
+test("cp reaches a running container's volumes, bind and tmpfs mounts, as docker cp does", async () => {
   const bind = path.join(host, 'cp-bind');
   await fsp.mkdir(bind);
   ok(
-    await f.cli(['run', '-d', '--name', 'cpv', '-v', 'cpvol:/data', '-v', `${bind}:/b`, '-v', `${bind}:/bro:ro`, '--mount', 'type=tmpfs,destination=/scratch', 'busybox', 'sleep', '300']),
+    await f.cli([
+      'run',
+      '-d',
+      '--name',
+      'cpv',
+      '-v',
+      'cpvol:/data',
+      '-v',
+      `${bind}:/b`,
+      '-v',
+      `${bind}:/bro:ro`,
+      '--mount',
+      'type=tmpfs,destination=/scratch',
+      'busybox',
+      'sleep',
+      '300',
+    ]),
     'run',
   );
   try {
     ok(await f.cli(['cp', path.join(host, 'a.txt'), 'cpv:/data/in-volume.txt']), 'cp into the volume');
     ok(await f.cli(['cp', path.join(host, 'a.txt'), 'cpv:/b/in-bind.txt']), 'cp into the bind mount');
     ok(await f.cli(['cp', path.join(host, 'a.txt'), 'cpv:/scratch/in-tmpfs.txt']), 'cp into the tmpfs');
-    const seen = ok(await f.cli(['exec', 'cpv', 'cat', '/data/in-volume.txt', '/b/in-bind.txt', '/scratch/in-tmpfs.txt']), 'exec').stdout;
+    const seen = ok(
+      await f.cli(['exec', 'cpv', 'cat', '/data/in-volume.txt', '/b/in-bind.txt', '/scratch/in-tmpfs.txt']),
+      'exec',
+    ).stdout;
     assert.equal(seen, 'A\nA\nA\n');
     assert.equal(await fsp.readFile(path.join(bind, 'in-bind.txt'), 'utf8'), 'A\n', 'the bind source has it');
     const vol = JSON.parse(ok(await f.cli(['volume', 'inspect', 'cpvol']), 'volume inspect').stdout)[0];
     assert.equal(await fsp.readFile(path.join(vol.Mountpoint, 'in-volume.txt'), 'utf8'), 'A\n', 'the volume has it');
-    assert.doesNotMatch(ok(await f.cli(['diff', 'cpv']), 'diff').stdout, /in-volume|in-bind|in-tmpfs/, 'nothing landed in the writable layer');
+    assert.doesNotMatch(
+      ok(await f.cli(['diff', 'cpv']), 'diff').stdout,
+      /in-volume|in-bind|in-tmpfs/,
+      'nothing landed in the writable layer',
+    );
 
     ok(await f.cli(['exec', 'cpv', 'sh', '-c', 'echo T > /scratch/made-inside.txt']), 'exec write');
     ok(await f.cli(['cp', 'cpv:/scratch/made-inside.txt', path.join(host, 'from-tmpfs.txt')]), 'cp out of the tmpfs');
@@ -120,8 +175,9 @@ test('cp reaches a running container\'s volumes, bind and tmpfs mounts, as docke
     // The whole tree: the container's /proc and /sys come as empty directories, its tmpfs with its files.
     const tarred = execFileSync(WHARF_BIN, ['--root', f.root, 'cp', 'cpv:/', '-'], { maxBuffer: 256 << 20 });
     const names = execFileSync('tar', ['-t'], { input: tarred, encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n');
-    for (const n of ['./bin/busybox', './proc/', './sys/', './scratch/made-inside.txt']) assert.ok(names.includes(n), n);
-    assert.ok(!names.some((n) => n.startsWith('./proc/') && n !== './proc/'), 'nothing from the container\'s /proc');
+    for (const n of ['./bin/busybox', './proc/', './sys/', './scratch/made-inside.txt'])
+      assert.ok(names.includes(n), n);
+    assert.ok(!names.some((n) => n.startsWith('./proc/') && n !== './proc/'), "nothing from the container's /proc");
     const whole = path.join(host, 'whole');
     await fsp.mkdir(whole);
     ok(await f.cli(['cp', 'cpv:/', whole]), 'cp / into a host dir');
@@ -134,13 +190,30 @@ test('cp reaches a running container\'s volumes, bind and tmpfs mounts, as docke
 });
 
 test('volumes: bind, named (seeded from the image), anonymous for VOLUME, --volumes-from, volume commands', async () => {
-  const volsBefore = new Set(ok(await f.cli(['volume', 'ls', '-q']), 'volume ls').stdout.split('\n').filter(Boolean));
+  const volsBefore = new Set(
+    ok(await f.cli(['volume', 'ls', '-q']), 'volume ls')
+      .stdout.split('\n')
+      .filter(Boolean),
+  );
   const bind = path.join(host, 'bind');
   await fsp.mkdir(bind);
   await fsp.writeFile(path.join(bind, 'host.txt'), 'from host\n');
   const r = ok(
-    await f.cli(['run', '--name', 'v1', '-v', `${bind}:/mnt/b`, '-v', 'named1:/seed', '-v', `${bind}:/mnt/ro:ro`, 'busybox', 'sh', '-c',
-      'cat /mnt/b/host.txt; echo written > /mnt/b/ctr.txt; cat /seed/from-image; echo kept > /seed/new; touch /mnt/ro/x 2>/dev/null || echo ro-refused; echo anon > /anon/a']),
+    await f.cli([
+      'run',
+      '--name',
+      'v1',
+      '-v',
+      `${bind}:/mnt/b`,
+      '-v',
+      'named1:/seed',
+      '-v',
+      `${bind}:/mnt/ro:ro`,
+      'busybox',
+      'sh',
+      '-c',
+      'cat /mnt/b/host.txt; echo written > /mnt/b/ctr.txt; cat /seed/from-image; echo kept > /seed/new; touch /mnt/ro/x 2>/dev/null || echo ro-refused; echo anon > /anon/a',
+    ]),
     'run with volumes',
   );
   assert.equal(r.stdout, 'from host\nseeded\nro-refused\n');
@@ -148,7 +221,9 @@ test('volumes: bind, named (seeded from the image), anonymous for VOLUME, --volu
   const diff = ok(await f.cli(['diff', 'v1']), 'diff').stdout;
   assert.doesNotMatch(diff, /\/seed\/new|\/anon\/a|ctr\.txt/, 'volume content is not in the writable layer');
 
-  const vols = ok(await f.cli(['volume', 'ls', '-q']), 'volume ls').stdout.split('\n').filter((v) => v && !volsBefore.has(v));
+  const vols = ok(await f.cli(['volume', 'ls', '-q']), 'volume ls')
+    .stdout.split('\n')
+    .filter((v) => v && !volsBefore.has(v));
   assert.ok(vols.includes('named1'));
   assert.equal(vols.length, 2, 'named1 and the anonymous /anon volume');
   const vi = JSON.parse(ok(await f.cli(['volume', 'inspect', 'named1']), 'volume inspect').stdout)[0];
@@ -158,7 +233,19 @@ test('volumes: bind, named (seeded from the image), anonymous for VOLUME, --volu
   assert.equal(inUse.code, 1);
   assert.match(inUse.stderr, /volume is in use/);
 
-  const from = ok(await f.cli(['run', '--rm', '--volumes-from', 'v1', 'busybox', 'sh', '-c', 'cat /seed/new /anon/a /mnt/b/host.txt']), 'volumes-from');
+  const from = ok(
+    await f.cli([
+      'run',
+      '--rm',
+      '--volumes-from',
+      'v1',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /seed/new /anon/a /mnt/b/host.txt',
+    ]),
+    'volumes-from',
+  );
   assert.equal(from.stdout, 'kept\nanon\nfrom host\n');
   const named2 = ok(await f.cli(['run', '--rm', '-v', 'named1:/data', 'busybox', 'cat', '/data/new']), 'reuse named');
   assert.equal(named2.stdout, 'kept\n', 'an existing volume is not seeded again');
@@ -168,7 +255,9 @@ test('volumes: bind, named (seeded from the image), anonymous for VOLUME, --volu
   assert.deepEqual(dests, ['/anon', '/mnt/b', '/mnt/ro', '/seed']);
 
   ok(await f.cli(['rm', '-v', 'v1']), 'rm -v');
-  const left = ok(await f.cli(['volume', 'ls', '-q']), 'volume ls').stdout.split('\n').filter((v) => v && !volsBefore.has(v));
+  const left = ok(await f.cli(['volume', 'ls', '-q']), 'volume ls')
+    .stdout.split('\n')
+    .filter((v) => v && !volsBefore.has(v));
   assert.deepEqual(left, ['named1'], 'rm -v removes the anonymous volume only');
   ok(await f.cli(['volume', 'create', '--label', 'k=v', 'extra']), 'volume create');
   assert.equal(ok(await f.cli(['volume', 'ls', '-q', '--filter', 'label=k=v']), 'ls filter').stdout, 'extra\n');

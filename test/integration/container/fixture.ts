@@ -9,7 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { makeBusyboxTar } from '../../helpers/busybox.js';
 import { ok, tempRoot, type CliResult } from '../../helpers/cli.js';
 
-export type Cli = (args: string[], opts?: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv }) => Promise<CliResult>;
+export type Cli = (
+  args: string[],
+  opts?: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+) => Promise<CliResult>;
 
 export interface Fixture {
   root: string;
@@ -18,13 +21,20 @@ export interface Fixture {
 }
 
 /** A root with `busybox` imported (with /var/www/index.html and a VOLUME-less config, CMD sh). */
-export async function withBusybox(prefix: string, extra?: (rootfs: string) => Promise<void>, changes: string[] = []): Promise<Fixture> {
+export async function withBusybox(
+  prefix: string,
+  extra?: (rootfs: string) => Promise<void>,
+  changes: string[] = [],
+): Promise<Fixture> {
   const t = await tempRoot(prefix);
   const tar = await makeBusyboxTar(t.root, async (rootfs) => {
     await fsp.writeFile(path.join(rootfs, 'var/www/index.html'), 'hello from wharf\n');
     if (extra) await extra(rootfs);
   });
-  ok(await t.cli(['import', '-c', 'CMD ["sh"]', ...changes.flatMap((c) => ['-c', c]), tar, 'busybox']), 'import busybox');
+  ok(
+    await t.cli(['import', '-c', 'CMD ["sh"]', ...changes.flatMap((c) => ['-c', c]), tar, 'busybox']),
+    'import busybox',
+  );
   await fsp.rm(tar);
   const cleanup = async (): Promise<void> => {
     // Remove every container first (stops monitors, releases networks), then the files.

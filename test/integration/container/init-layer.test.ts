@@ -27,7 +27,8 @@ test('containers of one image share one init layer; --init has its own with /sbi
   const [initB, ...imageB] = await lowerDirs('ib');
   assert.equal(initA, initB, 'one init layer for both');
   assert.deepEqual(imageA, imageB);
-  for (const p of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'dev/console']) assert.ok((await fsp.lstat(path.join(initA!, p))).isFile(), p);
+  for (const p of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'dev/console'])
+    assert.ok((await fsp.lstat(path.join(initA!, p))).isFile(), p);
   // The test image has /proc, /sys and /dev itself: the init layer adds only what is missing.
   for (const p of ['dev/pts', 'dev/shm']) assert.ok((await fsp.lstat(path.join(initA!, p))).isDirectory(), p);
   await assert.rejects(fsp.lstat(path.join(initA!, 'proc')), 'an image directory is not copied up');

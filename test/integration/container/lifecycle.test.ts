@@ -20,7 +20,21 @@ test('the web server case: run -d -p, fetch from 127.0.0.1, ps, port, inspect, l
     await f.cli(['rm', '-f', 'web']);
   });
   const port = await freePort();
-  const run = ok(await f.cli(['run', '-d', '--name', 'web', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'echo serving >&2; exec httpd -f -p 80 -h /var/www']), 'run -d');
+  const run = ok(
+    await f.cli([
+      'run',
+      '-d',
+      '--name',
+      'web',
+      '-p',
+      `${port}:80`,
+      'busybox',
+      'sh',
+      '-c',
+      'echo serving >&2; exec httpd -f -p 80 -h /var/www',
+    ]),
+    'run -d',
+  );
   const id = run.stdout.trim();
   assert.match(id, /^[0-9a-f]{64}$/);
   const res = await fetchWithRetry(port, '/index.html');
@@ -29,7 +43,13 @@ test('the web server case: run -d -p, fetch from 127.0.0.1, ps, port, inspect, l
 
   const ps = ok(await f.cli(['ps']), 'ps').stdout;
   assert.match(ps, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/m);
-  assert.match(ps, new RegExp(`^${id.slice(0, 12)}\\s+busybox\\s+"sh -c echo serving …"\\s+.+ago\\s+Up .+\\s+0\\.0\\.0\\.0:${port}->80/tcp\\s+web$`, 'm'));
+  assert.match(
+    ps,
+    new RegExp(
+      `^${id.slice(0, 12)}\\s+busybox\\s+"sh -c echo serving …"\\s+.+ago\\s+Up .+\\s+0\\.0\\.0\\.0:${port}->80/tcp\\s+web$`,
+      'm',
+    ),
+  );
   assert.equal(ok(await f.cli(['port', 'web']), 'port').stdout, `80/tcp -> 0.0.0.0:${port}\n`);
   assert.equal(ok(await f.cli(['port', 'web', '80']), 'port 80').stdout, `0.0.0.0:${port}\n`);
 
@@ -93,7 +113,10 @@ test('a taken name is a conflict; a failed start leaves a Created container with
   ok(await f.cli(['create', '--name', 'dup', 'busybox', 'true']), 'create');
   const again = await f.cli(['create', '--name', 'dup', 'busybox', 'true']);
   assert.equal(again.code, 125);
-  assert.match(again.stderr, /^Error: Conflict\. The container name "\/dup" is already in use by container "[0-9a-f]{64}"/);
+  assert.match(
+    again.stderr,
+    /^Error: Conflict\. The container name "\/dup" is already in use by container "[0-9a-f]{64}"/,
+  );
   const failed = await f.cli(['run', '--name', 'broken', 'busybox', 'nope']);
   assert.equal(failed.code, 127);
   const doc = JSON.parse(ok(await f.cli(['inspect', 'broken']), 'inspect').stdout)[0];
@@ -104,7 +127,10 @@ test('a taken name is a conflict; a failed start leaves a Created container with
 });
 
 test('create, start, kill -s, wait, restart, rename, pause/unpause', async () => {
-  const id = ok(await f.cli(['create', '--name', 'k1', 'busybox', 'sh', '-c', 'trap "exit 42" USR1; while :; do sleep 0.1; done']), 'create').stdout.trim();
+  const id = ok(
+    await f.cli(['create', '--name', 'k1', 'busybox', 'sh', '-c', 'trap "exit 42" USR1; while :; do sleep 0.1; done']),
+    'create',
+  ).stdout.trim();
   assert.match(ok(await f.cli(['ps', '-a']), 'ps').stdout, /Created\s+k1/);
   assert.equal(ok(await f.cli(['start', 'k1']), 'start').stdout, 'k1\n');
   assert.match(ok(await f.cli(['ps']), 'ps').stdout, /Up .*k1/);
@@ -135,8 +161,24 @@ test('run options: -e, --env-file, -w, -u, --entrypoint, -h, -l, --read-only, --
   await fsp.writeFile(envFile, '# comment\nFROM_FILE=yes\n\n');
   const r = ok(
     await f.cli([
-      'run', '--rm', '-e', 'A=1', '--env-file', envFile, '-w', '/tmp', '-u', 'www', '-h', 'myhost', '--name', 'opts',
-      'busybox', 'sh', '-c', 'echo $A $FROM_FILE; pwd; id -u; id -g; hostname; grep -c myhost /etc/hosts',
+      'run',
+      '--rm',
+      '-e',
+      'A=1',
+      '--env-file',
+      envFile,
+      '-w',
+      '/tmp',
+      '-u',
+      'www',
+      '-h',
+      'myhost',
+      '--name',
+      'opts',
+      'busybox',
+      'sh',
+      '-c',
+      'echo $A $FROM_FILE; pwd; id -u; id -g; hostname; grep -c myhost /etc/hosts',
     ]),
     'run',
   );
@@ -147,10 +189,25 @@ test('run options: -e, --env-file, -w, -u, --entrypoint, -h, -l, --read-only, --
   assert.notEqual(ro.code, 0);
   assert.match(ro.stderr, /Read-only file system/);
   // Loopback only, and up (flags IFF_UP|IFF_LOOPBACK = 0x9).
-  const none = ok(await f.cli(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/flags']), 'none');
+  const none = ok(
+    await f.cli([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      'ls /sys/class/net; cat /sys/class/net/lo/flags',
+    ]),
+    'none',
+  );
   assert.equal(none.stdout, 'lo\n0x9\n');
   const lbl = ok(await f.cli(['create', '-l', 'team=a', '--name', 'lbl', 'busybox']), 'create -l');
-  assert.equal(ok(await f.cli(['ps', '-a', '--filter', 'label=team=a', '--format', '{{.Names}}']), 'ps filter').stdout, 'lbl\n');
+  assert.equal(
+    ok(await f.cli(['ps', '-a', '--filter', 'label=team=a', '--format', '{{.Names}}']), 'ps filter').stdout,
+    'lbl\n',
+  );
   ok(await f.cli(['rm', lbl.stdout.trim()]), 'rm');
 });
 
@@ -171,7 +228,14 @@ test('SIGKILL of the container process is recorded as exit 137', async () => {
   const doc = JSON.parse(ok(await f.cli(['inspect', id]), 'inspect').stdout)[0];
   process.kill(doc.State.Pid, 'SIGKILL');
   assert.equal(ok(await f.cli(['wait', id]), 'wait').stdout, '137\n');
-  await until(async () => !(await fsp.stat(`/var/run/netns/wharf-${id}`).then(() => true, () => false)), 'netns released');
+  await until(
+    async () =>
+      !(await fsp.stat(`/var/run/netns/wharf-${id}`).then(
+        () => true,
+        () => false,
+      )),
+    'netns released',
+  );
   ok(await f.cli(['rm', id]), 'rm');
   await assertNothingLeft(f.root, id);
 });
@@ -179,14 +243,33 @@ test('SIGKILL of the container process is recorded as exit 137', async () => {
 test('run -d --rm removes the container after it exits; killing the CLI of logs -f leaves it alone', async () => {
   const id = ok(await f.cli(['run', '-d', '--rm', 'busybox', 'sh', '-c', 'echo bye; sleep 0.5']), 'run').stdout.trim();
   await until(async () => !(await f.cli(['ps', '-aq', '--no-trunc'])).stdout.includes(id), 'auto-removal');
-  await until(async () => !(await fsp.stat(path.join(f.root, 'run', 'c', id.slice(0, 12))).then(() => true, () => false)), 'run dir removed');
+  await until(
+    async () =>
+      !(await fsp.stat(path.join(f.root, 'run', 'c', id.slice(0, 12))).then(
+        () => true,
+        () => false,
+      )),
+    'run dir removed',
+  );
   await assertNothingLeft(f.root, id);
 
-  const id2 = ok(await f.cli(['run', '-d', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); sleep 0.05; done']), 'run').stdout.trim();
+  const id2 = ok(
+    await f.cli([
+      'run',
+      '-d',
+      'busybox',
+      'sh',
+      '-c',
+      'i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); sleep 0.05; done',
+    ]),
+    'run',
+  ).stdout.trim();
   const follow = await f.cli(['logs', '-f', '--tail', '2', id2], { timeoutMs: 30_000 });
   assert.equal(follow.code, 0);
   assert.match(follow.stdout, /line99\n$/, 'logs -f ends when the container exits');
-  const tail = ok(await f.cli(['logs', '--tail', '3', '-t', id2]), 'logs --tail').stdout.trim().split('\n');
+  const tail = ok(await f.cli(['logs', '--tail', '3', '-t', id2]), 'logs --tail')
+    .stdout.trim()
+    .split('\n');
   assert.equal(tail.length, 3);
   assert.match(tail[2]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z line99$/);
   ok(await f.cli(['rm', id2]), 'rm');
@@ -205,13 +288,18 @@ test('rmi refuses an image a container uses; system df counts containers', async
 test('killing the CLI of logs -f or of an attached run leaves the container running', async () => {
   const { spawn } = await import('node:child_process');
   const { WHARF_BIN } = await import('../../helpers/cli.js');
-  const id = ok(await f.cli(['run', '-d', 'busybox', 'sh', '-c', 'while :; do echo tick; sleep 0.2; done']), 'run').stdout.trim();
+  const id = ok(
+    await f.cli(['run', '-d', 'busybox', 'sh', '-c', 'while :; do echo tick; sleep 0.2; done']),
+    'run',
+  ).stdout.trim();
   const logs = spawn(WHARF_BIN, ['--root', f.root, 'logs', '-f', id], { stdio: ['ignore', 'pipe', 'ignore'] });
   let seen = '';
   logs.stdout.on('data', (d: Buffer) => (seen += d.toString()));
   await until(async () => seen.includes('tick'), 'logs -f output');
   logs.kill('SIGKILL');
-  const attached = spawn(WHARF_BIN, ['--root', f.root, 'run', '--name', 'attached', 'busybox', 'sleep', '300'], { stdio: 'ignore' });
+  const attached = spawn(WHARF_BIN, ['--root', f.root, 'run', '--name', 'attached', 'busybox', 'sleep', '300'], {
+    stdio: 'ignore',
+  });
   await until(async () => /Up /.test((await f.cli(['ps', '--filter', 'name=attached'])).stdout), 'attached run is up');
   attached.kill('SIGKILL');
   await sleep(500);
@@ -236,18 +324,39 @@ test('run --rm: the attached CLI cleans up itself; killed before the exit, the m
   const { WHARF_BIN } = await import('../../helpers/cli.js');
   // Attached: the monitor hands the cleanup to the waiting CLI (no third process); nothing is left when run returns.
   const runDirsBefore = new Set(await fsp.readdir(path.join(f.root, 'run', 'c')).catch(() => []));
-  const r = await f.cli(['run', '--rm', '--name', 'rm-attached', '--network', 'bridge', 'busybox', 'sh', '-c', 'exit 3']);
+  const r = await f.cli([
+    'run',
+    '--rm',
+    '--name',
+    'rm-attached',
+    '--network',
+    'bridge',
+    'busybox',
+    'sh',
+    '-c',
+    'exit 3',
+  ]);
   assert.equal(r.code, 3, r.stderr);
   assert.equal(r.stderr, '');
   assert.equal(ok(await f.cli(['ps', '-a', '-q', '--filter', 'name=rm-attached']), 'ps').stdout, '');
   // (Earlier tests' monitors may still be removing their own dirs: only a new one would be this run's leftover.)
   const runDirs = await fsp.readdir(path.join(f.root, 'run', 'c')).catch(() => []);
-  assert.deepEqual(runDirs.filter((d) => !runDirsBefore.has(d)), [], 'the run left no run-time dir');
+  assert.deepEqual(
+    runDirs.filter((d) => !runDirsBefore.has(d)),
+    [],
+    'the run left no run-time dir',
+  );
   assert.ok(!execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' }).includes('rm-attached'));
 
   // An --rm container's layer is mounted volatile; mounted for cp before it starts, it mounts again for the start.
-  const created = ok(await f.cli(['create', '--rm', '--name', 'rm-cp', 'busybox', 'cat', '/copied']), 'create --rm').stdout.trim();
-  ok(await f.cli(['cp', '-', 'rm-cp:/'], { input: await tarOf('copied', 'via cp\n') }), 'cp into a created --rm container');
+  const created = ok(
+    await f.cli(['create', '--rm', '--name', 'rm-cp', 'busybox', 'cat', '/copied']),
+    'create --rm',
+  ).stdout.trim();
+  ok(
+    await f.cli(['cp', '-', 'rm-cp:/'], { input: await tarOf('copied', 'via cp\n') }),
+    'cp into a created --rm container',
+  );
   const started = ok(await f.cli(['start', '-a', 'rm-cp']), 'start -a');
   assert.equal(started.stdout, 'via cp\n');
   await assertNothingLeft(f.root, created);
@@ -256,23 +365,41 @@ test('run --rm: the attached CLI cleans up itself; killed before the exit, the m
   const kept = ok(await f.cli(['run', '--name', 'kept', 'busybox', 'true']), 'run kept');
   assert.equal(kept.stdout, '');
   const keptId = ok(await f.cli(['ps', '-a', '-q', '--no-trunc', '--filter', 'name=kept']), 'ps').stdout.trim();
-  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', keptId.slice(0, 12), 'state.json'), 'utf8')) as { cleanupBy?: number; cleanedUp?: boolean };
+  const st = JSON.parse(
+    await fsp.readFile(path.join(f.root, 'run', 'c', keptId.slice(0, 12), 'state.json'), 'utf8'),
+  ) as { cleanupBy?: number; cleanedUp?: boolean };
   assert.equal(typeof st.cleanupBy, 'number');
   assert.notEqual(st.cleanedUp, true);
-  assert.match(ok(await f.cli(['ps', '-a', '--filter', 'name=kept', '--format', '{{.Status}}']), 'ps').stdout, /^Exited \(0\) /);
+  assert.match(
+    ok(await f.cli(['ps', '-a', '--filter', 'name=kept', '--format', '{{.Status}}']), 'ps').stdout,
+    /^Exited \(0\) /,
+  );
   assert.ok(!execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' }).includes(keptId));
   ok(await f.cli(['rm', 'kept']), 'rm kept');
 
   // The attached CLI dies while the container runs: the claim goes with its socket and the monitor cleans up.
-  const cli = spawn(WHARF_BIN, ['--root', f.root, 'run', '--rm', '--name', 'rm-orphan', 'busybox', 'sleep', '1'], { stdio: 'ignore' });
+  const cli = spawn(WHARF_BIN, ['--root', f.root, 'run', '--rm', '--name', 'rm-orphan', 'busybox', 'sleep', '1'], {
+    stdio: 'ignore',
+  });
   let id = '';
   await until(async () => {
     id = (await f.cli(['ps', '-q', '--no-trunc', '--filter', 'name=rm-orphan'])).stdout.trim();
     return id !== '';
   }, 'the attached run is up');
   cli.kill('SIGKILL');
-  await until(async () => (await f.cli(['ps', '-a', '-q', '--filter', 'name=rm-orphan'])).stdout === '', 'the monitor removed it', 20_000);
-  await until(async () => fsp.stat(path.join(f.root, 'run', 'c', id.slice(0, 12))).then(() => false, () => true), 'its run-time dir is gone');
+  await until(
+    async () => (await f.cli(['ps', '-a', '-q', '--filter', 'name=rm-orphan'])).stdout === '',
+    'the monitor removed it',
+    20_000,
+  );
+  await until(
+    async () =>
+      fsp.stat(path.join(f.root, 'run', 'c', id.slice(0, 12))).then(
+        () => false,
+        () => true,
+      ),
+    'its run-time dir is gone',
+  );
   await assertNothingLeft(f.root, id);
 });
 
@@ -280,19 +407,27 @@ test('every container gets the native monitor; a CLI that starts no container le
   const { readdirSync, readFileSync } = await import('node:fs');
   const mark = `monitor-${process.pid}-${Date.now()}`;
   const marked = (): number[] =>
-    readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-      try {
-        return (
-          readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`WHARF_TEST_MARK=${mark}`) &&
-          /wharf-monitor/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
-        );
-      } catch {
-        return false;
-      }
-    });
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return (
+            readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`WHARF_TEST_MARK=${mark}`) &&
+            /wharf-monitor/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
+          );
+        } catch {
+          return false;
+        }
+      });
   const env = { WHARF_TEST_MARK: mark };
-  const id = ok(await f.cli(['run', '-d', '--name', 'native-mon', 'busybox', 'sleep', '60'], { env }), 'run -d').stdout.trim();
-  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
+  const id = ok(
+    await f.cli(['run', '-d', '--name', 'native-mon', 'busybox', 'sleep', '60'], { env }),
+    'run -d',
+  ).stdout.trim();
+  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as {
+    monitorPid: number;
+  };
   const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
   assert.equal(path.basename(cmdline[0]!), 'wharf-monitor', cmdline.join(' '));
   assert.deepEqual(marked(), [st.monitorPid], 'of that run, only its monitor is left');
@@ -305,14 +440,19 @@ test('every container gets the native monitor; a CLI that starts no container le
 });
 
 test('WHARF_NATIVE=0 turns the addons off, not the monitor: it is then started through child_process', async () => {
-  const plain = ok(await f.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo plain; echo err >&2'], { env: { WHARF_NATIVE: '0' } }), 'run, WHARF_NATIVE=0');
+  const plain = ok(
+    await f.cli(['run', '--rm', 'busybox', 'sh', '-c', 'echo plain; echo err >&2'], { env: { WHARF_NATIVE: '0' } }),
+    'run, WHARF_NATIVE=0',
+  );
   assert.equal(plain.stdout, 'plain\n');
   assert.equal(plain.stderr, 'err\n');
 });
 
 test('run with a memory limit (the OOM watch) gets the same native monitor', async () => {
   const id = ok(await f.cli(['run', '-d', '-m', '64m', 'busybox', 'sleep', '30']), 'run -d -m').stdout.trim();
-  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as { monitorPid: number };
+  const st = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8')) as {
+    monitorPid: number;
+  };
   const cmdline = (await fsp.readFile(`/proc/${st.monitorPid}/cmdline`, 'utf8')).split('\0');
   assert.equal(path.basename(cmdline[0]!), 'wharf-monitor', cmdline.join(' '));
   ok(await f.cli(['rm', '-f', id]), 'rm -f');

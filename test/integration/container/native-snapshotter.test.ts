@@ -31,9 +31,19 @@ after(async () => {
 test('diff, commit and inspect of a container on the native snapshotter', async () => {
   const steps = 'echo new > /new.txt; rm /bin/wget; rm -rf /data/sub; mkdir /data/sub; echo n > /data/sub/n';
   ok(await t.cli(['run', '--name', 'n1', 'busybox', 'sh', '-c', steps]), 'run');
-  const diff = ok(await t.cli(['diff', 'n1']), 'diff').stdout.split('\n').filter(Boolean);
+  const diff = ok(await t.cli(['diff', 'n1']), 'diff')
+    .stdout.split('\n')
+    .filter(Boolean);
   // The same list as on overlay (the init layer's files stay out, being the parent's).
-  assert.deepEqual(diff, ['C /bin', 'D /bin/wget', 'C /data', 'C /data/sub', 'A /data/sub/n', 'D /data/sub/old', 'A /new.txt']);
+  assert.deepEqual(diff, [
+    'C /bin',
+    'D /bin/wget',
+    'C /data',
+    'C /data/sub',
+    'A /data/sub/n',
+    'D /data/sub/old',
+    'A /new.txt',
+  ]);
 
   const doc = JSON.parse(ok(await t.cli(['inspect', 'n1']), 'inspect').stdout)[0];
   assert.equal(doc.GraphDriver.Name, 'vfs');
@@ -41,7 +51,10 @@ test('diff, commit and inspect of a container on the native snapshotter', async 
   await fsp.stat(doc.GraphDriver.Data.UpperDir);
 
   ok(await t.cli(['commit', 'n1', 'native:v1']), 'commit');
-  const out = ok(await t.cli(['run', '--rm', 'native:v1', 'sh', '-c', 'cat /new.txt; ls /bin/wget 2>&1; ls /data/sub']), 'run committed').stdout;
+  const out = ok(
+    await t.cli(['run', '--rm', 'native:v1', 'sh', '-c', 'cat /new.txt; ls /bin/wget 2>&1; ls /data/sub']),
+    'run committed',
+  ).stdout;
   const lines = out.split('\n');
   assert.equal(lines[0], 'new');
   assert.match(lines[1]!, /No such file/);

@@ -13,29 +13,47 @@ after(async () => {
 });
 
 test('-P publishes every EXPOSEd port on a random host port; containers reach each other by IP', async () => {
-  ok(await f.cli(['run', '-d', '-P', '--name', 'pub', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']), 'run -P');
+  ok(
+    await f.cli(['run', '-d', '-P', '--name', 'pub', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']),
+    'run -P',
+  );
   const port = ok(await f.cli(['port', 'pub', '80/tcp']), 'port').stdout.trim();
   assert.match(port, /^0\.0\.0\.0:\d+$/);
   const hostPort = Number(port.split(':')[1]);
   assert.equal((await fetchWithRetry(hostPort, '/index.html')).body, 'hello from wharf\n');
   const ip = ok(await f.cli(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'pub']), 'inspect').stdout.trim();
   assert.match(ip, /^10\.89\.0\.\d+$/);
-  const got = ok(await f.cli(['run', '--rm', 'busybox', 'wget', '-q', '-O', '-', `http://${ip}/index.html`]), 'wget from a second container');
+  const got = ok(
+    await f.cli(['run', '--rm', 'busybox', 'wget', '-q', '-O', '-', `http://${ip}/index.html`]),
+    'wget from a second container',
+  );
   assert.equal(got.stdout, 'hello from wharf\n');
   const hosts = ok(await f.cli(['exec', 'pub', 'cat', '/etc/hosts']), 'hosts').stdout;
   const short = ok(await f.cli(['inspect', '-f', '{{.Config.Hostname}}', 'pub']), 'hostname').stdout.trim();
   assert.match(hosts, new RegExp(`^${ip.replace(/\./g, '\\.')}\\t${short}$`, 'm'));
   assert.match(hosts, new RegExp(`^${ip.replace(/\./g, '\\.')}\\tpub$`, 'm'), 'the name resolves too');
-  assert.equal(ok(await f.cli(['exec', 'pub', 'wget', '-q', '-O', '-', 'http://pub/index.html']), 'own name').stdout, 'hello from wharf\n');
+  assert.equal(
+    ok(await f.cli(['exec', 'pub', 'wget', '-q', '-O', '-', 'http://pub/index.html']), 'own name').stdout,
+    'hello from wharf\n',
+  );
   const taken = await f.cli(['run', '-d', '-p', `${hostPort}:80`, 'busybox', 'true']);
   assert.equal(taken.code, 125, 'a taken host port is refused');
   assert.match(taken.stderr, /already|in use|allocated/i);
-  assert.equal(ok(await f.cli(['ps', '-aq']), 'ps').stdout.trim().split('\n').length, 1, 'run left no container behind');
+  assert.equal(
+    ok(await f.cli(['ps', '-aq']), 'ps')
+      .stdout.trim()
+      .split('\n').length,
+    1,
+    'run left no container behind',
+  );
   ok(await f.cli(['rm', '-f', 'pub']), 'rm');
 });
 
-test('--add-host name:host-gateway stands for the bridge network\'s gateway', async () => {
-  ok(await f.cli(['run', '-d', '--name', 'gw', '--add-host', 'gateway.local:host-gateway', 'busybox', 'sleep', '60']), 'run --add-host');
+test("--add-host name:host-gateway stands for the bridge network's gateway", async () => {
+  ok(
+    await f.cli(['run', '-d', '--name', 'gw', '--add-host', 'gateway.local:host-gateway', 'busybox', 'sleep', '60']),
+    'run --add-host',
+  );
   const gateway = ok(await f.cli(['inspect', '-f', '{{.NetworkSettings.Gateway}}', 'gw']), 'inspect').stdout.trim();
   assert.match(gateway, /^10\.89\.0\.\d+$/);
   const hosts = ok(await f.cli(['exec', 'gw', 'cat', '/etc/hosts']), 'hosts').stdout;
@@ -44,19 +62,57 @@ test('--add-host name:host-gateway stands for the bridge network\'s gateway', as
 });
 
 test('--network host shares the host network; resources and privileges reach the runtime', async () => {
-  const hostNet = ok(await f.cli(['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ls /sys/class/net | grep -c .']), 'host net');
+  const hostNet = ok(
+    await f.cli(['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ls /sys/class/net | grep -c .']),
+    'host net',
+  );
   assert.ok(Number(hostNet.stdout.trim()) > 1, 'more than loopback');
-  const caps = ok(await f.cli(['run', '--rm', '--cap-drop', 'CHOWN', 'busybox', 'sh', '-c', 'chown 33 /tmp 2>&1 || echo refused']), 'cap-drop');
+  const caps = ok(
+    await f.cli(['run', '--rm', '--cap-drop', 'CHOWN', 'busybox', 'sh', '-c', 'chown 33 /tmp 2>&1 || echo refused']),
+    'cap-drop',
+  );
   assert.match(caps.stdout, /refused/);
-  const priv = ok(await f.cli(['run', '--rm', '--privileged', 'busybox', 'sh', '-c', 'grep CapEff /proc/self/status']), 'privileged');
+  const priv = ok(
+    await f.cli(['run', '--rm', '--privileged', 'busybox', 'sh', '-c', 'grep CapEff /proc/self/status']),
+    'privileged',
+  );
   const hostBnd = /CapBnd:\s*([0-9a-f]+)/.exec(await readFile('/proc/self/status', 'utf8'))![1];
   assert.equal(priv.stdout.trim(), `CapEff:\t${hostBnd}`, 'every capability the host can give');
-  const mem = ok(await f.cli(['run', '--rm', '-m', '64m', '--cpus', '0.5', 'busybox', 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max']), 'limits');
+  const mem = ok(
+    await f.cli([
+      'run',
+      '--rm',
+      '-m',
+      '64m',
+      '--cpus',
+      '0.5',
+      'busybox',
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max',
+    ]),
+    'limits',
+  );
   assert.match(mem.stdout, /67108864/);
   assert.match(mem.stdout, /50000/);
-  const tmpfs = ok(await f.cli(['run', '--rm', '--mount', 'type=tmpfs,target=/scratch', 'busybox', 'sh', '-c', 'grep " /scratch " /proc/mounts']), 'tmpfs');
+  const tmpfs = ok(
+    await f.cli([
+      'run',
+      '--rm',
+      '--mount',
+      'type=tmpfs,target=/scratch',
+      'busybox',
+      'sh',
+      '-c',
+      'grep " /scratch " /proc/mounts',
+    ]),
+    'tmpfs',
+  );
   assert.match(tmpfs.stdout, /^tmpfs \/scratch tmpfs/);
-  const init = ok(await f.cli(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "']), '--init');
+  const init = ok(
+    await f.cli(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "']),
+    '--init',
+  );
   assert.match(init.stdout, /^\/sbin\/docker-init -- sh -c/);
 });
 
@@ -68,11 +124,25 @@ test('ps: -q, -n, -l, --no-trunc, -s, --format json, filters; system check is cl
   assert.equal(ok(await f.cli(['ps', '-q', '--no-trunc']), 'ps').stdout, `${c}\n`);
   assert.equal(ok(await f.cli(['ps', '-l', '--format', '{{.Names}}']), 'ps -l').stdout, 'psc\n');
   assert.equal(ok(await f.cli(['ps', '-n', '2', '--format', '{{.Names}}']), 'ps -n').stdout, 'psc\npsb\n');
-  assert.match(ok(await f.cli(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}} {{.Status}}']), 'filter').stdout, /^psb Exited \(2\) .+ ago\n$/);
+  assert.match(
+    ok(await f.cli(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}} {{.Status}}']), 'filter').stdout,
+    /^psb Exited \(2\) .+ ago\n$/,
+  );
   assert.equal(ok(await f.cli(['ps', '-a', '--filter', 'exited=2', '-q']), 'exited=2').stdout.trim().length, 12);
-  assert.equal(ok(await f.cli(['ps', '-a', '--filter', `id=${a.slice(0, 6)}`, '--format', '{{.Names}}']), 'id').stdout, 'psa\n');
-  assert.equal(ok(await f.cli(['ps', '-a', '--filter', 'ancestor=busybox', '--filter', 'name=^ps', '-q']), 'ancestor').stdout.split('\n').filter(Boolean).length, 3);
-  const json = ok(await f.cli(['ps', '--format', 'json']), 'json').stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(
+    ok(await f.cli(['ps', '-a', '--filter', `id=${a.slice(0, 6)}`, '--format', '{{.Names}}']), 'id').stdout,
+    'psa\n',
+  );
+  assert.equal(
+    ok(await f.cli(['ps', '-a', '--filter', 'ancestor=busybox', '--filter', 'name=^ps', '-q']), 'ancestor')
+      .stdout.split('\n')
+      .filter(Boolean).length,
+    3,
+  );
+  const json = ok(await f.cli(['ps', '--format', 'json']), 'json')
+    .stdout.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(json.length, 1);
   assert.equal(json[0].Names, 'psc');
   assert.equal(json[0].State, 'running');

@@ -39,12 +39,28 @@ test('run -it: an interactive shell on a real pseudo-terminal, exit status passe
 });
 
 test('run -i pipes stdin without a terminal; run passes SIGTERM on to the container', async () => {
-  const r = ok(await f.cli(['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line one\nline two\n' }), 'run -i');
+  const r = ok(
+    await f.cli(['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'line one\nline two\n' }),
+    'run -i',
+  );
   assert.equal(r.stdout, 'line one\nline two\ndone\n');
 
-  const child = spawn(WHARF_BIN, ['--root', f.root, 'run', '--rm', 'busybox', 'sh', '-c', 'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    WHARF_BIN,
+    [
+      '--root',
+      f.root,
+      'run',
+      '--rm',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.1; done',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   for (let i = 0; i < 100 && !out.includes('ready'); i++) await sleep(100);
@@ -65,11 +81,17 @@ test('exec -it runs on a terminal; start -a attaches and returns the exit code; 
   });
   let out = '';
   term.onData((d) => (out += d));
-  const code = await Promise.race([new Promise<number>((r) => term.onExit(({ exitCode }) => r(exitCode))), sleep(20_000).then(() => -1)]);
+  const code = await Promise.race([
+    new Promise<number>((r) => term.onExit(({ exitCode }) => r(exitCode))),
+    sleep(20_000).then(() => -1),
+  ]);
   assert.equal(code, 5);
   assert.match(out, /\/dev\/pts\/\d+/);
 
-  ok(await f.cli(['create', '--name', 'att', 'busybox', 'sh', '-c', 'echo attached-out; echo attached-err >&2; exit 4']), 'create');
+  ok(
+    await f.cli(['create', '--name', 'att', 'busybox', 'sh', '-c', 'echo attached-out; echo attached-err >&2; exit 4']),
+    'create',
+  );
   const st = await f.cli(['start', '-a', 'att']);
   assert.equal(st.code, 4);
   assert.equal(st.stdout, 'attached-out\n');

@@ -13,13 +13,32 @@ let bbId: string;
 before(async () => {
   t = await tempRoot();
   tarFile = await makeBusyboxTar(t.root);
-  bbId = ok(await t.cli(['import', '-c', 'CMD ["sh"]', '-c', 'ENV A=1 B="two words"', '-c', 'EXPOSE 80 53/udp', '-c', 'WORKDIR /srv', '-c', 'LABEL team=core', tarFile, 'busybox']), 'import').stdout.trim();
+  bbId = ok(
+    await t.cli([
+      'import',
+      '-c',
+      'CMD ["sh"]',
+      '-c',
+      'ENV A=1 B="two words"',
+      '-c',
+      'EXPOSE 80 53/udp',
+      '-c',
+      'WORKDIR /srv',
+      '-c',
+      'LABEL team=core',
+      tarFile,
+      'busybox',
+    ]),
+    'import',
+  ).stdout.trim();
 });
 after(async () => t.cleanup());
 
 test('import prints the image ID and applies --change instructions', async () => {
   assert.match(bbId, /^sha256:[a-f0-9]{64}$/);
-  const cfg = JSON.parse(ok(await t.cli(['image', 'inspect', '--format', '{{json .Config}}', 'busybox']), 'inspect').stdout);
+  const cfg = JSON.parse(
+    ok(await t.cli(['image', 'inspect', '--format', '{{json .Config}}', 'busybox']), 'inspect').stdout,
+  );
   assert.deepEqual(cfg.Cmd, ['sh']);
   assert.deepEqual(cfg.Env, ['A=1', 'B=two words']);
   assert.deepEqual(cfg.ExposedPorts, { '80/tcp': {}, '53/udp': {} });
@@ -32,10 +51,23 @@ test('import from stdin, gzip and xz give the same layer', async () => {
   const gz = execFileSync('gzip', ['-c', tarFile]);
   const xz = execFileSync('xz', ['-c', tarFile]);
   const ids: string[] = [];
-  for (const [name, data] of [['plain', plain], ['gz', gz], ['xz', xz]] as const) {
-    ids.push(ok(await t.cli(['import', '-m', 'same', '-', `stdin-${name}:1`], { input: data }), `import ${name}`).stdout.trim());
+  for (const [name, data] of [
+    ['plain', plain],
+    ['gz', gz],
+    ['xz', xz],
+  ] as const) {
+    ids.push(
+      ok(
+        await t.cli(['import', '-m', 'same', '-', `stdin-${name}:1`], { input: data }),
+        `import ${name}`,
+      ).stdout.trim(),
+    );
   }
-  const layers = await Promise.all(ids.map(async (id) => ok(await t.cli(['inspect', '--format', '{{json .RootFS.Layers}}', id]), 'inspect').stdout.trim()));
+  const layers = await Promise.all(
+    ids.map(async (id) =>
+      ok(await t.cli(['inspect', '--format', '{{json .RootFS.Layers}}', id]), 'inspect').stdout.trim(),
+    ),
+  );
   assert.equal(new Set(layers).size, 1, 'one diff ID whatever the compression');
   const comment = ok(await t.cli(['inspect', '--format', '{{.Comment}}', 'stdin-plain:1']), 'inspect').stdout.trim();
   assert.equal(comment, 'same');
@@ -82,22 +114,45 @@ test('images lists names in Docker columns, with -q, --digests, --no-trunc, filt
   const dig = ok(await t.cli(['images', '--digests', 'busybox']), 'images').stdout;
   assert.match(dig.split('\n')[0]!, /^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID\s+CREATED\s+SIZE$/);
   assert.match(dig.split('\n')[1]!, /<none>/);
-  const json = ok(await t.cli(['images', '--format', 'json', 'busybox']), 'images').stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const json = ok(await t.cli(['images', '--format', 'json', 'busybox']), 'images')
+    .stdout.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(json.length, 1);
   assert.equal(json[0].Repository, 'busybox');
   assert.equal(json[0].ID, bbId.slice(7, 19));
-  const tmpl = ok(await t.cli(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=example.com:5000/*/*']), 'images').stdout.trim();
+  const tmpl = ok(
+    await t.cli(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=example.com:5000/*/*']),
+    'images',
+  ).stdout.trim();
   assert.equal(tmpl, 'example.com:5000/team/bb:v1');
-  const labelled = ok(await t.cli(['images', '-q', '--filter', 'label=team=core']), 'images').stdout.trim().split('\n');
+  const labelled = ok(await t.cli(['images', '-q', '--filter', 'label=team=core']), 'images')
+    .stdout.trim()
+    .split('\n');
   assert.ok(labelled.includes(bbId.slice(7, 19)));
   const bad = await t.cli(['images', '--filter', 'nope=1']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /invalid filter 'nope'/);
 });
 
-test('inspect has Docker\'s shape, with GraphDriver dirs that exist and diff IDs', async () => {
+test("inspect has Docker's shape, with GraphDriver dirs that exist and diff IDs", async () => {
   const [info] = JSON.parse(ok(await t.cli(['image', 'inspect', 'busybox']), 'inspect').stdout);
-  for (const k of ['Id', 'RepoTags', 'RepoDigests', 'Parent', 'Comment', 'Created', 'Author', 'Config', 'Architecture', 'Os', 'Size', 'GraphDriver', 'RootFS', 'Metadata']) {
+  for (const k of [
+    'Id',
+    'RepoTags',
+    'RepoDigests',
+    'Parent',
+    'Comment',
+    'Created',
+    'Author',
+    'Config',
+    'Architecture',
+    'Os',
+    'Size',
+    'GraphDriver',
+    'RootFS',
+    'Metadata',
+  ]) {
     assert.ok(k in info, `missing ${k}`);
   }
   assert.equal(info.Id, bbId);
@@ -106,7 +161,10 @@ test('inspect has Docker\'s shape, with GraphDriver dirs that exist and diff IDs
   assert.match(info.RootFS.Layers[0], /^sha256:/);
   const upper = info.GraphDriver.Data.UpperDir as string;
   assert.ok((await readFile(path.join(upper, 'etc/passwd'), 'utf8')).startsWith('root:'));
-  assert.equal(ok(await t.cli(['inspect', '--format', '{{.Os}}/{{.Architecture}}', 'busybox']), 'inspect').stdout.trim(), `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`);
+  assert.equal(
+    ok(await t.cli(['inspect', '--format', '{{.Os}}/{{.Architecture}}', 'busybox']), 'inspect').stdout.trim(),
+    `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+  );
   const miss = await t.cli(['image', 'inspect', 'nope']);
   assert.equal(miss.code, 1);
   assert.match(miss.stderr, /No such image: nope:latest/);
@@ -131,7 +189,10 @@ test('rmi untags by name, refuses an ID with several names, deletes with -f', as
   ok(await t.cli(['tag', 'rmtest:b', 'rmtest:c']), 'tag');
   const conflict = await t.cli(['rmi', id.slice(7, 19)]);
   assert.equal(conflict.code, 1);
-  assert.match(conflict.stderr, /unable to delete [a-f0-9]{12} \(must be forced\) - image is referenced in multiple repositories/);
+  assert.match(
+    conflict.stderr,
+    /unable to delete [a-f0-9]{12} \(must be forced\) - image is referenced in multiple repositories/,
+  );
   const forced = ok(await t.cli(['rmi', '-f', id.slice(7, 19)]), 'rmi -f').stdout;
   assert.match(forced, /Untagged: rmtest:b\n/);
   assert.match(forced, /Untagged: rmtest:c\n/);
@@ -151,7 +212,9 @@ test('image prune removes dangling images only; -a removes unused ones', async (
   ok(await t.cli(['import', tar2, 'prune-me:1']), 'import');
   const danglingId = ok(await t.cli(['import', '-m', 'dangling', tar2, 'prune-me:1']), 'import').stdout.trim();
   // Re-pointing the tag leaves the first image dangling.
-  const dangling = ok(await t.cli(['images', '-q', '--no-trunc', '--filter', 'dangling=true']), 'images').stdout.trim().split('\n');
+  const dangling = ok(await t.cli(['images', '-q', '--no-trunc', '--filter', 'dangling=true']), 'images')
+    .stdout.trim()
+    .split('\n');
   assert.equal(dangling.length, 1);
   assert.notEqual(dangling[0], danglingId);
   const pr = ok(await t.cli(['image', 'prune', '-f']), 'prune').stdout;

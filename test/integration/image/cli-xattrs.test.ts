@@ -21,14 +21,23 @@ test('import then save through the CLI keeps binary xattr values byte for byte',
     const capability = Buffer.from('0100000280200080000000000000000000000000', 'hex');
     const userValue = Buffer.from([0xff, 0x00, 0xfe, 0x41]);
     const src = path.join(dir, 'src');
-    await createTree(src, [{ kind: 'file', path: 'bin/ping', content: 'elf', xattrs: { 'security.capability': capability, 'user.bin': userValue } }]);
+    await createTree(src, [
+      {
+        kind: 'file',
+        path: 'bin/ping',
+        content: 'elf',
+        xattrs: { 'security.capability': capability, 'user.bin': userValue },
+      },
+    ]);
     const input = path.join(dir, 'in.tar');
     await writeFile(input, await streamToBuffer(tarDirectory(src)));
     ok(await t.cli(['import', input, 'xattrs:1']), 'import');
     const saved = path.join(dir, 'saved.tar');
     ok(await t.cli(['save', '-o', saved, 'xattrs:1']), 'save');
 
-    const manifest = JSON.parse(execFileSync('tar', ['-xOf', saved, 'manifest.json'], { encoding: 'utf8' })) as Array<{ Layers: string[] }>;
+    const manifest = JSON.parse(execFileSync('tar', ['-xOf', saved, 'manifest.json'], { encoding: 'utf8' })) as Array<{
+      Layers: string[];
+    }>;
     const layer = execFileSync('tar', ['-xOf', saved, manifest[0]!.Layers[0]!], { maxBuffer: 64 << 20 });
     const ping = (await listTar(layer)).find((e) => e.name === 'bin/ping');
     assert.ok(ping, 'bin/ping in the saved layer');

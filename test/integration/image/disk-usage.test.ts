@@ -39,8 +39,18 @@ before(async () => {
     for (const [i, size] of EXTRA.entries()) {
       const layer = await w.images.layers.create(baseChain[0]!, createReadStream(await tarOf(work, `extra${i}`, size)));
       const created = new Date().toISOString();
-      const cfg = { ...config, created, rootfs: { type: 'layers' as const, diff_ids: [...config.rootfs.diff_ids, layer.diffId] }, history: [...(config.history ?? []), { created, created_by: `/bin/sh -c #(nop) COPY extra${i}.bin /` }] };
-      await w.images.create({ configRaw: canonicalJson(cfg), chain: [baseChain[0]!, layer.chainId], parent: base.id, tags: [`child${i}:1`] });
+      const cfg = {
+        ...config,
+        created,
+        rootfs: { type: 'layers' as const, diff_ids: [...config.rootfs.diff_ids, layer.diffId] },
+        history: [...(config.history ?? []), { created, created_by: `/bin/sh -c #(nop) COPY extra${i}.bin /` }],
+      };
+      await w.images.create({
+        configRaw: canonicalJson(cfg),
+        chain: [baseChain[0]!, layer.chainId],
+        parent: base.id,
+        tags: [`child${i}:1`],
+      });
     }
   } finally {
     w.close();
@@ -65,7 +75,10 @@ test('system df counts a shared base once', async () => {
 
 test('system df -v shows shared and unique sizes per image', async () => {
   const out = ok(await t.cli(['system', 'df', '-v']), 'df -v').stdout;
-  const rows = out.split('\n').filter((l) => /^(base|child\d)\s/.test(l)).map((l) => l.split(/\s{2,}/));
+  const rows = out
+    .split('\n')
+    .filter((l) => /^(base|child\d)\s/.test(l))
+    .map((l) => l.split(/\s{2,}/));
   assert.equal(rows.length, 3);
   for (const r of rows) {
     const [repo, , , , size, shared, unique] = r;
@@ -79,7 +92,7 @@ test('system df -v shows shared and unique sizes per image', async () => {
   }
 });
 
-test('the store\'s real disk use matches: no layer is stored twice', async () => {
+test("the store's real disk use matches: no layer is stored twice", async () => {
   const du = Number(execFileSync('du', ['-sb', t.root], { encoding: 'utf8' }).split('\t')[0]);
   // Our own test inputs (the tars) live under work/; exclude them.
   const work = Number(execFileSync('du', ['-sb', path.join(t.root, 'work')], { encoding: 'utf8' }).split('\t')[0]);
@@ -100,7 +113,9 @@ test('rmi of an image with child images: by ID is refused, by name only untags',
   assert.ok(!ok(await t.cli(['images', '-q', '--no-trunc']), 'images').stdout.includes(id));
   assert.ok(ok(await t.cli(['images', '-a', '-q', '--no-trunc']), 'images -a').stdout.includes(id));
   // history of a child names its parent image on the second row, as docker does for local builds.
-  const hist = ok(await t.cli(['history', '-q', '--no-trunc', 'child0:1']), 'history').stdout.trim().split('\n');
+  const hist = ok(await t.cli(['history', '-q', '--no-trunc', 'child0:1']), 'history')
+    .stdout.trim()
+    .split('\n');
   assert.equal(hist[1], id);
   // Removing both children then prunes the untagged parent too.
   const out = ok(await t.cli(['rmi', 'child0:1', 'child1:1']), 'rmi children').stdout;

@@ -37,8 +37,14 @@ test('docker load accepts wharf save, with the same image ID and history', async
   assert.match(dok(await d.docker(['load', '-i', archive]), 'load'), /Loaded image: busybox:latest/);
   const id = dok(await d.docker(['image', 'inspect', '--format', '{{.Id}}', 'busybox']), 'inspect').trim();
   assert.equal(id, bbId);
-  const theirs = dok(await d.docker(['history', '--no-trunc', '--format', '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}', 'busybox']), 'history');
-  const ours = ok(await t.cli(['history', '--no-trunc', '--format', '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}', 'busybox']), 'history').stdout;
+  const theirs = dok(
+    await d.docker(['history', '--no-trunc', '--format', '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}', 'busybox']),
+    'history',
+  );
+  const ours = ok(
+    await t.cli(['history', '--no-trunc', '--format', '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}', 'busybox']),
+    'history',
+  ).stdout;
   assert.equal(ours, theirs);
 });
 
@@ -79,7 +85,10 @@ test('wharf loads a multi-layer image that docker built and saved, and docker lo
     // A second save of the loaded image is byte-identical.
     const back2 = path.join(t2.root, 'web-wharf2.tar');
     ok(await t2.cli(['save', '-o', back2, 'web:1']), 'save');
-    const h = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
+    const h = async (f: string) =>
+      createHash('sha256')
+        .update(await readFile(f))
+        .digest('hex');
     assert.equal(await h(back2), await h(back));
   } finally {
     await t2.cleanup();

@@ -21,9 +21,19 @@ before(async () => {
   // As a pull records it: the manifest bytes in the content store and a RepoDigest for the repository.
   const w = await Wharf.open({ root: t.root });
   try {
-    const raw = canonicalJson({ schemaVersion: 2, mediaType: MediaType.OCIManifest, config: { mediaType: MediaType.OCIConfig, digest: id, size: 1 }, layers: [] });
+    const raw = canonicalJson({
+      schemaVersion: 2,
+      mediaType: MediaType.OCIManifest,
+      config: { mediaType: MediaType.OCIConfig, digest: id, size: 1 },
+      layers: [],
+    });
     manifestDigest = (await w.content.writeBuffer(raw)).digest;
-    w.images.records.manifests.add({ imageId: id as Digest, repository: 'reg.example:5000/team/app', digest: manifestDigest, mediaType: MediaType.OCIManifest });
+    w.images.records.manifests.add({
+      imageId: id as Digest,
+      repository: 'reg.example:5000/team/app',
+      digest: manifestDigest,
+      mediaType: MediaType.OCIManifest,
+    });
   } finally {
     w.close();
   }
@@ -41,5 +51,8 @@ test('RepoDigests show, and go with the last tag of their repository', async () 
   assert.match(last, /^Untagged: other.example\/app:2\nDeleted: sha256:/);
   assert.equal(ok(await t.cli(['images', '-a', '-q']), 'images').stdout, '');
   // The manifest blob went with its last reference: nothing is orphaned.
-  assert.match(ok(await t.cli(['system', 'check']), 'check').stdout, /checked 0 blobs, 0 layers, 0 images: no problems/);
+  assert.match(
+    ok(await t.cli(['system', 'check']), 'check').stdout,
+    /checked 0 blobs, 0 layers, 0 images: no problems/,
+  );
 });

@@ -11,7 +11,10 @@ let t: Awaited<ReturnType<typeof tempRoot>>;
 let bbId: string;
 let saved: string;
 
-const sha = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
+const sha = async (f: string) =>
+  createHash('sha256')
+    .update(await readFile(f))
+    .digest('hex');
 
 before(async () => {
   t = await tempRoot();
@@ -22,9 +25,10 @@ before(async () => {
 });
 after(async () => t.cleanup());
 
-test('save writes docker save\'s layout: OCI layout + manifest.json + repositories', async () => {
+test("save writes docker save's layout: OCI layout + manifest.json + repositories", async () => {
   const names = execFileSync('tar', ['-tf', saved], { encoding: 'utf8' }).trim().split('\n');
-  for (const n of ['oci-layout', 'index.json', 'manifest.json', 'repositories']) assert.ok(names.includes(n), `missing ${n}`);
+  for (const n of ['oci-layout', 'index.json', 'manifest.json', 'repositories'])
+    assert.ok(names.includes(n), `missing ${n}`);
   assert.ok(names.includes(`blobs/sha256/${bbId.slice(7)}`), 'config blob');
   const manifest = JSON.parse(execFileSync('tar', ['-xOf', saved, 'manifest.json'], { encoding: 'utf8' }));
   assert.deepEqual(manifest[0].RepoTags, ['busybox:latest']);
@@ -45,22 +49,35 @@ test('save → load into a fresh root → save is byte-identical, and the image 
     assert.equal(await sha(again), await sha(saved));
     // Loading the same archive again stores nothing twice.
     ok(await t2.cli(['load'], { input: await readFile(saved) }), 'load from stdin');
-    assert.match(ok(await t2.cli(['system', 'check']), 'check').stdout, /checked 2 blobs, 1 layers, 1 images: no problems/);
+    assert.match(
+      ok(await t2.cli(['system', 'check']), 'check').stdout,
+      /checked 2 blobs, 1 layers, 1 images: no problems/,
+    );
   } finally {
     await t2.cleanup();
   }
 });
 
-test('skopeo reads what save writes, and wharf loads skopeo\'s docker-archive and oci-archive', async () => {
-  const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `docker-archive:${saved}`], { encoding: 'utf8' }));
+test("skopeo reads what save writes, and wharf loads skopeo's docker-archive and oci-archive", async () => {
+  const inspect = JSON.parse(
+    execFileSync('skopeo', ['inspect', '--raw', `docker-archive:${saved}`], { encoding: 'utf8' }),
+  );
   assert.equal(inspect.config.digest, bbId);
   const dockerArchive = path.join(t.root, 'skopeo-docker.tar');
   const ociArchive = path.join(t.root, 'skopeo-oci.tar');
-  execFileSync('skopeo', ['copy', '--quiet', `docker-archive:${saved}`, `docker-archive:${dockerArchive}:skopeo/bb:v1`]);
+  execFileSync('skopeo', [
+    'copy',
+    '--quiet',
+    `docker-archive:${saved}`,
+    `docker-archive:${dockerArchive}:skopeo/bb:v1`,
+  ]);
   execFileSync('skopeo', ['copy', '--quiet', `docker-archive:${saved}`, `oci-archive:${ociArchive}:skopeo/bb:v2`]);
   const t2 = await tempRoot();
   try {
-    assert.equal(ok(await t2.cli(['load', '-i', dockerArchive]), 'load docker-archive').stdout, 'Loaded image: skopeo/bb:v1\n');
+    assert.equal(
+      ok(await t2.cli(['load', '-i', dockerArchive]), 'load docker-archive').stdout,
+      'Loaded image: skopeo/bb:v1\n',
+    );
     const ociOut = ok(await t2.cli(['load', '-i', ociArchive]), 'load oci-archive').stdout;
     assert.match(ociOut, /^Loaded image/);
     assert.match(ociOut, /skopeo\/bb:v2/);
@@ -74,13 +91,16 @@ test('skopeo reads what save writes, and wharf loads skopeo\'s docker-archive an
     }
     // One layer on disk for both images.
     assert.match(ok(await t2.cli(['system', 'check']), 'check').stdout, /1 layers, 2 images: no problems/);
-    assert.equal((await readFile(path.join(info.GraphDriver.Data.UpperDir, 'etc/passwd'), 'utf8')).split('\n')[0], 'root:x:0:0:root:/root:/bin/sh');
+    assert.equal(
+      (await readFile(path.join(info.GraphDriver.Data.UpperDir, 'etc/passwd'), 'utf8')).split('\n')[0],
+      'root:x:0:0:root:/root:/bin/sh',
+    );
   } finally {
     await t2.cleanup();
   }
 });
 
-test('the OCI layout inside a save passes umoci\'s checks', async () => {
+test("the OCI layout inside a save passes umoci's checks", async () => {
   const dir = path.join(t.root, 'layout');
   await mkdir(dir);
   execFileSync('tar', ['-xf', saved, '-C', dir]);
@@ -118,13 +138,33 @@ test('a bad archive is one clear error and stores nothing', async () => {
     const evil = path.join(t2.root, 'evil');
     await mkdir(evil);
     cases.push(['traversal', Buffer.from(''), /escapes/]);
-    execFileSync('sh', ['-c', `cd ${evil} && mkdir -p a && echo x > a/f && tar -cf layer.tar --transform 's,^a/f,../../../etc/evil-wharf,' a/f`]);
-    const layerSha = createHash('sha256').update(await readFile(path.join(evil, 'layer.tar'))).digest('hex');
-    const cfg = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${layerSha}`] } });
+    execFileSync('sh', [
+      '-c',
+      `cd ${evil} && mkdir -p a && echo x > a/f && tar -cf layer.tar --transform 's,^a/f,../../../etc/evil-wharf,' a/f`,
+    ]);
+    const layerSha = createHash('sha256')
+      .update(await readFile(path.join(evil, 'layer.tar')))
+      .digest('hex');
+    const cfg = JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [`sha256:${layerSha}`] },
+    });
     const cfgSha = createHash('sha256').update(cfg).digest('hex');
     await writeFile(path.join(evil, `${cfgSha}.json`), cfg);
-    await writeFile(path.join(evil, 'manifest.json'), JSON.stringify([{ Config: `${cfgSha}.json`, RepoTags: ['evil:1'], Layers: ['layer.tar'] }]));
-    execFileSync('tar', ['-cf', path.join(t2.root, 'evil.tar'), '-C', evil, 'manifest.json', `${cfgSha}.json`, 'layer.tar']);
+    await writeFile(
+      path.join(evil, 'manifest.json'),
+      JSON.stringify([{ Config: `${cfgSha}.json`, RepoTags: ['evil:1'], Layers: ['layer.tar'] }]),
+    );
+    execFileSync('tar', [
+      '-cf',
+      path.join(t2.root, 'evil.tar'),
+      '-C',
+      evil,
+      'manifest.json',
+      `${cfgSha}.json`,
+      'layer.tar',
+    ]);
     cases[cases.length - 1]![1] = await readFile(path.join(t2.root, 'evil.tar'));
 
     for (const [name, input, re] of cases) {

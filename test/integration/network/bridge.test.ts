@@ -6,7 +6,14 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { is } from '../../../src/errors/index.js';
-import { Runc, buildSpec, startMonitor, waitExit, execInContainer, buildExecProcess } from '../../../src/runtime/index.js';
+import {
+  Runc,
+  buildSpec,
+  startMonitor,
+  waitExit,
+  execInContainer,
+  buildExecProcess,
+} from '../../../src/runtime/index.js';
 import {
   netnsExists,
   netnsNameFor,
@@ -39,12 +46,19 @@ function get(port: number, urlPath: string): Promise<{ status: number; body: str
 /** Lines of iptables-save (all tables) that mention this container's ID or IP. */
 async function rulesOf(id: string, ip: string | undefined): Promise<string[]> {
   const out = (await run('iptables-save', [])).stdout.split('\n');
-  return out.filter((l) => l.includes(id) || (ip !== undefined && new RegExp(`\\b${ip.replace(/\./g, '\\.')}\\b`).test(l)));
+  return out.filter(
+    (l) => l.includes(id) || (ip !== undefined && new RegExp(`\\b${ip.replace(/\./g, '\\.')}\\b`).test(l)),
+  );
 }
 
 async function hostVeths(): Promise<Set<string>> {
   const out = (await run('ip', ['-o', 'link', 'show', 'master', 'wharf0'], { check: false })).stdout;
-  return new Set(out.split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '').filter(Boolean));
+  return new Set(
+    out
+      .split('\n')
+      .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
+      .filter(Boolean),
+  );
 }
 
 async function freeLoopbackPort(): Promise<number> {
@@ -92,7 +106,15 @@ test('httpd on the bridge answers on a published loopback port, and teardown lea
   await fsp.writeFile(path.join(r.dir, 'config.json'), JSON.stringify(spec));
   const runc = new Runc({ root: path.join(r.runDir, 'runc') });
   const stateDir = path.join(r.runDir, 'm');
-  await startMonitor({ id: r.id, bundle: r.dir, runcRoot: runc.root, stateDir, logPath: path.join(r.dir, 'log.json'), tty: false, openStdin: false });
+  await startMonitor({
+    id: r.id,
+    bundle: r.dir,
+    runcRoot: runc.root,
+    stateDir,
+    logPath: path.join(r.dir, 'log.json'),
+    tty: false,
+    openStdin: false,
+  });
   // Runs first (cleanups run in reverse): a failed assertion below must not leave the container running.
   cleanups.push(async () => {
     await runc.kill(r.id, 'SIGKILL').catch(() => {});
@@ -119,7 +141,12 @@ test('httpd on the bridge answers on a published loopback port, and teardown lea
   const out: Buffer[] = [];
   const sink = new (await import('node:stream')).PassThrough();
   sink.on('data', (d: Buffer) => out.push(d));
-  const code = await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['cat', '/etc/hosts'] }), stdout: sink });
+  const code = await execInContainer({
+    runc,
+    id: r.id,
+    process: buildExecProcess(spec.process, { args: ['cat', '/etc/hosts'] }),
+    stdout: sink,
+  });
   assert.equal(code, 0);
   assert.match(Buffer.concat(out).toString(), /\tweb\n/);
 
@@ -186,7 +213,13 @@ test('-P style random ports are allocated, none mode has only loopback, host mod
   assert.match(none.hosts, /127\.0\.0\.1\s+localhost/);
   await teardownNetwork(noneId, none);
   assert.equal(await netnsExists(netnsNameFor(noneId)), false);
-  const host = await setupNetwork({ id: 'wt-host', mode: 'host', hostname: 'h', ports: parsePublish('80'), hostResolvConf: 'nameserver 127.0.0.53\n' });
+  const host = await setupNetwork({
+    id: 'wt-host',
+    mode: 'host',
+    hostname: 'h',
+    ports: parsePublish('80'),
+    hostResolvConf: 'nameserver 127.0.0.53\n',
+  });
   assert.equal(host.netnsPath, undefined);
   assert.equal(host.resolvConf, 'nameserver 127.0.0.53\n');
   assert.equal(host.warnings.length, 1);

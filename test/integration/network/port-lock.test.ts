@@ -20,12 +20,15 @@ test('withPortLock runs one holder at a time, and a killed holder releases the l
     let inside = 0;
     let overlapped = false;
     const section = () =>
-      withPortLock(async () => {
-        inside++;
-        if (inside > 1) overlapped = true;
-        await sleep(100);
-        inside--;
-      }, { file });
+      withPortLock(
+        async () => {
+          inside++;
+          if (inside > 1) overlapped = true;
+          await sleep(100);
+          inside--;
+        },
+        { file },
+      );
     const t = Date.now();
     await Promise.all([section(), section(), section()]);
     assert.equal(overlapped, false);
@@ -34,7 +37,9 @@ test('withPortLock runs one holder at a time, and a killed holder releases the l
     // A process that dies holding the lock (SIGKILL, no cleanup) does not keep it.
     const script = `require('node:child_process').spawn('flock', ['-x', ${JSON.stringify(file)}, 'sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'inherit', 'inherit'] }); setInterval(() => {}, 1000);`;
     const holder = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+    await new Promise<void>((resolve) =>
+      holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()),
+    );
     holder.kill('SIGKILL');
     const got = await withPortLock(async () => 'acquired', { file, timeoutSec: 10 });
     assert.equal(got, 'acquired');
@@ -47,15 +52,26 @@ test('concurrent runs publishing the same host port: one gets it, the other a co
   f = await withBusybox('wharf-port-race-');
   const port = await freePort();
   const runs = await Promise.all(
-    ['race1', 'race2'].map((name) => f!.cli(['run', '-d', '--name', name, '-p', `${port}:80`, 'busybox', 'httpd', '-f', '-p', '80'])),
+    ['race1', 'race2'].map((name) =>
+      f!.cli(['run', '-d', '--name', name, '-p', `${port}:80`, 'busybox', 'httpd', '-f', '-p', '80']),
+    ),
   );
   const codes = runs.map((r) => r.code).sort();
-  assert.deepEqual(codes, [0, 125], `exactly one run publishes ${port}: ${runs.map((r) => r.stderr.trim()).join(' | ')}`);
+  assert.deepEqual(
+    codes,
+    [0, 125],
+    `exactly one run publishes ${port}: ${runs.map((r) => r.stderr.trim()).join(' | ')}`,
+  );
   assert.match(runs.find((r) => r.code === 125)!.stderr, /already published|already in use|already allocated/);
 
-  const auto = await Promise.all(['auto1', 'auto2', 'auto3'].map((name) => f!.cli(['run', '-d', '--name', name, '-p', '80', 'busybox', 'httpd', '-f', '-p', '80'])));
+  const auto = await Promise.all(
+    ['auto1', 'auto2', 'auto3'].map((name) =>
+      f!.cli(['run', '-d', '--name', name, '-p', '80', 'busybox', 'httpd', '-f', '-p', '80']),
+    ),
+  );
   for (const r of auto) ok(r, 'run -p 80');
   const hostPorts = new Set<string>();
-  for (const name of ['auto1', 'auto2', 'auto3']) hostPorts.add(ok(await f.cli(['port', name, '80']), 'port').stdout.trim());
+  for (const name of ['auto1', 'auto2', 'auto3'])
+    hostPorts.add(ok(await f.cli(['port', name, '80']), 'port').stdout.trim());
   assert.equal(hostPorts.size, 3, `three different host ports: ${[...hostPorts].join(', ')}`);
 });

@@ -21,8 +21,15 @@ describe('registry with several worker processes', () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-reg-cluster-'));
     const port = await freePort();
     const cfg = path.join(dir, 'config.yml');
-    await fsp.writeFile(cfg, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n  workers: 2\n`);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('test/integration/registry/registry-main.ts'), cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await fsp.writeFile(
+      cfg,
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n  workers: 2\n`,
+    );
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.resolve('test/integration/registry/registry-main.ts'), cfg],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     try {
@@ -37,13 +44,19 @@ describe('registry with several worker processes', () => {
         });
       });
       assert.equal(url, `http://127.0.0.1:${port}`);
-      const imgs = await Promise.all(Array.from({ length: 6 }, (_, i) => pushImage(url, `cl/app${i % 2}`, `t${i}`, { layers: [randomBytes(50_000)] })));
+      const imgs = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          pushImage(url, `cl/app${i % 2}`, `t${i}`, { layers: [randomBytes(50_000)] }),
+        ),
+      );
       // Requests land on either worker; every one sees the same data.
       const pids = new Set<string>();
       for (const [i, img] of imgs.entries()) {
         const res = await fetch(`${url}/v2/cl/app${i % 2}/manifests/t${i}`, { headers: { Connection: 'close' } });
         assert.equal(sha256(Buffer.from(await res.arrayBuffer())), img.digest);
-        const blob = await fetch(`${url}/v2/cl/app${i % 2}/blobs/${img.layers[0]!.digest}`, { headers: { Connection: 'close' } });
+        const blob = await fetch(`${url}/v2/cl/app${i % 2}/blobs/${img.layers[0]!.digest}`, {
+          headers: { Connection: 'close' },
+        });
         assert.equal(sha256(Buffer.from(await blob.arrayBuffer())), img.layers[0]!.digest);
       }
       for (const line of stderr.split('\n')) if (line.includes('"GET /v2/cl/')) pids.add(line);

@@ -38,7 +38,13 @@ function killHard(child: ChildProcess): Promise<void> {
 }
 
 /** Streams `first`, then (without ending the request) calls `during`, then waits for the connection to break. */
-function patchThenHang(url: string, loc: string, first: Buffer, total: number, during: () => Promise<void>): Promise<void> {
+function patchThenHang(
+  url: string,
+  loc: string,
+  first: Buffer,
+  total: number,
+  during: () => Promise<void>,
+): Promise<void> {
   return new Promise((resolve) => {
     const req = http.request(`${url}${loc}`, { method: 'PATCH', headers: { 'Content-Length': String(total) } });
     req.on('error', () => resolve());
@@ -60,7 +66,10 @@ describe('registry killed mid-upload', () => {
   it('keeps serving after a restart, resumes the session, and never exposes bytes that do not match', async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-reg-crash-'));
     const config = path.join(dir, 'config.yml');
-    await fsp.writeFile(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:0\n`);
+    await fsp.writeFile(
+      config,
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:0\n`,
+    );
     let srv = await startProcess(config);
     children.push(srv.child);
 
@@ -71,15 +80,24 @@ describe('registry killed mid-upload', () => {
     // A monolithic upload of another blob, killed in flight, must leave nothing visible.
     const other = randomBytes(1_000_000);
     const monolithic = new Promise<void>((resolve) => {
-      const req = http.request(`${srv.url}/v2/crash/app/blobs/uploads/?digest=${sha256(other)}`, { method: 'POST', headers: { 'Content-Length': String(other.length) } });
+      const req = http.request(`${srv.url}/v2/crash/app/blobs/uploads/?digest=${sha256(other)}`, {
+        method: 'POST',
+        headers: { 'Content-Length': String(other.length) },
+      });
       req.on('error', () => resolve());
       req.on('response', () => resolve());
       req.write(other.subarray(0, 400_000));
     });
     // One chunk acknowledged, then a second one cut by the kill.
-    res = await fetch(`${srv.url}${loc}`, { method: 'PATCH', body: data.subarray(0, 700_000), headers: { 'Content-Range': '0-699999' } });
+    res = await fetch(`${srv.url}${loc}`, {
+      method: 'PATCH',
+      body: data.subarray(0, 700_000),
+      headers: { 'Content-Range': '0-699999' },
+    });
     assert.equal(res.status, 202);
-    await patchThenHang(srv.url, loc, data.subarray(700_000, 1_500_000), data.length - 700_000, () => killHard(srv.child));
+    await patchThenHang(srv.url, loc, data.subarray(700_000, 1_500_000), data.length - 700_000, () =>
+      killHard(srv.child),
+    );
     await monolithic;
 
     srv = await startProcess(config);
@@ -96,7 +114,11 @@ describe('registry killed mid-upload', () => {
     assert.equal(res.status, 204);
     const have = Number(res.headers.get('range')!.split('-')[1]) + 1;
     assert.ok(have >= 700_000 && have <= 1_500_000, `session holds ${have} bytes: at least the acknowledged chunk`);
-    res = await fetch(`${srv.url}${loc}`, { method: 'PATCH', body: data.subarray(have), headers: { 'Content-Range': `${have}-${data.length - 1}` } });
+    res = await fetch(`${srv.url}${loc}`, {
+      method: 'PATCH',
+      body: data.subarray(have),
+      headers: { 'Content-Range': `${have}-${data.length - 1}` },
+    });
     assert.equal(res.status, 202);
     res = await fetch(`${srv.url}${loc}?digest=${digest}`, { method: 'PUT' });
     assert.equal(res.status, 201, 'the digest is checked over the whole file, hashed again after the restart');

@@ -42,16 +42,41 @@ describe('registry with curl', () => {
     let loc = res.headers.location!;
     let offset = 0;
     for (const [i, p] of parts.slice(0, 2).entries()) {
-      res = await curl(['-X', 'PATCH', '-H', 'Content-Type: application/octet-stream', '-H', `Content-Range: ${offset}-${offset + p.length - 1}`,
-        '--data-binary', `@${path.join(tmp, `part${i}`)}`, `${r.url}${loc}`]);
+      res = await curl([
+        '-X',
+        'PATCH',
+        '-H',
+        'Content-Type: application/octet-stream',
+        '-H',
+        `Content-Range: ${offset}-${offset + p.length - 1}`,
+        '--data-binary',
+        `@${path.join(tmp, `part${i}`)}`,
+        `${r.url}${loc}`,
+      ]);
       assert.equal(res.status, 202);
       offset += p.length;
       assert.equal(res.headers.range, `0-${offset - 1}`);
       loc = res.headers.location!;
     }
-    res = await curl(['-X', 'PATCH', '-H', 'Content-Range: 0-29999', '--data-binary', `@${path.join(tmp, 'part0')}`, `${r.url}${loc}`]);
+    res = await curl([
+      '-X',
+      'PATCH',
+      '-H',
+      'Content-Range: 0-29999',
+      '--data-binary',
+      `@${path.join(tmp, 'part0')}`,
+      `${r.url}${loc}`,
+    ]);
     assert.equal(res.status, 416, 'a replayed chunk is out of order');
-    res = await curl(['-X', 'PUT', '-H', 'Content-Type: application/octet-stream', '--data-binary', `@${path.join(tmp, 'part2')}`, `${r.url}${loc}?digest=${digest}`]);
+    res = await curl([
+      '-X',
+      'PUT',
+      '-H',
+      'Content-Type: application/octet-stream',
+      '--data-binary',
+      `@${path.join(tmp, 'part2')}`,
+      `${r.url}${loc}?digest=${digest}`,
+    ]);
     assert.equal(res.status, 201);
     assert.equal(res.headers['docker-content-digest'], digest);
     const out = path.join(tmp, 'range.bin');
@@ -65,7 +90,15 @@ describe('registry with curl', () => {
     const mf = path.join(tmp, 'manifest.json');
     await fsp.writeFile(mf, img.manifest);
     for (const t of ['b', 'c', 'd', 'e']) {
-      const res = await curl(['-X', 'PUT', '-H', `Content-Type: ${OCI_MANIFEST}`, '--data-binary', `@${mf}`, `${r.url}/v2/curl/tags/manifests/${t}`]);
+      const res = await curl([
+        '-X',
+        'PUT',
+        '-H',
+        `Content-Type: ${OCI_MANIFEST}`,
+        '--data-binary',
+        `@${mf}`,
+        `${r.url}/v2/curl/tags/manifests/${t}`,
+      ]);
       assert.equal(res.status, 201);
     }
     const seen: string[] = [];
@@ -82,12 +115,18 @@ describe('registry with curl', () => {
     assert.deepEqual((JSON.parse(res.body) as { tags: string[] }).tags, ['a', 'b', 'd', 'e']);
 
     const sig = await pushImage(r.url, 'curl/tags', undefined, {
-      extra: { artifactType: 'application/vnd.example.signature', subject: { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length } },
+      extra: {
+        artifactType: 'application/vnd.example.signature',
+        subject: { mediaType: OCI_MANIFEST, digest: img.digest, size: img.manifest.length },
+      },
     });
     res = await curl([`${r.url}/v2/curl/tags/referrers/${img.digest}?artifactType=application/vnd.example.signature`]);
     assert.equal(res.status, 200);
     assert.equal(res.headers['oci-filters-applied'], 'artifactType');
     const idx = JSON.parse(res.body) as { manifests: Array<{ digest: string; artifactType: string }> };
-    assert.deepEqual(idx.manifests.map((m) => [m.digest, m.artifactType]), [[sig.digest, 'application/vnd.example.signature']]);
+    assert.deepEqual(
+      idx.manifests.map((m) => [m.digest, m.artifactType]),
+      [[sig.digest, 'application/vnd.example.signature']],
+    );
   });
 });

@@ -10,18 +10,35 @@ import { startTestRegistry, type TestRegistry } from './helpers.js';
 import { writeOciLayout } from './oci-layout.js';
 
 /** A private dockerd on a unix socket in a temp dir; undefined when none can run here. */
-async function startDockerd(dir: string, registryHost: string): Promise<{ child: ChildProcess; sock: string } | undefined> {
+async function startDockerd(
+  dir: string,
+  registryHost: string,
+): Promise<{ child: ChildProcess; sock: string } | undefined> {
   const sock = path.join(dir, 'd.sock');
   const child = spawn(
     'dockerd',
-    ['--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '-H', `unix://${sock}`, '--pidfile', path.join(dir, 'd.pid'),
-      '--bridge=none', '--iptables=false', '--insecure-registry', registryHost],
+    [
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '-H',
+      `unix://${sock}`,
+      '--pidfile',
+      path.join(dir, 'd.pid'),
+      '--bridge=none',
+      '--iptables=false',
+      '--insecure-registry',
+      registryHost,
+    ],
     { stdio: 'ignore' },
   );
   child.on('error', () => undefined);
   for (let i = 0; i < 60; i++) {
     if (child.exitCode !== null) return undefined;
-    const r = await run('docker', ['-H', `unix://${sock}`, 'version', '--format', '{{.Server.Version}}'], { check: false }).catch(() => undefined);
+    const r = await run('docker', ['-H', `unix://${sock}`, 'version', '--format', '{{.Server.Version}}'], {
+      check: false,
+    }).catch(() => undefined);
     if (r?.code === 0) return { child, sock };
     await new Promise((res) => setTimeout(res, 500));
   }
@@ -79,7 +96,9 @@ describe('registry with a real dockerd', () => {
       t.skip('dockerd cannot run here');
       return;
     }
-    const layout = await writeOciLayout(path.join(tmp, 'layout'), 'v1', [{ arch: 'amd64', layerSizes: [150_000, 40_000] }]);
+    const layout = await writeOciLayout(path.join(tmp, 'layout'), 'v1', [
+      { arch: 'amd64', layerSizes: [150_000, 40_000] },
+    ]);
     const archive = path.join(tmp, 'img.tar');
     await run('skopeo', ['copy', `oci:${layout.dir}:v1`, `docker-archive:${archive}:${host}/public/app:v1`]);
     assert.equal((await docker(['load', '-i', archive])).code, 0);

@@ -2,7 +2,12 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { resolveRegistryConfig, startRegistry, type RegistryConfig, type RunningRegistry } from '../../../src/registry/index.js';
+import {
+  resolveRegistryConfig,
+  startRegistry,
+  type RegistryConfig,
+  type RunningRegistry,
+} from '../../../src/registry/index.js';
 
 export interface TestRegistry extends RunningRegistry {
   root: string;
@@ -41,7 +46,12 @@ export function randomBlob(size: number): { data: Buffer; digest: string } {
 }
 
 /** Pushes a blob monolithically (POST ?digest=). */
-export async function pushBlob(url: string, repo: string, data: Buffer, headers: Record<string, string> = {}): Promise<string> {
+export async function pushBlob(
+  url: string,
+  repo: string,
+  data: Buffer,
+  headers: Record<string, string> = {},
+): Promise<string> {
   const digest = sha256(data);
   const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: 'POST',
@@ -61,8 +71,22 @@ export async function pushImage(
   repo: string,
   tag: string | undefined,
   opts: { layers?: Buffer[]; headers?: Record<string, string>; extra?: Record<string, unknown>; config?: Buffer } = {},
-): Promise<{ digest: string; manifest: Buffer; layers: Array<{ digest: string; data: Buffer }>; config: { digest: string; data: Buffer } }> {
-  const config = opts.config ?? Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, nonce: randomBytes(8).toString('hex') }));
+): Promise<{
+  digest: string;
+  manifest: Buffer;
+  layers: Array<{ digest: string; data: Buffer }>;
+  config: { digest: string; data: Buffer };
+}> {
+  const config =
+    opts.config ??
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [] },
+        nonce: randomBytes(8).toString('hex'),
+      }),
+    );
   const layers = (opts.layers ?? [randomBytes(1024)]).map((data) => ({ data, digest: '' }));
   for (const l of layers) l.digest = await pushBlob(url, repo, l.data, opts.headers);
   const configDigest = await pushBlob(url, repo, config, opts.headers);
@@ -71,7 +95,11 @@ export async function pushImage(
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.data.length })),
+      layers: layers.map((l) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: l.digest,
+        size: l.data.length,
+      })),
       ...(opts.extra ?? {}),
     }),
   );

@@ -16,7 +16,8 @@ async function tarOf(files: Record<string, Buffer>): Promise<Buffer> {
     pack.on('end', () => resolve());
     pack.on('error', reject);
   });
-  for (const [name, data] of Object.entries(files)) pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0) }, data);
+  for (const [name, data] of Object.entries(files))
+    pack.entry({ name, size: data.length, mode: 0o644, mtime: new Date(0) }, data);
   pack.finalize();
   await done;
   return Buffer.concat(chunks);
@@ -58,12 +59,23 @@ export async function writeOciLayout(dir: string, tag: string, images: LayoutIma
       layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...d });
     }
     const config = Buffer.from(
-      JSON.stringify({ architecture: img.arch, os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: diffIds }, history: [] }),
+      JSON.stringify({
+        architecture: img.arch,
+        os: 'linux',
+        config: { Cmd: ['/bin/sh'] },
+        rootfs: { type: 'layers', diff_ids: diffIds },
+        history: [],
+      }),
     );
     const c = await put(config);
     blobs.push(c.digest);
     const m = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c }, layers }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c },
+        layers,
+      }),
     );
     const md = await put(m);
     manifests.push({ ...md, arch: img.arch });
@@ -89,7 +101,10 @@ export async function writeOciLayout(dir: string, tag: string, images: LayoutIma
   await fsp.writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   await fsp.writeFile(
     path.join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ ...top, annotations: { 'org.opencontainers.image.ref.name': tag } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...top, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    }),
   );
   return { dir, digest: top.digest, manifests: manifests.map((m) => m.digest), blobs };
 }

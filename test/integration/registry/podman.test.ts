@@ -25,9 +25,13 @@ const freePort = () =>
   });
 
 const podman = async (args: string[]) => {
-  const { stdout } = await execFileP('podman', ['--root', path.join(pm, 'root'), '--runroot', path.join(pm, 'run'), '--storage-driver', 'vfs', ...args], {
-    timeout: 120_000,
-  });
+  const { stdout } = await execFileP(
+    'podman',
+    ['--root', path.join(pm, 'root'), '--runroot', path.join(pm, 'run'), '--storage-driver', 'vfs', ...args],
+    {
+      timeout: 120_000,
+    },
+  );
   return stdout;
 };
 
@@ -37,7 +41,9 @@ before(async () => {
   host = `127.0.0.1:${await freePort()}`;
   reg = spawn(WHARF_BIN, ['--root', t.root, 'registry', 'serve', '--addr', host], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://${host}/v2/`).then((r) => r.ok).catch(() => false);
+    const up = await fetch(`http://${host}/v2/`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (up) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -47,7 +53,9 @@ before(async () => {
 after(async () => {
   reg?.kill('SIGTERM');
   await new Promise((r) => (reg?.exitCode !== null ? r(undefined) : reg.once('exit', r)));
-  await execFileP('sh', ['-c', `grep -o " ${pm}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]).catch(() => {});
+  await execFileP('sh', ['-c', `grep -o " ${pm}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]).catch(
+    () => {},
+  );
   await rm(pm, { recursive: true, force: true });
   await t?.cleanup();
 });
@@ -70,7 +78,7 @@ test('podman pulls what wharf pushed, pushes a new tag, and wharf pulls that bac
   }
 });
 
-test('podman search lists the registry\'s repositories', async () => {
+test("podman search lists the registry's repositories", async () => {
   const out = await podman(['search', '--tls-verify=false', '--format', '{{.Name}}', `${host}/pm`]);
   const names = out.trim().split('\n');
   assert.ok(names.includes(`${host}/pm/bb`), out);

@@ -6,7 +6,11 @@ import { loadRegistryConfig } from '../../../src/registry/config.js';
 import { startRegistry } from '../../../src/registry/server/server.js';
 
 const file = process.argv[2];
-const config = await loadRegistryConfig({ wharfRoot: process.cwd(), env: process.env, ...(file ? { configFile: file } : {}) });
+const config = await loadRegistryConfig({
+  wharfRoot: process.cwd(),
+  env: process.env,
+  ...(file ? { configFile: file } : {}),
+});
 const reg = await startRegistry(config, { log: (l) => process.stderr.write(`${l}\n`) });
 process.stdout.write(`listening ${reg.url}\n`);
 const stop = () => void reg.close().then(() => process.exit(0));

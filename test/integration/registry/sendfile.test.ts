@@ -58,7 +58,11 @@ class RawConnection {
   }
 
   send(method: string, path: string, headers: Record<string, string> = {}): void {
-    const lines = [`${method} ${path} HTTP/1.1`, 'Host: registry', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    const lines = [
+      `${method} ${path} HTTP/1.1`,
+      'Host: registry',
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ];
     this.socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   }
 
@@ -231,7 +235,11 @@ for (const sendfile of [true, false]) {
         stuck.send('GET', `/v2/sf/idle/blobs/${digest}`);
         await sleep(3500);
         stuck.socket.resume();
-        await assert.rejects(stuck.read(), /connection closed with \d+ of \d+ bytes/, 'the server gave up on the stalled download');
+        await assert.rejects(
+          stuck.read(),
+          /connection closed with \d+ of \d+ bytes/,
+          'the server gave up on the stalled download',
+        );
         assert.equal(transfers - before, sendfile ? 1 : 0);
 
         // A reader that takes its time (pauses shorter than the timeout) gets the whole body. Bytes are hashed as

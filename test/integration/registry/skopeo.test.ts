@@ -28,9 +28,13 @@ describe('registry with skopeo', () => {
   });
 
   it('copies an OCI image in and out byte for byte, and inspects it', async () => {
-    const src = await writeOciLayout(path.join(tmp, 'src1'), 'v1', [{ arch: 'amd64', layerSizes: [200_000, 2_000_000] }]);
+    const src = await writeOciLayout(path.join(tmp, 'src1'), 'v1', [
+      { arch: 'amd64', layerSizes: [200_000, 2_000_000] },
+    ]);
     await skopeo(['copy', '--dest-tls-verify=false', `oci:${src.dir}:v1`, `docker://${host}/sk/app:v1`]);
-    const inspect = JSON.parse((await skopeo(['inspect', '--tls-verify=false', `docker://${host}/sk/app:v1`])).stdout) as { Digest: string; Architecture: string; Layers: string[] };
+    const inspect = JSON.parse(
+      (await skopeo(['inspect', '--tls-verify=false', `docker://${host}/sk/app:v1`])).stdout,
+    ) as { Digest: string; Architecture: string; Layers: string[] };
     assert.equal(inspect.Digest, src.digest);
     assert.equal(inspect.Architecture, 'amd64');
     assert.equal(inspect.Layers.length, 2);
@@ -41,8 +45,17 @@ describe('registry with skopeo', () => {
 
   it('stores a Docker schema2 manifest when asked (--format v2s2)', async () => {
     const src = await writeOciLayout(path.join(tmp, 'src2'), 'v1', [{ arch: 'amd64', layerSizes: [50_000] }]);
-    await skopeo(['copy', '--dest-tls-verify=false', '--format', 'v2s2', `oci:${src.dir}:v1`, `docker://${host}/sk/docker:v1`]);
-    const raw = JSON.parse((await skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${host}/sk/docker:v1`])).stdout) as { mediaType: string };
+    await skopeo([
+      'copy',
+      '--dest-tls-verify=false',
+      '--format',
+      'v2s2',
+      `oci:${src.dir}:v1`,
+      `docker://${host}/sk/docker:v1`,
+    ]);
+    const raw = JSON.parse(
+      (await skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${host}/sk/docker:v1`])).stdout,
+    ) as { mediaType: string };
     assert.equal(raw.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
     const out = path.join(tmp, 'out2');
     await skopeo(['copy', '--src-tls-verify=false', `docker://${host}/sk/docker:v1`, `dir:${out}`]);
@@ -54,11 +67,25 @@ describe('registry with skopeo', () => {
       { arch: 'amd64', layerSizes: [30_000] },
       { arch: 'arm64', layerSizes: [40_000] },
     ]);
-    await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${src.dir}:multi`, `docker://${host}/sk/multi:latest`]);
-    const raw = JSON.parse((await skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${host}/sk/multi:latest`])).stdout) as { mediaType: string; manifests: Array<{ digest: string }> };
+    await skopeo([
+      'copy',
+      '--all',
+      '--dest-tls-verify=false',
+      `oci:${src.dir}:multi`,
+      `docker://${host}/sk/multi:latest`,
+    ]);
+    const raw = JSON.parse(
+      (await skopeo(['inspect', '--tls-verify=false', '--raw', `docker://${host}/sk/multi:latest`])).stdout,
+    ) as { mediaType: string; manifests: Array<{ digest: string }> };
     assert.equal(raw.mediaType, 'application/vnd.oci.image.index.v1+json');
-    assert.deepEqual(raw.manifests.map((m) => m.digest), src.manifests);
-    const arm = JSON.parse((await skopeo(['inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${host}/sk/multi:latest`])).stdout) as { Architecture: string };
+    assert.deepEqual(
+      raw.manifests.map((m) => m.digest),
+      src.manifests,
+    );
+    const arm = JSON.parse(
+      (await skopeo(['inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${host}/sk/multi:latest`]))
+        .stdout,
+    ) as { Architecture: string };
     assert.equal(arm.Architecture, 'arm64');
     const out = path.join(tmp, 'out3');
     await skopeo(['copy', '--all', '--src-tls-verify=false', `docker://${host}/sk/multi:latest`, `oci:${out}:multi`]);
@@ -67,14 +94,19 @@ describe('registry with skopeo', () => {
 
   it('lists tags and deletes with skopeo delete', async () => {
     const src = await writeOciLayout(path.join(tmp, 'src4'), 'v1', [{ arch: 'amd64', layerSizes: [10_000] }]);
-    for (const t of ['a', 'b']) await skopeo(['copy', '--dest-tls-verify=false', `oci:${src.dir}:v1`, `docker://${host}/sk/tags:${t}`]);
+    for (const t of ['a', 'b'])
+      await skopeo(['copy', '--dest-tls-verify=false', `oci:${src.dir}:v1`, `docker://${host}/sk/tags:${t}`]);
     const other = await writeOciLayout(path.join(tmp, 'src5'), 'v1', [{ arch: 'amd64', layerSizes: [10_000] }]);
     await skopeo(['copy', '--dest-tls-verify=false', `oci:${other.dir}:v1`, `docker://${host}/sk/tags:c`]);
-    const tags = JSON.parse((await skopeo(['list-tags', '--tls-verify=false', `docker://${host}/sk/tags`])).stdout) as { Tags: string[] };
+    const tags = JSON.parse((await skopeo(['list-tags', '--tls-verify=false', `docker://${host}/sk/tags`])).stdout) as {
+      Tags: string[];
+    };
     assert.deepEqual(tags.Tags, ['a', 'b', 'c']);
     // skopeo deletes by digest: every tag of that manifest goes, other manifests stay.
     await skopeo(['delete', '--tls-verify=false', `docker://${host}/sk/tags:a`]);
-    const after = JSON.parse((await skopeo(['list-tags', '--tls-verify=false', `docker://${host}/sk/tags`])).stdout) as { Tags: string[] };
+    const after = JSON.parse(
+      (await skopeo(['list-tags', '--tls-verify=false', `docker://${host}/sk/tags`])).stdout,
+    ) as { Tags: string[] };
     assert.deepEqual(after.Tags, ['c']);
     const gone = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${host}/sk/tags:b`], { check: false });
     assert.notEqual(gone.code, 0);

@@ -4,7 +4,14 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { is } from '../../../src/errors/index.js';
-import { isMountPoint, mountAll, nativeMountAvailable, overlaySupported, unmount, volatileMounts } from '../../../src/snapshot/index.js';
+import {
+  isMountPoint,
+  mountAll,
+  nativeMountAvailable,
+  overlaySupported,
+  unmount,
+  volatileMounts,
+} from '../../../src/snapshot/index.js';
 
 describe('mountAll / unmount', () => {
   let base: string;
@@ -109,7 +116,16 @@ describe('mountAll / unmount', () => {
         const work = await dir(`${tag}-work`);
         const t = await dir(`${tag}-t`);
         targets.push(t);
-        await mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`] }], t);
+        await mountAll(
+          [
+            {
+              type: 'overlay',
+              source: 'overlay',
+              options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`],
+            },
+          ],
+          t,
+        );
         assert.equal(await isMountPoint(t), true);
         await fsp.writeFile(path.join(t, 'f'), 'changed');
         assert.equal(await fsp.readFile(path.join(lower, 'f'), 'utf8'), 'lower');
@@ -126,7 +142,16 @@ describe('mountAll / unmount', () => {
         await fh.close();
         assert.equal(await isMountPoint(t), false);
         await assert.rejects(
-          mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${path.join(base, 'no-such-dir')}`, `upperdir=${upper}`, `workdir=${work}`] }], t),
+          mountAll(
+            [
+              {
+                type: 'overlay',
+                source: 'overlay',
+                options: [`lowerdir=${path.join(base, 'no-such-dir')}`, `upperdir=${upper}`, `workdir=${work}`],
+              },
+            ],
+            t,
+          ),
           (err: unknown) => is(err, 'INTERNAL') && /cannot mount on /.test((err as Error).message),
         );
         assert.equal(await isMountPoint(t), false);
@@ -143,7 +168,13 @@ describe('mountAll / unmount', () => {
     const work = await dir('v-work');
     const t = await dir('v-t');
     targets.push(t);
-    const mounts = [{ type: 'overlay' as const, source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`] }];
+    const mounts = [
+      {
+        type: 'overlay' as const,
+        source: 'overlay',
+        options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`],
+      },
+    ];
     assert.deepEqual(volatileMounts(mounts)[0]!.options.at(-1), 'volatile');
     assert.deepEqual(mounts[0]!.options.length, 3, 'the input is not changed');
     await mountAll(volatileMounts(mounts), t);

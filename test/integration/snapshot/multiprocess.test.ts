@@ -30,9 +30,13 @@ const CHILD = `
 
 function runChild(kind: string, root: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', CHILD, indexFile, metaFile, kind, root], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', CHILD, indexFile, metaFile, kind, root],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let errText = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -74,7 +78,10 @@ for (const kind of ['overlay', 'native'] as const) {
         assert.deepEqual(own, kind === 'native' ? ['f'] : []);
         // The losers removed their staging dirs.
         const names = await fsp.readdir(path.join(root, 'snapshots'));
-        assert.deepEqual(names.filter((n) => !/^\d+$/.test(n)), []);
+        assert.deepEqual(
+          names.filter((n) => !/^\d+$/.test(n)),
+          [],
+        );
       } finally {
         db.close();
       }

@@ -44,7 +44,10 @@ test('login with a wrong password fails clearly and saves nothing', async () => 
 });
 
 test('login, push, pull elsewhere, logout', async () => {
-  const r = ok(await root.cli(['login', '-u', 'alice', '--password-stdin', reg.host], { env, input: 's3cret\n' }), 'login');
+  const r = ok(
+    await root.cli(['login', '-u', 'alice', '--password-stdin', reg.host], { env, input: 's3cret\n' }),
+    'login',
+  );
   assert.match(r.stdout, /^Login Succeeded$/m);
   const file = path.join(env.WHARF_CONFIG!, 'config.json');
   assert.equal((await fsp.stat(file)).mode & 0o777, 0o600);
@@ -66,7 +69,10 @@ test('login, push, pull elsewhere, logout', async () => {
 
   const out = ok(await root.cli(['logout', reg.host], { env }), 'logout');
   assert.equal(out.stdout.trim(), `Removing login credentials for ${reg.host}`);
-  assert.equal(ok(await root.cli(['logout', reg.host], { env }), 'logout again').stdout.trim(), `Not logged in to ${reg.host}`);
+  assert.equal(
+    ok(await root.cli(['logout', reg.host], { env }), 'logout again').stdout.trim(),
+    `Not logged in to ${reg.host}`,
+  );
   const denied = await root.cli(['pull', image], { env });
   assert.equal(denied.code, 1);
   assert.match(denied.stderr, /authentication required/);
@@ -75,7 +81,10 @@ test('login, push, pull elsewhere, logout', async () => {
 test('credentials of docker login (config.json auths, credential helpers) are used too', async () => {
   const dockerCfg = path.join(work, 'docker-config-2');
   await fsp.mkdir(dockerCfg, { recursive: true });
-  await fsp.writeFile(path.join(dockerCfg, 'config.json'), JSON.stringify({ auths: { [`http://${reg.host}`]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+  await fsp.writeFile(
+    path.join(dockerCfg, 'config.json'),
+    JSON.stringify({ auths: { [`http://${reg.host}`]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }),
+  );
   ok(await root.cli(['push', image], { env: { ...env, DOCKER_CONFIG: dockerCfg } }), 'push with docker config');
 
   // A credential helper on PATH that knows alice, as `docker-credential-pass` and friends would.
@@ -89,7 +98,13 @@ test('credentials of docker login (config.json auths, credential helpers) are us
   );
   const helperCfg = path.join(work, 'docker-config-3');
   await fsp.mkdir(helperCfg, { recursive: true });
-  await fsp.writeFile(path.join(helperCfg, 'config.json'), JSON.stringify({ credHelpers: { [reg.host]: 'wharftest' } }));
-  const r = ok(await root.cli(['push', image], { env: { ...env, DOCKER_CONFIG: helperCfg, PATH: `${bin}:${process.env.PATH}` } }), 'push with helper');
+  await fsp.writeFile(
+    path.join(helperCfg, 'config.json'),
+    JSON.stringify({ credHelpers: { [reg.host]: 'wharftest' } }),
+  );
+  const r = ok(
+    await root.cli(['push', image], { env: { ...env, DOCKER_CONFIG: helperCfg, PATH: `${bin}:${process.env.PATH}` } }),
+    'push with helper',
+  );
   assert.match(r.stdout, /Layer already exists/);
 });

@@ -31,7 +31,11 @@ before(async () => {
   } finally {
     src.close();
   }
-  const m = (await (await fetch(`${reg.url}/v2/f/bb/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).json()) as {
+  const m = (await (
+    await fetch(`${reg.url}/v2/f/bb/manifests/1`, {
+      headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    })
+  ).json()) as {
     layers: Array<{ digest: string; size: number }>;
   };
   layer = m.layers[0]!;
@@ -44,7 +48,8 @@ after(async () => {
   if (work) await fsp.rm(work, { recursive: true, force: true });
 });
 
-const isLayerGet = (url: string | undefined, method: string | undefined) => method === 'GET' && url === `/v2/f/bb/blobs/${layer.digest}`;
+const isLayerGet = (url: string | undefined, method: string | undefined) =>
+  method === 'GET' && url === `/v2/f/bb/blobs/${layer.digest}`;
 
 test('a connection dropped mid-layer is resumed with Range in the same pull', async () => {
   let cuts = 0;
@@ -74,7 +79,9 @@ test('a connection dropped mid-layer is resumed with Range in the same pull', as
 test('a pull that gives up keeps the partial layer, and the next pull resumes it', async () => {
   proxy.log.length = 0;
   // The first request gets 300 kB; every resume is cut before any byte, until the link "comes back".
-  proxy.setRule((req) => (isLayerGet(req.url, req.method) ? { kind: 'cut', bytes: req.headers.range ? 0 : 300_000 } : { kind: 'pass' }));
+  proxy.setRule((req) =>
+    isLayerGet(req.url, req.method) ? { kind: 'cut', bytes: req.headers.range ? 0 : 300_000 } : { kind: 'pass' },
+  );
   const root = path.join(work, 'resume-2');
   const w = await Wharf.open({ root });
   try {
@@ -132,7 +139,10 @@ test('an upload whose connection drops is started over and the push succeeds', a
     assert.ok(statuses.includes('Retrying'), statuses.join(','));
     assert.ok(statuses.includes('Pushed'));
     assert.equal(proxy.log.filter((l) => l.method === 'PATCH').length, 2);
-    const served = await fetch(`${reg.url}/v2/f/again/manifests/1`, { method: 'HEAD', headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+    const served = await fetch(`${reg.url}/v2/f/again/manifests/1`, {
+      method: 'HEAD',
+      headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    });
     assert.equal(served.headers.get('docker-content-digest'), r!.digest);
   } finally {
     proxy.setRule(() => ({ kind: 'pass' }));

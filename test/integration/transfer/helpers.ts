@@ -27,7 +27,9 @@ export interface ReferenceRegistry {
 }
 
 /** `docker-registry serve` on a free loopback port with filesystem storage in a temp dir; htpasswd auth when users are given. */
-export async function startReferenceRegistry(opts: { users?: Record<string, string> } = {}): Promise<ReferenceRegistry> {
+export async function startReferenceRegistry(
+  opts: { users?: Record<string, string> } = {},
+): Promise<ReferenceRegistry> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-refreg-'));
   let child: ChildProcess | undefined;
   let stderr = '';
@@ -122,7 +124,12 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const up = http.request(
       { host: uhost, port: Number(uport), method: req.method, path: req.url, headers: req.headers },
       (ures) => {
-        log.push({ method: req.method!, url: req.url!, ...(req.headers.range ? { range: String(req.headers.range) } : {}), status: ures.statusCode! });
+        log.push({
+          method: req.method!,
+          url: req.url!,
+          ...(req.headers.range ? { range: String(req.headers.range) } : {}),
+          status: ures.statusCode!,
+        });
         const action = rule(req, ures.statusCode!);
         if (action.kind === 'cut' && action.bytes === 0) {
           // Drop the connection before the client sees any answer.

@@ -31,7 +31,12 @@ before(async () => {
     await fsp.writeFile(ht, htpasswdLine('bob', 'hunter2', 4) + '\n');
     reg = await startTestRegistry({
       auth: { htpasswd: { path: ht, realm: 'wharf-test' }, token: { service: 'wharf-test' } },
-      access: { rules: [{ users: ['bob'], actions: ['pull', 'push'] }, { users: ['anonymous'], actions: ['pull'], repositories: ['public/**'] }] },
+      access: {
+        rules: [
+          { users: ['bob'], actions: ['pull', 'push'] },
+          { users: ['anonymous'], actions: ['pull'], repositories: ['public/**'] },
+        ],
+      },
     });
     addr = `${reg.host}:${reg.port}`;
   } catch (err) {
@@ -52,7 +57,10 @@ test('Bearer tokens: push with credentials, anonymous pull of a public repositor
   const dst = await Wharf.open({ root: path.join(work, 'dst') });
   try {
     await src.images.archives.import(await makeBusyboxTar(work), { reference: `${addr}/public/bb:1` });
-    await assert.rejects(src.registries.push(`${addr}/public/bb:1`), (err) => is(err, 'UNAUTHORIZED') || is(err, 'DENIED'));
+    await assert.rejects(
+      src.registries.push(`${addr}/public/bb:1`),
+      (err) => is(err, 'UNAUTHORIZED') || is(err, 'DENIED'),
+    );
     const [pushed] = await src.registries.push(`${addr}/public/bb:1`, { remote: { credentials: bob } });
     const [pulled] = await dst.registries.pull(`${addr}/public/bb:1`);
     assert.equal(pulled!.digest, pushed!.digest);
@@ -61,7 +69,10 @@ test('Bearer tokens: push with credentials, anonymous pull of a public repositor
     const client = RegistryClient.forDomain(addr);
     try {
       assert.equal((await client.ping()).challenge?.scheme, 'bearer');
-      await assert.rejects(client.manifests.get('private/none', 'latest'), (err) => is(err, 'UNAUTHORIZED') || is(err, 'DENIED') || is(err, 'NOT_FOUND'));
+      await assert.rejects(
+        client.manifests.get('private/none', 'latest'),
+        (err) => is(err, 'UNAUTHORIZED') || is(err, 'DENIED') || is(err, 'NOT_FOUND'),
+      );
     } finally {
       client.close();
     }
@@ -84,8 +95,14 @@ test('wharf search finds repositories of our registry', async (t) => {
     const r = ok(await root.cli(['search', `${addr}/findme`], { env }), 'search');
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL$/);
-    assert.ok(lines.some((l) => /^public\/findme\s+0/.test(l)), r.stdout);
-    const f = ok(await root.cli(['search', '--format', '{{.Name}}', '--limit', '5', `${addr}/find`], { env }), 'search --format');
+    assert.ok(
+      lines.some((l) => /^public\/findme\s+0/.test(l)),
+      r.stdout,
+    );
+    const f = ok(
+      await root.cli(['search', '--format', '{{.Name}}', '--limit', '5', `${addr}/find`], { env }),
+      'search --format',
+    );
     assert.equal(f.stdout.trim(), 'public/findme');
   } finally {
     await root.cleanup();

@@ -53,13 +53,18 @@ test('push, push again, pull into a fresh root: same image, same digest, files i
   assert.equal(digestLine(second.stdout)?.[1], d1[1], 'pushing the same image twice gives the same manifest digest');
 
   // The registry serves exactly what we pushed: Docker schema 2, gzip layers.
-  const res = await fetch(`${reg.url}/v2/team/bb/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+  const res = await fetch(`${reg.url}/v2/team/bb/manifests/1`, {
+    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+  });
   assert.equal(res.headers.get('docker-content-digest'), d1[1]);
   const manifest = JSON.parse(await res.text()) as { mediaType: string; layers: Array<{ mediaType: string }> };
   assert.equal(manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
   assert.equal(manifest.layers[0]!.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
 
-  const srcId = ok(await a.cli(['image', 'inspect', '--format', '{{.Id}}', `${reg.host}/team/bb:1`], { env }), 'inspect a').stdout.trim();
+  const srcId = ok(
+    await a.cli(['image', 'inspect', '--format', '{{.Id}}', `${reg.host}/team/bb:1`], { env }),
+    'inspect a',
+  ).stdout.trim();
   const pulled = ok(await b.cli(['pull', `${reg.host}/team/bb:1`], { env }), 'pull');
   assert.match(pulled.stdout, /^1: Pulling from team\/bb$/m);
   assert.match(pulled.stdout, /^[a-f0-9]{12}: Pull complete$/m);
@@ -67,7 +72,10 @@ test('push, push again, pull into a fresh root: same image, same digest, files i
   assert.match(pulled.stdout, new RegExp(`^Status: Downloaded newer image for ${reg.host}/team/bb:1$`, 'm'));
   assert.equal(pulled.stdout.trim().split('\n').pop(), `${reg.host}/team/bb:1`);
 
-  const info = ok(await b.cli(['image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', `${reg.host}/team/bb:1`], { env }), 'inspect b').stdout.trim();
+  const info = ok(
+    await b.cli(['image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', `${reg.host}/team/bb:1`], { env }),
+    'inspect b',
+  ).stdout.trim();
   assert.equal(info, `${srcId} ${JSON.stringify([`${reg.host}/team/bb@${d1[1]}`])}`);
 
   const again = ok(await b.cli(['pull', `${reg.host}/team/bb:1`], { env }), 'pull again');
@@ -84,7 +92,13 @@ test('push, push again, pull into a fresh root: same image, same digest, files i
     const files = await readTar(await w.images.layers.tar(top), ['./etc/motd', './bin/busybox']);
     assert.equal(files.get('./etc/motd')?.toString(), 'hello from wharf\n');
     assert.ok(files.get('./bin/busybox')?.equals(readFileSync(BUSYBOX)), 'busybox binary intact');
-    const layerBlob = JSON.parse(await (await fetch(`${reg.url}/v2/team/bb/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).text()).layers[0].digest;
+    const layerBlob = JSON.parse(
+      await (
+        await fetch(`${reg.url}/v2/team/bb/manifests/1`, {
+          headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+        })
+      ).text(),
+    ).layers[0].digest;
     assert.equal(await w.content.info(layerBlob), undefined, 'the compressed layer is not kept after unpacking');
     assert.deepEqual(
       w.images.records.layerBlobs.ofLayer(config.rootfs.diff_ids[0]!).map((x) => x.digest),
@@ -102,7 +116,12 @@ test('a pulled image pushed to another repository of the same registry is mounte
   assert.match(r.stdout, /^[a-f0-9]{12}: Mounted from team\/bb$/m);
   assert.doesNotMatch(r.stdout, /Pushed/);
   // Same blobs, so the manifest it was pulled with is pushed as it was: the copy keeps the digest.
-  const original = (await fetch(`${reg.url}/v2/team/bb/manifests/1`, { method: 'HEAD', headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).headers.get('docker-content-digest');
+  const original = (
+    await fetch(`${reg.url}/v2/team/bb/manifests/1`, {
+      method: 'HEAD',
+      headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    })
+  ).headers.get('docker-content-digest');
   assert.equal(digestLine(r.stdout)?.[1], original);
 });
 
@@ -128,7 +147,10 @@ test('push -a pushes every tag; pull -a pulls them; tags and catalog follow pagi
     const all = ok(await c.cli(['pull', '-a', `${reg.host}/team/bb`], { env }), 'pull -a');
     assert.match(all.stdout, /^1: Pulling from team\/bb$/m);
     assert.match(all.stdout, /^2: Pulling from team\/bb$/m);
-    const tags = ok(await c.cli(['images', '--format', '{{.Repository}}:{{.Tag}}'], { env }), 'images').stdout.trim().split('\n').sort();
+    const tags = ok(await c.cli(['images', '--format', '{{.Repository}}:{{.Tag}}'], { env }), 'images')
+      .stdout.trim()
+      .split('\n')
+      .sort();
     assert.deepEqual(tags, [`${reg.host}/team/bb:1`, `${reg.host}/team/bb:2`]);
   } finally {
     await c.cleanup();
@@ -173,10 +195,15 @@ async function readTar(src: NodeJS.ReadableStream, names: string[]): Promise<Map
 test('two pulls of the same image at once into one root both succeed', async () => {
   const c = await tempRoot('wharf-pull-concurrent-');
   try {
-    const [r1, r2] = await Promise.all([c.cli(['pull', `${reg.host}/team/bb:1`], { env }), c.cli(['pull', `${reg.host}/team/bb:2`], { env })]);
+    const [r1, r2] = await Promise.all([
+      c.cli(['pull', `${reg.host}/team/bb:1`], { env }),
+      c.cli(['pull', `${reg.host}/team/bb:2`], { env }),
+    ]);
     ok(r1, 'first pull');
     ok(r2, 'second pull');
-    const ids = ok(await c.cli(['images', '-q', '--no-trunc'], { env }), 'images').stdout.trim().split('\n');
+    const ids = ok(await c.cli(['images', '-q', '--no-trunc'], { env }), 'images')
+      .stdout.trim()
+      .split('\n');
     assert.equal(new Set(ids).size, 1, 'both tags name the same image');
   } finally {
     await c.cleanup();

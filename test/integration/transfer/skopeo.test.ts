@@ -28,7 +28,8 @@ after(async () => {
   if (work) await fsp.rm(work, { recursive: true, force: true });
 });
 
-const skopeo = (args: string[]) => execFileSync('skopeo', ['--insecure-policy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+const skopeo = (args: string[]) =>
+  execFileSync('skopeo', ['--insecure-policy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 
 test('pull an image that skopeo pushed from a docker-archive', async () => {
   const src = await tempRoot('wharf-skopeo-src-');
@@ -39,11 +40,17 @@ test('pull an image that skopeo pushed from a docker-archive', async () => {
     const archive = path.join(work, 'bb-archive.tar');
     ok(await src.cli(['save', '-o', archive, 'local/bb:1'], { env }), 'save');
     skopeo(['copy', `docker-archive:${archive}`, `docker://${reg.host}/skopeo/bb:1`, '--dest-tls-verify=false']);
-    const srcId = ok(await src.cli(['image', 'inspect', '--format', '{{.Id}}', 'local/bb:1'], { env }), 'inspect').stdout.trim();
+    const srcId = ok(
+      await src.cli(['image', 'inspect', '--format', '{{.Id}}', 'local/bb:1'], { env }),
+      'inspect',
+    ).stdout.trim();
 
     const r = ok(await dst.cli(['pull', `${reg.host}/skopeo/bb:1`], { env }), 'pull');
     assert.match(r.stdout, /Pull complete/);
-    const id = ok(await dst.cli(['image', 'inspect', '--format', '{{.Id}}', `${reg.host}/skopeo/bb:1`], { env }), 'inspect').stdout.trim();
+    const id = ok(
+      await dst.cli(['image', 'inspect', '--format', '{{.Id}}', `${reg.host}/skopeo/bb:1`], { env }),
+      'inspect',
+    ).stdout.trim();
     assert.equal(id, srcId, 'the config skopeo carried is the same image');
 
     // Re-tagged and pushed within the registry: blobs are mounted and skopeo's manifest bytes are kept.
@@ -51,7 +58,14 @@ test('pull an image that skopeo pushed from a docker-archive', async () => {
     const pushed = ok(await dst.cli(['push', `${reg.host}/skopeo/copy:1`], { env }), 'push');
     assert.match(pushed.stdout, /Mounted from skopeo\/bb/);
     const digestOf = async (repo: string) =>
-      (await fetch(`${reg.url}/v2/${repo}/manifests/1`, { method: 'HEAD', headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest');
+      (
+        await fetch(`${reg.url}/v2/${repo}/manifests/1`, {
+          method: 'HEAD',
+          headers: {
+            Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+          },
+        })
+      ).headers.get('docker-content-digest');
     assert.equal(await digestOf('skopeo/copy'), await digestOf('skopeo/bb'));
   } finally {
     await src.cleanup();
@@ -87,7 +101,7 @@ test('a multi-arch OCI index: the host platform is chosen, --platform picks anot
 
       const [foreign] = await w.registries.pull(`${reg.host}/skopeo/multi:1`, { platform: `linux/${other}` });
       assert.equal((await w.images.config(foreign!.imageId)).config.architecture, other);
-      assert.equal(foreign!.upToDate, false, 'the tag moved to the other platform\'s image');
+      assert.equal(foreign!.upToDate, false, "the tag moved to the other platform's image");
     } finally {
       w.close();
     }

@@ -61,7 +61,10 @@ describe('sendfile addon', () => {
     process.env.WHARF_NATIVE = '0';
     try {
       assert.equal(sendFileAvailable(), false);
-      await assert.rejects(sendFileToSocket(new net.Socket(), fh.fd, 0, 10), (e: SendFileError) => e.code === 'ENOTSUP');
+      await assert.rejects(
+        sendFileToSocket(new net.Socket(), fh.fd, 0, 10),
+        (e: SendFileError) => e.code === 'ENOTSUP',
+      );
     } finally {
       delete process.env.WHARF_NATIVE;
     }
@@ -105,7 +108,11 @@ describe('sendfile addon', () => {
     });
     client.pause();
     await sleep(300);
-    assert.equal(settled, false, 'the transfer finished although the reader read nothing: the socket buffers cannot hold 20 MiB');
+    assert.equal(
+      settled,
+      false,
+      'the transfer finished although the reader read nothing: the socket buffers cannot hold 20 MiB',
+    );
     const got = await readAll(client.resume());
     assert.equal(await result, length);
     assert.ok(got.equals(data.subarray(offset, offset + length)), 'range bytes differ');
@@ -140,8 +147,12 @@ describe('sendfile addon', () => {
         return got;
       }),
     );
-    for (const [i, o] of offsets.entries()) assert.ok(bodies[i]!.equals(data.subarray(o, o + 3 * 1024 * 1024)), `connection ${i} got wrong bytes`);
-    assert.deepEqual(await Promise.all(results), offsets.map(() => 3 * 1024 * 1024));
+    for (const [i, o] of offsets.entries())
+      assert.ok(bodies[i]!.equals(data.subarray(o, o + 3 * 1024 * 1024)), `connection ${i} got wrong bytes`);
+    assert.deepEqual(
+      await Promise.all(results),
+      offsets.map(() => 3 * 1024 * 1024),
+    );
     await closeServer(server);
   });
 
@@ -157,7 +168,10 @@ describe('sendfile addon', () => {
     client.pause();
     await sleep(100);
     serverSocket!.destroy();
-    const err = (await result!.then(() => assert.fail('should have been cancelled'), (e: SendFileError) => e));
+    const err = await result!.then(
+      () => assert.fail('should have been cancelled'),
+      (e: SendFileError) => e,
+    );
     assert.equal(err.code, 'ECANCELED');
     assert.ok(err.bytesSent > 0 && err.bytesSent < data.length, `bytesSent ${err.bytesSent}`);
     // Our dup of the socket is closed too: the peer gets its end of stream instead of waiting forever.
@@ -179,7 +193,10 @@ describe('sendfile addon', () => {
     await sleep(100);
     client.destroy();
     const err = await Promise.race([
-      result!.then(() => assert.fail('should have failed'), (e: SendFileError) => e),
+      result!.then(
+        () => assert.fail('should have failed'),
+        (e: SendFileError) => e,
+      ),
       sleep(5000).then(() => assert.fail('sendfile hung after the client went away')),
     ]);
     assert.ok(['ECANCELED', 'EPIPE', 'ECONNRESET'].includes(err.code!), `code ${err.code}`);
@@ -195,7 +212,10 @@ describe('sendfile addon', () => {
       result.catch(() => undefined).finally(() => s.end());
     });
     const got = await readAll(client);
-    const err = await result!.then(() => assert.fail('should have failed'), (e: SendFileError) => e);
+    const err = await result!.then(
+      () => assert.fail('should have failed'),
+      (e: SendFileError) => e,
+    );
     assert.equal(err.code, 'EOF');
     assert.equal(err.bytesSent, 1000);
     assert.ok(got.equals(data.subarray(data.length - 1000)));

@@ -6,7 +6,8 @@ import { BuildCache, FileDigestMemo, cacheKey } from '../../../src/build/cache.j
 import type { Digest } from '../../../src/digest/index.js';
 
 const old = Date.now() - 60_000;
-const st = (over: Partial<Stats> = {}): Stats => ({ dev: 1, ino: 2, size: 3, mode: 0o100644, mtimeMs: old, ctimeMs: old, ...over }) as Stats;
+const st = (over: Partial<Stats> = {}): Stats =>
+  ({ dev: 1, ino: 2, size: 3, mode: 0o100644, mtimeMs: old, ctimeMs: old, ...over }) as Stats;
 
 test('cache keys: parent, recorded command and extras all count', () => {
   const base = { parent: 'sha256:aa' as Digest, createdBy: '/bin/sh -c make' };
@@ -28,7 +29,10 @@ test('a cache entry hits only while its image exists', () => {
   assert.equal(cache.lookup('k2'), undefined);
   assert.equal(cache.lookup('k3'), undefined);
   assert.equal(cache.forgetMissing(), 1);
-  assert.deepEqual(cache.list().map((e) => e.key), ['k1']);
+  assert.deepEqual(
+    cache.list().map((e) => e.key),
+    ['k1'],
+  );
   db.close();
 });
 

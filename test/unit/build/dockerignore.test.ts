@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { IgnoreMatcher, parseDockerignore } from '../../../src/build/dockerignore.js';
 
 test('parseDockerignore: comments, blanks, cleaning, leading slash, exceptions', () => {
-  assert.deepEqual(parseDockerignore('# comment\n\n  .git  \n/build/\n!./keep\n a/../b\n! /x/\n'), ['.git', 'build', '!keep', 'b', '!x']);
+  assert.deepEqual(parseDockerignore('# comment\n\n  .git  \n/build/\n!./keep\n a/../b\n! /x/\n'), [
+    '.git',
+    'build',
+    '!keep',
+    'b',
+    '!x',
+  ]);
 });
 
 // Cases after moby/patternmatcher's tests (Matches over docker 20.10's fileutils).

@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseInstructions, resolveStages, type Instruction } from '../../../src/dockerfile/index.js';
-import { applyMetadata, nopCommand, nopCommandString, runRecordedArgv, type StageMeta } from '../../../src/build/metadata.js';
+import {
+  applyMetadata,
+  nopCommand,
+  nopCommandString,
+  runRecordedArgv,
+  type StageMeta,
+} from '../../../src/build/metadata.js';
 import { applyChanges, commandArgv, nextWorkdir } from '../../../src/image/index.js';
 import { goQuote, goQuoteSlice, goQuoteRune } from '../../../src/build/goformat.js';
 import { childImageConfig } from '../../../src/build/image-config.js';
@@ -10,7 +16,10 @@ import { goPathMatch, destinationPath, combinedHash } from '../../../src/build/c
 import type { ContainerConfig } from '../../../src/oci/index.js';
 
 function steps(text: string, buildArgs: Record<string, string> = {}): Instruction[] {
-  const r = resolveStages(parseInstructions(text, { file: 'Dockerfile' }), { buildArgs, baseImageEnv: () => ['PATH=/bin'] });
+  const r = resolveStages(parseInstructions(text, { file: 'Dockerfile' }), {
+    buildArgs,
+    baseImageEnv: () => ['PATH=/bin'],
+  });
   return r.stages.at(-1)!.steps.map((s) => s.instruction);
 }
 
@@ -28,7 +37,10 @@ const DOCKER_CREATED_BY: Array<[string, string]> = [
   ['STOPSIGNAL SIGTERM', '/bin/sh -c #(nop)  STOPSIGNAL SIGTERM'],
   ['ARG V=1', '/bin/sh -c #(nop)  ARG V=1'],
   ['ONBUILD RUN echo hi', '/bin/sh -c #(nop)  ONBUILD RUN echo hi'],
-  ['HEALTHCHECK --interval=5s --timeout=3s CMD wget -q localhost || exit 1', '/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "wget -q localhost || exit 1"] "5s" "3s" "0s" \'\\x00\'}'],
+  [
+    'HEALTHCHECK --interval=5s --timeout=3s CMD wget -q localhost || exit 1',
+    '/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "wget -q localhost || exit 1"] "5s" "3s" "0s" \'\\x00\'}',
+  ],
 ];
 
 for (const [line, want] of DOCKER_CREATED_BY) {
@@ -60,9 +72,23 @@ test('config mutation: ENV replaces in place, ENTRYPOINT clears an inherited CMD
 });
 
 test('RUN records build args as |N k=v, sorted, proxies left out', () => {
-  assert.deepEqual(runRecordedArgv(['/bin/sh', '-c', 'make'], [{ key: 'B', value: '2' }, { key: 'A', value: '1' }, { key: 'HTTP_PROXY', value: 'x' }]), ['|2', 'A=1', 'B=2', '/bin/sh', '-c', 'make']);
+  assert.deepEqual(
+    runRecordedArgv(
+      ['/bin/sh', '-c', 'make'],
+      [
+        { key: 'B', value: '2' },
+        { key: 'A', value: '1' },
+        { key: 'HTTP_PROXY', value: 'x' },
+      ],
+    ),
+    ['|2', 'A=1', 'B=2', '/bin/sh', '-c', 'make'],
+  );
   assert.deepEqual(runRecordedArgv(['true'], []), ['true']);
-  assert.deepEqual(commandArgv({ Shell: ['/bin/bash', '-c'] }, { form: 'shell', script: 'x' }), ['/bin/bash', '-c', 'x']);
+  assert.deepEqual(commandArgv({ Shell: ['/bin/bash', '-c'] }, { form: 'shell', script: 'x' }), [
+    '/bin/bash',
+    '-c',
+    'x',
+  ]);
   assert.equal(nopCommandString({}, 'WORKDIR /x').join(' '), '/bin/sh -c #(nop) WORKDIR /x');
 });
 
@@ -91,7 +117,9 @@ test('child image config: sorted top-level keys, history appended, empty_layer f
   });
   const parsed = JSON.parse(raw.toString());
   assert.deepEqual(Object.keys(parsed), [...Object.keys(parsed)].sort());
-  assert.deepEqual(config.history, [{ created: '2020-01-01T00:00:00Z', created_by: '/bin/sh -c #(nop)  CMD ["/hello"]', empty_layer: true }]);
+  assert.deepEqual(config.history, [
+    { created: '2020-01-01T00:00:00Z', created_by: '/bin/sh -c #(nop)  CMD ["/hello"]', empty_layer: true },
+  ]);
   assert.deepEqual(parsed.config.Cmd, ['/hello']);
   assert.equal(parsed.config.Image, '');
   assert.deepEqual(parsed.container_config.Cmd, ['/bin/sh', '-c', '#(nop) ', 'CMD ["/hello"]']);
@@ -133,7 +161,9 @@ test('a --change and the same Dockerfile line in a build give the same config (o
   ];
   for (const line of lines) {
     const built = structuredClone(base);
-    const r = resolveStages(parseInstructions(`FROM b\n${line}\n`, { file: 'Dockerfile' }), { baseImageEnv: () => base.Env! });
+    const r = resolveStages(parseInstructions(`FROM b\n${line}\n`, { file: 'Dockerfile' }), {
+      baseImageEnv: () => base.Env!,
+    });
     applyMetadata(built, r.stages[0]!.steps[0]!.instruction, { cmdSet: false });
     assert.deepEqual(applyChanges(base, [line]), built, line);
   }

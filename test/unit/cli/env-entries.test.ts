@@ -7,7 +7,12 @@ import { expandEnvEntries, readEnvFile } from '../../../src/cli/commands/contain
 
 test('-e NAME takes the value of the CLI process; unset names are left out; KEY=VALUE stays as given', () => {
   const env = { HOME_DIR: '/home/u', EMPTY: '' };
-  assert.deepEqual(expandEnvEntries(['A=1', 'HOME_DIR', 'EMPTY', 'UNSET', 'B='], env), ['A=1', 'HOME_DIR=/home/u', 'EMPTY=', 'B=']);
+  assert.deepEqual(expandEnvEntries(['A=1', 'HOME_DIR', 'EMPTY', 'UNSET', 'B='], env), [
+    'A=1',
+    'HOME_DIR=/home/u',
+    'EMPTY=',
+    'B=',
+  ]);
 });
 
 test('--env-file: comments and blank lines skipped, a bare name expanded from the CLI environment', async () => {

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { compileTemplate, renderTable, renderList, goJson } from '../../../src/cli/format.js';
 import { humanSize, humanDuration } from '../../../src/util/time.js';
 
-const dot = { Id: 'sha256:abc', Config: { Cmd: ['sh', '-c'], Labels: { 'a.b': 'c' }, Env: null }, RepoTags: ['x:1', 'y:2'], Size: 42, Empty: [] };
+const dot = {
+  Id: 'sha256:abc',
+  Config: { Cmd: ['sh', '-c'], Labels: { 'a.b': 'c' }, Env: null },
+  RepoTags: ['x:1', 'y:2'],
+  Size: 42,
+  Empty: [],
+};
 
 test('Go template subset: fields, json, index, join, range, if/else, with, pipes', () => {
   const rows: Array<[string, string]> = [
@@ -37,7 +43,7 @@ test('goJson escapes <, > and & as Go does', () => {
   assert.equal(goJson({ d: '<none>&' }), '{"d":"\\u003cnone\\u003e\\u0026"}');
 });
 
-test('renderTable pads like docker\'s tabwriter (min width 10, padding 3, last column free)', () => {
+test("renderTable pads like docker's tabwriter (min width 10, padding 3, last column free)", () => {
   const out = renderTable([
     ['REPOSITORY', 'TAG', 'IMAGE ID', 'SIZE'],
     ['busybox', 'latest', '0123456789ab', '4.26MB'],
@@ -47,16 +53,40 @@ test('renderTable pads like docker\'s tabwriter (min width 10, padding 3, last c
 
 test('renderList: table with header names, custom table template, json lines, plain template', () => {
   const rows = [{ ID: 'a', CreatedSince: '1 day ago' }];
-  assert.equal(renderList(rows, undefined, '{{.ID}}\t{{.CreatedSince}}', { ID: 'IMAGE ID', CreatedSince: 'CREATED' }), 'IMAGE ID   CREATED\na          1 day ago\n');
+  assert.equal(
+    renderList(rows, undefined, '{{.ID}}\t{{.CreatedSince}}', { ID: 'IMAGE ID', CreatedSince: 'CREATED' }),
+    'IMAGE ID   CREATED\na          1 day ago\n',
+  );
   assert.equal(renderList(rows, 'table {{.ID}}', '', { ID: 'IMAGE ID' }), 'IMAGE ID\na\n');
   assert.equal(renderList(rows, 'json', '', {}), '{"ID":"a","CreatedSince":"1 day ago"}\n');
   assert.equal(renderList(rows, '{{.ID}}!', '', {}), 'a!\n');
 });
 
 test('humanSize and humanDuration follow go-units as docker prints them', () => {
-  const sizes: Array<[number, string]> = [[0, '0B'], [999, '999B'], [1000, '1kB'], [4261550, '4.26MB'], [72_800_000, '72.8MB'], [1.5e9, '1.5GB'], [123_456, '123kB']];
+  const sizes: Array<[number, string]> = [
+    [0, '0B'],
+    [999, '999B'],
+    [1000, '1kB'],
+    [4261550, '4.26MB'],
+    [72_800_000, '72.8MB'],
+    [1.5e9, '1.5GB'],
+    [123_456, '123kB'],
+  ];
   for (const [n, s] of sizes) assert.equal(humanSize(n), s, String(n));
-  const durations: Array<[number, string]> = [[0.5, 'Less than a second'], [1, '1 second'], [59, '59 seconds'], [60, 'About a minute'], [119, 'About a minute'], [120, '2 minutes'], [3600, 'About an hour'], [7200, '2 hours'], [86400 * 3, '3 days'], [86400 * 20, '2 weeks'], [86400 * 90, '3 months'], [86400 * 800, '2 years']];
+  const durations: Array<[number, string]> = [
+    [0.5, 'Less than a second'],
+    [1, '1 second'],
+    [59, '59 seconds'],
+    [60, 'About a minute'],
+    [119, 'About a minute'],
+    [120, '2 minutes'],
+    [3600, 'About an hour'],
+    [7200, '2 hours'],
+    [86400 * 3, '3 days'],
+    [86400 * 20, '2 weeks'],
+    [86400 * 90, '3 months'],
+    [86400 * 800, '2 years'],
+  ];
   for (const [s, want] of durations) assert.equal(humanDuration(s), want, String(s));
 });
 

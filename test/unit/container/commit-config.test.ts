@@ -21,14 +21,29 @@ const rec = {
 
 test('the new config: container settings, changes, one more diff ID and history entry', () => {
   const now = new Date('2024-02-02T00:00:00Z');
-  const cfg = commitConfig(base, rec, 'sha256:bb' as Digest, { comment: 'msg', author: 'Ann', changes: ['ENV B=2', 'CMD ["cat", "/x"]'] }, now);
+  const cfg = commitConfig(
+    base,
+    rec,
+    'sha256:bb' as Digest,
+    { comment: 'msg', author: 'Ann', changes: ['ENV B=2', 'CMD ["cat", "/x"]'] },
+    now,
+  );
   assert.deepEqual(cfg.rootfs.diff_ids, ['sha256:aa', 'sha256:bb']);
   assert.equal(cfg.author, 'Ann');
   assert.equal(cfg.container, rec.id);
   assert.deepEqual(cfg.config?.Cmd, ['cat', '/x']);
   assert.deepEqual(cfg.config?.Env, ['PATH=/bin', 'A=1', 'B=2']);
-  assert.deepEqual(cfg.history?.[1], { created: now.toISOString(), created_by: 'sh -c echo hi > /x', author: 'Ann', comment: 'msg' });
-  assert.deepEqual((cfg.container_config as { Cmd: string[] }).Cmd, ['sh', '-c', 'echo hi > /x'], 'what the container ran');
+  assert.deepEqual(cfg.history?.[1], {
+    created: now.toISOString(),
+    created_by: 'sh -c echo hi > /x',
+    author: 'Ann',
+    comment: 'msg',
+  });
+  assert.deepEqual(
+    (cfg.container_config as { Cmd: string[] }).Cmd,
+    ['sh', '-c', 'echo hi > /x'],
+    'what the container ran',
+  );
 });
 
 test('an empty change adds no layer, only an empty_layer history entry', () => {
@@ -38,6 +53,9 @@ test('an empty change adds no layer, only an empty_layer history entry', () => {
 });
 
 test('unsupported --change instructions are refused', () => {
-  assert.throws(() => applyChanges({}, ['RUN echo']), (err: unknown) => is(err, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => applyChanges({}, ['RUN echo']),
+    (err: unknown) => is(err, 'INVALID_ARGUMENT'),
+  );
   assert.throws(() => commitConfig(base, rec, undefined, { changes: ['COPY a b'] }), /not a valid change command/);
 });

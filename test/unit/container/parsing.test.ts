@@ -17,11 +17,44 @@ import {
 import { parseTimeArg } from '../../../src/cli/commands/container-shared.js';
 
 test('-v: bind mounts, named and anonymous volumes, modes', () => {
-  assert.deepEqual(parseVolumeFlag('/host:/ctr'), { kind: 'bind', source: '/host', destination: '/ctr', readOnly: false, createSource: true, mode: '' });
-  assert.deepEqual(parseVolumeFlag('/host/:/ctr/x/:ro'), { kind: 'bind', source: '/host/', destination: '/ctr/x/', readOnly: true, createSource: true, mode: 'ro' });
-  assert.deepEqual(parseVolumeFlag('data:/var/lib/data'), { kind: 'volume', name: 'data', destination: '/var/lib/data', readOnly: false, noCopy: false, mode: '' });
-  assert.deepEqual(parseVolumeFlag('/anon'), { kind: 'volume', destination: '/anon', readOnly: false, noCopy: false, mode: '' });
-  assert.deepEqual(parseVolumeFlag('/anon:ro'), { kind: 'volume', destination: '/anon', readOnly: true, noCopy: false, mode: 'ro' });
+  assert.deepEqual(parseVolumeFlag('/host:/ctr'), {
+    kind: 'bind',
+    source: '/host',
+    destination: '/ctr',
+    readOnly: false,
+    createSource: true,
+    mode: '',
+  });
+  assert.deepEqual(parseVolumeFlag('/host/:/ctr/x/:ro'), {
+    kind: 'bind',
+    source: '/host/',
+    destination: '/ctr/x/',
+    readOnly: true,
+    createSource: true,
+    mode: 'ro',
+  });
+  assert.deepEqual(parseVolumeFlag('data:/var/lib/data'), {
+    kind: 'volume',
+    name: 'data',
+    destination: '/var/lib/data',
+    readOnly: false,
+    noCopy: false,
+    mode: '',
+  });
+  assert.deepEqual(parseVolumeFlag('/anon'), {
+    kind: 'volume',
+    destination: '/anon',
+    readOnly: false,
+    noCopy: false,
+    mode: '',
+  });
+  assert.deepEqual(parseVolumeFlag('/anon:ro'), {
+    kind: 'volume',
+    destination: '/anon',
+    readOnly: true,
+    noCopy: false,
+    mode: 'ro',
+  });
   const rshared = parseVolumeFlag('/a:/b:ro,rshared');
   assert.equal(rshared.kind === 'bind' && rshared.propagation, 'rshared');
 });
@@ -36,15 +69,44 @@ test('-v: bad specs are one clear INVALID_ARGUMENT', () => {
     ['', /invalid volume specification/],
     ['a:b:c:d', /invalid volume specification/],
   ] as const) {
-    assert.throws(() => parseVolumeFlag(spec), (err: unknown) => is(err, 'INVALID_ARGUMENT') && msg.test(err.message), spec);
+    assert.throws(
+      () => parseVolumeFlag(spec),
+      (err: unknown) => is(err, 'INVALID_ARGUMENT') && msg.test(err.message),
+      spec,
+    );
   }
 });
 
 test('--mount: bind, volume, tmpfs', () => {
-  assert.deepEqual(parseMountFlag('type=bind,source=/h,target=/c,readonly'), { kind: 'bind', source: '/h', destination: '/c', readOnly: true, createSource: false, mode: '' });
-  assert.deepEqual(parseMountFlag('type=volume,src=vol,dst=/d'), { kind: 'volume', name: 'vol', destination: '/d', readOnly: false, noCopy: false, mode: '' });
-  assert.deepEqual(parseMountFlag('target=/anon'), { kind: 'volume', destination: '/anon', readOnly: false, noCopy: false, mode: '' });
-  assert.deepEqual(parseMountFlag('type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1777'), { kind: 'tmpfs', destination: '/t', size: 1024 * 1024, mode: 0o1777 });
+  assert.deepEqual(parseMountFlag('type=bind,source=/h,target=/c,readonly'), {
+    kind: 'bind',
+    source: '/h',
+    destination: '/c',
+    readOnly: true,
+    createSource: false,
+    mode: '',
+  });
+  assert.deepEqual(parseMountFlag('type=volume,src=vol,dst=/d'), {
+    kind: 'volume',
+    name: 'vol',
+    destination: '/d',
+    readOnly: false,
+    noCopy: false,
+    mode: '',
+  });
+  assert.deepEqual(parseMountFlag('target=/anon'), {
+    kind: 'volume',
+    destination: '/anon',
+    readOnly: false,
+    noCopy: false,
+    mode: '',
+  });
+  assert.deepEqual(parseMountFlag('type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1777'), {
+    kind: 'tmpfs',
+    destination: '/t',
+    size: 1024 * 1024,
+    mode: 0o1777,
+  });
   assert.throws(() => parseMountFlag('type=bind,target=/c'), /field Source must not be empty/);
   assert.throws(() => parseMountFlag('type=nfs,target=/c'), /not supported/);
   assert.throws(() => parseMountFlag('type=volume,source=v'), /target is required/);
@@ -110,10 +172,20 @@ test('ps columns in Docker form', () => {
   assert.equal(statusText(observed({}), now), 'Up 3 minutes');
   assert.equal(statusText(observed({ status: 'paused' }), now), 'Up 3 minutes (Paused)');
   assert.equal(
-    statusText(observed({ running: false, status: 'exited', state: { status: 'exited', exitCode: 130, finishedAt: '2024-01-01T11:59:55Z' } }), now),
+    statusText(
+      observed({
+        running: false,
+        status: 'exited',
+        state: { status: 'exited', exitCode: 130, finishedAt: '2024-01-01T11:59:55Z' },
+      }),
+      now,
+    ),
     'Exited (130) 5 seconds ago',
   );
-  assert.equal(statusText(observed({ running: false, status: 'created', state: { status: 'created', exitCode: 0 } }), now), 'Created');
+  assert.equal(
+    statusText(observed({ running: false, status: 'created', state: { status: 'created', exitCode: 0 } }), now),
+    'Created',
+  );
   assert.equal(commandText(observed({}), true), '"sh -c echo hello wo…"');
   assert.equal(commandText(observed({}), false), '"sh -c echo hello world and more"');
   const withPorts = observed({

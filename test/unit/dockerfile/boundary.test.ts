@@ -13,7 +13,10 @@ test('src/dockerfile imports only itself, errors/ and util/duration.ts', () => {
     const src = readFileSync(path.join(dir, f), 'utf8');
     for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'([^']+)'/g)) {
       const spec = m[1]!;
-      assert.ok(/^\.\/[a-z-]+\.js$/.test(spec) || spec === '../errors/index.js' || spec === '../util/duration.js', `${f} imports ${spec}`);
+      assert.ok(
+        /^\.\/[a-z-]+\.js$/.test(spec) || spec === '../errors/index.js' || spec === '../util/duration.js',
+        `${f} imports ${spec}`,
+      );
     }
   }
 });

@@ -19,7 +19,8 @@ function render(text: string): string {
   const ast = parseDockerfile(text);
   const typed = typeInstructions(ast);
   let out = '';
-  if (Object.keys(ast.directives).length > 0) out += `# directives ${JSON.stringify(ast.directives)} escape=${ast.escape}\n`;
+  if (Object.keys(ast.directives).length > 0)
+    out += `# directives ${JSON.stringify(ast.directives)} escape=${ast.escape}\n`;
   out += dumpNodes(ast.nodes);
   for (const w of typed.warnings) out += `# warning ${w.rule} line ${w.range.start}: ${w.message}\n`;
   return out;

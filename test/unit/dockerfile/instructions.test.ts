@@ -41,7 +41,17 @@ describe('typing: accepted forms', () => {
     ['CMD []', { kind: 'CMD', command: { form: 'exec', args: [] } }],
     ['CMD echo $HOME', { kind: 'CMD', command: { form: 'shell', script: 'echo $HOME' } }],
     ['ENTRYPOINT ["/e"]', { kind: 'ENTRYPOINT', command: { form: 'exec', args: ['/e'] } }],
-    ['ENV A=1 B=2', { kind: 'ENV', pairs: [{ key: 'A', value: '1' }, { key: 'B', value: '2' }], legacyForm: false }],
+    [
+      'ENV A=1 B=2',
+      {
+        kind: 'ENV',
+        pairs: [
+          { key: 'A', value: '1' },
+          { key: 'B', value: '2' },
+        ],
+        legacyForm: false,
+      },
+    ],
     ['ENV A 1 2', { kind: 'ENV', pairs: [{ key: 'A', value: '1 2' }], legacyForm: true }],
     ['ENV A="x y"', { kind: 'ENV', pairs: [{ key: 'A', value: '"x y"' }] }],
     ['ARG A', { kind: 'ARG', args: [{ key: 'A' }] }],
@@ -65,7 +75,10 @@ describe('typing: accepted forms', () => {
       'HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=0 --retries=2 CMD ["t", "x"]',
       { kind: 'HEALTHCHECK', health: { test: ['CMD', 't', 'x'], interval: 90e9, timeout: 500e6, retries: 2 } },
     ],
-    ['HEALTHCHECK --start-interval=1.5s CMD t', { kind: 'HEALTHCHECK', health: { test: ['CMD-SHELL', 't'], startInterval: 1.5e9 } }],
+    [
+      'HEALTHCHECK --start-interval=1.5s CMD t',
+      { kind: 'HEALTHCHECK', health: { test: ['CMD-SHELL', 't'], startInterval: 1.5e9 } },
+    ],
     [
       'COPY --from=build --chown=1:2 --chmod=u=rwx,go=rx --link --parents --exclude=*.md --exclude=x a b /d/',
       {
@@ -117,7 +130,10 @@ describe('typing: rejected forms', () => {
     ['RUN --mount=type=secret true', 'RUN --mount: invalid secret mount. one of source, target required'],
     ['RUN --mount=type=secret,id=a,from=b true', 'RUN --mount: secret mount should not have a from'],
     ['RUN --mount=type=bind,target=/x,bogus=1 true', "RUN --mount: unexpected key 'bogus' in 'bogus=1'"],
-    ['RUN --mount=type=bind,from=$STAGE,target=/x true', "RUN --mount: 'from' doesn't support variable expansion, define alias stage instead"],
+    [
+      'RUN --mount=type=bind,from=$STAGE,target=/x true',
+      "RUN --mount: 'from' doesn't support variable expansion, define alias stage instead",
+    ],
     ['RUN --network=bridge true', 'unsupported network mode "bridge" (expected default, none or host)'],
     ['RUN --mount true', 'missing a value on flag: --mount'],
     ['RUN --network=none --network=host true', 'duplicate flag specified: --network'],
@@ -196,7 +212,9 @@ describe('typing: stages', () => {
     assert.ok(plain?.kind === 'RUN' && shebang?.kind === 'RUN' && redirect?.kind === 'RUN');
     assert.deepEqual(plain.command, { form: 'shell', script: 'echo 1\n' });
     assert.deepEqual(shebang.command, { form: 'exec', args: ['/dev/pipes/EOF'] });
-    assert.deepEqual(shebang.inlineFiles, [{ path: '/dev/pipes/EOF', data: '#!/bin/python3\nprint(1)\n', mode: 0o755 }]);
+    assert.deepEqual(shebang.inlineFiles, [
+      { path: '/dev/pipes/EOF', data: '#!/bin/python3\nprint(1)\n', mode: 0o755 },
+    ]);
     assert.deepEqual(redirect.command, { form: 'shell', script: 'cat <<A > /a\nbody\nA' });
   });
 
@@ -244,7 +262,8 @@ describe('typing: stages', () => {
   test('custom file names appear in messages', () => {
     assert.throws(
       () => parseInstructions('FROM x\nBOGUS\n', { file: 'build/Containerfile' }),
-      (err: unknown) => err instanceof DockerfileError && err.message === 'build/Containerfile:2: unknown instruction: BOGUS',
+      (err: unknown) =>
+        err instanceof DockerfileError && err.message === 'build/Containerfile:2: unknown instruction: BOGUS',
     );
   });
 
@@ -252,9 +271,11 @@ describe('typing: stages', () => {
     const r = parse('# check=skip=all\nFROM x as Y\nMAINTAINER me\nENV a b\n');
     assert.deepEqual(r.warnings, []);
     const noisy = parse('FROM x as Y\nMAINTAINER me\nENV a b\n');
-    assert.deepEqual(
-      noisy.warnings.map((w) => w.rule).sort(),
-      ['FromAsCasing', 'LegacyKeyValueFormat', 'MaintainerDeprecated', 'StageNameCasing'],
-    );
+    assert.deepEqual(noisy.warnings.map((w) => w.rule).sort(), [
+      'FromAsCasing',
+      'LegacyKeyValueFormat',
+      'MaintainerDeprecated',
+      'StageNameCasing',
+    ]);
   });
 });

@@ -30,7 +30,11 @@ describe('parser edge cases', () => {
       'RUN cat <<EOF \\\n  > /out\nbody\nEOF',
       '1-4 run "cat <<EOF   > /out"\n    <<EOF fd=0 expand "body\\n"\n',
     ],
-    ['CRLF bodies keep their \\r, terminators ignore it', 'RUN <<EOF\r\na\r\nEOF\r\n', '1-3 run "<<EOF"\n    <<EOF fd=0 expand "a\\r\\n"\n'],
+    [
+      'CRLF bodies keep their \\r, terminators ignore it',
+      'RUN <<EOF\r\na\r\nEOF\r\n',
+      '1-3 run "<<EOF"\n    <<EOF fd=0 expand "a\\r\\n"\n',
+    ],
   ];
   for (const [name, text, expected] of table) {
     test(name, () => assert.equal(dump(text), expected));
@@ -43,7 +47,12 @@ describe('directives', () => {
     ['a blank line ends the directives', '\n# escape=`\nFROM x', {}, '\\'],
     ['an unknown directive ends the directives', '# foo=bar\n# escape=`\nFROM x', {}, '\\'],
     ['an instruction ends the directives', 'FROM x\n# escape=`\nRUN y', {}, '\\'],
-    ['syntax and check are recorded', '# syntax=docker/dockerfile:1\n# check=error=true\nFROM x', { syntax: 'docker/dockerfile:1', check: 'error=true' }, '\\'],
+    [
+      'syntax and check are recorded',
+      '# syntax=docker/dockerfile:1\n# check=error=true\nFROM x',
+      { syntax: 'docker/dockerfile:1', check: 'error=true' },
+      '\\',
+    ],
   ];
   for (const [name, text, directives, escape] of table) {
     test(name, () => {
@@ -75,6 +84,9 @@ describe('errors', () => {
   });
 
   test('JSON errors point at the first line of a continued instruction', () => {
-    assert.throws(() => parseDockerfile('FROM x\nCMD ["a", \\\n  2]'), /^DockerfileError: Dockerfile:2: when using JSON array syntax/);
+    assert.throws(
+      () => parseDockerfile('FROM x\nCMD ["a", \\\n  2]'),
+      /^DockerfileError: Dockerfile:2: when using JSON array syntax/,
+    );
   });
 });

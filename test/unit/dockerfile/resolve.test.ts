@@ -11,7 +11,8 @@ import {
   type ResolvedBuild,
 } from '../../../src/dockerfile/index.js';
 
-const resolve = (text: string, opts: ResolveOptions = {}): ResolvedBuild => resolveStages(parseInstructions(text), opts);
+const resolve = (text: string, opts: ResolveOptions = {}): ResolvedBuild =>
+  resolveStages(parseInstructions(text), opts);
 
 /** The expanded instruction of step `i` in the last resolved stage. */
 const step = (b: ResolvedBuild, i: number, stage = b.stages.length - 1): Instruction =>
@@ -53,7 +54,12 @@ describe('ARG and ENV scoping', () => {
     ['ENV keys and values expand, quotes removed', 'FROM x\nARG K=key\nENV $K="v w"', {}, ['key=v w']],
     ['legacy ENV value expands', 'FROM x\nARG A=1\nENV B value $A', {}, ['B=value 1']],
     ['LABEL expands', 'FROM x\nARG V=1.0\nLABEL "version"="$V" other=${V}-x', {}, ['version=1.0', 'other=1.0-x']],
-    ['escape character from the directive is used', '# escape=`\nFROM x\nARG A=1\nWORKDIR C:\\`$A\\$A', {}, 'C:\\$A\\1'],
+    [
+      'escape character from the directive is used',
+      '# escape=`\nFROM x\nARG A=1\nWORKDIR C:\\`$A\\$A',
+      {},
+      'C:\\$A\\1',
+    ],
   ];
   for (const [name, text, buildArgs, expected] of table) {
     test(name, () => {
@@ -89,7 +95,9 @@ describe('ARG and ENV scoping', () => {
 
 describe('FROM', () => {
   test('FROM sees only global ARGs and build args', () => {
-    const b = resolve('ARG BASE=alpine\nARG TAG\nFROM ${BASE}:${TAG:-latest} AS build\n', { buildArgs: { TAG: '3.19' } });
+    const b = resolve('ARG BASE=alpine\nARG TAG\nFROM ${BASE}:${TAG:-latest} AS build\n', {
+      buildArgs: { TAG: '3.19' },
+    });
     assert.deepEqual(b.stages[0]!.base, { kind: 'image', ref: 'alpine:3.19' });
     assert.equal(b.stages[0]!.from.image, 'alpine:3.19');
     assert.deepEqual(b.globalArgs, { BASE: 'alpine', TAG: '3.19' });
@@ -121,13 +129,17 @@ describe('FROM', () => {
   test('an empty base name is an error on the FROM line', () => {
     assert.throws(
       () => resolve('ARG B\nFROM $B\n'),
-      (err: unknown) => err instanceof DockerfileError && err.message === 'Dockerfile:2: base name ($B) should not be blank',
+      (err: unknown) =>
+        err instanceof DockerfileError && err.message === 'Dockerfile:2: base name ($B) should not be blank',
     );
   });
 
   test('FROM <earlier stage> depends on it and inherits its env', () => {
     const b = resolve('FROM alpine AS base\nENV A=1\nFROM base\nRUN true\n');
-    assert.deepEqual(b.stages.map((s) => s.index), [0, 1]);
+    assert.deepEqual(
+      b.stages.map((s) => s.index),
+      [0, 1],
+    );
     assert.deepEqual(b.stages[1]!.base, { kind: 'stage', index: 0 });
     assert.deepEqual(b.stages[1]!.deps, [0]);
     assert.deepEqual(b.stages[1]!.env, [{ key: 'A', value: '1' }]);
@@ -154,7 +166,10 @@ describe('stages, targets and dependencies', () => {
   test('only the stages the target needs are resolved, dependencies first', () => {
     const b = resolve(text);
     assert.equal(b.target, 3);
-    assert.deepEqual(b.stages.map((s) => s.name), ['deps', 'build', 'final']);
+    assert.deepEqual(
+      b.stages.map((s) => s.name),
+      ['deps', 'build', 'final'],
+    );
     const build = b.stages[1]!;
     assert.deepEqual(build.deps, [0]);
     assert.deepEqual(build.steps[0]!.mountFrom, [{ kind: 'stage', index: 0 }]);
@@ -168,7 +183,10 @@ describe('stages, targets and dependencies', () => {
   test('--target picks a stage by name, case-insensitively', () => {
     const b = resolve(text, { target: 'DEPS' });
     assert.equal(b.target, 0);
-    assert.deepEqual(b.stages.map((s) => s.name), ['deps']);
+    assert.deepEqual(
+      b.stages.map((s) => s.name),
+      ['deps'],
+    );
   });
 
   test('an unknown target is an error', () => {
@@ -179,9 +197,7 @@ describe('stages, targets and dependencies', () => {
     assert.throws(
       () => resolve(text, { target: 'unused' }),
       (err: unknown) =>
-        err instanceof DockerfileError &&
-        err.line === 5 &&
-        err.reason === 'failed to process "${X:?never}": X: never',
+        err instanceof DockerfileError && err.line === 5 && err.reason === 'failed to process "${X:?never}": X: never',
     );
   });
 
@@ -248,7 +264,10 @@ describe('what gets expanded', () => {
     const add = step(b, 1);
     assert.ok(add.kind === 'ADD');
     assert.equal(add.checksum, sum);
-    assert.throws(() => resolve('FROM x\nARG SUM=nope\nADD --checksum=$SUM https://x/y /y\n'), /invalid checksum digest format: nope/);
+    assert.throws(
+      () => resolve('FROM x\nARG SUM=nope\nADD --checksum=$SUM https://x/y /y\n'),
+      /invalid checksum digest format: nope/,
+    );
   });
 
   test('EXPOSE splits expanded words and validates them', () => {
@@ -260,7 +279,9 @@ describe('what gets expanded', () => {
   });
 
   test('VOLUME (word form processes quotes like any word), USER, STOPSIGNAL expand', () => {
-    const b = resolve('FROM x\nARG V=/data U=app S=SIGINT\nVOLUME $V ["/x"]\nVOLUME ["$V/y"]\nUSER $U\nSTOPSIGNAL $S\n');
+    const b = resolve(
+      'FROM x\nARG V=/data U=app S=SIGINT\nVOLUME $V ["/x"]\nVOLUME ["$V/y"]\nUSER $U\nSTOPSIGNAL $S\n',
+    );
     const vols = b.stages[0]!.steps.slice(1, 3).map((s) => s.instruction);
     assert.deepEqual(
       vols.map((v) => (v.kind === 'VOLUME' ? v.volumes : null)),
@@ -328,7 +349,8 @@ describe('ONBUILD triggers of base images', () => {
   test('forbidden and broken triggers name the image', () => {
     assert.throws(
       () => resolve('FROM base\n', { baseImageOnBuild: () => ['FROM x'] }),
-      (err: unknown) => err instanceof DockerfileError && err.message === "base ONBUILD:1: FROM isn't allowed as an ONBUILD trigger",
+      (err: unknown) =>
+        err instanceof DockerfileError && err.message === "base ONBUILD:1: FROM isn't allowed as an ONBUILD trigger",
     );
     assert.throws(
       () => resolve('FROM base\n', { baseImageOnBuild: () => ['RUN ok', 'WORKDIR ${X:?}'] }),

@@ -145,7 +145,8 @@ describe('processWords', () => {
     ['${UNSET:-x y}', ['x', 'y']],
   ];
   for (const [input, expected] of table) {
-    test(`${JSON.stringify(input)} → ${JSON.stringify(expected)}`, () => assert.deepEqual(processWords(input, env), expected));
+    test(`${JSON.stringify(input)} → ${JSON.stringify(expected)}`, () =>
+      assert.deepEqual(processWords(input, env), expected));
   }
 });
 

@@ -10,7 +10,7 @@ import { WharfError } from '../../../src/errors/index.js';
 
 const one = (config: ContainerConfig, change: string) => applyChanges(config, [change]);
 
-test('CMD and ENTRYPOINT take exec form, or shell form through the config\'s SHELL', () => {
+test("CMD and ENTRYPOINT take exec form, or shell form through the config's SHELL", () => {
   assert.deepEqual(one({}, 'CMD ["httpd", "-f"]').Cmd, ['httpd', '-f']);
   assert.deepEqual(one({}, 'CMD echo hi there').Cmd, ['/bin/sh', '-c', 'echo hi there']);
   assert.deepEqual(one({}, 'CMD [bad json').Cmd, ['/bin/sh', '-c', '[bad json'], 'not JSON: shell form, as Docker');
@@ -40,18 +40,30 @@ test('ENV and LABEL take k=v pairs with quotes, and the legacy "k v" form', () =
   assert.deepEqual(one({}, 'LABEL a=b "c d"="e f"').Labels, { a: 'b', 'c d': 'e f' });
 });
 
-test('variables expand from the config\'s environment, including ENV set by an earlier change', () => {
-  const c = applyChanges({ Env: ['P=8080'] }, ['ENV A=1', 'ENV B=$A C=${A}x', 'LABEL l=$A', 'EXPOSE $P', 'WORKDIR /srv/$A', 'USER $UNSET']);
+test("variables expand from the config's environment, including ENV set by an earlier change", () => {
+  const c = applyChanges({ Env: ['P=8080'] }, [
+    'ENV A=1',
+    'ENV B=$A C=${A}x',
+    'LABEL l=$A',
+    'EXPOSE $P',
+    'WORKDIR /srv/$A',
+    'USER $UNSET',
+  ]);
   assert.deepEqual(c.Env, ['P=8080', 'A=1', 'B=1', 'C=1x']);
   assert.deepEqual(c.Labels, { l: '1' });
   assert.deepEqual(c.ExposedPorts, { '8080/tcp': {} });
   assert.equal(c.WorkingDir, '/srv/1');
   assert.equal(c.User, '');
-  assert.deepEqual(one({}, 'CMD echo $HOME').Cmd, ['/bin/sh', '-c', 'echo $HOME'], 'CMD is the shell\'s business');
+  assert.deepEqual(one({}, 'CMD echo $HOME').Cmd, ['/bin/sh', '-c', 'echo $HOME'], "CMD is the shell's business");
 });
 
 test('EXPOSE, USER, WORKDIR, VOLUME, ONBUILD, HEALTHCHECK', () => {
-  assert.deepEqual(one({}, 'EXPOSE 80 53/UDP 8000-8001').ExposedPorts, { '80/tcp': {}, '53/udp': {}, '8000/tcp': {}, '8001/tcp': {} });
+  assert.deepEqual(one({}, 'EXPOSE 80 53/UDP 8000-8001').ExposedPorts, {
+    '80/tcp': {},
+    '53/udp': {},
+    '8000/tcp': {},
+    '8001/tcp': {},
+  });
   assert.equal(one({}, 'USER www:www').User, 'www:www');
   assert.equal(one({ WorkingDir: '/a' }, 'WORKDIR b').WorkingDir, '/a/b');
   assert.equal(one({ WorkingDir: '/a' }, 'WORKDIR /c').WorkingDir, '/c');
@@ -59,7 +71,10 @@ test('EXPOSE, USER, WORKDIR, VOLUME, ONBUILD, HEALTHCHECK', () => {
   assert.deepEqual(one({}, 'VOLUME ["/data", "/logs"]').Volumes, { '/data': {}, '/logs': {} });
   assert.deepEqual(one({}, 'VOLUME /data /logs').Volumes, { '/data': {}, '/logs': {} });
   assert.deepEqual(one({}, 'ONBUILD   RUN   make  "x"').OnBuild, ['RUN   make  "x"'], 'the trigger as written');
-  assert.deepEqual(one({}, 'HEALTHCHECK --interval=5s CMD true').Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5e9 });
+  assert.deepEqual(one({}, 'HEALTHCHECK --interval=5s CMD true').Healthcheck, {
+    Test: ['CMD-SHELL', 'true'],
+    Interval: 5e9,
+  });
   assert.deepEqual(one({ Healthcheck: { Test: ['CMD', 'x'] } }, 'HEALTHCHECK NONE').Healthcheck, { Test: ['NONE'] });
 });
 
@@ -67,7 +82,7 @@ test('one --change value may hold several lines, as Docker joins them into one D
   assert.deepEqual(one({}, 'ENV A=1\nENV B=2').Env, ['A=1', 'B=2']);
 });
 
-test('anything outside Docker\'s --change set, or malformed, is a clear INVALID_ARGUMENT', () => {
+test("anything outside Docker's --change set, or malformed, is a clear INVALID_ARGUMENT", () => {
   const bad: Array<[string, RegExp]> = [
     ['RUN echo', /RUN is not a valid change command/],
     ['COPY a b', /COPY is not a valid change command/],
@@ -94,7 +109,10 @@ test('anything outside Docker\'s --change set, or malformed, is a clear INVALID_
   ];
   for (const [change, re] of bad) {
     const refused = (e: unknown) =>
-      e instanceof WharfError && e.code === 'INVALID_ARGUMENT' && e.message.startsWith(`invalid --change "${change}": `) && re.test(e.message);
+      e instanceof WharfError &&
+      e.code === 'INVALID_ARGUMENT' &&
+      e.message.startsWith(`invalid --change "${change}": `) &&
+      re.test(e.message);
     assert.throws(() => one({}, change), refused, change);
     assert.throws(() => applyChanges({}, ['ENV OK=1', change]), refused, `after a good one: ${change}`);
   }

@@ -2,14 +2,25 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, sha256, startTestRegistry, type TestRegistry } from '../../integration/registry/helpers.js';
+import {
+  OCI_INDEX,
+  OCI_MANIFEST,
+  pushBlob,
+  pushImage,
+  sha256,
+  startTestRegistry,
+  type TestRegistry,
+} from '../../integration/registry/helpers.js';
 
 /** A request with the path sent as is (fetch would normalize `..` away). */
 function rawRequest(base: string, method: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${base}/`, { method, path }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (body += c))
+        .on('end', () => resolve({ status: res.statusCode!, body }));
     });
     req.on('error', reject);
     req.end();
@@ -41,19 +52,31 @@ describe('registry API (raw HTTP)', () => {
     let loc = res.headers.get('location')!;
     assert.match(loc, /^\/v2\/chunk\/blobs\/uploads\/[0-9a-f-]+$/);
     assert.equal(res.headers.get('range'), '0-0');
-    res = await fetch(`${u}${loc}`, { method: 'PATCH', body: data.subarray(0, 100_000), headers: { 'Content-Range': '0-99999', 'Content-Type': 'application/octet-stream' } });
+    res = await fetch(`${u}${loc}`, {
+      method: 'PATCH',
+      body: data.subarray(0, 100_000),
+      headers: { 'Content-Range': '0-99999', 'Content-Type': 'application/octet-stream' },
+    });
     assert.equal(res.status, 202);
     assert.equal(res.headers.get('range'), '0-99999');
     loc = res.headers.get('location')!;
     // Replaying the same chunk is out of order now.
-    res = await fetch(`${u}${loc}`, { method: 'PATCH', body: data.subarray(0, 100_000), headers: { 'Content-Range': '0-99999' } });
+    res = await fetch(`${u}${loc}`, {
+      method: 'PATCH',
+      body: data.subarray(0, 100_000),
+      headers: { 'Content-Range': '0-99999' },
+    });
     assert.equal(res.status, 416);
     assert.equal(res.headers.get('range'), '0-99999');
     res = await fetch(`${u}${loc}`);
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('range'), '0-99999');
     assert.equal(res.headers.get('location'), loc);
-    res = await fetch(`${u}${loc}`, { method: 'PATCH', body: data.subarray(100_000, 150_000), headers: { 'Content-Range': '100000-149999' } });
+    res = await fetch(`${u}${loc}`, {
+      method: 'PATCH',
+      body: data.subarray(100_000, 150_000),
+      headers: { 'Content-Range': '100000-149999' },
+    });
     assert.equal(res.status, 202);
     // The last chunk comes with the PUT.
     res = await fetch(`${u}${loc}?digest=${digest}`, { method: 'PUT', body: data.subarray(150_000) });
@@ -107,10 +130,23 @@ describe('registry API (raw HTTP)', () => {
   });
 
   it('answers malformed names and digests with 400, never 500', async () => {
-    for (const p of ['/v2/UPPER/tags/list', '/v2/a/../b/tags/list', '/v2/a..b/manifests/x', '/v2/%2e%2e/x/tags/list', '/v2/-x/blobs/uploads/', '/v2/a/blobs/sha256:zz', '/v2/a/manifests/sha256:123', '/v2/a/referrers/nope']) {
+    for (const p of [
+      '/v2/UPPER/tags/list',
+      '/v2/a/../b/tags/list',
+      '/v2/a..b/manifests/x',
+      '/v2/%2e%2e/x/tags/list',
+      '/v2/-x/blobs/uploads/',
+      '/v2/a/blobs/sha256:zz',
+      '/v2/a/manifests/sha256:123',
+      '/v2/a/referrers/nope',
+    ]) {
       const res = await rawRequest(u, p.endsWith('uploads/') ? 'POST' : 'GET', p);
       assert.equal(res.status, 400, p);
-      assert.match((JSON.parse(res.body) as { errors: Array<{ code: string }> }).errors[0]!.code, /^(NAME_INVALID|DIGEST_INVALID)$/, p);
+      assert.match(
+        (JSON.parse(res.body) as { errors: Array<{ code: string }> }).errors[0]!.code,
+        /^(NAME_INVALID|DIGEST_INVALID)$/,
+        p,
+      );
     }
     // A reference that cannot be a tag names nothing: 404 on reads (the conformance suite's expectation), 400 on PUT.
     let res = await fetch(`${u}/v2/a/manifests/.INVALID_MANIFEST_NAME`);
@@ -142,16 +178,32 @@ describe('registry API (raw HTTP)', () => {
   });
 
   it('refuses manifests with missing blobs, a wrong digest, bad JSON or too many bytes', async () => {
-    const missing = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256('nope'), size: 4 }, layers: [],
-    }));
-    let res = await fetch(`${u}/v2/m/manifests/t`, { method: 'PUT', body: missing, headers: { 'Content-Type': OCI_MANIFEST } });
+    const missing = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256('nope'), size: 4 },
+        layers: [],
+      }),
+    );
+    let res = await fetch(`${u}/v2/m/manifests/t`, {
+      method: 'PUT',
+      body: missing,
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
     assert.equal(res.status, 400);
     assert.equal(await errCode(res), 'MANIFEST_BLOB_UNKNOWN');
-    res = await fetch(`${u}/v2/m/manifests/${sha256('other')}`, { method: 'PUT', body: missing, headers: { 'Content-Type': OCI_MANIFEST } });
+    res = await fetch(`${u}/v2/m/manifests/${sha256('other')}`, {
+      method: 'PUT',
+      body: missing,
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
     assert.equal(await errCode(res), 'DIGEST_INVALID');
-    res = await fetch(`${u}/v2/m/manifests/t`, { method: 'PUT', body: '{not json', headers: { 'Content-Type': OCI_MANIFEST } });
+    res = await fetch(`${u}/v2/m/manifests/t`, {
+      method: 'PUT',
+      body: '{not json',
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
     assert.equal(res.status, 400);
     assert.equal(await errCode(res), 'MANIFEST_INVALID');
     const big = Buffer.alloc(4 * 1024 * 1024 + 10, 0x20);
@@ -166,7 +218,11 @@ describe('registry API (raw HTTP)', () => {
     const img = await pushImage(u, 'pages/a', 't00');
     const tags = Array.from({ length: 23 }, (_, i) => `t${String(i).padStart(2, '0')}`);
     for (const t of tags.slice(1)) {
-      const res = await fetch(`${u}/v2/pages/a/manifests/${t}`, { method: 'PUT', body: img.manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+      const res = await fetch(`${u}/v2/pages/a/manifests/${t}`, {
+        method: 'PUT',
+        body: img.manifest,
+        headers: { 'Content-Type': OCI_MANIFEST },
+      });
       assert.equal(res.status, 201);
     }
     const seen: string[] = [];
@@ -196,7 +252,11 @@ describe('registry API (raw HTTP)', () => {
   it('deletes one tag without killing its siblings, then the manifest by digest', async () => {
     const img = await pushImage(u, 'del/tags', 'a');
     for (const t of ['b', 'c']) {
-      await fetch(`${u}/v2/del/tags/manifests/${t}`, { method: 'PUT', body: img.manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+      await fetch(`${u}/v2/del/tags/manifests/${t}`, {
+        method: 'PUT',
+        body: img.manifest,
+        headers: { 'Content-Type': OCI_MANIFEST },
+      });
     }
     let res = await fetch(`${u}/v2/del/tags/manifests/b`, { method: 'DELETE' });
     assert.equal(res.status, 202);
@@ -211,7 +271,10 @@ describe('registry API (raw HTTP)', () => {
     res = await fetch(`${u}/v2/del/tags/manifests/a`);
     assert.equal(res.status, 404);
     res = await fetch(`${u}/v2/_catalog`);
-    assert.ok(!((await res.json()) as { repositories: string[] }).repositories.includes('del/tags'), 'an emptied repository leaves the catalog');
+    assert.ok(
+      !((await res.json()) as { repositories: string[] }).repositories.includes('del/tags'),
+      'an emptied repository leaves the catalog',
+    );
     // Blob delete unlinks from the repository only.
     await pushImage(u, 'del/blob', 'x');
     const d = await pushBlob(u, 'del/blob', Buffer.from('blob to delete'));
@@ -254,14 +317,22 @@ describe('registry API (raw HTTP)', () => {
     const emptyCfg = Buffer.from('{}');
     await pushBlob(u, 'ref/app', emptyCfg);
     const put = async (artifactType: string, extra: Record<string, unknown> = {}) => {
-      const m = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType,
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyCfg), size: 2 },
-        layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyCfg), size: 2 }],
-        subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.manifest.length },
-        ...extra,
-      }));
-      const res = await fetch(`${u}/v2/ref/app/manifests/${sha256(m)}`, { method: 'PUT', body: m, headers: { 'Content-Type': OCI_MANIFEST } });
+      const m = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          artifactType,
+          config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyCfg), size: 2 },
+          layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyCfg), size: 2 }],
+          subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.manifest.length },
+          ...extra,
+        }),
+      );
+      const res = await fetch(`${u}/v2/ref/app/manifests/${sha256(m)}`, {
+        method: 'PUT',
+        body: m,
+        headers: { 'Content-Type': OCI_MANIFEST },
+      });
       assert.equal(res.status, 201);
       assert.equal(res.headers.get('oci-subject'), subject.digest);
       return sha256(m);
@@ -271,12 +342,17 @@ describe('registry API (raw HTTP)', () => {
     let res = await fetch(`${u}/v2/ref/app/referrers/${subject.digest}`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), OCI_INDEX);
-    const all = (await res.json()) as { manifests: Array<{ digest: string; artifactType: string; annotations?: Record<string, string> }> };
+    const all = (await res.json()) as {
+      manifests: Array<{ digest: string; artifactType: string; annotations?: Record<string, string> }>;
+    };
     assert.deepEqual(all.manifests.map((m) => m.digest).sort(), [sig, sbom].sort());
     res = await fetch(`${u}/v2/ref/app/referrers/${subject.digest}?artifactType=application/vnd.example.sbom`);
     assert.equal(res.headers.get('oci-filters-applied'), 'artifactType');
     const one = (await res.json()) as typeof all;
-    assert.deepEqual(one.manifests.map((m) => [m.digest, m.artifactType, m.annotations]), [[sbom, 'application/vnd.example.sbom', { 'org.example': 'yes' }]]);
+    assert.deepEqual(
+      one.manifests.map((m) => [m.digest, m.artifactType, m.annotations]),
+      [[sbom, 'application/vnd.example.sbom', { 'org.example': 'yes' }]],
+    );
     res = await fetch(`${u}/v2/ref/app/referrers/${sha256('no such subject')}`);
     assert.equal(res.status, 200);
     assert.deepEqual(((await res.json()) as typeof all).manifests, []);
@@ -288,10 +364,21 @@ describe('registry API (raw HTTP)', () => {
     let res = await fetch(`${u}/v1/_ping`);
     assert.equal(res.status, 200);
     res = await fetch(`${u}/v1/search?q=needle&n=25`);
-    const body = (await res.json()) as { num_results: number; query: string; results: Array<{ name: string; description: string; star_count: number; is_official: boolean }> };
+    const body = (await res.json()) as {
+      num_results: number;
+      query: string;
+      results: Array<{ name: string; description: string; star_count: number; is_official: boolean }>;
+    };
     assert.equal(body.num_results, 1);
     assert.equal(body.query, 'needle');
-    assert.deepEqual(body.results[0], { name: 'search/needle-one', description: '', star_count: 0, is_official: false, is_automated: false, is_trusted: false });
+    assert.deepEqual(body.results[0], {
+      name: 'search/needle-one',
+      description: '',
+      star_count: 0,
+      is_official: false,
+      is_automated: false,
+      is_trusted: false,
+    });
   });
 
   it('keeps the bytes of a client that disconnects mid-upload, so the session resumes', async () => {
@@ -300,9 +387,17 @@ describe('registry API (raw HTTP)', () => {
     const loc = res.headers.get('location')!;
     // Send half of a declared chunk, then drop the connection.
     await new Promise<void>((resolve) => {
-      const req = http.request(`${u}${loc}`, { method: 'PATCH', headers: { 'Content-Length': String(data.length), 'Content-Range': `0-${data.length - 1}` } });
+      const req = http.request(`${u}${loc}`, {
+        method: 'PATCH',
+        headers: { 'Content-Length': String(data.length), 'Content-Range': `0-${data.length - 1}` },
+      });
       req.on('error', () => resolve());
-      req.write(data.subarray(0, 100_000), () => setTimeout(() => { req.destroy(); resolve(); }, 200));
+      req.write(data.subarray(0, 100_000), () =>
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 200),
+      );
     });
     let size = -1;
     for (let i = 0; i < 50; i++) {
@@ -314,7 +409,11 @@ describe('registry API (raw HTTP)', () => {
     assert.equal(size, 100_000);
     res = await fetch(`${u}/v2/resume/blobs/${sha256(data)}`, { method: 'HEAD' });
     assert.equal(res.status, 404, 'nothing half-visible');
-    res = await fetch(`${u}${loc}`, { method: 'PATCH', body: data.subarray(100_000), headers: { 'Content-Range': `100000-${data.length - 1}` } });
+    res = await fetch(`${u}${loc}`, {
+      method: 'PATCH',
+      body: data.subarray(100_000),
+      headers: { 'Content-Range': `100000-${data.length - 1}` },
+    });
     assert.equal(res.status, 202);
     res = await fetch(`${u}${loc}?digest=${sha256(data)}`, { method: 'PUT' });
     assert.equal(res.status, 201);
@@ -336,9 +435,14 @@ describe('registry API (raw HTTP)', () => {
     const data = randomBytes(500_000);
     const results = await Promise.all(Array.from({ length: 8 }, () => pushBlob(u, 'race/app', data)));
     assert.ok(results.every((d) => d === sha256(data)));
-    const imgs = await Promise.all(Array.from({ length: 6 }, () => pushImage(u, 'race/app', 'latest', { layers: [data] })));
+    const imgs = await Promise.all(
+      Array.from({ length: 6 }, () => pushImage(u, 'race/app', 'latest', { layers: [data] })),
+    );
     const res = await fetch(`${u}/v2/race/app/manifests/latest`);
-    assert.ok(imgs.some((i) => i.digest === res.headers.get('docker-content-digest')), 'the tag points at one of the pushed manifests');
+    assert.ok(
+      imgs.some((i) => i.digest === res.headers.get('docker-content-digest')),
+      'the tag points at one of the pushed manifests',
+    );
     const blob = await fetch(`${u}/v2/race/app/blobs/${sha256(data)}`);
     assert.equal(sha256(Buffer.from(await blob.arrayBuffer())), sha256(data));
   });
@@ -386,10 +490,14 @@ describe('registry shutdown', () => {
     const res = await fetch(`${r.url}/v2/shut/blobs/uploads/`, { method: 'POST' });
     const loc = res.headers.get('location')!;
     const status = new Promise<number>((resolve, reject) => {
-      const req = http.request(`${r.url}${loc}?digest=${digest}`, { method: 'PUT', headers: { 'Content-Length': String(data.length) } }, (m) => {
-        m.resume();
-        resolve(m.statusCode!);
-      });
+      const req = http.request(
+        `${r.url}${loc}?digest=${digest}`,
+        { method: 'PUT', headers: { 'Content-Length': String(data.length) } },
+        (m) => {
+          m.resume();
+          resolve(m.statusCode!);
+        },
+      );
       req.on('error', reject);
       req.write(data.subarray(0, 100_000));
       setTimeout(() => req.end(data.subarray(100_000)), 300);
@@ -440,9 +548,18 @@ describe('registry listings at scale', () => {
   it('pages through thousands of repositories and tags from the index, quickly', async () => {
     const r = await startTestRegistry();
     try {
-      const content = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}');
+      const content = Buffer.from(
+        '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}',
+      );
       const put = (repo: string, tag: string) =>
-        r.store.index.manifests.put(repo, { digest: sha256(content) as never, mediaType: OCI_MANIFEST, content, blobs: [], children: [], tag });
+        r.store.index.manifests.put(repo, {
+          digest: sha256(content) as never,
+          mediaType: OCI_MANIFEST,
+          content,
+          blobs: [],
+          children: [],
+          tag,
+        });
       const repos = Array.from({ length: 3000 }, (_, i) => `scale/r${String(i).padStart(5, '0')}`);
       for (const repo of repos) await put(repo, 'latest');
       const tags = Array.from({ length: 3000 }, (_, i) => `v${String(i).padStart(5, '0')}`);

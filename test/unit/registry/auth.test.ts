@@ -12,18 +12,21 @@ const basic = (u: string, p: string) => ({ Authorization: `Basic ${Buffer.from(`
 async function setup(dir: string, extra: Record<string, unknown>): Promise<TestRegistry> {
   const ht = path.join(dir, 'htpasswd');
   await fsp.writeFile(ht, `${htpasswdLine('alice', 'alice-pw', 4)}\n${htpasswdLine('bob', 'bob-pw', 4)}\n`);
-  return startTestRegistry({
-    auth: { htpasswd: { realm: 'test-realm', path: ht }, ...extra },
-    access: {
-      groups: { readers: ['bob'] },
-      admins: ['alice'],
-      rules: [
-        { users: ['alice'], repositories: ['**'], actions: ['pull', 'push', 'delete'] },
-        { users: ['group:readers'], repositories: ['team/*'], actions: ['pull'] },
-        { users: ['anonymous'], repositories: ['public/**'], actions: ['pull'] },
-      ],
+  return startTestRegistry(
+    {
+      auth: { htpasswd: { realm: 'test-realm', path: ht }, ...extra },
+      access: {
+        groups: { readers: ['bob'] },
+        admins: ['alice'],
+        rules: [
+          { users: ['alice'], repositories: ['**'], actions: ['pull', 'push', 'delete'] },
+          { users: ['group:readers'], repositories: ['team/*'], actions: ['pull'] },
+          { users: ['anonymous'], repositories: ['public/**'], actions: ['pull'] },
+        ],
+      },
     },
-  }, dir);
+    dir,
+  );
 }
 
 describe('registry auth', () => {
@@ -121,8 +124,13 @@ describe('registry auth', () => {
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), `Bearer realm="${r.url}/token",service="test-svc"`);
       res = await fetch(`${r.url}/v2/team/app/tags/list`);
-      assert.equal(res.headers.get('www-authenticate'), `Bearer realm="${r.url}/token",service="test-svc",scope="repository:team/app:pull"`);
-      res = await fetch(`${r.url}/token?service=test-svc&scope=repository:team/app:pull`, { headers: basic('alice', 'bad') });
+      assert.equal(
+        res.headers.get('www-authenticate'),
+        `Bearer realm="${r.url}/token",service="test-svc",scope="repository:team/app:pull"`,
+      );
+      res = await fetch(`${r.url}/token?service=test-svc&scope=repository:team/app:pull`, {
+        headers: basic('alice', 'bad'),
+      });
       assert.equal(res.status, 401);
     });
 
@@ -156,7 +164,11 @@ describe('registry auth', () => {
 
     it('lists the catalog with a registry:catalog:* token, filtered by the rules', async () => {
       let res = await fetch(`${r.url}/v2/_catalog`);
-      assert.deepEqual(await res.json(), { repositories: ['public/base'] }, 'anonymous clients see what anonymous may pull');
+      assert.deepEqual(
+        await res.json(),
+        { repositories: ['public/base'] },
+        'anonymous clients see what anonymous may pull',
+      );
       const bob = await tokenFor('registry:catalog:*', basic('bob', 'bob-pw'));
       res = await fetch(`${r.url}/v2/_catalog`, { headers: bob });
       assert.equal(res.status, 200);
@@ -171,11 +183,21 @@ describe('registry auth', () => {
       const res = await fetch(`${r.url}/token`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'password', username: 'alice', password: 'alice-pw', service: 'test-svc', scope: 'repository:team/app:pull', client_id: 'docker' }),
+        body: new URLSearchParams({
+          grant_type: 'password',
+          username: 'alice',
+          password: 'alice-pw',
+          service: 'test-svc',
+          scope: 'repository:team/app:pull',
+          client_id: 'docker',
+        }),
       });
       assert.equal(res.status, 200);
       const t = (await res.json()) as { token: string };
-      assert.equal((await fetch(`${r.url}/v2/team/app/tags/list`, { headers: { Authorization: `Bearer ${t.token}` } })).status, 200);
+      assert.equal(
+        (await fetch(`${r.url}/v2/team/app/tags/list`, { headers: { Authorization: `Bearer ${t.token}` } })).status,
+        200,
+      );
     });
   });
 });

@@ -4,10 +4,18 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sha256, startTestRegistry, OCI_INDEX, OCI_MANIFEST, type TestRegistry } from '../../integration/registry/helpers.js';
+import {
+  sha256,
+  startTestRegistry,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  type TestRegistry,
+} from '../../integration/registry/helpers.js';
 
 const NAME = 'conformance/test';
-const config = Buffer.from('\n{\n    "architecture": "amd64",\n    "os": "linux",\n    "rootfs": {\n        "diff_ids": [],\n        "type": "layers"\n    }\n}\n');
+const config = Buffer.from(
+  '\n{\n    "architecture": "amd64",\n    "os": "linux",\n    "rootfs": {\n        "diff_ids": [],\n        "type": "layers"\n    }\n}\n',
+);
 const manifest = Buffer.from(
   `{ "mediaType": "application/vnd.oci.image.manifest.v1+json", "config":  { "digest": "${sha256(config)}", "mediaType": "application/vnd.oci.image.config.v1+json", "size": ${config.length} }, "layers": [], "schemaVersion": 2 }`,
 );
@@ -22,7 +30,11 @@ describe('OCI distribution-spec conformance workflows', () => {
   let r: TestRegistry;
   let u: string;
   const req = (method: string, p: string, init: { body?: Buffer | string; headers?: Record<string, string> } = {}) =>
-    fetch(new URL(p.replace('<name>', NAME), u), { method, ...(init.body !== undefined ? { body: init.body } : {}), headers: init.headers ?? {} });
+    fetch(new URL(p.replace('<name>', NAME), u), {
+      method,
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      headers: init.headers ?? {},
+    });
   const errors = async (res: Response) => ((await res.json()) as { errors: Array<{ code: string }> }).errors;
   before(async () => {
     r = await startTestRegistry();
@@ -34,9 +46,14 @@ describe('OCI distribution-spec conformance workflows', () => {
     it('streamed: PATCH with blob in body → 202, PUT with digest → 201', async () => {
       let res = await req('POST', '/v2/<name>/blobs/uploads/');
       assert.ok(res.headers.get('location'));
-      res = await req('PATCH', res.headers.get('location')!, { body: blobA, headers: { 'Content-Type': 'application/octet-stream' } });
+      res = await req('PATCH', res.headers.get('location')!, {
+        body: blobA,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(res.status, 202);
-      res = await req('PUT', `${res.headers.get('location')!}?digest=${sha256(blobA)}`, { headers: { 'Content-Type': 'application/octet-stream' } });
+      res = await req('PUT', `${res.headers.get('location')!}?digest=${sha256(blobA)}`, {
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(res.status, 201);
       assert.ok(res.headers.get('location'));
     });
@@ -44,13 +61,19 @@ describe('OCI distribution-spec conformance workflows', () => {
     it('monolithic: GET of a nonexistent blob is 404; POST with digest → 201; POST → session, PUT → 201', async () => {
       let res = await req('GET', `/v2/<name>/blobs/${sha256('hello world')}`);
       assert.equal(res.status, 404);
-      res = await req('POST', `/v2/<name>/blobs/uploads/?digest=${sha256(config)}`, { body: config, headers: { 'Content-Type': 'application/octet-stream' } });
+      res = await req('POST', `/v2/<name>/blobs/uploads/?digest=${sha256(config)}`, {
+        body: config,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(res.status, 201);
       assert.ok(res.headers.get('location'));
       assert.equal((await req('GET', `/v2/<name>/blobs/${sha256(config)}`)).status, 200);
       res = await req('POST', '/v2/<name>/blobs/uploads/');
       assert.equal(res.status, 202);
-      res = await req('PUT', `${res.headers.get('location')!}?digest=${sha256(config)}`, { body: config, headers: { 'Content-Type': 'application/octet-stream' } });
+      res = await req('PUT', `${res.headers.get('location')!}?digest=${sha256(config)}`, {
+        body: config,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       assert.equal(res.status, 201);
     });
 
@@ -58,12 +81,21 @@ describe('OCI distribution-spec conformance workflows', () => {
       const c1 = blobB.subarray(0, 3);
       const c2 = blobB.subarray(3);
       let res = await req('POST', '/v2/<name>/blobs/uploads/', { headers: { 'Content-Length': '0' } });
-      res = await req('PATCH', res.headers.get('location')!, { body: c2, headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `3-${blobB.length - 1}` } });
+      res = await req('PATCH', res.headers.get('location')!, {
+        body: c2,
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `3-${blobB.length - 1}` },
+      });
       assert.equal(res.status, 416);
       res = await req('POST', '/v2/<name>/blobs/uploads/', { headers: { 'Content-Length': '0' } });
-      res = await req('PATCH', res.headers.get('location')!, { body: c1, headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': '0-2' } });
+      res = await req('PATCH', res.headers.get('location')!, {
+        body: c1,
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': '0-2' },
+      });
       assert.equal(res.status, 202);
-      res = await req('PUT', `${res.headers.get('location')!}?digest=${sha256(blobB)}`, { body: c2, headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `3-${blobB.length - 1}` } });
+      res = await req('PUT', `${res.headers.get('location')!}?digest=${sha256(blobB)}`, {
+        body: c2,
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `3-${blobB.length - 1}` },
+      });
       assert.equal(res.status, 201);
     });
 
@@ -78,7 +110,10 @@ describe('OCI distribution-spec conformance workflows', () => {
     it('manifests: GET of .INVALID_MANIFEST_NAME is 404; PUT by 4 tags → 201; GET by digest → 200', async () => {
       assert.equal((await req('GET', '/v2/<name>/manifests/.INVALID_MANIFEST_NAME')).status, 404);
       for (let i = 0; i < 4; i++) {
-        const res = await req('PUT', `/v2/<name>/manifests/test${i}`, { body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+        const res = await req('PUT', `/v2/<name>/manifests/test${i}`, {
+          body: manifest,
+          headers: { 'Content-Type': OCI_MANIFEST },
+        });
         assert.equal(res.status, 201);
         assert.ok(res.headers.get('location'));
       }
@@ -87,9 +122,26 @@ describe('OCI distribution-spec conformance workflows', () => {
     });
 
     it('error bodies carry spec codes', async () => {
-      const res = await req('PUT', '/v2/<name>/manifests/sha256:totallywrong', { body: 'blablabla', headers: { 'Content-Type': OCI_MANIFEST } });
+      const res = await req('PUT', '/v2/<name>/manifests/sha256:totallywrong', {
+        body: 'blablabla',
+        headers: { 'Content-Type': OCI_MANIFEST },
+      });
       assert.equal(res.status, 400);
-      const codes = ['BLOB_UNKNOWN', 'BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN', 'DIGEST_INVALID', 'MANIFEST_BLOB_UNKNOWN', 'MANIFEST_INVALID', 'MANIFEST_UNKNOWN', 'NAME_INVALID', 'NAME_UNKNOWN', 'SIZE_INVALID', 'UNAUTHORIZED', 'DENIED', 'UNSUPPORTED'];
+      const codes = [
+        'BLOB_UNKNOWN',
+        'BLOB_UPLOAD_INVALID',
+        'BLOB_UPLOAD_UNKNOWN',
+        'DIGEST_INVALID',
+        'MANIFEST_BLOB_UNKNOWN',
+        'MANIFEST_INVALID',
+        'MANIFEST_UNKNOWN',
+        'NAME_INVALID',
+        'NAME_UNKNOWN',
+        'SIZE_INVALID',
+        'UNAUTHORIZED',
+        'DENIED',
+        'UNSUPPORTED',
+      ];
       assert.ok(codes.includes((await errors(res))[0]!.code));
     });
   });
@@ -121,25 +173,73 @@ describe('OCI distribution-spec conformance workflows', () => {
       }
       const cfg4 = Buffer.from('{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
       await req('POST', `/v2/<name>/blobs/uploads/?digest=${sha256(cfg4)}`, { body: cfg4 });
-      subject = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(cfg4), size: cfg4.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(blobB), size: blobB.length }] }));
+      subject = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(cfg4), size: cfg4.length },
+          layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(blobB), size: blobB.length }],
+        }),
+      );
       const subjDesc = { mediaType: OCI_MANIFEST, digest: sha256(subject), size: subject.length };
       const missingSubject = { mediaType: OCI_MANIFEST, digest: sha256('never pushed'), size: 12 };
-      const put = async (key: string, body: Record<string, unknown>, mediaType = OCI_MANIFEST, expectSubject = subjDesc.digest) => {
-        const raw = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, ...body, annotations: { 'org.opencontainers.conformance.test': key } }));
-        const res = await req('PUT', `/v2/<name>/manifests/${sha256(raw)}`, { body: raw, headers: { 'Content-Type': mediaType } });
+      const put = async (
+        key: string,
+        body: Record<string, unknown>,
+        mediaType = OCI_MANIFEST,
+        expectSubject = subjDesc.digest,
+      ) => {
+        const raw = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType,
+            ...body,
+            annotations: { 'org.opencontainers.conformance.test': key },
+          }),
+        );
+        const res = await req('PUT', `/v2/<name>/manifests/${sha256(raw)}`, {
+          body: raw,
+          headers: { 'Content-Type': mediaType },
+        });
         assert.equal(res.status, 201, `${key}: ${await res.clone().text()}`);
         assert.equal(res.headers.get('oci-subject'), expectSubject);
         refs[key] = sha256(raw);
         return { mediaType, digest: sha256(raw), size: raw.length };
       };
-      const a1 = await put('A-config', { config: { mediaType: TYPE_A, digest: sha256(blobA), size: blobA.length }, layers: [emptyDesc], subject: subjDesc });
-      await put('A-layer', { artifactType: TYPE_B, config: emptyDesc, layers: [{ mediaType: 'application/octet-stream', digest: sha256(blobA), size: blobA.length }], subject: subjDesc });
+      const a1 = await put('A-config', {
+        config: { mediaType: TYPE_A, digest: sha256(blobA), size: blobA.length },
+        layers: [emptyDesc],
+        subject: subjDesc,
+      });
+      await put('A-layer', {
+        artifactType: TYPE_B,
+        config: emptyDesc,
+        layers: [{ mediaType: 'application/octet-stream', digest: sha256(blobA), size: blobA.length }],
+        subject: subjDesc,
+      });
       await put('index', { artifactType: 'application/vnd.food.stand', manifests: [a1], subject: subjDesc }, OCI_INDEX);
-      const res = await req('PUT', '/v2/<name>/manifests/tagtest0', { body: subject, headers: { 'Content-Type': OCI_MANIFEST } });
+      const res = await req('PUT', '/v2/<name>/manifests/tagtest0', {
+        body: subject,
+        headers: { 'Content-Type': OCI_MANIFEST },
+      });
       assert.equal(res.status, 201);
-      await put('B-config', { config: { mediaType: TYPE_A, digest: sha256(blobB), size: blobB.length }, layers: [emptyDesc], subject: subjDesc });
-      await put('B-layer', { artifactType: TYPE_B, config: emptyDesc, layers: [{ mediaType: 'application/octet-stream', digest: sha256(blobB), size: blobB.length }], subject: subjDesc });
-      await put('C-missing-subject', { artifactType: TYPE_B, config: emptyDesc, layers: [emptyDesc], subject: missingSubject }, OCI_MANIFEST, missingSubject.digest);
+      await put('B-config', {
+        config: { mediaType: TYPE_A, digest: sha256(blobB), size: blobB.length },
+        layers: [emptyDesc],
+        subject: subjDesc,
+      });
+      await put('B-layer', {
+        artifactType: TYPE_B,
+        config: emptyDesc,
+        layers: [{ mediaType: 'application/octet-stream', digest: sha256(blobB), size: blobB.length }],
+        subject: subjDesc,
+      });
+      await put(
+        'C-missing-subject',
+        { artifactType: TYPE_B, config: emptyDesc, layers: [emptyDesc], subject: missingSubject },
+        OCI_MANIFEST,
+        missingSubject.digest,
+      );
     });
 
     it('lists tags, limited by n and started after last', async () => {
@@ -161,15 +261,21 @@ describe('OCI distribution-spec conformance workflows', () => {
       assert.equal(res.headers.get('content-type'), OCI_INDEX);
       assert.equal(((await res.json()) as { manifests: unknown[] }).manifests.length, 0);
       res = await req('GET', `/v2/<name>/referrers/${sha256(subject)}`);
-      const all = (await res.json()) as { manifests: Array<{ digest: string; artifactType?: string; annotations: Record<string, string> }> };
+      const all = (await res.json()) as {
+        manifests: Array<{ digest: string; artifactType?: string; annotations: Record<string, string> }>;
+      };
       assert.equal(all.manifests.length, 5);
-      for (const m of all.manifests) assert.equal(refs[m.annotations['org.opencontainers.conformance.test']!], m.digest);
+      for (const m of all.manifests)
+        assert.equal(refs[m.annotations['org.opencontainers.conformance.test']!], m.digest);
       res = await req('GET', `/v2/<name>/referrers/${sha256(subject)}?artifactType=${encodeURIComponent(TYPE_A)}`);
       assert.equal(res.headers.get('oci-filters-applied'), 'artifactType');
       const filtered = (await res.json()) as typeof all;
       assert.deepEqual(filtered.manifests.map((m) => m.digest).sort(), [refs['A-config'], refs['B-config']].sort());
       res = await req('GET', `/v2/<name>/referrers/${sha256('never pushed')}`);
-      assert.deepEqual(((await res.json()) as typeof all).manifests.map((m) => m.digest), [refs['C-missing-subject']]);
+      assert.deepEqual(
+        ((await res.json()) as typeof all).manifests.map((m) => m.digest),
+        [refs['C-missing-subject']],
+      );
     });
   });
 

@@ -3,11 +3,22 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, sha256, startTestRegistry } from '../../integration/registry/helpers.js';
+import {
+  OCI_INDEX,
+  OCI_MANIFEST,
+  pushBlob,
+  pushImage,
+  sha256,
+  startTestRegistry,
+} from '../../integration/registry/helpers.js';
 import type { GcReport } from '../../../src/registry/index.js';
 
 const blobFile = (root: string, d: string) => path.join(root, 'registry', 'blobs', 'sha256', d.slice(7, 9), d.slice(7));
-const exists = (p: string) => fsp.stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fsp.stat(p).then(
+    () => true,
+    () => false,
+  );
 
 async function gc(url: string, q: string): Promise<GcReport> {
   const res = await fetch(`${url}/wharf/v1/gc?${q}`, { method: 'POST' });
@@ -23,11 +34,17 @@ describe('registry garbage collection', () => {
       const garbage = randomBytes(10_000);
       const gd = await pushBlob(r.url, 'gc/a', garbage);
       const dry = await gc(r.url, 'dry-run=1');
-      assert.deepEqual(dry.blobs.map((b) => b.digest), [gd]);
+      assert.deepEqual(
+        dry.blobs.map((b) => b.digest),
+        [gd],
+      );
       assert.equal(dry.bytesFreed, 10_000);
       assert.ok(await exists(blobFile(r.root, gd)), 'a dry run deletes nothing');
       const real = await gc(r.url, '');
-      assert.deepEqual(real.blobs.map((b) => b.digest), [gd]);
+      assert.deepEqual(
+        real.blobs.map((b) => b.digest),
+        [gd],
+      );
       assert.equal(real.bytesFreed, 10_000);
       assert.equal(await exists(blobFile(r.root, gd)), false);
       assert.equal((await fetch(`${r.url}/v2/gc/a/blobs/${gd}`)).status, 404);
@@ -64,21 +81,39 @@ describe('registry garbage collection', () => {
     try {
       const amd = await pushImage(r.url, 'multi/app', undefined);
       const arm = await pushImage(r.url, 'multi/app', undefined);
-      const idx = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: OCI_INDEX,
-        manifests: [amd, arm].map((m, i) => ({ mediaType: OCI_MANIFEST, digest: m.digest, size: m.manifest.length, platform: { os: 'linux', architecture: i ? 'arm64' : 'amd64' } })),
-      }));
-      let res = await fetch(`${r.url}/v2/multi/app/manifests/latest`, { method: 'PUT', body: idx, headers: { 'Content-Type': OCI_INDEX } });
+      const idx = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: [amd, arm].map((m, i) => ({
+            mediaType: OCI_MANIFEST,
+            digest: m.digest,
+            size: m.manifest.length,
+            platform: { os: 'linux', architecture: i ? 'arm64' : 'amd64' },
+          })),
+        }),
+      );
+      let res = await fetch(`${r.url}/v2/multi/app/manifests/latest`, {
+        method: 'PUT',
+        body: idx,
+        headers: { 'Content-Type': OCI_INDEX },
+      });
       assert.equal(res.status, 201);
-      const sig = await pushImage(r.url, 'multi/app', undefined, { extra: { subject: { mediaType: OCI_INDEX, digest: sha256(idx), size: idx.length } } });
+      const sig = await pushImage(r.url, 'multi/app', undefined, {
+        extra: { subject: { mediaType: OCI_INDEX, digest: sha256(idx), size: idx.length } },
+      });
       const lone = await pushImage(r.url, 'multi/app', undefined);
       const report = await gc(r.url, 'delete-untagged=1');
-      assert.deepEqual(report.manifests.map((m) => m.digest), [lone.digest]);
+      assert.deepEqual(
+        report.manifests.map((m) => m.digest),
+        [lone.digest],
+      );
       assert.deepEqual(report.blobs.map((b) => b.digest).sort(), [lone.layers[0]!.digest, lone.config.digest].sort());
       for (const m of [amd, arm, sig]) {
         res = await fetch(`${r.url}/v2/multi/app/manifests/${m.digest}`);
         assert.equal(res.status, 200);
-        for (const l of m.layers) assert.equal((await fetch(`${r.url}/v2/multi/app/blobs/${l.digest}`, { method: 'HEAD' })).status, 200);
+        for (const l of m.layers)
+          assert.equal((await fetch(`${r.url}/v2/multi/app/blobs/${l.digest}`, { method: 'HEAD' })).status, 200);
       }
       assert.equal((await fetch(`${r.url}/v2/multi/app/manifests/${lone.digest}`)).status, 404);
     } finally {

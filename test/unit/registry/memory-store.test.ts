@@ -21,17 +21,37 @@ describe('registry store on the in-memory backends', () => {
     for (const data of [used, unused]) {
       const u = await store.startUpload('app');
       await store.appendUpload('app', u.id, Readable.from([data.subarray(0, 5)]));
-      assert.deepEqual(await store.finishUpload('app', u.id, sha(data), Readable.from([data.subarray(5)])), { size: data.length });
+      assert.deepEqual(await store.finishUpload('app', u.id, sha(data), Readable.from([data.subarray(5)])), {
+        size: data.length,
+      });
     }
     assert.deepEqual(await store.blobInRepo('app', sha(used)), { size: used.length });
     const content = Buffer.from(JSON.stringify({ layers: [sha(used)] }));
-    await index.manifests.put('app', { digest: sha(content), mediaType: 'application/vnd.oci.image.manifest.v1+json', content, blobs: [sha(used)], children: [], tag: 'v1' });
+    await index.manifests.put('app', {
+      digest: sha(content),
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      content,
+      blobs: [sha(used)],
+      children: [],
+      tag: 'v1',
+    });
 
-    const report = await collectGarbage(store, { dryRun: false, deleteUntagged: true, uploadPurgeAgeMs: 0 }, new Date(Date.now() + 1000));
-    assert.deepEqual(report.blobs.map((b) => b.digest), [sha(unused)]);
+    const report = await collectGarbage(
+      store,
+      { dryRun: false, deleteUntagged: true, uploadPurgeAgeMs: 0 },
+      new Date(Date.now() + 1000),
+    );
+    assert.deepEqual(
+      report.blobs.map((b) => b.digest),
+      [sha(unused)],
+    );
     assert.equal(report.orphanFiles, 0);
     assert.equal(await store.blobInRepo('app', sha(unused)), undefined);
-    assert.equal(await driver.stat(`blobs/sha256/${sha(unused).slice(7, 9)}/${sha(unused).slice(7)}`), undefined, 'the bytes are gone');
+    assert.equal(
+      await driver.stat(`blobs/sha256/${sha(unused).slice(7, 9)}/${sha(unused).slice(7)}`),
+      undefined,
+      'the bytes are gone',
+    );
     const chunks: Buffer[] = [];
     for await (const c of await store.readBlob(sha(used))) chunks.push(c as Buffer);
     assert.ok(Buffer.concat(chunks).equals(used));

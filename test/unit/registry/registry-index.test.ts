@@ -26,7 +26,9 @@ test('sqlite: an index from before the upload hash columns gains them and keeps 
   try {
     const file = path.join(dir, 'index.db');
     const old = new Database(file);
-    old.exec('CREATE TABLE uploads (id TEXT PRIMARY KEY, repo TEXT NOT NULL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)');
+    old.exec(
+      'CREATE TABLE uploads (id TEXT PRIMARY KEY, repo TEXT NOT NULL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)',
+    );
     old.prepare('INSERT INTO uploads VALUES (?, ?, ?, ?)').run('u', 'r', 1, 2);
     old.pragma('user_version = 1');
     old.close();

@@ -49,7 +49,10 @@ describe('registry store across processes', () => {
     await proc(1).appendUpload('r', u.id, Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
     assert.deepEqual(await proc(0).finishUpload('r', u.id, sha(data), Readable.from([])), { size: data.length });
     assert.equal(driver.uploadReads, 0, 'no re-read of the upload data');
-    assert.deepEqual(await fsp.readFile(driver.localPath(`blobs/sha256/${sha(data).slice(7, 9)}/${sha(data).slice(7)}`)), data);
+    assert.deepEqual(
+      await fsp.readFile(driver.localPath(`blobs/sha256/${sha(data).slice(7, 9)}/${sha(data).slice(7)}`)),
+      data,
+    );
   });
 
   it('hashes a monolithic upload in the process that receives it, whoever started the session', async () => {
@@ -82,7 +85,9 @@ describe('registry store across processes', () => {
     const data = randomBytes(50_000);
     const u = await proc(0).startUpload('r');
     await proc(1).appendUpload('r', u.id, Readable.from([data]));
-    await assert.rejects(proc(0).finishUpload('r', u.id, sha(randomBytes(10)), Readable.from([])), (e: unknown) => is(e, 'DIGEST_MISMATCH'));
+    await assert.rejects(proc(0).finishUpload('r', u.id, sha(randomBytes(10)), Readable.from([])), (e: unknown) =>
+      is(e, 'DIGEST_MISMATCH'),
+    );
     assert.equal(driver.uploadReads, 0);
     assert.equal(await index.blobs.stat(sha(data)), undefined, 'nothing stored');
   });

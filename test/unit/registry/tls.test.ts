@@ -17,10 +17,15 @@ describe('registry TLS', () => {
         assert.match(r.url, /^https:\/\/127\.0\.0\.1:\d+$/);
         const ca = await fsp.readFile(cert);
         const res = await new Promise<{ status: number; version: string | undefined }>((resolve, reject) => {
-          https.get(`${r.url}/v2/`, { ca }, (m) => {
-            m.resume();
-            resolve({ status: m.statusCode!, version: m.headers['docker-distribution-api-version'] as string | undefined });
-          }).on('error', reject);
+          https
+            .get(`${r.url}/v2/`, { ca }, (m) => {
+              m.resume();
+              resolve({
+                status: m.statusCode!,
+                version: m.headers['docker-distribution-api-version'] as string | undefined,
+              });
+            })
+            .on('error', reject);
         });
         assert.deepEqual(res, { status: 200, version: 'registry/2.0' });
         // Without trusting the certificate, the client refuses: the server really speaks TLS with that cert.

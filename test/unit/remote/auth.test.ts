@@ -12,7 +12,12 @@ const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toStri
 
 function layers(agents: Agents, creds: Credentials | undefined) {
   const transport = httpTransport({ agents, tlsVerify: () => true });
-  const auth = new Authenticator({ registry: 'test', credentials: async () => creds, send: transport, tlsVerify: true });
+  const auth = new Authenticator({
+    registry: 'test',
+    credentials: async () => creds,
+    send: transport,
+    tlsVerify: true,
+  });
   return { auth, send: withRetry(withAuth(transport, auth), { retries: 2, baseMs: 1 }) };
 }
 
@@ -22,11 +27,18 @@ test('a 401 challenge brings a Bearer token for the scope, the request is sent a
   const srv = await serve((req, res) => {
     const url = new URL(req.url!, 'http://x');
     if (url.pathname === '/token') {
-      tokens.push(`${url.searchParams.get('service')} ${url.searchParams.getAll('scope').join(' ')} ${req.headers.authorization ?? 'anonymous'}`);
+      tokens.push(
+        `${url.searchParams.get('service')} ${url.searchParams.getAll('scope').join(' ')} ${req.headers.authorization ?? 'anonymous'}`,
+      );
       return json(res, 200, { token: 'T1', expires_in: 300 });
     }
     if (req.headers.authorization !== 'Bearer T1') {
-      return json(res, 401, { errors: [{ code: 'UNAUTHORIZED' }] }, { 'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="reg"` });
+      return json(
+        res,
+        401,
+        { errors: [{ code: 'UNAUTHORIZED' }] },
+        { 'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="reg"` },
+      );
     }
     if (busy-- > 0) return json(res, 503, {});
     json(res, 200, { tags: ['1'] });
@@ -34,14 +46,23 @@ test('a 401 challenge brings a Bearer token for the scope, the request is sent a
   const agents = new Agents();
   const { auth, send } = layers(agents, { username: 'u', password: 'p' });
   try {
-    const res = await send({ url: new URL(`http://${srv.host}/v2/x/tags/list`), method: 'GET', scopes: ['repository:x:pull'] });
+    const res = await send({
+      url: new URL(`http://${srv.host}/v2/x/tags/list`),
+      method: 'GET',
+      scopes: ['repository:x:pull'],
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse((await readBody(res, 1000, 'tags')).toString()), { tags: ['1'] });
     assert.equal(auth.challenge?.scheme, 'bearer');
     assert.deepEqual(tokens, [`reg repository:x:pull ${basic('u', 'p')}`]);
-    assert.deepEqual(srv.seen.filter((s) => s.url.startsWith('/v2/')).map((s) => s.auth ?? 'none'), ['none', 'Bearer T1', 'Bearer T1']);
+    assert.deepEqual(
+      srv.seen.filter((s) => s.url.startsWith('/v2/')).map((s) => s.auth ?? 'none'),
+      ['none', 'Bearer T1', 'Bearer T1'],
+    );
     // The token is cached for its scope: the next request needs no token request.
-    await discard(await send({ url: new URL(`http://${srv.host}/v2/x/tags/list`), method: 'GET', scopes: ['repository:x:pull'] }));
+    await discard(
+      await send({ url: new URL(`http://${srv.host}/v2/x/tags/list`), method: 'GET', scopes: ['repository:x:pull'] }),
+    );
     assert.equal(tokens.length, 1);
   } finally {
     agents.destroy();
@@ -67,11 +88,19 @@ test('a 401 naming a scope the token lacks widens the scope once; a second refus
   const { auth, send } = layers(agents, undefined);
   auth.learn({ scheme: 'bearer', params: { realm: `http://${srv.host}/token`, service: 'reg' } });
   try {
-    const res = await send({ url: new URL(`http://${srv.host}/v2/x/blobs/uploads/`), method: 'POST', scopes: ['repository:x:pull,push'] });
+    const res = await send({
+      url: new URL(`http://${srv.host}/v2/x/blobs/uploads/`),
+      method: 'POST',
+      scopes: ['repository:x:pull,push'],
+    });
     assert.equal(res.status, 201);
     await discard(res);
     assert.deepEqual(tokens, ['repository:x:pull,push', 'repository:x:pull,push repository:y:pull']);
-    const refused = await send({ url: new URL(`http://${srv.host}/never`), method: 'GET', scopes: ['repository:x:pull'] });
+    const refused = await send({
+      url: new URL(`http://${srv.host}/never`),
+      method: 'GET',
+      scopes: ['repository:x:pull'],
+    });
     assert.equal(refused.status, 401, 'one re-authentication per request, then the 401 is the answer');
     await discard(refused);
   } finally {
@@ -92,14 +121,22 @@ test('Basic: credentials are sent once the registry asks; without any the 401 is
     const ok = await withCreds.send({ url: new URL(`http://${srv.host}/v2/`), method: 'GET', scopes: [] });
     assert.equal(ok.status, 200);
     await discard(ok);
-    assert.deepEqual(srv.seen.map((s) => s.auth ?? 'none'), ['none', basic('u', 'p')]);
+    assert.deepEqual(
+      srv.seen.map((s) => s.auth ?? 'none'),
+      ['none', basic('u', 'p')],
+    );
 
     const refused = await without.send({ url: new URL(`http://${srv.host}/v2/`), method: 'GET', scopes: [] });
     assert.equal(refused.status, 401);
     await discard(refused);
 
     const before = srv.seen.length;
-    const streamed = await without.send({ url: new URL(`http://${srv.host}/up`), method: 'PATCH', body: Readable.from([Buffer.from('x')]), scopes: [] });
+    const streamed = await without.send({
+      url: new URL(`http://${srv.host}/up`),
+      method: 'PATCH',
+      body: Readable.from([Buffer.from('x')]),
+      scopes: [],
+    });
     assert.equal(streamed.status, 401);
     await discard(streamed);
     assert.equal(srv.seen.length, before + 1);
@@ -119,9 +156,16 @@ test('anonymousFirst: the first attempt carries no credentials even when a chall
   const { auth, send } = layers(agents, { username: 'u', password: 'p' });
   auth.learn({ scheme: 'basic', params: {} });
   try {
-    await discard(await send({ url: new URL(`http://${srv.host}/public`), method: 'GET', scopes: [], anonymousFirst: true }));
-    await discard(await send({ url: new URL(`http://${srv.host}/private`), method: 'GET', scopes: [], anonymousFirst: true }));
-    assert.deepEqual(srv.seen.map((s) => `${s.url} ${s.auth ?? 'none'}`), ['/public none', '/private none', `/private ${basic('u', 'p')}`]);
+    await discard(
+      await send({ url: new URL(`http://${srv.host}/public`), method: 'GET', scopes: [], anonymousFirst: true }),
+    );
+    await discard(
+      await send({ url: new URL(`http://${srv.host}/private`), method: 'GET', scopes: [], anonymousFirst: true }),
+    );
+    assert.deepEqual(
+      srv.seen.map((s) => `${s.url} ${s.auth ?? 'none'}`),
+      ['/public none', '/private none', `/private ${basic('u', 'p')}`],
+    );
   } finally {
     agents.destroy();
     await srv.close();
@@ -140,10 +184,13 @@ test('a refused token request is UNAUTHORIZED and is not retried', async () => {
   const agents = new Agents();
   const { send } = layers(agents, { username: 'u', password: 'wrong' });
   try {
-    await assert.rejects(send({ url: new URL(`http://${srv.host}/v2/x/tags/list`), method: 'GET', scopes: ['repository:x:pull'] }), {
-      code: 'UNAUTHORIZED',
-      message: 'test: unauthorized: incorrect username or password',
-    });
+    await assert.rejects(
+      send({ url: new URL(`http://${srv.host}/v2/x/tags/list`), method: 'GET', scopes: ['repository:x:pull'] }),
+      {
+        code: 'UNAUTHORIZED',
+        message: 'test: unauthorized: incorrect username or password',
+      },
+    );
     assert.equal(tokenRequests, 1);
   } finally {
     agents.destroy();

@@ -8,7 +8,14 @@ import { json, serve } from './server.js';
 
 test('Bearer: ping learns the challenge, tokens are fetched per scope with Basic credentials and cached', async () => {
   const tokenRequests: string[] = [];
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {},
+      layers: [],
+    }),
+  );
   const srv = await serve((req, res) => {
     const url = new URL(req.url!, 'http://x');
     if (url.pathname === '/token') {
@@ -16,14 +23,24 @@ test('Bearer: ping learns the challenge, tokens are fetched per scope with Basic
       return json(res, 200, { token: `tok:${url.searchParams.get('scope')}`, expires_in: 300 });
     }
     if (req.headers.authorization?.startsWith('Bearer tok:repository:team/app:pull')) {
-      res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Docker-Content-Digest': digestOf(manifest) });
+      res.writeHead(200, {
+        'Content-Type': 'application/vnd.oci.image.manifest.v1+json',
+        'Docker-Content-Digest': digestOf(manifest),
+      });
       return res.end(manifest);
     }
-    json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, {
-      'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="test"`,
-    });
+    json(
+      res,
+      401,
+      { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+      {
+        'WWW-Authenticate': `Bearer realm="http://${req.headers.host}/token",service="test"`,
+      },
+    );
   });
-  const client = RegistryClient.forDomain(srv.host, { credentials: { get: async () => ({ username: 'u', password: 'p' }) } });
+  const client = RegistryClient.forDomain(srv.host, {
+    credentials: { get: async () => ({ username: 'u', password: 'p' }) },
+  });
   try {
     const m1 = await client.manifests.get('team/app', 'latest');
     const m2 = await client.manifests.get('team/app', digestOf(manifest));
@@ -38,10 +55,20 @@ test('Bearer: ping learns the challenge, tokens are fetched per scope with Basic
 });
 
 test('Basic registries without credentials fail with UNAUTHORIZED "authentication required"', async () => {
-  const srv = await serve((_req, res) => json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'WWW-Authenticate': 'Basic realm="r"' }));
+  const srv = await serve((_req, res) =>
+    json(
+      res,
+      401,
+      { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+      { 'WWW-Authenticate': 'Basic realm="r"' },
+    ),
+  );
   const client = RegistryClient.forDomain(srv.host);
   try {
-    await assert.rejects(client.manifests.get('x', 'latest'), { code: 'UNAUTHORIZED', message: `manifest for ${srv.host}/x:latest: unauthorized: authentication required` });
+    await assert.rejects(client.manifests.get('x', 'latest'), {
+      code: 'UNAUTHORIZED',
+      message: `manifest for ${srv.host}/x:latest: unauthorized: authentication required`,
+    });
   } finally {
     client.close();
     await srv.close();
@@ -55,7 +82,10 @@ test('5xx answers are retried with backoff; a wrong Docker-Content-Digest is ref
     if (req.url === '/v2/') return json(res, 200, {});
     calls++;
     if (calls < 3) return json(res, 503, { errors: [{ code: 'UNAVAILABLE', message: 'busy' }] });
-    res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json', 'Docker-Content-Digest': calls === 3 ? digestOf(body) : digestOf('lies') });
+    res.writeHead(200, {
+      'Content-Type': 'application/vnd.oci.image.index.v1+json',
+      'Docker-Content-Digest': calls === 3 ? digestOf(body) : digestOf('lies'),
+    });
     res.end(body);
   });
   const client = RegistryClient.forDomain(srv.host, { retryBaseMs: 1 });
@@ -89,7 +119,10 @@ test('blobs.open resumes a dropped download with Range, and skips bytes itself w
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (range && mode === 'cut-once') {
       const start = Number(range[1]);
-      res.writeHead(206, { 'Content-Length': String(blob.length - start), 'Content-Range': `bytes ${start}-${blob.length - 1}/${blob.length}` });
+      res.writeHead(206, {
+        'Content-Length': String(blob.length - start),
+        'Content-Range': `bytes ${start}-${blob.length - 1}/${blob.length}`,
+      });
       return res.end(blob.subarray(start));
     }
     res.writeHead(200, { 'Content-Length': String(blob.length) });
@@ -102,7 +135,9 @@ test('blobs.open resumes a dropped download with Range, and skips bytes itself w
   const client = RegistryClient.forDomain(srv.host, { retryBaseMs: 1 });
   try {
     const resumes: number[] = [];
-    const got = Buffer.concat(await client.blobs.open('x', digest, { size: blob.length, onResume: (o) => resumes.push(o) }).toArray());
+    const got = Buffer.concat(
+      await client.blobs.open('x', digest, { size: blob.length, onResume: (o) => resumes.push(o) }).toArray(),
+    );
     assert.ok(got.equals(blob));
     assert.equal(resumes.length, 1);
     assert.ok(resumes[0]! > 0 && resumes[0]! <= 70_000);
@@ -110,7 +145,10 @@ test('blobs.open resumes a dropped download with Range, and skips bytes itself w
 
     mode = 'ignore-range';
     const tail = Buffer.concat(await client.blobs.open('x', digest, { start: 150_000, size: blob.length }).toArray());
-    assert.ok(tail.equals(blob.subarray(150_000)), 'a registry that answers 200 to a Range request still gives the right bytes');
+    assert.ok(
+      tail.equals(blob.subarray(150_000)),
+      'a registry that answers 200 to a Range request still gives the right bytes',
+    );
   } finally {
     client.close();
     await srv.close();
@@ -128,7 +166,9 @@ test('blob redirects to another host are followed without our credentials', asyn
     res.writeHead(307, { Location: `http://${storage.host}/bucket/blob?sig=1` });
     res.end();
   });
-  const client = RegistryClient.forDomain(srv.host, { credentials: { get: async () => ({ username: 'u', password: 'p' }) } });
+  const client = RegistryClient.forDomain(srv.host, {
+    credentials: { get: async () => ({ username: 'u', password: 'p' }) },
+  });
   try {
     const got = await client.blobs.fetch('x', digestOf(data), 1024);
     assert.equal(got.toString(), 'layer bytes');
@@ -229,7 +269,10 @@ test('identity tokens use the OAuth2 refresh-token grant; a refused token reques
       [f.get('grant_type'), f.get('refresh_token'), f.get('service'), f.get('scope')],
       ['refresh_token', 'good', 'svc', 'repository:x:pull'],
     );
-    await assert.rejects(bad.tags.list('x'), { code: 'UNAUTHORIZED', message: `${srv.host}: unauthorized: incorrect username or password` });
+    await assert.rejects(bad.tags.list('x'), {
+      code: 'UNAUTHORIZED',
+      message: `${srv.host}: unauthorized: incorrect username or password`,
+    });
   } finally {
     good.close();
     bad.close();

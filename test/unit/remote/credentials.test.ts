@@ -17,21 +17,30 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 test('default files: WHARF_CONFIG and DOCKER_CONFIG, else the home directory', () => {
-  assert.deepEqual(defaultCredentialFiles({ WHARF_CONFIG: '/w', DOCKER_CONFIG: '/d' }, '/home/u'), { wharfConfig: '/w/config.json', dockerConfig: '/d/config.json' });
-  assert.deepEqual(defaultCredentialFiles({}, '/home/u'), { wharfConfig: '/home/u/.wharf/config.json', dockerConfig: '/home/u/.docker/config.json' });
+  assert.deepEqual(defaultCredentialFiles({ WHARF_CONFIG: '/w', DOCKER_CONFIG: '/d' }, '/home/u'), {
+    wharfConfig: '/w/config.json',
+    dockerConfig: '/d/config.json',
+  });
+  assert.deepEqual(defaultCredentialFiles({}, '/home/u'), {
+    wharfConfig: '/home/u/.wharf/config.json',
+    dockerConfig: '/home/u/.docker/config.json',
+  });
 });
 
 test('auths entries: base64 user:password (any key form), identity tokens; Wharf first, then Docker', async () => {
   await withDir(async (dir) => {
     const wharf = path.join(dir, 'w.json');
     const docker = path.join(dir, 'd.json');
-    await fsp.writeFile(docker, JSON.stringify({
-      auths: {
-        'https://index.docker.io/v1/': { auth: b64('hub:pw:with:colons') },
-        'http://reg.lan:5000': { auth: b64('d:dpw') },
-        'tok.example': { identitytoken: 'refresh-me' },
-      },
-    }));
+    await fsp.writeFile(
+      docker,
+      JSON.stringify({
+        auths: {
+          'https://index.docker.io/v1/': { auth: b64('hub:pw:with:colons') },
+          'http://reg.lan:5000': { auth: b64('d:dpw') },
+          'tok.example': { identitytoken: 'refresh-me' },
+        },
+      }),
+    );
     await fsp.writeFile(wharf, JSON.stringify({ auths: { 'reg.lan:5000': { auth: b64('w:wpw') } } }));
     const store = new CredentialStore({ wharfConfig: wharf, dockerConfig: docker });
     assert.deepEqual(await store.get('docker.io'), { username: 'hub', password: 'pw:with:colons' });
@@ -41,7 +50,7 @@ test('auths entries: base64 user:password (any key form), identity tokens; Wharf
   });
 });
 
-test('store writes Wharf\'s file 0600 and keeps other settings; erase removes the entry', async () => {
+test("store writes Wharf's file 0600 and keeps other settings; erase removes the entry", async () => {
   await withDir(async (dir) => {
     const wharf = path.join(dir, 'sub', 'config.json');
     const store = new CredentialStore({ wharfConfig: wharf });
@@ -65,11 +74,16 @@ test('credential helpers: credHelpers per registry, credsStore for the rest, "<t
     const calls: string[] = [];
     const runner: HelperRunner = async (helper, action, input) => {
       calls.push(`${helper} ${action} ${input}`);
-      if (helper === 'gcloud') return { code: 0, stdout: JSON.stringify({ ServerURL: input, Username: '_token', Secret: 'g' }), stderr: '' };
-      if (input === 'https://index.docker.io/v1/') return { code: 0, stdout: JSON.stringify({ Username: '<token>', Secret: 'idt' }), stderr: '' };
+      if (helper === 'gcloud')
+        return { code: 0, stdout: JSON.stringify({ ServerURL: input, Username: '_token', Secret: 'g' }), stderr: '' };
+      if (input === 'https://index.docker.io/v1/')
+        return { code: 0, stdout: JSON.stringify({ Username: '<token>', Secret: 'idt' }), stderr: '' };
       return { code: 1, stdout: 'credentials not found in native keychain', stderr: '' };
     };
-    const store = new CredentialStore({ wharfConfig: path.join(dir, 'none.json'), dockerConfig: docker }, { runHelper: runner });
+    const store = new CredentialStore(
+      { wharfConfig: path.join(dir, 'none.json'), dockerConfig: docker },
+      { runHelper: runner },
+    );
     assert.deepEqual(await store.get('gcr.io'), { username: '_token', password: 'g' });
     assert.deepEqual(await store.get('docker.io'), { identityToken: 'idt' });
     assert.equal(await store.get('quay.io'), undefined);
@@ -86,6 +100,9 @@ test('a broken config file is a clear error', async () => {
   await withDir(async (dir) => {
     const wharf = path.join(dir, 'config.json');
     await fsp.writeFile(wharf, '{ not json');
-    await assert.rejects(new CredentialStore({ wharfConfig: wharf }).get('x.io'), { code: 'INVALID_ARGUMENT', message: new RegExp(`^${wharf} is not valid JSON`) });
+    await assert.rejects(new CredentialStore({ wharfConfig: wharf }).get('x.io'), {
+      code: 'INVALID_ARGUMENT',
+      message: new RegExp(`^${wharf} is not valid JSON`),
+    });
   });
 });

@@ -21,7 +21,12 @@ function counting(agents: Agents, ep: RegistryEndpoint): { send: RoundTrip; urls
 
 test('an insecure registry without TLS is reached over plain HTTP, and its Bearer challenge is learnt', async () => {
   const srv = await serve((_req, res) =>
-    json(res, 401, {}, { 'WWW-Authenticate': 'Basic realm="r", Bearer realm="http://auth.example/token",service="reg"' }),
+    json(
+      res,
+      401,
+      {},
+      { 'WWW-Authenticate': 'Basic realm="r", Bearer realm="http://auth.example/token",service="reg"' },
+    ),
   );
   const agents = new Agents();
   const ep = insecure(srv.host);
@@ -30,7 +35,11 @@ test('an insecure registry without TLS is reached over plain HTTP, and its Beare
     const r = await ping(ep, send, retry);
     assert.equal(r.base.href, `http://${srv.host}/`);
     assert.deepEqual(r.challenge, { scheme: 'bearer', params: { realm: 'http://auth.example/token', service: 'reg' } });
-    assert.deepEqual(urls, [`https://${srv.host}/v2/`, `http://${srv.host}/v2/`], 'a failed TLS handshake is not retried: HTTP is tried next');
+    assert.deepEqual(
+      urls,
+      [`https://${srv.host}/v2/`, `http://${srv.host}/v2/`],
+      'a failed TLS handshake is not retried: HTTP is tried next',
+    );
   } finally {
     agents.destroy();
     await srv.close();
@@ -54,12 +63,17 @@ test('an open registry has no challenge; a busy one is retried; 404 and a challe
     await srv.close();
   }
 
-  const notRegistry = await serve((req, res) => (req.url === '/v2/' && req.method === 'GET' ? json(res, 404, {}) : json(res, 200, {})));
+  const notRegistry = await serve((req, res) =>
+    req.url === '/v2/' && req.method === 'GET' ? json(res, 404, {}) : json(res, 200, {}),
+  );
   const noChallenge = await serve((_req, res) => json(res, 401, {}));
   const agents2 = new Agents();
   try {
     const ep404 = insecure(notRegistry.host);
-    await assert.rejects(ping(ep404, counting(agents2, ep404).send, retry), { code: 'UNAVAILABLE', message: `${notRegistry.host} is not a registry: GET /v2/ answered 404` });
+    await assert.rejects(ping(ep404, counting(agents2, ep404).send, retry), {
+      code: 'UNAVAILABLE',
+      message: `${notRegistry.host} is not a registry: GET /v2/ answered 404`,
+    });
     const ep401 = insecure(noChallenge.host);
     await assert.rejects(ping(ep401, counting(agents2, ep401).send, retry), {
       code: 'UNAVAILABLE',
@@ -80,13 +94,18 @@ test('a refused connection fails at once as UNAVAILABLE; a registry that stays d
   const secureEp: RegistryEndpoint = { domain: host, apiHost: host, authKey: host, insecure: false };
   const { send, urls } = counting(agents, secureEp);
   try {
-    await assert.rejects(ping(secureEp, send, retry), { code: 'UNAVAILABLE', message: new RegExp(`^cannot reach registry ${host}: ECONNREFUSED`) });
+    await assert.rejects(ping(secureEp, send, retry), {
+      code: 'UNAVAILABLE',
+      message: new RegExp(`^cannot reach registry ${host}: ECONNREFUSED`),
+    });
     assert.equal(urls.length, 1, 'nothing listens there: no retry');
   } finally {
     agents.destroy();
   }
 
-  const down = await serve((_req, res) => json(res, 502, { errors: [{ code: 'UNAVAILABLE', message: 'upstream down' }] }));
+  const down = await serve((_req, res) =>
+    json(res, 502, { errors: [{ code: 'UNAVAILABLE', message: 'upstream down' }] }),
+  );
   const agents2 = new Agents();
   try {
     const ep = insecure(down.host);

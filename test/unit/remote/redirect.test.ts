@@ -22,19 +22,32 @@ test('a redirect to another host is followed without the Authorization header; o
   const send = withRedirects(httpTransport({ agents, tlsVerify: () => true }));
   const headers = { Authorization: 'Basic dTpw', Accept: '*/*' };
   try {
-    const a = await send({ url: new URL(`http://${registry.host}/v2/x/blobs/a`), method: 'GET', headers, followRedirects: true });
+    const a = await send({
+      url: new URL(`http://${registry.host}/v2/x/blobs/a`),
+      method: 'GET',
+      headers,
+      followRedirects: true,
+    });
     assert.equal((await readBody(a, 100, 'blob')).toString(), 'layer bytes');
     assert.equal(a.url.host, storage.host);
     assert.equal(registry.seen[0]!.auth, 'Basic dTpw');
     assert.equal(storage.seen[0]!.url, '/bucket/blob?sig=1');
     assert.equal(storage.seen[0]!.auth, undefined, 'credentials must not leak to the storage host');
 
-    const b = await send({ url: new URL(`http://${registry.host}/v2/x/blobs/b`), method: 'GET', headers, followRedirects: true });
+    const b = await send({
+      url: new URL(`http://${registry.host}/v2/x/blobs/b`),
+      method: 'GET',
+      headers,
+      followRedirects: true,
+    });
     assert.equal((await readBody(b, 100, 'blob')).toString(), 'same host');
-    assert.deepEqual(registry.seen.slice(1).map((s) => [s.url, s.auth]), [
-      ['/v2/x/blobs/b', 'Basic dTpw'],
-      ['/v2/x/blobs/b-moved', 'Basic dTpw'],
-    ]);
+    assert.deepEqual(
+      registry.seen.slice(1).map((s) => [s.url, s.auth]),
+      [
+        ['/v2/x/blobs/b', 'Basic dTpw'],
+        ['/v2/x/blobs/b-moved', 'Basic dTpw'],
+      ],
+    );
     assert.equal(headers.Authorization, 'Basic dTpw', "the caller's headers are not edited");
   } finally {
     agents.destroy();

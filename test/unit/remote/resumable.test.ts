@@ -23,7 +23,11 @@ function source(agents: Agents, host: string): ResumableSource {
     host,
     retry: { baseMs: 1 },
     open: async (offset) => {
-      const res = await send({ url: new URL(`http://${host}/blob`), method: 'GET', ...(offset > 0 ? { headers: { Range: `bytes=${offset}-` } } : {}) });
+      const res = await send({
+        url: new URL(`http://${host}/blob`),
+        method: 'GET',
+        ...(offset > 0 ? { headers: { Range: `bytes=${offset}-` } } : {}),
+      });
       if (res.status !== 200 && res.status !== 206) throw new WharfError('UNAVAILABLE', `status ${res.status}`);
       return res;
     },
@@ -47,10 +51,15 @@ test('a connection cut mid-body is resumed with Range from the byte reached, unt
   const agents = new Agents();
   try {
     const resumes: number[] = [];
-    const got = Buffer.concat(await resumableRead(source(agents, srv.host), { onResume: (o) => resumes.push(o) }).toArray());
+    const got = Buffer.concat(
+      await resumableRead(source(agents, srv.host), { onResume: (o) => resumes.push(o) }).toArray(),
+    );
     assert.ok(got.equals(blob), 'the resumed bytes are the blob');
     assert.equal(resumes.length, 2);
-    assert.deepEqual(srv.seen.map((s) => s.range ?? 'whole'), ['whole', `bytes=${resumes[0]}-`, `bytes=${resumes[1]}-`]);
+    assert.deepEqual(
+      srv.seen.map((s) => s.range ?? 'whole'),
+      ['whole', `bytes=${resumes[0]}-`, `bytes=${resumes[1]}-`],
+    );
     assert.ok(resumes[0]! > 0 && resumes[0]! <= 100_000 && resumes[1]! > resumes[0]!);
   } finally {
     agents.destroy();
@@ -65,7 +74,9 @@ test('a server that ignores Range and answers 200 is skipped forward; a start at
   });
   const agents = new Agents();
   try {
-    const tail = Buffer.concat(await resumableRead(source(agents, srv.host), { start: 250_000, size: blob.length }).toArray());
+    const tail = Buffer.concat(
+      await resumableRead(source(agents, srv.host), { start: 250_000, size: blob.length }).toArray(),
+    );
     assert.ok(tail.equals(blob.subarray(250_000)));
     assert.equal(srv.seen[0]!.range, 'bytes=250000-');
     const none = await resumableRead(source(agents, srv.host), { start: blob.length, size: blob.length }).toArray();

@@ -65,7 +65,11 @@ test('a dropped connection is retried; a streamed body is sent once', async () =
     assert.equal(res.status, 200);
     await discard(res);
     assert.equal(calls, 2);
-    const streamed = await send({ url: new URL(`http://${srv.host}/x`), method: 'PATCH', body: Readable.from([Buffer.from('bytes')]) });
+    const streamed = await send({
+      url: new URL(`http://${srv.host}/x`),
+      method: 'PATCH',
+      body: Readable.from([Buffer.from('bytes')]),
+    });
     assert.equal(streamed.status, 503, 'a stream cannot be replayed, so its failure is answered');
     await discard(streamed);
     assert.equal(calls, 3);
@@ -101,7 +105,11 @@ test('an abort during the back-off is CANCELLED', async () => {
   const srv = await serve((_req, res) => json(res, 503, {}));
   const agents = new Agents();
   const ac = new AbortController();
-  const send = withRetry(httpTransport({ agents, tlsVerify: () => true }), { retries: 3, baseMs: 5_000, signal: ac.signal });
+  const send = withRetry(httpTransport({ agents, tlsVerify: () => true }), {
+    retries: 3,
+    baseMs: 5_000,
+    signal: ac.signal,
+  });
   try {
     setTimeout(() => ac.abort(), 50);
     await assert.rejects(send({ url: new URL(`http://${srv.host}/`), method: 'GET' }), { code: 'CANCELLED' });
@@ -113,7 +121,10 @@ test('an abort during the back-off is CANCELLED', async () => {
 });
 
 test('back-off doubles; Retry-After is seconds or an HTTP date', () => {
-  assert.deepEqual([0, 1, 2, 3].map((a) => backoff({ baseMs: 250 }, a)), [250, 500, 1000, 2000]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((a) => backoff({ baseMs: 250 }, a)),
+    [250, 500, 1000, 2000],
+  );
   assert.equal(retryAfterMs('3'), 3000);
   assert.equal(retryAfterMs(undefined), undefined);
   assert.equal(retryAfterMs('soon'), undefined);

@@ -15,12 +15,34 @@ let host: string;
 
 before(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  server = https.createServer({ key: await fsp.readFile(path.join(dir, 'key.pem')), cert: await fsp.readFile(path.join(dir, 'cert.pem')) }, (req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(req.url === '/v2/' ? '{}' : JSON.stringify({ name: 'x', tags: ['secure'] }));
-  });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  server = https.createServer(
+    { key: await fsp.readFile(path.join(dir, 'key.pem')), cert: await fsp.readFile(path.join(dir, 'cert.pem')) },
+    (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(req.url === '/v2/' ? '{}' : JSON.stringify({ name: 'x', tags: ['secure'] }));
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -42,7 +64,10 @@ test('a registry that is not insecure must present a trusted certificate', async
   } finally {
     strict.close();
   }
-  const unverified = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { tlsVerify: false });
+  const unverified = new RegistryClient(
+    { domain: host, apiHost: host, authKey: host, insecure: false },
+    { tlsVerify: false },
+  );
   try {
     assert.deepEqual(await unverified.tags.list('x'), ['secure']);
     assert.equal((await unverified.ping()).base.protocol, 'https:');
@@ -88,8 +113,13 @@ test('bin/wharf moves NODE_EXTRA_CA_CERTS out of Node start-up into WHARF_EXTRA_
   const { WHARF_BIN } = await import('../../helpers/cli.js');
   // The wrapper's own logic, observed through a copy that runs `env` instead of node.
   const copy = path.join(dir, 'wharf-wrapper');
-  await fsp.writeFile(copy, (await fsp.readFile(WHARF_BIN, 'utf8')).replace(/^exec node .*$/m, 'exec env'), { mode: 0o755 });
-  const out = execFileSync(copy, [], { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: '/x/ca.pem' }, encoding: 'utf8' });
+  await fsp.writeFile(copy, (await fsp.readFile(WHARF_BIN, 'utf8')).replace(/^exec node .*$/m, 'exec env'), {
+    mode: 0o755,
+  });
+  const out = execFileSync(copy, [], {
+    env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: '/x/ca.pem' },
+    encoding: 'utf8',
+  });
   assert.match(out, /^WHARF_EXTRA_CA_CERTS=\/x\/ca\.pem$/m);
   assert.doesNotMatch(out, /^NODE_EXTRA_CA_CERTS=/m);
 });

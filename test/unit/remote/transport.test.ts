@@ -25,7 +25,11 @@ test('httpTransport sends the user agent, Content-Length for buffers, chunks for
     assert.equal(a.status, 201);
     assert.equal(a.headers['x-echo'], 'PUT');
     assert.equal((await readBody(a, 100, 'answer')).toString(), 'got 5');
-    const b = await send({ url: new URL(`http://${srv.host}/b`), method: 'PATCH', body: Readable.from([Buffer.from('ab'), Buffer.from('cd')]) });
+    const b = await send({
+      url: new URL(`http://${srv.host}/b`),
+      method: 'PATCH',
+      body: Readable.from([Buffer.from('ab'), Buffer.from('cd')]),
+    });
     await discard(b);
     const c = await send({ url: new URL(`http://${srv.host}/c`), method: 'POST' });
     await discard(c);
@@ -44,8 +48,14 @@ test('readBody refuses a body over its limit with TOO_LARGE', async () => {
   const srv = await serve((_req, res) => res.end('x'.repeat(1000)));
   const agents = new Agents();
   try {
-    const res = await httpTransport({ agents, tlsVerify: () => true })({ url: new URL(`http://${srv.host}/`), method: 'GET' });
-    await assert.rejects(readBody(res, 10, 'the body'), { code: 'TOO_LARGE', message: 'the body is 1000 bytes, more than the 10-byte limit' });
+    const res = await httpTransport({ agents, tlsVerify: () => true })({
+      url: new URL(`http://${srv.host}/`),
+      method: 'GET',
+    });
+    await assert.rejects(readBody(res, 10, 'the body'), {
+      code: 'TOO_LARGE',
+      message: 'the body is 1000 bytes, more than the 10-byte limit',
+    });
   } finally {
     agents.destroy();
     await srv.close();
@@ -58,7 +68,13 @@ test('a silent peer fails the request with ETIMEDOUT after the timeout', async (
   });
   const agents = new Agents();
   try {
-    await assert.rejects(httpTransport({ agents, tlsVerify: () => true, timeoutMs: 100 })({ url: new URL(`http://${srv.host}/`), method: 'GET' }), { code: 'ETIMEDOUT' });
+    await assert.rejects(
+      httpTransport({ agents, tlsVerify: () => true, timeoutMs: 100 })({
+        url: new URL(`http://${srv.host}/`),
+        method: 'GET',
+      }),
+      { code: 'ETIMEDOUT' },
+    );
   } finally {
     agents.destroy();
     await srv.close();

@@ -23,7 +23,10 @@ function sample(size: number): Buffer {
     n += l.length;
   }
   const text = Buffer.from(lines.join('')).subarray(0, size);
-  return Buffer.concat([text.subarray(0, size >> 1), randomBytes(size >> 3), text.subarray(size >> 1)]).subarray(0, size);
+  return Buffer.concat([text.subarray(0, size >> 1), randomBytes(size >> 3), text.subarray(size >> 1)]).subarray(
+    0,
+    size,
+  );
 }
 
 test('parallel gzip output is ordinary gzip that gunzip and gzip -t accept', async () => {

@@ -34,12 +34,22 @@ export async function getBlob(c: RequestContext): Promise<void> {
   const d = digestParam(c.route.ref);
   const head = c.req.method === 'HEAD';
   const blob = await c.deps.store.blobInRepo(repo, d);
-  const common = { 'Docker-Content-Digest': d, ETag: `"${d}"`, 'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000' };
+  const common = {
+    'Docker-Content-Digest': d,
+    ETag: `"${d}"`,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'max-age=31536000',
+  };
   if (!blob) {
     // Clients sometimes fetch a manifest through the blob endpoint; its bytes live in the index.
     const m = await c.deps.index.manifests.get(repo, d);
     if (!m) throw apiError('BLOB_UNKNOWN', `blob ${d} is not in ${repo}`);
-    send(c.res, 200, { ...common, 'Content-Type': m.mediaType, 'Content-Length': m.size }, head ? undefined : m.content);
+    send(
+      c.res,
+      200,
+      { ...common, 'Content-Type': m.mediaType, 'Content-Length': m.size },
+      head ? undefined : m.content,
+    );
     return;
   }
   const range = parseRange(head ? undefined : (c.req.headers.range as string | undefined), blob.size);
@@ -48,7 +58,12 @@ export async function getBlob(c: RequestContext): Promise<void> {
     return;
   }
   if (head) {
-    c.res.writeHead(200, { ...common, 'Content-Type': 'application/octet-stream', 'Content-Length': blob.size, 'Docker-Distribution-API-Version': 'registry/2.0' });
+    c.res.writeHead(200, {
+      ...common,
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': blob.size,
+      'Docker-Distribution-API-Version': 'registry/2.0',
+    });
     c.res.end();
     return;
   }
@@ -81,7 +96,14 @@ export async function getBlob(c: RequestContext): Promise<void> {
  * kernel copies the bytes, then `res.end()` (Content-Length is set, so http adds nothing). Like the stream path, a
  * failure after the headers destroys the connection: the client sees a short body, never a wrong one.
  */
-async function sendBlobFile(c: RequestContext, file: string, start: number, length: number, status: number, headers: Record<string, string | number>): Promise<void> {
+async function sendBlobFile(
+  c: RequestContext,
+  file: string,
+  start: number,
+  length: number,
+  status: number,
+  headers: Record<string, string | number>,
+): Promise<void> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, 'r');
@@ -93,7 +115,9 @@ async function sendBlobFile(c: RequestContext, file: string, start: number, leng
     c.res.writeHead(status, headers);
     c.res.flushHeaders();
     try {
-      c.bytesSentDirect += await sendFileToSocket(c.req.socket, fh.fd, start, length, { idleMs: c.deps.config.idleTimeoutMs });
+      c.bytesSentDirect += await sendFileToSocket(c.req.socket, fh.fd, start, length, {
+        idleMs: c.deps.config.idleTimeoutMs,
+      });
     } catch (err) {
       c.bytesSentDirect += (err as SendFileError).bytesSent ?? 0;
       c.res.destroy();

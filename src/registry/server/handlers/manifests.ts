@@ -1,11 +1,26 @@
 import { WharfError } from '../../../errors/index.js';
 import { digestOf, isDigest, algorithmOf, type Digest } from '../../../digest/index.js';
 import { isValidTag } from '../../../reference/index.js';
-import { parseManifest, MAX_MANIFEST_BYTES, isForeignLayerMediaType, isIndexMediaType, MediaType, type Descriptor } from '../../../oci/index.js';
+import {
+  parseManifest,
+  MAX_MANIFEST_BYTES,
+  isForeignLayerMediaType,
+  isIndexMediaType,
+  MediaType,
+  type Descriptor,
+} from '../../../oci/index.js';
 import { readAllLimited } from '../../../util/index.js';
 import type { ManifestPut, ManifestRecord } from '../../metadata/index.js';
 import { apiError } from '../errors.js';
-import { pageOf, repoOf, requireDeleteEnabled, requireWritable, send, sendJson, type RequestContext } from '../context.js';
+import {
+  pageOf,
+  repoOf,
+  requireDeleteEnabled,
+  requireWritable,
+  send,
+  sendJson,
+  type RequestContext,
+} from '../context.js';
 import { digestParam } from './blobs.js';
 
 type Ref = { tag: string } | { digest: Digest };
@@ -25,7 +40,8 @@ function refOf(c: RequestContext): Ref {
 }
 
 async function unknown(c: RequestContext, repo: string, what: string): Promise<never> {
-  if (!(await c.deps.index.repositories.exists(repo))) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
+  if (!(await c.deps.index.repositories.exists(repo)))
+    throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
   throw apiError('MANIFEST_UNKNOWN', `manifest ${what} is not in ${repo}`);
 }
 
@@ -66,7 +82,8 @@ export function manifestPutOf(raw: Buffer, contentType: string | undefined, dige
   const p = parseManifest(raw, contentType);
   const subject = p.kind === 'manifest' ? p.manifest.subject : p.index.subject;
   const annotations = p.kind === 'manifest' ? p.manifest.annotations : p.index.annotations;
-  const artifactType = p.kind === 'manifest' ? (p.manifest.artifactType ?? p.manifest.config.mediaType) : p.index.artifactType;
+  const artifactType =
+    p.kind === 'manifest' ? (p.manifest.artifactType ?? p.manifest.config.mediaType) : p.index.artifactType;
   return {
     digest,
     mediaType: p.mediaType,
@@ -74,7 +91,8 @@ export function manifestPutOf(raw: Buffer, contentType: string | undefined, dige
     ...(artifactType !== undefined ? { artifactType } : {}),
     ...(subject ? { subject: subject.digest } : {}),
     ...(annotations ? { annotations } : {}),
-    blobs: p.kind === 'manifest' ? [p.manifest.config, ...p.manifest.layers].filter(distributable).map((d) => d.digest) : [],
+    blobs:
+      p.kind === 'manifest' ? [p.manifest.config, ...p.manifest.layers].filter(distributable).map((d) => d.digest) : [],
     children: p.kind === 'index' ? p.index.manifests.map((d) => d.digest) : [],
   };
 }
@@ -127,10 +145,18 @@ export async function listTags(c: RequestContext): Promise<void> {
   const page = pageOf(c.url, MAX_PAGE);
   const { index } = c.deps;
   if (!(await index.repositories.exists(repo))) throw apiError('NAME_UNKNOWN', `repository ${repo} is not known`);
-  const tags = page.n === 0 ? [] : await index.tags.list(repo, { n: page.n + 1, ...(page.last !== undefined ? { last: page.last } : {}) });
+  const tags =
+    page.n === 0
+      ? []
+      : await index.tags.list(repo, { n: page.n + 1, ...(page.last !== undefined ? { last: page.last } : {}) });
   const more = tags.length > page.n;
   const shown = tags.slice(0, page.n);
-  sendJson(c.res, 200, { name: repo, tags: shown }, more ? { Link: nextLink(`/v2/${repo}/tags/list`, page.n, shown[shown.length - 1]!) } : {});
+  sendJson(
+    c.res,
+    200,
+    { name: repo, tags: shown },
+    more ? { Link: nextLink(`/v2/${repo}/tags/list`, page.n, shown[shown.length - 1]!) } : {},
+  );
 }
 
 export function referrerDescriptor(m: ManifestRecord): Descriptor {
@@ -153,7 +179,10 @@ export async function listReferrers(c: RequestContext): Promise<void> {
   send(
     c.res,
     200,
-    { 'Content-Type': MediaType.OCIIndex, ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}) },
+    {
+      'Content-Type': MediaType.OCIIndex,
+      ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}),
+    },
     JSON.stringify(body),
   );
 }

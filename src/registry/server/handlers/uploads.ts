@@ -19,7 +19,13 @@ async function created(c: RequestContext, repo: string, d: string): Promise<void
 /** Whether the principal may read the blob somewhere, so that mounting it leaks nothing. */
 async function mayMount(c: RequestContext, d: Digest, from: string | null): Promise<boolean> {
   const { index, policy } = c.deps;
-  if (from && isValidRepositoryPath(from) && policy.allowed(c.principal, from, 'pull') && (await index.blobs.linked(from, d))) return true;
+  if (
+    from &&
+    isValidRepositoryPath(from) &&
+    policy.allowed(c.principal, from, 'pull') &&
+    (await index.blobs.linked(from, d))
+  )
+    return true;
   if (!policy.authEnabled) return (await index.blobs.stat(d)) !== undefined;
   for (const r of await index.blobs.reposLinking(d, 50)) if (policy.allowed(c.principal, r, 'pull')) return true;
   return false;
@@ -52,7 +58,8 @@ export async function startUpload(c: RequestContext): Promise<void> {
 
 function uploadId(c: RequestContext): string {
   const id = c.route.ref ?? '';
-  if (!/^[A-Za-z0-9_.=-]{1,128}$/.test(id)) throw apiError('BLOB_UPLOAD_UNKNOWN', `upload ${JSON.stringify(id.slice(0, 100))} is not known`);
+  if (!/^[A-Za-z0-9_.=-]{1,128}$/.test(id))
+    throw apiError('BLOB_UPLOAD_UNKNOWN', `upload ${JSON.stringify(id.slice(0, 100))} is not known`);
   return id;
 }
 
@@ -84,7 +91,10 @@ export async function patchUpload(c: RequestContext): Promise<void> {
   const cl = c.req.headers['content-length'];
   if (range && cl !== undefined && Number(cl) !== range.length) {
     c.req.resume();
-    throw apiError('BLOB_UPLOAD_INVALID', `Content-Length ${cl} does not match Content-Range ${c.req.headers['content-range']}`);
+    throw apiError(
+      'BLOB_UPLOAD_INVALID',
+      `Content-Length ${cl} does not match Content-Range ${c.req.headers['content-range']}`,
+    );
   }
   try {
     const { size } = await c.deps.store.appendUpload(repo, id, c.req, range?.start, range?.length);
@@ -93,8 +103,12 @@ export async function patchUpload(c: RequestContext): Promise<void> {
     const size = (err as { details?: { size?: number } }).details?.size;
     if (size !== undefined) {
       // Out of order: 416, with where the session really is so the client can resume.
-      send(c.res, 416, { ...uploadHeaders(repo, id, size), 'Content-Type': 'application/json' },
-        JSON.stringify({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message: (err as Error).message }] }));
+      send(
+        c.res,
+        416,
+        { ...uploadHeaders(repo, id, size), 'Content-Type': 'application/json' },
+        JSON.stringify({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message: (err as Error).message }] }),
+      );
       return;
     }
     throw err;
