@@ -1,6 +1,5 @@
 import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WharfError } from '../errors/index.js';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -124,13 +123,10 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
         if (line.trim() === '') continue;
-        let entry: LogEntry;
-        try {
-          entry = JSON.parse(line) as LogEntry;
-        } catch (err) {
-          throw new WharfError('INTERNAL', `corrupt log entry in ${file} near byte ${offset}`, { cause: err });
-        }
-        if (keep(entry)) yield entry;
+        // A line that is not JSON (an entry torn by a full disk) is skipped, as Docker's json-file reader resets its
+        // decoder on a syntax error and reads on: one lost entry must not make the whole log unreadable.
+        const entry = parseEntry(line);
+        if (entry && keep(entry)) yield entry;
       }
     }
   };
@@ -161,6 +157,15 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
     } catch {
       return;
     }
+  }
+}
+
+function parseEntry(line: string): LogEntry | undefined {
+  try {
+    const e = JSON.parse(line) as LogEntry;
+    return e && typeof e === 'object' && typeof e.log === 'string' ? e : undefined;
+  } catch {
+    return undefined;
   }
 }
 

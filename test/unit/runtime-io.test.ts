@@ -148,3 +148,17 @@ test('the monitor configuration is key=value lines, newlines and backslashes esc
   assert.doesNotMatch(encodeMonitorConfig({ id: 'x', bundle: '/b', runcRoot: '/r', stateDir: '/s', logPath: '/l', tty: false, openStdin: false }, { cgroupsPath: 'rel' }), /cgroups_path/);
   assert.throws(() => encodeMonitorConfig({ id: 'x\0', bundle: '/b', runcRoot: '/r', stateDir: '/s', logPath: '/l', tty: false, openStdin: false }), /NUL/);
 });
+
+test('a log line that is not JSON (an entry torn by a full disk) is skipped, the entries around it are read', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-jsonlog-'));
+  try {
+    const file = path.join(dir, 'torn.log');
+    const ok = (log: string): string => JSON.stringify({ log, stream: 'stdout', time: '2026-01-01T00:00:00.000Z' });
+    await fsp.writeFile(file, `${ok('a\n')}\n{"log":"half an ent\n${ok('b\n')}\nnull\n${ok('c\n')}\n`);
+    const got: string[] = [];
+    for await (const e of readLogs(file)) got.push(e.log);
+    assert.deepEqual(got, ['a\n', 'b\n', 'c\n']);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -30,6 +30,14 @@ after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: 'inherit' });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
 function collector(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
   const chunks: Buffer[] = [];
@@ -630,6 +638,38 @@ test('a client that never reads is dropped: the container goes on and the monito
   assert.ok(peakKb - baseKb < limitKb, `the monitor grew by ${peakKb - baseKb} kB`);
   const lines = await logLines(logPath);
   assert.equal(lines.map((l) => l.log).join('').length, 40_000_000 + 1 + 4);
+});
+
+test('a full disk loses log entries but never leaves a torn one: the log stays readable and later entries land', async () => {
+  // The log on a 64 KiB tmpfs, most of it taken by a filler: the container's output fills the rest (writes fail,
+  // some half-way through an entry); once the filler is gone, the next line must be an entry of its own.
+  const base = await prepare({
+    Cmd: ['sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo "line $i $(printf %0200d 0)"; i=$((i+1)); done; while [ ! -e /go ]; do sleep 0.1; done; echo after'],
+  });
+  const fsDir = path.join(base.r.dir, 'logfs');
+  await fsp.mkdir(fsDir);
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', fsDir]);
+  try {
+    const filler = path.join(fsDir, 'filler');
+    await fsp.writeFile(filler, Buffer.alloc(40 * 1024, 1));
+    const logPath = path.join(fsDir, 'c-json.log');
+    await startMonitor({ ...base.opts, logPath });
+    const t0 = Date.now();
+    while (!/cannot write the log/.test(await fsp.readFile(monitorPaths(base.stateDir).monitorLog, 'utf8').catch(() => ''))) {
+      assert.ok(Date.now() - t0 < 20_000, 'the monitor did not report the full disk');
+      await sleep(100);
+    }
+    await fsp.rm(filler);
+    await fsp.writeFile(path.join(base.r.rootfs, 'go'), '');
+    assert.equal((await waitExit(base.stateDir, 20_000)).exitCode, 0);
+    const raw = await fsp.readFile(logPath, 'utf8');
+    for (const line of raw.split('\n').filter((l) => l !== '')) assert.doesNotThrow(() => JSON.parse(line), line.slice(0, 200));
+    const logs = (await logLines(logPath)).map((l) => l.log);
+    assert.ok(logs.length > 10 && logs.length < 400, `${logs.length} entries`);
+    assert.equal(logs.at(-1), 'after\n');
+  } finally {
+    await run('umount', [fsDir]).catch(() => {});
+  }
 });
 
 test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
