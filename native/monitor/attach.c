@@ -27,6 +27,7 @@ struct client {
   long claim;           /* CLAIM_CLEANUP pid */
   int first;            /* the first client: the held output is its */
   int64_t stalled_since; /* over CLIENT_OUT_LIMIT without progress since then; 0: not */
+  int stdin_open;       /* attached to the container's stdin and has not ended it (STDIN_EOF) */
 };
 
 int listen_fd = -1;
@@ -77,8 +78,14 @@ int attach_clients(void) { return nclients; }
 int attach_holding(void) { return holding; }
 long attach_claim_pid(const client_t *c) { return c->claim; }
 
+/*
+ * Docker's StdinOnce: the container's stdin closes when its attached client's stdin does, also when that client
+ * goes away without saying so (killed, detached). A terminal's input does not end with its client (Docker closes a
+ * terminal's stdin only on the ^D its client types), as with STDIN_EOF.
+ */
 static void client_drop(int i) {
   client_t *c = clients[i];
+  if (c->stdin_open && cfg.open_stdin && cfg.stdin_once && !cfg.tty) stdin_end();
   if (c->first) first_claim_settled = 1;
   close_quietly(&c->fd);
   buf_free(&c->in);
@@ -116,8 +123,10 @@ int attach_output_blocked(void) {
 static void handle_frame(client_t *c, int type, const char *payload, size_t n) {
   int ok;
   if (type == F_STDIN && cfg.open_stdin) {
+    c->stdin_open = 1;
     stdin_queue(payload, n);
   } else if (type == F_STDIN_EOF && cfg.open_stdin && cfg.stdin_once && !cfg.tty) {
+    c->stdin_open = 0;
     stdin_end(); /* a terminal has no end of input but the ^D its client types */
   } else if (type == F_CLAIM) {
     long long pid = json_field_int(payload, n, "pid", &ok);
@@ -198,6 +207,8 @@ void attach_accept(void) {
     if (!first_seen) {
       first_seen = 1;
       c->first = 1;
+      /* The protocol does not say which clients attach stdin: those that send some, and the CLI that ran it (-i). */
+      c->stdin_open = cfg.wait_for_attach;
       attach_release_held();
     }
   }

@@ -21,6 +21,7 @@ import {
   type SpecOptions,
   type StartMonitorOptions,
 } from '../../../src/runtime/index.js';
+import { Frame, encodeFrame } from '../../../src/runtime/attach-protocol.js';
 import { makeRootfs } from './rootfs-helper.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -243,6 +244,26 @@ test('stdin piped through attach reaches the process and its end closes it', asy
   const ex = await s.session!.exit;
   assert.equal(ex.exitCode, 0);
   assert.equal(out.text(), 'hi\nthere\n');
+});
+
+test('StdinOnce: a stdin client that goes away without ending its stdin (killed) closes the container\'s stdin', async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'cat; echo stdin-closed'] }, {}, { openStdin: true, waitForAttach: false });
+  const net = await import('node:net');
+  await startMonitor(opts);
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  sock.on('error', () => {});
+  let out = '';
+  sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  sock.write(encodeFrame(Frame.STDIN, 'typed\n'));
+  const t0 = Date.now();
+  while (!out.includes('typed')) {
+    assert.ok(Date.now() - t0 < 20_000, 'the input did not come back');
+    await sleep(50);
+  }
+  sock.destroy(); // no STDIN_EOF: as when the CLI is killed
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
 });
 
 test('output from before the client attached reaches it in full, beyond what the monitor holds', async () => {
