@@ -183,13 +183,39 @@ static int client_flush(client_t *c) {
   return 0;
 }
 
+int64_t accept_paused_until;
+
+/*
+ * A failed accept(2). Out of descriptors (or memory), the pending connection stays and the listener stays readable:
+ * polling it again at once would spin and write this warning in a loop. The listeners rest ACCEPT_PAUSE_MS instead,
+ * and the warning is written once. 1 when it was such a failure.
+ */
+int accept_failed(const char *what, int e) {
+  static int warned_out;
+  if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+    accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+    if (!warned_out) warn("accept on %s: %s (connections wait until descriptors are free)", what, strerror(e));
+    warned_out = 1;
+    return 1;
+  }
+  if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED) warn("accept on %s: %s", what, strerror(e));
+  return 0;
+}
+
 void attach_accept(void) {
+  static int warned_full;
   for (;;) {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-        warn("accept on %s: %s", p_socket, strerror(errno));
+      accept_failed(p_socket, errno);
       return;
+    }
+    if (nclients >= MAX_CLIENTS) {
+      /* Each client costs a descriptor and up to CLIENT_OUT_LIMIT of memory: refused by closing its connection. */
+      if (!warned_full) warn("refusing attach clients beyond %d", MAX_CLIENTS);
+      warned_full = 1;
+      close_quietly(&fd);
+      continue;
     }
     if (nclients == clients_cap) {
       clients_cap = clients_cap ? clients_cap * 2 : 8;

@@ -180,8 +180,13 @@ void loop_once(int timeout_ms) {
   int i_sig = -1, i_ino = -1, i_listen = -1, i_console = -1, i_oom = -1, i_out[3] = {-1, -1, -1}, i_in = -1;
   if (sig_fd >= 0) pf[i_sig = n++] = (struct pollfd){sig_fd, POLLIN, 0};
   if (pid_ino_fd >= 0) pf[i_ino = n++] = (struct pollfd){pid_ino_fd, POLLIN, 0};
-  if (listen_fd >= 0) pf[i_listen = n++] = (struct pollfd){listen_fd, POLLIN, 0};
-  if (console_listen_fd >= 0) pf[i_console = n++] = (struct pollfd){console_listen_fd, POLLIN, 0};
+  int64_t accept_wait = accept_paused_until - now_ms();
+  if (accept_wait <= 0) {
+    if (listen_fd >= 0) pf[i_listen = n++] = (struct pollfd){listen_fd, POLLIN, 0};
+    if (console_listen_fd >= 0) pf[i_console = n++] = (struct pollfd){console_listen_fd, POLLIN, 0};
+  } else if (timeout_ms < 0 || timeout_ms > accept_wait) {
+    timeout_ms = (int)accept_wait;
+  }
   if (oom_poll_fd() >= 0) pf[i_oom = n++] = (struct pollfd){oom_poll_fd(), POLLIN, 0};
   int blocked = !draining && attach_output_blocked();
   for (int t = F_STDOUT; t <= F_STDERR; t++)

@@ -29,6 +29,8 @@
 #define CLIENT_OUT_LIMIT (1 << 20) /* queued output per client above which the container's output waits */
 #define CLIENT_STALL_MS 5000       /* a client over that limit without taking a byte for this long is dropped */
 #define STDIN_LIMIT (1 << 20)      /* queued stdin above which clients are not read */
+#define MAX_CLIENTS 64             /* attach clients at a time; more are refused */
+#define ACCEPT_PAUSE_MS 100        /* listeners are not polled this long after running out of descriptors */
 #define DRAIN_MS 2000              /* how long the output's tail is read after the exit */
 
 enum { F_STDIN = 0, F_STDOUT = 1, F_STDERR = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_EXIT = 5, F_CLAIM = 6 };
@@ -111,6 +113,9 @@ extern int first_seen, first_claim_settled;
 int attach_listen(void);
 void attach_stop_listening(void);
 void attach_accept(void);
+/* The listeners wait while accept(2) runs out of descriptors (EMFILE and the like): 0, or until when (now_ms). */
+extern int64_t accept_paused_until;
+int accept_failed(const char *what, int e);
 int attach_clients(void);
 /* Output from the container: held for the first client, or sent to every client. */
 void attach_output(int type, const char *data, size_t n);

@@ -46,7 +46,7 @@ void console_stop(void) {
 int console_receive(void) {
   int conn = accept4(console_listen_fd, NULL, NULL, SOCK_CLOEXEC);
   if (conn < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) warn("accept on %s: %s", p_console, strerror(errno));
+    accept_failed(p_console, errno);
     return -1;
   }
   console_stop();

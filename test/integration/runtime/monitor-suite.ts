@@ -693,6 +693,66 @@ test('a full disk loses log entries but never leaves a torn one: the log stays r
   }
 });
 
+test('out of descriptors, the monitor waits for free ones instead of spinning; clients beyond 64 are refused', async () => {
+  // The monitor under a descriptor limit of 32 (a wrapper sets it): 40 clients exhaust it. The pending connections
+  // must neither make the monitor spin nor flood its log; once clients leave, a new one is served.
+  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'while [ ! -e /go ]; do sleep 0.1; done; echo done'] }, {}, { waitForAttach: false });
+  const wrapper = path.join(r.dir, 'monitor-nofile.sh');
+  await fsp.writeFile(wrapper, `#!/bin/sh\nulimit -n 32 || exit 99\nexec ${JSON.stringify(monitorBin)} "$@"\n`, { mode: 0o755 });
+  const s = await startMonitor({ ...opts, nativeMonitor: wrapper });
+  const net = await import('node:net');
+  const connect = async (): Promise<import('node:net').Socket> => {
+    const c = net.createConnection(monitorPaths(stateDir).socket);
+    c.on('error', () => {});
+    await new Promise<void>((resolve, reject) => c.once('connect', resolve).once('error', reject));
+    return c;
+  };
+  const cpuTicks = async (): Promise<number> => {
+    const f = (await fsp.readFile(`/proc/${s.monitorPid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  };
+  const socks = [];
+  for (let i = 0; i < 40; i++) socks.push(await connect());
+  await sleep(300);
+  const before = await cpuTicks();
+  await sleep(1000);
+  const used = (await cpuTicks()) - before;
+  const log = await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8');
+  assert.match(log, /accept on .*(Too many open files|descriptors)/);
+  assert.ok(log.split('\n').filter((l) => l.includes('accept on')).length <= 2, log.slice(0, 2000));
+  assert.ok(used < 30, `the monitor used ${used} ticks of CPU in a second`);
+  for (const c of socks) c.destroy();
+  await sleep(300);
+  const late = await connect();
+  let got = '';
+  late.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  await fsp.writeFile(path.join(r.rootfs, 'go'), '');
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  assert.ok(got.includes('done'), 'the client that came later was served');
+  late.destroy();
+
+  // At most 64 clients: more are refused, each connection closed at once.
+  const many = await prepare({ Cmd: ['sh', '-c', 'while [ ! -e /go ]; do sleep 0.1; done'] }, {}, { waitForAttach: false });
+  await startMonitor(many.opts);
+  const conns: Array<import('node:net').Socket> = [];
+  let closed = 0;
+  for (let i = 0; i < 70; i++) {
+    const c = net.createConnection(monitorPaths(many.stateDir).socket);
+    c.on('error', () => {});
+    c.on('close', () => closed++);
+    conns.push(c);
+  }
+  const t0 = Date.now();
+  while (closed < 6 && Date.now() - t0 < 10_000) await sleep(50);
+  assert.equal(closed, 6, 'the connections beyond 64 are closed');
+  assert.match(await fsp.readFile(monitorPaths(many.stateDir).monitorLog, 'utf8'), /refusing attach clients beyond 64/);
+  for (const c of conns) c.destroy();
+  await fsp.writeFile(path.join(many.r.rootfs, 'go'), '');
+  assert.equal((await waitExit(many.stateDir, 20_000)).exitCode, 0);
+});
+
 test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
   for (const dir of stateDirs) {
     const log = await fsp.readFile(monitorPaths(dir).monitorLog, 'utf8').catch(() => '');
