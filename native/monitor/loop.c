@@ -135,7 +135,7 @@ static void read_output(int t) {
   char tmp[65536];
   ssize_t k = read(out_fd[t], tmp, sizeof tmp);
   if (k > 0) {
-    size_t n = t == F_STDERR ? filter_runc_lines(tmp, (size_t)k) : (size_t)k;
+    size_t n = t == F_STDERR ? filter_runc_lines(tmp, (size_t)k, pid_seen) : (size_t)k;
     if (n == 0) return;
     log_write(t, tmp, n);
     attach_output(t, tmp, n);

@@ -163,7 +163,7 @@ const char *errno_name(int e);
 char *runc_error_message(char *log);
 void runc_classify(const char *msg, const char **code, int *exit_code);
 void runc_release(void);
-size_t filter_runc_lines(char *d, size_t n);
+size_t filter_runc_lines(char *d, size_t n, int started);
 
 /* ---- loop.c ---- */
 extern int sig_fd;

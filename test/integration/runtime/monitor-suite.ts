@@ -134,13 +134,21 @@ test('a missing executable is COMMAND_NOT_FOUND with exit code 127', async () =>
 });
 
 test('a file that cannot be executed is COMMAND_NOT_EXECUTABLE with exit code 126', async () => {
-  const { opts, r } = await prepare({ Cmd: ['/etc/passwd'] });
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['/etc/passwd'] });
   await assert.rejects(startMonitor(opts), (err: unknown) => {
     assert.ok(is(err, 'COMMAND_NOT_EXECUTABLE'), String(err));
     assert.equal(err.details?.exitCode, 126);
     return true;
   });
-  void r;
+  await waitExit(stateDir, 20_000);
+  assert.deepEqual(await logLines(logPath), [], 'runc\'s own complaint is not the container\'s output');
+});
+
+test('a container\'s own line that starts like runc\'s error is its output, not filtered', async () => {
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'echo "runc run failed: mine" >&2; echo "runc exec failed: too" >&2'] });
+  await startMonitor(opts);
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
+  assert.deepEqual((await logLines(logPath)).map((l) => l.log), ['runc run failed: mine\n', 'runc exec failed: too\n']);
 });
 
 test('the container outlives the CLI that started it; SIGKILL of the container records 137', async () => {
