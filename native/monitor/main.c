@@ -250,6 +250,7 @@ int main(int argc, char **argv) {
     if (oom_killed(status)) st.oom_killed = 1;
     oom_stop();
     record_exit(status);
+    runc_error_line_settle(st.error != NULL);
     hook_restart_wanted(st.exit_code); /* see hooks.c */
   }
   iso_now(st.finished_at);

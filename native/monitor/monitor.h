@@ -151,6 +151,7 @@ void oom_stop(void);
 /* ---- process.c ---- */
 extern pid_t runc_pid, container_pid;
 extern int runc_gone, runc_status;
+extern int container_reaped; /* the detached container's init was reaped: its pid may be another process's now */
 pid_t spawn_child(char *const argv[], int in, int out, int err, const char *cwd, int *exec_errno);
 void reap(void);
 /* The exit status of a child reaped before its pid was known (runc's detached container), or -1. */
@@ -163,7 +164,8 @@ const char *errno_name(int e);
 char *runc_error_message(char *log);
 void runc_classify(const char *msg, const char **code, int *exit_code);
 void runc_release(void);
-size_t filter_runc_lines(char *d, size_t n, int started);
+int is_runc_error_line(const char *d, size_t n);
+void runc_error_line_settle(int runc_failed);
 
 /* ---- loop.c ---- */
 extern int sig_fd;

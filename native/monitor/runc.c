@@ -75,28 +75,8 @@ void runc_classify(const char *m, const char **code, int *exit_code) {
   }
 }
 
-/*
- * runc prints its fatal error on its stderr too; it is in runc's log, where it is read: drop it from the output.
- * Whole lines only (a line's start is remembered across reads, a dropped line goes on to its end). Before the
- * container runs (`started` 0) any "runc run failed: " line is runc's; after, only the failed exec that can follow
- * the pid file: a container's own line that merely starts with "runc run failed: " is its output.
- */
-size_t filter_runc_lines(char *d, size_t n, int started) {
-  static int mid_line, dropping; /* the last read ended inside a line; that line is being dropped */
-  static const char late[] = "runc run failed: unable to start container process: ";
-  const char *prefix = started ? late : "runc run failed: ";
-  size_t plen = strlen(prefix);
-  size_t w = 0;
-  for (size_t i = 0; i < n;) {
-    char *nl = memchr(d + i, '\n', n - i);
-    size_t k = nl ? (size_t)(nl - (d + i)) + 1 : n - i;
-    int drop = mid_line ? dropping : k >= plen && !strncmp(d + i, prefix, plen);
-    if (!drop) memmove(d + w, d + i, k), w += k;
-    mid_line = !nl, dropping = drop;
-    i += k;
-  }
-  return w;
-}
+/* runc's fatal error as it prints it on its stderr (the container's stderr on pipes); the line at d, n bytes. */
+int is_runc_error_line(const char *d, size_t n) { return n >= 17 && !strncmp(d, "runc run failed: ", 17); }
 
 /* runc removes the container's cgroup but not the parents it made; an empty parent is ours (cgroup-v1.ts). */
 static void remove_empty_cgroup_parent(void) {

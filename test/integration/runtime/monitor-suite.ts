@@ -145,10 +145,15 @@ test('a file that cannot be executed is COMMAND_NOT_EXECUTABLE with exit code 12
 });
 
 test('a container\'s own line that starts like runc\'s error is its output, not filtered', async () => {
-  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'echo "runc run failed: mine" >&2; echo "runc exec failed: too" >&2'] });
+  // runc's own error line is its last output before it fails: such a line is held back only while it is the last
+  // output, and dropped only if runc failed.
+  const script = 'echo "runc run failed: mine" >&2; echo x; printf "runc run failed: split" >&2; sleep 0.2; echo " line" >&2; echo "runc run failed: last" >&2';
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', script] });
   await startMonitor(opts);
   assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
-  assert.deepEqual((await logLines(logPath)).map((l) => l.log), ['runc run failed: mine\n', 'runc exec failed: too\n']);
+  const lines = await logLines(logPath);
+  assert.deepEqual(lines.filter((l) => l.stream === 'stderr').map((l) => l.log), ['runc run failed: mine\n', 'runc run failed: split line\n', 'runc run failed: last\n']);
+  assert.deepEqual(lines.filter((l) => l.stream === 'stdout').map((l) => l.log), ['x\n']);
 });
 
 test('the container outlives the CLI that started it; SIGKILL of the container records 137', async () => {
@@ -231,6 +236,30 @@ test('a detached terminal container logs its output; signals sent to the monitor
   const logged = (await logLines(logPath)).map((l) => l.log);
   assert.deepEqual(logged, ['24 80\r\n', 'ready\r\n', 'bye\r\n'], 'a terminal of 80x24 by default; \\n becomes \\r\\n');
   await assert.rejects(fsp.stat(path.join(stateDir, 'pty.sock')), 'the console socket is gone');
+});
+
+test('a signal sent before a terminal container\'s pid is known reaches it once it is', async () => {
+  // A terminal container starts when its client attaches; a SIGTERM to the monitor before that is kept. The container
+  // shares the host's pid namespace, so that SIGTERM ends its shell whenever it lands (an init would ignore it).
+  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'echo up; sleep 30'] }, { tty: true }, { waitForAttach: true });
+  const cfgPath = path.join(r.dir, 'config.json');
+  const spec = JSON.parse(await fsp.readFile(cfgPath, 'utf8'));
+  spec.linux.namespaces = spec.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+  await fsp.writeFile(cfgPath, JSON.stringify(spec));
+  const starting = startMonitor({ ...opts, tty: true });
+  starting.catch(() => {});
+  let st = await readState(stateDir);
+  for (let i = 0; i < 100 && !st?.attachReady; i++, st = await readState(stateDir)) await sleep(50);
+  assert.ok(st?.attachReady && st.status === 'starting', JSON.stringify(st));
+  process.kill(st.monitorPid, 'SIGTERM');
+  await sleep(200);
+  const net = await import('node:net');
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  sock.on('error', () => {});
+  sock.on('data', () => {});
+  const done = await waitExit(stateDir, 20_000);
+  sock.destroy();
+  assert.equal(done.exitCode, 143, 'SIGTERM reached the container');
 });
 
 test('input typed before the terminal exists reaches the process', async () => {
