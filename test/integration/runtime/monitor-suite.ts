@@ -364,6 +364,22 @@ test('the cleanup command runs after the container exits', async () => {
   assert.equal(await fsp.readFile(marker, 'utf8'), 'done\n');
 });
 
+test('descriptors the monitor inherited reach neither the container nor the cleanup command', async () => {
+  // A wrapper opens descriptors 7 and 9 (not close-on-exec) and runs the monitor with it, as a shell or service manager might.
+  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const base = await prepare({ Cmd: ['sh', '-c', 'ls /proc/self/fd'] });
+  const wrapper = path.join(base.r.dir, 'monitor-fd.sh');
+  await fsp.writeFile(wrapper, `#!/bin/sh\nexec 7</etc/hostname 9</etc/hostname\nexec ${JSON.stringify(monitorBin)} "$@"\n`, { mode: 0o755 });
+  const listing = path.join(base.r.dir, 'cleanup-fds');
+  await startMonitor({ ...base.opts, nativeMonitor: wrapper, cleanup: ['/bin/sh', '-c', `exec ls /proc/self/fd > ${listing}`] });
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  const fds = (await fsp.readFile(listing, 'utf8')).split('\n').filter(Boolean).map(Number);
+  assert.ok(!fds.includes(7) && !fds.includes(9), `the cleanup command had ${fds.join(' ')}`);
+  const inContainer = (await logLines(base.logPath)).map((l) => Number(l.log.trim()));
+  assert.ok(!inContainer.includes(7) && !inContainer.includes(9), `the container had ${inContainer.join(' ')}`);
+});
+
 test('configuration values with newlines and backslashes reach the monitor intact', async () => {
   const base = await prepare({ Cmd: ['true'] });
   const marker = path.join(base.r.dir, 'cleaned');
@@ -702,7 +718,7 @@ test('a full disk loses log entries but never leaves a torn one: the log stays r
   // The log on a 64 KiB tmpfs, most of it taken by a filler: the container's output fills the rest (writes fail,
   // some half-way through an entry); once the filler is gone, the next line must be an entry of its own.
   const base = await prepare({
-    Cmd: ['sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo "line $i $(printf %0200d 0)"; i=$((i+1)); done; while [ ! -e /go ]; do sleep 0.1; done; echo after'],
+    Cmd: ['sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo "line $i $(printf %0200d 0)"; i=$((i+1)); done; touch /filled; while [ ! -e /go ]; do sleep 0.1; done; echo after'],
   });
   const fsDir = path.join(base.r.dir, 'logfs');
   await fsp.mkdir(fsDir);
@@ -713,10 +729,12 @@ test('a full disk loses log entries but never leaves a torn one: the log stays r
     const logPath = path.join(fsDir, 'c-json.log');
     await startMonitor({ ...base.opts, logPath });
     const t0 = Date.now();
-    while (!/cannot write the log/.test(await fsp.readFile(monitorPaths(base.stateDir).monitorLog, 'utf8').catch(() => ''))) {
-      assert.ok(Date.now() - t0 < 20_000, 'the monitor did not report the full disk');
+    while (!(await fsp.stat(path.join(base.r.rootfs, 'filled')).catch(() => undefined))) {
+      assert.ok(Date.now() - t0 < 20_000, 'the container did not write its lines');
       await sleep(100);
     }
+    await sleep(500); // the monitor reads the last of them
+    assert.match(await fsp.readFile(monitorPaths(base.stateDir).monitorLog, 'utf8'), /cannot write the log/);
     await fsp.rm(filler);
     await fsp.writeFile(path.join(base.r.rootfs, 'go'), '');
     assert.equal((await waitExit(base.stateDir, 20_000)).exitCode, 0);
