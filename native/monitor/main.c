@@ -304,5 +304,5 @@ int main(int argc, char **argv) {
   save_state();
   trace("exit state saved");
   finish();
-  return 0;
+  return state_failed ? 1 : 0;
 }

@@ -99,6 +99,7 @@ extern struct state st;
 extern char p_state[], p_socket[], p_console[], p_pidfile[], p_runclog[], p_monlog[];
 void state_paths(void);
 void save_state(void);
+extern int state_failed; /* the last state write failed (after its retries) */
 void exit_info(buf_t *b, int delegated);
 
 /* ---- logging.c ---- */

@@ -808,6 +808,32 @@ test('out of descriptors, the monitor waits for free ones instead of spinning; c
   assert.equal((await waitExit(many.stateDir, 20_000)).exitCode, 0);
 });
 
+test('a state that cannot be written is retried, reported, and makes the monitor exit 1', async () => {
+  // The state directory made immutable (chattr +i, which binds root too) while the container runs: its exit
+  // cannot be recorded. A wrapper records the monitor's own exit status.
+  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const { opts, stateDir, r } = await prepare({ Cmd: ['sleep', '60'] }, {}, { waitForAttach: false });
+  const status = path.join(r.dir, 'monitor-status');
+  const wrapper = path.join(r.dir, 'monitor-status.sh');
+  await fsp.writeFile(wrapper, `#!/bin/sh\n${JSON.stringify(monitorBin)} "$@"\necho $? > ${JSON.stringify(status)}\n`, { mode: 0o755 });
+  const s = await startMonitor({ ...opts, nativeMonitor: wrapper });
+  const before = await fsp.readFile(monitorPaths(stateDir).state, 'utf8');
+  await run('chattr', ['+i', stateDir]);
+  try {
+    process.kill(s.containerPid!, 'SIGKILL');
+    const t0 = Date.now();
+    while (!(await fsp.stat(status).catch(() => undefined))) {
+      assert.ok(Date.now() - t0 < 20_000, 'the monitor did not exit');
+      await sleep(100);
+    }
+    assert.equal((await fsp.readFile(status, 'utf8')).trim(), '1');
+    assert.equal(await fsp.readFile(monitorPaths(stateDir).state, 'utf8'), before, 'the old state stays');
+    assert.match(await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8'), /cannot write .*state\.json \(5 retries\)/);
+  } finally {
+    await run('chattr', ['-i', stateDir]);
+  }
+});
+
 test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
   for (const dir of stateDirs) {
     const log = await fsp.readFile(monitorPaths(dir).monitorLog, 'utf8').catch(() => '');
