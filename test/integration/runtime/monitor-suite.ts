@@ -262,6 +262,30 @@ test('a signal sent before a terminal container\'s pid is known reaches it once 
   assert.equal(done.exitCode, 143, 'SIGTERM reached the container');
 });
 
+test('a connection to the console socket that brings no terminal does not keep runc\'s from coming', async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'echo hello'] }, { tty: true }, { waitForAttach: true });
+  const starting = startMonitor({ ...opts, tty: true });
+  starting.catch(() => {});
+  let st = await readState(stateDir);
+  for (let i = 0; i < 100 && !st?.attachReady; i++, st = await readState(stateDir)) await sleep(50);
+  assert.ok(st?.attachReady, JSON.stringify(st));
+  const net = await import('node:net');
+  const junk = net.createConnection(path.join(stateDir, 'pty.sock'));
+  junk.on('error', () => {});
+  await new Promise<void>((resolve, reject) => junk.once('connect', resolve).once('error', reject));
+  junk.end('not a terminal');
+  await sleep(200);
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  sock.on('error', () => {});
+  let out = '';
+  sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  const done = await waitExit(stateDir, 20_000);
+  sock.destroy();
+  assert.equal(done.exitCode, 0, JSON.stringify(done));
+  assert.ok(out.includes('hello'), out);
+  assert.match(await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8'), /sent no terminal \(0 descriptors\)/);
+});
+
 test('input typed before the terminal exists reaches the process', async () => {
   const { opts } = await prepare({ Cmd: ['sh', '-c', 'read x; echo "got $x"'] }, { tty: true }, { openStdin: true });
   const out = collector();
