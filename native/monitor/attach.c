@@ -120,6 +120,8 @@ int attach_output_blocked(void) {
   return 0;
 }
 
+static int pending_cols, pending_rows; /* a RESIZE before the terminal arrived */
+
 static void handle_frame(client_t *c, int type, const char *payload, size_t n) {
   int ok;
   if (type == F_STDIN && cfg.open_stdin) {
@@ -132,11 +134,20 @@ static void handle_frame(client_t *c, int type, const char *payload, size_t n) {
     long long pid = json_field_int(payload, n, "pid", &ok);
     if (ok && pid > 0 && pid <= INT32_MAX) c->claim = (long)pid; /* a malformed claim: the monitor cleans up */
     if (c->first) first_claim_settled = 1;
-  } else if (type == F_RESIZE && pty_fd >= 0) {
+  } else if (type == F_RESIZE && cfg.tty) {
     int ok2;
     long long cols = json_field_int(payload, n, "cols", &ok), rows = json_field_int(payload, n, "rows", &ok2);
-    if (ok && ok2 && cols > 0 && rows > 0 && cols <= 0xFFFF && rows <= 0xFFFF) pty_resize(pty_fd, (int)cols, (int)rows);
+    if (ok && ok2 && cols > 0 && rows > 0 && cols <= 0xFFFF && rows <= 0xFFFF) {
+      if (pty_fd >= 0) pty_resize(pty_fd, (int)cols, (int)rows);
+      else pending_cols = (int)cols, pending_rows = (int)rows; /* the terminal is on its way: the last size is its */
+    }
   }
+}
+
+/* The terminal has arrived: the size a client asked for before is applied now. */
+void attach_terminal_ready(void) {
+  if (pty_fd >= 0 && pending_cols > 0) pty_resize(pty_fd, pending_cols, pending_rows);
+  pending_cols = pending_rows = 0;
 }
 
 /* Reads what a client sent; -1 when the connection failed or broke the protocol, 1 at its end, else 0. */

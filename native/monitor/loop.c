@@ -238,6 +238,7 @@ static void take_terminal(void) {
     stdin_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
     if (stdin_fd < 0) warn("dup of the terminal: %s", strerror(errno));
   }
+  attach_terminal_ready();
 }
 
 void loop_once(int timeout_ms) {

@@ -114,6 +114,7 @@ extern int first_seen, first_claim_settled;
 int attach_listen(void);
 void attach_stop_listening(void);
 void attach_accept(void);
+void attach_terminal_ready(void);
 /* The listeners wait while accept(2) runs out of descriptors (EMFILE and the like): 0, or until when (now_ms). */
 extern int64_t accept_paused_until;
 int accept_failed(const char *what, int e);

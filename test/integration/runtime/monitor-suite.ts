@@ -286,6 +286,25 @@ test('a connection to the console socket that brings no terminal does not keep r
   assert.match(await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8'), /sent no terminal \(0 descriptors\)/);
 });
 
+test('a resize sent before the terminal exists is applied when it arrives', async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'sleep 0.5; stty size'] }, { tty: true }, { waitForAttach: true });
+  const starting = startMonitor({ ...opts, tty: true });
+  starting.catch(() => {});
+  let st = await readState(stateDir);
+  for (let i = 0; i < 100 && !st?.attachReady; i++, st = await readState(stateDir)) await sleep(50);
+  assert.ok(st?.attachReady, JSON.stringify(st));
+  const net = await import('node:net');
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  sock.on('error', () => {});
+  let out = '';
+  sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  sock.write(encodeFrame(Frame.RESIZE, JSON.stringify({ cols: 100, rows: 33 })));
+  const done = await waitExit(stateDir, 20_000);
+  sock.destroy();
+  assert.equal(done.exitCode, 0);
+  assert.match(out, /33 100/);
+});
+
 test('input typed before the terminal exists reaches the process', async () => {
   const { opts } = await prepare({ Cmd: ['sh', '-c', 'read x; echo "got $x"'] }, { tty: true }, { openStdin: true });
   const out = collector();
