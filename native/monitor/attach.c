@@ -27,6 +27,7 @@ struct client {
   long claim;           /* CLAIM_CLEANUP pid */
   int first;            /* the first client: the held output is its */
   int64_t stalled_since; /* over CLIENT_OUT_LIMIT without progress since then; 0: not */
+  int stdin_open;       /* attached to the container's stdin and has not ended it (STDIN_EOF) */
 };
 
 int listen_fd = -1;
@@ -77,8 +78,14 @@ int attach_clients(void) { return nclients; }
 int attach_holding(void) { return holding; }
 long attach_claim_pid(const client_t *c) { return c->claim; }
 
+/*
+ * Docker's StdinOnce: the container's stdin closes when its attached client's stdin does, also when that client
+ * goes away without saying so (killed, detached). A terminal's input does not end with its client (Docker closes a
+ * terminal's stdin only on the ^D its client types), as with STDIN_EOF.
+ */
 static void client_drop(int i) {
   client_t *c = clients[i];
+  if (c->stdin_open && cfg.open_stdin && cfg.stdin_once && !cfg.tty) stdin_end();
   if (c->first) first_claim_settled = 1;
   close_quietly(&c->fd);
   buf_free(&c->in);
@@ -113,21 +120,34 @@ int attach_output_blocked(void) {
   return 0;
 }
 
+static int pending_cols, pending_rows; /* a RESIZE before the terminal arrived */
+
 static void handle_frame(client_t *c, int type, const char *payload, size_t n) {
   int ok;
   if (type == F_STDIN && cfg.open_stdin) {
+    c->stdin_open = 1;
     stdin_queue(payload, n);
   } else if (type == F_STDIN_EOF && cfg.open_stdin && cfg.stdin_once && !cfg.tty) {
+    c->stdin_open = 0;
     stdin_end(); /* a terminal has no end of input but the ^D its client types */
   } else if (type == F_CLAIM) {
     long long pid = json_field_int(payload, n, "pid", &ok);
     if (ok && pid > 0 && pid <= INT32_MAX) c->claim = (long)pid; /* a malformed claim: the monitor cleans up */
     if (c->first) first_claim_settled = 1;
-  } else if (type == F_RESIZE && pty_fd >= 0) {
+  } else if (type == F_RESIZE && cfg.tty) {
     int ok2;
     long long cols = json_field_int(payload, n, "cols", &ok), rows = json_field_int(payload, n, "rows", &ok2);
-    if (ok && ok2 && cols > 0 && rows > 0 && cols <= 0xFFFF && rows <= 0xFFFF) pty_resize(pty_fd, (int)cols, (int)rows);
+    if (ok && ok2 && cols > 0 && rows > 0 && cols <= 0xFFFF && rows <= 0xFFFF) {
+      if (pty_fd >= 0) pty_resize(pty_fd, (int)cols, (int)rows);
+      else pending_cols = (int)cols, pending_rows = (int)rows; /* the terminal is on its way: the last size is its */
+    }
   }
+}
+
+/* The terminal has arrived: the size a client asked for before is applied now. */
+void attach_terminal_ready(void) {
+  if (pty_fd >= 0 && pending_cols > 0) pty_resize(pty_fd, pending_cols, pending_rows);
+  pending_cols = pending_rows = 0;
 }
 
 /* Reads what a client sent; -1 when the connection failed or broke the protocol, 1 at its end, else 0. */
@@ -174,13 +194,39 @@ static int client_flush(client_t *c) {
   return 0;
 }
 
+int64_t accept_paused_until;
+
+/*
+ * A failed accept(2). Out of descriptors (or memory), the pending connection stays and the listener stays readable:
+ * polling it again at once would spin and write this warning in a loop. The listeners rest ACCEPT_PAUSE_MS instead,
+ * and the warning is written once. 1 when it was such a failure.
+ */
+int accept_failed(const char *what, int e) {
+  static int warned_out;
+  if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+    accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+    if (!warned_out) warn("accept on %s: %s (connections wait until descriptors are free)", what, strerror(e));
+    warned_out = 1;
+    return 1;
+  }
+  if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED) warn("accept on %s: %s", what, strerror(e));
+  return 0;
+}
+
 void attach_accept(void) {
+  static int warned_full;
   for (;;) {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-        warn("accept on %s: %s", p_socket, strerror(errno));
+      accept_failed(p_socket, errno);
       return;
+    }
+    if (nclients >= MAX_CLIENTS) {
+      /* Each client costs a descriptor and up to CLIENT_OUT_LIMIT of memory: refused by closing its connection. */
+      if (!warned_full) warn("refusing attach clients beyond %d", MAX_CLIENTS);
+      warned_full = 1;
+      close_quietly(&fd);
+      continue;
     }
     if (nclients == clients_cap) {
       clients_cap = clients_cap ? clients_cap * 2 : 8;
@@ -198,6 +244,8 @@ void attach_accept(void) {
     if (!first_seen) {
       first_seen = 1;
       c->first = 1;
+      /* The protocol does not say which clients attach stdin: those that send some, and the CLI that ran it (-i). */
+      c->stdin_open = cfg.wait_for_attach;
       attach_release_held();
     }
   }

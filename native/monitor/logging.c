@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int log_fd = -1;
@@ -27,13 +28,27 @@ static void log_entry(buf_t *out, int type, const unsigned char *line, size_t n)
   buf_printf(out, ",\"stream\":\"%s\",\"time\":\"%s\"}\n", type == F_STDOUT ? "stdout" : "stderr", ts);
 }
 
-/* A full disk must not kill the monitor: the container keeps running, the write is lost (and said once). */
+/*
+ * A full disk must not kill the monitor: the container keeps running, the write is lost (and said once). Nor may it
+ * leave half an entry behind, which the next entry would continue on the same line: the file is cut back to where
+ * the append started; if even that fails, the next entry that gets written starts on a line of its own.
+ */
+static int log_torn; /* the file may end in a partial entry */
 static void log_append(const buf_t *out) {
   if (log_fd < 0 || out->len == 0) return;
-  if (write_all(log_fd, out->p, out->len) != 0 && !log_failed) {
-    log_failed = 1;
-    warn("cannot write the log %s: %s", cfg.log_path, strerror(errno));
+  if (log_torn) {
+    if (write_all(log_fd, "\n", 1) != 0) return;
+    log_torn = 0;
   }
+  struct stat st;
+  off_t before = fstat(log_fd, &st) == 0 ? st.st_size : -1;
+  if (write_all(log_fd, out->p, out->len) == 0) return;
+  int e = errno;
+  if (!log_failed) {
+    log_failed = 1;
+    warn("cannot write the log %s: %s", cfg.log_path, strerror(e));
+  }
+  if (before < 0 || ftruncate(log_fd, before) != 0) log_torn = 1;
 }
 
 void log_write(int type, const char *data, size_t n) {

@@ -22,6 +22,7 @@ static buf_t stdin_q;
 static int stdin_ending;
 static int pid_ino_fd = -1;
 static int pid_seen;
+static void send_pending_signals(void);
 
 void stdin_queue(const char *data, size_t n) {
   if (stdin_ending) return;
@@ -90,6 +91,8 @@ void check_pid_file(void) {
   trace("pid file");
   pid_watch_stop();
   container_pid = (pid_t)pid;
+  if (reaped_status(container_pid) >= 0) container_reaped = 1; /* exited before its pid file was read */
+  send_pending_signals();
   oom_start(); /* the cgroup exists from here on */
   if (!strcmp(st.status, "starting")) {
     st.pid = pid;
@@ -116,6 +119,20 @@ static void read_pid_events(void) {
 
 /* ---- the rest of one round ---- */
 
+/* Signals for a detached container's init that came before its pid was known: sent once it is. */
+static uint64_t pending_signals;
+
+static void forward_signal(pid_t to, int sig) {
+  if (kill(to, sig) != 0 && errno != ESRCH) warn("kill %d: %s", (int)to, strerror(errno));
+}
+
+static void send_pending_signals(void) {
+  if (!pending_signals || container_pid <= 0 || container_reaped) return;
+  for (int sig = 1; sig <= 64; sig++)
+    if (pending_signals & (1ULL << (sig - 1))) forward_signal(container_pid, sig);
+  pending_signals = 0;
+}
+
 static void read_signals(void) {
   struct signalfd_siginfo si;
   ssize_t r;
@@ -124,21 +141,76 @@ static void read_signals(void) {
       reap();
       continue;
     }
-    /* Forwarded: to runc in the foreground (which passes it on), or to a detached container's init. */
-    pid_t to = cfg.tty ? container_pid : (runc_gone ? -1 : runc_pid);
-    if (to > 0 && kill(to, (int)si.ssi_signo) != 0 && errno != ESRCH) warn("kill %d: %s", (int)to, strerror(errno));
+    /*
+     * Forwarded: to runc in the foreground (which passes it on), or to a detached container's init, never to its pid
+     * once reaped (a pid that may be another process's now), and kept while that pid is not known yet.
+     */
+    if (!cfg.tty) {
+      if (!runc_gone && runc_pid > 0) forward_signal(runc_pid, (int)si.ssi_signo);
+    } else if (container_pid > 0) {
+      if (!container_reaped) forward_signal(container_pid, (int)si.ssi_signo);
+    } else if (si.ssi_signo >= 1 && si.ssi_signo <= 64 && !(runc_gone && runc_status != 0)) {
+      pending_signals |= 1ULL << (si.ssi_signo - 1);
+    }
   }
   if (r < 0 && errno != EAGAIN && errno != EINTR) warn("reading signals: %s", strerror(errno));
+}
+
+static void emit_output(int t, const char *d, size_t n) {
+  if (n == 0) return;
+  log_write(t, d, n);
+  attach_output(t, d, n);
+}
+
+/*
+ * runc prints its fatal error on its stderr too, as the last thing before it exits; the error is in runc's log, where
+ * it is read, and is not the container's output. A stderr line that looks like it is kept back while it is the last
+ * output: more output shows it was the container's own (it goes out first); at the end it is dropped only if runc
+ * failed. Whole lines: whether a read starts a line is known from the one before.
+ */
+static buf_t suspect;
+static int stderr_mid_line;
+
+static void release_suspect(void) {
+  emit_output(F_STDERR, suspect.p + suspect.off, buf_pending(&suspect));
+  buf_free(&suspect);
+}
+
+void runc_error_line_settle(int runc_failed) {
+  if (runc_failed) buf_free(&suspect);
+  else release_suspect();
 }
 
 static void read_output(int t) {
   char tmp[65536];
   ssize_t k = read(out_fd[t], tmp, sizeof tmp);
   if (k > 0) {
-    size_t n = t == F_STDERR ? filter_runc_lines(tmp, (size_t)k) : (size_t)k;
-    if (n == 0) return;
-    log_write(t, tmp, n);
-    attach_output(t, tmp, n);
+    const char *d = tmp;
+    size_t n = (size_t)k;
+    if (buf_pending(&suspect)) {
+      if (t == F_STDERR && !memchr(suspect.p + suspect.off, '\n', buf_pending(&suspect))) {
+        const char *nl = memchr(d, '\n', n); /* the held line goes on to its end */
+        size_t take = nl ? (size_t)(nl - d) + 1 : n;
+        buf_add(&suspect, d, take);
+        d += take, n -= take;
+        stderr_mid_line = !nl;
+        if (n == 0) return;
+      }
+      release_suspect();
+    }
+    if (t == F_STDERR) {
+      size_t end = d[n - 1] == '\n' ? n - 1 : n;
+      const char *nl = memrchr(d, '\n', end);
+      size_t start = nl ? (size_t)(nl - d) + 1 : 0; /* the last line's */
+      int line_start = start > 0 || !stderr_mid_line;
+      stderr_mid_line = d[n - 1] != '\n';
+      if (line_start && is_runc_error_line(d + start, n - start)) {
+        emit_output(t, d, start);
+        buf_add(&suspect, d + start, n - start);
+        return;
+      }
+    }
+    emit_output(t, d, n);
   } else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
     /* the end, or EIO from a terminal whose last process is gone */
     close_quietly(&out_fd[t]);
@@ -166,6 +238,7 @@ static void take_terminal(void) {
     stdin_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
     if (stdin_fd < 0) warn("dup of the terminal: %s", strerror(errno));
   }
+  attach_terminal_ready();
 }
 
 void loop_once(int timeout_ms) {
@@ -180,8 +253,13 @@ void loop_once(int timeout_ms) {
   int i_sig = -1, i_ino = -1, i_listen = -1, i_console = -1, i_oom = -1, i_out[3] = {-1, -1, -1}, i_in = -1;
   if (sig_fd >= 0) pf[i_sig = n++] = (struct pollfd){sig_fd, POLLIN, 0};
   if (pid_ino_fd >= 0) pf[i_ino = n++] = (struct pollfd){pid_ino_fd, POLLIN, 0};
-  if (listen_fd >= 0) pf[i_listen = n++] = (struct pollfd){listen_fd, POLLIN, 0};
-  if (console_listen_fd >= 0) pf[i_console = n++] = (struct pollfd){console_listen_fd, POLLIN, 0};
+  int64_t accept_wait = accept_paused_until - now_ms();
+  if (accept_wait <= 0) {
+    if (listen_fd >= 0) pf[i_listen = n++] = (struct pollfd){listen_fd, POLLIN, 0};
+    if (console_listen_fd >= 0) pf[i_console = n++] = (struct pollfd){console_listen_fd, POLLIN, 0};
+  } else if (timeout_ms < 0 || timeout_ms > accept_wait) {
+    timeout_ms = (int)accept_wait;
+  }
   if (oom_poll_fd() >= 0) pf[i_oom = n++] = (struct pollfd){oom_poll_fd(), POLLIN, 0};
   int blocked = !draining && attach_output_blocked();
   for (int t = F_STDOUT; t <= F_STDERR; t++)

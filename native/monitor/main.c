@@ -11,6 +11,7 @@
  */
 #include "monitor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,7 +20,32 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/*
+ * Descriptors the monitor inherited (from the CLI, a shell, a service manager) must not reach runc, the container or
+ * the cleanup command: all from 3 up are marked close-on-exec before anything else is opened. Those the monitor uses
+ * (the notify descriptor) stay open here; its children get only their stdio.
+ */
+static void cloexec_inherited(void) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC, Linux 5.11 */) == 0) return;
+#endif
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) die("cannot list /proc/self/fd: %s", strerror(errno));
+  int self = dirfd(d);
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    char *end;
+    long fd = strtol(de->d_name, &end, 10);
+    if (*end || end == de->d_name || fd < 3 || fd == self) continue;
+    int fl = fcntl((int)fd, F_GETFD);
+    if (fl >= 0 && !(fl & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC) != 0)
+      die("cannot mark descriptor %ld close-on-exec: %s", fd, strerror(errno));
+  }
+  if (closedir(d) != 0) die("closedir /proc/self/fd: %s", strerror(errno));
+}
 
 static char spawned_at[64];
 static int spawn_errno;
@@ -196,6 +222,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   trace("monitor main");
+  cloexec_inherited();
   config_load(argv[1]);
   state_paths();
   redirect_stdio();
@@ -250,6 +277,7 @@ int main(int argc, char **argv) {
     if (oom_killed(status)) st.oom_killed = 1;
     oom_stop();
     record_exit(status);
+    runc_error_line_settle(st.error != NULL);
     hook_restart_wanted(st.exit_code); /* see hooks.c */
   }
   iso_now(st.finished_at);
@@ -276,5 +304,5 @@ int main(int argc, char **argv) {
   save_state();
   trace("exit state saved");
   finish();
-  return 0;
+  return state_failed ? 1 : 0;
 }

@@ -29,6 +29,8 @@
 #define CLIENT_OUT_LIMIT (1 << 20) /* queued output per client above which the container's output waits */
 #define CLIENT_STALL_MS 5000       /* a client over that limit without taking a byte for this long is dropped */
 #define STDIN_LIMIT (1 << 20)      /* queued stdin above which clients are not read */
+#define MAX_CLIENTS 64             /* attach clients at a time; more are refused */
+#define ACCEPT_PAUSE_MS 100        /* listeners are not polled this long after running out of descriptors */
 #define DRAIN_MS 2000              /* how long the output's tail is read after the exit */
 
 enum { F_STDIN = 0, F_STDOUT = 1, F_STDERR = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_EXIT = 5, F_CLAIM = 6 };
@@ -97,6 +99,7 @@ extern struct state st;
 extern char p_state[], p_socket[], p_console[], p_pidfile[], p_runclog[], p_monlog[];
 void state_paths(void);
 void save_state(void);
+extern int state_failed; /* the last state write failed (after its retries) */
 void exit_info(buf_t *b, int delegated);
 
 /* ---- logging.c ---- */
@@ -111,6 +114,10 @@ extern int first_seen, first_claim_settled;
 int attach_listen(void);
 void attach_stop_listening(void);
 void attach_accept(void);
+void attach_terminal_ready(void);
+/* The listeners wait while accept(2) runs out of descriptors (EMFILE and the like): 0, or until when (now_ms). */
+extern int64_t accept_paused_until;
+int accept_failed(const char *what, int e);
 int attach_clients(void);
 /* Output from the container: held for the first client, or sent to every client. */
 void attach_output(int type, const char *data, size_t n);
@@ -146,6 +153,7 @@ void oom_stop(void);
 /* ---- process.c ---- */
 extern pid_t runc_pid, container_pid;
 extern int runc_gone, runc_status;
+extern int container_reaped; /* the detached container's init was reaped: its pid may be another process's now */
 pid_t spawn_child(char *const argv[], int in, int out, int err, const char *cwd, int *exec_errno);
 void reap(void);
 /* The exit status of a child reaped before its pid was known (runc's detached container), or -1. */
@@ -158,7 +166,8 @@ const char *errno_name(int e);
 char *runc_error_message(char *log);
 void runc_classify(const char *msg, const char **code, int *exit_code);
 void runc_release(void);
-size_t filter_runc_lines(char *d, size_t n);
+int is_runc_error_line(const char *d, size_t n);
+void runc_error_line_settle(int runc_failed);
 
 /* ---- loop.c ---- */
 extern int sig_fd;

@@ -16,6 +16,7 @@
 
 pid_t runc_pid = -1, container_pid = -1;
 int runc_gone, runc_status = -1;
+int container_reaped;
 
 static pid_t quiet_pid = -1;
 static int quiet_status = -1, quiet_done;
@@ -97,6 +98,7 @@ void reap(void) {
     if (p < 0 && errno == EINTR) continue;
     if (p <= 0) return; /* none exited, or no children (ECHILD) */
     int code = exit_code_of(status);
+    if (p == container_pid) container_reaped = 1; /* also recorded below, for wait_for_exit */
     if (p == runc_pid) runc_gone = 1, runc_status = code;
     else if (p == quiet_pid) quiet_done = 1, quiet_status = code;
     else {

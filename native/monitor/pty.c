@@ -42,19 +42,22 @@ void console_stop(void) {
   if (unlink(p_console) != 0 && errno != ENOENT) warn("unlink %s: %s", p_console, strerror(errno));
 }
 
-/* runc connects and sends at once: the connection is read blocking, with a time limit against a peer that does not. */
+/*
+ * runc connects and sends at once: the connection is read blocking, with a time limit against a peer that does not.
+ * The socket stays until a terminal has arrived: a connection that brings none (anyone who could reach the socket)
+ * does not keep runc's from coming. Every descriptor received is closed but the one terminal taken.
+ */
 int console_receive(void) {
   int conn = accept4(console_listen_fd, NULL, NULL, SOCK_CLOEXEC);
   if (conn < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) warn("accept on %s: %s", p_console, strerror(errno));
+    accept_failed(p_console, errno);
     return -1;
   }
-  console_stop();
   struct timeval tv = {.tv_sec = 5};
   if (setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) warn("SO_RCVTIMEO: %s", strerror(errno));
   char name[256];
   union {
-    char buf[CMSG_SPACE(sizeof(int))];
+    char buf[CMSG_SPACE(sizeof(int) * 8)]; /* room for more than runc sends, so that extra ones are received and closed */
     struct cmsghdr align;
   } ctl;
   struct iovec iov = {.iov_base = name, .iov_len = sizeof name};
@@ -68,19 +71,29 @@ int console_receive(void) {
     warn("receiving the terminal from runc: %s", strerror(e));
     return -1;
   }
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int))) {
-    warn("runc sent no terminal on %s", p_console);
+  int master = -1, nfds = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0)) continue;
+    size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < n; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+      if (nfds++ == 0) master = fd;
+      else close_quietly(&fd);
+    }
+  }
+  if (nfds != 1 || (msg.msg_flags & MSG_CTRUNC) || !isatty(master)) {
+    warn("a connection on %s sent no terminal (%d descriptors%s)", p_console, nfds, (msg.msg_flags & MSG_CTRUNC) ? ", truncated" : "");
+    close_quietly(&master);
     return -1;
   }
-  int master;
-  memcpy(&master, CMSG_DATA(cm), sizeof master);
   int fl = fcntl(master, F_GETFL);
   if (fl < 0 || fcntl(master, F_SETFL, fl | O_NONBLOCK) < 0) {
     warn("fcntl on the terminal: %s", strerror(errno));
     close_quietly(&master);
     return -1;
   }
+  console_stop();
   return master;
 }
 

@@ -75,19 +75,8 @@ void runc_classify(const char *m, const char **code, int *exit_code) {
   }
 }
 
-/* runc prints its fatal error on its stderr too; it is in runc's log, where it is read: drop it from the output. */
-size_t filter_runc_lines(char *d, size_t n) {
-  if (!memmem(d, n, "runc run failed: ", 17) && !memmem(d, n, "runc exec failed: ", 18)) return n;
-  size_t w = 0;
-  for (size_t i = 0; i < n;) {
-    char *nl = memchr(d + i, '\n', n - i);
-    size_t k = nl ? (size_t)(nl - (d + i)) + 1 : n - i;
-    int drop = (k >= 17 && !strncmp(d + i, "runc run failed: ", 17)) || (k >= 18 && !strncmp(d + i, "runc exec failed: ", 18));
-    if (!drop) memmove(d + w, d + i, k), w += k;
-    i += k;
-  }
-  return w;
-}
+/* runc's fatal error as it prints it on its stderr (the container's stderr on pipes); the line at d, n bytes. */
+int is_runc_error_line(const char *d, size_t n) { return n >= 17 && !strncmp(d, "runc run failed: ", 17); }
 
 /* runc removes the container's cgroup but not the parents it made; an empty parent is ours (cgroup-v1.ts). */
 static void remove_empty_cgroup_parent(void) {

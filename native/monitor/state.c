@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct state st = {.status = "starting"};
@@ -35,7 +36,28 @@ static void notify(void) {
   if (w < 0 && errno != EAGAIN) close_quietly(&cfg.notify_fd);
 }
 
-/* Temp file and rename, no fsync: run-time state, as replaceFileSync in src/util/fs.ts. */
+/* Temp file and rename, no fsync: run-time state, as replaceFileSync in src/util/fs.ts. 0, or -1 with errno. */
+static int write_state_file(const buf_t *b) {
+  char tmp[PATH_MAX + 32];
+  snprintf(tmp, sizeof tmp, "%s.%d.tmp", p_state, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int ok = fd >= 0 && write_all(fd, b->p, b->len) == 0;
+  int e = errno;
+  if (fd >= 0 && close(fd) != 0 && ok) ok = 0, e = errno;
+  if (ok && rename(tmp, p_state) != 0) ok = 0, e = errno;
+  if (ok) return 0;
+  if (fd >= 0 && unlink(tmp) != 0 && errno != ENOENT) warn("unlink %s: %s", tmp, strerror(errno));
+  errno = e;
+  return -1;
+}
+
+int state_failed;
+
+/*
+ * The state is how everyone else learns of the container: a failed write (a full disk, a passing error) is retried a
+ * few times, 10 to 160 ms apart; readers are told only of a state that was written. One that still fails is reported
+ * and makes the monitor's own exit status 1 unless a later write succeeds.
+ */
 void save_state(void) {
   buf_t b = {0};
   buf_adds(&b, "{\"id\":");
@@ -61,18 +83,20 @@ void save_state(void) {
   }
   if (st.cleanup_by > 0) buf_printf(&b, ",\"cleanupBy\":%ld", st.cleanup_by);
   buf_adds(&b, "}\n");
-  char tmp[PATH_MAX + 32];
-  snprintf(tmp, sizeof tmp, "%s.%d.tmp", p_state, (int)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int ok = fd >= 0 && write_all(fd, b.p, b.len) == 0;
-  int e = errno;
-  if (fd >= 0 && close(fd) != 0 && ok) ok = 0, e = errno;
-  if (ok && rename(tmp, p_state) != 0) ok = 0, e = errno;
-  if (!ok) {
-    warn("cannot write %s: %s", p_state, strerror(e));
-    if (fd >= 0 && unlink(tmp) != 0 && errno != ENOENT) warn("unlink %s: %s", tmp, strerror(errno));
+  int r = write_state_file(&b);
+  for (int delay_ms = 10; r != 0 && delay_ms <= 160; delay_ms *= 2) {
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = delay_ms * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    r = write_state_file(&b);
   }
+  int e = errno;
   buf_free(&b);
+  if (r != 0) {
+    warn("cannot write %s (5 retries): %s", p_state, strerror(e));
+    state_failed = 1;
+    return;
+  }
+  state_failed = 0;
   notify();
 }
 

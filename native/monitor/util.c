@@ -209,8 +209,11 @@ static void json_escape_cp(buf_t *b, uint32_t cp) {
 }
 
 /*
- * `buffer.toString('utf8')` then JSON.stringify, in one pass: invalid UTF-8 becomes U+FFFD per maximal subpart (the
- * WHATWG decoder, which V8 implements), so the log line is byte for byte what Node would write.
+ * Bytes to a JSON string as JSON.stringify escapes it, in one pass. Invalid UTF-8 becomes one U+FFFD per byte that
+ * does not start a valid sequence, as Go's utf8.DecodeRune reads it, so that the text is what Docker's json-file
+ * driver logs (a truncated sequence: a U+FFFD for each of its bytes). This once followed Node's decoder (one U+FFFD
+ * per maximal subpart, WHATWG) to match the Node monitor byte for byte; that monitor is gone, and `docker logs` is
+ * what users compare with. JsonLogWriter (src/runtime/json-log.ts) decodes the same way.
  */
 void json_string_from_bytes(buf_t *b, const unsigned char *s, size_t n) {
   buf_addc(b, '"');
@@ -234,8 +237,8 @@ void json_string_from_bytes(buf_t *b, const unsigned char *s, size_t n) {
       continue;
     }
     if (c < lower || c > upper) {
+      for (int k = 0; k <= seen; k++) utf8_put(b, 0xFFFD); /* the lead byte and each continuation taken so far */
       cp = 0, needed = 0, seen = 0, lower = 0x80, upper = 0xBF;
-      utf8_put(b, 0xFFFD);
       i--; /* the byte starts over */
       continue;
     }
@@ -246,7 +249,7 @@ void json_string_from_bytes(buf_t *b, const unsigned char *s, size_t n) {
       cp = 0, needed = 0, seen = 0;
     }
   }
-  if (needed) utf8_put(b, 0xFFFD);
+  for (int k = 0; needed && k <= seen; k++) utf8_put(b, 0xFFFD);
   buf_addc(b, '"');
 }
 

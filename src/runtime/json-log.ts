@@ -1,6 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WharfError } from '../errors/index.js';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -69,8 +69,56 @@ export class JsonLogWriter {
 }
 
 function entryLine(stream: LogStream, line: Buffer): string {
-  const entry: LogEntry = { log: line.toString('utf8'), stream, time: new Date().toISOString() };
+  const entry: LogEntry = { log: decodeUtf8LikeGo(line), stream, time: new Date().toISOString() };
   return JSON.stringify(entry) + '\n';
+}
+
+/**
+ * Bytes as text the way Docker's json-file driver (Go's utf8.DecodeRune) reads them: one U+FFFD for every byte that
+ * does not start a valid sequence, where Node's decoder writes one per maximal subpart (a truncated sequence is one
+ * U+FFFD for Node, one per byte for Go). native/monitor/util.c's json_string_from_bytes does the same.
+ */
+function decodeUtf8LikeGo(buf: Buffer): string {
+  if (isUtf8(buf)) return buf.toString('utf8');
+  let out = '';
+  let from = 0; // start of the valid run not yet decoded
+  for (let i = 0; i < buf.length; ) {
+    const n = validSequenceLength(buf, i);
+    if (n > 0) {
+      i += n;
+      continue;
+    }
+    out += buf.toString('utf8', from, i) + '\ufffd';
+    i += 1;
+    from = i;
+  }
+  return out + buf.toString('utf8', from);
+}
+
+/** The length of the valid UTF-8 sequence at buf[i], 0 if none starts there. */
+function validSequenceLength(buf: Buffer, i: number): number {
+  const c = buf[i]!;
+  if (c < 0x80) return 1;
+  let need: number;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) need = 1;
+  else if (c >= 0xe0 && c <= 0xef) {
+    need = 2;
+    if (c === 0xe0) lo = 0xa0;
+    if (c === 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    need = 3;
+    if (c === 0xf0) lo = 0x90;
+    if (c === 0xf4) hi = 0x8f;
+  } else return 0;
+  for (let k = 1; k <= need; k++) {
+    const d = buf[i + k];
+    if (d === undefined || d < lo || d > hi) return 0;
+    lo = 0x80;
+    hi = 0xbf;
+  }
+  return need + 1;
 }
 
 export interface ReadLogsOptions {
@@ -124,13 +172,10 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
         if (line.trim() === '') continue;
-        let entry: LogEntry;
-        try {
-          entry = JSON.parse(line) as LogEntry;
-        } catch (err) {
-          throw new WharfError('INTERNAL', `corrupt log entry in ${file} near byte ${offset}`, { cause: err });
-        }
-        if (keep(entry)) yield entry;
+        // A line that is not JSON (an entry torn by a full disk) is skipped, as Docker's json-file reader resets its
+        // decoder on a syntax error and reads on: one lost entry must not make the whole log unreadable.
+        const entry = parseEntry(line);
+        if (entry && keep(entry)) yield entry;
       }
     }
   };
@@ -161,6 +206,15 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
     } catch {
       return;
     }
+  }
+}
+
+function parseEntry(line: string): LogEntry | undefined {
+  try {
+    const e = JSON.parse(line) as LogEntry;
+    return e && typeof e === 'object' && typeof e.log === 'string' ? e : undefined;
+  } catch {
+    return undefined;
   }
 }
 

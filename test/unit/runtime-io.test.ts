@@ -200,3 +200,34 @@ test('the monitor configuration is key=value lines, newlines and backslashes esc
     /NUL/,
   );
 });
+
+test('a log line that is not JSON (an entry torn by a full disk) is skipped, the entries around it are read', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-jsonlog-'));
+  try {
+    const file = path.join(dir, 'torn.log');
+    const ok = (log: string): string => JSON.stringify({ log, stream: 'stdout', time: '2026-01-01T00:00:00.000Z' });
+    await fsp.writeFile(file, `${ok('a\n')}\n{"log":"half an ent\n${ok('b\n')}\nnull\n${ok('c\n')}\n`);
+    const got: string[] = [];
+    for await (const e of readLogs(file)) got.push(e.log);
+    assert.deepEqual(got, ['a\n', 'b\n', 'c\n']);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('invalid UTF-8 is logged as Docker (Go) decodes it: one U+FFFD per byte that starts no valid sequence', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-log-'));
+  try {
+    const file = path.join(dir, 'u.log');
+    const w = new JsonLogWriter(file);
+    // a lone byte, a truncated 3-byte and 4-byte sequence, a surrogate, an overlong form, valid text between
+    w.write('stdout', Buffer.from([0x61, 0xff, 0x62, 0xe2, 0x82, 0x63, 0xf0, 0x9f, 0x98, 0x64, 0xed, 0xa0, 0x80, 0x65, 0xc0, 0xaf, 0xc3, 0xa9, 0xe2, 0x82]));
+    await w.close();
+    const logs = [];
+    for await (const e of readLogs(file)) logs.push(e.log);
+    const F = '\ufffd';
+    assert.deepEqual(logs, [`a${F}b${F}${F}c${F}${F}${F}d${F}${F}${F}e${F}${F}\u00e9${F}${F}`]);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -21,6 +21,7 @@ import {
   type SpecOptions,
   type StartMonitorOptions,
 } from '../../../src/runtime/index.js';
+import { Frame, encodeFrame } from '../../../src/runtime/attach-protocol.js';
 import { makeRootfs } from './rootfs-helper.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -29,6 +30,14 @@ const stateDirs: string[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: 'inherit' });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+  });
+}
 
 function collector(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -125,13 +134,26 @@ test('a missing executable is COMMAND_NOT_FOUND with exit code 127', async () =>
 });
 
 test('a file that cannot be executed is COMMAND_NOT_EXECUTABLE with exit code 126', async () => {
-  const { opts, r } = await prepare({ Cmd: ['/etc/passwd'] });
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['/etc/passwd'] });
   await assert.rejects(startMonitor(opts), (err: unknown) => {
     assert.ok(is(err, 'COMMAND_NOT_EXECUTABLE'), String(err));
     assert.equal(err.details?.exitCode, 126);
     return true;
   });
-  void r;
+  await waitExit(stateDir, 20_000);
+  assert.deepEqual(await logLines(logPath), [], 'runc\'s own complaint is not the container\'s output');
+});
+
+test('a container\'s own line that starts like runc\'s error is its output, not filtered', async () => {
+  // runc's own error line is its last output before it fails: such a line is held back only while it is the last
+  // output, and dropped only if runc failed.
+  const script = 'echo "runc run failed: mine" >&2; echo x; printf "runc run failed: split" >&2; sleep 0.2; echo " line" >&2; echo "runc run failed: last" >&2';
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', script] });
+  await startMonitor(opts);
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
+  const lines = await logLines(logPath);
+  assert.deepEqual(lines.filter((l) => l.stream === 'stderr').map((l) => l.log), ['runc run failed: mine\n', 'runc run failed: split line\n', 'runc run failed: last\n']);
+  assert.deepEqual(lines.filter((l) => l.stream === 'stdout').map((l) => l.log), ['x\n']);
 });
 
 test('the container outlives the CLI that started it; SIGKILL of the container records 137', async () => {
@@ -216,6 +238,73 @@ test('a detached terminal container logs its output; signals sent to the monitor
   await assert.rejects(fsp.stat(path.join(stateDir, 'pty.sock')), 'the console socket is gone');
 });
 
+test('a signal sent before a terminal container\'s pid is known reaches it once it is', async () => {
+  // A terminal container starts when its client attaches; a SIGTERM to the monitor before that is kept. The container
+  // shares the host's pid namespace, so that SIGTERM ends its shell whenever it lands (an init would ignore it).
+  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'echo up; sleep 30'] }, { tty: true }, { waitForAttach: true });
+  const cfgPath = path.join(r.dir, 'config.json');
+  const spec = JSON.parse(await fsp.readFile(cfgPath, 'utf8'));
+  spec.linux.namespaces = spec.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+  await fsp.writeFile(cfgPath, JSON.stringify(spec));
+  const starting = startMonitor({ ...opts, tty: true });
+  starting.catch(() => {});
+  let st = await readState(stateDir);
+  for (let i = 0; i < 100 && !st?.attachReady; i++, st = await readState(stateDir)) await sleep(50);
+  assert.ok(st?.attachReady && st.status === 'starting', JSON.stringify(st));
+  process.kill(st.monitorPid, 'SIGTERM');
+  await sleep(200);
+  const net = await import('node:net');
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  sock.on('error', () => {});
+  sock.on('data', () => {});
+  const done = await waitExit(stateDir, 20_000);
+  sock.destroy();
+  assert.equal(done.exitCode, 143, 'SIGTERM reached the container');
+});
+
+test('a connection to the console socket that brings no terminal does not keep runc\'s from coming', async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'echo hello'] }, { tty: true }, { waitForAttach: true });
+  const starting = startMonitor({ ...opts, tty: true });
+  starting.catch(() => {});
+  let st = await readState(stateDir);
+  for (let i = 0; i < 100 && !st?.attachReady; i++, st = await readState(stateDir)) await sleep(50);
+  assert.ok(st?.attachReady, JSON.stringify(st));
+  const net = await import('node:net');
+  const junk = net.createConnection(path.join(stateDir, 'pty.sock'));
+  junk.on('error', () => {});
+  await new Promise<void>((resolve, reject) => junk.once('connect', resolve).once('error', reject));
+  junk.end('not a terminal');
+  await sleep(200);
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  sock.on('error', () => {});
+  let out = '';
+  sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  const done = await waitExit(stateDir, 20_000);
+  sock.destroy();
+  assert.equal(done.exitCode, 0, JSON.stringify(done));
+  assert.ok(out.includes('hello'), out);
+  assert.match(await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8'), /sent no terminal \(0 descriptors\)/);
+});
+
+test('a resize sent before the terminal exists is applied when it arrives', async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'sleep 0.5; stty size'] }, { tty: true }, { waitForAttach: true });
+  const starting = startMonitor({ ...opts, tty: true });
+  starting.catch(() => {});
+  let st = await readState(stateDir);
+  for (let i = 0; i < 100 && !st?.attachReady; i++, st = await readState(stateDir)) await sleep(50);
+  assert.ok(st?.attachReady, JSON.stringify(st));
+  const net = await import('node:net');
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  sock.on('error', () => {});
+  let out = '';
+  sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  sock.write(encodeFrame(Frame.RESIZE, JSON.stringify({ cols: 100, rows: 33 })));
+  const done = await waitExit(stateDir, 20_000);
+  sock.destroy();
+  assert.equal(done.exitCode, 0);
+  assert.match(out, /33 100/);
+});
+
 test('input typed before the terminal exists reaches the process', async () => {
   const { opts } = await prepare({ Cmd: ['sh', '-c', 'read x; echo "got $x"'] }, { tty: true }, { openStdin: true });
   const out = collector();
@@ -235,6 +324,26 @@ test('stdin piped through attach reaches the process and its end closes it', asy
   const ex = await s.session!.exit;
   assert.equal(ex.exitCode, 0);
   assert.equal(out.text(), 'hi\nthere\n');
+});
+
+test('StdinOnce: a stdin client that goes away without ending its stdin (killed) closes the container\'s stdin', async () => {
+  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'cat; echo stdin-closed'] }, {}, { openStdin: true, waitForAttach: false });
+  const net = await import('node:net');
+  await startMonitor(opts);
+  const sock = net.createConnection(monitorPaths(stateDir).socket);
+  await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  sock.on('error', () => {});
+  let out = '';
+  sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  sock.write(encodeFrame(Frame.STDIN, 'typed\n'));
+  const t0 = Date.now();
+  while (!out.includes('typed')) {
+    assert.ok(Date.now() - t0 < 20_000, 'the input did not come back');
+    await sleep(50);
+  }
+  sock.destroy(); // no STDIN_EOF: as when the CLI is killed
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
 });
 
 test('output from before the client attached reaches it in full, beyond what the monitor holds', async () => {
@@ -296,6 +405,22 @@ test('the cleanup command runs after the container exits', async () => {
   const st = await waitExit(base.stateDir, 20_000);
   assert.equal(st.cleanedUp, true);
   assert.equal(await fsp.readFile(marker, 'utf8'), 'done\n');
+});
+
+test('descriptors the monitor inherited reach neither the container nor the cleanup command', async () => {
+  // A wrapper opens descriptors 7 and 9 (not close-on-exec) and runs the monitor with it, as a shell or service manager might.
+  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const base = await prepare({ Cmd: ['sh', '-c', 'ls /proc/self/fd'] });
+  const wrapper = path.join(base.r.dir, 'monitor-fd.sh');
+  await fsp.writeFile(wrapper, `#!/bin/sh\nexec 7</etc/hostname 9</etc/hostname\nexec ${JSON.stringify(monitorBin)} "$@"\n`, { mode: 0o755 });
+  const listing = path.join(base.r.dir, 'cleanup-fds');
+  await startMonitor({ ...base.opts, nativeMonitor: wrapper, cleanup: ['/bin/sh', '-c', `exec ls /proc/self/fd > ${listing}`] });
+  const st = await waitExit(base.stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  const fds = (await fsp.readFile(listing, 'utf8')).split('\n').filter(Boolean).map(Number);
+  assert.ok(!fds.includes(7) && !fds.includes(9), `the cleanup command had ${fds.join(' ')}`);
+  const inContainer = (await logLines(base.logPath)).map((l) => Number(l.log.trim()));
+  assert.ok(!inContainer.includes(7) && !inContainer.includes(9), `the container had ${inContainer.join(' ')}`);
 });
 
 test('configuration values with newlines and backslashes reach the monitor intact', async () => {
@@ -529,9 +654,10 @@ test('echo hi | run -i img cat: a CLI attached to its own stdio prints hi and ex
   assert.equal(code, 3, 'the CLI exits by itself with the container exit code');
 });
 
-test('bytes that are not UTF-8, control characters, long lines and a last partial line are logged as Node decodes them', async () => {
-  // Invalid sequences (a lone byte, a truncated sequence, a surrogate, an overlong form) become U+FFFD per maximal
-  // subpart; control characters are escaped as JSON.stringify escapes them; a line over 16 KiB is split.
+test('bytes that are not UTF-8, control characters, long lines and a last partial line are logged as Docker decodes them', async () => {
+  // Invalid sequences (a lone byte, a truncated sequence, a surrogate, an overlong form) become U+FFFD per byte, as
+  // Docker's json-file driver (Go) decodes them; control characters are escaped as JSON.stringify escapes them; a
+  // line over 16 KiB is split.
   const bytes = [
     Buffer.from([0x61, 0xff, 0x62, 0xc3, 0x28, 0x63, 0xed, 0xa0, 0x80, 0x64, 0xc0, 0xaf, 0x65, 0xe2, 0x82]),
     Buffer.from(' \u00e9\u20ac\u{1f600} "q" \\ \x01\x1b\x7f\t\n', 'utf8'),
@@ -544,7 +670,10 @@ test('bytes that are not UTF-8, control characters, long lines and a last partia
   await startMonitor(opts);
   assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
   const first = Buffer.concat([bytes[0]!, bytes[1]!]);
-  const expected = [first.toString('utf8'), 'x'.repeat(16_384), 'x'.repeat(20_000 - 16_384) + '\n', 'tail'];
+  // Node's decoder differs only for the truncated sequence e2 82 at the end of bytes[0]: one U+FFFD for Node, two for Go.
+  const asGo = first.toString('utf8').replace('e\ufffd \u00e9', 'e\ufffd\ufffd \u00e9');
+  assert.notEqual(asGo, first.toString('utf8'));
+  const expected = [asGo, 'x'.repeat(16_384), 'x'.repeat(20_000 - 16_384) + '\n', 'tail'];
   assert.deepEqual((await logLines(logPath)).map((l) => l.log), expected);
   // The serialised form too: the same escapes as JSON.stringify (e.g. \u001b in lower case, DEL verbatim).
   const raw = await fsp.readFile(logPath, 'utf8');
@@ -630,6 +759,126 @@ test('a client that never reads is dropped: the container goes on and the monito
   assert.ok(peakKb - baseKb < limitKb, `the monitor grew by ${peakKb - baseKb} kB`);
   const lines = await logLines(logPath);
   assert.equal(lines.map((l) => l.log).join('').length, 40_000_000 + 1 + 4);
+});
+
+test('a full disk loses log entries but never leaves a torn one: the log stays readable and later entries land', async () => {
+  // The log on a 64 KiB tmpfs, most of it taken by a filler: the container's output fills the rest (writes fail,
+  // some half-way through an entry); once the filler is gone, the next line must be an entry of its own.
+  const base = await prepare({
+    Cmd: ['sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo "line $i $(printf %0200d 0)"; i=$((i+1)); done; touch /filled; while [ ! -e /go ]; do sleep 0.1; done; echo after'],
+  });
+  const fsDir = path.join(base.r.dir, 'logfs');
+  await fsp.mkdir(fsDir);
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', fsDir]);
+  try {
+    const filler = path.join(fsDir, 'filler');
+    await fsp.writeFile(filler, Buffer.alloc(40 * 1024, 1));
+    const logPath = path.join(fsDir, 'c-json.log');
+    await startMonitor({ ...base.opts, logPath });
+    const t0 = Date.now();
+    while (!(await fsp.stat(path.join(base.r.rootfs, 'filled')).catch(() => undefined))) {
+      assert.ok(Date.now() - t0 < 20_000, 'the container did not write its lines');
+      await sleep(100);
+    }
+    await sleep(500); // the monitor reads the last of them
+    assert.match(await fsp.readFile(monitorPaths(base.stateDir).monitorLog, 'utf8'), /cannot write the log/);
+    await fsp.rm(filler);
+    await fsp.writeFile(path.join(base.r.rootfs, 'go'), '');
+    assert.equal((await waitExit(base.stateDir, 20_000)).exitCode, 0);
+    const raw = await fsp.readFile(logPath, 'utf8');
+    for (const line of raw.split('\n').filter((l) => l !== '')) assert.doesNotThrow(() => JSON.parse(line), line.slice(0, 200));
+    const logs = (await logLines(logPath)).map((l) => l.log);
+    assert.ok(logs.length > 10 && logs.length < 400, `${logs.length} entries`);
+    assert.equal(logs.at(-1), 'after\n');
+  } finally {
+    await run('umount', [fsDir]).catch(() => {});
+  }
+});
+
+test('out of descriptors, the monitor waits for free ones instead of spinning; clients beyond 64 are refused', async () => {
+  // The monitor under a descriptor limit of 32 (a wrapper sets it): 40 clients exhaust it. The pending connections
+  // must neither make the monitor spin nor flood its log; once clients leave, a new one is served.
+  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'while [ ! -e /go ]; do sleep 0.1; done; echo done'] }, {}, { waitForAttach: false });
+  const wrapper = path.join(r.dir, 'monitor-nofile.sh');
+  await fsp.writeFile(wrapper, `#!/bin/sh\nulimit -n 32 || exit 99\nexec ${JSON.stringify(monitorBin)} "$@"\n`, { mode: 0o755 });
+  const s = await startMonitor({ ...opts, nativeMonitor: wrapper });
+  const net = await import('node:net');
+  const connect = async (): Promise<import('node:net').Socket> => {
+    const c = net.createConnection(monitorPaths(stateDir).socket);
+    c.on('error', () => {});
+    await new Promise<void>((resolve, reject) => c.once('connect', resolve).once('error', reject));
+    return c;
+  };
+  const cpuTicks = async (): Promise<number> => {
+    const f = (await fsp.readFile(`/proc/${s.monitorPid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  };
+  const socks = [];
+  for (let i = 0; i < 40; i++) socks.push(await connect());
+  await sleep(300);
+  const before = await cpuTicks();
+  await sleep(1000);
+  const used = (await cpuTicks()) - before;
+  const log = await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8');
+  assert.match(log, /accept on .*(Too many open files|descriptors)/);
+  assert.ok(log.split('\n').filter((l) => l.includes('accept on')).length <= 2, log.slice(0, 2000));
+  assert.ok(used < 30, `the monitor used ${used} ticks of CPU in a second`);
+  for (const c of socks) c.destroy();
+  await sleep(300);
+  const late = await connect();
+  let got = '';
+  late.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  await fsp.writeFile(path.join(r.rootfs, 'go'), '');
+  const st = await waitExit(stateDir, 20_000);
+  assert.equal(st.exitCode, 0);
+  assert.ok(got.includes('done'), 'the client that came later was served');
+  late.destroy();
+
+  // At most 64 clients: more are refused, each connection closed at once.
+  const many = await prepare({ Cmd: ['sh', '-c', 'while [ ! -e /go ]; do sleep 0.1; done'] }, {}, { waitForAttach: false });
+  await startMonitor(many.opts);
+  const conns: Array<import('node:net').Socket> = [];
+  let closed = 0;
+  for (let i = 0; i < 70; i++) {
+    const c = net.createConnection(monitorPaths(many.stateDir).socket);
+    c.on('error', () => {});
+    c.on('close', () => closed++);
+    conns.push(c);
+  }
+  const t0 = Date.now();
+  while (closed < 6 && Date.now() - t0 < 10_000) await sleep(50);
+  assert.equal(closed, 6, 'the connections beyond 64 are closed');
+  assert.match(await fsp.readFile(monitorPaths(many.stateDir).monitorLog, 'utf8'), /refusing attach clients beyond 64/);
+  for (const c of conns) c.destroy();
+  await fsp.writeFile(path.join(many.r.rootfs, 'go'), '');
+  assert.equal((await waitExit(many.stateDir, 20_000)).exitCode, 0);
+});
+
+test('a state that cannot be written is retried, reported, and makes the monitor exit 1', async () => {
+  // The state directory made immutable (chattr +i, which binds root too) while the container runs: its exit
+  // cannot be recorded. A wrapper records the monitor's own exit status.
+  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const { opts, stateDir, r } = await prepare({ Cmd: ['sleep', '60'] }, {}, { waitForAttach: false });
+  const status = path.join(r.dir, 'monitor-status');
+  const wrapper = path.join(r.dir, 'monitor-status.sh');
+  await fsp.writeFile(wrapper, `#!/bin/sh\n${JSON.stringify(monitorBin)} "$@"\necho $? > ${JSON.stringify(status)}\n`, { mode: 0o755 });
+  const s = await startMonitor({ ...opts, nativeMonitor: wrapper });
+  const before = await fsp.readFile(monitorPaths(stateDir).state, 'utf8');
+  await run('chattr', ['+i', stateDir]);
+  try {
+    process.kill(s.containerPid!, 'SIGKILL');
+    const t0 = Date.now();
+    while (!(await fsp.stat(status).catch(() => undefined))) {
+      assert.ok(Date.now() - t0 < 20_000, 'the monitor did not exit');
+      await sleep(100);
+    }
+    assert.equal((await fsp.readFile(status, 'utf8')).trim(), '1');
+    assert.equal(await fsp.readFile(monitorPaths(stateDir).state, 'utf8'), before, 'the old state stays');
+    assert.match(await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8'), /cannot write .*state\.json \(5 retries\)/);
+  } finally {
+    await run('chattr', ['-i', stateDir]);
+  }
 });
 
 test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
