@@ -46,6 +46,12 @@ export interface CreateOptions {
   network?: NetworkMode;
   tty?: boolean;
   openStdin?: boolean;
+  /**
+   * The client that runs the container attaches its stdin, and the container's stdin closes when that client goes
+   * (Docker's AttachStdin and StdinOnce; default: `openStdin`). `run -d -i` sets it false, as the docker CLI does, so
+   * a later `attach` that disconnects leaves the stdin open.
+   */
+  attachStdin?: boolean;
   readOnly?: boolean;
   privileged?: boolean;
   capAdd?: string[];
@@ -214,17 +220,18 @@ export class ContainerService {
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
     for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};
+    const attachStdin = opts.openStdin === true && opts.attachStdin !== false;
     const config: ContainerConfig = {
       Hostname: hostname,
       Domainname: '',
       User: opts.user ?? ic.User ?? '',
-      AttachStdin: opts.openStdin === true,
+      AttachStdin: attachStdin,
       AttachStdout: true,
       AttachStderr: true,
       ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
       Tty: opts.tty === true,
       OpenStdin: opts.openStdin === true,
-      StdinOnce: opts.openStdin === true,
+      StdinOnce: attachStdin,
       Env: mergeEnv(ic.Env ?? [], userEnv),
       Cmd: opts.command && opts.command.length > 0 ? opts.command : entrypoint !== undefined ? [] : (ic.Cmd ?? null),
       Image: opts.image,

@@ -137,6 +137,8 @@ export class TaskService {
           logPath: p.log,
           tty: rec.config.Tty === true,
           openStdin: rec.config.OpenStdin === true,
+          // Docker closes the stdin when the client that attached it goes, only when the container was made so.
+          stdinOnce: rec.config.StdinOnce === true,
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           watchOom: hc.Memory > 0,
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],

@@ -119,6 +119,7 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     network: network as NetworkMode,
     tty: o.tty === true,
     openStdin: o.interactive === true,
+    ...(o.detach ? { attachStdin: false } : {}),
     readOnly: o.readOnly === true,
     privileged: o.privileged === true,
     capAdd: o.capAdd,

@@ -157,3 +157,20 @@ test('ps: -q, -n, -l, --no-trunc, -s, --format json, filters; system check is cl
   assert.match(dfv, /Containers space usage:[\s\S]*psc/);
   ok(await f.cli(['rm', '-f', 'psa', 'psb', 'psc']), 'rm');
 });
+
+test('-i: StdinOnce and AttachStdin as the docker CLI sets them (create -i and run -i attach stdin; run -d -i does not)', async () => {
+  const shape = async (name: string): Promise<string> =>
+    ok(
+      await f.cli(['inspect', '-f', '{{.Config.OpenStdin}} {{.Config.AttachStdin}} {{.Config.StdinOnce}}', name]),
+      `inspect ${name}`,
+    ).stdout.trim();
+  ok(await f.cli(['create', '-i', '--name', 'si-create', 'busybox', 'cat']), 'create -i');
+  assert.equal(await shape('si-create'), 'true true true');
+  ok(await f.cli(['run', '-d', '-i', '--name', 'si-detached', 'busybox', 'cat']), 'run -d -i');
+  assert.equal(await shape('si-detached'), 'true false false');
+  ok(await f.cli(['create', '--name', 'si-none', 'busybox', 'true']), 'create');
+  assert.equal(await shape('si-none'), 'false false false');
+  // Its stdin stays open with nobody attached: cat keeps running.
+  assert.equal(ok(await f.cli(['inspect', '-f', '{{.State.Running}}', 'si-detached']), 'running').stdout.trim(), 'true');
+  ok(await f.cli(['rm', '-f', 'si-create', 'si-detached', 'si-none']), 'rm');
+});
