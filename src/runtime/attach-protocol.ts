@@ -40,7 +40,8 @@ export class FrameDecoder {
     const out: Array<{ type: Frame; payload: Buffer }> = [];
     while (this.buf.length >= HEADER) {
       const len = this.buf.readUInt32BE(1);
-      if (len > MAX_FRAME) throw new WharfError('INVALID_ARGUMENT', `attach frame of ${len} bytes exceeds ${MAX_FRAME}`);
+      if (len > MAX_FRAME)
+        throw new WharfError('INVALID_ARGUMENT', `attach frame of ${len} bytes exceeds ${MAX_FRAME}`);
       if (this.buf.length < HEADER + len) break;
       out.push({ type: this.buf.readUInt8(0) as Frame, payload: this.buf.subarray(HEADER, HEADER + len) });
       this.buf = this.buf.subarray(HEADER + len);

@@ -54,7 +54,17 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
   const pidFile = path.join(tmp, 'pid');
   const proc: OciProcess = { ...opts.process, terminal: opts.detach ? false : opts.process.terminal };
   await fsp.writeFile(processFile, JSON.stringify(proc));
-  const args = opts.runc.args('--log', logFile, '--log-format', 'json', 'exec', '--process', processFile, '--pid-file', pidFile);
+  const args = opts.runc.args(
+    '--log',
+    logFile,
+    '--log-format',
+    'json',
+    'exec',
+    '--process',
+    processFile,
+    '--pid-file',
+    pidFile,
+  );
   if (opts.detach) args.push('--detach');
   args.push(opts.id);
 
@@ -114,7 +124,11 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
   }
 
   const child = spawn(opts.runc.binary, args, {
-    stdio: [opts.stdin && !opts.detach ? 'pipe' : 'ignore', opts.detach ? 'ignore' : 'pipe', opts.detach ? 'ignore' : 'pipe'],
+    stdio: [
+      opts.stdin && !opts.detach ? 'pipe' : 'ignore',
+      opts.detach ? 'ignore' : 'pipe',
+      opts.detach ? 'ignore' : 'pipe',
+    ],
   });
   if (child.stdin && opts.stdin) {
     child.stdin.on('error', () => {});
@@ -131,7 +145,10 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
           (from as Readable).on('data', (d: Buffer) => {
             const text = d.toString('utf8');
             if (from === child.stderr && /^runc exec failed: /m.test(text)) {
-              const kept = text.split(/(?<=\n)/).filter((l) => !/^runc exec failed: /.test(l)).join('');
+              const kept = text
+                .split(/(?<=\n)/)
+                .filter((l) => !/^runc exec failed: /.test(l))
+                .join('');
               if (kept) (to as Writable | undefined)?.write(kept);
               return;
             }

@@ -23,7 +23,8 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
   const put = (key: string, value: string | number | boolean | undefined): void => {
     if (value === undefined) return;
     const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
-    if (text.includes('\0')) throw new WharfError('INVALID_ARGUMENT', `monitor configuration ${key} contains a NUL byte`);
+    if (text.includes('\0'))
+      throw new WharfError('INVALID_ARGUMENT', `monitor configuration ${key} contains a NUL byte`);
     lines.push(`${key}=${escapeValue(text)}`);
   };
   put('id', cfg.id);

@@ -17,7 +17,13 @@ import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol
 import { MONITOR_NOTIFY_FD, encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
 import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
 
-export { monitorPaths, jsonLogPath, type MonitorConfig, type MonitorState, type MonitorStatus } from './monitor-types.js';
+export {
+  monitorPaths,
+  jsonLogPath,
+  type MonitorConfig,
+  type MonitorState,
+  type MonitorStatus,
+} from './monitor-types.js';
 export { encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
 
 /**
@@ -148,7 +154,10 @@ interface SpawnAddon {
 }
 
 const spawnAddon = (): SpawnAddon | null =>
-  loadNativeAddon<SpawnAddon>('wharf_spawn', (m) => typeof m.spawnMonitor === 'function' && typeof m.exited === 'function');
+  loadNativeAddon<SpawnAddon>(
+    'wharf_spawn',
+    (m) => typeof m.spawnMonitor === 'function' && typeof m.exited === 'function',
+  );
 
 /**
  * Start `wharf-monitor <monitor.conf>` detached, its fd 3 a pipe to us (the state notifications). Through the small
@@ -165,7 +174,11 @@ function spawnMonitor(binary: string, configPath: string): MonitorProcess {
       // the spawn failed (ENOENT, EACCES): child_process reports it the same way below
     }
   }
-  const child = spawn(binary, [configPath], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], cwd: '/' });
+  const child = spawn(binary, [configPath], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+    cwd: '/',
+  });
   child.on('error', () => {}); // a failed spawn shows as no pid; its 'error' event must not kill this process
   child.unref();
   const pipe = child.stdio[MONITOR_NOTIFY_FD] as (Readable & { unref?: () => void }) | null | undefined;
@@ -185,7 +198,10 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   const { attach: attachOpts, nativeMonitor, timeoutMs = 60_000, ...cfg } = opts;
   const binary = nativeMonitor === undefined ? nativeMonitorPath() : nativeMonitor || undefined;
   if (!binary) {
-    throw new WharfError('UNAVAILABLE', 'the container monitor (build/Release/wharf-monitor) is not built: run `npm run build`');
+    throw new WharfError(
+      'UNAVAILABLE',
+      'the container monitor (build/Release/wharf-monitor) is not built: run `npm run build`',
+    );
   }
   checkSocketPath(cfg.stateDir);
   const paths = monitorPaths(cfg.stateDir);
@@ -214,7 +230,8 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
 
   async function superviseStart(child: MonitorProcess): Promise<StartedMonitor> {
     const monitorPid = child.pid;
-    if (monitorPid === undefined) throw new WharfError('UNAVAILABLE', `cannot start the monitor ${binary} for container ${cfg.id}`);
+    if (monitorPid === undefined)
+      throw new WharfError('UNAVAILABLE', `cannot start the monitor ${binary} for container ${cfg.id}`);
     const deadline = Date.now() + timeoutMs;
     let session: AttachSession | undefined;
     let state: MonitorState | undefined;
@@ -246,7 +263,12 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
         details: { exitCode: state.exitCode, id: cfg.id },
       });
     }
-    return { monitorPid, state, ...(state.pid !== undefined ? { containerPid: state.pid } : {}), ...(session ? { session } : {}) };
+    return {
+      monitorPid,
+      state,
+      ...(state.pid !== undefined ? { containerPid: state.pid } : {}),
+      ...(session ? { session } : {}),
+    };
   }
 }
 

@@ -27,8 +27,15 @@ export interface RuncOptions {
 
 /** `runc events --stats` data (cgroup counters), as far as `docker stats` needs it. */
 export interface RuncStats {
-  cpu?: { usage?: { total?: number; kernel?: number; user?: number; percpu?: number[] }; throttling?: Record<string, number> };
-  memory?: { usage?: { usage?: number; max?: number; limit?: number; failcnt?: number }; cache?: number; raw?: Record<string, number> };
+  cpu?: {
+    usage?: { total?: number; kernel?: number; user?: number; percpu?: number[] };
+    throttling?: Record<string, number>;
+  };
+  memory?: {
+    usage?: { usage?: number; max?: number; limit?: number; failcnt?: number };
+    cache?: number;
+    raw?: Record<string, number>;
+  };
   pids?: { current?: number; limit?: number };
   blkio?: Record<string, unknown>;
   network_interfaces?: unknown;
@@ -36,7 +43,10 @@ export interface RuncStats {
 
 /** The message of the last `level=error` entry runc wrote (text or JSON log format), else the last stderr line. */
 export function runcErrorMessage(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!;
     if (line.startsWith('{')) {
@@ -59,7 +69,11 @@ export function classifyRuncError(message: string): { code: ErrorCode; exitCode:
   if (/exec: .*: executable file not found/.test(message) || /exec: .*no such file or directory/.test(message)) {
     return { code: 'COMMAND_NOT_FOUND', exitCode: 127 };
   }
-  if (/exec: .*permission denied/.test(message) || /exec format error/.test(message) || /exec: .*is a directory/.test(message)) {
+  if (
+    /exec: .*permission denied/.test(message) ||
+    /exec format error/.test(message) ||
+    /exec: .*is a directory/.test(message)
+  ) {
     return { code: 'COMMAND_NOT_EXECUTABLE', exitCode: 126 };
   }
   if (/does not exist/.test(message)) return { code: 'NOT_FOUND', exitCode: 125 };

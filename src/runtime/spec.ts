@@ -120,7 +120,8 @@ export function resolveArgs(image: ImageRunConfig, opts: Pick<SpecOptions, 'comm
     cmd = opts.command !== undefined && opts.command.length > 0 ? opts.command : (image.Cmd ?? []);
   }
   const args = [...entrypoint, ...cmd];
-  if (args.length === 0) throw new WharfError('INVALID_ARGUMENT', 'no command specified: the image has no Cmd or Entrypoint');
+  if (args.length === 0)
+    throw new WharfError('INVALID_ARGUMENT', 'no command specified: the image has no Cmd or Entrypoint');
   return args;
 }
 
@@ -187,9 +188,19 @@ function defaultMounts(opts: SpecOptions): OciMount[] {
   const sysRo = opts.privileged ? [] : ['ro'];
   // sysfs cannot be mounted from a network namespace the container does not own; Docker and podman bind the host's.
   if (opts.network.mode === 'host') {
-    mounts.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ...sysRo] });
+    mounts.push({
+      destination: '/sys',
+      type: 'bind',
+      source: '/sys',
+      options: ['rbind', 'nosuid', 'noexec', 'nodev', ...sysRo],
+    });
   } else {
-    mounts.push({ destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysRo] });
+    mounts.push({
+      destination: '/sys',
+      type: 'sysfs',
+      source: 'sysfs',
+      options: ['nosuid', 'noexec', 'nodev', ...sysRo],
+    });
   }
   mounts.push(
     {
@@ -251,7 +262,8 @@ function resources(opts: SpecOptions): OciResources {
   if (opts.cpus !== undefined || opts.cpuShares !== undefined) {
     r.cpu = {};
     if (opts.cpus !== undefined) {
-      if (!(opts.cpus > 0)) throw new WharfError('INVALID_ARGUMENT', `invalid --cpus value ${opts.cpus}: must be positive`);
+      if (!(opts.cpus > 0))
+        throw new WharfError('INVALID_ARGUMENT', `invalid --cpus value ${opts.cpus}: must be positive`);
       r.cpu.period = CFS_PERIOD;
       r.cpu.quota = Math.round(opts.cpus * CFS_PERIOD);
     }
@@ -267,19 +279,29 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
   let args = resolveArgs(image, opts);
   const cwd = opts.workdir !== undefined && opts.workdir !== '' ? opts.workdir : image.WorkingDir || '/';
   if (!path.posix.isAbsolute(cwd)) {
-    throw new WharfError('INVALID_ARGUMENT', `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `the working directory '${cwd}' is invalid, it needs to be an absolute path`,
+    );
   }
   const caps = resolveCapabilities(opts.capAdd, opts.capDrop, opts.privileged);
 
   const mounts: OciMount[] = defaultMounts(opts);
   const etc = opts.etcFiles ?? {};
   const etcMounts: MountRequest[] = [];
-  if (etc.resolvConf) etcMounts.push({ type: 'bind', source: etc.resolvConf, destination: '/etc/resolv.conf', recursive: false });
-  if (etc.hostname) etcMounts.push({ type: 'bind', source: etc.hostname, destination: '/etc/hostname', recursive: false });
+  if (etc.resolvConf)
+    etcMounts.push({ type: 'bind', source: etc.resolvConf, destination: '/etc/resolv.conf', recursive: false });
+  if (etc.hostname)
+    etcMounts.push({ type: 'bind', source: etc.hostname, destination: '/etc/hostname', recursive: false });
   if (etc.hosts) etcMounts.push({ type: 'bind', source: etc.hosts, destination: '/etc/hosts', recursive: false });
   const requested = [...etcMounts, ...(opts.mounts ?? [])].map(userMount);
   if (opts.init) {
-    requested.push({ destination: '/sbin/docker-init', type: 'bind', source: opts.init, options: ['bind', 'ro', 'rprivate'] });
+    requested.push({
+      destination: '/sbin/docker-init',
+      type: 'bind',
+      source: opts.init,
+      options: ['bind', 'ro', 'rprivate'],
+    });
     args = ['/sbin/docker-init', '--', ...args];
   }
   // A user mount replaces a default one at the same place (e.g. a bigger /dev/shm), as in Docker.
@@ -292,7 +314,11 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
 
   const proc: OciProcess = {
     terminal: opts.tty === true,
-    user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+    user: {
+      uid: user.uid,
+      gid: user.gid,
+      ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}),
+    },
     args,
     env: resolveEnv(image, opts, user.home),
     cwd,
@@ -350,17 +376,21 @@ export function buildExecProcess(base: OciProcess, opts: ExecOptions): OciProces
   if (opts.user !== undefined && opts.user !== '') {
     const u = resolveUser(opts.user, opts.passwd, opts.group, opts.groupAdd);
     user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
-    env = mergeEnv(env.filter((e) => envKey(e) !== 'HOME'), opts.env ?? []);
+    env = mergeEnv(
+      env.filter((e) => envKey(e) !== 'HOME'),
+      opts.env ?? [],
+    );
     if (!env.some((e) => envKey(e) === 'HOME')) env.push(`HOME=${u.home}`);
   }
   if (opts.tty && !env.some((e) => envKey(e) === 'TERM')) env.push('TERM=xterm');
   const cwd = opts.workdir || base.cwd;
   if (!path.posix.isAbsolute(cwd)) {
-    throw new WharfError('INVALID_ARGUMENT', `the working directory '${cwd}' is invalid, it needs to be an absolute path`);
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `the working directory '${cwd}' is invalid, it needs to be an absolute path`,
+    );
   }
-  const caps = opts.privileged
-    ? resolveCapabilities([], [], true)
-    : undefined;
+  const caps = opts.privileged ? resolveCapabilities([], [], true) : undefined;
   const proc: OciProcess = {
     ...base,
     terminal: opts.tty === true,

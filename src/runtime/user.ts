@@ -47,7 +47,10 @@ export function parseGroup(text: string): GroupEntry[] {
     if (line === '' || line.startsWith('#')) continue;
     const f = line.split(':');
     if (f.length < 3 || !isNumeric(f[2]!)) continue;
-    const members = (f[3] ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '');
+    const members = (f[3] ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== '');
     out.push({ name: f[0]!, gid: Number(f[2]), members });
   }
   return out;
@@ -75,7 +78,8 @@ export function resolveUser(
   const groups = groupText !== undefined ? parseGroup(groupText) : [];
   const value = (spec ?? '').trim();
   const [userPart = '', groupPart, ...rest] = value.split(':');
-  if (rest.length > 0) throw new WharfError('INVALID_ARGUMENT', `invalid user "${value}": expected name|uid[:group|gid]`);
+  if (rest.length > 0)
+    throw new WharfError('INVALID_ARGUMENT', `invalid user "${value}": expected name|uid[:group|gid]`);
 
   let uid = 0;
   let gid = 0;

@@ -171,6 +171,9 @@ test('-i: StdinOnce and AttachStdin as the docker CLI sets them (create -i and r
   ok(await f.cli(['create', '--name', 'si-none', 'busybox', 'true']), 'create');
   assert.equal(await shape('si-none'), 'false false false');
   // Its stdin stays open with nobody attached: cat keeps running.
-  assert.equal(ok(await f.cli(['inspect', '-f', '{{.State.Running}}', 'si-detached']), 'running').stdout.trim(), 'true');
+  assert.equal(
+    ok(await f.cli(['inspect', '-f', '{{.State.Running}}', 'si-detached']), 'running').stdout.trim(),
+    'true',
+  );
   ok(await f.cli(['rm', '-f', 'si-create', 'si-detached', 'si-none']), 'rm');
 });

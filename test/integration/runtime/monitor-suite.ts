@@ -35,7 +35,9 @@ function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: 'inherit' });
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+    p.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`)),
+    );
   });
 }
 
@@ -47,7 +49,11 @@ function collector(): { stream: PassThrough; text: () => string } {
 }
 
 /** A bundle on a busybox rootfs, and the monitor options that run it. */
-async function prepare(image: ImageRunConfig, extra: Partial<SpecOptions> = {}, mon: Partial<StartMonitorOptions> = {}) {
+async function prepare(
+  image: ImageRunConfig,
+  extra: Partial<SpecOptions> = {},
+  mon: Partial<StartMonitorOptions> = {},
+) {
   const r = await makeRootfs();
   const runc = new Runc({ root: path.join(r.runDir, 'runc') });
   cleanups.push(async () => {
@@ -105,8 +111,14 @@ test('echo through the monitor lands in the json-file log with stream and time',
   assert.ok(st.startedAt && st.finishedAt);
   assert.equal(st.cleanedUp, true);
   const lines = await logLines(logPath);
-  assert.deepEqual(lines.filter((l) => l.stream === 'stdout').map((l) => l.log), ['hello\n', 'bye\n']);
-  assert.deepEqual(lines.filter((l) => l.stream === 'stderr').map((l) => l.log), ['oops\n']);
+  assert.deepEqual(
+    lines.filter((l) => l.stream === 'stdout').map((l) => l.log),
+    ['hello\n', 'bye\n'],
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.stream === 'stderr').map((l) => l.log),
+    ['oops\n'],
+  );
   const raw = (await fsp.readFile(logPath, 'utf8')).split('\n').find((l) => l.includes('hello'))!;
   assert.match(raw, /^\{"log":"hello\\n","stream":"stdout","time":"\d{4}-\d\d-\d\dT[0-9:.]+Z"\}$/);
   // the socket is gone once the monitor finished
@@ -141,19 +153,26 @@ test('a file that cannot be executed is COMMAND_NOT_EXECUTABLE with exit code 12
     return true;
   });
   await waitExit(stateDir, 20_000);
-  assert.deepEqual(await logLines(logPath), [], 'runc\'s own complaint is not the container\'s output');
+  assert.deepEqual(await logLines(logPath), [], "runc's own complaint is not the container's output");
 });
 
-test('a container\'s own line that starts like runc\'s error is its output, not filtered', async () => {
+test("a container's own line that starts like runc's error is its output, not filtered", async () => {
   // runc's own error line is its last output before it fails: such a line is held back only while it is the last
   // output, and dropped only if runc failed.
-  const script = 'echo "runc run failed: mine" >&2; echo x; printf "runc run failed: split" >&2; sleep 0.2; echo " line" >&2; echo "runc run failed: last" >&2';
+  const script =
+    'echo "runc run failed: mine" >&2; echo x; printf "runc run failed: split" >&2; sleep 0.2; echo " line" >&2; echo "runc run failed: last" >&2';
   const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', script] });
   await startMonitor(opts);
   assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
   const lines = await logLines(logPath);
-  assert.deepEqual(lines.filter((l) => l.stream === 'stderr').map((l) => l.log), ['runc run failed: mine\n', 'runc run failed: split line\n', 'runc run failed: last\n']);
-  assert.deepEqual(lines.filter((l) => l.stream === 'stdout').map((l) => l.log), ['x\n']);
+  assert.deepEqual(
+    lines.filter((l) => l.stream === 'stderr').map((l) => l.log),
+    ['runc run failed: mine\n', 'runc run failed: split line\n', 'runc run failed: last\n'],
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.stream === 'stdout').map((l) => l.log),
+    ['x\n'],
+  );
 });
 
 test('the container outlives the CLI that started it; SIGKILL of the container records 137', async () => {
@@ -191,7 +210,9 @@ test('the container outlives the CLI that started it; SIGKILL of the container r
 });
 
 test('signals sent to the monitor reach the container', async () => {
-  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done'] });
+  const { opts, stateDir } = await prepare({
+    Cmd: ['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done'],
+  });
   const s = await startMonitor(opts);
   // give the shell a moment to install its trap
   for (let i = 0; i < 50; i++) {
@@ -228,7 +249,8 @@ test('a detached terminal container logs its output; signals sent to the monitor
   );
   const s = await startMonitor({ ...opts, tty: true });
   assert.ok(s.containerPid && s.containerPid > 0);
-  for (let i = 0; i < 50 && !(await fsp.readFile(logPath, 'utf8').catch(() => '')).includes('ready'); i++) await sleep(100);
+  for (let i = 0; i < 50 && !(await fsp.readFile(logPath, 'utf8').catch(() => '')).includes('ready'); i++)
+    await sleep(100);
   process.kill(s.monitorPid, 'SIGTERM');
   const st = await waitExit(stateDir, 20_000);
   assert.equal(st.exitCode, 7);
@@ -238,10 +260,14 @@ test('a detached terminal container logs its output; signals sent to the monitor
   await assert.rejects(fsp.stat(path.join(stateDir, 'pty.sock')), 'the console socket is gone');
 });
 
-test('a signal sent before a terminal container\'s pid is known reaches it once it is', async () => {
+test("a signal sent before a terminal container's pid is known reaches it once it is", async () => {
   // A terminal container starts when its client attaches; a SIGTERM to the monitor before that is kept. The container
   // shares the host's pid namespace, so that SIGTERM ends its shell whenever it lands (an init would ignore it).
-  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'echo up; sleep 30'] }, { tty: true }, { waitForAttach: true });
+  const { opts, stateDir, r } = await prepare(
+    { Cmd: ['sh', '-c', 'echo up; sleep 30'] },
+    { tty: true },
+    { waitForAttach: true },
+  );
   const cfgPath = path.join(r.dir, 'config.json');
   const spec = JSON.parse(await fsp.readFile(cfgPath, 'utf8'));
   spec.linux.namespaces = spec.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
@@ -262,7 +288,7 @@ test('a signal sent before a terminal container\'s pid is known reaches it once 
   assert.equal(done.exitCode, 143, 'SIGTERM reached the container');
 });
 
-test('a connection to the console socket that brings no terminal does not keep runc\'s from coming', async () => {
+test("a connection to the console socket that brings no terminal does not keep runc's from coming", async () => {
   const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'echo hello'] }, { tty: true }, { waitForAttach: true });
   const starting = startMonitor({ ...opts, tty: true });
   starting.catch(() => {});
@@ -287,7 +313,11 @@ test('a connection to the console socket that brings no terminal does not keep r
 });
 
 test('a resize sent before the terminal exists is applied when it arrives', async () => {
-  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'sleep 0.5; stty size'] }, { tty: true }, { waitForAttach: true });
+  const { opts, stateDir } = await prepare(
+    { Cmd: ['sh', '-c', 'sleep 0.5; stty size'] },
+    { tty: true },
+    { waitForAttach: true },
+  );
   const starting = startMonitor({ ...opts, tty: true });
   starting.catch(() => {});
   let st = await readState(stateDir);
@@ -320,14 +350,21 @@ test('input typed before the terminal exists reaches the process', async () => {
 test('stdin piped through attach reaches the process and its end closes it', async () => {
   const { opts } = await prepare({ Cmd: ['cat'] }, {}, { openStdin: true });
   const out = collector();
-  const s = await startMonitor({ ...opts, attach: { stdin: Readable.from([Buffer.from('hi\n'), Buffer.from('there\n')]), stdout: out.stream } });
+  const s = await startMonitor({
+    ...opts,
+    attach: { stdin: Readable.from([Buffer.from('hi\n'), Buffer.from('there\n')]), stdout: out.stream },
+  });
   const ex = await s.session!.exit;
   assert.equal(ex.exitCode, 0);
   assert.equal(out.text(), 'hi\nthere\n');
 });
 
-test('StdinOnce: a stdin client that goes away without ending its stdin (killed) closes the container\'s stdin', async () => {
-  const { opts, stateDir } = await prepare({ Cmd: ['sh', '-c', 'cat; echo stdin-closed'] }, {}, { openStdin: true, waitForAttach: false });
+test("StdinOnce: a stdin client that goes away without ending its stdin (killed) closes the container's stdin", async () => {
+  const { opts, stateDir } = await prepare(
+    { Cmd: ['sh', '-c', 'cat; echo stdin-closed'] },
+    {},
+    { openStdin: true, waitForAttach: false },
+  );
   const net = await import('node:net');
   await startMonitor(opts);
   const sock = net.createConnection(monitorPaths(stateDir).socket);
@@ -395,7 +432,10 @@ test('a container whose attaching client died before attaching has its exit reco
   const st = await waitExit(base.stateDir, 20_000);
   assert.equal(st.exitCode, 0);
   assert.ok(Date.now() - t < 10_000, 'not the 30 s an attaching client would be given');
-  assert.deepEqual((await logLines(base.logPath)).map((l) => l.log), ['alone\n']);
+  assert.deepEqual(
+    (await logLines(base.logPath)).map((l) => l.log),
+    ['alone\n'],
+  );
 });
 
 test('the cleanup command runs after the container exits', async () => {
@@ -409,12 +449,21 @@ test('the cleanup command runs after the container exits', async () => {
 
 test('descriptors the monitor inherited reach neither the container nor the cleanup command', async () => {
   // A wrapper opens descriptors 7 and 9 (not close-on-exec) and runs the monitor with it, as a shell or service manager might.
-  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const monitorBin =
+    process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
   const base = await prepare({ Cmd: ['sh', '-c', 'ls /proc/self/fd'] });
   const wrapper = path.join(base.r.dir, 'monitor-fd.sh');
-  await fsp.writeFile(wrapper, `#!/bin/sh\nexec 7</etc/hostname 9</etc/hostname\nexec ${JSON.stringify(monitorBin)} "$@"\n`, { mode: 0o755 });
+  await fsp.writeFile(
+    wrapper,
+    `#!/bin/sh\nexec 7</etc/hostname 9</etc/hostname\nexec ${JSON.stringify(monitorBin)} "$@"\n`,
+    { mode: 0o755 },
+  );
   const listing = path.join(base.r.dir, 'cleanup-fds');
-  await startMonitor({ ...base.opts, nativeMonitor: wrapper, cleanup: ['/bin/sh', '-c', `exec ls /proc/self/fd > ${listing}`] });
+  await startMonitor({
+    ...base.opts,
+    nativeMonitor: wrapper,
+    cleanup: ['/bin/sh', '-c', `exec ls /proc/self/fd > ${listing}`],
+  });
   const st = await waitExit(base.stateDir, 20_000);
   assert.equal(st.exitCode, 0);
   const fds = (await fsp.readFile(listing, 'utf8')).split('\n').filter(Boolean).map(Number);
@@ -427,7 +476,10 @@ test('configuration values with newlines and backslashes reach the monitor intac
   const base = await prepare({ Cmd: ['true'] });
   const marker = path.join(base.r.dir, 'cleaned');
   // Two lines of shell, and a backslash that must stay one.
-  await startMonitor({ ...base.opts, cleanup: ['/bin/sh', '-c', `echo one > ${marker}\nprintf '%s\\n' 'a\\b' >> ${marker}`] });
+  await startMonitor({
+    ...base.opts,
+    cleanup: ['/bin/sh', '-c', `echo one > ${marker}\nprintf '%s\\n' 'a\\b' >> ${marker}`],
+  });
   const st = await waitExit(base.stateDir, 20_000);
   assert.equal(st.cleanupError, undefined);
   assert.equal(await fsp.readFile(marker, 'utf8'), 'one\na\\b\n');
@@ -448,7 +500,9 @@ test('a log file that cannot be opened fails the start before the container runs
 });
 
 test('pause freezes the container and resume thaws it', async () => {
-  const { opts, runc, r, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'while :; do echo tick; sleep 0.05; done'] });
+  const { opts, runc, r, stateDir, logPath } = await prepare({
+    Cmd: ['sh', '-c', 'while :; do echo tick; sleep 0.05; done'],
+  });
   await startMonitor(opts);
   await sleep(300);
   const stats = await runc.stats(r.id);
@@ -478,7 +532,11 @@ test('exec runs a process in a running container, with exit codes and errors lik
   const code = await execInContainer({
     runc,
     id: r.id,
-    process: buildExecProcess(spec.process, { args: ['sh', '-c', 'hostname; id -u; echo e >&2; exit 4'], user: 'www', passwd: await fsp.readFile(path.join(r.rootfs, 'etc/passwd'), 'utf8') }),
+    process: buildExecProcess(spec.process, {
+      args: ['sh', '-c', 'hostname; id -u; echo e >&2; exit 4'],
+      user: 'www',
+      passwd: await fsp.readFile(path.join(r.rootfs, 'etc/passwd'), 'utf8'),
+    }),
     stdout: out.stream,
     stderr: err.stream,
   });
@@ -490,22 +548,43 @@ test('exec runs a process in a running container, with exit codes and errors lik
     (err: unknown) => is(err, 'COMMAND_NOT_FOUND'),
   );
   const tty = collector();
-  const ttyCode = await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['tty'], tty: true }), stdout: tty.stream });
+  const ttyCode = await execInContainer({
+    runc,
+    id: r.id,
+    process: buildExecProcess(spec.process, { args: ['tty'], tty: true }),
+    stdout: tty.stream,
+  });
   assert.equal(ttyCode, 0);
   assert.match(tty.text(), /\/dev\/pts\/\d+/);
   const inp = collector();
-  const catCode = await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['cat'] }), stdin: Readable.from(['piped\n']), stdout: inp.stream });
+  const catCode = await execInContainer({
+    runc,
+    id: r.id,
+    process: buildExecProcess(spec.process, { args: ['cat'] }),
+    stdin: Readable.from(['piped\n']),
+    stdout: inp.stream,
+  });
   assert.equal(catCode, 0);
   assert.equal(inp.text(), 'piped\n');
   // exec -d returns at once; the process goes on in the background
   const t0 = Date.now();
-  const detached = await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['sh', '-c', 'sleep 0.3; echo bg > /tmp/bg'] }), detach: true });
+  const detached = await execInContainer({
+    runc,
+    id: r.id,
+    process: buildExecProcess(spec.process, { args: ['sh', '-c', 'sleep 0.3; echo bg > /tmp/bg'] }),
+    detach: true,
+  });
   assert.equal(detached, 0);
   assert.ok(Date.now() - t0 < 3000);
   const bg = collector();
   for (let i = 0; i < 40 && !bg.text().includes('bg'); i++) {
     await sleep(100);
-    await execInContainer({ runc, id: r.id, process: buildExecProcess(spec.process, { args: ['sh', '-c', 'cat /tmp/bg 2>/dev/null || true'] }), stdout: bg.stream });
+    await execInContainer({
+      runc,
+      id: r.id,
+      process: buildExecProcess(spec.process, { args: ['sh', '-c', 'cat /tmp/bg 2>/dev/null || true'] }),
+      stdout: bg.stream,
+    });
   }
   assert.equal(bg.text(), 'bg\n');
   await runc.kill(r.id, 'SIGKILL');
@@ -515,7 +594,10 @@ test('--init runs tini as PID 1 and the command under it', async () => {
   const { findInitBinary } = await import('../../../src/runtime/index.js');
   const init = await findInitBinary();
   assert.ok(init, 'tini (docker-init) is installed with docker.io');
-  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$'] }, { init });
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$'] },
+    { init },
+  );
   await startMonitor(opts);
   assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
   const lines = (await logLines(logPath)).map((l) => l.log);
@@ -559,7 +641,11 @@ test('a tty session can be resized and detached from; a later attach sees new ou
   );
   const out = collector();
   const stdin = new PassThrough();
-  const s = await startMonitor({ ...opts, tty: true, attach: { stdin, stdout: out.stream, detachKeys: Buffer.from([0x10, 0x11]) } });
+  const s = await startMonitor({
+    ...opts,
+    tty: true,
+    attach: { stdin, stdout: out.stream, detachKeys: Buffer.from([0x10, 0x11]) },
+  });
   for (let i = 0; i < 50 && !out.text().includes('40 120'); i++) await sleep(50);
   assert.match(out.text(), /40 120/);
   s.session!.resize(90, 30);
@@ -594,7 +680,12 @@ test('stop sends the stop signal, then SIGKILL after the timeout, also to a paus
   await startMonitor(stubborn.opts);
   await stubborn.runc.pause(stubborn.r.id);
   const t0 = Date.now();
-  const st2 = await stopContainer({ runc: stubborn.runc, id: stubborn.r.id, stateDir: stubborn.stateDir, timeoutSec: 1 });
+  const st2 = await stopContainer({
+    runc: stubborn.runc,
+    id: stubborn.r.id,
+    stateDir: stubborn.stateDir,
+    timeoutSec: 1,
+  });
   assert.equal(st2.exitCode, 137);
   assert.ok(Date.now() - t0 >= 900, 'waited for the timeout first');
 });
@@ -616,7 +707,9 @@ test('a monitor killed outright is reported as lost, not as a clean exit', async
 
 test('a missing runc binary is UNAVAILABLE, not a hung or dead monitor', async () => {
   const { opts } = await prepare({ Cmd: ['true'] });
-  await assert.rejects(startMonitor({ ...opts, runcBinary: '/nonexistent/runc' }), (err: unknown) => is(err, 'UNAVAILABLE'));
+  await assert.rejects(startMonitor({ ...opts, runcBinary: '/nonexistent/runc' }), (err: unknown) =>
+    is(err, 'UNAVAILABLE'),
+  );
 });
 
 test('a monitor program that cannot be executed is UNAVAILABLE, and nothing runs', async () => {
@@ -674,7 +767,10 @@ test('bytes that are not UTF-8, control characters, long lines and a last partia
   const asGo = first.toString('utf8').replace('e\ufffd \u00e9', 'e\ufffd\ufffd \u00e9');
   assert.notEqual(asGo, first.toString('utf8'));
   const expected = [asGo, 'x'.repeat(16_384), 'x'.repeat(20_000 - 16_384) + '\n', 'tail'];
-  assert.deepEqual((await logLines(logPath)).map((l) => l.log), expected);
+  assert.deepEqual(
+    (await logLines(logPath)).map((l) => l.log),
+    expected,
+  );
   // The serialised form too: the same escapes as JSON.stringify (e.g. \u001b in lower case, DEL verbatim).
   const raw = await fsp.readFile(logPath, 'utf8');
   assert.ok(raw.includes(`{"log":${JSON.stringify(expected[0])},"stream":"stdout","time":"`), raw.slice(0, 300));
@@ -703,7 +799,8 @@ test('the kernel OOM kill is recorded from cgroup v2 memory.events too', async (
   // A counter that stays 0, and a parent whose counter did not move: no OOM kill.
   const calm = await prepare({ Cmd: ['sleep', '60'] }, { memory: 64 * 1024 * 1024 }, { watchOom: true });
   const fake2 = path.join(calm.r.dir, 'cgroup2');
-  const leaf2 = JSON.parse(await fsp.readFile(path.join(calm.r.dir, 'config.json'), 'utf8')).linux.cgroupsPath as string;
+  const leaf2 = JSON.parse(await fsp.readFile(path.join(calm.r.dir, 'config.json'), 'utf8')).linux
+    .cgroupsPath as string;
   await fsp.mkdir(path.join(fake2, leaf2), { recursive: true });
   await fsp.writeFile(path.join(fake2, leaf2, 'memory.events'), 'oom 0\noom_kill 0\n');
   await fsp.writeFile(path.join(fake2, path.posix.dirname(leaf2), 'memory.events'), 'oom 2\noom_kill 2\n');
@@ -717,9 +814,13 @@ test('the kernel OOM kill is recorded from cgroup v2 memory.events too', async (
 test('a client that never reads is dropped: the container goes on and the monitor does not grow', async () => {
   // 40 MB of output; one attached client reads nothing. The container's output waits while the client's queue is
   // full (back-pressure), the client is dropped after a few seconds without progress, and the rest flows to the log.
-  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', 'head -c 40000000 /dev/zero | tr "\\000" x; echo; echo end'] }, {}, {
-    waitForAttach: false,
-  });
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'head -c 40000000 /dev/zero | tr "\\000" x; echo; echo end'] },
+    {},
+    {
+      waitForAttach: false,
+    },
+  );
   const net = await import('node:net');
   const s = await startMonitor(opts);
   const sock = net.createConnection(monitorPaths(stateDir).socket);
@@ -765,7 +866,11 @@ test('a full disk loses log entries but never leaves a torn one: the log stays r
   // The log on a 64 KiB tmpfs, most of it taken by a filler: the container's output fills the rest (writes fail,
   // some half-way through an entry); once the filler is gone, the next line must be an entry of its own.
   const base = await prepare({
-    Cmd: ['sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo "line $i $(printf %0200d 0)"; i=$((i+1)); done; touch /filled; while [ ! -e /go ]; do sleep 0.1; done; echo after'],
+    Cmd: [
+      'sh',
+      '-c',
+      'i=0; while [ $i -lt 400 ]; do echo "line $i $(printf %0200d 0)"; i=$((i+1)); done; touch /filled; while [ ! -e /go ]; do sleep 0.1; done; echo after',
+    ],
   });
   const fsDir = path.join(base.r.dir, 'logfs');
   await fsp.mkdir(fsDir);
@@ -786,7 +891,8 @@ test('a full disk loses log entries but never leaves a torn one: the log stays r
     await fsp.writeFile(path.join(base.r.rootfs, 'go'), '');
     assert.equal((await waitExit(base.stateDir, 20_000)).exitCode, 0);
     const raw = await fsp.readFile(logPath, 'utf8');
-    for (const line of raw.split('\n').filter((l) => l !== '')) assert.doesNotThrow(() => JSON.parse(line), line.slice(0, 200));
+    for (const line of raw.split('\n').filter((l) => l !== ''))
+      assert.doesNotThrow(() => JSON.parse(line), line.slice(0, 200));
     const logs = (await logLines(logPath)).map((l) => l.log);
     assert.ok(logs.length > 10 && logs.length < 400, `${logs.length} entries`);
     assert.equal(logs.at(-1), 'after\n');
@@ -798,10 +904,17 @@ test('a full disk loses log entries but never leaves a torn one: the log stays r
 test('out of descriptors, the monitor waits for free ones instead of spinning; clients beyond 64 are refused', async () => {
   // The monitor under a descriptor limit of 32 (a wrapper sets it): 40 clients exhaust it. The pending connections
   // must neither make the monitor spin nor flood its log; once clients leave, a new one is served.
-  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
-  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'while [ ! -e /go ]; do sleep 0.1; done; echo done'] }, {}, { waitForAttach: false });
+  const monitorBin =
+    process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const { opts, stateDir, r } = await prepare(
+    { Cmd: ['sh', '-c', 'while [ ! -e /go ]; do sleep 0.1; done; echo done'] },
+    {},
+    { waitForAttach: false },
+  );
   const wrapper = path.join(r.dir, 'monitor-nofile.sh');
-  await fsp.writeFile(wrapper, `#!/bin/sh\nulimit -n 32 || exit 99\nexec ${JSON.stringify(monitorBin)} "$@"\n`, { mode: 0o755 });
+  await fsp.writeFile(wrapper, `#!/bin/sh\nulimit -n 32 || exit 99\nexec ${JSON.stringify(monitorBin)} "$@"\n`, {
+    mode: 0o755,
+  });
   const s = await startMonitor({ ...opts, nativeMonitor: wrapper });
   const net = await import('node:net');
   const connect = async (): Promise<import('node:net').Socket> => {
@@ -836,7 +949,11 @@ test('out of descriptors, the monitor waits for free ones instead of spinning; c
   late.destroy();
 
   // At most 64 clients: more are refused, each connection closed at once.
-  const many = await prepare({ Cmd: ['sh', '-c', 'while [ ! -e /go ]; do sleep 0.1; done'] }, {}, { waitForAttach: false });
+  const many = await prepare(
+    { Cmd: ['sh', '-c', 'while [ ! -e /go ]; do sleep 0.1; done'] },
+    {},
+    { waitForAttach: false },
+  );
   await startMonitor(many.opts);
   const conns: Array<import('node:net').Socket> = [];
   let closed = 0;
@@ -858,11 +975,14 @@ test('out of descriptors, the monitor waits for free ones instead of spinning; c
 test('a state that cannot be written is retried, reported, and makes the monitor exit 1', async () => {
   // The state directory made immutable (chattr +i, which binds root too) while the container runs: its exit
   // cannot be recorded. A wrapper records the monitor's own exit status.
-  const monitorBin = process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
+  const monitorBin =
+    process.env.WHARF_MONITOR_BINARY ?? fileURLToPath(new URL('../../../build/Release/wharf-monitor', import.meta.url));
   const { opts, stateDir, r } = await prepare({ Cmd: ['sleep', '60'] }, {}, { waitForAttach: false });
   const status = path.join(r.dir, 'monitor-status');
   const wrapper = path.join(r.dir, 'monitor-status.sh');
-  await fsp.writeFile(wrapper, `#!/bin/sh\n${JSON.stringify(monitorBin)} "$@"\necho $? > ${JSON.stringify(status)}\n`, { mode: 0o755 });
+  await fsp.writeFile(wrapper, `#!/bin/sh\n${JSON.stringify(monitorBin)} "$@"\necho $? > ${JSON.stringify(status)}\n`, {
+    mode: 0o755,
+  });
   const s = await startMonitor({ ...opts, nativeMonitor: wrapper });
   const before = await fsp.readFile(monitorPaths(stateDir).state, 'utf8');
   await run('chattr', ['+i', stateDir]);
@@ -875,7 +995,10 @@ test('a state that cannot be written is retried, reported, and makes the monitor
     }
     assert.equal((await fsp.readFile(status, 'utf8')).trim(), '1');
     assert.equal(await fsp.readFile(monitorPaths(stateDir).state, 'utf8'), before, 'the old state stays');
-    assert.match(await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8'), /cannot write .*state\.json \(5 retries\)/);
+    assert.match(
+      await fsp.readFile(monitorPaths(stateDir).monitorLog, 'utf8'),
+      /cannot write .*state\.json \(5 retries\)/,
+    );
   } finally {
     await run('chattr', ['-i', stateDir]);
   }
@@ -884,6 +1007,10 @@ test('a state that cannot be written is retried, reported, and makes the monitor
 test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
   for (const dir of stateDirs) {
     const log = await fsp.readFile(monitorPaths(dir).monitorLog, 'utf8').catch(() => '');
-    assert.doesNotMatch(log, /AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer/, `${dir}: ${log.slice(0, 2000)}`);
+    assert.doesNotMatch(
+      log,
+      /AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer/,
+      `${dir}: ${log.slice(0, 2000)}`,
+    );
   }
 });
