@@ -7,7 +7,9 @@
 // - the container monitor native/monitor/*.c → build/Release/wharf-monitor, a plain program built with the C compiler
 //   (without it no container can run), and build/Release/wharf-monitor-asan, the same under AddressSanitizer and
 //   UBSan for the monitor's tests.
-// A failed build prints one warning line and exits 0. Runs from `npm install` and at the start of `npm run build`;
+// A failed build prints one warning line and exits 0, except with --strict (`npm run build`, so `npm test` and CI),
+// where a monitor that does not build fails the build: without it no container runs. Runs from `npm install` and at
+// the start of `npm run build`;
 // use it (not `node-gyp rebuild` alone, which empties build/ and so removes the monitor) to rebuild by hand.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const release = path.join(root, 'build', 'Release');
 const here = (...p) => p.map((s) => path.join(root, s));
+const strict = process.argv.includes('--strict');
+let monitorFailed = false;
 
 if (process.platform !== 'linux') process.exit(0); // sendfile(2), signalfd(2) and inotify as used here are Linux's
 
@@ -111,8 +115,9 @@ function buildProgram(output, extraFlags, what) {
       .slice(-1)[0]
       ?.trim();
     process.stderr.write(
-      `warning: ${what} not built (${r.error ? r.error.message : lastErr || `${cc} exited with ${r.status}`})\n`,
+      `${strict ? 'error' : 'warning'}: ${what} not built (${r.error ? r.error.message : lastErr || `${cc} exited with ${r.status}`})\n`,
     );
+    monitorFailed = true;
     return;
   }
   renameSync(tmp, output);
@@ -131,3 +136,4 @@ function buildMonitor() {
 
 buildAddons(); // first: node-gyp rebuild starts from an empty build/ directory
 buildMonitor();
+if (strict && monitorFailed) process.exit(1);
