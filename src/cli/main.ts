@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { CliContext, GlobalOptions } from './context.js';
 import { trace } from '../util/trace.js';
+import { FlagSyntaxError, fromCommander, normalizeArgv } from './pflag.js';
 
 const require = createRequire(import.meta.url);
 const DEFAULT_ROOT = '/var/lib/wharf';
@@ -88,7 +89,14 @@ export async function main(argv: string[]): Promise<void> {
   const engine125 = new Set(['run', 'create', 'start', 'exec']);
 
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    // Docker's (pflag's) flag syntax, rewritten into commander's; booleans argv cannot turn off are set before the action.
+    const parsed = normalizeArgv(fromCommander(program), argv);
+    if (parsed.overrides.length > 0) {
+      program.hook('preAction', () => {
+        for (const o of parsed.overrides) o.ref.setOptionValueWithSource(o.key, o.value, 'cli');
+      });
+    }
+    await program.parseAsync(parsed.argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
@@ -97,6 +105,11 @@ export async function main(argv: string[]): Promise<void> {
       }
       // Flag and usage errors: Docker exits 125; an unknown verb exits 1 ("'x' is not a docker command").
       process.exitCode = err.exitCode === 0 ? 0 : err.code === 'commander.unknownCommand' ? 1 : 125;
+      return;
+    }
+    if (err instanceof FlagSyntaxError) {
+      process.stderr.write(`Error: ${err.message}\n`);
+      process.exitCode = 125;
       return;
     }
     const verb = verbOf(argv);
