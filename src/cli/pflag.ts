@@ -16,9 +16,9 @@
 /** One flag as pflag sees it: a boolean, a flag that takes a value, or commander's `[bool]` (an explicit boolean). */
 export interface FlagDef {
   /** One letter, without the dash. */
-  short?: string;
+  short?: string | undefined;
   /** Without the dashes (`no-cache` for a negated option). */
-  long?: string;
+  long?: string | undefined;
   kind: 'bool' | 'value' | 'optbool';
   /** commander's `--no-x`: setting it true sets `key` false. */
   negate?: boolean;
@@ -219,15 +219,29 @@ export interface CommanderCommand {
   readonly commands: readonly CommanderCommand[];
 }
 
+/**
+ * A commander option as a FlagDef. This runs on every command line (`run`'s start-up): a class with the key computed
+ * on demand costs a few µs for `run`'s options, object literals with spreads or getters ten to a hundred times more.
+ */
+class CommanderFlag implements FlagDef {
+  readonly short: string | undefined;
+  readonly long: string | undefined;
+  readonly kind: FlagDef['kind'];
+  readonly negate: boolean;
+  constructor(private readonly option: CommanderOption) {
+    this.short = option.short?.slice(1);
+    this.long = option.long?.slice(2);
+    this.kind = option.required ? 'value' : option.optional ? 'optbool' : 'bool';
+    this.negate = option.negate;
+  }
+  get key(): string {
+    return this.option.attributeName();
+  }
+}
+
 /** Describe a commander command (lazily, level by level) for `normalizeArgv`. */
 export function fromCommander<C extends CommanderCommand>(cmd: C, path = ''): CommandDef<C> {
-  const flags: FlagDef[] = cmd.options.map((o) => ({
-    ...(o.short ? { short: o.short.slice(1) } : {}),
-    ...(o.long ? { long: o.long.slice(2) } : {}),
-    kind: o.required ? 'value' : o.optional ? 'optbool' : 'bool',
-    negate: o.negate,
-    key: o.attributeName(),
-  }));
+  const flags: FlagDef[] = cmd.options.map((o) => new CommanderFlag(o));
   const def: CommandDef<C> = { ref: cmd, flags, interspersed: !NOT_INTERSPERSED.has(path) };
   if (cmd.commands.length > 0) {
     def.sub = (name) => {
