@@ -52,6 +52,14 @@ export interface RegistryConfig {
 }
 
 /**
+ * An upload idle this long was abandoned (a killed client): a push sends its chunks seconds apart, and a client that
+ * resumes after an hour restarts the blob anyway. Distribution's `uploadpurging` defaults to 168h/24h, which leaves the
+ * bytes of every killed push on disk for a week; the keys are the same, only the defaults are shorter.
+ */
+const DEFAULT_UPLOAD_PURGE_AGE = '1h';
+const DEFAULT_UPLOAD_PURGE_INTERVAL = '1h';
+
+/**
  * Durations as distribution's config writes them: Go's `time.ParseDuration` text ("168h", "1h30m", "30s"), plus two
  * forms older configs use: a bare number of seconds and whole days ("7d").
  */
@@ -253,11 +261,14 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
     ...(cert !== undefined && key !== undefined ? { tls: { certificate: abs(cert), key: abs(key) } } : {}),
     deleteEnabled: bool(del.enabled, 'storage.delete.enabled') ?? true,
     readOnly: bool(readonly.enabled, 'storage.maintenance.readonly.enabled') ?? false,
-    uploadPurgeAgeMs: parseDuration(purging.age ?? '168h', 'storage.maintenance.uploadpurging.age'),
+    uploadPurgeAgeMs: parseDuration(purging.age ?? DEFAULT_UPLOAD_PURGE_AGE, 'storage.maintenance.uploadpurging.age'),
     uploadPurgeIntervalMs:
       bool(purging.enabled, 'storage.maintenance.uploadpurging.enabled') === false
         ? 0
-        : parseDuration(purging.interval ?? '24h', 'storage.maintenance.uploadpurging.interval'),
+        : parseDuration(
+            purging.interval ?? DEFAULT_UPLOAD_PURGE_INTERVAL,
+            'storage.maintenance.uploadpurging.interval',
+          ),
     blobLeaseMs: parseDuration(obj(raw.gc, 'gc').bloblease ?? '1h', 'gc.bloblease'),
     ...(htPath !== undefined
       ? { htpasswd: { realm: str(ht.realm, 'auth.htpasswd.realm') ?? 'wharf-registry', path: abs(htPath) } }

@@ -29,6 +29,12 @@ export interface GcReport {
   orphanFiles: number;
   uploadsPurged: number;
   uploadBytes: number;
+  /** What stays and why (absent for an uploads-only purge). */
+  kept?: GcKept;
+  /** Upload sessions left alone because they were active within the purge age (or no purge age was given). */
+  uploadsKept: { count: number; bytes: number };
+  /** The purge age that applied, when uploads were considered. */
+  uploadPurgeAgeMs?: number;
   /** Everything reclaimed (or reclaimable, in a dry run): blobs + manifests + upload data. */
   bytesFreed: number;
   durationMs: number;
@@ -36,63 +42,96 @@ export interface GcReport {
 
 const DELETE_CONCURRENCY = 16;
 
-/** What marking reads from the index: the manifest graph, the blobs and which of them are leased. */
+/** What marking reads from the index: the manifest graph, the blobs and which of them are leased (until when). */
 export interface GcGraph {
   tagged: Array<{ repo: string; digest: Digest }>;
   manifests: GcManifest[];
   references: GcReference[];
   blobs: Array<{ digest: Digest; size: number }>;
-  leased: Digest[];
+  leased: Array<{ digest: Digest; expiresAt: Date }>;
+}
+
+/** What survives a collection and why: each blob is counted under the first reason that keeps it. */
+export interface GcKept {
+  /** Manifests that a tag reaches (directly, as an index child or as a referrer). */
+  taggedManifests: number;
+  /** Other manifests that stay: all of them without `deleteUntagged`, else those within the grace period. */
+  untaggedManifests: number;
+  /** Blobs a tag-reachable manifest refers to. */
+  taggedBlobs: { count: number; bytes: number };
+  /** Blobs only untagged manifests refer to. */
+  untaggedBlobs: { count: number; bytes: number };
+  /** Blobs no manifest refers to, kept by an upload or mount lease; `expiresAt` is the last of those leases' ends. */
+  leasedBlobs: { count: number; bytes: number; expiresAt?: Date };
 }
 
 const key = (repo: string, digest: string) => `${repo}\n${digest}`;
 const byRepoDigest = (a: { repo: string; digest: string }, b: { repo: string; digest: string }) =>
   a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0;
 
+/** The manifests reachable from `roots` through index children and referrers (whose subject is reachable). */
+function reachable(g: GcGraph, roots: Iterable<{ repo: string; digest: string }>): Set<string> {
+  const children = new Map<string, string[]>();
+  for (const r of g.references) {
+    if (r.kind !== 'manifest') continue;
+    const k = key(r.repo, r.parent);
+    const list = children.get(k);
+    if (list) list.push(r.child);
+    else children.set(k, [r.child]);
+  }
+  const referrers = new Map<string, string[]>();
+  for (const m of g.manifests) {
+    if (m.subject === undefined) continue;
+    const k = key(m.repo, m.subject);
+    const list = referrers.get(k);
+    if (list) list.push(m.digest);
+    else referrers.set(k, [m.digest]);
+  }
+  const live = new Set<string>();
+  const queue: Array<{ repo: string; digest: string }> = [];
+  const mark = (repo: string, digest: string) => {
+    const k = key(repo, digest);
+    if (live.has(k)) return;
+    live.add(k);
+    queue.push({ repo, digest });
+  };
+  for (const r of roots) mark(r.repo, r.digest);
+  for (let next = queue.pop(); next; next = queue.pop()) {
+    const k = key(next.repo, next.digest);
+    for (const c of children.get(k) ?? []) mark(next.repo, c);
+    for (const r of referrers.get(k) ?? []) mark(next.repo, r);
+  }
+  return live;
+}
+
 /**
  * Marking, apart from any backend. Live manifests (only with `deleteUntagged`; otherwise all are): tagged ones and
  * those pushed within the grace period, then, until nothing changes, the index children of live manifests and the
  * referrers whose subject is live. Live blobs: those a surviving manifest refers to, and every leased one.
+ *
+ * Why a lease can simply be "live": a lease says "a client put this blob here and has yet to push the manifest that
+ * uses it". It therefore ends, in the transaction of the manifest PUT (ManifestIndex.put), as soon as a manifest of
+ * the lease's repository refers to the blob; from then on only references keep the blob, so deleting that manifest
+ * makes the blob collectable at once. Only the leases of that repository end: another client may be uploading the
+ * same digest to another repository, and its lease must keep protecting the bytes until its own manifest arrives.
+ * The alternative rule "leased AND referenced by no manifest" is wrong both ways: it keeps a blob whose manifest was
+ * pushed and then deleted (the lease outlives its purpose), and it would drop the protection of another repository's
+ * in-flight upload whenever some manifest elsewhere refers to the digest and is then deleted. What remains: two
+ * uploads of one digest into one repository share one end (the first manifest that uses it), like a client that
+ * skipped the upload because HEAD found the blob; a GC between that manifest's deletion and the second manifest's PUT
+ * can then remove the blob, and that client's PUT fails with MANIFEST_BLOB_UNKNOWN and it pushes again.
  */
 export function markGarbage(
   g: GcGraph,
   opts: Pick<GcOptions, 'deleteUntagged' | 'now' | 'manifestGraceMs'>,
-): GcCollected {
+): GcCollected & { kept: GcKept } {
   const dead: GcCollected['manifests'] = [];
   const deadKeys = new Set<string>();
+  const fromTags = reachable(g, g.tagged);
   if (opts.deleteUntagged) {
-    const live = new Set<string>();
-    const queue: Array<{ repo: string; digest: string }> = [];
-    const mark = (repo: string, digest: string) => {
-      const k = key(repo, digest);
-      if (live.has(k)) return;
-      live.add(k);
-      queue.push({ repo, digest });
-    };
     const graceEnd = opts.now.getTime() - opts.manifestGraceMs;
-    for (const t of g.tagged) mark(t.repo, t.digest);
-    for (const m of g.manifests) if (m.createdAt.getTime() > graceEnd) mark(m.repo, m.digest);
-    const children = new Map<string, string[]>();
-    for (const r of g.references) {
-      if (r.kind !== 'manifest') continue;
-      const k = key(r.repo, r.parent);
-      const list = children.get(k);
-      if (list) list.push(r.child);
-      else children.set(k, [r.child]);
-    }
-    const referrers = new Map<string, string[]>();
-    for (const m of g.manifests) {
-      if (m.subject === undefined) continue;
-      const k = key(m.repo, m.subject);
-      const list = referrers.get(k);
-      if (list) list.push(m.digest);
-      else referrers.set(k, [m.digest]);
-    }
-    for (let next = queue.pop(); next; next = queue.pop()) {
-      const k = key(next.repo, next.digest);
-      for (const c of children.get(k) ?? []) mark(next.repo, c);
-      for (const r of referrers.get(k) ?? []) mark(next.repo, r);
-    }
+    const young = g.manifests.filter((m) => m.createdAt.getTime() > graceEnd);
+    const live = reachable(g, [...g.tagged, ...young]);
     for (const m of g.manifests) {
       if (live.has(key(m.repo, m.digest))) continue;
       dead.push({ repo: m.repo, digest: m.digest, size: m.size });
@@ -100,12 +139,43 @@ export function markGarbage(
     }
     dead.sort(byRepoDigest);
   }
-  const liveBlobs = new Set<string>(g.leased);
-  for (const r of g.references) if (r.kind === 'blob' && !deadKeys.has(key(r.repo, r.parent))) liveBlobs.add(r.child);
-  const blobs = g.blobs
-    .filter((b) => !liveBlobs.has(b.digest))
-    .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-  return { manifests: dead, blobs };
+  const taggedRefs = new Set<string>();
+  const untaggedRefs = new Set<string>();
+  for (const r of g.references) {
+    if (r.kind !== 'blob' || deadKeys.has(key(r.repo, r.parent))) continue;
+    (fromTags.has(key(r.repo, r.parent)) ? taggedRefs : untaggedRefs).add(r.child);
+  }
+  const leases = new Map<string, Date>(g.leased.map((l) => [l.digest, l.expiresAt]));
+  const kept: GcKept = {
+    taggedManifests: g.manifests.filter((m) => fromTags.has(key(m.repo, m.digest))).length,
+    untaggedManifests: g.manifests.filter((m) => !fromTags.has(key(m.repo, m.digest))).length - dead.length,
+    taggedBlobs: { count: 0, bytes: 0 },
+    untaggedBlobs: { count: 0, bytes: 0 },
+    leasedBlobs: { count: 0, bytes: 0 },
+  };
+  const blobs: GcCollected['blobs'] = [];
+  for (const b of g.blobs) {
+    const leasedUntil = leases.get(b.digest);
+    const bucket = taggedRefs.has(b.digest)
+      ? kept.taggedBlobs
+      : untaggedRefs.has(b.digest)
+        ? kept.untaggedBlobs
+        : leasedUntil !== undefined
+          ? kept.leasedBlobs
+          : undefined;
+    if (!bucket) {
+      blobs.push(b);
+      continue;
+    }
+    bucket.count++;
+    bucket.bytes += b.size;
+    if (bucket === kept.leasedBlobs && leasedUntil !== undefined) {
+      const last = kept.leasedBlobs.expiresAt;
+      if (last === undefined || leasedUntil > last) kept.leasedBlobs.expiresAt = leasedUntil;
+    }
+  }
+  blobs.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  return { manifests: dead, blobs, kept };
 }
 
 /**
@@ -113,11 +183,11 @@ export function markGarbage(
  * and are reserved for deletion (so a commit of the same digest waits until the bytes are gone, see gcFinish), expired
  * leases and stale reservations of a GC that died are dropped, and emptied repositories forgotten.
  */
-export async function collectIndex(gc: GcIndex, opts: GcOptions): Promise<GcCollected> {
+export async function collectIndex(gc: GcIndex, opts: GcOptions): Promise<GcCollected & { kept: GcKept }> {
   return gc.transaction(async (tx) => {
     const graph: GcGraph = {
-      tagged: opts.deleteUntagged ? await tx.tagged() : [],
-      manifests: opts.deleteUntagged ? await tx.manifests() : [],
+      tagged: await tx.tagged(),
+      manifests: await tx.manifests(),
       references: await tx.references(),
       blobs: await tx.blobs(),
       leased: await tx.leasedBlobs(opts.now),
@@ -140,7 +210,7 @@ export async function collectIndex(gc: GcIndex, opts: GcOptions): Promise<GcColl
 export async function claimOrphans(gc: GcIndex, digests: Digest[], now: Date): Promise<Digest[]> {
   return gc.transaction(async (tx) => {
     const known = new Set<string>((await tx.blobs()).map((b) => b.digest));
-    const leased = new Set<string>(await tx.leasedBlobs(now));
+    const leased = new Set<string>((await tx.leasedBlobs(now)).map((l) => l.digest));
     const unclaimed = digests.filter((d) => !known.has(d) && !leased.has(d));
     return tx.reserve(unclaimed, now, false);
   });
@@ -154,7 +224,7 @@ export async function claimOrphans(gc: GcIndex, digests: Digest[], now: Date): P
 export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, now = new Date()): Promise<GcReport> {
   const started = Date.now();
   const { index, driver } = store;
-  const collected = opts.uploadsOnly
+  const collected: GcCollected & { kept?: GcKept } = opts.uploadsOnly
     ? { manifests: [], blobs: [] }
     : await collectIndex(index.gc, {
         deleteUntagged: opts.deleteUntagged,
@@ -199,9 +269,11 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
 
   let uploadsPurged = 0;
   let uploadBytes = 0;
-  if (opts.uploadPurgeAgeMs !== undefined) {
-    const cutoff = new Date(now.getTime() - opts.uploadPurgeAgeMs);
-    const stale = await index.uploads.idleSince(cutoff);
+  const uploadsKept = { count: 0, bytes: 0 };
+  // Without a purge age every session is kept; with one, the data files walked below are either purged or kept.
+  const cutoff = new Date(now.getTime() - (opts.uploadPurgeAgeMs ?? 0));
+  {
+    const stale = opts.uploadPurgeAgeMs === undefined ? [] : await index.uploads.idleSince(cutoff);
     const known = new Set<string>();
     for (const u of stale) {
       known.add(u.id);
@@ -210,12 +282,25 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
         : await store.purgeUpload(u.id);
       uploadsPurged++;
     }
-    // Data files whose session row never got written (a crash in between) are purged by age too.
+    // Data files whose session row never got written (a crash in between) are purged by age too; live sessions are
+    // counted as kept.
     for await (const p of driver.list(UPLOADS_PREFIX)) {
       const id = p.slice(UPLOADS_PREFIX.length + 1);
-      if (known.has(id) || (await index.uploads.get(id))) continue;
+      if (known.has(id)) continue;
+      const session = await index.uploads.get(id);
       const st = await driver.stat(p);
-      if (!st || st.modified > cutoff) continue;
+      // A session that is not stale (or went idle since the query above: the next run purges it).
+      if (session) {
+        uploadsKept.count++;
+        uploadsKept.bytes += st?.size ?? 0;
+        continue;
+      }
+      if (!st) continue;
+      if (opts.uploadPurgeAgeMs === undefined || st.modified > cutoff) {
+        uploadsKept.count++;
+        uploadsKept.bytes += st.size;
+        continue;
+      }
       uploadBytes += st.size;
       uploadsPurged++;
       if (!opts.dryRun) await driver.delete(p);
@@ -236,6 +321,9 @@ export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, n
     orphanFiles,
     uploadsPurged,
     uploadBytes,
+    ...(collected.kept ? { kept: collected.kept } : {}),
+    uploadsKept,
+    ...(opts.uploadPurgeAgeMs !== undefined ? { uploadPurgeAgeMs: opts.uploadPurgeAgeMs } : {}),
     bytesFreed,
     durationMs: Date.now() - started,
   };

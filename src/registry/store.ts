@@ -9,7 +9,7 @@ import type { RegistryIndex, UploadRecord } from './metadata/index.js';
 export interface StoreOptions {
   /**
    * How long a freshly uploaded or mounted blob stays leased: the window in which the client is expected to push the
-   * manifest that refers to it. GC never removes a leased blob.
+   * manifest that refers to it. GC never removes a leased blob; the lease ends early when that manifest arrives.
    */
   blobLeaseMs: number;
 }
@@ -208,7 +208,7 @@ export class RegistryStore {
 
   // Lease first (waiting out a GC deleting the same digest), then move, then record: a GC sees the lease or the row.
   async #commit(repo: string, d: Digest, from: string, size: number, leaseId: string): Promise<void> {
-    await this.index.blobs.beginCommit(d, leaseId, new Date(Date.now() + this.options.blobLeaseMs));
+    await this.index.blobs.beginCommit(repo, d, leaseId, new Date(Date.now() + this.options.blobLeaseMs));
     await this.driver.move(from, blobPath(d));
     await this.index.blobs.finishCommit(repo, d, size);
   }

@@ -38,7 +38,7 @@ export function runRegistryIndexSuite(
 
     const addBlob = async (repo: string, s: string) => {
       const d = dg(s);
-      await index.blobs.beginCommit(d, `l-${s}`, far());
+      await index.blobs.beginCommit(repo, d, `l-${s}`, far());
       await index.blobs.finishCommit(repo, d, s.length);
       return d;
     };
@@ -189,7 +189,7 @@ export function runRegistryIndexSuite(
       assert.ok(await index.blobs.stat(leased));
       // A commit of a digest being deleted waits for the reservation to end.
       let began = false;
-      const p = index.blobs.beginCommit(unused, 'again', far()).then(() => (began = true));
+      const p = index.blobs.beginCommit('r', unused, 'again', far()).then(() => (began = true));
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(began, false);
       await index.gc.release([unused]);
@@ -219,9 +219,9 @@ export function runRegistryIndexSuite(
 
     it('prunes expired leases only, which then stop protecting their blobs', async () => {
       const d = dg('short-lived');
-      await index.blobs.beginCommit(d, 'short', new Date(Date.now() + 50));
+      await index.blobs.beginCommit('r', d, 'short', new Date(Date.now() + 50));
       await index.blobs.finishCommit('r', d, 11);
-      await index.blobs.beginCommit(dg('long'), 'long', far());
+      await index.blobs.beginCommit('r', dg('long'), 'long', far());
       assert.equal(await index.leases.prune(new Date()), 0);
       assert.equal(
         (await collectIndex(index.gc, { deleteUntagged: false, dryRun: true, now: new Date(), manifestGraceMs: 0 }))
@@ -240,6 +240,55 @@ export function runRegistryIndexSuite(
         plan.blobs.map((b) => b.digest),
         [d],
       );
+    });
+
+    it('ends a lease when a manifest of its repository refers to the blob, not the leases of other repositories', async () => {
+      const plan = async () =>
+        (
+          await collectIndex(index.gc, { deleteUntagged: false, dryRun: true, now: new Date(), manifestGraceMs: 0 })
+        ).blobs.map((b) => b.digest);
+      // One layer uploaded to two repositories by two clients; a config only in `a`; a mount into `c`.
+      const layer = await addBlob('a', 'shared-layer');
+      await index.blobs.beginCommit('b', layer, 'upload-b', far());
+      await index.blobs.finishCommit('b', layer, 12);
+      const cfg = await addBlob('a', 'cfg-a');
+      assert.equal(await index.blobs.link('c', cfg, 'mount-c', far()), true);
+      await index.manifests.put('a', manifest('img-a', { blobs: [cfg, layer] }));
+      assert.deepEqual(await plan(), [], 'referenced, or still leased for b and c');
+      // The tutorial's clean-up: the manifest is deleted by digest. What only it used is collectable at once, except
+      // what another repository's push in flight (b) or a mount (c) still holds.
+      assert.equal(await index.manifests.delete('a', dg('img-a')), true);
+      assert.deepEqual(await plan(), [], 'b still leases the layer, c the config');
+      const leased = await index.gc.transaction((tx) => tx.leasedBlobs(new Date()));
+      assert.deepEqual(leased.map((l) => l.digest).sort(), [layer, cfg].sort());
+      await index.manifests.put('c', manifest('img-c', { blobs: [cfg] }));
+      await index.manifests.delete('c', dg('img-c'));
+      assert.deepEqual(await plan(), [cfg], 'the mount lease ended with the manifest in c');
+      await index.manifests.put('b', manifest('img-b', { blobs: [layer] }));
+      await index.manifests.delete('b', dg('img-b'));
+      assert.deepEqual((await plan()).sort(), [layer, cfg].sort(), 'and the upload lease of b with its manifest');
+    });
+
+    it('reports what marking kept and why', async () => {
+      const tagged = await addBlob('r', 'tagged-layer');
+      const untagged = await addBlob('r', 'untagged-layer');
+      const leased = await addBlob('r', 'fresh-upload');
+      await index.manifests.put('r', manifest('t', { blobs: [tagged], tag: 'v1' }));
+      await index.manifests.put('r', manifest('u', { blobs: [untagged] }));
+      const { kept, blobs } = await collectIndex(index.gc, {
+        deleteUntagged: false,
+        dryRun: true,
+        now: new Date(),
+        manifestGraceMs: 0,
+      });
+      assert.deepEqual(blobs, []);
+      assert.equal(kept.taggedManifests, 1);
+      assert.equal(kept.untaggedManifests, 1);
+      assert.deepEqual(kept.taggedBlobs, { count: 1, bytes: 12 });
+      assert.deepEqual(kept.untaggedBlobs, { count: 1, bytes: 14 });
+      assert.equal(kept.leasedBlobs.count, 1);
+      assert.equal(kept.leasedBlobs.bytes, 12);
+      assert.ok(kept.leasedBlobs.expiresAt && kept.leasedBlobs.expiresAt > new Date(), String(leased));
     });
 
     it('GC keeps untagged manifests within the grace period and referrers of referrers of tagged ones', async () => {
@@ -308,7 +357,7 @@ export function runRegistryIndexSuite(
     it('claims only orphan digests that no row or lease protects', async () => {
       const known = await addBlob('r', 'known');
       const leasedOnly = dg('leased-only');
-      await index.blobs.beginCommit(leasedOnly, 'commit-in-flight', far());
+      await index.blobs.beginCommit('r', leasedOnly, 'commit-in-flight', far());
       const claimed = await claimOrphans(index.gc, [known, leasedOnly, dg('orphan')], new Date());
       assert.deepEqual(claimed, [dg('orphan')]);
       await index.gc.release(claimed);

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
-import { humanSize } from '../../util/index.js';
+import { formatGoDuration, humanDuration, humanSize } from '../../util/index.js';
 import type { GcReport } from '../../registry/index.js';
 import type { CliContext } from '../context.js';
 
@@ -17,11 +17,47 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
-function renderGcReport(r: GcReport): string {
+/** What a collection left in place and why, one line per reason (nothing when nothing of that kind stayed). */
+function keptLines(r: GcReport, deleteUntagged: boolean, now: Date): string[] {
+  const lines: string[] = [];
+  const k = r.kept;
+  const size = (x: { bytes: number }) => humanSize(x.bytes);
+  if (k) {
+    if (k.taggedManifests > 0) lines.push(`kept ${k.taggedManifests} manifest(s) reachable from tags`);
+    if (k.untaggedManifests > 0)
+      lines.push(
+        deleteUntagged
+          ? `kept ${k.untaggedManifests} untagged manifest(s) pushed within the grace period (gc.bloblease)`
+          : `kept ${k.untaggedManifests} untagged manifest(s) (--delete-untagged removes them)`,
+      );
+    if (k.taggedBlobs.count > 0)
+      lines.push(`kept ${k.taggedBlobs.count} blob(s) (${size(k.taggedBlobs)}) referenced by tagged manifests`);
+    if (k.untaggedBlobs.count > 0)
+      lines.push(
+        `kept ${k.untaggedBlobs.count} blob(s) (${size(k.untaggedBlobs)}) referenced only by untagged manifests`,
+      );
+    if (k.leasedBlobs.count > 0) {
+      const until = k.leasedBlobs.expiresAt;
+      const left = until ? `, newest expires in ${humanDuration((until.getTime() - now.getTime()) / 1000)}` : '';
+      lines.push(
+        `kept ${k.leasedBlobs.count} blob(s) (${size(k.leasedBlobs)}) under upload lease: uploaded recently, no manifest refers to them yet${left}`,
+      );
+    }
+  }
+  if (r.uploadsKept.count > 0) {
+    const age =
+      r.uploadPurgeAgeMs !== undefined ? `, purged after ${formatGoDuration(r.uploadPurgeAgeMs * 1e6)} idle` : '';
+    lines.push(`kept ${r.uploadsKept.count} upload(s) in progress (${size(r.uploadsKept)})${age}`);
+  }
+  return lines;
+}
+
+function renderGcReport(r: GcReport, deleteUntagged: boolean): string {
   const verb = r.dryRun ? 'would free' : 'freed';
   const lines = [
     ...r.manifests.map((m) => `${r.dryRun ? 'would delete' : 'deleted'} manifest ${m.repo}@${m.digest}`),
     ...r.blobs.map((b) => `${r.dryRun ? 'would delete' : 'deleted'} blob ${b.digest} (${humanSize(b.size)})`),
+    ...keptLines(r, deleteUntagged, new Date()),
     `${r.manifests.length} manifest(s), ${r.blobs.length} blob(s), ${r.orphanFiles} orphan file(s), ${r.uploadsPurged} stale upload(s): ${verb} ${humanSize(r.bytesFreed)} (${r.bytesFreed} bytes) in ${r.durationMs} ms`,
   ];
   return `${lines.join('\n')}\n`;
@@ -76,7 +112,9 @@ export function register(program: Command, ctx: CliContext): void {
           deleteUntagged: o.deleteUntagged === true,
           uploadPurgeAgeMs: config.uploadPurgeAgeMs,
         });
-        ctx.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderGcReport(report));
+        ctx.stdout.write(
+          o.json ? `${JSON.stringify(report, null, 2)}\n` : renderGcReport(report, o.deleteUntagged === true),
+        );
       } finally {
         await store.index.close();
       }

@@ -83,10 +83,11 @@ export interface BlobIndex {
   /** Repositories linking the blob, sorted, at most `limit`. */
   reposLinking(d: Digest, limit: number): Promise<string[]>;
   /**
-   * Takes a lease on a blob about to be moved into the store. Waits while a GC is deleting the same digest (its
-   * reservation, unless older than GC_RESERVATION_STALE_MS), so a GC never removes bytes an upload has just put in place.
+   * Takes a lease, for `repo`, on a blob about to be moved into the store. Waits while a GC is deleting the same digest
+   * (its reservation, unless older than GC_RESERVATION_STALE_MS), so a GC never removes bytes an upload has just put in
+   * place. The lease ends when it expires or when a manifest of `repo` that refers to the blob is put.
    */
-  beginCommit(d: Digest, leaseId: string, expiresAt: Date): Promise<void>;
+  beginCommit(repo: string, d: Digest, leaseId: string, expiresAt: Date): Promise<void>;
   /** Records the blob and links it to the repository (after its bytes are in place). */
   finishCommit(repo: string, d: Digest, size: number): Promise<void>;
   /** Links a known blob to a repository under a lease (cross-repository mount); false when the blob is unknown. */
@@ -96,7 +97,10 @@ export interface BlobIndex {
 }
 
 export interface ManifestIndex {
-  /** Throws FAILED_PRECONDITION with `details.missing` when a referenced blob or child is not in the repository. */
+  /**
+   * Throws FAILED_PRECONDITION with `details.missing` when a referenced blob or child is not in the repository. In the
+   * same transaction, ends the repository's leases on the blobs the manifest refers to (see src/registry/gc.ts).
+   */
   put(repo: string, m: ManifestPut): Promise<void>;
   get(repo: string, d: Digest): Promise<ManifestRecord | undefined>;
   /** Removes the manifest and every tag pointing at it. */
@@ -125,7 +129,10 @@ export interface UploadIndex {
   idleSince(updatedBefore: Date): Promise<UploadRecord[]>;
 }
 
-/** Leases keep blobs alive while a client has yet to push the manifest that refers to them (see BlobIndex). */
+/**
+ * Leases keep blobs alive while a client has yet to push the manifest that refers to them (see BlobIndex). A lease
+ * belongs to one repository; a manifest put there ends its hold on the blobs that manifest refers to.
+ */
 export interface LeaseIndex {
   delete(id: string): Promise<void>;
   /** Drops leases that expired at or before `now`; returns how many. */
@@ -159,8 +166,8 @@ export interface GcTransaction {
   manifests(): Promise<GcManifest[]>;
   references(): Promise<GcReference[]>;
   blobs(): Promise<Array<{ digest: Digest; size: number }>>;
-  /** Blobs under a lease that expires after `now`. */
-  leasedBlobs(now: Date): Promise<Digest[]>;
+  /** Blobs under a lease that expires after `now`, each with the latest expiry of its leases. */
+  leasedBlobs(now: Date): Promise<Array<{ digest: Digest; expiresAt: Date }>>;
   /** Removes manifests with their tags and references. */
   deleteManifests(refs: Array<{ repo: string; digest: Digest }>): Promise<void>;
   /** Removes blob rows and their repository links (the bytes are the caller's). */

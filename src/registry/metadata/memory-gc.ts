@@ -37,8 +37,8 @@ class MemoryGcTransaction implements GcTransaction {
     return [...this.m.s.blobs].map(([digest, b]) => ({ digest, size: b.size }));
   }
 
-  async leasedBlobs(now: Date): Promise<Digest[]> {
-    return [...this.m.leasedBlobs(now)];
+  async leasedBlobs(now: Date): Promise<Array<{ digest: Digest; expiresAt: Date }>> {
+    return [...this.m.leasedBlobs(now)].map(([digest, at]) => ({ digest, expiresAt: new Date(at) }));
   }
 
   async deleteManifests(refs: Array<{ repo: string; digest: Digest }>): Promise<void> {

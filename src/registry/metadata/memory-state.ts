@@ -17,7 +17,8 @@ export interface State {
   manifests: Map<string, Map<Digest, StoredManifest>>;
   tags: Map<string, Map<string, Digest>>;
   uploads: Map<string, UploadRecord>;
-  leases: Map<string, { expiresAt: number; blobs: Set<Digest> }>;
+  /** Lease id → its repository, expiry and the blobs it holds. */
+  leases: Map<string, { repo: string; expiresAt: number; blobs: Set<Digest> }>;
   /** Deletion reservations of the GC: digest → since. */
   deleting: Map<Digest, number>;
 }
@@ -44,7 +45,7 @@ function copyState(s: State): State {
     manifests: nested(s.manifests),
     tags: nested(s.tags),
     uploads: new Map(s.uploads),
-    leases: new Map([...s.leases].map(([k, v]) => [k, { expiresAt: v.expiresAt, blobs: new Set(v.blobs) }])),
+    leases: new Map([...s.leases].map(([k, v]) => [k, { ...v, blobs: new Set(v.blobs) }])),
     deleting: new Map(s.deleting),
   };
 }
@@ -100,11 +101,22 @@ export class Memory {
     if (!this.s.repos.has(repo)) this.s.repos.set(repo, at);
   }
 
-  lease(id: string, expiresAt: Date, d: Digest): void {
-    const l = this.s.leases.get(id) ?? { expiresAt: 0, blobs: new Set<Digest>() };
+  lease(id: string, repo: string, expiresAt: Date, d: Digest): void {
+    const l = this.s.leases.get(id) ?? { repo, expiresAt: 0, blobs: new Set<Digest>() };
+    l.repo = repo;
     l.expiresAt = expiresAt.getTime();
     l.blobs.add(d);
     this.s.leases.set(id, l);
+  }
+
+  /** A manifest put in `repo` refers to `digests`: `repo`'s leases stop holding them (other repositories' stay). */
+  endLeasesFor(repo: string, digests: Iterable<Digest>): void {
+    const ds = [...digests];
+    for (const [id, l] of this.s.leases) {
+      if (l.repo !== repo) continue;
+      for (const d of ds) l.blobs.delete(d);
+      if (l.blobs.size === 0) this.s.leases.delete(id);
+    }
   }
 
   hasManifest(repo: string, d: Digest): boolean {
@@ -127,9 +139,13 @@ export class Memory {
     return n;
   }
 
-  leasedBlobs(now: Date): Set<Digest> {
-    const out = new Set<Digest>();
-    for (const l of this.s.leases.values()) if (l.expiresAt > now.getTime()) for (const d of l.blobs) out.add(d);
+  /** Blobs under an unexpired lease → the latest expiry (ms) among their leases. */
+  leasedBlobs(now: Date): Map<Digest, number> {
+    const out = new Map<Digest, number>();
+    for (const l of this.s.leases.values()) {
+      if (l.expiresAt <= now.getTime()) continue;
+      for (const d of l.blobs) out.set(d, Math.max(out.get(d) ?? 0, l.expiresAt));
+    }
     return out;
   }
 

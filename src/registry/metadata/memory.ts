@@ -80,14 +80,14 @@ class MemoryBlobs implements BlobIndex {
     return this.m.run((s) => sorted([...s.links].filter(([, ds]) => ds.has(d)).map(([r]) => r)).slice(0, limit));
   }
 
-  async beginCommit(d: Digest, leaseId: string, expiresAt: Date): Promise<void> {
+  async beginCommit(repo: string, d: Digest, leaseId: string, expiresAt: Date): Promise<void> {
     const tryLease = (s: State): boolean => {
       const since = s.deleting.get(d);
       if (since !== undefined) {
         if (Date.now() - since < GC_RESERVATION_STALE_MS) return false;
         s.deleting.delete(d);
       }
-      this.m.lease(leaseId, expiresAt, d);
+      this.m.lease(leaseId, repo, expiresAt, d);
       return true;
     };
     await leaseWhenGcAllows(d, () => this.m.run(tryLease));
@@ -104,7 +104,7 @@ class MemoryBlobs implements BlobIndex {
   link(repo: string, d: Digest, leaseId: string, expiresAt: Date): Promise<boolean> {
     return this.m.run((s) => {
       if (!s.blobs.has(d)) return false;
-      this.m.lease(leaseId, expiresAt, d);
+      this.m.lease(leaseId, repo, expiresAt, d);
       this.m.link(repo, d);
       this.m.addRepo(repo, Date.now());
       return true;
@@ -153,6 +153,7 @@ class MemoryManifests implements ManifestIndex {
         createdAt: new Date(now),
       };
       byDigest.set(p.digest, { record, blobs: new Set(p.blobs), children: new Set(p.children) });
+      this.m.endLeasesFor(repo, p.blobs);
       this.m.addRepo(repo, now);
       if (p.tag !== undefined) {
         const tags = s.tags.get(repo) ?? new Map<string, Digest>();

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS tags (repo TEXT NOT NULL, name TEXT NOT NULL, digest 
 CREATE INDEX IF NOT EXISTS tags_digest ON tags (repo, digest);
 CREATE TABLE IF NOT EXISTS uploads (id TEXT PRIMARY KEY, repo TEXT NOT NULL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
   hashed_size INTEGER, hashed_digest TEXT);
-CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, repo TEXT);
 CREATE TABLE IF NOT EXISTS lease_blobs (lease_id TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (lease_id, digest)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lease_blobs_digest ON lease_blobs (digest);
 CREATE TABLE IF NOT EXISTS gc_deleting (digest TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
@@ -114,6 +114,9 @@ export class SqliteConnection {
       this.db.exec(
         'ALTER TABLE uploads ADD COLUMN hashed_size INTEGER; ALTER TABLE uploads ADD COLUMN hashed_digest TEXT',
       );
+    // A lease's repository (a manifest put there ends the lease's hold on its blobs); older rows just expire.
+    const leaseCols = new Set((this.db.pragma('table_info(leases)') as Array<{ name: string }>).map((c) => c.name));
+    if (!leaseCols.has('repo')) this.db.exec('ALTER TABLE leases ADD COLUMN repo TEXT');
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
@@ -169,6 +172,20 @@ export function dropManifest(c: SqliteConnection, repo: string, d: string): bool
   c.st('DELETE FROM tags WHERE repo = ? AND digest = ?').run(repo, d);
   c.st('DELETE FROM manifest_refs WHERE repo = ? AND parent = ?').run(repo, d);
   return c.st('DELETE FROM manifests WHERE repo = ? AND digest = ?').run(repo, d).changes > 0;
+}
+
+/**
+ * Ends the hold of `repo`'s leases on the blobs a manifest just put there refers to, and drops leases left holding
+ * nothing. Leases of other repositories on the same digests stay: their manifests have yet to arrive.
+ */
+export function endLeasesFor(c: SqliteConnection, repo: string, digests: Iterable<string>): void {
+  const drop = c.st('DELETE FROM lease_blobs WHERE digest = ? AND lease_id IN (SELECT id FROM leases WHERE repo = ?)');
+  let dropped = 0;
+  for (const d of digests) dropped += drop.run(d, repo).changes;
+  if (dropped > 0)
+    c.st(
+      'DELETE FROM leases WHERE repo = ? AND NOT EXISTS (SELECT 1 FROM lease_blobs lb WHERE lb.lease_id = leases.id)',
+    ).run(repo);
 }
 
 /** Drops leases that expired at or before `now`; returns how many. Inside the caller's transaction. */

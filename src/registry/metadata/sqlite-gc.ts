@@ -35,10 +35,11 @@ class SqliteGcTransaction implements GcTransaction {
     return this.c.st('SELECT digest, size FROM blobs').all() as Array<{ digest: Digest; size: number }>;
   }
 
-  async leasedBlobs(now: Date): Promise<Digest[]> {
-    const sql =
-      'SELECT DISTINCT lb.digest FROM lease_blobs lb JOIN leases l ON l.id = lb.lease_id WHERE l.expires_at > ?';
-    return (this.c.st(sql).all(now.getTime()) as Array<{ digest: Digest }>).map((r) => r.digest);
+  async leasedBlobs(now: Date): Promise<Array<{ digest: Digest; expiresAt: Date }>> {
+    const sql = `SELECT lb.digest, MAX(l.expires_at) AS expires_at FROM lease_blobs lb JOIN leases l ON l.id = lb.lease_id
+                 WHERE l.expires_at > ? GROUP BY lb.digest`;
+    const rows = this.c.st(sql).all(now.getTime()) as Array<{ digest: Digest; expires_at: number }>;
+    return rows.map((r) => ({ digest: r.digest, expiresAt: new Date(r.expires_at) }));
   }
 
   async deleteManifests(refs: Array<{ repo: string; digest: Digest }>): Promise<void> {

@@ -18,6 +18,7 @@ import {
 import {
   SqliteConnection,
   dropManifest,
+  endLeasesFor,
   manifestRecord,
   pageLimit,
   pruneLeases,
@@ -30,7 +31,7 @@ import { leaseWhenGcAllows } from './commit-wait.js';
 
 const INSERT_REPO = 'INSERT OR IGNORE INTO repositories (name, created_at) VALUES (?, ?)';
 const INSERT_LEASE =
-  'INSERT INTO leases (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at';
+  'INSERT INTO leases (id, expires_at, repo) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at, repo = excluded.repo';
 const INSERT_LEASE_BLOB = 'INSERT OR IGNORE INTO lease_blobs (lease_id, digest) VALUES (?, ?)';
 const INSERT_LINK = 'INSERT OR IGNORE INTO repo_blobs (repo, digest) VALUES (?, ?)';
 const STAT_BLOB = 'SELECT size FROM blobs WHERE digest = ?';
@@ -91,14 +92,14 @@ class SqliteBlobs implements BlobIndex {
     return this.c.run(() => (this.c.st(sql).all(d, limit) as Array<{ repo: string }>).map((r) => r.repo));
   }
 
-  async beginCommit(d: Digest, leaseId: string, expiresAt: Date): Promise<void> {
+  async beginCommit(repo: string, d: Digest, leaseId: string, expiresAt: Date): Promise<void> {
     const tryLease = (): boolean => {
       const row = this.c.st('SELECT since FROM gc_deleting WHERE digest = ?').get(d) as { since: number } | undefined;
       if (row) {
         if (Date.now() - row.since < GC_RESERVATION_STALE_MS) return false;
         this.c.st('DELETE FROM gc_deleting WHERE digest = ?').run(d);
       }
-      this.c.st(INSERT_LEASE).run(leaseId, expiresAt.getTime());
+      this.c.st(INSERT_LEASE).run(leaseId, expiresAt.getTime(), repo);
       this.c.st(INSERT_LEASE_BLOB).run(leaseId, d);
       return true;
     };
@@ -116,7 +117,7 @@ class SqliteBlobs implements BlobIndex {
   link(repo: string, d: Digest, leaseId: string, expiresAt: Date): Promise<boolean> {
     return this.c.write((): boolean => {
       if (this.c.st(STAT_BLOB).get(d) === undefined) return false;
-      this.c.st(INSERT_LEASE).run(leaseId, expiresAt.getTime());
+      this.c.st(INSERT_LEASE).run(leaseId, expiresAt.getTime(), repo);
       this.c.st(INSERT_LEASE_BLOB).run(leaseId, d);
       this.c.st(INSERT_LINK).run(repo, d);
       this.c.st(INSERT_REPO).run(repo, Date.now());
@@ -177,6 +178,7 @@ class SqliteManifests implements ManifestIndex {
       const ref = this.c.st('INSERT OR IGNORE INTO manifest_refs (repo, parent, child, kind) VALUES (?, ?, ?, ?)');
       for (const b of new Set(m.blobs)) ref.run(repo, m.digest, b, 'blob');
       for (const ch of new Set(m.children)) ref.run(repo, m.digest, ch, 'manifest');
+      endLeasesFor(this.c, repo, new Set(m.blobs));
       this.c.st(INSERT_REPO).run(repo, now);
       if (m.tag !== undefined) {
         this.c

@@ -65,10 +65,29 @@ export interface AccessLogEntry {
   bytesOut: number;
   durationMs: number;
   userAgent?: string;
+  /** Set when the connection closed before the response was complete: what was cut short. */
+  aborted?: string;
 }
 
+/** What a request whose connection closed early gets as its status: nginx's "client closed request". */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 export function formatAccessLog(e: AccessLogEntry, at = new Date()): string {
-  return `${e.remote} - ${e.user ?? '-'} [${at.toISOString()}] "${e.method} ${e.url}" ${e.status} ${e.bytesOut} ${e.durationMs}ms "${(e.userAgent ?? '-').replace(/"/g, "'")}"`;
+  const line = `${e.remote} - ${e.user ?? '-'} [${at.toISOString()}] "${e.method} ${e.url}" ${e.status} ${e.bytesOut} ${e.durationMs}ms "${(e.userAgent ?? '-').replace(/"/g, "'")}"`;
+  return e.aborted !== undefined ? `${line} aborted: ${e.aborted}` : line;
+}
+
+/**
+ * How a request ended, for the access log. A response that was not completely handed to the socket when the
+ * connection closed did not happen as its status says: before any header went out the client saw nothing (499, and
+ * whether its body was cut short); after, it saw a truncated response (the status sent, marked aborted).
+ */
+export function outcomeOf(req: IncomingMessage, res: ServerResponse): { status: number; aborted?: string } {
+  if (res.writableFinished) return { status: res.statusCode };
+  const body = req.complete ? '' : '; request body incomplete';
+  if (!res.headersSent)
+    return { status: CLIENT_CLOSED_REQUEST, aborted: `connection closed before the response${body}` };
+  return { status: res.statusCode, aborted: `connection closed during the response${body}` };
 }
 
 /** The request dispatcher: route → authentication → authorization → handler, with errors mapped in one place. */
@@ -152,13 +171,14 @@ export function createRequestHandler(
     const outBefore = socket.bytesWritten;
     res.on('close', () => {
       if (!deps.config.accessLog) return;
+      const outcome = outcomeOf(req, res);
       log(
         formatAccessLog({
           remote: socket.remoteAddress ?? '-',
           ...(c.principal.user !== undefined ? { user: c.principal.user } : {}),
           method,
           url: req.url ?? '/',
-          status: res.statusCode,
+          ...outcome,
           bytesOut: Math.max(0, socket.bytesWritten - outBefore) + c.bytesSentDirect,
           durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
           ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),

@@ -99,4 +99,34 @@ describe('wharf registry CLI', () => {
       await fsp.rm(root, { recursive: true, force: true });
     }
   });
+
+  it("after the tutorial's clean-up (DELETE by digest) gc frees the image's blobs at once and says what it kept", async () => {
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-regcli-'));
+    try {
+      const r = await startTestRegistry({}, root); // the default lease: 1h
+      const img = await pushImage(r.url, 'tut/app', 'v1', { layers: [Buffer.alloc(2000, 1)] });
+      await pushBlob(r.url, 'tut/app', Buffer.from('uploaded, manifest still to come'));
+      const up = await fetch(`${r.url}/v2/tut/app/blobs/uploads/`, { method: 'POST' });
+      await fetch(`${r.url}${up.headers.get('location')!}`, { method: 'PATCH', body: Buffer.alloc(100) });
+      const del = await fetch(`${r.url}/v2/tut/app/manifests/${img.digest}`, { method: 'DELETE' });
+      assert.equal(del.status, 202);
+      await r.stop();
+      const dry = cli(root);
+      await dry.run(['registry', 'gc', '--dry-run']);
+      const out = dry.out();
+      assert.match(out, new RegExp(`would delete blob ${img.layers[0]!.digest} \\(2kB\\)`));
+      assert.match(out, new RegExp(`would delete blob ${img.config.digest}`));
+      assert.match(
+        out,
+        /^kept 1 blob\(s\) \(32B\) under upload lease: uploaded recently, no manifest refers to them yet, newest expires in (59|60) minutes$/m,
+      );
+      assert.match(out, /^kept 1 upload\(s\) in progress \(100B\), purged after 1h0m0s idle$/m);
+      assert.match(out, /0 manifest\(s\), 2 blob\(s\), 0 orphan file\(s\), 0 stale upload\(s\): would free 2\.\d+kB/);
+      const real = cli(root);
+      await real.run(['registry', 'gc']);
+      assert.match(real.out(), /2 blob\(s\).*: freed 2\.\d+kB/);
+    } finally {
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
 });

@@ -14,7 +14,8 @@ describe('registry config', () => {
     assert.equal(c.rootDirectory, '/var/lib/wharf/registry');
     assert.equal(c.deleteEnabled, true);
     assert.equal(c.readOnly, false);
-    assert.equal(c.uploadPurgeAgeMs, 168 * 3_600_000);
+    assert.equal(c.uploadPurgeAgeMs, 3_600_000);
+    assert.equal(c.uploadPurgeIntervalMs, 3_600_000);
     assert.equal(c.htpasswd, undefined);
     assert.equal(c.tls, undefined);
     assert.equal(c.accessLog, true);

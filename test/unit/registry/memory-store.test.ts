@@ -57,4 +57,28 @@ describe('registry store on the in-memory backends', () => {
     assert.ok(Buffer.concat(chunks).equals(used));
     assert.equal(await index.tags.resolve('app', 'v1'), sha(content));
   });
+
+  it('purges uploads idle longer than the purge age, and a dry run counts them without touching them', async () => {
+    const driver = new MemoryDriver();
+    const index = new MemoryRegistryIndex();
+    const store = new RegistryStore(driver, index, { blobLeaseMs: 3_600_000 });
+    const abandoned = await store.startUpload('app');
+    await store.appendUpload('app', abandoned.id, Readable.from([Buffer.alloc(300)]));
+    const hour = 3_600_000;
+    const later = new Date(Date.now() + hour + 1000);
+    const fresh = await store.startUpload('app');
+    await index.uploads.touch(fresh.id, later); // active just now, as seen from `later`
+    await store.appendUpload('app', fresh.id, Readable.from([Buffer.alloc(40)]));
+    await index.uploads.touch(fresh.id, later);
+    const dry = await collectGarbage(store, { dryRun: true, deleteUntagged: false, uploadPurgeAgeMs: hour }, later);
+    assert.equal(dry.uploadsPurged, 1);
+    assert.equal(dry.uploadBytes, 300);
+    assert.equal(dry.bytesFreed, 300);
+    assert.deepEqual(dry.uploadsKept, { count: 1, bytes: 40 });
+    assert.ok(await index.uploads.get(abandoned.id), 'a dry run leaves it');
+    const real = await collectGarbage(store, { dryRun: false, deleteUntagged: false, uploadPurgeAgeMs: hour }, later);
+    assert.equal(real.uploadsPurged, 1);
+    assert.equal(await index.uploads.get(abandoned.id), undefined);
+    assert.ok(await index.uploads.get(fresh.id));
+  });
 });

@@ -77,24 +77,71 @@ function distributable(d: Descriptor): boolean {
   return !(isForeignLayerMediaType(d.mediaType) || (d.urls !== undefined && d.urls.length > 0));
 }
 
+/** The descriptors of a pushed manifest whose targets the registry must hold: config and layers, or index children. */
+export interface ManifestTargets {
+  blobs: Descriptor[];
+  children: Descriptor[];
+}
+
 /** Validates a pushed manifest and turns it into what the index stores. */
 export function manifestPutOf(raw: Buffer, contentType: string | undefined, digest: Digest): ManifestPut {
+  return parsePushedManifest(raw, contentType, digest).put;
+}
+
+function parsePushedManifest(
+  raw: Buffer,
+  contentType: string | undefined,
+  digest: Digest,
+): { put: ManifestPut; targets: ManifestTargets } {
   const p = parseManifest(raw, contentType);
   const subject = p.kind === 'manifest' ? p.manifest.subject : p.index.subject;
   const annotations = p.kind === 'manifest' ? p.manifest.annotations : p.index.annotations;
   const artifactType =
     p.kind === 'manifest' ? (p.manifest.artifactType ?? p.manifest.config.mediaType) : p.index.artifactType;
-  return {
+  const targets: ManifestTargets = {
+    blobs: p.kind === 'manifest' ? [p.manifest.config, ...p.manifest.layers].filter(distributable) : [],
+    children: p.kind === 'index' ? p.index.manifests : [],
+  };
+  const put: ManifestPut = {
     digest,
     mediaType: p.mediaType,
     content: raw,
     ...(artifactType !== undefined ? { artifactType } : {}),
     ...(subject ? { subject: subject.digest } : {}),
     ...(annotations ? { annotations } : {}),
-    blobs:
-      p.kind === 'manifest' ? [p.manifest.config, ...p.manifest.layers].filter(distributable).map((d) => d.digest) : [],
-    children: p.kind === 'index' ? p.index.manifests.map((d) => d.digest) : [],
+    blobs: targets.blobs.map((d) => d.digest),
+    children: targets.children.map((d) => d.digest),
   };
+  return { put, targets };
+}
+
+/**
+ * A descriptor whose size differs from what the repository holds under its digest is refused with 400
+ * MANIFEST_INVALID: a client would read `size` bytes and fail on every pull. Distribution (2.8) does not check this
+ * and answers 201; OpenShift's registry refuses it, as we do. Targets the repository lacks are left to the index's
+ * put (MANIFEST_BLOB_UNKNOWN). A digest names one content, so a size read before the put's transaction stays true.
+ */
+async function checkTargetSizes(c: RequestContext, repo: string, t: ManifestTargets): Promise<void> {
+  const { index } = c.deps;
+  const wrong: Array<{ digest: Digest; size: number; stored: number }> = [];
+  for (const d of t.blobs) {
+    const stored =
+      (await index.blobs.linked(repo, d.digest))?.size ?? (await index.manifests.get(repo, d.digest))?.size;
+    if (stored !== undefined && stored !== d.size) wrong.push({ digest: d.digest, size: d.size, stored });
+  }
+  for (const d of t.children) {
+    const stored = (await index.manifests.get(repo, d.digest))?.size;
+    if (stored !== undefined && stored !== d.size) wrong.push({ digest: d.digest, size: d.size, stored });
+  }
+  const first = wrong[0];
+  if (first) {
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `manifest descriptor of ${first.digest} says ${first.size} bytes, the repository holds ${first.stored}` +
+        (wrong.length > 1 ? ` (and ${wrong.length - 1} more descriptor(s) with a wrong size)` : ''),
+      { details: { oci: 'MANIFEST_INVALID', detail: { sizeMismatch: wrong } } },
+    );
+  }
 }
 
 export async function putManifest(c: RequestContext): Promise<void> {
@@ -112,8 +159,9 @@ export async function putManifest(c: RequestContext): Promise<void> {
   if ('digest' in ref && digest !== ref.digest) {
     throw apiError('DIGEST_INVALID', `manifest content has digest ${digest}, not ${ref.digest}`);
   }
-  const put = manifestPutOf(raw, c.req.headers['content-type'], digest);
+  const { put, targets } = parsePushedManifest(raw, c.req.headers['content-type'], digest);
   if ('tag' in ref) put.tag = ref.tag;
+  await checkTargetSizes(c, repo, targets);
   await c.deps.index.manifests.put(repo, put);
   send(c.res, 201, {
     Location: `/v2/${repo}/manifests/${digest}`,
