@@ -56,11 +56,16 @@ export class BuildRun {
     }
     await this.builder.sweep();
     const parsed = parseInstructions(o.dockerfile.text, { file: o.dockerfile.name });
-    const { resolved, baseImages } = await resolveWithBaseImages(images, parsed, {
-      buildArgs: o.buildArgs ?? {},
-      ...(o.target ? { target: o.target } : {}),
-      platformArgs: platformArgs(platform),
-    });
+    const { resolved, baseImages } = await resolveWithBaseImages(
+      images,
+      parsed,
+      {
+        buildArgs: o.buildArgs ?? {},
+        ...(o.target ? { target: o.target } : {}),
+        platformArgs: platformArgs(platform),
+      },
+      { ...(o.pullBase ? { pullBase: o.pullBase } : {}), ...(o.pull ? { pull: true } : {}) },
+    );
     for (const w of resolved.unusedBuildArgs.length > 0 ? [resolved.unusedBuildArgs] : []) {
       o.err.write(`[Warning] One or more build-args [${w.join(' ')}] were not consumed\n`);
     }
