@@ -1,7 +1,13 @@
 import type { Writable } from 'node:stream';
 import type { Wharf } from '../../engine/index.js';
 import { WharfError } from '../../errors/index.js';
-import { familiarString, parseNormalizedNamed, withDefaultTag, type Reference } from '../../reference/index.js';
+import {
+  familiarString,
+  formatReference,
+  parseNormalizedNamed,
+  withDefaultTag,
+  type Reference,
+} from '../../reference/index.js';
 
 /**
  * Pulls on demand, as the docker CLI does for `run`/`create` (`--pull always|missing|never`) and as the classic
@@ -30,14 +36,25 @@ function namedOf(image: string): Reference | undefined {
   }
 }
 
-/** Pulls `image` with the `pull` verb's registry options (insecure registries and credentials from the environment), its progress on `out`. */
+/**
+ * Pulls `image` with the `pull` verb's registry options (insecure registries and credentials from the environment),
+ * its progress on `out` as the daemon streams it to Docker's CLI for run/create/build: the name gets its default tag
+ * first (no "Using default tag"), and the reference the `pull` verb prints after "Status: …" is left out (Docker's
+ * CLI prints that line itself for `docker pull` only).
+ */
 export async function pullImage(w: Wharf, image: string, out: Writable): Promise<void> {
   // Loaded here: a `run` of an image in the store does not pay for the registry client.
   const { progressPrinter, remoteOptionsFor } = await import('./registry-client.js');
-  const ref = parseNormalizedNamed(image);
-  await w.registries.pull(image, {
+  const ref = withDefaultTag(parseNormalizedNamed(image));
+  const print = progressPrinter(out, { quiet: false, tty: (out as { isTTY?: boolean }).isTTY === true });
+  let status = false;
+  await w.registries.pull(formatReference(ref), {
     remote: remoteOptionsFor(ref.domain, {}),
-    onProgress: progressPrinter(out, { quiet: false, tty: (out as { isTTY?: boolean }).isTTY === true }),
+    onProgress: (e) => {
+      if (status && e.type === 'message') return;
+      if (e.type === 'message' && e.text.startsWith('Status: ')) status = true;
+      print(e);
+    },
   });
 }
 
