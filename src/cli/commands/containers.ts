@@ -51,6 +51,7 @@ interface CreateFlags {
   stopSignal?: string;
   shmSize?: string;
   pull?: string;
+  quiet?: boolean;
 }
 
 function createFlags(cmd: Command): Command {
@@ -84,7 +85,8 @@ function createFlags(cmd: Command): Command {
     .option('--dns <list>', 'Set custom DNS servers', collect, [])
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--shm-size <bytes>', 'Size of /dev/shm')
-    .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing');
+    .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('-q, --quiet', 'Suppress the pull output');
 }
 
 async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
@@ -212,7 +214,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, ctx.stderr);
+        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
         const rec = await w.containers.create(opts);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
@@ -240,7 +242,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, ctx.stderr);
+        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
         const rec = await w.containers.create(opts);
         ctx.stdout.write(`${rec.id}\n`);
       }),

@@ -42,11 +42,13 @@ function namedOf(image: string): Reference | undefined {
  * first (no "Using default tag"), and the reference the `pull` verb prints after "Status: …" is left out (Docker's
  * CLI prints that line itself for `docker pull` only).
  */
-export async function pullImage(w: Wharf, image: string, out: Writable): Promise<void> {
+export async function pullImage(w: Wharf, image: string, out: Writable | null): Promise<void> {
   // Loaded here: a `run` of an image in the store does not pay for the registry client.
   const { progressPrinter, remoteOptionsFor } = await import('./registry-client.js');
   const ref = withDefaultTag(parseNormalizedNamed(image));
-  const print = progressPrinter(out, { quiet: false, tty: (out as { isTTY?: boolean }).isTTY === true });
+  const print = out
+    ? progressPrinter(out, { quiet: false, tty: (out as { isTTY?: boolean }).isTTY === true })
+    : () => {};
   let status = false;
   await w.registries.pull(formatReference(ref), {
     remote: remoteOptionsFor(ref.domain, {}),
@@ -60,10 +62,10 @@ export async function pullImage(w: Wharf, image: string, out: Writable): Promise
 
 /**
  * `run`/`create`: makes sure `image` is in the store according to `policy` before the container is created. Docker's
- * CLI prints `Unable to find image 'NAME:TAG' locally` and the pull's progress on stderr; with `never` (or a name that
- * cannot be pulled) the create then fails with the store's "No such image".
+ * CLI prints `Unable to find image 'NAME:TAG' locally` and the pull's progress on stderr (`err`; null with `--quiet`);
+ * with `never` (or a name that cannot be pulled) the create then fails with the store's "No such image".
  */
-export async function ensureImage(w: Wharf, image: string, policy: PullPolicy, err: Writable): Promise<void> {
+export async function ensureImage(w: Wharf, image: string, policy: PullPolicy, err: Writable | null): Promise<void> {
   if (policy === 'never') return;
   const named = namedOf(image);
   if (!named) return;
@@ -72,6 +74,6 @@ export async function ensureImage(w: Wharf, image: string, policy: PullPolicy, e
     return;
   }
   if (w.images.tryResolve(image)) return;
-  err.write(`Unable to find image '${familiarString(withDefaultTag(named))}' locally\n`);
+  err?.write(`Unable to find image '${familiarString(withDefaultTag(named))}' locally\n`);
   await pullImage(w, image, err);
 }

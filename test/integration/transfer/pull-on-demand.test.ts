@@ -100,6 +100,12 @@ test('create pulls what is missing; --pull never fails with "No such image"; a b
   assert.match(created.stdout, /^[0-9a-f]{64}\n$/);
   assert.ok(created.stderr.startsWith(`Unable to find image '${ref}' locally\n`), created.stderr);
   assertPullProgress(created.stderr, 'Downloaded newer image');
+
+  // -q: the pull happens, its output does not (docker run -q).
+  const q = await freshRoot();
+  const quiet = ok(await q.cli(['run', '--rm', '-q', ref, 'echo', 'quiet']), 'run -q');
+  assert.equal(quiet.stdout, 'quiet\n');
+  assert.equal(quiet.stderr, '');
 });
 
 test('a pull that fails: the name gets its default tag in the message, exit 125 with the registry error', async () => {
