@@ -91,6 +91,14 @@ async function baseImage(images: ImageService, ref: string, pulling: BasePulling
   };
 }
 
+/** Prints an image's pull progress under the first step that reads the image (FROM, COPY --from), as Docker pulls there. */
+export function showPull(baseImages: BaseImages, ref: string, io: StageIO): void {
+  const b = baseImages.get(ref);
+  if (b?.pullOutput === undefined) return;
+  io.out.write(b.pullOutput);
+  delete b.pullOutput;
+}
+
 /** The state a stage starts in: a finished stage's, nothing (`scratch`), or a base image's. */
 export function stageStart(
   images: ImageService,
@@ -124,10 +132,7 @@ export function stageStart(
     };
   }
   const base = baseImages.get(stage.base.ref)!;
-  if (base.pullOutput !== undefined) {
-    io.out.write(base.pullOutput);
-    delete base.pullOutput;
-  }
+  showPull(baseImages, stage.base.ref, io);
   if ('error' in base) throw base.error;
   const rc: ContainerConfig = structuredClone(base.config.config ?? {});
   rc.Env = withDefaultPath(rc.Env ?? []);

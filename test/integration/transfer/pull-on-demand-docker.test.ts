@@ -114,3 +114,25 @@ test('build FROM a missing image: the pull under the FROM step, as the classic b
   assert.equal(oursPull.code, theirsPull.code);
   assert.deepEqual(upToFirstStepId(oursPull.stdout), upToFirstStepId(theirsPull.stdout));
 });
+
+test('build COPY --from a missing image: the pull under the COPY step', async () => {
+  const ctx = path.join(work, 'ctx-copy');
+  await fsp.mkdir(ctx, { recursive: true });
+  await fsp.writeFile(path.join(ctx, 'Dockerfile'), `FROM scratch\nCOPY --from=${ref} /bin/busybox /busybox\n`);
+  await d.docker(['rmi', ref]);
+  await t.cli(['rmi', ref]);
+  const theirs = await d.docker(['build', ctx]);
+  const ours = await t.cli(['build', ctx]);
+  assert.equal(theirs.code, 0, theirs.stderr);
+  assert.equal(ours.code, 0, ours.stderr);
+  const copyStep = (s: string) => {
+    const lines = stable(s);
+    const at = lines.findIndex((l) => l.startsWith('Step 2/2 : COPY'));
+    return lines.slice(
+      at,
+      lines.findIndex((l, i) => i > at && l.startsWith(' ---> ')),
+    );
+  };
+  assert.deepEqual(copyStep(ours.stdout), copyStep(theirs.stdout));
+  assert.equal(copyStep(ours.stdout)[1], '1: Pulling from x/app', ours.stdout);
+});

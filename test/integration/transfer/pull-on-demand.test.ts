@@ -141,6 +141,18 @@ test('build: a FROM image only in a registry is pulled at its step; --pull pulls
   assertPullProgress(pulled.stdout, 'Image is up to date');
   assert.match(pulled.stdout, /Step 2\/2 : RUN echo built\n ---> Using cache\n/);
 
+  // COPY --from an image only in a registry: pulled at that step.
+  const c = await freshRoot();
+  await fsp.writeFile(path.join(ctx, 'Dockerfile'), `FROM scratch\nCOPY --from=${ref} /bin/busybox /busybox\n`);
+  const copied = ok(await c.cli(['build', ctx]), 'build COPY --from');
+  assert.match(
+    copied.stdout,
+    new RegExp(
+      `Step 1/2 : FROM scratch\n ---> \nStep 2/2 : COPY --from=${esc(ref)} /bin/busybox /busybox\n1: Pulling from x/app\n`,
+    ),
+  );
+  assertPullProgress(copied.stdout, 'Downloaded newer image');
+
   // A FROM that no registry has: the step is printed, then the registry's error; exit 1.
   await fsp.writeFile(path.join(ctx, 'Dockerfile'), `FROM ${addr}/x/nope:1\nRUN echo built\n`);
   const failed = await r.cli(['build', ctx]);
