@@ -5,7 +5,7 @@ import { WharfError, is } from '../errors/index.js';
 import { ImageService } from '../image/index.js';
 import { familiarString } from '../reference/index.js';
 import { Semaphore } from '../util/index.js';
-import { resolveWithBaseImages, stageStart, type BaseImages } from './base-images.js';
+import { resolveWithBaseImages, showPull, stageStart, type BaseImages } from './base-images.js';
 import type { Builder } from './builder.js';
 import { humanContextSize } from './format.js';
 import { OrderedOutput } from './ordered-output.js';
@@ -56,11 +56,16 @@ export class BuildRun {
     }
     await this.builder.sweep();
     const parsed = parseInstructions(o.dockerfile.text, { file: o.dockerfile.name });
-    const { resolved, baseImages } = await resolveWithBaseImages(images, parsed, {
-      buildArgs: o.buildArgs ?? {},
-      ...(o.target ? { target: o.target } : {}),
-      platformArgs: platformArgs(platform),
-    });
+    const { resolved, baseImages } = await resolveWithBaseImages(
+      images,
+      parsed,
+      {
+        buildArgs: o.buildArgs ?? {},
+        ...(o.target ? { target: o.target } : {}),
+        platformArgs: platformArgs(platform),
+      },
+      { ...(o.pullBase ? { pullBase: o.pullBase } : {}), ...(o.pull ? { pull: true } : {}) },
+    );
     for (const w of resolved.unusedBuildArgs.length > 0 ? [resolved.unusedBuildArgs] : []) {
       o.err.write(`[Warning] One or more build-args [${w.join(' ')}] were not consumed\n`);
     }
@@ -180,6 +185,7 @@ export class BuildRun {
     for (const step of stage.steps) {
       this.checkCancelled(io.signal);
       if (!step.trigger) io.say(`Step ${++stepNo}/${this.total} : ${step.instruction.original}`);
+      if (step.copyFrom?.kind === 'image') showPull(baseImages, step.copyFrom.ref, io);
       await runStep(scope, state, step);
       if (!step.trigger) io.say(` ---> ${shortImageId(state.imageId)}`);
     }

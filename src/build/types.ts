@@ -38,6 +38,14 @@ export interface BuildOptions {
   timestamp?: Date;
   /** `--platform`: only the local one is accepted. */
   platform?: string;
+  /**
+   * Pulls a FROM (or COPY --from) image into the store, writing the pull's progress to `out` (the CLI passes the
+   * `pull` verb's pull, so build/ needs no registry access of its own). Without it, an image that is not in the
+   * store is an error, and `pull` is refused.
+   */
+  pullBase?: (ref: string, out: Writable) => Promise<void>;
+  /** `--pull`: pull every base image, even one that is in the store (Docker's classic builder, PullOptionForcePull). */
+  pull?: boolean;
   out: Writable;
   err: Writable;
   signal?: AbortSignal;

@@ -11,6 +11,7 @@ import type { CliContext } from '../context.js';
 /** build/ loads on use: other verbs (a container start above all) do not pay for initialising it. */
 export const buildModule = (): Promise<typeof BuildModule> => import('../../build/index.js');
 import { withEngine, collect, confirm } from '../engine.js';
+import { pullImage } from './pull-missing.js';
 
 interface BuildFlags {
   tag: string[];
@@ -28,6 +29,7 @@ interface BuildFlags {
   progress?: string;
   timestamp?: string;
   squash?: boolean;
+  pull?: boolean;
 }
 
 const MAX_DOCKERFILE = 16 * 1024 * 1024;
@@ -113,6 +115,7 @@ export function register(program: Command, ctx: CliContext): void {
       'Creation time of new steps and clamp for layer mtimes (seconds or RFC 3339; default $SOURCE_DATE_EPOCH)',
     )
     .option('--squash', 'Squash newly built layers into a single new layer')
+    .option('--pull', 'Always attempt to pull a newer version of the image')
     .option('--rm', 'Remove intermediate containers after a successful build (always)', true)
     .option('--force-rm', 'Always remove intermediate containers (always)')
     .action(async (contextArg: string, o: BuildFlags) => {
@@ -195,6 +198,8 @@ export function register(program: Command, ctx: CliContext): void {
               squash: o.squash ?? false,
               ...(timestamp ? { timestamp } : {}),
               ...(o.platform ? { platform: o.platform } : {}),
+              pullBase: (ref, out) => pullImage(w, ref, out),
+              ...(o.pull ? { pull: true } : {}),
               out: ctx.stdout,
               err: ctx.stderr,
               signal: controller.signal,

@@ -17,6 +17,7 @@ import {
   proxySignals,
   readEnvFile,
 } from './container-shared.js';
+import { ensureImage, pullPolicyOf } from './pull-missing.js';
 
 interface CreateFlags {
   detach?: boolean;
@@ -49,6 +50,8 @@ interface CreateFlags {
   dns: string[];
   stopSignal?: string;
   shmSize?: string;
+  pull?: string;
+  quiet?: boolean;
 }
 
 function createFlags(cmd: Command): Command {
@@ -81,7 +84,9 @@ function createFlags(cmd: Command): Command {
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
     .option('--dns <list>', 'Set custom DNS servers', collect, [])
     .option('--stop-signal <string>', 'Signal to stop the container')
-    .option('--shm-size <bytes>', 'Size of /dev/shm');
+    .option('--shm-size <bytes>', 'Size of /dev/shm')
+    .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('-q, --quiet', 'Suppress the pull output');
 }
 
 async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
@@ -207,7 +212,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
   ).action(async (image: string, command: string[], o: CreateFlags) =>
     exit125(ctx, () =>
       withEngine(ctx, async (w) => {
+        const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
+        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
         const rec = await w.containers.create(opts);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
@@ -233,7 +240,10 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
   ).action(async (image: string, command: string[], o: CreateFlags) =>
     exit125(ctx, () =>
       withEngine(ctx, async (w) => {
-        const rec = await w.containers.create(await toCreateOptions(image, command, o));
+        const policy = pullPolicyOf(o.pull);
+        const opts = await toCreateOptions(image, command, o);
+        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
+        const rec = await w.containers.create(opts);
         ctx.stdout.write(`${rec.id}\n`);
       }),
     ),

@@ -20,7 +20,7 @@ import type { Writable } from 'node:stream';
 
 const readline = lazyBuiltin<typeof Readline>('node:readline');
 
-interface NetworkFlags {
+export interface NetworkFlags {
   insecure?: boolean;
   tlsVerify?: boolean | string;
 }
@@ -34,7 +34,7 @@ function tlsVerifyOff(o: NetworkFlags): boolean {
  * files (WHARF_CONFIG, DOCKER_CONFIG), insecure registries (the flags and WHARF_INSECURE_REGISTRIES), extra CA
  * certificates (WHARF_EXTRA_CA_CERTS, where bin/wharf moves NODE_EXTRA_CA_CERTS).
  */
-function remoteOptionsFor(domain: string, o: NetworkFlags, env: NodeJS.ProcessEnv = process.env): RemoteOptions {
+export function remoteOptionsFor(domain: string, o: NetworkFlags, env: NodeJS.ProcessEnv = process.env): RemoteOptions {
   const insecure = (env.WHARF_INSECURE_REGISTRIES ?? '').split(/[,\s]+/).filter((s) => s !== '');
   // Like podman's --tls-verify=false, either flag lets this registry use plain HTTP or an unverified certificate.
   if (o.insecure || tlsVerifyOff(o)) insecure.push(domain);
@@ -61,7 +61,7 @@ function bar(current: number, total: number): string {
  * Renders pull/push progress as Docker's CLI does: on a terminal, one line per layer rewritten in place with a
  * progress bar; otherwise one line per status change.
  */
-function progressPrinter(out: Writable, opts: { quiet: boolean; tty: boolean }): (e: TransferEvent) => void {
+export function progressPrinter(out: Writable, opts: { quiet: boolean; tty: boolean }): (e: TransferEvent) => void {
   if (opts.quiet) return () => {};
   if (!opts.tty) {
     return (e) => {

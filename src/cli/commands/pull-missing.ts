@@ -1,0 +1,79 @@
+import type { Writable } from 'node:stream';
+import type { Wharf } from '../../engine/index.js';
+import { WharfError } from '../../errors/index.js';
+import {
+  familiarString,
+  formatReference,
+  parseNormalizedNamed,
+  withDefaultTag,
+  type Reference,
+} from '../../reference/index.js';
+
+/**
+ * Pulls on demand, as the docker CLI does for `run`/`create` (`--pull always|missing|never`) and as the classic
+ * builder does for FROM: the same pull, progress and registry options as the `pull` verb.
+ */
+
+export type PullPolicy = 'always' | 'missing' | 'never';
+
+/** `--pull`'s value, checked before anything runs (docker CLI's message). */
+export function pullPolicyOf(v: string | undefined): PullPolicy {
+  const p = v ?? 'missing';
+  if (p === 'always' || p === 'missing' || p === 'never') return p;
+  throw new WharfError(
+    'INVALID_ARGUMENT',
+    `invalid pull option: '${p}': must be one of "always", "missing" or "never"`,
+  );
+}
+
+/** The reference a pull of `image` would use, or undefined when `image` is no name (an ID, an invalid string). */
+function namedOf(image: string): Reference | undefined {
+  if (/^(sha256:)?[a-f0-9]{64}$/.test(image)) return undefined;
+  try {
+    return parseNormalizedNamed(image);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pulls `image` with the `pull` verb's registry options (insecure registries and credentials from the environment),
+ * its progress on `out` as the daemon streams it to Docker's CLI for run/create/build: the name gets its default tag
+ * first (no "Using default tag"), and the reference the `pull` verb prints after "Status: …" is left out (Docker's
+ * CLI prints that line itself for `docker pull` only).
+ */
+export async function pullImage(w: Wharf, image: string, out: Writable | null): Promise<void> {
+  // Loaded here: a `run` of an image in the store does not pay for the registry client.
+  const { progressPrinter, remoteOptionsFor } = await import('./registry-client.js');
+  const ref = withDefaultTag(parseNormalizedNamed(image));
+  const print = out
+    ? progressPrinter(out, { quiet: false, tty: (out as { isTTY?: boolean }).isTTY === true })
+    : () => {};
+  let status = false;
+  await w.registries.pull(formatReference(ref), {
+    remote: remoteOptionsFor(ref.domain, {}),
+    onProgress: (e) => {
+      if (status && e.type === 'message') return;
+      if (e.type === 'message' && e.text.startsWith('Status: ')) status = true;
+      print(e);
+    },
+  });
+}
+
+/**
+ * `run`/`create`: makes sure `image` is in the store according to `policy` before the container is created. Docker's
+ * CLI prints `Unable to find image 'NAME:TAG' locally` and the pull's progress on stderr (`err`; null with `--quiet`);
+ * with `never` (or a name that cannot be pulled) the create then fails with the store's "No such image".
+ */
+export async function ensureImage(w: Wharf, image: string, policy: PullPolicy, err: Writable | null): Promise<void> {
+  if (policy === 'never') return;
+  const named = namedOf(image);
+  if (!named) return;
+  if (policy === 'always') {
+    await pullImage(w, image, err);
+    return;
+  }
+  if (w.images.tryResolve(image)) return;
+  err?.write(`Unable to find image '${familiarString(withDefaultTag(named))}' locally\n`);
+  await pullImage(w, image, err);
+}
