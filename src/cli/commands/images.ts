@@ -34,12 +34,8 @@ export function register(program: Command, ctx: CliContext): void {
       });
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
-        const seen = new Set<string>();
-        for (const r of rows) {
-          const id = idColumn(r.id, noTrunc);
-          if (!seen.has(id)) ctx.stdout.write(id + '\n');
-          seen.add(id);
-        }
+        // One line per row, as Docker: an image with several tags prints its ID once for each.
+        for (const r of rows) ctx.stdout.write(idColumn(r.id, noTrunc) + '\n');
         return;
       }
       const displayRows = rows.map((r) => ({
