@@ -140,7 +140,11 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (contextArg: string, o: BuildFlags) => {
       if (!tagsValid(ctx, o.tag)) return;
       const controller = new AbortController();
-      const onSignal = () => controller.abort();
+      let stoppedBy: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        stoppedBy = sig;
+        controller.abort();
+      };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
@@ -233,6 +237,11 @@ export function register(program: Command, ctx: CliContext): void {
         if (err instanceof (await buildModule()).BuildStepFailed) {
           ctx.stderr.write(`${err.message}\n`);
           ctx.setExitCode(err.exitCode);
+          return;
+        }
+        // Stopped by Ctrl-C (or SIGTERM): the docker CLI says nothing more and exits 128 + the signal's number.
+        if (err instanceof WharfError && err.code === 'CANCELLED' && stoppedBy) {
+          ctx.setExitCode(stoppedBy === 'SIGINT' ? 130 : 143);
           return;
         }
         if (err instanceof WharfError && err.code !== 'INTERNAL') {

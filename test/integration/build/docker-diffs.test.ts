@@ -4,7 +4,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ok } from '../../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { ok, WHARF_BIN } from '../../helpers/cli.js';
 import { rootWithBusybox, makeContext, cacheHits, type Root } from './helpers.js';
 
 let t: Root;
@@ -105,4 +106,31 @@ test('build -t with an invalid name fails as a flag error before any step, exit 
   assert.equal(other.code, 125);
   assert.match(other.stderr, /repository name \(Foo\) must be lowercase/);
   assert.equal(ok(await t.cli(['images', '-q', 'ok']), 'images').stdout, '');
+});
+
+test('Ctrl-C during a RUN step stops the build with exit 130 and no message, as the docker CLI', async () => {
+  const dir = await context({ Dockerfile: 'FROM busybox\nRUN sleep 60\n' });
+  const child = spawn(WHARF_BIN, ['--root', t.root, 'build', '--no-cache', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the RUN step did not start:\n${stdout}${stderr}`)), 60_000);
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (/ ---> Running in /.test(stdout)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const started = Date.now();
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.equal(stderr, '');
+  assert.ok(Date.now() - started < 30_000, 'the step was stopped, not waited for');
+  assert.doesNotMatch(stdout, /Successfully built/);
 });
