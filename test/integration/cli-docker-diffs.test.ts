@@ -66,6 +66,8 @@ test('images -q prints an image once per tag, as Docker', async () => {
 
 test('inspect -f with a field the object lacks is an error (missingkey=error), exit 1', async () => {
   await same(['inspect', '-f', '{{.Nope}}', 'busybox']);
+  await same(['image', 'inspect', '-f', '{{.Nope}}', 'busybox']);
+  await same(['container', 'inspect', '-f', '{{.Config.Nope}}', 'c1']);
   await same(['inspect', '-f', '{{.Id}} {{.Nope.X}}', 'busybox', 'c1']);
   await same(['inspect', '-f', 'a\n{{ .Nope }}', 'c1']);
   await same(['inspect', '-f', '{{if .Config.Nope}}x{{end}}', 'c1']);

@@ -1,20 +1,9 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { inspectImage, type ImageRecord } from '../../image/index.js';
-import { compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
-
-/**
- * Fields of Docker's container, image and volume types that Wharf's objects may leave out (Docker's JSON omits
- * them when empty, or Wharf has no such setting): Docker's template runs on its typed value first, where they
- * exist, so they print rather than fail as an unknown key does.
- */
-const DOCKER_FIELDS: ReadonlySet<string> = new Set(
-  'Aliases Annotations AppArmorProfile Architecture ArgsEscaped AttachStderr AttachStdin AttachStdout Author BaseLayer BlkioDeviceReadBps BlkioDeviceReadIOps BlkioDeviceWriteBps BlkioDeviceWriteIOps BlkioWeight BlkioWeightDevice Bridge CapAdd CapDrop Capabilities Cgroup CgroupParent CgroupnsMode ClusterVolume Cmd Comment ConsoleSize Container ContainerConfig CpuCount CpuPercent CpuPeriod CpuQuota CpuRealtimePeriod CpuRealtimeRuntime CpuShares CpusetCpus CpusetMems CreatedAt Descriptor DeviceCgroupRules DeviceRequests Devices Dns DnsOptions DnsSearch DockerVersion Domainname Driver DriverOpts EndpointID Entrypoint Env ExecIDs ExposedPorts ExtraHosts Gateway GlobalIPv6Address GlobalIPv6PrefixLen GraphDriver GroupAdd HairpinMode Health Healthcheck Hostname HostnamePath HostsPath IOMaximumBandwidth IOMaximumIOps IPAMConfig IPAddress IPPrefixLen IPv6Gateway Image Init IpcMode Isolation KernelMemory KernelMemoryTCP Labels LastTagTime LinkLocalIPv6Address LinkLocalIPv6PrefixLen Links LogPath MacAddress Manifests MaskedPaths MemoryReservation MemorySwap MemorySwappiness Metadata MountLabel Mountpoint Mounts NetworkDisabled NetworkID Networks Node OnBuild OomKillDisable OomScoreAdj OpenStdin Options Os OsVersion Parent PidMode PidsLimit Platform Ports ProcessLabel ReadonlyPaths RepoDigests RepoTags ResolvConfPath RestartCount RootFS Runtime SandboxID SandboxKey Scope SecondaryIPAddresses SecondaryIPv6Addresses SecurityOpt Shell Size SizeRootFs SizeRw Status StdinOnce StopSignal StopTimeout StorageOpt Sysctls Tmpfs Tty UTSMode Ulimits UsageData User UsernsMode Variant VirtualSize Volumes VolumesFrom WorkingDir'.split(
-    ' ',
-  ),
-);
+import { writeInspect } from './container-info.js';
 
 /** `inspect NAME|ID…`: low-level information on Wharf objects: containers first, then images (as Docker). */
 export function register(program: Command, ctx: CliContext): void {
@@ -61,29 +50,7 @@ export function register(program: Command, ctx: CliContext): void {
           }
           out.push(await inspectImage(w.images, img.id));
         }
-        if (o.format) {
-          // As Docker's template inspector: a field an object lacks fails that object; the others print, then an
-          // empty line if none did, then the errors.
-          const t = compileTemplate(o.format === 'json' ? '{{json .}}' : o.format, {
-            missingKey: 'error',
-            known: DOCKER_FIELDS,
-          });
-          let printed = '';
-          const errors: string[] = [];
-          for (const x of out) {
-            try {
-              printed += t.render(x) + '\n';
-            } catch (err) {
-              if (!(err instanceof WharfError)) throw err;
-              errors.push(`template parsing error: ${err.message}\n`);
-            }
-          }
-          ctx.stdout.write(errors.length > 0 && printed === '' ? '\n' : printed);
-          if (errors.length > 0) {
-            ctx.stderr.write(errors.join(''));
-            ctx.setExitCode(1);
-          }
-        } else ctx.stdout.write(goJson(out, '    ') + '\n');
+        writeInspect(ctx, out, o.format);
       }),
     );
 }
