@@ -156,6 +156,7 @@ export class RuncStepRunner implements StepRunner {
 
   #runForeground(req: RunStepRequest): Promise<number> {
     return new Promise((resolve, reject) => {
+      if (req.signal?.aborted) return reject(new WharfError('CANCELLED', 'the build was interrupted'));
       const child = spawn(this.runc.binary, this.runc.args('run', '--bundle', req.bundleDir, req.id), {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -165,14 +166,22 @@ export class RuncStepRunner implements StepRunner {
         if (runcErr.length < 65536) runcErr += c.toString('utf8');
         req.stderr.write(c);
       });
+      // Ctrl-C can come while runc is still creating the container, when there is nothing to kill yet: try again
+      // until runc has exited.
+      let closed = false;
+      let retry: NodeJS.Timeout | undefined;
       const onAbort = () => {
-        this.runc.kill(req.id, 'SIGKILL', { all: true }).catch(() => {});
+        this.runc.kill(req.id, 'SIGKILL', { all: true }).catch(() => {
+          if (!closed) retry = setTimeout(onAbort, 100);
+        });
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
       child.on('error', (err) =>
         reject(new WharfError('UNAVAILABLE', `cannot run runc: ${err.message}`, { cause: err })),
       );
       child.on('close', (code, sig) => {
+        closed = true;
+        clearTimeout(retry);
         req.signal?.removeEventListener('abort', onAbort);
         this.runc.delete(req.id, { force: true }).catch(() => {});
         if (req.signal?.aborted) return reject(new WharfError('CANCELLED', 'the build was interrupted'));

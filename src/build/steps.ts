@@ -37,13 +37,11 @@ export async function runStep(scope: BuildScope, state: StageState, step: Resolv
       const comment = applyMetadata(rc, inst.kind === 'ARG' ? argAsWritten(scope, inst) : inst, meta);
       if (comment === undefined) throw new WharfError('UNSUPPORTED', `${inst.kind} is not supported by the builder`);
       const cmd = nopCommand(rc, comment);
-      if (await probe(scope, state, cmd, {}, rc)) {
-        state.meta = meta;
-        return;
-      }
+      // The step's key and its image carry the MAINTAINER it sets (both read state.meta), so it is set first.
+      state.meta = meta;
+      if (await probe(scope, state, cmd, {}, rc)) return;
       const cid = newStepId();
       state.io.say(` ---> Running in ${shortId(cid)}`);
-      state.meta = meta;
       await commitStep(scope, state, rc, cmd, undefined, {});
       state.io.say(`Removing intermediate container ${shortId(cid)}`);
     }

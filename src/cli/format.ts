@@ -123,6 +123,19 @@ function truthy(v: unknown): boolean {
   return true;
 }
 
+/** A field a template reads that its map lacks, under Go's `missingkey=error` (Docker's inspect sets it). */
+class MissingKey extends Error {
+  constructor(
+    readonly expr: string,
+    readonly key: string,
+  ) {
+    super(`map has no entry for key "${key}"`);
+  }
+}
+
+/** Set while a template runs with `missingkey: 'error'`: the fields that are not an error when absent. */
+let missingKeyIsError: { known: ReadonlySet<string> } | undefined;
+
 function field(obj: unknown, pathExpr: string): unknown {
   let cur = obj;
   for (const part of pathExpr.split('.').filter(Boolean)) {
@@ -134,6 +147,8 @@ function field(obj: unknown, pathExpr: string): unknown {
     else {
       // Go templates address struct fields by their exact name; accept a case-insensitive match for maps we build.
       const k = Object.keys(o).find((x) => x.toLowerCase() === part.toLowerCase());
+      if (k === undefined && missingKeyIsError && !missingKeyIsError.known.has(part) && !Array.isArray(o))
+        throw new MissingKey(pathExpr, part);
       cur = k === undefined ? undefined : o[k];
     }
   }
@@ -246,16 +261,47 @@ export interface Template {
   render(dot: unknown): string;
 }
 
-/** Compile a Go template (docker's `--format`). `\t` and `\n` written literally in the flag are honoured. */
-export function compileTemplate(src: string): Template {
+/**
+ * Compile a Go template (docker's `--format`). `\t` and `\n` written literally in the flag are honoured. With
+ * `missingKey: 'error'` (Go's `missingkey=error`, as `docker inspect` runs its templates) a field the object lacks
+ * fails the render with Go's message instead of printing `<no value>`, unless it is one of `known` (the fields
+ * Docker's types have, which its typed pass prints even when empty and Wharf's objects may leave out).
+ */
+export function compileTemplate(
+  src: string,
+  opts: { missingKey?: 'error'; known?: ReadonlySet<string> } = {},
+): Template {
   const nodes = parse(tokenize(src.replace(/\\t/g, '\t').replace(/\\n/g, '\n')));
   return {
     render(dot: unknown) {
       const out: string[] = [];
-      exec(nodes, dot, out);
+      const saved = missingKeyIsError;
+      missingKeyIsError = opts.missingKey === 'error' ? { known: opts.known ?? new Set() } : undefined;
+      try {
+        exec(nodes, dot, out);
+      } catch (err) {
+        if (!(err instanceof MissingKey)) throw err;
+        throw new WharfError(
+          'INVALID_ARGUMENT',
+          `template: :${goPosition(src, err.expr)}: executing "" at <${err.expr}>: ${err.message}`,
+        );
+      } finally {
+        missingKeyIsError = saved;
+      }
       return out.join('');
     },
   };
+}
+
+/** Go's `line:col` of a field chain in the template: where its last `.Field` starts (col counts from 0). */
+function goPosition(src: string, expr: string): string {
+  const re = new RegExp(`${expr.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_])`);
+  const m = re.exec(src);
+  if (!m) return '1:0';
+  const at = m.index + expr.lastIndexOf('.');
+  const before = src.slice(0, at);
+  const line = before.split('\n').length;
+  return `${line}:${at - (before.lastIndexOf('\n') + 1)}`;
 }
 
 /**

@@ -46,6 +46,8 @@ export function commitConfig(
   const out: ImageConfig = {
     architecture: base.architecture,
     ...(opts.author ? { author: opts.author } : {}),
+    // Docker keeps `-m` on the image too (moby's V1Image.Comment): `inspect -f '{{.Comment}}'` reads it there.
+    ...(opts.comment ? { comment: opts.comment } : {}),
     config,
     container: rec.id,
     container_config: containerConfig,

@@ -11,18 +11,56 @@ export function statusText(c: ObservedContainer, now = new Date()): string {
   return c.status.charAt(0).toUpperCase() + c.status.slice(1);
 }
 
-/** Docker's PORTS column: "0.0.0.0:18080->80/tcp, 443/tcp" (exposed but unpublished ports bare). */
+/**
+ * Docker's PORTS column (the docker CLI's DisplayablePorts): ports sorted by container port, then host IP, host port
+ * and protocol; runs of consecutive ports grouped ("80-81/tcp", "0.0.0.0:8080-8081->8080-8081/tcp"); a port published
+ * on another host port listed after those ("0.0.0.0:18080->80/tcp"); exposed but unpublished ports bare.
+ */
 export function portsText(c: ObservedContainer): string {
   const published: PortMapping[] = c.running ? (c.network?.ports ?? []) : [];
-  const parts: string[] = [];
+  const ports: Array<{ ip: string; pub: number; priv: number; proto: string }> = [];
   const seen = new Set<string>();
   for (const m of published) {
-    const ip = m.hostIP === '' ? '0.0.0.0' : m.hostIP;
-    parts.push(`${ip}:${m.hostPort}->${m.containerPort}/${m.protocol}`);
+    ports.push({
+      ip: m.hostIP === '' ? '0.0.0.0' : m.hostIP,
+      pub: m.hostPort,
+      priv: m.containerPort,
+      proto: m.protocol,
+    });
     seen.add(`${m.containerPort}/${m.protocol}`);
   }
-  for (const k of Object.keys(c.config.ExposedPorts ?? {})) if (!seen.has(k)) parts.push(k);
-  return parts.join(', ');
+  for (const k of Object.keys(c.config.ExposedPorts ?? {})) {
+    const [port, proto = 'tcp'] = k.split('/');
+    if (!seen.has(k)) ports.push({ ip: '', pub: 0, priv: Number(port), proto });
+  }
+  const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
+  ports.sort((a, b) => cmp(a.priv, b.priv) || cmp(a.ip, b.ip) || cmp(a.pub, b.pub) || cmp(a.proto, b.proto));
+  const hostPort = (ip: string, port: string) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+  const form = (g: { ip: string; proto: string; first: number; last: number }) => {
+    const range = g.first === g.last ? `${g.first}` : `${g.first}-${g.last}`;
+    return `${g.ip ? `${hostPort(g.ip, range)}->${range}` : range}/${g.proto}`;
+  };
+  const groups = new Map<string, { ip: string; proto: string; first: number; last: number }>();
+  const result: string[] = [];
+  const mappings: string[] = [];
+  for (const p of ports) {
+    if (p.ip && p.pub !== p.priv) {
+      mappings.push(`${hostPort(p.ip, String(p.pub))}->${p.priv}/${p.proto}`);
+      continue;
+    }
+    const key = `${p.ip}/${p.proto}`;
+    const g = groups.get(key);
+    if (g && p.priv === g.last + 1) g.last = p.priv;
+    else {
+      // As the CLI does, a closed group is listed now and the group's key keeps its first place for the last one.
+      if (g) result.push(form(g));
+      const next = { ip: p.ip, proto: p.proto, first: p.priv, last: p.priv };
+      if (g) Object.assign(g, next);
+      else groups.set(key, next);
+    }
+  }
+  for (const g of groups.values()) result.push(form(g));
+  return [...result, ...mappings].join(', ');
 }
 
 /** Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis unless --no-trunc. */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
+import { parseNormalizedNamed } from '../../reference/index.js';
 import { readAllLimited } from '../../util/index.js';
 import type * as BuildModule from '../../build/index.js';
 import { humanSize } from '../../util/index.js';
@@ -92,6 +93,27 @@ async function peek(src: Readable, n: number): Promise<{ head: Buffer; rest: Rea
   return { head: head.subarray(0, n), rest: Readable.from(replay()) };
 }
 
+/**
+ * Docker's CLI checks every `-t` before it sends anything, as a flag error: its message, the usage, exit 125,
+ * and no step runs.
+ */
+function tagsValid(ctx: CliContext, tags: readonly string[]): boolean {
+  for (const tag of tags) {
+    try {
+      parseNormalizedNamed(tag);
+    } catch (err) {
+      if (!(err instanceof WharfError)) throw err;
+      ctx.stderr.write(
+        `invalid argument "${tag}" for "-t, --tag" flag: ${err.message}\n\n` +
+          "Usage:  wharf build [OPTIONS] PATH | URL | -\n\nRun 'wharf build --help' for more information\n",
+      );
+      ctx.setExitCode(125);
+      return false;
+    }
+  }
+  return true;
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('build')
@@ -119,8 +141,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--rm', 'Remove intermediate containers after a successful build (always)', true)
     .option('--force-rm', 'Always remove intermediate containers (always)')
     .action(async (contextArg: string, o: BuildFlags) => {
+      if (!tagsValid(ctx, o.tag)) return;
       const controller = new AbortController();
-      const onSignal = () => controller.abort();
+      let stoppedBy: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        stoppedBy = sig;
+        controller.abort();
+      };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
@@ -215,6 +242,11 @@ export function register(program: Command, ctx: CliContext): void {
         if (err instanceof (await buildModule()).BuildStepFailed) {
           ctx.stderr.write(`${err.message}\n`);
           ctx.setExitCode(err.exitCode);
+          return;
+        }
+        // Stopped by Ctrl-C (or SIGTERM): the docker CLI says nothing more and exits 128 + the signal's number.
+        if (err instanceof WharfError && err.code === 'CANCELLED' && stoppedBy) {
+          ctx.setExitCode(stoppedBy === 'SIGINT' ? 130 : 143);
           return;
         }
         if (err instanceof WharfError && err.code !== 'INTERNAL') {

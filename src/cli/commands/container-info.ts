@@ -311,9 +311,40 @@ export function register(program: Command, ctx: CliContext): void {
     );
 }
 
+/**
+ * Fields of Docker's container, image and volume types that Wharf's objects may leave out (Docker's JSON omits
+ * them when empty, or Wharf has no such setting): Docker's template runs on its typed value first, where they
+ * exist, so they print rather than fail as an unknown key does.
+ */
+const DOCKER_FIELDS: ReadonlySet<string> = new Set(
+  'Aliases Annotations AppArmorProfile Architecture ArgsEscaped AttachStderr AttachStdin AttachStdout Author BaseLayer BlkioDeviceReadBps BlkioDeviceReadIOps BlkioDeviceWriteBps BlkioDeviceWriteIOps BlkioWeight BlkioWeightDevice Bridge CapAdd CapDrop Capabilities Cgroup CgroupParent CgroupnsMode ClusterVolume Cmd Comment ConsoleSize Container ContainerConfig CpuCount CpuPercent CpuPeriod CpuQuota CpuRealtimePeriod CpuRealtimeRuntime CpuShares CpusetCpus CpusetMems CreatedAt Descriptor DeviceCgroupRules DeviceRequests Devices Dns DnsOptions DnsSearch DockerVersion Domainname Driver DriverOpts EndpointID Entrypoint Env ExecIDs ExposedPorts ExtraHosts Gateway GlobalIPv6Address GlobalIPv6PrefixLen GraphDriver GroupAdd HairpinMode Health Healthcheck Hostname HostnamePath HostsPath IOMaximumBandwidth IOMaximumIOps IPAMConfig IPAddress IPPrefixLen IPv6Gateway Image Init IpcMode Isolation KernelMemory KernelMemoryTCP Labels LastTagTime LinkLocalIPv6Address LinkLocalIPv6PrefixLen Links LogPath MacAddress Manifests MaskedPaths MemoryReservation MemorySwap MemorySwappiness Metadata MountLabel Mountpoint Mounts NetworkDisabled NetworkID Networks Node OnBuild OomKillDisable OomScoreAdj OpenStdin Options Os OsVersion Parent PidMode PidsLimit Platform Ports ProcessLabel ReadonlyPaths RepoDigests RepoTags ResolvConfPath RestartCount RootFS Runtime SandboxID SandboxKey Scope SecondaryIPAddresses SecondaryIPv6Addresses SecurityOpt Shell Size SizeRootFs SizeRw Status StdinOnce StopSignal StopTimeout StorageOpt Sysctls Tmpfs Tty UTSMode Ulimits UsageData User UsernsMode Variant VirtualSize Volumes VolumesFrom WorkingDir'.split(
+    ' ',
+  ),
+);
+
+/**
+ * `inspect -f` as Docker's template inspector runs it (Go's missingkey=error): a field an object lacks fails that
+ * object with Go's message; the others print, then an empty line if none did, then the errors, exit 1.
+ */
 export function writeInspect(ctx: CliContext, out: unknown[], format?: string): void {
-  if (format) {
-    const t = compileTemplate(format === 'json' ? '{{json .}}' : format);
-    for (const x of out) ctx.stdout.write(t.render(x) + '\n');
-  } else ctx.stdout.write(goJson(out, '    ') + '\n');
+  if (!format) {
+    ctx.stdout.write(goJson(out, '    ') + '\n');
+    return;
+  }
+  const t = compileTemplate(format === 'json' ? '{{json .}}' : format, { missingKey: 'error', known: DOCKER_FIELDS });
+  let printed = '';
+  const errors: string[] = [];
+  for (const x of out) {
+    try {
+      printed += t.render(x) + '\n';
+    } catch (err) {
+      if (!(err instanceof WharfError)) throw err;
+      errors.push(`template parsing error: ${err.message}\n`);
+    }
+  }
+  ctx.stdout.write(errors.length > 0 && printed === '' ? '\n' : printed);
+  if (errors.length > 0) {
+    ctx.stderr.write(errors.join(''));
+    ctx.setExitCode(1);
+  }
 }

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { Writable } from 'node:stream';
-import { WharfError } from '../../errors/index.js';
+import { WharfError, codeOf } from '../../errors/index.js';
 import { splitCpArg } from '../../container/index.js';
 import type { CliContext } from '../context.js';
 import { collect, withEngine } from '../engine.js';
 import { containerGroup, exit125, readEnvFile } from './container-shared.js';
+import { ttyInputOk } from './containers.js';
 
 function verbs(parent: Command, ctx: CliContext): void {
   parent
@@ -63,8 +64,9 @@ function verbs(parent: Command, ctx: CliContext): void {
           user?: string;
           privileged?: boolean;
         },
-      ) =>
-        exit125(ctx, () =>
+      ) => {
+        if (!o.detach && !ttyInputOk(ctx, o.interactive === true, o.tty === true)) return;
+        return exit125(ctx, () =>
           withEngine(ctx, async (w) => {
             const env: string[] = [];
             for (const f of o.envFile) env.push(...(await readEnvFile(f)));
@@ -97,7 +99,8 @@ function verbs(parent: Command, ctx: CliContext): void {
               process.stdin.pause();
             }
           }),
-        ),
+        ).catch((err: unknown) => execStartFailed(ctx, err));
+      },
     );
 
   parent
@@ -129,6 +132,19 @@ function verbs(parent: Command, ctx: CliContext): void {
 }
 
 /** commit, exec, cp (top level and under `container`). */
+/**
+ * A command that cannot run (not found: 127, not executable: 126) fails as Docker's `exec` reports it: runc's
+ * message as the daemon relays it (its line ends in CRLF), without Wharf's "Error: exec in <id>:" frame, and on stdout: dockerd writes it
+ * into the exec's output stream.
+ */
+function execStartFailed(ctx: CliContext, err: unknown): void {
+  const code = codeOf(err);
+  if (code !== 'COMMAND_NOT_FOUND' && code !== 'COMMAND_NOT_EXECUTABLE') throw err;
+  const msg = (err as Error).message.split('\n')[0]!.replace(/^exec in \S+: /, '');
+  ctx.stdout.write(`OCI runtime exec failed: ${msg}: unknown\r\n`);
+  ctx.setExitCode(code === 'COMMAND_NOT_FOUND' ? 127 : 126);
+}
+
 export function register(program: Command, ctx: CliContext): void {
   verbs(program, ctx);
   verbs(containerGroup(program), ctx);

@@ -197,6 +197,17 @@ async function startOrDiscard(
   }
 }
 
+/**
+ * The docker CLI's CheckTty: `-i` with `-t` needs a terminal on stdin; without one it fails before anything is
+ * created, with its message and exit 1.
+ */
+export function ttyInputOk(ctx: CliContext, interactive: boolean, tty: boolean): boolean {
+  if (!interactive || !tty || process.stdin.isTTY) return true;
+  ctx.stderr.write('the input device is not a TTY\n');
+  ctx.setExitCode(1);
+  return false;
+}
+
 const consoleSize = (): { cols: number; rows: number } | undefined =>
   process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
 
@@ -209,8 +220,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       .argument('[COMMAND...]')
       .option('-d, --detach', 'Run container in background and print container ID')
       .passThroughOptions(),
-  ).action(async (image: string, command: string[], o: CreateFlags) =>
-    exit125(ctx, () =>
+  ).action(async (image: string, command: string[], o: CreateFlags) => {
+    if (!o.detach && !ttyInputOk(ctx, o.interactive === true, o.tty === true)) return;
+    return exit125(ctx, () =>
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
@@ -227,8 +239,8 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
           start: (so) => startOrDiscard(w, rec.id, so),
         });
       }),
-    ),
-  );
+    );
+  });
 
   createFlags(
     parent

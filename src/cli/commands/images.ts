@@ -5,9 +5,10 @@ import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import { imageHistory, inspectImage, listImages, parseImageFilters, type RemoveEvent } from '../../image/index.js';
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
-import { renderList, compileTemplate, goJson } from '../format.js';
+import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine, collect, confirm, goTimeString } from '../engine.js';
+import { writeInspect } from './container-info.js';
 
 const idColumn = (id: string, noTrunc: boolean) => (noTrunc ? id : shortId(id));
 
@@ -34,12 +35,8 @@ export function register(program: Command, ctx: CliContext): void {
       });
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.quiet) {
-        const seen = new Set<string>();
-        for (const r of rows) {
-          const id = idColumn(r.id, noTrunc);
-          if (!seen.has(id)) ctx.stdout.write(id + '\n');
-          seen.add(id);
-        }
+        // One line per row, as Docker: an image with several tags prints its ID once for each.
+        for (const r of rows) ctx.stdout.write(idColumn(r.id, noTrunc) + '\n');
         return;
       }
       const displayRows = rows.map((r) => ({
@@ -99,10 +96,7 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.stderr.write(`Error: ${err.message}\n`);
         }
       }
-      if (o.format) {
-        const t = compileTemplate(o.format === 'json' ? '{{json .}}' : o.format);
-        for (const x of out) ctx.stdout.write(t.render(x) + '\n');
-      } else ctx.stdout.write(goJson(out, '    ') + '\n');
+      writeInspect(ctx, out, o.format);
       if (failed) ctx.setExitCode(1);
     });
   image

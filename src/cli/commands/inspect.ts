@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { inspectImage, type ImageRecord } from '../../image/index.js';
-import { compileTemplate, goJson } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
+import { writeInspect } from './container-info.js';
 
 /** `inspect NAME|ID…`: low-level information on Wharf objects: containers first, then images (as Docker). */
 export function register(program: Command, ctx: CliContext): void {
@@ -50,10 +50,7 @@ export function register(program: Command, ctx: CliContext): void {
           }
           out.push(await inspectImage(w.images, img.id));
         }
-        if (o.format) {
-          const t = compileTemplate(o.format === 'json' ? '{{json .}}' : o.format);
-          for (const x of out) ctx.stdout.write(t.render(x) + '\n');
-        } else ctx.stdout.write(goJson(out, '    ') + '\n');
+        writeInspect(ctx, out, o.format);
       }),
     );
 }

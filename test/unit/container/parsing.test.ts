@@ -192,5 +192,22 @@ test('ps columns in Docker form', () => {
     config: { ExposedPorts: { '80/tcp': {}, '443/tcp': {} } },
     network: { ports: [{ hostIP: '', hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } as never,
   });
-  assert.equal(portsText(withPorts), '0.0.0.0:18080->80/tcp, 443/tcp');
+  // The docker CLI's order: grouped ports (bare ones and ones published on the same port) first, then the others.
+  assert.equal(portsText(withPorts), '443/tcp, 0.0.0.0:18080->80/tcp');
+  const many = observed({
+    config: { ExposedPorts: { '9000/tcp': {}, '9001/tcp': {}, '53/udp': {} } },
+    network: {
+      ports: [
+        { hostIP: '', hostPort: 8443, containerPort: 443, protocol: 'tcp' },
+        { hostIP: '', hostPort: 20001, containerPort: 20001, protocol: 'tcp' },
+        { hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+        { hostIP: '', hostPort: 20000, containerPort: 20000, protocol: 'tcp' },
+        { hostIP: '::', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+      ],
+    } as never,
+  });
+  assert.equal(
+    portsText(many),
+    '53/udp, 9000-9001/tcp, 0.0.0.0:20000-20001->20000-20001/tcp, 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, 0.0.0.0:8443->443/tcp',
+  );
 });

@@ -1,0 +1,155 @@
+/**
+ * Single differences with Docker in the CLI verbs (issue 12), each run side by side against a private dockerd
+ * (docker CLI 28): the same steps, the same output and exit code.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { ok, tempRoot, type CliResult } from '../helpers/cli.js';
+import { makeBusyboxTar } from '../helpers/busybox.js';
+import { dockerdAvailable, startDockerd, type Dockerd } from '../helpers/dockerd.js';
+
+let t: Awaited<ReturnType<typeof tempRoot>>;
+let d: Dockerd;
+const wharf = (args: string[]) => t.cli(args);
+const docker = (args: string[]) => d.docker(args);
+
+before(async () => {
+  if (!dockerdAvailable()) throw new Error('dockerd is not installed');
+  t = await tempRoot('wharf-diffs-');
+  const tar = await makeBusyboxTar(t.root);
+  ok(await wharf(['import', '-c', 'CMD ["sh"]', tar, 'busybox']), 'import busybox');
+  d = await startDockerd();
+  const archive = path.join(t.root, 'busybox-save.tar');
+  ok(await wharf(['save', 'busybox', '-o', archive]), 'save busybox');
+  const loaded = await docker(['load', '-i', archive]);
+  assert.equal(loaded.code, 0, loaded.stderr);
+  for (const cli of [wharf, docker]) {
+    ok(await cli(['create', '--name', 'c1', 'busybox', 'true']), 'create c1');
+    ok(await cli(['run', '-d', '--name', 'r1', 'busybox', 'sleep', '600']), 'run r1');
+  }
+});
+after(async () => {
+  await wharf(['rm', '-f', 'r1']).catch(() => {});
+  await d?.stop();
+  await t?.cleanup();
+});
+
+/** Both engines run the same command: exit codes and the chosen streams must agree. */
+async function same(args: string[], streams: Array<'stdout' | 'stderr'> = ['stdout', 'stderr']): Promise<CliResult> {
+  const [w, k] = [await wharf(args), await docker(args)];
+  assert.equal(w.code, k.code, `${args.join(' ')}: wharf ${w.code} (${w.stderr}), docker ${k.code} (${k.stderr})`);
+  for (const s of streams) assert.equal(w[s], k[s], `${args.join(' ')}: ${s}`);
+  return w;
+}
+
+test('commit -m: the comment is the image Comment', async () => {
+  for (const cli of [wharf, docker]) ok(await cli(['commit', '-m', 'add a file', 'c1', 'committed']), 'commit');
+  const w = await same(['inspect', '-f', '{{.Comment}}', 'committed']);
+  assert.equal(w.stdout, 'add a file\n');
+  const history = ok(await wharf(['history', '--format', '{{.Comment}}', 'committed']), 'history');
+  assert.equal(history.stdout.split('\n')[0], 'add a file');
+});
+
+test('images -q prints an image once per tag, as Docker', async () => {
+  for (const cli of [wharf, docker]) {
+    ok(await cli(['tag', 'busybox', 'bb:one']), 'tag');
+    ok(await cli(['tag', 'busybox', 'bb:two']), 'tag');
+  }
+  const w = await wharf(['images', '-q', 'bb']);
+  const k = await docker(['images', '-q', 'bb']);
+  assert.equal(w.stdout.split('\n').length, 3, w.stdout);
+  assert.equal(w.stdout.split('\n').length, k.stdout.split('\n').length);
+  const [id] = w.stdout.split('\n');
+  assert.equal(w.stdout, `${id}\n${id}\n`);
+});
+
+test('inspect -f with a field the object lacks is an error (missingkey=error), exit 1', async () => {
+  await same(['inspect', '-f', '{{.Nope}}', 'busybox']);
+  await same(['image', 'inspect', '-f', '{{.Nope}}', 'busybox']);
+  await same(['container', 'inspect', '-f', '{{.Config.Nope}}', 'c1']);
+  await same(['inspect', '-f', '{{.Id}} {{.Nope.X}}', 'busybox', 'c1']);
+  await same(['inspect', '-f', 'a\n{{ .Nope }}', 'c1']);
+  await same(['inspect', '-f', '{{if .Config.Nope}}x{{end}}', 'c1']);
+  const r = await wharf(['inspect', '-f', '{{.State.Nope}}', 'c1']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '\n');
+  assert.equal(
+    r.stderr,
+    'template parsing error: template: :1:8: executing "" at <.State.Nope>: map has no entry for key "Nope"\n',
+  );
+  // Fields Docker's types have still print when Wharf leaves them out (as for a container without a health check).
+  assert.equal((await wharf(['inspect', '-f', '{{if .State.Health}}h{{end}}ok', 'c1'])).stdout, 'ok\n');
+  await same(['inspect', '-f', '{{.State.Status}} {{.Config.Image}}', 'c1']);
+  // One object that has the field, one that lacks it: the first prints, the second is an error.
+  await same(['inspect', '-f', '{{.Config.Cmd}} {{.State.Status}}', 'c1', 'busybox']);
+});
+
+/**
+ * dockerd 20.10 exits 126 for both (it overwrote the 127 it had set: moby#45795); moby 28 keeps 127 for a command
+ * not found (moby#48552), as `run` does. The message is the same.
+ */
+test('exec of a command that cannot run: 127 / 126 with the runtime message on stdout, as Docker 28', async () => {
+  for (const [cmd, code] of [
+    ['no-such-command', 127],
+    ['/etc', 126],
+  ] as const) {
+    const [w, k] = [await wharf(['exec', 'r1', cmd]), await docker(['exec', 'r1', cmd])];
+    assert.equal(w.code, code);
+    assert.equal(k.code, 126);
+    assert.equal(w.stdout, k.stdout);
+    assert.equal(w.stderr, '');
+  }
+  const r = await wharf(['exec', 'r1', 'no-such-command']);
+  assert.equal(
+    r.stdout,
+    'OCI runtime exec failed: exec failed: unable to start container process: exec: "no-such-command": executable file not found in $PATH: unknown\r\n',
+  );
+  await same(['exec', 'r1', 'sh', '-c', 'exit 3']);
+});
+
+test('run -it / exec -it without a terminal on stdin: "the input device is not a TTY", exit 1, nothing created', async () => {
+  const before = (await wharf(['ps', '-aq'])).stdout;
+  await same(['run', '-it', 'busybox', 'true']);
+  await same(['exec', '-it', 'r1', 'true']);
+  assert.equal((await wharf(['run', '-it', 'busybox', 'true'])).stderr, 'the input device is not a TTY\n');
+  assert.equal((await wharf(['ps', '-aq'])).stdout, before);
+  // -t alone, and a detached -it, do not need one.
+  await same(['run', '--rm', '-t', 'busybox', 'true'], []);
+  await same(['exec', '-d', '-it', 'r1', 'true'], []);
+});
+
+test('ps lists published ports sorted and grouped as the docker CLI does', async () => {
+  const base = 20000 + Math.floor(Math.random() * 20000);
+  const [p1, p2, p3] = [base, base + 1, base + 2];
+  ok(await wharf(['commit', '-c', 'EXPOSE 9001', '-c', 'EXPOSE 9000', 'c1', 'exposed']), 'commit EXPOSE');
+  ok(
+    await wharf([
+      'run',
+      '-d',
+      '--name',
+      'ports',
+      '-p',
+      `${p1}:443`,
+      '-p',
+      `${p3}:${p3}`,
+      '-p',
+      `${p2}:80`,
+      '-p',
+      `${p3 + 1}:${p3 + 1}`,
+      'exposed',
+      'sleep',
+      '600',
+    ]),
+    'run -p',
+  );
+  try {
+    const r = ok(await wharf(['ps', '--filter', 'name=ports', '--format', '{{.Ports}}']), 'ps');
+    assert.equal(
+      r.stdout,
+      `9000-9001/tcp, 0.0.0.0:${p3}-${p3 + 1}->${p3}-${p3 + 1}/tcp, 0.0.0.0:${p2}->80/tcp, 0.0.0.0:${p1}->443/tcp\n`,
+    );
+  } finally {
+    await wharf(['rm', '-f', 'ports']);
+  }
+});
