@@ -90,18 +90,20 @@ export class FlowGate {
   }
 }
 
-/** Resolves once `to` can take more (at once if its buffer is not full); also when it closed or failed. */
-export function drained(to: Writable): Promise<void> {
-  if (!to.writableNeedDrain || to.destroyed) return Promise.resolve();
+/** Resolves once `to` can take more (at once if its buffer is not full); also when it closed or failed, or on `signal`. */
+export function drained(to: Writable, signal?: AbortSignal): Promise<void> {
+  if (!to.writableNeedDrain || to.destroyed || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       to.off('drain', done);
       to.off('close', done);
       to.off('error', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     };
     to.on('drain', done);
     to.on('close', done);
     to.on('error', done);
+    signal?.addEventListener('abort', done);
   });
 }

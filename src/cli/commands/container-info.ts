@@ -202,7 +202,8 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
             })) {
               const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
               // Read the log only as fast as the reader takes it (a slow `| less` must not fill our memory).
-              if (!out.write(formatLogEntry(e, o.timestamps === true))) await drained(out);
+              if (!out.write(formatLogEntry(e, o.timestamps === true))) await drained(out, ac.signal);
+              if (ac.signal.aborted) break;
             }
           } finally {
             process.off('SIGINT', stop);
