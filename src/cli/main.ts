@@ -37,6 +37,8 @@ export function verbOf(argv: readonly string[]): string | undefined {
  * The CLI entry. `--version` is answered before commander and the verbs are loaded, so it starts fast.
  */
 export async function main(argv: string[]): Promise<void> {
+  const verb = verbOf(argv);
+  for (const out of [process.stdout, process.stderr]) out.on('error', (err) => endOnBrokenPipe(err, verb));
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     process.stdout.write(`Wharf version ${version()}\n`);
     return;
@@ -84,7 +86,7 @@ export async function main(argv: string[]): Promise<void> {
       exitCode = c;
     },
   };
-  await registerVerbs(program, ctx, verbOf(argv));
+  await registerVerbs(program, ctx, verb);
   // Verbs whose engine failures exit 125, as in Docker (run/create/start/exec).
   const engine125 = new Set(['run', 'create', 'start', 'exec']);
 
@@ -112,10 +114,28 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 125;
       return;
     }
-    const verb = verbOf(argv);
     process.stderr.write(formatError(err, globals().logLevel === 'debug') + '\n');
     process.exitCode = exitCodeFor(err, verb && engine125.has(verb) ? 125 : 1);
     return;
   }
   if (exitCode !== 0) process.exitCode = exitCode;
+}
+
+/**
+ * The reader of our output went away (`wharf logs -f c | head -1`). Docker's CLI (Go) is then killed by SIGPIPE,
+ * quietly; an attached `run` (which handles signals itself) says so in one line and exits 1, leaving the container
+ * running. Any other failure to write our output ends the command with status 1.
+ */
+function endOnBrokenPipe(err: NodeJS.ErrnoException, verb: string | undefined): void {
+  if (err.code !== 'EPIPE') process.exit(1);
+  if (verb === 'run') {
+    process.stderr.write('write /dev/stdout: broken pipe\n');
+    process.exit(1);
+  }
+  // Node ignores SIGPIPE; a listener added and removed again restores the default action, which is to die of it.
+  const ignore = (): void => {};
+  process.on('SIGPIPE', ignore);
+  process.off('SIGPIPE', ignore);
+  process.kill(process.pid, 'SIGPIPE');
+  setTimeout(() => process.exit(141), 100);
 }

@@ -3,16 +3,20 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { WharfError, isErrno } from '../errors/index.js';
+import { WharfError, is, isErrno } from '../errors/index.js';
 import { algorithmOf, createHash, type Algorithm, type Digest } from '../digest/index.js';
 import type { BlobInfo, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
-import { pidAlive } from '../util/index.js';
+import { pidAlive, randomHex } from '../util/index.js';
 import { verifyAgainst, what } from './expected.js';
 
 /**
  * Resumable ingests, as containerd's local store keeps them: `ingest/<sha256(ref)>/{data,ref,startedat,updatedat,total}`,
  * plus a `lock` file holding the writer's PID so that one ref has one writer across processes.
+ *
+ * The lock's life cycle: a writer creates the dir and then the lock (O_EXCL); whoever removes an ingest dir (commit,
+ * abort, sweep) holds its lock and first renames the dir aside (`<hex>.gone-<pid>-<rand>`), so a writer arriving at
+ * that moment finds either the held lock or no dir at all (and makes a new one), never a dir half removed.
  */
 export class IngestDirs {
   constructor(
@@ -34,9 +38,16 @@ export class IngestDirs {
       );
     }
     const dir = this.dirOf(ref);
-    await fsp.mkdir(dir, { recursive: true });
     await lock(dir, ref);
     try {
+      // The writer we waited for may have finished: its blob is there now and a partial write would be wasted.
+      if (expected.digest && (await this.info(expected.digest))) {
+        await retire(dir);
+        throw new WharfError(
+          'ALREADY_EXISTS',
+          `blob ${expected.digest} already exists (ingest ref ${JSON.stringify(ref)})`,
+        );
+      }
       const known = await readText(path.join(dir, 'ref'));
       if (known === undefined) {
         await fsp.writeFile(path.join(dir, 'startedat'), new Date().toISOString());
@@ -65,7 +76,7 @@ export class IngestDirs {
       }
       return new LocalContentWriter(ref, dir, fh, hash, alg, offset, expected, this.blobPath);
     } catch (err) {
-      await unlock(dir);
+      if (!is(err, 'ALREADY_EXISTS')) await unlock(dir);
       throw err;
     }
   }
@@ -84,6 +95,7 @@ export class IngestDirs {
     }
     const out: IngestStatus[] = [];
     for (const n of names.sort()) {
+      if (isRetired(n)) continue;
       const st = await statusOf(path.join(this.dir, n));
       if (st) out.push(st);
     }
@@ -95,24 +107,29 @@ export class IngestDirs {
     if ((await readText(path.join(dir, 'ref'))) === undefined) {
       throw new WharfError('NOT_FOUND', `no partial write for ref ${JSON.stringify(ref)}`);
     }
-    const holder = await lockHolder(dir);
-    if (holder !== undefined && pidAlive(holder)) {
-      throw new WharfError(
-        'UNAVAILABLE',
-        `partial write for ref ${JSON.stringify(ref)} is in use by process ${holder}`,
-      );
-    }
-    await fsp.rm(dir, { recursive: true, force: true });
+    await lock(dir, ref);
+    await retire(dir);
   }
 
   /** Remove one ingest dir (by name) if its writer is gone and it was last touched before `cutoff`. */
   async sweepOne(name: string, cutoff: number): Promise<boolean> {
     const dir = path.join(this.dir, name);
+    if (isRetired(name)) {
+      // Renamed aside by a remover that died before it finished.
+      if (pidAlive(Number(name.split('-')[1]))) return false;
+      await fsp.rm(dir, { recursive: true, force: true });
+      return true;
+    }
     const holder = await lockHolder(dir);
     if (holder !== undefined && pidAlive(holder)) return false;
-    const touched = await lastTouched(dir);
-    if (touched > cutoff) return false;
-    await fsp.rm(dir, { recursive: true, force: true });
+    if ((await lastTouched(dir)) > cutoff) return false;
+    try {
+      await lock(dir, name);
+    } catch (err) {
+      if (is(err, 'UNAVAILABLE')) return false; // a writer took it up again just now
+      throw err;
+    }
+    await retire(dir);
     return true;
   }
 }
@@ -180,11 +197,11 @@ class LocalContentWriter implements ContentWriter {
       verifyAgainst(got, { ...this.expected, ...stripUndefined(expected) });
     } catch (err) {
       // Bytes that do not match can never become the blob: resuming them would only fail again.
-      await fsp.rm(this.dir, { recursive: true, force: true });
+      await retire(this.dir);
       throw err;
     }
     await publishBlob(path.join(this.dir, 'data'), this.blobPath(got.digest));
-    await fsp.rm(this.dir, { recursive: true, force: true });
+    await retire(this.dir);
     return got;
   }
 
@@ -214,13 +231,21 @@ function stripUndefined(e: Expected): Expected {
   return out;
 }
 
+/**
+ * Take the ingest's lock, creating its dir as needed. UNAVAILABLE while a live process holds it. A lock whose holder
+ * died is taken over by renaming it aside first, so that of two processes taking over one stale lock only one wins.
+ */
 async function lock(dir: string, ref: string): Promise<void> {
   const file = path.join(dir, 'lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 20; attempt++) {
     try {
+      await fsp.mkdir(dir, { recursive: true });
       await fsp.writeFile(file, String(process.pid), { flag: 'wx' });
       return;
     } catch (err) {
+      // ENOENT: the dir was retired between our mkdir (or its check that the dir exists) and here, by a writer
+      // that committed; make a new one.
+      if (isErrno(err, 'ENOENT')) continue;
       if (!isErrno(err, 'EEXIST')) throw err;
     }
     const holder = await lockHolder(dir);
@@ -230,11 +255,44 @@ async function lock(dir: string, ref: string): Promise<void> {
         `partial write for ref ${JSON.stringify(ref)} is in use by process ${holder}`,
       );
     }
-    // The holder died: its lock is stale.
-    await fsp.rm(file, { force: true });
+    if (holder !== undefined) await removeStaleLock(file, holder);
   }
   throw new WharfError('UNAVAILABLE', `could not lock the partial write for ref ${JSON.stringify(ref)}`);
 }
+
+/** Remove `file` if it still names the dead `holder`; leave a lock that another process wrote meanwhile. */
+async function removeStaleLock(file: string, holder: number): Promise<void> {
+  const aside = `${file}.stale-${process.pid}-${randomHex(4)}`;
+  try {
+    await fsp.rename(file, aside);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  const text = await readText(aside);
+  if (text !== undefined && (Number(text.trim()) || 0) !== holder) {
+    // Someone replaced the stale lock first: it is theirs, put it back (unless a third writer already made one).
+    await fsp.link(aside, file).catch((err: unknown) => {
+      if (!isErrno(err, 'EEXIST') && !isErrno(err, 'ENOENT')) throw err;
+    });
+  }
+  await fsp.rm(aside, { force: true });
+}
+
+/** Rename an ingest dir aside and remove it; the caller holds its lock (which goes with it). */
+async function retire(dir: string): Promise<void> {
+  const aside = `${dir}${RETIRED}${process.pid}-${randomHex(4)}`;
+  try {
+    await fsp.rename(dir, aside);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  await fsp.rm(aside, { recursive: true, force: true });
+}
+
+const RETIRED = '.gone-';
+const isRetired = (name: string): boolean => name.includes(RETIRED);
 
 async function unlock(dir: string): Promise<void> {
   await fsp.rm(path.join(dir, 'lock'), { force: true });
@@ -244,9 +302,14 @@ async function lockHolder(dir: string): Promise<number | undefined> {
   const text = await readText(path.join(dir, 'lock'));
   if (text === undefined) return undefined;
   const pid = Number(text.trim());
-  // A lock file caught half-written belongs to a writer that is starting right now.
-  return Number.isInteger(pid) && pid > 0 ? pid : process.pid;
+  if (Number.isInteger(pid) && pid > 0) return pid;
+  // A lock file caught half-written belongs to a writer that is starting right now; one that stays so was left by a
+  // writer killed in between (0: no live holder).
+  const st = await fsp.stat(path.join(dir, 'lock')).catch(() => undefined);
+  return st && Date.now() - st.mtimeMs > HALF_WRITTEN_LOCK_MS ? 0 : process.pid;
 }
+
+const HALF_WRITTEN_LOCK_MS = 10_000;
 
 async function readText(file: string): Promise<string | undefined> {
   try {

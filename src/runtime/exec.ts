@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import type { OciProcess } from './oci-spec.js';
 import { classifyRuncError, runcErrorMessage, type Runc } from './runc.js';
-import { lazyBuiltin, spawn } from '../util/index.js';
+import { FlowGate, lazyBuiltin, spawn } from '../util/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 
@@ -92,7 +92,11 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
       encoding: null,
       name: 'xterm',
     });
-    term.onData((d: string | Buffer) => opts.stdout?.write(typeof d === 'string' ? Buffer.from(d) : d));
+    const gate = new FlowGate(
+      () => term.pause(),
+      () => term.resume(),
+    );
+    term.onData((d: string | Buffer) => gate.write(opts.stdout, typeof d === 'string' ? Buffer.from(d) : d));
     const onIn = (d: Buffer | string): void => term.write(typeof d === 'string' ? d : Buffer.from(d));
     opts.stdin?.on('data', onIn);
     const exit = new Promise<number>((resolve) => {
@@ -142,6 +146,11 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
       ([from, to]) =>
         new Promise<void>((resolve) => {
           if (!from) return resolve();
+          // Read runc's pipe only as fast as `to` takes it: the process then blocks on its full pipe.
+          const gate = new FlowGate(
+            () => (from as Readable).pause(),
+            () => (from as Readable).resume(),
+          );
           (from as Readable).on('data', (d: Buffer) => {
             const text = d.toString('utf8');
             if (from === child.stderr && /^runc exec failed: /m.test(text)) {
@@ -149,10 +158,10 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
                 .split(/(?<=\n)/)
                 .filter((l) => !/^runc exec failed: /.test(l))
                 .join('');
-              if (kept) (to as Writable | undefined)?.write(kept);
+              if (kept) gate.write(to as Writable | undefined, kept);
               return;
             }
-            (to as Writable | undefined)?.write(d);
+            gate.write(to as Writable | undefined, d);
           });
           (from as Readable).on('end', resolve);
           (from as Readable).on('error', () => resolve());

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import {
+  FlowGate,
   loadNativeAddon,
   nativeProgram,
   PipeWaiter,
@@ -332,7 +333,15 @@ export async function attach(socketPath: string, opts: AttachOptions): Promise<A
       session.detach();
       return;
     }
-    for (const f of chunkFrames(Frame.STDIN, buf)) sock.write(f);
+    let full = false;
+    for (const f of chunkFrames(Frame.STDIN, buf)) full = !sock.write(f) || full;
+    // A container that does not read its stdin must not make us buffer all of ours.
+    if (full && stdin) {
+      stdin.pause();
+      sock.once('drain', () => {
+        if (stdin.listenerCount('data') > 0) stdin.resume();
+      });
+    }
   };
   const onStdinEnd = (): void => {
     if (opts.forwardEof ?? true) sock.write(encodeFrame(Frame.STDIN_EOF));
@@ -343,10 +352,15 @@ export async function attach(socketPath: string, opts: AttachOptions): Promise<A
     stdin?.off('end', onStdinEnd);
     stdin?.pause();
   };
+  // Read the socket only as fast as stdout takes the output: the monitor then stops reading the container's pipe.
+  const gate = new FlowGate(
+    () => sock.pause(),
+    () => sock.resume(),
+  );
   sock.on('data', (chunk: Buffer) => {
     for (const { type, payload } of decoder.push(chunk)) {
-      if (type === Frame.STDOUT) opts.stdout?.write(Buffer.from(payload));
-      else if (type === Frame.STDERR) (opts.stderr ?? opts.stdout)?.write(Buffer.from(payload));
+      if (type === Frame.STDOUT) gate.write(opts.stdout, Buffer.from(payload));
+      else if (type === Frame.STDERR) gate.write(opts.stderr ?? opts.stdout, Buffer.from(payload));
       else if (type === Frame.EXIT) {
         // The last frame: the session is over now, not when the socket has finished closing.
         result = JSON.parse(payload.toString('utf8')) as AttachExit;

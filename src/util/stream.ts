@@ -59,3 +59,51 @@ export async function teeInto(src: Readable, consumers: Writable[]): Promise<voi
     throw err;
   }
 }
+
+/**
+ * Back-pressure from sinks to one source: while any sink's buffer is full (`write()` returned false) the source is
+ * paused, and it resumes when every blocked sink drained (or closed). Without it, a slow reader of the CLI's stdout
+ * makes the CLI buffer all of a container's output in memory; with it, the CLI stops reading the monitor's socket
+ * and the container blocks on its full pipe, as under Docker.
+ */
+export class FlowGate {
+  readonly #blocked = new Set<Writable>();
+
+  constructor(
+    private readonly pause: () => void,
+    private readonly resume: () => void,
+  ) {}
+
+  write(to: Writable | undefined, data: Buffer | string): void {
+    if (!to || to.destroyed) return;
+    if (to.write(data) || this.#blocked.has(to)) return;
+    this.#blocked.add(to);
+    if (this.#blocked.size === 1) this.pause();
+    const release = (): void => {
+      to.off('drain', release);
+      to.off('close', release);
+      this.#blocked.delete(to);
+      if (this.#blocked.size === 0) this.resume();
+    };
+    to.on('drain', release);
+    to.on('close', release);
+  }
+}
+
+/** Resolves once `to` can take more (at once if its buffer is not full); also when it closed or failed, or on `signal`. */
+export function drained(to: Writable, signal?: AbortSignal): Promise<void> {
+  if (!to.writableNeedDrain || to.destroyed || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      to.off('drain', done);
+      to.off('close', done);
+      to.off('error', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    to.on('drain', done);
+    to.on('close', done);
+    to.on('error', done);
+    signal?.addEventListener('abort', done);
+  });
+}

@@ -4,9 +4,10 @@ import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import { commandText, portsText, statusText, type ObservedContainer } from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
-import { humanSize, run, timeAgo } from '../../util/index.js';
+import { drained, humanSize, run, timeAgo } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
+import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, goTimeString, withEngine } from '../engine.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
@@ -199,8 +200,10 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
               ...(o.until ? { until: parseTimeArg(o.until) } : {}),
               signal: ac.signal,
             })) {
-              const text = o.timestamps ? `${e.time} ${e.log}` : e.log;
-              (e.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(text);
+              const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
+              // Read the log only as fast as the reader takes it (a slow `| less` must not fill our memory).
+              if (!out.write(formatLogEntry(e, o.timestamps === true))) await drained(out, ac.signal);
+              if (ac.signal.aborted) break;
             }
           } finally {
             process.off('SIGINT', stop);
