@@ -85,7 +85,6 @@ export async function pull(engine: TransferEngine, name: string, opts: PullOptio
       type: 'message',
       text: fresh ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}`,
     });
-    emit({ type: 'message', text: opts.allTags ? repositoryName(parsed) : formatReference(refs[0]!) });
     return results;
   } finally {
     if (!opts.client) client.close();

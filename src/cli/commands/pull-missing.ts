@@ -39,8 +39,7 @@ function namedOf(image: string): Reference | undefined {
 /**
  * Pulls `image` with the `pull` verb's registry options (insecure registries and credentials from the environment),
  * its progress on `out` as the daemon streams it to Docker's CLI for run/create/build: the name gets its default tag
- * first (no "Using default tag"), and the reference the `pull` verb prints after "Status: …" is left out (Docker's
- * CLI prints that line itself for `docker pull` only).
+ * first (no "Using default tag").
  */
 export async function pullImage(w: Wharf, image: string, out: Writable | null): Promise<void> {
   // Loaded here: a `run` of an image in the store does not pay for the registry client.
@@ -49,15 +48,7 @@ export async function pullImage(w: Wharf, image: string, out: Writable | null): 
   const print = out
     ? progressPrinter(out, { quiet: false, tty: (out as { isTTY?: boolean }).isTTY === true })
     : () => {};
-  let status = false;
-  await w.registries.pull(formatReference(ref), {
-    remote: remoteOptionsFor(ref.domain, {}),
-    onProgress: (e) => {
-      if (status && e.type === 'message') return;
-      if (e.type === 'message' && e.text.startsWith('Status: ')) status = true;
-      print(e);
-    },
-  });
+  await w.registries.pull(formatReference(ref), { remote: remoteOptionsFor(ref.domain, {}), onProgress: print });
 }
 
 /**

@@ -163,10 +163,10 @@ function registerTransfer(program: Command, ctx: CliContext): void {
           ...(o.platform ? { platform: o.platform } : {}),
           ...(o.allTags ? { allTags: true } : {}),
         });
-        if (o.quiet) {
-          const shown = o.allTags ? repositoryName(parseNormalizedNamed(name)) : results[0]?.reference;
-          if (shown) ctx.stdout.write(shown + '\n');
-        }
+        // The pulled reference closes `docker pull`'s output, quiet or not; the CLI prints it, not the transfer's
+        // progress, because run/create/build pull through the same transfer and do not print it.
+        const shown = o.allTags ? repositoryName(parseNormalizedNamed(name)) : results[0]?.reference;
+        if (shown) ctx.stdout.write(shown + '\n');
       }),
   );
 
