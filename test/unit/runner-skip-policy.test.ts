@@ -98,9 +98,11 @@ test('every entry of test/skip-allowlist.json names a test or a skip message tha
   assert.ok(list.length <= 10, 'the allow-list stays short');
   // The doc-example tests take their skip messages from `<!-- test: skip … -->` markers in the Markdown.
   const docs = DOC_FILES.map((f) => path.join(REPO_ROOT, f));
-  const sources = [...['src', 'test'].flatMap((d) => tsFiles(path.join(REPO_ROOT, d))), ...docs].map((f) =>
-    readFileSync(f, 'utf8'),
-  );
+  // The runner's own tests name skip messages as fixtures: they do not keep an entry alive.
+  const code = ['src', 'test']
+    .flatMap((d) => tsFiles(path.join(REPO_ROOT, d)))
+    .filter((f) => !/[/]test[/]unit[/]runner-/.test(f));
+  const sources = [...code, ...docs].map((f) => readFileSync(f, 'utf8'));
   for (const e of list) {
     const needle = e.skip ?? e.test ?? '';
     assert.ok(
