@@ -1,6 +1,7 @@
 import { humanDuration } from '../util/index.js';
 import type { PortMapping } from '../network/index.js';
 import type { ObservedContainer } from './types.js';
+import { inspectResources } from './resources.js';
 
 /** Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Exited (130) 5 seconds ago", "Created". */
 export function statusText(c: ObservedContainer, now = new Date()): string {
@@ -164,6 +165,7 @@ export function inspectContainer(
       ShmSize: c.hostConfig.ShmSize,
       Memory: c.hostConfig.Memory,
       NanoCpus: c.hostConfig.NanoCpus,
+      ...inspectResources(c.hostConfig),
       Mounts: null,
     },
     GraphDriver: extra.graphDriver,

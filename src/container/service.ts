@@ -17,6 +17,8 @@ import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
 import type { VolumeService } from './volumes.js';
+import { checkResources, resourcesOf, type ResourceConfig } from './resources.js';
+import { applicableUlimits, hostResources } from './host-resources.js';
 import { shortId } from '../digest/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
@@ -65,6 +67,8 @@ export interface CreateOptions {
   dns?: string[];
   stopSignal?: string;
   shmSize?: number;
+  /** Resource settings in Docker's HostConfig names (`CpuShares`, `CpusetCpus`, `Devices`, `Ulimits`, …). */
+  resources?: Partial<ResourceConfig>;
 }
 
 export interface ContainerServiceOptions {
@@ -165,8 +169,11 @@ export class ContainerService {
       },
     };
   }
-  /** `create`: a record of the image's config merged with the options, its mounts and volumes, its writable layer. */
-  async create(opts: CreateOptions): Promise<ContainerRecord> {
+  /**
+   * `create`: a record of the image's config merged with the options, its mounts and volumes, its writable layer.
+   * `warnings` are Docker's (settings this host discards or cannot apply), for the caller to show.
+   */
+  async create(opts: CreateOptions): Promise<ContainerRecord & { warnings?: string[] }> {
     trace('create');
     const img = this.#images.resolve(opts.image);
     const { config: imageConfig } = await this.#images.config(img.id);
@@ -260,6 +267,7 @@ export class ContainerService {
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
     };
+    const warnings = this.#resources(hostConfig, opts.resources);
 
     const createdVolumes: string[] = [];
     let prepared = false;
@@ -305,12 +313,22 @@ export class ContainerService {
       };
       this.#records.insert(rec);
       trace('created');
-      return rec;
+      return warnings.length ? { ...rec, warnings } : rec;
     } catch (err) {
       if (prepared) await this.#store.removeLayers(id).catch(() => {});
       for (const v of createdVolumes) await this.#volumes.remove(v, { force: true }).catch(() => {});
       throw err;
     }
+  }
+
+  /** The resource settings checked as Docker's daemon checks them and added to the host config; its warnings. */
+  #resources(hc: HostConfig, asked: Partial<ResourceConfig> | undefined): string[] {
+    const r = { ...resourcesOf(asked ?? {}), Memory: hc.Memory, NanoCpus: hc.NanoCpus };
+    const warnings = checkResources(r, hostResources());
+    const { Memory: _m, NanoCpus: _n, ...rest } = r;
+    Object.assign(hc, rest);
+    warnings.push(...applicableUlimits(r.Ulimits).refused);
+    return warnings;
   }
 
   async #mountPoint(s: MountSpec, created: string[]): Promise<MountPoint> {

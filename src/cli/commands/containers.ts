@@ -18,8 +18,9 @@ import {
   readEnvFile,
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
+import { resourceFlags, toResources, type ResourceFlags } from '../resource-flags.js';
 
-interface CreateFlags {
+interface CreateFlags extends ResourceFlags {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -55,7 +56,7 @@ interface CreateFlags {
 }
 
 function createFlags(cmd: Command): Command {
-  return cmd
+  return resourceFlags(cmd)
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--name <string>', 'Assign a name to the container')
@@ -89,7 +90,16 @@ function createFlags(cmd: Command): Command {
     .option('-q, --quiet', 'Suppress the pull output');
 }
 
-async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
+/** Docker's warnings of a create (settings this host discards or cannot apply), on stderr before anything else. */
+function printWarnings(ctx: CliContext, warnings: readonly string[] | undefined): void {
+  for (const w of warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+}
+
+async function toCreateOptions(
+  image: string,
+  command: string[],
+  o: CreateFlags,
+): Promise<CreateOptions & { cliWarnings: string[] }> {
   const env: string[] = [];
   for (const f of o.envFile) env.push(...(await readEnvFile(f)));
   env.push(...expandEnvEntries(o.env));
@@ -104,9 +114,16 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
-    if (!(cpus > 0)) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.cpus}" for "--cpus" flag`);
+    if (o.cpus.trim() === '' || !Number.isFinite(cpus))
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `invalid argument "${o.cpus}" for "--cpus" flag: failed to parse ${o.cpus} as a rational number`,
+      );
   }
+  const { resources, warnings: cliWarnings } = toResources(o);
   return {
+    resources,
+    cliWarnings,
     image,
     command,
     ...(o.name !== undefined ? { name: o.name } : {}),
@@ -129,15 +146,24 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     privileged: o.privileged === true,
     capAdd: o.capAdd,
     capDrop: o.capDrop,
-    ...(o.memory !== undefined ? { memory: parseBytes(o.memory) } : {}),
+    ...(o.memory !== undefined ? { memory: bytesFlag('-m, --memory', o.memory) } : {}),
     ...(cpus !== undefined ? { cpus } : {}),
     init: o.init === true,
     autoRemove: o.rm === true,
     extraHosts: o.addHost,
     dns: o.dns,
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
-    ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
+    ...(o.shmSize && bytesFlag('--shm-size', o.shmSize) ? { shmSize: bytesFlag('--shm-size', o.shmSize) } : {}),
   };
+}
+
+/** A size flag (`-m`, `--shm-size`): go-units RAMInBytes with pflag's message. */
+function bytesFlag(flag: string, v: string): number {
+  try {
+    return parseBytes(v);
+  } catch {
+    throw new WharfError('INVALID_ARGUMENT', `invalid argument "${v}" for "${flag}" flag: invalid size: '${v}'`);
+  }
 }
 
 /**
@@ -227,7 +253,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
         await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
+        printWarnings(ctx, opts.cliWarnings);
         const rec = await w.containers.create(opts);
+        printWarnings(ctx, rec.warnings);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
           ctx.stdout.write(`${rec.id}\n`);
@@ -255,7 +283,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
         await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
+        printWarnings(ctx, opts.cliWarnings);
         const rec = await w.containers.create(opts);
+        printWarnings(ctx, rec.warnings);
         ctx.stdout.write(`${rec.id}\n`);
       }),
     ),
