@@ -274,7 +274,7 @@ export type ResourceUpdate = Partial<
  * NanoCpus and an explicit period/quota exclude each other across updates, and a memory limit above the recorded
  * swap limit needs a new swap limit with it. Returns the merged settings (the input is not changed).
  */
-export function mergeResourceUpdate(cur: Resources, u: ResourceUpdate): Resources {
+export function mergeResourceUpdate(cur: Resources, u: ResourceUpdate, id = ''): Resources {
   const conflict = (msg: string) => new WharfError('CONFLICT', `Conflicting options: ${msg}`);
   if ((u.NanoCpus ?? 0) > 0 && cur.CpuPeriod > 0)
     throw conflict('CPU Period cannot be updated as NanoCPUs has already been set');
@@ -306,7 +306,7 @@ export function mergeResourceUpdate(cur: Resources, u: ResourceUpdate): Resource
   if (u.PidsLimit !== undefined) next.PidsLimit = u.PidsLimit !== null && u.PidsLimit > 0 ? u.PidsLimit : null;
   if (u.Memory && !u.MemorySwap && cur.MemorySwap > 0 && u.Memory > cur.MemorySwap) {
     throw invalid(
-      'Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time',
+      `Cannot update container ${id}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time`,
     );
   }
   return next;

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig } from '../oci/index.js';
-import { findInitBinary, mergeEnv, resolveArgs } from '../runtime/index.js';
+import { findInitBinary, mergeEnv, readStatsSample, resolveArgs, type StatsSample } from '../runtime/index.js';
+import { cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
@@ -17,7 +18,8 @@ import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
 import type { VolumeService } from './volumes.js';
-import { checkResources, resourcesOf, type ResourceConfig } from './resources.js';
+import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
+import { liveResources, planUpdate } from './update.js';
 import { applicableUlimits, hostResources } from './host-resources.js';
 import { shortId } from '../digest/index.js';
 
@@ -376,6 +378,40 @@ export class ContainerService {
       Propagation: '',
       ...(s.name === undefined ? { Anonymous: true } : {}),
     };
+  }
+
+  /**
+   * `docker update`: new resource limits, applied at once to a running container (`runc update`) and recorded for
+   * its next start. Returns Docker's warnings.
+   */
+  async update(idOrName: string, u: ResourceUpdate): Promise<{ id: string; warnings: string[] }> {
+    const c = await this.get(idOrName);
+    const { next, warnings } = planUpdate(c.id, c.hostConfig, u);
+    if (c.running) {
+      try {
+        await this.#tasks.updateResources(c.id, liveResources(next, u));
+      } catch (err) {
+        const msg = err instanceof WharfError ? String(err.details?.runcMessage ?? err.message) : String(err);
+        throw new WharfError('INTERNAL', `Cannot update container ${c.id}: ${msg}`);
+      }
+    }
+    this.#records.update(c.id, (r) => {
+      Object.assign(r.hostConfig, next);
+    });
+    return { id: c.id, warnings };
+  }
+
+  /** `docker stats`: one sample of a running container's counters (none for a container that does not run). */
+  async stats(idOrName: string): Promise<{ container: ObservedContainer; sample?: StatsSample }> {
+    const c = await this.get(idOrName);
+    if (!c.running) return { container: c };
+    const pid = c.hostConfig.NetworkMode !== 'host' ? c.state.pid : undefined;
+    const sample = readStatsSample({
+      cgroupsPath: cgroupsPathOf(c),
+      onlineCpus: os().cpus().length || 1,
+      ...(pid ? { pid } : {}),
+    });
+    return { container: c, sample };
   }
 
   rename(idOrName: string, newName: string): void {

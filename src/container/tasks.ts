@@ -22,6 +22,7 @@ import {
   type StartedMonitor,
 } from '../runtime/index.js';
 import { teardownNetwork } from '../network/index.js';
+import type { OciResources } from '../runtime/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
 import { wharfBin } from './paths.js';
@@ -368,6 +369,11 @@ export class TaskService {
       if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'wait cancelled');
       await sleep(100);
     }
+  }
+
+  /** `docker update` of a running container: its cgroup limits changed in place by runc. */
+  async updateResources(id: string, resources: OciResources): Promise<void> {
+    await this.#runc.update(id, resources);
   }
 
   async pause(idOrName: string): Promise<void> {

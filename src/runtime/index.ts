@@ -10,6 +10,7 @@
  */
 export * from './oci-spec.js';
 export * from './resources-spec.js';
+export * from './cgroup-stats.js';
 export * from './user.js';
 export * from './capabilities.js';
 export * from './spec.js';

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { WharfError } from '../../errors/index.js';
+import { parseBytes, type ResourceUpdate } from '../../container/index.js';
+import type { CliContext } from '../context.js';
+import { withEngine } from '../engine.js';
+import { flagValue, toResourceUpdate, updateResourceFlags, type ResourceFlags } from '../resource-flags.js';
+import { containerGroup } from './container-shared.js';
+
+interface UpdateFlags extends ResourceFlags {
+  memory?: string;
+  cpus?: string;
+  restart?: string;
+}
+
+/** The flags → Docker's update request; throws the CLI's message when no flag was given. */
+export function updateRequest(o: UpdateFlags): { resources: ResourceUpdate; restart?: string } {
+  const resources = toResourceUpdate(o);
+  if (o.memory !== undefined) resources.Memory = flagValue('-m, --memory', o.memory, parseBytes);
+  if (o.cpus !== undefined) {
+    const n = Number(o.cpus);
+    if (o.cpus.trim() === '' || !Number.isFinite(n))
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `invalid argument "${o.cpus}" for "--cpus" flag: failed to parse ${o.cpus} as a rational number`,
+      );
+    resources.NanoCpus = Math.round(n * 1e9);
+  }
+  if (Object.keys(resources).length === 0 && o.restart === undefined)
+    throw new WharfError('INVALID_ARGUMENT', 'you must provide one or more flags when using this command');
+  return { resources, ...(o.restart !== undefined ? { restart: o.restart } : {}) };
+}
+
+function updateVerb(parent: Command, ctx: CliContext): void {
+  updateResourceFlags(
+    parent
+      .command('update')
+      .description('Update configuration of one or more containers')
+      .argument('<CONTAINER...>')
+      .option('-m, --memory <bytes>', 'Memory limit')
+      .option('--cpus <decimal>', 'Number of CPUs')
+      .option('--restart <string>', 'Restart policy to apply when a container exits'),
+  ).action(async (names: string[], o: UpdateFlags) =>
+    withEngine(ctx, async (w) => {
+      const req = updateRequest(o);
+      if (req.restart !== undefined) {
+        throw new WharfError('UNAVAILABLE', '--restart: changing the restart policy is not supported yet');
+      }
+      // As the docker CLI: each container's name on success, the warnings after them, then every error at once.
+      const warnings: string[] = [];
+      const errors: string[] = [];
+      for (const n of names) {
+        try {
+          const r = await w.containers.update(n, req.resources);
+          ctx.stdout.write(`${n}\n`);
+          warnings.push(...r.warnings);
+        } catch (err) {
+          errors.push((err as Error).message);
+        }
+      }
+      if (warnings.length) ctx.stdout.write(`${warnings.join('\n')}\n`);
+      if (errors.length) {
+        for (const e of errors) ctx.stderr.write(`Error: ${e}\n`);
+        ctx.setExitCode(1);
+      }
+    }),
+  );
+}
+
+/** `update` and `container update`. */
+export function register(program: Command, ctx: CliContext): void {
+  updateVerb(program, ctx);
+  updateVerb(containerGroup(program), ctx);
+}
