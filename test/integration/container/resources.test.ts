@@ -1,0 +1,303 @@
+/**
+ * Resource flags for real (issue 12): the cgroup files of a running container under runc, what the container sees
+ * in /proc, `update` of a running container's limits, `stats` columns; `inspect`'s HostConfig, the messages of bad
+ * values, `update`'s and `stats`' output side by side with a private dockerd (docker CLI 28).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ok } from '../../helpers/cli.js';
+import { dockerdAvailable, startDockerd, type Dockerd } from '../../helpers/dockerd.js';
+import { withBusybox, type Fixture } from './fixture.js';
+import { applicableUlimits } from '../../../src/container/host-resources.js';
+
+let f: Fixture;
+let d: Dockerd;
+const wharf = (args: string[]) => f.cli(args);
+const docker = (args: string[]) => d.docker(args);
+
+/** A block device of this host for the blkio flags (the first one /dev has). */
+const blockDevice = ((): string => {
+  const names = existsSync('/sys/block') ? readdirSync('/sys/block') : [];
+  const pick =
+    names.find((n) => !/^(loop|ram|zram)/.test(n) && existsSync(`/dev/${n}`)) ??
+    names.find((n) => existsSync(`/dev/${n}`));
+  return pick ? `/dev/${pick}` : '/dev/null';
+})();
+const devNumbers = readFileSync(`/sys/block/${path.basename(blockDevice)}/dev`, 'utf8').trim();
+
+const cgroup = (id: string, controller: string, file: string): string =>
+  readFileSync(`/sys/fs/cgroup/${controller}/wharf/${id}/ctr/${file}`, 'utf8').trim();
+
+const v1 = !existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+const FLAGS = [
+  '-c',
+  '512',
+  '--cpu-period',
+  '50000',
+  '--cpu-quota',
+  '25000',
+  '--cpuset-cpus',
+  '0',
+  '--cpuset-mems',
+  '0',
+  '-m',
+  '64m',
+  '--memory-swap',
+  '128m',
+  '--memory-reservation',
+  '32m',
+  '--memory-swappiness',
+  '10',
+  '--pids-limit',
+  '100',
+  '--device-read-bps',
+  `${blockDevice}:1mb`,
+  '--device-write-iops',
+  `${blockDevice}:200`,
+  '--device',
+  '/dev/null:/dev/mynull:r',
+  '--device-cgroup-rule',
+  'c 1:3 mr',
+  '--shm-size',
+  '128m',
+  '--ulimit',
+  'nofile=1024:2048',
+  '--oom-kill-disable',
+  '--oom-score-adj',
+  '100',
+  '--cgroupns',
+  'private',
+];
+
+before(async () => {
+  if (!dockerdAvailable()) throw new Error('dockerd is not installed');
+  f = await withBusybox('wharf-resources-');
+  d = await startDockerd();
+  const archive = path.join(f.root, 'busybox-save.tar');
+  ok(await wharf(['save', 'busybox', '-o', archive]), 'save busybox');
+  const loaded = await docker(['load', '-i', archive]);
+  assert.equal(loaded.code, 0, loaded.stderr);
+});
+after(async () => {
+  for (const n of ['res', 'upd', 'st']) await docker(['rm', '-f', n]).catch(() => {});
+  await d?.stop();
+  await f?.cleanup();
+});
+
+test('run: every resource flag reaches the cgroups and the process; inspect shows them as Docker does', async () => {
+  const run = ok(
+    await wharf([
+      'run',
+      '-d',
+      '--name',
+      'res',
+      ...FLAGS,
+      'busybox',
+      'sh',
+      '-c',
+      'ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; ls -l /dev/mynull; grep -c wharf /proc/self/cgroup; grep /dev/shm /proc/mounts; sleep 600',
+    ]),
+    'run',
+  );
+  const id = run.stdout.trim();
+  if (v1) {
+    assert.equal(cgroup(id, 'cpu', 'cpu.shares'), '512');
+    assert.equal(cgroup(id, 'cpu', 'cpu.cfs_period_us'), '50000');
+    assert.equal(cgroup(id, 'cpu', 'cpu.cfs_quota_us'), '25000');
+    assert.equal(cgroup(id, 'cpuset', 'cpuset.cpus'), '0');
+    assert.equal(cgroup(id, 'memory', 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
+    assert.equal(cgroup(id, 'memory', 'memory.memsw.limit_in_bytes'), String(128 * 1024 * 1024));
+    assert.equal(cgroup(id, 'memory', 'memory.soft_limit_in_bytes'), String(32 * 1024 * 1024));
+    assert.equal(cgroup(id, 'memory', 'memory.swappiness'), '10');
+    assert.match(cgroup(id, 'memory', 'memory.oom_control'), /^oom_kill_disable 1$/m);
+    assert.equal(cgroup(id, 'pids', 'pids.max'), '100');
+    assert.equal(cgroup(id, 'blkio', 'blkio.throttle.read_bps_device'), `${devNumbers} 1048576`);
+    assert.equal(cgroup(id, 'blkio', 'blkio.throttle.write_iops_device'), `${devNumbers} 200`);
+  }
+  let out = '';
+  for (let i = 0; i < 50 && !out.includes('/dev/shm'); i++) {
+    out = (await wharf(['logs', 'res'])).stdout;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const lines = out.split('\n');
+  assert.equal(lines[0], '1024');
+  assert.equal(lines[1], '2048');
+  assert.equal(lines[2], '100');
+  assert.match(lines[3]!, /^cr--r--r--|^crw-rw-rw-/);
+  assert.match(lines[3]!, /1,\s+3 .*\/dev\/mynull$/);
+  // A private cgroup namespace: inside, the container's cgroups are the roots; the host sees them under wharf/.
+  assert.equal(lines[4], '0');
+  const pid = ok(await wharf(['inspect', '-f', '{{.State.Pid}}', 'res']), 'pid').stdout.trim();
+  assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), /wharf/);
+  assert.match(lines[5]!, /size=131072k/);
+
+  // inspect: the same HostConfig resource fields as dockerd's for the same flags.
+  ok(await docker(['create', '--name', 'res', ...FLAGS, 'busybox', 'true']), 'docker create');
+  const keys = [
+    'CpuShares',
+    'CpuPeriod',
+    'CpuQuota',
+    'CpuRealtimePeriod',
+    'CpuRealtimeRuntime',
+    'CpusetCpus',
+    'CpusetMems',
+    'Memory',
+    'MemorySwap',
+    'MemoryReservation',
+    'MemorySwappiness',
+    'PidsLimit',
+    'BlkioWeight',
+    'BlkioWeightDevice',
+    'BlkioDeviceReadBps',
+    'BlkioDeviceWriteBps',
+    'BlkioDeviceReadIOps',
+    'BlkioDeviceWriteIOps',
+    'Devices',
+    'DeviceCgroupRules',
+    'ShmSize',
+    'Ulimits',
+    'OomKillDisable',
+    'OomScoreAdj',
+    'CgroupnsMode',
+    'CgroupParent',
+  ];
+  const hostConfig = async (cli: typeof wharf) => {
+    const all = JSON.parse(ok(await cli(['inspect', '-f', '{{json .HostConfig}}', 'res']), 'inspect').stdout);
+    return Object.fromEntries(keys.map((k) => [k, all[k]]));
+  };
+  assert.deepEqual(await hostConfig(wharf), await hostConfig(docker));
+  ok(await wharf(['rm', '-f', 'res']), 'rm');
+});
+
+test('bad values: the messages and exit code of docker CLI 28 and its daemon', async () => {
+  const cases: string[][] = [
+    ['-c', 'x'],
+    ['--cpus', 'x'],
+    ['--cpus', '99'],
+    ['--cpu-period', '500'],
+    ['--cpu-quota', '500'],
+    ['--cpus', '1', '--cpu-quota', '50000'],
+    ['--cpu-rt-period', '1000', '--cpu-rt-runtime', '2000'],
+    ['--cpuset-cpus', '99'],
+    ['--cpuset-cpus', 'abc'],
+    ['-m', '1k'],
+    ['-m', 'x'],
+    ['--memory-swap', '10m'],
+    ['-m', '10m', '--memory-swap', '5m'],
+    ['--memory-reservation', '1k'],
+    ['-m', '10m', '--memory-reservation', '20m'],
+    ['--memory-swappiness', '101'],
+    ['--pids-limit', 'x'],
+    ['--blkio-weight', 'x'],
+    ['--blkio-weight-device', '/dev/sda:5'],
+    ['--device-read-bps', '/dev/sda:x'],
+    ['--device-read-iops', '/dev/sda:1m'],
+    ['--device', '/dev/null:rel'],
+    ['--device', '/dev/null:/x:q'],
+    ['--device-cgroup-rule', 'x'],
+    ['--shm-size', '-1'],
+    ['--ulimit', 'foo=1'],
+    ['--ulimit', 'nofile=10:5'],
+    ['--oom-score-adj', '2000'],
+    ['--cgroupns', 'foo'],
+  ];
+  for (const flags of cases) {
+    // `run`: both exit 125 for a flag error and for one the daemon finds (docker create exits 1 for the latter).
+    const w = await wharf(['run', '--rm', ...flags, 'busybox', 'true']);
+    const k = await docker(['run', '--rm', ...flags, 'busybox', 'true']);
+    assert.equal(w.code, 125, `${flags.join(' ')}: ${w.stderr}`);
+    assert.equal(w.code, k.code, flags.join(' '));
+    // Docker: "docker: MSG", "docker: Error response from daemon: MSG" or "MSG" then the usage; Wharf: "Error: MSG".
+    const msg = w.stderr.replace(/^Error: /, '').trim();
+    const theirs = k.stderr.split('\n')[0]!.replace(/^(docker: )?(Error response from daemon: )?/, '');
+    assert.equal(msg, theirs, flags.join(' '));
+  }
+});
+
+test('a --ulimit this machine cannot apply is recorded and explained in one line', async () => {
+  const u = { Name: 'nofile', Soft: 1024, Hard: 2 ** 40 };
+  const r = await wharf(['run', '--rm', '--ulimit', `nofile=1024:${u.Hard}`, 'busybox', 'sh', '-c', 'ulimit -Hn']);
+  assert.equal(r.code, 0, r.stderr);
+  const refused = applicableUlimits([u]).refused;
+  if (refused.length) {
+    assert.equal(r.stderr, `WARNING: ${refused[0]}\n`);
+    assert.match(refused[0]!, /^--ulimit nofile=1024:1099511627776 not applied: this machine refuses prlimit\(\)/);
+  } else assert.equal(r.stdout, `${u.Hard}\n`);
+  const c = ok(await wharf(['create', '--ulimit', `nofile=1024:${u.Hard}`, 'busybox']), 'create');
+  const ulimits = ok(await wharf(['inspect', '-f', '{{json .HostConfig.Ulimits}}', c.stdout.trim()]), 'inspect');
+  assert.equal(ulimits.stdout, `[{"Name":"nofile","Hard":${u.Hard},"Soft":1024}]\n`);
+});
+
+test('update: a running container gets its new memory limit at once; output as docker update', async () => {
+  for (const cli of [wharf, docker])
+    ok(await cli(['run', '-d', '--name', 'upd', '-m', '64m', 'busybox', 'sleep', '600']), 'run');
+  const id = ok(await wharf(['inspect', '-f', '{{.Id}}', 'upd']), 'id').stdout.trim();
+  if (v1) assert.equal(cgroup(id, 'memory', 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
+  for (const args of [
+    ['update', '-m', '100m', '--memory-swap', '200m', 'upd'],
+    ['update', '-m', '100m', 'nope', 'upd'],
+    ['update', 'upd'],
+    ['update', '-m', '1m', 'upd'],
+    ['container', 'update', '--cpus', '0.5', '--pids-limit', '50', '-c', '256', '--memory-reservation', '10m', 'upd'],
+  ]) {
+    const w = await wharf(args);
+    const k = await docker(args);
+    assert.equal(w.code, k.code, `${args.join(' ')}: ${w.stderr} / ${k.stderr}`);
+    assert.equal(w.stdout, k.stdout, args.join(' '));
+    assert.equal(
+      w.stderr.replace(/^Error: /gm, ''),
+      k.stderr.replace(/^Error response from daemon: /gm, ''),
+      args.join(' '),
+    );
+  }
+  const fields =
+    '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}} {{.HostConfig.MemoryReservation}}';
+  const w = ok(await wharf(['inspect', '-f', fields, 'upd']), 'inspect');
+  assert.equal(w.stdout, ok(await docker(['inspect', '-f', fields, 'upd']), 'docker inspect').stdout);
+  if (v1) {
+    assert.equal(cgroup(id, 'memory', 'memory.limit_in_bytes'), String(100 * 1024 * 1024));
+    assert.equal(cgroup(id, 'memory', 'memory.memsw.limit_in_bytes'), String(200 * 1024 * 1024));
+    assert.equal(cgroup(id, 'cpu', 'cpu.cfs_quota_us'), '50000');
+    assert.equal(cgroup(id, 'pids', 'pids.max'), '50');
+  }
+  // A stopped container: recorded for the next start.
+  ok(await wharf(['stop', '-t', '0', 'upd']), 'stop');
+  ok(await wharf(['update', '-m', '120m', 'upd']), 'update stopped');
+  ok(await wharf(['start', 'upd']), 'start');
+  if (v1) assert.equal(cgroup(id, 'memory', 'memory.limit_in_bytes'), String(120 * 1024 * 1024));
+  ok(await wharf(['rm', '-f', 'upd']), 'rm');
+});
+
+test('stats --no-stream: the same columns and figures of the same kind as dockerd', async () => {
+  for (const cli of [wharf, docker])
+    ok(await cli(['run', '-d', '--name', 'st', '--network', 'none', '-m', '64m', 'busybox', 'sleep', '600']), 'run');
+  const table = ok(await wharf(['stats', '--no-stream', 'st']), 'stats');
+  const theirs = ok(await docker(['stats', '--no-stream', 'st']), 'docker stats');
+  assert.equal(table.stdout.split('\n')[0], theirs.stdout.split('\n')[0]);
+  const row =
+    /^[0-9a-f]{12}\s{3}st\s+\d+\.\d\d%\s+[\d.]+(B|KiB|MiB) \/ 64MiB\s+\d+\.\d\d%\s+0B \/ 0B\s+[\d.]+k?B \/ [\d.]+k?B\s+1$/;
+  assert.match(table.stdout.split('\n')[1]!, row);
+  assert.match(theirs.stdout.split('\n')[1]!, row);
+  const fmt = '{{.Container}}|{{.Name}}|{{.CPUPerc}}|{{.MemPerc}}|{{.NetIO}}|{{.PIDs}}';
+  const w = ok(await wharf(['stats', '--no-stream', '--format', fmt, 'st']), 'stats --format');
+  assert.match(w.stdout, /^st\|st\|\d+\.\d\d%\|\d+\.\d\d%\|0B \/ 0B\|1\n$/);
+  const json = ok(await wharf(['container', 'stats', '--no-stream', '--format', 'json', 'st']), 'stats json');
+  const keys = (s: string) => Object.keys(JSON.parse(s.split('\n')[0]!) as object);
+  assert.deepEqual(
+    keys(json.stdout),
+    keys(ok(await docker(['stats', '--no-stream', '--format', 'json', 'st']), 'j').stdout),
+  );
+  const missing = await wharf(['stats', '--no-stream', 'nope']);
+  assert.equal(missing.code, (await docker(['stats', '--no-stream', 'nope'])).code);
+  // -a lists a stopped container with zeros.
+  const created = ok(await wharf(['create', 'busybox']), 'create').stdout.trim();
+  const all = ok(
+    await wharf(['stats', '--no-stream', '-a', '--format', '{{.ID}} {{.MemUsage}} {{.PIDs}}']),
+    'stats -a',
+  );
+  assert.match(all.stdout, new RegExp(`^${created.slice(0, 12)} 0B / 0B 0$`, 'm'));
+  ok(await wharf(['rm', '-f', 'st', created]), 'rm');
+});
