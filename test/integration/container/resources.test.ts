@@ -7,7 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ok } from '../../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { ok, WHARF_BIN } from '../../helpers/cli.js';
 import { dockerdAvailable, startDockerd, type Dockerd } from '../../helpers/dockerd.js';
 import { withBusybox, type Fixture } from './fixture.js';
 import { applicableUlimits } from '../../../src/container/host-resources.js';
@@ -300,4 +301,34 @@ test('stats --no-stream: the same columns and figures of the same kind as docker
   );
   assert.match(all.stdout, new RegExp(`^${created.slice(0, 12)} 0B / 0B 0$`, 'm'));
   ok(await wharf(['rm', '-f', 'st', created]), 'rm');
+});
+
+test('stats streams: a busy container shows CPU use; frames are redrawn until interrupted', async () => {
+  ok(
+    await wharf(['run', '-d', '--name', 'busy', '--cpus', '0.5', 'busybox', 'sh', '-c', 'while :; do :; done']),
+    'run',
+  );
+  const once = ok(await wharf(['stats', '--no-stream', '--format', '{{.CPUPerc}}', 'busy']), 'stats');
+  assert.ok(Number.parseFloat(once.stdout) > 0, once.stdout);
+  const child = spawn(WHARF_BIN, ['--root', f.root, 'stats', '--format', '{{.Name}} {{.PIDs}}', 'busy'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const twoFrames = new Promise<void>((resolve) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.split('\x1b[2J\x1b[H').length > 2) resolve();
+    });
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    await Promise.race([twoFrames, exited]);
+  } finally {
+    child.kill('SIGINT');
+  }
+  await exited;
+  const frames = out.split('\x1b[2J\x1b[H').slice(1);
+  assert.ok(frames.length >= 2, out);
+  assert.equal(frames[0], 'busy 1\n');
+  ok(await wharf(['rm', '-f', 'busy']), 'rm');
 });
