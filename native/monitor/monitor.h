@@ -12,6 +12,7 @@
  *   runc.c     runc's command lines, its log's error message and classification, releasing the container
  *   loop.c     the poll loop over everything above
  *   hooks.c    where a restart policy and health checks go (not used yet)
+ *   events.c   the container's events (die, oom, ...) in the root's event log (docs/events.md)
  */
 #ifndef WHARF_MONITOR_H
 #define WHARF_MONITOR_H
@@ -77,6 +78,9 @@ struct config {
   const char *cgroups_path; /* the spec's linux.cgroupsPath when absolute, else NULL */
   long long memory_limit;   /* the spec's memory limit, 0 for none */
   const char *cgroup_root;  /* /sys/fs/cgroup; another root only for tests */
+  const char *events_path;  /* the root's events.log; NULL: no events */
+  const char *event_name, *event_image; /* the container's name and image, as its events name them */
+  const char *event_attrs;  /* its labels as JSON object members ("k":"v",...), already escaped; or NULL */
 };
 extern struct config cfg;
 void config_load(const char *path);
@@ -184,6 +188,10 @@ void pid_watch_stop(void);
 int pid_watch_done(void);
 void loop_once(int timeout_ms);
 int clamp_wait(int64_t until);
+
+/* ---- events.c ---- */
+/* Appends a Type=container event for this container; extra_attrs_json: members such as "\"exitCode\":\"137\"" or NULL. */
+void event_emit(const char *action, const char *extra_attrs_json);
 
 /* ---- hooks.c ---- */
 int hook_restart_wanted(int exit_code);
