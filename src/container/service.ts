@@ -325,8 +325,11 @@ export class ContainerService {
 
   /** The resource settings checked as Docker's daemon checks them and added to the host config; its warnings. */
   #resources(hc: HostConfig, asked: Partial<ResourceConfig> | undefined): string[] {
+    const host = hostResources();
     const r = { ...resourcesOf(asked ?? {}), Memory: hc.Memory, NanoCpus: hc.NanoCpus };
-    const warnings = checkResources(r, hostResources());
+    // The daemon's default cgroup namespace mode: the host's on cgroup v1, a private one on v2.
+    if (asked?.CgroupnsMode === undefined) r.CgroupnsMode = host.cgroupVersion === 2 ? 'private' : 'host';
+    const warnings = checkResources(r, host);
     const { Memory: _m, NanoCpus: _n, ...rest } = r;
     Object.assign(hc, rest);
     warnings.push(...applicableUlimits(r.Ulimits).refused);
