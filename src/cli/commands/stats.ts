@@ -18,6 +18,18 @@ interface StatsFlags {
 /** dockerd samples every second; CPU % is the change over that interval. */
 const INTERVAL_MS = 1000;
 
+/**
+ * docker CLI 28's bytes for one streamed frame: cursor home and the table, then the same text again line by line,
+ * each line ended by " ESC[K" (erase the rest of a longer old line), then ESC[J (erase rows of containers gone).
+ */
+export function redraw(table: string): string {
+  const text = `\x1b[H${table}`;
+  return `${text}${text
+    .split('\n')
+    .map((l) => `${l} \x1b[K\n`)
+    .join('')}\x1b[J`;
+}
+
 /** The containers of one frame: those named (as given), else the running ones (every one with `-a`). */
 async function targets(w: Wharf, names: string[], all: boolean): Promise<Array<{ id: string; shown: string }>> {
   if (names.length) return names.map((n) => ({ id: w.containers.resolve(n).id, shown: n }));
@@ -93,9 +105,7 @@ function statsVerb(parent: Command, ctx: CliContext): void {
           }
           while (!stopped) {
             if (!names.length) list = await targets(w, names, o.all === true);
-            const text = await frame(list);
-            // Docker's redraw: clear the screen, cursor home, the table.
-            ctx.stdout.write(`\x1b[2J\x1b[H${text}`);
+            ctx.stdout.write(redraw(await frame(list)));
             if (names.length && failed.size === names.length) break;
             await sleep(INTERVAL_MS);
           }

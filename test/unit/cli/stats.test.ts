@@ -113,3 +113,8 @@ test('cgroup v2: a fake unified tree', async () => {
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('a streamed frame is written as docker CLI 28 writes it', async () => {
+  const { redraw } = await import('../../../src/cli/commands/stats.js');
+  assert.equal(redraw('A   B\nx   y\n'), '\x1b[HA   B\nx   y\n\x1b[HA   B \x1b[K\nx   y \x1b[K\n \x1b[K\n\x1b[J');
+});
