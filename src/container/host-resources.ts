@@ -3,7 +3,8 @@
  * lookups a start needs: device numbers for `--device` and the blkio device flags, and whether the kernel will let
  * runc set a `--ulimit` (prlimit() on the container's process).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 import * as os from 'node:os';
 import { WharfError } from '../errors/index.js';
 import type { ResolvedDevice } from '../runtime/index.js';
@@ -91,10 +92,33 @@ function deviceNumbers(path: string): {
 
 /** `--device` mappings → device nodes with their numbers, failing as Docker does on a missing host device. */
 export function resolveDevices(devices: readonly DeviceMapping[]): ResolvedDevice[] {
-  return devices.map((d) => {
-    let n: ReturnType<typeof deviceNumbers>;
+  return devices.flatMap((d) => {
+    const node = (hostPath: string, inContainer: string): ResolvedDevice => {
+      const n = deviceNumbers(hostPath);
+      return {
+        pathInContainer: inContainer,
+        type: n.type,
+        major: n.major,
+        minor: n.minor,
+        fileMode: n.mode,
+        uid: n.uid,
+        gid: n.gid,
+        permissions: d.CgroupPermissions,
+      };
+    };
     try {
-      n = deviceNumbers(d.PathOnHost);
+      // A directory gives every device node below it, at the same place under the container path (Docker's rule).
+      if (statSync(d.PathOnHost).isDirectory()) {
+        const out: ResolvedDevice[] = [];
+        for (const rel of readdirSync(d.PathOnHost, { recursive: true }) as string[]) {
+          const host = path.join(d.PathOnHost, rel);
+          const st = lstatSync(host);
+          if (st.isCharacterDevice() || st.isBlockDevice())
+            out.push(node(host, path.posix.join(d.PathInContainer, rel)));
+        }
+        return out;
+      }
+      return [node(d.PathOnHost, d.PathInContainer)];
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const why = e.code === 'ENOENT' ? 'no such file or directory' : e.message;
@@ -103,16 +127,6 @@ export function resolveDevices(devices: readonly DeviceMapping[]): ResolvedDevic
         `error gathering device information while adding custom device "${d.PathOnHost}": ${why}`,
       );
     }
-    return {
-      pathInContainer: d.PathInContainer,
-      type: n.type,
-      major: n.major,
-      minor: n.minor,
-      fileMode: n.mode,
-      uid: n.uid,
-      gid: n.gid,
-      permissions: d.CgroupPermissions,
-    };
   });
 }
 

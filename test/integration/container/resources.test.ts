@@ -333,3 +333,23 @@ test('stats streams: a busy container shows CPU use; frames are redrawn until in
   assert.equal(frames[0], '\x1b[Hbusy 1\n\x1b[Hbusy 1 \x1b[K\n \x1b[K\n');
   ok(await wharf(['rm', '-f', 'busy']), 'rm');
 });
+
+test('--device: a missing host device fails the start with Docker’s message; a directory gives every node in it', async () => {
+  const w = await wharf(['run', '--rm', '--device', '/dev/nope', 'busybox', 'true']);
+  const k = await docker(['run', '--rm', '--device', '/dev/nope', 'busybox', 'true']);
+  // docker run exits 127 here: its CLI reads any "no such file or directory" as a missing command. Wharf: 125.
+  assert.equal(w.code, 125);
+  assert.equal(k.code, 127);
+  assert.equal(
+    w.stderr.trim().replace(/^Error: /, ''),
+    k.stderr
+      .split('\n')[0]!
+      .replace(/^docker: Error response from daemon: /, '')
+      .replace(/\.$/, ''),
+  );
+  const dir = ['/dev/net', '/dev/snd', '/dev/input'].find((p) => existsSync(p) && readdirSync(p).length > 0);
+  if (dir) {
+    const ls = ok(await wharf(['run', '--rm', '--device', `${dir}:/dev/x`, 'busybox', 'ls', '/dev/x']), 'dir');
+    assert.deepEqual(ls.stdout.trim().split(/\s+/).sort(), readdirSync(dir).sort());
+  }
+});
