@@ -18,7 +18,7 @@ import {
 } from '../runtime/index.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
-import { applicableUlimits, resolveBlkioDevices, resolveDevices } from './host-resources.js';
+import { probeUlimits, resolveBlkioDevices, resolveDevices } from './host-resources.js';
 import { resourcesOf } from './resources.js';
 import type { ContainerRecord } from './types.js';
 import { shortId } from '../digest/index.js';
@@ -109,7 +109,7 @@ export async function writeBundleSpec(
       privileged: hc.Privileged,
       ...(hc.Memory ? { memory: hc.Memory } : {}),
       ...(hc.NanoCpus ? { cpus: hc.NanoCpus / 1e9 } : {}),
-      ...resourceSpecOf(rec),
+      ...(await resourceSpecOf(rec)),
       shmSize: hc.ShmSize,
       network: networkAttachment(net),
       ...(init ? { init } : {}),
@@ -132,9 +132,9 @@ export function cgroupsPathOf(rec: ContainerRecord): string {
 }
 
 /** The record's resource settings as buildSpec takes them; host devices are looked up now, as Docker does at start. */
-function resourceSpecOf(
+async function resourceSpecOf(
   rec: ContainerRecord,
-): Pick<SpecOptions, 'memorySwap' | 'cpuShares' | 'pidsLimit' | 'resources'> {
+): Promise<Pick<SpecOptions, 'memorySwap' | 'cpuShares' | 'pidsLimit' | 'resources'>> {
   const r = resourcesOf(rec.hostConfig);
   return {
     ...(r.MemorySwap && rec.hostConfig.Memory ? { memorySwap: r.MemorySwap } : {}),
@@ -159,7 +159,7 @@ function resourceSpecOf(
       devices: resolveDevices(r.Devices),
       deviceCgroupRules: r.DeviceCgroupRules ?? [],
       // Limits the kernel would refuse are left out (create said so in one line): runc would fail the start.
-      ulimits: applicableUlimits(r.Ulimits).apply.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+      ulimits: (await probeUlimits(r.Ulimits)).apply.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
       oomScoreAdj: r.OomScoreAdj,
       cgroupnsPrivate: r.CgroupnsMode === 'private',
     },

@@ -5,6 +5,8 @@
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { run } from '../util/index.js';
 import * as os from 'node:os';
 import { WharfError } from '../errors/index.js';
 import type { ResolvedDevice } from '../runtime/index.js';
@@ -143,6 +145,46 @@ export function resolveBlkioDevices(list: readonly (WeightDevice | ThrottleDevic
       ? { major: n.major, minor: n.minor, weight: d.Weight }
       : { major: n.major, minor: n.minor, rate: d.Rate };
   });
+}
+
+/**
+ * Ask the kernel: set each `--ulimit` on a child process of ours with prlimit(1), as runc sets it on the container's
+ * first process. A refusal (EPERM from prlimit() on another process, which sandboxes and hosts without
+ * CAP_SYS_RESOURCE give) becomes one line saying so; the limits it accepts are applied. Without the prlimit tool the
+ * kernel's rule is applied to this process's own limits and capabilities (`applicableUlimits`).
+ */
+export async function probeUlimits(ulimits: readonly Ulimit[]): Promise<{ apply: Ulimit[]; refused: string[] }> {
+  if (ulimits.length === 0) return { apply: [], refused: [] };
+  const tool = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
+  const sleeper = ['/usr/bin/sleep', '/bin/sleep'].find((p) => existsSync(p));
+  if (!tool || !sleeper) return applicableUlimits(ulimits);
+  const child = spawn(sleeper, ['60'], { stdio: 'ignore' });
+  try {
+    const apply: Ulimit[] = [];
+    const refused: string[] = [];
+    const v = (n: number) => (n === -1 ? 'unlimited' : String(n));
+    for (const u of ulimits) {
+      const r = await run(tool, ['--pid', String(child.pid), `--${u.Name}=${v(u.Soft)}:${v(u.Hard)}`], {
+        check: false,
+      });
+      if (r.code === 0) {
+        apply.push(u);
+        continue;
+      }
+      const why =
+        r.stderr
+          .trim()
+          .split('\n')
+          .pop()
+          ?.replace(/^prlimit: /, '') ?? `exit ${r.code}`;
+      refused.push(
+        `--ulimit ${u.Name}=${u.Soft}:${u.Hard} not applied: this machine refuses prlimit() on another process (${why})`,
+      );
+    }
+    return { apply, refused };
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 /** Go's RLIMIT names as `--ulimit` spells them, and the /proc/<pid>/limits rows that show them. */

@@ -18,4 +18,11 @@ export { statusText, portsText, commandText } from './docker-shapes.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';
 export * from './resources.js';
-export { cgroupVersion, hostResources, parseProcLimits, hasSysResource, applicableUlimits } from './host-resources.js';
+export {
+  cgroupVersion,
+  hostResources,
+  parseProcLimits,
+  hasSysResource,
+  applicableUlimits,
+  probeUlimits,
+} from './host-resources.js';

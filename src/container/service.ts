@@ -20,7 +20,7 @@ import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from 
 import type { VolumeService } from './volumes.js';
 import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
 import { liveResources, planUpdate } from './update.js';
-import { applicableUlimits, hostResources } from './host-resources.js';
+import { hostResources, probeUlimits } from './host-resources.js';
 import { shortId } from '../digest/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
@@ -269,7 +269,7 @@ export class ContainerService {
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
     };
-    const warnings = this.#resources(hostConfig, opts.resources);
+    const warnings = await this.#resources(hostConfig, opts.resources);
 
     const createdVolumes: string[] = [];
     let prepared = false;
@@ -324,7 +324,7 @@ export class ContainerService {
   }
 
   /** The resource settings checked as Docker's daemon checks them and added to the host config; its warnings. */
-  #resources(hc: HostConfig, asked: Partial<ResourceConfig> | undefined): string[] {
+  async #resources(hc: HostConfig, asked: Partial<ResourceConfig> | undefined): Promise<string[]> {
     const host = hostResources();
     const r = { ...resourcesOf(asked ?? {}), Memory: hc.Memory, NanoCpus: hc.NanoCpus };
     // The daemon's default cgroup namespace mode: the host's on cgroup v1, a private one on v2.
@@ -332,7 +332,7 @@ export class ContainerService {
     const warnings = checkResources(r, host);
     const { Memory: _m, NanoCpus: _n, ...rest } = r;
     Object.assign(hc, rest);
-    warnings.push(...applicableUlimits(r.Ulimits).refused);
+    warnings.push(...(await probeUlimits(r.Ulimits)).refused);
     return warnings;
   }
 
