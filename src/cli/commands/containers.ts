@@ -153,7 +153,8 @@ async function toCreateOptions(
     extraHosts: o.addHost,
     dns: o.dns,
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
-    ...(o.shmSize && bytesFlag('--shm-size', o.shmSize) ? { shmSize: bytesFlag('--shm-size', o.shmSize) } : {}),
+    // `--shm-size 0` is Docker's default (64 MiB).
+    ...(o.shmSize && bytesFlag('--shm-size', o.shmSize) > 0 ? { shmSize: bytesFlag('--shm-size', o.shmSize) } : {}),
   };
 }
 
