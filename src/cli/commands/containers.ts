@@ -7,6 +7,7 @@ import type { NetworkMode } from '../../network/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
+import { checkedBy } from '../flag-values.js';
 import { humanSize } from '../../util/index.js';
 import {
   containerGroup,
@@ -78,7 +79,7 @@ function createFlags(cmd: Command): Command {
     .option('--privileged', 'Give extended privileges to this container')
     .option('--cap-add <list>', 'Add Linux capabilities', collect, [])
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect, [])
-    .option('-m, --memory <bytes>', 'Memory limit')
+    .option('-m, --memory <bytes>', 'Memory limit', checkedBy(parseBytes))
     .option('--cpus <decimal>', 'Number of CPUs')
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
@@ -211,7 +212,7 @@ export function ttyInputOk(ctx: CliContext, interactive: boolean, tty: boolean):
 const consoleSize = (): { cols: number; rows: number } | undefined =>
   process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
 
-function verbs(parent: Command, ctx: CliContext, top: boolean): void {
+function verbs(parent: Command, ctx: CliContext): void {
   createFlags(
     parent
       .command('run')
@@ -349,7 +350,6 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     );
 
   const rm = parent.command('rm');
-  if (!top) rm.alias('remove');
   rm.description('Remove one or more containers')
     .argument('<CONTAINER...>')
     .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
@@ -405,9 +405,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
 
 /** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container teardown` (alias `cleanup`). */
 export function register(program: Command, ctx: CliContext): void {
-  verbs(program, ctx, true);
+  // `container run|rm|…` are these verbs too (command-tree.ts); the group keeps only its own commands.
+  verbs(program, ctx);
   const group = containerGroup(program);
-  verbs(group, ctx, false);
 
   group
     .command('prune')

@@ -1,0 +1,18 @@
+/**
+ * A flag's value checked while the flags are parsed, as pflag's typed flags are: a bad value is a usage error
+ * (`invalid argument "x" for "-m, --memory" flag: invalid size: 'x'`, exit 125, before anything runs), not an
+ * engine error after the image was looked up. The value stays the string typed; the verb parses it again.
+ */
+import { InvalidArgumentError } from 'commander';
+
+/** commander's argParser that rejects what `parse` rejects, with its message. */
+export function checkedBy(parse: (value: string) => unknown): (value: string) => string {
+  return (value) => {
+    try {
+      parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
+    return value;
+  };
+}
