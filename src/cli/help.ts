@@ -91,7 +91,7 @@ export function flagUsages(options: readonly HelpOption[], cols: number): string
   // pflag lists flags sorted by their long name.
   const name = (o: HelpOption): string => (o.long ?? o.short ?? '').replace(/^-+/, '');
   for (const o of [...options].sort((x, y) => (name(x) < name(y) ? -1 : name(x) > name(y) ? 1 : 0))) {
-    if (o.hidden || o.long === '--help') continue;
+    if (o.hidden) continue;
     let left = o.short && o.long ? `  ${o.short}, ${o.long}` : `      ${o.long ?? o.short}`;
     const type = typeName(o);
     if (type) left += ` ${type}`;
@@ -127,6 +127,16 @@ function commandList(cmds: ReadonlyArray<{ name: string; description: string }>)
   return cmds.map((c) => `  ${c.name.padEnd(11)} ${c.description}\n`).join('');
 }
 
+const HELP_WITHOUT_SHORT: HelpOption = {
+  flags: '--help',
+  long: '--help',
+  description: 'Print usage',
+  negate: false,
+  required: false,
+  optional: false,
+  hidden: false,
+};
+
 /** `wharf VERB --help` (`path` as typed, canonical: `container ls` for `container ps`). */
 export function commandHelp(path: readonly string[], cmd: HelpCommand, cols: number): string {
   if (cmd.commands.some((c) => !isHidden(c))) return groupHelp(path, cmd);
@@ -138,6 +148,8 @@ export function commandHelp(path: readonly string[], cmd: HelpCommand, cols: num
     out += `\nAliases:\n  ${names.map((n) => `wharf ${n}`).join(', ')}\n`;
   }
   const options = visibleOptions(cmd);
+  // cobra lists its help flag only where `-h` is another flag's (run's --hostname): then it is `--help` alone.
+  if (options.some((o) => o.short === '-h')) options.push(HELP_WITHOUT_SHORT);
   if (options.length) out += `\nOptions:\n${flagUsages(options, cols)}`;
   return out;
 }
