@@ -104,6 +104,11 @@ export async function main(typedArgv: string[]): Promise<void> {
     const parsed = normalizeArgv(fromCommander(program), argv);
     parsedArgv = parsed.argv;
     const help = usage.helpRequest(program, parsed.argv);
+    if (help?.unknown) {
+      process.stderr.write(usage.unknownCommandText(help.unknown, help.cmd));
+      process.exitCode = 1;
+      return;
+    }
     if (help) {
       const { helpWidth } = await import('./help.js');
       process.stdout.write(usage.helpText(help, resolved.path, helpWidth()));

@@ -32,6 +32,8 @@ export function shownPath(cmd: HelpCommand, typed: readonly string[]): string[] 
 export interface HelpRequest {
   /** The command whose help to print; the program for `wharf --help`. */
   cmd: HelpCommand;
+  /** Set when the help asked for is of a command that does not exist (`wharf nope --help`): its words. */
+  unknown?: string[];
 }
 
 /**
@@ -56,8 +58,13 @@ export function helpRequest(program: HelpCommand, argv: readonly string[]): Help
       }
       return { cmd: target };
     }
-    const sub = cmd.commands.length ? findCommand(cmd, a) : undefined;
-    if (!sub) return undefined; // an argument, or an unknown command (reported elsewhere)
+    if (!cmd.commands.length) continue; // an argument
+    const sub = findCommand(cmd, a);
+    if (!sub) {
+      // An unknown command: reported as such, also when help was asked for (docker: "unknown command").
+      const rest = argv.slice(i + 1);
+      return rest.includes('--help') || rest.includes('-h') ? { cmd, unknown: [...pathOf(cmd), a] } : undefined;
+    }
     cmd = sub;
   }
   // The program or a group without a command prints its help, as docker does (exit 0).
@@ -73,7 +80,8 @@ export function helpText(req: HelpRequest, typed: readonly string[], cols: numbe
 
 /** docker 28's report of a usage error on `cmd` (stderr). */
 export function usageErrorText(message: string, cmd: HelpCommand, typed: readonly string[]): string {
-  if (!cmd.parent) return `${message}\n\nRun 'wharf --help' for more information\n`;
+  if (!cmd.parent)
+    return `${message}\n\nUsage:  wharf [OPTIONS] COMMAND [ARG...]\n\nRun 'wharf --help' for more information\n`;
   const path = shownPath(cmd, typed);
   const usage = cmd.commands.length ? `wharf ${path.join(' ')}` : usageLine(path, cmd);
   return `${message}\n\nUsage:  ${usage}\n\nRun 'wharf ${path.join(' ')} --help' for more information\n`;
