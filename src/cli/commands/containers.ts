@@ -53,6 +53,7 @@ interface CreateFlags {
   shmSize?: string;
   pull?: string;
   quiet?: boolean;
+  platform?: string;
 }
 
 function createFlags(cmd: Command): Command {
@@ -87,6 +88,7 @@ function createFlags(cmd: Command): Command {
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('-q, --quiet', 'Suppress the pull output');
 }
 
@@ -227,7 +229,7 @@ function verbs(parent: Command, ctx: CliContext): void {
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
+        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
         const rec = await w.containers.create(opts);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
@@ -255,7 +257,7 @@ function verbs(parent: Command, ctx: CliContext): void {
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
+        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
         const rec = await w.containers.create(opts);
         ctx.stdout.write(`${rec.id}\n`);
       }),
