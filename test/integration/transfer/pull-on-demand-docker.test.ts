@@ -72,7 +72,7 @@ test('run of a missing image, run --pull always, create --pull never: the same l
   const theirsAlways = await d.docker(['run', '--rm', '--pull', 'always', ref, 'echo', 'hi']);
   const oursAlways = await t.cli(['run', '--rm', '--pull', 'always', ref, 'echo', 'hi']);
   assert.equal(oursAlways.code, theirsAlways.code);
-  // Docker prints no line for a layer it has; Wharf's pull says "Already exists" (as `wharf pull` does).
+  // Neither prints a line for the layers of an image it has (pull-already-exists-docker.test.ts).
   assert.deepEqual(stable(oursAlways.stderr), stable(theirsAlways.stderr));
 
   ok(await t.cli(['rmi', ref]), 'rmi');
