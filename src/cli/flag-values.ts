@@ -16,3 +16,10 @@ export function checkedBy(parse: (value: string) => unknown): (value: string) =>
     return value;
   };
 }
+
+/** docker's `--cpus` (opts.NanoCPUs): a rational number, as Go's big.Rat reads it. */
+export function parseRational(value: string): number {
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) ? Number(value) : Number.NaN;
+  if (Number.isNaN(n)) throw new Error(`failed to parse ${value} as a rational number`);
+  return n;
+}

@@ -186,6 +186,13 @@ export class ContainerService {
     if (!['bridge', 'host', 'none'].includes(network)) {
       throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
     }
+    // dockerd's check (verifyContainerSettings): a relative working directory would depend on the image's.
+    if (opts.workdir && !opts.workdir.startsWith('/')) {
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`,
+      );
+    }
     const ports: PortMapping[] = (opts.publish ?? []).flatMap((p) => parsePublish(p));
     const specs: MountSpec[] = [
       ...(opts.volumes ?? []).map(parseVolumeFlag),

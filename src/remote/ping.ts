@@ -88,7 +88,7 @@ function answeredInPlainHttp(err: unknown): boolean {
 function plainHttpRegistry(endpoint: RegistryEndpoint, base: URL): WharfError {
   return new WharfError(
     'UNAVAILABLE',
-    `Get "${new URL('/v2/', base).href}": http: server gave HTTP response to HTTPS client\n` +
+    `Get "${new URL('/v2/', base).href}": http: server gave HTTP response to HTTPS client ` +
       `(${endpoint.domain} speaks plain HTTP; to allow it, mark it insecure: ` +
       `WHARF_INSECURE_REGISTRIES=${endpoint.domain}, or --insecure on pull/push/login)`,
   );

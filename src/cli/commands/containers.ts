@@ -3,15 +3,17 @@ import { WharfError, codeOf } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
 import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
-import type { NetworkMode } from '../../network/index.js';
+import { parsePublish, type NetworkMode } from '../../network/index.js';
+import { parsePlatform } from '../../oci/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
-import { checkedBy } from '../flag-values.js';
+import { checkedBy, parseRational } from '../flag-values.js';
 import { humanSize } from '../../util/index.js';
 import {
   containerGroup,
   driveSession,
+  createExitCodes,
   exit125,
   expandEnvEntries,
   forEachContainer,
@@ -81,7 +83,7 @@ function createFlags(cmd: Command): Command {
     .option('--cap-add <list>', 'Add Linux capabilities', collect, [])
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect, [])
     .option('-m, --memory <bytes>', 'Memory limit', checkedBy(parseBytes))
-    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('--cpus <decimal>', 'Number of CPUs', checkedBy(parseRational))
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
     .option('--dns <list>', 'Set custom DNS servers', collect, [])
@@ -102,6 +104,9 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
   const network = (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge');
+  // The docker CLI checks these before it calls the daemon (a bad `-p` fails `create` with 125, not 1).
+  for (const p of o.publish) parsePublish(p);
+  if (o.platform) parsePlatform(o.platform);
   if (!['bridge', 'host', 'none'].includes(network))
     throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
   let cpus: number | undefined;
@@ -253,14 +258,16 @@ function verbs(parent: Command, ctx: CliContext): void {
       .argument('[COMMAND...]')
       .passThroughOptions(),
   ).action(async (image: string, command: string[], o: CreateFlags) =>
-    exit125(ctx, () =>
-      withEngine(ctx, async (w) => {
-        const policy = pullPolicyOf(o.pull);
-        const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
-        const rec = await w.containers.create(opts);
-        ctx.stdout.write(`${rec.id}\n`);
-      }),
+    createExitCodes(
+      ctx,
+      'create',
+      async () => ({ policy: pullPolicyOf(o.pull), opts: await toCreateOptions(image, command, o) }),
+      ({ policy, opts }) =>
+        withEngine(ctx, async (w) => {
+          await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
+          const rec = await w.containers.create(opts);
+          ctx.stdout.write(`${rec.id}\n`);
+        }),
     ),
   );
 

@@ -31,9 +31,13 @@ test("a plain-HTTP registry not marked insecure: Docker's message and how to mar
   const strict = new RegistryClient({ domain: host, apiHost: host, authKey: host, insecure: false }, { retries: 0 });
   await assert.rejects(strict.tags.list('x'), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'UNAVAILABLE');
-    const [first, hint] = err.message.split('\n');
-    assert.equal(first, `Get "https://${host}/v2/": http: server gave HTTP response to HTTPS client`);
-    assert.match(hint!, new RegExp(`WHARF_INSECURE_REGISTRIES=${host.replace(/\./g, '\\.')}`));
+    // One line (the CLI prints an error's first line): Docker's words, then how to mark the registry insecure.
+    assert.ok(
+      err.message.startsWith(`Get "https://${host}/v2/": http: server gave HTTP response to HTTPS client (`),
+      err.message,
+    );
+    assert.ok(!err.message.includes('\n'));
+    assert.match(err.message, new RegExp(`WHARF_INSECURE_REGISTRIES=${host.replace(/\./g, '\\.')}`));
     assert.doesNotMatch(err.message, /EPROTO|wrong version number/);
     return true;
   });
