@@ -16,6 +16,7 @@ import { pullImage } from './pull-missing.js';
 
 interface BuildFlags {
   tag: string[];
+  forceRm?: boolean;
   file?: string;
   buildArg: string[];
   label: string[];
@@ -138,8 +139,8 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--squash', 'Squash newly built layers into a single new layer')
     .option('--pull', 'Always attempt to pull a newer version of the image')
-    .option('--rm', 'Remove intermediate containers after a successful build (always)', true)
-    .option('--force-rm', 'Always remove intermediate containers (always)')
+    .option('--rm', 'Remove intermediate containers after a successful build', true)
+    .option('--force-rm', 'Always remove intermediate containers')
     .action(async (contextArg: string, o: BuildFlags) => {
       if (!tagsValid(ctx, o.tag)) return;
       const controller = new AbortController();
@@ -226,6 +227,21 @@ export function register(program: Command, ctx: CliContext): void {
               ...(timestamp ? { timestamp } : {}),
               ...(o.platform ? { platform: o.platform } : {}),
               pullBase: (ref, out) => pullImage(w, ref, out),
+              ...(o.forceRm ? { forceRm: true } : {}),
+              keepFailedStep: async (s) => {
+                await w.containers.keepBuildStep(
+                  {
+                    id: s.id,
+                    image: s.imageId,
+                    command: s.argv,
+                    entrypoint: '',
+                    env: s.env,
+                    ...(s.workdir ? { workdir: s.workdir } : {}),
+                    ...(s.user ? { user: s.user } : {}),
+                  },
+                  s,
+                );
+              },
               ...(o.pull ? { pull: true } : {}),
               out: ctx.stdout,
               err: ctx.stderr,

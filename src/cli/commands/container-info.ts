@@ -140,7 +140,8 @@ function register1(parent: Command, ctx: CliContext): void {
                 : undefined;
             rows.push({
               ID: o.trunc ? shortId(c.id) : c.id,
-              Image: c.imageName,
+              // docker's formatter: an image given by ID (a build step's container) shows as the short ID.
+              Image: o.trunc && shortId(c.imageId) === shortId(c.imageName) ? shortId(c.imageId) : c.imageName,
               Command: commandText(c, o.trunc),
               CreatedAt: goTimeString(new Date(c.created)),
               RunningFor: timeAgo(c.created),
