@@ -23,3 +23,9 @@ export function parseRational(value: string): number {
   if (Number.isNaN(n)) throw new Error(`failed to parse ${value} as a rational number`);
   return n;
 }
+
+/** A repeatable flag (`-t a -t b`) whose every value is checked as `checkedBy` checks one. */
+export function collectCheckedBy(parse: (value: string) => unknown): (value: string, previous: string[]) => string[] {
+  const check = checkedBy(parse);
+  return (value, previous) => [...previous, check(value)];
+}

@@ -12,6 +12,7 @@ import type { CliContext } from '../context.js';
 /** build/ loads on use: other verbs (a container start above all) do not pay for initialising it. */
 export const buildModule = (): Promise<typeof BuildModule> => import('../../build/index.js');
 import { withEngine, collect, confirm } from '../engine.js';
+import { collectCheckedBy } from '../flag-values.js';
 import { pullImage } from './pull-missing.js';
 
 interface BuildFlags {
@@ -94,33 +95,18 @@ async function peek(src: Readable, n: number): Promise<{ head: Buffer; rest: Rea
   return { head: head.subarray(0, n), rest: Readable.from(replay()) };
 }
 
-/**
- * Docker's CLI checks every `-t` before it sends anything, as a flag error: its message, the usage, exit 125,
- * and no step runs.
- */
-function tagsValid(ctx: CliContext, tags: readonly string[]): boolean {
-  for (const tag of tags) {
-    try {
-      parseNormalizedNamed(tag);
-    } catch (err) {
-      if (!(err instanceof WharfError)) throw err;
-      ctx.stderr.write(
-        `invalid argument "${tag}" for "-t, --tag" flag: ${err.message}\n\n` +
-          "Usage:  wharf build [OPTIONS] PATH | URL | -\n\nRun 'wharf build --help' for more information\n",
-      );
-      ctx.setExitCode(125);
-      return false;
-    }
-  }
-  return true;
-}
-
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('build')
     .description('Build an image from a Dockerfile')
     .argument('<context>', 'PATH, or - to read a tar (or a Dockerfile) from stdin')
-    .option('-t, --tag <name>', 'Name and optionally a tag in the "name:tag" format', collect, [])
+    // Docker's CLI checks every -t as a flag value, before anything is sent: exit 125 with pflag's message, no step runs.
+    .option(
+      '-t, --tag <name>',
+      'Name and optionally a tag in the "name:tag" format',
+      collectCheckedBy(parseNormalizedNamed),
+      [],
+    )
     .option('-f, --file <path>', "Name of the Dockerfile (default: 'PATH/Dockerfile'); - reads it from stdin")
     .option('--build-arg <arg>', 'Set build-time variables', collect, [])
     .option('--label <label>', 'Set metadata for an image', collect, [])
@@ -142,7 +128,6 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--rm', 'Remove intermediate containers after a successful build', true)
     .option('--force-rm', 'Always remove intermediate containers')
     .action(async (contextArg: string, o: BuildFlags) => {
-      if (!tagsValid(ctx, o.tag)) return;
       const controller = new AbortController();
       let stoppedBy: NodeJS.Signals | undefined;
       const onSignal = (sig: NodeJS.Signals) => {
