@@ -195,6 +195,10 @@ export class ContainerService {
         `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`,
       );
     }
+    // dockerd's floor (verifyPlatformContainerResources): less leaves no room for the runtime itself.
+    if (opts.memory && opts.memory < 6 * 1024 * 1024) {
+      throw new WharfError('INVALID_ARGUMENT', 'Minimum memory limit allowed is 6MB');
+    }
     const ports: PortMapping[] = (opts.publish ?? []).flatMap((p) => parsePublish(p));
     const specs: MountSpec[] = [
       ...(opts.volumes ?? []).map(parseVolumeFlag),

@@ -44,6 +44,7 @@ const CASES: Array<[string[], 'same' | 'status']> = [
   [['create', '--mount', 'type=bind,src=/nonexistent,dst=/x', 'busybox', 'true'], 'same'],
   [['create', '--volumes-from', 'nope', 'busybox', 'true'], 'same'],
   [['create', '-w', 'rel', 'busybox', 'true'], 'same'],
+  [['create', '--memory', '1k', 'busybox', 'true'], 'same'],
   [['create', 'nocmd'], 'status'],
   [['create', '-v', '/a:/b:zz', 'busybox', 'true'], 'status'],
   [['create', '127.0.0.1:1/x:1', 'true'], 'status'],
