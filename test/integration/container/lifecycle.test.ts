@@ -46,7 +46,7 @@ test('the web server case: run -d -p, fetch from 127.0.0.1, ps, port, inspect, l
   assert.match(
     ps,
     new RegExp(
-      `^${id.slice(0, 12)}\\s+busybox\\s+"sh -c echo serving …"\\s+.+ago\\s+Up .+\\s+0\\.0\\.0\\.0:${port}->80/tcp\\s+web$`,
+      `^${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo serving…"\\s+.+ago\\s+Up .+\\s+0\\.0\\.0\\.0:${port}->80/tcp\\s+web$`,
       'm',
     ),
   );
