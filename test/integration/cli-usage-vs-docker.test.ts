@@ -145,3 +145,11 @@ test('management paths run the verb: image ls is images, container ls is ps', as
     assert.deepEqual(y, x, b!.join(' '));
   }
 });
+
+test('the checked-in list of docker CLI 28 flags is what the local docker CLI prints', () => {
+  const r = spawnSync('node', ['scripts/docker-cli-flags.mjs', '--check'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+});
