@@ -203,7 +203,8 @@ export const DOCKER_USAGE: Readonly<Record<string, string>> = {
   commit: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
   'container inspect': '[OPTIONS] CONTAINER [CONTAINER...]',
   'container prune': '[OPTIONS]',
-  cp: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-',
+  // docker's second form of cp is on a second line, as docker prints it.
+  cp: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\twharf cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
   create: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
   diff: 'CONTAINER',
   events: '[OPTIONS]',
