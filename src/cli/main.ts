@@ -37,6 +37,8 @@ export function verbOf(argv: readonly string[]): string | undefined {
  * The CLI entry. `--version` is answered before commander and the verbs are loaded, so it starts fast.
  */
 export async function main(typedArgv: string[]): Promise<void> {
+  let verb = verbOf(typedArgv);
+  for (const out of [process.stdout, process.stderr]) out.on('error', (err) => endOnBrokenPipe(err, verb));
   if (typedArgv.length === 1 && (typedArgv[0] === '--version' || typedArgv[0] === '-v')) {
     process.stdout.write(`Wharf version ${version()}\n`);
     return;
@@ -45,8 +47,7 @@ export async function main(typedArgv: string[]): Promise<void> {
   const { groupNamed, resolveCommand } = await import('./command-tree.js');
   const resolved = resolveCommand(typedArgv);
   const argv = resolved.argv;
-  const verb = verbOf(argv);
-  for (const out of [process.stdout, process.stderr]) out.on('error', (err) => endOnBrokenPipe(err, verb));
+  verb = verbOf(argv);
   process.once('exit', () => trace('exit'));
   const { Command, CommanderError } = await import('commander');
   const { exitCodeFor, formatError } = await import('./errors.js');
