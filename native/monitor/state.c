@@ -63,7 +63,7 @@ void save_state(void) {
   buf_adds(&b, "{\"id\":");
   json_string(&b, cfg.id);
   buf_adds(&b, ",\"status\":");
-  json_string(&b, st.status);
+  json_string(&b, st.restarting && !strcmp(st.status, "starting") ? "restarting" : st.status);
   buf_printf(&b, ",\"monitorPid\":%d", (int)getpid());
   if (st.attach_ready) buf_adds(&b, ",\"attachReady\":true");
   if (st.pid > 0) buf_printf(&b, ",\"pid\":%ld", st.pid);
@@ -82,6 +82,7 @@ void save_state(void) {
     json_string(&b, st.cleanup_error);
   }
   if (st.cleanup_by > 0) buf_printf(&b, ",\"cleanupBy\":%ld", st.cleanup_by);
+  if (st.restart_count > 0) buf_printf(&b, ",\"restartCount\":%d", st.restart_count);
   buf_adds(&b, "}\n");
   int r = write_state_file(&b);
   for (int delay_ms = 10; r != 0 && delay_ms <= 160; delay_ms *= 2) {

@@ -8,6 +8,7 @@ export * from './types.js';
 export * from './names.js';
 export * from './mount-spec.js';
 export * from './paths.js';
+export * from './restart-policy.js';
 export { ContainerRecords, CONTAINER_MIGRATIONS } from './records.js';
 export { VolumeService, type VolumeRecord, type VolumeUsers } from './volumes.js';
 export { ContainerStore, type ContainerStoreOptions } from './store.js';

@@ -20,7 +20,11 @@ import {
   type OciSpec,
   type ReadLogsOptions,
   type StartedMonitor,
+  type StartMonitorOptions,
+  requestNoRestart,
+  writeRestartPolicy,
 } from '../runtime/index.js';
+import { monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
@@ -121,9 +125,12 @@ export class TaskService {
       });
       await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize);
       // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
+      // A start is Docker's manual start: the restart count begins again and a manual stop is forgotten.
       this.#records.update(rec.id, (r) => {
         r.network = net;
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
+        r.restartCount = 0;
+        delete r.manuallyStopped;
       });
       removeTreeSync(p.stateDir); // a few small files of the previous run
       trace('spec written');
@@ -141,6 +148,7 @@ export class TaskService {
           stdinOnce: rec.config.StdinOnce === true,
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           watchOom: hc.Memory > 0,
+          restartPolicy: monitorRestartPolicy(hc.RestartPolicy) as NonNullable<StartMonitorOptions['restartPolicy']>,
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
           // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
           ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
@@ -226,6 +234,7 @@ export class TaskService {
         if (opts.error && !monitorState) r.state.error = opts.error;
       }
       r.state.paused = false;
+      if (monitorState?.restartCount !== undefined) r.restartCount = monitorState.restartCount;
       if (!netErr) delete r.network;
     });
     if (updated.hostConfig.AutoRemove && !opts.keep) {
@@ -285,7 +294,21 @@ export class TaskService {
     } else {
       await this.#stopWithoutMonitor(v.id, signal, timeoutSec);
     }
-    return this.#records.get(v.id) ?? v;
+    // Docker's HasBeenManuallyStopped: an unless-stopped container stays down at `system restore`.
+    if (!this.#records.get(v.id)) return v;
+    return this.#records.update(v.id, (r) => {
+      r.manuallyStopped = true;
+    });
+  }
+
+  /**
+   * A new restart policy for a running container's monitor, read at its next exit (ContainerService.setRestartPolicy
+   * stores it in the record first). Nothing to tell when no monitor runs: the next start reads the record.
+   */
+  async tellRestartPolicy(id: string, policy: RestartPolicy): Promise<void> {
+    const rec = this.#records.resolve(id);
+    if (!(await this.#monitorAlive(rec))) return;
+    writeRestartPolicy(this.#store.paths(rec.id).stateDir, monitorRestartPolicy(policy));
   }
 
   /** The container exited and its (live) monitor has not finished the teardown yet. */
@@ -350,7 +373,23 @@ export class TaskService {
     const v = await this.#get(idOrName);
     if (!v.running)
       throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
-    await this.#runc.kill(v.id, normalizeSignal(signal));
+    const sig = normalizeSignal(signal);
+    // Docker's killWithSignal: SIGKILL, or any signal when no StopSignal is set, or the StopSignal ends the restart
+    // loop (ExitOnNext); told to the monitor before the signal is sent.
+    const stopSignal = v.config.StopSignal ? normalizeSignal(v.config.StopSignal) : undefined;
+    if (!stopSignal || sameSignal(sig, 'SIGKILL') || sameSignal(sig, stopSignal))
+      requestNoRestart(this.#store.paths(v.id).stateDir);
+    if (v.status === 'restarting') {
+      // Between runs: the monitor ends the loop at its next look, unless its next run was already on its way.
+      const stateDir = this.#store.paths(v.id).stateDir;
+      let s = await readState(stateDir);
+      for (let i = 0; i < 500 && (s?.status === 'restarting' || s?.status === 'starting'); i++) {
+        await sleep(20);
+        s = await readState(stateDir);
+      }
+      if (s?.status !== 'running') return;
+    }
+    await this.#runc.kill(v.id, sig);
   }
 
   /** `wait`: block until the container is not running; its exit code. */
@@ -435,6 +474,13 @@ export class TaskService {
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
     return this.#runc.ps(v.id);
   }
+}
+
+const SIGNAL_NUMBERS: Record<string, string> = { SIGKILL: '9', SIGTERM: '15', SIGINT: '2', SIGHUP: '1', SIGQUIT: '3' };
+
+/** Whether two normalized signals are the same (`9` and `SIGKILL`). */
+function sameSignal(a: string, b: string): boolean {
+  return a === b || SIGNAL_NUMBERS[a] === b || SIGNAL_NUMBERS[b] === a;
 }
 
 /** `KILL`, `SIGKILL`, `9` → what runc accepts. */

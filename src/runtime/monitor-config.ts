@@ -46,5 +46,9 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
   for (const arg of cfg.cleanup ?? []) put('cleanup', arg);
   put('cleanup_timeout_ms', cfg.cleanupTimeoutMs);
   put('notify_fd', cfg.notifyFd);
+  if (cfg.restartPolicy && cfg.restartPolicy.name !== 'no') {
+    put('restart_policy', cfg.restartPolicy.name);
+    put('restart_max', cfg.restartPolicy.max);
+  }
   return lines.join('\n') + '\n';
 }

@@ -2,7 +2,13 @@ import type { Command } from 'commander';
 import { WharfError, codeOf } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
-import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
+import {
+  checkRestartWithAutoRemove,
+  parseBytes,
+  parseRestartPolicy,
+  type CreateOptions,
+  type StartOptions,
+} from '../../container/index.js';
 import type { NetworkMode } from '../../network/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
@@ -52,6 +58,7 @@ interface CreateFlags {
   shmSize?: string;
   pull?: string;
   quiet?: boolean;
+  restart: string;
 }
 
 function createFlags(cmd: Command): Command {
@@ -86,6 +93,7 @@ function createFlags(cmd: Command): Command {
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
     .option('-q, --quiet', 'Suppress the pull output');
 }
 
@@ -101,6 +109,9 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
   const network = (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge');
   if (!['bridge', 'host', 'none'].includes(network))
     throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
+  // The docker CLI's own checks, before the engine's (validateRestartPolicy in ContainerService.create).
+  const restartPolicy = parseRestartPolicy(o.restart);
+  checkRestartWithAutoRemove(restartPolicy, o.rm === true);
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
@@ -137,6 +148,7 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     dns: o.dns,
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
     ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
+    restartPolicy,
   };
 }
 
