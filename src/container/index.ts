@@ -15,6 +15,7 @@ export { ContainerStore, type ContainerStoreOptions } from './store.js';
 export { ContainerService, type CreateOptions, type ContainerServiceOptions } from './service.js';
 export { TaskService, normalizeSignal, type StartOptions, type ExecOptions, type TaskServiceOptions } from './tasks.js';
 export { ContainerFiles, type ContainerFilesOptions } from './files.js';
+export type { RestoreResult } from './restore.js';
 export { statusText, portsText, commandText } from './docker-shapes.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';

@@ -25,6 +25,7 @@ import {
   writeRestartPolicy,
 } from '../runtime/index.js';
 import { monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
+import { restoreContainers, type RestoreResult } from './restore.js';
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
@@ -390,6 +391,15 @@ export class TaskService {
       if (s?.status !== 'running') return;
     }
     await this.#runc.kill(v.id, sig);
+  }
+
+  /** `system restore`: starts the `always`/`unless-stopped` containers whose run-time state was lost (restore.ts). */
+  restore(): Promise<RestoreResult> {
+    return restoreContainers(
+      this.#store,
+      (id) => this.#get(id),
+      (id) => this.start(id),
+    );
   }
 
   /** `wait`: block until the container is not running; its exit code. */
