@@ -390,7 +390,14 @@ export class TaskService {
       }
       if (s?.status !== 'running') return;
     }
-    await this.#runc.kill(v.id, sig);
+    try {
+      await this.#runc.kill(v.id, sig);
+    } catch (err) {
+      // Exited meanwhile (a restart loop's run ends any moment): Docker's kill then succeeds without a signal.
+      const s = await readState(this.#store.paths(v.id).stateDir);
+      if (s && s.status !== 'running' && s.status !== 'starting') return;
+      throw err;
+    }
   }
 
   /** `system restore`: starts the `always`/`unless-stopped` containers whose run-time state was lost (restore.ts). */
