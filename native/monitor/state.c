@@ -70,6 +70,7 @@ void save_state(void) {
   if (st.started_at[0]) buf_printf(&b, ",\"startedAt\":\"%s\"", st.started_at);
   if (st.finished_at[0]) buf_printf(&b, ",\"finishedAt\":\"%s\"", st.finished_at);
   if (st.has_exit) buf_printf(&b, ",\"exitCode\":%d", st.exit_code);
+  else if (st.restart_count > 0) buf_printf(&b, ",\"lastExitCode\":%d", st.exit_code); /* the run before this */
   if (st.oom_killed) buf_adds(&b, ",\"oomKilled\":true");
   if (st.error) {
     buf_adds(&b, ",\"error\":");

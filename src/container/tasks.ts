@@ -413,6 +413,7 @@ export class TaskService {
   async wait(idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
     const rec = this.#records.resolve(idOrName);
     const p = this.#store.paths(rec.id);
+    let restartsBefore: number | undefined;
     for (;;) {
       const cur = this.#records.get(rec.id);
       if (!cur) {
@@ -421,8 +422,14 @@ export class TaskService {
       }
       const v = await this.observe(cur);
       if (!v.running) return v.state.exitCode;
+      // Docker's wait also ends at an exit that the restart policy follows with a restart, with that exit's code.
+      restartsBefore ??= v.restartCount;
+      if (v.restartCount > restartsBefore) {
+        if (v.status === 'restarting') return v.state.exitCode;
+        return (await readState(p.stateDir))?.lastExitCode ?? 0;
+      }
       if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'wait cancelled');
-      await sleep(100);
+      await sleep(v.hostConfig.RestartPolicy && v.hostConfig.RestartPolicy.Name !== 'no' ? 50 : 100);
     }
   }
 

@@ -78,6 +78,8 @@ export interface MonitorState {
   cleanupBy?: number;
   /** Restarts by the restart policy since this monitor started (absent: none). */
   restartCount?: number;
+  /** While a restarted run runs: the exit code of the run before it (`wait` reports it, as Docker's does). */
+  lastExitCode?: number;
   /**
    * Set by readState when the monitor died without recording an exit (e.g. SIGKILL): the status then reads
    * 'exited' with no exit code, but the container itself may still run; ask runc.
