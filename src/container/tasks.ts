@@ -436,6 +436,7 @@ export class TaskService {
   async pause(idOrName: string): Promise<void> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
+    if (v.status === 'restarting') throw restartingError(v.id);
     if (v.status === 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is already paused`);
     await this.#runc.pause(v.id);
     this.#records.update(v.id, (r) => {
@@ -467,6 +468,7 @@ export class TaskService {
   async exec(idOrName: string, opts: ExecOptions): Promise<ExecHandle> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
+    if (v.status === 'restarting') throw restartingError(v.id);
     if (v.status === 'paused')
       throw new WharfError('CONFLICT', `Container ${v.id} is paused, unpause the container before exec`);
     const p = this.#store.paths(v.id);
@@ -499,6 +501,10 @@ export class TaskService {
     return this.#runc.ps(v.id);
   }
 }
+
+/** Docker's refusal of pause and exec between two runs of a restart policy. */
+const restartingError = (id: string): WharfError =>
+  new WharfError('CONFLICT', `Container ${id} is restarting, wait until the container is running`);
 
 const SIGNAL_NUMBERS: Record<string, string> = { SIGKILL: '9', SIGTERM: '15', SIGINT: '2', SIGHUP: '1', SIGQUIT: '3' };
 
