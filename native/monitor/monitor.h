@@ -13,6 +13,7 @@
  *   loop.c     the poll loop over everything above
  *   hooks.c    where a restart policy and health checks plug in
  *   restart.c  restart policies: the decision after an exit, the back-off, the next run's reset
+ *   events.c   the container's events (die, oom, ...) in the root's event log (docs/events.md)
  */
 #ifndef WHARF_MONITOR_H
 #define WHARF_MONITOR_H
@@ -80,6 +81,9 @@ struct config {
   const char *cgroup_root;  /* /sys/fs/cgroup; another root only for tests */
   const char *restart_policy; /* no, on-failure, always, unless-stopped (restart.c); NULL: no */
   long restart_max;           /* on-failure's maximum restarts; 0: no limit */
+  const char *events_path;  /* the root's events.log; NULL: no events */
+  const char *event_name, *event_image; /* the container's name and image, as its events name them */
+  const char *event_attrs;  /* its labels as JSON object members ("k":"v",...), already escaped; or NULL */
 };
 extern struct config cfg;
 void config_load(const char *path);
@@ -195,6 +199,10 @@ void loop_once(int timeout_ms);
 int clamp_wait(int64_t until);
 /* The loop's per-run state (the pid file seen, queued stdin, held signals) back to a fresh run's, for a restart. */
 void loop_new_run(void);
+
+/* ---- events.c ---- */
+/* Appends a Type=container event for this container; extra_attrs_json: members such as "\"exitCode\":\"137\"" or NULL. */
+void event_emit(const char *action, const char *extra_attrs_json);
 
 /* ---- hooks.c ---- */
 int hook_restart_wanted(int exit_code);

@@ -50,6 +50,20 @@ export interface MonitorConfig {
    * `on-failure` (a non-zero exit, at most `max` times; 0: no limit), `always`, `unless-stopped`.
    */
   restartPolicy?: { name: 'no' | 'on-failure' | 'always' | 'unless-stopped'; max: number };
+  /** The container's events (die, oom) go to this event log (src/events/, docs/events.md); without it, none. */
+  events?: MonitorEvents;
+}
+
+/** What the monitor's events say about the container (Docker's Actor attributes). */
+export interface MonitorEvents {
+  /** The root's events.log. */
+  path: string;
+  /** The container's name without its slash. */
+  name?: string;
+  /** The image as the container was made with it (Config.Image). */
+  image?: string;
+  /** The container's labels (Config.Labels): Docker puts them into every container event. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** `restarting`: between two runs of a restart policy (the last run's exit recorded), until the next one is up. */

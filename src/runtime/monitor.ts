@@ -22,6 +22,7 @@ export {
   monitorPaths,
   jsonLogPath,
   type MonitorConfig,
+  type MonitorEvents,
   type MonitorState,
   type MonitorStatus,
 } from './monitor-types.js';

@@ -50,6 +50,19 @@ test('on-failure:2 restarts a failing command twice, then it stays exited with i
   assert.match(await psStatus('of2'), /^Exited \(3\) /);
   // One log, three runs.
   assert.equal(ok(await f.cli(['logs', 'of2']), 'logs').stdout, 'ran\nran\nran\n');
+  // The event log: a die with its exit code for each run, a start for each (the monitor's after a restart), as
+  // dockerd logs them.
+  const events = (await fsp.readFile(path.join(f.root, 'events.log'), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } })
+    .filter((e) => e.Actor.ID === doc.Id);
+  const dies = events.filter((e) => e.Action === 'die');
+  assert.deepEqual(
+    dies.map((e) => e.Actor.Attributes.exitCode),
+    ['3', '3', '3'],
+  );
+  assert.equal(events.filter((e) => e.Action === 'start').length, 3);
   // on-failure leaves a clean exit alone.
   ok(await f.cli(['run', '-d', '--name', 'of0', '--restart', 'on-failure', 'busybox', 'true']), 'run');
   await until(async () => (await inspect('of0')).State.Status === 'exited', 'of0 to exit');
