@@ -82,7 +82,8 @@ export async function observeContainer(rec: ContainerRecord, stateDir: string, r
 }
 
 function startedOk(monitorState: MonitorState): boolean {
-  return !monitorState.error || lostMonitor(monitorState);
+  // A restart that could not start its command ends the loop of a container that did run: it exited.
+  return !monitorState.error || lostMonitor(monitorState) || (monitorState.restartCount ?? 0) > 0;
 }
 
 /** The monitor died without recording an exit (SIGKILL): the process may still run under runc. */

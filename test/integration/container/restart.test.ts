@@ -306,7 +306,30 @@ test('ps and inspect of restart policies match a real dockerd, and so do the ref
     const after = await both(['inspect', '-f', '{{.State.Status}} {{.State.Restarting}}', 'cmpl']);
     assert.equal(after.wharf.stdout, after.docker.stdout);
     assert.equal(after.wharf.stdout, 'exited false\n');
-    ok(await f.cli(['rm', '-f', 'cmp2', 'cmpl']), 'rm');
+    // wait ends at the first exit although a restart follows, with its code; create keeps the policy for start.
+    const create = await both([
+      'create',
+      '--network',
+      'none',
+      '--name',
+      'cmpw',
+      '--restart=on-failure:1',
+      'busybox',
+      'sh',
+      '-c',
+      'sleep 1; exit 4',
+    ]);
+    assert.equal(create.wharf.code, create.docker.code);
+    assert.equal((await both(['start', 'cmpw'])).wharf.code, 0);
+    const wait = await both(['wait', 'cmpw']);
+    assert.equal(wait.wharf.stdout, wait.docker.stdout);
+    assert.equal(wait.wharf.stdout, '4\n');
+    const ended = await both(['wait', 'cmpw']);
+    assert.equal(ended.wharf.stdout, ended.docker.stdout);
+    const count = await both(['inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'cmpw']);
+    assert.equal(count.wharf.stdout, count.docker.stdout);
+    assert.equal(count.wharf.stdout, '1 exited\n');
+    ok(await f.cli(['rm', '-f', 'cmp2', 'cmpl', 'cmpw']), 'rm');
   } finally {
     await d.stop();
     await fsp.rm(dir, { recursive: true, force: true });
