@@ -388,6 +388,10 @@ export class TaskService {
     const stopSignal = v.config.StopSignal ? normalizeSignal(v.config.StopSignal) : undefined;
     if (!stopSignal || sameSignal(sig, 'SIGKILL') || sameSignal(sig, stopSignal))
       requestNoRestart(this.#store.paths(v.id).stateDir);
+    // dockerd (20.10) counts any kill as a stop by hand: an unless-stopped container stays down at its restart.
+    this.#records.update(v.id, (r) => {
+      r.manuallyStopped = true;
+    });
     if (v.status === 'restarting') {
       // Between runs: the monitor ends the loop at its next look, unless its next run was already on its way.
       const stateDir = this.#store.paths(v.id).stateDir;

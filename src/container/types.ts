@@ -79,8 +79,8 @@ export interface ContainerRecord {
   /** Restarts by the monitor since the last start (the monitor's own count while it runs: see ObservedContainer). */
   restartCount: number;
   /**
-   * Docker's HasBeenManuallyStopped: `stop` ended the container (and its restart loop); an `unless-stopped` container
-   * stays down at `system restore`. `start` clears it.
+   * Docker's HasBeenManuallyStopped: `stop` or `kill` was used on the container; an `unless-stopped` container stays
+   * down at `system restore`. `start` clears it.
    */
   manuallyStopped?: boolean;
 }

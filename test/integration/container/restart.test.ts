@@ -164,10 +164,13 @@ test('system restore starts always and unless-stopped containers after a lost /r
   ok(await f.cli(['run', '-d', '--name', 'ra', '--restart', 'always', 'busybox', 'sleep', '300']), 'run ra');
   ok(await f.cli(['run', '-d', '--name', 'ru', '--restart', 'unless-stopped', 'busybox', 'sleep', '300']), 'run ru');
   ok(await f.cli(['run', '-d', '--name', 'rs', '--restart', 'unless-stopped', 'busybox', 'sleep', '300']), 'run rs');
+  ok(await f.cli(['run', '-d', '--name', 'rk', '--restart', 'unless-stopped', 'busybox', 'sleep', '300']), 'run rk');
   ok(await f.cli(['run', '-d', '--name', 'rn', 'busybox', 'sleep', '300']), 'run rn');
   ok(await f.cli(['stop', '-t', '0', 'rs']), 'stop rs');
+  // dockerd leaves a killed unless-stopped container down at its restart too.
+  ok(await f.cli(['kill', 'rk']), 'kill rk');
   const ids = new Map<string, string>();
-  for (const n of ['ra', 'ru', 'rs', 'rn']) {
+  for (const n of ['ra', 'ru', 'rs', 'rk', 'rn']) {
     ids.set(n, (await inspect(n)).Id);
     await loseRunState(n);
   }
@@ -177,14 +180,14 @@ test('system restore starts always and unless-stopped containers after a lost /r
     assert.equal((await inspect(n)).State.Status, 'running', n);
     assert.equal(ok(await f.cli(['exec', n, 'echo', 'alive']), `exec ${n}`).stdout, 'alive\n');
   }
-  for (const n of ['rs', 'rn']) assert.equal((await inspect(n)).State.Status, 'exited', n);
+  for (const n of ['rs', 'rk', 'rn']) assert.equal((await inspect(n)).State.Status, 'exited', n);
   const second = ok(await f.cli(['system', 'restore']), 'restore again');
   assert.equal(second.stdout, '', 'nothing is started twice');
   // start clears the manual stop: rs comes back at the next restore.
   ok(await f.cli(['start', 'rs']), 'start rs');
   await loseRunState('rs');
   assert.equal(ok(await f.cli(['system', 'restore']), 'restore').stdout, `${ids.get('rs')}\n`);
-  ok(await f.cli(['rm', '-f', 'ra', 'ru', 'rs', 'rn']), 'rm');
+  ok(await f.cli(['rm', '-f', 'ra', 'ru', 'rs', 'rk', 'rn']), 'rm');
 });
 
 const BAD_POLICIES: Array<{ args: string[]; message: string }> = [
