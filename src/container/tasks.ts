@@ -467,12 +467,16 @@ export class TaskService {
 
   logs(idOrName: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
     const rec = this.#records.resolve(idOrName);
+    let restartsBefore: number | undefined;
     return readLogs(this.#store.paths(rec.id).log, {
       ...opts,
       stopWhen: async () => {
         const r = this.#records.get(rec.id);
         if (!r) return true;
-        return !(await this.observe(r)).running;
+        const v = await this.observe(r);
+        // As Docker's, a follow ends at the container's exit also when its restart policy restarts it.
+        restartsBefore ??= v.restartCount;
+        return !v.running || v.restartCount > restartsBefore;
       },
     });
   }

@@ -76,6 +76,9 @@ test('always restarts a clean exit; stop ends the loop, start begins it again wi
     'run',
   );
   await until(async () => (await inspect('al')).RestartCount >= 3, 'three restarts');
+  // logs -f ends at the next exit, as Docker's does, although a restart follows.
+  const follow = ok(await f.cli(['logs', '-f', 'al'], { timeoutMs: 20_000 }), 'logs -f');
+  assert.match(follow.stdout, /^(up\n)+$/);
   const statuses = new Set<string>();
   await until(async () => {
     statuses.add((await psStatus('al')).replace(/\d+ seconds?|Less than a second/, 'T'));
