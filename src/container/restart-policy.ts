@@ -67,6 +67,19 @@ export function checkRestartWithAutoRemove(p: RestartPolicy, autoRemove: boolean
   }
 }
 
+const SIGNAL_NUMBERS: Record<string, string> = { SIGKILL: '9', SIGTERM: '15', SIGINT: '2', SIGHUP: '1', SIGQUIT: '3' };
+
+/** Whether two normalized signals (normalizeSignal: `SIGKILL`, `9`) are the same. */
+const sameSignal = (a: string, b: string): boolean => a === b || SIGNAL_NUMBERS[a] === b || SIGNAL_NUMBERS[b] === a;
+
+/**
+ * Whether `kill` with this signal ends the restart loop (dockerd's killWithSignal and its ExitOnNext): SIGKILL, the
+ * container's StopSignal, or any signal when it has none. Both signals normalized.
+ */
+export function killEndsRestartLoop(signal: string, stopSignal: string | undefined): boolean {
+  return !stopSignal || sameSignal(signal, 'SIGKILL') || sameSignal(signal, stopSignal);
+}
+
 /** The policy as the monitor's config spells it (`restart_policy`, `restart_max`): '' and 'no' are both 'no'. */
 export function monitorRestartPolicy(p: RestartPolicy | undefined): { name: string; max: number } {
   return restartsNever(p) ? { name: 'no', max: 0 } : { name: p!.Name, max: p!.MaximumRetryCount };

@@ -22,9 +22,10 @@ import {
   type StartedMonitor,
   type StartMonitorOptions,
   requestNoRestart,
+  restartSettled,
   writeRestartPolicy,
 } from '../runtime/index.js';
-import { monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
+import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { restoreContainers, type RestoreResult } from './restore.js';
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
@@ -383,30 +384,21 @@ export class TaskService {
     if (!v.running)
       throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
     const sig = normalizeSignal(signal);
-    // Docker's killWithSignal: SIGKILL, or any signal when no StopSignal is set, or the StopSignal ends the restart
-    // loop (ExitOnNext); told to the monitor before the signal is sent.
-    const stopSignal = v.config.StopSignal ? normalizeSignal(v.config.StopSignal) : undefined;
-    if (!stopSignal || sameSignal(sig, 'SIGKILL') || sameSignal(sig, stopSignal))
-      requestNoRestart(this.#store.paths(v.id).stateDir);
+    const stateDir = this.#store.paths(v.id).stateDir;
+    // Told to the monitor before the signal is sent.
+    if (killEndsRestartLoop(sig, v.config.StopSignal ? normalizeSignal(v.config.StopSignal) : undefined))
+      requestNoRestart(stateDir);
     // dockerd (20.10) counts any kill as a stop by hand: an unless-stopped container stays down at its restart.
     this.#records.update(v.id, (r) => {
       r.manuallyStopped = true;
     });
-    if (v.status === 'restarting') {
-      // Between runs: the monitor ends the loop at its next look, unless its next run was already on its way.
-      const stateDir = this.#store.paths(v.id).stateDir;
-      let s = await readState(stateDir);
-      for (let i = 0; i < 500 && (s?.status === 'restarting' || s?.status === 'starting'); i++) {
-        await sleep(20);
-        s = await readState(stateDir);
-      }
-      if (s?.status !== 'running') return;
-    }
+    // Between runs: the monitor ends the loop at its next look, unless its next run was already on its way.
+    if (v.status === 'restarting' && (await restartSettled(stateDir))?.status !== 'running') return;
     try {
       await this.#runc.kill(v.id, sig);
     } catch (err) {
       // Exited meanwhile (a restart loop's run ends any moment): Docker's kill then succeeds without a signal.
-      const s = await readState(this.#store.paths(v.id).stateDir);
+      const s = await readState(stateDir);
       if (s && s.status !== 'running' && s.status !== 'starting') return;
       throw err;
     }
@@ -521,13 +513,6 @@ export class TaskService {
 /** Docker's refusal of pause and exec between two runs of a restart policy. */
 const restartingError = (id: string): WharfError =>
   new WharfError('CONFLICT', `Container ${id} is restarting, wait until the container is running`);
-
-const SIGNAL_NUMBERS: Record<string, string> = { SIGKILL: '9', SIGTERM: '15', SIGINT: '2', SIGHUP: '1', SIGQUIT: '3' };
-
-/** Whether two normalized signals are the same (`9` and `SIGKILL`). */
-function sameSignal(a: string, b: string): boolean {
-  return a === b || SIGNAL_NUMBERS[a] === b || SIGNAL_NUMBERS[b] === a;
-}
 
 /** `KILL`, `SIGKILL`, `9` → what runc accepts. */
 export function normalizeSignal(s: string): string {

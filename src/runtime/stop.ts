@@ -17,6 +17,19 @@ const gone = (err: unknown): boolean =>
   err instanceof WharfError && (err.code === 'NOT_FOUND' || err.code === 'FAILED_PRECONDITION');
 
 /**
+ * After `requestNoRestart` to a monitor between two runs: its state once it gave up (exited) or its next run, already
+ * on its way, is up (running); at most 10 s.
+ */
+export async function restartSettled(stateDir: string): Promise<MonitorState | undefined> {
+  let state = await readState(stateDir);
+  for (let i = 0; i < 500 && (state?.status === 'restarting' || state?.status === 'starting'); i++) {
+    await sleep(20);
+    state = await readState(stateDir);
+  }
+  return state;
+}
+
+/**
  * `docker stop`: the stop signal, then SIGKILL after the timeout; resolves with the final state once the monitor
  * has recorded the exit and run its cleanup. A paused container is thawed so that the signal can be delivered.
  */
@@ -27,10 +40,7 @@ export async function stopContainer(opts: StopOptions): Promise<MonitorState> {
   requestNoRestart(opts.stateDir);
   // Between two runs of a restart policy: the monitor gives up within its back-off round, or its next run, already
   // on its way, comes up and is stopped below like any other.
-  for (let i = 0; i < 500 && (state?.status === 'restarting' || state?.status === 'starting'); i++) {
-    await sleep(20);
-    state = await readState(opts.stateDir);
-  }
+  if (state.status === 'restarting' || state.status === 'starting') state = await restartSettled(opts.stateDir);
   if (!state || state.status === 'exited') return waitExit(opts.stateDir, 30_000);
   const timeout = opts.timeoutSec ?? 10;
   const send = async (signal: string): Promise<void> => {

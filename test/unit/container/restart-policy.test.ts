@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { WharfError } from '../../../src/errors/index.js';
 import {
   checkRestartWithAutoRemove,
+  killEndsRestartLoop,
   monitorRestartPolicy,
   parseRestartPolicy,
   statusText,
@@ -119,4 +120,14 @@ test('ps STATUS of a restarting container: the last exit code and how long ago i
   } satisfies ObservedContainer;
   assert.equal(statusText(c, new Date('2024-01-01T12:00:00Z')), 'Restarting (3) 1 second ago');
   assert.equal(statusText(c, new Date('2024-01-01T11:59:59.5Z')), 'Restarting (3) Less than a second ago');
+});
+
+test("kill ends the restart loop as dockerd's killWithSignal: SIGKILL, the StopSignal, or any signal without one", () => {
+  assert.equal(killEndsRestartLoop('SIGKILL', undefined), true);
+  assert.equal(killEndsRestartLoop('SIGHUP', undefined), true);
+  assert.equal(killEndsRestartLoop('SIGKILL', 'SIGUSR1'), true);
+  assert.equal(killEndsRestartLoop('9', 'SIGUSR1'), true);
+  assert.equal(killEndsRestartLoop('SIGUSR1', 'SIGUSR1'), true);
+  assert.equal(killEndsRestartLoop('15', 'SIGTERM'), true);
+  assert.equal(killEndsRestartLoop('SIGHUP', 'SIGUSR1'), false);
 });
