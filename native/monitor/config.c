@@ -68,6 +68,8 @@ void config_load(const char *path) {
     else if (!strcmp(k, "cgroups_path")) cfg.cgroups_path = v[0] == '/' ? v : NULL;
     else if (!strcmp(k, "memory_limit")) cfg.memory_limit = number(k, v);
     else if (!strcmp(k, "cgroup_root")) cfg.cgroup_root = v;
+    else if (!strcmp(k, "restart_policy")) cfg.restart_policy = v;
+    else if (!strcmp(k, "restart_max")) cfg.restart_max = (long)number(k, v);
     else if (!strcmp(k, "events_path")) cfg.events_path = v;
     else if (!strcmp(k, "event_name")) cfg.event_name = v;
     else if (!strcmp(k, "event_image")) cfg.event_image = v;

@@ -1,10 +1,9 @@
 /*
- * Where a restart policy and health checks go (not used yet: the CLI restarts nothing and runs no HEALTHCHECK).
+ * Where a restart policy (restart.c) and health checks plug in (health checks: not used yet, no HEALTHCHECK runs).
  *
  * Restart: main.c asks hook_restart_wanted() with the exit code once the container's exit is known and its output
- * drained, before the runtime is released. A policy (Docker's no, on-failure[:N], always, unless-stopped) would be
- * a config key; on "yes" the monitor would `runc delete` the stopped container, wait the back-off (Docker doubles it
- * from 100 ms), write state "restarting" and run runc again, keeping its socket, clients and log, instead of exiting.
+ * drained, before the runtime is released; restart.c decides by the policy (config keys restart_policy and
+ * restart_max), waits the back-off and readies the next run, which main.c then starts.
  *
  * Health: loop.c calls hook_health_tick() once per round (at least once a second while the container runs). With an
  * interval from the config it would run `runc exec <id> <the healthcheck command>` without blocking the loop (a
@@ -13,9 +12,6 @@
  */
 #include "monitor.h"
 
-int hook_restart_wanted(int exit_code) {
-  (void)exit_code;
-  return 0;
-}
+int hook_restart_wanted(int exit_code) { return restart_after_exit(exit_code); }
 
 void hook_health_tick(void) {}

@@ -291,6 +291,14 @@ void loop_once(int timeout_ms) {
   hook_health_tick(); /* see hooks.c */
 }
 
+void loop_new_run(void) {
+  pid_seen = 0;
+  draining = 0;
+  stdin_ending = 0;
+  buf_free(&stdin_q);
+  pending_signals = 0;
+}
+
 int clamp_wait(int64_t until) {
   int64_t d = until - now_ms();
   if (d < 0) return 0;

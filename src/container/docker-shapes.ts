@@ -2,9 +2,13 @@ import { humanDuration } from '../util/index.js';
 import type { PortMapping } from '../network/index.js';
 import type { ObservedContainer } from './types.js';
 
-/** Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Exited (130) 5 seconds ago", "Created". */
+/**
+ * Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Restarting (3) 1 second ago" (the last exit's
+ * code and end), "Exited (130) 5 seconds ago", "Created".
+ */
 export function statusText(c: ObservedContainer, now = new Date()): string {
   const since = (iso: string | undefined): string => humanDuration(iso ? (now.getTime() - Date.parse(iso)) / 1000 : 0);
+  if (c.status === 'restarting') return `Restarting (${c.state.exitCode}) ${since(c.state.finishedAt)} ago`;
   if (c.running) return `Up ${since(c.state.startedAt)}${c.status === 'paused' ? ' (Paused)' : ''}`;
   if (c.status === 'created') return 'Created';
   if (c.status === 'exited') return `Exited (${c.state.exitCode}) ${since(c.state.finishedAt)} ago`;
@@ -122,7 +126,7 @@ export function inspectContainer(
       Status: c.status,
       Running: c.running,
       Paused: c.status === 'paused',
-      Restarting: false,
+      Restarting: c.status === 'restarting',
       OOMKilled: c.state.oomKilled === true,
       Dead: c.status === 'dead',
       Pid: c.running ? (c.state.pid ?? 0) : 0,
@@ -150,7 +154,7 @@ export function inspectContainer(
       LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: c.hostConfig.NetworkMode === 'bridge' ? 'default' : c.hostConfig.NetworkMode,
       PortBindings: portBindings,
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      RestartPolicy: c.hostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 },
       AutoRemove: c.hostConfig.AutoRemove,
       VolumeDriver: '',
       VolumesFrom: c.hostConfig.VolumesFrom.length ? c.hostConfig.VolumesFrom : null,

@@ -12,6 +12,7 @@ import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
 import { isoNow } from './state.js';
+import { checkRestartWithAutoRemove, NO_RESTART, validateRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { inspectContainer } from './docker-shapes.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
@@ -67,6 +68,8 @@ export interface CreateOptions {
   dns?: string[];
   stopSignal?: string;
   shmSize?: number;
+  /** `--restart` (parseRestartPolicy reads the CLI's text); checked as Docker's daemon checks it. Default 'no'. */
+  restartPolicy?: { Name: string; MaximumRetryCount: number };
 }
 
 export interface ContainerServiceOptions {
@@ -210,6 +213,8 @@ export class ContainerService {
       dests.add(s.destination);
     }
     for (const h of opts.extraHosts ?? []) parseAddHost(h, DEFAULT_GATEWAY);
+    const restartPolicy = opts.restartPolicy ? validateRestartPolicy(opts.restartPolicy) : { ...NO_RESTART };
+    checkRestartWithAutoRemove(restartPolicy, opts.autoRemove === true);
     const entrypoint = opts.entrypoint === undefined ? undefined : opts.entrypoint === '' ? [] : [opts.entrypoint];
     const argv = resolveArgs(ic, {
       ...(opts.command !== undefined ? { command: opts.command } : {}),
@@ -275,6 +280,7 @@ export class ContainerService {
       ExtraHosts: opts.extraHosts ?? [],
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
+      RestartPolicy: restartPolicy,
     };
 
     const createdVolumes: string[] = [];
@@ -374,6 +380,29 @@ export class ContainerService {
       Propagation: '',
       ...(s.name === undefined ? { Anonymous: true } : {}),
     };
+  }
+
+  /**
+   * `update --restart`: a new restart policy for a container, running or not. Checked as `create` checks it (and
+   * refused for an `--rm` container, as Docker refuses it); a running container's monitor reads it at its next exit
+   * (TaskService.tellRestartPolicy). Returns the stored policy.
+   */
+  async setRestartPolicy(
+    idOrName: string,
+    policy: { Name: string; MaximumRetryCount: number },
+  ): Promise<RestartPolicy> {
+    const rec = this.resolve(idOrName);
+    const p = validateRestartPolicy(policy);
+    if (rec.hostConfig.AutoRemove && p.Name !== 'no' && p.Name !== '')
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        'Restart policy cannot be updated because AutoRemove is enabled for the container',
+      );
+    this.#records.update(rec.id, (r) => {
+      r.hostConfig.RestartPolicy = p;
+    });
+    await this.#tasks.tellRestartPolicy(rec.id, p);
+    return p;
   }
 
   rename(idOrName: string, newName: string): void {

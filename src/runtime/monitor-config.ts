@@ -46,6 +46,10 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
   for (const arg of cfg.cleanup ?? []) put('cleanup', arg);
   put('cleanup_timeout_ms', cfg.cleanupTimeoutMs);
   put('notify_fd', cfg.notifyFd);
+  if (cfg.restartPolicy && cfg.restartPolicy.name !== 'no') {
+    put('restart_policy', cfg.restartPolicy.name);
+    put('restart_max', cfg.restartPolicy.max);
+  }
   if (cfg.events) {
     put('events_path', cfg.events.path);
     put('event_name', cfg.events.name);

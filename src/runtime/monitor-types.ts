@@ -45,6 +45,11 @@ export interface MonitorConfig {
    * that the process that started it learns of each change without watching the state directory. Set by startMonitor.
    */
   notifyFd?: number;
+  /**
+   * Docker's restart policy, carried out by the monitor (native/monitor/restart.c): `no` (the default),
+   * `on-failure` (a non-zero exit, at most `max` times; 0: no limit), `always`, `unless-stopped`.
+   */
+  restartPolicy?: { name: 'no' | 'on-failure' | 'always' | 'unless-stopped'; max: number };
   /** The container's events (die, oom) go to this event log (src/events/, docs/events.md); without it, none. */
   events?: MonitorEvents;
 }
@@ -61,7 +66,8 @@ export interface MonitorEvents {
   labels?: Readonly<Record<string, string>>;
 }
 
-export type MonitorStatus = 'starting' | 'running' | 'exited';
+/** `restarting`: between two runs of a restart policy (the last run's exit recorded), until the next one is up. */
+export type MonitorStatus = 'starting' | 'running' | 'restarting' | 'exited';
 
 /** The monitor's record of the container, replaced atomically on every change. */
 export interface MonitorState {
@@ -84,6 +90,10 @@ export interface MonitorState {
   cleanupError?: string;
   /** PID of the attached client that took the cleanup over (CLAIM_CLEANUP); cleanedUp then stays false. */
   cleanupBy?: number;
+  /** Restarts by the restart policy since this monitor started (absent: none). */
+  restartCount?: number;
+  /** While a restarted run runs: the exit code of the run before it (`wait` reports it, as Docker's does). */
+  lastExitCode?: number;
   /**
    * Set by readState when the monitor died without recording an exit (e.g. SIGKILL): the status then reads
    * 'exited' with no exit code, but the container itself may still run; ask runc.
@@ -98,6 +108,10 @@ export const monitorPaths = (stateDir: string) => ({
   pidFile: path.join(stateDir, 'container.pid'),
   runcLog: path.join(stateDir, 'runc.log'),
   monitorLog: path.join(stateDir, 'monitor.log'),
+  /** Created by `stop`/`kill` before they signal: the monitor restarts no more (native/monitor/restart.c). */
+  noRestart: path.join(stateDir, 'no-restart'),
+  /** "NAME MAX", replaced by `update --restart`: the policy the monitor applies at the next exit. */
+  restartPolicy: path.join(stateDir, 'restart-policy'),
 });
 
 /** sockaddr_un's sun_path holds 108 bytes including the terminating NUL. */

@@ -240,11 +240,12 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     for (;;) {
       state = readStateFileSync(paths.state);
       if (attachOpts && !session && state?.attachReady) session = await attach(paths.socket, attachOpts);
-      if (state && (state.status === 'running' || state.status === 'exited')) break;
+      // restarting: the first run came and went already, and its policy starts the next.
+      if (state && (state.status === 'running' || state.status === 'exited' || state.status === 'restarting')) break;
       if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.hasExited()) {
         // A fast container's monitor can write its last state and exit between the read above and this check.
         const last = readStateFileSync(paths.state);
-        if (last && (last.status === 'running' || last.status === 'exited')) {
+        if (last && (last.status === 'running' || last.status === 'exited' || last.status === 'restarting')) {
           state = last;
           break;
         }
@@ -271,6 +272,27 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
       ...(state.pid !== undefined ? { containerPid: state.pid } : {}),
       ...(session ? { session } : {}),
     };
+  }
+}
+
+/**
+ * Tells a live monitor to restart no more (`stop`, `kill`): a file it checks at each exit and during its back-off.
+ * Synchronous on purpose: it must exist before the caller's signal reaches the container (see native/monitor/restart.c).
+ */
+export function requestNoRestart(stateDir: string): void {
+  try {
+    writeFileSync(monitorPaths(stateDir).noRestart, '', { mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // no state directory: no monitor to tell
+  }
+}
+
+/** Gives a live monitor a new restart policy for its next exit (`update --restart`); atomic, as the monitor may read it. */
+export function writeRestartPolicy(stateDir: string, policy: { name: string; max: number }): void {
+  try {
+    replaceFileSync(monitorPaths(stateDir).restartPolicy, `${policy.name} ${policy.max}\n`, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 

@@ -2,7 +2,13 @@ import type { Command } from 'commander';
 import { WharfError, codeOf } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
-import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
+import {
+  checkRestartWithAutoRemove,
+  parseBytes,
+  parseRestartPolicy,
+  type CreateOptions,
+  type StartOptions,
+} from '../../container/index.js';
 import { parsePublish, type NetworkMode } from '../../network/index.js';
 import { parsePlatform } from '../../oci/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
@@ -56,6 +62,7 @@ interface CreateFlags {
   pull?: string;
   quiet?: boolean;
   platform?: string;
+  restart: string;
 }
 
 function createFlags(cmd: Command): Command {
@@ -91,6 +98,7 @@ function createFlags(cmd: Command): Command {
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
+    .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
     .option('-q, --quiet', 'Suppress the pull output');
 }
 
@@ -109,6 +117,9 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
   if (o.platform) parsePlatform(o.platform);
   if (!['bridge', 'host', 'none'].includes(network))
     throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
+  // The docker CLI's own checks, before the engine's (validateRestartPolicy in ContainerService.create).
+  const restartPolicy = parseRestartPolicy(o.restart);
+  checkRestartWithAutoRemove(restartPolicy, o.rm === true);
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
@@ -145,6 +156,7 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     dns: o.dns,
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
     ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
+    restartPolicy,
   };
 }
 

@@ -1048,6 +1048,67 @@ test('a state that cannot be written is retried, reported, and makes the monitor
   }
 });
 
+test('restart policy on-failure:2: the monitor runs a failing command three times, one log, then exits', async () => {
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'echo run; exit 3'] },
+    {},
+    { restartPolicy: { name: 'on-failure', max: 2 } },
+  );
+  await startMonitor(opts);
+  const st = await waitExit(stateDir, 30_000);
+  assert.equal(st.exitCode, 3);
+  assert.equal(st.restartCount, 2);
+  assert.equal(st.cleanedUp, true);
+  assert.deepEqual(
+    (await logLines(logPath)).map((l) => l.log),
+    ['run\n', 'run\n', 'run\n'],
+  );
+});
+
+test('restart policy always on a terminal: each exit ends the attach session with its code, the no-restart file ends the loop', async () => {
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'echo tty; sleep 0.3; exit 2'] },
+    { tty: true },
+    { restartPolicy: { name: 'always', max: 0 } },
+  );
+  const out = collector();
+  const started = await startMonitor({ ...opts, attach: { stdout: out.stream } });
+  const ex = await started.session!.exit;
+  assert.equal(ex.exitCode, 2, "the first run's exit: Docker ends attach sessions at each exit");
+  assert.match(out.text(), /tty/);
+  let st = await readState(stateDir);
+  for (let i = 0; i < 200 && !st?.restartCount; i++) {
+    await sleep(25);
+    st = await readState(stateDir);
+  }
+  assert.ok(st?.restartCount, 'restarted');
+  // A later client gets the next run's output.
+  const { attach } = await import('../../../src/runtime/index.js');
+  const later = collector();
+  const again = await attach(monitorPaths(stateDir).socket, { stdout: later.stream });
+  await fsp.writeFile(monitorPaths(stateDir).noRestart, '');
+  assert.equal((await again.exit).exitCode, 2);
+  const end = await waitExit(stateDir, 30_000);
+  assert.equal(end.exitCode, 2);
+  assert.ok((end.restartCount ?? 0) >= 1);
+  // A restart is counted when decided, as Docker counts it: a stop during its back-off leaves it without a run.
+  const runs = (await logLines(logPath)).filter((l) => l.log === 'tty\r\n').length;
+  assert.ok(runs >= 1 && runs >= (end.restartCount ?? 0) && runs <= (end.restartCount ?? 0) + 1, `${runs} runs`);
+});
+
+test('a restart policy changed while the container runs applies at its next exit', async () => {
+  const { opts, stateDir } = await prepare(
+    { Cmd: ['sh', '-c', 'sleep 0.3; exit 1'] },
+    {},
+    { restartPolicy: { name: 'always', max: 0 } },
+  );
+  await startMonitor(opts);
+  await fsp.writeFile(monitorPaths(stateDir).restartPolicy, 'on-failure 1\n');
+  const st = await waitExit(stateDir, 30_000);
+  assert.equal(st.restartCount, 1);
+  assert.equal(st.exitCode, 1);
+});
+
 test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
   for (const dir of stateDirs) {
     const log = await fsp.readFile(monitorPaths(dir).monitorLog, 'utf8').catch(() => '');
