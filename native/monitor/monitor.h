@@ -11,7 +11,8 @@
  *   process.c  children: spawning, reaping, the cleanup command
  *   runc.c     runc's command lines, its log's error message and classification, releasing the container
  *   loop.c     the poll loop over everything above
- *   hooks.c    where a restart policy and health checks go (not used yet)
+ *   health.c   health checks: the probe as `runc exec`, its results and status in health.json
+ *   hooks.c    where a restart policy and health checks plug into the container's life
  */
 #ifndef WHARF_MONITOR_H
 #define WHARF_MONITOR_H
@@ -77,6 +78,10 @@ struct config {
   const char *cgroups_path; /* the spec's linux.cgroupsPath when absolute, else NULL */
   long long memory_limit;   /* the spec's memory limit, 0 for none */
   const char *cgroup_root;  /* /sys/fs/cgroup; another root only for tests */
+  char **health_cmd;        /* the health probe's argv in the container (NULL-terminated), or NULL: no checks */
+  long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
+  int health_retries;
+  const char *health_timeout_text; /* the timeout as Go prints a duration ("1s"), for the timeout's message */
 };
 extern struct config cfg;
 void config_load(const char *path);
@@ -158,6 +163,8 @@ pid_t spawn_child(char *const argv[], int in, int out, int err, const char *cwd,
 void reap(void);
 /* The exit status of a child reaped before its pid was known (runc's detached container), or -1. */
 int reaped_status(pid_t pid);
+/* The same, and forgotten: for children whose pid this monitor spawned itself (health probes). */
+int reaped_take(pid_t pid);
 int run_quiet(char *const argv[], long timeout_ms);
 int pid_alive(long pid);
 const char *errno_name(int e);
@@ -184,6 +191,13 @@ void pid_watch_stop(void);
 int pid_watch_done(void);
 void loop_once(int timeout_ms);
 int clamp_wait(int64_t until);
+
+/* ---- health.c ---- */
+void health_tick(void);
+/* The running probe's output pipe for poll(2), or -1. */
+int health_poll_fd(void);
+/* `timeout_ms` shortened to the next probe's start or the running one's deadline. */
+int health_clamp_wait(int timeout_ms);
 
 /* ---- hooks.c ---- */
 int hook_restart_wanted(int exit_code);

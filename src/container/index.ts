@@ -15,5 +15,14 @@ export { ContainerService, type CreateOptions, type ContainerServiceOptions } fr
 export { TaskService, normalizeSignal, type StartOptions, type ExecOptions, type TaskServiceOptions } from './tasks.js';
 export { ContainerFiles, type ContainerFilesOptions } from './files.js';
 export { statusText, portsText, commandText } from './docker-shapes.js';
+export {
+  healthConfigFromFlags,
+  mergeHealthcheck,
+  validateHealthcheck,
+  healthProbe,
+  healthStatusText,
+  HEALTH_FILTER_VALUES,
+  type HealthFlags,
+} from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';

@@ -3,7 +3,7 @@ import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
-import type { ContainerConfig } from '../oci/index.js';
+import type { ContainerConfig, HealthConfig } from '../oci/index.js';
 import { findInitBinary, mergeEnv, resolveArgs } from '../runtime/index.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, trace } from '../util/index.js';
@@ -13,6 +13,7 @@ import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
 import { isoNow } from './state.js';
 import { inspectContainer } from './docker-shapes.js';
+import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
@@ -65,6 +66,8 @@ export interface CreateOptions {
   dns?: string[];
   stopSignal?: string;
   shmSize?: number;
+  /** The user's health check (`--health-*`, `--no-healthcheck`: healthConfigFromFlags), merged with the image's. */
+  healthcheck?: HealthConfig;
 }
 
 export interface ContainerServiceOptions {
@@ -215,6 +218,8 @@ export class ContainerService {
       );
     }
 
+    const healthcheck = mergeHealthcheck(opts.healthcheck, ic.Healthcheck);
+    validateHealthcheck(healthcheck);
     const id = newContainerId();
     const finalName = name ?? randomName((n) => this.#records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
@@ -234,6 +239,7 @@ export class ContainerService {
       StdinOnce: attachStdin,
       Env: mergeEnv(ic.Env ?? [], userEnv),
       Cmd: opts.command && opts.command.length > 0 ? opts.command : entrypoint !== undefined ? [] : (ic.Cmd ?? null),
+      ...(healthcheck ? { Healthcheck: healthcheck } : {}),
       Image: opts.image,
       ...(ic.Volumes ? { Volumes: ic.Volumes } : {}),
       WorkingDir: opts.workdir ?? ic.WorkingDir ?? '',

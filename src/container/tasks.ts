@@ -24,6 +24,7 @@ import {
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
+import { healthProbe } from './health.js';
 import { wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer, stateFromMonitor } from './state.js';
@@ -126,6 +127,7 @@ export class TaskService {
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
       });
       removeTreeSync(p.stateDir); // a few small files of the previous run
+      const health = healthProbe(rec.config);
       trace('spec written');
       let started: StartedMonitor;
       try {
@@ -141,6 +143,7 @@ export class TaskService {
           stdinOnce: rec.config.StdinOnce === true,
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           watchOom: hc.Memory > 0,
+          ...(health ? { health } : {}),
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
           // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
           ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),

@@ -40,11 +40,42 @@ export interface MonitorConfig {
   /** argv run after the container exited (unmount, release the network), e.g. [node, wharf, 'container', 'cleanup', id]. */
   cleanup?: string[];
   cleanupTimeoutMs?: number;
+  /** The health check the monitor runs (native/monitor/health.c), from the container's Healthcheck. */
+  health?: MonitorHealth;
   /**
    * A pipe (fd 3 as startMonitor starts the monitor) on which the monitor writes a byte after every state write, so
    * that the process that started it learns of each change without watching the state directory. Set by startMonitor.
    */
   notifyFd?: number;
+}
+
+/** A health check as the monitor runs it: Docker's defaults already applied (src/container/health.ts). */
+export interface MonitorHealth {
+  /** The probe's argv in the container (CMD-SHELL already through the shell). */
+  cmd: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+  /** Consecutive failures that make the container unhealthy. */
+  retries: number;
+  /** The timeout as Go prints a duration ("1s"): the timeout's result says "Health check exceeded timeout (1s)". */
+  timeoutText: string;
+}
+
+/** One probe's result in health.json (Docker's HealthcheckResult). */
+export interface HealthResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** health.json, written by the monitor after every probe: Docker's State.Health. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthResult[];
 }
 
 export type MonitorStatus = 'starting' | 'running' | 'exited';
@@ -80,6 +111,7 @@ export interface MonitorState {
 export const monitorPaths = (stateDir: string) => ({
   config: path.join(stateDir, 'monitor.conf'),
   state: path.join(stateDir, 'state.json'),
+  health: path.join(stateDir, 'health.json'),
   socket: path.join(stateDir, 'attach.sock'),
   pidFile: path.join(stateDir, 'container.pid'),
   runcLog: path.join(stateDir, 'runc.log'),

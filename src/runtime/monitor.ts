@@ -16,12 +16,21 @@ import {
 } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { MONITOR_NOTIFY_FD, encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
-import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
+import {
+  MAX_SOCKET_PATH,
+  monitorPaths,
+  type HealthState,
+  type MonitorConfig,
+  type MonitorState,
+} from './monitor-types.js';
 
 export {
   monitorPaths,
   jsonLogPath,
+  type HealthResult,
+  type HealthState,
   type MonitorConfig,
+  type MonitorHealth,
   type MonitorState,
   type MonitorStatus,
 } from './monitor-types.js';
@@ -285,6 +294,15 @@ export async function readState(stateDir: string): Promise<MonitorState | undefi
     return { ...state, status: 'exited', monitorLost: true, cleanedUp: false };
   }
   return state;
+}
+
+/** The monitor's health.json (Docker's State.Health), or undefined before its first write or without a check. */
+export function readHealth(stateDir: string): HealthState | undefined {
+  try {
+    return JSON.parse(readFileSync(monitorPaths(stateDir).health, 'utf8')) as HealthState;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -18,8 +18,9 @@ import {
   readEnvFile,
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
+import { healthFlags, healthFromFlags, type HealthFlagValues } from './health-flags.js';
 
-interface CreateFlags {
+interface CreateFlags extends HealthFlagValues {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -55,7 +56,7 @@ interface CreateFlags {
 }
 
 function createFlags(cmd: Command): Command {
-  return cmd
+  return healthFlags(cmd)
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--name <string>', 'Assign a name to the container')
@@ -101,6 +102,7 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
   const network = (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge');
   if (!['bridge', 'host', 'none'].includes(network))
     throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
+  const healthcheck = healthFromFlags(o);
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
@@ -137,6 +139,7 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     dns: o.dns,
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
     ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
+    ...(healthcheck ? { healthcheck } : {}),
   };
 }
 
