@@ -176,6 +176,8 @@ export class ContainerService {
     const ic: ContainerConfig = imageConfig.config ?? {};
 
     // Everything that can be wrong with the request is found before anything is created.
+    const healthcheck = mergeHealthcheck(opts.healthcheck, ic.Healthcheck);
+    validateHealthcheck(healthcheck); // before the command, as the daemon's order is
     const userEnv = opts.env ?? [];
     const bad = userEnv.find((e) => e.indexOf('=') <= 0);
     if (bad !== undefined)
@@ -218,8 +220,6 @@ export class ContainerService {
       );
     }
 
-    const healthcheck = mergeHealthcheck(opts.healthcheck, ic.Healthcheck);
-    validateHealthcheck(healthcheck);
     const id = newContainerId();
     const finalName = name ?? randomName((n) => this.#records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));

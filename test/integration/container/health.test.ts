@@ -1,0 +1,210 @@
+/**
+ * Health checks run by the container's monitor (native/monitor/health.c) with real runc: the probe as `runc exec`,
+ * its results in State.Health, the status in ps and its filter, the timeout's kill, `--no-healthcheck`. Polls are
+ * bounded loops; nothing asserts how long a step took.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ok } from '../../helpers/cli.js';
+import { withBusybox, type Fixture } from './fixture.js';
+
+interface Health {
+  Status: string;
+  FailingStreak: number;
+  Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
+}
+
+let f: Fixture;
+before(async () => {
+  f = await withBusybox('wharf-health-');
+  const ctx = await fsp.mkdtemp(path.join(f.root, 'ctx-'));
+  await fsp.writeFile(
+    path.join(ctx, 'Dockerfile'),
+    'FROM busybox\nHEALTHCHECK --interval=1s --timeout=5s --retries=2 CMD ["true"]\nCMD ["sleep", "600"]\n',
+  );
+  ok(await f.cli(['build', '-q', '-t', 'hc', ctx]), 'build an image with a HEALTHCHECK');
+});
+after(async () => {
+  await f?.cleanup();
+});
+
+async function health(name: string): Promise<Health | null> {
+  return JSON.parse(ok(await f.cli(['inspect', '-f', '{{json .State.Health}}', name]), 'inspect').stdout) as Health;
+}
+
+/** Inspect until `done` holds (at most ~60 s): the last State.Health. */
+async function waitHealth(name: string, done: (h: Health) => boolean): Promise<Health> {
+  let h: Health | null = null;
+  for (let i = 0; i < 300; i++) {
+    h = await health(name);
+    if (h && done(h)) return h;
+    await sleep(200);
+  }
+  assert.fail(`${name}: health never got there: ${JSON.stringify(h)}`);
+}
+
+async function psStatus(name: string, filter: string[] = []): Promise<string[]> {
+  const out = ok(await f.cli(['ps', '-a', ...filter, '--format', '{{.Names}}\t{{.Status}}']), 'ps').stdout;
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .filter((l) => l.startsWith(`${name}\t`));
+}
+
+/** The `runc exec` processes on the host for a container, by their command lines. */
+async function probesOf(id: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await fsp.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmd = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const argv = cmd.split('\0');
+    if (argv.includes('exec') && argv.includes(id) && argv.some((a) => a.endsWith('runc'))) found.push(cmd);
+  }
+  return found;
+}
+
+test('a check that passes: starting, then healthy; ps shows it and filters on it', async () => {
+  const id = ok(
+    await f.cli([
+      'run',
+      '-d',
+      '--name',
+      'good',
+      '--health-cmd',
+      'echo ok',
+      '--health-interval',
+      '1s',
+      'busybox',
+      'sleep',
+      '600',
+    ]),
+    'run',
+  ).stdout.trim();
+  const config = JSON.parse(ok(await f.cli(['inspect', '-f', '{{json .Config.Healthcheck}}', id]), 'config').stdout);
+  assert.deepEqual(config, { Test: ['CMD-SHELL', 'echo ok'], Interval: 1e9 });
+  const h = await waitHealth('good', (x) => x.Status === 'healthy');
+  assert.equal(h.FailingStreak, 0);
+  assert.ok(h.Log.length >= 1 && h.Log.length <= 5);
+  const last = h.Log.at(-1)!;
+  assert.deepEqual(Object.keys(last), ['Start', 'End', 'ExitCode', 'Output']);
+  assert.equal(last.ExitCode, 0);
+  assert.equal(last.Output, 'ok\n');
+  assert.match(last.Start, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
+  assert.ok(Date.parse(last.End) >= Date.parse(last.Start));
+  const [line] = await psStatus('good');
+  assert.match(line!, /\tUp .+ \(healthy\)$/);
+  assert.equal((await psStatus('good', ['--filter', 'health=healthy'])).length, 1);
+  assert.equal((await psStatus('good', ['--filter', 'health=unhealthy'])).length, 0);
+  assert.equal((await psStatus('good', ['--filter', 'health=none'])).length, 0);
+  const bad = await f.cli(['ps', '--filter', 'health=fine']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /Unrecognised filter value for health: fine/);
+
+  // Stopped: the probe is gone with the container, and the status reads unhealthy as Docker's does.
+  ok(await f.cli(['stop', '-t', '1', 'good']), 'stop');
+  assert.deepEqual(await probesOf(id), []);
+  assert.equal((await health('good'))?.Status, 'unhealthy');
+  assert.match((await psStatus('good'))[0]!, /\tExited \(\d+\) /);
+});
+
+test('a check that fails with --health-retries 2: unhealthy, the streak counts on, five results at most', async () => {
+  ok(
+    await f.cli([
+      'run',
+      '-d',
+      '--name',
+      'bad',
+      '--health-cmd',
+      'echo no; exit 3',
+      '--health-interval',
+      '100ms',
+      '--health-retries',
+      '2',
+      'busybox',
+      'sleep',
+      '600',
+    ]),
+    'run',
+  );
+  const first = await waitHealth('bad', (x) => x.Status === 'unhealthy');
+  assert.ok(first.FailingStreak >= 2);
+  const h = await waitHealth('bad', (x) => x.FailingStreak >= 7);
+  assert.equal(h.Status, 'unhealthy');
+  assert.equal(h.Log.length, 5);
+  for (const r of h.Log) assert.deepEqual([r.ExitCode, r.Output], [3, 'no\n']);
+  assert.match((await psStatus('bad'))[0]!, /\(unhealthy\)$/);
+  assert.equal((await psStatus('bad', ['--filter', 'health=unhealthy'])).length, 1);
+  ok(await f.cli(['rm', '-f', 'bad']), 'rm');
+});
+
+test('a check that outlives --health-timeout is killed and recorded as Docker records it', async () => {
+  const id = ok(
+    await f.cli([
+      'run',
+      '-d',
+      '--name',
+      'slow',
+      '--health-cmd',
+      'sleep 300',
+      '--health-timeout',
+      '500ms',
+      '--health-interval',
+      '200ms',
+      'busybox',
+      'sleep',
+      '600',
+    ]),
+    'run',
+  ).stdout.trim();
+  const h = await waitHealth('slow', (x) => x.Log.length >= 2);
+  assert.deepEqual(
+    { ExitCode: h.Log[0]!.ExitCode, Output: h.Log[0]!.Output },
+    { ExitCode: -1, Output: 'Health check exceeded timeout (500ms)' },
+  );
+  // The killed probes are gone from the container (only a running one may be there).
+  const ps = ok(await f.cli(['exec', 'slow', 'ps', '-o', 'pid,args']), 'ps in the container').stdout;
+  assert.ok(ps.split('\n').filter((l) => l.includes('sleep 300')).length <= 1, ps);
+  ok(await f.cli(['rm', '-f', 'slow']), 'rm');
+  assert.deepEqual(await probesOf(id), [], 'no runc exec left behind');
+});
+
+test("the image's HEALTHCHECK runs; --no-healthcheck disables it; --health-* merge with it", async () => {
+  ok(await f.cli(['run', '-d', '--name', 'img', 'hc']), 'run hc');
+  const h = await waitHealth('img', (x) => x.Status === 'healthy');
+  assert.equal(h.Log.at(-1)!.Output, '');
+
+  ok(await f.cli(['run', '-d', '--name', 'off', '--no-healthcheck', 'hc']), 'run --no-healthcheck');
+  const off = JSON.parse(
+    ok(await f.cli(['inspect', '-f', '{{json .Config.Healthcheck}}|{{json .State.Health}}', 'off']), 'inspect')
+      .stdout.trim()
+      .split('|')[0]!,
+  );
+  assert.deepEqual(off, { Test: ['NONE'], Interval: 1e9, Timeout: 5e9, Retries: 2 });
+  assert.equal(await health('off'), null);
+  assert.match((await psStatus('off'))[0]!, /\tUp [^(]+$/);
+  assert.equal((await psStatus('off', ['--filter', 'health=none'])).length, 1);
+
+  ok(await f.cli(['create', '--name', 'merged', '--health-interval', '2s', 'hc']), 'create');
+  const merged = JSON.parse(ok(await f.cli(['inspect', '-f', '{{json .Config.Healthcheck}}', 'merged']), 'i').stdout);
+  assert.deepEqual(merged, { Test: ['CMD', 'true'], Interval: 2e9, Timeout: 5e9, Retries: 2 });
+  assert.equal(await health('merged'), null, 'no health before the start');
+  for (const n of ['img', 'off', 'merged']) ok(await f.cli(['rm', '-f', n]), 'rm');
+});
+
+test('bad --health-* values fail with the docker CLI and daemon messages and exit 125', async () => {
+  const cases: Array<[string[], string]> = [
+    [['--health-interval', '-1s'], '--health-interval cannot be negative'],
+    [['--health-retries', '-1'], '--health-retries cannot be negative'],
+    [['--no-healthcheck', '--health-cmd', 'true'], '--no-healthcheck conflicts with --health-* options'],
+    [['--health-timeout', '100us'], 'Timeout in Healthcheck cannot be less than 1ms'],
+    [['--health-interval', 'x'], 'invalid argument "x" for "--health-interval" flag: time: invalid duration "x"'],
+  ];
+  for (const [flags, message] of cases) {
+    const r = await f.cli(['create', ...flags, 'busybox', 'true']);
+    assert.equal(r.code, 125, flags.join(' '));
+    assert.ok(r.stderr.includes(message), `${flags.join(' ')}: ${r.stderr}`);
+  }
+});
