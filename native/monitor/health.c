@@ -247,6 +247,13 @@ int health_clamp_wait(int timeout_ms) {
 void health_tick(void) {
   if (!cfg.health_cmd || !cfg.health_cmd[0]) return;
   int gone = st.has_exit || (cfg.tty ? container_reaped : runc_gone);
+  if (stopped && !gone && probe_pid < 0 && !strcmp(st.status, "running")) {
+    /* The monitor runs the container again (a restart policy): as Docker's initHealthMonitor, starting afresh with
+       the streak at 0 and the results kept. */
+    started = stopped = 0;
+    status = "starting";
+    failing_streak = 0;
+  }
   if (!started) {
     if (gone || strcmp(st.status, "running") != 0) return;
     if (snprintf(p_health, sizeof p_health, "%s/health.json", cfg.state_dir) >= (int)sizeof p_health ||

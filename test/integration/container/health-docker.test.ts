@@ -141,6 +141,17 @@ test('passing, failing and timed-out checks: State.Health and ps as dockerd show
   assert.match(kBad.stderr, /Unrecognised filter value for health: fine/);
   assert.match(wBad.stderr, /Unrecognised filter value for health: fine/);
 
+  // commit keeps the container's check; --change HEALTHCHECK replaces it.
+  await both(['commit', 'bad', 'c1']);
+  await both(['commit', '--change', 'HEALTHCHECK --interval=3s CMD ["true"]', 'bad', 'c2']);
+  for (const img of ['c1', 'c2']) {
+    assert.deepEqual(
+      await inspect(wharf, img, '.Config.Healthcheck'),
+      await inspect(docker, img, '.Config.Healthcheck'),
+      `${img}: Config.Healthcheck`,
+    );
+  }
+
   // Stopped: Docker 20.10 leaves the status "unhealthy" when its health monitor stops; so does Wharf.
   await both(['stop', '-t', '1', 'good']);
   const after = await Promise.all([inspect(wharf, 'good', '.State.Health'), inspect(docker, 'good', '.State.Health')]);

@@ -1,14 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  commitConfig,
   healthConfigFromFlags,
   healthProbe,
   healthStatusText,
   mergeHealthcheck,
   statusText,
   validateHealthcheck,
+  type ContainerRecord,
   type ObservedContainer,
 } from '../../../src/container/index.js';
+import type { ImageConfig } from '../../../src/oci/index.js';
 import { healthFromFlags } from '../../../src/cli/commands/health-flags.js';
 import { encodeMonitorConfig } from '../../../src/runtime/index.js';
 
@@ -201,4 +204,18 @@ test('the monitor configuration carries the probe, one health_cmd line per argum
       'health_timeout_text=500ms',
     ],
   );
+});
+
+test("commit --change HEALTHCHECK merges with the container's check, as the daemon merges them", () => {
+  const rec = {
+    id: 'c'.repeat(64),
+    config: { Cmd: ['sh'], Healthcheck: { Test: ['CMD-SHELL', 'x'], Interval: 1e9, Retries: 2 } },
+  } as unknown as ContainerRecord;
+  const base: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } };
+  const changed = commitConfig(base, rec, undefined, { changes: ['HEALTHCHECK --interval=3s CMD ["true"]'] });
+  assert.deepEqual(changed.config?.Healthcheck, { Test: ['CMD', 'true'], Interval: 3e9, Retries: 2 });
+  const kept = commitConfig(base, rec, undefined, {});
+  assert.deepEqual(kept.config?.Healthcheck, { Test: ['CMD-SHELL', 'x'], Interval: 1e9, Retries: 2 });
+  const none = commitConfig(base, rec, undefined, { changes: ['HEALTHCHECK NONE'] });
+  assert.deepEqual(none.config?.Healthcheck, { Test: ['NONE'], Interval: 1e9, Retries: 2 });
 });
