@@ -79,7 +79,11 @@ void config_load(const char *path) {
       cfg.health_cmd = xrealloc(cfg.health_cmd, (nhealth + 2) * sizeof *cfg.health_cmd);
       cfg.health_cmd[nhealth++] = v;
       cfg.health_cmd[nhealth] = NULL;
-    } else if (!strcmp(k, "cleanup")) {
+    } else if (!strcmp(k, "events_path")) cfg.events_path = v;
+    else if (!strcmp(k, "event_name")) cfg.event_name = v;
+    else if (!strcmp(k, "event_image")) cfg.event_image = v;
+    else if (!strcmp(k, "event_attrs")) cfg.event_attrs = v;
+    else if (!strcmp(k, "cleanup")) {
       cfg.cleanup = xrealloc(cfg.cleanup, (ncleanup + 2) * sizeof *cfg.cleanup);
       cfg.cleanup[ncleanup++] = v;
       cfg.cleanup[ncleanup] = NULL;

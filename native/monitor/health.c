@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,8 +101,37 @@ static long interval_ms(void) {
   return !strcmp(status, "starting") ? cfg.health_start_interval_ms : cfg.health_interval_ms;
 }
 
-/* A change of status is an event in Docker's log ("health_status: healthy"). */
-static void health_status_changed(const char *action) { (void)action; }
+/* A change of status is an event in Docker's log ("health_status: healthy", no attributes of its own). */
+static void health_status_changed(const char *action) { event_emit(action, NULL); }
+
+/* The probe's exec events as Docker's (exec_create/exec_start/exec_die, with a random execID). */
+static char probe_exec_id[65];
+
+static void new_exec_id(void) {
+  unsigned char raw[32];
+  size_t got = 0;
+  while (got < sizeof raw) {
+    ssize_t k = getrandom(raw + got, sizeof raw - got, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    got += (size_t)k;
+  }
+  for (size_t i = got; i < sizeof raw; i++) raw[i] = (unsigned char)(now_ms() >> (i % 8)); /* no entropy: unique enough */
+  for (size_t i = 0; i < sizeof raw; i++) snprintf(probe_exec_id + 2 * i, 3, "%02x", raw[i]);
+}
+
+/* "exec_create: /bin/sh -c exit 1": moby names the exec by its entrypoint, a space and its arguments ("true " alone). */
+static void probe_exec_event(const char *what) {
+  buf_t a = {0};
+  buf_printf(&a, "%s: %s ", what, cfg.health_cmd[0]);
+  for (size_t i = 1; cfg.health_cmd[i]; i++) buf_printf(&a, "%s%s", i > 1 ? " " : "", cfg.health_cmd[i]);
+  if (a.len > 1024) a.len = 1024; /* an event line stays under 4 KiB (docs/events.md) */
+  buf_addc(&a, '\0');
+  char attrs[96];
+  snprintf(attrs, sizeof attrs, "\"execID\":\"%s\"", probe_exec_id);
+  event_emit(a.p, attrs);
+  buf_free(&a);
+}
 
 /* Docker's handleProbeResult. `start_ms`: when the probe started (monotonic), for the start period. */
 static void record_result(const char *start, int64_t start_ms, int exit_code, char *output) {
@@ -189,6 +219,9 @@ static void start_probe(void) {
     next_ms = now_ms() + interval_ms();
     return;
   }
+  new_exec_id();
+  probe_exec_event("exec_create");
+  probe_exec_event("exec_start");
   probe_fd = p[0];
   if (fcntl(probe_fd, F_SETFL, O_NONBLOCK) < 0) warn("fcntl: %s", strerror(errno));
   probe_deadline = probe_start_ms + cfg.health_timeout_ms;
@@ -217,6 +250,9 @@ static void probe_done(int code) {
   read_probe_output();
   close_quietly(&probe_fd);
   probe_pid = -1;
+  char attrs[128];
+  snprintf(attrs, sizeof attrs, "\"execID\":\"%s\",\"exitCode\":\"%d\"", probe_exec_id, code);
+  event_emit("exec_die", attrs);
   if (stopped) {
     buf_free(&probe_out);
     return;

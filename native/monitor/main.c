@@ -48,6 +48,7 @@ static void cloexec_inherited(void) {
 }
 
 static char spawned_at[64];
+static int64_t spawned_ms; /* for the die event's execDuration */
 static int spawn_errno;
 
 /* stdin from /dev/null, stdout and stderr (runc's and the cleanup command's output too) appended to monitor.log. */
@@ -94,6 +95,7 @@ static void start_on_pipes(void) {
   char *argv[] = {(char *)cfg.runc_binary, "--root", (char *)cfg.runc_root, "--log", p_runclog, "--log-format", "json",
                   "run", "--bundle", (char *)cfg.bundle, "--pid-file", p_pidfile, (char *)cfg.id, NULL};
   iso_now(spawned_at);
+  spawned_ms = now_ms();
   trace("runc spawn");
   runc_pid = spawn_child(argv, pin[0], pout[1], perr[1], cfg.bundle, &spawn_errno);
   close_quietly(&pin[0]);
@@ -116,6 +118,7 @@ static void start_on_terminal(void) {
                   "run", "--detach", "--console-socket", p_console, "--bundle", (char *)cfg.bundle, "--pid-file", p_pidfile,
                   (char *)cfg.id, NULL};
   iso_now(spawned_at);
+  spawned_ms = now_ms();
   trace("runc spawn");
   runc_pid = spawn_child(argv, -1, 2, 2, cfg.bundle, &spawn_errno);
 }
@@ -175,6 +178,22 @@ static void record_exit(int status) {
     if (pid > 0) st.pid = pid;
     memcpy(st.started_at, spawned_at, sizeof spawned_at);
   }
+}
+
+/*
+ * Docker's events for the exit: `oom` first when the kernel killed it so, then `die` with the exit code and how long
+ * it ran in whole seconds. A process that never started (runc's error) has no die: Docker reports that as the
+ * start's error.
+ */
+static void emit_exit_events(void) {
+  if (st.error) return;
+  if (st.oom_killed) event_emit("oom", NULL);
+  buf_t b = {0};
+  buf_printf(&b, "\"execDuration\":\"%lld\",\"exitCode\":\"%d\"", (long long)((now_ms() - spawned_ms) / 1000),
+             st.exit_code);
+  buf_addc(&b, '\0');
+  event_emit("die", b.p);
+  buf_free(&b);
 }
 
 /* Waits (still serving clients) until every client has closed, at most `ms`. */
@@ -278,6 +297,7 @@ int main(int argc, char **argv) {
     oom_stop();
     record_exit(status);
     runc_error_line_settle(st.error != NULL);
+    emit_exit_events();
     hook_restart_wanted(st.exit_code); /* see hooks.c */
   }
   iso_now(st.finished_at);

@@ -13,6 +13,7 @@
  *   loop.c     the poll loop over everything above
  *   health.c   health checks: the probe as `runc exec`, its results and status in health.json
  *   hooks.c    where a restart policy and health checks plug into the container's life
+ *   events.c   the container's events (die, oom, ...) in the root's event log (docs/events.md)
  */
 #ifndef WHARF_MONITOR_H
 #define WHARF_MONITOR_H
@@ -82,6 +83,9 @@ struct config {
   long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
   int health_retries;
   const char *health_timeout_text; /* the timeout as Go prints a duration ("1s"), for the timeout's message */
+  const char *events_path;  /* the root's events.log; NULL: no events */
+  const char *event_name, *event_image; /* the container's name and image, as its events name them */
+  const char *event_attrs;  /* its labels as JSON object members ("k":"v",...), already escaped; or NULL */
 };
 extern struct config cfg;
 void config_load(const char *path);
@@ -198,6 +202,10 @@ void health_tick(void);
 int health_poll_fd(void);
 /* `timeout_ms` shortened to the next probe's start or the running one's deadline. */
 int health_clamp_wait(int timeout_ms);
+
+/* ---- events.c ---- */
+/* Appends a Type=container event for this container; extra_attrs_json: members such as "\"exitCode\":\"137\"" or NULL. */
+void event_emit(const char *action, const char *extra_attrs_json);
 
 /* ---- hooks.c ---- */
 int hook_restart_wanted(int exit_code);

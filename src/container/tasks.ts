@@ -32,6 +32,8 @@ import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
+import type { EventLog } from '../events/index.js';
+import { emitContainerEvent, monitorEvents } from './events.js';
 
 export interface StartOptions {
   /** Attach these streams before the process starts (`run` without -d, `start -a`). */
@@ -57,6 +59,8 @@ export interface TaskServiceOptions {
   store: ContainerStore;
   volumes: VolumeService;
   runc: Runc;
+  /** Where the tasks' events go (and the monitors' die and oom); none without it. */
+  events?: EventLog;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -71,8 +75,10 @@ export class TaskService {
   readonly #store: ContainerStore;
   readonly #records: ContainerRecords;
   readonly #volumes: VolumeService;
+  readonly #events: EventLog | undefined;
 
   constructor(opts: TaskServiceOptions) {
+    this.#events = opts.events;
     this.#store = opts.store;
     this.#records = opts.store.records;
     this.#volumes = opts.volumes;
@@ -144,6 +150,7 @@ export class TaskService {
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           watchOom: hc.Memory > 0,
           ...(health ? { health } : {}),
+          ...(this.#events ? { events: monitorEvents(this.#events, rec) } : {}),
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
           // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
           ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
@@ -163,6 +170,7 @@ export class TaskService {
         }
       });
       trace('started');
+      emitContainerEvent(this.#events, 'start', record);
       const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;
       return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
     } catch (err) {

@@ -6,6 +6,7 @@ import { LocalContentStore, type ContentStore } from '../content/index.js';
 import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshotter } from '../snapshot/index.js';
 import { ImageService, checkImageStore, type CheckReport } from '../image/index.js';
 import { Runc } from '../runtime/index.js';
+import { EventLog } from '../events/index.js';
 // Deep import: the service loads pull, push and the registry client on its first call, not here.
 import { Registries, type RegistrySettings } from '../transfer/service.js';
 import {
@@ -54,6 +55,8 @@ export class Wharf {
     readonly volumes: VolumeService,
     /** Pull and push, with the root's registry settings. */
     readonly registries: Registries,
+    /** The root's event log (`wharf events`): the services above append to it, and so do the containers' monitors. */
+    readonly events: EventLog,
   ) {}
 
   /**
@@ -98,7 +101,8 @@ export class Wharf {
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name));
       const store = new ContainerStore({ root, runRoot, records, snapshots, volumes });
       const runc = new Runc({ root: path.join(runRoot, 'runc') });
-      const tasks = new TaskService({ store, volumes, runc });
+      const events = new EventLog(root);
+      const tasks = new TaskService({ store, volumes, runc, events });
       const containers = new ContainerService({ store, images, volumes, tasks });
       const containerFiles = new ContainerFiles({ store, images, tasks, runc });
       const registries = new Registries({ images, content }, opts.registries);
@@ -114,6 +118,7 @@ export class Wharf {
         containerFiles,
         volumes,
         registries,
+        events,
       );
     } catch (err) {
       db.close();

@@ -55,5 +55,14 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
     put('health_retries', cfg.health.retries);
     put('health_timeout_text', cfg.health.timeoutText);
   }
+  if (cfg.events) {
+    put('events_path', cfg.events.path);
+    put('event_name', cfg.events.name);
+    put('event_image', cfg.events.image);
+    const labels = Object.entries(cfg.events.labels ?? {});
+    // JSON object members, escaped once here: the monitor copies them into every event's Attributes.
+    if (labels.length > 0)
+      put('event_attrs', JSON.stringify(Object.fromEntries(labels.map(([k, v]) => [k, v.slice(0, 512)]))).slice(1, -1));
+  }
   return lines.join('\n') + '\n';
 }

@@ -47,6 +47,20 @@ export interface MonitorConfig {
    * that the process that started it learns of each change without watching the state directory. Set by startMonitor.
    */
   notifyFd?: number;
+  /** The container's events (die, oom) go to this event log (src/events/, docs/events.md); without it, none. */
+  events?: MonitorEvents;
+}
+
+/** What the monitor's events say about the container (Docker's Actor attributes). */
+export interface MonitorEvents {
+  /** The root's events.log. */
+  path: string;
+  /** The container's name without its slash. */
+  name?: string;
+  /** The image as the container was made with it (Config.Image). */
+  image?: string;
+  /** The container's labels (Config.Labels): Docker puts them into every container event. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** A health check as the monitor runs it: Docker's defaults already applied (src/container/health.ts). */

@@ -31,6 +31,7 @@ export {
   type HealthState,
   type MonitorConfig,
   type MonitorHealth,
+  type MonitorEvents,
   type MonitorState,
   type MonitorStatus,
 } from './monitor-types.js';

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 const ORDER = [
   'errors',
   'util',
+  'events',
   'digest',
   'reference',
   'oci',

@@ -22,6 +22,7 @@ import {
   type StartMonitorOptions,
 } from '../../../src/runtime/index.js';
 import { Frame, encodeFrame } from '../../../src/runtime/attach-protocol.js';
+import { readEvents } from '../../../src/events/index.js';
 import { makeRootfs } from './rootfs-helper.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -131,8 +132,38 @@ test('the exit code of the process is recorded', async () => {
   assert.equal((await waitExit(stateDir, 20_000)).exitCode, 3);
 });
 
+test("the monitor appends the container's die event, with Docker's attributes, to the event log", async () => {
+  const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'exit 3'] });
+  const log = path.join(r.dir, 'events.log');
+  // A label with characters that need escaping both in the config file and in JSON; name and image win over labels.
+  const labels = { 'quote"back\\slash': 'new\nline', name: 'not-the-name' };
+  await startMonitor({ ...opts, events: { path: log, name: 'web', image: 'busybox:1', labels } });
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 3);
+  const events = await readEvents(r.dir);
+  assert.equal(events.length, 1);
+  const [die] = events;
+  assert.equal(die!.Type, 'container');
+  assert.equal(die!.Action, 'die');
+  assert.equal(die!.status, 'die');
+  assert.equal(die!.id, r.id);
+  assert.equal(die!.from, 'busybox:1');
+  assert.equal(die!.Actor.ID, r.id);
+  assert.deepEqual(die!.Actor.Attributes, {
+    execDuration: '0',
+    exitCode: '3',
+    'quote"back\\slash': 'new\nline',
+    name: 'web',
+    image: 'busybox:1',
+  });
+  assert.equal(die!.scope, 'local');
+  assert.equal(BigInt(die!.time) * 1_000_000_000n <= die!.timeNano, true);
+  assert.ok(die!.timeNano - BigInt(die!.time) * 1_000_000_000n < 1_000_000_000n);
+  assert.equal((await fsp.stat(log)).mode & 0o777, 0o600);
+});
+
 test('a missing executable is COMMAND_NOT_FOUND with exit code 127', async () => {
-  const { opts, stateDir, logPath } = await prepare({ Cmd: ['no-such-program'] });
+  const { opts, stateDir, logPath, r } = await prepare({ Cmd: ['no-such-program'] });
+  opts.events = { path: path.join(r.dir, 'events.log'), name: 'x' };
   await assert.rejects(startMonitor(opts), (err: unknown) => {
     assert.ok(is(err, 'COMMAND_NOT_FOUND'), String(err));
     assert.equal(err.details?.exitCode, 127);
@@ -143,6 +174,8 @@ test('a missing executable is COMMAND_NOT_FOUND with exit code 127', async () =>
   assert.equal(st.exitCode, 127);
   // runc's own complaint is not the container's output
   assert.equal((await logLines(logPath)).length, 0);
+  // Nothing ran, so nothing died: Docker reports a failed start as the start's error only.
+  assert.deepEqual(await readEvents(r.dir), []);
 });
 
 test('a file that cannot be executed is COMMAND_NOT_EXECUTABLE with exit code 126', async () => {
@@ -612,6 +645,8 @@ test('the kernel OOM kill is recorded; a plain SIGKILL under a memory limit is n
     { memory: mem, memorySwap: mem },
     { watchOom: true },
   );
+  const hogEvents = { path: path.join(hog.r.dir, 'events.log'), name: 'hog' };
+  hog.opts.events = hogEvents;
   // a parent cgroup of its own keeps the peak usage after runc removed the container's cgroup
   const spec = JSON.parse(await fsp.readFile(path.join(hog.r.dir, 'config.json'), 'utf8'));
   spec.linux.cgroupsPath = `/wharf-test/${hog.r.id}/ctr`;
@@ -621,6 +656,15 @@ test('the kernel OOM kill is recorded; a plain SIGKILL under a memory limit is n
   assert.equal(st.exitCode, 137);
   assert.equal(st.oomKilled, true);
   await assert.rejects(fsp.stat(`/sys/fs/cgroup/memory/wharf-test/${hog.r.id}`), 'the parent cgroup is removed');
+  // Docker's events for it: oom, then die with 137.
+  const events = await readEvents(hog.r.dir);
+  assert.deepEqual(
+    events.map((e) => [e.Action, e.Actor.Attributes.exitCode, e.Actor.Attributes.name]),
+    [
+      ['oom', undefined, 'hog'],
+      ['die', '137', 'hog'],
+    ],
+  );
 
   const calm = await prepare({ Cmd: ['sleep', '60'] }, { memory: mem }, { watchOom: true });
   const spec2 = JSON.parse(await fsp.readFile(path.join(calm.r.dir, 'config.json'), 'utf8'));

@@ -1,0 +1,45 @@
+import type { EventLog } from '../events/index.js';
+import type { MonitorEvents } from '../runtime/index.js';
+import type { ContainerRecord } from './types.js';
+
+/**
+ * A container's Actor attributes as moby writes them (daemon/events.go LogContainerEventWithAttributes): the
+ * action's own attributes, then the container's labels, then `image` (Config.Image, as the user named it) and
+ * `name` (without its slash); a later key wins.
+ */
+export function containerAttributes(
+  rec: Pick<ContainerRecord, 'name' | 'imageName' | 'config'>,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  const image = rec.config.Image || rec.imageName;
+  return {
+    ...extra,
+    ...(rec.config.Labels ?? {}),
+    ...(image ? { image } : {}),
+    name: rec.name.replace(/^\//, ''),
+  };
+}
+
+/** Emits a container event through `log` (nothing without one). */
+export function emitContainerEvent(
+  log: EventLog | undefined,
+  action: string,
+  rec: Pick<ContainerRecord, 'id' | 'name' | 'imageName' | 'config'>,
+  extra: Readonly<Record<string, string>> = {},
+): void {
+  log?.emit('container', action, rec.id, containerAttributes(rec, extra));
+}
+
+/** What the container's monitor needs for the events it emits itself (die, oom). */
+export function monitorEvents(
+  log: EventLog,
+  rec: Pick<ContainerRecord, 'name' | 'imageName' | 'config'>,
+): MonitorEvents {
+  const image = rec.config.Image || rec.imageName;
+  return {
+    path: log.path,
+    name: rec.name.replace(/^\//, ''),
+    ...(image ? { image } : {}),
+    ...(rec.config.Labels && Object.keys(rec.config.Labels).length > 0 ? { labels: rec.config.Labels } : {}),
+  };
+}
