@@ -72,6 +72,20 @@ async function waitHealth(e: Engine, name: string, done: (h: Health) => boolean)
   assert.fail(`${name}: health never got there: ${JSON.stringify(h)}`);
 }
 
+interface DockerEvent {
+  Action: string;
+  Actor: { Attributes: Record<string, string> };
+}
+
+/** A container's first probe's exec events and its first health_status, with their attribute names. */
+function healthEvents(events: DockerEvent[], name: string): string[] {
+  const mine = events.filter((e) => e.Actor.Attributes.name === name);
+  const firstExec = mine.find((e) => e.Action.startsWith('exec_create'))?.Actor.Attributes.execID;
+  const probe = mine.filter((e) => e.Actor.Attributes.execID === firstExec);
+  const status = mine.find((e) => e.Action.startsWith('health_status'));
+  return [...probe, ...(status ? [status] : [])].map((e) => `${e.Action} ${Object.keys(e.Actor.Attributes).sort()}`);
+}
+
 /** ps's STATUS with the time replaced: "Up X (healthy)". */
 async function psStatus(e: Engine, name: string): Promise<string> {
   const out = ok(await e(['ps', '-a', '--filter', `name=^${name}$`, '--format', '{{.Status}}']), 'ps').stdout.trim();
@@ -141,10 +155,27 @@ test('passing, failing and timed-out checks: State.Health and ps as dockerd show
   assert.match(kBad.stderr, /Unrecognised filter value for health: fine/);
   assert.match(wBad.stderr, /Unrecognised filter value for health: fine/);
 
+  // The events of the checks: the same actions (and attribute names) for the first probe and the change of status.
+  {
+    const wEvents = (await fsp.readFile(path.join(f.root, 'events.log'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as DockerEvent);
+    const kEvents = ok(await docker(['events', '--since', '0', '--until', '0s', '--format', '{{json .}}']), 'events')
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as DockerEvent);
+    for (const name of ['good', 'bad']) {
+      const [w, k] = [healthEvents(wEvents, name), healthEvents(kEvents, name)];
+      assert.deepEqual(w, k, `${name}: health events`);
+      assert.equal(w.length, 4, `${name}: ${w.join(', ')}`);
+    }
+  }
+
   // commit keeps the container's check; --change HEALTHCHECK replaces it.
-  await both(['commit', 'bad', 'c1']);
-  await both(['commit', '--change', 'HEALTHCHECK --interval=3s CMD ["true"]', 'bad', 'c2']);
-  for (const img of ['c1', 'c2']) {
+  await both(['commit', 'bad', 'committed-a']);
+  await both(['commit', '--change', 'HEALTHCHECK --interval=3s CMD ["true"]', 'bad', 'committed-b']);
+  for (const img of ['committed-a', 'committed-b']) {
     assert.deepEqual(
       await inspect(wharf, img, '.Config.Healthcheck'),
       await inspect(docker, img, '.Config.Healthcheck'),

@@ -103,6 +103,24 @@ test('a check that passes: starting, then healthy; ps shows it and filters on it
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /Unrecognised filter value for health: fine/);
 
+  // The monitor's events, as Docker's: every probe's exec_create/exec_start/exec_die, and the change of status.
+  const events = (await fsp.readFile(path.join(f.root, 'events.log'), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { id: string; Action: string; Actor: { Attributes: Record<string, string> } })
+    .filter((e) => e.id === id);
+  const actions = events.map((e) => e.Action);
+  assert.ok(actions.includes('health_status: healthy'), actions.join(', '));
+  assert.ok(!actions.includes('health_status: starting'));
+  const create = events.find((e) => e.Action === 'exec_create: /bin/sh -c echo ok')!;
+  const execId = create.Actor.Attributes.execID!;
+  assert.match(execId, /^[0-9a-f]{64}$/);
+  assert.deepEqual(
+    events.filter((e) => e.Actor.Attributes.execID === execId).map((e) => e.Action),
+    ['exec_create: /bin/sh -c echo ok', 'exec_start: /bin/sh -c echo ok', 'exec_die'],
+  );
+  assert.equal(events.find((e) => e.Action === 'exec_die')!.Actor.Attributes.exitCode, '0');
+
   // Stopped: the probe is gone with the container, and the status reads unhealthy as Docker's does.
   ok(await f.cli(['stop', '-t', '1', 'good']), 'stop');
   assert.deepEqual(await probesOf(id), []);
