@@ -36,7 +36,7 @@ struct health_result {
   char *output;
 };
 
-static int started, stopped;
+static int started, stopped, paused;
 static int64_t started_ms, next_ms;
 static const char *status = "starting";
 static int failing_streak;
@@ -93,6 +93,24 @@ static void write_health(void) {
     if (fd >= 0) unlink(tmp);
   }
   buf_free(&b);
+}
+
+/* Whether the container is paused: its cgroup frozen (cgroup v1 freezer.state, v2 cgroup.freeze). */
+static int container_frozen(void) {
+  if (!cfg.cgroups_path) return 0;
+  char p[PATH_MAX * 2];
+  snprintf(p, sizeof p, "%s/freezer%s/freezer.state", cfg.cgroup_root, cfg.cgroups_path);
+  char *t = read_file(p, NULL);
+  if (t) {
+    int frozen = !strncmp(t, "FROZEN", 6) || !strncmp(t, "FREEZING", 8);
+    free(t);
+    return frozen;
+  }
+  snprintf(p, sizeof p, "%s%s/cgroup.freeze", cfg.cgroup_root, cfg.cgroups_path);
+  t = read_file(p, NULL);
+  int frozen = t && t[0] == '1';
+  free(t);
+  return frozen;
 }
 
 /* Docker's getInterval: the start interval while starting within the start period, else the interval. */
@@ -253,13 +271,25 @@ static void probe_done(int code) {
   char attrs[128];
   snprintf(attrs, sizeof attrs, "\"execID\":\"%s\",\"exitCode\":\"%d\"", probe_exec_id, code);
   event_emit("exec_die", attrs);
-  if (stopped) {
+  if (stopped || paused) { /* cancelled, as Docker drops the result of a probe whose checks stopped */
     buf_free(&probe_out);
+    next_ms = now_ms() + interval_ms();
     return;
   }
   buf_t out = {0};
   if (probe_timed_out) buf_printf(&out, "Health check exceeded timeout (%s)", cfg.health_timeout_text);
-  else {
+  else if (code == 255 && probe_out.len > 6 && !memcmp(probe_out.p, "time=\"", 6) &&
+           memmem(probe_out.p, probe_out.len, "level=error msg=\"", 17)) {
+    /* The probe never ran, and runc said why: Docker reports containerd's error for it, with exit code -1. */
+    char *text = xrealloc(NULL, probe_out.len + 1);
+    memcpy(text, probe_out.p, probe_out.len);
+    text[probe_out.len] = '\0';
+    char *msg = runc_error_message(text);
+    buf_printf(&out, "OCI runtime exec failed: %s: unknown", msg);
+    free(msg);
+    free(text);
+    code = -1;
+  } else {
     buf_add(&out, probe_out.p ? probe_out.p : "", probe_out.len);
     if (probe_truncated) buf_adds(&out, "...");
   }
@@ -272,10 +302,10 @@ static void probe_done(int code) {
 int health_poll_fd(void) { return probe_fd; }
 
 int health_clamp_wait(int timeout_ms) {
-  if (!started || stopped) return timeout_ms;
+  if (!started || stopped || (paused && probe_pid < 0)) return timeout_ms;
   int64_t until = probe_pid > 0 ? (probe_timed_out ? probe_killed_at + HEALTH_KILL_GRACE_MS : probe_deadline) : next_ms;
   int64_t d = until - now_ms();
-  if (d < 0) d = 0;
+  if (d < 0) d = probe_pid > 0 ? 100 : 0; /* a probe past its kill's grace is killed again now and then, not in a spin */
   if (timeout_ms < 0 || d < timeout_ms) return (int)(d > 1000 ? 1000 : d);
   return timeout_ms;
 }
@@ -317,5 +347,13 @@ void health_tick(void) {
     }
     return;
   }
-  if (probe_pid < 0 && now_ms() >= next_ms) start_probe();
+  int frozen = container_frozen();
+  if (frozen != paused) {
+    /* Docker stops the checks of a paused container (status unhealthy) and starts them afresh on unpause. */
+    paused = frozen;
+    status = paused ? "unhealthy" : "starting";
+    if (!paused) failing_streak = 0, next_ms = now_ms() + interval_ms();
+    write_health();
+  }
+  if (!paused && probe_pid < 0 && now_ms() >= next_ms) start_probe();
 }

@@ -42,6 +42,11 @@ before(async () => {
     'FROM busybox\nHEALTHCHECK --interval=1s --timeout=5s --retries=2 CMD ["true"]\nCMD ["sleep", "600"]\n',
   );
   for (const e of [wharf, docker]) ok(await e(['build', '-q', '-t', 'hc', ctx]), 'build hc');
+  await fsp.writeFile(
+    path.join(ctx, 'Dockerfile'),
+    'FROM busybox\nHEALTHCHECK --interval=1s CMD ["nonexistent"]\nCMD ["sleep", "600"]\n',
+  );
+  for (const e of [wharf, docker]) ok(await e(['build', '-q', '-t', 'hc-missing', ctx]), 'build hc-missing');
 });
 after(async () => {
   for (const e of [docker, wharf]) {
@@ -119,7 +124,8 @@ test('passing, failing and timed-out checks: State.Health and ps as dockerd show
     ['--name', 'off', '--no-healthcheck'],
   ];
   for (const r of runs) await both(['run', '-d', ...r, r.includes('off') ? 'hc' : 'busybox', 'sleep', '600']);
-  for (const name of ['good', 'bad', 'slow', 'off']) {
+  await both(['run', '-d', '--name', 'missing', 'hc-missing']);
+  for (const name of ['good', 'bad', 'slow', 'off', 'missing']) {
     assert.deepEqual(
       await inspect(wharf, name, '.Config.Healthcheck'),
       await inspect(docker, name, '.Config.Healthcheck'),
@@ -131,6 +137,8 @@ test('passing, failing and timed-out checks: State.Health and ps as dockerd show
     ['good', (h) => h.Status === 'healthy'],
     ['bad', (h) => h.Status === 'unhealthy'],
     ['slow', (h) => h.Log.length >= 1],
+    // A probe that cannot start: exit code -1 and the runtime's error, as containerd words it.
+    ['missing', (h) => h.Log.length >= 1],
   ];
   for (const [name, done] of waits) {
     const [w, k] = await Promise.all([waitHealth(wharf, name, done), waitHealth(docker, name, done)]);
@@ -139,7 +147,8 @@ test('passing, failing and timed-out checks: State.Health and ps as dockerd show
     assert.equal(w.Status, k.Status, `${name}: status`);
     const first = (h: Health) => ({ ExitCode: h.Log[0]!.ExitCode, Output: h.Log[0]!.Output });
     assert.deepEqual(first(w), first(k), `${name}: the first result`);
-    if (name !== 'slow') assert.equal(await psStatus(wharf, name), await psStatus(docker, name), `${name}: ps`);
+    if (name === 'good' || name === 'bad')
+      assert.equal(await psStatus(wharf, name), await psStatus(docker, name), `${name}: ps`);
   }
   assert.equal(await inspect(wharf, 'off', '.State.Health'), null);
   assert.equal(await inspect(docker, 'off', '.State.Health'), null);

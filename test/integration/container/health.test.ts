@@ -212,6 +212,34 @@ test("the image's HEALTHCHECK runs; --no-healthcheck disables it; --health-* mer
   for (const n of ['img', 'off', 'merged']) ok(await f.cli(['rm', '-f', n]), 'rm');
 });
 
+test('pausing stops the checks (unhealthy, as Docker); unpausing starts them afresh', async () => {
+  ok(
+    await f.cli([
+      'run',
+      '-d',
+      '--name',
+      'pz',
+      '--health-cmd',
+      'echo ok',
+      '--health-interval',
+      '200ms',
+      'busybox',
+      'sleep',
+      '600',
+    ]),
+    'run',
+  );
+  await waitHealth('pz', (x) => x.Status === 'healthy');
+  ok(await f.cli(['pause', 'pz']), 'pause');
+  const paused = await waitHealth('pz', (x) => x.Status === 'unhealthy');
+  assert.equal(paused.FailingStreak, 0);
+  assert.match((await psStatus('pz'))[0]!, /\tUp .+ \(Paused\)$/);
+  ok(await f.cli(['unpause', 'pz']), 'unpause');
+  const again = await waitHealth('pz', (x) => x.Status === 'healthy' && x.Log.length > paused.Log.length);
+  assert.equal(again.FailingStreak, 0);
+  ok(await f.cli(['rm', '-f', 'pz']), 'rm');
+});
+
 test('bad --health-* values fail with the docker CLI and daemon messages and exit 125', async () => {
   const cases: Array<[string[], string]> = [
     [['--health-interval', '-1s'], '--health-interval cannot be negative'],
