@@ -56,7 +56,7 @@ interface CreateFlags extends HealthFlagValues {
 }
 
 function createFlags(cmd: Command): Command {
-  return healthFlags(cmd)
+  const flags = cmd
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--name <string>', 'Assign a name to the container')
@@ -88,6 +88,7 @@ function createFlags(cmd: Command): Command {
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('-q, --quiet', 'Suppress the pull output');
+  return healthFlags(flags);
 }
 
 async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
