@@ -7,6 +7,8 @@ import {
   type Runc,
   buildExecProcess,
   isMonitorAlive,
+  keepHealthResults,
+  readHealth,
   readLogs,
   readState,
   startExec,
@@ -132,8 +134,10 @@ export class TaskService {
         r.network = net;
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
       });
-      removeTreeSync(p.stateDir); // a few small files of the previous run
       const health = healthProbe(rec.config);
+      const healthBefore = health ? readHealth(p.stateDir)?.Log : undefined;
+      removeTreeSync(p.stateDir); // a few small files of the previous run
+      if (healthBefore) keepHealthResults(p.stateDir, healthBefore);
       trace('spec written');
       let started: StartedMonitor;
       try {

@@ -126,6 +126,8 @@ export const monitorPaths = (stateDir: string) => ({
   config: path.join(stateDir, 'monitor.conf'),
   state: path.join(stateDir, 'state.json'),
   health: path.join(stateDir, 'health.json'),
+  /** The results of the runs before (Docker keeps a container's last five across restarts); never the monitor's. */
+  healthPrevious: path.join(stateDir, 'health-previous.json'),
   socket: path.join(stateDir, 'attach.sock'),
   pidFile: path.join(stateDir, 'container.pid'),
   runcLog: path.join(stateDir, 'runc.log'),

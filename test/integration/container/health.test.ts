@@ -126,6 +126,17 @@ test('a check that passes: starting, then healthy; ps shows it and filters on it
   assert.deepEqual(await probesOf(id), []);
   assert.equal((await health('good'))?.Status, 'unhealthy');
   assert.match((await psStatus('good'))[0]!, /\tExited \(\d+\) /);
+
+  // Started again: starting afresh (streak 0) with the results of the run before kept, as Docker keeps them.
+  const before = (await health('good'))!;
+  ok(await f.cli(['start', 'good']), 'start');
+  const again = await waitHealth('good', (x) => x.Status === 'starting' || x.Status === 'healthy');
+  assert.equal(again.FailingStreak, 0);
+  assert.ok(
+    again.Log.some((r) => r.Start === before.Log.at(-1)!.Start),
+    'the last result of the run before is kept',
+  );
+  ok(await f.cli(['rm', '-f', 'good']), 'rm');
 });
 
 test('a check that fails with --health-retries 2: unhealthy, the streak counts on, five results at most', async () => {

@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import assert from 'node:assert/strict';
 import {
   commitConfig,
@@ -13,7 +16,7 @@ import {
 } from '../../../src/container/index.js';
 import type { ImageConfig } from '../../../src/oci/index.js';
 import { healthFromFlags } from '../../../src/cli/commands/health-flags.js';
-import { encodeMonitorConfig } from '../../../src/runtime/index.js';
+import { encodeMonitorConfig, keepHealthResults, readHealth } from '../../../src/runtime/index.js';
 
 test('--health-* flags build the HealthConfig the docker CLI sends', () => {
   assert.equal(healthConfigFromFlags({}), undefined);
@@ -218,4 +221,27 @@ test("commit --change HEALTHCHECK merges with the container's check, as the daem
   assert.deepEqual(kept.config?.Healthcheck, { Test: ['CMD-SHELL', 'x'], Interval: 1e9, Retries: 2 });
   const none = commitConfig(base, rec, undefined, { changes: ['HEALTHCHECK NONE'] });
   assert.deepEqual(none.config?.Healthcheck, { Test: ['NONE'], Interval: 1e9, Retries: 2 });
+});
+
+test('the results of the runs before come first in State.Health, five at most (Docker keeps them across restarts)', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'wharf-health-'));
+  try {
+    const result = (n: number) => ({ Start: `s${n}`, End: `e${n}`, ExitCode: 0, Output: `${n}` });
+    assert.equal(readHealth(dir), undefined);
+    keepHealthResults(dir, [1, 2, 3, 4].map(result));
+    assert.equal(readHealth(dir), undefined, 'no health before the new run wrote its own');
+    await writeFile(
+      path.join(dir, 'health.json'),
+      JSON.stringify({ Status: 'starting', FailingStreak: 0, Log: [result(5), result(6)] }),
+    );
+    const h = readHealth(dir)!;
+    assert.equal(h.Status, 'starting');
+    assert.deepEqual(
+      h.Log.map((r) => r.Output),
+      ['2', '3', '4', '5', '6'],
+    );
+    keepHealthResults(dir, []); // nothing to keep: nothing written
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
