@@ -134,7 +134,10 @@ static void new_exec_id(void) {
     if (k <= 0) break;
     got += (size_t)k;
   }
-  for (size_t i = got; i < sizeof raw; i++) raw[i] = (unsigned char)(now_ms() >> (i % 8)); /* no entropy: unique enough */
+  static unsigned calls; /* without getrandom (it does not fail on Linux 3.17+ in practice): time, pid and a count */
+  calls++;
+  for (size_t i = got; i < sizeof raw; i++)
+    raw[i] = (unsigned char)(((uint64_t)now_ms() >> (8 * (i % 8))) ^ (unsigned)getpid() ^ (calls * 37u) ^ (unsigned)i);
   for (size_t i = 0; i < sizeof raw; i++) snprintf(probe_exec_id + 2 * i, 3, "%02x", raw[i]);
 }
 

@@ -1110,8 +1110,19 @@ test('health checks: probes run as runc exec, output capped at 4096 bytes, strea
   await startMonitor(c.opts);
   const slow = await waitHealthFile(c.stateDir, (h) => h.Log.length >= 1);
   assert.deepEqual([slow.Log[0]!.ExitCode, slow.Log[0]!.Output], [-1, 'Health check exceeded timeout (200ms)']);
+  // A probe runc cannot start: -1 and the runtime's error as Docker words it.
+  const d = await prepare({ Cmd: ['sleep', '60'] }, {}, { health: probe(['nonexistent']) });
+  await startMonitor(d.opts);
+  const missing = await waitHealthFile(d.stateDir, (h) => h.Log.length >= 1);
+  assert.equal(missing.Log[0]!.ExitCode, -1);
+  assert.match(missing.Log[0]!.Output, /^OCI runtime exec failed: .*nonexistent.*: unknown$/);
+  // Paused: the checks stop and the status is unhealthy; resumed: they start again.
+  await a.runc.pause(a.r.id);
+  await waitHealthFile(a.stateDir, (h) => h.Status === 'unhealthy');
+  await a.runc.resume(a.r.id);
+  await waitHealthFile(a.stateDir, (h) => h.Status === 'healthy');
   // The container's end ends the probes: none left behind, and the status is unhealthy as Docker leaves it.
-  for (const x of [a, b, c]) {
+  for (const x of [a, b, c, d]) {
     await x.runc.kill(x.r.id, 'SIGKILL').catch(() => {});
     await waitExit(x.stateDir, 30_000);
     assert.deepEqual(await runcExecsOf(x.r.id), []);
