@@ -223,6 +223,35 @@ test("the image's HEALTHCHECK runs; --no-healthcheck disables it; --health-* mer
   for (const n of ['img', 'off', 'merged']) ok(await f.cli(['rm', '-f', n]), 'rm');
 });
 
+test('the start period: failures do not count until the first success; the start interval runs the checks meanwhile', async () => {
+  const run = (name: string, cmd: string) =>
+    f.cli([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--health-cmd',
+      cmd,
+      '--health-interval',
+      '1h',
+      '--health-start-period',
+      '1h',
+      '--health-start-interval',
+      '200ms',
+      'busybox',
+      'sleep',
+      '600',
+    ]);
+  ok(await run('early-bad', 'exit 1'), 'run');
+  ok(await run('early-good', 'true'), 'run');
+  // Only the start interval can run these probes within the test (the interval is an hour).
+  const bad = await waitHealth('early-bad', (x) => x.Log.length >= 3);
+  assert.deepEqual([bad.Status, bad.FailingStreak], ['starting', 0]);
+  const good = await waitHealth('early-good', (x) => x.Status === 'healthy');
+  assert.equal(good.Log.length, 1, 'healthy: the interval applies from then on');
+  for (const n of ['early-bad', 'early-good']) ok(await f.cli(['rm', '-f', n]), 'rm');
+});
+
 test('pausing stops the checks (unhealthy, as Docker); unpausing starts them afresh', async () => {
   ok(
     await f.cli([
