@@ -69,7 +69,8 @@ export function portsText(c: ObservedContainer): string {
 
 /** Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis unless --no-trunc. */
 export function commandText(c: ObservedContainer, trunc: boolean): string {
-  const cmd = [c.path, ...c.args].join(' ');
+  // dockerd's list: an argument with a space in it is shown in single quotes (`/bin/sh -c 'echo a b'`).
+  const cmd = [c.path, ...c.args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
   if (!trunc) return `"${cmd}"`;
   const chars = [...cmd];
   return `"${chars.length > 20 ? chars.slice(0, 19).join('') + '…' : cmd}"`;

@@ -25,6 +25,8 @@ const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 
 export interface CreateOptions {
   /** Image name or ID. */
   image: string;
+  /** The container's ID (64 hex); a new random one by default. A failed build step's container keeps the build's. */
+  id?: string;
   name?: string;
   /** COMMAND ARG… after the image. */
   command?: string[];
@@ -191,6 +193,17 @@ export class ContainerService {
     if (!['bridge', 'host', 'none'].includes(network)) {
       throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
     }
+    // dockerd's check (verifyContainerSettings): a relative working directory would depend on the image's.
+    if (opts.workdir && !opts.workdir.startsWith('/')) {
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`,
+      );
+    }
+    // dockerd's floor (verifyPlatformContainerResources): less leaves no room for the runtime itself.
+    if (opts.memory && opts.memory < 6 * 1024 * 1024) {
+      throw new WharfError('INVALID_ARGUMENT', 'Minimum memory limit allowed is 6MB');
+    }
     const ports: PortMapping[] = (opts.publish ?? []).flatMap((p) => parsePublish(p));
     const specs: MountSpec[] = [
       ...(opts.volumes ?? []).map(parseVolumeFlag),
@@ -220,7 +233,10 @@ export class ContainerService {
       );
     }
 
-    const id = newContainerId();
+    if (opts.id !== undefined && (!/^[0-9a-f]{64}$/.test(opts.id) || this.#records.get(opts.id))) {
+      throw new WharfError('INVALID_ARGUMENT', `container ID ${opts.id} is not a new 64-hex ID`);
+    }
+    const id = opts.id ?? newContainerId();
     const finalName = name ?? randomName((n) => this.#records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
@@ -376,6 +392,29 @@ export class ContainerService {
   }
 
   /** `rm`: the task ends first (a running one only with `force`); `volumes` removes its anonymous volumes too. */
+  /**
+   * The container of a build step that failed, as Docker's classic builder leaves it: created on the step's image
+   * with the step's command, Exited with its code, and the step's writable layer as its own (`upper` is moved in),
+   * so `ps -a`, `diff`, `commit` and `cp` see what the step did.
+   */
+  async keepBuildStep(
+    opts: CreateOptions & { id: string },
+    run: { upper: string; exitCode: number; startedAt: string },
+  ): Promise<ContainerRecord> {
+    const rec = await this.create(opts);
+    try {
+      const own = this.#store.snapshots.differ.diffDir(snapshotKeyOf(rec.id));
+      await fsp.rm(own, { recursive: true, force: true });
+      await fsp.rename(run.upper, own);
+    } catch (err) {
+      await this.remove(rec.id, { force: true }).catch(() => {});
+      throw err;
+    }
+    return this.#records.update(rec.id, (r) => {
+      r.state = { status: 'exited', exitCode: run.exitCode, startedAt: run.startedAt, finishedAt: isoNow() };
+    });
+  }
+
   async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<string> {
     const rec = this.resolve(idOrName);
     await this.#tasks.delete(rec.id, { force: opts.force === true });
