@@ -202,8 +202,7 @@ test('passing, failing and timed-out checks: State.Health and ps as dockerd show
   assert.equal(await psStatus(wharf, 'good'), await psStatus(docker, 'good'));
 });
 
-// `run`, not `create`: docker create exits 1 for the daemon's refusals (Wharf's create exits 125 for every engine
-// error), while run exits 125 for both kinds.
+// run exits 125 for both kinds; create 125 for the CLI's refusals and 1 for the daemon's.
 test('bad --health-* values: the same exit codes and messages', async () => {
   const cases: Array<[string[], string]> = [
     [['--health-interval', '-1s'], '--health-interval cannot be negative'],
@@ -217,9 +216,11 @@ test('bad --health-* values: the same exit codes and messages', async () => {
     [['--health-interval', 'x'], 'invalid argument "x" for "--health-interval" flag: time: invalid duration "x"'],
   ];
   for (const [flags, message] of cases) {
-    const [w, k] = [await wharf(['run', ...flags, 'busybox']), await docker(['run', ...flags, 'busybox'])];
-    assert.equal(w.code, k.code, `${flags.join(' ')}: exit code`);
-    assert.ok(k.stderr.includes(message), `docker ${flags.join(' ')}: ${k.stderr}`);
-    assert.ok(w.stderr.includes(message), `wharf ${flags.join(' ')}: ${w.stderr}`);
+    for (const verb of ['run', 'create']) {
+      const [w, k] = [await wharf([verb, ...flags, 'busybox']), await docker([verb, ...flags, 'busybox'])];
+      assert.equal(w.code, k.code, `${verb} ${flags.join(' ')}: exit code`);
+      assert.ok(k.stderr.includes(message), `docker ${verb} ${flags.join(' ')}: ${k.stderr}`);
+      assert.ok(w.stderr.includes(message), `wharf ${verb} ${flags.join(' ')}: ${w.stderr}`);
+    }
   }
 });
