@@ -11,8 +11,9 @@
  *   process.c  children: spawning, reaping, the cleanup command
  *   runc.c     runc's command lines, its log's error message and classification, releasing the container
  *   loop.c     the poll loop over everything above
- *   hooks.c    where a restart policy and health checks plug in
  *   restart.c  restart policies: the decision after an exit, the back-off, the next run's reset
+ *   health.c   health checks: the probe as `runc exec`, its results and status in health.json
+ *   hooks.c    where a restart policy and health checks plug into the container's life
  *   events.c   the container's events (die, oom, ...) in the root's event log (docs/events.md)
  */
 #ifndef WHARF_MONITOR_H
@@ -81,6 +82,10 @@ struct config {
   const char *cgroup_root;  /* /sys/fs/cgroup; another root only for tests */
   const char *restart_policy; /* no, on-failure, always, unless-stopped (restart.c); NULL: no */
   long restart_max;           /* on-failure's maximum restarts; 0: no limit */
+  char **health_cmd;        /* the health probe's argv in the container (NULL-terminated), or NULL: no checks */
+  long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
+  int health_retries;
+  const char *health_timeout_text; /* the timeout as Go prints a duration ("1s"), for the timeout's message */
   const char *events_path;  /* the root's events.log; NULL: no events */
   const char *event_name, *event_image; /* the container's name and image, as its events name them */
   const char *event_attrs;  /* its labels as JSON object members ("k":"v",...), already escaped; or NULL */
@@ -171,6 +176,8 @@ pid_t spawn_child(char *const argv[], int in, int out, int err, const char *cwd,
 void reap(void);
 /* The exit status of a child reaped before its pid was known (runc's detached container), or -1. */
 int reaped_status(pid_t pid);
+/* The same, and forgotten: for children whose pid this monitor spawned itself (health probes). */
+int reaped_take(pid_t pid);
 int run_quiet(char *const argv[], long timeout_ms);
 int pid_alive(long pid);
 const char *errno_name(int e);
@@ -199,6 +206,13 @@ void loop_once(int timeout_ms);
 int clamp_wait(int64_t until);
 /* The loop's per-run state (the pid file seen, queued stdin, held signals) back to a fresh run's, for a restart. */
 void loop_new_run(void);
+
+/* ---- health.c ---- */
+void health_tick(void);
+/* The running probe's output pipe for poll(2), or -1. */
+int health_poll_fd(void);
+/* `timeout_ms` shortened to the next probe's start or the running one's deadline. */
+int health_clamp_wait(int timeout_ms);
 
 /* ---- events.c ---- */
 /* Appends a Type=container event for this container; extra_attrs_json: members such as "\"exitCode\":\"137\"" or NULL. */

@@ -1,5 +1,6 @@
 import { humanDuration } from '../util/index.js';
 import type { PortMapping } from '../network/index.js';
+import { healthStatusText } from './health.js';
 import type { ObservedContainer } from './types.js';
 
 /**
@@ -9,7 +10,10 @@ import type { ObservedContainer } from './types.js';
 export function statusText(c: ObservedContainer, now = new Date()): string {
   const since = (iso: string | undefined): string => humanDuration(iso ? (now.getTime() - Date.parse(iso)) / 1000 : 0);
   if (c.status === 'restarting') return `Restarting (${c.state.exitCode}) ${since(c.state.finishedAt)} ago`;
-  if (c.running) return `Up ${since(c.state.startedAt)}${c.status === 'paused' ? ' (Paused)' : ''}`;
+  if (c.running) {
+    if (c.status === 'paused') return `Up ${since(c.state.startedAt)} (Paused)`;
+    return `Up ${since(c.state.startedAt)}${c.health ? ` (${healthStatusText(c.health.Status)})` : ''}`;
+  }
   if (c.status === 'created') return 'Created';
   if (c.status === 'exited') return `Exited (${c.state.exitCode}) ${since(c.state.finishedAt)} ago`;
   return c.status.charAt(0).toUpperCase() + c.status.slice(1);
@@ -134,6 +138,7 @@ export function inspectContainer(
       Error: c.state.error ?? '',
       StartedAt: c.state.startedAt ?? zero,
       FinishedAt: c.state.finishedAt ?? zero,
+      ...(c.health ? { Health: c.health } : {}),
     },
     Image: c.imageId,
     ResolvConfPath: extra.resolvConf,
@@ -195,6 +200,7 @@ export function inspectContainer(
       StdinOnce: c.config.StdinOnce ?? false,
       Env: c.config.Env ?? null,
       Cmd: c.config.Cmd ?? null,
+      ...(c.config.Healthcheck ? { Healthcheck: c.config.Healthcheck } : {}),
       Image: c.config.Image ?? '',
       Volumes: c.config.Volumes ?? null,
       WorkingDir: c.config.WorkingDir ?? '',

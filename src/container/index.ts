@@ -17,5 +17,14 @@ export { TaskService, normalizeSignal, type StartOptions, type ExecOptions, type
 export { ContainerFiles, type ContainerFilesOptions } from './files.js';
 export type { RestoreResult } from './restore.js';
 export { statusText, portsText, commandText } from './docker-shapes.js';
+export {
+  healthConfigFromFlags,
+  mergeHealthcheck,
+  validateHealthcheck,
+  healthProbe,
+  healthStatusText,
+  HEALTH_FILTER_VALUES,
+  type HealthFlags,
+} from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';

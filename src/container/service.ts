@@ -3,7 +3,7 @@ import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
-import type { ContainerConfig } from '../oci/index.js';
+import type { ContainerConfig, HealthConfig } from '../oci/index.js';
 import { findInitBinary, mergeEnv, resolveArgs } from '../runtime/index.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, trace } from '../util/index.js';
@@ -14,6 +14,7 @@ import { nameConflict, type ContainerRecords } from './records.js';
 import { isoNow } from './state.js';
 import { checkRestartWithAutoRemove, NO_RESTART, validateRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { inspectContainer } from './docker-shapes.js';
+import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
@@ -70,6 +71,8 @@ export interface CreateOptions {
   shmSize?: number;
   /** `--restart` (parseRestartPolicy reads the CLI's text); checked as Docker's daemon checks it. Default 'no'. */
   restartPolicy?: { Name: string; MaximumRetryCount: number };
+  /** The user's health check (`--health-*`, `--no-healthcheck`: healthConfigFromFlags), merged with the image's. */
+  healthcheck?: HealthConfig;
 }
 
 export interface ContainerServiceOptions {
@@ -178,6 +181,8 @@ export class ContainerService {
     const ic: ContainerConfig = imageConfig.config ?? {};
 
     // Everything that can be wrong with the request is found before anything is created.
+    const healthcheck = mergeHealthcheck(opts.healthcheck, ic.Healthcheck);
+    validateHealthcheck(healthcheck); // before the command, as the daemon's order is
     const userEnv = opts.env ?? [];
     const bad = userEnv.find((e) => e.indexOf('=') <= 0);
     if (bad !== undefined)
@@ -255,6 +260,7 @@ export class ContainerService {
       StdinOnce: attachStdin,
       Env: mergeEnv(ic.Env ?? [], userEnv),
       Cmd: opts.command && opts.command.length > 0 ? opts.command : entrypoint !== undefined ? [] : (ic.Cmd ?? null),
+      ...(healthcheck ? { Healthcheck: healthcheck } : {}),
       Image: opts.image,
       ...(ic.Volumes ? { Volumes: ic.Volumes } : {}),
       WorkingDir: opts.workdir ?? ic.WorkingDir ?? '',

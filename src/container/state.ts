@@ -1,4 +1,5 @@
-import { readState, type MonitorState, type Runc } from '../runtime/index.js';
+import { readHealth, readState, type MonitorState, type Runc } from '../runtime/index.js';
+import { healthProbe } from './health.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
 
 /** A state error that means the monitor itself was lost, as `monitorLost` does. */
@@ -11,6 +12,13 @@ export const isoNow = (): string => new Date().toISOString();
  * monitor's state file and runc are the truth for whether it runs.
  */
 export async function observeContainer(rec: ContainerRecord, stateDir: string, runc: Runc): Promise<ObservedContainer> {
+  const seen = await observeRun(rec, stateDir, runc);
+  // The monitor's health.json, for a container with a check that ran (Docker's State.Health is null before).
+  const health = healthProbe(rec.config) && rec.state.startedAt ? readHealth(stateDir) : undefined;
+  return health ? { ...seen, health } : seen;
+}
+
+async function observeRun(rec: ContainerRecord, stateDir: string, runc: Runc): Promise<ObservedContainer> {
   const base = rec.state;
   if (base.status !== 'running') {
     return { ...rec, status: base.status, running: false };

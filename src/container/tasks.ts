@@ -7,6 +7,8 @@ import {
   type Runc,
   buildExecProcess,
   isMonitorAlive,
+  keepHealthResults,
+  readHealth,
   readLogs,
   readState,
   startExec,
@@ -30,6 +32,7 @@ import { restoreContainers, type RestoreResult } from './restore.js';
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
+import { healthProbe } from './health.js';
 import { wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer, stateFromMonitor } from './state.js';
@@ -140,7 +143,10 @@ export class TaskService {
         r.restartCount = 0;
         delete r.manuallyStopped;
       });
+      const health = healthProbe(rec.config);
+      const healthBefore = health ? readHealth(p.stateDir)?.Log : undefined;
       removeTreeSync(p.stateDir); // a few small files of the previous run
+      if (healthBefore) keepHealthResults(p.stateDir, healthBefore);
       trace('spec written');
       let started: StartedMonitor;
       try {
@@ -157,6 +163,7 @@ export class TaskService {
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           watchOom: hc.Memory > 0,
           restartPolicy: monitorRestartPolicy(hc.RestartPolicy) as NonNullable<StartMonitorOptions['restartPolicy']>,
+          ...(health ? { health } : {}),
           ...(this.#events ? { events: monitorEvents(this.#events, rec) } : {}),
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
           // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.

@@ -2,6 +2,7 @@ import type { Digest } from '../digest/index.js';
 import type { NetworkMode, NetworkSetup, PortMapping } from '../network/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import type { RestartPolicy } from './restart-policy.js';
+import type { HealthState } from '../runtime/index.js';
 
 /** A volume or bind mount as the container record keeps it (Docker's `Mounts` entries). */
 export interface MountPoint {
@@ -89,4 +90,6 @@ export interface ContainerRecord {
 export interface ObservedContainer extends ContainerRecord {
   status: ContainerStatus;
   running: boolean;
+  /** The health check's status and last results (Docker's State.Health), once a container with a check started. */
+  health?: HealthState;
 }

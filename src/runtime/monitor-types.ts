@@ -40,6 +40,8 @@ export interface MonitorConfig {
   /** argv run after the container exited (unmount, release the network), e.g. [node, wharf, 'container', 'cleanup', id]. */
   cleanup?: string[];
   cleanupTimeoutMs?: number;
+  /** The health check the monitor runs (native/monitor/health.c), from the container's Healthcheck. */
+  health?: MonitorHealth;
   /**
    * A pipe (fd 3 as startMonitor starts the monitor) on which the monitor writes a byte after every state write, so
    * that the process that started it learns of each change without watching the state directory. Set by startMonitor.
@@ -64,6 +66,35 @@ export interface MonitorEvents {
   image?: string;
   /** The container's labels (Config.Labels): Docker puts them into every container event. */
   labels?: Readonly<Record<string, string>>;
+}
+
+/** A health check as the monitor runs it: Docker's defaults already applied (src/container/health.ts). */
+export interface MonitorHealth {
+  /** The probe's argv in the container (CMD-SHELL already through the shell). */
+  cmd: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+  /** Consecutive failures that make the container unhealthy. */
+  retries: number;
+  /** The timeout as Go prints a duration ("1s"): the timeout's result says "Health check exceeded timeout (1s)". */
+  timeoutText: string;
+}
+
+/** One probe's result in health.json (Docker's HealthcheckResult). */
+export interface HealthResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** health.json, written by the monitor after every probe: Docker's State.Health. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthResult[];
 }
 
 /** `restarting`: between two runs of a restart policy (the last run's exit recorded), until the next one is up. */
@@ -104,6 +135,9 @@ export interface MonitorState {
 export const monitorPaths = (stateDir: string) => ({
   config: path.join(stateDir, 'monitor.conf'),
   state: path.join(stateDir, 'state.json'),
+  health: path.join(stateDir, 'health.json'),
+  /** The results of the runs before (Docker keeps a container's last five across restarts); never the monitor's. */
+  healthPrevious: path.join(stateDir, 'health-previous.json'),
   socket: path.join(stateDir, 'attach.sock'),
   pidFile: path.join(stateDir, 'container.pid'),
   runcLog: path.join(stateDir, 'runc.log'),

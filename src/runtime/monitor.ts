@@ -16,12 +16,21 @@ import {
 } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { MONITOR_NOTIFY_FD, encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
-import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
+import {
+  MAX_SOCKET_PATH,
+  monitorPaths,
+  type HealthState,
+  type MonitorConfig,
+  type MonitorState,
+} from './monitor-types.js';
 
 export {
   monitorPaths,
   jsonLogPath,
+  type HealthResult,
+  type HealthState,
   type MonitorConfig,
+  type MonitorHealth,
   type MonitorEvents,
   type MonitorState,
   type MonitorStatus,
@@ -308,6 +317,38 @@ export async function readState(stateDir: string): Promise<MonitorState | undefi
     return { ...state, status: 'exited', monitorLost: true, cleanedUp: false };
   }
   return state;
+}
+
+const readJsonSync = <T>(file: string): T | undefined => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+};
+
+const MAX_HEALTH_LOG = 5; // Docker's maxLogEntries
+
+/**
+ * The monitor's health.json (Docker's State.Health), its log after the results of the runs before; undefined before
+ * its first write or without a check.
+ */
+export function readHealth(stateDir: string): HealthState | undefined {
+  const paths = monitorPaths(stateDir);
+  const health = readJsonSync<HealthState>(paths.health);
+  if (!health) return undefined;
+  const previous = readJsonSync<HealthState['Log']>(paths.healthPrevious) ?? [];
+  return previous.length ? { ...health, Log: [...previous, ...health.Log].slice(-MAX_HEALTH_LOG) } : health;
+}
+
+/**
+ * The health results of the runs so far (readHealth's Log, read before a new run empties the state directory), kept
+ * in it for readHealth to put before the new run's: Docker keeps a container's last five across restarts.
+ */
+export function keepHealthResults(stateDir: string, results: HealthState['Log']): void {
+  if (results.length === 0) return;
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileSync(monitorPaths(stateDir).healthPrevious, JSON.stringify(results.slice(-MAX_HEALTH_LOG)));
 }
 
 /**

@@ -2,7 +2,13 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { commandText, portsText, statusText, type ObservedContainer } from '../../container/index.js';
+import {
+  HEALTH_FILTER_VALUES,
+  commandText,
+  portsText,
+  statusText,
+  type ObservedContainer,
+} from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
 import { drained, humanSize, run, timeAgo } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
@@ -77,6 +83,15 @@ function parseFilters(w: Wharf, specs: string[], all: ObservedContainer[]): Filt
       }
       case 'volume':
         out.push(any((c, v) => c.mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v)));
+        break;
+      case 'health':
+        for (const v of vals) {
+          if (!(HEALTH_FILTER_VALUES as readonly string[]).includes(v)) {
+            throw new WharfError('INVALID_ARGUMENT', `Unrecognised filter value for health: ${v}`);
+          }
+        }
+        // Docker: a container with no health record (no check, not started, NONE) is "none".
+        out.push(any((c, v) => (c.health?.Status ?? 'none') === v));
         break;
       case 'network':
         out.push(any((c, v) => c.hostConfig.NetworkMode === v));

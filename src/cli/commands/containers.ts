@@ -27,8 +27,9 @@ import {
   readEnvFile,
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
+import { healthFlags, healthFromFlags, type HealthFlagValues } from './health-flags.js';
 
-interface CreateFlags {
+interface CreateFlags extends HealthFlagValues {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -66,7 +67,7 @@ interface CreateFlags {
 }
 
 function createFlags(cmd: Command): Command {
-  return cmd
+  const flags = cmd
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--name <string>', 'Assign a name to the container')
@@ -100,6 +101,7 @@ function createFlags(cmd: Command): Command {
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
     .option('-q, --quiet', 'Suppress the pull output');
+  return healthFlags(flags);
 }
 
 async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
@@ -120,6 +122,7 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
   // The docker CLI's own checks, before the engine's (validateRestartPolicy in ContainerService.create).
   const restartPolicy = parseRestartPolicy(o.restart);
   checkRestartWithAutoRemove(restartPolicy, o.rm === true);
+  const healthcheck = healthFromFlags(o);
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
@@ -157,6 +160,7 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
     ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
     restartPolicy,
+    ...(healthcheck ? { healthcheck } : {}),
   };
 }
 
