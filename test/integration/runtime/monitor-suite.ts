@@ -1107,6 +1107,8 @@ test('a restart policy changed while the container runs applies at its next exit
   const st = await waitExit(stateDir, 30_000);
   assert.equal(st.restartCount, 1);
   assert.equal(st.exitCode, 1);
+});
+
 /** The `runc exec` processes on the host for a container, by their command lines. */
 async function runcExecsOf(id: string): Promise<string[]> {
   const found: string[] = [];
