@@ -5,9 +5,13 @@
  */
 import { WharfError } from '../errors/index.js';
 
-/** Go's encoding/json output: HTML-safe escapes so `<none>` prints as `\u003cnone\u003e`, as docker does. */
-export function goJson(v: unknown, indent?: string): string {
+/**
+ * Go's encoding/json output: HTML-safe escapes so `<none>` prints as `\u003cnone\u003e`, as docker does for a list's
+ * rows (their MarshalJSON uses json.Marshal); the template function `json` encodes other values without them.
+ */
+export function goJson(v: unknown, indent?: string, escapeHTML = true): string {
   const s = indent === undefined ? JSON.stringify(v) : JSON.stringify(v, null, indent);
+  if (!escapeHTML) return (s ?? 'null').replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   return (s ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -178,8 +182,12 @@ function toText(v: unknown): string {
   return String(v);
 }
 
+/** The rows `renderList` renders: docker's formatter contexts, whose JSON is HTML-escaped. */
+const LIST_ROWS = new WeakSet<object>();
+
 const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
-  json: (v) => goJson(v),
+  // docker CLI's `json` (an Encoder with SetEscapeHTML(false)); a list row marshals itself with the escapes.
+  json: (v) => goJson(v, undefined, typeof v === 'object' && v !== null && LIST_ROWS.has(v)),
   index: (v, ...keys) =>
     keys.reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[String(k)]), v),
   join: (v, sep) => (Array.isArray(v) ? v.map(toText).join(String(sep)) : toText(v)),
@@ -316,6 +324,7 @@ export function renderList<T extends Record<string, unknown>>(
 ): string {
   const f = format?.trim() || 'table';
   if (f === 'json') return rows.map((r) => goJson(r) + '\n').join('');
+  for (const r of rows) LIST_ROWS.add(r);
   const isTable = f === 'table' || f.startsWith('table ');
   const tmplSrc = f === 'table' ? defaultTable : isTable ? f.slice(6) : f;
   const tmpl = compileTemplate(tmplSrc);

@@ -2,15 +2,24 @@ import type { Command } from 'commander';
 import { WharfError, codeOf } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
-import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
-import type { NetworkMode } from '../../network/index.js';
+import {
+  checkRestartWithAutoRemove,
+  parseBytes,
+  parseRestartPolicy,
+  type CreateOptions,
+  type StartOptions,
+} from '../../container/index.js';
+import { parsePublish, type NetworkMode } from '../../network/index.js';
+import { parsePlatform } from '../../oci/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
+import { checkedBy, parseRational } from '../flag-values.js';
 import { humanSize } from '../../util/index.js';
 import {
   containerGroup,
   driveSession,
+  createExitCodes,
   exit125,
   expandEnvEntries,
   forEachContainer,
@@ -19,8 +28,9 @@ import {
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
 import { resourceFlags, toResources, type ResourceFlags } from '../resource-flags.js';
+import { healthFlags, healthFromFlags, type HealthFlagValues } from './health-flags.js';
 
-interface CreateFlags extends ResourceFlags {
+interface CreateFlags extends HealthFlagValues, ResourceFlags {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -53,10 +63,12 @@ interface CreateFlags extends ResourceFlags {
   shmSize?: string;
   pull?: string;
   quiet?: boolean;
+  platform?: string;
+  restart: string;
 }
 
 function createFlags(cmd: Command): Command {
-  return resourceFlags(cmd)
+  const flags = resourceFlags(cmd)
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--name <string>', 'Assign a name to the container')
@@ -79,15 +91,18 @@ function createFlags(cmd: Command): Command {
     .option('--privileged', 'Give extended privileges to this container')
     .option('--cap-add <list>', 'Add Linux capabilities', collect, [])
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect, [])
-    .option('-m, --memory <bytes>', 'Memory limit')
-    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('-m, --memory <bytes>', 'Memory limit', checkedBy(parseBytes))
+    .option('--cpus <decimal>', 'Number of CPUs', checkedBy(parseRational))
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
     .option('--dns <list>', 'Set custom DNS servers', collect, [])
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('--platform <string>', 'Set platform if server is multi-platform capable')
+    .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
     .option('-q, --quiet', 'Suppress the pull output');
+  return healthFlags(flags);
 }
 
 /** Docker's warnings of a create (settings this host discards or cannot apply), on stderr before anything else. */
@@ -109,8 +124,15 @@ async function toCreateOptions(
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
   const network = (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge');
+  // The docker CLI checks these before it calls the daemon (a bad `-p` fails `create` with 125, not 1).
+  for (const p of o.publish) parsePublish(p);
+  if (o.platform) parsePlatform(o.platform);
   if (!['bridge', 'host', 'none'].includes(network))
     throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
+  // The docker CLI's own checks, before the engine's (validateRestartPolicy in ContainerService.create).
+  const restartPolicy = parseRestartPolicy(o.restart);
+  checkRestartWithAutoRemove(restartPolicy, o.rm === true);
+  const healthcheck = healthFromFlags(o);
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
@@ -155,6 +177,8 @@ async function toCreateOptions(
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
     // `--shm-size 0` is Docker's default (64 MiB).
     ...(o.shmSize && bytesFlag('--shm-size', o.shmSize) > 0 ? { shmSize: bytesFlag('--shm-size', o.shmSize) } : {}),
+    restartPolicy,
+    ...(healthcheck ? { healthcheck } : {}),
   };
 }
 
@@ -238,7 +262,7 @@ export function ttyInputOk(ctx: CliContext, interactive: boolean, tty: boolean):
 const consoleSize = (): { cols: number; rows: number } | undefined =>
   process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
 
-function verbs(parent: Command, ctx: CliContext, top: boolean): void {
+function verbs(parent: Command, ctx: CliContext): void {
   createFlags(
     parent
       .command('run')
@@ -253,7 +277,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
+        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
         printWarnings(ctx, opts.cliWarnings);
         const rec = await w.containers.create(opts);
         printWarnings(ctx, rec.warnings);
@@ -279,16 +303,18 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       .argument('[COMMAND...]')
       .passThroughOptions(),
   ).action(async (image: string, command: string[], o: CreateFlags) =>
-    exit125(ctx, () =>
-      withEngine(ctx, async (w) => {
-        const policy = pullPolicyOf(o.pull);
-        const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
-        printWarnings(ctx, opts.cliWarnings);
-        const rec = await w.containers.create(opts);
-        printWarnings(ctx, rec.warnings);
-        ctx.stdout.write(`${rec.id}\n`);
-      }),
+    createExitCodes(
+      ctx,
+      'create',
+      async () => ({ policy: pullPolicyOf(o.pull), opts: await toCreateOptions(image, command, o) }),
+      ({ policy, opts }) =>
+        withEngine(ctx, async (w) => {
+          await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
+          printWarnings(ctx, opts.cliWarnings);
+          const rec = await w.containers.create(opts);
+          printWarnings(ctx, rec.warnings);
+          ctx.stdout.write(`${rec.id}\n`);
+        }),
     ),
   );
 
@@ -380,7 +406,6 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     );
 
   const rm = parent.command('rm');
-  if (!top) rm.alias('remove');
   rm.description('Remove one or more containers')
     .argument('<CONTAINER...>')
     .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
@@ -436,9 +461,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
 
 /** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container teardown` (alias `cleanup`). */
 export function register(program: Command, ctx: CliContext): void {
-  verbs(program, ctx, true);
+  // `container run|rm|…` are these verbs too (command-tree.ts); the group keeps only its own commands.
+  verbs(program, ctx);
   const group = containerGroup(program);
-  verbs(group, ctx, false);
 
   group
     .command('prune')

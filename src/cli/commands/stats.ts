@@ -63,7 +63,7 @@ function statsVerb(parent: Command, ctx: CliContext): void {
               const { container, sample } = await w.containers.stats(t.id);
               out.push({ c: container, shown: t.shown, ...(sample ? { sample } : {}) });
             } catch (err) {
-              if (!failed.has(t.shown)) ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+              if (!failed.has(t.shown)) ctx.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
               failed.add(t.shown);
             }
           }
@@ -82,7 +82,7 @@ function statsVerb(parent: Command, ctx: CliContext): void {
         try {
           list = await targets(w, names, o.all === true);
         } catch (err) {
-          ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+          ctx.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
           ctx.setExitCode(1);
           return;
         }

@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
-import { parseBytes, type ResourceUpdate } from '../../container/index.js';
+import {
+  parseBytes,
+  parseRestartPolicy,
+  validateRestartPolicy,
+  type ResourceUpdate,
+  type RestartPolicy,
+} from '../../container/index.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
+import { usageErrorText } from '../usage.js';
 import { flagValue, toResourceUpdate, updateResourceFlags, type ResourceFlags } from '../resource-flags.js';
 import { containerGroup } from './container-shared.js';
 
@@ -13,7 +20,7 @@ interface UpdateFlags extends ResourceFlags {
 }
 
 /** The flags → Docker's update request; throws the CLI's message when no flag was given. */
-export function updateRequest(o: UpdateFlags): { resources: ResourceUpdate; restart?: string } {
+export function updateRequest(o: UpdateFlags): { resources: ResourceUpdate; restart?: RestartPolicy } {
   const resources = toResourceUpdate(o);
   if (o.memory !== undefined) resources.Memory = flagValue('-m, --memory', o.memory, parseBytes);
   if (o.cpus !== undefined) {
@@ -27,7 +34,7 @@ export function updateRequest(o: UpdateFlags): { resources: ResourceUpdate; rest
   }
   if (Object.keys(resources).length === 0 && o.restart === undefined)
     throw new WharfError('INVALID_ARGUMENT', 'you must provide one or more flags when using this command');
-  return { resources, ...(o.restart !== undefined ? { restart: o.restart } : {}) };
+  return { resources, ...(o.restart !== undefined ? { restart: parseRestartPolicy(o.restart) } : {}) };
 }
 
 function updateVerb(parent: Command, ctx: CliContext): void {
@@ -39,31 +46,41 @@ function updateVerb(parent: Command, ctx: CliContext): void {
       .option('-m, --memory <bytes>', 'Memory limit')
       .option('--cpus <decimal>', 'Number of CPUs')
       .option('--restart <string>', 'Restart policy to apply when a container exits'),
-  ).action(async (names: string[], o: UpdateFlags) =>
-    withEngine(ctx, async (w) => {
-      const req = updateRequest(o);
-      if (req.restart !== undefined) {
-        throw new WharfError('UNAVAILABLE', '--restart: changing the restart policy is not supported yet');
-      }
+  ).action(async (names: string[], o: UpdateFlags, cmd: Command) => {
+    // The CLI's own refusals come before the engine opens: a bad flag value exits 125 with the usage (pflag), the
+    // others 1 with the message alone, as docker update prints them.
+    let req: ReturnType<typeof updateRequest>;
+    try {
+      req = updateRequest(o);
+    } catch (err) {
+      if (!(err instanceof WharfError)) throw err;
+      const flagError = err.message.startsWith('invalid argument "');
+      ctx.stderr.write(flagError ? usageErrorText(err.message, cmd, []) : `${err.message}\n`);
+      ctx.setExitCode(flagError ? 125 : 1);
+      return;
+    }
+    await withEngine(ctx, async (w) => {
+      const hasResources = Object.keys(req.resources).length > 0;
       // As the docker CLI: each container's name on success, the warnings after them, then every error at once.
       const warnings: string[] = [];
       const errors: string[] = [];
       for (const n of names) {
         try {
-          const r = await w.containers.update(n, req.resources);
+          // dockerd 20.10 keeps a new restart policy even when the resources it came with are refused.
+          if (req.restart) await w.containers.setRestartPolicy(n, validateRestartPolicy(req.restart));
+          if (hasResources) warnings.push(...(await w.containers.update(n, req.resources)).warnings);
           ctx.stdout.write(`${n}\n`);
-          warnings.push(...r.warnings);
         } catch (err) {
           errors.push((err as Error).message);
         }
       }
       if (warnings.length) ctx.stdout.write(`${warnings.join('\n')}\n`);
       if (errors.length) {
-        for (const e of errors) ctx.stderr.write(`Error: ${e}\n`);
+        for (const e of errors) ctx.stderr.write(`Error response from daemon: ${e}\n`);
         ctx.setExitCode(1);
       }
-    }),
-  );
+    });
+  });
 }
 
 /** `update` and `container update`. */
