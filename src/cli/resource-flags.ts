@@ -15,6 +15,7 @@ import {
   type WeightDevice,
 } from '../container/index.js';
 import { collect } from './engine.js';
+import { checkedBy, collectCheckedBy } from './flag-values.js';
 
 /** The flag as pflag names it in messages: `-c, --cpu-shares` or `--cpus`. */
 export type FlagName = string;
@@ -47,6 +48,11 @@ function ramBytes(s: string): number {
   } catch {
     throw new Error(`invalid size: '${s}'`);
   }
+}
+
+/** `--memory-swap`: bytes, or -1 for unlimited (opts.MemSwapBytes). */
+function swapBytes(v: string): number {
+  return v === '-1' ? -1 : ramBytes(v);
 }
 
 /** A flag value through `parse`, its error worded as pflag words a bad value. */
@@ -192,46 +198,83 @@ export interface ResourceFlags {
   cgroupns?: string;
 }
 
-/** The flags `update` shares with `run` (docker update --help). */
+const intFlag = checkedBy((s) => goParseInt(s));
+const bytes = checkedBy(ramBytes);
+
+/** The flags `update` shares with `run` (docker update --help); values checked as pflag checks them (flag-values.ts). */
 export function updateResourceFlags(cmd: Command): Command {
   return cmd
-    .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)')
-    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period')
-    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota')
-    .option('--cpu-rt-period <int>', 'Limit the CPU real-time period in microseconds')
-    .option('--cpu-rt-runtime <int>', 'Limit the CPU real-time runtime in microseconds')
-    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)')
+    .option(
+      '--blkio-weight <uint16>',
+      'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)',
+      checkedBy((s) => goParseUint(s, 16)),
+    )
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', intFlag)
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', intFlag)
+    .option('--cpu-rt-period <int>', 'Limit the CPU real-time period in microseconds', intFlag)
+    .option('--cpu-rt-runtime <int>', 'Limit the CPU real-time runtime in microseconds', intFlag)
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', intFlag)
     .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
     .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
-    .option('--memory-reservation <bytes>', 'Memory soft limit')
-    .option('--memory-swap <bytes>', 'Swap limit equal to memory plus swap: -1 to enable unlimited swap')
-    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)');
+    .option('--memory-reservation <bytes>', 'Memory soft limit', bytes)
+    .option(
+      '--memory-swap <bytes>',
+      'Swap limit equal to memory plus swap: -1 to enable unlimited swap',
+      checkedBy(swapBytes),
+    )
+    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', intFlag);
 }
 
 /** Every resource flag of `run`/`create` that containers.ts does not define itself (-m, --cpus, --shm-size). */
 export function resourceFlags(cmd: Command): Command {
-  return updateResourceFlags(cmd)
-    .option('--memory-swappiness <int>', 'Tune container memory swappiness (0 to 100) (default -1)')
-    .option('--kernel-memory <bytes>', 'Kernel memory limit')
-    .option('--blkio-weight-device <list>', 'Block IO weight (relative device weight)', collect, [])
-    .option('--device-read-bps <list>', 'Limit read rate (bytes per second) from a device', collect, [])
-    .option('--device-write-bps <list>', 'Limit write rate (bytes per second) to a device', collect, [])
-    .option('--device-read-iops <list>', 'Limit read rate (IO per second) from a device', collect, [])
-    .option('--device-write-iops <list>', 'Limit write rate (IO per second) to a device', collect, [])
-    .option('--device <list>', 'Add a host device to the container', collect, [])
-    .option('--device-cgroup-rule <list>', 'Add a rule to the cgroup allowed devices list', collect, [])
-    .option('--ulimit <ulimit>', 'Ulimit options', collect, [])
-    .option('--oom-kill-disable', 'Disable OOM Killer')
-    .option('--oom-score-adj <int>', "Tune host's OOM preferences (-1000 to 1000)")
-    .option('--cgroup-parent <string>', 'Optional parent cgroup for the container')
-    .option('--cgroupns <string>', 'Cgroup namespace to use (host|private)');
+  const list = <T>(parse: (s: string) => T) => collectCheckedBy(parse);
+  return (
+    updateResourceFlags(cmd)
+      .option('--memory-swappiness <int>', 'Tune container memory swappiness (0 to 100) (default -1)', intFlag)
+      .option('--kernel-memory <bytes>', 'Kernel memory limit', bytes)
+      .option('--blkio-weight-device <list>', 'Block IO weight (relative device weight)', list(parseWeightDevice), [])
+      .option(
+        '--device-read-bps <list>',
+        'Limit read rate (bytes per second) from a device',
+        list((s) => parseThrottleDevice(s, 'bps')),
+        [],
+      )
+      .option(
+        '--device-write-bps <list>',
+        'Limit write rate (bytes per second) to a device',
+        list((s) => parseThrottleDevice(s, 'bps')),
+        [],
+      )
+      .option(
+        '--device-read-iops <list>',
+        'Limit read rate (IO per second) from a device',
+        list((s) => parseThrottleDevice(s, 'iops')),
+        [],
+      )
+      .option(
+        '--device-write-iops <list>',
+        'Limit write rate (IO per second) to a device',
+        list((s) => parseThrottleDevice(s, 'iops')),
+        [],
+      )
+      // --device and --cgroupns are checked after the flags, with the CLI's own messages (its parse()).
+      .option('--device <list>', 'Add a host device to the container', collect, [])
+      .option(
+        '--device-cgroup-rule <list>',
+        'Add a rule to the cgroup allowed devices list',
+        list(checkDeviceCgroupRule),
+        [],
+      )
+      .option('--ulimit <ulimit>', 'Ulimit options', list(parseUlimit), [])
+      .option('--oom-kill-disable', 'Disable OOM Killer')
+      .option('--oom-score-adj <int>', "Tune host's OOM preferences (-1000 to 1000)", intFlag)
+      .option('--cgroup-parent <string>', 'Optional parent cgroup for the container')
+      .option('--cgroupns <string>', 'Cgroup namespace to use (host|private)')
+  );
 }
 
 const int = (flag: FlagName, v: string | undefined): number | undefined =>
   v === undefined ? undefined : flagValue(flag, v, (s) => goParseInt(s));
-
-/** `--memory-swap`: bytes, or -1 for unlimited (opts.MemSwapBytes). */
-const swapBytes = (v: string): number => (v === '-1' ? -1 : ramBytes(v));
 
 /** The update flags → Docker's update fields; undefined members were not given. */
 export function toResourceUpdate(o: ResourceFlags): ResourceUpdate {

@@ -97,7 +97,7 @@ function createFlags(cmd: Command): Command {
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
     .option('--dns <list>', 'Set custom DNS servers', collect, [])
     .option('--stop-signal <string>', 'Signal to stop the container')
-    .option('--shm-size <bytes>', 'Size of /dev/shm')
+    .option('--shm-size <bytes>', 'Size of /dev/shm', checkedBy(parseBytes))
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')

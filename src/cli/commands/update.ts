@@ -9,6 +9,7 @@ import {
 } from '../../container/index.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
+import { checkedBy, parseRational } from '../flag-values.js';
 import { usageErrorText } from '../usage.js';
 import { flagValue, toResourceUpdate, updateResourceFlags, type ResourceFlags } from '../resource-flags.js';
 import { containerGroup } from './container-shared.js';
@@ -43,8 +44,8 @@ function updateVerb(parent: Command, ctx: CliContext): void {
       .command('update')
       .description('Update configuration of one or more containers')
       .argument('<CONTAINER...>')
-      .option('-m, --memory <bytes>', 'Memory limit')
-      .option('--cpus <decimal>', 'Number of CPUs')
+      .option('-m, --memory <bytes>', 'Memory limit', checkedBy(parseBytes))
+      .option('--cpus <decimal>', 'Number of CPUs', checkedBy(parseRational))
       .option('--restart <string>', 'Restart policy to apply when a container exits'),
   ).action(async (names: string[], o: UpdateFlags, cmd: Command) => {
     // The CLI's own refusals come before the engine opens: a bad flag value exits 125 with the usage (pflag), the
