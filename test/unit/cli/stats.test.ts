@@ -118,3 +118,44 @@ test('a streamed frame is written as docker CLI 28 writes it', async () => {
   const { redraw } = await import('../../../src/cli/commands/stats.js');
   assert.equal(redraw('A   B\nx   y\n'), '\x1b[HA   B\nx   y\n\x1b[HA   B \x1b[K\nx   y \x1b[K\n \x1b[K\n\x1b[J');
 });
+
+test('a full sample from a fake /proc and cgroup v2 tree, and its row', async () => {
+  const { readStatsSample } = await import('../../../src/runtime/cgroup-stats.js');
+  const root = await mkdtemp(path.join(tmpdir(), 'wharf-stats-'));
+  try {
+    const cg = path.join(root, 'cg');
+    const proc = path.join(root, 'proc');
+    await mkdir(path.join(cg, 'wharf/abc/ctr'), { recursive: true });
+    await mkdir(path.join(proc, '42/net'), { recursive: true });
+    await writeFile(path.join(cg, 'cgroup.controllers'), 'cpu memory pids io\n');
+    const dir = path.join(cg, 'wharf/abc/ctr');
+    await writeFile(path.join(dir, 'cpu.stat'), 'usage_usec 2000000\n');
+    await writeFile(path.join(dir, 'memory.current'), '2097152\n');
+    await writeFile(path.join(dir, 'memory.max'), 'max\n');
+    await writeFile(path.join(dir, 'memory.stat'), 'inactive_file 1048576\n');
+    await writeFile(path.join(dir, 'pids.current'), '2\n');
+    await writeFile(path.join(proc, 'meminfo'), 'MemTotal:        1048576 kB\n');
+    await writeFile(path.join(proc, 'stat'), 'cpu  1000 0 0 1000 0 0 0 0 0 0\n');
+    await writeFile(
+      path.join(proc, '42/net/dev'),
+      'h\nh\n    lo: 9 0 0 0 0 0 0 0 9 0 0 0 0 0 0 0\n  eth0: 1500 3 0 0 0 0 0 0 2500 4 0 0 0 0 0 0\n',
+    );
+    const s = readStatsSample({
+      cgroupsPath: '/wharf/abc/ctr',
+      pid: 42,
+      onlineCpus: 2,
+      cgroupRoot: cg,
+      procRoot: proc,
+    });
+    assert.equal(s.systemUsage, 20e9);
+    assert.equal(s.memLimit, 1024 ** 3);
+    const prev = { ...s, cpuUsage: 1e9, systemUsage: 10e9 };
+    const row = statsRow({ id: 'abc', name: 'c' }, 'c', prev, s, false);
+    assert.equal(
+      `${row.CPUPerc} ${row.MemUsage} ${row.MemPerc} ${row.NetIO} ${row.BlockIO} ${row.PIDs}`,
+      '20.00% 1MiB / 1GiB 0.10% 1.5kB / 2.5kB 0B / 0B 2',
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
