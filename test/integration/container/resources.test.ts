@@ -213,6 +213,19 @@ test('bad values: the messages and exit code of docker CLI 28 and its daemon', a
   }
 });
 
+test("create's warnings are the daemon's: kernel memory, what this host's cgroups lack, OOM killer without a limit", async () => {
+  for (const flags of [
+    ['--kernel-memory', '50m'],
+    ['--blkio-weight', '300', '--blkio-weight-device', `${blockDevice}:200`],
+    ['--oom-kill-disable'],
+  ]) {
+    const w = await wharf(['create', ...flags, 'busybox']);
+    const k = await docker(['create', ...flags, 'busybox']);
+    assert.equal(w.code, 0, w.stderr);
+    assert.equal(w.stderr, k.stderr, flags.join(' '));
+  }
+});
+
 test('a --ulimit this machine cannot apply is recorded and explained in one line', async () => {
   const hard = 2 ** 40;
   const r = await wharf(['run', '--rm', '--ulimit', `nofile=1024:${hard}`, 'busybox', 'sh', '-c', 'ulimit -Hn']);
