@@ -10,7 +10,7 @@
 #include <string.h>
 
 struct config cfg = {.runc_binary = "runc", .stdin_once = 1, .cleanup_timeout_ms = 60000, .notify_fd = -1,
-                     .cgroup_root = "/sys/fs/cgroup"};
+                     .cgroup_root = "/sys/fs/cgroup", .log_max_files = 1};
 
 static void unescape(char *s) {
   char *w = s;
@@ -68,6 +68,10 @@ void config_load(const char *path) {
     else if (!strcmp(k, "cgroups_path")) cfg.cgroups_path = v[0] == '/' ? v : NULL;
     else if (!strcmp(k, "memory_limit")) cfg.memory_limit = number(k, v);
     else if (!strcmp(k, "cgroup_root")) cfg.cgroup_root = v;
+    /* the log driver (issue 12) */
+    else if (!strcmp(k, "log_disabled")) cfg.log_disabled = flag(k, v);
+    else if (!strcmp(k, "log_max_size")) cfg.log_max_size = number(k, v);
+    else if (!strcmp(k, "log_max_files")) cfg.log_max_files = (long)number(k, v);
     else if (!strcmp(k, "cleanup")) {
       cfg.cleanup = xrealloc(cfg.cleanup, (ncleanup + 2) * sizeof *cfg.cleanup);
       cfg.cleanup[ncleanup++] = v;

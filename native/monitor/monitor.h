@@ -77,6 +77,10 @@ struct config {
   const char *cgroups_path; /* the spec's linux.cgroupsPath when absolute, else NULL */
   long long memory_limit;   /* the spec's memory limit, 0 for none */
   const char *cgroup_root;  /* /sys/fs/cgroup; another root only for tests */
+  /* the log driver (issue 12) */
+  int log_disabled;         /* --log-driver none: no file */
+  long long log_max_size;   /* rotate at this size; 0: never */
+  long log_max_files;       /* the live file and .1 ... .N-1 (1: cut back to empty) */
 };
 extern struct config cfg;
 void config_load(const char *path);

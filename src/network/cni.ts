@@ -83,6 +83,8 @@ export interface CniRuntime {
   ifName: string;
   pluginDir?: string;
   portMappings?: PortMapping[];
+  /** The container interface's MAC address (`run --mac-address`), given to the bridge plugin as its runtimeConfig. */
+  mac?: string;
 }
 
 /** portmap's runtimeConfig form. */
@@ -159,6 +161,7 @@ function pluginConf(
     delete conf.capabilities;
     conf.runtimeConfig = { portMappings: portMappingsConf(rt.portMappings ?? []) };
   }
+  if (plugin.type === 'bridge' && rt.mac) conf.runtimeConfig = { mac: rt.mac };
   if (prevResult) conf.prevResult = prevResult;
   return conf;
 }

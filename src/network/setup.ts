@@ -28,6 +28,8 @@ export interface NetworkRequest {
   ports?: PortMapping[];
   hostname: string;
   domainname?: string;
+  /** The interface's MAC address on the bridge (`--mac-address`). */
+  mac?: string;
   extraHosts?: ExtraHost[];
   dns?: ResolvConfOptions;
   /** The bridge network's settings (default: bridge wharf0, 10.89.0.0/24). */
@@ -125,7 +127,14 @@ async function bridgeNetwork(
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
   const nsPath = await createNetns(name);
-  const rt = { containerId: req.id, netns: nsPath, ifName: IFNAME, pluginDir, portMappings: ports };
+  const rt = {
+    containerId: req.id,
+    netns: nsPath,
+    ifName: IFNAME,
+    pluginDir,
+    portMappings: ports,
+    ...(req.mac ? { mac: req.mac } : {}),
+  };
   try {
     await invokePlugin('ADD', loopbackConf(), { ...rt, ifName: 'lo' });
     const base: NetworkSetup = {

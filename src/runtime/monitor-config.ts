@@ -46,5 +46,9 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
   for (const arg of cfg.cleanup ?? []) put('cleanup', arg);
   put('cleanup_timeout_ms', cfg.cleanupTimeoutMs);
   put('notify_fd', cfg.notifyFd);
+  // the log driver (issue 12)
+  put('log_disabled', cfg.logDisabled || undefined);
+  put('log_max_size', cfg.logMaxSize && cfg.logMaxSize > 0 ? Math.floor(cfg.logMaxSize) : undefined);
+  put('log_max_files', cfg.logMaxSize && cfg.logMaxFiles ? Math.floor(cfg.logMaxFiles) : undefined);
   return lines.join('\n') + '\n';
 }

@@ -45,6 +45,13 @@ export interface MonitorConfig {
    * that the process that started it learns of each change without watching the state directory. Set by startMonitor.
    */
   notifyFd?: number;
+  // ---- the log driver (`--log-driver`, `--log-opt`; issue 12) ----
+  /** `--log-driver none`: write no log file. */
+  logDisabled?: boolean;
+  /** Rotate the log when it has reached this many bytes (Docker's json-file `max-size`); 0 or unset: never. */
+  logMaxSize?: number;
+  /** Files kept with rotation: the live one and `.1` … `.N-1` (`max-file`, default 1: the file is cut back). */
+  logMaxFiles?: number;
 }
 
 export type MonitorStatus = 'starting' | 'running' | 'exited';

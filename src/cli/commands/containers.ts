@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { WharfError, codeOf } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
@@ -18,6 +20,18 @@ import {
   readEnvFile,
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
+import {
+  checkMacAddress,
+  labelFileLines,
+  parseAttach,
+  parseDetachKeys,
+  parseExpose,
+  parseKeyValues,
+  parseLogOpts,
+  parseSecurityOptFlags,
+  parseSysctls,
+  parseTmpfs,
+} from './run-flags.js';
 
 interface CreateFlags {
   detach?: boolean;
@@ -52,41 +66,99 @@ interface CreateFlags {
   shmSize?: string;
   pull?: string;
   quiet?: boolean;
+  // namespaces, security, DNS, logging and stdio (issue 12)
+  ipc?: string;
+  pid?: string;
+  uts?: string;
+  userns?: string;
+  sysctl: string[];
+  tmpfs: string[];
+  groupAdd: string[];
+  stopTimeout?: string;
+  cidfile?: string;
+  labelFile: string[];
+  dnsSearch: string[];
+  dnsOption: string[];
+  macAddress?: string;
+  domainname?: string;
+  expose: string[];
+  annotation: string[];
+  attach: string[];
+  securityOpt: string[];
+  logDriver?: string;
+  logOpt: string[];
+  sigProxy?: boolean;
+  detachKeys?: string;
 }
 
 function createFlags(cmd: Command): Command {
+  return (
+    cmd
+      .option('-i, --interactive', 'Keep STDIN open even if not attached')
+      .option('-t, --tty', 'Allocate a pseudo-TTY')
+      .option('--name <string>', 'Assign a name to the container')
+      .option('--rm', 'Automatically remove the container when it exits')
+      .option('-e, --env <list>', 'Set environment variables', collect, [])
+      .option('--env-file <file>', 'Read in a file of environment variables', collect, [])
+      .option('-w, --workdir <string>', 'Working directory inside the container')
+      .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+      .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
+      .option('-h, --hostname <string>', 'Container host name')
+      .option('-l, --label <list>', 'Set meta data on a container', collect, [])
+      .option('-v, --volume <list>', 'Bind mount a volume', collect, [])
+      .option('--mount <mount>', 'Attach a filesystem mount to the container', collect, [])
+      .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect, [])
+      .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect, [])
+      .option('-P, --publish-all', 'Publish all exposed ports to random ports')
+      .option('--network <string>', 'Connect a container to a network (bridge, host, none)')
+      .option('--net <string>', 'Alias of --network')
+      .option('--read-only', "Mount the container's root filesystem as read only")
+      .option('--privileged', 'Give extended privileges to this container')
+      .option('--cap-add <list>', 'Add Linux capabilities', collect, [])
+      .option('--cap-drop <list>', 'Drop Linux capabilities', collect, [])
+      .option('-m, --memory <bytes>', 'Memory limit')
+      .option('--cpus <decimal>', 'Number of CPUs')
+      .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
+      .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
+      .option('--dns <list>', 'Set custom DNS servers', collect, [])
+      .option('--stop-signal <string>', 'Signal to stop the container')
+      .option('--shm-size <bytes>', 'Size of /dev/shm')
+      .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+      .option('-q, --quiet', 'Suppress the pull output')
+      // ---- namespaces, security, DNS, logging and stdio (issue 12; run-flags.ts parses them) ----
+      .option('--ipc <string>', 'IPC mode to use')
+      .option('--pid <string>', 'PID namespace to use')
+      .option('--uts <string>', 'UTS namespace to use')
+      .option('--userns <string>', 'User namespace to use')
+      .option('--sysctl <map>', 'Sysctl options', collect, [])
+      .option('--tmpfs <list>', 'Mount a tmpfs directory', collect, [])
+      .option('--group-add <list>', 'Add additional groups to join', collect, [])
+      .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container')
+      .option('--cidfile <string>', 'Write the container ID to the file')
+      .option('--label-file <list>', 'Read in a line delimited file of labels', collect, [])
+      .option('--dns-search <list>', 'Set custom DNS search domains', collect, [])
+      .option('--dns-option <list>', 'Set DNS options', collect, [])
+      .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
+      .option('--domainname <string>', 'Container NIS domain name')
+      .option('--expose <list>', 'Expose a port or a range of ports', collect, [])
+      .option(
+        '--annotation <map>',
+        'Add an annotation to the container (passed through to the OCI runtime)',
+        collect,
+        [],
+      )
+      .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect, [])
+      .option('--security-opt <list>', 'Security Options', collect, [])
+      .option('--log-driver <string>', 'Logging driver for the container')
+      .option('--log-opt <list>', 'Log driver options', collect, [])
+  );
+}
+
+/** `run`'s own stdio flags (issue 12). */
+function runOnlyFlags(cmd: Command): Command {
   return cmd
-    .option('-i, --interactive', 'Keep STDIN open even if not attached')
-    .option('-t, --tty', 'Allocate a pseudo-TTY')
-    .option('--name <string>', 'Assign a name to the container')
-    .option('--rm', 'Automatically remove the container when it exits')
-    .option('-e, --env <list>', 'Set environment variables', collect, [])
-    .option('--env-file <file>', 'Read in a file of environment variables', collect, [])
-    .option('-w, --workdir <string>', 'Working directory inside the container')
-    .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
-    .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
-    .option('-h, --hostname <string>', 'Container host name')
-    .option('-l, --label <list>', 'Set meta data on a container', collect, [])
-    .option('-v, --volume <list>', 'Bind mount a volume', collect, [])
-    .option('--mount <mount>', 'Attach a filesystem mount to the container', collect, [])
-    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect, [])
-    .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect, [])
-    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
-    .option('--network <string>', 'Connect a container to a network (bridge, host, none)')
-    .option('--net <string>', 'Alias of --network')
-    .option('--read-only', "Mount the container's root filesystem as read only")
-    .option('--privileged', 'Give extended privileges to this container')
-    .option('--cap-add <list>', 'Add Linux capabilities', collect, [])
-    .option('--cap-drop <list>', 'Drop Linux capabilities', collect, [])
-    .option('-m, --memory <bytes>', 'Memory limit')
-    .option('--cpus <decimal>', 'Number of CPUs')
-    .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
-    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
-    .option('--dns <list>', 'Set custom DNS servers', collect, [])
-    .option('--stop-signal <string>', 'Signal to stop the container')
-    .option('--shm-size <bytes>', 'Size of /dev/shm')
-    .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
-    .option('-q, --quiet', 'Suppress the pull output');
+    .option('--sig-proxy', 'Proxy received signals to the process', true)
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container');
 }
 
 async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
@@ -94,7 +166,7 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
   for (const f of o.envFile) env.push(...(await readEnvFile(f)));
   env.push(...expandEnvEntries(o.env));
   const labels: Record<string, string> = {};
-  for (const l of o.label) {
+  for (const l of [...(await readLabelFiles(o.labelFile)), ...o.label]) {
     const i = l.indexOf('=');
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
@@ -137,7 +209,87 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     dns: o.dns,
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
     ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
+    ...runFlagOptions(o),
   };
+}
+
+/** The CreateOptions of the issue-12 flags, parsed and checked as the docker CLI does (run-flags.ts). */
+function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
+  let stopTimeout: number | undefined;
+  if (o.stopTimeout !== undefined) {
+    if (!/^[+-]?\d+$/.test(o.stopTimeout))
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `invalid argument "${o.stopTimeout}" for "--stop-timeout" flag: strconv.ParseInt: parsing "${o.stopTimeout}": invalid syntax`,
+      );
+    stopTimeout = Number(o.stopTimeout);
+  }
+  const streams = parseAttach(o.attach, o.interactive === true);
+  return {
+    ...(o.ipc !== undefined ? { ipc: o.ipc } : {}),
+    ...(o.pid !== undefined ? { pid: o.pid } : {}),
+    ...(o.uts !== undefined ? { uts: o.uts } : {}),
+    ...(o.userns !== undefined ? { userns: o.userns } : {}),
+    sysctls: parseSysctls(o.sysctl),
+    tmpfs: parseTmpfs(o.tmpfs),
+    groupAdd: o.groupAdd,
+    ...(stopTimeout !== undefined ? { stopTimeout } : {}),
+    ...(o.cidfile ? { cidfile: o.cidfile } : {}),
+    dnsSearch: o.dnsSearch,
+    dnsOptions: o.dnsOption,
+    ...(o.macAddress ? { macAddress: checkMacAddress(o.macAddress) } : {}),
+    ...(o.domainname !== undefined ? { domainname: o.domainname } : {}),
+    expose: parseExpose(o.expose),
+    annotations: parseKeyValues(o.annotation),
+    securityOpt: parseSecurityOptFlags(o.securityOpt, (f) => readFileSync(f, 'utf8')),
+    ...(o.logDriver !== undefined ? { logDriver: o.logDriver } : {}),
+    logOpts: parseLogOpts(o.logOpt),
+    // With -d nothing is attached, as the docker CLI records it.
+    ...(o.detach
+      ? { attachStdin: false, attachStdout: false, attachStderr: false }
+      : {
+          attachStdout: streams.stdout,
+          attachStderr: streams.stderr,
+          ...(streams.stdin ? {} : { attachStdin: false }),
+        }),
+  };
+}
+
+/** `--label-file`: the labels of each file, in order (before the `-l` ones, which win). */
+async function readLabelFiles(files: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) {
+    try {
+      out.push(...labelFileLines(await fsp.readFile(f, 'utf8')));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `open ${f}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * `--cidfile`: refused when the file exists (the docker CLI's check, before anything is created); the ID is written
+ * once the container exists. `exitCode` is the docker CLI's for this refusal (1 for create, 125 for run).
+ */
+function checkCidfile(ctx: CliContext, file: string | undefined, exitCode: number): boolean {
+  if (!file || !existsSync(file)) return true;
+  ctx.stderr.write(`docker: container ID file found, make sure the other container isn't running or delete ${file}\n`);
+  ctx.setExitCode(exitCode);
+  return false;
+}
+
+async function writeCidfile(file: string | undefined, id: string): Promise<void> {
+  if (!file) return;
+  try {
+    await fsp.writeFile(file, id, { flag: 'wx' });
+  } catch (err) {
+    throw new WharfError('INVALID_ARGUMENT', `failed to create the container ID file: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -148,18 +300,28 @@ async function startAttached(
   ctx: CliContext,
   w: Wharf,
   id: string,
-  o: { tty: boolean; interactive: boolean; start: (so: StartOptions) => Promise<{ session?: AttachSession }> },
+  o: {
+    tty: boolean;
+    interactive: boolean;
+    start: (so: StartOptions) => Promise<{ session?: AttachSession }>;
+    /** Which of stdout/stderr to attach (`-a`; default both). */
+    streams?: { stdout: boolean; stderr: boolean };
+    /** `--sig-proxy` (default true; only without a tty, as the docker CLI does). */
+    sigProxy?: boolean;
+    detachKeys?: Buffer;
+  },
 ): Promise<void> {
   const size = o.tty ? consoleSize() : undefined;
-  const signals = proxySignals(w, id, !o.tty);
+  const signals = proxySignals(w, id, !o.tty && o.sigProxy !== false);
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
   let ex: AttachExit;
   try {
     const { session } = await o.start({
       attach: {
         ...(o.interactive ? { stdin: process.stdin } : {}),
-        stdout: ctx.stdout,
-        stderr: ctx.stderr,
-        ...(o.tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
+        stdout: o.streams?.stdout === false ? sink : ctx.stdout,
+        stderr: o.streams?.stderr === false ? sink : ctx.stderr,
+        ...(o.tty && o.interactive ? { detachKeys: o.detachKeys ?? Buffer.from([0x10, 0x11]) } : {}),
       },
       ...(size ? { consoleSize: size } : {}),
     });
@@ -212,7 +374,7 @@ const consoleSize = (): { cols: number; rows: number } | undefined =>
   process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
 
 function verbs(parent: Command, ctx: CliContext, top: boolean): void {
-  createFlags(
+  const run = createFlags(
     parent
       .command('run')
       .description('Create and run a new container from an image')
@@ -220,14 +382,23 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       .argument('[COMMAND...]')
       .option('-d, --detach', 'Run container in background and print container ID')
       .passThroughOptions(),
-  ).action(async (image: string, command: string[], o: CreateFlags) => {
+  );
+  runOnlyFlags(run).action(async (image: string, command: string[], o: CreateFlags) => {
+    if (o.detach && o.attach.length) {
+      ctx.stderr.write('docker: conflicting options: cannot specify both --attach and --detach\n');
+      ctx.setExitCode(1);
+      return;
+    }
     if (!o.detach && !ttyInputOk(ctx, o.interactive === true, o.tty === true)) return;
+    if (!checkCidfile(ctx, o.cidfile, 125)) return;
     return exit125(ctx, () =>
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
+        const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
         await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
         const rec = await w.containers.create(opts);
+        await writeCidfile(o.cidfile, rec.id);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
           ctx.stdout.write(`${rec.id}\n`);
@@ -237,6 +408,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
           tty: o.tty === true,
           interactive: o.interactive === true,
           start: (so) => startOrDiscard(w, rec.id, so),
+          streams: { stdout: rec.config.AttachStdout !== false, stderr: rec.config.AttachStderr !== false },
+          sigProxy: o.sigProxy !== false,
+          ...(detachKeys ? { detachKeys } : {}),
         });
       }),
     );
@@ -249,17 +423,19 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       .argument('<IMAGE>')
       .argument('[COMMAND...]')
       .passThroughOptions(),
-  ).action(async (image: string, command: string[], o: CreateFlags) =>
-    exit125(ctx, () =>
+  ).action(async (image: string, command: string[], o: CreateFlags) => {
+    if (!checkCidfile(ctx, o.cidfile, 1)) return;
+    return exit125(ctx, () =>
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
         await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
         const rec = await w.containers.create(opts);
+        await writeCidfile(o.cidfile, rec.id);
         ctx.stdout.write(`${rec.id}\n`);
       }),
-    ),
-  );
+    );
+  });
 
   parent
     .command('start')
@@ -304,15 +480,19 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .command('stop')
     .description('Stop one or more running containers')
     .argument('<CONTAINER...>')
-    .option('-t, --time <seconds>', 'Seconds to wait for stop before killing it', '10')
+    // No default here: the container's --stop-timeout, else 10 s (TaskService.stop).
+    .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
     .option('-s, --signal <string>', 'Signal to send to the container')
-    .action(async (names: string[], o: { time: string; signal?: string }) =>
+    .action(async (names: string[], o: { time?: string; signal?: string }) =>
       withEngine(ctx, async (w) => {
-        const t = Number.parseInt(o.time, 10);
-        if (!Number.isFinite(t))
+        const t = o.time === undefined ? undefined : Number.parseInt(o.time, 10);
+        if (t !== undefined && !Number.isFinite(t))
           throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.time}" for "-t, --time" flag`);
         await forEachContainer(ctx, names, async (n) => {
-          await w.tasks.stop(n, { timeoutSec: t, ...(o.signal ? { signal: o.signal } : {}) });
+          await w.tasks.stop(n, {
+            ...(t !== undefined ? { timeoutSec: t } : {}),
+            ...(o.signal ? { signal: o.signal } : {}),
+          });
           ctx.stdout.write(`${n}\n`);
         });
       }),
@@ -322,12 +502,15 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .command('restart')
     .description('Restart one or more containers')
     .argument('<CONTAINER...>')
-    .option('-t, --time <seconds>', 'Seconds to wait for stop before killing the container', '10')
-    .action(async (names: string[], o: { time: string }) =>
+    .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
+    .action(async (names: string[], o: { time?: string }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
-          // Docker's restart: stop, then start again.
-          const stopped = await w.tasks.stop(n, { timeoutSec: Number.parseInt(o.time, 10) });
+          // Docker's restart: stop, then start again (waiting the container's --stop-timeout unless -t).
+          const stopped = await w.tasks.stop(
+            n,
+            o.time === undefined ? {} : { timeoutSec: Number.parseInt(o.time, 10) },
+          );
           await w.tasks.start(stopped.id);
           ctx.stdout.write(`${n}\n`);
         });
