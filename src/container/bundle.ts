@@ -5,9 +5,12 @@ import {
   exposedPortMappings,
   networkAttachment,
   parseAddHost,
+  proxyRoutes,
   setupNetwork,
+  startPortProxy,
   type NetworkSetup,
 } from '../network/index.js';
+import { wharfBin } from './paths.js';
 import {
   ALL_CAPABILITIES,
   buildSpec,
@@ -64,6 +67,14 @@ export async function startNetwork(
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with
   // the start's claim.
   if (net.mode === 'bridge') record(net);
+  // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
+  const routes = proxyRoutes(net.ports, net.ip);
+  if (routes.length && ipv6Available()) {
+    const proxy = await startPortProxy([process.execPath, wharfBin()], rec.id, routes);
+    net.proxyPid = proxy.pid;
+    net.warnings.push(...proxy.failed.map((f) => `cannot publish on IPv6 ${f}`));
+    record(net);
+  }
   // The container's name resolves to itself too, as on Docker's user-defined networks.
   const hosts = net.ip && rec.name !== hostname ? `${net.hosts}${net.ip}\t${rec.name}\n` : net.hosts;
   // Three small files: written synchronously, each async write would be four trips through the thread pool.
@@ -193,6 +204,15 @@ async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefin
   // As dockerd: an AppArmor profile applies only where AppArmor is enabled; elsewhere the option is ignored.
   if (sec.apparmor && sec.apparmor !== 'unconfined' && appArmorEnabled()) out.apparmorProfile = sec.apparmor;
   return out;
+}
+
+/** The host has IPv6 (a disabled stack has no /proc/net/if_inet6 lines). */
+function ipv6Available(): boolean {
+  try {
+    return readFileSync('/proc/net/if_inet6', 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
 }
 
 function appArmorEnabled(): boolean {

@@ -607,6 +607,17 @@ export function register(program: Command, ctx: CliContext): void {
       }),
     );
 
+  // The IPv6 side of a container's published ports (network/port-proxy.ts): started by the start, stopped by PID.
+  group
+    .command('port-proxy', { hidden: true })
+    .argument('<ID>')
+    .argument('<ROUTE...>')
+    .action(async (_id: string, routes: string[]) => {
+      const { parseRoute, servePortProxy } = await import('../../network/index.js');
+      const { failed } = await servePortProxy(routes.map(parseRoute));
+      ctx.stdout.write(`${JSON.stringify({ failed })}\n`);
+    });
+
   // Run by a container's monitor after the process exited: record the exit, unmount, release the network, --rm.
   // Monitors run it as `container cleanup` (their stored argv), hence the alias.
   group
