@@ -163,7 +163,7 @@ export function checkLogConfig(driver: string | undefined, opts: Record<string, 
       );
   }
   logPlan({ Type: type, Config: opts }); // the values, as the driver checks them
-  return { Type: type, Config: { ...opts } };
+  return { Type: type, Config: sortedMap(opts) };
 }
 
 /** Docker's units.FromHumanSize: decimal units (k = 1000), optional `b`/`B`, fractions allowed. */
@@ -209,4 +209,9 @@ export function logPlan(lc: LogConfig | undefined): LogPlan {
       );
   }
   return { enabled: true, maxSize, maxFiles };
+}
+
+/** A map with its keys in order, as Go writes maps (inspect's `json` shows them so). */
+export function sortedMap(m: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

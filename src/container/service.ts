@@ -25,6 +25,7 @@ import {
   effectiveSecurityOpt,
   joinedContainer,
   parseSecurityOpts,
+  sortedMap,
 } from './run-modes.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
@@ -466,14 +467,14 @@ function runModes(opts: CreateOptions, network: NetworkMode): Partial<HostConfig
     PidMode: pid,
     UTSMode: uts,
     UsernsMode: userns,
-    ...(opts.sysctls && Object.keys(opts.sysctls).length ? { Sysctls: { ...opts.sysctls } } : {}),
-    ...(opts.tmpfs && Object.keys(opts.tmpfs).length ? { Tmpfs: { ...opts.tmpfs } } : {}),
+    ...(opts.sysctls && Object.keys(opts.sysctls).length ? { Sysctls: sortedMap(opts.sysctls) } : {}),
+    ...(opts.tmpfs && Object.keys(opts.tmpfs).length ? { Tmpfs: sortedMap(opts.tmpfs) } : {}),
     ...(opts.groupAdd?.length ? { GroupAdd: [...opts.groupAdd] } : {}),
     ContainerIDFile: opts.cidfile ?? '',
     DnsSearch: opts.dnsSearch ?? [],
     DnsOptions: opts.dnsOptions ?? [],
     SecurityOpt: effectiveSecurityOpt(securityOpt, { privileged: opts.privileged === true, ipc, pid }),
     LogConfig: logConfig,
-    ...(opts.annotations && Object.keys(opts.annotations).length ? { Annotations: { ...opts.annotations } } : {}),
+    ...(opts.annotations && Object.keys(opts.annotations).length ? { Annotations: sortedMap(opts.annotations) } : {}),
   };
 }
