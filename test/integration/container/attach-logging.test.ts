@@ -4,6 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -172,6 +173,44 @@ test('json-file rotation with --log-opt max-size/max-file, read back in order by
     '{"Type":"local","Config":{}} []',
   );
   ok(await f.cli(['rm', 'rot', 'quiet', 'loc']), 'rm');
+});
+
+/** A CLI process whose stdout says `ready` once the container runs its trap. */
+async function startCli(
+  args: string[],
+): Promise<{ child: ChildProcess; closed: Promise<number | null>; out: () => string }> {
+  const child = spawn(WHARF_BIN, ['--root', f.root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  for (let i = 0; i < 150 && !out.includes('ready'); i++) await sleep(100);
+  assert.match(out, /ready/);
+  return { child, closed, out: () => out };
+}
+
+test('--sig-proxy: run and attach pass SIGTERM on by default; --sig-proxy=false leaves the container alone', async () => {
+  const trap = 'trap "echo got-term; exit 9" TERM; while :; do echo ready; sleep 0.5; done';
+  const kept = await startCli([
+    'run',
+    '--name',
+    'keep',
+    '--network',
+    'none',
+    '--sig-proxy=false',
+    'busybox',
+    'sh',
+    '-c',
+    trap,
+  ]);
+  kept.child.kill('SIGTERM');
+  assert.notEqual(await kept.closed, 9, 'the CLI itself ended');
+  assert.equal(ok(await f.cli(['inspect', '-f', '{{.State.Running}}', 'keep']), 'running').stdout.trim(), 'true');
+
+  const att = await startCli(['attach', 'keep']);
+  att.child.kill('SIGTERM');
+  assert.equal(await att.closed, 9, "attach passed SIGTERM on and exits with the container's status");
+  assert.match(att.out(), /got-term/);
+  ok(await f.cli(['rm', 'keep']), 'rm');
 });
 
 const connectTo = (host: string, port: number): Promise<string> =>
