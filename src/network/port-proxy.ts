@@ -15,56 +15,72 @@ import type { PortMapping } from './publish.js';
 const childProcess = lazyBuiltin<typeof ChildProcess>('node:child_process');
 
 export interface ProxyRoute {
-  /** Host port listened on, on `[::]` only (IPV6_V6ONLY: the IPv4 side stays portmap's). */
+  /** `::` for a port published on every address (IPV6_V6ONLY: the IPv4 side stays portmap's), or the `-p [addr]:`. */
+  hostIP: string;
   hostPort: number;
   targetIP: string;
   targetPort: number;
 }
 
-/** The routes for a container's mappings: TCP ports published on every address (no host IP given). */
+/** A mapping only the relay can serve: an IPv6 host address cannot be DNATed to the container's IPv4 address. */
+export const ipv6Only = (m: PortMapping): boolean => net.isIPv6(m.hostIP);
+
+/**
+ * The routes for a container's mappings: TCP ports published on every address (also on `::`) and those published on
+ * an IPv6 address (`-p [::1]:8080:80`).
+ */
 export function proxyRoutes(ports: readonly PortMapping[], containerIP: string | undefined): ProxyRoute[] {
   if (!containerIP) return [];
   return ports
-    .filter((m) => m.protocol === 'tcp' && (m.hostIP === '' || m.hostIP === '0.0.0.0') && m.hostPort > 0)
-    .map((m) => ({ hostPort: m.hostPort, targetIP: containerIP, targetPort: m.containerPort }));
+    .filter((m) => m.protocol === 'tcp' && m.hostPort > 0 && (m.hostIP === '' || m.hostIP === '0.0.0.0' || ipv6Only(m)))
+    .map((m) => ({
+      hostIP: ipv6Only(m) ? m.hostIP : '::',
+      hostPort: m.hostPort,
+      targetIP: containerIP,
+      targetPort: m.containerPort,
+    }));
 }
 
 /** `[::]:8080=10.89.0.5:80` — the form the proxy process takes its routes in. */
-export const formatRoute = (r: ProxyRoute): string => `${r.hostPort}=${r.targetIP}:${r.targetPort}`;
+export const formatRoute = (r: ProxyRoute): string => `[${r.hostIP}]:${r.hostPort}=${r.targetIP}:${r.targetPort}`;
 
 export function parseRoute(text: string): ProxyRoute {
-  const m = /^(\d+)=([0-9.]+):(\d+)$/.exec(text);
-  if (!m) throw new WharfError('INVALID_ARGUMENT', `invalid proxy route ${JSON.stringify(text)}`);
-  return { hostPort: Number(m[1]), targetIP: m[2]!, targetPort: Number(m[3]) };
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)=([0-9.]+):(\d+)$/.exec(text);
+  if (!m || !net.isIPv6(m[1]!)) throw new WharfError('INVALID_ARGUMENT', `invalid proxy route ${JSON.stringify(text)}`);
+  return { hostIP: m[1]!, hostPort: Number(m[2]), targetIP: m[3]!, targetPort: Number(m[4]) };
 }
 
 /**
- * The proxy itself: listens on `[::]:hostPort` for each route and relays every connection to the container. Resolves
+ * The proxy itself: listens on `[hostIP]:hostPort` for each route and relays every connection to the container. Resolves
  * once all listeners are up (the caller then says so to the process that started it); a listener that cannot bind
  * (no IPv6 on the host, the port taken on IPv6) is reported in `failed` and skipped.
  */
 export async function servePortProxy(routes: readonly ProxyRoute[]): Promise<{ failed: string[] }> {
   const failed: string[] = [];
   for (const r of routes) {
-    const srv = net.createServer((client) => {
-      const upstream = net.connect({ host: r.targetIP, port: r.targetPort });
+    // Half-open both ways, as a TCP relay must be: a client that sends its request and shuts down its side (FIN)
+    // still gets the answer; each side's end is passed on, and a socket closes once both directions are done.
+    const srv = net.createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = net.connect({ host: r.targetIP, port: r.targetPort, allowHalfOpen: true });
       client.pipe(upstream);
       upstream.pipe(client);
-      const close = (): void => {
+      const destroy = (): void => {
         client.destroy();
         upstream.destroy();
       };
-      client.on('error', close);
-      upstream.on('error', close);
-      client.on('close', close);
-      upstream.on('close', close);
+      client.on('error', destroy);
+      upstream.on('error', destroy);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => {
+        if (!client.writableEnded) client.end();
+      });
     });
     await new Promise<void>((resolve) => {
       srv.once('error', (err) => {
-        failed.push(`[::]:${r.hostPort}: ${(err as Error).message}`);
+        failed.push(`[${r.hostIP}]:${r.hostPort}: ${(err as Error).message}`);
         resolve();
       });
-      srv.listen({ host: '::', port: r.hostPort, ipv6Only: true }, resolve);
+      srv.listen({ host: r.hostIP, port: r.hostPort, ipv6Only: true }, resolve);
     });
   }
   return { failed };

@@ -224,6 +224,7 @@ const connectTo = (host: string, port: number): Promise<string> =>
 
 test('-p publishes on IPv6 too: [::1]:port and 127.0.0.1:port reach the container; the relay goes with it', async () => {
   const port = await freePort();
+  const only6 = await freePort();
   ok(
     await f.cli([
       'run',
@@ -232,6 +233,8 @@ test('-p publishes on IPv6 too: [::1]:port and 127.0.0.1:port reach the containe
       'web6',
       '-p',
       `${port}:80`,
+      '-p',
+      `[::1]:${only6}:80`,
       'busybox',
       'httpd',
       '-f',
@@ -249,6 +252,8 @@ test('-p publishes on IPv6 too: [::1]:port and 127.0.0.1:port reach the containe
   }
   assert.match(v6, /hello from wharf/);
   assert.match(await connectTo('127.0.0.1', port), /hello from wharf/);
+  assert.match(await connectTo('::1', only6), /hello from wharf/, '-p [::1]:port:80');
+  await assert.rejects(connectTo('127.0.0.1', only6), /ECONNREFUSED/, 'published on [::1] only');
   ok(await f.cli(['rm', '-f', 'web6']), 'rm');
   await assert.rejects(connectTo('::1', port), /ECONNREFUSED/, 'nothing listens on [::1] after rm');
 });
