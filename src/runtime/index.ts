@@ -12,6 +12,7 @@ export * from './oci-spec.js';
 export * from './user.js';
 export * from './capabilities.js';
 export * from './spec.js';
+export * from './seccomp.js';
 export * from './runc.js';
 export * from './json-log.js';
 export * from './monitor.js';
