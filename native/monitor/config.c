@@ -11,7 +11,8 @@
 
 struct config cfg = {.runc_binary = "runc", .stdin_once = 1, .cleanup_timeout_ms = 60000, .notify_fd = -1,
                      .cgroup_root = "/sys/fs/cgroup", .health_interval_ms = 30000, .health_timeout_ms = 30000,
-                     .health_start_interval_ms = 5000, .health_retries = 3, .health_timeout_text = "30s"};
+                     .health_start_interval_ms = 5000, .health_retries = 3, .health_timeout_text = "30s",
+                     .log_max_files = 1};
 
 static void unescape(char *s) {
   char *w = s;
@@ -85,6 +86,10 @@ void config_load(const char *path) {
     else if (!strcmp(k, "event_name")) cfg.event_name = v;
     else if (!strcmp(k, "event_image")) cfg.event_image = v;
     else if (!strcmp(k, "event_attrs")) cfg.event_attrs = v;
+    /* the log driver (issue 12) */
+    else if (!strcmp(k, "log_disabled")) cfg.log_disabled = flag(k, v);
+    else if (!strcmp(k, "log_max_size")) cfg.log_max_size = number(k, v);
+    else if (!strcmp(k, "log_max_files")) cfg.log_max_files = (long)number(k, v);
     else if (!strcmp(k, "cleanup")) {
       cfg.cleanup = xrealloc(cfg.cleanup, (ncleanup + 2) * sizeof *cfg.cleanup);
       cfg.cleanup[ncleanup++] = v;

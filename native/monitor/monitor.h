@@ -89,6 +89,10 @@ struct config {
   const char *events_path;  /* the root's events.log; NULL: no events */
   const char *event_name, *event_image; /* the container's name and image, as its events name them */
   const char *event_attrs;  /* its labels as JSON object members ("k":"v",...), already escaped; or NULL */
+  /* the log driver (issue 12) */
+  int log_disabled;         /* --log-driver none: no file */
+  long long log_max_size;   /* rotate at this size; 0: never */
+  long log_max_files;       /* the live file and .1 ... .N-1 (1: cut back to empty) */
 };
 extern struct config cfg;
 void config_load(const char *path);

@@ -5,17 +5,24 @@ import {
   exposedPortMappings,
   networkAttachment,
   parseAddHost,
+  proxyRoutes,
   setupNetwork,
+  startPortProxy,
   type NetworkSetup,
 } from '../network/index.js';
+import { wharfBin } from './paths.js';
 import {
   ALL_CAPABILITIES,
   buildSpec,
   findInitBinary,
+  resolveCapabilities,
+  seccompFromProfile,
   type MountRequest,
   type OciSpec,
   type SpecOptions,
 } from '../runtime/index.js';
+import { WharfError } from '../errors/index.js';
+import { joinedContainer, parseSecurityOpts } from './run-modes.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
 import { probeUlimits, resolveBlkioDevices, resolveDevices } from './host-resources.js';
@@ -47,11 +54,29 @@ export async function startNetwork(
     ports,
     hostname,
     extraHosts: hc.ExtraHosts.map((h) => parseAddHost(h, DEFAULT_GATEWAY)),
-    ...(hc.Dns.length ? { dns: { dns: hc.Dns } } : {}),
+    ...(hc.Dns.length || hc.DnsSearch?.length || hc.DnsOptions?.length
+      ? {
+          dns: {
+            ...(hc.Dns.length ? { dns: hc.Dns } : {}),
+            ...(hc.DnsSearch?.length ? { dnsSearch: hc.DnsSearch } : {}),
+            ...(hc.DnsOptions?.length ? { dnsOptions: hc.DnsOptions } : {}),
+          },
+        }
+      : {}),
+    ...(rec.config.Domainname ? { domainname: rec.config.Domainname } : {}),
+    ...(rec.config.MacAddress ? { mac: rec.config.MacAddress } : {}),
   });
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with
   // the start's claim.
   if (net.mode === 'bridge') record(net);
+  // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
+  const routes = proxyRoutes(net.ports, net.ip);
+  if (routes.length && ipv6Available()) {
+    const proxy = await startPortProxy([process.execPath, wharfBin()], rec.id, routes);
+    net.proxyPid = proxy.pid;
+    net.warnings.push(...proxy.failed.map((f) => `cannot publish on IPv6 ${f}`));
+    record(net);
+  }
   // The container's name resolves to itself too, as on Docker's user-defined networks.
   const hosts = net.ip && rec.name !== hostname ? `${net.hosts}${net.ip}\t${rec.name}\n` : net.hosts;
   // Three small files: written synchronously, each async write would be four trips through the thread pool.
@@ -61,6 +86,12 @@ export async function startNetwork(
   return net;
 }
 
+/** The host PID of a running container named by a `container:X` mode (`what`: IPC or PID, for the messages). */
+export type PeerLookup = (
+  nameOrId: string,
+  what: 'IPC' | 'PID',
+) => Promise<{ pid: number; ipcMode: string; shm: string }>;
+
 /** The OCI runtime spec of one start, written to the bundle's config.json. */
 export async function writeBundleSpec(
   rec: ContainerRecord,
@@ -68,6 +99,9 @@ export async function writeBundleSpec(
   rootfs: string,
   net: NetworkSetup,
   consoleSize: { cols: number; rows: number } | undefined,
+  peer?: PeerLookup,
+  /** `--ipc shareable`: the host-side /dev/shm mount (ContainerStore.mountShm). */
+  shareableShm?: string,
 ): Promise<void> {
   const hc = rec.hostConfig;
   const accounts = readAccountFiles(rootfs);
@@ -86,6 +120,10 @@ export async function writeBundleSpec(
               ...(m.Type === 'bind' && m.Propagation ? { propagation: m.Propagation as 'rprivate' } : {}),
             },
     );
+  for (const [destination, options] of Object.entries(hc.Tmpfs ?? {}))
+    mounts.push({ type: 'tmpfs', destination, ...(options ? { options: options.split(',') } : {}) });
+  const modes = await namespaceOptions(rec, peer);
+  if (shareableShm) modes.shm = { bind: shareableShm };
   const tty = rec.config.Tty === true;
   const spec = buildSpec(
     {
@@ -114,7 +152,11 @@ export async function writeBundleSpec(
       network: networkAttachment(net),
       ...(init ? { init } : {}),
       cgroupsPath: cgroupsPathOf(rec),
-      annotations: { 'org.wharf.container.name': rec.name },
+      annotations: { ...hc.Annotations, 'org.wharf.container.name': rec.name },
+      ...(hc.Sysctls ? { sysctls: hc.Sysctls } : {}),
+      ...(hc.GroupAdd?.length ? { groupAdd: hc.GroupAdd } : {}),
+      ...(rec.config.Domainname ? { domainname: rec.config.Domainname } : {}),
+      ...modes,
     },
   );
   limitToBoundingSet(spec, hostBoundingSet());
@@ -164,6 +206,68 @@ async function resourceSpecOf(
       cgroupnsPrivate: r.CgroupnsMode === 'private',
     },
   };
+}
+
+/**
+ * The namespace and security parts of the spec from HostConfig (issue 12). `container:X` joins X's namespace through
+ * /proc/<pid>/ns; for IPC also X's /dev/shm, as Docker shares it, which X must have made shareable.
+ */
+async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefined): Promise<Partial<SpecOptions>> {
+  const hc = rec.hostConfig;
+  const out: Partial<SpecOptions> = {};
+  const join = async (mode: string | undefined, what: 'IPC' | 'PID') => {
+    const other = joinedContainer(mode);
+    if (other === undefined) return undefined;
+    if (!peer) throw new WharfError('UNAVAILABLE', `cannot join ${what} of container ${other} here`);
+    return peer(other, what);
+  };
+  const ipc = hc.IpcMode ?? 'private';
+  if (ipc === 'host') {
+    out.ipcNamespace = 'host';
+    out.shm = { bind: '/dev/shm' };
+  } else if (ipc === 'none') out.shm = { none: true };
+  else {
+    const donor = await join(ipc, 'IPC');
+    if (donor) {
+      if (donor.ipcMode !== 'shareable' && donor.ipcMode !== 'host')
+        throw new WharfError('CONFLICT', 'non-shareable IPC (hint: use IpcMode:shareable for the donor container)');
+      out.ipcNamespace = donor.ipcMode === 'host' ? 'host' : { path: `/proc/${donor.pid}/ns/ipc` };
+      out.shm = { bind: donor.ipcMode === 'host' ? '/dev/shm' : donor.shm };
+    }
+  }
+  if (hc.PidMode === 'host') out.pidNamespace = 'host';
+  else {
+    const donor = await join(hc.PidMode, 'PID');
+    if (donor) out.pidNamespace = { path: `/proc/${donor.pid}/ns/pid` };
+  }
+  if (hc.UTSMode === 'host') out.utsNamespace = 'host';
+  const sec = parseSecurityOpts(hc.SecurityOpt ?? []);
+  if (sec.noNewPrivileges) out.noNewPrivileges = true;
+  if (sec.unmaskPaths) out.unmaskPaths = true;
+  if (sec.seccomp !== undefined && sec.seccomp !== 'unconfined' && sec.seccomp !== 'builtin') {
+    const caps = resolveCapabilities(hc.CapAdd, hc.CapDrop, hc.Privileged);
+    out.seccomp = seccompFromProfile(sec.seccomp, caps);
+  }
+  // As dockerd: an AppArmor profile applies only where AppArmor is enabled; elsewhere the option is ignored.
+  if (sec.apparmor && sec.apparmor !== 'unconfined' && appArmorEnabled()) out.apparmorProfile = sec.apparmor;
+  return out;
+}
+
+/** The host has IPv6 (a disabled stack has no /proc/net/if_inet6 lines). */
+function ipv6Available(): boolean {
+  try {
+    return readFileSync('/proc/net/if_inet6', 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+function appArmorEnabled(): boolean {
+  try {
+    return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -145,7 +145,8 @@ export function inspectContainer(
     ResolvConfPath: extra.resolvConf,
     HostnamePath: extra.hostname,
     HostsPath: extra.hosts,
-    LogPath: extra.logPath,
+    // Docker's local driver keeps its file to itself (LogPath ''); Wharf's local is json-file inside, named so too.
+    LogPath: (c.hostConfig.LogConfig?.Type ?? 'json-file') === 'json-file' ? extra.logPath : '',
     Name: `/${c.name}`,
     RestartCount: c.restartCount,
     Driver: extra.graphDriver.Name,
@@ -156,8 +157,8 @@ export function inspectContainer(
     ExecIDs: null,
     HostConfig: {
       Binds: c.hostConfig.Binds.length ? c.hostConfig.Binds : null,
-      ContainerIDFile: '',
-      LogConfig: { Type: 'json-file', Config: {} },
+      ContainerIDFile: c.hostConfig.ContainerIDFile ?? '',
+      LogConfig: c.hostConfig.LogConfig ?? { Type: 'json-file', Config: {} },
       NetworkMode: c.hostConfig.NetworkMode === 'bridge' ? 'default' : c.hostConfig.NetworkMode,
       PortBindings: portBindings,
       RestartPolicy: c.hostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 },
@@ -177,6 +178,7 @@ export function inspectContainer(
       NanoCpus: c.hostConfig.NanoCpus,
       ...inspectResources(c.hostConfig),
       Mounts: null,
+      ...runModesShape(c),
     },
     GraphDriver: extra.graphDriver,
     Mounts: c.mounts.map((m) => ({
@@ -210,6 +212,8 @@ export function inspectContainer(
       OnBuild: c.config.OnBuild ?? null,
       Labels: c.config.Labels ?? {},
       ...(c.config.StopSignal ? { StopSignal: c.config.StopSignal } : {}),
+      ...(c.config.StopTimeout !== undefined ? { StopTimeout: c.config.StopTimeout } : {}),
+      ...(c.config.MacAddress ? { MacAddress: c.config.MacAddress } : {}),
     },
     NetworkSettings: {
       Bridge: '',
@@ -223,5 +227,23 @@ export function inspectContainer(
       MacAddress: endpoint.MacAddress,
       Networks: { [bridge ? 'bridge' : c.hostConfig.NetworkMode]: endpoint },
     },
+  };
+}
+
+/** HostConfig's namespace, security and DNS fields (issue 12) with dockerd's values for a container without them. */
+function runModesShape(c: ObservedContainer): Record<string, unknown> {
+  const hc = c.hostConfig;
+  return {
+    IpcMode: hc.IpcMode ?? 'private',
+    PidMode: hc.PidMode ?? '',
+    UTSMode: hc.UTSMode ?? '',
+    UsernsMode: hc.UsernsMode ?? '',
+    ...(hc.Sysctls ? { Sysctls: hc.Sysctls } : {}),
+    ...(hc.Tmpfs ? { Tmpfs: hc.Tmpfs } : {}),
+    GroupAdd: hc.GroupAdd?.length ? hc.GroupAdd : null,
+    DnsSearch: hc.DnsSearch ?? [],
+    DnsOptions: hc.DnsOptions ?? [],
+    SecurityOpt: hc.SecurityOpt?.length ? hc.SecurityOpt : null,
+    ...(hc.Annotations ? { Annotations: hc.Annotations } : {}),
   };
 }

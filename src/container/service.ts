@@ -19,6 +19,17 @@ import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
+import {
+  checkIpcMode,
+  checkLogConfig,
+  checkPidMode,
+  checkUsernsMode,
+  checkUtsMode,
+  effectiveSecurityOpt,
+  joinedContainer,
+  parseSecurityOpts,
+  sortedMap,
+} from './run-modes.js';
 import type { VolumeService } from './volumes.js';
 import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
 import { liveResources, planUpdate } from './update.js';
@@ -79,6 +90,37 @@ export interface CreateOptions {
   restartPolicy?: { Name: string; MaximumRetryCount: number };
   /** The user's health check (`--health-*`, `--no-healthcheck`: healthConfigFromFlags), merged with the image's. */
   healthcheck?: HealthConfig;
+  // ---- namespaces, security, DNS, logging and stdio of `run` (issue 12) ----
+  /** `--ipc`: private (default), shareable, host, none, container:X. */
+  ipc?: string;
+  /** `--pid`: host, container:X. */
+  pid?: string;
+  /** `--uts host`. */
+  uts?: string;
+  /** `--userns host` (the only mode: Wharf runs no user namespaces). */
+  userns?: string;
+  sysctls?: Record<string, string>;
+  /** `--tmpfs`: destination → options. */
+  tmpfs?: Record<string, string>;
+  groupAdd?: string[];
+  /** Seconds `stop` waits by default. */
+  stopTimeout?: number;
+  /** Recorded as HostConfig.ContainerIDFile; the caller writes the file. */
+  cidfile?: string;
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  macAddress?: string;
+  domainname?: string;
+  /** ExposedPorts keys (`80/tcp`) beyond the image's (`--expose`). */
+  expose?: string[];
+  annotations?: Record<string, string>;
+  /** `--security-opt` as the docker CLI passes it (a seccomp profile as its JSON text). */
+  securityOpt?: string[];
+  logDriver?: string;
+  logOpts?: Record<string, string>;
+  /** Which streams the creating client attaches (Docker's AttachStdout/AttachStderr; default both, none with -d). */
+  attachStdout?: boolean;
+  attachStderr?: boolean;
 }
 
 export interface ContainerServiceOptions {
@@ -240,6 +282,15 @@ export class ContainerService {
         throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
       return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
+    const modes = runModes(opts, network);
+    for (const mode of [modes.IpcMode, modes.PidMode]) {
+      const other = joinedContainer(mode);
+      if (other !== undefined) this.#records.resolve(other);
+    }
+    for (const dest of Object.keys(modes.Tmpfs ?? {})) {
+      if (dests.has(dest)) throw new WharfError('INVALID_ARGUMENT', `Duplicate mount point: ${dest}`);
+      dests.add(dest);
+    }
     if (opts.init && !(await findInitBinary())) {
       throw new WharfError(
         'UNAVAILABLE',
@@ -252,17 +303,18 @@ export class ContainerService {
     }
     const id = opts.id ?? newContainerId();
     const finalName = name ?? randomName((n) => this.#records.byName(n) !== undefined);
-    const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
+    const hostname = opts.hostname || (network === 'host' || modes.UTSMode === 'host' ? os().hostname() : shortId(id));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
     for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};
+    for (const e of opts.expose ?? []) exposed[e] = {};
     const attachStdin = opts.openStdin === true && opts.attachStdin !== false;
     const config: ContainerConfig = {
       Hostname: hostname,
-      Domainname: '',
+      Domainname: opts.domainname ?? '',
       User: opts.user ?? ic.User ?? '',
       AttachStdin: attachStdin,
-      AttachStdout: true,
-      AttachStderr: true,
+      AttachStdout: opts.attachStdout ?? true,
+      AttachStderr: opts.attachStderr ?? true,
       ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
       Tty: opts.tty === true,
       OpenStdin: opts.openStdin === true,
@@ -277,6 +329,8 @@ export class ContainerService {
       OnBuild: ic.OnBuild ?? null,
       Labels: { ...(ic.Labels ?? {}), ...(opts.labels ?? {}) },
       ...(opts.stopSignal || ic.StopSignal ? { StopSignal: opts.stopSignal || ic.StopSignal } : {}),
+      ...(opts.stopTimeout !== undefined ? { StopTimeout: opts.stopTimeout } : {}),
+      ...(opts.macAddress ? { MacAddress: opts.macAddress } : {}),
     };
     const hostConfig: HostConfig = {
       Binds: opts.volumes ?? [],
@@ -296,6 +350,7 @@ export class ContainerService {
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
       RestartPolicy: restartPolicy,
+      ...modes,
     };
     const warnings = await this.#resources(hostConfig, opts.resources);
 
@@ -520,4 +575,37 @@ export class ContainerService {
     }
     return { deleted, reclaimed };
   }
+}
+
+/**
+ * The HostConfig fields of `run`'s namespace, security, DNS and logging options (issue 12), checked as dockerd checks
+ * them at create. A `container:X` mode names a container that must exist now (it must run when this one starts).
+ */
+function runModes(opts: CreateOptions, network: NetworkMode): Partial<HostConfig> {
+  const ipc = checkIpcMode(opts.ipc ?? '');
+  const pid = checkPidMode(opts.pid ?? '');
+  const uts = checkUtsMode(opts.uts ?? '');
+  const userns = checkUsernsMode(opts.userns ?? '');
+  if (uts === 'host' && opts.hostname)
+    throw new WharfError('INVALID_ARGUMENT', 'conflicting options: hostname and the UTS mode');
+  if (opts.macAddress && network !== 'bridge')
+    throw new WharfError('INVALID_ARGUMENT', 'conflicting options: mac-address and the network mode');
+  const securityOpt = opts.securityOpt ?? [];
+  parseSecurityOpts(securityOpt);
+  const logConfig = checkLogConfig(opts.logDriver, opts.logOpts ?? {});
+  return {
+    IpcMode: ipc,
+    PidMode: pid,
+    UTSMode: uts,
+    UsernsMode: userns,
+    ...(opts.sysctls && Object.keys(opts.sysctls).length ? { Sysctls: sortedMap(opts.sysctls) } : {}),
+    ...(opts.tmpfs && Object.keys(opts.tmpfs).length ? { Tmpfs: sortedMap(opts.tmpfs) } : {}),
+    ...(opts.groupAdd?.length ? { GroupAdd: [...opts.groupAdd] } : {}),
+    ContainerIDFile: opts.cidfile ?? '',
+    DnsSearch: opts.dnsSearch ?? [],
+    DnsOptions: opts.dnsOptions ?? [],
+    SecurityOpt: effectiveSecurityOpt(securityOpt, { privileged: opts.privileged === true, ipc, pid }),
+    LogConfig: logConfig,
+    ...(opts.annotations && Object.keys(opts.annotations).length ? { Annotations: sortedMap(opts.annotations) } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, promises as fsp, statSync } from 'node:fs';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { is } from '../errors/index.js';
+import { WharfError, is } from '../errors/index.js';
 import {
   DISPOSABLE_SNAPSHOT_LABEL,
   isMountPoint,
@@ -10,7 +11,7 @@ import {
   type Snapshotter,
 } from '../snapshot/index.js';
 import { isMonitorAlive } from '../runtime/index.js';
-import { removeTreeSync, spawn } from '../util/index.js';
+import { removeTreeSync, run, spawn } from '../util/index.js';
 import { populateInitLayer } from './init-layer.js';
 import { containerPaths, initKeyOf, sharedInitKeyOf, snapshotKeyOf, type ContainerPaths } from './paths.js';
 import type { ContainerRecords } from './records.js';
@@ -134,6 +135,30 @@ export class ContainerStore {
   async unmountRootfs(id: string): Promise<void> {
     const rootfs = this.paths(id).rootfs;
     if (await isMountPoint(rootfs).catch(() => false)) await unmountHard(rootfs);
+  }
+
+  /**
+   * `--ipc shareable`: the container's /dev/shm as a tmpfs on the host (`<dir>/shm`, as Docker's `mounts/shm`), which
+   * the containers that join its IPC namespace bind as well: a mount inside its own mount namespace could not be.
+   */
+  async mountShm(rec: ContainerRecord): Promise<string> {
+    const target = path.join(this.paths(rec.id).dir, 'shm');
+    mkdirSync(target, { recursive: true, mode: 0o700 });
+    if (!(await isMountPoint(target))) {
+      const options = `nosuid,nodev,noexec,mode=1777,size=${rec.hostConfig.ShmSize}`;
+      const res = await run('mount', ['-t', 'tmpfs', '-o', options, 'shm', target], { check: false });
+      if (res.code !== 0) throw new WharfError('INTERNAL', `cannot mount /dev/shm of ${rec.id}: ${res.stderr.trim()}`);
+    }
+    return target;
+  }
+
+  shmPath(id: string): string {
+    return path.join(this.paths(id).dir, 'shm');
+  }
+
+  async unmountShm(id: string): Promise<void> {
+    const target = this.shmPath(id);
+    if (await isMountPoint(target).catch(() => false)) await unmountHard(target);
   }
 
   /**

@@ -5,7 +5,9 @@ import { WharfError } from '../errors/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import {
   type Runc,
+  attach as attachToMonitor,
   buildExecProcess,
+  monitorPaths,
   isMonitorAlive,
   keepHealthResults,
   readHealth,
@@ -43,6 +45,18 @@ import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
 import { emitContainerEvent, monitorEvents } from './events.js';
+import { logPlan, type LogConfig } from './run-modes.js';
+
+/** The monitor's log settings for a container's LogConfig: none writes nothing; json-file and local rotate. */
+function monitorLogOptions(lc: LogConfig | undefined): {
+  logDisabled?: boolean;
+  logMaxSize?: number;
+  logMaxFiles?: number;
+} {
+  const plan = logPlan(lc);
+  if (!plan.enabled) return { logDisabled: true };
+  return plan.maxSize > 0 ? { logMaxSize: plan.maxSize, logMaxFiles: plan.maxFiles } : {};
+}
 
 export interface StartOptions {
   /** Attach these streams before the process starts (`run` without -d, `start -a`). */
@@ -135,7 +149,8 @@ export class TaskService {
           r.network = bridge;
         });
       });
-      await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize);
+      const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
+      await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize, (other, what) => this.#peer(other, what), shm);
       // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
       // A start is Docker's manual start: the restart count begins again and a manual stop is forgotten.
       this.#records.update(rec.id, (r) => {
@@ -166,6 +181,7 @@ export class TaskService {
           restartPolicy: monitorRestartPolicy(hc.RestartPolicy) as NonNullable<StartMonitorOptions['restartPolicy']>,
           ...(health ? { health } : {}),
           ...(this.#events ? { events: monitorEvents(this.#events, rec) } : {}),
+          ...monitorLogOptions(hc.LogConfig),
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
           // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
           ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
@@ -195,6 +211,28 @@ export class TaskService {
         await this.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
       throw err;
     }
+  }
+
+  /** A running container whose namespace another joins (`--ipc`/`--pid container:X`): its PID and IPC mode. */
+  async #peer(nameOrId: string, what: 'IPC' | 'PID'): Promise<{ pid: number; ipcMode: string; shm: string }> {
+    const other = await this.observe(this.#records.resolve(nameOrId));
+    if (!other.running || !other.state.pid)
+      throw new WharfError('CONFLICT', `cannot join ${what} of a non running container: ${nameOrId}`);
+    return { pid: other.state.pid, ipcMode: other.hostConfig.IpcMode ?? 'private', shm: this.#store.shmPath(other.id) };
+  }
+
+  /**
+   * `attach`: stream a running container's stdio through its monitor's attach socket. The container's stdin closes
+   * with the client's only if it was made so (StdinOnce); detaching leaves it running.
+   */
+  async attach(idOrName: string, opts: AttachOptions): Promise<{ record: ObservedContainer; session: AttachSession }> {
+    const v = await this.#get(idOrName);
+    if (!v.running) throw new WharfError('CONFLICT', 'You cannot attach to a stopped container, start it first');
+    if (v.status === 'paused')
+      throw new WharfError('CONFLICT', 'You cannot attach to a paused container, unpause it first');
+    const socket = monitorPaths(this.#store.paths(v.id).stateDir).socket;
+    const session = await attachToMonitor(socket, { forwardEof: v.config.StdinOnce === true, ...opts });
+    return { record: v, session };
   }
 
   /** A session whose exit resolves once this process did the teardown the monitor delegated to it (its cleanup). */
@@ -236,6 +274,7 @@ export class TaskService {
     }
     await this.#runc.delete(id, { force: true }).catch(() => {});
     await this.#store.unmountRootfs(id);
+    if (rec.hostConfig.IpcMode === 'shareable') await this.#store.unmountShm(id);
     let netErr: unknown;
     if (rec.network || rec.state.status === 'running') {
       try {
@@ -302,7 +341,7 @@ export class TaskService {
   async stop(idOrName: string, opts: { timeoutSec?: number; signal?: string } = {}): Promise<ContainerRecord> {
     const v = await this.#get(idOrName);
     if (!v.running) return v;
-    const timeoutSec = opts.timeoutSec ?? DEFAULT_STOP_TIMEOUT;
+    const timeoutSec = opts.timeoutSec ?? v.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
     const signal = normalizeSignal(opts.signal ?? v.config.StopSignal ?? 'SIGTERM');
     const p = this.#store.paths(v.id);
     if (await this.#monitorAlive(v)) {
@@ -472,6 +511,8 @@ export class TaskService {
 
   logs(idOrName: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
     const rec = this.#records.resolve(idOrName);
+    if (!logPlan(rec.hostConfig.LogConfig).enabled)
+      throw new WharfError('FAILED_PRECONDITION', 'configured logging driver does not support reading');
     let restartsBefore: number | undefined;
     return readLogs(this.#store.paths(rec.id).log, {
       ...opts,

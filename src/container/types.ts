@@ -47,6 +47,26 @@ export interface HostConfig extends Partial<ResourceConfig> {
   ShmSize: number;
   /** `--restart`; records made before restart policies have none (Docker's 'no'). */
   RestartPolicy?: RestartPolicy;
+  // ---- namespaces, security, DNS and logging of `run` (issue 12); absent on records made before them ----
+  /** private (the default), shareable, host, none, container:X. */
+  IpcMode?: string;
+  /** '' (own namespace), host, container:X. */
+  PidMode?: string;
+  /** '' or host. */
+  UTSMode?: string;
+  /** '' or host (Wharf runs no user namespaces). */
+  UsernsMode?: string;
+  Sysctls?: Record<string, string>;
+  /** `--tmpfs`: destination → mount options. */
+  Tmpfs?: Record<string, string>;
+  GroupAdd?: string[];
+  ContainerIDFile?: string;
+  DnsSearch?: string[];
+  DnsOptions?: string[];
+  /** As given (a seccomp profile as its JSON text), plus dockerd's `label=disable` for host PID/IPC. */
+  SecurityOpt?: string[];
+  LogConfig?: { Type: string; Config: Record<string, string> };
+  Annotations?: Record<string, string>;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

@@ -1,4 +1,5 @@
 import { constants, promises as fsp } from 'node:fs'; // fs.promises loads on first use, node:fs/promises at start-up
+import { isIPv6 } from 'node:net';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { PortMapping } from './publish.js';
@@ -83,15 +84,20 @@ export interface CniRuntime {
   ifName: string;
   pluginDir?: string;
   portMappings?: PortMapping[];
+  /** The container interface's MAC address (`run --mac-address`), given to the bridge plugin as its runtimeConfig. */
+  mac?: string;
 }
 
 /** portmap's runtimeConfig form. */
 function portMappingsConf(ports: PortMapping[]): Array<Record<string, unknown>> {
-  return ports.map((p) => {
-    const m: Record<string, unknown> = { hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol };
-    if (p.hostIP && p.hostIP !== '0.0.0.0') m.hostIP = p.hostIP;
-    return m;
-  });
+  // A port published on an IPv6 address is the relay's alone (network/port-proxy.ts): portmap cannot DNAT it.
+  return ports
+    .filter((p) => !isIPv6(p.hostIP))
+    .map((p) => {
+      const m: Record<string, unknown> = { hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol };
+      if (p.hostIP && p.hostIP !== '0.0.0.0') m.hostIP = p.hostIP;
+      return m;
+    });
 }
 
 /** Run one plugin binary the way libcni does: command and ids in the environment, its config on stdin. */
@@ -159,6 +165,7 @@ function pluginConf(
     delete conf.capabilities;
     conf.runtimeConfig = { portMappings: portMappingsConf(rt.portMappings ?? []) };
   }
+  if (plugin.type === 'bridge' && rt.mac) conf.runtimeConfig = { mac: rt.mac };
   if (prevResult) conf.prevResult = prevResult;
   return conf;
 }

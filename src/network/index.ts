@@ -9,3 +9,4 @@ export * from './netns.js';
 export * from './cni.js';
 export * from './setup.js';
 export * from './port-lock.js';
+export * from './port-proxy.js';

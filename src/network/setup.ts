@@ -15,6 +15,7 @@ import { hostsFileContent, resolvConfContent, type ExtraHost, type ResolvConfOpt
 import { createNetns, deleteNetns, netnsPath } from './netns.js';
 import { allocateRandomPorts, checkPortsFree } from './ports.js';
 import { withPortLock } from './port-lock.js';
+import { stopPortProxy } from './port-proxy.js';
 import type { PortMapping } from './publish.js';
 import type { NetworkAttachment } from '../runtime/spec.js';
 
@@ -28,6 +29,8 @@ export interface NetworkRequest {
   ports?: PortMapping[];
   hostname: string;
   domainname?: string;
+  /** The interface's MAC address on the bridge (`--mac-address`). */
+  mac?: string;
   extraHosts?: ExtraHost[];
   dns?: ResolvConfOptions;
   /** The bridge network's settings (default: bridge wharf0, 10.89.0.0/24). */
@@ -52,6 +55,8 @@ export interface NetworkSetup {
   hosts: string;
   resolvConf: string;
   warnings: string[];
+  /** The process that publishes the ports on IPv6 (port-proxy.ts), stopped with the network. */
+  proxyPid?: number;
   cni?: { conflist: CniConflist; result: CniResult; ifName: string; pluginDir: string };
 }
 
@@ -125,7 +130,14 @@ async function bridgeNetwork(
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
   const nsPath = await createNetns(name);
-  const rt = { containerId: req.id, netns: nsPath, ifName: IFNAME, pluginDir, portMappings: ports };
+  const rt = {
+    containerId: req.id,
+    netns: nsPath,
+    ifName: IFNAME,
+    pluginDir,
+    portMappings: ports,
+    ...(req.mac ? { mac: req.mac } : {}),
+  };
   try {
     await invokePlugin('ADD', loopbackConf(), { ...rt, ifName: 'lo' });
     const base: NetworkSetup = {
@@ -165,6 +177,7 @@ async function bridgeNetwork(
  */
 export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
   if (saved?.mode === 'host') return;
+  await stopPortProxy(saved?.proxyPid, id);
   // `none` lives in runc's own namespace, which goes with the container (older records name a namespace).
   if (saved?.mode === 'none' && !saved.netnsName) return;
   const name = saved?.netnsName ?? netnsNameFor(id);

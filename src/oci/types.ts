@@ -72,6 +72,10 @@ export interface ContainerConfig {
   OpenStdin?: boolean;
   StdinOnce?: boolean;
   Image?: string;
+  /** A container's (`run --stop-timeout`), in seconds; images have none. */
+  StopTimeout?: number;
+  /** A container's (`run --mac-address`, API 1.41's place for it); images have none. */
+  MacAddress?: string;
 }
 
 export interface HistoryEntry {

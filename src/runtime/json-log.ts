@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type LogStream = 'stdout' | 'stderr';
@@ -137,7 +138,31 @@ export interface ReadLogsOptions {
   pollMs?: number;
 }
 
-/** The entries of a json-file log, oldest first. A missing file reads as empty. */
+/**
+ * The rotated files of a json-file log (`file.1` … `file.N`, as Docker's rotation names them), oldest first. A
+ * missing directory reads as none.
+ */
+async function rotatedFiles(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => ({ n, i: n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : Number.NaN }))
+    .filter((x) => Number.isInteger(x.i) && x.i > 0)
+    .sort((a, b) => b.i - a.i)
+    .map((x) => path.join(dir, x.n));
+}
+
+/**
+ * The entries of a json-file log, oldest first: the rotated files (`file.N` … `file.1`) and then the live file. A
+ * missing file reads as empty. Following survives a rotation: the rest of the file that was renamed is read before
+ * the new one.
+ */
 export async function* readLogs(file: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
   const wantStdout = opts.stdout ?? true;
   const wantStderr = opts.stderr ?? true;
@@ -150,17 +175,15 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
   };
   let offset = 0;
   let rest = '';
-  // One pass reads whole lines from `offset` on; a half-written last line waits for the next pass.
-  const readNew = async function* (): AsyncGenerator<LogEntry> {
+  let ino: number | undefined; // the live file's inode as last read
+  // Whole lines of `from` from `offset` on; a half-written last line waits for the next pass.
+  const readFrom = async function* (from: string, end?: number): AsyncGenerator<LogEntry> {
     let stream: ReturnType<typeof createReadStream>;
     try {
-      const st = await fsp.stat(file);
-      if (st.size < offset) {
-        offset = 0; // truncated or rotated
-        rest = '';
-      }
-      if (st.size === offset) return;
-      stream = createReadStream(file, { start: offset, end: st.size - 1 });
+      const st = await fsp.stat(from);
+      const size = end ?? st.size;
+      if (size <= offset) return;
+      stream = createReadStream(from, { start: offset, end: size - 1 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
@@ -179,20 +202,53 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
       }
     }
   };
+  const readNew = async function* (): AsyncGenerator<LogEntry> {
+    let st: Awaited<ReturnType<typeof fsp.stat>>;
+    try {
+      st = await fsp.stat(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    if (ino !== undefined && st.ino !== ino) {
+      // Rotated since the last pass: finish the renamed file (found by its inode), then start the new one.
+      for (const old of await rotatedFiles(file)) {
+        const ost = await fsp.stat(old).catch(() => undefined);
+        if (ost?.ino === ino) yield* readFrom(old);
+      }
+      offset = 0;
+      rest = '';
+    } else if (st.size < offset) {
+      offset = 0; // cut back (max-file 1) or truncated
+      rest = '';
+    }
+    ino = st.ino;
+    yield* readFrom(file);
+  };
+  const readAll = async function* (): AsyncGenerator<LogEntry> {
+    for (const old of await rotatedFiles(file)) {
+      offset = 0;
+      rest = '';
+      yield* readFrom(old);
+    }
+    offset = 0;
+    rest = '';
+    yield* readNew();
+  };
 
   if (opts.tail !== undefined && opts.tail >= 0) {
     const ring: LogEntry[] = [];
     if (opts.tail > 0) {
-      for await (const e of readNew()) {
+      for await (const e of readAll()) {
         ring.push(e);
         if (ring.length > opts.tail) ring.shift();
       }
     } else {
-      for await (const _ of readNew()) void _;
+      for await (const _ of readAll()) void _;
     }
     yield* ring;
   } else {
-    yield* readNew();
+    yield* readAll();
   }
   if (!opts.follow) return;
   const poll = opts.pollMs ?? 100;

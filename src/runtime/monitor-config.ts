@@ -68,5 +68,9 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
     if (labels.length > 0)
       put('event_attrs', JSON.stringify(Object.fromEntries(labels.map(([k, v]) => [k, v.slice(0, 512)]))).slice(1, -1));
   }
+  // the log driver (issue 12)
+  put('log_disabled', cfg.logDisabled || undefined);
+  put('log_max_size', cfg.logMaxSize && cfg.logMaxSize > 0 ? Math.floor(cfg.logMaxSize) : undefined);
+  put('log_max_files', cfg.logMaxSize && cfg.logMaxFiles ? Math.floor(cfg.logMaxFiles) : undefined);
   return lines.join('\n') + '\n';
 }

@@ -54,6 +54,13 @@ export interface MonitorConfig {
   restartPolicy?: { name: 'no' | 'on-failure' | 'always' | 'unless-stopped'; max: number };
   /** The container's events (die, oom) go to this event log (src/events/, docs/events.md); without it, none. */
   events?: MonitorEvents;
+  // ---- the log driver (`--log-driver`, `--log-opt`; issue 12) ----
+  /** `--log-driver none`: write no log file. */
+  logDisabled?: boolean;
+  /** Rotate the log when it has reached this many bytes (Docker's json-file `max-size`); 0 or unset: never. */
+  logMaxSize?: number;
+  /** Files kept with rotation: the live one and `.1` … `.N-1` (`max-file`, default 1: the file is cut back). */
+  logMaxFiles?: number;
 }
 
 /** What the monitor's events say about the container (Docker's Actor attributes). */

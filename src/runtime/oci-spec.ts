@@ -1,3 +1,4 @@
+import type { OciSeccomp } from './seccomp.js';
 /** The parts of the OCI runtime spec (config.json, version 1.0.2) that Wharf writes. */
 export interface OciUser {
   uid: number;
@@ -106,6 +107,7 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   rootfsPropagation?: string;
+  seccomp?: OciSeccomp;
 }
 
 export interface OciSpec {
@@ -113,6 +115,7 @@ export interface OciSpec {
   process: OciProcess;
   root: { path: string; readonly?: boolean };
   hostname?: string;
+  domainname?: string;
   mounts: OciMount[];
   linux: OciLinux;
   annotations?: Record<string, string>;

@@ -3,6 +3,7 @@ import { WharfError } from '../errors/index.js';
 import { resolveCapabilities } from './capabilities.js';
 import type { OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from './oci-spec.js';
 import { applyResourceSpec, type ResourceSpecOptions } from './resources-spec.js';
+import type { OciSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
 
 /** The `config` object of a Docker/OCI image config (only what running needs). */
@@ -83,7 +84,22 @@ export interface SpecOptions {
   /** cgroup path for runc's cgroupfs driver, e.g. `/wharf/<id>`. */
   cgroupsPath?: string;
   annotations?: Record<string, string>;
+  // ---- namespaces and security of `run` (issue 12) ----
+  /** `--ipc`, `--pid`, `--uts`: a namespace of its own (default), the host's, or another process's (a path). */
+  ipcNamespace?: NamespaceChoice;
+  pidNamespace?: NamespaceChoice;
+  utsNamespace?: NamespaceChoice;
+  /** /dev/shm: a tmpfs of its own (default), none (`--ipc none`), or a bind of another one (`host`, `container:X`). */
+  shm?: { none: true } | { bind: string };
+  domainname?: string;
+  noNewPrivileges?: boolean;
+  seccomp?: OciSeccomp;
+  apparmorProfile?: string;
+  /** `--security-opt systempaths=unconfined`: no masked or read-only paths. */
+  unmaskPaths?: boolean;
 }
+
+export type NamespaceChoice = 'private' | 'host' | { path: string };
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -205,6 +221,19 @@ function defaultMounts(opts: SpecOptions): OciMount[] {
       options: ['nosuid', 'noexec', 'nodev', ...sysRo],
     });
   }
+  const shmMount: OciMount[] =
+    opts.shm && 'none' in opts.shm
+      ? []
+      : opts.shm && 'bind' in opts.shm
+        ? [{ destination: '/dev/shm', type: 'bind', source: opts.shm.bind, options: ['rbind', 'rprivate'] }]
+        : [
+            {
+              destination: '/dev/shm',
+              type: 'tmpfs',
+              source: 'shm',
+              options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shm}`],
+            },
+          ];
   mounts.push(
     {
       destination: '/sys/fs/cgroup',
@@ -213,12 +242,7 @@ function defaultMounts(opts: SpecOptions): OciMount[] {
       options: ['nosuid', 'noexec', 'nodev', 'relatime', ...(opts.privileged ? ['rw'] : ['ro'])],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    {
-      destination: '/dev/shm',
-      type: 'tmpfs',
-      source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shm}`],
-    },
+    ...shmMount,
   );
   return mounts;
 }
@@ -311,7 +335,12 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
   const taken = new Set(requested.map((m) => path.posix.normalize(m.destination)));
   const all = [...mounts.filter((m) => !taken.has(m.destination)), ...requested];
 
-  const namespaces: OciNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const namespaces: OciNamespace[] = [
+    ...namespace('pid', opts.pidNamespace),
+    ...namespace('ipc', opts.ipcNamespace),
+    ...namespace('uts', opts.utsNamespace),
+    { type: 'mount' },
+  ];
   if (opts.network.mode === 'netns') namespaces.push({ type: 'network', path: opts.network.path });
   else if (opts.network.mode === 'new') namespaces.push({ type: 'network' });
 
@@ -326,8 +355,9 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
     env: resolveEnv(image, opts, user.home),
     cwd,
     capabilities: { bounding: caps, effective: caps, permitted: caps },
-    noNewPrivileges: false,
+    noNewPrivileges: opts.noNewPrivileges === true,
   };
+  if (opts.apparmorProfile) proc.apparmorProfile = opts.apparmorProfile;
   if (opts.tty && opts.consoleSize) proc.consoleSize = { ...opts.consoleSize };
 
   const spec: OciSpec = {
@@ -338,22 +368,34 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
     linux: {
       namespaces,
       resources: resources(opts),
-      maskedPaths: opts.privileged ? [] : [...MASKED_PATHS],
-      readonlyPaths: opts.privileged ? [] : [...READONLY_PATHS],
+      maskedPaths: opts.privileged || opts.unmaskPaths ? [] : [...MASKED_PATHS],
+      readonlyPaths: opts.privileged || opts.unmaskPaths ? [] : [...READONLY_PATHS],
     },
   };
-  if (opts.hostname !== undefined) spec.hostname = opts.hostname;
+  // runc sets a host name only in a UTS namespace of the container's own.
+  const ownUts = opts.utsNamespace === undefined || opts.utsNamespace === 'private';
+  if (opts.hostname !== undefined && ownUts) spec.hostname = opts.hostname;
+  if (opts.seccomp) spec.linux.seccomp = opts.seccomp;
   if (opts.cgroupsPath) spec.linux.cgroupsPath = opts.cgroupsPath;
   // Docker 20.10+ lets unprivileged users bind low ports and ping inside a container's own network namespace.
   const sysctl: Record<string, string> =
     opts.network.mode === 'host'
       ? {}
       : { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
+  // As moby does: runc before 1.2 ignores the spec's domainname; the UTS namespace's sysctl sets it everywhere.
+  if (opts.domainname && ownUts) sysctl['kernel.domainname'] = opts.domainname;
   Object.assign(sysctl, opts.sysctls);
   if (Object.keys(sysctl).length) spec.linux.sysctl = sysctl;
   if (opts.annotations && Object.keys(opts.annotations).length) spec.annotations = { ...opts.annotations };
   if (opts.resources) applyResourceSpec(spec, opts.resources, opts.privileged === true);
   return spec;
+}
+
+/** The namespace entry for a choice: none for the host's, one with a path to join another's. */
+function namespace(type: 'pid' | 'ipc' | 'uts', choice: NamespaceChoice | undefined): OciNamespace[] {
+  if (choice === 'host') return [];
+  if (choice === undefined || choice === 'private') return [{ type }];
+  return [{ type, path: choice.path }];
 }
 
 export interface ExecOptions {

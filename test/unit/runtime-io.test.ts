@@ -237,3 +237,56 @@ test('invalid UTF-8 is logged as Docker (Go) decodes it: one U+FFFD per byte tha
     await fsp.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the log driver keys of the monitor config: log_disabled, log_max_size, log_max_files (only with a size)', async () => {
+  const { encodeMonitorConfig } = await import('../../src/runtime/index.js');
+  const base = { id: 'x', bundle: '/b', runcRoot: '/r', stateDir: '/s', logPath: '/l', tty: false, openStdin: false };
+  const keys = (text: string) => text.split('\n').filter((l) => /^log_(disabled|max)/.test(l));
+  assert.deepEqual(keys(encodeMonitorConfig(base)), []);
+  assert.deepEqual(keys(encodeMonitorConfig({ ...base, logMaxSize: 10_000, logMaxFiles: 3 })), [
+    'log_max_size=10000',
+    'log_max_files=3',
+  ]);
+  assert.deepEqual(keys(encodeMonitorConfig({ ...base, logMaxFiles: 3 })), []);
+  assert.deepEqual(keys(encodeMonitorConfig({ ...base, logDisabled: true })), ['log_disabled=1']);
+});
+
+test('readLogs reads rotated files oldest first (x.log.2, x.log.1, x.log) and follows across a rotation', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-log-'));
+  const entry = (log: string) => `${JSON.stringify({ log, stream: 'stdout', time: new Date().toISOString() })}\n`;
+  try {
+    const file = path.join(dir, 'x.log');
+    await fsp.writeFile(`${file}.2`, entry('a\n') + entry('b\n'));
+    await fsp.writeFile(`${file}.1`, entry('c\n'));
+    await fsp.writeFile(file, entry('d\n'));
+    await fsp.writeFile(path.join(dir, 'x.logfile.1'), entry('not ours\n'));
+    const read = async (o: Parameters<typeof readLogs>[1] = {}) => {
+      const out = [];
+      for await (const e of readLogs(file, o)) out.push(e.log.trim());
+      return out;
+    };
+    assert.deepEqual(await read(), ['a', 'b', 'c', 'd']);
+    assert.deepEqual(await read({ tail: 2 }), ['c', 'd']);
+
+    // follow: an entry appended, then a rotation (the monitor renames x.log to x.log.1 and starts a new x.log)
+    let stop = false;
+    const got: string[] = [];
+    const reader = (async () => {
+      for await (const e of readLogs(file, { follow: true, tail: 1, stopWhen: () => stop, pollMs: 20 }))
+        got.push(e.log.trim());
+    })();
+    await new Promise((r) => setTimeout(r, 80));
+    await fsp.appendFile(file, entry('e\n'));
+    await new Promise((r) => setTimeout(r, 80));
+    await fsp.appendFile(file, entry('f\n'));
+    await fsp.rename(`${file}.1`, `${file}.2`);
+    await fsp.rename(file, `${file}.1`);
+    await fsp.writeFile(file, entry('g\n'));
+    await new Promise((r) => setTimeout(r, 100));
+    stop = true;
+    await reader;
+    assert.deepEqual(got, ['d', 'e', 'f', 'g'], 'the rest of the renamed file, then the new one');
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

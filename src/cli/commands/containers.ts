@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { WharfError, codeOf } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
@@ -29,6 +31,18 @@ import {
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
 import { resourceFlags, toResources, type ResourceFlags } from '../resource-flags.js';
 import { healthFlags, healthFromFlags, type HealthFlagValues } from './health-flags.js';
+import {
+  checkMacAddress,
+  labelFileLines,
+  parseAttach,
+  parseDetachKeys,
+  parseExpose,
+  parseKeyValues,
+  parseLogOpts,
+  parseSecurityOptFlags,
+  parseSysctls,
+  parseTmpfs,
+} from './run-flags.js';
 
 interface CreateFlags extends HealthFlagValues, ResourceFlags {
   detach?: boolean;
@@ -65,6 +79,29 @@ interface CreateFlags extends HealthFlagValues, ResourceFlags {
   quiet?: boolean;
   platform?: string;
   restart: string;
+  // namespaces, security, DNS, logging and stdio (issue 12)
+  ipc?: string;
+  pid?: string;
+  uts?: string;
+  userns?: string;
+  sysctl: string[];
+  tmpfs: string[];
+  groupAdd: string[];
+  stopTimeout?: string;
+  cidfile?: string;
+  labelFile: string[];
+  dnsSearch: string[];
+  dnsOption: string[];
+  macAddress?: string;
+  domainname?: string;
+  expose: string[];
+  annotation: string[];
+  attach: string[];
+  securityOpt: string[];
+  logDriver?: string;
+  logOpt: string[];
+  sigProxy?: boolean;
+  detachKeys?: string;
 }
 
 function createFlags(cmd: Command): Command {
@@ -101,13 +138,41 @@ function createFlags(cmd: Command): Command {
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
-    .option('-q, --quiet', 'Suppress the pull output');
+    .option('-q, --quiet', 'Suppress the pull output')
+    // ---- namespaces, security, DNS, logging and stdio (issue 12; run-flags.ts parses them) ----
+    .option('--ipc <string>', 'IPC mode to use')
+    .option('--pid <string>', 'PID namespace to use')
+    .option('--uts <string>', 'UTS namespace to use')
+    .option('--userns <string>', 'User namespace to use')
+    .option('--sysctl <map>', 'Sysctl options', collect, [])
+    .option('--tmpfs <list>', 'Mount a tmpfs directory', collect, [])
+    .option('--group-add <list>', 'Add additional groups to join', collect, [])
+    .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container')
+    .option('--cidfile <string>', 'Write the container ID to the file')
+    .option('--label-file <list>', 'Read in a line delimited file of labels', collect, [])
+    .option('--dns-search <list>', 'Set custom DNS search domains', collect, [])
+    .option('--dns-option <list>', 'Set DNS options', collect, [])
+    .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
+    .option('--domainname <string>', 'Container NIS domain name')
+    .option('--expose <list>', 'Expose a port or a range of ports', collect, [])
+    .option('--annotation <map>', 'Add an annotation to the container (passed through to the OCI runtime)', collect, [])
+    .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect, [])
+    .option('--security-opt <list>', 'Security Options', collect, [])
+    .option('--log-driver <string>', 'Logging driver for the container')
+    .option('--log-opt <list>', 'Log driver options', collect, []);
   return healthFlags(flags);
 }
 
 /** Docker's warnings of a create (settings this host discards or cannot apply), on stderr before anything else. */
 function printWarnings(ctx: CliContext, warnings: readonly string[] | undefined): void {
   for (const w of warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+}
+
+/** `run`'s own stdio flags (issue 12). */
+function runOnlyFlags(cmd: Command): Command {
+  return cmd
+    .option('--sig-proxy', 'Proxy received signals to the process', true)
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container');
 }
 
 async function toCreateOptions(
@@ -119,7 +184,7 @@ async function toCreateOptions(
   for (const f of o.envFile) env.push(...(await readEnvFile(f)));
   env.push(...expandEnvEntries(o.env));
   const labels: Record<string, string> = {};
-  for (const l of o.label) {
+  for (const l of [...(await readLabelFiles(o.labelFile)), ...o.label]) {
     const i = l.indexOf('=');
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
@@ -179,6 +244,7 @@ async function toCreateOptions(
     ...(o.shmSize && bytesFlag('--shm-size', o.shmSize) > 0 ? { shmSize: bytesFlag('--shm-size', o.shmSize) } : {}),
     restartPolicy,
     ...(healthcheck ? { healthcheck } : {}),
+    ...runFlagOptions(o),
   };
 }
 
@@ -191,6 +257,85 @@ function bytesFlag(flag: string, v: string): number {
   }
 }
 
+/** The CreateOptions of the issue-12 flags, parsed and checked as the docker CLI does (run-flags.ts). */
+function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
+  let stopTimeout: number | undefined;
+  if (o.stopTimeout !== undefined) {
+    if (!/^[+-]?\d+$/.test(o.stopTimeout))
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `invalid argument "${o.stopTimeout}" for "--stop-timeout" flag: strconv.ParseInt: parsing "${o.stopTimeout}": invalid syntax`,
+      );
+    stopTimeout = Number(o.stopTimeout);
+  }
+  const streams = parseAttach(o.attach, o.interactive === true);
+  return {
+    ...(o.ipc !== undefined ? { ipc: o.ipc } : {}),
+    ...(o.pid !== undefined ? { pid: o.pid } : {}),
+    ...(o.uts !== undefined ? { uts: o.uts } : {}),
+    ...(o.userns !== undefined ? { userns: o.userns } : {}),
+    sysctls: parseSysctls(o.sysctl),
+    tmpfs: parseTmpfs(o.tmpfs),
+    groupAdd: o.groupAdd,
+    ...(stopTimeout !== undefined ? { stopTimeout } : {}),
+    ...(o.cidfile ? { cidfile: o.cidfile } : {}),
+    dnsSearch: o.dnsSearch,
+    dnsOptions: o.dnsOption,
+    ...(o.macAddress ? { macAddress: checkMacAddress(o.macAddress) } : {}),
+    ...(o.domainname !== undefined ? { domainname: o.domainname } : {}),
+    expose: parseExpose(o.expose),
+    annotations: parseKeyValues(o.annotation),
+    securityOpt: parseSecurityOptFlags(o.securityOpt, (f) => readFileSync(f, 'utf8')),
+    ...(o.logDriver !== undefined ? { logDriver: o.logDriver } : {}),
+    logOpts: parseLogOpts(o.logOpt),
+    // With -d nothing is attached, as the docker CLI records it.
+    ...(o.detach
+      ? { attachStdin: false, attachStdout: false, attachStderr: false }
+      : {
+          attachStdout: streams.stdout,
+          attachStderr: streams.stderr,
+          ...(streams.stdin ? {} : { attachStdin: false }),
+        }),
+  };
+}
+
+/** `--label-file`: the labels of each file, in order (before the `-l` ones, which win). */
+async function readLabelFiles(files: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) {
+    try {
+      out.push(...labelFileLines(await fsp.readFile(f, 'utf8')));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `open ${f}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * `--cidfile`: refused when the file exists (the docker CLI's check, before anything is created); the ID is written
+ * once the container exists. `exitCode` is the docker CLI's for this refusal (1 for create, 125 for run).
+ */
+function checkCidfile(ctx: CliContext, file: string | undefined, exitCode: number): boolean {
+  if (!file || !existsSync(file)) return true;
+  ctx.stderr.write(`docker: container ID file found, make sure the other container isn't running or delete ${file}\n`);
+  ctx.setExitCode(exitCode);
+  return false;
+}
+
+async function writeCidfile(file: string | undefined, id: string): Promise<void> {
+  if (!file) return;
+  try {
+    await fsp.writeFile(file, id, { flag: 'wx' });
+  } catch (err) {
+    throw new WharfError('INVALID_ARGUMENT', `failed to create the container ID file: ${(err as Error).message}`);
+  }
+}
+
 /**
  * `run` without -d and `start -a`: attach the CLI's streams, proxy signals from before the start, drive the session,
  * and exit with the container's status (nothing when the user detached).
@@ -199,18 +344,28 @@ async function startAttached(
   ctx: CliContext,
   w: Wharf,
   id: string,
-  o: { tty: boolean; interactive: boolean; start: (so: StartOptions) => Promise<{ session?: AttachSession }> },
+  o: {
+    tty: boolean;
+    interactive: boolean;
+    start: (so: StartOptions) => Promise<{ session?: AttachSession }>;
+    /** Which of stdout/stderr to attach (`-a`; default both). */
+    streams?: { stdout: boolean; stderr: boolean };
+    /** `--sig-proxy` (default true; only without a tty, as the docker CLI does). */
+    sigProxy?: boolean;
+    detachKeys?: Buffer;
+  },
 ): Promise<void> {
   const size = o.tty ? consoleSize() : undefined;
-  const signals = proxySignals(w, id, !o.tty);
+  const signals = proxySignals(w, id, !o.tty && o.sigProxy !== false);
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
   let ex: AttachExit;
   try {
     const { session } = await o.start({
       attach: {
         ...(o.interactive ? { stdin: process.stdin } : {}),
-        stdout: ctx.stdout,
-        stderr: ctx.stderr,
-        ...(o.tty && o.interactive ? { detachKeys: Buffer.from([0x10, 0x11]) } : {}),
+        stdout: o.streams?.stdout === false ? sink : ctx.stdout,
+        stderr: o.streams?.stderr === false ? sink : ctx.stderr,
+        ...(o.tty && o.interactive ? { detachKeys: o.detachKeys ?? Buffer.from([0x10, 0x11]) } : {}),
       },
       ...(size ? { consoleSize: size } : {}),
     });
@@ -263,7 +418,7 @@ const consoleSize = (): { cols: number; rows: number } | undefined =>
   process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
 
 function verbs(parent: Command, ctx: CliContext): void {
-  createFlags(
+  const run = createFlags(
     parent
       .command('run')
       .description('Create and run a new container from an image')
@@ -271,16 +426,25 @@ function verbs(parent: Command, ctx: CliContext): void {
       .argument('[COMMAND...]')
       .option('-d, --detach', 'Run container in background and print container ID')
       .passThroughOptions(),
-  ).action(async (image: string, command: string[], o: CreateFlags) => {
+  );
+  runOnlyFlags(run).action(async (image: string, command: string[], o: CreateFlags) => {
+    if (o.detach && o.attach.length) {
+      ctx.stderr.write('docker: conflicting options: cannot specify both --attach and --detach\n');
+      ctx.setExitCode(1);
+      return;
+    }
     if (!o.detach && !ttyInputOk(ctx, o.interactive === true, o.tty === true)) return;
+    if (!checkCidfile(ctx, o.cidfile, 125)) return;
     return exit125(ctx, () =>
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
+        const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
         await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
         printWarnings(ctx, opts.cliWarnings);
         const rec = await w.containers.create(opts);
         printWarnings(ctx, rec.warnings);
+        await writeCidfile(o.cidfile, rec.id);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
           ctx.stdout.write(`${rec.id}\n`);
@@ -290,6 +454,9 @@ function verbs(parent: Command, ctx: CliContext): void {
           tty: o.tty === true,
           interactive: o.interactive === true,
           start: (so) => startOrDiscard(w, rec.id, so),
+          streams: { stdout: rec.config.AttachStdout !== false, stderr: rec.config.AttachStderr !== false },
+          sigProxy: o.sigProxy !== false,
+          ...(detachKeys ? { detachKeys } : {}),
         });
       }),
     );
@@ -302,8 +469,9 @@ function verbs(parent: Command, ctx: CliContext): void {
       .argument('<IMAGE>')
       .argument('[COMMAND...]')
       .passThroughOptions(),
-  ).action(async (image: string, command: string[], o: CreateFlags) =>
-    createExitCodes(
+  ).action(async (image: string, command: string[], o: CreateFlags) => {
+    if (!checkCidfile(ctx, o.cidfile, 1)) return;
+    return createExitCodes(
       ctx,
       'create',
       async () => ({ policy: pullPolicyOf(o.pull), opts: await toCreateOptions(image, command, o) }),
@@ -313,10 +481,11 @@ function verbs(parent: Command, ctx: CliContext): void {
           printWarnings(ctx, opts.cliWarnings);
           const rec = await w.containers.create(opts);
           printWarnings(ctx, rec.warnings);
+          await writeCidfile(o.cidfile, rec.id);
           ctx.stdout.write(`${rec.id}\n`);
         }),
-    ),
-  );
+    );
+  });
 
   parent
     .command('start')
@@ -361,15 +530,19 @@ function verbs(parent: Command, ctx: CliContext): void {
     .command('stop')
     .description('Stop one or more running containers')
     .argument('<CONTAINER...>')
-    .option('-t, --time <seconds>', 'Seconds to wait for stop before killing it', '10')
+    // No default here: the container's --stop-timeout, else 10 s (TaskService.stop).
+    .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
     .option('-s, --signal <string>', 'Signal to send to the container')
-    .action(async (names: string[], o: { time: string; signal?: string }) =>
+    .action(async (names: string[], o: { time?: string; signal?: string }) =>
       withEngine(ctx, async (w) => {
-        const t = Number.parseInt(o.time, 10);
-        if (!Number.isFinite(t))
+        const t = o.time === undefined ? undefined : Number.parseInt(o.time, 10);
+        if (t !== undefined && !Number.isFinite(t))
           throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.time}" for "-t, --time" flag`);
         await forEachContainer(ctx, names, async (n) => {
-          await w.tasks.stop(n, { timeoutSec: t, ...(o.signal ? { signal: o.signal } : {}) });
+          await w.tasks.stop(n, {
+            ...(t !== undefined ? { timeoutSec: t } : {}),
+            ...(o.signal ? { signal: o.signal } : {}),
+          });
           ctx.stdout.write(`${n}\n`);
         });
       }),
@@ -379,12 +552,15 @@ function verbs(parent: Command, ctx: CliContext): void {
     .command('restart')
     .description('Restart one or more containers')
     .argument('<CONTAINER...>')
-    .option('-t, --time <seconds>', 'Seconds to wait for stop before killing the container', '10')
-    .action(async (names: string[], o: { time: string }) =>
+    .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
+    .action(async (names: string[], o: { time?: string }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
-          // Docker's restart: stop, then start again.
-          const stopped = await w.tasks.stop(n, { timeoutSec: Number.parseInt(o.time, 10) });
+          // Docker's restart: stop, then start again (waiting the container's --stop-timeout unless -t).
+          const stopped = await w.tasks.stop(
+            n,
+            o.time === undefined ? {} : { timeoutSec: Number.parseInt(o.time, 10) },
+          );
           await w.tasks.start(stopped.id);
           ctx.stdout.write(`${n}\n`);
         });
@@ -479,6 +655,17 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
       }),
     );
+
+  // The IPv6 side of a container's published ports (network/port-proxy.ts): started by the start, stopped by PID.
+  group
+    .command('port-proxy', { hidden: true })
+    .argument('<ID>')
+    .argument('<ROUTE...>')
+    .action(async (_id: string, routes: string[]) => {
+      const { parseRoute, servePortProxy } = await import('../../network/index.js');
+      const { failed } = await servePortProxy(routes.map(parseRoute));
+      ctx.stdout.write(`${JSON.stringify({ failed })}\n`);
+    });
 
   // Run by a container's monitor after the process exited: record the exit, unmount, release the network, --rm.
   // Monitors run it as `container cleanup` (their stored argv), hence the alias.

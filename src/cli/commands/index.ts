@@ -56,6 +56,7 @@ export const VERB_MODULES: ReadonlyArray<{
     verbs: ['ps', 'logs', 'port', 'top', 'diff', 'export', 'container'],
     load: () => import('./container-info.js'),
   },
+  { name: 'attach', verbs: ['attach', 'container'], load: () => import('./attach.js') },
   { name: 'volumes', verbs: ['volume'], load: () => import('./volumes.js') },
   { name: 'container-ops', verbs: ['commit', 'exec', 'cp'], load: () => import('./container-ops.js') },
   { name: 'registry', verbs: ['registry'], load: () => import('./registry.js') },

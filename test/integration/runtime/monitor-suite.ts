@@ -1191,6 +1191,44 @@ test('health checks: probes run as runc exec, output capped at 4096 bytes, strea
   }
 });
 
+test("log rotation as Docker's json-file: max-size starts a new file, max-file keeps .1 and .2, logs reads them in order", async () => {
+  const script = 'i=0; while [ $i -lt 100 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done';
+  const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', script] });
+  await startMonitor({ ...opts, logMaxSize: 1000, logMaxFiles: 3 });
+  assert.equal((await waitExit(stateDir, 20_000)).exitCode, 0);
+  const dir = path.dirname(logPath);
+  const files = (await fsp.readdir(dir)).filter((n) => n.startsWith(path.basename(logPath))).sort();
+  assert.deepEqual(files, [path.basename(logPath), `${path.basename(logPath)}.1`, `${path.basename(logPath)}.2`]);
+  for (const f of files.slice(1)) {
+    const size = (await fsp.stat(path.join(dir, f))).size;
+    // Docker checks the size before each entry: a rotated file is at least max-size, less than one entry more.
+    assert.ok(size >= 1000 && size < 1200, `${f}: ${size} bytes`);
+  }
+  const lines = (await logLines(logPath)).map((l) => l.log.trim());
+  assert.equal(lines.at(-1), 'line-99-xxxxxxxxxxxxxxxxxxxx');
+  const first = Number(/^line-(\d+)-/.exec(lines[0]!)![1]);
+  assert.deepEqual(
+    lines,
+    Array.from({ length: 100 - first }, (_, i) => `line-${first + i}-xxxxxxxxxxxxxxxxxxxx`),
+    'the kept entries, oldest first, none lost or repeated',
+  );
+});
+
+test('log max-file 1 cuts the file back; log_disabled (--log-driver none) writes no file at all', async () => {
+  const script = 'i=0; while [ $i -lt 50 ]; do echo line-$i; i=$((i+1)); done';
+  const one = await prepare({ Cmd: ['sh', '-c', script] });
+  await startMonitor({ ...one.opts, logMaxSize: 300, logMaxFiles: 1 });
+  await waitExit(one.stateDir, 20_000);
+  assert.ok((await fsp.stat(one.logPath)).size < 400);
+  await assert.rejects(fsp.stat(`${one.logPath}.1`));
+  assert.equal((await logLines(one.logPath)).at(-1)?.log, 'line-49\n');
+
+  const none = await prepare({ Cmd: ['sh', '-c', 'echo hidden; exit 4'] });
+  await startMonitor({ ...none.opts, logDisabled: true });
+  assert.equal((await waitExit(none.stateDir, 20_000)).exitCode, 4);
+  await assert.rejects(fsp.stat(none.logPath), /ENOENT/);
+});
+
 test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
   for (const dir of stateDirs) {
     const log = await fsp.readFile(monitorPaths(dir).monitorLog, 'utf8').catch(() => '');
