@@ -70,6 +70,7 @@ void config_load(const char *path) {
     else if (!strcmp(k, "cgroup_root")) cfg.cgroup_root = v;
     else if (!strcmp(k, "events_path")) cfg.events_path = v;
     else if (!strcmp(k, "event_name")) cfg.event_name = v;
+    else if (!strcmp(k, "event_name_file")) cfg.event_name_file = v;
     else if (!strcmp(k, "event_image")) cfg.event_image = v;
     else if (!strcmp(k, "event_attrs")) cfg.event_attrs = v;
     else if (!strcmp(k, "cleanup")) {

@@ -80,6 +80,7 @@ struct config {
   const char *cgroup_root;  /* /sys/fs/cgroup; another root only for tests */
   const char *events_path;  /* the root's events.log; NULL: no events */
   const char *event_name, *event_image; /* the container's name and image, as its events name them */
+  const char *event_name_file;          /* holds the current name (a rename replaces it); event_name without it */
   const char *event_attrs;  /* its labels as JSON object members ("k":"v",...), already escaped; or NULL */
 };
 extern struct config cfg;

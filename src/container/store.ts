@@ -16,6 +16,8 @@ import { containerPaths, initKeyOf, sharedInitKeyOf, snapshotKeyOf, type Contain
 import type { ContainerRecords } from './records.js';
 import type { ContainerRecord } from './types.js';
 import type { VolumeService } from './volumes.js';
+import type { EventLog } from '../events/index.js';
+import { emitContainerEvent } from './events.js';
 
 export interface ContainerStoreOptions {
   root: string;
@@ -23,6 +25,8 @@ export interface ContainerStoreOptions {
   records: ContainerRecords;
   snapshots: Snapshotter;
   volumes: VolumeService;
+  /** Where container events go (the services above emit through `store.events`); none without it. */
+  events?: EventLog;
 }
 
 /**
@@ -36,8 +40,10 @@ export class ContainerStore {
   readonly records: ContainerRecords;
   readonly snapshots: Snapshotter;
   readonly #volumes: VolumeService;
+  readonly events: EventLog | undefined;
 
   constructor(opts: ContainerStoreOptions) {
+    this.events = opts.events;
     this.root = opts.root;
     this.runRoot = opts.runRoot;
     this.records = opts.records;
@@ -144,6 +150,7 @@ export class ContainerStore {
     const p = this.paths(rec.id);
     await this.removeLayers(rec.id);
     this.records.delete(rec.id);
+    emitContainerEvent(this.events, 'destroy', rec);
     if (opts.volumes) {
       for (const m of rec.mounts)
         if (m.Type === 'volume' && m.Anonymous && m.Name)

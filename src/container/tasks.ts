@@ -32,7 +32,8 @@ import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
-import { emitContainerEvent, monitorEvents } from './events.js';
+import { emitContainerEvent, monitorEvents, signalNumber } from './events.js';
+import { randomHex } from '../util/index.js';
 
 export interface StartOptions {
   /** Attach these streams before the process starts (`run` without -d, `start -a`). */
@@ -58,8 +59,6 @@ export interface TaskServiceOptions {
   store: ContainerStore;
   volumes: VolumeService;
   runc: Runc;
-  /** Where the tasks' events go (and the monitors' die and oom); none without it. */
-  events?: EventLog;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -77,7 +76,7 @@ export class TaskService {
   readonly #events: EventLog | undefined;
 
   constructor(opts: TaskServiceOptions) {
-    this.#events = opts.events;
+    this.#events = opts.store.events;
     this.#store = opts.store;
     this.#records = opts.store.records;
     this.#volumes = opts.volumes;
@@ -126,6 +125,8 @@ export class TaskService {
         });
       });
       await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize);
+      this.#volumeEvents('mount', rec);
+      if (opts.attach) emitContainerEvent(this.#events, 'attach', rec);
       // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
       this.#records.update(rec.id, (r) => {
         r.network = net;
@@ -226,8 +227,10 @@ export class TaskService {
         netErr = err;
       }
     }
+    let recorded = false; // this process recorded the exit (the update is atomic: one process sees it running)
     const updated = this.#records.update(id, (r) => {
       if (r.state.status === 'running') {
+        recorded = true;
         r.state = monitorState
           ? stateFromMonitor(r.state, monitorState)
           : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
@@ -236,6 +239,12 @@ export class TaskService {
       r.state.paused = false;
       if (!netErr) delete r.network;
     });
+    if (recorded) {
+      // The monitor emitted the die itself, unless it was gone before it could.
+      if (!monitorState || monitorState.monitorLost)
+        emitContainerEvent(this.#events, 'die', updated, { exitCode: String(updated.state.exitCode) });
+      this.#volumeEvents('unmount', updated);
+    }
     if (updated.hostConfig.AutoRemove && !opts.keep) {
       // A monitor that handed its teardown to this process wrote everything before it said so: nothing to wait for.
       const handedOver = monitorState?.cleanupBy === process.pid;
@@ -287,12 +296,20 @@ export class TaskService {
     const signal = normalizeSignal(opts.signal ?? v.config.StopSignal ?? 'SIGTERM');
     const p = this.#store.paths(v.id);
     if (await this.#monitorAlive(v)) {
-      await stopContainer({ runc: this.#runc, id: v.id, stateDir: p.stateDir, signal, timeoutSec });
+      await stopContainer({
+        runc: this.#runc,
+        id: v.id,
+        stateDir: p.stateDir,
+        signal,
+        timeoutSec,
+        onSignal: (sig) => emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) }),
+      });
       // The teardown runs as a separate process (the monitor's cleanup command); the record says exited once it finished.
       await this.#waitTornDown(v.id, 30_000);
     } else {
-      await this.#stopWithoutMonitor(v.id, signal, timeoutSec);
+      await this.#stopWithoutMonitor(v, signal, timeoutSec);
     }
+    emitContainerEvent(this.#events, 'stop', v);
     return this.#records.get(v.id) ?? v;
   }
 
@@ -332,12 +349,14 @@ export class TaskService {
     }
   }
 
-  async #stopWithoutMonitor(id: string, signal: string, timeoutSec: number): Promise<void> {
+  async #stopWithoutMonitor(rec: ContainerRecord, signal: string, timeoutSec: number): Promise<void> {
+    const id = rec.id;
     const gone = async (): Promise<boolean> => {
       const rs = await this.#runc.tryState(id).catch(() => undefined);
       return !rs || rs.status === 'stopped';
     };
     const send = async (sig: string): Promise<void> => {
+      emitContainerEvent(this.#events, 'kill', rec, { signal: signalNumber(sig) });
       await this.#runc.kill(id, sig).catch(() => {});
       const rs = await this.#runc.tryState(id).catch(() => undefined);
       if (rs?.status === 'paused') await this.#runc.resume(id).catch(() => {});
@@ -358,7 +377,9 @@ export class TaskService {
     const v = await this.#get(idOrName);
     if (!v.running)
       throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
-    await this.#runc.kill(v.id, normalizeSignal(signal));
+    const sig = normalizeSignal(signal);
+    emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) });
+    await this.#runc.kill(v.id, sig);
   }
 
   /** `wait`: block until the container is not running; its exit code. */
@@ -386,6 +407,7 @@ export class TaskService {
     this.#records.update(v.id, (r) => {
       r.state.paused = true;
     });
+    emitContainerEvent(this.#events, 'pause', v);
   }
 
   async unpause(idOrName: string): Promise<void> {
@@ -395,6 +417,7 @@ export class TaskService {
     this.#records.update(v.id, (r) => {
       r.state.paused = false;
     });
+    emitContainerEvent(this.#events, 'unpause', v);
   }
 
   logs(idOrName: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
@@ -425,7 +448,12 @@ export class TaskService {
       ...(opts.consoleSize ? { consoleSize: { width: opts.consoleSize.cols, height: opts.consoleSize.rows } } : {}),
       privileged: opts.privileged === true,
     });
-    return startExec({
+    // Docker's exec events carry the command line in their Action ("exec_start: sh -c true") and an exec ID.
+    const execID = randomHex(32);
+    const what = `${opts.cmd[0] ?? ''} ${opts.cmd.slice(1).join(' ')}`;
+    emitContainerEvent(this.#events, `exec_create: ${what}`, v, { execID });
+    emitContainerEvent(this.#events, `exec_start: ${what}`, v, { execID });
+    const handle = await startExec({
       runc: this.#runc,
       id: v.id,
       process: proc,
@@ -435,6 +463,32 @@ export class TaskService {
       detach: opts.detach === true,
       ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
     });
+    if (!opts.detach) {
+      // A detached exec's end is not seen by this process: no exec_die for it.
+      void handle.exit.then(
+        (code) => emitContainerEvent(this.#events, 'exec_die', v, { execID, exitCode: String(code) }),
+        () => {},
+      );
+    }
+    return handle;
+  }
+
+  /** Docker's volume mount and unmount events, for the named and anonymous volumes a container mounts. */
+  #volumeEvents(action: 'mount' | 'unmount', rec: ContainerRecord): void {
+    for (const m of rec.mounts) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      const attrs: Record<string, string> =
+        action === 'mount'
+          ? {
+              container: rec.id,
+              destination: m.Destination,
+              driver: 'local',
+              propagation: m.Propagation,
+              'read/write': String(m.RW),
+            }
+          : { container: rec.id, driver: 'local' };
+      this.#events?.emit('volume', action, m.Name, attrs);
+    }
   }
 
   /** Host PIDs of the container's processes. */
