@@ -313,6 +313,14 @@ export class TaskService {
     return this.#records.get(v.id) ?? v;
   }
 
+  /** Docker's restart: stop, then start again (its events: those of both, then `restart`). */
+  async restart(idOrName: string, opts: { timeoutSec?: number; signal?: string } = {}): Promise<ContainerRecord> {
+    const stopped = await this.stop(idOrName, opts);
+    const { record } = await this.start(stopped.id);
+    emitContainerEvent(this.#events, 'restart', record);
+    return record;
+  }
+
   /** The container exited and its (live) monitor has not finished the teardown yet. */
   async #teardownPending(id: string): Promise<boolean> {
     if (this.#records.get(id)?.state.status !== 'running') return false;

@@ -69,12 +69,14 @@ const shape = (e: Message) => ({
   scope: e.scope,
 });
 
-test('run, stop, rm and run --rm give the events dockerd gives, in its order, with its attributes', async () => {
+test('run, pause, rename, restart, stop, rm and run --rm give the events dockerd gives, in its order, with its attributes', async () => {
   const steps = [
     ['run', '-d', '--name', 'ev1', '--label', 'team=a', 'busybox', 'sleep', '600'],
     ['pause', 'ev1'],
     ['unpause', 'ev1'],
     ['rename', 'ev1', 'ev2'],
+    // After the rename: dockerd 20.10 without a bridge cannot rename a restarted container ("sandbox not found").
+    ['restart', '-t', '1', 'ev2'],
     ['stop', '-t', '1', 'ev2'],
     ['rm', 'ev2'],
     ['run', '--rm', '--name', 'ev3', 'busybox', 'sh', '-c', 'exit 3'],

@@ -326,9 +326,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     .action(async (names: string[], o: { time: string }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
-          // Docker's restart: stop, then start again.
-          const stopped = await w.tasks.stop(n, { timeoutSec: Number.parseInt(o.time, 10) });
-          await w.tasks.start(stopped.id);
+          await w.tasks.restart(n, { timeoutSec: Number.parseInt(o.time, 10) });
           ctx.stdout.write(`${n}\n`);
         });
       }),
