@@ -52,6 +52,17 @@ static void event_line(buf_t *b, const char *action, const char *extra, int with
              (long long)ts->tv_sec * 1000000000LL + ts->tv_nsec);
 }
 
+/*
+ * `start` comes from here rather than from the process that asked for the start: only the monitor can put it
+ * before the die of a container that exits at once (both are its own appends, in order).
+ */
+static int start_emitted;
+void event_start(void) {
+  if (start_emitted) return;
+  start_emitted = 1;
+  event_emit("start", NULL);
+}
+
 void event_emit(const char *action, const char *extra_attrs_json) {
   if (!cfg.events_path || !*cfg.events_path) return;
   struct timespec ts;

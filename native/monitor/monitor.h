@@ -193,6 +193,8 @@ int clamp_wait(int64_t until);
 /* ---- events.c ---- */
 /* Appends a Type=container event for this container; extra_attrs_json: members such as "\"exitCode\":\"137\"" or NULL. */
 void event_emit(const char *action, const char *extra_attrs_json);
+/* The container's `start` event, once per run: when it is seen running, or just before its die when it exited first. */
+void event_start(void);
 
 /* ---- hooks.c ---- */
 int hook_restart_wanted(int exit_code);

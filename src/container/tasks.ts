@@ -168,7 +168,7 @@ export class TaskService {
         }
       });
       trace('started');
-      emitContainerEvent(this.#events, 'start', record);
+      // The monitor emitted `start` (native/monitor/events.c): only it can order it before a fast command's die.
       const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;
       return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
     } catch (err) {

@@ -69,7 +69,7 @@ const shape = (e: Message) => ({
   scope: e.scope,
 });
 
-test('run, pause, rename, restart, stop, rm and run --rm give the events dockerd gives, in its order, with its attributes', async () => {
+test('run, pause, rename, restart, exec, kill, stop, commit, rm, run --rm, tag, rmi and volumes give the events dockerd gives, in its order, with its attributes', async () => {
   const steps = [
     ['run', '-d', '--name', 'ev1', '--label', 'team=a', 'busybox', 'sleep', '600'],
     ['pause', 'ev1'],
@@ -77,7 +77,11 @@ test('run, pause, rename, restart, stop, rm and run --rm give the events dockerd
     ['rename', 'ev1', 'ev2'],
     // After the rename: dockerd 20.10 without a bridge cannot rename a restarted container ("sandbox not found").
     ['restart', '-t', '1', 'ev2'],
+    ['exec', 'ev2', 'sh', '-c', 'exit 2'],
+    ['kill', '-s', 'HUP', 'ev2'],
     ['stop', '-t', '1', 'ev2'],
+    ['commit', '-m', 'note', 'ev2', 'evc:1'],
+    ['rmi', 'evc:1'],
     ['rm', 'ev2'],
     ['run', '--rm', '--name', 'ev3', 'busybox', 'sh', '-c', 'exit 3'],
     ['tag', 'busybox', 'ev:t'],
@@ -94,7 +98,11 @@ test('run, pause, rename, restart, stop, rm and run --rm give the events dockerd
     for (const s of steps) {
       const r = await cli(s);
       // run --rm exits with its container's code.
-      assert.equal(r.code, s.includes('exit 3') ? 3 : 0, `${name} ${s.join(' ')}: ${r.stderr}`);
+      assert.equal(
+        r.code,
+        s.includes('exit 3') ? 3 : s.includes('exit 2') ? 2 : 0,
+        `${name} ${s.join(' ')}: ${r.stderr}`,
+      );
     }
     got[name] = await eventsBetween(cli, since, Date.now() / 1000 + 1);
   }
@@ -112,6 +120,11 @@ test('run, pause, rename, restart, stop, rm and run --rm give the events dockerd
   );
   const kills = (m: Message[]) => m.filter((e) => e.Action === 'kill').map((e) => e.Actor.Attributes.signal);
   assert.deepEqual(kills(w), kills(k));
+  const exec = (m: Message[]) =>
+    m.filter((e) => e.Action.startsWith('exec_')).map((e) => [e.Action, e.Actor.Attributes.exitCode]);
+  assert.deepEqual(exec(w), exec(k));
+  const commit = (m: Message[]) => m.find((e) => e.Action === 'commit')!.Actor.Attributes;
+  assert.deepEqual([commit(w).comment, commit(w).imageRef], [commit(k).comment, commit(k).imageRef]);
   const renamed = (m: Message[]) => m.find((e) => e.Action === 'rename')!.Actor.Attributes;
   assert.deepEqual([renamed(w).name, renamed(w).oldName], [renamed(k).name, renamed(k).oldName]);
   // Exact nanoseconds, ordered.
