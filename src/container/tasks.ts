@@ -274,7 +274,8 @@ export class TaskService {
       this.#records.update(rec.id, (r) => {
         r.hostConfig.AutoRemove = false;
       });
-      await this.stop(rec.id, { timeoutSec: 0 });
+      // Docker's `rm -f`: a kill, no stop event.
+      await this.#stop(rec.id, { timeoutSec: 0 });
     } else if (await this.#teardownPending(rec.id)) {
       // Exited, and its monitor's teardown is running right now: let it finish rather than race it.
       await this.#waitTornDown(rec.id, 30_000).catch(() => {});
@@ -290,6 +291,15 @@ export class TaskService {
   }
 
   async stop(idOrName: string, opts: { timeoutSec?: number; signal?: string } = {}): Promise<ContainerRecord> {
+    const v = await this.#get(idOrName);
+    if (!v.running) return v;
+    const stopped = await this.#stop(v.id, opts);
+    emitContainerEvent(this.#events, 'stop', v);
+    return stopped;
+  }
+
+  /** The stop signal, SIGKILL after the timeout, the teardown; the kill events, not the stop event. */
+  async #stop(idOrName: string, opts: { timeoutSec?: number; signal?: string }): Promise<ContainerRecord> {
     const v = await this.#get(idOrName);
     if (!v.running) return v;
     const timeoutSec = opts.timeoutSec ?? DEFAULT_STOP_TIMEOUT;
@@ -309,7 +319,6 @@ export class TaskService {
     } else {
       await this.#stopWithoutMonitor(v, signal, timeoutSec);
     }
-    emitContainerEvent(this.#events, 'stop', v);
     return this.#records.get(v.id) ?? v;
   }
 
