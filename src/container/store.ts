@@ -150,12 +150,12 @@ export class ContainerStore {
     const p = this.paths(rec.id);
     await this.removeLayers(rec.id);
     this.records.delete(rec.id);
-    emitContainerEvent(this.events, 'destroy', rec);
     if (opts.volumes) {
       for (const m of rec.mounts)
         if (m.Type === 'volume' && m.Anonymous && m.Name)
           await this.#volumes.remove(m.Name, { force: true }).catch(() => {});
     }
+    emitContainerEvent(this.events, 'destroy', rec); // after its volumes' destroy, as dockerd's order is
     if (opts.monitorPid !== undefined) await removeWhenMonitorExits(p.stateDir, opts.monitorPid);
     else removeTreeSync(p.stateDir); // a few small files
   }

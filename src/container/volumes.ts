@@ -85,7 +85,11 @@ export class VolumeService {
       );
     }
     const existing = this.get(name);
-    if (existing) return existing;
+    if (existing) {
+      // Docker's volume service emits `create` for every successful create, an existing volume's too.
+      this.events?.emit('volume', 'create', name, { driver: 'local' });
+      return existing;
+    }
     await fsp.mkdir(this.dataDir(name), { recursive: true, mode: 0o755 });
     await fsp.chmod(path.join(this.dir, name), 0o701).catch(() => {});
     this.db

@@ -90,6 +90,11 @@ test('run, pause, rename, restart, exec, kill, stop, commit, rm, run --rm, tag, 
     ['rmi', 'ev:t'],
     ['volume', 'create', 'evv'],
     ['volume', 'rm', 'evv'],
+    ['volume', 'create', 'evvol'],
+    ['run', '-d', '--name', 'ev5', '-v', 'evvol:/data', '-v', '/anon', 'busybox', 'sleep', '600'],
+    ['stop', '-t', '1', 'ev5'],
+    ['rm', '-v', 'ev5'],
+    ['volume', 'rm', 'evvol'],
   ];
   const got: Record<string, Message[]> = {};
   for (const [name, cli] of [
