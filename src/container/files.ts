@@ -65,7 +65,10 @@ export class ContainerFiles {
     applyChanges(structuredClone(v.config), opts.changes ?? []);
     const pause = v.running && v.status !== 'paused' && opts.pause !== false;
     const runc = this.#runc;
-    if (pause) await runc.pause(v.id);
+    if (pause) {
+      await runc.pause(v.id);
+      emitContainerEvent(this.#store.events, 'pause', v); // as dockerd's commit pauses: with its events
+    }
     try {
       const tar = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
       const img = await commitImage(this.#images, v, tar, opts);
@@ -76,7 +79,12 @@ export class ContainerFiles {
       });
       return img;
     } finally {
-      if (pause) await runc.resume(v.id).catch(() => {});
+      if (pause) {
+        await runc.resume(v.id).then(
+          () => emitContainerEvent(this.#store.events, 'unpause', v),
+          () => {},
+        );
+      }
     }
   }
 

@@ -14,6 +14,7 @@ import { dockerdAvailable, startDockerd, type Dockerd } from '../helpers/dockerd
 
 let t: Awaited<ReturnType<typeof tempRoot>>;
 let d: Dockerd;
+let busyboxTar: string;
 const wharf = (args: string[]) => t.cli(args);
 const docker = (args: string[]) => d.docker(args);
 
@@ -21,6 +22,7 @@ before(async () => {
   if (!dockerdAvailable()) throw new Error('dockerd is not installed');
   t = await tempRoot('wharf-events-');
   const tar = await makeBusyboxTar(t.root);
+  busyboxTar = tar;
   ok(await wharf(['import', '-c', 'CMD ["sh"]', tar, 'busybox']), 'import busybox');
   d = await startDockerd();
   const archive = path.join(t.root, 'busybox-save.tar');
@@ -69,7 +71,7 @@ const shape = (e: Message) => ({
   scope: e.scope,
 });
 
-test('run, pause, rename, restart, exec, kill, stop, commit, rm, run --rm, tag, rmi and volumes give the events dockerd gives, in its order, with its attributes', async () => {
+test('run, pause, rename, restart, exec, kill, commit, stop, rm, run --rm, tag, rmi, volumes, save, load and import give the events dockerd gives, in its order, with its attributes', async () => {
   const steps = [
     ['run', '-d', '--name', 'ev1', '--label', 'team=a', 'busybox', 'sleep', '600'],
     ['pause', 'ev1'],
@@ -79,6 +81,8 @@ test('run, pause, rename, restart, exec, kill, stop, commit, rm, run --rm, tag, 
     ['restart', '-t', '1', 'ev2'],
     ['exec', 'ev2', 'sh', '-c', 'exit 2'],
     ['kill', '-s', 'HUP', 'ev2'],
+    ['commit', 'ev2', 'evrun:1'],
+    ['rmi', 'evrun:1'],
     ['stop', '-t', '1', 'ev2'],
     ['commit', '-m', 'note', 'ev2', 'evc:1'],
     ['rmi', 'evc:1'],
@@ -95,6 +99,10 @@ test('run, pause, rename, restart, exec, kill, stop, commit, rm, run --rm, tag, 
     ['stop', '-t', '1', 'ev5'],
     ['rm', '-v', 'ev5'],
     ['volume', 'rm', 'evvol'],
+    ['save', '-o', '@save', 'busybox'],
+    ['load', '-i', '@save'],
+    ['import', '@tar', 'evimp'],
+    ['rmi', 'evimp'],
   ];
   const got: Record<string, Message[]> = {};
   for (const [name, cli] of [
@@ -102,7 +110,10 @@ test('run, pause, rename, restart, exec, kill, stop, commit, rm, run --rm, tag, 
     ['docker', docker],
   ] as const) {
     const since = Date.now() / 1000;
-    for (const s of steps) {
+    for (const step of steps) {
+      const s = step.map((x) =>
+        x === '@save' ? path.join(t.root, `${name}-save.tar`) : x === '@tar' ? busyboxTar : x,
+      );
       const r = await cli(s);
       // run --rm exits with its container's code.
       assert.equal(
