@@ -193,7 +193,10 @@ int clamp_wait(int64_t until);
 /* ---- events.c ---- */
 /* Appends a Type=container event for this container; extra_attrs_json: members such as "\"exitCode\":\"137\"" or NULL. */
 void event_emit(const char *action, const char *extra_attrs_json);
-/* The container's `start` event, once per run: when it is seen running, or just before its die when it exited first. */
+/*
+ * The container's `start` event, once per monitor: when it is seen running, or just before its die when it exited
+ * first. A restart (hooks.c) emits its own with event_emit("start", NULL), then Docker's "restart".
+ */
 void event_start(void);
 
 /* ---- hooks.c ---- */
