@@ -195,7 +195,7 @@ int clamp_wait(int64_t until);
 void event_emit(const char *action, const char *extra_attrs_json);
 /*
  * The container's `start` event, once per monitor: when it is seen running, or just before its die when it exited
- * first. A restart (hooks.c) emits its own with event_emit("start", NULL), then Docker's "restart".
+ * first. A restart by policy (hooks.c) emits the next run's with event_emit("start", NULL) after the die.
  */
 void event_start(void);
 
