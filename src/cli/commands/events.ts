@@ -86,7 +86,7 @@ function write(ctx: CliContext, text: string): Promise<void> | undefined {
 function addEventsCommand(parent: Command, ctx: CliContext): void {
   parent
     .command('events')
-    .description('Get real time events from the server')
+    .description('Get real time events (of every Wharf process and container of the root)')
     .option('--since <string>', 'Show all events created since timestamp')
     .option('--until <string>', 'Stream events until this timestamp')
     .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect, [])
