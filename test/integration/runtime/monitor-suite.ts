@@ -166,6 +166,31 @@ test("the monitor appends the container's start and die events, with Docker's at
   assert.equal((await fsp.stat(log)).mode & 0o777, 0o600);
 });
 
+test("an event line that would pass 4 KiB drops the container's labels, keeping name and image", async () => {
+  const { opts, stateDir, r } = await prepare({ Cmd: ['true'] });
+  const labels: Record<string, string> = {};
+  for (let i = 0; i < 20; i++) labels[`label.${i}`] = 'x'.repeat(400);
+  await startMonitor({
+    ...opts,
+    events: { path: path.join(r.dir, 'events.log'), name: 'big', image: 'busybox', labels },
+  });
+  await waitExit(stateDir, 20_000);
+  const events = await readEvents(r.dir);
+  assert.deepEqual(
+    events.map((e) => e.Action),
+    ['start', 'die'],
+  );
+  for (const e of events) {
+    assert.deepEqual(
+      Object.keys(e.Actor.Attributes).filter((k) => k.startsWith('label.')),
+      [],
+    );
+    assert.equal(e.Actor.Attributes.name, 'big');
+    assert.equal(e.Actor.Attributes.image, 'busybox');
+  }
+  assert.equal(events[1]!.Actor.Attributes.exitCode, '0');
+});
+
 test('a missing executable is COMMAND_NOT_FOUND with exit code 127', async () => {
   const { opts, stateDir, logPath, r } = await prepare({ Cmd: ['no-such-program'] });
   opts.events = { path: path.join(r.dir, 'events.log'), name: 'x' };
