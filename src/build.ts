@@ -8,6 +8,7 @@ export {
   type BuilderDeps,
   type BuildOptions,
   type BuildResult,
+  type FailedStep,
 } from './build/index.js';
 export type { StepRunner, RunStepRequest, RunStepResult } from './build/index.js';
 export type { BuildCacheUsage } from './build/index.js';

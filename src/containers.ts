@@ -29,6 +29,9 @@ export type {
   ExecHandle,
   LogEntry,
   ReadLogsOptions,
+  HealthState,
+  HealthResult,
 } from './runtime/index.js';
+export type { HealthConfig } from './oci/index.js';
 export type { Change } from './archive/index.js';
 export type { NetworkMode } from './network/index.js';

@@ -301,6 +301,11 @@ void attach_drop_stalled(void) {
   }
 }
 
+void attach_reopen(void) {
+  buf_clear(&exit_frame);
+  have_exit_frame = 0;
+}
+
 client_t *attach_live_claimant(void) {
   for (int i = 0; i < nclients; i++)
     if (clients[i]->claim > 0 && !clients[i]->closing) return clients[i];

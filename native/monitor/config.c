@@ -10,7 +10,8 @@
 #include <string.h>
 
 struct config cfg = {.runc_binary = "runc", .stdin_once = 1, .cleanup_timeout_ms = 60000, .notify_fd = -1,
-                     .cgroup_root = "/sys/fs/cgroup"};
+                     .cgroup_root = "/sys/fs/cgroup", .health_interval_ms = 30000, .health_timeout_ms = 30000,
+                     .health_start_interval_ms = 5000, .health_retries = 3, .health_timeout_text = "30s"};
 
 static void unescape(char *s) {
   char *w = s;
@@ -41,7 +42,7 @@ void config_load(const char *path) {
   char *text = read_file(path, &len); /* kept for the life of the process: cfg points into it */
   if (!text) die("cannot read %s: %s", path, strerror(errno));
   if (memchr(text, '\0', len)) die("%s is not a monitor config (a NUL byte)", path);
-  size_t ncleanup = 0;
+  size_t ncleanup = 0, nhealth = 0;
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     if (line[0] == '#') continue;
     char *eq = strchr(line, '=');
@@ -68,7 +69,19 @@ void config_load(const char *path) {
     else if (!strcmp(k, "cgroups_path")) cfg.cgroups_path = v[0] == '/' ? v : NULL;
     else if (!strcmp(k, "memory_limit")) cfg.memory_limit = number(k, v);
     else if (!strcmp(k, "cgroup_root")) cfg.cgroup_root = v;
-    else if (!strcmp(k, "events_path")) cfg.events_path = v;
+    else if (!strcmp(k, "restart_policy")) cfg.restart_policy = v;
+    else if (!strcmp(k, "restart_max")) cfg.restart_max = (long)number(k, v);
+    else if (!strcmp(k, "health_interval_ms")) cfg.health_interval_ms = (long)number(k, v);
+    else if (!strcmp(k, "health_timeout_ms")) cfg.health_timeout_ms = (long)number(k, v);
+    else if (!strcmp(k, "health_start_period_ms")) cfg.health_start_period_ms = (long)number(k, v);
+    else if (!strcmp(k, "health_start_interval_ms")) cfg.health_start_interval_ms = (long)number(k, v);
+    else if (!strcmp(k, "health_retries")) cfg.health_retries = (int)number(k, v);
+    else if (!strcmp(k, "health_timeout_text")) cfg.health_timeout_text = v;
+    else if (!strcmp(k, "health_cmd")) {
+      cfg.health_cmd = xrealloc(cfg.health_cmd, (nhealth + 2) * sizeof *cfg.health_cmd);
+      cfg.health_cmd[nhealth++] = v;
+      cfg.health_cmd[nhealth] = NULL;
+    } else if (!strcmp(k, "events_path")) cfg.events_path = v;
     else if (!strcmp(k, "event_name")) cfg.event_name = v;
     else if (!strcmp(k, "event_name_file")) cfg.event_name_file = v;
     else if (!strcmp(k, "event_image")) cfg.event_image = v;

@@ -245,7 +245,7 @@ static void take_terminal(void) {
 void loop_once(int timeout_ms) {
   static struct pollfd *pf;
   static size_t pf_cap;
-  size_t need = (size_t)attach_clients() + 10;
+  size_t need = (size_t)attach_clients() + 12;
   if (pf_cap < need) {
     pf_cap = need;
     pf = xrealloc(pf, pf_cap * sizeof *pf);
@@ -266,6 +266,8 @@ void loop_once(int timeout_ms) {
   for (int t = F_STDOUT; t <= F_STDERR; t++)
     if (out_fd[t] >= 0 && !blocked) pf[i_out[t] = n++] = (struct pollfd){out_fd[t], POLLIN, 0};
   if (stdin_fd >= 0 && buf_pending(&stdin_q)) pf[i_in = n++] = (struct pollfd){stdin_fd, POLLOUT, 0};
+  if (health_poll_fd() >= 0) pf[n++] = (struct pollfd){health_poll_fd(), POLLIN, 0}; /* read by hook_health_tick */
+  timeout_ms = health_clamp_wait(timeout_ms);
   int i_cl = n;
   n += attach_poll_fds(pf + n, buf_pending(&stdin_q) <= STDIN_LIMIT);
   int poll_pid = !pid_seen && pid_ino_fd < 0 && !(runc_gone && !cfg.tty);
@@ -290,6 +292,14 @@ void loop_once(int timeout_ms) {
   if (attach_holding() && attach_deadline && now_ms() >= attach_deadline) attach_release_held();
   reap(); /* also without a signalfd */
   hook_health_tick(); /* see hooks.c */
+}
+
+void loop_new_run(void) {
+  pid_seen = 0;
+  draining = 0;
+  stdin_ending = 0;
+  buf_free(&stdin_q);
+  pending_signals = 0;
 }
 
 int clamp_wait(int64_t until) {

@@ -290,16 +290,26 @@ int main(int argc, char **argv) {
     st.exit_code = 127;
     runc_gone = 1;
   } else {
-    check_pid_file();
-    status = wait_for_exit();
-    trace("container exited");
-    drain_output();
-    if (oom_killed(status)) st.oom_killed = 1;
-    oom_stop();
-    record_exit(status);
-    runc_error_line_settle(st.error != NULL);
-    emit_exit_events();
-    hook_restart_wanted(st.exit_code); /* see hooks.c */
+    for (;;) {
+      check_pid_file();
+      status = wait_for_exit();
+      trace("container exited");
+      drain_output();
+      if (oom_killed(status)) st.oom_killed = 1;
+      oom_stop();
+      record_exit(status);
+      runc_error_line_settle(st.error != NULL);
+      emit_exit_events();
+      if (!hook_restart_wanted(st.exit_code)) break; /* see hooks.c: on yes, the next run is ready to start */
+      if (cfg.tty) start_on_terminal();
+      else start_on_pipes();
+      if (runc_pid < 0) {
+        warn("cannot run %s again: %s", cfg.runc_binary, errno_name(spawn_errno));
+        runc_gone = 1;
+        break;
+      }
+      event_emit("start", NULL); /* a restart's start (the first run's is event_start()'s) */
+    }
   }
   iso_now(st.finished_at);
   st.status = "exited";

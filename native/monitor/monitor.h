@@ -11,7 +11,9 @@
  *   process.c  children: spawning, reaping, the cleanup command
  *   runc.c     runc's command lines, its log's error message and classification, releasing the container
  *   loop.c     the poll loop over everything above
- *   hooks.c    where a restart policy and health checks go (not used yet)
+ *   restart.c  restart policies: the decision after an exit, the back-off, the next run's reset
+ *   health.c   health checks: the probe as `runc exec`, its results and status in health.json
+ *   hooks.c    where a restart policy and health checks plug into the container's life
  *   events.c   the container's events (die, oom, ...) in the root's event log (docs/events.md)
  */
 #ifndef WHARF_MONITOR_H
@@ -78,6 +80,12 @@ struct config {
   const char *cgroups_path; /* the spec's linux.cgroupsPath when absolute, else NULL */
   long long memory_limit;   /* the spec's memory limit, 0 for none */
   const char *cgroup_root;  /* /sys/fs/cgroup; another root only for tests */
+  const char *restart_policy; /* no, on-failure, always, unless-stopped (restart.c); NULL: no */
+  long restart_max;           /* on-failure's maximum restarts; 0: no limit */
+  char **health_cmd;        /* the health probe's argv in the container (NULL-terminated), or NULL: no checks */
+  long health_interval_ms, health_timeout_ms, health_start_period_ms, health_start_interval_ms;
+  int health_retries;
+  const char *health_timeout_text; /* the timeout as Go prints a duration ("1s"), for the timeout's message */
   const char *events_path;  /* the root's events.log; NULL: no events */
   const char *event_name, *event_image; /* the container's name and image, as its events name them */
   const char *event_name_file;          /* holds the current name (a rename replaces it); event_name without it */
@@ -99,6 +107,8 @@ struct state {
   int cleaned_up;
   char *cleanup_error;
   long cleanup_by;
+  int restart_count; /* restarts by the policy since the monitor started */
+  int restarting;    /* restarted at least once: "starting" is written as "restarting" */
 };
 extern struct state st;
 extern char p_state[], p_socket[], p_console[], p_pidfile[], p_runclog[], p_monlog[];
@@ -138,6 +148,8 @@ void attach_drop_stalled(void);
 client_t *attach_live_claimant(void);
 long attach_claim_pid(const client_t *c);
 void attach_end_all(client_t *delegate_to);
+/* After attach_end_all for a restart: clients that connect later get the next run's output, not that exit. */
+void attach_reopen(void);
 
 /* ---- pty.c ---- */
 int console_listen(void);
@@ -154,6 +166,8 @@ void oom_on_event(void);
 /* Whether the kernel OOM-killed the container (at its exit, before its cgroup parent is removed). */
 int oom_killed(int exit_code);
 void oom_stop(void);
+/* Forgets the last run's watch and counts: the next run has a cgroup of its own. */
+void oom_reset(void);
 
 /* ---- process.c ---- */
 extern pid_t runc_pid, container_pid;
@@ -163,6 +177,8 @@ pid_t spawn_child(char *const argv[], int in, int out, int err, const char *cwd,
 void reap(void);
 /* The exit status of a child reaped before its pid was known (runc's detached container), or -1. */
 int reaped_status(pid_t pid);
+/* The same, and forgotten: for children whose pid this monitor spawned itself (health probes). */
+int reaped_take(pid_t pid);
 int run_quiet(char *const argv[], long timeout_ms);
 int pid_alive(long pid);
 const char *errno_name(int e);
@@ -189,6 +205,15 @@ void pid_watch_stop(void);
 int pid_watch_done(void);
 void loop_once(int timeout_ms);
 int clamp_wait(int64_t until);
+/* The loop's per-run state (the pid file seen, queued stdin, held signals) back to a fresh run's, for a restart. */
+void loop_new_run(void);
+
+/* ---- health.c ---- */
+void health_tick(void);
+/* The running probe's output pipe for poll(2), or -1. */
+int health_poll_fd(void);
+/* `timeout_ms` shortened to the next probe's start or the running one's deadline. */
+int health_clamp_wait(int timeout_ms);
 
 /* ---- events.c ---- */
 /* Appends a Type=container event for this container; extra_attrs_json: members such as "\"exitCode\":\"137\"" or NULL. */
@@ -202,5 +227,11 @@ void event_start(void);
 /* ---- hooks.c ---- */
 int hook_restart_wanted(int exit_code);
 void hook_health_tick(void);
+
+/* ---- restart.c ---- */
+/* After an exit: 1 when the policy restarts the container (the back-off waited, the last run released), else 0. */
+int restart_after_exit(int exit_code);
+/* `stop` or `kill` asked for no more restarts (the no-restart file in the state directory). */
+int restart_stop_requested(void);
 
 #endif

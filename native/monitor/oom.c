@@ -189,3 +189,10 @@ void oom_stop(void) {
   close_quietly(&event_fd);
   close_quietly(&ino_fd);
 }
+
+void oom_reset(void) {
+  oom_stop();
+  started = 0;
+  kills = oom_events = parent_before = 0;
+  v1_dir[0] = v1_parent[0] = v2_events[0] = v2_parent_events[0] = '\0';
+}

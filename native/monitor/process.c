@@ -115,6 +115,17 @@ int reaped_status(pid_t pid) {
   return -1;
 }
 
+int reaped_take(pid_t pid) {
+  for (int i = 0; i < norphans; i++) {
+    if (orphans[i].pid != pid) continue;
+    int status = orphans[i].status;
+    memmove(orphans + i, orphans + i + 1, sizeof orphans[0] * (size_t)(norphans - i - 1));
+    norphans--;
+    return status;
+  }
+  return -1;
+}
+
 /* A command with stdio on the monitor's stderr (monitor.log) and a time limit; its exit code, -1 if it cannot run. */
 int run_quiet(char *const argv[], long timeout_ms) {
   int e;

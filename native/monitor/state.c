@@ -63,13 +63,14 @@ void save_state(void) {
   buf_adds(&b, "{\"id\":");
   json_string(&b, cfg.id);
   buf_adds(&b, ",\"status\":");
-  json_string(&b, st.status);
+  json_string(&b, st.restarting && !strcmp(st.status, "starting") ? "restarting" : st.status);
   buf_printf(&b, ",\"monitorPid\":%d", (int)getpid());
   if (st.attach_ready) buf_adds(&b, ",\"attachReady\":true");
   if (st.pid > 0) buf_printf(&b, ",\"pid\":%ld", st.pid);
   if (st.started_at[0]) buf_printf(&b, ",\"startedAt\":\"%s\"", st.started_at);
   if (st.finished_at[0]) buf_printf(&b, ",\"finishedAt\":\"%s\"", st.finished_at);
   if (st.has_exit) buf_printf(&b, ",\"exitCode\":%d", st.exit_code);
+  else if (st.restart_count > 0) buf_printf(&b, ",\"lastExitCode\":%d", st.exit_code); /* the run before this */
   if (st.oom_killed) buf_adds(&b, ",\"oomKilled\":true");
   if (st.error) {
     buf_adds(&b, ",\"error\":");
@@ -82,6 +83,7 @@ void save_state(void) {
     json_string(&b, st.cleanup_error);
   }
   if (st.cleanup_by > 0) buf_printf(&b, ",\"cleanupBy\":%ld", st.cleanup_by);
+  if (st.restart_count > 0) buf_printf(&b, ",\"restartCount\":%d", st.restart_count);
   buf_adds(&b, "}\n");
   int r = write_state_file(&b);
   for (int delay_ms = 10; r != 0 && delay_ms <= 160; delay_ms *= 2) {

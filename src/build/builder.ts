@@ -8,7 +8,13 @@ import { sweepDeadBuilds } from './sweep.js';
 import type { BuilderDeps, BuildOptions, BuildResult } from './types.js';
 
 export { localPlatform } from './platform.js';
-export { BuildStepFailed, type BuilderDeps, type BuildOptions, type BuildResult } from './types.js';
+export {
+  BuildStepFailed,
+  type BuilderDeps,
+  type BuildOptions,
+  type BuildResult,
+  type FailedStep,
+} from './types.js';
 
 /**
  * Docker's classic builder over Wharf's stores: every step makes an image whose parent is the previous step's

@@ -9,6 +9,7 @@ export {
   type BuilderDeps,
   type BuildOptions,
   type BuildResult,
+  type FailedStep,
 } from './builder.js';
 export { BuildContext } from './context.js';
 export { IgnoreMatcher, parseDockerignore, type IgnorePattern } from './dockerignore.js';

@@ -120,6 +120,7 @@ async function runRun(
     state.io.say(` ---> Running in ${shortId(cid)}`);
     const env = [...(rc.Env ?? []), ...step.buildArgs.map((a) => `${a.key}=${a.value}`)];
     const network = inst.network === 'none' ? 'none' : inst.network === 'host' ? 'host' : (opts.network ?? 'default');
+    const startedAt = new Date().toISOString();
     const { layer } = await withStepSnapshot(
       scope,
       state,
@@ -143,6 +144,27 @@ async function runRun(
       },
       async (upper, r) => {
         if (r.exitCode !== 0) {
+          // Docker's classic builder keeps the failed step's container unless --force-rm (--rm is for successes).
+          await removeMountpoints(upper, r.mountpoints, r.parents);
+          if (opts.forceRm || !opts.keepFailedStep || !state.imageId) {
+            if (opts.forceRm) state.io.say(`Removing intermediate container ${shortId(cid)}`);
+          } else {
+            await opts
+              .keepFailedStep({
+                id: cid,
+                imageId: state.imageId,
+                argv,
+                env,
+                ...(rc.WorkingDir ? { workdir: rc.WorkingDir } : {}),
+                ...(rc.User ? { user: rc.User } : {}),
+                exitCode: r.exitCode,
+                startedAt,
+                upper,
+              })
+              .catch((err: unknown) =>
+                state.io.err.write(`could not keep the failed step's container: ${(err as Error).message}\n`),
+              );
+          }
           throw new BuildStepFailed(
             `The command '${argv.join(' ')}' returned a non-zero code: ${r.exitCode}`,
             r.exitCode,

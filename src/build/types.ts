@@ -46,9 +46,32 @@ export interface BuildOptions {
   pullBase?: (ref: string, out: Writable) => Promise<void>;
   /** `--pull`: pull every base image, even one that is in the store (Docker's classic builder, PullOptionForcePull). */
   pull?: boolean;
+  /**
+   * Keeps the container of a RUN step that failed, as Docker's classic builder does (`ps -a` shows it, Exited with
+   * the step's code). Given by the engine's user (build/ makes no containers); without it the step's changes go.
+   */
+  keepFailedStep?: (step: FailedStep) => Promise<void>;
+  /** `--force-rm`: remove the failed step's container too ("Removing intermediate container"). */
+  forceRm?: boolean;
   out: Writable;
   err: Writable;
   signal?: AbortSignal;
+}
+
+/** A RUN step that exited non-zero, for `keepFailedStep`. */
+export interface FailedStep {
+  /** The container ID the build printed (" ---> Running in <id>"). */
+  id: string;
+  /** The image the step ran on (the previous step's). */
+  imageId: Digest;
+  argv: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  exitCode: number;
+  startedAt: string;
+  /** The step's writable layer (unmounted): the kept container takes it over (it is moved). */
+  upper: string;
 }
 
 export interface BuildResult {

@@ -5,14 +5,18 @@
  */
 import { WharfError } from '../errors/index.js';
 
-/** Go's encoding/json output: HTML-safe escapes so `<none>` prints as `\u003cnone\u003e`, as docker does. */
-export function goJson(v: unknown, indent?: string): string {
-  // A bigint is a Go int64 (an event's timeNano): written as its digits, which a double cannot hold.
+/**
+ * Go's encoding/json output: HTML-safe escapes so `<none>` prints as `\u003cnone\u003e`, as docker does for a list's
+ * rows (their MarshalJSON uses json.Marshal); the template function `json` encodes other values without them. A
+ * bigint is a Go int64 (an event's timeNano): written as its digits, which a double cannot hold.
+ */
+export function goJson(v: unknown, indent?: string, escapeHTML = true): string {
   const big = (_k: string, x: unknown) => (typeof x === 'bigint' ? `\u0000int64:${x}` : x);
   const s = (indent === undefined ? JSON.stringify(v, big) : JSON.stringify(v, big, indent))?.replace(
     /"\\u0000int64:(-?\d+)"/g,
     '$1',
   );
+  if (!escapeHTML) return (s ?? 'null').replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   return (s ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -183,8 +187,12 @@ function toText(v: unknown): string {
   return String(v);
 }
 
+/** The rows `renderList` renders: docker's formatter contexts, whose JSON is HTML-escaped. */
+const LIST_ROWS = new WeakSet<object>();
+
 const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
-  json: (v) => goJson(v),
+  // docker CLI's `json` (an Encoder with SetEscapeHTML(false)); a list row marshals itself with the escapes.
+  json: (v) => goJson(v, undefined, typeof v === 'object' && v !== null && LIST_ROWS.has(v)),
   index: (v, ...keys) =>
     keys.reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[String(k)]), v),
   join: (v, sep) => (Array.isArray(v) ? v.map(toText).join(String(sep)) : toText(v)),
@@ -321,6 +329,7 @@ export function renderList<T extends Record<string, unknown>>(
 ): string {
   const f = format?.trim() || 'table';
   if (f === 'json') return rows.map((r) => goJson(r) + '\n').join('');
+  for (const r of rows) LIST_ROWS.add(r);
   const isTable = f === 'table' || f.startsWith('table ');
   const tmplSrc = f === 'table' ? defaultTable : isTable ? f.slice(6) : f;
   const tmpl = compileTemplate(tmplSrc);

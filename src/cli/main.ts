@@ -20,13 +20,18 @@ export function verbOf(argv: readonly string[]): string | undefined {
 /**
  * The CLI entry. `--version` is answered before commander and the verbs are loaded, so it starts fast.
  */
-export async function main(argv: string[]): Promise<void> {
-  const verb = verbOf(argv);
+export async function main(typedArgv: string[]): Promise<void> {
+  let verb = verbOf(typedArgv);
   for (const out of [process.stdout, process.stderr]) out.on('error', (err) => endOnBrokenPipe(err, verb));
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+  if (typedArgv.length === 1 && (typedArgv[0] === '--version' || typedArgv[0] === '-v')) {
     process.stdout.write(`Wharf version ${version()}\n`);
     return;
   }
+  // `container ls` is `ps`, `image rm` is `rmi`…: rewritten before the verb modules load (command-tree.ts).
+  const { groupNamed, resolveCommand } = await import('./command-tree.js');
+  const resolved = resolveCommand(typedArgv);
+  const argv = resolved.argv;
+  verb = verbOf(argv);
   process.once('exit', () => trace('exit'));
   const { Command, CommanderError } = await import('commander');
   const { exitCodeFor, formatError } = await import('./errors.js');
@@ -46,7 +51,8 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError(false)
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),
-      outputError: (s, write) => write(s.replace(/^error: /, 'Error: ')),
+      // Usage errors are reported by usage.ts in docker's words, with the command's usage line.
+      outputError: () => {},
     })
     .exitOverride();
 
@@ -70,13 +76,29 @@ export async function main(argv: string[]): Promise<void> {
       exitCode = c;
     },
   };
-  await registerVerbs(program, ctx, verb);
+  // Help of a management command lists verbs of several modules: a group without its subcommand loads them all.
+  const wholeGroup = verb !== undefined && groupNamed(verb) !== undefined && resolved.path.length === 1;
+  await registerVerbs(program, ctx, wholeGroup ? undefined : verb);
   // Verbs whose engine failures exit 125, as in Docker (run/create/start/exec).
   const engine125 = new Set(['run', 'create', 'start', 'exec']);
+  const usage = await import('./usage.js');
 
+  let parsedArgv: string[] = argv;
   try {
     // Docker's (pflag's) flag syntax, rewritten into commander's; booleans argv cannot turn off are set before the action.
     const parsed = normalizeArgv(fromCommander(program), argv);
+    parsedArgv = parsed.argv;
+    const help = usage.helpRequest(program, parsed.argv);
+    if (help?.unknown) {
+      process.stderr.write(usage.unknownCommandText(help.unknown, help.cmd));
+      process.exitCode = 1;
+      return;
+    }
+    if (help) {
+      const { helpWidth } = await import('./help.js');
+      process.stdout.write(usage.helpText(help, resolved.path, helpWidth()));
+      return;
+    }
     if (parsed.overrides.length > 0) {
       program.hook('preAction', () => {
         for (const o of parsed.overrides) o.ref.setOptionValueWithSource(o.key, o.value, 'cli');
@@ -85,16 +107,12 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(parsed.argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        process.exitCode = 0;
-        return;
-      }
-      // Flag and usage errors: Docker exits 125; an unknown verb exits 1 ("'x' is not a docker command").
-      process.exitCode = err.exitCode === 0 ? 0 : err.code === 'commander.unknownCommand' ? 1 : 125;
+      process.exitCode = usage.reportCommanderError(err, program, parsedArgv, resolved.path);
       return;
     }
     if (err instanceof FlagSyntaxError) {
-      process.stderr.write(`Error: ${err.message}\n`);
+      const cmd = (err.command as typeof program | undefined) ?? program;
+      process.stderr.write(usage.usageErrorText(err.message, cmd, resolved.path));
       process.exitCode = 125;
       return;
     }

@@ -9,7 +9,8 @@
  * - `--` ends the flags; `-` alone is an argument;
  * - flags may follow positional arguments, except for commands that call SetInterspersed(false) (`run`, `create`,
  *   `exec`, `top`, `commit`, `tag`): there the first positional argument ends the flags (`run img ls -la`).
- * Unknown flags are passed on as written, so commander reports them (and answers `--help`).
+ * An unknown flag or a missing value is reported with pflag's words (`unknown flag: --foo`, `unknown shorthand flag:
+ * 'z' in -z`, `flag needs an argument: --name`); `--help` and an undefined `-h` are passed on for the help printer.
  * The logic works on a small description of the command tree (`CommandDef`), so it is tested without commander.
  */
 
@@ -51,7 +52,13 @@ export interface Normalized<T = unknown> {
 /** A flag's value that pflag would reject; Docker exits 125 with this message. */
 export class FlagSyntaxError extends Error {
   override name = 'FlagSyntaxError';
+  /** The command whose flags were being parsed (its CommandDef's `ref`), for the usage line after the message. */
+  command: unknown;
 }
+
+/** Help is cobra's flag, not the command's: it passes through to whoever prints help. */
+const isHelp = (cmd: CommandDef<unknown>, a: string): boolean =>
+  a === '--help' || (a === '-h' && !cmd.flags.some((f) => f.short === 'h'));
 
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
@@ -97,7 +104,12 @@ export function normalizeArgv<T>(root: CommandDef<T>, argv: readonly string[]): 
       i++;
       continue;
     }
-    i = flagAt(cmd, argv, i, out, overrides);
+    try {
+      i = flagAt(cmd, argv, i, out, overrides);
+    } catch (err) {
+      if (err instanceof FlagSyntaxError) err.command ??= cmd.ref;
+      throw err;
+    }
   }
   return { argv: out, overrides };
 }
@@ -111,14 +123,15 @@ function flagAt<T>(
   overrides: Override<T>[],
 ): number {
   const a = argv[i]!;
+  if (isHelp(cmd, a)) {
+    out.push(a);
+    return i + 1;
+  }
   if (a.startsWith('--')) {
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq);
     const flag = cmd.flags.find((f) => f.long === name);
-    if (!flag) {
-      out.push(a);
-      return i + 1;
-    }
+    if (!flag) throw new FlagSyntaxError(`unknown flag: --${name}`);
     if (eq >= 0) {
       set(cmd, flag, a.slice(eq + 1), out, overrides);
       return i + 1;
@@ -127,20 +140,15 @@ function flagAt<T>(
       set(cmd, flag, 'true', out, overrides);
       return i + 1;
     }
-    if (i + 1 >= argv.length) {
-      out.push(a); // commander reports the missing value
-      return i + 1;
-    }
+    if (i + 1 >= argv.length) throw new FlagSyntaxError(`flag needs an argument: --${name}`);
     set(cmd, flag, argv[i + 1]!, out, overrides);
     return i + 2;
   }
   // A group of short flags: -itd, -itp80, -itp 80, -e=FOO=bar, -d=true.
   for (let pos = 1; pos < a.length; pos++) {
     const flag = cmd.flags.find((f) => f.short === a[pos]);
-    if (!flag) {
-      out.push(`-${a.slice(pos)}`);
-      return i + 1;
-    }
+    // pflag names the letter and the rest of the group from it (`-az`: 'z' in -z).
+    if (!flag) throw new FlagSyntaxError(`unknown shorthand flag: '${a[pos]}' in -${a.slice(pos)}`);
     const rest = a.slice(pos + 1);
     if (rest.length > 1 && rest[0] === '=') {
       set(cmd, flag, rest.slice(1), out, overrides);
@@ -154,10 +162,7 @@ function flagAt<T>(
       set(cmd, flag, rest, out, overrides);
       return i + 1;
     }
-    if (i + 1 >= argv.length) {
-      out.push(`-${flag.short}`); // commander reports the missing value
-      return i + 1;
-    }
+    if (i + 1 >= argv.length) throw new FlagSyntaxError(`flag needs an argument: '${flag.short}' in -${a.slice(pos)}`);
     set(cmd, flag, argv[i + 1]!, out, overrides);
     return i + 2;
   }

@@ -4,6 +4,7 @@ import { applyChanges, type ImageService } from '../image/index.js';
 import type { ImageRecord } from '../image/index.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/index.js';
 import { shortId, type Digest } from '../digest/index.js';
+import { mergeHealthcheck } from './health.js';
 import type { ContainerRecord } from './types.js';
 
 export interface CommitOptions {
@@ -35,6 +36,8 @@ export function commitConfig(
 ): ImageConfig {
   const containerConfig: ContainerConfig = structuredClone(rec.config);
   const config = applyChanges(structuredClone(rec.config), opts.changes ?? []);
+  // The daemon merges the --change config with the container's: a HEALTHCHECK change keeps the numbers it leaves out.
+  if (config.Healthcheck) config.Healthcheck = mergeHealthcheck(config.Healthcheck, rec.config.Healthcheck)!;
   const created = now.toISOString();
   const entry: HistoryEntry = {
     created,

@@ -1,11 +1,19 @@
 import { humanDuration } from '../util/index.js';
 import type { PortMapping } from '../network/index.js';
+import { healthStatusText } from './health.js';
 import type { ObservedContainer } from './types.js';
 
-/** Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Exited (130) 5 seconds ago", "Created". */
+/**
+ * Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Restarting (3) 1 second ago" (the last exit's
+ * code and end), "Exited (130) 5 seconds ago", "Created".
+ */
 export function statusText(c: ObservedContainer, now = new Date()): string {
   const since = (iso: string | undefined): string => humanDuration(iso ? (now.getTime() - Date.parse(iso)) / 1000 : 0);
-  if (c.running) return `Up ${since(c.state.startedAt)}${c.status === 'paused' ? ' (Paused)' : ''}`;
+  if (c.status === 'restarting') return `Restarting (${c.state.exitCode}) ${since(c.state.finishedAt)} ago`;
+  if (c.running) {
+    if (c.status === 'paused') return `Up ${since(c.state.startedAt)} (Paused)`;
+    return `Up ${since(c.state.startedAt)}${c.health ? ` (${healthStatusText(c.health.Status)})` : ''}`;
+  }
   if (c.status === 'created') return 'Created';
   if (c.status === 'exited') return `Exited (${c.state.exitCode}) ${since(c.state.finishedAt)} ago`;
   return c.status.charAt(0).toUpperCase() + c.status.slice(1);
@@ -65,7 +73,8 @@ export function portsText(c: ObservedContainer): string {
 
 /** Docker's COMMAND column: quoted, cut to 20 characters with an ellipsis unless --no-trunc. */
 export function commandText(c: ObservedContainer, trunc: boolean): string {
-  const cmd = [c.path, ...c.args].join(' ');
+  // dockerd's list: an argument with a space in it is shown in single quotes (`/bin/sh -c 'echo a b'`).
+  const cmd = [c.path, ...c.args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
   if (!trunc) return `"${cmd}"`;
   const chars = [...cmd];
   return `"${chars.length > 20 ? chars.slice(0, 19).join('') + '…' : cmd}"`;
@@ -121,7 +130,7 @@ export function inspectContainer(
       Status: c.status,
       Running: c.running,
       Paused: c.status === 'paused',
-      Restarting: false,
+      Restarting: c.status === 'restarting',
       OOMKilled: c.state.oomKilled === true,
       Dead: c.status === 'dead',
       Pid: c.running ? (c.state.pid ?? 0) : 0,
@@ -129,6 +138,7 @@ export function inspectContainer(
       Error: c.state.error ?? '',
       StartedAt: c.state.startedAt ?? zero,
       FinishedAt: c.state.finishedAt ?? zero,
+      ...(c.health ? { Health: c.health } : {}),
     },
     Image: c.imageId,
     ResolvConfPath: extra.resolvConf,
@@ -149,7 +159,7 @@ export function inspectContainer(
       LogConfig: { Type: 'json-file', Config: {} },
       NetworkMode: c.hostConfig.NetworkMode === 'bridge' ? 'default' : c.hostConfig.NetworkMode,
       PortBindings: portBindings,
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      RestartPolicy: c.hostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 },
       AutoRemove: c.hostConfig.AutoRemove,
       VolumeDriver: '',
       VolumesFrom: c.hostConfig.VolumesFrom.length ? c.hostConfig.VolumesFrom : null,
@@ -190,6 +200,7 @@ export function inspectContainer(
       StdinOnce: c.config.StdinOnce ?? false,
       Env: c.config.Env ?? null,
       Cmd: c.config.Cmd ?? null,
+      ...(c.config.Healthcheck ? { Healthcheck: c.config.Healthcheck } : {}),
       Image: c.config.Image ?? '',
       Volumes: c.config.Volumes ?? null,
       WorkingDir: c.config.WorkingDir ?? '',

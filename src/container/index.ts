@@ -8,12 +8,23 @@ export * from './types.js';
 export * from './names.js';
 export * from './mount-spec.js';
 export * from './paths.js';
+export * from './restart-policy.js';
 export { ContainerRecords, CONTAINER_MIGRATIONS } from './records.js';
 export { VolumeService, type VolumeRecord, type VolumeUsers } from './volumes.js';
 export { ContainerStore, type ContainerStoreOptions } from './store.js';
 export { ContainerService, type CreateOptions, type ContainerServiceOptions } from './service.js';
 export { TaskService, normalizeSignal, type StartOptions, type ExecOptions, type TaskServiceOptions } from './tasks.js';
 export { ContainerFiles, type ContainerFilesOptions } from './files.js';
+export type { RestoreResult } from './restore.js';
 export { statusText, portsText, commandText } from './docker-shapes.js';
+export {
+  healthConfigFromFlags,
+  mergeHealthcheck,
+  validateHealthcheck,
+  healthProbe,
+  healthStatusText,
+  HEALTH_FILTER_VALUES,
+  type HealthFlags,
+} from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';

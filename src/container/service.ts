@@ -3,7 +3,7 @@ import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
-import type { ContainerConfig } from '../oci/index.js';
+import type { ContainerConfig, HealthConfig } from '../oci/index.js';
 import { findInitBinary, mergeEnv, monitorPaths, resolveArgs } from '../runtime/index.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
@@ -12,7 +12,9 @@ import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
 import { isoNow } from './state.js';
+import { checkRestartWithAutoRemove, NO_RESTART, validateRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { inspectContainer } from './docker-shapes.js';
+import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
@@ -25,6 +27,8 @@ const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 
 export interface CreateOptions {
   /** Image name or ID. */
   image: string;
+  /** The container's ID (64 hex); a new random one by default. A failed build step's container keeps the build's. */
+  id?: string;
   name?: string;
   /** COMMAND ARG… after the image. */
   command?: string[];
@@ -66,6 +70,10 @@ export interface CreateOptions {
   dns?: string[];
   stopSignal?: string;
   shmSize?: number;
+  /** `--restart` (parseRestartPolicy reads the CLI's text); checked as Docker's daemon checks it. Default 'no'. */
+  restartPolicy?: { Name: string; MaximumRetryCount: number };
+  /** The user's health check (`--health-*`, `--no-healthcheck`: healthConfigFromFlags), merged with the image's. */
+  healthcheck?: HealthConfig;
 }
 
 export interface ContainerServiceOptions {
@@ -174,6 +182,8 @@ export class ContainerService {
     const ic: ContainerConfig = imageConfig.config ?? {};
 
     // Everything that can be wrong with the request is found before anything is created.
+    const healthcheck = mergeHealthcheck(opts.healthcheck, ic.Healthcheck);
+    validateHealthcheck(healthcheck); // before the command, as the daemon's order is
     const userEnv = opts.env ?? [];
     const bad = userEnv.find((e) => e.indexOf('=') <= 0);
     if (bad !== undefined)
@@ -187,6 +197,17 @@ export class ContainerService {
     if (!['bridge', 'host', 'none'].includes(network)) {
       throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
     }
+    // dockerd's check (verifyContainerSettings): a relative working directory would depend on the image's.
+    if (opts.workdir && !opts.workdir.startsWith('/')) {
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`,
+      );
+    }
+    // dockerd's floor (verifyPlatformContainerResources): less leaves no room for the runtime itself.
+    if (opts.memory && opts.memory < 6 * 1024 * 1024) {
+      throw new WharfError('INVALID_ARGUMENT', 'Minimum memory limit allowed is 6MB');
+    }
     const ports: PortMapping[] = (opts.publish ?? []).flatMap((p) => parsePublish(p));
     const specs: MountSpec[] = [
       ...(opts.volumes ?? []).map(parseVolumeFlag),
@@ -198,6 +219,8 @@ export class ContainerService {
       dests.add(s.destination);
     }
     for (const h of opts.extraHosts ?? []) parseAddHost(h, DEFAULT_GATEWAY);
+    const restartPolicy = opts.restartPolicy ? validateRestartPolicy(opts.restartPolicy) : { ...NO_RESTART };
+    checkRestartWithAutoRemove(restartPolicy, opts.autoRemove === true);
     const entrypoint = opts.entrypoint === undefined ? undefined : opts.entrypoint === '' ? [] : [opts.entrypoint];
     const argv = resolveArgs(ic, {
       ...(opts.command !== undefined ? { command: opts.command } : {}),
@@ -216,7 +239,10 @@ export class ContainerService {
       );
     }
 
-    const id = newContainerId();
+    if (opts.id !== undefined && (!/^[0-9a-f]{64}$/.test(opts.id) || this.#records.get(opts.id))) {
+      throw new WharfError('INVALID_ARGUMENT', `container ID ${opts.id} is not a new 64-hex ID`);
+    }
+    const id = opts.id ?? newContainerId();
     const finalName = name ?? randomName((n) => this.#records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' ? os().hostname() : shortId(id));
     const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
@@ -235,6 +261,7 @@ export class ContainerService {
       StdinOnce: attachStdin,
       Env: mergeEnv(ic.Env ?? [], userEnv),
       Cmd: opts.command && opts.command.length > 0 ? opts.command : entrypoint !== undefined ? [] : (ic.Cmd ?? null),
+      ...(healthcheck ? { Healthcheck: healthcheck } : {}),
       Image: opts.image,
       ...(ic.Volumes ? { Volumes: ic.Volumes } : {}),
       WorkingDir: opts.workdir ?? ic.WorkingDir ?? '',
@@ -260,6 +287,7 @@ export class ContainerService {
       ExtraHosts: opts.extraHosts ?? [],
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
+      RestartPolicy: restartPolicy,
     };
 
     const createdVolumes: string[] = [];
@@ -362,6 +390,29 @@ export class ContainerService {
     };
   }
 
+  /**
+   * `update --restart`: a new restart policy for a container, running or not. Checked as `create` checks it (and
+   * refused for an `--rm` container, as Docker refuses it); a running container's monitor reads it at its next exit
+   * (TaskService.tellRestartPolicy). Returns the stored policy.
+   */
+  async setRestartPolicy(
+    idOrName: string,
+    policy: { Name: string; MaximumRetryCount: number },
+  ): Promise<RestartPolicy> {
+    const rec = this.resolve(idOrName);
+    const p = validateRestartPolicy(policy);
+    if (rec.hostConfig.AutoRemove && p.Name !== 'no' && p.Name !== '')
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        'Restart policy cannot be updated because AutoRemove is enabled for the container',
+      );
+    this.#records.update(rec.id, (r) => {
+      r.hostConfig.RestartPolicy = p;
+    });
+    await this.#tasks.tellRestartPolicy(rec.id, p);
+    return p;
+  }
+
   rename(idOrName: string, newName: string): void {
     const rec = this.resolve(idOrName);
     const n = validateName(newName);
@@ -383,6 +434,29 @@ export class ContainerService {
   }
 
   /** `rm`: the task ends first (a running one only with `force`); `volumes` removes its anonymous volumes too. */
+  /**
+   * The container of a build step that failed, as Docker's classic builder leaves it: created on the step's image
+   * with the step's command, Exited with its code, and the step's writable layer as its own (`upper` is moved in),
+   * so `ps -a`, `diff`, `commit` and `cp` see what the step did.
+   */
+  async keepBuildStep(
+    opts: CreateOptions & { id: string },
+    run: { upper: string; exitCode: number; startedAt: string },
+  ): Promise<ContainerRecord> {
+    const rec = await this.create(opts);
+    try {
+      const own = this.#store.snapshots.differ.diffDir(snapshotKeyOf(rec.id));
+      await fsp.rm(own, { recursive: true, force: true });
+      await fsp.rename(run.upper, own);
+    } catch (err) {
+      await this.remove(rec.id, { force: true }).catch(() => {});
+      throw err;
+    }
+    return this.#records.update(rec.id, (r) => {
+      r.state = { status: 'exited', exitCode: run.exitCode, startedAt: run.startedAt, finishedAt: isoNow() };
+    });
+  }
+
   async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<string> {
     const rec = this.resolve(idOrName);
     await this.#tasks.delete(rec.id, { force: opts.force === true });

@@ -1,4 +1,5 @@
-import { readState, type MonitorState, type Runc } from '../runtime/index.js';
+import { readHealth, readState, type MonitorState, type Runc } from '../runtime/index.js';
+import { healthProbe } from './health.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
 
 /** A state error that means the monitor itself was lost, as `monitorLost` does. */
@@ -11,15 +12,46 @@ export const isoNow = (): string => new Date().toISOString();
  * monitor's state file and runc are the truth for whether it runs.
  */
 export async function observeContainer(rec: ContainerRecord, stateDir: string, runc: Runc): Promise<ObservedContainer> {
+  const seen = await observeRun(rec, stateDir, runc);
+  // The monitor's health.json, for a container with a check that ran (Docker's State.Health is null before).
+  const health = healthProbe(rec.config) && rec.state.startedAt ? readHealth(stateDir) : undefined;
+  return health ? { ...seen, health } : seen;
+}
+
+async function observeRun(rec: ContainerRecord, stateDir: string, runc: Runc): Promise<ObservedContainer> {
   const base = rec.state;
   if (base.status !== 'running') {
     return { ...rec, status: base.status, running: false };
   }
   const monitorState = await readState(stateDir);
-  if (monitorState && monitorState.status !== 'exited') {
+  if (monitorState?.status === 'restarting') {
+    // Docker's SetRestarting: still Running, no pid, the last run's exit code and end.
+    const { pid: _pid, ...rest } = base;
     return {
       ...rec,
-      state: { ...base, ...(monitorState.pid !== undefined ? { pid: monitorState.pid } : {}) },
+      restartCount: monitorState.restartCount ?? rec.restartCount,
+      state: {
+        ...rest,
+        paused: false,
+        exitCode: monitorState.exitCode ?? base.exitCode,
+        ...(monitorState.finishedAt !== undefined ? { finishedAt: monitorState.finishedAt } : {}),
+      },
+      status: 'restarting',
+      running: true,
+    };
+  }
+  if (monitorState && monitorState.status !== 'exited') {
+    const restarted = monitorState.restartCount !== undefined;
+    return {
+      ...rec,
+      // After a restart the run is the monitor's latest: its start, its pid, a clean exit code.
+      ...(restarted ? { restartCount: monitorState.restartCount! } : {}),
+      state: {
+        ...base,
+        ...(monitorState.pid !== undefined ? { pid: monitorState.pid } : {}),
+        ...(restarted && monitorState.startedAt ? { startedAt: monitorState.startedAt, exitCode: 0 } : {}),
+        ...(restarted && monitorState.finishedAt ? { finishedAt: monitorState.finishedAt } : {}),
+      },
       status: base.paused ? 'paused' : 'running',
       running: true,
     };
@@ -50,6 +82,7 @@ export async function observeContainer(rec: ContainerRecord, stateDir: string, r
   }
   return {
     ...rec,
+    restartCount: monitorState.restartCount ?? rec.restartCount,
     state: stateFromMonitor(base, monitorState),
     status: monitorState.error && !startedOk(monitorState) ? 'created' : 'exited',
     running: false,
@@ -57,7 +90,8 @@ export async function observeContainer(rec: ContainerRecord, stateDir: string, r
 }
 
 function startedOk(monitorState: MonitorState): boolean {
-  return !monitorState.error || lostMonitor(monitorState);
+  // A restart that could not start its command ends the loop of a container that did run: it exited.
+  return !monitorState.error || lostMonitor(monitorState) || (monitorState.restartCount ?? 0) > 0;
 }
 
 /** The monitor died without recording an exit (SIGKILL): the process may still run under runc. */

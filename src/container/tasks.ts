@@ -7,6 +7,8 @@ import {
   type Runc,
   buildExecProcess,
   isMonitorAlive,
+  keepHealthResults,
+  readHealth,
   readLogs,
   readState,
   startExec,
@@ -20,10 +22,17 @@ import {
   type OciSpec,
   type ReadLogsOptions,
   type StartedMonitor,
+  type StartMonitorOptions,
+  requestNoRestart,
+  restartSettled,
+  writeRestartPolicy,
 } from '../runtime/index.js';
+import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
+import { restoreContainers, type RestoreResult } from './restore.js';
 import { teardownNetwork } from '../network/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
+import { healthProbe } from './health.js';
 import { wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer, stateFromMonitor } from './state.js';
@@ -128,11 +137,17 @@ export class TaskService {
       this.#volumeEvents('mount', rec);
       if (opts.attach) emitContainerEvent(this.#events, 'attach', rec);
       // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
+      // A start is Docker's manual start: the restart count begins again and a manual stop is forgotten.
       this.#records.update(rec.id, (r) => {
         r.network = net;
         r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
+        r.restartCount = 0;
+        delete r.manuallyStopped;
       });
+      const health = healthProbe(rec.config);
+      const healthBefore = health ? readHealth(p.stateDir)?.Log : undefined;
       removeTreeSync(p.stateDir); // a few small files of the previous run
+      if (healthBefore) keepHealthResults(p.stateDir, healthBefore);
       trace('spec written');
       let started: StartedMonitor;
       try {
@@ -148,6 +163,8 @@ export class TaskService {
           stdinOnce: rec.config.StdinOnce === true,
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           watchOom: hc.Memory > 0,
+          restartPolicy: monitorRestartPolicy(hc.RestartPolicy) as NonNullable<StartMonitorOptions['restartPolicy']>,
+          ...(health ? { health } : {}),
           ...(this.#events ? { events: monitorEvents(this.#events, rec) } : {}),
           cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
           // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
@@ -237,6 +254,7 @@ export class TaskService {
         if (opts.error && !monitorState) r.state.error = opts.error;
       }
       r.state.paused = false;
+      if (monitorState?.restartCount !== undefined) r.restartCount = monitorState.restartCount;
       if (!netErr) delete r.network;
     });
     if (recorded) {
@@ -319,7 +337,21 @@ export class TaskService {
     } else {
       await this.#stopWithoutMonitor(v, signal, timeoutSec);
     }
-    return this.#records.get(v.id) ?? v;
+    // Docker's HasBeenManuallyStopped: an unless-stopped container stays down at `system restore`.
+    if (!this.#records.get(v.id)) return v;
+    return this.#records.update(v.id, (r) => {
+      r.manuallyStopped = true;
+    });
+  }
+
+  /**
+   * A new restart policy for a running container's monitor, read at its next exit (ContainerService.setRestartPolicy
+   * stores it in the record first). Nothing to tell when no monitor runs: the next start reads the record.
+   */
+  async tellRestartPolicy(id: string, policy: RestartPolicy): Promise<void> {
+    const rec = this.#records.resolve(id);
+    if (!(await this.#monitorAlive(rec))) return;
+    writeRestartPolicy(this.#store.paths(rec.id).stateDir, monitorRestartPolicy(policy));
   }
 
   /** Docker's restart: stop, then start again (its events: those of both, then `restart`). */
@@ -395,14 +427,41 @@ export class TaskService {
     if (!v.running)
       throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
     const sig = normalizeSignal(signal);
+    const stateDir = this.#store.paths(v.id).stateDir;
+    // Told to the monitor before the signal is sent.
+    if (killEndsRestartLoop(sig, v.config.StopSignal ? normalizeSignal(v.config.StopSignal) : undefined))
+      requestNoRestart(stateDir);
+    // dockerd (20.10) counts any kill as a stop by hand: an unless-stopped container stays down at its restart.
+    this.#records.update(v.id, (r) => {
+      r.manuallyStopped = true;
+    });
+    // Between runs: the monitor ends the loop at its next look, unless its next run was already on its way.
+    if (v.status === 'restarting' && (await restartSettled(stateDir))?.status !== 'running') return;
     emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) });
-    await this.#runc.kill(v.id, sig);
+    try {
+      await this.#runc.kill(v.id, sig);
+    } catch (err) {
+      // Exited meanwhile (a restart loop's run ends any moment): Docker's kill then succeeds without a signal.
+      const s = await readState(stateDir);
+      if (s && s.status !== 'running' && s.status !== 'starting') return;
+      throw err;
+    }
+  }
+
+  /** `system restore`: starts the `always`/`unless-stopped` containers whose run-time state was lost (restore.ts). */
+  restore(): Promise<RestoreResult> {
+    return restoreContainers(
+      this.#store,
+      (id) => this.#get(id),
+      (id) => this.start(id),
+    );
   }
 
   /** `wait`: block until the container is not running; its exit code. */
   async wait(idOrName: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
     const rec = this.#records.resolve(idOrName);
     const p = this.#store.paths(rec.id);
+    let restartsBefore: number | undefined;
     for (;;) {
       const cur = this.#records.get(rec.id);
       if (!cur) {
@@ -411,14 +470,21 @@ export class TaskService {
       }
       const v = await this.observe(cur);
       if (!v.running) return v.state.exitCode;
+      // Docker's wait also ends at an exit that the restart policy follows with a restart, with that exit's code.
+      restartsBefore ??= v.restartCount;
+      if (v.restartCount > restartsBefore) {
+        if (v.status === 'restarting') return v.state.exitCode;
+        return (await readState(p.stateDir))?.lastExitCode ?? 0;
+      }
       if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'wait cancelled');
-      await sleep(100);
+      await sleep(v.hostConfig.RestartPolicy && v.hostConfig.RestartPolicy.Name !== 'no' ? 50 : 100);
     }
   }
 
   async pause(idOrName: string): Promise<void> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
+    if (v.status === 'restarting') throw restartingError(v.id);
     if (v.status === 'paused') throw new WharfError('CONFLICT', `Container ${v.id} is already paused`);
     await this.#runc.pause(v.id);
     this.#records.update(v.id, (r) => {
@@ -439,12 +505,16 @@ export class TaskService {
 
   logs(idOrName: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
     const rec = this.#records.resolve(idOrName);
+    let restartsBefore: number | undefined;
     return readLogs(this.#store.paths(rec.id).log, {
       ...opts,
       stopWhen: async () => {
         const r = this.#records.get(rec.id);
         if (!r) return true;
-        return !(await this.observe(r)).running;
+        const v = await this.observe(r);
+        // As Docker's, a follow ends at the container's exit also when its restart policy restarts it.
+        restartsBefore ??= v.restartCount;
+        return !v.running || v.restartCount > restartsBefore;
       },
     });
   }
@@ -452,6 +522,7 @@ export class TaskService {
   async exec(idOrName: string, opts: ExecOptions): Promise<ExecHandle> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
+    if (v.status === 'restarting') throw restartingError(v.id);
     if (v.status === 'paused')
       throw new WharfError('CONFLICT', `Container ${v.id} is paused, unpause the container before exec`);
     const p = this.#store.paths(v.id);
@@ -515,6 +586,10 @@ export class TaskService {
     return this.#runc.ps(v.id);
   }
 }
+
+/** Docker's refusal of pause and exec between two runs of a restart policy. */
+const restartingError = (id: string): WharfError =>
+  new WharfError('CONFLICT', `Container ${id} is restarting, wait until the container is running`);
 
 /** `KILL`, `SIGKILL`, `9` → what runc accepts. */
 export function normalizeSignal(s: string): string {

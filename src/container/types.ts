@@ -1,6 +1,8 @@
 import type { Digest } from '../digest/index.js';
 import type { NetworkMode, NetworkSetup, PortMapping } from '../network/index.js';
 import type { ContainerConfig } from '../oci/index.js';
+import type { RestartPolicy } from './restart-policy.js';
+import type { HealthState } from '../runtime/index.js';
 
 /** A volume or bind mount as the container record keeps it (Docker's `Mounts` entries). */
 export interface MountPoint {
@@ -39,6 +41,8 @@ export interface HostConfig {
   ExtraHosts: string[];
   Dns: string[];
   ShmSize: number;
+  /** `--restart`; records made before restart policies have none (Docker's 'no'). */
+  RestartPolicy?: RestartPolicy;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -73,11 +77,19 @@ export interface ContainerRecord {
   state: RunState;
   /** The network while the container runs (released at exit). */
   network?: NetworkSetup;
+  /** Restarts by the monitor since the last start (the monitor's own count while it runs: see ObservedContainer). */
   restartCount: number;
+  /**
+   * Docker's HasBeenManuallyStopped: `stop` or `kill` was used on the container; an `unless-stopped` container stays
+   * down at `system restore`. `start` clears it.
+   */
+  manuallyStopped?: boolean;
 }
 
 /** A container with its state reconciled against the monitor and runc. */
 export interface ObservedContainer extends ContainerRecord {
   status: ContainerStatus;
   running: boolean;
+  /** The health check's status and last results (Docker's State.Health), once a container with a check started. */
+  health?: HealthState;
 }

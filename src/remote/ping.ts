@@ -50,6 +50,7 @@ export async function ping(
     } catch (err) {
       lastErr = err;
       if (fallsBack) continue;
+      if (scheme === 'https' && answeredInPlainHttp(err)) throw plainHttpRegistry(endpoint, base);
       throw networkError(endpoint.domain, err);
     }
     const body = await readBody(res, MAX_PING_BODY, 'ping response').catch(() => Buffer.alloc(0));
@@ -68,4 +69,27 @@ export async function ping(
     throw registryError(res.status, body, `pinging registry ${endpoint.domain}`);
   }
   throw networkError(endpoint.domain, lastErr);
+}
+
+/**
+ * A TLS handshake that got an HTTP response instead: OpenSSL reads "HTTP/1.1 400" as a record of an unknown version
+ * (EPROTO, "wrong version number" or "packet length too long").
+ */
+function answeredInPlainHttp(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const text = `${e?.code ?? ''} ${e?.message ?? ''} ${(e?.cause as Error | undefined)?.message ?? ''}`;
+  return /wrong version number|packet length too long|WRONG_VERSION_NUMBER|http request/i.test(text);
+}
+
+/**
+ * Docker's words for a registry that speaks plain HTTP but is not insecure (Go's net/http message, as dockerd relays
+ * it), and how to allow it, instead of the TLS library's EPROTO.
+ */
+function plainHttpRegistry(endpoint: RegistryEndpoint, base: URL): WharfError {
+  return new WharfError(
+    'UNAVAILABLE',
+    `Get "${new URL('/v2/', base).href}": http: server gave HTTP response to HTTPS client ` +
+      `(${endpoint.domain} speaks plain HTTP; to allow it, mark it insecure: ` +
+      `WHARF_INSECURE_REGISTRIES=${endpoint.domain}, or --insecure on pull/push/login)`,
+  );
 }

@@ -46,6 +46,19 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
   for (const arg of cfg.cleanup ?? []) put('cleanup', arg);
   put('cleanup_timeout_ms', cfg.cleanupTimeoutMs);
   put('notify_fd', cfg.notifyFd);
+  if (cfg.restartPolicy && cfg.restartPolicy.name !== 'no') {
+    put('restart_policy', cfg.restartPolicy.name);
+    put('restart_max', cfg.restartPolicy.max);
+  }
+  if (cfg.health) {
+    for (const arg of cfg.health.cmd) put('health_cmd', arg);
+    put('health_interval_ms', cfg.health.intervalMs);
+    put('health_timeout_ms', cfg.health.timeoutMs);
+    put('health_start_period_ms', cfg.health.startPeriodMs);
+    put('health_start_interval_ms', cfg.health.startIntervalMs);
+    put('health_retries', cfg.health.retries);
+    put('health_timeout_text', cfg.health.timeoutText);
+  }
   if (cfg.events) {
     put('events_path', cfg.events.path);
     put('event_name', cfg.events.name);

@@ -40,11 +40,18 @@ export interface MonitorConfig {
   /** argv run after the container exited (unmount, release the network), e.g. [node, wharf, 'container', 'cleanup', id]. */
   cleanup?: string[];
   cleanupTimeoutMs?: number;
+  /** The health check the monitor runs (native/monitor/health.c), from the container's Healthcheck. */
+  health?: MonitorHealth;
   /**
    * A pipe (fd 3 as startMonitor starts the monitor) on which the monitor writes a byte after every state write, so
    * that the process that started it learns of each change without watching the state directory. Set by startMonitor.
    */
   notifyFd?: number;
+  /**
+   * Docker's restart policy, carried out by the monitor (native/monitor/restart.c): `no` (the default),
+   * `on-failure` (a non-zero exit, at most `max` times; 0: no limit), `always`, `unless-stopped`.
+   */
+  restartPolicy?: { name: 'no' | 'on-failure' | 'always' | 'unless-stopped'; max: number };
   /** The container's events (die, oom) go to this event log (src/events/, docs/events.md); without it, none. */
   events?: MonitorEvents;
 }
@@ -66,7 +73,37 @@ export interface MonitorEvents {
   labels?: Readonly<Record<string, string>>;
 }
 
-export type MonitorStatus = 'starting' | 'running' | 'exited';
+/** A health check as the monitor runs it: Docker's defaults already applied (src/container/health.ts). */
+export interface MonitorHealth {
+  /** The probe's argv in the container (CMD-SHELL already through the shell). */
+  cmd: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+  /** Consecutive failures that make the container unhealthy. */
+  retries: number;
+  /** The timeout as Go prints a duration ("1s"): the timeout's result says "Health check exceeded timeout (1s)". */
+  timeoutText: string;
+}
+
+/** One probe's result in health.json (Docker's HealthcheckResult). */
+export interface HealthResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** health.json, written by the monitor after every probe: Docker's State.Health. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthResult[];
+}
+
+/** `restarting`: between two runs of a restart policy (the last run's exit recorded), until the next one is up. */
+export type MonitorStatus = 'starting' | 'running' | 'restarting' | 'exited';
 
 /** The monitor's record of the container, replaced atomically on every change. */
 export interface MonitorState {
@@ -89,6 +126,10 @@ export interface MonitorState {
   cleanupError?: string;
   /** PID of the attached client that took the cleanup over (CLAIM_CLEANUP); cleanedUp then stays false. */
   cleanupBy?: number;
+  /** Restarts by the restart policy since this monitor started (absent: none). */
+  restartCount?: number;
+  /** While a restarted run runs: the exit code of the run before it (`wait` reports it, as Docker's does). */
+  lastExitCode?: number;
   /**
    * Set by readState when the monitor died without recording an exit (e.g. SIGKILL): the status then reads
    * 'exited' with no exit code, but the container itself may still run; ask runc.
@@ -99,12 +140,19 @@ export interface MonitorState {
 export const monitorPaths = (stateDir: string) => ({
   config: path.join(stateDir, 'monitor.conf'),
   state: path.join(stateDir, 'state.json'),
+  health: path.join(stateDir, 'health.json'),
+  /** The results of the runs before (Docker keeps a container's last five across restarts); never the monitor's. */
+  healthPrevious: path.join(stateDir, 'health-previous.json'),
   socket: path.join(stateDir, 'attach.sock'),
   pidFile: path.join(stateDir, 'container.pid'),
   runcLog: path.join(stateDir, 'runc.log'),
   monitorLog: path.join(stateDir, 'monitor.log'),
   /** The container's current name for the monitor's events (a rename replaces it): MonitorEvents.nameFile. */
   eventName: path.join(stateDir, 'event-name'),
+  /** Created by `stop`/`kill` before they signal: the monitor restarts no more (native/monitor/restart.c). */
+  noRestart: path.join(stateDir, 'no-restart'),
+  /** "NAME MAX", replaced by `update --restart`: the policy the monitor applies at the next exit. */
+  restartPolicy: path.join(stateDir, 'restart-policy'),
 });
 
 /** sockaddr_un's sun_path holds 108 bytes including the terminating NUL. */

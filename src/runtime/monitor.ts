@@ -16,12 +16,21 @@ import {
 } from '../util/index.js';
 import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { MONITOR_NOTIFY_FD, encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
-import { MAX_SOCKET_PATH, monitorPaths, type MonitorConfig, type MonitorState } from './monitor-types.js';
+import {
+  MAX_SOCKET_PATH,
+  monitorPaths,
+  type HealthState,
+  type MonitorConfig,
+  type MonitorState,
+} from './monitor-types.js';
 
 export {
   monitorPaths,
   jsonLogPath,
+  type HealthResult,
+  type HealthState,
   type MonitorConfig,
+  type MonitorHealth,
   type MonitorEvents,
   type MonitorState,
   type MonitorStatus,
@@ -244,11 +253,12 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     for (;;) {
       state = readStateFileSync(paths.state);
       if (attachOpts && !session && state?.attachReady) session = await attach(paths.socket, attachOpts);
-      if (state && (state.status === 'running' || state.status === 'exited')) break;
+      // restarting: the first run came and went already, and its policy starts the next.
+      if (state && (state.status === 'running' || state.status === 'exited' || state.status === 'restarting')) break;
       if (!isMonitorAlive(monitorPid, cfg.stateDir) && child.hasExited()) {
         // A fast container's monitor can write its last state and exit between the read above and this check.
         const last = readStateFileSync(paths.state);
-        if (last && (last.status === 'running' || last.status === 'exited')) {
+        if (last && (last.status === 'running' || last.status === 'exited' || last.status === 'restarting')) {
           state = last;
           break;
         }
@@ -278,6 +288,27 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
   }
 }
 
+/**
+ * Tells a live monitor to restart no more (`stop`, `kill`): a file it checks at each exit and during its back-off.
+ * Synchronous on purpose: it must exist before the caller's signal reaches the container (see native/monitor/restart.c).
+ */
+export function requestNoRestart(stateDir: string): void {
+  try {
+    writeFileSync(monitorPaths(stateDir).noRestart, '', { mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // no state directory: no monitor to tell
+  }
+}
+
+/** Gives a live monitor a new restart policy for its next exit (`update --restart`); atomic, as the monitor may read it. */
+export function writeRestartPolicy(stateDir: string, policy: { name: string; max: number }): void {
+  try {
+    replaceFileSync(monitorPaths(stateDir).restartPolicy, `${policy.name} ${policy.max}\n`, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 /** The monitor's state file, reconciled: a monitor that died without recording an exit reads as exited. */
 export async function readState(stateDir: string): Promise<MonitorState | undefined> {
   // A small file read synchronously (readStateFileSync): `ps` reads one per container, `run` several.
@@ -290,6 +321,38 @@ export async function readState(stateDir: string): Promise<MonitorState | undefi
     return { ...state, status: 'exited', monitorLost: true, cleanedUp: false };
   }
   return state;
+}
+
+const readJsonSync = <T>(file: string): T | undefined => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+};
+
+const MAX_HEALTH_LOG = 5; // Docker's maxLogEntries
+
+/**
+ * The monitor's health.json (Docker's State.Health), its log after the results of the runs before; undefined before
+ * its first write or without a check.
+ */
+export function readHealth(stateDir: string): HealthState | undefined {
+  const paths = monitorPaths(stateDir);
+  const health = readJsonSync<HealthState>(paths.health);
+  if (!health) return undefined;
+  const previous = readJsonSync<HealthState['Log']>(paths.healthPrevious) ?? [];
+  return previous.length ? { ...health, Log: [...previous, ...health.Log].slice(-MAX_HEALTH_LOG) } : health;
+}
+
+/**
+ * The health results of the runs so far (readHealth's Log, read before a new run empties the state directory), kept
+ * in it for readHealth to put before the new run's: Docker keeps a container's last five across restarts.
+ */
+export function keepHealthResults(stateDir: string, results: HealthState['Log']): void {
+  if (results.length === 0) return;
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileSync(monitorPaths(stateDir).healthPrevious, JSON.stringify(results.slice(-MAX_HEALTH_LOG)));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { WharfError } from '../errors/index.js';
-import { readState, waitExit, type MonitorState } from './monitor.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readState, requestNoRestart, waitExit, type MonitorState } from './monitor.js';
 import type { Runc } from './runc.js';
 
 export interface StopOptions {
@@ -18,13 +19,31 @@ const gone = (err: unknown): boolean =>
   err instanceof WharfError && (err.code === 'NOT_FOUND' || err.code === 'FAILED_PRECONDITION');
 
 /**
+ * After `requestNoRestart` to a monitor between two runs: its state once it gave up (exited) or its next run, already
+ * on its way, is up (running); at most 10 s.
+ */
+export async function restartSettled(stateDir: string): Promise<MonitorState | undefined> {
+  let state = await readState(stateDir);
+  for (let i = 0; i < 500 && (state?.status === 'restarting' || state?.status === 'starting'); i++) {
+    await sleep(20);
+    state = await readState(stateDir);
+  }
+  return state;
+}
+
+/**
  * `docker stop`: the stop signal, then SIGKILL after the timeout; resolves with the final state once the monitor
  * has recorded the exit and run its cleanup. A paused container is thawed so that the signal can be delivered.
  */
 export async function stopContainer(opts: StopOptions): Promise<MonitorState> {
-  const state = await readState(opts.stateDir);
+  let state = await readState(opts.stateDir);
   if (!state) throw new WharfError('NOT_FOUND', `container ${opts.id} has no monitor state`);
-  if (state.status === 'exited') return waitExit(opts.stateDir, 30_000);
+  // Before any signal: the exit it causes must not be restarted (Docker's stop ends the restart loop).
+  requestNoRestart(opts.stateDir);
+  // Between two runs of a restart policy: the monitor gives up within its back-off round, or its next run, already
+  // on its way, comes up and is stopped below like any other.
+  if (state.status === 'restarting' || state.status === 'starting') state = await restartSettled(opts.stateDir);
+  if (!state || state.status === 'exited') return waitExit(opts.stateDir, 30_000);
   const timeout = opts.timeoutSec ?? 10;
   const send = async (signal: string): Promise<void> => {
     opts.onSignal?.(signal);

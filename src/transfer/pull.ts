@@ -164,11 +164,13 @@ async function pullOne(
   const imageId = imageIdOf(configRaw);
   const chain = chainIds(diffIds);
 
-  // Layers already unpacked here (the whole chain below them too, by construction of chain IDs).
+  // Layers already unpacked here (the whole chain below them too, by construction of chain IDs). dockerd says
+  // "Already exists" for them only when the image itself is new: of an image it has, it prints no layer line at all.
+  const imageStored = images.records.images.get(imageId) !== undefined;
   const missing: number[] = [];
   manifest.layers.forEach((l, i) => {
     if (images.layers.get(chain[i]!)) {
-      emit({ type: 'layer', id: shortHex(l.digest), status: 'Already exists' });
+      if (!imageStored) emit({ type: 'layer', id: shortHex(l.digest), status: 'Already exists' });
       images.records.layerBlobs.add(diffIds[i]!, l.digest, l.mediaType, l.size, repoName);
     } else {
       missing.push(i);

@@ -26,9 +26,11 @@ test('commit -m="add vim" -a="shanla": the author and the image are what was typ
   assert.match(id, /^sha256:[0-9a-f]{64}$/);
   assert.equal(await out(['inspect', '-f', '{{.Author}}', 'shanla/vim:v1']), 'shanla\n');
   assert.equal(await out(['run', '--rm=true', 'shanla/vim:v1', 'cat', '/vim']), 'vim\n');
-  // Flags end at commit's first positional argument, as in Docker: `-m` here is the repository.
+  // Flags end at commit's first positional argument, as in Docker: `-m` is a second argument, `x` one too many
+  // (docker 28: "'docker commit' requires at least 1 and at most 2 arguments", exit 1).
   const r = await f.cli(['commit', 'c1', '-m', 'x']);
-  assert.equal(r.code, 125, r.stderr);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^wharf: 'wharf commit' requires at least 1 and at most 2 arguments\n/);
   await out(['rm', 'c1']);
 });
 

@@ -12,10 +12,12 @@ import type { CliContext } from '../context.js';
 /** build/ loads on use: other verbs (a container start above all) do not pay for initialising it. */
 export const buildModule = (): Promise<typeof BuildModule> => import('../../build/index.js');
 import { withEngine, collect, confirm } from '../engine.js';
+import { collectCheckedBy } from '../flag-values.js';
 import { pullImage } from './pull-missing.js';
 
 interface BuildFlags {
   tag: string[];
+  forceRm?: boolean;
   file?: string;
   buildArg: string[];
   label: string[];
@@ -93,33 +95,18 @@ async function peek(src: Readable, n: number): Promise<{ head: Buffer; rest: Rea
   return { head: head.subarray(0, n), rest: Readable.from(replay()) };
 }
 
-/**
- * Docker's CLI checks every `-t` before it sends anything, as a flag error: its message, the usage, exit 125,
- * and no step runs.
- */
-function tagsValid(ctx: CliContext, tags: readonly string[]): boolean {
-  for (const tag of tags) {
-    try {
-      parseNormalizedNamed(tag);
-    } catch (err) {
-      if (!(err instanceof WharfError)) throw err;
-      ctx.stderr.write(
-        `invalid argument "${tag}" for "-t, --tag" flag: ${err.message}\n\n` +
-          "Usage:  wharf build [OPTIONS] PATH | URL | -\n\nRun 'wharf build --help' for more information\n",
-      );
-      ctx.setExitCode(125);
-      return false;
-    }
-  }
-  return true;
-}
-
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('build')
     .description('Build an image from a Dockerfile')
     .argument('<context>', 'PATH, or - to read a tar (or a Dockerfile) from stdin')
-    .option('-t, --tag <name>', 'Name and optionally a tag in the "name:tag" format', collect, [])
+    // Docker's CLI checks every -t as a flag value, before anything is sent: exit 125 with pflag's message, no step runs.
+    .option(
+      '-t, --tag <name>',
+      'Name and optionally a tag in the "name:tag" format',
+      collectCheckedBy(parseNormalizedNamed),
+      [],
+    )
     .option('-f, --file <path>', "Name of the Dockerfile (default: 'PATH/Dockerfile'); - reads it from stdin")
     .option('--build-arg <arg>', 'Set build-time variables', collect, [])
     .option('--label <label>', 'Set metadata for an image', collect, [])
@@ -138,10 +125,9 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--squash', 'Squash newly built layers into a single new layer')
     .option('--pull', 'Always attempt to pull a newer version of the image')
-    .option('--rm', 'Remove intermediate containers after a successful build (always)', true)
-    .option('--force-rm', 'Always remove intermediate containers (always)')
+    .option('--rm', 'Remove intermediate containers after a successful build', true)
+    .option('--force-rm', 'Always remove intermediate containers')
     .action(async (contextArg: string, o: BuildFlags) => {
-      if (!tagsValid(ctx, o.tag)) return;
       const controller = new AbortController();
       let stoppedBy: NodeJS.Signals | undefined;
       const onSignal = (sig: NodeJS.Signals) => {
@@ -226,6 +212,21 @@ export function register(program: Command, ctx: CliContext): void {
               ...(timestamp ? { timestamp } : {}),
               ...(o.platform ? { platform: o.platform } : {}),
               pullBase: (ref, out) => pullImage(w, ref, out),
+              ...(o.forceRm ? { forceRm: true } : {}),
+              keepFailedStep: async (s) => {
+                await w.containers.keepBuildStep(
+                  {
+                    id: s.id,
+                    image: s.imageId,
+                    command: s.argv,
+                    entrypoint: '',
+                    env: s.env,
+                    ...(s.workdir ? { workdir: s.workdir } : {}),
+                    ...(s.user ? { user: s.user } : {}),
+                  },
+                  s,
+                );
+              },
               ...(o.pull ? { pull: true } : {}),
               out: ctx.stdout,
               err: ctx.stderr,

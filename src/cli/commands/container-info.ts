@@ -2,7 +2,13 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { commandText, portsText, statusText, type ObservedContainer } from '../../container/index.js';
+import {
+  HEALTH_FILTER_VALUES,
+  commandText,
+  portsText,
+  statusText,
+  type ObservedContainer,
+} from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
 import { drained, humanSize, run, timeAgo } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
@@ -78,6 +84,15 @@ function parseFilters(w: Wharf, specs: string[], all: ObservedContainer[]): Filt
       case 'volume':
         out.push(any((c, v) => c.mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v)));
         break;
+      case 'health':
+        for (const v of vals) {
+          if (!(HEALTH_FILTER_VALUES as readonly string[]).includes(v)) {
+            throw new WharfError('INVALID_ARGUMENT', `Unrecognised filter value for health: ${v}`);
+          }
+        }
+        // Docker: a container with no health record (no check, not started, NONE) is "none".
+        out.push(any((c, v) => (c.health?.Status ?? 'none') === v));
+        break;
       case 'network':
         out.push(any((c, v) => c.hostConfig.NetworkMode === v));
         break;
@@ -97,9 +112,9 @@ function isDescendant(w: Wharf, imageId: string, ancestor: string): boolean {
   return false;
 }
 
-function register1(parent: Command, ctx: CliContext, listName: string): void {
-  const ps = parent.command(listName);
-  if (listName === 'ls') ps.aliases(['ps', 'list']);
+/** `ps`, also `container ls|list|ps` (command-tree.ts). */
+function register1(parent: Command, ctx: CliContext): void {
+  const ps = parent.command('ps');
   ps.description('List containers')
     .option('-a, --all', 'Show all containers (default shows just running)')
     .option('-q, --quiet', 'Only display container IDs')
@@ -140,7 +155,8 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
                 : undefined;
             rows.push({
               ID: o.trunc ? shortId(c.id) : c.id,
-              Image: c.imageName,
+              // docker's formatter: an image given by ID (a build step's container) shows as the short ID.
+              Image: o.trunc && shortId(c.imageId) === shortId(c.imageName) ? shortId(c.imageId) : c.imageName,
               Command: commandText(c, o.trunc),
               CreatedAt: goTimeString(new Date(c.created)),
               RunningFor: timeAgo(c.created),
@@ -289,8 +305,7 @@ function register1(parent: Command, ctx: CliContext, listName: string): void {
 
 /** ps (and `container ls`), logs, port, top, diff, export; `inspect` of containers is in inspect.ts. */
 export function register(program: Command, ctx: CliContext): void {
-  register1(program, ctx, 'ps');
-  register1(containerGroup(program), ctx, 'ls');
+  register1(program, ctx);
   containerGroup(program)
     .command('inspect')
     .description('Display detailed information on one or more containers')

@@ -4,7 +4,7 @@ import { WharfError, codeOf } from '../../errors/index.js';
 import { splitCpArg } from '../../container/index.js';
 import type { CliContext } from '../context.js';
 import { collect, withEngine } from '../engine.js';
-import { containerGroup, exit125, readEnvFile } from './container-shared.js';
+import { exit125, readEnvFile } from './container-shared.js';
 import { ttyInputOk } from './containers.js';
 
 function verbs(parent: Command, ctx: CliContext): void {
@@ -131,7 +131,7 @@ function verbs(parent: Command, ctx: CliContext): void {
     );
 }
 
-/** commit, exec, cp (top level and under `container`). */
+/** commit, exec, cp (also `container commit|exec|cp`: command-tree.ts). */
 /**
  * A command that cannot run (not found: 127, not executable: 126) fails as Docker's `exec` reports it: runc's
  * message as the daemon relays it (its line ends in CRLF), without Wharf's "Error: exec in <id>:" frame, and on stdout: dockerd writes it
@@ -146,8 +146,8 @@ function execStartFailed(ctx: CliContext, err: unknown): void {
 }
 
 export function register(program: Command, ctx: CliContext): void {
+  // `container commit|exec|cp` are these verbs too (command-tree.ts).
   verbs(program, ctx);
-  verbs(containerGroup(program), ctx);
 }
 
 /** runc prints its own start failure on the process's stderr; the CLI reports it once, as an error line. */

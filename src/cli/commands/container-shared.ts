@@ -142,3 +142,36 @@ export async function exit125(ctx: CliContext, fn: () => Promise<void>): Promise
     ctx.setExitCode(125);
   }
 }
+
+/**
+ * `docker create`'s exit codes (docker CLI 28, container/create.go): what the CLI checks itself (a flag's value, the
+ * `--pull` policy, an `--env-file` to read) fails with 125 and the usage hint; what the daemon refuses (no such image,
+ * a name in use, a bad mount, a failed pull) with 1 and "Error response from daemon:"; a reference that does not
+ * parse with 1 and the bare message (the CLI parses it while creating).
+ */
+export async function createExitCodes<T>(
+  ctx: CliContext,
+  verb: string,
+  checkFlags: () => Promise<T>,
+  create: (checked: T) => Promise<void>,
+): Promise<void> {
+  let checked: T;
+  try {
+    checked = await checkFlags();
+  } catch (err) {
+    if (!(err instanceof WharfError)) throw err;
+    ctx.stderr.write(`wharf: ${err.message}\n\nRun 'wharf ${verb} --help' for more information\n`);
+    ctx.setExitCode(125);
+    return;
+  }
+  try {
+    await create(checked);
+  } catch (err) {
+    if (!(err instanceof WharfError)) throw err;
+    const line = err.message.split('\n')[0]!;
+    ctx.stderr.write(
+      line.startsWith('invalid reference format') ? `${line}\n` : `Error response from daemon: ${line}\n`,
+    );
+    ctx.setExitCode(1);
+  }
+}

@@ -2,15 +2,24 @@ import type { Command } from 'commander';
 import { WharfError, codeOf } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
-import { parseBytes, type CreateOptions, type StartOptions } from '../../container/index.js';
-import type { NetworkMode } from '../../network/index.js';
+import {
+  checkRestartWithAutoRemove,
+  parseBytes,
+  parseRestartPolicy,
+  type CreateOptions,
+  type StartOptions,
+} from '../../container/index.js';
+import { parsePublish, type NetworkMode } from '../../network/index.js';
+import { parsePlatform } from '../../oci/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
+import { checkedBy, parseRational } from '../flag-values.js';
 import { humanSize } from '../../util/index.js';
 import {
   containerGroup,
   driveSession,
+  createExitCodes,
   exit125,
   expandEnvEntries,
   forEachContainer,
@@ -18,8 +27,9 @@ import {
   readEnvFile,
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
+import { healthFlags, healthFromFlags, type HealthFlagValues } from './health-flags.js';
 
-interface CreateFlags {
+interface CreateFlags extends HealthFlagValues {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -52,10 +62,12 @@ interface CreateFlags {
   shmSize?: string;
   pull?: string;
   quiet?: boolean;
+  platform?: string;
+  restart: string;
 }
 
 function createFlags(cmd: Command): Command {
-  return cmd
+  const flags = cmd
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--name <string>', 'Assign a name to the container')
@@ -78,15 +90,18 @@ function createFlags(cmd: Command): Command {
     .option('--privileged', 'Give extended privileges to this container')
     .option('--cap-add <list>', 'Add Linux capabilities', collect, [])
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect, [])
-    .option('-m, --memory <bytes>', 'Memory limit')
-    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('-m, --memory <bytes>', 'Memory limit', checkedBy(parseBytes))
+    .option('--cpus <decimal>', 'Number of CPUs', checkedBy(parseRational))
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
     .option('--dns <list>', 'Set custom DNS servers', collect, [])
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
+    .option('--platform <string>', 'Set platform if server is multi-platform capable')
+    .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
     .option('-q, --quiet', 'Suppress the pull output');
+  return healthFlags(flags);
 }
 
 async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
@@ -99,8 +114,15 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
   const network = (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge');
+  // The docker CLI checks these before it calls the daemon (a bad `-p` fails `create` with 125, not 1).
+  for (const p of o.publish) parsePublish(p);
+  if (o.platform) parsePlatform(o.platform);
   if (!['bridge', 'host', 'none'].includes(network))
     throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
+  // The docker CLI's own checks, before the engine's (validateRestartPolicy in ContainerService.create).
+  const restartPolicy = parseRestartPolicy(o.restart);
+  checkRestartWithAutoRemove(restartPolicy, o.rm === true);
+  const healthcheck = healthFromFlags(o);
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
@@ -137,6 +159,8 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     dns: o.dns,
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
     ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
+    restartPolicy,
+    ...(healthcheck ? { healthcheck } : {}),
   };
 }
 
@@ -211,7 +235,7 @@ export function ttyInputOk(ctx: CliContext, interactive: boolean, tty: boolean):
 const consoleSize = (): { cols: number; rows: number } | undefined =>
   process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
 
-function verbs(parent: Command, ctx: CliContext, top: boolean): void {
+function verbs(parent: Command, ctx: CliContext): void {
   createFlags(
     parent
       .command('run')
@@ -226,7 +250,7 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       withEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
+        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
         const rec = await w.containers.create(opts);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
@@ -250,14 +274,16 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
       .argument('[COMMAND...]')
       .passThroughOptions(),
   ).action(async (image: string, command: string[], o: CreateFlags) =>
-    exit125(ctx, () =>
-      withEngine(ctx, async (w) => {
-        const policy = pullPolicyOf(o.pull);
-        const opts = await toCreateOptions(image, command, o);
-        await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr);
-        const rec = await w.containers.create(opts);
-        ctx.stdout.write(`${rec.id}\n`);
-      }),
+    createExitCodes(
+      ctx,
+      'create',
+      async () => ({ policy: pullPolicyOf(o.pull), opts: await toCreateOptions(image, command, o) }),
+      ({ policy, opts }) =>
+        withEngine(ctx, async (w) => {
+          await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
+          const rec = await w.containers.create(opts);
+          ctx.stdout.write(`${rec.id}\n`);
+        }),
     ),
   );
 
@@ -347,7 +373,6 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
     );
 
   const rm = parent.command('rm');
-  if (!top) rm.alias('remove');
   rm.description('Remove one or more containers')
     .argument('<CONTAINER...>')
     .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
@@ -403,9 +428,9 @@ function verbs(parent: Command, ctx: CliContext, top: boolean): void {
 
 /** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container teardown` (alias `cleanup`). */
 export function register(program: Command, ctx: CliContext): void {
-  verbs(program, ctx, true);
+  // `container run|rm|…` are these verbs too (command-tree.ts); the group keeps only its own commands.
+  verbs(program, ctx);
   const group = containerGroup(program);
-  verbs(group, ctx, false);
 
   group
     .command('prune')

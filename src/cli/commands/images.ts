@@ -81,7 +81,6 @@ export function register(program: Command, ctx: CliContext): void {
   imagesOptions(program.command('images').description('List images'));
 
   const image = program.command('image').description('Manage images');
-  imagesOptions(image.command('ls').alias('list').description('List images'));
 
   const inspectAction = async (names: string[], o: { format?: string }) =>
     withEngine(ctx, async (w) => {
@@ -144,16 +143,9 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--format <string>', 'Format output using a custom template')
       .action(historyAction);
   historyOptions(program.command('history').description('Show the history of an image'));
-  historyOptions(image.command('history').description('Show the history of an image'));
 
   const tagAction = async (src: string, target: string) => withEngine(ctx, async (w) => w.images.tag(src, target));
   program
-    .command('tag')
-    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
-    .argument('<SOURCE_IMAGE[:TAG]>')
-    .argument('<TARGET_IMAGE[:TAG]>')
-    .action(tagAction);
-  image
     .command('tag')
     .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
     .argument('<SOURCE_IMAGE[:TAG]>')
@@ -179,7 +171,6 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--no-prune', 'Do not delete untagged parents')
       .action(rmiAction);
   rmiOptions(program.command('rmi').description('Remove one or more images'));
-  rmiOptions(image.command('rm').alias('remove').description('Remove one or more images'));
 
   image
     .command('prune')
@@ -239,7 +230,6 @@ export function register(program: Command, ctx: CliContext): void {
   importOptions(
     program.command('import').description('Import the contents from a tarball to create a filesystem image'),
   );
-  importOptions(image.command('import').description('Import the contents from a tarball to create a filesystem image'));
 
   const saveAction = async (names: string[], o: { output?: string }) =>
     withEngine(ctx, async (w) => {
@@ -269,9 +259,6 @@ export function register(program: Command, ctx: CliContext): void {
   saveOptions(
     program.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'),
   );
-  saveOptions(
-    image.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'),
-  );
 
   const loadAction = async (o: { input?: string; quiet?: boolean }) =>
     withEngine(ctx, async (w) => {
@@ -288,5 +275,4 @@ export function register(program: Command, ctx: CliContext): void {
       .option('-q, --quiet', 'Suppress the load output')
       .action(loadAction);
   loadOptions(program.command('load').description('Load an image from a tar archive or STDIN'));
-  loadOptions(image.command('load').description('Load an image from a tar archive or STDIN'));
 }

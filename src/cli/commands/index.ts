@@ -7,8 +7,10 @@ interface VerbModule {
 
 /**
  * Every verb module exports `register(program, ctx)`; they are listed here once, in help order, with the top-level
- * commands each one registers and the command groups of other modules it adds subcommands to (`image pull`):
- * test/unit/cli/verb-modules.test.ts checks both against what they register.
+ * commands each one registers and the command groups of other modules it adds subcommands to:
+ * test/unit/cli/verb-modules.test.ts checks both against what they register. A management path that names a
+ * top-level verb (`image pull`, `container ls`) is rewritten to it before this runs (command-tree.ts), so it loads
+ * only that verb's module.
  * A command line loads only the modules of its verb: `run` does not initialize the builder or the registry client
  * and their dependencies (8 ms of every `run`). An unknown verb, `help` or no verb loads them all.
  */
@@ -28,7 +30,6 @@ export const VERB_MODULES: ReadonlyArray<{
   {
     name: 'registry-client',
     verbs: ['pull', 'push', 'login', 'logout', 'search'],
-    extends: ['image'],
     load: () => import('./registry-client.js'),
   },
   { name: 'system', verbs: ['system'], load: () => import('./system.js') },
@@ -59,7 +60,7 @@ export const VERB_MODULES: ReadonlyArray<{
     load: () => import('./container-info.js'),
   },
   { name: 'volumes', verbs: ['volume'], load: () => import('./volumes.js') },
-  { name: 'container-ops', verbs: ['commit', 'exec', 'cp', 'container'], load: () => import('./container-ops.js') },
+  { name: 'container-ops', verbs: ['commit', 'exec', 'cp'], load: () => import('./container-ops.js') },
   { name: 'registry', verbs: ['registry'], load: () => import('./registry.js') },
 ];
 

@@ -133,9 +133,8 @@ async function readAllStdin(): Promise<string> {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  // `pull` and `push` exist twice, as in Docker: top level and under `image`.
-  const imageGroup = program.commands.find((c) => c.name() === 'image');
-  for (const parent of imageGroup ? [program, imageGroup] : [program]) registerTransfer(parent, ctx);
+  // `image pull` and `image push` are these verbs too (command-tree.ts).
+  registerTransfer(program, ctx);
   registerAccounts(program, ctx);
 }
 

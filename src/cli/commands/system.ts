@@ -121,6 +121,18 @@ export function register(program: Command, ctx: CliContext): void {
     );
 
   system
+    .command('restore')
+    .description('Start the containers whose restart policy brings them back after a reboot (run it at boot)')
+    .action(async () =>
+      withEngine(ctx, async (w) => {
+        const r = await w.tasks.restore();
+        for (const id of r.started) ctx.stdout.write(`${id}\n`);
+        for (const f of r.failed) ctx.stderr.write(`Error: starting ${shortId(f.id)}: ${f.error}\n`);
+        if (r.failed.length) ctx.setExitCode(1);
+      }),
+    );
+
+  system
     .command('check')
     .description('Verify every blob and the metadata against the disk; report orphans and missing pieces')
     .option('--repair', 'Remove orphans and leftovers of interrupted work')

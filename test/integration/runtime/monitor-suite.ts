@@ -1079,6 +1079,149 @@ test('a state that cannot be written is retried, reported, and makes the monitor
   }
 });
 
+test('restart policy on-failure:2: the monitor runs a failing command three times, one log, then exits', async () => {
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'echo run; exit 3'] },
+    {},
+    { restartPolicy: { name: 'on-failure', max: 2 } },
+  );
+  await startMonitor(opts);
+  const st = await waitExit(stateDir, 30_000);
+  assert.equal(st.exitCode, 3);
+  assert.equal(st.restartCount, 2);
+  assert.equal(st.cleanedUp, true);
+  assert.deepEqual(
+    (await logLines(logPath)).map((l) => l.log),
+    ['run\n', 'run\n', 'run\n'],
+  );
+});
+
+test('restart policy always on a terminal: each exit ends the attach session with its code, the no-restart file ends the loop', async () => {
+  const { opts, stateDir, logPath } = await prepare(
+    { Cmd: ['sh', '-c', 'echo tty; sleep 0.3; exit 2'] },
+    { tty: true },
+    { restartPolicy: { name: 'always', max: 0 } },
+  );
+  const out = collector();
+  const started = await startMonitor({ ...opts, attach: { stdout: out.stream } });
+  const ex = await started.session!.exit;
+  assert.equal(ex.exitCode, 2, "the first run's exit: Docker ends attach sessions at each exit");
+  assert.match(out.text(), /tty/);
+  let st = await readState(stateDir);
+  for (let i = 0; i < 200 && !st?.restartCount; i++) {
+    await sleep(25);
+    st = await readState(stateDir);
+  }
+  assert.ok(st?.restartCount, 'restarted');
+  // A later client gets the next run's output.
+  const { attach } = await import('../../../src/runtime/index.js');
+  const later = collector();
+  const again = await attach(monitorPaths(stateDir).socket, { stdout: later.stream });
+  await fsp.writeFile(monitorPaths(stateDir).noRestart, '');
+  assert.equal((await again.exit).exitCode, 2);
+  const end = await waitExit(stateDir, 30_000);
+  assert.equal(end.exitCode, 2);
+  assert.ok((end.restartCount ?? 0) >= 1);
+  // A restart is counted when decided, as Docker counts it: a stop during its back-off leaves it without a run.
+  const runs = (await logLines(logPath)).filter((l) => l.log === 'tty\r\n').length;
+  assert.ok(runs >= 1 && runs >= (end.restartCount ?? 0) && runs <= (end.restartCount ?? 0) + 1, `${runs} runs`);
+});
+
+test('a restart policy changed while the container runs applies at its next exit', async () => {
+  const { opts, stateDir } = await prepare(
+    { Cmd: ['sh', '-c', 'sleep 0.3; exit 1'] },
+    {},
+    { restartPolicy: { name: 'always', max: 0 } },
+  );
+  await startMonitor(opts);
+  await fsp.writeFile(monitorPaths(stateDir).restartPolicy, 'on-failure 1\n');
+  const st = await waitExit(stateDir, 30_000);
+  assert.equal(st.restartCount, 1);
+  assert.equal(st.exitCode, 1);
+});
+
+/** The `runc exec` processes on the host for a container, by their command lines. */
+async function runcExecsOf(id: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await fsp.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const argv = (await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.includes('exec') && argv.includes(id)) found.push(argv.join(' '));
+  }
+  return found;
+}
+
+interface HealthFile {
+  Status: string;
+  FailingStreak: number;
+  Log: Array<{ Start: string; End: string; ExitCode: number; Output: string }>;
+}
+
+async function waitHealthFile(stateDir: string, done: (h: HealthFile) => boolean): Promise<HealthFile> {
+  let h: HealthFile | undefined;
+  for (let i = 0; i < 600; i++) {
+    h = await fsp
+      .readFile(path.join(stateDir, 'health.json'), 'utf8')
+      .then((t) => JSON.parse(t) as HealthFile)
+      .catch(() => undefined);
+    if (h && done(h)) return h;
+    await sleep(100);
+  }
+  assert.fail(`health never got there: ${JSON.stringify(h)}`);
+}
+
+const probe = (cmd: string[], over: { timeoutMs?: number; retries?: number } = {}) => ({
+  cmd,
+  intervalMs: 100,
+  timeoutMs: over.timeoutMs ?? 5000,
+  startPeriodMs: 0,
+  startIntervalMs: 5000,
+  retries: over.retries ?? 2,
+  timeoutText: `${over.timeoutMs ?? 5000}ms`,
+});
+
+test('health checks: probes run as runc exec, output capped at 4096 bytes, streaks, timeouts; none left at the exit', async () => {
+  // On pipes: a passing probe with long output.
+  const loud = ['sh', '-c', 'i=0; while [ $i -lt 600 ]; do echo 0123456789; i=$((i+1)); done'];
+  const a = await prepare({ Cmd: ['sleep', '60'] }, {}, { health: probe(loud) });
+  await startMonitor(a.opts);
+  const good = await waitHealthFile(a.stateDir, (h) => h.Status === 'healthy');
+  assert.equal(good.FailingStreak, 0);
+  const out = good.Log.at(-1)!.Output;
+  assert.equal(out.length, 4096 + 3);
+  assert.ok(out.startsWith('0123456789\n') && out.endsWith('...'));
+  // On a terminal: failures make it unhealthy after `retries`, and the log keeps five.
+  const b = await prepare({ Cmd: ['sleep', '60'] }, { tty: true }, { health: probe(['sh', '-c', 'exit 2']) });
+  await startMonitor(b.opts);
+  const bad = await waitHealthFile(b.stateDir, (h) => h.FailingStreak >= 6);
+  assert.equal(bad.Status, 'unhealthy');
+  assert.equal(bad.Log.length, 5);
+  assert.ok(bad.Log.every((r) => r.ExitCode === 2));
+  // A probe past its timeout: killed, -1 and Docker's message.
+  const c = await prepare({ Cmd: ['sleep', '60'] }, {}, { health: probe(['sleep', '30'], { timeoutMs: 200 }) });
+  await startMonitor(c.opts);
+  const slow = await waitHealthFile(c.stateDir, (h) => h.Log.length >= 1);
+  assert.deepEqual([slow.Log[0]!.ExitCode, slow.Log[0]!.Output], [-1, 'Health check exceeded timeout (200ms)']);
+  // A probe runc cannot start: -1 and the runtime's error as Docker words it.
+  const d = await prepare({ Cmd: ['sleep', '60'] }, {}, { health: probe(['nonexistent']) });
+  await startMonitor(d.opts);
+  const missing = await waitHealthFile(d.stateDir, (h) => h.Log.length >= 1);
+  assert.equal(missing.Log[0]!.ExitCode, -1);
+  assert.match(missing.Log[0]!.Output, /^OCI runtime exec failed: .*nonexistent.*: unknown$/);
+  // Paused: the checks stop and the status is unhealthy; resumed: they start again.
+  await a.runc.pause(a.r.id);
+  await waitHealthFile(a.stateDir, (h) => h.Status === 'unhealthy');
+  await a.runc.resume(a.r.id);
+  await waitHealthFile(a.stateDir, (h) => h.Status === 'healthy');
+  // The container's end ends the probes: none left behind, and the status is unhealthy as Docker leaves it.
+  for (const x of [a, b, c, d]) {
+    await x.runc.kill(x.r.id, 'SIGKILL').catch(() => {});
+    await waitExit(x.stateDir, 30_000);
+    assert.deepEqual(await runcExecsOf(x.r.id), []);
+    assert.equal((await waitHealthFile(x.stateDir, () => true)).Status, 'unhealthy');
+  }
+});
+
 test('no monitor reported a memory error or undefined behaviour (the sanitizer build) or died', async () => {
   for (const dir of stateDirs) {
     const log = await fsp.readFile(monitorPaths(dir).monitorLog, 'utf8').catch(() => '');

@@ -87,8 +87,8 @@ test('run of an image only in a registry: "Unable to find image" and the pull on
 test('create pulls what is missing; --pull never fails with "No such image"; a bad --pull value is refused', async () => {
   const r = await freshRoot();
   const never = await r.cli(['create', '--pull', 'never', ref, 'true']);
-  assert.equal(never.code, 125);
-  assert.equal(never.stderr, `Error: No such image: ${ref}\n`);
+  assert.equal(never.code, 1);
+  assert.equal(never.stderr, `Error response from daemon: No such image: ${ref}\n`);
   assert.equal(ok(await r.cli(['images', '-q']), 'images').stdout, '');
 
   const bad = await r.cli(['run', '--pull', 'bogus', ref]);
@@ -108,10 +108,10 @@ test('create pulls what is missing; --pull never fails with "No such image"; a b
   assert.equal(quiet.stderr, '');
 });
 
-test('a pull that fails: the name gets its default tag in the message, exit 125 with the registry error', async () => {
+test('a pull that fails: the name gets its default tag in the message, exit 1 with the registry error', async () => {
   const r = await freshRoot();
   const missing = await r.cli(['create', `${addr}/x/nope`]);
-  assert.equal(missing.code, 125);
+  assert.equal(missing.code, 1);
   assert.ok(missing.stderr.startsWith(`Unable to find image '${addr}/x/nope:latest' locally\n`), missing.stderr);
   assert.match(missing.stderr, new RegExp(`manifest for ${esc(addr)}/x/nope:latest not found`));
   assert.ok(!missing.stderr.includes('Using default tag'), missing.stderr);

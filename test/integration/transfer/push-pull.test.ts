@@ -79,8 +79,8 @@ test('push, push again, pull into a fresh root: same image, same digest, files i
   assert.equal(info, `${srcId} ${JSON.stringify([`${reg.host}/team/bb@${d1[1]}`])}`);
 
   const again = ok(await b.cli(['pull', `${reg.host}/team/bb:1`], { env }), 'pull again');
-  assert.match(again.stdout, /^[a-f0-9]{12}: Already exists$/m);
-  assert.doesNotMatch(again.stdout, /Pull complete|Downloading/);
+  // As dockerd: no layer line for an image that is in the store (pull-already-exists-docker.test.ts compares).
+  assert.doesNotMatch(again.stdout, /Already exists|Pull complete|Downloading/);
   assert.match(again.stdout, new RegExp(`^Status: Image is up to date for ${reg.host}/team/bb:1$`, 'm'));
 
   // Files came through byte for byte, and the compressed blob was not kept.

@@ -97,3 +97,11 @@ test('the verb is found after global flags and their values', async () => {
   assert.equal(verbOf(['images']), 'images');
   assert.equal(verbOf(['--version']), undefined);
 });
+
+test('the json template function does not escape HTML (docker CLI sets SetEscapeHTML(false)); list rows do', () => {
+  assert.equal(
+    compileTemplate('{{json .Cmd}}').render({ Cmd: ['sh', '-c', 'a > b && c'] }),
+    '["sh","-c","a > b && c"]',
+  );
+  assert.equal(renderList([{ Repository: '<none>' }], '{{json .}}', '', {}), '{"Repository":"\\u003cnone\\u003e"}\n');
+});

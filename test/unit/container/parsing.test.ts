@@ -186,8 +186,9 @@ test('ps columns in Docker form', () => {
     statusText(observed({ running: false, status: 'created', state: { status: 'created', exitCode: 0 } }), now),
     'Created',
   );
-  assert.equal(commandText(observed({}), true), '"sh -c echo hello wo…"');
-  assert.equal(commandText(observed({}), false), '"sh -c echo hello world and more"');
+  // As dockerd lists it: an argument with a space in single quotes.
+  assert.equal(commandText(observed({}), true), `"sh -c 'echo hello w…"`);
+  assert.equal(commandText(observed({}), false), `"sh -c 'echo hello world and more'"`);
   const withPorts = observed({
     config: { ExposedPorts: { '80/tcp': {}, '443/tcp': {} } },
     network: { ports: [{ hostIP: '', hostPort: 18080, containerPort: 80, protocol: 'tcp' }] } as never,
