@@ -92,11 +92,9 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
     'uts',
     'volume-driver',
   ],
-  events: '*', // 4 flags
   exec: ['detach-keys'],
   history: ['platform'],
   images: ['tree'],
-  info: '*', // 1 flag
   load: ['platform'],
   logs: ['details'],
   push: ['platform'],
@@ -166,7 +164,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
   stats: '*', // 4 flags
   stop: ['timeout'],
   update: '*', // 14 flags
-  version: '*', // 1 flag
   'volume create': ['opt'],
 };
 
