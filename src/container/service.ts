@@ -1,12 +1,12 @@
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig, HealthConfig } from '../oci/index.js';
-import { findInitBinary, mergeEnv, resolveArgs } from '../runtime/index.js';
+import { findInitBinary, mergeEnv, monitorPaths, resolveArgs } from '../runtime/index.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
-import { lazyBuiltin, trace } from '../util/index.js';
+import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
@@ -30,6 +30,7 @@ import {
   sortedMap,
 } from './run-modes.js';
 import type { VolumeService } from './volumes.js';
+import { emitContainerEvent } from './events.js';
 import { shortId } from '../digest/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
@@ -387,6 +388,7 @@ export class ContainerService {
         restartCount: 0,
       };
       this.#records.insert(rec);
+      emitContainerEvent(this.#store.events, 'create', rec);
       trace('created');
       return rec;
     } catch (err) {
@@ -470,9 +472,20 @@ export class ContainerService {
     const rec = this.resolve(idOrName);
     const n = validateName(newName);
     if (n === rec.name) throw new WharfError('CONFLICT', `Renaming a container with the same name as its current name`);
-    this.#records.update(rec.id, (r) => {
+    const renamed = this.#records.update(rec.id, (r) => {
       r.name = n;
     });
+    // A running container's monitor names it in its die event from this file.
+    const nameFile = monitorPaths(this.#store.paths(rec.id).stateDir).eventName;
+    if (existsSync(nameFile)) {
+      try {
+        replaceFileSync(nameFile, n.replace(/^\//, ''), 0o600);
+      } catch {
+        /* the container exited meanwhile: no event of its monitor will name it */
+      }
+    }
+    // Docker's oldName keeps the slash of its container names.
+    emitContainerEvent(this.#store.events, 'rename', renamed, { oldName: `/${rec.name.replace(/^\//, '')}` });
   }
 
   /** `rm`: the task ends first (a running one only with `force`); `volumes` removes its anonymous volumes too. */
@@ -516,6 +529,7 @@ export class ContainerService {
       await this.remove(c.id);
       deleted.push(c.id);
     }
+    this.#store.events?.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
     return { deleted, reclaimed };
   }
 }

@@ -72,11 +72,9 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
     'use-api-socket',
     'volume-driver',
   ],
-  events: '*', // 4 flags
   exec: ['detach-keys'],
   history: ['platform'],
   images: ['tree'],
-  info: '*', // 1 flag
   load: ['platform'],
   logs: ['details'],
   push: ['platform'],
@@ -125,7 +123,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
   stats: '*', // 4 flags
   stop: ['timeout'],
   update: '*', // 14 flags
-  version: '*', // 1 flag
   'volume create': ['opt'],
 };
 
