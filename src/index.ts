@@ -26,5 +26,18 @@ export type {
 } from './content/index.js';
 export type { Snapshotter, Mount, SnapshotInfo, SnapshotKind, Usage as SnapshotUsage } from './snapshot/index.js';
 export type { MetaDb } from './meta/index.js';
+// The root's event log (`wharf.events` appends; `wharf events` reads): Docker's /events messages.
+export {
+  EventLog,
+  readEvents,
+  followEvents,
+  parseEventFilters,
+  eventMatches,
+  formatEventLine,
+  type WharfEvent,
+  type EventType,
+  type EventFilters,
+  type FollowOptions,
+} from './events/index.js';
 // What `wharf.check()` answers.
 export type { CheckReport, CheckProblem } from './image/index.js';

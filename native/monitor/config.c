@@ -84,6 +84,7 @@ void config_load(const char *path) {
       cfg.health_cmd[nhealth] = NULL;
     } else if (!strcmp(k, "events_path")) cfg.events_path = v;
     else if (!strcmp(k, "event_name")) cfg.event_name = v;
+    else if (!strcmp(k, "event_name_file")) cfg.event_name_file = v;
     else if (!strcmp(k, "event_image")) cfg.event_image = v;
     else if (!strcmp(k, "event_attrs")) cfg.event_attrs = v;
     /* the log driver (issue 12) */

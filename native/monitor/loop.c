@@ -98,6 +98,7 @@ void check_pid_file(void) {
     st.pid = pid;
     iso_now(st.started_at);
     st.status = "running";
+    event_start(); /* before the state says running: whoever reads that finds the event in the log */
     save_state();
   }
 }

@@ -181,12 +181,13 @@ static void record_exit(int status) {
 }
 
 /*
- * Docker's events for the exit: `oom` first when the kernel killed it so, then `die` with the exit code and how long
+ * Docker's events for the exit (after the `start` of one that exited before it was seen running): `oom` first when the kernel killed it so, then `die` with the exit code and how long
  * it ran in whole seconds. A process that never started (runc's error) has no die: Docker reports that as the
  * start's error.
  */
 static void emit_exit_events(void) {
   if (st.error) return;
+  event_start(); /* a container that exited before its pid file was read */
   if (st.oom_killed) event_emit("oom", NULL);
   buf_t b = {0};
   buf_printf(&b, "\"execDuration\":\"%lld\",\"exitCode\":\"%d\"", (long long)((now_ms() - spawned_ms) / 1000),
@@ -307,7 +308,7 @@ int main(int argc, char **argv) {
         runc_gone = 1;
         break;
       }
-      event_emit("start", NULL); /* a restart's start (the first start's event is the CLI's) */
+      event_emit("start", NULL); /* a restart's start (the first run's is event_start()'s) */
     }
   }
   iso_now(st.finished_at);

@@ -88,6 +88,7 @@ struct config {
   const char *health_timeout_text; /* the timeout as Go prints a duration ("1s"), for the timeout's message */
   const char *events_path;  /* the root's events.log; NULL: no events */
   const char *event_name, *event_image; /* the container's name and image, as its events name them */
+  const char *event_name_file;          /* holds the current name (a rename replaces it); event_name without it */
   const char *event_attrs;  /* its labels as JSON object members ("k":"v",...), already escaped; or NULL */
   /* the log driver (issue 12) */
   int log_disabled;         /* --log-driver none: no file */
@@ -221,6 +222,11 @@ int health_clamp_wait(int timeout_ms);
 /* ---- events.c ---- */
 /* Appends a Type=container event for this container; extra_attrs_json: members such as "\"exitCode\":\"137\"" or NULL. */
 void event_emit(const char *action, const char *extra_attrs_json);
+/*
+ * The container's `start` event, once per monitor: when it is seen running, or just before its die when it exited
+ * first. A restart by policy (hooks.c) emits the next run's with event_emit("start", NULL) after the die.
+ */
+void event_start(void);
 
 /* ---- hooks.c ---- */
 int hook_restart_wanted(int exit_code);

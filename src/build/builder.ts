@@ -51,8 +51,10 @@ export class Builder {
   }
 
   /** `builder prune`: removes the build cache; returns the images deleted and the bytes reclaimed. */
-  prune(): Promise<{ deleted: Digest[]; reclaimed: number }> {
-    return pruneBuildCache(this.deps);
+  async prune(): Promise<{ deleted: Digest[]; reclaimed: number }> {
+    const r = await pruneBuildCache(this.deps);
+    this.deps.images.events?.emit('builder', 'prune', '', { reclaimed: String(r.reclaimed) });
+    return r;
   }
 
   /** Removes what builds that died (SIGKILL) left; each build starts with it. See sweep.ts. */

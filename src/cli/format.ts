@@ -7,10 +7,15 @@ import { WharfError } from '../errors/index.js';
 
 /**
  * Go's encoding/json output: HTML-safe escapes so `<none>` prints as `\u003cnone\u003e`, as docker does for a list's
- * rows (their MarshalJSON uses json.Marshal); the template function `json` encodes other values without them.
+ * rows (their MarshalJSON uses json.Marshal); the template function `json` encodes other values without them. A
+ * bigint is a Go int64 (an event's timeNano): written as its digits, which a double cannot hold.
  */
 export function goJson(v: unknown, indent?: string, escapeHTML = true): string {
-  const s = indent === undefined ? JSON.stringify(v) : JSON.stringify(v, null, indent);
+  const big = (_k: string, x: unknown) => (typeof x === 'bigint' ? `\u0000int64:${x}` : x);
+  const s = (indent === undefined ? JSON.stringify(v, big) : JSON.stringify(v, big, indent))?.replace(
+    /"\\u0000int64:(-?\d+)"/g,
+    '$1',
+  );
   if (!escapeHTML) return (s ?? 'null').replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
   return (s ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

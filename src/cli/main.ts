@@ -1,27 +1,11 @@
-import { createRequire } from 'node:module';
 import type { CliContext, GlobalOptions } from './context.js';
 import { trace } from '../util/trace.js';
 import { FlagSyntaxError, fromCommander, normalizeArgv } from './pflag.js';
+import { wharfVersion } from './version.js';
 
-const require = createRequire(import.meta.url);
 const DEFAULT_ROOT = '/var/lib/wharf';
 
-/** Set by scripts/bundle.mjs in the bundled CLI: no package.json read on every command. */
-declare const __WHARF_VERSION__: string | undefined;
-
-/** package.json sits one level above dist/wharf.cjs (bundled) and two above dist/cli/main.js. */
-function version(): string {
-  if (typeof __WHARF_VERSION__ === 'string') return __WHARF_VERSION__;
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const p = require(rel) as { name?: string; version: string };
-      if (p.name === 'wharf') return p.version;
-    } catch {
-      // try the next layout
-    }
-  }
-  return 'unknown';
-}
+const version = wharfVersion;
 
 /** The verb: the first word that is neither a global flag nor the value of one (`--root X images` → images). */
 export function verbOf(argv: readonly string[]): string | undefined {

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import type { EventLog } from '../events/index.js';
 import type { MonitorEvents } from '../runtime/index.js';
 import type { ContainerRecord } from './types.js';
@@ -42,4 +43,12 @@ export function monitorEvents(
     ...(image ? { image } : {}),
     ...(rec.config.Labels && Object.keys(rec.config.Labels).length > 0 ? { labels: rec.config.Labels } : {}),
   };
+}
+
+/** A signal as Docker's kill event names it: its number (`SIGTERM` → "15"); one runc knows by name only stays so. */
+export function signalNumber(signal: string): string {
+  if (/^\d+$/.test(signal)) return signal;
+  const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`) as keyof typeof constants.signals;
+  const n = constants.signals[name];
+  return n === undefined ? signal : String(n);
 }

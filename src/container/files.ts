@@ -1,11 +1,13 @@
+import { familiarString } from '../reference/index.js';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tarDirectory, type Change } from '../archive/index.js';
-import { applyChanges, type ImageRecord, type ImageService } from '../image/index.js';
+import { ImageService, applyChanges, type ImageRecord } from '../image/index.js';
 import { pidAlive } from '../util/index.js';
 import { commitImage, type CommitOptions } from './commit.js';
 import { copyFromContainer, copyToContainer } from './cp.js';
 import { snapshotKeyOf } from './paths.js';
+import { emitContainerEvent } from './events.js';
 import type { ContainerRecords } from './records.js';
 import type { ContainerStore } from './store.js';
 import type { Runc } from '../runtime/index.js';
@@ -63,12 +65,26 @@ export class ContainerFiles {
     applyChanges(structuredClone(v.config), opts.changes ?? []);
     const pause = v.running && v.status !== 'paused' && opts.pause !== false;
     const runc = this.#runc;
-    if (pause) await runc.pause(v.id);
+    if (pause) {
+      await runc.pause(v.id);
+      emitContainerEvent(this.#store.events, 'pause', v); // as dockerd's commit pauses: with its events
+    }
     try {
       const tar = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
-      return await commitImage(this.#images, v, tar, opts);
+      const img = await commitImage(this.#images, v, tar, opts);
+      emitContainerEvent(this.#store.events, 'commit', v, {
+        comment: opts.comment ?? '',
+        imageID: img.id,
+        imageRef: opts.reference ? familiarString(ImageService.tagReference(opts.reference)) : '',
+      });
+      return img;
     } finally {
-      if (pause) await runc.resume(v.id).catch(() => {});
+      if (pause) {
+        await runc.resume(v.id).then(
+          () => emitContainerEvent(this.#store.events, 'unpause', v),
+          () => {},
+        );
+      }
     }
   }
 

@@ -1,13 +1,20 @@
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig, HealthConfig } from '../oci/index.js';
-import { findInitBinary, mergeEnv, readStatsSample, resolveArgs, type StatsSample } from '../runtime/index.js';
+import {
+  findInitBinary,
+  mergeEnv,
+  monitorPaths,
+  readStatsSample,
+  resolveArgs,
+  type StatsSample,
+} from '../runtime/index.js';
 import { cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
-import { lazyBuiltin, trace } from '../util/index.js';
+import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
@@ -34,6 +41,7 @@ import type { VolumeService } from './volumes.js';
 import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
 import { liveResources, planUpdate } from './update.js';
 import { hostResources, probeUlimits } from './host-resources.js';
+import { emitContainerEvent } from './events.js';
 import { shortId } from '../digest/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
@@ -397,6 +405,7 @@ export class ContainerService {
         restartCount: 0,
       };
       this.#records.insert(rec);
+      emitContainerEvent(this.#store.events, 'create', rec);
       trace('created');
       return warnings.length ? { ...rec, warnings } : rec;
     } catch (err) {
@@ -468,22 +477,33 @@ export class ContainerService {
 
   /**
    * `docker update`: new resource limits, applied at once to a running container (`runc update`) and recorded for
-   * its next start. Returns Docker's warnings.
+   * its next start, and a new restart policy (`setRestartPolicy`); one `update` event. Returns Docker's warnings.
    */
-  async update(idOrName: string, u: ResourceUpdate): Promise<{ id: string; warnings: string[] }> {
+  async update(
+    idOrName: string,
+    u: ResourceUpdate,
+    opts: { restartPolicy?: { Name: string; MaximumRetryCount: number } } = {},
+  ): Promise<{ id: string; warnings: string[] }> {
     const c = await this.get(idOrName);
-    const { next, warnings } = planUpdate(c.id, c.hostConfig, u);
-    if (c.running) {
-      try {
-        await this.#tasks.updateResources(c.id, liveResources(next, u));
-      } catch (err) {
-        const msg = err instanceof WharfError ? String(err.details?.runcMessage ?? err.message) : String(err);
-        throw new WharfError('INTERNAL', `Cannot update container ${c.id}: ${msg}`);
+    // dockerd 20.10 keeps a new restart policy even when the resources it came with are refused.
+    if (opts.restartPolicy) await this.setRestartPolicy(c.id, opts.restartPolicy);
+    let warnings: string[] = [];
+    if (Object.keys(u).length > 0) {
+      const plan = planUpdate(c.id, c.hostConfig, u);
+      warnings = plan.warnings;
+      if (c.running) {
+        try {
+          await this.#tasks.updateResources(c.id, liveResources(plan.next, u));
+        } catch (err) {
+          const msg = err instanceof WharfError ? String(err.details?.runcMessage ?? err.message) : String(err);
+          throw new WharfError('INTERNAL', `Cannot update container ${c.id}: ${msg}`);
+        }
       }
+      this.#records.update(c.id, (r) => {
+        Object.assign(r.hostConfig, plan.next);
+      });
     }
-    this.#records.update(c.id, (r) => {
-      Object.assign(r.hostConfig, next);
-    });
+    emitContainerEvent(this.#store.events, 'update', c);
     return { id: c.id, warnings };
   }
 
@@ -527,9 +547,20 @@ export class ContainerService {
     const rec = this.resolve(idOrName);
     const n = validateName(newName);
     if (n === rec.name) throw new WharfError('CONFLICT', `Renaming a container with the same name as its current name`);
-    this.#records.update(rec.id, (r) => {
+    const renamed = this.#records.update(rec.id, (r) => {
       r.name = n;
     });
+    // A running container's monitor names it in its die event from this file.
+    const nameFile = monitorPaths(this.#store.paths(rec.id).stateDir).eventName;
+    if (existsSync(nameFile)) {
+      try {
+        replaceFileSync(nameFile, n.replace(/^\//, ''), 0o600);
+      } catch {
+        /* the container exited meanwhile: no event of its monitor will name it */
+      }
+    }
+    // Docker's oldName keeps the slash of its container names.
+    emitContainerEvent(this.#store.events, 'rename', renamed, { oldName: `/${rec.name.replace(/^\//, '')}` });
   }
 
   /** `rm`: the task ends first (a running one only with `force`); `volumes` removes its anonymous volumes too. */
@@ -573,6 +604,7 @@ export class ContainerService {
       await this.remove(c.id);
       deleted.push(c.id);
     }
+    this.#store.events?.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
     return { deleted, reclaimed };
   }
 }

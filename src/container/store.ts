@@ -17,6 +17,8 @@ import { containerPaths, initKeyOf, sharedInitKeyOf, snapshotKeyOf, type Contain
 import type { ContainerRecords } from './records.js';
 import type { ContainerRecord } from './types.js';
 import type { VolumeService } from './volumes.js';
+import type { EventLog } from '../events/index.js';
+import { emitContainerEvent } from './events.js';
 
 export interface ContainerStoreOptions {
   root: string;
@@ -24,6 +26,8 @@ export interface ContainerStoreOptions {
   records: ContainerRecords;
   snapshots: Snapshotter;
   volumes: VolumeService;
+  /** Where container events go (the services above emit through `store.events`); none without it. */
+  events?: EventLog;
 }
 
 /**
@@ -37,8 +41,10 @@ export class ContainerStore {
   readonly records: ContainerRecords;
   readonly snapshots: Snapshotter;
   readonly #volumes: VolumeService;
+  readonly events: EventLog | undefined;
 
   constructor(opts: ContainerStoreOptions) {
+    this.events = opts.events;
     this.root = opts.root;
     this.runRoot = opts.runRoot;
     this.records = opts.records;
@@ -174,6 +180,7 @@ export class ContainerStore {
         if (m.Type === 'volume' && m.Anonymous && m.Name)
           await this.#volumes.remove(m.Name, { force: true }).catch(() => {});
     }
+    emitContainerEvent(this.events, 'destroy', rec); // after its volumes' destroy, as dockerd's order is
     if (opts.monitorPid !== undefined) await removeWhenMonitorExits(p.stateDir, opts.monitorPid);
     else removeTreeSync(p.stateDir); // a few small files
   }

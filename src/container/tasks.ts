@@ -44,7 +44,8 @@ import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
-import { emitContainerEvent, monitorEvents } from './events.js';
+import { emitContainerEvent, monitorEvents, signalNumber } from './events.js';
+import { randomHex } from '../util/index.js';
 import { logPlan, type LogConfig } from './run-modes.js';
 
 /** The monitor's log settings for a container's LogConfig: none writes nothing; json-file and local rotate. */
@@ -82,8 +83,6 @@ export interface TaskServiceOptions {
   store: ContainerStore;
   volumes: VolumeService;
   runc: Runc;
-  /** Where the tasks' events go (and the monitors' die and oom); none without it. */
-  events?: EventLog;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -101,7 +100,7 @@ export class TaskService {
   readonly #events: EventLog | undefined;
 
   constructor(opts: TaskServiceOptions) {
-    this.#events = opts.events;
+    this.#events = opts.store.events;
     this.#store = opts.store;
     this.#records = opts.store.records;
     this.#volumes = opts.volumes;
@@ -151,6 +150,8 @@ export class TaskService {
       });
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
       await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize, (other, what) => this.#peer(other, what), shm);
+      this.#volumeEvents('mount', rec);
+      if (opts.attach) emitContainerEvent(this.#events, 'attach', rec);
       // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
       // A start is Docker's manual start: the restart count begins again and a manual stop is forgotten.
       this.#records.update(rec.id, (r) => {
@@ -201,7 +202,7 @@ export class TaskService {
         }
       });
       trace('started');
-      emitContainerEvent(this.#events, 'start', record);
+      // The monitor emitted `start` (native/monitor/events.c): only it can order it before a fast command's die.
       const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;
       return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
     } catch (err) {
@@ -283,8 +284,10 @@ export class TaskService {
         netErr = err;
       }
     }
+    let recorded = false; // this process recorded the exit (the update is atomic: one process sees it running)
     const updated = this.#records.update(id, (r) => {
       if (r.state.status === 'running') {
+        recorded = true;
         r.state = monitorState
           ? stateFromMonitor(r.state, monitorState)
           : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
@@ -294,6 +297,12 @@ export class TaskService {
       if (monitorState?.restartCount !== undefined) r.restartCount = monitorState.restartCount;
       if (!netErr) delete r.network;
     });
+    if (recorded) {
+      // The monitor emitted the die itself, unless it was gone before it could.
+      if (!monitorState || monitorState.monitorLost)
+        emitContainerEvent(this.#events, 'die', updated, { exitCode: String(updated.state.exitCode) });
+      this.#volumeEvents('unmount', updated);
+    }
     if (updated.hostConfig.AutoRemove && !opts.keep) {
       // A monitor that handed its teardown to this process wrote everything before it said so: nothing to wait for.
       const handedOver = monitorState?.cleanupBy === process.pid;
@@ -323,7 +332,8 @@ export class TaskService {
       this.#records.update(rec.id, (r) => {
         r.hostConfig.AutoRemove = false;
       });
-      await this.stop(rec.id, { timeoutSec: 0 });
+      // Docker's `rm -f`: a kill, no stop event.
+      await this.#stop(rec.id, { timeoutSec: 0 });
     } else if (await this.#teardownPending(rec.id)) {
       // Exited, and its monitor's teardown is running right now: let it finish rather than race it.
       await this.#waitTornDown(rec.id, 30_000).catch(() => {});
@@ -341,15 +351,31 @@ export class TaskService {
   async stop(idOrName: string, opts: { timeoutSec?: number; signal?: string } = {}): Promise<ContainerRecord> {
     const v = await this.#get(idOrName);
     if (!v.running) return v;
+    const stopped = await this.#stop(v.id, opts);
+    emitContainerEvent(this.#events, 'stop', v);
+    return stopped;
+  }
+
+  /** The stop signal, SIGKILL after the timeout, the teardown; the kill events, not the stop event. */
+  async #stop(idOrName: string, opts: { timeoutSec?: number; signal?: string }): Promise<ContainerRecord> {
+    const v = await this.#get(idOrName);
+    if (!v.running) return v;
     const timeoutSec = opts.timeoutSec ?? v.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
     const signal = normalizeSignal(opts.signal ?? v.config.StopSignal ?? 'SIGTERM');
     const p = this.#store.paths(v.id);
     if (await this.#monitorAlive(v)) {
-      await stopContainer({ runc: this.#runc, id: v.id, stateDir: p.stateDir, signal, timeoutSec });
+      await stopContainer({
+        runc: this.#runc,
+        id: v.id,
+        stateDir: p.stateDir,
+        signal,
+        timeoutSec,
+        onSignal: (sig) => emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) }),
+      });
       // The teardown runs as a separate process (the monitor's cleanup command); the record says exited once it finished.
       await this.#waitTornDown(v.id, 30_000);
     } else {
-      await this.#stopWithoutMonitor(v.id, signal, timeoutSec);
+      await this.#stopWithoutMonitor(v, signal, timeoutSec);
     }
     // Docker's HasBeenManuallyStopped: an unless-stopped container stays down at `system restore`.
     if (!this.#records.get(v.id)) return v;
@@ -366,6 +392,14 @@ export class TaskService {
     const rec = this.#records.resolve(id);
     if (!(await this.#monitorAlive(rec))) return;
     writeRestartPolicy(this.#store.paths(rec.id).stateDir, monitorRestartPolicy(policy));
+  }
+
+  /** Docker's restart: stop, then start again (its events: those of both, then `restart`). */
+  async restart(idOrName: string, opts: { timeoutSec?: number; signal?: string } = {}): Promise<ContainerRecord> {
+    const stopped = await this.stop(idOrName, opts);
+    const { record } = await this.start(stopped.id);
+    emitContainerEvent(this.#events, 'restart', record);
+    return record;
   }
 
   /** The container exited and its (live) monitor has not finished the teardown yet. */
@@ -404,12 +438,14 @@ export class TaskService {
     }
   }
 
-  async #stopWithoutMonitor(id: string, signal: string, timeoutSec: number): Promise<void> {
+  async #stopWithoutMonitor(rec: ContainerRecord, signal: string, timeoutSec: number): Promise<void> {
+    const id = rec.id;
     const gone = async (): Promise<boolean> => {
       const rs = await this.#runc.tryState(id).catch(() => undefined);
       return !rs || rs.status === 'stopped';
     };
     const send = async (sig: string): Promise<void> => {
+      emitContainerEvent(this.#events, 'kill', rec, { signal: signalNumber(sig) });
       await this.#runc.kill(id, sig).catch(() => {});
       const rs = await this.#runc.tryState(id).catch(() => undefined);
       if (rs?.status === 'paused') await this.#runc.resume(id).catch(() => {});
@@ -441,6 +477,7 @@ export class TaskService {
     });
     // Between runs: the monitor ends the loop at its next look, unless its next run was already on its way.
     if (v.status === 'restarting' && (await restartSettled(stateDir))?.status !== 'running') return;
+    emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) });
     try {
       await this.#runc.kill(v.id, sig);
     } catch (err) {
@@ -498,6 +535,7 @@ export class TaskService {
     this.#records.update(v.id, (r) => {
       r.state.paused = true;
     });
+    emitContainerEvent(this.#events, 'pause', v);
   }
 
   async unpause(idOrName: string): Promise<void> {
@@ -507,6 +545,7 @@ export class TaskService {
     this.#records.update(v.id, (r) => {
       r.state.paused = false;
     });
+    emitContainerEvent(this.#events, 'unpause', v);
   }
 
   logs(idOrName: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
@@ -544,7 +583,12 @@ export class TaskService {
       ...(opts.consoleSize ? { consoleSize: { width: opts.consoleSize.cols, height: opts.consoleSize.rows } } : {}),
       privileged: opts.privileged === true,
     });
-    return startExec({
+    // Docker's exec events carry the command line in their Action ("exec_start: sh -c true") and an exec ID.
+    const execID = randomHex(32);
+    const what = `${opts.cmd[0] ?? ''} ${opts.cmd.slice(1).join(' ')}`;
+    emitContainerEvent(this.#events, `exec_create: ${what}`, v, { execID });
+    emitContainerEvent(this.#events, `exec_start: ${what}`, v, { execID });
+    const handle = await startExec({
       runc: this.#runc,
       id: v.id,
       process: proc,
@@ -554,6 +598,32 @@ export class TaskService {
       detach: opts.detach === true,
       ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
     });
+    if (!opts.detach) {
+      // A detached exec's end is not seen by this process: no exec_die for it.
+      void handle.exit.then(
+        (code) => emitContainerEvent(this.#events, 'exec_die', v, { execID, exitCode: String(code) }),
+        () => {},
+      );
+    }
+    return handle;
+  }
+
+  /** Docker's volume mount and unmount events, for the named and anonymous volumes a container mounts. */
+  #volumeEvents(action: 'mount' | 'unmount', rec: ContainerRecord): void {
+    for (const m of rec.mounts) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      const attrs: Record<string, string> =
+        action === 'mount'
+          ? {
+              container: rec.id,
+              destination: m.Destination,
+              driver: 'local',
+              propagation: m.Propagation,
+              'read/write': String(m.RW),
+            }
+          : { container: rec.id, driver: 'local' };
+      this.#events?.emit('volume', action, m.Name, attrs);
+    }
   }
 
   /** Host PIDs of the container's processes. */

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import type { EventLog } from '../events/index.js';
 import * as path from 'node:path';
 import type { MetaDb } from '../meta/index.js';
 import { WharfError } from '../errors/index.js';
@@ -47,6 +48,8 @@ export class VolumeService {
     readonly db: MetaDb,
     root: string,
     readonly users: VolumeUsers,
+    /** Where volume events go (create, destroy, prune); none without it. */
+    readonly events?: EventLog,
   ) {
     this.dir = path.join(root, 'volumes');
   }
@@ -82,7 +85,11 @@ export class VolumeService {
       );
     }
     const existing = this.get(name);
-    if (existing) return existing;
+    if (existing) {
+      // Docker's volume service emits `create` for every successful create, an existing volume's too.
+      this.events?.emit('volume', 'create', name, { driver: 'local' });
+      return existing;
+    }
     await fsp.mkdir(this.dataDir(name), { recursive: true, mode: 0o755 });
     await fsp.chmod(path.join(this.dir, name), 0o701).catch(() => {});
     this.db
@@ -90,6 +97,7 @@ export class VolumeService {
         'INSERT OR IGNORE INTO volumes(name, created, anonymous, seeded, labels, options) VALUES (?, ?, ?, 0, ?, ?)',
       )
       .run(name, new Date().toISOString(), opts.anonymous ? 1 : 0, JSON.stringify(opts.labels ?? {}), '{}');
+    this.events?.emit('volume', 'create', name, { driver: 'local' });
     return this.get(name)!;
   }
 
@@ -128,6 +136,7 @@ export class VolumeService {
     }
     this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
     await fsp.rm(path.join(this.dir, name), { recursive: true, force: true });
+    this.events?.emit('volume', 'destroy', name, { driver: 'local' });
   }
 
   async size(name: string): Promise<number> {
@@ -149,6 +158,7 @@ export class VolumeService {
       deleted.push(v.name);
       reclaimed += size;
     }
+    this.events?.emit('volume', 'prune', '', { reclaimed: String(reclaimed) });
     return { deleted, reclaimed };
   }
 }

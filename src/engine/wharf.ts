@@ -97,12 +97,12 @@ export class Wharf {
       // Images and volumes in use by containers are not removed: both services ask the container records through a
       // hook they are made with (image/ cannot import container/; the volumes need only the records).
       const records = new ContainerRecords(db);
-      const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId), root);
-      const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name));
-      const store = new ContainerStore({ root, runRoot, records, snapshots, volumes });
-      const runc = new Runc({ root: path.join(runRoot, 'runc') });
       const events = new EventLog(root);
-      const tasks = new TaskService({ store, volumes, runc, events });
+      const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId), root, events);
+      const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name), events);
+      const store = new ContainerStore({ root, runRoot, records, snapshots, volumes, events });
+      const runc = new Runc({ root: path.join(runRoot, 'runc') });
+      const tasks = new TaskService({ store, volumes, runc });
       const containers = new ContainerService({ store, images, volumes, tasks });
       const containerFiles = new ContainerFiles({ store, images, tasks, runc });
       const registries = new Registries({ images, content }, opts.registries);

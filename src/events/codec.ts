@@ -29,7 +29,7 @@ export function makeEvent(
   const legacy: Partial<WharfEvent> = {};
   if (type === 'container' || type === 'image') {
     legacy.status = action;
-    legacy.id = actorId;
+    if (actorId !== '') legacy.id = actorId; // Go's omitempty: a prune's event has no ID
     if (attrs.image !== undefined && type === 'container') legacy.from = attrs.image;
   }
   return {

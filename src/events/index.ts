@@ -7,3 +7,5 @@ export * from './types.js';
 export * from './codec.js';
 export * from './log.js';
 export * from './reader.js';
+export * from './filter.js';
+export * from './format.js';

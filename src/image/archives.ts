@@ -17,8 +17,10 @@ export class ImageArchives {
   ) {}
 
   /** `import`: a root file system tarball (plain, gzip, xz, zstd; a path or a stream) becomes a one-layer image. */
-  import(src: Readable | string, opts: ImportOptions = {}): Promise<ImageRecord> {
-    return importTarball(this.images, src, opts);
+  async import(src: Readable | string, opts: ImportOptions = {}): Promise<ImageRecord> {
+    const img = await importTarball(this.images, src, opts);
+    this.images.emit('import', img.id);
+    return img;
   }
 
   /** `save`: the images (names or IDs) as one docker-archive that is also an OCI layout, written to `out`. */

@@ -252,7 +252,8 @@ export async function loadArchive(svc: ImageService, src: Readable, opts: { root
           throw new WharfError('INVALID_ARGUMENT', `invalid archive: bad image name ${JSON.stringify(n)}`);
         }
       });
-      const img = await svc.create({ configRaw: p.configRaw, chain, tags: names });
+      const img = await svc.create({ configRaw: p.configRaw, chain, tags: names, tagEvents: false });
+      svc.emit('load', img.id);
       if (names.length === 0) result.loaded.push({ id: img.id });
       for (const n of names) result.loaded.push({ name: n, id: img.id });
     }

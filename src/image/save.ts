@@ -144,4 +144,6 @@ export async function saveImages(svc: ImageService, names: readonly string[], ou
     throw err;
   }
   await done;
+  // One event per image in the archive, as Docker's (after it is written: a failed save has none).
+  for (const { img } of images) svc.emit('save', img.id);
 }

@@ -15,6 +15,7 @@ import { parseImageConfig, type ImageConfig } from '../oci/index.js';
 import { ImageRecords, type ImageRecord } from './records.js';
 import { LayerStore } from './layers.js';
 import { ImageArchives } from './archives.js';
+import type { EventLog } from '../events/index.js';
 
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
@@ -31,6 +32,8 @@ export interface NewImage {
   parent?: Digest | null;
   /** References to point at the image (user input, normalized here). */
   tags?: readonly string[];
+  /** Emit a `tag` event per reference (default); a load does not, as Docker's does not. */
+  tagEvents?: boolean;
 }
 
 /**
@@ -56,6 +59,8 @@ export class ImageService {
     users: ImageUsers,
     /** The Wharf root (archive loads stage under <root>/tmp). */
     root: string,
+    /** Where image events go (tag, untag, delete, import, load, save, pull, push, prune); none without it. */
+    readonly events?: EventLog,
   ) {
     this.#db = db;
     this.#content = content;
@@ -143,7 +148,7 @@ export class ImageService {
     });
     const { digest: id } = await this.#content.writeBuffer(img.configRaw);
     const now = new Date().toISOString();
-    return this.#db.immediate(() => {
+    const record = this.#db.immediate(() => {
       this.records.images.insert(
         {
           id,
@@ -161,6 +166,18 @@ export class ImageService {
       for (const r of refs) this.records.tags.set(formatReference(r), repositoryName(r), r.tag!, id, now);
       return this.records.images.get(id)!;
     });
+    if (img.tagEvents !== false) for (const r of refs) this.emit('tag', record.id, familiarString(r));
+    return record;
+  }
+
+  /**
+   * An image event as moby's LogImageEvent writes it: the image's labels, then `name` (a reference, or the ID for
+   * untag, delete, import, load and save); the image's labels only while its record exists.
+   */
+  emit(action: string, id: string, name: string = id, labelsOf: string = id): void {
+    if (!this.events) return;
+    const labels = this.records.images.get(labelsOf as Digest)?.labels ?? {};
+    this.events.emit('image', action, id, { ...labels, name });
   }
 
   /** `tag SOURCE TARGET`. */
@@ -170,6 +187,7 @@ export class ImageService {
     this.#db.immediate(() =>
       this.records.tags.set(formatReference(ref), repositoryName(ref), ref.tag!, img.id, new Date().toISOString()),
     );
+    this.emit('tag', img.id, familiarString(ref));
   }
 
   /**
@@ -214,6 +232,7 @@ export class ImageService {
       events.push({ Untagged: familiarString(byName) });
       for (const m of dropDigests)
         events.push({ Untagged: familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }) });
+      for (let i = 0; i <= dropDigests.length; i++) this.emit('untag', img.id);
       await this.#dropUnreferencedManifests(dropDigests.map((m) => m.digest));
       if (!lastRef || users.length > 0 || this.records.images.hasChildren(img.id)) return events;
       events.push(...(await this.#deleteImage(img.id, opts.noPrune ?? false)));
@@ -249,6 +268,7 @@ export class ImageService {
     for (const t of tags) {
       this.#db.immediate(() => this.records.tags.delete(t.name));
       events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
+      this.emit('untag', img.id);
     }
     if (users.length > 0) return events; // forced: names are gone, the image stays for its containers
     events.push(...(await this.#deleteImage(img.id, opts.noPrune ?? false)));
@@ -269,7 +289,9 @@ export class ImageService {
     if (!img) return events;
     for (const m of this.records.manifests.ofImage(id)) {
       events.push({ Untagged: familiarString({ ...parseNormalizedNamed(m.repository), digest: m.digest }) });
+      this.emit('untag', id);
     }
+    for (const _ of this.records.tags.ofImage(id)) this.emit('untag', id);
     const chain = this.records.images.chain(id);
     const manifests = this.records.manifests.ofImage(id).map((m) => m.digest);
     this.#db.immediate(() => {
@@ -277,6 +299,7 @@ export class ImageService {
       this.records.images.delete(id);
     });
     events.push({ Deleted: id });
+    this.emit('delete', id);
     const stillUsed = this.records.manifests.allDigests();
     for (const d of [id, ...manifests]) if (!stillUsed.has(d)) await this.#content.delete(d).catch(() => {});
     for (const c of await this.layers.release(chain)) events.push({ Deleted: c });
@@ -312,6 +335,7 @@ export class ImageService {
         for (const t of this.records.tags.ofImage(img.id)) {
           this.#db.immediate(() => this.records.tags.delete(t.name));
           events.push({ Untagged: familiarString(parseNormalizedNamed(t.name)) });
+          this.emit('untag', img.id);
         }
         const before = new Set(this.records.layers.all().map((l) => l.chainId));
         const sizes = new Map(this.records.layers.all().map((l) => [l.chainId, l.size]));
@@ -321,6 +345,7 @@ export class ImageService {
           if ('Deleted' in e && before.has(e.Deleted as Digest)) reclaimed += sizes.get(e.Deleted as Digest) ?? 0;
       }
     }
+    this.events?.emit('image', 'prune', '', { reclaimed: String(reclaimed) });
     return { events, reclaimed };
   }
 }

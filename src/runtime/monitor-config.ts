@@ -62,6 +62,7 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
   if (cfg.events) {
     put('events_path', cfg.events.path);
     put('event_name', cfg.events.name);
+    put('event_name_file', cfg.events.nameFile);
     put('event_image', cfg.events.image);
     const labels = Object.entries(cfg.events.labels ?? {});
     // JSON object members, escaped once here: the monitor copies them into every event's Attributes.

@@ -71,6 +71,11 @@ export interface MonitorEvents {
   name?: string;
   /** The image as the container was made with it (Config.Image). */
   image?: string;
+  /**
+   * A file holding the current name, read at each event (so a `rename` reaches the die event); `name` when it is
+   * missing. startMonitor writes it from `name` (monitorPaths().eventName).
+   */
+  nameFile?: string;
   /** The container's labels (Config.Labels): Docker puts them into every container event. */
   labels?: Readonly<Record<string, string>>;
 }
@@ -149,6 +154,8 @@ export const monitorPaths = (stateDir: string) => ({
   pidFile: path.join(stateDir, 'container.pid'),
   runcLog: path.join(stateDir, 'runc.log'),
   monitorLog: path.join(stateDir, 'monitor.log'),
+  /** The container's current name for the monitor's events (a rename replaces it): MonitorEvents.nameFile. */
+  eventName: path.join(stateDir, 'event-name'),
   /** Created by `stop`/`kill` before they signal: the monitor restarts no more (native/monitor/restart.c). */
   noRestart: path.join(stateDir, 'no-restart'),
   /** "NAME MAX", replaced by `update --restart`: the policy the monitor applies at the next exit. */

@@ -230,6 +230,10 @@ export async function startMonitor(opts: StartMonitorOptions): Promise<StartedMo
     ...(attachOpts ? { attachClientPid: process.pid } : {}),
     notifyFd: MONITOR_NOTIFY_FD,
   };
+  if (config.events?.name !== undefined) {
+    writeFileSync(paths.eventName, config.events.name);
+    config.events = { ...config.events, nameFile: paths.eventName };
+  }
   writeFileSync(paths.config, encodeMonitorConfig(config, prepareBundle(config)));
   trace('hand over');
   const child = spawnMonitor(binary, paths.config);

@@ -11,6 +11,8 @@ export interface StopOptions {
   signal?: string;
   /** Seconds before SIGKILL (default 10, as Docker); 0 kills at once, negative waits forever. */
   timeoutSec?: number;
+  /** Called before each signal is sent (the stop signal, then SIGKILL): the caller's `kill` events. */
+  onSignal?: (signal: string) => void;
 }
 
 const gone = (err: unknown): boolean =>
@@ -44,6 +46,7 @@ export async function stopContainer(opts: StopOptions): Promise<MonitorState> {
   if (!state || state.status === 'exited') return waitExit(opts.stateDir, 30_000);
   const timeout = opts.timeoutSec ?? 10;
   const send = async (signal: string): Promise<void> => {
+    opts.onSignal?.(signal);
     try {
       await opts.runc.kill(opts.id, signal);
       const rs = await opts.runc.tryState(opts.id);

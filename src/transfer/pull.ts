@@ -204,7 +204,8 @@ async function pullOne(
     const before = tagName
       ? images.records.tags.get(tagName)?.imageId
       : images.records.manifests.imageOf(repoName, top.digest);
-    await images.create({ configRaw, chain, tags: tagName ? [tagName] : [] });
+    // Docker's pull has one `pull` event (Registries.pull), no `tag`.
+    await images.create({ configRaw, chain, tags: tagName ? [tagName] : [], tagEvents: false });
     images.records.manifests.add({ imageId, repository: repoName, digest: top.digest, mediaType: topParsed.mediaType });
     emit({ type: 'message', text: `Digest: ${top.digest}` });
     return {

@@ -2,6 +2,7 @@ import type { RemoteOptions } from '../remote/index.js';
 import type { PullOptions, PullResult } from './pull.js';
 import type { PushOptions, PushResult } from './push.js';
 import type { TransferEngine } from './types.js';
+import { familiarString, parseNormalizedNamed } from '../reference/index.js';
 
 /** Registry settings for an opened root (`WharfOptions.registries`): every pull and push starts from them. */
 export type RegistrySettings = Omit<RemoteOptions, 'signal'>;
@@ -21,13 +22,24 @@ export class Registries {
   /** `docker pull`: see transfer/pull.ts. Returns one result per reference pulled (several with `allTags`). */
   async pull(name: string, opts: PullOptions = {}): Promise<PullResult[]> {
     const { pull } = await import('./pull.js');
-    return pull(this.engine, name, this.#withSettings(opts));
+    const results = await pull(this.engine, name, this.#withSettings(opts));
+    // Docker names the pulled reference as the user would (busybox:latest) for both the actor and `name`.
+    for (const r of results) {
+      const ref = familiarString(parseNormalizedNamed(r.reference));
+      this.engine.images.emit('pull', ref, ref, r.imageId);
+    }
+    return results;
   }
 
   /** `docker push`: see transfer/push.ts. Returns one result per tag pushed. */
   async push(name: string, opts: PushOptions = {}): Promise<PushResult[]> {
     const { push } = await import('./push.js');
-    return push(this.engine, name, this.#withSettings(opts));
+    const results = await push(this.engine, name, this.#withSettings(opts));
+    for (const r of results) {
+      const ref = familiarString(parseNormalizedNamed(r.reference));
+      this.engine.images.emit('push', ref, ref, this.engine.images.tryResolve(r.reference)?.id ?? ref);
+    }
+    return results;
   }
 
   #withSettings<O extends { remote?: RemoteOptions }>(opts: O): O {

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { Wharf, is } from '../../src/index.js';
+import { Wharf, is, readEvents } from '../../src/index.js';
 import { imageHistory, inspectImage, listImages, type ImageListRow } from '../../src/images.js';
 import { Builder, BuildContext } from '../../src/build.js';
 import { startRegistry, loadRegistryConfig } from '../../src/registry.js';
@@ -68,6 +68,13 @@ test('import, build, serve, push and pull through the library API', async () => 
     const top = b.snapshots.differ.diffDir(chain[chain.length - 1]!);
     assert.equal(await readFile(path.join(top, 'srv/copy.txt'), 'utf8'), 'hello\n');
     assert.deepEqual((await b.check()).problems, []);
+    // Each root's events, as the library's services emitted them (no CLI involved).
+    const events = async (w: Wharf) => (await readEvents(w.root)).map((e) => `${e.Type} ${e.Action} ${e.Actor.ID}`);
+    const aEvents = await events(a);
+    assert.deepEqual(aEvents.slice(0, 2), [`image tag ${base.id}`, `image import ${base.id}`]);
+    assert.ok(aEvents.includes(`image tag ${built.imageId}`), aEvents.join('\n'));
+    assert.equal(aEvents.at(-1), `image push ${ref}`);
+    assert.deepEqual(await events(b), [`image pull ${ref}`]);
     assert.ok(
       is(
         await Promise.resolve()

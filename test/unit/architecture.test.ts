@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 const ORDER = [
   'errors',
   'util',
-  'events',
   'digest',
   'reference',
+  'events',
   'oci',
   'dockerfile',
   'content',

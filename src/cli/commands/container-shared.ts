@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
 import { WharfError } from '../../errors/index.js';
-import { parseGoDuration } from '../../util/index.js';
+import { parseDockerTime } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
@@ -41,26 +41,9 @@ export function expandEnvEntries(entries: readonly string[], env: NodeJS.Process
   return out;
 }
 
-function goDurationOrUndefined(s: string): number | undefined {
-  try {
-    return parseGoDuration(s);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `--since`/`--until`: RFC 3339, a Unix timestamp, or a duration before now (`10m`, `1h30m`, `45s`). */
+/** `--since`/`--until`: Docker's timestamps (RFC 3339, Unix seconds, or a duration before now: `10m`, `1h30m`). */
 export function parseTimeArg(s: string, now = Date.now()): Date {
-  if (/^\d+(\.\d+)?$/.test(s)) return new Date(Number(s) * 1000);
-  const ago = goDurationOrUndefined(s);
-  if (ago !== undefined) return new Date(now - ago / 1e6);
-  const t = Date.parse(s);
-  if (Number.isNaN(t))
-    throw new WharfError(
-      'INVALID_ARGUMENT',
-      `invalid time value "${s}": use RFC 3339, a Unix timestamp or a duration like 10m`,
-    );
-  return new Date(t);
+  return new Date(Number(parseDockerTime(s, BigInt(now) * 1_000_000n) / 1_000_000n));
 }
 
 /**

@@ -557,11 +557,7 @@ function verbs(parent: Command, ctx: CliContext): void {
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
           // Docker's restart: stop, then start again (waiting the container's --stop-timeout unless -t).
-          const stopped = await w.tasks.stop(
-            n,
-            o.time === undefined ? {} : { timeoutSec: Number.parseInt(o.time, 10) },
-          );
-          await w.tasks.start(stopped.id);
+          await w.tasks.restart(n, o.time === undefined ? {} : { timeoutSec: Number.parseInt(o.time, 10) });
           ctx.stdout.write(`${n}\n`);
         });
       }),

@@ -33,6 +33,9 @@ export const VERB_MODULES: ReadonlyArray<{
     load: () => import('./registry-client.js'),
   },
   { name: 'system', verbs: ['system'], load: () => import('./system.js') },
+  { name: 'events', verbs: ['events', 'system'], load: () => import('./events.js') },
+  { name: 'system-info', verbs: ['info', 'version', 'system'], load: () => import('./system-info.js') },
+  { name: 'system-prune', verbs: ['system'], load: () => import('./system-prune.js') },
   {
     name: 'containers',
     verbs: [

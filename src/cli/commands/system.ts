@@ -7,6 +7,7 @@ import { imageDiskUsage, listImages } from '../../image/index.js';
 import { renderTable, renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
+import { systemGroup } from './system-group.js';
 
 function reclaimableText(reclaimable: number, total: number): string {
   if (total <= 0) return humanSize(reclaimable);
@@ -14,7 +15,7 @@ function reclaimableText(reclaimable: number, total: number): string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const system = program.command('system').description('Manage Wharf');
+  const system = systemGroup(program);
 
   system
     .command('df')

@@ -61,15 +61,14 @@ function updateVerb(parent: Command, ctx: CliContext): void {
       return;
     }
     await withEngine(ctx, async (w) => {
-      const hasResources = Object.keys(req.resources).length > 0;
       // As the docker CLI: each container's name on success, the warnings after them, then every error at once.
       const warnings: string[] = [];
       const errors: string[] = [];
       for (const n of names) {
         try {
-          // dockerd 20.10 keeps a new restart policy even when the resources it came with are refused.
-          if (req.restart) await w.containers.setRestartPolicy(n, validateRestartPolicy(req.restart));
-          if (hasResources) warnings.push(...(await w.containers.update(n, req.resources)).warnings);
+          const restartPolicy = req.restart ? validateRestartPolicy(req.restart) : undefined;
+          const r = await w.containers.update(n, req.resources, restartPolicy ? { restartPolicy } : {});
+          warnings.push(...r.warnings);
           ctx.stdout.write(`${n}\n`);
         } catch (err) {
           errors.push((err as Error).message);

@@ -132,7 +132,7 @@ test('the exit code of the process is recorded', async () => {
   assert.equal((await waitExit(stateDir, 20_000)).exitCode, 3);
 });
 
-test("the monitor appends the container's die event, with Docker's attributes, to the event log", async () => {
+test("the monitor appends the container's start and die events, with Docker's attributes, to the event log", async () => {
   const { opts, stateDir, r } = await prepare({ Cmd: ['sh', '-c', 'exit 3'] });
   const log = path.join(r.dir, 'events.log');
   // A label with characters that need escaping both in the config file and in JSON; name and image win over labels.
@@ -140,8 +140,13 @@ test("the monitor appends the container's die event, with Docker's attributes, t
   await startMonitor({ ...opts, events: { path: log, name: 'web', image: 'busybox:1', labels } });
   assert.equal((await waitExit(stateDir, 20_000)).exitCode, 3);
   const events = await readEvents(r.dir);
-  assert.equal(events.length, 1);
-  const [die] = events;
+  // `start` first (a fast command exits before it is seen running: the monitor still puts its start before its die).
+  assert.deepEqual(
+    events.map((e) => e.Action),
+    ['start', 'die'],
+  );
+  assert.deepEqual(events[0]!.Actor.Attributes, { 'quote"back\\slash': 'new\nline', name: 'web', image: 'busybox:1' });
+  const die = events[1];
   assert.equal(die!.Type, 'container');
   assert.equal(die!.Action, 'die');
   assert.equal(die!.status, 'die');
@@ -159,6 +164,31 @@ test("the monitor appends the container's die event, with Docker's attributes, t
   assert.equal(BigInt(die!.time) * 1_000_000_000n <= die!.timeNano, true);
   assert.ok(die!.timeNano - BigInt(die!.time) * 1_000_000_000n < 1_000_000_000n);
   assert.equal((await fsp.stat(log)).mode & 0o777, 0o600);
+});
+
+test("an event line that would pass 4 KiB drops the container's labels, keeping name and image", async () => {
+  const { opts, stateDir, r } = await prepare({ Cmd: ['true'] });
+  const labels: Record<string, string> = {};
+  for (let i = 0; i < 20; i++) labels[`label.${i}`] = 'x'.repeat(400);
+  await startMonitor({
+    ...opts,
+    events: { path: path.join(r.dir, 'events.log'), name: 'big', image: 'busybox', labels },
+  });
+  await waitExit(stateDir, 20_000);
+  const events = await readEvents(r.dir);
+  assert.deepEqual(
+    events.map((e) => e.Action),
+    ['start', 'die'],
+  );
+  for (const e of events) {
+    assert.deepEqual(
+      Object.keys(e.Actor.Attributes).filter((k) => k.startsWith('label.')),
+      [],
+    );
+    assert.equal(e.Actor.Attributes.name, 'big');
+    assert.equal(e.Actor.Attributes.image, 'busybox');
+  }
+  assert.equal(events[1]!.Actor.Attributes.exitCode, '0');
 });
 
 test('a missing executable is COMMAND_NOT_FOUND with exit code 127', async () => {
@@ -661,6 +691,7 @@ test('the kernel OOM kill is recorded; a plain SIGKILL under a memory limit is n
   assert.deepEqual(
     events.map((e) => [e.Action, e.Actor.Attributes.exitCode, e.Actor.Attributes.name]),
     [
+      ['start', undefined, 'hog'],
       ['oom', undefined, 'hog'],
       ['die', '137', 'hog'],
     ],

@@ -1,0 +1,305 @@
+import type { Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import * as os from 'node:os';
+import type { Wharf } from '../../engine/index.js';
+import { listImages } from '../../image/index.js';
+import { findInitBinary } from '../../runtime/index.js';
+import { run } from '../../util/index.js';
+import { compileTemplate } from '../format.js';
+import type { CliContext } from '../context.js';
+import { withEngine } from '../engine.js';
+import { wharfVersion } from '../version.js';
+import { remoteOptionsFor } from './registry-client.js';
+import { systemGroup } from './system-group.js';
+
+/** statfs(2) f_type → the name Docker's info gives the backing file system (moby pkg/fsutils, graphdriver). */
+const FS_NAMES: Record<number, string> = {
+  61267: 'extfs',
+  1481003842: 'xfs',
+  2435016766: 'btrfs',
+  16914836: 'tmpfs',
+  2035054128: 'overlayfs',
+  801189825: 'zfs',
+  26985: 'nfs',
+  4076150800: 'f2fs',
+  2240043254: 'ramfs',
+};
+
+/** go-units BytesSize: binary units, four significant digits (`23.54GiB`). */
+export function binarySize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Number(v.toPrecision(4))}${units[i]}`;
+}
+
+/** The first line of a program's `--version` that matches, or undefined when it cannot run. */
+async function versionLine(binary: string, re: RegExp): Promise<string | undefined> {
+  const r = await run(binary, ['--version'], { check: false }).catch(() => undefined);
+  return r?.code === 0 ? re.exec(r.stdout)?.[1] : undefined;
+}
+
+/**
+ * `info`'s facts, in the field names of Docker's /info (system.Info) so that `--format '{{.Images}}'` and
+ * `{{json .}}` read as Docker's do; only what is true for Wharf (no daemon, no swarm, no containerd).
+ */
+export async function collectInfo(w: Wharf): Promise<Record<string, unknown>> {
+  const containers = await w.containers.list();
+  const count = (s: string) => containers.filter((c) => c.status === s).length;
+  const running = count('running');
+  const paused = count('paused');
+  let backing = '<unknown>';
+  try {
+    const t = statfsSync(w.root).type;
+    backing = FS_NAMES[t] ?? `<unknown> (0x${t.toString(16)})`;
+  } catch {
+    /* not stat-able: unknown */
+  }
+  const driver = w.snapshots.differ.driverName;
+  const runcBin = 'runc';
+  const initBin = await findInitBinary();
+  const osRelease = (() => {
+    try {
+      return readFileSync('/etc/os-release', 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const osField = (k: string) => new RegExp(`^${k}="?([^"\\n]*)"?$`, 'm').exec(osRelease)?.[1] ?? '';
+  const insecure = [
+    '::1/128',
+    '127.0.0.0/8',
+    ...(remoteOptionsFor('', {}).insecureRegistries ?? []).filter((r) => r !== ''),
+  ];
+  return {
+    ID: w.db.initSetting('engine-id', randomUUID()),
+    Containers: containers.length,
+    ContainersRunning: running,
+    ContainersPaused: paused,
+    ContainersStopped: containers.length - running - paused,
+    Images: new Set(listImages(w.images).map((r) => r.id)).size,
+    Driver: driver,
+    DriverStatus:
+      driver === 'overlay2'
+        ? [
+            ['Backing Filesystem', backing],
+            ['Supports d_type', 'true'],
+            ['Using metacopy', 'false'],
+            ['Native Overlay Diff', 'true'],
+            ['userxattr', 'false'],
+          ]
+        : [['Backing Filesystem', backing]],
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
+    MemoryLimit: true,
+    SwapLimit: true,
+    CpuCfsPeriod: true,
+    CpuCfsQuota: true,
+    OomKillDisable: false,
+    IPv4Forwarding: true,
+    Debug: false,
+    LoggingDriver: 'json-file',
+    CgroupDriver: 'cgroupfs',
+    CgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',
+    KernelVersion: os.release(),
+    OperatingSystem: osField('PRETTY_NAME') || 'Linux',
+    OSVersion: osField('VERSION_ID'),
+    OSType: 'linux',
+    Architecture: os.machine(),
+    IndexServerAddress: 'https://index.docker.io/v1/',
+    RegistryConfig: { InsecureRegistryCIDRs: insecure.filter((r) => r.includes('/')), IndexConfigs: {} },
+    InsecureRegistries: insecure,
+    NCPU: os.availableParallelism(),
+    MemTotal: os.totalmem(),
+    DockerRootDir: w.root,
+    Name: os.hostname(),
+    Labels: [],
+    ExperimentalBuild: false,
+    ServerVersion: wharfVersion(),
+    Runtimes: { runc: { path: runcBin } },
+    DefaultRuntime: 'runc',
+    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '' },
+    // Containers never depend on a Wharf process: each has its own monitor.
+    LiveRestoreEnabled: true,
+    Isolation: '',
+    InitBinary: initBin ? 'docker-init' : '',
+    RuncCommit: { ID: (await versionLine(runcBin, /^commit: (.*)$/m)) ?? 'N/A' },
+    InitCommit: { ID: initBin ? ((await versionLine(initBin, /version ([^\s]+)/)) ?? 'N/A') : 'N/A' },
+    SecurityOptions: [],
+    Warnings: null,
+    ClientInfo: { Debug: false, Version: wharfVersion(), Context: 'default', Plugins: [] },
+  };
+}
+
+/** `docker info`'s text layout (docker/cli prettyPrintInfo) for the fields Wharf has. */
+export function infoText(i: Record<string, unknown>): string {
+  const client = i.ClientInfo as { Version: string; Context: string };
+  const lines: string[] = [
+    'Client:',
+    ` Version:    ${client.Version}`,
+    ` Context:    ${client.Context}`,
+    ' Debug Mode: false',
+    '',
+    'Server:',
+    ` Containers: ${i.Containers}`,
+    `  Running: ${i.ContainersRunning}`,
+    `  Paused: ${i.ContainersPaused}`,
+    `  Stopped: ${i.ContainersStopped}`,
+    ` Images: ${i.Images}`,
+    ` Server Version: ${i.ServerVersion}`,
+    ` Storage Driver: ${i.Driver}`,
+    ...(i.DriverStatus as string[][]).map(([k, v]) => `  ${k}: ${v}`),
+    ` Logging Driver: ${i.LoggingDriver}`,
+    ` Cgroup Driver: ${i.CgroupDriver}`,
+    ` Cgroup Version: ${i.CgroupVersion}`,
+    ' Plugins:',
+  ];
+  const plugins = i.Plugins as Record<string, string[] | null>;
+  for (const k of ['Volume', 'Network', 'Log']) lines.push(`  ${k}: ${(plugins[k] ?? []).join(' ')}`);
+  const swarm = i.Swarm as { LocalNodeState: string };
+  lines.push(
+    ` Swarm: ${swarm.LocalNodeState}`,
+    ` Runtimes: ${Object.keys(i.Runtimes as object).join(' ')}`,
+    ` Default Runtime: ${i.DefaultRuntime}`,
+  );
+  if (i.InitBinary) lines.push(` Init Binary: ${i.InitBinary}`);
+  lines.push(` runc version: ${(i.RuncCommit as { ID: string }).ID}`);
+  if (i.InitBinary) lines.push(` init version: ${(i.InitCommit as { ID: string }).ID}`);
+  const sec = i.SecurityOptions as string[];
+  if (sec.length > 0) lines.push(' Security Options:', ...sec.map((s) => `  ${s}`));
+  lines.push(
+    ` Kernel Version: ${i.KernelVersion}`,
+    ` Operating System: ${i.OperatingSystem}`,
+    ` OSType: ${i.OSType}`,
+    ` Architecture: ${i.Architecture}`,
+    ` CPUs: ${i.NCPU}`,
+    ` Total Memory: ${binarySize(i.MemTotal as number)}`,
+    ` Name: ${i.Name}`,
+    ` ID: ${i.ID}`,
+    ` Docker Root Dir: ${i.DockerRootDir}`,
+    ` Debug Mode: ${i.Debug}`,
+    ` Experimental: ${i.ExperimentalBuild}`,
+    ' Insecure Registries:',
+    ...(i.InsecureRegistries as string[]).map((r) => `  ${r}`),
+    ` Live Restore Enabled: ${i.LiveRestoreEnabled}`,
+    '',
+  );
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * `version`'s facts in Docker's shape (types.Version under Server, the CLI's under Client). Wharf has no server: its
+ * "Engine" is this same program, with runc and the init binary as the components that run containers.
+ */
+export async function collectVersion(): Promise<Record<string, unknown>> {
+  const arch =
+    ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[os.arch()] ?? os.arch();
+  const v = wharfVersion();
+  const runcVersion = await versionLine('runc', /^runc version (.*)$/m);
+  const runcCommit = await versionLine('runc', /^commit: (.*)$/m);
+  const initBin = await findInitBinary();
+  const initVersion = initBin ? await versionLine(initBin, /version ([^\s]+)/) : undefined;
+  const components: Array<{ Name: string; Version: string; Details: Record<string, string> }> = [
+    {
+      Name: 'Engine',
+      Version: v,
+      Details: {
+        NodeVersion: process.version,
+        Os: 'linux',
+        Arch: arch,
+        KernelVersion: os.release(),
+        Experimental: 'false',
+      },
+    },
+  ];
+  if (runcVersion) components.push({ Name: 'runc', Version: runcVersion, Details: { GitCommit: runcCommit ?? '' } });
+  if (initVersion) components.push({ Name: 'docker-init', Version: initVersion, Details: { GitCommit: '' } });
+  return {
+    Client: {
+      Platform: { Name: 'Wharf' },
+      Version: v,
+      NodeVersion: process.version,
+      Os: 'linux',
+      Arch: arch,
+      Context: 'default',
+    },
+    Server: {
+      Platform: { Name: 'Wharf (daemonless)' },
+      Components: components,
+      Version: v,
+      Os: 'linux',
+      Arch: arch,
+      KernelVersion: os.release(),
+    },
+  };
+}
+
+/** `docker version`'s layout: tab-aligned blocks, the server's components below its Engine. */
+export function versionText(v: Record<string, unknown>): string {
+  const c = v.Client as Record<string, string>;
+  const s = v.Server as {
+    Platform: { Name: string };
+    Components: Array<{ Name: string; Version: string; Details: Record<string, string> }>;
+  };
+  const rows: string[][] = [
+    [`Client: ${(c.Platform as unknown as { Name: string }).Name}`],
+    [' Version:', c.Version!],
+    [' Node.js version:', c.NodeVersion!],
+    [' OS/Arch:', `${c.Os}/${c.Arch}`],
+    [' Context:', c.Context!],
+    [''],
+    [`Server: ${s.Platform.Name}`],
+  ];
+  for (const comp of s.Components) {
+    rows.push([` ${comp.Name}:`]);
+    rows.push(['  Version:', comp.Version]);
+    if (comp.Name === 'Engine') {
+      rows.push(['  Node.js version:', comp.Details.NodeVersion!]);
+      rows.push(['  OS/Arch:', `${comp.Details.Os}/${comp.Details.Arch}`]);
+      rows.push(['  Experimental:', comp.Details.Experimental!]);
+    } else rows.push(['  GitCommit:', comp.Details.GitCommit ?? '']);
+  }
+  // Docker's tabwriter: every aligned cell as wide as the widest + 1 (its version template uses minwidth 20).
+  const width = Math.max(20, ...rows.filter((r) => r.length > 1).map((r) => r[0]!.length + 1));
+  return rows.map((r) => (r.length > 1 ? r[0]!.padEnd(width) + r[1] : r[0]!)).join('\n') + '\n';
+}
+
+function render(ctx: CliContext, data: Record<string, unknown>, format: string | undefined, text: () => string): void {
+  if (!format) {
+    ctx.stdout.write(text());
+    return;
+  }
+  const f = format.trim() === 'json' ? '{{json .}}' : format;
+  ctx.stdout.write(`${compileTemplate(f).render(data)}\n`);
+}
+
+function addInfo(parent: Command, ctx: CliContext): void {
+  parent
+    .command('info')
+    .description('Display system-wide information')
+    .option('-f, --format <string>', "Format output using a custom template:\n'json': Print in JSON format")
+    .action(async (o: { format?: string }) =>
+      withEngine(ctx, async (w) => {
+        const info = await collectInfo(w);
+        render(ctx, info, o.format, () => infoText(info));
+      }),
+    );
+}
+
+/** `info`, `version`, `system info`. */
+export function register(program: Command, ctx: CliContext): void {
+  addInfo(program, ctx);
+  addInfo(systemGroup(program), ctx);
+  program
+    .command('version')
+    .description('Show the Wharf version information')
+    .option('-f, --format <string>', "Format output using a custom template:\n'json': Print in JSON format")
+    .action(async (o: { format?: string }) => {
+      const v = await collectVersion();
+      render(ctx, v, o.format, () => versionText(v));
+    });
+}

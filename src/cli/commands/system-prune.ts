@@ -1,0 +1,104 @@
+import type { Command } from 'commander';
+import { WharfError } from '../../errors/index.js';
+import { humanSize, parseDockerTime, splitFilter } from '../../util/index.js';
+import type { CliContext } from '../context.js';
+import { collect, confirm, withEngine } from '../engine.js';
+import { buildModule } from './build.js';
+import { systemGroup } from './system-group.js';
+
+interface PruneFilter {
+  /** Only what was created before this (ms since the epoch). */
+  until?: number;
+  /** `label=k`, `label=k=v` (must have) and `label!=…` (must not have). */
+  labels: Array<{ key: string; value?: string; negate: boolean }>;
+}
+
+/** `system prune --filter`: `until` and `label`/`label!` as Docker's prune filters take them. */
+export function parsePruneFilter(specs: readonly string[], nowMs = Date.now()): PruneFilter {
+  const out: PruneFilter = { labels: [] };
+  for (const spec of specs) {
+    const { name, value } = splitFilter(spec);
+    if (name === 'until') out.until = Number(parseDockerTime(value, BigInt(nowMs) * 1_000_000n) / 1_000_000n);
+    else if (name === 'label' || name === 'label!') {
+      const eq = value.indexOf('=');
+      out.labels.push({
+        key: eq < 0 ? value : value.slice(0, eq),
+        ...(eq < 0 ? {} : { value: value.slice(eq + 1) }),
+        negate: name === 'label!',
+      });
+    } else throw new WharfError('INVALID_ARGUMENT', `invalid filter '${name}'`);
+  }
+  return out;
+}
+
+/** Whether something created at `created` with `labels` passes the filter. */
+export function prunable(
+  f: PruneFilter,
+  created: string | null | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  if (f.until !== undefined && created && Date.parse(created) >= f.until) return false;
+  for (const l of f.labels) {
+    const has = Object.hasOwn(labels, l.key) && (l.value === undefined || labels[l.key] === l.value);
+    if (has === l.negate) return false;
+  }
+  return true;
+}
+
+/** Docker's warning (docker/cli system prune's confirmationTemplate) for these flags. */
+export function pruneWarning(o: { all?: boolean; volumes?: boolean }): string {
+  const items = ['all stopped containers', 'all networks not used by at least one container'];
+  if (o.volumes) items.push('all anonymous volumes not used by at least one container');
+  items.push(o.all ? 'all images without at least one container associated to them' : 'all dangling images');
+  items.push(o.all ? 'all build cache' : 'unused build cache');
+  return `WARNING! This will remove:\n${items.map((i) => `  - ${i}`).join('\n')}\n`;
+}
+
+/**
+ * `system prune`: the container, volume, image and build-cache prunes (the services' own), in Docker's order and
+ * with each one's report, then the total.
+ */
+export function register(program: Command, ctx: CliContext): void {
+  systemGroup(program)
+    .command('prune')
+    .description('Remove unused data')
+    .option('-a, --all', 'Remove all unused images not just dangling ones')
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect, [])
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--volumes', 'Prune anonymous volumes')
+    .action(async (o: { all?: boolean; filter: string[]; force?: boolean; volumes?: boolean }) => {
+      const f = parsePruneFilter(o.filter);
+      if (o.volumes && f.until !== undefined)
+        throw new WharfError('INVALID_ARGUMENT', 'ERROR: The "until" filter is not supported with "--volumes"');
+      if (!o.force && !(await confirm(ctx, pruneWarning(o)))) return;
+      await withEngine(ctx, async (w) => {
+        let total = 0;
+        const section = (title: string, lines: readonly string[]) => {
+          if (lines.length > 0) ctx.stdout.write(`${title}:\n${lines.map((l) => `${l}\n`).join('')}\n`);
+        };
+        const ctrs = await w.containers.prune((c) => prunable(f, c.created, c.config.Labels ?? {}));
+        section('Deleted Containers', ctrs.deleted);
+        total += ctrs.reclaimed;
+        if (o.volumes) {
+          // Anonymous volumes only, even with -a (as Docker's system prune since API 1.42).
+          const vols = await w.volumes.prune({ filter: (v) => prunable(f, undefined, v.labels) });
+          section('Deleted Volumes', vols.deleted);
+          total += vols.reclaimed;
+        }
+        const imgs = await w.images.prune({
+          all: o.all === true,
+          filter: (img) => prunable(f, img.created ?? img.addedAt, img.labels),
+        });
+        section(
+          'Deleted Images',
+          imgs.events.map((e) => ('Untagged' in e ? `untagged: ${e.Untagged}` : `deleted: ${e.Deleted}`)),
+        );
+        total += imgs.reclaimed;
+        const { Builder } = await buildModule();
+        const cache = await new Builder(w).prune();
+        section('Deleted build cache objects', cache.deleted);
+        total += cache.reclaimed;
+        ctx.stdout.write(`Total reclaimed space: ${humanSize(total)}\n`);
+      });
+    });
+}
