@@ -248,6 +248,7 @@ test('update: a running container gets its new memory limit at once; output as d
     ok(await cli(['run', '-d', '--name', 'upd', '-m', '64m', 'busybox', 'sleep', '600']), 'run');
   const id = ok(await wharf(['inspect', '-f', '{{.Id}}', 'upd']), 'id').stdout.trim();
   if (v1) assert.equal(cgroup(id, 'memory', 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
+  const since = String(Math.floor(Date.now() / 1000));
   for (const args of [
     ['update', '-m', '100m', '--memory-swap', '200m', 'upd'],
     ['update', '-m', '100m', 'nope', 'upd'],
@@ -265,6 +266,22 @@ test('update: a running container gets its new memory limit at once; output as d
     assert.equal(w.stdout, k.stdout, args.join(' '));
     assert.equal(w.stderr.replace(/wharf/g, 'docker'), k.stderr, args.join(' '));
   }
+  // One `update` event per container updated, none for a refused update.
+  await new Promise((r) => setTimeout(r, 1100));
+  const until = String(Math.floor(Date.now() / 1000));
+  const updates = (cli: typeof wharf) =>
+    cli([
+      'events',
+      '--since',
+      since,
+      '--until',
+      until,
+      '--filter',
+      'event=update',
+      '--format',
+      '{{.Action}} {{.Actor.Attributes.name}}',
+    ]);
+  assert.equal(ok(await updates(wharf), 'events').stdout, ok(await updates(docker), 'docker events').stdout);
   const fields =
     '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}} {{.HostConfig.MemoryReservation}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}';
   const w = ok(await wharf(['inspect', '-f', fields, 'upd']), 'inspect');
