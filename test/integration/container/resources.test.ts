@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { ok, WHARF_BIN } from '../../helpers/cli.js';
@@ -379,5 +379,33 @@ test('--device: a missing host device fails the start with Docker’s message; a
   if (dir) {
     const ls = ok(await wharf(['run', '--rm', '--device', `${dir}:/dev/x`, 'busybox', 'ls', '/dev/x']), 'dir');
     assert.deepEqual(ls.stdout.trim().split(/\s+/).sort(), readdirSync(dir).sort());
+  }
+});
+
+test('--cgroup-parent: the container’s cgroup is under that parent, and stats reads it there', async () => {
+  const parent = `wharf-res-parent-${process.pid}`;
+  const id = ok(
+    await wharf(['run', '-d', '--cgroup-parent', parent, '-m', '32m', 'busybox', 'sleep', '600']),
+    'run',
+  ).stdout.trim();
+  try {
+    const dir = v1 ? `/sys/fs/cgroup/memory/${parent}/${id}/ctr` : `/sys/fs/cgroup/${parent}/${id}/ctr`;
+    assert.ok(existsSync(dir), dir);
+    const st = ok(await wharf(['stats', '--no-stream', '--format', '{{.MemUsage}}', id]), 'stats');
+    assert.match(st.stdout, / \/ 32MiB\n$/);
+  } finally {
+    ok(await wharf(['rm', '-f', id]), 'rm');
+    // The parent is the user's, as with Docker: left in place by the engine, removed by the test.
+    for (const c of v1 ? readdirSync('/sys/fs/cgroup') : ['']) {
+      const p = path.join('/sys/fs/cgroup', c, parent);
+      // Bounded: the monitor removes the container's own cgroup just after the exit.
+      for (let i = 0; i < 50 && existsSync(p); i++) {
+        try {
+          rmdirSync(p);
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
   }
 });
