@@ -36,7 +36,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
   ],
   cp: ['quiet'],
   create: [
-
     'blkio-weight',
     'blkio-weight-device',
     'cgroup-parent',
@@ -82,7 +81,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
   rm: ['link'],
   rmi: ['platform'],
   run: [
-
     'blkio-weight',
     'blkio-weight-device',
     'cgroup-parent',
