@@ -110,6 +110,12 @@ function verbs(parent: Command, ctx: CliContext): void {
     .argument('<DEST>')
     .option('-a, --archive', 'Archive mode (copy all uid/gid information)')
     .option('-L, --follow-link', 'Always follow symbol link in SRC_PATH')
+    // Docker prints a progress line and "Successfully copied …" only on a terminal; Wharf prints neither, so -q
+    // changes nothing: it is what Docker's output is with no terminal attached.
+    .option(
+      '-q, --quiet',
+      'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached',
+    )
     .action(async (srcArg: string, destArg: string, o: { archive?: boolean; followLink?: boolean }) =>
       withEngine(ctx, async (w) => {
         const src = splitCpArg(srcArg);

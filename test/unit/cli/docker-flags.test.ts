@@ -34,7 +34,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
     'shm-size',
     'ulimit',
   ],
-  cp: ['quiet'],
   create: [
     'ip',
     'ip6',
@@ -50,7 +49,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
   history: ['platform'],
   images: ['tree'],
   load: ['platform'],
-  logs: ['details'],
   push: ['platform'],
   restart: ['signal', 'timeout'],
   rm: ['link'],
