@@ -67,7 +67,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
   save: ['platform'],
   start: ['detach-keys'],
   stop: ['timeout'],
-  'volume create': ['opt'],
 };
 
 const ctx: CliContext = {
