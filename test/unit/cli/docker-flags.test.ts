@@ -19,21 +19,6 @@ const fixture = JSON.parse(
  * Wharf does list fails the test, so this cannot go stale.
  */
 const NOT_YET: Record<string, '*' | readonly string[]> = {
-  build: [
-    'add-host',
-    'cgroup-parent',
-    'compress',
-    'cpu-period',
-    'cpu-quota',
-    'cpu-shares',
-    'cpuset-cpus',
-    'cpuset-mems',
-    'memory',
-    'memory-swap',
-    'security-opt',
-    'shm-size',
-    'ulimit',
-  ],
   create: [
     'ip',
     'ip6',
