@@ -31,13 +31,9 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
     'volume-driver',
   ],
   exec: ['detach-keys'],
-  history: ['platform'],
   images: ['tree'],
-  load: ['platform'],
-  push: ['platform'],
   restart: ['signal', 'timeout'],
   rm: ['link'],
-  rmi: ['platform'],
   run: [
     'ip',
     'ip6',
@@ -49,7 +45,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
     'use-api-socket',
     'volume-driver',
   ],
-  save: ['platform'],
   start: ['detach-keys'],
   stop: ['timeout'],
 };
