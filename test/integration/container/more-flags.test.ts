@@ -97,3 +97,25 @@ test('cp -q: accepted; nothing is printed either way', async () => {
   assert.equal(r.stdout + r.stderr, '');
   assert.match(await fsp.readFile(path.join(host, 'passwd'), 'utf8'), /^root:/);
 });
+
+test('history/save/rmi/load --platform: the image of that platform, else dockerd not-found message', async () => {
+  const wrong =
+    /image with reference busybox was found but does not match the specified platform: wanted linux\/s390x, actual: linux\//;
+  for (const args of [
+    ['history', '--platform', 'linux/s390x', 'busybox'],
+    ['save', '--platform', 'linux/s390x', '-o', path.join(host, 'x.tar'), 'busybox'],
+    ['rmi', '--platform', 'linux/s390x', 'busybox'],
+  ]) {
+    const r = await f.cli(args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, wrong, args.join(' '));
+  }
+  const here = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+  ok(await f.cli(['history', '--platform', here, '-q', 'busybox']), 'history --platform');
+  const tar = path.join(host, 'bb.tar');
+  ok(await f.cli(['save', '--platform', here, '-o', tar, 'busybox']), 'save --platform');
+  const none = await f.cli(['load', '--platform', 'linux/s390x', '-i', tar]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no image for platform linux\/s390x in the archive/);
+  assert.match(ok(await f.cli(['load', '--platform', here, '-i', tar]), 'load').stdout, /Loaded image: busybox:latest/);
+});
