@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ok } from '../../helpers/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ok, WHARF_BIN } from '../../helpers/cli.js';
 import { withBusybox, type Fixture } from './fixture.js';
 
 let f: Fixture;
@@ -118,4 +119,78 @@ test('history/save/rmi/load --platform: the image of that platform, else dockerd
   assert.equal(none.code, 1);
   assert.match(none.stderr, /no image for platform linux\/s390x in the archive/);
   assert.match(ok(await f.cli(['load', '--platform', here, '-i', tar]), 'load').stdout, /Loaded image: busybox:latest/);
+});
+
+test('stop/restart -t, --timeout (and the deprecated --time), restart -s; rm --link as dockerd without links', async () => {
+  ok(await f.cli(['run', '-d', '--name', 'st', '--network', 'none', 'busybox', 'sleep', '300']), 'run');
+  const bad = await f.cli(['stop', '-t', 'x', 'st']);
+  assert.equal(bad.code, 125);
+  assert.match(
+    bad.stderr,
+    /invalid argument "x" for "-t, --timeout" flag: strconv\.ParseInt: parsing "x": invalid syntax/,
+  );
+  // sleep as PID 1 ignores SIGTERM: -t 0 kills at once.
+  const stop = ok(await f.cli(['stop', '--timeout', '0', 'st']), 'stop --timeout');
+  assert.equal(stop.stdout, 'st\n');
+  ok(await f.cli(['start', 'st']), 'start');
+  const old = ok(await f.cli(['stop', '--time', '0', 'st']), 'stop --time');
+  assert.equal(old.stderr, 'Flag --time has been deprecated, use --timeout instead\n');
+  assert.equal(ok(await f.cli(['restart', '-s', 'KILL', '-t', '0', 'st']), 'restart -s').stdout, 'st\n');
+  assert.equal(ok(await f.cli(['inspect', '-f', '{{.State.Running}}', 'st']), 'inspect').stdout.trim(), 'true');
+  const events = ok(await f.cli(['events', '--since', '0', '--until', '0s', '--filter', 'container=st']), 'events');
+  assert.match(events.stdout, /container kill [0-9a-f]{64} .*signal=9/);
+
+  const link = await f.cli(['rm', '--link', 'st']);
+  assert.equal(link.code, 1);
+  assert.match(link.stderr, /Conflict, cannot remove the default link name of the container/);
+  const none = await f.cli(['rm', '-l', '/st/alias']);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /No such container: \/?st\/alias/);
+  ok(await f.cli(['rm', '-f', 'st']), 'rm');
+});
+
+test('exec/start --detach-keys: the sequence detaches the CLI, the process runs on; exec checks the keys', async () => {
+  const pty = await import('node-pty');
+  ok(await f.cli(['run', '-d', '--name', 'dk', '--network', 'none', 'busybox', 'sleep', '300']), 'run');
+  const bad = await f.cli(['exec', '--detach-keys', 'bogus', 'dk', 'true']);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, 'Error response from daemon: Invalid escape keys (bogus) provided\n');
+
+  const session = (args: string[]) => {
+    const term = pty.spawn(WHARF_BIN, ['--root', f.root, ...args], {
+      cols: 80,
+      rows: 20,
+      env: process.env as Record<string, string>,
+    });
+    let out = '';
+    term.onData((d) => (out += d));
+    const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
+    const waitFor = async (re: RegExp): Promise<void> => {
+      for (let i = 0; i < 150 && !re.test(out); i++) await sleep(100);
+      assert.match(out, re);
+    };
+    return { term, exited, waitFor };
+  };
+  const script = 'echo ready; read x; echo "after-$x" > /tmp/after; sleep 300';
+  const a = session(['exec', '-it', '--detach-keys', 'ctrl-a,x', 'dk', 'sh', '-c', script]);
+  await a.waitFor(/ready/);
+  a.term.write('typed\r\x01x');
+  assert.equal(await Promise.race([a.exited, sleep(20_000).then(() => -1)]), 0, 'detached');
+  let after = '';
+  for (let i = 0; i < 100 && !after; i++) {
+    after = (await f.cli(['exec', 'dk', 'cat', '/tmp/after'])).stdout;
+    if (!after) await sleep(100);
+  }
+  assert.equal(after, 'after-typed\n');
+  // The exec'd shell is still there after the detach (its `sleep 300`).
+  assert.match(ok(await f.cli(['exec', 'dk', 'ps']), 'ps').stdout, /sleep 300\n[\s\S]*sleep 300/);
+
+  ok(await f.cli(['create', '-it', '--name', 'dk2', '--network', 'none', 'busybox', 'sh']), 'create');
+  const b = session(['start', '-ai', '--detach-keys', 'ctrl-a,x', 'dk2']);
+  b.term.write('echo $((6*7))\r');
+  await b.waitFor(/42/);
+  b.term.write('\x01x');
+  assert.equal(await Promise.race([b.exited, sleep(20_000).then(() => -1)]), 0, 'start detached');
+  assert.equal(ok(await f.cli(['inspect', '-f', '{{.State.Running}}', 'dk2']), 'inspect').stdout.trim(), 'true');
+  ok(await f.cli(['rm', '-f', 'dk', 'dk2']), 'rm');
 });

@@ -30,10 +30,7 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
     'use-api-socket',
     'volume-driver',
   ],
-  exec: ['detach-keys'],
   images: ['tree'],
-  restart: ['signal', 'timeout'],
-  rm: ['link'],
   run: [
     'ip',
     'ip6',
@@ -45,8 +42,6 @@ const NOT_YET: Record<string, '*' | readonly string[]> = {
     'use-api-socket',
     'volume-driver',
   ],
-  start: ['detach-keys'],
-  stop: ['timeout'],
 };
 
 const ctx: CliContext = {
