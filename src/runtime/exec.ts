@@ -113,7 +113,8 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
           // What was typed before the sequence still goes to the process.
           const before = buf.subarray(0, Math.max(0, i + 1 - keys.length));
           if (before.length) term.write(before);
-          return detach();
+          detach();
+          return;
         }
       }
       term.write(buf);
