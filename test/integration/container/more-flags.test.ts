@@ -194,3 +194,45 @@ test('exec/start --detach-keys: the sequence detaches the CLI, the process runs 
   assert.equal(ok(await f.cli(['inspect', '-f', '{{.State.Running}}', 'dk2']), 'inspect').stdout.trim(), 'true');
   ok(await f.cli(['rm', '-f', 'dk', 'dk2']), 'rm');
 });
+
+test('run/create --runtime, --storage-opt, --volume-driver, --use-api-socket: what Wharf has, else dockerd words', async () => {
+  ok(
+    await f.cli(['create', '--name', 'rt', '--runtime', 'runc', '--volume-driver', 'local', '-v', 'rtv:/x', 'busybox']),
+    'create',
+  );
+  const hc = ok(
+    await f.cli(['inspect', '-f', '{{.HostConfig.Runtime}} {{.HostConfig.VolumeDriver}}', 'rt']),
+    'inspect',
+  );
+  assert.equal(hc.stdout, 'runc local\n');
+  const cases: Array<[string[], number, RegExp]> = [
+    [
+      ['create', '--runtime', 'crun', 'busybox'],
+      1,
+      /^Error response from daemon: unknown or invalid runtime name: crun$/m,
+    ],
+    [['run', '--rm', '--runtime', 'crun', 'busybox', 'true'], 125, /unknown or invalid runtime name: crun/],
+    [['create', '--storage-opt', 'size', 'busybox'], 125, /invalid storage option/],
+    [['create', '--storage-opt', 'foo=1', 'busybox'], 1, /^Error response from daemon: Unknown option foo$/m],
+    [
+      ['create', '--volume-driver', 'foo', '-v', 'vd:/x', 'busybox'],
+      1,
+      /error looking up volume plugin foo: plugin "foo" not found/,
+    ],
+    [['create', '--use-api-socket', 'busybox'], 125, /--use-api-socket: Wharf has no Engine API socket/],
+  ];
+  for (const [args, code, msg] of cases) {
+    const r = await f.cli(args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, msg, args.join(' '));
+  }
+  // size= needs overlay on XFS with project quotas; the host's file system decides which refusal.
+  const size = await f.cli(['create', '--storage-opt', 'size=1G', 'busybox']);
+  assert.equal(size.code, 1);
+  assert.match(
+    size.stderr,
+    /--storage-opt is supported only for overlay over xfs with 'pquota' mount option|does not set XFS project quotas/,
+  );
+  // A bind and no volume: the driver is never asked.
+  ok(await f.cli(['create', '--volume-driver', 'foo', '-v', `${host}:/x`, 'busybox']), 'bind with another driver');
+});
