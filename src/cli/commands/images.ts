@@ -3,13 +3,46 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { imageHistory, inspectImage, listImages, parseImageFilters, type RemoveEvent } from '../../image/index.js';
+import {
+  imageHistory,
+  inspectImage,
+  listImages,
+  parseImageFilters,
+  type ImageListRow,
+  type RemoveEvent,
+} from '../../image/index.js';
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine, collect, confirm, goTimeString } from '../engine.js';
 import { writeInspect } from './container-info.js';
-import { requirePlatform } from './image-platform.js';
+import { imagePlatform, requirePlatform } from './image-platform.js';
+import { renderImageTree, type TreeImage } from '../image-tree.js';
+import { formatPlatform } from '../../oci/index.js';
+import type { Wharf } from '../../engine/index.js';
+
+/** `images --tree`'s rows: the listed images (one row per tag) grouped by image, with platform and in-use. */
+async function treeImages(w: Wharf, rows: readonly ImageListRow[]): Promise<TreeImage[]> {
+  const byId = new Map<string, TreeImage>();
+  for (const r of rows) {
+    let t = byId.get(r.id);
+    if (!t) {
+      const p = await imagePlatform(w, r.id);
+      t = {
+        id: r.id,
+        names: [],
+        created: r.created ? Date.parse(r.created) / 1000 : 0,
+        size: r.size,
+        inUse: r.containers > 0,
+        platform: formatPlatform(p),
+        childId: w.images.records.manifests.ofImage(r.id)[0]?.digest ?? r.id,
+      };
+      byId.set(r.id, t);
+    }
+    if (r.repository !== '<none>' && r.tag !== '<none>') t.names.push(`${r.repository}:${r.tag}`);
+  }
+  return [...byId.values()];
+}
 
 const idColumn = (id: string, noTrunc: boolean) => (noTrunc ? id : shortId(id));
 
@@ -26,15 +59,42 @@ function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
 export function register(program: Command, ctx: CliContext): void {
   const imagesAction = async (
     repo: string | undefined,
-    o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; filter: string[]; format?: string },
+    o: {
+      all?: boolean;
+      quiet?: boolean;
+      digests?: boolean;
+      trunc?: boolean;
+      filter: string[];
+      format?: string;
+      tree?: boolean;
+    },
   ) =>
     withEngine(ctx, async (w) => {
+      const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
+      if (o.tree) {
+        // The docker CLI's shouldUseTree: what the tree cannot show yet (exit 1).
+        const conflict = o.quiet
+          ? '--quiet'
+          : noTrunc
+            ? '--no-trunc'
+            : o.digests
+              ? '--show-digest'
+              : o.format !== undefined
+                ? '--format'
+                : undefined;
+        if (conflict) throw new WharfError('INVALID_ARGUMENT', `${conflict} is not yet supported with --tree`);
+      }
       const rows = listImages(w.images, {
         all: o.all ?? false,
         filters: parseImageFilters(o.filter),
         ...(repo ? { repoFilter: repo } : {}),
       });
-      const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
+      if (o.tree) {
+        ctx.stdout.write(
+          renderImageTree(await treeImages(w, rows), process.stdout.isTTY ? process.stdout.columns : 80),
+        );
+        return;
+      }
       if (o.quiet) {
         // One line per row, as Docker: an image with several tags prints its ID once for each.
         for (const r of rows) ctx.stdout.write(idColumn(r.id, noTrunc) + '\n');
@@ -78,6 +138,7 @@ export function register(program: Command, ctx: CliContext): void {
       )
       .option('--no-trunc', "Don't truncate output")
       .option('-q, --quiet', 'Only show image IDs')
+      .option('--tree', 'List multi-platform images as a tree (EXPERIMENTAL)')
       .action(imagesAction);
   imagesOptions(program.command('images').description('List images'));
 

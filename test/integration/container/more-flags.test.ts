@@ -236,3 +236,17 @@ test('run/create --runtime, --storage-opt, --volume-driver, --use-api-socket: wh
   // A bind and no volume: the driver is never asked.
   ok(await f.cli(['create', '--volume-driver', 'foo', '-v', `${host}:/x`, 'busybox']), 'bind with another driver');
 });
+
+test('images --tree: each image with its names and its platform row, U when a container uses it', async () => {
+  ok(await f.cli(['create', '--name', 'tree-user', 'busybox']), 'create');
+  const out = ok(await f.cli(['images', '--tree']), 'images --tree').stdout.split('\n');
+  assert.match(out[0]!, /^WARNING: This is an experimental feature/);
+  assert.match(out[1]!, /^IMAGE\s+ID\s+DISK USAGE\s+CONTENT SIZE\s+EXTRA$/);
+  const row = out.findIndex((l) => l.startsWith('busybox:latest '));
+  assert.match(out[row]!, /^busybox:latest\s+[0-9a-f]{12}\s+\S+B\s+\S+B {3}U {4}$/);
+  assert.match(out[row + 1]!, /^└─ linux\/\S+\s+[0-9a-f]{12}\s+\S+B\s+\S+B {3}U {4}$/);
+  const q = await f.cli(['images', '--tree', '-q']);
+  assert.equal(q.code, 1);
+  assert.match(q.stderr, /--quiet is not yet supported with --tree/);
+  ok(await f.cli(['rm', 'tree-user']), 'rm');
+});
