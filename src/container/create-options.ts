@@ -86,4 +86,10 @@ export interface CreateOptions {
   /** Which streams the creating client attaches (Docker's AttachStdout/AttachStderr; default both, none with -d). */
   attachStdout?: boolean;
   attachStderr?: boolean;
+  /** `--runtime`: only `runc` (create-checks.ts). */
+  runtime?: string;
+  /** `--storage-opt` key=value pairs: refused as dockerd's overlay2 refuses them without project quotas. */
+  storageOpt?: Record<string, string>;
+  /** `--volume-driver`: the driver of the volumes `-v` and the image's VOLUMEs create; only `local`. */
+  volumeDriver?: string;
 }

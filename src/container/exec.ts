@@ -20,6 +20,8 @@ export interface ExecOptions {
   stdout?: Writable;
   stderr?: Writable;
   consoleSize?: { cols: number; rows: number };
+  /** `exec --detach-keys` (with -it): the sequence that detaches the CLI and leaves the process running. */
+  detachKeys?: Buffer;
 }
 
 /**
@@ -56,12 +58,16 @@ export async function execInContainer(
     ...(opts.stdout ? { stdout: opts.stdout } : {}),
     ...(opts.stderr ? { stderr: opts.stderr } : {}),
     detach: opts.detach === true,
+    ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
     ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
   });
   if (!opts.detach) {
     // A detached exec's end is not seen by this process: no exec_die for it.
     void handle.exit.then(
-      (code) => emitContainerEvent(events, 'exec_die', v, { execID, exitCode: String(code) }),
+      // Detached from (detach keys): its end is not seen by this process either.
+      (code) => {
+        if (!handle.detached) emitContainerEvent(events, 'exec_die', v, { execID, exitCode: String(code) });
+      },
       () => {},
     );
   }

@@ -29,7 +29,10 @@ export {
 } from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';
+export { logAttributes, logDetailsPrefix } from './log-attrs.js';
 export * from './resources.js';
+export { stepSpecOptions } from './bundle.js';
+export { parseSecurityOpts } from './run-modes.js';
 export {
   cgroupVersion,
   hostResources,

@@ -16,6 +16,7 @@ import { cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
+import { backingFsOf, checkRuntime, checkStorageOpts, checkVolumeDriver } from './create-checks.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
@@ -172,6 +173,8 @@ export class ContainerService {
         `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`,
       );
     }
+    const runtime = checkRuntime(opts.runtime);
+    checkStorageOpts(opts.storageOpt ?? {}, () => backingFsOf(this.#store.root));
     // dockerd's floor (verifyPlatformContainerResources): less leaves no room for the runtime itself.
     if (opts.memory && opts.memory < 6 * 1024 * 1024) {
       throw new WharfError('INVALID_ARGUMENT', 'Minimum memory limit allowed is 6MB');
@@ -181,6 +184,11 @@ export class ContainerService {
       ...(opts.volumes ?? []).map(parseVolumeFlag),
       ...(opts.mounts ?? []).map(parseMountFlag),
     ];
+    checkVolumeDriver(
+      opts.volumeDriver,
+      (opts.volumes ?? []).some((v) => parseVolumeFlag(v).kind === 'volume') ||
+        Object.keys(ic.Volumes ?? {}).length > 0,
+    );
     const dests = new Set<string>();
     for (const s of specs) {
       if (dests.has(s.destination)) throw new WharfError('INVALID_ARGUMENT', `Duplicate mount point: ${s.destination}`);
@@ -267,6 +275,8 @@ export class ContainerService {
       ExtraHosts: opts.extraHosts ?? [],
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
+      Runtime: runtime,
+      ...(opts.volumeDriver ? { VolumeDriver: opts.volumeDriver } : {}),
       RestartPolicy: restartPolicy,
       ...modes,
     };

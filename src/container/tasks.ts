@@ -111,6 +111,7 @@ export class TaskService {
         if (m.Type !== 'volume' || !m.Name) continue;
         const v = this.#volumes.get(m.Name);
         if (!v) throw new WharfError('NOT_FOUND', `volume ${m.Name} of container ${shortId(rec.id)} is gone`);
+        await this.#volumes.mountDevice(m.Name);
         if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
       }
       const net = await startNetwork(rec, p, (bridge) => {

@@ -18,6 +18,7 @@ import {
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
 import { parseDetachKeys } from './run-flags.js';
+import { type StopTimeoutFlags, stopTimeoutOf, stopTimeoutOptions } from './stop-flags.js';
 
 import {
   checkCidfile,
@@ -186,7 +187,8 @@ function verbs(parent: Command, ctx: CliContext): void {
     .argument('<CONTAINER...>')
     .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
     .option('-i, --interactive', "Attach container's STDIN")
-    .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }) =>
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .action(async (names: string[], o: { attach?: boolean; interactive?: boolean; detachKeys?: string }) =>
       exit125(ctx, () =>
         withEngine(ctx, async (w) => {
           if ((o.attach || o.interactive) && names.length > 1) {
@@ -194,9 +196,11 @@ function verbs(parent: Command, ctx: CliContext): void {
           }
           if (o.attach || o.interactive) {
             const rec = w.containers.resolve(names[0]!);
+            const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
             await startAttached(ctx, w, rec.id, {
               tty: rec.config.Tty === true,
               interactive: o.interactive === true,
+              ...(detachKeys ? { detachKeys } : {}),
               start: (so) => w.tasks.start(rec.id, so),
             });
             return;
@@ -219,42 +223,46 @@ function verbs(parent: Command, ctx: CliContext): void {
       ),
     );
 
-  parent
-    .command('stop')
-    .description('Stop one or more running containers')
-    .argument('<CONTAINER...>')
-    // No default here: the container's --stop-timeout, else 10 s (TaskService.stop).
-    .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
-    .option('-s, --signal <string>', 'Signal to send to the container')
-    .action(async (names: string[], o: { time?: string; signal?: string }) =>
-      withEngine(ctx, async (w) => {
-        const t = o.time === undefined ? undefined : Number.parseInt(o.time, 10);
-        if (t !== undefined && !Number.isFinite(t))
-          throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.time}" for "-t, --time" flag`);
-        await forEachContainer(ctx, names, async (n) => {
-          await w.tasks.stop(n, {
-            ...(t !== undefined ? { timeoutSec: t } : {}),
-            ...(o.signal ? { signal: o.signal } : {}),
-          });
-          ctx.stdout.write(`${n}\n`);
+  stopTimeoutOptions(
+    parent
+      .command('stop')
+      .description('Stop one or more running containers')
+      .argument('<CONTAINER...>')
+      .option('-s, --signal <string>', 'Signal to send to the container'),
+  ).action(async (names: string[], o: StopTimeoutFlags & { signal?: string }) =>
+    withEngine(ctx, async (w) => {
+      // No default here: the container's --stop-timeout, else 10 s (TaskService.stop).
+      const t = stopTimeoutOf(ctx, o);
+      await forEachContainer(ctx, names, async (n) => {
+        await w.tasks.stop(n, {
+          ...(t !== undefined ? { timeoutSec: t } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
         });
-      }),
-    );
+        ctx.stdout.write(`${n}\n`);
+      });
+    }),
+  );
 
-  parent
-    .command('restart')
-    .description('Restart one or more containers')
-    .argument('<CONTAINER...>')
-    .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
-    .action(async (names: string[], o: { time?: string }) =>
-      withEngine(ctx, async (w) => {
-        await forEachContainer(ctx, names, async (n) => {
-          // Docker's restart: stop, then start again (waiting the container's --stop-timeout unless -t).
-          await w.tasks.restart(n, o.time === undefined ? {} : { timeoutSec: Number.parseInt(o.time, 10) });
-          ctx.stdout.write(`${n}\n`);
+  stopTimeoutOptions(
+    parent
+      .command('restart')
+      .description('Restart one or more containers')
+      .argument('<CONTAINER...>')
+      .option('-s, --signal <string>', 'Signal to send to the container'),
+  ).action(async (names: string[], o: StopTimeoutFlags & { signal?: string }) =>
+    withEngine(ctx, async (w) => {
+      const t = stopTimeoutOf(ctx, o);
+      await forEachContainer(ctx, names, async (n) => {
+        // Docker's restart: stop (with --signal, else the container's stop signal), then start again, waiting the
+        // container's --stop-timeout unless -t.
+        await w.tasks.restart(n, {
+          ...(t !== undefined ? { timeoutSec: t } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
         });
-      }),
-    );
+        ctx.stdout.write(`${n}\n`);
+      });
+    }),
+  );
 
   parent
     .command('kill')
@@ -275,9 +283,16 @@ function verbs(parent: Command, ctx: CliContext): void {
     .argument('<CONTAINER...>')
     .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
-    .action(async (names: string[], o: { force?: boolean; volumes?: boolean }) =>
+    .option('-l, --link', 'Remove the specified link')
+    .action(async (names: string[], o: { force?: boolean; volumes?: boolean; link?: boolean }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
+          if (o.link) {
+            // Legacy links (`/parent/alias` names) do not exist in Wharf: a name is a container's own, which dockerd
+            // refuses to unlink, or nothing (its "No such container").
+            w.containers.resolve(n);
+            throw new WharfError('CONFLICT', 'Conflict, cannot remove the default link name of the container');
+          }
           await w.containers.remove(n, { force: o.force === true, volumes: o.volumes === true });
           ctx.stdout.write(`${n}\n`);
         });

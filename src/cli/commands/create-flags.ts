@@ -25,6 +25,8 @@ import {
   parseSecurityOptFlags,
   parseSysctls,
   parseTmpfs,
+  checkUseApiSocket,
+  parseStorageOpts,
 } from './run-flags.js';
 
 /**
@@ -89,6 +91,10 @@ export interface CreateFlags extends HealthFlagValues, ResourceFlags {
   logOpt: string[];
   sigProxy?: boolean;
   detachKeys?: string;
+  runtime?: string;
+  storageOpt: string[];
+  volumeDriver?: string;
+  useApiSocket?: boolean;
 }
 
 export function createFlags(cmd: Command): Command {
@@ -146,7 +152,11 @@ export function createFlags(cmd: Command): Command {
     .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect, [])
     .option('--security-opt <list>', 'Security Options', collect, [])
     .option('--log-driver <string>', 'Logging driver for the container')
-    .option('--log-opt <list>', 'Log driver options', collect, []);
+    .option('--log-opt <list>', 'Log driver options', collect, [])
+    .option('--runtime <string>', 'Runtime to use for this container')
+    .option('--storage-opt <list>', 'Storage driver options for the container', collect, [])
+    .option('--volume-driver <string>', 'Optional volume driver for the container')
+    .option('--use-api-socket', 'Bind mount Docker API socket and required auth');
   return healthFlags(flags);
 }
 
@@ -256,7 +266,11 @@ function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
     stopTimeout = Number(o.stopTimeout);
   }
   const streams = parseAttach(o.attach, o.interactive === true);
+  checkUseApiSocket(o.useApiSocket);
   return {
+    ...(o.runtime !== undefined ? { runtime: o.runtime } : {}),
+    storageOpt: parseStorageOpts(o.storageOpt),
+    ...(o.volumeDriver ? { volumeDriver: o.volumeDriver } : {}),
     ...(o.ipc !== undefined ? { ipc: o.ipc } : {}),
     ...(o.pid !== undefined ? { pid: o.pid } : {}),
     ...(o.uts !== undefined ? { uts: o.uts } : {}),
