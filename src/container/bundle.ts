@@ -244,7 +244,9 @@ async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefin
   const sec = parseSecurityOpts(hc.SecurityOpt ?? []);
   if (sec.noNewPrivileges) out.noNewPrivileges = true;
   if (sec.unmaskPaths) out.unmaskPaths = true;
-  if (sec.seccomp !== undefined && sec.seccomp !== 'unconfined' && sec.seccomp !== 'builtin') {
+  // Unset or `builtin`: buildSpec applies Docker's default profile.
+  if (sec.seccomp === 'unconfined') out.seccomp = 'unconfined';
+  else if (sec.seccomp !== undefined && sec.seccomp !== 'builtin' && !hc.Privileged) {
     const caps = resolveCapabilities(hc.CapAdd, hc.CapDrop, hc.Privileged);
     out.seccomp = seccompFromProfile(sec.seccomp, caps);
   }

@@ -3,7 +3,7 @@ import { WharfError } from '../errors/index.js';
 import { resolveCapabilities } from './capabilities.js';
 import type { OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from './oci-spec.js';
 import { applyResourceSpec, type ResourceSpecOptions } from './resources-spec.js';
-import type { OciSeccomp } from './seccomp.js';
+import { defaultSeccomp, type OciSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
 
 /** The `config` object of a Docker/OCI image config (only what running needs). */
@@ -93,7 +93,11 @@ export interface SpecOptions {
   shm?: { none: true } | { bind: string };
   domainname?: string;
   noNewPrivileges?: boolean;
-  seccomp?: OciSeccomp;
+  /**
+   * The seccomp filter: undefined for Docker's default profile (for the container's capabilities), 'unconfined' for
+   * none. A privileged container has none either way, as under dockerd.
+   */
+  seccomp?: OciSeccomp | 'unconfined';
   apparmorProfile?: string;
   /** `--security-opt systempaths=unconfined`: no masked or read-only paths. */
   unmaskPaths?: boolean;
@@ -375,7 +379,7 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
   // runc sets a host name only in a UTS namespace of the container's own.
   const ownUts = opts.utsNamespace === undefined || opts.utsNamespace === 'private';
   if (opts.hostname !== undefined && ownUts) spec.hostname = opts.hostname;
-  if (opts.seccomp) spec.linux.seccomp = opts.seccomp;
+  if (!opts.privileged && opts.seccomp !== 'unconfined') spec.linux.seccomp = opts.seccomp ?? defaultSeccomp(caps);
   if (opts.cgroupsPath) spec.linux.cgroupsPath = opts.cgroupsPath;
   // Docker 20.10+ lets unprivileged users bind low ports and ping inside a container's own network namespace.
   const sysctl: Record<string, string> =
