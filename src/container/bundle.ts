@@ -18,7 +18,7 @@ import {
   resolveCapabilities,
   seccompFromProfile,
   type MountRequest,
-  type OciSpec,
+  type OciProcess,
   type SpecOptions,
 } from '../runtime/index.js';
 import { WharfError } from '../errors/index.js';
@@ -159,7 +159,7 @@ export async function writeBundleSpec(
       ...modes,
     },
   );
-  limitToBoundingSet(spec, hostBoundingSet());
+  limitToHostBoundingSet(spec.process);
   // Written again at every start: no fsync on the start's critical path, and synchronously (a few KB).
   replaceFileSync(p.config, JSON.stringify(spec, null, 2), 0o644);
 }
@@ -311,10 +311,12 @@ function hostBoundingSet(): Set<string> | undefined {
 
 /**
  * runc refuses capabilities outside its own bounding set ("unable to apply caps"), which a host that is itself a
- * container may lack (e.g. CAP_SYS_RESOURCE): `--privileged` gets every capability the host can give.
+ * container may lack (e.g. CAP_SYS_RESOURCE): `--privileged` (and `exec --privileged`) gets every capability the host
+ * can give.
  */
-function limitToBoundingSet(spec: OciSpec, bounding: Set<string> | undefined): void {
-  const caps = spec.process.capabilities as Record<string, string[] | undefined> | undefined;
+export function limitToHostBoundingSet(proc: OciProcess): void {
+  const bounding = hostBoundingSet();
+  const caps = proc.capabilities as Record<string, string[] | undefined> | undefined;
   if (!bounding || !caps) return;
   for (const k of Object.keys(caps)) caps[k] = caps[k]?.filter((c) => bounding.has(c));
 }

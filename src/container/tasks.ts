@@ -34,7 +34,7 @@ import { restoreContainers, type RestoreResult } from './restore.js';
 import { teardownNetwork } from '../network/index.js';
 import type { OciResources } from '../runtime/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
-import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
+import { limitToHostBoundingSet, readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
 import { healthProbe } from './health.js';
 import { wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
@@ -583,6 +583,7 @@ export class TaskService {
       ...(opts.consoleSize ? { consoleSize: { width: opts.consoleSize.cols, height: opts.consoleSize.rows } } : {}),
       privileged: opts.privileged === true,
     });
+    limitToHostBoundingSet(proc);
     // Docker's exec events carry the command line in their Action ("exec_start: sh -c true") and an exec ID.
     const execID = randomHex(32);
     const what = `${opts.cmd[0] ?? ''} ${opts.cmd.slice(1).join(' ')}`;
