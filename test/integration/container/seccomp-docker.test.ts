@@ -22,8 +22,9 @@ let d: Dockerd;
 before(async () => {
   if (!dockerdAvailable()) throw new Error('dockerd is not installed');
   f = await withBusybox('wharf-seccomp-', async (rootfs) => {
-    // Built here, static, so it runs on busybox; gcc is part of the test tools (scripts/ensure-deps.sh).
-    execFileSync('gcc', ['-static', '-O1', '-o', path.join(rootfs, 'bin/probe'), PROBE_SOURCE]);
+    // Built here, static, so it runs on busybox, with the C compiler the native build (the monitor) needs anyway.
+    const [cc, ...ccArgs] = (process.env.CC || 'cc').trim().split(/\s+/);
+    execFileSync(cc!, [...ccArgs, '-static', '-O1', '-o', path.join(rootfs, 'bin/probe'), PROBE_SOURCE]);
   });
   const archive = path.join(f.root, 'busybox-image.tar');
   ok(await f.cli(['save', '-o', archive, 'busybox']), 'save');
