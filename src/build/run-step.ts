@@ -6,7 +6,7 @@ import { shortId } from '../digest/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import { DEFAULT_GATEWAY, parseAddHost } from '../network/index.js';
 import { isOpaqueDir } from '../archive/fsmeta.js';
-import { buildSpec, Runc, type MountRequest, type NetworkAttachment } from '../runtime/index.js';
+import { buildSpec, hostMaskedPaths, Runc, type MountRequest, type NetworkAttachment } from '../runtime/index.js';
 import { ifExists, spawn } from '../util/index.js';
 
 /**
@@ -145,6 +145,7 @@ export class RuncStepRunner implements StepRunner {
         hostname,
         network,
         etcFiles: etc,
+        hostMaskedPaths: hostMaskedPaths(),
         ...(req.mounts ? { mounts: req.mounts } : {}),
       },
     );

@@ -101,6 +101,8 @@ export interface SpecOptions {
   apparmorProfile?: string;
   /** `--security-opt systempaths=unconfined`: no masked or read-only paths. */
   unmaskPaths?: boolean;
+  /** Masked besides MASKED_PATHS: what this host has of Docker's per-CPU ones (see hostMaskedPaths). */
+  hostMaskedPaths?: string[];
 }
 
 export type NamespaceChoice = 'private' | 'host' | { path: string };
@@ -113,6 +115,7 @@ const CFS_PERIOD = 100_000;
 export const MASKED_PATHS: readonly string[] = [
   '/proc/asound',
   '/proc/acpi',
+  '/proc/interrupts',
   '/proc/kcore',
   '/proc/keys',
   '/proc/latency_stats',
@@ -372,7 +375,7 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
     linux: {
       namespaces,
       resources: resources(opts),
-      maskedPaths: opts.privileged || opts.unmaskPaths ? [] : [...MASKED_PATHS],
+      maskedPaths: opts.privileged || opts.unmaskPaths ? [] : [...MASKED_PATHS, ...(opts.hostMaskedPaths ?? [])],
       readonlyPaths: opts.privileged || opts.unmaskPaths ? [] : [...READONLY_PATHS],
     },
   };

@@ -203,6 +203,13 @@ test('masked and read-only /proc and /sys paths as under dockerd; writes and rea
   for (const p of ['/proc/sys', '/proc/irq', '/proc/bus', '/proc/fs'])
     assert.match(ours, new RegExp(`^${p} ro,`, 'm'), `${p} read-only`);
   assert.match(ours, /^\/proc\/keys rw,nosuid tmpfs$/m, '/proc/keys masked');
+  // Docker 28 also masks /proc/interrupts (moby#49560, a thermal side channel); the dockerd 20.10 here predates it.
+  const interrupts = await run(
+    wharf,
+    [],
+    ['sh', '-c', 'wc -c </proc/interrupts; grep -c " /proc/interrupts " /proc/mounts'],
+  );
+  assert.deepEqual(interrupts.trim().split('\n'), ['0', '1']);
   const attempts =
     'cat /proc/timer_list | wc -c; cat /proc/keys | wc -l; ls /sys/firmware | wc -l; ' +
     '(echo h >/proc/sysrq-trigger) 2>/dev/null && echo sysrq-written || echo sysrq-refused; ' +
