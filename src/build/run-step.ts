@@ -6,7 +6,14 @@ import { shortId } from '../digest/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import { DEFAULT_GATEWAY, parseAddHost } from '../network/index.js';
 import { isOpaqueDir } from '../archive/fsmeta.js';
-import { buildSpec, Runc, type MountRequest, type NetworkAttachment, type SpecOptions } from '../runtime/index.js';
+import {
+  buildSpec,
+  hostMaskedPaths,
+  Runc,
+  type MountRequest,
+  type NetworkAttachment,
+  type SpecOptions,
+} from '../runtime/index.js';
 import { ifExists, spawn } from '../util/index.js';
 
 /**
@@ -151,6 +158,7 @@ export class RuncStepRunner implements StepRunner {
         hostname,
         network,
         etcFiles: etc,
+        hostMaskedPaths: hostMaskedPaths(),
         ...(req.mounts ? { mounts: req.mounts } : {}),
       },
     );

@@ -16,9 +16,10 @@ import {
   buildSpec,
   findInitBinary,
   resolveCapabilities,
+  hostMaskedPaths,
   seccompFromProfile,
   type MountRequest,
-  type OciSpec,
+  type OciProcess,
   type SpecOptions,
 } from '../runtime/index.js';
 import { WharfError } from '../errors/index.js';
@@ -145,6 +146,7 @@ export async function writeBundleSpec(
       capAdd: hc.CapAdd,
       capDrop: hc.CapDrop,
       privileged: hc.Privileged,
+      hostMaskedPaths: hostMaskedPaths(),
       ...(hc.Memory ? { memory: hc.Memory } : {}),
       ...(hc.NanoCpus ? { cpus: hc.NanoCpus / 1e9 } : {}),
       ...(await resourceSpecOf(rec.hostConfig)),
@@ -159,7 +161,7 @@ export async function writeBundleSpec(
       ...modes,
     },
   );
-  limitToBoundingSet(spec, hostBoundingSet());
+  limitToHostBoundingSet(spec.process);
   // Written again at every start: no fsync on the start's critical path, and synchronously (a few KB).
   replaceFileSync(p.config, JSON.stringify(spec, null, 2), 0o644);
 }
@@ -251,7 +253,9 @@ function securitySpecOf(hc: Partial<HostConfig>): Partial<SpecOptions> {
   const sec = parseSecurityOpts(hc.SecurityOpt ?? []);
   if (sec.noNewPrivileges) out.noNewPrivileges = true;
   if (sec.unmaskPaths) out.unmaskPaths = true;
-  if (sec.seccomp !== undefined && sec.seccomp !== 'unconfined' && sec.seccomp !== 'builtin') {
+  // Unset or `builtin`: buildSpec applies Docker's default profile.
+  if (sec.seccomp === 'unconfined') out.seccomp = 'unconfined';
+  else if (sec.seccomp !== undefined && sec.seccomp !== 'builtin' && !hc.Privileged) {
     const caps = resolveCapabilities(hc.CapAdd, hc.CapDrop, hc.Privileged);
     out.seccomp = seccompFromProfile(sec.seccomp, caps);
   }
@@ -330,10 +334,12 @@ function hostBoundingSet(): Set<string> | undefined {
 
 /**
  * runc refuses capabilities outside its own bounding set ("unable to apply caps"), which a host that is itself a
- * container may lack (e.g. CAP_SYS_RESOURCE): `--privileged` gets every capability the host can give.
+ * container may lack (e.g. CAP_SYS_RESOURCE): `--privileged` (and `exec --privileged`) gets every capability the host
+ * can give.
  */
-function limitToBoundingSet(spec: OciSpec, bounding: Set<string> | undefined): void {
-  const caps = spec.process.capabilities as Record<string, string[] | undefined> | undefined;
+export function limitToHostBoundingSet(proc: OciProcess): void {
+  const bounding = hostBoundingSet();
+  const caps = proc.capabilities as Record<string, string[] | undefined> | undefined;
   if (!bounding || !caps) return;
   for (const k of Object.keys(caps)) caps[k] = caps[k]?.filter((c) => bounding.has(c));
 }

@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { EventLog } from '../events/index.js';
 import { buildExecProcess, startExec, type ExecHandle, type OciSpec, type Runc } from '../runtime/index.js';
 import { randomHex } from '../util/index.js';
-import { readAccountFiles } from './bundle.js';
+import { limitToHostBoundingSet, readAccountFiles } from './bundle.js';
 import { emitContainerEvent } from './events.js';
 import type { ContainerPaths } from './paths.js';
 import type { ContainerRecord } from './types.js';
@@ -45,6 +45,7 @@ export async function execInContainer(
     ...(opts.consoleSize ? { consoleSize: { width: opts.consoleSize.cols, height: opts.consoleSize.rows } } : {}),
     privileged: opts.privileged === true,
   });
+  limitToHostBoundingSet(proc);
   // Docker's exec events carry the command line in their Action ("exec_start: sh -c true") and an exec ID.
   const execID = randomHex(32);
   const what = `${opts.cmd[0] ?? ''} ${opts.cmd.slice(1).join(' ')}`;

@@ -54,7 +54,7 @@ export const joinedContainer = (mode: string | undefined): string | undefined =>
 
 export interface SecurityChoices {
   noNewPrivileges: boolean;
-  /** undefined: Wharf's default (no seccomp filter); 'unconfined': none; else a Docker seccomp profile (JSON text). */
+  /** undefined or 'builtin': Docker's default profile; 'unconfined': none; else a Docker seccomp profile (JSON text). */
   seccomp?: string;
   apparmor?: string;
   /** `systempaths=unconfined`: no masked or read-only /proc and /sys paths. */

@@ -15,6 +15,7 @@ export * from './user.js';
 export * from './capabilities.js';
 export * from './spec.js';
 export * from './seccomp.js';
+export * from './host-masked-paths.js';
 export * from './runc.js';
 export * from './json-log.js';
 export * from './monitor.js';

@@ -3,7 +3,7 @@ import { WharfError } from '../errors/index.js';
 import { resolveCapabilities } from './capabilities.js';
 import type { OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from './oci-spec.js';
 import { applyResourceSpec, type ResourceSpecOptions } from './resources-spec.js';
-import type { OciSeccomp } from './seccomp.js';
+import { defaultSeccomp, type OciSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
 
 /** The `config` object of a Docker/OCI image config (only what running needs). */
@@ -93,10 +93,16 @@ export interface SpecOptions {
   shm?: { none: true } | { bind: string };
   domainname?: string;
   noNewPrivileges?: boolean;
-  seccomp?: OciSeccomp;
+  /**
+   * The seccomp filter: undefined for Docker's default profile (for the container's capabilities), 'unconfined' for
+   * none. A privileged container has none either way, as under dockerd.
+   */
+  seccomp?: OciSeccomp | 'unconfined';
   apparmorProfile?: string;
   /** `--security-opt systempaths=unconfined`: no masked or read-only paths. */
   unmaskPaths?: boolean;
+  /** Masked besides MASKED_PATHS: what this host has of Docker's per-CPU ones (see hostMaskedPaths). */
+  hostMaskedPaths?: string[];
 }
 
 export type NamespaceChoice = 'private' | 'host' | { path: string };
@@ -109,6 +115,7 @@ const CFS_PERIOD = 100_000;
 export const MASKED_PATHS: readonly string[] = [
   '/proc/asound',
   '/proc/acpi',
+  '/proc/interrupts',
   '/proc/kcore',
   '/proc/keys',
   '/proc/latency_stats',
@@ -368,14 +375,14 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
     linux: {
       namespaces,
       resources: resources(opts),
-      maskedPaths: opts.privileged || opts.unmaskPaths ? [] : [...MASKED_PATHS],
+      maskedPaths: opts.privileged || opts.unmaskPaths ? [] : [...MASKED_PATHS, ...(opts.hostMaskedPaths ?? [])],
       readonlyPaths: opts.privileged || opts.unmaskPaths ? [] : [...READONLY_PATHS],
     },
   };
   // runc sets a host name only in a UTS namespace of the container's own.
   const ownUts = opts.utsNamespace === undefined || opts.utsNamespace === 'private';
   if (opts.hostname !== undefined && ownUts) spec.hostname = opts.hostname;
-  if (opts.seccomp) spec.linux.seccomp = opts.seccomp;
+  if (!opts.privileged && opts.seccomp !== 'unconfined') spec.linux.seccomp = opts.seccomp ?? defaultSeccomp(caps);
   if (opts.cgroupsPath) spec.linux.cgroupsPath = opts.cgroupsPath;
   // Docker 20.10+ lets unprivileged users bind low ports and ping inside a container's own network namespace.
   const sysctl: Record<string, string> =
