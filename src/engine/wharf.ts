@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
-import { openMetaDb, type MetaDb } from '../meta/index.js';
+import { Intents, openMetaDb, type MetaDb } from '../meta/index.js';
 import { LocalContentStore, type ContentStore } from '../content/index.js';
 import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshotter } from '../snapshot/index.js';
 import { ImageService, checkImageStore, type CheckReport } from '../image/index.js';
@@ -16,6 +16,9 @@ import {
   ContainerStore,
   TaskService,
   VolumeService,
+  recoverCommits,
+  type CommitRecovery,
+  type ContainerRecord,
 } from '../container/index.js';
 
 export interface WharfOptions {
@@ -102,9 +105,14 @@ export class Wharf {
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name), events);
       const store = new ContainerStore({ root, runRoot, records, snapshots, volumes, events });
       const runc = new Runc({ root: path.join(runRoot, 'runc') });
-      const tasks = new TaskService({ store, volumes, runc });
+      const intents = new Intents(db);
+      const recovery: CommitRecovery = { intents, runc, snapshots, layers: images.layers };
+      // Any command that looks at a container first undoes what a killed commit of it left (container/commit-intent).
+      const recover = (rec: ContainerRecord) =>
+        recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
+      const tasks = new TaskService({ store, volumes, runc, recover });
       const containers = new ContainerService({ store, images, volumes, tasks });
-      const containerFiles = new ContainerFiles({ store, images, tasks, runc });
+      const containerFiles = new ContainerFiles({ store, images, tasks, runc, intents });
       const registries = new Registries({ images, content }, opts.registries);
       return new Wharf(
         root,
