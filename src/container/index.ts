@@ -46,3 +46,4 @@ export {
   applicableUlimits,
   probeUlimits,
 } from './host-resources.js';
+export { checkContainers } from './check.js';

@@ -16,6 +16,7 @@ import {
   ContainerStore,
   TaskService,
   VolumeService,
+  checkContainers,
   recoverCommits,
   type CommitRecovery,
   type ContainerRecord,
@@ -60,6 +61,10 @@ export class Wharf {
     readonly registries: Registries,
     /** The root's event log (`wharf events`): the services above append to it, and so do the containers' monitors. */
     readonly events: EventLog,
+    /** What interrupted operations left to roll back (the `intents` table; docs/storage.md). */
+    readonly intents: Intents,
+    private readonly runc: Runc,
+    private readonly containerStore: ContainerStore,
   ) {}
 
   /**
@@ -69,11 +74,26 @@ export class Wharf {
   async check(opts: { repair?: boolean } = {}): Promise<CheckReport> {
     const liveBuilds = await liveBuildSnapshots(this.snapshots);
     const stores = { db: this.db, content: this.content, snapshots: this.snapshots, records: this.images.records };
-    return checkImageStore(stores, {
+    // Interrupted operations first: rolling back a killed commit removes its partial layer, which is then no orphan.
+    const recovery: CommitRecovery = {
+      intents: this.intents,
+      runc: this.runc,
+      snapshots: this.snapshots,
+      layers: this.images.layers,
+    };
+    const store = this.containerStore;
+    const interrupted = await checkContainers(
+      store.records,
+      (id) => store.paths(id).dir,
+      recovery,
+      opts.repair ?? false,
+    );
+    const report = await checkImageStore(stores, {
       root: this.root,
       repair: opts.repair ?? false,
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
     });
+    return { ...report, problems: [...interrupted, ...report.problems] };
   }
 
   static async open(opts: WharfOptions): Promise<Wharf> {
@@ -127,6 +147,9 @@ export class Wharf {
         volumes,
         registries,
         events,
+        intents,
+        runc,
+        store,
       );
     } catch (err) {
       db.close();
