@@ -70,3 +70,26 @@ test('commit on a full disk fails with ENOSPC and where, resumes the container, 
   const check = ok(await cli(['system', 'check']), 'system check');
   assert.match(check.stdout, /no problems/);
 });
+
+test('a disk too full for the database fails commit with one line saying so and where; the container runs on', async () => {
+  const id = ok(await cli(['inspect', '-f', '{{.Id}}', 'filler']), 'inspect').stdout.trim();
+  const fill = path.join(root, 'fill');
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${fill}`, 'bs=1M'], { stdio: 'ignore' });
+  } catch {
+    // dd stops at ENOSPC: the disk is full
+  }
+  try {
+    const r = await cli(['commit', 'filler', 'full']);
+    assert.notEqual(r.code, 0);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /no space left on device/);
+    assert.ok(lines[0]!.includes(root), lines[0]);
+    const runc = execFileSync('runc', ['--root', path.join(root, 'run', 'runc'), 'state', id], { encoding: 'utf8' });
+    assert.equal((JSON.parse(runc) as { status: string }).status, 'running');
+  } finally {
+    await rm(fill, { force: true });
+  }
+  assert.match(ok(await cli(['system', 'check']), 'system check').stdout, /no problems/);
+});
