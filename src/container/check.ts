@@ -15,7 +15,7 @@ import type { ContainerRecords } from './records.js';
  * back with `repair` where their kind is known), and containers runc has frozen while Wharf's record says they run
  * and no live commit holds them (a killed commit from before intents existed, or a runc pause from outside); `repair`
  * resumes them. Nothing a live process holds is touched: each container is looked at under its commit lock, taken
- * without waiting.
+ * without waiting (a few seconds for a stale intent's).
  */
 export async function checkContainers(
   records: ContainerRecords,
@@ -39,7 +39,8 @@ export async function checkContainers(
         repaired = true;
       };
       // A removed container has no lock file (its directory is gone) and nobody can commit it any more.
-      await (rec ? underCommitLock(containerDir(rec.id), rec.id, undo) : undo());
+      // Waiting a little: a commit killed just now holds its lock until its flock(1) child has noticed.
+      await (rec ? underCommitLock(containerDir(rec.id), rec.id, undo, 5) : undo());
     }
     problems.push({ kind: 'stale', what: `unfinished ${what}`, repaired });
   }
@@ -63,9 +64,9 @@ export async function checkContainers(
 }
 
 /** Run `fn` unless a live commit of the container holds its lock (then that commit owns the container's state). */
-async function underCommitLock(dir: string, id: string, fn: () => Promise<void>): Promise<void> {
+async function underCommitLock(dir: string, id: string, fn: () => Promise<void>, waitSec = 0): Promise<void> {
   try {
-    await withFileLock(commitLockFile(dir), fn, { timeoutSec: 0, purpose: `checking container ${shortId(id)}` });
+    await withFileLock(commitLockFile(dir), fn, { timeoutSec: waitSec, purpose: `checking container ${shortId(id)}` });
   } catch (err) {
     if (!(err instanceof LockBusyError)) throw err;
   }

@@ -77,8 +77,8 @@ export async function rollBackCommit(
 
 /**
  * Roll back the commits of container `id` whose process is gone. Cheap when there are none (one indexed query), so
- * every command that looks at a container calls it. With `wait: false` it does nothing while another process holds
- * the commit lock: that live commit recovers them itself before it pauses (the caller of `commit` passes `locked`).
+ * every command that looks at a container calls it. It does nothing if another process keeps the commit lock for
+ * more than a few seconds (that live commit recovers them itself before it pauses); `commit` passes `locked`.
  */
 export async function recoverCommits(
   id: string,
@@ -96,8 +96,10 @@ export async function recoverCommits(
   };
   if (opts.locked) return undo();
   try {
+    // Not at once: the lock of a commit killed just now is held until its flock(1) child has seen the end of its
+    // stdin. A live holder is a commit that rolls these intents back first thing (or `system check` doing so): short.
     return await withFileLock(commitLockFile(containerDir), undo, {
-      timeoutSec: 0,
+      timeoutSec: 5,
       purpose: `committing container ${id.slice(0, 12)}`,
     });
   } catch (err) {

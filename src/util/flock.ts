@@ -2,7 +2,7 @@ import { WharfError } from '../errors/index.js';
 import { spawn } from './process.js';
 
 export interface FileLockOptions {
-  /** Seconds to wait for the lock (default 60); 0 does not wait: a held lock fails at once with `LockBusyError`. */
+  /** Seconds to wait for the lock (default 60; 0: not at all); a lock still held then fails with `LockBusyError`. */
   timeoutSec?: number;
   /** What the lock is for, in error messages ("publishing ports", "committing container …"). */
   purpose?: string;
@@ -13,12 +13,15 @@ export interface FileLockOptions {
   unlockedWithoutFlock?: boolean;
 }
 
-/** The lock is held by another process and the caller asked not to wait (`timeoutSec: 0`). */
+/** Another process held the lock for as long as the caller would wait. */
 export class LockBusyError extends WharfError {
-  constructor(file: string, purpose: string) {
-    super('UNAVAILABLE', `cannot lock ${file} for ${purpose}: another process holds it`);
+  constructor(file: string, purpose: string, waited: number) {
+    super('UNAVAILABLE', `cannot lock ${file} for ${purpose}: another process held it for ${waited} s`);
   }
 }
+
+/** flock(1)'s exit status when the lock stayed busy (its default, 1, is also that of other failures). */
+const BUSY_EXIT = 75;
 
 /**
  * Run `fn` holding an exclusive flock(2) on `file`, across processes. Node has no flock, so util-linux's flock(1)
@@ -32,7 +35,9 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: 
     'flock',
     [
       '--exclusive',
-      ...(wait === 0 ? ['--nonblock', '--conflict-exit-code', '75'] : ['--timeout', String(wait)]),
+      '--conflict-exit-code',
+      String(BUSY_EXIT),
+      ...(wait === 0 ? ['--nonblock'] : ['--timeout', String(wait)]),
       file,
       'sh',
       '-c',
@@ -64,7 +69,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: 
       });
       holder.once('exit', (code) => {
         if (!locked) return;
-        if (code === 75 && wait === 0) return reject(new LockBusyError(file, purpose));
+        if (code === BUSY_EXIT) return reject(new LockBusyError(file, purpose, wait));
         reject(
           new WharfError(
             'UNAVAILABLE',
