@@ -60,11 +60,30 @@ function fromRow<P>(r: IntentRow): IntentRecord<P> {
  * database (WAL, committed) before the change it announces is made.
  */
 export class Intents {
+  #ready = false;
+
   constructor(private readonly db: MetaDb) {
-    db.migrate('intents', MIGRATIONS);
+    this.#migrated();
+  }
+
+  /**
+   * Whether the table exists, made on first need. A root made before intents existed gets it on its first command,
+   * but on a full disk that write fails: reads then find no intents (there can be none yet) instead of failing
+   * every command; only `begin` needs the table and reports the failure.
+   */
+  #migrated(mustWrite = false): boolean {
+    if (this.#ready) return true;
+    try {
+      this.db.migrate('intents', MIGRATIONS);
+      this.#ready = true;
+    } catch (err) {
+      if (mustWrite) throw err;
+    }
+    return this.#ready;
   }
 
   begin<P extends object>(kind: string, subject: string, payload: P): IntentRecord<P> {
+    this.#migrated(true);
     const owner = currentOwner();
     const created = new Date().toISOString();
     const res = this.db
@@ -84,12 +103,14 @@ export class Intents {
   }
 
   get<P = Record<string, unknown>>(id: number): IntentRecord<P> | undefined {
+    if (!this.#migrated()) return undefined;
     const r = this.db.prepare('SELECT * FROM intents WHERE id = ?').get(id) as IntentRow | undefined;
     return r ? fromRow<P>(r) : undefined;
   }
 
   /** All intents, or those of one kind (and subject), oldest first. */
   list<P = Record<string, unknown>>(kind?: string, subject?: string): IntentRecord<P>[] {
+    if (!this.#migrated()) return [];
     const rows = (
       kind === undefined
         ? this.db.prepare('SELECT * FROM intents ORDER BY id').all()
