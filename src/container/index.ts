@@ -28,6 +28,14 @@ export {
   type HealthFlags,
 } from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
+export {
+  COMMIT_INTENT,
+  commitLockFile,
+  recoverCommits,
+  rollBackCommit,
+  type CommitIntent,
+  type CommitRecovery,
+} from './commit-intent.js';
 export { splitCpArg } from './cp.js';
 export { logAttributes, logDetailsPrefix } from './log-attrs.js';
 export * from './resources.js';
@@ -41,3 +49,4 @@ export {
   applicableUlimits,
   probeUlimits,
 } from './host-resources.js';
+export { checkContainers } from './check.js';

@@ -52,6 +52,8 @@ export interface TaskServiceOptions {
   store: ContainerStore;
   volumes: VolumeService;
   runc: Runc;
+  /** Rolls back what killed operations on the container left (a commit's pause), before it is looked at. */
+  recover?: (rec: ContainerRecord) => Promise<unknown>;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -67,6 +69,7 @@ export class TaskService {
   readonly #records: ContainerRecords;
   readonly #volumes: VolumeService;
   readonly #events: EventLog | undefined;
+  readonly #recover: TaskServiceOptions['recover'];
 
   constructor(opts: TaskServiceOptions) {
     this.#events = opts.store.events;
@@ -74,10 +77,12 @@ export class TaskService {
     this.#records = opts.store.records;
     this.#volumes = opts.volumes;
     this.#runc = opts.runc;
+    this.#recover = opts.recover;
   }
 
-  /** The record with its state checked against the monitor and runc. */
-  observe(rec: ContainerRecord): Promise<ObservedContainer> {
+  /** The record with its state checked against the monitor and runc (after recovering from killed operations). */
+  async observe(rec: ContainerRecord): Promise<ObservedContainer> {
+    await this.#recover?.(rec);
     return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
   }
 

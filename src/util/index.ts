@@ -12,3 +12,6 @@ export * from './sqlite.js';
 export * from './trace.js';
 export * from './builtin.js';
 export * from './random.js';
+export * from './flock.js';
+export * from './owner.js';
+export * from './test-pause.js';
