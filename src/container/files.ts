@@ -117,16 +117,17 @@ export class ContainerFiles {
       if (undone.some((d) => d.startsWith('unpaused'))) emitContainerEvent(this.#store.events, 'unpause', v);
       throw err;
     }
-    if (pause) {
-      await this.#runc.resume(v.id);
-      emitContainerEvent(this.#store.events, 'unpause', v);
-    }
-    recovery.intents.clear(intent.id);
+    // dockerd's order: the commit event, then the unpause (its deferred resume).
     emitContainerEvent(this.#store.events, 'commit', v, {
       comment: opts.comment ?? '',
       imageID: img.id,
       imageRef: opts.reference ? familiarString(ImageService.tagReference(opts.reference)) : '',
     });
+    if (pause) {
+      await this.#runc.resume(v.id);
+      emitContainerEvent(this.#store.events, 'unpause', v);
+    }
+    recovery.intents.clear(intent.id);
     return img;
   }
 
