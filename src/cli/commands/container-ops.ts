@@ -4,7 +4,7 @@ import { WharfError, codeOf } from '../../errors/index.js';
 import { splitCpArg } from '../../container/index.js';
 import type { CliContext } from '../context.js';
 import { collect, withEngine } from '../engine.js';
-import { exit125, readEnvFile } from './container-shared.js';
+import { readEnvFile } from './container-shared.js';
 import { ttyInputOk } from './containers.js';
 
 function verbs(parent: Command, ctx: CliContext): void {
@@ -66,40 +66,40 @@ function verbs(parent: Command, ctx: CliContext): void {
         },
       ) => {
         if (!o.detach && !ttyInputOk(ctx, o.interactive === true, o.tty === true)) return;
-        return exit125(ctx, () =>
-          withEngine(ctx, async (w) => {
-            const env: string[] = [];
-            for (const f of o.envFile) env.push(...(await readEnvFile(f)));
-            env.push(...o.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)));
-            const tty = o.tty === true;
-            const raw = tty && o.interactive === true && process.stdin.isTTY;
-            if (raw) process.stdin.setRawMode(true);
-            try {
-              const h = await w.tasks.exec(name, {
-                cmd,
-                env,
-                ...(o.workdir ? { workdir: o.workdir } : {}),
-                ...(o.user ? { user: o.user } : {}),
-                tty,
-                privileged: o.privileged === true,
-                detach: o.detach === true,
-                ...(o.interactive ? { stdin: process.stdin } : {}),
-                stdout: ctx.stdout,
-                stderr: withoutRuncNoise(ctx.stderr),
-                ...(tty && process.stdout.isTTY
-                  ? { consoleSize: { cols: process.stdout.columns, rows: process.stdout.rows } }
-                  : {}),
-              });
-              const onResize = (): void => h.resize(process.stdout.columns, process.stdout.rows);
-              if (tty) process.stdout.on('resize', onResize);
-              const code = await h.exit.finally(() => process.stdout.off('resize', onResize));
-              if (code !== 0) ctx.setExitCode(code);
-            } finally {
-              if (raw) process.stdin.setRawMode(false);
-              process.stdin.pause();
-            }
-          }),
-        ).catch((err: unknown) => execStartFailed(ctx, err));
+        // Docker's `exec` exits 1 when the engine refuses (no such container, not running), 126/127 when the command
+        // cannot run, else with the command's status.
+        return withEngine(ctx, async (w) => {
+          const env: string[] = [];
+          for (const f of o.envFile) env.push(...(await readEnvFile(f)));
+          env.push(...o.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)));
+          const tty = o.tty === true;
+          const raw = tty && o.interactive === true && process.stdin.isTTY;
+          if (raw) process.stdin.setRawMode(true);
+          try {
+            const h = await w.tasks.exec(name, {
+              cmd,
+              env,
+              ...(o.workdir ? { workdir: o.workdir } : {}),
+              ...(o.user ? { user: o.user } : {}),
+              tty,
+              privileged: o.privileged === true,
+              detach: o.detach === true,
+              ...(o.interactive ? { stdin: process.stdin } : {}),
+              stdout: ctx.stdout,
+              stderr: withoutRuncNoise(ctx.stderr),
+              ...(tty && process.stdout.isTTY
+                ? { consoleSize: { cols: process.stdout.columns, rows: process.stdout.rows } }
+                : {}),
+            });
+            const onResize = (): void => h.resize(process.stdout.columns, process.stdout.rows);
+            if (tty) process.stdout.on('resize', onResize);
+            const code = await h.exit.finally(() => process.stdout.off('resize', onResize));
+            if (code !== 0) ctx.setExitCode(code);
+          } finally {
+            if (raw) process.stdin.setRawMode(false);
+            process.stdin.pause();
+          }
+        }).catch((err: unknown) => execStartFailed(ctx, err));
       },
     );
 
