@@ -25,6 +25,8 @@ import { WharfError } from '../errors/index.js';
 import { joinedContainer, parseSecurityOpts } from './run-modes.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
+import { probeUlimits, resolveBlkioDevices, resolveDevices } from './host-resources.js';
+import { resourcesOf } from './resources.js';
 import type { ContainerRecord } from './types.js';
 import { shortId } from '../digest/index.js';
 
@@ -145,10 +147,11 @@ export async function writeBundleSpec(
       privileged: hc.Privileged,
       ...(hc.Memory ? { memory: hc.Memory } : {}),
       ...(hc.NanoCpus ? { cpus: hc.NanoCpus / 1e9 } : {}),
+      ...(await resourceSpecOf(rec)),
       shmSize: hc.ShmSize,
       network: networkAttachment(net),
       ...(init ? { init } : {}),
-      cgroupsPath: `/wharf/${rec.id}/ctr`,
+      cgroupsPath: cgroupsPathOf(rec),
       annotations: { ...hc.Annotations, 'org.wharf.container.name': rec.name },
       ...(hc.Sysctls ? { sysctls: hc.Sysctls } : {}),
       ...(hc.GroupAdd?.length ? { groupAdd: hc.GroupAdd } : {}),
@@ -159,6 +162,50 @@ export async function writeBundleSpec(
   limitToBoundingSet(spec, hostBoundingSet());
   // Written again at every start: no fsync on the start's critical path, and synchronously (a few KB).
   replaceFileSync(p.config, JSON.stringify(spec, null, 2), 0o644);
+}
+
+/**
+ * The container's cgroup: `/wharf/<id>/ctr`, or `<parent>/<id>/ctr` with `--cgroup-parent` (the monitor watches the
+ * per-container parent for OOM kills and removes it at the end).
+ */
+export function cgroupsPathOf(rec: ContainerRecord): string {
+  const parent = (rec.hostConfig.CgroupParent ?? '').replace(/^\/+|\/+$/g, '');
+  return `/${parent || 'wharf'}/${rec.id}/ctr`;
+}
+
+/** The record's resource settings as buildSpec takes them; host devices are looked up now, as Docker does at start. */
+async function resourceSpecOf(
+  rec: ContainerRecord,
+): Promise<Pick<SpecOptions, 'memorySwap' | 'cpuShares' | 'pidsLimit' | 'resources'>> {
+  const r = resourcesOf(rec.hostConfig);
+  return {
+    ...(r.MemorySwap && rec.hostConfig.Memory ? { memorySwap: r.MemorySwap } : {}),
+    ...(r.CpuShares ? { cpuShares: r.CpuShares } : {}),
+    ...(r.PidsLimit ? { pidsLimit: r.PidsLimit } : {}),
+    resources: {
+      cpuPeriod: r.CpuPeriod,
+      cpuQuota: r.CpuQuota,
+      cpuRealtimePeriod: r.CpuRealtimePeriod,
+      cpuRealtimeRuntime: r.CpuRealtimeRuntime,
+      cpusetCpus: r.CpusetCpus,
+      cpusetMems: r.CpusetMems,
+      memoryReservation: r.MemoryReservation,
+      ...(r.MemorySwappiness !== null ? { memorySwappiness: r.MemorySwappiness } : {}),
+      oomKillDisable: r.OomKillDisable,
+      blkioWeight: r.BlkioWeight,
+      blkioWeightDevice: resolveBlkioDevices(r.BlkioWeightDevice),
+      throttleReadBpsDevice: resolveBlkioDevices(r.BlkioDeviceReadBps),
+      throttleWriteBpsDevice: resolveBlkioDevices(r.BlkioDeviceWriteBps),
+      throttleReadIOPSDevice: resolveBlkioDevices(r.BlkioDeviceReadIOps),
+      throttleWriteIOPSDevice: resolveBlkioDevices(r.BlkioDeviceWriteIOps),
+      devices: resolveDevices(r.Devices),
+      deviceCgroupRules: r.DeviceCgroupRules ?? [],
+      // Limits the kernel would refuse are left out (create said so in one line): runc would fail the start.
+      ulimits: (await probeUlimits(r.Ulimits)).apply.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+      oomScoreAdj: r.OomScoreAdj,
+      cgroupnsPrivate: r.CgroupnsMode === 'private',
+    },
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import { humanDuration } from '../util/index.js';
 import type { PortMapping } from '../network/index.js';
 import { healthStatusText } from './health.js';
 import type { ObservedContainer } from './types.js';
+import { inspectResources } from './resources.js';
 
 /**
  * Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Restarting (3) 1 second ago" (the last exit's
@@ -175,6 +176,7 @@ export function inspectContainer(
       ShmSize: c.hostConfig.ShmSize,
       Memory: c.hostConfig.Memory,
       NanoCpus: c.hostConfig.NanoCpus,
+      ...inspectResources(c.hostConfig),
       Mounts: null,
       ...runModesShape(c),
     },

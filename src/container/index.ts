@@ -28,3 +28,12 @@ export {
 } from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';
+export * from './resources.js';
+export {
+  cgroupVersion,
+  hostResources,
+  parseProcLimits,
+  hasSysResource,
+  applicableUlimits,
+  probeUlimits,
+} from './host-resources.js';

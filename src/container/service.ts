@@ -4,7 +4,15 @@ import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig, HealthConfig } from '../oci/index.js';
-import { findInitBinary, mergeEnv, monitorPaths, resolveArgs } from '../runtime/index.js';
+import {
+  findInitBinary,
+  mergeEnv,
+  monitorPaths,
+  readStatsSample,
+  resolveArgs,
+  type StatsSample,
+} from '../runtime/index.js';
+import { cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
@@ -30,6 +38,9 @@ import {
   sortedMap,
 } from './run-modes.js';
 import type { VolumeService } from './volumes.js';
+import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
+import { liveResources, planUpdate } from './update.js';
+import { hostResources, probeUlimits } from './host-resources.js';
 import { emitContainerEvent } from './events.js';
 import { shortId } from '../digest/index.js';
 
@@ -81,6 +92,8 @@ export interface CreateOptions {
   dns?: string[];
   stopSignal?: string;
   shmSize?: number;
+  /** Resource settings in Docker's HostConfig names (`CpuShares`, `CpusetCpus`, `Devices`, `Ulimits`, …). */
+  resources?: Partial<ResourceConfig>;
   /** `--restart` (parseRestartPolicy reads the CLI's text); checked as Docker's daemon checks it. Default 'no'. */
   restartPolicy?: { Name: string; MaximumRetryCount: number };
   /** The user's health check (`--health-*`, `--no-healthcheck`: healthConfigFromFlags), merged with the image's. */
@@ -216,8 +229,11 @@ export class ContainerService {
       },
     };
   }
-  /** `create`: a record of the image's config merged with the options, its mounts and volumes, its writable layer. */
-  async create(opts: CreateOptions): Promise<ContainerRecord> {
+  /**
+   * `create`: a record of the image's config merged with the options, its mounts and volumes, its writable layer.
+   * `warnings` are Docker's (settings this host discards or cannot apply), for the caller to show.
+   */
+  async create(opts: CreateOptions): Promise<ContainerRecord & { warnings?: string[] }> {
     trace('create');
     const img = this.#images.resolve(opts.image);
     const { config: imageConfig } = await this.#images.config(img.id);
@@ -345,6 +361,7 @@ export class ContainerService {
       RestartPolicy: restartPolicy,
       ...modes,
     };
+    const warnings = await this.#resources(hostConfig, opts.resources);
 
     const createdVolumes: string[] = [];
     let prepared = false;
@@ -391,12 +408,25 @@ export class ContainerService {
       this.#records.insert(rec);
       emitContainerEvent(this.#store.events, 'create', rec);
       trace('created');
-      return rec;
+      return warnings.length ? { ...rec, warnings } : rec;
     } catch (err) {
       if (prepared) await this.#store.removeLayers(id).catch(() => {});
       for (const v of createdVolumes) await this.#volumes.remove(v, { force: true }).catch(() => {});
       throw err;
     }
+  }
+
+  /** The resource settings checked as Docker's daemon checks them and added to the host config; its warnings. */
+  async #resources(hc: HostConfig, asked: Partial<ResourceConfig> | undefined): Promise<string[]> {
+    const host = hostResources();
+    const r = { ...resourcesOf(asked ?? {}), Memory: hc.Memory, NanoCpus: hc.NanoCpus };
+    // The daemon's default cgroup namespace mode: the host's on cgroup v1, a private one on v2.
+    if (asked?.CgroupnsMode === undefined) r.CgroupnsMode = host.cgroupVersion === 2 ? 'private' : 'host';
+    const warnings = checkResources(r, host);
+    const { Memory: _m, NanoCpus: _n, ...rest } = r;
+    Object.assign(hc, rest);
+    warnings.push(...(await probeUlimits(r.Ulimits)).refused);
+    return warnings;
   }
 
   async #mountPoint(s: MountSpec, created: string[]): Promise<MountPoint> {
@@ -444,6 +474,51 @@ export class ContainerService {
       Propagation: '',
       ...(s.name === undefined ? { Anonymous: true } : {}),
     };
+  }
+
+  /**
+   * `docker update`: new resource limits, applied at once to a running container (`runc update`) and recorded for
+   * its next start, and a new restart policy (`setRestartPolicy`); one `update` event. Returns Docker's warnings.
+   */
+  async update(
+    idOrName: string,
+    u: ResourceUpdate,
+    opts: { restartPolicy?: { Name: string; MaximumRetryCount: number } } = {},
+  ): Promise<{ id: string; warnings: string[] }> {
+    const c = await this.get(idOrName);
+    // dockerd 20.10 keeps a new restart policy even when the resources it came with are refused.
+    if (opts.restartPolicy) await this.setRestartPolicy(c.id, opts.restartPolicy);
+    let warnings: string[] = [];
+    if (Object.keys(u).length > 0) {
+      const plan = planUpdate(c.id, c.hostConfig, u);
+      warnings = plan.warnings;
+      if (c.running) {
+        try {
+          await this.#tasks.updateResources(c.id, liveResources(plan.next, u));
+        } catch (err) {
+          const msg = err instanceof WharfError ? String(err.details?.runcMessage ?? err.message) : String(err);
+          throw new WharfError('INTERNAL', `Cannot update container ${c.id}: ${msg}`);
+        }
+      }
+      this.#records.update(c.id, (r) => {
+        Object.assign(r.hostConfig, plan.next);
+      });
+    }
+    emitContainerEvent(this.#store.events, 'update', c);
+    return { id: c.id, warnings };
+  }
+
+  /** `docker stats`: one sample of a running container's counters (none for a container that does not run). */
+  async stats(idOrName: string): Promise<{ container: ObservedContainer; sample?: StatsSample }> {
+    const c = await this.get(idOrName);
+    if (!c.running) return { container: c };
+    const pid = c.hostConfig.NetworkMode !== 'host' ? c.state.pid : undefined;
+    const sample = readStatsSample({
+      cgroupsPath: cgroupsPathOf(c),
+      onlineCpus: os().cpus().length || 1,
+      ...(pid ? { pid } : {}),
+    });
+    return { container: c, sample };
   }
 
   /**

@@ -32,6 +32,7 @@ import {
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { restoreContainers, type RestoreResult } from './restore.js';
 import { teardownNetwork } from '../network/index.js';
+import type { OciResources } from '../runtime/index.js';
 import { pidAlive, removeTreeSync, trace } from '../util/index.js';
 import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
 import { healthProbe } from './health.js';
@@ -518,6 +519,11 @@ export class TaskService {
       if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'wait cancelled');
       await sleep(v.hostConfig.RestartPolicy && v.hostConfig.RestartPolicy.Name !== 'no' ? 50 : 100);
     }
+  }
+
+  /** `docker update` of a running container: its cgroup limits changed in place by runc. */
+  async updateResources(id: string, resources: OciResources): Promise<void> {
+    await this.#runc.update(id, resources);
   }
 
   async pause(idOrName: string): Promise<void> {

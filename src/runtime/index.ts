@@ -9,6 +9,8 @@
  * (or leaves it to the attached client that claimed it). The monitor is the native program built from native/monitor/.
  */
 export * from './oci-spec.js';
+export * from './resources-spec.js';
+export * from './cgroup-stats.js';
 export * from './user.js';
 export * from './capabilities.js';
 export * from './spec.js';

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import { resolveCapabilities } from './capabilities.js';
 import type { OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from './oci-spec.js';
+import { applyResourceSpec, type ResourceSpecOptions } from './resources-spec.js';
 import type { OciSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
 
@@ -72,6 +73,8 @@ export interface SpecOptions {
   cpus?: number;
   cpuShares?: number;
   pidsLimit?: number;
+  /** The other resource settings (cpu period/quota/realtime/cpuset, blkio, devices, ulimits, OOM): resources-spec.ts. */
+  resources?: ResourceSpecOptions;
   /** Bytes of /dev/shm (default 64 MiB). */
   shmSize?: number;
   network: NetworkAttachment;
@@ -384,6 +387,7 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
   Object.assign(sysctl, opts.sysctls);
   if (Object.keys(sysctl).length) spec.linux.sysctl = sysctl;
   if (opts.annotations && Object.keys(opts.annotations).length) spec.annotations = { ...opts.annotations };
+  if (opts.resources) applyResourceSpec(spec, opts.resources, opts.privileged === true);
   return spec;
 }
 

@@ -30,6 +30,7 @@ import {
   readEnvFile,
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
+import { resourceFlags, toResources, type ResourceFlags } from '../resource-flags.js';
 import { healthFlags, healthFromFlags, type HealthFlagValues } from './health-flags.js';
 import {
   checkMacAddress,
@@ -44,7 +45,7 @@ import {
   parseTmpfs,
 } from './run-flags.js';
 
-interface CreateFlags extends HealthFlagValues {
+interface CreateFlags extends HealthFlagValues, ResourceFlags {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -105,7 +106,7 @@ interface CreateFlags extends HealthFlagValues {
 }
 
 function createFlags(cmd: Command): Command {
-  const flags = cmd
+  const flags = resourceFlags(cmd)
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--name <string>', 'Assign a name to the container')
@@ -134,7 +135,7 @@ function createFlags(cmd: Command): Command {
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
     .option('--dns <list>', 'Set custom DNS servers', collect, [])
     .option('--stop-signal <string>', 'Signal to stop the container')
-    .option('--shm-size <bytes>', 'Size of /dev/shm')
+    .option('--shm-size <bytes>', 'Size of /dev/shm', checkedBy(parseBytes))
     .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
@@ -163,6 +164,11 @@ function createFlags(cmd: Command): Command {
   return healthFlags(flags);
 }
 
+/** Docker's warnings of a create (settings this host discards or cannot apply), on stderr before anything else. */
+function printWarnings(ctx: CliContext, warnings: readonly string[] | undefined): void {
+  for (const w of warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+}
+
 /** `run`'s own stdio flags (issue 12). */
 function runOnlyFlags(cmd: Command): Command {
   return cmd
@@ -170,7 +176,11 @@ function runOnlyFlags(cmd: Command): Command {
     .option('--detach-keys <string>', 'Override the key sequence for detaching a container');
 }
 
-async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
+async function toCreateOptions(
+  image: string,
+  command: string[],
+  o: CreateFlags,
+): Promise<CreateOptions & { cliWarnings: string[] }> {
   const env: string[] = [];
   for (const f of o.envFile) env.push(...(await readEnvFile(f)));
   env.push(...expandEnvEntries(o.env));
@@ -192,9 +202,16 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
   let cpus: number | undefined;
   if (o.cpus !== undefined) {
     cpus = Number(o.cpus);
-    if (!(cpus > 0)) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.cpus}" for "--cpus" flag`);
+    if (o.cpus.trim() === '' || !Number.isFinite(cpus))
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `invalid argument "${o.cpus}" for "--cpus" flag: failed to parse ${o.cpus} as a rational number`,
+      );
   }
+  const { resources, warnings: cliWarnings } = toResources(o);
   return {
+    resources,
+    cliWarnings,
     image,
     command,
     ...(o.name !== undefined ? { name: o.name } : {}),
@@ -217,18 +234,28 @@ async function toCreateOptions(image: string, command: string[], o: CreateFlags)
     privileged: o.privileged === true,
     capAdd: o.capAdd,
     capDrop: o.capDrop,
-    ...(o.memory !== undefined ? { memory: parseBytes(o.memory) } : {}),
+    ...(o.memory !== undefined ? { memory: bytesFlag('-m, --memory', o.memory) } : {}),
     ...(cpus !== undefined ? { cpus } : {}),
     init: o.init === true,
     autoRemove: o.rm === true,
     extraHosts: o.addHost,
     dns: o.dns,
     ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
-    ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
+    // `--shm-size 0` is Docker's default (64 MiB).
+    ...(o.shmSize && bytesFlag('--shm-size', o.shmSize) > 0 ? { shmSize: bytesFlag('--shm-size', o.shmSize) } : {}),
     restartPolicy,
     ...(healthcheck ? { healthcheck } : {}),
     ...runFlagOptions(o),
   };
+}
+
+/** A size flag (`-m`, `--shm-size`): go-units RAMInBytes with pflag's message. */
+function bytesFlag(flag: string, v: string): number {
+  try {
+    return parseBytes(v);
+  } catch {
+    throw new WharfError('INVALID_ARGUMENT', `invalid argument "${v}" for "${flag}" flag: invalid size: '${v}'`);
+  }
 }
 
 /** The CreateOptions of the issue-12 flags, parsed and checked as the docker CLI does (run-flags.ts). */
@@ -415,7 +442,9 @@ function verbs(parent: Command, ctx: CliContext): void {
         const opts = await toCreateOptions(image, command, o);
         const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
         await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
+        printWarnings(ctx, opts.cliWarnings);
         const rec = await w.containers.create(opts);
+        printWarnings(ctx, rec.warnings);
         await writeCidfile(o.cidfile, rec.id);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
@@ -450,7 +479,9 @@ function verbs(parent: Command, ctx: CliContext): void {
       ({ policy, opts }) =>
         withEngine(ctx, async (w) => {
           await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
+          printWarnings(ctx, opts.cliWarnings);
           const rec = await w.containers.create(opts);
+          printWarnings(ctx, rec.warnings);
           await writeCidfile(o.cidfile, rec.id);
           ctx.stdout.write(`${rec.id}\n`);
         }),
