@@ -3,6 +3,7 @@ import type { PortMapping } from '../network/index.js';
 import { healthStatusText } from './health.js';
 import type { ObservedContainer } from './types.js';
 import { inspectResources } from './resources.js';
+import { MASKED_PATHS, READONLY_PATHS } from '../runtime/index.js';
 
 /**
  * Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Restarting (3) 1 second ago" (the last exit's
@@ -169,16 +170,22 @@ export function inspectContainer(
       CapDrop: c.hostConfig.CapDrop.length ? c.hostConfig.CapDrop : null,
       Dns: c.hostConfig.Dns,
       ExtraHosts: c.hostConfig.ExtraHosts.length ? c.hostConfig.ExtraHosts : null,
-      Init: c.hostConfig.Init || null,
+      // Docker leaves Init and Mounts out when they are not set (omitempty).
+      ...(c.hostConfig.Init ? { Init: true } : {}),
+      Cgroup: '',
+      Links: null,
       Privileged: c.hostConfig.Privileged,
       PublishAllPorts: c.hostConfig.PublishAllPorts,
       ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
       ShmSize: c.hostConfig.ShmSize,
       Memory: c.hostConfig.Memory,
       NanoCpus: c.hostConfig.NanoCpus,
+      Runtime: 'runc',
+      ConsoleSize: [0, 0],
+      Isolation: '',
       ...inspectResources(c.hostConfig),
-      Mounts: null,
       ...runModesShape(c),
+      ...maskedPathsShape(c),
     },
     GraphDriver: extra.graphDriver,
     Mounts: c.mounts.map((m) => ({
@@ -228,6 +235,16 @@ export function inspectContainer(
       Networks: { [bridge ? 'bridge' : c.hostConfig.NetworkMode]: endpoint },
     },
   };
+}
+
+/** The /proc and /sys paths the container cannot see or write: none when privileged or `systempaths=unconfined`. */
+function maskedPathsShape(c: ObservedContainer): { MaskedPaths: string[] | null; ReadonlyPaths: string[] | null } {
+  const unmasked =
+    c.hostConfig.Privileged ||
+    (c.hostConfig.SecurityOpt ?? []).some((o) => o.replace(':', '=') === 'systempaths=unconfined');
+  return unmasked
+    ? { MaskedPaths: null, ReadonlyPaths: null }
+    : { MaskedPaths: [...MASKED_PATHS], ReadonlyPaths: [...READONLY_PATHS] };
 }
 
 /** HostConfig's namespace, security and DNS fields (issue 12) with dockerd's values for a container without them. */
