@@ -8,6 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -176,12 +177,22 @@ test('build -t="andrew/static_web:v1" . with FROM an image only in the registry,
   ok(await builder.cli(['push', `${R}/andrew/static_web:v1`]), 'push static_web');
 });
 
-test("run --privileged=true has every capability of the host; without it, Docker's default set", async () => {
+test("run --privileged=true has every capability and device of the host; without it, Docker's defaults", async () => {
   const own = (await readFile('/proc/self/status', 'utf8')).split('\n').find((l) => l.startsWith('CapBnd:'));
   const caps = (flag: string) =>
     typed(user.root, `wharf run --rm ${flag} busybox grep CapBnd /proc/self/status`).then((r) => ok(r, 'run'));
   assert.equal((await caps('--privileged=true')).stdout, `${own}\n`);
   assert.equal((await caps('--privileged=false')).stdout, 'CapBnd:\t00000000a80425fb\n');
+  // And the host's devices (Docker's WithDevices), beyond the few every container gets.
+  const everyones = new Set(['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'console']);
+  const hostDev = readdirSync('/dev', { withFileTypes: true }).find(
+    (e) => (e.isCharacterDevice() || e.isBlockDevice()) && !everyones.has(e.name),
+  )?.name;
+  if (hostDev) {
+    const ls = (flag: string) => typed(user.root, `wharf run --rm ${flag} busybox ls /dev`).then((r) => ok(r, 'ls'));
+    assert.ok((await ls('--privileged=true')).stdout.split('\n').includes(hostDev), hostDev);
+    assert.ok(!(await ls('--privileged=false')).stdout.split('\n').includes(hostDev), hostDev);
+  }
   ok(await typed(user.root, 'wharf create --privileged=true --name priv busybox'), 'create');
   assert.equal(await inspect(user.cli, '{{.HostConfig.Privileged}}', 'priv'), 'true');
 });
