@@ -248,15 +248,26 @@ test('error cases exit as with Docker', async () => {
     ['exec', 'nosuch', 'true'],
     ['exec', 'made', 'true'],
     ['exec', 'web', '/etc'],
+    ['kill', '-s', 'BOGUS', 'web'],
     ['rmi', 'nosuch'],
     ['history', 'nosuch'],
     ['tag', 'nosuch', 'x'],
     ['start', 'nosuch', 'made'],
   ];
+  // The words too, but for who says them ("docker:", "Error response from daemon:", "Error:") and IDs; Wharf's run
+  // leaves out Docker's "Run 'docker run --help'" hint after an engine error.
+  const words = (s: string): string =>
+    s
+      .replaceAll('docker', 'wharf')
+      .replace(/^(wharf: )?(Error response from daemon: |Error: )?/gm, '')
+      .replace(/\n\nRun 'wharf run --help' for more information\n$/, '\n')
+      .replace(/\b[0-9a-f]{64}\b/g, '<id>');
   const differences: string[] = [];
   for (const args of cases) {
     const [w, d] = [await sbs.wharf(args), await sbs.docker(args)];
     if (w.code !== d.code) differences.push(`${args.join(' ')}: wharf ${w.code}, docker ${d.code}`);
+    else if (words(w.stderr) !== words(d.stderr))
+      differences.push(`${args.join(' ')}: wharf ${JSON.stringify(w.stderr)}, docker ${JSON.stringify(d.stderr)}`);
   }
   assert.deepEqual(differences, []);
 });
