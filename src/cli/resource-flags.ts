@@ -42,7 +42,7 @@ export function goParseUint(s: string, bits = 64): number {
 }
 
 /** go-units RAMInBytes with the CLI's MemBytes rule: negative sizes are invalid. */
-function ramBytes(s: string): number {
+export function ramBytes(s: string): number {
   try {
     return parseBytes(s);
   } catch {
@@ -51,7 +51,7 @@ function ramBytes(s: string): number {
 }
 
 /** `--memory-swap`: bytes, or -1 for unlimited (opts.MemSwapBytes). */
-function swapBytes(v: string): number {
+export function swapBytes(v: string): number {
   return v === '-1' ? -1 : ramBytes(v);
 }
 

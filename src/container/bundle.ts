@@ -27,7 +27,7 @@ import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
 import { hostDevices, probeUlimits, resolveBlkioDevices, resolveDevices } from './host-resources.js';
 import { resourcesOf } from './resources.js';
-import type { ContainerRecord } from './types.js';
+import type { ContainerRecord, HostConfig } from './types.js';
 import { shortId } from '../digest/index.js';
 
 /**
@@ -147,7 +147,7 @@ export async function writeBundleSpec(
       privileged: hc.Privileged,
       ...(hc.Memory ? { memory: hc.Memory } : {}),
       ...(hc.NanoCpus ? { cpus: hc.NanoCpus / 1e9 } : {}),
-      ...(await resourceSpecOf(rec)),
+      ...(await resourceSpecOf(rec.hostConfig)),
       shmSize: hc.ShmSize,
       network: networkAttachment(net),
       ...(init ? { init } : {}),
@@ -175,11 +175,11 @@ export function cgroupsPathOf(rec: ContainerRecord): string {
 
 /** The record's resource settings as buildSpec takes them; host devices are looked up now, as Docker does at start. */
 async function resourceSpecOf(
-  rec: ContainerRecord,
+  hc: Partial<HostConfig>,
 ): Promise<Pick<SpecOptions, 'memorySwap' | 'cpuShares' | 'pidsLimit' | 'resources'>> {
-  const r = resourcesOf(rec.hostConfig);
+  const r = resourcesOf(hc);
   return {
-    ...(r.MemorySwap && rec.hostConfig.Memory ? { memorySwap: r.MemorySwap } : {}),
+    ...(r.MemorySwap && hc.Memory ? { memorySwap: r.MemorySwap } : {}),
     ...(r.CpuShares ? { cpuShares: r.CpuShares } : {}),
     ...(r.PidsLimit ? { pidsLimit: r.PidsLimit } : {}),
     resources: {
@@ -199,7 +199,7 @@ async function resourceSpecOf(
       throttleReadIOPSDevice: resolveBlkioDevices(r.BlkioDeviceReadIOps),
       throttleWriteIOPSDevice: resolveBlkioDevices(r.BlkioDeviceWriteIOps),
       // --privileged: every host device as well (moby's WithDevices), then the --device ones.
-      devices: [...(rec.hostConfig.Privileged ? hostDevices() : []), ...resolveDevices(r.Devices)],
+      devices: [...(hc.Privileged ? hostDevices() : []), ...resolveDevices(r.Devices)],
       deviceCgroupRules: r.DeviceCgroupRules ?? [],
       // Limits the kernel would refuse are left out (create said so in one line): runc would fail the start.
       ulimits: (await probeUlimits(r.Ulimits)).apply.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
@@ -242,6 +242,13 @@ async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefin
     if (donor) out.pidNamespace = { path: `/proc/${donor.pid}/ns/pid` };
   }
   if (hc.UTSMode === 'host') out.utsNamespace = 'host';
+  Object.assign(out, securitySpecOf(hc));
+  return out;
+}
+
+/** `--security-opt` (and the capabilities a seccomp profile depends on) as buildSpec takes them. */
+function securitySpecOf(hc: Partial<HostConfig>): Partial<SpecOptions> {
+  const out: Partial<SpecOptions> = {};
   const sec = parseSecurityOpts(hc.SecurityOpt ?? []);
   if (sec.noNewPrivileges) out.noNewPrivileges = true;
   if (sec.unmaskPaths) out.unmaskPaths = true;
@@ -252,6 +259,20 @@ async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefin
   // As dockerd: an AppArmor profile applies only where AppArmor is enabled; elsewhere the option is ignored.
   if (sec.apparmor && sec.apparmor !== 'unconfined' && appArmorEnabled()) out.apparmorProfile = sec.apparmor;
   return out;
+}
+
+/**
+ * What the containers of a build's RUN steps get of `build`'s resource and security flags, given as the classic
+ * builder's host config holds them (Memory, MemorySwap, CpuShares, CpuPeriod, CpuQuota, CpusetCpus, CpusetMems,
+ * Ulimits, ShmSize, SecurityOpt): the same mapping as a container's.
+ */
+export async function stepSpecOptions(hc: Partial<HostConfig>): Promise<Partial<SpecOptions>> {
+  return {
+    ...(hc.Memory ? { memory: hc.Memory } : {}),
+    ...(await resourceSpecOf(hc)),
+    ...(hc.ShmSize ? { shmSize: hc.ShmSize } : {}),
+    ...securitySpecOf(hc),
+  };
 }
 
 /** The host has IPv6 (a disabled stack has no /proc/net/if_inet6 lines). */

@@ -13,7 +13,8 @@ export { ContainerRecords, CONTAINER_MIGRATIONS } from './records.js';
 export { VolumeService, type VolumeRecord, type VolumeUsers } from './volumes.js';
 export { ContainerStore, type ContainerStoreOptions } from './store.js';
 export { ContainerService, type CreateOptions, type ContainerServiceOptions } from './service.js';
-export { TaskService, normalizeSignal, type StartOptions, type ExecOptions, type TaskServiceOptions } from './tasks.js';
+export { TaskService, normalizeSignal, type StartOptions, type TaskServiceOptions } from './tasks.js';
+export type { ExecOptions } from './exec.js';
 export { ContainerFiles, type ContainerFilesOptions } from './files.js';
 export type { RestoreResult } from './restore.js';
 export { statusText, portsText, commandText } from './docker-shapes.js';
@@ -28,7 +29,10 @@ export {
 } from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';
+export { logAttributes, logDetailsPrefix } from './log-attrs.js';
 export * from './resources.js';
+export { stepSpecOptions } from './bundle.js';
+export { parseSecurityOpts } from './run-modes.js';
 export {
   cgroupVersion,
   hostResources,

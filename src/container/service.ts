@@ -3,7 +3,7 @@ import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
-import type { ContainerConfig, HealthConfig } from '../oci/index.js';
+import type { ContainerConfig } from '../oci/index.js';
 import {
   findInitBinary,
   containerConfigEnv,
@@ -16,6 +16,7 @@ import { cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
+import { backingFsOf, checkRuntime, checkStorageOpts, checkVolumeDriver } from './create-checks.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
@@ -26,110 +27,20 @@ import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
-import {
-  checkIpcMode,
-  checkLogConfig,
-  checkPidMode,
-  checkUsernsMode,
-  checkUtsMode,
-  effectiveSecurityOpt,
-  joinedContainer,
-  parseSecurityOpts,
-  sortedMap,
-} from './run-modes.js';
+import { joinedContainer } from './run-modes.js';
 import type { VolumeService } from './volumes.js';
 import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
 import { liveResources, planUpdate } from './update.js';
 import { hostResources, probeUlimits } from './host-resources.js';
 import { emitContainerEvent } from './events.js';
 import { shortId } from '../digest/index.js';
+import type { CreateOptions } from './create-options.js';
+import { hostConfigRunModes } from './run-modes.js';
+import { resolveMountPoint } from './mount-points.js';
+
+export type { CreateOptions } from './create-options.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
-
-export interface CreateOptions {
-  /** Image name or ID. */
-  image: string;
-  /** The container's ID (64 hex); a new random one by default. A failed build step's container keeps the build's. */
-  id?: string;
-  name?: string;
-  /** COMMAND ARG… after the image. */
-  command?: string[];
-  /** `--entrypoint`; '' clears the image's. */
-  entrypoint?: string;
-  /** KEY=VALUE entries (the CLI fills a bare `-e NAME` from its own environment; the library reads none). */
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  hostname?: string;
-  labels?: Record<string, string>;
-  /** `-v` specs. */
-  volumes?: string[];
-  /** `--mount` specs. */
-  mounts?: string[];
-  volumesFrom?: string[];
-  /** `-p` specs. */
-  publish?: string[];
-  publishAll?: boolean;
-  network?: NetworkMode;
-  tty?: boolean;
-  openStdin?: boolean;
-  /**
-   * The client that runs the container attaches its stdin, and the container's stdin closes when that client goes
-   * (Docker's AttachStdin and StdinOnce; default: `openStdin`). `run -d -i` sets it false, as the docker CLI does, so
-   * a later `attach` that disconnects leaves the stdin open.
-   */
-  attachStdin?: boolean;
-  readOnly?: boolean;
-  privileged?: boolean;
-  capAdd?: string[];
-  capDrop?: string[];
-  /** Bytes. */
-  memory?: number;
-  cpus?: number;
-  init?: boolean;
-  autoRemove?: boolean;
-  extraHosts?: string[];
-  dns?: string[];
-  stopSignal?: string;
-  shmSize?: number;
-  /** Resource settings in Docker's HostConfig names (`CpuShares`, `CpusetCpus`, `Devices`, `Ulimits`, …). */
-  resources?: Partial<ResourceConfig>;
-  /** `--restart` (parseRestartPolicy reads the CLI's text); checked as Docker's daemon checks it. Default 'no'. */
-  restartPolicy?: { Name: string; MaximumRetryCount: number };
-  /** The user's health check (`--health-*`, `--no-healthcheck`: healthConfigFromFlags), merged with the image's. */
-  healthcheck?: HealthConfig;
-  // ---- namespaces, security, DNS, logging and stdio of `run` (issue 12) ----
-  /** `--ipc`: private (default), shareable, host, none, container:X. */
-  ipc?: string;
-  /** `--pid`: host, container:X. */
-  pid?: string;
-  /** `--uts host`. */
-  uts?: string;
-  /** `--userns host` (the only mode: Wharf runs no user namespaces). */
-  userns?: string;
-  sysctls?: Record<string, string>;
-  /** `--tmpfs`: destination → options. */
-  tmpfs?: Record<string, string>;
-  groupAdd?: string[];
-  /** Seconds `stop` waits by default. */
-  stopTimeout?: number;
-  /** Recorded as HostConfig.ContainerIDFile; the caller writes the file. */
-  cidfile?: string;
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-  macAddress?: string;
-  domainname?: string;
-  /** ExposedPorts keys (`80/tcp`) beyond the image's (`--expose`). */
-  expose?: string[];
-  annotations?: Record<string, string>;
-  /** `--security-opt` as the docker CLI passes it (a seccomp profile as its JSON text). */
-  securityOpt?: string[];
-  logDriver?: string;
-  logOpts?: Record<string, string>;
-  /** Which streams the creating client attaches (Docker's AttachStdout/AttachStderr; default both, none with -d). */
-  attachStdout?: boolean;
-  attachStderr?: boolean;
-}
 
 export interface ContainerServiceOptions {
   store: ContainerStore;
@@ -262,6 +173,8 @@ export class ContainerService {
         `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`,
       );
     }
+    const runtime = checkRuntime(opts.runtime);
+    checkStorageOpts(opts.storageOpt ?? {}, () => backingFsOf(this.#store.root));
     // dockerd's floor (verifyPlatformContainerResources): less leaves no room for the runtime itself.
     if (opts.memory && opts.memory < 6 * 1024 * 1024) {
       throw new WharfError('INVALID_ARGUMENT', 'Minimum memory limit allowed is 6MB');
@@ -271,6 +184,11 @@ export class ContainerService {
       ...(opts.volumes ?? []).map(parseVolumeFlag),
       ...(opts.mounts ?? []).map(parseMountFlag),
     ];
+    checkVolumeDriver(
+      opts.volumeDriver,
+      (opts.volumes ?? []).some((v) => parseVolumeFlag(v).kind === 'volume') ||
+        Object.keys(ic.Volumes ?? {}).length > 0,
+    );
     const dests = new Set<string>();
     for (const s of specs) {
       if (dests.has(s.destination)) throw new WharfError('INVALID_ARGUMENT', `Duplicate mount point: ${s.destination}`);
@@ -290,7 +208,7 @@ export class ContainerService {
         throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
       return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
-    const modes = runModes(opts, network);
+    const modes = hostConfigRunModes(opts, network);
     for (const mode of [modes.IpcMode, modes.PidMode]) {
       const other = joinedContainer(mode);
       if (other !== undefined) this.#records.resolve(other);
@@ -358,6 +276,8 @@ export class ContainerService {
       ExtraHosts: opts.extraHosts ?? [],
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
+      Runtime: runtime,
+      ...(opts.volumeDriver ? { VolumeDriver: opts.volumeDriver } : {}),
       RestartPolicy: restartPolicy,
       ...modes,
     };
@@ -368,7 +288,7 @@ export class ContainerService {
     try {
       // Mounts: explicit ones, then --volumes-from, then anonymous volumes for the image's VOLUMEs not covered.
       const mounts: MountPoint[] = [];
-      for (const s of specs) mounts.push(await this.#mountPoint(s, createdVolumes));
+      for (const s of specs) mounts.push(await resolveMountPoint(this.#volumes, s, createdVolumes));
       for (const f of from) {
         for (const m of f.src.mounts) {
           if (dests.has(m.Destination)) continue;
@@ -382,7 +302,8 @@ export class ContainerService {
         if (dests.has(dest)) continue;
         dests.add(dest);
         mounts.push(
-          await this.#mountPoint(
+          await resolveMountPoint(
+            this.#volumes,
             { kind: 'volume', destination: dest, readOnly: false, noCopy: false, mode: '' },
             createdVolumes,
           ),
@@ -427,53 +348,6 @@ export class ContainerService {
     Object.assign(hc, rest);
     warnings.push(...(await probeUlimits(r.Ulimits)).refused);
     return warnings;
-  }
-
-  async #mountPoint(s: MountSpec, created: string[]): Promise<MountPoint> {
-    if (s.kind === 'bind') {
-      const st = await fsp.stat(s.source).catch(() => undefined);
-      if (!st) {
-        if (!s.createSource)
-          throw new WharfError(
-            'INVALID_ARGUMENT',
-            `invalid mount config for type "bind": bind source path does not exist: ${s.source}`,
-          );
-        await fsp.mkdir(s.source, { recursive: true });
-      }
-      return {
-        Type: 'bind',
-        Source: s.source,
-        Destination: s.destination,
-        RW: !s.readOnly,
-        Mode: s.mode,
-        Propagation: s.propagation ?? 'rprivate',
-      };
-    }
-    if (s.kind === 'tmpfs') {
-      return {
-        Type: 'tmpfs',
-        Source: '',
-        Destination: s.destination,
-        RW: true,
-        Mode: '',
-        Propagation: '',
-        ...(s.size ? { TmpfsSize: s.size } : {}),
-      };
-    }
-    const existed = s.name !== undefined && this.#volumes.get(s.name) !== undefined;
-    const v = await this.#volumes.create({ ...(s.name ? { name: s.name } : {}), anonymous: s.name === undefined });
-    if (!existed) created.push(v.name);
-    if (s.noCopy && !v.seeded) this.#volumes.markSeeded(v.name);
-    return {
-      Type: 'volume',
-      Name: v.name,
-      Source: this.#volumes.dataDir(v.name),
-      Destination: s.destination,
-      RW: !s.readOnly,
-      Mode: s.mode || 'z',
-      Propagation: '',
-      ...(s.name === undefined ? { Anonymous: true } : {}),
-    };
   }
 
   /**
@@ -608,37 +482,4 @@ export class ContainerService {
     this.#store.events?.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
     return { deleted, reclaimed };
   }
-}
-
-/**
- * The HostConfig fields of `run`'s namespace, security, DNS and logging options (issue 12), checked as dockerd checks
- * them at create. A `container:X` mode names a container that must exist now (it must run when this one starts).
- */
-function runModes(opts: CreateOptions, network: NetworkMode): Partial<HostConfig> {
-  const ipc = checkIpcMode(opts.ipc ?? '');
-  const pid = checkPidMode(opts.pid ?? '');
-  const uts = checkUtsMode(opts.uts ?? '');
-  const userns = checkUsernsMode(opts.userns ?? '');
-  if (uts === 'host' && opts.hostname)
-    throw new WharfError('INVALID_ARGUMENT', 'conflicting options: hostname and the UTS mode');
-  if (opts.macAddress && network !== 'bridge')
-    throw new WharfError('INVALID_ARGUMENT', 'conflicting options: mac-address and the network mode');
-  const securityOpt = opts.securityOpt ?? [];
-  parseSecurityOpts(securityOpt);
-  const logConfig = checkLogConfig(opts.logDriver, opts.logOpts ?? {});
-  return {
-    IpcMode: ipc,
-    PidMode: pid,
-    UTSMode: uts,
-    UsernsMode: userns,
-    ...(opts.sysctls && Object.keys(opts.sysctls).length ? { Sysctls: sortedMap(opts.sysctls) } : {}),
-    ...(opts.tmpfs && Object.keys(opts.tmpfs).length ? { Tmpfs: sortedMap(opts.tmpfs) } : {}),
-    ...(opts.groupAdd?.length ? { GroupAdd: [...opts.groupAdd] } : {}),
-    ContainerIDFile: opts.cidfile ?? '',
-    DnsSearch: opts.dnsSearch ?? [],
-    DnsOptions: opts.dnsOptions ?? [],
-    SecurityOpt: effectiveSecurityOpt(securityOpt, { privileged: opts.privileged === true, ipc, pid }),
-    LogConfig: logConfig,
-    ...(opts.annotations && Object.keys(opts.annotations).length ? { Annotations: sortedMap(opts.annotations) } : {}),
-  };
 }

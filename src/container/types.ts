@@ -65,6 +65,9 @@ export interface HostConfig extends Partial<ResourceConfig> {
   DnsOptions?: string[];
   /** As given (a seccomp profile as its JSON text), plus dockerd's `label=disable` for host PID/IPC. */
   SecurityOpt?: string[];
+  /** `--runtime` (runc) and `--volume-driver` (local), as inspect shows them. */
+  Runtime?: string;
+  VolumeDriver?: string;
   LogConfig?: { Type: string; Config: Record<string, string> };
   Annotations?: Record<string, string>;
 }
