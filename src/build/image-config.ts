@@ -9,17 +9,19 @@ import { canonicalJson } from '../oci/index.js';
  */
 
 /** Docker's container.Config, field order and defaults included, from whatever subset an image carries. */
-function dockerRunConfig(rc: ContainerConfig, image: string, hostname = ''): Record<string, unknown> {
+function dockerRunConfig(rc: ContainerConfig, image: string): Record<string, unknown> {
+  // The base image's settings carry over (Hostname, Tty and the attach flags of a committed container too), except
+  // OpenStdin and StdinOnce, which the classic builder clears when a stage begins (dispatchState.beginStage).
   const out: Record<string, unknown> = {
-    Hostname: hostname,
+    Hostname: rc.Hostname ?? '',
     Domainname: rc.Domainname ?? '',
     User: rc.User ?? '',
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
+    AttachStdin: rc.AttachStdin ?? false,
+    AttachStdout: rc.AttachStdout ?? false,
+    AttachStderr: rc.AttachStderr ?? false,
   };
   if (rc.ExposedPorts && Object.keys(rc.ExposedPorts).length > 0) out.ExposedPorts = sortKeys(rc.ExposedPorts);
-  out.Tty = false;
+  out.Tty = rc.Tty ?? false;
   out.OpenStdin = false;
   out.StdinOnce = false;
   out.Env = rc.Env ?? null;

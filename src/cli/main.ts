@@ -79,8 +79,8 @@ export async function main(typedArgv: string[]): Promise<void> {
   // Help of a management command lists verbs of several modules: a group without its subcommand loads them all.
   const wholeGroup = verb !== undefined && groupNamed(verb) !== undefined && resolved.path.length === 1;
   await registerVerbs(program, ctx, wholeGroup ? undefined : verb);
-  // Verbs whose engine failures exit 125, as in Docker (run/create/start/exec).
-  const engine125 = new Set(['run', 'create', 'start', 'exec']);
+  // Verbs whose engine failures exit 125, as in Docker (run/create; start and exec exit 1).
+  const engine125 = new Set(['run', 'create']);
   const usage = await import('./usage.js');
 
   let parsedArgv: string[] = argv;

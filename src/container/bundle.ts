@@ -26,7 +26,7 @@ import { WharfError } from '../errors/index.js';
 import { joinedContainer, parseSecurityOpts } from './run-modes.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
-import { probeUlimits, resolveBlkioDevices, resolveDevices } from './host-resources.js';
+import { hostDevices, probeUlimits, resolveBlkioDevices, resolveDevices } from './host-resources.js';
 import { resourcesOf } from './resources.js';
 import type { ContainerRecord, HostConfig } from './types.js';
 import { shortId } from '../digest/index.js';
@@ -200,7 +200,8 @@ async function resourceSpecOf(
       throttleWriteBpsDevice: resolveBlkioDevices(r.BlkioDeviceWriteBps),
       throttleReadIOPSDevice: resolveBlkioDevices(r.BlkioDeviceReadIOps),
       throttleWriteIOPSDevice: resolveBlkioDevices(r.BlkioDeviceWriteIOps),
-      devices: resolveDevices(r.Devices),
+      // --privileged: every host device as well (moby's WithDevices), then the --device ones.
+      devices: [...(hc.Privileged ? hostDevices() : []), ...resolveDevices(r.Devices)],
       deviceCgroupRules: r.DeviceCgroupRules ?? [],
       // Limits the kernel would refuse are left out (create said so in one line): runc would fail the start.
       ulimits: (await probeUlimits(r.Ulimits)).apply.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),

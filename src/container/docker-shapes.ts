@@ -3,6 +3,7 @@ import type { PortMapping } from '../network/index.js';
 import { healthStatusText } from './health.js';
 import type { ObservedContainer } from './types.js';
 import { inspectResources } from './resources.js';
+import { MASKED_PATHS, READONLY_PATHS } from '../runtime/index.js';
 
 /**
  * Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Restarting (3) 1 second ago" (the last exit's
@@ -25,8 +26,17 @@ export function statusText(c: ObservedContainer, now = new Date()): string {
  * and protocol; runs of consecutive ports grouped ("80-81/tcp", "0.0.0.0:8080-8081->8080-8081/tcp"); a port published
  * on another host port listed after those ("0.0.0.0:18080->80/tcp"); exposed but unpublished ports bare.
  */
+/**
+ * Whether dockerd lists the container's ports (NetworkSettings.Ports, the PORTS column): only while it runs on a
+ * network that maps ports; a stopped container's are cleared (releaseNetwork), and `none` and `host` have none.
+ */
+function listsPorts(c: ObservedContainer): boolean {
+  return c.running && c.hostConfig.NetworkMode === 'bridge';
+}
+
 export function portsText(c: ObservedContainer): string {
-  const published: PortMapping[] = c.running ? (c.network?.ports ?? []) : [];
+  if (!listsPorts(c)) return '';
+  const published: PortMapping[] = c.network?.ports ?? [];
   const ports: Array<{ ip: string; pub: number; priv: number; proto: string }> = [];
   const seen = new Set<string>();
   for (const m of published) {
@@ -95,8 +105,8 @@ export function inspectContainer(
   const zero = '0001-01-01T00:00:00Z';
   const net = c.running ? c.network : undefined;
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
-  for (const k of Object.keys(c.config.ExposedPorts ?? {})) ports[k] = null;
-  for (const m of net?.ports ?? []) {
+  for (const k of listsPorts(c) ? Object.keys(c.config.ExposedPorts ?? {}) : []) ports[k] = null;
+  for (const m of listsPorts(c) ? (net?.ports ?? []) : []) {
     const k = `${m.containerPort}/${m.protocol}`;
     ports[k] ??= [];
     ports[k].push({ HostIp: m.hostIP === '' ? '0.0.0.0' : m.hostIP, HostPort: String(m.hostPort) });
@@ -121,6 +131,7 @@ export function inspectContainer(
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
     MacAddress: net?.mac ?? '',
+    DriverOpts: null,
   };
   return {
     Id: c.id,
@@ -169,7 +180,10 @@ export function inspectContainer(
       CapDrop: c.hostConfig.CapDrop.length ? c.hostConfig.CapDrop : null,
       Dns: c.hostConfig.Dns,
       ExtraHosts: c.hostConfig.ExtraHosts.length ? c.hostConfig.ExtraHosts : null,
-      Init: c.hostConfig.Init || null,
+      // Docker leaves Init and Mounts out when they are not set (omitempty).
+      ...(c.hostConfig.Init ? { Init: true } : {}),
+      Cgroup: '',
+      Links: null,
       Privileged: c.hostConfig.Privileged,
       PublishAllPorts: c.hostConfig.PublishAllPorts,
       ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
@@ -177,9 +191,11 @@ export function inspectContainer(
       Runtime: c.hostConfig.Runtime ?? 'runc',
       Memory: c.hostConfig.Memory,
       NanoCpus: c.hostConfig.NanoCpus,
+      ConsoleSize: [0, 0],
+      Isolation: '',
       ...inspectResources(c.hostConfig),
-      Mounts: null,
       ...runModesShape(c),
+      ...maskedPathsShape(c),
     },
     GraphDriver: extra.graphDriver,
     Mounts: c.mounts.map((m) => ({
@@ -220,15 +236,34 @@ export function inspectContainer(
       Bridge: '',
       SandboxID: net?.netnsName ?? '',
       HairpinMode: false,
-      SandboxKey: net?.netnsPath ?? '',
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
       Ports: ports,
+      SandboxKey: net?.netnsPath ?? '',
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      // The default network's endpoint again, as dockerd (API < 1.44) repeats it at the top.
+      EndpointID: endpoint.EndpointID,
       Gateway: endpoint.Gateway,
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
       IPAddress: endpoint.IPAddress,
       IPPrefixLen: endpoint.IPPrefixLen,
+      IPv6Gateway: '',
       MacAddress: endpoint.MacAddress,
       Networks: { [bridge ? 'bridge' : c.hostConfig.NetworkMode]: endpoint },
     },
   };
+}
+
+/** The /proc and /sys paths the container cannot see or write: none when privileged or `systempaths=unconfined`. */
+function maskedPathsShape(c: ObservedContainer): { MaskedPaths: string[] | null; ReadonlyPaths: string[] | null } {
+  const unmasked =
+    c.hostConfig.Privileged ||
+    (c.hostConfig.SecurityOpt ?? []).some((o) => o.replace(':', '=') === 'systempaths=unconfined');
+  return unmasked
+    ? { MaskedPaths: null, ReadonlyPaths: null }
+    : { MaskedPaths: [...MASKED_PATHS], ReadonlyPaths: [...READONLY_PATHS] };
 }
 
 /** HostConfig's namespace, security and DNS fields (issue 12) with dockerd's values for a container without them. */

@@ -3,7 +3,7 @@
  * lookups a start needs: device numbers for `--device` and the blkio device flags, and whether the kernel will let
  * runc set a `--ulimit` (prlimit() on the container's process).
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { run } from '../util/index.js';
@@ -90,6 +90,41 @@ function deviceNumbers(path: string): {
   const major = ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
   const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
   return { type: st.isBlockDevice() ? 'b' : 'c', major, minor, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+}
+
+/** What runc's HostDevices leaves out of /dev: the container gets its own of these. */
+const HOST_DEV_SKIPPED_DIRS = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.udev']);
+
+/**
+ * Every device node under the host's /dev, as `--privileged` gives them (moby's oci.WithDevices through runc's
+ * HostDevices): the same paths in the container, all access; unreadable entries are passed over.
+ */
+export function hostDevices(dev = '/dev'): ResolvedDevice[] {
+  const out: ResolvedDevice[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!HOST_DEV_SKIPPED_DIRS.has(e.name) && depth < 8) walk(p, depth + 1);
+      } else if ((e.isCharacterDevice() || e.isBlockDevice()) && !(depth === 0 && e.name === 'console')) {
+        try {
+          const { type, major, minor, mode, uid, gid } = deviceNumbers(p);
+          const pathInContainer = path.posix.join('/dev', path.relative(dev, p));
+          out.push({ pathInContainer, type, major, minor, fileMode: mode, uid, gid, permissions: 'rwm' });
+        } catch {
+          // gone since the listing, or not ours to stat
+        }
+      }
+    }
+  };
+  walk(dev, 0);
+  return out;
 }
 
 /** `--device` mappings → device nodes with their numbers, failing as Docker does on a missing host device. */

@@ -6,7 +6,7 @@ import type { ImageService } from '../image/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import {
   findInitBinary,
-  mergeEnv,
+  containerConfigEnv,
   monitorPaths,
   readStatsSample,
   resolveArgs,
@@ -245,7 +245,8 @@ export class ContainerService {
       Tty: opts.tty === true,
       OpenStdin: opts.openStdin === true,
       StdinOnce: attachStdin,
-      Env: mergeEnv(ic.Env ?? [], userEnv),
+      // Docker's daemon takes the image's Env as it is when no -e is given: null (left out) for an image without one.
+      ...(userEnv.length > 0 ? { Env: containerConfigEnv(ic.Env ?? [], userEnv) } : ic.Env ? { Env: ic.Env } : {}),
       Cmd: opts.command && opts.command.length > 0 ? opts.command : entrypoint !== undefined ? [] : (ic.Cmd ?? null),
       ...(healthcheck ? { Healthcheck: healthcheck } : {}),
       Image: opts.image,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WharfError } from '../errors/index.js';
+import { WharfError, is } from '../errors/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import {
   type Runc,
@@ -372,10 +372,16 @@ export class TaskService {
   }
 
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
-    const v = await this.#get(idOrName);
+    // dockerd checks the signal before it looks the container up.
+    const sig = normalizeSignal(signal);
+    const v = await this.#get(idOrName).catch((err: unknown) => {
+      // dockerd words every kill failure so: "Cannot kill container: x: No such container: x".
+      throw is(err, 'NOT_FOUND')
+        ? new WharfError('NOT_FOUND', `Cannot kill container: ${idOrName}: ${(err as Error).message}`)
+        : err;
+    });
     if (!v.running)
       throw new WharfError('CONFLICT', `Cannot kill container: ${idOrName}: Container ${v.id} is not running`);
-    const sig = normalizeSignal(signal);
     const stateDir = this.#store.paths(v.id).stateDir;
     // Told to the monitor before the signal is sent.
     if (killEndsRestartLoop(sig, v.config.StopSignal ? normalizeSignal(v.config.StopSignal) : undefined))
@@ -499,7 +505,18 @@ const restartingError = (id: string): WharfError =>
 /** `KILL`, `SIGKILL`, `9` → what runc accepts. */
 export function normalizeSignal(s: string): string {
   const t = s.trim().toUpperCase();
-  if (/^\d+$/.test(t)) return t;
-  if (!/^(SIG)?[A-Z0-9+-]+$/.test(t)) throw new WharfError('INVALID_ARGUMENT', `invalid signal: ${s}`);
-  return t.startsWith('SIG') ? t : `SIG${t}`;
+  if (/^\d+$/.test(t) && Number(t) > 0) return t;
+  const name = t.startsWith('SIG') ? t.slice(3) : t;
+  // moby/sys/signal's ParseSignal: a number but 0, or a name of its Linux SignalMap, in its words.
+  const rt = /^RT(MIN|MAX)([+-]\d+)?$/.exec(name);
+  const rtOk =
+    rt && (rt[2] === undefined || (rt[1] === 'MIN' ? /^\+([1-9]|1[0-5])$/ : /^-([1-9]|1[0-4])$/).test(rt[2]));
+  if (!LINUX_SIGNALS.has(name) && !rtOk) throw new WharfError('INVALID_ARGUMENT', `Invalid signal: ${s}`);
+  return `SIG${name}`;
 }
+
+const LINUX_SIGNALS = new Set(
+  'ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ'.split(
+    ' ',
+  ),
+);

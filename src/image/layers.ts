@@ -46,9 +46,9 @@ export class LayerStore {
     private readonly snapshots: Snapshotter,
   ) {}
 
-  /** Where a chain's layers are on disk, bottom first, and the snapshotter's name (`image inspect`'s GraphDriver). */
+  /** Where a chain's layers are on disk, bottom first, and Docker's name of that layout (`image inspect`'s GraphDriver). */
   directories(chain: readonly Digest[]): { driver: string; dirs: string[] } {
-    return { driver: this.snapshots.name, dirs: chain.map((c) => this.snapshots.differ.diffDir(c)) };
+    return { driver: this.snapshots.differ.driverName, dirs: chain.map((c) => this.snapshots.differ.diffDir(c)) };
   }
 
   get(chainId: string): LayerRecord | undefined {

@@ -169,6 +169,15 @@ export function mergeEnv(base: readonly string[], overrides: readonly string[]):
 }
 
 /**
+ * A container config's Env as dockerd merges it at create (daemon/create.go `merge`): the user's `-e` values in their
+ * order, then each of the image's whose name they do not set. (The process's environment is `mergeEnv`'s.)
+ */
+export function containerConfigEnv(image: readonly string[], user: readonly string[]): string[] {
+  const set = new Set(user.map(envKey));
+  return [...user, ...image.filter((kv) => !set.has(envKey(kv)))];
+}
+
+/**
  * The container's environment: PATH, HOSTNAME, TERM (with a tty), then the image's Env, then `-e`, each replacing by
  * key; HOME from the user's passwd entry when nobody set it.
  */

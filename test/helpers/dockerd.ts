@@ -8,12 +8,17 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { ok, tempRoot, type CliResult } from './cli.js';
+import { makeBusyboxTar } from './busybox.js';
 
 const execFileP = promisify(execFile);
 
 export interface Dockerd {
   socket: string;
-  docker(args: string[], opts?: { input?: Buffer | string }): Promise<{ code: number; stdout: string; stderr: string }>;
+  docker(
+    args: string[],
+    opts?: { input?: Buffer | string; cwd?: string },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -56,7 +61,10 @@ export async function startDockerd(extraArgs: string[] = []): Promise<Dockerd> {
   });
   const docker: Dockerd['docker'] = (args, opts = {}) =>
     new Promise((resolve) => {
-      const p = spawn('docker', ['-H', `unix://${socket}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const p = spawn('docker', ['-H', `unix://${socket}`, ...args], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      });
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -93,4 +101,44 @@ export async function startDockerd(extraArgs: string[] = []): Promise<Dockerd> {
 
 export async function pidOf(file: string): Promise<number> {
   return Number((await readFile(file, 'utf8')).trim());
+}
+
+export interface SideBySide {
+  /** The Wharf root. */
+  root: string;
+  dockerd: Dockerd;
+  wharf(args: string[], opts?: { input?: string; cwd?: string }): Promise<CliResult>;
+  docker(args: string[], opts?: { input?: string; cwd?: string }): Promise<CliResult>;
+  /** Stops dockerd and removes the Wharf root (its containers first). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Wharf root and a private dockerd that hold the same `busybox` image (CMD sh): imported into Wharf, saved, and
+ * loaded into dockerd, so that both report the same image ID. For tests that run the same steps on both engines.
+ */
+export async function sideBySide(prefix: string): Promise<SideBySide> {
+  if (!dockerdAvailable()) throw new Error('dockerd is not installed');
+  const t = await tempRoot(prefix);
+  let dockerd: Dockerd | undefined;
+  const stop = async (): Promise<void> => {
+    const ids = (await t.cli(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+    if (ids.length) await t.cli(['rm', '-f', '-v', ...ids]);
+    await dockerd?.stop();
+    await t.cleanup();
+  };
+  try {
+    const tar = await makeBusyboxTar(t.root);
+    ok(await t.cli(['import', '-c', 'CMD ["sh"]', tar, 'busybox']), 'import busybox');
+    const archive = path.join(t.root, 'busybox-save.tar');
+    ok(await t.cli(['save', 'busybox', '-o', archive]), 'save busybox');
+    dockerd = await startDockerd();
+    const loaded = await dockerd.docker(['load', '-i', archive]);
+    if (loaded.code !== 0) throw new Error(`docker load: ${loaded.stderr}`);
+    const d = dockerd;
+    return { root: t.root, dockerd: d, wharf: (args, opts) => t.cli(args, opts), docker: d.docker, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -4,35 +4,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { ok, tempRoot, type CliResult } from '../helpers/cli.js';
-import { makeBusyboxTar } from '../helpers/busybox.js';
-import { dockerdAvailable, startDockerd, type Dockerd } from '../helpers/dockerd.js';
+import { ok, type CliResult } from '../helpers/cli.js';
+import { sideBySide, type SideBySide } from '../helpers/dockerd.js';
 
-let t: Awaited<ReturnType<typeof tempRoot>>;
-let d: Dockerd;
-const wharf = (args: string[]) => t.cli(args);
-const docker = (args: string[]) => d.docker(args);
+let sbs: SideBySide;
+const wharf = (args: string[]) => sbs.wharf(args);
+const docker = (args: string[]) => sbs.docker(args);
 
 before(async () => {
-  if (!dockerdAvailable()) throw new Error('dockerd is not installed');
-  t = await tempRoot('wharf-diffs-');
-  const tar = await makeBusyboxTar(t.root);
-  ok(await wharf(['import', '-c', 'CMD ["sh"]', tar, 'busybox']), 'import busybox');
-  d = await startDockerd();
-  const archive = path.join(t.root, 'busybox-save.tar');
-  ok(await wharf(['save', 'busybox', '-o', archive]), 'save busybox');
-  const loaded = await docker(['load', '-i', archive]);
-  assert.equal(loaded.code, 0, loaded.stderr);
+  sbs = await sideBySide('wharf-diffs-');
   for (const cli of [wharf, docker]) {
     ok(await cli(['create', '--name', 'c1', 'busybox', 'true']), 'create c1');
     ok(await cli(['run', '-d', '--name', 'r1', 'busybox', 'sleep', '600']), 'run r1');
   }
 });
 after(async () => {
-  await wharf(['rm', '-f', 'r1']).catch(() => {});
-  await d?.stop();
-  await t?.cleanup();
+  await sbs?.stop();
 });
 
 /** Both engines run the same command: exit codes and the chosen streams must agree. */

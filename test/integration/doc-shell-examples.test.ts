@@ -26,7 +26,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -34,6 +34,7 @@ import * as path from 'node:path';
 import { makeBusyboxTar } from '../helpers/busybox.js';
 import { ok, REPO, runCli, tempRoot, WHARF_BIN } from '../helpers/cli.js';
 import { docBlocks, parseConsole, squeezeSpace, type DocBlock } from '../helpers/doc-blocks.js';
+import { serveRegistry, type ServedRegistry } from '../helpers/registry-serve.js';
 
 type Example = DocBlock<'sh' | 'console' | 'yaml'>;
 
@@ -75,7 +76,7 @@ class World {
   bin = '';
   /** host:port of the test's registry. */
   registry = '';
-  #server: ChildProcess | undefined;
+  #server: ServedRegistry | undefined;
   #cleanup: (() => Promise<void>) | undefined;
 
   async init(): Promise<void> {
@@ -93,21 +94,8 @@ class World {
 
   /** `wharf registry serve` on a free loopback port, holding busybox, for the examples that name localhost:5000. */
   async #startRegistry(): Promise<void> {
-    const server = spawn(
-      WHARF_BIN,
-      ['--root', path.join(this.dir, 'registry-root'), 'registry', 'serve', '--addr', '127.0.0.1:0'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    this.#server = server;
-    this.registry = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      server.stderr!.setEncoding('utf8').on('data', (s: string) => {
-        err += s;
-        const m = /registry listening on https?:\/\/([\w.:[\]]+)/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      server.once('exit', (code) => reject(new Error(`wharf registry serve exited with ${code}:\n${err}`)));
-    });
+    this.#server = await serveRegistry(path.join(this.dir, 'registry-root'));
+    this.registry = this.#server.host;
     const seed = path.join(this.dir, 'seed');
     ok(await this.#importBusybox(seed), 'import busybox');
     ok(await runCli(seed, ['tag', 'busybox', `${this.registry}/busybox:latest`]), 'tag');
@@ -176,12 +164,7 @@ class World {
   }
 
   async close(): Promise<void> {
-    const server = this.#server;
-    if (server && server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await this.#server?.stop();
     await this.#cleanup?.();
   }
 }

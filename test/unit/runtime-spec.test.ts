@@ -8,6 +8,7 @@ import {
   buildExecProcess,
   buildSpec,
   mergeEnv,
+  containerConfigEnv,
   parseGroup,
   parsePasswd,
   resolveArgs,
@@ -88,6 +89,13 @@ test('environment: defaults, image, -e by key, HOSTNAME, TERM, HOME', () => {
   );
   assert.deepEqual(resolveEnv({ Env: ['HOME=/home/x'] }, {}, '/root'), [`PATH=${DEFAULT_PATH}`, 'HOME=/home/x']);
   assert.deepEqual(mergeEnv(['A=1', 'B'], ['B=2', 'A=']), ['A=', 'B=2']);
+  // A container config's Env, as dockerd merges it at create: the user's first, then the image's they do not set.
+  assert.deepEqual(containerConfigEnv(['PATH=/p', 'A=1', 'B=2'], ['FOO=bar', 'A=9']), [
+    'FOO=bar',
+    'A=9',
+    'PATH=/p',
+    'B=2',
+  ]);
   assert.throws(
     () => resolveEnv({}, { env: ['=x'] }),
     (e: unknown) => is(e, 'INVALID_ARGUMENT'),

@@ -19,6 +19,7 @@ import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, goTimeString, withEngine } from '../engine.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
+import { portParseError } from './run-flags.js';
 
 type Filter = (c: ObservedContainer) => boolean;
 
@@ -247,10 +248,12 @@ function register1(parent: Command, ctx: CliContext): void {
         const c = await w.containers.get(name);
         const ports = c.running ? (c.network?.ports ?? []) : [];
         if (want) {
-          const [port, proto = 'tcp'] = want.split('/');
+          const [port = '', proto = 'tcp'] = want.split('/');
+          // The docker CLI's words: the port checked as Go's strconv.ParseUint(port, 10, 16), the argument as typed.
+          const bad = portParseError(port);
+          if (bad) throw new WharfError('INVALID_ARGUMENT', `invalid port (${port}): ${bad}`);
           const m = ports.filter((p) => String(p.containerPort) === port && p.protocol === proto);
-          if (m.length === 0)
-            throw new WharfError('NOT_FOUND', `No public port '${port}/${proto}' published for ${name}`);
+          if (m.length === 0) throw new WharfError('NOT_FOUND', `No public port '${want}' published for ${name}`);
           for (const p of m) ctx.stdout.write(`${p.hostIP === '' ? '0.0.0.0' : p.hostIP}:${p.hostPort}\n`);
           return;
         }

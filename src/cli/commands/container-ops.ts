@@ -4,7 +4,7 @@ import { WharfError, codeOf } from '../../errors/index.js';
 import { splitCpArg } from '../../container/index.js';
 import type { CliContext } from '../context.js';
 import { collect, withEngine } from '../engine.js';
-import { exit125, readEnvFile } from './container-shared.js';
+import { readEnvFile } from './container-shared.js';
 import { ttyInputOk } from './containers.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './run-flags.js';
 
@@ -80,42 +80,42 @@ function verbs(parent: Command, ctx: CliContext): void {
           return;
         }
         let detached = false;
-        await exit125(ctx, () =>
-          withEngine(ctx, async (w) => {
-            const env: string[] = [];
-            for (const f of o.envFile) env.push(...(await readEnvFile(f)));
-            env.push(...o.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)));
-            const tty = o.tty === true;
-            const raw = tty && o.interactive === true && process.stdin.isTTY;
-            if (raw) process.stdin.setRawMode(true);
-            try {
-              const h = await w.tasks.exec(name, {
-                cmd,
-                env,
-                ...(o.workdir ? { workdir: o.workdir } : {}),
-                ...(o.user ? { user: o.user } : {}),
-                tty,
-                privileged: o.privileged === true,
-                detach: o.detach === true,
-                ...(o.interactive ? { stdin: process.stdin } : {}),
-                ...(tty && o.interactive ? { detachKeys } : {}),
-                stdout: ctx.stdout,
-                stderr: withoutRuncNoise(ctx.stderr),
-                ...(tty && process.stdout.isTTY
-                  ? { consoleSize: { cols: process.stdout.columns, rows: process.stdout.rows } }
-                  : {}),
-              });
-              const onResize = (): void => h.resize(process.stdout.columns, process.stdout.rows);
-              if (tty) process.stdout.on('resize', onResize);
-              const code = await h.exit.finally(() => process.stdout.off('resize', onResize));
-              detached = h.detached === true;
-              if (code !== 0) ctx.setExitCode(code);
-            } finally {
-              if (raw) process.stdin.setRawMode(false);
-              process.stdin.pause();
-            }
-          }),
-        ).catch((err: unknown) => execStartFailed(ctx, err));
+        // Docker's `exec` exits 1 when the engine refuses (no such container, not running), 126/127 when the command
+        // cannot run, else with the command's status.
+        await withEngine(ctx, async (w) => {
+          const env: string[] = [];
+          for (const f of o.envFile) env.push(...(await readEnvFile(f)));
+          env.push(...o.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)));
+          const tty = o.tty === true;
+          const raw = tty && o.interactive === true && process.stdin.isTTY;
+          if (raw) process.stdin.setRawMode(true);
+          try {
+            const h = await w.tasks.exec(name, {
+              cmd,
+              env,
+              ...(o.workdir ? { workdir: o.workdir } : {}),
+              ...(o.user ? { user: o.user } : {}),
+              tty,
+              privileged: o.privileged === true,
+              detach: o.detach === true,
+              ...(o.interactive ? { stdin: process.stdin } : {}),
+              ...(tty && o.interactive ? { detachKeys } : {}),
+              stdout: ctx.stdout,
+              stderr: withoutRuncNoise(ctx.stderr),
+              ...(tty && process.stdout.isTTY
+                ? { consoleSize: { cols: process.stdout.columns, rows: process.stdout.rows } }
+                : {}),
+            });
+            const onResize = (): void => h.resize(process.stdout.columns, process.stdout.rows);
+            if (tty) process.stdout.on('resize', onResize);
+            const code = await h.exit.finally(() => process.stdout.off('resize', onResize));
+            detached = h.detached === true;
+            if (code !== 0) ctx.setExitCode(code);
+          } finally {
+            if (raw) process.stdin.setRawMode(false);
+            process.stdin.pause();
+          }
+        }).catch((err: unknown) => execStartFailed(ctx, err));
         // Detached, the exec'd process runs on; this CLI's wait for it (node-pty watches its runc) must not hold the
         // exit, as docker's CLI returns at the detach.
         if (detached) process.exit();

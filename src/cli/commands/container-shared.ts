@@ -126,7 +126,8 @@ export async function forEachContainer(
 }
 
 /**
- * Docker exits 125 when the engine fails in run/create/start/exec (126/127 stay for a command that cannot run).
+ * Docker exits 125 when the engine fails in `run` (126/127 stay for a command that cannot run; `start` and `exec`
+ * exit 1).
  * main.ts picks that verb by the first non-flag argument, which is the value of `--root` when one is given, so
  * these verbs map their errors themselves.
  */

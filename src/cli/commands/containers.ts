@@ -6,6 +6,7 @@ import type { Wharf } from '../../engine/index.js';
 import type { StartOptions } from '../../container/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
+import { formatError } from '../errors.js';
 import { confirm, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
 import {
@@ -188,13 +189,19 @@ function verbs(parent: Command, ctx: CliContext): void {
     .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
     .option('-i, --interactive', "Attach container's STDIN")
     .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    // Docker's `start` (CLI 28, startContainersWithoutAttachments) exits 1 on every failure, even a command that
+    // cannot run; each failed container's error is printed, then one line naming the containers that failed.
     .action(async (names: string[], o: { attach?: boolean; interactive?: boolean; detachKeys?: string }) =>
-      exit125(ctx, () =>
-        withEngine(ctx, async (w) => {
-          if ((o.attach || o.interactive) && names.length > 1) {
-            throw new WharfError('INVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
-          }
-          if (o.attach || o.interactive) {
+      withEngine(ctx, async (w) => {
+        if ((o.attach || o.interactive) && names.length > 1) {
+          throw new WharfError('INVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
+        }
+        const fail = (err: unknown): void => {
+          ctx.stderr.write(`${formatError(err, ctx.globals().logLevel === 'debug')}\n`);
+          ctx.setExitCode(1);
+        };
+        if (o.attach || o.interactive) {
+          try {
             const rec = w.containers.resolve(names[0]!);
             const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
             await startAttached(ctx, w, rec.id, {
@@ -203,24 +210,23 @@ function verbs(parent: Command, ctx: CliContext): void {
               ...(detachKeys ? { detachKeys } : {}),
               start: (so) => w.tasks.start(rec.id, so),
             });
-            return;
+          } catch (err) {
+            fail(err);
           }
-          let failed: unknown;
-          for (const n of names) {
-            try {
-              await w.tasks.start(n);
-              ctx.stdout.write(`${n}\n`);
-            } catch (err) {
-              failed ??= err;
-              if (names.length > 1) ctx.stderr.write(`Error: ${(err as Error).message}\n`);
-            }
+          return;
+        }
+        const failed: string[] = [];
+        for (const n of names) {
+          try {
+            await w.tasks.start(n);
+            ctx.stdout.write(`${n}\n`);
+          } catch (err) {
+            fail(err);
+            failed.push(n);
           }
-          if (failed) {
-            if (names.length === 1) throw failed;
-            throw new WharfError('INTERNAL', 'failed to start containers: ' + names.join(', '));
-          }
-        }),
-      ),
+        }
+        if (failed.length > 0) ctx.stderr.write(`Error: failed to start containers: ${failed.join(', ')}\n`);
+      }),
     );
 
   stopTimeoutOptions(

@@ -184,7 +184,8 @@ export function register(program: Command, ctx: CliContext): void {
         ID: r.id === '<missing>' ? r.id : idColumn(r.id, noTrunc),
         CreatedSince: r.created ? (human ? timeAgo(r.created) : r.created) : 'N/A',
         CreatedAt: r.created ?? '',
-        CreatedBy: noTrunc ? r.createdBy : ellipsis(r.createdBy.replace(/\s+/g, ' '), 45),
+        // The docker CLI turns tabs into spaces and keeps every other character (`#(nop)  CMD` has two spaces).
+        CreatedBy: noTrunc ? r.createdBy.replaceAll('\t', ' ') : ellipsis(r.createdBy.replaceAll('\t', ' '), 45),
         Size: human ? humanSize(r.size) : String(r.size),
         Comment: r.comment,
       }));

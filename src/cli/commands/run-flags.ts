@@ -46,14 +46,17 @@ export function parseTmpfs(values: readonly string[]): Record<string, string> {
   return out;
 }
 
-/** Go's strconv.ParseUint(s, 10, 16) message for a port. */
+/** Go's strconv.ParseUint(s, 10, 16) error for a port, or undefined when `s` is one. */
+export function portParseError(s: string): string | undefined {
+  if (!/^\d+$/.test(s)) return `strconv.ParseUint: parsing "${s}": invalid syntax`;
+  if (Number(s) > 65535) return `strconv.ParseUint: parsing "${s}": value out of range`;
+  return undefined;
+}
+
 function parsePort(s: string, spec: string): number {
-  const fail = (why: string) =>
-    bad(`invalid range format for --expose: ${spec}, error: strconv.ParseUint: parsing "${s}": ${why}`);
-  if (!/^\d+$/.test(s)) throw fail('invalid syntax');
-  const n = Number(s);
-  if (n > 65535) throw fail('value out of range');
-  return n;
+  const err = portParseError(s);
+  if (err) throw bad(`invalid range format for --expose: ${spec}, error: ${err}`);
+  return Number(s);
 }
 
 /** `--expose port[-end][/proto]` → ExposedPorts keys (`80/tcp`), one per port of a range; the protocol unchecked. */

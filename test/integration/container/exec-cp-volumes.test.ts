@@ -50,7 +50,7 @@ test('exec: output, exit codes, -e, -w, -u, stdin with -i, errors for a stopped 
   assert.equal(cat.stdout, 'piped in\n');
   ok(await f.cli(['stop', '-t', '0', 'ex']), 'stop');
   const stopped = await f.cli(['exec', 'ex', 'true']);
-  assert.equal(stopped.code, 125);
+  assert.equal(stopped.code, 1);
   assert.match(stopped.stderr, /is not running/);
   ok(await f.cli(['rm', 'ex']), 'rm');
 });

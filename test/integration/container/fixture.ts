@@ -11,7 +11,7 @@ import { ok, tempRoot, type CliResult } from '../../helpers/cli.js';
 
 export type Cli = (
   args: string[],
-  opts?: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+  opts?: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string },
 ) => Promise<CliResult>;
 
 export interface Fixture {

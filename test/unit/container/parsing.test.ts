@@ -120,7 +120,13 @@ test('sizes, signals, names', () => {
   assert.equal(normalizeSignal('kill'), 'SIGKILL');
   assert.equal(normalizeSignal('SIGUSR1'), 'SIGUSR1');
   assert.equal(normalizeSignal('9'), '9');
-  assert.throws(() => normalizeSignal('no such!'), /invalid signal/);
+  assert.throws(() => normalizeSignal('no such!'), /Invalid signal: no such!/);
+  // moby's ParseSignal: names of its Linux table only, and no signal 0.
+  assert.throws(() => normalizeSignal('BOGUS'), /Invalid signal: BOGUS/);
+  assert.throws(() => normalizeSignal('0'), /Invalid signal: 0/);
+  assert.equal(normalizeSignal('rtmin+3'), 'SIGRTMIN+3');
+  assert.equal(normalizeSignal('SIGRTMAX-1'), 'SIGRTMAX-1');
+  assert.equal(normalizeSignal('usr1'), 'SIGUSR1');
   assert.equal(validateName('/web'), 'web');
   assert.throws(() => validateName('-bad'), /Invalid container name/);
   const n = randomName(() => false);
@@ -155,7 +161,7 @@ function observed(over: Partial<ObservedContainer>): ObservedContainer {
     imageName: 'busybox',
     created: '2024-01-01T00:00:00Z',
     config: {},
-    hostConfig: {} as never,
+    hostConfig: { NetworkMode: 'bridge' } as never,
     path: 'sh',
     args: ['-c', 'echo hello world and more'],
     mounts: [],
@@ -195,6 +201,9 @@ test('ps columns in Docker form', () => {
   });
   // The docker CLI's order: grouped ports (bare ones and ones published on the same port) first, then the others.
   assert.equal(portsText(withPorts), '443/tcp, 0.0.0.0:18080->80/tcp');
+  // dockerd lists none for a stopped container (releaseNetwork clears them) or on `--network none|host`.
+  assert.equal(portsText({ ...withPorts, running: false }), '');
+  assert.equal(portsText({ ...withPorts, hostConfig: { NetworkMode: 'none' } as never }), '');
   const many = observed({
     config: { ExposedPorts: { '9000/tcp': {}, '9001/tcp': {}, '53/udp': {} } },
     network: {
