@@ -28,3 +28,4 @@ export {
 } from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';
+export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait-condition.js';

@@ -1,0 +1,121 @@
+import { imageHistory, inspectImage, listImages, parseImageFilters } from '../image/index.js';
+import { WharfError } from '../errors/index.js';
+import type { TransferEvent } from '../transfer/types.js';
+import { boolParam, filtersParam, sendJson, type ApiRequest } from './context.js';
+import { jsonMessage } from './frames.js';
+
+/** GET /images/json: one entry per image with all its names (the library lists one row per name). */
+export function listImagesHandler(r: ApiRequest): void {
+  const specs: string[] = [];
+  for (const [k, vals] of filtersParam(r.query)) for (const v of vals) specs.push(`${k}=${v}`);
+  const rows = listImages(r.wharf.images, {
+    all: boolParam(r.query, 'all'),
+    filters: parseImageFilters(specs),
+  });
+  const byId = new Map<string, Record<string, unknown> & { RepoTags: string[]; RepoDigests: string[] }>();
+  for (const row of rows) {
+    let e = byId.get(row.id);
+    if (!e) {
+      e = {
+        Containers: -1,
+        Created: row.created ? Math.floor(Date.parse(row.created) / 1000) : 0,
+        Id: row.id,
+        Labels: Object.keys(row.labels).length ? row.labels : null,
+        ParentId: '',
+        RepoDigests: [],
+        RepoTags: [],
+        SharedSize: -1,
+        Size: row.size,
+        VirtualSize: row.size,
+      };
+      byId.set(row.id, e);
+    }
+    const name = row.repository !== '<none>' && row.tag !== '<none>' ? `${row.repository}:${row.tag}` : undefined;
+    if (name && !e.RepoTags.includes(name)) e.RepoTags.push(name);
+    if (row.repository !== '<none>' && row.digest !== '<none>') {
+      const d = `${row.repository}@${row.digest}`;
+      if (!e.RepoDigests.includes(d)) e.RepoDigests.push(d);
+    }
+  }
+  sendJson(r.res, 200, [...byId.values()]);
+}
+
+export async function inspectImageHandler(r: ApiRequest): Promise<void> {
+  sendJson(r.res, 200, await inspectImage(r.wharf.images, r.params.name!));
+}
+
+export async function historyHandler(r: ApiRequest): Promise<void> {
+  const rows = await imageHistory(r.wharf.images, r.params.name!);
+  sendJson(
+    r.res,
+    200,
+    rows.map((h) => ({
+      Comment: h.comment,
+      Created: h.created ? Math.floor(Date.parse(h.created) / 1000) : 0,
+      CreatedBy: h.createdBy,
+      Id: h.id,
+      Size: h.size,
+      Tags: h.tags.length ? h.tags : null,
+    })),
+  );
+}
+
+/** POST /images/{name}/tag?repo=docker.io/library/web&tag=v2 → 201. */
+export function tagHandler(r: ApiRequest): void {
+  const repo = r.query.get('repo');
+  if (!repo) throw new WharfError('INVALID_ARGUMENT', 'repository name must have at least one component');
+  const tag = r.query.get('tag');
+  r.wharf.images.tag(r.params.name!, tag ? `${repo}:${tag}` : repo);
+  r.res.writeHead(201, { 'Content-Length': 0 });
+  r.res.end();
+}
+
+export async function removeImageHandler(r: ApiRequest): Promise<void> {
+  const events = await r.wharf.images.remove(r.params.name!, {
+    force: boolParam(r.query, 'force'),
+    noPrune: boolParam(r.query, 'noprune'),
+  });
+  sendJson(r.res, 200, events);
+}
+
+/** A transfer's progress as dockerd's JSON messages (`{"status","id","progressDetail"}`). */
+export function progressMessage(e: TransferEvent): Record<string, unknown> {
+  if (e.type === 'message') return { status: e.text };
+  const detail = e.current !== undefined ? { current: e.current, ...(e.total ? { total: e.total } : {}) } : {};
+  return { status: e.status, progressDetail: detail, id: e.id };
+}
+
+/**
+ * POST /images/create?fromImage=…&tag=…: a pull, streamed as JSON lines. An error before the first message is a
+ * plain HTTP error (a missing tag is 404, which `docker run` needs); after it, an `errorDetail` line.
+ */
+export async function createImageHandler(r: ApiRequest): Promise<void> {
+  const from = r.query.get('fromImage');
+  if (!from) {
+    if (r.query.get('fromSrc')) throw new WharfError('UNSUPPORTED', 'import through the API is not served yet');
+    throw new WharfError('INVALID_ARGUMENT', 'fromImage or fromSrc is required');
+  }
+  const tag = r.query.get('tag');
+  const name = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
+  let started = false;
+  const write = (obj: unknown) => {
+    if (!started) {
+      r.res.writeHead(200, { 'Content-Type': 'application/json' });
+      started = true;
+    }
+    r.res.write(jsonMessage(obj));
+  };
+  try {
+    const platform = r.query.get('platform');
+    await r.wharf.registries.pull(name, {
+      onProgress: (e) => write(progressMessage(e)),
+      ...(platform ? { platform } : {}),
+    });
+  } catch (err) {
+    if (!started) throw err;
+    const message = (err as Error).message;
+    write({ errorDetail: { message }, error: message });
+  }
+  if (!started) r.res.writeHead(200, { 'Content-Type': 'application/json' });
+  r.res.end();
+}
