@@ -1,0 +1,173 @@
+/**
+ * The Engine API with the real docker CLI 28: `wharf system service` on a temporary socket over a temporary root,
+ * `DOCKER_HOST` pointing at it. What docker does through the API is what `wharf` sees in the same store.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRegistry, loadRegistryConfig, type RunningRegistry } from '../../../src/registry.js';
+import { WHARF_BIN, ok, type CliResult } from '../../helpers/cli.js';
+import { withBusybox, type Fixture } from '../container/fixture.js';
+
+let fx: Fixture;
+let registry: RunningRegistry;
+let service: ChildProcess;
+let socket: string;
+let dockerConfig: string;
+let serviceLog = '';
+
+function docker(args: string[], input = ''): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, {
+      env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 137, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.end(input);
+  });
+}
+
+before(async () => {
+  fx = await withBusybox('wharf-api-');
+  socket = path.join(fx.root, 'api.sock');
+  dockerConfig = path.join(fx.root, 'docker-config');
+  await fsp.mkdir(dockerConfig);
+  registry = await startRegistry(
+    await loadRegistryConfig({ wharfRoot: path.join(fx.root, 'registry'), addr: '127.0.0.1:0' }),
+    { log: () => {} },
+  );
+  service = spawn(WHARF_BIN, ['--root', fx.root, 'system', 'service', '--time', '0', `unix://${socket}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  service.stderr!.on('data', (c: Buffer) => (serviceLog += c.toString()));
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
+  assert.ok(existsSync(socket), `the service did not create its socket: ${serviceLog}`);
+});
+
+after(async () => {
+  if (service && service.exitCode === null) {
+    const exited = new Promise((r) => service.once('exit', r));
+    service.kill('SIGTERM');
+    await exited;
+  }
+  await registry?.close();
+  await fx?.cleanup();
+});
+
+test('the socket is mode 0660 and /_ping answers with the API headers', async () => {
+  const st = await fsp.stat(socket);
+  assert.equal(st.mode & 0o777, 0o660);
+  const v = ok(await docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']), 'docker version');
+  assert.equal(v.stdout.trim(), '1.43 linux');
+});
+
+test('docker info reports the store wharf info does', async () => {
+  const fmt = '{{.Images}} {{.Driver}} {{.DockerRootDir}}';
+  const d = ok(await docker(['info', '--format', fmt]), 'docker info');
+  const w = ok(await fx.cli(['info', '--format', fmt]), 'wharf info');
+  assert.equal(d.stdout, w.stdout);
+});
+
+test('images, tag, inspect, history and rmi through the API match wharf', async () => {
+  const fmt = '{{.Repository}}:{{.Tag}} {{.ID}}';
+  assert.equal(
+    ok(await docker(['images', '--format', fmt]), 'images').stdout,
+    (await fx.cli(['images', '--format', fmt])).stdout,
+  );
+  ok(await docker(['tag', 'busybox', 'busybox:two']), 'tag');
+  assert.match((await fx.cli(['images', '--format', fmt])).stdout, /^busybox:two /m);
+  assert.equal(
+    ok(await docker(['image', 'inspect', '-f', '{{.Id}}', 'busybox:two']), 'inspect').stdout,
+    (await fx.cli(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).stdout,
+  );
+  assert.match(ok(await docker(['history', 'busybox:two']), 'history').stdout, /^IMAGE +CREATED +CREATED BY/);
+  const rmi = ok(await docker(['rmi', 'busybox:two']), 'rmi');
+  assert.equal(rmi.stdout, 'Untagged: busybox:two\n');
+  const missing = await docker(['rmi', 'nope']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /Error response from daemon: No such image: nope/);
+});
+
+test('docker pull from a local wharf registry streams progress and lands in the store', async () => {
+  const ref = `${registry.host}:${registry.port}/x/bb:v1`;
+  ok(await fx.cli(['tag', 'busybox', ref]), 'tag');
+  ok(await fx.cli(['push', ref]), 'wharf push');
+  ok(await fx.cli(['rmi', ref]), 'wharf rmi');
+  const pulled = ok(await docker(['pull', ref]), 'docker pull');
+  assert.match(pulled.stdout, /v1: Pulling from x\/bb/);
+  assert.match(pulled.stdout, /Status: /);
+  assert.ok(pulled.stdout.trimEnd().endsWith(ref), pulled.stdout);
+  assert.match((await fx.cli(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout, new RegExp(`^${ref}$`, 'm'));
+  const gone = await docker(['pull', `${registry.host}:${registry.port}/x/bb:nope`]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /Error response from daemon: /);
+});
+
+test('run --rm prints the output and exits with the command code; the container is removed', async () => {
+  const hi = await docker(['run', '--rm', 'busybox', 'echo', 'hi']);
+  assert.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], hi.stderr);
+  const three = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo oops >&2; exit 3']);
+  assert.deepEqual([three.code, three.stderr], [3, 'oops\n']);
+  assert.equal(ok(await fx.cli(['ps', '-aq']), 'ps').stdout, '');
+});
+
+test('run -d, ps, logs, exec, inspect, wait, stop and rm: wharf sees the same container', async () => {
+  const id = ok(
+    await docker(['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'echo out; echo err >&2; sleep 300']),
+    'run -d',
+  ).stdout.trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const psFmt = '{{.ID}} {{.Names}} {{.Image}}';
+  assert.equal(
+    ok(await docker(['ps', '--format', psFmt]), 'ps').stdout,
+    ok(await fx.cli(['ps', '--format', psFmt]), 'wharf ps').stdout,
+  );
+  let logs: CliResult | undefined;
+  for (let i = 0; i < 50; i++) {
+    logs = await docker(['logs', 'web']);
+    if (logs.stdout === 'out\n' && logs.stderr === 'err\n') break;
+    await sleep(100);
+  }
+  assert.deepEqual([logs!.stdout, logs!.stderr], ['out\n', 'err\n']);
+  const ex = await docker(['exec', 'web', 'sh', '-c', 'echo in; exit 4']);
+  assert.deepEqual([ex.code, ex.stdout], [4, 'in\n']);
+  const fmt = '{{.Id}} {{.Name}} {{.State.Status}} {{.Config.Image}}';
+  assert.equal(ok(await docker(['inspect', '-f', fmt, 'web']), 'inspect').stdout, `${id} /web running busybox\n`);
+  assert.equal((await fx.cli(['inspect', '-f', fmt, 'web'])).stdout, `${id} /web running busybox\n`);
+  // 409s: the name is taken, a running container is not removed without force.
+  const taken = await docker(['create', '--name', 'web', 'busybox']);
+  assert.equal(taken.code, 1);
+  assert.match(taken.stderr, /Conflict\. The container name "\/web" is already in use/);
+  const busy = await docker(['rm', 'web']);
+  assert.equal(busy.code, 1);
+  assert.match(busy.stderr, /Error response from daemon: .*running container/);
+  const waiting = docker(['wait', 'web']);
+  ok(await docker(['stop', '-t', '1', 'web']), 'stop');
+  assert.equal((await waiting).stdout, '137\n');
+  // 304: stopping a stopped container is a success.
+  assert.equal(ok(await docker(['stop', 'web']), 'stop again').stdout, 'web\n');
+  assert.match((await fx.cli(['ps', '-a', '--format', '{{.Status}}'])).stdout, /^Exited \(137\)/);
+  ok(await docker(['rm', 'web']), 'rm');
+  assert.equal((await fx.cli(['ps', '-aq'])).stdout, '');
+});
+
+test('errors: inspect of a missing object, 404 for a missing container', async () => {
+  const r = await docker(['inspect', 'nope']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Error: No such object: nope/);
+  const s = await docker(['stop', 'nope']);
+  assert.equal(s.code, 1);
+  assert.match(s.stderr, /Error response from daemon: No such container: nope/);
+});
