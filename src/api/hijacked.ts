@@ -34,11 +34,13 @@ export async function attachHandler(r: ApiRequest): Promise<void> {
   };
   const follow = (session: AttachSession | undefined) => {
     if (!session) return void socket.end();
+    r.state.sessions.set(c.id, session);
     socket.once('close', () => session.detach());
-    void session.exit.then(
-      () => socket.end(),
-      () => socket.end(),
-    );
+    const done = () => {
+      if (r.state.sessions.get(c.id) === session) r.state.sessions.delete(c.id);
+      socket.end();
+    };
+    void session.exit.then(done, done);
   };
   if (c.running) {
     const { session } = await r.wharf.tasks.attach(c.id, streams).catch((err: Error) => {
@@ -50,6 +52,25 @@ export async function attachHandler(r: ApiRequest): Promise<void> {
   }
   const forget = r.state.addPendingAttach(c.id, { streams, started: follow });
   socket.once('close', forget);
+}
+
+/**
+ * POST /containers/{id}/resize?h=&w=: the terminal of a container with a TTY, through the attach session this service
+ * holds (`docker run -it`), or a short one of its own.
+ */
+export async function resizeHandler(r: ApiRequest): Promise<void> {
+  const c = await r.wharf.containers.get(r.params.id!);
+  if (!c.running) throw new WharfError('CONFLICT', `Container ${c.id} is not running`);
+  const cols = Number(r.query.get('w') ?? '0');
+  const rows = Number(r.query.get('h') ?? '0');
+  const held = r.state.sessions.get(c.id);
+  if (held) held.resize(cols, rows);
+  else {
+    const { session } = await r.wharf.tasks.attach(c.id, {});
+    session.resize(cols, rows);
+    session.detach();
+  }
+  sendEmpty(r.res, 200);
 }
 
 interface ExecBody {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import * as path from 'node:path';
 import type { Wharf } from '../engine/index.js';
@@ -34,6 +34,19 @@ export interface RunningApi {
   /** Resolves when the service stopped (closed, or idle for `idleSeconds`). */
   stopped: Promise<void>;
   close(): Promise<void>;
+}
+
+/** The gid of the group `wharf`, when the host has one (the socket is then its group's, as docker.sock is docker's). */
+function wharfGroup(): number | undefined {
+  try {
+    const line = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('wharf:'));
+    const gid = line ? Number(line.split(':')[2]) : Number.NaN;
+    return Number.isInteger(gid) ? gid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether something answers on a unix socket (a second service on the same path must not steal it). */
@@ -88,7 +101,11 @@ export async function serveApi(wharf: Wharf, opts: ServeOptions): Promise<Runnin
       `cannot listen on ${a.kind === 'unix' ? a.path : `${a.host}:${a.port}`}: ${err.message}`,
     );
   });
-  if (a.kind === 'unix') chmodSync(a.path, 0o660);
+  if (a.kind === 'unix') {
+    chmodSync(a.path, 0o660);
+    const gid = wharfGroup();
+    if (gid !== undefined) chownSync(a.path, process.getuid?.() ?? 0, gid);
+  }
   armIdle();
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {

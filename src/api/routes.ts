@@ -32,6 +32,7 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['POST', /^\/containers\/([^/]+)\/wait$/, ['id'], c.waitHandler],
   ['POST', /^\/containers\/([^/]+)\/attach$/, ['id'], h.attachHandler],
   ['GET', /^\/containers\/([^/]+)\/logs$/, ['id'], c.logsHandler],
+  ['POST', /^\/containers\/([^/]+)\/resize$/, ['id'], h.resizeHandler],
   ['DELETE', /^\/containers\/([^/]+)$/, ['id'], c.removeContainerHandler],
   ['POST', /^\/containers\/([^/]+)\/exec$/, ['id'], h.execCreateHandler],
   ['POST', /^\/exec\/([^/]+)\/start$/, ['id'], h.execStartHandler],

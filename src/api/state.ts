@@ -30,6 +30,8 @@ export interface ExecInstance {
 export class ApiState {
   readonly pendingAttach = new Map<string, PendingAttach[]>();
   readonly execs = new Map<string, ExecInstance>();
+  /** Attach sessions open through this service, by container ID (resize goes through one). */
+  readonly sessions = new Map<string, AttachSession>();
 
   addPendingAttach(containerId: string, p: PendingAttach): () => void {
     const list = this.pendingAttach.get(containerId) ?? [];
