@@ -143,7 +143,16 @@ export async function killHandler(r: ApiRequest): Promise<void> {
   const c = await r.wharf.containers.get(r.params.id!);
   if (!c.running)
     throw new WharfError('CONFLICT', `Cannot kill container: ${r.params.id}: Container ${c.id} is not running`);
-  await r.wharf.tasks.kill(c.id, r.query.get('signal') || 'SIGKILL');
+  const signal = r.query.get('signal') || 'SIGKILL';
+  await r.wharf.tasks.kill(c.id, signal);
+  // As dockerd's, a SIGKILL returns once the container stopped (a `start` right after it must find it stopped).
+  if (/^(SIG)?KILL$|^9$/i.test(signal)) {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    await waitForCondition(r.wharf.containers, r.wharf.root, c.id, 'not-running', ac.signal)
+      .catch(() => undefined)
+      .finally(() => clearTimeout(timer));
+  }
   sendEmpty(r.res, 204);
 }
 
