@@ -171,3 +171,43 @@ test('errors: inspect of a missing object, 404 for a missing container', async (
   assert.equal(s.code, 1);
   assert.match(s.stderr, /Error response from daemon: No such container: nope/);
 });
+
+test('lifecycle verbs: pause, unpause, rename, restart, kill, start, port, logs -f, attach, piped stdin', async () => {
+  ok(await docker(['run', '-d', '--name', 'life', '-p', '127.0.0.1::80', 'busybox', 'sleep', '300']), 'run -d -p');
+  assert.match(ok(await docker(['port', 'life']), 'port').stdout, /^80\/tcp -> 127\.0\.0\.1:\d+$/m);
+  ok(await docker(['pause', 'life']), 'pause');
+  assert.match((await fx.cli(['ps', '--format', '{{.Status}}'])).stdout, /\(Paused\)/);
+  const again = await docker(['pause', 'life']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /is already paused/);
+  ok(await docker(['unpause', 'life']), 'unpause');
+  ok(await docker(['rename', 'life', 'life2']), 'rename');
+  assert.equal((await fx.cli(['ps', '--format', '{{.Names}}'])).stdout, 'life2\n');
+  ok(await docker(['restart', '-t', '1', 'life2']), 'restart');
+  assert.equal(ok(await docker(['kill', 'life2']), 'kill').stdout, 'life2\n');
+  assert.equal(ok(await docker(['start', 'life2']), 'start').stdout, 'life2\n');
+  assert.match((await fx.cli(['ps', '--format', '{{.Status}}'])).stdout, /^Up /);
+  ok(await docker(['rm', '-f', 'life2']), 'rm -f');
+
+  ok(
+    await docker([
+      'run',
+      '-d',
+      '--name',
+      'talk',
+      'busybox',
+      'sh',
+      '-c',
+      'sleep 1; echo one; sleep 1; echo two; exit 5',
+    ]),
+    'run -d',
+  );
+  const [followed, attached] = await Promise.all([docker(['logs', '-f', 'talk']), docker(['attach', 'talk'])]);
+  assert.equal(followed.stdout, 'one\ntwo\n');
+  assert.equal(attached.code, 5);
+  assert.match(attached.stdout, /two\n$/);
+  ok(await docker(['rm', 'talk']), 'rm');
+
+  const piped = await docker(['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo done'], 'a\nb\n');
+  assert.deepEqual([piped.code, piped.stdout], [0, 'a\nb\ndone\n']);
+});
