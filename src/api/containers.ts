@@ -1,5 +1,6 @@
 import {
   commandText,
+  containerFilters,
   parseWaitCondition,
   statusText,
   waitForCondition,
@@ -43,42 +44,17 @@ function listEntry(c: ObservedContainer): Record<string, unknown> {
   };
 }
 
-/** Docker's container filters of GET /containers/json that Wharf answers: id, name, status, label, exited. */
-function matches(c: ObservedContainer, filters: Map<string, string[]>): boolean {
-  for (const [k, vals] of filters) {
-    if (vals.length === 0) continue;
-    const ok = vals.some((v) => {
-      switch (k) {
-        case 'id':
-          return c.id.startsWith(v);
-        case 'name':
-          return new RegExp(v.replace(/^\//, '')).test(c.name);
-        case 'status':
-          return c.status === v;
-        case 'exited':
-          return c.status === 'exited' && c.state.exitCode === Number(v);
-        case 'ancestor':
-          return c.imageName === v || c.imageId === v || c.imageId.startsWith(`sha256:${v}`);
-        case 'label': {
-          const j = v.indexOf('=');
-          const labels = c.config.Labels ?? {};
-          return j < 0 ? v in labels : labels[v.slice(0, j)] === v.slice(j + 1);
-        }
-        default:
-          throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);
-      }
-    });
-    if (!ok) return false;
-  }
-  return true;
-}
-
 export async function listContainersHandler(r: ApiRequest): Promise<void> {
   const all = boolParam(r.query, 'all');
+  const specs: string[] = [];
   const filters = filtersParam(r.query);
-  const list = (await r.wharf.containers.list())
+  for (const [k, vals] of filters) for (const v of vals) specs.push(`${k}=${v}`);
+  const everything = await r.wharf.containers.list();
+  const tests = containerFilters(r.wharf.images, specs, everything);
+  // As dockerd's list: a status or exited filter looks at stopped containers without `all`.
+  const list = everything
     .filter((c) => all || c.running || filters.has('status') || filters.has('exited'))
-    .filter((c) => matches(c, filters))
+    .filter((c) => tests.every((t) => t(c)))
     .sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
   const limit = Number(r.query.get('limit') ?? '-1');
   sendJson(r.res, 200, (limit > 0 ? list.slice(0, limit) : list).map(listEntry));

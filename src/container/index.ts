@@ -29,3 +29,4 @@ export {
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
 export { splitCpArg } from './cp.js';
 export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait-condition.js';
+export { containerFilters, type ContainerFilter } from './list-filters.js';

@@ -175,6 +175,11 @@ test('errors: inspect of a missing object, 404 for a missing container', async (
 test('lifecycle verbs: pause, unpause, rename, restart, kill, start, port, logs -f, attach, piped stdin', async () => {
   ok(await docker(['run', '-d', '--name', 'life', '-p', '127.0.0.1::80', 'busybox', 'sleep', '300']), 'run -d -p');
   assert.match(ok(await docker(['port', 'life']), 'port').stdout, /^80\/tcp -> 127\.0\.0\.1:\d+$/m);
+  const fmt = '{{.Names}} {{.Image}}';
+  for (const filter of ['name=lif', 'status=running', 'ancestor=busybox', 'label=none']) {
+    const d = ok(await docker(['ps', '-a', '--filter', filter, '--format', fmt]), `ps --filter ${filter}`).stdout;
+    assert.equal(d, (await fx.cli(['ps', '-a', '--filter', filter, '--format', fmt])).stdout, filter);
+  }
   ok(await docker(['pause', 'life']), 'pause');
   assert.match((await fx.cli(['ps', '--format', '{{.Status}}'])).stdout, /\(Paused\)/);
   const again = await docker(['pause', 'life']);
