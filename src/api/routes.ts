@@ -3,6 +3,8 @@ import * as c from './containers.js';
 import * as h from './hijacked.js';
 import * as i from './images.js';
 import * as s from './system.js';
+import * as v from './volumes.js';
+import { eventsHandler } from './events.js';
 
 /**
  * The route table: method, path pattern (after the `/v1.xx` prefix) and handler. Image names are matched with `.+`
@@ -13,6 +15,12 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['HEAD', /^\/_ping$/, [], s.pingHandler],
   ['GET', /^\/version$/, [], s.versionHandler],
   ['GET', /^\/info$/, [], s.infoHandler],
+  ['GET', /^\/events$/, [], eventsHandler],
+  ['GET', /^\/volumes$/, [], v.listVolumesHandler],
+  ['POST', /^\/volumes\/create$/, [], v.createVolumeHandler],
+  ['POST', /^\/volumes\/prune$/, [], v.pruneVolumesHandler],
+  ['GET', /^\/volumes\/([^/]+)$/, ['name'], v.inspectVolumeHandler],
+  ['DELETE', /^\/volumes\/([^/]+)$/, ['name'], v.removeVolumeHandler],
   ['GET', /^\/images\/json$/, [], i.listImagesHandler],
   ['POST', /^\/images\/create$/, [], i.createImageHandler],
   ['GET', /^\/images\/(.+)\/json$/, ['name'], i.inspectImageHandler],

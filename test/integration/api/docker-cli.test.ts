@@ -216,3 +216,33 @@ test('lifecycle verbs: pause, unpause, rename, restart, kill, start, port, logs 
   const piped = await docker(['run', '-i', '--rm', 'busybox', 'sh', '-c', 'cat; echo done'], 'a\nb\n');
   assert.deepEqual([piped.code, piped.stdout], [0, 'a\nb\ndone\n']);
 });
+
+test('volumes and events through the API', async () => {
+  assert.equal(ok(await docker(['volume', 'create', '--label', 'a=b', 'v1']), 'volume create').stdout, 'v1\n');
+  const fmt = '{{.Driver}} {{.Name}}';
+  assert.equal(
+    ok(await docker(['volume', 'ls', '--format', fmt]), 'volume ls').stdout,
+    (await fx.cli(['volume', 'ls', '--format', fmt])).stdout,
+  );
+  assert.equal(
+    ok(await docker(['volume', 'inspect', '-f', '{{.Mountpoint}} {{.Labels}}', 'v1']), 'volume inspect').stdout,
+    (await fx.cli(['volume', 'inspect', '-f', '{{.Mountpoint}} {{.Labels}}', 'v1'])).stdout,
+  );
+  ok(await docker(['run', '-d', '--name', 'vol', '-v', 'v1:/data', 'busybox', 'sleep', '300']), 'run -v');
+  const busy = await docker(['volume', 'rm', 'v1']);
+  assert.equal(busy.code, 1);
+  assert.match(busy.stderr, /volume is in use/);
+  ok(await docker(['rm', '-f', 'vol']), 'rm -f');
+  ok(await docker(['volume', 'rm', 'v1']), 'volume rm');
+  const missing = await docker(['volume', 'inspect', 'v1']);
+  assert.equal(missing.code, 1);
+  // The docker CLI sends `until` in whole seconds: a moment just ahead, so that the last second's events are in.
+  const until = String(Math.ceil(Date.now() / 1000) + 1);
+  const past = ok(
+    await docker(['events', '--since', '5m', '--until', until, '--filter', 'type=volume']),
+    'events',
+  ).stdout;
+  assert.match(past, /volume create v1 /);
+  assert.match(past, /volume destroy v1 /);
+  assert.equal(past, (await fx.cli(['events', '--since', '5m', '--until', until, '--filter', 'type=volume'])).stdout);
+});
