@@ -1,5 +1,6 @@
 import type { Handler } from './context.js';
 import * as c from './containers.js';
+import * as cf from './container-files.js';
 import * as h from './hijacked.js';
 import * as i from './images.js';
 import * as s from './system.js';
@@ -40,6 +41,10 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['POST', /^\/containers\/([^/]+)\/wait$/, ['id'], c.waitHandler],
   ['POST', /^\/containers\/([^/]+)\/attach$/, ['id'], h.attachHandler],
   ['GET', /^\/containers\/([^/]+)\/logs$/, ['id'], c.logsHandler],
+  ['GET', /^\/containers\/([^/]+)\/changes$/, ['id'], cf.changesHandler],
+  ['GET', /^\/containers\/([^/]+)\/export$/, ['id'], cf.exportHandler],
+  ['GET', /^\/containers\/([^/]+)\/top$/, ['id'], cf.topHandler],
+  ['POST', /^\/commit$/, [], cf.commitHandler],
   ['POST', /^\/containers\/([^/]+)\/resize$/, ['id'], h.resizeHandler],
   ['DELETE', /^\/containers\/([^/]+)$/, ['id'], c.removeContainerHandler],
   ['POST', /^\/containers\/([^/]+)\/exec$/, ['id'], h.execCreateHandler],

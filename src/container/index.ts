@@ -31,3 +31,4 @@ export { splitCpArg } from './cp.js';
 export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait-condition.js';
 export { containerFilters, type ContainerFilter } from './list-filters.js';
 export { volumeInspect, volumeFilters } from './volume-shapes.js';
+export { containerTop } from './top.js';

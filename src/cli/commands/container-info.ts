@@ -2,9 +2,9 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { containerFilters, commandText, portsText, statusText } from '../../container/index.js';
+import { containerFilters, containerTop, commandText, portsText, statusText } from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
-import { drained, humanSize, run, timeAgo } from '../../util/index.js';
+import { drained, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
 import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
@@ -157,19 +157,8 @@ function register1(parent: Command, ctx: CliContext): void {
     .allowUnknownOption()
     .action(async (name: string, psArgs: string[]) =>
       withEngine(ctx, async (w) => {
-        const pids = new Set((await w.tasks.pids(name)).map(String));
-        const args = psArgs.length ? psArgs : ['-ef'];
-        const out = (await run('ps', args)).stdout.split('\n').filter((l) => l.trim() !== '');
-        const header = out[0]!.trim().split(/\s+/);
-        const pidCol = header.indexOf('PID');
-        if (pidCol < 0) throw new WharfError('INVALID_ARGUMENT', `Couldn't find PID field in ps output`);
-        const rows: string[][] = [header];
-        for (const line of out.slice(1)) {
-          const f = line.trim().split(/\s+/);
-          if (!pids.has(f[pidCol]!)) continue;
-          rows.push([...f.slice(0, header.length - 1), f.slice(header.length - 1).join(' ')]);
-        }
-        ctx.stdout.write(renderTable(rows));
+        const top = await containerTop(w.tasks, name, psArgs);
+        ctx.stdout.write(renderTable([top.Titles, ...top.Processes]));
       }),
     );
 

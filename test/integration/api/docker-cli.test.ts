@@ -246,3 +246,34 @@ test('volumes and events through the API', async () => {
   assert.match(past, /volume destroy v1 /);
   assert.equal(past, (await fx.cli(['events', '--since', '5m', '--until', until, '--filter', 'type=volume'])).stdout);
 });
+
+test('diff, top, commit and export through the API', async () => {
+  ok(await docker(['run', '-d', '--name', 'files', 'busybox', 'sleep', '300']), 'run -d');
+  assert.equal(ok(await docker(['diff', 'files']), 'diff').stdout, '');
+  ok(await docker(['exec', 'files', 'sh', '-c', 'echo x > /newfile']), 'exec');
+  assert.equal(ok(await docker(['diff', 'files']), 'diff').stdout, (await fx.cli(['diff', 'files'])).stdout);
+  assert.match(ok(await docker(['diff', 'files']), 'diff').stdout, /^A \/newfile$/m);
+  const top = ok(await docker(['top', 'files', '-o', 'pid,comm']), 'top').stdout;
+  assert.match(top, /^PID +COMMAND\n\d+ +sleep\n$/);
+  const id = ok(
+    await docker(['commit', '-m', 'msg', '-c', 'ENV A=1', 'files', 'committed:v1']),
+    'commit',
+  ).stdout.trim();
+  assert.equal(
+    (await fx.cli(['image', 'inspect', '-f', '{{.Id}} {{.Comment}}', 'committed:v1'])).stdout,
+    `${id} msg\n`,
+  );
+  const tar = await new Promise<Buffer>((resolve, reject) => {
+    const child = spawn('docker', ['export', 'files'], {
+      env: { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: dockerConfig },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', reject);
+    child.on('close', () => resolve(Buffer.concat(chunks)));
+  });
+  assert.ok(tar.includes(Buffer.from('newfile')), 'the export holds the new file');
+  ok(await docker(['rm', '-f', 'files']), 'rm');
+  ok(await docker(['rmi', 'committed:v1']), 'rmi');
+});
