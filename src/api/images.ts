@@ -1,5 +1,6 @@
 import { imageHistory, inspectImage, listImages, parseImageFilters } from '../image/index.js';
 import { WharfError } from '../errors/index.js';
+import type { RemoteOptions } from '../remote/index.js';
 import type { TransferEvent } from '../transfer/types.js';
 import { boolParam, filtersParam, sendJson, type ApiRequest } from './context.js';
 import { jsonMessage } from './frames.js';
@@ -85,18 +86,30 @@ export function progressMessage(e: TransferEvent): Record<string, unknown> {
   return { status: e.status, progressDetail: detail, id: e.id };
 }
 
-/**
- * POST /images/create?fromImage=…&tag=…: a pull, streamed as JSON lines. An error before the first message is a
- * plain HTTP error (a missing tag is 404, which `docker run` needs); after it, an `errorDetail` line.
- */
-export async function createImageHandler(r: ApiRequest): Promise<void> {
-  const from = r.query.get('fromImage');
-  if (!from) {
-    if (r.query.get('fromSrc')) throw new WharfError('UNSUPPORTED', 'import through the API is not served yet');
-    throw new WharfError('INVALID_ARGUMENT', 'fromImage or fromSrc is required');
+/** The credentials of an `X-Registry-Auth` header (base64url JSON), as a call's registry options; none when empty. */
+export function registryAuth(header: string | string[] | undefined): { remote?: RemoteOptions } {
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (!raw) return {};
+  let auth: { username?: string; password?: string; identitytoken?: string; serveraddress?: string };
+  try {
+    auth = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as typeof auth;
+  } catch {
+    return {};
   }
-  const tag = r.query.get('tag');
-  const name = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
+  if (!auth.username && !auth.identitytoken) return {};
+  const creds = {
+    ...(auth.username ? { username: auth.username } : {}),
+    ...(auth.password ? { password: auth.password } : {}),
+    ...(auth.identitytoken ? { identityToken: auth.identitytoken } : {}),
+  };
+  return { remote: { credentials: { get: async () => creds } } };
+}
+
+/**
+ * A JSON-lines progress reply: the 200 goes out with the first message, so that an error before it is a plain HTTP
+ * error (a missing tag is 404, which `docker run` needs); an error after it is an `errorDetail` line.
+ */
+async function progressReply(r: ApiRequest, work: (write: (obj: unknown) => void) => Promise<void>): Promise<void> {
   let started = false;
   const write = (obj: unknown) => {
     if (!started) {
@@ -106,11 +119,7 @@ export async function createImageHandler(r: ApiRequest): Promise<void> {
     r.res.write(jsonMessage(obj));
   };
   try {
-    const platform = r.query.get('platform');
-    await r.wharf.registries.pull(name, {
-      onProgress: (e) => write(progressMessage(e)),
-      ...(platform ? { platform } : {}),
-    });
+    await work(write);
   } catch (err) {
     if (!started) throw err;
     const message = (err as Error).message;
@@ -118,4 +127,38 @@ export async function createImageHandler(r: ApiRequest): Promise<void> {
   }
   if (!started) r.res.writeHead(200, { 'Content-Type': 'application/json' });
   r.res.end();
+}
+
+/** POST /images/create?fromImage=…&tag=…: a pull, streamed as JSON lines. */
+export async function createImageHandler(r: ApiRequest): Promise<void> {
+  const from = r.query.get('fromImage');
+  if (!from) {
+    if (r.query.get('fromSrc')) throw new WharfError('UNSUPPORTED', 'import through the API is not served yet');
+    throw new WharfError('INVALID_ARGUMENT', 'fromImage or fromSrc is required');
+  }
+  const tag = r.query.get('tag');
+  const name = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
+  const platform = r.query.get('platform');
+  await progressReply(r, async (write) => {
+    await r.wharf.registries.pull(name, {
+      onProgress: (e) => write(progressMessage(e)),
+      ...(platform ? { platform } : {}),
+      ...registryAuth(r.req.headers['x-registry-auth']),
+    });
+  });
+}
+
+/** POST /images/{name}/push?tag=…: a push, streamed as JSON lines, with `{"aux":{Tag,Digest,Size}}` per tag. */
+export async function pushImageHandler(r: ApiRequest): Promise<void> {
+  const tag = r.query.get('tag');
+  const name = tag ? `${r.params.name}:${tag}` : r.params.name!;
+  r.wharf.images.resolve(name); // 404 before the stream
+  await progressReply(r, async (write) => {
+    const results = await r.wharf.registries.push(name, {
+      onProgress: (e) => write(progressMessage(e)),
+      ...(tag ? {} : { allTags: true }),
+      ...registryAuth(r.req.headers['x-registry-auth']),
+    });
+    for (const p of results) write({ progressDetail: {}, aux: { Tag: p.tag, Digest: p.digest, Size: p.size } });
+  });
 }

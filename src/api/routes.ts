@@ -3,6 +3,7 @@ import * as c from './containers.js';
 import * as cf from './container-files.js';
 import * as h from './hijacked.js';
 import * as i from './images.js';
+import * as p from './prune.js';
 import * as s from './system.js';
 import * as v from './volumes.js';
 import { eventsHandler } from './events.js';
@@ -24,12 +25,15 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['DELETE', /^\/volumes\/([^/]+)$/, ['name'], v.removeVolumeHandler],
   ['GET', /^\/images\/json$/, [], i.listImagesHandler],
   ['POST', /^\/images\/create$/, [], i.createImageHandler],
+  ['POST', /^\/images\/prune$/, [], p.pruneImagesHandler],
   ['GET', /^\/images\/(.+)\/json$/, ['name'], i.inspectImageHandler],
   ['GET', /^\/images\/(.+)\/history$/, ['name'], i.historyHandler],
   ['POST', /^\/images\/(.+)\/tag$/, ['name'], i.tagHandler],
+  ['POST', /^\/images\/(.+)\/push$/, ['name'], i.pushImageHandler],
   ['DELETE', /^\/images\/(.+)$/, ['name'], i.removeImageHandler],
   ['GET', /^\/containers\/json$/, [], c.listContainersHandler],
   ['POST', /^\/containers\/create$/, [], c.createContainerHandler],
+  ['POST', /^\/containers\/prune$/, [], p.pruneContainersHandler],
   ['GET', /^\/containers\/([^/]+)\/json$/, ['id'], c.inspectContainerHandler],
   ['POST', /^\/containers\/([^/]+)\/start$/, ['id'], c.startHandler],
   ['POST', /^\/containers\/([^/]+)\/stop$/, ['id'], c.stopHandler],

@@ -12,3 +12,4 @@ export * from './sqlite.js';
 export * from './trace.js';
 export * from './builtin.js';
 export * from './random.js';
+export * from './prune-filter.js';

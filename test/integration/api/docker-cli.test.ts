@@ -277,3 +277,25 @@ test('diff, top, commit and export through the API', async () => {
   ok(await docker(['rm', '-f', 'files']), 'rm');
   ok(await docker(['rmi', 'committed:v1']), 'rmi');
 });
+
+test('push to a local wharf registry and prunes through the API', async () => {
+  const ref = `${registry.host}:${registry.port}/x/pushed:v1`;
+  ok(await docker(['tag', 'busybox', ref]), 'tag');
+  const pushed = ok(await docker(['push', ref]), 'docker push');
+  assert.match(pushed.stdout, /The push refers to repository|v1: digest: sha256:[0-9a-f]{64} size: \d+/);
+  assert.match(pushed.stdout, /v1: digest: sha256:[0-9a-f]{64} size: \d+/);
+  ok(await docker(['rmi', ref]), 'rmi');
+  ok(await fx.cli(['pull', ref]), 'wharf pull of what docker pushed');
+  const missing = await docker(['push', `${registry.host}:${registry.port}/x/nothing:v1`]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /No such image/);
+
+  ok(await docker(['create', '--name', 'stale', '--label', 'p=1', 'busybox']), 'create');
+  const pruned = ok(await docker(['container', 'prune', '-f', '--filter', 'label=p=1']), 'container prune');
+  assert.match(pruned.stdout, /^Deleted Containers:\n[0-9a-f]{64}\n/);
+  assert.equal((await fx.cli(['ps', '-aq'])).stdout, '');
+  ok(await fx.cli(['tag', 'busybox', 'extra:v1']), 'tag');
+  const images = ok(await docker(['image', 'prune', '-af']), 'image prune -a');
+  assert.match(images.stdout, /untagged: /);
+  assert.equal((await fx.cli(['images', '-q'])).stdout, '');
+});
