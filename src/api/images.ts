@@ -4,6 +4,7 @@ import type { RemoteOptions } from '../remote/index.js';
 import type { TransferEvent } from '../transfer/types.js';
 import { boolParam, filtersParam, sendJson, type ApiRequest } from './context.js';
 import { jsonMessage } from './frames.js';
+import { importImageHandler } from './image-archives.js';
 
 /** GET /images/json: one entry per image with all its names (the library lists one row per name). */
 export function listImagesHandler(r: ApiRequest): void {
@@ -133,7 +134,7 @@ async function progressReply(r: ApiRequest, work: (write: (obj: unknown) => void
 export async function createImageHandler(r: ApiRequest): Promise<void> {
   const from = r.query.get('fromImage');
   if (!from) {
-    if (r.query.get('fromSrc')) throw new WharfError('UNSUPPORTED', 'import through the API is not served yet');
+    if (r.query.get('fromSrc')) return importImageHandler(r);
     throw new WharfError('INVALID_ARGUMENT', 'fromImage or fromSrc is required');
   }
   const tag = r.query.get('tag');

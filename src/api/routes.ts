@@ -3,6 +3,7 @@ import * as c from './containers.js';
 import * as cf from './container-files.js';
 import * as h from './hijacked.js';
 import * as i from './images.js';
+import * as ia from './image-archives.js';
 import * as p from './prune.js';
 import * as s from './system.js';
 import * as v from './volumes.js';
@@ -26,6 +27,9 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['GET', /^\/images\/json$/, [], i.listImagesHandler],
   ['POST', /^\/images\/create$/, [], i.createImageHandler],
   ['POST', /^\/images\/prune$/, [], p.pruneImagesHandler],
+  ['GET', /^\/images\/get$/, [], ia.saveImagesHandler],
+  ['POST', /^\/images\/load$/, [], ia.loadImagesHandler],
+  ['GET', /^\/images\/(.+)\/get$/, ['name'], ia.saveImagesHandler],
   ['GET', /^\/images\/(.+)\/json$/, ['name'], i.inspectImageHandler],
   ['GET', /^\/images\/(.+)\/history$/, ['name'], i.historyHandler],
   ['POST', /^\/images\/(.+)\/tag$/, ['name'], i.tagHandler],

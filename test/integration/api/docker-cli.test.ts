@@ -278,6 +278,27 @@ test('diff, top, commit and export through the API', async () => {
   ok(await docker(['rmi', 'committed:v1']), 'rmi');
 });
 
+test('save, load and import through the API', async () => {
+  const tarFile = path.join(fx.root, 'saved.tar');
+  ok(await fx.cli(['pull', `${registry.host}:${registry.port}/x/bb:v1`]), 'wharf pull');
+  ok(await docker(['tag', `${registry.host}:${registry.port}/x/bb:v1`, 'saved:v1']), 'tag');
+  ok(await docker(['save', '-o', tarFile, 'saved:v1']), 'docker save');
+  ok(await docker(['rmi', 'saved:v1']), 'rmi');
+  const loaded = ok(await docker(['load', '-i', tarFile]), 'docker load');
+  assert.equal(loaded.stdout, 'Loaded image: saved:v1\n');
+  assert.match((await fx.cli(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout, /^saved:v1$/m);
+  const missing = await docker(['save', '-o', path.join(fx.root, 'none.tar'), 'nope:v1']);
+  assert.equal(missing.code, 1);
+  ok(await docker(['run', '--name', 'exp', 'saved:v1', 'sh', '-c', 'echo x > /imported-file']), 'run');
+  const exported = path.join(fx.root, 'exp.tar');
+  ok(await docker(['export', '-o', exported, 'exp']), 'export -o');
+  const imported = ok(await docker(['import', '-m', 'imp msg', '-c', 'CMD ["sh"]', exported, 'imported:v1']), 'import');
+  assert.match(imported.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const ran = await docker(['run', '--rm', 'imported:v1', 'cat', '/imported-file']);
+  assert.deepEqual([ran.code, ran.stdout], [0, 'x\n']);
+  ok(await docker(['rm', 'exp']), 'rm');
+});
+
 test('push to a local wharf registry and prunes through the API', async () => {
   const ref = `${registry.host}:${registry.port}/x/pushed:v1`;
   ok(await docker(['tag', 'busybox', ref]), 'tag');
