@@ -1,4 +1,5 @@
 import type { Handler } from './context.js';
+import * as a from './archive.js';
 import * as c from './containers.js';
 import * as cf from './container-files.js';
 import * as h from './hijacked.js';
@@ -53,6 +54,9 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['GET', /^\/containers\/([^/]+)\/export$/, ['id'], cf.exportHandler],
   ['GET', /^\/containers\/([^/]+)\/top$/, ['id'], cf.topHandler],
   ['POST', /^\/commit$/, [], cf.commitHandler],
+  ['HEAD', /^\/containers\/([^/]+)\/archive$/, ['id'], a.statArchiveHandler],
+  ['GET', /^\/containers\/([^/]+)\/archive$/, ['id'], a.getArchiveHandler],
+  ['PUT', /^\/containers\/([^/]+)\/archive$/, ['id'], a.putArchiveHandler],
   ['POST', /^\/containers\/([^/]+)\/resize$/, ['id'], h.resizeHandler],
   ['DELETE', /^\/containers\/([^/]+)$/, ['id'], c.removeContainerHandler],
   ['POST', /^\/containers\/([^/]+)\/exec$/, ['id'], h.execCreateHandler],

@@ -5,7 +5,7 @@ import { tarDirectory, type Change } from '../archive/index.js';
 import { ImageService, applyChanges, type ImageRecord } from '../image/index.js';
 import { pidAlive } from '../util/index.js';
 import { commitImage, type CommitOptions } from './commit.js';
-import { copyFromContainer, copyToContainer } from './cp.js';
+import { copyFromContainer, copyToContainer, statInContainer, type PathStat } from './cp.js';
 import { snapshotKeyOf } from './paths.js';
 import { emitContainerEvent } from './events.js';
 import type { ContainerRecords } from './records.js';
@@ -98,6 +98,11 @@ export class ContainerFiles {
     await this.#withCpRoot(idOrName, (rootfs, rec, live) =>
       copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live }),
     );
+  }
+
+  /** Docker's stat of a path in the container (`cp`'s HEAD of the archive endpoint); NOT_FOUND when missing. */
+  async statPath(idOrName: string, p: string): Promise<PathStat> {
+    return this.#withCpRoot(idOrName, (rootfs, rec) => statInContainer(rootfs, rec.name, p));
   }
 
   /** `cp SRC CONTAINER:DEST` (SRC a host path, or a tar stream for `-`). */

@@ -27,7 +27,7 @@ export {
   type HealthFlags,
 } from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
-export { splitCpArg } from './cp.js';
+export { splitCpArg, goFileMode, type PathStat } from './cp.js';
 export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait-condition.js';
 export { containerFilters, type ContainerFilter } from './list-filters.js';
 export { volumeInspect, volumeFilters } from './volume-shapes.js';

@@ -299,6 +299,24 @@ test('save, load and import through the API', async () => {
   ok(await docker(['rm', 'exp']), 'rm');
 });
 
+test('cp both ways through the archive endpoint', async () => {
+  const dir = path.join(fx.root, 'cp');
+  await fsp.mkdir(dir);
+  ok(await docker(['run', '-d', '--name', 'cp', 'busybox', 'sleep', '300']), 'run -d');
+  ok(await docker(['cp', 'cp:/var/www/index.html', path.join(dir, 'out.html')]), 'cp from');
+  assert.equal(await fsp.readFile(path.join(dir, 'out.html'), 'utf8'), 'hello from wharf\n');
+  ok(await docker(['cp', 'cp:/var/www', path.join(dir, 'www')]), 'cp a directory from');
+  assert.deepEqual(await fsp.readdir(path.join(dir, 'www')), ['index.html']);
+  await fsp.writeFile(path.join(dir, 'in.txt'), 'in\n');
+  ok(await docker(['cp', path.join(dir, 'in.txt'), 'cp:/tmp/']), 'cp into a directory');
+  ok(await docker(['cp', path.join(dir, 'in.txt'), 'cp:/tmp/renamed.txt']), 'cp to a new name');
+  assert.equal(ok(await docker(['exec', 'cp', 'cat', '/tmp/in.txt', '/tmp/renamed.txt']), 'exec').stdout, 'in\nin\n');
+  const missing = await docker(['cp', 'cp:/nonexist', dir]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /Could not find the file \/nonexist in container cp/);
+  ok(await docker(['rm', '-f', 'cp']), 'rm');
+});
+
 test('push to a local wharf registry and prunes through the API', async () => {
   const ref = `${registry.host}:${registry.port}/x/pushed:v1`;
   ok(await docker(['tag', 'busybox', ref]), 'tag');

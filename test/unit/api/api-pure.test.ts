@@ -100,3 +100,11 @@ test('listen addresses and wait conditions', () => {
   assert.equal(parseWaitCondition('removed'), 'removed');
   assert.throws(() => parseWaitCondition('later'), /invalid condition/);
 });
+
+test("Go's FileMode bits for cp's path stat", async () => {
+  const { goFileMode } = await import('../../../src/container/index.js');
+  assert.equal(goFileMode({ mode: 0o040755 }), 2147484141); // the directory of the docker CLI's trace
+  assert.equal(goFileMode({ mode: 0o100644 }), 0o644);
+  assert.equal(goFileMode({ mode: 0o120777 }), (1 << 27) | 0o777);
+  assert.equal(goFileMode({ mode: 0o104755 }), (1 << 23) | 0o755);
+});
