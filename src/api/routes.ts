@@ -1,5 +1,6 @@
 import type { Handler } from './context.js';
 import * as a from './archive.js';
+import { authHandler } from './auth.js';
 import * as c from './containers.js';
 import * as cf from './container-files.js';
 import * as h from './hijacked.js';
@@ -20,6 +21,7 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['GET', /^\/version$/, [], s.versionHandler],
   ['GET', /^\/info$/, [], s.infoHandler],
   ['GET', /^\/events$/, [], eventsHandler],
+  ['POST', /^\/auth$/, [], authHandler],
   ['GET', /^\/volumes$/, [], v.listVolumesHandler],
   ['POST', /^\/volumes\/create$/, [], v.createVolumeHandler],
   ['POST', /^\/volumes\/prune$/, [], v.pruneVolumesHandler],

@@ -318,6 +318,8 @@ test('cp both ways through the archive endpoint', async () => {
 });
 
 test('push to a local wharf registry and prunes through the API', async () => {
+  const login = ok(await docker(['login', '-u', 'bob', '-p', 'secret', `${registry.host}:${registry.port}`]), 'login');
+  assert.match(login.stdout, /Login Succeeded/);
   const ref = `${registry.host}:${registry.port}/x/pushed:v1`;
   ok(await docker(['tag', 'busybox', ref]), 'tag');
   const pushed = ok(await docker(['push', ref]), 'docker push');
