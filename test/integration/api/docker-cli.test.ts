@@ -203,7 +203,7 @@ test('lifecycle verbs: pause, unpause, rename, restart, kill, start, port, logs 
       'busybox',
       'sh',
       '-c',
-      'sleep 1; echo one; sleep 1; echo two; exit 5',
+      'sleep 2; echo one; sleep 1; echo two; exit 5',
     ]),
     'run -d',
   );
