@@ -13,7 +13,7 @@ import { createOptionsFromBody, type CreateBody } from './create-body.js';
 import { muxFrame, STDERR, STDOUT } from './frames.js';
 
 /** One entry of GET /containers/json (moby's types.Container). */
-function listEntry(c: ObservedContainer): Record<string, unknown> {
+export function listEntry(c: ObservedContainer): Record<string, unknown> {
   const ports = (c.running ? (c.network?.ports ?? []) : []).map((p) => ({
     IP: p.hostIP === '' ? '0.0.0.0' : p.hostIP,
     PrivatePort: p.containerPort,

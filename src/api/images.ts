@@ -1,4 +1,4 @@
-import { imageHistory, inspectImage, listImages, parseImageFilters } from '../image/index.js';
+import { imageHistory, inspectImage, listImages, parseImageFilters, type ImageListRow } from '../image/index.js';
 import { WharfError } from '../errors/index.js';
 import type { RemoteOptions } from '../remote/index.js';
 import type { TransferEvent } from '../transfer/types.js';
@@ -6,27 +6,24 @@ import { boolParam, filtersParam, sendJson, type ApiRequest } from './context.js
 import { jsonMessage } from './frames.js';
 import { importImageHandler } from './image-archives.js';
 
-/** GET /images/json: one entry per image with all its names (the library lists one row per name). */
-export function listImagesHandler(r: ApiRequest): void {
-  const specs: string[] = [];
-  for (const [k, vals] of filtersParam(r.query)) for (const v of vals) specs.push(`${k}=${v}`);
-  const rows = listImages(r.wharf.images, {
-    all: boolParam(r.query, 'all'),
-    filters: parseImageFilters(specs),
-  });
+/**
+ * Docker's image summaries, one per image with all its names (the library lists one row per name); `usage` gives the
+ * real SharedSize and Containers of /system/df instead of the list's -1.
+ */
+export function imageEntries(rows: readonly ImageListRow[], usage = false): Array<Record<string, unknown>> {
   const byId = new Map<string, Record<string, unknown> & { RepoTags: string[]; RepoDigests: string[] }>();
   for (const row of rows) {
     let e = byId.get(row.id);
     if (!e) {
       e = {
-        Containers: -1,
+        Containers: usage ? row.containers : -1,
         Created: row.created ? Math.floor(Date.parse(row.created) / 1000) : 0,
         Id: row.id,
         Labels: Object.keys(row.labels).length ? row.labels : null,
         ParentId: '',
         RepoDigests: [],
         RepoTags: [],
-        SharedSize: -1,
+        SharedSize: usage ? row.sharedSize : -1,
         Size: row.size,
         VirtualSize: row.size,
       };
@@ -39,7 +36,18 @@ export function listImagesHandler(r: ApiRequest): void {
       if (!e.RepoDigests.includes(d)) e.RepoDigests.push(d);
     }
   }
-  sendJson(r.res, 200, [...byId.values()]);
+  return [...byId.values()];
+}
+
+/** GET /images/json (`all`, `filters`). */
+export function listImagesHandler(r: ApiRequest): void {
+  const specs: string[] = [];
+  for (const [k, vals] of filtersParam(r.query)) for (const v of vals) specs.push(`${k}=${v}`);
+  const rows = listImages(r.wharf.images, {
+    all: boolParam(r.query, 'all'),
+    filters: parseImageFilters(specs),
+  });
+  sendJson(r.res, 200, imageEntries(rows));
 }
 
 export async function inspectImageHandler(r: ApiRequest): Promise<void> {

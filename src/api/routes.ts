@@ -22,6 +22,7 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['GET', /^\/info$/, [], s.infoHandler],
   ['GET', /^\/events$/, [], eventsHandler],
   ['POST', /^\/auth$/, [], authHandler],
+  ['GET', /^\/system\/df$/, [], s.diskUsageHandler],
   ['GET', /^\/volumes$/, [], v.listVolumesHandler],
   ['POST', /^\/volumes\/create$/, [], v.createVolumeHandler],
   ['POST', /^\/volumes\/prune$/, [], v.pruneVolumesHandler],

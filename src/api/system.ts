@@ -1,6 +1,10 @@
 import * as os from 'node:os';
 import { collectInfo, versionLine } from '../engine/index.js';
+import { volumeInspect } from '../container/index.js';
+import { imageDiskUsage } from '../image/index.js';
+import { listEntry } from './containers.js';
 import { sendJson, type ApiRequest } from './context.js';
+import { imageEntries } from './images.js';
 import { MIN_API_VERSION, API_VERSION } from './versions.js';
 
 /** HEAD/GET /_ping: `OK`, with the headers every reply has (the docker CLI negotiates from Api-Version here). */
@@ -59,4 +63,28 @@ export async function infoHandler(r: ApiRequest): Promise<void> {
     200,
     await collectInfo(r.wharf, { serverVersion: r.server.version, insecureRegistries: r.server.insecureRegistries }),
   );
+}
+
+/** GET /system/df: images with their shared sizes and users, containers with their sizes, volumes with their use. */
+export async function diskUsageHandler(r: ApiRequest): Promise<void> {
+  const du = imageDiskUsage(r.wharf.images);
+  const containers: Array<Record<string, unknown>> = [];
+  for (const c of await r.wharf.containers.list()) {
+    const size = await r.wharf.containers.size(c.id).catch(() => ({ rw: 0, rootFs: 0 }));
+    containers.push({ ...listEntry(c), SizeRw: size.rw, SizeRootFs: size.rootFs });
+  }
+  const volumes: Array<Record<string, unknown>> = [];
+  for (const v of r.wharf.volumes.list()) {
+    const UsageData = { RefCount: r.wharf.volumes.users(v.name).length, Size: await r.wharf.volumes.size(v.name) };
+    volumes.push({ ...volumeInspect(r.wharf.volumes, v), UsageData });
+  }
+  // The build cache is the builder's, which this service does not load: reported empty.
+  sendJson(r.res, 200, {
+    LayersSize: du.layersSize,
+    Images: imageEntries(du.images, true),
+    Containers: containers,
+    Volumes: volumes,
+    BuildCache: [],
+    BuilderSize: 0,
+  });
 }

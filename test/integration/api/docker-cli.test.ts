@@ -238,6 +238,8 @@ test('volumes and events through the API', async () => {
   assert.equal(missing.code, 1);
   // The docker CLI sends `until` in whole seconds: a moment just ahead, so that the last second's events are in.
   const until = String(Math.ceil(Date.now() / 1000) + 1);
+  const df = ok(await docker(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']), 'system df').stdout;
+  assert.match(df, /^Images \d+\nContainers 0\nLocal Volumes 0\nBuild Cache 0\n$/);
   const past = ok(
     await docker(['events', '--since', '5m', '--until', until, '--filter', 'type=volume']),
     'events',
