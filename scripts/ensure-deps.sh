@@ -19,6 +19,8 @@ have iptables || need+=(iptables)
 have xz || need+=(xz-utils)
 have curl || need+=(curl)
 have ip || need+=(iproute2)
+# The native build (the monitor) and test/integration/container/seccomp-docker.test.ts's static probe.
+have cc || need+=(gcc libc6-dev)
 [ -x /usr/bin/docker-init ] || [ -x /usr/bin/tini-static ] || need+=(tini)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

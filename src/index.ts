@@ -25,7 +25,7 @@ export type {
   BlobInfo,
 } from './content/index.js';
 export type { Snapshotter, Mount, SnapshotInfo, SnapshotKind, Usage as SnapshotUsage } from './snapshot/index.js';
-export type { MetaDb } from './meta/index.js';
+export type { MetaDb, Intents, IntentRecord } from './meta/index.js';
 // The root's event log (`wharf.events` appends; `wharf events` reads): Docker's /events messages.
 export {
   EventLog,

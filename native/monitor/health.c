@@ -10,8 +10,9 @@
  * timeout (1s)". Consecutive failures, from `retries` on, make the status "unhealthy"; failures within the start
  * period count only once the container was healthy; a success makes it "healthy" and resets the streak. The last
  * five results, the status and the streak are in health.json (Docker's State.Health), replaced atomically after
- * every result. When the container is gone the probe is killed, and the status is "unhealthy" as Docker 20.10 sets
- * it when its monitor stops.
+ * every result. When the container is gone the probe is killed (its result dropped), and the status is "unhealthy"
+ * as Docker 20.10 sets it when its monitor stops. When a restart policy runs the container again, no probe runs
+ * between the runs, and the checks start afresh once the next run is up (Docker's initHealthMonitor at each start).
  */
 #include "monitor.h"
 
@@ -318,8 +319,10 @@ void health_tick(void) {
   int gone = st.has_exit || (cfg.tty ? container_reaped : runc_gone);
   if (stopped && !gone && probe_pid < 0 && !strcmp(st.status, "running")) {
     /* The monitor runs the container again (a restart policy): as Docker's initHealthMonitor, starting afresh with
-       the streak at 0 and the results kept. */
-    started = stopped = 0;
+       the streak at 0 and the results kept. The last run's probe was killed at its exit and reaped (probe_pid < 0:
+       its result was dropped, not taken for this run's); a pause seen while runc tore the last run down (its
+       freezer) is no pause of this one. */
+    started = stopped = paused = 0;
     status = "starting";
     failing_streak = 0;
   }
@@ -339,7 +342,9 @@ void health_tick(void) {
     if (code >= 0) probe_done(code);
     else if (gone || now_ms() >= probe_deadline) {
       if (!gone) probe_timed_out = 1;
-      if (!probe_killed_at || now_ms() - probe_killed_at >= HEALTH_KILL_GRACE_MS) kill_probe(!gone);
+      /* Once the container is gone, runc exec is killed at once, also within the grace of a timeout's kill: the
+         next run's checks start only after this probe is reaped. */
+      if (gone || !probe_killed_at || now_ms() - probe_killed_at >= HEALTH_KILL_GRACE_MS) kill_probe(!gone);
     }
   }
   if (gone) {
@@ -350,6 +355,11 @@ void health_tick(void) {
     }
     return;
   }
+  /* Between a restart's runs: the last run has gone (has_exit and runc_gone are reset for the next one) but the next
+     is not running yet. No probe then: one started here ran `runc exec` on a container being deleted or created,
+     its result was dropped (stopped), and while it lasted (up to its timeout) the next run's checks could not begin
+     (probe_pid < 0 above), so a short run got no probe at all. The checks start afresh once the run is "running". */
+  if (stopped) return;
   int frozen = container_frozen();
   if (frozen != paused) {
     /* Docker stops the checks of a paused container (status unhealthy) and starts them afresh on unpause. */

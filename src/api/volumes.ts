@@ -15,9 +15,14 @@ export function listVolumesHandler(r: ApiRequest): void {
   sendJson(r.res, 200, { Volumes: vols.map((v) => volumeInspect(r.wharf.volumes, v)), Warnings: null });
 }
 
-/** POST /volumes/create `{"Name","Driver","Labels"}` → 201 with the volume. Only the `local` driver. */
+/** POST /volumes/create `{"Name","Driver","Labels","DriverOpts"}` → 201 with the volume. Only the `local` driver. */
 export async function createVolumeHandler(r: ApiRequest): Promise<void> {
-  const body = await readJson<{ Name?: string; Driver?: string; Labels?: Record<string, string> | null }>(r.req);
+  const body = await readJson<{
+    Name?: string;
+    Driver?: string;
+    Labels?: Record<string, string> | null;
+    DriverOpts?: Record<string, string> | null;
+  }>(r.req);
   if (body.Driver && body.Driver !== 'local')
     throw new WharfError(
       'NOT_FOUND',
@@ -26,6 +31,7 @@ export async function createVolumeHandler(r: ApiRequest): Promise<void> {
   const v = await r.wharf.volumes.create({
     ...(body.Name ? { name: body.Name } : {}),
     ...(body.Labels ? { labels: body.Labels } : {}),
+    ...(body.DriverOpts ? { options: body.DriverOpts } : {}),
   });
   sendJson(r.res, 201, volumeInspect(r.wharf.volumes, v));
 }

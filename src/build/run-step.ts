@@ -6,7 +6,14 @@ import { shortId } from '../digest/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import { DEFAULT_GATEWAY, parseAddHost } from '../network/index.js';
 import { isOpaqueDir } from '../archive/fsmeta.js';
-import { buildSpec, Runc, type MountRequest, type NetworkAttachment } from '../runtime/index.js';
+import {
+  buildSpec,
+  hostMaskedPaths,
+  Runc,
+  type MountRequest,
+  type NetworkAttachment,
+  type SpecOptions,
+} from '../runtime/index.js';
 import { ifExists, spawn } from '../util/index.js';
 
 /**
@@ -31,6 +38,10 @@ export interface RunStepRequest {
   /** `--add-host` values `name:ip`. */
   extraHosts?: string[];
   mounts?: MountRequest[];
+  /** Resource and security settings (build's flags), merged under the step's own options. */
+  spec?: Partial<SpecOptions>;
+  /** The parent of the step's cgroup (`build --cgroup-parent`); runc's default path without it. */
+  cgroupParent?: string;
   stdout: Writable;
   stderr: Writable;
   signal?: AbortSignal;
@@ -137,6 +148,8 @@ export class RuncStepRunner implements StepRunner {
     const spec = buildSpec(
       { Env: req.env, WorkingDir: req.workdir ?? '/', ...(req.user ? { User: req.user } : {}) },
       {
+        ...req.spec,
+        ...(req.cgroupParent ? { cgroupsPath: `/${req.cgroupParent.replace(/^\/+|\/+$/g, '')}/${req.id}` } : {}),
         rootfs: req.rootfs,
         command: req.argv,
         entrypoint: [],
@@ -145,6 +158,7 @@ export class RuncStepRunner implements StepRunner {
         hostname,
         network,
         etcFiles: etc,
+        hostMaskedPaths: hostMaskedPaths(),
         ...(req.mounts ? { mounts: req.mounts } : {}),
       },
     );

@@ -136,6 +136,8 @@ async function runRun(
           ...(rc.User ? { user: rc.User } : {}),
           network,
           extraHosts: opts.addHosts ?? [],
+          ...(opts.runSpec ? { spec: opts.runSpec } : {}),
+          ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
           mounts,
           stdout: state.io.out,
           stderr: state.io.err,

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { SpecOptions } from '../runtime/index.js';
 import type { Digest } from '../digest/index.js';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
@@ -30,6 +31,13 @@ export interface BuildOptions {
   cacheFrom?: string[];
   network?: 'default' | 'host' | 'none';
   addHosts?: string[];
+  /**
+   * The resource and security settings of every RUN step's container (`build --memory, --cpu-…, --ulimit, --shm-size,
+   * --security-opt`), already checked and mapped by the caller as a container's (container/ `stepSpecOptions`).
+   */
+  runSpec?: Partial<SpecOptions>;
+  /** `--cgroup-parent`: the steps' cgroups go under it (`<parent>/<id>`), as a container's. */
+  cgroupParent?: string;
   /** Merge the target stage's new layers into one (`--squash`). */
   squash?: boolean;
   /** Only the image ID is printed (by the caller); step output is suppressed. */

@@ -1,5 +1,7 @@
+import { statfsSync } from 'node:fs';
 import type * as Readline from 'node:readline';
 import { Wharf } from '../engine/index.js';
+import { WharfError } from '../errors/index.js';
 import type { CliContext } from './context.js';
 import { lazyBuiltin, trace } from '../util/index.js';
 
@@ -8,13 +10,36 @@ const readline = lazyBuiltin<typeof Readline>('node:readline');
 /** Open the engine for one CLI call and always close it. */
 export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
   const g = ctx.globals();
-  const w = await Wharf.open({ root: g.root, runRoot: g.runRoot });
-  trace('engine opened');
+  let w: Wharf | undefined;
   try {
+    w = await Wharf.open({ root: g.root, runRoot: g.runRoot });
+    trace('engine opened');
     return await fn(w);
+  } catch (err) {
+    throw diskFullError(err, g.root) ?? err;
   } finally {
-    w.close();
+    w?.close();
   }
+}
+
+/**
+ * SQLite says only "database or disk is full", or "disk I/O error" when not even its shared-memory file can grow:
+ * on a full disk say so and where, as every full-disk error should.
+ */
+function diskFullError(err: unknown, root: string): WharfError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  if (code !== 'SQLITE_FULL') {
+    if (!code.startsWith('SQLITE_IOERR')) return undefined;
+    try {
+      if (statfsSync(root).bavail > 0) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return new WharfError('UNAVAILABLE', `no space left on device: the database ${root}/wharf.db cannot grow`, {
+    cause: err,
+  });
 }
 
 /** commander reducer for repeatable options (`-f a -f b`). */

@@ -16,16 +16,19 @@ import {
   buildSpec,
   findInitBinary,
   resolveCapabilities,
+  hostMaskedPaths,
   seccompFromProfile,
   type MountRequest,
-  type OciSpec,
+  type OciProcess,
   type SpecOptions,
 } from '../runtime/index.js';
 import { WharfError } from '../errors/index.js';
 import { joinedContainer, parseSecurityOpts } from './run-modes.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
-import type { ContainerRecord } from './types.js';
+import { probeUlimits, resolveBlkioDevices, resolveDevices } from './host-resources.js';
+import { resourcesOf } from './resources.js';
+import type { ContainerRecord, HostConfig } from './types.js';
 import { shortId } from '../digest/index.js';
 
 /**
@@ -143,12 +146,14 @@ export async function writeBundleSpec(
       capAdd: hc.CapAdd,
       capDrop: hc.CapDrop,
       privileged: hc.Privileged,
+      hostMaskedPaths: hostMaskedPaths(),
       ...(hc.Memory ? { memory: hc.Memory } : {}),
       ...(hc.NanoCpus ? { cpus: hc.NanoCpus / 1e9 } : {}),
+      ...(await resourceSpecOf(rec.hostConfig)),
       shmSize: hc.ShmSize,
       network: networkAttachment(net),
       ...(init ? { init } : {}),
-      cgroupsPath: `/wharf/${rec.id}/ctr`,
+      cgroupsPath: cgroupsPathOf(rec),
       annotations: { ...hc.Annotations, 'org.wharf.container.name': rec.name },
       ...(hc.Sysctls ? { sysctls: hc.Sysctls } : {}),
       ...(hc.GroupAdd?.length ? { groupAdd: hc.GroupAdd } : {}),
@@ -156,9 +161,53 @@ export async function writeBundleSpec(
       ...modes,
     },
   );
-  limitToBoundingSet(spec, hostBoundingSet());
+  limitToHostBoundingSet(spec.process);
   // Written again at every start: no fsync on the start's critical path, and synchronously (a few KB).
   replaceFileSync(p.config, JSON.stringify(spec, null, 2), 0o644);
+}
+
+/**
+ * The container's cgroup: `/wharf/<id>/ctr`, or `<parent>/<id>/ctr` with `--cgroup-parent` (the monitor watches the
+ * per-container parent for OOM kills and removes it at the end).
+ */
+export function cgroupsPathOf(rec: ContainerRecord): string {
+  const parent = (rec.hostConfig.CgroupParent ?? '').replace(/^\/+|\/+$/g, '');
+  return `/${parent || 'wharf'}/${rec.id}/ctr`;
+}
+
+/** The record's resource settings as buildSpec takes them; host devices are looked up now, as Docker does at start. */
+async function resourceSpecOf(
+  hc: Partial<HostConfig>,
+): Promise<Pick<SpecOptions, 'memorySwap' | 'cpuShares' | 'pidsLimit' | 'resources'>> {
+  const r = resourcesOf(hc);
+  return {
+    ...(r.MemorySwap && hc.Memory ? { memorySwap: r.MemorySwap } : {}),
+    ...(r.CpuShares ? { cpuShares: r.CpuShares } : {}),
+    ...(r.PidsLimit ? { pidsLimit: r.PidsLimit } : {}),
+    resources: {
+      cpuPeriod: r.CpuPeriod,
+      cpuQuota: r.CpuQuota,
+      cpuRealtimePeriod: r.CpuRealtimePeriod,
+      cpuRealtimeRuntime: r.CpuRealtimeRuntime,
+      cpusetCpus: r.CpusetCpus,
+      cpusetMems: r.CpusetMems,
+      memoryReservation: r.MemoryReservation,
+      ...(r.MemorySwappiness !== null ? { memorySwappiness: r.MemorySwappiness } : {}),
+      oomKillDisable: r.OomKillDisable,
+      blkioWeight: r.BlkioWeight,
+      blkioWeightDevice: resolveBlkioDevices(r.BlkioWeightDevice),
+      throttleReadBpsDevice: resolveBlkioDevices(r.BlkioDeviceReadBps),
+      throttleWriteBpsDevice: resolveBlkioDevices(r.BlkioDeviceWriteBps),
+      throttleReadIOPSDevice: resolveBlkioDevices(r.BlkioDeviceReadIOps),
+      throttleWriteIOPSDevice: resolveBlkioDevices(r.BlkioDeviceWriteIOps),
+      devices: resolveDevices(r.Devices),
+      deviceCgroupRules: r.DeviceCgroupRules ?? [],
+      // Limits the kernel would refuse are left out (create said so in one line): runc would fail the start.
+      ulimits: (await probeUlimits(r.Ulimits)).apply.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+      oomScoreAdj: r.OomScoreAdj,
+      cgroupnsPrivate: r.CgroupnsMode === 'private',
+    },
+  };
 }
 
 /**
@@ -194,16 +243,39 @@ async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefin
     if (donor) out.pidNamespace = { path: `/proc/${donor.pid}/ns/pid` };
   }
   if (hc.UTSMode === 'host') out.utsNamespace = 'host';
+  Object.assign(out, securitySpecOf(hc));
+  return out;
+}
+
+/** `--security-opt` (and the capabilities a seccomp profile depends on) as buildSpec takes them. */
+function securitySpecOf(hc: Partial<HostConfig>): Partial<SpecOptions> {
+  const out: Partial<SpecOptions> = {};
   const sec = parseSecurityOpts(hc.SecurityOpt ?? []);
   if (sec.noNewPrivileges) out.noNewPrivileges = true;
   if (sec.unmaskPaths) out.unmaskPaths = true;
-  if (sec.seccomp !== undefined && sec.seccomp !== 'unconfined' && sec.seccomp !== 'builtin') {
+  // Unset or `builtin`: buildSpec applies Docker's default profile.
+  if (sec.seccomp === 'unconfined') out.seccomp = 'unconfined';
+  else if (sec.seccomp !== undefined && sec.seccomp !== 'builtin' && !hc.Privileged) {
     const caps = resolveCapabilities(hc.CapAdd, hc.CapDrop, hc.Privileged);
     out.seccomp = seccompFromProfile(sec.seccomp, caps);
   }
   // As dockerd: an AppArmor profile applies only where AppArmor is enabled; elsewhere the option is ignored.
   if (sec.apparmor && sec.apparmor !== 'unconfined' && appArmorEnabled()) out.apparmorProfile = sec.apparmor;
   return out;
+}
+
+/**
+ * What the containers of a build's RUN steps get of `build`'s resource and security flags, given as the classic
+ * builder's host config holds them (Memory, MemorySwap, CpuShares, CpuPeriod, CpuQuota, CpusetCpus, CpusetMems,
+ * Ulimits, ShmSize, SecurityOpt): the same mapping as a container's.
+ */
+export async function stepSpecOptions(hc: Partial<HostConfig>): Promise<Partial<SpecOptions>> {
+  return {
+    ...(hc.Memory ? { memory: hc.Memory } : {}),
+    ...(await resourceSpecOf(hc)),
+    ...(hc.ShmSize ? { shmSize: hc.ShmSize } : {}),
+    ...securitySpecOf(hc),
+  };
 }
 
 /** The host has IPv6 (a disabled stack has no /proc/net/if_inet6 lines). */
@@ -262,10 +334,12 @@ function hostBoundingSet(): Set<string> | undefined {
 
 /**
  * runc refuses capabilities outside its own bounding set ("unable to apply caps"), which a host that is itself a
- * container may lack (e.g. CAP_SYS_RESOURCE): `--privileged` gets every capability the host can give.
+ * container may lack (e.g. CAP_SYS_RESOURCE): `--privileged` (and `exec --privileged`) gets every capability the host
+ * can give.
  */
-function limitToBoundingSet(spec: OciSpec, bounding: Set<string> | undefined): void {
-  const caps = spec.process.capabilities as Record<string, string[] | undefined> | undefined;
+export function limitToHostBoundingSet(proc: OciProcess): void {
+  const bounding = hostBoundingSet();
+  const caps = proc.capabilities as Record<string, string[] | undefined> | undefined;
   if (!bounding || !caps) return;
   for (const k of Object.keys(caps)) caps[k] = caps[k]?.filter((c) => bounding.has(c));
 }

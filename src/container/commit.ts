@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import { applyChanges, type ImageService } from '../image/index.js';
-import type { ImageRecord } from '../image/index.js';
+import type { CreateLayerOptions, ImageRecord } from '../image/index.js';
+import { testPausePoint } from '../util/index.js';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '../oci/index.js';
 import { shortId, type Digest } from '../digest/index.js';
 import { mergeHealthcheck } from './health.js';
@@ -69,6 +70,7 @@ export async function commitImage(
   rec: ContainerRecord,
   tar: Readable,
   opts: CommitOptions,
+  onStage?: CreateLayerOptions['onStage'],
 ): Promise<ImageRecord> {
   // Bad --change lines fail before any work is done.
   applyChanges(structuredClone(rec.config), opts.changes ?? []);
@@ -76,7 +78,8 @@ export async function commitImage(
   if (!img) throw new WharfError('NOT_FOUND', `image ${rec.imageId} of container ${shortId(rec.id)} is gone`);
   const { config: base } = await images.config(img.id);
   const chain = images.records.images.chain(img.id);
-  const layer = await images.layers.create(img.topChain ?? null, tar);
+  const layer = await images.layers.create(img.topChain ?? null, tar, onStage ? { onStage } : {});
+  testPausePoint('commit:after-layer');
   const empty = layer.diffId === EMPTY_TAR_DIFF_ID;
   const cfg = commitConfig(base, rec, empty ? undefined : layer.diffId, opts);
   try {

@@ -2,6 +2,7 @@ import { humanDuration } from '../util/index.js';
 import type { PortMapping } from '../network/index.js';
 import { healthStatusText } from './health.js';
 import type { ObservedContainer } from './types.js';
+import { inspectResources } from './resources.js';
 
 /**
  * Docker's STATUS column: "Up 3 minutes", "Up 2 seconds (Paused)", "Restarting (3) 1 second ago" (the last exit's
@@ -162,7 +163,7 @@ export function inspectContainer(
       PortBindings: portBindings,
       RestartPolicy: c.hostConfig.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 },
       AutoRemove: c.hostConfig.AutoRemove,
-      VolumeDriver: '',
+      VolumeDriver: c.hostConfig.VolumeDriver ?? '',
       VolumesFrom: c.hostConfig.VolumesFrom.length ? c.hostConfig.VolumesFrom : null,
       CapAdd: c.hostConfig.CapAdd.length ? c.hostConfig.CapAdd : null,
       CapDrop: c.hostConfig.CapDrop.length ? c.hostConfig.CapDrop : null,
@@ -173,8 +174,10 @@ export function inspectContainer(
       PublishAllPorts: c.hostConfig.PublishAllPorts,
       ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,
       ShmSize: c.hostConfig.ShmSize,
+      Runtime: c.hostConfig.Runtime ?? 'runc',
       Memory: c.hostConfig.Memory,
       NanoCpus: c.hostConfig.NanoCpus,
+      ...inspectResources(c.hostConfig),
       Mounts: null,
       ...runModesShape(c),
     },

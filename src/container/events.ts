@@ -52,3 +52,25 @@ export function signalNumber(signal: string): string {
   const n = constants.signals[name];
   return n === undefined ? signal : String(n);
 }
+
+/** Docker's volume mount and unmount events, for the named and anonymous volumes a container mounts. */
+export function emitVolumeEvents(
+  events: EventLog | undefined,
+  action: 'mount' | 'unmount',
+  rec: Pick<ContainerRecord, 'id' | 'mounts'>,
+): void {
+  for (const m of rec.mounts) {
+    if (m.Type !== 'volume' || !m.Name) continue;
+    const attrs: Record<string, string> =
+      action === 'mount'
+        ? {
+            container: rec.id,
+            destination: m.Destination,
+            driver: 'local',
+            propagation: m.Propagation,
+            'read/write': String(m.RW),
+          }
+        : { container: rec.id, driver: 'local' };
+    events?.emit('volume', action, m.Name, attrs);
+  }
+}

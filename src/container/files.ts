@@ -3,8 +3,18 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tarDirectory, type Change } from '../archive/index.js';
 import { ImageService, applyChanges, type ImageRecord } from '../image/index.js';
-import { pidAlive } from '../util/index.js';
+import { pidAlive, testPauseMidStream, testPausePoint, withFileLock } from '../util/index.js';
+import { shortId } from '../digest/index.js';
+import type { Intents } from '../meta/index.js';
 import { commitImage, type CommitOptions } from './commit.js';
+import {
+  COMMIT_INTENT,
+  commitLockFile,
+  recoverCommits,
+  rollBackCommit,
+  type CommitIntent,
+  type CommitRecovery,
+} from './commit-intent.js';
 import { copyFromContainer, copyToContainer, statInContainer, type PathStat } from './cp.js';
 import { snapshotKeyOf } from './paths.js';
 import { emitContainerEvent } from './events.js';
@@ -20,6 +30,8 @@ export interface ContainerFilesOptions {
   tasks: TaskService;
   /** Pauses a running container while its layer is committed. */
   runc: Runc;
+  /** Where a commit records what it paused and staged, for recovery after a kill. */
+  intents: Intents;
 }
 
 /**
@@ -33,6 +45,7 @@ export class ContainerFiles {
   readonly #images: ImageService;
   readonly #tasks: TaskService;
   readonly #runc: Runc;
+  readonly #intents: Intents;
 
   constructor(opts: ContainerFilesOptions) {
     this.#store = opts.store;
@@ -40,6 +53,7 @@ export class ContainerFiles {
     this.#images = opts.images;
     this.#tasks = opts.tasks;
     this.#runc = opts.runc;
+    this.#intents = opts.intents;
   }
 
   /** Docker's `diff`: A/C/D from the writable layer alone, parents marked C. */
@@ -60,32 +74,64 @@ export class ContainerFiles {
    * layer, so a running container keeps its own), the image config gets the container's settings and the changes.
    */
   async commit(idOrName: string, opts: CommitOptions = {}): Promise<ImageRecord> {
-    const v = await this.#tasks.observe(this.#records.resolve(idOrName));
+    const rec = this.#records.resolve(idOrName);
     // A bad --change fails here, before the container is paused and its layer written (commitImage applies them).
-    applyChanges(structuredClone(v.config), opts.changes ?? []);
+    applyChanges(structuredClone(rec.config), opts.changes ?? []);
+    return withFileLock(commitLockFile(this.#store.paths(rec.id).dir), () => this.#commitLocked(rec.id, opts), {
+      timeoutSec: 600,
+      purpose: `committing container ${shortId(rec.id)}`,
+    });
+  }
+
+  /**
+   * The commit proper, under the container's commit lock. Its intent is recorded before the container is paused,
+   * so that if this process is killed the next command that looks at the container (or `system check`) resumes it and
+   * drops the half-written layer; on any failure this process does the same itself.
+   */
+  async #commitLocked(id: string, opts: CommitOptions): Promise<ImageRecord> {
+    const recovery = this.#recovery();
+    const before = this.#records.resolve(id);
+    await recoverCommits(id, this.#store.paths(id).dir, recovery, {
+      userPaused: before.state.paused === true,
+      locked: true,
+    });
+    const v = await this.#tasks.observe(this.#records.resolve(id));
     const pause = v.running && v.status !== 'paused' && opts.pause !== false;
-    const runc = this.#runc;
-    if (pause) {
-      await runc.pause(v.id);
-      emitContainerEvent(this.#store.events, 'pause', v); // as dockerd's commit pauses: with its events
-    }
+    const intent = recovery.intents.begin<CommitIntent>(COMMIT_INTENT, v.id, { paused: pause });
+    let img: ImageRecord;
     try {
-      const tar = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
-      const img = await commitImage(this.#images, v, tar, opts);
-      emitContainerEvent(this.#store.events, 'commit', v, {
-        comment: opts.comment ?? '',
-        imageID: img.id,
-        imageRef: opts.reference ? familiarString(ImageService.tagReference(opts.reference)) : '',
-      });
-      return img;
-    } finally {
       if (pause) {
-        await runc.resume(v.id).then(
-          () => emitContainerEvent(this.#store.events, 'unpause', v),
-          () => {},
-        );
+        await this.#runc.pause(v.id);
+        emitContainerEvent(this.#store.events, 'pause', v); // as dockerd's commit pauses: with its events
       }
+      testPausePoint('commit:after-pause');
+      const diff = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
+      const tar = testPauseMidStream(diff, 'commit:writing-layer');
+      img = await commitImage(this.#images, v, tar, opts, (stage) =>
+        recovery.intents.update(intent, { ...intent.payload, ...stage }),
+      );
+      testPausePoint('commit:after-image');
+    } catch (err) {
+      // Undo what this commit did (resume, the partial layer), then report the first failure, not the clean-up's.
+      const undone = await rollBackCommit(intent, recovery, false).catch(() => []);
+      if (undone.some((d) => d.startsWith('unpaused'))) emitContainerEvent(this.#store.events, 'unpause', v);
+      throw err;
     }
+    if (pause) {
+      await this.#runc.resume(v.id);
+      emitContainerEvent(this.#store.events, 'unpause', v);
+    }
+    recovery.intents.clear(intent.id);
+    emitContainerEvent(this.#store.events, 'commit', v, {
+      comment: opts.comment ?? '',
+      imageID: img.id,
+      imageRef: opts.reference ? familiarString(ImageService.tagReference(opts.reference)) : '',
+    });
+    return img;
+  }
+
+  #recovery(): CommitRecovery {
+    return { intents: this.#intents, runc: this.#runc, snapshots: this.#store.snapshots, layers: this.#images.layers };
   }
 
   /** `cp CONTAINER:SRC DEST` (DEST a host path, or a stream for `-`). */

@@ -13,7 +13,8 @@ export { ContainerRecords, CONTAINER_MIGRATIONS } from './records.js';
 export { VolumeService, type VolumeRecord, type VolumeUsers } from './volumes.js';
 export { ContainerStore, type ContainerStoreOptions } from './store.js';
 export { ContainerService, type CreateOptions, type ContainerServiceOptions } from './service.js';
-export { TaskService, normalizeSignal, type StartOptions, type ExecOptions, type TaskServiceOptions } from './tasks.js';
+export { TaskService, normalizeSignal, type StartOptions, type TaskServiceOptions } from './tasks.js';
+export type { ExecOptions } from './exec.js';
 export { ContainerFiles, type ContainerFilesOptions } from './files.js';
 export type { RestoreResult } from './restore.js';
 export { statusText, portsText, commandText } from './docker-shapes.js';
@@ -27,6 +28,27 @@ export {
   type HealthFlags,
 } from './health.js';
 export { commitConfig, EMPTY_TAR_DIFF_ID, type CommitOptions } from './commit.js';
+export {
+  COMMIT_INTENT,
+  commitLockFile,
+  recoverCommits,
+  rollBackCommit,
+  type CommitIntent,
+  type CommitRecovery,
+} from './commit-intent.js';
+export { logAttributes, logDetailsPrefix } from './log-attrs.js';
+export * from './resources.js';
+export { stepSpecOptions } from './bundle.js';
+export { parseSecurityOpts } from './run-modes.js';
+export {
+  cgroupVersion,
+  hostResources,
+  parseProcLimits,
+  hasSysResource,
+  applicableUlimits,
+  probeUlimits,
+} from './host-resources.js';
+export { checkContainers } from './check.js';
 export { splitCpArg, goFileMode, type PathStat } from './cp.js';
 export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait-condition.js';
 export { containerFilters, type ContainerFilter } from './list-filters.js';

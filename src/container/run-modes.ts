@@ -1,4 +1,7 @@
 import { WharfError } from '../errors/index.js';
+import type { NetworkMode } from '../network/index.js';
+import type { CreateOptions } from './create-options.js';
+import type { HostConfig } from './types.js';
 
 /**
  * The engine's checks of `run`'s namespace, security and logging options (issue 12), with dockerd's messages: what
@@ -51,7 +54,7 @@ export const joinedContainer = (mode: string | undefined): string | undefined =>
 
 export interface SecurityChoices {
   noNewPrivileges: boolean;
-  /** undefined: Wharf's default (no seccomp filter); 'unconfined': none; else a Docker seccomp profile (JSON text). */
+  /** undefined or 'builtin': Docker's default profile; 'unconfined': none; else a Docker seccomp profile (JSON text). */
   seccomp?: string;
   apparmor?: string;
   /** `systempaths=unconfined`: no masked or read-only /proc and /sys paths. */
@@ -214,4 +217,37 @@ export function logPlan(lc: LogConfig | undefined): LogPlan {
 /** A map with its keys in order, as Go writes maps (inspect's `json` shows them so). */
 export function sortedMap(m: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The HostConfig fields of `run`'s namespace, security, DNS and logging options (issue 12), checked as dockerd checks
+ * them at create. A `container:X` mode names a container that must exist now (it must run when this one starts).
+ */
+export function hostConfigRunModes(opts: CreateOptions, network: NetworkMode): Partial<HostConfig> {
+  const ipc = checkIpcMode(opts.ipc ?? '');
+  const pid = checkPidMode(opts.pid ?? '');
+  const uts = checkUtsMode(opts.uts ?? '');
+  const userns = checkUsernsMode(opts.userns ?? '');
+  if (uts === 'host' && opts.hostname)
+    throw new WharfError('INVALID_ARGUMENT', 'conflicting options: hostname and the UTS mode');
+  if (opts.macAddress && network !== 'bridge')
+    throw new WharfError('INVALID_ARGUMENT', 'conflicting options: mac-address and the network mode');
+  const securityOpt = opts.securityOpt ?? [];
+  parseSecurityOpts(securityOpt);
+  const logConfig = checkLogConfig(opts.logDriver, opts.logOpts ?? {});
+  return {
+    IpcMode: ipc,
+    PidMode: pid,
+    UTSMode: uts,
+    UsernsMode: userns,
+    ...(opts.sysctls && Object.keys(opts.sysctls).length ? { Sysctls: sortedMap(opts.sysctls) } : {}),
+    ...(opts.tmpfs && Object.keys(opts.tmpfs).length ? { Tmpfs: sortedMap(opts.tmpfs) } : {}),
+    ...(opts.groupAdd?.length ? { GroupAdd: [...opts.groupAdd] } : {}),
+    ContainerIDFile: opts.cidfile ?? '',
+    DnsSearch: opts.dnsSearch ?? [],
+    DnsOptions: opts.dnsOptions ?? [],
+    SecurityOpt: effectiveSecurityOpt(securityOpt, { privileged: opts.privileged === true, ipc, pid }),
+    LogConfig: logConfig,
+    ...(opts.annotations && Object.keys(opts.annotations).length ? { Annotations: sortedMap(opts.annotations) } : {}),
+  };
 }

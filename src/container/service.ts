@@ -3,11 +3,20 @@ import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
-import type { ContainerConfig, HealthConfig } from '../oci/index.js';
-import { findInitBinary, mergeEnv, monitorPaths, resolveArgs } from '../runtime/index.js';
+import type { ContainerConfig } from '../oci/index.js';
+import {
+  findInitBinary,
+  mergeEnv,
+  monitorPaths,
+  readStatsSample,
+  resolveArgs,
+  type StatsSample,
+} from '../runtime/index.js';
+import { cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
+import { backingFsOf, checkRuntime, checkStorageOpts, checkVolumeDriver } from './create-checks.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
@@ -18,105 +27,20 @@ import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
-import {
-  checkIpcMode,
-  checkLogConfig,
-  checkPidMode,
-  checkUsernsMode,
-  checkUtsMode,
-  effectiveSecurityOpt,
-  joinedContainer,
-  parseSecurityOpts,
-  sortedMap,
-} from './run-modes.js';
+import { joinedContainer } from './run-modes.js';
 import type { VolumeService } from './volumes.js';
+import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
+import { liveResources, planUpdate } from './update.js';
+import { hostResources, probeUlimits } from './host-resources.js';
 import { emitContainerEvent } from './events.js';
 import { shortId } from '../digest/index.js';
+import type { CreateOptions } from './create-options.js';
+import { hostConfigRunModes } from './run-modes.js';
+import { resolveMountPoint } from './mount-points.js';
+
+export type { CreateOptions } from './create-options.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
-
-export interface CreateOptions {
-  /** Image name or ID. */
-  image: string;
-  /** The container's ID (64 hex); a new random one by default. A failed build step's container keeps the build's. */
-  id?: string;
-  name?: string;
-  /** COMMAND ARG… after the image. */
-  command?: string[];
-  /** `--entrypoint`; '' clears the image's. */
-  entrypoint?: string;
-  /** KEY=VALUE entries (the CLI fills a bare `-e NAME` from its own environment; the library reads none). */
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  hostname?: string;
-  labels?: Record<string, string>;
-  /** `-v` specs. */
-  volumes?: string[];
-  /** `--mount` specs. */
-  mounts?: string[];
-  volumesFrom?: string[];
-  /** `-p` specs. */
-  publish?: string[];
-  publishAll?: boolean;
-  network?: NetworkMode;
-  tty?: boolean;
-  openStdin?: boolean;
-  /**
-   * The client that runs the container attaches its stdin, and the container's stdin closes when that client goes
-   * (Docker's AttachStdin and StdinOnce; default: `openStdin`). `run -d -i` sets it false, as the docker CLI does, so
-   * a later `attach` that disconnects leaves the stdin open.
-   */
-  attachStdin?: boolean;
-  readOnly?: boolean;
-  privileged?: boolean;
-  capAdd?: string[];
-  capDrop?: string[];
-  /** Bytes. */
-  memory?: number;
-  cpus?: number;
-  init?: boolean;
-  autoRemove?: boolean;
-  extraHosts?: string[];
-  dns?: string[];
-  stopSignal?: string;
-  shmSize?: number;
-  /** `--restart` (parseRestartPolicy reads the CLI's text); checked as Docker's daemon checks it. Default 'no'. */
-  restartPolicy?: { Name: string; MaximumRetryCount: number };
-  /** The user's health check (`--health-*`, `--no-healthcheck`: healthConfigFromFlags), merged with the image's. */
-  healthcheck?: HealthConfig;
-  // ---- namespaces, security, DNS, logging and stdio of `run` (issue 12) ----
-  /** `--ipc`: private (default), shareable, host, none, container:X. */
-  ipc?: string;
-  /** `--pid`: host, container:X. */
-  pid?: string;
-  /** `--uts host`. */
-  uts?: string;
-  /** `--userns host` (the only mode: Wharf runs no user namespaces). */
-  userns?: string;
-  sysctls?: Record<string, string>;
-  /** `--tmpfs`: destination → options. */
-  tmpfs?: Record<string, string>;
-  groupAdd?: string[];
-  /** Seconds `stop` waits by default. */
-  stopTimeout?: number;
-  /** Recorded as HostConfig.ContainerIDFile; the caller writes the file. */
-  cidfile?: string;
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-  macAddress?: string;
-  domainname?: string;
-  /** ExposedPorts keys (`80/tcp`) beyond the image's (`--expose`). */
-  expose?: string[];
-  annotations?: Record<string, string>;
-  /** `--security-opt` as the docker CLI passes it (a seccomp profile as its JSON text). */
-  securityOpt?: string[];
-  logDriver?: string;
-  logOpts?: Record<string, string>;
-  /** Which streams the creating client attaches (Docker's AttachStdout/AttachStderr; default both, none with -d). */
-  attachStdout?: boolean;
-  attachStderr?: boolean;
-}
 
 export interface ContainerServiceOptions {
   store: ContainerStore;
@@ -216,8 +140,11 @@ export class ContainerService {
       },
     };
   }
-  /** `create`: a record of the image's config merged with the options, its mounts and volumes, its writable layer. */
-  async create(opts: CreateOptions): Promise<ContainerRecord> {
+  /**
+   * `create`: a record of the image's config merged with the options, its mounts and volumes, its writable layer.
+   * `warnings` are Docker's (settings this host discards or cannot apply), for the caller to show.
+   */
+  async create(opts: CreateOptions): Promise<ContainerRecord & { warnings?: string[] }> {
     trace('create');
     const img = this.#images.resolve(opts.image);
     const { config: imageConfig } = await this.#images.config(img.id);
@@ -246,6 +173,8 @@ export class ContainerService {
         `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`,
       );
     }
+    const runtime = checkRuntime(opts.runtime);
+    checkStorageOpts(opts.storageOpt ?? {}, () => backingFsOf(this.#store.root));
     // dockerd's floor (verifyPlatformContainerResources): less leaves no room for the runtime itself.
     if (opts.memory && opts.memory < 6 * 1024 * 1024) {
       throw new WharfError('INVALID_ARGUMENT', 'Minimum memory limit allowed is 6MB');
@@ -255,6 +184,11 @@ export class ContainerService {
       ...(opts.volumes ?? []).map(parseVolumeFlag),
       ...(opts.mounts ?? []).map(parseMountFlag),
     ];
+    checkVolumeDriver(
+      opts.volumeDriver,
+      (opts.volumes ?? []).some((v) => parseVolumeFlag(v).kind === 'volume') ||
+        Object.keys(ic.Volumes ?? {}).length > 0,
+    );
     const dests = new Set<string>();
     for (const s of specs) {
       if (dests.has(s.destination)) throw new WharfError('INVALID_ARGUMENT', `Duplicate mount point: ${s.destination}`);
@@ -274,7 +208,7 @@ export class ContainerService {
         throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
       return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
-    const modes = runModes(opts, network);
+    const modes = hostConfigRunModes(opts, network);
     for (const mode of [modes.IpcMode, modes.PidMode]) {
       const other = joinedContainer(mode);
       if (other !== undefined) this.#records.resolve(other);
@@ -341,16 +275,19 @@ export class ContainerService {
       ExtraHosts: opts.extraHosts ?? [],
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
+      Runtime: runtime,
+      ...(opts.volumeDriver ? { VolumeDriver: opts.volumeDriver } : {}),
       RestartPolicy: restartPolicy,
       ...modes,
     };
+    const warnings = await this.#resources(hostConfig, opts.resources);
 
     const createdVolumes: string[] = [];
     let prepared = false;
     try {
       // Mounts: explicit ones, then --volumes-from, then anonymous volumes for the image's VOLUMEs not covered.
       const mounts: MountPoint[] = [];
-      for (const s of specs) mounts.push(await this.#mountPoint(s, createdVolumes));
+      for (const s of specs) mounts.push(await resolveMountPoint(this.#volumes, s, createdVolumes));
       for (const f of from) {
         for (const m of f.src.mounts) {
           if (dests.has(m.Destination)) continue;
@@ -364,7 +301,8 @@ export class ContainerService {
         if (dests.has(dest)) continue;
         dests.add(dest);
         mounts.push(
-          await this.#mountPoint(
+          await resolveMountPoint(
+            this.#volumes,
             { kind: 'volume', destination: dest, readOnly: false, noCopy: false, mode: '' },
             createdVolumes,
           ),
@@ -390,7 +328,7 @@ export class ContainerService {
       this.#records.insert(rec);
       emitContainerEvent(this.#store.events, 'create', rec);
       trace('created');
-      return rec;
+      return warnings.length ? { ...rec, warnings } : rec;
     } catch (err) {
       if (prepared) await this.#store.removeLayers(id).catch(() => {});
       for (const v of createdVolumes) await this.#volumes.remove(v, { force: true }).catch(() => {});
@@ -398,51 +336,62 @@ export class ContainerService {
     }
   }
 
-  async #mountPoint(s: MountSpec, created: string[]): Promise<MountPoint> {
-    if (s.kind === 'bind') {
-      const st = await fsp.stat(s.source).catch(() => undefined);
-      if (!st) {
-        if (!s.createSource)
-          throw new WharfError(
-            'INVALID_ARGUMENT',
-            `invalid mount config for type "bind": bind source path does not exist: ${s.source}`,
-          );
-        await fsp.mkdir(s.source, { recursive: true });
+  /** The resource settings checked as Docker's daemon checks them and added to the host config; its warnings. */
+  async #resources(hc: HostConfig, asked: Partial<ResourceConfig> | undefined): Promise<string[]> {
+    const host = hostResources();
+    const r = { ...resourcesOf(asked ?? {}), Memory: hc.Memory, NanoCpus: hc.NanoCpus };
+    // The daemon's default cgroup namespace mode: the host's on cgroup v1, a private one on v2.
+    if (asked?.CgroupnsMode === undefined) r.CgroupnsMode = host.cgroupVersion === 2 ? 'private' : 'host';
+    const warnings = checkResources(r, host);
+    const { Memory: _m, NanoCpus: _n, ...rest } = r;
+    Object.assign(hc, rest);
+    warnings.push(...(await probeUlimits(r.Ulimits)).refused);
+    return warnings;
+  }
+
+  /**
+   * `docker update`: new resource limits, applied at once to a running container (`runc update`) and recorded for
+   * its next start, and a new restart policy (`setRestartPolicy`); one `update` event. Returns Docker's warnings.
+   */
+  async update(
+    idOrName: string,
+    u: ResourceUpdate,
+    opts: { restartPolicy?: { Name: string; MaximumRetryCount: number } } = {},
+  ): Promise<{ id: string; warnings: string[] }> {
+    const c = await this.get(idOrName);
+    // dockerd 20.10 keeps a new restart policy even when the resources it came with are refused.
+    if (opts.restartPolicy) await this.setRestartPolicy(c.id, opts.restartPolicy);
+    let warnings: string[] = [];
+    if (Object.keys(u).length > 0) {
+      const plan = planUpdate(c.id, c.hostConfig, u);
+      warnings = plan.warnings;
+      if (c.running) {
+        try {
+          await this.#tasks.updateResources(c.id, liveResources(plan.next, u));
+        } catch (err) {
+          const msg = err instanceof WharfError ? String(err.details?.runcMessage ?? err.message) : String(err);
+          throw new WharfError('INTERNAL', `Cannot update container ${c.id}: ${msg}`);
+        }
       }
-      return {
-        Type: 'bind',
-        Source: s.source,
-        Destination: s.destination,
-        RW: !s.readOnly,
-        Mode: s.mode,
-        Propagation: s.propagation ?? 'rprivate',
-      };
+      this.#records.update(c.id, (r) => {
+        Object.assign(r.hostConfig, plan.next);
+      });
     }
-    if (s.kind === 'tmpfs') {
-      return {
-        Type: 'tmpfs',
-        Source: '',
-        Destination: s.destination,
-        RW: true,
-        Mode: '',
-        Propagation: '',
-        ...(s.size ? { TmpfsSize: s.size } : {}),
-      };
-    }
-    const existed = s.name !== undefined && this.#volumes.get(s.name) !== undefined;
-    const v = await this.#volumes.create({ ...(s.name ? { name: s.name } : {}), anonymous: s.name === undefined });
-    if (!existed) created.push(v.name);
-    if (s.noCopy && !v.seeded) this.#volumes.markSeeded(v.name);
-    return {
-      Type: 'volume',
-      Name: v.name,
-      Source: this.#volumes.dataDir(v.name),
-      Destination: s.destination,
-      RW: !s.readOnly,
-      Mode: s.mode || 'z',
-      Propagation: '',
-      ...(s.name === undefined ? { Anonymous: true } : {}),
-    };
+    emitContainerEvent(this.#store.events, 'update', c);
+    return { id: c.id, warnings };
+  }
+
+  /** `docker stats`: one sample of a running container's counters (none for a container that does not run). */
+  async stats(idOrName: string): Promise<{ container: ObservedContainer; sample?: StatsSample }> {
+    const c = await this.get(idOrName);
+    if (!c.running) return { container: c };
+    const pid = c.hostConfig.NetworkMode !== 'host' ? c.state.pid : undefined;
+    const sample = readStatsSample({
+      cgroupsPath: cgroupsPathOf(c),
+      onlineCpus: os().cpus().length || 1,
+      ...(pid ? { pid } : {}),
+    });
+    return { container: c, sample };
   }
 
   /**
@@ -532,37 +481,4 @@ export class ContainerService {
     this.#store.events?.emit('container', 'prune', '', { reclaimed: String(reclaimed) });
     return { deleted, reclaimed };
   }
-}
-
-/**
- * The HostConfig fields of `run`'s namespace, security, DNS and logging options (issue 12), checked as dockerd checks
- * them at create. A `container:X` mode names a container that must exist now (it must run when this one starts).
- */
-function runModes(opts: CreateOptions, network: NetworkMode): Partial<HostConfig> {
-  const ipc = checkIpcMode(opts.ipc ?? '');
-  const pid = checkPidMode(opts.pid ?? '');
-  const uts = checkUtsMode(opts.uts ?? '');
-  const userns = checkUsernsMode(opts.userns ?? '');
-  if (uts === 'host' && opts.hostname)
-    throw new WharfError('INVALID_ARGUMENT', 'conflicting options: hostname and the UTS mode');
-  if (opts.macAddress && network !== 'bridge')
-    throw new WharfError('INVALID_ARGUMENT', 'conflicting options: mac-address and the network mode');
-  const securityOpt = opts.securityOpt ?? [];
-  parseSecurityOpts(securityOpt);
-  const logConfig = checkLogConfig(opts.logDriver, opts.logOpts ?? {});
-  return {
-    IpcMode: ipc,
-    PidMode: pid,
-    UTSMode: uts,
-    UsernsMode: userns,
-    ...(opts.sysctls && Object.keys(opts.sysctls).length ? { Sysctls: sortedMap(opts.sysctls) } : {}),
-    ...(opts.tmpfs && Object.keys(opts.tmpfs).length ? { Tmpfs: sortedMap(opts.tmpfs) } : {}),
-    ...(opts.groupAdd?.length ? { GroupAdd: [...opts.groupAdd] } : {}),
-    ContainerIDFile: opts.cidfile ?? '',
-    DnsSearch: opts.dnsSearch ?? [],
-    DnsOptions: opts.dnsOptions ?? [],
-    SecurityOpt: effectiveSecurityOpt(securityOpt, { privileged: opts.privileged === true, ipc, pid }),
-    LogConfig: logConfig,
-    ...(opts.annotations && Object.keys(opts.annotations).length ? { Annotations: sortedMap(opts.annotations) } : {}),
-  };
 }

@@ -1,19 +1,14 @@
-import { promises as fsp } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import { resolveInRoot } from '../archive/index.js';
 import {
   type Runc,
   attach as attachToMonitor,
-  buildExecProcess,
   monitorPaths,
-  isMonitorAlive,
   keepHealthResults,
   readHealth,
   readLogs,
   readState,
-  startExec,
   startMonitor,
   stopContainer,
   waitExit,
@@ -21,10 +16,8 @@ import {
   type AttachSession,
   type ExecHandle,
   type LogEntry,
-  type OciSpec,
   type ReadLogsOptions,
   type StartedMonitor,
-  type StartMonitorOptions,
   requestNoRestart,
   restartSettled,
   writeRestartPolicy,
@@ -32,10 +25,10 @@ import {
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { restoreContainers, type RestoreResult } from './restore.js';
 import { teardownNetwork } from '../network/index.js';
-import { pidAlive, removeTreeSync, trace } from '../util/index.js';
-import { readAccountFiles, startNetwork, writeBundleSpec } from './bundle.js';
+import type { OciResources } from '../runtime/index.js';
+import { removeTreeSync, trace } from '../util/index.js';
+import { startNetwork, writeBundleSpec } from './bundle.js';
 import { healthProbe } from './health.js';
-import { wharfBin } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
@@ -43,20 +36,11 @@ import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
-import { emitContainerEvent, monitorEvents, signalNumber } from './events.js';
-import { randomHex } from '../util/index.js';
-import { logPlan, type LogConfig } from './run-modes.js';
-
-/** The monitor's log settings for a container's LogConfig: none writes nothing; json-file and local rotate. */
-function monitorLogOptions(lc: LogConfig | undefined): {
-  logDisabled?: boolean;
-  logMaxSize?: number;
-  logMaxFiles?: number;
-} {
-  const plan = logPlan(lc);
-  if (!plan.enabled) return { logDisabled: true };
-  return plan.maxSize > 0 ? { logMaxSize: plan.maxSize, logMaxFiles: plan.maxFiles } : {};
-}
+import { emitContainerEvent, emitVolumeEvents, signalNumber } from './events.js';
+import { taskMonitorOptions } from './monitor-options.js';
+import { execInContainer, type ExecOptions } from './exec.js';
+import { stopWithoutMonitor, teardownPending, waitTornDown } from './teardown-wait.js';
+import { logPlan } from './run-modes.js';
 
 export interface StartOptions {
   /** Attach these streams before the process starts (`run` without -d, `start -a`). */
@@ -64,24 +48,12 @@ export interface StartOptions {
   consoleSize?: { cols: number; rows: number };
 }
 
-export interface ExecOptions {
-  cmd: string[];
-  env?: string[];
-  workdir?: string;
-  user?: string;
-  tty?: boolean;
-  privileged?: boolean;
-  detach?: boolean;
-  stdin?: Readable;
-  stdout?: Writable;
-  stderr?: Writable;
-  consoleSize?: { cols: number; rows: number };
-}
-
 export interface TaskServiceOptions {
   store: ContainerStore;
   volumes: VolumeService;
   runc: Runc;
+  /** Rolls back what killed operations on the container left (a commit's pause), before it is looked at. */
+  recover?: (rec: ContainerRecord) => Promise<unknown>;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -97,6 +69,7 @@ export class TaskService {
   readonly #records: ContainerRecords;
   readonly #volumes: VolumeService;
   readonly #events: EventLog | undefined;
+  readonly #recover: TaskServiceOptions['recover'];
 
   constructor(opts: TaskServiceOptions) {
     this.#events = opts.store.events;
@@ -104,10 +77,12 @@ export class TaskService {
     this.#records = opts.store.records;
     this.#volumes = opts.volumes;
     this.#runc = opts.runc;
+    this.#recover = opts.recover;
   }
 
-  /** The record with its state checked against the monitor and runc. */
-  observe(rec: ContainerRecord): Promise<ObservedContainer> {
+  /** The record with its state checked against the monitor and runc (after recovering from killed operations). */
+  async observe(rec: ContainerRecord): Promise<ObservedContainer> {
+    await this.#recover?.(rec);
     return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
   }
 
@@ -129,7 +104,8 @@ export class TaskService {
     }
     // A previous run whose teardown did not happen (monitor killed) is torn down first. A container that never got as
     // far as its network (the first start of a fresh `run`) has nothing to clean.
-    if (await this.#teardownPending(found.id)) await this.#waitTornDown(found.id, 30_000).catch(() => {});
+    if (await teardownPending(this.#store, found.id))
+      await waitTornDown(this.#store, found.id, 30_000, (id) => this.teardown(id)).catch(() => {});
     if (found.state.status !== 'created' || found.network) await this.teardown(found.id, { keep: true });
     const rec = this.#records.resolve(found.id);
     const p = this.#store.paths(rec.id);
@@ -140,6 +116,7 @@ export class TaskService {
         if (m.Type !== 'volume' || !m.Name) continue;
         const v = this.#volumes.get(m.Name);
         if (!v) throw new WharfError('NOT_FOUND', `volume ${m.Name} of container ${shortId(rec.id)} is gone`);
+        await this.#volumes.mountDevice(m.Name);
         if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
       }
       const net = await startNetwork(rec, p, (bridge) => {
@@ -149,7 +126,7 @@ export class TaskService {
       });
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
       await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize, (other, what) => this.#peer(other, what), shm);
-      this.#volumeEvents('mount', rec);
+      emitVolumeEvents(this.#events, 'mount', rec);
       if (opts.attach) emitContainerEvent(this.#events, 'attach', rec);
       // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
       // A start is Docker's manual start: the restart count begins again and a manual stop is forgotten.
@@ -166,26 +143,18 @@ export class TaskService {
       trace('spec written');
       let started: StartedMonitor;
       try {
-        started = await startMonitor({
-          id: rec.id,
-          bundle: p.dir,
-          runcRoot: this.#runc.root,
-          stateDir: p.stateDir,
-          logPath: p.log,
-          tty: rec.config.Tty === true,
-          openStdin: rec.config.OpenStdin === true,
-          // Docker closes the stdin when the client that attached it goes, only when the container was made so.
-          stdinOnce: rec.config.StdinOnce === true,
-          ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
-          watchOom: hc.Memory > 0,
-          restartPolicy: monitorRestartPolicy(hc.RestartPolicy) as NonNullable<StartMonitorOptions['restartPolicy']>,
-          ...(health ? { health } : {}),
-          ...(this.#events ? { events: monitorEvents(this.#events, rec) } : {}),
-          ...monitorLogOptions(hc.LogConfig),
-          cleanup: [process.execPath, wharfBin(), '--root', this.#store.root, 'container', 'cleanup', rec.id],
-          // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
-          ...(opts.attach ? { attach: { ...opts.attach, claimCleanup: true } } : {}),
-        });
+        started = await startMonitor(
+          taskMonitorOptions({
+            rec,
+            paths: p,
+            runcRoot: this.#runc.root,
+            storeRoot: this.#store.root,
+            events: this.#events,
+            health,
+            ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
+            ...(opts.attach ? { attach: opts.attach } : {}),
+          }),
+        );
       } catch (err) {
         // The monitor records the failure and runs the teardown itself; wait for it so that nothing runs twice.
         await waitExit(p.stateDir, 30_000).catch(() => undefined);
@@ -300,7 +269,7 @@ export class TaskService {
       // The monitor emitted the die itself, unless it was gone before it could.
       if (!monitorState || monitorState.monitorLost)
         emitContainerEvent(this.#events, 'die', updated, { exitCode: String(updated.state.exitCode) });
-      this.#volumeEvents('unmount', updated);
+      emitVolumeEvents(this.#events, 'unmount', updated);
     }
     if (updated.hostConfig.AutoRemove && !opts.keep) {
       // A monitor that handed its teardown to this process wrote everything before it said so: nothing to wait for.
@@ -333,9 +302,9 @@ export class TaskService {
       });
       // Docker's `rm -f`: a kill, no stop event.
       await this.#stop(rec.id, { timeoutSec: 0 });
-    } else if (await this.#teardownPending(rec.id)) {
+    } else if (await teardownPending(this.#store, rec.id)) {
       // Exited, and its monitor's teardown is running right now: let it finish rather than race it.
-      await this.#waitTornDown(rec.id, 30_000).catch(() => {});
+      await waitTornDown(this.#store, rec.id, 30_000, (id) => this.teardown(id)).catch(() => {});
     }
     await this.teardown(rec.id, { keep: true });
   }
@@ -372,9 +341,10 @@ export class TaskService {
         onSignal: (sig) => emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) }),
       });
       // The teardown runs as a separate process (the monitor's cleanup command); the record says exited once it finished.
-      await this.#waitTornDown(v.id, 30_000);
+      await waitTornDown(this.#store, v.id, 30_000, (id) => this.teardown(id));
     } else {
-      await this.#stopWithoutMonitor(v, signal, timeoutSec);
+      await stopWithoutMonitor(this.#runc, this.#events, v, signal, timeoutSec);
+      await this.teardown(v.id);
     }
     // Docker's HasBeenManuallyStopped: an unless-stopped container stays down at `system restore`.
     if (!this.#records.get(v.id)) return v;
@@ -399,66 +369,6 @@ export class TaskService {
     const { record } = await this.start(stopped.id);
     emitContainerEvent(this.#events, 'restart', record);
     return record;
-  }
-
-  /** The container exited and its (live) monitor has not finished the teardown yet. */
-  async #teardownPending(id: string): Promise<boolean> {
-    if (this.#records.get(id)?.state.status !== 'running') return false;
-    const stateDir = this.#store.paths(id).stateDir;
-    const monitorState = await readState(stateDir);
-    return (
-      monitorState?.status === 'exited' && !monitorState.cleanedUp && isMonitorAlive(monitorState.monitorPid, stateDir)
-    );
-  }
-
-  async #waitTornDown(id: string, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const stateDir = this.#store.paths(id).stateDir;
-    for (;;) {
-      const r = this.#records.get(id);
-      if (r?.state.status !== 'running') return;
-      const monitorState = await readState(stateDir);
-      const delegatedToLiveClient =
-        monitorState?.cleanupBy !== undefined &&
-        monitorState.cleanupBy !== process.pid &&
-        pidAlive(monitorState.cleanupBy);
-      if (
-        monitorState?.status === 'exited' &&
-        !delegatedToLiveClient &&
-        (monitorState.cleanedUp || !isMonitorAlive(monitorState.monitorPid, stateDir))
-      ) {
-        // The cleanup command (the teardown) failed or never ran: do it here.
-        await this.teardown(id);
-        return;
-      }
-      if (Date.now() > deadline)
-        throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its teardown`);
-      await sleep(20);
-    }
-  }
-
-  async #stopWithoutMonitor(rec: ContainerRecord, signal: string, timeoutSec: number): Promise<void> {
-    const id = rec.id;
-    const gone = async (): Promise<boolean> => {
-      const rs = await this.#runc.tryState(id).catch(() => undefined);
-      return !rs || rs.status === 'stopped';
-    };
-    const send = async (sig: string): Promise<void> => {
-      emitContainerEvent(this.#events, 'kill', rec, { signal: signalNumber(sig) });
-      await this.#runc.kill(id, sig).catch(() => {});
-      const rs = await this.#runc.tryState(id).catch(() => undefined);
-      if (rs?.status === 'paused') await this.#runc.resume(id).catch(() => {});
-    };
-    if (timeoutSec !== 0) {
-      await send(signal);
-      const until = Date.now() + (timeoutSec < 0 ? 3_600_000 : timeoutSec * 1000);
-      while (Date.now() < until && !(await gone())) await sleep(50);
-    }
-    if (!(await gone())) {
-      await send('SIGKILL');
-      for (let i = 0; i < 200 && !(await gone()); i++) await sleep(50);
-    }
-    await this.teardown(id);
   }
 
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
@@ -520,6 +430,11 @@ export class TaskService {
     }
   }
 
+  /** `docker update` of a running container: its cgroup limits changed in place by runc. */
+  async updateResources(id: string, resources: OciResources): Promise<void> {
+    await this.#runc.update(id, resources);
+  }
+
   async pause(idOrName: string): Promise<void> {
     const v = await this.#get(idOrName);
     if (!v.running) throw new WharfError('CONFLICT', `Container ${v.id} is not running`);
@@ -566,58 +481,7 @@ export class TaskService {
     if (v.status === 'restarting') throw restartingError(v.id);
     if (v.status === 'paused')
       throw new WharfError('CONFLICT', `Container ${v.id} is paused, unpause the container before exec`);
-    const p = this.#store.paths(v.id);
-    const spec = JSON.parse(await fsp.readFile(p.config, 'utf8')) as OciSpec;
-    const proc = buildExecProcess(spec.process, {
-      args: opts.cmd,
-      ...(opts.env ? { env: opts.env } : {}),
-      ...(opts.user ? { user: opts.user, ...readAccountFiles(p.rootfs) } : {}),
-      ...(opts.workdir ? { workdir: opts.workdir } : {}),
-      tty: opts.tty === true,
-      ...(opts.consoleSize ? { consoleSize: { width: opts.consoleSize.cols, height: opts.consoleSize.rows } } : {}),
-      privileged: opts.privileged === true,
-    });
-    // Docker's exec events carry the command line in their Action ("exec_start: sh -c true") and an exec ID.
-    const execID = randomHex(32);
-    const what = `${opts.cmd[0] ?? ''} ${opts.cmd.slice(1).join(' ')}`;
-    emitContainerEvent(this.#events, `exec_create: ${what}`, v, { execID });
-    emitContainerEvent(this.#events, `exec_start: ${what}`, v, { execID });
-    const handle = await startExec({
-      runc: this.#runc,
-      id: v.id,
-      process: proc,
-      ...(opts.stdin ? { stdin: opts.stdin } : {}),
-      ...(opts.stdout ? { stdout: opts.stdout } : {}),
-      ...(opts.stderr ? { stderr: opts.stderr } : {}),
-      detach: opts.detach === true,
-      ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
-    });
-    if (!opts.detach) {
-      // A detached exec's end is not seen by this process: no exec_die for it.
-      void handle.exit.then(
-        (code) => emitContainerEvent(this.#events, 'exec_die', v, { execID, exitCode: String(code) }),
-        () => {},
-      );
-    }
-    return handle;
-  }
-
-  /** Docker's volume mount and unmount events, for the named and anonymous volumes a container mounts. */
-  #volumeEvents(action: 'mount' | 'unmount', rec: ContainerRecord): void {
-    for (const m of rec.mounts) {
-      if (m.Type !== 'volume' || !m.Name) continue;
-      const attrs: Record<string, string> =
-        action === 'mount'
-          ? {
-              container: rec.id,
-              destination: m.Destination,
-              driver: 'local',
-              propagation: m.Propagation,
-              'read/write': String(m.RW),
-            }
-          : { container: rec.id, driver: 'local' };
-      this.#events?.emit('volume', action, m.Name, attrs);
-    }
+    return execInContainer(this.#runc, this.#events, v, this.#store.paths(v.id), opts);
   }
 
   /** Host PIDs of the container's processes. */

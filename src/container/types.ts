@@ -1,6 +1,7 @@
 import type { Digest } from '../digest/index.js';
 import type { NetworkMode, NetworkSetup, PortMapping } from '../network/index.js';
 import type { ContainerConfig } from '../oci/index.js';
+import type { ResourceConfig } from './resources.js';
 import type { RestartPolicy } from './restart-policy.js';
 import type { HealthState } from '../runtime/index.js';
 
@@ -22,8 +23,11 @@ export interface MountPoint {
   TmpfsSize?: number;
 }
 
-/** What `create`/`run` was asked for beyond the image config (Docker's HostConfig, the parts Wharf honours). */
-export interface HostConfig {
+/**
+ * What `create`/`run` was asked for beyond the image config (Docker's HostConfig, the parts Wharf honours). The
+ * resource fields (resources.ts) are optional: records made before them lack them (`resourcesOf` fills defaults).
+ */
+export interface HostConfig extends Partial<ResourceConfig> {
   Binds: string[];
   NetworkMode: NetworkMode;
   PortBindings: PortMapping[];
@@ -61,6 +65,9 @@ export interface HostConfig {
   DnsOptions?: string[];
   /** As given (a seccomp profile as its JSON text), plus dockerd's `label=disable` for host PID/IPC. */
   SecurityOpt?: string[];
+  /** `--runtime` (runc) and `--volume-driver` (local), as inspect shows them. */
+  Runtime?: string;
+  VolumeDriver?: string;
   LogConfig?: { Type: string; Config: Record<string, string> };
   Annotations?: Record<string, string>;
 }

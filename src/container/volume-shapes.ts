@@ -9,7 +9,7 @@ export function volumeInspect(volumes: VolumeService, v: VolumeRecord): Record<s
     Labels: Object.keys(v.labels).length ? v.labels : null,
     Mountpoint: volumes.dataDir(v.name),
     Name: v.name,
-    Options: null,
+    Options: Object.keys(v.options).length ? Object.fromEntries(Object.entries(v.options).sort()) : null,
     Scope: 'local',
   };
 }

@@ -5,6 +5,8 @@ import type { MetaDb } from '../meta/index.js';
 import { WharfError } from '../errors/index.js';
 import { diskUsage, randomHex, run } from '../util/index.js';
 import { isValidVolumeName } from './mount-spec.js';
+import { isMountPoint, unmount } from '../snapshot/index.js';
+import { checkLocalVolumeOpts, volumeMountArgs } from './volume-opts.js';
 
 export interface VolumeRecord {
   name: string;
@@ -75,7 +77,12 @@ export class VolumeService {
 
   /** Create a volume; an existing one of that name is returned as it is (Docker's `volume create` is idempotent). */
   async create(
-    opts: { name?: string; labels?: Record<string, string>; anonymous?: boolean } = {},
+    opts: {
+      name?: string;
+      labels?: Record<string, string>;
+      anonymous?: boolean;
+      options?: Record<string, string>;
+    } = {},
   ): Promise<VolumeRecord> {
     const name = opts.name ?? randomHex(32);
     if (!isValidVolumeName(name)) {
@@ -84,6 +91,7 @@ export class VolumeService {
         `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`,
       );
     }
+    checkLocalVolumeOpts(name, opts.options ?? {});
     const existing = this.get(name);
     if (existing) {
       // Docker's volume service emits `create` for every successful create, an existing volume's too.
@@ -96,7 +104,13 @@ export class VolumeService {
       .prepare(
         'INSERT OR IGNORE INTO volumes(name, created, anonymous, seeded, labels, options) VALUES (?, ?, ?, 0, ?, ?)',
       )
-      .run(name, new Date().toISOString(), opts.anonymous ? 1 : 0, JSON.stringify(opts.labels ?? {}), '{}');
+      .run(
+        name,
+        new Date().toISOString(),
+        opts.anonymous ? 1 : 0,
+        JSON.stringify(opts.labels ?? {}),
+        JSON.stringify(opts.options ?? {}),
+      );
     this.events?.emit('volume', 'create', name, { driver: 'local' });
     return this.get(name)!;
   }
@@ -119,6 +133,26 @@ export class VolumeService {
     this.markSeeded(name);
   }
 
+  /**
+   * A volume created with a device (`-o type=… -o device=… [-o o=…]`: tmpfs, a bind, nfs …) has it mounted on its
+   * `_data` before a container uses it, as Docker's local driver mounts it, with its wording for a failure. It stays
+   * mounted until the volume is removed (Docker unmounts when its last container stops; the difference shows only
+   * on the host).
+   */
+  async mountDevice(name: string): Promise<void> {
+    const data = this.dataDir(name);
+    const args = volumeMountArgs(this.mustGet(name).options, data);
+    if (!args || (await isMountPoint(data))) return;
+    const r = await run('mount', args, { check: false });
+    if (r.code !== 0) {
+      const why = r.stderr.trim().replace(/^mount: (\S+: )?/, '');
+      throw new WharfError(
+        'FAILED_PRECONDITION',
+        `error while mounting volume '${data}': failed to mount local volume: mount ${args.at(-2)}:${data}: ${why}`,
+      );
+    }
+  }
+
   /** Never copy the image's content in (`--mount …,volume-nocopy`): as if it had been seeded. */
   markSeeded(name: string): void {
     this.db.prepare('UPDATE volumes SET seeded = 1 WHERE name = ?').run(name);
@@ -134,6 +168,8 @@ export class VolumeService {
     if (users.length > 0) {
       throw new WharfError('CONFLICT', `remove ${name}: volume is in use - [${users.join(', ')}]`);
     }
+    // Unmount a device first: removing the directory must not delete what a bind mount shows.
+    await unmount(this.dataDir(name), { lazy: true });
     this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
     await fsp.rm(path.join(this.dir, name), { recursive: true, force: true });
     this.events?.emit('volume', 'destroy', name, { driver: 'local' });

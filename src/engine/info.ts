@@ -113,7 +113,8 @@ export async function collectInfo(w: Wharf, opts: InfoOptions): Promise<Record<s
     InitBinary: initBin ? 'docker-init' : '',
     RuncCommit: { ID: (await versionLine(runcBin, /^commit: (.*)$/m)) ?? 'N/A' },
     InitCommit: { ID: initBin ? ((await versionLine(initBin, /version ([^\s]+)/)) ?? 'N/A') : 'N/A' },
-    SecurityOptions: [],
+    // Every container gets Docker's default seccomp profile unless privileged or `seccomp=unconfined` (docs/security.md).
+    SecurityOptions: ['name=seccomp,profile=builtin'],
     Warnings: null,
   };
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
-import { openMetaDb, type MetaDb } from '../meta/index.js';
+import { Intents, openMetaDb, type MetaDb } from '../meta/index.js';
 import { LocalContentStore, type ContentStore } from '../content/index.js';
 import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshotter } from '../snapshot/index.js';
 import { ImageService, checkImageStore, type CheckReport } from '../image/index.js';
@@ -16,6 +16,10 @@ import {
   ContainerStore,
   TaskService,
   VolumeService,
+  checkContainers,
+  recoverCommits,
+  type CommitRecovery,
+  type ContainerRecord,
 } from '../container/index.js';
 
 export interface WharfOptions {
@@ -57,6 +61,10 @@ export class Wharf {
     readonly registries: Registries,
     /** The root's event log (`wharf events`): the services above append to it, and so do the containers' monitors. */
     readonly events: EventLog,
+    /** What interrupted operations left to roll back (the `intents` table; docs/storage.md). */
+    readonly intents: Intents,
+    private readonly runc: Runc,
+    private readonly containerStore: ContainerStore,
   ) {}
 
   /**
@@ -66,11 +74,26 @@ export class Wharf {
   async check(opts: { repair?: boolean } = {}): Promise<CheckReport> {
     const liveBuilds = await liveBuildSnapshots(this.snapshots);
     const stores = { db: this.db, content: this.content, snapshots: this.snapshots, records: this.images.records };
-    return checkImageStore(stores, {
+    // Interrupted operations first: rolling back a killed commit removes its partial layer, which is then no orphan.
+    const recovery: CommitRecovery = {
+      intents: this.intents,
+      runc: this.runc,
+      snapshots: this.snapshots,
+      layers: this.images.layers,
+    };
+    const store = this.containerStore;
+    const interrupted = await checkContainers(
+      store.records,
+      (id) => store.paths(id).dir,
+      recovery,
+      opts.repair ?? false,
+    );
+    const report = await checkImageStore(stores, {
       root: this.root,
       repair: opts.repair ?? false,
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
     });
+    return { ...report, problems: [...interrupted, ...report.problems] };
   }
 
   static async open(opts: WharfOptions): Promise<Wharf> {
@@ -102,9 +125,14 @@ export class Wharf {
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name), events);
       const store = new ContainerStore({ root, runRoot, records, snapshots, volumes, events });
       const runc = new Runc({ root: path.join(runRoot, 'runc') });
-      const tasks = new TaskService({ store, volumes, runc });
+      const intents = new Intents(db);
+      const recovery: CommitRecovery = { intents, runc, snapshots, layers: images.layers };
+      // Any command that looks at a container first undoes what a killed commit of it left (container/commit-intent).
+      const recover = (rec: ContainerRecord) =>
+        recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
+      const tasks = new TaskService({ store, volumes, runc, recover });
       const containers = new ContainerService({ store, images, volumes, tasks });
-      const containerFiles = new ContainerFiles({ store, images, tasks, runc });
+      const containerFiles = new ContainerFiles({ store, images, tasks, runc, intents });
       const registries = new Registries({ images, content }, opts.registries);
       return new Wharf(
         root,
@@ -119,6 +147,9 @@ export class Wharf {
         volumes,
         registries,
         events,
+        intents,
+        runc,
+        store,
       );
     } catch (err) {
       db.close();

@@ -4,6 +4,7 @@ import { saveImages } from './save.js';
 import { loadArchive, type LoadResult } from './load.js';
 import type { ImageService } from './service.js';
 import type { ImageRecord } from './records.js';
+import type { Platform } from '../oci/index.js';
 
 /**
  * Images to and from tar files (`wharf.images.archives`): `import` (a root file system), `save` and `load` (Docker
@@ -28,8 +29,8 @@ export class ImageArchives {
     return saveImages(this.images, names, out);
   }
 
-  /** `load`: every image of a docker-archive or OCI archive. */
-  load(src: Readable): Promise<LoadResult> {
-    return loadArchive(this.images, src, { root: this.root });
+  /** `load`: every image of a docker-archive or OCI archive (with `platform`: only the images of that platform). */
+  load(src: Readable, opts: { platform?: Platform } = {}): Promise<LoadResult> {
+    return loadArchive(this.images, src, { root: this.root, ...opts });
   }
 }

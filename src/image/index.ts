@@ -7,7 +7,7 @@ export {
   type NewImage,
 } from './service.js';
 export { ImageRecords, type ImageRecord, type LayerRecord, type TagRecord } from './records.js';
-export { LayerStore, chainIdOf, chainIds } from './layers.js';
+export { LayerStore, chainIdOf, chainIds, type CreateLayerOptions } from './layers.js';
 export { applyChanges } from './changes.js';
 export {
   applyInstruction,

@@ -1,3 +1,4 @@
+import { promises as fsp } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { ContentStore } from '../content/index.js';
 import { DISPOSABLE_SNAPSHOT_LABEL, type Snapshotter } from '../snapshot/index.js';
@@ -26,6 +27,12 @@ export interface CreateLayerOptions {
   /** Re-open the same tar (for the rare tar that tar-split cannot rebuild, e.g. one with duplicate entries). */
   reopen?: () => Promise<Readable>;
   signal?: AbortSignal;
+  /**
+   * Told the key of the active snapshot before it is made, and the chain ID before the snapshot is committed as the
+   * layer (only when this call commits it, not when the layer existed): a caller that records its intent (commit)
+   * knows what to remove if it is killed.
+   */
+  onStage?: (stage: { snapshot: string } | { layer: Digest }) => void;
 }
 
 /**
@@ -53,6 +60,7 @@ export class LayerStore {
     if (parent && !this.records.layers.get(parent))
       throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
     const key = `extract-${Date.now()}-${randomHex(4)} ${parent ?? ''}`;
+    opts.onStage?.({ snapshot: key });
     await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
     let committed = false;
     try {
@@ -64,7 +72,9 @@ export class LayerStore {
         whiteouts: this.snapshots.differ.whiteoutFormat,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
-      applied.catch(() => {});
+      // A failed apply (a full disk) stops reading `toApply`: fail the tee too, or it waits for a drain that never
+      // comes, the event loop empties, and the command exited 0 with nothing done.
+      applied.catch((err: unknown) => toApply.destroy(err as Error));
       await teeInto(uncompressed, [toApply, recorder]);
       const { diffId, size: tarSize } = await applied;
       if (opts.expectedDiffId && diffId !== opts.expectedDiffId) {
@@ -84,6 +94,7 @@ export class LayerStore {
       } else if (opts.reopen) {
         tarBlob = (await this.content.write(await decompressStream(await opts.reopen()), { digest: diffId })).digest;
       }
+      opts.onStage?.({ layer: chainId });
       try {
         await this.snapshots.commit(chainId, key);
         committed = true;
@@ -105,7 +116,11 @@ export class LayerStore {
       this.records.layers.insert(rec);
       return this.records.layers.get(chainId)!;
     } finally {
-      if (!committed) await this.snapshots.remove(key).catch(() => {});
+      if (!committed) {
+        // Free the space first: after a full disk, the database needs room to record the removal at all.
+        await fsp.rm(this.snapshots.differ.diffDir(key), { recursive: true, force: true }).catch(() => {});
+        await this.snapshots.remove(key).catch(() => {});
+      }
     }
   }
 

@@ -17,8 +17,11 @@ import {
   selectManifest,
   isIndexMediaType,
   MAX_MANIFEST_BYTES,
+  formatPlatform,
+  platformMatches,
   type Descriptor,
   type ImageIndex,
+  type Platform,
 } from '../oci/index.js';
 import { decompressStream, tarStream } from '../archive/index.js';
 import { parseNormalizedNamed, familiarString, withDefaultTag } from '../reference/index.js';
@@ -160,7 +163,7 @@ async function planDockerArchive(s: Staged): Promise<PlannedImage[]> {
 }
 
 /** An OCI image layout (skopeo oci-archive, or the OCI side of docker save): index.json → manifests → blobs. */
-async function planOciLayout(s: Staged): Promise<PlannedImage[]> {
+async function planOciLayout(s: Staged, platform: Platform = hostPlatform()): Promise<PlannedImage[]> {
   const blobName = (d: Digest) => `blobs/${d.slice(0, d.indexOf(':'))}/${hexOf(d)}`;
   const out: PlannedImage[] = [];
   const indexRaw = await readSmall(s, 'index.json');
@@ -172,12 +175,9 @@ async function planOciLayout(s: Staged): Promise<PlannedImage[]> {
     const raw = await readSmall(s, blobName(desc.digest), desc.digest);
     const parsed = parseManifest(raw, desc.mediaType);
     if (parsed.kind === 'index') {
-      const child = selectManifest(parsed.index as ImageIndex, hostPlatform());
-      if (!child)
-        throw new WharfError(
-          'NOT_FOUND',
-          `no image for platform ${hostPlatform().os}/${hostPlatform().architecture} in the archive`,
-        );
+      // An index holds one image per platform: the host's, or `load --platform`'s.
+      const child = selectManifest(parsed.index as ImageIndex, platform);
+      if (!child) throw new WharfError('NOT_FOUND', `no image for platform ${formatPlatform(platform)} in the archive`);
       await visit(child, names, depth + 1);
       return;
     }
@@ -198,7 +198,11 @@ async function planOciLayout(s: Staged): Promise<PlannedImage[]> {
 }
 
 /** Load every image in an archive. `reopenable` is the archive path when it is a file (allows a second read). */
-export async function loadArchive(svc: ImageService, src: Readable, opts: { root: string }): Promise<LoadResult> {
+export async function loadArchive(
+  svc: ImageService,
+  src: Readable,
+  opts: { root: string; platform?: Platform },
+): Promise<LoadResult> {
   const tmpRoot = path.join(opts.root, 'tmp');
   await sweepStaleStaging(tmpRoot);
   const dir = path.join(tmpRoot, `load-${process.pid}-${randomHex(4)}`);
@@ -208,7 +212,7 @@ export async function loadArchive(svc: ImageService, src: Readable, opts: { root
     const plan = s.files.has('manifest.json')
       ? await planDockerArchive(s)
       : s.files.has('index.json')
-        ? await planOciLayout(s)
+        ? await planOciLayout(s, opts.platform)
         : undefined;
     if (!plan)
       throw new WharfError(
@@ -217,7 +221,20 @@ export async function loadArchive(svc: ImageService, src: Readable, opts: { root
       );
     if (plan.length === 0) throw new WharfError('INVALID_ARGUMENT', 'invalid archive: it contains no image');
     const result: LoadResult = { loaded: [] };
-    for (const p of plan) {
+    const want = opts.platform;
+    const wanted = want
+      ? plan.filter((p) => {
+          const c = parseImageConfig(p.configRaw);
+          return platformMatches(want, {
+            os: c.os,
+            architecture: c.architecture,
+            ...(c.variant ? { variant: c.variant } : {}),
+          });
+        })
+      : plan;
+    if (want && wanted.length === 0)
+      throw new WharfError('NOT_FOUND', `no image for platform ${formatPlatform(want)} in the archive`);
+    for (const p of wanted) {
       const config = parseImageConfig(p.configRaw);
       if (config.rootfs.diff_ids.length !== p.layers.length) {
         throw new WharfError(

@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import type { OciProcess } from './oci-spec.js';
 import { classifyRuncError, runcErrorMessage, type Runc } from './runc.js';
+import { detachMatcher } from './monitor.js';
 import { FlowGate, lazyBuiltin, spawn } from '../util/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
@@ -35,9 +36,13 @@ export interface ExecInContainerOptions {
   /** `exec -d`: start and return at once; output goes nowhere. */
   detach?: boolean;
   consoleSize?: { cols: number; rows: number };
+  /** With a terminal and stdin: the key sequence that detaches the caller and leaves the process running. */
+  detachKeys?: Buffer;
 }
 
 export interface ExecHandle {
+  /** The caller detached (`detachKeys`): `exit` resolved with 0 while the process runs on. */
+  detached?: boolean;
   /** Host PID of runc (foreground) or of the exec'd process (detached). */
   pid: number;
   /** The process's exit code (0 at once for detached execs). */
@@ -97,17 +102,49 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
       () => term.resume(),
     );
     term.onData((d: string | Buffer) => gate.write(opts.stdout, typeof d === 'string' ? Buffer.from(d) : d));
-    const onIn = (d: Buffer | string): void => term.write(typeof d === 'string' ? d : Buffer.from(d));
+    const matcher = detachMatcher(opts.detachKeys);
+    let detach: () => void = () => {};
+    const onIn = (d: Buffer | string): void => {
+      const buf = typeof d === 'string' ? Buffer.from(d) : Buffer.from(d);
+      const keys = opts.detachKeys;
+      if (keys) {
+        for (let i = 0; i < buf.length; i++) {
+          if (!matcher(buf.subarray(i, i + 1))) continue;
+          // What was typed before the sequence still goes to the process.
+          const before = buf.subarray(0, Math.max(0, i + 1 - keys.length));
+          if (before.length) term.write(before);
+          detach();
+          return;
+        }
+      }
+      term.write(buf);
+    };
     opts.stdin?.on('data', onIn);
     const exit = new Promise<number>((resolve) => {
+      detach = () => {
+        // The terminal must outlive this process, or its hang-up would end runc and the exec'd process: a `cat`
+        // of our own keeps the pty's master open and drains what the process writes (no one reads it now, as with
+        // Docker's detached exec), until runc exits and closes the other side.
+        const master = (term as unknown as { _fd: number })._fd;
+        const holder = spawn('cat', [], { stdio: [master, 'ignore', 'ignore'], detached: true });
+        holder.on('error', () => {});
+        holder.unref();
+        opts.stdin?.off('data', onIn);
+        opts.stdin?.pause();
+        handle.detached = true;
+        void fsp.rm(tmp, { recursive: true, force: true });
+        // Close our side without node-pty's destroy(), which would send the process group a SIGHUP.
+        (term as unknown as { _socket: { destroy(): void } })._socket.destroy();
+        resolve(0);
+      };
       term.onExit(({ exitCode, signal }) => {
         opts.stdin?.off('data', onIn);
         opts.stdin?.pause();
         // Output still in the pty buffer arrives just after the exit event.
         setTimeout(() => resolve(signal ? 128 + signal : exitCode), 50);
       });
-    }).then(failure);
-    return {
+    }).then((code) => (handle.detached ? 0 : failure(code)));
+    const handle: ExecHandle = {
       pid: term.pid,
       exit,
       resize: (c, r) => {
@@ -125,6 +162,7 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
         }
       },
     };
+    return handle;
   }
 
   const child = spawn(opts.runc.binary, args, {

@@ -9,10 +9,13 @@
  * (or leaves it to the attached client that claimed it). The monitor is the native program built from native/monitor/.
  */
 export * from './oci-spec.js';
+export * from './resources-spec.js';
+export * from './cgroup-stats.js';
 export * from './user.js';
 export * from './capabilities.js';
 export * from './spec.js';
 export * from './seccomp.js';
+export * from './host-masked-paths.js';
 export * from './runc.js';
 export * from './json-log.js';
 export * from './monitor.js';

@@ -462,7 +462,8 @@ export async function attach(socketPath: string, opts: AttachOptions): Promise<A
   return session;
 }
 
-function detachMatcher(keys: Buffer | undefined): (b: Buffer) => boolean {
+/** Whether the input so far ends in the detach sequence `keys` (none: never), fed chunk by chunk. */
+export function detachMatcher(keys: Buffer | undefined): (b: Buffer) => boolean {
   let pos = 0;
   return (b) => {
     if (!keys || keys.length === 0) return false;

@@ -26,6 +26,25 @@ export interface OciProcess {
   noNewPrivileges?: boolean;
   apparmorProfile?: string;
   oomScoreAdj?: number;
+  rlimits?: OciRlimit[];
+}
+
+/** One `process.rlimits` entry (`--ulimit`): type is `RLIMIT_<NAME>`. */
+export interface OciRlimit {
+  type: string;
+  hard: number;
+  soft: number;
+}
+
+/** A device node created in the container (`linux.devices`, `--device`). */
+export interface OciDevice {
+  path: string;
+  type: 'c' | 'b' | 'p' | 'u';
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 export interface OciMount {
@@ -48,16 +67,41 @@ export interface OciDeviceRule {
   access?: string;
 }
 
+/** A block device's weight or throttle rate (`linux.resources.blockIO`). */
+export interface OciBlockIODevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  rate?: number;
+}
+
 export interface OciResources {
   devices?: OciDeviceRule[];
   memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  cpu?: {
+    shares?: number;
+    quota?: number;
+    period?: number;
+    realtimeRuntime?: number;
+    realtimePeriod?: number;
+    cpus?: string;
+    mems?: string;
+  };
   pids?: { limit: number };
+  blockIO?: {
+    weight?: number;
+    weightDevice?: OciBlockIODevice[];
+    throttleReadBpsDevice?: OciBlockIODevice[];
+    throttleWriteBpsDevice?: OciBlockIODevice[];
+    throttleReadIOPSDevice?: OciBlockIODevice[];
+    throttleWriteIOPSDevice?: OciBlockIODevice[];
+  };
 }
 
 export interface OciLinux {
   namespaces: OciNamespace[];
   resources?: OciResources;
+  devices?: OciDevice[];
   cgroupsPath?: string;
   sysctl?: Record<string, string>;
   maskedPaths?: string[];

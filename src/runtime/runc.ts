@@ -2,6 +2,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError, type ErrorCode } from '../errors/index.js';
 import { run, type RunResult } from '../util/index.js';
+import type { OciResources } from './oci-spec.js';
 
 export type RuncStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -158,6 +159,11 @@ export class Runc {
     const res = await this.call('list', '', ['list', '--format', 'json']);
     const parsed = JSON.parse(res.stdout.trim() || 'null') as RuncState[] | null;
     return parsed ?? [];
+  }
+
+  /** Change a running container's cgroup limits (`runc update --resources -`: an OCI LinuxResources document). */
+  async update(id: string, resources: OciResources): Promise<void> {
+    await this.call('update', id, ['update', '--resources', '-', id], JSON.stringify(resources));
   }
 
   /** One sample of the container's cgroup counters. */

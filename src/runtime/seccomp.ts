@@ -1,4 +1,8 @@
+import { release } from 'node:os';
 import { WharfError } from '../errors/index.js';
+// moby's profiles/seccomp/default.json, byte for byte (see docs/security.md for its commit): the profile dockerd
+// applies to every container that is neither privileged nor `seccomp=unconfined`.
+import mobyDefaultProfile from './seccomp-default.json' with { type: 'json' };
 
 /** The OCI spec's linux.seccomp. */
 export interface OciSeccomp {
@@ -13,21 +17,29 @@ export interface OciSeccomp {
   }>;
 }
 
+/** One condition of a profile rule: capabilities, Go architectures, a kernel version ("4.8"). */
+interface DockerFilter {
+  caps?: string[] | null;
+  arches?: string[] | null;
+  minKernel?: string | null;
+}
+
 interface DockerSyscall {
   name?: string;
-  names?: string[];
+  names?: string[] | null;
   action: string;
   errnoRet?: number;
   args?: Array<{ index: number; value: number; valueTwo?: number; op: string }> | null;
-  includes?: { caps?: string[]; arches?: string[] };
-  excludes?: { caps?: string[]; arches?: string[] };
+  includes?: DockerFilter | null;
+  excludes?: DockerFilter | null;
 }
 
-interface DockerProfile {
+/** A Docker seccomp profile (moby's profiles/seccomp format). */
+export interface DockerSeccompProfile {
   defaultAction?: string;
   defaultErrnoRet?: number;
-  architectures?: string[];
-  archMap?: Array<{ architecture: string; subArchitectures?: string[] }> | null;
+  architectures?: string[] | null;
+  archMap?: Array<{ architecture: string; subArchitectures?: string[] | null }> | null;
   syscalls?: DockerSyscall[] | null;
 }
 
@@ -41,21 +53,64 @@ const SCMP_ARCH: Record<string, string> = {
   s390x: 'SCMP_ARCH_S390X',
 };
 
+/** Where a profile is turned into a filter: the container's capabilities (bounding set), arch and kernel. */
+export interface SeccompTarget {
+  caps: readonly string[];
+  /** Node's process.arch. */
+  arch: string;
+  /** uname -r, e.g. "6.1.0-18-amd64". */
+  kernel: string;
+}
+
+const hostTarget = (caps: readonly string[]): SeccompTarget => ({ caps, arch: process.arch, kernel: release() });
+
 /**
- * A Docker seccomp profile (`--security-opt seccomp=profile.json`, moby's profiles/seccomp format) as the OCI spec's
- * linux.seccomp, the way moby's setupSeccomp does it: the native architecture's entry of `archMap`, and the rules
- * whose `includes`/`excludes` (capabilities, architectures) fit this container. Pure.
+ * A Docker seccomp profile (`--security-opt seccomp=profile.json`) as the OCI spec's linux.seccomp. See
+ * seccompFromDockerProfile for the rules.
  */
 export function seccompFromProfile(json: string, caps: readonly string[], arch = process.arch): OciSeccomp {
-  let p: DockerProfile;
+  let p: DockerSeccompProfile;
   try {
-    p = JSON.parse(json) as DockerProfile;
+    p = JSON.parse(json) as DockerSeccompProfile;
   } catch (err) {
     throw new WharfError('INVALID_ARGUMENT', `decoding seccomp profile failed: ${(err as Error).message}`);
   }
+  return seccompFromDockerProfile(p, { ...hostTarget(caps), arch });
+}
+
+/** The profile Docker applies by default (moby's default.json), for a container with these capabilities. */
+export function defaultSeccomp(caps: readonly string[]): OciSeccomp {
+  const key = caps.join(',');
+  let out = defaultCache.get(key);
+  if (!out) {
+    out = seccompFromDockerProfile(DEFAULT_SECCOMP_PROFILE, hostTarget(caps));
+    // Containers of one engine use a handful of capability sets: the cache stays small.
+    if (defaultCache.size > 64) defaultCache.clear();
+    defaultCache.set(key, out);
+  }
+  // A copy: callers put it into a spec object they may change.
+  return structuredClone(out);
+}
+const defaultCache = new Map<string, OciSeccomp>();
+
+export const DEFAULT_SECCOMP_PROFILE = mobyDefaultProfile as unknown as DockerSeccompProfile;
+
+/**
+ * A Docker profile as linux.seccomp, the way moby's setupSeccomp does it: the native architecture's entry of
+ * `archMap`, and only the rules whose `includes` all hold (every capability in the container's set, the
+ * architecture listed, the kernel at least `minKernel`) and none of whose `excludes` does (any of the capabilities,
+ * the architecture, a kernel at least `minKernel`). Pure.
+ */
+export function seccompFromDockerProfile(p: DockerSeccompProfile, t: SeccompTarget): OciSeccomp {
   if (!p || typeof p !== 'object' || typeof p.defaultAction !== 'string')
     throw new WharfError('INVALID_ARGUMENT', 'decoding seccomp profile failed: no defaultAction');
-  const goarch = GOARCH[arch] ?? arch;
+  if (p.architectures?.length && p.archMap?.length)
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      "decoding seccomp profile failed: 'architectures' and 'archMap' were specified",
+    );
+  const goarch = GOARCH[t.arch] ?? t.arch;
+  const kernel = parseKernel(t.kernel);
   const out: OciSeccomp = { defaultAction: p.defaultAction };
   if (p.defaultErrnoRet !== undefined) out.defaultErrnoRet = p.defaultErrnoRet;
   if (p.architectures?.length) out.architectures = [...p.architectures];
@@ -64,17 +119,22 @@ export function seccompFromProfile(json: string, caps: readonly string[], arch =
     const entry = p.archMap.find((a) => a.architecture === native);
     if (entry) out.architectures = [entry.architecture, ...(entry.subArchitectures ?? [])];
   }
-  const fits = (c: { caps?: string[]; arches?: string[] } | undefined, all: boolean): boolean => {
-    if (!c) return all;
-    const capOk = c.caps?.length ? c.caps.every((x) => caps.includes(x)) : all;
-    const archOk = c.arches?.length ? c.arches.includes(goarch) : all;
-    return all
-      ? capOk && archOk
-      : (c.caps?.some((x) => caps.includes(x)) ?? false) || (c.arches?.includes(goarch) ?? false);
-  };
+  const atLeast = (min: string) => compareKernel(kernel, parseKernel(min)) >= 0;
+  const included = (c: DockerFilter | null | undefined): boolean =>
+    !c ||
+    ((!c.caps?.length || c.caps.every((x) => t.caps.includes(x))) &&
+      (!c.arches?.length || c.arches.includes(goarch)) &&
+      (!c.minKernel || atLeast(c.minKernel)));
+  const excluded = (c: DockerFilter | null | undefined): boolean =>
+    !!c &&
+    ((c.caps?.some((x) => t.caps.includes(x)) ?? false) ||
+      (c.arches?.includes(goarch) ?? false) ||
+      (!!c.minKernel && atLeast(c.minKernel)));
   out.syscalls = [];
   for (const s of p.syscalls ?? []) {
-    if (!fits(s.includes, true) || fits(s.excludes, false)) continue;
+    if (s.name && s.names?.length)
+      throw new WharfError('INVALID_ARGUMENT', "decoding seccomp profile failed: use either 'name' or 'names'");
+    if (excluded(s.excludes) || !included(s.includes)) continue;
     const names = s.names?.length ? s.names : s.name ? [s.name] : [];
     if (!names.length) continue;
     out.syscalls.push({
@@ -85,4 +145,16 @@ export function seccompFromProfile(json: string, caps: readonly string[], arch =
     });
   }
   return out;
+}
+
+/** "6.1.0-18-amd64" → [6, 1, 0]; what moby's kernel.ParseRelease keeps (the numbers before any suffix). */
+function parseKernel(s: string): number[] {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(s.trim());
+  if (!m) throw new WharfError('INVALID_ARGUMENT', `decoding seccomp profile failed: bad kernel version "${s}"`);
+  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+}
+
+function compareKernel(a: number[], b: number[]): number {
+  for (let i = 0; i < 3; i++) if (a[i]! !== b[i]!) return a[i]! - b[i]!;
+  return 0;
 }

@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import { resolveCapabilities } from './capabilities.js';
 import type { OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from './oci-spec.js';
-import type { OciSeccomp } from './seccomp.js';
+import { applyResourceSpec, type ResourceSpecOptions } from './resources-spec.js';
+import { defaultSeccomp, type OciSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
 
 /** The `config` object of a Docker/OCI image config (only what running needs). */
@@ -72,6 +73,8 @@ export interface SpecOptions {
   cpus?: number;
   cpuShares?: number;
   pidsLimit?: number;
+  /** The other resource settings (cpu period/quota/realtime/cpuset, blkio, devices, ulimits, OOM): resources-spec.ts. */
+  resources?: ResourceSpecOptions;
   /** Bytes of /dev/shm (default 64 MiB). */
   shmSize?: number;
   network: NetworkAttachment;
@@ -90,10 +93,16 @@ export interface SpecOptions {
   shm?: { none: true } | { bind: string };
   domainname?: string;
   noNewPrivileges?: boolean;
-  seccomp?: OciSeccomp;
+  /**
+   * The seccomp filter: undefined for Docker's default profile (for the container's capabilities), 'unconfined' for
+   * none. A privileged container has none either way, as under dockerd.
+   */
+  seccomp?: OciSeccomp | 'unconfined';
   apparmorProfile?: string;
   /** `--security-opt systempaths=unconfined`: no masked or read-only paths. */
   unmaskPaths?: boolean;
+  /** Masked besides MASKED_PATHS: what this host has of Docker's per-CPU ones (see hostMaskedPaths). */
+  hostMaskedPaths?: string[];
 }
 
 export type NamespaceChoice = 'private' | 'host' | { path: string };
@@ -106,6 +115,7 @@ const CFS_PERIOD = 100_000;
 export const MASKED_PATHS: readonly string[] = [
   '/proc/asound',
   '/proc/acpi',
+  '/proc/interrupts',
   '/proc/kcore',
   '/proc/keys',
   '/proc/latency_stats',
@@ -365,14 +375,14 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
     linux: {
       namespaces,
       resources: resources(opts),
-      maskedPaths: opts.privileged || opts.unmaskPaths ? [] : [...MASKED_PATHS],
+      maskedPaths: opts.privileged || opts.unmaskPaths ? [] : [...MASKED_PATHS, ...(opts.hostMaskedPaths ?? [])],
       readonlyPaths: opts.privileged || opts.unmaskPaths ? [] : [...READONLY_PATHS],
     },
   };
   // runc sets a host name only in a UTS namespace of the container's own.
   const ownUts = opts.utsNamespace === undefined || opts.utsNamespace === 'private';
   if (opts.hostname !== undefined && ownUts) spec.hostname = opts.hostname;
-  if (opts.seccomp) spec.linux.seccomp = opts.seccomp;
+  if (!opts.privileged && opts.seccomp !== 'unconfined') spec.linux.seccomp = opts.seccomp ?? defaultSeccomp(caps);
   if (opts.cgroupsPath) spec.linux.cgroupsPath = opts.cgroupsPath;
   // Docker 20.10+ lets unprivileged users bind low ports and ping inside a container's own network namespace.
   const sysctl: Record<string, string> =
@@ -384,6 +394,7 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
   Object.assign(sysctl, opts.sysctls);
   if (Object.keys(sysctl).length) spec.linux.sysctl = sysctl;
   if (opts.annotations && Object.keys(opts.annotations).length) spec.annotations = { ...opts.annotations };
+  if (opts.resources) applyResourceSpec(spec, opts.resources, opts.privileged === true);
   return spec;
 }
 

@@ -99,6 +99,22 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
   async remove(key: string): Promise<void> {
     const doomed = path.join(this.dir, `${RM_PREFIX}${process.pid}-${randomHex(4)}`);
     let moved = false;
+    const dir = path.join(this.dir, String(this.mustGet(key).id));
+    try {
+      this.#removeRecord(key, doomed, () => (moved = true));
+    } catch (err) {
+      // The record stays (a full disk fails the COMMIT itself): put the directory back where the record says it is.
+      if (moved) renameSync(doomed, dir);
+      throw err;
+    }
+    if (!moved) return;
+    // A writable layer nothing was written to (every `run --rm` of a command that changes no file) is a few empty
+    // directories: removed synchronously, which costs less than the thread pool's round trips for each of them.
+    if (isEmptyDir(path.join(doomed, 'fs'))) removeTreeSync(doomed);
+    else await fsp.rm(doomed, { recursive: true, force: true });
+  }
+
+  #removeRecord(key: string, doomed: string, onMoved: () => void): void {
     this.db.immediate(() => {
       const rec = this.mustGet(key);
       const children = this.records.childCount(rec.id);
@@ -111,16 +127,11 @@ export abstract class BaseSnapshotter implements Snapshotter, SnapshotDirs {
       this.records.delete(rec.id);
       try {
         renameSync(path.join(this.dir, String(rec.id)), doomed);
-        moved = true;
+        onMoved();
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) throw err;
       }
     });
-    if (!moved) return;
-    // A writable layer nothing was written to (every `run --rm` of a command that changes no file) is a few empty
-    // directories: removed synchronously, which costs less than the thread pool's round trips for each of them.
-    if (isEmptyDir(path.join(doomed, 'fs'))) removeTreeSync(doomed);
-    else await fsp.rm(doomed, { recursive: true, force: true });
   }
 
   async stat(key: string): Promise<SnapshotInfo | undefined> {

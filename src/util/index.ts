@@ -12,4 +12,7 @@ export * from './sqlite.js';
 export * from './trace.js';
 export * from './builtin.js';
 export * from './random.js';
+export * from './flock.js';
+export * from './owner.js';
+export * from './test-pause.js';
 export * from './prune-filter.js';

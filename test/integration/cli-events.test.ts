@@ -250,6 +250,8 @@ test("info and version: Docker's fields for --format, true values", async () => 
     const text = ok(await wharf(['info']), 'info').stdout;
     assert.match(text, /^Client:\n Version: +\S+\n/);
     assert.match(text, /\nServer:\n Containers: \d+\n {2}Running: \d+\n {2}Paused: 0\n {2}Stopped: \d+\n Images: 1\n/);
+    assert.deepEqual(json.SecurityOptions, ['name=seccomp,profile=builtin'], "Docker's default seccomp profile");
+    assert.match(text, /\n Security Options:\n {2}seccomp\n {3}Profile: builtin\n/);
     const v = ok(await wharf(['version', '--format', '{{.Server.Version}} {{.Client.Version}}']), 'version');
     const [server, client] = v.stdout.trim().split(' ');
     assert.equal(server, client);

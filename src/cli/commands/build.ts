@@ -14,6 +14,7 @@ export const buildModule = (): Promise<typeof BuildModule> => import('../../buil
 import { withEngine, collect, confirm } from '../engine.js';
 import { collectCheckedBy } from '../flag-values.js';
 import { pullImage } from './pull-missing.js';
+import { type BuildResourceFlags, buildResourceFlags, buildStepSpec } from '../build-resource-flags.js';
 
 interface BuildFlags {
   tag: string[];
@@ -96,7 +97,7 @@ async function peek(src: Readable, n: number): Promise<{ head: Buffer; rest: Rea
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const build = program
     .command('build')
     .description('Build an image from a Dockerfile')
     .argument('<context>', 'PATH, or - to read a tar (or a Dockerfile) from stdin')
@@ -117,7 +118,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--iidfile <file>', 'Write the image ID to the file')
     .option('--platform <platform>', 'Set platform (only the local one)')
     .option('--network <mode>', 'Networking mode for the RUN instructions (default|host|none)')
-    .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping', collect, [])
+    .option('--add-host <list>', 'Add a custom host-to-IP mapping ("host:ip")', collect, [])
     .option('--progress <type>', 'Type of progress output (auto, plain, tty)', 'auto')
     .option(
       '--timestamp <time>',
@@ -126,141 +127,143 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--squash', 'Squash newly built layers into a single new layer')
     .option('--pull', 'Always attempt to pull a newer version of the image')
     .option('--rm', 'Remove intermediate containers after a successful build', true)
-    .option('--force-rm', 'Always remove intermediate containers')
-    .action(async (contextArg: string, o: BuildFlags) => {
-      const controller = new AbortController();
-      let stoppedBy: NodeJS.Signals | undefined;
-      const onSignal = (sig: NodeJS.Signals) => {
-        stoppedBy = sig;
-        controller.abort();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const { Builder, BuildContext } = await buildModule();
-        await withEngine(ctx, async (w) => {
-          const network = o.network ?? 'default';
-          if (!['default', 'host', 'none', 'bridge'].includes(network)) {
+    .option('--force-rm', 'Always remove intermediate containers');
+  buildResourceFlags(build).action(async (contextArg: string, o: BuildFlags & BuildResourceFlags) => {
+    const controller = new AbortController();
+    let stoppedBy: NodeJS.Signals | undefined;
+    const onSignal = (sig: NodeJS.Signals) => {
+      stoppedBy = sig;
+      controller.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const { Builder, BuildContext } = await buildModule();
+      await withEngine(ctx, async (w) => {
+        const network = o.network ?? 'default';
+        if (!['default', 'host', 'none', 'bridge'].includes(network)) {
+          throw new WharfError(
+            'INVALID_ARGUMENT',
+            `network mode "${network}" not supported by buildkit-less builds: use default, host or none`,
+          );
+        }
+        if (o.progress && !['auto', 'plain', 'tty'].includes(o.progress))
+          throw new WharfError('INVALID_ARGUMENT', `invalid progress type ${o.progress}: use auto, plain or tty`);
+        const tmp = path.join(w.runRoot, 'build');
+        let context: BuildModule.BuildContext;
+        let dockerfile: { text: string; name: string } | undefined;
+        if (contextArg === '-') {
+          if (o.file === '-')
             throw new WharfError(
               'INVALID_ARGUMENT',
-              `network mode "${network}" not supported by buildkit-less builds: use default, host or none`,
+              "invalid argument: can't use stdin for both build context and dockerfile",
             );
+          const { head, rest } = await peek(process.stdin, 512);
+          if (looksLikeTar(head)) context = await BuildContext.fromTar(rest, tmp);
+          else {
+            context = await BuildContext.empty(tmp);
+            dockerfile = {
+              text: (await readAllLimited(rest, MAX_DOCKERFILE, 'Dockerfile')).toString('utf8'),
+              name: 'Dockerfile',
+            };
           }
-          if (o.progress && !['auto', 'plain', 'tty'].includes(o.progress))
-            throw new WharfError('INVALID_ARGUMENT', `invalid progress type ${o.progress}: use auto, plain or tty`);
-          const tmp = path.join(w.runRoot, 'build');
-          let context: BuildModule.BuildContext;
-          let dockerfile: { text: string; name: string } | undefined;
-          if (contextArg === '-') {
+        } else {
+          context = await BuildContext.fromDirectory(contextArg);
+        }
+        try {
+          if (!dockerfile) {
             if (o.file === '-')
-              throw new WharfError(
-                'INVALID_ARGUMENT',
-                "invalid argument: can't use stdin for both build context and dockerfile",
-              );
-            const { head, rest } = await peek(process.stdin, 512);
-            if (looksLikeTar(head)) context = await BuildContext.fromTar(rest, tmp);
-            else {
-              context = await BuildContext.empty(tmp);
               dockerfile = {
-                text: (await readAllLimited(rest, MAX_DOCKERFILE, 'Dockerfile')).toString('utf8'),
+                text: (await readAllLimited(process.stdin, MAX_DOCKERFILE)).toString('utf8'),
                 name: 'Dockerfile',
               };
-            }
-          } else {
-            context = await BuildContext.fromDirectory(contextArg);
-          }
-          try {
-            if (!dockerfile) {
-              if (o.file === '-')
-                dockerfile = {
-                  text: (await readAllLimited(process.stdin, MAX_DOCKERFILE)).toString('utf8'),
-                  name: 'Dockerfile',
-                };
-              else if (o.file) {
-                const abs = contextArg === '-' ? path.resolve(context.root, o.file) : path.resolve(o.file);
-                try {
-                  dockerfile = { text: await fsp.readFile(abs, 'utf8'), name: path.basename(abs) };
-                } catch {
-                  throw new WharfError(
-                    'NOT_FOUND',
-                    `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`,
-                  );
-                }
-              } else dockerfile = await context.readDockerfile('Dockerfile');
-            }
-            const timestamp = parseTimestamp(o.timestamp ?? process.env.SOURCE_DATE_EPOCH);
-            const builder = new Builder({
-              root: w.root,
-              images: w.images,
-              snapshots: w.snapshots,
-              db: w.db,
-              runRoot: w.runRoot,
-            });
-            const result = await builder.build({
-              context,
-              dockerfile,
-              tags: o.tag,
-              buildArgs: keyValues(o.buildArg, '--build-arg', true),
-              labels: keyValues(o.label, '--label', false),
-              ...(o.target ? { target: o.target } : {}),
-              noCache: o.cache === false,
-              cacheFrom: o.cacheFrom,
-              network: network === 'bridge' ? 'default' : (network as 'default' | 'host' | 'none'),
-              addHosts: o.addHost,
-              quiet: o.quiet ?? false,
-              squash: o.squash ?? false,
-              ...(timestamp ? { timestamp } : {}),
-              ...(o.platform ? { platform: o.platform } : {}),
-              pullBase: (ref, out) => pullImage(w, ref, out),
-              ...(o.forceRm ? { forceRm: true } : {}),
-              keepFailedStep: async (s) => {
-                await w.containers.keepBuildStep(
-                  {
-                    id: s.id,
-                    image: s.imageId,
-                    command: s.argv,
-                    entrypoint: '',
-                    env: s.env,
-                    ...(s.workdir ? { workdir: s.workdir } : {}),
-                    ...(s.user ? { user: s.user } : {}),
-                  },
-                  s,
+            else if (o.file) {
+              const abs = contextArg === '-' ? path.resolve(context.root, o.file) : path.resolve(o.file);
+              try {
+                dockerfile = { text: await fsp.readFile(abs, 'utf8'), name: path.basename(abs) };
+              } catch {
+                throw new WharfError(
+                  'NOT_FOUND',
+                  `unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${abs}: no such file or directory`,
                 );
-              },
-              ...(o.pull ? { pull: true } : {}),
-              out: ctx.stdout,
-              err: ctx.stderr,
-              signal: controller.signal,
-            });
-            if (o.quiet) ctx.stdout.write(`${result.imageId}\n`);
-            if (o.iidfile) await fsp.writeFile(o.iidfile, result.imageId);
-          } finally {
-            await context.close();
+              }
+            } else dockerfile = await context.readDockerfile('Dockerfile');
           }
-        });
-      } catch (err) {
-        // Docker prints build failures as they are ("COPY failed: …", "The command … returned a non-zero code: 3").
-        if (err instanceof (await buildModule()).BuildStepFailed) {
-          ctx.stderr.write(`${err.message}\n`);
-          ctx.setExitCode(err.exitCode);
-          return;
+          const timestamp = parseTimestamp(o.timestamp ?? process.env.SOURCE_DATE_EPOCH);
+          const step = await buildStepSpec(o);
+          const builder = new Builder({
+            root: w.root,
+            images: w.images,
+            snapshots: w.snapshots,
+            db: w.db,
+            runRoot: w.runRoot,
+          });
+          const result = await builder.build({
+            context,
+            dockerfile,
+            tags: o.tag,
+            buildArgs: keyValues(o.buildArg, '--build-arg', true),
+            labels: keyValues(o.label, '--label', false),
+            ...(o.target ? { target: o.target } : {}),
+            noCache: o.cache === false,
+            cacheFrom: o.cacheFrom,
+            network: network === 'bridge' ? 'default' : (network as 'default' | 'host' | 'none'),
+            addHosts: o.addHost,
+            ...step,
+            quiet: o.quiet ?? false,
+            squash: o.squash ?? false,
+            ...(timestamp ? { timestamp } : {}),
+            ...(o.platform ? { platform: o.platform } : {}),
+            pullBase: (ref, out) => pullImage(w, ref, out),
+            ...(o.forceRm ? { forceRm: true } : {}),
+            keepFailedStep: async (s) => {
+              await w.containers.keepBuildStep(
+                {
+                  id: s.id,
+                  image: s.imageId,
+                  command: s.argv,
+                  entrypoint: '',
+                  env: s.env,
+                  ...(s.workdir ? { workdir: s.workdir } : {}),
+                  ...(s.user ? { user: s.user } : {}),
+                },
+                s,
+              );
+            },
+            ...(o.pull ? { pull: true } : {}),
+            out: ctx.stdout,
+            err: ctx.stderr,
+            signal: controller.signal,
+          });
+          if (o.quiet) ctx.stdout.write(`${result.imageId}\n`);
+          if (o.iidfile) await fsp.writeFile(o.iidfile, result.imageId);
+        } finally {
+          await context.close();
         }
-        // Stopped by Ctrl-C (or SIGTERM): the docker CLI says nothing more and exits 128 + the signal's number.
-        if (err instanceof WharfError && err.code === 'CANCELLED' && stoppedBy) {
-          ctx.setExitCode(stoppedBy === 'SIGINT' ? 130 : 143);
-          return;
-        }
-        if (err instanceof WharfError && err.code !== 'INTERNAL') {
-          ctx.stderr.write(`${err.message}\n`);
-          ctx.setExitCode(1);
-          return;
-        }
-        throw err;
-      } finally {
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
+      });
+    } catch (err) {
+      // Docker prints build failures as they are ("COPY failed: …", "The command … returned a non-zero code: 3").
+      if (err instanceof (await buildModule()).BuildStepFailed) {
+        ctx.stderr.write(`${err.message}\n`);
+        ctx.setExitCode(err.exitCode);
+        return;
       }
-    });
+      // Stopped by Ctrl-C (or SIGTERM): the docker CLI says nothing more and exits 128 + the signal's number.
+      if (err instanceof WharfError && err.code === 'CANCELLED' && stoppedBy) {
+        ctx.setExitCode(stoppedBy === 'SIGINT' ? 130 : 143);
+        return;
+      }
+      if (err instanceof WharfError && err.code !== 'INTERNAL') {
+        ctx.stderr.write(`${err.message}\n`);
+        ctx.setExitCode(1);
+        return;
+      }
+      throw err;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+  });
 
   const builder = program.command('builder').description('Manage the build cache');
   builder

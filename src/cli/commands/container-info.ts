@@ -2,7 +2,15 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { containerFilters, containerTop, commandText, portsText, statusText } from '../../container/index.js';
+import {
+  containerFilters,
+  containerTop,
+  commandText,
+  logAttributes,
+  logDetailsPrefix,
+  portsText,
+  statusText,
+} from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
 import { drained, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
@@ -94,15 +102,21 @@ function register1(parent: Command, ctx: CliContext): void {
     .option('-t, --timestamps', 'Show timestamps')
     .option('--since <string>', 'Show logs since timestamp or relative (e.g. 42m for 42 minutes)')
     .option('--until <string>', 'Show logs before a timestamp or relative')
+    .option('--details', 'Show extra details provided to logs')
     .action(
       async (
         name: string,
-        o: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; until?: string },
+        o: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; until?: string; details?: boolean },
       ) =>
         withEngine(ctx, async (w) => {
           const tail = o.tail === 'all' ? undefined : Number.parseInt(o.tail, 10);
           if (tail !== undefined && !Number.isFinite(tail))
             throw new WharfError('INVALID_ARGUMENT', `invalid value for --tail: ${o.tail}`);
+          let details = '';
+          if (o.details) {
+            const rec = await w.containers.get(name);
+            details = logDetailsPrefix(logAttributes(rec.hostConfig.LogConfig, rec.config.Labels, rec.config.Env));
+          }
           const ac = new AbortController();
           const stop = (): void => ac.abort();
           process.once('SIGINT', stop);
@@ -117,7 +131,8 @@ function register1(parent: Command, ctx: CliContext): void {
             })) {
               const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
               // Read the log only as fast as the reader takes it (a slow `| less` must not fill our memory).
-              if (!out.write(formatLogEntry(e, o.timestamps === true))) await drained(out, ac.signal);
+              const entry = details ? { ...e, log: details + e.log } : e;
+              if (!out.write(formatLogEntry(entry, o.timestamps === true))) await drained(out, ac.signal);
               if (ac.signal.aborted) break;
             }
           } finally {

@@ -6,6 +6,7 @@ import type { CliContext } from '../context.js';
 import { collect, withEngine } from '../engine.js';
 import { exit125, readEnvFile } from './container-shared.js';
 import { ttyInputOk } from './containers.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './run-flags.js';
 
 function verbs(parent: Command, ctx: CliContext): void {
   parent
@@ -49,6 +50,7 @@ function verbs(parent: Command, ctx: CliContext): void {
     .option('-w, --workdir <string>', 'Working directory inside the container')
     .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
     .option('--privileged', 'Give extended privileges to the command')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
     .passThroughOptions()
     .action(
       async (
@@ -63,10 +65,22 @@ function verbs(parent: Command, ctx: CliContext): void {
           workdir?: string;
           user?: string;
           privileged?: boolean;
+          detachKeys?: string;
         },
       ) => {
         if (!o.detach && !ttyInputOk(ctx, o.interactive === true, o.tty === true)) return;
-        return exit125(ctx, () =>
+        // As for attach: the sequence (ctrl-p,ctrl-q by default) detaches an interactive session with a terminal.
+        // dockerd checks it at exec create, whatever the other flags, in its own words (exit 1).
+        let detachKeys: Buffer;
+        try {
+          detachKeys = parseDetachKeys(o.detachKeys ?? DEFAULT_DETACH_KEYS);
+        } catch {
+          ctx.stderr.write(`Error response from daemon: Invalid escape keys (${o.detachKeys}) provided\n`);
+          ctx.setExitCode(1);
+          return;
+        }
+        let detached = false;
+        await exit125(ctx, () =>
           withEngine(ctx, async (w) => {
             const env: string[] = [];
             for (const f of o.envFile) env.push(...(await readEnvFile(f)));
@@ -84,6 +98,7 @@ function verbs(parent: Command, ctx: CliContext): void {
                 privileged: o.privileged === true,
                 detach: o.detach === true,
                 ...(o.interactive ? { stdin: process.stdin } : {}),
+                ...(tty && o.interactive ? { detachKeys } : {}),
                 stdout: ctx.stdout,
                 stderr: withoutRuncNoise(ctx.stderr),
                 ...(tty && process.stdout.isTTY
@@ -93,6 +108,7 @@ function verbs(parent: Command, ctx: CliContext): void {
               const onResize = (): void => h.resize(process.stdout.columns, process.stdout.rows);
               if (tty) process.stdout.on('resize', onResize);
               const code = await h.exit.finally(() => process.stdout.off('resize', onResize));
+              detached = h.detached === true;
               if (code !== 0) ctx.setExitCode(code);
             } finally {
               if (raw) process.stdin.setRawMode(false);
@@ -100,6 +116,9 @@ function verbs(parent: Command, ctx: CliContext): void {
             }
           }),
         ).catch((err: unknown) => execStartFailed(ctx, err));
+        // Detached, the exec'd process runs on; this CLI's wait for it (node-pty watches its runc) must not hold the
+        // exit, as docker's CLI returns at the detach.
+        if (detached) process.exit();
       },
     );
 
@@ -110,6 +129,12 @@ function verbs(parent: Command, ctx: CliContext): void {
     .argument('<DEST>')
     .option('-a, --archive', 'Archive mode (copy all uid/gid information)')
     .option('-L, --follow-link', 'Always follow symbol link in SRC_PATH')
+    // Docker prints a progress line and "Successfully copied …" only on a terminal; Wharf prints neither, so -q
+    // changes nothing: it is what Docker's output is with no terminal attached.
+    .option(
+      '-q, --quiet',
+      'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached',
+    )
     .action(async (srcArg: string, destArg: string, o: { archive?: boolean; followLink?: boolean }) =>
       withEngine(ctx, async (w) => {
         const src = splitCpArg(srcArg);

@@ -1,313 +1,34 @@
 import type { Command } from 'commander';
-import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { WharfError, codeOf } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import type { Wharf } from '../../engine/index.js';
-import {
-  checkRestartWithAutoRemove,
-  parseBytes,
-  parseRestartPolicy,
-  type CreateOptions,
-  type StartOptions,
-} from '../../container/index.js';
-import { parsePublish, type NetworkMode } from '../../network/index.js';
-import { parsePlatform } from '../../oci/index.js';
+import type { StartOptions } from '../../container/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, withEngine } from '../engine.js';
-import { checkedBy, parseRational } from '../flag-values.js';
+import { confirm, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
 import {
   containerGroup,
   driveSession,
   createExitCodes,
   exit125,
-  expandEnvEntries,
   forEachContainer,
   proxySignals,
-  readEnvFile,
 } from './container-shared.js';
 import { ensureImage, pullPolicyOf } from './pull-missing.js';
-import { healthFlags, healthFromFlags, type HealthFlagValues } from './health-flags.js';
+import { parseDetachKeys } from './run-flags.js';
+import { type StopTimeoutFlags, stopTimeoutOf, stopTimeoutOptions } from './stop-flags.js';
+
 import {
-  checkMacAddress,
-  labelFileLines,
-  parseAttach,
-  parseDetachKeys,
-  parseExpose,
-  parseKeyValues,
-  parseLogOpts,
-  parseSecurityOptFlags,
-  parseSysctls,
-  parseTmpfs,
-} from './run-flags.js';
-
-interface CreateFlags extends HealthFlagValues {
-  detach?: boolean;
-  interactive?: boolean;
-  tty?: boolean;
-  name?: string;
-  rm?: boolean;
-  env: string[];
-  envFile: string[];
-  workdir?: string;
-  user?: string;
-  entrypoint?: string;
-  hostname?: string;
-  label: string[];
-  volume: string[];
-  mount: string[];
-  volumesFrom: string[];
-  publish: string[];
-  publishAll?: boolean;
-  network?: string;
-  net?: string;
-  readOnly?: boolean;
-  privileged?: boolean;
-  capAdd: string[];
-  capDrop: string[];
-  memory?: string;
-  cpus?: string;
-  init?: boolean;
-  addHost: string[];
-  dns: string[];
-  stopSignal?: string;
-  shmSize?: string;
-  pull?: string;
-  quiet?: boolean;
-  platform?: string;
-  restart: string;
-  // namespaces, security, DNS, logging and stdio (issue 12)
-  ipc?: string;
-  pid?: string;
-  uts?: string;
-  userns?: string;
-  sysctl: string[];
-  tmpfs: string[];
-  groupAdd: string[];
-  stopTimeout?: string;
-  cidfile?: string;
-  labelFile: string[];
-  dnsSearch: string[];
-  dnsOption: string[];
-  macAddress?: string;
-  domainname?: string;
-  expose: string[];
-  annotation: string[];
-  attach: string[];
-  securityOpt: string[];
-  logDriver?: string;
-  logOpt: string[];
-  sigProxy?: boolean;
-  detachKeys?: string;
-}
-
-function createFlags(cmd: Command): Command {
-  const flags = cmd
-    .option('-i, --interactive', 'Keep STDIN open even if not attached')
-    .option('-t, --tty', 'Allocate a pseudo-TTY')
-    .option('--name <string>', 'Assign a name to the container')
-    .option('--rm', 'Automatically remove the container when it exits')
-    .option('-e, --env <list>', 'Set environment variables', collect, [])
-    .option('--env-file <file>', 'Read in a file of environment variables', collect, [])
-    .option('-w, --workdir <string>', 'Working directory inside the container')
-    .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
-    .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
-    .option('-h, --hostname <string>', 'Container host name')
-    .option('-l, --label <list>', 'Set meta data on a container', collect, [])
-    .option('-v, --volume <list>', 'Bind mount a volume', collect, [])
-    .option('--mount <mount>', 'Attach a filesystem mount to the container', collect, [])
-    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect, [])
-    .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect, [])
-    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
-    .option('--network <string>', 'Connect a container to a network (bridge, host, none)')
-    .option('--net <string>', 'Alias of --network')
-    .option('--read-only', "Mount the container's root filesystem as read only")
-    .option('--privileged', 'Give extended privileges to this container')
-    .option('--cap-add <list>', 'Add Linux capabilities', collect, [])
-    .option('--cap-drop <list>', 'Drop Linux capabilities', collect, [])
-    .option('-m, --memory <bytes>', 'Memory limit', checkedBy(parseBytes))
-    .option('--cpus <decimal>', 'Number of CPUs', checkedBy(parseRational))
-    .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
-    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect, [])
-    .option('--dns <list>', 'Set custom DNS servers', collect, [])
-    .option('--stop-signal <string>', 'Signal to stop the container')
-    .option('--shm-size <bytes>', 'Size of /dev/shm')
-    .option('--pull <string>', 'Pull image before running ("always", "missing", "never")', 'missing')
-    .option('--platform <string>', 'Set platform if server is multi-platform capable')
-    .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
-    .option('-q, --quiet', 'Suppress the pull output')
-    // ---- namespaces, security, DNS, logging and stdio (issue 12; run-flags.ts parses them) ----
-    .option('--ipc <string>', 'IPC mode to use')
-    .option('--pid <string>', 'PID namespace to use')
-    .option('--uts <string>', 'UTS namespace to use')
-    .option('--userns <string>', 'User namespace to use')
-    .option('--sysctl <map>', 'Sysctl options', collect, [])
-    .option('--tmpfs <list>', 'Mount a tmpfs directory', collect, [])
-    .option('--group-add <list>', 'Add additional groups to join', collect, [])
-    .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container')
-    .option('--cidfile <string>', 'Write the container ID to the file')
-    .option('--label-file <list>', 'Read in a line delimited file of labels', collect, [])
-    .option('--dns-search <list>', 'Set custom DNS search domains', collect, [])
-    .option('--dns-option <list>', 'Set DNS options', collect, [])
-    .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
-    .option('--domainname <string>', 'Container NIS domain name')
-    .option('--expose <list>', 'Expose a port or a range of ports', collect, [])
-    .option('--annotation <map>', 'Add an annotation to the container (passed through to the OCI runtime)', collect, [])
-    .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect, [])
-    .option('--security-opt <list>', 'Security Options', collect, [])
-    .option('--log-driver <string>', 'Logging driver for the container')
-    .option('--log-opt <list>', 'Log driver options', collect, []);
-  return healthFlags(flags);
-}
-
-/** `run`'s own stdio flags (issue 12). */
-function runOnlyFlags(cmd: Command): Command {
-  return cmd
-    .option('--sig-proxy', 'Proxy received signals to the process', true)
-    .option('--detach-keys <string>', 'Override the key sequence for detaching a container');
-}
-
-async function toCreateOptions(image: string, command: string[], o: CreateFlags): Promise<CreateOptions> {
-  const env: string[] = [];
-  for (const f of o.envFile) env.push(...(await readEnvFile(f)));
-  env.push(...expandEnvEntries(o.env));
-  const labels: Record<string, string> = {};
-  for (const l of [...(await readLabelFiles(o.labelFile)), ...o.label]) {
-    const i = l.indexOf('=');
-    labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
-  }
-  const network = (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge');
-  // The docker CLI checks these before it calls the daemon (a bad `-p` fails `create` with 125, not 1).
-  for (const p of o.publish) parsePublish(p);
-  if (o.platform) parsePlatform(o.platform);
-  if (!['bridge', 'host', 'none'].includes(network))
-    throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
-  // The docker CLI's own checks, before the engine's (validateRestartPolicy in ContainerService.create).
-  const restartPolicy = parseRestartPolicy(o.restart);
-  checkRestartWithAutoRemove(restartPolicy, o.rm === true);
-  const healthcheck = healthFromFlags(o);
-  let cpus: number | undefined;
-  if (o.cpus !== undefined) {
-    cpus = Number(o.cpus);
-    if (!(cpus > 0)) throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.cpus}" for "--cpus" flag`);
-  }
-  return {
-    image,
-    command,
-    ...(o.name !== undefined ? { name: o.name } : {}),
-    ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
-    env,
-    ...(o.workdir !== undefined ? { workdir: o.workdir } : {}),
-    ...(o.user !== undefined ? { user: o.user } : {}),
-    ...(o.hostname !== undefined ? { hostname: o.hostname } : {}),
-    labels,
-    volumes: o.volume,
-    mounts: o.mount,
-    volumesFrom: o.volumesFrom,
-    publish: o.publish,
-    publishAll: o.publishAll === true,
-    network: network as NetworkMode,
-    tty: o.tty === true,
-    openStdin: o.interactive === true,
-    ...(o.detach ? { attachStdin: false } : {}),
-    readOnly: o.readOnly === true,
-    privileged: o.privileged === true,
-    capAdd: o.capAdd,
-    capDrop: o.capDrop,
-    ...(o.memory !== undefined ? { memory: parseBytes(o.memory) } : {}),
-    ...(cpus !== undefined ? { cpus } : {}),
-    init: o.init === true,
-    autoRemove: o.rm === true,
-    extraHosts: o.addHost,
-    dns: o.dns,
-    ...(o.stopSignal ? { stopSignal: o.stopSignal } : {}),
-    ...(o.shmSize ? { shmSize: parseBytes(o.shmSize) } : {}),
-    restartPolicy,
-    ...(healthcheck ? { healthcheck } : {}),
-    ...runFlagOptions(o),
-  };
-}
-
-/** The CreateOptions of the issue-12 flags, parsed and checked as the docker CLI does (run-flags.ts). */
-function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
-  let stopTimeout: number | undefined;
-  if (o.stopTimeout !== undefined) {
-    if (!/^[+-]?\d+$/.test(o.stopTimeout))
-      throw new WharfError(
-        'INVALID_ARGUMENT',
-        `invalid argument "${o.stopTimeout}" for "--stop-timeout" flag: strconv.ParseInt: parsing "${o.stopTimeout}": invalid syntax`,
-      );
-    stopTimeout = Number(o.stopTimeout);
-  }
-  const streams = parseAttach(o.attach, o.interactive === true);
-  return {
-    ...(o.ipc !== undefined ? { ipc: o.ipc } : {}),
-    ...(o.pid !== undefined ? { pid: o.pid } : {}),
-    ...(o.uts !== undefined ? { uts: o.uts } : {}),
-    ...(o.userns !== undefined ? { userns: o.userns } : {}),
-    sysctls: parseSysctls(o.sysctl),
-    tmpfs: parseTmpfs(o.tmpfs),
-    groupAdd: o.groupAdd,
-    ...(stopTimeout !== undefined ? { stopTimeout } : {}),
-    ...(o.cidfile ? { cidfile: o.cidfile } : {}),
-    dnsSearch: o.dnsSearch,
-    dnsOptions: o.dnsOption,
-    ...(o.macAddress ? { macAddress: checkMacAddress(o.macAddress) } : {}),
-    ...(o.domainname !== undefined ? { domainname: o.domainname } : {}),
-    expose: parseExpose(o.expose),
-    annotations: parseKeyValues(o.annotation),
-    securityOpt: parseSecurityOptFlags(o.securityOpt, (f) => readFileSync(f, 'utf8')),
-    ...(o.logDriver !== undefined ? { logDriver: o.logDriver } : {}),
-    logOpts: parseLogOpts(o.logOpt),
-    // With -d nothing is attached, as the docker CLI records it.
-    ...(o.detach
-      ? { attachStdin: false, attachStdout: false, attachStderr: false }
-      : {
-          attachStdout: streams.stdout,
-          attachStderr: streams.stderr,
-          ...(streams.stdin ? {} : { attachStdin: false }),
-        }),
-  };
-}
-
-/** `--label-file`: the labels of each file, in order (before the `-l` ones, which win). */
-async function readLabelFiles(files: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const f of files) {
-    try {
-      out.push(...labelFileLines(await fsp.readFile(f, 'utf8')));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new WharfError(
-        'INVALID_ARGUMENT',
-        `open ${f}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
-      );
-    }
-  }
-  return out;
-}
-
-/**
- * `--cidfile`: refused when the file exists (the docker CLI's check, before anything is created); the ID is written
- * once the container exists. `exitCode` is the docker CLI's for this refusal (1 for create, 125 for run).
- */
-function checkCidfile(ctx: CliContext, file: string | undefined, exitCode: number): boolean {
-  if (!file || !existsSync(file)) return true;
-  ctx.stderr.write(`docker: container ID file found, make sure the other container isn't running or delete ${file}\n`);
-  ctx.setExitCode(exitCode);
-  return false;
-}
-
-async function writeCidfile(file: string | undefined, id: string): Promise<void> {
-  if (!file) return;
-  try {
-    await fsp.writeFile(file, id, { flag: 'wx' });
-  } catch (err) {
-    throw new WharfError('INVALID_ARGUMENT', `failed to create the container ID file: ${(err as Error).message}`);
-  }
-}
+  checkCidfile,
+  createFlags,
+  printWarnings,
+  runOnlyFlags,
+  toCreateOptions,
+  writeCidfile,
+  type CreateFlags,
+} from './create-flags.js';
 
 /**
  * `run` without -d and `start -a`: attach the CLI's streams, proxy signals from before the start, drive the session,
@@ -414,7 +135,9 @@ function verbs(parent: Command, ctx: CliContext): void {
         const opts = await toCreateOptions(image, command, o);
         const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
         await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
+        printWarnings(ctx, opts.cliWarnings);
         const rec = await w.containers.create(opts);
+        printWarnings(ctx, rec.warnings);
         await writeCidfile(o.cidfile, rec.id);
         if (o.detach) {
           await startOrDiscard(w, rec.id);
@@ -449,7 +172,9 @@ function verbs(parent: Command, ctx: CliContext): void {
       ({ policy, opts }) =>
         withEngine(ctx, async (w) => {
           await ensureImage(w, image, policy, o.quiet ? null : ctx.stderr, o.platform);
+          printWarnings(ctx, opts.cliWarnings);
           const rec = await w.containers.create(opts);
+          printWarnings(ctx, rec.warnings);
           await writeCidfile(o.cidfile, rec.id);
           ctx.stdout.write(`${rec.id}\n`);
         }),
@@ -462,7 +187,8 @@ function verbs(parent: Command, ctx: CliContext): void {
     .argument('<CONTAINER...>')
     .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
     .option('-i, --interactive', "Attach container's STDIN")
-    .action(async (names: string[], o: { attach?: boolean; interactive?: boolean }) =>
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .action(async (names: string[], o: { attach?: boolean; interactive?: boolean; detachKeys?: string }) =>
       exit125(ctx, () =>
         withEngine(ctx, async (w) => {
           if ((o.attach || o.interactive) && names.length > 1) {
@@ -470,9 +196,11 @@ function verbs(parent: Command, ctx: CliContext): void {
           }
           if (o.attach || o.interactive) {
             const rec = w.containers.resolve(names[0]!);
+            const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;
             await startAttached(ctx, w, rec.id, {
               tty: rec.config.Tty === true,
               interactive: o.interactive === true,
+              ...(detachKeys ? { detachKeys } : {}),
               start: (so) => w.tasks.start(rec.id, so),
             });
             return;
@@ -495,42 +223,46 @@ function verbs(parent: Command, ctx: CliContext): void {
       ),
     );
 
-  parent
-    .command('stop')
-    .description('Stop one or more running containers')
-    .argument('<CONTAINER...>')
-    // No default here: the container's --stop-timeout, else 10 s (TaskService.stop).
-    .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
-    .option('-s, --signal <string>', 'Signal to send to the container')
-    .action(async (names: string[], o: { time?: string; signal?: string }) =>
-      withEngine(ctx, async (w) => {
-        const t = o.time === undefined ? undefined : Number.parseInt(o.time, 10);
-        if (t !== undefined && !Number.isFinite(t))
-          throw new WharfError('INVALID_ARGUMENT', `invalid argument "${o.time}" for "-t, --time" flag`);
-        await forEachContainer(ctx, names, async (n) => {
-          await w.tasks.stop(n, {
-            ...(t !== undefined ? { timeoutSec: t } : {}),
-            ...(o.signal ? { signal: o.signal } : {}),
-          });
-          ctx.stdout.write(`${n}\n`);
+  stopTimeoutOptions(
+    parent
+      .command('stop')
+      .description('Stop one or more running containers')
+      .argument('<CONTAINER...>')
+      .option('-s, --signal <string>', 'Signal to send to the container'),
+  ).action(async (names: string[], o: StopTimeoutFlags & { signal?: string }) =>
+    withEngine(ctx, async (w) => {
+      // No default here: the container's --stop-timeout, else 10 s (TaskService.stop).
+      const t = stopTimeoutOf(ctx, o);
+      await forEachContainer(ctx, names, async (n) => {
+        await w.tasks.stop(n, {
+          ...(t !== undefined ? { timeoutSec: t } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
         });
-      }),
-    );
+        ctx.stdout.write(`${n}\n`);
+      });
+    }),
+  );
 
-  parent
-    .command('restart')
-    .description('Restart one or more containers')
-    .argument('<CONTAINER...>')
-    .option('-t, --time <seconds>', 'Seconds to wait before killing the container')
-    .action(async (names: string[], o: { time?: string }) =>
-      withEngine(ctx, async (w) => {
-        await forEachContainer(ctx, names, async (n) => {
-          // Docker's restart: stop, then start again (waiting the container's --stop-timeout unless -t).
-          await w.tasks.restart(n, o.time === undefined ? {} : { timeoutSec: Number.parseInt(o.time, 10) });
-          ctx.stdout.write(`${n}\n`);
+  stopTimeoutOptions(
+    parent
+      .command('restart')
+      .description('Restart one or more containers')
+      .argument('<CONTAINER...>')
+      .option('-s, --signal <string>', 'Signal to send to the container'),
+  ).action(async (names: string[], o: StopTimeoutFlags & { signal?: string }) =>
+    withEngine(ctx, async (w) => {
+      const t = stopTimeoutOf(ctx, o);
+      await forEachContainer(ctx, names, async (n) => {
+        // Docker's restart: stop (with --signal, else the container's stop signal), then start again, waiting the
+        // container's --stop-timeout unless -t.
+        await w.tasks.restart(n, {
+          ...(t !== undefined ? { timeoutSec: t } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
         });
-      }),
-    );
+        ctx.stdout.write(`${n}\n`);
+      });
+    }),
+  );
 
   parent
     .command('kill')
@@ -551,9 +283,16 @@ function verbs(parent: Command, ctx: CliContext): void {
     .argument('<CONTAINER...>')
     .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
-    .action(async (names: string[], o: { force?: boolean; volumes?: boolean }) =>
+    .option('-l, --link', 'Remove the specified link')
+    .action(async (names: string[], o: { force?: boolean; volumes?: boolean; link?: boolean }) =>
       withEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
+          if (o.link) {
+            // Legacy links (`/parent/alias` names) do not exist in Wharf: a name is a container's own, which dockerd
+            // refuses to unlink, or nothing (its "No such container").
+            w.containers.resolve(n);
+            throw new WharfError('CONFLICT', 'Conflict, cannot remove the default link name of the container');
+          }
           await w.containers.remove(n, { force: o.force === true, volumes: o.volumes === true });
           ctx.stdout.write(`${n}\n`);
         });

@@ -3,12 +3,46 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
-import { imageHistory, inspectImage, listImages, parseImageFilters, type RemoveEvent } from '../../image/index.js';
+import {
+  imageHistory,
+  inspectImage,
+  listImages,
+  parseImageFilters,
+  type ImageListRow,
+  type RemoveEvent,
+} from '../../image/index.js';
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine, collect, confirm, goTimeString } from '../engine.js';
 import { writeInspect } from './container-info.js';
+import { imagePlatform, requirePlatform } from './image-platform.js';
+import { renderImageTree, type TreeImage } from '../image-tree.js';
+import { formatPlatform } from '../../oci/index.js';
+import type { Wharf } from '../../engine/index.js';
+
+/** `images --tree`'s rows: the listed images (one row per tag) grouped by image, with platform and in-use. */
+async function treeImages(w: Wharf, rows: readonly ImageListRow[]): Promise<TreeImage[]> {
+  const byId = new Map<string, TreeImage>();
+  for (const r of rows) {
+    let t = byId.get(r.id);
+    if (!t) {
+      const p = await imagePlatform(w, r.id);
+      t = {
+        id: r.id,
+        names: [],
+        created: r.created ? Date.parse(r.created) / 1000 : 0,
+        size: r.size,
+        inUse: r.containers > 0,
+        platform: formatPlatform(p),
+        childId: w.images.records.manifests.ofImage(r.id)[0]?.digest ?? r.id,
+      };
+      byId.set(r.id, t);
+    }
+    if (r.repository !== '<none>' && r.tag !== '<none>') t.names.push(`${r.repository}:${r.tag}`);
+  }
+  return [...byId.values()];
+}
 
 const idColumn = (id: string, noTrunc: boolean) => (noTrunc ? id : shortId(id));
 
@@ -25,15 +59,42 @@ function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
 export function register(program: Command, ctx: CliContext): void {
   const imagesAction = async (
     repo: string | undefined,
-    o: { all?: boolean; quiet?: boolean; digests?: boolean; trunc?: boolean; filter: string[]; format?: string },
+    o: {
+      all?: boolean;
+      quiet?: boolean;
+      digests?: boolean;
+      trunc?: boolean;
+      filter: string[];
+      format?: string;
+      tree?: boolean;
+    },
   ) =>
     withEngine(ctx, async (w) => {
+      const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
+      if (o.tree) {
+        // The docker CLI's shouldUseTree: what the tree cannot show yet (exit 1).
+        const conflict = o.quiet
+          ? '--quiet'
+          : noTrunc
+            ? '--no-trunc'
+            : o.digests
+              ? '--show-digest'
+              : o.format !== undefined
+                ? '--format'
+                : undefined;
+        if (conflict) throw new WharfError('INVALID_ARGUMENT', `${conflict} is not yet supported with --tree`);
+      }
       const rows = listImages(w.images, {
         all: o.all ?? false,
         filters: parseImageFilters(o.filter),
         ...(repo ? { repoFilter: repo } : {}),
       });
-      const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
+      if (o.tree) {
+        ctx.stdout.write(
+          renderImageTree(await treeImages(w, rows), process.stdout.isTTY ? process.stdout.columns : 80),
+        );
+        return;
+      }
       if (o.quiet) {
         // One line per row, as Docker: an image with several tags prints its ID once for each.
         for (const r of rows) ctx.stdout.write(idColumn(r.id, noTrunc) + '\n');
@@ -77,6 +138,7 @@ export function register(program: Command, ctx: CliContext): void {
       )
       .option('--no-trunc', "Don't truncate output")
       .option('-q, --quiet', 'Only show image IDs')
+      .option('--tree', 'List multi-platform images as a tree (EXPERIMENTAL)')
       .action(imagesAction);
   imagesOptions(program.command('images').description('List images'));
 
@@ -107,9 +169,10 @@ export function register(program: Command, ctx: CliContext): void {
 
   const historyAction = async (
     name: string,
-    o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string },
+    o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string; platform?: string },
   ) =>
     withEngine(ctx, async (w) => {
+      await requirePlatform(w, name, o.platform);
       const rows = await imageHistory(w.images, name);
       const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
@@ -141,6 +204,10 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--no-trunc', "Don't truncate output")
       .option('-q, --quiet', 'Only show image IDs')
       .option('--format <string>', 'Format output using a custom template')
+      .option(
+        '--platform <string>',
+        'Show history for the given platform. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")',
+      )
       .action(historyAction);
   historyOptions(program.command('history').description('Show the history of an image'));
 
@@ -152,10 +219,12 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<TARGET_IMAGE[:TAG]>')
     .action(tagAction);
 
-  const rmiAction = async (names: string[], o: { force?: boolean; prune?: boolean }) =>
+  const rmiAction = async (names: string[], o: { force?: boolean; prune?: boolean; platform: string[] }) =>
     withEngine(ctx, async (w) => {
       for (const n of names) {
         try {
+          // One platform per stored image: each asked platform must be the image's (then the image goes).
+          for (const p of o.platform) await requirePlatform(w, n, p);
           printRemoveEvents(ctx, await w.images.remove(n, { force: o.force ?? false, noPrune: o.prune === false }));
         } catch (err) {
           if (!(err instanceof WharfError)) throw err;
@@ -169,6 +238,12 @@ export function register(program: Command, ctx: CliContext): void {
       .argument('<IMAGE...>')
       .option('-f, --force', 'Force removal of the image')
       .option('--no-prune', 'Do not delete untagged parents')
+      .option(
+        '--platform <strings>',
+        'Remove only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")',
+        (v: string, prev: string[]) => [...prev, ...v.split(',')],
+        [],
+      )
       .action(rmiAction);
   rmiOptions(program.command('rmi').description('Remove one or more images'));
 
@@ -231,8 +306,9 @@ export function register(program: Command, ctx: CliContext): void {
     program.command('import').description('Import the contents from a tarball to create a filesystem image'),
   );
 
-  const saveAction = async (names: string[], o: { output?: string }) =>
+  const saveAction = async (names: string[], o: { output?: string; platform?: string }) =>
     withEngine(ctx, async (w) => {
+      for (const n of names) await requirePlatform(w, n, o.platform);
       if (!o.output && process.stdout.isTTY) {
         throw new WharfError(
           'INVALID_ARGUMENT',
@@ -255,24 +331,37 @@ export function register(program: Command, ctx: CliContext): void {
       }
     });
   const saveOptions = (c: Command) =>
-    c.argument('<IMAGE...>').option('-o, --output <file>', 'Write to a file, instead of STDOUT').action(saveAction);
+    c
+      .argument('<IMAGE...>')
+      .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
+      .option(
+        '--platform <string>',
+        'Save only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")',
+      )
+      .action(saveAction);
   saveOptions(
     program.command('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)'),
   );
 
-  const loadAction = async (o: { input?: string; quiet?: boolean }) =>
+  const loadAction = async (o: { input?: string; quiet?: boolean; platform?: string }) =>
     withEngine(ctx, async (w) => {
       if (!o.input && process.stdin.isTTY) {
         throw new WharfError('INVALID_ARGUMENT', 'requested load from stdin, but stdin is empty');
       }
+      const { parsePlatform } = await import('../../oci/index.js');
+      const platform = o.platform === undefined ? undefined : parsePlatform(o.platform);
       const src = o.input ? createReadStream(path.resolve(o.input)) : process.stdin;
-      const res = await w.images.archives.load(src);
+      const res = await w.images.archives.load(src, platform ? { platform } : {});
       for (const l of res.loaded) ctx.stdout.write(l.name ? `Loaded image: ${l.name}\n` : `Loaded image ID: ${l.id}\n`);
     });
   const loadOptions = (c: Command) =>
     c
       .option('-i, --input <file>', 'Read from tar archive file, instead of STDIN')
       .option('-q, --quiet', 'Suppress the load output')
+      .option(
+        '--platform <string>',
+        'Load only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")',
+      )
       .action(loadAction);
   loadOptions(program.command('load').description('Load an image from a tar archive or STDIN'));
 }

@@ -64,6 +64,8 @@ export const VERB_MODULES: ReadonlyArray<{
   { name: 'volumes', verbs: ['volume'], load: () => import('./volumes.js') },
   { name: 'container-ops', verbs: ['commit', 'exec', 'cp'], load: () => import('./container-ops.js') },
   { name: 'registry', verbs: ['registry'], load: () => import('./registry.js') },
+  { name: 'update', verbs: ['update', 'container'], load: () => import('./update.js') },
+  { name: 'stats', verbs: ['stats', 'container'], load: () => import('./stats.js') },
 ];
 
 /** Register the modules that define `verb` (all of them when none does, or without a verb). */

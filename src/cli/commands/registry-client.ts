@@ -15,6 +15,7 @@ import type { TransferEvent } from '../../transfer/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
+import { requirePlatform } from './image-platform.js';
 import { humanSize, lazyBuiltin } from '../../util/index.js';
 import type { Writable } from 'node:stream';
 
@@ -178,11 +179,16 @@ function registerTransfer(program: Command, ctx: CliContext): void {
       .option('-q, --quiet', 'Suppress verbose output')
       .option('--compression-level <n>', 'gzip level for layers compressed now, 1 (fastest) to 9 (smallest)', '3')
       .option('--oci', 'Write an OCI image manifest instead of Docker schema 2')
-      .option('--max-concurrent <n>', 'Layers uploaded at once', '3'),
+      .option('--max-concurrent <n>', 'Layers uploaded at once', '3')
+      .option(
+        '--platform <string>',
+        'Push a platform-specific manifest as a single-platform image to the registry (the image must be of that platform)',
+      ),
   ).action(
     async (
       name: string,
       o: NetworkFlags & {
+        platform?: string;
         allTags?: boolean;
         quiet?: boolean;
         compressionLevel: string;
@@ -198,6 +204,7 @@ function registerTransfer(program: Command, ctx: CliContext): void {
             `invalid --compression-level ${JSON.stringify(o.compressionLevel)}: want 0 to 9`,
           );
         const domain = parseNormalizedNamed(name).domain;
+        await requirePlatform(w, name, o.platform);
         const results = await w.registries.push(name, {
           remote: remoteOptionsFor(domain, o),
           onProgress: printer(ctx, o.quiet ?? false),

@@ -195,3 +195,25 @@ function compactJson(text: string, file: string): string {
     throw bad(`compacting json for seccomp profile (${file}) failed: ${(err as Error).message}`);
   }
 }
+
+/** `--storage-opt k=v`: the docker CLI's parse (a value without `=` is its "invalid storage option"), as a map. */
+export function parseStorageOpts(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i < 0) throw bad('invalid storage option');
+    out[v.slice(0, i)] = v.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * `--use-api-socket`: docker 28's CLI bind-mounts the daemon's API socket (and the registry credentials) into the
+ * container. Wharf has no Engine API socket yet (it comes with issue 13), so there is nothing to mount: refused.
+ */
+export function checkUseApiSocket(on: boolean | undefined): void {
+  if (on)
+    throw bad(
+      '--use-api-socket: Wharf has no Engine API socket to mount into the container yet (daemonless; issue 13)',
+    );
+}

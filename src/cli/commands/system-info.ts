@@ -66,7 +66,15 @@ export function infoText(i: Record<string, unknown>): string {
   lines.push(` runc version: ${(i.RuncCommit as { ID: string }).ID}`);
   if (i.InitBinary) lines.push(` init version: ${(i.InitCommit as { ID: string }).ID}`);
   const sec = i.SecurityOptions as string[];
-  if (sec.length > 0) lines.push(' Security Options:', ...sec.map((s) => `  ${s}`));
+  // As docker/cli prints them: each option's name, then its profile.
+  if (sec.length > 0) {
+    lines.push(' Security Options:');
+    for (const opt of sec) {
+      const kv = new Map(opt.split(',').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+      lines.push(`  ${kv.get('name') ?? opt}`);
+      if (kv.has('profile')) lines.push(`   Profile: ${kv.get('profile')}`);
+    }
+  }
   lines.push(
     ` Kernel Version: ${i.KernelVersion}`,
     ` Operating System: ${i.OperatingSystem}`,

@@ -37,7 +37,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--name <string>', 'Specify volume name')
     .option('-d, --driver <string>', 'Specify volume driver name', 'local')
     .option('--label <list>', 'Set metadata for a volume', collect, [])
-    .action(async (name: string | undefined, o: { name?: string; driver: string; label: string[] }) =>
+    .option('-o, --opt <map>', 'Set driver specific options', collect, [])
+    .action(async (name: string | undefined, o: { name?: string; driver: string; label: string[]; opt: string[] }) =>
       withEngine(ctx, async (w) => {
         if (o.driver !== 'local')
           throw new WharfError('UNSUPPORTED', `volume driver ${o.driver} is not supported (only local)`);
@@ -49,6 +50,8 @@ export function register(program: Command, ctx: CliContext): void {
         const v = await w.volumes.create({
           ...((name ?? o.name) ? { name: (name ?? o.name)! } : {}),
           labels: labelsOf(o.label),
+          // The CLI's MapOpts: `k=v`, a bare `k` is k with an empty value (then refused by the driver's check).
+          options: labelsOf(o.opt),
         });
         ctx.stdout.write(`${v.name}\n`);
       }),

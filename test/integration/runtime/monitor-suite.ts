@@ -1222,6 +1222,45 @@ test('health checks: probes run as runc exec, output capped at 4096 bytes, strea
   }
 });
 
+test('restart policy + health check: every run gets probes', async () => {
+  // The probe prints the start time of the container's init (field 22 of /proc/1/stat, in the container's own pid
+  // namespace): one value per run, known from the run's first instant, so each result names the run it probed.
+  // Only results land in health.json (a probe between runs or killed at an exit is dropped), which keeps five:
+  // it is read every 50 ms and the results are gathered by their start.
+  const starttime = ['sh', '-c', 'read -r a b c d e f g h i j k l m n o p q r s t u v rest < /proc/1/stat; echo $v'];
+  const x = await prepare(
+    { Cmd: ['sh', '-c', 'sleep 1; exit 1'] },
+    {},
+    {
+      restartPolicy: { name: 'on-failure', max: 3 },
+      health: { ...probe(starttime), intervalMs: 250, startIntervalMs: 250 },
+    },
+  );
+  await startMonitor(x.opts);
+  const results = new Map<string, string>(); // Start → Output
+  let end: Awaited<ReturnType<typeof readState>>;
+  for (let i = 0; i < 1200; i++) {
+    const h = await fsp
+      .readFile(path.join(x.stateDir, 'health.json'), 'utf8')
+      .then((t) => JSON.parse(t) as HealthFile)
+      .catch(() => undefined);
+    for (const r of h?.Log ?? []) if (r.ExitCode === 0) results.set(r.Start, r.Output.trim());
+    end = await readState(x.stateDir);
+    if (end?.status === 'exited') break;
+    await sleep(50);
+  }
+  assert.equal(end?.status, 'exited');
+  assert.equal(end?.restartCount, 3);
+  const runs = new Set(results.values());
+  assert.ok(
+    [...runs].every((v) => /^\d+$/.test(v)),
+    `probe outputs: ${JSON.stringify([...results])}`,
+  );
+  assert.equal(runs.size, 4, `one start time per run probed, 4 runs: ${JSON.stringify([...results])}`);
+  assert.deepEqual(await runcExecsOf(x.r.id), []);
+  assert.equal((await waitHealthFile(x.stateDir, () => true)).Status, 'unhealthy');
+});
+
 test("log rotation as Docker's json-file: max-size starts a new file, max-file keeps .1 and .2, logs reads them in order", async () => {
   const script = 'i=0; while [ $i -lt 100 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done';
   const { opts, stateDir, logPath } = await prepare({ Cmd: ['sh', '-c', script] });

@@ -1,0 +1,73 @@
+import { shortId } from '../digest/index.js';
+import type { CheckProblem } from '../image/index.js';
+import { LockBusyError, withFileLock } from '../util/index.js';
+import {
+  COMMIT_INTENT,
+  commitLockFile,
+  rollBackCommit,
+  type CommitIntent,
+  type CommitRecovery,
+} from './commit-intent.js';
+import type { ContainerRecords } from './records.js';
+
+/**
+ * `system check`'s part about containers and interrupted operations: intents whose owner process is gone (rolled
+ * back with `repair` where their kind is known), and containers runc has frozen while Wharf's record says they run
+ * and no live commit holds them (a killed commit from before intents existed, or a runc pause from outside); `repair`
+ * resumes them. Nothing a live process holds is touched: each container is looked at under its commit lock, taken
+ * without waiting (a few seconds for a stale intent's).
+ */
+export async function checkContainers(
+  records: ContainerRecords,
+  containerDir: (id: string) => string,
+  deps: CommitRecovery,
+  repair: boolean,
+): Promise<CheckProblem[]> {
+  const problems: CheckProblem[] = [];
+  for (const intent of deps.intents.stale()) {
+    const what = `${intent.kind} of ${shortId(intent.subject)} by process ${intent.owner.pid} (gone), since ${intent.created}: ${JSON.stringify(intent.payload)}`;
+    if (intent.kind !== COMMIT_INTENT) {
+      problems.push({ kind: 'stale', what: `unfinished ${what}` });
+      continue;
+    }
+    const rec = records.get(intent.subject);
+    let repaired = false;
+    if (repair) {
+      const undo = async () => {
+        const fresh = deps.intents.get<CommitIntent>(intent.id);
+        if (fresh) await rollBackCommit(fresh, deps, rec?.state.paused === true);
+        repaired = true;
+      };
+      // A removed container has no lock file (its directory is gone) and nobody can commit it any more.
+      // Waiting a little: a commit killed just now holds its lock until its flock(1) child has noticed.
+      await (rec ? underCommitLock(containerDir(rec.id), rec.id, undo, 5) : undo());
+    }
+    problems.push({ kind: 'stale', what: `unfinished ${what}`, repaired });
+  }
+  for (const rec of records.all()) {
+    if (rec.state.status !== 'running' || rec.state.paused) continue;
+    await underCommitLock(containerDir(rec.id), rec.id, async () => {
+      if ((await deps.runc.tryState(rec.id).catch(() => undefined))?.status !== 'paused') return;
+      let repaired = false;
+      if (repair) {
+        await deps.runc.resume(rec.id);
+        repaired = true;
+      }
+      problems.push({
+        kind: 'stale',
+        what: `container ${shortId(rec.id)} (${rec.name}) is frozen by runc, but neither paused nor being committed`,
+        repaired,
+      });
+    });
+  }
+  return problems;
+}
+
+/** Run `fn` unless a live commit of the container holds its lock (then that commit owns the container's state). */
+async function underCommitLock(dir: string, id: string, fn: () => Promise<void>, waitSec = 0): Promise<void> {
+  try {
+    await withFileLock(commitLockFile(dir), fn, { timeoutSec: waitSec, purpose: `checking container ${shortId(id)}` });
+  } catch (err) {
+    if (!(err instanceof LockBusyError)) throw err;
+  }
+}

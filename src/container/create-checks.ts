@@ -1,0 +1,72 @@
+/**
+ * dockerd's checks of `run`/`create`'s `--runtime`, `--storage-opt` and `--volume-driver` against what Wharf has: one
+ * runtime (runc), overlay snapshots without project quotas, and the local volume driver. Pure but for
+ * `backingFsOf`, which reads where a directory is mounted.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { WharfError } from '../errors/index.js';
+import { parseBytes } from './mount-spec.js';
+
+/** The runtime names Wharf runs containers with. */
+export const RUNTIMES: readonly string[] = ['runc'];
+
+/** `--runtime`: dockerd 28's refusal of a runtime it does not have configured. */
+export function checkRuntime(name: string | undefined): string {
+  if (name === undefined || name === '') return 'runc';
+  if (!RUNTIMES.includes(name)) throw new WharfError('INVALID_ARGUMENT', `unknown or invalid runtime name: ${name}`);
+  return name;
+}
+
+/** The file system a directory lives on: its type and its super-block options (mountinfo's last field). */
+export interface BackingFs {
+  type: string;
+  options: string[];
+}
+
+/**
+ * `--storage-opt`: dockerd's overlay2 driver takes only `size`, and only over XFS mounted with project quotas
+ * (`pquota`/`prjquota`), checked first whenever `size` is asked. Wharf's snapshots set no project quota, so on such
+ * a file system the size is refused too, in one line that says so. Any other key is the driver's "Unknown option".
+ */
+export function checkStorageOpts(opts: Record<string, string>, backing: () => BackingFs): void {
+  if ('size' in opts) {
+    const fs = backing();
+    const quota = fs.type === 'xfs' && fs.options.some((o) => o === 'prjquota' || o === 'pquota');
+    if (!quota)
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        "--storage-opt is supported only for overlay over xfs with 'pquota' mount option",
+      );
+    parseBytes(opts.size!);
+    throw new WharfError(
+      'UNSUPPORTED',
+      '--storage-opt size: Wharf does not set XFS project quotas on its snapshots (the file system would allow it)',
+    );
+  }
+  for (const k of Object.keys(opts)) throw new WharfError('INVALID_ARGUMENT', `Unknown option ${k}`);
+}
+
+/**
+ * `--volume-driver`: the driver of the volumes the container creates (named and anonymous `-v`, image VOLUMEs).
+ * Only `local` exists here: another one is dockerd's plugin lookup failure, once a volume needs it.
+ */
+export function checkVolumeDriver(driver: string | undefined, createsVolumes: boolean): void {
+  if (!driver || driver === 'local' || !createsVolumes) return;
+  throw new WharfError('NOT_FOUND', `error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+}
+
+/** The mount a path is on, from /proc/self/mountinfo (the longest mount point that contains it). */
+export function backingFsOf(dir: string): BackingFs {
+  const real = realpathSync.native(dir);
+  let best: { point: string; fs: BackingFs } | undefined;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const point = left.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const inside = point === '/' || real === point || real.startsWith(`${point}/`);
+    if (!inside || (best && best.point.length > point.length)) continue;
+    const [type = '', , superOpts = ''] = right.split(' ');
+    best = { point, fs: { type, options: superOpts.split(',') } };
+  }
+  return best?.fs ?? { type: '', options: [] };
+}

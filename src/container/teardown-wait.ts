@@ -1,0 +1,92 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { shortId } from '../digest/index.js';
+import { WharfError } from '../errors/index.js';
+import type { EventLog } from '../events/index.js';
+import { isMonitorAlive, readState, type Runc } from '../runtime/index.js';
+import { pidAlive } from '../util/index.js';
+import { emitContainerEvent, signalNumber } from './events.js';
+import type { ContainerStore } from './store.js';
+import type { ContainerRecord } from './types.js';
+
+/**
+ * The end of a container's run as TaskService sees it from outside the monitor: whether the monitor's teardown is
+ * still to come, waiting for it (or doing it when its monitor is gone), and stopping a container whose monitor died.
+ */
+
+/** The container exited and its (live) monitor has not finished the teardown yet. */
+export async function teardownPending(store: ContainerStore, id: string): Promise<boolean> {
+  if (store.records.get(id)?.state.status !== 'running') return false;
+  const stateDir = store.paths(id).stateDir;
+  const monitorState = await readState(stateDir);
+  return (
+    monitorState?.status === 'exited' && !monitorState.cleanedUp && isMonitorAlive(monitorState.monitorPid, stateDir)
+  );
+}
+
+/**
+ * Wait until the record no longer says running: the monitor's cleanup command (or the attached client it handed the
+ * teardown to) finished. When that teardown failed or can no longer happen, `teardown` does it here.
+ */
+export async function waitTornDown(
+  store: ContainerStore,
+  id: string,
+  timeoutMs: number,
+  teardown: (id: string) => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const stateDir = store.paths(id).stateDir;
+  for (;;) {
+    const r = store.records.get(id);
+    if (r?.state.status !== 'running') return;
+    const monitorState = await readState(stateDir);
+    const delegatedToLiveClient =
+      monitorState?.cleanupBy !== undefined &&
+      monitorState.cleanupBy !== process.pid &&
+      pidAlive(monitorState.cleanupBy);
+    if (
+      monitorState?.status === 'exited' &&
+      !delegatedToLiveClient &&
+      (monitorState.cleanedUp || !isMonitorAlive(monitorState.monitorPid, stateDir))
+    ) {
+      // The cleanup command (the teardown) failed or never ran: do it here.
+      await teardown(id);
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its teardown`);
+    await sleep(20);
+  }
+}
+
+/**
+ * Stop a container whose monitor is gone, with runc alone: the signal, SIGKILL after the timeout (never when it is
+ * negative: an hour), as the monitor's stop would. The caller tears it down after.
+ */
+export async function stopWithoutMonitor(
+  runc: Runc,
+  events: EventLog | undefined,
+  rec: ContainerRecord,
+  signal: string,
+  timeoutSec: number,
+): Promise<void> {
+  const id = rec.id;
+  const gone = async (): Promise<boolean> => {
+    const rs = await runc.tryState(id).catch(() => undefined);
+    return !rs || rs.status === 'stopped';
+  };
+  const send = async (sig: string): Promise<void> => {
+    emitContainerEvent(events, 'kill', rec, { signal: signalNumber(sig) });
+    await runc.kill(id, sig).catch(() => {});
+    const rs = await runc.tryState(id).catch(() => undefined);
+    if (rs?.status === 'paused') await runc.resume(id).catch(() => {});
+  };
+  if (timeoutSec !== 0) {
+    await send(signal);
+    const until = Date.now() + (timeoutSec < 0 ? 3_600_000 : timeoutSec * 1000);
+    while (Date.now() < until && !(await gone())) await sleep(50);
+  }
+  if (!(await gone())) {
+    await send('SIGKILL');
+    for (let i = 0; i < 200 && !(await gone()); i++) await sleep(50);
+  }
+}

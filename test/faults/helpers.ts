@@ -1,0 +1,54 @@
+/** Fault injection: start a CLI command that stops itself at a named step (WHARF_TEST_PAUSE_AT), then kill it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WHARF_BIN } from '../helpers/cli.js';
+
+/** The state letter of /proc/<pid>/stat (`T` = stopped), or undefined once the process is gone. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Stopped {
+  child: ChildProcess;
+  /** Kill the stopped command with SIGKILL and wait until it is gone. */
+  kill: () => Promise<void>;
+}
+
+/**
+ * Run `wharf --root ROOT ARGS…` with WHARF_TEST_PAUSE_AT=STEP and wait (bounded) until it has stopped itself there.
+ * Fails if the command ends first (it never reached the step) or does not stop within the bound.
+ */
+export async function runUntilStep(root: string, args: string[], step: string): Promise<Stopped> {
+  const child = spawn(WHARF_BIN, ['--root', root, ...args], {
+    env: { ...process.env, WHARF_TEST_PAUSE_AT: step },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (let i = 0; i < 1200; i++) {
+    if (gone) throw new Error(`${args.join(' ')} ended before step ${step}: ${stderr}`);
+    if (procState(child.pid!) === 'T') {
+      return {
+        child,
+        kill: async () => {
+          child.kill('SIGKILL');
+          await exited;
+        },
+      };
+    }
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  await exited;
+  throw new Error(`${args.join(' ')} did not reach step ${step}`);
+}
