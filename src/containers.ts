@@ -35,3 +35,11 @@ export type {
 export type { HealthConfig } from './oci/index.js';
 export type { Change } from './archive/index.js';
 export type { NetworkMode } from './network/index.js';
+// Docker's views over the services, shared by the CLI and the Engine API.
+export {
+  waitForCondition,
+  parseWaitCondition,
+  containerFilters,
+  type WaitCondition,
+  type ContainerFilter,
+} from './container/index.js';

@@ -9,7 +9,7 @@
  * This file must not import the builder, the registry server, jose or bcrypt (test/unit/library-exports.test.ts).
  * The top-level src/*.ts files are the package's entries: src/<name>.ts is `wharf/<name>` (package.json `exports`).
  */
-export { Wharf, type WharfOptions } from './engine/index.js';
+export { Wharf, type WharfOptions, collectInfo, type InfoOptions } from './engine/index.js';
 export { WharfError, is, codeOf, type ErrorCode } from './errors/index.js';
 export * as reference from './reference/index.js';
 export * as oci from './oci/index.js';

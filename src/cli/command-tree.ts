@@ -107,7 +107,7 @@ export const GROUPS: readonly GroupEntry[] = [
   {
     name: 'system',
     description: 'Manage Wharf',
-    subcommands: [own('df'), same('events'), same('info'), own('prune')],
+    subcommands: [own('df'), same('events'), same('info'), own('prune'), own('service')],
   },
   {
     name: 'volume',
@@ -239,6 +239,7 @@ export const DOCKER_USAGE: Readonly<Record<string, string>> = {
   stop: '[OPTIONS] CONTAINER [CONTAINER...]',
   'system df': '[OPTIONS]',
   'system prune': '[OPTIONS]',
+  'system service': '[OPTIONS] [URI]',
   tag: 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]',
   top: 'CONTAINER [ps OPTIONS]',
   unpause: 'CONTAINER [CONTAINER...]',

@@ -153,3 +153,48 @@ export async function copyToContainer(
   const base = path.posix.basename(destNorm);
   await apply(tarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir);
 }
+
+/** Docker's container path stat (`X-Docker-Container-Path-Stat` of the archive endpoint): Go's os.FileMode bits. */
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+/** A stat's mode as Go's os.FileMode: permission bits plus the type and special bits in Go's positions. */
+export function goFileMode(st: Pick<Stats, 'mode'>): number {
+  const fmt = st.mode & 0o170000;
+  let m = st.mode & 0o777;
+  if (st.mode & 0o4000) m |= 1 << 23; // ModeSetuid
+  if (st.mode & 0o2000) m |= 1 << 22; // ModeSetgid
+  if (st.mode & 0o1000) m |= 1 << 20; // ModeSticky
+  if (fmt === 0o040000)
+    m |= 2 ** 31; // ModeDir
+  else if (fmt === 0o120000)
+    m |= 1 << 27; // ModeSymlink
+  else if (fmt === 0o010000)
+    m |= 1 << 25; // ModeNamedPipe
+  else if (fmt === 0o140000)
+    m |= 1 << 24; // ModeSocket
+  else if (fmt === 0o060000)
+    m |= 1 << 26; // ModeDevice
+  else if (fmt === 0o020000) m |= (1 << 26) | (1 << 21); // ModeDevice | ModeCharDevice
+  return m >>> 0;
+}
+
+/** `cp`'s stat of a path in the container (the last component not followed, as docker's statPath). */
+export async function statInContainer(rootfs: string, containerName: string, p: string): Promise<PathStat> {
+  const { abs } = await resolveSource(rootfs, p);
+  const st = await lstatOrUndef(rootSlash(rootfs, abs));
+  if (!st) throw new WharfError('NOT_FOUND', `Could not find the file ${p} in container ${containerName}`);
+  const norm = path.posix.normalize(p.startsWith('/') ? p : `/${p}`);
+  return {
+    name: norm === '/' ? '/' : path.posix.basename(norm),
+    size: st.size,
+    mode: goFileMode(st),
+    mtime: st.mtime.toISOString().replace(/\.\d+Z$/, 'Z'),
+    linkTarget: st.isSymbolicLink() ? await fsp.readlink(abs) : '',
+  };
+}

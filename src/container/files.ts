@@ -15,7 +15,7 @@ import {
   type CommitIntent,
   type CommitRecovery,
 } from './commit-intent.js';
-import { copyFromContainer, copyToContainer } from './cp.js';
+import { copyFromContainer, copyToContainer, statInContainer, type PathStat } from './cp.js';
 import { snapshotKeyOf } from './paths.js';
 import { emitContainerEvent } from './events.js';
 import type { ContainerRecords } from './records.js';
@@ -145,6 +145,11 @@ export class ContainerFiles {
     await this.#withCpRoot(idOrName, (rootfs, rec, live) =>
       copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live }),
     );
+  }
+
+  /** Docker's stat of a path in the container (`cp`'s HEAD of the archive endpoint); NOT_FOUND when missing. */
+  async statPath(idOrName: string, p: string): Promise<PathStat> {
+    return this.#withCpRoot(idOrName, (rootfs, rec) => statInContainer(rootfs, rec.name, p));
   }
 
   /** `cp SRC CONTAINER:DEST` (SRC a host path, or a tar stream for `-`). */

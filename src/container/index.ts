@@ -36,7 +36,6 @@ export {
   type CommitIntent,
   type CommitRecovery,
 } from './commit-intent.js';
-export { splitCpArg } from './cp.js';
 export { logAttributes, logDetailsPrefix } from './log-attrs.js';
 export * from './resources.js';
 export { stepSpecOptions } from './bundle.js';
@@ -50,3 +49,8 @@ export {
   probeUlimits,
 } from './host-resources.js';
 export { checkContainers } from './check.js';
+export { splitCpArg, goFileMode, type PathStat } from './cp.js';
+export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait-condition.js';
+export { containerFilters, type ContainerFilter } from './list-filters.js';
+export { volumeInspect, volumeFilters } from './volume-shapes.js';
+export { containerTop } from './top.js';

@@ -1,1 +1,2 @@
 export { Wharf, type WharfOptions } from './wharf.js';
+export { collectInfo, versionLine, type InfoOptions } from './info.js';

@@ -15,3 +15,4 @@ export * from './random.js';
 export * from './flock.js';
 export * from './owner.js';
 export * from './test-pause.js';
+export * from './prune-filter.js';

@@ -30,6 +30,7 @@ const ORDER = [
   'transfer',
   'registry',
   'engine',
+  'api',
   'cli',
 ];
 const ONLY: Record<string, string[]> = {

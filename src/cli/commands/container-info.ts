@@ -3,117 +3,22 @@ import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import {
-  HEALTH_FILTER_VALUES,
+  containerFilters,
+  containerTop,
   commandText,
   logAttributes,
   logDetailsPrefix,
   portsText,
   statusText,
-  type ObservedContainer,
 } from '../../container/index.js';
 import { formatPortMapping } from '../../network/index.js';
-import { drained, humanSize, run, timeAgo } from '../../util/index.js';
-import type { Wharf } from '../../engine/index.js';
+import { drained, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
 import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { collect, goTimeString, withEngine } from '../engine.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
 import { portParseError } from './run-flags.js';
-
-type Filter = (c: ObservedContainer) => boolean;
-
-/** Docker's `ps --filter`: id, name, status, label, ancestor, exited, before/since, volume. */
-function parseFilters(w: Wharf, specs: string[], all: ObservedContainer[]): Filter[] {
-  const out: Filter[] = [];
-  const byKey = new Map<string, string[]>();
-  for (const s of specs) {
-    const i = s.indexOf('=');
-    if (i <= 0) throw new WharfError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${s}`);
-    const k = s.slice(0, i).toLowerCase();
-    (byKey.get(k) ?? byKey.set(k, []).get(k)!).push(s.slice(i + 1));
-  }
-  for (const [k, vals] of byKey) {
-    const any =
-      (f: (c: ObservedContainer, v: string) => boolean): Filter =>
-      (c) =>
-        vals.some((v) => f(c, v));
-    switch (k) {
-      case 'id':
-        out.push(any((c, v) => c.id.startsWith(v)));
-        break;
-      case 'name':
-        out.push(any((c, v) => new RegExp(v.replace(/^\//, '')).test(c.name)));
-        break;
-      case 'status':
-        for (const v of vals) {
-          if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(v)) {
-            throw new WharfError('INVALID_ARGUMENT', `invalid filter 'status=${v}'`);
-          }
-        }
-        out.push(any((c, v) => c.status === v));
-        break;
-      case 'label':
-        out.push((c) =>
-          vals.every((v) => {
-            const j = v.indexOf('=');
-            const labels = c.config.Labels ?? {};
-            return j < 0 ? v in labels : labels[v.slice(0, j)] === v.slice(j + 1);
-          }),
-        );
-        break;
-      case 'exited':
-        out.push(any((c, v) => c.status === 'exited' && c.state.exitCode === Number(v)));
-        break;
-      case 'ancestor':
-        out.push(
-          any((c, v) => {
-            const img = w.images.tryResolve(v);
-            return (
-              img !== undefined &&
-              (c.imageId === img.id ||
-                (w.images.records.images.chain(c.imageId).length > 0 && isDescendant(w, c.imageId, img.id)))
-            );
-          }),
-        );
-        break;
-      case 'before':
-      case 'since': {
-        const ref = all.find((c) => c.id.startsWith(vals[0]!) || c.name === vals[0]);
-        if (!ref) throw new WharfError('NOT_FOUND', `No such container: ${vals[0]}`);
-        out.push((c) => (k === 'before' ? c.created < ref.created : c.created > ref.created));
-        break;
-      }
-      case 'volume':
-        out.push(any((c, v) => c.mounts.some((m) => m.Name === v || m.Destination === v || m.Source === v)));
-        break;
-      case 'health':
-        for (const v of vals) {
-          if (!(HEALTH_FILTER_VALUES as readonly string[]).includes(v)) {
-            throw new WharfError('INVALID_ARGUMENT', `Unrecognised filter value for health: ${v}`);
-          }
-        }
-        // Docker: a container with no health record (no check, not started, NONE) is "none".
-        out.push(any((c, v) => (c.health?.Status ?? 'none') === v));
-        break;
-      case 'network':
-        out.push(any((c, v) => c.hostConfig.NetworkMode === v));
-        break;
-      default:
-        throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);
-    }
-  }
-  return out;
-}
-
-function isDescendant(w: Wharf, imageId: string, ancestor: string): boolean {
-  let cur: string | null | undefined = imageId;
-  for (let i = 0; cur && i < 1000; i++) {
-    if (cur === ancestor) return true;
-    cur = w.images.records.images.get(cur)?.parent;
-  }
-  return false;
-}
 
 /** `ps`, also `container ls|list|ps` (command-tree.ts). */
 function register1(parent: Command, ctx: CliContext): void {
@@ -140,7 +45,7 @@ function register1(parent: Command, ctx: CliContext): void {
       }) =>
         withEngine(ctx, async (w) => {
           let list = await w.containers.list();
-          const filters = parseFilters(w, o.filter, list);
+          const filters = containerFilters(w.images, o.filter, list);
           const last = o.latest ? 1 : Number.parseInt(o.last, 10);
           if (!o.all && !(last > 0) && !o.filter.some((f) => f.startsWith('status=') || f.startsWith('exited=')))
             list = list.filter((c) => c.running);
@@ -270,19 +175,8 @@ function register1(parent: Command, ctx: CliContext): void {
     .allowUnknownOption()
     .action(async (name: string, psArgs: string[]) =>
       withEngine(ctx, async (w) => {
-        const pids = new Set((await w.tasks.pids(name)).map(String));
-        const args = psArgs.length ? psArgs : ['-ef'];
-        const out = (await run('ps', args)).stdout.split('\n').filter((l) => l.trim() !== '');
-        const header = out[0]!.trim().split(/\s+/);
-        const pidCol = header.indexOf('PID');
-        if (pidCol < 0) throw new WharfError('INVALID_ARGUMENT', `Couldn't find PID field in ps output`);
-        const rows: string[][] = [header];
-        for (const line of out.slice(1)) {
-          const f = line.trim().split(/\s+/);
-          if (!pids.has(f[pidCol]!)) continue;
-          rows.push([...f.slice(0, header.length - 1), f.slice(header.length - 1).join(' ')]);
-        }
-        ctx.stdout.write(renderTable(rows));
+        const top = await containerTop(w.tasks, name, psArgs);
+        ctx.stdout.write(renderTable([top.Titles, ...top.Processes]));
       }),
     );
 

@@ -36,6 +36,7 @@ export const VERB_MODULES: ReadonlyArray<{
   { name: 'events', verbs: ['events', 'system'], load: () => import('./events.js') },
   { name: 'system-info', verbs: ['info', 'version', 'system'], load: () => import('./system-info.js') },
   { name: 'system-prune', verbs: ['system'], load: () => import('./system-prune.js') },
+  { name: 'system-service', verbs: ['system'], load: () => import('./system-service.js') },
   {
     name: 'containers',
     verbs: [

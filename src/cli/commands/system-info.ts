@@ -1,30 +1,14 @@
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import * as os from 'node:os';
 import type { Wharf } from '../../engine/index.js';
-import { listImages } from '../../image/index.js';
+import { collectInfo as engineInfo, versionLine } from '../../engine/info.js';
 import { findInitBinary } from '../../runtime/index.js';
-import { run } from '../../util/index.js';
 import { compileTemplate } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withEngine } from '../engine.js';
 import { wharfVersion } from '../version.js';
 import { remoteOptionsFor } from './registry-client.js';
 import { systemGroup } from './system-group.js';
-
-/** statfs(2) f_type → the name Docker's info gives the backing file system (moby pkg/fsutils, graphdriver). */
-const FS_NAMES: Record<number, string> = {
-  61267: 'extfs',
-  1481003842: 'xfs',
-  2435016766: 'btrfs',
-  16914836: 'tmpfs',
-  2035054128: 'overlayfs',
-  801189825: 'zfs',
-  26985: 'nfs',
-  4076150800: 'f2fs',
-  2240043254: 'ramfs',
-};
 
 /** go-units BytesSize: binary units, four significant digits (`23.54GiB`). */
 export function binarySize(bytes: number): string {
@@ -38,102 +22,13 @@ export function binarySize(bytes: number): string {
   return `${Number(v.toPrecision(4))}${units[i]}`;
 }
 
-/** The first line of a program's `--version` that matches, or undefined when it cannot run. */
-async function versionLine(binary: string, re: RegExp): Promise<string | undefined> {
-  const r = await run(binary, ['--version'], { check: false }).catch(() => undefined);
-  return r?.code === 0 ? re.exec(r.stdout)?.[1] : undefined;
-}
-
 /**
- * `info`'s facts, in the field names of Docker's /info (system.Info) so that `--format '{{.Images}}'` and
- * `{{json .}}` read as Docker's do; only what is true for Wharf (no daemon, no swarm, no containerd).
+ * `info`'s facts (the engine's collectInfo) with the client's own part, in the field names of Docker's /info.
  */
 export async function collectInfo(w: Wharf): Promise<Record<string, unknown>> {
-  const containers = await w.containers.list();
-  const count = (s: string) => containers.filter((c) => c.status === s).length;
-  const running = count('running');
-  const paused = count('paused');
-  let backing = '<unknown>';
-  try {
-    const t = statfsSync(w.root).type;
-    backing = FS_NAMES[t] ?? `<unknown> (0x${t.toString(16)})`;
-  } catch {
-    /* not stat-able: unknown */
-  }
-  const driver = w.snapshots.differ.driverName;
-  const runcBin = 'runc';
-  const initBin = await findInitBinary();
-  const osRelease = (() => {
-    try {
-      return readFileSync('/etc/os-release', 'utf8');
-    } catch {
-      return '';
-    }
-  })();
-  const osField = (k: string) => new RegExp(`^${k}="?([^"\\n]*)"?$`, 'm').exec(osRelease)?.[1] ?? '';
-  const insecure = [
-    '::1/128',
-    '127.0.0.0/8',
-    ...(remoteOptionsFor('', {}).insecureRegistries ?? []).filter((r) => r !== ''),
-  ];
-  return {
-    ID: w.db.initSetting('engine-id', randomUUID()),
-    Containers: containers.length,
-    ContainersRunning: running,
-    ContainersPaused: paused,
-    ContainersStopped: containers.length - running - paused,
-    Images: new Set(listImages(w.images).map((r) => r.id)).size,
-    Driver: driver,
-    DriverStatus:
-      driver === 'overlay2'
-        ? [
-            ['Backing Filesystem', backing],
-            ['Supports d_type', 'true'],
-            ['Using metacopy', 'false'],
-            ['Native Overlay Diff', 'true'],
-            ['userxattr', 'false'],
-          ]
-        : [['Backing Filesystem', backing]],
-    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
-    MemoryLimit: true,
-    SwapLimit: true,
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
-    OomKillDisable: false,
-    IPv4Forwarding: true,
-    Debug: false,
-    LoggingDriver: 'json-file',
-    CgroupDriver: 'cgroupfs',
-    CgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',
-    KernelVersion: os.release(),
-    OperatingSystem: osField('PRETTY_NAME') || 'Linux',
-    OSVersion: osField('VERSION_ID'),
-    OSType: 'linux',
-    Architecture: os.machine(),
-    IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { InsecureRegistryCIDRs: insecure.filter((r) => r.includes('/')), IndexConfigs: {} },
-    InsecureRegistries: insecure,
-    NCPU: os.availableParallelism(),
-    MemTotal: os.totalmem(),
-    DockerRootDir: w.root,
-    Name: os.hostname(),
-    Labels: [],
-    ExperimentalBuild: false,
-    ServerVersion: wharfVersion(),
-    Runtimes: { runc: { path: runcBin } },
-    DefaultRuntime: 'runc',
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '' },
-    // Containers never depend on a Wharf process: each has its own monitor.
-    LiveRestoreEnabled: true,
-    Isolation: '',
-    InitBinary: initBin ? 'docker-init' : '',
-    RuncCommit: { ID: (await versionLine(runcBin, /^commit: (.*)$/m)) ?? 'N/A' },
-    InitCommit: { ID: initBin ? ((await versionLine(initBin, /version ([^\s]+)/)) ?? 'N/A') : 'N/A' },
-    // Every container gets Docker's default seccomp profile unless privileged or `seccomp=unconfined` (docs/security.md).
-    SecurityOptions: ['name=seccomp,profile=builtin'],
-    Warnings: null,
-    ClientInfo: { Debug: false, Version: wharfVersion(), Context: 'default', Plugins: [] },
-  };
+  const insecureRegistries = remoteOptionsFor('', {}).insecureRegistries ?? [];
+  const info = await engineInfo(w, { serverVersion: wharfVersion(), insecureRegistries });
+  return { ...info, ClientInfo: { Debug: false, Version: wharfVersion(), Context: 'default', Plugins: [] } };
 }
 
 /** `docker info`'s text layout (docker/cli prettyPrintInfo) for the fields Wharf has. */

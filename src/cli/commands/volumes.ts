@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
-import type { VolumeRecord } from '../../container/index.js';
+import { volumeFilters, volumeInspect, type VolumeRecord } from '../../container/index.js';
 import type { Wharf } from '../../engine/index.js';
 import { humanSize } from '../../util/index.js';
 import { renderList } from '../format.js';
@@ -8,17 +8,9 @@ import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
 import { writeInspect } from './container-info.js';
 
-/** Docker's `volume inspect` shape. */
+/** Docker's `volume inspect` shape (the library's volumeInspect). */
 export function inspectVolume(w: Wharf, v: VolumeRecord): Record<string, unknown> {
-  return {
-    CreatedAt: v.created.replace(/\.\d+Z$/, 'Z'),
-    Driver: 'local',
-    Labels: Object.keys(v.labels).length ? v.labels : null,
-    Mountpoint: w.volumes.dataDir(v.name),
-    Name: v.name,
-    Options: Object.keys(v.options).length ? Object.fromEntries(Object.entries(v.options).sort()) : null,
-    Scope: 'local',
-  };
+  return volumeInspect(w.volumes, v);
 }
 
 function labelsOf(list: string[]): Record<string, string> {
@@ -31,21 +23,7 @@ function labelsOf(list: string[]): Record<string, string> {
 }
 
 function volumeFilter(w: Wharf, specs: string[]): (v: VolumeRecord) => boolean {
-  const tests: Array<(v: VolumeRecord) => boolean> = [];
-  for (const s of specs) {
-    const i = s.indexOf('=');
-    if (i <= 0) throw new WharfError('INVALID_ARGUMENT', `bad format of filter (expected name=value): ${s}`);
-    const k = s.slice(0, i);
-    const val = s.slice(i + 1);
-    if (k === 'dangling') tests.push((v) => (w.volumes.users(v.name).length === 0) === (val === 'true' || val === '1'));
-    else if (k === 'name') tests.push((v) => v.name.includes(val));
-    else if (k === 'driver') tests.push(() => val === 'local');
-    else if (k === 'label') {
-      const j = val.indexOf('=');
-      tests.push((v) => (j < 0 ? val in v.labels : v.labels[val.slice(0, j)] === val.slice(j + 1)));
-    } else throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);
-  }
-  return (v) => tests.every((t) => t(v));
+  return volumeFilters(w.volumes, specs);
 }
 
 /** `volume create|ls|inspect|rm|prune`. */

@@ -1,0 +1,213 @@
+import {
+  commandText,
+  containerFilters,
+  parseWaitCondition,
+  statusText,
+  waitForCondition,
+  type ObservedContainer,
+} from '../container/index.js';
+import { WharfError, is } from '../errors/index.js';
+import { formatLogEntry } from '../runtime/index.js';
+import { boolParam, filtersParam, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
+import { createOptionsFromBody, type CreateBody } from './create-body.js';
+import { muxFrame, STDERR, STDOUT } from './frames.js';
+
+/** One entry of GET /containers/json (moby's types.Container). */
+export function listEntry(c: ObservedContainer): Record<string, unknown> {
+  const ports = (c.running ? (c.network?.ports ?? []) : []).map((p) => ({
+    IP: p.hostIP === '' ? '0.0.0.0' : p.hostIP,
+    PrivatePort: p.containerPort,
+    PublicPort: p.hostPort,
+    Type: p.protocol,
+  }));
+  for (const k of Object.keys(c.config.ExposedPorts ?? {})) {
+    const [port, proto = 'tcp'] = k.split('/');
+    if (!ports.some((p) => p.PrivatePort === Number(port) && p.Type === proto))
+      ports.push({ PrivatePort: Number(port), Type: proto } as (typeof ports)[number]);
+  }
+  const mode = c.hostConfig.NetworkMode;
+  return {
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: c.imageName,
+    ImageID: c.imageId,
+    // The list's command is unquoted and whole (the CLI quotes and cuts it).
+    Command: commandText(c, false).slice(1, -1),
+    Created: Math.floor(Date.parse(c.created) / 1000),
+    Ports: ports,
+    Labels: c.config.Labels ?? {},
+    State: c.status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: mode === 'bridge' ? 'default' : mode },
+    NetworkSettings: { Networks: {} },
+    Mounts: c.mounts.map((m) => ({ ...m })),
+  };
+}
+
+export async function listContainersHandler(r: ApiRequest): Promise<void> {
+  const all = boolParam(r.query, 'all');
+  const specs: string[] = [];
+  const filters = filtersParam(r.query);
+  for (const [k, vals] of filters) for (const v of vals) specs.push(`${k}=${v}`);
+  const everything = await r.wharf.containers.list();
+  const tests = containerFilters(r.wharf.images, specs, everything);
+  // As dockerd's list: a status or exited filter looks at stopped containers without `all`.
+  const list = everything
+    .filter((c) => all || c.running || filters.has('status') || filters.has('exited'))
+    .filter((c) => tests.every((t) => t(c)))
+    .sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
+  const limit = Number(r.query.get('limit') ?? '-1');
+  sendJson(r.res, 200, (limit > 0 ? list.slice(0, limit) : list).map(listEntry));
+}
+
+export async function createContainerHandler(r: ApiRequest): Promise<void> {
+  const body = await readJson<CreateBody>(r.req);
+  const name = r.query.get('name') ?? undefined;
+  if (name !== undefined && name !== '' && r.wharf.containers.tryResolve(name)?.name === name.replace(/^\//, ''))
+    throw new WharfError(
+      'CONFLICT',
+      `Conflict. The container name "/${name.replace(/^\//, '')}" is already in use by container "${r.wharf.containers.resolve(name).id}". You have to remove (or rename) that container to be able to reuse that name.`,
+    );
+  const rec = await r.wharf.containers.create(createOptionsFromBody(body, name?.replace(/^\//, '') || undefined));
+  sendJson(r.res, 201, { Id: rec.id, Warnings: [] });
+}
+
+export async function inspectContainerHandler(r: ApiRequest): Promise<void> {
+  sendJson(r.res, 200, await r.wharf.containers.inspect(r.params.id!, { size: boolParam(r.query, 'size') }));
+}
+
+/** POST start: 204, or 304 when it already runs; an attach waiting for this start gets the streams. */
+export async function startHandler(r: ApiRequest): Promise<void> {
+  const before = await r.wharf.containers.get(r.params.id!);
+  if (before.running && before.status !== 'paused') return sendEmpty(r.res, 304);
+  const pending = r.state.takePendingAttach(before.id);
+  try {
+    const started = await r.wharf.tasks.start(before.id, pending ? { attach: pending.streams } : {});
+    pending?.started(started.session);
+  } catch (err) {
+    pending?.started(undefined);
+    throw err;
+  }
+  sendEmpty(r.res, 204);
+}
+
+function timeoutParam(r: ApiRequest): number | undefined {
+  const t = r.query.get('t') ?? r.query.get('timeout');
+  return t === null || t === '' ? undefined : Number(t);
+}
+
+export async function stopHandler(r: ApiRequest): Promise<void> {
+  const c = await r.wharf.containers.get(r.params.id!);
+  if (!c.running) return sendEmpty(r.res, 304);
+  const t = timeoutParam(r);
+  const signal = r.query.get('signal');
+  await r.wharf.tasks.stop(c.id, { ...(t !== undefined ? { timeoutSec: t } : {}), ...(signal ? { signal } : {}) });
+  sendEmpty(r.res, 204);
+}
+
+export async function restartHandler(r: ApiRequest): Promise<void> {
+  const t = timeoutParam(r);
+  const signal = r.query.get('signal');
+  await r.wharf.tasks.restart(r.params.id!, {
+    ...(t !== undefined ? { timeoutSec: t } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  sendEmpty(r.res, 204);
+}
+
+export async function killHandler(r: ApiRequest): Promise<void> {
+  const c = await r.wharf.containers.get(r.params.id!);
+  if (!c.running)
+    throw new WharfError('CONFLICT', `Cannot kill container: ${r.params.id}: Container ${c.id} is not running`);
+  const signal = r.query.get('signal') || 'SIGKILL';
+  await r.wharf.tasks.kill(c.id, signal);
+  // As dockerd's, a SIGKILL returns once the container stopped (a `start` right after it must find it stopped).
+  if (/^(SIG)?KILL$|^9$/i.test(signal)) {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    await waitForCondition(r.wharf.containers, r.wharf.root, c.id, 'not-running', ac.signal)
+      .catch(() => undefined)
+      .finally(() => clearTimeout(timer));
+  }
+  sendEmpty(r.res, 204);
+}
+
+export async function pauseHandler(r: ApiRequest): Promise<void> {
+  await r.wharf.tasks.pause(r.params.id!);
+  sendEmpty(r.res, 204);
+}
+
+export async function unpauseHandler(r: ApiRequest): Promise<void> {
+  await r.wharf.tasks.unpause(r.params.id!);
+  sendEmpty(r.res, 204);
+}
+
+export function renameHandler(r: ApiRequest): void {
+  const name = r.query.get('name');
+  if (!name) throw new WharfError('INVALID_ARGUMENT', 'Neither old nor new names may be empty');
+  r.wharf.containers.rename(r.params.id!, name.replace(/^\//, ''));
+  sendEmpty(r.res, 204);
+}
+
+export async function removeContainerHandler(r: ApiRequest): Promise<void> {
+  await r.wharf.containers.remove(r.params.id!, {
+    force: boolParam(r.query, 'force'),
+    volumes: boolParam(r.query, 'v'),
+  });
+  sendEmpty(r.res, 204);
+}
+
+/**
+ * POST wait: the 200 and its headers go out at once (the docker CLI starts the container only after it has them),
+ * the body when the condition is met. A client that hangs up cancels the wait.
+ */
+export async function waitHandler(r: ApiRequest): Promise<void> {
+  const condition = parseWaitCondition(r.query.get('condition'));
+  const c = await r.wharf.containers.get(r.params.id!); // 404 before the 200
+  r.res.writeHead(200, { 'Content-Type': 'application/json' });
+  r.res.flushHeaders();
+  const ac = new AbortController();
+  r.res.on('close', () => ac.abort());
+  try {
+    const code = await waitForCondition(r.wharf.containers, r.wharf.root, c.id, condition, ac.signal);
+    r.res.end(`${JSON.stringify({ Error: null, StatusCode: code })}\n`);
+  } catch (err) {
+    if (is(err, 'CANCELLED')) return;
+    r.res.end(`${JSON.stringify({ Error: { Message: (err as Error).message }, StatusCode: -1 })}\n`);
+  }
+}
+
+/** GET logs: the json-file entries, multiplexed unless the container has a TTY; `follow` until it stops. */
+export async function logsHandler(r: ApiRequest): Promise<void> {
+  const c = await r.wharf.containers.get(r.params.id!);
+  const q = r.query;
+  const stdout = boolParam(q, 'stdout');
+  const stderr = boolParam(q, 'stderr');
+  if (!stdout && !stderr)
+    throw new WharfError('INVALID_ARGUMENT', 'Bad parameters: you must choose at least one stream');
+  const tail = q.get('tail');
+  const since = Number(q.get('since') ?? '0');
+  const until = Number(q.get('until') ?? '0');
+  const ac = new AbortController();
+  r.res.on('close', () => ac.abort());
+  const entries = r.wharf.tasks.logs(c.id, {
+    follow: boolParam(q, 'follow'),
+    stdout,
+    stderr,
+    ...(tail && tail !== 'all' && Number(tail) >= 0 ? { tail: Number(tail) } : {}),
+    ...(since > 0 ? { since: new Date(since * 1000) } : {}),
+    ...(until > 0 ? { until: new Date(until * 1000) } : {}),
+    signal: ac.signal,
+  });
+  r.res.writeHead(200, {});
+  r.res.flushHeaders();
+  const tty = c.config.Tty === true;
+  const timestamps = boolParam(q, 'timestamps');
+  for await (const e of entries) {
+    const text = formatLogEntry(e, timestamps);
+    const ok = r.res.write(tty ? text : muxFrame(e.stream === 'stderr' ? STDERR : STDOUT, text));
+    if (!ok) await new Promise((resolve) => r.res.once('drain', resolve));
+    if (ac.signal.aborted) break;
+  }
+  r.res.end();
+}

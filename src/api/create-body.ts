@@ -1,0 +1,159 @@
+import type { CreateOptions } from '../container/index.js';
+import type { HealthConfig } from '../oci/index.js';
+import { WharfError } from '../errors/index.js';
+
+/** The parts of Docker's POST /containers/create body (container.Config + HostConfig) that Wharf reads. */
+export interface CreateBody {
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  ExposedPorts?: Record<string, unknown> | null;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | string | null;
+  Healthcheck?: HealthConfig | null;
+  Image?: string;
+  WorkingDir?: string;
+  Entrypoint?: string[] | string | null;
+  MacAddress?: string;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number | null;
+  HostConfig?: HostConfigBody | null;
+}
+
+interface HostConfigBody {
+  Binds?: string[] | null;
+  NetworkMode?: string;
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
+  RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
+  AutoRemove?: boolean;
+  VolumesFrom?: string[] | null;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Dns?: string[] | null;
+  DnsOptions?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  GroupAdd?: string[] | null;
+  IpcMode?: string;
+  PidMode?: string;
+  UTSMode?: string;
+  UsernsMode?: string;
+  Privileged?: boolean;
+  PublishAllPorts?: boolean;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
+  Tmpfs?: Record<string, string> | null;
+  ShmSize?: number;
+  Sysctls?: Record<string, string> | null;
+  Memory?: number;
+  NanoCpus?: number;
+  Init?: boolean | null;
+  LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null;
+  Annotations?: Record<string, string> | null;
+  Mounts?: Array<{ Type?: string; Source?: string; Target?: string; ReadOnly?: boolean }> | null;
+}
+
+const list = (v: string[] | null | undefined): string[] => v ?? [];
+
+/** A `--mount` spec for one HostConfig.Mounts entry (the library parses the CLI's form). */
+function mountSpec(m: NonNullable<HostConfigBody['Mounts']>[number]): string {
+  const parts = [`type=${m.Type ?? 'volume'}`];
+  if (m.Source) parts.push(`source=${m.Source}`);
+  if (!m.Target) throw new WharfError('INVALID_ARGUMENT', 'invalid mount config: Target must not be empty');
+  parts.push(`target=${m.Target}`);
+  if (m.ReadOnly) parts.push('readonly');
+  return parts.join(',');
+}
+
+/** `-p` specs for HostConfig.PortBindings (`{"80/tcp":[{"HostIp":"","HostPort":"18080"}]}` → `18080:80/tcp`). */
+function publishSpecs(b: HostConfigBody['PortBindings']): string[] {
+  const out: string[] = [];
+  for (const [port, bindings] of Object.entries(b ?? {})) {
+    for (const x of bindings ?? [{}]) {
+      const ip = x.HostIp ?? '';
+      const hostIp = ip.includes(':') ? `[${ip}]` : ip;
+      out.push(hostIp ? `${hostIp}:${x.HostPort ?? ''}:${port}` : x.HostPort ? `${x.HostPort}:${port}` : port);
+    }
+  }
+  return out;
+}
+
+/**
+ * Docker's create body → the library's CreateOptions, with Docker's defaults (a `Cmd` of null is the image's, the
+ * network `default` is the bridge). Keys Wharf does not know are ignored, as dockerd ignores keys newer than the
+ * API version it speaks.
+ */
+export function createOptionsFromBody(body: CreateBody, name: string | undefined): CreateOptions {
+  if (!body.Image) throw new WharfError('INVALID_ARGUMENT', 'No image specified');
+  const hc = body.HostConfig ?? {};
+  const asList = (v: string[] | string | null | undefined) => (v == null ? undefined : typeof v === 'string' ? [v] : v);
+  const entry = asList(body.Entrypoint);
+  let command = asList(body.Cmd) ?? [];
+  // The library keeps one entrypoint word (`--entrypoint`); the rest of a longer one goes before the command.
+  if (entry && entry.length > 1) command = [...entry.slice(1), ...command];
+  const mode =
+    hc.NetworkMode === undefined || hc.NetworkMode === '' || hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode;
+  if (!['bridge', 'host', 'none'].includes(mode)) throw new WharfError('NOT_FOUND', `network ${mode} not found`);
+  return {
+    image: body.Image,
+    command,
+    ...(name ? { name } : {}),
+    ...(entry ? { entrypoint: entry[0] ?? '' } : {}),
+    env: list(body.Env),
+    ...(body.WorkingDir ? { workdir: body.WorkingDir } : {}),
+    ...(body.User ? { user: body.User } : {}),
+    ...(body.Hostname ? { hostname: body.Hostname } : {}),
+    ...(body.Domainname ? { domainname: body.Domainname } : {}),
+    labels: body.Labels ?? {},
+    volumes: list(hc.Binds),
+    mounts: (hc.Mounts ?? []).map(mountSpec),
+    volumesFrom: list(hc.VolumesFrom),
+    publish: publishSpecs(hc.PortBindings),
+    publishAll: hc.PublishAllPorts === true,
+    network: mode as CreateOptions['network'] & string,
+    tty: body.Tty === true,
+    openStdin: body.OpenStdin === true,
+    attachStdin: body.AttachStdin === true,
+    attachStdout: body.AttachStdout === true,
+    attachStderr: body.AttachStderr === true,
+    expose: Object.keys(body.ExposedPorts ?? {}),
+    readOnly: hc.ReadonlyRootfs === true,
+    privileged: hc.Privileged === true,
+    capAdd: list(hc.CapAdd),
+    capDrop: list(hc.CapDrop),
+    ...(hc.Memory ? { memory: hc.Memory } : {}),
+    ...(hc.NanoCpus ? { cpus: hc.NanoCpus / 1e9 } : {}),
+    init: hc.Init === true,
+    autoRemove: hc.AutoRemove === true,
+    extraHosts: list(hc.ExtraHosts),
+    dns: list(hc.Dns),
+    dnsSearch: list(hc.DnsSearch),
+    dnsOptions: list(hc.DnsOptions),
+    groupAdd: list(hc.GroupAdd),
+    ...(body.StopSignal ? { stopSignal: body.StopSignal } : {}),
+    ...(typeof body.StopTimeout === 'number' ? { stopTimeout: body.StopTimeout } : {}),
+    ...(hc.ShmSize ? { shmSize: hc.ShmSize } : {}),
+    ...(hc.RestartPolicy?.Name
+      ? { restartPolicy: { Name: hc.RestartPolicy.Name, MaximumRetryCount: hc.RestartPolicy.MaximumRetryCount ?? 0 } }
+      : {}),
+    ...(body.Healthcheck ? { healthcheck: body.Healthcheck } : {}),
+    ...(hc.IpcMode ? { ipc: hc.IpcMode } : {}),
+    ...(hc.PidMode ? { pid: hc.PidMode } : {}),
+    ...(hc.UTSMode ? { uts: hc.UTSMode } : {}),
+    ...(hc.UsernsMode ? { userns: hc.UsernsMode } : {}),
+    sysctls: hc.Sysctls ?? {},
+    tmpfs: hc.Tmpfs ?? {},
+    ...(body.MacAddress ? { macAddress: body.MacAddress } : {}),
+    annotations: hc.Annotations ?? {},
+    securityOpt: list(hc.SecurityOpt),
+    ...(hc.LogConfig?.Type ? { logDriver: hc.LogConfig.Type } : {}),
+    logOpts: hc.LogConfig?.Config ?? {},
+  };
+}

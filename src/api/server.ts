@@ -1,0 +1,84 @@
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Wharf } from '../engine/index.js';
+import type { ApiRequest, ServerFacts } from './context.js';
+import { errorResponse } from './errors.js';
+import { matchRoute } from './routes.js';
+import { ApiState } from './state.js';
+import { API_VERSION, splitVersion } from './versions.js';
+
+export interface ApiServerOptions extends ServerFacts {
+  /** One line per failed request (status ≥ 500); default: none. */
+  log?: (line: string) => void;
+  /** Called when a request starts and when it ends (the idle timer of `system service --time`). */
+  onActivity?: (delta: 1 | -1) => void;
+}
+
+/**
+ * The Docker Engine API over an opened root, as an http.Server not yet listening: the route table's handlers call
+ * the library's services, so the CLI and every client of the API share one store. Hijacked calls (attach, exec
+ * start) come as `upgrade` events and get the same handlers.
+ */
+export function createApiServer(wharf: Wharf, opts: ApiServerOptions): Server {
+  const state = new ApiState();
+  const facts: ServerFacts = { version: opts.version, insecureRegistries: opts.insecureRegistries };
+  const headers = {
+    'Api-Version': API_VERSION,
+    Ostype: 'linux',
+    Server: `Wharf/${opts.version} (linux)`,
+    'Docker-Experimental': 'false',
+  };
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse, upgraded: boolean): Promise<void> {
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    opts.onActivity?.(1);
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      opts.onActivity?.(-1);
+    };
+    // A hijacked connection is busy until its socket closes; a plain request until its response does.
+    if (upgraded) req.socket.once('close', end);
+    else res.once('close', end);
+    try {
+      const url = new URL(req.url ?? '/', 'http://api.moby.localhost');
+      const { version, path } = splitVersion(url.pathname);
+      const m = matchRoute(req.method ?? 'GET', path);
+      if (!m) throw Object.assign(new Error(`page not found`), { status: 404 });
+      if ('allowed' in m) throw Object.assign(new Error(`method ${req.method} not allowed`), { status: 405 });
+      const r: ApiRequest = {
+        req,
+        res,
+        params: m.params,
+        query: url.searchParams,
+        version,
+        wharf,
+        state,
+        server: facts,
+      };
+      await m.handler(r);
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      const e = status ? { status, message: (err as Error).message } : errorResponse(err);
+      if (e.status >= 500) opts.log?.(`${req.method} ${req.url}: ${e.message}`);
+      if (res.headersSent || !res.socket) {
+        res.end();
+        return;
+      }
+      const body = JSON.stringify({ message: e.message });
+      res.writeHead(e.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    }
+  }
+
+  const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void dispatch(req, res, false));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (head.length) socket.unshift(head);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as never);
+    res.shouldKeepAlive = false;
+    void dispatch(req, res, true);
+  });
+  return server;
+}
