@@ -24,13 +24,12 @@ import {
 } from '../runtime/index.js';
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { restoreContainers, type RestoreResult } from './restore.js';
-import { teardownNetwork } from '../network/index.js';
 import type { OciResources } from '../runtime/index.js';
 import { removeTreeSync, trace } from '../util/index.js';
 import { startNetwork, writeBundleSpec } from './bundle.js';
 import { healthProbe } from './health.js';
 import type { ContainerRecords } from './records.js';
-import { isoNow, observeContainer, stateFromMonitor } from './state.js';
+import { isoNow, observeContainer } from './state.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
@@ -39,7 +38,7 @@ import type { EventLog } from '../events/index.js';
 import { emitContainerEvent, emitVolumeEvents, signalNumber } from './events.js';
 import { taskMonitorOptions } from './monitor-options.js';
 import { execInContainer, type ExecOptions } from './exec.js';
-import { stopWithoutMonitor, teardownPending, waitTornDown } from './teardown-wait.js';
+import { stopWithoutMonitor, tearDownTask, teardownPending, waitTornDown } from './teardown.js';
 import { logPlan } from './run-modes.js';
 
 export interface StartOptions {
@@ -230,56 +229,7 @@ export class TaskService {
    * record the exit, unmount the rootfs, release the network; remove an `--rm` container. Idempotent.
    */
   async teardown(id: string, opts: { keep?: boolean; error?: string } = {}): Promise<void> {
-    const rec = this.#records.get(id);
-    if (!rec) return;
-    const p = this.#store.paths(id);
-    const monitorState = await readState(p.stateDir);
-    if (rec.state.status === 'running') {
-      if (monitorState && monitorState.status !== 'exited') return; // still running: nothing to clean
-      if (!monitorState || monitorState.monitorLost) {
-        const rs = await this.#runc.tryState(id).catch(() => undefined);
-        if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
-      }
-    }
-    await this.#runc.delete(id, { force: true }).catch(() => {});
-    await this.#store.unmountRootfs(id);
-    if (rec.hostConfig.IpcMode === 'shareable') await this.#store.unmountShm(id);
-    let netErr: unknown;
-    if (rec.network || rec.state.status === 'running') {
-      try {
-        await teardownNetwork(id, rec.network);
-      } catch (err) {
-        netErr = err;
-      }
-    }
-    let recorded = false; // this process recorded the exit (the update is atomic: one process sees it running)
-    const updated = this.#records.update(id, (r) => {
-      if (r.state.status === 'running') {
-        recorded = true;
-        r.state = monitorState
-          ? stateFromMonitor(r.state, monitorState)
-          : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
-        if (opts.error && !monitorState) r.state.error = opts.error;
-      }
-      r.state.paused = false;
-      if (monitorState?.restartCount !== undefined) r.restartCount = monitorState.restartCount;
-      if (!netErr) delete r.network;
-    });
-    if (recorded) {
-      // The monitor emitted the die itself, unless it was gone before it could.
-      if (!monitorState || monitorState.monitorLost)
-        emitContainerEvent(this.#events, 'die', updated, { exitCode: String(updated.state.exitCode) });
-      emitVolumeEvents(this.#events, 'unmount', updated);
-    }
-    if (updated.hostConfig.AutoRemove && !opts.keep) {
-      // A monitor that handed its teardown to this process wrote everything before it said so: nothing to wait for.
-      const handedOver = monitorState?.cleanupBy === process.pid;
-      await this.#store.delete(updated, {
-        volumes: true,
-        ...(monitorState && !handedOver ? { monitorPid: monitorState.monitorPid } : {}),
-      });
-    }
-    if (netErr) throw netErr;
+    await tearDownTask(this.#runc, this.#store, this.#events, id, opts);
   }
 
   /**

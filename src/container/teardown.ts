@@ -4,13 +4,16 @@ import { WharfError } from '../errors/index.js';
 import type { EventLog } from '../events/index.js';
 import { isMonitorAlive, readState, type Runc } from '../runtime/index.js';
 import { pidAlive } from '../util/index.js';
-import { emitContainerEvent, signalNumber } from './events.js';
+import { teardownNetwork } from '../network/index.js';
+import { emitContainerEvent, emitVolumeEvents, signalNumber } from './events.js';
+import { isoNow, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord } from './types.js';
 
 /**
- * The end of a container's run as TaskService sees it from outside the monitor: whether the monitor's teardown is
- * still to come, waiting for it (or doing it when its monitor is gone), and stopping a container whose monitor died.
+ * The end of a container's run as TaskService sees it from outside the monitor: the teardown itself, whether the
+ * monitor's teardown is still to come, waiting for it (or doing it when its monitor is gone), and stopping a
+ * container whose monitor died.
  */
 
 /** The container exited and its (live) monitor has not finished the teardown yet. */
@@ -89,4 +92,69 @@ export async function stopWithoutMonitor(
     await send('SIGKILL');
     for (let i = 0; i < 200 && !(await gone()); i++) await sleep(50);
   }
+}
+
+/**
+ * A task's teardown after its exit (the monitor's cleanup command, the attached client it handed that to, or inline
+ * when the monitor is gone): runc's record deleted, the rootfs and /dev/shm unmounted, the network released, the
+ * exit recorded from the monitor's state (once: the record update decides which process recorded it), `--rm` done.
+ * Nothing while the container still runs.
+ */
+export async function tearDownTask(
+  runc: Runc,
+  store: ContainerStore,
+  events: EventLog | undefined,
+  id: string,
+  opts: { keep?: boolean; error?: string } = {},
+): Promise<void> {
+  const rec = store.records.get(id);
+  if (!rec) return;
+  const p = store.paths(id);
+  const monitorState = await readState(p.stateDir);
+  if (rec.state.status === 'running') {
+    if (monitorState && monitorState.status !== 'exited') return; // still running: nothing to clean
+    if (!monitorState || monitorState.monitorLost) {
+      const rs = await runc.tryState(id).catch(() => undefined);
+      if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
+    }
+  }
+  await runc.delete(id, { force: true }).catch(() => {});
+  await store.unmountRootfs(id);
+  if (rec.hostConfig.IpcMode === 'shareable') await store.unmountShm(id);
+  let netErr: unknown;
+  if (rec.network || rec.state.status === 'running') {
+    try {
+      await teardownNetwork(id, rec.network);
+    } catch (err) {
+      netErr = err;
+    }
+  }
+  let recorded = false; // this process recorded the exit (the update is atomic: one process sees it running)
+  const updated = store.records.update(id, (r) => {
+    if (r.state.status === 'running') {
+      recorded = true;
+      r.state = monitorState
+        ? stateFromMonitor(r.state, monitorState)
+        : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
+      if (opts.error && !monitorState) r.state.error = opts.error;
+    }
+    r.state.paused = false;
+    if (monitorState?.restartCount !== undefined) r.restartCount = monitorState.restartCount;
+    if (!netErr) delete r.network;
+  });
+  if (recorded) {
+    // The monitor emitted the die itself, unless it was gone before it could.
+    if (!monitorState || monitorState.monitorLost)
+      emitContainerEvent(events, 'die', updated, { exitCode: String(updated.state.exitCode) });
+    emitVolumeEvents(events, 'unmount', updated);
+  }
+  if (updated.hostConfig.AutoRemove && !opts.keep) {
+    // A monitor that handed its teardown to this process wrote everything before it said so: nothing to wait for.
+    const handedOver = monitorState?.cleanupBy === process.pid;
+    await store.delete(updated, {
+      volumes: true,
+      ...(monitorState && !handedOver ? { monitorPid: monitorState.monitorPid } : {}),
+    });
+  }
+  if (netErr) throw netErr;
 }
