@@ -155,8 +155,9 @@ const IGNORED_KEYS = [
   /^\.(ContainerConfig|Container|DockerVersion|VirtualSize)\b/,
   /^\.HostConfig\.KernelMemory(TCP)?$/,
   /^\.(Config|ContainerConfig)\.NetworkDisabled$/,
-  // moby 25+ also masks /sys/devices/virtual/powercap (Wharf follows the newer list).
-  /^\.HostConfig\.MaskedPaths\[10\]$/,
+  // Newer mobys mask more (/sys/devices/virtual/powercap, /proc/interrupts, thermal_throttle): Wharf follows the
+  // newest list, so its masked paths are compared as a superset of dockerd's, below, not index by index.
+  /^\.HostConfig\.MaskedPaths\[\d+\]$/,
 ];
 
 /** `inspect` as lines `.Path.To.Key value`, leaving out IGNORED_KEYS. */
@@ -171,8 +172,17 @@ function flatten(v: unknown, at = '', out: string[] = []): string[] {
 test('inspect: the same keys, and the same values where they do not depend on the engine', async () => {
   for (const name of ['c1', 'web', 'once', 'made', 'busybox', 'me/img:v1', 'andrew/static_web:v1']) {
     const r = await both(['inspect', name], () => '');
-    const [w, d] = [r.wharf, r.docker].map((x) => {
-      const o = (JSON.parse(x.stdout) as Array<Record<string, { Image?: string }>>)[0]!;
+    const [wo, dockerO] = [r.wharf, r.docker].map(
+      (x) => (JSON.parse(x.stdout) as Array<Record<string, { Image?: string; MaskedPaths?: string[] | null }>>)[0]!,
+    );
+    const dockerMasked = dockerO!.HostConfig?.MaskedPaths ?? [];
+    const wharfMasked = wo!.HostConfig?.MaskedPaths ?? [];
+    assert.deepEqual(
+      dockerMasked.filter((m) => !wharfMasked.includes(m)),
+      [],
+      `${name}: every path dockerd masks is masked by Wharf too`,
+    );
+    const [w, d] = [wo!, dockerO!].map((o) => {
       // Config.Image is ignored for images only.
       if (o.Config?.Image?.startsWith('sha256:')) delete o.Config.Image;
       return flatten(o).sort();
