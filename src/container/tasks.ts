@@ -33,6 +33,7 @@ import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
+import { parseLinkEntry } from './create-checks.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
@@ -119,11 +120,27 @@ export class TaskService {
         await this.#volumes.mountDevice(m.Name);
         if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
       }
-      const net = await startNetwork(rec, p, (bridge) => {
-        this.#records.update(rec.id, (r) => {
-          r.network = bridge;
-        });
-      });
+      const linked = new Map<string, ObservedContainer>();
+      for (const entry of hc.Links ?? []) {
+        const { target } = parseLinkEntry(entry);
+        const other = this.#records.tryResolve(target);
+        if (other) linked.set(target, await this.observe(other));
+      }
+      const net = await startNetwork(
+        rec,
+        p,
+        (bridge) => {
+          this.#records.update(rec.id, (r) => {
+            r.network = bridge;
+          });
+        },
+        (name) => {
+          const o = linked.get(name);
+          return (
+            o && { name: o.name, hostname: o.config.Hostname ?? shortId(o.id), running: o.running, ip: o.network?.ip }
+          );
+        },
+      );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
       await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize, (other, what) => this.#peer(other, what), shm);
       emitVolumeEvents(this.#events, 'mount', rec);
