@@ -31,6 +31,7 @@ import { resourcesOf } from './resources.js';
 import type { ContainerRecord, HostConfig } from './types.js';
 import { shortId } from '../digest/index.js';
 import { checkAddressingOnPredefinedNetwork, parseLinkEntry } from './create-checks.js';
+import { withLinkEnv } from './link-env.js';
 
 /**
  * The network of one start: the namespace with its ports and the container's /etc/hosts, resolv.conf and hostname
@@ -138,6 +139,8 @@ export async function writeBundleSpec(
   peer?: PeerLookup,
   /** `--ipc shareable`: the host-side /dev/shm mount (ContainerStore.mountShm). */
   shareableShm?: string,
+  /** `--link`s' variables (link-env.ts), under the container's own. */
+  linkVars: readonly string[] = [],
 ): Promise<void> {
   const hc = rec.hostConfig;
   const accounts = readAccountFiles(rootfs);
@@ -164,7 +167,7 @@ export async function writeBundleSpec(
   const spec = buildSpec(
     {
       ...(rec.config.User !== undefined ? { User: rec.config.User } : {}),
-      Env: rec.config.Env ?? [],
+      Env: withLinkEnv(linkVars, rec.config.Env ?? []),
       Cmd: [rec.path, ...rec.args],
       Entrypoint: null,
       ...(rec.config.WorkingDir !== undefined ? { WorkingDir: rec.config.WorkingDir } : {}),

@@ -34,6 +34,7 @@ import { isoNow, observeContainer, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
 import { parseLinkEntry } from './create-checks.js';
+import { linkEnv } from './link-env.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
@@ -142,7 +143,22 @@ export class TaskService {
         },
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
-      await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize, (other, what) => this.#peer(other, what), shm);
+      const linkVars = (hc.Links ?? []).flatMap((entry) => {
+        const { target, alias } = parseLinkEntry(entry);
+        const o = linked.get(target)!;
+        const ports = Object.keys(o.config.ExposedPorts ?? {});
+        return linkEnv({ linkName: `/${rec.name}/${alias}`, alias, ip: o.network?.ip, ports, env: o.config.Env ?? [] });
+      });
+      await writeBundleSpec(
+        rec,
+        p,
+        rootfs,
+        net,
+        opts.consoleSize,
+        (other, what) => this.#peer(other, what),
+        shm,
+        linkVars,
+      );
       emitVolumeEvents(this.#events, 'mount', rec);
       if (opts.attach) emitContainerEvent(this.#events, 'attach', rec);
       // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.

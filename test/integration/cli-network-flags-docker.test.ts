@@ -14,7 +14,24 @@ let s: SideBySide;
 before(async () => {
   s = await sideBySide('wharf-netflags-', { privateBridge: true });
   for (const cli of [s.wharf, s.docker]) {
-    ok(await cli(['run', '-d', '--name', 'tgt', 'busybox', 'sleep', '300']), 'run tgt');
+    ok(
+      await cli([
+        'run',
+        '-d',
+        '--name',
+        'tgt',
+        '--expose',
+        '80',
+        '--expose',
+        '53/udp',
+        '-e',
+        'FOO=bar',
+        'busybox',
+        'sleep',
+        '300',
+      ]),
+      'run tgt',
+    );
     ok(await cli(['create', '--name', 'stopped', 'busybox', 'true']), 'create stopped');
   }
 });
@@ -112,4 +129,24 @@ test('--link NAME:ALIAS on the bridge: /etc/hosts as Docker writes it, the alias
   const ping = await s.wharf(['run', '--rm', '--link', 'tgt:db', 'busybox', 'busybox', 'ping', '-c1', '-W1', 'db']);
   assert.equal(ping.code, 0, ping.stdout + ping.stderr);
   assert.match(ping.stdout, new RegExp(`PING db \\(${ip.replaceAll('.', '\\.')}\\)`));
+});
+
+test("--link's environment: ALIAS_NAME, ALIAS_PORT… of the exposed ports, ALIAS_ENV_…, as Docker sets them", async () => {
+  const argv = ['run', '--rm', '--name', 'envs', '--link', 'tgt:my-db', '-e', 'MY_DB_ENV_FOO=mine', 'busybox', 'env'];
+  const vars = async (cli: SideBySide['wharf']): Promise<string> => {
+    const r = await cli(argv);
+    assert.equal(r.code, 0, r.stderr);
+    const ip = /^MY_DB_PORT_80_TCP_ADDR=(.*)$/m.exec(r.stdout)?.[1] ?? '<none>';
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('MY_DB_'))
+      .map((l) => l.replaceAll(ip, '<ip>'))
+      .sort()
+      .join('\n');
+  };
+  const ours = await vars(s.wharf);
+  assert.equal(ours, await vars(s.docker));
+  // The lowest port is the default one, whatever its protocol.
+  assert.match(ours, /^MY_DB_PORT=udp:\/\/<ip>:53$/m);
+  assert.match(ours, /^MY_DB_ENV_FOO=mine$/m);
 });

@@ -10,6 +10,7 @@ import {
 } from '../../../src/container/create-checks.js';
 import { linkedHosts } from '../../../src/container/bundle.js';
 import { checkLink } from '../../../src/cli/commands/run-flags.js';
+import { linkEnv, withLinkEnv } from '../../../src/container/link-env.js';
 import type { ContainerRecord } from '../../../src/container/types.js';
 
 test('--ip/--ip6 at create: each of its own family, in dockerd 20.10 words', () => {
@@ -61,4 +62,20 @@ test("linked containers' /etc/hosts lines, and dockerd's refusal of one that doe
     /^WharfError: Cannot link to a non running container: \/db AS \/web\/x$/,
   );
   assert.throws(() => linkedHosts(rec, () => undefined), /Cannot link to a non running container/);
+});
+
+test("a link's environment: default port the lowest (tcp first on a tie), ENV_ but HOME/PATH, the own vars win", () => {
+  const vars = linkEnv({
+    linkName: '/web/my-db',
+    alias: 'my-db',
+    ip: '10.0.0.2',
+    ports: ['80/tcp', '53/udp', '53/tcp'],
+    env: ['PATH=/bin', 'HOME=/root', 'FOO=bar'],
+  });
+  assert.equal(vars[0], 'MY_DB_PORT=tcp://10.0.0.2:53');
+  assert.ok(vars.includes('MY_DB_PORT_53_UDP_PROTO=udp'));
+  assert.ok(vars.includes('MY_DB_PORT_80_TCP_ADDR=10.0.0.2'));
+  assert.deepEqual(vars.slice(-2), ['MY_DB_NAME=/web/my-db', 'MY_DB_ENV_FOO=bar']);
+  assert.deepEqual(linkEnv({ linkName: '/web/a', alias: 'a', ports: ['80/tcp'], env: [] }), ['A_NAME=/web/a']);
+  assert.deepEqual(withLinkEnv(['A_NAME=/w/a', 'B=1'], ['B=2', 'C=3']), ['A_NAME=/w/a', 'B=2', 'C=3']);
 });
