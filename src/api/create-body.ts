@@ -40,6 +40,7 @@ interface HostConfigBody {
   DnsOptions?: string[] | null;
   DnsSearch?: string[] | null;
   ExtraHosts?: string[] | null;
+  Links?: string[] | null;
   GroupAdd?: string[] | null;
   IpcMode?: string;
   PidMode?: string;
@@ -133,6 +134,7 @@ export function createOptionsFromBody(body: CreateBody, name: string | undefined
     init: hc.Init === true,
     autoRemove: hc.AutoRemove === true,
     extraHosts: list(hc.ExtraHosts),
+    ...(hc.Links?.length ? { links: hc.Links } : {}),
     dns: list(hc.Dns),
     dnsSearch: list(hc.DnsSearch),
     dnsOptions: list(hc.DnsOptions),

@@ -30,6 +30,8 @@ import { hostDevices, probeUlimits, resolveBlkioDevices, resolveDevices } from '
 import { resourcesOf } from './resources.js';
 import type { ContainerRecord, HostConfig } from './types.js';
 import { shortId } from '../digest/index.js';
+import { checkAddressingOnPredefinedNetwork, parseLinkEntry } from './create-checks.js';
+import { withLinkEnv } from './link-env.js';
 
 /**
  * The network of one start: the namespace with its ports and the container's /etc/hosts, resolv.conf and hostname
@@ -39,8 +41,11 @@ export async function startNetwork(
   rec: ContainerRecord,
   p: ContainerPaths,
   record: (net: NetworkSetup) => void,
+  linked: LinkLookup = () => undefined,
 ): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
+  if (hc.Addressing) checkAddressingOnPredefinedNetwork(hc.Addressing);
+  const links = linkedHosts(rec, linked);
   const ports = [...hc.PortBindings];
   if (hc.PublishAllPorts) {
     const bound = new Set(ports.map((m) => `${m.containerPort}/${m.protocol}`));
@@ -79,12 +84,43 @@ export async function startNetwork(
     record(net);
   }
   // The container's name resolves to itself too, as on Docker's user-defined networks.
-  const hosts = net.ip && rec.name !== hostname ? `${net.hosts}${net.ip}\t${rec.name}\n` : net.hosts;
+  // Linked containers by alias, host name and name (Docker's legacy links), on the bridge only, before the container.
+  const linkLines = net.ip ? links.map((l) => `${l}\n`).join('') : '';
+  const own = net.ip && rec.name !== hostname ? `${net.ip}\t${rec.name}\n` : '';
+  const hosts = linkLines ? insertBeforeLastLine(net.hosts, linkLines) + own : net.hosts + own;
   // Three small files: written synchronously, each async write would be four trips through the thread pool.
   writeFileSync(p.hosts, hosts);
   writeFileSync(p.resolvConf, net.resolvConf);
   writeFileSync(p.hostname, `${rec.config.Hostname}\n`);
   return net;
+}
+
+/** A linked container as its links need it: undefined when it is gone. */
+export type LinkLookup = (
+  name: string,
+) => { name: string; hostname: string; running: boolean; ip?: string | undefined } | undefined;
+
+/**
+ * `--link`s: dockerd's refusal of a linked container that does not run, then its /etc/hosts lines
+ * (`IP alias hostname [name]`, the name only when it is not the alias).
+ */
+export function linkedHosts(rec: ContainerRecord, linked: LinkLookup): string[] {
+  const lines: string[] = [];
+  for (const entry of rec.hostConfig.Links ?? []) {
+    const { target, alias } = parseLinkEntry(entry);
+    const other = linked(target);
+    if (!other?.running)
+      throw new WharfError('CONFLICT', `Cannot link to a non running container: /${target} AS /${rec.name}/${alias}`);
+    if (!other.ip) continue;
+    lines.push(`${other.ip}\t${alias} ${other.hostname}${alias === other.name ? '' : ` ${other.name}`}`);
+  }
+  return lines;
+}
+
+/** `text` with `insert` before its last line (the container's own, when it has an address). */
+function insertBeforeLastLine(text: string, insert: string): string {
+  const i = text.lastIndexOf('\n', text.length - 2);
+  return text.slice(0, i + 1) + insert + text.slice(i + 1);
 }
 
 /** The host PID of a running container named by a `container:X` mode (`what`: IPC or PID, for the messages). */
@@ -103,6 +139,8 @@ export async function writeBundleSpec(
   peer?: PeerLookup,
   /** `--ipc shareable`: the host-side /dev/shm mount (ContainerStore.mountShm). */
   shareableShm?: string,
+  /** `--link`s' variables (link-env.ts), under the container's own. */
+  linkVars: readonly string[] = [],
 ): Promise<void> {
   const hc = rec.hostConfig;
   const accounts = readAccountFiles(rootfs);
@@ -129,7 +167,7 @@ export async function writeBundleSpec(
   const spec = buildSpec(
     {
       ...(rec.config.User !== undefined ? { User: rec.config.User } : {}),
-      Env: rec.config.Env ?? [],
+      Env: withLinkEnv(linkVars, rec.config.Env ?? []),
       Cmd: [rec.path, ...rec.args],
       Entrypoint: null,
       ...(rec.config.WorkingDir !== undefined ? { WorkingDir: rec.config.WorkingDir } : {}),

@@ -4,6 +4,7 @@
  * `backingFsOf`, which reads where a directory is mounted.
  */
 import { readFileSync, realpathSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { WharfError } from '../errors/index.js';
 import { parseBytes } from './mount-spec.js';
 
@@ -69,4 +70,57 @@ export function backingFsOf(dir: string): BackingFs {
     best = { point, fs: { type, options: superOpts.split(',') } };
   }
   return best?.fs ?? { type: '', options: [] };
+}
+
+/** `--ip`/`--ip6`/`--link-local-ip`: the endpoint addressing asked for on the container's one network. */
+export interface EndpointAddressing {
+  IPv4Address?: string;
+  IPv6Address?: string;
+  LinkLocalIPs?: string[];
+}
+
+/** dockerd 20.10's create-time check of `--ip`/`--ip6` (verifyNetworkingConfig): each must be of its family. */
+export function checkEndpointAddresses(a: EndpointAddressing): void {
+  if (a.IPv4Address && isIP(a.IPv4Address) !== 4)
+    throw new WharfError('INVALID_ARGUMENT', `invalid IPv4 address: ${a.IPv4Address}`);
+  if (a.IPv6Address && isIP(a.IPv6Address) !== 6)
+    throw new WharfError('INVALID_ARGUMENT', `invalid IPv6 address: ${a.IPv6Address}`);
+}
+
+/**
+ * dockerd 20.10's start-time check of the addressing against the network (validateNetworkingConfig). bridge, host
+ * and none are predefined networks: a fixed address is refused on each; link-local addresses only have to parse
+ * (Go's `%s` of the bad ones: `[a b]`), and are otherwise ignored as Docker ignores them there.
+ */
+export function checkAddressingOnPredefinedNetwork(a: EndpointAddressing): void {
+  if (a.IPv4Address || a.IPv6Address)
+    throw new WharfError('INVALID_ARGUMENT', 'user specified IP address is supported on user defined networks only');
+  const bad = (a.LinkLocalIPs ?? []).filter((ip) => isIP(ip) === 0 || ip === '0.0.0.0' || /^[0:]+$/.test(ip));
+  if (bad.length) throw new WharfError('INVALID_ARGUMENT', `Invalid link-local IP address: [${bad.join(' ')}]`);
+}
+
+/** `--link NAME[:ALIAS]`: the container and the alias (the name itself without one). */
+export function splitLink(spec: string): { name: string; alias: string } {
+  const [name = '', alias] = spec.split(':');
+  return { name, alias: alias ?? name };
+}
+
+/** dockerd's refusal of links on host networking (before it looks at the linked containers). */
+export function checkLinksAllowed(network: string, links: readonly string[]): void {
+  if (network === 'host' && links.length)
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      "conflicting options: host type networking can't be used with links. This would result in undefined behavior",
+    );
+}
+
+/** HostConfig.Links as Docker records them: `/target:/container/alias`. */
+export function linkEntry(target: string, container: string, alias: string): string {
+  return `/${target}:/${container}/${alias}`;
+}
+
+/** The parts of a HostConfig.Links entry: target name, and alias (both without slashes). */
+export function parseLinkEntry(entry: string): { target: string; alias: string } {
+  const [t = '', c = ''] = entry.split(':');
+  return { target: t.replace(/^\//, ''), alias: c.slice(c.lastIndexOf('/') + 1) };
 }

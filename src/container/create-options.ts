@@ -92,4 +92,10 @@ export interface CreateOptions {
   storageOpt?: Record<string, string>;
   /** `--volume-driver`: the driver of the volumes `-v` and the image's VOLUMEs create; only `local`. */
   volumeDriver?: string;
+  /** `--link NAME[:ALIAS]` as given. */
+  links?: string[];
+  /** `--ip`, `--ip6`, `--link-local-ip`: refused when the container starts on a predefined network, as by dockerd. */
+  ipv4Address?: string;
+  ipv6Address?: string;
+  linkLocalIPs?: string[];
 }

@@ -119,7 +119,7 @@ export function inspectContainer(
   }
   const bridge = c.hostConfig.NetworkMode === 'bridge';
   const endpoint = {
-    IPAMConfig: null,
+    IPAMConfig: c.hostConfig.Addressing ?? null,
     Links: null,
     Aliases: null,
     NetworkID: c.hostConfig.NetworkMode,
@@ -183,7 +183,7 @@ export function inspectContainer(
       // Docker leaves Init and Mounts out when they are not set (omitempty).
       ...(c.hostConfig.Init ? { Init: true } : {}),
       Cgroup: '',
-      Links: null,
+      Links: c.hostConfig.Links?.length ? c.hostConfig.Links : null,
       Privileged: c.hostConfig.Privileged,
       PublishAllPorts: c.hostConfig.PublishAllPorts,
       ReadonlyRootfs: c.hostConfig.ReadonlyRootfs,

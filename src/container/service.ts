@@ -16,7 +16,17 @@ import { cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
-import { backingFsOf, checkRuntime, checkStorageOpts, checkVolumeDriver } from './create-checks.js';
+import {
+  backingFsOf,
+  checkEndpointAddresses,
+  checkLinksAllowed,
+  checkRuntime,
+  checkStorageOpts,
+  checkVolumeDriver,
+  linkEntry,
+  splitLink,
+  type EndpointAddressing,
+} from './create-checks.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
 import { nameConflict, type ContainerRecords } from './records.js';
@@ -195,6 +205,20 @@ export class ContainerService {
       dests.add(s.destination);
     }
     for (const h of opts.extraHosts ?? []) parseAddHost(h, DEFAULT_GATEWAY);
+    const addressing: EndpointAddressing = {
+      ...(opts.ipv4Address ? { IPv4Address: opts.ipv4Address } : {}),
+      ...(opts.ipv6Address ? { IPv6Address: opts.ipv6Address } : {}),
+      ...(opts.linkLocalIPs?.length ? { LinkLocalIPs: opts.linkLocalIPs } : {}),
+    };
+    checkEndpointAddresses(addressing);
+    checkLinksAllowed(network, opts.links ?? []);
+    const linked = (opts.links ?? []).map((spec) => {
+      const { name: target, alias } = splitLink(spec);
+      const rec = this.#records.tryResolve(target);
+      if (!rec)
+        throw new WharfError('NOT_FOUND', `could not get container for ${target}: No such container: ${target}`);
+      return { target: rec.name, alias };
+    });
     const restartPolicy = opts.restartPolicy ? validateRestartPolicy(opts.restartPolicy) : { ...NO_RESTART };
     checkRestartWithAutoRemove(restartPolicy, opts.autoRemove === true);
     const entrypoint = opts.entrypoint === undefined ? undefined : opts.entrypoint === '' ? [] : [opts.entrypoint];
@@ -274,6 +298,8 @@ export class ContainerService {
       Init: opts.init === true,
       VolumesFrom: opts.volumesFrom ?? [],
       ExtraHosts: opts.extraHosts ?? [],
+      ...(linked.length ? { Links: linked.map((l) => linkEntry(l.target, finalName, l.alias)) } : {}),
+      ...(Object.keys(addressing).length ? { Addressing: addressing } : {}),
       Dns: opts.dns ?? [],
       ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
       Runtime: runtime,

@@ -32,6 +32,8 @@ import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer } from './state.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
+import { parseLinkEntry } from './create-checks.js';
+import { linkEnv } from './link-env.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
@@ -118,13 +120,44 @@ export class TaskService {
         await this.#volumes.mountDevice(m.Name);
         if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
       }
-      const net = await startNetwork(rec, p, (bridge) => {
-        this.#records.update(rec.id, (r) => {
-          r.network = bridge;
-        });
-      });
+      const linked = new Map<string, ObservedContainer>();
+      for (const entry of hc.Links ?? []) {
+        const { target } = parseLinkEntry(entry);
+        const other = this.#records.tryResolve(target);
+        if (other) linked.set(target, await this.observe(other));
+      }
+      const net = await startNetwork(
+        rec,
+        p,
+        (bridge) => {
+          this.#records.update(rec.id, (r) => {
+            r.network = bridge;
+          });
+        },
+        (name) => {
+          const o = linked.get(name);
+          return (
+            o && { name: o.name, hostname: o.config.Hostname ?? shortId(o.id), running: o.running, ip: o.network?.ip }
+          );
+        },
+      );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
-      await writeBundleSpec(rec, p, rootfs, net, opts.consoleSize, (other, what) => this.#peer(other, what), shm);
+      const linkVars = (hc.Links ?? []).flatMap((entry) => {
+        const { target, alias } = parseLinkEntry(entry);
+        const o = linked.get(target)!;
+        const ports = Object.keys(o.config.ExposedPorts ?? {});
+        return linkEnv({ linkName: `/${rec.name}/${alias}`, alias, ip: o.network?.ip, ports, env: o.config.Env ?? [] });
+      });
+      await writeBundleSpec(
+        rec,
+        p,
+        rootfs,
+        net,
+        opts.consoleSize,
+        (other, what) => this.#peer(other, what),
+        shm,
+        linkVars,
+      );
       emitVolumeEvents(this.#events, 'mount', rec);
       if (opts.attach) emitContainerEvent(this.#events, 'attach', rec);
       // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.

@@ -1,3 +1,4 @@
+import type { EndpointAddressing } from './create-checks.js';
 import type { Digest } from '../digest/index.js';
 import type { NetworkMode, NetworkSetup, PortMapping } from '../network/index.js';
 import type { ContainerConfig } from '../oci/index.js';
@@ -68,6 +69,10 @@ export interface HostConfig extends Partial<ResourceConfig> {
   /** `--runtime` (runc) and `--volume-driver` (local), as inspect shows them. */
   Runtime?: string;
   VolumeDriver?: string;
+  /** `--link`s as Docker records them: `/target:/container/alias`. */
+  Links?: string[];
+  /** `--ip`/`--ip6`/`--link-local-ip` (Docker's endpoint IPAMConfig). */
+  Addressing?: EndpointAddressing;
   LogConfig?: { Type: string; Config: Record<string, string> };
   Annotations?: Record<string, string>;
 }

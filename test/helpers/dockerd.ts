@@ -29,13 +29,18 @@ export function dockerdAvailable(): boolean {
   );
 }
 
-export async function startDockerd(extraArgs: string[] = []): Promise<Dockerd> {
+/**
+ * `privateBridge`: dockerd in a network namespace of its own (`unshare -n`) with its default bridge, for comparisons
+ * that need Docker's `bridge` network; its docker0 lives and dies in that namespace.
+ */
+export async function startDockerd(extraArgs: string[] = [], opts: { privateBridge?: boolean } = {}): Promise<Dockerd> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wharf-dockerd-'));
   const socket = path.join(dir, 'd.sock');
   const ns = `wharf-test-${path.basename(dir)}`;
   const child = spawn(
-    'dockerd',
+    opts.privateBridge ? 'unshare' : 'dockerd',
     [
+      ...(opts.privateBridge ? ['-n', 'dockerd'] : []),
       '--data-root',
       path.join(dir, 'data'),
       '--exec-root',
@@ -44,7 +49,7 @@ export async function startDockerd(extraArgs: string[] = []): Promise<Dockerd> {
       `unix://${socket}`,
       '--pidfile',
       path.join(dir, 'd.pid'),
-      '--bridge=none',
+      ...(opts.privateBridge ? [] : ['--bridge=none']),
       '--iptables=false',
       '--ip6tables=false',
       '--containerd-namespace',
@@ -117,7 +122,7 @@ export interface SideBySide {
  * A Wharf root and a private dockerd that hold the same `busybox` image (CMD sh): imported into Wharf, saved, and
  * loaded into dockerd, so that both report the same image ID. For tests that run the same steps on both engines.
  */
-export async function sideBySide(prefix: string): Promise<SideBySide> {
+export async function sideBySide(prefix: string, opts: { privateBridge?: boolean } = {}): Promise<SideBySide> {
   if (!dockerdAvailable()) throw new Error('dockerd is not installed');
   const t = await tempRoot(prefix);
   let dockerd: Dockerd | undefined;
@@ -132,7 +137,7 @@ export async function sideBySide(prefix: string): Promise<SideBySide> {
     ok(await t.cli(['import', '-c', 'CMD ["sh"]', tar, 'busybox']), 'import busybox');
     const archive = path.join(t.root, 'busybox-save.tar');
     ok(await t.cli(['save', 'busybox', '-o', archive]), 'save busybox');
-    dockerd = await startDockerd();
+    dockerd = await startDockerd([], opts);
     const loaded = await dockerd.docker(['load', '-i', archive]);
     if (loaded.code !== 0) throw new Error(`docker load: ${loaded.stderr}`);
     const d = dockerd;

@@ -11,12 +11,14 @@ import { parsePublish, type NetworkMode } from '../../network/index.js';
 import { parsePlatform } from '../../oci/index.js';
 import type { CliContext } from '../context.js';
 import { collect } from '../engine.js';
-import { checkedBy, parseRational } from '../flag-values.js';
+import { checkedBy, collectCheckedBy, parseRational } from '../flag-values.js';
 import { expandEnvEntries, readEnvFile } from './container-shared.js';
 import { resourceFlags, toResources, type ResourceFlags } from '../resource-flags.js';
 import { healthFlags, healthFromFlags, type HealthFlagValues } from './health-flags.js';
 import {
   checkMacAddress,
+  checkLink,
+  NETWORK_ALIAS_REFUSAL,
   labelFileLines,
   parseAttach,
   parseExpose,
@@ -82,6 +84,11 @@ export interface CreateFlags extends HealthFlagValues, ResourceFlags {
   dnsSearch: string[];
   dnsOption: string[];
   macAddress?: string;
+  ip?: string;
+  ip6?: string;
+  link: string[];
+  linkLocalIp: string[];
+  networkAlias: string[];
   domainname?: string;
   expose: string[];
   annotation: string[];
@@ -146,6 +153,11 @@ export function createFlags(cmd: Command): Command {
     .option('--dns-search <list>', 'Set custom DNS search domains', collect, [])
     .option('--dns-option <list>', 'Set DNS options', collect, [])
     .option('--mac-address <string>', 'Container MAC address (e.g., 92:d0:c6:0a:29:33)')
+    .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
+    .option('--ip6 <string>', 'IPv6 address (e.g., 2001:db8::33)')
+    .option('--link <list>', 'Add link to another container', collectCheckedBy(checkLink), [])
+    .option('--link-local-ip <list>', 'Container IPv4/IPv6 link-local addresses', collect, [])
+    .option('--network-alias <list>', 'Add network-scoped alias for the container', collect, [])
     .option('--domainname <string>', 'Container NIS domain name')
     .option('--expose <list>', 'Expose a port or a range of ports', collect, [])
     .option('--annotation <map>', 'Add an annotation to the container (passed through to the OCI runtime)', collect, [])
@@ -283,6 +295,7 @@ function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
     dnsSearch: o.dnsSearch,
     dnsOptions: o.dnsOption,
     ...(o.macAddress ? { macAddress: checkMacAddress(o.macAddress) } : {}),
+    ...networkEndpointOptions(o),
     ...(o.domainname !== undefined ? { domainname: o.domainname } : {}),
     expose: parseExpose(o.expose),
     annotations: parseKeyValues(o.annotation),
@@ -297,6 +310,21 @@ function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
           attachStderr: streams.stderr,
           ...(streams.stdin ? {} : { attachStdin: false }),
         }),
+  };
+}
+
+/**
+ * `--ip`, `--ip6`, `--link-local-ip`, `--link` and `--network-alias`: the docker CLI passes the addresses on as
+ * strings (dockerd checks them), checks each link's format as it parses the flag, and refuses aliases itself: Wharf has only the
+ * predefined networks, where network-scoped aliases do not exist.
+ */
+function networkEndpointOptions(o: CreateFlags): Partial<CreateOptions> {
+  if (o.networkAlias.length) throw new WharfError('INVALID_ARGUMENT', NETWORK_ALIAS_REFUSAL);
+  return {
+    ...(o.ip ? { ipv4Address: o.ip } : {}),
+    ...(o.ip6 ? { ipv6Address: o.ip6 } : {}),
+    ...(o.linkLocalIp.length ? { linkLocalIPs: o.linkLocalIp } : {}),
+    ...(o.link.length ? { links: o.link } : {}),
   };
 }
 

@@ -220,3 +220,12 @@ export function checkUseApiSocket(on: boolean | undefined): void {
       '--use-api-socket: Wharf has no Engine API socket to mount into the container yet (daemonless; issue 13)',
     );
 }
+
+/** The docker CLI's refusal of `--network-alias` outside user-defined networks (it prints it without the usage). */
+export const NETWORK_ALIAS_REFUSAL = 'network-scoped aliases are only supported for user-defined networks';
+
+/** `--link NAME[:ALIAS]`: the docker CLI's ValidateLink (at most one colon). */
+export function checkLink(v: string): string {
+  if (v.split(':').length > 2) throw new Error(`bad format for links: ${v}`);
+  return v;
+}

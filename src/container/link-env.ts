@@ -1,0 +1,48 @@
+/**
+ * The environment a legacy `--link` gives a container (moby's links.Link.ToEnv): `ALIAS_NAME`, the linked
+ * container's exposed ports as `ALIAS_PORT…` (when it has an address) and its own variables as `ALIAS_ENV_…`
+ * (but HOME and PATH). Pure. Not done: the `_START`/`_END` variables Docker adds for runs of contiguous ports.
+ */
+export interface LinkedForEnv {
+  /** The link's name, `/container/alias`. */
+  linkName: string;
+  alias: string;
+  ip?: string | undefined;
+  /** ExposedPorts keys: `80/tcp`. */
+  ports: readonly string[];
+  env: readonly string[];
+}
+
+export function linkEnv(l: LinkedForEnv): string[] {
+  const a = l.alias.toUpperCase().replaceAll('-', '_');
+  const env: string[] = [];
+  // Lowest port first, tcp before another protocol of the same number (the default port is the first).
+  const ports = l.ports
+    .map((k) => {
+      const [port = '', proto = 'tcp'] = k.split('/');
+      return { port, proto };
+    })
+    .sort((x, y) => Number(x.port) - Number(y.port) || (x.proto === 'tcp' ? -1 : y.proto === 'tcp' ? 1 : 0));
+  if (l.ip && ports.length) {
+    env.push(`${a}_PORT=${ports[0]!.proto}://${l.ip}:${ports[0]!.port}`);
+    for (const { port, proto } of ports) {
+      const p = `${a}_PORT_${port}_${proto.toUpperCase()}`;
+      env.push(`${p}=${proto}://${l.ip}:${port}`, `${p}_ADDR=${l.ip}`, `${p}_PORT=${port}`, `${p}_PROTO=${proto}`);
+    }
+  }
+  env.push(`${a}_NAME=${l.linkName}`);
+  for (const v of l.env) {
+    const eq = v.indexOf('=');
+    if (eq < 0) continue;
+    const key = v.slice(0, eq);
+    if (key === 'HOME' || key === 'PATH') continue;
+    env.push(`${a}_ENV_${key}=${v.slice(eq + 1)}`);
+  }
+  return env;
+}
+
+/** Docker's ReplaceOrAppendEnvValues: the container's own variables win over the links' of the same name. */
+export function withLinkEnv(linkVars: readonly string[], own: readonly string[]): string[] {
+  const ownKeys = new Set(own.map((v) => v.split('=')[0]));
+  return [...linkVars.filter((v) => !ownKeys.has(v.split('=')[0])), ...own];
+}
