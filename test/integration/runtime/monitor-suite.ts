@@ -969,7 +969,13 @@ test('a full disk loses log entries but never leaves a torn one: the log stays r
     for (const line of raw.split('\n').filter((l) => l !== ''))
       assert.doesNotThrow(() => JSON.parse(line), line.slice(0, 200));
     const logs = (await logLines(logPath)).map((l) => l.log);
-    assert.ok(logs.length > 10 && logs.length < 400, `${logs.length} entries`);
+    // Some entries were lost (the disk was full) and some kept. How many depends on how much output the monitor read
+    // at once (it writes a read's entries together and cuts a failed write back), which a loaded machine changes.
+    assert.ok(logs.length < 400, `${logs.length} entries`);
+    assert.ok(
+      logs.some((l) => l.startsWith('line ')),
+      `an entry written before the disk filled is kept: ${logs.length} entries`,
+    );
     assert.equal(logs.at(-1), 'after\n');
   } finally {
     await run('umount', [fsDir]).catch(() => {});
