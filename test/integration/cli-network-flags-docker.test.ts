@@ -105,13 +105,17 @@ test('--ip, --ip6, --link-local-ip, --network-alias, --link: refused as by Docke
 
 /**
  * /etc/hosts with the addresses and generated IDs as placeholders, without Wharf's line for the container's own name
- * (bundle.ts: it resolves as on Docker's user-defined networks).
+ * (bundle.ts: it resolves as on Docker's user-defined networks), as a sorted list of lines: dockerd keeps links in
+ * a Go map, so the order of two links' lines differs from run to run.
  */
 const hostsShape = (text: string): string =>
   text
     .replace(/^.*\tlk\n/m, '')
     .replace(/\b\d+\.\d+\.\d+\.\d+\b/g, '<ip>')
-    .replace(/\b[0-9a-f]{12}\b/g, '<shortid>');
+    .replace(/\b[0-9a-f]{12}\b/g, '<shortid>')
+    .split('\n')
+    .sort()
+    .join('\n');
 
 test('--link NAME:ALIAS on the bridge: /etc/hosts as Docker writes it, the alias resolves, HostConfig.Links', async () => {
   const argv = ['run', '--name', 'lk', '--link', 'tgt:a', '--link', 'tgt', 'busybox', 'cat', '/etc/hosts'];
