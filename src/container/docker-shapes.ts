@@ -1,5 +1,5 @@
 import { humanDuration } from '../util/index.js';
-import type { PortMapping } from '../network/index.js';
+import { listedPortMappings, type PortMapping } from '../network/index.js';
 import { healthStatusText } from './health.js';
 import type { ObservedContainer } from './types.js';
 import { inspectResources } from './resources.js';
@@ -36,7 +36,7 @@ function listsPorts(c: ObservedContainer): boolean {
 
 export function portsText(c: ObservedContainer): string {
   if (!listsPorts(c)) return '';
-  const published: PortMapping[] = c.network?.ports ?? [];
+  const published: PortMapping[] = listedPortMappings(c.network?.ports ?? [], c.network?.proxyPid);
   const ports: Array<{ ip: string; pub: number; priv: number; proto: string }> = [];
   const seen = new Set<string>();
   for (const m of published) {
@@ -106,7 +106,7 @@ export function inspectContainer(
   const net = c.running ? c.network : undefined;
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
   for (const k of listsPorts(c) ? Object.keys(c.config.ExposedPorts ?? {}) : []) ports[k] = null;
-  for (const m of listsPorts(c) ? (net?.ports ?? []) : []) {
+  for (const m of listsPorts(c) ? listedPortMappings(net?.ports ?? [], net?.proxyPid) : []) {
     const k = `${m.containerPort}/${m.protocol}`;
     ports[k] ??= [];
     ports[k].push({ HostIp: m.hostIP === '' ? '0.0.0.0' : m.hostIP, HostPort: String(m.hostPort) });

@@ -235,3 +235,19 @@ export async function startPortProxy(
   }
   return { pid, failed: ready.failed };
 }
+
+/**
+ * The mappings a container publishes as Docker lists them (NetworkSettings.Ports, `ps`, `port`): each one, followed,
+ * when the relay also serves it on every IPv6 address, by the same on `::` (docker CLI 28 prints
+ * `0.0.0.0:8080->80/tcp, [::]:8080->80/tcp`). Only while a relay runs (`proxyPid`): on a host without IPv6 none is
+ * started and nothing is listed on `::`.
+ */
+export function listedPortMappings(ports: readonly PortMapping[], proxyPid: number | undefined): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (const m of ports) {
+    out.push(m);
+    const relayed = m.protocol !== 'sctp' && m.hostPort > 0 && (m.hostIP === '' || m.hostIP === '0.0.0.0');
+    if (proxyPid && relayed) out.push({ ...m, hostIP: '::' });
+  }
+  return out;
+}

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ok, type CliResult } from '../helpers/cli.js';
 import { sideBySide, type SideBySide } from '../helpers/dockerd.js';
+import { hostHasIpv6 } from '../helpers/ipv6.js';
 
 let sbs: SideBySide;
 const wharf = (args: string[]) => sbs.wharf(args);
@@ -132,9 +133,13 @@ test('ps lists published ports sorted and grouped as the docker CLI does', async
   );
   try {
     const r = ok(await wharf(['ps', '--filter', 'name=ports', '--format', '{{.Ports}}']), 'ps');
+    // docker CLI 28's DisplayablePorts over both families (the `[::]` entries where the host has IPv6): groups by
+    // address in order of appearance, then the mappings to other host ports, sorted by container port.
+    const v6 = (text: string) => (hostHasIpv6() ? `, ${text}` : '');
     assert.equal(
       r.stdout,
-      `9000-9001/tcp, 0.0.0.0:${p3}-${p3 + 1}->${p3}-${p3 + 1}/tcp, 0.0.0.0:${p2}->80/tcp, 0.0.0.0:${p1}->443/tcp\n`,
+      `9000-9001/tcp, 0.0.0.0:${p3}-${p3 + 1}->${p3}-${p3 + 1}/tcp${v6(`[::]:${p3}-${p3 + 1}->${p3}-${p3 + 1}/tcp`)}, ` +
+        `0.0.0.0:${p2}->80/tcp${v6(`[::]:${p2}->80/tcp`)}, 0.0.0.0:${p1}->443/tcp${v6(`[::]:${p1}->443/tcp`)}\n`,
     );
   } finally {
     await wharf(['rm', '-f', 'ports']);

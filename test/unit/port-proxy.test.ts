@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatRoute, parseRoute, proxyRoutes } from '../../src/network/port-proxy.js';
+import { formatRoute, listedPortMappings, parseRoute, proxyRoutes } from '../../src/network/port-proxy.js';
 import { parsePublish } from '../../src/network/publish.js';
 
 test('the IPv6 relay serves TCP and UDP ports published on every address (on ::) and on an IPv6 address', () => {
@@ -22,4 +22,22 @@ test('the IPv6 relay serves TCP and UDP ports published on every address (on ::)
   assert.equal(formatRoute(routes[2]!), 'udp:[::]:8083=10.89.0.5:83');
   assert.throws(() => parseRoute('[1.2.3.4]:80=10.0.0.1:80'), /invalid proxy route/);
   assert.throws(() => parseRoute('8080=10.0.0.1:80'), /invalid proxy route/);
+});
+
+test('listedPortMappings: each mapping the relay serves is listed again on ::, right after it, only while a relay runs', () => {
+  const ports = [
+    { hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const },
+    { hostIP: '127.0.0.1', hostPort: 8081, containerPort: 81, protocol: 'tcp' as const },
+    { hostIP: '0.0.0.0', hostPort: 5353, containerPort: 53, protocol: 'udp' as const },
+    { hostIP: '', hostPort: 9000, containerPort: 9000, protocol: 'sctp' as const },
+  ];
+  assert.deepEqual(listedPortMappings(ports, undefined), ports);
+  assert.deepEqual(listedPortMappings(ports, 4242), [
+    ports[0],
+    { ...ports[0], hostIP: '::' },
+    ports[1],
+    ports[2],
+    { ...ports[2], hostIP: '::' },
+    ports[3],
+  ]);
 });

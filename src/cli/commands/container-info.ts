@@ -11,7 +11,7 @@ import {
   portsText,
   statusText,
 } from '../../container/index.js';
-import { formatPortMapping } from '../../network/index.js';
+import { formatPortMapping, listedPortMappings } from '../../network/index.js';
 import { drained, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
 import { formatLogEntry } from '../../runtime/index.js';
@@ -151,7 +151,7 @@ function register1(parent: Command, ctx: CliContext): void {
     .action(async (name: string, want?: string) =>
       withEngine(ctx, async (w) => {
         const c = await w.containers.get(name);
-        const ports = c.running ? (c.network?.ports ?? []) : [];
+        const ports = c.running ? listedPortMappings(c.network?.ports ?? [], c.network?.proxyPid) : [];
         if (want) {
           const [port = '', proto = 'tcp'] = want.split('/');
           // The docker CLI's words: the port checked as Go's strconv.ParseUint(port, 10, 16), the argument as typed.
@@ -159,7 +159,10 @@ function register1(parent: Command, ctx: CliContext): void {
           if (bad) throw new WharfError('INVALID_ARGUMENT', `invalid port (${port}): ${bad}`);
           const m = ports.filter((p) => String(p.containerPort) === port && p.protocol === proto);
           if (m.length === 0) throw new WharfError('NOT_FOUND', `No public port '${want}' published for ${name}`);
-          for (const p of m) ctx.stdout.write(`${p.hostIP === '' ? '0.0.0.0' : p.hostIP}:${p.hostPort}\n`);
+          for (const p of m) {
+            const ip = p.hostIP === '' ? '0.0.0.0' : p.hostIP;
+            ctx.stdout.write(`${ip.includes(':') ? `[${ip}]` : ip}:${p.hostPort}\n`);
+          }
           return;
         }
         for (const p of ports) ctx.stdout.write(`${formatPortMapping(p)}\n`);

@@ -6,6 +6,9 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ok } from '../../helpers/cli.js';
 import { assertNothingLeft, fetchWithRetry, freePort, until, withBusybox, type Fixture } from './fixture.js';
+import { hostHasIpv6 } from '../../helpers/ipv6.js';
+
+const v6 = hostHasIpv6();
 
 let f: Fixture;
 before(async () => {
@@ -46,12 +49,13 @@ test('the web server case: run -d -p, fetch from 127.0.0.1, ps, port, inspect, l
   assert.match(
     ps,
     new RegExp(
-      `^${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo serving…"\\s+.+ago\\s+Up .+\\s+0\\.0\\.0\\.0:${port}->80/tcp\\s+web$`,
+      `^${id.slice(0, 12)}\\s+busybox\\s+"sh -c 'echo serving…"\\s+.+ago\\s+Up .+\\s+0\\.0\\.0\\.0:${port}->80/tcp${v6 ? `, \\[::\\]:${port}->80/tcp` : ''}\\s+web$`,
       'm',
     ),
   );
-  assert.equal(ok(await f.cli(['port', 'web']), 'port').stdout, `80/tcp -> 0.0.0.0:${port}\n`);
-  assert.equal(ok(await f.cli(['port', 'web', '80']), 'port 80').stdout, `0.0.0.0:${port}\n`);
+  const v6Line = (prefix: string) => (v6 ? `${prefix}[::]:${port}\n` : '');
+  assert.equal(ok(await f.cli(['port', 'web']), 'port').stdout, `80/tcp -> 0.0.0.0:${port}\n${v6Line('80/tcp -> ')}`);
+  assert.equal(ok(await f.cli(['port', 'web', '80']), 'port 80').stdout, `0.0.0.0:${port}\n${v6Line('')}`);
 
   const doc = JSON.parse(ok(await f.cli(['inspect', 'web']), 'inspect').stdout)[0];
   assert.equal(doc.Id, id);
@@ -60,7 +64,10 @@ test('the web server case: run -d -p, fetch from 127.0.0.1, ps, port, inspect, l
   assert.equal(doc.State.Running, true);
   assert.ok(doc.State.Pid > 0);
   assert.match(doc.NetworkSettings.IPAddress, /^10\.89\.0\.\d+$/);
-  assert.deepEqual(doc.NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(port) }]);
+  assert.deepEqual(doc.NetworkSettings.Ports['80/tcp'], [
+    { HostIp: '0.0.0.0', HostPort: String(port) },
+    ...(v6 ? [{ HostIp: '::', HostPort: String(port) }] : []),
+  ]);
   assert.equal(doc.GraphDriver.Name, 'overlay2');
   for (const k of ['LowerDir', 'UpperDir', 'WorkDir', 'MergedDir']) {
     for (const dir of String(doc.GraphDriver.Data[k]).split(':')) await fsp.stat(dir);

@@ -17,7 +17,8 @@ test('-P publishes every EXPOSEd port on a random host port; containers reach ea
     await f.cli(['run', '-d', '-P', '--name', 'pub', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/var/www']),
     'run -P',
   );
-  const port = ok(await f.cli(['port', 'pub', '80/tcp']), 'port').stdout.trim();
+  // The first line: the IPv4 mapping (an IPv6 one on `[::]` follows where the host has IPv6, as docker CLI 28 lists it).
+  const port = ok(await f.cli(['port', 'pub', '80/tcp']), 'port').stdout.split('\n')[0]!;
   assert.match(port, /^0\.0\.0\.0:\d+$/);
   const hostPort = Number(port.split(':')[1]);
   assert.equal((await fetchWithRetry(hostPort, '/index.html')).body, 'hello from wharf\n');

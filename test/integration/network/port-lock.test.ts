@@ -72,6 +72,6 @@ test('concurrent runs publishing the same host port: one gets it, the other a co
   for (const r of auto) ok(r, 'run -p 80');
   const hostPorts = new Set<string>();
   for (const name of ['auto1', 'auto2', 'auto3'])
-    hostPorts.add(ok(await f.cli(['port', name, '80']), 'port').stdout.trim());
+    hostPorts.add(ok(await f.cli(['port', name, '80']), 'port').stdout.split('\n')[0]!);
   assert.equal(hostPorts.size, 3, `three different host ports: ${[...hostPorts].join(', ')}`);
 });
