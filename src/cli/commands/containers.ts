@@ -229,46 +229,30 @@ function verbs(parent: Command, ctx: CliContext): void {
       }),
     );
 
-  stopTimeoutOptions(
-    parent
-      .command('stop')
-      .description('Stop one or more running containers')
-      .argument('<CONTAINER...>')
-      .option('-s, --signal <string>', 'Signal to send to the container'),
-  ).action(async (names: string[], o: StopTimeoutFlags & { signal?: string }) =>
-    withEngine(ctx, async (w) => {
-      // No default here: the container's --stop-timeout, else 10 s (TaskService.stop).
-      const t = stopTimeoutOf(ctx, o);
-      await forEachContainer(ctx, names, async (n) => {
-        await w.tasks.stop(n, {
-          ...(t !== undefined ? { timeoutSec: t } : {}),
-          ...(o.signal ? { signal: o.signal } : {}),
+  // stop and restart take the same flags (-s, -t/--timeout) and print each container they did. Neither has a default
+  // timeout here: the container's --stop-timeout, else 10 s (TaskService.stop). Docker's restart is a stop (with
+  // --signal, else the container's stop signal), then a start.
+  for (const [verb, description] of [
+    ['stop', 'Stop one or more running containers'],
+    ['restart', 'Restart one or more containers'],
+  ] as const) {
+    stopTimeoutOptions(
+      parent
+        .command(verb)
+        .description(description)
+        .argument('<CONTAINER...>')
+        .option('-s, --signal <string>', 'Signal to send to the container'),
+    ).action(async (names: string[], o: StopTimeoutFlags & { signal?: string }) =>
+      withEngine(ctx, async (w) => {
+        const t = stopTimeoutOf(ctx, o);
+        const opts = { ...(t !== undefined ? { timeoutSec: t } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+        await forEachContainer(ctx, names, async (n) => {
+          await (verb === 'stop' ? w.tasks.stop(n, opts) : w.tasks.restart(n, opts));
+          ctx.stdout.write(`${n}\n`);
         });
-        ctx.stdout.write(`${n}\n`);
-      });
-    }),
-  );
-
-  stopTimeoutOptions(
-    parent
-      .command('restart')
-      .description('Restart one or more containers')
-      .argument('<CONTAINER...>')
-      .option('-s, --signal <string>', 'Signal to send to the container'),
-  ).action(async (names: string[], o: StopTimeoutFlags & { signal?: string }) =>
-    withEngine(ctx, async (w) => {
-      const t = stopTimeoutOf(ctx, o);
-      await forEachContainer(ctx, names, async (n) => {
-        // Docker's restart: stop (with --signal, else the container's stop signal), then start again, waiting the
-        // container's --stop-timeout unless -t.
-        await w.tasks.restart(n, {
-          ...(t !== undefined ? { timeoutSec: t } : {}),
-          ...(o.signal ? { signal: o.signal } : {}),
-        });
-        ctx.stdout.write(`${n}\n`);
-      });
-    }),
-  );
+      }),
+    );
+  }
 
   parent
     .command('kill')
