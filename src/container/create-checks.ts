@@ -124,3 +124,30 @@ export function parseLinkEntry(entry: string): { target: string; alias: string }
   const [t = '', c = ''] = entry.split(':');
   return { target: t.replace(/^\//, ''), alias: c.slice(c.lastIndexOf('/') + 1) };
 }
+
+/**
+ * The endpoint options of a create (`--ip`, `--ip6`, `--link-local-ip`, `--link`), checked as dockerd checks them
+ * at create: the addresses' syntax, links refused on the host network, each link's target existing (`resolve` gives
+ * its name). The addresses themselves are refused at start on the predefined networks (bundle.ts).
+ */
+export function checkEndpointOptions(
+  opts: { ipv4Address?: string; ipv6Address?: string; linkLocalIPs?: string[]; links?: string[] },
+  network: string,
+  resolve: (name: string) => string | undefined,
+): { addressing: EndpointAddressing; linked: Array<{ target: string; alias: string }> } {
+  const addressing: EndpointAddressing = {
+    ...(opts.ipv4Address ? { IPv4Address: opts.ipv4Address } : {}),
+    ...(opts.ipv6Address ? { IPv6Address: opts.ipv6Address } : {}),
+    ...(opts.linkLocalIPs?.length ? { LinkLocalIPs: opts.linkLocalIPs } : {}),
+  };
+  checkEndpointAddresses(addressing);
+  checkLinksAllowed(network, opts.links ?? []);
+  const linked = (opts.links ?? []).map((spec) => {
+    const { name: target, alias } = splitLink(spec);
+    const name = resolve(target);
+    if (name === undefined)
+      throw new WharfError('NOT_FOUND', `could not get container for ${target}: No such container: ${target}`);
+    return { target: name, alias };
+  });
+  return { addressing, linked };
+}

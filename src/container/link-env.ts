@@ -1,3 +1,8 @@
+import { shortId } from '../digest/index.js';
+import type { LinkLookup } from './bundle.js';
+import { parseLinkEntry } from './create-checks.js';
+import type { ContainerRecord, ObservedContainer } from './types.js';
+
 /**
  * The environment a legacy `--link` gives a container (moby's links.Link.ToEnv): `ALIAS_NAME`, the linked
  * container's exposed ports as `ALIAS_PORT…` (when it has an address) and its own variables as `ALIAS_ENV_…`
@@ -45,4 +50,31 @@ export function linkEnv(l: LinkedForEnv): string[] {
 export function withLinkEnv(linkVars: readonly string[], own: readonly string[]): string[] {
   const ownKeys = new Set(own.map((v) => v.split('=')[0]));
   return [...linkVars.filter((v) => !ownKeys.has(v.split('=')[0])), ...own];
+}
+
+/**
+ * A starting container's `--link` targets, looked up once: what its /etc/hosts needs (bundle.ts linkedHosts, which
+ * refuses a target that is gone or not running) and the environment the links give it (none for a target gone).
+ */
+export async function resolveLinks(
+  rec: Pick<ContainerRecord, 'name' | 'hostConfig'>,
+  find: (name: string) => Promise<ObservedContainer | undefined>,
+): Promise<{ lookup: LinkLookup; env: string[] }> {
+  const entries = (rec.hostConfig.Links ?? []).map(parseLinkEntry);
+  const linked = new Map<string, ObservedContainer>();
+  for (const { target } of entries) {
+    const other = await find(target);
+    if (other) linked.set(target, other);
+  }
+  const lookup: LinkLookup = (name) => {
+    const o = linked.get(name);
+    return o && { name: o.name, hostname: o.config.Hostname ?? shortId(o.id), running: o.running, ip: o.network?.ip };
+  };
+  const env = entries.flatMap(({ target, alias }) => {
+    const o = linked.get(target);
+    if (!o) return [];
+    const ports = Object.keys(o.config.ExposedPorts ?? {});
+    return linkEnv({ linkName: `/${rec.name}/${alias}`, alias, ip: o.network?.ip, ports, env: o.config.Env ?? [] });
+  });
+  return { lookup, env };
 }

@@ -18,14 +18,11 @@ import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import {
   backingFsOf,
-  checkEndpointAddresses,
-  checkLinksAllowed,
+  checkEndpointOptions,
   checkRuntime,
   checkStorageOpts,
   checkVolumeDriver,
   linkEntry,
-  splitLink,
-  type EndpointAddressing,
 } from './create-checks.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
@@ -205,20 +202,7 @@ export class ContainerService {
       dests.add(s.destination);
     }
     for (const h of opts.extraHosts ?? []) parseAddHost(h, DEFAULT_GATEWAY);
-    const addressing: EndpointAddressing = {
-      ...(opts.ipv4Address ? { IPv4Address: opts.ipv4Address } : {}),
-      ...(opts.ipv6Address ? { IPv6Address: opts.ipv6Address } : {}),
-      ...(opts.linkLocalIPs?.length ? { LinkLocalIPs: opts.linkLocalIPs } : {}),
-    };
-    checkEndpointAddresses(addressing);
-    checkLinksAllowed(network, opts.links ?? []);
-    const linked = (opts.links ?? []).map((spec) => {
-      const { name: target, alias } = splitLink(spec);
-      const rec = this.#records.tryResolve(target);
-      if (!rec)
-        throw new WharfError('NOT_FOUND', `could not get container for ${target}: No such container: ${target}`);
-      return { target: rec.name, alias };
-    });
+    const { addressing, linked } = checkEndpointOptions(opts, network, (name) => this.#records.tryResolve(name)?.name);
     const restartPolicy = opts.restartPolicy ? validateRestartPolicy(opts.restartPolicy) : { ...NO_RESTART };
     checkRestartWithAutoRemove(restartPolicy, opts.autoRemove === true);
     const entrypoint = opts.entrypoint === undefined ? undefined : opts.entrypoint === '' ? [] : [opts.entrypoint];

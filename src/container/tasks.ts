@@ -32,8 +32,7 @@ import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer } from './state.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
-import { parseLinkEntry } from './create-checks.js';
-import { linkEnv } from './link-env.js';
+import { resolveLinks } from './link-env.js';
 import type { VolumeService } from './volumes.js';
 import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
@@ -120,12 +119,10 @@ export class TaskService {
         await this.#volumes.mountDevice(m.Name);
         if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
       }
-      const linked = new Map<string, ObservedContainer>();
-      for (const entry of hc.Links ?? []) {
-        const { target } = parseLinkEntry(entry);
-        const other = this.#records.tryResolve(target);
-        if (other) linked.set(target, await this.observe(other));
-      }
+      const links = await resolveLinks(rec, async (name) => {
+        const other = this.#records.tryResolve(name);
+        return other && this.observe(other);
+      });
       const net = await startNetwork(
         rec,
         p,
@@ -134,20 +131,9 @@ export class TaskService {
             r.network = bridge;
           });
         },
-        (name) => {
-          const o = linked.get(name);
-          return (
-            o && { name: o.name, hostname: o.config.Hostname ?? shortId(o.id), running: o.running, ip: o.network?.ip }
-          );
-        },
+        links.lookup,
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
-      const linkVars = (hc.Links ?? []).flatMap((entry) => {
-        const { target, alias } = parseLinkEntry(entry);
-        const o = linked.get(target)!;
-        const ports = Object.keys(o.config.ExposedPorts ?? {});
-        return linkEnv({ linkName: `/${rec.name}/${alias}`, alias, ip: o.network?.ip, ports, env: o.config.Env ?? [] });
-      });
       await writeBundleSpec(
         rec,
         p,
@@ -156,7 +142,7 @@ export class TaskService {
         opts.consoleSize,
         (other, what) => this.#peer(other, what),
         shm,
-        linkVars,
+        links.env,
       );
       emitVolumeEvents(this.#events, 'mount', rec);
       if (opts.attach) emitContainerEvent(this.#events, 'attach', rec);
