@@ -22,6 +22,16 @@ have ip || need+=(iproute2)
 # The native build (the monitor) and test/integration/container/seccomp-docker.test.ts's static probe.
 have cc || need+=(gcc libc6-dev)
 [ -x /usr/bin/docker-init ] || [ -x /usr/bin/tini-static ] || need+=(tini)
+# Engine API clients the tests drive: Debian's docker-py and docker-compose (run with /usr/bin/python3, not a pyenv).
+/usr/bin/python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
+have docker-compose || need+=(docker-compose)
+# Name resolution on user-defined networks (podman's resolver, from Debian).
+[ -x /usr/lib/podman/aardvark-dns ] || need+=(aardvark-dns)
+# libFuzzer for the monitor's fuzz harness.
+have clang || need+=(clang)
+# The registry's scale-out tests: PostgreSQL 15 and a single-node Ceph with its RADOS Gateway.
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
+have radosgw || need+=(radosgw ceph-mon ceph-osd ceph-mgr ceph-common)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "ensure-deps: missing ${need[*]}; run as root to install them" >&2
