@@ -45,8 +45,13 @@ fi
 # Debian's busybox-static must provide a static binary: it is copied into images.
 if [ ! -x /bin/busybox ] && [ -x /usr/bin/busybox ]; then :; fi
 
+# The stamp holds the hash of the lock file it was installed from: a content check, not an mtime one, because a git
+# worktree's fresh checkout is newer than any install and must not reinstall a node_modules it shares by symlink.
 stamp=node_modules/.wharf-installed
-if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+lock=package-lock.json
+[ -f "$lock" ] || lock=package.json
+want=$(sha256sum "$lock" | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
-  touch "$stamp"
+  echo "$want" >"$stamp"
 fi
