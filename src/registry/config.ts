@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { WharfError } from '../errors/index.js';
 import { parseGoDuration } from '../util/duration.js';
+import { DATABASE_DRIVERS, STORAGE_DRIVERS, checkKnownKeys, envKeyKnown } from './config-schema.js';
 
 export type Action = 'pull' | 'push' | 'delete';
 
@@ -15,9 +16,48 @@ export interface AccessRule {
   actions: Action[];
 }
 
+/** `storage.s3`, distribution's keys, resolved (the S3 BlobDriver reads this). */
+export interface S3StorageConfig {
+  region: string;
+  /** An S3-compatible endpoint (Ceph RGW, MinIO): `http(s)://host:port`; absent: AWS's own for the region. */
+  regionEndpoint?: string;
+  bucket: string;
+  /** Absent with secretKey: the AWS SDK's default credential chain (environment, instance role). */
+  accessKey?: string;
+  secretKey?: string;
+  /** Key prefix inside the bucket, without leading or trailing slash ('' = the bucket's root). */
+  rootDirectory: string;
+  /** Multipart part size in bytes (at least 5 MiB, S3's minimum part). */
+  chunkSize: number;
+  forcePathStyle: boolean;
+  /** false: plain HTTP to the endpoint. */
+  secure: boolean;
+}
+
+export type StorageConfig = { driver: 'filesystem' } | { driver: 's3'; s3: S3StorageConfig };
+
+export type DatabaseConfig =
+  | { driver: 'sqlite' }
+  | {
+      driver: 'postgres';
+      /** postgresql://user:password@host:port/database (libpq URL). */
+      dsn: string;
+      /** Connections each server process keeps at most. */
+      pool: number;
+      /** Statements running longer are cancelled (the request answers 503); 0 = no limit. */
+      statementTimeoutMs: number;
+    };
+
 /** The resolved configuration: every default applied, every path absolute. Nothing deeper reads files or env. */
 export interface RegistryConfig {
+  /** The local data directory: the filesystem driver's root, and the SQLite index's home (`index.db`). */
   rootDirectory: string;
+  /** Where blob bytes live; with `s3`, every replica shares the bucket. */
+  storage: StorageConfig;
+  /** `storage.redirect.disable`: blob GETs stream through the server instead of redirecting to the object store. */
+  redirectDisabled: boolean;
+  /** Where the index lives; with `postgres`, every replica shares the database. */
+  database: DatabaseConfig;
   host: string;
   port: number;
   tls?: { certificate: string; key: string };
@@ -125,6 +165,10 @@ export function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv): Raw {
     if (!k.startsWith('REGISTRY_') || v === undefined) continue;
     const keys = k.slice('REGISTRY_'.length).toLowerCase().split('_').filter(Boolean);
     if (keys.length === 0) continue;
+    // A variable of another tool (REGISTRY_URL) is not ours; one inside a section we have must name a real key.
+    const known = envKeyKnown(keys);
+    if (known === undefined) continue;
+    if (!known) throw new WharfError('INVALID_ARGUMENT', `${k}: config ${keys.join('.')} is not a known key`);
     let cur = raw;
     for (const key of keys.slice(0, -1)) {
       const next = cur[key];
@@ -176,6 +220,7 @@ export async function loadRegistryConfig(opts: LoadOptions): Promise<RegistryCon
 /** Turns a parsed YAML document into a RegistryConfig. Relative paths are relative to `baseDir`. */
 export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDir: string }): RegistryConfig {
   const abs = (p: string) => path.resolve(ctx.baseDir, p);
+  checkKnownKeys(raw);
   const version = str(raw.version, 'version');
   if (version !== undefined && !/^0\.1$/.test(version))
     throw new WharfError('INVALID_ARGUMENT', `config version: ${version} is not supported (use 0.1)`);
@@ -185,6 +230,13 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
   const rootDirectory = abs(
     str(fsCfg.rootdirectory, 'storage.filesystem.rootdirectory') ?? path.join(ctx.wharfRoot, 'registry'),
   );
+  const drivers = STORAGE_DRIVERS.filter((d) => storage[d] !== undefined && storage[d] !== null);
+  if (drivers.length > 1)
+    throw new WharfError('INVALID_ARGUMENT', `config storage: two storage drivers (${drivers.join(', ')}); keep one`);
+  const storageCfg: StorageConfig =
+    drivers[0] === 's3' ? { driver: 's3', s3: resolveS3(obj(storage.s3, 'storage.s3')) } : { driver: 'filesystem' };
+  const redirect = obj(storage.redirect, 'storage.redirect');
+  const database = resolveDatabase(obj(raw.database, 'database'));
   const del = obj(storage.delete, 'storage.delete');
   const maintenance = obj(storage.maintenance, 'storage.maintenance');
   const purging = obj(maintenance.uploadpurging, 'storage.maintenance.uploadpurging');
@@ -256,6 +308,9 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
 
   return {
     rootDirectory,
+    storage: storageCfg,
+    redirectDisabled: bool(redirect.disable, 'storage.redirect.disable') ?? false,
+    database,
     host,
     port,
     ...(cert !== undefined && key !== undefined ? { tls: { certificate: abs(cert), key: abs(key) } } : {}),
@@ -291,5 +346,71 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
     workers,
     sendfile: bool(http.sendfile, 'http.sendfile') ?? true,
     ...(rate !== undefined ? { rateLimit: { rate, burst: burst ?? Math.max(1, Math.ceil(rate)) } } : {}),
+  };
+}
+
+const MIB = 1024 * 1024;
+const S3_MIN_PART = 5 * MIB;
+
+/** `storage.s3` as distribution reads it: region and bucket required, the keys together or not at all. */
+function resolveS3(s3: Raw): S3StorageConfig {
+  const need = (k: string) => {
+    const v = str(s3[k], `storage.s3.${k}`);
+    if (v === undefined || v === '') throw new WharfError('INVALID_ARGUMENT', `config storage.s3.${k}: required`);
+    return v;
+  };
+  const accessKey = str(s3.accesskey, 'storage.s3.accesskey');
+  const secretKey = str(s3.secretkey, 'storage.s3.secretkey');
+  if ((accessKey === undefined) !== (secretKey === undefined))
+    throw new WharfError('INVALID_ARGUMENT', 'config storage.s3: accesskey and secretkey go together');
+  const endpoint = str(s3.regionendpoint, 'storage.s3.regionendpoint');
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint))
+    throw new WharfError('INVALID_ARGUMENT', `config storage.s3.regionendpoint: ${endpoint} is not an http(s) URL`);
+  const chunkSize = s3.chunksize === undefined || s3.chunksize === null ? 10 * MIB : Number(s3.chunksize);
+  if (!Number.isInteger(chunkSize) || chunkSize < S3_MIN_PART)
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `config storage.s3.chunksize: must be a byte count of at least ${S3_MIN_PART}`,
+    );
+  return {
+    region: need('region'),
+    ...(endpoint !== undefined ? { regionEndpoint: endpoint } : {}),
+    bucket: need('bucket'),
+    ...(accessKey !== undefined && secretKey !== undefined ? { accessKey, secretKey } : {}),
+    rootDirectory: (str(s3.rootdirectory, 'storage.s3.rootdirectory') ?? '').replace(/^\/+|\/+$/g, ''),
+    chunkSize,
+    forcePathStyle: bool(s3.forcepathstyle, 'storage.s3.forcepathstyle') ?? false,
+    secure: bool(s3.secure, 'storage.s3.secure') ?? true,
+  };
+}
+
+const DEFAULT_POOL = 10;
+const DEFAULT_STATEMENT_TIMEOUT = '30s';
+
+/** `database`: SQLite in the data directory unless a driver or a DSN says PostgreSQL. */
+function resolveDatabase(db: Raw): DatabaseConfig {
+  const dsn = str(db.dsn, 'database.dsn');
+  const driver = str(db.driver, 'database.driver') ?? (dsn !== undefined ? 'postgres' : 'sqlite');
+  if (!(DATABASE_DRIVERS as readonly string[]).includes(driver))
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `config database.driver: unknown driver ${JSON.stringify(driver)} (${DATABASE_DRIVERS.join(', ')})`,
+    );
+  if (driver === 'sqlite') {
+    for (const k of ['dsn', 'pool', 'statementtimeout'])
+      if (db[k] !== undefined && db[k] !== null)
+        throw new WharfError('INVALID_ARGUMENT', `config database.${k}: only for driver postgres`);
+    return { driver: 'sqlite' };
+  }
+  if (dsn === undefined || !/^postgres(?:ql)?:\/\//.test(dsn))
+    throw new WharfError('INVALID_ARGUMENT', 'config database.dsn: driver postgres needs a postgresql:// URL');
+  const pool = db.pool === undefined || db.pool === null ? DEFAULT_POOL : Number(db.pool);
+  if (!Number.isInteger(pool) || pool < 1 || pool > 1000)
+    throw new WharfError('INVALID_ARGUMENT', 'config database.pool: must be a number from 1 to 1000');
+  return {
+    driver: 'postgres',
+    dsn,
+    pool,
+    statementTimeoutMs: parseDuration(db.statementtimeout ?? DEFAULT_STATEMENT_TIMEOUT, 'database.statementtimeout'),
   };
 }
