@@ -11,6 +11,8 @@ export interface PostgresIndexOptions {
   statementTimeoutMs: number;
   /** Apply pending migrations when opening (the server does); false only checks the schema version. */
   migrate: boolean;
+  /** With migrate false: skip the check too (`registry migrate` opens, then migrates itself). */
+  check?: boolean;
   /** Called once per query with its duration, for the server's metrics; `ok` false when it failed. */
   observe?: (seconds: number, ok: boolean) => void;
 }
@@ -95,7 +97,7 @@ export class PostgresConnection {
     const c = new PostgresConnection(opts);
     try {
       if (opts.migrate) await c.migrate();
-      else await c.checkSchema();
+      else if (opts.check !== false) await c.checkSchema();
       return c;
     } catch (err) {
       await c.pool.end().catch(() => undefined);
