@@ -169,12 +169,20 @@ describe('registry replicas on one PostgreSQL', { skip: postgresMissing() ?? fal
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       assert.equal(res.status, 503);
       assert.equal(res.headers.get('retry-after'), '5');
+      const cfg = Buffer.from('{}');
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(cfg), size: cfg.length },
+        layers: [],
+      };
       const put = await fetch(`${url(0)}/v2/load/r1/manifests/down`, {
         method: 'PUT',
-        body: '{}',
+        body: JSON.stringify(manifest),
         headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
       });
-      assert.equal(put.status, 503);
+      assert.equal(put.status, 503, await put.text());
+      assert.equal(put.headers.get('retry-after'), '5');
       const health = await fetch(`${url(0)}/debug/health`);
       assert.equal(health.status, 503);
       assert.match(await health.text(), /database_postgres/);
