@@ -132,8 +132,7 @@ async function main(): Promise<void> {
       const m: number[] = [];
       const b: number[] = [];
       // The servers take turns, so the machine's other load hits both alike.
-      for (const [i, s] of servers.entries())
-        m.push(await load(s.url, '/v2/bench/app/manifests/latest', conns, accept));
+      for (const s of servers) m.push(await load(s.url, '/v2/bench/app/manifests/latest', conns, accept));
       for (const [i, s] of servers.entries()) b.push(await load(s.url, `/v2/bench/app/blobs/${blobs[i]}`, conns));
       rows.push({ row: `manifest GET by tag, ${conns} connection(s)`, values: m });
       rows.push({ row: `blob GET ${BLOB_KB} KiB, ${conns} connection(s)`, values: b });
