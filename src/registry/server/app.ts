@@ -180,7 +180,9 @@ export function createRequestHandler(
     res.on('close', () => {
       const outcome = outcomeOf(req, res);
       const sent = Math.max(0, socket.bytesWritten - outBefore) + c.bytesSentDirect;
-      const received = Math.max(0, socket.bytesRead - inBefore);
+      // The body may have come in the same read as the headers (before inBefore): a complete body's length counts.
+      const declared = req.complete ? Number(req.headers['content-length'] ?? 0) || 0 : 0;
+      const received = Math.max(declared, socket.bytesRead - inBefore);
       observe(deps, c.route.name, method, outcome.status, sent, received, started, url.searchParams.has('digest'));
       if (uploading) deps.metrics.uploadsInFlight.dec();
       if (!deps.config.accessLog) return;
