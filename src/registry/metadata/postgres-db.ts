@@ -159,6 +159,12 @@ export class PostgresConnection {
   async #txOnce<T>(fn: (q: Query) => Promise<T>, exclusive: boolean): Promise<T> {
     const client = await this.#timed(() => this.pool.connect());
     let broken = false;
+    // A checked-out client whose server goes away (a restart) emits 'error' between queries; unheard, that would end
+    // the process. The next query of the transaction fails on its own.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     const q: Query = (sql, params) =>
       this.#timed(async () => {
         try {
@@ -180,6 +186,7 @@ export class PostgresConnection {
       throw err;
     } finally {
       // A connection that failed mid-transaction is not given back: the pool makes a new one.
+      client.off('error', onError);
       client.release(broken ? true : undefined);
     }
   }
@@ -207,6 +214,8 @@ export class PostgresConnection {
   /** Applies pending migrations in one transaction (under a lock, so replicas starting together apply each once). */
   async migrate(): Promise<{ from: number; to: number; applied: Migration[] }> {
     const client = await this.pool.connect();
+    const onError = () => undefined; // as in #txOnce: the failing query reports it
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
@@ -234,6 +243,7 @@ export class PostgresConnection {
       await client.query('ROLLBACK').catch(() => undefined);
       throw mapPgError(err);
     } finally {
+      client.off('error', onError);
       client.release();
     }
   }

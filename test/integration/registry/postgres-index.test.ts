@@ -10,6 +10,7 @@ import { MIGRATIONS } from '../../../src/registry/metadata/postgres-migrations.j
 import { runRegistryIndexSuite } from '../../suites/registry-index.js';
 import { postgresMissing, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { is } from '../../../src/errors/index.js';
+import { runCli, tempRoot } from '../../helpers/cli.js';
 
 const missing = postgresMissing();
 const opts = (dsn: string, migrate = true) => ({ dsn, pool: 4, statementTimeoutMs: 10_000, migrate });
@@ -47,6 +48,29 @@ describe('PostgreSQL registry index', { skip: missing ?? false }, () => {
         assert.match((e as Error).message, /schema 999, newer than this Wharf knows/);
         return true;
       });
+  });
+
+  it('`wharf registry migrate` applies the migrations once; serve refuses a database with a newer schema', async () => {
+    const dsn = await server.freshSchema('cli');
+    const { root, cleanup } = await tempRoot('wharf-pg-cli-');
+    try {
+      const env = { REGISTRY_DATABASE_DSN: dsn };
+      const first = await runCli(root, ['registry', 'migrate'], { env });
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /applied migration 1: /);
+      assert.match(first.stdout, /postgres schema migrated from version 0 to 1/);
+      const again = await runCli(root, ['registry', 'migrate'], { env });
+      assert.match(again.stdout, /postgres schema is at version 1, nothing to apply/);
+      const raw = new pg.Client({ connectionString: dsn });
+      await raw.connect();
+      await raw.query("INSERT INTO wharf_schema_migrations (version, description) VALUES (2, 'from the future')");
+      await raw.end();
+      const serve = await runCli(root, ['registry', 'serve', '--addr', '127.0.0.1:0'], { env });
+      assert.notEqual(serve.code, 0);
+      assert.match(serve.stderr, /schema 2, newer than this Wharf knows \(1\)/);
+    } finally {
+      await cleanup();
+    }
   });
 
   it('answers UNAVAILABLE (not a crash) while the database is down, and works again once it is back', async () => {
