@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { WharfError } from '../errors/index.js';
 import { parseGoDuration } from '../util/duration.js';
 import { DATABASE_DRIVERS, STORAGE_DRIVERS, checkKnownKeys, envKeyKnown } from './config-schema.js';
+import { parseS3Config, type S3Config } from './storage/s3-config.js';
 
 export type Action = 'pull' | 'push' | 'delete';
 
@@ -15,26 +16,6 @@ export interface AccessRule {
   repositories: string[];
   actions: Action[];
 }
-
-/** `storage.s3`, distribution's keys, resolved (the S3 BlobDriver reads this). */
-export interface S3StorageConfig {
-  region: string;
-  /** An S3-compatible endpoint (Ceph RGW, MinIO): `http(s)://host:port`; absent: AWS's own for the region. */
-  regionEndpoint?: string;
-  bucket: string;
-  /** Absent with secretKey: the AWS SDK's default credential chain (environment, instance role). */
-  accessKey?: string;
-  secretKey?: string;
-  /** Key prefix inside the bucket, without leading or trailing slash ('' = the bucket's root). */
-  rootDirectory: string;
-  /** Multipart part size in bytes (at least 5 MiB, S3's minimum part). */
-  chunkSize: number;
-  forcePathStyle: boolean;
-  /** false: plain HTTP to the endpoint. */
-  secure: boolean;
-}
-
-export type StorageConfig = { driver: 'filesystem' } | { driver: 's3'; s3: S3StorageConfig };
 
 export type DatabaseConfig =
   | { driver: 'sqlite' }
@@ -52,10 +33,8 @@ export type DatabaseConfig =
 export interface RegistryConfig {
   /** The local data directory: the filesystem driver's root, and the SQLite index's home (`index.db`). */
   rootDirectory: string;
-  /** Where blob bytes live; with `s3`, every replica shares the bucket. */
-  storage: StorageConfig;
-  /** `storage.redirect.disable`: blob GETs stream through the server instead of redirecting to the object store. */
-  redirectDisabled: boolean;
+  /** `storage.s3`: blobs in an S3 bucket (every replica shares it); absent: the filesystem under rootDirectory. */
+  s3?: S3Config;
   /** Where the index lives; with `postgres`, every replica shares the database. */
   database: DatabaseConfig;
   host: string;
@@ -233,9 +212,11 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
   const drivers = STORAGE_DRIVERS.filter((d) => storage[d] !== undefined && storage[d] !== null);
   if (drivers.length > 1)
     throw new WharfError('INVALID_ARGUMENT', `config storage: two storage drivers (${drivers.join(', ')}); keep one`);
-  const storageCfg: StorageConfig =
-    drivers[0] === 's3' ? { driver: 's3', s3: resolveS3(obj(storage.s3, 'storage.s3')) } : { driver: 'filesystem' };
   const redirect = obj(storage.redirect, 'storage.redirect');
+  const s3 =
+    drivers[0] === 's3'
+      ? parseS3Config(obj(storage.s3, 'storage.s3'), bool(redirect.disable, 'storage.redirect.disable') === true)
+      : undefined;
   const database = resolveDatabase(obj(raw.database, 'database'));
   const del = obj(storage.delete, 'storage.delete');
   const maintenance = obj(storage.maintenance, 'storage.maintenance');
@@ -308,8 +289,7 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
 
   return {
     rootDirectory,
-    storage: storageCfg,
-    redirectDisabled: bool(redirect.disable, 'storage.redirect.disable') ?? false,
+    ...(s3 !== undefined ? { s3 } : {}),
     database,
     host,
     port,
@@ -346,41 +326,6 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
     workers,
     sendfile: bool(http.sendfile, 'http.sendfile') ?? true,
     ...(rate !== undefined ? { rateLimit: { rate, burst: burst ?? Math.max(1, Math.ceil(rate)) } } : {}),
-  };
-}
-
-const MIB = 1024 * 1024;
-const S3_MIN_PART = 5 * MIB;
-
-/** `storage.s3` as distribution reads it: region and bucket required, the keys together or not at all. */
-function resolveS3(s3: Raw): S3StorageConfig {
-  const need = (k: string) => {
-    const v = str(s3[k], `storage.s3.${k}`);
-    if (v === undefined || v === '') throw new WharfError('INVALID_ARGUMENT', `config storage.s3.${k}: required`);
-    return v;
-  };
-  const accessKey = str(s3.accesskey, 'storage.s3.accesskey');
-  const secretKey = str(s3.secretkey, 'storage.s3.secretkey');
-  if ((accessKey === undefined) !== (secretKey === undefined))
-    throw new WharfError('INVALID_ARGUMENT', 'config storage.s3: accesskey and secretkey go together');
-  const endpoint = str(s3.regionendpoint, 'storage.s3.regionendpoint');
-  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint))
-    throw new WharfError('INVALID_ARGUMENT', `config storage.s3.regionendpoint: ${endpoint} is not an http(s) URL`);
-  const chunkSize = s3.chunksize === undefined || s3.chunksize === null ? 10 * MIB : Number(s3.chunksize);
-  if (!Number.isInteger(chunkSize) || chunkSize < S3_MIN_PART)
-    throw new WharfError(
-      'INVALID_ARGUMENT',
-      `config storage.s3.chunksize: must be a byte count of at least ${S3_MIN_PART}`,
-    );
-  return {
-    region: need('region'),
-    ...(endpoint !== undefined ? { regionEndpoint: endpoint } : {}),
-    bucket: need('bucket'),
-    ...(accessKey !== undefined && secretKey !== undefined ? { accessKey, secretKey } : {}),
-    rootDirectory: (str(s3.rootdirectory, 'storage.s3.rootdirectory') ?? '').replace(/^\/+|\/+$/g, ''),
-    chunkSize,
-    forcePathStyle: bool(s3.forcepathstyle, 'storage.s3.forcepathstyle') ?? false,
-    secure: bool(s3.secure, 'storage.s3.secure') ?? true,
   };
 }
 

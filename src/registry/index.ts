@@ -18,8 +18,6 @@ export {
   parseAddr,
   type RegistryConfig,
   type DatabaseConfig,
-  type StorageConfig,
-  type S3StorageConfig,
   type AccessRule,
   type Action,
 } from './config.js';

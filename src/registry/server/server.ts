@@ -34,16 +34,13 @@ export interface OpenOptions {
   metrics?: RegistryMetrics;
 }
 
-type StoreConfig = Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs' | 'storage' | 'database'>;
+type StoreConfig = Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs' | 's3' | 'database'>;
 
 /** The blob store the configuration names. */
-export async function openBlobDriver(config: Pick<RegistryConfig, 'rootDirectory' | 'storage'>): Promise<BlobDriver> {
-  switch (config.storage.driver) {
-    case 'filesystem':
-      return new FilesystemDriver(config.rootDirectory);
-    case 's3':
-      throw new WharfError('UNSUPPORTED', 'config storage.s3: this build of Wharf has no S3 driver');
-  }
+export async function openBlobDriver(config: Pick<RegistryConfig, 'rootDirectory' | 's3'>): Promise<BlobDriver> {
+  // The S3 driver comes with its own branch (src/registry/storage/s3.ts): here only its configuration is known.
+  if (config.s3) throw new WharfError('UNSUPPORTED', 'config storage.s3: this build of Wharf has no S3 driver');
+  return new FilesystemDriver(config.rootDirectory);
 }
 
 /**
