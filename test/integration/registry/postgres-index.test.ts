@@ -8,6 +8,8 @@ import pg from 'pg';
 import { PostgresRegistryIndex } from '../../../src/registry/metadata/postgres.js';
 import { MIGRATIONS } from '../../../src/registry/metadata/postgres-migrations.js';
 import { runRegistryIndexSuite } from '../../suites/registry-index.js';
+import { runConformanceSuite } from '../../suites/registry-conformance.js';
+import { startTestRegistry } from './helpers.js';
 import { postgresMissing, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { is } from '../../../src/errors/index.js';
 import { runCli, tempRoot } from '../../helpers/cli.js';
@@ -29,6 +31,10 @@ describe('PostgreSQL registry index', { skip: missing ?? false }, () => {
     const dsn = await server.freshSchema(`suite${n++}`);
     return { index: await PostgresRegistryIndex.open(opts(dsn)), cleanup: async () => {} };
   });
+
+  runConformanceSuite('postgres', async () =>
+    startTestRegistry({ database: { dsn: await server.freshSchema('conformance'), pool: 4 } }),
+  );
 
   it('applies its migrations once, refuses to serve an unmigrated schema, and refuses a newer one', async () => {
     const dsn = await server.freshSchema('migrations');
