@@ -177,13 +177,18 @@ export function createRequestHandler(
     const outBefore = socket.bytesWritten;
     const inBefore = socket.bytesRead;
     let uploading = false;
+    let matched = false;
     res.on('close', () => {
       const outcome = outcomeOf(req, res);
       const sent = Math.max(0, socket.bytesWritten - outBefore) + c.bytesSentDirect;
       // The body may have come in the same read as the headers (before inBefore): a complete body's length counts.
       const declared = req.complete ? Number(req.headers['content-length'] ?? 0) || 0 : 0;
       const received = Math.max(declared, socket.bytesRead - inBefore);
-      observe(deps, c.route.name, method, outcome.status, sent, received, started, url.searchParams.has('digest'));
+      // Labels from a closed set: a path no route matches and a method no route has do not make new series.
+      const routeLabel = matched ? c.route.name : 'unmatched';
+      const methodLabel = KNOWN_METHODS.has(method) ? method : 'other';
+      const digestParam = url.searchParams.has('digest');
+      observe(deps, routeLabel, methodLabel, outcome.status, sent, received, started, digestParam);
       if (uploading) deps.metrics.uploadsInFlight.dec();
       if (!deps.config.accessLog) return;
       log(
@@ -211,6 +216,7 @@ export function createRequestHandler(
       return;
     }
     c.route = route;
+    matched = true;
     if ((route.name === 'upload' || route.name === 'uploadStart') && method !== 'GET' && method !== 'DELETE') {
       uploading = true;
       deps.metrics.uploadsInFlight.inc();
@@ -246,16 +252,20 @@ export function createRequestHandler(
       const retry =
         toApiError(err, c.subject).status === 503 ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : undefined;
       const status = sendError(c, err, c.subject, retry);
-      if (status >= 500)
+      // An outage answers every request with 503: one line each, not a stack trace each.
+      if (status === 503) log(`unavailable: ${method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
+      else if (status >= 500)
         log(`error: ${method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     });
   };
 }
 
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
+
 /** Counts a finished request into the metrics; upload sessions by what their requests answered. */
 function observe(
   deps: ServerDeps,
-  route: RouteName,
+  route: RouteName | 'unmatched',
   method: string,
   status: number,
   sent: number,
