@@ -30,8 +30,10 @@ async function attack(name: string, attempt: (engine: Engine, which: 'wharf' | '
 const probe = (name: string, arg?: string) => async (engine: Engine) =>
   probeResult(await runIn(engine, `attack-probe ${name} ${arg ?? ''}`), name);
 
-const script = (text: string, flags: string[] = []) => async (engine: Engine) =>
-  scriptResult(await runIn(engine, text, flags));
+const script =
+  (text: string, flags: string[] = []) =>
+  async (engine: Engine) =>
+    scriptResult(await runIn(engine, text, flags));
 
 test('mount a file system', async () => {
   await attack('mount tmpfs (busybox mount)', script('mount -t tmpfs none /mnt && echo ESCAPED'));
@@ -59,7 +61,9 @@ test('write /proc/sys, /proc/sysrq-trigger and /sys/firmware', async () => {
   // Writes back the value the file has, so that a success changes nothing on the host.
   await attack(
     'write /proc/sys/kernel/randomize_va_space',
-    script('v=$(cat /proc/sys/kernel/randomize_va_space); echo "$v" > /proc/sys/kernel/randomize_va_space && echo ESCAPED'),
+    script(
+      'v=$(cat /proc/sys/kernel/randomize_va_space); echo "$v" > /proc/sys/kernel/randomize_va_space && echo ESCAPED',
+    ),
   );
   // `h` only prints the SysRq help to the kernel log, should it ever get through.
   await attack('write /proc/sysrq-trigger', script('echo h > /proc/sysrq-trigger && echo ESCAPED'));
@@ -72,7 +76,9 @@ test('write /proc/sys, /proc/sysrq-trigger and /sys/firmware', async () => {
 test('read /proc/kcore', async () => {
   await attack(
     'read /proc/kcore',
-    script('n=$(dd if=/proc/kcore bs=4096 count=1 2>/dev/null | wc -c); echo "read $n bytes"; [ "$n" -gt 0 ] && echo ESCAPED'),
+    script(
+      'n=$(dd if=/proc/kcore bs=4096 count=1 2>/dev/null | wc -c); echo "read $n bytes"; [ "$n" -gt 0 ] && echo ESCAPED',
+    ),
   );
 });
 
@@ -100,10 +106,13 @@ test('load a kernel module', async () => {
 test("change the host's time", async () => {
   await attack('clock_settime(CLOCK_REALTIME)', probe('clock_settime'));
   await attack('settimeofday', probe('settimeofday'));
-  await attack('busybox date -s', script(
+  await attack(
+    'busybox date -s',
+    script(
       // busybox's date exits 0 when it cannot set the time; its message says so.
       'date -s "$(date "+%Y-%m-%d %H:%M:%S")" 2>&1 | grep -q "can.t set" && echo "can\'t set date" || echo ESCAPED',
-    ),);
+    ),
+  );
 });
 
 test('reboot', async () => {
@@ -127,7 +136,21 @@ test("reach the engine's state through /proc/<pid>/root while exec runs", async 
     assert.ok(target.startsWith('/tmp/'), target);
     const name = `sec-procroot-${which}`;
     const scan = `i=0; while [ $i -lt 400 ]; do for p in /proc/[0-9]*; do [ -e "$p/root${target}" ] && echo "ESCAPED via $p"; done; i=$((i+1)); done 2>/dev/null | head -3; echo scanned`;
-    ok(await engine(['run', '-d', '--name', name, '--network', 'none', 'busybox', 'sh', '-c', `{ ${scan}; } > /tmp/scan; sleep 300`]), 'run -d');
+    ok(
+      await engine([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--network',
+        'none',
+        'busybox',
+        'sh',
+        '-c',
+        `{ ${scan}; } > /tmp/scan; sleep 300`,
+      ]),
+      'run -d',
+    );
     for (let i = 0; i < 5; i++) ok(await engine(['exec', name, 'true']), 'exec');
     let out = '';
     for (let i = 0; i < 300 && !/scanned/.test(out); i++) {
@@ -146,11 +169,24 @@ test("reach the engine's state through /proc/<pid>/root while exec runs", async 
 let wharfProcRoot: Result | undefined;
 
 test('a setuid-root binary under --security-opt no-new-privileges', async () => {
-  const euid = (flags: string[]) => async (engine: Engine): Promise<Result> => {
-    const r = await engine(['run', '--rm', '--network', 'none', '--user', '65534', ...flags, 'busybox', 'suid-probe', 'euid']);
-    const m = /^euid=(\d+)$/m.exec(r.stdout);
-    return { outcome: m?.[1] === '0' ? 'escaped' : 'blocked', detail: m ? `euid ${m[1]}` : `exit ${r.code}` };
-  };
+  const euid =
+    (flags: string[]) =>
+    async (engine: Engine): Promise<Result> => {
+      const r = await engine([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--user',
+        '65534',
+        ...flags,
+        'busybox',
+        'suid-probe',
+        'euid',
+      ]);
+      const m = /^euid=(\d+)$/m.exec(r.stdout);
+      return { outcome: m?.[1] === '0' ? 'escaped' : 'blocked', detail: m ? `euid ${m[1]}` : `exit ${r.code}` };
+    };
   // The control: without the option the setuid bit works (so the image and the probe are right).
   assert.equal((await euid([])(b.wharf)).outcome, 'escaped', 'setuid works without no-new-privileges');
   await attack('setuid root with no-new-privileges', euid(['--security-opt', 'no-new-privileges']));
