@@ -334,10 +334,10 @@ test('an image config that names /proc as a volume or a /proc/self/fd as the wor
     };
   });
   // runc before 1.1.12 leaked a host directory fd into the container, which WORKDIR /proc/self/fd/N reached.
-  await both('WORKDIR /proc/self/fd/N (N = 3..8)', async (engine) => {
+  await both('WORKDIR /proc/self/fd/N (N = 3..6)', async (engine) => {
     let seen = '';
     let ran = 0;
-    for (let fd = 3; fd <= 8; fd++) {
+    for (let fd = 3; fd <= 6; fd++) {
       const r = await engine([
         'run',
         '--rm',
@@ -353,6 +353,6 @@ test('an image config that names /proc as a volume or a /proc/self/fd as the wor
       if (r.code === 0) ran++;
       seen += r.stdout;
     }
-    return verdict(`${ran} of 6 started`, ran > 0, seen);
+    return verdict(`${ran} of 4 started`, ran > 0, seen);
   });
 });
