@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pack as tarPack } from 'tar-stream';
 import { serveRegistry, type ServedRegistry } from '../helpers/registry-serve.js';
