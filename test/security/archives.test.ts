@@ -354,4 +354,23 @@ test('an image config that names /proc as a volume or a /proc/self/fd as the wor
     }
     return verdict(`${ran} of 4 started`, ran > 0, seen);
   });
+  // The same named by the image's config (WorkingDir), as a hostile image would.
+  await both('image WorkingDir /proc/self/fd/5', async (engine, which) => {
+    const img = `hostile-procwd-${which}`;
+    const ctr = (await engine(['create', 'busybox'])).stdout.trim();
+    const c = await engine(['commit', '--change', 'WORKDIR /proc/self/fd/5', ctr, img]);
+    await engine(['rm', ctr]);
+    if (c.code !== 0) return verdict('commit refused', false, '');
+    const r = await engine([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      img,
+      'sh',
+      '-c',
+      `pwd; cat ${'../'.repeat(12)}${hostDir.slice(1)}/secret`,
+    ]);
+    return verdict(r.code === 0 ? `ran in ${r.stdout.split('\n')[0]}` : 'run refused', r.code === 0, r.stdout);
+  });
 });
