@@ -15,7 +15,7 @@ import { encodeMonitorConfig } from '../../src/runtime/index.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** Inputs per `npm test` run (about a second); scripts/fuzz.sh asks for many more. */
-const RUNS = Number(process.env.WHARF_FUZZ_MONITOR_RUNS ?? '100000');
+const RUNS = Number(process.env.WHARF_FUZZ_MONITOR_RUNS ?? '50000');
 
 let dir: string;
 let harness: string;
@@ -109,7 +109,7 @@ test(`monitor config reader: ${RUNS} inputs under ASan and UBSan, no report`, ()
       ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0',
       UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
     },
-    timeout: Math.max(120_000, RUNS / 10), // a run of libFuzzer does well over 10 inputs a millisecond here
+    timeout: Math.max(120_000, RUNS / 5), // libFuzzer does 17 000 inputs a second here under load
   });
   assert.equal(r.status, 0, `libFuzzer found a defect:\n${r.stderr.slice(-4000)}`);
   assert.match(r.stderr, new RegExp(`Done ${RUNS} runs`));
