@@ -29,6 +29,8 @@ have docker-compose || need+=(docker-compose)
 [ -x /usr/lib/podman/aardvark-dns ] || need+=(aardvark-dns)
 # libFuzzer for the monitor's fuzz harness.
 have clang || need+=(clang)
+# clang's libFuzzer and sanitizer runtimes (-fsanitize=fuzzer,address,undefined): not a dependency of clang itself.
+[ -e "$(clang -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-$(uname -m).a" ] || need+=(libclang-rt-dev)
 # The registry's scale-out tests: PostgreSQL 15 and a single-node Ceph with its RADOS Gateway.
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
 have radosgw || need+=(radosgw ceph-mon ceph-osd ceph-mgr ceph-common)

@@ -6,6 +6,7 @@ import { errorResponse } from './errors.js';
 import { matchRoute } from './routes.js';
 import { ApiState } from './state.js';
 import { API_VERSION, splitVersion } from './versions.js';
+import { requestUrl } from '../util/index.js';
 
 export interface ApiServerOptions extends ServerFacts {
   /** One line per failed request (status ≥ 500); default: none. */
@@ -42,7 +43,8 @@ export function createApiServer(wharf: Wharf, opts: ApiServerOptions): Server {
     if (upgraded) req.socket.once('close', end);
     else res.once('close', end);
     try {
-      const url = new URL(req.url ?? '/', 'http://api.moby.localhost');
+      const url = requestUrl(req.url, 'http://api.moby.localhost');
+      if (!url) throw Object.assign(new Error('page not found'), { status: 404 });
       const { version, path } = splitVersion(url.pathname);
       const m = matchRoute(req.method ?? 'GET', path);
       if (!m) throw Object.assign(new Error(`page not found`), { status: 404 });

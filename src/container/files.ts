@@ -165,6 +165,12 @@ export class ContainerFiles {
   /**
    * What `cp` sees: a running container's own view, through /proc/<pid>/root, so that its volumes, bind mounts and
    * tmpfs mounts are there as in `docker cp`; a stopped container's root file system.
+   *
+   * A running container is frozen (runc pause, no events: no one asked for a pause) while `fn` resolves and uses its
+   * paths: `cp` resolves a path inside the container and then hands the result to tar by name, and a process of the
+   * container that swapped a directory on that path for a symlink in between would have the host's kernel follow the
+   * symlink on the host (CVE-2018-15664; test/security/cp-race.test.ts). Frozen, nothing in the container can change
+   * the path between the two steps. A container its user paused stays paused. One copy or commit at a time.
    */
   async #withCpRoot<T>(
     idOrName: string,
@@ -172,8 +178,21 @@ export class ContainerFiles {
   ): Promise<T> {
     const v = await this.#tasks.observe(this.#records.resolve(idOrName));
     const pid = v.running ? v.state.pid : undefined;
-    if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
-    return this.withRootfs(idOrName, (rootfs, rec) => fn(rootfs, rec, false));
+    if (!pid || !pidAlive(pid)) return this.withRootfs(idOrName, (rootfs, rec) => fn(rootfs, rec, false));
+    if (v.status === 'paused') return fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
+    // Under the commit lock: a commit pauses the container too, and two copies must not thaw it under each other.
+    return withFileLock(
+      commitLockFile(this.#store.paths(v.id).dir),
+      async () => {
+        await this.#runc.pause(v.id);
+        try {
+          return await fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
+        } finally {
+          await this.#runc.resume(v.id);
+        }
+      },
+      { timeoutSec: 600, purpose: `copying files of container ${shortId(v.id)}` },
+    );
   }
 
   /** Run `fn` with the container's rootfs mounted (a stopped container is mounted for the call only). */

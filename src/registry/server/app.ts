@@ -4,6 +4,7 @@ import type { Action } from '../config.js';
 import type { Principal } from './access.js';
 import { apiError, toApiError } from './errors.js';
 import { RateLimiter } from './ratelimit.js';
+import { requestUrl } from '../../util/index.js';
 import { sendError, sendJson, type Handler, type RequestContext, type ServerDeps } from './context.js';
 import { matchRoute, METHODS, type Route, type RouteName } from './routes.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
@@ -161,8 +162,13 @@ export function createRequestHandler(
 
   return (req, res) => {
     const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://registry.invalid');
     const method = req.method ?? 'GET';
+    const url = requestUrl(req.url, 'http://registry.invalid');
+    if (!url) {
+      req.resume();
+      sendJson(res, 400, { errors: [{ code: 'UNSUPPORTED', message: 'the request target is not a valid path' }] });
+      return;
+    }
     const c: RequestContext = {
       req,
       res,
