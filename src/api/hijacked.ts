@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Writable, type Duplex } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import type { AttachOptions, AttachSession } from '../runtime/index.js';
+import { formatLogEntry, type AttachOptions, type AttachSession } from '../runtime/index.js';
 import { boolParam, hijack, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
 import { muxFrame, STDERR, STDOUT } from './frames.js';
 import type { ExecInstance } from './state.js';
@@ -28,10 +28,21 @@ export async function attachHandler(r: ApiRequest): Promise<void> {
     throw new WharfError('INVALID_ARGUMENT', 'Bad parameters: you must choose at least one stream');
   const tty = c.config.Tty === true;
   const socket = hijack(r);
+  const stdout = boolParam(r.query, 'stdout');
+  const stderr = boolParam(r.query, 'stderr');
+  if (boolParam(r.query, 'logs') && (stdout || stderr)) {
+    // `logs`: what the container wrote so far first (dockerode's attach to a running TTY container sees its prompt).
+    for await (const e of r.wharf.tasks.logs(c.id, { follow: false, stdout, stderr })) {
+      const text = formatLogEntry(e, false);
+      if (!socket.write(tty ? text : muxFrame(e.stream === 'stderr' ? STDERR : STDOUT, text)))
+        await new Promise((resolve) => socket.once('drain', resolve));
+    }
+  }
+  if (!boolParam(r.query, 'stream')) return void socket.end();
   const streams: AttachOptions = {
     ...(boolParam(r.query, 'stdin') ? { stdin: socket } : {}),
-    ...(boolParam(r.query, 'stdout') ? { stdout: toClient(socket, STDOUT, tty) } : {}),
-    ...(boolParam(r.query, 'stderr') ? { stderr: toClient(socket, tty ? STDOUT : STDERR, tty) } : {}),
+    ...(stdout ? { stdout: toClient(socket, STDOUT, tty) } : {}),
+    ...(stderr ? { stderr: toClient(socket, tty ? STDOUT : STDERR, tty) } : {}),
   };
   const follow = (session: AttachSession | undefined) => {
     if (!session) return void socket.end();
