@@ -105,8 +105,10 @@ export function hijack(r: ApiRequest, contentType = 'application/vnd.docker.raw-
   const headers = r.res.getHeaders();
   let extra = '';
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) extra += `${k}: ${String(v)}\r\n`;
-  // The response object must not write anything of its own to the socket from now on.
+  // The response object must not write anything of its own to the socket from now on; a client that resets the
+  // connection ends it, not the service.
   r.res.detachSocket(socket);
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
   socket.setTimeout(0);
   socket.write(`${head}${extra}\r\n`);
   return socket;

@@ -74,6 +74,9 @@ export function createApiServer(wharf: Wharf, opts: ApiServerOptions): Server {
 
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void dispatch(req, res, false));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // node's http server no longer listens on an upgraded socket: a client that resets it (docker-py drops an exec
+    // socket with output unread) would otherwise be an uncaught 'error' that ends the service.
+    socket.on('error', () => socket.destroy());
     void (async () => {
       // The request's own body (Content-Length) comes before the client's stream: read it off the socket first.
       const length = Number(req.headers['content-length'] ?? 0);

@@ -188,6 +188,13 @@ test('exec: output demuxed, exit code, hijacked stdin, tty', { skip }, async () 
     await new Promise((resolve) => raw.on('end', resolve));
     assert.match(text, /^\/dev\/pts\/\d+\r\nhi\r\n$/);
     assert.equal((await tty.inspect()).ExitCode, 0);
+
+    // A client that drops a hijacked connection with output unread (the service sees ECONNRESET): the service goes on.
+    const noisy = await c.exec({ Cmd: ['seq', '1', '200000'], AttachStdout: true });
+    const dropped = (await noisy.start({ hijack: true, stdin: true })) as unknown as Duplex;
+    await new Promise((resolve) => dropped.once('data', resolve));
+    dropped.destroy();
+    assert.equal(String(await docker.ping()), 'OK');
   } finally {
     await c.remove({ force: true });
   }
