@@ -283,8 +283,12 @@ def _():
 
 @step("containers.create/start/wait/remove, volumes.remove")
 def _():
-    c = client.containers.create("busybox", ["sh", "-c", "exit 7"], name="pyexit")
+    # docker-py sends the health check fields it was not given as null: Go's zero, "the image's".
+    check_interval = {"test": ["CMD", "true"], "interval": 1_000_000_000}
+    c = client.containers.create("busybox", ["sh", "-c", "exit 7"], name="pyexit", healthcheck=check_interval)
     check(c.status == "created", c.status)
+    health = c.attrs["Config"]["Healthcheck"]
+    check(health == {"Test": ["CMD", "true"], "Interval": 1_000_000_000}, f"healthcheck {health}")
     c.start()
     check(c.wait(timeout=30)["StatusCode"] == 7, "wait 7")
     c.reload()
