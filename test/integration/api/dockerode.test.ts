@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { PassThrough, type Readable, type Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { startApiService, type ApiService } from '../../helpers/api-service.js';
 import { serveRegistry, type ServedRegistry } from '../../helpers/registry-serve.js';
@@ -125,34 +126,57 @@ test('create, attach before start, demuxStream, wait, inspect, logs, remove', { 
   await assert.rejects(c.inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
 });
 
-test('a TTY container: attach is raw bytes, resize, stop, wait', { skip }, async () => {
+/** Reads a stream until `want` is in what came, at most 20 s; what came. */
+function readUntil(stream: Duplex, want: string, seen = { text: '' }): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const check = () => {
+      if (!seen.text.includes(want)) return;
+      clearTimeout(timer);
+      stream.off('data', onData);
+      resolve(seen.text);
+    };
+    const onData = (d: Buffer) => {
+      seen.text += d.toString();
+      check();
+    };
+    const timer = setTimeout(() => reject(new Error(`no ${want} in ${JSON.stringify(seen.text)}`)), 20_000);
+    stream.on('data', onData);
+    check();
+  });
+}
+
+test('a TTY container: attach with logs, raw bytes both ways, resize, stop, wait', { skip }, async () => {
   const c = await docker.createContainer({
     Image: 'busybox',
-    Cmd: ['sh', '-c', 'tty; echo ready; sleep 30'],
+    Cmd: ['sh', '-c', 'tty; echo ready; read line; echo "got $line"; sleep 30'],
     Tty: true,
     OpenStdin: true,
   });
   await c.start();
-  // `logs`: what it wrote before the attach, then the live stream.
-  const stream = (await c.attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Duplex;
-  let seen = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready in ${JSON.stringify(seen)}`)), 20_000);
-    stream.on('data', (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  assert.match(seen, /^\/dev\/pts\/\d+\r\nready\r\n/);
-  await c.resize({ h: 30, w: 100 });
-  const waited = c.wait();
-  await c.stop({ t: 1 });
-  assert.notEqual((await waited).StatusCode, 0);
-  stream.destroy();
-  await c.remove({ force: true });
+  try {
+    // What it wrote before the attach comes with `logs`: wait until it wrote it (the log is what the attach replays).
+    for (let i = 0; i < 100 && !String(await c.logs({ stdout: true })).includes('ready'); i++) await sleep(100);
+    const stream = (await c.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      logs: true,
+      hijack: true,
+    })) as unknown as Duplex;
+    const seen = { text: '' };
+    assert.match(await readUntil(stream, 'ready\r\n', seen), /^\/dev\/pts\/\d+\r\nready\r\n$/);
+    // Then the live stream: stdin goes in raw, the terminal echoes it, the answer comes back raw.
+    stream.write('hello\n');
+    assert.match(await readUntil(stream, 'got hello\r\n', seen), /ready\r\nhello\r\ngot hello\r\n$/);
+    await c.resize({ h: 30, w: 100 });
+    const waited = c.wait();
+    await c.stop({ t: 1 });
+    assert.notEqual((await waited).StatusCode, 0);
+    stream.destroy();
+  } finally {
+    await c.remove({ force: true });
+  }
 });
 
 test('exec: output demuxed, exit code, hijacked stdin, tty', { skip }, async () => {
