@@ -296,5 +296,7 @@ test('volumes and the run helper', { skip }, async () => {
   const { Volumes } = await docker.listVolumes();
   assert.ok(Volumes.some((v) => v.Name === 'dodevol'));
   await docker.getVolume('dodevol').remove();
+  // As dockerd's: the list of deleted volumes is [] when none went (not null, as for containers and images).
+  assert.deepEqual(await docker.pruneVolumes(), { VolumesDeleted: [], SpaceReclaimed: 0 });
   assert.equal((await fx.cli(['ps', '-aq'])).stdout, '');
 });
