@@ -16,7 +16,7 @@ export interface CreateBody {
   StdinOnce?: boolean;
   Env?: string[] | null;
   Cmd?: string[] | string | null;
-  Healthcheck?: HealthConfig | null;
+  Healthcheck?: HealthConfigBody | null;
   Image?: string;
   WorkingDir?: string;
   Entrypoint?: string[] | string | null;
@@ -25,6 +25,23 @@ export interface CreateBody {
   StopSignal?: string;
   StopTimeout?: number | null;
   HostConfig?: HostConfigBody | null;
+}
+
+/** Docker's HealthConfig as clients send it: docker-py sends the fields it was not given as null. */
+type HealthConfigBody = { [K in keyof HealthConfig]?: HealthConfig[K] | null };
+
+/**
+ * The health check as dockerd decodes it: null is Go's zero value and, like a zero, means "inherit the image's" (the
+ * fields are `omitempty`, so they are not stored either).
+ */
+function healthcheckOf(h: HealthConfigBody): HealthConfig {
+  const out: HealthConfig = {};
+  if (h.Test?.length) out.Test = h.Test;
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+    const v = h[k];
+    if (typeof v === 'number' && v !== 0) out[k] = v;
+  }
+  return out;
 }
 
 interface HostConfigBody {
@@ -254,7 +271,7 @@ export function createOptionsFromBody(input: unknown, name: string | undefined):
     ...(hc.RestartPolicy?.Name
       ? { restartPolicy: { Name: hc.RestartPolicy.Name, MaximumRetryCount: hc.RestartPolicy.MaximumRetryCount ?? 0 } }
       : {}),
-    ...(body.Healthcheck ? { healthcheck: body.Healthcheck } : {}),
+    ...(body.Healthcheck ? { healthcheck: healthcheckOf(body.Healthcheck) } : {}),
     ...(hc.IpcMode ? { ipc: hc.IpcMode } : {}),
     ...(hc.PidMode ? { pid: hc.PidMode } : {}),
     ...(hc.UTSMode ? { uts: hc.UTSMode } : {}),
