@@ -9,7 +9,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { startApiService, type ApiService } from '../../helpers/api-service.js';
-import { allowUndici8OnNode20 } from '../../helpers/node20-undici.js';
 import { ok } from '../../helpers/cli.js';
 import { httpGet, withBusybox, type Fixture } from '../container/fixture.js';
 
@@ -41,7 +40,6 @@ before(async () => {
   process.env.DOCKER_HOST = `unix://${service.socket}`;
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
-  allowUndici8OnNode20();
   tc = await import('testcontainers');
 });
 
