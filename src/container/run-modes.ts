@@ -2,6 +2,7 @@ import { WharfError } from '../errors/index.js';
 import type { NetworkMode } from '../network/index.js';
 import type { CreateOptions } from './create-options.js';
 import type { HostConfig } from './types.js';
+import { parseUsernsMode } from './userns.js';
 
 /**
  * The engine's checks of `run`'s namespace, security and logging options (issue 12), with dockerd's messages: what
@@ -35,15 +36,10 @@ export function checkUtsMode(mode: string): string {
   throw bad('--uts: invalid UTS mode');
 }
 
-/** `--userns`: '' or host. Wharf runs no user namespaces, so Docker's `private` (remapping) is refused in one line. */
+/** `--userns`: '' or host (the host's namespace), or `auto[:size=N]` (a range of its own: userns.ts). */
 export function checkUsernsMode(mode: string): string {
-  if (mode === '' || mode === 'host') return mode;
-  if (mode === 'private')
-    throw new WharfError(
-      'UNSUPPORTED',
-      '--userns private: Wharf does not implement user namespaces (remapping); only --userns host is accepted',
-    );
-  throw bad('--userns: invalid USER mode');
+  parseUsernsMode(mode);
+  return mode;
 }
 
 /** The container a `container:X` mode names, or undefined. */

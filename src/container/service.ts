@@ -44,6 +44,13 @@ import { shortId } from '../digest/index.js';
 import type { CreateOptions } from './create-options.js';
 import { hostConfigRunModes } from './run-modes.js';
 import { resolveMountPoint } from './mount-points.js';
+import {
+  DEFAULT_SUBID_USER,
+  USERNS_COPY_WARNING,
+  checkUsernsConflicts,
+  parseUsernsMode,
+  readSubordinateIds,
+} from './userns.js';
 
 export type { CreateOptions } from './create-options.js';
 
@@ -55,6 +62,8 @@ export interface ContainerServiceOptions {
   volumes: VolumeService;
   /** Each record's run state is checked with its task; `remove` ends the task first. */
   tasks: TaskService;
+  /** dockerd's `--userns-remap` (WharfOptions.usernsRemap): `--userns=auto` for containers that ask for no mode. */
+  usernsRemap?: string;
 }
 
 /**
@@ -75,6 +84,14 @@ export class ContainerService {
     this.#images = opts.images;
     this.#volumes = opts.volumes;
     this.#tasks = opts.tasks;
+    this.#usernsRemap = opts.usernsRemap;
+  }
+
+  readonly #usernsRemap: string | undefined;
+
+  /** The subordinate ids' owner: `userns-remap`'s user, else `wharf`. */
+  get #subidUser(): string {
+    return !this.#usernsRemap || this.#usernsRemap === 'default' ? DEFAULT_SUBID_USER : this.#usernsRemap;
   }
 
   /** A full ID, a unique ID prefix, or a name (with or without the leading slash). */
@@ -216,7 +233,11 @@ export class ContainerService {
         throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
       return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
-    const modes = hostConfigRunModes(opts, network);
+    const userns = opts.userns || (this.#usernsRemap ? 'auto' : '');
+    const modes = hostConfigRunModes({ ...opts, userns }, network);
+    const usernsChoice = parseUsernsMode(userns);
+    // Read before anything is made: no subordinate ids is an error in the request's terms.
+    const subIds = usernsChoice.kind === 'auto' ? readSubordinateIds(this.#subidUser) : undefined;
     for (const mode of [modes.IpcMode, modes.PidMode]) {
       const other = joinedContainer(mode);
       if (other !== undefined) this.#records.resolve(other);
@@ -292,6 +313,10 @@ export class ContainerService {
       ...modes,
     };
     const warnings = await this.#resources(hostConfig, opts.resources);
+    if (usernsChoice.kind === 'auto') {
+      checkUsernsConflicts(hostConfig, this.#store.snapshots.differ.driverName);
+      if (!(await this.#store.idmappedLayers())) warnings.push(USERNS_COPY_WARNING);
+    }
 
     const createdVolumes: string[] = [];
     let prepared = false;
@@ -320,6 +345,10 @@ export class ContainerService {
         );
       }
 
+      const idMap =
+        usernsChoice.kind === 'auto' && subIds
+          ? this.#store.userns.allocate(id, usernsChoice.size, subIds, this.#subidUser)
+          : undefined;
       await this.#store.prepareLayers(id, img.topChain ?? undefined, hostConfig.Init);
       prepared = true;
       const rec: ContainerRecord = {
@@ -333,6 +362,7 @@ export class ContainerService {
         path: argv[0]!,
         args: argv.slice(1),
         mounts,
+        ...(idMap ? { idMap } : {}),
         state: { status: 'created', exitCode: 0 },
         restartCount: 0,
       };
@@ -342,6 +372,7 @@ export class ContainerService {
       return warnings.length ? { ...rec, warnings } : rec;
     } catch (err) {
       if (prepared) await this.#store.removeLayers(id).catch(() => {});
+      this.#store.userns.release(id);
       for (const v of createdVolumes) await this.#volumes.remove(v, { force: true }).catch(() => {});
       throw err;
     }

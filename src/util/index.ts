@@ -16,3 +16,4 @@ export * from './flock.js';
 export * from './owner.js';
 export * from './test-pause.js';
 export * from './prune-filter.js';
+export * from './idmap.js';
