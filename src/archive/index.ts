@@ -11,3 +11,4 @@ export { tarStream } from './tar-lib.js';
 export { isOverlayWhiteout, isOpaqueDir } from './fsmeta.js';
 export { directoryChanges, directoryDiffTar } from './treediff.js';
 export { walkTree, type TreeEntry } from './walk.js';
+export { reownTar } from './reown.js';

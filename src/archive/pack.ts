@@ -13,6 +13,8 @@ export interface TarOptions {
   clampMtime?: Date;
   /** Force every mtime to this. */
   mtime?: Date;
+  /** Owners as written, from the files' (a remapped container's host ids back to its own: util/idmap.ts). */
+  owner?: (uid: number, gid: number) => { uid: number; gid: number };
 }
 
 export interface TarHeader {
@@ -107,6 +109,7 @@ export class TarWriter {
       uname: string;
       gname: string;
     };
+    if (this.opts.owner) Object.assign(h, this.opts.owner(h.uid, h.gid));
     for (const id of ['uid', 'gid'] as const) {
       if (h[id] > MAX_OCTAL_ID) {
         h.pax = { ...h.pax, [id]: String(h[id]) };

@@ -43,3 +43,16 @@ export function ownerToContainer(map: IdMap, uid: number, gid: number): { uid: n
 export function idMapText(maps: readonly IdMapping[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
+
+/**
+ * Owners as a remapped container's tars record them (commit, export, cp out): its host ids shifted back. An id
+ * outside its range is the host's root's (overlayfs makes whiteouts with the mounter's ids, Wharf bind-mounts
+ * /etc/hosts and the like): recorded as 0, as an image from a plain container has them.
+ */
+export function tarOwnerOf(map: IdMap): (uid: number, gid: number) => { uid: number; gid: number } {
+  const back = (maps: readonly IdMapping[], id: number): number => {
+    const c = idToContainer(maps, id);
+    return c === OVERFLOW_ID && idToHost(maps, OVERFLOW_ID) !== id ? 0 : c;
+  };
+  return (uid, gid) => ({ uid: back(map.uid, uid), gid: back(map.gid, gid) });
+}
