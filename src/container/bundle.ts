@@ -330,7 +330,8 @@ function ipv6Available(): boolean {
   }
 }
 
-function appArmorEnabled(): boolean {
+/** Whether the kernel has AppArmor enabled (it has not on this machine). */
+export function appArmorEnabled(): boolean {
   try {
     return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
   } catch {

@@ -50,6 +50,8 @@ export const joinedContainer = (mode: string | undefined): string | undefined =>
 
 export interface SecurityChoices {
   noNewPrivileges: boolean;
+  /** `label=…` other than `disable`: SELinux labels asked for (never applied: see refuseUnavailableConfinement). */
+  labels?: string[];
   /** undefined or 'builtin': Docker's default profile; 'unconfined': none; else a Docker seccomp profile (JSON text). */
   seccomp?: string;
   apparmor?: string;
@@ -58,8 +60,8 @@ export interface SecurityChoices {
 }
 
 /**
- * dockerd's parseSecurityOpt: `no-new-privileges[=|:bool]`, `seccomp=…`, `apparmor=…`, `label=…` (SELinux, accepted
- * and not applied: this host has no SELinux, as dockerd ignores it then), `systempaths=unconfined`.
+ * dockerd's parseSecurityOpt: `no-new-privileges[=|:bool]`, `seccomp=…`, `apparmor=…`, `label=…` (SELinux),
+ * `systempaths=unconfined`. What create refuses of them is refuseUnavailableConfinement's.
  */
 export function parseSecurityOpts(opts: readonly string[]): SecurityChoices {
   const out: SecurityChoices = { noNewPrivileges: false, unmaskPaths: false };
@@ -74,6 +76,7 @@ export function parseSecurityOpts(opts: readonly string[]): SecurityChoices {
     const [, key, value] = m as unknown as [string, string, string];
     switch (key) {
       case 'label':
+        if (value !== 'disable') out.labels = [...(out.labels ?? []), value];
         continue;
       case 'apparmor':
         out.apparmor = value;
@@ -96,6 +99,26 @@ export function parseSecurityOpts(opts: readonly string[]): SecurityChoices {
     }
   }
   return out;
+}
+
+/**
+ * Confinement asked for that this host cannot give is refused at create, where dockerd accepts it and silently
+ * applies nothing (a reviewer reading the command would believe it confined): an SELinux `label=…` (Wharf applies no
+ * SELinux labels; `label=disable`, which asks for none, is accepted), and an AppArmor profile where the kernel has no
+ * AppArmor (`apparmor=unconfined` is accepted).
+ */
+export function refuseUnavailableConfinement(sec: SecurityChoices, appArmorEnabled: boolean): void {
+  const label = sec.labels?.[0];
+  if (label !== undefined)
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `--security-opt label=${label}: Wharf applies no SELinux labels (only label=disable is accepted); refusing rather than running the container unlabelled`,
+    );
+  if (sec.apparmor !== undefined && sec.apparmor !== 'unconfined' && !appArmorEnabled)
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `--security-opt apparmor=${sec.apparmor}: AppArmor is not enabled in this kernel (/sys/module/apparmor/parameters/enabled); refusing rather than running the container unconfined`,
+    );
 }
 
 const parseGoBool = (v: string): boolean | undefined =>

@@ -12,7 +12,7 @@ import {
   resolveArgs,
   type StatsSample,
 } from '../runtime/index.js';
-import { cgroupsPathOf } from './bundle.js';
+import { appArmorEnabled, cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
@@ -34,7 +34,7 @@ import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
-import { joinedContainer } from './run-modes.js';
+import { joinedContainer, parseSecurityOpts, refuseUnavailableConfinement } from './run-modes.js';
 import type { VolumeService } from './volumes.js';
 import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
 import { liveResources, planUpdate } from './update.js';
@@ -44,13 +44,7 @@ import { shortId } from '../digest/index.js';
 import type { CreateOptions } from './create-options.js';
 import { hostConfigRunModes } from './run-modes.js';
 import { resolveMountPoint } from './mount-points.js';
-import {
-  DEFAULT_SUBID_USER,
-  USERNS_COPY_WARNING,
-  checkUsernsConflicts,
-  parseUsernsMode,
-  readSubordinateIds,
-} from './userns.js';
+import { USERNS_COPY_WARNING, checkUsernsConflicts, usernsRequest } from './userns.js';
 
 export type { CreateOptions } from './create-options.js';
 
@@ -88,11 +82,6 @@ export class ContainerService {
   }
 
   readonly #usernsRemap: string | undefined;
-
-  /** The subordinate ids' owner: `userns-remap`'s user, else `wharf`. */
-  get #subidUser(): string {
-    return !this.#usernsRemap || this.#usernsRemap === 'default' ? DEFAULT_SUBID_USER : this.#usernsRemap;
-  }
 
   /** A full ID, a unique ID prefix, or a name (with or without the leading slash). */
   resolve(idOrName: string): ContainerRecord {
@@ -233,11 +222,9 @@ export class ContainerService {
         throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
       return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
-    const userns = opts.userns || (this.#usernsRemap ? 'auto' : '');
-    const modes = hostConfigRunModes({ ...opts, userns }, network);
-    const usernsChoice = parseUsernsMode(userns);
-    // Read before anything is made: no subordinate ids is an error in the request's terms.
-    const subIds = usernsChoice.kind === 'auto' ? readSubordinateIds(this.#subidUser) : undefined;
+    const userns = usernsRequest(opts.userns, this.#usernsRemap);
+    const modes = hostConfigRunModes({ ...opts, userns: userns.mode }, network);
+    refuseUnavailableConfinement(parseSecurityOpts(opts.securityOpt ?? []), appArmorEnabled());
     for (const mode of [modes.IpcMode, modes.PidMode]) {
       const other = joinedContainer(mode);
       if (other !== undefined) this.#records.resolve(other);
@@ -313,7 +300,7 @@ export class ContainerService {
       ...modes,
     };
     const warnings = await this.#resources(hostConfig, opts.resources);
-    if (usernsChoice.kind === 'auto') {
+    if (userns.subIds) {
       checkUsernsConflicts(hostConfig, this.#store.snapshots.differ.driverName);
       if (!(await this.#store.idmappedLayers())) warnings.push(USERNS_COPY_WARNING);
     }
@@ -345,10 +332,7 @@ export class ContainerService {
         );
       }
 
-      const idMap =
-        usernsChoice.kind === 'auto' && subIds
-          ? this.#store.userns.allocate(id, usernsChoice.size, subIds, this.#subidUser)
-          : undefined;
+      const idMap = userns.subIds && this.#store.userns.allocate(id, userns.size, userns.subIds, userns.user);
       await this.#store.prepareLayers(id, img.topChain ?? undefined, hostConfig.Init);
       prepared = true;
       const rec: ContainerRecord = {

@@ -24,6 +24,23 @@ export interface IdRange {
 /** `--userns` as asked: the host's namespace (Docker's default, '' or `host`), or a fresh range (`auto[:size=N]`). */
 export type UsernsChoice = { kind: 'host' } | { kind: 'auto'; size: number };
 
+/**
+ * create's user namespace: the mode asked, or the engine's default (`userns-remap`: `auto` for a container that
+ * asks for none); for a remapped one the size and the subordinate ids of the user they come from (read now, so that
+ * a host without them fails the create before anything is made).
+ */
+export function usernsRequest(
+  asked: string | undefined,
+  remap: string | undefined,
+  read = readSubordinateIds,
+): { mode: string; size: number; user: string; subIds?: { uids: IdRange[]; gids: IdRange[] } } {
+  const mode = asked || (remap ? 'auto' : '');
+  const choice = parseUsernsMode(mode);
+  const user = !remap || remap === 'default' ? DEFAULT_SUBID_USER : remap;
+  if (choice.kind === 'host') return { mode, size: 0, user };
+  return { mode, size: choice.size, user, subIds: read(user) };
+}
+
 /** Docker's `--userns` values plus podman's `auto[:size=N]`; others refused with the docker CLI's words. */
 export function parseUsernsMode(mode: string): UsernsChoice {
   if (mode === '' || mode === 'host') return { kind: 'host' };

@@ -72,6 +72,8 @@ export class Wharf {
     readonly intents: Intents,
     private readonly runc: Runc,
     private readonly containerStore: ContainerStore,
+    /** dockerd's `--userns-remap` as opened (WharfOptions.usernsRemap): '' when off. */
+    readonly usernsRemap = '',
   ) {}
 
   /**
@@ -164,6 +166,7 @@ export class Wharf {
         intents,
         runc,
         store,
+        opts.usernsRemap ?? '',
       );
     } catch (err) {
       db.close();
