@@ -27,6 +27,7 @@ import { restoreContainers, type RestoreResult } from './restore.js';
 import type { OciResources } from '../runtime/index.js';
 import { ownerToHost, removeTreeSync, trace } from '../util/index.js';
 import { holdUserns, releaseUserns } from '../snapshot/index.js';
+import { ensureSearchable } from './userns.js';
 import { startNetwork, writeBundleSpec } from './bundle.js';
 import { healthProbe } from './health.js';
 import type { ContainerRecords } from './records.js';
@@ -122,6 +123,10 @@ export class TaskService {
         if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination), root);
       }
       if (rec.idMap) {
+        ensureSearchable(this.#store.root, [
+          p.dir,
+          ...rec.mounts.filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Source),
+        ]);
         releaseUserns(p.userns); // a previous run's, if its teardown never came
         holdUserns(rec.idMap, p.userns);
       }

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, lchownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { walkTree } from '../archive/index.js';
 import { WharfError } from '../errors/index.js';
 import type { MetaDb, Migration } from '../meta/index.js';
@@ -226,4 +227,28 @@ export async function chownTreeOnce(rootfs: string, map: IdMap, marker: string):
     if (e.st.mode & 0o6000 && !e.st.isSymbolicLink()) chmodSync(e.abs, e.st.mode & 0o7777);
   }
   writeFileSync(marker, '');
+}
+
+/**
+ * A remapped container's root is an unprivileged uid on the host, and runc mounts its root file system, volumes and
+ * /etc files from inside its user namespace: every directory on the way must let others search it. As dockerd does
+ * for its data root under `--userns-remap`, Wharf's own directories get `o+x` (`root` and below it, up to `dirs`);
+ * a directory above the root that refuses is an error that says what to change (dockerd's check, its advice).
+ */
+export function ensureSearchable(root: string, dirs: readonly string[]): void {
+  for (let d = path.dirname(root); ; d = path.dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0)
+      throw new WharfError(
+        'FAILED_PRECONDITION',
+        `a directory above the Wharf root (${d}) restricts access to the remapped root uid/gid of --userns containers; please fix by allowing 'o+x' permissions on it`,
+      );
+    if (d === path.dirname(d)) break;
+  }
+  for (const dir of dirs) {
+    for (let d = dir; d.startsWith(root); d = path.dirname(d)) {
+      const mode = statSync(d).mode;
+      if ((mode & 0o001) === 0) chmodSync(d, (mode & 0o7777) | 0o011);
+      if (d === root) break;
+    }
+  }
 }
