@@ -102,20 +102,32 @@ static int write_file(const char* path, const char* text) {
  * pipe (nothing but async-signal-safe calls in it: the Node process has threads), its maps written from here, its
  * namespace opened, then the child told to go and reaped. -errno on failure.
  */
+/* The child of userns_fd_for: waits for the read end of its pipe to close. Shares our memory (CLONE_VM): only
+ * async-signal-safe calls here. */
+static int userns_child(void* arg) {
+  const int* p = arg;
+  char c;
+  close(p[1]); /* its own copy of the write end: else it would never see EOF */
+  while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
+  return 0;
+}
+
 static int userns_fd_for(const char* uid_map, const char* gid_map) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return -errno;
-  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+  /* CLONE_VM: no copy of this (large) process's page tables, which a fork would make; a small stack of its own. */
+  size_t stack_size = 64 * 1024;
+  char* stack = malloc(stack_size);
+  if (!stack) {
+    close(p[0]); close(p[1]);
+    return -ENOMEM;
+  }
+  pid_t pid = clone(userns_child, stack + stack_size, CLONE_VM | CLONE_NEWUSER | SIGCHLD, p);
   if (pid < 0) {
     int e = errno;
+    free(stack);
     close(p[0]); close(p[1]);
     return -e;
-  }
-  if (pid == 0) {
-    char c;
-    close(p[1]);
-    while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
-    _exit(0);
   }
   close(p[0]);
   char path[64];
@@ -133,6 +145,7 @@ static int userns_fd_for(const char* uid_map, const char* gid_map) {
   }
   close(p[1]); /* the child reads EOF and exits */
   while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  free(stack);
   return e ? -e : fd;
 }
 
