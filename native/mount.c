@@ -184,8 +184,27 @@ static napi_value do_hold_userns(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+struct netns_child_args {
+  int userns;
+  int go[2];
+  int done[2];
+};
+
+/* The child of netnsInUserns (CLONE_VM: async-signal-safe calls only): its own copies of the pipes' other ends closed,
+ * into the user namespace, a new network namespace there, then it says so and waits to be let go. */
+static int netns_child(void* arg) {
+  const struct netns_child_args* a = arg;
+  char c = 0;
+  close(a->go[1]);
+  close(a->done[0]);
+  if (setns(a->userns, CLONE_NEWUSER) != 0 || unshare(CLONE_NEWNET) != 0) c = (char)errno;
+  while (write(a->done[1], &c, 1) < 0 && errno == EINTR) {}
+  while (read(a->go[0], &c, 1) < 0 && errno == EINTR) {}
+  return 0;
+}
+
 /*
- * A child forked here joins the user namespace and makes a network namespace there (so that namespace belongs to
+ * A child made here joins the user namespace and makes a network namespace there (so that namespace belongs to
  * the container's user namespace, and runc can join both, in its order, for `exec`); the parent bind-mounts it.
  */
 static napi_value do_netns_in_userns(napi_env env, napi_callback_info info) {
@@ -205,18 +224,14 @@ static napi_value do_netns_in_userns(napi_env env, napi_callback_info info) {
   int go[2] = {-1, -1}, done[2] = {-1, -1};
   int e = 0;
   if (ufd < 0 || pipe2(go, O_CLOEXEC) != 0 || pipe2(done, O_CLOEXEC) != 0) e = errno;
+  size_t stack_size = 64 * 1024;
+  char* stack = e ? NULL : malloc(stack_size);
+  if (!e && !stack) e = ENOMEM;
   pid_t pid = -1;
+  struct netns_child_args args = {ufd, {go[0], go[1]}, {done[0], done[1]}};
   if (!e) {
-    pid = fork();
+    pid = clone(netns_child, stack + stack_size, CLONE_VM | SIGCHLD, &args);
     if (pid < 0) e = errno;
-  }
-  if (pid == 0) {
-    char c = 0;
-    close(go[1]); close(done[0]);
-    if (setns(ufd, CLONE_NEWUSER) != 0 || unshare(CLONE_NEWNET) != 0) c = (char)errno;
-    while (write(done[1], &c, 1) < 0 && errno == EINTR) {}
-    while (read(go[0], &c, 1) < 0 && errno == EINTR) {}
-    _exit(0);
   }
   if (pid > 0) {
     close(go[0]); go[0] = -1;
@@ -234,6 +249,7 @@ static napi_value do_netns_in_userns(napi_env env, napi_callback_info info) {
     close(go[1]); go[1] = -1; /* the child reads EOF and exits */
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
   }
+  free(stack);
   for (int i = 0; i < 2; i++) {
     if (go[i] >= 0) close(go[i]);
     if (done[i] >= 0) close(done[i]);
