@@ -201,3 +201,31 @@ test('userns-remap in the config file makes auto the default; --userns=host opts
   assert.match(r.stderr, /no subordinate ids for user "no-such-subid-user" in \/etc\/subuid/);
   assert.equal(ok(await f.cli(['ps', '-aq']), 'ps').stdout, '', 'nothing was created');
 });
+
+test('where the kernel takes no idmapped overlay layers: one WARNING at create, a chowned copy, the same owners', async () => {
+  // The probe's answer is cached per run root; saying "no" there stands in for an older kernel.
+  const cache = path.join(f.root, 'run', 'idmapped-overlay');
+  const before = await fsp.readFile(cache, 'utf8');
+  await fsp.writeFile(cache, 'no\n');
+  try {
+    const r = ok(
+      await f.cli(['run', '-d', '--name', 'u-copy', '--userns=auto', 'busybox', 'sh', '-c', 'echo w > /w; sleep 60']),
+      'run',
+    );
+    assert.match(r.stderr, /^WARNING: this kernel cannot idmap overlay layers .* copied into the container/m);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    const [, base] = await hostBase('u-copy');
+    assert.equal(
+      ok(await f.cli(['exec', 'u-copy', 'stat', '-c', '%u', '/bin/sh', '/owned/by1000']), 'exec').stdout,
+      '0\n1000\n',
+    );
+    const upper = ok(
+      await f.cli(['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'u-copy']),
+      'inspect',
+    ).stdout.trim();
+    assert.equal((await fsp.lstat(path.join(upper, 'owned/by1000'))).uid, base! + 1000, 'copied up, chowned');
+    ok(await f.cli(['rm', '-f', 'u-copy']), 'rm');
+  } finally {
+    await fsp.writeFile(cache, before);
+  }
+});
