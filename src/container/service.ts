@@ -332,9 +332,10 @@ export class ContainerService {
         );
       }
 
-      const idMap = userns.subIds && this.#store.userns.allocate(id, userns.size, userns.subIds, userns.user);
       await this.#store.prepareLayers(id, img.topChain ?? undefined, hostConfig.Init);
       prepared = true;
+      // After the container's directory exists: `system check` frees a range only where there is none (userns.ts).
+      const idMap = userns.subIds && this.#store.userns.allocate(id, userns.size, userns.subIds, userns.user);
       const rec: ContainerRecord = {
         id,
         name: finalName,

@@ -96,6 +96,7 @@ export class Wharf {
       (id) => store.paths(id).dir,
       recovery,
       opts.repair ?? false,
+      store.userns,
     );
     const report = await checkImageStore(stores, {
       root: this.root,

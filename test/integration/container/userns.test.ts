@@ -9,6 +9,8 @@ import { promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ok } from '../../helpers/cli.js';
 import { withBusybox, type Fixture } from './fixture.js';
+import { UsernsRanges } from '../../../src/container/userns.js';
+import { openMetaDb } from '../../../src/meta/index.js';
 
 // The subordinate ids Wharf hands out come from the `wharf` user's lines; a host without them gets them for this file
 // (and loses them again after it), as an administrator would add them.
@@ -228,4 +230,27 @@ test('where the kernel takes no idmapped overlay layers: one WARNING at create, 
   } finally {
     await fsp.writeFile(cache, before);
   }
+});
+
+test('system check reports a range whose container is gone and frees it with --repair', async () => {
+  const db = openMetaDb(f.root);
+  try {
+    new UsernsRanges(db).allocate(
+      'f'.repeat(64),
+      1000,
+      { uids: [{ start: 9e6, size: 1e4 }], gids: [{ start: 9e6, size: 1e4 }] },
+      'wharf',
+    );
+  } finally {
+    db.close();
+  }
+  assert.match(
+    (await f.cli(['system', 'check'])).stdout,
+    /orphan: user namespace range 9000000\+1000 of container ffffffffffff/,
+  );
+  assert.match(
+    ok(await f.cli(['system', 'check', '--repair']), 'repair').stdout,
+    /ffffffffffff, which does not exist \(repaired\)/,
+  );
+  assert.doesNotMatch(ok(await f.cli(['system', 'check']), 'check').stdout, /user namespace range/);
 });
