@@ -1,4 +1,4 @@
-import { closeSync, lchownSync, mkdirSync, openSync, promises as fsp, rmdirSync, rmSync } from 'node:fs';
+import { closeSync, lchownSync, mkdirSync, openSync, promises as fsp, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import { idMapText, idToHost, type IdMap } from '../util/index.js';
@@ -50,11 +50,12 @@ export async function mountIdmapped(
     }
     await mountAll(out, target);
   } finally {
-    detachAll(made, scratch);
+    detachAll(made);
   }
 }
 
-function detachAll(targets: readonly string[], scratch: string): void {
+/** The idmapped binds detached; their (empty) mount points stay for the next mount and go with the container. */
+function detachAll(targets: readonly string[]): void {
   const addon = nativeMount();
   for (const t of targets) {
     try {
@@ -62,16 +63,6 @@ function detachAll(targets: readonly string[], scratch: string): void {
     } catch {
       // not mounted (its idmapBind failed)
     }
-    try {
-      rmdirSync(t);
-    } catch {
-      // left for the container's removal
-    }
-  }
-  try {
-    rmdirSync(scratch);
-  } catch {
-    // not empty or gone
   }
 }
 
