@@ -5,6 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ok } from '../../helpers/cli.js';
@@ -106,7 +107,7 @@ test('files written to the writable layer and to a volume are owned by the mappe
   assert.deepEqual(await owner(path.join(vol, 'v')), [base, base]);
 });
 
-test('commit of a remapped container stores its own ids (root as 0), not the host ones', async () => {
+test('commit and export of a remapped container store its own ids (root as 0), not the host ones', async () => {
   ok(await f.cli(['commit', 'u-own', 'u-committed']), 'commit');
   const out = ok(
     await f.cli([
@@ -126,6 +127,15 @@ test('commit of a remapped container stores its own ids (root as 0), not the hos
     'run committed',
   ).stdout;
   assert.equal(out, '/w 0:0\n/d 0:0\n/d/u 1000:1000\n/owned/by1000 1000:1000\n');
+  // export likewise
+  const tarFile = path.join(f.root, 'u-own.tar');
+  ok(await f.cli(['export', '-o', tarFile, 'u-own']), 'export');
+  const listing = execFileSync('tar', ['--numeric-owner', '-tvf', tarFile, 'w', 'd/u', 'bin/busybox'], {
+    encoding: 'utf8',
+  });
+  assert.match(listing, /^-\S+ 0\/0 .* w$/m);
+  assert.match(listing, /^-\S+ 1000\/1000 .* d\/u$/m);
+  assert.match(listing, /^-\S+ 0\/0 .* bin\/busybox$/m);
   ok(await f.cli(['rm', '-f', 'u-own']), 'rm');
   ok(await f.cli(['rmi', 'u-committed']), 'rmi');
   ok(await f.cli(['volume', 'rm', 'u-vol']), 'volume rm');
