@@ -31,7 +31,7 @@ export interface TarHeader {
   pax?: PaxInput;
 }
 
-const MAX_OCTAL_ID = 0o777777; // what tar-stream's ustar encoder fits in the uid/gid fields
+export const MAX_OCTAL_ID = 0o777777; // what tar-stream's ustar encoder fits in the uid/gid fields
 const MAX_USTAR_SECONDS = 2 ** 31 - 1; // tar-stream's encoder truncates seconds to int32
 
 /** mtime as written: whole seconds (as Docker), then forced or clamped. */
