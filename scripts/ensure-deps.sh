@@ -44,6 +44,11 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
 fi
+# Subordinate ids for --userns=auto (docs/security.md): the tests and doc examples run remapped containers with the
+# `wharf` user's range, which Wharf itself never adds.
+if [ "$(id -u)" = 0 ]; then
+  for f in /etc/subuid /etc/subgid; do grep -qs '^wharf:' "$f" || echo 'wharf:1000000:10000000' >>"$f"; done
+fi
 # Debian's busybox-static must provide a static binary: it is copied into images.
 if [ ! -x /bin/busybox ] && [ -x /usr/bin/busybox ]; then :; fi
 

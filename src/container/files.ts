@@ -1,9 +1,9 @@
 import { familiarString } from '../reference/index.js';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { tarDirectory, type Change } from '../archive/index.js';
+import { tarDirectory, type Change, type TarOptions } from '../archive/index.js';
 import { ImageService, applyChanges, type ImageRecord } from '../image/index.js';
-import { pidAlive, testPauseMidStream, testPausePoint, withFileLock } from '../util/index.js';
+import { pidAlive, tarOwnerOf, testPauseMidStream, testPausePoint, withFileLock } from '../util/index.js';
 import { shortId } from '../digest/index.js';
 import type { Intents } from '../meta/index.js';
 import { commitImage, type CommitOptions } from './commit.js';
@@ -23,6 +23,9 @@ import type { ContainerStore } from './store.js';
 import type { Runc } from '../runtime/index.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord } from './types.js';
+
+/** The tar options of a container's files: a remapped one's owners shifted back into its own ids. */
+const tarOptionsOf = (rec: ContainerRecord): TarOptions => (rec.idMap ? { owner: tarOwnerOf(rec.idMap) } : {});
 
 export interface ContainerFilesOptions {
   store: ContainerStore;
@@ -64,8 +67,8 @@ export class ContainerFiles {
 
   /** `export`: the container's whole file system as one tar stream. */
   async exportTo(idOrName: string, dest: Writable, opts: { end?: boolean } = {}): Promise<void> {
-    await this.withRootfs(idOrName, async (rootfs) => {
-      await pipeline(tarDirectory(rootfs), dest, { end: opts.end ?? true });
+    await this.withRootfs(idOrName, async (rootfs, rec) => {
+      await pipeline(tarDirectory(rootfs, tarOptionsOf(rec)), dest, { end: opts.end ?? true });
     });
   }
 
@@ -105,7 +108,8 @@ export class ContainerFiles {
         emitContainerEvent(this.#store.events, 'pause', v); // as dockerd's commit pauses: with its events
       }
       testPausePoint('commit:after-pause');
-      const diff = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
+      // A remapped container's files are owned by its host ids: the layer records its own (root as 0).
+      const diff = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id), tarOptionsOf(v));
       const tar = testPauseMidStream(diff, 'commit:writing-layer');
       img = await commitImage(this.#images, v, tar, opts, (stage) =>
         recovery.intents.update(intent, { ...intent.payload, ...stage }),
@@ -143,7 +147,7 @@ export class ContainerFiles {
     opts: { followLink?: boolean } = {},
   ): Promise<void> {
     await this.#withCpRoot(idOrName, (rootfs, rec, live) =>
-      copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live }),
+      copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live, ...(rec.idMap ? { idMap: rec.idMap } : {}) }),
     );
   }
 
@@ -159,7 +163,9 @@ export class ContainerFiles {
     dest: string,
     opts: { archive?: boolean } = {},
   ): Promise<void> {
-    await this.#withCpRoot(idOrName, (rootfs) => copyToContainer(rootfs, src, dest, opts));
+    await this.#withCpRoot(idOrName, (rootfs, rec) =>
+      copyToContainer(rootfs, src, dest, { ...opts, ...(rec.idMap ? { idMap: rec.idMap } : {}) }),
+    );
   }
 
   /**

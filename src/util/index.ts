@@ -17,3 +17,4 @@ export * from './owner.js';
 export * from './test-pause.js';
 export * from './prune-filter.js';
 export * from './request-url.js';
+export * from './idmap.js';
