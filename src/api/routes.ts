@@ -10,6 +10,7 @@ import * as p from './prune.js';
 import * as s from './system.js';
 import * as v from './volumes.js';
 import { eventsHandler } from './events.js';
+import { buildHandler } from './build.js';
 
 /**
  * The route table: method, path pattern (after the `/v1.xx` prefix) and handler. Image names are matched with `.+`
@@ -28,6 +29,7 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['POST', /^\/volumes\/prune$/, [], v.pruneVolumesHandler],
   ['GET', /^\/volumes\/([^/]+)$/, ['name'], v.inspectVolumeHandler],
   ['DELETE', /^\/volumes\/([^/]+)$/, ['name'], v.removeVolumeHandler],
+  ['POST', /^\/build$/, [], buildHandler],
   ['GET', /^\/images\/json$/, [], i.listImagesHandler],
   ['POST', /^\/images\/create$/, [], i.createImageHandler],
   ['POST', /^\/images\/prune$/, [], p.pruneImagesHandler],
