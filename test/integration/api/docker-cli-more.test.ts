@@ -1,0 +1,224 @@
+/**
+ * More docker CLI 28 verbs against `wharf system service`: stats, update, search/login/push/pull with Wharf's
+ * registry, /distribution, save | load, system df, run -it and exec -it on a pseudo-terminal, each error status
+ * through the CLI's message and exit code, and the tutorial exercise (registry → build → tag → push → rmi → pull →
+ * run -p → curl → rm) through `docker` alone.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRegistry, loadRegistryConfig, type RunningRegistry } from '../../../src/registry.js';
+import { ok } from '../../helpers/cli.js';
+import { apiRequest, startApiService, type ApiService } from '../../helpers/api-service.js';
+import { freePort, httpGet, withBusybox, type Fixture } from '../container/fixture.js';
+
+let fx: Fixture;
+let api: ApiService;
+let registry: RunningRegistry;
+let reg: string;
+
+before(async () => {
+  fx = await withBusybox('wharf-api-more-');
+  api = await startApiService(fx.root);
+  registry = await startRegistry(
+    await loadRegistryConfig({ wharfRoot: path.join(fx.root, 'registry'), addr: '127.0.0.1:0' }),
+    { log: () => {} },
+  );
+  reg = `${registry.host}:${registry.port}`;
+});
+
+after(async () => {
+  await api?.stop();
+  await registry?.close();
+  await fx?.cleanup();
+});
+
+test('stats --no-stream and update: Docker-shaped samples, new limits seen by inspect and stats', async () => {
+  ok(await api.docker(['run', '-d', '--name', 'st', 'busybox', 'sleep', '300']), 'run -d');
+  const s = ok(
+    await api.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}} {{.PIDs}}', 'st']),
+    'stats',
+  );
+  assert.match(s.stdout, /^st \d[\d.]*[KMG]?i?B \/ [\d.]+[KMG]iB 1\n$/);
+  const all = ok(await api.docker(['stats', '--no-stream']), 'stats (all)');
+  assert.match(all.stdout, /^CONTAINER ID +NAME +CPU % +MEM USAGE \/ LIMIT +MEM % +NET I\/O +BLOCK I\/O +PIDS\n/);
+  assert.match(all.stdout, /\n[0-9a-f]{12} +st +/);
+  const u = ok(
+    await api.docker(['update', '--memory', '64m', '--memory-swap', '128m', '--restart', 'always', 'st']),
+    'update',
+  );
+  assert.equal(u.stdout, 'st\n');
+  const i = ok(
+    await api.docker(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}', 'st']),
+    'inspect',
+  );
+  assert.equal(i.stdout, '67108864 always\n');
+  assert.match(
+    ok(await api.docker(['stats', '--no-stream', '--format', '{{.MemUsage}}', 'st']), 'stats').stdout,
+    /\/ 64MiB\n$/,
+  );
+  // The raw stream: one JSON frame per line, precpu of the second frame = cpu of the first.
+  const one = await apiRequest(api.socket, 'GET', '/v1.43/containers/st/stats?stream=false&one-shot=true');
+  assert.equal(one.status, 200);
+  const frame = JSON.parse(one.body) as {
+    name: string;
+    pids_stats: { current: number };
+    memory_stats: { limit: number };
+  };
+  assert.deepEqual([frame.name, frame.pids_stats.current, frame.memory_stats.limit], ['/st', 1, 67108864]);
+  ok(await api.docker(['rm', '-f', 'st']), 'rm -f');
+});
+
+test("login, push, search, /distribution and pull against Wharf's registry, all through docker", async () => {
+  const login = ok(await api.docker(['login', '-u', 'bob', '--password-stdin', reg], { input: 'secret\n' }), 'login');
+  assert.match(login.stdout, /Login Succeeded/);
+  const ref = `${reg}/team/bb:v1`;
+  ok(await api.docker(['tag', 'busybox', ref]), 'tag');
+  const push = ok(await api.docker(['push', ref]), 'push');
+  assert.match(push.stdout, /v1: digest: sha256:[0-9a-f]{64} size: \d+/);
+  const search = ok(await api.docker(['search', `${reg}/bb`]), 'search');
+  assert.match(search.stdout, /^NAME +DESCRIPTION +STARS +OFFICIAL\n/);
+  assert.match(search.stdout, /team\/bb/);
+  const dist = await apiRequest(api.socket, 'GET', `/v1.43/distribution/${ref}/json`);
+  assert.equal(dist.status, 200, dist.body);
+  const d = JSON.parse(dist.body) as { Descriptor: { digest: string }; Platforms: Array<{ os: string }> };
+  assert.match(d.Descriptor.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(d.Platforms[0]?.os, 'linux');
+  ok(await api.docker(['rmi', ref]), 'rmi');
+  const pull = ok(await api.docker(['pull', ref]), 'pull');
+  assert.ok(pull.stdout.trimEnd().endsWith(ref), pull.stdout);
+  ok(await api.docker(['rmi', ref]), 'rmi');
+});
+
+test('save | load through a pipe, and system df', async () => {
+  ok(await api.docker(['tag', 'busybox', 'saved:v1']), 'tag');
+  const tar = path.join(fx.root, 'saved.tar');
+  ok(await api.docker(['save', '-o', tar, 'saved:v1']), 'save');
+  ok(await api.docker(['rmi', 'saved:v1']), 'rmi');
+  const load = ok(await api.docker(['load'], { input: await fsp.readFile(tar) }), 'load');
+  assert.equal(load.stdout, 'Loaded image: saved:v1\n');
+  const df = ok(await api.docker(['system', 'df']), 'system df');
+  assert.match(df.stdout, /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +\d+ +\d+ /);
+  assert.match(df.stdout, /\nLocal Volumes +\d+/);
+  ok(await api.docker(['rmi', 'saved:v1']), 'rmi');
+});
+
+/** A docker command on a pseudo-terminal; resolves with what it printed and its exit code. */
+async function onPty(
+  args: string[],
+  script: (write: (s: string) => void, waitFor: (re: RegExp) => Promise<void>) => Promise<void>,
+): Promise<{ out: string; code: number }> {
+  const pty = await import('node-pty');
+  const term = pty.spawn('docker', args, {
+    cols: 100,
+    rows: 30,
+    env: { ...process.env, DOCKER_HOST: `unix://${api.socket}`, DOCKER_CONFIG: api.dockerConfig } as Record<
+      string,
+      string
+    >,
+  });
+  let out = '';
+  term.onData((d) => (out += d));
+  const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
+  const waitFor = async (re: RegExp): Promise<void> => {
+    for (let i = 0; i < 150 && !re.test(out); i++) await sleep(100);
+    assert.match(out, re);
+  };
+  await script((s) => term.write(s), waitFor);
+  const code = await Promise.race([exited, sleep(20_000).then(() => -1)]);
+  if (code === -1) term.kill();
+  return { out, code };
+}
+
+test('run -it and exec -it on a pseudo-terminal: a shell with the terminal size, exit codes passed through', async () => {
+  const run = await onPty(['run', '-it', '--rm', 'busybox', 'sh'], async (write, waitFor) => {
+    await waitFor(/\/ # /);
+    write('tty; stty size; echo $((6*7))\r');
+    await waitFor(/42/);
+    write('exit 3\r');
+  });
+  assert.equal(run.code, 3, run.out);
+  assert.match(run.out, /\/dev\/pts\/\d+/);
+  assert.match(run.out, /30 100/);
+  ok(await api.docker(['run', '-d', '--name', 'ex', 'busybox', 'sleep', '300']), 'run -d');
+  const exec = await onPty(['exec', '-it', 'ex', 'sh'], async (write, waitFor) => {
+    await waitFor(/\/ # /);
+    write('tty; exit 5\r');
+  });
+  assert.equal(exec.code, 5, exec.out);
+  assert.match(exec.out, /\/dev\/pts\/\d+/);
+  ok(await api.docker(['rm', '-f', 'ex']), 'rm -f');
+});
+
+test('errors: 404, 409, 400, 304 and 500 through the docker CLI', async () => {
+  // 404
+  const missing = await api.docker(['rm', 'nope']);
+  assert.deepEqual([missing.code, missing.stderr], [1, 'Error response from daemon: No such container: nope\n']);
+  assert.equal((await apiRequest(api.socket, 'DELETE', '/v1.43/containers/nope')).status, 404);
+  // 409: a name in use (run exits 125), rm of a running container (exits 1)
+  ok(await api.docker(['run', '-d', '--name', 'busy', 'busybox', 'sleep', '300']), 'run -d');
+  const taken = await api.docker(['run', '--name', 'busy', 'busybox', 'true']);
+  assert.equal(taken.code, 125);
+  assert.match(taken.stderr, /Error response from daemon: Conflict\. The container name "\/busy" is already in use/);
+  const running = await api.docker(['rm', 'busy']);
+  assert.equal(running.code, 1);
+  assert.match(running.stderr, /Error response from daemon: You cannot remove a running container/);
+  assert.equal((await apiRequest(api.socket, 'DELETE', '/v1.43/containers/busy')).status, 409);
+  // 400: a command that is not there (run exits 127) and a bad parameter
+  const noCmd = await api.docker(['run', '--rm', 'busybox', '/nope']);
+  assert.equal(noCmd.code, 127);
+  assert.match(noCmd.stderr, /Error response from daemon: .*\/nope.*no such file or directory/);
+  const badFilter = await apiRequest(api.socket, 'GET', '/v1.43/containers/json?filters=notjson');
+  assert.equal(badFilter.status, 400);
+  // 304: start of a running container, stop of a stopped one: the CLI counts both as done
+  assert.equal((await apiRequest(api.socket, 'POST', '/v1.43/containers/busy/start')).status, 304);
+  assert.deepEqual([(await api.docker(['start', 'busy'])).code], [0]);
+  ok(await api.docker(['stop', '-t', '1', 'busy']), 'stop');
+  assert.equal((await apiRequest(api.socket, 'POST', '/v1.43/containers/busy/stop')).status, 304);
+  const again = await api.docker(['stop', 'busy']);
+  assert.deepEqual([again.code, again.stdout], [0, 'busy\n']);
+  // 500: a registry that does not answer (as dockerd: "Error response from daemon: …", exit 1)
+  const port = await freePort();
+  const login = await api.docker(['login', '-u', 'a', '--password-stdin', `127.0.0.1:${port}`], { input: 'b\n' });
+  assert.equal(login.code, 1);
+  assert.match(login.stderr, /Error response from daemon: .*127\.0\.0\.1/);
+  const status = await apiRequest(
+    api.socket,
+    'POST',
+    '/v1.43/auth',
+    JSON.stringify({ username: 'a', password: 'b', serveraddress: `127.0.0.1:${port}` }),
+  );
+  assert.equal(status.status, 500);
+  ok(await api.docker(['rm', '-f', 'busy']), 'rm -f');
+});
+
+test('the tutorial exercise through docker: registry, build, tag, push, rmi, pull, run -p, curl, rm', async () => {
+  const ctx = path.join(fx.root, 'tutorial');
+  await fsp.mkdir(ctx);
+  await fsp.writeFile(path.join(ctx, 'index.html'), 'hello from v12\n');
+  await fsp.writeFile(
+    path.join(ctx, 'Dockerfile'),
+    'FROM busybox\nCOPY index.html /www/index.html\nEXPOSE 80\nCMD ["httpd", "-f", "-p", "80", "-h", "/www"]\n',
+  );
+  ok(await api.docker(['build', '-t', 'httpd:v12', ctx], { env: { DOCKER_BUILDKIT: '0' } }), 'build');
+  const ref = `${reg}/tutorial/httpd:v12`;
+  ok(await api.docker(['tag', 'httpd:v12', ref]), 'tag');
+  ok(await api.docker(['push', ref]), 'push');
+  ok(await api.docker(['rmi', 'httpd:v12', ref]), 'rmi');
+  ok(await api.docker(['pull', ref]), 'pull');
+  const port = await freePort();
+  ok(await api.docker(['run', '-d', '--name', 'web12', '-p', `127.0.0.1:${port}:80`, ref]), 'run -p');
+  let body = '';
+  for (let i = 0; i < 50 && body !== 'hello from v12\n'; i++) {
+    body = await httpGet(port).then(
+      (r) => r.body,
+      () => '',
+    );
+    if (body !== 'hello from v12\n') await sleep(100);
+  }
+  assert.equal(body, 'hello from v12\n');
+  ok(await api.docker(['rm', '-f', 'web12']), 'rm -f');
+  assert.equal(ok(await fx.cli(['ps', '-aq']), 'ps').stdout, '');
+});
