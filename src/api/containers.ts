@@ -11,6 +11,7 @@ import { formatLogEntry } from '../runtime/index.js';
 import { boolParam, filtersParam, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
 import { createOptionsFromBody, type CreateBody } from './create-body.js';
 import { muxFrame, STDERR, STDOUT } from './frames.js';
+import { shapeContainerInspect, waitConditionParam } from './version-shapes.js';
 
 /** One entry of GET /containers/json (moby's types.Container). */
 export function listEntry(c: ObservedContainer): Record<string, unknown> {
@@ -73,7 +74,8 @@ export async function createContainerHandler(r: ApiRequest): Promise<void> {
 }
 
 export async function inspectContainerHandler(r: ApiRequest): Promise<void> {
-  sendJson(r.res, 200, await r.wharf.containers.inspect(r.params.id!, { size: boolParam(r.query, 'size') }));
+  const body = await r.wharf.containers.inspect(r.params.id!, { size: boolParam(r.query, 'size') });
+  sendJson(r.res, 200, shapeContainerInspect(body, r.version));
 }
 
 /** POST start: 204, or 304 when it already runs; an attach waiting for this start gets the streams. */
@@ -162,7 +164,7 @@ export async function removeContainerHandler(r: ApiRequest): Promise<void> {
  * the body when the condition is met. A client that hangs up cancels the wait.
  */
 export async function waitHandler(r: ApiRequest): Promise<void> {
-  const condition = parseWaitCondition(r.query.get('condition'));
+  const condition = parseWaitCondition(waitConditionParam(r.query, r.version));
   const c = await r.wharf.containers.get(r.params.id!); // 404 before the 200
   r.res.writeHead(200, { 'Content-Type': 'application/json' });
   r.res.flushHeaders();

@@ -12,6 +12,7 @@ import * as v from './volumes.js';
 import { eventsHandler } from './events.js';
 import { buildHandler } from './build.js';
 import { statsHandler } from './stats.js';
+import { attachWsHandler } from './attach-ws.js';
 import { updateHandler } from './container-update.js';
 import { distributionHandler, searchHandler } from './registry-queries.js';
 
@@ -69,6 +70,7 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['PUT', /^\/containers\/([^/]+)\/archive$/, ['id'], a.putArchiveHandler],
   ['POST', /^\/containers\/([^/]+)\/resize$/, ['id'], h.resizeHandler],
   ['GET', /^\/containers\/([^/]+)\/stats$/, ['id'], statsHandler],
+  ['GET', /^\/containers\/([^/]+)\/attach\/ws$/, ['id'], attachWsHandler],
   ['POST', /^\/containers\/([^/]+)\/update$/, ['id'], updateHandler],
   ['DELETE', /^\/containers\/([^/]+)$/, ['id'], c.removeContainerHandler],
   ['POST', /^\/containers\/([^/]+)\/exec$/, ['id'], h.execCreateHandler],

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatsSample } from '../runtime/index.js';
 import { boolParam, type ApiRequest } from './context.js';
+import { shapeStatsFrame } from './version-shapes.js';
 
 /** dockerd's collector publishes a sample every second; the CPU percentage is the change over it. */
 const INTERVAL_MS = 1000;
@@ -108,7 +109,8 @@ export async function statsHandler(r: ApiRequest): Promise<void> {
   }
   for (;;) {
     const sample = 'sample' in cur ? cur.sample : undefined;
-    r.res.write(`${JSON.stringify(statsFrame(first.container, sample, prev, sample ? at : undefined, prevAt))}\n`);
+    const frame = statsFrame(first.container, sample, prev, sample ? at : undefined, prevAt);
+    r.res.write(`${JSON.stringify(shapeStatsFrame(frame, r.version))}\n`);
     if (!stream || gone || !sample) break;
     prev = sample;
     prevAt = at;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
 import { startRegistry, loadRegistryConfig, type RunningRegistry } from '../../../src/registry.js';
 import { ok } from '../../helpers/cli.js';
 import { apiRequest, startApiService, type ApiService } from '../../helpers/api-service.js';
@@ -221,4 +222,54 @@ test('the tutorial exercise through docker: registry, build, tag, push, rmi, pul
   assert.equal(body, 'hello from v12\n');
   ok(await api.docker(['rm', '-f', 'web12']), 'rm -f');
   assert.equal(ok(await fx.cli(['ps', '-aq']), 'ps').stdout, '');
+});
+
+/** One message from a WebSocket attach: what it carried and whether it came as a binary frame. */
+async function wsEcho(sock: string, version: string, id: string): Promise<{ text: string; binary: boolean }> {
+  const ws = new WebSocket(
+    `ws+unix://${sock}:/v${version}/containers/${id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`,
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const got = new Promise<{ text: string; binary: boolean }>((resolve) =>
+      ws.once('message', (data: Buffer, binary: boolean) => resolve({ text: data.toString(), binary })),
+    );
+    ws.send(`hello ${version}\n`);
+    return await Promise.race([got, sleep(20_000).then(() => ({ text: 'timeout', binary: false }))]);
+  } finally {
+    ws.close();
+  }
+}
+
+test('attach over a WebSocket: stdin in, output back unframed; binary frames from 1.28, text before', async () => {
+  const id = ok(await api.docker(['run', '-d', '-i', '--name', 'wscat', 'busybox', 'cat']), 'run -d -i').stdout.trim();
+  assert.deepEqual(await wsEcho(api.socket, '1.43', id), { text: 'hello 1.43\n', binary: true });
+  assert.deepEqual(await wsEcho(api.socket, '1.27', id), { text: 'hello 1.27\n', binary: false });
+  ok(await api.docker(['rm', '-f', 'wscat']), 'rm -f');
+});
+
+test('older API versions get their shapes: BuilderSize and KernelMemory before 1.42, the filter parameter up to 1.40', async () => {
+  const df41 = JSON.parse((await apiRequest(api.socket, 'GET', '/v1.41/system/df')).body) as Record<string, unknown>;
+  const df43 = JSON.parse((await apiRequest(api.socket, 'GET', '/v1.43/system/df')).body) as Record<string, unknown>;
+  assert.equal(df41.BuilderSize, 0);
+  assert.equal('BuilderSize' in df43, false);
+  ok(await api.docker(['create', '--name', 'shaped', 'busybox', 'true']), 'create');
+  const hc = async (v: string) =>
+    (
+      JSON.parse((await apiRequest(api.socket, 'GET', `/v${v}/containers/shaped/json`)).body) as {
+        HostConfig: Record<string, unknown>;
+      }
+    ).HostConfig;
+  assert.equal((await hc('1.41')).KernelMemory, 0);
+  assert.equal('KernelMemory' in (await hc('1.43')), false);
+  const list = async (v: string) =>
+    (JSON.parse((await apiRequest(api.socket, 'GET', `/v${v}/images/json?filter=busybox`)).body) as unknown[]).length;
+  ok(await api.docker(['tag', 'busybox', 'other:v1']), 'tag');
+  assert.equal(await list('1.40'), 1);
+  assert.equal(await list('1.41'), 2, 'the filter parameter is gone in 1.41');
+  ok(await api.docker(['rmi', 'other:v1']), 'rmi');
+  ok(await api.docker(['rm', 'shaped']), 'rm');
 });

@@ -92,3 +92,27 @@ test("build's X-Registry-Config: credentials by registry host, Docker Hub's inde
   assert.equal(registryConfigCredentials('e30=').size, 0);
   assert.equal(registryConfigCredentials(undefined).size, 0);
 });
+
+test('version shapes: each rule on its side of the version that changed it', async () => {
+  const v = await import('../../../src/api/version-shapes.js');
+  assert.equal(v.atLeast('1.41', '1.42'), false);
+  assert.equal(v.atLeast('1.43', '1.42'), true);
+  assert.equal(v.atLeast('1.100', '1.43'), true);
+  assert.deepEqual([v.wsBinaryFrames('1.27'), v.wsBinaryFrames('1.28')], [false, true]);
+  const q = new URLSearchParams('condition=removed&filter=web');
+  assert.deepEqual([v.waitConditionParam(q, '1.29'), v.waitConditionParam(q, '1.30')], [null, 'removed']);
+  assert.deepEqual(v.legacyImageFilter(q, '1.40'), ['reference=web']);
+  assert.deepEqual(v.legacyImageFilter(q, '1.41'), []);
+  const inspect = { Id: 'x', HostConfig: { Memory: 5 } };
+  assert.deepEqual(v.shapeContainerInspect(inspect, '1.41').HostConfig, {
+    KernelMemory: 0,
+    KernelMemoryTCP: 0,
+    Memory: 5,
+  });
+  assert.equal(v.shapeContainerInspect(inspect, '1.42'), inspect);
+  assert.deepEqual(v.shapeDiskUsage({ Images: [], BuilderSize: 0 }, '1.42'), { Images: [] });
+  assert.deepEqual(v.shapeDiskUsage({ Images: [] }, '1.41'), { Images: [], BuilderSize: 0 });
+  const frame = { cpu_stats: { online_cpus: 2, system_cpu_usage: 1 }, precpu_stats: {} };
+  assert.deepEqual(v.shapeStatsFrame(frame, '1.26').cpu_stats, { system_cpu_usage: 1 });
+  assert.equal(v.shapeStatsFrame(frame, '1.27'), frame);
+});
