@@ -118,11 +118,11 @@ export async function restartHandler(r: ApiRequest): Promise<void> {
 }
 
 export async function killHandler(r: ApiRequest): Promise<void> {
-  const c = await r.wharf.containers.get(r.params.id!);
-  if (!c.running)
-    throw new WharfError('CONFLICT', `Cannot kill container: ${r.params.id}: Container ${c.id} is not running`);
   const signal = r.query.get('signal') || 'SIGKILL';
-  await r.wharf.tasks.kill(c.id, signal);
+  // The library's kill, as `wharf kill` calls it: the same checks in dockerd's order and words (a bad signal first,
+  // then "Cannot kill container: x: No such container: x" or "…: Container <id> is not running").
+  await r.wharf.tasks.kill(r.params.id!, signal);
+  const c = r.wharf.containers.resolve(r.params.id!);
   // As dockerd's, a SIGKILL returns once the container stopped (a `start` right after it must find it stopped).
   if (/^(SIG)?KILL$|^9$/i.test(signal)) {
     const ac = new AbortController();

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Wharf } from '../engine/index.js';
 import type { ApiRequest, ServerFacts } from './context.js';
 import { errorResponse } from './errors.js';
+import { startExecReaper } from './exec-reaper.js';
 import { matchRoute } from './routes.js';
 import { ApiState } from './state.js';
 import { API_VERSION, splitVersion } from './versions.js';
@@ -73,6 +74,7 @@ export function createApiServer(wharf: Wharf, opts: ApiServerOptions): Server {
   }
 
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void dispatch(req, res, false));
+  startExecReaper(server, wharf, state.execs);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (head.length) socket.unshift(head);
     const res = new ServerResponse(req);

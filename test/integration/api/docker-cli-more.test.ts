@@ -154,7 +154,17 @@ test('run -it and exec -it on a pseudo-terminal: a shell with the terminal size,
 });
 
 test('errors: 404, 409, 400, 304 and 500 through the docker CLI', async () => {
-  // 404
+  // 404; kill words it as `wharf kill` and dockerd do
+  const noKill = await api.docker(['kill', 'nope']);
+  assert.deepEqual(
+    [noKill.code, noKill.stderr],
+    [1, 'Error response from daemon: Cannot kill container: nope: No such container: nope\n'],
+  );
+  // wharf prints "Error: " where docker prints "Error response from daemon: "; the message is the same.
+  assert.equal(
+    noKill.stderr.replace('Error response from daemon: ', ''),
+    (await fx.cli(['kill', 'nope'])).stderr.replace(/^Error: /, ''),
+  );
   const missing = await api.docker(['rm', 'nope']);
   assert.deepEqual([missing.code, missing.stderr], [1, 'Error response from daemon: No such container: nope\n']);
   assert.equal((await apiRequest(api.socket, 'DELETE', '/v1.43/containers/nope')).status, 404);

@@ -116,3 +116,34 @@ test('version shapes: each rule on its side of the version that changed it', asy
   assert.deepEqual(v.shapeStatsFrame(frame, '1.26').cpu_stats, { system_cpu_usage: 1 });
   assert.equal(v.shapeStatsFrame(frame, '1.27'), frame);
 });
+
+test('exec instances: kept while running, gone with their container or some minutes after they ended', async () => {
+  const { reapExecs } = await import('../../../src/api/exec-reaper.js');
+  const exec = (id: string, containerId: string, running: boolean) => ({
+    id,
+    containerId,
+    cmd: ['true'],
+    env: [],
+    user: '',
+    workdir: '',
+    tty: false,
+    privileged: false,
+    attachStdin: false,
+    attachStdout: true,
+    attachStderr: true,
+    running,
+    exitCode: running ? null : 0,
+    pid: 0,
+  });
+  const execs = new Map([
+    ['a', exec('a', 'c1', true)],
+    ['b', exec('b', 'c1', false)],
+    ['c', exec('c', 'gone', false)],
+  ]);
+  const seen = new Map<string, number>();
+  assert.deepEqual(reapExecs(execs, new Set(['c1']), seen, 1000, 300_000), ['c']);
+  assert.deepEqual(reapExecs(execs, new Set(['c1']), seen, 200_000, 300_000), [], 'b ended 199 s ago: kept');
+  assert.deepEqual(reapExecs(execs, new Set(['c1']), seen, 301_000, 300_000), ['b']);
+  assert.deepEqual([...execs.keys()], ['a']);
+  assert.equal(seen.size, 0);
+});
