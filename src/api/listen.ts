@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { Wharf } from '../engine/index.js';
 import { WharfError } from '../errors/index.js';
 import { activationFd, type TlsConfig } from './activation.js';
+import { idleCollector } from './idle-gc.js';
 import { createApiServer, type ApiServerOptions } from './server.js';
 
 export type ListenAddress =
@@ -91,12 +92,18 @@ export async function serveApi(wharf: Wharf, opts: ServeOptions): Promise<Runnin
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => void close(), opts.idleSeconds * 1000);
   };
+  const gc = idleCollector();
   const server = createApiServer(wharf, {
     ...opts,
     onActivity: (d) => {
       active += d;
-      if (d > 0) clearTimeout(idleTimer);
-      else armIdle();
+      if (d > 0) {
+        clearTimeout(idleTimer);
+        gc.busy();
+      } else {
+        armIdle();
+        if (active === 0) gc.idle();
+      }
     },
   });
   const a = opts.address;
@@ -139,6 +146,7 @@ export async function serveApi(wharf: Wharf, opts: ServeOptions): Promise<Runnin
   async function close(): Promise<void> {
     closing ??= (async () => {
       clearTimeout(idleTimer);
+      gc.stop();
       if (listener !== server) await new Promise<void>((resolve) => listener.close(() => resolve()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -6,6 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -282,4 +283,35 @@ test('older API versions get their shapes: BuilderSize and KernelMemory before 1
   assert.equal(await list('1.41'), 2, 'the filter parameter is gone in 1.41');
   ok(await api.docker(['rmi', 'other:v1']), 'rmi');
   ok(await api.docker(['rm', 'shaped']), 'rm');
+});
+
+test('run -e, and docker events streaming live while a container comes and goes', async () => {
+  const env = ok(
+    await api.docker(['run', '--rm', '-e', 'GREETING=hi there', 'busybox', 'sh', '-c', 'echo "$GREETING"']),
+    'run -e',
+  );
+  assert.equal(env.stdout, 'hi there\n');
+  const events = spawn(
+    'docker',
+    ['events', '--filter', 'type=container', '--format', '{{.Action}} {{.Actor.Attributes.name}}'],
+    {
+      env: { ...process.env, DOCKER_HOST: `unix://${api.socket}`, DOCKER_CONFIG: api.dockerConfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  events.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise((r) => events.once('close', r));
+  try {
+    await sleep(500); // the stream is open before the container is made
+    ok(await api.docker(['run', '--rm', '--name', 'evented', 'busybox', 'true']), 'run');
+    for (let i = 0; i < 100 && !/destroy evented/.test(out); i++) await sleep(100);
+    assert.match(out, /^create evented$/m);
+    assert.match(out, /^start evented$/m);
+    assert.match(out, /^die evented$/m);
+    assert.match(out, /^destroy evented$/m);
+  } finally {
+    events.kill('SIGTERM');
+    await closed;
+  }
 });
