@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type * as BuildModule from '../build/index.js';
 import type { Credentials } from '../remote/index.js';
 import { WharfError } from '../errors/index.js';
@@ -63,6 +63,34 @@ export function registryConfigCredentials(header: string | string[] | undefined)
   return out;
 }
 
+/** gzip, bzip2, xz and zstd magic: a compressed context is passed on untouched. */
+function compressed(head: Buffer): boolean {
+  return (
+    (head[0] === 0x1f && head[1] === 0x8b) ||
+    head.subarray(0, 3).toString('latin1') === 'BZh' ||
+    (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0') ||
+    (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528)
+  );
+}
+
+/**
+ * The context tar as the docker CLI sends it, completed: with `-f` outside the context the CLI adds the Dockerfile as
+ * the last entry and ends the stream right after its bytes (no padding, no end-of-archive blocks; Go's tar reader on
+ * dockerd's side accepts that). An uncompressed stream gets the missing padding and the two zero blocks; a tar that
+ * had them already is unchanged for a reader, which stops at the first end marker.
+ */
+export async function* completedTar(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let size = 0;
+  let head: Buffer | undefined;
+  for await (const chunk of body) {
+    head ??= chunk;
+    size += chunk.length;
+    yield chunk;
+  }
+  if (!head || compressed(head)) return;
+  yield Buffer.alloc(((512 - (size % 512)) % 512) + 1024);
+}
+
 /**
  * POST /build: the classic builder over the request's tar context, its output as dockerd's JSON lines
  * (`{"stream"}` text, `{"aux":{"ID"}}` for the image, `{"errorDetail":{"code"}}` for a failed RUN, whose code the
@@ -92,9 +120,14 @@ export async function buildHandler(r: ApiRequest): Promise<void> {
     if (!r.res.writableFinished) controller.abort();
   });
   const w = r.wharf;
-  const context = await BuildContext.fromTar(r.req, path.join(w.runRoot, 'build'));
+  const dockerfileName = q.get('dockerfile') || 'Dockerfile';
+  const context = await BuildContext.fromTar(
+    Readable.from(completedTar(r.req as AsyncIterable<Buffer>)),
+    path.join(w.runRoot, 'build'),
+    { dockerfile: dockerfileName },
+  );
   try {
-    const dockerfile = await context.readDockerfile(q.get('dockerfile') || 'Dockerfile');
+    const dockerfile = await context.readDockerfile(dockerfileName);
     const creds = registryConfigCredentials(r.req.headers['x-registry-config']);
     const network = q.get('networkmode') || 'default';
     const platform = q.get('platform');

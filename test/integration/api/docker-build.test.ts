@@ -78,3 +78,18 @@ test('plain docker build without buildx falls back to the classic builder, as ag
   assert.equal(k.code, 1);
   assert.match(k.stderr, /BuildKit is enabled but the buildx component is missing or broken/);
 });
+
+test('-f outside the context (the CLI appends it to the tar without an end) and .dockerignore', async () => {
+  const ctx = path.join(fx.root, 'ignored-ctx');
+  await fsp.mkdir(ctx);
+  await fsp.writeFile(path.join(ctx, 'kept.txt'), 'kept\n');
+  await fsp.writeFile(path.join(ctx, 'secret.txt'), 'secret\n');
+  await fsp.writeFile(path.join(ctx, '.dockerignore'), 'secret.txt\n');
+  const df = path.join(fx.root, 'Outside.Dockerfile');
+  await fsp.writeFile(df, 'FROM busybox\nCOPY . /c/\nCMD ls -A /c\n');
+  ok(await api.docker(['build', '-f', df, '-t', 'outside:v1', ctx], { env: { DOCKER_BUILDKIT: '0' } }), 'build -f');
+  const ls = ok(await api.docker(['run', '--rm', 'outside:v1']), 'run');
+  // As with dockerd 20.10 (checked): the CLI's `.dockerfile.<random>` is dropped (the CLI lists it in the
+  // .dockerignore it sends), the ignored file is not there, and .dockerignore itself is.
+  assert.equal(ls.stdout, '.dockerignore\nkept.txt\n');
+});

@@ -147,3 +147,22 @@ test('exec instances: kept while running, gone with their container or some minu
   assert.deepEqual([...execs.keys()], ['a']);
   assert.equal(seen.size, 0);
 });
+
+test('build contexts: a tar the CLI ended without padding gets its end; a compressed one is left alone', async () => {
+  const { completedTar } = await import('../../../src/api/build.js');
+  const collect = async (chunks: Buffer[]) => {
+    const out: Buffer[] = [];
+    for await (const c of completedTar(
+      (async function* () {
+        yield* chunks;
+      })(),
+    ))
+      out.push(c);
+    return Buffer.concat(out);
+  };
+  assert.equal((await collect([Buffer.alloc(512, 1), Buffer.alloc(37, 2)])).length, 512 + 512 + 1024);
+  assert.equal((await collect([Buffer.alloc(1024, 1)])).length, 1024 + 1024);
+  const gz = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]);
+  assert.equal((await collect([gz])).length, gz.length);
+  assert.equal((await collect([])).length, 0);
+});
