@@ -6,6 +6,7 @@ import type { TransferEvent } from '../transfer/types.js';
 import { boolParam, filtersParam, sendJson, type ApiRequest } from './context.js';
 import { jsonMessage } from './frames.js';
 import { importImageHandler } from './image-archives.js';
+import { legacyImageFilter } from './version-shapes.js';
 
 /**
  * Docker's image summaries, one per image with all its names (the library lists one row per name); `usage` gives the
@@ -42,7 +43,7 @@ export function imageEntries(rows: readonly ImageListRow[], usage = false): Arra
 
 /** GET /images/json (`all`, `filters`). */
 export function listImagesHandler(r: ApiRequest): void {
-  const specs: string[] = [];
+  const specs: string[] = legacyImageFilter(r.query, r.version);
   for (const [k, vals] of filtersParam(r.query)) for (const v of vals) specs.push(`${k}=${v}`);
   const rows = listImages(r.wharf.images, {
     all: boolParam(r.query, 'all'),

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Wharf } from '../engine/index.js';
 import { setUpgradeBody, type ApiRequest, type ServerFacts } from './context.js';
 import { errorResponse } from './errors.js';
+import { startExecReaper } from './exec-reaper.js';
 import { matchRoute } from './routes.js';
 import { ApiState } from './state.js';
 import { API_VERSION, splitVersion } from './versions.js';
@@ -75,6 +76,7 @@ export function createApiServer(wharf: Wharf, opts: ApiServerOptions): Server {
   }
 
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void dispatch(req, res, false));
+  startExecReaper(server, wharf, state.execs);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // node's http server no longer listens on an upgraded socket: a client that resets it (docker-py drops an exec
     // socket with output unread) would otherwise be an uncaught 'error' that ends the service.
