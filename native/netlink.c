@@ -14,6 +14,8 @@
  *   linkUp(netns, name)
  *   linkSetMaster(name, master, hairpin)          enslave to a bridge (in the caller's namespace), hairpin mode on
  *   linkDel(netns, name)                          true if deleted, false if there was no such link
+ *   linkDelAsync(netns, name)                     the same on the thread pool, a Promise (a veth's deletion waits
+ *                                                 for RCU grace periods: tens of milliseconds)
  *   linkGet(netns, name)                          {index, mtu, mac, up, master} or null
  *   addrAdd(netns, name, cidr)                    "10.0.0.2/24" or "fd00::2/64" (IPv6 without DAD); EEXIST throws
  *   routeAdd(netns, dst, gateway, name)           dst "0.0.0.0/0" / "::/0" via gateway out of `name`
@@ -164,8 +166,8 @@ static int rtnl_socket(const char *netns) {
  * 0 or -errno (the kernel's error for the request).
  */
 static int rtnl_talk(int fd, struct req *r, char *reply, size_t reply_len) {
-  static unsigned seq_counter = 0;
-  r->h->nlmsg_seq = ++seq_counter;
+  static unsigned seq_counter = 0; /* linkDelAsync runs on the thread pool: atomic */
+  r->h->nlmsg_seq = __atomic_add_fetch(&seq_counter, 1, __ATOMIC_RELAXED);
   struct sockaddr_nl to = {.nl_family = AF_NETLINK};
   ssize_t n;
   do n = sendto(fd, r->buf, r->h->nlmsg_len, 0, (struct sockaddr *)&to, sizeof to);
@@ -455,14 +457,21 @@ static napi_value link_set_master(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value link_del(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  char netns[MAX_STR], name[IFNAMSIZ + 1];
-  if (!args(env, info, 2, argv, "linkDel(netns, name)") || !str_arg(env, argv[0], netns, sizeof netns, "netns path") ||
-      !str_arg(env, argv[1], name, sizeof name, "interface name"))
-    return NULL;
+/*
+ * linkDelAsync: the same on libuv's thread pool, as a Promise. Deleting a veth waits for RCU grace periods in the
+ * kernel (~30 ms here); synchronously that would stall the event loop of whoever tears a container down.
+ */
+struct del_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  char netns[MAX_STR];
+  char name[IFNAMSIZ + 1];
+  int rc;
+};
+
+static int do_link_del(const char *netns, const char *name) {
   int fd = rtnl_socket(netns);
-  if (fd < 0) return fail(env, "netlink socket for", name, fd);
+  if (fd < 0) return fd;
   struct req r;
   req_init(&r, RTM_DELLINK, NLM_F_ACK);
   struct ifinfomsg *ifi = req_put(&r, sizeof *ifi);
@@ -470,6 +479,70 @@ static napi_value link_del(napi_env env, napi_callback_info info) {
   attr_put(&r, IFLA_IFNAME, name, strlen(name) + 1);
   int rc = rtnl_talk(fd, &r, NULL, 0);
   close(fd);
+  return rc;
+}
+
+static void del_execute(napi_env env, void *data) {
+  struct del_work *w = data;
+  w->rc = do_link_del(w->netns, w->name);
+}
+
+static void del_complete(napi_env env, napi_status status, void *data) {
+  struct del_work *w = data;
+  if (w->rc == 0 || w->rc == -ENODEV) {
+    napi_resolve_deferred(env, w->deferred, js_bool(env, w->rc == 0));
+  } else {
+    napi_value msg, code, err, num;
+    char text[300];
+    snprintf(text, sizeof text, "delete link %s: %s", w->name, strerror(-w->rc));
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, errno_name_or(-w->rc, "EIO"), NAPI_AUTO_LENGTH, &code);
+    napi_create_error(env, code, msg, &err);
+    napi_create_int32(env, w->rc, &num);
+    napi_set_named_property(env, err, "errno", num);
+    napi_reject_deferred(env, w->deferred, err);
+  }
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+static napi_value link_del_async(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  struct del_work *w = calloc(1, sizeof *w);
+  if (!w) {
+    throw_errno(env, "linkDelAsync", ENOMEM);
+    return NULL;
+  }
+  if (!args(env, info, 2, argv, "linkDelAsync(netns, name)") ||
+      !str_arg(env, argv[0], w->netns, sizeof w->netns, "netns path") ||
+      !str_arg(env, argv[1], w->name, sizeof w->name, "interface name")) {
+    free(w);
+    return NULL;
+  }
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "wharf:linkDel", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, del_execute, del_complete, w, &w->work) != napi_ok) {
+    free(w);
+    napi_throw_error(env, NULL, "linkDelAsync: cannot queue the work");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_async_work(env, w->work);
+    free(w);
+    napi_throw_error(env, NULL, "linkDelAsync: cannot queue the work");
+    return NULL;
+  }
+  return promise;
+}
+
+static napi_value link_del(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char netns[MAX_STR], name[IFNAMSIZ + 1];
+  if (!args(env, info, 2, argv, "linkDel(netns, name)") || !str_arg(env, argv[0], netns, sizeof netns, "netns path") ||
+      !str_arg(env, argv[1], name, sizeof name, "interface name"))
+    return NULL;
+  int rc = do_link_del(netns, name);
   if (rc == -ENODEV) return js_bool(env, false);
   if (rc < 0) return fail(env, "delete link", name, rc);
   return js_bool(env, true);
@@ -641,7 +714,7 @@ static napi_value init(napi_env env, napi_value exports) {
   } fns[] = {
       {"bridgeAdd", bridge_add}, {"vethAdd", veth_add},   {"linkUp", link_up},         {"linkSetMaster", link_set_master},
       {"linkDel", link_del},     {"linkGet", link_get},   {"addrAdd", addr_add},       {"routeAdd", route_add},
-      {"netnsCreate", netns_create}, {"netnsDelete", netns_delete},
+      {"netnsCreate", netns_create}, {"netnsDelete", netns_delete}, {"linkDelAsync", link_del_async},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

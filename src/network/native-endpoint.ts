@@ -8,6 +8,7 @@ import {
   addrEnsure,
   bridgeAdd,
   linkDel,
+  linkDelAsync,
   linkGet,
   linkSetMaster,
   linkUp,
@@ -16,6 +17,7 @@ import {
 } from './netlink.js';
 import { deleteBatchFromListing, HOSTPORTS_CHAIN, portChainsSetupBatch, portRulesBatch } from './port-rules.js';
 import type { PortRulesTarget } from './port-rules.js';
+import type { PortMapping } from './publish.js';
 
 /**
  * A container's interface on one of Wharf's own bridges, made over netlink (netlink.ts), and its published ports as
@@ -115,14 +117,15 @@ export function attachEndpoint(req: EndpointRequest): Endpoint {
 }
 
 /**
- * Undo attachEndpoint: delete the veth pair (its peer goes with it). Idempotent. An interface made otherwise (by
- * the CNI bridge plugin, with a random host name) is deleted from inside the namespace when `netnsPath` is given.
+ * Undo attachEndpoint: delete the veth pair (its peer goes with it), off the event loop. Idempotent. An interface
+ * made otherwise (by the CNI bridge plugin, with a random host name) is deleted from inside the namespace when
+ * `netnsPath` is given.
  */
-export function detachEndpoint(req: { containerId: string; ifName: string; netnsPath?: string }): void {
-  if (linkDel(hostIfNameFor(req.containerId, req.ifName))) return;
+export async function detachEndpoint(req: { containerId: string; ifName: string; netnsPath?: string }): Promise<void> {
+  if (await linkDelAsync(hostIfNameFor(req.containerId, req.ifName))) return;
   if (req.netnsPath) {
     try {
-      linkDel(req.ifName, req.netnsPath);
+      await linkDelAsync(req.ifName, req.netnsPath);
     } catch (err) {
       if (!(err instanceof WharfError && err.code === 'NOT_FOUND')) throw err; // the namespace is gone too
     }
@@ -158,10 +161,14 @@ export async function publishPorts(t: PortRulesTarget & { bridge: string }): Pro
 
 /**
  * Remove a container's published-port rules: the exact delete batch first (one exec); if that fails (some are gone
- * already, or the mappings are unknown), whatever rules still carry the container's comment. Idempotent.
+ * already) or the mappings are unknown (`ports` undefined), whatever rules still carry the container's comment.
+ * Idempotent.
  */
-export async function unpublishPorts(t: PortRulesTarget): Promise<void> {
-  const batch = portRulesBatch(t, 'delete');
+export async function unpublishPorts(
+  t: Omit<PortRulesTarget, 'ports'> & { ports: readonly PortMapping[] | undefined },
+): Promise<void> {
+  if (t.ports?.length === 0) return; // published nothing (known from the record): no exec at all
+  const batch = t.ports ? portRulesBatch({ ...t, ports: t.ports }, 'delete') : '';
   if (batch && (await restore(batch)).ok) return;
   const listing = await run('iptables', ['-w', '-t', 'nat', '-S'], { check: false });
   if (listing.code !== 0 || !listing.stdout.includes(HOSTPORTS_CHAIN)) return; // never published anything

@@ -15,6 +15,7 @@ interface NetlinkAddon {
   linkUp(netns: string, name: string): void;
   linkSetMaster(name: string, master: string, hairpin: boolean): void;
   linkDel(netns: string, name: string): boolean;
+  linkDelAsync(netns: string, name: string): Promise<boolean>;
   linkGet(netns: string, name: string): LinkInfo | null;
   addrAdd(netns: string, name: string, cidr: string): void;
   routeAdd(netns: string, dst: string, gateway: string, name: string): void;
@@ -35,7 +36,8 @@ export interface LinkInfo {
 const addon = (): NetlinkAddon | null =>
   loadNativeAddon<NetlinkAddon>(
     'wharf_netlink',
-    (m) => typeof m.vethAdd === 'function' && typeof m.netnsCreate === 'function' && typeof m.linkGet === 'function',
+    (m) =>
+      typeof m.vethAdd === 'function' && typeof m.netnsCreate === 'function' && typeof m.linkDelAsync === 'function',
   );
 
 /** Whether the addon is built and loadable (and WHARF_NATIVE is not 0). */
@@ -76,6 +78,16 @@ function wrap<T>(what: string, f: () => T): T {
   }
 }
 
+async function wrapAsync<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    return wrap(what, () => {
+      throw err;
+    });
+  }
+}
+
 const IFNAME = /^[A-Za-z0-9_.@:-]{1,15}$/;
 function checkName(name: string): void {
   if (!IFNAME.test(name)) throw new WharfError('INVALID_ARGUMENT', `invalid interface name "${name}"`);
@@ -111,6 +123,15 @@ export function linkSetMaster(name: string, master: string, hairpin: boolean): v
 /** Delete a link (a veth's peer goes with it); false if there was none. */
 export function linkDel(name: string, netns?: string): boolean {
   return wrap(`delete link ${name}`, () => nl().linkDel(netns ?? '', name));
+}
+
+/**
+ * linkDel off the event loop (libuv's pool): a veth's deletion waits for RCU grace periods in the kernel, ~30 ms
+ * here, which a synchronous call would take from everything else the process does.
+ */
+export async function linkDelAsync(name: string, netns?: string): Promise<boolean> {
+  const a = nl();
+  return wrapAsync(`delete link ${name}`, () => a.linkDelAsync(netns ?? '', name));
 }
 
 export function linkGet(name: string, netns?: string): LinkInfo | null {

@@ -111,9 +111,10 @@ test('attach, publish, reach from 127.0.0.1 and from itself, unpublish and detac
   // The chains exist from here on (made once, like portmap's): warm them with a throwaway container's rules.
   const warm = { containerId: `${ID}w`, containerIP: `${base}.250`, bridge: BR, ports: [] as PortMapping[] };
   const hostPort = await freeHostPort();
-  cleanups.push(() => unpublishPorts({ ...warm, ports: [] }));
+  cleanups.push(() => unpublishPorts({ ...warm, ports: undefined }));
   await publishPorts({ ...warm, ports: [{ hostIP: '', hostPort, containerPort: 1, protocol: 'tcp' }] });
-  await unpublishPorts({ ...warm, ports: [{ hostIP: '', hostPort, containerPort: 1, protocol: 'tcp' }] });
+  await unpublishPorts({ ...warm, ports: undefined }); // without the mappings: found by their comment
+  assert.equal((await run('iptables-save', ['-t', 'nat'])).stdout.includes(warm.containerId), false);
   const before = await ourRules(ip);
 
   const ports: PortMapping[] = [{ hostIP: '', hostPort, containerPort: 80, protocol: 'tcp' }];
@@ -138,8 +139,8 @@ test('attach, publish, reach from 127.0.0.1 and from itself, unpublish and detac
   await unpublishPorts({ containerId: ID, containerIP: ip, ports }); // idempotent
   await assert.rejects(get('127.0.0.1', hostPort), 'nothing answers there any more');
 
-  detachEndpoint({ containerId: ID, ifName: 'eth0', netnsPath: nsPath });
+  await detachEndpoint({ containerId: ID, ifName: 'eth0', netnsPath: nsPath });
   assert.equal(linkGet(ep.hostIfName), null);
   assert.equal(linkGet('eth0', nsPath), null);
-  detachEndpoint({ containerId: ID, ifName: 'eth0', netnsPath: nsPath }); // idempotent
+  await detachEndpoint({ containerId: ID, ifName: 'eth0', netnsPath: nsPath }); // idempotent
 });

@@ -147,8 +147,9 @@ test('a namespace, a bridge with addresses, a veth into the namespace configured
   );
 
   // Removal: deleting the host end takes the peer with it; the namespace goes with its mount.
-  assert.equal(nl.linkDel(VETH), true);
-  assert.equal(nl.linkDel(VETH), false, 'already gone');
+  assert.equal(await nl.linkDelAsync(VETH), true);
+  assert.equal(await nl.linkDelAsync(VETH), false, 'already gone');
+  await assert.rejects(nl.linkDelAsync('lo', '/nonexistent-netns'), (e) => is(e, 'NOT_FOUND'));
   assert.deepEqual(await ipJson<IpLink[]>(['link', 'show', 'type', 'veth'], NS), []);
   assert.equal(nl.netnsDelete(nsPath), true);
   assert.equal(nl.netnsDelete(nsPath), false);
