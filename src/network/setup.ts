@@ -18,6 +18,14 @@ import { withPortLock } from './port-lock.js';
 import { stopPortProxy } from './port-proxy.js';
 import type { PortMapping } from './publish.js';
 import type { NetworkAttachment } from '../runtime/spec.js';
+import { trace } from '../util/index.js';
+import {
+  nativeBridgeSetup,
+  nativeBridgeTeardown,
+  nativeNetworkEnabled,
+  type NativeNetworkState,
+} from './native-bridge.js';
+import { netlinkAvailable } from './netlink.js';
 
 export type NetworkMode = 'bridge' | 'host' | 'none';
 
@@ -58,6 +66,8 @@ export interface NetworkSetup {
   /** The process that publishes the ports on IPv6 (port-proxy.ts), stopped with the network. */
   proxyPid?: number;
   cni?: { conflist: CniConflist; result: CniResult; ifName: string; pluginDir: string };
+  /** Set when the container joined the bridge without CNI (native-bridge.ts, WHARF_NET_NATIVE=1). */
+  native?: NativeNetworkState;
 }
 
 export const netnsNameFor = (id: string): string => `wharf-${id}`;
@@ -126,9 +136,36 @@ async function bridgeNetwork(
   resolvText: string,
   pluginDir: string,
 ): Promise<NetworkSetup> {
+  trace('net setup');
   const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
+  if (nativeNetworkEnabled() && netlinkAvailable()) {
+    const n = await nativeBridgeSetup({
+      id: req.id,
+      netnsName: name,
+      ifName: IFNAME,
+      ports,
+      ...(req.mac ? { mac: req.mac } : {}),
+      ...(req.network ? { network: req.network } : {}),
+    });
+    trace('net up');
+    return {
+      id: req.id,
+      mode: req.mode,
+      netnsName: name,
+      netnsPath: n.netnsPath,
+      ports,
+      ip: n.ip,
+      prefixLength: n.prefixLength,
+      gateway: n.gateway,
+      mac: n.mac,
+      hosts: hostsFor(req, n.ip),
+      resolvConf: resolvConfContent(resolvText, req.dns),
+      warnings: [],
+      native: n.state,
+    };
+  }
   const nsPath = await createNetns(name);
   const rt = {
     containerId: req.id,
@@ -164,6 +201,7 @@ async function bridgeNetwork(
       cni: { conflist, result, ifName: IFNAME, pluginDir },
     };
     setup.hosts = hostsFor(req, ip);
+    trace('net up');
     return setup;
   } catch (err) {
     await deleteNetns(name).catch(() => {});
@@ -182,6 +220,10 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
   if (saved?.mode === 'none' && !saved.netnsName) return;
   const name = saved?.netnsName ?? netnsNameFor(id);
   const nsPath = saved?.netnsPath ?? netnsPath(name);
+  if (saved?.native) {
+    await nativeBridgeTeardown(id, name, nsPath, saved.ports, saved.native);
+    return;
+  }
   let first: unknown;
   if (saved?.cni || !saved) {
     const conflist = saved?.cni?.conflist ?? bridgeConflist();
