@@ -17,7 +17,8 @@
  *   linkDelAsync(netns, name)                     the same on the thread pool, a Promise (a veth's deletion waits
  *                                                 for RCU grace periods: tens of milliseconds)
  *   linkGet(netns, name)                          {index, mtu, mac, up, master} or null
- *   addrAdd(netns, name, cidr)                    "10.0.0.2/24" or "fd00::2/64" (IPv6 without DAD); EEXIST throws
+ *   addrAdd(netns, name, cidr, mayExist)          "10.0.0.2/24" or "fd00::2/64" (IPv6 without DAD); true if added,
+ *                                                 false if it was there and mayExist (else EEXIST throws)
  *   routeAdd(netns, dst, gateway, name)           dst "0.0.0.0/0" / "::/0" via gateway out of `name`
  *   netnsCreate(path)                             a new namespace bind-mounted on path (the file is created)
  *   netnsDelete(path)                             unmount and remove; false if path did not exist
@@ -593,13 +594,18 @@ static napi_value link_get(napi_env env, napi_callback_info info) {
 }
 
 static napi_value addr_add(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+  napi_value argv[4];
   char netns[MAX_STR], name[IFNAMSIZ + 1], cidr_s[80];
-  if (!args(env, info, 3, argv, "addrAdd(netns, name, cidr)") ||
+  bool may_exist = false;
+  if (!args(env, info, 4, argv, "addrAdd(netns, name, cidr, mayExist)") ||
       !str_arg(env, argv[0], netns, sizeof netns, "netns path") ||
       !str_arg(env, argv[1], name, sizeof name, "interface name") ||
       !str_arg(env, argv[2], cidr_s, sizeof cidr_s, "address"))
     return NULL;
+  if (napi_get_value_bool(env, argv[3], &may_exist) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mayExist: expected a boolean");
+    return NULL;
+  }
   struct cidr c;
   if (!parse_cidr(cidr_s, &c)) {
     napi_throw_type_error(env, NULL, "address: expected an IPv4 or IPv6 address with its prefix length");
@@ -633,8 +639,9 @@ static napi_value addr_add(napi_env env, napi_callback_info info) {
   }
   int rc = rtnl_talk(fd, &r, NULL, 0);
   close(fd);
+  if (rc == -EEXIST && may_exist) return js_bool(env, false);
   if (rc < 0) return fail(env, "add address to", name, rc);
-  return NULL;
+  return js_bool(env, true);
 }
 
 static napi_value route_add(napi_env env, napi_callback_info info) {

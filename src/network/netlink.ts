@@ -17,7 +17,7 @@ interface NetlinkAddon {
   linkDel(netns: string, name: string): boolean;
   linkDelAsync(netns: string, name: string): Promise<boolean>;
   linkGet(netns: string, name: string): LinkInfo | null;
-  addrAdd(netns: string, name: string, cidr: string): void;
+  addrAdd(netns: string, name: string, cidr: string, mayExist: boolean): boolean;
   routeAdd(netns: string, dst: string, gateway: string, name: string): void;
   netnsCreate(path: string): void;
   netnsDelete(path: string): boolean;
@@ -140,16 +140,15 @@ export function linkGet(name: string, netns?: string): LinkInfo | null {
 
 /** Add an address in CIDR form ("10.0.0.2/24", "fd00::2/64"; IPv6 without duplicate address detection). */
 export function addrAdd(name: string, cidr: string, netns?: string): void {
-  wrap(`address ${cidr} on ${name}`, () => nl().addrAdd(netns ?? '', name, cidr));
+  wrap(`address ${cidr} on ${name}`, () => nl().addrAdd(netns ?? '', name, cidr, false));
 }
 
-/** Add an address unless the link already has it (a bridge's gateway address, set once per network). */
-export function addrEnsure(name: string, cidr: string, netns?: string): void {
-  try {
-    addrAdd(name, cidr, netns);
-  } catch (err) {
-    if (!(err instanceof WharfError && err.code === 'ALREADY_EXISTS')) throw err;
-  }
+/**
+ * Add an address unless the link already has it (a bridge's gateway address, checked on every start: no exception
+ * on that path); true if it was added now.
+ */
+export function addrEnsure(name: string, cidr: string, netns?: string): boolean {
+  return wrap(`address ${cidr} on ${name}`, () => nl().addrAdd(netns ?? '', name, cidr, true));
 }
 
 /** A route to `dst` ("0.0.0.0/0", "::/0") via `gateway` out of `name`. */
