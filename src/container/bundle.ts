@@ -7,6 +7,7 @@ import {
   parseAddHost,
   proxyRoutes,
   setupNetwork,
+  spawnPortProxy,
   startPortProxy,
   type NetworkSetup,
 } from '../network/index.js';
@@ -42,6 +43,11 @@ export async function startNetwork(
   p: ContainerPaths,
   record: (net: NetworkSetup) => void,
   linked: LinkLookup = () => undefined,
+  /**
+   * Take the IPv6 relay's readiness instead of waiting for it here: the caller starts the container meanwhile (the
+   * relay is a Node process, ~100-200 ms to listen) and awaits `ready` before the start returns.
+   */
+  deferProxy?: (ready: Promise<{ failed: string[] } | undefined>, pid: number) => void,
 ): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
   if (hc.Addressing) checkAddressingOnPredefinedNetwork(hc.Addressing);
@@ -77,7 +83,13 @@ export async function startNetwork(
   if (net.mode === 'bridge') record(net);
   // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
   const routes = proxyRoutes(net.ports, net.ip);
-  if (routes.length && ipv6Available()) {
+  if (routes.length && ipv6Available() && deferProxy) {
+    const { pid, ready } = spawnPortProxy([process.execPath, wharfBin()], rec.id, routes);
+    if (pid === undefined) throw new WharfError('INTERNAL', `the IPv6 port proxy of ${rec.id} did not start`);
+    net.proxyPid = pid;
+    record(net);
+    deferProxy(ready, pid);
+  } else if (routes.length && ipv6Available()) {
     const proxy = await startPortProxy([process.execPath, wharfBin()], rec.id, routes);
     net.proxyPid = proxy.pid;
     net.warnings.push(...proxy.failed.map((f) => `cannot publish on IPv6 ${f}`));

@@ -110,6 +110,8 @@ export class TaskService {
     const rec = this.#records.resolve(found.id);
     const p = this.#store.paths(rec.id);
     const hc = rec.hostConfig;
+    // The IPv6 relay of published ports starts while the container does (startNetwork's deferProxy).
+    let proxy: { ready: Promise<{ failed: string[] } | undefined>; pid: number } | undefined;
     try {
       const rootfs = await this.#store.mountRootfs(rec);
       for (const m of rec.mounts) {
@@ -132,6 +134,9 @@ export class TaskService {
           });
         },
         links.lookup,
+        (ready, pid) => {
+          proxy = { ready, pid };
+        },
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
       await writeBundleSpec(
@@ -187,6 +192,7 @@ export class TaskService {
           if (started.state.startedAt) r.state.startedAt = started.state.startedAt;
         }
       });
+      if (proxy) await this.#proxyListening(rec.id, proxy);
       trace('started');
       // The monitor emitted `start` (native/monitor/events.c): only it can order it before a fast command's die.
       const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;
@@ -197,6 +203,29 @@ export class TaskService {
       if (cur && !(await this.#monitorAlive(cur)))
         await this.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
       throw err;
+    }
+  }
+
+  /**
+   * Wait for a container's IPv6 relay to listen; what it could not serve becomes warnings on the network record, as
+   * when the start waited for it. A relay gone meanwhile with its network (a command that exited at once, torn down)
+   * is no warning.
+   */
+  async #proxyListening(
+    id: string,
+    proxy: { ready: Promise<{ failed: string[] } | undefined>; pid: number },
+  ): Promise<void> {
+    const r = await proxy.ready;
+    const warnings = r
+      ? r.failed.map((f) => `cannot publish on IPv6 ${f}`)
+      : ['cannot publish on IPv6: the relay did not start'];
+    if (!warnings.length) return;
+    try {
+      this.#records.update(id, (rec) => {
+        if (rec.network?.proxyPid === proxy.pid) rec.network.warnings.push(...warnings);
+      });
+    } catch (err) {
+      if (!is(err, 'NOT_FOUND')) throw err; // removed meanwhile (`--rm` of a command that exited at once)
     }
   }
 

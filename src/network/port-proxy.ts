@@ -191,14 +191,16 @@ function isPortProxy(pid: number, id: string): boolean {
 }
 
 /**
- * Start a container's proxy as its own session (it outlives the CLI, like the monitor) and wait until it listens.
+ * Start a container's proxy as its own session (it outlives the CLI, like the monitor), without waiting for it:
+ * `ready` resolves once it listens (with the routes it could not serve), or to undefined if it exited or did not
+ * answer within 15 s; it never rejects. The caller may do other work (start the container) meanwhile.
  * `command` is the wharf CLI to run (`[node, wharf]`); it runs `container port-proxy ID ROUTE…`.
  */
-export async function startPortProxy(
+export function spawnPortProxy(
   command: readonly string[],
   id: string,
   routes: readonly ProxyRoute[],
-): Promise<{ pid: number; failed: string[] }> {
+): { pid: number | undefined; ready: Promise<{ failed: string[] } | undefined> } {
   const child = childProcess().spawn(
     command[0]!,
     [...command.slice(1), 'container', 'port-proxy', id, ...routes.map(formatRoute)],
@@ -207,9 +209,8 @@ export async function startPortProxy(
       stdio: ['ignore', 'pipe', 'ignore'],
     },
   );
-  const pid = child.pid;
   let out = '';
-  const ready = await new Promise<{ failed: string[] } | undefined>((resolve) => {
+  const ready = new Promise<{ failed: string[] } | undefined>((resolve) => {
     const timer = setTimeout(() => resolve(undefined), 15_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -222,18 +223,34 @@ export async function startPortProxy(
         resolve(undefined);
       }
     });
+    child.once('error', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
     child.once('exit', () => {
       clearTimeout(timer);
       resolve(undefined);
     });
+  }).finally(() => {
+    child.stdout!.destroy();
+    child.unref();
   });
-  child.stdout!.destroy();
-  child.unref();
-  if (!ready || pid === undefined) {
+  return { pid: child.pid, ready };
+}
+
+/** spawnPortProxy and wait until it listens; a proxy that does not start is stopped and an error. */
+export async function startPortProxy(
+  command: readonly string[],
+  id: string,
+  routes: readonly ProxyRoute[],
+): Promise<{ pid: number; failed: string[] }> {
+  const { pid, ready } = spawnPortProxy(command, id, routes);
+  const r = await ready;
+  if (!r || pid === undefined) {
     if (pid !== undefined) await stopPortProxy(pid, id);
     throw new WharfError('INTERNAL', `the IPv6 port proxy of ${id} did not start`);
   }
-  return { pid, failed: ready.failed };
+  return { pid, failed: r.failed };
 }
 
 /**
