@@ -3,7 +3,8 @@
 # port (`-p PORT:80`), Wharf against a private dockerd with its own bridge, iptables rules and userland proxy (Docker's
 # defaults, in a network namespace of its own). Wharf runs both ways its bridge can be joined: through the CNI
 # plugins (today's default) and natively (WHARF_NET_NATIVE=1: netlink and one iptables-restore, src/network/
-# native-bridge.ts). The three take turns, one start each per round. Prints a Markdown table with ratios.
+# native-bridge.ts). The three take turns, one start each per round, with `--network none` starts of Wharf and docker
+# as the reference (what the network adds). Prints a Markdown table with ratios.
 # Usage: bash bench/run-default-net.sh [runs=15]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +42,10 @@ time_it() { local s e; s=$(now); "$@" >/dev/null 2>&1 || echo "failed: $*" >&2; 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm the page cache and create both bridges (and the chains) once.
 for t in W_ WN D; do "$t" run --rm busybox true >/dev/null; "$t" run --rm -p "$PORT:80" busybox true >/dev/null; done
-declare -a WC WNC DC WP WNP DP
+declare -a WC WNC DC WP WNP DP W0 D0
 for _ in $(seq 1 "$RUNS"); do
+  W0+=("$(time_it W_ run --rm --network none busybox true)") # the reference: no network at all
+  D0+=("$(time_it D run --rm --network none busybox true)")
   WC+=("$(time_it W_ run --rm busybox true)")
   WNC+=("$(time_it WN run --rm busybox true)")
   DC+=("$(time_it D run --rm busybox true)")
@@ -58,9 +61,11 @@ row() { # label, docker, wharf-cni, wharf-native
 }
 D_C=$(m "${DC[@]}"); W_C=$(m "${WC[@]}"); N_C=$(m "${WNC[@]}")
 D_P=$(m "${DP[@]}"); W_P=$(m "${WP[@]}"); N_P=$(m "${WNP[@]}")
+D_0=$(m "${D0[@]}"); W_0=$(m "${W0[@]}")
 echo "Median of $RUNS interleaved starts; $(nproc) cores; $(date -u +%Y-%m-%d); load average before/after: $LOAD_BEFORE / $LOAD_AFTER; host port $PORT"
 echo
 echo "| case | docker (s) | wharf, CNI (s) | wharf, native (s) | CNI / docker | native / docker |"
 echo "|---|---|---|---|---|---|"
 row '`run --rm busybox true`, default network' "$D_C" "$W_C" "$N_C"
 row "\`run --rm -p $PORT:80 busybox true\`" "$D_P" "$W_P" "$N_P"
+printf '| %s | %.3f | %.3f | (same) | %s | |\n' '`run --rm --network none busybox true` (reference)' "$D_0" "$W_0" "$(ratio "$W_0" "$D_0")"
