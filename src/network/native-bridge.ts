@@ -36,7 +36,7 @@ const v4s = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 **
  * Reserve the next free address after the last one reserved, as host-local does: one file per address, created with
  * O_EXCL (atomic across processes, CNI's host-local included), holding the container ID and interface.
  */
-function reserveAddress(dir: string, subnet: string, gateway: string, id: string, ifName: string): string {
+export function reserveAddress(dir: string, subnet: string, gateway: string, id: string, ifName: string): string {
   const [net, bits] = subnet.split('/');
   const size = 2 ** (32 - Number(bits));
   const first = v4(net!) + 1;
@@ -66,7 +66,7 @@ function reserveAddress(dir: string, subnet: string, gateway: string, id: string
   throw new WharfError('UNAVAILABLE', `no free address left in ${subnet}`);
 }
 
-function releaseAddress(dir: string, ip: string | undefined, id: string): void {
+export function releaseAddress(dir: string, ip: string | undefined, id: string): void {
   const names = ip ? [ip] : readdirSync(dir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
   for (const f of names) {
     try {
