@@ -127,11 +127,12 @@ test('attach, publish, reach from 127.0.0.1 and from itself, unpublish and detac
   );
 
   assert.equal(await get('127.0.0.1', hostPort), `hello ${sfx}\n`, '127.0.0.1 reaches the published port');
-  // The static busybox wget crashes on this machine: a raw request through nc instead.
-  const hairpin = await run('ip', ['netns', 'exec', NS, 'busybox', 'nc', '-w', '5', `${base}.1`, String(hostPort)], {
-    input: 'GET /index.html HTTP/1.0\r\n\r\n',
-    check: false,
-  });
+  // curl from inside the namespace (the static busybox wget crashes on this machine; busybox nc lingers -w seconds).
+  const hairpin = await run(
+    'ip',
+    ['netns', 'exec', NS, 'curl', '-s', '-m', '5', `http://${base}.1:${hostPort}/index.html`],
+    { check: false },
+  );
   assert.ok(hairpin.stdout.endsWith(`hello ${sfx}\n`), `the container reaches itself: ${hairpin.stderr}`);
 
   await unpublishPorts({ containerId: ID, containerIP: ip, ports });
