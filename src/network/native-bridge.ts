@@ -4,8 +4,15 @@ import * as path from 'node:path';
 import { WharfError, isErrno } from '../errors/index.js';
 import { run } from '../util/index.js';
 import type { BridgeNetworkOptions } from './cni.js';
-import { attachEndpoint, detachEndpoint, ensureBridge, publishPorts, unpublishPorts } from './native-endpoint.js';
-import { netnsCreate, netnsDelete } from './netlink.js';
+import {
+  attachEndpoint,
+  detachEndpoint,
+  ensureBridge,
+  hostIfNameFor,
+  publishPorts,
+  unpublishPorts,
+} from './native-endpoint.js';
+import { linkGet, netlinkAvailable, netnsCreate, netnsDelete } from './netlink.js';
 import type { PortMapping } from './publish.js';
 
 /**
@@ -22,6 +29,7 @@ export interface NativeNetworkState {
   ifName: string;
   /** host-local's directory whose `<ip>` file holds this container's lease. */
   ipamDir: string;
+  /** '' when unknown (a teardown without the record): the lease is found by container ID. */
   ip: string;
 }
 
@@ -161,12 +169,22 @@ export async function nativeBridgeSetup(opts: {
   }
 }
 
+/**
+ * What a teardown without the record needs, when the container joined the default bridge natively (its veth, named
+ * after its ID, is there); undefined otherwise (a CNI container, or nothing left).
+ */
+export function nativeLeftovers(id: string, ifName: string): NativeNetworkState | undefined {
+  if (!netlinkAvailable() || !linkGet(hostIfNameFor(id, ifName))) return undefined;
+  return { bridge: DEFAULTS.bridge, ifName, ipamDir: path.join(IPAM_ROOT, DEFAULTS.name), ip: '' };
+}
+
 /** Undo nativeBridgeSetup; idempotent. */
 export async function nativeBridgeTeardown(
   id: string,
   netnsName: string,
   netnsPath: string | undefined,
-  ports: readonly PortMapping[],
+  /** undefined when unknown: the rules are found by their comment. */
+  ports: readonly PortMapping[] | undefined,
   state: NativeNetworkState,
 ): Promise<void> {
   let first: unknown;
@@ -180,7 +198,7 @@ export async function nativeBridgeTeardown(
   const nsPath = netnsPath ?? `/var/run/netns/${netnsName}`;
   await step(() => unpublishPorts({ containerId: id, containerIP: state.ip, ports }));
   await step(() => detachEndpoint({ containerId: id, ifName: state.ifName, netnsPath: nsPath }));
-  await step(() => releaseAddress(state.ipamDir, state.ip, id));
+  await step(() => releaseAddress(state.ipamDir, state.ip || undefined, id));
   await step(() => netnsDelete(nsPath));
   if (first) throw first;
 }

@@ -22,6 +22,7 @@ import { trace } from '../util/index.js';
 import {
   nativeBridgeSetup,
   nativeBridgeTeardown,
+  nativeLeftovers,
   nativeNetworkEnabled,
   type NativeNetworkState,
 } from './native-bridge.js';
@@ -220,8 +221,10 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
   if (saved?.mode === 'none' && !saved.netnsName) return;
   const name = saved?.netnsName ?? netnsNameFor(id);
   const nsPath = saved?.netnsPath ?? netnsPath(name);
-  if (saved?.native) {
-    await nativeBridgeTeardown(id, name, nsPath, saved.ports, saved.native);
+  // Without its record, a container that joined natively is known by its veth (named after its ID).
+  const native = saved?.native ?? (saved ? undefined : nativeLeftovers(id, IFNAME));
+  if (native) {
+    await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native);
     return;
   }
   let first: unknown;
