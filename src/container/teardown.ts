@@ -127,10 +127,14 @@ export async function tearDownTask(
           (err: unknown) => err ?? new Error('network teardown failed'),
         )
       : undefined;
-  await runc.delete(id, { force: true }).catch(() => {});
-  await store.unmountRootfs(id);
-  if (rec.hostConfig.IpcMode === 'shareable') await store.unmountShm(id);
-  const netErr: unknown = await network;
+  let netErr: unknown;
+  try {
+    await runc.delete(id, { force: true }).catch(() => {});
+    await store.unmountRootfs(id);
+    if (rec.hostConfig.IpcMode === 'shareable') await store.unmountShm(id);
+  } finally {
+    netErr = await network; // also when an unmount failed: a retry must not race this one
+  }
   let recorded = false; // this process recorded the exit (the update is atomic: one process sees it running)
   const updated = store.records.update(id, (r) => {
     if (r.state.status === 'running') {
