@@ -44,6 +44,7 @@ function buildAddons() {
     'native/mount.c',
     'native/spawn.c',
     'native/netlink.c',
+    'native/rtnl.h',
     'native/digest.c',
     'native/errno_name.h',
     'native/napi_errno.h',

@@ -26,7 +26,7 @@ import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from '.
 import { restoreContainers, type RestoreResult } from './restore.js';
 import type { OciResources } from '../runtime/index.js';
 import { removeTreeSync, trace } from '../util/index.js';
-import { startNetwork, writeBundleSpec } from './bundle.js';
+import { relayListening, startNetwork, writeBundleSpec, type DeferredProxy } from './bundle.js';
 import { healthProbe } from './health.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer } from './state.js';
@@ -110,8 +110,7 @@ export class TaskService {
     const rec = this.#records.resolve(found.id);
     const p = this.#store.paths(rec.id);
     const hc = rec.hostConfig;
-    // The IPv6 relay of published ports starts while the container does (startNetwork's deferProxy).
-    let proxy: { ready: Promise<{ failed: string[] } | undefined>; pid: number } | undefined;
+    let proxy: DeferredProxy | undefined; // the IPv6 relay starts while the container does
     try {
       const rootfs = await this.#store.mountRootfs(rec);
       for (const m of rec.mounts) {
@@ -134,8 +133,8 @@ export class TaskService {
           });
         },
         links.lookup,
-        (ready, pid) => {
-          proxy = { ready, pid };
+        (p) => {
+          proxy = p;
         },
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
@@ -192,7 +191,7 @@ export class TaskService {
           if (started.state.startedAt) r.state.startedAt = started.state.startedAt;
         }
       });
-      if (proxy) await this.#proxyListening(rec.id, proxy);
+      if (proxy) await relayListening(proxy, (fn) => this.#records.update(rec.id, fn));
       trace('started');
       // The monitor emitted `start` (native/monitor/events.c): only it can order it before a fast command's die.
       const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;
@@ -203,29 +202,6 @@ export class TaskService {
       if (cur && !(await this.#monitorAlive(cur)))
         await this.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
       throw err;
-    }
-  }
-
-  /**
-   * Wait for a container's IPv6 relay to listen; what it could not serve becomes warnings on the network record, as
-   * when the start waited for it. A relay gone meanwhile with its network (a command that exited at once, torn down)
-   * is no warning.
-   */
-  async #proxyListening(
-    id: string,
-    proxy: { ready: Promise<{ failed: string[] } | undefined>; pid: number },
-  ): Promise<void> {
-    const r = await proxy.ready;
-    const warnings = r
-      ? r.failed.map((f) => `cannot publish on IPv6 ${f}`)
-      : ['cannot publish on IPv6: the relay did not start'];
-    if (!warnings.length) return;
-    try {
-      this.#records.update(id, (rec) => {
-        if (rec.network?.proxyPid === proxy.pid) rec.network.warnings.push(...warnings);
-      });
-    } catch (err) {
-      if (!is(err, 'NOT_FOUND')) throw err; // removed meanwhile (`--rm` of a command that exited at once)
     }
   }
 

@@ -119,11 +119,11 @@ test('a namespace, a bridge with addresses, a veth into the namespace configured
   assert.equal(nl.linkGet(`nope${sfx}`), null);
 
   // The container side reaches the bridge's address (v4 and v6, no DAD wait).
-  const ping4 = await run('ip', ['netns', 'exec', NS, 'busybox', 'ping', '-c', '1', '-W', '2', `${base}.1`], {
+  const ping4 = await run('ip', ['netns', 'exec', NS, 'busybox', 'ping', '-c', '3', '-W', '3', `${base}.1`], {
     check: false,
   });
   assert.equal(ping4.code, 0, ping4.stderr + ping4.stdout);
-  const ping6 = await run('ip', ['netns', 'exec', NS, 'busybox', 'ping', '-c', '1', '-W', '2', `${v6}1`], {
+  const ping6 = await run('ip', ['netns', 'exec', NS, 'busybox', 'ping', '-c', '3', '-W', '3', `${v6}1`], {
     check: false,
   });
   assert.equal(ping6.code, 0, ping6.stderr + ping6.stdout);
