@@ -7,6 +7,7 @@ import {
   parseAddHost,
   proxyRoutes,
   setupNetwork,
+  spawnPortProxy,
   startPortProxy,
   type NetworkSetup,
 } from '../network/index.js';
@@ -22,7 +23,7 @@ import {
   type OciProcess,
   type SpecOptions,
 } from '../runtime/index.js';
-import { WharfError } from '../errors/index.js';
+import { WharfError, is } from '../errors/index.js';
 import { joinedContainer, parseSecurityOpts } from './run-modes.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
@@ -44,6 +45,11 @@ export async function startNetwork(
   linked: LinkLookup = () => undefined,
   /** A remapped container's user namespace file (tasks.ts holds it for the run). */
   userns?: string,
+  /**
+   * Take the IPv6 relay's readiness instead of waiting for it here: the caller starts the container meanwhile (the
+   * relay is a Node process, ~100-200 ms to listen) and awaits `ready` before the start returns.
+   */
+  deferProxy?: (proxy: DeferredProxy) => void,
 ): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
   if (hc.Addressing) checkAddressingOnPredefinedNetwork(hc.Addressing);
@@ -80,7 +86,13 @@ export async function startNetwork(
   if (net.mode === 'bridge') record(net);
   // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
   const routes = proxyRoutes(net.ports, net.ip);
-  if (routes.length && ipv6Available()) {
+  if (routes.length && ipv6Available() && deferProxy) {
+    const { pid, ready } = spawnPortProxy([process.execPath, wharfBin()], rec.id, routes);
+    if (pid === undefined) throw new WharfError('INTERNAL', `the IPv6 port proxy of ${rec.id} did not start`);
+    net.proxyPid = pid;
+    record(net);
+    deferProxy({ ready, pid });
+  } else if (routes.length && ipv6Available()) {
     const proxy = await startPortProxy([process.execPath, wharfBin()], rec.id, routes);
     net.proxyPid = proxy.pid;
     net.warnings.push(...proxy.failed.map((f) => `cannot publish on IPv6 ${f}`));
@@ -96,6 +108,35 @@ export async function startNetwork(
   writeFileSync(p.resolvConf, net.resolvConf);
   writeFileSync(p.hostname, `${rec.config.Hostname}\n`);
   return net;
+}
+
+/** A start's IPv6 relay of published ports, spawned by startNetwork, waited for once the container runs. */
+export interface DeferredProxy {
+  ready: Promise<{ failed: string[] } | undefined>;
+  pid: number;
+}
+
+/**
+ * Wait for a start's relay to listen; what it could not serve becomes warnings on the network record (through
+ * `update`, the record's read-modify-write), as when the start waited for it. A relay gone meanwhile with its network
+ * (a command that exited at once and was torn down, or removed) is no warning.
+ */
+export async function relayListening(
+  proxy: DeferredProxy,
+  update: (fn: (rec: ContainerRecord) => void) => void,
+): Promise<void> {
+  const r = await proxy.ready;
+  const warnings = r
+    ? r.failed.map((f) => `cannot publish on IPv6 ${f}`)
+    : ['cannot publish on IPv6: the relay did not start'];
+  if (!warnings.length) return;
+  try {
+    update((rec) => {
+      if (rec.network?.proxyPid === proxy.pid) rec.network.warnings.push(...warnings);
+    });
+  } catch (err) {
+    if (!is(err, 'NOT_FOUND')) throw err;
+  }
 }
 
 /** A linked container as its links need it: undefined when it is gone. */

@@ -28,7 +28,7 @@ import type { OciResources } from '../runtime/index.js';
 import { ownerToHost, removeTreeSync, trace } from '../util/index.js';
 import { holdUserns, releaseUserns } from '../snapshot/index.js';
 import { ensureSearchable } from './userns.js';
-import { startNetwork, writeBundleSpec } from './bundle.js';
+import { relayListening, startNetwork, writeBundleSpec, type DeferredProxy } from './bundle.js';
 import { healthProbe } from './health.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer } from './state.js';
@@ -112,6 +112,7 @@ export class TaskService {
     const rec = this.#records.resolve(found.id);
     const p = this.#store.paths(rec.id);
     const hc = rec.hostConfig;
+    let proxy: DeferredProxy | undefined; // the IPv6 relay starts while the container does
     try {
       const rootfs = await this.#store.mountRootfs(rec);
       for (const m of rec.mounts) {
@@ -144,6 +145,9 @@ export class TaskService {
         },
         links.lookup,
         rec.idMap ? p.userns : undefined,
+        (p) => {
+          proxy = p;
+        },
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
       await writeBundleSpec(
@@ -199,6 +203,7 @@ export class TaskService {
           if (started.state.startedAt) r.state.startedAt = started.state.startedAt;
         }
       });
+      if (proxy) await relayListening(proxy, (fn) => this.#records.update(rec.id, fn));
       trace('started');
       // The monitor emitted `start` (native/monitor/events.c): only it can order it before a fast command's die.
       const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;

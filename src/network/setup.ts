@@ -18,6 +18,15 @@ import { withPortLock } from './port-lock.js';
 import { stopPortProxy } from './port-proxy.js';
 import type { PortMapping } from './publish.js';
 import type { NetworkAttachment } from '../runtime/spec.js';
+import { trace } from '../util/index.js';
+import {
+  nativeBridgeSetup,
+  nativeBridgeTeardown,
+  nativeLeftovers,
+  nativeNetworkEnabled,
+  type NativeNetworkState,
+} from './native-bridge.js';
+import { netlinkAvailable } from './netlink.js';
 
 export type NetworkMode = 'bridge' | 'host' | 'none';
 
@@ -60,6 +69,8 @@ export interface NetworkSetup {
   /** The process that publishes the ports on IPv6 (port-proxy.ts), stopped with the network. */
   proxyPid?: number;
   cni?: { conflist: CniConflist; result: CniResult; ifName: string; pluginDir: string };
+  /** Set when the container joined the bridge without CNI (native-bridge.ts, WHARF_NET_NATIVE=1). */
+  native?: NativeNetworkState;
 }
 
 export const netnsNameFor = (id: string): string => `wharf-${id}`;
@@ -128,9 +139,37 @@ async function bridgeNetwork(
   resolvText: string,
   pluginDir: string,
 ): Promise<NetworkSetup> {
+  trace('net setup');
   const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
+  // The native path makes its namespace in the host's user namespace: a remapped container's goes through CNI.
+  if (req.userns === undefined && nativeNetworkEnabled() && netlinkAvailable()) {
+    const n = await nativeBridgeSetup({
+      id: req.id,
+      netnsName: name,
+      ifName: IFNAME,
+      ports,
+      ...(req.mac ? { mac: req.mac } : {}),
+      ...(req.network ? { network: req.network } : {}),
+    });
+    trace('net up');
+    return {
+      id: req.id,
+      mode: req.mode,
+      netnsName: name,
+      netnsPath: n.netnsPath,
+      ports,
+      ip: n.ip,
+      prefixLength: n.prefixLength,
+      gateway: n.gateway,
+      mac: n.mac,
+      hosts: hostsFor(req, n.ip),
+      resolvConf: resolvConfContent(resolvText, req.dns),
+      warnings: [],
+      native: n.state,
+    };
+  }
   const nsPath = await createNetns(name, req.userns);
   const rt = {
     containerId: req.id,
@@ -166,6 +205,7 @@ async function bridgeNetwork(
       cni: { conflist, result, ifName: IFNAME, pluginDir },
     };
     setup.hosts = hostsFor(req, ip);
+    trace('net up');
     return setup;
   } catch (err) {
     await deleteNetns(name).catch(() => {});
@@ -184,6 +224,12 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
   if (saved?.mode === 'none' && !saved.netnsName) return;
   const name = saved?.netnsName ?? netnsNameFor(id);
   const nsPath = saved?.netnsPath ?? netnsPath(name);
+  // Without its record, a container that joined natively is known by its veth (named after its ID).
+  const native = saved?.native ?? (saved ? undefined : nativeLeftovers(id, IFNAME));
+  if (native) {
+    await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native);
+    return;
+  }
   let first: unknown;
   if (saved?.cni || !saved) {
     const conflist = saved?.cni?.conflist ?? bridgeConflist();
