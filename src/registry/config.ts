@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { WharfError } from '../errors/index.js';
 import { parseGoDuration } from '../util/duration.js';
+import { parseS3Config, type S3Config } from './storage/s3-config.js';
 
 export type Action = 'pull' | 'push' | 'delete';
 
@@ -18,6 +19,8 @@ export interface AccessRule {
 /** The resolved configuration: every default applied, every path absolute. Nothing deeper reads files or env. */
 export interface RegistryConfig {
   rootDirectory: string;
+  /** `storage.s3`: blobs in an S3 bucket (the index stays under rootDirectory). */
+  s3?: S3Config;
   host: string;
   port: number;
   tls?: { certificate: string; key: string };
@@ -254,8 +257,16 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
   const log = obj(raw.log, 'log');
   const accessLogCfg = obj(log.accesslog, 'log.accesslog');
 
+  const s3 =
+    storage.s3 === undefined
+      ? undefined
+      : parseS3Config(
+          obj(storage.s3, 'storage.s3'),
+          bool(obj(storage.redirect, 'storage.redirect').disable, 'storage.redirect.disable') === true,
+        );
   return {
     rootDirectory,
+    ...(s3 !== undefined ? { s3 } : {}),
     host,
     port,
     ...(cert !== undefined && key !== undefined ? { tls: { certificate: abs(cert), key: abs(key) } } : {}),

@@ -8,6 +8,7 @@ import type { RegistryConfig } from '../config.js';
 import { collectGarbage, type GcReport, type GcRunOptions } from '../gc.js';
 import { SqliteRegistryIndex } from '../metadata/sqlite.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
+import { S3Driver } from '../storage/s3.js';
 import { RegistryStore } from '../store.js';
 import { AccessPolicy } from './access.js';
 import { createRequestHandler } from './app.js';
@@ -26,8 +27,8 @@ export interface RunningRegistry {
 }
 
 /** Opens the storage and index of a registry data directory (for the server and for `registry gc`). */
-export function openRegistryStore(config: Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs'>): RegistryStore {
-  const driver = new FilesystemDriver(config.rootDirectory);
+export function openRegistryStore(config: Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs' | 's3'>): RegistryStore {
+  const driver = config.s3 ? new S3Driver(config.s3) : new FilesystemDriver(config.rootDirectory);
   const index = new SqliteRegistryIndex(path.join(config.rootDirectory, 'index.db'));
   return new RegistryStore(driver, index, { blobLeaseMs: config.blobLeaseMs });
 }
