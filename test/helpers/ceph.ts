@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -32,6 +32,15 @@ export interface CephRgw {
   stopGateway(): Promise<void>;
   startGateway(): Promise<void>;
   stop(): Promise<void>;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function cephAvailable(): boolean {
@@ -96,19 +105,16 @@ export async function startCephRgw(): Promise<CephRgw> {
       };
     },
     async stopGateway() {
-      const pid = Number((await import('node:fs/promises').then((f) => f.readFile(rgwPidFile, 'utf8'))).trim());
+      const pid = Number((await readFile(rgwPidFile, 'utf8')).trim());
       process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 100; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     },
     async startGateway() {
+      // Never a second radosgw: it would overwrite the PID file of the one running.
+      const pid = Number((await readFile(rgwPidFile, 'utf8').catch(() => '')).trim());
+      if (pid > 0 && alive(pid)) return;
       await execFileP('radosgw', ['-c', path.join(dir, 'ceph.conf'), '-n', 'client.rgw.wharf'], { timeout: 120_000 });
       for (let i = 0; i < 120; i++) {
         const ok = await fetch(`${base.endpoint}/`).then(

@@ -10,9 +10,16 @@ export interface ServedRegistry {
   stop(): Promise<void>;
 }
 
-/** Serves the registry of the Wharf root `root` (its data under `<root>/registry`) on 127.0.0.1, port chosen by the kernel. */
-export async function serveRegistry(root: string, timeoutMs = 60_000): Promise<ServedRegistry> {
-  const server = spawn(WHARF_BIN, ['--root', root, 'registry', 'serve', '--addr', '127.0.0.1:0'], {
+/**
+ * Serves the registry of the Wharf root `root` (its data under `<root>/registry`) on 127.0.0.1, port chosen by the
+ * kernel; `extraArgs` go to `registry serve` (e.g. `--config FILE`).
+ */
+export async function serveRegistry(
+  root: string,
+  timeoutMs = 60_000,
+  extraArgs: string[] = [],
+): Promise<ServedRegistry> {
+  const server = spawn(WHARF_BIN, ['--root', root, 'registry', 'serve', '--addr', '127.0.0.1:0', ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));

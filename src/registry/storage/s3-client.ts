@@ -1,11 +1,13 @@
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { WharfError } from '../../errors/index.js';
 import type { S3Config } from './s3-config.js';
 
 /**
- * The object-level operations the S3 driver and its writer need, on the AWS SDK v3 client. The SDK is imported on
- * first use: every `wharf` command shares one bundle, and only a registry on S3 should pay for loading it.
+ * The object-level operations the S3 driver and its writer need, on the AWS SDK v3 client. The SDK is loaded on
+ * first use with require, outside the CLI bundle: every `wharf` command shares that bundle, only a registry on S3
+ * should pay for the SDK (~600 kB), and the SDK's own dynamic import()s cannot live in a code-cached bundle.
  * Errors come out as WharfErrors: NOT_FOUND for a missing key, UNAVAILABLE when the store cannot be reached or answers
  * 5xx (the registry answers 503), INTERNAL for the rest (credentials, bucket missing: configuration).
  */
@@ -20,7 +22,7 @@ export class S3Ops {
 
   async #sdk() {
     this.#client ??= (async () => {
-      const sdk = await import('@aws-sdk/client-s3');
+      const sdk = loadModule('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
       const c = this.config;
       const client = new sdk.S3Client({
         region: c.region,
@@ -54,7 +56,9 @@ export class S3Ops {
   /** A presigned GET URL for a key, valid `seconds`. */
   async presignGet(key: string, seconds: number): Promise<string> {
     const { client, sdk } = await this.#sdk();
-    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const { getSignedUrl } = loadModule(
+      '@aws-sdk/s3-request-presigner',
+    ) as typeof import('@aws-sdk/s3-request-presigner');
     return getSignedUrl(client, new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: seconds });
   }
 
@@ -77,6 +81,8 @@ export class S3Ops {
     return Buffer.concat(chunks);
   }
 }
+
+const loadModule = createRequire(import.meta.url);
 
 /** An SDK error as a WharfError (see S3Ops). */
 export function mapS3Error(err: unknown, what: string): WharfError {
