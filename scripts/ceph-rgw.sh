@@ -3,7 +3,8 @@
 #   scripts/ceph-rgw.sh start DIR   one monitor, one manager, one OSD on a sparse file-backed BlueStore, radosgw (beast),
 #                                   an S3 user and a bucket; prints the S3_* env lines (also kept in DIR/env)
 #   scripts/ceph-rgw.sh env DIR     prints those lines again
-#   scripts/ceph-rgw.sh stop DIR    stops the daemons by the PIDs in DIR/run (radosgw first, monitor last)
+#   scripts/ceph-rgw.sh stop DIR    stops the daemons by the PIDs in DIR/run (radosgw first, monitor last); the data
+#                                   stays in DIR (the BlueStore file is sparse): remove DIR to drop it
 # Needs Debian's ceph-mon, ceph-mgr, ceph-osd, radosgw (scripts/ensure-deps.sh) and root or a user that may write DIR.
 # Two runs with different DIRs do not collide: own fsid, own free ports, own run/log/data directories.
 # Memory is kept small (one OSD at ~1 GiB target, small caches) for a 2-core machine shared with other work.
@@ -67,6 +68,8 @@ start() {
     return 0
   fi
   local t0=$SECONDS
+  # A start that fails half-way stops what it had started (by PID), so nothing is left running.
+  trap 'rc=$?; if ((rc != 0)); then echo "ceph-rgw: start failed ($rc); logs in $dir/log" >&2; stop; fi' EXIT
   rm -rf "$dir/mon" "$dir/mgr" "$dir/osd" "$dir/run" "$dir/log" "$dir/env"
   mkdir -p "$dir/mon/ceph-a" "$dir/mgr/ceph-x" "$dir/osd/ceph-0" "$dir/run" "$dir/log" "$dir/rgw"
   local fsid mon_port rgw_port
@@ -176,6 +179,7 @@ S3_SECRET_KEY=$secret
 CEPH_CONF=$conf
 CEPH_START_SECONDS=$((SECONDS - t0))
 EOF
+  trap - EXIT
   cat "$dir/env"
 }
 
