@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -34,8 +36,16 @@ export class S3Ops {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 3,
-        // A stopped store must fail a request in seconds (→ 503), not after the OS's connect timeout.
-        requestHandler: { connectionTimeout: 5000, requestTimeout: 120_000 },
+        // A stopped store must fail a request in seconds (→ 503), not after the OS's connect timeout. A streamed blob
+        // body waits on its client as long as the registry's own idle timeout allows. And no pool limit of 50 (the
+        // SDK's default): a GET holds its connection while the client reads, and a request queued behind slow
+        // readers would wait for them.
+        requestHandler: {
+          connectionTimeout: 5000,
+          requestTimeout: 300_000,
+          httpAgent: new http.Agent({ keepAlive: true, maxSockets: 4096 }),
+          httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 4096 }),
+        },
       });
       return { client, sdk };
     })();
