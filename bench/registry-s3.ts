@@ -81,14 +81,26 @@ async function startServer(
   const cwd = await fsp.mkdtemp(path.join(dir, `${kind}-`));
   const child =
     kind === 'wharf'
-      ? spawn(process.execPath, ['--import', 'tsx', path.resolve('test/integration/registry/registry-main.ts'), cfg], {
-          stdio: 'ignore',
-          cwd,
-          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-        })
-      : spawn('docker-registry', ['serve', cfg], { stdio: 'ignore' });
+      ? spawn(
+          process.execPath,
+          ['--import', import.meta.resolve('tsx'), path.resolve('test/integration/registry/registry-main.ts'), cfg],
+          {
+            stdio: ['ignore', 'ignore', 'pipe'],
+            cwd,
+            env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+          },
+        )
+      : // distribution's AWS SDK (Go, v1) panics at start when AWS_CA_BUNDLE is set and the endpoint is plain http.
+        spawn('docker-registry', ['serve', cfg], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'AWS_CA_BUNDLE')),
+        });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr = (stderr + t).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
-  await waitUp(url, child);
+  await waitUp(url, child).catch((err: Error) => {
+    throw new Error(`${kind}: ${err.message}\n${stderr}`);
+  });
   return { url, child };
 }
 
