@@ -13,11 +13,12 @@ import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
 import { S3Driver } from '../../../src/registry/index.js';
 import type { Digest } from '../../../src/digest/index.js';
+import { blobPath, uploadPath } from '../../../src/registry/storage/paths.js';
 import { run } from '../../../src/util/index.js';
 import { runBlobDriverSuite } from '../../suites/blob-driver.js';
 import { cephAvailable, startCephRgw, type CephRgw } from '../../helpers/ceph.js';
 import { serveRegistry, type ServedRegistry } from '../../helpers/registry-serve.js';
-import { pushBlob, randomBlob, sha256, startTestRegistry, type TestRegistry } from './helpers.js';
+import { pushBlob, pushImage, randomBlob, sha256, startTestRegistry, type TestRegistry } from './helpers.js';
 import { writeOciLayout } from './oci-layout.js';
 
 const MiB = 1024 * 1024;
@@ -205,6 +206,28 @@ describe('registry on S3 with redirects disabled, and with the object store down
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });
     }
+  });
+
+  it('collects garbage in the bucket: the blobs of a deleted image and a stale upload session go', async () => {
+    const img = await pushImage(reg.url, 's3/gc', 'v1', { layers: [randomBytes(6 * MiB), randomBytes(1000)] });
+    let res = await fetch(`${reg.url}/v2/s3/gc/manifests/${img.digest}`, { method: 'DELETE' });
+    assert.equal(res.status, 202);
+    res = await fetch(`${reg.url}/v2/s3/gc/blobs/uploads/`, { method: 'POST' });
+    const upload = res.headers.get('docker-upload-uuid')!;
+    res = await fetch(new URL(res.headers.get('location')!, reg.url), {
+      method: 'PATCH',
+      body: randomBytes(6 * MiB), // a part sent, a tail left: a multipart upload in progress
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(res.status, 202);
+    const report = await reg.runGc({ dryRun: false, deleteUntagged: false, uploadPurgeAgeMs: 0 });
+    const freed = report.blobs.map((b) => b.digest as string);
+    for (const l of [...img.layers, img.config]) {
+      assert.ok(freed.includes(l.digest), l.digest);
+      assert.equal(await reg.store.driver.stat(blobPath(l.digest as Digest)), undefined);
+    }
+    assert.equal(report.uploadsPurged, 1);
+    assert.equal(await reg.store.driver.stat(uploadPath(upload)), undefined);
   });
 
   it('answers 503 while the object store is stopped, records nothing it could not store, and recovers', async () => {
