@@ -46,6 +46,11 @@ export class S3Writer implements BlobWriter {
     private readonly key: string,
     private readonly state: PendingState,
     tail: Buffer,
+    /**
+     * ETag of the object now at the key when its bytes are exactly `tail` (the writer continues it); undefined when
+     * the writer starts from nothing (a new or truncated object).
+     */
+    private readonly baseEtag?: string,
   ) {
     if (tail.length > 0) {
       this.#buf.push(tail);
@@ -84,6 +89,7 @@ export class S3Writer implements BlobWriter {
       });
       if (!res.UploadId) throw new WharfError('INTERNAL', `object store: no upload id for ${this.key}`);
       this.state.u = res.UploadId;
+      await this.#recordUpload();
     }
     const n = this.state.n + 1;
     const uploadId = this.state.u;
@@ -106,6 +112,35 @@ export class S3Writer implements BlobWriter {
           this.#error ??= err;
         },
       );
+  }
+
+  /**
+   * Writes the new upload id into the object's state before any part goes, the content unchanged (the tail it held,
+   * n parts): a process killed mid-request then leaves a state naming its multipart upload, which the next writer
+   * reuses (overwriting its parts) and a delete aborts, instead of an upload no one knows of.
+   */
+  async #recordUpload(): Promise<void> {
+    const Metadata = { [PENDING_META]: JSON.stringify(this.state) };
+    await this.ops.send(`record upload of ${this.key}`, (sdk) => {
+      return this.baseEtag !== undefined
+        ? new sdk.CopyObjectCommand({
+            Bucket: this.ops.bucket,
+            Key: this.key,
+            CopySource: this.ops.copySource(this.key),
+            CopySourceIfMatch: this.baseEtag,
+            MetadataDirective: 'REPLACE',
+            Metadata,
+            ContentType: 'application/octet-stream',
+          })
+        : new sdk.PutObjectCommand({
+            Bucket: this.ops.bucket,
+            Key: this.key,
+            Body: Buffer.alloc(0),
+            ContentLength: 0,
+            Metadata,
+            ContentType: 'application/octet-stream',
+          });
+    });
   }
 
   async #settle(): Promise<void> {

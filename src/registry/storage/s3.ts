@@ -130,14 +130,14 @@ export class S3Driver implements BlobDriver {
     }
     if (h.pending) {
       const tail = h.tailSize > 0 ? await this.#ops.readBuffer(key, { ifMatch: h.etag }) : Buffer.alloc(0);
-      return new S3Writer(this.#ops, key, { ...h.pending }, tail);
+      return new S3Writer(this.#ops, key, { ...h.pending }, tail, h.etag);
     }
     // Appending to a complete object: small ones come back as the tail; the full parts of a big one are copied
     // server-side into a new multipart upload and only the remainder is read back.
     const state = fresh();
     if (h.size < state.p) {
       const tail = h.size > 0 ? await this.#ops.readBuffer(key, { ifMatch: h.etag }) : Buffer.alloc(0);
-      return new S3Writer(this.#ops, key, state, tail);
+      return new S3Writer(this.#ops, key, state, tail, h.etag);
     }
     const created = await this.#ops.send<{ UploadId?: string }>(`create multipart upload ${key}`, (sdk) => {
       return new sdk.CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: key });

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import YAML from 'yaml';
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Driver } from '../../../src/registry/index.js';
 import type { Digest } from '../../../src/digest/index.js';
 import { blobPath, uploadPath } from '../../../src/registry/storage/paths.js';
@@ -90,6 +91,44 @@ describe('S3 driver specifics (Ceph RGW)', () => {
     const listed: string[] = [];
     for await (const p of d.list('blobs')) listed.push(p);
     assert.deepEqual(listed, ['blobs/sha256/ab/abcdef']);
+  });
+
+  it('reuses the multipart upload of a writer that died mid-request, and leaves no upload behind', async () => {
+    const cfg = (await rgw()).s3Config();
+    const client = new S3Client({
+      region: cfg.region,
+      endpoint: cfg.endpoint!,
+      forcePathStyle: true,
+      credentials: cfg.credentials!,
+    });
+    const inProgress = async () =>
+      (await client.send(new ListMultipartUploadsCommand({ Bucket: cfg.bucket, Prefix: cfg.rootDirectory }))).Uploads
+        ?.length ?? 0;
+    try {
+      const head = randomBytes(1000);
+      const first = await new S3Driver(cfg).writer('uploads/crash', true);
+      await first.write(head);
+      await first.commit();
+      const dying = await new S3Driver(cfg).writer('uploads/crash', true);
+      await dying.write(randomBytes(11 * MiB)); // parts sent, never committed: its process "dies" here
+      const d = new S3Driver(cfg);
+      assert.equal((await d.stat('uploads/crash'))?.size, head.length, 'what the dead request sent does not count');
+      const w = await d.writer('uploads/crash', true);
+      assert.equal(w.size, head.length);
+      const rest = randomBytes(6 * MiB + 5);
+      await w.write(rest);
+      await w.commit();
+      assert.equal(await inProgress(), 1, "the dead writer's multipart upload is the one continued");
+      await d.move('uploads/crash', 'blobs/sha256/ee/eeee');
+      assert.ok((await readAll(await d.reader('blobs/sha256/ee/eeee'))).equals(Buffer.concat([head, rest])));
+      const other = await d.writer('uploads/gone', false);
+      await other.write(randomBytes(5 * MiB + 1));
+      await other.close();
+      await d.delete('uploads/gone');
+      assert.equal(await inProgress(), 0);
+    } finally {
+      client.destroy();
+    }
   });
 
   it('hands out presigned URLs that the object store serves, ranges included', async () => {
