@@ -163,6 +163,11 @@ export async function removeContainerHandler(r: ApiRequest): Promise<void> {
  */
 export async function waitHandler(r: ApiRequest): Promise<void> {
   const condition = parseWaitCondition(r.query.get('condition'));
+  if (!r.wharf.containers.tryResolve(r.params.id!)) {
+    // Gone: a 404, or (condition=removed by ID) the code of an AutoRemove container removed before this call.
+    const code = await waitForCondition(r.wharf.containers, r.wharf.root, r.params.id!, condition);
+    return sendJson(r.res, 200, { Error: null, StatusCode: code });
+  }
   const c = await r.wharf.containers.get(r.params.id!); // 404 before the 200
   r.res.writeHead(200, { 'Content-Type': 'application/json' });
   r.res.flushHeaders();

@@ -42,6 +42,8 @@ export async function startNetwork(
   p: ContainerPaths,
   record: (net: NetworkSetup) => void,
   linked: LinkLookup = () => undefined,
+  /** A remapped container's user namespace file (tasks.ts holds it for the run). */
+  userns?: string,
 ): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
   if (hc.Addressing) checkAddressingOnPredefinedNetwork(hc.Addressing);
@@ -71,6 +73,7 @@ export async function startNetwork(
       : {}),
     ...(rec.config.Domainname ? { domainname: rec.config.Domainname } : {}),
     ...(rec.config.MacAddress ? { mac: rec.config.MacAddress } : {}),
+    ...(userns ? { userns } : {}),
   });
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with
   // the start's claim.
@@ -196,6 +199,7 @@ export async function writeBundleSpec(
       ...(hc.Sysctls ? { sysctls: hc.Sysctls } : {}),
       ...(hc.GroupAdd?.length ? { groupAdd: hc.GroupAdd } : {}),
       ...(rec.config.Domainname ? { domainname: rec.config.Domainname } : {}),
+      ...(rec.idMap ? { idMap: rec.idMap, usernsPath: p.userns } : {}),
       ...modes,
     },
   );
@@ -326,7 +330,8 @@ function ipv6Available(): boolean {
   }
 }
 
-function appArmorEnabled(): boolean {
+/** Whether the kernel has AppArmor enabled (it has not on this machine). */
+export function appArmorEnabled(): boolean {
   try {
     return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
   } catch {

@@ -25,7 +25,9 @@ import {
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { restoreContainers, type RestoreResult } from './restore.js';
 import type { OciResources } from '../runtime/index.js';
-import { removeTreeSync, trace } from '../util/index.js';
+import { ownerToHost, removeTreeSync, trace } from '../util/index.js';
+import { holdUserns, releaseUserns } from '../snapshot/index.js';
+import { ensureSearchable } from './userns.js';
 import { startNetwork, writeBundleSpec } from './bundle.js';
 import { healthProbe } from './health.js';
 import type { ContainerRecords } from './records.js';
@@ -117,7 +119,16 @@ export class TaskService {
         const v = this.#volumes.get(m.Name);
         if (!v) throw new WharfError('NOT_FOUND', `volume ${m.Name} of container ${shortId(rec.id)} is gone`);
         await this.#volumes.mountDevice(m.Name);
-        if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
+        const root = rec.idMap ? ownerToHost(rec.idMap, 0, 0) : undefined;
+        if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination), root);
+      }
+      if (rec.idMap) {
+        ensureSearchable(this.#store.root, [
+          p.dir,
+          ...rec.mounts.filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Source),
+        ]);
+        releaseUserns(p.userns); // a previous run's, if its teardown never came
+        holdUserns(rec.idMap, p.userns);
       }
       const links = await resolveLinks(rec, async (name) => {
         const other = this.#records.tryResolve(name);
@@ -132,6 +143,7 @@ export class TaskService {
           });
         },
         links.lookup,
+        rec.idMap ? p.userns : undefined,
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
       await writeBundleSpec(

@@ -5,6 +5,7 @@ import type { EventLog } from '../events/index.js';
 import { isMonitorAlive, readState, type Runc } from '../runtime/index.js';
 import { pidAlive } from '../util/index.js';
 import { teardownNetwork } from '../network/index.js';
+import { releaseUserns } from '../snapshot/index.js';
 import { emitContainerEvent, emitVolumeEvents, signalNumber } from './events.js';
 import { isoNow, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
@@ -119,6 +120,7 @@ export async function tearDownTask(
     }
   }
   await runc.delete(id, { force: true }).catch(() => {});
+  if (rec.idMap) releaseUserns(p.userns);
   await store.unmountRootfs(id);
   if (rec.hostConfig.IpcMode === 'shareable') await store.unmountShm(id);
   let netErr: unknown;

@@ -15,6 +15,7 @@ import {
   ContainerService,
   ContainerStore,
   TaskService,
+  UsernsRanges,
   VolumeService,
   checkContainers,
   recoverCommits,
@@ -36,6 +37,12 @@ export interface WharfOptions {
    * WHARF_CONFIG, DOCKER_CONFIG, WHARF_INSECURE_REGISTRIES, WHARF_EXTRA_CA_CERTS (cli/commands/registry-client.ts).
    */
   registries?: RegistrySettings;
+  /**
+   * dockerd's `--userns-remap`, from the `userns-remap` key of Wharf's config file (the CLI reads it): containers
+   * created without `--userns` get a user namespace of their own (`--userns=auto`). `default` takes the subordinate
+   * ids of the user `wharf`; any other value names the user whose /etc/subuid and /etc/subgid ranges are used.
+   */
+  usernsRemap?: string;
 }
 
 /**
@@ -65,6 +72,8 @@ export class Wharf {
     readonly intents: Intents,
     private readonly runc: Runc,
     private readonly containerStore: ContainerStore,
+    /** dockerd's `--userns-remap` as opened (WharfOptions.usernsRemap): '' when off. */
+    readonly usernsRemap = '',
   ) {}
 
   /**
@@ -87,6 +96,7 @@ export class Wharf {
       (id) => store.paths(id).dir,
       recovery,
       opts.repair ?? false,
+      store.userns,
     );
     const report = await checkImageStore(stores, {
       root: this.root,
@@ -123,7 +133,8 @@ export class Wharf {
       const events = new EventLog(root);
       const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId), root, events);
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name), events);
-      const store = new ContainerStore({ root, runRoot, records, snapshots, volumes, events });
+      const userns = new UsernsRanges(db);
+      const store = new ContainerStore({ root, runRoot, records, snapshots, volumes, events, userns });
       const runc = new Runc({ root: path.join(runRoot, 'runc') });
       const intents = new Intents(db);
       const recovery: CommitRecovery = { intents, runc, snapshots, layers: images.layers };
@@ -131,7 +142,13 @@ export class Wharf {
       const recover = (rec: ContainerRecord) =>
         recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
       const tasks = new TaskService({ store, volumes, runc, recover });
-      const containers = new ContainerService({ store, images, volumes, tasks });
+      const containers = new ContainerService({
+        store,
+        images,
+        volumes,
+        tasks,
+        ...(opts.usernsRemap ? { usernsRemap: opts.usernsRemap } : {}),
+      });
       const containerFiles = new ContainerFiles({ store, images, tasks, runc, intents });
       const registries = new Registries({ images, content }, opts.registries);
       return new Wharf(
@@ -150,6 +167,7 @@ export class Wharf {
         intents,
         runc,
         store,
+        opts.usernsRemap ?? '',
       );
     } catch (err) {
       db.close();

@@ -31,6 +31,8 @@ export interface NetworkRequest {
   domainname?: string;
   /** The interface's MAC address on the bridge (`--mac-address`). */
   mac?: string;
+  /** A remapped container's user namespace (a bind-mounted file): its network namespace is made owned by it. */
+  userns?: string;
   extraHosts?: ExtraHost[];
   dns?: ResolvConfOptions;
   /** The bridge network's settings (default: bridge wharf0, 10.89.0.0/24). */
@@ -129,7 +131,7 @@ async function bridgeNetwork(
   const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
-  const nsPath = await createNetns(name);
+  const nsPath = await createNetns(name, req.userns);
   const rt = {
     containerId: req.id,
     netns: nsPath,

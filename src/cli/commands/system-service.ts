@@ -5,6 +5,7 @@ import { Wharf } from '../../engine/index.js';
 import type { CliContext } from '../context.js';
 import { wharfVersion } from '../version.js';
 import { remoteOptionsFor } from './registry-client.js';
+import { engineSettings } from '../engine.js';
 import { systemGroup } from './system-group.js';
 
 /** `system service [--time SECONDS] [URI]`: the Docker Engine API (src/api/, docs/engine-api.md). */
@@ -37,6 +38,7 @@ export function register(program: Command, ctx: CliContext): void {
         root: g.root,
         runRoot: g.runRoot,
         registries: remoteOptionsFor('', {}),
+        ...engineSettings(),
       });
       try {
         const api = await serveApi(w, {

@@ -156,7 +156,7 @@ describe('wharf registry serve on Ceph RGW', () => {
     tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-reg-s3-'));
     const config = path.join(tmp, 'registry.yml');
     await fsp.writeFile(config, YAML.stringify({ version: 0.1, storage: { s3: r.storageSection() } }));
-    served = await serveRegistry(path.join(tmp, 'root'), 60_000, ['--config', config]);
+    served = await serveRegistry(path.join(tmp, 'root'), 60_000, { config });
     host = served.host;
   });
   after(async () => {
