@@ -281,6 +281,7 @@ describe('registry on S3 with redirects disabled, and with the object store down
         headers: { 'Content-Type': 'application/octet-stream' },
       });
       assert.equal(res.status, 503, await res.text());
+      assert.ok(res.headers.get('retry-after'), 'a 503 says when to retry');
       res = await fetch(`${reg.url}/v2/s3/down/blobs/uploads/`, { method: 'POST' });
       assert.equal(res.status, 503);
       res = await fetch(`${reg.url}/v2/s3/down/blobs/${before.digest}`);
