@@ -34,6 +34,8 @@ export { RegistryStore } from './store.js';
 export type { BlobDriver, BlobWriter } from './storage/driver.js';
 export { FilesystemDriver } from './storage/filesystem.js';
 export { MemoryDriver } from './storage/memory.js';
+export { S3Driver } from './storage/s3.js';
+export { parseS3Config, type S3Config } from './storage/s3-config.js';
 export type {
   RegistryIndex,
   RepositoryIndex,

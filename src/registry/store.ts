@@ -77,6 +77,11 @@ export class RegistryStore {
     return this.driver.localPath?.(blobPath(d));
   }
 
+  /** Where a client may fetch a blob directly (see BlobDriver.redirectURL), else undefined. */
+  async blobRedirectURL(d: Digest): Promise<string | undefined> {
+    return this.driver.redirectURL?.(blobPath(d));
+  }
+
   async startUpload(repo: string): Promise<UploadRecord & { size: number }> {
     const id = randomUUID();
     const w = await this.driver.writer(uploadPath(id), false);
@@ -149,6 +154,8 @@ export class RegistryStore {
           }
         }
       } catch (err) {
+        // The storage failing (an object store down: UNAVAILABLE → 503) is not the client going away.
+        if (err instanceof WharfError && err.code === 'UNAVAILABLE') throw err;
         throw new WharfError('CANCELLED', `upload ${id}: the client went away after ${received} bytes`, { cause: err });
       }
       if (length !== undefined && received !== length) {

@@ -10,6 +10,7 @@ import type { RegistryIndex } from '../metadata/index.js';
 import { SqliteRegistryIndex } from '../metadata/sqlite.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
+import { S3Driver } from '../storage/s3.js';
 import { RegistryStore } from '../store.js';
 import { HealthChecker } from './health.js';
 import { RegistryMetrics } from './metrics.js';
@@ -38,9 +39,7 @@ type StoreConfig = Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs' | 's3' |
 
 /** The blob store the configuration names. */
 export async function openBlobDriver(config: Pick<RegistryConfig, 'rootDirectory' | 's3'>): Promise<BlobDriver> {
-  // The S3 driver comes with its own branch (src/registry/storage/s3.ts): here only its configuration is known.
-  if (config.s3) throw new WharfError('UNSUPPORTED', 'config storage.s3: this build of Wharf has no S3 driver');
-  return new FilesystemDriver(config.rootDirectory);
+  return config.s3 ? new S3Driver(config.s3) : new FilesystemDriver(config.rootDirectory);
 }
 
 /**

@@ -23,6 +23,11 @@ export interface BlobDriver {
    * sendfile(2)); absent in drivers that do not (an object store streams through `reader`). The file may not exist.
    */
   localPath?(path: string): string;
+  /**
+   * A URL the client may fetch the object from directly (an object store's presigned GET), for a 307 instead of
+   * streaming; absent or undefined when the driver does not offer one (or redirects are turned off).
+   */
+  redirectURL?(path: string): Promise<string | undefined>;
 }
 
 export interface BlobWriter {

@@ -67,6 +67,13 @@ export async function getBlob(c: RequestContext): Promise<void> {
     c.res.end();
     return;
   }
+  // An object store's presigned URL: the client fetches the bytes from the store itself (Range included).
+  const redirect = blob.size > 0 ? await c.deps.store.blobRedirectURL(d) : undefined;
+  if (redirect !== undefined) {
+    // No Cache-Control: the URL expires (20 min), unlike the blob.
+    send(c.res, 307, { 'Docker-Content-Digest': d, Location: redirect, 'Content-Length': 0 });
+    return;
+  }
   const [start, end] = range ?? [0, blob.size - 1];
   const length = blob.size === 0 ? 0 : end - start + 1;
   const status = range ? 206 : 200;
