@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import type * as BuildModule from '../build/index.js';
 import type { Credentials } from '../remote/index.js';
 import { WharfError } from '../errors/index.js';
-import type { ApiRequest } from './context.js';
+import { boolParam, type ApiRequest } from './context.js';
 import { jsonMessage } from './frames.js';
 import { progressMessage } from './images.js';
 
@@ -108,7 +108,7 @@ export async function buildHandler(r: ApiRequest): Promise<void> {
     }
     r.res.write(jsonMessage(obj));
   };
-  const quiet = q.get('q') === '1' || q.get('q') === 'true';
+  const quiet = boolParam(q, 'q');
   const text = new Writable({
     write(chunk: Buffer | string, _enc, cb) {
       if (!quiet) write({ stream: chunk.toString() });
@@ -145,14 +145,14 @@ export async function buildHandler(r: ApiRequest): Promise<void> {
       buildArgs: jsonObject(q, 'buildargs'),
       labels: jsonObject(q, 'labels'),
       ...(target ? { target } : {}),
-      noCache: q.get('nocache') === '1' || q.get('nocache') === 'true',
+      noCache: boolParam(q, 'nocache'),
       cacheFrom: jsonStrings(q, 'cachefrom'),
       network: network === 'bridge' ? 'default' : (network as 'default' | 'host' | 'none'),
       addHosts: (q.get('extrahosts') ?? '').split(',').filter(Boolean),
       quiet,
       ...(platform ? { platform } : {}),
-      ...(q.get('pull') && q.get('pull') !== '0' && q.get('pull') !== 'false' ? { pull: true } : {}),
-      ...(q.get('forcerm') === '1' || q.get('forcerm') === 'true' ? { forceRm: true } : {}),
+      ...(boolParam(q, 'pull') ? { pull: true } : {}),
+      ...(boolParam(q, 'forcerm') ? { forceRm: true } : {}),
       pullBase: async (ref, out) => {
         await w.registries.pull(ref, {
           remote: { credentials: { get: async (domain) => creds.get(domain) } },

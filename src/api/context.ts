@@ -31,8 +31,11 @@ export type Handler = (r: ApiRequest) => Promise<void> | void;
 /** Docker's boolean query parameters: `1`/`true` are true, `0`/`false`/absent are the default. */
 export function boolParam(q: URLSearchParams, name: string, dflt = false): boolean {
   const v = q.get(name);
-  if (v === null || v === '') return dflt;
-  return !(v === '0' || v.toLowerCase() === 'false');
+  if (v === null) return dflt;
+  // dockerd's httputils.BoolValue: docker-py sends Python's `True`/`False`, other clients `1`/`0`, `yes`/`no`.
+  const s = v.trim().toLowerCase();
+  if (s === '') return dflt;
+  return !(s === '0' || s === 'no' || s === 'false' || s === 'none');
 }
 
 /** A JSON-valued query parameter (`filters`): `{"reference":{"web":true}}` or the older `{"reference":["web"]}`. */

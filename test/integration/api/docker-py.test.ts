@@ -18,14 +18,6 @@ import { withBusybox, type Fixture } from '../container/fixture.js';
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'docker_py_client.py');
 const DEBIAN_PYTHON = '/usr/bin/python3';
 
-/**
- * Steps that need an endpoint another branch adds: reported as todo while the service answers 404 "page not found"
- * for it (the script says `pending`), and as failures once it answers otherwise and the step fails.
- */
-const PENDING: Record<string, string> = {
-  'images.build': 'needs POST /build (the classic builder endpoint, not served yet)',
-};
-
 /** The docker-py version an interpreter imports, or undefined when it has none. */
 function dockerPyVersion(python: string): string | undefined {
   try {
@@ -68,7 +60,7 @@ after(async () => {
 
 interface Step {
   name: string;
-  status: 'ok' | 'fail' | 'pending';
+  status: 'ok' | 'fail';
   detail: string;
 }
 
@@ -87,7 +79,7 @@ function runScript(python: string): Promise<{ code: number; steps: Step[]; outpu
       clearTimeout(timer);
       const steps: Step[] = [];
       for (const line of output.split('\n')) {
-        const m = /^STEP (.+?) (ok|fail|pending) ?(.*)$/.exec(line);
+        const m = /^STEP (.+?) (ok|fail) ?(.*)$/.exec(line);
         if (m) steps.push({ name: m[1]!, status: m[2] as Step['status'], detail: m[3]! });
       }
       resolve({ code: code ?? 137, steps, output });
@@ -95,15 +87,13 @@ function runScript(python: string): Promise<{ code: number; steps: Step[]; outpu
   });
 }
 
-/** One run of the script: each of its steps a subtest, the pending ones todo. */
+/** One run of the script: each of its steps a subtest. */
 async function checkRun(t: TestContext, python: string): Promise<void> {
   const run = await runScript(python);
   assert.ok(run.steps.length >= 15, `the script ran its steps:\n${run.output}\n${service.log()}`);
   for (const s of run.steps) {
-    const todo = (s.status === 'pending' && PENDING[s.name]) || false;
-    await t.test(s.name, { todo }, () => {
-      assert.notEqual(s.status, 'fail', `${s.detail}\n${service.log()}`);
-      assert.equal(s.status, 'ok', s.detail);
+    await t.test(s.name, () => {
+      assert.equal(s.status, 'ok', `${s.detail}\n${service.log()}`);
     });
   }
   assert.equal(run.code, 0, run.output);

@@ -4,10 +4,8 @@ Run by test/integration/api/docker-py.test.ts with DOCKER_HOST pointing at `whar
 
     python3 docker_py_client.py REGISTRY_HOST:PORT WORK_DIR
 
-Every step prints one line `STEP <name> ok|fail|pending <detail>` and the script goes on after a failure, so one run
-shows everything docker-py trips on. A step is `pending` (not a failure) when it needs an endpoint that Wharf does not
-serve yet and the service answered 404 "page not found" for it; the test names those steps. The exit status is 1 when
-any step failed. Loopback only: the registry is `wharf registry serve` on 127.0.0.1, the ports are published on
+Every step prints one line `STEP <name> ok|fail <detail>` and the script goes on after a failure, so one run
+shows everything docker-py trips on. The exit status is 1 when any step failed. Loopback only: the registry is `wharf registry serve` on 127.0.0.1, the ports are published on
 127.0.0.1.
 """
 
@@ -34,22 +32,14 @@ def report(name, status, detail=""):
     print(f"STEP {name} {status} {detail}", flush=True)
 
 
-def step(name, pending_endpoint=None):
-    """Runs the function as one step. pending_endpoint: the endpoint it needs that Wharf may not serve yet."""
+def step(name):
+    """Runs the function as one step."""
 
     def run(fn):
         try:
             fn()
             report(name, "ok")
         except Exception as err:  # noqa: BLE001 - every failure is reported, the script goes on
-            if (
-                pending_endpoint
-                and isinstance(err, APIError)
-                and err.status_code == 404
-                and "page not found" in str(err)
-            ):
-                report(name, "pending", f"needs {pending_endpoint}: {err}")
-                return fn
             failed.append(name)
             report(name, "fail", f"{type(err).__name__}: {err} | {traceback.format_exc().splitlines()[-3:]}")
         return fn
@@ -113,7 +103,7 @@ def _():
         pass
 
 
-@step("images.build", pending_endpoint="POST /build")
+@step("images.build")
 def _():
     dockerfile = b"FROM busybox\nRUN echo built > /built\nCMD [\"cat\", \"/built\"]\n"
     image, logs = client.images.build(fileobj=io.BytesIO(dockerfile), tag="pybuilt:v1", rm=True)
