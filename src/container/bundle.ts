@@ -6,8 +6,10 @@ import {
   networkAttachment,
   parseAddHost,
   proxyRoutes,
+  isUserNetworkMode,
   setupNetwork,
   startPortProxy,
+  type UserNetworkJoin,
   type NetworkSetup,
 } from '../network/index.js';
 import { wharfBin } from './paths.js';
@@ -32,6 +34,7 @@ import type { ContainerRecord, HostConfig } from './types.js';
 import { shortId } from '../digest/index.js';
 import { checkAddressingOnPredefinedNetwork, parseLinkEntry } from './create-checks.js';
 import { withLinkEnv } from './link-env.js';
+import type { ContainerNetworks } from './network-attach.js';
 
 /**
  * The network of one start: the namespace with its ports and the container's /etc/hosts, resolv.conf and hostname
@@ -42,9 +45,36 @@ export async function startNetwork(
   p: ContainerPaths,
   record: (net: NetworkSetup) => void,
   linked: LinkLookup = () => undefined,
+  attach?: ContainerNetworks,
 ): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
-  if (hc.Addressing) checkAddressingOnPredefinedNetwork(hc.Addressing);
+  const onUserNetwork = isUserNetworkMode(hc.NetworkMode);
+  if (hc.Addressing && !onUserNetwork) checkAddressingOnPredefinedNetwork(hc.Addressing);
+  // The user-defined networks' endpoints (addresses taken) before the namespace: a taken `--ip` fails first.
+  const joins =
+    attach && (onUserNetwork || hc.NetworkMode === 'bridge') && Object.keys(rec.networks ?? {}).length
+      ? attach.joinsAtStart(rec)
+      : onUserNetwork
+        ? []
+        : undefined;
+  try {
+    return await startNetworkWith(rec, p, record, linked, joins, attach);
+  } catch (err) {
+    if (joins?.length) attach?.release(rec.id);
+    throw err;
+  }
+}
+
+async function startNetworkWith(
+  rec: ContainerRecord,
+  p: ContainerPaths,
+  record: (net: NetworkSetup) => void,
+  linked: LinkLookup,
+  joins: UserNetworkJoin[] | undefined,
+  attach: ContainerNetworks | undefined,
+): Promise<NetworkSetup> {
+  const hc = rec.hostConfig;
+  const gateway = joins?.[0] && hc.NetworkMode !== 'bridge' ? joins[0].network.ipv4.gateway : DEFAULT_GATEWAY;
   const links = linkedHosts(rec, linked);
   const ports = [...hc.PortBindings];
   if (hc.PublishAllPorts) {
@@ -59,7 +89,8 @@ export async function startNetwork(
     mode: hc.NetworkMode,
     ports,
     hostname,
-    extraHosts: hc.ExtraHosts.map((h) => parseAddHost(h, DEFAULT_GATEWAY)),
+    extraHosts: hc.ExtraHosts.map((h) => parseAddHost(h, gateway)),
+    ...(joins ? { userNetworks: joins } : {}),
     ...(hc.Dns.length || hc.DnsSearch?.length || hc.DnsOptions?.length
       ? {
           dns: {
@@ -74,7 +105,8 @@ export async function startNetwork(
   });
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with
   // the start's claim.
-  if (net.mode === 'bridge') record(net);
+  if (net.netnsName) record(net);
+  if (joins?.length) attach?.announce(rec.id);
   // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
   const routes = proxyRoutes(net.ports, net.ip);
   if (routes.length && ipv6Available()) {

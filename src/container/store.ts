@@ -19,6 +19,7 @@ import type { ContainerRecord } from './types.js';
 import type { VolumeService } from './volumes.js';
 import type { EventLog } from '../events/index.js';
 import { emitContainerEvent } from './events.js';
+import type { ContainerNetworks } from './network-attach.js';
 
 export interface ContainerStoreOptions {
   root: string;
@@ -28,6 +29,8 @@ export interface ContainerStoreOptions {
   volumes: VolumeService;
   /** Where container events go (the services above emit through `store.events`); none without it. */
   events?: EventLog;
+  /** User-defined networks (their endpoints are made at a start and released at the teardown); none without it. */
+  networks?: ContainerNetworks;
 }
 
 /**
@@ -42,8 +45,11 @@ export class ContainerStore {
   readonly snapshots: Snapshotter;
   readonly #volumes: VolumeService;
   readonly events: EventLog | undefined;
+  /** Settable once after construction: the networks' container side needs the records made with the store. */
+  networks: ContainerNetworks | undefined;
 
   constructor(opts: ContainerStoreOptions) {
+    this.networks = opts.networks;
     this.events = opts.events;
     this.root = opts.root;
     this.runRoot = opts.runRoot;

@@ -132,6 +132,7 @@ export class TaskService {
           });
         },
         links.lookup,
+        this.#store.networks,
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
       await writeBundleSpec(

@@ -7,6 +7,7 @@ import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshott
 import { ImageService, checkImageStore, type CheckReport } from '../image/index.js';
 import { Runc } from '../runtime/index.js';
 import { EventLog } from '../events/index.js';
+import { NetworkService, type AddressPool } from '../network/index.js';
 // Deep import: the service loads pull, push and the registry client on its first call, not here.
 import { Registries, type RegistrySettings } from '../transfer/service.js';
 import {
@@ -17,6 +18,7 @@ import {
   TaskService,
   VolumeService,
   checkContainers,
+  ContainerNetworks,
   recoverCommits,
   type CommitRecovery,
   type ContainerRecord,
@@ -36,6 +38,11 @@ export interface WharfOptions {
    * WHARF_CONFIG, DOCKER_CONFIG, WHARF_INSECURE_REGISTRIES, WHARF_EXTRA_CA_CERTS (cli/commands/registry-client.ts).
    */
   registries?: RegistrySettings;
+  /**
+   * Where user-defined networks' subnets come from: IPv4 (default dockerd's default-address-pools, 172.17-31/16 as
+   * /16s, then 192.168/16 as /20s) and IPv6 (default a random ULA /48 of the root, as /64s).
+   */
+  networkPools?: { ipv4?: AddressPool[]; ipv6?: AddressPool[] };
 }
 
 /**
@@ -57,6 +64,10 @@ export class Wharf {
     /** Containers' file systems: diff, commit, export, cp. */
     readonly containerFiles: ContainerFiles,
     readonly volumes: VolumeService,
+    /** User-defined networks: create, list, inspect, remove, prune (docs/networks.md). */
+    readonly networks: NetworkService,
+    /** Containers on user-defined networks: connect and disconnect, running or not. */
+    readonly containerNetworks: ContainerNetworks,
     /** Pull and push, with the root's registry settings. */
     readonly registries: Registries,
     /** The root's event log (`wharf events`): the services above append to it, and so do the containers' monitors. */
@@ -131,6 +142,20 @@ export class Wharf {
       const recover = (rec: ContainerRecord) =>
         recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
       const tasks = new TaskService({ store, volumes, runc, recover });
+      const networks = new NetworkService({
+        db,
+        root,
+        runRoot,
+        events,
+        ...(opts.networkPools?.ipv4 ? { pools: opts.networkPools.ipv4 } : {}),
+        ...(opts.networkPools?.ipv6 ? { ipv6Pools: opts.networkPools.ipv6 } : {}),
+      });
+      const containerNetworks = new ContainerNetworks(
+        networks,
+        records,
+        async (rec) => (await tasks.observe(rec)).running,
+      );
+      store.networks = containerNetworks;
       const containers = new ContainerService({ store, images, volumes, tasks });
       const containerFiles = new ContainerFiles({ store, images, tasks, runc, intents });
       const registries = new Registries({ images, content }, opts.registries);
@@ -145,6 +170,8 @@ export class Wharf {
         tasks,
         containerFiles,
         volumes,
+        networks,
+        containerNetworks,
         registries,
         events,
         intents,
