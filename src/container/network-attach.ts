@@ -146,7 +146,12 @@ export class ContainerNetworks {
       throw new WharfError('INVALID_ARGUMENT', `container ${rec.id} is not connected to network ${name}`);
     const attached = rec.network?.endpoints?.find((e) => e.networkName === name);
     if (attached && rec.network?.netnsPath && (await this.running(rec))) {
-      await detachEndpoint(rec.id, rec.network.netnsPath, attached, rec.network.endpoints?.[0] === attached ? rec.network.ports : []);
+      await detachEndpoint(
+        rec.id,
+        rec.network.netnsPath,
+        attached,
+        rec.network.endpoints?.[0] === attached ? rec.network.ports : [],
+      );
     }
     this.records.update(rec.id, (r) => {
       if (r.networks) delete r.networks[name];
@@ -191,7 +196,10 @@ export function userNetworkConfig(
     if (mode.startsWith('container:') || mode === 'default')
       throw new WharfError('INVALID_ARGUMENT', `network ${mode} not found`);
     if (opts.networkAliases?.length)
-      throw new WharfError('INVALID_ARGUMENT', 'network-scoped alias is supported only for containers in user defined networks');
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        'network-scoped alias is supported only for containers in user defined networks',
+      );
     return undefined;
   }
   if (!attach) throw new WharfError('NOT_FOUND', `network ${mode} not found`);

@@ -104,7 +104,8 @@ export class Wharf {
       repair: opts.repair ?? false,
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
     });
-    return { ...report, problems: [...interrupted, ...report.problems] };
+    const networks = await this.networks.check(opts.repair ?? false);
+    return { ...report, problems: [...interrupted, ...report.problems, ...networks] };
   }
 
   static async open(opts: WharfOptions): Promise<Wharf> {

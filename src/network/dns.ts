@@ -50,7 +50,11 @@ export class NetworkResolver {
    * Rewrite one network's file from its endpoints (none: the file goes) and have the resolver reload it, starting
    * it when it is not running and some network has containers.
    */
-  update(net: NetworkRecord, read: () => EndpointRecord[], servers?: (id: string) => readonly string[] | undefined): void {
+  update(
+    net: NetworkRecord,
+    read: () => EndpointRecord[],
+    servers?: (id: string) => readonly string[] | undefined,
+  ): void {
     this.db.immediate(() => {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       const file = path.join(this.dir, net.id);
@@ -98,7 +102,10 @@ export class NetworkResolver {
     }
     if (!this.#hasNetworks()) return;
     if (!existsSync(this.binary))
-      throw new WharfError('UNAVAILABLE', `${this.binary} not found: install aardvark-dns for name resolution on user networks`);
+      throw new WharfError(
+        'UNAVAILABLE',
+        `${this.binary} not found: install aardvark-dns for name resolution on user networks`,
+      );
     // `run` forks the server into the background and returns once it has written its PID file.
     const res = childProcess().spawnSync(this.binary, ['--config', this.dir, '-p', '53', 'run'], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -114,4 +121,3 @@ export class NetworkResolver {
     if (pid) process.kill(pid, 'SIGTERM');
   }
 }
-

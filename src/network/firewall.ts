@@ -93,7 +93,10 @@ export function firewallBatch(
 }
 
 /** Which of a root's jumps and chains exist (from `iptables-save` of the filter and nat tables). */
-export function presentRules(save: string, chains: FirewallChains): {
+export function presentRules(
+  save: string,
+  chains: FirewallChains,
+): {
   forwardJump: boolean;
   natJump: boolean;
   chains: Set<string>;

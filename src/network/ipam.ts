@@ -52,8 +52,7 @@ export function parseIp(ip: string): { family: 4 | 6; value: bigint } {
       });
     groups = fix(groups);
     rest = fix(rest);
-    const all =
-      tail === undefined ? groups : [...groups, ...Array(8 - groups.length - rest.length).fill('0'), ...rest];
+    const all = tail === undefined ? groups : [...groups, ...Array(8 - groups.length - rest.length).fill('0'), ...rest];
     return { family: 6, value: all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n) };
   }
   throw new WharfError('INVALID_ARGUMENT', `invalid IP address: ${ip}`);
@@ -96,10 +95,7 @@ export function parseCidr(text: string, strict = false): Cidr {
   const f = family as 4 | 6;
   const base = value & mask(f, prefix);
   if (strict && base !== value)
-    throw new WharfError(
-      'INVALID_ARGUMENT',
-      `invalid subnet ${text}: it should be ${formatIp(f, base)}/${prefix}`,
-    );
+    throw new WharfError('INVALID_ARGUMENT', `invalid subnet ${text}: it should be ${formatIp(f, base)}/${prefix}`);
   return { family: f, base, prefix };
 }
 
@@ -139,10 +135,7 @@ export function allocateSubnet(pools: readonly AddressPool[], taken: readonly Ci
       if (!taken.some((t) => cidrOverlaps(t, sub))) return sub;
     }
   }
-  throw new WharfError(
-    'UNAVAILABLE',
-    'all predefined address pools have been fully subnetted',
-  );
+  throw new WharfError('UNAVAILABLE', 'all predefined address pools have been fully subnetted');
 }
 
 /** The gateway of a subnet when none is given: its first address (dockerd's and host-local's choice). */
@@ -162,7 +155,10 @@ export function firstFreeAddress(subnet: Cidr, used: ReadonlySet<string>, range?
     if (!used.has(ip)) return ip;
     if (v - r.base > 1_000_000n) break; // an IPv6 /64 is never walked to its end
   }
-  throw new WharfError('UNAVAILABLE', `no available IPv${subnet.family} addresses on the network's subnet ${formatCidr(subnet)}`);
+  throw new WharfError(
+    'UNAVAILABLE',
+    `no available IPv${subnet.family} addresses on the network's subnet ${formatCidr(subnet)}`,
+  );
 }
 
 /** A random ULA /48 (RFC 4193 global ID), from which a root's IPv6 /64s are carved. */

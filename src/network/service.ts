@@ -4,7 +4,8 @@ import { WharfError } from '../errors/index.js';
 import type { EventLog } from '../events/index.js';
 import type { MetaDb } from '../meta/index.js';
 import { randomBytesSync, randomHex, withFileLock } from '../util/index.js';
-import { bridgeMac, createBridge, deleteBridge } from './bridge-device.js';
+import { bridgeMac, bridgesWithAlias, createBridge, deleteBridge } from './bridge-device.js';
+import type { CheckProblem } from '../image/index.js';
 import { DEFAULT_BRIDGE_NAME, DEFAULT_GATEWAY, DEFAULT_SUBNET } from './cni.js';
 import { NetworkResolver } from './dns.js';
 import { rootTag, syncFirewall } from './firewall.js';
@@ -156,7 +157,10 @@ export class NetworkService {
   }
 
   /** Subnets, gateways and ranges checked and completed, as dockerd's IPAM does at create. */
-  #addressing(opts: NetworkCreateOptions, others: readonly NetworkRecord[]): { ipv4: NetworkSubnet; ipv6?: NetworkSubnet } {
+  #addressing(
+    opts: NetworkCreateOptions,
+    others: readonly NetworkRecord[],
+  ): { ipv4: NetworkSubnet; ipv6?: NetworkSubnet } {
     const taken: Cidr[] = others.flatMap((o) => [
       parseCidr(o.ipv4.subnet),
       ...(o.ipv6 ? [parseCidr(o.ipv6.subnet)] : []),
@@ -171,7 +175,8 @@ export class NetworkService {
     const out: { ipv4?: NetworkSubnet; ipv6?: NetworkSubnet } = {};
     asked.forEach((c, i) => {
       const clash = taken.find((t) => cidrOverlaps(t, c));
-      if (clash) throw new WharfError('CONFLICT', 'invalid pool request: Pool overlaps with other one on this address space');
+      if (clash)
+        throw new WharfError('CONFLICT', 'invalid pool request: Pool overlaps with other one on this address space');
       const route = routes.find((r) => cidrOverlaps(r, c));
       if (route)
         throw new WharfError(
@@ -328,8 +333,29 @@ export class NetworkService {
   /** The default bridge's addressing, for inspect. */
   static readonly defaultBridge = { bridge: DEFAULT_BRIDGE_NAME, subnet: DEFAULT_SUBNET, gateway: DEFAULT_GATEWAY };
 
-  /** Rebuild the firewall rules from the records (system check's repair). */
-  repairFirewall(): Promise<void> {
-    return this.#syncFirewall();
+  /**
+   * `system check`'s part about networks: bridges this root made (their alias says so) that no network record names
+   * any more (a `network rm` killed half-way), removed with `repair`, which also rebuilds the firewall rules from the
+   * records (the root's chains deleted when it has no network).
+   */
+  async check(repair: boolean): Promise<CheckProblem[]> {
+    const known = new Set(this.records.all().map((n) => n.bridge));
+    const problems: CheckProblem[] = [];
+    for (const b of await bridgesWithAlias(`wharf:${rootTag(this.#root)}`)) {
+      if (known.has(b)) continue;
+      let repaired = false;
+      if (repair)
+        repaired = await deleteBridge(b).then(
+          () => true,
+          () => false,
+        );
+      problems.push({
+        kind: 'orphan',
+        what: `network bridge ${b} with no network record`,
+        ...(repair ? { repaired } : {}),
+      });
+    }
+    if (repair) await this.#syncFirewall();
+    return problems;
   }
 }

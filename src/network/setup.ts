@@ -267,8 +267,12 @@ async function userNetworks(
   const hostResolvOpts = resolvConfContent(resolvText, { ...req.dns, dns: [] });
   const keep = hostResolvOpts.split('\n').filter((l) => l.startsWith('search ') || l.startsWith('options '));
   const nameservers = first ? [first.gateway] : [];
-  const search = req.dns?.dnsSearch?.length ? [`search ${req.dns.dnsSearch.join(' ')}`] : keep.filter((l) => l.startsWith('search'));
-  const options = req.dns?.dnsOptions?.length ? [`options ${req.dns.dnsOptions.join(' ')}`] : keep.filter((l) => l.startsWith('options'));
+  const search = req.dns?.dnsSearch?.length
+    ? [`search ${req.dns.dnsSearch.join(' ')}`]
+    : keep.filter((l) => l.startsWith('search'));
+  const options = req.dns?.dnsOptions?.length
+    ? [`options ${req.dns.dnsOptions.join(' ')}`]
+    : keep.filter((l) => l.startsWith('options'));
   return {
     id: req.id,
     mode: req.mode,

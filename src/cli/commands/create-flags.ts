@@ -293,7 +293,10 @@ function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
     dnsSearch: o.dnsSearch,
     dnsOptions: o.dnsOption,
     ...(o.macAddress ? { macAddress: checkMacAddress(o.macAddress) } : {}),
-    ...networkEndpointOptions(o, (o.network ?? o.net ?? "bridge") === "default" ? "bridge" : (o.network ?? o.net ?? "bridge")),
+    ...networkEndpointOptions(
+      o,
+      (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge'),
+    ),
     ...(o.domainname !== undefined ? { domainname: o.domainname } : {}),
     expose: parseExpose(o.expose),
     annotations: parseKeyValues(o.annotation),

@@ -22,7 +22,7 @@ export function inspectNetwork(w: Wharf, n: NetworkView): Record<string, unknown
   const eps = n.record ? w.networks.endpoints(n.id) : [];
   return networkInspect(
     n,
-    inspectedEndpoints(eps, (id) => w.containers.tryResolve(id)?.name.replace(/^\//, "")),
+    inspectedEndpoints(eps, (id) => w.containers.tryResolve(id)?.name.replace(/^\//, '')),
   );
 }
 
@@ -47,8 +47,7 @@ function networkFilter(w: Wharf, specs: readonly string[]): (n: NetworkView) => 
         return (n: NetworkView) => (value === 'custom') === (n.record !== undefined);
       case 'dangling': {
         const want = value === 'true' || value === '1';
-        return (n: NetworkView) =>
-          n.record !== undefined && (w.networks.endpoints(n.id).length === 0) === want;
+        return (n: NetworkView) => n.record !== undefined && (w.networks.endpoints(n.id).length === 0) === want;
       }
       default:
         throw new WharfError('INVALID_ARGUMENT', `invalid filter '${name}'`);
