@@ -106,7 +106,7 @@ async function startNetworkWith(
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with
   // the start's claim.
   if (net.netnsName) record(net);
-  if (joins?.length) attach?.announce(rec.id);
+  if (joins?.length) attach?.announce(rec.id, undefined, net.endpoints);
   // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
   const routes = proxyRoutes(net.ports, net.ip);
   if (routes.length && ipv6Available()) {

@@ -5,6 +5,7 @@ import {
   detachEndpoint,
   isUserNetworkMode,
   nextIfName,
+  type AttachedEndpoint,
   type NetworkRecord,
   type NetworkService,
   type UserNetworkJoin,
@@ -68,8 +69,12 @@ export class ContainerNetworks {
     });
   }
 
-  /** The resolver told about the container's networks (after its start, or a connect). */
-  announce(containerId: string, networkIds?: readonly string[]): void {
+  /** The resolver told about the container's networks (after its start, or a connect), with the MACs the attach gave. */
+  announce(containerId: string, networkIds?: readonly string[], attached: readonly AttachedEndpoint[] = []): void {
+    for (const ep of this.networks.records.endpointsOf(containerId)) {
+      const a = attached.find((x) => x.networkId === ep.networkId);
+      if (a?.mac && a.mac !== ep.mac) this.networks.records.updateEndpoint({ ...ep, mac: a.mac, ifName: a.ifName });
+    }
     const ids = networkIds ?? this.networks.records.endpointsOf(containerId).map((e) => e.networkId);
     for (const id of ids) {
       const net = this.networks.records.get(id);
@@ -97,37 +102,45 @@ export class ContainerNetworks {
   /** `network connect`: recorded, and attached at once when the container runs. */
   async connect(idOrName: string, network: string, opts: ConnectOptions = {}): Promise<void> {
     const rec = this.records.resolve(idOrName);
-    const net = this.networks.userNetwork(network);
+    const view = this.networks.resolve(network);
+    if (view.name === 'host')
+      throw new WharfError('DENIED', 'container cannot be disconnected from host network or connected to host network');
     const mode = rec.hostConfig.NetworkMode;
     if (mode === 'host' || mode === 'none' || mode.startsWith('container:'))
       throw new WharfError(
-        'INVALID_ARGUMENT',
-        mode === 'host'
-          ? 'container cannot be disconnected from host network or connected to host network'
-          : `container sharing network namespace with another container or host cannot be connected to any other network`,
+        'DENIED',
+        'container sharing network namespace with another container or host cannot be connected to any other network',
       );
+    if (!view.record)
+      throw new WharfError(
+        'UNSUPPORTED',
+        `connecting a container to the predefined network ${view.name} is not supported`,
+      );
+    const net = view.record;
     if (rec.networks?.[net.name])
       throw new WharfError('CONFLICT', `endpoint with name ${rec.name} already exists in network ${net.name}`);
     const cfg = endpointConfig(net, opts);
     const live = await this.running(rec);
     if (live && rec.network?.netnsPath) {
       const ep = this.#addEndpoint(rec, net, cfg);
+      let attached: AttachedEndpoint;
       try {
-        const attached = await attachEndpoint({
+        attached = await attachEndpoint({
           containerId: rec.id,
           netnsPath: rec.network.netnsPath,
           ifName: nextIfName([...(rec.network.cni ? [rec.network.cni] : []), ...(rec.network.endpoints ?? [])]),
           network: net,
           endpoint: ep,
         });
+        const made = attached;
         this.records.update(rec.id, (r) => {
-          if (r.network) r.network.endpoints = [...(r.network.endpoints ?? []), attached];
+          if (r.network) r.network.endpoints = [...(r.network.endpoints ?? []), made];
         });
       } catch (err) {
         this.networks.records.removeEndpoint(net.id, rec.id);
         throw err;
       }
-      this.announce(rec.id, [net.id]);
+      this.announce(rec.id, [net.id], [attached]);
     }
     this.records.update(rec.id, (r) => {
       r.networks = { ...(r.networks ?? {}), [net.name]: cfg };

@@ -1,4 +1,4 @@
-import { DEFAULT_BRIDGE_NAME, DEFAULT_GATEWAY, DEFAULT_SUBNET } from './cni.js';
+import { DEFAULT_BRIDGE_NAME, DEFAULT_SUBNET } from './cni.js';
 import type { EndpointRecord } from './network-records.js';
 import { parseCidr } from './ipam.js';
 import type { NetworkView } from './service.js';
@@ -19,7 +19,7 @@ export function networkInspect(n: NetworkView, containers: readonly InspectedEnd
   if (r) {
     for (const s of [r.ipv4, ...(r.ipv6 ? [r.ipv6] : [])])
       config.push({ Subnet: s.subnet, ...(s.ipRange ? { IPRange: s.ipRange } : {}), Gateway: s.gateway });
-  } else if (n.name === 'bridge') config.push({ Subnet: DEFAULT_SUBNET, Gateway: DEFAULT_GATEWAY });
+  } else if (n.name === 'bridge') config.push({ Subnet: DEFAULT_SUBNET }); // dockerd shows docker0's gateway only when configured
   const prefix = (family: 4 | 6): number =>
     family === 4 ? parseCidr(r?.ipv4.subnet ?? DEFAULT_SUBNET).prefix : r?.ipv6 ? parseCidr(r.ipv6.subnet).prefix : 0;
   const cs: Record<string, unknown> = {};
@@ -39,7 +39,9 @@ export function networkInspect(n: NetworkView, containers: readonly InspectedEnd
           'com.docker.network.bridge.default_bridge': 'true',
           'com.docker.network.bridge.enable_icc': 'true',
           'com.docker.network.bridge.enable_ip_masquerade': 'true',
+          'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
           'com.docker.network.bridge.name': DEFAULT_BRIDGE_NAME,
+          'com.docker.network.driver.mtu': '1500',
         }
       : {});
   return {

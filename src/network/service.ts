@@ -167,7 +167,7 @@ export class NetworkService {
     ]);
     taken.push(parseCidr(DEFAULT_SUBNET));
     const routes = this.#hostRoutes().filter((r) => !others.some((o) => o.bridge === r.dev));
-    const asked = (opts.subnets ?? []).map((s) => parseCidr(s, true));
+    const asked = (opts.subnets ?? []).map((s) => parseCidr(s));
     const gateways = opts.gateways ?? [];
     const ranges = opts.ipRanges ?? [];
     if (gateways.length > asked.length || ranges.length > asked.length)
@@ -188,7 +188,7 @@ export class NetworkService {
       if (parseIp(gw).family !== c.family) throw new WharfError('INVALID_ARGUMENT', `invalid gateway ${gw}`);
       const range = ranges[i];
       if (range) {
-        const r = parseCidr(range, true);
+        const r = parseCidr(range);
         if (!cidrOverlaps(r, c) || r.prefix < c.prefix)
           throw new WharfError('INVALID_ARGUMENT', `no matching subnet for range ${range}`);
       }
@@ -224,7 +224,7 @@ export class NetworkService {
         `invalid name "${opts.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
       );
     if ((PREDEFINED_NETWORKS as readonly string[]).includes(opts.name))
-      throw new WharfError('CONFLICT', `network with name ${opts.name} already exists`);
+      throw new WharfError('DENIED', `operation is not permitted on predefined ${opts.name} network`);
     const id = randomHex(32);
     const options = { ...(opts.options ?? {}) };
     const bridge = options['com.docker.network.bridge.name'] ?? `br-${id.slice(0, 12)}`;
@@ -302,9 +302,7 @@ export class NetworkService {
     if (eps.length)
       throw new WharfError(
         'CONFLICT',
-        `error while removing network: network ${n.name} has active endpoints (${eps
-          .map((e) => `name:"${e.names[0] ?? ''}" id:"${e.containerId.slice(0, 12)}"`)
-          .join(', ')})`,
+        `error while removing network: network ${n.name} id ${n.id} has active endpoints`,
       );
     this.records.delete(n.id);
     this.resolver.update(n.record, () => []);

@@ -17,6 +17,17 @@ function keyValues(list: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** dockerd's errors as the docker CLI prints them (exit 1): "Error response from daemon: …". */
+async function fromDaemon(ctx: CliContext, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!(err instanceof WharfError)) throw err;
+    ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
+    ctx.setExitCode(1);
+  }
+}
+
 /** `network inspect`'s document of one network, with the containers attached to it. */
 export function inspectNetwork(w: Wharf, n: NetworkView): Record<string, unknown> {
   const eps = n.record ? w.networks.endpoints(n.id) : [];
@@ -88,21 +99,23 @@ export function register(program: Command, ctx: CliContext): void {
           opt: string[];
         },
       ) =>
-        withEngine(ctx, async (w) => {
-          const rec = await w.networks.create({
-            name,
-            driver: o.driver,
-            subnets: o.subnet,
-            gateways: o.gateway,
-            ipRanges: o.ipRange,
-            ipv6: o.ipv6 === true,
-            internal: o.internal === true,
-            attachable: o.attachable === true,
-            labels: keyValues(o.label),
-            options: keyValues(o.opt),
-          });
-          ctx.stdout.write(`${rec.id}\n`);
-        }),
+        withEngine(ctx, async (w) =>
+          fromDaemon(ctx, async () => {
+            const rec = await w.networks.create({
+              name,
+              driver: o.driver,
+              subnets: o.subnet,
+              gateways: o.gateway,
+              ipRanges: o.ipRange,
+              ipv6: o.ipv6 === true,
+              internal: o.internal === true,
+              attachable: o.attachable === true,
+              labels: keyValues(o.label),
+              options: keyValues(o.opt),
+            });
+            ctx.stdout.write(`${rec.id}\n`);
+          }),
+        ),
     );
 
   network
@@ -156,7 +169,7 @@ export function register(program: Command, ctx: CliContext): void {
         for (const n of names) {
           const v = w.networks.get(n);
           if (!v) {
-            ctx.stderr.write(`Error: No such network: ${n}\n`);
+            ctx.stderr.write(`Error response from daemon: network ${n} not found\n`);
             ctx.setExitCode(1);
             continue;
           }
@@ -216,13 +229,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--link <list>', 'Add link to another container', collect, [])
     .option('--driver-opt <strings>', 'driver options for the network', collect, [])
     .action(async (net: string, container: string, o: { alias: string[]; ip?: string; ip6?: string }) =>
-      withEngine(ctx, async (w) => {
-        await w.containerNetworks.connect(container, net, {
-          aliases: o.alias,
-          ...(o.ip ? { ipv4Address: o.ip } : {}),
-          ...(o.ip6 ? { ipv6Address: o.ip6 } : {}),
-        });
-      }),
+      withEngine(ctx, (w) =>
+        fromDaemon(ctx, () =>
+          w.containerNetworks.connect(container, net, {
+            aliases: o.alias,
+            ...(o.ip ? { ipv4Address: o.ip } : {}),
+            ...(o.ip6 ? { ipv6Address: o.ip6 } : {}),
+          }),
+        ),
+      ),
     );
 
   network
@@ -232,8 +247,8 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<CONTAINER>')
     .option('-f, --force', 'Force the container to disconnect from a network')
     .action(async (net: string, container: string, o: { force?: boolean }) =>
-      withEngine(ctx, async (w) => {
-        await w.containerNetworks.disconnect(container, net, { force: o.force === true });
-      }),
+      withEngine(ctx, (w) =>
+        fromDaemon(ctx, () => w.containerNetworks.disconnect(container, net, { force: o.force === true })),
+      ),
     );
 }
