@@ -141,6 +141,7 @@ export class ContainerNetworks {
         throw err;
       }
       this.announce(rec.id, [net.id], [attached]);
+      this.networks.containerEvent('connect', net, rec.id);
     }
     this.records.update(rec.id, (r) => {
       r.networks = { ...(r.networks ?? {}), [net.name]: cfg };
@@ -173,6 +174,7 @@ export class ContainerNetworks {
     if (attached) {
       this.networks.records.removeEndpoint(attached.networkId, rec.id);
       this.announce(rec.id, [attached.networkId]);
+      if (view?.record) this.networks.containerEvent('disconnect', view.record, rec.id);
     }
   }
 }

@@ -286,6 +286,11 @@ export class NetworkService {
     );
   }
 
+  /** A network event about a container (`connect`, `disconnect`), as dockerd emits them. */
+  containerEvent(action: 'connect' | 'disconnect', net: NetworkRecord, containerId: string): void {
+    this.#events?.emit('network', action, net.id, { container: containerId, name: net.name, type: 'bridge' });
+  }
+
   /** The containers attached (running) to a network. */
   endpoints(networkId: string): EndpointRecord[] {
     return this.records.endpoints(networkId);

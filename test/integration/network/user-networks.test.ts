@@ -92,6 +92,10 @@ test('connect and disconnect of a running container change what resolves and wha
   assert.equal(await pings('client', frontIp), false);
   assert.ok(await pings('client', 'web'), 'the others keep their gateway and each other');
   assert.ok(await resolves('db', 'db2'), 'the container keeps its first network');
+  // A restart makes its endpoints again from the record: the disconnect stays.
+  ok(await wharf(['restart', '-t', '0', 'db']), 'restart');
+  assert.ok(await resolves('db2', 'db'));
+  assert.equal(await resolves('client', 'db'), false);
 });
 
 test('an internal network has no route out', async () => {
@@ -158,4 +162,18 @@ test('network rm refuses a network in use; removal leaves no bridge, veth, netns
     if (alive) await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(alive, false, 'aardvark-dns still runs');
+});
+
+test('system check reports a bridge of this root that no network names, and removes it with --repair', async () => {
+  const bridge = 'br-wharftest0';
+  execFileSync('ip', ['link', 'add', 'name', bridge, 'address', '02:00:00:00:00:01', 'type', 'bridge']);
+  try {
+    execFileSync('ip', ['link', 'set', bridge, 'alias', `wharf:${rootTag(t.root)}`]);
+    const found = await wharf(['system', 'check']);
+    assert.match(found.stdout + found.stderr, /orphan: network bridge br-wharftest0 with no network record/);
+    ok(await wharf(['system', 'check', '--repair']), 'repair');
+    assert.ok(!execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' }).includes(bridge));
+  } finally {
+    execFileSync('sh', ['-c', `ip link del ${bridge} 2>/dev/null || true`]);
+  }
 });
