@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { resolveInRootSync } from '../archive/index.js';
 import {
   DEFAULT_GATEWAY,
@@ -74,6 +75,8 @@ async function startNetworkWith(
   attach: ContainerNetworks | undefined,
 ): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
+  const donor = joinedContainer(hc.NetworkMode);
+  if (donor) return joinedNetwork(rec, p, donor);
   const gateway = joins?.[0] && hc.NetworkMode !== 'bridge' ? joins[0].network.ipv4.gateway : DEFAULT_GATEWAY;
   const links = linkedHosts(rec, linked);
   const ports = [...hc.PortBindings];
@@ -127,6 +130,33 @@ async function startNetworkWith(
   return net;
 }
 
+/**
+ * `--network container:X`: nothing of its own; X's /etc/hosts and resolv.conf (copied at the start: X may go
+ * first) and its host name, as Docker gives them. The namespace itself is joined in the spec (namespaceOptions).
+ */
+function joinedNetwork(rec: ContainerRecord, p: ContainerPaths, donorId: string): NetworkSetup {
+  const other = path.join(path.dirname(p.dir), donorId);
+  const read = (f: string): string => {
+    try {
+      return readFileSync(path.join(other, f), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const net: NetworkSetup = {
+    id: rec.id,
+    mode: rec.hostConfig.NetworkMode,
+    ports: [],
+    hosts: read('hosts'),
+    resolvConf: read('resolv.conf'),
+    warnings: [],
+  };
+  writeFileSync(p.hosts, net.hosts);
+  writeFileSync(p.resolvConf, net.resolvConf);
+  writeFileSync(p.hostname, read('hostname') || `${rec.config.Hostname}\n`);
+  return net;
+}
+
 /** A linked container as its links need it: undefined when it is gone. */
 export type LinkLookup = (
   name: string,
@@ -158,7 +188,7 @@ function insertBeforeLastLine(text: string, insert: string): string {
 /** The host PID of a running container named by a `container:X` mode (`what`: IPC or PID, for the messages). */
 export type PeerLookup = (
   nameOrId: string,
-  what: 'IPC' | 'PID',
+  what: 'IPC' | 'PID' | 'network',
 ) => Promise<{ pid: number; ipcMode: string; shm: string }>;
 
 /** The OCI runtime spec of one start, written to the bundle's config.json. */
@@ -288,7 +318,7 @@ async function resourceSpecOf(
 async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefined): Promise<Partial<SpecOptions>> {
   const hc = rec.hostConfig;
   const out: Partial<SpecOptions> = {};
-  const join = async (mode: string | undefined, what: 'IPC' | 'PID') => {
+  const join = async (mode: string | undefined, what: 'IPC' | 'PID' | 'network') => {
     const other = joinedContainer(mode);
     if (other === undefined) return undefined;
     if (!peer) throw new WharfError('UNAVAILABLE', `cannot join ${what} of container ${other} here`);
@@ -314,6 +344,9 @@ async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefin
     if (donor) out.pidNamespace = { path: `/proc/${donor.pid}/ns/pid` };
   }
   if (hc.UTSMode === 'host') out.utsNamespace = 'host';
+  // `--network container:X`: X's namespace (whatever X's own mode made it), as its process holds it.
+  const netDonor = await join(hc.NetworkMode, 'network');
+  if (netDonor) out.network = { mode: 'netns', path: `/proc/${netDonor.pid}/ns/net` };
   Object.assign(out, securitySpecOf(hc));
   return out;
 }

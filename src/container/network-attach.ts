@@ -10,7 +10,9 @@ import {
   type NetworkService,
   type UserNetworkJoin,
 } from '../network/index.js';
+import type { CreateOptions } from './create-options.js';
 import type { ContainerRecords } from './records.js';
+import { joinedContainer } from './run-modes.js';
 import type { ContainerRecord, EndpointConfig } from './types.js';
 
 /** `connect`'s endpoint settings (`--alias`, `--ip`, `--ip6`). */
@@ -204,12 +206,14 @@ function orderedNetworks(rec: ContainerRecord): Array<[string, EndpointConfig]> 
  */
 export function userNetworkConfig(
   attach: ContainerNetworks | undefined,
-  opts: { network?: string; networkAliases?: string[]; ipv4Address?: string; ipv6Address?: string },
+  opts: CreateOptions,
+  findContainer: (idOrName: string) => { id: string } | undefined,
 ): { mode: string; networks?: Record<string, EndpointConfig> } | undefined {
   const mode = opts.network ?? 'bridge';
+  const donor = joinedContainer(mode);
+  if (donor !== undefined) return { mode: `container:${joinedNetworkDonor(opts, donor, findContainer)}` };
   if (!isUserNetworkMode(mode)) {
-    if (mode.startsWith('container:') || mode === 'default')
-      throw new WharfError('INVALID_ARGUMENT', `network ${mode} not found`);
+    if (mode === 'default') throw new WharfError('INVALID_ARGUMENT', `network ${mode} not found`);
     if (opts.networkAliases?.length)
       throw new WharfError(
         'INVALID_ARGUMENT',
@@ -223,4 +227,34 @@ export function userNetworkConfig(
     ...(opts.ipv4Address ? { ipv4Address: opts.ipv4Address } : {}),
     ...(opts.ipv6Address ? { ipv6Address: opts.ipv6Address } : {}),
   });
+}
+
+/**
+ * `--network container:X`: dockerd's refusals of what the joined namespace already decides (its words, in its
+ * order), then X's ID (X must exist; it must run when this one starts).
+ */
+function joinedNetworkDonor(
+  opts: CreateOptions,
+  donor: string,
+  findContainer: (idOrName: string) => { id: string } | undefined,
+): string {
+  const conflict = (what: string): never => {
+    throw new WharfError('INVALID_ARGUMENT', `conflicting options: ${what}`);
+  };
+  if (opts.hostname) conflict('hostname and the network mode');
+  if (opts.links?.length)
+    conflict("container type network can't be used with links. This would result in undefined behavior");
+  if (opts.dns?.length) conflict('dns and the network mode');
+  if (opts.extraHosts?.length) conflict('custom host-to-IP mapping and the network mode');
+  if (opts.publish?.length || opts.publishAll) conflict('port publishing and the container type network mode');
+  if (opts.macAddress) conflict('mac-address and the network mode');
+  if (opts.networkAliases?.length)
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      'network-scoped alias is supported only for containers in user defined networks',
+    );
+  if (donor === '') throw new WharfError('INVALID_ARGUMENT', 'invalid container format container:<name|id>');
+  const other = findContainer(donor);
+  if (!other) throw new WharfError('NOT_FOUND', `No such container: ${donor}`);
+  return other.id;
 }

@@ -170,7 +170,7 @@ export class ContainerService {
       const taken = this.#records.byName(name);
       if (taken) throw nameConflict(name, taken.id);
     }
-    const onNetwork = userNetworkConfig(this.#store.networks, opts);
+    const onNetwork = userNetworkConfig(this.#store.networks, opts, (n) => this.#records.tryResolve(n));
     const network: NetworkMode = onNetwork?.mode ?? opts.network ?? 'bridge';
     // dockerd's check (verifyContainerSettings): a relative working directory would depend on the image's.
     if (opts.workdir && !opts.workdir.startsWith('/')) {

@@ -293,7 +293,7 @@ async function userNetworks(
  * then the namespace. Idempotent; without a saved setup it still deletes by container ID what it can.
  */
 export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
-  if (saved?.mode === 'host') return;
+  if (saved?.mode === 'host' || saved?.mode.startsWith('container:')) return;
   await stopPortProxy(saved?.proxyPid, id);
   // `none` lives in runc's own namespace, which goes with the container (older records name a namespace).
   if (saved?.mode === 'none' && !saved.netnsName) return;

@@ -122,6 +122,13 @@ test('the same errors and exit codes', async () => {
   const run = await both(['run', '--rm', '--network', 'nosuch', 'busybox', 'true']);
   assert.equal(run.wharf.code, run.docker.code);
   assert.match(run.wharf.stderr, /network nosuch not found/);
+  for (const c of [
+    ['run', '--rm', '--network', 'container:nosuch', 'busybox', 'true'],
+    ['run', '--rm', '--network', 'container:p1', '-p', '80', 'busybox', 'true'],
+  ]) {
+    const r = await both(c);
+    assert.equal(r.wharf.code, r.docker.code, `${c.join(' ')}: ${r.wharf.stderr} vs ${r.docker.stderr}`);
+  }
 });
 
 /** What `from` reaches: names resolve (busybox nslookup), addresses answer a ping. */

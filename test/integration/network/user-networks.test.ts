@@ -71,6 +71,9 @@ test('names, aliases and short IDs resolve on the same network, and reach', asyn
     'gw',
   ).stdout;
   assert.match(resolv, new RegExp(`nameserver ${gw.trim().replaceAll('.', '\\.')}`));
+  // `--network container:X` joins X's namespace: X's addresses, resolver and neighbours.
+  const joined = await wharf(['run', '--rm', '--network', 'container:web', 'busybox', 'busybox', 'nslookup', 'client']);
+  assert.equal(joined.code, 0, joined.stderr);
 });
 
 test('a container on another network resolves neither the name nor reaches the address', async () => {
