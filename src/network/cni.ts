@@ -167,7 +167,11 @@ function pluginConf(
     conf.runtimeConfig = { portMappings: portMappingsConf(rt.portMappings ?? []) };
   }
   if (plugin.type === 'bridge' && rt.mac) conf.runtimeConfig = { mac: rt.mac };
-  if (prevResult) conf.prevResult = prevResult;
+  // portmap publishes on each family the container has an address of; IPv6 is the relay's (port-proxy.ts), which
+  // also serves [::1] (no DNAT can send IPv6 loopback traffic to another host address): portmap sees IPv4 only.
+  if (prevResult && plugin.type === 'portmap')
+    conf.prevResult = { ...prevResult, ips: (prevResult.ips ?? []).filter((i) => !i.address.includes(':')) };
+  else if (prevResult) conf.prevResult = prevResult;
   return conf;
 }
 

@@ -22,11 +22,14 @@ export function networkInspect(n: NetworkView, containers: readonly InspectedEnd
   } else if (n.name === 'bridge') config.push({ Subnet: DEFAULT_SUBNET }); // dockerd shows docker0's gateway only when configured
   const prefix = (family: 4 | 6): number =>
     family === 4 ? parseCidr(r?.ipv4.subnet ?? DEFAULT_SUBNET).prefix : r?.ipv6 ? parseCidr(r.ipv6.subnet).prefix : 0;
+  // dockerd's endpoint IDs are their own; Wharf's are the container's ID and the network's, halves of each.
+  const endpointId = (containerId: string): string =>
+    r ? `${containerId.slice(0, 32)}${n.id.slice(0, 32)}` : containerId;
   const cs: Record<string, unknown> = {};
   for (const c of containers) {
     cs[c.containerId] = {
       Name: c.name,
-      EndpointID: c.containerId,
+      EndpointID: endpointId(c.containerId),
       MacAddress: c.mac ?? '',
       IPv4Address: c.ip4 ? `${c.ip4}/${prefix(4)}` : '',
       IPv6Address: c.ip6 ? `${c.ip6}/${prefix(6)}` : '',

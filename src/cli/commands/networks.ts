@@ -28,12 +28,30 @@ async function fromDaemon(ctx: CliContext, fn: () => Promise<void>): Promise<voi
   }
 }
 
-/** `network inspect`'s document of one network, with the containers attached to it. */
-export function inspectNetwork(w: Wharf, n: NetworkView): Record<string, unknown> {
-  const eps = n.record ? w.networks.endpoints(n.id) : [];
+/**
+ * `network inspect`'s document of one network, with the containers attached to it: a user network's endpoints, or
+ * the running containers on the default bridge.
+ */
+export async function inspectNetwork(w: Wharf, n: NetworkView): Promise<Record<string, unknown>> {
+  if (n.record) {
+    const eps = w.networks.endpoints(n.id);
+    return networkInspect(
+      n,
+      inspectedEndpoints(eps, (id) => w.containers.tryResolve(id)?.name.replace(/^\//, '')),
+    );
+  }
+  const onBridge =
+    n.name === 'bridge'
+      ? (await w.containers.list()).filter((c) => c.running && c.hostConfig.NetworkMode === 'bridge' && c.network?.ip)
+      : [];
   return networkInspect(
     n,
-    inspectedEndpoints(eps, (id) => w.containers.tryResolve(id)?.name.replace(/^\//, '')),
+    onBridge.map((c) => ({
+      containerId: c.id,
+      name: c.name.replace(/^\//, ''),
+      ip4: c.network?.ip,
+      mac: c.network?.mac,
+    })),
   );
 }
 
@@ -173,7 +191,7 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.setExitCode(1);
             continue;
           }
-          out.push(inspectNetwork(w, v));
+          out.push(await inspectNetwork(w, v));
         }
         writeInspect(ctx, out, o.format);
       }),

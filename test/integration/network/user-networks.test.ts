@@ -48,9 +48,10 @@ before(async () => {
   await run('web', 'front', '--network-alias', 'www', '-p', '127.0.0.1::8080');
   await run('client', 'front');
   await run('db', 'back');
-  await run('db2', 'back');
+  await run('db2', 'back', '-p', '8080');
   await run('hermit', 'sealed');
-  ok(await sh('web', 'busybox mkdir -p /w && echo hello > /w/index.html && busybox httpd -p 8080 -h /w'), 'httpd');
+  for (const c of ['web', 'db2'])
+    ok(await sh(c, 'busybox mkdir -p /w && echo hello > /w/index.html && busybox httpd -p 8080 -h /w'), 'httpd');
 });
 
 after(async () => {
@@ -116,13 +117,10 @@ test('IPv6 between containers on a dual-stack network, by address and by name', 
   assert.ok(out.includes(v6), out);
 });
 
-test('a port published from a user network answers on the host', async () => {
-  const port = ok(await wharf(['port', 'web', '8080']), 'port')
-    .stdout.trim()
-    .split(':')
-    .pop();
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: Number(port), path: '/index.html', timeout: 5000 }, (res) => {
+/** GET /index.html from host:port. */
+function fetchIndex(host: string, port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const req = request({ host, port, path: '/index.html', timeout: 5000 }, (res) => {
       let b = '';
       res.on('data', (c: Buffer) => (b += c.toString()));
       res.on('end', () => resolve(b));
@@ -130,7 +128,21 @@ test('a port published from a user network answers on the host', async () => {
     req.on('error', reject);
     req.end();
   });
-  assert.equal(body, 'hello\n');
+}
+
+test('ports published from user networks answer on the host, on IPv4 and (dual stack too) on [::1]', async () => {
+  const port = async (c: string) =>
+    Number(
+      ok(await wharf(['port', c, '8080']), 'port')
+        .stdout.split('\n')[0]!
+        .split(':')
+        .pop(),
+    );
+  assert.equal(await fetchIndex('127.0.0.1', await port('web')), 'hello\n');
+  const dual = await port('db2');
+  assert.equal(await fetchIndex('127.0.0.1', dual), 'hello\n');
+  // The IPv6 relay serves [::1] where the host has IPv6 (portmap publishes IPv4 only, also for a dual-stack container).
+  if (existsSync('/proc/net/if_inet6')) assert.equal(await fetchIndex('::1', dual), 'hello\n');
 });
 
 test('network rm refuses a network in use; removal leaves no bridge, veth, netns, rule or resolver', async () => {
