@@ -199,3 +199,23 @@ export function parseProcRoutes(v4: string, v6: string): Array<Cidr & { dev: str
   }
   return out;
 }
+
+/**
+ * dockerd's `--default-address-pool` values (`base=172.30.0.0/16,size=24`), several separated by spaces or `;`:
+ * the IPv4 and the IPv6 pools apart. A pool whose base is wider than its size or has a bad field is refused.
+ */
+export function parseAddressPools(text: string): { ipv4: AddressPool[]; ipv6: AddressPool[] } {
+  const out = { ipv4: [] as AddressPool[], ipv6: [] as AddressPool[] };
+  for (const spec of text.split(/[\s;]+/).filter(Boolean)) {
+    const fields = Object.fromEntries(spec.split(',').map((kv) => kv.split('=') as [string, string]));
+    const base = fields.base;
+    const size = Number(fields.size);
+    if (!base || !Number.isInteger(size))
+      throw new WharfError('INVALID_ARGUMENT', `invalid address pool "${spec}": want base=CIDR,size=N`);
+    const c = parseCidr(base, true);
+    if (size < c.prefix || size > (c.family === 4 ? 32 : 128))
+      throw new WharfError('INVALID_ARGUMENT', `invalid address pool "${spec}": size ${size} does not fit ${base}`);
+    (c.family === 4 ? out.ipv4 : out.ipv6).push({ base: formatCidr(c), size });
+  }
+  return out;
+}

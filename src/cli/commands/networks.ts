@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import type { Wharf } from '../../engine/index.js';
 import { inspectedEndpoints, networkInspect, type NetworkView } from '../../network/index.js';
-import { labelsMatch, splitFilter } from '../../util/index.js';
+import { labelsMatch, parsePruneFilter, prunable, splitFilter } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
@@ -225,13 +225,14 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect, [])
     .action(async (o: { force?: boolean; filter: string[] }) =>
       withEngine(ctx, async (w) => {
+        parsePruneFilter(o.filter); // a bad filter fails before the prompt, as docker's
         if (
           !o.force &&
           !(await confirm(ctx, 'WARNING! This will remove all custom networks not used by at least one container.'))
         )
           return;
-        const labelFilters = o.filter.filter((f) => f.startsWith('label='));
-        const deleted = await w.networks.prune(networkFilter(w, labelFilters));
+        const f = parsePruneFilter(o.filter);
+        const deleted = await w.networks.prune((n) => prunable(f, n.created, n.record?.labels ?? {}));
         if (deleted.length) ctx.stdout.write(`Deleted Networks:\n${deleted.map((d) => `${d}\n`).join('')}`);
       }),
     );

@@ -15,6 +15,7 @@ import {
   parseIp,
   parseProcRoutes,
   NetworkRecords,
+  parseAddressPools,
   presentRules,
   type NetworkRecord,
 } from '../../../src/network/index.js';
@@ -195,4 +196,16 @@ test('endpoint records: addresses taken in order, a fixed one checked, released 
   assert.equal(add('f').ip4, '10.7.0.2');
   assert.throws(() => records.insert({ ...n, id: 'b'.repeat(64) }), /network with name n1 already exists/);
   db.close();
+});
+
+test("address pools in dockerd's --default-address-pool form, IPv4 and IPv6 apart", () => {
+  assert.deepEqual(parseAddressPools('base=10.10.0.0/16,size=24 base=fd77::/48,size=64;base=10.20.0.0/16,size=20'), {
+    ipv4: [
+      { base: '10.10.0.0/16', size: 24 },
+      { base: '10.20.0.0/16', size: 20 },
+    ],
+    ipv6: [{ base: 'fd77::/48', size: 64 }],
+  });
+  assert.throws(() => parseAddressPools('base=10.10.0.0/16'), /want base=CIDR,size=N/);
+  assert.throws(() => parseAddressPools('base=10.10.0.0/16,size=8'), /size 8 does not fit/);
 });
