@@ -20,6 +20,13 @@
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/spawn.c"]}]]
     },
     {
+      "target_name": "wharf_netlink",
+      "sources": ["native/netlink.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-Wl,-z,now", "-pthread"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/netlink.c"]}]]
+    },
+    {
       "target_name": "wharf_digest",
       "sources": ["native/digest.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],

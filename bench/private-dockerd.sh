@@ -10,6 +10,16 @@ start_private_dockerd() {
   for _ in $(seq 1 60); do D version >/dev/null 2>&1 && break; sleep 0.5; done
 }
 
+# start_private_dockerd_bridged CONTAINERD_NAMESPACE: the same with Docker's defaults for networking (its docker0
+# bridge, iptables rules, userland proxy), in a network namespace of its own (`unshare -n`) so that its bridge and
+# rules never meet the host's; they go with the namespace when dockerd ends. For the default-network benchmarks.
+start_private_dockerd_bridged() {
+  unshare -n dockerd --data-root "$W/docker" --exec-root "$W/dexec" -H "unix://$W/d.sock" --pidfile "$W/d.pid" \
+    --containerd-namespace "$1" --containerd-plugins-namespace "$1-p" >"$W/dockerd.log" 2>&1 &
+  DPID=$!
+  for _ in $(seq 1 60); do D version >/dev/null 2>&1 && break; sleep 0.5; done
+}
+
 # The docker CLI against it.
 D() { docker -H "unix://$W/d.sock" "$@"; }
 

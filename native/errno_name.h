@@ -27,6 +27,16 @@ static const char *errno_name_or(int e, const char *unknown) {
     case ETXTBSY: return "ETXTBSY";
     case EISDIR: return "EISDIR";
     case E2BIG: return "E2BIG";
+    case EEXIST: return "EEXIST";
+    case ENXIO: return "ENXIO";
+    case ESRCH: return "ESRCH";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENETUNREACH: return "ENETUNREACH";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EADDRINUSE: return "EADDRINUSE";
+    case ENOBUFS: return "ENOBUFS";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ERANGE: return "ERANGE";
     default: return unknown;
   }
 }

@@ -3,7 +3,9 @@
 // - the addons native/sendfile.c → build/Release/wharf_sendfile.node and native/mount.c → wharf_mount.node, with
 //   node-gyp (without them the registry streams blobs and mount(8) mounts snapshots), and native/digest.c →
 //   wharf_digest.node (without it small blobs are hashed by node:crypto, which is slower to load), and
-//   native/spawn.c → wharf_spawn.node (starts the container monitor; without it node:child_process does);
+//   native/spawn.c → wharf_spawn.node (starts the container monitor; without it node:child_process does), and
+//   native/netlink.c → wharf_netlink.node (links, addresses, routes and network namespaces for Wharf's own bridge
+//   network; without it containers join that network through the CNI plugins);
 // - the container monitor native/monitor/*.c → build/Release/wharf-monitor, a plain program built with the C compiler
 //   (without it no container can run), and build/Release/wharf-monitor-asan, the same under AddressSanitizer and
 //   UBSan for the monitor's tests.
@@ -33,12 +35,16 @@ function upToDate(outputs, sources) {
 
 function buildAddons() {
   // wharf_digest needs the OpenSSL headers of the Node it is built for (binding.gyp skips it without them).
-  const outputs = ['wharf_sendfile.node', 'wharf_mount.node', 'wharf_spawn.node'].map((f) => path.join(release, f));
+  const outputs = ['wharf_sendfile.node', 'wharf_mount.node', 'wharf_spawn.node', 'wharf_netlink.node'].map((f) =>
+    path.join(release, f),
+  );
   const sources = here(
     'binding.gyp',
     'native/sendfile.c',
     'native/mount.c',
     'native/spawn.c',
+    'native/netlink.c',
+    'native/rtnl.h',
     'native/digest.c',
     'native/errno_name.h',
     'native/napi_errno.h',

@@ -29,6 +29,8 @@ have docker-compose || need+=(docker-compose)
 [ -x /usr/lib/podman/aardvark-dns ] || need+=(aardvark-dns)
 # libFuzzer for the monitor's fuzz harness.
 have clang || need+=(clang)
+# clang's libFuzzer and sanitizer runtimes (-fsanitize=fuzzer,address,undefined): not a dependency of clang itself.
+[ -e "$(clang -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-$(uname -m).a" ] || need+=(libclang-rt-dev)
 # The registry's scale-out tests: PostgreSQL 15 and a single-node Ceph with its RADOS Gateway.
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
 have radosgw || need+=(radosgw ceph-mon ceph-osd ceph-mgr ceph-common)
@@ -42,11 +44,21 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
 fi
+# Subordinate ids for --userns=auto (docs/security.md): the tests and doc examples run remapped containers with the
+# `wharf` user's range, which Wharf itself never adds.
+if [ "$(id -u)" = 0 ]; then
+  for f in /etc/subuid /etc/subgid; do grep -qs '^wharf:' "$f" || echo 'wharf:1000000:10000000' >>"$f"; done
+fi
 # Debian's busybox-static must provide a static binary: it is copied into images.
 if [ ! -x /bin/busybox ] && [ -x /usr/bin/busybox ]; then :; fi
 
+# The stamp holds the hash of the lock file it was installed from: a content check, not an mtime one, because a git
+# worktree's fresh checkout is newer than any install and must not reinstall a node_modules it shares by symlink.
 stamp=node_modules/.wharf-installed
-if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+lock=package-lock.json
+[ -f "$lock" ] || lock=package.json
+want=$(sha256sum "$lock" | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
-  touch "$stamp"
+  echo "$want" >"$stamp"
 fi

@@ -15,6 +15,10 @@ export { DEFAULT_COMPRESSION_LEVEL } from './transfer/index.js';
 export type { TransferEvent, ProgressFn, TransferCommonOptions } from './transfer/index.js';
 export {
   RegistryClient,
+  inspectDistribution,
+  searchImages,
+  type DistributionInfo,
+  type RemotePlatform,
   type RemoteOptions,
   type RemoteManifest,
   type RemoteDescriptor,

@@ -11,6 +11,7 @@ import { formatLogEntry } from '../runtime/index.js';
 import { boolParam, filtersParam, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
 import { createOptionsFromBody, type CreateBody } from './create-body.js';
 import { muxFrame, STDERR, STDOUT } from './frames.js';
+import { shapeContainerInspect, waitConditionParam } from './version-shapes.js';
 
 /** One entry of GET /containers/json (moby's types.Container). */
 export function listEntry(c: ObservedContainer): Record<string, unknown> {
@@ -73,7 +74,8 @@ export async function createContainerHandler(r: ApiRequest): Promise<void> {
 }
 
 export async function inspectContainerHandler(r: ApiRequest): Promise<void> {
-  sendJson(r.res, 200, await r.wharf.containers.inspect(r.params.id!, { size: boolParam(r.query, 'size') }));
+  const body = await r.wharf.containers.inspect(r.params.id!, { size: boolParam(r.query, 'size') });
+  sendJson(r.res, 200, shapeContainerInspect(body, r.version));
 }
 
 /** POST start: 204, or 304 when it already runs; an attach waiting for this start gets the streams. */
@@ -116,11 +118,11 @@ export async function restartHandler(r: ApiRequest): Promise<void> {
 }
 
 export async function killHandler(r: ApiRequest): Promise<void> {
-  const c = await r.wharf.containers.get(r.params.id!);
-  if (!c.running)
-    throw new WharfError('CONFLICT', `Cannot kill container: ${r.params.id}: Container ${c.id} is not running`);
   const signal = r.query.get('signal') || 'SIGKILL';
-  await r.wharf.tasks.kill(c.id, signal);
+  // The library's kill, as `wharf kill` calls it: the same checks in dockerd's order and words (a bad signal first,
+  // then "Cannot kill container: x: No such container: x" or "…: Container <id> is not running").
+  await r.wharf.tasks.kill(r.params.id!, signal);
+  const c = r.wharf.containers.resolve(r.params.id!);
   // As dockerd's, a SIGKILL returns once the container stopped (a `start` right after it must find it stopped).
   if (/^(SIG)?KILL$|^9$/i.test(signal)) {
     const ac = new AbortController();
@@ -162,7 +164,12 @@ export async function removeContainerHandler(r: ApiRequest): Promise<void> {
  * the body when the condition is met. A client that hangs up cancels the wait.
  */
 export async function waitHandler(r: ApiRequest): Promise<void> {
-  const condition = parseWaitCondition(r.query.get('condition'));
+  const condition = parseWaitCondition(waitConditionParam(r.query, r.version));
+  if (!r.wharf.containers.tryResolve(r.params.id!)) {
+    // Gone: a 404, or (condition=removed by ID) the code of an AutoRemove container removed before this call.
+    const code = await waitForCondition(r.wharf.containers, r.wharf.root, r.params.id!, condition);
+    return sendJson(r.res, 200, { Error: null, StatusCode: code });
+  }
   const c = await r.wharf.containers.get(r.params.id!); // 404 before the 200
   r.res.writeHead(200, { 'Content-Type': 'application/json' });
   r.res.flushHeaders();

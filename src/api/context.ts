@@ -63,11 +63,22 @@ export function sendEmpty(res: ServerResponse, status: number): void {
   res.end();
 }
 
+/**
+ * The bodies of `Upgrade` requests, read off the socket before the hijack (node's parser leaves them there): an exec
+ * start's `{"Detach":false,"Tty":false}` is its body, not the first bytes of the process's stdin.
+ */
+const upgradeBodies = new WeakMap<IncomingMessage, Buffer>();
+
+export function setUpgradeBody(req: IncomingMessage, body: Buffer): void {
+  upgradeBodies.set(req, body);
+}
+
 /** The request body as JSON (an empty body is `{}`), at most 4 MiB. */
 export async function readJson<T>(req: IncomingMessage): Promise<T> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
+  const upgraded = upgradeBodies.get(req);
+  for await (const c of upgraded ? [upgraded] : (req as AsyncIterable<Buffer>)) {
     size += c.length;
     if (size > 4 * 1024 * 1024) throw new WharfError('TOO_LARGE', 'request body too large');
     chunks.push(c);
@@ -94,8 +105,10 @@ export function hijack(r: ApiRequest, contentType = 'application/vnd.docker.raw-
   const headers = r.res.getHeaders();
   let extra = '';
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) extra += `${k}: ${String(v)}\r\n`;
-  // The response object must not write anything of its own to the socket from now on.
+  // The response object must not write anything of its own to the socket from now on; a client that resets the
+  // connection ends it, not the service.
   r.res.detachSocket(socket);
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
   socket.setTimeout(0);
   socket.write(`${head}${extra}\r\n`);
   return socket;

@@ -16,7 +16,7 @@ export interface CreateBody {
   StdinOnce?: boolean;
   Env?: string[] | null;
   Cmd?: string[] | string | null;
-  Healthcheck?: HealthConfig | null;
+  Healthcheck?: HealthConfigBody | null;
   Image?: string;
   WorkingDir?: string;
   Entrypoint?: string[] | string | null;
@@ -25,6 +25,23 @@ export interface CreateBody {
   StopSignal?: string;
   StopTimeout?: number | null;
   HostConfig?: HostConfigBody | null;
+}
+
+/** Docker's HealthConfig as clients send it: docker-py sends the fields it was not given as null. */
+type HealthConfigBody = { [K in keyof HealthConfig]?: HealthConfig[K] | null };
+
+/**
+ * The health check as dockerd decodes it: null is Go's zero value and, like a zero, means "inherit the image's" (the
+ * fields are `omitempty`, so they are not stored either).
+ */
+function healthcheckOf(h: HealthConfigBody): HealthConfig {
+  const out: HealthConfig = {};
+  if (h.Test?.length) out.Test = h.Test;
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+    const v = h[k];
+    if (typeof v === 'number' && v !== 0) out[k] = v;
+  }
+  return out;
 }
 
 interface HostConfigBody {
@@ -63,6 +80,114 @@ interface HostConfigBody {
 
 const list = (v: string[] | null | undefined): string[] => v ?? [];
 
+/**
+ * The JSON type each key Wharf reads must have, as Go's decoder holds dockerd's create body to its struct types: `s`
+ * string, `b` bool, `n` number, `S` []string, `M` map[string]string, `W` []string or one string (strslice), `O` any
+ * object, a nested shape, or `[shape]` for a list of them. null is every type's zero value, as in Go.
+ */
+type Shape = 's' | 'b' | 'n' | 'S' | 'M' | 'W' | 'O' | { [key: string]: Shape } | [Shape];
+const HOST_CONFIG_SHAPE: Shape = {
+  ...Object.fromEntries(
+    [
+      'Binds',
+      'VolumesFrom',
+      'CapAdd',
+      'CapDrop',
+      'Dns',
+      'DnsOptions',
+      'DnsSearch',
+      'ExtraHosts',
+      'Links',
+      'GroupAdd',
+      'SecurityOpt',
+    ].map((k) => [k, 'S']),
+  ),
+  ...Object.fromEntries(['NetworkMode', 'IpcMode', 'PidMode', 'UTSMode', 'UsernsMode'].map((k) => [k, 's'])),
+  ...Object.fromEntries(['AutoRemove', 'Privileged', 'PublishAllPorts', 'ReadonlyRootfs', 'Init'].map((k) => [k, 'b'])),
+  ...Object.fromEntries(['ShmSize', 'Memory', 'NanoCpus'].map((k) => [k, 'n'])),
+  ...Object.fromEntries(['Tmpfs', 'Sysctls', 'Annotations'].map((k) => [k, 'M'])),
+  PortBindings: 'O',
+  RestartPolicy: { Name: 's', MaximumRetryCount: 'n' },
+  LogConfig: { Type: 's', Config: 'M' },
+  Mounts: [{ Type: 's', Source: 's', Target: 's', ReadOnly: 'b' }],
+};
+const CREATE_BODY_SHAPE: Shape = {
+  ...Object.fromEntries(
+    ['Hostname', 'Domainname', 'User', 'Image', 'WorkingDir', 'MacAddress', 'StopSignal'].map((k) => [k, 's']),
+  ),
+  ...Object.fromEntries(
+    ['AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce'].map((k) => [k, 'b']),
+  ),
+  Env: 'S',
+  Cmd: 'W',
+  Entrypoint: 'W',
+  Labels: 'M',
+  ExposedPorts: 'O',
+  Healthcheck: { Test: 'W', Interval: 'n', Timeout: 'n', StartPeriod: 'n', StartInterval: 'n', Retries: 'n' },
+  StopTimeout: 'n',
+  HostConfig: HOST_CONFIG_SHAPE,
+};
+
+const GO_TYPES: Record<string, string> = {
+  s: 'string',
+  b: 'bool',
+  n: 'int64',
+  S: '[]string',
+  M: 'map[string]string',
+  W: 'strslice.StrSlice',
+  O: 'object',
+};
+const jsonKind = (v: unknown): string =>
+  Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v;
+
+function checkShape(v: unknown, shape: Shape, where: string): void {
+  if (v === null || v === undefined) return;
+  const isObject = typeof v === 'object' && !Array.isArray(v);
+  const fits =
+    shape === 's'
+      ? typeof v === 'string'
+      : shape === 'b'
+        ? typeof v === 'boolean'
+        : shape === 'n'
+          ? typeof v === 'number'
+          : shape === 'S'
+            ? Array.isArray(v) && v.every((x) => typeof x === 'string')
+            : shape === 'W'
+              ? typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+              : shape === 'M'
+                ? isObject && Object.values(v as object).every((x) => typeof x === 'string')
+                : shape === 'O'
+                  ? isObject
+                  : Array.isArray(shape)
+                    ? Array.isArray(v)
+                    : isObject;
+  if (!fits) {
+    const type = typeof shape === 'string' ? GO_TYPES[shape] : Array.isArray(shape) ? 'array' : 'object';
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `json: cannot unmarshal ${jsonKind(v)} into Go struct field ${where} of type ${type}`,
+    );
+  }
+  if (Array.isArray(shape)) for (const [i, x] of (v as unknown[]).entries()) checkShape(x, shape[0], `${where}[${i}]`);
+  else if (typeof shape === 'object')
+    for (const [k, s] of Object.entries(shape))
+      checkShape((v as Record<string, unknown>)[k], s, where ? `${where}.${k}` : k);
+}
+
+/** The body as CreateBody once each key Wharf reads has its type (a 400, as dockerd's, rather than a crash later). */
+export function checkCreateBody(body: unknown): CreateBody {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `json: cannot unmarshal ${jsonKind(body)} into Go value of type container.CreateRequest`,
+    );
+  checkShape(body, CREATE_BODY_SHAPE, '');
+  // PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}] | null}
+  for (const [port, bindings] of Object.entries(((body as CreateBody).HostConfig?.PortBindings ?? {}) as object))
+    checkShape(bindings, [{ HostIp: 's', HostPort: 's' }], `HostConfig.PortBindings[${JSON.stringify(port)}]`);
+  return body as CreateBody;
+}
+
 /** A `--mount` spec for one HostConfig.Mounts entry (the library parses the CLI's form). */
 function mountSpec(m: NonNullable<HostConfigBody['Mounts']>[number]): string {
   const parts = [`type=${m.Type ?? 'volume'}`];
@@ -91,7 +216,8 @@ function publishSpecs(b: HostConfigBody['PortBindings']): string[] {
  * network `default` is the bridge). Keys Wharf does not know are ignored, as dockerd ignores keys newer than the
  * API version it speaks.
  */
-export function createOptionsFromBody(body: CreateBody, name: string | undefined): CreateOptions {
+export function createOptionsFromBody(input: unknown, name: string | undefined): CreateOptions {
+  const body = checkCreateBody(input);
   if (!body.Image) throw new WharfError('INVALID_ARGUMENT', 'No image specified');
   const hc = body.HostConfig ?? {};
   const asList = (v: string[] | string | null | undefined) => (v == null ? undefined : typeof v === 'string' ? [v] : v);
@@ -145,7 +271,7 @@ export function createOptionsFromBody(body: CreateBody, name: string | undefined
     ...(hc.RestartPolicy?.Name
       ? { restartPolicy: { Name: hc.RestartPolicy.Name, MaximumRetryCount: hc.RestartPolicy.MaximumRetryCount ?? 0 } }
       : {}),
-    ...(body.Healthcheck ? { healthcheck: body.Healthcheck } : {}),
+    ...(body.Healthcheck ? { healthcheck: healthcheckOf(body.Healthcheck) } : {}),
     ...(hc.IpcMode ? { ipc: hc.IpcMode } : {}),
     ...(hc.PidMode ? { pid: hc.PidMode } : {}),
     ...(hc.UTSMode ? { uts: hc.UTSMode } : {}),

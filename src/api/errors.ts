@@ -2,7 +2,7 @@ import { WharfError, type ErrorCode } from '../errors/index.js';
 
 /**
  * WharfError codes → the HTTP statuses dockerd answers with (moby's errdefs: NotFound 404, Conflict 409,
- * InvalidParameter 400, Unauthorized 401, Forbidden 403, NotImplemented 501, Unavailable 503, the rest 500).
+ * InvalidParameter 400, Unauthorized 401, Forbidden 403, NotImplemented 501, the rest 500).
  * One of the three places where codes become statuses (docs/architecture.md, principle 7).
  */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -17,7 +17,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHORIZED: 401,
   DENIED: 403,
   UNSUPPORTED: 501,
-  UNAVAILABLE: 503,
+  // dockerd answers 500 for what Wharf calls unavailable (a registry it cannot reach on login, search or pull, a
+  // runtime that fails): moby wraps those as plain errors, not errdefs.Unavailable.
+  UNAVAILABLE: 500,
   TOO_LARGE: 413,
 };
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Writable, type Duplex } from 'node:stream';
 import { WharfError } from '../errors/index.js';
-import type { AttachOptions, AttachSession } from '../runtime/index.js';
+import { formatLogEntry, type AttachOptions, type AttachSession } from '../runtime/index.js';
 import { boolParam, hijack, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
 import { muxFrame, STDERR, STDOUT } from './frames.js';
 import type { ExecInstance } from './state.js';
@@ -27,10 +28,21 @@ export async function attachHandler(r: ApiRequest): Promise<void> {
     throw new WharfError('INVALID_ARGUMENT', 'Bad parameters: you must choose at least one stream');
   const tty = c.config.Tty === true;
   const socket = hijack(r);
+  const stdout = boolParam(r.query, 'stdout');
+  const stderr = boolParam(r.query, 'stderr');
+  if (boolParam(r.query, 'logs') && (stdout || stderr)) {
+    // `logs`: what the container wrote so far first (dockerode's attach to a running TTY container sees its prompt).
+    for await (const e of r.wharf.tasks.logs(c.id, { follow: false, stdout, stderr })) {
+      const text = formatLogEntry(e, false);
+      if (!socket.write(tty ? text : muxFrame(e.stream === 'stderr' ? STDERR : STDOUT, text)))
+        await new Promise((resolve) => socket.once('drain', resolve));
+    }
+  }
+  if (!boolParam(r.query, 'stream')) return void socket.end();
   const streams: AttachOptions = {
     ...(boolParam(r.query, 'stdin') ? { stdin: socket } : {}),
-    ...(boolParam(r.query, 'stdout') ? { stdout: toClient(socket, STDOUT, tty) } : {}),
-    ...(boolParam(r.query, 'stderr') ? { stderr: toClient(socket, tty ? STDOUT : STDERR, tty) } : {}),
+    ...(stdout ? { stdout: toClient(socket, STDOUT, tty) } : {}),
+    ...(stderr ? { stderr: toClient(socket, tty ? STDOUT : STDERR, tty) } : {}),
   };
   const follow = (session: AttachSession | undefined) => {
     if (!session) return void socket.end();
@@ -148,13 +160,21 @@ export async function execStartHandler(r: ApiRequest): Promise<void> {
     });
     e.pid = handle.pid;
     e.resize = (cols, rows) => handle.resize(cols, rows);
-    if (detach) sendEmpty(r.res, 200);
-    handle.exit.then(finish, (err: Error) => {
+    const failed = (err: Error) => {
       // A command that is missing or not executable: dockerd's exit codes, with the message on stderr.
       const code = (err as WharfError).code === 'COMMAND_NOT_FOUND' ? 127 : 126;
       socket?.write(tty ? `${err.message}\r\n` : muxFrame(STDOUT, `${err.message}\n`));
       finish(code);
-    });
+    };
+    if (detach) {
+      // runc's --detach returns once the process started: it runs on, not a child of this service. As dockerd's,
+      // the inspect says Running (ExitCode null) until its PID is gone (docker-py's exec_run(detach=True) reads that).
+      e.detached = true;
+      handle.exit.then(() => undefined, failed);
+      sendEmpty(r.res, 200);
+      return;
+    }
+    handle.exit.then(finish, failed);
   } catch (err) {
     e.running = false;
     e.exitCode = 126;
@@ -164,8 +184,27 @@ export async function execStartHandler(r: ApiRequest): Promise<void> {
   }
 }
 
+/**
+ * Whether a process of the host still runs (a detached exec's, which this service cannot wait for): a zombie that
+ * its new parent (the container's monitor) did not reap yet has ended.
+ */
+function alive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) [ZX] /s.test(stat);
+  } catch {
+    return false;
+  }
+}
+
 export function execInspectHandler(r: ApiRequest): void {
   const e = execOf(r);
+  if (e.detached && e.running && !alive(e.pid)) {
+    // Its exit status went to the container's init, not here: reported as 0, as the library's detached exec does.
+    e.running = false;
+    e.exitCode = 0;
+  }
   sendJson(r.res, 200, {
     CanRemove: false,
     ContainerID: e.containerId,

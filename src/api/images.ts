@@ -1,10 +1,12 @@
 import { imageHistory, inspectImage, listImages, parseImageFilters, type ImageListRow } from '../image/index.js';
 import { WharfError } from '../errors/index.js';
+import { familiarString, nameOnly, parseNormalizedNamed, withDigest, withTag } from '../reference/index.js';
 import type { RemoteOptions } from '../remote/index.js';
 import type { TransferEvent } from '../transfer/types.js';
 import { boolParam, filtersParam, sendJson, type ApiRequest } from './context.js';
 import { jsonMessage } from './frames.js';
 import { importImageHandler } from './image-archives.js';
+import { legacyImageFilter } from './version-shapes.js';
 
 /**
  * Docker's image summaries, one per image with all its names (the library lists one row per name); `usage` gives the
@@ -41,7 +43,7 @@ export function imageEntries(rows: readonly ImageListRow[], usage = false): Arra
 
 /** GET /images/json (`all`, `filters`). */
 export function listImagesHandler(r: ApiRequest): void {
-  const specs: string[] = [];
+  const specs: string[] = legacyImageFilter(r.query, r.version);
   for (const [k, vals] of filtersParam(r.query)) for (const v of vals) specs.push(`${k}=${v}`);
   const rows = listImages(r.wharf.images, {
     all: boolParam(r.query, 'all'),
@@ -138,6 +140,18 @@ async function progressReply(r: ApiRequest, work: (write: (obj: unknown) => void
   r.res.end();
 }
 
+/**
+ * The image a pull or push names: `name` with the `tag` parameter, which, as dockerd's, replaces a tag the name has
+ * (dockerode sends `/images/host/x:v1/push?tag=v1`) and may be a digest.
+ */
+export function withTagParam(name: string, tag: string | null): string {
+  if (!tag) return name;
+  const ref = parseNormalizedNamed(name);
+  const { tag: _old, ...untagged } = ref;
+  const shown = tag.startsWith('sha256:') ? withDigest(nameOnly(ref), tag) : withTag(untagged, tag);
+  return familiarString(shown);
+}
+
 /** POST /images/create?fromImage=…&tag=…: a pull, streamed as JSON lines. */
 export async function createImageHandler(r: ApiRequest): Promise<void> {
   const from = r.query.get('fromImage');
@@ -145,8 +159,7 @@ export async function createImageHandler(r: ApiRequest): Promise<void> {
     if (r.query.get('fromSrc')) return importImageHandler(r);
     throw new WharfError('INVALID_ARGUMENT', 'fromImage or fromSrc is required');
   }
-  const tag = r.query.get('tag');
-  const name = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
+  const name = withTagParam(from, r.query.get('tag'));
   const platform = r.query.get('platform');
   await progressReply(r, async (write) => {
     await r.wharf.registries.pull(name, {
@@ -159,13 +172,14 @@ export async function createImageHandler(r: ApiRequest): Promise<void> {
 
 /** POST /images/{name}/push?tag=…: a push, streamed as JSON lines, with `{"aux":{Tag,Digest,Size}}` per tag. */
 export async function pushImageHandler(r: ApiRequest): Promise<void> {
-  const tag = r.query.get('tag');
-  const name = tag ? `${r.params.name}:${tag}` : r.params.name!;
+  const name = withTagParam(r.params.name!, r.query.get('tag'));
+  const tagged = parseNormalizedNamed(name).tag !== undefined;
   r.wharf.images.resolve(name); // 404 before the stream
   await progressReply(r, async (write) => {
     const results = await r.wharf.registries.push(name, {
       onProgress: (e) => write(progressMessage(e)),
-      ...(tag ? {} : { allTags: true }),
+      // Without a tag, every tag of the repository, as `docker push repo` does.
+      ...(tagged ? {} : { allTags: true }),
       ...registryAuth(r.req.headers['x-registry-auth']),
     });
     for (const p of results) write({ progressDetail: {}, aux: { Tag: p.tag, Digest: p.digest, Size: p.size } });

@@ -6,3 +6,4 @@ export { createApiServer, type ApiServerOptions } from './server.js';
 export { serveApi, parseListenUri, type ListenAddress, type ServeOptions, type RunningApi } from './listen.js';
 export { API_VERSION, MIN_API_VERSION } from './versions.js';
 export { muxFrame, demux } from './frames.js';
+export { activationFd, inheritedListenFds, readTlsConfig, type TlsConfig, type TlsFiles } from './activation.js';

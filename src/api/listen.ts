@@ -1,14 +1,25 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import * as path from 'node:path';
 import type { Wharf } from '../engine/index.js';
 import { WharfError } from '../errors/index.js';
+import { activationFd, type TlsConfig } from './activation.js';
+import { idleCollector } from './idle-gc.js';
 import { createApiServer, type ApiServerOptions } from './server.js';
 
-export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+export type ListenAddress =
+  | { kind: 'unix'; path: string }
+  | { kind: 'tcp'; host: string; port: number }
+  /** A listening socket passed by systemd (socket activation): `fd://`, `fd://3`, `fd://NAME`. */
+  | { kind: 'fd'; spec: string };
 
-/** `unix:///run/wharf/wharf.sock`, `tcp://127.0.0.1:2375` (dockerd's -H forms; a bare path is a unix socket). */
+/**
+ * `unix:///run/wharf/wharf.sock`, `tcp://127.0.0.1:2375`, `fd://` (dockerd's -H forms; a bare path is a unix
+ * socket).
+ */
 export function parseListenUri(uri: string): ListenAddress {
+  if (uri.startsWith('fd://')) return { kind: 'fd', spec: uri.slice('fd://'.length) };
   if (uri.startsWith('unix://')) {
     const p = uri.slice('unix://'.length);
     if (!p.startsWith('/')) throw new WharfError('INVALID_ARGUMENT', `invalid unix socket path: ${uri}`);
@@ -27,10 +38,14 @@ export interface ServeOptions extends Omit<ApiServerOptions, 'onActivity'> {
   address: ListenAddress;
   /** Exit after this many seconds without a request in flight; 0 serves until closed. */
   idleSeconds: number;
+  /** TLS on a tcp:// (or fd://) address, with client certificates checked when `verify` (dockerd's --tlsverify). */
+  tls?: TlsConfig;
 }
 
 export interface RunningApi {
   server: Server;
+  /** The socket listening (the TLS server in front of `server` when TLS is on). */
+  listener: Server | TlsServer;
   /** Resolves when the service stopped (closed, or idle for `idleSeconds`). */
   stopped: Promise<void>;
   close(): Promise<void>;
@@ -77,12 +92,18 @@ export async function serveApi(wharf: Wharf, opts: ServeOptions): Promise<Runnin
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => void close(), opts.idleSeconds * 1000);
   };
+  const gc = idleCollector();
   const server = createApiServer(wharf, {
     ...opts,
     onActivity: (d) => {
       active += d;
-      if (d > 0) clearTimeout(idleTimer);
-      else armIdle();
+      if (d > 0) {
+        clearTimeout(idleTimer);
+        gc.busy();
+      } else {
+        armIdle();
+        if (active === 0) gc.idle();
+      }
     },
   });
   const a = opts.address;
@@ -91,15 +112,29 @@ export async function serveApi(wharf: Wharf, opts: ServeOptions): Promise<Runnin
     if (await socketAnswers(a.path)) throw new WharfError('CONFLICT', `another service is listening on ${a.path}`);
     rmSync(a.path, { force: true }); // a stale socket of a killed service
   }
+  // TLS: a tls.Server accepts and hands each decrypted connection to the HTTP server (upgrades included).
+  const listener: Server | TlsServer = opts.tls
+    ? createTlsServer(
+        {
+          ca: opts.tls.ca,
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          requestCert: opts.tls.verify,
+          rejectUnauthorized: opts.tls.verify,
+          minVersion: 'TLSv1.2',
+        },
+        (sock) => server.emit('connection', sock),
+      )
+    : server;
+  const where = a.kind === 'unix' ? a.path : a.kind === 'tcp' ? `${a.host}:${a.port}` : `fd://${a.spec}`;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (a.kind === 'unix') server.listen(a.path, resolve);
-    else server.listen(a.port, a.host, resolve);
+    listener.once('error', reject);
+    if (a.kind === 'unix') listener.listen(a.path, resolve);
+    else if (a.kind === 'tcp') listener.listen(a.port, a.host, resolve);
+    else listener.listen({ fd: activationFd(a.spec) }, resolve);
   }).catch((err: Error) => {
-    throw new WharfError(
-      'UNAVAILABLE',
-      `cannot listen on ${a.kind === 'unix' ? a.path : `${a.host}:${a.port}`}: ${err.message}`,
-    );
+    if (err instanceof WharfError) throw err;
+    throw new WharfError('UNAVAILABLE', `cannot listen on ${where}: ${err.message}`);
   });
   if (a.kind === 'unix') {
     chmodSync(a.path, 0o660);
@@ -111,6 +146,8 @@ export async function serveApi(wharf: Wharf, opts: ServeOptions): Promise<Runnin
   async function close(): Promise<void> {
     closing ??= (async () => {
       clearTimeout(idleTimer);
+      gc.stop();
+      if (listener !== server) await new Promise<void>((resolve) => listener.close(() => resolve()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -120,5 +157,5 @@ export async function serveApi(wharf: Wharf, opts: ServeOptions): Promise<Runnin
     })();
     return closing;
   }
-  return { server, stopped, close };
+  return { server, listener, stopped, close };
 }

@@ -10,6 +10,11 @@ import * as p from './prune.js';
 import * as s from './system.js';
 import * as v from './volumes.js';
 import { eventsHandler } from './events.js';
+import { buildHandler } from './build.js';
+import { statsHandler } from './stats.js';
+import { attachWsHandler } from './attach-ws.js';
+import { updateHandler } from './container-update.js';
+import { distributionHandler, searchHandler } from './registry-queries.js';
 
 /**
  * The route table: method, path pattern (after the `/v1.xx` prefix) and handler. Image names are matched with `.+`
@@ -28,7 +33,10 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['POST', /^\/volumes\/prune$/, [], v.pruneVolumesHandler],
   ['GET', /^\/volumes\/([^/]+)$/, ['name'], v.inspectVolumeHandler],
   ['DELETE', /^\/volumes\/([^/]+)$/, ['name'], v.removeVolumeHandler],
+  ['POST', /^\/build$/, [], buildHandler],
   ['GET', /^\/images\/json$/, [], i.listImagesHandler],
+  ['GET', /^\/images\/search$/, [], searchHandler],
+  ['GET', /^\/distribution\/(.+)\/json$/, ['name'], distributionHandler],
   ['POST', /^\/images\/create$/, [], i.createImageHandler],
   ['POST', /^\/images\/prune$/, [], p.pruneImagesHandler],
   ['GET', /^\/images\/get$/, [], ia.saveImagesHandler],
@@ -61,6 +69,9 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['GET', /^\/containers\/([^/]+)\/archive$/, ['id'], a.getArchiveHandler],
   ['PUT', /^\/containers\/([^/]+)\/archive$/, ['id'], a.putArchiveHandler],
   ['POST', /^\/containers\/([^/]+)\/resize$/, ['id'], h.resizeHandler],
+  ['GET', /^\/containers\/([^/]+)\/stats$/, ['id'], statsHandler],
+  ['GET', /^\/containers\/([^/]+)\/attach\/ws$/, ['id'], attachWsHandler],
+  ['POST', /^\/containers\/([^/]+)\/update$/, ['id'], updateHandler],
   ['DELETE', /^\/containers\/([^/]+)$/, ['id'], c.removeContainerHandler],
   ['POST', /^\/containers\/([^/]+)\/exec$/, ['id'], h.execCreateHandler],
   ['POST', /^\/exec\/([^/]+)\/start$/, ['id'], h.execStartHandler],

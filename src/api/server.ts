@@ -1,11 +1,13 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Wharf } from '../engine/index.js';
-import type { ApiRequest, ServerFacts } from './context.js';
+import { setUpgradeBody, type ApiRequest, type ServerFacts } from './context.js';
 import { errorResponse } from './errors.js';
+import { startExecReaper } from './exec-reaper.js';
 import { matchRoute } from './routes.js';
 import { ApiState } from './state.js';
 import { API_VERSION, splitVersion } from './versions.js';
+import { requestUrl } from '../util/index.js';
 
 export interface ApiServerOptions extends ServerFacts {
   /** One line per failed request (status ≥ 500); default: none. */
@@ -42,7 +44,8 @@ export function createApiServer(wharf: Wharf, opts: ApiServerOptions): Server {
     if (upgraded) req.socket.once('close', end);
     else res.once('close', end);
     try {
-      const url = new URL(req.url ?? '/', 'http://api.moby.localhost');
+      const url = requestUrl(req.url, 'http://api.moby.localhost');
+      if (!url) throw Object.assign(new Error('page not found'), { status: 404 });
       const { version, path } = splitVersion(url.pathname);
       const m = matchRoute(req.method ?? 'GET', path);
       if (!m) throw Object.assign(new Error(`page not found`), { status: 404 });
@@ -73,12 +76,49 @@ export function createApiServer(wharf: Wharf, opts: ApiServerOptions): Server {
   }
 
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void dispatch(req, res, false));
+  startExecReaper(server, wharf, state.execs);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (head.length) socket.unshift(head);
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as never);
-    res.shouldKeepAlive = false;
-    void dispatch(req, res, true);
+    // node's http server no longer listens on an upgraded socket: a client that resets it (docker-py drops an exec
+    // socket with output unread) would otherwise be an uncaught 'error' that ends the service.
+    socket.on('error', () => socket.destroy());
+    void (async () => {
+      // The request's own body (Content-Length) comes before the client's stream: read it off the socket first.
+      const length = Number(req.headers['content-length'] ?? 0);
+      const body = await readExactly(socket, head, Number.isSafeInteger(length) && length > 0 ? length : 0);
+      if (body.length) setUpgradeBody(req, body);
+      const res = new ServerResponse(req);
+      res.assignSocket(socket as never);
+      res.shouldKeepAlive = false;
+      await dispatch(req, res, true);
+    })();
   });
   return server;
+}
+
+/**
+ * The first `length` bytes of a hijacked connection (`head`, then the socket), at most 4 MiB; what follows them stays
+ * readable on the socket, which is left paused as the upgrade left it.
+ */
+async function readExactly(socket: Duplex, head: Buffer, length: number): Promise<Buffer> {
+  const want = Math.min(length, 4 * 1024 * 1024);
+  let got = head;
+  while (got.length < want) {
+    const chunk = socket.read() as Buffer | null;
+    if (chunk) {
+      got = Buffer.concat([got, chunk]);
+      continue;
+    }
+    if (socket.readableEnded || socket.destroyed) break;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('readable', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.once('readable', done);
+      socket.once('close', done);
+    });
+  }
+  if (got.length > want) socket.unshift(got.subarray(want));
+  return got.subarray(0, want);
 }

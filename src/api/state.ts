@@ -23,6 +23,8 @@ export interface ExecInstance {
   running: boolean;
   exitCode: number | null;
   pid: number;
+  /** Started with `Detach`: its end is not seen by this service, only whether its PID still lives. */
+  detached?: boolean;
   resize?: (cols: number, rows: number) => void;
 }
 

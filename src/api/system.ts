@@ -6,6 +6,7 @@ import { listEntry } from './containers.js';
 import { sendJson, type ApiRequest } from './context.js';
 import { imageEntries } from './images.js';
 import { MIN_API_VERSION, API_VERSION } from './versions.js';
+import { shapeDiskUsage } from './version-shapes.js';
 
 /** HEAD/GET /_ping: `OK`, with the headers every reply has (the docker CLI negotiates from Api-Version here). */
 export function pingHandler(r: ApiRequest): void {
@@ -79,12 +80,13 @@ export async function diskUsageHandler(r: ApiRequest): Promise<void> {
     volumes.push({ ...volumeInspect(r.wharf.volumes, v), UsageData });
   }
   // The build cache is the builder's, which this service does not load: reported empty.
-  sendJson(r.res, 200, {
+  const body = {
     LayersSize: du.layersSize,
     Images: imageEntries(du.images, true),
     Containers: containers,
     Volumes: volumes,
     BuildCache: [],
     BuilderSize: 0,
-  });
+  };
+  sendJson(r.res, 200, shapeDiskUsage(body, r.version));
 }

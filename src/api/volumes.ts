@@ -56,5 +56,6 @@ export async function pruneVolumesHandler(r: ApiRequest): Promise<void> {
     all,
     filter: volumeFilters(r.wharf.volumes, specs),
   });
-  sendJson(r.res, 200, { VolumesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed });
+  // dockerd's volume service starts the list empty, not nil: [] even when nothing went (containers and images: null).
+  sendJson(r.res, 200, { VolumesDeleted: deleted, SpaceReclaimed: reclaimed });
 }

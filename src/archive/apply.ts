@@ -21,6 +21,11 @@ export interface ApplyOptions {
   whiteouts: WhiteoutFormat;
   /** chown to the tar's uid/gid; default: when running as root. */
   sameOwner?: boolean;
+  /**
+   * Owners on disk from the tar's (or from 0:0 without `sameOwner`): a remapped container's own ids to its host ids
+   * (util/idmap.ts). Every entry is chowned then.
+   */
+  owner?: (uid: number, gid: number) => { uid: number; gid: number };
   signal?: AbortSignal;
 }
 
@@ -131,6 +136,13 @@ class Applier {
     readonly opts: ApplyOptions,
   ) {
     this.#sameOwner = opts.sameOwner ?? this.#isRoot;
+  }
+
+  /** The owner an entry gets on disk, or undefined to leave it as created. */
+  #ownerOf(h: tar.Header, pax: PaxRecords | null): { uid: number; gid: number } | undefined {
+    const o = this.#sameOwner ? entryOwner(h, pax) : undefined;
+    if (!this.opts.owner) return o;
+    return this.opts.owner(o?.uid ?? 0, o?.gid ?? 0);
   }
 
   async apply(entry: Entry): Promise<void> {
@@ -306,10 +318,8 @@ class Applier {
       if (batched > 0 && position === 0) writeAllSync(fd, batch, position);
       else if (batched > 0) await writeAll(fd, batch, position);
       // chown clears setuid bits and file capabilities, so: owner, then mode, then xattrs, then times.
-      if (this.#sameOwner) {
-        const { uid, gid } = entryOwner(h, pax);
-        fs.fchownSync(fd, uid, gid);
-      }
+      const o = this.#ownerOf(h, pax);
+      if (o) fs.fchownSync(fd, o.uid, o.gid);
       fs.fchmodSync(fd, (h.mode ?? 0o644) & 0o7777);
       await writeXattrs(dst, xattrsFromPax(pax));
       const { atime, mtime } = entryTimes(h, pax);
@@ -325,10 +335,8 @@ class Applier {
     pax: PaxRecords | null,
     kind: 'directory' | 'symlink' | 'other',
   ): Promise<void> {
-    if (this.#sameOwner) {
-      const { uid, gid } = entryOwner(h, pax);
-      fs.lchownSync(p, uid, gid);
-    }
+    const o = this.#ownerOf(h, pax);
+    if (o) fs.lchownSync(p, o.uid, o.gid);
     const mode = (h.mode ?? 0o755) & 0o7777;
     const { atime, mtime } = entryTimes(h, pax);
     if (kind === 'directory') {
@@ -382,10 +390,8 @@ class Applier {
       this.#parents.clear();
     }
     await makeWhiteout(p, this.opts.signal);
-    if (this.#sameOwner) {
-      const { uid, gid } = entryOwner(h, pax);
-      await fsp.lchown(p, uid, gid);
-    }
+    const o = this.#ownerOf(h, pax);
+    if (o) await fsp.lchown(p, o.uid, o.gid);
   }
 }
 

@@ -10,3 +10,5 @@ export { safeJoin, resolveInRoot, resolveInRootSync } from './paths.js';
 export { tarStream } from './tar-lib.js';
 export { isOverlayWhiteout, isOpaqueDir } from './fsmeta.js';
 export { directoryChanges, directoryDiffTar } from './treediff.js';
+export { walkTree, type TreeEntry } from './walk.js';
+export { reownTar } from './reown.js';

@@ -13,6 +13,8 @@ export interface TarOptions {
   clampMtime?: Date;
   /** Force every mtime to this. */
   mtime?: Date;
+  /** Owners as written, from the files' (a remapped container's host ids back to its own: util/idmap.ts). */
+  owner?: (uid: number, gid: number) => { uid: number; gid: number };
 }
 
 export interface TarHeader {
@@ -29,7 +31,7 @@ export interface TarHeader {
   pax?: PaxInput;
 }
 
-const MAX_OCTAL_ID = 0o777777; // what tar-stream's ustar encoder fits in the uid/gid fields
+export const MAX_OCTAL_ID = 0o777777; // what tar-stream's ustar encoder fits in the uid/gid fields
 const MAX_USTAR_SECONDS = 2 ** 31 - 1; // tar-stream's encoder truncates seconds to int32
 
 /** mtime as written: whole seconds (as Docker), then forced or clamped. */
@@ -107,6 +109,7 @@ export class TarWriter {
       uname: string;
       gname: string;
     };
+    if (this.opts.owner) Object.assign(h, this.opts.owner(h.uid, h.gid));
     for (const id of ['uid', 'gid'] as const) {
       if (h[id] > MAX_OCTAL_ID) {
         h.pax = { ...h.pax, [id]: String(h[id]) };

@@ -37,9 +37,9 @@ export class BuildContext {
 
   /**
    * A tar context (possibly compressed), unpacked under `tempParent`. Docker sends such a tar as it is, so only the
-   * Dockerfile and .dockerignore are dropped when .dockerignore names them.
+   * Dockerfile (`opts.dockerfile`, default `Dockerfile`) and .dockerignore are dropped when .dockerignore names them.
    */
-  static async fromTar(tar: Readable, tempParent: string): Promise<BuildContext> {
+  static async fromTar(tar: Readable, tempParent: string, opts: { dockerfile?: string } = {}): Promise<BuildContext> {
     await fsp.mkdir(tempParent, { recursive: true });
     const dir = await fsp.mkdtemp(path.join(tempParent, 'context-'));
     try {
@@ -53,7 +53,7 @@ export class BuildContext {
       );
     }
     const full = await readIgnore(dir);
-    return new BuildContext(dir, new TarContextIgnore(full), dir);
+    return new BuildContext(dir, new TarContextIgnore(full, opts.dockerfile), dir);
   }
 
   /** An empty context (a Dockerfile alone on stdin). */
@@ -118,12 +118,18 @@ async function readIgnore(root: string): Promise<IgnoreMatcher> {
 
 /** For a tar context: .dockerignore hides only itself and the Dockerfile (Docker's removeDockerfile). */
 class TarContextIgnore extends IgnoreMatcher {
-  constructor(private readonly full: IgnoreMatcher) {
+  constructor(
+    private readonly full: IgnoreMatcher,
+    /** The Dockerfile's path in the tar when it is not `Dockerfile` (the docker CLI's `.dockerfile.<random>`). */
+    private readonly dockerfile?: string,
+  ) {
     super([]);
   }
   override matches(rel: string): boolean {
     const base = rel.replace(/^\.\//, '');
-    if (base === '.dockerignore' || base === 'Dockerfile' || base === 'dockerfile') return this.full.matches(base);
+    const named = this.dockerfile?.replace(/^\.\//, '');
+    if (base === '.dockerignore' || base === 'Dockerfile' || base === 'dockerfile' || base === named)
+      return this.full.matches(base);
     return false;
   }
 }

@@ -4,6 +4,7 @@
  * any number of directories, and a pattern that matches a parent directory matches everything below it. The last
  * matching pattern decides. Pure.
  */
+import { WharfError } from '../errors/index.js';
 
 export interface IgnorePattern {
   text: string;
@@ -95,7 +96,12 @@ function compile(pattern: string): RegExp {
       re += ch;
     }
   }
-  return new RegExp(`${re}$`, 's');
+  try {
+    return new RegExp(`${re}$`, 's');
+  } catch {
+    // A character class JavaScript cannot compile (`[z-a]`): moby/patternmatcher's "syntax error in pattern".
+    throw new WharfError('INVALID_ARGUMENT', `.dockerignore: syntax error in pattern ${JSON.stringify(pattern)}`);
+  }
 }
 
 export class IgnoreMatcher {

@@ -1,4 +1,6 @@
-import { statfsSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
 import type * as Readline from 'node:readline';
 import { Wharf } from '../engine/index.js';
 import { WharfError } from '../errors/index.js';
@@ -29,7 +31,7 @@ export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T
   const g = ctx.globals();
   let w: Wharf | undefined;
   try {
-    w = await Wharf.open({ root: g.root, runRoot: g.runRoot, ...networkPoolsFromEnv() });
+    w = await Wharf.open({ root: g.root, runRoot: g.runRoot, ...engineSettings(), ...networkPoolsFromEnv() });
     trace('engine opened');
     return await fn(w);
   } catch (err) {
@@ -37,6 +39,26 @@ export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T
   } finally {
     w?.close();
   }
+}
+
+/**
+ * The engine-wide settings of Wharf's config file (`$WHARF_CONFIG/config.json`, else `~/.wharf/config.json`, the
+ * file that also holds Wharf's registry logins): `"userns-remap"`, as dockerd's `--userns-remap` (docs/security.md).
+ * A missing or unreadable file sets nothing (its credentials' reader reports a broken one).
+ */
+export function engineSettings(env: NodeJS.ProcessEnv = process.env): { usernsRemap?: string } {
+  const file = path.join(env.WHARF_CONFIG || path.join(homedir(), '.wharf'), 'config.json');
+  let conf: unknown;
+  try {
+    conf = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return {};
+  }
+  const remap = (conf as { 'userns-remap'?: unknown } | null)?.['userns-remap'];
+  if (remap === undefined || remap === '') return {};
+  if (typeof remap !== 'string' || !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/.test(remap))
+    throw new WharfError('INVALID_ARGUMENT', `${file}: "userns-remap" must name a user (or be "default")`);
+  return { usernsRemap: remap };
 }
 
 /**

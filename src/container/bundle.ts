@@ -9,6 +9,7 @@ import {
   proxyRoutes,
   isUserNetworkMode,
   setupNetwork,
+  spawnPortProxy,
   startPortProxy,
   type UserNetworkJoin,
   type NetworkSetup,
@@ -25,7 +26,7 @@ import {
   type OciProcess,
   type SpecOptions,
 } from '../runtime/index.js';
-import { WharfError } from '../errors/index.js';
+import { WharfError, is } from '../errors/index.js';
 import { joinedContainer, parseSecurityOpts } from './run-modes.js';
 import { replaceFileSync } from '../util/index.js';
 import type { ContainerPaths } from './paths.js';
@@ -46,6 +47,14 @@ export async function startNetwork(
   p: ContainerPaths,
   record: (net: NetworkSetup) => void,
   linked: LinkLookup = () => undefined,
+  /** A remapped container's user namespace file (tasks.ts holds it for the run). */
+  userns?: string,
+  /**
+   * Take the IPv6 relay's readiness instead of waiting for it here: the caller starts the container meanwhile (the
+   * relay is a Node process, ~100-200 ms to listen) and awaits `ready` before the start returns.
+   */
+  deferProxy?: (proxy: DeferredProxy) => void,
+  /** User-defined networks (their endpoints are made here); none without it. */
   attach?: ContainerNetworks,
 ): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
@@ -59,7 +68,7 @@ export async function startNetwork(
         ? []
         : undefined;
   try {
-    return await startNetworkWith(rec, p, record, linked, joins, attach);
+    return await startNetworkWith(rec, p, record, linked, joins, { attach, userns, deferProxy });
   } catch (err) {
     if (joins?.length) attach?.release(rec.id);
     throw err;
@@ -72,8 +81,13 @@ async function startNetworkWith(
   record: (net: NetworkSetup) => void,
   linked: LinkLookup,
   joins: UserNetworkJoin[] | undefined,
-  attach: ContainerNetworks | undefined,
+  more: {
+    attach: ContainerNetworks | undefined;
+    userns: string | undefined;
+    deferProxy: ((proxy: DeferredProxy) => void) | undefined;
+  },
 ): Promise<NetworkSetup> {
+  const { attach, userns, deferProxy } = more;
   const hc = rec.hostConfig;
   const donor = joinedContainer(hc.NetworkMode);
   if (donor) return joinedNetwork(rec, p, donor);
@@ -105,6 +119,7 @@ async function startNetworkWith(
       : {}),
     ...(rec.config.Domainname ? { domainname: rec.config.Domainname } : {}),
     ...(rec.config.MacAddress ? { mac: rec.config.MacAddress } : {}),
+    ...(userns ? { userns } : {}),
   });
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with
   // the start's claim.
@@ -112,7 +127,13 @@ async function startNetworkWith(
   if (joins?.length) attach?.announce(rec.id, undefined, net.endpoints);
   // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
   const routes = proxyRoutes(net.ports, net.ip);
-  if (routes.length && ipv6Available()) {
+  if (routes.length && ipv6Available() && deferProxy) {
+    const { pid, ready } = spawnPortProxy([process.execPath, wharfBin()], rec.id, routes);
+    if (pid === undefined) throw new WharfError('INTERNAL', `the IPv6 port proxy of ${rec.id} did not start`);
+    net.proxyPid = pid;
+    record(net);
+    deferProxy({ ready, pid });
+  } else if (routes.length && ipv6Available()) {
     const proxy = await startPortProxy([process.execPath, wharfBin()], rec.id, routes);
     net.proxyPid = proxy.pid;
     net.warnings.push(...proxy.failed.map((f) => `cannot publish on IPv6 ${f}`));
@@ -155,6 +176,35 @@ function joinedNetwork(rec: ContainerRecord, p: ContainerPaths, donorId: string)
   writeFileSync(p.resolvConf, net.resolvConf);
   writeFileSync(p.hostname, read('hostname') || `${rec.config.Hostname}\n`);
   return net;
+}
+
+/** A start's IPv6 relay of published ports, spawned by startNetwork, waited for once the container runs. */
+export interface DeferredProxy {
+  ready: Promise<{ failed: string[] } | undefined>;
+  pid: number;
+}
+
+/**
+ * Wait for a start's relay to listen; what it could not serve becomes warnings on the network record (through
+ * `update`, the record's read-modify-write), as when the start waited for it. A relay gone meanwhile with its network
+ * (a command that exited at once and was torn down, or removed) is no warning.
+ */
+export async function relayListening(
+  proxy: DeferredProxy,
+  update: (fn: (rec: ContainerRecord) => void) => void,
+): Promise<void> {
+  const r = await proxy.ready;
+  const warnings = r
+    ? r.failed.map((f) => `cannot publish on IPv6 ${f}`)
+    : ['cannot publish on IPv6: the relay did not start'];
+  if (!warnings.length) return;
+  try {
+    update((rec) => {
+      if (rec.network?.proxyPid === proxy.pid) rec.network.warnings.push(...warnings);
+    });
+  } catch (err) {
+    if (!is(err, 'NOT_FOUND')) throw err;
+  }
 }
 
 /** A linked container as its links need it: undefined when it is gone. */
@@ -258,6 +308,7 @@ export async function writeBundleSpec(
       ...(hc.Sysctls ? { sysctls: hc.Sysctls } : {}),
       ...(hc.GroupAdd?.length ? { groupAdd: hc.GroupAdd } : {}),
       ...(rec.config.Domainname ? { domainname: rec.config.Domainname } : {}),
+      ...(rec.idMap ? { idMap: rec.idMap, usernsPath: p.userns } : {}),
       ...modes,
     },
   );
@@ -391,7 +442,8 @@ function ipv6Available(): boolean {
   }
 }
 
-function appArmorEnabled(): boolean {
+/** Whether the kernel has AppArmor enabled (it has not on this machine). */
+export function appArmorEnabled(): boolean {
   try {
     return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
   } catch {

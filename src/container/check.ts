@@ -9,6 +9,8 @@ import {
   type CommitRecovery,
 } from './commit-intent.js';
 import type { ContainerRecords } from './records.js';
+import type { UsernsRanges } from './userns.js';
+import { existsSync } from 'node:fs';
 
 /**
  * `system check`'s part about containers and interrupted operations: intents whose owner process is gone (rolled
@@ -22,6 +24,7 @@ export async function checkContainers(
   containerDir: (id: string) => string,
   deps: CommitRecovery,
   repair: boolean,
+  userns?: UsernsRanges,
 ): Promise<CheckProblem[]> {
   const problems: CheckProblem[] = [];
   for (const intent of deps.intents.stale()) {
@@ -44,6 +47,7 @@ export async function checkContainers(
     }
     problems.push({ kind: 'stale', what: `unfinished ${what}`, repaired });
   }
+  problems.push(...orphanRanges(records, containerDir, userns, repair));
   for (const rec of records.all()) {
     if (rec.state.status !== 'running' || rec.state.paused) continue;
     await underCommitLock(containerDir(rec.id), rec.id, async () => {
@@ -61,6 +65,30 @@ export async function checkContainers(
     });
   }
   return problems;
+}
+
+/**
+ * User-namespace ranges whose container is gone (a create killed half way): freed with `repair` once the container's
+ * directory is gone too (create makes the directory before it takes a range, so a create in progress is never hit).
+ */
+function orphanRanges(
+  records: ContainerRecords,
+  containerDir: (id: string) => string,
+  userns: UsernsRanges | undefined,
+  repair: boolean,
+): CheckProblem[] {
+  const out: CheckProblem[] = [];
+  for (const { id, map } of userns?.all() ?? []) {
+    if (records.get(id)) continue;
+    const free = repair && !existsSync(containerDir(id));
+    if (free) userns?.release(id);
+    out.push({
+      kind: 'orphan',
+      what: `user namespace range ${map.uid[0]?.hostID}+${map.uid[0]?.size} of container ${shortId(id)}, which does not exist`,
+      repaired: free,
+    });
+  }
+  return out;
 }
 
 /** Run `fn` unless a live commit of the container holds its lock (then that commit owns the container's state). */

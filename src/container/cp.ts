@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WharfError, isErrno } from '../errors/index.js';
-import { applyLayer, resolveInRoot } from '../archive/index.js';
-import { run, spawn } from '../util/index.js';
+import { applyLayer, resolveInRoot, reownTar } from '../archive/index.js';
+import { ownerToHost, run, spawn, tarOwnerOf, type IdMap } from '../util/index.js';
 
 /** Docker's `cp` argument rule: `NAME:PATH` is in a container unless the text starts like a local path. */
 export function splitCpArg(arg: string): { container?: string; path: string } {
@@ -45,7 +45,7 @@ async function resolveSource(
 }
 
 /** A tar of one file or directory tree by GNU tar (one process), entries named `name/…` (or `.` for contents). */
-function tarOf(dir: string, entry: string, rename?: string, excludes: readonly string[] = []): Readable {
+function gnuTarOf(dir: string, entry: string, rename?: string, excludes: readonly string[] = []): Readable {
   const args = ['-C', dir, '--numeric-owner', '-cf', '-', ...excludes.map((e) => `--exclude=${e}`)];
   if (rename !== undefined && rename !== entry) {
     const escRe = (s: string): string => s.replace(/[\\^$.*[\]|,&/]/g, (c) => `\\${c}`);
@@ -74,9 +74,12 @@ export async function copyFromContainer(
   containerName: string,
   src: string,
   dest: string | Writable,
-  opts: { followLink?: boolean; live?: boolean } = {},
+  opts: { followLink?: boolean; live?: boolean; idMap?: IdMap } = {},
 ): Promise<void> {
   const { abs, contentsOnly } = await resolveSource(rootfs, src, opts.followLink === true);
+  // A remapped container's files are owned by its host ids: what leaves it carries its own ids (root as 0).
+  const map = opts.idMap;
+  const tarOf = map ? (...a: Parameters<typeof gnuTarOf>) => reownTar(gnuTarOf(...a), tarOwnerOf(map)) : gnuTarOf;
   const st = await lstatOrUndef(rootSlash(rootfs, abs));
   if (!st) throw new WharfError('NOT_FOUND', `Could not find the file ${src} in container ${containerName}`);
   // A running container's whole tree has the runtime's /proc, /sys and /dev mounted: copied as the empty
@@ -90,6 +93,7 @@ export async function copyFromContainer(
   const dst = await fsp.stat(dest).catch(() => undefined);
   if (dst?.isDirectory()) {
     if (excludes.length) await untarInto(dest, tarOf(abs, '.', undefined, excludes));
+    else if (map) await untarInto(dest, contentsOnly ? tarOf(abs, '.') : tarOf(path.dirname(abs), path.basename(abs)));
     else await run('cp', ['-a', '--', contentsOnly ? `${abs}/.` : abs, dest]);
     return;
   }
@@ -100,7 +104,11 @@ export async function copyFromContainer(
   const parent = await fsp.stat(path.dirname(path.resolve(dest))).catch(() => undefined);
   if (!parent?.isDirectory())
     throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`);
-  await run('cp', ['-a', '-T', '--', abs, dest.replace(/\/+$/, '') || '/']);
+  const to = dest.replace(/\/+$/, '') || '/';
+  if (map) {
+    if (dst) await fsp.rm(to, { force: true });
+    await untarInto(path.dirname(path.resolve(to)), tarOf(path.dirname(abs), path.basename(abs), path.basename(to)));
+  } else await run('cp', ['-a', '-T', '--', abs, to]);
 }
 
 /** Unpack a tar stream into a host directory with GNU tar (owners and modes kept, as `cp -a` does). */
@@ -122,13 +130,19 @@ export async function copyToContainer(
   rootfs: string,
   src: string | Readable,
   dest: string,
-  opts: { archive?: boolean } = {},
+  opts: { archive?: boolean; idMap?: IdMap } = {},
 ): Promise<void> {
   const destNorm = path.posix.normalize(dest.startsWith('/') ? dest : `/${dest}`);
   const target = await resolveInRoot(rootfs, destNorm);
   const tst = await lstatOrUndef(rootSlash(rootfs, target));
   const apply = async (tar: Readable, into: string): Promise<void> => {
-    await applyLayer(tar, into, { whiteouts: 'none', sameOwner: opts.archive === true });
+    // Into a remapped container: its own ids (root without -a) become its host ids.
+    const map = opts.idMap;
+    await applyLayer(tar, into, {
+      whiteouts: 'none',
+      sameOwner: opts.archive === true,
+      ...(map ? { owner: (uid: number, gid: number) => ownerToHost(map, uid, gid) } : {}),
+    });
   };
   if (typeof src !== 'string') {
     if (!tst?.isDirectory()) throw new WharfError('NOT_FOUND', `Could not find the file ${dest} in container`);
@@ -140,7 +154,7 @@ export async function copyToContainer(
   const sst = await lstatOrUndef(srcAbs);
   if (!sst) throw new WharfError('NOT_FOUND', `stat ${src}: no such file or directory`);
   if (tst?.isDirectory()) {
-    await apply(contentsOnly ? tarOf(srcAbs, '.') : tarOf(path.dirname(srcAbs), path.basename(srcAbs)), target);
+    await apply(contentsOnly ? gnuTarOf(srcAbs, '.') : gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs)), target);
     return;
   }
   if (tst && sst.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
@@ -151,7 +165,7 @@ export async function copyToContainer(
     throw new WharfError('NOT_FOUND', `Could not find the file ${path.posix.dirname(destNorm)} in container`);
   // A new name (or replacing a file): the tar's top entry is renamed to the destination's last component.
   const base = path.posix.basename(destNorm);
-  await apply(tarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir);
+  await apply(gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir);
 }
 
 /** Docker's container path stat (`X-Docker-Container-Path-Stat` of the archive endpoint): Go's os.FileMode bits. */

@@ -65,7 +65,10 @@ export interface CreateOptions {
   pid?: string;
   /** `--uts host`. */
   uts?: string;
-  /** `--userns host` (the only mode: Wharf runs no user namespaces). */
+  /**
+   * `--userns`: '' (the engine's default: the host's namespace, or `auto` under `userns-remap`), `host`, or
+   * `auto[:size=N]`: a user namespace with a fresh range of subordinate ids (docs/security.md).
+   */
   userns?: string;
   sysctls?: Record<string, string>;
   /** `--tmpfs`: destination → options. */

@@ -1,9 +1,9 @@
 import { familiarString } from '../reference/index.js';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { tarDirectory, type Change } from '../archive/index.js';
+import { tarDirectory, type Change, type TarOptions } from '../archive/index.js';
 import { ImageService, applyChanges, type ImageRecord } from '../image/index.js';
-import { pidAlive, testPauseMidStream, testPausePoint, withFileLock } from '../util/index.js';
+import { pidAlive, tarOwnerOf, testPauseMidStream, testPausePoint, withFileLock } from '../util/index.js';
 import { shortId } from '../digest/index.js';
 import type { Intents } from '../meta/index.js';
 import { commitImage, type CommitOptions } from './commit.js';
@@ -23,6 +23,9 @@ import type { ContainerStore } from './store.js';
 import type { Runc } from '../runtime/index.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord } from './types.js';
+
+/** The tar options of a container's files: a remapped one's owners shifted back into its own ids. */
+const tarOptionsOf = (rec: ContainerRecord): TarOptions => (rec.idMap ? { owner: tarOwnerOf(rec.idMap) } : {});
 
 export interface ContainerFilesOptions {
   store: ContainerStore;
@@ -64,8 +67,8 @@ export class ContainerFiles {
 
   /** `export`: the container's whole file system as one tar stream. */
   async exportTo(idOrName: string, dest: Writable, opts: { end?: boolean } = {}): Promise<void> {
-    await this.withRootfs(idOrName, async (rootfs) => {
-      await pipeline(tarDirectory(rootfs), dest, { end: opts.end ?? true });
+    await this.withRootfs(idOrName, async (rootfs, rec) => {
+      await pipeline(tarDirectory(rootfs, tarOptionsOf(rec)), dest, { end: opts.end ?? true });
     });
   }
 
@@ -105,7 +108,8 @@ export class ContainerFiles {
         emitContainerEvent(this.#store.events, 'pause', v); // as dockerd's commit pauses: with its events
       }
       testPausePoint('commit:after-pause');
-      const diff = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
+      // A remapped container's files are owned by its host ids: the layer records its own (root as 0).
+      const diff = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id), tarOptionsOf(v));
       const tar = testPauseMidStream(diff, 'commit:writing-layer');
       img = await commitImage(this.#images, v, tar, opts, (stage) =>
         recovery.intents.update(intent, { ...intent.payload, ...stage }),
@@ -143,7 +147,7 @@ export class ContainerFiles {
     opts: { followLink?: boolean } = {},
   ): Promise<void> {
     await this.#withCpRoot(idOrName, (rootfs, rec, live) =>
-      copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live }),
+      copyFromContainer(rootfs, rec.name, src, dest, { ...opts, live, ...(rec.idMap ? { idMap: rec.idMap } : {}) }),
     );
   }
 
@@ -159,12 +163,20 @@ export class ContainerFiles {
     dest: string,
     opts: { archive?: boolean } = {},
   ): Promise<void> {
-    await this.#withCpRoot(idOrName, (rootfs) => copyToContainer(rootfs, src, dest, opts));
+    await this.#withCpRoot(idOrName, (rootfs, rec) =>
+      copyToContainer(rootfs, src, dest, { ...opts, ...(rec.idMap ? { idMap: rec.idMap } : {}) }),
+    );
   }
 
   /**
    * What `cp` sees: a running container's own view, through /proc/<pid>/root, so that its volumes, bind mounts and
    * tmpfs mounts are there as in `docker cp`; a stopped container's root file system.
+   *
+   * A running container is frozen (runc pause, no events: no one asked for a pause) while `fn` resolves and uses its
+   * paths: `cp` resolves a path inside the container and then hands the result to tar by name, and a process of the
+   * container that swapped a directory on that path for a symlink in between would have the host's kernel follow the
+   * symlink on the host (CVE-2018-15664; test/security/cp-race.test.ts). Frozen, nothing in the container can change
+   * the path between the two steps. A container its user paused stays paused. One copy or commit at a time.
    */
   async #withCpRoot<T>(
     idOrName: string,
@@ -172,8 +184,21 @@ export class ContainerFiles {
   ): Promise<T> {
     const v = await this.#tasks.observe(this.#records.resolve(idOrName));
     const pid = v.running ? v.state.pid : undefined;
-    if (pid && pidAlive(pid)) return fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
-    return this.withRootfs(idOrName, (rootfs, rec) => fn(rootfs, rec, false));
+    if (!pid || !pidAlive(pid)) return this.withRootfs(idOrName, (rootfs, rec) => fn(rootfs, rec, false));
+    if (v.status === 'paused') return fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
+    // Under the commit lock: a commit pauses the container too, and two copies must not thaw it under each other.
+    return withFileLock(
+      commitLockFile(this.#store.paths(v.id).dir),
+      async () => {
+        await this.#runc.pause(v.id);
+        try {
+          return await fn(`/proc/${pid}/root`, this.#records.resolve(v.id), true);
+        } finally {
+          await this.#runc.resume(v.id);
+        }
+      },
+      { timeoutSec: 600, purpose: `copying files of container ${shortId(v.id)}` },
+    );
   }
 
   /** Run `fn` with the container's rootfs mounted (a stopped container is mounted for the call only). */

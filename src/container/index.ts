@@ -41,6 +41,14 @@ export * from './resources.js';
 export { stepSpecOptions } from './bundle.js';
 export { parseSecurityOpts } from './run-modes.js';
 export {
+  UsernsRanges,
+  parseUsernsMode,
+  subordinateRanges,
+  firstFreeRange,
+  DEFAULT_SUBID_USER,
+  type IdRange,
+} from './userns.js';
+export {
   cgroupVersion,
   hostResources,
   parseProcLimits,

@@ -14,6 +14,8 @@ export interface ContainerPaths {
   log: string;
   /** The monitor's state dir `<runRoot>/c/<12 hex>`: short, as it holds a unix socket. */
   stateDir: string;
+  /** A remapped container's user namespace while it runs: a bind-mounted nsfs file (`<runRoot>/userns/<id>`). */
+  userns: string;
 }
 
 export function containerPaths(root: string, runRoot: string, id: string): ContainerPaths {
@@ -27,6 +29,7 @@ export function containerPaths(root: string, runRoot: string, id: string): Conta
     resolvConf: path.join(dir, 'resolv.conf'),
     log: path.join(dir, `${id}-json.log`),
     stateDir: path.join(runRoot, 'c', id.slice(0, 12)),
+    userns: path.join(runRoot, 'userns', id),
   };
 }
 

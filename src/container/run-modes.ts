@@ -2,6 +2,7 @@ import { WharfError } from '../errors/index.js';
 import type { NetworkMode } from '../network/index.js';
 import type { CreateOptions } from './create-options.js';
 import type { HostConfig } from './types.js';
+import { parseUsernsMode } from './userns.js';
 
 /**
  * The engine's checks of `run`'s namespace, security and logging options (issue 12), with dockerd's messages: what
@@ -35,15 +36,10 @@ export function checkUtsMode(mode: string): string {
   throw bad('--uts: invalid UTS mode');
 }
 
-/** `--userns`: '' or host. Wharf runs no user namespaces, so Docker's `private` (remapping) is refused in one line. */
+/** `--userns`: '' or host (the host's namespace), or `auto[:size=N]` (a range of its own: userns.ts). */
 export function checkUsernsMode(mode: string): string {
-  if (mode === '' || mode === 'host') return mode;
-  if (mode === 'private')
-    throw new WharfError(
-      'UNSUPPORTED',
-      '--userns private: Wharf does not implement user namespaces (remapping); only --userns host is accepted',
-    );
-  throw bad('--userns: invalid USER mode');
+  parseUsernsMode(mode);
+  return mode;
 }
 
 /** The container a `container:X` mode names, or undefined. */
@@ -54,6 +50,8 @@ export const joinedContainer = (mode: string | undefined): string | undefined =>
 
 export interface SecurityChoices {
   noNewPrivileges: boolean;
+  /** `label=…` other than `disable`: SELinux labels asked for (never applied: see refuseUnavailableConfinement). */
+  labels?: string[];
   /** undefined or 'builtin': Docker's default profile; 'unconfined': none; else a Docker seccomp profile (JSON text). */
   seccomp?: string;
   apparmor?: string;
@@ -62,8 +60,8 @@ export interface SecurityChoices {
 }
 
 /**
- * dockerd's parseSecurityOpt: `no-new-privileges[=|:bool]`, `seccomp=…`, `apparmor=…`, `label=…` (SELinux, accepted
- * and not applied: this host has no SELinux, as dockerd ignores it then), `systempaths=unconfined`.
+ * dockerd's parseSecurityOpt: `no-new-privileges[=|:bool]`, `seccomp=…`, `apparmor=…`, `label=…` (SELinux),
+ * `systempaths=unconfined`. What create refuses of them is refuseUnavailableConfinement's.
  */
 export function parseSecurityOpts(opts: readonly string[]): SecurityChoices {
   const out: SecurityChoices = { noNewPrivileges: false, unmaskPaths: false };
@@ -78,6 +76,7 @@ export function parseSecurityOpts(opts: readonly string[]): SecurityChoices {
     const [, key, value] = m as unknown as [string, string, string];
     switch (key) {
       case 'label':
+        if (value !== 'disable') out.labels = [...(out.labels ?? []), value];
         continue;
       case 'apparmor':
         out.apparmor = value;
@@ -100,6 +99,26 @@ export function parseSecurityOpts(opts: readonly string[]): SecurityChoices {
     }
   }
   return out;
+}
+
+/**
+ * Confinement asked for that this host cannot give is refused at create, where dockerd accepts it and silently
+ * applies nothing (a reviewer reading the command would believe it confined): an SELinux `label=…` (Wharf applies no
+ * SELinux labels; `label=disable`, which asks for none, is accepted), and an AppArmor profile where the kernel has no
+ * AppArmor (`apparmor=unconfined` is accepted).
+ */
+export function refuseUnavailableConfinement(sec: SecurityChoices, appArmorEnabled: boolean): void {
+  const label = sec.labels?.[0];
+  if (label !== undefined)
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `--security-opt label=${label}: Wharf applies no SELinux labels (only label=disable is accepted); refusing rather than running the container unlabelled`,
+    );
+  if (sec.apparmor !== undefined && sec.apparmor !== 'unconfined' && !appArmorEnabled)
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `--security-opt apparmor=${sec.apparmor}: AppArmor is not enabled in this kernel (/sys/module/apparmor/parameters/enabled); refusing rather than running the container unconfined`,
+    );
 }
 
 const parseGoBool = (v: string): boolean | undefined =>

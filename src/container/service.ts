@@ -12,7 +12,7 @@ import {
   resolveArgs,
   type StatsSample,
 } from '../runtime/index.js';
-import { cgroupsPathOf } from './bundle.js';
+import { appArmorEnabled, cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { userNetworkConfig } from './network-attach.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
@@ -35,7 +35,7 @@ import { mergeHealthcheck, validateHealthcheck } from './health.js';
 import type { ContainerStore } from './store.js';
 import type { TaskService } from './tasks.js';
 import type { ContainerRecord, ObservedContainer, HostConfig, MountPoint } from './types.js';
-import { joinedContainer } from './run-modes.js';
+import { joinedContainer, parseSecurityOpts, refuseUnavailableConfinement } from './run-modes.js';
 import type { VolumeService } from './volumes.js';
 import { checkResources, resourcesOf, type ResourceConfig, type ResourceUpdate } from './resources.js';
 import { liveResources, planUpdate } from './update.js';
@@ -45,6 +45,7 @@ import { shortId } from '../digest/index.js';
 import type { CreateOptions } from './create-options.js';
 import { hostConfigRunModes } from './run-modes.js';
 import { resolveMountPoint } from './mount-points.js';
+import { USERNS_COPY_WARNING, checkUsernsConflicts, usernsRequest } from './userns.js';
 
 export type { CreateOptions } from './create-options.js';
 
@@ -56,6 +57,8 @@ export interface ContainerServiceOptions {
   volumes: VolumeService;
   /** Each record's run state is checked with its task; `remove` ends the task first. */
   tasks: TaskService;
+  /** dockerd's `--userns-remap` (WharfOptions.usernsRemap): `--userns=auto` for containers that ask for no mode. */
+  usernsRemap?: string;
 }
 
 /**
@@ -76,7 +79,10 @@ export class ContainerService {
     this.#images = opts.images;
     this.#volumes = opts.volumes;
     this.#tasks = opts.tasks;
+    this.#usernsRemap = opts.usernsRemap;
   }
+
+  readonly #usernsRemap: string | undefined;
 
   /** A full ID, a unique ID prefix, or a name (with or without the leading slash). */
   resolve(idOrName: string): ContainerRecord {
@@ -215,7 +221,9 @@ export class ContainerService {
         throw new WharfError('INVALID_ARGUMENT', `invalid --volumes-from mode: ${spec}`);
       return { src: this.#records.resolve(ref!), readOnly: mode === 'ro' ? true : mode === 'rw' ? false : undefined };
     });
-    const modes = hostConfigRunModes(opts, network);
+    const userns = usernsRequest(opts.userns, this.#usernsRemap);
+    const modes = hostConfigRunModes({ ...opts, userns: userns.mode }, network);
+    refuseUnavailableConfinement(parseSecurityOpts(opts.securityOpt ?? []), appArmorEnabled());
     for (const mode of [modes.IpcMode, modes.PidMode]) {
       const other = joinedContainer(mode);
       if (other !== undefined) this.#records.resolve(other);
@@ -291,6 +299,10 @@ export class ContainerService {
       ...modes,
     };
     const warnings = await this.#resources(hostConfig, opts.resources);
+    if (userns.subIds) {
+      checkUsernsConflicts(hostConfig, this.#store.snapshots.differ.driverName);
+      if (!(await this.#store.idmappedLayers())) warnings.push(USERNS_COPY_WARNING);
+    }
 
     const createdVolumes: string[] = [];
     let prepared = false;
@@ -321,6 +333,8 @@ export class ContainerService {
 
       await this.#store.prepareLayers(id, img.topChain ?? undefined, hostConfig.Init);
       prepared = true;
+      // After the container's directory exists: `system check` frees a range only where there is none (userns.ts).
+      const idMap = userns.subIds && this.#store.userns.allocate(id, userns.size, userns.subIds, userns.user);
       const rec: ContainerRecord = {
         id,
         name: finalName,
@@ -333,6 +347,7 @@ export class ContainerService {
         path: argv[0]!,
         args: argv.slice(1),
         mounts,
+        ...(idMap ? { idMap } : {}),
         state: { status: 'created', exitCode: 0 },
         restartCount: 0,
       };
@@ -342,6 +357,7 @@ export class ContainerService {
       return warnings.length ? { ...rec, warnings } : rec;
     } catch (err) {
       if (prepared) await this.#store.removeLayers(id).catch(() => {});
+      this.#store.userns.release(id);
       for (const v of createdVolumes) await this.#volumes.remove(v, { force: true }).catch(() => {});
       throw err;
     }

@@ -4,20 +4,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WharfError, is } from '../errors/index.js';
 import {
   DISPOSABLE_SNAPSHOT_LABEL,
+  idmappedOverlaySupported,
   isMountPoint,
   mountAll,
+  mountIdmapped,
   unmount,
   volatileMounts,
   type Snapshotter,
 } from '../snapshot/index.js';
 import { isMonitorAlive } from '../runtime/index.js';
 import { removeTreeSync, run, spawn } from '../util/index.js';
+import { chownTreeOnce } from './userns.js';
 import { populateInitLayer } from './init-layer.js';
 import { containerPaths, initKeyOf, sharedInitKeyOf, snapshotKeyOf, type ContainerPaths } from './paths.js';
 import type { ContainerRecords } from './records.js';
 import type { ContainerRecord } from './types.js';
 import type { VolumeService } from './volumes.js';
 import type { EventLog } from '../events/index.js';
+import type { UsernsRanges } from './userns.js';
 import { emitContainerEvent } from './events.js';
 import type { ContainerNetworks } from './network-attach.js';
 
@@ -29,6 +33,8 @@ export interface ContainerStoreOptions {
   volumes: VolumeService;
   /** Where container events go (the services above emit through `store.events`); none without it. */
   events?: EventLog;
+  /** The remapped containers' id ranges (userns.ts); released with the container. */
+  userns: UsernsRanges;
   /** User-defined networks (their endpoints are made at a start and released at the teardown); none without it. */
   networks?: ContainerNetworks;
 }
@@ -45,10 +51,13 @@ export class ContainerStore {
   readonly snapshots: Snapshotter;
   readonly #volumes: VolumeService;
   readonly events: EventLog | undefined;
+  readonly userns: UsernsRanges;
+
   /** Settable once after construction: the networks' container side needs the records made with the store. */
   networks: ContainerNetworks | undefined;
 
   constructor(opts: ContainerStoreOptions) {
+    this.userns = opts.userns;
     this.networks = opts.networks;
     this.events = opts.events;
     this.root = opts.root;
@@ -132,11 +141,26 @@ export class ContainerStore {
     const p = this.paths(rec.id);
     mkdirSync(p.rootfs, { recursive: true, mode: 0o711 });
     if (!(await isMountPoint(p.rootfs))) {
-      const mounts = await this.snapshots.mounts(snapshotKeyOf(rec.id));
+      const plain = await this.snapshots.mounts(snapshotKeyOf(rec.id));
       // An --rm container's writable layer is thrown away with it: no sync at unmount (podman does the same).
-      await mountAll(rec.hostConfig.AutoRemove ? volatileMounts(mounts) : mounts, p.rootfs);
+      const mounts = rec.hostConfig.AutoRemove ? volatileMounts(plain) : plain;
+      if (!rec.idMap) await mountAll(mounts, p.rootfs);
+      else if (await this.idmappedLayers()) await mountIdmapped(mounts, p.rootfs, rec.idMap, path.join(p.dir, 'idmap'));
+      else {
+        await mountAll(mounts, p.rootfs);
+        await chownTreeOnce(p.rootfs, rec.idMap, path.join(p.dir, 'idmap-chowned'));
+      }
     }
     return p.rootfs;
+  }
+
+  /**
+   * Whether remapped containers get their layers through idmapped mounts (overlay on a kernel that takes idmapped
+   * layers), or, the fallback, a copy of them chowned into the container's range.
+   */
+  async idmappedLayers(): Promise<boolean> {
+    if (this.snapshots.differ.driverName !== 'overlay2') return false;
+    return idmappedOverlaySupported(path.join(this.runRoot, 'tmp'), path.join(this.runRoot, 'idmapped-overlay'));
   }
 
   async rootfsMounted(id: string): Promise<boolean> {
@@ -181,6 +205,7 @@ export class ContainerStore {
     const p = this.paths(rec.id);
     await this.removeLayers(rec.id);
     this.records.delete(rec.id);
+    this.userns.release(rec.id);
     if (opts.volumes) {
       for (const m of rec.mounts)
         if (m.Type === 'volume' && m.Anonymous && m.Name)

@@ -25,8 +25,10 @@ import {
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { restoreContainers, type RestoreResult } from './restore.js';
 import type { OciResources } from '../runtime/index.js';
-import { removeTreeSync, trace } from '../util/index.js';
-import { startNetwork, writeBundleSpec } from './bundle.js';
+import { ownerToHost, removeTreeSync, trace } from '../util/index.js';
+import { holdUserns, releaseUserns } from '../snapshot/index.js';
+import { ensureSearchable } from './userns.js';
+import { relayListening, startNetwork, writeBundleSpec, type DeferredProxy } from './bundle.js';
 import { healthProbe } from './health.js';
 import type { ContainerRecords } from './records.js';
 import { isoNow, observeContainer } from './state.js';
@@ -110,6 +112,7 @@ export class TaskService {
     const rec = this.#records.resolve(found.id);
     const p = this.#store.paths(rec.id);
     const hc = rec.hostConfig;
+    let proxy: DeferredProxy | undefined; // the IPv6 relay starts while the container does
     try {
       const rootfs = await this.#store.mountRootfs(rec);
       for (const m of rec.mounts) {
@@ -117,7 +120,16 @@ export class TaskService {
         const v = this.#volumes.get(m.Name);
         if (!v) throw new WharfError('NOT_FOUND', `volume ${m.Name} of container ${shortId(rec.id)} is gone`);
         await this.#volumes.mountDevice(m.Name);
-        if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination));
+        const root = rec.idMap ? ownerToHost(rec.idMap, 0, 0) : undefined;
+        if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination), root);
+      }
+      if (rec.idMap) {
+        ensureSearchable(this.#store.root, [
+          p.dir,
+          ...rec.mounts.filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Source),
+        ]);
+        releaseUserns(p.userns); // a previous run's, if its teardown never came
+        holdUserns(rec.idMap, p.userns);
       }
       const links = await resolveLinks(rec, async (name) => {
         const other = this.#records.tryResolve(name);
@@ -132,6 +144,10 @@ export class TaskService {
           });
         },
         links.lookup,
+        rec.idMap ? p.userns : undefined,
+        (p) => {
+          proxy = p;
+        },
         this.#store.networks,
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
@@ -188,6 +204,7 @@ export class TaskService {
           if (started.state.startedAt) r.state.startedAt = started.state.startedAt;
         }
       });
+      if (proxy) await relayListening(proxy, (fn) => this.#records.update(rec.id, fn));
       trace('started');
       // The monitor emitted `start` (native/monitor/events.c): only it can order it before a fast command's die.
       const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;

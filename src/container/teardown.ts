@@ -5,6 +5,7 @@ import type { EventLog } from '../events/index.js';
 import { isMonitorAlive, readState, type Runc } from '../runtime/index.js';
 import { pidAlive } from '../util/index.js';
 import { teardownNetwork } from '../network/index.js';
+import { releaseUserns } from '../snapshot/index.js';
 import { emitContainerEvent, emitVolumeEvents, signalNumber } from './events.js';
 import { isoNow, stateFromMonitor } from './state.js';
 import type { ContainerStore } from './store.js';
@@ -118,16 +119,23 @@ export async function tearDownTask(
       if (rs && rs.status !== 'stopped') return; // monitor gone but the process lives: stop/kill handles it
     }
   }
-  await runc.delete(id, { force: true }).catch(() => {});
-  await store.unmountRootfs(id);
-  if (rec.hostConfig.IpcMode === 'shareable') await store.unmountShm(id);
+  // The network is released while runc deletes and the rootfs is unmounted: nothing of the container runs any more,
+  // and its parts (a veth's deletion alone waits ~30 ms for the kernel) need not wait for one another.
+  const network =
+    rec.network || rec.state.status === 'running'
+      ? teardownNetwork(id, rec.network).then(
+          () => undefined,
+          (err: unknown) => err ?? new Error('network teardown failed'),
+        )
+      : undefined;
   let netErr: unknown;
-  if (rec.network || rec.state.status === 'running') {
-    try {
-      await teardownNetwork(id, rec.network);
-    } catch (err) {
-      netErr = err;
-    }
+  try {
+    await runc.delete(id, { force: true }).catch(() => {});
+    if (rec.idMap) releaseUserns(p.userns);
+    await store.unmountRootfs(id);
+    if (rec.hostConfig.IpcMode === 'shareable') await store.unmountShm(id);
+  } finally {
+    netErr = await network; // also when an unmount failed: a retry must not race this one
   }
   // The endpoints' addresses and names on user-defined networks (none recorded: nothing to do).
   if (!netErr) store.networks?.release(id);

@@ -5,6 +5,7 @@ import type { ContainerConfig } from '../oci/index.js';
 import type { ResourceConfig } from './resources.js';
 import type { RestartPolicy } from './restart-policy.js';
 import type { HealthState } from '../runtime/index.js';
+import type { IdMap } from '../util/index.js';
 
 /** A volume or bind mount as the container record keeps it (Docker's `Mounts` entries). */
 export interface MountPoint {
@@ -113,6 +114,8 @@ export interface ContainerRecord {
   path: string;
   args: string[];
   mounts: MountPoint[];
+  /** A remapped container's user namespace (`--userns=auto`): its uid and gid ranges on the host (userns.ts). */
+  idMap?: IdMap;
   state: RunState;
   /**
    * The user-defined networks the container is on, by name (Docker's NetworkSettings.Networks as configured):

@@ -119,16 +119,20 @@ export class VolumeService {
    * Docker copies the image's content at the mount path into a new, empty volume the first time it is mounted.
    * One `cp -a` process for the whole tree keeps owners, modes, links and xattrs.
    */
-  async seed(name: string, fromDir: string): Promise<void> {
+  async seed(name: string, fromDir: string, root?: { uid: number; gid: number }): Promise<void> {
     const v = this.mustGet(name);
     if (v.seeded) return;
     const data = this.dataDir(name);
     const empty = (await fsp.readdir(data).catch(() => [])).length === 0;
     const st = await fsp.lstat(fromDir).catch(() => undefined);
     if (empty && st?.isDirectory()) {
+      // From a remapped container's root file system the owners are already its host ids (idmap-mount.ts).
       await run('cp', ['-a', '--', `${fromDir}/.`, `${data}/`]);
       await fsp.chmod(data, st.mode & 0o7777);
       await fsp.chown(data, st.uid, st.gid);
+    } else if (empty && root) {
+      // A remapped container's new volume belongs to its root (as podman chowns a new volume to its container's).
+      await fsp.chown(data, root.uid, root.gid);
     }
     this.markSeeded(name);
   }

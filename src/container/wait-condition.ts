@@ -1,5 +1,6 @@
-import { WharfError } from '../errors/index.js';
-import { followEvents, type WharfEvent } from '../events/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WharfError, is } from '../errors/index.js';
+import { followEvents, readEvents, type WharfEvent } from '../events/index.js';
 import type { ContainerService } from './service.js';
 
 /** Docker's `wait?condition=`: the container is not running now, exits next, or is removed. */
@@ -28,7 +29,12 @@ export async function waitForCondition(
   condition: WaitCondition,
   signal?: AbortSignal,
 ): Promise<number> {
-  const first = await containers.get(idOrName);
+  const first = await containers.get(idOrName).catch(async (err: unknown) => {
+    const gone = is(err, 'NOT_FOUND') && condition === 'removed' ? await removedExit(root, idOrName) : undefined;
+    if (gone === undefined) throw err;
+    return gone;
+  });
+  if (typeof first === 'number') return first;
   if (condition === 'not-running' && !first.running) return first.state.exitCode;
   const id = first.id;
   const ac = new AbortController();
@@ -54,7 +60,10 @@ export async function waitForCondition(
         if (e.Type !== 'container' || e.Actor.ID !== id) continue;
         if (e.Action === 'die') {
           code = Number(e.Actor.Attributes.exitCode ?? 0);
-          if (condition !== 'removed') return code;
+          if (condition !== 'removed') {
+            await settled(containers, id, signal);
+            return code;
+          }
         } else if (e.Action === 'destroy' && condition === 'removed') return code ?? 0;
         continue;
       }
@@ -71,4 +80,41 @@ export async function waitForCondition(
     ac.abort();
     void pending.catch(() => {});
   }
+}
+
+/** How long a `die` may come before the state that says so (the monitor writes it after the event). */
+const SETTLE_MS = 2000;
+
+/**
+ * Returns once the container's state shows the exit its `die` event announced (or it is gone, or restarts): the
+ * monitor appends the event before it writes its final state, and a client that removes or inspects the container
+ * right after its wait returned (docker-py's `wait(); remove()`) must not find it running. Bounded: a restart policy
+ * may start it again at once.
+ */
+async function settled(containers: ContainerService, id: string, signal?: AbortSignal): Promise<void> {
+  const until = Date.now() + SETTLE_MS;
+  while (Date.now() < until && !signal?.aborted) {
+    if (!containers.tryResolve(id)) return;
+    const v = await containers.get(id).catch(() => undefined);
+    if (!v?.running || v.status === 'restarting') return;
+    await sleep(20);
+  }
+}
+
+/**
+ * The exit code of a container the log says was removed, for `wait?condition=removed` by its ID after the removal:
+ * an AutoRemove container is gone by the time `stop` returns here (dockerd removes it a moment later), and
+ * docker-py's `stop(); wait(condition='removed')` must still get its code. An ID (or ID prefix) only, not a name: a
+ * name may be reused. Undefined when the log has no removal of it.
+ */
+async function removedExit(root: string, id: string): Promise<number | undefined> {
+  if (!/^[0-9a-f]{12,64}$/.test(id)) return undefined;
+  let code: number | undefined;
+  let removed: number | undefined;
+  for (const e of await readEvents(root)) {
+    if (e.Type !== 'container' || !e.Actor.ID.startsWith(id)) continue;
+    if (e.Action === 'die') code = Number(e.Actor.Attributes.exitCode ?? 0);
+    else if (e.Action === 'destroy') removed = code ?? 0;
+  }
+  return removed;
 }

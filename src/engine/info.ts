@@ -114,7 +114,8 @@ export async function collectInfo(w: Wharf, opts: InfoOptions): Promise<Record<s
     RuncCommit: { ID: (await versionLine(runcBin, /^commit: (.*)$/m)) ?? 'N/A' },
     InitCommit: { ID: initBin ? ((await versionLine(initBin, /version ([^\s]+)/)) ?? 'N/A') : 'N/A' },
     // Every container gets Docker's default seccomp profile unless privileged or `seccomp=unconfined` (docs/security.md).
-    SecurityOptions: ['name=seccomp,profile=builtin'],
+    // And `name=userns` under `userns-remap`, as dockerd lists it when it remaps.
+    SecurityOptions: ['name=seccomp,profile=builtin', ...(w.usernsRemap ? ['name=userns'] : [])],
     Warnings: null,
   };
 }

@@ -16,6 +16,7 @@ import {
   ContainerService,
   ContainerStore,
   TaskService,
+  UsernsRanges,
   VolumeService,
   checkContainers,
   ContainerNetworks,
@@ -43,6 +44,12 @@ export interface WharfOptions {
    * /16s, then 192.168/16 as /20s) and IPv6 (default a random ULA /48 of the root, as /64s).
    */
   networkPools?: { ipv4?: AddressPool[]; ipv6?: AddressPool[] };
+  /**
+   * dockerd's `--userns-remap`, from the `userns-remap` key of Wharf's config file (the CLI reads it): containers
+   * created without `--userns` get a user namespace of their own (`--userns=auto`). `default` takes the subordinate
+   * ids of the user `wharf`; any other value names the user whose /etc/subuid and /etc/subgid ranges are used.
+   */
+  usernsRemap?: string;
 }
 
 /**
@@ -76,6 +83,8 @@ export class Wharf {
     readonly intents: Intents,
     private readonly runc: Runc,
     private readonly containerStore: ContainerStore,
+    /** dockerd's `--userns-remap` as opened (WharfOptions.usernsRemap): '' when off. */
+    readonly usernsRemap = '',
   ) {}
 
   /**
@@ -98,6 +107,7 @@ export class Wharf {
       (id) => store.paths(id).dir,
       recovery,
       opts.repair ?? false,
+      store.userns,
     );
     const report = await checkImageStore(stores, {
       root: this.root,
@@ -135,7 +145,8 @@ export class Wharf {
       const events = new EventLog(root);
       const images = new ImageService(db, content, snapshots, (imageId) => records.imageUsers(imageId), root, events);
       const volumes = new VolumeService(db, root, (name) => records.volumeUsers(name), events);
-      const store = new ContainerStore({ root, runRoot, records, snapshots, volumes, events });
+      const userns = new UsernsRanges(db);
+      const store = new ContainerStore({ root, runRoot, records, snapshots, volumes, events, userns });
       const runc = new Runc({ root: path.join(runRoot, 'runc') });
       const intents = new Intents(db);
       const recovery: CommitRecovery = { intents, runc, snapshots, layers: images.layers };
@@ -157,7 +168,13 @@ export class Wharf {
         async (rec) => (await tasks.observe(rec)).running,
       );
       store.networks = containerNetworks;
-      const containers = new ContainerService({ store, images, volumes, tasks });
+      const containers = new ContainerService({
+        store,
+        images,
+        volumes,
+        tasks,
+        ...(opts.usernsRemap ? { usernsRemap: opts.usernsRemap } : {}),
+      });
       const containerFiles = new ContainerFiles({ store, images, tasks, runc, intents });
       const registries = new Registries({ images, content }, opts.registries);
       return new Wharf(
@@ -178,6 +195,7 @@ export class Wharf {
         intents,
         runc,
         store,
+        opts.usernsRemap ?? '',
       );
     } catch (err) {
       db.close();

@@ -14,13 +14,15 @@ export interface PublishedPort {
 }
 
 /**
- * The host ports portmap has DNAT rules for (`iptables -t nat -S` lines in its per-container `CNI-DN-*` chains).
+ * The host ports portmap has DNAT rules for (`iptables -t nat -S` lines in its per-container `CNI-DN-*` chains), and
+ * those published by port-rules.ts (WHARF-HOSTPORTS).
  * Those ports have no listening socket, so a bind test alone cannot see them.
  */
 export function parsePortmapRules(iptablesS: string): PublishedPort[] {
   const out: PublishedPort[] = [];
   for (const line of iptablesS.split('\n')) {
-    if (!/^-A CNI-DN-\S+ /.test(line) || !line.includes('-j DNAT')) continue;
+    // portmap's per-container chains, and the one chain of Wharf's own rules (port-rules.ts)
+    if (!/^-A (CNI-DN-\S+|WHARF-HOSTPORTS) /.test(line) || !line.includes('-j DNAT')) continue;
     const port = /--dport (\d+)/.exec(line);
     const proto = /-p (tcp|udp|sctp)/.exec(line);
     if (!port || !proto) continue;
@@ -124,6 +126,8 @@ async function freePort(ip: string, protocol: PortProtocol): Promise<number> {
  * port ranges to their first free port. Ports published by other containers are skipped.
  */
 export async function allocateRandomPorts(mappings: readonly PortMapping[]): Promise<PortMapping[]> {
+  // Nothing to choose (no ports, or fixed ones): no `iptables -S` (an exec on every start's critical path).
+  if (mappings.every((m) => m.hostPort !== 0 && m.hostPortEnd === undefined)) return [...mappings];
   const published = await publishedPorts();
   const taken = (ip: string, port: number, protocol: PortProtocol, chosen: PortMapping[]): boolean =>
     published.some((p) => p.hostPort === port && p.protocol === protocol && overlaps(p.hostIP, ip)) ||

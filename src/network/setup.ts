@@ -20,6 +20,15 @@ import type { PortMapping } from './publish.js';
 import type { NetworkAttachment } from '../runtime/spec.js';
 import { attachEndpoint, detachEndpoint, type AttachedEndpoint } from './endpoint.js';
 import type { EndpointRecord, NetworkRecord } from './network-records.js';
+import { trace } from '../util/index.js';
+import {
+  nativeBridgeSetup,
+  nativeBridgeTeardown,
+  nativeLeftovers,
+  nativeNetworkEnabled,
+  type NativeNetworkState,
+} from './native-bridge.js';
+import { netlinkAvailable } from './netlink.js';
 
 /** bridge, host, none, or a user-defined network's name (HostConfig.NetworkMode as Docker records it). */
 export type NetworkMode = 'bridge' | 'host' | 'none' | (string & {});
@@ -44,6 +53,8 @@ export interface NetworkRequest {
   domainname?: string;
   /** The interface's MAC address on the bridge (`--mac-address`). */
   mac?: string;
+  /** A remapped container's user namespace (a bind-mounted file): its network namespace is made owned by it. */
+  userns?: string;
   extraHosts?: ExtraHost[];
   dns?: ResolvConfOptions;
   /** The bridge network's settings (default: bridge wharf0, 10.89.0.0/24). */
@@ -75,6 +86,8 @@ export interface NetworkSetup {
   cni?: { conflist: CniConflist; result: CniResult; ifName: string; pluginDir: string };
   /** The container's interfaces on user-defined networks (endpoint.ts), in attach order. */
   endpoints?: AttachedEndpoint[];
+  /** Set when the container joined the bridge without CNI (native-bridge.ts, WHARF_NET_NATIVE=1). */
+  native?: NativeNetworkState;
 }
 
 export const netnsNameFor = (id: string): string => `wharf-${id}`;
@@ -144,10 +157,38 @@ async function bridgeNetwork(
   resolvText: string,
   pluginDir: string,
 ): Promise<NetworkSetup> {
+  trace('net setup');
   const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
-  const nsPath = await createNetns(name);
+  // The native path makes its namespace in the host's user namespace: a remapped container's goes through CNI.
+  if (req.userns === undefined && nativeNetworkEnabled() && netlinkAvailable()) {
+    const n = await nativeBridgeSetup({
+      id: req.id,
+      netnsName: name,
+      ifName: IFNAME,
+      ports,
+      ...(req.mac ? { mac: req.mac } : {}),
+      ...(req.network ? { network: req.network } : {}),
+    });
+    trace('net up');
+    return {
+      id: req.id,
+      mode: req.mode,
+      netnsName: name,
+      netnsPath: n.netnsPath,
+      ports,
+      ip: n.ip,
+      prefixLength: n.prefixLength,
+      gateway: n.gateway,
+      mac: n.mac,
+      hosts: hostsFor(req, n.ip),
+      resolvConf: resolvConfContent(resolvText, req.dns),
+      warnings: [],
+      native: n.state,
+    };
+  }
+  const nsPath = await createNetns(name, req.userns);
   const rt = {
     containerId: req.id,
     netns: nsPath,
@@ -182,6 +223,7 @@ async function bridgeNetwork(
       cni: { conflist, result, ifName: IFNAME, pluginDir },
     };
     setup.hosts = hostsFor(req, ip);
+    trace('net up');
     return setup;
   } catch (err) {
     await deleteNetns(name).catch(() => {});
@@ -241,7 +283,7 @@ async function userNetworks(
   const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
-  const nsPath = await createNetns(name);
+  const nsPath = await createNetns(name, req.userns);
   const endpoints: AttachedEndpoint[] = [];
   try {
     await invokePlugin('ADD', loopbackConf(), { containerId: req.id, netns: nsPath, ifName: 'lo', pluginDir });
@@ -300,12 +342,20 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
   const name = saved?.netnsName ?? netnsNameFor(id);
   const nsPath = saved?.netnsPath ?? netnsPath(name);
   let first: unknown;
+  // User-defined networks' interfaces first (endpoint.ts), whichever way the default bridge was joined.
   for (const [i, ep] of (saved?.endpoints ?? []).entries()) {
     try {
       await detachEndpoint(id, nsPath, ep, i === 0 ? saved?.ports : []);
     } catch (err) {
       first ??= err;
     }
+  }
+  // Without its record, a container that joined natively is known by its veth (named after its ID).
+  const native = saved?.native ?? (saved ? undefined : nativeLeftovers(id, IFNAME));
+  if (native) {
+    await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native);
+    if (first) throw first;
+    return;
   }
   if (saved?.cni || !saved) {
     const conflist = saved?.cni?.conflist ?? bridgeConflist();

@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { WharfError } from '../errors/index.js';
 import { parseGoDuration } from '../util/duration.js';
+import { DATABASE_DRIVERS, STORAGE_DRIVERS, checkKnownKeys, envKeyKnown } from './config-schema.js';
+import { parseS3Config, type S3Config } from './storage/s3-config.js';
 
 export type Action = 'pull' | 'push' | 'delete';
 
@@ -15,9 +17,26 @@ export interface AccessRule {
   actions: Action[];
 }
 
+export type DatabaseConfig =
+  | { driver: 'sqlite' }
+  | {
+      driver: 'postgres';
+      /** postgresql://user:password@host:port/database (libpq URL). */
+      dsn: string;
+      /** Connections each server process keeps at most. */
+      pool: number;
+      /** Statements running longer are cancelled (the request answers 503); 0 = no limit. */
+      statementTimeoutMs: number;
+    };
+
 /** The resolved configuration: every default applied, every path absolute. Nothing deeper reads files or env. */
 export interface RegistryConfig {
+  /** The local data directory: the filesystem driver's root, and the SQLite index's home (`index.db`). */
   rootDirectory: string;
+  /** `storage.s3`: blobs in an S3 bucket (every replica shares it); absent: the filesystem under rootDirectory. */
+  s3?: S3Config;
+  /** Where the index lives; with `postgres`, every replica shares the database. */
+  database: DatabaseConfig;
   host: string;
   port: number;
   tls?: { certificate: string; key: string };
@@ -125,6 +144,10 @@ export function applyEnvOverrides(raw: Raw, env: NodeJS.ProcessEnv): Raw {
     if (!k.startsWith('REGISTRY_') || v === undefined) continue;
     const keys = k.slice('REGISTRY_'.length).toLowerCase().split('_').filter(Boolean);
     if (keys.length === 0) continue;
+    // A variable of another tool (REGISTRY_URL) is not ours; one inside a section we have must name a real key.
+    const known = envKeyKnown(keys);
+    if (known === undefined) continue;
+    if (!known) throw new WharfError('INVALID_ARGUMENT', `${k}: config ${keys.join('.')} is not a known key`);
     let cur = raw;
     for (const key of keys.slice(0, -1)) {
       const next = cur[key];
@@ -176,6 +199,7 @@ export async function loadRegistryConfig(opts: LoadOptions): Promise<RegistryCon
 /** Turns a parsed YAML document into a RegistryConfig. Relative paths are relative to `baseDir`. */
 export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDir: string }): RegistryConfig {
   const abs = (p: string) => path.resolve(ctx.baseDir, p);
+  checkKnownKeys(raw);
   const version = str(raw.version, 'version');
   if (version !== undefined && !/^0\.1$/.test(version))
     throw new WharfError('INVALID_ARGUMENT', `config version: ${version} is not supported (use 0.1)`);
@@ -185,6 +209,15 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
   const rootDirectory = abs(
     str(fsCfg.rootdirectory, 'storage.filesystem.rootdirectory') ?? path.join(ctx.wharfRoot, 'registry'),
   );
+  const drivers = STORAGE_DRIVERS.filter((d) => storage[d] !== undefined && storage[d] !== null);
+  if (drivers.length > 1)
+    throw new WharfError('INVALID_ARGUMENT', `config storage: two storage drivers (${drivers.join(', ')}); keep one`);
+  const redirect = obj(storage.redirect, 'storage.redirect');
+  const s3 =
+    drivers[0] === 's3'
+      ? parseS3Config(obj(storage.s3, 'storage.s3'), bool(redirect.disable, 'storage.redirect.disable') === true)
+      : undefined;
+  const database = resolveDatabase(obj(raw.database, 'database'));
   const del = obj(storage.delete, 'storage.delete');
   const maintenance = obj(storage.maintenance, 'storage.maintenance');
   const purging = obj(maintenance.uploadpurging, 'storage.maintenance.uploadpurging');
@@ -256,6 +289,8 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
 
   return {
     rootDirectory,
+    ...(s3 !== undefined ? { s3 } : {}),
+    database,
     host,
     port,
     ...(cert !== undefined && key !== undefined ? { tls: { certificate: abs(cert), key: abs(key) } } : {}),
@@ -291,5 +326,36 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
     workers,
     sendfile: bool(http.sendfile, 'http.sendfile') ?? true,
     ...(rate !== undefined ? { rateLimit: { rate, burst: burst ?? Math.max(1, Math.ceil(rate)) } } : {}),
+  };
+}
+
+const DEFAULT_POOL = 10;
+const DEFAULT_STATEMENT_TIMEOUT = '30s';
+
+/** `database`: SQLite in the data directory unless a driver or a DSN says PostgreSQL. */
+function resolveDatabase(db: Raw): DatabaseConfig {
+  const dsn = str(db.dsn, 'database.dsn');
+  const driver = str(db.driver, 'database.driver') ?? (dsn !== undefined ? 'postgres' : 'sqlite');
+  if (!(DATABASE_DRIVERS as readonly string[]).includes(driver))
+    throw new WharfError(
+      'INVALID_ARGUMENT',
+      `config database.driver: unknown driver ${JSON.stringify(driver)} (${DATABASE_DRIVERS.join(', ')})`,
+    );
+  if (driver === 'sqlite') {
+    for (const k of ['dsn', 'pool', 'statementtimeout'])
+      if (db[k] !== undefined && db[k] !== null)
+        throw new WharfError('INVALID_ARGUMENT', `config database.${k}: only for driver postgres`);
+    return { driver: 'sqlite' };
+  }
+  if (dsn === undefined || !/^postgres(?:ql)?:\/\//.test(dsn))
+    throw new WharfError('INVALID_ARGUMENT', 'config database.dsn: driver postgres needs a postgresql:// URL');
+  const pool = db.pool === undefined || db.pool === null ? DEFAULT_POOL : Number(db.pool);
+  if (!Number.isInteger(pool) || pool < 1 || pool > 1000)
+    throw new WharfError('INVALID_ARGUMENT', 'config database.pool: must be a number from 1 to 1000');
+  return {
+    driver: 'postgres',
+    dsn,
+    pool,
+    statementTimeoutMs: parseDuration(db.statementtimeout ?? DEFAULT_STATEMENT_TIMEOUT, 'database.statementtimeout'),
   };
 }

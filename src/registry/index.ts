@@ -2,13 +2,22 @@
  * The registry server: OCI distribution-spec v1.1 over one global blob store and a metadata index.
  * Imports only errors, util, digest, reference and oci: never the engine.
  */
-export { startRegistry, openRegistryStore, type RunningRegistry, type StartOptions } from './server/server.js';
+export {
+  startRegistry,
+  openRegistryStore,
+  openRegistryIndex,
+  openBlobDriver,
+  migratePostgres,
+  type RunningRegistry,
+  type StartOptions,
+} from './server/server.js';
 export {
   loadRegistryConfig,
   resolveRegistryConfig,
   parseDuration,
   parseAddr,
   type RegistryConfig,
+  type DatabaseConfig,
   type AccessRule,
   type Action,
 } from './config.js';
@@ -46,4 +55,5 @@ export type {
 } from './metadata/index.js';
 export { SqliteRegistryIndex } from './metadata/sqlite.js';
 export { MemoryRegistryIndex } from './metadata/memory.js';
+export { RegistryMetrics } from './server/metrics.js';
 export { htpasswdLine, readHtpasswd } from './server/auth.js';

@@ -46,3 +46,9 @@ export {
 } from './hosts.js';
 export { registryError, parseErrorBody, type RegistryErrorEntry } from './errors.js';
 export { nextLink, parseContentRange } from './links.js';
+export {
+  inspectDistribution,
+  searchImages,
+  type DistributionInfo,
+  type RemotePlatform,
+} from './distribution.js';

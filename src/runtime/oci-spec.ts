@@ -1,4 +1,5 @@
 import type { OciSeccomp } from './seccomp.js';
+import type { IdMapping } from '../util/index.js';
 /** The parts of the OCI runtime spec (config.json, version 1.0.2) that Wharf writes. */
 export interface OciUser {
   uid: number;
@@ -108,6 +109,9 @@ export interface OciLinux {
   readonlyPaths?: string[];
   rootfsPropagation?: string;
   seccomp?: OciSeccomp;
+  /** With a `user` namespace: the container's ids on the host. */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
 }
 
 export interface OciSpec {

@@ -5,6 +5,7 @@ import type { OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from '
 import { applyResourceSpec, type ResourceSpecOptions } from './resources-spec.js';
 import { defaultSeccomp, type OciSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
+import type { IdMap } from '../util/index.js';
 
 /** The `config` object of a Docker/OCI image config (only what running needs). */
 export interface ImageRunConfig {
@@ -99,6 +100,10 @@ export interface SpecOptions {
    */
   seccomp?: OciSeccomp | 'unconfined';
   apparmorProfile?: string;
+  /** A user namespace of the container's own with these ranges (`--userns=auto`); the host's without. */
+  idMap?: IdMap;
+  /** The user namespace to join (made and held by Wharf, so that the network namespace can belong to it). */
+  usernsPath?: string;
   /** `--security-opt systempaths=unconfined`: no masked or read-only paths. */
   unmaskPaths?: boolean;
   /** Masked besides MASKED_PATHS: what this host has of Docker's per-CPU ones (see hostMaskedPaths). */
@@ -255,7 +260,8 @@ function defaultMounts(opts: SpecOptions): OciMount[] {
       destination: '/sys/fs/cgroup',
       type: 'cgroup',
       source: 'cgroup',
-      options: ['nosuid', 'noexec', 'nodev', 'relatime', ...(opts.privileged ? ['rw'] : ['ro'])],
+      // As moby: in a user namespace runc cannot remount the cgroup mount read-only, so it is left rw there.
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', ...(opts.privileged || opts.idMap ? ['rw'] : ['ro'])],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     ...shmMount,
@@ -359,6 +365,7 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
   ];
   if (opts.network.mode === 'netns') namespaces.push({ type: 'network', path: opts.network.path });
   else if (opts.network.mode === 'new') namespaces.push({ type: 'network' });
+  if (opts.idMap) namespaces.push({ type: 'user', ...(opts.usernsPath ? { path: opts.usernsPath } : {}) });
 
   const proc: OciProcess = {
     terminal: opts.tty === true,
@@ -393,11 +400,15 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
   if (opts.hostname !== undefined && ownUts) spec.hostname = opts.hostname;
   if (!opts.privileged && opts.seccomp !== 'unconfined') spec.linux.seccomp = opts.seccomp ?? defaultSeccomp(caps);
   if (opts.cgroupsPath) spec.linux.cgroupsPath = opts.cgroupsPath;
+  if (opts.idMap) {
+    spec.linux.uidMappings = opts.idMap.uid.map((m) => ({ ...m }));
+    spec.linux.gidMappings = opts.idMap.gid.map((m) => ({ ...m }));
+  }
   // Docker 20.10+ lets unprivileged users bind low ports and ping inside a container's own network namespace.
   const sysctl: Record<string, string> =
     opts.network.mode === 'host'
       ? {}
-      : { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
+      : { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': pingGroups(opts.idMap) };
   // As moby does: runc before 1.2 ignores the spec's domainname; the UTS namespace's sysctl sets it everywhere.
   if (opts.domainname && ownUts) sysctl['kernel.domainname'] = opts.domainname;
   Object.assign(sysctl, opts.sysctls);
@@ -405,6 +416,13 @@ export function buildSpec(image: ImageRunConfig, opts: SpecOptions): OciSpec {
   if (opts.annotations && Object.keys(opts.annotations).length) spec.annotations = { ...opts.annotations };
   if (opts.resources) applyResourceSpec(spec, opts.resources, opts.privileged === true);
   return spec;
+}
+
+/** Every group may ping: all gids, or in a user namespace its mapped ones (the kernel refuses others there). */
+function pingGroups(map: IdMap | undefined): string {
+  if (!map) return '0 2147483647';
+  const top = Math.max(...map.gid.map((m) => m.containerID + m.size - 1));
+  return `0 ${Math.min(top, 2147483647)}`;
 }
 
 /** The namespace entry for a choice: none for the host's, one with a path to join another's. */

@@ -17,6 +17,13 @@ export { buildSnapshots, liveBuildSnapshots } from './live.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { NativeSnapshotter } from './native.js';
 export { mountAll, unmount, isMountPoint, overlaySupported, nativeMountAvailable, volatileMounts } from './mount.js';
+export {
+  mountIdmapped,
+  idmappedOverlaySupported,
+  holdUserns,
+  releaseUserns,
+  netnsInUserns,
+} from './idmap-mount.js';
 
 /** The snapshotter of `kind` over `<root>/snapshots`, its records in `db` (namespace 'snapshots'). */
 export function createSnapshotter(kind: 'overlay' | 'native', root: string, db: MetaDb): Snapshotter {

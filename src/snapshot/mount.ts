@@ -4,14 +4,18 @@ import { WharfError, isErrno } from '../errors/index.js';
 import { loadNativeAddon, removeTreeSync, run } from '../util/index.js';
 import type { Mount } from './types.js';
 
-interface MountAddon {
+export interface MountAddon {
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   umount(target: string, flags: number): void;
+  /** An idmapped bind mount of each source on its target (/proc/<pid>/uid_map and gid_map texts); idmap-mount.ts. */
+  idmapBind?(sources: string[], targets: string[], uidMap: string, gidMap: string): void;
+  holdUserns?(uidMap: string, gidMap: string, target: string): void;
+  netnsInUserns?(userns: string, target: string): void;
 }
 const MNT_DETACH = 2;
 
 /** native/mount.c: the syscalls themselves, without a fork and exec of mount(8) per call (several per container start). */
-const nativeMount = (): MountAddon | null =>
+export const nativeMount = (): MountAddon | null =>
   loadNativeAddon<MountAddon>('wharf_mount', (m) => typeof m.mount === 'function' && typeof m.umount === 'function');
 
 /** Whether mounts go through the native addon (else through mount(8)/umount(8)). */

@@ -16,3 +16,5 @@ export * from './flock.js';
 export * from './owner.js';
 export * from './test-pause.js';
 export * from './prune-filter.js';
+export * from './request-url.js';
+export * from './idmap.js';

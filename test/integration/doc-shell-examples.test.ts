@@ -28,7 +28,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { makeBusyboxTar } from '../helpers/busybox.js';
@@ -84,6 +84,8 @@ class World {
     const tmp = await tempRoot('wharf-doc-sh-');
     this.dir = tmp.root;
     this.#cleanup = tmp.cleanup;
+    // Searchable by others, as the directories above a Wharf root must be for `--userns=auto` (docs/security.md).
+    await chmod(this.dir, 0o711);
     this.tarball = await makeBusyboxTar(this.dir);
     this.bin = path.join(this.dir, 'bin');
     await mkdir(this.bin);

@@ -20,7 +20,7 @@ function manifest(name: string, over: Partial<ManifestPut> = {}): ManifestPut {
   };
 }
 
-/** The behaviour every RegistryIndex (SQLite and in memory now, PostgreSQL later) must have, GC marking included. */
+/** The behaviour every RegistryIndex (SQLite, PostgreSQL, in memory) must have, GC marking included. */
 export function runRegistryIndexSuite(
   name: string,
   factory: () => Promise<{ index: RegistryIndex; cleanup(): Promise<void> }>,

@@ -105,7 +105,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'Print the report as JSON')
     .action(async (o: { config?: string; dryRun?: boolean; deleteUntagged?: boolean; json?: boolean }) => {
       const config = await load(o);
-      const store = (await registryModule()).openRegistryStore(config);
+      const store = await (await registryModule()).openRegistryStore(config);
       try {
         const report = await (await registryModule()).collectGarbage(store, {
           dryRun: o.dryRun === true,
@@ -118,6 +118,29 @@ export function register(program: Command, ctx: CliContext): void {
       } finally {
         await store.index.close();
       }
+    });
+
+  registry
+    .command('migrate')
+    .description("Bring the index's database schema up to this Wharf's (PostgreSQL: versioned migrations), then exit")
+    .option('--config <file>', 'YAML configuration')
+    .action(async (o: { config?: string }) => {
+      const config = await load(o);
+      const mod = await registryModule();
+      if (config.database.driver === 'sqlite') {
+        // The SQLite index brings itself up to date when opened; opening it is the migration.
+        const index = await mod.openRegistryIndex(config);
+        await index.close();
+        ctx.stdout.write(`sqlite index ${path.join(config.rootDirectory, 'index.db')} is up to date\n`);
+        return;
+      }
+      const r = await mod.migratePostgres(config.database);
+      for (const m of r.applied) ctx.stdout.write(`applied migration ${m.version}: ${m.description}\n`);
+      ctx.stdout.write(
+        r.applied.length === 0
+          ? `postgres schema is at version ${r.to}, nothing to apply\n`
+          : `postgres schema migrated from version ${r.from} to ${r.to}\n`,
+      );
     });
 
   registry
@@ -151,7 +174,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'YAML configuration')
     .action(async (name: string, o: { config?: string }) => {
       const config = await load(o);
-      const store = (await registryModule()).openRegistryStore(config);
+      const store = await (await registryModule()).openRegistryStore(config);
       try {
         const res = await store.index.repositories.delete(name);
         if (!res) throw new WharfError('NOT_FOUND', `repository ${name} is not known`);

@@ -194,7 +194,8 @@ export interface GcIndex {
 /**
  * Registry metadata, split as distribution splits its services. Every multi-step change is one transaction, so several
  * processes (a server and `registry gc`) can share a backend. The bytes of blobs live in a BlobDriver; manifests
- * (≤ 4 MiB) live here. Backends: SQLite (metadata/sqlite.ts) and in memory (metadata/memory.ts), one shared suite.
+ * (≤ 4 MiB) live here. Backends: SQLite (metadata/sqlite.ts), PostgreSQL (metadata/postgres.ts, shared by replicas) and in memory
+ * (metadata/memory.ts), one shared suite.
  */
 export interface RegistryIndex {
   readonly repositories: RepositoryIndex;
@@ -204,5 +205,7 @@ export interface RegistryIndex {
   readonly uploads: UploadIndex;
   readonly leases: LeaseIndex;
   readonly gc: GcIndex;
+  /** Resolves when the backend answers a trivial query (readiness, /debug/health); throws UNAVAILABLE when it cannot. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

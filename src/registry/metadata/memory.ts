@@ -287,5 +287,7 @@ export class MemoryRegistryIndex implements RegistryIndex {
     this.gc = new MemoryGc(m);
   }
 
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {}
 }

@@ -315,6 +315,10 @@ export class SqliteRegistryIndex implements RegistryIndex {
     this.gc = new SqliteGcIndex(c);
   }
 
+  async ping(): Promise<void> {
+    await this.#c.run(() => this.#c.st('SELECT 1').get());
+  }
+
   async close(): Promise<void> {
     await this.#c.run(() => this.#c.close());
   }

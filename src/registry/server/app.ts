@@ -2,14 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidRepositoryPath } from '../../reference/index.js';
 import type { Action } from '../config.js';
 import type { Principal } from './access.js';
-import { apiError } from './errors.js';
+import { apiError, toApiError } from './errors.js';
 import { RateLimiter } from './ratelimit.js';
+import { requestUrl } from '../../util/index.js';
 import { sendError, sendJson, type Handler, type RequestContext, type ServerDeps } from './context.js';
 import { matchRoute, METHODS, type Route, type RouteName } from './routes.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { cancelUpload, patchUpload, putUpload, startUpload, uploadStatus } from './handlers/uploads.js';
 import { deleteManifest, getManifest, listReferrers, listTags, putManifest } from './handlers/manifests.js';
 import { adminGc, adminRepository, base, catalog, token, v1ping, v1search } from './handlers/misc.js';
+import { health, metrics } from './handlers/ops.js';
+import { RETRY_AFTER_SECONDS } from './health.js';
 
 const HANDLERS: Record<RouteName, Partial<Record<string, Handler>>> = {
   base: { GET: base, HEAD: base },
@@ -25,6 +28,8 @@ const HANDLERS: Record<RouteName, Partial<Record<string, Handler>>> = {
   token: { GET: token, POST: token },
   adminGc: { POST: adminGc },
   adminRepo: { GET: adminRepository, DELETE: adminRepository },
+  health: { GET: health, HEAD: health },
+  metrics: { GET: metrics },
 };
 
 type Need = { kind: 'none' } | { kind: 'login' } | { kind: 'catalog' } | { kind: 'repo'; repo: string; action: Action };
@@ -33,6 +38,8 @@ function needOf(route: Route, method: string): Need {
   switch (route.name) {
     case 'token':
     case 'v1ping':
+    case 'health': // for load balancers and Prometheus, as distribution's debug server (which has no auth)
+    case 'metrics':
       return { kind: 'none' };
     case 'base':
     case 'adminGc':
@@ -155,8 +162,13 @@ export function createRequestHandler(
 
   return (req, res) => {
     const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://registry.invalid');
     const method = req.method ?? 'GET';
+    const url = requestUrl(req.url, 'http://registry.invalid');
+    if (!url) {
+      req.resume();
+      sendJson(res, 400, { errors: [{ code: 'UNSUPPORTED', message: 'the request target is not a valid path' }] });
+      return;
+    }
     const c: RequestContext = {
       req,
       res,
@@ -169,9 +181,22 @@ export function createRequestHandler(
     };
     const socket = req.socket;
     const outBefore = socket.bytesWritten;
+    const inBefore = socket.bytesRead;
+    let uploading = false;
+    let matched = false;
     res.on('close', () => {
-      if (!deps.config.accessLog) return;
       const outcome = outcomeOf(req, res);
+      const sent = Math.max(0, socket.bytesWritten - outBefore) + c.bytesSentDirect;
+      // The body may have come in the same read as the headers (before inBefore): a complete body's length counts.
+      const declared = req.complete ? Number(req.headers['content-length'] ?? 0) || 0 : 0;
+      const received = Math.max(declared, socket.bytesRead - inBefore);
+      // Labels from a closed set: a path no route matches and a method no route has do not make new series.
+      const routeLabel = matched ? c.route.name : 'unmatched';
+      const methodLabel = KNOWN_METHODS.has(method) ? method : 'other';
+      const digestParam = url.searchParams.has('digest');
+      observe(deps, routeLabel, methodLabel, outcome.status, sent, received, started, digestParam);
+      if (uploading) deps.metrics.uploadsInFlight.dec();
+      if (!deps.config.accessLog) return;
       log(
         formatAccessLog({
           remote: socket.remoteAddress ?? '-',
@@ -179,7 +204,7 @@ export function createRequestHandler(
           method,
           url: req.url ?? '/',
           ...outcome,
-          bytesOut: Math.max(0, socket.bytesWritten - outBefore) + c.bytesSentDirect,
+          bytesOut: sent,
           durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
           ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
         }),
@@ -197,6 +222,11 @@ export function createRequestHandler(
       return;
     }
     c.route = route;
+    matched = true;
+    if ((route.name === 'upload' || route.name === 'uploadStart') && method !== 'GET' && method !== 'DELETE') {
+      uploading = true;
+      deps.metrics.uploadsInFlight.inc();
+    }
     const handler = HANDLERS[route.name][method];
     if (!handler) {
       req.resume();
@@ -224,11 +254,41 @@ export function createRequestHandler(
       await handler(c);
     })().catch((err: unknown) => {
       if (!req.complete) req.resume();
-      const status = sendError(c, err, c.subject);
-      if (status >= 500)
+      // Unavailable (the database or the blob store is down): the client may retry, and is told when.
+      const retry =
+        toApiError(err, c.subject).status === 503 ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : undefined;
+      const status = sendError(c, err, c.subject, retry);
+      // An outage answers every request with 503: one line each, not a stack trace each.
+      if (status === 503) log(`unavailable: ${method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
+      else if (status >= 500)
         log(`error: ${method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     });
   };
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Counts a finished request into the metrics; upload sessions by what their requests answered. */
+function observe(
+  deps: ServerDeps,
+  route: RouteName | 'unmatched',
+  method: string,
+  status: number,
+  sent: number,
+  received: number,
+  started: bigint,
+  /** POST with ?digest=: a whole blob in one request (201), not a mount. */
+  monolithic: boolean,
+): void {
+  const m = deps.metrics;
+  m.requests.inc({ route, method, status: String(status) });
+  m.duration.observe({ route, method }, Number(process.hrtime.bigint() - started) / 1e9);
+  m.bytesSent.inc({ route }, sent);
+  if (received > 0) m.bytesReceived.inc({ route }, received);
+  const oneShot = route === 'uploadStart' && status === 201 && monolithic;
+  if ((route === 'uploadStart' && method === 'POST' && status === 202) || oneShot) m.uploads.inc({ event: 'started' });
+  if ((route === 'upload' && method === 'PUT' && status === 201) || oneShot) m.uploads.inc({ event: 'completed' });
+  if (route === 'upload' && method === 'DELETE' && status === 204) m.uploads.inc({ event: 'cancelled' });
 }
 
 function safePath(realm: string): string {

@@ -8,6 +8,8 @@ import type { AccessPolicy, Principal } from './access.js';
 import type { Authenticator } from './auth.js';
 import { apiError, toApiError, type Subject } from './errors.js';
 import type { Route } from './routes.js';
+import type { HealthChecker } from './health.js';
+import type { RegistryMetrics } from './metrics.js';
 
 /** What every handler can reach. */
 export interface ServerDeps {
@@ -17,6 +19,8 @@ export interface ServerDeps {
   policy: AccessPolicy;
   auth: Authenticator;
   runGc(opts: GcRunOptions): Promise<GcReport>;
+  metrics: RegistryMetrics;
+  health: HealthChecker;
 }
 
 export interface RequestContext {

@@ -12,7 +12,9 @@ export type RouteName =
   | 'v1search'
   | 'token'
   | 'adminGc'
-  | 'adminRepo';
+  | 'adminRepo'
+  | 'health'
+  | 'metrics';
 
 export interface Route {
   name: RouteName;
@@ -34,6 +36,8 @@ const TABLE: Array<[RegExp, RouteName]> = [
   [/^\/v1\/search$/, 'v1search'],
   [/^\/wharf\/v1\/gc$/, 'adminGc'],
   [/^\/wharf\/v1\/repositories\/(.+)$/, 'adminRepo'],
+  [/^\/debug\/health$/, 'health'],
+  [/^\/metrics$/, 'metrics'],
 ];
 
 /** Which route a path is, or undefined. `tokenPath` is where the built-in token service listens, if enabled. */
@@ -63,4 +67,6 @@ export const METHODS: Record<RouteName, string[]> = {
   token: ['GET', 'POST'],
   adminGc: ['POST'],
   adminRepo: ['DELETE', 'GET'],
+  health: ['GET', 'HEAD'],
+  metrics: ['GET'],
 };

@@ -6,9 +6,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WharfError } from '../../errors/index.js';
 import type { RegistryConfig } from '../config.js';
 import { collectGarbage, type GcReport, type GcRunOptions } from '../gc.js';
+import type { RegistryIndex } from '../metadata/index.js';
 import { SqliteRegistryIndex } from '../metadata/sqlite.js';
+import type { BlobDriver } from '../storage/driver.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
 import { RegistryStore } from '../store.js';
+import { HealthChecker } from './health.js';
+import { RegistryMetrics } from './metrics.js';
 import { AccessPolicy } from './access.js';
 import { createRequestHandler } from './app.js';
 import { Authenticator } from './auth.js';
@@ -25,11 +29,55 @@ export interface RunningRegistry {
   close(): Promise<void>;
 }
 
-/** Opens the storage and index of a registry data directory (for the server and for `registry gc`). */
-export function openRegistryStore(config: Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs'>): RegistryStore {
-  const driver = new FilesystemDriver(config.rootDirectory);
-  const index = new SqliteRegistryIndex(path.join(config.rootDirectory, 'index.db'));
-  return new RegistryStore(driver, index, { blobLeaseMs: config.blobLeaseMs });
+export interface OpenOptions {
+  /** Times every index query and blob-store operation into these metrics (the server's). */
+  metrics?: RegistryMetrics;
+}
+
+type StoreConfig = Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs' | 's3' | 'database'>;
+
+/** The blob store the configuration names. */
+export async function openBlobDriver(config: Pick<RegistryConfig, 'rootDirectory' | 's3'>): Promise<BlobDriver> {
+  // The S3 driver comes with its own branch (src/registry/storage/s3.ts): here only its configuration is known.
+  if (config.s3) throw new WharfError('UNSUPPORTED', 'config storage.s3: this build of Wharf has no S3 driver');
+  return new FilesystemDriver(config.rootDirectory);
+}
+
+/**
+ * The index the configuration names: SQLite in the data directory, or PostgreSQL (migrated to this Wharf's schema
+ * first; refused when the database has a newer one). PostgreSQL loads only when configured.
+ */
+export async function openRegistryIndex(config: StoreConfig, opts: OpenOptions = {}): Promise<RegistryIndex> {
+  const db = config.database;
+  if (db.driver === 'sqlite') return new SqliteRegistryIndex(path.join(config.rootDirectory, 'index.db'));
+  const { PostgresRegistryIndex } = await import('../metadata/postgres.js');
+  return PostgresRegistryIndex.open({
+    dsn: db.dsn,
+    pool: db.pool,
+    statementTimeoutMs: db.statementTimeoutMs,
+    migrate: true,
+    ...(opts.metrics ? { observe: opts.metrics.observeQuery } : {}),
+  });
+}
+
+/** `wharf registry migrate` on PostgreSQL: applies pending migrations and reports them (refuses a newer schema). */
+export async function migratePostgres(db: Extract<RegistryConfig['database'], { driver: 'postgres' }>) {
+  const { PostgresConnection } = await import('../metadata/postgres-db.js');
+  const c = await PostgresConnection.open({ ...db, migrate: false, check: false });
+  try {
+    return await c.migrate();
+  } finally {
+    await c.close();
+  }
+}
+
+/** Opens the storage and index a configuration names (for the server and for `registry gc`). */
+export async function openRegistryStore(config: StoreConfig, opts: OpenOptions = {}): Promise<RegistryStore> {
+  const driver = await openBlobDriver(config);
+  const index = await openRegistryIndex(config, opts);
+  return new RegistryStore(opts.metrics ? opts.metrics.instrument(driver) : driver, index, {
+    blobLeaseMs: config.blobLeaseMs,
+  });
 }
 
 export interface StartOptions {
@@ -46,7 +94,9 @@ export async function startRegistry(config: RegistryConfig, opts: StartOptions =
       })
     : undefined;
   await fsp.mkdir(config.rootDirectory, { recursive: true });
-  const store = openRegistryStore(config);
+  const metrics = new RegistryMetrics();
+  const store = await openRegistryStore(config, { metrics });
+  const health = new HealthChecker(store.index, store.driver, config.database.driver, metrics);
   const policy = new AccessPolicy(config);
   let auth: Authenticator;
   try {
@@ -75,12 +125,20 @@ export async function startRegistry(config: RegistryConfig, opts: StartOptions =
     while (gcRunning !== undefined) await gcRunning.catch(() => undefined);
     gcRunning = collectGarbage(store, o);
     try {
-      return await gcRunning;
+      const report = await gcRunning;
+      metrics.gcDone(report, o.uploadsOnly === true);
+      return report;
+    } catch (err) {
+      metrics.gcDone(undefined, o.uploadsOnly === true);
+      throw err;
     } finally {
       gcRunning = undefined;
     }
   };
-  const handler = createRequestHandler({ config, store, index: store.index, policy, auth, runGc }, log);
+  const handler = createRequestHandler(
+    { config, store, index: store.index, policy, auth, runGc, metrics, health },
+    log,
+  );
 
   const server: Server = tlsFiles
     ? createHttpsServer({ cert: tlsFiles[0], key: tlsFiles[1] }, handler)

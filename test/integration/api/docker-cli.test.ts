@@ -143,6 +143,8 @@ test('run -d, ps, logs, exec, inspect, wait, stop and rm: wharf sees the same co
   assert.deepEqual([logs!.stdout, logs!.stderr], ['out\n', 'err\n']);
   const ex = await docker(['exec', 'web', 'sh', '-c', 'echo in; exit 4']);
   assert.deepEqual([ex.code, ex.stdout], [4, 'in\n']);
+  // The exec start's JSON body is not the process's stdin.
+  assert.equal(ok(await docker(['exec', '-i', 'web', 'cat'], 'piped\n'), 'exec -i').stdout, 'piped\n');
   const fmt = '{{.Id}} {{.Name}} {{.State.Status}} {{.Config.Image}}';
   assert.equal(ok(await docker(['inspect', '-f', fmt, 'web']), 'inspect').stdout, `${id} /web running busybox\n`);
   assert.equal((await fx.cli(['inspect', '-f', fmt, 'web'])).stdout, `${id} /web running busybox\n`);

@@ -234,7 +234,7 @@ test('--stop-timeout is what stop waits without -t; --userns private is refused 
   const u = await f.cli(['run', '--rm', '--userns', 'private', 'busybox', 'true']);
   assert.equal(u.code, 125);
   assert.equal(u.stderr.trim().split('\n').length, 1);
-  assert.match(u.stderr, /does not implement user namespaces/);
+  assert.match(u.stderr, /--userns private: not a Wharf mode; use --userns=auto/);
   ok(await f.cli(['run', '--rm', '--network', 'none', '--userns', 'host', 'busybox', 'true']), '--userns host');
 });
 

@@ -23,6 +23,7 @@ import {
   teardownNetwork,
   type NetworkSetup,
 } from '../../../src/network/index.js';
+import { hostIfNameFor } from '../../../src/network/native-endpoint.js';
 import { run } from '../../../src/util/index.js';
 import { makeRootfs } from '../runtime/rootfs-helper.js';
 
@@ -133,7 +134,10 @@ test('httpd on the bridge answers on a published loopback port, and teardown lea
   assert.deepEqual(await get(anyAddr.hostPort, '/index.html'), { status: 200, body: 'hello from wharf\n' });
   assert.ok((await rulesOf(r.id, setup.ip)).length > 0, 'the container has its own rules while it runs');
   // This container's own host-side veth (other tests' containers come and go on the same bridge meanwhile).
-  const veth = setup.cni?.result.interfaces?.find((i) => !i.sandbox && i.name !== 'wharf0')?.name;
+  // (Under WHARF_NET_NATIVE=1 the native path made it, with a name derived from the container ID.)
+  const veth = setup.native
+    ? hostIfNameFor(r.id, 'eth0')
+    : setup.cni?.result.interfaces?.find((i) => !i.sandbox && i.name !== 'wharf0')?.name;
   assert.ok(veth, 'CNI reports the host side of the veth pair');
   assert.ok((await hostVeths()).has(veth), `${veth} is on wharf0 while the container runs`);
 

@@ -108,3 +108,24 @@ test("Go's FileMode bits for cp's path stat", async () => {
   assert.equal(goFileMode({ mode: 0o120777 }), (1 << 27) | 0o777);
   assert.equal(goFileMode({ mode: 0o104755 }), (1 << 23) | 0o755);
 });
+
+test('create body: a key of the wrong JSON type is a 400-class error naming it, as dockerd (found by test/fuzz)', () => {
+  assert.throws(() => createOptionsFromBody({ Image: 'busybox', Env: 5 }, undefined), {
+    code: 'INVALID_ARGUMENT',
+    message: 'json: cannot unmarshal number into Go struct field Env of type []string',
+  });
+  assert.throws(
+    () => createOptionsFromBody({ Image: 'busybox', HostConfig: { Binds: [{ Type: 'bind' }] } }, undefined),
+    {
+      message: /field HostConfig\.Binds of type \[\]string/,
+    },
+  );
+  assert.throws(
+    () => createOptionsFromBody({ Image: 'b', HostConfig: { PortBindings: { '80/tcp': 'x' } } }, undefined),
+    {
+      message: /HostConfig\.PortBindings\["80\/tcp"\]/,
+    },
+  );
+  assert.throws(() => createOptionsFromBody([], undefined), { code: 'INVALID_ARGUMENT' });
+  assert.deepEqual(createOptionsFromBody({ Image: 'busybox', Cmd: 'sh', Env: null }, undefined).command, ['sh']);
+});

@@ -56,3 +56,11 @@ test('mustDescend: only an exception below an excluded directory makes a walk en
   assert.equal(m.mustDescend('other'), false);
   assert.equal(new IgnoreMatcher(['x']).hasExceptions, false);
 });
+
+test('a character class JavaScript cannot compile is a clear error, not a SyntaxError (found by test/fuzz)', () => {
+  assert.throws(() => IgnoreMatcher.fromText('[*-!]\n'), {
+    code: 'INVALID_ARGUMENT',
+    message: /syntax error in pattern "\[\*-!\]"/,
+  });
+  assert.throws(() => new IgnoreMatcher(['a/[z-a]']), { code: 'INVALID_ARGUMENT' });
+});

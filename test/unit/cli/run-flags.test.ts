@@ -177,14 +177,14 @@ test("dockerd's checks of the namespace modes, with its messages; --userns priva
     message(() => checkUtsMode('container:x')),
     '--uts: invalid UTS mode',
   );
-  assert.equal(checkUsernsMode('host'), 'host');
+  for (const m of ['host', 'auto', 'auto:size=1000']) assert.equal(checkUsernsMode(m), m);
   assert.equal(
     message(() => checkUsernsMode('foo')),
     '--userns: invalid USER mode',
   );
   assert.throws(
     () => checkUsernsMode('private'),
-    (err) => is(err, 'UNSUPPORTED') && /does not implement user namespaces/.test((err as Error).message),
+    (err) => is(err, 'UNSUPPORTED') && /not a Wharf mode; use --userns=auto/.test((err as Error).message),
   );
 });
 

@@ -38,6 +38,11 @@ describe('registry API (raw HTTP)', () => {
   });
   after(async () => r.stop());
 
+  it('answers a request for // or //x:y with an error and keeps serving (it threw out of the server; found by test/fuzz)', async () => {
+    for (const p of ['//', '//sha512:zz', '//v2/']) assert.ok((await rawRequest(u, 'GET', p)).status < 500, p);
+    assert.equal((await fetch(`${u}/v2/`)).status, 200);
+  });
+
   it('answers /v2/ with the API version header', async () => {
     const res = await fetch(`${u}/v2/`);
     assert.equal(res.status, 200);

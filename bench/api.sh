@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Benchmark (run by hand, not a test): the docker CLI 28 through Wharf's Engine API (`wharf system service`, warm)
+# against the same CLI through a private dockerd, in one run, the two taking turns: `docker run --rm busybox true`,
+# `docker ps -a` with 200 containers, and the service's resident memory when idle. Prints a Markdown table.
+# Usage: bash bench/api.sh [runs=10]   (after scripts/ensure-deps.sh, which this does not run: in a worktree whose
+# node_modules is a link to the main checkout's, its `npm ci` would empty that directory under everyone else)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-10}
+npm run --silent build >/dev/null
+
+W=$(mktemp -d /tmp/wharf-bench-api.XXXXXX)
+DPID=""
+SPID=""
+. bench/private-dockerd.sh
+cleanup() {
+  set +e
+  if [ -n "$SPID" ]; then
+    ./bin/wharf --root "$W/wroot" rm -f $(./bin/wharf --root "$W/wroot" ps -aq) >/dev/null 2>&1
+    kill "$SPID" 2>/dev/null
+    wait "$SPID" 2>/dev/null
+  fi
+  remove_bench_dir
+}
+trap cleanup EXIT
+
+start_private_dockerd wharf-bench-api
+
+mkdir -p "$W/rootfs/bin" "$W/rootfs/etc" "$W/rootfs/tmp"
+cp /bin/busybox "$W/rootfs/bin/"
+for a in sh true; do ln -s busybox "$W/rootfs/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$W/rootfs/etc/passwd"
+tar -C "$W/rootfs" -cf "$W/base.tar" .
+W_() { ./bin/wharf --root "$W/wroot" "$@"; }
+W_ import -c 'CMD ["sh"]' "$W/base.tar" busybox:latest >/dev/null
+W_ save -o "$W/bb.tar" busybox >/dev/null
+D load -i "$W/bb.tar" >/dev/null
+
+./bin/wharf --root "$W/wroot" system service --time 0 "unix://$W/w.sock" 2>"$W/service.log" &
+SPID=$!
+for _ in $(seq 1 100); do [ -S "$W/w.sock" ] && break; sleep 0.1; done
+A() { docker -H "unix://$W/w.sock" "$@"; }
+rss_mb() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$SPID/status"; }
+sleep 1
+RSS_START=$(rss_mb)
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+time_it() { local s e; s=$(now); "$@" >/dev/null 2>&1; e=$(now); awk "BEGIN { print $e - $s }"; }
+
+# dockerd here runs with --bridge=none: both engines start the containers with --network none.
+A run --rm --network none busybox true >/dev/null # warm: the service's modules, the page cache
+D run --rm --network none busybox true >/dev/null
+AT=(); DT=()
+for _ in $(seq 1 "$RUNS"); do
+  AT+=("$(time_it A run --rm --network none busybox true)")
+  DT+=("$(time_it D run --rm --network none busybox true)")
+done
+AR=$(printf '%s\n' "${AT[@]}" | median)
+DR=$(printf '%s\n' "${DT[@]}" | median)
+
+# `ps -a` with 200 created containers in each engine.
+for i in $(seq 1 200); do
+  A create --network none --name "a$i" busybox true >/dev/null
+  D create --network none --name "d$i" busybox true >/dev/null
+done
+A ps -a >/dev/null
+D ps -a >/dev/null
+AP=(); DP=()
+for _ in $(seq 1 "$RUNS"); do
+  AP+=("$(time_it A ps -a)")
+  DP+=("$(time_it D ps -a)")
+done
+# The same list as one HTTP request (curl), without the docker CLI's own start-up and version negotiation.
+CA=(); CD=()
+for _ in $(seq 1 "$RUNS"); do
+  CA+=("$(time_it curl -sf --unix-socket "$W/w.sock" 'http://x/containers/json?all=1')")
+  CD+=("$(time_it curl -sf --unix-socket "$W/d.sock" 'http://x/containers/json?all=1')")
+done
+CAR=$(printf '%s\n' "${CA[@]}" | median)
+CDR=$(printf '%s\n' "${CD[@]}" | median)
+APR=$(printf '%s\n' "${AP[@]}" | median)
+DPR=$(printf '%s\n' "${DP[@]}" | median)
+[ "$(A ps -aq | wc -l)" = 200 ] || { echo "wharf lists $(A ps -aq | wc -l) containers, not 200" >&2; exit 1; }
+
+sleep 5 # the service collects its garbage after 3 s without a request (src/api/idle-gc.ts)
+RSS_IDLE=$(rss_mb)
+
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+echo "Median of $RUNS runs each, taking turns; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M') UTC"
+echo
+echo "| case | docker → wharf API | docker → dockerd | wharf / dockerd (lower is better) |"
+echo "|---|---|---|---|"
+echo "| \`docker run --rm --network none busybox true\` (s) | $AR | $DR | $(ratio "$AR" "$DR") |"
+echo "| \`docker ps -a\`, 200 containers (s) | $APR | $DPR | $(ratio "$APR" "$DPR") |"
+echo "| \`GET /containers/json?all=1\` by curl, 200 containers (s) | $CAR | $CDR | $(ratio "$CAR" "$CDR") |"
+echo "| service RSS idle: after start / after the runs (MB) | $RSS_START / $RSS_IDLE | | |"
