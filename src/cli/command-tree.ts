@@ -48,7 +48,7 @@ const same = (name: string, aliases?: readonly string[]): SubcommandEntry =>
   aliases ? { name, aliases, verb: name } : { name, verb: name };
 const own = (name: string, aliases?: readonly string[]): SubcommandEntry => (aliases ? { name, aliases } : { name });
 
-/** The management commands (docker 28's, without swarm, plugins, contexts, networks, checkpoints and trust). */
+/** The management commands (docker 28's, without swarm, plugins, contexts, checkpoints and trust). */
 export const GROUPS: readonly GroupEntry[] = [
   {
     name: 'builder',
@@ -102,6 +102,19 @@ export const GROUPS: readonly GroupEntry[] = [
       { name: 'rm', aliases: ['remove'], verb: 'rmi' },
       same('save'),
       same('tag'),
+    ],
+  },
+  {
+    name: 'network',
+    description: 'Manage networks',
+    subcommands: [
+      own('connect'),
+      own('create'),
+      own('disconnect'),
+      own('inspect'),
+      own('ls', ['list']),
+      own('prune'),
+      own('rm', ['remove']),
     ],
   },
   {
@@ -245,6 +258,13 @@ export const DOCKER_USAGE: Readonly<Record<string, string>> = {
   unpause: 'CONTAINER [CONTAINER...]',
   update: '[OPTIONS] CONTAINER [CONTAINER...]',
   version: '[OPTIONS]',
+  'network connect': '[OPTIONS] NETWORK CONTAINER',
+  'network create': '[OPTIONS] NETWORK',
+  'network disconnect': '[OPTIONS] NETWORK CONTAINER',
+  'network inspect': '[OPTIONS] NETWORK [NETWORK...]',
+  'network ls': '[OPTIONS]',
+  'network prune': '[OPTIONS]',
+  'network rm': 'NETWORK [NETWORK...]',
   'volume create': '[OPTIONS] [VOLUME]',
   'volume inspect': '[OPTIONS] VOLUME [VOLUME...]',
   'volume ls': '[OPTIONS]',

@@ -4,17 +4,34 @@ import * as path from 'node:path';
 import type * as Readline from 'node:readline';
 import { Wharf } from '../engine/index.js';
 import { WharfError } from '../errors/index.js';
+import { parseAddressPools, type AddressPool } from '../network/index.js';
 import type { CliContext } from './context.js';
 import { lazyBuiltin, trace } from '../util/index.js';
 
 const readline = lazyBuiltin<typeof Readline>('node:readline');
+
+/**
+ * `WHARF_DEFAULT_ADDRESS_POOLS` (dockerd's `--default-address-pool` values, space-separated): where user networks'
+ * subnets come from instead of Docker's default pools (docs/networks.md).
+ */
+function networkPoolsFromEnv(): { networkPools?: { ipv4?: AddressPool[]; ipv6?: AddressPool[] } } {
+  const text = process.env.WHARF_DEFAULT_ADDRESS_POOLS;
+  if (!text) return {};
+  const pools = parseAddressPools(text);
+  return {
+    networkPools: {
+      ...(pools.ipv4.length ? { ipv4: pools.ipv4 } : {}),
+      ...(pools.ipv6.length ? { ipv6: pools.ipv6 } : {}),
+    },
+  };
+}
 
 /** Open the engine for one CLI call and always close it. */
 export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
   const g = ctx.globals();
   let w: Wharf | undefined;
   try {
-    w = await Wharf.open({ root: g.root, runRoot: g.runRoot, ...engineSettings() });
+    w = await Wharf.open({ root: g.root, runRoot: g.runRoot, ...engineSettings(), ...networkPoolsFromEnv() });
     trace('engine opened');
     return await fn(w);
   } catch (err) {

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { resolveInRootSync } from '../archive/index.js';
 import {
   DEFAULT_GATEWAY,
@@ -6,9 +7,11 @@ import {
   networkAttachment,
   parseAddHost,
   proxyRoutes,
+  isUserNetworkMode,
   setupNetwork,
   spawnPortProxy,
   startPortProxy,
+  type UserNetworkJoin,
   type NetworkSetup,
 } from '../network/index.js';
 import { wharfBin } from './paths.js';
@@ -33,6 +36,7 @@ import type { ContainerRecord, HostConfig } from './types.js';
 import { shortId } from '../digest/index.js';
 import { checkAddressingOnPredefinedNetwork, parseLinkEntry } from './create-checks.js';
 import { withLinkEnv } from './link-env.js';
+import type { ContainerNetworks } from './network-attach.js';
 
 /**
  * The network of one start: the namespace with its ports and the container's /etc/hosts, resolv.conf and hostname
@@ -50,9 +54,44 @@ export async function startNetwork(
    * relay is a Node process, ~100-200 ms to listen) and awaits `ready` before the start returns.
    */
   deferProxy?: (proxy: DeferredProxy) => void,
+  /** User-defined networks (their endpoints are made here); none without it. */
+  attach?: ContainerNetworks,
 ): Promise<NetworkSetup> {
   const hc = rec.hostConfig;
-  if (hc.Addressing) checkAddressingOnPredefinedNetwork(hc.Addressing);
+  const onUserNetwork = isUserNetworkMode(hc.NetworkMode);
+  if (hc.Addressing && !onUserNetwork) checkAddressingOnPredefinedNetwork(hc.Addressing);
+  // The user-defined networks' endpoints (addresses taken) before the namespace: a taken `--ip` fails first.
+  const joins =
+    attach && (onUserNetwork || hc.NetworkMode === 'bridge') && Object.keys(rec.networks ?? {}).length
+      ? attach.joinsAtStart(rec)
+      : onUserNetwork
+        ? []
+        : undefined;
+  try {
+    return await startNetworkWith(rec, p, record, linked, joins, { attach, userns, deferProxy });
+  } catch (err) {
+    if (joins?.length) attach?.release(rec.id);
+    throw err;
+  }
+}
+
+async function startNetworkWith(
+  rec: ContainerRecord,
+  p: ContainerPaths,
+  record: (net: NetworkSetup) => void,
+  linked: LinkLookup,
+  joins: UserNetworkJoin[] | undefined,
+  more: {
+    attach: ContainerNetworks | undefined;
+    userns: string | undefined;
+    deferProxy: ((proxy: DeferredProxy) => void) | undefined;
+  },
+): Promise<NetworkSetup> {
+  const { attach, userns, deferProxy } = more;
+  const hc = rec.hostConfig;
+  const donor = joinedContainer(hc.NetworkMode);
+  if (donor) return joinedNetwork(rec, p, donor);
+  const gateway = joins?.[0] && hc.NetworkMode !== 'bridge' ? joins[0].network.ipv4.gateway : DEFAULT_GATEWAY;
   const links = linkedHosts(rec, linked);
   const ports = [...hc.PortBindings];
   if (hc.PublishAllPorts) {
@@ -67,7 +106,8 @@ export async function startNetwork(
     mode: hc.NetworkMode,
     ports,
     hostname,
-    extraHosts: hc.ExtraHosts.map((h) => parseAddHost(h, DEFAULT_GATEWAY)),
+    extraHosts: hc.ExtraHosts.map((h) => parseAddHost(h, gateway)),
+    ...(joins ? { userNetworks: joins } : {}),
     ...(hc.Dns.length || hc.DnsSearch?.length || hc.DnsOptions?.length
       ? {
           dns: {
@@ -83,7 +123,8 @@ export async function startNetwork(
   });
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with
   // the start's claim.
-  if (net.mode === 'bridge') record(net);
+  if (net.netnsName) record(net);
+  if (joins?.length) attach?.announce(rec.id, undefined, net.endpoints);
   // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
   const routes = proxyRoutes(net.ports, net.ip);
   if (routes.length && ipv6Available() && deferProxy) {
@@ -107,6 +148,33 @@ export async function startNetwork(
   writeFileSync(p.hosts, hosts);
   writeFileSync(p.resolvConf, net.resolvConf);
   writeFileSync(p.hostname, `${rec.config.Hostname}\n`);
+  return net;
+}
+
+/**
+ * `--network container:X`: nothing of its own; X's /etc/hosts and resolv.conf (copied at the start: X may go
+ * first) and its host name, as Docker gives them. The namespace itself is joined in the spec (namespaceOptions).
+ */
+function joinedNetwork(rec: ContainerRecord, p: ContainerPaths, donorId: string): NetworkSetup {
+  const other = path.join(path.dirname(p.dir), donorId);
+  const read = (f: string): string => {
+    try {
+      return readFileSync(path.join(other, f), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const net: NetworkSetup = {
+    id: rec.id,
+    mode: rec.hostConfig.NetworkMode,
+    ports: [],
+    hosts: read('hosts'),
+    resolvConf: read('resolv.conf'),
+    warnings: [],
+  };
+  writeFileSync(p.hosts, net.hosts);
+  writeFileSync(p.resolvConf, net.resolvConf);
+  writeFileSync(p.hostname, read('hostname') || `${rec.config.Hostname}\n`);
   return net;
 }
 
@@ -170,7 +238,7 @@ function insertBeforeLastLine(text: string, insert: string): string {
 /** The host PID of a running container named by a `container:X` mode (`what`: IPC or PID, for the messages). */
 export type PeerLookup = (
   nameOrId: string,
-  what: 'IPC' | 'PID',
+  what: 'IPC' | 'PID' | 'network',
 ) => Promise<{ pid: number; ipcMode: string; shm: string }>;
 
 /** The OCI runtime spec of one start, written to the bundle's config.json. */
@@ -301,7 +369,7 @@ async function resourceSpecOf(
 async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefined): Promise<Partial<SpecOptions>> {
   const hc = rec.hostConfig;
   const out: Partial<SpecOptions> = {};
-  const join = async (mode: string | undefined, what: 'IPC' | 'PID') => {
+  const join = async (mode: string | undefined, what: 'IPC' | 'PID' | 'network') => {
     const other = joinedContainer(mode);
     if (other === undefined) return undefined;
     if (!peer) throw new WharfError('UNAVAILABLE', `cannot join ${what} of container ${other} here`);
@@ -327,6 +395,9 @@ async function namespaceOptions(rec: ContainerRecord, peer: PeerLookup | undefin
     if (donor) out.pidNamespace = { path: `/proc/${donor.pid}/ns/pid` };
   }
   if (hc.UTSMode === 'host') out.utsNamespace = 'host';
+  // `--network container:X`: X's namespace (whatever X's own mode made it), as its process holds it.
+  const netDonor = await join(hc.NetworkMode, 'network');
+  if (netDonor) out.network = { mode: 'netns', path: `/proc/${netDonor.pid}/ns/net` };
   Object.assign(out, securitySpecOf(hc));
   return out;
 }

@@ -27,7 +27,10 @@ export interface CreateOptions {
   /** `-p` specs. */
   publish?: string[];
   publishAll?: boolean;
+  /** bridge (default), host, none, or a user-defined network's name or ID. */
   network?: NetworkMode;
+  /** `--network-alias`: names the container also answers to on its user-defined network. */
+  networkAliases?: string[];
   tty?: boolean;
   openStdin?: boolean;
   /**

@@ -251,7 +251,9 @@ export function inspectContainer(
       IPPrefixLen: endpoint.IPPrefixLen,
       IPv6Gateway: '',
       MacAddress: endpoint.MacAddress,
-      Networks: { [bridge ? 'bridge' : c.hostConfig.NetworkMode]: endpoint },
+      Networks: c.networks
+        ? { ...(bridge ? { bridge: endpoint } : {}), ...userEndpoints(c, net) }
+        : { [bridge ? 'bridge' : c.hostConfig.NetworkMode]: endpoint },
     },
   };
 }
@@ -282,4 +284,29 @@ function runModesShape(c: ObservedContainer): Record<string, unknown> {
     SecurityOpt: hc.SecurityOpt?.length ? hc.SecurityOpt : null,
     ...(hc.Annotations ? { Annotations: hc.Annotations } : {}),
   };
+}
+
+/** The container's endpoints on user-defined networks, in Docker's EndpointSettings shape (addresses while it runs). */
+function userEndpoints(c: ObservedContainer, net: ObservedContainer['network']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, cfg] of Object.entries(c.networks ?? {})) {
+    const ep = net?.endpoints?.find((e) => e.networkId === cfg.NetworkID);
+    out[name] = {
+      IPAMConfig: cfg.IPAMConfig ?? null,
+      Links: null,
+      Aliases: cfg.Aliases ?? null,
+      MacAddress: ep?.mac ?? '',
+      DriverOpts: null,
+      NetworkID: cfg.NetworkID,
+      EndpointID: ep ? `${c.id.slice(0, 32)}${cfg.NetworkID.slice(0, 32)}` : '',
+      Gateway: ep?.gateway ?? '',
+      IPAddress: ep?.ip ?? '',
+      IPPrefixLen: ep?.prefixLength ?? 0,
+      IPv6Gateway: ep?.gateway6 ?? '',
+      GlobalIPv6Address: ep?.ip6 ?? '',
+      GlobalIPv6PrefixLen: ep?.prefixLength6 ?? 0,
+      DNSNames: ep ? [c.name.replace(/^\//, ''), ...(cfg.Aliases ?? []), c.id.slice(0, 12)] : null,
+    };
+  }
+  return out;
 }

@@ -62,3 +62,4 @@ export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait
 export { containerFilters, type ContainerFilter } from './list-filters.js';
 export { volumeInspect, volumeFilters } from './volume-shapes.js';
 export { containerTop } from './top.js';
+export { ContainerNetworks, type ConnectOptions } from './network-attach.js';

@@ -86,7 +86,14 @@ export function containerFilters(
         out.push(any((c, v) => (c.health?.Status ?? 'none') === v));
         break;
       case 'network':
-        out.push(any((c, v) => c.hostConfig.NetworkMode === v));
+        // By name or ID, of the network mode or of any user-defined network the container is on.
+        out.push(
+          any(
+            (c, v) =>
+              c.hostConfig.NetworkMode === v ||
+              Object.entries(c.networks ?? {}).some(([name, cfg]) => name === v || cfg.NetworkID.startsWith(v)),
+          ),
+        );
         break;
       default:
         throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);

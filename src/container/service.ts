@@ -14,6 +14,7 @@ import {
 } from '../runtime/index.js';
 import { appArmorEnabled, cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
+import { userNetworkConfig } from './network-attach.js';
 import { lazyBuiltin, replaceFileSync, trace } from '../util/index.js';
 import { parseMountFlag, parseVolumeFlag, type MountSpec } from './mount-spec.js';
 import {
@@ -175,10 +176,8 @@ export class ContainerService {
       const taken = this.#records.byName(name);
       if (taken) throw nameConflict(name, taken.id);
     }
-    const network: NetworkMode = opts.network ?? 'bridge';
-    if (!['bridge', 'host', 'none'].includes(network)) {
-      throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
-    }
+    const onNetwork = userNetworkConfig(this.#store.networks, opts, (n) => this.#records.tryResolve(n));
+    const network: NetworkMode = onNetwork?.mode ?? opts.network ?? 'bridge';
     // dockerd's check (verifyContainerSettings): a relative working directory would depend on the image's.
     if (opts.workdir && !opts.workdir.startsWith('/')) {
       throw new WharfError(
@@ -344,6 +343,7 @@ export class ContainerService {
         created: isoNow(),
         config,
         hostConfig,
+        ...(onNetwork?.networks ? { networks: onNetwork.networks } : {}),
         path: argv[0]!,
         args: argv.slice(1),
         mounts,

@@ -23,6 +23,7 @@ import type { VolumeService } from './volumes.js';
 import type { EventLog } from '../events/index.js';
 import type { UsernsRanges } from './userns.js';
 import { emitContainerEvent } from './events.js';
+import type { ContainerNetworks } from './network-attach.js';
 
 export interface ContainerStoreOptions {
   root: string;
@@ -34,6 +35,8 @@ export interface ContainerStoreOptions {
   events?: EventLog;
   /** The remapped containers' id ranges (userns.ts); released with the container. */
   userns: UsernsRanges;
+  /** User-defined networks (their endpoints are made at a start and released at the teardown); none without it. */
+  networks?: ContainerNetworks;
 }
 
 /**
@@ -50,8 +53,12 @@ export class ContainerStore {
   readonly events: EventLog | undefined;
   readonly userns: UsernsRanges;
 
+  /** Settable once after construction: the networks' container side needs the records made with the store. */
+  networks: ContainerNetworks | undefined;
+
   constructor(opts: ContainerStoreOptions) {
     this.userns = opts.userns;
+    this.networks = opts.networks;
     this.events = opts.events;
     this.root = opts.root;
     this.runRoot = opts.runRoot;

@@ -148,6 +148,7 @@ export class TaskService {
         (p) => {
           proxy = p;
         },
+        this.#store.networks,
       );
       const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
       await writeBundleSpec(
@@ -218,7 +219,10 @@ export class TaskService {
   }
 
   /** A running container whose namespace another joins (`--ipc`/`--pid container:X`): its PID and IPC mode. */
-  async #peer(nameOrId: string, what: 'IPC' | 'PID'): Promise<{ pid: number; ipcMode: string; shm: string }> {
+  async #peer(
+    nameOrId: string,
+    what: 'IPC' | 'PID' | 'network',
+  ): Promise<{ pid: number; ipcMode: string; shm: string }> {
     const other = await this.observe(this.#records.resolve(nameOrId));
     if (!other.running || !other.state.pid)
       throw new WharfError('CONFLICT', `cannot join ${what} of a non running container: ${nameOrId}`);

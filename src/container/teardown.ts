@@ -137,6 +137,8 @@ export async function tearDownTask(
   } finally {
     netErr = await network; // also when an unmount failed: a retry must not race this one
   }
+  // The endpoints' addresses and names on user-defined networks (none recorded: nothing to do).
+  if (!netErr) store.networks?.release(id);
   let recorded = false; // this process recorded the exit (the update is atomic: one process sees it running)
   const updated = store.records.update(id, (r) => {
     if (r.state.status === 'running') {

@@ -78,6 +78,13 @@ export interface HostConfig extends Partial<ResourceConfig> {
   Annotations?: Record<string, string>;
 }
 
+/** A container's settings on one user-defined network (Docker's EndpointSettings as configured). */
+export interface EndpointConfig {
+  NetworkID: string;
+  Aliases?: string[];
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string };
+}
+
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
 /** The persisted run state; `running` is only a claim, checked against the monitor and runc when read. */
@@ -110,6 +117,11 @@ export interface ContainerRecord {
   /** A remapped container's user namespace (`--userns=auto`): its uid and gid ranges on the host (userns.ts). */
   idMap?: IdMap;
   state: RunState;
+  /**
+   * The user-defined networks the container is on, by name (Docker's NetworkSettings.Networks as configured):
+   * set by create on a user network and by connect/disconnect; the endpoints are made at each start.
+   */
+  networks?: Record<string, EndpointConfig>;
   /** The network while the container runs (released at exit). */
   network?: NetworkSetup;
   /** Restarts by the monitor since the last start (the monitor's own count while it runs: see ObservedContainer). */

@@ -7,6 +7,7 @@ import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshott
 import { ImageService, checkImageStore, type CheckReport } from '../image/index.js';
 import { Runc } from '../runtime/index.js';
 import { EventLog } from '../events/index.js';
+import { NetworkService, type AddressPool } from '../network/index.js';
 // Deep import: the service loads pull, push and the registry client on its first call, not here.
 import { Registries, type RegistrySettings } from '../transfer/service.js';
 import {
@@ -18,6 +19,7 @@ import {
   UsernsRanges,
   VolumeService,
   checkContainers,
+  ContainerNetworks,
   recoverCommits,
   type CommitRecovery,
   type ContainerRecord,
@@ -37,6 +39,11 @@ export interface WharfOptions {
    * WHARF_CONFIG, DOCKER_CONFIG, WHARF_INSECURE_REGISTRIES, WHARF_EXTRA_CA_CERTS (cli/commands/registry-client.ts).
    */
   registries?: RegistrySettings;
+  /**
+   * Where user-defined networks' subnets come from: IPv4 (default dockerd's default-address-pools, 172.17-31/16 as
+   * /16s, then 192.168/16 as /20s) and IPv6 (default a random ULA /48 of the root, as /64s).
+   */
+  networkPools?: { ipv4?: AddressPool[]; ipv6?: AddressPool[] };
   /**
    * dockerd's `--userns-remap`, from the `userns-remap` key of Wharf's config file (the CLI reads it): containers
    * created without `--userns` get a user namespace of their own (`--userns=auto`). `default` takes the subordinate
@@ -64,6 +71,10 @@ export class Wharf {
     /** Containers' file systems: diff, commit, export, cp. */
     readonly containerFiles: ContainerFiles,
     readonly volumes: VolumeService,
+    /** User-defined networks: create, list, inspect, remove, prune (docs/networks.md). */
+    readonly networks: NetworkService,
+    /** Containers on user-defined networks: connect and disconnect, running or not. */
+    readonly containerNetworks: ContainerNetworks,
     /** Pull and push, with the root's registry settings. */
     readonly registries: Registries,
     /** The root's event log (`wharf events`): the services above append to it, and so do the containers' monitors. */
@@ -103,7 +114,8 @@ export class Wharf {
       repair: opts.repair ?? false,
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
     });
-    return { ...report, problems: [...interrupted, ...report.problems] };
+    const networks = await this.networks.check(opts.repair ?? false);
+    return { ...report, problems: [...interrupted, ...report.problems, ...networks] };
   }
 
   static async open(opts: WharfOptions): Promise<Wharf> {
@@ -142,6 +154,20 @@ export class Wharf {
       const recover = (rec: ContainerRecord) =>
         recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
       const tasks = new TaskService({ store, volumes, runc, recover });
+      const networks = new NetworkService({
+        db,
+        root,
+        runRoot,
+        events,
+        ...(opts.networkPools?.ipv4 ? { pools: opts.networkPools.ipv4 } : {}),
+        ...(opts.networkPools?.ipv6 ? { ipv6Pools: opts.networkPools.ipv6 } : {}),
+      });
+      const containerNetworks = new ContainerNetworks(
+        networks,
+        records,
+        async (rec) => (await tasks.observe(rec)).running,
+      );
+      store.networks = containerNetworks;
       const containers = new ContainerService({
         store,
         images,
@@ -162,6 +188,8 @@ export class Wharf {
         tasks,
         containerFiles,
         volumes,
+        networks,
+        containerNetworks,
         registries,
         events,
         intents,

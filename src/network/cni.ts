@@ -36,9 +36,10 @@ export interface CniResult {
   dns?: Record<string, unknown>;
 }
 
-const DEFAULT_BRIDGE = 'wharf0';
+/** The default `bridge` network's Linux bridge and subnet. */
+export const DEFAULT_BRIDGE_NAME = 'wharf0';
 const DEFAULT_NETWORK_NAME = 'wharf';
-const DEFAULT_SUBNET = '10.89.0.0/24';
+export const DEFAULT_SUBNET = '10.89.0.0/24';
 /** host-local's gateway on the default subnet (its first address): what `--add-host name:host-gateway` means. */
 export const DEFAULT_GATEWAY = '10.89.0.1';
 
@@ -54,7 +55,7 @@ export function bridgeConflist(opts: BridgeNetworkOptions = {}): CniConflist {
   if (opts.ipamDataDir) ipam.dataDir = opts.ipamDataDir;
   const bridge: CniPluginConf = {
     type: 'bridge',
-    bridge: opts.bridge ?? DEFAULT_BRIDGE,
+    bridge: opts.bridge ?? DEFAULT_BRIDGE_NAME,
     isGateway: true,
     ipMasq: true,
     hairpinMode: true,
@@ -166,7 +167,11 @@ function pluginConf(
     conf.runtimeConfig = { portMappings: portMappingsConf(rt.portMappings ?? []) };
   }
   if (plugin.type === 'bridge' && rt.mac) conf.runtimeConfig = { mac: rt.mac };
-  if (prevResult) conf.prevResult = prevResult;
+  // portmap publishes on each family the container has an address of; IPv6 is the relay's (port-proxy.ts), which
+  // also serves [::1] (no DNAT can send IPv6 loopback traffic to another host address): portmap sees IPv4 only.
+  if (prevResult && plugin.type === 'portmap')
+    conf.prevResult = { ...prevResult, ips: (prevResult.ips ?? []).filter((i) => !i.address.includes(':')) };
+  else if (prevResult) conf.prevResult = prevResult;
   return conf;
 }
 

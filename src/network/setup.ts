@@ -18,6 +18,8 @@ import { withPortLock } from './port-lock.js';
 import { stopPortProxy } from './port-proxy.js';
 import type { PortMapping } from './publish.js';
 import type { NetworkAttachment } from '../runtime/spec.js';
+import { attachEndpoint, detachEndpoint, type AttachedEndpoint } from './endpoint.js';
+import type { EndpointRecord, NetworkRecord } from './network-records.js';
 import { trace } from '../util/index.js';
 import {
   nativeBridgeSetup,
@@ -28,7 +30,18 @@ import {
 } from './native-bridge.js';
 import { netlinkAvailable } from './netlink.js';
 
-export type NetworkMode = 'bridge' | 'host' | 'none';
+/** bridge, host, none, or a user-defined network's name (HostConfig.NetworkMode as Docker records it). */
+export type NetworkMode = 'bridge' | 'host' | 'none' | (string & {});
+
+/** The predefined modes; anything else names a user-defined network. */
+export const isUserNetworkMode = (mode: string): boolean =>
+  mode !== 'bridge' && mode !== 'host' && mode !== 'none' && mode !== 'default' && !mode.startsWith('container:');
+
+/** One user-defined network a starting container joins, its endpoint already recorded (addresses taken). */
+export interface UserNetworkJoin {
+  network: NetworkRecord;
+  endpoint: EndpointRecord;
+}
 
 export interface NetworkRequest {
   /** The container ID (CNI_CONTAINERID; the namespace is `wharf-<id>`). */
@@ -47,6 +60,8 @@ export interface NetworkRequest {
   /** The bridge network's settings (default: bridge wharf0, 10.89.0.0/24). */
   network?: BridgeNetworkOptions;
   pluginDir?: string;
+  /** On user-defined networks: the networks, the first one the container's own (its ports, gateway, resolver). */
+  userNetworks?: UserNetworkJoin[];
   /** The host's resolv.conf (default: read /etc/resolv.conf). */
   hostResolvConf?: string;
 }
@@ -69,6 +84,8 @@ export interface NetworkSetup {
   /** The process that publishes the ports on IPv6 (port-proxy.ts), stopped with the network. */
   proxyPid?: number;
   cni?: { conflist: CniConflist; result: CniResult; ifName: string; pluginDir: string };
+  /** The container's interfaces on user-defined networks (endpoint.ts), in attach order. */
+  endpoints?: AttachedEndpoint[];
   /** Set when the container joined the bridge without CNI (native-bridge.ts, WHARF_NET_NATIVE=1). */
   native?: NativeNetworkState;
 }
@@ -128,9 +145,10 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
   }
   // Choosing host ports and publishing them (portmap's rules, added with the network) is one step under a lock.
   const wanted = req.ports ?? [];
+  const make = req.userNetworks && req.mode !== 'bridge' ? userNetworks : bridgeWithUserNetworks;
   return wanted.length
-    ? withPortLock(() => bridgeNetwork(req, wanted, resolvText, pluginDir))
-    : bridgeNetwork(req, [], resolvText, pluginDir);
+    ? withPortLock(() => make(req, wanted, resolvText, pluginDir))
+    : make(req, [], resolvText, pluginDir);
 }
 
 async function bridgeNetwork(
@@ -213,24 +231,132 @@ async function bridgeNetwork(
   }
 }
 
+/** The default bridge, then the user-defined networks a bridge container was connected to, as eth1, eth2, … */
+async function bridgeWithUserNetworks(
+  req: NetworkRequest,
+  wanted: PortMapping[],
+  resolvText: string,
+  pluginDir: string,
+): Promise<NetworkSetup> {
+  const setup = await bridgeNetwork(req, wanted, resolvText, pluginDir);
+  if (!req.userNetworks?.length) return setup;
+  const endpoints: AttachedEndpoint[] = [{ ifName: IFNAME } as AttachedEndpoint];
+  try {
+    for (const join of req.userNetworks) {
+      endpoints.push(
+        await attachEndpoint({
+          containerId: req.id,
+          netnsPath: setup.netnsPath!,
+          ifName: nextIfName(endpoints),
+          network: join.network,
+          endpoint: join.endpoint,
+          pluginDir,
+        }),
+      );
+    }
+  } catch (err) {
+    await teardownNetwork(req.id, { ...setup, endpoints: endpoints.slice(1) }).catch(() => {});
+    throw err;
+  }
+  return { ...setup, endpoints: endpoints.slice(1) };
+}
+
+/** The next free interface name in a container's namespace: eth0, eth1, … */
+export function nextIfName(endpoints: ReadonlyArray<{ ifName: string }>): string {
+  const used = new Set(endpoints.map((e) => e.ifName));
+  let i = 0;
+  while (used.has(`eth${i}`)) i++;
+  return `eth${i}`;
+}
+
+/**
+ * A namespace on user-defined networks: one interface per network (endpoint.ts), the ports published on the first,
+ * and the first network's gateway as the resolver (aardvark-dns listens there; dns.ts), with the host's search
+ * domains and options, as Docker's embedded resolver gets them.
+ */
+async function userNetworks(
+  req: NetworkRequest,
+  wanted: PortMapping[],
+  resolvText: string,
+  pluginDir: string,
+): Promise<NetworkSetup> {
+  const ports = await allocateRandomPorts(wanted);
+  await checkPortsFree(ports);
+  const name = netnsNameFor(req.id);
+  const nsPath = await createNetns(name, req.userns);
+  const endpoints: AttachedEndpoint[] = [];
+  try {
+    await invokePlugin('ADD', loopbackConf(), { containerId: req.id, netns: nsPath, ifName: 'lo', pluginDir });
+    for (const [i, join] of (req.userNetworks ?? []).entries()) {
+      endpoints.push(
+        await attachEndpoint({
+          containerId: req.id,
+          netnsPath: nsPath,
+          ifName: nextIfName(endpoints),
+          network: join.network,
+          endpoint: join.endpoint,
+          ...(i === 0 ? { ports } : {}),
+          ...(req.mac && i === 0 ? { mac: req.mac } : {}),
+          pluginDir,
+        }),
+      );
+    }
+  } catch (err) {
+    await deleteNetns(name).catch(() => {});
+    throw err;
+  }
+  const first = endpoints[0];
+  const hostResolvOpts = resolvConfContent(resolvText, { ...req.dns, dns: [] });
+  const keep = hostResolvOpts.split('\n').filter((l) => l.startsWith('search ') || l.startsWith('options '));
+  const nameservers = first ? [first.gateway] : [];
+  const search = req.dns?.dnsSearch?.length
+    ? [`search ${req.dns.dnsSearch.join(' ')}`]
+    : keep.filter((l) => l.startsWith('search'));
+  const options = req.dns?.dnsOptions?.length
+    ? [`options ${req.dns.dnsOptions.join(' ')}`]
+    : keep.filter((l) => l.startsWith('options'));
+  return {
+    id: req.id,
+    mode: req.mode,
+    netnsName: name,
+    netnsPath: nsPath,
+    ...(first ? { ip: first.ip, prefixLength: first.prefixLength, gateway: first.gateway } : {}),
+    ...(first?.mac ? { mac: first.mac } : {}),
+    ports,
+    hosts: hostsFor(req, first?.ip),
+    resolvConf: [...search, ...nameservers.map((n) => `nameserver ${n}`), ...options, ''].join('\n'),
+    warnings: [],
+    endpoints,
+  };
+}
+
 /**
  * Undo setupNetwork: CNI DEL in reverse (releases the IP, removes the veth and this container's iptables rules),
  * then the namespace. Idempotent; without a saved setup it still deletes by container ID what it can.
  */
 export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
-  if (saved?.mode === 'host') return;
+  if (saved?.mode === 'host' || saved?.mode.startsWith('container:')) return;
   await stopPortProxy(saved?.proxyPid, id);
   // `none` lives in runc's own namespace, which goes with the container (older records name a namespace).
   if (saved?.mode === 'none' && !saved.netnsName) return;
   const name = saved?.netnsName ?? netnsNameFor(id);
   const nsPath = saved?.netnsPath ?? netnsPath(name);
+  let first: unknown;
+  // User-defined networks' interfaces first (endpoint.ts), whichever way the default bridge was joined.
+  for (const [i, ep] of (saved?.endpoints ?? []).entries()) {
+    try {
+      await detachEndpoint(id, nsPath, ep, i === 0 ? saved?.ports : []);
+    } catch (err) {
+      first ??= err;
+    }
+  }
   // Without its record, a container that joined natively is known by its veth (named after its ID).
   const native = saved?.native ?? (saved ? undefined : nativeLeftovers(id, IFNAME));
   if (native) {
     await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native);
+    if (first) throw first;
     return;
   }
-  let first: unknown;
   if (saved?.cni || !saved) {
     const conflist = saved?.cni?.conflist ?? bridgeConflist();
     try {

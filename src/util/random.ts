@@ -9,7 +9,7 @@ const crypto = lazyBuiltin<typeof Crypto>('node:crypto');
  * loading node:crypto: that module and its sixteen internal parts cost ~5 ms of start-up, and most commands (every
  * `run`) need a few random bytes for a name or an ID and nothing else from it.
  */
-function randomBytesSync(n: number): Buffer {
+export function randomBytesSync(n: number): Buffer {
   const buf = Buffer.allocUnsafe(n);
   let fd: number;
   try {

@@ -31,9 +31,14 @@ export function dockerdAvailable(): boolean {
 
 /**
  * `privateBridge`: dockerd in a network namespace of its own (`unshare -n`) with its default bridge, for comparisons
- * that need Docker's `bridge` network; its docker0 lives and dies in that namespace.
+ * that need Docker's `bridge` network; its docker0 lives and dies in that namespace. `iptables` (with
+ * `privateBridge` only): dockerd manages its rules too, in that namespace's own tables (its embedded DNS and its
+ * isolation between networks need them).
  */
-export async function startDockerd(extraArgs: string[] = [], opts: { privateBridge?: boolean } = {}): Promise<Dockerd> {
+export async function startDockerd(
+  extraArgs: string[] = [],
+  opts: { privateBridge?: boolean; iptables?: boolean } = {},
+): Promise<Dockerd> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wharf-dockerd-'));
   const socket = path.join(dir, 'd.sock');
   const ns = `wharf-test-${path.basename(dir)}`;
@@ -50,8 +55,7 @@ export async function startDockerd(extraArgs: string[] = [], opts: { privateBrid
       '--pidfile',
       path.join(dir, 'd.pid'),
       ...(opts.privateBridge ? [] : ['--bridge=none']),
-      '--iptables=false',
-      '--ip6tables=false',
+      ...(opts.privateBridge && opts.iptables ? [] : ['--iptables=false', '--ip6tables=false']),
       '--containerd-namespace',
       ns,
       '--containerd-plugins-namespace',
@@ -122,7 +126,10 @@ export interface SideBySide {
  * A Wharf root and a private dockerd that hold the same `busybox` image (CMD sh): imported into Wharf, saved, and
  * loaded into dockerd, so that both report the same image ID. For tests that run the same steps on both engines.
  */
-export async function sideBySide(prefix: string, opts: { privateBridge?: boolean } = {}): Promise<SideBySide> {
+export async function sideBySide(
+  prefix: string,
+  opts: { privateBridge?: boolean; iptables?: boolean } = {},
+): Promise<SideBySide> {
   if (!dockerdAvailable()) throw new Error('dockerd is not installed');
   const t = await tempRoot(prefix);
   let dockerd: Dockerd | undefined;

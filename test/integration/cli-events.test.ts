@@ -304,5 +304,5 @@ test("system prune: Docker's warning, each prune's report and the total; -a and 
     await wharf(['events', '--since', '30s', '--until', '0s', '-f', 'event=prune', '--format', '{{.Type}}']),
     'ev',
   );
-  assert.match(ev.stdout, /container\nvolume\nimage\nbuilder\n/);
+  assert.match(ev.stdout, /container\nnetwork\nvolume\nimage\nbuilder\n/);
 });

@@ -77,7 +77,12 @@ function register1(parent: Command, ctx: CliContext): void {
                 .map(([k, v]) => `${k}=${v}`)
                 .join(','),
               Mounts: c.mounts.map((m) => m.Name ?? m.Source).join(','),
-              Networks: c.hostConfig.NetworkMode,
+              Networks: [
+                ...new Set([
+                  ...(c.networks && c.hostConfig.NetworkMode !== 'bridge' ? [] : [c.hostConfig.NetworkMode]),
+                  ...Object.keys(c.networks ?? {}),
+                ]),
+              ].join(','),
             });
           }
           const table =

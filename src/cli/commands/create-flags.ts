@@ -122,7 +122,7 @@ export function createFlags(cmd: Command): Command {
     .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect, [])
     .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect, [])
     .option('-P, --publish-all', 'Publish all exposed ports to random ports')
-    .option('--network <string>', 'Connect a container to a network (bridge, host, none)')
+    .option('--network <string>', 'Connect a container to a network')
     .option('--net <string>', 'Alias of --network')
     .option('--read-only', "Mount the container's root filesystem as read only")
     .option('--privileged', 'Give extended privileges to this container')
@@ -201,8 +201,6 @@ export async function toCreateOptions(
   // The docker CLI checks these before it calls the daemon (a bad `-p` fails `create` with 125, not 1).
   for (const p of o.publish) parsePublish(p);
   if (o.platform) parsePlatform(o.platform);
-  if (!['bridge', 'host', 'none'].includes(network))
-    throw new WharfError('INVALID_ARGUMENT', `network ${network} not found`);
   // The docker CLI's own checks, before the engine's (validateRestartPolicy in ContainerService.create).
   const restartPolicy = parseRestartPolicy(o.restart);
   checkRestartWithAutoRemove(restartPolicy, o.rm === true);
@@ -295,7 +293,10 @@ function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
     dnsSearch: o.dnsSearch,
     dnsOptions: o.dnsOption,
     ...(o.macAddress ? { macAddress: checkMacAddress(o.macAddress) } : {}),
-    ...networkEndpointOptions(o),
+    ...networkEndpointOptions(
+      o,
+      (o.network ?? o.net ?? 'bridge') === 'default' ? 'bridge' : (o.network ?? o.net ?? 'bridge'),
+    ),
     ...(o.domainname !== undefined ? { domainname: o.domainname } : {}),
     expose: parseExpose(o.expose),
     annotations: parseKeyValues(o.annotation),
@@ -315,12 +316,14 @@ function runFlagOptions(o: CreateFlags): Partial<CreateOptions> {
 
 /**
  * `--ip`, `--ip6`, `--link-local-ip`, `--link` and `--network-alias`: the docker CLI passes the addresses on as
- * strings (dockerd checks them), checks each link's format as it parses the flag, and refuses aliases itself: Wharf has only the
+ * strings (dockerd checks them), checks each link's format as it parses the flag, and refuses aliases itself on the
  * predefined networks, where network-scoped aliases do not exist.
  */
-function networkEndpointOptions(o: CreateFlags): Partial<CreateOptions> {
-  if (o.networkAlias.length) throw new WharfError('INVALID_ARGUMENT', NETWORK_ALIAS_REFUSAL);
+function networkEndpointOptions(o: CreateFlags, network: string): Partial<CreateOptions> {
+  if (o.networkAlias.length && ['bridge', 'host', 'none'].includes(network))
+    throw new WharfError('INVALID_ARGUMENT', NETWORK_ALIAS_REFUSAL);
   return {
+    ...(o.networkAlias.length ? { networkAliases: o.networkAlias } : {}),
     ...(o.ip ? { ipv4Address: o.ip } : {}),
     ...(o.ip6 ? { ipv6Address: o.ip6 } : {}),
     ...(o.linkLocalIp.length ? { linkLocalIPs: o.linkLocalIp } : {}),

@@ -62,6 +62,7 @@ export const VERB_MODULES: ReadonlyArray<{
   },
   { name: 'attach', verbs: ['attach', 'container'], load: () => import('./attach.js') },
   { name: 'volumes', verbs: ['volume'], load: () => import('./volumes.js') },
+  { name: 'networks', verbs: ['network'], load: () => import('./networks.js') },
   { name: 'container-ops', verbs: ['commit', 'exec', 'cp'], load: () => import('./container-ops.js') },
   { name: 'registry', verbs: ['registry'], load: () => import('./registry.js') },
   { name: 'update', verbs: ['update', 'container'], load: () => import('./update.js') },

@@ -18,7 +18,7 @@ export function pruneWarning(o: { all?: boolean; volumes?: boolean }): string {
 }
 
 /**
- * `system prune`: the container, volume, image and build-cache prunes (the services' own), in Docker's order and
+ * `system prune`: the container, network, volume, image and build-cache prunes (the services' own), in Docker's order and
  * with each one's report, then the total.
  */
 export function register(program: Command, ctx: CliContext): void {
@@ -42,6 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
         const ctrs = await w.containers.prune((c) => prunable(f, c.created, c.config.Labels ?? {}));
         section('Deleted Containers', ctrs.deleted);
         total += ctrs.reclaimed;
+        section('Deleted Networks', await w.networks.prune((n) => prunable(f, n.created, n.record?.labels ?? {})));
         if (o.volumes) {
           // Anonymous volumes only, even with -a (as Docker's system prune since API 1.42).
           const vols = await w.volumes.prune({ filter: (v) => prunable(f, undefined, v.labels) });
