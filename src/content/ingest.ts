@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { WharfError, is, isErrno } from '../errors/index.js';
+import { WharfError, is, isErrno, withDiskFullPlace } from '../errors/index.js';
 import { algorithmOf, createHash, type Algorithm, type Digest } from '../digest/index.js';
 import type { BlobInfo, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
@@ -163,7 +163,11 @@ class LocalContentWriter implements ContentWriter {
         `content${what(this.expected)} is larger than the expected ${this.expected.size} bytes`,
       );
     }
-    await fh.write(chunk);
+    try {
+      await fh.write(chunk);
+    } catch (err) {
+      throw withDiskFullPlace(err, path.join(this.dir, 'data'));
+    }
     this.hash.update(chunk);
     this._offset += chunk.length;
     this.#updatedAt = new Date();
@@ -189,6 +193,8 @@ class LocalContentWriter implements ContentWriter {
     this.#fh = undefined;
     try {
       await fh.sync();
+    } catch (err) {
+      throw withDiskFullPlace(err, path.join(this.dir, 'data'));
     } finally {
       await fh.close();
     }

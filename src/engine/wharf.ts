@@ -4,7 +4,7 @@ import { WharfError } from '../errors/index.js';
 import { Intents, openMetaDb, type MetaDb } from '../meta/index.js';
 import { LocalContentStore, type ContentStore } from '../content/index.js';
 import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshotter } from '../snapshot/index.js';
-import { ImageService, checkImageStore, type CheckReport } from '../image/index.js';
+import { ImageService, checkImageIntents, checkImageStore, type CheckReport } from '../image/index.js';
 import { Runc } from '../runtime/index.js';
 import { EventLog } from '../events/index.js';
 // Deep import: the service loads pull, push and the registry client on its first call, not here.
@@ -82,6 +82,8 @@ export class Wharf {
       layers: this.images.layers,
     };
     const store = this.containerStore;
+    // Pulls and loads killed half-way (image/transfer-intent.ts): reported, rolled back with repair.
+    const imageIn = await checkImageIntents(this.images.intentDeps, opts.repair ?? false);
     const interrupted = await checkContainers(
       store.records,
       (id) => store.paths(id).dir,
@@ -93,7 +95,7 @@ export class Wharf {
       repair: opts.repair ?? false,
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
     });
-    return { ...report, problems: [...interrupted, ...report.problems] };
+    return { ...report, problems: [...imageIn, ...interrupted, ...report.problems] };
   }
 
   static async open(opts: WharfOptions): Promise<Wharf> {
