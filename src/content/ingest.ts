@@ -216,12 +216,17 @@ class LocalContentWriter implements ContentWriter {
     if (!fh) return;
     this.#fh = undefined;
     try {
-      await fh.sync();
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.writeFile(path.join(this.dir, 'updatedat'), this.#updatedAt.toISOString());
     } finally {
-      await fh.close();
+      // Unlocked whatever failed (a full disk fails both writes above): a lock held by a live process that no
+      // longer writes would keep anyone, this process's own rollback included, from dropping the ingest.
+      await unlock(this.dir);
     }
-    await fsp.writeFile(path.join(this.dir, 'updatedat'), this.#updatedAt.toISOString());
-    await unlock(this.dir);
   }
 
   #handle(): FileHandle {

@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { WharfError, withDiskFullPlace } from '../errors/index.js';
+import { WharfError, isDiskFull, withDiskFullPlace } from '../errors/index.js';
 import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
   parseManifest,
@@ -104,6 +104,7 @@ async function stage(src: Readable, dir: string): Promise<Staged> {
   const input = await decompressStream(src);
   await Promise.all([pipeline(input, extract), done]).catch((err) => {
     if (err instanceof WharfError) throw err;
+    if (isDiskFull(err)) throw withDiskFullPlace(err, `the archive's staging directory ${dir}`);
     throw new WharfError('INVALID_ARGUMENT', `invalid archive: ${(err as Error).message}`, { cause: err });
   });
   return { dir, files, links };
@@ -285,7 +286,9 @@ export async function loadArchive(
     intent.done();
     return result;
   } catch (err) {
-    // Layers unpacked for an image that was not recorded belong to nothing.
+    // Layers unpacked for an image that was not recorded belong to nothing. The staging dir goes first: on a full
+    // disk the database can take the rollback's writes only once its space is free.
+    await fsp.rm(dir, { recursive: true, force: true });
     await rollBackImageIn(intent.record, svc.intentDeps).catch(() => {});
     throw err;
   } finally {

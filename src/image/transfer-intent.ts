@@ -67,7 +67,9 @@ export class ImageInIntentLog {
 export async function rollBackImageIn(
   intent: IntentRecord<ImageInIntent>,
   deps: ImageIntentDeps,
-  opts: { keepIngests?: boolean } = {},
+  /** `ownLease`: the failing operation's own lease, dropped once the partial downloads are (on a full disk the
+   * database can take the delete only when they have freed space). */
+  opts: { keepIngests?: boolean; ownLease?: string } = {},
 ): Promise<string[] | undefined> {
   const done: string[] = [];
   const p = intent.payload;
@@ -82,6 +84,7 @@ export async function rollBackImageIn(
       }
     }
   }
+  if (opts.ownLease) deps.records.leases.delete(opts.ownLease);
   for (const l of deps.records.leases.all()) {
     // The operation's own lease (pull-<pid>-…): what it protected is dealt with below.
     if (l.pid === intent.owner.pid && !pidAlive(l.pid)) deps.records.leases.delete(l.id);

@@ -226,8 +226,7 @@ async function pullOne(
   } catch (err) {
     // Undo what this pull made; partial downloads stay for the next pull to resume, unless the local disk failed.
     const keepIngests = !isDiskFull(err) && !isDiskFull((err as Error).cause);
-    images.records.leases.delete(leaseId); // its blobs are not protected from their own rollback
-    await rollBackImageIn(intent.record, images.intentDeps, { keepIngests }).catch(() => {});
+    await rollBackImageIn(intent.record, images.intentDeps, { keepIngests, ownLease: leaseId }).catch(() => {});
     throw err;
   } finally {
     images.records.leases.delete(leaseId);
