@@ -5,6 +5,7 @@ import { algorithmOf, type Digest } from '../digest/index.js';
 import type { BlobDriver } from './storage/driver.js';
 import { blobPath, uploadPath } from './storage/paths.js';
 import type { RegistryIndex, UploadRecord } from './metadata/index.js';
+import { isNoSpace, type SpaceReserve } from './storage/reserve.js';
 
 export interface StoreOptions {
   /**
@@ -12,6 +13,8 @@ export interface StoreOptions {
    * manifest that refers to it. GC never removes a leased blob; the lease ends early when that manifest arrives.
    */
   blobLeaseMs: number;
+  /** Space kept back for the operations that free space (storage/reserve.ts); none without it. */
+  reserve?: SpaceReserve;
 }
 
 interface UploadHash {
@@ -191,6 +194,8 @@ export class RegistryStore {
       await this.#commit(repo, expected, uploadPath(id), st.size, `upload:${id}`);
       await this.index.uploads.delete(id);
       this.#hashes.delete(id);
+      // The reserve given back on a full disk comes back once there is room (one stat while it is there).
+      await this.options.reserve?.fill().catch(() => false);
       return { size: st.size };
     });
   }
@@ -213,11 +218,31 @@ export class RegistryStore {
     await this.index.blobs.finishCommit(repo, d, size);
   }
 
+  /**
+   * Run an operation that frees space (a DELETE, GC, the upload purge). On a full disk it fails only for want of the
+   * few pages its own bookkeeping writes: then the reserve is given back and it runs once more. Once it is done, the
+   * reserve is made again if there is room for it.
+   */
+  async freeing<T>(fn: () => Promise<T>): Promise<T> {
+    const reserve = this.options.reserve;
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      if (!reserve || !isNoSpace(err) || !(await reserve.release())) throw err;
+      result = await fn();
+    }
+    await reserve?.fill().catch(() => false);
+    return result;
+  }
+
   async cancelUpload(repo: string, id: string): Promise<void> {
-    await this.#withUpload(id, async () => {
-      await this.#session(repo, id);
-      await this.#dropUpload(id);
-    });
+    await this.freeing(() =>
+      this.#withUpload(id, async () => {
+        await this.#session(repo, id);
+        await this.#dropUpload(id);
+      }),
+    );
   }
 
   async #dropUpload(id: string): Promise<void> {
@@ -228,11 +253,13 @@ export class RegistryStore {
 
   /** Removes an upload session whatever its repository (purging); returns its size. */
   async purgeUpload(id: string): Promise<number> {
-    return this.#withUpload(id, async () => {
-      const st = await this.driver.stat(uploadPath(id));
-      await this.#dropUpload(id);
-      return st?.size ?? 0;
-    });
+    return this.freeing(() =>
+      this.#withUpload(id, async () => {
+        const st = await this.driver.stat(uploadPath(id));
+        await this.#dropUpload(id);
+        return st?.size ?? 0;
+      }),
+    );
   }
 
   /** Links a blob already in the store to `repo` (cross-repository mount); false when it is not there. */
