@@ -1,6 +1,7 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
+import { testPauseMidStream, testPausePoint } from '../util/index.js';
 import { algorithmOf, type Digest } from '../digest/index.js';
 import type { BlobDriver } from './storage/driver.js';
 import { blobPath, uploadPath } from './storage/paths.js';
@@ -142,7 +143,8 @@ export class RegistryStore {
       }
       let received = 0;
       try {
-        for await (const chunk of body) {
+        // Fault tests stop the server here, with part of the chunk written (test/faults/registry-upload.test.ts).
+        for await (const chunk of testPauseMidStream(body, 'registry:upload-append', 256 * 1024)) {
           const b = chunk as Buffer;
           await w.write(b);
           received += b.length;
@@ -191,6 +193,7 @@ export class RegistryStore {
         await this.#dropUpload(id);
         throw new WharfError('DIGEST_MISMATCH', `upload ${id}: content has digest ${got}, not ${expected}`);
       }
+      testPausePoint('registry:upload-before-commit');
       await this.#commit(repo, expected, uploadPath(id), st.size, `upload:${id}`);
       await this.index.uploads.delete(id);
       this.#hashes.delete(id);
@@ -215,6 +218,7 @@ export class RegistryStore {
   async #commit(repo: string, d: Digest, from: string, size: number, leaseId: string): Promise<void> {
     await this.index.blobs.beginCommit(repo, d, leaseId, new Date(Date.now() + this.options.blobLeaseMs));
     await this.driver.move(from, blobPath(d));
+    testPausePoint('registry:upload-after-move');
     await this.index.blobs.finishCommit(repo, d, size);
   }
 
