@@ -47,6 +47,7 @@ export {
   checkImageIntents,
   LOAD_INTENT,
   PULL_INTENT,
+  PUSH_INTENT,
   recoverImageIn,
   rollBackImageIn,
   type ImageInIntent,

@@ -10,7 +10,9 @@ import type { ImageRecords } from './records.js';
 /** Intent kinds of the operations that bring images in; their subject is the reference or archive they work on. */
 export const PULL_INTENT = 'pull';
 export const LOAD_INTENT = 'load';
-export const IMAGE_IN_KINDS: readonly string[] = [PULL_INTENT, LOAD_INTENT];
+/** A push stores one blob locally (the manifest it sent) before recording it: its intent notes that blob. */
+export const PUSH_INTENT = 'push';
+export const IMAGE_IN_KINDS: readonly string[] = [PULL_INTENT, LOAD_INTENT, PUSH_INTENT];
 
 /** What a pull or load has made so far that nothing refers to until its image record exists. */
 export interface ImageInIntent {
@@ -36,7 +38,7 @@ export class ImageInIntentLog {
 
   constructor(
     private readonly intents: Intents,
-    kind: typeof PULL_INTENT | typeof LOAD_INTENT,
+    kind: typeof PULL_INTENT | typeof LOAD_INTENT | typeof PUSH_INTENT,
     subject: string,
   ) {
     this.#rec = intents.begin<ImageInIntent>(kind, subject, { ingests: [], blobs: [], layers: [] });
