@@ -101,6 +101,17 @@ test('system check reports a killed pull, and --repair rolls it back', async () 
   assert.deepEqual(await leftovers(), []);
 });
 
+test('a pull that finds its layer unpacked meanwhile by another drops the blob it downloaded (no orphan)', async () => {
+  await removeAll();
+  // A has downloaded the layer and stops; B finds the blob, unpacks it and records the image; then A goes on.
+  const a = await runUntilStep(dst.root, ['pull', image], 'pull:after-fetch');
+  ok(await cli(['pull', image]), 'pull B');
+  const done = new Promise<number | null>((resolve) => a.child.once('exit', (code) => resolve(code)));
+  process.kill(a.child.pid!, 'SIGCONT');
+  assert.equal(await done, 0, 'pull A');
+  assert.deepEqual(await leftovers(), []);
+});
+
 test('parallel pulls of one image into one store all succeed and leave no orphan blob (bounded: 4 rounds of 5)', async () => {
   for (let round = 0; round < 4; round++) {
     await removeAll();
