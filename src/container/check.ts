@@ -1,5 +1,5 @@
 import { shortId } from '../digest/index.js';
-import type { CheckProblem } from '../image/index.js';
+import { IMAGE_IN_KINDS, type CheckProblem } from '../image/index.js';
 import { LockBusyError, withFileLock } from '../util/index.js';
 import {
   COMMIT_INTENT,
@@ -28,6 +28,7 @@ export async function checkContainers(
 ): Promise<CheckProblem[]> {
   const problems: CheckProblem[] = [];
   for (const intent of deps.intents.stale()) {
+    if (IMAGE_IN_KINDS.includes(intent.kind)) continue; // image/transfer-intent.ts checks those
     const what = `${intent.kind} of ${shortId(intent.subject)} by process ${intent.owner.pid} (gone), since ${intent.created}: ${JSON.stringify(intent.payload)}`;
     if (intent.kind !== COMMIT_INTENT) {
       problems.push({ kind: 'stale', what: `unfinished ${what}` });

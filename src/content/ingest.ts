@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { WharfError, is, isErrno } from '../errors/index.js';
+import { WharfError, is, isErrno, withDiskFullPlace } from '../errors/index.js';
 import { algorithmOf, createHash, type Algorithm, type Digest } from '../digest/index.js';
 import type { BlobInfo, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
@@ -163,7 +163,11 @@ class LocalContentWriter implements ContentWriter {
         `content${what(this.expected)} is larger than the expected ${this.expected.size} bytes`,
       );
     }
-    await fh.write(chunk);
+    try {
+      await fh.write(chunk);
+    } catch (err) {
+      throw withDiskFullPlace(err, path.join(this.dir, 'data'));
+    }
     this.hash.update(chunk);
     this._offset += chunk.length;
     this.#updatedAt = new Date();
@@ -189,6 +193,8 @@ class LocalContentWriter implements ContentWriter {
     this.#fh = undefined;
     try {
       await fh.sync();
+    } catch (err) {
+      throw withDiskFullPlace(err, path.join(this.dir, 'data'));
     } finally {
       await fh.close();
     }
@@ -210,12 +216,17 @@ class LocalContentWriter implements ContentWriter {
     if (!fh) return;
     this.#fh = undefined;
     try {
-      await fh.sync();
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.writeFile(path.join(this.dir, 'updatedat'), this.#updatedAt.toISOString());
     } finally {
-      await fh.close();
+      // Unlocked whatever failed (a full disk fails both writes above): a lock held by a live process that no
+      // longer writes would keep anyone, this process's own rollback included, from dropping the ingest.
+      await unlock(this.dir);
     }
-    await fsp.writeFile(path.join(this.dir, 'updatedat'), this.#updatedAt.toISOString());
-    await unlock(this.dir);
   }
 
   #handle(): FileHandle {

@@ -4,7 +4,7 @@ import { WharfError } from '../errors/index.js';
 import { Intents, openMetaDb, type MetaDb } from '../meta/index.js';
 import { LocalContentStore, type ContentStore } from '../content/index.js';
 import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshotter } from '../snapshot/index.js';
-import { ImageService, checkImageStore, type CheckReport } from '../image/index.js';
+import { ImageService, checkImageIntents, checkImageStore, type CheckReport } from '../image/index.js';
 import { Runc } from '../runtime/index.js';
 import { EventLog } from '../events/index.js';
 import { NetworkService, type AddressPool } from '../network/index.js';
@@ -102,6 +102,8 @@ export class Wharf {
       layers: this.images.layers,
     };
     const store = this.containerStore;
+    // Pulls and loads killed half-way (image/transfer-intent.ts): reported, rolled back with repair.
+    const imageIn = await checkImageIntents(this.images.intentDeps, opts.repair ?? false);
     const interrupted = await checkContainers(
       store.records,
       (id) => store.paths(id).dir,
@@ -115,7 +117,7 @@ export class Wharf {
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
     });
     const networks = await this.networks.check(opts.repair ?? false);
-    return { ...report, problems: [...interrupted, ...report.problems, ...networks] };
+    return { ...report, problems: [...imageIn, ...interrupted, ...report.problems, ...networks] };
   }
 
   static async open(opts: WharfOptions): Promise<Wharf> {

@@ -53,3 +53,21 @@ export function codeOf(err: unknown): ErrorCode | undefined {
 export function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
 }
+
+/** The errno codes of a local disk that cannot take more bytes. */
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+/** Whether `err` is a full disk (or quota) while writing locally. */
+export function isDiskFull(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && DISK_FULL_CODES.has((err as NodeJS.ErrnoException).code ?? '');
+}
+
+/**
+ * A full disk said as every full-disk error should be: "no space left on device" and where (Node's own message of a
+ * failed write() names no file). Other errors are returned as they are.
+ */
+export function withDiskFullPlace(err: unknown, where: string): unknown {
+  if (!isDiskFull(err) || err instanceof WharfError) return err;
+  const quota = (err as NodeJS.ErrnoException).code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device';
+  return new WharfError('UNAVAILABLE', `${quota}: cannot write ${where}`, { cause: err });
+}

@@ -41,3 +41,15 @@ export {
   type CheckProblem,
   type CheckOwners,
 } from './check.js';
+export {
+  ImageInIntentLog,
+  IMAGE_IN_KINDS,
+  checkImageIntents,
+  LOAD_INTENT,
+  PULL_INTENT,
+  PUSH_INTENT,
+  recoverImageIn,
+  rollBackImageIn,
+  type ImageInIntent,
+  type ImageIntentDeps,
+} from './transfer-intent.js';

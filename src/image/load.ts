@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { WharfError } from '../errors/index.js';
+import { WharfError, isDiskFull, withDiskFullPlace } from '../errors/index.js';
 import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
   parseManifest,
@@ -27,7 +27,8 @@ import { decompressStream, tarStream } from '../archive/index.js';
 import { parseNormalizedNamed, familiarString, withDefaultTag } from '../reference/index.js';
 import type { ImageService } from './service.js';
 import { chainIdOf } from './layers.js';
-import { ifExists, pidAlive, randomHex } from '../util/index.js';
+import { ifExists, pidAlive, randomHex, testPausePoint } from '../util/index.js';
+import { ImageInIntentLog, LOAD_INTENT, rollBackImageIn } from './transfer-intent.js';
 
 export interface LoadResult {
   /** Docker's lines: "Loaded image: busybox:latest" or "Loaded image ID: sha256:…". */
@@ -94,7 +95,8 @@ async function stage(src: Readable, dir: string): Promise<Staged> {
           files.add(name);
           next();
         })
-        .catch(fail);
+        // A full disk is not a bad archive: say so, and where.
+        .catch((err: unknown) => fail(withDiskFullPlace(err, dest)));
     });
     extract.on('finish', resolve);
     extract.on('error', reject);
@@ -102,6 +104,7 @@ async function stage(src: Readable, dir: string): Promise<Staged> {
   const input = await decompressStream(src);
   await Promise.all([pipeline(input, extract), done]).catch((err) => {
     if (err instanceof WharfError) throw err;
+    if (isDiskFull(err)) throw withDiskFullPlace(err, `the archive's staging directory ${dir}`);
     throw new WharfError('INVALID_ARGUMENT', `invalid archive: ${(err as Error).message}`, { cause: err });
   });
   return { dir, files, links };
@@ -205,10 +208,14 @@ export async function loadArchive(
 ): Promise<LoadResult> {
   const tmpRoot = path.join(opts.root, 'tmp');
   await sweepStaleStaging(tmpRoot);
+  // What a killed pull or load left goes first (transfer-intent.ts).
+  await svc.recoverInterrupted();
   const dir = path.join(tmpRoot, `load-${process.pid}-${randomHex(4)}`);
-  await fsp.mkdir(dir, { recursive: true });
+  const intent = new ImageInIntentLog(svc.intents, LOAD_INTENT, dir);
   try {
+    await fsp.mkdir(dir, { recursive: true }).catch((err: unknown) => Promise.reject(withDiskFullPlace(err, dir)));
     const s = await stage(src, dir);
+    testPausePoint('load:after-stage');
     const plan = s.files.has('manifest.json')
       ? await planDockerArchive(s)
       : s.files.has('index.json')
@@ -255,10 +262,11 @@ export async function loadArchive(
               ? r.pipe(new VerifyingStream(layer.desc.digest, layer.desc.size))
               : r;
           };
-          await svc.layers.create(chain[chain.length - 1] ?? null, await open(), {
-            expectedDiffId: diffId,
-            reopen: open,
-          });
+          testPausePoint('load:before-unpack');
+          await svc.layers
+            .create(chain[chain.length - 1] ?? null, await open(), { expectedDiffId: diffId, reopen: open })
+            .catch((err: unknown) => Promise.reject(withDiskFullPlace(err, `layer ${diffId} under ${opts.root}`)));
+          intent.note('layers', chainId);
         }
         chain.push(chainId);
       }
@@ -269,12 +277,20 @@ export async function loadArchive(
           throw new WharfError('INVALID_ARGUMENT', `invalid archive: bad image name ${JSON.stringify(n)}`);
         }
       });
+      testPausePoint('load:before-image');
       const img = await svc.create({ configRaw: p.configRaw, chain, tags: names, tagEvents: false });
       svc.emit('load', img.id);
       if (names.length === 0) result.loaded.push({ id: img.id });
       for (const n of names) result.loaded.push({ name: n, id: img.id });
     }
+    intent.done();
     return result;
+  } catch (err) {
+    // Layers unpacked for an image that was not recorded belong to nothing. The staging dir goes first: on a full
+    // disk the database can take the rollback's writes only once its space is free.
+    await fsp.rm(dir, { recursive: true, force: true });
+    await rollBackImageIn(intent.record, svc.intentDeps).catch(() => {});
+    throw err;
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }

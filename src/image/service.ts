@@ -1,6 +1,6 @@
 import type { ContentStore } from '../content/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
-import type { MetaDb } from '../meta/index.js';
+import { Intents, type MetaDb } from '../meta/index.js';
 import { WharfError } from '../errors/index.js';
 import { shortId, digestOf, type Digest } from '../digest/index.js';
 import {
@@ -15,6 +15,7 @@ import { parseImageConfig, type ImageConfig } from '../oci/index.js';
 import { ImageRecords, type ImageRecord } from './records.js';
 import { LayerStore } from './layers.js';
 import { ImageArchives } from './archives.js';
+import { recoverImageIn, type ImageIntentDeps } from './transfer-intent.js';
 import type { EventLog } from '../events/index.js';
 
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -49,7 +50,10 @@ export class ImageService {
   readonly archives: ImageArchives;
   /** Who uses an image: rmi and prune leave it to them (the engine passes the container records' answer). */
   readonly users: ImageUsers;
+  /** Write-ahead notes of pulls and loads (transfer-intent.ts): what a killed one left is rolled back. */
+  readonly intents: Intents;
   readonly #db: MetaDb;
+  readonly #snapshots: Snapshotter;
   readonly #content: ContentStore;
 
   constructor(
@@ -64,6 +68,8 @@ export class ImageService {
   ) {
     this.#db = db;
     this.#content = content;
+    this.#snapshots = snapshots;
+    this.intents = new Intents(db);
     this.users = users;
     this.records = new ImageRecords(db);
     this.layers = new LayerStore(this.records, content, snapshots);
@@ -71,6 +77,22 @@ export class ImageService {
   }
 
   /** A name (`busybox`, `busybox:1`, `x@sha256:…`), a full ID, `sha256:`-prefixed ID, or a unique ID prefix. */
+  /** What rolling back pulls and loads needs (transfer-intent.ts). */
+  get intentDeps(): ImageIntentDeps {
+    return {
+      intents: this.intents,
+      records: this.records,
+      layers: this.layers,
+      content: this.#content,
+      snapshots: this.#snapshots,
+    };
+  }
+
+  /** Roll back the pulls and loads whose process is gone (each pull and load starts with it). */
+  recoverInterrupted(): Promise<string[]> {
+    return recoverImageIn(this.intentDeps);
+  }
+
   resolve(nameOrId: string): ImageRecord {
     const found = this.tryResolve(nameOrId);
     if (!found) throw new WharfError('NOT_FOUND', `No such image: ${this.#displayName(nameOrId)}`);

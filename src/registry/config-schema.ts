@@ -44,6 +44,7 @@ export const SCHEMA: Schema = {
       readonly: { enabled: true },
     },
     cache: 'ignored',
+    reserve: { size: true },
   },
   database: { driver: true, dsn: true, pool: true, statementtimeout: true },
   http: {

@@ -33,6 +33,11 @@ export type DatabaseConfig =
 export interface RegistryConfig {
   /** The local data directory: the filesystem driver's root, and the SQLite index's home (`index.db`). */
   rootDirectory: string;
+  /**
+   * `storage.reserve.size`: bytes kept back in `<rootDirectory>/reserve` for DELETE and GC on a full disk
+   * (storage/reserve.ts); 0: none.
+   */
+  reserveBytes: number;
   /** `storage.s3`: blobs in an S3 bucket (every replica shares it); absent: the filesystem under rootDirectory. */
   s3?: S3Config;
   /** Where the index lives; with `postgres`, every replica shares the database. */
@@ -76,6 +81,17 @@ export interface RegistryConfig {
  * bytes of every killed push on disk for a week; the keys are the same, only the defaults are shorter.
  */
 const DEFAULT_UPLOAD_PURGE_AGE = '1h';
+/** Enough for the WAL pages of a large GC's deletes; not Wharf's to guess the disk, so small. */
+export const DEFAULT_RESERVE_BYTES = 8 * 1024 * 1024;
+
+/** `storage.reserve.size`: bytes as a number, or with a unit (`16MiB`, `16MB`, `16m`; binary multiples). */
+export function parseByteSize(v: unknown, where: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  const m = typeof v === 'string' ? /^(\d+)\s*(?:([kmg])(?:i?b)?|b)?$/i.exec(v.trim()) : null;
+  if (!m) throw new WharfError('INVALID_ARGUMENT', `config ${where}: ${JSON.stringify(v)} is not a size (e.g. 8MiB)`);
+  const unit = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1;
+  return Number(m[1]) * unit;
+}
 const DEFAULT_UPLOAD_PURGE_INTERVAL = '1h';
 
 /**
@@ -289,6 +305,10 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
 
   return {
     rootDirectory,
+    reserveBytes:
+      obj(storage.reserve, 'storage.reserve').size === undefined
+        ? DEFAULT_RESERVE_BYTES
+        : parseByteSize(obj(storage.reserve, 'storage.reserve').size, 'storage.reserve.size'),
     ...(s3 !== undefined ? { s3 } : {}),
     database,
     host,

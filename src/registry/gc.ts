@@ -222,6 +222,11 @@ export async function claimOrphans(gc: GcIndex, digests: Digest[], now: Date): P
  * commits the same digest meanwhile waits for the reservation to end, so it never loses its bytes.
  */
 export async function collectGarbage(store: RegistryStore, opts: GcRunOptions, now = new Date()): Promise<GcReport> {
+  // On a full disk too: GC is how space is won back (RegistryStore.freeing; a second run redoes what is left).
+  return store.freeing(() => collect(store, opts, now));
+}
+
+async function collect(store: RegistryStore, opts: GcRunOptions, now: Date): Promise<GcReport> {
   const started = Date.now();
   const { index, driver } = store;
   const collected: GcCollected & { kept?: GcKept } = opts.uploadsOnly

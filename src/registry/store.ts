@@ -1,10 +1,12 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
+import { testPauseMidStream, testPausePoint } from '../util/index.js';
 import { algorithmOf, type Digest } from '../digest/index.js';
 import type { BlobDriver } from './storage/driver.js';
 import { blobPath, uploadPath } from './storage/paths.js';
 import type { RegistryIndex, UploadRecord } from './metadata/index.js';
+import { isNoSpace, type SpaceReserve } from './storage/reserve.js';
 
 export interface StoreOptions {
   /**
@@ -12,6 +14,8 @@ export interface StoreOptions {
    * manifest that refers to it. GC never removes a leased blob; the lease ends early when that manifest arrives.
    */
   blobLeaseMs: number;
+  /** Space kept back for the operations that free space (storage/reserve.ts); none without it. */
+  reserve?: SpaceReserve;
 }
 
 interface UploadHash {
@@ -144,7 +148,8 @@ export class RegistryStore {
       }
       let received = 0;
       try {
-        for await (const chunk of body) {
+        // Fault tests stop the server here, with part of the chunk written (test/faults/registry-upload.test.ts).
+        for await (const chunk of testPauseMidStream(body, 'registry:upload-append', 256 * 1024)) {
           const b = chunk as Buffer;
           await w.write(b);
           received += b.length;
@@ -195,9 +200,12 @@ export class RegistryStore {
         await this.#dropUpload(id);
         throw new WharfError('DIGEST_MISMATCH', `upload ${id}: content has digest ${got}, not ${expected}`);
       }
+      testPausePoint('registry:upload-before-commit');
       await this.#commit(repo, expected, uploadPath(id), st.size, `upload:${id}`);
       await this.index.uploads.delete(id);
       this.#hashes.delete(id);
+      // The reserve given back on a full disk comes back once there is room (one stat while it is there).
+      await this.options.reserve?.fill().catch(() => false);
       return { size: st.size };
     });
   }
@@ -217,14 +225,35 @@ export class RegistryStore {
   async #commit(repo: string, d: Digest, from: string, size: number, leaseId: string): Promise<void> {
     await this.index.blobs.beginCommit(repo, d, leaseId, new Date(Date.now() + this.options.blobLeaseMs));
     await this.driver.move(from, blobPath(d));
+    testPausePoint('registry:upload-after-move');
     await this.index.blobs.finishCommit(repo, d, size);
   }
 
+  /**
+   * Run an operation that frees space (a DELETE, GC, the upload purge). On a full disk it fails only for want of the
+   * few pages its own bookkeeping writes: then the reserve is given back and it runs once more. Once it is done, the
+   * reserve is made again if there is room for it.
+   */
+  async freeing<T>(fn: () => Promise<T>): Promise<T> {
+    const reserve = this.options.reserve;
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      if (!reserve || !isNoSpace(err) || !(await reserve.release())) throw err;
+      result = await fn();
+    }
+    await reserve?.fill().catch(() => false);
+    return result;
+  }
+
   async cancelUpload(repo: string, id: string): Promise<void> {
-    await this.#withUpload(id, async () => {
-      await this.#session(repo, id);
-      await this.#dropUpload(id);
-    });
+    await this.freeing(() =>
+      this.#withUpload(id, async () => {
+        await this.#session(repo, id);
+        await this.#dropUpload(id);
+      }),
+    );
   }
 
   async #dropUpload(id: string): Promise<void> {
@@ -235,11 +264,13 @@ export class RegistryStore {
 
   /** Removes an upload session whatever its repository (purging); returns its size. */
   async purgeUpload(id: string): Promise<number> {
-    return this.#withUpload(id, async () => {
-      const st = await this.driver.stat(uploadPath(id));
-      await this.#dropUpload(id);
-      return st?.size ?? 0;
-    });
+    return this.freeing(() =>
+      this.#withUpload(id, async () => {
+        const st = await this.driver.stat(uploadPath(id));
+        await this.#dropUpload(id);
+        return st?.size ?? 0;
+      }),
+    );
   }
 
   /** Links a blob already in the store to `repo` (cross-repository mount); false when it is not there. */

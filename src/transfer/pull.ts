@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { WharfError, is } from '../errors/index.js';
+import { WharfError, is, isDiskFull } from '../errors/index.js';
 import type { Digest } from '../digest/index.js';
 import type { ContentProvider, ContentWriter, Ingester } from '../content/index.js';
 import {
@@ -26,8 +26,8 @@ import {
   type ImageManifest,
   type Platform,
 } from '../oci/index.js';
-import { chainIds, imageIdOf } from '../image/index.js';
-import { randomHex, Semaphore } from '../util/index.js';
+import { ImageInIntentLog, PULL_INTENT, chainIds, imageIdOf, rollBackImageIn } from '../image/index.js';
+import { randomHex, Semaphore, testPausePoint } from '../util/index.js';
 import { RegistryClient } from '../remote/index.js';
 import { shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
 
@@ -104,6 +104,9 @@ async function pullOne(
   const identifier = (ref.digest ?? ref.tag)!;
   const want = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : (opts.platform ?? hostPlatform());
 
+  // What a killed pull or load left goes first, before looking at which layers are here: it may release some, its
+  // partial downloads would block ours, its blobs would be orphans.
+  await images.recoverInterrupted();
   const top = await client.manifests.get(repo, identifier);
   const topParsed = parseManifest(top.raw, top.mediaType);
   emit({ type: 'message', text: `${identifier}: Pulling from ${repo}` });
@@ -179,6 +182,8 @@ async function pullOne(
 
   const leaseId = `pull-${process.pid}-${randomHex(6)}`;
   images.records.leases.create(leaseId, process.pid);
+  // Write-ahead note of what this pull makes (image/transfer-intent.ts): a kill leaves it for the next command.
+  const intent = new ImageInIntentLog(images.intents, PULL_INTENT, formatReference(ref));
   try {
     for (const i of missing) {
       emit({ type: 'layer', id: shortHex(manifest.layers[i]!.digest), status: 'Pulling fs layer' });
@@ -195,6 +200,7 @@ async function pullOne(
       missing,
       opts.concurrency ?? 3,
       emit,
+      intent,
     );
 
     // Keep the exact bytes of what the name resolved to (the index, for a multi-platform image): the repo digest
@@ -204,9 +210,11 @@ async function pullOne(
     const before = tagName
       ? images.records.tags.get(tagName)?.imageId
       : images.records.manifests.imageOf(repoName, top.digest);
+    testPausePoint('pull:before-image');
     // Docker's pull has one `pull` event (Registries.pull), no `tag`.
     await images.create({ configRaw, chain, tags: tagName ? [tagName] : [], tagEvents: false });
     images.records.manifests.add({ imageId, repository: repoName, digest: top.digest, mediaType: topParsed.mediaType });
+    intent.done();
     emit({ type: 'message', text: `Digest: ${top.digest}` });
     return {
       reference: formatReference(ref),
@@ -215,6 +223,11 @@ async function pullOne(
       upToDate: before === imageId && missing.length === 0,
       downloaded: missing.length,
     };
+  } catch (err) {
+    // Undo what this pull made; partial downloads stay for the next pull to resume, unless the local disk failed.
+    const keepIngests = !isDiskFull(err) && !isDiskFull((err as Error).cause);
+    await rollBackImageIn(intent.record, images.intentDeps, { keepIngests, ownLease: leaseId }).catch(() => {});
+    throw err;
   } finally {
     images.records.leases.delete(leaseId);
   }
@@ -232,6 +245,7 @@ async function downloadAndApply(
   missing: readonly number[],
   concurrency: number,
   emit: ProgressFn,
+  intent: ImageInIntentLog,
 ): Promise<void> {
   const { images, content } = engine;
   const sem = new Semaphore(Math.max(1, concurrency));
@@ -249,6 +263,7 @@ async function downloadAndApply(
           layers[i]!,
           emit,
           () => images.layers.get(chain[i]!) !== undefined,
+          intent,
         );
       } finally {
         release();
@@ -263,8 +278,10 @@ async function downloadAndApply(
       const id = shortHex(desc.digest);
       const downloadedNow = await downloads.get(i)!;
       if (images.layers.get(chain[i]!)) {
-        // Another pull of the same layer, in another process, finished it first.
+        // Another pull of the same layer, in another process, finished it first: the blob this one downloaded is
+        // not needed any more (kept, it was an orphan).
         images.records.layerBlobs.add(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
+        if (downloadedNow) await dropBlob(content, desc.digest);
         emit({ type: 'layer', id, status: 'Already exists' });
         continue;
       }
@@ -279,16 +296,17 @@ async function downloadAndApply(
         emit({ type: 'layer', id, status: 'Already exists' });
         continue;
       }
+      testPausePoint('pull:before-unpack');
       const rec = await images.layers.create(parent, blob, {
         expectedDiffId: diffIds[i]!,
         reopen: () => content.read(desc.digest),
       });
       if (rec.chainId !== chain[i])
         throw new WharfError('INTERNAL', `layer ${id} unpacked as chain ${rec.chainId}, expected ${chain[i]}`);
+      intent.note('layers', rec.chainId);
       images.records.layerBlobs.add(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
       // Layers are kept unpacked only; the compressed blob goes once applied (unless it was stored before this pull).
-      if (downloadedNow)
-        await content.delete(desc.digest).catch((err) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
+      if (downloadedNow) await dropBlob(content, desc.digest);
       emit({ type: 'layer', id, status: 'Pull complete' });
     }
   } catch (err) {
@@ -296,6 +314,10 @@ async function downloadAndApply(
     await Promise.allSettled(downloads.values());
     throw err;
   }
+}
+
+async function dropBlob(content: ContentProvider & Ingester & { delete(d: Digest): Promise<void> }, d: Digest) {
+  await content.delete(d).catch((err) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
 }
 
 const WAIT_STEP_MS = 250;
@@ -309,6 +331,7 @@ async function downloadLayer(
   desc: Descriptor,
   emit: ProgressFn,
   unpackedElsewhere: () => boolean,
+  intent: ImageInIntentLog,
 ): Promise<boolean> {
   const id = shortHex(desc.digest);
   if (await content.info(desc.digest)) {
@@ -317,9 +340,11 @@ async function downloadLayer(
   }
   const expected = { digest: desc.digest, size: desc.size };
   let writer: ContentWriter;
+  const ref = `pull-${desc.digest}`;
+  intent.note('ingests', ref);
   for (let waited = 0; ; waited += WAIT_STEP_MS) {
     try {
-      writer = await content.writer(`pull-${desc.digest}`, expected);
+      writer = await content.writer(ref, expected);
       break;
     } catch (err) {
       if (is(err, 'ALREADY_EXISTS')) return false;
@@ -349,14 +374,16 @@ async function downloadLayer(
       }
     }
     emit({ type: 'layer', id, status: 'Verifying Checksum' });
+    // Noted before it exists: a kill between the commit and a note after it would leave an orphan blob.
+    intent.note('blobs', desc.digest);
     await writer.commit(expected);
     emit({ type: 'layer', id, status: 'Download complete' });
+    testPausePoint('pull:after-fetch');
     return true;
   } catch (err) {
     // Keep the partial bytes for a later pull to resume, unless they are known to be wrong.
     await writer.close().catch(() => {});
-    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH'))
-      await content.abort(`pull-${desc.digest}`).catch(() => {});
+    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH')) await content.abort(ref).catch(() => {});
     throw err;
   }
 }

@@ -17,7 +17,8 @@ import {
   parseManifest,
   type Descriptor,
 } from '../oci/index.js';
-import { mapLimit } from '../util/index.js';
+import { mapLimit, testPausePoint } from '../util/index.js';
+import { ImageInIntentLog, PUSH_INTENT } from '../image/index.js';
 import { RegistryClient, type UploadSession } from '../remote/index.js';
 import { ParallelGzip } from './pgzip.js';
 import {
@@ -103,6 +104,8 @@ async function pushOne(
   emit: ProgressFn,
 ): Promise<PushResult> {
   const { images, content } = engine;
+  // What a killed pull, load or push left goes first (image/transfer-intent.ts).
+  await images.recoverInterrupted();
   const img = images.resolve(formatReference(ref));
   const { raw: configRaw, config } = await images.config(img.id);
   const chain = images.records.images.chain(img.id);
@@ -121,6 +124,7 @@ async function pushOne(
   const pushed = new Array<Descriptor>(diffIds.length);
   await mapLimit(order, Math.max(1, opts.concurrency ?? 3), async (i) => {
     pushed[i] = await pushLayer(engine, client, ref, diffIds[i]!, chain[i]!, opts, emit);
+    testPausePoint('push:after-layer');
   });
 
   const configDigest = img.id;
@@ -150,9 +154,16 @@ async function pushOne(
     raw = Buffer.from(JSON.stringify(manifest, null, 3), 'utf8');
     mediaType = manifest.mediaType;
   }
+  testPausePoint('push:before-manifest');
   const digest = await client.manifests.put(repo, ref.tag!, raw, mediaType);
+  // The manifest's bytes are stored before their record: a kill in between would leave them an orphan, so the
+  // intent names them first.
+  const intent = new ImageInIntentLog(images.intents, PUSH_INTENT, formatReference(ref));
+  intent.note('blobs', digest);
   await content.writeBuffer(raw);
+  testPausePoint('push:after-manifest');
   images.records.manifests.add({ imageId: img.id, repository: repositoryName(ref), digest, mediaType });
+  intent.done();
   emit({ type: 'message', text: `${ref.tag}: digest: ${digest} size: ${raw.length}` });
   return { reference: formatReference(ref), tag: ref.tag!, digest, size: raw.length };
 }

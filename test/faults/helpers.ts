@@ -52,3 +52,14 @@ export async function runUntilStep(root: string, args: string[], step: string): 
   await exited;
   throw new Error(`${args.join(' ')} did not reach step ${step}`);
 }
+
+/** Wait (bounded) until process `pid`, started with WHARF_TEST_PAUSE_AT, has stopped itself (state `T`). */
+export async function waitStopped(pid: number, what: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const st = procState(pid);
+    if (st === 'T') return;
+    if (st === undefined) throw new Error(`${what} ended before its step`);
+    await sleep(50);
+  }
+  throw new Error(`${what} did not reach its step`);
+}

@@ -1,4 +1,5 @@
 import { WharfError } from '../../errors/index.js';
+import { isNoSpace } from '../storage/reserve.js';
 
 /** The distribution-spec error codes, with the one HTTP status each maps to. */
 export const OCI_STATUS = {
@@ -52,6 +53,9 @@ export interface ApiErrorBody {
 
 /** The single place where errors become HTTP statuses and spec codes. Unknown errors are 500 without internals. */
 export function toApiError(err: unknown, subject: Subject): ApiErrorBody {
+  // A full disk is the storage's state, not a bug: 507 Insufficient Storage, saying so (distribution answers 500).
+  if (isNoSpace(err))
+    return { status: 507, code: 'UNKNOWN', message: "no space left on device: the registry's storage is full" };
   if (!(err instanceof WharfError)) return { status: 500, code: 'UNKNOWN', message: 'internal server error' };
   const d = err.details ?? {};
   const explicit = d.oci as OciCode | undefined;

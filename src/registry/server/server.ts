@@ -1,4 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { DEFAULT_RESERVE_BYTES } from '../config.js';
+import { SpaceReserve } from '../storage/reserve.js';
 import { createServer as createHttpsServer } from 'node:https';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -35,7 +37,8 @@ export interface OpenOptions {
   metrics?: RegistryMetrics;
 }
 
-type StoreConfig = Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs' | 's3' | 'database'>;
+type StoreConfig = Pick<RegistryConfig, 'rootDirectory' | 'blobLeaseMs' | 's3' | 'database'> &
+  Partial<Pick<RegistryConfig, 'reserveBytes'>>;
 
 /** The blob store the configuration names. */
 export async function openBlobDriver(config: Pick<RegistryConfig, 'rootDirectory' | 's3'>): Promise<BlobDriver> {
@@ -74,8 +77,14 @@ export async function migratePostgres(db: Extract<RegistryConfig['database'], { 
 export async function openRegistryStore(config: StoreConfig, opts: OpenOptions = {}): Promise<RegistryStore> {
   const driver = await openBlobDriver(config);
   const index = await openRegistryIndex(config, opts);
+  // The reserve lives beside the index, on the disk whose filling would stop DELETE and GC (storage/reserve.ts).
+  const reserveBytes = config.reserveBytes ?? DEFAULT_RESERVE_BYTES;
+  const reserve =
+    reserveBytes > 0 ? new SpaceReserve(path.join(config.rootDirectory, 'reserve'), reserveBytes) : undefined;
+  await reserve?.fill().catch(() => false);
   return new RegistryStore(opts.metrics ? opts.metrics.instrument(driver) : driver, index, {
     blobLeaseMs: config.blobLeaseMs,
+    ...(reserve ? { reserve } : {}),
   });
 }
 

@@ -141,6 +141,7 @@ export async function deleteBlob(c: RequestContext): Promise<void> {
   const repo = repoOf(c);
   const d = digestParam(c.route.ref);
   requireDeleteEnabled(c);
-  if (!(await c.deps.index.blobs.unlink(repo, d))) throw apiError('BLOB_UNKNOWN', `blob ${d} is not in ${repo}`);
+  if (!(await c.deps.store.freeing(() => c.deps.index.blobs.unlink(repo, d))))
+    throw apiError('BLOB_UNKNOWN', `blob ${d} is not in ${repo}`);
   send(c.res, 202, { 'Docker-Content-Digest': d });
 }

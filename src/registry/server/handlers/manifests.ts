@@ -176,7 +176,10 @@ export async function deleteManifest(c: RequestContext): Promise<void> {
   const ref = refOf(c);
   requireDeleteEnabled(c);
   const { index } = c.deps;
-  const gone = 'tag' in ref ? await index.tags.delete(repo, ref.tag) : await index.manifests.delete(repo, ref.digest);
+  // On a full disk too (RegistryStore.freeing): deleting is how space is won back.
+  const gone = await c.deps.store.freeing(() =>
+    'tag' in ref ? index.tags.delete(repo, ref.tag) : index.manifests.delete(repo, ref.digest),
+  );
   if (!gone) return unknown(c, repo, 'digest' in ref ? ref.digest : ref.tag);
   send(c.res, 202, {});
 }
