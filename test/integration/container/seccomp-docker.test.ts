@@ -101,6 +101,27 @@ test('--privileged runs without a filter (dockerd cannot run --privileged here)'
   assert.equal((await probe(wharf, ['--privileged'])).keyctl, '0');
 });
 
+test('--cap-add ALL keeps the filter with every capability rule; label= and apparmor= refused in one line', async () => {
+  // dockerd's runc cannot give every capability on this host (it lacks CAP_SYS_RESOURCE), so Wharf alone.
+  const all = await run(wharf, ['--cap-add', 'ALL'], ['grep', '-E', '^(CapEff|Seccomp):', '/proc/self/status']);
+  assert.match(all, /^Seccomp:\s+2$/m, 'capabilities do not turn the filter off, as in moby');
+  assert.doesNotMatch(all, /^CapEff:\s+00000000a80425fb$/m);
+  const probed = await probe(wharf, ['--cap-add', 'ALL']);
+  assert.equal(probed.unshare_user, '0', 'the CAP_SYS_ADMIN rules are in');
+  assert.equal(probed.keyctl, 'EPERM', 'what no capability allows stays refused');
+  const appArmor = await fsp.readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => 'N');
+  const refusals: Array<[string, RegExp]> = [['label=type:container_t', /Wharf applies no SELinux labels/]];
+  // Only where the kernel has no AppArmor (this machine); elsewhere the profile is applied.
+  if (!appArmor.startsWith('Y')) refusals.push(['apparmor=docker-default', /AppArmor is not enabled in this kernel/]);
+  for (const [opt, why] of refusals) {
+    const r = await wharf(['run', '--rm', '--network', 'none', '--security-opt', opt, 'busybox', 'true']);
+    assert.equal(r.code, 125, opt);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, why);
+  }
+  for (const opt of ['label=disable', 'apparmor=unconfined']) await run(wharf, ['--security-opt', opt], ['true']);
+});
+
 test('exec runs under the container filter, as docker exec', async () => {
   for (const [engine, name] of [
     [wharf, 'w'],
