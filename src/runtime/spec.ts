@@ -261,7 +261,7 @@ function defaultMounts(opts: SpecOptions): OciMount[] {
       type: 'cgroup',
       source: 'cgroup',
       // As moby: in a user namespace runc cannot remount the cgroup mount read-only, so it is left rw there.
-      options: ['nosuid', 'noexec', 'nodev', 'relatime', ...(opts.privileged || opts.idMap ? ['rw'] : ['ro'])],
+      options: ['nosuid', 'noexec', 'nodev', ...(opts.privileged || opts.idMap ? ['rw'] : ['ro'])],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     ...shmMount,

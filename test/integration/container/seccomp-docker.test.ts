@@ -287,6 +287,15 @@ test("the OCI spec's masked and read-only paths, capabilities, devices and devic
       );
     assert.deepEqual(ours.linux.devices ?? [], theirs.linux.devices ?? [], 'devices');
     assert.deepEqual(ours.linux.resources.devices, theirs.linux.resources.devices, 'device cgroup rules');
+    // The kernel file systems every container gets: type, source and options, as dockerd writes them.
+    type Mount = { destination: string; type?: string; source?: string; options?: string[] };
+    const KERNEL_MOUNTS = ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm'];
+    const kernelMounts = (spec: { mounts: Mount[] }) =>
+      KERNEL_MOUNTS.map((dest) => {
+        const m = spec.mounts.find((x) => x.destination === dest);
+        return m && { destination: dest, type: m.type, source: m.source, options: [...(m.options ?? [])].sort() };
+      });
+    assert.deepEqual(kernelMounts(ours), kernelMounts(theirs), 'kernel mounts');
     assert.equal(ours.process.noNewPrivileges ?? false, theirs.process.noNewPrivileges ?? false, 'noNewPrivileges');
     assert.equal(ours.linux.seccomp.defaultAction, theirs.linux.seccomp.defaultAction, 'seccomp: an allow-list');
     assert.deepEqual(ours.linux.seccomp.architectures, theirs.linux.seccomp.architectures, 'seccomp architectures');
