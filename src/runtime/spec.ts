@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import { resolveCapabilities } from './capabilities.js';
-import type { OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from './oci-spec.js';
+import type { OciDeviceRule, OciMount, OciNamespace, OciProcess, OciResources, OciSpec } from './oci-spec.js';
 import { applyResourceSpec, type ResourceSpecOptions } from './resources-spec.js';
 import { defaultSeccomp, type OciSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
@@ -261,7 +261,7 @@ function defaultMounts(opts: SpecOptions): OciMount[] {
       type: 'cgroup',
       source: 'cgroup',
       // As moby: in a user namespace runc cannot remount the cgroup mount read-only, so it is left rw there.
-      options: ['nosuid', 'noexec', 'nodev', 'relatime', ...(opts.privileged || opts.idMap ? ['rw'] : ['ro'])],
+      options: ['nosuid', 'noexec', 'nodev', ...(opts.privileged || opts.idMap ? ['rw'] : ['ro'])],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     ...shmMount,
@@ -292,9 +292,29 @@ function userMount(m: MountRequest): OciMount {
   return { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options };
 }
 
+/**
+ * Docker's device cgroup rules for a container that is not privileged (moby oci/defaults.go): deny all, allow the
+ * character devices zero, null, urandom, random, tty and console, and deny
+ * /dev/fuse explicitly. runc appends its own defaults (`c *:* m`, `b *:* m`, pts, ptmx) after these, for both engines.
+ */
+export const DOCKER_DEVICE_RULES: readonly OciDeviceRule[] = [
+  { allow: false, access: 'rwm' },
+  ...(
+    [
+      [1, 5],
+      [1, 3],
+      [1, 9],
+      [1, 8],
+      [5, 0],
+      [5, 1],
+    ] as const
+  ).map(([major, minor]): OciDeviceRule => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  { allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' },
+];
+
 function resources(opts: SpecOptions): OciResources {
   const r: OciResources = {
-    devices: [{ allow: opts.privileged === true, access: 'rwm' }],
+    devices: opts.privileged ? [{ allow: true, access: 'rwm' }] : DOCKER_DEVICE_RULES.map((d) => ({ ...d })),
   };
   if (opts.memory !== undefined) {
     if (!Number.isSafeInteger(opts.memory) || opts.memory < 6 * 1024 * 1024) {

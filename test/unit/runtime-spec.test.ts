@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { is } from '../../src/errors/index.js';
 import {
   DEFAULT_CAPABILITIES,
+  DOCKER_DEVICE_RULES,
   ALL_CAPABILITIES,
   DEFAULT_PATH,
   buildExecProcess,
@@ -145,7 +146,7 @@ test('buildSpec: defaults like Docker/runc', () => {
   );
   assert.ok(spec.linux.maskedPaths?.includes('/proc/kcore'));
   assert.ok(spec.linux.readonlyPaths?.includes('/proc/sys'));
-  assert.deepEqual(spec.linux.resources?.devices, [{ allow: false, access: 'rwm' }]);
+  assert.deepEqual(spec.linux.resources?.devices, DOCKER_DEVICE_RULES);
   assert.equal(spec.linux.sysctl?.['net.ipv4.ip_unprivileged_port_start'], '0');
 });
 

@@ -101,6 +101,27 @@ test('--privileged runs without a filter (dockerd cannot run --privileged here)'
   assert.equal((await probe(wharf, ['--privileged'])).keyctl, '0');
 });
 
+test('--cap-add ALL keeps the filter with every capability rule; label= and apparmor= refused in one line', async () => {
+  // dockerd's runc cannot give every capability on this host (it lacks CAP_SYS_RESOURCE), so Wharf alone.
+  const all = await run(wharf, ['--cap-add', 'ALL'], ['grep', '-E', '^(CapEff|Seccomp):', '/proc/self/status']);
+  assert.match(all, /^Seccomp:\s+2$/m, 'capabilities do not turn the filter off, as in moby');
+  assert.doesNotMatch(all, /^CapEff:\s+00000000a80425fb$/m);
+  const probed = await probe(wharf, ['--cap-add', 'ALL']);
+  assert.equal(probed.unshare_user, '0', 'the CAP_SYS_ADMIN rules are in');
+  assert.equal(probed.keyctl, 'EPERM', 'what no capability allows stays refused');
+  const appArmor = await fsp.readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => 'N');
+  const refusals: Array<[string, RegExp]> = [['label=type:container_t', /Wharf applies no SELinux labels/]];
+  // Only where the kernel has no AppArmor (this machine); elsewhere the profile is applied.
+  if (!appArmor.startsWith('Y')) refusals.push(['apparmor=docker-default', /AppArmor is not enabled in this kernel/]);
+  for (const [opt, why] of refusals) {
+    const r = await wharf(['run', '--rm', '--network', 'none', '--security-opt', opt, 'busybox', 'true']);
+    assert.equal(r.code, 125, opt);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, why);
+  }
+  for (const opt of ['label=disable', 'apparmor=unconfined']) await run(wharf, ['--security-opt', opt], ['true']);
+});
+
 test('exec runs under the container filter, as docker exec', async () => {
   for (const [engine, name] of [
     [wharf, 'w'],
@@ -164,6 +185,8 @@ test('/proc/self/status: capability sets, NoNewPrivs and Seccomp as under docker
   assert.equal(ours, await status(docker, []));
   const cases: Array<[string[], string?]> = [
     [['--security-opt', 'no-new-privileges']],
+    [['--security-opt', 'no-new-privileges=true'], 'nobody'],
+    [['--security-opt', 'no-new-privileges=false']],
     [['--cap-add', 'NET_ADMIN', '--cap-drop', 'CHOWN']],
     [['--cap-drop', 'ALL']],
     [[], 'nobody'],
@@ -171,6 +194,8 @@ test('/proc/self/status: capability sets, NoNewPrivs and Seccomp as under docker
   for (const [flags, user] of cases)
     assert.equal(await status(wharf, flags, user), await status(docker, flags, user), `${flags.join(' ')} ${user}`);
   assert.match(await status(wharf, ['--security-opt', 'no-new-privileges']), /^NoNewPrivs:\s+1$/m);
+  assert.match(await status(wharf, ['--security-opt', 'no-new-privileges=true'], 'nobody'), /^NoNewPrivs:\s+1$/m);
+  assert.match(await status(wharf, ['--security-opt', 'no-new-privileges=false']), /^NoNewPrivs:\s+0$/m);
 });
 
 /** Docker's masked paths (moby oci/defaults.go) and read-only ones; /sys/devices/virtual/powercap is Docker 25+'s. */
@@ -220,4 +245,62 @@ test('masked and read-only /proc and /sys paths as under dockerd; writes and rea
   // systempaths=unconfined lifts the masks, as in Docker.
   const open = await run(wharf, ['--security-opt', 'systempaths=unconfined'], ['sh', '-c', SHOW_MOUNTS]);
   assert.match(open, /^\/proc\/keys -$/m);
+});
+
+/** Files named config.json under `dir` (dockerd's exec root holds one bundle per running container). */
+async function findConfigs(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const e of await fsp.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name === 'config.json') found.push(path.join(e.parentPath, e.name));
+  }
+  return found;
+}
+
+/** What Docker 28 masks beyond the dockerd 20.10 run here (moby#49560 and the powercap mask of Docker 25). */
+const DOCKER28_MASKS =
+  /^(\/proc\/interrupts|\/sys\/devices\/virtual\/powercap|\/sys\/devices\/system\/cpu\/cpu\d+\/thermal_throttle)$/;
+
+test("the OCI spec's masked and read-only paths, capabilities, devices and device rules are dockerd's for the same run", async () => {
+  const w = ok(await wharf(['run', '-d', '--network', 'none', 'busybox', 'sleep', '300']), 'run -d').stdout.trim();
+  const dr = await docker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '300']);
+  assert.equal(dr.code, 0, dr.stderr);
+  const did = dr.stdout.trim();
+  try {
+    // dockerd's exec root (test/helpers/dockerd.ts puts it beside the socket) holds the bundle runc was given.
+    const bundles = (await findConfigs(path.join(path.dirname(d.socket), 'exec'))).filter((p) => p.includes(did));
+    assert.equal(bundles.length, 1, `dockerd's bundle config.json for ${did}`);
+    const theirs = JSON.parse(await fsp.readFile(bundles[0]!, 'utf8'));
+    const ours = JSON.parse(await fsp.readFile(path.join(f.root, 'containers', w, 'config.json'), 'utf8'));
+    const ourMasked: string[] = ours.linux.maskedPaths;
+    assert.deepEqual(
+      ourMasked.filter((p) => !DOCKER28_MASKS.test(p)),
+      theirs.linux.maskedPaths,
+      'masked paths: dockerd 20.10 here, plus what Docker 28 adds',
+    );
+    for (const p of ['/proc/interrupts', '/sys/devices/virtual/powercap']) assert.ok(ourMasked.includes(p), p);
+    assert.deepEqual(ours.linux.readonlyPaths, theirs.linux.readonlyPaths, 'read-only paths');
+    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'])
+      assert.deepEqual(
+        [...(ours.process.capabilities[set] ?? [])].sort(),
+        [...(theirs.process.capabilities[set] ?? [])].sort(),
+        `capabilities: ${set}`,
+      );
+    assert.deepEqual(ours.linux.devices ?? [], theirs.linux.devices ?? [], 'devices');
+    assert.deepEqual(ours.linux.resources.devices, theirs.linux.resources.devices, 'device cgroup rules');
+    // The kernel file systems every container gets: type, source and options, as dockerd writes them.
+    type Mount = { destination: string; type?: string; source?: string; options?: string[] };
+    const KERNEL_MOUNTS = ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm'];
+    const kernelMounts = (spec: { mounts: Mount[] }) =>
+      KERNEL_MOUNTS.map((dest) => {
+        const m = spec.mounts.find((x) => x.destination === dest);
+        return m && { destination: dest, type: m.type, source: m.source, options: [...(m.options ?? [])].sort() };
+      });
+    assert.deepEqual(kernelMounts(ours), kernelMounts(theirs), 'kernel mounts');
+    assert.equal(ours.process.noNewPrivileges ?? false, theirs.process.noNewPrivileges ?? false, 'noNewPrivileges');
+    assert.equal(ours.linux.seccomp.defaultAction, theirs.linux.seccomp.defaultAction, 'seccomp: an allow-list');
+    assert.deepEqual(ours.linux.seccomp.architectures, theirs.linux.seccomp.architectures, 'seccomp architectures');
+  } finally {
+    ok(await wharf(['rm', '-f', w]), 'rm');
+    ok(await docker(['rm', '-f', did]), 'rm');
+  }
 });

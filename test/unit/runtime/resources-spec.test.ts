@@ -1,7 +1,7 @@
 /** The resource settings in the OCI spec, as moby's oci_linux.go writes them. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSpec, deviceCgroupRule } from '../../../src/runtime/index.js';
+import { DOCKER_DEVICE_RULES, buildSpec, deviceCgroupRule } from '../../../src/runtime/index.js';
 
 const image = { Cmd: ['sh'] };
 test('cpu, memory, blkio, devices, rlimits, OOM and the cgroup namespace', () => {
@@ -50,7 +50,7 @@ test('cpu, memory, blkio, devices, rlimits, OOM and the cgroup namespace', () =>
   assert.deepEqual(r.pids, { limit: 100 });
   assert.deepEqual(r.blockIO, { throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 1048576 }] });
   assert.deepEqual(r.devices, [
-    { allow: false, access: 'rwm' },
+    ...DOCKER_DEVICE_RULES,
     { allow: true, type: 'c', major: 1, minor: 3, access: 'r' },
     { allow: true, type: 'c', major: 1, minor: 5, access: 'mr' },
     { allow: true, type: 'a', access: 'm' },
