@@ -377,7 +377,8 @@ export async function waitExit(
     }
     if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container did not exit within ${timeoutMs} ms`);
     if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'waiting for the container was cancelled');
-    await sleep(delay);
+    // Never past the deadline: a stop's SIGKILL follows it, and must come when the timeout says, not 200 ms after.
+    await sleep(Math.max(1, Math.min(delay, deadline - Date.now())));
   }
 }
 
