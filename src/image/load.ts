@@ -7,7 +7,8 @@
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type * as StreamPromises from 'node:stream/promises';
+import { lazyBuiltin } from '../util/index.js';
 import { WharfError } from '../errors/index.js';
 import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
@@ -28,6 +29,9 @@ import { parseNormalizedNamed, familiarString, withDefaultTag } from '../referen
 import type { ImageService } from './service.js';
 import { chainIdOf } from './layers.js';
 import { ifExists, pidAlive, randomHex } from '../util/index.js';
+
+// Loaded by `load` alone: every verb of the images module loads this one.
+const streamPromises = lazyBuiltin<typeof StreamPromises>('node:stream/promises');
 
 export interface LoadResult {
   /** Docker's lines: "Loaded image: busybox:latest" or "Loaded image ID: sha256:…". */
@@ -89,7 +93,7 @@ async function stage(src: Readable, dir: string): Promise<Staged> {
       const dest = path.join(dir, name);
       fsp
         .mkdir(path.dirname(dest), { recursive: true })
-        .then(() => pipeline(stream, createWriteStream(dest, { flags: 'wx' })))
+        .then(() => streamPromises().pipeline(stream, createWriteStream(dest, { flags: 'wx' })))
         .then(() => {
           files.add(name);
           next();
@@ -100,7 +104,7 @@ async function stage(src: Readable, dir: string): Promise<Staged> {
     extract.on('error', reject);
   });
   const input = await decompressStream(src);
-  await Promise.all([pipeline(input, extract), done]).catch((err) => {
+  await Promise.all([streamPromises().pipeline(input, extract), done]).catch((err) => {
     if (err instanceof WharfError) throw err;
     throw new WharfError('INVALID_ARGUMENT', `invalid archive: ${(err as Error).message}`, { cause: err });
   });

@@ -1,11 +1,12 @@
 import { mkdirSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import * as net from 'node:net';
+import type * as Net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import {
   FlowGate,
+  lazyBuiltin,
   loadNativeAddon,
   nativeProgram,
   PipeWaiter,
@@ -36,6 +37,9 @@ export {
   type MonitorStatus,
 } from './monitor-types.js';
 export { encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
+
+// Loaded by attach alone (node:net and its parts, ~2 ms): every command that opens the engine loads this module.
+const net = lazyBuiltin<typeof Net>('node:net');
 
 /**
  * The container monitor (native/monitor/, built as build/Release/wharf-monitor). WHARF_MONITOR_BINARY names another
@@ -384,7 +388,7 @@ export async function waitExit(
 
 /** Connect to a monitor's attach socket and stream stdio until the container exits or the client detaches. */
 export async function attach(socketPath: string, opts: AttachOptions): Promise<AttachSession> {
-  const sock = net.createConnection(socketPath);
+  const sock = net().createConnection(socketPath);
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', resolve);
     sock.once('error', (err) =>
