@@ -34,7 +34,22 @@ D load -i "$W/bb.tar" >/dev/null
 for i in 1 2 3; do W_ create --network none --name "c$i" busybox true >/dev/null; D create --network none --name "c$i" busybox true >/dev/null; done
 NODE0() { env -u NODE_EXTRA_CA_CERTS node -e 0; }
 
-ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000)); }
+# Each timed command's wall time and the CPU time (user + system) of its processes, in us, appended to T[key] and
+# T_CPU[key]. On a loaded machine the wall time is mostly waiting for a core; the CPU time is what a change to Wharf
+# moves (docker's leaves out dockerd's). The CPU time comes from the shell's own `times` (its reaped children).
+declare -A T T_CPU
+cpu_us() { awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1000000 }' "$1"; }
+ms() { # key cmd...: nothing but the command forks between the two snapshots
+  local key=$1 s e
+  shift
+  times >"$W/t0"
+  s=$EPOCHREALTIME
+  "$@" >/dev/null 2>&1 || true
+  e=$EPOCHREALTIME
+  times >"$W/t1"
+  T[$key]+="$(awk "BEGIN { printf \"%d\", ($e - $s) * 1000000 }") "
+  T_CPU[$key]+="$(($(cpu_us "$W/t1") - $(cpu_us "$W/t0"))) "
+}
 median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2) / 1000}'; }
 VERBS=(images tag rmi inspect ps)
 run_verb() { # tool verb
@@ -47,26 +62,28 @@ run_verb() { # tool verb
   esac
 }
 for v in "${VERBS[@]}"; do run_verb W_ "$v" >/dev/null 2>&1 || true; run_verb D "$v" >/dev/null 2>&1 || true; done # warm caches
-declare -A T
 for _ in $(seq 1 "$RUNS"); do
   for v in "${VERBS[@]}"; do
-    T[w_$v]+="$(ms run_verb W_ "$v") "
-    T[d_$v]+="$(ms run_verb D "$v") "
-    [ -n "${WHARF_BEFORE:-}" ] && T[b_$v]+="$(ms run_verb B_ "$v") "
+    ms "w_$v" run_verb W_ "$v"
+    ms "d_$v" run_verb D "$v"
+    [ -n "${WHARF_BEFORE:-}" ] && ms "b_$v" run_verb B_ "$v"
   done
-  T[node]+="$(ms NODE0) "
+  ms node NODE0
 done
 med() { printf '%s\n' ${T[$1]} | median; }
+cpu() { printf '%s\n' ${T_CPU[$1]} | median; }
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 echo "Medians of $RUNS interleaved rounds; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-B=${WHARF_BEFORE:+ | before (ms) | before / docker}
-echo "| verb | docker (ms) | wharf (ms) | wharf / docker | node -e 0 (ms)$B |"
+echo "Wall time (CPU time of the command's own processes in brackets), ms:"
+echo
+B=${WHARF_BEFORE:+ | before | before / docker}
+echo "| verb | docker | wharf | wharf / docker | node -e 0$B |"
 echo "|---|---|---|---|---|${B:+---|---|}"
-N=$(med node)
+N="$(med node) ($(cpu node))"
 for v in "${VERBS[@]}"; do
   d=$(med "d_$v"); w=$(med "w_$v")
   b=""
-  [ -n "${WHARF_BEFORE:-}" ] && b=" | $(med "b_$v") | $(ratio "$(med "b_$v")" "$d")"
-  echo "| \`$v\` | $d | $w | $(ratio "$w" "$d") | $N$b |"
+  [ -n "${WHARF_BEFORE:-}" ] && b=" | $(med "b_$v") ($(cpu "b_$v")) | $(ratio "$(med "b_$v")" "$d")"
+  echo "| \`$v\` | $d ($(cpu "d_$v")) | $w ($(cpu "w_$v")) | $(ratio "$w" "$d") | $N$b |"
 done
