@@ -36,9 +36,26 @@ const lazyCommanderChildProcess = {
   },
 };
 
+// better-sqlite3's backup method requires node:util at load, for a promisify only `db.backup()` (which Wharf never
+// calls) uses: loaded on first use instead (every command opens the database, so loads this module).
+const lazySqliteBackupUtil = {
+  name: 'lazy-sqlite-backup-util',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]better-sqlite3[\\/]lib[\\/]methods[\\/]backup\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const eager = "const { promisify } = require('util');";
+      const use = 'const fsAccess = promisify(fs.access);';
+      if (!text.includes(eager) || !text.includes(use))
+        throw new Error(`${args.path}: no "${eager}" to make lazy (better-sqlite3 changed?)`);
+      const lazy = "const fsAccess = (...a) => require('util').promisify(fs.access)(...a);";
+      return { contents: text.replace(eager, '').replace(use, lazy), loader: 'js' };
+    });
+  },
+};
+
 const common = {
   bundle: true,
-  plugins: [registerTarStreamHeaders, lazyCommanderChildProcess],
+  plugins: [registerTarStreamHeaders, lazyCommanderChildProcess, lazySqliteBackupUtil],
   platform: 'node',
   target: 'node20',
   // better-sqlite3's JavaScript is bundled (its addon is loaded by path: see meta/db.ts); addons stay external.

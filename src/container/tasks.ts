@@ -322,16 +322,31 @@ export class TaskService {
     const signal = normalizeSignal(opts.signal ?? v.config.StopSignal ?? 'SIGTERM');
     const p = this.#store.paths(v.id);
     if (await this.#monitorAlive(v)) {
-      await stopContainer({
-        runc: this.#runc,
-        id: v.id,
-        stateDir: p.stateDir,
-        signal,
-        timeoutSec,
-        onSignal: (sig) => emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) }),
-      });
-      // The teardown runs as a separate process (the monitor's cleanup command); the record says exited once it finished.
-      await waitTornDown(this.#store, v.id, 30_000, (id) => this.teardown(id));
+      // Attached with the cleanup claimed before the signal: the exit frame says when the container is gone (no
+      // polling), and the teardown happens here instead of in a cleanup process the monitor would start (a whole
+      // Node start-up). Without the socket (the monitor is just finishing), the monitor's own cleanup is waited for.
+      const claim = await attachToMonitor(monitorPaths(p.stateDir).socket, { claimCleanup: true }).catch(
+        () => undefined,
+      );
+      let final: Awaited<ReturnType<typeof stopContainer>>;
+      try {
+        final = await stopContainer({
+          runc: this.#runc,
+          id: v.id,
+          stateDir: p.stateDir,
+          signal,
+          timeoutSec,
+          onSignal: (sig) => emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) }),
+          ...(claim ? { exit: claim.exit } : {}),
+          mayBePaused: v.status === 'paused' || v.state.paused === true,
+        });
+      } finally {
+        claim?.detach(); // the monitor need not wait for this client to go
+      }
+      if (final.cleanupBy === process.pid && !final.cleanedUp) await this.teardown(v.id);
+      // Else the teardown runs as a separate process (the monitor's cleanup command); the record says exited once
+      // it finished.
+      else await waitTornDown(this.#store, v.id, 30_000, (id) => this.teardown(id));
     } else {
       await stopWithoutMonitor(this.#runc, this.#events, v, signal, timeoutSec);
       await this.teardown(v.id);

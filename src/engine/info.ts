@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
-import * as os from 'node:os';
+import type * as Os from 'node:os';
 import { listImages } from '../image/index.js';
 import { findInitBinary } from '../runtime/index.js';
-import { run } from '../util/index.js';
+import { lazyBuiltin, run } from '../util/index.js';
 import type { Wharf } from './wharf.js';
+
+// Loaded by `info` alone: every verb that opens the engine loads this module, and node:crypto costs ~3 ms to load.
+const crypto = lazyBuiltin<typeof Crypto>('node:crypto');
+const osModule = lazyBuiltin<typeof Os>('node:os');
 
 export interface InfoOptions {
   /** The version the caller reports as the server's (the CLI's package version). */
@@ -61,7 +65,7 @@ export async function collectInfo(w: Wharf, opts: InfoOptions): Promise<Record<s
   const osField = (k: string) => new RegExp(`^${k}="?([^"\\n]*)"?$`, 'm').exec(osRelease)?.[1] ?? '';
   const insecure = ['::1/128', '127.0.0.0/8', ...opts.insecureRegistries.filter((r) => r !== '')];
   return {
-    ID: w.db.initSetting('engine-id', randomUUID()),
+    ID: w.db.initSetting('engine-id', crypto().randomUUID()),
     Containers: containers.length,
     ContainersRunning: running,
     ContainersPaused: paused,
@@ -89,18 +93,18 @@ export async function collectInfo(w: Wharf, opts: InfoOptions): Promise<Record<s
     LoggingDriver: 'json-file',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',
-    KernelVersion: os.release(),
+    KernelVersion: osModule().release(),
     OperatingSystem: osField('PRETTY_NAME') || 'Linux',
     OSVersion: osField('VERSION_ID'),
     OSType: 'linux',
-    Architecture: os.machine(),
+    Architecture: osModule().machine(),
     IndexServerAddress: 'https://index.docker.io/v1/',
     RegistryConfig: { InsecureRegistryCIDRs: insecure.filter((r) => r.includes('/')), IndexConfigs: {} },
     InsecureRegistries: insecure,
-    NCPU: os.availableParallelism(),
-    MemTotal: os.totalmem(),
+    NCPU: osModule().availableParallelism(),
+    MemTotal: osModule().totalmem(),
     DockerRootDir: w.root,
-    Name: os.hostname(),
+    Name: osModule().hostname(),
     Labels: [],
     ExperimentalBuild: false,
     ServerVersion: opts.serverVersion,

@@ -7,7 +7,8 @@
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type * as StreamPromises from 'node:stream/promises';
+import { lazyBuiltin } from '../util/index.js';
 import { WharfError, isDiskFull, withDiskFullPlace } from '../errors/index.js';
 import { VerifyingStream, isDigest, hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
@@ -29,6 +30,9 @@ import type { ImageService } from './service.js';
 import { chainIdOf } from './layers.js';
 import { ifExists, pidAlive, randomHex, testPausePoint } from '../util/index.js';
 import { ImageInIntentLog, LOAD_INTENT, rollBackImageIn } from './transfer-intent.js';
+
+// Loaded by `load` alone: every verb of the images module loads this one.
+const streamPromises = lazyBuiltin<typeof StreamPromises>('node:stream/promises');
 
 export interface LoadResult {
   /** Docker's lines: "Loaded image: busybox:latest" or "Loaded image ID: sha256:…". */
@@ -90,7 +94,7 @@ async function stage(src: Readable, dir: string): Promise<Staged> {
       const dest = path.join(dir, name);
       fsp
         .mkdir(path.dirname(dest), { recursive: true })
-        .then(() => pipeline(stream, createWriteStream(dest, { flags: 'wx' })))
+        .then(() => streamPromises().pipeline(stream, createWriteStream(dest, { flags: 'wx' })))
         .then(() => {
           files.add(name);
           next();
@@ -102,7 +106,7 @@ async function stage(src: Readable, dir: string): Promise<Staged> {
     extract.on('error', reject);
   });
   const input = await decompressStream(src);
-  await Promise.all([pipeline(input, extract), done]).catch((err) => {
+  await Promise.all([streamPromises().pipeline(input, extract), done]).catch((err) => {
     if (err instanceof WharfError) throw err;
     if (isDiskFull(err)) throw withDiskFullPlace(err, `the archive's staging directory ${dir}`);
     throw new WharfError('INVALID_ARGUMENT', `invalid archive: ${(err as Error).message}`, { cause: err });

@@ -4,7 +4,7 @@
  * OCI tools read it. Layers are written uncompressed, once each, streamed from the unpacked store via tar-split.
  */
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type * as StreamPromises from 'node:stream/promises';
 import { WharfError } from '../errors/index.js';
 import { hexOf, digestOf, type Digest } from '../digest/index.js';
 import {
@@ -18,6 +18,10 @@ import { MediaType, canonicalJson, type ImageManifest, type Descriptor } from '.
 import { tarStream } from '../archive/index.js';
 import type { ImageService } from './service.js';
 import type { ImageRecord } from './records.js';
+import { lazyBuiltin } from '../util/index.js';
+
+// Loaded by `save` alone: every verb of the images module loads this one.
+const streamPromises = lazyBuiltin<typeof StreamPromises>('node:stream/promises');
 
 interface SavedImage {
   img: ImageRecord;
@@ -60,7 +64,7 @@ export async function saveImages(svc: ImageService, names: readonly string[], ou
   if (names.length === 0) throw new WharfError('INVALID_ARGUMENT', 'save requires at least one image');
   const images = selectImages(svc, names);
   const pack = tarStream().pack();
-  const done = pipeline(pack, out);
+  const done = streamPromises().pipeline(pack, out);
   done.catch(() => {});
   const written = new Set<string>();
   const entry = (name: string, data: Buffer) =>
@@ -99,7 +103,7 @@ export async function saveImages(svc: ImageService, names: readonly string[], ou
             { name: `blobs/sha256/${hexOf(l.diffId)}`, size: l.tarSize, mtime: EPOCH, mode: 0o644 },
             (err) => (err ? reject(err) : resolve()),
           );
-          pipeline(src, sink).catch(reject);
+          streamPromises().pipeline(src, sink).catch(reject);
         });
       }
       const manifest: ImageManifest = {

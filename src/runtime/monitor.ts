@@ -1,11 +1,12 @@
 import { mkdirSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import * as net from 'node:net';
+import type * as Net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import {
   FlowGate,
+  lazyBuiltin,
   loadNativeAddon,
   nativeProgram,
   PipeWaiter,
@@ -36,6 +37,9 @@ export {
   type MonitorStatus,
 } from './monitor-types.js';
 export { encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
+
+// Loaded by attach alone (node:net and its parts, ~2 ms): every command that opens the engine loads this module.
+const net = lazyBuiltin<typeof Net>('node:net');
 
 /**
  * The container monitor (native/monitor/, built as build/Release/wharf-monitor). WHARF_MONITOR_BINARY names another
@@ -377,13 +381,14 @@ export async function waitExit(
     }
     if (Date.now() > deadline) throw new WharfError('UNAVAILABLE', `container did not exit within ${timeoutMs} ms`);
     if (opts.signal?.aborted) throw new WharfError('CANCELLED', 'waiting for the container was cancelled');
-    await sleep(delay);
+    // Never past the deadline: a stop's SIGKILL follows it, and must come when the timeout says, not 200 ms after.
+    await sleep(Math.max(1, Math.min(delay, deadline - Date.now())));
   }
 }
 
 /** Connect to a monitor's attach socket and stream stdio until the container exits or the client detaches. */
 export async function attach(socketPath: string, opts: AttachOptions): Promise<AttachSession> {
-  const sock = net.createConnection(socketPath);
+  const sock = net().createConnection(socketPath);
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', resolve);
     sock.once('error', (err) =>

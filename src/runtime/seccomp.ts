@@ -1,5 +1,6 @@
-import { release } from 'node:os';
+import type * as Os from 'node:os';
 import { WharfError } from '../errors/index.js';
+import { lazyBuiltin } from '../util/index.js';
 // moby's profiles/seccomp/default.json, byte for byte (see docs/security.md for its commit): the profile dockerd
 // applies to every container that is neither privileged nor `seccomp=unconfined`.
 import mobyDefaultProfile from './seccomp-default.json' with { type: 'json' };
@@ -62,7 +63,10 @@ export interface SeccompTarget {
   kernel: string;
 }
 
-const hostTarget = (caps: readonly string[]): SeccompTarget => ({ caps, arch: process.arch, kernel: release() });
+// node:os is loaded when a spec is made, not by every command that loads this module.
+const os = lazyBuiltin<typeof Os>('node:os');
+
+const hostTarget = (caps: readonly string[]): SeccompTarget => ({ caps, arch: process.arch, kernel: os().release() });
 
 /**
  * A Docker seccomp profile (`--security-opt seccomp=profile.json`) as the OCI spec's linux.seccomp. See

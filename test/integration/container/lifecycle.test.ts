@@ -231,6 +231,47 @@ test('SIGKILL of the monitor: ps still shows the truth and rm -f cleans up', asy
   assert.throws(() => process.kill(st.pid, 0), 'the container process is gone');
 });
 
+test('stop of a process that ignores SIGTERM: SIGKILL once the timeout passed, torn down by the stopping CLI', async () => {
+  // `sleep` as PID 1 ignores SIGTERM (the kernel gives PID 1 no default action for it).
+  const id = ok(await f.cli(['run', '-d', '--network', 'none', 'busybox', 'sleep', '300']), 'run').stdout.trim();
+  const since = String(Date.now() / 1000);
+  ok(await f.cli(['stop', '-t', '1', id]), 'stop');
+  const events = ok(
+    await f.cli(['events', '--since', since, '--until', String(Date.now() / 1000 + 1), '--format', 'json']),
+    'events',
+  )
+    .stdout.split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { Action: string; timeNano: number; Actor: { Attributes: Record<string, string> } });
+  const seen = events.map((e) => `${e.Action}${e.Actor.Attributes.signal ? ` ${e.Actor.Attributes.signal}` : ''}`);
+  assert.deepEqual(seen, ['kill 15', 'kill 9', 'die', 'stop']);
+  assert.equal(events[2]!.Actor.Attributes.exitCode, '137', 'killed by SIGKILL');
+  // The order of what happened, not a duration: the SIGKILL was not sent before the timeout had passed.
+  assert.ok(events[1]!.timeNano - events[0]!.timeNano >= 1e9, 'SIGKILL only after the 1 s timeout');
+  // The stopping CLI claimed the teardown on the monitor's socket (no cleanup process, no polling of the state).
+  const state = JSON.parse(await fsp.readFile(path.join(f.root, 'run', 'c', id.slice(0, 12), 'state.json'), 'utf8'));
+  assert.equal(typeof state.cleanupBy, 'number', 'the teardown was delegated to the stopping CLI');
+  const doc = JSON.parse(ok(await f.cli(['inspect', id]), 'inspect').stdout)[0];
+  assert.equal(doc.State.Status, 'exited');
+  assert.equal(doc.State.ExitCode, 137);
+  ok(await f.cli(['rm', id]), 'rm');
+  await assertNothingLeft(f.root, id);
+});
+
+test('rm -f of a running container: killed, torn down and removed by the CLI, nothing left', async () => {
+  const id = ok(await f.cli(['run', '-d', 'busybox', 'sleep', '300']), 'run').stdout.trim();
+  const pid = JSON.parse(ok(await f.cli(['inspect', id]), 'inspect').stdout)[0].State.Pid as number;
+  const since = String(Date.now() / 1000);
+  ok(await f.cli(['rm', '-f', id]), 'rm -f');
+  await assertNothingLeft(f.root, id);
+  assert.throws(() => process.kill(pid, 0), 'the container process is gone');
+  const actions = ok(
+    await f.cli(['events', '--since', since, '--until', String(Date.now() / 1000 + 1), '--format', '{{.Action}}']),
+    'events',
+  ).stdout;
+  assert.equal(actions, 'kill\ndie\ndestroy\n');
+});
+
 test('SIGKILL of the container process is recorded as exit 137', async () => {
   const id = ok(await f.cli(['run', '-d', 'busybox', 'sleep', '300']), 'run').stdout.trim();
   const doc = JSON.parse(ok(await f.cli(['inspect', id]), 'inspect').stdout)[0];

@@ -765,6 +765,28 @@ test('stop sends the stop signal, then SIGKILL after the timeout, also to a paus
   assert.ok(Date.now() - t0 >= 900, 'waited for the timeout first');
 });
 
+test('stop with the cleanup claimed on the socket: the exit frame ends the wait, the cleanup is left to the caller', async () => {
+  const { attach, stopContainer } = await import('../../../src/runtime/index.js');
+  const stubborn = await prepare({ Cmd: ['sleep', '60'] }); // PID 1 ignores SIGTERM
+  await startMonitor(stubborn.opts);
+  await stubborn.runc.pause(stubborn.r.id);
+  const claim = await attach(monitorPaths(stubborn.stateDir).socket, { claimCleanup: true });
+  const signals: string[] = [];
+  const st = await stopContainer({
+    runc: stubborn.runc,
+    id: stubborn.r.id,
+    stateDir: stubborn.stateDir,
+    timeoutSec: 1,
+    exit: claim.exit,
+    onSignal: (s) => signals.push(s),
+  });
+  assert.deepEqual(signals, ['SIGTERM', 'SIGKILL'], 'killed after the timeout, thawed to take the signals');
+  assert.equal(st.exitCode, 137);
+  assert.equal(st.cleanupBy, process.pid, 'the monitor left the cleanup to the claiming caller');
+  assert.notEqual(st.cleanedUp, true, 'and did not run its cleanup command');
+  assert.equal((await claim.exit).cleanupDelegated, true);
+});
+
 test('a monitor killed outright is reported as lost, not as a clean exit', async () => {
   const { opts, stateDir, runc, r } = await prepare({ Cmd: ['sleep', '60'] });
   const s = await startMonitor(opts);
