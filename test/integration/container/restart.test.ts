@@ -72,7 +72,8 @@ test('on-failure:2 restarts a failing command twice, then it stays exited with i
 
 test('always restarts a clean exit; stop ends the loop, start begins it again with a new count, kill ends it too', async () => {
   ok(
-    await f.cli(['run', '-d', '--name', 'al', '--restart', 'always', 'busybox', 'sh', '-c', 'echo up; sleep 0.2']),
+    // Up for a second each time: a loaded machine's `ps` (~0.5 s a call) must be able to see it up between restarts.
+    await f.cli(['run', '-d', '--name', 'al', '--restart', 'always', 'busybox', 'sh', '-c', 'echo up; sleep 1']),
     'run',
   );
   await until(async () => (await inspect('al')).RestartCount >= 3, 'three restarts');
