@@ -6,20 +6,12 @@ import type { ZlibOptions } from 'node:zlib';
 
 const zlib = lazyBuiltin<typeof Zlib>('node:zlib');
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
+/**
+ * CRC-32 of the gzip trailer. zlib's own (Node >= 20.15 exposes it) runs at memory speed; the table loop in
+ * JavaScript it replaces cost ~1 ns a byte, a third of a push's CPU time on one core.
+ */
 function crc32Update(crc: number, buf: Uint8Array): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+  return zlib().crc32(buf, crc);
 }
 
 const DICT_SIZE = 32 * 1024;
