@@ -53,7 +53,7 @@ function parsePax(data: Buffer): Record<string, string> {
 }
 
 /** Normalise an entry name the way layer extraction does, so it names the file on disk. */
-function normalizeEntryName(name: string): string {
+export function tarSplitFileName(name: string): string {
   return path.posix
     .normalize('/' + name)
     .replace(/^\/+/, '')
@@ -182,7 +182,7 @@ export class TarSplitRecorder extends Writable {
     const isFile = type === '0' || type === '\0' || type === '7';
     if (isFile && size > 0) {
       this.#flushRaw();
-      const file = normalizeEntryName(entryName);
+      const file = tarSplitFileName(entryName);
       if (this.#seenFiles.has(file)) this.reproducible = false;
       this.#seenFiles.add(file);
       this.#segments.push({ file, size });

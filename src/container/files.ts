@@ -105,9 +105,13 @@ export class ContainerFiles {
         emitContainerEvent(this.#store.events, 'pause', v); // as dockerd's commit pauses: with its events
       }
       testPausePoint('commit:after-pause');
-      const diff = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id));
-      const tar = testPauseMidStream(diff, 'commit:writing-layer');
-      img = await commitImage(this.#images, v, tar, opts, (stage) =>
+      const key = snapshotKeyOf(v.id);
+      const differ = this.#store.snapshots.differ;
+      const source = {
+        ...(differ.whiteoutFormat === 'overlay' ? { upperDir: differ.diffDir(key) } : {}),
+        tar: async () => testPauseMidStream(await differ.diffTar(key), 'commit:writing-layer'),
+      };
+      img = await commitImage(this.#images, v, source, opts, (stage) =>
         recovery.intents.update(intent, { ...intent.payload, ...stage }),
       );
       testPausePoint('commit:after-image');
