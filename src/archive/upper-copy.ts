@@ -36,11 +36,12 @@ interface DirMeta {
  * `destDir` (an empty overlay layer dir) in one large write, and the tar-split record is built from the same headers.
  * No tar is streamed, parsed or written: the result (files, metadata, whiteouts, opaque dirs; diff ID; tar-split) is
  * what applying overlayDiffTar's tar to `destDir` gives, without the two stream pipelines and the second parse.
- * Run as root (commit pauses the container, so the upper dir holds still).
+ * Run as root (commit pauses the container, so the upper dir holds still). With `destDir` null nothing is
+ * written: only the diff ID and tar-split are made (a build step's upper dir, which becomes the layer as it is).
  */
 export async function copyUpperLayer(
   upperDir: string,
-  destDir: string,
+  destDir: string | null,
   opts: DiffTarOptions = {},
   onProgress?: (tarBytes: number) => void,
 ): Promise<UpperCopyResult> {
@@ -61,6 +62,19 @@ export async function copyUpperLayer(
   for await (const { header, abs } of overlayTarEntries(upperDir, headers, opts)) {
     const { bytes, settled } = encodeTarHeader(header);
     emitRaw(bytes);
+    if (destDir === null) {
+      // Only the diff ID and tar-split (the builder's step, whose upper dir becomes the layer as it is).
+      if (header.type === 'file' && settled.size > 0) {
+        flushRaw();
+        segments.push({ file: tarSplitFileName(header.name), size: settled.size });
+        if (settled.size > buf.length) buf = Buffer.allocUnsafe(Math.min(settled.size, CHUNK * 8));
+        copyBody(abs!, null, settled.size, buf, digester);
+        const pad = (BLOCK - (settled.size % BLOCK)) % BLOCK;
+        if (pad) emitRaw(ZEROS.subarray(0, pad));
+      }
+      onProgress?.(digester.size);
+      continue;
+    }
     const rel = header.name.replace(/\/+$/, '');
     const dst = path.join(destDir, rel);
     const base = path.posix.basename(rel);
@@ -160,8 +174,8 @@ function xattrsOf(h: TarHeader): Map<string, Buffer> {
   return out;
 }
 
-/** Copy the first `size` bytes of `src` to `out`, hashing them; the file must still have them (it is paused). */
-function copyBody(src: string, out: number, size: number, buf: Buffer, digester: Digester): void {
+/** Copy the first `size` bytes of `src` to `out` (or nowhere), hashing them; the file must still have them. */
+function copyBody(src: string, out: number | null, size: number, buf: Buffer, digester: Digester): void {
   const fd = fs.openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     let pos = 0;
@@ -171,7 +185,7 @@ function copyBody(src: string, out: number, size: number, buf: Buffer, digester:
       const piece = buf.subarray(0, n);
       digester.update(piece);
       let w = 0;
-      while (w < n) w += fs.writeSync(out, piece, w, n - w, pos + w);
+      while (out !== null && w < n) w += fs.writeSync(out, piece, w, n - w, pos + w);
       pos += n;
     }
     if (pos !== size)

@@ -11,10 +11,9 @@ import {
   type UpperCopyResult,
 } from '../archive/index.js';
 import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
-import { digestOf, DigestStream, type Digest } from '../digest/index.js';
+import { digestOf, type Digest } from '../digest/index.js';
 import { WharfError, is } from '../errors/index.js';
-import { CountingStream, randomHex, teeInto } from '../util/index.js';
-import { Writable } from 'node:stream';
+import { randomHex, teeInto } from '../util/index.js';
 import type { ImageRecords, LayerRecord } from './records.js';
 
 /** Docker's chain ID: the layer's identity together with everything below it. */
@@ -215,21 +214,16 @@ export class LayerStore {
     if (this.snapshots.differ.whiteoutFormat !== 'overlay') {
       throw new WharfError('UNSUPPORTED', 'committing a snapshot needs the overlay snapshotter');
     }
-    const tar = await this.snapshots.differ.diffTar(key, opts);
-    const hasher = new DigestStream();
-    const counter = new CountingStream();
-    const recorder = new TarSplitRecorder();
-    const sink = new Writable({ write: (_c, _e, cb) => cb() });
-    await teeInto(tar.pipe(counter).pipe(hasher), [recorder, sink]);
-    const diffId = hasher.digest();
+    // One pass over the upper dir: headers and file bodies hashed, tar-split from the same headers, no tar streamed.
+    const made = await copyUpperLayer(this.snapshots.differ.diffDir(key), null, opts);
+    const diffId = made.diffId;
     const chainId = chainIdOf(parent, diffId);
     const existing = this.records.layers.get(chainId);
     if (existing) {
       await this.snapshots.remove(key);
       return existing;
     }
-    if (!recorder.reproducible) throw new WharfError('INTERNAL', `generated layer tar of ${key} has duplicate entries`);
-    const tarsplit = (await this.content.write(serializeTarSplit(recorder.segments()))).digest;
+    const tarsplit = (await this.content.write(serializeTarSplit(made.segments))).digest;
     try {
       await this.snapshots.commit(chainId, key);
     } catch (err) {
@@ -242,7 +236,7 @@ export class LayerStore {
       diffId,
       parent,
       size,
-      tarSize: counter.bytes,
+      tarSize: made.tarSize,
       tarsplit,
       tarBlob: null,
       created: new Date().toISOString(),

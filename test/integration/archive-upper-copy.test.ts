@@ -71,6 +71,10 @@ test("the one-pass upper copy gives the streamed path's diff ID, tar-split and f
     const rebuilt = await streamToBuffer(reconstructTar(serializeTarSplit(copied.segments), direct));
     assert.ok(rebuilt.equals(tar), 'the tar-split rebuilds the same tar from the copied files');
     assert.deepEqual(await describeTree(direct), await describeTree(viaTar));
+
+    // Hash-only (a build step's layer): the same diff ID, size and tar-split, nothing written.
+    const hashed = await copyUpperLayer(upper, null);
+    assert.deepEqual(hashed, copied);
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
