@@ -265,7 +265,8 @@ export function reconstructTar(tarSplit: Readable, layerDir: string): Readable {
         let sent = 0;
         // Resolve like extraction did (symlinks inside the layer, as if it were /): never read outside the layer.
         const file = await resolveInRoot(layerDir, seg.file);
-        for await (const c of createReadStream(file, { start: 0, end: seg.size - 1 })) {
+        // 1 MiB reads: a push or save reads every layer byte through here, and 64 KiB ones cost 16 times the calls.
+        for await (const c of createReadStream(file, { start: 0, end: seg.size - 1, highWaterMark: 1 << 20 })) {
           sent += (c as Buffer).length;
           yield c as Buffer;
         }
