@@ -70,7 +70,13 @@ test("the one-pass upper copy gives the streamed path's diff ID, tar-split and f
     assert.deepEqual(copied.segments, recorder.segments(), 'the same tar-split record');
     const rebuilt = await streamToBuffer(reconstructTar(serializeTarSplit(copied.segments), direct));
     assert.ok(rebuilt.equals(tar), 'the tar-split rebuilds the same tar from the copied files');
-    assert.deepEqual(await describeTree(direct), await describeTree(viaTar));
+    // Neither path sets a whiteout's times (the tar entry has none for it): they are when it was made.
+    const described = async (root: string) => {
+      const tree = await describeTree(root);
+      for (const d of Object.values(tree)) if (d.type === 'chardev' && d.rdev === '0:0') d.mtime = 0;
+      return tree;
+    };
+    assert.deepEqual(await described(direct), await described(viaTar));
 
     // Hash-only (a build step's layer): the same diff ID, size and tar-split, nothing written.
     const hashed = await copyUpperLayer(upper, null);
