@@ -143,7 +143,8 @@ async function pushOne(
   const order = diffIds.map((_, i) => diffIds.length - 1 - i);
   for (const i of order) emit({ type: 'layer', id: shortHex(diffIds[i]!), status: 'Preparing' });
   const pushed = new Array<Descriptor>(diffIds.length);
-  await mapLimit(order, Math.max(1, opts.concurrency ?? 3), async (i) => {
+  // dockerd's default max-concurrent-uploads: 5 (downloads: 3).
+  await mapLimit(order, Math.max(1, opts.concurrency ?? 5), async (i) => {
     pushed[i] = await pushLayer(engine, client, ref, diffIds[i]!, chain[i]!, { ...opts, oci }, emit);
   });
 

@@ -188,7 +188,7 @@ function registerTransfer(program: Command, ctx: CliContext): void {
         '3',
       )
       .option('--oci', 'Write an OCI image manifest instead of Docker schema 2')
-      .option('--max-concurrent <n>', 'Layers uploaded at once', '3')
+      .option('--max-concurrent <n>', 'Layers uploaded at once', '5')
       .option(
         '--platform <string>',
         'Push a platform-specific manifest as a single-platform image to the registry (the image must be of that platform)',
