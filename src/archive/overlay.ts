@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { isErrno } from '../errors/index.js';
 import { assertPlainUpperEntry, isOpaqueDir, isOverlayWhiteout } from './fsmeta.js';
-import { TarWriter, tarMtime, type TarOptions } from './pack.js';
+import { TarWriter, tarMtime, type TarHeader, type TarOptions } from './pack.js';
 import { byNameBytes, walkTree, type TreeEntry } from './walk.js';
 
 export interface Change {
@@ -32,21 +32,31 @@ function whiteoutName(rel: string): string {
   return dir === '.' ? base : `${dir}/${base}`;
 }
 
+/** One entry of an upper dir's layer tar: its header, and for a regular file the path its body is read from. */
+export interface UpperTarEntry {
+  header: TarHeader;
+  abs?: string;
+}
+
 /**
- * The OCI layer tar of an overlay upper dir: 0/0 character devices become `.wh.name` entries, opaque directories a
- * directory entry followed by `.wh..wh..opq`, everything else as it is (overlay-private xattrs left out).
- * `lowerDirs` is not needed for that (the upper dir is the diff) and is accepted for symmetry with overlayChanges.
+ * The entries of the OCI layer tar of an overlay upper dir, in archive order: 0/0 character devices become
+ * `.wh.name` entries, opaque directories a directory entry followed by `.wh..wh..opq`, everything else as it is
+ * (overlay-private xattrs left out). `headers` builds (and remembers hardlinks for) the plain entries. The one walk
+ * both the streamed tar (overlayDiffTar) and the one-pass commit (upper-copy.ts) use, so they agree byte for byte.
  */
-export function overlayDiffTar(upperDir: string, _lowerDirs: string[], opts: DiffTarOptions = {}): Readable {
-  const writer = new TarWriter(opts);
-  return writer.run(async (w) => {
-    const walk = walkTree(upperDir, {
-      order: whiteoutsFirst,
-      include: (e) => !opts.exclude?.(`/${e.rel}`),
-    });
-    for await (const e of walk) {
-      if (isOverlayWhiteout(e.st)) {
-        await w.add({
+export async function* overlayTarEntries(
+  upperDir: string,
+  headers: TarWriter,
+  opts: DiffTarOptions = {},
+): AsyncGenerator<UpperTarEntry> {
+  const walk = walkTree(upperDir, {
+    order: whiteoutsFirst,
+    include: (e) => !opts.exclude?.(`/${e.rel}`),
+  });
+  for await (const e of walk) {
+    if (isOverlayWhiteout(e.st)) {
+      yield {
+        header: {
           name: whiteoutName(e.rel),
           type: 'file',
           mode: 0o600,
@@ -54,13 +64,16 @@ export function overlayDiffTar(upperDir: string, _lowerDirs: string[], opts: Dif
           gid: e.st.gid,
           size: 0,
           mtime: tarMtime(e.st, opts),
-        });
-        continue;
-      }
-      if (e.st.isDirectory() || e.st.isFile()) assertPlainUpperEntry(e.abs, e.st.isDirectory());
-      await w.addPath(e.abs, e.st, e.rel);
-      if (e.st.isDirectory() && (await isOpaqueDir(e.abs))) {
-        await w.add({
+        },
+      };
+      continue;
+    }
+    if (e.st.isDirectory() || e.st.isFile()) assertPlainUpperEntry(e.abs, e.st.isDirectory());
+    const header = headers.headerFor(e.abs, e.st, e.rel);
+    if (header) yield { header, abs: e.abs };
+    if (e.st.isDirectory() && (await isOpaqueDir(e.abs))) {
+      yield {
+        header: {
           name: `${e.rel}/.wh..wh..opq`,
           type: 'file',
           mode: e.st.mode & 0o777,
@@ -68,9 +81,20 @@ export function overlayDiffTar(upperDir: string, _lowerDirs: string[], opts: Dif
           gid: e.st.gid,
           size: 0,
           mtime: tarMtime(e.st, opts),
-        });
-      }
+        },
+      };
     }
+  }
+}
+
+/**
+ * The OCI layer tar of an overlay upper dir (see overlayTarEntries).
+ * `lowerDirs` is not needed for that (the upper dir is the diff) and is accepted for symmetry with overlayChanges.
+ */
+export function overlayDiffTar(upperDir: string, _lowerDirs: string[], opts: DiffTarOptions = {}): Readable {
+  const writer = new TarWriter(opts);
+  return writer.run(async (w) => {
+    for await (const e of overlayTarEntries(upperDir, w, opts)) await w.addWithBodyFrom(e.header, e.abs);
   });
 }
 

@@ -68,6 +68,22 @@ export class TarWriter {
 
   /** Add what is at `abs` (already lstat'ed) under the tar name `name`. Sockets are skipped, as Docker does. */
   async addPath(abs: string, st: Stats, name: string): Promise<void> {
+    const header = this.headerFor(abs, st, name);
+    if (header) await this.addWithBodyFrom(header, abs);
+  }
+
+  /** Add `header`, a file's body read from `abs`. */
+  async addWithBodyFrom(header: TarHeader, abs: string | undefined): Promise<void> {
+    if (header.type !== 'file' || header.size === 0 || abs === undefined) return this.add(header);
+    if (header.size <= SMALL_FILE) return this.add(header, readSmallFile(abs, header.size));
+    return this.add(header, abs);
+  }
+
+  /**
+   * The entry for what is at `abs` (already lstat'ed) under the tar name `name`, or undefined for a socket; a file's
+   * body is the first `size` bytes of `abs`. Remembers hardlinks: call once per path, in archive order.
+   */
+  headerFor(abs: string, st: Stats, name: string): TarHeader | undefined {
     const base = {
       mode: st.mode & 0o7777,
       uid: st.uid,
@@ -95,33 +111,15 @@ export class TarWriter {
         if (st.nlink > 1) this.#links.set(key, name);
         header = { ...base, name, type: 'file', size: st.size };
       }
-    } else return;
+    } else return undefined;
     const xattrs = readXattrs(abs);
     if (xattrs.length > 0) header.pax = Object.fromEntries(xattrs.map(([k, v]) => [XATTR_PREFIX + k, v]));
-    if (header.type !== 'file' || header.size === 0) return this.add(header);
-    if (header.size <= SMALL_FILE) return this.add(header, readSmallFile(abs, header.size));
-    return this.add(header, abs);
+    return header;
   }
 
   /** Add one entry; the body is given, or is the first `header.size` bytes of the file at `bodyFrom`. */
   async add(header: TarHeader, bodyFrom?: string | Buffer): Promise<void> {
-    const h = { ...header, uname: '', gname: '', pax: header.pax ? { ...header.pax } : undefined } as TarHeader & {
-      uname: string;
-      gname: string;
-    };
-    if (this.opts.owner) Object.assign(h, this.opts.owner(h.uid, h.gid));
-    for (const id of ['uid', 'gid'] as const) {
-      if (h[id] > MAX_OCTAL_ID) {
-        h.pax = { ...h.pax, [id]: String(h[id]) };
-        h[id] = 0 as number;
-      }
-    }
-    const secs = h.mtime.getTime() / 1000;
-    if (secs < 0 || secs > MAX_USTAR_SECONDS) {
-      h.pax = { ...h.pax, mtime: String(Math.floor(secs)) };
-      h.mtime = new Date(secs < 0 ? 0 : MAX_USTAR_SECONDS * 1000);
-    }
-    if (!h.pax) delete h.pax;
+    const h = packHeader(header, this.opts.owner);
     const done = new Promise<void>((resolve, reject) => {
       const sink = this.#pack.entry(h as Partial<tar.Header> & { name: string }, (err) =>
         err ? reject(err) : resolve(),
@@ -147,6 +145,66 @@ export class TarWriter {
 }
 
 type Sink = ReturnType<tar.Pack['entry']>;
+type PackHeader = TarHeader & { uname: string; gname: string };
+
+/** The header as TarWriter hands it to tar-stream: no user/group names, PAX records for what ustar cannot hold. */
+function packHeader(header: TarHeader, owner?: TarOptions['owner']): PackHeader {
+  const h = { ...header, uname: '', gname: '', pax: header.pax ? { ...header.pax } : undefined } as PackHeader;
+  if (owner) Object.assign(h, owner(h.uid, h.gid));
+  for (const id of ['uid', 'gid'] as const) {
+    if (h[id] > MAX_OCTAL_ID) {
+      h.pax = { ...h.pax, [id]: String(h[id]) };
+      h[id] = 0 as number;
+    }
+  }
+  const secs = h.mtime.getTime() / 1000;
+  if (secs < 0 || secs > MAX_USTAR_SECONDS) {
+    h.pax = { ...h.pax, mtime: String(Math.floor(secs)) };
+    h.mtime = new Date(secs < 0 ? 0 : MAX_USTAR_SECONDS * 1000);
+  }
+  if (!h.pax) delete h.pax;
+  return h;
+}
+
+interface PackInternals {
+  _encode(header: Partial<tar.Header>): void;
+  push(chunk: Buffer | null): boolean;
+}
+let headerPack: PackInternals | undefined;
+
+/**
+ * The bytes TarWriter writes before an entry's body (PAX header, its padding, the ustar header), for code that writes
+ * the body itself (the one-pass commit in upper-copy.ts): tar-stream's own encoder, called the way its Pack.entry
+ * calls it, so both paths give the same bytes and the same diff ID. Also returns the header as tar-stream settled it
+ * (a zero mode becomes 0644/0755 there, as in the tar).
+ */
+export function encodeTarHeader(header: TarHeader): { bytes: Buffer; settled: PackHeader } {
+  const h = packHeader(header);
+  // Pack.entry's defaults.
+  if (!h.size || h.type === 'symlink') h.size = 0;
+  if (!h.mode) h.mode = h.type === 'directory' ? 0o755 : 0o644;
+  if (h.type === 'symlink' && !h.linkname)
+    throw new WharfError('INTERNAL', `symlink ${h.name} has an empty target: not encodable without a body`);
+  if (!headerPack) {
+    const pack = tarStream().pack() as unknown as PackInternals;
+    if (typeof pack._encode !== 'function')
+      throw new WharfError('INTERNAL', 'tar-stream Pack has no _encode: its version is not supported');
+    headerPack = pack;
+  }
+  const out: Buffer[] = [];
+  const pack = headerPack;
+  const push = pack.push;
+  pack.push = (chunk) => {
+    if (chunk) out.push(Buffer.from(chunk));
+    return true;
+  };
+  try {
+    pack._encode(h as Partial<tar.Header>);
+  } finally {
+    pack.push = push;
+  }
+  return { bytes: Buffer.concat(out), settled: h };
+}
 
 /** Files up to this size are read in one synchronous call: cheaper than a stream, and bounded. */
 const SMALL_FILE = 256 * 1024;

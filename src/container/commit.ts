@@ -64,11 +64,20 @@ export function commitConfig(
   return out;
 }
 
-/** Make the layer from `tar`, then the image on top of the container's image. */
+/**
+ * Where the new layer comes from: the container's overlay upper dir, copied in one pass (LayerStore.createFromUpper),
+ * or a tar of its changes (`tar()`, also the fallback).
+ */
+export interface CommitLayerSource {
+  upperDir?: string;
+  tar: () => Promise<Readable>;
+}
+
+/** Make the layer from `source`, then the image on top of the container's image. */
 export async function commitImage(
   images: ImageService,
   rec: ContainerRecord,
-  tar: Readable,
+  source: CommitLayerSource,
   opts: CommitOptions,
   onStage?: CreateLayerOptions['onStage'],
 ): Promise<ImageRecord> {
@@ -78,7 +87,21 @@ export async function commitImage(
   if (!img) throw new WharfError('NOT_FOUND', `image ${rec.imageId} of container ${shortId(rec.id)} is gone`);
   const { config: base } = await images.config(img.id);
   const chain = images.records.images.chain(img.id);
-  const layer = await images.layers.create(img.topChain ?? null, tar, onStage ? { onStage } : {});
+  let halfway = false;
+  const parent = img.topChain ?? null;
+  const layer =
+    source.upperDir === undefined
+      ? await images.layers.create(parent, await source.tar(), onStage ? { onStage } : {})
+      : await images.layers.createFromUpper(parent, source.upperDir, source.tar, {
+          ...(onStage ? { onStage } : {}),
+          // Crash tests stop a commit half-way through its layer (testPauseMidStream's point for the streamed path).
+          onProgress: (bytes) => {
+            if (bytes >= 1 << 19 && !halfway) {
+              halfway = true;
+              testPausePoint('commit:writing-layer');
+            }
+          },
+        });
   testPausePoint('commit:after-layer');
   const empty = layer.diffId === EMPTY_TAR_DIFF_ID;
   const cfg = commitConfig(base, rec, empty ? undefined : layer.diffId, opts);

@@ -108,10 +108,15 @@ export class ContainerFiles {
         emitContainerEvent(this.#store.events, 'pause', v); // as dockerd's commit pauses: with its events
       }
       testPausePoint('commit:after-pause');
-      // A remapped container's files are owned by its host ids: the layer records its own (root as 0).
-      const diff = await this.#store.snapshots.differ.diffTar(snapshotKeyOf(v.id), tarOptionsOf(v));
-      const tar = testPauseMidStream(diff, 'commit:writing-layer');
-      img = await commitImage(this.#images, v, tar, opts, (stage) =>
+      const key = snapshotKeyOf(v.id);
+      const differ = this.#store.snapshots.differ;
+      // The one-pass copy of the upper dir records the files' owners as they are on disk: a remapped container's
+      // (host ids) goes through the tar, which records its own ids (root as 0).
+      const source = {
+        ...(differ.whiteoutFormat === 'overlay' && !v.idMap ? { upperDir: differ.diffDir(key) } : {}),
+        tar: async () => testPauseMidStream(await differ.diffTar(key, tarOptionsOf(v)), 'commit:writing-layer'),
+      };
+      img = await commitImage(this.#images, v, source, opts, (stage) =>
         recovery.intents.update(intent, { ...intent.payload, ...stage }),
       );
       testPausePoint('commit:after-image');

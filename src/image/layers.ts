@@ -2,12 +2,18 @@ import { promises as fsp } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { ContentStore } from '../content/index.js';
 import { DISPOSABLE_SNAPSHOT_LABEL, type Snapshotter } from '../snapshot/index.js';
-import { applyLayer, decompressStream, tarDirectory, type DiffTarOptions } from '../archive/index.js';
+import {
+  applyLayer,
+  copyUpperLayer,
+  decompressStream,
+  tarDirectory,
+  type DiffTarOptions,
+  type UpperCopyResult,
+} from '../archive/index.js';
 import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
-import { digestOf, DigestStream, type Digest } from '../digest/index.js';
+import { digestOf, type Digest } from '../digest/index.js';
 import { WharfError, is } from '../errors/index.js';
-import { CountingStream, randomHex, teeInto } from '../util/index.js';
-import { Writable } from 'node:stream';
+import { randomHex, teeInto } from '../util/index.js';
 import type { ImageRecords, LayerRecord } from './records.js';
 
 /** Docker's chain ID: the layer's identity together with everything below it. */
@@ -94,27 +100,9 @@ export class LayerStore {
       } else if (opts.reopen) {
         tarBlob = (await this.content.write(await decompressStream(await opts.reopen()), { digest: diffId })).digest;
       }
-      opts.onStage?.({ layer: chainId });
-      try {
-        await this.snapshots.commit(chainId, key);
-        committed = true;
-      } catch (err) {
-        // Another process committed the same layer first: use theirs.
-        if (!is(err, 'ALREADY_EXISTS')) throw err;
-      }
-      const { size } = await this.snapshots.usage(chainId);
-      const rec: LayerRecord = {
-        chainId,
-        diffId,
-        parent,
-        size,
-        tarSize,
-        tarsplit,
-        tarBlob,
-        created: new Date().toISOString(),
-      };
-      this.records.layers.insert(rec);
-      return this.records.layers.get(chainId)!;
+      const rec = await this.#commitExtracted(key, parent, chainId, diffId, tarSize, tarsplit, tarBlob, opts);
+      committed = true;
+      return rec;
     } finally {
       if (!committed) {
         // Free the space first: after a full disk, the database needs room to record the removal at all.
@@ -122,6 +110,97 @@ export class LayerStore {
         await this.snapshots.remove(key).catch(() => {});
       }
     }
+  }
+
+  /**
+   * A container's overlay upper dir as a new layer on `parent` (commit): copied in one pass (copyUpperLayer), which
+   * gives the same files, diff ID and tar-split as create() from overlayDiffTar's tar, without streaming a tar.
+   * Falls back to that for what the one pass does not handle (a non-overlay snapshotter, a file named like a whiteout).
+   */
+  async createFromUpper(
+    parent: Digest | null,
+    upperDir: string,
+    fallbackTar: () => Promise<Readable>,
+    opts: CreateLayerOptions & { onProgress?: (tarBytes: number) => void } = {},
+  ): Promise<LayerRecord> {
+    const { onProgress, ...createOpts } = opts;
+    if (this.snapshots.differ.whiteoutFormat !== 'overlay') return this.create(parent, await fallbackTar(), createOpts);
+    if (parent && !this.records.layers.get(parent))
+      throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
+    const key = `extract-${Date.now()}-${randomHex(4)} ${parent ?? ''}`;
+    opts.onStage?.({ snapshot: key });
+    await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
+    let committed = false;
+    let fallback = false;
+    try {
+      let copied: UpperCopyResult;
+      try {
+        copied = await copyUpperLayer(upperDir, this.snapshots.differ.diffDir(key), {}, onProgress);
+      } catch (err) {
+        if (!is(err, 'UNSUPPORTED')) throw err;
+        fallback = true;
+        throw err;
+      }
+      const chainId = chainIdOf(parent, copied.diffId);
+      const existing = this.records.layers.get(chainId);
+      if (existing) return existing;
+      const tarsplit = (await this.content.write(serializeTarSplit(copied.segments))).digest;
+      const rec = await this.#commitExtracted(
+        key,
+        parent,
+        chainId,
+        copied.diffId,
+        copied.tarSize,
+        tarsplit,
+        null,
+        opts,
+      );
+      committed = true;
+      return rec;
+    } catch (err) {
+      if (!fallback) throw err;
+    } finally {
+      if (!committed) {
+        await fsp.rm(this.snapshots.differ.diffDir(key), { recursive: true, force: true }).catch(() => {});
+        await this.snapshots.remove(key).catch(() => {});
+      }
+    }
+    return this.create(parent, await fallbackTar(), createOpts);
+  }
+
+  /** Commit extracted snapshot `key` as layer `chainId` and record it (another process's same layer wins). */
+  async #commitExtracted(
+    key: string,
+    parent: Digest | null,
+    chainId: Digest,
+    diffId: Digest,
+    tarSize: number,
+    tarsplit: Digest | null,
+    tarBlob: Digest | null,
+    opts: CreateLayerOptions,
+  ): Promise<LayerRecord> {
+    opts.onStage?.({ layer: chainId });
+    try {
+      await this.snapshots.commit(chainId, key);
+    } catch (err) {
+      // Another process committed the same layer first: use theirs.
+      if (!is(err, 'ALREADY_EXISTS')) throw err;
+      await fsp.rm(this.snapshots.differ.diffDir(key), { recursive: true, force: true }).catch(() => {});
+      await this.snapshots.remove(key).catch(() => {});
+    }
+    const { size } = await this.snapshots.usage(chainId);
+    const rec: LayerRecord = {
+      chainId,
+      diffId,
+      parent,
+      size,
+      tarSize,
+      tarsplit,
+      tarBlob,
+      created: new Date().toISOString(),
+    };
+    this.records.layers.insert(rec);
+    return this.records.layers.get(chainId)!;
   }
 
   /**
@@ -135,21 +214,16 @@ export class LayerStore {
     if (this.snapshots.differ.whiteoutFormat !== 'overlay') {
       throw new WharfError('UNSUPPORTED', 'committing a snapshot needs the overlay snapshotter');
     }
-    const tar = await this.snapshots.differ.diffTar(key, opts);
-    const hasher = new DigestStream();
-    const counter = new CountingStream();
-    const recorder = new TarSplitRecorder();
-    const sink = new Writable({ write: (_c, _e, cb) => cb() });
-    await teeInto(tar.pipe(counter).pipe(hasher), [recorder, sink]);
-    const diffId = hasher.digest();
+    // One pass over the upper dir: headers and file bodies hashed, tar-split from the same headers, no tar streamed.
+    const made = await copyUpperLayer(this.snapshots.differ.diffDir(key), null, opts);
+    const diffId = made.diffId;
     const chainId = chainIdOf(parent, diffId);
     const existing = this.records.layers.get(chainId);
     if (existing) {
       await this.snapshots.remove(key);
       return existing;
     }
-    if (!recorder.reproducible) throw new WharfError('INTERNAL', `generated layer tar of ${key} has duplicate entries`);
-    const tarsplit = (await this.content.write(serializeTarSplit(recorder.segments()))).digest;
+    const tarsplit = (await this.content.write(serializeTarSplit(made.segments))).digest;
     try {
       await this.snapshots.commit(chainId, key);
     } catch (err) {
@@ -162,7 +236,7 @@ export class LayerStore {
       diffId,
       parent,
       size,
-      tarSize: counter.bytes,
+      tarSize: made.tarSize,
       tarsplit,
       tarBlob: null,
       created: new Date().toISOString(),

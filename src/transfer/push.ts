@@ -14,12 +14,14 @@ import {
   MediaType,
   isManifestMediaType,
   layerCompression,
+  layerMediaTypeFor,
   parseManifest,
   type Descriptor,
 } from '../oci/index.js';
 import { mapLimit, testPausePoint } from '../util/index.js';
 import { ImageInIntentLog, PUSH_INTENT } from '../image/index.js';
 import { RegistryClient, type UploadSession } from '../remote/index.js';
+import { ZSTD_MAX_LEVEL, zstdCompress } from '../archive/index.js';
 import { ParallelGzip } from './pgzip.js';
 import {
   shortHex,
@@ -32,8 +34,10 @@ import {
 export interface PushOptions extends TransferCommonOptions {
   /** Push every local tag of the repository (`push -a`). */
   allTags?: boolean;
-  /** gzip level for layers compressed here (1 fastest … 9 smallest); default 3. */
+  /** Level for layers compressed here: gzip 0 … 9, zstd 1 … 19 (fastest … smallest); default 3 for both. */
   compressionLevel?: number;
+  /** How layers compressed here are compressed (default gzip). zstd implies OCI media types, as BuildKit does. */
+  compressionFormat?: LayerCompression;
   /** Docker schema2 (default, what `docker push` writes) or OCI media types in the manifest. */
   format?: 'docker' | 'oci';
 }
@@ -51,6 +55,21 @@ export interface PushResult {
  * 21.3 MB, with 3 clearly faster than 6; pushes are usually limited by compression, so 3 it is.
  */
 export const DEFAULT_COMPRESSION_LEVEL = 3;
+
+export type LayerCompression = 'gzip' | 'zstd';
+
+/** The compression and level a push uses, checked before anything is sent. */
+export function compressionOf(opts: PushOptions): { format: LayerCompression; level: number } {
+  const format = opts.compressionFormat ?? 'gzip';
+  if (format !== 'gzip' && format !== 'zstd')
+    throw new WharfError('INVALID_ARGUMENT', `unknown compression format ${JSON.stringify(format)}: want gzip or zstd`);
+  const level = opts.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
+  const max = format === 'gzip' ? 9 : ZSTD_MAX_LEVEL;
+  const min = format === 'gzip' ? 0 : 1;
+  if (!Number.isInteger(level) || level < min || level > max)
+    throw new WharfError('INVALID_ARGUMENT', `${format} compression level must be ${min} to ${max}, not ${level}`);
+  return { format, level };
+}
 
 /**
  * `docker push`: blobs first, manifest last. For each layer, a compressed blob the registry already has (known from an
@@ -84,6 +103,9 @@ export async function push(engine: TransferEngine, name: string, opts: PushOptio
       throw new WharfError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarString(r)}`);
     }
   }
+  compressionOf(opts);
+  if (opts.compressionFormat === 'zstd' && opts.format === 'docker')
+    throw new WharfError('INVALID_ARGUMENT', 'zstd layers need an OCI manifest: leave out the Docker format');
   const client = opts.client ?? RegistryClient.forDomain(parsed.domain, opts.remote ?? {});
   client.allowPush(parsed.path);
   try {
@@ -115,15 +137,18 @@ async function pushOne(
       'INTERNAL',
       `image ${img.id} has ${chain.length} layers but its config lists ${diffIds.length}`,
     );
-  const oci = opts.format === 'oci';
+  const { format: compression } = compressionOf(opts);
+  // Docker schema2 has no zstd layer type (containerd's is unofficial): zstd goes in an OCI manifest, as BuildKit's.
+  const oci = opts.format === 'oci' || compression === 'zstd';
   const repo = ref.path;
 
   // Docker lists the top layer first.
   const order = diffIds.map((_, i) => diffIds.length - 1 - i);
   for (const i of order) emit({ type: 'layer', id: shortHex(diffIds[i]!), status: 'Preparing' });
   const pushed = new Array<Descriptor>(diffIds.length);
-  await mapLimit(order, Math.max(1, opts.concurrency ?? 3), async (i) => {
-    pushed[i] = await pushLayer(engine, client, ref, diffIds[i]!, chain[i]!, opts, emit);
+  // dockerd's default max-concurrent-uploads: 5 (downloads: 3).
+  await mapLimit(order, Math.max(1, opts.concurrency ?? 5), async (i) => {
+    pushed[i] = await pushLayer(engine, client, ref, diffIds[i]!, chain[i]!, { ...opts, oci }, emit);
     testPausePoint('push:after-layer');
   });
 
@@ -133,13 +158,13 @@ async function pushOne(
 
   // A manifest this image was pulled (or pushed) with, whose blobs are exactly the ones pushed now, is sent as it
   // was: a re-tagged image keeps its digest, as crane and the containerd store do. Otherwise write one.
-  const known = opts.format === undefined ? await reusableManifest(engine, img.id, pushed) : undefined;
+  const known = opts.format === undefined ? await reusableManifest(engine, img.id, pushed, compression) : undefined;
   let raw: Buffer;
   let mediaType: string;
   if (known) {
     ({ raw, mediaType } = known);
   } else {
-    const layerType = oci ? MediaType.OCILayerGzip : MediaType.DockerLayerGzip;
+    const layerType = layerMediaTypeFor(compression, !oci);
     // Docker's key order and three-space indent, so the bytes match what `docker push` would write.
     const manifest = {
       schemaVersion: 2,
@@ -155,7 +180,20 @@ async function pushOne(
     mediaType = manifest.mediaType;
   }
   testPausePoint('push:before-manifest');
-  const digest = await client.manifests.put(repo, ref.tag!, raw, mediaType);
+  let digest: Digest;
+  try {
+    digest = await client.manifests.put(repo, ref.tag!, raw, mediaType);
+  } catch (err) {
+    // Registries that predate zstd (or are set to refuse it) reject the manifest, usually with a bare
+    // MANIFEST_INVALID: say what was refused and what to do.
+    if (compression === 'zstd' && err instanceof WharfError && err.code !== 'UNAUTHORIZED')
+      throw new WharfError(
+        err.code,
+        `the registry refused the manifest with zstd layers (${err.message}); push with --compression-format gzip`,
+        { cause: err },
+      );
+    throw err;
+  }
   // The manifest's bytes are stored before their record: a kill in between would leave them an orphan, so the
   // intent names them first.
   const intent = new ImageInIntentLog(images.intents, PUSH_INTENT, formatReference(ref));
@@ -173,6 +211,7 @@ async function reusableManifest(
   engine: TransferEngine,
   imageId: Digest,
   layers: readonly Descriptor[],
+  compression: LayerCompression,
 ): Promise<{ raw: Buffer; mediaType: string } | undefined> {
   for (const m of engine.images.records.manifests.ofImage(imageId)) {
     if (!isManifestMediaType(m.mediaType)) continue;
@@ -188,7 +227,7 @@ async function reusableManifest(
     const ls = parsed.manifest.layers;
     if (
       ls.length === layers.length &&
-      ls.every((l, i) => l.digest === layers[i]!.digest && layerCompression(l.mediaType) === 'gzip')
+      ls.every((l, i) => l.digest === layers[i]!.digest && layerCompression(l.mediaType) === compression)
     ) {
       return { raw, mediaType: parsed.mediaType };
     }
@@ -202,20 +241,21 @@ async function pushLayer(
   ref: Reference,
   diffId: Digest,
   chainId: Digest,
-  opts: PushOptions,
+  opts: PushOptions & { oci: boolean },
   emit: ProgressFn,
 ): Promise<Descriptor> {
   const { images } = engine;
+  const { format: compression, level } = compressionOf(opts);
+  const mediaType = layerMediaTypeFor(compression, !opts.oci);
   const id = shortHex(diffId);
   const repo = ref.path;
   const target = repositoryName(ref);
-  const remember = (d: Descriptor) =>
-    images.records.layerBlobs.add(diffId, d.digest, MediaType.DockerLayerGzip, d.size, target);
+  const remember = (d: Descriptor) => images.records.layerBlobs.add(diffId, d.digest, mediaType, d.size, target);
 
   // Compressed forms of this layer we know of, best bets first: this repository, then this registry, then any.
   const known = images.records.layerBlobs.ofLayer(diffId).filter((b) => {
     try {
-      return layerCompression(b.mediaType) === 'gzip';
+      return layerCompression(b.mediaType) === compression;
     } catch {
       return false;
     }
@@ -228,7 +268,7 @@ async function pushLayer(
     seen.add(b.digest);
     const size = await client.blobs.head(repo, b.digest);
     if (size !== undefined) {
-      const d: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: b.digest, size: size >= 0 ? size : b.size };
+      const d: Descriptor = { mediaType, digest: b.digest, size: size >= 0 ? size : b.size };
       remember(d);
       emit({ type: 'layer', id, status: 'Layer already exists' });
       return d;
@@ -240,7 +280,7 @@ async function pushLayer(
     if (from.domain !== ref.domain || from.path === repo) continue;
     const r = await client.uploads.start(repo, { digest: b.digest, from: from.path });
     if (r.mounted) {
-      const d: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: b.digest, size: b.size };
+      const d: Descriptor = { mediaType, digest: b.digest, size: b.size };
       remember(d);
       emit({ type: 'layer', id, status: `Mounted from ${from.path}` });
       return d;
@@ -250,9 +290,6 @@ async function pushLayer(
     break;
   }
 
-  const level = opts.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
-  if (!Number.isInteger(level) || level < 0 || level > 9)
-    throw new WharfError('INVALID_ARGUMENT', `compression level must be 0 to 9, not ${level}`);
   const layer = images.layers.get(chainId);
   for (let attempt = 0; ; attempt++) {
     let body: Transform | undefined;
@@ -263,7 +300,6 @@ async function pushLayer(
         session = r.session;
       }
       const tar = await images.layers.tar(chainId);
-      const gzip = new ParallelGzip({ level });
       const hasher = new DigestStream();
       let lastShown = 0;
       const total = layer ? { total: layer.tarSize } : {};
@@ -274,11 +310,12 @@ async function pushLayer(
         }
       });
       emit({ type: 'layer', id, status: 'Pushing', current: 0, ...total });
-      // Errors anywhere along tar → gzip → hash reach the request body and fail the PATCH.
-      pipeline(tar, gzip, hasher, counter, () => {});
+      // Errors anywhere along tar → compress → hash reach the request body and fail the PATCH.
+      if (compression === 'zstd') pipeline(zstdCompress(tar, level), hasher, counter, () => {});
+      else pipeline(tar, new ParallelGzip({ level }), hasher, counter, () => {});
       body = counter;
       const patched = await client.uploads.patch(session, counter);
-      const d: Descriptor = { mediaType: MediaType.DockerLayerGzip, digest: hasher.digest(), size: hasher.size };
+      const d: Descriptor = { mediaType, digest: hasher.digest(), size: hasher.size };
       await client.uploads.complete(patched, d.digest);
       remember(d);
       emit({ type: 'layer', id, status: 'Pushed' });

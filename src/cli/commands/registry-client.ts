@@ -177,9 +177,18 @@ function registerTransfer(program: Command, ctx: CliContext): void {
       .argument('<NAME[:TAG]>')
       .option('-a, --all-tags', 'Push all tags of an image to the repository')
       .option('-q, --quiet', 'Suppress verbose output')
-      .option('--compression-level <n>', 'gzip level for layers compressed now, 1 (fastest) to 9 (smallest)', '3')
+      .option(
+        '--compression-format <gzip|zstd>',
+        'Compression of layers compressed now (zstd writes an OCI manifest)',
+        'gzip',
+      )
+      .option(
+        '--compression-level <n>',
+        'Level for layers compressed now: gzip 0 to 9, zstd 1 to 19 (fastest to smallest)',
+        '3',
+      )
       .option('--oci', 'Write an OCI image manifest instead of Docker schema 2')
-      .option('--max-concurrent <n>', 'Layers uploaded at once', '3')
+      .option('--max-concurrent <n>', 'Layers uploaded at once', '5')
       .option(
         '--platform <string>',
         'Push a platform-specific manifest as a single-platform image to the registry (the image must be of that platform)',
@@ -192,16 +201,22 @@ function registerTransfer(program: Command, ctx: CliContext): void {
         allTags?: boolean;
         quiet?: boolean;
         compressionLevel: string;
+        compressionFormat: string;
         oci?: boolean;
         maxConcurrent: string;
       },
     ) =>
       withEngine(ctx, async (w) => {
         const level = Number(o.compressionLevel);
-        if (!/^\d$/.test(o.compressionLevel))
+        if (!/^\d{1,2}$/.test(o.compressionLevel))
           throw new WharfError(
             'INVALID_ARGUMENT',
-            `invalid --compression-level ${JSON.stringify(o.compressionLevel)}: want 0 to 9`,
+            `invalid --compression-level ${JSON.stringify(o.compressionLevel)}: want a number (gzip 0 to 9, zstd 1 to 19)`,
+          );
+        if (o.compressionFormat !== 'gzip' && o.compressionFormat !== 'zstd')
+          throw new WharfError(
+            'INVALID_ARGUMENT',
+            `invalid --compression-format ${JSON.stringify(o.compressionFormat)}: want gzip or zstd`,
           );
         const domain = parseNormalizedNamed(name).domain;
         await requirePlatform(w, name, o.platform);
@@ -209,6 +224,7 @@ function registerTransfer(program: Command, ctx: CliContext): void {
           remote: remoteOptionsFor(domain, o),
           onProgress: printer(ctx, o.quiet ?? false),
           compressionLevel: level,
+          compressionFormat: o.compressionFormat,
           concurrency: concurrencyOf(o.maxConcurrent),
           ...(o.allTags ? { allTags: true } : {}),
           ...(o.oci ? { format: 'oci' as const } : {}),

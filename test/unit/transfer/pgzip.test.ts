@@ -55,3 +55,17 @@ test('blocks reuse the previous block as dictionary, so splitting costs almost n
   const many = await gz(data, { blockSize: 64 * 1024 }, 65536);
   assert.ok(many.length < one.length * 1.03, `${many.length} vs ${one.length}`);
 });
+
+test('incompressible blocks are stored: no bigger than the input, valid, and still deterministic', async () => {
+  const data = Buffer.concat([randomBytes(300_000), sample(300_000), randomBytes(100_000)]);
+  const a = await gz(data, { blockSize: 64 * 1024 }, 65536);
+  const b = await gz(data, { blockSize: 64 * 1024, workers: 1 }, 1000);
+  assert.ok(a.equals(b));
+  assert.ok(gunzipSync(a).equals(data));
+  execFileSync('gzip', ['-t'], { input: a });
+  const random = randomBytes(1 << 20);
+  const stored = await gz(random, { blockSize: 128 * 1024 }, 65536);
+  // Stored blocks cost 5 bytes each (plus the header and trailer); deflated random data grows more than that.
+  assert.ok(stored.length < random.length + 200, `${stored.length} bytes for ${random.length}`);
+  assert.ok(gunzipSync(stored).equals(random));
+});

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Benchmark (run by hand, not a test): `commit` of a stopped container that wrote 200 MB in 2,000 files (100 KB of
+# random data each), Wharf vs `docker commit` on a private dockerd, interleaved (the tools take turns each round; a
+# `sync` before each commit so neither pays for the other's write-back). Prints a Markdown table of medians.
+# Usage: bash bench/commit.sh [runs=5]   (BENCH_NO_SETUP=1 skips ensure-deps and the build;
+# WHARF_BEFORE=/path/to/other/bin/wharf adds another Wharf build to the same rounds, for before/after)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+if [ "${BENCH_NO_SETUP:-}" != 1 ]; then
+  bash scripts/ensure-deps.sh >/dev/null
+  npm run --silent build >/dev/null
+fi
+
+W=$(mktemp -d /tmp/wharf-bench-commit.XXXXXX)
+DPID=""
+. bench/private-dockerd.sh
+W_() { ./bin/wharf --root "$W/wroot" "$@"; }
+B_() { "$WHARF_BEFORE" --root "$W/wroot" "$@"; }
+cleanup() {
+  set +e
+  W_ rm -f bench-writer >/dev/null 2>&1
+  remove_bench_dir
+}
+trap cleanup EXIT
+start_private_dockerd wharf-bench-commit
+
+mkdir -p "$W/rootfs/bin" "$W/rootfs/etc" "$W/rootfs/tmp" "$W/rootfs/data"
+cp /bin/busybox "$W/rootfs/bin/"
+for a in sh true head seq; do ln -s busybox "$W/rootfs/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$W/rootfs/etc/passwd"
+tar -C "$W/rootfs" -cf "$W/base.tar" .
+W_ import -c 'CMD ["sh"]' "$W/base.tar" busybox:latest >/dev/null
+W_ save -o "$W/bb.tar" busybox >/dev/null
+D load -i "$W/bb.tar" >/dev/null
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+time_it() { local s e; s=$(now); "$@" >/dev/null 2>&1 || echo "FAILED: $*" >&2; e=$(now); awk "BEGIN { print $e - $s }"; }
+
+WRITE='i=0; while [ $i -lt 2000 ]; do head -c 100000 /dev/urandom > /data/f$i; i=$((i+1)); done'
+commit_round() {
+  local tool=$1 t
+  "$tool" rm -f bench-writer >/dev/null 2>&1 || true
+  "$tool" run --name bench-writer --network none busybox sh -c "$WRITE" >/dev/null
+  sync
+  t=$(time_it "$tool" commit bench-writer bench-committed:1)
+  "$tool" rm -f bench-writer >/dev/null
+  "$tool" rmi bench-committed:1 >/dev/null 2>&1 || true
+  sync
+  echo "$t"
+}
+WT=(); DT=(); BT=()
+for _ in $(seq 1 "$RUNS"); do
+  WT+=("$(commit_round W_)")
+  DT+=("$(commit_round D)")
+  [ -n "${WHARF_BEFORE:-}" ] && BT+=("$(commit_round B_)")
+done
+WM=$(printf '%s\n' "${WT[@]}" | median)
+DM=$(printf '%s\n' "${DT[@]}" | median)
+r() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+echo "commit of 200 MB in 2,000 files; median of $RUNS rounds; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| tool | time (s) | time / docker (lower is better) | all rounds |"
+echo "|---|---|---|---|"
+echo "| docker commit | $DM | 1.00 | ${DT[*]} |"
+echo "| wharf commit | $WM | $(r "$WM" "$DM") | ${WT[*]} |"
+if [ -n "${WHARF_BEFORE:-}" ]; then
+  BM=$(printf '%s\n' "${BT[@]}" | median)
+  echo "| before: $WHARF_BEFORE commit | $BM | $(r "$BM" "$DM") | ${BT[*]} |"
+fi
