@@ -53,6 +53,7 @@ export async function withStepSnapshot<T>(
   const parent = state.chain[state.chain.length - 1];
   const snaps = deps.snapshots;
   let committed = false;
+  let undone = true;
   try {
     await fsp.mkdir(rootfs, { recursive: true });
     await fsp.writeFile(path.join(dir, 'owner'), String(process.pid));
@@ -75,11 +76,44 @@ export async function withStepSnapshot<T>(
       scope.intents.update(intent, { ...payload, layer: layer.chainId });
     }
     testPausePoint('build:before-image');
-    await o.record(layer, result);
+    try {
+      await o.record(layer, result);
+    } catch (err) {
+      // No image took the layer (a full disk fails the image record): it would stay, unused, on the full disk.
+      if (layer) undone = await dropUnusedLayer(scope, layer.chainId);
+      throw err;
+    }
   } finally {
-    if (!committed) await snaps.remove(key).catch(() => {});
+    if (!committed)
+      undone = await snaps.remove(key).then(
+        () => true,
+        (err: unknown) => is(err, 'NOT_FOUND'),
+      );
     await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
-    scope.intents.clear(intent.id);
+    // What could not be undone (the database of a full disk cannot even record a deletion) stays in the intent: the
+    // next command, once this process is gone, rolls it back.
+    if (undone) scope.intents.clear(intent.id);
+  }
+}
+
+/**
+ * Remove a layer no image took. On a full disk even the database write of the removal fails: then the layer's files
+ * go first (nothing can use a layer no image has), which makes room for the write. Whether it is gone.
+ */
+async function dropUnusedLayer(scope: BuildScope, chainId: Digest): Promise<boolean> {
+  const { images, snapshots } = scope.deps;
+  try {
+    await images.layers.release([chainId]);
+    return true;
+  } catch {
+    if (images.records.layers.users(chainId) > 0) return true;
+    const files = snapshots.differ.diffDir(chainId);
+    for (const n of await fsp.readdir(files).catch(() => []))
+      await fsp.rm(path.join(files, n), { recursive: true, force: true });
+    return images.layers.release([chainId]).then(
+      () => true,
+      () => false,
+    );
   }
 }
 
