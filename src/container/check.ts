@@ -92,8 +92,13 @@ async function checkBuildStep(
 ): Promise<CheckProblem> {
   const left = await buildStepLeftovers(intent.payload, deps);
   const what = `unfinished build step ${intent.subject} by process ${intent.owner.pid} (gone), since ${intent.created}: ${left.length ? left.join(', ') : 'nothing left but the note'}`;
-  if (repair) await rollBackBuildStep(intent, deps);
-  return { kind: 'stale', what, repaired: repair };
+  if (!repair) return { kind: 'stale', what, repaired: false };
+  try {
+    await rollBackBuildStep(intent, deps);
+    return { kind: 'stale', what, repaired: true };
+  } catch (err) {
+    return { kind: 'stale', what: `${what} (cannot undo: ${(err as Error).message})`, repaired: false };
+  }
 }
 
 /**
