@@ -29,7 +29,7 @@ export class BuildRun {
   private total = 0;
 
   constructor(
-    private readonly builder: Pick<Builder, 'cache' | 'digests' | 'runner' | 'sweep'>,
+    private readonly builder: Pick<Builder, 'cache' | 'digests' | 'intents' | 'runner' | 'sweep'>,
     private readonly deps: BuilderDeps,
     private readonly opts: BuildOptions,
   ) {
@@ -69,12 +69,13 @@ export class BuildRun {
     for (const w of resolved.unusedBuildArgs.length > 0 ? [resolved.unusedBuildArgs] : []) {
       o.err.write(`[Warning] One or more build-args [${w.join(' ')}] were not consumed\n`);
     }
-    const { cache, digests, runner } = this.builder;
+    const { cache, digests, intents, runner } = this.builder;
     const scope: BuildScope = {
       deps: this.deps,
       opts: o,
       cache,
       digests,
+      intents,
       runner,
       platform,
       parsed,

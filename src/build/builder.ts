@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { Digest } from '../digest/index.js';
+import { Intents } from '../meta/index.js';
 import { BuildRun } from './build-run.js';
 import { BuildCache, FileDigestMemo } from './cache.js';
 import { buildCacheUsage, pruneBuildCache, type BuildCacheUsage } from './prune.js';
@@ -30,11 +31,13 @@ export class Builder {
   readonly cache: BuildCache;
   readonly digests: FileDigestMemo;
   readonly runner: StepRunner;
+  readonly intents: Intents;
 
   constructor(private readonly deps: BuilderDeps) {
     this.cache = new BuildCache(deps.db, (id) => deps.images.records.images.get(id) !== undefined);
     this.digests = new FileDigestMemo(deps.db);
     this.runner = deps.runner ?? new RuncStepRunner(path.join(deps.runRoot, 'runc'));
+    this.intents = deps.intents ?? new Intents(deps.db);
   }
 
   async build(opts: BuildOptions): Promise<BuildResult> {
@@ -59,6 +62,6 @@ export class Builder {
 
   /** Removes what builds that died (SIGKILL) left; each build starts with it. See sweep.ts. */
   sweep(): Promise<number> {
-    return sweepDeadBuilds(this.deps, this.runner);
+    return sweepDeadBuilds(this.deps, this.runner, this.intents);
   }
 }

@@ -14,7 +14,7 @@ import {
   type NetworkAttachment,
   type SpecOptions,
 } from '../runtime/index.js';
-import { ifExists, spawn } from '../util/index.js';
+import { ifExists, spawn, testPausePoint } from '../util/index.js';
 
 /**
  * Runs one RUN step as a short-lived container: an OCI bundle on the already-mounted rootfs, `runc run` in the
@@ -164,6 +164,7 @@ export class RuncStepRunner implements StepRunner {
     );
     // The build's environment is exactly the step's: no HOSTNAME added to what RUN sees beyond Docker's own.
     await fsp.writeFile(path.join(req.bundleDir, 'config.json'), JSON.stringify(spec));
+    testPausePoint('build:before-run');
     const exitCode = await this.#runForeground(req);
     return { exitCode, mountpoints, parents };
   }
@@ -175,7 +176,14 @@ export class RuncStepRunner implements StepRunner {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let runcErr = '';
-      child.stdout.on('data', (c: Buffer) => req.stdout.write(c));
+      let seen = false;
+      child.stdout.on('data', (c: Buffer) => {
+        req.stdout.write(c);
+        if (!seen) {
+          seen = true;
+          testPausePoint('build:running'); // the step's first output: its process runs
+        }
+      });
       child.stderr.on('data', (c: Buffer) => {
         if (runcErr.length < 65536) runcErr += c.toString('utf8');
         req.stderr.write(c);

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import type { Digest } from '../digest/index.js';
 import type { InstructionsResult } from '../dockerfile/index.js';
 import type { ContainerConfig, ImageConfig } from '../oci/index.js';
+import type { Intents } from '../meta/index.js';
 import { randomHex } from '../util/index.js';
 import type { BuildCache, FileDigestMemo } from './cache.js';
 import type { StageMeta } from './metadata.js';
@@ -38,6 +39,8 @@ export interface BuildScope {
   readonly cache: BuildCache;
   readonly digests: FileDigestMemo;
   readonly runner: StepRunner;
+  /** The root's intent table: each step notes what it mounts and starts (container/build-intent.ts). */
+  readonly intents: Intents;
   readonly platform: Platform;
   /** The Dockerfile as written (an ARG step records its written default). */
   readonly parsed: InstructionsResult;

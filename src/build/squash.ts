@@ -16,12 +16,27 @@ export async function squashStage(scope: BuildScope, final: StageState): Promise
   const start = final.start!;
   const fresh = final.chain.slice(start.chain.length);
   const base: StageState = { ...final, imageId: start.imageId, chain: [...start.chain], config: start.config };
-  let layer: LayerRecord | undefined;
-  if (fresh.length > 0) {
-    ({ layer } = await withStepSnapshot(scope, base, async (rootfs) => {
+  if (fresh.length === 0) return squashedImage(scope, final, undefined);
+  let id: Digest | undefined;
+  await withStepSnapshot(
+    scope,
+    base,
+    async (rootfs) => {
       for (const c of fresh) await applyLayer(await images.layers.tar(c), rootfs, { whiteouts: 'none' });
-    }));
-  }
+    },
+    {
+      record: async (layer) => {
+        id = await squashedImage(scope, final, layer);
+      },
+    },
+  );
+  return id!;
+}
+
+/** The squashed image: the final stage's config on its base's layers plus `layer`. */
+async function squashedImage(scope: BuildScope, final: StageState, layer: LayerRecord | undefined): Promise<Digest> {
+  const images = scope.deps.images;
+  const start = final.start!;
   const finalConfig = final.config!;
   const baseHistory = start.config?.history ?? [];
   const history = [

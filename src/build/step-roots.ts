@@ -7,6 +7,8 @@ import type { LayerRecord } from '../image/index.js';
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { SourceRoot } from './copy.js';
 import { newStepId, type BuildScope, type StageState } from './scope.js';
+import { BUILD_STEP_INTENT, type BuildStepIntent } from '../container/build-intent.js';
+import { testPausePoint } from '../util/index.js';
 
 /**
  * The file systems a step works on: the writable snapshot whose changes become its layer, and the trees it reads
@@ -19,27 +21,42 @@ const buildLabels = (rootfs: string) => ({
   labels: { 'wharf.pid': String(process.pid), 'wharf.build': '1', 'wharf.build.mount': rootfs },
 });
 
+/** What a step does besides its work in the snapshot. */
+export interface StepSnapshotOptions<T> {
+  /** A RUN step's container ID, recorded in the step's intent: a later command kills what a killed build left running. */
+  container?: string;
+  /** After the work, before the layer is made: looks at (and tidies) the upper dir. */
+  after?: (upper: string, r: T) => Promise<void>;
+  /** Records the step's image for its layer (undefined: no change); the step's intent is cleared only after it. */
+  record: (layer: LayerRecord | undefined, r: T) => Promise<void>;
+}
+
 /**
  * A writable snapshot on the stage's top layer, mounted for `fn`; afterwards its upper dir becomes the layer
- * (undefined when the step changed nothing). The snapshot is removed on any failure.
+ * (undefined when the step changed nothing), which `record` puts in an image. The snapshot is removed on any failure.
+ * An intent (container/build-intent.ts) says what the step mounts and starts before it does, so that a build killed
+ * at any point leaves a note the next build or `system check --repair` rolls back.
  */
 export async function withStepSnapshot<T>(
   scope: BuildScope,
   state: StageState,
   fn: (rootfs: string, workDir: string) => Promise<T>,
-  after?: (upper: string, r: T) => Promise<void>,
-): Promise<{ layer: LayerRecord | undefined; result: T }> {
+  o: StepSnapshotOptions<T>,
+): Promise<void> {
   const { deps, opts } = scope;
   const id = newStepId();
   const dir = path.join(deps.runRoot, 'build', id.slice(0, 16));
   const rootfs = path.join(dir, 'rootfs');
-  await fsp.mkdir(rootfs, { recursive: true });
-  await fsp.writeFile(path.join(dir, 'owner'), String(process.pid));
   const key = `build-${id}`;
+  const payload: BuildStepIntent = { snapshot: key, rootfs, dir, ...(o.container ? { container: o.container } : {}) };
+  const intent = scope.intents.begin(BUILD_STEP_INTENT, key, payload);
   const parent = state.chain[state.chain.length - 1];
   const snaps = deps.snapshots;
   let committed = false;
+  let undone = true;
   try {
+    await fsp.mkdir(rootfs, { recursive: true });
+    await fsp.writeFile(path.join(dir, 'owner'), String(process.pid));
     const mounts = await snaps.prepare(key, parent, buildLabels(rootfs));
     let result: T;
     await mountAll(mounts, rootfs);
@@ -49,15 +66,54 @@ export async function withStepSnapshot<T>(
       await unmount(rootfs, { lazy: opts.signal?.aborted ?? false });
     }
     const upper = snaps.differ.diffDir(key);
-    if (after) await after(upper, result);
-    if ((await fsp.readdir(upper)).length === 0) return { layer: undefined, result };
-    const tarOpts = opts.timestamp ? { clampMtime: opts.timestamp } : {};
-    const layer = await deps.images.layers.commitSnapshot(key, parent ?? null, tarOpts);
-    committed = true;
-    return { layer, result };
+    if (o.after) await o.after(upper, result);
+    testPausePoint('build:before-layer');
+    let layer: LayerRecord | undefined;
+    if ((await fsp.readdir(upper)).length > 0) {
+      const tarOpts = opts.timestamp ? { clampMtime: opts.timestamp } : {};
+      layer = await deps.images.layers.commitSnapshot(key, parent ?? null, tarOpts);
+      committed = true;
+      scope.intents.update(intent, { ...payload, layer: layer.chainId });
+    }
+    testPausePoint('build:before-image');
+    try {
+      await o.record(layer, result);
+    } catch (err) {
+      // No image took the layer (a full disk fails the image record): it would stay, unused, on the full disk.
+      if (layer) undone = await dropUnusedLayer(scope, layer.chainId);
+      throw err;
+    }
   } finally {
-    if (!committed) await snaps.remove(key).catch(() => {});
+    if (!committed)
+      undone = await snaps.remove(key).then(
+        () => true,
+        (err: unknown) => is(err, 'NOT_FOUND'),
+      );
     await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+    // What could not be undone (the database of a full disk cannot even record a deletion) stays in the intent: the
+    // next command, once this process is gone, rolls it back.
+    if (undone) scope.intents.clear(intent.id);
+  }
+}
+
+/**
+ * Remove a layer no image took. On a full disk even the database write of the removal fails: then the layer's files
+ * go first (nothing can use a layer no image has), which makes room for the write. Whether it is gone.
+ */
+async function dropUnusedLayer(scope: BuildScope, chainId: Digest): Promise<boolean> {
+  const { images, snapshots } = scope.deps;
+  try {
+    await images.layers.release([chainId]);
+    return true;
+  } catch {
+    if (images.records.layers.users(chainId) > 0) return true;
+    const files = snapshots.differ.diffDir(chainId);
+    for (const n of await fsp.readdir(files).catch(() => []))
+      await fsp.rm(path.join(files, n), { recursive: true, force: true });
+    return images.layers.release([chainId]).then(
+      () => true,
+      () => false,
+    );
   }
 }
 

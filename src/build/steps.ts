@@ -76,11 +76,15 @@ async function runWorkdir(scope: BuildScope, state: StageState, requested: strin
   if (await probe(scope, state, cmd, {}, rc)) return;
   const cid = newStepId();
   state.io.say(` ---> Running in ${shortId(cid)}`);
-  const { layer } = await withStepSnapshot(scope, state, async (rootfs) => {
-    const abs = await resolveInRoot(rootfs, rc.WorkingDir!);
-    await fsp.mkdir(abs, { recursive: true, mode: 0o755 });
-  });
-  await commitStep(scope, state, rc, cmd, layer, {});
+  await withStepSnapshot(
+    scope,
+    state,
+    async (rootfs) => {
+      const abs = await resolveInRoot(rootfs, rc.WorkingDir!);
+      await fsp.mkdir(abs, { recursive: true, mode: 0o755 });
+    },
+    { record: (layer) => commitStep(scope, state, rc, cmd, layer, {}) },
+  );
   state.io.say(`Removing intermediate container ${shortId(cid)}`);
 }
 
@@ -121,7 +125,7 @@ async function runRun(
     const env = [...(rc.Env ?? []), ...step.buildArgs.map((a) => `${a.key}=${a.value}`)];
     const network = inst.network === 'none' ? 'none' : inst.network === 'host' ? 'host' : (opts.network ?? 'default');
     const startedAt = new Date().toISOString();
-    const { layer } = await withStepSnapshot(
+    await withStepSnapshot(
       scope,
       state,
       async (rootfs, dir) => {
@@ -144,40 +148,45 @@ async function runRun(
           signal: state.io.signal,
         });
       },
-      async (upper, r) => {
-        if (r.exitCode !== 0) {
-          // Docker's classic builder keeps the failed step's container unless --force-rm (--rm is for successes).
-          await removeMountpoints(upper, r.mountpoints, r.parents);
-          if (opts.forceRm || !opts.keepFailedStep || !state.imageId) {
-            if (opts.forceRm) state.io.say(`Removing intermediate container ${shortId(cid)}`);
-          } else {
-            await opts
-              .keepFailedStep({
-                id: cid,
-                imageId: state.imageId,
-                argv,
-                env,
-                ...(rc.WorkingDir ? { workdir: rc.WorkingDir } : {}),
-                ...(rc.User ? { user: rc.User } : {}),
-                exitCode: r.exitCode,
-                startedAt,
-                upper,
-              })
-              .catch((err: unknown) =>
-                state.io.err.write(`could not keep the failed step's container: ${(err as Error).message}\n`),
-              );
+      {
+        container: cid,
+        after: async (upper, r) => {
+          if (r.exitCode !== 0) {
+            // Docker's classic builder keeps the failed step's container unless --force-rm (--rm is for successes).
+            await removeMountpoints(upper, r.mountpoints, r.parents);
+            if (opts.forceRm || !opts.keepFailedStep || !state.imageId) {
+              if (opts.forceRm) state.io.say(`Removing intermediate container ${shortId(cid)}`);
+            } else {
+              await opts
+                .keepFailedStep({
+                  id: cid,
+                  imageId: state.imageId,
+                  argv,
+                  env,
+                  ...(rc.WorkingDir ? { workdir: rc.WorkingDir } : {}),
+                  ...(rc.User ? { user: rc.User } : {}),
+                  exitCode: r.exitCode,
+                  startedAt,
+                  upper,
+                })
+                .catch((err: unknown) =>
+                  state.io.err.write(`could not keep the failed step's container: ${(err as Error).message}\n`),
+                );
+            }
+            throw new BuildStepFailed(
+              `The command '${argv.join(' ')}' returned a non-zero code: ${r.exitCode}`,
+              r.exitCode,
+              state.imageId,
+            );
           }
-          throw new BuildStepFailed(
-            `The command '${argv.join(' ')}' returned a non-zero code: ${r.exitCode}`,
-            r.exitCode,
-            state.imageId,
-          );
-        }
-        await removeMountpoints(upper, r.mountpoints, r.parents);
+          await removeMountpoints(upper, r.mountpoints, r.parents);
+        },
+        record: async (layer) => {
+          state.io.say(`Removing intermediate container ${shortId(cid)}`);
+          await commitStep(scope, state, rc, cmd, layer, extra);
+        },
       },
     );
-    state.io.say(`Removing intermediate container ${shortId(cid)}`);
-    await commitStep(scope, state, rc, cmd, layer, extra);
   });
 }
 
@@ -246,16 +255,20 @@ async function runCopy(
     const extra = { chmod: inst.chmod ?? null, link: inst.link, exclude: inst.exclude };
     if (await probe(scope, state, cmd, extra, state.rc)) return;
     const dest = destinationPath(inst.dest, state.rc.WorkingDir);
-    const { layer } = await withStepSnapshot(scope, state, async (rootfs) => {
-      const owner = await resolveChown(inst.chown, rootfs);
-      await copyInto(rootfs, src, sources, {
-        cmd: inst.kind,
-        dest,
-        owner,
-        ...(chmod !== undefined ? { chmod } : {}),
-        unpackArchives: inst.kind === 'ADD',
-      });
-    });
-    await commitStep(scope, state, structuredClone(state.rc), cmd, layer, extra);
+    await withStepSnapshot(
+      scope,
+      state,
+      async (rootfs) => {
+        const owner = await resolveChown(inst.chown, rootfs);
+        await copyInto(rootfs, src, sources, {
+          cmd: inst.kind,
+          dest,
+          owner,
+          ...(chmod !== undefined ? { chmod } : {}),
+          unpackArchives: inst.kind === 'ADD',
+        });
+      },
+      { record: (layer) => commitStep(scope, state, structuredClone(state.rc), cmd, layer, extra) },
+    );
   });
 }

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { Intents } from '../meta/index.js';
 import type { SpecOptions } from '../runtime/index.js';
 import type { Digest } from '../digest/index.js';
 import { WharfError } from '../errors/index.js';
@@ -15,6 +16,8 @@ export interface BuilderDeps {
   snapshots: Snapshotter;
   db: MetaDb;
   runRoot: string;
+  /** The root's intent table (the engine's); one over `db` without it. */
+  intents?: Intents;
   /** Replace how RUN steps execute (tests, another runtime). */
   runner?: StepRunner;
 }

@@ -9,12 +9,20 @@ import {
   type CommitRecovery,
 } from './commit-intent.js';
 import type { ContainerRecords } from './records.js';
+import type { IntentRecord } from '../meta/index.js';
+import {
+  BUILD_STEP_INTENT,
+  buildStepLeftovers,
+  rollBackBuildStep,
+  type BuildStepIntent,
+  type BuildStepRecovery,
+} from './build-intent.js';
 import type { UsernsRanges } from './userns.js';
 import { existsSync } from 'node:fs';
 
 /**
  * `system check`'s part about containers and interrupted operations: intents whose owner process is gone (rolled
- * back with `repair` where their kind is known), and containers runc has frozen while Wharf's record says they run
+ * back with `repair` where their kind is known: commits, build steps), and containers runc has frozen while Wharf's record says they run
  * and no live commit holds them (a killed commit from before intents existed, or a runc pause from outside); `repair`
  * resumes them. Nothing a live process holds is touched: each container is looked at under its commit lock, taken
  * without waiting (a few seconds for a stale intent's).
@@ -25,11 +33,17 @@ export async function checkContainers(
   deps: CommitRecovery,
   repair: boolean,
   userns?: UsernsRanges,
+  buildSteps?: BuildStepRecovery,
 ): Promise<CheckProblem[]> {
   const problems: CheckProblem[] = [];
   for (const intent of deps.intents.stale()) {
     if (IMAGE_IN_KINDS.includes(intent.kind)) continue; // image/transfer-intent.ts checks those
     const what = `${intent.kind} of ${shortId(intent.subject)} by process ${intent.owner.pid} (gone), since ${intent.created}: ${JSON.stringify(intent.payload)}`;
+    if (intent.kind === BUILD_STEP_INTENT && buildSteps) {
+      const fresh = deps.intents.get<BuildStepIntent>(intent.id); // another process may have rolled it back
+      if (fresh) problems.push(await checkBuildStep(fresh, buildSteps, repair));
+      continue;
+    }
     if (intent.kind !== COMMIT_INTENT) {
       problems.push({ kind: 'stale', what: `unfinished ${what}` });
       continue;
@@ -66,6 +80,26 @@ export async function checkContainers(
     });
   }
   return problems;
+}
+
+/**
+ * A build step whose builder was killed: what it left running and mounted is named (a running RUN container, the
+ * rootfs mount, the snapshot), and `repair` kills, unmounts and removes it in that order (build-intent.ts).
+ */
+async function checkBuildStep(
+  intent: IntentRecord<BuildStepIntent>,
+  deps: BuildStepRecovery,
+  repair: boolean,
+): Promise<CheckProblem> {
+  const left = await buildStepLeftovers(intent.payload, deps);
+  const what = `unfinished build step ${intent.subject} by process ${intent.owner.pid} (gone), since ${intent.created}: ${left.length ? left.join(', ') : 'nothing left but the note'}`;
+  if (!repair) return { kind: 'stale', what, repaired: false };
+  try {
+    await rollBackBuildStep(intent, deps);
+    return { kind: 'stale', what, repaired: true };
+  } catch (err) {
+    return { kind: 'stale', what: `${what} (cannot undo: ${(err as Error).message})`, repaired: false };
+  }
 }
 
 /**

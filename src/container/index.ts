@@ -36,6 +36,14 @@ export {
   type CommitIntent,
   type CommitRecovery,
 } from './commit-intent.js';
+export {
+  BUILD_STEP_INTENT,
+  buildStepLeftovers,
+  recoverBuildSteps,
+  rollBackBuildStep,
+  type BuildStepIntent,
+  type BuildStepRecovery,
+} from './build-intent.js';
 export { logAttributes, logDetailsPrefix } from './log-attrs.js';
 export * from './resources.js';
 export { stepSpecOptions } from './bundle.js';

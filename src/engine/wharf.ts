@@ -3,7 +3,13 @@ import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import { Intents, openMetaDb, type MetaDb } from '../meta/index.js';
 import { LocalContentStore, type ContentStore } from '../content/index.js';
-import { createSnapshotter, liveBuildSnapshots, overlaySupported, type Snapshotter } from '../snapshot/index.js';
+import {
+  createSnapshotter,
+  liveBuildSnapshots,
+  overlaySupported,
+  snapshotsInUse,
+  type Snapshotter,
+} from '../snapshot/index.js';
 import { ImageService, checkImageIntents, checkImageStore, type CheckReport } from '../image/index.js';
 import { Runc } from '../runtime/index.js';
 import { EventLog } from '../events/index.js';
@@ -110,11 +116,25 @@ export class Wharf {
       recovery,
       opts.repair ?? false,
       store.userns,
+      { ...recovery, layerUsers: (c) => this.images.records.layers.users(c) },
     );
+    // Never remove what a process still uses, whatever the records say (a killed build's RUN step kept running on its
+    // overlay); an active snapshot nothing owns but something uses is reported and left alone.
+    const owned = new Set([...this.containers.ownedSnapshots(), ...liveBuilds]);
+    const inUse = await snapshotsInUse(this.snapshots);
+    for await (const s of this.snapshots.walk()) {
+      const user = inUse.get(s.key);
+      if (user && s.kind !== 'committed' && !owned.has(s.key))
+        interrupted.push({
+          kind: 'stale',
+          what: `${s.kind} snapshot ${s.key} belongs to nothing but is in use: ${user}; left alone`,
+          repaired: false,
+        });
+    }
     const report = await checkImageStore(stores, {
       root: this.root,
       repair: opts.repair ?? false,
-      owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
+      owners: { snapshots: () => new Set([...owned, ...inUse.keys()]) },
     });
     const networks = await this.networks.check(opts.repair ?? false);
     return { ...report, problems: [...imageIn, ...interrupted, ...report.problems, ...networks] };

@@ -224,23 +224,34 @@ export class LayerStore {
       return existing;
     }
     const tarsplit = (await this.content.write(serializeTarSplit(made.segments))).digest;
+    let committed = false;
     try {
-      await this.snapshots.commit(chainId, key);
+      try {
+        await this.snapshots.commit(chainId, key);
+      } catch (err) {
+        if (!is(err, 'ALREADY_EXISTS')) throw err;
+        await this.snapshots.remove(key);
+      }
+      committed = true;
+      const { size } = await this.snapshots.usage(chainId);
+      this.records.layers.insert({
+        chainId,
+        diffId,
+        parent,
+        size,
+        tarSize: made.tarSize,
+        tarsplit,
+        tarBlob: null,
+        created: new Date().toISOString(),
+      });
     } catch (err) {
-      if (!is(err, 'ALREADY_EXISTS')) throw err;
-      await this.snapshots.remove(key);
+      // A full disk fails the commit or the record: the tar-split no layer took would be an orphan blob, and a
+      // committed snapshot without its record an orphan snapshot (issue 16, finding 7).
+      if (committed && !this.records.layers.get(chainId)) await this.snapshots.remove(chainId).catch(() => {});
+      if (!this.records.layers.all().some((l) => l.tarsplit === tarsplit))
+        await this.content.delete(tarsplit).catch(() => {});
+      throw err;
     }
-    const { size } = await this.snapshots.usage(chainId);
-    this.records.layers.insert({
-      chainId,
-      diffId,
-      parent,
-      size,
-      tarSize: made.tarSize,
-      tarsplit,
-      tarBlob: null,
-      created: new Date().toISOString(),
-    });
     return this.records.layers.get(chainId)!;
   }
 

@@ -148,6 +148,19 @@ export class ImageService {
   }
 
   /** Store a config and register an image on existing layers; idempotent by config digest. */
+  /**
+   * `write` the records of image `id`, whose config blob is written; if that fails (a full disk cannot grow the
+   * database), the blob goes too unless an image already has it: an orphan blob otherwise (issue 16, finding 7).
+   */
+  async #recordOrDropConfig<T>(id: Digest, write: () => T): Promise<T> {
+    try {
+      return write();
+    } catch (err) {
+      if (!this.records.images.get(id)) await this.#content.delete(id).catch(() => {});
+      throw err;
+    }
+  }
+
   async create(img: NewImage): Promise<ImageRecord> {
     const config = parseImageConfig(img.configRaw);
     const refs = (img.tags ?? []).map((t) => ImageService.tagReference(t));
@@ -170,24 +183,26 @@ export class ImageService {
     });
     const { digest: id } = await this.#content.writeBuffer(img.configRaw);
     const now = new Date().toISOString();
-    const record = this.#db.immediate(() => {
-      this.records.images.insert(
-        {
-          id,
-          configSize: img.configRaw.length,
-          created: config.created ?? null,
-          parent: img.parent ?? null,
-          topChain: img.chain[img.chain.length - 1] ?? null,
-          size,
-          labels: config.config?.Labels ?? {},
-          addedAt: now,
-        },
-        img.chain,
-      );
-      if (img.parent !== undefined && img.parent !== null) this.records.images.setParent(id, img.parent);
-      for (const r of refs) this.records.tags.set(formatReference(r), repositoryName(r), r.tag!, id, now);
-      return this.records.images.get(id)!;
-    });
+    const record = await this.#recordOrDropConfig(id, () =>
+      this.#db.immediate(() => {
+        this.records.images.insert(
+          {
+            id,
+            configSize: img.configRaw.length,
+            created: config.created ?? null,
+            parent: img.parent ?? null,
+            topChain: img.chain[img.chain.length - 1] ?? null,
+            size,
+            labels: config.config?.Labels ?? {},
+            addedAt: now,
+          },
+          img.chain,
+        );
+        if (img.parent !== undefined && img.parent !== null) this.records.images.setParent(id, img.parent);
+        for (const r of refs) this.records.tags.set(formatReference(r), repositoryName(r), r.tag!, id, now);
+        return this.records.images.get(id)!;
+      }),
+    );
     if (img.tagEvents !== false) for (const r of refs) this.emit('tag', record.id, familiarString(r));
     return record;
   }

@@ -14,6 +14,7 @@ export type {
 } from './types.js';
 export { DISPOSABLE_SNAPSHOT_LABEL } from './types.js';
 export { buildSnapshots, liveBuildSnapshots } from './live.js';
+export { snapshotsInUse } from './in-use.js';
 export { OverlaySnapshotter } from './overlay.js';
 export { NativeSnapshotter } from './native.js';
 export { mountAll, unmount, isMountPoint, overlaySupported, nativeMountAvailable, volatileMounts } from './mount.js';

@@ -1,0 +1,118 @@
+/**
+ * Unread output is not held in memory (issue 16, finding 5): `logs -f` reached 510 MB and an attached `run` 670 MB
+ * against a slow reader. Each is run here with far more output than the bound, read by a reader that takes it at a
+ * limited pace, and the CLI process's peak resident set (VmHWM) must stay under LIMIT_KB: a memory bound, not a
+ * timing one. A reader that goes away ends the command quietly, with Docker's exit status.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ok, WHARF_BIN } from '../helpers/cli.js';
+import { withBusybox, type Fixture } from '../integration/container/fixture.js';
+
+/**
+ * The bound: the issue asks for 64 MB, but the CLI starts at 52 MB (`ps`) to 61 MB (`run --rm … true`) and peaks
+ * ~30 MB above that whatever the flow (20 MB or 200 MB: V8 keeps that much of the moved buffers before collecting).
+ * 128 MB with 200 MB flowing still proves that unread output is not held (it was 510 and 670 MB).
+ */
+const LIMIT_KB = 128 * 1024;
+/** Bytes that flow in each case: several times the bound. */
+const FLOW = 200 * 1024 * 1024;
+/** The reader takes CHUNK bytes and then pauses a little: a fast but limited consumer. */
+const PAUSE_EVERY = 4 * 1024 * 1024;
+
+let f: Fixture;
+before(async () => {
+  f = await withBusybox('wharf-fault-backpressure-');
+});
+after(async () => {
+  await f?.cleanup();
+});
+
+/** VmHWM (peak resident set, kB) of a process, or undefined once it is gone. */
+function peakKb(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Run `wharf ARGS…`, read its stdout slowly until `want` bytes came (or it ended), sampling its peak RSS all along;
+ * then close our end of the pipe (the reader goes away) and return the peak, the bytes read, exit code and stderr.
+ */
+async function slowRead(
+  args: string[],
+  want: number,
+): Promise<{ peak: number; read: number; code: number | null; signal: string | null; stderr: string }> {
+  const child = spawn(WHARF_BIN, ['--root', f.root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let peak = 0;
+  let read = 0;
+  let sinceRest = 0;
+  let ended = false;
+  void exited.then(() => (ended = true));
+  const sample = setInterval(() => (peak = Math.max(peak, peakKb(child.pid!) ?? 0)), 20);
+  const stdout = child.stdout;
+  stdout.pause();
+  try {
+    while (read < want && !ended) {
+      const chunk = stdout.read() as Buffer | null;
+      if (!chunk) {
+        await sleep(2);
+        continue;
+      }
+      read += chunk.length;
+      sinceRest += chunk.length;
+      if (sinceRest >= PAUSE_EVERY) {
+        sinceRest = 0;
+        peak = Math.max(peak, peakKb(child.pid!) ?? 0);
+        await sleep(40);
+      }
+    }
+    peak = Math.max(peak, peakKb(child.pid!) ?? 0);
+  } finally {
+    clearInterval(sample);
+    stdout.destroy(); // the reader goes away
+  }
+  const done = await Promise.race([exited, sleep(20_000).then(() => undefined)]);
+  if (!done) {
+    child.kill('SIGKILL');
+    assert.fail(`wharf ${args[0]} did not end after its reader went away`);
+  }
+  return { peak, read, ...done, stderr };
+}
+
+const PRODUCER = `head -c ${FLOW + 16 * 1024 * 1024} /dev/zero | tr '\\0' 'x' | fold -w 100`;
+
+test('logs -f of a container writing fast, read slowly: memory stays bounded; EPIPE ends it quietly', async () => {
+  ok(await f.cli(['run', '-d', '--name', 'chatty', 'busybox', 'sh', '-c', `${PRODUCER}; sleep 100000`]), 'run');
+  const r = await slowRead(['logs', '-f', 'chatty'], FLOW);
+  assert.ok(r.read >= FLOW, `read ${r.read} bytes`);
+  assert.ok(r.peak < LIMIT_KB, `logs -f peaked at ${r.peak} kB`);
+  // As the docker CLI (Go): killed by SIGPIPE, without a word.
+  assert.equal(r.signal, 'SIGPIPE', `exit ${r.code} ${r.signal}: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /EPIPE|Error|at /);
+  ok(await f.cli(['rm', '-f', 'chatty']), 'rm');
+});
+
+test('attached run with more output than memory, read slowly: memory stays bounded, the output arrives', async () => {
+  const r = await slowRead(['run', '--rm', '--name', 'chatty-run', 'busybox', 'sh', '-c', PRODUCER], FLOW);
+  assert.ok(r.read >= FLOW, `read ${r.read} bytes`);
+  assert.ok(r.peak < LIMIT_KB, `attached run peaked at ${r.peak} kB`);
+  // Docker's CLI: one line about the broken pipe and exit 1 for an attached `run` (see cli/main.ts).
+  assert.ok(r.code === 1 || r.code === 0, `exit ${r.code} ${r.signal}: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /EPIPE|at /);
+  for (let i = 0; i < 100; i++) {
+    if ((await f.cli(['inspect', 'chatty-run'])).code !== 0) break;
+    await sleep(100);
+  }
+});
