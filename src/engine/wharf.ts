@@ -18,6 +18,7 @@ import {
   TaskService,
   UsernsRanges,
   VolumeService,
+  checkContainerNetworks,
   checkContainers,
   ContainerNetworks,
   recoverCommits,
@@ -115,7 +116,8 @@ export class Wharf {
       owners: { snapshots: () => new Set([...this.containers.ownedSnapshots(), ...liveBuilds]) },
     });
     const networks = await this.networks.check(opts.repair ?? false);
-    return { ...report, problems: [...interrupted, ...report.problems, ...networks] };
+    const leftovers = await checkContainerNetworks(store.records, opts.repair ?? false);
+    return { ...report, problems: [...interrupted, ...report.problems, ...networks, ...leftovers] };
   }
 
   static async open(opts: WharfOptions): Promise<Wharf> {
