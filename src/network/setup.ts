@@ -115,8 +115,9 @@ function hostsFor(req: NetworkRequest, ip?: string): string {
 
 /**
  * Give a container its network: nothing for `host`; for `none` runc's fresh namespace (loopback only); for `bridge` a
- * namespace joined to the bridge through CNI with the published ports. A taken host port is a CONFLICT found
- * before anything is created; a failure half-way undoes what was done.
+ * namespace joined to the bridge natively (native-bridge.ts) with the published ports; on user-defined networks one
+ * endpoint per network (endpoint.ts). A taken host port is a CONFLICT found before anything is created; a failure
+ * half-way undoes what was done.
  */
 export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
   const pluginDir = req.pluginDir ?? DEFAULT_CNI_PLUGIN_DIR;
@@ -333,7 +334,7 @@ async function userNetworks(
 }
 
 /**
- * Undo setupNetwork: CNI DEL in reverse (releases the IP, removes the veth and this container's iptables rules),
+ * Undo setupNetwork: the endpoints, the default bridge (its lease, veth and port rules; CNI DEL for an old record),
  * then the namespace. Idempotent; without a saved setup it still deletes by container ID what it can.
  */
 export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
