@@ -34,6 +34,5 @@ for _ in $(seq 1 "$ROUNDS"); do
   DL+=("$(per_lookup D)")
 done
 D rm -f peer >/dev/null 2>&1 || true
-echo "Median of $ROUNDS interleaved rounds of $LOOKUPS \`nslookup peer\` inside a container; ms per lookup (process start included)"
-header "name lookups"
-printf '| %s | %.2f ms | %.2f ms | %s |\n' "\`nslookup\` of a container's name, user-defined network" "$(m "${DL[@]}")" "$(m "${WL[@]}")" "$(ratio "$(m "${WL[@]}")" "$(m "${DL[@]}")")"
+header "Median of $ROUNDS interleaved rounds of $LOOKUPS \`nslookup peer\` inside a container, per lookup (process start included)" ms
+printf '| %s | %.2f | %.2f | %s |\n' "\`nslookup\` of a container's name, user-defined network" "$(m "${DL[@]}")" "$(m "${WL[@]}")" "$(ratio "$(m "${WL[@]}")" "$(m "${DL[@]}")")"

@@ -38,9 +38,9 @@ m() { printf '%s\n' "$@" | median; }
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 row() { printf '| %s | %.3f | %.3f | %s |\n' "$1" "$2" "$3" "$(ratio "$3" "$2")"; } # label, docker, wharf
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-header() { # what was measured
+header() { # what was measured, [unit=s]
   echo "$1; $(nproc) cores; $(date -u +%Y-%m-%d); load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  echo "| case | docker (s) | wharf (s) | wharf / docker |"
+  echo "| case | docker (${2:-s}) | wharf (${2:-s}) | wharf / docker |"
   echo "|---|---|---|---|"
 }
