@@ -19,6 +19,7 @@ import {
 } from './build-intent.js';
 import type { UsernsRanges } from './userns.js';
 import { existsSync } from 'node:fs';
+import { networkLeftovers, readHostNetworkState, teardownNetwork } from '../network/index.js';
 
 /**
  * `system check`'s part about containers and interrupted operations: intents whose owner process is gone (rolled
@@ -133,4 +134,34 @@ async function underCommitLock(dir: string, id: string, fn: () => Promise<void>,
   } catch (err) {
     if (!(err instanceof LockBusyError)) throw err;
   }
+}
+
+/**
+ * `system check`'s part about the network of stopped containers: a namespace, veth, default-bridge lease or
+ * published-port rule still on the host for a container whose record says it does not run (a teardown killed
+ * half-way, a crash of the host's Wharf process); `repair` tears it down (teardownNetwork is idempotent and finds
+ * what is left by the container's ID). Running containers are not looked at: their network is in use.
+ */
+export async function checkContainerNetworks(records: ContainerRecords, repair: boolean): Promise<CheckProblem[]> {
+  const stopped = records.all().filter((r) => r.state.status !== 'running');
+  if (stopped.length === 0) return [];
+  const host = await readHostNetworkState();
+  const problems: CheckProblem[] = [];
+  for (const rec of stopped) {
+    const ifNames = (rec.network?.endpoints ?? []).map((e) => e.ifName);
+    const left = networkLeftovers(rec.id, ifNames, host);
+    if (left.length === 0) continue;
+    let repaired = false;
+    if (repair)
+      repaired = await teardownNetwork(rec.id, rec.network).then(
+        async () => networkLeftovers(rec.id, ifNames, await readHostNetworkState()).length === 0,
+        () => false,
+      );
+    problems.push({
+      kind: 'orphan',
+      what: `network of stopped container ${shortId(rec.id)} still on the host: ${left.join(', ')}`,
+      ...(repair ? { repaired } : {}),
+    });
+  }
+  return problems;
 }

@@ -64,7 +64,7 @@ export {
   applicableUlimits,
   probeUlimits,
 } from './host-resources.js';
-export { checkContainers } from './check.js';
+export { checkContainerNetworks, checkContainers } from './check.js';
 export { splitCpArg, goFileMode, type PathStat } from './cp.js';
 export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait-condition.js';
 export { containerFilters, type ContainerFilter } from './list-filters.js';

@@ -24,6 +24,7 @@ import {
   TaskService,
   UsernsRanges,
   VolumeService,
+  checkContainerNetworks,
   checkContainers,
   ContainerNetworks,
   recoverCommits,
@@ -137,7 +138,8 @@ export class Wharf {
       owners: { snapshots: () => new Set([...owned, ...inUse.keys()]) },
     });
     const networks = await this.networks.check(opts.repair ?? false);
-    return { ...report, problems: [...imageIn, ...interrupted, ...report.problems, ...networks] };
+    const leftovers = await checkContainerNetworks(store.records, opts.repair ?? false);
+    return { ...report, problems: [...imageIn, ...interrupted, ...report.problems, ...networks, ...leftovers] };
   }
 
   static async open(opts: WharfOptions): Promise<Wharf> {

@@ -1,12 +1,19 @@
 /**
  * The one place where a container's interface on a user-defined network is made and removed: `attachEndpoint` and
- * `detachEndpoint`. Today through the CNI bridge plugin with the `static` IPAM plugin (the addresses come from
- * Wharf's own IPAM, network-records.ts) and portmap for the published ports of the container's first network; a
- * native netlink path can replace the plugin calls here without anything else changing.
+ * `detachEndpoint`, natively: the network's bridge ensured, a veth pair with its v4 (and v6) addresses and default
+ * routes over netlink (native-endpoint.ts), and the published ports of the container's first network as one
+ * iptables-restore batch (port-rules.ts). The addresses come from Wharf's own IPAM (network-records.ts). No CNI
+ * plugin runs; a record from before (with `cni`) is still detached through CNI.
  */
-import { isIPv6 } from 'node:net';
-import { addNetworkList, delNetworkList, DEFAULT_CNI_PLUGIN_DIR, type CniConflist, type CniResult } from './cni.js';
+import { delNetworkList, type CniConflist, type CniResult } from './cni.js';
 import { parseCidr } from './ipam.js';
+import {
+  attachEndpoint as attachVeth,
+  detachEndpoint as detachVeth,
+  ensureBridge,
+  publishPorts,
+  unpublishPorts,
+} from './native-endpoint.js';
 import type { EndpointRecord, NetworkRecord } from './network-records.js';
 import type { PortMapping } from './publish.js';
 
@@ -23,8 +30,10 @@ export interface AttachedEndpoint {
   gateway6?: string;
   mac?: string;
   aliases: string[];
-  /** What detach needs to undo the attach. */
-  cni: { conflist: CniConflist; result: CniResult; pluginDir: string };
+  /** The host end of the veth pair (native attach). */
+  hostIfName?: string;
+  /** Only in records of containers attached through the CNI bridge plugin (before the native path). */
+  cni?: { conflist: CniConflist; result: CniResult; pluginDir: string };
 }
 
 export interface AttachRequest {
@@ -36,55 +45,56 @@ export interface AttachRequest {
   /** Published ports (on the container's first network only). */
   ports?: readonly PortMapping[];
   mac?: string;
-  pluginDir?: string;
 }
 
-/** The CNI configuration of one endpoint: the network's bridge, the endpoint's fixed addresses, its routes. */
-export function endpointConflist(req: AttachRequest): CniConflist {
-  const net = req.network;
-  const ep = req.endpoint;
-  const addresses: Array<Record<string, string>> = [];
-  const routes: Array<Record<string, string>> = [];
-  const prefix4 = parseCidr(net.ipv4.subnet).prefix;
-  if (ep.ip4) addresses.push({ address: `${ep.ip4}/${prefix4}`, gateway: net.ipv4.gateway });
-  if (net.ipv6 && ep.ip6)
-    addresses.push({ address: `${ep.ip6}/${parseCidr(net.ipv6.subnet).prefix}`, gateway: net.ipv6.gateway });
+/** Pure: the bridge's gateway addresses, the endpoint's addresses and its default gateways, in CIDR form. */
+export function endpointAddressing(
+  net: NetworkRecord,
+  ep: EndpointRecord,
+): { bridgeAddresses: string[]; addresses: string[]; gateways: string[] } {
+  const p4 = parseCidr(net.ipv4.subnet).prefix;
+  const bridgeAddresses = [`${net.ipv4.gateway}/${p4}`];
+  const addresses: string[] = [];
+  const gateways: string[] = [];
+  if (ep.ip4) addresses.push(`${ep.ip4}/${p4}`);
+  if (net.ipv6) {
+    const p6 = parseCidr(net.ipv6.subnet).prefix;
+    bridgeAddresses.push(`${net.ipv6.gateway}/${p6}`);
+    if (ep.ip6) addresses.push(`${ep.ip6}/${p6}`);
+  }
   // An internal network has no route out: only its own subnet, which the address itself routes.
   if (!net.internal) {
-    routes.push({ dst: '0.0.0.0/0', gw: net.ipv4.gateway });
-    if (net.ipv6) routes.push({ dst: '::/0', gw: net.ipv6.gateway });
+    gateways.push(net.ipv4.gateway);
+    if (net.ipv6 && ep.ip6) gateways.push(net.ipv6.gateway);
   }
-  const plugins: CniConflist['plugins'] = [
-    {
-      type: 'bridge',
-      bridge: net.bridge,
-      // The bridge and its gateway addresses exist since the network's creation (bridge-device.ts); masquerading
-      // and forwarding are the network's static rules (firewall.ts), not per-container ones.
-      isGateway: false,
-      ipMasq: false,
-      hairpinMode: true,
-      ipam: { type: 'static', addresses, routes },
-    },
-  ];
-  if (req.ports?.some((p) => !isIPv6(p.hostIP)))
-    plugins.push({ type: 'portmap', capabilities: { portMappings: true }, snat: true });
-  return { cniVersion: '1.0.0', name: `wharf-${net.id.slice(0, 12)}`, plugins };
+  return { bridgeAddresses, addresses, gateways };
 }
 
-/** Make the container's interface on the network. On failure nothing is left (addNetworkList undoes itself). */
+/** Make the container's interface on the network. On failure nothing is left. */
 export async function attachEndpoint(req: AttachRequest): Promise<AttachedEndpoint> {
-  const pluginDir = req.pluginDir ?? DEFAULT_CNI_PLUGIN_DIR;
-  const conflist = endpointConflist(req);
-  const result = await addNetworkList(conflist, {
+  const net = req.network;
+  const a = endpointAddressing(net, req.endpoint);
+  // The bridge exists since the network's creation (bridge-device.ts); a reboot or a hand removed it: make it again.
+  ensureBridge({ name: net.bridge, addresses: a.bridgeAddresses });
+  const veth = attachVeth({
     containerId: req.containerId,
-    netns: req.netnsPath,
+    netnsPath: req.netnsPath,
     ifName: req.ifName,
-    pluginDir,
-    portMappings: [...(req.ports ?? [])],
+    bridge: net.bridge,
+    addresses: a.addresses,
+    gateways: a.gateways,
+    hairpin: true,
     ...(req.mac ? { mac: req.mac } : {}),
   });
-  const iface = result.interfaces?.find((i) => i.name === req.ifName && i.sandbox);
-  const net = req.network;
+  const ports = req.ports ?? [];
+  if (ports.length && req.endpoint.ip4) {
+    try {
+      await publishPorts({ containerId: req.containerId, containerIP: req.endpoint.ip4, bridge: net.bridge, ports });
+    } catch (err) {
+      await detachVeth({ containerId: req.containerId, ifName: req.ifName }).catch(() => {});
+      throw err;
+    }
+  }
   return {
     networkId: net.id,
     networkName: net.name,
@@ -95,9 +105,9 @@ export async function attachEndpoint(req: AttachRequest): Promise<AttachedEndpoi
     ...(net.ipv6 && req.endpoint.ip6
       ? { ip6: req.endpoint.ip6, prefixLength6: parseCidr(net.ipv6.subnet).prefix, gateway6: net.ipv6.gateway }
       : {}),
-    ...(iface?.mac ? { mac: iface.mac } : {}),
+    mac: veth.mac,
     aliases: req.endpoint.aliases,
-    cni: { conflist, result, pluginDir },
+    hostIfName: veth.hostIfName,
   };
 }
 
@@ -108,15 +118,20 @@ export async function detachEndpoint(
   ep: AttachedEndpoint,
   ports: readonly PortMapping[] = [],
 ): Promise<void> {
-  await delNetworkList(
-    ep.cni.conflist,
-    {
-      containerId,
-      netns: netnsPath,
-      ifName: ep.ifName,
-      pluginDir: ep.cni.pluginDir,
-      portMappings: [...ports],
-    },
-    ep.cni.result,
-  );
+  if (ep.cni) {
+    await delNetworkList(
+      ep.cni.conflist,
+      { containerId, netns: netnsPath, ifName: ep.ifName, pluginDir: ep.cni.pluginDir, portMappings: [...ports] },
+      ep.cni.result,
+    );
+    return;
+  }
+  let first: unknown;
+  try {
+    if (ports.length) await unpublishPorts({ containerId, containerIP: ep.ip, ports });
+  } catch (err) {
+    first = err;
+  }
+  await detachVeth({ containerId, ifName: ep.ifName, netnsPath });
+  if (first) throw first;
 }

@@ -1,6 +1,7 @@
 /**
- * Container networking through the CNI plugins (bridge + host-local, portmap, firewall, loopback): a named netns
- * per container, `-p`/`-P` parsing and host-port checks, /etc/hosts and /etc/resolv.conf contents.
+ * Container networking: a named netns per container joined to Wharf's bridges natively (netlink, one
+ * iptables-restore for published ports), user-defined networks with their IPAM, firewall and resolver, `-p`/`-P`
+ * parsing and host-port checks, /etc/hosts and /etc/resolv.conf contents.
  */
 export * from './publish.js';
 export * from './etc-files.js';
@@ -18,3 +19,4 @@ export * from './endpoint.js';
 export * from './dns.js';
 export * from './service.js';
 export * from './network-shapes.js';
+export * from './leftovers.js';

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { WharfError, isErrno } from '../errors/index.js';
+import { isErrno, WharfError } from '../errors/index.js';
 import { run } from '../util/index.js';
-import type { BridgeNetworkOptions } from './cni.js';
+import { DEFAULT_BRIDGE_NAME, DEFAULT_GATEWAY, DEFAULT_SUBNET, type BridgeNetworkOptions } from './cni.js';
+import { firstFreeAddress, parseCidr } from './ipam.js';
 import {
   attachEndpoint,
   detachEndpoint,
@@ -14,69 +15,69 @@ import {
 } from './native-endpoint.js';
 import { linkGet, netlinkAvailable, netnsCreate, netnsDelete } from './netlink.js';
 import type { PortMapping } from './publish.js';
+import { netnsInUserns } from '../snapshot/index.js';
 
 /**
- * PROTOTYPE (issue 15, behind WHARF_NET_NATIVE=1): the default bridge network without the CNI plugins, to measure
- * what native-endpoint.ts saves on a start. The network model being rewritten (user-defined networks, IPAM in the
- * database, per-network rules) replaces the two stand-ins here: the IPAM below (host-local's files, so that both
- * paths share the one allocation while they coexist) and the per-network rules (ensureNetworkRules).
+ * The default `bridge` network (wharf0), joined natively: the namespace, the veth pair, addresses and routes over
+ * netlink (native-endpoint.ts), the published ports as one iptables-restore batch (port-rules.ts), and the bridge's
+ * own rules once per boot. No CNI plugin runs.
+ *
+ * Addresses: ipam.ts computes them (firstFreeAddress, as for user-defined networks), but what is taken is not one
+ * root's database: wharf0 is shared by every Wharf root on the host (each test, each user's --root), so the taken set
+ * is host-wide — one lease file per address under /var/lib/cni/networks/wharf, created with O_EXCL (atomic across
+ * processes and roots), in host-local's format so that containers started by an older Wharf through CNI keep theirs.
  */
-
-export const nativeNetworkEnabled = (): boolean => process.env.WHARF_NET_NATIVE === '1';
 
 export interface NativeNetworkState {
   bridge: string;
   ifName: string;
-  /** host-local's directory whose `<ip>` file holds this container's lease. */
+  /** The lease directory whose `<ip>` file holds this container's address. */
   ipamDir: string;
   /** '' when unknown (a teardown without the record): the lease is found by container ID. */
   ip: string;
 }
 
-const DEFAULTS = { name: 'wharf', bridge: 'wharf0', subnet: '10.89.0.0/24', gateway: '10.89.0.1' };
 const IPAM_ROOT = '/var/lib/cni/networks';
+const DEFAULT_LEASES = 'wharf';
 const RULES_MARK_DIR = '/run/wharf/native-net';
+const LEASE = /^[0-9.]+$|^[0-9a-f:]+$/;
 
-const v4 = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const v4s = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+/** The addresses leased in `dir` (one file per address). */
+function leased(dir: string): Set<string> {
+  try {
+    return new Set(readdirSync(dir).filter((f) => LEASE.test(f) && f.includes('.')));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return new Set();
+    throw err;
+  }
+}
 
 /**
- * Reserve the next free address after the last one reserved, as host-local does: one file per address, created with
- * O_EXCL (atomic across processes, CNI's host-local included), holding the container ID and interface.
+ * Lease the first free address of `subnet` (ipam.ts's rule) for container `id`: the lease file is created with
+ * O_EXCL, so two starts racing for one address make one of them take the next.
  */
 export function reserveAddress(dir: string, subnet: string, gateway: string, id: string, ifName: string): string {
-  const [net, bits] = subnet.split('/');
-  const size = 2 ** (32 - Number(bits));
-  const first = v4(net!) + 1;
-  const last = v4(net!) + size - 2;
   mkdirSync(dir, { recursive: true });
-  let start = first;
-  try {
-    start = v4(readFileSync(path.join(dir, 'last_reserved_ip.0'), 'utf8').trim()) + 1;
-  } catch {
-    /* none yet */
-  }
-  for (let i = 0; i < size - 2; i++) {
-    const n = first + ((start - first + i + (size - 2)) % (size - 2));
-    if (n > last) continue;
-    const ip = v4s(n);
-    if (ip === gateway) continue;
+  const cidr = parseCidr(subnet);
+  const used = leased(dir);
+  used.add(gateway);
+  for (;;) {
+    const ip = firstFreeAddress(cidr, used); // UNAVAILABLE when the subnet is full
     try {
       const fd = openSync(path.join(dir, ip), 'wx', 0o644);
       writeFileSync(fd, `${id}\r\n${ifName}`);
       closeSync(fd);
-      writeFileSync(path.join(dir, 'last_reserved_ip.0'), ip);
       return ip;
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw err;
+      used.add(ip); // taken meanwhile by another start
     }
   }
-  throw new WharfError('UNAVAILABLE', `no free address left in ${subnet}`);
 }
 
+/** Remove container `id`'s lease (of `ip`, or whichever it holds when unknown); another container's stays. */
 export function releaseAddress(dir: string, ip: string | undefined, id: string): void {
-  const names = ip ? [ip] : readdirSync(dir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
-  for (const f of names) {
+  for (const f of ip ? [ip] : [...leased(dir)]) {
     try {
       if (readFileSync(path.join(dir, f), 'utf8').split(/\r?\n/)[0] === id) unlinkSync(path.join(dir, f));
     } catch {
@@ -85,10 +86,23 @@ export function releaseAddress(dir: string, ip: string | undefined, id: string):
   }
 }
 
+/** Container IDs holding a lease in the default bridge's directory (for `system check`). */
+export function defaultBridgeLeases(): Array<{ ip: string; containerId: string }> {
+  const dir = path.join(IPAM_ROOT, DEFAULT_LEASES);
+  const out: Array<{ ip: string; containerId: string }> = [];
+  for (const ip of leased(dir)) {
+    try {
+      out.push({ ip, containerId: readFileSync(path.join(dir, ip), 'utf8').split(/\r?\n/)[0] ?? '' });
+    } catch {
+      /* released meanwhile */
+    }
+  }
+  return out;
+}
+
 /**
- * The network's own rules, once per boot (a mark under /run, which a reboot clears as it clears the rules):
- * masquerade what leaves the subnet, accept forwarding to and from the bridge. Stand-in for the per-network rules
- * of the network model.
+ * The bridge's own rules, once per boot (a mark under /run, which a reboot clears as it clears the rules):
+ * masquerade what leaves the subnet, accept forwarding to and from the bridge.
  */
 async function ensureNetworkRules(bridge: string, subnet: string, createdBridge: boolean): Promise<void> {
   const mark = path.join(RULES_MARK_DIR, `${bridge}-${createHash('sha256').update(subnet).digest('hex').slice(0, 12)}`);
@@ -117,6 +131,27 @@ async function ensureNetworkRules(bridge: string, subnet: string, createdBridge:
   writeFileSync(mark, '');
 }
 
+/**
+ * A container's network namespace, made natively; with `userns` (a remapped container) replaced by one its user
+ * namespace owns (the same netnsInUserns as the CNI path used), so that the container's root administers it.
+ */
+export function createNamespace(name: string, userns: string | undefined): string {
+  const nsPath = netnsCreate(name);
+  if (userns) {
+    try {
+      netnsInUserns(userns, nsPath);
+    } catch (err) {
+      try {
+        netnsDelete(nsPath);
+      } catch {
+        /* the first error is the one to report */
+      }
+      throw err;
+    }
+  }
+  return nsPath;
+}
+
 /** The namespace, the interface on the bridge and the published ports; undone on failure. */
 export async function nativeBridgeSetup(opts: {
   id: string;
@@ -124,6 +159,7 @@ export async function nativeBridgeSetup(opts: {
   ifName: string;
   ports: PortMapping[];
   mac?: string;
+  userns?: string;
   network?: BridgeNetworkOptions;
 }): Promise<{
   netnsPath: string;
@@ -133,12 +169,12 @@ export async function nativeBridgeSetup(opts: {
   mac: string;
   state: NativeNetworkState;
 }> {
-  const bridge = opts.network?.bridge ?? DEFAULTS.bridge;
-  const subnet = opts.network?.subnet ?? DEFAULTS.subnet;
+  const bridge = opts.network?.bridge ?? DEFAULT_BRIDGE_NAME;
+  const subnet = opts.network?.subnet ?? DEFAULT_SUBNET;
   const gateway =
-    opts.network?.gateway ?? (opts.network?.subnet ? v4s(v4(subnet.split('/')[0]!) + 1) : DEFAULTS.gateway);
-  const prefixLength = Number(subnet.split('/')[1]);
-  const ipamDir = opts.network?.ipamDataDir ?? path.join(IPAM_ROOT, opts.network?.name ?? DEFAULTS.name);
+    opts.network?.gateway ?? (opts.network?.subnet ? firstFreeAddress(parseCidr(subnet), new Set()) : DEFAULT_GATEWAY);
+  const prefixLength = parseCidr(subnet).prefix;
+  const ipamDir = opts.network?.ipamDataDir ?? path.join(IPAM_ROOT, opts.network?.name ?? DEFAULT_LEASES);
   const created = ensureBridge({
     name: bridge,
     addresses: [`${gateway}/${prefixLength}`],
@@ -149,7 +185,7 @@ export async function nativeBridgeSetup(opts: {
   const state: NativeNetworkState = { bridge, ifName: opts.ifName, ipamDir, ip };
   let netnsPath: string | undefined;
   try {
-    netnsPath = netnsCreate(opts.netnsName);
+    netnsPath = createNamespace(opts.netnsName, opts.userns);
     const ep = attachEndpoint({
       containerId: opts.id,
       netnsPath,
@@ -171,11 +207,14 @@ export async function nativeBridgeSetup(opts: {
 
 /**
  * What a teardown without the record needs, when the container joined the default bridge natively (its veth, named
- * after its ID, is there); undefined otherwise (a CNI container, or nothing left).
+ * after its ID, is there, or its lease is); undefined otherwise.
  */
 export function nativeLeftovers(id: string, ifName: string): NativeNetworkState | undefined {
-  if (!netlinkAvailable() || !linkGet(hostIfNameFor(id, ifName))) return undefined;
-  return { bridge: DEFAULTS.bridge, ifName, ipamDir: path.join(IPAM_ROOT, DEFAULTS.name), ip: '' };
+  if (!netlinkAvailable()) return undefined;
+  const ipamDir = path.join(IPAM_ROOT, DEFAULT_LEASES);
+  const lease = defaultBridgeLeases().find((l) => l.containerId === id);
+  if (!lease && !linkGet(hostIfNameFor(id, ifName))) return undefined;
+  return { bridge: DEFAULT_BRIDGE_NAME, ifName, ipamDir, ip: lease?.ip ?? '' };
 }
 
 /** Undo nativeBridgeSetup; idempotent. */

@@ -102,7 +102,15 @@ export function attachEndpoint(req: EndpointRequest): Endpoint {
     for (const a of req.addresses) addrAdd(req.ifName, a, req.netnsPath);
     linkUp(req.ifName, req.netnsPath);
     linkUp('lo', req.netnsPath);
-    for (const gw of req.gateways) routeAdd(isIPv6(gw) ? '::/0' : '0.0.0.0/0', gw, req.ifName, req.netnsPath);
+    for (const gw of req.gateways) {
+      try {
+        routeAdd(isIPv6(gw) ? '::/0' : '0.0.0.0/0', gw, req.ifName, req.netnsPath);
+      } catch (err) {
+        // A second network's default route: the first one's stays (as with the CNI bridge plugin, and as Docker
+        // gives a container one default gateway).
+        if (!(err instanceof WharfError && err.code === 'ALREADY_EXISTS')) throw err;
+      }
+    }
     const mac = linkGet(req.ifName, req.netnsPath)?.mac;
     if (!mac) throw new WharfError('INTERNAL', `${req.ifName} of ${req.containerId} vanished while being set up`);
     return { mac, hostIfName };

@@ -22,13 +22,13 @@ import { attachEndpoint, detachEndpoint, type AttachedEndpoint } from './endpoin
 import type { EndpointRecord, NetworkRecord } from './network-records.js';
 import { trace } from '../util/index.js';
 import {
+  createNamespace,
   nativeBridgeSetup,
   nativeBridgeTeardown,
   nativeLeftovers,
-  nativeNetworkEnabled,
   type NativeNetworkState,
 } from './native-bridge.js';
-import { netlinkAvailable } from './netlink.js';
+import { netlinkAvailable, netnsDelete } from './netlink.js';
 
 /** bridge, host, none, or a user-defined network's name (HostConfig.NetworkMode as Docker records it). */
 export type NetworkMode = 'bridge' | 'host' | 'none' | (string & {});
@@ -86,7 +86,7 @@ export interface NetworkSetup {
   cni?: { conflist: CniConflist; result: CniResult; ifName: string; pluginDir: string };
   /** The container's interfaces on user-defined networks (endpoint.ts), in attach order. */
   endpoints?: AttachedEndpoint[];
-  /** Set when the container joined the bridge without CNI (native-bridge.ts, WHARF_NET_NATIVE=1). */
+  /** Set when the container joined the default bridge natively (native-bridge.ts): every start since issue 15. */
   native?: NativeNetworkState;
 }
 
@@ -115,8 +115,9 @@ function hostsFor(req: NetworkRequest, ip?: string): string {
 
 /**
  * Give a container its network: nothing for `host`; for `none` runc's fresh namespace (loopback only); for `bridge` a
- * namespace joined to the bridge through CNI with the published ports. A taken host port is a CONFLICT found
- * before anything is created; a failure half-way undoes what was done.
+ * namespace joined to the bridge natively (native-bridge.ts) with the published ports; on user-defined networks one
+ * endpoint per network (endpoint.ts). A taken host port is a CONFLICT found before anything is created; a failure
+ * half-way undoes what was done.
  */
 export async function setupNetwork(req: NetworkRequest): Promise<NetworkSetup> {
   const pluginDir = req.pluginDir ?? DEFAULT_CNI_PLUGIN_DIR;
@@ -161,13 +162,15 @@ async function bridgeNetwork(
   const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
-  // The native path makes its namespace in the host's user namespace: a remapped container's goes through CNI.
-  if (req.userns === undefined && nativeNetworkEnabled() && netlinkAvailable()) {
+  // Natively (netlink, one iptables-restore); through the CNI plugins only where the netlink addon is not built
+  // (WHARF_NATIVE=0, or no C compiler at install).
+  if (netlinkAvailable()) {
     const n = await nativeBridgeSetup({
       id: req.id,
       netnsName: name,
       ifName: IFNAME,
       ports,
+      ...(req.userns ? { userns: req.userns } : {}),
       ...(req.mac ? { mac: req.mac } : {}),
       ...(req.network ? { network: req.network } : {}),
     });
@@ -250,7 +253,6 @@ async function bridgeWithUserNetworks(
           ifName: nextIfName(endpoints),
           network: join.network,
           endpoint: join.endpoint,
-          pluginDir,
         }),
       );
     }
@@ -278,15 +280,14 @@ async function userNetworks(
   req: NetworkRequest,
   wanted: PortMapping[],
   resolvText: string,
-  pluginDir: string,
+  _pluginDir: string,
 ): Promise<NetworkSetup> {
   const ports = await allocateRandomPorts(wanted);
   await checkPortsFree(ports);
   const name = netnsNameFor(req.id);
-  const nsPath = await createNetns(name, req.userns);
+  const nsPath = createNamespace(name, req.userns);
   const endpoints: AttachedEndpoint[] = [];
   try {
-    await invokePlugin('ADD', loopbackConf(), { containerId: req.id, netns: nsPath, ifName: 'lo', pluginDir });
     for (const [i, join] of (req.userNetworks ?? []).entries()) {
       endpoints.push(
         await attachEndpoint({
@@ -297,12 +298,14 @@ async function userNetworks(
           endpoint: join.endpoint,
           ...(i === 0 ? { ports } : {}),
           ...(req.mac && i === 0 ? { mac: req.mac } : {}),
-          pluginDir,
         }),
       );
     }
   } catch (err) {
-    await deleteNetns(name).catch(() => {});
+    // What was attached (its rules included), then the namespace.
+    for (const [i, ep] of endpoints.entries())
+      await detachEndpoint(req.id, nsPath, ep, i === 0 ? ports : []).catch(() => {});
+    await removeNamespace(name, nsPath).catch(() => {});
     throw err;
   }
   const first = endpoints[0];
@@ -331,7 +334,7 @@ async function userNetworks(
 }
 
 /**
- * Undo setupNetwork: CNI DEL in reverse (releases the IP, removes the veth and this container's iptables rules),
+ * Undo setupNetwork: the endpoints, the default bridge (its lease, veth and port rules; CNI DEL for an old record),
  * then the namespace. Idempotent; without a saved setup it still deletes by container ID what it can.
  */
 export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
@@ -343,9 +346,11 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
   const nsPath = saved?.netnsPath ?? netnsPath(name);
   let first: unknown;
   // User-defined networks' interfaces first (endpoint.ts), whichever way the default bridge was joined.
+  // On `bridge` the ports are the default bridge's (eth0); on a user network the first endpoint's.
+  const portsOnEndpoints = saved?.mode !== 'bridge';
   for (const [i, ep] of (saved?.endpoints ?? []).entries()) {
     try {
-      await detachEndpoint(id, nsPath, ep, i === 0 ? saved?.ports : []);
+      await detachEndpoint(id, nsPath, ep, i === 0 && portsOnEndpoints ? saved?.ports : []);
     } catch (err) {
       first ??= err;
     }
@@ -376,7 +381,7 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
     }
   }
   try {
-    await deleteNetns(name);
+    await removeNamespace(name, nsPath);
   } catch (err) {
     first ??= err;
   }
@@ -385,6 +390,12 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
       ? first
       : new WharfError('INTERNAL', `network teardown of ${id}: ${String(first)}`, { cause: first });
   }
+}
+
+/** Remove a container's namespace: natively when the addon is there (no `ip netns delete` exec). Idempotent. */
+async function removeNamespace(name: string, nsPath: string): Promise<void> {
+  if (netlinkAvailable()) netnsDelete(nsPath);
+  else await deleteNetns(name);
 }
 
 /** How buildSpec should attach the container to this network. */

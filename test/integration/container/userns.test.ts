@@ -73,6 +73,36 @@ test('--userns=auto: a remapped range; the image keeps its owners inside; inspec
   ok(await f.cli(['rm', '-f', 'u-inspect']), 'rm');
 });
 
+test('a remapped container joins the default bridge and a user-defined network natively; its namespace is its own', async () => {
+  ok(await f.cli(['network', 'create', 'u-net']), 'network create');
+  try {
+    for (const net of ['bridge', 'u-net']) {
+      // The gateway answers (the veth, addresses and routes are in place), and the container's root, given
+      // CAP_NET_ADMIN (in its user namespace), administers its interface: the namespace belongs to that user namespace
+      // (one owned by the host's would refuse it).
+      const out = ok(
+        await f.cli([
+          'run',
+          '--rm',
+          '--userns=auto',
+          '--cap-add',
+          'NET_ADMIN',
+          '--network',
+          net,
+          'busybox',
+          'sh',
+          '-c',
+          "gw=$(ip route | awk '/default/ {print $3}'); ping -c1 -W2 $gw >/dev/null && echo reached; ip link set eth0 mtu 1400 && echo owned",
+        ]),
+        `run on ${net}`,
+      ).stdout;
+      assert.equal(out, 'reached\nowned\n', `on ${net}`);
+    }
+  } finally {
+    ok(await f.cli(['network', 'rm', 'u-net']), 'network rm');
+  }
+});
+
 test('files written to the writable layer and to a volume are owned by the mapped ids on the host', async () => {
   ok(
     await f.cli([

@@ -134,7 +134,7 @@ test('httpd on the bridge answers on a published loopback port, and teardown lea
   assert.deepEqual(await get(anyAddr.hostPort, '/index.html'), { status: 200, body: 'hello from wharf\n' });
   assert.ok((await rulesOf(r.id, setup.ip)).length > 0, 'the container has its own rules while it runs');
   // This container's own host-side veth (other tests' containers come and go on the same bridge meanwhile).
-  // (Under WHARF_NET_NATIVE=1 the native path made it, with a name derived from the container ID.)
+  // (The native path made it, with a name derived from the container ID.)
   const veth = setup.native
     ? hostIfNameFor(r.id, 'eth0')
     : setup.cni?.result.interfaces?.find((i) => !i.sandbox && i.name !== 'wharf0')?.name;

@@ -1,7 +1,8 @@
 /**
- * The default bridge joined natively (WHARF_NET_NATIVE=1, network/native-bridge.ts) through setupNetwork: a published
- * port answers on 127.0.0.1, and teardown leaves no namespace, veth, rule or address lease behind, with its record
- * and without it. (bridge.test.ts runs the CNI path; it passes under WHARF_NET_NATIVE=1 as well.)
+ * The default bridge joined natively (network/native-bridge.ts, the only path when the netlink addon is built)
+ * through setupNetwork: a published port answers on 127.0.0.1, and teardown leaves no namespace, veth, rule or
+ * address lease behind, with its record and without it; `system check` finds what a teardown that never ran left of
+ * a stopped container's network, and `--repair` removes it.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,8 +17,9 @@ import { linkGet } from '../../../src/network/netlink.js';
 import { netnsNameFor, parsePublish, setupNetwork, teardownNetwork } from '../../../src/network/index.js';
 import { run } from '../../../src/util/index.js';
 import { uniqueSuffix } from '../../helpers/net-names.js';
+import { ok, tempRoot } from '../../helpers/cli.js';
+import { makeBusyboxTar } from '../../helpers/busybox.js';
 
-process.env.WHARF_NET_NATIVE = '1'; // read on every setupNetwork call
 const ID = `nativebridgetest${uniqueSuffix()}`;
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -93,4 +95,27 @@ test('setupNetwork joins the default bridge natively; teardown leaves nothing, w
   assert.equal(linkGet(hostIfNameFor(ID, 'eth0')), null);
   assert.deepEqual(await rulesOf(ID, again.ip!), []);
   assert.equal(leases().includes(again.ip!), false);
+});
+
+test("system check finds a stopped container's network left on the host, and --repair removes it", async () => {
+  const t = await tempRoot('wharf-netcheck-');
+  cleanups.push(() => t.cleanup());
+  ok(await t.cli(['import', '-c', 'CMD ["sh"]', await makeBusyboxTar(t.root), 'busybox']), 'import');
+  const id = ok(await t.cli(['create', '--name', 'left', 'busybox', 'true']), 'create').stdout.trim();
+  // What a start leaves when the process doing its teardown is killed: the container's record says it does not run.
+  const [mapping] = parsePublish('127.0.0.1::80');
+  const setup = await setupNetwork({ id, mode: 'bridge', ports: [mapping!], hostname: 'x', hostResolvConf: '' });
+  cleanups.push(() => teardownNetwork(id, setup));
+  const found = await t.cli(['system', 'check']);
+  const text = found.stdout + found.stderr;
+  assert.match(text, /network of stopped container \w+ still on the host/);
+  for (const what of ['network namespace', 'veth', 'address lease', 'published-port rules'])
+    assert.ok(text.includes(what), `${what} reported: ${text}`);
+  ok(await t.cli(['system', 'check', '--repair']), 'repair');
+  assert.equal(existsSync(setup.netnsPath!), false, 'namespace removed');
+  assert.equal(linkGet(hostIfNameFor(id, 'eth0')), null, 'veth removed');
+  assert.deepEqual(await rulesOf(id, setup.ip!), [], 'no rule left');
+  assert.equal(leases().includes(setup.ip!), false, 'address released');
+  const clean = await t.cli(['system', 'check']);
+  assert.doesNotMatch(clean.stdout + clean.stderr, /network of stopped container/);
 });

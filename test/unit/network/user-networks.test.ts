@@ -6,7 +6,7 @@ import {
   chainsFor,
   cidrOverlaps,
   DEFAULT_POOLS,
-  endpointConflist,
+  endpointAddressing,
   firewallBatch,
   firstFreeAddress,
   formatCidr,
@@ -130,7 +130,7 @@ test('firewall: isolation in two stages, masquerade out of non-internal networks
   ]);
 });
 
-test("an endpoint's CNI config: the network's bridge, static addresses, routes only off an internal network", () => {
+test("an endpoint's addressing: the bridge's gateways, the container's addresses, default routes only off an internal network", () => {
   const n = net({ ipv6: { subnet: 'fd00:1::/64', gateway: 'fd00:1::1' } });
   const ep = {
     networkId: n.id,
@@ -140,28 +140,13 @@ test("an endpoint's CNI config: the network's bridge, static addresses, routes o
     ip4: '172.18.0.2',
     ip6: 'fd00:1::2',
   };
-  const conf = endpointConflist({
-    containerId: ep.containerId,
-    netnsPath: '/x',
-    ifName: 'eth0',
-    network: n,
-    endpoint: ep,
+  assert.deepEqual(endpointAddressing(n, ep), {
+    bridgeAddresses: ['172.18.0.1/16', 'fd00:1::1/64'],
+    addresses: ['172.18.0.2/16', 'fd00:1::2/64'],
+    gateways: ['172.18.0.1', 'fd00:1::1'],
   });
-  const bridge = conf.plugins[0]!;
-  assert.equal(bridge.bridge, 'br-aaaaaaaaaaaa');
-  assert.deepEqual((bridge.ipam as { addresses: unknown }).addresses, [
-    { address: '172.18.0.2/16', gateway: '172.18.0.1' },
-    { address: 'fd00:1::2/64', gateway: 'fd00:1::1' },
-  ]);
-  assert.equal(conf.plugins.length, 1, 'no portmap without published ports');
-  const internal = endpointConflist({
-    containerId: ep.containerId,
-    netnsPath: '/x',
-    ifName: 'eth0',
-    network: net({ internal: true }),
-    endpoint: ep,
-  });
-  assert.deepEqual((internal.plugins[0]!.ipam as { routes: unknown }).routes, []);
+  // An internal network has no route out.
+  assert.deepEqual(endpointAddressing(net({ internal: true }), ep).gateways, []);
 });
 
 test("aardvark-dns's file: listening addresses, then one line per container with its names and aliases", () => {
