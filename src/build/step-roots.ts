@@ -7,6 +7,7 @@ import type { LayerRecord } from '../image/index.js';
 import { mountAll, unmount } from '../snapshot/index.js';
 import type { SourceRoot } from './copy.js';
 import { newStepId, type BuildScope, type StageState } from './scope.js';
+import { mountStepRootfs, openStepUserns, shiftOwnersBack, type StepUserns } from './step-userns.js';
 
 /**
  * The file systems a step works on: the writable snapshot whose changes become its layer, and the trees it reads
@@ -26,8 +27,10 @@ const buildLabels = (rootfs: string) => ({
 export async function withStepSnapshot<T>(
   scope: BuildScope,
   state: StageState,
-  fn: (rootfs: string, workDir: string) => Promise<T>,
+  fn: (rootfs: string, workDir: string, userns?: StepUserns) => Promise<T>,
   after?: (upper: string, r: T) => Promise<void>,
+  /** A RUN step: remapped, as a container, under the engine's `userns-remap` (step-userns.ts). */
+  remap = false,
 ): Promise<{ layer: LayerRecord | undefined; result: T }> {
   const { deps, opts } = scope;
   const id = newStepId();
@@ -39,17 +42,19 @@ export async function withStepSnapshot<T>(
   const parent = state.chain[state.chain.length - 1];
   const snaps = deps.snapshots;
   let committed = false;
+  const userns = remap ? openStepUserns(deps, id, dir) : undefined;
   try {
     const mounts = await snaps.prepare(key, parent, buildLabels(rootfs));
     let result: T;
-    await mountAll(mounts, rootfs);
+    await mountStepRootfs(mounts, rootfs, userns, path.join(dir, 'idmap'));
     try {
-      result = await fn(rootfs, dir);
+      result = await fn(rootfs, dir, userns);
     } finally {
       await unmount(rootfs, { lazy: opts.signal?.aborted ?? false });
     }
     const upper = snaps.differ.diffDir(key);
     if (after) await after(upper, result);
+    if (userns) await shiftOwnersBack(upper, userns.map);
     if ((await fsp.readdir(upper)).length === 0) return { layer: undefined, result };
     const tarOpts = opts.timestamp ? { clampMtime: opts.timestamp } : {};
     const layer = await deps.images.layers.commitSnapshot(key, parent ?? null, tarOpts);
@@ -57,6 +62,7 @@ export async function withStepSnapshot<T>(
     return { layer, result };
   } finally {
     if (!committed) await snaps.remove(key).catch(() => {});
+    userns?.close();
     await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -124,10 +124,11 @@ async function runRun(
     const { layer } = await withStepSnapshot(
       scope,
       state,
-      async (rootfs, dir) => {
+      async (rootfs, dir, userns) => {
         const mounts = await runMounts(scope, inst, roots, rc.WorkingDir, dir);
         return scope.runner.run({
           id: cid,
+          ...(userns ? { userns } : {}),
           rootfs,
           bundleDir: path.join(dir, 'bundle'),
           argv,
@@ -175,6 +176,7 @@ async function runRun(
         }
         await removeMountpoints(upper, r.mountpoints, r.parents);
       },
+      true,
     );
     state.io.say(`Removing intermediate container ${shortId(cid)}`);
     await commitStep(scope, state, rc, cmd, layer, extra);
