@@ -1,9 +1,18 @@
-import { chmodSync, lchownSync, lstatSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { walkTree } from '../archive/index.js';
 import { UsernsRanges, readSubordinateIds, usernsRequest, ensureSearchable } from '../container/userns.js';
 import { WharfError } from '../errors/index.js';
-import { holdUserns, mountAll, mountIdmapped, releaseUserns, type Mount } from '../snapshot/index.js';
+import type { MountRequest } from '../runtime/index.js';
+import {
+  holdUserns,
+  idmapBindOne,
+  mountAll,
+  mountIdmapped,
+  detachIdmapBind,
+  releaseUserns,
+  type Mount,
+} from '../snapshot/index.js';
 import { tarOwnerOf, type IdMap } from '../util/index.js';
 import type { BuilderDeps } from './types.js';
 
@@ -20,6 +29,12 @@ export interface StepUserns {
   readonly map: IdMap;
   /** The user namespace file runc joins (the spec's `linux.namespaces` user path). */
   readonly path: string;
+  /**
+   * The step's `--mount` binds (cache directories, context binds, heredoc files) through idmapped binds, so that the
+   * step sees their owners as a plain step does (a cache dir's root-owned files as root's, not `nobody`'s) and what it
+   * writes to a cache is stored with its own ids. Detached by `close`.
+   */
+  bindMounts(mounts: readonly MountRequest[]): MountRequest[];
 }
 
 /** The range key of a step in `userns_ranges` (a container's key is its 64-hex ID; this one cannot collide). */
@@ -50,10 +65,20 @@ export function openStepUserns(
     ranges.release(key);
     throw err;
   }
+  const binds: string[] = [];
   return {
     map,
     path: file,
+    bindMounts: (mounts) =>
+      mounts.map((m) => {
+        if (m.type !== 'bind') return m;
+        const target = path.join(dir, 'idmap-binds', String(binds.length));
+        idmapBindOne(m.source, target, map, statSync(m.source).isDirectory());
+        binds.push(target);
+        return { ...m, source: target };
+      }),
     close: () => {
+      for (const b of binds) detachIdmapBind(b);
       releaseUserns(file);
       ranges.release(key);
     },

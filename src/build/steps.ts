@@ -139,7 +139,7 @@ async function runRun(
           extraHosts: opts.addHosts ?? [],
           ...(opts.runSpec ? { spec: opts.runSpec } : {}),
           ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
-          mounts,
+          mounts: userns ? userns.bindMounts(mounts) : mounts,
           stdout: state.io.out,
           stderr: state.io.err,
           signal: state.io.signal,

@@ -33,6 +33,7 @@ function ensureSubids(): void {
 const DOCKERFILE = `FROM busybox
 RUN cat /proc/self/uid_map > /uid_map && id -u > /id_u && echo made > /made
 RUN mkdir /data && echo x > /data/by1000 && chown 1000:1000 /data/by1000
+RUN --mount=type=cache,target=/cache touch /cache/f && stat -c %u /cache/f > /cache_owner
 `;
 
 let f: Fixture;
@@ -81,6 +82,16 @@ test('userns-remap: RUN steps run remapped, their layers hold root as 0, and dig
     'stat',
   ).stdout;
   assert.equal(owners, '0:0 /made\n0:0 /data\n1000:1000 /data/by1000\n');
+  // A cache mount is idmapped too: the step's root may write to it, and sees its files as its own.
+  assert.equal(
+    ok(await f.cli(['run', '--rm', '--userns=host', 'remapped', 'cat', '/cache_owner'], { env: remapEnv }), 'cat')
+      .stdout,
+    '0\n',
+  );
+  const cached = execFileSync('find', [f.root, '-path', '*cache*', '-name', 'f', '-type', 'f', '-printf', '%U:%G\n'], {
+    encoding: 'utf8',
+  });
+  assert.equal(cached, '0:0\n', 'the cache holds what the step wrote with its own ids');
   // And the layer tar itself (`save`): root as 0, the chown as 1000.
   const tar = path.join(f.root, 'remapped.tar');
   ok(await f.cli(['save', '-o', tar, 'remapped'], { env: remapEnv }), 'save');
@@ -88,7 +99,7 @@ test('userns-remap: RUN steps run remapped, their layers hold root as 0, and dig
   await fsp.mkdir(x);
   execFileSync('tar', ['-xf', tar, '-C', x]);
   const manifest = JSON.parse(await fsp.readFile(path.join(x, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
-  const last = manifest[0]!.Layers.at(-1)!;
+  const last = manifest[0]!.Layers.at(-2)!; // the chown step (the last is the cache step)
   const listing = execFileSync('tar', ['--numeric-owner', '-tvf', path.join(x, last)], { encoding: 'utf8' });
   assert.match(listing, /^drwx\S* 0\/0 .* data\/$/m);
   assert.match(listing, /^-\S* 1000\/1000 .* data\/by1000$/m);
