@@ -1,4 +1,4 @@
-import { chmodSync, lchownSync, lstatSync, statSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { walkTree } from '../archive/index.js';
 import { UsernsRanges, readSubordinateIds, usernsRequest, ensureSearchable } from '../container/userns.js';
@@ -13,7 +13,7 @@ import {
   releaseUserns,
   type Mount,
 } from '../snapshot/index.js';
-import { tarOwnerOf, type IdMap } from '../util/index.js';
+import { pidAlive, tarOwnerOf, type IdMap } from '../util/index.js';
 import type { BuilderDeps } from './types.js';
 
 /**
@@ -37,8 +37,14 @@ export interface StepUserns {
   bindMounts(mounts: readonly MountRequest[]): MountRequest[];
 }
 
-/** The range key of a step in `userns_ranges` (a container's key is its 64-hex ID; this one cannot collide). */
-const rangeKey = (stepId: string): string => `build-${stepId}`;
+/**
+ * The range key of a step in `userns_ranges`: its snapshot's key (a container's key is its 64-hex ID; this one cannot
+ * collide). `system check` leaves these to the build sweep (sweepStepUserns).
+ */
+export const STEP_RANGE_PREFIX = 'build-';
+const rangeKey = (stepId: string): string => `${STEP_RANGE_PREFIX}${stepId}`;
+/** A step's directory (step-roots.ts: `<runRoot>/build/<first 16 of its id>`, its build's PID in `owner`). */
+const stepDirOf = (runRoot: string, stepId: string): string => path.join(runRoot, 'build', stepId.slice(0, 16));
 
 /**
  * The step's remapped user namespace when the engine remaps (else undefined): a range allocated and a namespace held
@@ -56,6 +62,8 @@ export function openStepUserns(
   const key = rangeKey(stepId);
   const map = ranges.allocate(key, req.size, req.subIds, req.user);
   const file = path.join(dir, 'userns');
+  // The sweep finds a killed build's range by this directory (its `owner` is written before the range is taken).
+  if (dir !== stepDirOf(deps.runRoot, stepId)) throw new WharfError('INTERNAL', `unexpected step directory ${dir}`);
   try {
     // The step's root (an unprivileged host uid) must reach its rootfs and bundle through Wharf's directories.
     // (From the Wharf root, as a container's, when the run root is inside it; else from the run root.)
@@ -121,4 +129,36 @@ export async function shiftOwnersBack(upper: string, map: IdMap): Promise<void> 
     lchownSync(e.abs, to.uid, to.gid);
     if (e.st.mode & 0o6000 && !e.st.isSymbolicLink()) chmodSync(e.abs, e.st.mode & 0o7777);
   }
+}
+
+/**
+ * What killed builds left of their steps' user namespaces (each build starts with the sweep): for every step range
+ * whose build is not alive (its directory's `owner` PID), the idmapped binds and the held namespace under the step's
+ * directory are detached and the range given back, before the sweep removes the directory.
+ */
+export function sweepStepUserns(deps: Pick<BuilderDeps, 'db' | 'runRoot'>): number {
+  const ranges = new UsernsRanges(deps.db);
+  let n = 0;
+  for (const { id } of ranges.all()) {
+    if (!id.startsWith(STEP_RANGE_PREFIX)) continue;
+    const dir = stepDirOf(deps.runRoot, id.slice(STEP_RANGE_PREFIX.length));
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(path.join(dir, 'owner'), 'utf8'));
+    } catch {
+      // gone: nothing alive holds it
+    }
+    if (owner && pidAlive(owner)) continue;
+    let binds: string[] = [];
+    try {
+      binds = readdirSync(path.join(dir, 'idmap-binds'));
+    } catch {
+      // none made
+    }
+    for (const b of binds) detachIdmapBind(path.join(dir, 'idmap-binds', b));
+    releaseUserns(path.join(dir, 'userns'));
+    ranges.release(id);
+    n++;
+  }
+  return n;
 }

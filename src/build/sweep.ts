@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { buildSnapshots, unmount } from '../snapshot/index.js';
 import { pidAlive } from '../util/index.js';
 import { RuncStepRunner, type StepRunner } from './run-step.js';
+import { sweepStepUserns } from './step-userns.js';
 import type { BuilderDeps } from './types.js';
 
 /**
@@ -23,6 +24,7 @@ export async function sweepDeadBuilds(deps: BuilderDeps, runner: StepRunner): Pr
       await runc.delete(c.id, { force: true }).catch(() => {});
     }
   }
+  sweepStepUserns(deps); // a remapped step's namespace, binds and range (before its directory goes)
   const { dead } = await buildSnapshots(deps.snapshots);
   for (const info of dead) {
     const dir = info.labels['wharf.build.mount'];

@@ -134,3 +134,30 @@ test('userns-remap: RUN steps run remapped, their layers hold root as 0, and dig
   );
   await fsp.writeFile(path.join(ctx, 'Dockerfile'), DOCKERFILE);
 });
+
+test("userns-remap: a killed build's step range is the build sweep's, not system check's", async () => {
+  // What a build killed during a remapped step leaves: its range, under a step directory whose build is gone.
+  const stale = `build-${'ab'.repeat(32)}`;
+  const db = openMetaDb(f.root);
+  try {
+    new UsernsRanges(db).allocate(
+      stale,
+      65536,
+      { uids: [{ start: 1000000, size: 10000000 }], gids: [{ start: 1000000, size: 10000000 }] },
+      'wharf',
+    );
+  } finally {
+    db.close();
+  }
+  const check = ok(await f.cli(['system', 'check']), 'check');
+  assert.doesNotMatch(check.stdout + check.stderr, /user namespace range/);
+  await fsp.writeFile(path.join(f.root, 'ctx', 'Dockerfile'), 'FROM busybox\nRUN true\n');
+  ok(await f.cli(['build', '-q', path.join(f.root, 'ctx')], { env: remapEnv, timeoutMs: 120_000 }), 'build');
+  const after = openMetaDb(f.root);
+  try {
+    assert.deepEqual(new UsernsRanges(after).all(), [], "the next build's sweep gave it back");
+  } finally {
+    after.close();
+  }
+  await fsp.writeFile(path.join(f.root, 'ctx', 'Dockerfile'), DOCKERFILE);
+});
