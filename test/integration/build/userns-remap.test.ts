@@ -151,8 +151,16 @@ test("userns-remap: a killed build's step range is the build sweep's, not system
   }
   const check = ok(await f.cli(['system', 'check']), 'check');
   assert.doesNotMatch(check.stdout + check.stderr, /user namespace range/);
-  await fsp.writeFile(path.join(f.root, 'ctx', 'Dockerfile'), 'FROM busybox\nRUN true\n');
-  ok(await f.cli(['build', '-q', path.join(f.root, 'ctx')], { env: remapEnv, timeoutMs: 120_000 }), 'build');
+  // (And `--network=none` under remap: a namespace of the step's own, made inside its user namespace by runc.)
+  await fsp.writeFile(
+    path.join(f.root, 'ctx', 'Dockerfile'),
+    'FROM busybox\nRUN --network=none ip -o link | wc -l; cat /proc/self/uid_map\n',
+  );
+  const out = ok(
+    await f.cli(['build', '--no-cache', path.join(f.root, 'ctx')], { env: remapEnv, timeoutMs: 120_000 }),
+    'build',
+  ).stdout;
+  assert.match(out, /^1\n\s+0\s+[1-9]\d{6,}\s+65536$/m, 'only a loopback, in a remapped step');
   const after = openMetaDb(f.root);
   try {
     assert.deepEqual(new UsernsRanges(after).all(), [], "the next build's sweep gave it back");
