@@ -138,6 +138,7 @@ export async function buildHandler(r: ApiRequest): Promise<void> {
       snapshots: w.snapshots,
       db: w.db,
       runRoot: w.runRoot,
+      ...(w.usernsRemap ? { usernsRemap: w.usernsRemap } : {}),
     }).build({
       context,
       dockerfile,

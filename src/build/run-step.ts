@@ -14,7 +14,7 @@ import {
   type NetworkAttachment,
   type SpecOptions,
 } from '../runtime/index.js';
-import { ifExists, spawn, testPausePoint } from '../util/index.js';
+import { ifExists, spawn, testPausePoint, type IdMap } from '../util/index.js';
 
 /**
  * Runs one RUN step as a short-lived container: an OCI bundle on the already-mounted rootfs, `runc run` in the
@@ -25,6 +25,8 @@ import { ifExists, spawn, testPausePoint } from '../util/index.js';
 export interface RunStepRequest {
   /** Container ID (64 hex); the hostname is its first 12 characters, as in Docker. */
   id: string;
+  /** The step's remapped user namespace (engine-wide `userns-remap`, step-userns.ts); the host's without. */
+  userns?: { map: IdMap; path: string };
   /** The mounted, writable rootfs. */
   rootfs: string;
   /** A private directory for config.json and the /etc files. */
@@ -160,6 +162,7 @@ export class RuncStepRunner implements StepRunner {
         etcFiles: etc,
         hostMaskedPaths: hostMaskedPaths(),
         ...(req.mounts ? { mounts: req.mounts } : {}),
+        ...(req.userns ? { idMap: req.userns.map, usernsPath: req.userns.path } : {}),
       },
     );
     // The build's environment is exactly the step's: no HOSTNAME added to what RUN sees beyond Docker's own.

@@ -9,6 +9,7 @@ import type { SourceRoot } from './copy.js';
 import { newStepId, type BuildScope, type StageState } from './scope.js';
 import { BUILD_STEP_INTENT, type BuildStepIntent } from '../container/build-intent.js';
 import { testPausePoint } from '../util/index.js';
+import { mountStepRootfs, openStepUserns, shiftOwnersBack, type StepUserns } from './step-userns.js';
 
 /**
  * The file systems a step works on: the writable snapshot whose changes become its layer, and the trees it reads
@@ -29,6 +30,8 @@ export interface StepSnapshotOptions<T> {
   after?: (upper: string, r: T) => Promise<void>;
   /** Records the step's image for its layer (undefined: no change); the step's intent is cleared only after it. */
   record: (layer: LayerRecord | undefined, r: T) => Promise<void>;
+  /** A RUN step: remapped, as a container, under the engine's `userns-remap` (step-userns.ts). */
+  remap?: boolean;
 }
 
 /**
@@ -40,7 +43,7 @@ export interface StepSnapshotOptions<T> {
 export async function withStepSnapshot<T>(
   scope: BuildScope,
   state: StageState,
-  fn: (rootfs: string, workDir: string) => Promise<T>,
+  fn: (rootfs: string, workDir: string, userns?: StepUserns) => Promise<T>,
   o: StepSnapshotOptions<T>,
 ): Promise<void> {
   const { deps, opts } = scope;
@@ -54,19 +57,23 @@ export async function withStepSnapshot<T>(
   const snaps = deps.snapshots;
   let committed = false;
   let undone = true;
+  let userns: ReturnType<typeof openStepUserns>;
   try {
     await fsp.mkdir(rootfs, { recursive: true });
     await fsp.writeFile(path.join(dir, 'owner'), String(process.pid));
+    // After the owner file: a killed build's range is found by its step directory's owner.
+    if (o.remap) userns = openStepUserns(deps, id, dir);
     const mounts = await snaps.prepare(key, parent, buildLabels(rootfs));
     let result: T;
-    await mountAll(mounts, rootfs);
+    await mountStepRootfs(mounts, rootfs, userns, path.join(dir, 'idmap'));
     try {
-      result = await fn(rootfs, dir);
+      result = await fn(rootfs, dir, userns);
     } finally {
       await unmount(rootfs, { lazy: opts.signal?.aborted ?? false });
     }
     const upper = snaps.differ.diffDir(key);
     if (o.after) await o.after(upper, result);
+    if (userns) await shiftOwnersBack(upper, userns.map);
     testPausePoint('build:before-layer');
     let layer: LayerRecord | undefined;
     if ((await fsp.readdir(upper)).length > 0) {
@@ -89,6 +96,7 @@ export async function withStepSnapshot<T>(
         () => true,
         (err: unknown) => is(err, 'NOT_FOUND'),
       );
+    userns?.close();
     await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
     // What could not be undone (the database of a full disk cannot even record a deletion) stays in the intent: the
     // next command, once this process is gone, rolls it back.

@@ -128,10 +128,11 @@ async function runRun(
     await withStepSnapshot(
       scope,
       state,
-      async (rootfs, dir) => {
+      async (rootfs, dir, userns) => {
         const mounts = await runMounts(scope, inst, roots, rc.WorkingDir, dir);
         return scope.runner.run({
           id: cid,
+          ...(userns ? { userns } : {}),
           rootfs,
           bundleDir: path.join(dir, 'bundle'),
           argv,
@@ -142,7 +143,7 @@ async function runRun(
           extraHosts: opts.addHosts ?? [],
           ...(opts.runSpec ? { spec: opts.runSpec } : {}),
           ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
-          mounts,
+          mounts: userns ? userns.bindMounts(mounts) : mounts,
           stdout: state.io.out,
           stderr: state.io.err,
           signal: state.io.signal,
@@ -185,6 +186,7 @@ async function runRun(
           state.io.say(`Removing intermediate container ${shortId(cid)}`);
           await commitStep(scope, state, rc, cmd, layer, extra);
         },
+        remap: true,
       },
     );
   });

@@ -6,6 +6,7 @@ import { recoverBuildSteps } from '../container/build-intent.js';
 import type { Intents } from '../meta/index.js';
 import { Runc } from '../runtime/index.js';
 import { RuncStepRunner, type StepRunner } from './run-step.js';
+import { sweepStepUserns } from './step-userns.js';
 import type { BuilderDeps } from './types.js';
 
 /**
@@ -35,6 +36,7 @@ export async function sweepDeadBuilds(deps: BuilderDeps, runner: StepRunner, int
       await runc.delete(c.id, { force: true }).catch(() => {});
     }
   }
+  sweepStepUserns(deps); // a remapped step's namespace, binds and range (before its directory goes)
   const { dead } = await buildSnapshots(deps.snapshots);
   for (const info of dead) {
     const dir = info.labels['wharf.build.mount'];

@@ -20,6 +20,8 @@ export interface BuilderDeps {
   intents?: Intents;
   /** Replace how RUN steps execute (tests, another runtime). */
   runner?: StepRunner;
+  /** The engine's `userns-remap` (Wharf.usernsRemap): RUN steps run remapped, as containers (step-userns.ts). */
+  usernsRemap?: string;
 }
 
 export interface BuildOptions {

@@ -115,7 +115,8 @@ function orphanRanges(
 ): CheckProblem[] {
   const out: CheckProblem[] = [];
   for (const { id, map } of userns?.all() ?? []) {
-    if (records.get(id)) continue;
+    // A build step's range (`build-<step>`) is the build sweep's: it knows whether its build still runs.
+    if (records.get(id) || id.startsWith('build-')) continue;
     const free = repair && !existsSync(containerDir(id));
     if (free) userns?.release(id);
     out.push({

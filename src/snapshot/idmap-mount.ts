@@ -54,6 +54,24 @@ export async function mountIdmapped(
   }
 }
 
+/**
+ * One directory or file bind-mounted idmapped on `target` (made here, of the same kind): a build step's `--mount`
+ * sources, seen by the step with their own owners. The caller detaches it (umount MNT_DETACH) when the step is done.
+ */
+export function idmapBindOne(source: string, target: string, map: IdMap, isDir: boolean): void {
+  const addon = nativeMount();
+  if (!addon?.idmapBind) throw new WharfError('UNSUPPORTED', 'idmapped mounts need the native mount addon');
+  mkdirSync(path.dirname(target), { recursive: true, mode: 0o711 });
+  if (isDir) mkdirSync(target, { mode: 0o755 });
+  else closeSync(openSync(target, 'a', 0o644));
+  addon.idmapBind([source], [target], idMapText(map.uid), idMapText(map.gid));
+}
+
+/** An idmapBindOne mount detached; not mounted is fine. */
+export function detachIdmapBind(target: string): void {
+  detachAll([target]);
+}
+
 /** The idmapped binds detached; their (empty) mount points stay for the next mount and go with the container. */
 function detachAll(targets: readonly string[]): void {
   const addon = nativeMount();

@@ -20,6 +20,8 @@ export { NativeSnapshotter } from './native.js';
 export { mountAll, unmount, isMountPoint, overlaySupported, nativeMountAvailable, volatileMounts } from './mount.js';
 export {
   mountIdmapped,
+  idmapBindOne,
+  detachIdmapBind,
   idmappedOverlaySupported,
   holdUserns,
   releaseUserns,

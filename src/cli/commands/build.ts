@@ -197,6 +197,7 @@ export function register(program: Command, ctx: CliContext): void {
             snapshots: w.snapshots,
             db: w.db,
             runRoot: w.runRoot,
+            ...(w.usernsRemap ? { usernsRemap: w.usernsRemap } : {}),
           });
           const result = await builder.build({
             context,
