@@ -40,10 +40,13 @@ WPORT=$((WREG + 1))
 while ! port_free "$WPORT"; do WPORT=$((WPORT + 1)); done
 DREG=5000
 DPORT=8080
+IN_D() { nsenter -t "$DPID" -n "$@"; }
+IN_D ip link set lo up # a new network namespace's loopback starts down
 registry wreg "$WREG"
 registry dreg "$DREG" nsenter -t "$DPID" -n
-IN_D() { nsenter -t "$DPID" -n "$@"; }
-for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$WREG/v2/" >/dev/null 2>&1 && IN_D curl -fsS "http://127.0.0.1:$DREG/v2/" >/dev/null 2>&1 && break; sleep 0.5; done
+up=0
+for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$WREG/v2/" >/dev/null 2>&1 && IN_D curl -fsS "http://127.0.0.1:$DREG/v2/" >/dev/null 2>&1 && up=1 && break; sleep 0.5; done
+[ "$up" = 1 ] || { echo "the registries did not start" >&2; exit 1; }
 
 mkdir -p "$W/rootfs/bin" "$W/rootfs/etc" "$W/ctx"
 cp /bin/busybox "$W/rootfs/bin/"
