@@ -14,6 +14,7 @@ const MAGIC: Array<[Compression, Buffer]> = [
   ['bzip2', Buffer.from('BZh', 'latin1')],
 ];
 const SNIFF_BYTES = 6;
+const GUNZIP_CHUNK = 256 * 1024;
 
 export function detectCompression(head: Uint8Array): Compression {
   for (const [kind, magic] of MAGIC) {
@@ -148,7 +149,9 @@ export async function decompressStream(src: Readable): Promise<Readable> {
   const kind = detectCompression(head);
   switch (kind) {
     case 'gzip':
-      return through(stream, zlib().createGunzip(), kind);
+      // Large output chunks: each chunk is one round trip to the thread pool and one write downstream; the default
+      // 16 KiB makes a 100 MB layer thousands of them.
+      return through(stream, zlib().createGunzip({ chunkSize: GUNZIP_CHUNK }), kind);
     case 'xz':
       return throughProcess(stream, kind, 'xz', ['-dc', '-q']);
     case 'zstd':

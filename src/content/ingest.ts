@@ -164,7 +164,12 @@ class LocalContentWriter implements ContentWriter {
       );
     }
     try {
-      await fh.write(chunk);
+      // A write can be short (a nearly full disk takes part of a large one): write the rest, which then fails with
+      // the real cause (ENOSPC) instead of a silently shorter blob.
+      for (let done = 0; done < chunk.length; ) {
+        const { bytesWritten } = await fh.write(chunk, done, chunk.length - done);
+        done += bytesWritten;
+      }
     } catch (err) {
       throw withDiskFullPlace(err, path.join(this.dir, 'data'));
     }
