@@ -14,6 +14,7 @@ export * from './cgroup-stats.js';
 export * from './user.js';
 export * from './capabilities.js';
 export * from './spec.js';
+export * from './process-env.js';
 export * from './seccomp.js';
 export * from './host-masked-paths.js';
 export * from './runc.js';

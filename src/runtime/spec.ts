@@ -5,6 +5,7 @@ import type { OciDeviceRule, OciMount, OciNamespace, OciProcess, OciResources, O
 import { applyResourceSpec, type ResourceSpecOptions } from './resources-spec.js';
 import { defaultSeccomp, type OciSeccomp } from './seccomp.js';
 import { resolveUser } from './user.js';
+import { envKey, mergeEnv, resolveArgs, resolveEnv } from './process-env.js';
 import type { IdMap } from '../util/index.js';
 
 /** The `config` object of a Docker/OCI image config (only what running needs). */
@@ -112,7 +113,6 @@ export interface SpecOptions {
 
 export type NamespaceChoice = 'private' | 'host' | { path: string };
 
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 const CFS_PERIOD = 100_000;
 
@@ -138,75 +138,6 @@ export const READONLY_PATHS: readonly string[] = [
   '/proc/sys',
   '/proc/sysrq-trigger',
 ];
-
-/** Docker's rule for the argv: (Entrypoint ++ Cmd), where an overridden entrypoint also discards the image's Cmd. */
-export function resolveArgs(image: ImageRunConfig, opts: Pick<SpecOptions, 'command' | 'entrypoint'>): string[] {
-  let entrypoint: string[];
-  let cmd: string[];
-  if (opts.entrypoint !== undefined) {
-    entrypoint = opts.entrypoint.filter((a, i) => !(i === 0 && a === '' && opts.entrypoint!.length === 1));
-    cmd = opts.command ?? [];
-  } else {
-    entrypoint = image.Entrypoint ?? [];
-    cmd = opts.command !== undefined && opts.command.length > 0 ? opts.command : (image.Cmd ?? []);
-  }
-  const args = [...entrypoint, ...cmd];
-  if (args.length === 0)
-    throw new WharfError('INVALID_ARGUMENT', 'no command specified: the image has no Cmd or Entrypoint');
-  return args;
-}
-
-const envKey = (kv: string): string => {
-  const i = kv.indexOf('=');
-  return i < 0 ? kv : kv.slice(0, i);
-};
-
-/** Replace-or-append by key, keeping first-seen order (moby's ReplaceOrAppendEnvValues). */
-export function mergeEnv(base: readonly string[], overrides: readonly string[]): string[] {
-  const out = [...base];
-  for (const kv of overrides) {
-    const key = envKey(kv);
-    const i = out.findIndex((e) => envKey(e) === key);
-    if (i >= 0) out[i] = kv;
-    else out.push(kv);
-  }
-  return out;
-}
-
-/**
- * A container config's Env as dockerd merges it at create (daemon/create.go `merge`): the user's `-e` values in their
- * order, then each of the image's whose name they do not set. (The process's environment is `mergeEnv`'s.)
- */
-export function containerConfigEnv(image: readonly string[], user: readonly string[]): string[] {
-  const set = new Set(user.map(envKey));
-  return [...user, ...image.filter((kv) => !set.has(envKey(kv)))];
-}
-
-/**
- * The container's environment: PATH, HOSTNAME, TERM (with a tty), then the image's Env, then `-e`, each replacing by
- * key; HOME from the user's passwd entry when nobody set it.
- */
-export function resolveEnv(
-  image: ImageRunConfig,
-  opts: Pick<SpecOptions, 'env' | 'hostEnv' | 'hostname' | 'tty'>,
-  home?: string,
-): string[] {
-  const base = [`PATH=${DEFAULT_PATH}`];
-  if (opts.hostname !== undefined) base.push(`HOSTNAME=${opts.hostname}`);
-  if (opts.tty) base.push('TERM=xterm');
-  const user: string[] = [];
-  for (const e of opts.env ?? []) {
-    if (envKey(e) === '') throw new WharfError('INVALID_ARGUMENT', `invalid environment variable: "${e}"`);
-    if (e.includes('=')) user.push(e);
-    else {
-      const v = opts.hostEnv?.[e];
-      if (v !== undefined) user.push(`${e}=${v}`);
-    }
-  }
-  let env = mergeEnv(mergeEnv(base, image.Env ?? []), user);
-  if (home !== undefined && !env.some((e) => envKey(e) === 'HOME')) env = [...env, `HOME=${home}`];
-  return env;
-}
 
 function defaultMounts(opts: SpecOptions): OciMount[] {
   const shm = opts.shmSize ?? DEFAULT_SHM_SIZE;
