@@ -9,7 +9,7 @@ import {
 import { WharfError, is } from '../errors/index.js';
 import { formatLogEntry } from '../runtime/index.js';
 import { boolParam, filtersParam, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
-import { createOptionsFromBody, type CreateBody } from './create-body.js';
+import { connectOptionsOf, createOptionsFromBody, endpointsOf, networkModeOf, type CreateBody } from './create-body.js';
 import { muxFrame, STDERR, STDOUT } from './frames.js';
 import { shapeContainerInspect, waitConditionParam } from './version-shapes.js';
 
@@ -69,7 +69,22 @@ export async function createContainerHandler(r: ApiRequest): Promise<void> {
       'CONFLICT',
       `Conflict. The container name "/${name.replace(/^\//, '')}" is already in use by container "${r.wharf.containers.resolve(name).id}". You have to remove (or rename) that container to be able to reuse that name.`,
     );
-  const rec = await r.wharf.containers.create(createOptionsFromBody(body, name?.replace(/^\//, '') || undefined));
+  const opts = createOptionsFromBody(body, name?.replace(/^\//, '') || undefined);
+  // dockerd creates a container on a network that does not exist and fails its start (404); the library refuses it
+  // at create. A 404 from create makes the docker CLI pull the image and try again, so it is a 400 here: the CLI
+  // shows dockerd's message at once, exit code 125 as with dockerd's failed start.
+  const mode = networkModeOf(body);
+  if (!['bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:') && !r.wharf.networks.get(mode))
+    throw new WharfError('INVALID_ARGUMENT', `network ${mode} not found`);
+  const rec = await r.wharf.containers.create(opts);
+  // The other networks of EndpointsConfig, connected as `network connect` would (dockerd 1.44+); undone on failure.
+  try {
+    for (const [net, ep] of endpointsOf(body, mode).others)
+      await r.wharf.containerNetworks.connect(rec.id, net, connectOptionsOf(ep));
+  } catch (err) {
+    await r.wharf.containers.remove(rec.id, { force: true }).catch(() => {});
+    throw err;
+  }
   sendJson(r.res, 201, { Id: rec.id, Warnings: [] });
 }
 
