@@ -40,9 +40,39 @@ export function listEntry(c: ObservedContainer): Record<string, unknown> {
     State: c.status,
     Status: statusText(c),
     HostConfig: { NetworkMode: mode === 'bridge' ? 'default' : mode },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: listedNetworks(c) },
     Mounts: c.mounts.map((m) => ({ ...m })),
   };
+}
+
+/**
+ * The list's NetworkSettings.Networks (`docker ps --format '{{.Networks}}'` shows the keys): the network mode's and
+ * the user-defined networks the container is on, with the addresses while it runs.
+ */
+function listedNetworks(c: ObservedContainer): Record<string, unknown> {
+  const net = c.running ? c.network : undefined;
+  const mode = c.hostConfig.NetworkMode;
+  const out: Record<string, unknown> = {};
+  if (!c.networks || mode === 'bridge')
+    out[mode.startsWith('container:') ? 'container' : mode] = {
+      NetworkID: '',
+      EndpointID: net?.ip ? c.id : '',
+      Gateway: net?.gateway ?? '',
+      IPAddress: net?.ip ?? '',
+      MacAddress: net?.mac ?? '',
+    };
+  for (const [name, cfg] of Object.entries(c.networks ?? {})) {
+    const ep = net?.endpoints?.find((e) => e.networkId === cfg.NetworkID);
+    out[name] = {
+      Aliases: cfg.Aliases ?? null,
+      NetworkID: cfg.NetworkID,
+      EndpointID: ep ? `${c.id.slice(0, 32)}${cfg.NetworkID.slice(0, 32)}` : '',
+      Gateway: ep?.gateway ?? '',
+      IPAddress: ep?.ip ?? '',
+      MacAddress: ep?.mac ?? '',
+    };
+  }
+  return out;
 }
 
 export async function listContainersHandler(r: ApiRequest): Promise<void> {

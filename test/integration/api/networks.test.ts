@@ -108,6 +108,11 @@ test('network create, ls, inspect, run --network-alias, connect, disconnect, rm,
   };
   assert.ok(!('DNSNames' in raw.NetworkSettings.Networks.apinet!), 'no DNSNames before 1.44');
 
+  const psNets = ok(
+    await api.docker(['ps', '--filter', 'name=nweb', '--format', '{{.Names}} {{.Networks}}']),
+    'ps networks',
+  );
+  assert.equal(psNets.stdout, 'nweb apinet\n');
   const members = ok(
     await api.docker(['network', 'inspect', '-f', '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}', 'apinet']),
     'members',
