@@ -217,6 +217,23 @@ test('the API: GET /networks/bridge (testcontainers reads its gateway), create w
     404,
   );
   assert.equal((await apiRequest(api.socket, 'GET', '/v1.43/networks?filters={"bogus":["1"]}')).status, 400);
+  // As dockerd 20.10 answers (compared through test/helpers/dockerd.ts).
+  const noCtr = await apiRequest(api.socket, 'POST', `/v1.43/networks/${Id}/connect`, '{"Container":"nope"}');
+  assert.deepEqual([noCtr.status, JSON.parse(noCtr.body)], [404, { message: 'No such container: nope' }]);
+  const noCtr2 = await apiRequest(api.socket, 'POST', `/v1.43/networks/${Id}/disconnect`, '{"Container":"nope"}');
+  assert.deepEqual([noCtr2.status, JSON.parse(noCtr2.body)], [404, { message: 'No such container: nope' }]);
+  const pre = await apiRequest(api.socket, 'DELETE', '/v1.43/networks/bridge');
+  assert.deepEqual(
+    [pre.status, JSON.parse(pre.body)],
+    [403, { message: 'bridge is a pre-defined network and cannot be removed' }],
+  );
+  const dup = await apiRequest(
+    api.socket,
+    'POST',
+    '/v1.43/networks/create',
+    '{"Name":"ipamnet","CheckDuplicate":true}',
+  );
+  assert.deepEqual([dup.status, JSON.parse(dup.body)], [409, { message: 'network with name ipamnet already exists' }]);
   const del = await apiRequest(api.socket, 'DELETE', `/v1.43/networks/${Id}`);
   assert.equal(del.status, 204);
   assert.equal((await apiRequest(api.socket, 'DELETE', `/v1.43/networks/${Id}`)).status, 404);
