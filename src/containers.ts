@@ -47,6 +47,7 @@ export type {
   AddressPool,
 } from './network/index.js';
 export { networkInspect, inspectedEndpoints, DEFAULT_POOLS } from './network/index.js';
+export { inspectNetwork, networkFilter } from './engine/network-views.js';
 // Docker's views over the services, shared by the CLI and the Engine API.
 export {
   waitForCondition,

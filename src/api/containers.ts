@@ -9,7 +9,7 @@ import {
 import { WharfError, is } from '../errors/index.js';
 import { formatLogEntry } from '../runtime/index.js';
 import { boolParam, filtersParam, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
-import { createOptionsFromBody, type CreateBody } from './create-body.js';
+import { connectOptionsOf, createOptionsFromBody, endpointsOf, networkModeOf, type CreateBody } from './create-body.js';
 import { muxFrame, STDERR, STDOUT } from './frames.js';
 import { shapeContainerInspect, waitConditionParam } from './version-shapes.js';
 
@@ -40,9 +40,39 @@ export function listEntry(c: ObservedContainer): Record<string, unknown> {
     State: c.status,
     Status: statusText(c),
     HostConfig: { NetworkMode: mode === 'bridge' ? 'default' : mode },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: listedNetworks(c) },
     Mounts: c.mounts.map((m) => ({ ...m })),
   };
+}
+
+/**
+ * The list's NetworkSettings.Networks (`docker ps --format '{{.Networks}}'` shows the keys): the network mode's and
+ * the user-defined networks the container is on, with the addresses while it runs.
+ */
+function listedNetworks(c: ObservedContainer): Record<string, unknown> {
+  const net = c.running ? c.network : undefined;
+  const mode = c.hostConfig.NetworkMode;
+  const out: Record<string, unknown> = {};
+  if (!c.networks || mode === 'bridge')
+    out[mode.startsWith('container:') ? 'container' : mode] = {
+      NetworkID: '',
+      EndpointID: net?.ip ? c.id : '',
+      Gateway: net?.gateway ?? '',
+      IPAddress: net?.ip ?? '',
+      MacAddress: net?.mac ?? '',
+    };
+  for (const [name, cfg] of Object.entries(c.networks ?? {})) {
+    const ep = net?.endpoints?.find((e) => e.networkId === cfg.NetworkID);
+    out[name] = {
+      Aliases: cfg.Aliases ?? null,
+      NetworkID: cfg.NetworkID,
+      EndpointID: ep ? `${c.id.slice(0, 32)}${cfg.NetworkID.slice(0, 32)}` : '',
+      Gateway: ep?.gateway ?? '',
+      IPAddress: ep?.ip ?? '',
+      MacAddress: ep?.mac ?? '',
+    };
+  }
+  return out;
 }
 
 export async function listContainersHandler(r: ApiRequest): Promise<void> {
@@ -69,7 +99,22 @@ export async function createContainerHandler(r: ApiRequest): Promise<void> {
       'CONFLICT',
       `Conflict. The container name "/${name.replace(/^\//, '')}" is already in use by container "${r.wharf.containers.resolve(name).id}". You have to remove (or rename) that container to be able to reuse that name.`,
     );
-  const rec = await r.wharf.containers.create(createOptionsFromBody(body, name?.replace(/^\//, '') || undefined));
+  const opts = createOptionsFromBody(body, name?.replace(/^\//, '') || undefined);
+  // dockerd creates a container on a network that does not exist and fails its start (404); the library refuses it
+  // at create. A 404 from create makes the docker CLI pull the image and try again, so it is a 400 here: the CLI
+  // shows dockerd's message at once, exit code 125 as with dockerd's failed start.
+  const mode = networkModeOf(body);
+  if (!['bridge', 'host', 'none'].includes(mode) && !mode.startsWith('container:') && !r.wharf.networks.get(mode))
+    throw new WharfError('INVALID_ARGUMENT', `network ${mode} not found`);
+  const rec = await r.wharf.containers.create(opts);
+  // The other networks of EndpointsConfig, connected as `network connect` would (dockerd 1.44+); undone on failure.
+  try {
+    for (const [net, ep] of endpointsOf(body, mode).others)
+      await r.wharf.containerNetworks.connect(rec.id, net, connectOptionsOf(ep));
+  } catch (err) {
+    await r.wharf.containers.remove(rec.id, { force: true }).catch(() => {});
+    throw err;
+  }
   sendJson(r.res, 201, { Id: rec.id, Warnings: [] });
 }
 

@@ -1,4 +1,4 @@
-import type { CreateOptions } from '../container/index.js';
+import type { ConnectOptions, CreateOptions } from '../container/index.js';
 import type { HealthConfig } from '../oci/index.js';
 import { WharfError } from '../errors/index.js';
 
@@ -25,6 +25,14 @@ export interface CreateBody {
   StopSignal?: string;
   StopTimeout?: number | null;
   HostConfig?: HostConfigBody | null;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointBody | null> | null } | null;
+}
+
+/** Docker's EndpointSettings as a create or a connect sends it (the parts Wharf reads). */
+export interface EndpointBody {
+  Aliases?: string[] | null;
+  Links?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
 }
 
 /** Docker's HealthConfig as clients send it: docker-py sends the fields it was not given as null. */
@@ -126,7 +134,9 @@ const CREATE_BODY_SHAPE: Shape = {
   Healthcheck: { Test: 'W', Interval: 'n', Timeout: 'n', StartPeriod: 'n', StartInterval: 'n', Retries: 'n' },
   StopTimeout: 'n',
   HostConfig: HOST_CONFIG_SHAPE,
+  NetworkingConfig: { EndpointsConfig: 'O' },
 };
+const ENDPOINT_SHAPE: Shape = { Aliases: 'S', Links: 'S', IPAMConfig: { IPv4Address: 's', IPv6Address: 's' } };
 
 const GO_TYPES: Record<string, string> = {
   s: 'string',
@@ -185,6 +195,8 @@ export function checkCreateBody(body: unknown): CreateBody {
   // PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}] | null}
   for (const [port, bindings] of Object.entries(((body as CreateBody).HostConfig?.PortBindings ?? {}) as object))
     checkShape(bindings, [{ HostIp: 's', HostPort: 's' }], `HostConfig.PortBindings[${JSON.stringify(port)}]`);
+  for (const [net, ep] of Object.entries(((body as CreateBody).NetworkingConfig?.EndpointsConfig ?? {}) as object))
+    checkShape(ep, ENDPOINT_SHAPE, `NetworkingConfig.EndpointsConfig[${JSON.stringify(net)}]`);
   return body as CreateBody;
 }
 
@@ -212,6 +224,37 @@ function publishSpecs(b: HostConfigBody['PortBindings']): string[] {
 }
 
 /**
+ * NetworkingConfig.EndpointsConfig split as the create uses it: the endpoint of the network mode (by its key) goes into the create's options; the others are connected after the create, as dockerd
+ * (API 1.44+) connects them. Keys are network names or IDs.
+ */
+export function endpointsOf(
+  body: CreateBody,
+  mode: string,
+): { primary?: EndpointBody; others: Array<[string, EndpointBody]> } {
+  const all = Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {}).map(
+    ([k, v]) => [k, v ?? {}] as [string, EndpointBody],
+  );
+  const mine = all.find(([k]) => k === mode || (mode === 'bridge' && k === 'default'));
+  return { ...(mine ? { primary: mine[1] } : {}), others: all.filter((e) => e !== mine) };
+}
+
+/** An endpoint's aliases and addresses as the library's `connect` takes them. */
+export function connectOptionsOf(ep: EndpointBody): ConnectOptions {
+  const ipam = ep.IPAMConfig;
+  return {
+    ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}),
+    ...(ipam?.IPv4Address ? { ipv4Address: ipam.IPv4Address } : {}),
+    ...(ipam?.IPv6Address ? { ipv6Address: ipam.IPv6Address } : {}),
+  };
+}
+
+/** The network mode of a create body: dockerd's `default` (or none) is the bridge. */
+export function networkModeOf(body: CreateBody): string {
+  const m = body.HostConfig?.NetworkMode;
+  return m === undefined || m === '' || m === 'default' ? 'bridge' : m;
+}
+
+/**
  * Docker's create body → the library's CreateOptions, with Docker's defaults (a `Cmd` of null is the image's, the
  * network `default` is the bridge). Keys Wharf does not know are ignored, as dockerd ignores keys newer than the
  * API version it speaks.
@@ -225,9 +268,10 @@ export function createOptionsFromBody(input: unknown, name: string | undefined):
   let command = asList(body.Cmd) ?? [];
   // The library keeps one entrypoint word (`--entrypoint`); the rest of a longer one goes before the command.
   if (entry && entry.length > 1) command = [...entry.slice(1), ...command];
-  const mode =
-    hc.NetworkMode === undefined || hc.NetworkMode === '' || hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode;
-  if (!['bridge', 'host', 'none'].includes(mode)) throw new WharfError('NOT_FOUND', `network ${mode} not found`);
+  const mode = networkModeOf(body);
+  const { primary } = endpointsOf(body, mode);
+  const endpoint = connectOptionsOf(primary ?? {});
+  const links = [...new Set([...list(hc.Links), ...list(primary?.Links)])];
   return {
     image: body.Image,
     command,
@@ -245,6 +289,9 @@ export function createOptionsFromBody(input: unknown, name: string | undefined):
     publish: publishSpecs(hc.PortBindings),
     publishAll: hc.PublishAllPorts === true,
     network: mode as CreateOptions['network'] & string,
+    ...(endpoint.aliases ? { networkAliases: endpoint.aliases } : {}),
+    ...(endpoint.ipv4Address ? { ipv4Address: endpoint.ipv4Address } : {}),
+    ...(endpoint.ipv6Address ? { ipv6Address: endpoint.ipv6Address } : {}),
     tty: body.Tty === true,
     openStdin: body.OpenStdin === true,
     attachStdin: body.AttachStdin === true,
@@ -260,7 +307,7 @@ export function createOptionsFromBody(input: unknown, name: string | undefined):
     init: hc.Init === true,
     autoRemove: hc.AutoRemove === true,
     extraHosts: list(hc.ExtraHosts),
-    ...(hc.Links?.length ? { links: hc.Links } : {}),
+    ...(links.length ? { links } : {}),
     dns: list(hc.Dns),
     dnsSearch: list(hc.DnsSearch),
     dnsOptions: list(hc.DnsOptions),

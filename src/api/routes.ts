@@ -6,6 +6,7 @@ import * as cf from './container-files.js';
 import * as h from './hijacked.js';
 import * as i from './images.js';
 import * as ia from './image-archives.js';
+import * as n from './networks.js';
 import * as p from './prune.js';
 import * as s from './system.js';
 import * as v from './volumes.js';
@@ -33,6 +34,13 @@ const TABLE: Array<[string, RegExp, readonly string[], Handler]> = [
   ['POST', /^\/volumes\/prune$/, [], v.pruneVolumesHandler],
   ['GET', /^\/volumes\/([^/]+)$/, ['name'], v.inspectVolumeHandler],
   ['DELETE', /^\/volumes\/([^/]+)$/, ['name'], v.removeVolumeHandler],
+  ['GET', /^\/networks$/, [], n.listNetworksHandler],
+  ['POST', /^\/networks\/create$/, [], n.createNetworkHandler],
+  ['POST', /^\/networks\/prune$/, [], n.pruneNetworksHandler],
+  ['GET', /^\/networks\/([^/]+)$/, ['id'], n.inspectNetworkHandler],
+  ['DELETE', /^\/networks\/([^/]+)$/, ['id'], n.removeNetworkHandler],
+  ['POST', /^\/networks\/([^/]+)\/connect$/, ['id'], n.connectNetworkHandler],
+  ['POST', /^\/networks\/([^/]+)\/disconnect$/, ['id'], n.disconnectNetworkHandler],
   ['POST', /^\/build$/, [], buildHandler],
   ['GET', /^\/images\/json$/, [], i.listImagesHandler],
   ['GET', /^\/images\/search$/, [], searchHandler],

@@ -28,10 +28,33 @@ export function waitConditionParam(q: URLSearchParams, version: string): string 
  * when unset. Returns a new object; the input is not changed.
  */
 export function shapeContainerInspect<T extends object>(body: T, version: string): T {
-  if (atLeast(version, '1.42')) return body;
-  const b = body as T & { HostConfig?: Record<string, unknown> };
-  if (!b.HostConfig) return body;
+  const b = shapeEndpoints(body, version) as T & { HostConfig?: Record<string, unknown> };
+  if (atLeast(version, '1.42') || !b.HostConfig) return b;
   return { ...b, HostConfig: { KernelMemory: 0, KernelMemoryTCP: 0, ...b.HostConfig } };
+}
+
+/**
+ * NetworkSettings.Networks: `DNSNames` came in 1.44; before 1.45 the container's short ID is one of the `Aliases`
+ * of each user-defined network's endpoint (docker-compose 1.x looks for it there, and reconnects a container whose
+ * endpoint lacks it).
+ */
+function shapeEndpoints<T extends object>(body: T, version: string): T {
+  const b = body as T & { Id?: string; NetworkSettings?: { Networks?: Record<string, Record<string, unknown>> } };
+  const nets = b.NetworkSettings?.Networks;
+  if (!nets || atLeast(version, '1.45')) return body;
+  const short = (b.Id ?? '').slice(0, 12);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, ep] of Object.entries(nets)) {
+    const { DNSNames, ...rest } = ep;
+    const e = atLeast(version, '1.44') ? { ...rest, DNSNames } : rest;
+    // A user-defined network's endpoint is the one with DNS names (the predefined networks have none).
+    if (DNSNames !== undefined && short) {
+      const aliases = (ep.Aliases as string[] | null) ?? [];
+      e.Aliases = aliases.includes(short) ? aliases : [...aliases, short];
+    }
+    out[name] = e;
+  }
+  return { ...b, NetworkSettings: { ...b.NetworkSettings, Networks: out } };
 }
 
 /** /system/df: `BuilderSize` (1.31–1.41) was removed in 1.42, where `BuildCache` alone reports the builder. */

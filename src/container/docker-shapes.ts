@@ -31,7 +31,9 @@ export function statusText(c: ObservedContainer, now = new Date()): string {
  * network that maps ports; a stopped container's are cleared (releaseNetwork), and `none` and `host` have none.
  */
 function listsPorts(c: ObservedContainer): boolean {
-  return c.running && c.hostConfig.NetworkMode === 'bridge';
+  const mode = c.hostConfig.NetworkMode;
+  // The default bridge and user-defined networks map ports (on the first network's endpoint).
+  return c.running && mode !== 'host' && mode !== 'none' && !mode.startsWith('container:');
 }
 
 export function portsText(c: ObservedContainer): string {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
-import type { Wharf } from '../../engine/index.js';
-import { inspectedEndpoints, networkInspect, type NetworkView } from '../../network/index.js';
-import { labelsMatch, parsePruneFilter, prunable, splitFilter } from '../../util/index.js';
+import { inspectNetwork, networkFilter } from '../../engine/index.js';
+import type { NetworkView } from '../../network/index.js';
+import { parsePruneFilter, prunable } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
 import { collect, confirm, withEngine } from '../engine.js';
@@ -26,63 +26,6 @@ async function fromDaemon(ctx: CliContext, fn: () => Promise<void>): Promise<voi
     ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
     ctx.setExitCode(1);
   }
-}
-
-/**
- * `network inspect`'s document of one network, with the containers attached to it: a user network's endpoints, or
- * the running containers on the default bridge.
- */
-export async function inspectNetwork(w: Wharf, n: NetworkView): Promise<Record<string, unknown>> {
-  if (n.record) {
-    const eps = w.networks.endpoints(n.id);
-    return networkInspect(
-      n,
-      inspectedEndpoints(eps, (id) => w.containers.tryResolve(id)?.name.replace(/^\//, '')),
-    );
-  }
-  const onBridge =
-    n.name === 'bridge'
-      ? (await w.containers.list()).filter((c) => c.running && c.hostConfig.NetworkMode === 'bridge' && c.network?.ip)
-      : [];
-  return networkInspect(
-    n,
-    onBridge.map((c) => ({
-      containerId: c.id,
-      name: c.name.replace(/^\//, ''),
-      ip4: c.network?.ip,
-      mac: c.network?.mac,
-    })),
-  );
-}
-
-/** `network ls --filter`: driver, id, label, name, scope, type (custom/builtin), dangling. */
-function networkFilter(w: Wharf, specs: readonly string[]): (n: NetworkView) => boolean {
-  const tests = specs.map((s) => {
-    const { name, value } = splitFilter(s);
-    switch (name) {
-      case 'driver':
-        return (n: NetworkView) => n.driver === value;
-      case 'id':
-        return (n: NetworkView) => n.id.startsWith(value);
-      case 'name':
-        return (n: NetworkView) => n.name.includes(value);
-      case 'label':
-        return (n: NetworkView) => labelsMatch(n.record?.labels ?? {}, value);
-      case 'scope':
-        return () => value === 'local';
-      case 'type':
-        if (value !== 'custom' && value !== 'builtin')
-          throw new WharfError('INVALID_ARGUMENT', `invalid filter: 'type'='${value}'`);
-        return (n: NetworkView) => (value === 'custom') === (n.record !== undefined);
-      case 'dangling': {
-        const want = value === 'true' || value === '1';
-        return (n: NetworkView) => n.record !== undefined && (w.networks.endpoints(n.id).length === 0) === want;
-      }
-      default:
-        throw new WharfError('INVALID_ARGUMENT', `invalid filter '${name}'`);
-    }
-  });
-  return (n) => tests.every((t) => t(n));
 }
 
 /** `network create|ls|inspect|rm|prune|connect|disconnect`. */

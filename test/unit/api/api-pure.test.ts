@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WharfError } from '../../../src/errors/index.js';
-import { createOptionsFromBody } from '../../../src/api/create-body.js';
+import { connectOptionsOf, createOptionsFromBody, endpointsOf, networkModeOf } from '../../../src/api/create-body.js';
 import { errorResponse } from '../../../src/api/errors.js';
 import { demux, jsonMessage, muxFrame } from '../../../src/api/frames.js';
 import { parseListenUri } from '../../../src/api/listen.js';
@@ -85,10 +85,42 @@ test('the create body becomes CreateOptions, unknown keys ignored', () => {
   assert.equal(o.tty, true);
   assert.equal(o.attachStdin, true);
   assert.throws(() => createOptionsFromBody({}, undefined), /No image specified/);
-  assert.throws(
-    () => createOptionsFromBody({ Image: 'x', HostConfig: { NetworkMode: 'mynet' } }, undefined),
-    /not found/,
+  // A user network (its existence is the library's to check), with the endpoint of its key in EndpointsConfig.
+  const onNet = createOptionsFromBody(
+    {
+      Image: 'x',
+      HostConfig: { NetworkMode: 'mynet', Links: ['db:d'] },
+      NetworkingConfig: {
+        EndpointsConfig: {
+          mynet: { Aliases: ['www'], Links: ['db:d', 'cache'], IPAMConfig: { IPv4Address: '10.1.2.3' } },
+          other: { Aliases: ['o'] },
+        },
+      },
+    },
+    undefined,
   );
+  assert.equal(onNet.network, 'mynet');
+  assert.deepEqual(onNet.networkAliases, ['www']);
+  assert.equal(onNet.ipv4Address, '10.1.2.3');
+  assert.deepEqual(onNet.links, ['db:d', 'cache']);
+  assert.throws(
+    () =>
+      createOptionsFromBody({ Image: 'x', NetworkingConfig: { EndpointsConfig: { n: { Aliases: 'a' } } } }, undefined),
+    /cannot unmarshal string into Go struct field NetworkingConfig\.EndpointsConfig\["n"\]\.Aliases of type \[\]string/,
+  );
+});
+
+test('EndpointsConfig: the endpoint of the network mode, and the others to connect after the create', () => {
+  const body = {
+    HostConfig: { NetworkMode: 'default' },
+    NetworkingConfig: { EndpointsConfig: { default: { Aliases: null }, extra: { Aliases: ['x'] } } },
+  };
+  const mode = networkModeOf(body);
+  assert.equal(mode, 'bridge');
+  const { primary, others } = endpointsOf(body, mode);
+  assert.deepEqual(primary, { Aliases: null });
+  assert.deepEqual(others, [['extra', { Aliases: ['x'] }]]);
+  assert.deepEqual(connectOptionsOf(others[0]![1]), { aliases: ['x'] });
 });
 
 test('listen addresses and wait conditions', () => {
