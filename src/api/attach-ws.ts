@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { PassThrough, Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WharfError } from '../errors/index.js';
-import type { AttachOptions, AttachSession } from '../runtime/index.js';
+import { formatLogEntry, type AttachOptions, type AttachSession } from '../runtime/index.js';
 import { boolParam, type ApiRequest } from './context.js';
 import { wsBinaryFrames } from './version-shapes.js';
 
@@ -19,7 +19,8 @@ function accept(r: ApiRequest): Promise<WebSocket> {
 /**
  * GET /containers/{id}/attach/ws: the attach as a WebSocket (what browsers and terminal front ends use). As dockerd
  * sends it: stdout and stderr unframed on the same socket (no 8-byte headers, TTY or not), binary frames from API
- * 1.28 on and text frames before; the client's messages are the container's stdin.
+ * 1.28 on and text frames before; the client's messages are the container's stdin. With `logs=1` the past output
+ * comes first.
  */
 export async function attachWsHandler(r: ApiRequest): Promise<void> {
   const c = await r.wharf.containers.get(r.params.id!);
@@ -42,10 +43,22 @@ export async function attachWsHandler(r: ApiRequest): Promise<void> {
     });
   }
   ws.once('close', () => stdin?.end());
+  const stdout = boolParam(r.query, 'stdout');
+  const stderr = boolParam(r.query, 'stderr');
+  if (boolParam(r.query, 'logs') && (stdout || stderr)) {
+    // `logs`: what the container wrote so far, unframed as the live output, before the attach (as the hijacked form).
+    for await (const e of r.wharf.tasks.logs(c.id, { follow: false, stdout, stderr })) {
+      if (ws.readyState !== ws.OPEN) break;
+      const text = formatLogEntry(e, false);
+      await new Promise<void>((resolve) => ws.send(binary ? Buffer.from(text) : text, { binary }, () => resolve()));
+    }
+    // dockerd attaches only with `stream`: `logs=1` alone is the past output, then the socket closes.
+    if (!boolParam(r.query, 'stream')) return void ws.close(1000);
+  }
   const streams: AttachOptions = {
     ...(stdin ? { stdin } : {}),
-    ...(boolParam(r.query, 'stdout') ? { stdout: out } : {}),
-    ...(boolParam(r.query, 'stderr') ? { stderr: out } : {}),
+    ...(stdout ? { stdout: out } : {}),
+    ...(stderr ? { stderr: out } : {}),
   };
   const follow = (session: AttachSession | undefined) => {
     if (!session) return void ws.close();

@@ -40,6 +40,7 @@ export async function eventsHandler(r: ApiRequest): Promise<void> {
   r.res.on('close', () => ac.abort());
   const timer =
     until !== undefined ? setTimeout(() => ac.abort(), Number((until - nowNs) / 1_000_000n) + 1) : undefined;
+  r.state.eventListeners++;
   try {
     const fromStart = since !== undefined || until !== undefined;
     for await (const e of followEvents(r.wharf.root, { signal: ac.signal, fromStart })) {
@@ -47,6 +48,7 @@ export async function eventsHandler(r: ApiRequest): Promise<void> {
       if (wanted(e) && !r.res.write(encodeEvent(e))) await new Promise((resolve) => r.res.once('drain', resolve));
     }
   } finally {
+    r.state.eventListeners--;
     clearTimeout(timer);
     r.res.end();
   }

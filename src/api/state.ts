@@ -34,6 +34,8 @@ export class ApiState {
   readonly execs = new Map<string, ExecInstance>();
   /** Attach sessions open through this service, by container ID (resize goes through one). */
   readonly sessions = new Map<string, AttachSession>();
+  /** Open GET /events streams (GET /info's NEventsListener). */
+  eventListeners = 0;
 
   addPendingAttach(containerId: string, p: PendingAttach): () => void {
     const list = this.pendingAttach.get(containerId) ?? [];

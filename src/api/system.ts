@@ -6,7 +6,8 @@ import { listEntry } from './containers.js';
 import { sendJson, type ApiRequest } from './context.js';
 import { imageEntries } from './images.js';
 import { MIN_API_VERSION, API_VERSION } from './versions.js';
-import { shapeDiskUsage } from './version-shapes.js';
+import { shapeDiskUsage, shapeVersion } from './version-shapes.js';
+import { currentServiceFacts, serviceInfoFields } from './info-fields.js';
 
 /** HEAD/GET /_ping: `OK`, with the headers every reply has (the docker CLI negotiates from Api-Version here). */
 export function pingHandler(r: ApiRequest): void {
@@ -39,31 +40,38 @@ export async function versionHandler(r: ApiRequest): Promise<void> {
     MinAPIVersion: MIN_API_VERSION,
     Os: 'linux',
   };
-  sendJson(r.res, 200, {
-    Platform: { Name: 'Wharf' },
-    Components: [
-      { Name: 'Engine', Version: v, Details: engine },
-      ...(runcVersion ? [{ Name: 'runc', Version: runcVersion, Details: { GitCommit: runcCommit ?? '' } }] : []),
-    ],
-    Version: v,
-    ApiVersion: API_VERSION,
-    MinAPIVersion: MIN_API_VERSION,
-    GitCommit: '',
-    GoVersion: process.version,
-    Os: 'linux',
-    Arch: goArch(),
-    KernelVersion: os.release(),
-    BuildTime: '',
-  });
-}
-
-/** GET /info: the same facts as `wharf info` (the engine's collectInfo). */
-export async function infoHandler(r: ApiRequest): Promise<void> {
   sendJson(
     r.res,
     200,
-    await collectInfo(r.wharf, { serverVersion: r.server.version, insecureRegistries: r.server.insecureRegistries }),
+    shapeVersion(
+      {
+        Platform: { Name: 'Wharf' },
+        Components: [
+          { Name: 'Engine', Version: v, Details: engine },
+          ...(runcVersion ? [{ Name: 'runc', Version: runcVersion, Details: { GitCommit: runcCommit ?? '' } }] : []),
+        ],
+        Version: v,
+        ApiVersion: API_VERSION,
+        MinAPIVersion: MIN_API_VERSION,
+        GitCommit: '',
+        GoVersion: process.version,
+        Os: 'linux',
+        Arch: goArch(),
+        KernelVersion: os.release(),
+        BuildTime: '',
+      },
+      r.version,
+    ),
   );
+}
+
+/** GET /info: the same facts as `wharf info` (the engine's collectInfo), with this process's own (info-fields). */
+export async function infoHandler(r: ApiRequest): Promise<void> {
+  const info = await collectInfo(r.wharf, {
+    serverVersion: r.server.version,
+    insecureRegistries: r.server.insecureRegistries,
+  });
+  sendJson(r.res, 200, { ...info, ...serviceInfoFields(currentServiceFacts(r.state.eventListeners)) });
 }
 
 /** GET /system/df: images with their shared sizes and users, containers with their sizes, volumes with their use. */

@@ -18,6 +18,13 @@ export function wsBinaryFrames(version: string): boolean {
   return atLeast(version, '1.28');
 }
 
+/** GET /version: 1.35 added `Platform` and `Components`; an older client is answered without them. */
+export function shapeVersion<T extends Record<string, unknown>>(body: T, version: string): Partial<T> {
+  if (atLeast(version, '1.35')) return body;
+  const { Platform: _p, Components: _c, ...rest } = body;
+  return rest as Partial<T>;
+}
+
 /** 1.30 added `condition` to wait: before it, the parameter did not exist and a wait is for not-running. */
 export function waitConditionParam(q: URLSearchParams, version: string): string | null {
   return atLeast(version, '1.30') ? q.get('condition') : null;

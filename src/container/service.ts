@@ -97,8 +97,12 @@ export class ContainerService {
     return this.#tasks.observe(this.resolve(idOrName));
   }
 
+  /**
+   * Every container, newest first, with its state observed. The records' nested parts (config, hostConfig, mounts)
+   * are shared with the records' parse cache: read them, do not change them.
+   */
   async list(): Promise<ObservedContainer[]> {
-    return Promise.all(this.#records.all().map((r) => this.#tasks.observe(r)));
+    return this.#tasks.observeAll(this.#records.allShared());
   }
 
   /** Snapshot keys that belong to containers (for `system check`). */

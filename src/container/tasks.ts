@@ -56,6 +56,11 @@ export interface TaskServiceOptions {
   runc: Runc;
   /** Rolls back what killed operations on the container left (a commit's pause), before it is looked at. */
   recover?: (rec: ContainerRecord) => Promise<unknown>;
+  /**
+   * The IDs that `recover` may have work for (one query for a whole list), so a list of 200 containers does not ask
+   * the database 200 times; without it every container is offered to `recover`.
+   */
+  recoveryCandidates?: () => ReadonlySet<string>;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -72,6 +77,7 @@ export class TaskService {
   readonly #volumes: VolumeService;
   readonly #events: EventLog | undefined;
   readonly #recover: TaskServiceOptions['recover'];
+  readonly #recoveryCandidates: TaskServiceOptions['recoveryCandidates'];
 
   constructor(opts: TaskServiceOptions) {
     this.#events = opts.store.events;
@@ -80,12 +86,24 @@ export class TaskService {
     this.#volumes = opts.volumes;
     this.#runc = opts.runc;
     this.#recover = opts.recover;
+    this.#recoveryCandidates = opts.recoveryCandidates;
   }
 
   /** The record with its state checked against the monitor and runc (after recovering from killed operations). */
   async observe(rec: ContainerRecord): Promise<ObservedContainer> {
     await this.#recover?.(rec);
     return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
+  }
+
+  /** `observe` for many records (a list): the killed-operation check is one query, not one per container. */
+  async observeAll(recs: readonly ContainerRecord[]): Promise<ObservedContainer[]> {
+    const candidates = this.#recoveryCandidates?.();
+    return Promise.all(
+      recs.map(async (rec) => {
+        if (!candidates || candidates.has(rec.id)) await this.#recover?.(rec);
+        return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
+      }),
+    );
   }
 
   async #get(idOrName: string): Promise<ObservedContainer> {

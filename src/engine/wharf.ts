@@ -28,6 +28,7 @@ import {
   checkContainers,
   ContainerNetworks,
   recoverCommits,
+  COMMIT_INTENT,
   type CommitRecovery,
   type ContainerRecord,
 } from '../container/index.js';
@@ -177,7 +178,9 @@ export class Wharf {
       // Any command that looks at a container first undoes what a killed commit of it left (container/commit-intent).
       const recover = (rec: ContainerRecord) =>
         recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
-      const tasks = new TaskService({ store, volumes, runc, recover });
+      // The containers with a commit intent of any owner: only those can need `recover` (it checks the owner).
+      const recoveryCandidates = () => new Set(intents.list(COMMIT_INTENT).map((i) => i.subject));
+      const tasks = new TaskService({ store, volumes, runc, recover, recoveryCandidates });
       const networks = new NetworkService({
         db,
         root,

@@ -262,6 +262,38 @@ test('attach over a WebSocket: stdin in, output back unframed; binary frames fro
   ok(await api.docker(['rm', '-f', 'wscat']), 'rm -f');
 });
 
+test('attach over a WebSocket with logs=1: the past output first; without stream=1 the socket then closes', async () => {
+  const id = ok(
+    await api.docker(['run', '-d', '--name', 'wslogs', 'busybox', 'echo', 'said before']),
+    'run -d',
+  ).stdout.trim();
+  ok(await api.docker(['wait', id]), 'wait');
+  const ws = new WebSocket(`ws+unix://${api.socket}:/v1.43/containers/${id}/attach/ws?logs=1&stdout=1&stderr=1`);
+  const chunks: string[] = [];
+  ws.on('message', (data: Buffer) => chunks.push(data.toString()));
+  const closed = await Promise.race([
+    new Promise<boolean>((resolve) => ws.once('close', () => resolve(true))),
+    sleep(20_000).then(() => false),
+  ]);
+  ws.close();
+  assert.equal(closed, true, 'the socket closes after the logs');
+  assert.equal(chunks.join(''), 'said before\n');
+  ok(await api.docker(['rm', '-f', 'wslogs']), 'rm -f');
+});
+
+test('GET /version before 1.35 has no Components; GET /info has SystemTime, NFd, NGoroutines, NEventsListener', async () => {
+  const v34 = JSON.parse((await apiRequest(api.socket, 'GET', '/v1.34/version')).body) as Record<string, unknown>;
+  const v43 = JSON.parse((await apiRequest(api.socket, 'GET', '/v1.43/version')).body) as Record<string, unknown>;
+  assert.equal('Components' in v34, false);
+  assert.ok(Array.isArray(v43.Components));
+  assert.equal(v34.ApiVersion, v43.ApiVersion);
+  const info = JSON.parse((await apiRequest(api.socket, 'GET', '/v1.43/info')).body) as Record<string, unknown>;
+  assert.ok(Number.isFinite(Date.parse(String(info.SystemTime))), String(info.SystemTime));
+  assert.ok(Number(info.NFd) > 0);
+  assert.ok(Number(info.NGoroutines) > 0);
+  assert.equal(info.NEventsListener, 0);
+});
+
 test('older API versions get their shapes: BuilderSize and KernelMemory before 1.42, the filter parameter up to 1.40', async () => {
   const df41 = JSON.parse((await apiRequest(api.socket, 'GET', '/v1.41/system/df')).body) as Record<string, unknown>;
   const df43 = JSON.parse((await apiRequest(api.socket, 'GET', '/v1.43/system/df')).body) as Record<string, unknown>;
