@@ -34,7 +34,8 @@ import { hostDevices, probeUlimits, resolveBlkioDevices, resolveDevices } from '
 import { resourcesOf } from './resources.js';
 import type { ContainerRecord, HostConfig } from './types.js';
 import { shortId } from '../digest/index.js';
-import { checkAddressingOnPredefinedNetwork, parseLinkEntry } from './create-checks.js';
+import { checkAddressingOnPredefinedNetwork } from './create-checks.js';
+import { linkedHosts, type LinkLookup } from './link-env.js';
 import { withLinkEnv } from './link-env.js';
 import type { ContainerNetworks } from './network-attach.js';
 
@@ -205,28 +206,6 @@ export async function relayListening(
   } catch (err) {
     if (!is(err, 'NOT_FOUND')) throw err;
   }
-}
-
-/** A linked container as its links need it: undefined when it is gone. */
-export type LinkLookup = (
-  name: string,
-) => { name: string; hostname: string; running: boolean; ip?: string | undefined } | undefined;
-
-/**
- * `--link`s: dockerd's refusal of a linked container that does not run, then its /etc/hosts lines
- * (`IP alias hostname [name]`, the name only when it is not the alias).
- */
-export function linkedHosts(rec: ContainerRecord, linked: LinkLookup): string[] {
-  const lines: string[] = [];
-  for (const entry of rec.hostConfig.Links ?? []) {
-    const { target, alias } = parseLinkEntry(entry);
-    const other = linked(target);
-    if (!other?.running)
-      throw new WharfError('CONFLICT', `Cannot link to a non running container: /${target} AS /${rec.name}/${alias}`);
-    if (!other.ip) continue;
-    lines.push(`${other.ip}\t${alias} ${other.hostname}${alias === other.name ? '' : ` ${other.name}`}`);
-  }
-  return lines;
 }
 
 /** `text` with `insert` before its last line (the container's own, when it has an address). */

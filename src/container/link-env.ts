@@ -1,5 +1,5 @@
 import { shortId } from '../digest/index.js';
-import type { LinkLookup } from './bundle.js';
+import { WharfError } from '../errors/index.js';
 import { parseLinkEntry } from './create-checks.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
 
@@ -53,7 +53,7 @@ export function withLinkEnv(linkVars: readonly string[], own: readonly string[])
 }
 
 /**
- * A starting container's `--link` targets, looked up once: what its /etc/hosts needs (bundle.ts linkedHosts, which
+ * A starting container's `--link` targets, looked up once: what its /etc/hosts needs (linkedHosts below, which
  * refuses a target that is gone or not running) and the environment the links give it (none for a target gone).
  */
 export async function resolveLinks(
@@ -77,4 +77,26 @@ export async function resolveLinks(
     return linkEnv({ linkName: `/${rec.name}/${alias}`, alias, ip: o.network?.ip, ports, env: o.config.Env ?? [] });
   });
   return { lookup, env };
+}
+
+/** A linked container as its links need it: undefined when it is gone. */
+export type LinkLookup = (
+  name: string,
+) => { name: string; hostname: string; running: boolean; ip?: string | undefined } | undefined;
+
+/**
+ * `--link`s: dockerd's refusal of a linked container that does not run, then its /etc/hosts lines
+ * (`IP alias hostname [name]`, the name only when it is not the alias).
+ */
+export function linkedHosts(rec: ContainerRecord, linked: LinkLookup): string[] {
+  const lines: string[] = [];
+  for (const entry of rec.hostConfig.Links ?? []) {
+    const { target, alias } = parseLinkEntry(entry);
+    const other = linked(target);
+    if (!other?.running)
+      throw new WharfError('CONFLICT', `Cannot link to a non running container: /${target} AS /${rec.name}/${alias}`);
+    if (!other.ip) continue;
+    lines.push(`${other.ip}\t${alias} ${other.hostname}${alias === other.name ? '' : ` ${other.name}`}`);
+  }
+  return lines;
 }

@@ -4,14 +4,7 @@ import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
 import type { ContainerConfig } from '../oci/index.js';
-import {
-  findInitBinary,
-  containerConfigEnv,
-  monitorPaths,
-  readStatsSample,
-  resolveArgs,
-  type StatsSample,
-} from '../runtime/index.js';
+import { findInitBinary, monitorPaths, readStatsSample, resolveArgs, type StatsSample } from '../runtime/index.js';
 import { appArmorEnabled, cgroupsPathOf } from './bundle.js';
 import { DEFAULT_GATEWAY, parseAddHost, parsePublish, type NetworkMode, type PortMapping } from '../network/index.js';
 import { userNetworkConfig } from './network-attach.js';
@@ -23,7 +16,6 @@ import {
   checkRuntime,
   checkStorageOpts,
   checkVolumeDriver,
-  linkEntry,
 } from './create-checks.js';
 import { newContainerId, randomName, validateName } from './names.js';
 import { initKeyOf, snapshotKeyOf } from './paths.js';
@@ -43,6 +35,7 @@ import { hostResources, probeUlimits } from './host-resources.js';
 import { emitContainerEvent } from './events.js';
 import { shortId } from '../digest/index.js';
 import type { CreateOptions } from './create-options.js';
+import { containerConfigOf, hostConfigOf } from './create-config.js';
 import { hostConfigRunModes } from './run-modes.js';
 import { resolveMountPoint } from './mount-points.js';
 import { USERNS_COPY_WARNING, checkUsernsConflicts, usernsRequest } from './userns.js';
@@ -249,59 +242,17 @@ export class ContainerService {
     const id = opts.id ?? newContainerId();
     const finalName = name ?? randomName((n) => this.#records.byName(n) !== undefined);
     const hostname = opts.hostname || (network === 'host' || modes.UTSMode === 'host' ? os().hostname() : shortId(id));
-    const exposed: Record<string, object> = { ...(ic.ExposedPorts ?? {}) };
-    for (const p of ports) exposed[`${p.containerPort}/${p.protocol}`] = {};
-    for (const e of opts.expose ?? []) exposed[e] = {};
-    const attachStdin = opts.openStdin === true && opts.attachStdin !== false;
-    const config: ContainerConfig = {
-      Hostname: hostname,
-      Domainname: opts.domainname ?? '',
-      User: opts.user ?? ic.User ?? '',
-      AttachStdin: attachStdin,
-      AttachStdout: opts.attachStdout ?? true,
-      AttachStderr: opts.attachStderr ?? true,
-      ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
-      Tty: opts.tty === true,
-      OpenStdin: opts.openStdin === true,
-      StdinOnce: attachStdin,
-      // Docker's daemon takes the image's Env as it is when no -e is given: null (left out) for an image without one.
-      ...(userEnv.length > 0 ? { Env: containerConfigEnv(ic.Env ?? [], userEnv) } : ic.Env ? { Env: ic.Env } : {}),
-      Cmd: opts.command && opts.command.length > 0 ? opts.command : entrypoint !== undefined ? [] : (ic.Cmd ?? null),
-      ...(healthcheck ? { Healthcheck: healthcheck } : {}),
-      Image: opts.image,
-      ...(ic.Volumes ? { Volumes: ic.Volumes } : {}),
-      WorkingDir: opts.workdir ?? ic.WorkingDir ?? '',
-      Entrypoint: entrypoint ?? ic.Entrypoint ?? null,
-      OnBuild: ic.OnBuild ?? null,
-      Labels: { ...(ic.Labels ?? {}), ...(opts.labels ?? {}) },
-      ...(opts.stopSignal || ic.StopSignal ? { StopSignal: opts.stopSignal || ic.StopSignal } : {}),
-      ...(opts.stopTimeout !== undefined ? { StopTimeout: opts.stopTimeout } : {}),
-      ...(opts.macAddress ? { MacAddress: opts.macAddress } : {}),
-    };
-    const hostConfig: HostConfig = {
-      Binds: opts.volumes ?? [],
-      NetworkMode: network,
-      PortBindings: ports,
-      PublishAllPorts: opts.publishAll === true,
-      AutoRemove: opts.autoRemove === true,
-      Privileged: opts.privileged === true,
-      ReadonlyRootfs: opts.readOnly === true,
-      CapAdd: opts.capAdd ?? [],
-      CapDrop: opts.capDrop ?? [],
-      Memory: opts.memory ?? 0,
-      NanoCpus: opts.cpus ? Math.round(opts.cpus * 1e9) : 0,
-      Init: opts.init === true,
-      VolumesFrom: opts.volumesFrom ?? [],
-      ExtraHosts: opts.extraHosts ?? [],
-      ...(linked.length ? { Links: linked.map((l) => linkEntry(l.target, finalName, l.alias)) } : {}),
-      ...(Object.keys(addressing).length ? { Addressing: addressing } : {}),
-      Dns: opts.dns ?? [],
-      ShmSize: opts.shmSize ?? 64 * 1024 * 1024,
-      Runtime: runtime,
-      ...(opts.volumeDriver ? { VolumeDriver: opts.volumeDriver } : {}),
-      RestartPolicy: restartPolicy,
-      ...modes,
-    };
+    const config = containerConfigOf(opts, { image: ic, hostname, entrypoint, healthcheck, ports });
+    const hostConfig = hostConfigOf(opts, {
+      network,
+      ports,
+      name: finalName,
+      linked,
+      addressing,
+      runtime,
+      restartPolicy,
+      modes,
+    });
     const warnings = await this.#resources(hostConfig, opts.resources);
     if (userns.subIds) {
       checkUsernsConflicts(hostConfig, this.#store.snapshots.differ.driverName);

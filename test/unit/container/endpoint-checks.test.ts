@@ -8,9 +8,8 @@ import {
   parseLinkEntry,
   splitLink,
 } from '../../../src/container/create-checks.js';
-import { linkedHosts } from '../../../src/container/bundle.js';
 import { checkLink } from '../../../src/cli/commands/run-flags.js';
-import { linkEnv, withLinkEnv } from '../../../src/container/link-env.js';
+import { linkedHosts, linkEnv, withLinkEnv } from '../../../src/container/link-env.js';
 import type { ContainerRecord } from '../../../src/container/types.js';
 
 test('--ip/--ip6 at create: each of its own family, in dockerd 20.10 words', () => {
