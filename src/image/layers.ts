@@ -248,8 +248,7 @@ export class LayerStore {
       // A full disk fails the commit or the record: the tar-split no layer took would be an orphan blob, and a
       // committed snapshot without its record an orphan snapshot (issue 16, finding 7).
       if (committed && !this.records.layers.get(chainId)) await this.snapshots.remove(chainId).catch(() => {});
-      if (!this.records.layers.all().some((l) => l.tarsplit === tarsplit))
-        await this.content.delete(tarsplit).catch(() => {});
+      if (!this.records.layers.blobInUse(tarsplit)) await this.content.delete(tarsplit).catch(() => {});
       throw err;
     }
     return this.records.layers.get(chainId)!;
@@ -291,7 +290,9 @@ export class LayerStore {
         if (!is(err, 'NOT_FOUND')) throw err;
       }
       this.records.layers.delete(chainId);
-      for (const d of [l.tarsplit, l.tarBlob]) if (d) await this.content.delete(d).catch(() => {});
+      // Another layer with the same changes on another parent may share the blob (a COPY of one file onto two bases).
+      for (const d of [l.tarsplit, l.tarBlob])
+        if (d && !this.records.layers.blobInUse(d)) await this.content.delete(d).catch(() => {});
       removed.push(chainId);
     }
     return removed;

@@ -44,6 +44,14 @@ export class LayerTable {
   delete(chainId: string): void {
     this.db.prepare('DELETE FROM layers WHERE chain_id = ?').run(chainId);
   }
+  /** Whether a layer record still names `digest` as its tar-split or tar blob (layers on different parents with the
+   *  same changes share one: the tar-split holds no parent). */
+  blobInUse(digest: string): boolean {
+    return (
+      this.db.prepare('SELECT 1 FROM layers WHERE tarsplit = ? OR tar_blob = ? LIMIT 1').get(digest, digest) !==
+      undefined
+    );
+  }
   all(): LayerRecord[] {
     return (this.db.prepare('SELECT * FROM layers').all() as Row[]).map(toLayer);
   }
