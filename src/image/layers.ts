@@ -12,7 +12,7 @@ import {
 } from '../archive/index.js';
 import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
 import { digestOf, type Digest } from '../digest/index.js';
-import { WharfError, is } from '../errors/index.js';
+import { WharfError, is, withDiskFullPlace } from '../errors/index.js';
 import { randomHex, teeInto } from '../util/index.js';
 import type { ImageRecords, LayerRecord } from './records.js';
 
@@ -137,7 +137,9 @@ export class LayerStore {
       try {
         copied = await copyUpperLayer(upperDir, this.snapshots.differ.diffDir(key), {}, onProgress);
       } catch (err) {
-        if (!is(err, 'UNSUPPORTED')) throw err;
+        // Node's message of a failed write() names no file: say where the disk is full.
+        if (!is(err, 'UNSUPPORTED'))
+          throw withDiskFullPlace(err, `the new layer in ${this.snapshots.differ.diffDir(key)}`);
         fallback = true;
         throw err;
       }
