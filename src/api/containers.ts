@@ -222,6 +222,7 @@ export async function waitHandler(r: ApiRequest): Promise<void> {
   r.res.on('close', () => ac.abort());
   try {
     const code = await waitForCondition(r.wharf.containers, r.wharf.root, c.id, condition, ac.signal);
+    await r.state.relaysDone(c.id, 2000); // the attached clients get all the output before the exit code
     r.res.end(`${JSON.stringify({ Error: null, StatusCode: code })}\n`);
   } catch (err) {
     if (is(err, 'CANCELLED')) return;

@@ -44,17 +44,25 @@ export async function attachHandler(r: ApiRequest): Promise<void> {
     ...(stdout ? { stdout: toClient(socket, STDOUT, tty) } : {}),
     ...(stderr ? { stderr: toClient(socket, tty ? STDOUT : STDERR, tty) } : {}),
   };
+  // The relay counts for `wait` from its start on (not while pending: a wait on a container that was not started
+  // need not wait for it); taken by the start before it runs the container, whose exit may come at once.
+  let relayed = () => {};
+  const relayFrom = () => {
+    relayed = r.state.trackRelay(c.id);
+    socket.once('close', relayed);
+  };
   const follow = (session: AttachSession | undefined) => {
-    if (!session) return void socket.end();
+    if (!session) return void socket.end(relayed);
     r.state.sessions.set(c.id, session);
     socket.once('close', () => session.detach());
     const done = () => {
       if (r.state.sessions.get(c.id) === session) r.state.sessions.delete(c.id);
-      socket.end();
+      socket.end(relayed); // done once the last output is handed to the kernel
     };
     void session.exit.then(done, done);
   };
   if (c.running) {
+    relayFrom();
     const { session } = await r.wharf.tasks.attach(c.id, streams).catch((err: Error) => {
       socket.end();
       throw err;
@@ -62,7 +70,7 @@ export async function attachHandler(r: ApiRequest): Promise<void> {
     follow(session);
     return;
   }
-  const forget = r.state.addPendingAttach(c.id, { streams, started: follow });
+  const forget = r.state.addPendingAttach(c.id, { streams, taken: relayFrom, started: follow });
   socket.once('close', forget);
 }
 

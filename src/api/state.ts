@@ -3,6 +3,8 @@ import type { AttachOptions, AttachSession } from '../runtime/monitor.js';
 /** An attach that arrived before its container started (`docker run` attaches, then waits, then starts). */
 export interface PendingAttach {
   streams: AttachOptions;
+  /** Called when a start takes this attach, before it runs the container. */
+  taken?(): void;
   /** Called with the session once the start made one (or with undefined when the start failed). */
   started(session: AttachSession | undefined): void;
 }
@@ -37,6 +39,37 @@ export class ApiState {
   /** Open GET /events streams (GET /info's NEventsListener). */
   eventListeners = 0;
 
+  /** Attach streams this service relays to clients, by container ID: open until the client has all the output. */
+  readonly #relays = new Map<string, Set<Promise<void>>>();
+
+  /**
+   * Count an attach relay of `containerId` as open; the returned function ends it (idempotent). `wait` answers only
+   * once the relays are done, as dockerd copies the streams out before it reports an exit: else a client that
+   * attached, started and waited (`docker run`, dockerode's `run`) could have its exit code before the output.
+   */
+  trackRelay(containerId: string): () => void {
+    let end!: () => void;
+    const done = new Promise<void>((resolve) => (end = resolve));
+    const set = this.#relays.get(containerId) ?? new Set();
+    set.add(done);
+    this.#relays.set(containerId, set);
+    return () => {
+      end();
+      set.delete(done);
+      if (set.size === 0 && this.#relays.get(containerId) === set) this.#relays.delete(containerId);
+    };
+  }
+
+  /** Resolves when the open relays of `containerId` are done, or after `timeoutMs` (dockerd's bound is 2 s too). */
+  async relaysDone(containerId: string, timeoutMs: number): Promise<void> {
+    const set = this.#relays.get(containerId);
+    if (!set?.size) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all(set), timeout]);
+    clearTimeout(timer);
+  }
+
   addPendingAttach(containerId: string, p: PendingAttach): () => void {
     const list = this.pendingAttach.get(containerId) ?? [];
     list.push(p);
@@ -53,6 +86,7 @@ export class ApiState {
   takePendingAttach(containerId: string): PendingAttach | undefined {
     const list = this.pendingAttach.get(containerId);
     const first = list?.shift();
+    first?.taken?.();
     if (list && list.length === 0) this.pendingAttach.delete(containerId);
     return first;
   }
