@@ -50,7 +50,8 @@ test('the addon is built (npm run build)', () => {
 
 test('a namespace, a bridge with addresses, a veth into the namespace configured as eth0, then removed', async () => {
   const base = await freeSubnet24();
-  const v6 = `fd${sfx.slice(0, 2)}:${sfx.slice(2, 6)}::`;
+  // In the kernel's canonical form (no leading zeros in a group), as `ip -j addr` prints it.
+  const v6 = `fd${sfx.slice(0, 2)}:${Number.parseInt(sfx.slice(2, 6), 16).toString(16)}::`;
 
   const nsPath = nl.netnsCreate(NS);
   cleanups.push(() => nl.netnsDelete(nsPath));
