@@ -34,9 +34,9 @@ async function monitorOwns(store: ContainerStore, id: string): Promise<boolean> 
   return !ms.cleanedUp && isMonitorAlive(ms.monitorPid, stateDir);
 }
 
-/** What a killed start of container `id` left on the host (empty: nothing, or its monitor took over). */
+/** What a killed start of container `id` left on the host, for `system check` (empty: nothing but the note). */
 export async function startLeftovers(id: string, deps: StartRecovery): Promise<string[]> {
-  if (await monitorOwns(deps.store, id)) return [];
+  if (await monitorOwns(deps.store, id)) return ['nothing (its monitor took the container over)'];
   const out: string[] = [];
   const rec = deps.store.records.get(id);
   if (await deps.store.rootfsMounted(id)) out.push('its root file system mounted');

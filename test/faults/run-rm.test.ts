@@ -7,7 +7,7 @@
  * repeated `run -d -p` of the same port succeeds and is removed cleanly.
  *
  * Cases: `run -d -p` × 8 kill points × 2 next commands + `rm -f` × 4 kill points × 2 next commands = 24; the last
- * test prints how many left anything behind (0).
+ * test prints how many left anything behind: none (0 of 24).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
