@@ -203,10 +203,13 @@ test('system check --repair leaves a start in progress alone', async () => {
   const stopped = await runUntilStep(
     f.root,
     ['run', '-d', '--name', name, '-p', `${port}:80`, 'busybox', 'sleep', '100000'],
-    'start:after-port-rules',
+    // Its network is made and recorded, the machine-wide port lock released (a stop inside it would hold up every
+    // other `run -p` on the host meanwhile); the record says created.
+    'start:before-running',
   );
   const id = await inspect(name, '{{.Id}}');
   const before = hostState(id, leaseOf(id));
+  assert.ok(before.length >= 4, `the start has made its network and mount: ${before.join(', ')}`);
   ok(await f.cli(['system', 'check', '--repair']), 'repair during the start');
   assert.deepEqual(hostState(id, leaseOf(id)), before); // the stopped start's namespace, veth, lease and rules stay
   stopped.child.kill('SIGCONT');
