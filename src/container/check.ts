@@ -19,7 +19,17 @@ import {
 } from './build-intent.js';
 import type { UsernsRanges } from './userns.js';
 import { existsSync } from 'node:fs';
-import { networkLeftovers, readHostNetworkState, teardownNetwork } from '../network/index.js';
+import { networkLeftovers, readHostNetworkState, teardownNetwork, type HostNetworkState } from '../network/index.js';
+import {
+  START_INTENT,
+  containersInStart,
+  describeStart,
+  rollBackStart,
+  startLeftovers,
+  type StartIntent,
+  type StartRecovery,
+} from './start-intent.js';
+import { tearDownTask, teardownAbandoned } from './teardown.js';
 
 /**
  * `system check`'s part about containers and interrupted operations: intents whose owner process is gone (rolled
@@ -35,6 +45,7 @@ export async function checkContainers(
   repair: boolean,
   userns?: UsernsRanges,
   buildSteps?: BuildStepRecovery,
+  starts?: StartRecovery,
 ): Promise<CheckProblem[]> {
   const problems: CheckProblem[] = [];
   for (const intent of deps.intents.stale()) {
@@ -43,6 +54,11 @@ export async function checkContainers(
     if (intent.kind === BUILD_STEP_INTENT && buildSteps) {
       const fresh = deps.intents.get<BuildStepIntent>(intent.id); // another process may have rolled it back
       if (fresh) problems.push(await checkBuildStep(fresh, buildSteps, repair));
+      continue;
+    }
+    if (intent.kind === START_INTENT && starts) {
+      const fresh = deps.intents.get<StartIntent>(intent.id);
+      if (fresh) problems.push(await checkStart(fresh, starts, repair));
       continue;
     }
     if (intent.kind !== COMMIT_INTENT) {
@@ -137,19 +153,60 @@ async function underCommitLock(dir: string, id: string, fn: () => Promise<void>,
   }
 }
 
+/** A start whose process was killed: what it left (start-intent.ts), undone with `repair`. */
+async function checkStart(
+  intent: IntentRecord<StartIntent>,
+  deps: StartRecovery,
+  repair: boolean,
+): Promise<CheckProblem> {
+  const what = describeStart(intent, await startLeftovers(intent.subject, deps));
+  if (!repair) return { kind: 'stale', what, repaired: false };
+  try {
+    await rollBackStart(intent, deps);
+    return { kind: 'stale', what, repaired: true };
+  } catch (err) {
+    return { kind: 'stale', what: `${what} (cannot undo: ${(err as Error).message})`, repaired: false };
+  }
+}
+
 /**
- * `system check`'s part about the network of stopped containers: a namespace, veth, default-bridge lease or
- * published-port rule still on the host for a container whose record says it does not run (a teardown killed
- * half-way, a crash of the host's Wharf process); `repair` tears it down (teardownNetwork is idempotent and finds
- * what is left by the container's ID). Running containers are not looked at: their network is in use.
+ * `system check`'s part about the network and teardown of containers that do not run:
+ * - a record that says running while nothing runs and nobody tears the container down (`rm -f` or `stop` killed
+ *   after their kill: teardownAbandoned), with what it still holds; `repair` does the teardown;
+ * - a namespace, veth, default-bridge lease or published-port rule still on the host for a container whose record
+ *   says it does not run (a teardown killed half-way, a crash of the host's Wharf process); `repair` tears it down
+ *   (teardownNetwork is idempotent and finds what is left by the container's ID).
+ * Running containers are not looked at (their network is in use), nor containers with a start intent: a live start's
+ * are in the making, a killed start's are checkContainers' (start-intent.ts).
  */
-export async function checkContainerNetworks(records: ContainerRecords, repair: boolean): Promise<CheckProblem[]> {
-  const stopped = records.all().filter((r) => r.state.status !== 'running');
-  if (stopped.length === 0) return [];
-  const host = await readHostNetworkState();
+export async function checkContainerNetworks(deps: StartRecovery, repair: boolean): Promise<CheckProblem[]> {
+  const { store, runc } = deps;
+  const inStart = containersInStart(deps.intents);
+  const candidates = store.records.all().filter((r) => !inStart.has(r.id));
+  if (candidates.length === 0) return [];
+  let host: HostNetworkState | undefined;
   const problems: CheckProblem[] = [];
-  for (const rec of stopped) {
+  for (const rec of candidates) {
     const ifNames = (rec.network?.endpoints ?? []).map((e) => e.ifName);
+    if (rec.state.status === 'running') {
+      if (!(await teardownAbandoned(runc, store, rec.id))) continue;
+      host ??= await readHostNetworkState();
+      const left = networkLeftovers(rec.id, ifNames, host);
+      if (await store.rootfsMounted(rec.id)) left.unshift('its root file system mounted');
+      let repaired = false;
+      if (repair)
+        repaired = await tearDownTask(runc, store, deps.events, rec.id).then(
+          () => true,
+          () => false,
+        );
+      problems.push({
+        kind: 'stale',
+        what: `container ${shortId(rec.id)} (${rec.name}) is recorded as running, but nothing runs and its teardown did not finish${left.length ? `: ${left.join(', ')}` : ''}`,
+        ...(repair ? { repaired } : {}),
+      });
+      continue;
+    }
+    host ??= await readHostNetworkState();
     const left = networkLeftovers(rec.id, ifNames, host);
     if (left.length === 0) continue;
     let repaired = false;

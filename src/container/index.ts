@@ -36,6 +36,7 @@ export {
   type CommitIntent,
   type CommitRecovery,
 } from './commit-intent.js';
+export { START_INTENT, recoverStarts, type StartRecovery } from './start-intent.js';
 export {
   BUILD_STEP_INTENT,
   buildStepLeftovers,

@@ -1,23 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WharfError, is } from '../errors/index.js';
-import { resolveInRoot } from '../archive/index.js';
 import {
   type Runc,
   attach as attachToMonitor,
   monitorPaths,
-  keepHealthResults,
-  readHealth,
   readLogs,
   readState,
-  startMonitor,
   stopContainer,
-  waitExit,
   type AttachOptions,
   type AttachSession,
   type ExecHandle,
   type LogEntry,
   type ReadLogsOptions,
-  type StartedMonitor,
   requestNoRestart,
   restartSettled,
   writeRestartPolicy,
@@ -25,30 +19,21 @@ import {
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
 import { restoreContainers, type RestoreResult } from './restore.js';
 import type { OciResources } from '../runtime/index.js';
-import { ownerToHost, removeTreeSync, trace } from '../util/index.js';
-import { holdUserns, releaseUserns } from '../snapshot/index.js';
-import { ensureSearchable } from './userns.js';
-import { relayListening, startNetwork, writeBundleSpec, type DeferredProxy } from './bundle.js';
-import { healthProbe } from './health.js';
+import type { Intents } from '../meta/index.js';
+import { testPausePoint, trace } from '../util/index.js';
 import type { ContainerRecords } from './records.js';
-import { isoNow, observeContainer } from './state.js';
+import { observeContainer } from './state.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
-import { resolveLinks } from './link-env.js';
 import type { VolumeService } from './volumes.js';
-import { shortId } from '../digest/index.js';
 import type { EventLog } from '../events/index.js';
-import { emitContainerEvent, emitVolumeEvents, signalNumber } from './events.js';
-import { taskMonitorOptions } from './monitor-options.js';
+import { emitContainerEvent, signalNumber } from './events.js';
 import { execInContainer, type ExecOptions } from './exec.js';
 import { stopWithoutMonitor, tearDownTask, teardownPending, waitTornDown } from './teardown.js';
 import { logPlan } from './run-modes.js';
+import { monitorAlive, startTask, type StartedTask, type StartOptions } from './task-start.js';
 
-export interface StartOptions {
-  /** Attach these streams before the process starts (`run` without -d, `start -a`). */
-  attach?: AttachOptions;
-  consoleSize?: { cols: number; rows: number };
-}
+export type { StartOptions } from './task-start.js';
 
 export interface TaskServiceOptions {
   store: ContainerStore;
@@ -61,6 +46,8 @@ export interface TaskServiceOptions {
    * the database 200 times; without it every container is offered to `recover`.
    */
   recoveryCandidates?: () => ReadonlySet<string>;
+  /** Where a start records its intent (start-intent.ts), so that a killed start is rolled back. */
+  intents?: Intents;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -78,6 +65,7 @@ export class TaskService {
   readonly #events: EventLog | undefined;
   readonly #recover: TaskServiceOptions['recover'];
   readonly #recoveryCandidates: TaskServiceOptions['recoveryCandidates'];
+  readonly #intents: Intents | undefined;
 
   constructor(opts: TaskServiceOptions) {
     this.#events = opts.store.events;
@@ -87,6 +75,7 @@ export class TaskService {
     this.#runc = opts.runc;
     this.#recover = opts.recover;
     this.#recoveryCandidates = opts.recoveryCandidates;
+    this.#intents = opts.intents;
   }
 
   /** The record with its state checked against the monitor and runc (after recovering from killed operations). */
@@ -111,10 +100,7 @@ export class TaskService {
   }
 
   /** Start a created or exited container; with `attach`, the session streams its stdio. */
-  async start(
-    idOrName: string,
-    opts: StartOptions = {},
-  ): Promise<{ record: ContainerRecord; session?: AttachSession; monitorPid?: number }> {
+  async start(idOrName: string, opts: StartOptions = {}): Promise<StartedTask> {
     trace('start');
     const found = await this.#get(idOrName);
     if (found.running) {
@@ -127,124 +113,20 @@ export class TaskService {
     if (await teardownPending(this.#store, found.id))
       await waitTornDown(this.#store, found.id, 30_000, (id) => this.teardown(id)).catch(() => {});
     if (found.state.status !== 'created' || found.network) await this.teardown(found.id, { keep: true });
-    const rec = this.#records.resolve(found.id);
-    const p = this.#store.paths(rec.id);
-    const hc = rec.hostConfig;
-    let proxy: DeferredProxy | undefined; // the IPv6 relay starts while the container does
-    try {
-      const rootfs = await this.#store.mountRootfs(rec);
-      for (const m of rec.mounts) {
-        if (m.Type !== 'volume' || !m.Name) continue;
-        const v = this.#volumes.get(m.Name);
-        if (!v) throw new WharfError('NOT_FOUND', `volume ${m.Name} of container ${shortId(rec.id)} is gone`);
-        await this.#volumes.mountDevice(m.Name);
-        const root = rec.idMap ? ownerToHost(rec.idMap, 0, 0) : undefined;
-        if (!v.seeded) await this.#volumes.seed(m.Name, await resolveInRoot(rootfs, m.Destination), root);
-      }
-      if (rec.idMap) {
-        ensureSearchable(this.#store.root, [
-          p.dir,
-          ...rec.mounts.filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Source),
-        ]);
-        releaseUserns(p.userns); // a previous run's, if its teardown never came
-        holdUserns(rec.idMap, p.userns);
-      }
-      const links = await resolveLinks(rec, async (name) => {
-        const other = this.#records.tryResolve(name);
-        return other && this.observe(other);
-      });
-      const net = await startNetwork(
-        rec,
-        p,
-        (bridge) => {
-          this.#records.update(rec.id, (r) => {
-            r.network = bridge;
-          });
-        },
-        links.lookup,
-        rec.idMap ? p.userns : undefined,
-        (p) => {
-          proxy = p;
-        },
-        this.#store.networks,
-      );
-      const shm = hc.IpcMode === 'shareable' ? await this.#store.mountShm(rec) : undefined;
-      await writeBundleSpec(
-        rec,
-        p,
-        rootfs,
-        net,
-        opts.consoleSize,
-        (other, what) => this.#peer(other, what),
-        shm,
-        links.env,
-      );
-      emitVolumeEvents(this.#events, 'mount', rec);
-      if (opts.attach) emitContainerEvent(this.#events, 'attach', rec);
-      // Claim "running" before the monitor exists: its teardown, however fast, then always lands after this.
-      // A start is Docker's manual start: the restart count begins again and a manual stop is forgotten.
-      this.#records.update(rec.id, (r) => {
-        r.network = net;
-        r.state = { status: 'running', exitCode: 0, startedAt: isoNow(), paused: false };
-        r.restartCount = 0;
-        delete r.manuallyStopped;
-      });
-      const health = healthProbe(rec.config);
-      const healthBefore = health ? readHealth(p.stateDir)?.Log : undefined;
-      removeTreeSync(p.stateDir); // a few small files of the previous run
-      if (healthBefore) keepHealthResults(p.stateDir, healthBefore);
-      trace('spec written');
-      let started: StartedMonitor;
-      try {
-        started = await startMonitor(
-          taskMonitorOptions({
-            rec,
-            paths: p,
-            runcRoot: this.#runc.root,
-            storeRoot: this.#store.root,
-            events: this.#events,
-            health,
-            ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
-            ...(opts.attach ? { attach: opts.attach } : {}),
-          }),
-        );
-      } catch (err) {
-        // The monitor records the failure and runs the teardown itself; wait for it so that nothing runs twice.
-        await waitExit(p.stateDir, 30_000).catch(() => undefined);
-        await this.teardown(rec.id, { keep: true }).catch(() => {});
-        if (hc.AutoRemove) await this.#removeContainer(rec.id).catch(() => {});
-        throw err;
-      }
-      const record = this.#records.update(rec.id, (r) => {
-        if (r.state.status === 'running' && !r.state.finishedAt) {
-          r.state.monitorPid = started.monitorPid;
-          if (started.containerPid) r.state.pid = started.containerPid;
-          if (started.state.startedAt) r.state.startedAt = started.state.startedAt;
-        }
-      });
-      if (proxy) await relayListening(proxy, (fn) => this.#records.update(rec.id, fn));
-      trace('started');
-      // The monitor emitted `start` (native/monitor/events.c): only it can order it before a fast command's die.
-      const session = started.session ? this.#teardownAfter(rec.id, started.session) : undefined;
-      return { record, monitorPid: started.monitorPid, ...(session ? { session } : {}) };
-    } catch (err) {
-      // Undo a half-done start (mount, network) unless a monitor is alive and will do it itself.
-      const cur = this.#records.get(rec.id);
-      if (cur && !(await this.#monitorAlive(cur)))
-        await this.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
-      throw err;
-    }
-  }
-
-  /** A running container whose namespace another joins (`--ipc`/`--pid container:X`): its PID and IPC mode. */
-  async #peer(
-    nameOrId: string,
-    what: 'IPC' | 'PID' | 'network',
-  ): Promise<{ pid: number; ipcMode: string; shm: string }> {
-    const other = await this.observe(this.#records.resolve(nameOrId));
-    if (!other.running || !other.state.pid)
-      throw new WharfError('CONFLICT', `cannot join ${what} of a non running container: ${nameOrId}`);
-    return { pid: other.state.pid, ipcMode: other.hostConfig.IpcMode ?? 'private', shm: this.#store.shmPath(other.id) };
+    return startTask(
+      {
+        store: this.#store,
+        volumes: this.#volumes,
+        runc: this.#runc,
+        events: this.#events,
+        intents: this.#intents,
+        observe: (rec) => this.observe(rec),
+        teardown: (id, o) => this.teardown(id, o),
+        removeContainer: (id) => this.#removeContainer(id),
+      },
+      found.id,
+      opts,
+    );
   }
 
   /**
@@ -259,27 +141,6 @@ export class TaskService {
     const socket = monitorPaths(this.#store.paths(v.id).stateDir).socket;
     const session = await attachToMonitor(socket, { forwardEof: v.config.StdinOnce === true, ...opts });
     return { record: v, session };
-  }
-
-  /** A session whose exit resolves once this process did the teardown the monitor delegated to it (its cleanup). */
-  #teardownAfter(id: string, session: AttachSession): AttachSession {
-    const exit = session.exit.then(async (r) => {
-      if (!r.cleanupDelegated) return r;
-      try {
-        trace('exit seen');
-        await this.teardown(id);
-        trace('torn down');
-        return r;
-      } catch (err) {
-        return { ...r, cleanupError: (err as Error).message };
-      }
-    });
-    return { ...session, exit };
-  }
-
-  async #monitorAlive(rec: ContainerRecord): Promise<boolean> {
-    const monitorState = await readState(this.#store.paths(rec.id).stateDir);
-    return monitorState !== undefined && monitorState.status !== 'exited';
   }
 
   /**
@@ -315,6 +176,7 @@ export class TaskService {
       await waitTornDown(this.#store, rec.id, 30_000, (id) => this.teardown(id)).catch(() => {});
     }
     await this.teardown(rec.id, { keep: true });
+    testPausePoint('rm:before-delete'); // torn down; the caller deletes the record and the files next
   }
 
   /** An `--rm` container whose start failed: removed with its anonymous volumes. */
@@ -339,7 +201,7 @@ export class TaskService {
     const timeoutSec = opts.timeoutSec ?? v.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
     const signal = normalizeSignal(opts.signal ?? v.config.StopSignal ?? 'SIGTERM');
     const p = this.#store.paths(v.id);
-    if (await this.#monitorAlive(v)) {
+    if (await monitorAlive(this.#store, v)) {
       // Attached with the cleanup claimed before the signal: the exit frame says when the container is gone (no
       // polling), and the teardown happens here instead of in a cleanup process the monitor would start (a whole
       // Node start-up). Without the socket (the monitor is just finishing), the monitor's own cleanup is waited for.
@@ -361,6 +223,7 @@ export class TaskService {
       } finally {
         claim?.detach(); // the monitor need not wait for this client to go
       }
+      testPausePoint('stop:after-kill'); // the container is dead, its teardown (claimed by this process) not done
       if (final.cleanupBy === process.pid && !final.cleanedUp) await this.teardown(v.id);
       // Else the teardown runs as a separate process (the monitor's cleanup command); the record says exited once
       // it finished.
@@ -382,7 +245,7 @@ export class TaskService {
    */
   async tellRestartPolicy(id: string, policy: RestartPolicy): Promise<void> {
     const rec = this.#records.resolve(id);
-    if (!(await this.#monitorAlive(rec))) return;
+    if (!(await monitorAlive(this.#store, rec))) return;
     writeRestartPolicy(this.#store.paths(rec.id).stateDir, monitorRestartPolicy(policy));
   }
 

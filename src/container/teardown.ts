@@ -3,7 +3,7 @@ import { shortId } from '../digest/index.js';
 import { WharfError } from '../errors/index.js';
 import type { EventLog } from '../events/index.js';
 import { isMonitorAlive, readState, type Runc } from '../runtime/index.js';
-import { pidAlive } from '../util/index.js';
+import { pidAlive, testPausePoint } from '../util/index.js';
 import { teardownNetwork } from '../network/index.js';
 import { releaseUserns } from '../snapshot/index.js';
 import { emitContainerEvent, emitVolumeEvents, signalNumber } from './events.js';
@@ -60,6 +60,22 @@ export async function waitTornDown(
       throw new WharfError('UNAVAILABLE', `container ${shortId(id)} did not finish its teardown`);
     await sleep(20);
   }
+}
+
+/**
+ * The record says running but nothing runs and nobody is tearing the container down: a teardown killed half-way
+ * (`rm -f` or `stop` killed after their kill, with the cleanup claimed), or a start killed after its claim when its
+ * intent was rolled back already. The caller excludes containers a live process is starting (start-intent.ts).
+ */
+export async function teardownAbandoned(runc: Runc, store: ContainerStore, id: string): Promise<boolean> {
+  if (store.records.get(id)?.state.status !== 'running') return false;
+  const stateDir = store.paths(id).stateDir;
+  const ms = await readState(stateDir); // a dead monitor's state reads as exited (monitorLost)
+  if (ms && ms.status !== 'exited') return false;
+  if (ms && !ms.monitorLost && !ms.cleanedUp && isMonitorAlive(ms.monitorPid, stateDir)) return false;
+  if (ms?.cleanupBy !== undefined && ms.cleanupBy !== process.pid && pidAlive(ms.cleanupBy)) return false;
+  const rs = await runc.tryState(id).catch(() => undefined);
+  return !rs || rs.status === 'stopped'; // a process that lives without its monitor is stop's and kill's
 }
 
 /**
@@ -134,6 +150,7 @@ export async function tearDownTask(
     if (rec.idMap) releaseUserns(p.userns);
     await store.unmountRootfs(id);
     if (rec.hostConfig.IpcMode === 'shareable') await store.unmountShm(id);
+    testPausePoint('teardown:after-unmount'); // the network's release may be half done meanwhile
   } finally {
     netErr = await network; // also when an unmount failed: a retry must not race this one
   }

@@ -29,7 +29,10 @@ import {
   ContainerNetworks,
   recoverCommits,
   COMMIT_INTENT,
+  START_INTENT,
+  recoverStarts,
   type CommitRecovery,
+  type StartRecovery,
   type ContainerRecord,
 } from '../container/index.js';
 
@@ -110,6 +113,8 @@ export class Wharf {
       layers: this.images.layers,
     };
     const store = this.containerStore;
+    // Starts and teardowns killed half-way (container/start-intent.ts, teardown.ts).
+    const starts: StartRecovery = { intents: this.intents, runc: this.runc, store, events: this.events };
     // Pulls and loads killed half-way (image/transfer-intent.ts): reported, rolled back with repair.
     const imageIn = await checkImageIntents(this.images.intentDeps, opts.repair ?? false);
     const interrupted = await checkContainers(
@@ -119,6 +124,7 @@ export class Wharf {
       opts.repair ?? false,
       store.userns,
       { ...recovery, layerUsers: (c) => this.images.records.layers.users(c) },
+      starts,
     );
     // Never remove what a process still uses, whatever the records say (a killed build's RUN step kept running on its
     // overlay); an active snapshot nothing owns but something uses is reported and left alone.
@@ -139,7 +145,7 @@ export class Wharf {
       owners: { snapshots: () => new Set([...owned, ...inUse.keys()]) },
     });
     const networks = await this.networks.check(opts.repair ?? false);
-    const leftovers = await checkContainerNetworks(store.records, opts.repair ?? false);
+    const leftovers = await checkContainerNetworks(starts, opts.repair ?? false);
     return { ...report, problems: [...imageIn, ...interrupted, ...report.problems, ...networks, ...leftovers] };
   }
 
@@ -175,12 +181,17 @@ export class Wharf {
       const runc = new Runc({ root: path.join(runRoot, 'runc') });
       const intents = new Intents(db);
       const recovery: CommitRecovery = { intents, runc, snapshots, layers: images.layers };
-      // Any command that looks at a container first undoes what a killed commit of it left (container/commit-intent).
-      const recover = (rec: ContainerRecord) =>
-        recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
-      // The containers with a commit intent of any owner: only those can need `recover` (it checks the owner).
-      const recoveryCandidates = () => new Set(intents.list(COMMIT_INTENT).map((i) => i.subject));
-      const tasks = new TaskService({ store, volumes, runc, recover, recoveryCandidates });
+      const starts: StartRecovery = { intents, runc, store, events };
+      // Any command that looks at a container first undoes what a killed start or commit of it left
+      // (container/start-intent, container/commit-intent).
+      const recover = async (rec: ContainerRecord) => {
+        await recoverStarts(rec.id, starts);
+        return recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
+      };
+      // The containers with a start or commit intent of any owner: only those can need `recover` (it checks the owner).
+      const recoveryCandidates = () =>
+        new Set([...intents.list(START_INTENT), ...intents.list(COMMIT_INTENT)].map((i) => i.subject));
+      const tasks = new TaskService({ store, volumes, runc, recover, recoveryCandidates, intents });
       const networks = new NetworkService({
         db,
         root,

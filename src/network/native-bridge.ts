@@ -1,8 +1,17 @@
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { isErrno, WharfError } from '../errors/index.js';
-import { run } from '../util/index.js';
+import { run, testPausePoint } from '../util/index.js';
 import { DEFAULT_BRIDGE_NAME, DEFAULT_GATEWAY, DEFAULT_SUBNET, type BridgeNetworkOptions } from './cni.js';
 import { firstFreeAddress, parseCidr } from './ipam.js';
 import {
@@ -182,10 +191,12 @@ export async function nativeBridgeSetup(opts: {
   });
   await ensureNetworkRules(bridge, subnet, created);
   const ip = reserveAddress(ipamDir, subnet, gateway, opts.id, opts.ifName);
+  testPausePoint('start:after-ipam');
   const state: NativeNetworkState = { bridge, ifName: opts.ifName, ipamDir, ip };
   let netnsPath: string | undefined;
   try {
     netnsPath = createNamespace(opts.netnsName, opts.userns);
+    testPausePoint('start:after-netns');
     const ep = attachEndpoint({
       containerId: opts.id,
       netnsPath,
@@ -197,7 +208,9 @@ export async function nativeBridgeSetup(opts: {
       ...(opts.mac ? { mac: opts.mac } : {}),
       ...(opts.network?.mtu ? { mtu: opts.network.mtu } : {}),
     });
+    testPausePoint('start:after-veth');
     if (opts.ports.length) await publishPorts({ containerId: opts.id, containerIP: ip, bridge, ports: opts.ports });
+    testPausePoint('start:after-port-rules');
     return { netnsPath, ip, prefixLength, gateway, mac: ep.mac, state };
   } catch (err) {
     await nativeBridgeTeardown(opts.id, opts.netnsName, netnsPath, opts.ports, state).catch(() => {});
@@ -207,13 +220,14 @@ export async function nativeBridgeSetup(opts: {
 
 /**
  * What a teardown without the record needs, when the container joined the default bridge natively (its veth, named
- * after its ID, is there, or its lease is); undefined otherwise.
+ * after its ID, is there, or its lease is, or its namespace `nsPath` is: a start killed before it recorded its
+ * network, a teardown killed after it gave the lease back); undefined otherwise.
  */
-export function nativeLeftovers(id: string, ifName: string): NativeNetworkState | undefined {
+export function nativeLeftovers(id: string, ifName: string, nsPath?: string): NativeNetworkState | undefined {
   if (!netlinkAvailable()) return undefined;
   const ipamDir = path.join(IPAM_ROOT, DEFAULT_LEASES);
   const lease = defaultBridgeLeases().find((l) => l.containerId === id);
-  if (!lease && !linkGet(hostIfNameFor(id, ifName))) return undefined;
+  if (!lease && !linkGet(hostIfNameFor(id, ifName)) && !(nsPath && existsSync(nsPath))) return undefined;
   return { bridge: DEFAULT_BRIDGE_NAME, ifName, ipamDir, ip: lease?.ip ?? '' };
 }
 
@@ -236,6 +250,7 @@ export async function nativeBridgeTeardown(
   };
   const nsPath = netnsPath ?? `/var/run/netns/${netnsName}`;
   await step(() => unpublishPorts({ containerId: id, containerIP: state.ip, ports }));
+  testPausePoint('teardown:mid-network'); // the rules gone, the veth, lease and namespace not yet
   await step(() => detachEndpoint({ containerId: id, ifName: state.ifName, netnsPath: nsPath }));
   await step(() => releaseAddress(state.ipamDir, state.ip || undefined, id));
   await step(() => netnsDelete(nsPath));

@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { WharfError } from '../errors/index.js';
 import type * as ChildProcess from 'node:child_process';
 import type * as Dgram from 'node:dgram';
-import { lazyBuiltin, pidAlive } from '../util/index.js';
+import { lazyBuiltin, pidRunning } from '../util/index.js';
 import type { PortMapping } from './publish.js';
 
 /**
@@ -179,8 +179,9 @@ export async function stopPortProxy(pid: number | undefined, id: string): Promis
     return;
   }
   // It has no handler: SIGTERM ends it within a millisecond or two, so poll briefly first (a fixed 20 ms step cost
-  // every `rm` of a container with published ports ~20 ms), then every 20 ms, up to about a second in all.
-  for (let waited = 0, step = 1; waited < 1000 && pidAlive(pid); waited += step, step = Math.min(step * 2, 20))
+  // every `rm` of a container with published ports ~20 ms), then every 20 ms, up to about a second in all. Ended means
+  // a zombie too: its parent is init, which reaps it when it gets to it (a second or more here).
+  for (let waited = 0, step = 1; waited < 1000 && pidRunning(pid); waited += step, step = Math.min(step * 2, 20))
     await new Promise((r) => setTimeout(r, step));
 }
 

@@ -356,7 +356,7 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
     }
   }
   // Without its record, a container that joined natively is known by its veth (named after its ID).
-  const native = saved?.native ?? (saved ? undefined : nativeLeftovers(id, IFNAME));
+  const native = saved?.native ?? (saved ? undefined : nativeLeftovers(id, IFNAME, nsPath));
   if (native) {
     await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native);
     if (first) throw first;

@@ -1,5 +1,6 @@
 import type * as ChildProcessModule from 'node:child_process';
 import type { SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { lazyBuiltin } from './builtin.js';
 import { WharfError, isErrno } from '../errors/index.js';
 
@@ -85,5 +86,19 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return isErrno(err, 'EPERM');
+  }
+}
+
+/**
+ * Whether process `pid` still runs: pidAlive, but a zombie counts as ended. A detached child that outlived its parent
+ * (a port relay, a detached exec) is reaped by init whenever init gets to it — here after a second or more — and
+ * waiting for its PID to vanish waited for that.
+ */
+export function pidRunning(pid: number): boolean {
+  if (!pidAlive(pid)) return false;
+  try {
+    return !/^\d+ \(.*\) [ZX] /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
