@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Writable, type Duplex } from 'node:stream';
 import { WharfError } from '../errors/index.js';
+import { pidRunning } from '../util/index.js';
 import { formatLogEntry, type AttachOptions, type AttachSession } from '../runtime/index.js';
 import { boolParam, hijack, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
 import { muxFrame, STDERR, STDOUT } from './frames.js';
@@ -192,23 +192,11 @@ export async function execStartHandler(r: ApiRequest): Promise<void> {
   }
 }
 
-/**
- * Whether a process of the host still runs (a detached exec's, which this service cannot wait for): a zombie that
- * its new parent (the container's monitor) did not reap yet has ended.
- */
-function alive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) [ZX] /s.test(stat);
-  } catch {
-    return false;
-  }
-}
-
 export function execInspectHandler(r: ApiRequest): void {
   const e = execOf(r);
-  if (e.detached && e.running && !alive(e.pid)) {
+  // A detached exec's process, which this service cannot wait for: a zombie its new parent (the container's
+  // monitor) did not reap yet has ended.
+  if (e.detached && e.running && !pidRunning(e.pid)) {
     // Its exit status went to the container's init, not here: reported as 0, as the library's detached exec does.
     e.running = false;
     e.exitCode = 0;
