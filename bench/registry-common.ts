@@ -150,7 +150,8 @@ export async function pushImage(url: string, repo: string, tag: string, layer: B
 
 /**
  * `conns` keep-alive connections issuing GETs of `p` back to back for `seconds`, connection i on urls[i % n];
- * requests a second over all of them.
+ * requests a second over all of them. A redirect (a blob on S3 with presigned URLs) is followed, like `curl -L` or a
+ * container engine, on a keep-alive pool of its own, and the pair counts as one request.
  */
 export async function httpLoad(
   urls: string[],
@@ -160,28 +161,35 @@ export async function httpLoad(
   headers: Record<string, string> = {},
 ): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
+  const redirected = new http.Agent({ keepAlive: true, maxSockets: conns });
   const deadline = Date.now() + seconds * 1000;
   const started = Date.now();
   let reqs = 0;
-  const one = (url: string) =>
+  const get = (url: string, a: http.Agent, hops: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       http
-        .get(`${url}${p}`, { agent, headers }, (res) => {
-          if (res.statusCode !== 200) reject(new Error(`${url}${p}: ${res.statusCode}`));
+        .get(url, { agent: a, headers }, (res) => {
+          const loc = res.headers.location;
           res.resume();
-          res.on('end', () => {
-            reqs++;
-            resolve();
-          });
+          if (res.statusCode! >= 300 && res.statusCode! < 400 && loc && hops > 0) {
+            res.on('end', () => get(new URL(loc, url).href, redirected, hops - 1).then(resolve, reject));
+            return;
+          }
+          if (res.statusCode !== 200) reject(new Error(`${url}: ${res.statusCode}`));
+          res.on('end', resolve);
         })
         .on('error', reject);
     });
   await Promise.all(
     Array.from({ length: conns }, async (_, i) => {
-      while (Date.now() < deadline) await one(urls[i % urls.length]!);
+      while (Date.now() < deadline) {
+        await get(`${urls[i % urls.length]!}${p}`, agent, 3);
+        reqs++;
+      }
     }),
   );
   agent.destroy();
+  redirected.destroy();
   return reqs / ((Date.now() - started) / 1000);
 }
 
