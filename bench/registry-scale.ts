@@ -1,7 +1,7 @@
 /**
  * The registry past one machine (issue 18): one wharf replica on PostgreSQL + Ceph RGW against the same on SQLite +
  * filesystem, against distribution on the same RGW bucket with its S3 driver, and two replicas against one:
- *   node --import tsx bench/registry-scale.ts [--seconds 3] [--rounds 3] [--small-kb 1024] [--large-mb 64]
+ *   node --import tsx bench/registry-scale.ts [--seconds 3] [--rounds 3] [--small-kb 1024] [--large-mb 64] [--rgw-nodelay]
  * PostgreSQL (scripts/postgres.sh) and Ceph with its gateway (scripts/ceph-rgw.sh) start once; every server starts
  * once and stays up; then, round after round, each row is measured on each server in turn (interleaved, so the
  * machine's other load hits all alike) and the medians are printed as markdown tables.
@@ -9,7 +9,7 @@
  * Servers: wharf on SQLite + filesystem; wharf on PostgreSQL + RGW streaming blobs itself (storage.redirect.disable)
  * and with its default 307 to a presigned URL; distribution (`docker-registry`) on the same bucket, both ways; two
  * wharf replicas (streamed) on 127.0.0.2 and 127.0.0.3 sharing the database and the bucket with the one replica, the
- * load spread over both. Everything runs on this machine: the database, the gateway and its OSD compete with the
+ * load spread over both. `--rgw-nodelay`: the gateway with `tcp_nodelay=1` (see startCephRgw). Everything runs on this machine: the database, the gateway and its OSD compete with the
  * registries for the same cores, so a second replica cannot add CPU that is not there.
  */
 import { promises as fsp } from 'node:fs';
@@ -37,6 +37,7 @@ const SECONDS = numberOption('seconds', 3);
 const ROUNDS = numberOption('rounds', 3);
 const SMALL_KB = numberOption('small-kb', 1024);
 const LARGE_MB = numberOption('large-mb', 64);
+const RGW_NODELAY = process.argv.includes('--rgw-nodelay');
 const REPO = 'bench/scale';
 
 /** One column of the table: one server, or several replicas taking the load together. */
@@ -75,7 +76,7 @@ async function start(...args: Parameters<typeof startServer>): Promise<Server> {
 async function setUp(dir: string): Promise<Target[]> {
   const [pgR, cephR] = await Promise.allSettled([
     startPostgres(path.join(dir, 'pg')),
-    startCephRgw(path.join(dir, 'ceph')),
+    startCephRgw(path.join(dir, 'ceph'), { nodelay: RGW_NODELAY }),
   ]);
   for (const r of [pgR, cephR]) if (r.status === 'fulfilled') services.push(r.value);
   if (pgR.status === 'rejected') throw pgR.reason;
@@ -160,14 +161,19 @@ async function main(): Promise<void> {
       // Rotate who goes first, so no server always runs right after the same neighbour.
       for (let k = 0; k < targets.length; k++) {
         const ti = (k + round) % targets.length;
-        samples[ri]![ti]!.push(await row.measure(targets[ti]!));
+        const v = await row.measure(targets[ti]!);
+        samples[ri]![ti]!.push(v);
+        // Every sample on stderr: the spread behind a median, and what a surprising one ran next to.
+        process.stderr.write(`${row.name} | ${targets[ti]!.name} | ${fmt(v)} ${row.unit}\n`);
       }
     }
     process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
   }
   const med = samples.map((r) => r.map(median));
   const out = process.stdout;
-  out.write(`Medians of ${ROUNDS} rounds, ${SECONDS} s per cell; higher is better.\n\n`);
+  out.write(
+    `Medians of ${ROUNDS} rounds, ${SECONDS} s per cell; higher is better; RGW tcp_nodelay ${RGW_NODELAY ? 'on' : 'off (default)'}.\n\n`,
+  );
   out.write(
     `| row | unit | ${targets.map((t) => t.name).join(' | ')} |\n|---|---|${targets.map(() => '---|').join('')}\n`,
   );
