@@ -16,6 +16,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { run } from '../src/util/index.js';
 import {
   OCI_MANIFEST,
   curlLoad,
@@ -59,12 +60,20 @@ const servers: Server[] = [];
 const services: Service[] = [];
 let tmp: string | undefined;
 
-/** Stops every server by its child process, then the database and Ceph by the PIDs their scripts recorded. */
-async function cleanup(): Promise<void> {
-  await Promise.all(servers.splice(0).map((s) => stopChild(s.child)));
-  await Promise.all(services.splice(0).map((s) => s.stop().catch(() => undefined)));
-  if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
-  tmp = undefined;
+let stopping: Promise<void> | undefined;
+
+/**
+ * Stops every server by its child process, then the database and Ceph by the PIDs their scripts recorded, then
+ * removes the directory. Once: a SIGINT and main's `finally` both call it, and a second run that removed the
+ * directory while the first still read PID files from it would leave daemons running.
+ */
+function cleanup(): Promise<void> {
+  stopping ??= (async () => {
+    await Promise.all(servers.splice(0).map((s) => stopChild(s.child)));
+    await Promise.all(services.splice(0).map((s) => s.stop().catch(() => undefined)));
+    if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
+  })();
+  return stopping;
 }
 
 async function start(...args: Parameters<typeof startServer>): Promise<Server> {
@@ -74,11 +83,19 @@ async function start(...args: Parameters<typeof startServer>): Promise<Server> {
 }
 
 async function setUp(dir: string): Promise<Target[]> {
+  // Their stops go on the list before they start: a SIGINT during the ~20 s of Ceph's start still stops whatever has
+  // recorded its PID by then (both scripts' `stop DIR` read the PID files and tolerate a half-started DIR).
+  for (const [script, sub] of [
+    ['scripts/postgres.sh', 'pg'],
+    ['scripts/ceph-rgw.sh', 'ceph'],
+  ] as const)
+    services.push({
+      stop: () => run('bash', [path.resolve(script), 'stop', path.join(dir, sub)]).then(() => undefined),
+    });
   const [pgR, cephR] = await Promise.allSettled([
     startPostgres(path.join(dir, 'pg')),
     startCephRgw(path.join(dir, 'ceph'), { nodelay: RGW_NODELAY }),
   ]);
-  for (const r of [pgR, cephR]) if (r.status === 'fulfilled') services.push(r.value);
   if (pgR.status === 'rejected') throw pgR.reason;
   if (cephR.status === 'rejected') throw cephR.reason;
   const pg = pgR.value;
@@ -160,6 +177,7 @@ async function main(): Promise<void> {
     for (const [ri, row] of table.entries()) {
       // Rotate who goes first, so no server always runs right after the same neighbour.
       for (let k = 0; k < targets.length; k++) {
+        if (stopping !== undefined) throw new Error('interrupted');
         const ti = (k + round) % targets.length;
         const v = await row.measure(targets[ti]!);
         samples[ri]![ti]!.push(v);
