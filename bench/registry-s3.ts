@@ -1,11 +1,12 @@
 /**
  * Blob GETs through an S3 store against the filesystem:
- *   node --import tsx bench/registry-s3.ts [--seconds 8] [--blob-mb 64]
+ *   node --import tsx bench/registry-s3.ts [--seconds 8] [--blob-mb 64] [--rgw-nodelay]
  * Starts a single-node Ceph with its RADOS Gateway (scripts/ceph-rgw.sh), then, one after another, wharf's registry
  * on the filesystem, on the gateway streaming the bodies itself (storage.redirect.disable), and on the gateway with
  * 307 redirects to presigned URLs; and distribution (`docker-registry`, its S3 driver) on the same bucket both ways.
  * curl is the client (`-L` follows the redirects), one and eight connections. All on one machine: the gateway, the
  * OSD and the registries share its cores, so this measures what a registry adds in front of the store, not the store.
+ * `--rgw-nodelay`: the gateway with beast's `tcp_nodelay=1` (see startCephRgw in registry-common.ts).
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -26,7 +27,7 @@ const BLOB_MB = numberOption('blob-mb', 64);
 
 async function main(): Promise<void> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-bench-s3-'));
-  const ceph = await startCephRgw(path.join(dir, 'ceph'));
+  const ceph = await startCephRgw(path.join(dir, 'ceph'), { nodelay: process.argv.includes('--rgw-nodelay') });
   const { env } = ceph;
   const cases: Array<{ name: string; kind: 'wharf' | 'distribution'; storage: Record<string, unknown> }> = [
     { name: 'wharf, filesystem', kind: 'wharf', storage: { filesystem: { rootdirectory: path.join(dir, 'fs') } } },
