@@ -77,6 +77,12 @@ export class PostgresConnection {
    * the advisory lock.
    */
   #exclusive: Promise<void> | undefined;
+  /** Transactions this process has begun (every write is one): a read taken before the count moved is still current. */
+  #writes = 0;
+
+  get writes(): number {
+    return this.#writes;
+  }
 
   private constructor(opts: PostgresIndexOptions) {
     this.pool = new pg.Pool({
@@ -133,6 +139,7 @@ export class PostgresConnection {
    * throws; retried from the start on a deadlock or serialization failure, so `fn` must only touch the database.
    */
   async tx<T>(fn: (q: Query) => Promise<T>, exclusive = false): Promise<T> {
+    this.#writes++;
     while (this.#exclusive !== undefined) await this.#exclusive;
     if (!exclusive) return this.#retrying(fn, false);
     let end!: () => void;

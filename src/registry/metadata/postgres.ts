@@ -136,8 +136,40 @@ class PostgresBlobs implements BlobIndex {
   }
 }
 
-class PostgresManifests implements ManifestIndex {
+/**
+ * A manifest GET by tag is `tags.resolve` then `manifests.get` (src/registry/server/handlers/manifests.ts): two round
+ * trips to the database. resolve reads the tag joined with its manifest in one query and hands the row over here;
+ * the get that follows at once takes it instead of asking again. That answer is the one snapshot the join read, so it
+ * is what the two reads would have returned at that moment. A row is handed over only briefly (HANDOFF_MS), once,
+ * and only while this process has begun no write since (any local delete or GC makes the get ask the database); a
+ * row nobody takes ages out, and the map stays small.
+ */
+class ManifestHandoff {
+  static readonly HANDOFF_MS = 100;
+  static readonly MAX = 256;
+  readonly #rows = new Map<string, { row: ManifestRow; at: number; writes: number }>();
+
   constructor(private readonly c: PostgresConnection) {}
+
+  give(row: ManifestRow): void {
+    if (this.#rows.size >= ManifestHandoff.MAX) this.#rows.delete(this.#rows.keys().next().value!);
+    this.#rows.set(`${row.repo}\n${row.digest}`, { row, at: performance.now(), writes: this.c.writes });
+  }
+
+  take(repo: string, d: Digest): ManifestRow | undefined {
+    const key = `${repo}\n${d}`;
+    const e = this.#rows.get(key);
+    if (e === undefined) return undefined;
+    this.#rows.delete(key);
+    return e.writes === this.c.writes && performance.now() - e.at <= ManifestHandoff.HANDOFF_MS ? e.row : undefined;
+  }
+}
+
+class PostgresManifests implements ManifestIndex {
+  constructor(
+    private readonly c: PostgresConnection,
+    private readonly handoff: ManifestHandoff,
+  ) {}
 
   put(repo: string, m: ManifestPut): Promise<void> {
     const blobs = [...new Set(m.blobs)];
@@ -198,8 +230,9 @@ class PostgresManifests implements ManifestIndex {
   }
 
   async get(repo: string, d: Digest): Promise<ManifestRecord | undefined> {
-    const row = (await this.c.q<ManifestRow>('SELECT * FROM manifests WHERE repo = $1 AND digest = $2', [repo, d]))
-      .rows[0];
+    const row =
+      this.handoff.take(repo, d) ??
+      (await this.c.q<ManifestRow>('SELECT * FROM manifests WHERE repo = $1 AND digest = $2', [repo, d])).rows[0];
     return row ? manifestRecord(row) : undefined;
   }
 
@@ -229,11 +262,20 @@ async function endLeasesFor(q: Query, repo: string, digests: string[]): Promise<
 }
 
 class PostgresTags implements TagIndex {
-  constructor(private readonly c: PostgresConnection) {}
+  constructor(
+    private readonly c: PostgresConnection,
+    private readonly handoff: ManifestHandoff,
+  ) {}
 
+  /** With the tag's manifest row, for the manifests.get that follows (ManifestHandoff). */
   async resolve(repo: string, tag: string): Promise<Digest | undefined> {
-    const sql = 'SELECT digest FROM tags WHERE repo = $1 AND name = $2';
-    return (await this.c.q<{ digest: Digest }>(sql, [repo, tag])).rows[0]?.digest;
+    const sql = `SELECT t.digest AS tag_digest, m.* FROM tags t
+                 LEFT JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest WHERE t.repo = $1 AND t.name = $2`;
+    const r = (await this.c.q<ManifestRow & { tag_digest: Digest }>(sql, [repo, tag])).rows[0];
+    if (r === undefined) return undefined;
+    const { tag_digest, ...row } = r;
+    if (row.digest !== null) this.handoff.give(row);
+    return tag_digest;
   }
 
   delete(repo: string, tag: string): Promise<boolean> {
@@ -320,8 +362,9 @@ export class PostgresRegistryIndex implements RegistryIndex {
   private constructor(readonly connection: PostgresConnection) {
     this.repositories = new PostgresRepositories(connection);
     this.blobs = new PostgresBlobs(connection);
-    this.manifests = new PostgresManifests(connection);
-    this.tags = new PostgresTags(connection);
+    const handoff = new ManifestHandoff(connection);
+    this.manifests = new PostgresManifests(connection, handoff);
+    this.tags = new PostgresTags(connection, handoff);
     this.uploads = new PostgresUploads(connection);
     this.leases = new PostgresLeases(connection);
     this.gc = new PostgresGcIndex(connection);
