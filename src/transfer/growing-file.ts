@@ -54,32 +54,60 @@ export class GrowingFile {
     wake?.();
   }
 
-  /** The file's first `size` bytes as they arrive, 1 MiB at a time (one reader at a time). */
+  /**
+   * The file's first `size` bytes as they arrive, 1 MiB at a time (one reader at a time). A Readable of its own
+   * rather than Readable.from(async generator): destroying that waits for the generator to reach its next yield,
+   * i.e. for the download's next bytes, so an unpack that failed would wait on a stalled download.
+   */
   reader(size: number): Readable {
-    const self = this;
-    async function* chunks(): AsyncGenerator<Buffer> {
-      let pos = 0;
-      while (pos < size) {
-        if (self.#error) throw self.#error;
-        const fh = self.#fh;
-        if (!fh) throw new WharfError('CANCELLED', 'the download was closed before it was read');
-        const avail = Math.min(self.#written, size) - pos;
-        if (avail > 0) {
-          const buf = Buffer.allocUnsafe(Math.min(avail, READ_CHUNK));
-          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-          if (bytesRead === 0) throw new WharfError('INTERNAL', `the download's file ends at ${pos} bytes`);
-          pos += bytesRead;
-          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-          continue;
+    let pos = 0;
+    let pumping = false;
+    let stopped = false;
+    const pump = async (): Promise<void> => {
+      if (pumping) return;
+      pumping = true;
+      try {
+        for (;;) {
+          if (stopped) return;
+          if (pos >= size) {
+            out.push(null);
+            return;
+          }
+          if (this.#error) throw this.#error;
+          const fh = this.#fh;
+          if (!fh) throw new WharfError('CANCELLED', 'the download was closed before it was read');
+          const avail = Math.min(this.#written, size) - pos;
+          if (avail > 0) {
+            const buf = Buffer.allocUnsafe(Math.min(avail, READ_CHUNK));
+            const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+            if (bytesRead === 0) throw new WharfError('INTERNAL', `the download's file ends at ${pos} bytes`);
+            pos += bytesRead;
+            if (stopped) return;
+            if (!out.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead))) return;
+            continue;
+          }
+          if (this.#ended)
+            throw new WharfError('SIZE_MISMATCH', `the download ended at ${this.#written} of ${size} bytes`);
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
         }
-        if (self.#ended)
-          throw new WharfError('SIZE_MISMATCH', `the download ended at ${self.#written} of ${size} bytes`);
-        await new Promise<void>((resolve) => {
-          self.#wake = resolve;
-        });
+      } catch (err) {
+        out.destroy(err as Error);
+      } finally {
+        pumping = false;
       }
-    }
-    return Readable.from(chunks(), { objectMode: false, highWaterMark: READ_CHUNK });
+    };
+    const out = new Readable({
+      highWaterMark: READ_CHUNK,
+      read: () => void pump(),
+      destroy: (err, cb) => {
+        stopped = true;
+        this.#notify();
+        cb(err);
+      },
+    });
+    return out;
   }
 
   async close(): Promise<void> {
