@@ -119,6 +119,15 @@ export class LayerStore {
   }
 
   /**
+   * Remove an extraction snapshot that create() left (its own removal failed: a full disk, with the space held by
+   * something the caller frees afterwards, such as a pull's partial download). Nothing when it is gone already.
+   */
+  async discardExtraction(key: string): Promise<void> {
+    await fsp.rm(this.snapshots.differ.diffDir(key), { recursive: true, force: true });
+    await this.snapshots.remove(key).catch((err: unknown) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
+  }
+
+  /**
    * A container's overlay upper dir as a new layer on `parent` (commit): copied in one pass (copyUpperLayer), which
    * gives the same files, diff ID and tar-split as create() from overlayDiffTar's tar, without streaming a tar.
    * Falls back to that for what the one pass does not handle (a non-overlay snapshotter, a file named like a whiteout).

@@ -2,10 +2,14 @@ import type { ContentProvider, ContentWriter, Ingester } from '../content/index.
 import { is } from '../errors/index.js';
 import type { ImageInIntentLog } from '../image/index.js';
 import type { Descriptor } from '../oci/index.js';
+import type { Digest } from '../digest/index.js';
 import type { RegistryClient } from '../remote/index.js';
 import { testPausePoint } from '../util/index.js';
 import { GrowingFile } from './growing-file.js';
 import { shortHex, type ProgressFn } from './types.js';
+
+/** The resumable ingest of a layer's download: one per blob, shared by every pull of it (one writer at a time). */
+export const ingestRefOf = (d: Digest) => `pull-${d}`;
 
 const WAIT_STEP_MS = 250;
 const WRITE_BATCH = 1 << 20;
@@ -30,7 +34,7 @@ export async function downloadLayer(
   }
   const expected = { digest: desc.digest, size: desc.size };
   let writer: ContentWriter;
-  const ref = `pull-${desc.digest}`;
+  const ref = ingestRefOf(desc.digest);
   intent.note('ingests', ref);
   for (let waited = 0; ; waited += WAIT_STEP_MS) {
     try {

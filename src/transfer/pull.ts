@@ -37,7 +37,7 @@ import {
 import { randomHex, Semaphore, testPausePoint } from '../util/index.js';
 import { RegistryClient } from '../remote/index.js';
 import type { GrowingFile } from './growing-file.js';
-import { downloadLayer } from './layer-download.js';
+import { downloadLayer, ingestRefOf } from './layer-download.js';
 import { shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
 
 export interface PullOptions extends TransferCommonOptions {
@@ -373,10 +373,14 @@ async function unpackWhileDownloading(
   download: Promise<boolean>,
 ): Promise<void> {
   let rec: LayerRecord;
+  let snapshot: string | undefined;
   try {
     rec = await engine.images.layers.create(parent, file.reader(desc.size), {
       expectedDiffId: diffId,
       reopen: () => engine.content.read(desc.digest),
+      onStage: (stage) => {
+        if ('snapshot' in stage) snapshot = stage.snapshot;
+      },
       beforeCommit: async () => {
         await download;
       },
@@ -386,6 +390,13 @@ async function unpackWhileDownloading(
       () => undefined,
       (e: unknown) => e,
     );
+    if (snapshot !== undefined && [err, failed].some(diskFull)) {
+      // Unpack and download filled the disk together: the snapshot's removal in create() may have found no room
+      // for its database note. The partial download goes anyway on a full disk (pullOne's rollback): drop it now,
+      // then remove the snapshot again.
+      await engine.content.abort(ingestRefOf(desc.digest)).catch(() => {});
+      await engine.images.layers.discardExtraction(snapshot).catch(() => {});
+    }
     throw failed ?? err;
   }
   if (rec.chainId !== chainId)
@@ -412,6 +423,8 @@ async function applied(
   if (downloadedNow) await dropBlob(engine.content, desc.digest);
   emit({ type: 'layer', id: shortHex(desc.digest), status: 'Pull complete' });
 }
+
+const diskFull = (err: unknown) => isDiskFull(err) || isDiskFull((err as Error | undefined)?.cause);
 
 async function dropBlob(content: ContentProvider & Ingester & { delete(d: Digest): Promise<void> }, d: Digest) {
   await content.delete(d).catch((err) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
