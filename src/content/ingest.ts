@@ -155,6 +155,11 @@ class LocalContentWriter implements ContentWriter {
     return this._offset;
   }
 
+  /** The file the bytes go to: a pull unpacks a layer from it while it downloads (transfer/growing-file.ts). */
+  get dataPath(): string {
+    return path.join(this.dir, 'data');
+  }
+
   async write(chunk: Uint8Array): Promise<void> {
     const fh = this.#handle();
     if (this.expected.size !== undefined && this._offset + chunk.length > this.expected.size) {

@@ -39,6 +39,11 @@ export interface CreateLayerOptions {
    * knows what to remove if it is killed.
    */
   onStage?: (stage: { snapshot: string } | { layer: Digest }) => void;
+  /**
+   * Awaited once the tar is applied and its diff ID checked, before anything is committed: a pull that unpacks a
+   * layer while it downloads waits here for the compressed digest to be verified (a rejection removes the snapshot).
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 /**
@@ -89,6 +94,7 @@ export class LayerStore {
           `layer content does not match its diff ID: expected ${opts.expectedDiffId}, got ${diffId}`,
         );
       }
+      await opts.beforeCommit?.();
       const chainId = chainIdOf(parent, diffId);
       const existing = this.records.layers.get(chainId);
       if (existing) return existing;
@@ -110,6 +116,15 @@ export class LayerStore {
         await this.snapshots.remove(key).catch(() => {});
       }
     }
+  }
+
+  /**
+   * Remove an extraction snapshot that create() left (its own removal failed: a full disk, with the space held by
+   * something the caller frees afterwards, such as a pull's partial download). Nothing when it is gone already.
+   */
+  async discardExtraction(key: string): Promise<void> {
+    await fsp.rm(this.snapshots.differ.diffDir(key), { recursive: true, force: true });
+    await this.snapshots.remove(key).catch((err: unknown) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { WharfError, is, isDiskFull } from '../errors/index.js';
 import type { Digest } from '../digest/index.js';
-import type { ContentProvider, ContentWriter, Ingester } from '../content/index.js';
+import type { ContentProvider, Ingester } from '../content/index.js';
 import {
   DEFAULT_TAG,
   familiarName,
@@ -26,9 +26,18 @@ import {
   type ImageManifest,
   type Platform,
 } from '../oci/index.js';
-import { ImageInIntentLog, PULL_INTENT, chainIds, imageIdOf, rollBackImageIn } from '../image/index.js';
+import {
+  ImageInIntentLog,
+  PULL_INTENT,
+  chainIds,
+  imageIdOf,
+  rollBackImageIn,
+  type LayerRecord,
+} from '../image/index.js';
 import { randomHex, Semaphore, testPausePoint } from '../util/index.js';
 import { RegistryClient } from '../remote/index.js';
+import type { GrowingFile } from './growing-file.js';
+import { downloadLayer, ingestRefOf } from './layer-download.js';
 import { shortHex, type ProgressFn, type TransferCommonOptions, type TransferEngine } from './types.js';
 
 export interface PullOptions extends TransferCommonOptions {
@@ -233,7 +242,11 @@ async function pullOne(
   }
 }
 
-/** Downloads run `concurrency` at a time; layers are unpacked strictly in order as their downloads finish. */
+/**
+ * Downloads run `concurrency` at a time; layers are unpacked strictly in order (each on its parent), each while its
+ * download is still landing in its ingest (GrowingFile) when this pull downloads it, else from the stored blob. A
+ * layer is committed only once its compressed digest is verified too (LayerStore.create's beforeCommit).
+ */
 async function downloadAndApply(
   engine: TransferEngine,
   client: RegistryClient,
@@ -251,7 +264,12 @@ async function downloadAndApply(
   const sem = new Semaphore(Math.max(1, concurrency));
   let stop = false;
   const downloads = new Map<number, Promise<boolean>>();
+  // Settled once a layer's download is readable as it grows (its GrowingFile in `growing`) or is over.
+  const readable = new Map<number, Promise<void>>();
+  const growing = new Map<number, GrowingFile>();
   for (const i of missing) {
+    let ready!: () => void;
+    readable.set(i, new Promise<void>((r) => (ready = r)));
     const p = (async () => {
       const release = await sem.acquire();
       try {
@@ -264,9 +282,14 @@ async function downloadAndApply(
           emit,
           () => images.layers.get(chain[i]!) !== undefined,
           intent,
+          (file) => {
+            growing.set(i, file);
+            ready();
+          },
         );
       } finally {
         release();
+        ready();
       }
     })();
     p.catch(() => {});
@@ -276,7 +299,29 @@ async function downloadAndApply(
     for (const i of missing) {
       const desc = layers[i]!;
       const id = shortHex(desc.digest);
-      const downloadedNow = await downloads.get(i)!;
+      const download = downloads.get(i)!;
+      await readable.get(i);
+      const file = growing.get(i);
+      try {
+        if (file && !images.layers.get(chain[i]!)) {
+          emit({ type: 'layer', id, status: 'Extracting', total: desc.size });
+          testPausePoint('pull:before-unpack');
+          await unpackWhileDownloading(
+            engine,
+            desc,
+            i === 0 ? null : chain[i - 1]!,
+            diffIds[i]!,
+            chain[i]!,
+            file,
+            download,
+          );
+          await applied(engine, repoName, desc, diffIds[i]!, chain[i]!, await download, intent, emit);
+          continue;
+        }
+      } finally {
+        await file?.close();
+      }
+      const downloadedNow = await download;
       if (images.layers.get(chain[i]!)) {
         // Another pull of the same layer, in another process, finished it first: the blob this one downloaded is
         // not needed any more (kept, it was an orphan).
@@ -303,108 +348,84 @@ async function downloadAndApply(
       });
       if (rec.chainId !== chain[i])
         throw new WharfError('INTERNAL', `layer ${id} unpacked as chain ${rec.chainId}, expected ${chain[i]}`);
-      intent.note('layers', rec.chainId);
-      images.records.layerBlobs.add(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
-      // Layers are kept unpacked only; the compressed blob goes once applied (unless it was stored before this pull).
-      if (downloadedNow) await dropBlob(content, desc.digest);
-      emit({ type: 'layer', id, status: 'Pull complete' });
+      await applied(engine, repoName, desc, diffIds[i]!, chain[i]!, downloadedNow, intent, emit);
     }
   } catch (err) {
     stop = true;
     await Promise.allSettled(downloads.values());
+    for (const f of growing.values()) await f.close().catch(() => {});
     throw err;
   }
 }
+
+/**
+ * Unpack a layer from its download as the bytes arrive. The layer is committed only after the download's commit
+ * verified the compressed digest; when both fail (a corrupted blob that gunzip refuses before the download ends),
+ * the download's error is the one reported, as when unpacking from the stored blob.
+ */
+async function unpackWhileDownloading(
+  engine: TransferEngine,
+  desc: Descriptor,
+  parent: Digest | null,
+  diffId: Digest,
+  chainId: Digest,
+  file: GrowingFile,
+  download: Promise<boolean>,
+): Promise<void> {
+  let rec: LayerRecord;
+  let snapshot: string | undefined;
+  try {
+    rec = await engine.images.layers.create(parent, file.reader(desc.size), {
+      expectedDiffId: diffId,
+      reopen: () => engine.content.read(desc.digest),
+      onStage: (stage) => {
+        if ('snapshot' in stage) snapshot = stage.snapshot;
+      },
+      beforeCommit: async () => {
+        await download;
+      },
+    });
+  } catch (err) {
+    const failed = await download.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (snapshot !== undefined && [err, failed].some(diskFull)) {
+      // Unpack and download filled the disk together: the snapshot's removal in create() may have found no room
+      // for its database note. The partial download goes anyway on a full disk (pullOne's rollback): drop it now,
+      // then remove the snapshot again.
+      await engine.content.abort(ingestRefOf(desc.digest)).catch(() => {});
+      await engine.images.layers.discardExtraction(snapshot).catch(() => {});
+    }
+    throw failed ?? err;
+  }
+  if (rec.chainId !== chainId)
+    throw new WharfError(
+      'INTERNAL',
+      `layer ${shortHex(desc.digest)} unpacked as chain ${rec.chainId}, expected ${chainId}`,
+    );
+}
+
+/** A layer is unpacked: note it, remember its blob's digest, drop the blob if this pull downloaded it. */
+async function applied(
+  engine: TransferEngine,
+  repoName: string,
+  desc: Descriptor,
+  diffId: Digest,
+  chainId: Digest,
+  downloadedNow: boolean,
+  intent: ImageInIntentLog,
+  emit: ProgressFn,
+): Promise<void> {
+  intent.note('layers', chainId);
+  engine.images.records.layerBlobs.add(diffId, desc.digest, desc.mediaType, desc.size, repoName);
+  // Layers are kept unpacked only; the compressed blob goes once applied (unless it was stored before this pull).
+  if (downloadedNow) await dropBlob(engine.content, desc.digest);
+  emit({ type: 'layer', id: shortHex(desc.digest), status: 'Pull complete' });
+}
+
+const diskFull = (err: unknown) => isDiskFull(err) || isDiskFull((err as Error | undefined)?.cause);
 
 async function dropBlob(content: ContentProvider & Ingester & { delete(d: Digest): Promise<void> }, d: Digest) {
   await content.delete(d).catch((err) => (is(err, 'NOT_FOUND') ? undefined : Promise.reject(err)));
-}
-
-const WAIT_STEP_MS = 250;
-const WRITE_BATCH = 1 << 20;
-const MAX_WAIT_MS = 30 * 60_000;
-
-/** One layer blob into the content store; true when this call downloaded it (false: it was already stored). */
-async function downloadLayer(
-  content: ContentProvider & Ingester,
-  client: RegistryClient,
-  repo: string,
-  desc: Descriptor,
-  emit: ProgressFn,
-  unpackedElsewhere: () => boolean,
-  intent: ImageInIntentLog,
-): Promise<boolean> {
-  const id = shortHex(desc.digest);
-  if (await content.info(desc.digest)) {
-    emit({ type: 'layer', id, status: 'Download complete' });
-    return false;
-  }
-  const expected = { digest: desc.digest, size: desc.size };
-  let writer: ContentWriter;
-  const ref = `pull-${desc.digest}`;
-  intent.note('ingests', ref);
-  for (let waited = 0; ; waited += WAIT_STEP_MS) {
-    try {
-      writer = await content.writer(ref, expected);
-      break;
-    } catch (err) {
-      if (is(err, 'ALREADY_EXISTS')) return false;
-      // Another process is downloading this very layer: wait for it rather than fetch it twice.
-      if (!is(err, 'UNAVAILABLE') || waited >= MAX_WAIT_MS) throw err;
-      if (waited === 0) emit({ type: 'layer', id, status: 'Waiting' });
-      await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
-      if (unpackedElsewhere()) return false;
-    }
-  }
-  try {
-    if (writer.offset > desc.size) await writer.truncate();
-    if (writer.offset < desc.size) {
-      let last = 0;
-      const stream = client.blobs.open(repo, desc.digest, {
-        start: writer.offset,
-        size: desc.size,
-        onResume: (offset) => emit({ type: 'layer', id, status: 'Retrying', current: offset, total: desc.size }),
-      });
-      emit({ type: 'layer', id, status: 'Downloading', current: writer.offset, total: desc.size });
-      // The network hands over 16–64 KiB at a time; one write (a thread-pool round trip) per 1 MiB instead.
-      let batch: Buffer[] = [];
-      let batched = 0;
-      const flush = async () => {
-        if (batched === 0) return;
-        const buf = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-        batch = [];
-        batched = 0;
-        await writer.write(buf);
-      };
-      try {
-        for await (const chunk of stream) {
-          batch.push(chunk as Buffer);
-          batched += (chunk as Buffer).length;
-          if (batched < WRITE_BATCH) continue;
-          await flush();
-          if (writer.offset - last >= 512 * 1024) {
-            last = writer.offset;
-            emit({ type: 'layer', id, status: 'Downloading', current: writer.offset, total: desc.size });
-          }
-        }
-        await flush();
-      } catch (err) {
-        // What arrived before a failure is kept too, for the next pull to resume from.
-        await flush().catch(() => {});
-        throw err;
-      }
-    }
-    emit({ type: 'layer', id, status: 'Verifying Checksum' });
-    // Noted before it exists: a kill between the commit and a note after it would leave an orphan blob.
-    intent.note('blobs', desc.digest);
-    await writer.commit(expected);
-    emit({ type: 'layer', id, status: 'Download complete' });
-    testPausePoint('pull:after-fetch');
-    return true;
-  } catch (err) {
-    // Keep the partial bytes for a later pull to resume, unless they are known to be wrong.
-    await writer.close().catch(() => {});
-    if (is(err, 'SIZE_MISMATCH') || is(err, 'DIGEST_MISMATCH')) await content.abort(ref).catch(() => {});
-    throw err;
-  }
 }

@@ -1,6 +1,8 @@
 /**
  * Pulls through a proxy that breaks things: a connection cut mid-layer (resumed with Range, in the same pull and in
- * a later one from the partial ingest) and a flipped byte (refused, nothing stored).
+ * a later one from the partial ingest) and a flipped byte (refused, nothing stored). Every pull here unpacks its
+ * layer while it downloads (transfer/growing-file.ts): the progress shows the layer extracting before its download
+ * is complete, which unpacking from the stored blob never does.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +14,7 @@ import { startReferenceRegistry, startFaultProxy, type ReferenceRegistry, type F
 import { Wharf } from '../../../src/engine/index.js';
 import type { LocalContentStore } from '../../../src/content/index.js';
 import { is } from '../../../src/errors/index.js';
+import type { TransferEvent } from '../../../src/transfer/index.js';
 
 let reg: ReferenceRegistry;
 let proxy: FaultProxy;
@@ -51,6 +54,31 @@ after(async () => {
 const isLayerGet = (url: string | undefined, method: string | undefined) =>
   method === 'GET' && url === `/v2/f/bb/blobs/${layer.digest}`;
 
+/** The layer's statuses in order, for pull options' onProgress, without the repeated "Downloading" lines. */
+function layerStatuses(): { statuses: string[]; onProgress: (e: TransferEvent) => void } {
+  const statuses: string[] = [];
+  const onProgress = (e: TransferEvent) => {
+    if (e.type === 'layer' && e.id === layer.digest.slice(7, 19) && statuses.at(-1) !== e.status)
+      statuses.push(e.status);
+  };
+  return { statuses, onProgress };
+}
+
+/** The layer was unpacked as it downloaded: extracting began before the download was complete (or failed). */
+function assertPipelined(statuses: string[]): void {
+  const extracting = statuses.indexOf('Extracting');
+  assert.ok(extracting >= 0, `the layer was extracted: ${statuses.join(', ')}`);
+  const complete = statuses.indexOf('Download complete');
+  assert.ok(complete === -1 || extracting < complete, `extracting while downloading: ${statuses.join(', ')}`);
+}
+
+/** Snapshots left in a root (none may be after a failed pull of an empty root). */
+async function snapshotsOf(w: Wharf): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const s of w.snapshots.walk()) keys.push(s.key);
+  return keys;
+}
+
 test('a connection dropped mid-layer is resumed with Range in the same pull', async () => {
   let cuts = 0;
   proxy.log.length = 0;
@@ -63,8 +91,14 @@ test('a connection dropped mid-layer is resumed with Range in the same pull', as
   });
   const w = await Wharf.open({ root: path.join(work, 'resume-1') });
   try {
-    const [r] = await w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast });
+    const { statuses, onProgress } = layerStatuses();
+    const [r] = await w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast, onProgress });
     assert.equal(r!.downloaded, 1);
+    assertPipelined(statuses);
+    assert.ok(statuses.includes('Retrying'), statuses.join(', '));
+    assert.ok(statuses.at(-1) === 'Pull complete', statuses.join(', '));
+    assert.equal(w.images.records.layers.all().length, 1, 'the layer, with the diff ID of its config');
+    assert.deepEqual(await snapshotsOf(w), [w.images.records.layers.all()[0]!.chainId]);
     const gets = proxy.log.filter((l) => isLayerGet(l.url, l.method));
     assert.equal(gets.length, 2, JSON.stringify(gets));
     assert.equal(gets[0]!.range, undefined);
@@ -94,8 +128,12 @@ test('a pull that gives up keeps the partial layer, and the next pull resumes it
 
     proxy.setRule(() => ({ kind: 'pass' }));
     proxy.log.length = 0;
-    const [r] = await w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast });
+    const { statuses, onProgress } = layerStatuses();
+    const [r] = await w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast, onProgress });
     assert.equal(r!.upToDate, false);
+    // The partial ingest is read from its start while the rest arrives.
+    assertPipelined(statuses);
+    assert.equal(w.images.records.layers.all().length, 1);
     const gets = proxy.log.filter((l) => isLayerGet(l.url, l.method));
     assert.equal(gets.length, 1);
     assert.equal(gets[0]!.range, `bytes=${partial}-`, 'the second pull asked only for the missing bytes');
@@ -105,22 +143,33 @@ test('a pull that gives up keeps the partial layer, and the next pull resumes it
   }
 });
 
-test('a tampered layer fails with DIGEST_MISMATCH and nothing is stored', async () => {
-  proxy.setRule((req) => (isLayerGet(req.url, req.method) ? { kind: 'flip', offset: 1000 } : { kind: 'pass' }));
-  const w = await Wharf.open({ root: path.join(work, 'tamper') });
-  try {
-    await assert.rejects(w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast }), (err) => {
-      assert.ok(is(err, 'DIGEST_MISMATCH'), String(err));
-      return true;
-    });
-    assert.equal(await w.content.info(layer.digest as never), undefined);
-    assert.deepEqual(await (w.content as LocalContentStore).listIngests(), []);
-    assert.deepEqual(w.images.records.images.all(), []);
-    assert.deepEqual(w.images.records.layers.all(), []);
-  } finally {
-    w.close();
-  }
-});
+// Offset 1000 breaks the deflate stream (gunzip fails while the layer downloads); offset 4 is the gzip header's
+// mtime, which gunzip ignores: the whole layer unpacks with the right diff ID, and only the compressed digest
+// (checked before the layer is committed) refuses it.
+for (const [offset, what] of [
+  [1000, 'gunzip fails mid-layer'],
+  [4, 'the tar unpacks whole'],
+] as const) {
+  test(`a tampered layer fails with DIGEST_MISMATCH and nothing is stored (${what})`, async () => {
+    proxy.setRule((req) => (isLayerGet(req.url, req.method) ? { kind: 'flip', offset } : { kind: 'pass' }));
+    const w = await Wharf.open({ root: path.join(work, `tamper-${offset}`) });
+    try {
+      const { statuses, onProgress } = layerStatuses();
+      await assert.rejects(w.registries.pull(`${proxy.host}/f/bb:1`, { remote: fast, onProgress }), (err) => {
+        assert.ok(is(err, 'DIGEST_MISMATCH'), String(err));
+        return true;
+      });
+      assertPipelined(statuses);
+      assert.equal(await w.content.info(layer.digest as never), undefined);
+      assert.deepEqual(await (w.content as LocalContentStore).listIngests(), []);
+      assert.deepEqual(w.images.records.images.all(), []);
+      assert.deepEqual(w.images.records.layers.all(), []);
+      assert.deepEqual(await snapshotsOf(w), [], 'no snapshot, not even a half-unpacked one');
+    } finally {
+      w.close();
+    }
+  });
+}
 
 test('an upload whose connection drops is started over and the push succeeds', async () => {
   const src = await Wharf.open({ root: path.join(work, 'src') });
