@@ -97,12 +97,12 @@ export async function copyFromContainer(
   }
   const dst = await fsp.stat(dest).catch(() => undefined);
   if (dst?.isDirectory()) {
-    await undoFailedCopy(dest, contentsOnly ? undefined : path.join(dest, path.basename(abs)), async () => {
+    await undoFailedCopy(contentsOnly ? undefined : path.join(dest, path.basename(abs)), async () => {
       if (excludes.length) await untarInto(dest, tarOf(abs, '.', undefined, excludes));
       else if (map)
         await untarInto(dest, contentsOnly ? tarOf(abs, '.') : tarOf(path.dirname(abs), path.basename(abs)));
       else await run('cp', ['-a', '--', contentsOnly ? `${abs}/.` : abs, dest]);
-    });
+    }).catch((err: unknown) => Promise.reject(toolDiskFull(err, dest)));
     return;
   }
   if (dst && st.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
@@ -113,30 +113,33 @@ export async function copyFromContainer(
   if (!parent?.isDirectory())
     throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`);
   const to = dest.replace(/\/+$/, '') || '/';
-  await undoFailedCopy(to, to, async () => {
+  await undoFailedCopy(to, async () => {
     if (map) {
       if (dst) await fsp.rm(to, { force: true });
       await untarInto(path.dirname(path.resolve(to)), tarOf(path.dirname(abs), path.basename(abs), path.basename(to)));
     } else await run('cp', ['-a', '-T', '--', abs, to]);
-  });
+  }).catch((err: unknown) => Promise.reject(toolDiskFull(err, to)));
 }
 
 /**
- * Copy onto the host path `place` with `copy`; if it fails, remove `made` (what it writes, unless that was there
- * before: a partial file on a full disk is no copy) and say a full disk as every full-disk error says it, with the
- * place: cp(1)'s and tar(1)'s failures reach us as text.
+ * Run `copy`; if it fails, remove `made` (the entry it writes, unless that was there before: a partial file on a full
+ * disk is no copy) before the error goes on.
  */
-async function undoFailedCopy(place: string, made: string | undefined, copy: () => Promise<void>): Promise<void> {
+async function undoFailedCopy(made: string | undefined, copy: () => Promise<void>): Promise<void> {
   const existed = made !== undefined && (await lstatOrUndef(made)) !== undefined;
   try {
     await copy();
   } catch (err) {
     if (made !== undefined && !existed) await fsp.rm(made, { recursive: true, force: true }).catch(() => {});
-    const text = err instanceof Error ? err.message : String(err);
-    const code = /No space left on device/.test(text) ? 'ENOSPC' : /Disk quota exceeded/.test(text) ? 'EDQUOT' : '';
-    if (!code) throw err;
-    throw withDiskFullPlace(Object.assign(new Error(text), { code }), path.resolve(place));
+    throw err;
   }
+}
+
+/** cp(1)'s and tar(1)'s failures reach us as text: a full disk among them said as every full-disk error is. */
+function toolDiskFull(err: unknown, place: string): unknown {
+  const text = err instanceof Error ? err.message : String(err);
+  const code = /No space left on device/.test(text) ? 'ENOSPC' : /Disk quota exceeded/.test(text) ? 'EDQUOT' : '';
+  return code ? withDiskFullPlace(Object.assign(new Error(text), { code }), path.resolve(place)) : err;
 }
 
 /** Unpack a tar stream into a host directory with GNU tar (owners and modes kept, as `cp -a` does). */
@@ -187,7 +190,9 @@ export async function copyToContainer(
   const sst = await lstatOrUndef(srcAbs);
   if (!sst) throw new WharfError('NOT_FOUND', `stat ${src}: no such file or directory`);
   if (tst?.isDirectory()) {
-    await apply(contentsOnly ? gnuTarOf(srcAbs, '.') : gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs)), target);
+    await undoFailedCopy(contentsOnly ? undefined : path.join(target, path.basename(srcAbs)), () =>
+      apply(contentsOnly ? gnuTarOf(srcAbs, '.') : gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs)), target),
+    );
     return;
   }
   if (tst && sst.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
@@ -198,7 +203,9 @@ export async function copyToContainer(
     throw new WharfError('NOT_FOUND', `Could not find the file ${path.posix.dirname(destNorm)} in container`);
   // A new name (or replacing a file): the tar's top entry is renamed to the destination's last component.
   const base = path.posix.basename(destNorm);
-  await apply(gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir);
+  await undoFailedCopy(path.join(parentDir, base), () =>
+    apply(gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir),
+  );
 }
 
 /** Docker's container path stat (`X-Docker-Container-Path-Stat` of the archive endpoint): Go's os.FileMode bits. */

@@ -31,6 +31,8 @@ let reg: ServedRegistry | undefined;
 let busyboxTar = '';
 let otherArchive = '';
 let payload = '';
+/** The PID of container `up`'s process: its files as the host sees them are under /proc/<pid>/root. */
+let upPid = 0;
 const cli = (args: string[], opts?: Parameters<typeof runCli>[2]) => runCli(root, args, opts);
 
 before(async () => {
@@ -55,6 +57,7 @@ before(async () => {
 
   ok(await cli(['import', '-c', 'CMD ["sh"]', busyboxTar, 'busybox']), 'import');
   ok(await cli(['run', '-d', '--name', 'up', 'busybox', 'sh', '-c', 'echo started; exec sleep 100000']), 'run up');
+  upPid = Number(ok(await cli(['inspect', '-f', '{{.State.Pid}}', 'up']), 'inspect up').stdout.trim());
   ok(await cli(['run', '-d', '--name', 'up2', 'busybox', 'sleep', '100000']), 'run up2');
   ok(await cli(['run', '-d', '--name', 'ends', 'busybox', 'sleep', '100000']), 'run ends');
   // `made` is started by the sweep and runs on: a container that ended on the full disk is a case of its own below.
@@ -84,7 +87,7 @@ interface Verb {
   opts?: () => Parameters<typeof runCli>[2];
   /** What it prints when it succeeds. */
   stdout?: RegExp;
-  /** A file the verb writes under the root, which a failure must not leave behind (partial or temp files). */
+  /** A file the verb writes, which a failure must not leave behind (a partial file). */
   writes?: () => string;
   /** Where the error may also say the disk is full, other than a path under the root. */
   where?: string;
@@ -119,6 +122,7 @@ const VERBS: Verb[] = [
     args: () => ['cp', payload, 'up:/payload'],
     stdout: /^$/,
     where: '/payload in container up',
+    writes: () => `/proc/${upPid}/root/payload`,
   },
   {
     name: 'cp out of a container (onto the full disk)',
