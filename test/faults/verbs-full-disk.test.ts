@@ -22,8 +22,12 @@ import { makeBusyboxTar } from '../helpers/busybox.js';
 import { serveRegistry, type ServedRegistry } from '../helpers/registry-serve.js';
 import { fillDisk, unmountAll } from './helpers.js';
 
-/** Free space of each rung, in KiB: none at all, the database's notes, a small file (no layer fits in any). */
-const RUNGS_KIB = [0, 64, 512];
+/**
+ * Free space of each rung, in KiB: none at all, then more and more room for the database's notes and small files (no
+ * layer fits in any). Where each verb's first write fails moves with the rungs: finer rungs found more (a start's
+ * network made but not recorded at ~160 KiB, a database write failing half-way at 32 KiB).
+ */
+const RUNGS_KIB = [0, 32, 96, 160, 256, 512];
 
 let work = '';
 let root = '';
@@ -91,6 +95,8 @@ interface Verb {
   writes?: () => string;
   /** Where the error may also say the disk is full, other than a path under the root. */
   where?: string;
+  /** What a failure may have printed on stdout before the disk stopped it (else nothing). */
+  printedBefore?: RegExp;
 }
 
 /** Docker's `start` adds one line naming the containers that failed after each one's own error (docker CLI 28). */
@@ -101,7 +107,14 @@ const VERBS: Verb[] = [
   { name: 'create', args: () => ['create', '--name', 'v-create', 'busybox', 'true'], stdout: /^[0-9a-f]{64}\n$/ },
   // Not named: a run whose start fails keeps its created container, as Docker's does.
   { name: 'run -d', args: () => ['run', '-d', 'busybox', 'sleep', '100000'], stdout: /^[0-9a-f]{64}\n$/ },
-  { name: 'run --rm (attached)', args: () => ['run', '--rm', 'busybox', 'echo', 'hi'], stdout: /^hi\n$/ },
+  {
+    // The container may have run (and printed) before recording its end found the disk full. A failed one may stay
+    // behind (created or exited) in spite of --rm: removing it needs room in the database too.
+    name: 'run --rm (attached)',
+    args: () => ['run', '--rm', 'busybox', 'echo', 'hi'],
+    stdout: /^hi\n$/,
+    printedBefore: /^hi\n$/,
+  },
   { name: 'start', args: () => ['start', 'made'], stdout: /^made\n$/ },
   { name: 'stop', args: () => ['stop', '-t', '0', 'up2'], stdout: /^up2\n$/ },
   { name: 'rm', args: () => ['rm', 'old'], stdout: /^old\n$/ },
@@ -149,6 +162,8 @@ const VERBS: Verb[] = [
     name: 'system prune',
     args: () => ['system', 'prune', '-f', '--filter', 'label=sweep=prune'],
     stdout: /Total reclaimed space/,
+    // What it deleted before the disk stopped it (the containers come first) is said, as it is gone.
+    printedBefore: /^Deleted Containers:\n[0-9a-f]{64}\n\n$/,
   },
 ];
 
@@ -163,7 +178,7 @@ function assertSucceeded(v: Verb, r: CliResult): void {
 async function assertFullDiskFailure(v: Verb, r: CliResult, freeKiB: number): Promise<void> {
   const what = `${v.name} with ${freeKiB} KiB free`;
   assert.notEqual(r.code, 0, `${what} exited 0`);
-  assert.equal(r.stdout, '', `${what} printed on stdout`);
+  if (!(r.stdout && v.printedBefore?.test(r.stdout))) assert.equal(r.stdout, '', `${what} printed on stdout`);
   assert.doesNotMatch(r.stderr, /^\s+at /m, `${what} printed a stack trace:\n${r.stderr}`);
   const lines = r.stderr.trimEnd().split('\n');
   if (v.name === 'start' && lines.length === 2 && START_SUMMARY.test(lines[1]!)) lines.pop();
@@ -262,7 +277,4 @@ test('a container that ends while the disk is full is seen as exited, and --repa
   }
   assert.deepEqual(await leftovers(), []);
   ok(await cli(['start', 'ends']), 'start again');
-  // A `run --rm` that failed does not keep its container.
-  const commands = ok(await cli(['ps', '-a', '--no-trunc', '--format', '{{.Command}}']), 'ps').stdout;
-  assert.doesNotMatch(commands, /echo hi/);
 });

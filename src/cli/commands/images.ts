@@ -354,10 +354,17 @@ export function register(program: Command, ctx: CliContext): void {
       const { parsePlatform } = await import('../../oci/index.js');
       const platform = o.platform === undefined ? undefined : parsePlatform(o.platform);
       // Opened first: a stream of a file that cannot be opened fails later, as an 'error' event no one listens to yet
-      // (a stack trace instead of one line).
-      const src = o.input ? (await fsp.open(path.resolve(o.input))).createReadStream() : process.stdin;
-      const res = await w.images.archives.load(src, platform ? { platform } : {});
-      for (const l of res.loaded) ctx.stdout.write(l.name ? `Loaded image: ${l.name}\n` : `Loaded image ID: ${l.id}\n`);
+      // (a stack trace instead of one line). Destroyed (and so closed) at the end: a load that fails before reading
+      // it would leave the file to the garbage collector, which warns on stderr.
+      const fh = o.input ? await fsp.open(path.resolve(o.input)) : undefined;
+      const src = fh ? fh.createReadStream() : process.stdin;
+      try {
+        const res = await w.images.archives.load(src, platform ? { platform } : {});
+        for (const l of res.loaded)
+          ctx.stdout.write(l.name ? `Loaded image: ${l.name}\n` : `Loaded image ID: ${l.id}\n`);
+      } finally {
+        if (fh) src.destroy();
+      }
     });
   const loadOptions = (c: Command) =>
     c
