@@ -3,10 +3,11 @@
  * clear line and a non-zero exit; a full disk says 'no space left on device' and where").
  *
  * One small tmpfs is the root, with busybox, containers, a volume, a network and a tag made while there was room.
- * Each verb then climbs a ladder of free space: the disk full to the byte (not even the database can grow), room for
- * the database's notes only, room for a small file. On every rung the verb either succeeds or fails cleanly: a
- * non-zero exit, nothing on stdout, exactly one line on stderr saying "no space left on device" and a path under the
- * root, no stack trace, and no partial file where it writes. It stops climbing once it succeeds. Then the filler
+ * Each verb then climbs a ladder of free space: the disk full to the byte (not even the database can grow), then
+ * more and more room for the database's notes and small files. On every rung the verb either succeeds or fails
+ * cleanly: a non-zero exit, nothing on stdout (but what it did before the disk stopped it), exactly one line on stderr
+ * saying "no space left on device" and where, no stack trace, and no partial or temporary file where it writes. It
+ * stops climbing once it succeeds. A container that ends while the disk is full is a test of its own. Then the filler
  * goes, `system check` must find nothing, and every verb that never succeeded must succeed now. (`commit`, `build`,
  * `pull` and `load` of a new image have files of their own: test/faults/*-full-disk.test.ts.)
  */
