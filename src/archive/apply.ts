@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type * as tar from 'tar-stream';
 import { Digester, type Digest } from '../digest/index.js';
-import { WharfError, isErrno } from '../errors/index.js';
+import { WharfError, isDiskFull, isErrno, withDiskFullPlace } from '../errors/index.js';
 import { decompressStream } from './decompress.js';
 import { isOverlayWhiteout, makeNode, makeWhiteout, setOpaque, writeXattrs } from './fsmeta.js';
 import { normalizeEntryName, resolveInRoot } from './paths.js';
@@ -453,6 +453,8 @@ export async function applyLayer(layer: Readable, target: string, opts: ApplyOpt
         await drainEntry(entry);
       } catch (err) {
         if (firstError !== undefined || err instanceof WharfError) throw err;
+        // A full disk is no fault of the layer: said as every full-disk error is, with the entry and the target.
+        if (isDiskFull(err)) throw withDiskFullPlace(err, `${JSON.stringify(entry.header.name)} in ${root}`);
         const msg = err instanceof Error ? err.message : String(err);
         throw new WharfError(
           'INTERNAL',

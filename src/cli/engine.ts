@@ -63,9 +63,10 @@ export function engineSettings(env: NodeJS.ProcessEnv = process.env): { usernsRe
 
 /**
  * SQLite says only "database or disk is full", or "disk I/O error" when not even its shared-memory file can grow:
- * on a full disk say so and where, as every full-disk error should.
+ * on a full disk say so and where, as every full-disk error should. Verbs that report each container's failure
+ * themselves (`start`, `rm`, `stop`, …) pass their errors through this too: those never reach withEngine's catch.
  */
-function diskFullError(err: unknown, root: string): WharfError | undefined {
+export function diskFullError(err: unknown, root: string): WharfError | undefined {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
   if (code !== 'SQLITE_FULL') {

@@ -11,6 +11,7 @@ import {
   setupNetwork,
   spawnPortProxy,
   startPortProxy,
+  teardownNetwork,
   type UserNetworkJoin,
   type NetworkSetup,
 } from '../network/index.js';
@@ -124,7 +125,16 @@ async function startNetworkWith(
   });
   // A bridge network holds host resources (netns, veth, iptables rules). Other modes hold none and are recorded with
   // the start's claim.
-  if (net.netnsName) record(net);
+  if (net.netnsName) {
+    try {
+      record(net);
+    } catch (err) {
+      // Not recorded (a database too full to grow): the start's teardown, which goes by the record, would not find
+      // it, and the next start would fail on the namespace left behind. Undone here, as it was made.
+      await teardownNetwork(rec.id, net).catch(() => {});
+      throw err;
+    }
+  }
   if (joins?.length) attach?.announce(rec.id, undefined, net.endpoints);
   // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
   const routes = proxyRoutes(net.ports, net.ip);

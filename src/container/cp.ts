@@ -2,7 +2,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { WharfError, isErrno } from '../errors/index.js';
+import { WharfError, isErrno, withDiskFullPlace } from '../errors/index.js';
 import { applyLayer, resolveInRoot, reownTar } from '../archive/index.js';
 import { ownerToHost, run, spawn, tarOwnerOf, type IdMap } from '../util/index.js';
 
@@ -61,6 +61,11 @@ function gnuTarOf(dir: string, entry: string, rename?: string, excludes: readonl
   const out = new PassThrough();
   child.stdout.pipe(out, { end: false });
   child.on('error', (e) => out.destroy(e));
+  // A reader that gave up (the copy failed: a full disk) destroys the stream; tar, blocked on a full pipe, would keep
+  // the command from ever exiting.
+  out.once('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  });
   child.on('close', (code) => {
     if (code === 0) out.end();
     else out.destroy(new WharfError('INTERNAL', `tar of ${path.join(dir, entry)} failed: ${err.trim()}`));
@@ -92,9 +97,12 @@ export async function copyFromContainer(
   }
   const dst = await fsp.stat(dest).catch(() => undefined);
   if (dst?.isDirectory()) {
-    if (excludes.length) await untarInto(dest, tarOf(abs, '.', undefined, excludes));
-    else if (map) await untarInto(dest, contentsOnly ? tarOf(abs, '.') : tarOf(path.dirname(abs), path.basename(abs)));
-    else await run('cp', ['-a', '--', contentsOnly ? `${abs}/.` : abs, dest]);
+    await undoFailedCopy(contentsOnly ? undefined : path.join(dest, path.basename(abs)), async () => {
+      if (excludes.length) await untarInto(dest, tarOf(abs, '.', undefined, excludes));
+      else if (map)
+        await untarInto(dest, contentsOnly ? tarOf(abs, '.') : tarOf(path.dirname(abs), path.basename(abs)));
+      else await run('cp', ['-a', '--', contentsOnly ? `${abs}/.` : abs, dest]);
+    }).catch((err: unknown) => Promise.reject(toolDiskFull(err, dest)));
     return;
   }
   if (dst && st.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
@@ -105,10 +113,33 @@ export async function copyFromContainer(
   if (!parent?.isDirectory())
     throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`);
   const to = dest.replace(/\/+$/, '') || '/';
-  if (map) {
-    if (dst) await fsp.rm(to, { force: true });
-    await untarInto(path.dirname(path.resolve(to)), tarOf(path.dirname(abs), path.basename(abs), path.basename(to)));
-  } else await run('cp', ['-a', '-T', '--', abs, to]);
+  await undoFailedCopy(to, async () => {
+    if (map) {
+      if (dst) await fsp.rm(to, { force: true });
+      await untarInto(path.dirname(path.resolve(to)), tarOf(path.dirname(abs), path.basename(abs), path.basename(to)));
+    } else await run('cp', ['-a', '-T', '--', abs, to]);
+  }).catch((err: unknown) => Promise.reject(toolDiskFull(err, to)));
+}
+
+/**
+ * Run `copy`; if it fails, remove `made` (the entry it writes, unless that was there before: a partial file on a full
+ * disk is no copy) before the error goes on.
+ */
+async function undoFailedCopy(made: string | undefined, copy: () => Promise<void>): Promise<void> {
+  const existed = made !== undefined && (await lstatOrUndef(made)) !== undefined;
+  try {
+    await copy();
+  } catch (err) {
+    if (made !== undefined && !existed) await fsp.rm(made, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** cp(1)'s and tar(1)'s failures reach us as text: a full disk among them said as every full-disk error is. */
+function toolDiskFull(err: unknown, place: string): unknown {
+  const text = err instanceof Error ? err.message : String(err);
+  const code = /No space left on device/.test(text) ? 'ENOSPC' : /Disk quota exceeded/.test(text) ? 'EDQUOT' : '';
+  return code ? withDiskFullPlace(Object.assign(new Error(text), { code }), path.resolve(place)) : err;
 }
 
 /** Unpack a tar stream into a host directory with GNU tar (owners and modes kept, as `cp -a` does). */
@@ -138,11 +169,16 @@ export async function copyToContainer(
   const apply = async (tar: Readable, into: string): Promise<void> => {
     // Into a remapped container: its own ids (root without -a) become its host ids.
     const map = opts.idMap;
-    await applyLayer(tar, into, {
-      whiteouts: 'none',
-      sameOwner: opts.archive === true,
-      ...(map ? { owner: (uid: number, gid: number) => ownerToHost(map, uid, gid) } : {}),
-    });
+    try {
+      await applyLayer(tar, into, {
+        whiteouts: 'none',
+        sameOwner: opts.archive === true,
+        ...(map ? { owner: (uid: number, gid: number) => ownerToHost(map, uid, gid) } : {}),
+      });
+    } catch (err) {
+      tar.destroy(); // its producer (gnuTarOf's tar) ends with it
+      throw err;
+    }
   };
   if (typeof src !== 'string') {
     if (!tst?.isDirectory()) throw new WharfError('NOT_FOUND', `Could not find the file ${dest} in container`);
@@ -154,7 +190,9 @@ export async function copyToContainer(
   const sst = await lstatOrUndef(srcAbs);
   if (!sst) throw new WharfError('NOT_FOUND', `stat ${src}: no such file or directory`);
   if (tst?.isDirectory()) {
-    await apply(contentsOnly ? gnuTarOf(srcAbs, '.') : gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs)), target);
+    await undoFailedCopy(contentsOnly ? undefined : path.join(target, path.basename(srcAbs)), () =>
+      apply(contentsOnly ? gnuTarOf(srcAbs, '.') : gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs)), target),
+    );
     return;
   }
   if (tst && sst.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
@@ -165,7 +203,9 @@ export async function copyToContainer(
     throw new WharfError('NOT_FOUND', `Could not find the file ${path.posix.dirname(destNorm)} in container`);
   // A new name (or replacing a file): the tar's top entry is renamed to the destination's last component.
   const base = path.posix.basename(destNorm);
-  await apply(gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir);
+  await undoFailedCopy(path.join(parentDir, base), () =>
+    apply(gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs), base), parentDir),
+  );
 }
 
 /** Docker's container path stat (`X-Docker-Container-Path-Stat` of the archive endpoint): Go's os.FileMode bits. */

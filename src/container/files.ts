@@ -1,4 +1,5 @@
 import { familiarString } from '../reference/index.js';
+import { isDiskFull, withDiskFullPlace } from '../errors/index.js';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { tarDirectory, type Change, type TarOptions } from '../archive/index.js';
@@ -169,7 +170,13 @@ export class ContainerFiles {
     opts: { archive?: boolean } = {},
   ): Promise<void> {
     await this.#withCpRoot(idOrName, (rootfs, rec) =>
-      copyToContainer(rootfs, src, dest, { ...opts, ...(rec.idMap ? { idMap: rec.idMap } : {}) }),
+      copyToContainer(rootfs, src, dest, { ...opts, ...(rec.idMap ? { idMap: rec.idMap } : {}) }).catch(
+        (err: unknown) => {
+          // A full disk named by the container's path: the host path of a running one is /proc/<pid>/root/….
+          const full = [err, (err as Error).cause].find(isDiskFull);
+          throw full ? withDiskFullPlace(full, `${dest} in container ${rec.name}`) : err;
+        },
+      ),
     );
   }
 

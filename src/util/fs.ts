@@ -10,7 +10,7 @@ import {
   type Dirent,
 } from 'node:fs';
 import * as path from 'node:path';
-import { isErrno } from '../errors/index.js';
+import { isErrno, withDiskFullPlace } from '../errors/index.js';
 
 /** fsync a directory so that a rename inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -37,18 +37,20 @@ export async function atomicWriteFile(
   const dir = path.dirname(file);
   await fsp.mkdir(dir, { recursive: true });
   const tmp = tempNameFor(file);
-  const fh = await fsp.open(tmp, 'w', mode);
   try {
-    await fh.writeFile(data);
-    if (durable) await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    const fh = await fsp.open(tmp, 'w', mode);
+    try {
+      await fh.writeFile(data);
+      if (durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await fsp.rename(tmp, file);
   } catch (err) {
+    // A failed write (a full disk above all) leaves no half-written temp file behind, and says which file it was:
+    // Node's message of a failed write() names none.
     await fsp.rm(tmp, { force: true });
-    throw err;
+    throw withDiskFullPlace(err, file);
   }
   if (durable) await fsyncDir(dir);
 }
@@ -59,12 +61,13 @@ export async function atomicWriteFile(
  */
 export function replaceFileSync(file: string, data: string | Uint8Array, mode = 0o644): void {
   const tmp = tempNameFor(file);
-  writeFileSync(tmp, data, { mode });
   try {
+    writeFileSync(tmp, data, { mode });
     renameSync(tmp, file);
   } catch (err) {
+    // As atomicWriteFile: no half-written temp file left, and a full disk says which file.
     removeTreeSync(tmp);
-    throw err;
+    throw withDiskFullPlace(err, file);
   }
 }
 

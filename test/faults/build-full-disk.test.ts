@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ok, runCli } from '../helpers/cli.js';
 import { makeBusyboxTar } from '../helpers/busybox.js';
+import { unmountAll } from './helpers.js';
 
 let work = '';
 let root = '';
@@ -31,11 +32,7 @@ before(async () => {
 
 after(async () => {
   if (root) {
-    const mounts = execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((m) => m === root || m.startsWith(root + '/'))
-      .sort((a, b) => b.length - a.length);
-    for (const m of mounts) execFileSync('umount', ['-l', m]);
+    unmountAll(root);
   }
   if (work) await rm(work, { recursive: true, force: true });
 });

@@ -1,6 +1,10 @@
-/** Fault injection: start a CLI command that stops itself at a named step (WHARF_TEST_PAUSE_AT), then kill it. */
-import { spawn, type ChildProcess } from 'node:child_process';
+/**
+ * Fault injection: start a CLI command that stops itself at a named step (WHARF_TEST_PAUSE_AT), then kill it; fill a
+ * small tmpfs root up to its last bytes for the full-disk tests.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WHARF_BIN } from '../helpers/cli.js';
 
@@ -62,4 +66,30 @@ export async function waitStopped(pid: number, what: string): Promise<void> {
     await sleep(50);
   }
   throw new Error(`${what} did not reach its step`);
+}
+
+/**
+ * Fill the file system of `root` (a small tmpfs) with the file `<root>/fill` up to ENOSPC, then give back `freeKiB`
+ * (room for the database's notes, not for a layer; 0: full to the byte). A filler already there is replaced, so every
+ * call leaves the same free space. Returns the filler's path (remove it to give the space back).
+ */
+export function fillDisk(root: string, freeKiB: number): string {
+  const fill = path.join(root, 'fill');
+  execFileSync('rm', ['-f', fill]);
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${fill}`, 'bs=64k'], { stdio: 'ignore' });
+  } catch {
+    // dd stops at ENOSPC: the disk is full
+  }
+  if (freeKiB > 0) execFileSync('truncate', ['-s', `-${freeKiB}K`, fill]);
+  return fill;
+}
+
+/** Unmount `dir` and everything mounted under it, deepest first (a test's tmpfs root and what ran on it). */
+export function unmountAll(dir: string): void {
+  const mounts = execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((m) => m === dir || m.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) execFileSync('umount', ['-l', m]);
 }

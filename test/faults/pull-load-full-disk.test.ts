@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { ok, runCli, tempRoot } from '../helpers/cli.js';
 import { makeBusyboxTar } from '../helpers/busybox.js';
 import { serveRegistry, type ServedRegistry } from '../helpers/registry-serve.js';
+import { fillDisk, unmountAll } from './helpers.js';
 
 let src: { root: string; cleanup(): Promise<void> };
 let root = '';
@@ -37,27 +38,9 @@ before(async () => {
 
 after(async () => {
   await reg?.stop();
-  if (root) {
-    const mounts = execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((m) => m === root || m.startsWith(root + '/'))
-      .sort((a, b) => b.length - a.length);
-    for (const m of mounts) execFileSync('umount', ['-l', m]);
-  }
+  if (root) unmountAll(root);
   await src?.cleanup();
 });
-
-/** Fill the disk, then free `freeKiB`: room for the database's notes, not for a layer. */
-async function nearlyFull(freeKiB: number): Promise<string> {
-  const fill = path.join(root, 'fill');
-  try {
-    execFileSync('dd', ['if=/dev/zero', `of=${fill}`, 'bs=64k'], { stdio: 'ignore' });
-  } catch {
-    // dd stops at ENOSPC: the disk is full
-  }
-  execFileSync('truncate', ['-s', `-${freeKiB}K`, fill]);
-  return fill;
-}
 
 async function leftovers(): Promise<string[]> {
   const out: string[] = [];
@@ -75,7 +58,7 @@ for (const [op, args] of [
   ['load', () => ['load', '-i', archive]],
 ] as const) {
   test(`${op} on a full disk says "no space left on device" and where, and leaves nothing behind`, async () => {
-    const fill = await nearlyFull(256);
+    const fill = fillDisk(root, 256);
     try {
       const r = await cli(args());
       assert.notEqual(r.code, 0, `${op} exited 0: ${r.stdout}`);

@@ -5,6 +5,7 @@ import { parseDockerTime } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
+import { diskFullError } from '../engine.js';
 
 /** The `container` management command, created once and shared by every file that adds container verbs. */
 export function containerGroup(program: Command): Command {
@@ -119,7 +120,7 @@ export async function forEachContainer(
     try {
       await fn(n);
     } catch (err) {
-      ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+      ctx.stderr.write(`Error: ${((diskFullError(err, ctx.globals().root) ?? err) as Error).message}\n`);
       ctx.setExitCode(1);
     }
   }

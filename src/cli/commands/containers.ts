@@ -7,7 +7,7 @@ import type { StartOptions } from '../../container/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { formatError } from '../errors.js';
-import { confirm, withEngine } from '../engine.js';
+import { confirm, diskFullError, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
 import {
   containerGroup,
@@ -197,7 +197,8 @@ function verbs(parent: Command, ctx: CliContext): void {
           throw new WharfError('INVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
         }
         const fail = (err: unknown): void => {
-          ctx.stderr.write(`${formatError(err, ctx.globals().logLevel === 'debug')}\n`);
+          const shown = diskFullError(err, ctx.globals().root) ?? err;
+          ctx.stderr.write(`${formatError(shown, ctx.globals().logLevel === 'debug')}\n`);
           ctx.setExitCode(1);
         };
         if (o.attach || o.interactive) {

@@ -1,7 +1,7 @@
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { WharfError } from '../../errors/index.js';
+import { WharfError, withDiskFullPlace } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
 import {
   imageHistory,
@@ -327,6 +327,8 @@ export function register(program: Command, ctx: CliContext): void {
         await w.images.archives.save(names, createWriteStream(tmp));
         await fsp.rename(tmp, out);
         await fsyncDir(path.dirname(out));
+      } catch (err) {
+        throw withDiskFullPlace(err, out); // Node's message of a failed write() names no file
       } finally {
         await fsp.rm(tmp, { force: true });
       }
@@ -351,9 +353,18 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const { parsePlatform } = await import('../../oci/index.js');
       const platform = o.platform === undefined ? undefined : parsePlatform(o.platform);
-      const src = o.input ? createReadStream(path.resolve(o.input)) : process.stdin;
-      const res = await w.images.archives.load(src, platform ? { platform } : {});
-      for (const l of res.loaded) ctx.stdout.write(l.name ? `Loaded image: ${l.name}\n` : `Loaded image ID: ${l.id}\n`);
+      // Opened first: a stream of a file that cannot be opened fails later, as an 'error' event no one listens to yet
+      // (a stack trace instead of one line). Destroyed (and so closed) at the end: a load that fails before reading
+      // it would leave the file to the garbage collector, which warns on stderr.
+      const fh = o.input ? await fsp.open(path.resolve(o.input)) : undefined;
+      const src = fh ? fh.createReadStream() : process.stdin;
+      try {
+        const res = await w.images.archives.load(src, platform ? { platform } : {});
+        for (const l of res.loaded)
+          ctx.stdout.write(l.name ? `Loaded image: ${l.name}\n` : `Loaded image ID: ${l.id}\n`);
+      } finally {
+        if (fh) src.destroy();
+      }
     });
   const loadOptions = (c: Command) =>
     c

@@ -5,7 +5,7 @@ import type { NetworkView } from '../../network/index.js';
 import { parsePruneFilter, prunable } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, withEngine } from '../engine.js';
+import { collect, confirm, diskFullError, withEngine } from '../engine.js';
 import { writeInspect } from './container-info.js';
 
 function keyValues(list: readonly string[]): Record<string, string> {
@@ -154,7 +154,8 @@ export function register(program: Command, ctx: CliContext): void {
             ctx.stdout.write(`${n}\n`);
           } catch (err) {
             if (o.force && (err as WharfError).code === 'NOT_FOUND') continue;
-            ctx.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
+            const shown = (diskFullError(err, ctx.globals().root) ?? err) as Error;
+            ctx.stderr.write(`Error response from daemon: ${shown.message}\n`);
             ctx.setExitCode(1);
           }
         }

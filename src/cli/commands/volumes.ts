@@ -5,7 +5,7 @@ import type { Wharf } from '../../engine/index.js';
 import { humanSize } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, withEngine } from '../engine.js';
+import { collect, confirm, diskFullError, withEngine } from '../engine.js';
 import { writeInspect } from './container-info.js';
 
 /** Docker's `volume inspect` shape (the library's volumeInspect). */
@@ -121,7 +121,7 @@ export function register(program: Command, ctx: CliContext): void {
             await w.volumes.remove(n, { force: o.force === true });
             ctx.stdout.write(`${n}\n`);
           } catch (err) {
-            ctx.stderr.write(`Error: ${(err as Error).message}\n`);
+            ctx.stderr.write(`Error: ${((diskFullError(err, ctx.globals().root) ?? err) as Error).message}\n`);
             ctx.setExitCode(1);
           }
         }
