@@ -2,7 +2,7 @@ import type { EventLog } from '../events/index.js';
 import type { AttachOptions, MonitorHealth, StartMonitorOptions } from '../runtime/index.js';
 import { monitorEvents } from './events.js';
 import type { ContainerPaths } from './paths.js';
-import { wharfBin } from './paths.js';
+import { wharfCommand } from './paths.js';
 import { monitorRestartPolicy } from './restart-policy.js';
 import { logPlan, type LogConfig } from './run-modes.js';
 import type { ContainerRecord } from './types.js';
@@ -53,7 +53,7 @@ export function taskMonitorOptions(i: TaskMonitorInput): StartMonitorOptions {
     ...(i.health ? { health: i.health } : {}),
     ...(i.events ? { events: monitorEvents(i.events, rec) } : {}),
     ...monitorLogOptions(hc.LogConfig),
-    cleanup: [process.execPath, wharfBin(), '--root', i.storeRoot, 'container', 'cleanup', rec.id],
+    cleanup: [...wharfCommand(), '--root', i.storeRoot, 'container', 'cleanup', rec.id],
     // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
     ...(i.attach ? { attach: { ...i.attach, claimCleanup: true } } : {}),
   };

@@ -45,6 +45,16 @@ export const sharedInitKeyOf = (parentChain: string | undefined, withInit: boole
   `init-of-${parentChain ?? 'scratch'}${withInit ? '+docker-init' : ''}`;
 
 /**
+ * The command that runs this installation's CLI from Node without bin/wharf's shell (the monitor's cleanup command):
+ * with the V8 flags bin/wharf gives every verb (keep the two alike). V8 rejects a code cache made under other flags
+ * (bin/load-bundle.cjs), so a process started without them would compile the whole bundle from source (~6 MB more
+ * resident, and slower) and rewrite the cache for the next verb to reject in turn.
+ */
+export function wharfCommand(): string[] {
+  return [process.execPath, '--max-semi-space-size=2', wharfBin()];
+}
+
+/**
  * The CLI's Node entry of this installation (bin/wharf.cjs, which bin/wharf runs), for the monitor's cleanup command;
  * run with process.execPath, so no shell wrapper in between.
  */

@@ -31,20 +31,66 @@ export function encodeFrame(type: Frame, payload: Buffer | string = Buffer.alloc
   return Buffer.concat([head, body]);
 }
 
-/** Splits a byte stream into frames; keeps the unfinished tail for the next chunk. */
+/** A part of a frame's payload, in the order it arrived; `last` ends the frame. */
+export interface FramePiece {
+  type: Frame;
+  payload: Buffer;
+  last: boolean;
+}
+
+/**
+ * Splits a byte stream into frames without waiting for a frame's end: each payload comes in pieces as its bytes
+ * arrive, each a view of the chunk pushed (valid as long as that chunk is: copy what you keep). Nothing of a chunk is
+ * held after push() returns (an unfinished header is copied), so a reader can reuse one read buffer, and output
+ * flows on without ever being held in memory as a whole frame.
+ */
+export class FrameSplitter {
+  readonly #head = Buffer.alloc(HEADER);
+  #headLen = 0;
+  #type: Frame = Frame.STDOUT;
+  /** Payload bytes of the current frame still to come; undefined between frames. */
+  #left: number | undefined;
+
+  push(chunk: Buffer): FramePiece[] {
+    const out: FramePiece[] = [];
+    let at = 0;
+    for (;;) {
+      if (this.#left === undefined) {
+        const n = Math.min(HEADER - this.#headLen, chunk.length - at);
+        chunk.copy(this.#head, this.#headLen, at, at + n);
+        this.#headLen += n;
+        at += n;
+        if (this.#headLen < HEADER) return out;
+        this.#headLen = 0;
+        this.#type = this.#head.readUInt8(0) as Frame;
+        this.#left = this.#head.readUInt32BE(1);
+        if (this.#left > MAX_FRAME)
+          throw new WharfError('INVALID_ARGUMENT', `attach frame of ${this.#left} bytes exceeds ${MAX_FRAME}`);
+      }
+      const n = Math.min(this.#left, chunk.length - at);
+      if (n === 0 && this.#left > 0) return out;
+      this.#left -= n;
+      out.push({ type: this.#type, payload: chunk.subarray(at, at + n), last: this.#left === 0 });
+      at += n;
+      if (this.#left === 0) this.#left = undefined;
+    }
+  }
+}
+
+/** Splits a byte stream into whole frames; keeps the unfinished one for the next chunk. */
 export class FrameDecoder {
-  private buf: Buffer = Buffer.alloc(0);
+  readonly #splitter = new FrameSplitter();
+  #parts: Buffer[] = [];
 
   push(chunk: Buffer): Array<{ type: Frame; payload: Buffer }> {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     const out: Array<{ type: Frame; payload: Buffer }> = [];
-    while (this.buf.length >= HEADER) {
-      const len = this.buf.readUInt32BE(1);
-      if (len > MAX_FRAME)
-        throw new WharfError('INVALID_ARGUMENT', `attach frame of ${len} bytes exceeds ${MAX_FRAME}`);
-      if (this.buf.length < HEADER + len) break;
-      out.push({ type: this.buf.readUInt8(0) as Frame, payload: this.buf.subarray(HEADER, HEADER + len) });
-      this.buf = this.buf.subarray(HEADER + len);
+    for (const p of this.#splitter.push(chunk)) {
+      if (!p.last) this.#parts.push(p.payload);
+      else if (this.#parts.length === 0) out.push({ type: p.type, payload: p.payload });
+      else {
+        out.push({ type: p.type, payload: Buffer.concat([...this.#parts, p.payload]) });
+        this.#parts = [];
+      }
     }
     return out;
   }

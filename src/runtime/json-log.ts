@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';
+import { closeSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type LogStream = 'stdout' | 'stderr';
@@ -13,6 +15,9 @@ export interface LogEntry {
   /** RFC 3339 with fractional seconds, UTC. */
   time: string;
 }
+
+/** How much of a log file one read takes. */
+const READ_BUFFER = 64 * 1024;
 
 /** Docker splits lines longer than 16 KiB into partial entries. */
 const MAX_LINE = 16 * 1024;
@@ -176,31 +181,46 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
   let offset = 0;
   let rest = '';
   let ino: number | undefined; // the live file's inode as last read
+  // One read buffer for the whole read, decoded at once: a new buffer a read (as a ReadStream's) would leave one
+  // garbage buffer outside V8's heap per 64 KiB, which the GC lets pile up to tens of MB while a `logs -f` runs.
+  const buf = Buffer.allocUnsafe(READ_BUFFER);
+  let decoder = new StringDecoder('utf8'); // a character cut by a read's end is finished by the next
   // Whole lines of `from` from `offset` on; a half-written last line waits for the next pass.
   const readFrom = async function* (from: string, end?: number): AsyncGenerator<LogEntry> {
-    let stream: ReturnType<typeof createReadStream>;
+    let size: number;
+    let fh: FileHandle;
     try {
-      const st = await fsp.stat(from);
-      const size = end ?? st.size;
+      size = end ?? (await fsp.stat(from)).size;
       if (size <= offset) return;
-      stream = createReadStream(from, { start: offset, end: size - 1 });
+      fh = await fsp.open(from, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    for await (const chunk of stream) {
-      offset += (chunk as Buffer).length;
-      rest += (chunk as Buffer).toString('utf8');
-      for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
-        const line = rest.slice(0, nl);
-        rest = rest.slice(nl + 1);
-        if (line.trim() === '') continue;
-        // A line that is not JSON (an entry torn by a full disk) is skipped, as Docker's json-file reader resets its
-        // decoder on a syntax error and reads on: one lost entry must not make the whole log unreadable.
-        const entry = parseEntry(line);
-        if (entry && keep(entry)) yield entry;
+    try {
+      while (offset < size) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - offset), offset);
+        if (bytesRead === 0) break;
+        offset += bytesRead;
+        rest += decoder.write(buf.subarray(0, bytesRead));
+        for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
+          const line = rest.slice(0, nl);
+          rest = rest.slice(nl + 1);
+          if (line.trim() === '') continue;
+          // A line that is not JSON (an entry torn by a full disk) is skipped, as Docker's json-file reader resets its
+          // decoder on a syntax error and reads on: one lost entry must not make the whole log unreadable.
+          const entry = parseEntry(line);
+          if (entry && keep(entry)) yield entry;
+        }
       }
+    } finally {
+      await fh.close();
     }
+  };
+  const restart = (): void => {
+    offset = 0;
+    rest = '';
+    decoder = new StringDecoder('utf8');
   };
   const readNew = async function* (): AsyncGenerator<LogEntry> {
     let st: Awaited<ReturnType<typeof fsp.stat>>;
@@ -216,23 +236,19 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
         const ost = await fsp.stat(old).catch(() => undefined);
         if (ost?.ino === ino) yield* readFrom(old);
       }
-      offset = 0;
-      rest = '';
+      restart();
     } else if (st.size < offset) {
-      offset = 0; // cut back (max-file 1) or truncated
-      rest = '';
+      restart(); // cut back (max-file 1) or truncated
     }
     ino = st.ino;
     yield* readFrom(file);
   };
   const readAll = async function* (): AsyncGenerator<LogEntry> {
     for (const old of await rotatedFiles(file)) {
-      offset = 0;
-      rest = '';
+      restart();
       yield* readFrom(old);
     }
-    offset = 0;
-    rest = '';
+    restart();
     yield* readNew();
   };
 

@@ -15,7 +15,7 @@ import {
   spawn,
   trace,
 } from '../util/index.js';
-import { Frame, FrameDecoder, chunkFrames, encodeFrame } from './attach-protocol.js';
+import { Frame, FrameSplitter, chunkFrames, encodeFrame } from './attach-protocol.js';
 import { MONITOR_NOTIFY_FD, encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
 import {
   MAX_SOCKET_PATH,
@@ -40,6 +40,8 @@ export { encodeMonitorConfig, type BundleFacts } from './monitor-config.js';
 
 // Loaded by attach alone (node:net and its parts, ~2 ms): every command that opens the engine loads this module.
 const net = lazyBuiltin<typeof Net>('node:net');
+/** The attach socket's read buffer: one read of the monitor's (it sends at most 64 KiB of output a frame). */
+const READ_BUFFER = 64 * 1024;
 
 /**
  * The container monitor (native/monitor/, built as build/Release/wharf-monitor). WHARF_MONITOR_BINARY names another
@@ -388,7 +390,12 @@ export async function waitExit(
 
 /** Connect to a monitor's attach socket and stream stdio until the container exits or the client detaches. */
 export async function attach(socketPath: string, opts: AttachOptions): Promise<AttachSession> {
-  const sock = net().createConnection(socketPath);
+  // One read buffer for the whole session: the output flows through it to stdout without a copy (see toSink). The
+  // first read comes after connecting, in a later turn of the event loop, when everything below is set up.
+  const sock = net().createConnection({
+    path: socketPath,
+    onread: { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: (n, buf) => onOutput(buf.subarray(0, n) as Buffer) },
+  });
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', resolve);
     sock.once('error', (err) =>
@@ -398,7 +405,8 @@ export async function attach(socketPath: string, opts: AttachOptions): Promise<A
   let result: AttachExit | undefined;
   let finish: (r: AttachExit) => void = () => {};
   const exit = new Promise<AttachExit>((resolve) => (finish = resolve));
-  const decoder = new FrameDecoder();
+  const splitter = new FrameSplitter();
+  let exitParts: Buffer[] = [];
   const stdin = opts.stdin;
   const onStdin = (d: Buffer | string): void => {
     const buf = typeof d === 'string' ? Buffer.from(d) : d;
@@ -430,18 +438,28 @@ export async function attach(socketPath: string, opts: AttachOptions): Promise<A
     () => sock.pause(),
     () => sock.resume(),
   );
-  sock.on('data', (chunk: Buffer) => {
-    for (const { type, payload } of decoder.push(chunk)) {
-      if (type === Frame.STDOUT) gate.write(opts.stdout, Buffer.from(payload));
-      else if (type === Frame.STDERR) gate.write(opts.stderr ?? opts.stdout, Buffer.from(payload));
+  // The CLI's own stdout and stderr are done with a chunk when they call back, so they write straight from the read
+  // buffer (the socket is paused until they have); any other sink gets a copy, as it may keep the chunk.
+  const toSink = (to: Writable | undefined, piece: Buffer): void => {
+    if (to === process.stdout || to === process.stderr) gate.writeBorrowed(to, piece);
+    else gate.write(to, Buffer.from(piece));
+  };
+  const onOutput = (chunk: Buffer): boolean => {
+    for (const { type, payload, last } of splitter.push(chunk)) {
+      if (type === Frame.STDOUT) toSink(opts.stdout, payload);
+      else if (type === Frame.STDERR) toSink(opts.stderr ?? opts.stdout, payload);
       else if (type === Frame.EXIT) {
+        exitParts.push(Buffer.from(payload));
+        if (!last) continue;
         // The last frame: the session is over now, not when the socket has finished closing.
-        result = JSON.parse(payload.toString('utf8')) as AttachExit;
+        result = JSON.parse(Buffer.concat(exitParts).toString('utf8')) as AttachExit;
+        exitParts = [];
         cleanup();
         finish(result);
       }
     }
-  });
+    return true;
+  };
   sock.on('error', () => {});
   sock.on('close', () => {
     cleanup();

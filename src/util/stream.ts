@@ -68,6 +68,8 @@ export async function teeInto(src: Readable, consumers: Writable[]): Promise<voi
  */
 export class FlowGate {
   readonly #blocked = new Set<Writable>();
+  /** Reasons the source is paused: sinks whose buffer is full, and borrowed bytes not yet written. */
+  #holds = 0;
 
   constructor(
     private readonly pause: () => void,
@@ -78,15 +80,45 @@ export class FlowGate {
     if (!to || to.destroyed) return;
     if (to.write(data) || this.#blocked.has(to)) return;
     this.#blocked.add(to);
-    if (this.#blocked.size === 1) this.pause();
-    const release = (): void => {
-      to.off('drain', release);
-      to.off('close', release);
+    const release = this.#hold();
+    const ready = (): void => {
+      to.off('drain', ready);
+      to.off('close', ready);
       this.#blocked.delete(to);
-      if (this.#blocked.size === 0) this.resume();
+      release();
     };
-    to.on('drain', release);
-    to.on('close', release);
+    to.on('drain', ready);
+    to.on('close', ready);
+  }
+
+  /**
+   * As write(), for bytes in a buffer the source reuses for its next read (a socket's `onread` buffer): when `to`
+   * could not write them at once, the source stays paused until it has (its write callback), not only until its
+   * buffer has room. Only for sinks done with a chunk when they call back (a file, pipe, socket or terminal; not a
+   * PassThrough, which hands the chunk itself on).
+   */
+  writeBorrowed(to: Writable | undefined, data: Buffer): void {
+    if (!to || to.destroyed) return;
+    let release: (() => void) | undefined;
+    const written = (): void => {
+      to.off('close', written);
+      release?.();
+    };
+    to.write(data, written);
+    // The sink's count drops when the bytes are out of our buffer (a write done at once calls back a tick later).
+    if (to.writableLength === 0) return;
+    release = this.#hold();
+    to.on('close', written);
+  }
+
+  #hold(): () => void {
+    if (this.#holds++ === 0) this.pause();
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.#holds === 0) this.resume();
+    };
   }
 }
 

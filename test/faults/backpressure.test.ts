@@ -13,15 +13,25 @@ import { ok, WHARF_BIN } from '../helpers/cli.js';
 import { withBusybox, type Fixture } from '../integration/container/fixture.js';
 
 /**
- * The bound: the issue asks for 64 MB, but the CLI starts at 52 MB (`ps`) to 61 MB (`run --rm … true`) and peaks
- * ~30 MB above that whatever the flow (20 MB or 200 MB: V8 keeps that much of the moved buffers before collecting).
- * 128 MB with 200 MB flowing still proves that unread output is not held (it was 510 and 670 MB).
+ * The bound. The issue asks for 64 MB; a Node process can barely keep it. `node -e 0` alone is 40 MB resident here
+ * (34 MB of it Node's own binary, mapped in as it runs), and the CLI is 52 MB after loading its bundle, SQLite and
+ * the engine (`ps`), 60 MB when `run` has started a container. With 600 MB flowing, read at 100 kB/s and then at
+ * full speed, the peaks (VmHWM) measured here are 63-66 MB for `logs -f` and 64 MB for an attached `run` (before:
+ * 97 MB and 105 MB, and 510/670 MB before the first fix). What was cut: V8's young generation (bin/wharf: 2 MB
+ * semi-spaces, not 16 MB), a new buffer per read left for the GC (one reused read buffer on the log file and on the
+ * attach socket, whose output goes to stdout without a copy), per-thread malloc arenas (bin/wharf), and a code cache
+ * rejected for other V8 flags (the monitor's cleanup command now runs with bin/wharf's). What is left over 64 MB is
+ * Node's binary touched by the streaming code and its optimizing compiler (~4 MB more than `ps`). A CLI that finds
+ * the code cache stale (cli-basics.test.ts writes a junk one while other tests run) compiles the bundle from source:
+ * ~5 MB more (67-68 MB). The bound covers that with a margin for the machine's noise; output held in memory would
+ * show as hundreds of MB.
  */
-const LIMIT_KB = 128 * 1024;
-/** Bytes that flow in each case: several times the bound. */
-const FLOW = 200 * 1024 * 1024;
-/** The reader takes CHUNK bytes and then pauses a little: a fast but limited consumer. */
-const PAUSE_EVERY = 4 * 1024 * 1024;
+const LIMIT_KB = 72 * 1024;
+/** Bytes that flow in each case: ten times the bound. */
+const FLOW = 600 * 1024 * 1024;
+/** The reader first takes SLOW_RATE bytes a second for SLOW_MS (every buffer on the way fills), then all it gets. */
+const SLOW_RATE = 100 * 1024;
+const SLOW_MS = 3000;
 
 let f: Fixture;
 before(async () => {
@@ -57,26 +67,23 @@ async function slowRead(
   );
   let peak = 0;
   let read = 0;
-  let sinceRest = 0;
   let ended = false;
   void exited.then(() => (ended = true));
   const sample = setInterval(() => (peak = Math.max(peak, peakKb(child.pid!) ?? 0)), 20);
   const stdout = child.stdout;
   stdout.pause();
+  const started = Date.now();
   try {
     while (read < want && !ended) {
-      const chunk = stdout.read() as Buffer | null;
+      const slow = Date.now() - started < SLOW_MS;
+      // At the slow rate: a chunk of what one second allows, then the rest of that second's pause.
+      const chunk = (slow ? stdout.read(Math.min(SLOW_RATE / 10, want - read)) : stdout.read()) as Buffer | null;
       if (!chunk) {
         await sleep(2);
         continue;
       }
       read += chunk.length;
-      sinceRest += chunk.length;
-      if (sinceRest >= PAUSE_EVERY) {
-        sinceRest = 0;
-        peak = Math.max(peak, peakKb(child.pid!) ?? 0);
-        await sleep(40);
-      }
+      if (slow) await sleep(100);
     }
     peak = Math.max(peak, peakKb(child.pid!) ?? 0);
   } finally {
@@ -91,12 +98,14 @@ async function slowRead(
   return { peak, read, ...done, stderr };
 }
 
-const PRODUCER = `head -c ${FLOW + 16 * 1024 * 1024} /dev/zero | tr '\\0' 'x' | fold -w 100`;
+/** Lines of 1000 bytes: shorter ones only make `logs -f` slower (one JSON entry each), not bigger. */
+const PRODUCER = `head -c ${FLOW + 16 * 1024 * 1024} /dev/zero | tr '\\0' 'x' | fold -w 1000`;
 
-test('logs -f of a container writing fast, read slowly: memory stays bounded; EPIPE ends it quietly', async () => {
+test('logs -f of a container writing fast, read slowly: memory stays bounded; EPIPE ends it quietly', async (t) => {
   ok(await f.cli(['run', '-d', '--name', 'chatty', 'busybox', 'sh', '-c', `${PRODUCER}; sleep 100000`]), 'run');
   const r = await slowRead(['logs', '-f', 'chatty'], FLOW);
   assert.ok(r.read >= FLOW, `read ${r.read} bytes`);
+  t.diagnostic(`logs -f peaked at ${r.peak} kB`);
   assert.ok(r.peak < LIMIT_KB, `logs -f peaked at ${r.peak} kB`);
   // As the docker CLI (Go): killed by SIGPIPE, without a word.
   assert.equal(r.signal, 'SIGPIPE', `exit ${r.code} ${r.signal}: ${r.stderr}`);
@@ -104,9 +113,10 @@ test('logs -f of a container writing fast, read slowly: memory stays bounded; EP
   ok(await f.cli(['rm', '-f', 'chatty']), 'rm');
 });
 
-test('attached run with more output than memory, read slowly: memory stays bounded, the output arrives', async () => {
+test('attached run with more output than memory, read slowly: memory stays bounded, the output arrives', async (t) => {
   const r = await slowRead(['run', '--rm', '--name', 'chatty-run', 'busybox', 'sh', '-c', PRODUCER], FLOW);
   assert.ok(r.read >= FLOW, `read ${r.read} bytes`);
+  t.diagnostic(`attached run peaked at ${r.peak} kB`);
   assert.ok(r.peak < LIMIT_KB, `attached run peaked at ${r.peak} kB`);
   // Docker's CLI: one line about the broken pipe and exit 1 for an attached `run` (see cli/main.ts).
   assert.ok(r.code === 1 || r.code === 0, `exit ${r.code} ${r.signal}: ${r.stderr}`);

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Frame, FrameDecoder, chunkFrames, encodeFrame } from '../../src/runtime/attach-protocol.js';
+import { Writable } from 'node:stream';
+import { Frame, FrameDecoder, FrameSplitter, chunkFrames, encodeFrame } from '../../src/runtime/attach-protocol.js';
+import { FlowGate } from '../../src/util/stream.js';
 import {
   JsonLogWriter,
   classifyRuncError,
@@ -33,6 +35,59 @@ test('runc error messages are found in text and JSON logs and classified like Do
     ['something else broke', 'INTERNAL', 128],
   ];
   for (const [msg, code, exit] of cases) assert.deepEqual(classifyRuncError(msg), { code, exitCode: exit }, msg);
+});
+
+test('frame pieces come as they arrive, from a reused buffer, and add up to the frames', () => {
+  const all = Buffer.concat([
+    encodeFrame(Frame.STDOUT, 'hello world'),
+    encodeFrame(Frame.STDERR, ''),
+    encodeFrame(Frame.EXIT, '{"exitCode":3}'),
+  ]);
+  for (const size of [1, 3, 5, 6, 9, all.length]) {
+    const s = new FrameSplitter();
+    const reused = Buffer.alloc(size);
+    const got = new Map<Frame, string>();
+    let lasts = 0;
+    for (let i = 0; i < all.length; i += size) {
+      const n = all.copy(reused, 0, i, i + size);
+      for (const p of s.push(reused.subarray(0, n))) {
+        got.set(p.type, (got.get(p.type) ?? '') + p.payload.toString()); // used before the buffer is reused
+        if (p.last) lasts++;
+      }
+    }
+    assert.deepEqual(
+      [...got],
+      [
+        [Frame.STDOUT, 'hello world'],
+        [Frame.STDERR, ''],
+        [Frame.EXIT, '{"exitCode":3}'],
+      ],
+    );
+    assert.equal(lasts, 3);
+  }
+});
+
+test('a borrowed write holds the source until the sink has written it', async () => {
+  const calls: string[] = [];
+  let finish: (() => void) | undefined;
+  const slow = new Writable({
+    highWaterMark: 1024,
+    write: (_c, _e, cb) => {
+      finish = cb; // written later
+    },
+  });
+  const fast = new Writable({ write: (_c, _e, cb) => cb() });
+  const gate = new FlowGate(
+    () => calls.push('pause'),
+    () => calls.push('resume'),
+  );
+  gate.writeBorrowed(fast, Buffer.from('x')); // done at once: no pause
+  assert.deepEqual(calls, []);
+  gate.writeBorrowed(slow, Buffer.from('small')); // under the high-water mark, but not written yet
+  assert.deepEqual(calls, ['pause']);
+  finish!();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(calls, ['pause', 'resume']);
 });
 
 test('attach frames survive arbitrary chunking', () => {
@@ -122,6 +177,26 @@ test('json-file log: one entry per line, partial lines kept until the end, tail/
     stop = true;
     await reader;
     assert.deepEqual(got, ['three', 'four\n']);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a character cut by the end of a read of the log file is read whole', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-log-'));
+  try {
+    const file = path.join(dir, 'x.log');
+    // Entries of a known size, so that one 3-byte character sits across the 64 KiB a read takes.
+    const entry = (log: string): string =>
+      `${JSON.stringify({ log, stream: 'stdout', time: '2026-01-01T00:00:00Z' })}\n`;
+    const filler = entry('f'.repeat(1000));
+    const before = filler.repeat(Math.floor(65536 / filler.length));
+    const prefix = entry('').indexOf('""') + 1; // bytes of an entry before its text
+    const cut = entry('x'.repeat(65536 - before.length - prefix - 1) + '\u20ac!');
+    await fsp.writeFile(file, before + cut);
+    const logs = [];
+    for await (const e of readLogs(file)) logs.push(e.log);
+    assert.equal(logs.at(-1)!.slice(-2), '\u20ac!');
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
