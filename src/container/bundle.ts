@@ -15,7 +15,7 @@ import {
   type UserNetworkJoin,
   type NetworkSetup,
 } from '../network/index.js';
-import { wharfBin } from './paths.js';
+import { wharfCommand } from './paths.js';
 import {
   ALL_CAPABILITIES,
   buildSpec,
@@ -139,13 +139,13 @@ async function startNetworkWith(
   // Docker publishes on both address families: IPv6 through a relay process (network/port-proxy.ts).
   const routes = proxyRoutes(net.ports, net.ip);
   if (routes.length && ipv6Available() && deferProxy) {
-    const { pid, ready } = spawnPortProxy([process.execPath, wharfBin()], rec.id, routes);
+    const { pid, ready } = spawnPortProxy(wharfCommand(), rec.id, routes);
     if (pid === undefined) throw new WharfError('INTERNAL', `the IPv6 port proxy of ${rec.id} did not start`);
     net.proxyPid = pid;
     record(net);
     deferProxy({ ready, pid });
   } else if (routes.length && ipv6Available()) {
-    const proxy = await startPortProxy([process.execPath, wharfBin()], rec.id, routes);
+    const proxy = await startPortProxy(wharfCommand(), rec.id, routes);
     net.proxyPid = proxy.pid;
     net.warnings.push(...proxy.failed.map((f) => `cannot publish on IPv6 ${f}`));
     record(net);
