@@ -3,10 +3,10 @@
  * small tmpfs root up to its last bytes for the full-disk tests.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WHARF_BIN } from '../helpers/cli.js';
+import { runCli, WHARF_BIN } from '../helpers/cli.js';
 
 /** The state letter of /proc/<pid>/stat (`T` = stopped), or undefined once the process is gone. */
 function procState(pid: number): string | undefined {
@@ -92,4 +92,16 @@ export function unmountAll(dir: string): void {
     .filter((m) => m === dir || m.startsWith(dir + '/'))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) execFileSync('umount', ['-l', m]);
+}
+
+/** What a failed operation on `root` may leave behind that it should not: staging files and `system check`'s findings. */
+export async function stagingLeftovers(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of ['ingest', 'tmp']) {
+    const names = await fsp.readdir(path.join(root, d)).catch(() => []);
+    if (names.length) out.push(`${d}/ holds ${names.join(', ')}`);
+  }
+  const check = await runCli(root, ['system', 'check']);
+  if (check.code !== 0 || !check.stdout.includes('no problems')) out.push(`system check: ${check.stdout.trim()}`);
+  return out;
 }

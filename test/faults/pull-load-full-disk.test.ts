@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { ok, runCli, tempRoot } from '../helpers/cli.js';
 import { makeBusyboxTar } from '../helpers/busybox.js';
 import { serveRegistry, type ServedRegistry } from '../helpers/registry-serve.js';
-import { fillDisk, unmountAll } from './helpers.js';
+import { fillDisk, stagingLeftovers, unmountAll } from './helpers.js';
 
 let src: { root: string; cleanup(): Promise<void> };
 let root = '';
@@ -42,16 +42,7 @@ after(async () => {
   await src?.cleanup();
 });
 
-async function leftovers(): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of ['ingest', 'tmp']) {
-    const names = await fsp.readdir(path.join(root, d)).catch(() => []);
-    if (names.length) out.push(`${d}/ holds ${names.join(', ')}`);
-  }
-  const check = await cli(['system', 'check']);
-  if (check.code !== 0 || !check.stdout.includes('no problems')) out.push(`system check: ${check.stdout.trim()}`);
-  return out;
-}
+const leftovers = (): Promise<string[]> => stagingLeftovers(root);
 
 for (const [op, args] of [
   ['pull', () => ['pull', '-q', image]],

@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { ok, runCli, type CliResult } from '../helpers/cli.js';
 import { makeBusyboxTar } from '../helpers/busybox.js';
 import { serveRegistry, type ServedRegistry } from '../helpers/registry-serve.js';
-import { fillDisk, unmountAll } from './helpers.js';
+import { fillDisk, stagingLeftovers, unmountAll } from './helpers.js';
 
 /**
  * Free space of each rung, in KiB: none at all, then more and more room for the database's notes and small files (no
@@ -202,16 +202,7 @@ const tempFiles = (): string[] =>
   execFileSync('find', [root, '-xdev', '-name', '.*.tmp'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
 /** What a failed verb may leave behind that it should not: staging files and `system check`'s findings. */
-async function leftovers(): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of ['ingest', 'tmp']) {
-    const names = await fsp.readdir(path.join(root, d)).catch(() => []);
-    if (names.length) out.push(`${d}/ holds ${names.join(', ')}`);
-  }
-  const check = await cli(['system', 'check']);
-  if (check.code !== 0 || !check.stdout.includes('no problems')) out.push(`system check: ${check.stdout.trim()}`);
-  return out;
-}
+const leftovers = (): Promise<string[]> => stagingLeftovers(root);
 
 test('each writing verb on a nearly full root succeeds or fails with one clear line, and succeeds with room again', async (t) => {
   const neverSucceeded: Verb[] = [];
