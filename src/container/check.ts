@@ -110,13 +110,7 @@ async function checkBuildStep(
 ): Promise<CheckProblem> {
   const left = await buildStepLeftovers(intent.payload, deps);
   const what = `unfinished build step ${intent.subject} by process ${intent.owner.pid} (gone), since ${intent.created}: ${left.length ? left.join(', ') : 'nothing left but the note'}`;
-  if (!repair) return { kind: 'stale', what, repaired: false };
-  try {
-    await rollBackBuildStep(intent, deps);
-    return { kind: 'stale', what, repaired: true };
-  } catch (err) {
-    return { kind: 'stale', what: `${what} (cannot undo: ${(err as Error).message})`, repaired: false };
-  }
+  return staleIntent(what, repair, () => rollBackBuildStep(intent, deps));
 }
 
 /**
@@ -160,13 +154,7 @@ async function checkStart(
   repair: boolean,
 ): Promise<CheckProblem> {
   const what = describeStart(intent, await startLeftovers(intent.subject, deps));
-  if (!repair) return { kind: 'stale', what, repaired: false };
-  try {
-    await rollBackStart(intent, deps);
-    return { kind: 'stale', what, repaired: true };
-  } catch (err) {
-    return { kind: 'stale', what: `${what} (cannot undo: ${(err as Error).message})`, repaired: false };
-  }
+  return staleIntent(what, repair, () => rollBackStart(intent, deps));
 }
 
 /**
@@ -222,4 +210,15 @@ export async function checkContainerNetworks(deps: StartRecovery, repair: boolea
     });
   }
   return problems;
+}
+
+/** An intent whose owner is gone, as `system check` reports it; with `repair`, once rolled back (or why it could not be). */
+async function staleIntent(what: string, repair: boolean, rollBack: () => Promise<void>): Promise<CheckProblem> {
+  if (!repair) return { kind: 'stale', what, repaired: false };
+  try {
+    await rollBack();
+    return { kind: 'stale', what, repaired: true };
+  } catch (err) {
+    return { kind: 'stale', what: `${what} (cannot undo: ${(err as Error).message})`, repaired: false };
+  }
 }
