@@ -1,5 +1,5 @@
 import { readFileSync, statfsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import type * as Os from 'node:os';
 import * as path from 'node:path';
 import type * as Readline from 'node:readline';
 import { Wharf } from '../engine/index.js';
@@ -9,6 +9,7 @@ import type { CliContext } from './context.js';
 import { lazyBuiltin, trace } from '../util/index.js';
 
 const readline = lazyBuiltin<typeof Readline>('node:readline');
+const os = lazyBuiltin<typeof Os>('node:os');
 
 /**
  * `WHARF_DEFAULT_ADDRESS_POOLS` (dockerd's `--default-address-pool` values, space-separated): where user networks'
@@ -47,7 +48,7 @@ export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T
  * A missing or unreadable file sets nothing (its credentials' reader reports a broken one).
  */
 export function engineSettings(env: NodeJS.ProcessEnv = process.env): { usernsRemap?: string } {
-  const file = path.join(env.WHARF_CONFIG || path.join(homedir(), '.wharf'), 'config.json');
+  const file = path.join(env.WHARF_CONFIG || path.join(os().homedir(), '.wharf'), 'config.json');
   let conf: unknown;
   try {
     conf = JSON.parse(readFileSync(file, 'utf8'));
