@@ -23,6 +23,7 @@ import type { Intents } from '../meta/index.js';
 import { testPausePoint, trace } from '../util/index.js';
 import type { ContainerRecords } from './records.js';
 import { observeContainer } from './state.js';
+import { withContainerLock } from './container-lock.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
@@ -80,19 +81,31 @@ export class TaskService {
 
   /** The record with its state checked against the monitor and runc (after recovering from killed operations). */
   async observe(rec: ContainerRecord): Promise<ObservedContainer> {
-    await this.#recover?.(rec);
-    return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
+    const cur = await this.#recovered(rec);
+    if (!cur) throw new WharfError('NOT_FOUND', `No such container: ${rec.id}`);
+    return observeContainer(cur, this.#store.paths(rec.id).stateDir, this.#runc);
   }
 
   /** `observe` for many records (a list): the killed-operation check is one query, not one per container. */
   async observeAll(recs: readonly ContainerRecord[]): Promise<ObservedContainer[]> {
     const candidates = this.#recoveryCandidates?.();
-    return Promise.all(
+    const seen = await Promise.all(
       recs.map(async (rec) => {
-        if (!candidates || candidates.has(rec.id)) await this.#recover?.(rec);
-        return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
+        const cur = !candidates || candidates.has(rec.id) ? await this.#recovered(rec) : rec;
+        return cur && observeContainer(cur, this.#store.paths(rec.id).stateDir, this.#runc);
       }),
     );
+    return seen.filter((c) => c !== undefined);
+  }
+
+  /**
+   * The record after recovering from killed operations on it: read again when there was anything to recover (a
+   * rollback changes the record, and removes an `--rm` container's); undefined once removed.
+   */
+  async #recovered(rec: ContainerRecord): Promise<ContainerRecord | undefined> {
+    if (!this.#recover) return rec;
+    await this.#recover(rec);
+    return this.#records.get(rec.id);
   }
 
   async #get(idOrName: string): Promise<ObservedContainer> {
@@ -157,6 +170,18 @@ export class TaskService {
    */
   async delete(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     const rec = this.#records.resolve(idOrName);
+    // A record that says running with no monitor to tear the container down: `system check --repair` may be doing it
+    // at this moment (check.ts), so this teardown is done under the container's lock, as the repair's is.
+    if (rec.state.status === 'running' && !(await monitorAlive(this.#store, rec))) {
+      return withContainerLock(this.#store.paths(rec.id).dir, rec.id, () => this.#delete(rec, opts), {
+        timeoutSec: 60,
+        purpose: `removing container ${rec.id.slice(0, 12)}`,
+      });
+    }
+    return this.#delete(rec, opts);
+  }
+
+  async #delete(rec: ContainerRecord, opts: { force?: boolean }): Promise<void> {
     const v = await this.observe(rec);
     if (v.running) {
       if (!opts.force) {
