@@ -61,6 +61,11 @@ export interface WharfOptions {
    * ids of the user `wharf`; any other value names the user whose /etc/subuid and /etc/subgid ranges are used.
    */
   usernsRemap?: string;
+  /**
+   * A short command that mostly reads (`ps`, `images`, `inspect`): on a disk full to the byte, where SQLite cannot
+   * make its shared-memory file, the database is opened for this process alone instead of failing (meta/db.ts).
+   */
+  shortRead?: boolean;
 }
 
 /**
@@ -161,7 +166,7 @@ export class Wharf {
         cause: err,
       });
     }
-    const db = openMetaDb(root);
+    const db = openMetaDb(root, { aloneWhenFull: opts.shortRead === true });
     try {
       let kind = db.getSetting('snapshotter') as 'overlay' | 'native' | undefined;
       if (!kind) {

@@ -5,8 +5,10 @@
  *   (ContainerWait "removed"); when the daemon's removal fails the wait answers with its error, which the CLI prints
  *   as one line ("Error waiting for container: …") and exits 125, not with the container's status. Wharf did exit
  *   with the container's status.
- * - Readers (`ps`, `inspect`, `wait`) see the container exited although its record still says running.
- * With room again, `rm` removes what is left and `system check` finds nothing.
+ * - Readers (`ps`, `inspect`, `wait`) see the container exited although its record still says running, and the short
+ *   read verbs (`ps`, `inspect`, `images`) work while the disk is full to the byte: they failed because SQLite could
+ *   not make its shared-memory file (meta/db.ts opens the database for them alone then).
+ * With room again, `wait` says how the container ended, `rm` removes what is left and `system check` finds nothing.
  */
 import { test, before, after } from 'node:test';
 import Database from 'better-sqlite3';
@@ -68,7 +70,7 @@ async function pidOf(name: string): Promise<number> {
   throw new Error(`${name} did not start`);
 }
 
-test('attached run --rm whose removal fails on a full disk: one line and exit 125, as the docker CLI', async () => {
+test('attached run --rm whose removal fails on a full disk: one line and exit 125, as the docker CLI; ps, inspect, images work on the full disk and see it exited', async () => {
   // The client does the teardown after the exit (the monitor hands it over); it stops itself once it has deleted
   // runc's state and unmounted the rootfs, which frees a few pages: the disk is filled after that, so that it is
   // still full when the record is written.
@@ -81,6 +83,7 @@ test('attached run --rm whose removal fails on a full disk: one line and exit 12
   child.stdout!.resume();
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let code: number | null;
+  const readers: string[] = [];
   try {
     process.kill(await pidOf('rmfull'), 'SIGKILL');
     await waitStopped(child.pid!, 'the teardown of run --rm');
@@ -88,6 +91,12 @@ test('attached run --rm whose removal fails on a full disk: one line and exit 12
     fillDisk(root, 0);
     child.kill('SIGCONT');
     code = await exited;
+    // The disk is still full to the byte, and the record still says running (the teardown could not write it): the
+    // read verbs work all the same (no process has the database open, so SQLite has no shared-memory file and
+    // cannot make one), and see the container as it is, exited.
+    readers.push(ok(await cli(['ps', '-a', '--filter', 'name=rmfull']), 'ps on the full disk').stdout);
+    readers.push(ok(await cli(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'rmfull']), 'inspect').stdout);
+    readers.push(ok(await cli(['images', '-q']), 'images on the full disk').stdout);
   } finally {
     child.kill('SIGKILL');
     await fsp.rm(path.join(root, 'fill'), { force: true });
@@ -97,7 +106,12 @@ test('attached run --rm whose removal fails on a full disk: one line and exit 12
   assert.match(lines[0]!, /^Error waiting for container: .*no space left on device/);
   assert.ok(lines[0]!.includes(root), `the line says where: ${lines[0]}`);
   assert.equal(code, 125);
-  // The container stays (its removal failed, as with Docker), exited; with room again `rm` removes it.
+  assert.match(readers[0]!, /Exited \(137\)/);
+  assert.equal(readers[1], 'exited 137\n');
+  assert.match(readers[2]!, /^[0-9a-f]{12}\n$/);
+  // The container stays (its removal failed, as with Docker), exited; with room again `wait` says how it ended and
+  // `rm` removes it.
+  assert.equal(ok(await cli(['wait', 'rmfull']), 'wait').stdout, '137\n');
   ok(await cli(['rm', 'rmfull']), 'rm');
   assert.deepEqual(await stagingLeftovers(root), []);
 });
