@@ -260,6 +260,10 @@ test('a container that ends while the disk is full is seen as exited, and --repa
     await fsp.rm(path.join(root, 'fill'), { force: true });
   }
   assert.match(ok(await cli(['ps', '-a', '--filter', 'name=ends']), 'ps').stdout, /Exited \(137\)/);
+  // So do the other readers, from the monitor's state, while the record still says running.
+  const seen = ok(await cli(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'ends']), 'inspect').stdout;
+  assert.equal(seen, 'exited 137\n');
+  assert.equal(ok(await cli(['wait', 'ends']), 'wait').stdout, '137\n');
   // The teardown that failed on the full disk left the record saying running (and, when it could not even open
   // the database, the mount and the network in place); nothing retries it but a start or rm of that container, or
   // --repair, which must then leave nothing to report.
