@@ -16,12 +16,12 @@ export function commitLockFile(containerDir: string): string {
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
 
 /**
- * Run `fn` holding container `id`'s lock, across processes: the commit lock, also taken by
- * whatever tears down or rolls back a container nobody else owns any more — `system check --repair`, the rollback of
- * a killed start or commit, `rm` of a container whose monitor is gone — so that two processes never tear down the
- * same container at once (one deleted the record under the other's teardown, which then failed). Re-entrant within
- * one call chain: a rollback that `rm` triggers while holding the lock runs at once. A lock held longer than
- * `timeoutSec` fails with LockBusyError.
+ * Run `fn` holding container `id`'s lock, across processes: the commit lock, also taken by whatever tears down or
+ * rolls back a container nobody else owns any more — `system check --repair`, the rollback of a killed start or
+ * commit, `rm` of a container whose monitor is gone — so that two processes never tear down the same container at
+ * once (one deleted the record under the other's teardown, which then failed). Re-entrant within one call chain: a
+ * rollback that `rm` triggers while holding the lock runs at once. A lock held longer than `timeoutSec` fails with
+ * LockBusyError.
  */
 export async function withContainerLock<T>(
   containerDir: string,
