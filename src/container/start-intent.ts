@@ -80,18 +80,23 @@ export async function rollBackStart(intent: IntentRecord<StartIntent>, deps: Sta
 
 /**
  * Roll back the killed starts of container `id` (any command that looks at it calls this, through
- * TaskService.observe). Cheap when there are none: one indexed query.
+ * TaskService.observe); how many. Cheap when there are none: one indexed query.
  */
-export async function recoverStarts(id: string, deps: StartRecovery): Promise<void> {
-  if (!deps.intents.stale(START_INTENT, id).length) return;
+export async function recoverStarts(id: string, deps: StartRecovery): Promise<number> {
+  if (!deps.intents.stale(START_INTENT, id).length) return 0;
+  let done = 0;
   try {
     // Read again under the lock: the process that held it may have rolled them back.
     await withStartLock(id, deps, async () => {
-      for (const intent of deps.intents.stale<StartIntent>(START_INTENT, id)) await rollBackStart(intent, deps);
+      for (const intent of deps.intents.stale<StartIntent>(START_INTENT, id)) {
+        await rollBackStart(intent, deps);
+        done++;
+      }
     });
   } catch (err) {
     if (!(err instanceof LockBusyError)) throw err; // another process is rolling it back: its business
   }
+  return done;
 }
 
 /** `rollBackStart` under the container's lock (`system check --repair`), unless another process rolled it back. */

@@ -40,8 +40,11 @@ export interface TaskServiceOptions {
   store: ContainerStore;
   volumes: VolumeService;
   runc: Runc;
-  /** Rolls back what killed operations on the container left (a commit's pause), before it is looked at. */
-  recover?: (rec: ContainerRecord) => Promise<unknown>;
+  /**
+   * Rolls back what killed operations on the container left (a commit's pause), before it is looked at; true when it
+   * rolled anything back (the record may have changed, or be gone).
+   */
+  recover?: (rec: ContainerRecord) => Promise<boolean>;
   /**
    * The IDs that `recover` may have work for (one query for a whole list), so a list of 200 containers does not ask
    * the database 200 times; without it every container is offered to `recover`.
@@ -99,12 +102,11 @@ export class TaskService {
   }
 
   /**
-   * The record after recovering from killed operations on it: read again when there was anything to recover (a
-   * rollback changes the record, and removes an `--rm` container's); undefined once removed.
+   * The record after recovering from killed operations on it: read again when anything was rolled back (a rollback
+   * changes the record, and removes an `--rm` container's); undefined once removed.
    */
   async #recovered(rec: ContainerRecord): Promise<ContainerRecord | undefined> {
-    if (!this.#recover) return rec;
-    await this.#recover(rec);
+    if (!(await this.#recover?.(rec))) return rec;
     return this.#records.get(rec.id);
   }
 

@@ -190,8 +190,10 @@ export class Wharf {
       // Any command that looks at a container first undoes what a killed start or commit of it left
       // (container/start-intent, container/commit-intent).
       const recover = async (rec: ContainerRecord) => {
-        await recoverStarts(rec.id, starts);
-        return recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
+        const started = await recoverStarts(rec.id, starts);
+        const opts = { userPaused: rec.state.paused === true };
+        const committed = await recoverCommits(rec.id, store.paths(rec.id).dir, recovery, opts);
+        return started > 0 || committed.length > 0;
       };
       // The containers with a start or commit intent of any owner: only those can need `recover` (it checks the owner).
       const recoveryCandidates = () =>
