@@ -178,12 +178,14 @@ export async function checkContainerNetworks(deps: StartRecovery, repair: boolea
       if (await store.rootfsMounted(rec.id)) left.unshift('its root file system mounted');
       let repaired = false;
       if (repair)
-        // Under the container's lock, looked at again there: an `rm` of it (its monitor is gone: container-lock.ts)
-        // may be tearing it down right now, or have removed it.
+        // Under the container's lock, looked at again there: an `rm` or `start` of it (its monitor is gone:
+        // container-lock.ts) may be tearing it down right now, or have removed or started it.
         repaired = await withContainerLock(
           store.paths(rec.id).dir,
           rec.id,
           async () => {
+            // A `start` that waited for the lock may be starting it now (its intent is recorded after the lock).
+            if (containersInStart(deps.intents).has(rec.id)) return;
             if (await teardownAbandoned(runc, store, rec.id)) await tearDownTask(runc, store, deps.events, rec.id);
           },
           { timeoutSec: 30, purpose: `repairing container ${shortId(rec.id)}` },

@@ -127,7 +127,8 @@ export class TaskService {
     // far as its network (the first start of a fresh `run`) has nothing to clean.
     if (await teardownPending(this.#store, found.id))
       await waitTornDown(this.#store, found.id, 30_000, (id) => this.teardown(id)).catch(() => {});
-    if (found.state.status !== 'created' || found.network) await this.teardown(found.id, { keep: true });
+    if (found.state.status !== 'created' || found.network)
+      await this.#lockedIfAbandoned(found.id, 'starting', () => this.teardown(found.id, { keep: true }));
     return startTask(
       {
         store: this.#store,
@@ -172,15 +173,21 @@ export class TaskService {
    */
   async delete(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     const rec = this.#records.resolve(idOrName);
-    // A record that says running with no monitor to tear the container down: `system check --repair` may be doing it
-    // at this moment (check.ts), so this teardown is done under the container's lock, as the repair's is.
-    if (rec.state.status === 'running' && !(await monitorAlive(this.#store, rec))) {
-      return withContainerLock(this.#store.paths(rec.id).dir, rec.id, () => this.#delete(rec, opts), {
-        timeoutSec: 60,
-        purpose: `removing container ${rec.id.slice(0, 12)}`,
-      });
-    }
-    return this.#delete(rec, opts);
+    return this.#lockedIfAbandoned(rec.id, 'removing', () => this.#delete(rec, opts));
+  }
+
+  /**
+   * `fn` under the container's lock (container-lock.ts) when its record says running and no monitor is there to tear
+   * it down: `system check --repair` may be tearing it down at this moment (check.ts), under the same lock. A repair
+   * that went on under a `start` would record the new run's end; under an `rm`, fail on the removed record.
+   */
+  async #lockedIfAbandoned<T>(id: string, what: string, fn: () => Promise<T>): Promise<T> {
+    const rec = this.#records.get(id);
+    if (rec?.state.status !== 'running' || (await monitorAlive(this.#store, rec))) return fn();
+    return withContainerLock(this.#store.paths(id).dir, id, fn, {
+      timeoutSec: 60,
+      purpose: `${what} container ${id.slice(0, 12)}`,
+    });
   }
 
   async #delete(rec: ContainerRecord, opts: { force?: boolean }): Promise<void> {

@@ -8,8 +8,8 @@
  *
  * Cases: `run -d -p` × 8 kill points × 2 next commands + `rm -f` × 4 kill points × 2 next commands + `run -d --rm -p`
  * × 2 kill points × 2 next commands (the container must be gone: Docker's AutoRemove) = 28; the last test prints how
- * many left anything behind: none (0 of 28). Also: `system check --repair` and `rm -f` of a container whose monitor
- * died take the container's lock, so that they do not tear it down at once.
+ * many left anything behind: none (0 of 28). Also: `system check --repair` and `rm -f` or `start` of a container whose
+ * monitor died take the container's lock, so that they do not tear it down at once.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -284,53 +284,67 @@ const cmdline = (pid: number): string => {
   }
 };
 
-test('system check --repair and rm -f of a container whose monitor died do not tear it down at once', async () => {
-  const name = 'monitor-gone';
-  const id = ok(await f.cli(['run', '-d', '--name', name, 'busybox', 'sleep', '100000']), 'run').stdout.trim();
-  const pid = Number(await inspect(name, '{{.State.Pid}}'));
-  const state = JSON.parse(readFileSync(`${f.root}/run/c/${id.slice(0, 12)}/state.json`, 'utf8')) as {
-    monitorPid: number;
-  };
-  // The monitor and the container's process die: the record says running and nobody is to tear it down.
-  process.kill(state.monitorPid, 'SIGKILL');
-  process.kill(pid, 'SIGKILL');
-  for (
-    let i = 0;
-    i < 200 && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
-    i++
-  )
-    await new Promise((r) => setTimeout(r, 25));
-  const repair = await runUntilStep(f.root, ['system', 'check', '--repair'], 'teardown:after-unmount');
-  const repairExit = new Promise<number | null>((r) => repair.child.once('exit', (code) => r(code)));
-  // With the repair stopped inside its teardown, `rm -f` must wait for the container's lock, not tear it down too.
-  const rm = spawn(WHARF_BIN, ['--root', f.root, 'rm', '-f', name], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let rmErr = '';
-  rm.stderr!.on('data', (d: Buffer) => (rmErr += d.toString()));
-  rm.stdout!.resume();
-  let rmCode: number | null | undefined;
-  const rmExit = new Promise<number | null>((r) =>
-    rm.once('exit', (code) => {
-      rmCode = code;
-      r(code);
-    }),
-  );
-  let waiting = false;
-  try {
-    for (let i = 0; i < 1200 && rmCode === undefined && !waiting; i++) {
-      waiting = childrenOf(rm.pid!).some((c) => cmdline(c).startsWith('flock ') && cmdline(c).includes(id));
-      if (!waiting) await new Promise((r) => setTimeout(r, 25));
+/** The verbs that tear down a container whose monitor died, as `system check --repair` does, and what they leave. */
+const RACERS: Record<string, { args: string[]; after: 'removed' | 'running' }> = {
+  'rm -f': { args: ['rm', '-f'], after: 'removed' },
+  start: { args: ['start'], after: 'running' },
+};
+for (const [verb, racer] of Object.entries(RACERS)) {
+  test(`system check --repair and ${verb} of a container whose monitor died do not tear it down at once`, async () => {
+    const name = `monitor-gone-${verb.split(' ')[0]}`;
+    const id = ok(await f.cli(['run', '-d', '--name', name, 'busybox', 'sleep', '100000']), 'run').stdout.trim();
+    try {
+      const pid = Number(await inspect(name, '{{.State.Pid}}'));
+      const state = JSON.parse(readFileSync(`${f.root}/run/c/${id.slice(0, 12)}/state.json`, 'utf8')) as {
+        monitorPid: number;
+      };
+      // The monitor and the container's process die: the record says running and nobody is to tear it down.
+      process.kill(state.monitorPid, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
+      for (
+        let i = 0;
+        i < 200 && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 25));
+      const repair = await runUntilStep(f.root, ['system', 'check', '--repair'], 'teardown:after-unmount');
+      const repairExit = new Promise<number | null>((r) => repair.child.once('exit', (code) => r(code)));
+      // With the repair stopped inside its teardown, the verb must wait for the container's lock, not tear it down
+      // too (a start went on and the repair, resumed, recorded the new run's end).
+      const other = spawn(WHARF_BIN, ['--root', f.root, ...racer.args, name], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let otherErr = '';
+      other.stderr!.on('data', (d: Buffer) => (otherErr += d.toString()));
+      other.stdout!.resume();
+      let otherCode: number | null | undefined;
+      const otherExit = new Promise<number | null>((r) =>
+        other.once('exit', (code) => {
+          otherCode = code;
+          r(code);
+        }),
+      );
+      let waiting = false;
+      try {
+        for (let i = 0; i < 1200 && otherCode === undefined && !waiting; i++) {
+          waiting = childrenOf(other.pid!).some((c) => cmdline(c).startsWith('flock ') && cmdline(c).includes(id));
+          if (!waiting) await new Promise((r) => setTimeout(r, 25));
+        }
+      } finally {
+        repair.child.kill('SIGCONT');
+      }
+      assert.equal(otherCode, undefined, `${verb} finished while the repair was in its teardown: ${otherErr}`);
+      assert.ok(waiting, `${verb} waits for the container lock`);
+      assert.equal(await repairExit, 0, 'system check --repair');
+      assert.equal(await otherExit, 0, `${verb}: ${otherErr}`);
+      if (racer.after === 'removed')
+        assert.notEqual((await f.cli(['inspect', name])).code, 0, 'the container is removed');
+      else assert.equal(await inspect(name, '{{.State.Status}}'), 'running');
+      assert.deepEqual(await checkClean(), []);
+    } finally {
+      await f.cli(['rm', '-f', name]);
     }
-  } finally {
-    repair.child.kill('SIGCONT');
-  }
-  assert.equal(rmCode, undefined, `rm -f finished while the repair was in the middle of its teardown: ${rmErr}`);
-  assert.ok(waiting, 'rm -f waits for the container lock');
-  assert.equal(await repairExit, 0, 'system check --repair');
-  assert.equal(await rmExit, 0, `rm -f: ${rmErr}`);
-  assert.notEqual((await f.cli(['inspect', name])).code, 0, 'the container is removed');
-  assert.deepEqual(hostState(id, undefined), []);
-  assert.deepEqual(await checkClean(), []);
-});
+    assert.deepEqual(hostState(id, undefined), []);
+  });
+}
 
 test('kill points summary', (t) => {
   const dirty = results.filter((r) => r.left.length);
