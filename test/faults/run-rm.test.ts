@@ -89,7 +89,10 @@ function hostState(id: string, ip: string | undefined): string[] {
   const lease = leaseOf(id);
   if (lease) out.push(`lease ${lease}`);
   const marks = [`wharf:${id}`, `--dport ${port} `, ...(ip ? [`${ip}/32`, `${ip}:`] : [])];
-  const rules = iptablesSave().filter((l) => !rulesBefore.has(l) && marks.some((m) => `${l} `.includes(m)));
+  // A rule that names another container is not this one's: its address, once released, may be another root's now
+  // (other tests share the host's default bridge).
+  const ours = (l: string): boolean => (/wharf:([0-9a-f]{64})/.exec(l)?.[1] ?? id) === id;
+  const rules = iptablesSave().filter((l) => !rulesBefore.has(l) && ours(l) && marks.some((m) => `${l} `.includes(m)));
   if (rules.length) out.push(`rules ${rules.join(' | ')}`);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
