@@ -28,11 +28,21 @@ function networkPoolsFromEnv(): { networkPools?: { ipv4?: AddressPool[]; ipv6?: 
 }
 
 /** Open the engine for one CLI call and always close it. */
-export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
+export async function withEngine<T>(
+  ctx: CliContext,
+  fn: (w: Wharf) => Promise<T>,
+  opts: { shortRead?: boolean } = {},
+): Promise<T> {
   const g = ctx.globals();
   let w: Wharf | undefined;
   try {
-    w = await Wharf.open({ root: g.root, runRoot: g.runRoot, ...engineSettings(), ...networkPoolsFromEnv() });
+    w = await Wharf.open({
+      root: g.root,
+      runRoot: g.runRoot,
+      ...engineSettings(),
+      ...networkPoolsFromEnv(),
+      ...(opts.shortRead ? { shortRead: true } : {}),
+    });
     trace('engine opened');
     return await fn(w);
   } catch (err) {
@@ -40,6 +50,14 @@ export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T
   } finally {
     w?.close();
   }
+}
+
+/**
+ * withEngine for a short verb that only reads (`ps`, `images`, `inspect`): it works on a disk full to the byte too,
+ * with the database opened for it alone (meta/db.ts).
+ */
+export function withReadEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
+  return withEngine(ctx, fn, { shortRead: true });
 }
 
 /**
