@@ -179,7 +179,8 @@ static int sys_pidfd_send_signal(int fd, int sig) {
 /* The parent pid in /proc/<pid>/stat (after the command name, which may hold spaces and parentheses), or -1. */
 static pid_t parent_of(pid_t pid) {
   char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int len = snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  if (len < 0 || (size_t)len >= sizeof path) return -1;
   char *text = read_file(path, NULL);
   if (!text) return -1;
   const char *end = strrchr(text, ')');
