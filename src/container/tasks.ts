@@ -14,6 +14,7 @@ import {
   type ReadLogsOptions,
   requestNoRestart,
   restartSettled,
+  signalThroughMonitor,
   writeRestartPolicy,
 } from '../runtime/index.js';
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
@@ -283,6 +284,13 @@ export class TaskService {
     if (v.status === 'restarting' && (await restartSettled(stateDir))?.status !== 'running') return;
     emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) });
     try {
+      // Sent by the monitor where it can (no exec of runc for the same kill(2)); exited meanwhile: Docker's kill
+      // then succeeds without a signal.
+      const monitor = await readState(stateDir);
+      const viaMonitor = monitor?.signalFrames
+        ? await signalThroughMonitor(monitorPaths(stateDir).socket, sig)
+        : 'unavailable';
+      if (viaMonitor !== 'unavailable') return;
       await this.#runc.kill(v.id, sig);
     } catch (err) {
       // Exited meanwhile (a restart loop's run ends any moment): Docker's kill then succeeds without a signal.
