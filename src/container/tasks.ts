@@ -14,6 +14,7 @@ import {
   type ReadLogsOptions,
   requestNoRestart,
   restartSettled,
+  signalThroughMonitor,
   writeRestartPolicy,
 } from '../runtime/index.js';
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
@@ -199,10 +200,12 @@ export class TaskService {
           `You cannot remove a ${v.status} container ${rec.id}. Stop the container before attempting removal or force remove`,
         );
       }
-      // Removal must not race the monitor's own --rm teardown: mark the record as not auto-removing first.
-      this.#records.update(rec.id, (r) => {
-        r.hostConfig.AutoRemove = false;
-      });
+      // Removal must not race the monitor's own --rm teardown: mark the record as not auto-removing first (a
+      // database write, on the path to the kill: only when there is something to change).
+      if (rec.hostConfig.AutoRemove)
+        this.#records.update(rec.id, (r) => {
+          r.hostConfig.AutoRemove = false;
+        });
       // Docker's `rm -f`: a kill, no stop event.
       await this.#stop(rec.id, { timeoutSec: 0 });
     } else if (await teardownPending(this.#store, rec.id)) {
@@ -258,6 +261,7 @@ export class TaskService {
         claim?.detach(); // the monitor need not wait for this client to go
       }
       testPausePoint('stop:after-kill'); // the container is dead, its teardown (claimed by this process) not done
+      trace('stop: exit seen');
       if (final.cleanupBy === process.pid && !final.cleanedUp) await this.teardown(v.id);
       // Else the teardown runs as a separate process (the monitor's cleanup command); the record says exited once
       // it finished.
@@ -314,6 +318,13 @@ export class TaskService {
     if (v.status === 'restarting' && (await restartSettled(stateDir))?.status !== 'running') return;
     emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) });
     try {
+      // Sent by the monitor where it can (no exec of runc for the same kill(2)); exited meanwhile: Docker's kill
+      // then succeeds without a signal.
+      const monitor = await readState(stateDir);
+      const viaMonitor = monitor?.signalFrames
+        ? await signalThroughMonitor(monitorPaths(stateDir).socket, sig)
+        : 'unavailable';
+      if (viaMonitor !== 'unavailable') return;
       await this.#runc.kill(v.id, sig);
     } catch (err) {
       // Exited meanwhile (a restart loop's run ends any moment): Docker's kill then succeeds without a signal.
