@@ -95,6 +95,7 @@ export class LayerStore {
       const recorder = new TarSplitRecorder();
       const applied = applyLayer(toApply, dir, {
         whiteouts: this.snapshots.differ.whiteoutFormat,
+        uncompressed: true,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       // A failed apply (a full disk) stops reading `toApply`: fail the tee too, or it waits for a drain that never
