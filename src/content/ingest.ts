@@ -222,7 +222,7 @@ class LocalContentWriter implements ContentWriter {
       await retire(this.dir);
       throw err;
     }
-    await publishBlob(path.join(this.dir, 'data'), this.blobPath(got.digest));
+    await publishBlob(path.join(this.dir, 'data'), this.blobPath(got.digest), opts);
     await retire(this.dir);
     return got;
   }

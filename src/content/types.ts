@@ -57,7 +57,7 @@ export interface CommitOptions {
   /**
    * The blob is deleted again soon, and whoever commits it has noted it for deletion should it be killed or the
    * machine go down first (a pull's compressed layer, noted in its intent, dropped once unpacked): its bytes are not
-   * forced to disk (no fsync), which would only write out what is about to be unlinked.
+   * forced to disk (no fsync of the file or of its directory), which would only write out what is about to go.
    */
   transient?: boolean;
 }
