@@ -426,8 +426,11 @@ export async function applyLayer(layer: Readable, target: string, opts: ApplyOpt
   let firstError: unknown;
   const fail = (err: unknown) => {
     firstError ??= err;
-    if (!extract.destroyed) extract.destroy(err instanceof Error ? err : new Error(String(err)));
-    if (!tarBytes.destroyed) tarBytes.destroy();
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (!extract.destroyed) extract.destroy(error);
+    // The caller's own stream (uncompressed) is destroyed with the error, so that whatever writes into it hears of
+    // it: one destroyed quietly never drains again, and a writer waiting for that keeps the command from finishing.
+    if (!tarBytes.destroyed) tarBytes.destroy(opts.uncompressed ? error : undefined);
   };
   const onAbort = () => fail(new WharfError('CANCELLED', `applying a layer to ${root} was cancelled`));
   opts.signal?.addEventListener('abort', onAbort, { once: true });

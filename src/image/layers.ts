@@ -101,7 +101,16 @@ export class LayerStore {
       // A failed apply (a full disk) stops reading `toApply`: fail the tee too, or it waits for a drain that never
       // comes, the event loop empties, and the command exited 0 with nothing done.
       applied.catch((err: unknown) => toApply.destroy(err as Error));
-      await teeInto(uncompressed, [toApply, recorder]);
+      const teeFailed = await teeInto(uncompressed, [toApply, recorder]).then(
+        () => undefined,
+        (err: unknown) => err ?? new Error('the layer tar could not be read'),
+      );
+      // An applier that failed (a full disk) destroyed `toApply`, which fails the tee with a bare abort: its own
+      // error is the one to report (applied settles either way: the tee destroys `toApply` when it fails).
+      if (teeFailed !== undefined) {
+        await applied;
+        throw teeFailed;
+      }
       const { diffId, size: tarSize } = await applied;
       if (opts.expectedDiffId && diffId !== opts.expectedDiffId) {
         throw new WharfError(
