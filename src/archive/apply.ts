@@ -27,6 +27,11 @@ export interface ApplyOptions {
    */
   owner?: (uid: number, gid: number) => { uid: number; gid: number };
   signal?: AbortSignal;
+  /**
+   * The stream is a plain tar (the caller decompressed it, as LayerStore.create does to record tar-split from the
+   * same bytes): not sniffed for compression again, which costs two more stream hops for every chunk.
+   */
+  uncompressed?: boolean;
 }
 
 export interface ApplyResult {
@@ -413,7 +418,7 @@ export async function applyLayer(layer: Readable, target: string, opts: ApplyOpt
   const root = path.resolve(target);
   await fsp.mkdir(root, { recursive: true });
   if (opts.signal?.aborted) throw new WharfError('CANCELLED', `applying a layer to ${root} was cancelled`);
-  const tarBytes = await decompressStream(layer);
+  const tarBytes = opts.uncompressed ? layer : await decompressStream(layer);
   const extract = tarStream().extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const digester = new Digester();
   const applier = new Applier(root, opts);
@@ -421,8 +426,11 @@ export async function applyLayer(layer: Readable, target: string, opts: ApplyOpt
   let firstError: unknown;
   const fail = (err: unknown) => {
     firstError ??= err;
-    if (!extract.destroyed) extract.destroy(err instanceof Error ? err : new Error(String(err)));
-    if (!tarBytes.destroyed) tarBytes.destroy();
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (!extract.destroyed) extract.destroy(error);
+    // The caller's own stream (uncompressed) is destroyed with the error, so that whatever writes into it hears of
+    // it: one destroyed quietly never drains again, and a writer waiting for that keeps the command from finishing.
+    if (!tarBytes.destroyed) tarBytes.destroy(opts.uncompressed ? error : undefined);
   };
   const onAbort = () => fail(new WharfError('CANCELLED', `applying a layer to ${root} was cancelled`));
   opts.signal?.addEventListener('abort', onAbort, { once: true });

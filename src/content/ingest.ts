@@ -5,7 +5,7 @@ import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { WharfError, is, isErrno, withDiskFullPlace } from '../errors/index.js';
 import { algorithmOf, createHash, type Algorithm, type Digest } from '../digest/index.js';
-import type { BlobInfo, ContentWriter, Expected, IngestStatus } from './types.js';
+import type { BlobInfo, CommitOptions, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
 import { pidAlive, randomHex } from '../util/index.js';
 import { verifyAgainst, what } from './expected.js';
@@ -161,8 +161,13 @@ class LocalContentWriter implements ContentWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
+    await this.writeChunks([chunk]);
+  }
+
+  async writeChunks(chunks: readonly Uint8Array[]): Promise<void> {
     const fh = this.#handle();
-    if (this.expected.size !== undefined && this._offset + chunk.length > this.expected.size) {
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    if (this.expected.size !== undefined && this._offset + total > this.expected.size) {
       throw new WharfError(
         'SIZE_MISMATCH',
         `content${what(this.expected)} is larger than the expected ${this.expected.size} bytes`,
@@ -171,15 +176,16 @@ class LocalContentWriter implements ContentWriter {
     try {
       // A write can be short (a nearly full disk takes part of a large one): write the rest, which then fails with
       // the real cause (ENOSPC) instead of a silently shorter blob.
-      for (let done = 0; done < chunk.length; ) {
-        const { bytesWritten } = await fh.write(chunk, done, chunk.length - done);
-        done += bytesWritten;
+      let rest = chunks.filter((c) => c.length > 0);
+      while (rest.length > 0) {
+        const { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]!) : await fh.writev(rest);
+        rest = afterWritten(rest, bytesWritten);
       }
     } catch (err) {
       throw withDiskFullPlace(err, path.join(this.dir, 'data'));
     }
-    this.hash.update(chunk);
-    this._offset += chunk.length;
+    for (const c of chunks) this.hash.update(c);
+    this._offset += total;
     this.#updatedAt = new Date();
   }
 
@@ -198,11 +204,11 @@ class LocalContentWriter implements ContentWriter {
     this._offset = 0;
   }
 
-  async commit(expected: Expected = {}): Promise<BlobInfo> {
+  async commit(expected: Expected = {}, opts: CommitOptions = {}): Promise<BlobInfo> {
     const fh = this.#handle();
     this.#fh = undefined;
     try {
-      await fh.sync();
+      if (!opts.transient) await fh.sync();
     } catch (err) {
       throw withDiskFullPlace(err, path.join(this.dir, 'data'));
     } finally {
@@ -216,7 +222,7 @@ class LocalContentWriter implements ContentWriter {
       await retire(this.dir);
       throw err;
     }
-    await publishBlob(path.join(this.dir, 'data'), this.blobPath(got.digest));
+    await publishBlob(path.join(this.dir, 'data'), this.blobPath(got.digest), opts);
     await retire(this.dir);
     return got;
   }
@@ -243,6 +249,16 @@ class LocalContentWriter implements ContentWriter {
     if (!this.#fh) throw new WharfError('FAILED_PRECONDITION', `writer for ref ${JSON.stringify(this.ref)} is closed`);
     return this.#fh;
   }
+}
+
+/** What is left of `chunks` after a short write of `n` bytes. */
+function afterWritten(chunks: readonly Uint8Array[], n: number): Uint8Array[] {
+  let skip = n;
+  let i = 0;
+  while (i < chunks.length && skip >= chunks[i]!.length) skip -= chunks[i++]!.length;
+  const rest = chunks.slice(i);
+  if (skip > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(skip);
+  return rest;
 }
 
 function stripUndefined(e: Expected): Expected {

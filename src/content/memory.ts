@@ -245,6 +245,10 @@ class MemoryContentWriter implements ContentWriter {
     this.ing.updatedAt = new Date();
   }
 
+  async writeChunks(chunks: readonly Uint8Array[]): Promise<void> {
+    for (const c of chunks) await this.write(c);
+  }
+
   async writeStream(src: Readable): Promise<void> {
     for await (const chunk of src)
       await this.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));

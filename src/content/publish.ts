@@ -7,9 +7,10 @@ import { exists, fsyncDir } from '../util/index.js';
  * Make a fully written, synced and verified temp file visible at `target`.
  * A blob that is already there wins: its bytes are the same by construction, and leaving it alone keeps readers and
  * hardlinks of it undisturbed. The stat-then-rename race between two writers of one blob is harmless for the same
- * reason (the loser replaces the file with identical bytes).
+ * reason (the loser replaces the file with identical bytes). `transient`: the blob is deleted again soon (see
+ * CommitOptions), so its name need not be forced to disk either.
  */
-export async function publishBlob(tmp: string, target: string): Promise<void> {
+export async function publishBlob(tmp: string, target: string, opts: { transient?: boolean } = {}): Promise<void> {
   const dir = path.dirname(target);
   await fsp.mkdir(dir, { recursive: true });
   if (await exists(target)) {
@@ -26,5 +27,5 @@ export async function publishBlob(tmp: string, target: string): Promise<void> {
     }
     throw err;
   }
-  await fsyncDir(dir);
+  if (!opts.transient) await fsyncDir(dir);
 }

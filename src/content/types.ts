@@ -53,6 +53,15 @@ export interface IngestStatus {
   updatedAt: Date;
 }
 
+export interface CommitOptions {
+  /**
+   * The blob is deleted again soon, and whoever commits it has noted it for deletion should it be killed or the
+   * machine go down first (a pull's compressed layer, noted in its intent, dropped once unpacked): its bytes are not
+   * forced to disk (no fsync of the file or of its directory), which would only write out what is about to go.
+   */
+  transient?: boolean;
+}
+
 /**
  * A resumable write keyed by a caller's ref (e.g. the layer digest of a pull). Only one writer per ref at a time,
  * across processes. `close()` keeps the bytes so that a later `writer(ref)` resumes at `offset`.
@@ -62,6 +71,8 @@ export interface ContentWriter {
   /** Bytes in the ingest, including those written before a resume. */
   readonly offset: number;
   write(chunk: Uint8Array): Promise<void>;
+  /** Write several chunks at the current offset, in one system call where it can (no copy into one buffer). */
+  writeChunks(chunks: readonly Uint8Array[]): Promise<void>;
   /** Write a whole stream at the current offset. */
   writeStream(src: Readable): Promise<void>;
   /** The digest of the bytes written so far. */
@@ -69,7 +80,7 @@ export interface ContentWriter {
   /** Start over from zero bytes (when the source cannot resume from `offset`). */
   truncate(): Promise<void>;
   /** Verify against `expected` (and what the writer was opened with) and make the blob visible. */
-  commit(expected?: Expected): Promise<BlobInfo>;
+  commit(expected?: Expected, opts?: CommitOptions): Promise<BlobInfo>;
   /** Release the writer, keeping the partial bytes for a later resume. */
   close(): Promise<void>;
 }

@@ -44,7 +44,18 @@ export interface CreateLayerOptions {
    * layer while it downloads waits here for the compressed digest to be verified (a rejection removes the snapshot).
    */
   beforeCommit?: () => Promise<void>;
+  /**
+   * Settled once `parent` is committed, when it is being made meanwhile (a pull unpacks its layers in parallel). An
+   * overlay layer dir holds the layer's own changes whatever lies below (whiteouts are device nodes, opaque dirs an
+   * xattr), so the tar is applied before then, into a snapshot of no parent that is moved under the parent once it
+   * is there; with other snapshotters (a full copy of the parent first) the apply waits for it.
+   */
+  parentCommitted?: Promise<void>;
 }
+
+/** An active snapshot a layer is unpacked into; recovery removes those of a process that died (image/check.ts). */
+const extractionKey = (parent: Digest | null) => `extract-${Date.now()}-${randomHex(4)} ${parent ?? ''}`;
+const EXTRACTION_LABELS = () => ({ labels: { 'wharf.pid': String(process.pid) } });
 
 /**
  * Layers are unpacked once into committed snapshots named by chain ID; their exact tar is kept only as a tar-split
@@ -68,11 +79,14 @@ export class LayerStore {
 
   /** Apply a (possibly compressed) layer tar on top of `parent`; returns the existing record when already present. */
   async create(parent: Digest | null, tar: Readable, opts: CreateLayerOptions = {}): Promise<LayerRecord> {
-    if (parent && !this.records.layers.get(parent))
+    const ahead =
+      opts.parentCommitted !== undefined && parent !== null && this.snapshots.differ.whiteoutFormat === 'overlay';
+    if (!ahead) await opts.parentCommitted;
+    if (parent && !ahead && !this.records.layers.get(parent))
       throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
-    const key = `extract-${Date.now()}-${randomHex(4)} ${parent ?? ''}`;
+    let key = extractionKey(parent);
     opts.onStage?.({ snapshot: key });
-    await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
+    await this.snapshots.prepare(key, ahead ? undefined : (parent ?? undefined), EXTRACTION_LABELS());
     let committed = false;
     try {
       const dir = this.snapshots.differ.diffDir(key);
@@ -81,12 +95,22 @@ export class LayerStore {
       const recorder = new TarSplitRecorder();
       const applied = applyLayer(toApply, dir, {
         whiteouts: this.snapshots.differ.whiteoutFormat,
+        uncompressed: true,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       // A failed apply (a full disk) stops reading `toApply`: fail the tee too, or it waits for a drain that never
       // comes, the event loop empties, and the command exited 0 with nothing done.
       applied.catch((err: unknown) => toApply.destroy(err as Error));
-      await teeInto(uncompressed, [toApply, recorder]);
+      const teeFailed = await teeInto(uncompressed, [toApply, recorder]).then(
+        () => undefined,
+        (err: unknown) => err ?? new Error('the layer tar could not be read'),
+      );
+      // An applier that failed (a full disk) destroyed `toApply`, which fails the tee with a bare abort: its own
+      // error is the one to report (applied settles either way: the tee destroys `toApply` when it fails).
+      if (teeFailed !== undefined) {
+        await applied;
+        throw teeFailed;
+      }
       const { diffId, size: tarSize } = await applied;
       if (opts.expectedDiffId && diffId !== opts.expectedDiffId) {
         throw new WharfError(
@@ -96,6 +120,11 @@ export class LayerStore {
       }
       await opts.beforeCommit?.();
       const chainId = chainIdOf(parent, diffId);
+      if (ahead) {
+        await opts.parentCommitted;
+        if (!this.records.layers.get(parent!)) throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
+        if (!this.records.layers.get(chainId)) key = await this.#moveUnder(key, parent!, opts);
+      }
       const existing = this.records.layers.get(chainId);
       if (existing) return existing;
 
@@ -116,6 +145,30 @@ export class LayerStore {
         await this.snapshots.remove(key).catch(() => {});
       }
     }
+  }
+
+  /**
+   * The files applied into parentless extraction snapshot `key` into a new one on `parent` (overlay only: the layer
+   * dir is the whole of what a snapshot holds, and a rename moves it). Returns the new key; `key` is removed. A kill
+   * in between leaves extraction snapshots of a dead process, which recovery removes as it does any other.
+   */
+  async #moveUnder(key: string, parent: Digest, opts: CreateLayerOptions): Promise<string> {
+    const moved = extractionKey(parent);
+    opts.onStage?.({ snapshot: moved });
+    await this.snapshots.prepare(moved, parent, EXTRACTION_LABELS());
+    try {
+      const from = this.snapshots.differ.diffDir(key);
+      const to = this.snapshots.differ.diffDir(moved);
+      await fsp.rmdir(to);
+      await fsp.rename(from, to);
+      // The old snapshot stays whole (an empty layer dir) until it is removed just below.
+      await fsp.mkdir(from);
+      await this.snapshots.remove(key);
+    } catch (err) {
+      await this.discardExtraction(moved).catch(() => {});
+      throw err;
+    }
+    return moved;
   }
 
   /**
@@ -142,9 +195,9 @@ export class LayerStore {
     if (this.snapshots.differ.whiteoutFormat !== 'overlay') return this.create(parent, await fallbackTar(), createOpts);
     if (parent && !this.records.layers.get(parent))
       throw new WharfError('NOT_FOUND', `parent layer ${parent} not found`);
-    const key = `extract-${Date.now()}-${randomHex(4)} ${parent ?? ''}`;
+    const key = extractionKey(parent);
     opts.onStage?.({ snapshot: key });
-    await this.snapshots.prepare(key, parent ?? undefined, { labels: { 'wharf.pid': String(process.pid) } });
+    await this.snapshots.prepare(key, parent ?? undefined, EXTRACTION_LABELS());
     let committed = false;
     let fallback = false;
     try {

@@ -243,9 +243,10 @@ async function pullOne(
 }
 
 /**
- * Downloads run `concurrency` at a time; layers are unpacked strictly in order (each on its parent), each while its
- * download is still landing in its ingest (GrowingFile) when this pull downloads it, else from the stored blob. A
- * layer is committed only once its compressed digest is verified too (LayerStore.create's beforeCommit).
+ * Downloads run `concurrency` at a time; each layer is unpacked while its download is still landing in its ingest
+ * (GrowingFile) when this pull downloads it, else from the stored blob. Layers are unpacked in parallel, each into
+ * a snapshot of its own (LayerStore.create's parentCommitted), and committed strictly in order, each on its parent
+ * and only once its compressed digest is verified too (create's beforeCommit). The first failure stops the rest.
  */
 async function downloadAndApply(
   engine: TransferEngine,
@@ -262,7 +263,8 @@ async function downloadAndApply(
 ): Promise<void> {
   const { images, content } = engine;
   const sem = new Semaphore(Math.max(1, concurrency));
-  let stop = false;
+  const stopAll = new AbortController();
+  let firstError: unknown;
   const downloads = new Map<number, Promise<boolean>>();
   // Settled once a layer's download is readable as it grows (its GrowingFile in `growing`) or is over.
   const readable = new Map<number, Promise<void>>();
@@ -273,7 +275,7 @@ async function downloadAndApply(
     const p = (async () => {
       const release = await sem.acquire();
       try {
-        if (stop) throw new WharfError('CANCELLED', 'pull stopped after another layer failed');
+        if (stopAll.signal.aborted) throw new WharfError('CANCELLED', 'pull stopped after another layer failed');
         return await downloadLayer(
           content,
           client,
@@ -295,67 +297,103 @@ async function downloadAndApply(
     p.catch(() => {});
     downloads.set(i, p);
   }
-  try {
-    for (const i of missing) {
-      const desc = layers[i]!;
-      const id = shortHex(desc.digest);
-      const download = downloads.get(i)!;
-      await readable.get(i);
-      const file = growing.get(i);
-      try {
-        if (file && !images.layers.get(chain[i]!)) {
-          emit({ type: 'layer', id, status: 'Extracting', total: desc.size });
-          testPausePoint('pull:before-unpack');
-          await unpackWhileDownloading(
-            engine,
-            desc,
-            i === 0 ? null : chain[i - 1]!,
-            diffIds[i]!,
-            chain[i]!,
-            file,
-            download,
-          );
-          await applied(engine, repoName, desc, diffIds[i]!, chain[i]!, await download, intent, emit);
-          continue;
+
+  const step: LayerStep = { engine, repoName, layers, diffIds, chain, emit, intent, signal: stopAll.signal };
+  // Settled once layer i is in the store (committed by this pull, or found there): its child commits after it.
+  const done = new Map<number, Promise<void>>();
+  for (const i of missing) {
+    const parentCommitted = done.get(i - 1) ?? Promise.resolve();
+    const p = unpackLayer(step, i, downloads.get(i)!, readable.get(i)!, () => growing.get(i), parentCommitted).catch(
+      (err: unknown) => {
+        // The first failure is the one reported: the others follow from it (a parent that failed, the abort).
+        if (firstError === undefined) {
+          firstError = err;
+          stopAll.abort();
         }
-      } finally {
-        await file?.close();
-      }
-      const downloadedNow = await download;
-      if (images.layers.get(chain[i]!)) {
-        // Another pull of the same layer, in another process, finished it first: the blob this one downloaded is
-        // not needed any more (kept, it was an orphan).
-        images.records.layerBlobs.add(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
-        if (downloadedNow) await dropBlob(content, desc.digest);
-        emit({ type: 'layer', id, status: 'Already exists' });
-        continue;
-      }
-      emit({ type: 'layer', id, status: 'Extracting', total: desc.size });
-      const parent = i === 0 ? null : chain[i - 1]!;
-      let blob: Readable;
-      try {
-        blob = await content.read(desc.digest);
-      } catch (err) {
-        // The other process that downloaded it may have unpacked and dropped it meanwhile.
-        if (!is(err, 'NOT_FOUND') || !images.layers.get(chain[i]!)) throw err;
-        emit({ type: 'layer', id, status: 'Already exists' });
-        continue;
-      }
-      testPausePoint('pull:before-unpack');
-      const rec = await images.layers.create(parent, blob, {
-        expectedDiffId: diffIds[i]!,
-        reopen: () => content.read(desc.digest),
-      });
-      if (rec.chainId !== chain[i])
-        throw new WharfError('INTERNAL', `layer ${id} unpacked as chain ${rec.chainId}, expected ${chain[i]}`);
-      await applied(engine, repoName, desc, diffIds[i]!, chain[i]!, downloadedNow, intent, emit);
-    }
-  } catch (err) {
-    stop = true;
-    await Promise.allSettled(downloads.values());
-    for (const f of growing.values()) await f.close().catch(() => {});
-    throw err;
+        throw err;
+      },
+    );
+    p.catch(() => {});
+    done.set(i, p);
   }
+  await Promise.allSettled(done.values());
+  if (firstError === undefined) return;
+  await Promise.allSettled(downloads.values());
+  for (const f of growing.values()) await f.close().catch(() => {});
+  throw firstError;
+}
+
+interface LayerStep {
+  engine: TransferEngine;
+  repoName: string;
+  layers: readonly Descriptor[];
+  diffIds: readonly Digest[];
+  chain: readonly Digest[];
+  emit: ProgressFn;
+  intent: ImageInIntentLog;
+  /** Aborted once any layer failed. */
+  signal: AbortSignal;
+}
+
+/** Unpack and commit layer `i` (on its parent, once `parentCommitted`), from its growing download or stored blob. */
+async function unpackLayer(
+  s: LayerStep,
+  i: number,
+  download: Promise<boolean>,
+  readable: Promise<void>,
+  growingFile: () => GrowingFile | undefined,
+  parentCommitted: Promise<void>,
+): Promise<void> {
+  const { engine, repoName, layers, diffIds, chain, emit, intent } = s;
+  const { images, content } = engine;
+  const desc = layers[i]!;
+  const id = shortHex(desc.digest);
+  const parent = i === 0 ? null : chain[i - 1]!;
+  await readable;
+  const file = growingFile();
+  try {
+    if (file && !images.layers.get(chain[i]!)) {
+      emit({ type: 'layer', id, status: 'Extracting', total: desc.size });
+      testPausePoint('pull:before-unpack');
+      await unpackWhileDownloading(engine, desc, parent, diffIds[i]!, chain[i]!, file, download, {
+        parentCommitted,
+        signal: s.signal,
+      });
+      await applied(engine, repoName, desc, diffIds[i]!, chain[i]!, await download, intent, emit);
+      return;
+    }
+  } finally {
+    await file?.close();
+  }
+  const downloadedNow = await download;
+  if (images.layers.get(chain[i]!)) {
+    // Another pull of the same layer, in another process, finished it first: the blob this one downloaded is
+    // not needed any more (kept, it was an orphan).
+    images.records.layerBlobs.add(diffIds[i]!, desc.digest, desc.mediaType, desc.size, repoName);
+    if (downloadedNow) await dropBlob(content, desc.digest);
+    emit({ type: 'layer', id, status: 'Already exists' });
+    return;
+  }
+  emit({ type: 'layer', id, status: 'Extracting', total: desc.size });
+  let blob: Readable;
+  try {
+    blob = await content.read(desc.digest);
+  } catch (err) {
+    // The other process that downloaded it may have unpacked and dropped it meanwhile.
+    if (!is(err, 'NOT_FOUND') || !images.layers.get(chain[i]!)) throw err;
+    emit({ type: 'layer', id, status: 'Already exists' });
+    return;
+  }
+  testPausePoint('pull:before-unpack');
+  const rec = await images.layers.create(parent, blob, {
+    expectedDiffId: diffIds[i]!,
+    reopen: () => content.read(desc.digest),
+    parentCommitted,
+    signal: s.signal,
+  });
+  if (rec.chainId !== chain[i])
+    throw new WharfError('INTERNAL', `layer ${id} unpacked as chain ${rec.chainId}, expected ${chain[i]}`);
+  await applied(engine, repoName, desc, diffIds[i]!, chain[i]!, downloadedNow, intent, emit);
 }
 
 /**
@@ -371,11 +409,13 @@ async function unpackWhileDownloading(
   chainId: Digest,
   file: GrowingFile,
   download: Promise<boolean>,
+  order: { parentCommitted: Promise<void>; signal: AbortSignal },
 ): Promise<void> {
   let rec: LayerRecord;
   let snapshot: string | undefined;
   try {
     rec = await engine.images.layers.create(parent, file.reader(desc.size), {
+      ...order,
       expectedDiffId: diffId,
       reopen: () => engine.content.read(desc.digest),
       onStage: (stage) => {

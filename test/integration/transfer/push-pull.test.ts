@@ -209,3 +209,56 @@ test('two pulls of the same image at once into one root both succeed', async () 
     await c.cleanup();
   }
 });
+
+test('a pull applies its layers in parallel and commits each on its parent: whiteouts and files as built', async () => {
+  // Three layers: busybox, one that deletes a file and adds one (a whiteout), one more file on top.
+  const ctx = await fsp.mkdtemp(path.join(work, 'multi-'));
+  await fsp.writeFile(path.join(ctx, 'two'), 'two\n');
+  await fsp.writeFile(
+    path.join(ctx, 'Dockerfile'),
+    `FROM ${reg.host}/team/bb:1\nRUN rm /etc/motd && mkdir /opt && echo one > /opt/one\nCOPY two /opt/two\n`,
+  );
+  const image = `${reg.host}/team/multi:1`;
+  ok(await a.cli(['build', '-q', '-t', image, ctx], { env }), 'build');
+  ok(await a.cli(['push', image], { env }), 'push');
+  const c = await tempRoot('wharf-pull-multi-');
+  try {
+    ok(await c.cli(['pull', image], { env }), 'pull');
+    const run = ok(
+      await c.cli(
+        [
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          image,
+          'sh',
+          '-c',
+          'cat /opt/one /opt/two; test ! -e /etc/motd && echo gone',
+        ],
+        {
+          env,
+        },
+      ),
+      'run',
+    );
+    assert.equal(run.stdout, 'one\ntwo\ngone\n');
+    const w = await Wharf.open({ root: c.root });
+    try {
+      const { config } = await w.images.config(w.images.resolve(image).id);
+      const chain = chainIds(config.rootfs.diff_ids);
+      assert.equal(chain.length, 3);
+      for (const [i, id] of chain.entries()) {
+        const s = await w.snapshots.stat(id);
+        assert.equal(s?.kind, 'committed', `layer ${i}`);
+        assert.equal(s?.parent, i === 0 ? undefined : chain[i - 1], `layer ${i}'s parent`);
+      }
+      // No extraction snapshot is left behind by the moves under the parents.
+      for await (const s of w.snapshots.walk()) assert.ok(!s.key.startsWith('extract-'), s.key);
+    } finally {
+      w.close();
+    }
+  } finally {
+    await c.cleanup();
+  }
+});
