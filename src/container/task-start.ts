@@ -153,6 +153,11 @@ export async function startTask(deps: TaskStartDeps, id: string, opts: StartOpti
       // The monitor records the failure and runs the teardown itself; wait for it so that nothing runs twice.
       await waitExit(p.stateDir, 30_000).catch(() => undefined);
       await deps.teardown(rec.id, { keep: true }).catch(() => {});
+      // Over before the container may go: a note that the full disk keeps is then rolled back by the removal's own
+      // look at the container (meta/intents.ts), not left naming a removed one. The catch below clears it again.
+      try {
+        if (intent) deps.intents?.clearFailed(intent.id);
+      } catch {}
       if (hc.AutoRemove) await deps.removeContainer(rec.id).catch(() => {});
       throw err;
     }
@@ -176,7 +181,10 @@ export async function startTask(deps: TaskStartDeps, id: string, opts: StartOpti
     const cur = records.get(rec.id);
     if (cur && !(await monitorAlive(store, cur)))
       await deps.teardown(rec.id, { keep: true, error: (err as Error).message }).catch(() => {});
-    if (intent) deps.intents?.clear(intent.id);
+    // A note that the full disk keeps is rolled back by the next look at the container, this process's included
+    // (`run` removes it right away: meta/intents.ts). The database's error then is the one reported: it says that the
+    // disk is full and where, which the start's own may not (runc's "unable to store init state").
+    if (intent) deps.intents?.clearFailed(intent.id);
     throw err;
   }
 }

@@ -34,6 +34,7 @@ import { execInContainer, type ExecOptions } from './exec.js';
 import { stopWithoutMonitor, tearDownTask, teardownPending, waitTornDown } from './teardown.js';
 import { logPlan } from './run-modes.js';
 import { monitorAlive, startTask, type StartedTask, type StartOptions } from './task-start.js';
+import { recoverStarts } from './start-intent.js';
 
 export type { StartOptions } from './task-start.js';
 
@@ -93,6 +94,7 @@ export class TaskService {
   /** `observe` for many records (a list): the killed-operation check is one query, not one per container. */
   async observeAll(recs: readonly ContainerRecord[]): Promise<ObservedContainer[]> {
     const candidates = this.#recoveryCandidates?.();
+    if (candidates) await this.#recoverRemoved(candidates);
     const seen = await Promise.all(
       recs.map(async (rec) => {
         const cur = !candidates || candidates.has(rec.id) ? await this.#recovered(rec) : rec;
@@ -100,6 +102,19 @@ export class TaskService {
       }),
     );
     return seen.filter((c) => c !== undefined);
+  }
+
+  /**
+   * The start notes of containers that are gone, left by a start that failed or was killed just before its
+   * container's removal (a full disk that let the removal through but not the note's delete): no command looks at a
+   * removed container, so a list, which sees every note, rolls them back (what the start made on the host is found by
+   * the container's ID) and clears them. Best effort: a note that cannot go now (the disk still full) is the next
+   * list's, and `system check` names it meanwhile; the list itself must not fail for it.
+   */
+  async #recoverRemoved(candidates: ReadonlySet<string>): Promise<void> {
+    if (!this.#intents) return;
+    const deps = { intents: this.#intents, runc: this.#runc, store: this.#store, events: this.#events };
+    for (const id of candidates) if (!this.#records.get(id)) await recoverStarts(id, deps).catch(() => 0);
   }
 
   /**

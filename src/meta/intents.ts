@@ -61,6 +61,11 @@ function fromRow<P>(r: IntentRow): IntentRecord<P> {
  */
 export class Intents {
   #ready = false;
+  /**
+   * The intents of this process whose operation is over (it failed and undid what it could) but whose `clear` the
+   * database refused (a full disk): stale already, though their owner lives on.
+   */
+  readonly #over = new Set<number>();
 
   constructor(private readonly db: MetaDb) {
     this.#migrated();
@@ -100,6 +105,24 @@ export class Intents {
 
   clear(id: number): void {
     this.db.prepare('DELETE FROM intents WHERE id = ?').run(id);
+    this.#over.delete(id);
+  }
+
+  /**
+   * `clear` at the end of an operation that failed. When the database cannot take the delete either (the disk that
+   * failed the operation is full), the note stays, counted stale by this process from now on, so that the next look at
+   * its subject in this same process (a failed `run` removes the container it made) rolls it back and clears it like a
+   * dead process's, as any later command would; the database's error is thrown, as `clear`'s. Before, such a note
+   * stayed live until the process ended, and a container removed meanwhile left it naming nothing, which no command
+   * but `system check --repair` ever looked at again.
+   */
+  clearFailed(id: number): void {
+    try {
+      this.clear(id);
+    } catch (err) {
+      this.#over.add(id);
+      throw err;
+    }
   }
 
   get<P = Record<string, unknown>>(id: number): IntentRecord<P> | undefined {
@@ -121,8 +144,8 @@ export class Intents {
     return rows.map((r) => fromRow<P>(r));
   }
 
-  /** The intents whose owner process is gone: what a killed operation left to roll back. */
+  /** The intents whose owner process is gone (or whose failed operation is over): what is left to roll back. */
   stale<P = Record<string, unknown>>(kind?: string, subject?: string): IntentRecord<P>[] {
-    return this.list<P>(kind, subject).filter((i) => !ownerAlive(i.owner));
+    return this.list<P>(kind, subject).filter((i) => this.#over.has(i.id) || !ownerAlive(i.owner));
   }
 }

@@ -13,12 +13,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { ok, WHARF_BIN } from '../helpers/cli.js';
 import { freePort, withBusybox, type Fixture } from '../integration/container/fixture.js';
 import { hostIfNameFor } from '../../src/network/native-endpoint.js';
 import { runUntilStep } from './helpers.js';
+import { MetaDb } from '../../src/meta/index.js';
 
 /** `run -d -p`'s kill points, in order (docs/development.md). */
 const START_STEPS = [
@@ -348,6 +350,26 @@ for (const [verb, racer] of Object.entries(RACERS)) {
     assert.deepEqual(hostState(id, undefined), []);
   });
 }
+
+test('the start note of a container that is gone is cleared by the next list, without --repair', async () => {
+  // What a failed start leaves when the full disk lets its container's removal through but not the note's delete
+  // (test/faults/verbs-full-disk.test.ts): no command looks at a removed container again but a list, which sees the
+  // notes of all.
+  const id = ok(await f.cli(['create', '--name', 'note-left', 'busybox', 'true']), 'create').stdout.trim();
+  ok(await f.cli(['rm', 'note-left']), 'rm');
+  const db = new MetaDb(path.join(f.root, 'wharf.db'));
+  try {
+    db.prepare(
+      "INSERT INTO intents(kind, subject, payload, owner_pid, owner_start, created) VALUES ('start', ?, '{}', ?, NULL, 'x')",
+    ).run(id, spawnSync('true').pid!); // exited and reaped
+  } finally {
+    db.close();
+  }
+  const check = await f.cli(['system', 'check']);
+  assert.match(check.stdout, new RegExp(`unfinished start of ${id.slice(0, 12)} .*nothing left but the note`));
+  ok(await f.cli(['ps', '-a']), 'ps -a');
+  assert.deepEqual(await checkClean(), []);
+});
 
 test('kill points summary', (t) => {
   const dirty = results.filter((r) => r.left.length);

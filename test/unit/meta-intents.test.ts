@@ -46,6 +46,29 @@ test('intents of a process that is gone, or whose PID now names another process,
   db.close();
 });
 
+test('clearFailed: a note the database will not delete is stale at once for this process, and cleared later', () => {
+  const db = new MetaDb(':memory:');
+  const intents = new Intents(db);
+  const failed = intents.begin('start', 'c1', {});
+  const live = intents.begin('start', 'c2', {});
+  db.sql.pragma('query_only = ON'); // the database refuses writes, as a full disk's does
+  assert.throws(() => intents.clearFailed(failed.id));
+  db.sql.pragma('query_only = OFF');
+  // Its owner (this process) lives, but its operation is over: rolled back by the next look at c1, not only after exit.
+  assert.deepEqual(
+    intents.stale('start').map((i) => i.subject),
+    ['c1'],
+  );
+  intents.clearFailed(failed.id);
+  assert.deepEqual(
+    intents.list('start').map((i) => i.subject),
+    ['c2'],
+  );
+  assert.deepEqual(intents.stale(), []);
+  intents.clear(live.id);
+  db.close();
+});
+
 test('processStartTime reads field 22 of /proc/<pid>/stat; ownerAlive needs the same PID and start time', () => {
   const mine = processStartTime(process.pid);
   assert.ok(mine !== undefined && mine > 0);
