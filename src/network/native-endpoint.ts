@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
 import { WharfError } from '../errors/index.js';
+import { isIPv6Address } from './ipam.js';
 import { run } from '../util/index.js';
 import {
   addrAdd,
@@ -48,6 +48,11 @@ export interface Endpoint {
   mac: string;
   /** The host end of the veth pair (on the bridge). */
   hostIfName: string;
+  /**
+   * Its interface index: the container's monitor deletes the pair by it as soon as the container is gone
+   * (native/monitor/links.c), so that the teardown need not wait for the kernel's deletion.
+   */
+  hostIndex: number;
 }
 
 /**
@@ -78,7 +83,7 @@ export function ensureBridge(opts: { name: string; addresses: string[]; mtu?: nu
   for (const a of opts.addresses) addrEnsure(opts.name, a);
   if (created || !linkGet(opts.name)?.up) linkUp(opts.name);
   sysctl('net.ipv4.ip_forward', '1');
-  if (opts.addresses.some((a) => isIPv6(a.split('/')[0]!))) sysctl('net.ipv6.conf.all.forwarding', '1');
+  if (opts.addresses.some((a) => isIPv6Address(a))) sysctl('net.ipv6.conf.all.forwarding', '1');
   return created;
 }
 
@@ -104,7 +109,7 @@ export function attachEndpoint(req: EndpointRequest): Endpoint {
     linkUp('lo', req.netnsPath);
     for (const gw of req.gateways) {
       try {
-        routeAdd(isIPv6(gw) ? '::/0' : '0.0.0.0/0', gw, req.ifName, req.netnsPath);
+        routeAdd(isIPv6Address(gw) ? '::/0' : '0.0.0.0/0', gw, req.ifName, req.netnsPath);
       } catch (err) {
         // A second network's default route: the first one's stays (as with the CNI bridge plugin, and as Docker
         // gives a container one default gateway).
@@ -112,8 +117,10 @@ export function attachEndpoint(req: EndpointRequest): Endpoint {
       }
     }
     const mac = linkGet(req.ifName, req.netnsPath)?.mac;
-    if (!mac) throw new WharfError('INTERNAL', `${req.ifName} of ${req.containerId} vanished while being set up`);
-    return { mac, hostIfName };
+    const hostIndex = linkGet(hostIfName)?.index;
+    if (!mac || !hostIndex)
+      throw new WharfError('INTERNAL', `${req.ifName} of ${req.containerId} vanished while being set up`);
+    return { mac, hostIfName, hostIndex };
   } catch (err) {
     try {
       linkDel(hostIfName);
