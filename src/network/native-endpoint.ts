@@ -4,15 +4,14 @@ import { WharfError } from '../errors/index.js';
 import { isIPv6Address } from './ipam.js';
 import { run } from '../util/index.js';
 import {
-  addrAdd,
   addrEnsure,
   bridgeAdd,
+  linkConfigure,
   linkDel,
   linkDelAsync,
   linkGet,
   linkSetMaster,
   linkUp,
-  routeAdd,
   vethAdd,
 } from './netlink.js';
 import { deleteBatchFromListing, HOSTPORTS_CHAIN, portChainsSetupBatch, portRulesBatch } from './port-rules.js';
@@ -104,19 +103,9 @@ export function attachEndpoint(req: EndpointRequest): Endpoint {
   try {
     linkSetMaster(hostIfName, req.bridge, req.hairpin);
     linkUp(hostIfName);
-    for (const a of req.addresses) addrAdd(req.ifName, a, req.netnsPath);
-    linkUp(req.ifName, req.netnsPath);
-    linkUp('lo', req.netnsPath);
-    for (const gw of req.gateways) {
-      try {
-        routeAdd(isIPv6Address(gw) ? '::/0' : '0.0.0.0/0', gw, req.ifName, req.netnsPath);
-      } catch (err) {
-        // A second network's default route: the first one's stays (as with the CNI bridge plugin, and as Docker
-        // gives a container one default gateway).
-        if (!(err instanceof WharfError && err.code === 'ALREADY_EXISTS')) throw err;
-      }
-    }
-    const mac = linkGet(req.ifName, req.netnsPath)?.mac;
+    // Inside the namespace in one call: addresses, links up, default routes (a second network's default route does
+    // not replace the first one's, as with the CNI bridge plugin, and as Docker gives a container one gateway).
+    const mac = linkConfigure(req.ifName, req.netnsPath, req.addresses, req.gateways);
     const hostIndex = linkGet(hostIfName)?.index;
     if (!mac || !hostIndex)
       throw new WharfError('INTERNAL', `${req.ifName} of ${req.containerId} vanished while being set up`);

@@ -19,6 +19,7 @@ interface NetlinkAddon {
   linkGet(netns: string, name: string): LinkInfo | null;
   addrAdd(netns: string, name: string, cidr: string, mayExist: boolean): boolean;
   routeAdd(netns: string, dst: string, gateway: string, name: string): void;
+  linkConfigure(netns: string, name: string, cidrs: string[], gateways: string[]): string;
   netnsCreate(path: string): void;
   netnsDelete(path: string): boolean;
 }
@@ -37,7 +38,7 @@ const addon = (): NetlinkAddon | null =>
   loadNativeAddon<NetlinkAddon>(
     'wharf_netlink',
     (m) =>
-      typeof m.vethAdd === 'function' && typeof m.netnsCreate === 'function' && typeof m.linkDelAsync === 'function',
+      typeof m.vethAdd === 'function' && typeof m.netnsCreate === 'function' && typeof m.linkConfigure === 'function',
   );
 
 /** Whether the addon is built and loadable (and WHARF_NATIVE is not 0). */
@@ -154,6 +155,17 @@ export function addrEnsure(name: string, cidr: string, netns?: string): boolean 
 /** A route to `dst` ("0.0.0.0/0", "::/0") via `gateway` out of `name`. */
 export function routeAdd(dst: string, gateway: string, name: string, netns?: string): void {
   wrap(`route ${dst} via ${gateway}`, () => nl().routeAdd(netns ?? '', dst, gateway, name));
+}
+
+/**
+ * What a container's interface `name` needs inside namespace `netns`, over one netlink socket there (each call above
+ * into another namespace costs a thread that enters it): the addresses (CIDR form; IPv6 without duplicate address
+ * detection), `name` and loopback up, a default route via each gateway (one per family; a default route there already,
+ * a first network's, stays). Returns `name`'s MAC.
+ */
+export function linkConfigure(name: string, netns: string, cidrs: string[], gateways: string[]): string {
+  checkName(name);
+  return wrap(`configure ${name} in ${netns}`, () => nl().linkConfigure(netns, name, cidrs, gateways));
 }
 
 const NETNS_DIR = '/var/run/netns';
