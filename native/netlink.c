@@ -24,6 +24,7 @@
  *                                                 netns; returns `name`'s MAC
  *   netnsCreate(path)                             a new namespace bind-mounted on path (the file is created)
  *   netnsDelete(path)                             unmount and remove; false if path did not exist
+ *   flockAsync(path, timeoutMs), flockRelease(fd) the host-wide port lock (see there)
  * Errors are thrown as Error with .code ("EEXIST", ...) and .errno, as napi_errno.h does.
  */
 #define _GNU_SOURCE
@@ -46,10 +47,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "napi_errno.h"
@@ -560,6 +563,103 @@ static napi_value netns_delete(napi_env env, napi_callback_info info) {
   return js_bool(env, true);
 }
 
+/*
+ * The host-wide port lock (src/network/port-lock.ts), here because it is the network's addon: an exclusive flock(2)
+ * on a file, the lock flock(1) takes, without the fork of Node and the three execs (flock, sh, cat) that holding it
+ * through flock(1) costs every `run -p`. Tried every 5 ms on libuv's pool until the deadline; released by closing the
+ * descriptor, or by the process's end however it ends (the kernel drops the lock with the last descriptor). A lock
+ * still held by another at the deadline rejects with EAGAIN.
+ */
+struct lock_work {
+  napi_async_work work;
+  napi_deferred deferred;
+  char path[MAX_STR];
+  int32_t timeout_ms;
+  int fd;
+  int err;
+};
+
+static void lock_execute(napi_env env, void *data) {
+  struct lock_work *w = data;
+  w->fd = open(w->path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+  if (w->fd < 0) {
+    w->err = errno;
+    return;
+  }
+  struct timespec start, now, step = {.tv_sec = 0, .tv_nsec = 5 * 1000 * 1000};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    if (flock(w->fd, LOCK_EX | LOCK_NB) == 0) return;
+    if (errno != EWOULDBLOCK && errno != EINTR) break;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= w->timeout_ms) {
+      errno = EWOULDBLOCK; /* still held by another: EAGAIN to the caller */
+      break;
+    }
+    nanosleep(&step, NULL);
+  }
+  w->err = errno;
+  close(w->fd);
+  w->fd = -1;
+}
+
+static void lock_complete(napi_env env, napi_status status, void *data) {
+  struct lock_work *w = data;
+  if (w->fd >= 0) {
+    napi_value fd;
+    napi_create_int32(env, w->fd, &fd);
+    napi_resolve_deferred(env, w->deferred, fd);
+  } else {
+    napi_value msg, code, err;
+    char text[MAX_STR + 64];
+    snprintf(text, sizeof text, "lock %s: %s", w->path, strerror(w->err));
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, errno_name_or(w->err, "EIO"), NAPI_AUTO_LENGTH, &code);
+    napi_create_error(env, code, msg, &err);
+    napi_reject_deferred(env, w->deferred, err);
+  }
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+static napi_value flock_async(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  struct lock_work *w = calloc(1, sizeof *w);
+  if (!w) {
+    throw_errno(env, "flockAsync", ENOMEM);
+    return NULL;
+  }
+  w->fd = -1;
+  if (!args(env, info, 2, argv, "flockAsync(path, timeoutMs)") ||
+      !str_arg(env, argv[0], w->path, sizeof w->path, "lock file") || !int_arg(env, argv[1], &w->timeout_ms, "timeout")) {
+    free(w);
+    return NULL;
+  }
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "wharf:flock", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, lock_execute, lock_complete, w, &w->work) != napi_ok) {
+    free(w);
+    napi_throw_error(env, NULL, "flockAsync: cannot queue the work");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_async_work(env, w->work);
+    free(w);
+    napi_throw_error(env, NULL, "flockAsync: cannot queue the work");
+    return NULL;
+  }
+  return promise;
+}
+
+static napi_value flock_release(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (!args(env, info, 1, argv, "flockRelease(fd)") || !int_arg(env, argv[0], &fd, "fd")) return NULL;
+  if (fd >= 0) close(fd);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -568,7 +668,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"bridgeAdd", bridge_add}, {"vethAdd", veth_add},   {"linkUp", link_up},         {"linkSetMaster", link_set_master},
       {"linkDel", link_del},     {"linkGet", link_get},   {"addrAdd", addr_add},       {"routeAdd", route_add},
       {"netnsCreate", netns_create}, {"netnsDelete", netns_delete}, {"linkDelAsync", link_del_async},
-      {"linkConfigure", link_configure},
+      {"linkConfigure", link_configure}, {"flockAsync", flock_async},     {"flockRelease", flock_release},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

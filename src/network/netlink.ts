@@ -20,6 +20,8 @@ interface NetlinkAddon {
   addrAdd(netns: string, name: string, cidr: string, mayExist: boolean): boolean;
   routeAdd(netns: string, dst: string, gateway: string, name: string): void;
   linkConfigure(netns: string, name: string, cidrs: string[], gateways: string[]): string;
+  flockAsync(path: string, timeoutMs: number): Promise<number>;
+  flockRelease(fd: number): void;
   netnsCreate(path: string): void;
   netnsDelete(path: string): boolean;
 }
@@ -38,7 +40,7 @@ const addon = (): NetlinkAddon | null =>
   loadNativeAddon<NetlinkAddon>(
     'wharf_netlink',
     (m) =>
-      typeof m.vethAdd === 'function' && typeof m.netnsCreate === 'function' && typeof m.linkConfigure === 'function',
+      typeof m.vethAdd === 'function' && typeof m.linkConfigure === 'function' && typeof m.flockAsync === 'function',
   );
 
 /** Whether the addon is built and loadable (and WHARF_NATIVE is not 0). */
@@ -186,4 +188,19 @@ export function netnsCreate(name: string): string {
 /** Unmount and remove a namespace made by netnsCreate or `ip netns add`; false if it did not exist. */
 export function netnsDelete(path: string): boolean {
   return wrap(`delete network namespace ${path}`, () => nl().netnsDelete(path));
+}
+
+/**
+ * An exclusive flock(2) on `file` (created if missing), the lock flock(1) takes, held by the descriptor this resolves
+ * with until flockRelease (or this process's end): for the host-wide port lock (port-lock.ts), without the fork and
+ * execs that holding it through flock(1) costs. Tried every 5 ms on libuv's pool; still held by another after
+ * `timeoutMs`, a WharfError with details.errno EAGAIN.
+ */
+export async function flockExclusive(file: string, timeoutMs: number): Promise<number> {
+  const a = nl();
+  return wrapAsync(`lock ${file}`, () => a.flockAsync(file, Math.max(0, Math.floor(timeoutMs))));
+}
+
+export function flockRelease(fd: number): void {
+  nl().flockRelease(fd);
 }
