@@ -242,6 +242,8 @@ export async function nativeBridgeTeardown(
   /** undefined when unknown: the rules are found by their comment. */
   ports: readonly PortMapping[] | undefined,
   state: NativeNetworkState,
+  /** What must be over before the address is given back (the IPv6 relay that forwards to it stopping). */
+  releasable: Promise<void> = Promise.resolve(),
 ): Promise<void> {
   let first: unknown;
   const step = async (f: () => unknown): Promise<void> => {
@@ -260,6 +262,7 @@ export async function nativeBridgeTeardown(
   await step(() =>
     detachEndpoint({ containerId: id, ifName: state.ifName, ...(cniMade ? { netnsPath: nsPath } : {}) }),
   );
+  await releasable;
   await step(() => releaseAddress(state.ipamDir, state.ip || undefined, id));
   await step(() => netnsDelete(nsPath));
   if (first) throw first;

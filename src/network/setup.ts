@@ -339,7 +339,17 @@ async function userNetworks(
  */
 export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
   if (saved?.mode === 'host' || saved?.mode.startsWith('container:')) return;
-  await stopPortProxy(saved?.proxyPid, id);
+  // The IPv6 relay stops while the rules and interfaces go (neither needs the other); the container's address is
+  // given back only once it is gone, as it forwards there.
+  const relay = stopPortProxy(saved?.proxyPid, id);
+  try {
+    await teardownWithRelay(id, saved, relay);
+  } finally {
+    await relay;
+  }
+}
+
+async function teardownWithRelay(id: string, saved: NetworkSetup | undefined, relay: Promise<void>): Promise<void> {
   // `none` lives in runc's own namespace, which goes with the container (older records name a namespace).
   if (saved?.mode === 'none' && !saved.netnsName) return;
   const name = saved?.netnsName ?? netnsNameFor(id);
@@ -358,10 +368,11 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
   // Without its record, a container that joined natively is known by its veth (named after its ID).
   const native = saved?.native ?? (saved ? undefined : nativeLeftovers(id, IFNAME, nsPath));
   if (native) {
-    await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native);
+    await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native, relay);
     if (first) throw first;
     return;
   }
+  await relay;
   if (saved?.cni || !saved) {
     const conflist = saved?.cni?.conflist ?? bridgeConflist();
     try {
