@@ -20,10 +20,14 @@ interface NetlinkAddon {
   addrAdd(netns: string, name: string, cidr: string, mayExist: boolean): boolean;
   routeAdd(netns: string, dst: string, gateway: string, name: string): void;
   linkConfigure(netns: string, name: string, cidrs: string[], gateways: string[]): string;
-  flockAsync(path: string, timeoutMs: number): Promise<number>;
-  flockRelease(fd: number): void;
   netnsCreate(path: string): void;
   netnsDelete(path: string): boolean;
+}
+
+/** The same addon's flock(2), for the port lock (flockExclusive below). */
+interface FlockAddon {
+  flockAsync(path: string, timeoutMs: number): Promise<number>;
+  flockRelease(fd: number): void;
 }
 
 export interface LinkInfo {
@@ -36,8 +40,8 @@ export interface LinkInfo {
   master: number;
 }
 
-const addon = (): NetlinkAddon | null =>
-  loadNativeAddon<NetlinkAddon>(
+const addon = (): (NetlinkAddon & FlockAddon) | null =>
+  loadNativeAddon<NetlinkAddon & FlockAddon>(
     'wharf_netlink',
     (m) =>
       typeof m.vethAdd === 'function' && typeof m.linkConfigure === 'function' && typeof m.flockAsync === 'function',
@@ -48,7 +52,7 @@ export function netlinkAvailable(): boolean {
   return addon() !== null;
 }
 
-function nl(): NetlinkAddon {
+function nl(): NetlinkAddon & FlockAddon {
   const a = addon();
   if (!a)
     throw new WharfError(
