@@ -1,6 +1,6 @@
 /*
  * The attach socket: frames [type u8][length u32 BE][payload] (src/runtime/attach-protocol.ts). Clients send STDIN,
- * STDIN_EOF, RESIZE and CLAIM_CLEANUP; the monitor sends STDOUT, STDERR and EXIT.
+ * STDIN_EOF, RESIZE, CLAIM_CLEANUP and SIGNAL; the monitor sends STDOUT, STDERR, EXIT and SIGNAL's answer.
  *
  * Bounded buffers: a client's queued output is bounded by back-pressure, then by dropping the client. While any
  * client has more than CLIENT_OUT_LIMIT queued, the container's output is not read (it blocks on its full pipe or
@@ -134,6 +134,15 @@ static void handle_frame(client_t *c, int type, const char *payload, size_t n) {
     long long pid = json_field_int(payload, n, "pid", &ok);
     if (ok && pid > 0 && pid <= INT32_MAX) c->claim = (long)pid; /* a malformed claim: the monitor cleans up */
     if (c->first) first_claim_settled = 1;
+  } else if (type == F_SIGNAL) {
+    /* {"signal": n}: sent to the container's init; the answer {"sent":true} or {"sent":false,"errno":"ESRCH"} */
+    long long sig = json_field_int(payload, n, "signal", &ok);
+    int e = ok && sig > 0 && sig <= 64 ? container_signal((int)sig) : EINVAL;
+    buf_t reply = {0};
+    if (e == 0) buf_adds(&reply, "{\"sent\":true}");
+    else buf_printf(&reply, "{\"sent\":false,\"errno\":\"%s\"}", errno_name(e));
+    if (!c->closing) frame_add(&c->out, F_SIGNAL, reply.p, reply.len);
+    buf_free(&reply);
   } else if (type == F_RESIZE && cfg.tty) {
     int ok2;
     long long cols = json_field_int(payload, n, "cols", &ok), rows = json_field_int(payload, n, "rows", &ok2);

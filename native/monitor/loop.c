@@ -92,6 +92,7 @@ void check_pid_file(void) {
   pid_watch_stop();
   container_pid = (pid_t)pid;
   if (reaped_status(container_pid) >= 0) container_reaped = 1; /* exited before its pid file was read */
+  else container_pidfd_open(container_pid);
   send_pending_signals();
   oom_start(); /* the cgroup exists from here on */
   if (!strcmp(st.status, "starting")) {

@@ -293,6 +293,7 @@ int main(int argc, char **argv) {
     for (;;) {
       check_pid_file();
       status = wait_for_exit();
+      container_pidfd_close(); /* exited: a SIGNAL frame now falls back to runc, which says so */
       trace("container exited");
       drain_output();
       if (oom_killed(status)) st.oom_killed = 1;

@@ -37,7 +37,7 @@
 #define ACCEPT_PAUSE_MS 100        /* listeners are not polled this long after running out of descriptors */
 #define DRAIN_MS 2000              /* how long the output's tail is read after the exit */
 
-enum { F_STDIN = 0, F_STDOUT = 1, F_STDERR = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_EXIT = 5, F_CLAIM = 6 };
+enum { F_STDIN = 0, F_STDOUT = 1, F_STDERR = 2, F_STDIN_EOF = 3, F_RESIZE = 4, F_EXIT = 5, F_CLAIM = 6, F_SIGNAL = 7 };
 
 /* ---- util.c ---- */
 typedef struct {
@@ -191,6 +191,14 @@ int reaped_status(pid_t pid);
 int reaped_take(pid_t pid);
 int run_quiet(char *const argv[], long timeout_ms);
 int pid_alive(long pid);
+/*
+ * The running container's init held by a pidfd (from its pid file until its exit), so that a SIGNAL frame reaches
+ * exactly that process, never a later one with its pid: what `runc kill` does without the Go binary's exec.
+ */
+void container_pidfd_open(pid_t pid);
+void container_pidfd_close(void);
+/* Sends `sig` to the container's init: 0 when sent, ESRCH when it has exited, ENOENT when it is not held, or errno. */
+int container_signal(int sig);
 const char *errno_name(int e);
 
 /* ---- runc.c ---- */

@@ -1,14 +1,17 @@
 /*
  * Children: runc, the cleanup command, `runc delete`, and (as the child subreaper) a detached container's init.
- * All are reaped here, with waitpid(-1): an exit is known by pid, also one reaped before its pid was known.
+ * All are reaped here, with waitpid(-1): an exit is known by pid, also one reaped before its pid was known. And the
+ * container's init held by a pidfd, for the signals clients ask for.
  */
 #include "monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,3 +152,71 @@ int run_quiet(char *const argv[], long timeout_ms) {
 }
 
 int pid_alive(long pid) { return kill((pid_t)pid, 0) == 0 || errno == EPERM; }
+
+/* ---- the container's init by pidfd ---- */
+
+static int container_pidfd = -1;
+
+/* By syscall number: glibc has wrappers only from 2.36 on. */
+static int sys_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+static int sys_pidfd_send_signal(int fd, int sig) {
+#ifdef SYS_pidfd_send_signal
+  return (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/* The parent pid in /proc/<pid>/stat (after the command name, which may hold spaces and parentheses), or -1. */
+static pid_t parent_of(pid_t pid) {
+  char path[64];
+  int len = snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  if (len < 0 || (size_t)len >= sizeof path) return -1;
+  char *text = read_file(path, NULL);
+  if (!text) return -1;
+  const char *end = strrchr(text, ')');
+  char state;
+  int ppid = -1;
+  if (!end || sscanf(end + 1, " %c %d", &state, &ppid) != 2) ppid = -1;
+  free(text);
+  return (pid_t)ppid;
+}
+
+/*
+ * The pid comes from runc's pid file. It is taken as the container's init only if that process is runc's child (on
+ * pipes, and on a terminal until runc has gone) or ours (on a terminal, reparented to us as the subreaper), checked
+ * after the pidfd pins it and confirmed alive through the pidfd after the check: the pid was not reused meanwhile.
+ * Anything else leaves no pidfd, and clients fall back to `runc kill`.
+ */
+void container_pidfd_open(pid_t pid) {
+  container_pidfd_close();
+  int fd = sys_pidfd_open(pid);
+  if (fd < 0) {
+    if (errno != ESRCH) warn("pidfd_open %d: %s", (int)pid, strerror(errno));
+    return;
+  }
+  pid_t parent = parent_of(pid);
+  int ours = parent > 0 && (parent == runc_pid || parent == getpid());
+  if (ours && sys_pidfd_send_signal(fd, 0) == 0) {
+    container_pidfd = fd; /* pidfd_open sets close-on-exec itself */
+    return;
+  }
+  close_quietly(&fd);
+}
+
+void container_pidfd_close(void) { close_quietly(&container_pidfd); }
+
+int container_signal(int sig) {
+  if (container_pidfd < 0) return ENOENT;
+  if (sys_pidfd_send_signal(container_pidfd, sig) == 0) return 0;
+  return errno;
+}

@@ -104,6 +104,7 @@ static void reset_run(void) {
   runc_gone = 0;
   runc_status = -1;
   container_pid = -1;
+  container_pidfd_close();
   container_reaped = 0;
   if (unlink(p_pidfile) != 0 && errno != ENOENT) warn("unlink %s: %s", p_pidfile, strerror(errno));
   if (unlink(p_runclog) != 0 && errno != ENOENT) warn("unlink %s: %s", p_runclog, strerror(errno));

@@ -65,6 +65,7 @@ void save_state(void) {
   buf_adds(&b, ",\"status\":");
   json_string(&b, st.restarting && !strcmp(st.status, "starting") ? "restarting" : st.status);
   buf_printf(&b, ",\"monitorPid\":%d", (int)getpid());
+  buf_adds(&b, ",\"signalFrames\":true"); /* this monitor answers SIGNAL frames (attach.c) */
   if (st.attach_ready) buf_adds(&b, ",\"attachReady\":true");
   if (st.pid > 0) buf_printf(&b, ",\"pid\":%ld", st.pid);
   if (st.started_at[0]) buf_printf(&b, ",\"startedAt\":\"%s\"", st.started_at);

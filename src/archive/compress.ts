@@ -1,6 +1,9 @@
-import { spawn } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
+import { lazyBuiltin } from '../util/builtin.js';
+
+const childProcess = lazyBuiltin<typeof ChildProcess>('node:child_process');
 
 /** zstd levels the `zstd` program takes without `--ultra`. */
 export const ZSTD_MAX_LEVEL = 19;
@@ -17,7 +20,9 @@ export function zstdCompress(src: Readable, level: number): Readable {
   if (!Number.isInteger(level) || level < 1 || level > ZSTD_MAX_LEVEL)
     throw new WharfError('INVALID_ARGUMENT', `zstd compression level must be 1 to ${ZSTD_MAX_LEVEL}, not ${level}`);
   const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const child = spawn('zstd', [`-${level}`, '-T0', '-c', '-q', '--no-progress'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = childProcess().spawn('zstd', [`-${level}`, '-T0', '-c', '-q', '--no-progress'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let failed = false;
   const fail = (err: Error) => {

@@ -1,5 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { MAX_OCTAL_ID } from './pack.js';
 import { paxValueBytes, XATTR_PREFIX, type PaxRecords } from './pax.js';
 import { tarStream } from './tar-lib.js';
@@ -35,7 +34,11 @@ export function reownTar(input: Readable, owner: (uid: number, gid: number) => {
     body.pipe(sink);
   });
   extract.on('finish', () => pack.finalize());
-  pipeline(input, extract).catch((err: Error) => out.destroy(err));
+  // Errors of either end go to `out`; stream.pipeline (not its promise form, which loads node:stream/promises at
+  // start-up for every command) also destroys the other end.
+  pipeline(input, extract, (err) => {
+    if (err) out.destroy(err);
+  });
   pack.on('error', (err: Error) => out.destroy(err));
   pack.pipe(out);
   return out;

@@ -1,5 +1,5 @@
 import { readFileSync, statfsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import type * as Os from 'node:os';
 import * as path from 'node:path';
 import type * as Readline from 'node:readline';
 import { Wharf } from '../engine/index.js';
@@ -9,6 +9,7 @@ import type { CliContext } from './context.js';
 import { lazyBuiltin, trace } from '../util/index.js';
 
 const readline = lazyBuiltin<typeof Readline>('node:readline');
+const os = lazyBuiltin<typeof Os>('node:os');
 
 /**
  * `WHARF_DEFAULT_ADDRESS_POOLS` (dockerd's `--default-address-pool` values, space-separated): where user networks'
@@ -27,11 +28,21 @@ function networkPoolsFromEnv(): { networkPools?: { ipv4?: AddressPool[]; ipv6?: 
 }
 
 /** Open the engine for one CLI call and always close it. */
-export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
+export async function withEngine<T>(
+  ctx: CliContext,
+  fn: (w: Wharf) => Promise<T>,
+  opts: { shortRead?: boolean } = {},
+): Promise<T> {
   const g = ctx.globals();
   let w: Wharf | undefined;
   try {
-    w = await Wharf.open({ root: g.root, runRoot: g.runRoot, ...engineSettings(), ...networkPoolsFromEnv() });
+    w = await Wharf.open({
+      root: g.root,
+      runRoot: g.runRoot,
+      ...engineSettings(),
+      ...networkPoolsFromEnv(),
+      ...(opts.shortRead ? { shortRead: true } : {}),
+    });
     trace('engine opened');
     return await fn(w);
   } catch (err) {
@@ -42,12 +53,20 @@ export async function withEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T
 }
 
 /**
+ * withEngine for a short verb that only reads (`ps`, `images`, `inspect`): it works on a disk full to the byte too,
+ * with the database opened for it alone (meta/db.ts).
+ */
+export function withReadEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
+  return withEngine(ctx, fn, { shortRead: true });
+}
+
+/**
  * The engine-wide settings of Wharf's config file (`$WHARF_CONFIG/config.json`, else `~/.wharf/config.json`, the
  * file that also holds Wharf's registry logins): `"userns-remap"`, as dockerd's `--userns-remap` (docs/security.md).
  * A missing or unreadable file sets nothing (its credentials' reader reports a broken one).
  */
 export function engineSettings(env: NodeJS.ProcessEnv = process.env): { usernsRemap?: string } {
-  const file = path.join(env.WHARF_CONFIG || path.join(homedir(), '.wharf'), 'config.json');
+  const file = path.join(env.WHARF_CONFIG || path.join(os().homedir(), '.wharf'), 'config.json');
   let conf: unknown;
   try {
     conf = JSON.parse(readFileSync(file, 'utf8'));

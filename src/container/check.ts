@@ -1,13 +1,7 @@
 import { shortId } from '../digest/index.js';
 import { IMAGE_IN_KINDS, type CheckProblem } from '../image/index.js';
-import { LockBusyError, withFileLock } from '../util/index.js';
-import {
-  COMMIT_INTENT,
-  commitLockFile,
-  rollBackCommit,
-  type CommitIntent,
-  type CommitRecovery,
-} from './commit-intent.js';
+import { LockBusyError } from '../util/index.js';
+import { COMMIT_INTENT, rollBackCommit, type CommitIntent, type CommitRecovery } from './commit-intent.js';
 import type { ContainerRecords } from './records.js';
 import type { IntentRecord } from '../meta/index.js';
 import {
@@ -24,12 +18,13 @@ import {
   START_INTENT,
   containersInStart,
   describeStart,
-  rollBackStart,
+  rollBackStartLocked,
   startLeftovers,
   type StartIntent,
   type StartRecovery,
 } from './start-intent.js';
 import { tearDownTask, teardownAbandoned } from './teardown.js';
+import { withContainerLock } from './container-lock.js';
 
 /**
  * `system check`'s part about containers and interrupted operations: intents whose owner process is gone (rolled
@@ -141,7 +136,7 @@ function orphanRanges(
 /** Run `fn` unless a live commit of the container holds its lock (then that commit owns the container's state). */
 async function underCommitLock(dir: string, id: string, fn: () => Promise<void>, waitSec = 0): Promise<void> {
   try {
-    await withFileLock(commitLockFile(dir), fn, { timeoutSec: waitSec, purpose: `checking container ${shortId(id)}` });
+    await withContainerLock(dir, id, fn, { timeoutSec: waitSec, purpose: `checking container ${shortId(id)}` });
   } catch (err) {
     if (!(err instanceof LockBusyError)) throw err;
   }
@@ -154,7 +149,7 @@ async function checkStart(
   repair: boolean,
 ): Promise<CheckProblem> {
   const what = describeStart(intent, await startLeftovers(intent.subject, deps));
-  return staleIntent(what, repair, () => rollBackStart(intent, deps));
+  return staleIntent(what, repair, () => rollBackStartLocked(intent, deps));
 }
 
 /**
@@ -183,7 +178,18 @@ export async function checkContainerNetworks(deps: StartRecovery, repair: boolea
       if (await store.rootfsMounted(rec.id)) left.unshift('its root file system mounted');
       let repaired = false;
       if (repair)
-        repaired = await tearDownTask(runc, store, deps.events, rec.id).then(
+        // Under the container's lock, looked at again there: an `rm` or `start` of it (its monitor is gone:
+        // container-lock.ts) may be tearing it down right now, or have removed or started it.
+        repaired = await withContainerLock(
+          store.paths(rec.id).dir,
+          rec.id,
+          async () => {
+            // A `start` that waited for the lock may be starting it now (its intent is recorded after the lock).
+            if (containersInStart(deps.intents).has(rec.id)) return;
+            if (await teardownAbandoned(runc, store, rec.id)) await tearDownTask(runc, store, deps.events, rec.id);
+          },
+          { timeoutSec: 30, purpose: `repairing container ${shortId(rec.id)}` },
+        ).then(
           () => true,
           () => false,
         );

@@ -1,10 +1,10 @@
-import * as path from 'node:path';
 import { is } from '../errors/index.js';
 import type { IntentRecord, Intents } from '../meta/index.js';
 import type { LayerStore } from '../image/index.js';
 import type { Runc } from '../runtime/index.js';
 import type { Snapshotter } from '../snapshot/index.js';
-import { LockBusyError, withFileLock } from '../util/index.js';
+import { LockBusyError } from '../util/index.js';
+import { withContainerLock } from './container-lock.js';
 import type { Digest } from '../digest/index.js';
 
 /** The intent kind of a commit; its subject is the container's ID. */
@@ -20,14 +20,7 @@ export interface CommitIntent {
   layer?: Digest;
 }
 
-/**
- * One commit of a container at a time, across processes: a second one waited on nothing and failed with `runc pause
- * …: container not running`, leaving the container frozen. A flock in the container's directory, released by the
- * kernel when its holder dies, so a killed commit never blocks the next.
- */
-export function commitLockFile(containerDir: string): string {
-  return path.join(containerDir, 'commit.lock');
-}
+export { commitLockFile } from './container-lock.js';
 
 export interface CommitRecovery {
   intents: Intents;
@@ -98,7 +91,7 @@ export async function recoverCommits(
   try {
     // Not at once: the lock of a commit killed just now is held until its flock(1) child has seen the end of its
     // stdin. A live holder is a commit that rolls these intents back first thing (or `system check` doing so): short.
-    return await withFileLock(commitLockFile(containerDir), undo, {
+    return await withContainerLock(containerDir, id, undo, {
       timeoutSec: 5,
       purpose: `committing container ${id.slice(0, 12)}`,
     });

@@ -51,7 +51,7 @@ export const sharedInitKeyOf = (parentChain: string | undefined, withInit: boole
  * resident, and slower) and rewrite the cache for the next verb to reject in turn.
  */
 export function wharfCommand(): string[] {
-  return [process.execPath, '--max-semi-space-size=2', wharfBin()];
+  return [process.execPath, '--max-semi-space-size=1', wharfBin()];
 }
 
 /**

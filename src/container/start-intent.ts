@@ -5,6 +5,8 @@ import { networkLeftovers, readHostNetworkState, teardownNetwork } from '../netw
 import { isMonitorAlive, readState, type Runc } from '../runtime/index.js';
 import type { ContainerStore } from './store.js';
 import { tearDownTask } from './teardown.js';
+import { withContainerLock } from './container-lock.js';
+import { LockBusyError } from '../util/index.js';
 
 /**
  * The intent of a container's start (`start`, `run`); its subject is the container's ID. Recorded before the start
@@ -50,7 +52,8 @@ export async function startLeftovers(id: string, deps: StartRecovery): Promise<s
  * Undo a killed start. If its monitor was started, the container runs (or ends) under it like any other and only
  * the monitor's PID is missing from the record. Otherwise the task's teardown (idempotent: runc's record, the rootfs,
  * the recorded network, the record back from "running"), then whatever of the network was made before the record
- * named it, found by the container's ID. The intent goes last, so a rollback killed half-way is taken up again.
+ * named it, found by the container's ID; an `--rm` container is then removed. The intent goes last, so a rollback
+ * killed half-way is taken up again.
  */
 export async function rollBackStart(intent: IntentRecord<StartIntent>, deps: StartRecovery): Promise<void> {
   const id = intent.subject;
@@ -68,15 +71,51 @@ export async function rollBackStart(intent: IntentRecord<StartIntent>, deps: Sta
   if (store.records.get(id))
     await tearDownTask(deps.runc, store, deps.events, id, { keep: true, error: 'its start was interrupted' });
   if (networkLeftovers(id, [], await readHostNetworkState()).length) await teardownNetwork(id);
+  // An `--rm` container whose start failed is removed (task-start.ts; dockerd's AutoRemove after a failed start):
+  // so is one whose start was killed, with its anonymous volumes, not left as Created.
+  const rec = store.records.get(id);
+  if (rec?.hostConfig.AutoRemove) await store.delete(rec, { volumes: true });
   deps.intents.clear(intent.id);
 }
 
 /**
  * Roll back the killed starts of container `id` (any command that looks at it calls this, through
- * TaskService.observe). Cheap when there are none: one indexed query.
+ * TaskService.observe); how many. Cheap when there are none: one indexed query.
  */
-export async function recoverStarts(id: string, deps: StartRecovery): Promise<void> {
-  for (const intent of deps.intents.stale<StartIntent>(START_INTENT, id)) await rollBackStart(intent, deps);
+export async function recoverStarts(id: string, deps: StartRecovery): Promise<number> {
+  if (!deps.intents.stale(START_INTENT, id).length) return 0;
+  let done = 0;
+  try {
+    // Read again under the lock: the process that held it may have rolled them back.
+    await withStartLock(id, deps, async () => {
+      for (const intent of deps.intents.stale<StartIntent>(START_INTENT, id)) {
+        await rollBackStart(intent, deps);
+        done++;
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof LockBusyError)) throw err; // another process is rolling it back: its business
+  }
+  return done;
+}
+
+/** `rollBackStart` under the container's lock (`system check --repair`), unless another process rolled it back. */
+export async function rollBackStartLocked(intent: IntentRecord<StartIntent>, deps: StartRecovery): Promise<void> {
+  await withStartLock(intent.subject, deps, async () => {
+    const fresh = deps.intents.get<StartIntent>(intent.id);
+    if (fresh) await rollBackStart(fresh, deps);
+  });
+}
+
+/**
+ * The container's lock (container-lock.ts) for a rollback: a rollback by `system check --repair` and one by the
+ * container's `rm` must not tear the container down at once. A few seconds: holders are rollbacks and teardowns.
+ */
+function withStartLock(id: string, deps: StartRecovery, fn: () => Promise<void>): Promise<void> {
+  return withContainerLock(deps.store.paths(id).dir, id, fn, {
+    timeoutSec: 30,
+    purpose: `rolling back the start of container ${shortId(id)}`,
+  });
 }
 
 /**

@@ -210,7 +210,7 @@ function teardownAfter(deps: TaskStartDeps, id: string, session: AttachSession):
       trace('torn down');
       return r;
     } catch (err) {
-      return { ...r, cleanupError: (err as Error).message };
+      return { ...r, cleanupError: err instanceof Error ? err : new Error(String(err)) };
     }
   });
   return { ...session, exit };

@@ -14,6 +14,7 @@ import {
   type ReadLogsOptions,
   requestNoRestart,
   restartSettled,
+  signalThroughMonitor,
   writeRestartPolicy,
 } from '../runtime/index.js';
 import { killEndsRestartLoop, monitorRestartPolicy, type RestartPolicy } from './restart-policy.js';
@@ -23,6 +24,7 @@ import type { Intents } from '../meta/index.js';
 import { testPausePoint, trace } from '../util/index.js';
 import type { ContainerRecords } from './records.js';
 import { observeContainer } from './state.js';
+import { withContainerLock } from './container-lock.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ObservedContainer } from './types.js';
 import type { VolumeService } from './volumes.js';
@@ -39,8 +41,11 @@ export interface TaskServiceOptions {
   store: ContainerStore;
   volumes: VolumeService;
   runc: Runc;
-  /** Rolls back what killed operations on the container left (a commit's pause), before it is looked at. */
-  recover?: (rec: ContainerRecord) => Promise<unknown>;
+  /**
+   * Rolls back what killed operations on the container left (a commit's pause), before it is looked at; true when it
+   * rolled anything back (the record may have changed, or be gone).
+   */
+  recover?: (rec: ContainerRecord) => Promise<boolean>;
   /**
    * The IDs that `recover` may have work for (one query for a whole list), so a list of 200 containers does not ask
    * the database 200 times; without it every container is offered to `recover`.
@@ -80,19 +85,30 @@ export class TaskService {
 
   /** The record with its state checked against the monitor and runc (after recovering from killed operations). */
   async observe(rec: ContainerRecord): Promise<ObservedContainer> {
-    await this.#recover?.(rec);
-    return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
+    const cur = await this.#recovered(rec);
+    if (!cur) throw new WharfError('NOT_FOUND', `No such container: ${rec.id}`);
+    return observeContainer(cur, this.#store.paths(rec.id).stateDir, this.#runc);
   }
 
   /** `observe` for many records (a list): the killed-operation check is one query, not one per container. */
   async observeAll(recs: readonly ContainerRecord[]): Promise<ObservedContainer[]> {
     const candidates = this.#recoveryCandidates?.();
-    return Promise.all(
+    const seen = await Promise.all(
       recs.map(async (rec) => {
-        if (!candidates || candidates.has(rec.id)) await this.#recover?.(rec);
-        return observeContainer(rec, this.#store.paths(rec.id).stateDir, this.#runc);
+        const cur = !candidates || candidates.has(rec.id) ? await this.#recovered(rec) : rec;
+        return cur && observeContainer(cur, this.#store.paths(rec.id).stateDir, this.#runc);
       }),
     );
+    return seen.filter((c) => c !== undefined);
+  }
+
+  /**
+   * The record after recovering from killed operations on it: read again when anything was rolled back (a rollback
+   * changes the record, and removes an `--rm` container's); undefined once removed.
+   */
+  async #recovered(rec: ContainerRecord): Promise<ContainerRecord | undefined> {
+    if (!(await this.#recover?.(rec))) return rec;
+    return this.#records.get(rec.id);
   }
 
   async #get(idOrName: string): Promise<ObservedContainer> {
@@ -112,7 +128,8 @@ export class TaskService {
     // far as its network (the first start of a fresh `run`) has nothing to clean.
     if (await teardownPending(this.#store, found.id))
       await waitTornDown(this.#store, found.id, 30_000, (id) => this.teardown(id)).catch(() => {});
-    if (found.state.status !== 'created' || found.network) await this.teardown(found.id, { keep: true });
+    if (found.state.status !== 'created' || found.network)
+      await this.#lockedIfAbandoned(found.id, 'starting', () => this.teardown(found.id, { keep: true }));
     return startTask(
       {
         store: this.#store,
@@ -157,6 +174,24 @@ export class TaskService {
    */
   async delete(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     const rec = this.#records.resolve(idOrName);
+    return this.#lockedIfAbandoned(rec.id, 'removing', () => this.#delete(rec, opts));
+  }
+
+  /**
+   * `fn` under the container's lock (container-lock.ts) when its record says running and no monitor is there to tear
+   * it down: `system check --repair` may be tearing it down at this moment (check.ts), under the same lock. A repair
+   * that went on under a `start` would record the new run's end; under an `rm`, fail on the removed record.
+   */
+  async #lockedIfAbandoned<T>(id: string, what: string, fn: () => Promise<T>): Promise<T> {
+    const rec = this.#records.get(id);
+    if (rec?.state.status !== 'running' || (await monitorAlive(this.#store, rec))) return fn();
+    return withContainerLock(this.#store.paths(id).dir, id, fn, {
+      timeoutSec: 60,
+      purpose: `${what} container ${id.slice(0, 12)}`,
+    });
+  }
+
+  async #delete(rec: ContainerRecord, opts: { force?: boolean }): Promise<void> {
     const v = await this.observe(rec);
     if (v.running) {
       if (!opts.force) {
@@ -165,10 +200,12 @@ export class TaskService {
           `You cannot remove a ${v.status} container ${rec.id}. Stop the container before attempting removal or force remove`,
         );
       }
-      // Removal must not race the monitor's own --rm teardown: mark the record as not auto-removing first.
-      this.#records.update(rec.id, (r) => {
-        r.hostConfig.AutoRemove = false;
-      });
+      // Removal must not race the monitor's own --rm teardown: mark the record as not auto-removing first (a
+      // database write, on the path to the kill: only when there is something to change).
+      if (rec.hostConfig.AutoRemove)
+        this.#records.update(rec.id, (r) => {
+          r.hostConfig.AutoRemove = false;
+        });
       // Docker's `rm -f`: a kill, no stop event.
       await this.#stop(rec.id, { timeoutSec: 0 });
     } else if (await teardownPending(this.#store, rec.id)) {
@@ -224,6 +261,7 @@ export class TaskService {
         claim?.detach(); // the monitor need not wait for this client to go
       }
       testPausePoint('stop:after-kill'); // the container is dead, its teardown (claimed by this process) not done
+      trace('stop: exit seen');
       if (final.cleanupBy === process.pid && !final.cleanedUp) await this.teardown(v.id);
       // Else the teardown runs as a separate process (the monitor's cleanup command); the record says exited once
       // it finished.
@@ -280,6 +318,13 @@ export class TaskService {
     if (v.status === 'restarting' && (await restartSettled(stateDir))?.status !== 'running') return;
     emitContainerEvent(this.#events, 'kill', v, { signal: signalNumber(sig) });
     try {
+      // Sent by the monitor where it can (no exec of runc for the same kill(2)); exited meanwhile: Docker's kill
+      // then succeeds without a signal.
+      const monitor = await readState(stateDir);
+      const viaMonitor = monitor?.signalFrames
+        ? await signalThroughMonitor(monitorPaths(stateDir).socket, sig)
+        : 'unavailable';
+      if (viaMonitor !== 'unavailable') return;
       await this.#runc.kill(v.id, sig);
     } catch (err) {
       // Exited meanwhile (a restart loop's run ends any moment): Docker's kill then succeeds without a signal.

@@ -157,18 +157,28 @@ export async function tearDownTask(
   // The endpoints' addresses and names on user-defined networks (none recorded: nothing to do).
   if (!netErr) store.networks?.release(id);
   let recorded = false; // this process recorded the exit (the update is atomic: one process sees it running)
-  const updated = store.records.update(id, (r) => {
-    if (r.state.status === 'running') {
-      recorded = true;
-      r.state = monitorState
-        ? stateFromMonitor(r.state, monitorState)
-        : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
-      if (opts.error && !monitorState) r.state.error = opts.error;
-    }
-    r.state.paused = false;
-    if (monitorState?.restartCount !== undefined) r.restartCount = monitorState.restartCount;
-    if (!netErr) delete r.network;
-  });
+  // A teardown done already (rm -f's second call, after its stop's) changes nothing: no database write then.
+  const current = store.records.get(id);
+  const unchanged =
+    current !== undefined &&
+    current.state.status !== 'running' &&
+    current.state.paused !== true &&
+    (monitorState?.restartCount === undefined || current.restartCount === monitorState.restartCount) &&
+    (netErr !== undefined || current.network === undefined);
+  const updated = unchanged
+    ? current
+    : store.records.update(id, (r) => {
+        if (r.state.status === 'running') {
+          recorded = true;
+          r.state = monitorState
+            ? stateFromMonitor(r.state, monitorState)
+            : { ...r.state, status: 'exited', exitCode: 255, finishedAt: isoNow() };
+          if (opts.error && !monitorState) r.state.error = opts.error;
+        }
+        r.state.paused = false;
+        if (monitorState?.restartCount !== undefined) r.restartCount = monitorState.restartCount;
+        if (!netErr) delete r.network;
+      });
   if (recorded) {
     // The monitor emitted the die itself, unless it was gone before it could.
     if (!monitorState || monitorState.monitorLost)

@@ -61,6 +61,11 @@ export interface WharfOptions {
    * ids of the user `wharf`; any other value names the user whose /etc/subuid and /etc/subgid ranges are used.
    */
   usernsRemap?: string;
+  /**
+   * A short command that mostly reads (`ps`, `images`, `inspect`): on a disk full to the byte, where SQLite cannot
+   * make its shared-memory file, the database is opened for this process alone instead of failing (meta/db.ts).
+   */
+  shortRead?: boolean;
 }
 
 /**
@@ -161,7 +166,7 @@ export class Wharf {
         cause: err,
       });
     }
-    const db = openMetaDb(root);
+    const db = openMetaDb(root, { aloneWhenFull: opts.shortRead === true });
     try {
       let kind = db.getSetting('snapshotter') as 'overlay' | 'native' | undefined;
       if (!kind) {
@@ -185,8 +190,10 @@ export class Wharf {
       // Any command that looks at a container first undoes what a killed start or commit of it left
       // (container/start-intent, container/commit-intent).
       const recover = async (rec: ContainerRecord) => {
-        await recoverStarts(rec.id, starts);
-        return recoverCommits(rec.id, store.paths(rec.id).dir, recovery, { userPaused: rec.state.paused === true });
+        const started = await recoverStarts(rec.id, starts);
+        const opts = { userPaused: rec.state.paused === true };
+        const committed = await recoverCommits(rec.id, store.paths(rec.id).dir, recovery, opts);
+        return started > 0 || committed.length > 0;
       };
       // The containers with a start or commit intent of any owner: only those can need `recover` (it checks the owner).
       const recoveryCandidates = () =>

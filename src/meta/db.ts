@@ -30,6 +30,68 @@ function setWalMode(sql: SqliteDatabase): void {
   }
 }
 
+export interface MetaDbOptions {
+  readonly?: boolean;
+  /**
+   * A short command that mostly reads (`ps`, `images`, `inspect`): when the disk is so full that SQLite cannot make
+   * its shared-memory file, open the database for this process alone (exclusive locking) instead of failing. Not for
+   * long-lived processes: other commands would wait for it as long as it runs.
+   */
+  aloneWhenFull?: boolean;
+}
+
+/** The errors of SQLite's shared-memory file (`-shm`) that a full disk (or a read-only directory) causes. */
+const SHM_FAILURES = new Set(['SQLITE_IOERR_SHMSIZE', 'SQLITE_IOERR_SHMOPEN', 'SQLITE_IOERR_SHMMAP']);
+
+function openSqlite(file: string, opts: MetaDbOptions): SqliteDatabase {
+  try {
+    // By path: better-sqlite3's own lookup (`bindings`) walks a stack trace and probes paths at every start.
+    const binding = betterSqliteBinding();
+    return new Database(file, {
+      readonly: opts.readonly ?? false,
+      timeout: 15_000,
+      ...(binding ? { nativeBinding: binding } : {}),
+    });
+  } catch (err) {
+    throw new WharfError('UNAVAILABLE', `cannot open metadata database ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The connection, in WAL mode, with the tables every namespace needs. */
+function openInitialized(file: string, opts: MetaDbOptions): SqliteDatabase {
+  const sql = openSqlite(file, opts);
+  try {
+    initConnection(sql);
+    return sql;
+  } catch (err) {
+    sql.close();
+    if (!opts.aloneWhenFull || !SHM_FAILURES.has((err as { code?: string }).code ?? '')) throw err;
+  }
+  // The disk is full to the byte: SQLite cannot size the shared-memory index (`-shm`) that WAL connections share.
+  // In exclusive locking mode it keeps that index in its own memory instead (sqlite.org/wal.html, "Use of WAL
+  // without shared memory"), so a short read verb still works; other commands wait for it as for a writer.
+  const alone = openSqlite(file, opts);
+  try {
+    alone.pragma('locking_mode = EXCLUSIVE');
+    initConnection(alone);
+    return alone;
+  } catch (err) {
+    alone.close();
+    throw err;
+  }
+}
+
+function initConnection(sql: SqliteDatabase): void {
+  setWalMode(sql);
+  // NORMAL in WAL mode keeps the database consistent on a crash; only a power loss can drop the last commits.
+  sql.pragma('synchronous = NORMAL');
+  sql.pragma('foreign_keys = ON');
+  sql.exec(`CREATE TABLE IF NOT EXISTS schema_versions (namespace TEXT PRIMARY KEY, version INTEGER NOT NULL)`);
+  sql.exec(`CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+}
+
 /**
  * The metadata database: one SQLite file in WAL mode shared by all Wharf services of a root.
  * Each service owns a schema namespace ('images', 'snapshots', 'containers', …) and migrates it itself, so modules
@@ -40,28 +102,10 @@ export class MetaDb {
 
   constructor(
     readonly file: string,
-    opts: { readonly?: boolean } = {},
+    opts: MetaDbOptions = {},
   ) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    try {
-      // By path: better-sqlite3's own lookup (`bindings`) walks a stack trace and probes paths at every start.
-      const binding = betterSqliteBinding();
-      this.sql = new Database(file, {
-        readonly: opts.readonly ?? false,
-        timeout: 15_000,
-        ...(binding ? { nativeBinding: binding } : {}),
-      });
-    } catch (err) {
-      throw new WharfError('UNAVAILABLE', `cannot open metadata database ${file}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    setWalMode(this.sql);
-    // NORMAL in WAL mode keeps the database consistent on a crash; only a power loss can drop the last commits.
-    this.sql.pragma('synchronous = NORMAL');
-    this.sql.pragma('foreign_keys = ON');
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS schema_versions (namespace TEXT PRIMARY KEY, version INTEGER NOT NULL)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    this.sql = openInitialized(file, opts);
   }
 
   /** A root-wide setting (e.g. which snapshotter this root was created with). */
@@ -131,6 +175,6 @@ export class MetaDb {
   }
 }
 
-export function openMetaDb(root: string): MetaDb {
-  return new MetaDb(path.join(root, 'wharf.db'));
+export function openMetaDb(root: string, opts: MetaDbOptions = {}): MetaDb {
+  return new MetaDb(path.join(root, 'wharf.db'), opts);
 }

@@ -87,17 +87,32 @@ export function ensureBridge(opts: { name: string; addresses: string[]; mtu?: nu
 }
 
 /**
+ * The MAC address Docker gives an interface with IPv4 address `ip` (libnetwork's GenerateMACFromIP): 02:42 and the
+ * address's four bytes. An address is leased again as soon as its container is gone, and the host and the other
+ * containers on the bridge still have the old container's MAC in their neighbour tables for a while (a reachable
+ * entry is trusted for up to ~30 s, a stale one re-probed only after 5 s): with a random MAC, a `run -p` right after an
+ * `rm -f` that got the same address sent its first packets to a MAC that no longer exists, and the published port did
+ * not answer for seconds. The same address always has the same MAC, so those entries stay right.
+ */
+export function macForIPv4(ip: string): string {
+  const bytes = ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0'));
+  return ['02', '42', ...bytes].join(':');
+}
+
+/**
  * Join a container's namespace to a bridge: a veth pair with its peer created inside the namespace as `ifName`
  * (with the MAC and MTU given), attached to the bridge (hairpin), the addresses, loopback and the default routes.
  * On failure nothing is left behind (the pair goes as a whole).
  */
 export function attachEndpoint(req: EndpointRequest): Endpoint {
   const hostIfName = hostIfNameFor(req.containerId, req.ifName);
+  const ipv4 = req.addresses.map((a) => a.split('/')[0]!).find((a) => !isIPv6Address(a));
+  const mac = req.mac ?? (ipv4 ? macForIPv4(ipv4) : undefined);
   vethAdd({
     hostName: hostIfName,
     peerName: req.ifName,
     netns: req.netnsPath,
-    ...(req.mac ? { mac: req.mac } : {}),
+    ...(mac ? { mac } : {}),
     ...(req.mtu ? { mtu: req.mtu } : {}),
   });
   try {
@@ -105,11 +120,11 @@ export function attachEndpoint(req: EndpointRequest): Endpoint {
     linkUp(hostIfName);
     // Inside the namespace in one call: addresses, links up, default routes (a second network's default route does
     // not replace the first one's, as with the CNI bridge plugin, and as Docker gives a container one gateway).
-    const mac = linkConfigure(req.ifName, req.netnsPath, req.addresses, req.gateways);
+    const set = linkConfigure(req.ifName, req.netnsPath, req.addresses, req.gateways);
     const hostIndex = linkGet(hostIfName)?.index;
-    if (!mac || !hostIndex)
+    if (!set || !hostIndex)
       throw new WharfError('INTERNAL', `${req.ifName} of ${req.containerId} vanished while being set up`);
-    return { mac, hostIfName, hostIndex };
+    return { mac: set, hostIfName, hostIndex };
   } catch (err) {
     try {
       linkDel(hostIfName);

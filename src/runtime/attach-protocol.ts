@@ -2,7 +2,8 @@ import { WharfError } from '../errors/index.js';
 
 /**
  * Frames on the monitor's attach socket: [type u8][length u32 BE][payload]. Both directions share the header;
- * a client sends STDIN, STDIN_EOF, RESIZE and CLAIM_CLEANUP, the monitor sends STDOUT, STDERR and EXIT.
+ * a client sends STDIN, STDIN_EOF, RESIZE, CLAIM_CLEANUP and SIGNAL, the monitor sends STDOUT, STDERR, EXIT and
+ * SIGNAL's answer.
  */
 export const Frame = {
   STDIN: 0,
@@ -17,6 +18,13 @@ export const Frame = {
    * cleanup command, which would cost a whole new Node process on the critical path of `run --rm`.
    */
   CLAIM_CLEANUP: 6,
+  /**
+   * `{"signal": n}` from a client: the monitor sends signal n to the container's init, which it holds by a pidfd
+   * (runc kill's kill(2) without exec'ing runc), and answers with a SIGNAL frame `{"sent": true}` or
+   * `{"sent": false, "errno": "ESRCH"}` (ESRCH: the container has exited; any other: ask runc). Only monitors whose
+   * state says `signalFrames` know it (monitor-signal.ts).
+   */
+  SIGNAL: 7,
 } as const;
 export type Frame = (typeof Frame)[keyof typeof Frame];
 

@@ -20,6 +20,7 @@ export * from './host-masked-paths.js';
 export * from './runc.js';
 export * from './json-log.js';
 export * from './monitor.js';
+export * from './monitor-signal.js';
 export * from './exec.js';
 export * from './init-binary.js';
 export * from './stop.js';

@@ -122,6 +122,8 @@ export interface MonitorState {
   id: string;
   status: MonitorStatus;
   monitorPid: number;
+  /** This monitor answers SIGNAL frames (attach-protocol.ts): a signal need not exec `runc kill`. */
+  signalFrames?: boolean;
   /** The attach socket is listening. */
   attachReady?: boolean;
   /** Host PID of the container's init process. */

@@ -82,8 +82,8 @@ export interface AttachExit {
   detached?: boolean;
   /** The monitor left the cleanup (unmount, network, --rm) to this client. */
   cleanupDelegated?: boolean;
-  /** Set when that cleanup failed (the container then stays, exited, for `rm` to finish). */
-  cleanupError?: string;
+  /** Set when that cleanup failed (the container then stays, exited, for `rm` to finish): the error itself. */
+  cleanupError?: Error;
 }
 
 export interface StartMonitorOptions extends MonitorConfig {

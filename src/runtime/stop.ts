@@ -1,6 +1,8 @@
 import { WharfError } from '../errors/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readState, requestNoRestart, waitExit, type AttachExit, type MonitorState } from './monitor.js';
+import { trace } from '../util/index.js';
+import { monitorPaths, readState, requestNoRestart, waitExit, type AttachExit, type MonitorState } from './monitor.js';
+import { signalThroughMonitor } from './monitor-signal.js';
 import type { Runc } from './runc.js';
 
 export interface StopOptions {
@@ -55,10 +57,16 @@ export async function stopContainer(opts: StopOptions): Promise<MonitorState> {
   if (state.status === 'restarting' || state.status === 'starting') state = await restartSettled(opts.stateDir);
   if (!state || state.status === 'exited') return afterExit(opts, opts.exit);
   const timeout = opts.timeoutSec ?? 10;
+  // A monitor that takes SIGNAL frames sends the signal itself (runc kill's kill(2), without exec'ing runc).
+  const socket = state.signalFrames === true ? monitorPaths(opts.stateDir).socket : undefined;
   const send = async (signal: string): Promise<void> => {
     opts.onSignal?.(signal);
     try {
-      await opts.runc.kill(opts.id, signal);
+      trace(`stop: ${signal}`);
+      const sent = socket !== undefined ? await signalThroughMonitor(socket, signal) : 'unavailable';
+      if (sent === 'exited') return;
+      if (sent === 'unavailable') await opts.runc.kill(opts.id, signal);
+      trace('stop: signalled');
       if (opts.mayBePaused === false) return;
       const rs = await opts.runc.tryState(opts.id);
       if (rs?.status === 'paused') await opts.runc.resume(opts.id);

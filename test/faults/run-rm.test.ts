@@ -6,14 +6,16 @@
  * lease, no iptables rule of the container's ID, address or port, no port relay, no mount under the root — and (once
  * per kill point) a repeated `run -d -p` of the same port succeeds and is removed cleanly.
  *
- * Cases: `run -d -p` × 8 kill points × 2 next commands + `rm -f` × 4 kill points × 2 next commands = 24; the last
- * test prints how many left anything behind: none (0 of 24).
+ * Cases: `run -d -p` × 8 kill points × 2 next commands + `rm -f` × 4 kill points × 2 next commands + `run -d --rm -p`
+ * × 2 kill points × 2 next commands (the container must be gone: Docker's AutoRemove) = 28; the last test prints how
+ * many left anything behind: none (0 of 28). Also: `system check --repair` and `rm -f` or `start` of a container whose
+ * monitor died take the container's lock, so that they do not tear it down at once.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { ok } from '../helpers/cli.js';
+import { ok, WHARF_BIN } from '../helpers/cli.js';
 import { freePort, withBusybox, type Fixture } from '../integration/container/fixture.js';
 import { hostIfNameFor } from '../../src/network/native-endpoint.js';
 import { runUntilStep } from './helpers.js';
@@ -87,7 +89,10 @@ function hostState(id: string, ip: string | undefined): string[] {
   const lease = leaseOf(id);
   if (lease) out.push(`lease ${lease}`);
   const marks = [`wharf:${id}`, `--dport ${port} `, ...(ip ? [`${ip}/32`, `${ip}:`] : [])];
-  const rules = iptablesSave().filter((l) => !rulesBefore.has(l) && marks.some((m) => `${l} `.includes(m)));
+  // A rule that names another container is not this one's: its address, once released, may be another root's now
+  // (other tests share the host's default bridge).
+  const ours = (l: string): boolean => (/wharf:([0-9a-f]{64})/.exec(l)?.[1] ?? id) === id;
+  const rules = iptablesSave().filter((l) => !rulesBefore.has(l) && ours(l) && marks.some((m) => `${l} `.includes(m)));
   if (rules.length) out.push(`rules ${rules.join(' | ')}`);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
@@ -222,10 +227,132 @@ test('system check --repair leaves a start in progress alone', async () => {
   assert.deepEqual(await checkClean(), []);
 });
 
+/** What `run -d --rm -p` killed at a step, then `next`, leaves: the container must be gone with everything it had. */
+const RM_START_STEPS = ['start:after-veth', 'start:before-running'];
+const RM_NEXT: Record<string, string[]> = {
+  'system check --repair': ['system', 'check', '--repair'],
+  'ps -a': ['ps', '-a'],
+};
+/** The IDs of the containers with a directory under the root. */
+const containerDirs = (): string[] => (existsSync(`${f.root}/containers`) ? readdirSync(`${f.root}/containers`) : []);
+
+for (const step of RM_START_STEPS) {
+  for (const [next, args] of Object.entries(RM_NEXT)) {
+    test(`run -d --rm -p killed at ${step}, then ${next}: the container is removed, nothing left`, async () => {
+      const name = `autorm-${++n}`;
+      await runCase(name, async () => {
+        const before = new Set(containerDirs());
+        const stopped = await runUntilStep(
+          f.root,
+          ['run', '-d', '--rm', '--name', name, '-p', `${port}:80`, 'busybox', 'sleep', '100000'],
+          step,
+        );
+        await stopped.kill();
+        // Found without a Wharf command: any command that looks at the container rolls the killed start back.
+        const id = containerDirs().find((d) => !before.has(d));
+        assert.ok(id, 'the killed run made its container');
+        const ip = leaseOf(id);
+        // Docker's AutoRemove: a --rm container whose start failed does not stay as Created.
+        const out = ok(await f.cli(args), next).stdout;
+        assert.doesNotMatch(out, new RegExp(name));
+        const left: string[] = [];
+        if ((await f.cli(['inspect', name])).code === 0) left.push('the container still exists');
+        left.push(...hostState(id, ip), ...(await checkClean()));
+        results.push({ op: 'run -d --rm -p', step, next, left });
+        assert.deepEqual(left, []);
+      });
+    });
+  }
+}
+
+/** The PIDs of the children of process `pid` (from /proc/<child>/stat's ppid). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(p));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+const cmdline = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+};
+
+/** The verbs that tear down a container whose monitor died, as `system check --repair` does, and what they leave. */
+const RACERS: Record<string, { args: string[]; after: 'removed' | 'running' }> = {
+  'rm -f': { args: ['rm', '-f'], after: 'removed' },
+  start: { args: ['start'], after: 'running' },
+};
+for (const [verb, racer] of Object.entries(RACERS)) {
+  test(`system check --repair and ${verb} of a container whose monitor died do not tear it down at once`, async () => {
+    const name = `monitor-gone-${verb.split(' ')[0]}`;
+    const id = ok(await f.cli(['run', '-d', '--name', name, 'busybox', 'sleep', '100000']), 'run').stdout.trim();
+    try {
+      const pid = Number(await inspect(name, '{{.State.Pid}}'));
+      const state = JSON.parse(readFileSync(`${f.root}/run/c/${id.slice(0, 12)}/state.json`, 'utf8')) as {
+        monitorPid: number;
+      };
+      // The monitor and the container's process die: the record says running and nobody is to tear it down.
+      process.kill(state.monitorPid, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
+      for (
+        let i = 0;
+        i < 200 && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 25));
+      const repair = await runUntilStep(f.root, ['system', 'check', '--repair'], 'teardown:after-unmount');
+      const repairExit = new Promise<number | null>((r) => repair.child.once('exit', (code) => r(code)));
+      // With the repair stopped inside its teardown, the verb must wait for the container's lock, not tear it down
+      // too (a start went on and the repair, resumed, recorded the new run's end).
+      const other = spawn(WHARF_BIN, ['--root', f.root, ...racer.args, name], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let otherErr = '';
+      other.stderr!.on('data', (d: Buffer) => (otherErr += d.toString()));
+      other.stdout!.resume();
+      let otherCode: number | null | undefined;
+      const otherExit = new Promise<number | null>((r) =>
+        other.once('exit', (code) => {
+          otherCode = code;
+          r(code);
+        }),
+      );
+      let waiting = false;
+      try {
+        for (let i = 0; i < 1200 && otherCode === undefined && !waiting; i++) {
+          waiting = childrenOf(other.pid!).some((c) => cmdline(c).startsWith('flock ') && cmdline(c).includes(id));
+          if (!waiting) await new Promise((r) => setTimeout(r, 25));
+        }
+      } finally {
+        repair.child.kill('SIGCONT');
+      }
+      assert.equal(otherCode, undefined, `${verb} finished while the repair was in its teardown: ${otherErr}`);
+      assert.ok(waiting, `${verb} waits for the container lock`);
+      assert.equal(await repairExit, 0, 'system check --repair');
+      assert.equal(await otherExit, 0, `${verb}: ${otherErr}`);
+      if (racer.after === 'removed')
+        assert.notEqual((await f.cli(['inspect', name])).code, 0, 'the container is removed');
+      else assert.equal(await inspect(name, '{{.State.Status}}'), 'running');
+      assert.deepEqual(await checkClean(), []);
+    } finally {
+      await f.cli(['rm', '-f', name]);
+    }
+    assert.deepEqual(hostState(id, undefined), []);
+  });
+}
+
 test('kill points summary', (t) => {
   const dirty = results.filter((r) => r.left.length);
   t.diagnostic(
-    `run/rm kill cases: ${results.length} (run -d -p: ${START_STEPS.length} kill points, rm -f: ${RM_STEPS.length}, x ${Object.keys(NEXT).length} next commands), left something behind: ${dirty.length}`,
+    `run/rm kill cases: ${results.length} (run -d -p: ${START_STEPS.length} kill points, rm -f: ${RM_STEPS.length}, x ${Object.keys(NEXT).length} next commands; run -d --rm -p: ${RM_START_STEPS.length} x ${Object.keys(RM_NEXT).length}), left something behind: ${dirty.length}`,
   );
   for (const d of dirty) t.diagnostic(`${d.op} at ${d.step}, then ${d.next}: ${d.left.join('; ')}`);
   assert.equal(dirty.length, 0);

@@ -16,7 +16,7 @@ import { drained, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
 import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
-import { collect, goTimeString, withEngine } from '../engine.js';
+import { collect, goTimeString, withEngine, withReadEngine } from '../engine.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
 import { portParseError } from './run-flags.js';
 
@@ -43,7 +43,7 @@ function register1(parent: Command, ctx: CliContext): void {
         filter: string[];
         format?: string;
       }) =>
-        withEngine(ctx, async (w) => {
+        withReadEngine(ctx, async (w) => {
           let list = await w.containers.list();
           const filters = containerFilters(w.images, o.filter, list);
           const last = o.latest ? 1 : Number.parseInt(o.last, 10);
@@ -114,38 +114,43 @@ function register1(parent: Command, ctx: CliContext): void {
         name: string,
         o: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; until?: string; details?: boolean },
       ) =>
-        withEngine(ctx, async (w) => {
-          const tail = o.tail === 'all' ? undefined : Number.parseInt(o.tail, 10);
-          if (tail !== undefined && !Number.isFinite(tail))
-            throw new WharfError('INVALID_ARGUMENT', `invalid value for --tail: ${o.tail}`);
-          let details = '';
-          if (o.details) {
-            const rec = await w.containers.get(name);
-            details = logDetailsPrefix(logAttributes(rec.hostConfig.LogConfig, rec.config.Labels, rec.config.Env));
-          }
-          const ac = new AbortController();
-          const stop = (): void => ac.abort();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-          try {
-            for await (const e of w.tasks.logs(name, {
-              follow: o.follow === true,
-              ...(tail !== undefined && tail >= 0 ? { tail } : {}),
-              ...(o.since ? { since: parseTimeArg(o.since) } : {}),
-              ...(o.until ? { until: parseTimeArg(o.until) } : {}),
-              signal: ac.signal,
-            })) {
-              const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
-              // Read the log only as fast as the reader takes it (a slow `| less` must not fill our memory).
-              const entry = details ? { ...e, log: details + e.log } : e;
-              if (!out.write(formatLogEntry(entry, o.timestamps === true))) await drained(out, ac.signal);
-              if (ac.signal.aborted) break;
+        withEngine(
+          ctx,
+          async (w) => {
+            const tail = o.tail === 'all' ? undefined : Number.parseInt(o.tail, 10);
+            if (tail !== undefined && !Number.isFinite(tail))
+              throw new WharfError('INVALID_ARGUMENT', `invalid value for --tail: ${o.tail}`);
+            let details = '';
+            if (o.details) {
+              const rec = await w.containers.get(name);
+              details = logDetailsPrefix(logAttributes(rec.hostConfig.LogConfig, rec.config.Labels, rec.config.Env));
             }
-          } finally {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-          }
-        }),
+            const ac = new AbortController();
+            const stop = (): void => ac.abort();
+            process.once('SIGINT', stop);
+            process.once('SIGTERM', stop);
+            try {
+              for await (const e of w.tasks.logs(name, {
+                follow: o.follow === true,
+                ...(tail !== undefined && tail >= 0 ? { tail } : {}),
+                ...(o.since ? { since: parseTimeArg(o.since) } : {}),
+                ...(o.until ? { until: parseTimeArg(o.until) } : {}),
+                signal: ac.signal,
+              })) {
+                const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
+                // Read the log only as fast as the reader takes it (a slow `| less` must not fill our memory).
+                const entry = details ? { ...e, log: details + e.log } : e;
+                if (!out.write(formatLogEntry(entry, o.timestamps === true))) await drained(out, ac.signal);
+                if (ac.signal.aborted) break;
+              }
+            } finally {
+              process.off('SIGINT', stop);
+              process.off('SIGTERM', stop);
+            }
+          },
+          // Without --follow a short read: it works on a disk full to the byte too (engine.ts withReadEngine).
+          { shortRead: o.follow !== true },
+        ),
     );
 
   parent
@@ -227,7 +232,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --format <string>', 'Format output using a custom template')
     .option('-s, --size', 'Display total file sizes')
     .action(async (names: string[], o: { format?: string; size?: boolean }) =>
-      withEngine(ctx, async (w) => {
+      withReadEngine(ctx, async (w) => {
         const out: unknown[] = [];
         for (const n of names) {
           const c = w.containers.tryResolve(n);

@@ -48,6 +48,8 @@ async function startAttached(
     /** `--sig-proxy` (default true; only without a tty, as the docker CLI does). */
     sigProxy?: boolean;
     detachKeys?: Buffer;
+    /** The container is `--rm`: its removal is part of what the command waits for (its failure: exit 125). */
+    autoRemove?: boolean;
   },
 ): Promise<void> {
   const size = o.tty ? consoleSize() : undefined;
@@ -71,9 +73,17 @@ async function startAttached(
     signals.restore();
   }
   if (ex.detached) return;
-  if (ex.cleanupError)
-    ctx.stderr.write(`Error: cleaning up container ${shortId(id)}: ${ex.cleanupError}
-`);
+  if (ex.cleanupError) {
+    const cause = diskFullError(ex.cleanupError, ctx.globals().root) ?? ex.cleanupError;
+    if (o.autoRemove) {
+      // The docker CLI waits for an --rm container's removal; when that fails, the wait's error is its one line
+      // ("Error waiting for container: …") and it exits 125, not with the container's status.
+      ctx.stderr.write(`Error waiting for container: removing container ${shortId(id)}: ${cause.message}\n`);
+      ctx.setExitCode(125);
+      return;
+    }
+    ctx.stderr.write(`Error: cleaning up container ${shortId(id)}: ${cause.message}\n`);
+  }
   const code = ex.exitCode ?? (await w.tasks.wait(id).catch(() => 0));
   if (code !== 0) ctx.setExitCode(code);
 }
@@ -151,6 +161,7 @@ function verbs(parent: Command, ctx: CliContext): void {
           start: (so) => startOrDiscard(w, rec.id, so),
           streams: { stdout: rec.config.AttachStdout !== false, stderr: rec.config.AttachStderr !== false },
           sigProxy: o.sigProxy !== false,
+          autoRemove: rec.hostConfig.AutoRemove,
           ...(detachKeys ? { detachKeys } : {}),
         });
       }),
@@ -209,6 +220,7 @@ function verbs(parent: Command, ctx: CliContext): void {
               tty: rec.config.Tty === true,
               interactive: o.interactive === true,
               ...(detachKeys ? { detachKeys } : {}),
+              autoRemove: rec.hostConfig.AutoRemove,
               start: (so) => w.tasks.start(rec.id, so),
             });
           } catch (err) {

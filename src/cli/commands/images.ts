@@ -14,7 +14,7 @@ import {
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
-import { withEngine, collect, confirm, goTimeString } from '../engine.js';
+import { withEngine, withReadEngine, collect, confirm, goTimeString } from '../engine.js';
 import { writeInspect } from './container-info.js';
 import { imagePlatform, requirePlatform } from './image-platform.js';
 import { renderImageTree, type TreeImage } from '../image-tree.js';
@@ -69,7 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
       tree?: boolean;
     },
   ) =>
-    withEngine(ctx, async (w) => {
+    withReadEngine(ctx, async (w) => {
       const noTrunc = o.trunc === false; // commander turns --no-trunc into trunc=false
       if (o.tree) {
         // The docker CLI's shouldUseTree: what the tree cannot show yet (exit 1).
@@ -145,7 +145,7 @@ export function register(program: Command, ctx: CliContext): void {
   const image = program.command('image').description('Manage images');
 
   const inspectAction = async (names: string[], o: { format?: string }) =>
-    withEngine(ctx, async (w) => {
+    withReadEngine(ctx, async (w) => {
       const out: unknown[] = [];
       let failed: WharfError | undefined;
       for (const n of names) {

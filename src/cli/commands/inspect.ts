@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { inspectImage, type ImageRecord } from '../../image/index.js';
 import type { CliContext } from '../context.js';
-import { withEngine } from '../engine.js';
+import { withReadEngine } from '../engine.js';
 import { writeInspect } from './container-info.js';
 
 /** `inspect NAME|ID…`: low-level information on Wharf objects: containers first, then images (as Docker). */
@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--type <string>', 'Only inspect objects of the given type (container, image, volume)')
     .option('-s, --size', 'Display total file sizes if the type is container')
     .action(async (names: string[], o: { format?: string; type?: string; size?: boolean }) =>
-      withEngine(ctx, async (w) => {
+      withReadEngine(ctx, async (w) => {
         if (o.type && !['image', 'container', 'volume'].includes(o.type))
           throw new WharfError('INVALID_ARGUMENT', `"${o.type}" is not a valid value for --type`);
         const out: unknown[] = [];

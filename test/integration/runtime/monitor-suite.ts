@@ -805,6 +805,26 @@ test('stop with the cleanup claimed on the socket: the exit frame ends the wait,
   assert.equal((await claim.exit).cleanupDelegated, true);
 });
 
+test("a SIGNAL frame: the monitor signals the container's init itself (pipes and terminal), and says when it is gone", async () => {
+  const { signalThroughMonitor } = await import('../../../src/runtime/monitor-signal.js');
+  for (const tty of [false, true]) {
+    const { opts, stateDir, logPath } = await prepare(
+      { Cmd: ['sh', '-c', 'trap "exit 7" USR1; echo ready; while :; do sleep 0.1; done'] },
+      { tty },
+    );
+    await startMonitor({ ...opts, tty });
+    for (let i = 0; i < 50 && !(await fsp.readFile(logPath, 'utf8').catch(() => '')).includes('ready'); i++)
+      await sleep(100);
+    const socket = monitorPaths(stateDir).socket;
+    assert.equal((await readState(stateDir))?.signalFrames, true, 'the state says the monitor takes SIGNAL frames');
+    assert.equal(await signalThroughMonitor(socket, 'RTMIN+3'), 'unavailable', 'a name only runc knows: runc');
+    assert.equal(await signalThroughMonitor(socket, 'SIGUSR1'), 'sent', `tty ${tty}`);
+    const st = await waitExit(stateDir, 20_000);
+    assert.equal(st.exitCode, 7, 'the init got the signal (PID 1 takes only the signals it handles)');
+    assert.equal(await signalThroughMonitor(socket, 'SIGKILL'), 'unavailable', 'no socket after the exit');
+  }
+});
+
 test('a monitor killed outright is reported as lost, not as a clean exit', async () => {
   const { opts, stateDir, runc, r } = await prepare({ Cmd: ['sleep', '60'] });
   const s = await startMonitor(opts);
