@@ -91,7 +91,10 @@ void config_load(const char *path) {
     else if (!strcmp(k, "log_disabled")) cfg.log_disabled = flag(k, v);
     else if (!strcmp(k, "log_max_size")) cfg.log_max_size = number(k, v);
     else if (!strcmp(k, "log_max_files")) cfg.log_max_files = (long)number(k, v);
-    else if (!strcmp(k, "cleanup")) {
+    else if (!strcmp(k, "release_link")) {
+      cfg.release_links = xrealloc(cfg.release_links, (size_t)(cfg.nrelease_links + 1) * sizeof *cfg.release_links);
+      cfg.release_links[cfg.nrelease_links++] = (int)number(k, v);
+    } else if (!strcmp(k, "cleanup")) {
       cfg.cleanup = xrealloc(cfg.cleanup, (ncleanup + 2) * sizeof *cfg.cleanup);
       cfg.cleanup[ncleanup++] = v;
       cfg.cleanup[ncleanup] = NULL;

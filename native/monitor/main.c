@@ -312,6 +312,7 @@ int main(int argc, char **argv) {
       event_emit("start", NULL); /* a restart's start (the first run's is event_start()'s) */
     }
   }
+  release_links(); /* gone for good: its veths go now, while the exit is recorded and handed over (links.c) */
   iso_now(st.finished_at);
   st.status = "exited";
   log_close();

@@ -9,6 +9,7 @@
  *   pty.c      runc's --console-socket: receiving the terminal's master, resizing it
  *   oom.c      OOM-kill detection: cgroup v1 memory.oom_control (eventfd) and cgroup v2 memory.events (inotify)
  *   process.c  children: spawning, reaping, the cleanup command
+ *   links.c    the container's host-side network links, deleted as soon as it is gone
  *   runc.c     runc's command lines, its log's error message and classification, releasing the container
  *   loop.c     the poll loop over everything above
  *   restart.c  restart policies: the decision after an exit, the back-off, the next run's reset
@@ -69,6 +70,9 @@ char *json_field_string(const char *text, size_t n, const char *key);
 long long json_field_int(const char *text, size_t n, const char *key, int *ok);
 void close_quietly(int *fd);
 
+/* ---- links.c ---- */
+void release_links(void);
+
 /* ---- config.c ---- */
 struct config {
   const char *id, *bundle, *runc_root, *runc_binary, *state_dir, *log_path;
@@ -94,6 +98,8 @@ struct config {
   int log_disabled;         /* --log-driver none: no file */
   long long log_max_size;   /* rotate at this size; 0: never */
   long log_max_files;       /* the live file and .1 ... .N-1 (1: cut back to empty) */
+  int *release_links;       /* host-side interface indexes deleted once the container is gone (links.c) */
+  int nrelease_links;
 };
 extern struct config cfg;
 void config_load(const char *path);

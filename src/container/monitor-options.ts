@@ -1,4 +1,5 @@
 import type { EventLog } from '../events/index.js';
+import { hostLinkIndexes, type NetworkSetup } from '../network/index.js';
 import type { AttachOptions, MonitorHealth, StartMonitorOptions } from '../runtime/index.js';
 import { monitorEvents } from './events.js';
 import type { ContainerPaths } from './paths.js';
@@ -26,6 +27,8 @@ export interface TaskMonitorInput {
   storeRoot: string;
   events: EventLog | undefined;
   health: MonitorHealth | undefined;
+  /** The network of this start (the record read before the start has none yet). */
+  network?: NetworkSetup;
   consoleSize?: { cols: number; rows: number };
   attach?: AttachOptions;
 }
@@ -37,6 +40,7 @@ export interface TaskMonitorInput {
 export function taskMonitorOptions(i: TaskMonitorInput): StartMonitorOptions {
   const { rec, paths: p } = i;
   const hc = rec.hostConfig;
+  const releaseLinks = hostLinkIndexes(i.network ?? rec.network);
   return {
     id: rec.id,
     bundle: p.dir,
@@ -54,6 +58,8 @@ export function taskMonitorOptions(i: TaskMonitorInput): StartMonitorOptions {
     ...(i.events ? { events: monitorEvents(i.events, rec) } : {}),
     ...monitorLogOptions(hc.LogConfig),
     cleanup: [...wharfCommand(), '--root', i.storeRoot, 'container', 'cleanup', rec.id],
+    // Its veths, deleted by the monitor the moment it exits: the cleanup then need not wait for the kernel.
+    ...(releaseLinks.length ? { releaseLinks } : {}),
     // The attached client is waiting anyway and has the engine loaded: it tears down after the exit.
     ...(i.attach ? { attach: { ...i.attach, claimCleanup: true } } : {}),
   };

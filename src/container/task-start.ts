@@ -145,6 +145,7 @@ export async function startTask(deps: TaskStartDeps, id: string, opts: StartOpti
           storeRoot: store.root,
           events,
           health,
+          network: net,
           ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
           ...(opts.attach ? { attach: opts.attach } : {}),
         }),

@@ -32,6 +32,8 @@ export interface AttachedEndpoint {
   aliases: string[];
   /** The host end of the veth pair (native attach). */
   hostIfName?: string;
+  /** Its interface index (native-endpoint.ts's Endpoint.hostIndex); not in records from before. */
+  hostIndex?: number;
   /** Only in records of containers attached through the CNI bridge plugin (before the native path). */
   cni?: { conflist: CniConflist; result: CniResult; pluginDir: string };
 }
@@ -108,6 +110,7 @@ export async function attachEndpoint(req: AttachRequest): Promise<AttachedEndpoi
     mac: veth.mac,
     aliases: req.endpoint.aliases,
     hostIfName: veth.hostIfName,
+    hostIndex: veth.hostIndex,
   };
 }
 
@@ -132,6 +135,7 @@ export async function detachEndpoint(
   } catch (err) {
     first = err;
   }
-  await detachVeth({ containerId, ifName: ep.ifName, netnsPath });
+  // With the host end's index the pair is this module's (made natively): nothing to look for inside the namespace.
+  await detachVeth({ containerId, ifName: ep.ifName, ...(ep.hostIndex === undefined ? { netnsPath } : {}) });
   if (first) throw first;
 }

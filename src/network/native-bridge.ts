@@ -44,6 +44,8 @@ export interface NativeNetworkState {
   ipamDir: string;
   /** '' when unknown (a teardown without the record): the lease is found by container ID. */
   ip: string;
+  /** The host end's interface index (native-endpoint.ts's Endpoint.hostIndex); not in records from before. */
+  hostIndex?: number;
 }
 
 const IPAM_ROOT = '/var/lib/cni/networks';
@@ -208,6 +210,7 @@ export async function nativeBridgeSetup(opts: {
       ...(opts.mac ? { mac: opts.mac } : {}),
       ...(opts.network?.mtu ? { mtu: opts.network.mtu } : {}),
     });
+    state.hostIndex = ep.hostIndex;
     testPausePoint('start:after-veth');
     if (opts.ports.length) await publishPorts({ containerId: opts.id, containerIP: ip, bridge, ports: opts.ports });
     testPausePoint('start:after-port-rules');
@@ -239,6 +242,8 @@ export async function nativeBridgeTeardown(
   /** undefined when unknown: the rules are found by their comment. */
   ports: readonly PortMapping[] | undefined,
   state: NativeNetworkState,
+  /** What must be over before the address is given back (the IPv6 relay that forwards to it stopping). */
+  releasable: Promise<void> = Promise.resolve(),
 ): Promise<void> {
   let first: unknown;
   const step = async (f: () => unknown): Promise<void> => {
@@ -251,7 +256,13 @@ export async function nativeBridgeTeardown(
   const nsPath = netnsPath ?? `/var/run/netns/${netnsName}`;
   await step(() => unpublishPorts({ containerId: id, containerIP: state.ip, ports }));
   testPausePoint('teardown:mid-network'); // the rules gone, the veth, lease and namespace not yet
-  await step(() => detachEndpoint({ containerId: id, ifName: state.ifName, netnsPath: nsPath }));
+  // A record with the host end's index was joined here (the namespace holds no interface of the CNI plugin's): no
+  // second request into the namespace when the monitor deleted the pair already (native/monitor/links.c).
+  const cniMade = state.hostIndex === undefined;
+  await step(() =>
+    detachEndpoint({ containerId: id, ifName: state.ifName, ...(cniMade ? { netnsPath: nsPath } : {}) }),
+  );
+  await releasable;
   await step(() => releaseAddress(state.ipamDir, state.ip || undefined, id));
   await step(() => netnsDelete(nsPath));
   if (first) throw first;

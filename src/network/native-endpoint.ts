@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
 import { WharfError } from '../errors/index.js';
+import { isIPv6Address } from './ipam.js';
 import { run } from '../util/index.js';
 import {
-  addrAdd,
   addrEnsure,
   bridgeAdd,
+  linkConfigure,
   linkDel,
   linkDelAsync,
   linkGet,
   linkSetMaster,
   linkUp,
-  routeAdd,
   vethAdd,
 } from './netlink.js';
 import { deleteBatchFromListing, HOSTPORTS_CHAIN, portChainsSetupBatch, portRulesBatch } from './port-rules.js';
@@ -48,6 +47,11 @@ export interface Endpoint {
   mac: string;
   /** The host end of the veth pair (on the bridge). */
   hostIfName: string;
+  /**
+   * Its interface index: the container's monitor deletes the pair by it as soon as the container is gone
+   * (native/monitor/links.c), so that the teardown need not wait for the kernel's deletion.
+   */
+  hostIndex: number;
 }
 
 /**
@@ -78,7 +82,7 @@ export function ensureBridge(opts: { name: string; addresses: string[]; mtu?: nu
   for (const a of opts.addresses) addrEnsure(opts.name, a);
   if (created || !linkGet(opts.name)?.up) linkUp(opts.name);
   sysctl('net.ipv4.ip_forward', '1');
-  if (opts.addresses.some((a) => isIPv6(a.split('/')[0]!))) sysctl('net.ipv6.conf.all.forwarding', '1');
+  if (opts.addresses.some((a) => isIPv6Address(a))) sysctl('net.ipv6.conf.all.forwarding', '1');
   return created;
 }
 
@@ -102,7 +106,7 @@ export function macForIPv4(ip: string): string {
  */
 export function attachEndpoint(req: EndpointRequest): Endpoint {
   const hostIfName = hostIfNameFor(req.containerId, req.ifName);
-  const ipv4 = req.addresses.map((a) => a.split('/')[0]!).find((a) => !isIPv6(a));
+  const ipv4 = req.addresses.map((a) => a.split('/')[0]!).find((a) => !isIPv6Address(a));
   const mac = req.mac ?? (ipv4 ? macForIPv4(ipv4) : undefined);
   vethAdd({
     hostName: hostIfName,
@@ -114,21 +118,13 @@ export function attachEndpoint(req: EndpointRequest): Endpoint {
   try {
     linkSetMaster(hostIfName, req.bridge, req.hairpin);
     linkUp(hostIfName);
-    for (const a of req.addresses) addrAdd(req.ifName, a, req.netnsPath);
-    linkUp(req.ifName, req.netnsPath);
-    linkUp('lo', req.netnsPath);
-    for (const gw of req.gateways) {
-      try {
-        routeAdd(isIPv6(gw) ? '::/0' : '0.0.0.0/0', gw, req.ifName, req.netnsPath);
-      } catch (err) {
-        // A second network's default route: the first one's stays (as with the CNI bridge plugin, and as Docker
-        // gives a container one default gateway).
-        if (!(err instanceof WharfError && err.code === 'ALREADY_EXISTS')) throw err;
-      }
-    }
-    const set = linkGet(req.ifName, req.netnsPath)?.mac;
-    if (!set) throw new WharfError('INTERNAL', `${req.ifName} of ${req.containerId} vanished while being set up`);
-    return { mac: set, hostIfName };
+    // Inside the namespace in one call: addresses, links up, default routes (a second network's default route does
+    // not replace the first one's, as with the CNI bridge plugin, and as Docker gives a container one gateway).
+    const set = linkConfigure(req.ifName, req.netnsPath, req.addresses, req.gateways);
+    const hostIndex = linkGet(hostIfName)?.index;
+    if (!set || !hostIndex)
+      throw new WharfError('INTERNAL', `${req.ifName} of ${req.containerId} vanished while being set up`);
+    return { mac: set, hostIfName, hostIndex };
   } catch (err) {
     try {
       linkDel(hostIfName);

@@ -19,8 +19,15 @@ interface NetlinkAddon {
   linkGet(netns: string, name: string): LinkInfo | null;
   addrAdd(netns: string, name: string, cidr: string, mayExist: boolean): boolean;
   routeAdd(netns: string, dst: string, gateway: string, name: string): void;
+  linkConfigure(netns: string, name: string, cidrs: string[], gateways: string[]): string;
   netnsCreate(path: string): void;
   netnsDelete(path: string): boolean;
+}
+
+/** The same addon's flock(2), for the port lock (flockExclusive below). */
+interface FlockAddon {
+  flockAsync(path: string, timeoutMs: number): Promise<number>;
+  flockRelease(fd: number): void;
 }
 
 export interface LinkInfo {
@@ -33,11 +40,11 @@ export interface LinkInfo {
   master: number;
 }
 
-const addon = (): NetlinkAddon | null =>
-  loadNativeAddon<NetlinkAddon>(
+const addon = (): (NetlinkAddon & FlockAddon) | null =>
+  loadNativeAddon<NetlinkAddon & FlockAddon>(
     'wharf_netlink',
     (m) =>
-      typeof m.vethAdd === 'function' && typeof m.netnsCreate === 'function' && typeof m.linkDelAsync === 'function',
+      typeof m.vethAdd === 'function' && typeof m.linkConfigure === 'function' && typeof m.flockAsync === 'function',
   );
 
 /** Whether the addon is built and loadable (and WHARF_NATIVE is not 0). */
@@ -45,7 +52,7 @@ export function netlinkAvailable(): boolean {
   return addon() !== null;
 }
 
-function nl(): NetlinkAddon {
+function nl(): NetlinkAddon & FlockAddon {
   const a = addon();
   if (!a)
     throw new WharfError(
@@ -156,6 +163,17 @@ export function routeAdd(dst: string, gateway: string, name: string, netns?: str
   wrap(`route ${dst} via ${gateway}`, () => nl().routeAdd(netns ?? '', dst, gateway, name));
 }
 
+/**
+ * What a container's interface `name` needs inside namespace `netns`, over one netlink socket there (each call above
+ * into another namespace costs a thread that enters it): the addresses (CIDR form; IPv6 without duplicate address
+ * detection), `name` and loopback up, a default route via each gateway (one per family; a default route there already,
+ * a first network's, stays). Returns `name`'s MAC.
+ */
+export function linkConfigure(name: string, netns: string, cidrs: string[], gateways: string[]): string {
+  checkName(name);
+  return wrap(`configure ${name} in ${netns}`, () => nl().linkConfigure(netns, name, cidrs, gateways));
+}
+
 const NETNS_DIR = '/var/run/netns';
 
 /**
@@ -174,4 +192,19 @@ export function netnsCreate(name: string): string {
 /** Unmount and remove a namespace made by netnsCreate or `ip netns add`; false if it did not exist. */
 export function netnsDelete(path: string): boolean {
   return wrap(`delete network namespace ${path}`, () => nl().netnsDelete(path));
+}
+
+/**
+ * An exclusive flock(2) on `file` (created if missing), the lock flock(1) takes, held by the descriptor this resolves
+ * with until flockRelease (or this process's end): for the host-wide port lock (port-lock.ts), without the fork and
+ * execs that holding it through flock(1) costs. Tried every 5 ms on libuv's pool; still held by another after
+ * `timeoutMs`, a WharfError with details.errno EAGAIN.
+ */
+export async function flockExclusive(file: string, timeoutMs: number): Promise<number> {
+  const a = nl();
+  return wrapAsync(`lock ${file}`, () => a.flockAsync(file, Math.max(0, Math.floor(timeoutMs))));
+}
+
+export function flockRelease(fd: number): void {
+  nl().flockRelease(fd);
 }

@@ -1,7 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
-import { lazyBuiltin, withFileLock } from '../util/index.js';
+import { WharfError } from '../errors/index.js';
+import { LockBusyError, lazyBuiltin, withFileLock } from '../util/index.js';
+import { flockExclusive, flockRelease, netlinkAvailable } from './netlink.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
 
@@ -24,15 +26,29 @@ function defaultPortLockFile(): string {
 /**
  * Run `fn` holding the machine-wide port lock, so that checking a host port and publishing it (portmap's iptables
  * rules) is one step for concurrent `run -p`/`-P`: without it two runs could both find a port free and both publish
- * it. Without flock(1) ports are published unlocked, as before the lock existed.
+ * it. The lock is flock(2)'s, taken natively (netlink.ts's flockExclusive: no fork of this process, no exec, on
+ * every `run -p`), and through flock(1) only without the addon; without either ports are published unlocked, as
+ * before the lock existed. Both take the same lock, so processes of either kind exclude each other.
  */
 export async function withPortLock<T>(
   fn: () => Promise<T>,
   opts: { file?: string; timeoutSec?: number } = {},
 ): Promise<T> {
-  return withFileLock(opts.file ?? defaultPortLockFile(), fn, {
-    timeoutSec: opts.timeoutSec ?? 60,
-    purpose: 'publishing ports',
-    unlockedWithoutFlock: true,
-  });
+  const file = opts.file ?? defaultPortLockFile();
+  const timeoutSec = opts.timeoutSec ?? 60;
+  if (!netlinkAvailable())
+    return withFileLock(file, fn, { timeoutSec, purpose: 'publishing ports', unlockedWithoutFlock: true });
+  let fd: number;
+  try {
+    fd = await flockExclusive(file, timeoutSec * 1000);
+  } catch (err) {
+    if (err instanceof WharfError && err.details?.errno === 'EAGAIN')
+      throw new LockBusyError(file, 'publishing ports', timeoutSec);
+    throw err;
+  }
+  try {
+    return await fn();
+  } finally {
+    flockRelease(fd);
+  }
 }

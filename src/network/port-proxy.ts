@@ -4,6 +4,7 @@ import { WharfError } from '../errors/index.js';
 import type * as ChildProcess from 'node:child_process';
 import type * as Dgram from 'node:dgram';
 import { lazyBuiltin, pidRunning } from '../util/index.js';
+import { isIPv6Address } from './ipam.js';
 import type { PortMapping } from './publish.js';
 
 /**
@@ -29,7 +30,7 @@ export interface ProxyRoute {
 }
 
 /** A mapping only the relay can serve: an IPv6 host address cannot be DNATed to the container's IPv4 address. */
-export const ipv6Only = (m: PortMapping): boolean => net.isIPv6(m.hostIP);
+export const ipv6Only = (m: PortMapping): boolean => isIPv6Address(m.hostIP); // validated by publish.ts
 
 /**
  * The routes for a container's mappings: TCP ports published on every address (also on `::`) and those published on

@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isIPv6Address } from './ipam.js';
 import type { PortMapping } from './publish.js';
 
 /**
@@ -46,7 +46,7 @@ export function portRuleSpecs(t: PortRulesTarget): Array<[chain: string, spec: s
   const out: Array<[string, string]> = [];
   const masqueraded = new Set<string>();
   for (const p of t.ports) {
-    if (isIPv6(p.hostIP) || p.hostPort === 0) continue;
+    if (isIPv6Address(p.hostIP) || p.hostPort === 0) continue;
     const proto = `-p ${p.protocol} -m ${p.protocol}`;
     const dst = p.hostIP && p.hostIP !== '0.0.0.0' ? `-d ${p.hostIP}/32 ` : '';
     out.push([

@@ -339,7 +339,17 @@ async function userNetworks(
  */
 export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise<void> {
   if (saved?.mode === 'host' || saved?.mode.startsWith('container:')) return;
-  await stopPortProxy(saved?.proxyPid, id);
+  // The IPv6 relay stops while the rules and interfaces go (neither needs the other); the container's address is
+  // given back only once it is gone, as it forwards there.
+  const relay = stopPortProxy(saved?.proxyPid, id);
+  try {
+    await teardownWithRelay(id, saved, relay);
+  } finally {
+    await relay;
+  }
+}
+
+async function teardownWithRelay(id: string, saved: NetworkSetup | undefined, relay: Promise<void>): Promise<void> {
   // `none` lives in runc's own namespace, which goes with the container (older records name a namespace).
   if (saved?.mode === 'none' && !saved.netnsName) return;
   const name = saved?.netnsName ?? netnsNameFor(id);
@@ -358,10 +368,11 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
   // Without its record, a container that joined natively is known by its veth (named after its ID).
   const native = saved?.native ?? (saved ? undefined : nativeLeftovers(id, IFNAME, nsPath));
   if (native) {
-    await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native);
+    await nativeBridgeTeardown(id, name, nsPath, saved?.ports, native, relay);
     if (first) throw first;
     return;
   }
+  await relay;
   if (saved?.cni || !saved) {
     const conflist = saved?.cni?.conflist ?? bridgeConflist();
     try {
@@ -396,6 +407,16 @@ export async function teardownNetwork(id: string, saved?: NetworkSetup): Promise
 async function removeNamespace(name: string, nsPath: string): Promise<void> {
   if (netlinkAvailable()) netnsDelete(nsPath);
   else await deleteNetns(name);
+}
+
+/**
+ * The interface indexes of the host ends of a container's veth pairs, for its monitor to delete as soon as the
+ * container is gone (native/monitor/links.c): the teardown then finds them gone instead of waiting 15-40 ms for the
+ * kernel's deletion. It still deletes them itself when they are not (by name: teardownNetwork).
+ */
+export function hostLinkIndexes(setup: NetworkSetup | undefined): number[] {
+  const all = [setup?.native?.hostIndex, ...(setup?.endpoints ?? []).map((e) => e.hostIndex)];
+  return all.filter((i): i is number => typeof i === 'number' && i > 0);
 }
 
 /** How buildSpec should attach the container to this network. */

@@ -45,6 +45,7 @@ export function encodeMonitorConfig(cfg: MonitorConfig, facts: BundleFacts = {})
   put('cgroup_root', cfg.cgroupRoot);
   for (const arg of cfg.cleanup ?? []) put('cleanup', arg);
   put('cleanup_timeout_ms', cfg.cleanupTimeoutMs);
+  for (const index of cfg.releaseLinks ?? []) put('release_link', Math.floor(index));
   put('notify_fd', cfg.notifyFd);
   if (cfg.restartPolicy && cfg.restartPolicy.name !== 'no') {
     put('restart_policy', cfg.restartPolicy.name);

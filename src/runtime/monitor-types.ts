@@ -40,6 +40,11 @@ export interface MonitorConfig {
   /** argv run after the container exited (unmount, release the network), e.g. [node, wharf, 'container', 'cleanup', id]. */
   cleanup?: string[];
   cleanupTimeoutMs?: number;
+  /**
+   * Host-side network interfaces (by index) that the monitor deletes as soon as the container is gone for good,
+   * before the cleanup: the container's veths (native/monitor/links.c). The cleanup still deletes what is left.
+   */
+  releaseLinks?: number[];
   /** The health check the monitor runs (native/monitor/health.c), from the container's Healthcheck. */
   health?: MonitorHealth;
   /**

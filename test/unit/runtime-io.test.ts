@@ -230,6 +230,7 @@ test('the monitor configuration is key=value lines, newlines and backslashes esc
       openStdin: false,
       watchOom: true,
       cleanup: ['/usr/bin/node', 'a b', 'line\nbreak', 'back\\slash'],
+      releaseLinks: [12, 345],
       notifyFd: 3,
     },
     { cgroupsPath: '/wharf/abc/ctr', memoryLimit: 8388608 },
@@ -251,6 +252,8 @@ test('the monitor configuration is key=value lines, newlines and backslashes esc
     'cleanup=a b',
     'cleanup=line\\nbreak',
     'cleanup=back\\\\slash',
+    'release_link=12',
+    'release_link=345',
     'notify_fd=3',
   ]);
   // A relative cgroups path is runc's to resolve: the monitor gets none.

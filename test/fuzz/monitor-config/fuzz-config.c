@@ -52,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* The next input starts from the defaults again, as a new monitor would. */
   free(cfg.health_cmd);
   free(cfg.cleanup);
+  free(cfg.release_links);
   free(text);
   cfg = defaults;
   return 0;

@@ -90,6 +90,7 @@ test('attach, publish, reach from 127.0.0.1 and from itself, unpublish and detac
   });
   cleanups.push(() => detachEndpoint({ containerId: ID, ifName: 'eth0', netnsPath: nsPath }));
   assert.equal(ep.hostIfName, hostIfNameFor(ID, 'eth0'));
+  assert.equal(ep.hostIndex, linkGet(ep.hostIfName)?.index, 'the index the monitor deletes the pair by');
   assert.match(ep.mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
   const [link] = await ipJson<Array<{ address: string }>>(['link', 'show', 'dev', 'eth0'], NS);
   assert.equal(link!.address, ep.mac);

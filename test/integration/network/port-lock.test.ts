@@ -40,7 +40,15 @@ test('withPortLock runs one holder at a time, and a killed holder releases the l
     await new Promise<void>((resolve) =>
       holder.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()),
     );
-    holder.kill('SIGKILL');
+    try {
+      // flock(1)'s lock and the native one (port-lock.ts) are the same lock: held there, busy here.
+      await assert.rejects(
+        withPortLock(async () => 'not while held', { file, timeoutSec: 0 }),
+        /another process held it/,
+      );
+    } finally {
+      holder.kill('SIGKILL');
+    }
     const got = await withPortLock(async () => 'acquired', { file, timeoutSec: 10 });
     assert.equal(got, 'acquired');
   } finally {

@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -24,6 +25,7 @@ import {
 import { Frame, encodeFrame } from '../../../src/runtime/attach-protocol.js';
 import { readEvents } from '../../../src/events/index.js';
 import { makeRootfs } from './rootfs-helper.js';
+import { bridgeAdd, linkDel, linkGet } from '../../../src/network/netlink.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 /** Every monitor's state directory, for the last test's look at their logs. */
@@ -508,6 +510,22 @@ test('the cleanup command runs after the container exits', async () => {
   const st = await waitExit(base.stateDir, 20_000);
   assert.equal(st.cleanedUp, true);
   assert.equal(await fsp.readFile(marker, 'utf8'), 'done\n');
+});
+
+test('the host links it is told to release (by index) are deleted once the container exited', async () => {
+  const base = await prepare({ Cmd: ['true'] });
+  // A bridge stands in for a container's veth: any link is deleted the same way.
+  const name = `wrl${randomBytes(4).toString('hex')}`;
+  assert.equal(bridgeAdd(name), true);
+  cleanups.push(async () => {
+    linkDel(name);
+  });
+  const index = linkGet(name)!.index;
+  await startMonitor({ ...base.opts, releaseLinks: [index] });
+  assert.equal((await waitExit(base.stateDir, 20_000)).exitCode, 0);
+  // A child of the monitor deletes it, neither of them waits for that: bounded wait.
+  for (let i = 0; i < 100 && linkGet(name); i++) await sleep(20);
+  assert.equal(linkGet(name), null);
 });
 
 test('descriptors the monitor inherited reach neither the container nor the cleanup command', async () => {
