@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Digester, type Digest } from '../digest/index.js';
 import { WharfError } from '../errors/index.js';
 import { makeNode, makeWhiteout, setOpaque, writeXattrs } from './fsmeta.js';
+import { LayerFileWriter } from './layer-file-writer.js';
 import { overlayTarEntries, type DiffTarOptions } from './overlay.js';
 import { TarWriter, encodeTarHeader, type TarHeader } from './pack.js';
 import { XATTR_PREFIX } from './pax.js';
@@ -23,6 +24,11 @@ const END_OF_TAR = Buffer.alloc(1024);
 const ZEROS = Buffer.alloc(BLOCK);
 /** Read and write files in pieces this big: a 100 KB file is one read and one write. */
 const CHUNK = 1 << 20;
+/**
+ * Files (with data) written here before the rest go to a LayerFileWriter thread: a small layer (most commits of a
+ * config change, a few edited files) is done before a thread would have started.
+ */
+const FILES_BEFORE_THREAD = 64;
 
 interface DirMeta {
   dir: string;
@@ -38,12 +44,46 @@ interface DirMeta {
  * what applying overlayDiffTar's tar to `destDir` gives, without the two stream pipelines and the second parse.
  * Run as root (commit pauses the container, so the upper dir holds still). With `destDir` null nothing is
  * written: only the diff ID and tar-split are made (a build step's upper dir, which becomes the layer as it is).
+ * Past the first `filesBeforeThread` files, plain files are created and written on a thread (LayerFileWriter) while
+ * this one reads and hashes the next; every file is written before this resolves, and none after it rejects.
  */
 export async function copyUpperLayer(
   upperDir: string,
   destDir: string | null,
   opts: DiffTarOptions = {},
   onProgress?: (tarBytes: number) => void,
+  filesBeforeThread = FILES_BEFORE_THREAD,
+): Promise<UpperCopyResult> {
+  const thread = new FileThread(filesBeforeThread);
+  try {
+    return await copyWith(upperDir, destDir, opts, onProgress, thread);
+  } finally {
+    await thread.writer?.close();
+  }
+}
+
+/** The LayerFileWriter of one copy, started when the (`after`+1)-th file comes. */
+class FileThread {
+  writer: LayerFileWriter | null = null;
+  constructor(private after: number) {}
+
+  /** The writer for the next file, or null: write it here. */
+  next(): LayerFileWriter | null {
+    if (this.after > 0) {
+      this.after--;
+      return null;
+    }
+    this.writer ??= new LayerFileWriter();
+    return this.writer;
+  }
+}
+
+async function copyWith(
+  upperDir: string,
+  destDir: string | null,
+  opts: DiffTarOptions,
+  onProgress: ((tarBytes: number) => void) | undefined,
+  thread: FileThread,
 ): Promise<UpperCopyResult> {
   const digester = new Digester();
   const segments: TarSegment[] = [];
@@ -105,6 +145,17 @@ export async function copyUpperLayer(
         break;
       case 'file': {
         const size = settled.size;
+        const writer = size > 0 && size <= LayerFileWriter.maxFileSize && xattrs.size === 0 ? thread.next() : null;
+        if (writer) {
+          flushRaw();
+          segments.push({ file: tarSplitFileName(header.name), size });
+          await writer.add(dst, size, { uid: header.uid, gid: header.gid, mode, mtime }, (into) =>
+            readBody(abs!, into, digester),
+          );
+          const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+          if (pad) emitRaw(ZEROS.subarray(0, pad));
+          break;
+        }
         if (size > buf.length) buf = Buffer.allocUnsafe(Math.min(size, CHUNK * 8));
         const out = fs.openSync(
           dst,
@@ -129,6 +180,8 @@ export async function copyUpperLayer(
         break;
       }
       case 'link':
+        // Its target may still be on its way to the thread.
+        await thread.writer?.drain();
         fs.linkSync(path.join(destDir, header.linkname!), dst);
         break;
       case 'symlink':
@@ -157,6 +210,7 @@ export async function copyUpperLayer(
   }
   emitRaw(END_OF_TAR);
   flushRaw();
+  await thread.writer?.drain();
   // Directory modes and times last, so that filling them neither fails nor moves the times (as layer extraction).
   for (const d of dirs) {
     fs.chmodSync(d.dir, d.mode);
@@ -172,6 +226,24 @@ function xattrsOf(h: TarHeader): Map<string, Buffer> {
       out.set(k.slice(XATTR_PREFIX.length), Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
   }
   return out;
+}
+
+/** Read the first `into.length` bytes of `src` into `into` and hash them; the file must still have them. */
+function readBody(src: string, into: Buffer, digester: Digester): void {
+  const fd = fs.openSync(src, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    let pos = 0;
+    while (pos < into.length) {
+      const n = fs.readSync(fd, into, pos, into.length - pos, pos);
+      if (n === 0) break;
+      pos += n;
+    }
+    if (pos !== into.length)
+      throw new WharfError('CONFLICT', `${src} changed while being committed (${pos} of ${into.length} bytes read)`);
+    digester.update(into);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Copy the first `size` bytes of `src` to `out` (or nowhere), hashing them; the file must still have them. */
