@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { Digest } from '../digest/index.js';
 
 /** What a new file in the layer gets besides its bytes (as copyUpperLayer sets them: owner, mode, times). */
 export interface LayerFileMeta {
@@ -10,8 +11,9 @@ export interface LayerFileMeta {
   mtime: number;
 }
 
-interface Queued extends LayerFileMeta {
-  path: string;
+/** One piece of the layer tar in a batch, hashed in order; with a path, a file's body to write there too. */
+interface Piece extends Partial<LayerFileMeta> {
+  path?: string;
   off: number;
   len: number;
 }
@@ -31,25 +33,34 @@ const BUFFERS = 3;
 
 /**
  * The thread's code (plain JavaScript, run with `eval`: a worker script file would have to ship next to the bundle).
- * For each batch: each file created (never over an existing name or through a symlink), written, chowned, chmodded and
- * timed, in the order copyUpperLayer uses on the main thread; the first failure stops the writing and is reported.
+ * For each batch, each piece in order: hashed (the layer tar's SHA-256), and a file's piece created (never over an
+ * existing name or through a symlink), written, chowned, chmodded and timed, in the order copyUpperLayer uses on the
+ * main thread. The first failure stops the writing (the hashing goes on) and is reported; `end` asks for the digest.
  */
 const THREAD_CODE = `
 const fs = require('node:fs');
+const { createHash } = require('node:crypto');
 const { parentPort } = require('node:worker_threads');
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const hash = createHash('sha256');
 let failed = null;
-parentPort.on('message', ({ buf, files }) => {
+parentPort.on('message', ({ buf, pieces, end }) => {
+  if (end) {
+    parentPort.postMessage({ digest: hash.digest('hex') });
+    return;
+  }
   const data = Buffer.from(buf);
-  for (const f of failed ? [] : files) {
+  for (const p of pieces) {
+    hash.update(data.subarray(p.off, p.off + p.len));
+    if (p.path === undefined || failed) continue;
     try {
-      const fd = fs.openSync(f.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      const fd = fs.openSync(p.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
       try {
         let w = 0;
-        while (w < f.len) w += fs.writeSync(fd, data, f.off + w, f.len - w, w);
-        fs.fchownSync(fd, f.uid, f.gid);
-        fs.fchmodSync(fd, f.mode);
-        fs.futimesSync(fd, f.mtime, f.mtime);
+        while (w < p.len) w += fs.writeSync(fd, data, p.off + w, p.len - w, w);
+        fs.fchownSync(fd, p.uid, p.gid);
+        fs.fchmodSync(fd, p.mode);
+        fs.futimesSync(fd, p.mtime, p.mtime);
       } finally {
         fs.closeSync(fd);
       }
@@ -62,12 +73,13 @@ parentPort.on('message', ({ buf, files }) => {
 `;
 
 /**
- * Creates and fills a new layer's files on a worker thread while the main thread walks, reads and hashes the next
- * ones (copyUpperLayer). Creating a file and writing it is most of a commit's kernel time, and it overlaps with the
- * reading and SHA-256 that must stay in order on the main thread: a second core does half the work, and under load
- * the scheduler gives two threads twice the share of one. Files are read straight into a batch buffer that is then
- * moved (not copied) to the thread; three buffers bound the memory to 12 MiB.
- * Only for files that need nothing the thread does not do (no xattrs) and fit a batch; the caller does the rest.
+ * Hashes a new layer's tar and creates and fills its plain files on a worker thread, while the main thread walks and
+ * reads (copyUpperLayer). Hashing, creating files and writing them are two thirds of a commit's CPU; the walk and the
+ * reads stay in order on the main thread: a second core does half the work, and under load the scheduler gives two
+ * threads twice the share of one. Everything goes through batch buffers in tar order (headers and padding copied in,
+ * files read straight in) that are moved, not copied, to the thread; three buffers bound the memory to 12 MiB.
+ * Files that need what the thread does not do (xattrs) or do not fit a batch are the caller's to write; their bytes
+ * still come here to be hashed.
  */
 export class LayerFileWriter {
   /** The largest file the thread takes. */
@@ -76,19 +88,24 @@ export class LayerFileWriter {
   readonly #worker: Worker;
   readonly #free: ArrayBuffer[] = [];
   #current: Buffer | null = null;
-  #queued: Queued[] = [];
+  #queued: Piece[] = [];
   #used = 0;
   #inFlight = 0;
   #failure: Error | null = null;
   #wake: (() => void) | null = null;
+  #digest: string | null = null;
 
   constructor() {
     this.#worker = new Worker(THREAD_CODE, { eval: true });
     for (let i = 0; i < BUFFERS; i++) this.#free.push(new ArrayBuffer(BATCH));
-    this.#worker.on('message', (m: { buf: ArrayBuffer; failed: WorkerFailure | null }) => {
-      this.#free.push(m.buf);
-      this.#inFlight--;
-      if (m.failed && !this.#failure) this.#failure = Object.assign(new Error(m.failed.message), m.failed);
+    this.#worker.on('message', (m: { buf: ArrayBuffer; failed: WorkerFailure | null } | { digest: string }) => {
+      if ('digest' in m) {
+        this.#digest = m.digest;
+      } else {
+        this.#free.push(m.buf);
+        this.#inFlight--;
+        if (m.failed && !this.#failure) this.#failure = Object.assign(new Error(m.failed.message), m.failed);
+      }
       this.#wakeUp();
     });
     this.#worker.on('error', (err) => {
@@ -101,30 +118,47 @@ export class LayerFileWriter {
     });
   }
 
+  /** Hash `bytes` next (copied: the caller may reuse them). */
+  async hash(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.length; ) {
+      const room = await this.#room(1);
+      const n = Math.min(room.length, bytes.length - at);
+      room.set(bytes.subarray(at, at + n));
+      // A header and the padding before it are one piece.
+      const last = this.#queued.at(-1);
+      if (last && last.path === undefined && last.off + last.len === this.#used) last.len += n;
+      else this.#queued.push({ off: this.#used, len: n });
+      this.#used += n;
+      at += n;
+    }
+  }
+
   /**
-   * Queue a new file of `len` bytes at `path` (its directory must exist): `fill` gets the buffer to read exactly those
-   * bytes into, before this returns. Throws the thread's first failure (a full disk), here or in drain().
+   * Hash and write a new file of `len` bytes at `path` (its directory must exist): `fill` gets the buffer to read
+   * exactly those bytes into, before this returns. Throws the thread's first failure (a full disk), here or later.
    */
   async add(path: string, len: number, meta: LayerFileMeta, fill: (into: Buffer) => void): Promise<void> {
     if (len > BATCH) throw new RangeError(`${path}: ${len} bytes do not fit a batch`);
-    this.#throwIfFailed();
-    if (this.#current && BATCH - this.#used < len) this.#send();
-    if (!this.#current) {
-      while (this.#free.length === 0 && !this.#failure) await this.#sleep();
-      this.#throwIfFailed();
-      this.#current = Buffer.from(this.#free.pop()!);
-      this.#used = 0;
-    }
-    fill(this.#current.subarray(this.#used, this.#used + len));
+    const room = await this.#room(len);
+    fill(room.subarray(0, len));
     this.#queued.push({ path, off: this.#used, len, ...meta });
     this.#used += len;
   }
 
-  /** Wait until every queued file is written; throws the thread's first failure. */
+  /** Wait until every file so far is written; throws the thread's first failure. */
   async drain(): Promise<void> {
     if (this.#queued.length > 0) this.#send();
     while (this.#inFlight > 0 && !this.#failure) await this.#sleep();
     this.#throwIfFailed();
+  }
+
+  /** drain(), then the digest of everything hashed (`sha256:…`). Nothing may be added after. */
+  async finish(): Promise<Digest> {
+    await this.drain();
+    this.#worker.postMessage({ end: true });
+    while (this.#digest === null && !this.#failure) await this.#sleep();
+    this.#throwIfFailed();
+    return `sha256:${this.#digest}` as Digest;
   }
 
   /** Stop the thread (after drain(), or to give up): nothing is written once this resolves. */
@@ -133,9 +167,22 @@ export class LayerFileWriter {
     await this.#worker.terminate();
   }
 
+  /** The free part of the current batch, at least `len` bytes (a batch sent and another taken when it is not). */
+  async #room(len: number): Promise<Buffer> {
+    this.#throwIfFailed();
+    if (this.#current && BATCH - this.#used < len) this.#send();
+    if (!this.#current) {
+      while (this.#free.length === 0 && !this.#failure) await this.#sleep();
+      this.#throwIfFailed();
+      this.#current = Buffer.from(this.#free.pop()!);
+      this.#used = 0;
+    }
+    return this.#current.subarray(this.#used);
+  }
+
   #send(): void {
     const buf = this.#current!.buffer as ArrayBuffer;
-    this.#worker.postMessage({ buf, files: this.#queued }, [buf]);
+    this.#worker.postMessage({ buf, pieces: this.#queued }, [buf]);
     this.#inFlight++;
     this.#current = null;
     this.#queued = [];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { applyLayer, copyUpperLayer, overlayDiffTar } from '../../src/archive/index.js';
+import { applyLayer, copyUpperLayer, overlayDiffTar, type UpperCopyTuning } from '../../src/archive/index.js';
 import { TarSplitRecorder, reconstructTar, serializeTarSplit } from '../../src/archive/tarsplit.js';
 import {
   T0,
@@ -49,9 +49,16 @@ const upperTree: FixtureEntry[] = [
   { kind: 'dir', path: 'ro', mode: 0o555, mtime: T0 + 5 },
 ];
 
-// All files on the main thread (the default for a tree this small), all plain ones on the writer thread, and both.
-for (const filesBeforeThread of [undefined, 0, 3]) {
-  test(`the one-pass upper copy gives the streamed path's diff ID, tar-split and files (files before the writer thread: ${filesBeforeThread ?? 'default'})`, async () => {
+// The thread (hashing, plain files) never started (the default for a tree this small), from the first file, from
+// the fourth, and once a megabyte is read (in the middle of a file written here).
+const tunings: UpperCopyTuning[] = [
+  {},
+  { filesBeforeThread: 0 },
+  { filesBeforeThread: 3 },
+  { bytesBeforeThread: 1 << 20 },
+];
+for (const tuning of tunings) {
+  test(`the one-pass upper copy gives the streamed path's diff ID, tar-split and files (${JSON.stringify(tuning)})`, async () => {
     const dir = await tempDir('upper-copy');
     try {
       const upper = path.join(dir, 'upper');
@@ -70,7 +77,7 @@ for (const filesBeforeThread of [undefined, 0, 3]) {
 
       const direct = path.join(dir, 'direct');
       await fsp.mkdir(direct);
-      const copied = await copyUpperLayer(upper, direct, {}, undefined, filesBeforeThread);
+      const copied = await copyUpperLayer(upper, direct, {}, undefined, tuning);
 
       assert.equal(copied.diffId, applied.diffId);
       assert.equal(sha256(tar), copied.diffId);
@@ -104,10 +111,13 @@ test("a full disk in the writer thread rejects the copy with the thread's ENOSPC
     for (let i = 0; i < 8; i++) await fsp.writeFile(path.join(upper, 'd', `f${i}`), Buffer.alloc(300_000, i));
     await fsp.mkdir(small);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
-    await assert.rejects(copyUpperLayer(upper, small, {}, undefined, 0), (err: NodeJS.ErrnoException) => {
-      assert.equal(err.code, 'ENOSPC', String(err));
-      return true;
-    });
+    await assert.rejects(
+      copyUpperLayer(upper, small, {}, undefined, { filesBeforeThread: 0 }),
+      (err: NodeJS.ErrnoException) => {
+        assert.equal(err.code, 'ENOSPC', String(err));
+        return true;
+      },
+    );
   } finally {
     execFileSync('umount', ['-l', small], { stdio: 'ignore' });
     await fsp.rm(dir, { recursive: true, force: true });
