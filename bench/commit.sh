@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (run by hand, not a test): `commit` of a stopped container that wrote 200 MB in 2,000 files (100 KB of
 # random data each), Wharf vs `docker commit` on a private dockerd, interleaved (the tools take turns each round; a
-# `sync` before each commit so neither pays for the other's write-back). Prints a Markdown table of medians.
+# `sync` before each commit so neither pays for the other's write-back). Prints a Markdown table of medians, of wall
+# time and of CPU time (see time_it).
 # Usage: bash bench/commit.sh [runs=5]   (BENCH_NO_SETUP=1 skips ensure-deps and the build;
 # WHARF_BEFORE=/path/to/other/bin/wharf adds another Wharf build to the same rounds, for before/after)
 set -euo pipefail
@@ -36,7 +37,26 @@ D load -i "$W/bb.tar" >/dev/null
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-time_it() { local s e; s=$(now); "$@" >/dev/null 2>&1 || echo "FAILED: $*" >&2; e=$(now); awk "BEGIN { print $e - $s }"; }
+# Wall seconds of a command; its CPU seconds (user + system, all threads) go to the file $CPU_OUT: for wharf the
+# process's own, for docker the CLI's plus dockerd's (with the untar child it reaps) over the same time. CPU time
+# moves less than wall time when other work shares the cores.
+CPU_OUT="$W/cpu"
+dockerd_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$DPID/stat"; }
+time_it() {
+  local s e d0 d1
+  d0=$(dockerd_ticks)
+  s=$(now)
+  local TIMEFORMAT='%U %S'
+  if ! { time "$@" >/dev/null 2>&1; } 2>"$CPU_OUT.cli"; then echo "FAILED: $*" >&2; fi
+  e=$(now)
+  d1=$(dockerd_ticks)
+  if [ "$1" = D ]; then
+    tail -1 "$CPU_OUT.cli" | awk -v d=$((d1 - d0)) -v hz="$(getconf CLK_TCK)" '{ print $1 + $2 + d / hz }' >"$CPU_OUT"
+  else
+    tail -1 "$CPU_OUT.cli" | awk '{ print $1 + $2 }' >"$CPU_OUT"
+  fi
+  awk "BEGIN { print $e - $s }"
+}
 
 WRITE='i=0; while [ $i -lt 2000 ]; do head -c 100000 /dev/urandom > /data/f$i; i=$((i+1)); done'
 commit_round() {
@@ -48,24 +68,24 @@ commit_round() {
   "$tool" rm -f bench-writer >/dev/null
   "$tool" rmi bench-committed:1 >/dev/null 2>&1 || true
   sync
-  echo "$t"
+  echo "$t $(cat "$CPU_OUT")"
 }
-WT=(); DT=(); BT=()
+WT=(); DT=(); BT=(); WC=(); DC=(); BC=()
 for _ in $(seq 1 "$RUNS"); do
-  WT+=("$(commit_round W_)")
-  DT+=("$(commit_round D)")
-  [ -n "${WHARF_BEFORE:-}" ] && BT+=("$(commit_round B_)")
+  read -r t c < <(commit_round W_) && WT+=("$t") && WC+=("$c")
+  read -r t c < <(commit_round D) && DT+=("$t") && DC+=("$c")
+  if [ -n "${WHARF_BEFORE:-}" ]; then read -r t c < <(commit_round B_) && BT+=("$t") && BC+=("$c"); fi
 done
-WM=$(printf '%s\n' "${WT[@]}" | median)
-DM=$(printf '%s\n' "${DT[@]}" | median)
+med() { printf '%s\n' "$@" | median; }
+WM=$(med "${WT[@]}"); DM=$(med "${DT[@]}"); WCM=$(med "${WC[@]}"); DCM=$(med "${DC[@]}")
 r() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 echo "commit of 200 MB in 2,000 files; median of $RUNS rounds; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| tool | time (s) | time / docker (lower is better) | all rounds |"
-echo "|---|---|---|---|"
-echo "| docker commit | $DM | 1.00 | ${DT[*]} |"
-echo "| wharf commit | $WM | $(r "$WM" "$DM") | ${WT[*]} |"
+echo "| tool | time (s) | time / docker (lower is better) | CPU (s) | CPU / docker | all rounds (time) |"
+echo "|---|---|---|---|---|---|"
+echo "| docker commit (CLI + dockerd) | $DM | 1.00 | $DCM | 1.00 | ${DT[*]} |"
+echo "| wharf commit | $WM | $(r "$WM" "$DM") | $WCM | $(r "$WCM" "$DCM") | ${WT[*]} |"
 if [ -n "${WHARF_BEFORE:-}" ]; then
-  BM=$(printf '%s\n' "${BT[@]}" | median)
-  echo "| before: $WHARF_BEFORE commit | $BM | $(r "$BM" "$DM") | ${BT[*]} |"
+  BM=$(med "${BT[@]}"); BCM=$(med "${BC[@]}")
+  echo "| before: $WHARF_BEFORE commit | $BM | $(r "$BM" "$DM") | $BCM | $(r "$BCM" "$DCM") | ${BT[*]} |"
 fi

@@ -6,7 +6,7 @@ export { zstdCompress, ZSTD_MAX_LEVEL } from './compress.js';
 export { decompressStream, detectCompression, type Compression } from './decompress.js';
 export { applyLayer, type ApplyOptions, type ApplyResult, type WhiteoutFormat } from './apply.js';
 export { tarDirectory, type TarOptions } from './pack.js';
-export { copyUpperLayer, type UpperCopyResult } from './upper-copy.js';
+export { copyUpperLayer, type UpperCopyResult, type UpperCopyTuning } from './upper-copy.js';
 export { overlayChanges, overlayDiffTar, type Change, type DiffTarOptions } from './overlay.js';
 export { safeJoin, resolveInRoot, resolveInRootSync } from './paths.js';
 export { tarStream } from './tar-lib.js';

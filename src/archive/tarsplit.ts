@@ -222,15 +222,34 @@ export class TarSplitRecorder extends Writable {
   }
 }
 
-/** Serialise segments as gzip'd JSON lines (`{"r":base64}` / `{"f":name,"s":size}`). */
+/** Lines go to gzip in pieces of about this many characters (see serializeTarSplit). */
+const SERIALIZE_PIECE = 1 << 20;
+
+/**
+ * Serialise segments as gzip'd JSON lines (`{"r":base64}` / `{"f":name,"s":size}`). The lines are written to gzip
+ * joined in ~1 MiB pieces: one write per line was one zlib job (a thread-pool round trip) each, ~4,000 of them for a
+ * commit of 2,000 files, which took longer than the deflate itself. The gzip bytes do not change: deflate without
+ * flushes gives the same output however its input is cut.
+ */
 export function serializeTarSplit(segments: TarSegment[]): Readable {
   return Readable.from(
     (function* () {
+      let lines: string[] = [];
+      let length = 0;
       for (const s of segments) {
-        yield 'raw' in s
-          ? JSON.stringify({ r: s.raw.toString('base64') }) + '\n'
-          : JSON.stringify({ f: s.file, s: s.size }) + '\n';
+        const line =
+          'raw' in s
+            ? JSON.stringify({ r: s.raw.toString('base64') }) + '\n'
+            : JSON.stringify({ f: s.file, s: s.size }) + '\n';
+        lines.push(line);
+        length += line.length;
+        if (length >= SERIALIZE_PIECE) {
+          yield lines.join('');
+          lines = [];
+          length = 0;
+        }
       }
+      if (lines.length > 0) yield lines.join('');
     })(),
   ).pipe(zlib().createGzip({ level: 6 }));
 }

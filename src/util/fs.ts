@@ -101,26 +101,40 @@ export async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Total bytes and inodes below a path, not following symlinks; hardlinked inodes are counted once. */
+/**
+ * Total bytes and inodes below a path, not following symlinks; hardlinked inodes are counted once.
+ * Each directory is listed and its entries lstat'ed synchronously (as walk.ts does): a thread-pool round trip per
+ * entry made a commit's measurement of its new 2,000-file layer take 50-100 ms instead of a few. The event loop gets
+ * a turn every few thousand entries, so a large volume (`system df`) does not hold an API server up.
+ */
 export async function diskUsage(root: string): Promise<{ size: number; inodes: number }> {
+  const lstat = (p: string) => lstatSync(p, { throwIfNoEntry: false });
+  const top = lstat(root);
+  if (!top) return { size: 0, inodes: 0 };
   const seen = new Set<string>();
-  let size = 0;
-  let inodes = 0;
-  const walk = async (p: string): Promise<void> => {
-    const st = await ifExists(fsp.lstat(p));
-    if (!st) return;
-    const key = `${st.dev}:${st.ino}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      inodes++;
-      if (!st.isDirectory()) size += st.size;
+  let size = top.isDirectory() ? 0 : top.size;
+  let inodes = 1;
+  let sinceTurn = 0;
+  const dirs = top.isDirectory() ? [root] : [];
+  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      const st = lstat(p);
+      if (!st) continue;
+      if (st.isDirectory()) {
+        inodes++;
+        dirs.push(p);
+      } else if (st.nlink < 2 || !seen.has(`${st.dev}:${st.ino}`)) {
+        if (st.nlink > 1) seen.add(`${st.dev}:${st.ino}`);
+        inodes++;
+        size += st.size;
+      }
+      if (++sinceTurn >= 4096) {
+        sinceTurn = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
-    if (st.isDirectory()) {
-      const names = await fsp.readdir(p);
-      for (const n of names) await walk(path.join(p, n));
-    }
-  };
-  await walk(root);
+  }
   return { size, inodes };
 }
 
