@@ -1,10 +1,10 @@
 # Sourced by the network bench scripts: the work dir $W, a private dockerd with Docker's default networking (in a
 # network namespace of its own), a busybox image loaded into both, W_ (wharf) and D (docker), a free host port in
-# PORT, and the timing helpers. WHARF_BENCH_SKIP_SETUP=1 skips ensure-deps and the build (a worktree that shares
+# PORT, and the timing helpers. BENCH_NO_SETUP=1 skips ensure-deps and the build (a worktree that shares
 # another checkout's node_modules must not run ensure-deps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${WHARF_BENCH_SKIP_SETUP:-}" != 1 ]; then
+if [ "${BENCH_NO_SETUP:-}" != 1 ]; then
   bash scripts/ensure-deps.sh >/dev/null
   npm run --silent build >/dev/null
 fi

@@ -9,7 +9,7 @@
 # At the end every Wharf container the rounds started is checked for what its removal must release (its network
 # namespace, veth, port rules); Wharf's default bridge (wharf0) and its static chains are shared by every Wharf root
 # on the host and stay, as after any `wharf run`. docker's bridge and rules go with dockerd's namespace.
-# Usage: bash bench/rm.sh [rounds=7]   (WHARF_BENCH_SKIP_SETUP=1 in a worktree sharing node_modules: net-common.sh)
+# Usage: bash bench/rm.sh [rounds=7]   (BENCH_NO_SETUP=1 in a worktree sharing node_modules: net-common.sh)
 # WHARF_BEFORE=/other/checkout/bin/wharf adds that build's times in the same rounds (a before/after comparison).
 RUNS=${1:-7}
 . "$(dirname "$0")/net-common.sh"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-10}
 bash scripts/ensure-deps.sh >/dev/null
-npm run --silent build >/dev/null
+[ "${BENCH_NO_SETUP:-}" = 1 ] || npm run --silent build >/dev/null # BENCH_NO_SETUP=1: the checkout is built already
 
 W=$(mktemp -d /tmp/wharf-bench-run.XXXXXX)
 DPID=""
