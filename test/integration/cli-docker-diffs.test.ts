@@ -39,6 +39,20 @@ test('commit -m: the comment is the image Comment', async () => {
   assert.equal(history.stdout.split('\n')[0], 'add a file');
 });
 
+test('rm -f of a missing container says so and exits 0 (a clean-up in a script goes on); rm without -f exits 1', async () => {
+  const [w, k] = [await wharf(['rm', '-f', 'no-such-c']), await docker(['rm', '-f', 'no-such-c'])];
+  assert.equal(w.code, 0, w.stderr);
+  assert.equal(k.code, 0, k.stderr);
+  assert.match(w.stderr, /No such container: no-such-c/);
+  assert.equal(w.stdout, k.stdout);
+  // Among others: the others are removed, the missing one is said, the exit is still 0.
+  for (const cli of [wharf, docker]) ok(await cli(['create', '--name', 'gone-soon', 'busybox', 'true']), 'create');
+  const both = await same(['rm', '-f', 'no-such-c', 'gone-soon'], ['stdout']);
+  assert.equal(both.stdout, 'gone-soon\n');
+  const plain = await same(['rm', 'no-such-c'], ['stdout']);
+  assert.equal(plain.code, 1);
+});
+
 test('images -q prints an image once per tag, as Docker', async () => {
   for (const cli of [wharf, docker]) {
     ok(await cli(['tag', 'busybox', 'bb:one']), 'tag');

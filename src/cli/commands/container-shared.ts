@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { promises as fsp } from 'node:fs';
-import { WharfError } from '../../errors/index.js';
+import { codeOf, WharfError } from '../../errors/index.js';
 import { parseDockerTime } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
@@ -115,13 +115,16 @@ export async function forEachContainer(
   ctx: CliContext,
   names: string[],
   fn: (name: string) => Promise<void>,
+  opts: { missingIsFine?: boolean } = {},
 ): Promise<void> {
   for (const n of names) {
     try {
       await fn(n);
     } catch (err) {
       ctx.stderr.write(`Error: ${((diskFullError(err, ctx.globals().root) ?? err) as Error).message}\n`);
-      ctx.setExitCode(1);
+      // `missingIsFine` (`rm -f`): the docker CLI says a container is missing and goes on, exit 0 (`rm -f x` in a
+      // script's clean-up must not fail when x is already gone).
+      if (!(opts.missingIsFine && codeOf(err) === 'NOT_FOUND')) ctx.setExitCode(1);
     }
   }
 }

@@ -289,16 +289,21 @@ function verbs(parent: Command, ctx: CliContext): void {
     .option('-l, --link', 'Remove the specified link')
     .action(async (names: string[], o: { force?: boolean; volumes?: boolean; link?: boolean }) =>
       withEngine(ctx, async (w) => {
-        await forEachContainer(ctx, names, async (n) => {
-          if (o.link) {
-            // Legacy links (`/parent/alias` names) do not exist in Wharf: a name is a container's own, which dockerd
-            // refuses to unlink, or nothing (its "No such container").
-            w.containers.resolve(n);
-            throw new WharfError('CONFLICT', 'Conflict, cannot remove the default link name of the container');
-          }
-          await w.containers.remove(n, { force: o.force === true, volumes: o.volumes === true });
-          ctx.stdout.write(`${n}\n`);
-        });
+        await forEachContainer(
+          ctx,
+          names,
+          async (n) => {
+            if (o.link) {
+              // Legacy links (`/parent/alias` names) do not exist in Wharf: a name is a container's own, which dockerd
+              // refuses to unlink, or nothing (its "No such container").
+              w.containers.resolve(n);
+              throw new WharfError('CONFLICT', 'Conflict, cannot remove the default link name of the container');
+            }
+            await w.containers.remove(n, { force: o.force === true, volumes: o.volumes === true });
+            ctx.stdout.write(`${n}\n`);
+          },
+          { missingIsFine: o.force === true },
+        );
       }),
     );
 
