@@ -39,7 +39,7 @@ test('commit -m: the comment is the image Comment', async () => {
   assert.equal(history.stdout.split('\n')[0], 'add a file');
 });
 
-test('rm -f of a missing container says so and exits 0 (a clean-up in a script goes on); rm without -f exits 1', async () => {
+test("rm -f / rmi -f of a missing container / image says so and exits 0 (a script's clean-up goes on); without -f, 1", async () => {
   const [w, k] = [await wharf(['rm', '-f', 'no-such-c']), await docker(['rm', '-f', 'no-such-c'])];
   assert.equal(w.code, 0, w.stderr);
   assert.equal(k.code, 0, k.stderr);
@@ -51,6 +51,9 @@ test('rm -f of a missing container says so and exits 0 (a clean-up in a script g
   assert.equal(both.stdout, 'gone-soon\n');
   const plain = await same(['rm', 'no-such-c'], ['stdout']);
   assert.equal(plain.code, 1);
+  // The same for images: `rmi -f` of a missing one exits 0, `rmi` 1, with docker's message.
+  assert.equal((await same(['rmi', '-f', 'no-such-i:1'])).code, 0);
+  assert.equal((await same(['rmi', 'no-such-i:1'])).code, 1);
 });
 
 test('images -q prints an image once per tag, as Docker', async () => {

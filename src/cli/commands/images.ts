@@ -230,7 +230,8 @@ export function register(program: Command, ctx: CliContext): void {
         } catch (err) {
           if (!(err instanceof WharfError)) throw err;
           ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
-          ctx.setExitCode(1);
+          // As the docker CLI: with -f a missing image is said, not a failure (as `rm -f` of a missing container).
+          if (!(o.force && err.code === 'NOT_FOUND')) ctx.setExitCode(1);
         }
       }
     });
