@@ -49,17 +49,23 @@ RSS_START=$(rss_mb)
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 time_it() { local s e; s=$(now); "$@" >/dev/null 2>&1; e=$(now); awk "BEGIN { print $e - $s }"; }
+# turns OUT1 OUT2 TIMER TOOL1 TOOL2 [ARGS...]: RUNS rounds in which `TIMER TOOL1 ARGS` and `TIMER TOOL2 ARGS` take
+# turns; the medians of the times TIMER prints go into the variables OUT1 and OUT2.
+turns() {
+  local out1=$1 out2=$2 timer=$3 tool1=$4 tool2=$5 t1=() t2=()
+  shift 5
+  for _ in $(seq 1 "$RUNS"); do
+    t1+=("$("$timer" "$tool1" "$@")")
+    t2+=("$("$timer" "$tool2" "$@")")
+  done
+  printf -v "$out1" '%s' "$(printf '%s\n' "${t1[@]}" | median)"
+  printf -v "$out2" '%s' "$(printf '%s\n' "${t2[@]}" | median)"
+}
 
 # dockerd here runs with --bridge=none: both engines start the containers with --network none.
 A run --rm --network none busybox true >/dev/null # warm: the service's modules, the page cache
 D run --rm --network none busybox true >/dev/null
-AT=(); DT=()
-for _ in $(seq 1 "$RUNS"); do
-  AT+=("$(time_it A run --rm --network none busybox true)")
-  DT+=("$(time_it D run --rm --network none busybox true)")
-done
-AR=$(printf '%s\n' "${AT[@]}" | median)
-DR=$(printf '%s\n' "${DT[@]}" | median)
+turns AR DR time_it A D run --rm --network none busybox true
 
 # `ps -a` with 200 created containers in each engine.
 for i in $(seq 1 200); do
@@ -68,26 +74,13 @@ for i in $(seq 1 200); do
 done
 A ps -a >/dev/null
 D ps -a >/dev/null
-AP=(); DP=()
-for _ in $(seq 1 "$RUNS"); do
-  AP+=("$(time_it A ps -a)")
-  DP+=("$(time_it D ps -a)")
-done
+turns APR DPR time_it A D ps -a
 # The same list as one HTTP request, timed by curl itself (its time_total: the request alone, without curl's nor the
 # docker CLI's start-up and version negotiation).
 curl_t() { curl -sf -o /dev/null -w '%{time_total}' --unix-socket "$1" 'http://x/containers/json?all=1'; }
-CA=(); CD=()
-for _ in $(seq 1 "$RUNS"); do
-  CA+=("$(curl_t "$W/w.sock")")
-  CD+=("$(curl_t "$W/d.sock")")
-done
+turns CAR CDR curl_t "$W/w.sock" "$W/d.sock"
 # The docker CLI's floor: its start-up, /_ping and one request answered at once (inspect of a missing container, 404).
-# No server can make `ps -a` faster than this, so floor / dockerd's `ps -a` is the lowest ratio reachable at all.
-FA=(); FD=()
-for _ in $(seq 1 "$RUNS"); do
-  FA+=("$(time_it A container inspect --format . no-such-container)")
-  FD+=("$(time_it D container inspect --format . no-such-container)")
-done
+turns FAR FDR time_it A D container inspect --format . no-such-container
 # The lowest `ps -a` any server could give: the same CLI against bench/replay-engine.mjs, which answers /_ping and the
 # list with a body recorded from each engine, from memory, at once. What is left is the CLI's own work.
 curl -sf --unix-socket "$W/w.sock" 'http://x/v1.43/containers/json?all=1' >"$W/wlist.json"
@@ -100,19 +93,7 @@ for _ in $(seq 1 100); do [ -S "$W/rw.sock" ] && [ -S "$W/rd.sock" ] && break; s
 RW() { docker -H "unix://$W/rw.sock" "$@"; }
 RD() { docker -H "unix://$W/rd.sock" "$@"; }
 [ "$(RW ps -aq | wc -l)" = 200 ] && [ "$(RD ps -aq | wc -l)" = 200 ] || { echo "the replay servers do not list 200" >&2; exit 1; }
-XW=(); XD=()
-for _ in $(seq 1 "$RUNS"); do
-  XW+=("$(time_it RW ps -a)")
-  XD+=("$(time_it RD ps -a)")
-done
-XWR=$(printf '%s\n' "${XW[@]}" | median)
-XDR=$(printf '%s\n' "${XD[@]}" | median)
-FAR=$(printf '%s\n' "${FA[@]}" | median)
-FDR=$(printf '%s\n' "${FD[@]}" | median)
-CAR=$(printf '%s\n' "${CA[@]}" | median)
-CDR=$(printf '%s\n' "${CD[@]}" | median)
-APR=$(printf '%s\n' "${AP[@]}" | median)
-DPR=$(printf '%s\n' "${DP[@]}" | median)
+turns XWR XDR time_it RW RD ps -a
 [ "$(A ps -aq | wc -l)" = 200 ] || { echo "wharf lists $(A ps -aq | wc -l) containers, not 200" >&2; exit 1; }
 
 sleep 5 # the service collects its garbage after 3 s without a request (src/api/idle-gc.ts)
