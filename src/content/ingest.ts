@@ -7,7 +7,7 @@ import { WharfError, is, isErrno, withDiskFullPlace } from '../errors/index.js';
 import { algorithmOf, createHash, type Algorithm, type Digest } from '../digest/index.js';
 import type { BlobInfo, CommitOptions, ContentWriter, Expected, IngestStatus } from './types.js';
 import { publishBlob } from './publish.js';
-import { pidAlive, randomHex } from '../util/index.js';
+import { pidAlive, randomHex, writevFully } from '../util/index.js';
 import { verifyAgainst, what } from './expected.js';
 
 /**
@@ -174,13 +174,7 @@ class LocalContentWriter implements ContentWriter {
       );
     }
     try {
-      // A write can be short (a nearly full disk takes part of a large one): write the rest, which then fails with
-      // the real cause (ENOSPC) instead of a silently shorter blob.
-      let rest = chunks.filter((c) => c.length > 0);
-      while (rest.length > 0) {
-        const { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]!) : await fh.writev(rest);
-        rest = afterWritten(rest, bytesWritten);
-      }
+      await writevFully(fh, chunks);
     } catch (err) {
       throw withDiskFullPlace(err, path.join(this.dir, 'data'));
     }
@@ -249,16 +243,6 @@ class LocalContentWriter implements ContentWriter {
     if (!this.#fh) throw new WharfError('FAILED_PRECONDITION', `writer for ref ${JSON.stringify(this.ref)} is closed`);
     return this.#fh;
   }
-}
-
-/** What is left of `chunks` after a short write of `n` bytes. */
-function afterWritten(chunks: readonly Uint8Array[], n: number): Uint8Array[] {
-  let skip = n;
-  let i = 0;
-  while (i < chunks.length && skip >= chunks[i]!.length) skip -= chunks[i++]!.length;
-  const rest = chunks.slice(i);
-  if (skip > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(skip);
-  return rest;
 }
 
 function stripUndefined(e: Expected): Expected {

@@ -9,6 +9,7 @@ import {
   writeFileSync,
   type Dirent,
 } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isErrno, withDiskFullPlace } from '../errors/index.js';
 
@@ -82,6 +83,26 @@ function tempNameFor(file: string): string {
 let tmpCounter = 0;
 
 /** What `op` resolves to, or undefined when the path it works on does not exist (ENOENT): "missing is fine". */
+/**
+ * Write all of `chunks` at the handle's position (or its end, O_APPEND): one writev per try, and the rest again after
+ * a short write (a nearly full disk takes part of a large one), which then fails with the real cause (ENOSPC) instead
+ * of leaving a silently shorter file. Returns the bytes written (all of them).
+ */
+export async function writevFully(fh: FileHandle, chunks: readonly Uint8Array[]): Promise<number> {
+  let rest = chunks.filter((c) => c.length > 0);
+  let total = 0;
+  while (rest.length > 0) {
+    const { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]!) : await fh.writev(rest);
+    total += bytesWritten;
+    let skip = bytesWritten;
+    let i = 0;
+    while (i < rest.length && skip >= rest[i]!.length) skip -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (skip > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(skip);
+  }
+  return total;
+}
+
 export async function ifExists<T>(op: Promise<T>): Promise<T | undefined> {
   try {
     return await op;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { WharfError, isErrno } from '../../errors/index.js';
-import { fsyncDir } from '../../util/index.js';
+import { fsyncDir, writevFully } from '../../util/index.js';
 import type { BlobDriver, BlobWriter } from './driver.js';
 import { checkStoragePath } from './paths.js';
 
@@ -75,17 +75,7 @@ export class FilesystemDriver implements BlobDriver {
       const bufs = pending;
       pending = [];
       pendingBytes = 0;
-      let i = 0;
-      while (i < bufs.length) {
-        const { bytesWritten } = await fh.writev(bufs.slice(i));
-        unsynced += bytesWritten;
-        let left = bytesWritten;
-        while (i < bufs.length && left >= bufs[i]!.length) {
-          left -= bufs[i]!.length;
-          i++;
-        }
-        if (left > 0) bufs[i] = bufs[i]!.subarray(left);
-      }
+      unsynced += await writevFully(fh, bufs);
       if (unsynced >= SYNC_BEHIND && !syncing) {
         unsynced = 0;
         syncing = fh.datasync().then(
