@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import type * as Os from 'node:os';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WharfError } from '../errors/index.js';
 import { LockBusyError, lazyBuiltin, withFileLock } from '../util/index.js';
 import { flockExclusive, flockRelease, netlinkAvailable } from './netlink.js';
@@ -38,13 +39,19 @@ export async function withPortLock<T>(
   const timeoutSec = opts.timeoutSec ?? 60;
   if (!netlinkAvailable())
     return withFileLock(file, fn, { timeoutSec, purpose: 'publishing ports', unlockedWithoutFlock: true });
-  let fd: number;
-  try {
-    fd = await flockExclusive(file, timeoutSec * 1000);
-  } catch (err) {
-    if (err instanceof WharfError && err.details?.errno === 'EAGAIN')
-      throw new LockBusyError(file, 'publishing ports', timeoutSec);
-    throw err;
+  // One non-blocking try at a time, waiting between tries here, not in the addon: its wait sleeps on a thread of
+  // libuv's pool, and a few `-p` starts in one process (the API service starting a compose project) would hold every
+  // pool thread while the holder needs one for its files.
+  const deadline = Date.now() + timeoutSec * 1000;
+  let fd: number | undefined;
+  while (fd === undefined) {
+    try {
+      fd = await flockExclusive(file, 0);
+    } catch (err) {
+      if (!(err instanceof WharfError && err.details?.errno === 'EAGAIN')) throw err;
+      if (Date.now() >= deadline) throw new LockBusyError(file, 'publishing ports', timeoutSec);
+      await sleep(5);
+    }
   }
   try {
     return await fn();
