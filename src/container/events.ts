@@ -1,11 +1,6 @@
-import type * as Os from 'node:os';
 import type { EventLog } from '../events/index.js';
-import type { MonitorEvents } from '../runtime/index.js';
+import { signalNumberOf, type MonitorEvents } from '../runtime/index.js';
 import type { ContainerRecord } from './types.js';
-import { lazyBuiltin } from '../util/index.js';
-
-// node:os on first use: every command that opens the engine loads this module (a start-up cost).
-const os = lazyBuiltin<typeof Os>('node:os');
 
 /**
  * A container's Actor attributes as moby writes them (daemon/events.go LogContainerEventWithAttributes): the
@@ -52,8 +47,7 @@ export function monitorEvents(
 /** A signal as Docker's kill event names it: its number (`SIGTERM` → "15"); one runc knows by name only stays so. */
 export function signalNumber(signal: string): string {
   if (/^\d+$/.test(signal)) return signal;
-  const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`) as keyof typeof Os.constants.signals;
-  const n = os().constants.signals[name];
+  const n = signalNumberOf(signal);
   return n === undefined ? signal : String(n);
 }
 
