@@ -306,12 +306,15 @@ for (const [verb, racer] of Object.entries(RACERS)) {
       // The monitor and the container's process die: the record says running and nobody is to tear it down.
       process.kill(state.monitorPid, 'SIGKILL');
       process.kill(pid, 'SIGKILL');
-      for (
-        let i = 0;
-        i < 200 && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
-        i++
-      )
-        await new Promise((r) => setTimeout(r, 25));
+      // Gone, or a zombie; read once (it may be reaped between a check that it exists and the read).
+      const ended = (): boolean => {
+        try {
+          return readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+        } catch {
+          return true;
+        }
+      };
+      for (let i = 0; i < 200 && !ended(); i++) await new Promise((r) => setTimeout(r, 25));
       const repair = await runUntilStep(f.root, ['system', 'check', '--repair'], 'teardown:after-unmount');
       const repairExit = new Promise<number | null>((r) => repair.child.once('exit', (code) => r(code)));
       // With the repair stopped inside its teardown, the verb must wait for the container's lock, not tear it down
