@@ -1,5 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
 import type { Digest } from '../digest/index.js';
+import { lazyBuiltin } from '../util/index.js';
+
+// Loaded by the first commit: node:worker_threads costs ~2 ms of start-up, and every command loads this module.
+const workerThreads = lazyBuiltin<typeof WorkerThreads>('node:worker_threads');
 
 /** What a new file in the layer gets besides its bytes (as copyUpperLayer sets them: owner, mode, times). */
 export interface LayerFileMeta {
@@ -85,7 +89,7 @@ export class LayerFileWriter {
   /** The largest file the thread takes. */
   static readonly maxFileSize = BATCH;
 
-  readonly #worker: Worker;
+  readonly #worker: WorkerThreads.Worker;
   readonly #free: ArrayBuffer[] = [];
   #current: Buffer | null = null;
   #queued: Piece[] = [];
@@ -96,7 +100,7 @@ export class LayerFileWriter {
   #digest: string | null = null;
 
   constructor() {
-    this.#worker = new Worker(THREAD_CODE, { eval: true });
+    this.#worker = new (workerThreads().Worker)(THREAD_CODE, { eval: true });
     for (let i = 0; i < BUFFERS; i++) this.#free.push(new ArrayBuffer(BATCH));
     this.#worker.on('message', (m: { buf: ArrayBuffer; failed: WorkerFailure | null } | { digest: string }) => {
       if ('digest' in m) {

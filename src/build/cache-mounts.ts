@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../digest/index.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isErrno } from '../errors/index.js';

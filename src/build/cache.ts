@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import type { Digest } from '../digest/index.js';
+import { createHash, type Digest } from '../digest/index.js';
 import type { MetaDb, Migration } from '../meta/index.js';
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../digest/index.js';
 import { createReadStream, promises as fsp, readFileSync, type Stats } from 'node:fs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -4,8 +4,8 @@
  * `backingFsOf`, which reads where a directory is mounted.
  */
 import { readFileSync, realpathSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { WharfError } from '../errors/index.js';
+import { isIP } from '../util/index.js';
 import { parseBytes } from './mount-spec.js';
 
 /** The runtime names Wharf runs containers with. */

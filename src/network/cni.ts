@@ -1,9 +1,8 @@
 import { constants, promises as fsp } from 'node:fs'; // fs.promises loads on first use, node:fs/promises at start-up
-import { isIPv6 } from 'node:net';
 import * as path from 'node:path';
 import { WharfError } from '../errors/index.js';
 import type { PortMapping } from './publish.js';
-import { spawn } from '../util/index.js';
+import { isIP, spawn } from '../util/index.js';
 
 const CNI_VERSION = '1.0.0';
 export const DEFAULT_CNI_PLUGIN_DIR = '/usr/lib/cni';
@@ -93,7 +92,7 @@ export interface CniRuntime {
 function portMappingsConf(ports: PortMapping[]): Array<Record<string, unknown>> {
   // A port published on an IPv6 address is the relay's alone (network/port-proxy.ts): portmap cannot DNAT it.
   return ports
-    .filter((p) => !isIPv6(p.hostIP))
+    .filter((p) => isIP(p.hostIP) !== 6)
     .map((p) => {
       const m: Record<string, unknown> = { hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol };
       if (p.hostIP && p.hostIP !== '0.0.0.0') m.hostIP = p.hostIP;

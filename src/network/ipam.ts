@@ -3,8 +3,8 @@
  * Docker's default address pools without overlap, the host's routes as /proc shows them, and the first free address
  * of a subnet. The database keeps what is taken (network-records.ts); this module only computes.
  */
-import { isIP } from 'node:net';
 import { WharfError } from '../errors/index.js';
+import { isIP } from '../util/index.js';
 
 export interface Cidr {
   family: 4 | 6;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../digest/index.js';
 import {
   closeSync,
   existsSync,

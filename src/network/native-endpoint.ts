@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../digest/index.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { WharfError } from '../errors/index.js';
 import { isIPv6Address } from './ipam.js';

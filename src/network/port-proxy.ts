@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import * as net from 'node:net';
+import type * as Net from 'node:net';
 import { WharfError } from '../errors/index.js';
 import type * as ChildProcess from 'node:child_process';
 import type * as Dgram from 'node:dgram';
-import { lazyBuiltin, pidRunning } from '../util/index.js';
+import { isIP, lazyBuiltin, pidRunning } from '../util/index.js';
 import { isIPv6Address } from './ipam.js';
 import type { PortMapping } from './publish.js';
 
@@ -17,6 +17,7 @@ import type { PortMapping } from './publish.js';
 
 const childProcess = lazyBuiltin<typeof ChildProcess>('node:child_process');
 const dgram = lazyBuiltin<typeof Dgram>('node:dgram');
+const net = lazyBuiltin<typeof Net>('node:net');
 /** How long a UDP client's flow stays without traffic (docker-proxy's UDPConnTrackTimeout). */
 const UDP_IDLE_MS = 90_000;
 
@@ -57,7 +58,7 @@ export const formatRoute = (r: ProxyRoute): string =>
 
 export function parseRoute(text: string): ProxyRoute {
   const m = /^(tcp|udp):\[([0-9a-fA-F:.]+)\]:(\d+)=([0-9.]+):(\d+)$/.exec(text);
-  if (!m || !net.isIPv6(m[2]!)) throw new WharfError('INVALID_ARGUMENT', `invalid proxy route ${JSON.stringify(text)}`);
+  if (!m || isIP(m[2]!) !== 6) throw new WharfError('INVALID_ARGUMENT', `invalid proxy route ${JSON.stringify(text)}`);
   return {
     protocol: m[1] as 'tcp' | 'udp',
     hostIP: m[2]!,
@@ -92,11 +93,11 @@ export async function servePortProxy(routes: readonly ProxyRoute[]): Promise<{ f
 
 /** Listens for one route; resolves with what stops it (its listener and every connection or flow). */
 function serveTcp(r: ProxyRoute): Promise<() => void> {
-  const open = new Set<net.Socket>();
+  const open = new Set<Net.Socket>();
   // Half-open both ways, as a TCP relay must be: a client that sends its request and shuts down its side (FIN)
   // still gets the answer; each side's end is passed on, and a socket closes once both directions are done.
-  const srv = net.createServer({ allowHalfOpen: true }, (client) => {
-    const upstream = net.connect({ host: r.targetIP, port: r.targetPort, allowHalfOpen: true });
+  const srv = net().createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = net().connect({ host: r.targetIP, port: r.targetPort, allowHalfOpen: true });
     open.add(client).add(upstream);
     client.on('close', () => open.delete(client));
     upstream.on('close', () => open.delete(upstream));

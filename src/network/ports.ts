@@ -1,10 +1,11 @@
 import type * as Dgram from 'node:dgram';
-import * as net from 'node:net';
+import type * as Net from 'node:net';
 import { WharfError, isErrno } from '../errors/index.js';
-import { lazyBuiltin, run } from '../util/index.js';
+import { isIP, lazyBuiltin, run } from '../util/index.js';
 import type { PortMapping, PortProtocol } from './publish.js';
 
 const dgram = lazyBuiltin<typeof Dgram>('node:dgram');
+const net = lazyBuiltin<typeof Net>('node:net');
 
 /** A host port some published mapping already holds, as read from portmap's iptables rules. */
 export interface PublishedPort {
@@ -39,7 +40,7 @@ async function canBind(ip: string, port: number, protocol: PortProtocol): Promis
   const host = ip === '' ? '0.0.0.0' : ip;
   if (protocol === 'udp') {
     return new Promise((resolve, reject) => {
-      const s = dgram().createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      const s = dgram().createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
       s.once('error', (err) => {
         s.close();
         if (isErrno(err, 'EADDRINUSE')) resolve(false);
@@ -49,7 +50,7 @@ async function canBind(ip: string, port: number, protocol: PortProtocol): Promis
     });
   }
   return new Promise((resolve, reject) => {
-    const srv = net.createServer();
+    const srv = net().createServer();
     srv.once('error', (err) => {
       if (isErrno(err, 'EADDRINUSE')) resolve(false);
       else reject(err);
@@ -103,7 +104,7 @@ async function freePort(ip: string, protocol: PortProtocol): Promise<number> {
   const host = ip === '' ? '0.0.0.0' : ip;
   if (protocol === 'udp') {
     return new Promise((resolve, reject) => {
-      const s = dgram().createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      const s = dgram().createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
       s.once('error', reject);
       s.bind({ address: host, port: 0 }, () => {
         const port = s.address().port;
@@ -112,10 +113,10 @@ async function freePort(ip: string, protocol: PortProtocol): Promise<number> {
     });
   }
   return new Promise((resolve, reject) => {
-    const srv = net.createServer();
+    const srv = net().createServer();
     srv.once('error', reject);
     srv.listen({ host, port: 0 }, () => {
-      const port = (srv.address() as net.AddressInfo).port;
+      const port = (srv.address() as Net.AddressInfo).port;
       srv.close(() => resolve(port));
     });
   });

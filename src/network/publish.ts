@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { WharfError } from '../errors/index.js';
+import { isIP } from '../util/index.js';
 
 export type PortProtocol = 'tcp' | 'udp' | 'sctp';
 

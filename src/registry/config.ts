@@ -1,11 +1,14 @@
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
+import type * as Os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { WharfError } from '../errors/index.js';
+import { lazyBuiltin } from '../util/builtin.js';
 import { parseGoDuration } from '../util/duration.js';
 import { DATABASE_DRIVERS, STORAGE_DRIVERS, checkKnownKeys, envKeyKnown } from './config-schema.js';
 import { parseS3Config, type S3Config } from './storage/s3-config.js';
+
+const os = lazyBuiltin<typeof Os>('node:os');
 
 export type Action = 'pull' | 'push' | 'delete';
 
@@ -292,7 +295,7 @@ export function resolveRegistryConfig(raw: Raw, ctx: { wharfRoot: string; baseDi
     throw new WharfError('INVALID_ARGUMENT', 'config http.ratelimit.burst: must be at least 1');
 
   const workersRaw = http.workers ?? 1;
-  const workers = workersRaw === 'auto' ? os.availableParallelism() : Number(workersRaw);
+  const workers = workersRaw === 'auto' ? os().availableParallelism() : Number(workersRaw);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new WharfError('INVALID_ARGUMENT', 'config http.workers: must be a number from 1 to 64, or "auto"');
   }

@@ -1,10 +1,12 @@
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
+import type * as Os from 'node:os';
 import * as path from 'node:path';
 import { WharfError, isErrno } from '../errors/index.js';
-import { atomicWriteFile, run } from '../util/index.js';
+import { atomicWriteFile, lazyBuiltin, run } from '../util/index.js';
 import { DEFAULT_DOMAIN } from '../reference/index.js';
 import { DOCKER_HUB_AUTH_KEY, normalizeAuthKey } from './hosts.js';
+
+const os = lazyBuiltin<typeof Os>('node:os');
 
 /** Credentials for one registry: a user and password, or an OAuth2 refresh token (Docker's `identitytoken`). */
 export interface Credentials {
@@ -27,7 +29,7 @@ export interface CredentialFiles {
  */
 export function defaultCredentialFiles(
   env: Readonly<Record<string, string | undefined>>,
-  home = os.homedir(),
+  home = os().homedir(),
 ): CredentialFiles {
   return {
     wharfConfig: path.join(env.WHARF_CONFIG || path.join(home, '.wharf'), 'config.json'),

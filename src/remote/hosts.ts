@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN } from '../reference/index.js';
+import { isIP } from '../util/index.js';
 
 /** Docker Hub's registry API host; `docker.io` names are served there. */
 export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';

@@ -1,10 +1,11 @@
-import { availableParallelism } from 'node:os';
+import type * as Os from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import type * as Zlib from 'node:zlib';
 import { lazyBuiltin } from '../util/index.js';
 import type { ZlibOptions } from 'node:zlib';
 
 const zlib = lazyBuiltin<typeof Zlib>('node:zlib');
+const os = lazyBuiltin<typeof Os>('node:os');
 
 /**
  * CRC-32 of the gzip trailer. zlib's own (Node >= 20.15 exposes it) runs at memory speed; the table loop in
@@ -75,7 +76,7 @@ export class ParallelGzip extends Transform {
     super({ highWaterMark: 1 << 20 });
     this.#level = opts.level ?? 3;
     this.#blockSize = opts.blockSize ?? 1 << 20;
-    this.#workers = Math.max(1, opts.workers ?? availableParallelism());
+    this.#workers = Math.max(1, opts.workers ?? os().availableParallelism());
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

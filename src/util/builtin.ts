@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type * as Net from 'node:net';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -10,3 +11,12 @@ export function lazyBuiltin<T>(name: string): () => T {
   let mod: T | undefined;
   return () => (mod ??= requireHere(name) as T);
 }
+
+const net = lazyBuiltin<typeof Net>('node:net');
+
+/**
+ * node:net's isIP (0, 4 or 6), loading node:net on first use: the address checks sit in modules every command
+ * loads (network, container creation, registry hosts), and node:net costs ~2 ms of start-up that `tag` or `ps` never
+ * needs.
+ */
+export const isIP = (address: string): number => net().isIP(address);

@@ -71,3 +71,37 @@ test('commands opening a fresh root at the same moment all succeed (switching it
     }
   }
 });
+
+test("the short verbs load none of Node's heavier built-ins they do not use (each costs 1-5 ms of start-up)", async () => {
+  const { promises: fsp, openSync, closeSync, readFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const { execFileSync, spawnSync } = await import('node:child_process');
+  const { WHARF_BIN } = await import('../helpers/cli.js');
+  const dir = await fsp.mkdtemp(path.join(t.root, 'modules-'));
+  await fsp.mkdir(path.join(dir, 'rootfs'));
+  await fsp.writeFile(path.join(dir, 'rootfs', 'hello'), 'hi\n');
+  execFileSync('tar', ['-C', path.join(dir, 'rootfs'), '-cf', path.join(dir, 'img.tar'), '.']);
+  assert.equal((await t.cli(['import', path.join(dir, 'img.tar'), 'tiny:1'])).code, 0);
+  assert.equal((await t.cli(['create', '--network', 'none', '--name', 'c1', 'tiny:1', '/hello'])).code, 0);
+  // Node's list of the built-ins it loaded, written at exit by a preload (NODE_OPTIONS reaches the CLI's Node).
+  const preload = path.join(dir, 'modules.cjs');
+  await fsp.writeFile(
+    preload,
+    "process.on('exit', () => require('fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join('\\n')));",
+  );
+  const heavy = ['crypto', 'net', 'worker_threads', 'child_process', 'zlib', 'http', 'https', 'tls', 'dgram', 'readline'];
+  for (const args of [['tag', 'tiny:1', 'tiny:2'], ['images'], ['ps', '-a'], ['inspect', 'c1'], ['rmi', 'tiny:2']]) {
+    const out = path.join(dir, 'modules.txt');
+    // Output to a file, as a pipe's or a terminal's stream needs node:net itself (Node's stdio, not Wharf's choice).
+    const log = openSync(path.join(dir, 'out.txt'), 'w');
+    const r = spawnSync(WHARF_BIN, ['--root', t.root, ...args], {
+      env: { ...process.env, NODE_OPTIONS: `--require ${preload}`, MODULES_OUT: out },
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${readFileSync(path.join(dir, 'out.txt'), 'utf8')}`);
+    const loaded = new Set(readFileSync(out, 'utf8').split('\n'));
+    const found = heavy.filter((m) => loaded.has(`NativeModule ${m}`));
+    assert.deepEqual(found, [], `wharf ${args.join(' ')} loaded ${found.join(', ')}`);
+  }
+});
