@@ -20,7 +20,9 @@ function loadBundle(file) {
   } catch {
     cached = undefined;
   }
-  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
+  // latin1: the bundle is ASCII only (scripts/bundle.mjs escapes the rest), which latin1 reads unchanged without
+  // UTF-8's validation, ~1 ms less of every command's start-up for the 1.3 MB.
+  const script = new Script(Module.wrap(readFileSync(file, 'latin1')), {
     filename: file,
     ...(cached ? { cachedData: cached } : {}),
   });
