@@ -1,4 +1,5 @@
 import type * as ChildProcess from 'node:child_process';
+import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import { WharfError } from '../errors/index.js';
 import { lazyBuiltin } from '../util/builtin.js';
@@ -15,8 +16,10 @@ export const ZSTD_MAX_LEVEL = 19;
  * 1.5.4 with -T1/-T2/-T4/-T0), and a pipe gives a frame without a content size, so the same tar and level always give
  * the same bytes: a second push of the same layer has the same digest on any machine with the same zstd.
  * The program's exit status decides success; a failure destroys the returned stream with the program's message.
+ * `src` is the stream to compress, or a function that writes it into the program's stdin (a pipe it must not end;
+ * image/layers.ts's writeTar sends a layer's files there by sendfile), a failure of which fails the output.
  */
-export function zstdCompress(src: Readable, level: number): Readable {
+export function zstdCompress(src: Readable | ((stdin: Socket) => Promise<void>), level: number): Readable {
   if (!Number.isInteger(level) || level < 1 || level > ZSTD_MAX_LEVEL)
     throw new WharfError('INVALID_ARGUMENT', `zstd compression level must be 1 to ${ZSTD_MAX_LEVEL}, not ${level}`);
   const out = new PassThrough({ highWaterMark: 1 << 20 });
@@ -48,15 +51,24 @@ export function zstdCompress(src: Readable, level: number): Readable {
   child.stdin.on('error', () => {
     // EPIPE when the program died early; its exit status reports why.
   });
-  src.on('error', (err) => {
+  const srcFailed = (err: Error): void => {
     fail(err);
     child.kill('SIGKILL');
-  });
+  };
   out.on('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    if (!src.destroyed) src.destroy();
+    if (typeof src !== 'function' && !src.destroyed) src.destroy();
   });
-  src.pipe(child.stdin);
+  if (typeof src === 'function') {
+    const stdin = child.stdin as Socket; // a pipe: net.Socket, which sendfile can write to
+    src(stdin).then(
+      () => stdin.end(),
+      (err: unknown) => srcFailed(err instanceof Error ? err : new Error(String(err))),
+    );
+  } else {
+    src.on('error', srcFailed);
+    src.pipe(child.stdin);
+  }
   child.stdout.pipe(out, { end: false });
   return out;
 }

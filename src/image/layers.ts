@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { ContentStore } from '../content/index.js';
 import { DISPOSABLE_SNAPSHOT_LABEL, type Snapshotter } from '../snapshot/index.js';
@@ -10,10 +11,10 @@ import {
   type DiffTarOptions,
   type UpperCopyResult,
 } from '../archive/index.js';
-import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../archive/tarsplit.js';
+import { TarSplitRecorder, serializeTarSplit, reconstructTar, writeTarTo } from '../archive/tarsplit.js';
 import { digestOf, type Digest } from '../digest/index.js';
 import { WharfError, is, withDiskFullPlace } from '../errors/index.js';
-import { randomHex, teeInto } from '../util/index.js';
+import { drained, randomHex, teeInto } from '../util/index.js';
 import type { ImageRecords, LayerRecord } from './records.js';
 
 /** Docker's chain ID: the layer's identity together with everything below it. */
@@ -331,16 +332,40 @@ export class LayerStore {
 
   /** The layer's exact uncompressed tar (its sha256 is the diff ID). */
   async tar(chainId: string): Promise<Readable> {
+    const l = this.#tarSource(chainId);
+    if ('tarBlob' in l) return this.content.read(l.tarBlob);
+    return reconstructTar(await this.content.read(l.tarsplit), this.snapshots.differ.diffDir(chainId));
+  }
+
+  /**
+   * tar()'s bytes as a function that writes them into a socket or pipe (not ending it), the files' contents by
+   * sendfile where the native addon is there (archive/tarsplit.ts's writeTarTo): how a zstd push feeds its
+   * compressor. Throws at once what tar() would (no such layer, no byte-exact tar).
+   */
+  tarWriter(chainId: string): (sink: Socket) => Promise<void> {
+    const l = this.#tarSource(chainId);
+    const dir = this.snapshots.differ.diffDir(chainId);
+    if (!('tarBlob' in l)) return async (sink) => writeTarTo(await this.content.read(l.tarsplit), dir, sink);
+    return async (sink) => {
+      for await (const chunk of await this.content.read(l.tarBlob)) {
+        if (sink.destroyed) throw new WharfError('UNAVAILABLE', "the tar's reader went away");
+        if (!sink.write(chunk as Buffer)) await drained(sink);
+      }
+    };
+  }
+
+  /** The layer's record, if its exact tar can be made: from its stored tar, or its tar-split and its files. */
+  #tarSource(chainId: string): { tarBlob: Digest } | { tarsplit: Digest } {
     const l = this.records.layers.get(chainId);
     if (!l) throw new WharfError('NOT_FOUND', `layer ${chainId} not found`);
-    if (l.tarBlob) return this.content.read(l.tarBlob);
+    if (l.tarBlob) return { tarBlob: l.tarBlob };
     if (!l.tarsplit) {
       throw new WharfError(
         'UNSUPPORTED',
         `layer ${l.diffId} cannot be exported byte for byte (its tar had duplicate entries)`,
       );
     }
-    return reconstructTar(await this.content.read(l.tarsplit), this.snapshots.differ.diffDir(chainId));
+    return { tarsplit: l.tarsplit };
   }
 
   /** Remove layers from the top of a chain down while nothing else uses them. Returns the removed chain IDs. */

@@ -299,7 +299,6 @@ async function pushLayer(
         if (r.mounted) throw new WharfError('INTERNAL', 'registry mounted a blob that was not asked for');
         session = r.session;
       }
-      const tar = await images.layers.tar(chainId);
       const hasher = new DigestStream();
       let lastShown = 0;
       const total = layer ? { total: layer.tarSize } : {};
@@ -311,8 +310,10 @@ async function pushLayer(
       });
       emit({ type: 'layer', id, status: 'Pushing', current: 0, ...total });
       // Errors anywhere along tar → compress → hash reach the request body and fail the PATCH.
-      if (compression === 'zstd') pipeline(zstdCompress(tar, level), hasher, counter, () => {});
-      else pipeline(tar, new ParallelGzip({ level }), hasher, counter, () => {});
+      // zstd is a program: the layer's files go into its stdin by sendfile, not through Node (writeTar).
+      if (compression === 'zstd') {
+        pipeline(zstdCompress(images.layers.tarWriter(chainId), level), hasher, counter, () => {});
+      } else pipeline(await images.layers.tar(chainId), new ParallelGzip({ level }), hasher, counter, () => {});
       body = counter;
       const patched = await client.uploads.patch(session, counter);
       const d: Descriptor = { mediaType, digest: hasher.digest(), size: hasher.size };

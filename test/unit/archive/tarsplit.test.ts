@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { execFileSync } from 'node:child_process';
-import { TarSplitRecorder, serializeTarSplit, reconstructTar } from '../../../src/archive/tarsplit.js';
+import { execFileSync, spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { TarSplitRecorder, serializeTarSplit, reconstructTar, writeTarTo } from '../../../src/archive/tarsplit.js';
+import { sendFileAvailable } from '../../../src/util/index.js';
 import { digestOf, DigestStream } from '../../../src/digest/index.js';
 
 async function digestStream(r: Readable): Promise<string> {
@@ -78,6 +80,58 @@ test('a tar with the same file twice is marked not reproducible', async () => {
     const rec = new TarSplitRecorder();
     await pipeline(createReadStream(tarFile), rec);
     assert.equal(rec.reproducible, false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** writeTarTo into a program's stdin (as a zstd push does): the sha256 of what the program read. */
+async function digestThroughPipe(write: (sink: Socket) => Promise<void>): Promise<string> {
+  const child = spawn('sha256sum', [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+  });
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  try {
+    await write(child.stdin as Socket);
+  } finally {
+    child.stdin.end();
+    await closed;
+  }
+  return `sha256:${out.split(' ')[0]}`;
+}
+
+test('writeTarTo writes the same tar into a pipe, large files by sendfile, and checks their sizes', async () => {
+  // The native addon is part of every build (scripts/build-native.mjs); without it this would test only the fallback.
+  assert.ok(sendFileAvailable(), 'the sendfile addon is built');
+  const dir = await mkdtemp(path.join(tmpdir(), 'wharf-tarsplit-'));
+  try {
+    const src = path.join(dir, 'src');
+    await mkdir(path.join(src, 'd'), { recursive: true });
+    await writeFile(path.join(src, 'd/small'), 'hello\n');
+    await writeFile(path.join(src, 'empty'), '');
+    await writeFile(path.join(src, 'medium.bin'), Buffer.alloc(300_000, 3)); // just over the sendfile threshold
+    const big = Buffer.alloc(3_000_001);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+    await writeFile(path.join(src, 'big.bin'), big);
+    for (let i = 0; i < 50; i++) await writeFile(path.join(src, 'd', `f${i}`), `file ${i}\n`.repeat(i * 100));
+    await link(path.join(src, 'big.bin'), path.join(src, 'hard.bin'));
+    await symlink('d/small', path.join(src, 'link'));
+    const tarFile = path.join(dir, 'layer.tar');
+    execFileSync('tar', ['--format', 'pax', '-cf', tarFile, '-C', src, '.']);
+    const original = digestOf(await readFile(tarFile));
+    const rec = new TarSplitRecorder();
+    await pipeline(createReadStream(tarFile), rec);
+    const split = () => serializeTarSplit(rec.segments());
+
+    assert.equal(await digestThroughPipe((sink) => writeTarTo(split(), src, sink)), original);
+
+    await writeFile(path.join(src, 'big.bin'), big.subarray(0, 2_000_000)); // shrunk under the tar-split's feet
+    await assert.rejects(
+      digestThroughPipe((sink) => writeTarTo(split(), src, sink)),
+      /layer file .*(big|hard)\.bin changed on disk: expected 3000001 bytes, found 2000000/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
