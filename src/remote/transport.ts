@@ -90,7 +90,10 @@ export class Agents {
     return this.#https;
   }
   get httpsInsecure(): Https.Agent {
-    this.#httpsInsecure ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
+    // No trust store (`ca: []`) where nothing is verified: Node would otherwise parse its ~140 bundled root
+    // certificates for the first TLS connection, 26-31 ms here, paid by every push and pull to an insecure registry
+    // (HTTPS is tried first, as Docker does, even when the registry speaks plain HTTP).
+    this.#httpsInsecure ??= new (https().Agent)({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false, ca: [] });
     return this.#httpsInsecure;
   }
   destroy(): void {
