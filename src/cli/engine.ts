@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type * as Readline from 'node:readline';
 import { Wharf } from '../engine/index.js';
 import { WharfError } from '../errors/index.js';
+import { markDaemonSide } from './errors.js';
 import { parseAddressPools, type AddressPool } from '../network/index.js';
 import type { CliContext } from './context.js';
 import { lazyBuiltin, trace } from '../util/index.js';
@@ -27,11 +28,15 @@ function networkPoolsFromEnv(): { networkPools?: { ipv4?: AddressPool[]; ipv6?: 
   };
 }
 
-/** Open the engine for one CLI call and always close it. */
+/**
+ * Open the engine for one CLI call and always close it. `daemon`: `fn` sees the engine through daemonSide, so that
+ * what the engine's calls throw prints as the docker CLI prints a daemon's errors (a verb whose output was compared
+ * with docker's: test/integration/cli-docker-diffs.test.ts).
+ */
 export async function withEngine<T>(
   ctx: CliContext,
   fn: (w: Wharf) => Promise<T>,
-  opts: { shortRead?: boolean } = {},
+  opts: { shortRead?: boolean; daemon?: boolean } = {},
 ): Promise<T> {
   const g = ctx.globals();
   let w: Wharf | undefined;
@@ -44,7 +49,7 @@ export async function withEngine<T>(
       ...(opts.shortRead ? { shortRead: true } : {}),
     });
     trace('engine opened');
-    return await fn(w);
+    return await fn(opts.daemon ? daemonSide(w) : w);
   } catch (err) {
     throw diskFullError(err, g.root) ?? err;
   } finally {
@@ -52,12 +57,79 @@ export async function withEngine<T>(
   }
 }
 
+/** withEngine with `daemon`: the engine's errors print as docker prints a daemon's ("Error response from daemon: …"). */
+export function withDaemonEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
+  return withEngine(ctx, fn, { daemon: true });
+}
+
 /**
  * withEngine for a short verb that only reads (`ps`, `images`, `inspect`): it works on a disk full to the byte too,
  * with the database opened for it alone (meta/db.ts).
  */
-export function withReadEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
-  return withEngine(ctx, fn, { shortRead: true });
+export function withReadEngine<T>(
+  ctx: CliContext,
+  fn: (w: Wharf) => Promise<T>,
+  opts: { daemon?: boolean } = {},
+): Promise<T> {
+  return withEngine(ctx, fn, { ...opts, shortRead: true });
+}
+
+const isAsyncIterator = (r: unknown): r is AsyncIterableIterator<unknown> =>
+  r !== null &&
+  typeof r === 'object' &&
+  Symbol.asyncIterator in r &&
+  typeof (r as { next?: unknown }).next === 'function';
+
+/** An async iterator (`logs`, `events`) whose failures are marked as the daemon's, as daemonSide's calls are. */
+function markingIterator(it: AsyncIterableIterator<unknown>): AsyncIterableIterator<unknown> {
+  const mark = (err: unknown) => Promise.reject(markDaemonSide(err));
+  return {
+    next: (...a: [] | [unknown]) => it.next(...a).catch(mark),
+    return: (v?: unknown) => (it.return ? it.return(v).catch(mark) : Promise.resolve({ done: true, value: v })),
+    throw: (e?: unknown) => (it.throw ? it.throw(e).catch(mark) : Promise.reject(e)),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/**
+ * The engine as a daemon's client sees it: an error thrown by a call of the engine or one of its services (its
+ * methods, sync or async) is marked as the daemon's answer (markDaemonSide); what the verb's own code throws is not.
+ * Methods run on the real objects (their private fields need it).
+ */
+function daemonSide(w: Wharf): Wharf {
+  const services = new Map<PropertyKey, object>();
+  const marking =
+    (f: (...a: unknown[]) => unknown, self: object) =>
+    (...args: unknown[]): unknown => {
+      try {
+        const r = f.apply(self, args);
+        if (r instanceof Promise) return r.catch((err: unknown) => Promise.reject(markDaemonSide(err)));
+        return isAsyncIterator(r) ? markingIterator(r) : r;
+      } catch (err) {
+        throw markDaemonSide(err);
+      }
+    };
+  const calls = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(t, prop) {
+        const v = Reflect.get(t, prop, t) as unknown;
+        return typeof v === 'function' ? marking(v as (...a: unknown[]) => unknown, t) : v;
+      },
+    });
+  return new Proxy(w, {
+    get(t, prop) {
+      const v = Reflect.get(t, prop, t) as unknown;
+      if (typeof v === 'function') return marking(v as (...a: unknown[]) => unknown, t);
+      if (v === null || typeof v !== 'object') return v;
+      const known = services.get(prop);
+      if (known) return known;
+      const service = calls(v);
+      services.set(prop, service);
+      return service;
+    },
+  });
 }
 
 /**

@@ -12,12 +12,38 @@ export function exitCodeFor(err: unknown, engineExit = 1): number {
   return engineExit;
 }
 
+const DAEMON_SIDE = Symbol('wharf.daemonSide');
+
+/**
+ * Mark an error as the engine's answer to an operation (what dockerd would have answered): the docker CLI prints
+ * those as "Error response from daemon: …", and its own (a flag, a template, "No such object") as "Error: …".
+ * withEngine's `daemon` option marks what the engine's calls throw (cli/engine.ts).
+ */
+export function markDaemonSide<T>(err: T): T {
+  if (err !== null && typeof err === 'object' && !Object.isFrozen(err))
+    (err as { [DAEMON_SIDE]?: boolean })[DAEMON_SIDE] = true;
+  return err;
+}
+
+/** Whether `err` (or the error it wraps: a full disk's, say) is the engine's answer (markDaemonSide). */
+function fromDaemon(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 3; depth++) {
+    if ((e as { [DAEMON_SIDE]?: boolean })[DAEMON_SIDE]) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** One readable line; the stack only with --log-level=debug. */
 export function formatError(err: unknown, debug: boolean): string {
   if (err instanceof WharfError) {
     const line = err.message.split('\n')[0]!;
-    return debug && err.stack ? `Error: ${line}\n${err.stack}` : `Error: ${line}`;
+    const prefix = fromDaemon(err) ? 'Error response from daemon:' : 'Error:';
+    return debug && err.stack ? `${prefix} ${line}\n${err.stack}` : `${prefix} ${line}`;
   }
-  if (err instanceof Error) return debug ? `Error: ${err.stack ?? err.message}` : `Error: ${err.message}`;
+  if (err instanceof Error) {
+    const prefix = fromDaemon(err) ? 'Error response from daemon:' : 'Error:';
+    return debug ? `${prefix} ${err.stack ?? err.message}` : `${prefix} ${err.message}`;
+  }
   return `Error: ${String(err)}`;
 }

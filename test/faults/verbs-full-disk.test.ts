@@ -100,8 +100,14 @@ interface Verb {
   printedBefore?: RegExp;
 }
 
-/** Docker's `start` adds one line naming the containers that failed after each one's own error (docker CLI 28). */
-const START_SUMMARY = /^Error: failed to start containers: made$/;
+/**
+ * Docker's `start` and `rename` add one line of their own after the daemon's error (docker CLI 28): naming the
+ * containers that failed to start, or the container that could not be renamed.
+ */
+const SUMMARY: Record<string, RegExp> = {
+  start: /^Error: failed to start containers: made$/,
+  rename: /^Error: failed to rename container named ren$/,
+};
 
 // In an order where no verb takes what a later one needs; prune only takes what carries its label.
 const VERBS: Verb[] = [
@@ -182,7 +188,7 @@ async function assertFullDiskFailure(v: Verb, r: CliResult, freeKiB: number): Pr
   if (!(r.stdout && v.printedBefore?.test(r.stdout))) assert.equal(r.stdout, '', `${what} printed on stdout`);
   assert.doesNotMatch(r.stderr, /^\s+at /m, `${what} printed a stack trace:\n${r.stderr}`);
   const lines = r.stderr.trimEnd().split('\n');
-  if (v.name === 'start' && lines.length === 2 && START_SUMMARY.test(lines[1]!)) lines.pop();
+  if (lines.length === 2 && SUMMARY[v.name]?.test(lines[1]!)) lines.pop();
   assert.equal(lines.length, 1, `${what} printed more than one line:\n${r.stderr}`);
   assert.match(lines[0]!, /no space left on device/, `${what}: ${lines[0]}`);
   const where = [root, ...(v.where ? [v.where] : [])];

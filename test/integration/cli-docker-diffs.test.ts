@@ -162,3 +162,35 @@ test('ps lists published ports sorted and grouped as the docker CLI does', async
     await wharf(['rm', '-f', 'ports']);
   }
 });
+
+test('an error of the engine reads as the docker CLI prints a daemon\'s ("Error response from daemon: …"), exit 1', async () => {
+  // A missing object for each verb family (the message is the engine's; the prefix and the exit code the CLI's).
+  const cases = [
+    ['rm', 'nosuch'],
+    ['rm', 'nosuch', 'nosuch2'],
+    ['stop', 'nosuch'],
+    ['kill', 'nosuch'],
+    ['wait', 'nosuch'],
+    ['pause', 'nosuch'],
+    ['start', 'nosuch'],
+    ['logs', 'nosuch'],
+    ['port', 'nosuch'],
+    ['diff', 'nosuch'],
+    ['exec', 'nosuch', 'true'],
+    ['commit', 'nosuch'],
+    ['cp', 'nosuch:/x', '-'],
+    ['attach', 'nosuch'],
+    ['rename', 'nosuch', 'other'],
+    ['container', 'inspect', 'nosuch'],
+    ['volume', 'rm', 'nosuch'],
+    ['volume', 'inspect', 'nosuch'],
+    ['history', 'nosuch'],
+    ['tag', 'nosuch', 'other'],
+  ];
+  for (const args of cases) {
+    const w = await same(args);
+    assert.match(w.stderr, /^Error response from daemon: /, args.join(' '));
+  }
+  // The CLI's own errors keep "Error: " on both sides.
+  await same(['inspect', 'nosuch']);
+});

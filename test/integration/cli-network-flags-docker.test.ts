@@ -73,10 +73,10 @@ const CASES: string[][] = [
 ];
 
 /**
- * Exit status and stderr, Docker's words as Wharf's. `run` and `start` compare the message only: `wharf run` frames
- * every error as `Error: MSG` where docker run writes `docker: [Error response from daemon: ]MSG` and its hint, and
- * `wharf start` writes `Error: MSG` where docker start writes `Error response from daemon: MSG` (verb-wide, not these
- * flags').
+ * Exit status and stderr, Docker's words as Wharf's. `run` compares the message only: `wharf run` frames every error
+ * as `Error: MSG` where docker run writes `docker: [Error response from daemon: ]MSG` and its hint (verb-wide, not
+ * these flags'). `start` strips the prefix too: a start's own failure is the daemon's on both sides, but what fails
+ * in Wharf's start (it creates the network endpoint there) can be the CLI's in Docker.
  */
 const norm = (r: { code: number; stderr: string }, verb: string): string => {
   let err = r.stderr.replaceAll('docker ', 'wharf ').replaceAll('docker:', 'wharf:');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import type { CliContext } from '../context.js';
-import { withEngine } from '../engine.js';
+import { withDaemonEngine } from '../engine.js';
 import { containerGroup, driveSession, proxySignals } from './container-shared.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './run-flags.js';
 
@@ -26,7 +26,7 @@ function attachVerb(parent: Command, ctx: CliContext): void {
     .option('--no-stdin', 'Do not attach STDIN')
     .option('--sig-proxy', 'Proxy all received signals to the process', true)
     .action(async (name: string, o: AttachFlags) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const rec = await w.containers.get(name);
         const tty = rec.config.Tty === true;
         // commander's `--no-stdin` sets `stdin` false.

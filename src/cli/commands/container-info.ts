@@ -16,7 +16,7 @@ import { drained, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
 import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
-import { collect, goTimeString, withEngine, withReadEngine } from '../engine.js';
+import { collect, goTimeString, withDaemonEngine, withEngine, withReadEngine } from '../engine.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
 import { portParseError } from './run-flags.js';
 
@@ -149,7 +149,7 @@ function register1(parent: Command, ctx: CliContext): void {
             }
           },
           // Without --follow a short read: it works on a disk full to the byte too (engine.ts withReadEngine).
-          { shortRead: o.follow !== true },
+          { shortRead: o.follow !== true, daemon: true },
         ),
     );
 
@@ -159,7 +159,7 @@ function register1(parent: Command, ctx: CliContext): void {
     .argument('<CONTAINER>')
     .argument('[PRIVATE_PORT[/PROTO]]')
     .action(async (name: string, want?: string) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const c = await w.containers.get(name);
         const ports = c.running ? listedPortMappings(c.network?.ports ?? [], c.network?.proxyPid) : [];
         if (want) {
@@ -187,7 +187,7 @@ function register1(parent: Command, ctx: CliContext): void {
     .passThroughOptions()
     .allowUnknownOption()
     .action(async (name: string, psArgs: string[]) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const top = await containerTop(w.tasks, name, psArgs);
         ctx.stdout.write(renderTable([top.Titles, ...top.Processes]));
       }),
@@ -198,7 +198,7 @@ function register1(parent: Command, ctx: CliContext): void {
     .description("Inspect changes to files or directories on a container's filesystem")
     .argument('<CONTAINER>')
     .action(async (name: string) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         for await (const ch of w.containerFiles.diff(name)) ctx.stdout.write(`${ch.kind} ${ch.path}\n`);
       }),
     );
@@ -209,7 +209,7 @@ function register1(parent: Command, ctx: CliContext): void {
     .argument('<CONTAINER>')
     .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
     .action(async (name: string, o: { output?: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         if (!o.output && process.stdout.isTTY) {
           throw new WharfError(
             'INVALID_ARGUMENT',
@@ -237,7 +237,7 @@ export function register(program: Command, ctx: CliContext): void {
         for (const n of names) {
           const c = w.containers.tryResolve(n);
           if (!c) {
-            ctx.stderr.write(`Error: No such container: ${n}\n`);
+            ctx.stderr.write(`Error response from daemon: No such container: ${n}\n`);
             ctx.setExitCode(1);
             continue;
           }

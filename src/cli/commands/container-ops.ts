@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { WharfError, codeOf } from '../../errors/index.js';
 import { splitCpArg } from '../../container/index.js';
 import type { CliContext } from '../context.js';
-import { collect, withEngine } from '../engine.js';
+import { collect, withDaemonEngine } from '../engine.js';
 import { readEnvFile } from './container-shared.js';
 import { ttyInputOk } from './containers.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './run-flags.js';
@@ -25,7 +25,7 @@ function verbs(parent: Command, ctx: CliContext): void {
         ref: string | undefined,
         o: { author?: string; change: string[]; message?: string; pause: string | boolean },
       ) =>
-        withEngine(ctx, async (w) => {
+        withDaemonEngine(ctx, async (w) => {
           const img = await w.containerFiles.commit(name, {
             ...(ref ? { reference: ref } : {}),
             ...(o.author ? { author: o.author } : {}),
@@ -82,7 +82,7 @@ function verbs(parent: Command, ctx: CliContext): void {
         let detached = false;
         // Docker's `exec` exits 1 when the engine refuses (no such container, not running), 126/127 when the command
         // cannot run, else with the command's status.
-        await withEngine(ctx, async (w) => {
+        await withDaemonEngine(ctx, async (w) => {
           const env: string[] = [];
           for (const f of o.envFile) env.push(...(await readEnvFile(f)));
           env.push(...o.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)));
@@ -136,7 +136,7 @@ function verbs(parent: Command, ctx: CliContext): void {
       'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached',
     )
     .action(async (srcArg: string, destArg: string, o: { archive?: boolean; followLink?: boolean }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const src = splitCpArg(srcArg);
         const dest = splitCpArg(destArg);
         if (src.container && dest.container)

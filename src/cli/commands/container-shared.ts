@@ -6,6 +6,7 @@ import type { Wharf } from '../../engine/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { diskFullError } from '../engine.js';
+import { formatError } from '../errors.js';
 
 /** The `container` management command, created once and shared by every file that adds container verbs. */
 export function containerGroup(program: Command): Command {
@@ -121,7 +122,7 @@ export async function forEachContainer(
     try {
       await fn(n);
     } catch (err) {
-      ctx.stderr.write(`Error: ${((diskFullError(err, ctx.globals().root) ?? err) as Error).message}\n`);
+      ctx.stderr.write(`${formatError(diskFullError(err, ctx.globals().root) ?? err, false)}\n`);
       // `missingIsFine` (`rm -f`): the docker CLI says a container is missing and goes on, exit 0 (`rm -f x` in a
       // script's clean-up must not fail when x is already gone).
       if (!(opts.missingIsFine && codeOf(err) === 'NOT_FOUND')) ctx.setExitCode(1);
@@ -142,7 +143,6 @@ export async function exit125(ctx: CliContext, fn: () => Promise<void>): Promise
     const { codeOf } = await import('../../errors/index.js');
     const code = codeOf(err);
     if (code === 'COMMAND_NOT_FOUND' || code === 'COMMAND_NOT_EXECUTABLE') throw err;
-    const { formatError } = await import('../errors.js');
     ctx.stderr.write(formatError(err, ctx.globals().logLevel === 'debug') + '\n');
     ctx.setExitCode(125);
   }

@@ -6,8 +6,8 @@ import type { Wharf } from '../../engine/index.js';
 import type { StartOptions } from '../../container/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
-import { formatError } from '../errors.js';
-import { confirm, diskFullError, withEngine } from '../engine.js';
+import { formatError, markDaemonSide } from '../errors.js';
+import { confirm, diskFullError, withDaemonEngine, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
 import {
   containerGroup,
@@ -203,7 +203,7 @@ function verbs(parent: Command, ctx: CliContext): void {
     // Docker's `start` (CLI 28, startContainersWithoutAttachments) exits 1 on every failure, even a command that
     // cannot run; each failed container's error is printed, then one line naming the containers that failed.
     .action(async (names: string[], o: { attach?: boolean; interactive?: boolean; detachKeys?: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         if ((o.attach || o.interactive) && names.length > 1) {
           throw new WharfError('INVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
         }
@@ -256,7 +256,7 @@ function verbs(parent: Command, ctx: CliContext): void {
         .argument('<CONTAINER...>')
         .option('-s, --signal <string>', 'Signal to send to the container'),
     ).action(async (names: string[], o: StopTimeoutFlags & { signal?: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const t = stopTimeoutOf(ctx, o);
         const opts = { ...(t !== undefined ? { timeoutSec: t } : {}), ...(o.signal ? { signal: o.signal } : {}) };
         await forEachContainer(ctx, names, async (n) => {
@@ -273,7 +273,7 @@ function verbs(parent: Command, ctx: CliContext): void {
     .argument('<CONTAINER...>')
     .option('-s, --signal <string>', 'Signal to send to the container', 'KILL')
     .action(async (names: string[], o: { signal: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
           await w.tasks.kill(n, o.signal);
           ctx.stdout.write(`${n}\n`);
@@ -288,7 +288,7 @@ function verbs(parent: Command, ctx: CliContext): void {
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
     .option('-l, --link', 'Remove the specified link')
     .action(async (names: string[], o: { force?: boolean; volumes?: boolean; link?: boolean }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         await forEachContainer(
           ctx,
           names,
@@ -297,7 +297,9 @@ function verbs(parent: Command, ctx: CliContext): void {
               // Legacy links (`/parent/alias` names) do not exist in Wharf: a name is a container's own, which dockerd
               // refuses to unlink, or nothing (its "No such container").
               w.containers.resolve(n);
-              throw new WharfError('CONFLICT', 'Conflict, cannot remove the default link name of the container');
+              throw markDaemonSide(
+                new WharfError('CONFLICT', 'Conflict, cannot remove the default link name of the container'),
+              );
             }
             await w.containers.remove(n, { force: o.force === true, volumes: o.volumes === true });
             ctx.stdout.write(`${n}\n`);
@@ -312,7 +314,7 @@ function verbs(parent: Command, ctx: CliContext): void {
     .description('Block until one or more containers stop, then print their exit codes')
     .argument('<CONTAINER...>')
     .action(async (names: string[]) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         await forEachContainer(ctx, names, async (n) => {
           ctx.stdout.write(`${await w.tasks.wait(n)}\n`);
         });
@@ -330,7 +332,7 @@ function verbs(parent: Command, ctx: CliContext): void {
       .description(description)
       .argument('<CONTAINER...>')
       .action(async (names: string[]) =>
-        withEngine(ctx, async (w) => {
+        withDaemonEngine(ctx, async (w) => {
           await forEachContainer(ctx, names, async (n) => {
             await act(w, n);
             ctx.stdout.write(`${n}\n`);
@@ -344,7 +346,18 @@ function verbs(parent: Command, ctx: CliContext): void {
     .description('Rename a container')
     .argument('<CONTAINER>')
     .argument('<NEW_NAME>')
-    .action(async (name: string, newName: string) => withEngine(ctx, async (w) => w.containers.rename(name, newName)));
+    .action(async (name: string, newName: string) =>
+      withDaemonEngine(ctx, async (w) => {
+        try {
+          await w.containers.rename(name, newName);
+        } catch (err) {
+          // docker CLI 28 (container/rename.go): the daemon's error, then a line of its own.
+          ctx.stderr.write(`${formatError(diskFullError(err, ctx.globals().root) ?? err, false)}\n`);
+          ctx.stderr.write(`Error: failed to rename container named ${name}\n`);
+          ctx.setExitCode(1);
+        }
+      }),
+    );
 }
 
 /** run, create, start, stop, restart, kill, rm, wait, pause, unpause, rename; `container prune`; hidden `container teardown` (alias `cleanup`). */

@@ -14,7 +14,7 @@ import {
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
-import { withEngine, withReadEngine, collect, confirm, goTimeString } from '../engine.js';
+import { withDaemonEngine, withEngine, withReadEngine, collect, confirm, goTimeString } from '../engine.js';
 import { writeInspect } from './container-info.js';
 import { imagePlatform, requirePlatform } from './image-platform.js';
 import { renderImageTree, type TreeImage } from '../image-tree.js';
@@ -171,7 +171,7 @@ export function register(program: Command, ctx: CliContext): void {
     name: string,
     o: { human: string | boolean; trunc?: boolean; quiet?: boolean; format?: string; platform?: string },
   ) =>
-    withEngine(ctx, async (w) => {
+    withDaemonEngine(ctx, async (w) => {
       await requirePlatform(w, name, o.platform);
       const rows = await imageHistory(w.images, name);
       const human = !(o.human === false || String(o.human).replace(/^=/, '') === 'false');
@@ -212,7 +212,8 @@ export function register(program: Command, ctx: CliContext): void {
       .action(historyAction);
   historyOptions(program.command('history').description('Show the history of an image'));
 
-  const tagAction = async (src: string, target: string) => withEngine(ctx, async (w) => w.images.tag(src, target));
+  const tagAction = async (src: string, target: string) =>
+    withDaemonEngine(ctx, async (w) => w.images.tag(src, target));
   program
     .command('tag')
     .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
@@ -309,7 +310,7 @@ export function register(program: Command, ctx: CliContext): void {
   );
 
   const saveAction = async (names: string[], o: { output?: string; platform?: string }) =>
-    withEngine(ctx, async (w) => {
+    withDaemonEngine(ctx, async (w) => {
       for (const n of names) await requirePlatform(w, n, o.platform);
       if (!o.output && process.stdout.isTTY) {
         throw new WharfError(
@@ -348,7 +349,7 @@ export function register(program: Command, ctx: CliContext): void {
   );
 
   const loadAction = async (o: { input?: string; quiet?: boolean; platform?: string }) =>
-    withEngine(ctx, async (w) => {
+    withDaemonEngine(ctx, async (w) => {
       if (!o.input && process.stdin.isTTY) {
         throw new WharfError('INVALID_ARGUMENT', 'requested load from stdin, but stdin is empty');
       }

@@ -5,7 +5,8 @@ import type { Wharf } from '../../engine/index.js';
 import { humanSize } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, diskFullError, withEngine } from '../engine.js';
+import { collect, confirm, diskFullError, withDaemonEngine, withEngine } from '../engine.js';
+import { formatError } from '../errors.js';
 import { writeInspect } from './container-info.js';
 
 /** Docker's `volume inspect` shape (the library's volumeInspect). */
@@ -93,12 +94,12 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<VOLUME...>')
     .option('-f, --format <string>', 'Format output using a custom template')
     .action(async (names: string[], o: { format?: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const out: unknown[] = [];
         for (const n of names) {
           const v = w.volumes.get(n);
           if (!v) {
-            ctx.stderr.write(`Error: No such volume: ${n}\n`);
+            ctx.stderr.write(`Error response from daemon: get ${n}: no such volume\n`);
             ctx.setExitCode(1);
             continue;
           }
@@ -115,13 +116,13 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<VOLUME...>')
     .option('-f, --force', 'Force the removal of one or more volumes')
     .action(async (names: string[], o: { force?: boolean }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         for (const n of names) {
           try {
             await w.volumes.remove(n, { force: o.force === true });
             ctx.stdout.write(`${n}\n`);
           } catch (err) {
-            ctx.stderr.write(`Error: ${((diskFullError(err, ctx.globals().root) ?? err) as Error).message}\n`);
+            ctx.stderr.write(`${formatError(diskFullError(err, ctx.globals().root) ?? err, false)}\n`);
             ctx.setExitCode(1);
           }
         }
