@@ -34,16 +34,21 @@ function fromDaemon(err: unknown): boolean {
   return false;
 }
 
-/** One readable line; the stack only with --log-level=debug. */
+/**
+ * The error as the docker CLI words it, without its "Error: ": a daemon's answer (markDaemonSide) with "Error
+ * response from daemon: " before it, except a reference that does not parse (the docker CLI parses references
+ * itself, so that message is never the daemon's); the first line of the message, and the stack only with debug.
+ */
+export function errorText(err: unknown, debug: boolean): string {
+  if (!(err instanceof Error)) return String(err);
+  const line = err.message.split('\n')[0]!;
+  const daemon = fromDaemon(err) && !line.startsWith('invalid reference format');
+  const text = daemon ? `Error response from daemon: ${line}` : line;
+  return debug && err.stack ? `${text}\n${err.stack}` : text;
+}
+
+/** One readable line ("Error: …", or a daemon's "Error response from daemon: …"); the stack only with debug. */
 export function formatError(err: unknown, debug: boolean): string {
-  if (err instanceof WharfError) {
-    const line = err.message.split('\n')[0]!;
-    const prefix = fromDaemon(err) ? 'Error response from daemon:' : 'Error:';
-    return debug && err.stack ? `${prefix} ${line}\n${err.stack}` : `${prefix} ${line}`;
-  }
-  if (err instanceof Error) {
-    const prefix = fromDaemon(err) ? 'Error response from daemon:' : 'Error:';
-    return debug ? `${prefix} ${err.stack ?? err.message}` : `${prefix} ${err.message}`;
-  }
-  return `Error: ${String(err)}`;
+  const text = errorText(err, debug);
+  return text.startsWith('Error response from daemon: ') ? text : `Error: ${text}`;
 }

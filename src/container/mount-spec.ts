@@ -20,6 +20,14 @@ const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
 const MODES = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'delegated', 'cached', 'consistent', ...PROPAGATIONS]);
 
+/** dockerd's refusal of a local volume name (`volume create` and `-v NAME:/path` alike), in its words. */
+export function invalidVolumeName(name: string): WharfError {
+  return new WharfError(
+    'INVALID_ARGUMENT',
+    `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+  );
+}
+
 export function isValidVolumeName(name: string): boolean {
   return VOLUME_NAME.test(name);
 }
@@ -84,12 +92,7 @@ export function parseVolumeFlag(spec: string): MountSpec {
       ...(propagation ? { propagation } : {}),
     };
   }
-  if (!VOLUME_NAME.test(source)) {
-    throw new WharfError(
-      'INVALID_ARGUMENT',
-      `create ${source}: "${source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
-    );
-  }
+  if (!VOLUME_NAME.test(source)) throw invalidVolumeName(source);
   return { kind: 'volume', name: source, destination: checkDestination(spec, dest, 'volume'), readOnly, noCopy, mode };
 }
 

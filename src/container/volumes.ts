@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { MetaDb } from '../meta/index.js';
 import { WharfError } from '../errors/index.js';
 import { diskUsage, randomHex, run } from '../util/index.js';
-import { isValidVolumeName } from './mount-spec.js';
+import { invalidVolumeName, isValidVolumeName } from './mount-spec.js';
 import { isMountPoint, unmount } from '../snapshot/index.js';
 import { checkLocalVolumeOpts, volumeMountArgs } from './volume-opts.js';
 
@@ -85,12 +85,7 @@ export class VolumeService {
     } = {},
   ): Promise<VolumeRecord> {
     const name = opts.name ?? randomHex(32);
-    if (!isValidVolumeName(name)) {
-      throw new WharfError(
-        'INVALID_ARGUMENT',
-        `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`,
-      );
-    }
+    if (!isValidVolumeName(name)) throw invalidVolumeName(name);
     checkLocalVolumeOpts(name, opts.options ?? {});
     const existing = this.get(name);
     if (existing) {

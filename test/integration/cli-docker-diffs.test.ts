@@ -193,4 +193,35 @@ test('an error of the engine reads as the docker CLI prints a daemon\'s ("Error 
   }
   // The CLI's own errors keep "Error: " on both sides.
   await same(['inspect', 'nosuch']);
+  await same(['volume', 'create', 'bad/name']);
+});
+
+test('run\'s errors: "PROG: ERROR" and a line sending to --help, the daemon\'s with their prefix; 125, 126, 127', async () => {
+  const cases = [
+    ['run', '--rm', '--pull', 'never', 'no-such-image:1'], // the daemon's
+    ['run', '--rm', '--network', 'no-such-net', 'busybox', 'true'],
+    ['run', '--rm', '-w', 'relative', 'busybox', 'true'],
+    ['run', '--rm', '--user', 'no-such-user', 'busybox', 'true'],
+    ['run', '--name', 'c1', 'busybox', 'true'],
+    ['run', '--rm', '--env-file', '/no/such/file', 'busybox', 'true'], // the CLI's own
+    ['run', '--rm', 'Bad:Name', 'true'],
+    ['run', '--rm', '--restart', 'always', 'busybox', 'true'],
+  ];
+  for (const args of cases) {
+    const [w, k] = [await wharf(args), await docker(args)];
+    assert.equal(w.code, k.code, `${args.join(' ')}: exit`);
+    assert.equal(
+      w.stderr.replace(/[0-9a-f]{64}/g, '<id>'),
+      k.stderr.replaceAll('docker', 'wharf').replace(/[0-9a-f]{64}/g, '<id>'),
+    );
+  }
+  // A command that cannot run: docker's message is containerd's, Wharf's runc's; the frame and the exit code agree.
+  for (const [cmd, code] of [
+    ['no-such-cmd', 127],
+    ['/etc', 126],
+  ] as const) {
+    const w = await wharf(['run', '--rm', 'busybox', cmd]);
+    assert.equal(w.code, code);
+    assert.match(w.stderr, /^wharf: Error response from daemon: .*\n\nRun 'wharf run --help' for more information\n$/);
+  }
 });

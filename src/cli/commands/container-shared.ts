@@ -6,7 +6,7 @@ import type { Wharf } from '../../engine/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { diskFullError } from '../engine.js';
-import { formatError } from '../errors.js';
+import { errorText, exitCodeFor, formatError, markDaemonSide } from '../errors.js';
 
 /** The `container` management command, created once and shared by every file that adds container verbs. */
 export function containerGroup(program: Command): Command {
@@ -131,20 +131,20 @@ export async function forEachContainer(
 }
 
 /**
- * Docker exits 125 when the engine fails in `run` (126/127 stay for a command that cannot run; `start` and `exec`
- * exit 1).
- * main.ts picks that verb by the first non-flag argument, which is the value of `--root` when one is given, so
- * these verbs map their errors themselves.
+ * `docker run`'s errors (docker CLI 28, container/run.go's toStatusError and withHelp): every failure prints as
+ * "docker: ERROR\n\nRun 'docker run --help' for more information" (a daemon's ERROR with its "Error response from
+ * daemon: "), and exits 125, or 126/127 when the container's command cannot be run. main.ts picks the verb by the
+ * first non-flag argument, which is the value of `--root` when one is given, so `run` maps its errors itself.
  */
-export async function exit125(ctx: CliContext, fn: () => Promise<void>): Promise<void> {
+export async function runErrors(ctx: CliContext, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (err) {
-    const { codeOf } = await import('../../errors/index.js');
-    const code = codeOf(err);
-    if (code === 'COMMAND_NOT_FOUND' || code === 'COMMAND_NOT_EXECUTABLE') throw err;
-    ctx.stderr.write(formatError(err, ctx.globals().logLevel === 'debug') + '\n');
-    ctx.setExitCode(125);
+    const shown = diskFullError(err, ctx.globals().root) ?? err;
+    ctx.stderr.write(
+      `wharf: ${errorText(shown, ctx.globals().logLevel === 'debug')}\n\nRun 'wharf run --help' for more information\n`,
+    );
+    ctx.setExitCode(exitCodeFor(err, 125));
   }
 }
 
@@ -173,10 +173,7 @@ export async function createExitCodes<T>(
     await create(checked);
   } catch (err) {
     if (!(err instanceof WharfError)) throw err;
-    const line = err.message.split('\n')[0]!;
-    ctx.stderr.write(
-      line.startsWith('invalid reference format') ? `${line}\n` : `Error response from daemon: ${line}\n`,
-    );
+    ctx.stderr.write(`${errorText(markDaemonSide(err), false)}\n`);
     ctx.setExitCode(1);
   }
 }

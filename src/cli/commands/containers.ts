@@ -13,7 +13,7 @@ import {
   containerGroup,
   driveSession,
   createExitCodes,
-  exit125,
+  runErrors,
   forEachContainer,
   proxySignals,
 } from './container-shared.js';
@@ -140,8 +140,8 @@ function verbs(parent: Command, ctx: CliContext): void {
     }
     if (!o.detach && !ttyInputOk(ctx, o.interactive === true, o.tty === true)) return;
     if (!checkCidfile(ctx, o.cidfile, 125)) return;
-    return exit125(ctx, () =>
-      withEngine(ctx, async (w) => {
+    return runErrors(ctx, () =>
+      withDaemonEngine(ctx, async (w) => {
         const policy = pullPolicyOf(o.pull);
         const opts = await toCreateOptions(image, command, o);
         const detachKeys = o.detachKeys !== undefined ? parseDetachKeys(o.detachKeys) : undefined;

@@ -40,7 +40,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--label <list>', 'Set metadata for a volume', collect, [])
     .option('-o, --opt <map>', 'Set driver specific options', collect, [])
     .action(async (name: string | undefined, o: { name?: string; driver: string; label: string[]; opt: string[] }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         if (o.driver !== 'local')
           throw new WharfError('UNSUPPORTED', `volume driver ${o.driver} is not supported (only local)`);
         if (name && o.name && name !== o.name)
