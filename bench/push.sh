@@ -5,7 +5,7 @@
 # registry and the tools take turns pushing to it, so nothing is already there and every layer is compressed.
 # Prints a Markdown table of medians with throughput ratios.
 # Usage: bash bench/push.sh [runs=3] [layer MB=100]   (BENCH_NO_SETUP=1 skips ensure-deps and the build;
-# WHARF_BEFORE=/path/to/other/bin/wharf adds another Wharf build's gzip push to the same rounds, for before/after)
+# WHARF_BEFORE=/path/to/other/bin/wharf adds another Wharf build's gzip and zstd pushes to the same rounds, for before/after)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
@@ -57,12 +57,15 @@ time_it() { local s e; s=$(now); "$@" >/dev/null 2>&1 || echo "FAILED: $*" >&2; 
 D tag bench:1 "$R/bench/img:1"
 W_ tag bench:1 "$R/bench/img:1"
 B_() { "$WHARF_BEFORE" --root "$W/wroot" "$@"; }
-WG=(); WZ=(); DT=(); BG=()
+WG=(); WZ=(); DT=(); BG=(); BZ=()
 for r in $(seq 1 "$RUNS"); do
   fresh_registry; sync; DT+=("$(time_it D push "$R/bench/img:1")")
   fresh_registry; sync; WG+=("$(time_it W_ push "$R/bench/img:1")")
   fresh_registry; sync; WZ+=("$(time_it W_ push --compression-format zstd "$R/bench/img:1")")
-  if [ -n "${WHARF_BEFORE:-}" ]; then fresh_registry; sync; BG+=("$(time_it B_ push "$R/bench/img:1")"); fi
+  if [ -n "${WHARF_BEFORE:-}" ]; then
+    fresh_registry; sync; BG+=("$(time_it B_ push "$R/bench/img:1")")
+    fresh_registry; sync; BZ+=("$(time_it B_ push --compression-format zstd "$R/bench/img:1")")
+  fi
 done
 DM=$(printf '%s\n' "${DT[@]}" | median)
 WGM=$(printf '%s\n' "${WG[@]}" | median)
@@ -78,5 +81,7 @@ echo "| wharf push (gzip, level 3) | $WGM | $(x "$DM" "$WGM") |"
 echo "| wharf push --compression-format zstd (level 3) | $WZM | $(x "$DM" "$WZM") |"
 if [ -n "${WHARF_BEFORE:-}" ]; then
   BGM=$(printf '%s\n' "${BG[@]}" | median)
+  BZM=$(printf '%s\n' "${BZ[@]}" | median)
   echo "| before: $WHARF_BEFORE push (gzip) | $BGM | $(x "$DM" "$BGM") |"
+  echo "| before: $WHARF_BEFORE push --compression-format zstd | $BZM | $(x "$DM" "$BZM") |"
 fi

@@ -41,15 +41,19 @@ export async function withEngine<T>(
   const g = ctx.globals();
   let w: Wharf | undefined;
   try {
-    w = await Wharf.open({
+    const opened = await Wharf.open({
       root: g.root,
       runRoot: g.runRoot,
       ...engineSettings(),
       ...networkPoolsFromEnv(),
       ...(opts.shortRead ? { shortRead: true } : {}),
+    }).catch((err: unknown) => {
+      // What fails to open the engine (its database on a full disk) is a daemon's failure too, for a `daemon` verb.
+      throw opts.daemon ? markDaemonSide(err) : err;
     });
+    w = opened;
     trace('engine opened');
-    return await fn(opts.daemon ? daemonSide(w) : w);
+    return await fn(opts.daemon ? daemonSide(opened) : opened);
   } catch (err) {
     throw diskFullError(err, g.root) ?? err;
   } finally {

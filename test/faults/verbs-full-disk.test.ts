@@ -187,7 +187,11 @@ async function assertFullDiskFailure(v: Verb, r: CliResult, freeKiB: number): Pr
   assert.notEqual(r.code, 0, `${what} exited 0`);
   if (!(r.stdout && v.printedBefore?.test(r.stdout))) assert.equal(r.stdout, '', `${what} printed on stdout`);
   assert.doesNotMatch(r.stderr, /^\s+at /m, `${what} printed a stack trace:\n${r.stderr}`);
-  const lines = r.stderr.trimEnd().split('\n');
+  // `run` frames its error as docker run does: "wharf: ERROR", a blank line and a line sending to --help.
+  const lines = r.stderr
+    .replace(/\n\nRun 'wharf run --help' for more information\n$/, '\n')
+    .trimEnd()
+    .split('\n');
   if (lines.length === 2 && SUMMARY[v.name]?.test(lines[1]!)) lines.pop();
   assert.equal(lines.length, 1, `${what} printed more than one line:\n${r.stderr}`);
   assert.match(lines[0]!, /no space left on device/, `${what}: ${lines[0]}`);

@@ -77,3 +77,13 @@ export function ok(r: CliResult, what: string): CliResult {
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stderr || r.stdout}`);
   return r;
 }
+
+/**
+ * The one error line of a failed `wharf run`, which frames it as docker run does ("wharf: ERROR", a blank line,
+ * "Run 'wharf run --help' for more information"); fails the test on any other shape.
+ */
+export function runErrorLine(stderr: string): string {
+  const m = /^wharf: ([^\n]*)\n\nRun 'wharf run --help' for more information\n$/.exec(stderr);
+  if (!m) throw new Error(`not one run error line in docker run's frame: ${JSON.stringify(stderr)}`);
+  return m[1]!;
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ok, WHARF_BIN } from '../../helpers/cli.js';
+import { ok, runErrorLine, WHARF_BIN } from '../../helpers/cli.js';
 import { dockerdAvailable, startDockerd, type Dockerd } from '../../helpers/dockerd.js';
 import { withBusybox, type Fixture } from './fixture.js';
 
@@ -373,10 +373,10 @@ test('--device: a missing host device fails the start with Docker’s message; a
   assert.equal(w.code, 125);
   assert.equal(k.code, 127);
   assert.equal(
-    w.stderr.trim().replace(/^Error: /, ''),
+    runErrorLine(w.stderr),
     k.stderr
       .split('\n')[0]!
-      .replace(/^docker: Error response from daemon: /, '')
+      .replace(/^docker: /, '')
       .replace(/\.$/, ''),
   );
   const dir = ['/dev/net', '/dev/snd', '/dev/input'].find((p) => existsSync(p) && readdirSync(p).length > 0);
