@@ -24,12 +24,6 @@ interface NetlinkAddon {
   netnsDelete(path: string): boolean;
 }
 
-/** The same addon's flock(2), for the port lock (flockExclusive below). */
-interface FlockAddon {
-  flockAsync(path: string, timeoutMs: number): Promise<number>;
-  flockRelease(fd: number): void;
-}
-
 export interface LinkInfo {
   index: number;
   mtu: number;
@@ -40,11 +34,10 @@ export interface LinkInfo {
   master: number;
 }
 
-const addon = (): (NetlinkAddon & FlockAddon) | null =>
-  loadNativeAddon<NetlinkAddon & FlockAddon>(
+const addon = (): NetlinkAddon | null =>
+  loadNativeAddon<NetlinkAddon>(
     'wharf_netlink',
-    (m) =>
-      typeof m.vethAdd === 'function' && typeof m.linkConfigure === 'function' && typeof m.flockAsync === 'function',
+    (m) => typeof m.vethAdd === 'function' && typeof m.linkConfigure === 'function',
   );
 
 /** Whether the addon is built and loadable (and WHARF_NATIVE is not 0). */
@@ -52,7 +45,7 @@ export function netlinkAvailable(): boolean {
   return addon() !== null;
 }
 
-function nl(): NetlinkAddon & FlockAddon {
+function nl(): NetlinkAddon {
   const a = addon();
   if (!a)
     throw new WharfError(
@@ -192,19 +185,4 @@ export function netnsCreate(name: string): string {
 /** Unmount and remove a namespace made by netnsCreate or `ip netns add`; false if it did not exist. */
 export function netnsDelete(path: string): boolean {
   return wrap(`delete network namespace ${path}`, () => nl().netnsDelete(path));
-}
-
-/**
- * An exclusive flock(2) on `file` (created if missing), the lock flock(1) takes, held by the descriptor this resolves
- * with until flockRelease (or this process's end): for the host-wide port lock (port-lock.ts), without the fork and
- * execs that holding it through flock(1) costs. Tried every 5 ms on libuv's pool; still held by another after
- * `timeoutMs`, a WharfError with details.errno EAGAIN.
- */
-export async function flockExclusive(file: string, timeoutMs: number): Promise<number> {
-  const a = nl();
-  return wrapAsync(`lock ${file}`, () => a.flockAsync(file, Math.max(0, Math.floor(timeoutMs))));
-}
-
-export function flockRelease(fd: number): void {
-  nl().flockRelease(fd);
 }

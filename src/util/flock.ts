@@ -1,5 +1,20 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WharfError } from '../errors/index.js';
+import { loadNativeAddon } from './native.js';
 import { spawn } from './process.js';
+import { testPausePoint } from './test-pause.js';
+
+/** flock(2) in the network's addon (native/netlink.c): the lock below without a fork of Node and three execs. */
+interface FlockAddon {
+  /** Opens `path` (created if missing) and locks it, trying every 5 ms until `timeoutMs`; rejects with code EAGAIN. */
+  flockAsync(path: string, timeoutMs: number): Promise<number>;
+  flockRelease(fd: number): void;
+}
+const flockAddon = (): FlockAddon | null =>
+  loadNativeAddon<FlockAddon>(
+    'wharf_netlink',
+    (m) => typeof m.flockAsync === 'function' && typeof m.flockRelease === 'function',
+  );
 
 export interface FileLockOptions {
   /** Seconds to wait for the lock (default 60; 0: not at all); a lock still held then fails with `LockBusyError`. */
@@ -24,13 +39,18 @@ export class LockBusyError extends WharfError {
 const BUSY_EXIT = 75;
 
 /**
- * Run `fn` holding an exclusive flock(2) on `file`, across processes. Node has no flock, so util-linux's flock(1)
- * holds the lock for us, as a child that keeps it until its stdin closes: when this process ends for any reason, even
- * SIGKILL, the lock goes with it, so a lock is never left behind by a killed holder (unlike a PID file).
+ * Run `fn` holding an exclusive flock(2) on `file`, across processes. When this process ends for any reason, even
+ * SIGKILL, the lock goes with it, so a lock is never left behind by a killed holder (unlike a PID file). Node has no
+ * flock: the native addon takes it (the container, commit, `cp` and port locks are on the paths of `commit`, `cp`,
+ * every RUN step of a build and every `run -p`), else util-linux's flock(1) holds it for us, as a child that keeps
+ * it until its stdin closes. Both take the same lock, so processes of either kind exclude each other.
+ * With WHARF_TEST_PAUSE_AT=lock:busy the process stops itself when it finds the lock taken (test/faults/).
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: FileLockOptions = {}): Promise<T> {
   const purpose = opts.purpose ?? 'exclusive use';
   const wait = opts.timeoutSec ?? 60;
+  const native = flockAddon();
+  if (native) return withNativeLock(native, file, fn, purpose, wait);
   const holder = spawn(
     'flock',
     [
@@ -86,5 +106,37 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: 
     return await fn();
   } finally {
     release();
+  }
+}
+
+/**
+ * withFileLock through the addon: one non-blocking try at a time, waiting between tries here rather than in the
+ * addon, whose wait sleeps on a thread of libuv's pool: a few waiters in one process (the API service starting a
+ * compose project) would hold every pool thread while the holder needs one for its files.
+ */
+async function withNativeLock<T>(
+  a: FlockAddon,
+  file: string,
+  fn: () => Promise<T>,
+  purpose: string,
+  waitSec: number,
+): Promise<T> {
+  const deadline = Date.now() + waitSec * 1000;
+  let fd: number | undefined;
+  for (let tries = 0; fd === undefined; tries++) {
+    try {
+      fd = await a.flockAsync(file, 0);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'EAGAIN') throw new WharfError('UNAVAILABLE', `cannot lock ${file} for ${purpose}: ${e.message}`);
+      if (tries === 0) testPausePoint('lock:busy');
+      if (Date.now() >= deadline) throw new LockBusyError(file, purpose, waitSec);
+      await sleep(5);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    a.flockRelease(fd);
   }
 }

@@ -20,6 +20,8 @@ function procState(pid: number): string | undefined {
 
 export interface Stopped {
   child: ChildProcess;
+  /** What the command wrote on stderr so far (and goes on collecting after a SIGCONT). */
+  stderr: () => string;
   /** Kill the stopped command with SIGKILL and wait until it is gone. */
   kill: () => Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function runUntilStep(root: string, args: string[], step: string): 
     if (procState(child.pid!) === 'T') {
       return {
         child,
+        stderr: () => stderr,
         kill: async () => {
           child.kill('SIGKILL');
           await exited;

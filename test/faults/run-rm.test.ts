@@ -13,13 +13,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { ok, WHARF_BIN } from '../helpers/cli.js';
+import { ok } from '../helpers/cli.js';
 import { freePort, withBusybox, type Fixture } from '../integration/container/fixture.js';
 import { hostIfNameFor } from '../../src/network/native-endpoint.js';
-import { runUntilStep } from './helpers.js';
+import { runUntilStep, type Stopped } from './helpers.js';
 import { MetaDb } from '../../src/meta/index.js';
 
 /** `run -d -p`'s kill points, in order (docs/development.md). */
@@ -267,28 +267,6 @@ for (const step of RM_START_STEPS) {
   }
 }
 
-/** The PIDs of the children of process `pid` (from /proc/<child>/stat's ppid). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(p));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-const cmdline = (pid: number): string => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-};
-
 /** The verbs that tear down a container whose monitor died, as `system check --repair` does, and what they leave. */
 const RACERS: Record<string, { args: string[]; after: 'removed' | 'running' }> = {
   'rm -f': { args: ['rm', '-f'], after: 'removed' },
@@ -318,31 +296,18 @@ for (const [verb, racer] of Object.entries(RACERS)) {
       const repair = await runUntilStep(f.root, ['system', 'check', '--repair'], 'teardown:after-unmount');
       const repairExit = new Promise<number | null>((r) => repair.child.once('exit', (code) => r(code)));
       // With the repair stopped inside its teardown, the verb must wait for the container's lock, not tear it down
-      // too (a start went on and the repair, resumed, recorded the new run's end).
-      const other = spawn(WHARF_BIN, ['--root', f.root, ...racer.args, name], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let otherErr = '';
-      other.stderr!.on('data', (d: Buffer) => (otherErr += d.toString()));
-      other.stdout!.resume();
-      let otherCode: number | null | undefined;
-      const otherExit = new Promise<number | null>((r) =>
-        other.once('exit', (code) => {
-          otherCode = code;
-          r(code);
-        }),
-      );
-      let waiting = false;
+      // too (a start went on and the repair, resumed, recorded the new run's end). It stops itself where it finds
+      // the lock taken (lock:busy); ending before that fails here (runUntilStep).
+      let other: Stopped;
       try {
-        for (let i = 0; i < 1200 && otherCode === undefined && !waiting; i++) {
-          waiting = childrenOf(other.pid!).some((c) => cmdline(c).startsWith('flock ') && cmdline(c).includes(id));
-          if (!waiting) await new Promise((r) => setTimeout(r, 25));
-        }
+        other = await runUntilStep(f.root, [...racer.args, name], 'lock:busy');
       } finally {
         repair.child.kill('SIGCONT');
       }
-      assert.equal(otherCode, undefined, `${verb} finished while the repair was in its teardown: ${otherErr}`);
-      assert.ok(waiting, `${verb} waits for the container lock`);
+      const otherExit = new Promise<number | null>((r) => other.child.once('exit', (code) => r(code)));
       assert.equal(await repairExit, 0, 'system check --repair');
-      assert.equal(await otherExit, 0, `${verb}: ${otherErr}`);
+      other.child.kill('SIGCONT'); // waits on for the lock the repair let go, then does its work
+      assert.equal(await otherExit, 0, `${verb}: ${other.stderr()}`);
       if (racer.after === 'removed')
         assert.notEqual((await f.cli(['inspect', name])).code, 0, 'the container is removed');
       else assert.equal(await inspect(name, '{{.State.Status}}'), 'running');
