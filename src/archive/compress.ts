@@ -17,8 +17,12 @@ export const ZSTD_MAX_LEVEL = 19;
  * the same bytes: a second push of the same layer has the same digest on any machine with the same zstd.
  * The program's exit status decides success; a failure destroys the returned stream with the program's message.
  * `src` is the stream to compress, or a function that writes it into the program's stdin (a pipe it must not end;
- * image/layers.ts's writeTar sends a layer's files there by sendfile), a failure of which fails the output.
+ * image/layers.ts's tarWriter sends a layer's files there by sendfile): its own failure fails the output (and kills
+ * the program); a failure of the pipe under it waits for the program's exit status, which says why.
  */
+/** How a write into a program's stdin fails when the program is gone (sendfile reports a pipe's error as EBADF). */
+const PIPE_GONE = new Set(['EPIPE', 'EBADF', 'ECANCELED', 'ECONNRESET']);
+
 export function zstdCompress(src: Readable | ((stdin: Socket) => Promise<void>), level: number): Readable {
   if (!Number.isInteger(level) || level < 1 || level > ZSTD_MAX_LEVEL)
     throw new WharfError('INVALID_ARGUMENT', `zstd compression level must be 1 to ${ZSTD_MAX_LEVEL}, not ${level}`);
@@ -28,6 +32,7 @@ export function zstdCompress(src: Readable | ((stdin: Socket) => Promise<void>),
   });
   let stderr = '';
   let failed = false;
+  let inputCut: Error | undefined; // the writer lost the pipe: the program's status says why, else this
   const fail = (err: Error) => {
     if (failed) return;
     failed = true;
@@ -45,8 +50,11 @@ export function zstdCompress(src: Readable | ((stdin: Socket) => Promise<void>),
   });
   child.on('close', (code, signal) => {
     if (failed) return;
-    if (code === 0) out.end();
-    else fail(new WharfError('INTERNAL', `zstd: ${stderr.trim().split('\n').pop() || (signal ?? `exit ${code}`)}`));
+    if (code !== 0)
+      fail(new WharfError('INTERNAL', `zstd: ${stderr.trim().split('\n').pop() || (signal ?? `exit ${code}`)}`));
+    else if (inputCut)
+      fail(inputCut); // it ended well, on less than the whole input
+    else out.end();
   });
   child.stdin.on('error', () => {
     // EPIPE when the program died early; its exit status reports why.
@@ -63,7 +71,13 @@ export function zstdCompress(src: Readable | ((stdin: Socket) => Promise<void>),
     const stdin = child.stdin as Socket; // a pipe: net.Socket, which sendfile can write to
     src(stdin).then(
       () => stdin.end(),
-      (err: unknown) => srcFailed(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        const code = (e as NodeJS.ErrnoException).code ?? '';
+        if (!stdin.destroyed && !PIPE_GONE.has(code)) return srcFailed(e);
+        inputCut = e;
+        stdin.destroy(); // no hang if the program is still there: it reads the end of its input and exits
+      },
     );
   } else {
     src.on('error', srcFailed);

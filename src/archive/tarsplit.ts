@@ -6,7 +6,7 @@
  * We parse the tar block structure ourselves rather than through tar-stream because we need the raw header bytes
  * (PAX records, GNU long names, padding, end-of-archive blocks) that a tar parser normalises away.
  */
-import { Writable, Readable, type WritableOptions } from 'node:stream';
+import { Writable, Readable, pipeline, type WritableOptions } from 'node:stream';
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { Socket } from 'node:net';
 import * as path from 'node:path';
@@ -257,7 +257,11 @@ export function serializeTarSplit(segments: TarSegment[]): Readable {
 
 async function* readSegments(src: Readable): AsyncGenerator<TarSegment> {
   let rest = '';
-  for await (const chunk of src.pipe(zlib().createGunzip())) {
+  // pipeline, not pipe: a read error of `src` fails the loop (pipe would leave it waiting), and a consumer that stops
+  // early (a push whose upload failed) destroys `src` too (its file descriptor).
+  const gunzip = zlib().createGunzip();
+  pipeline(src, gunzip, () => {});
+  for await (const chunk of gunzip) {
     rest += (chunk as Buffer).toString('utf8');
     for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
       const line = rest.slice(0, nl);

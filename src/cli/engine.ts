@@ -98,12 +98,14 @@ function markingIterator(it: AsyncIterableIterator<unknown>): AsyncIterableItera
 }
 
 /**
- * The engine as a daemon's client sees it: an error thrown by a call of the engine or one of its services (its
- * methods, sync or async) is marked as the daemon's answer (markDaemonSide); what the verb's own code throws is not.
- * Methods run on the real objects (their private fields need it).
+ * The engine as a daemon's client sees it: an error thrown by a call of the engine or of one of its services, at any
+ * depth (`w.images.archives.save`), sync, async or from an async iterator, is marked as the daemon's answer
+ * (markDaemonSide); what the verb's own code throws is not. Methods run on the real objects (their private fields
+ * need it). Values that are data rather than services (buffers, arrays, maps, streams, promises) are handed out as
+ * they are: a proxy of a Buffer is not a Buffer to Node's own functions.
  */
 function daemonSide(w: Wharf): Wharf {
-  const services = new Map<PropertyKey, object>();
+  const proxies = new WeakMap<object, object>();
   const marking =
     (f: (...a: unknown[]) => unknown, self: object) =>
     (...args: unknown[]): unknown => {
@@ -115,25 +117,30 @@ function daemonSide(w: Wharf): Wharf {
         throw markDaemonSide(err);
       }
     };
-  const calls = <T extends object>(target: T): T =>
-    new Proxy(target, {
+  const service = <T extends object>(target: T): T => {
+    const known = proxies.get(target);
+    if (known) return known as T;
+    const proxy = new Proxy(target, {
       get(t, prop) {
         const v = Reflect.get(t, prop, t) as unknown;
-        return typeof v === 'function' ? marking(v as (...a: unknown[]) => unknown, t) : v;
+        if (typeof v === 'function') return marking(v as (...a: unknown[]) => unknown, t);
+        return isService(v) ? service(v) : v;
       },
     });
-  return new Proxy(w, {
-    get(t, prop) {
-      const v = Reflect.get(t, prop, t) as unknown;
-      if (typeof v === 'function') return marking(v as (...a: unknown[]) => unknown, t);
-      if (v === null || typeof v !== 'object') return v;
-      const known = services.get(prop);
-      if (known) return known;
-      const service = calls(v);
-      services.set(prop, service);
-      return service;
-    },
-  });
+    proxies.set(target, proxy);
+    return proxy;
+  };
+  return service(w);
+}
+
+/** An object of the engine's own classes (a service), not data: what daemonSide wraps. */
+function isService(v: unknown): v is object {
+  if (v === null || typeof v !== 'object') return false;
+  if (ArrayBuffer.isView(v) || Array.isArray(v) || v instanceof Map || v instanceof Set || v instanceof Promise)
+    return false;
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (proto === Object.prototype || proto === null) return false; // a record, options: data
+  return typeof (v as { on?: unknown }).on !== 'function'; // streams and other emitters are handed out as they are
 }
 
 /**

@@ -25,8 +25,12 @@ export function markDaemonSide<T>(err: T): T {
   return err;
 }
 
-/** Whether `err` (or the error it wraps: a full disk's, say) is the engine's answer (markDaemonSide). */
+/**
+ * Whether `err` (or the error it wraps: a full disk's, say) is the engine's answer (markDaemonSide), unless the
+ * engine said it is about what the docker CLI does itself (`details.clientSide`: a path on the host in `cp`).
+ */
 function fromDaemon(err: unknown): boolean {
+  if ((err as { details?: { clientSide?: unknown } } | null)?.details?.clientSide === true) return false;
   for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 3; depth++) {
     if ((e as { [DAEMON_SIDE]?: boolean })[DAEMON_SIDE]) return true;
     e = (e as { cause?: unknown }).cause;

@@ -6,6 +6,12 @@ import { WharfError, isErrno, withDiskFullPlace } from '../errors/index.js';
 import { applyLayer, resolveInRoot, reownTar } from '../archive/index.js';
 import { ownerToHost, run, spawn, tarOwnerOf, type IdMap } from '../util/index.js';
 
+/**
+ * On an error about the host's side of a copy (its path there): the docker CLI finds those itself, so they are not
+ * the daemon's answer when printed (cli/errors.ts).
+ */
+const HOST_SIDE = { clientSide: true };
+
 /** Docker's `cp` argument rule: `NAME:PATH` is in a container unless the text starts like a local path. */
 export function splitCpArg(arg: string): { container?: string; path: string } {
   if (arg.startsWith('/') || arg.startsWith('.') || arg === '-') return { path: arg };
@@ -107,11 +113,14 @@ export async function copyFromContainer(
   }
   if (dst && st.isDirectory()) throw new WharfError('INVALID_ARGUMENT', `cannot copy a directory to a file: ${dest}`);
   if (!dst && dest.endsWith('/')) {
-    if (!st.isDirectory()) throw new WharfError('NOT_FOUND', `destination directory ${dest} does not exist`);
+    if (!st.isDirectory())
+      throw new WharfError('NOT_FOUND', `destination directory ${dest} does not exist`, { details: HOST_SIDE });
   }
   const parent = await fsp.stat(path.dirname(path.resolve(dest))).catch(() => undefined);
   if (!parent?.isDirectory())
-    throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`);
+    throw new WharfError('NOT_FOUND', `destination directory ${path.dirname(dest)} does not exist`, {
+      details: HOST_SIDE,
+    });
   const to = dest.replace(/\/+$/, '') || '/';
   await undoFailedCopy(to, async () => {
     if (map) {
@@ -188,7 +197,7 @@ export async function copyToContainer(
   const contentsOnly = src.endsWith('/.');
   const srcAbs = path.resolve(src);
   const sst = await lstatOrUndef(srcAbs);
-  if (!sst) throw new WharfError('NOT_FOUND', `stat ${src}: no such file or directory`);
+  if (!sst) throw new WharfError('NOT_FOUND', `stat ${src}: no such file or directory`, { details: HOST_SIDE });
   if (tst?.isDirectory()) {
     await undoFailedCopy(contentsOnly ? undefined : path.join(target, path.basename(srcAbs)), () =>
       apply(contentsOnly ? gnuTarOf(srcAbs, '.') : gnuTarOf(path.dirname(srcAbs), path.basename(srcAbs)), target),

@@ -310,7 +310,7 @@ async function pushLayer(
       });
       emit({ type: 'layer', id, status: 'Pushing', current: 0, ...total });
       // Errors anywhere along tar → compress → hash reach the request body and fail the PATCH.
-      // zstd is a program: the layer's files go into its stdin by sendfile, not through Node (writeTar).
+      // zstd is a program: the layer's files go into its stdin by sendfile, not through Node (tarWriter).
       if (compression === 'zstd') {
         pipeline(zstdCompress(images.layers.tarWriter(chainId), level), hasher, counter, () => {});
       } else pipeline(await images.layers.tar(chainId), new ParallelGzip({ level }), hasher, counter, () => {});

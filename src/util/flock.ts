@@ -10,11 +10,14 @@ interface FlockAddon {
   flockAsync(path: string, timeoutMs: number): Promise<number>;
   flockRelease(fd: number): void;
 }
-const flockAddon = (): FlockAddon | null =>
-  loadNativeAddon<FlockAddon>(
-    'wharf_netlink',
-    (m) => typeof m.flockAsync === 'function' && typeof m.flockRelease === 'function',
-  );
+function flockAddon(): FlockAddon | null {
+  const hasFlock = (m: Partial<FlockAddon> | null): m is FlockAddon =>
+    typeof m?.flockAsync === 'function' && typeof m.flockRelease === 'function';
+  const a = loadNativeAddon<FlockAddon>('wharf_netlink', hasFlock);
+  // Checked again: the loader keeps the first check's verdict per addon (netlink.ts loads it with its own check), and
+  // an older build without flock must fall back to flock(1).
+  return hasFlock(a) ? a : null;
+}
 
 export interface FileLockOptions {
   /** Seconds to wait for the lock (default 60; 0: not at all); a lock still held then fails with `LockBusyError`. */

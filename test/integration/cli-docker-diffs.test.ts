@@ -194,6 +194,21 @@ test('an error of the engine reads as the docker CLI prints a daemon\'s ("Error 
   // The CLI's own errors keep "Error: " on both sides.
   await same(['inspect', 'nosuch']);
   await same(['volume', 'create', 'bad/name']);
+  // A service below the engine's first level (w.images.archives) is the daemon's too.
+  assert.match((await wharf(['save', 'nosuch'])).stderr, /^Error response from daemon: No such image: nosuch/);
+  // What the docker CLI finds itself (a path on this host) is not the daemon's: docker 28 prints it bare, Wharf
+  // with "Error: " (its prefix for its own errors), the same words after it.
+  for (const args of [
+    ['save', '-o', '/no/such/dir/x.tar', 'busybox'],
+    ['export', '-o', '/no/such/dir/x.tar', 'c1'],
+  ]) {
+    const [w, k] = [await wharf(args), await docker(args)];
+    assert.equal(w.code, k.code, args.join(' '));
+    assert.equal(w.stderr, `Error: ${k.stderr}`, args.join(' '));
+  }
+  const cp = await wharf(['cp', './no-such-file', 'c1:/tmp']);
+  assert.equal(cp.code, 1);
+  assert.match(cp.stderr, /^Error: stat \.\/no-such-file: no such file or directory\n$/);
 });
 
 test('run\'s errors: "PROG: ERROR" and a line sending to --help, the daemon\'s with their prefix; 125, 126, 127', async () => {

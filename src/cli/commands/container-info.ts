@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { validateOutputPath } from '../output-path.js';
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
@@ -16,6 +17,7 @@ import { drained, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
 import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
+import { markDaemonSide } from '../errors.js';
 import { collect, goTimeString, withDaemonEngine, withEngine, withReadEngine } from '../engine.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
 import { portParseError } from './run-flags.js';
@@ -188,7 +190,10 @@ function register1(parent: Command, ctx: CliContext): void {
     .allowUnknownOption()
     .action(async (name: string, psArgs: string[]) =>
       withDaemonEngine(ctx, async (w) => {
-        const top = await containerTop(w.tasks, name, psArgs);
+        // dockerd runs `ps` (its failures are the daemon's, as the engine's calls are: withDaemonEngine).
+        const top = await containerTop(w.tasks, name, psArgs).catch((err: unknown) =>
+          Promise.reject(markDaemonSide(err)),
+        );
         ctx.stdout.write(renderTable([top.Titles, ...top.Processes]));
       }),
     );
@@ -216,8 +221,15 @@ function register1(parent: Command, ctx: CliContext): void {
             'cowardly refusing to save to a terminal. Use the -o flag or redirect',
           );
         }
-        const dest = o.output ? createWriteStream(o.output) : ctx.stdout;
-        await w.containerFiles.exportTo(name, dest, { end: o.output !== undefined });
+        // Checked and opened here, by the verb: a path that cannot be written is the CLI's error, not the daemon's.
+        if (o.output) await validateOutputPath(o.output, 'export container');
+        const fh = o.output ? await fsp.open(o.output, 'w') : undefined;
+        const dest = fh ? fh.createWriteStream() : ctx.stdout;
+        try {
+          await w.containerFiles.exportTo(name, dest, { end: fh !== undefined });
+        } finally {
+          if (fh) dest.destroy(); // closes the file if the export failed before ending it
+        }
       }),
     );
 }

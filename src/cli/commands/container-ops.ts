@@ -4,6 +4,7 @@ import { WharfError, codeOf } from '../../errors/index.js';
 import { splitCpArg } from '../../container/index.js';
 import type { CliContext } from '../context.js';
 import { collect, withDaemonEngine } from '../engine.js';
+import { markDaemonSide } from '../errors.js';
 import { readEnvFile } from './container-shared.js';
 import { ttyInputOk } from './containers.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './run-flags.js';
@@ -164,7 +165,7 @@ function verbs(parent: Command, ctx: CliContext): void {
  */
 function execStartFailed(ctx: CliContext, err: unknown): void {
   const code = codeOf(err);
-  if (code !== 'COMMAND_NOT_FOUND' && code !== 'COMMAND_NOT_EXECUTABLE') throw err;
+  if (code !== 'COMMAND_NOT_FOUND' && code !== 'COMMAND_NOT_EXECUTABLE') throw markDaemonSide(err); // the exec's own
   const msg = (err as Error).message.split('\n')[0]!.replace(/^exec in \S+: /, '');
   ctx.stdout.write(`OCI runtime exec failed: ${msg}: unknown\r\n`);
   ctx.setExitCode(code === 'COMMAND_NOT_FOUND' ? 127 : 126);

@@ -1,6 +1,7 @@
 import { WharfError } from '../../errors/index.js';
 import type { Wharf } from '../../engine/index.js';
 import { formatPlatform, parsePlatform, platformMatches, type Platform } from '../../oci/index.js';
+import { markDaemonSide } from '../errors.js';
 
 /** A stored image's platform, from its config (Wharf keeps one platform per image, as Docker's classic store). */
 export async function imagePlatform(w: Wharf, nameOrId: string): Promise<Platform> {
@@ -22,8 +23,10 @@ export async function requirePlatform(w: Wharf, nameOrId: string, platform: stri
   const want = parsePlatform(platform);
   const have = await imagePlatform(w, nameOrId);
   if (!platformMatches(want, have))
-    throw new WharfError(
-      'NOT_FOUND',
-      `image with reference ${nameOrId} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`,
+    throw markDaemonSide(
+      new WharfError(
+        'NOT_FOUND',
+        `image with reference ${nameOrId} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`,
+      ),
     );
 }

@@ -1,4 +1,5 @@
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { validateOutputPath } from '../output-path.js';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError, withDiskFullPlace } from '../../errors/index.js';
@@ -311,6 +312,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   const saveAction = async (names: string[], o: { output?: string; platform?: string }) =>
     withDaemonEngine(ctx, async (w) => {
+      if (o.output) await validateOutputPath(o.output, 'save image'); // the CLI's check, before any engine call
       for (const n of names) await requirePlatform(w, n, o.platform);
       if (!o.output && process.stdout.isTTY) {
         throw new WharfError(
@@ -326,7 +328,9 @@ export function register(program: Command, ctx: CliContext): void {
       const out = path.resolve(o.output);
       const tmp = `${out}.wharf-${process.pid}.tmp`;
       try {
-        await w.images.archives.save(names, createWriteStream(tmp));
+        // Opened by the verb: a path that cannot be written is the CLI's error, not the daemon's.
+        const fh = await fsp.open(tmp, 'w');
+        await w.images.archives.save(names, fh.createWriteStream());
         await fsp.rename(tmp, out);
         await fsyncDir(path.dirname(out));
       } catch (err) {
