@@ -1,7 +1,7 @@
 import { mkdirSync, promises as fsp, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WharfError, is } from '../errors/index.js';
+import { WharfError, is, isErrno } from '../errors/index.js';
 import {
   DISPOSABLE_SNAPSHOT_LABEL,
   idmappedOverlaySupported,
@@ -222,7 +222,25 @@ export class ContainerStore {
     }
     emitContainerEvent(this.events, 'destroy', rec); // after its volumes' destroy, as dockerd's order is
     if (opts.monitorPid !== undefined) await removeWhenMonitorExits(p.stateDir, opts.monitorPid);
-    else removeTreeSync(p.stateDir); // a few small files
+    else await removeStateDir(p.stateDir);
+  }
+}
+
+/**
+ * The monitor's state directory (a few small files), removed once the container's end is recorded. Its monitor may
+ * still be writing its last file there (it exits right after its client read the exit frame): a file that appears
+ * while the directory is emptied fails the rmdir with ENOTEMPTY, so the removal is tried again, a bounded number of
+ * times (seen through the Engine API: docker-py's remove right after a foreground run).
+ */
+async function removeStateDir(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      removeTreeSync(dir);
+      return;
+    } catch (err) {
+      if (!isErrno(err, 'ENOTEMPTY') || attempt >= 100) throw err;
+      await sleep(10);
+    }
   }
 }
 
