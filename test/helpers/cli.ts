@@ -67,7 +67,10 @@ export async function tempRoot(prefix = 'wharf-test-'): Promise<{
       } catch {
         // findmnt missing or nothing mounted
       }
-      await rm(root, { recursive: true, force: true });
+      // Retried: a container's detached cleanup (an `--rm` container's monitor cleanup command, finishing after the
+      // test saw the container gone) can still write a file (the database's -wal, the events log) while this empties
+      // the root, and rmdir then fails with ENOTEMPTY.
+      await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
