@@ -61,7 +61,6 @@ export async function execInContainer(
     detach: opts.detach === true,
     ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
     ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
-    filesIn: p.stateDir, // removed with the container, should this process be killed before it removes them
   });
   if (!opts.detach) {
     // A detached exec's end is not seen by this process: no exec_die for it.

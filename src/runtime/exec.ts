@@ -38,12 +38,6 @@ export interface ExecInContainerOptions {
   consoleSize?: { cols: number; rows: number };
   /** With a terminal and stdin: the key sequence that detaches the caller and leaves the process running. */
   detachKeys?: Buffer;
-  /**
-   * Where the exec's files go (its process.json, runc's pid file and log), in a directory of their own removed when
-   * the exec ends; default the system's temp dir. A caller killed before that leaves them: in the container's state
-   * directory they go with the container.
-   */
-  filesIn?: string;
 }
 
 export interface ExecHandle {
@@ -59,7 +53,7 @@ export interface ExecHandle {
 
 /** `runc exec` into a running container; errors such as a missing command reject `exit` with a WharfError. */
 export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandle> {
-  const tmp = await fsp.mkdtemp(path.join(opts.filesIn ?? os().tmpdir(), 'wharf-exec-'));
+  const tmp = await fsp.mkdtemp(path.join(os().tmpdir(), 'wharf-exec-'));
   const processFile = path.join(tmp, 'process.json');
   const logFile = path.join(tmp, 'runc.log');
   const pidFile = path.join(tmp, 'pid');

@@ -289,27 +289,3 @@ test('export streams the file system; top lists processes; container prune remov
   assert.equal(ps, 'tp\n', 'the running one stays');
   ok(await f.cli(['rm', '-f', 'tp']), 'rm');
 });
-
-test("an exec's files are in the container's state dir: a killed exec client leaves them there, rm takes them", async () => {
-  const id = ok(await f.cli(['run', '-d', '--name', 'ex-files', 'busybox', 'sleep', '300']), 'run').stdout.trim();
-  const stateDir = path.join(f.root, 'run', 'c', id.slice(0, 12));
-  const execDirs = async (): Promise<string[]> =>
-    (await fsp.readdir(stateDir).catch(() => [] as string[])).filter((n) => n.startsWith('wharf-exec-'));
-  ok(await f.cli(['exec', 'ex-files', 'true']), 'exec');
-  assert.deepEqual(await execDirs(), [], 'an exec that ended removed its files');
-  const client = spawn(WHARF_BIN, ['--root', f.root, 'exec', 'ex-files', 'sleep', '300'], { stdio: 'ignore' });
-  const exited = new Promise((r) => client.once('exit', r));
-  await until(async () => (await execDirs()).length === 1, 'the exec started');
-  client.kill('SIGKILL');
-  await exited;
-  assert.equal((await execDirs()).length, 1, 'left by the killed client, in the state dir');
-  ok(await f.cli(['rm', '-f', 'ex-files']), 'rm');
-  assert.equal(
-    await fsp.stat(stateDir).then(
-      () => true,
-      () => false,
-    ),
-    false,
-    'gone with the container',
-  );
-});
