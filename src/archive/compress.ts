@@ -9,6 +9,9 @@ const childProcess = lazyBuiltin<typeof ChildProcess>('node:child_process');
 /** zstd levels the `zstd` program takes without `--ultra`. */
 export const ZSTD_MAX_LEVEL = 19;
 
+/** How a write into a program's stdin fails when the program is gone (sendfile reports a pipe's error as EBADF). */
+const PIPE_GONE = new Set(['EPIPE', 'EBADF', 'ECANCELED', 'ECONNRESET']);
+
 /**
  * zstd-compress a stream through the `zstd` program. Node 20's zlib has no zstd (it arrives in Node 22.15/23.8) and
  * Wharf takes no native npm dependency for it, while Debian's zstd is already needed to read zstd layers. `-T0`
@@ -20,9 +23,6 @@ export const ZSTD_MAX_LEVEL = 19;
  * image/layers.ts's tarWriter sends a layer's files there by sendfile): its own failure fails the output (and kills
  * the program); a failure of the pipe under it waits for the program's exit status, which says why.
  */
-/** How a write into a program's stdin fails when the program is gone (sendfile reports a pipe's error as EBADF). */
-const PIPE_GONE = new Set(['EPIPE', 'EBADF', 'ECANCELED', 'ECONNRESET']);
-
 export function zstdCompress(src: Readable | ((stdin: Socket) => Promise<void>), level: number): Readable {
   if (!Number.isInteger(level) || level < 1 || level > ZSTD_MAX_LEVEL)
     throw new WharfError('INVALID_ARGUMENT', `zstd compression level must be 1 to ${ZSTD_MAX_LEVEL}, not ${level}`);

@@ -287,7 +287,8 @@ export function reconstructTar(tarSplit: Readable, layerDir: string): Readable {
           continue;
         }
         let sent = 0;
-        const file = await layerFile(layerDir, seg.file);
+        // Resolved like extraction did (symlinks inside the layer, as if it were /): never read outside the layer.
+        const file = await resolveInRoot(layerDir, seg.file);
         // 1 MiB reads: a push or save reads every layer byte through here, and 64 KiB ones cost 16 times the calls.
         for await (const c of createReadStream(file, { start: 0, end: seg.size - 1, highWaterMark: 1 << 20 })) {
           sent += (c as Buffer).length;
@@ -298,9 +299,6 @@ export function reconstructTar(tarSplit: Readable, layerDir: string): Readable {
     })(),
   );
 }
-
-// Resolved like extraction did (symlinks inside the layer, as if it were /): never read outside the layer.
-const layerFile = (layerDir: string, name: string): Promise<string> => resolveInRoot(layerDir, name);
 
 const changedOnDisk = (name: string, size: number, found: number): WharfError =>
   new WharfError('INTERNAL', `layer file ${name} changed on disk: expected ${size} bytes, found ${found}`);
@@ -339,8 +337,7 @@ export async function writeTarTo(tarSplit: Readable, layerDir: string, sink: Soc
       continue;
     }
     if (seg.size === 0) continue;
-    const file = await layerFile(layerDir, seg.file);
-    const fh = await fsp.open(file, 'r');
+    const fh = await fsp.open(await resolveInRoot(layerDir, seg.file), 'r'); // as reconstructTar resolves it
     try {
       if (seg.size < SENDFILE_FROM || !canSendFile(sink)) {
         for (let off = 0; off < seg.size; ) {

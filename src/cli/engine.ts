@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type * as Readline from 'node:readline';
 import { Wharf } from '../engine/index.js';
 import { WharfError } from '../errors/index.js';
-import { markDaemonSide } from './errors.js';
+import { formatError, markDaemonSide } from './errors.js';
 import { parseAddressPools, type AddressPool } from '../network/index.js';
 import type { CliContext } from './context.js';
 import { lazyBuiltin, trace } from '../util/index.js';
@@ -70,12 +70,8 @@ export function withDaemonEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T
  * withEngine for a short verb that only reads (`ps`, `images`, `inspect`): it works on a disk full to the byte too,
  * with the database opened for it alone (meta/db.ts).
  */
-export function withReadEngine<T>(
-  ctx: CliContext,
-  fn: (w: Wharf) => Promise<T>,
-  opts: { daemon?: boolean } = {},
-): Promise<T> {
-  return withEngine(ctx, fn, { ...opts, shortRead: true });
+export function withReadEngine<T>(ctx: CliContext, fn: (w: Wharf) => Promise<T>): Promise<T> {
+  return withEngine(ctx, fn, { shortRead: true });
 }
 
 const isAsyncIterator = (r: unknown): r is AsyncIterableIterator<unknown> =>
@@ -182,6 +178,14 @@ export function diskFullError(err: unknown, root: string): WharfError | undefine
   return new WharfError('UNAVAILABLE', `no space left on device: the database ${root}/wharf.db cannot grow`, {
     cause: err,
   });
+}
+
+/**
+ * The line for an engine error that a verb reports itself before going on (`rm a b`, `volume rm`, `rename`): a full
+ * disk said as such (diskFullError), the daemon's prefix where the engine's call was marked (errors.ts).
+ */
+export function engineErrorLine(ctx: CliContext, err: unknown): string {
+  return formatError(diskFullError(err, ctx.globals().root) ?? err, false);
 }
 
 /** commander reducer for repeatable options (`-f a -f b`). */

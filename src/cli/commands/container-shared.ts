@@ -5,8 +5,8 @@ import { parseDockerTime } from '../../util/index.js';
 import type { Wharf } from '../../engine/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
-import { diskFullError } from '../engine.js';
-import { errorText, exitCodeFor, formatError, markDaemonSide } from '../errors.js';
+import { diskFullError, engineErrorLine } from '../engine.js';
+import { errorText, exitCodeFor, markDaemonSide } from '../errors.js';
 
 /** The `container` management command, created once and shared by every file that adds container verbs. */
 export function containerGroup(program: Command): Command {
@@ -122,7 +122,7 @@ export async function forEachContainer(
     try {
       await fn(n);
     } catch (err) {
-      ctx.stderr.write(`${formatError(diskFullError(err, ctx.globals().root) ?? err, false)}\n`);
+      ctx.stderr.write(`${engineErrorLine(ctx, err)}\n`);
       // `missingIsFine` (`rm -f`): the docker CLI says a container is missing and goes on, exit 0 (`rm -f x` in a
       // script's clean-up must not fail when x is already gone).
       if (!(opts.missingIsFine && codeOf(err) === 'NOT_FOUND')) ctx.setExitCode(1);

@@ -7,7 +7,7 @@ import type { StartOptions } from '../../container/index.js';
 import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { formatError, markDaemonSide } from '../errors.js';
-import { confirm, diskFullError, withDaemonEngine, withEngine } from '../engine.js';
+import { confirm, diskFullError, engineErrorLine, withDaemonEngine, withEngine } from '../engine.js';
 import { humanSize } from '../../util/index.js';
 import {
   containerGroup,
@@ -352,7 +352,7 @@ function verbs(parent: Command, ctx: CliContext): void {
           await w.containers.rename(name, newName);
         } catch (err) {
           // docker CLI 28 (container/rename.go): the daemon's error, then a line of its own.
-          ctx.stderr.write(`${formatError(diskFullError(err, ctx.globals().root) ?? err, false)}\n`);
+          ctx.stderr.write(`${engineErrorLine(ctx, err)}\n`);
           ctx.stderr.write(`Error: failed to rename container named ${name}\n`);
           ctx.setExitCode(1);
         }

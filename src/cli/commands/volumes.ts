@@ -5,8 +5,7 @@ import type { Wharf } from '../../engine/index.js';
 import { humanSize } from '../../util/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, diskFullError, withDaemonEngine, withEngine } from '../engine.js';
-import { formatError } from '../errors.js';
+import { collect, confirm, engineErrorLine, withDaemonEngine, withEngine } from '../engine.js';
 import { writeInspect } from './container-info.js';
 
 /** Docker's `volume inspect` shape (the library's volumeInspect). */
@@ -122,7 +121,7 @@ export function register(program: Command, ctx: CliContext): void {
             await w.volumes.remove(n, { force: o.force === true });
             ctx.stdout.write(`${n}\n`);
           } catch (err) {
-            ctx.stderr.write(`${formatError(diskFullError(err, ctx.globals().root) ?? err, false)}\n`);
+            ctx.stderr.write(`${engineErrorLine(ctx, err)}\n`);
             ctx.setExitCode(1);
           }
         }
