@@ -7,6 +7,7 @@ import { WharfError } from '../errors/index.js';
 import type { OciProcess } from './oci-spec.js';
 import { classifyRuncError, runcErrorMessage, type Runc } from './runc.js';
 import { detachMatcher } from './monitor.js';
+import { makeExecScratch } from './exec-scratch.js';
 import { FlowGate, lazyBuiltin, spawn } from '../util/index.js';
 
 const os = lazyBuiltin<typeof Os>('node:os'); // on first use: node:os costs ~1 ms of start-up
@@ -53,7 +54,7 @@ export interface ExecHandle {
 
 /** `runc exec` into a running container; errors such as a missing command reject `exit` with a WharfError. */
 export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandle> {
-  const tmp = await fsp.mkdtemp(path.join(os().tmpdir(), 'wharf-exec-'));
+  const tmp = await makeExecScratch(os().tmpdir());
   const processFile = path.join(tmp, 'process.json');
   const logFile = path.join(tmp, 'runc.log');
   const pidFile = path.join(tmp, 'pid');

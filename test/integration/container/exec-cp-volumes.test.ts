@@ -48,6 +48,33 @@ test('exec: output, exit codes, -e, -w, -u, stdin with -i, errors for a stopped 
   assert.equal(nf.stderr.trim().split('\n').length, 1, nf.stderr);
   const cat = ok(await f.cli(['exec', '-i', 'ex', 'cat'], { input: 'piped in\n' }), 'exec -i');
   assert.equal(cat.stdout, 'piped in\n');
+
+  // An exec client killed mid-exec cannot remove its scratch dir (runc's process.json, pid file, log); the next
+  // exec removes it once it is a minute old. TMPDIR keeps this test's dirs apart from every other exec's.
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-exec-tmp-'));
+  try {
+    const scratchParent = path.join(tmp, `wharf-exec-${process.getuid?.() ?? 0}`);
+    const client = spawn(WHARF_BIN, ['--root', f.root, 'exec', 'ex', 'sleep', '30'], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: 'ignore',
+    });
+    let started = '';
+    await until(async () => {
+      const names = await fsp.readdir(scratchParent).catch(() => [] as string[]);
+      started = names.find((n) => n.startsWith(`${client.pid}-`)) ?? '';
+      return started !== '';
+    }, "the exec client's scratch dir");
+    const gone = new Promise((resolve) => client.on('exit', resolve));
+    client.kill('SIGKILL');
+    await gone;
+    const left = path.join(scratchParent, started);
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    await fsp.utimes(left, anHourAgo, anHourAgo);
+    ok(await f.cli(['exec', 'ex', 'true'], { env: { TMPDIR: tmp } }), 'exec after a killed one');
+    assert.deepEqual(await fsp.readdir(scratchParent), [], "the killed client's dir and the finished exec's are gone");
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
   ok(await f.cli(['stop', '-t', '0', 'ex']), 'stop');
   const stopped = await f.cli(['exec', 'ex', 'true']);
   assert.equal(stopped.code, 1);
