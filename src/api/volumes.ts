@@ -1,5 +1,4 @@
-import { volumeFilters, volumeInspect } from '../container/index.js';
-import { WharfError } from '../errors/index.js';
+import { unknownVolumeDriver, volumeFilters, volumeInspect } from '../container/index.js';
 import { boolParam, filtersParam, readJson, sendEmpty, sendJson, type ApiRequest } from './context.js';
 
 function specsOf(r: ApiRequest): string[] {
@@ -23,11 +22,7 @@ export async function createVolumeHandler(r: ApiRequest): Promise<void> {
     Labels?: Record<string, string> | null;
     DriverOpts?: Record<string, string> | null;
   }>(r.req);
-  if (body.Driver && body.Driver !== 'local')
-    throw new WharfError(
-      'NOT_FOUND',
-      `error looking up volume plugin ${body.Driver}: plugin "${body.Driver}" not found`,
-    );
+  if (body.Driver && body.Driver !== 'local') throw unknownVolumeDriver(body.Driver, body.Name);
   const v = await r.wharf.volumes.create({
     ...(body.Name ? { name: body.Name } : {}),
     ...(body.Labels ? { labels: body.Labels } : {}),

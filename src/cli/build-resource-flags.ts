@@ -17,7 +17,7 @@ import {
 } from '../container/index.js';
 import type { SpecOptions } from '../runtime/index.js';
 import { checkedBy, collectCheckedBy } from './flag-values.js';
-import { flagValue, goParseInt, parseUlimit, ramBytes, swapBytes } from './resource-flags.js';
+import { flagValue, goParseInt, intFlag, parseUlimit, ramBytes, swapBytes } from './resource-flags.js';
 
 export interface BuildResourceFlags {
   cgroupParent?: string;
@@ -33,8 +33,6 @@ export interface BuildResourceFlags {
   ulimit: string[];
   securityOpt: string[];
 }
-
-const intFlag = checkedBy((s) => goParseInt(s));
 
 export function buildResourceFlags(cmd: Command): Command {
   return (

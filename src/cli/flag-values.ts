@@ -29,3 +29,12 @@ export function collectCheckedBy(parse: (value: string) => unknown): (value: str
   const check = checkedBy(parse);
   return (value, previous) => [...previous, check(value)];
 }
+
+/**
+ * docker's `--filter` (opts.FilterOpt): repeatable, each value `name=value`, checked while the flags are parsed
+ * (`invalid argument "x" for "--filter" flag: bad format of filter (expected name=value)`, exit 125), before a prune
+ * asks for its confirmation.
+ */
+export const filterFlag = collectCheckedBy((value) => {
+  if (value !== '' && !value.includes('=')) throw new Error('bad format of filter (expected name=value)');
+});

@@ -142,8 +142,21 @@ class MissingKey extends Error {
   }
 }
 
+/** A field a template reads that a list row's Go type does not have (docker's formatter contexts are structs). */
+class UnknownField extends Error {
+  constructor(
+    readonly expr: string,
+    key: string,
+    type: string,
+  ) {
+    super(`can't evaluate field ${key} in type ${type}`);
+  }
+}
+
 /** Set while a template runs with `missingkey: 'error'`: the fields that are not an error when absent. */
 let missingKeyIsError: { known: ReadonlySet<string> } | undefined;
+/** Set while a list's template runs on its rows: the rows' Go type and the fields it has beyond a row's own. */
+let rowType: { name: string; known: ReadonlySet<string> } | undefined;
 
 function field(obj: unknown, pathExpr: string): unknown {
   let cur = obj;
@@ -153,7 +166,11 @@ function field(obj: unknown, pathExpr: string): unknown {
       throw new WharfError('INVALID_ARGUMENT', `template: can't evaluate field ${part} in type ${typeof cur}`);
     const o = cur as Record<string, unknown>;
     if (part in o) cur = o[part];
-    else {
+    else if (rowType && LIST_ROWS.has(o)) {
+      // A struct's fields and methods, by their exact names: what the type lacks is Go's execution error.
+      if (!rowType.known.has(part)) throw new UnknownField(pathExpr, part, rowType.name);
+      cur = undefined;
+    } else {
       // Go templates address struct fields by their exact name; accept a case-insensitive match for maps we build.
       const k = Object.keys(o).find((x) => x.toLowerCase() === part.toLowerCase());
       if (k === undefined && missingKeyIsError && !missingKeyIsError.known.has(part) && !Array.isArray(o))
@@ -282,24 +299,26 @@ export interface Template {
  */
 export function compileTemplate(
   src: string,
-  opts: { missingKey?: 'error'; known?: ReadonlySet<string> } = {},
+  opts: { missingKey?: 'error'; known?: ReadonlySet<string>; rowType?: RowType } = {},
 ): Template {
   const nodes = parse(tokenize(src.replace(/\\t/g, '\t').replace(/\\n/g, '\n')));
+  const rows = opts.rowType && { name: opts.rowType.name, known: new Set(opts.rowType.fields) };
   return {
     render(dot: unknown) {
       const out: string[] = [];
-      const saved = missingKeyIsError;
+      const saved = [missingKeyIsError, rowType] as const;
       missingKeyIsError = opts.missingKey === 'error' ? { known: opts.known ?? new Set() } : undefined;
+      rowType = rows;
       try {
         exec(nodes, dot, out);
       } catch (err) {
-        if (!(err instanceof MissingKey)) throw err;
+        if (!(err instanceof MissingKey || err instanceof UnknownField)) throw err;
         throw new WharfError(
           'INVALID_ARGUMENT',
           `template: :${goPosition(src, err.expr)}: executing "" at <${err.expr}>: ${err.message}`,
         );
       } finally {
-        missingKeyIsError = saved;
+        [missingKeyIsError, rowType] = saved;
       }
       return out.join('');
     },
@@ -318,21 +337,64 @@ function goPosition(src: string, expr: string): string {
 }
 
 /**
+ * A list's rows as docker's formatter has them: a Go struct (`name`, as Go's errors name it) whose `fields` (fields
+ * and methods) are all a template may read; a row object may leave some out (they print `<no value>`). Docker runs
+ * `ps`'s template once on an empty row before it lists (`checkFirst`), so a bad field fails even with no rows.
+ */
+export interface RowType {
+  name: string;
+  fields: readonly string[];
+  checkFirst?: boolean;
+}
+
+/** The fields every docker formatter context has (its embedded HeaderContext). */
+const HEADER_CONTEXT = ['Header', 'FullHeader'];
+
+/**
  * Render rows for a list command's `--format`: 'table' (default columns), 'table TEMPLATE' (header from the
- * column names), 'json' (one JSON object per line), or a plain template (one line per row).
+ * column names), 'json' (one JSON object per line), or a plain template (one line per row). With the rows' `type`,
+ * a field the type lacks fails as docker's formatter fails ("template parsing error: template: …").
  */
 export function renderList<T extends Record<string, unknown>>(
   rows: readonly T[],
   format: string | undefined,
   defaultTable: string,
   headers: Record<string, string>,
+  type?: RowType,
 ): string {
   const f = format?.trim() || 'table';
   if (f === 'json') return rows.map((r) => goJson(r) + '\n').join('');
   for (const r of rows) LIST_ROWS.add(r);
   const isTable = f === 'table' || f.startsWith('table ');
   const tmplSrc = f === 'table' ? defaultTable : isTable ? f.slice(6) : f;
-  const tmpl = compileTemplate(tmplSrc);
+  const rowType = type && { ...type, fields: [...type.fields, ...HEADER_CONTEXT] };
+  const tmpl = compileTemplate(tmplSrc, rowType ? { rowType } : {});
+  if (rowType?.checkFirst) {
+    const empty = {};
+    LIST_ROWS.add(empty);
+    prefixed('failed to execute template: ', () => tmpl.render(empty));
+  }
+  if (rowType) return prefixed('template parsing error: ', () => renderRows(rows, tmpl, tmplSrc, isTable, headers));
+  return renderRows(rows, tmpl, tmplSrc, isTable, headers);
+}
+
+/** Run `fn`; a template's error gets docker's words before it. */
+function prefixed<T>(prefix: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof WharfError) || !err.message.startsWith('template: ')) throw err;
+    throw new WharfError('INVALID_ARGUMENT', prefix + err.message);
+  }
+}
+
+function renderRows(
+  rows: readonly Record<string, unknown>[],
+  tmpl: Template,
+  tmplSrc: string,
+  isTable: boolean,
+  headers: Record<string, string>,
+): string {
   if (!isTable) return rows.map((r) => tmpl.render(r) + '\n').join('');
   const names: Record<string, string> = {};
   for (const m of tmplSrc.matchAll(/\.([A-Za-z][A-Za-z0-9]*)/g)) names[m[1]!] = headers[m[1]!] ?? m[1]!.toUpperCase();

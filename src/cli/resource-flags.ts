@@ -198,7 +198,8 @@ export interface ResourceFlags {
   cgroupns?: string;
 }
 
-const intFlag = checkedBy((s) => goParseInt(s));
+/** An `int` flag's value, checked as pflag parses it (`invalid argument "x" for "--limit" flag: …`). */
+export const intFlag = checkedBy((s) => goParseInt(s));
 const bytes = checkedBy(ramBytes);
 
 /** The flags `update` shares with `run` (docker update --help); values checked as pflag checks them (flag-values.ts). */

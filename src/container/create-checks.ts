@@ -53,7 +53,13 @@ export function checkStorageOpts(opts: Record<string, string>, backing: () => Ba
  */
 export function checkVolumeDriver(driver: string | undefined, createsVolumes: boolean): void {
   if (!driver || driver === 'local' || !createsVolumes) return;
-  throw new WharfError('NOT_FOUND', `error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+  throw unknownVolumeDriver(driver);
+}
+
+/** dockerd's answer for a volume driver other than `local` (it looks for a plugin; Wharf has none), `create NAME: …`. */
+export function unknownVolumeDriver(driver: string, volume?: string): WharfError {
+  const msg = `error looking up volume plugin ${driver}: plugin "${driver}" not found`;
+  return new WharfError('NOT_FOUND', volume ? `create ${volume}: ${msg}` : msg);
 }
 
 /** The mount a path is on, from /proc/self/mountinfo (the longest mount point that contains it). */

@@ -70,5 +70,6 @@ export { splitCpArg, goFileMode, type PathStat } from './cp.js';
 export { waitForCondition, parseWaitCondition, type WaitCondition } from './wait-condition.js';
 export { containerFilters, type ContainerFilter } from './list-filters.js';
 export { volumeInspect, volumeFilters } from './volume-shapes.js';
+export { unknownVolumeDriver } from './create-checks.js';
 export { containerTop } from './top.js';
 export { ContainerNetworks, type ConnectOptions } from './network-attach.js';

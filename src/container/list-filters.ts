@@ -1,4 +1,4 @@
-import { WharfError } from '../errors/index.js';
+import { WharfError, invalidFilter } from '../errors/index.js';
 import type { ImageService } from '../image/index.js';
 import { HEALTH_FILTER_VALUES } from './health.js';
 import type { ObservedContainer } from './types.js';
@@ -37,7 +37,7 @@ export function containerFilters(
       case 'status':
         for (const v of vals) {
           if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(v)) {
-            throw new WharfError('INVALID_ARGUMENT', `invalid filter 'status=${v}'`);
+            throw invalidFilter(`'status=${v}'`);
           }
         }
         out.push(any((c, v) => c.status === v));
@@ -96,7 +96,7 @@ export function containerFilters(
         );
         break;
       default:
-        throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);
+        throw invalidFilter(`'${k}'`);
     }
   }
   return out;

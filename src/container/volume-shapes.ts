@@ -1,4 +1,4 @@
-import { WharfError } from '../errors/index.js';
+import { WharfError, invalidFilter } from '../errors/index.js';
 import type { VolumeRecord, VolumeService } from './volumes.js';
 
 /** Docker's volume shape (`volume inspect`, GET /volumes/{name}, the list of GET /volumes). */
@@ -28,7 +28,7 @@ export function volumeFilters(volumes: VolumeService, specs: readonly string[]):
     else if (k === 'label') {
       const j = val.indexOf('=');
       tests.push((v) => (j < 0 ? val in v.labels : v.labels[val.slice(0, j)] === val.slice(j + 1)));
-    } else throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);
+    } else throw invalidFilter(`'${k}'`);
   }
   return (v) => tests.every((t) => t(v));
 }

@@ -1,4 +1,4 @@
-import { WharfError } from '../errors/index.js';
+import { invalidFilter } from '../errors/index.js';
 import { inspectedEndpoints, networkInspect, type NetworkView } from '../network/index.js';
 import { labelsMatch, splitFilter } from '../util/index.js';
 import type { Wharf } from './wharf.js';
@@ -49,15 +49,14 @@ export function networkFilter(w: Wharf, specs: readonly string[]): (n: NetworkVi
       case 'scope':
         return () => value === 'local';
       case 'type':
-        if (value !== 'custom' && value !== 'builtin')
-          throw new WharfError('INVALID_ARGUMENT', `invalid filter: 'type'='${value}'`);
+        if (value !== 'custom' && value !== 'builtin') throw invalidFilter(`: 'type'='${value}'`);
         return (n: NetworkView) => (value === 'custom') === (n.record !== undefined);
       case 'dangling': {
         const want = value === 'true' || value === '1';
         return (n: NetworkView) => n.record !== undefined && (w.networks.endpoints(n.id).length === 0) === want;
       }
       default:
-        throw new WharfError('INVALID_ARGUMENT', `invalid filter '${name}'`);
+        throw invalidFilter(`'${name}'`);
     }
   });
   return (n) => tests.every((t) => t(n));

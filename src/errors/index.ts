@@ -41,6 +41,15 @@ export class WharfError extends Error {
   }
 }
 
+/**
+ * dockerd's answer to a filter it does not take (`what`: "'name'" or "'name=value'"), which the docker CLI prints as
+ * the daemon's ("Error response from daemon: invalid filter 'x'") even where Wharf's CLI parses the filter itself:
+ * `details.daemonSide` says so (cli/errors.ts).
+ */
+export function invalidFilter(what: string): WharfError {
+  return new WharfError('INVALID_ARGUMENT', `invalid filter ${what}`, { details: { daemonSide: true } });
+}
+
 export function is(err: unknown, code: ErrorCode): err is WharfError {
   return err instanceof WharfError && err.code === code;
 }

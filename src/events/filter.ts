@@ -1,4 +1,4 @@
-import { WharfError } from '../errors/index.js';
+import { invalidFilter } from '../errors/index.js';
 import { familiarName, parseNormalizedNamed } from '../reference/index.js';
 import { splitFilter } from '../util/index.js';
 import type { WharfEvent } from './types.js';
@@ -29,8 +29,7 @@ export function parseEventFilters(specs: readonly string[]): EventFilters {
   const out = new Map<string, string[]>();
   for (const spec of specs) {
     const { name, value } = splitFilter(spec);
-    if (!(EVENT_FILTERS as readonly string[]).includes(name))
-      throw new WharfError('INVALID_ARGUMENT', `invalid filter '${name}'`);
+    if (!(EVENT_FILTERS as readonly string[]).includes(name)) throw invalidFilter(`'${name}'`);
     out.set(name, [...(out.get(name) ?? []), value]);
   }
   return out;

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import type { Digest } from '../digest/index.js';
-import { WharfError } from '../errors/index.js';
+import { invalidFilter } from '../errors/index.js';
 import { parseNormalizedNamed, familiarName, familiarString, type Reference } from '../reference/index.js';
 import type { ContainerConfig } from '../oci/index.js';
 import { labelsMatch, splitFilter } from '../util/index.js';
@@ -191,8 +191,7 @@ export function parseImageFilters(filters: readonly string[]): ImageFilters {
     const { name: k, value: v } = splitFilter(f);
     switch (k) {
       case 'dangling':
-        if (!['true', 'false', '1', '0'].includes(v.toLowerCase()))
-          throw new WharfError('INVALID_ARGUMENT', `invalid filter 'dangling=${v}'`);
+        if (!['true', 'false', '1', '0'].includes(v.toLowerCase())) throw invalidFilter(`'dangling=${v}'`);
         out.dangling = v === 'true' || v === '1';
         break;
       case 'reference':
@@ -210,7 +209,7 @@ export function parseImageFilters(filters: readonly string[]): ImageFilters {
         out.label.push(v);
         break;
       default:
-        throw new WharfError('INVALID_ARGUMENT', `invalid filter '${k}'`);
+        throw invalidFilter(`'${k}'`);
     }
   }
   return out;

@@ -167,7 +167,13 @@ export class NetworkService {
     ]);
     taken.push(parseCidr(DEFAULT_SUBNET));
     const routes = this.#hostRoutes().filter((r) => !others.some((o) => o.bridge === r.dev));
-    const asked = (opts.subnets ?? []).map((s) => parseCidr(s));
+    const asked = (opts.subnets ?? []).map((s) => {
+      try {
+        return parseCidr(s);
+      } catch (err) {
+        throw new WharfError('INVALID_ARGUMENT', `Invalid subnet ${s} : ${(err as Error).message}`); // dockerd's words
+      }
+    });
     const gateways = opts.gateways ?? [];
     const ranges = opts.ipRanges ?? [];
     if (gateways.length > asked.length || ranges.length > asked.length)

@@ -3,6 +3,7 @@ import { WharfError, is } from '../errors/index.js';
 import { DigestStream, type Digest } from '../digest/index.js';
 import {
   DEFAULT_TAG,
+  familiarName,
   familiarString,
   formatReference,
   parseNormalizedNamed,
@@ -88,7 +89,7 @@ export async function push(engine: TransferEngine, name: string, opts: PushOptio
   if (opts.allTags) {
     const tags = engine.images.records.tags.all().filter((t) => t.repository === repoName);
     if (tags.length === 0)
-      throw new WharfError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarString(parsed)}`);
+      throw new WharfError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarName(parsed)}`);
     refs = tags
       .map((t) => ({ domain: parsed.domain, path: parsed.path, tag: t.tag }))
       .sort((a, b) => a.tag.localeCompare(b.tag));
@@ -98,18 +99,25 @@ export async function push(engine: TransferEngine, name: string, opts: PushOptio
   } else {
     refs = [parsed];
   }
-  for (const r of refs) {
-    if (!engine.images.records.tags.get(formatReference(r))) {
-      throw new WharfError('NOT_FOUND', `An image does not exist locally with the tag: ${familiarString(r)}`);
-    }
-  }
   compressionOf(opts);
   if (opts.compressionFormat === 'zstd' && opts.format === 'docker')
     throw new WharfError('INVALID_ARGUMENT', 'zstd layers need an OCI manifest: leave out the Docker format');
+  // dockerd's order and words: the repository is named first; a repository without any tag here is "An image does
+  // not exist locally with the tag: NAME" (no tag), a missing tag of one that has others "tag does not exist: NAME:TAG".
+  emit({ type: 'message', text: `The push refers to repository [${repoName}]` });
+  for (const r of refs) {
+    if (engine.images.records.tags.get(formatReference(r))) continue;
+    const known = engine.images.records.tags.all().some((t) => t.repository === repoName);
+    throw new WharfError(
+      'NOT_FOUND',
+      known
+        ? `tag does not exist: ${familiarString(r)}`
+        : `An image does not exist locally with the tag: ${familiarName(r)}`,
+    );
+  }
   const client = opts.client ?? RegistryClient.forDomain(parsed.domain, opts.remote ?? {});
   client.allowPush(parsed.path);
   try {
-    emit({ type: 'message', text: `The push refers to repository [${repoName}]` });
     const out: PushResult[] = [];
     for (const r of refs) out.push(await pushOne(engine, client, r, opts, emit));
     return out;

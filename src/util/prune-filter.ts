@@ -1,4 +1,4 @@
-import { WharfError } from '../errors/index.js';
+import { invalidFilter } from '../errors/index.js';
 import { splitFilter } from './filters.js';
 import { parseDockerTime } from './time.js';
 
@@ -22,7 +22,7 @@ export function parsePruneFilter(specs: readonly string[], nowMs = Date.now()): 
         ...(eq < 0 ? {} : { value: value.slice(eq + 1) }),
         negate: name === 'label!',
       });
-    } else throw new WharfError('INVALID_ARGUMENT', `invalid filter '${name}'`);
+    } else throw invalidFilter(`'${name}'`);
   }
   return out;
 }

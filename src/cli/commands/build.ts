@@ -11,7 +11,7 @@ import type { CliContext } from '../context.js';
 
 /** build/ loads on use: other verbs (a container start above all) do not pay for initialising it. */
 export const buildModule = (): Promise<typeof BuildModule> => import('../../build/index.js');
-import { withEngine, collect, confirm } from '../engine.js';
+import { withDaemonEngine, withEngine, collect, confirm } from '../engine.js';
 import { collectCheckedBy } from '../flag-values.js';
 import { pullImage } from './pull-missing.js';
 import { type BuildResourceFlags, buildResourceFlags, buildStepSpec } from '../build-resource-flags.js';
@@ -275,7 +275,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { all?: boolean; force?: boolean }) => {
       if (!o.force && !(await confirm(ctx, 'WARNING! This will remove all dangling build cache.'))) return;
       const { Builder } = await buildModule();
-      await withEngine(ctx, async (w) => {
+      await withDaemonEngine(ctx, async (w) => {
         const r = await new Builder(w).prune();
         for (const id of r.deleted) ctx.stdout.write(`Deleted build cache image: ${id}\n`);
         ctx.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
@@ -285,7 +285,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('du')
     .description('Show build cache disk usage')
     .action(async () =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const u = await new (await buildModule()).Builder(w).diskUsage();
         ctx.stdout.write(
           `Cache entries:\t${u.entries} (${u.active} in use)\nCache mounts:\t${u.cacheMounts.count} (${humanSize(u.cacheMounts.size)})\nReclaimable:\t${humanSize(u.reclaimable)}\nTotal:\t\t${humanSize(u.size)}\n`,

@@ -15,10 +15,12 @@ import {
 import { formatPortMapping, listedPortMappings } from '../../network/index.js';
 import { drained, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
+import { ROW_TYPES } from '../row-types.js';
 import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { markDaemonSide } from '../errors.js';
-import { collect, goTimeString, withDaemonEngine, withEngine, withReadEngine } from '../engine.js';
+import { goTimeString, withDaemonEngine, withEngine, withReadEngine } from '../engine.js';
+import { filterFlag } from '../flag-values.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
 import { portParseError } from './run-flags.js';
 
@@ -32,7 +34,7 @@ function register1(parent: Command, ctx: CliContext): void {
     .option('-n, --last <int>', 'Show n last created containers (includes all states)', '-1')
     .option('-l, --latest', 'Show the latest created container (includes all states)')
     .option('--no-trunc', "Don't truncate output")
-    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect, [])
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', filterFlag, [])
     .option('--format <string>', 'Format output using a custom template')
     .action(
       async (o: {
@@ -91,12 +93,18 @@ function register1(parent: Command, ctx: CliContext): void {
             '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' +
             (o.size ? '\t{{.Size}}' : '');
           ctx.stdout.write(
-            renderList(rows, o.format, table, {
-              ID: 'CONTAINER ID',
-              RunningFor: 'CREATED',
-              CreatedAt: 'CREATED AT',
-              Names: 'NAMES',
-            }),
+            renderList(
+              rows,
+              o.format,
+              table,
+              {
+                ID: 'CONTAINER ID',
+                RunningFor: 'CREATED',
+                CreatedAt: 'CREATED AT',
+                Names: 'NAMES',
+              },
+              ROW_TYPES.container,
+            ),
           );
         }),
     );

@@ -8,7 +8,8 @@ import type { AttachExit, AttachSession } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { formatError, markDaemonSide } from '../errors.js';
 import { confirm, diskFullError, engineErrorLine, withDaemonEngine, withEngine } from '../engine.js';
-import { humanSize } from '../../util/index.js';
+import { humanSize, parsePruneFilter, prunable } from '../../util/index.js';
+import { filterFlag } from '../flag-values.js';
 import {
   containerGroup,
   driveSession,
@@ -369,13 +370,15 @@ export function register(program: Command, ctx: CliContext): void {
   group
     .command('prune')
     .description('Remove all stopped containers')
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', filterFlag, [])
     .option('-f, --force', 'Do not prompt for confirmation')
-    .action(async (o: { force?: boolean }) =>
-      withEngine(ctx, async (w) => {
+    .action(async (o: { filter: string[]; force?: boolean }) =>
+      withDaemonEngine(ctx, async (w) => {
         if (!o.force) {
           if (!(await confirm(ctx, 'WARNING! This will remove all stopped containers.'))) return;
         }
-        const { deleted, reclaimed } = await w.containers.prune();
+        const f = parsePruneFilter(o.filter);
+        const { deleted, reclaimed } = await w.containers.prune((c) => prunable(f, c.created, c.config.Labels ?? {}));
         if (deleted.length) ctx.stdout.write(`Deleted Containers:\n${deleted.map((d) => d + '\n').join('')}\n`);
         ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
       }),

@@ -13,7 +13,7 @@ import {
 import { parseDockerTime } from '../../util/index.js';
 import { compileTemplate } from '../format.js';
 import type { CliContext } from '../context.js';
-import { collect } from '../engine.js';
+import { filterFlag } from '../flag-values.js';
 import { systemGroup } from './system-group.js';
 
 interface EventsFlags {
@@ -89,7 +89,7 @@ function addEventsCommand(parent: Command, ctx: CliContext): void {
     .description('Get real time events (of every Wharf process and container of the root)')
     .option('--since <string>', 'Show all events created since timestamp')
     .option('--until <string>', 'Stream events until this timestamp')
-    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect, [])
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', filterFlag, [])
     .option(
       '--format <string>',
       "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template",

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { WharfError, withDiskFullPlace } from '../../errors/index.js';
 import { shortId } from '../../digest/index.js';
+import { parseNormalizedNamed } from '../../reference/index.js';
 import {
   imageHistory,
   inspectImage,
@@ -14,8 +15,10 @@ import {
 } from '../../image/index.js';
 import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList } from '../format.js';
+import { ROW_TYPES } from '../row-types.js';
 import type { CliContext } from '../context.js';
 import { withDaemonEngine, withEngine, withReadEngine, collect, confirm, goTimeString } from '../engine.js';
+import { filterFlag } from '../flag-values.js';
 import { writeInspect } from './container-info.js';
 import { imagePlatform, requirePlatform } from './image-platform.js';
 import { renderImageTree, type TreeImage } from '../image-tree.js';
@@ -118,13 +121,19 @@ export function register(program: Command, ctx: CliContext): void {
         ? '{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
         : '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
       ctx.stdout.write(
-        renderList(displayRows, o.format, table, {
-          ID: 'IMAGE ID',
-          CreatedSince: 'CREATED',
-          CreatedAt: 'CREATED AT',
-          SharedSize: 'SHARED SIZE',
-          UniqueSize: 'UNIQUE SIZE',
-        }),
+        renderList(
+          displayRows,
+          o.format,
+          table,
+          {
+            ID: 'IMAGE ID',
+            CreatedSince: 'CREATED',
+            CreatedAt: 'CREATED AT',
+            SharedSize: 'SHARED SIZE',
+            UniqueSize: 'UNIQUE SIZE',
+          },
+          ROW_TYPES.image,
+        ),
       );
     });
   const imagesOptions = (c: Command) =>
@@ -132,7 +141,7 @@ export function register(program: Command, ctx: CliContext): void {
       .argument('[REPOSITORY[:TAG]]')
       .option('-a, --all', 'Show all images (default hides intermediate images)')
       .option('--digests', 'Show digests')
-      .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect, [])
+      .option('-f, --filter <filter>', 'Filter output based on conditions provided', filterFlag, [])
       .option(
         '--format <string>',
         'Format output using a custom template: "table", "table TEMPLATE", "json", or a Go template',
@@ -191,12 +200,18 @@ export function register(program: Command, ctx: CliContext): void {
         Comment: r.comment,
       }));
       ctx.stdout.write(
-        renderList(displayRows, o.format, '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', {
-          ID: 'IMAGE',
-          CreatedSince: 'CREATED',
-          CreatedBy: 'CREATED BY',
-          CreatedAt: 'CREATED AT',
-        }),
+        renderList(
+          displayRows,
+          o.format,
+          '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}',
+          {
+            ID: 'IMAGE',
+            CreatedSince: 'CREATED',
+            CreatedBy: 'CREATED BY',
+            CreatedAt: 'CREATED AT',
+          },
+          ROW_TYPES.history,
+        ),
       );
     });
   const historyOptions = (c: Command) =>
@@ -213,8 +228,18 @@ export function register(program: Command, ctx: CliContext): void {
       .action(historyAction);
   historyOptions(program.command('history').description('Show the history of an image'));
 
-  const tagAction = async (src: string, target: string) =>
-    withDaemonEngine(ctx, async (w) => w.images.tag(src, target));
+  const tagAction = async (src: string, target: string) => {
+    // The docker CLI parses the target itself, and says so.
+    try {
+      parseNormalizedNamed(target);
+    } catch (err) {
+      throw new WharfError(
+        'INVALID_ARGUMENT',
+        `Error parsing reference: ${JSON.stringify(target)} is not a valid repository/tag: ${(err as Error).message}`,
+      );
+    }
+    return withDaemonEngine(ctx, async (w) => w.images.tag(src, target));
+  };
   program
     .command('tag')
     .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
@@ -256,13 +281,13 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Remove unused images')
     .option('-a, --all', 'Remove all unused images, not just dangling ones')
     .option('-f, --force', 'Do not prompt for confirmation')
-    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect, [])
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', filterFlag, [])
     .action(async (o: { all?: boolean; force?: boolean; filter: string[] }) => {
       const warning = o.all
         ? 'WARNING! This will remove all images without at least one container associated to them.'
         : 'WARNING! This will remove all dangling images.';
       if (!o.force && !(await confirm(ctx, warning))) return;
-      await withEngine(ctx, async (w) => {
+      await withDaemonEngine(ctx, async (w) => {
         const f = parseImageFilters(o.filter);
         const { events, reclaimed } = await w.images.prune({
           all: o.all ?? false,
@@ -287,8 +312,10 @@ export function register(program: Command, ctx: CliContext): void {
     ref: string | undefined,
     o: { change: string[]; message?: string; platform?: string },
   ) =>
-    withEngine(ctx, async (w) => {
+    withDaemonEngine(ctx, async (w) => {
       const { parsePlatform } = await import('../../oci/index.js');
+      // The docker CLI opens the file itself: one that cannot be opened is its error ("open x.tar: …"), not the daemon's.
+      if (file !== '-') await (await fsp.open(file)).close();
       const img = await w.images.archives.import(file === '-' ? process.stdin : path.resolve(file), {
         changes: o.change,
         ...(o.message ? { message: o.message } : {}),
@@ -362,7 +389,7 @@ export function register(program: Command, ctx: CliContext): void {
       // Opened first: a stream of a file that cannot be opened fails later, as an 'error' event no one listens to yet
       // (a stack trace instead of one line). Destroyed (and so closed) at the end: a load that fails before reading
       // it would leave the file to the garbage collector, which warns on stderr.
-      const fh = o.input ? await fsp.open(path.resolve(o.input)) : undefined;
+      const fh = o.input ? await fsp.open(o.input) : undefined; // its error names the file as given, as docker's
       const src = fh ? fh.createReadStream() : process.stdin;
       try {
         const res = await w.images.archives.load(src, platform ? { platform } : {});

@@ -4,8 +4,10 @@ import { inspectNetwork, networkFilter } from '../../engine/index.js';
 import type { NetworkView } from '../../network/index.js';
 import { parsePruneFilter, prunable } from '../../util/index.js';
 import { renderList } from '../format.js';
+import { ROW_TYPES } from '../row-types.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, diskFullError, withEngine } from '../engine.js';
+import { collect, confirm, diskFullError, withDaemonEngine } from '../engine.js';
+import { filterFlag } from '../flag-values.js';
 import { writeInspect } from './container-info.js';
 
 function keyValues(list: readonly string[]): Record<string, string> {
@@ -60,7 +62,7 @@ export function register(program: Command, ctx: CliContext): void {
           opt: string[];
         },
       ) =>
-        withEngine(ctx, async (w) =>
+        withDaemonEngine(ctx, async (w) =>
           fromDaemon(ctx, async () => {
             const rec = await w.networks.create({
               name,
@@ -84,11 +86,11 @@ export function register(program: Command, ctx: CliContext): void {
     .alias('list')
     .description('List networks')
     .option('-q, --quiet', 'Only display network IDs')
-    .option('-f, --filter <filter>', 'Provide filter values (e.g. "driver=bridge")', collect, [])
+    .option('-f, --filter <filter>', 'Provide filter values (e.g. "driver=bridge")', filterFlag, [])
     .option('--format <string>', 'Format output using a custom template')
     .option('--no-trunc', 'Do not truncate the output')
     .action(async (o: { quiet?: boolean; filter: string[]; format?: string; trunc: boolean }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const keep = networkFilter(w, o.filter);
         // The docker CLI sorts by name.
         const list = w.networks
@@ -113,7 +115,13 @@ export function register(program: Command, ctx: CliContext): void {
           CreatedAt: n.created,
         }));
         ctx.stdout.write(
-          renderList(rows, o.format, '{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}', { ID: 'NETWORK ID' }),
+          renderList(
+            rows,
+            o.format,
+            '{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}',
+            { ID: 'NETWORK ID' },
+            ROW_TYPES.network,
+          ),
         );
       }),
     );
@@ -125,7 +133,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --format <string>', 'Format output using a custom template')
     .option('-v, --verbose', 'Verbose output for diagnostics')
     .action(async (names: string[], o: { format?: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const out: unknown[] = [];
         for (const n of names) {
           const v = w.networks.get(n);
@@ -147,7 +155,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<NETWORK...>')
     .option('-f, --force', 'Do not error if the network does not exist')
     .action(async (names: string[], o: { force?: boolean }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         for (const n of names) {
           try {
             await w.networks.remove(n);
@@ -166,9 +174,9 @@ export function register(program: Command, ctx: CliContext): void {
     .command('prune')
     .description('Remove all unused networks')
     .option('-f, --force', 'Do not prompt for confirmation')
-    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect, [])
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', filterFlag, [])
     .action(async (o: { force?: boolean; filter: string[] }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         parsePruneFilter(o.filter); // a bad filter fails before the prompt, as docker's
         if (
           !o.force &&
@@ -192,7 +200,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--link <list>', 'Add link to another container', collect, [])
     .option('--driver-opt <strings>', 'driver options for the network', collect, [])
     .action(async (net: string, container: string, o: { alias: string[]; ip?: string; ip6?: string }) =>
-      withEngine(ctx, (w) =>
+      withDaemonEngine(ctx, (w) =>
         fromDaemon(ctx, () =>
           w.containerNetworks.connect(container, net, {
             aliases: o.alias,
@@ -210,7 +218,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<CONTAINER>')
     .option('-f, --force', 'Force the container to disconnect from a network')
     .action(async (net: string, container: string, o: { force?: boolean }) =>
-      withEngine(ctx, (w) =>
+      withDaemonEngine(ctx, (w) =>
         fromDaemon(ctx, () => w.containerNetworks.disconnect(container, net, { force: o.force === true })),
       ),
     );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type * as Readline from 'node:readline';
-import { WharfError, is } from '../../errors/index.js';
+import { WharfError, is, invalidFilter } from '../../errors/index.js';
 import { parseNormalizedNamed, repositoryName } from '../../reference/index.js';
 import {
   CredentialStore,
@@ -14,7 +14,10 @@ import {
 import type { TransferEvent } from '../../transfer/index.js';
 import { renderList } from '../format.js';
 import type { CliContext } from '../context.js';
-import { withEngine } from '../engine.js';
+import { markDaemonSide, withErrorPrefix } from '../errors.js';
+import { intFlag } from '../resource-flags.js';
+import { withDaemonEngine, withEngine } from '../engine.js';
+import { filterFlag } from '../flag-values.js';
 import { requirePlatform } from './image-platform.js';
 import { humanSize, lazyBuiltin } from '../../util/index.js';
 import type { Writable } from 'node:stream';
@@ -154,7 +157,7 @@ function registerTransfer(program: Command, ctx: CliContext): void {
       name: string,
       o: NetworkFlags & { allTags?: boolean; platform?: string; quiet?: boolean; maxConcurrent: string },
     ) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const domain = parseNormalizedNamed(name).domain;
         const results = await w.registries.pull(name, {
           remote: remoteOptionsFor(domain, o),
@@ -252,7 +255,10 @@ function registerAccounts(program: Command, ctx: CliContext): void {
       const opts = remoteOptionsFor(domain, o);
       const store = opts.credentials as CredentialStore;
       if (o.password !== undefined && o.passwordStdin)
-        throw new WharfError('INVALID_ARGUMENT', '--password and --password-stdin are mutually exclusive');
+        throw new WharfError(
+          'INVALID_ARGUMENT',
+          'conflicting options: cannot specify both --password and --password-stdin',
+        );
       if (o.passwordStdin && !o.username)
         throw new WharfError('INVALID_ARGUMENT', 'Must provide --username with --password-stdin');
       if (o.password !== undefined)
@@ -271,7 +277,9 @@ function registerAccounts(program: Command, ctx: CliContext): void {
       if (!creds) {
         if (username === undefined || password === undefined) {
           if (!process.stdin.isTTY)
-            throw new WharfError('INVALID_ARGUMENT', 'Cannot perform an interactive login from a non TTY device');
+            throw withErrorPrefix(
+              new WharfError('INVALID_ARGUMENT', 'Cannot perform an interactive login from a non TTY device'),
+            );
           if (username === undefined) username = (await readSecretLine(ctx, 'Username: ', false)).trim();
           if (password === undefined) password = await readSecretLine(ctx, 'Password: ', true);
         }
@@ -283,12 +291,15 @@ function registerAccounts(program: Command, ctx: CliContext): void {
       try {
         await client.checkLogin();
       } catch (err) {
+        // dockerd checks the login: its failures are the daemon's answer.
         if (is(err, 'UNAUTHORIZED') || is(err, 'DENIED')) {
-          throw new WharfError(err.code, `login to ${domain} failed: unauthorized: incorrect username or password`, {
-            cause: err,
-          });
+          throw markDaemonSide(
+            new WharfError(err.code, `login to ${domain} failed: unauthorized: incorrect username or password`, {
+              cause: err,
+            }),
+          );
         }
-        throw err;
+        throw markDaemonSide(err);
       } finally {
         client.close();
       }
@@ -317,17 +328,18 @@ function registerAccounts(program: Command, ctx: CliContext): void {
       .option(
         '-f, --filter <filter>',
         'Filter output: stars=N, is-official=true|false, is-automated=true|false',
-        (v: string, prev: string[]) => [...prev, v],
+        filterFlag,
         [] as string[],
       )
       .option('--format <string>', 'Pretty-print search using a Go template')
-      .option('--limit <int>', 'Max number of search results', '25')
+      .option('--limit <int>', 'Max number of search results', intFlag, '25')
       .option('--no-trunc', "Don't truncate output"),
   ).action(
     async (term: string, o: NetworkFlags & { filter: string[]; format?: string; limit: string; trunc?: boolean }) => {
-      const limit = Number(o.limit);
+      // As dockerd: 0 is its default (25), and the range is its check.
+      const limit = Number(o.limit) || 25;
       if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-        throw new WharfError('INVALID_ARGUMENT', `invalid --limit ${o.limit}: must be between 1 and 100`);
+        throw markDaemonSide(new WharfError('INVALID_ARGUMENT', `Limit ${o.limit} is outside the range of [1, 100]`));
       const filters = parseSearchFilters(o.filter);
       const target = searchTarget(term);
       const opts = remoteOptionsFor(target.endpoint.domain, o);
@@ -339,7 +351,10 @@ function registerAccounts(program: Command, ctx: CliContext): void {
         : target.endpoint;
       const client = new RegistryClient(endpoint, opts);
       try {
-        const results = (await client.search(target.query, limit)).filter(
+        const found = await client.search(target.query, limit).catch((err: unknown) => {
+          throw markDaemonSide(err); // dockerd searches: its failures are the daemon's answer
+        });
+        const results = found.filter(
           (r) =>
             r.starCount >= filters.stars &&
             (filters.official === undefined || r.isOfficial === filters.official) &&
@@ -388,16 +403,15 @@ function parseSearchFilters(list: string[]): { stars: number; official?: boolean
     const key = eq < 0 ? f : f.slice(0, eq);
     const value = eq < 0 ? '' : f.slice(eq + 1);
     const bool = () => {
-      if (value !== 'true' && value !== 'false')
-        throw new WharfError('INVALID_ARGUMENT', `invalid filter '${f}': want ${key}=true or ${key}=false`);
+      if (value !== 'true' && value !== 'false') throw invalidFilter(`'${f}': want ${key}=true or ${key}=false`);
       return value === 'true';
     };
     if (key === 'stars') {
-      if (!/^\d+$/.test(value)) throw new WharfError('INVALID_ARGUMENT', `invalid filter 'stars=${value}'`);
+      if (!/^\d+$/.test(value)) throw invalidFilter(`'stars=${value}'`);
       out.stars = Number(value);
     } else if (key === 'is-official') out.official = bool();
     else if (key === 'is-automated') out.automated = bool();
-    else throw new WharfError('INVALID_ARGUMENT', `invalid filter '${key}'`);
+    else throw invalidFilter(`'${key}'`);
   }
   return out;
 }

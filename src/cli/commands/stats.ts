@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Wharf } from '../../engine/index.js';
 import type { StatsSample } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
-import { withEngine } from '../engine.js';
+import { withDaemonEngine } from '../engine.js';
 import { renderList } from '../format.js';
 import { STATS_HEADERS, STATS_TABLE, statsRow, type StatsRow } from '../stats-format.js';
 import { containerGroup } from './container-shared.js';
@@ -50,7 +50,7 @@ function statsVerb(parent: Command, ctx: CliContext): void {
     .option('--no-stream', 'Disable streaming stats and only pull the first result')
     .option('--no-trunc', 'Do not truncate output')
     .action(async (names: string[], o: StatsFlags) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         // commander's --no-x options default x to true: stream unless --no-stream; truncate unless --no-trunc.
         const stream = (o as { stream?: boolean }).stream !== false && o.noStream !== true;
         const noTrunc = (o as { trunc?: boolean }).trunc === false || o.noTrunc === true;

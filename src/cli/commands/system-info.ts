@@ -5,7 +5,7 @@ import { collectInfo as engineInfo, versionLine } from '../../engine/info.js';
 import { findInitBinary } from '../../runtime/index.js';
 import { compileTemplate } from '../format.js';
 import type { CliContext } from '../context.js';
-import { withEngine } from '../engine.js';
+import { withDaemonEngine } from '../engine.js';
 import { wharfVersion } from '../version.js';
 import { remoteOptionsFor } from './registry-client.js';
 import { systemGroup } from './system-group.js';
@@ -187,7 +187,7 @@ function addInfo(parent: Command, ctx: CliContext): void {
     .description('Display system-wide information')
     .option('-f, --format <string>', "Format output using a custom template:\n'json': Print in JSON format")
     .action(async (o: { format?: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const info = await collectInfo(w);
         render(ctx, info, o.format, () => infoText(info));
       }),

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
 import { humanSize, parsePruneFilter, prunable } from '../../util/index.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, withEngine } from '../engine.js';
+import { withDaemonEngine, confirm } from '../engine.js';
+import { filterFlag } from '../flag-values.js';
 import { buildModule } from './build.js';
 import { systemGroup } from './system-group.js';
 
@@ -26,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('prune')
     .description('Remove unused data')
     .option('-a, --all', 'Remove all unused images not just dangling ones')
-    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect, [])
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', filterFlag, [])
     .option('-f, --force', 'Do not prompt for confirmation')
     .option('--volumes', 'Prune anonymous volumes')
     .action(async (o: { all?: boolean; filter: string[]; force?: boolean; volumes?: boolean }) => {
@@ -34,7 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (o.volumes && f.until !== undefined)
         throw new WharfError('INVALID_ARGUMENT', 'ERROR: The "until" filter is not supported with "--volumes"');
       if (!o.force && !(await confirm(ctx, pruneWarning(o)))) return;
-      await withEngine(ctx, async (w) => {
+      await withDaemonEngine(ctx, async (w) => {
         let total = 0;
         const section = (title: string, lines: readonly string[]) => {
           if (lines.length > 0) ctx.stdout.write(`${title}:\n${lines.map((l) => `${l}\n`).join('')}\n`);

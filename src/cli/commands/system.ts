@@ -5,8 +5,9 @@ import { humanSize, timeAgo } from '../../util/index.js';
 import { commandText, statusText } from '../../container/index.js';
 import { imageDiskUsage, listImages } from '../../image/index.js';
 import { renderTable, renderList } from '../format.js';
+import { ROW_TYPES } from '../row-types.js';
 import type { CliContext } from '../context.js';
-import { withEngine } from '../engine.js';
+import { withDaemonEngine, withEngine } from '../engine.js';
 import { systemGroup } from './system-group.js';
 
 function reclaimableText(reclaimable: number, total: number): string {
@@ -23,7 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-v, --verbose', 'Show detailed information on space usage')
     .option('--format <string>', 'Format output using a custom template')
     .action(async (o: { verbose?: boolean; format?: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const img = imageDiskUsage(w.images);
         const ctrs = [];
         for (const c of await w.containers.list())
@@ -70,9 +71,15 @@ export function register(program: Command, ctx: CliContext): void {
         ];
         if (!o.verbose) {
           ctx.stdout.write(
-            renderList(summary, o.format, '{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', {
-              TotalCount: 'TOTAL',
-            }),
+            renderList(
+              summary,
+              o.format,
+              '{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}',
+              {
+                TotalCount: 'TOTAL',
+              },
+              ROW_TYPES.diskUsage,
+            ),
           );
           return;
         }

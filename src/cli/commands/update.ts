@@ -8,7 +8,7 @@ import {
   type RestartPolicy,
 } from '../../container/index.js';
 import type { CliContext } from '../context.js';
-import { withEngine } from '../engine.js';
+import { withDaemonEngine } from '../engine.js';
 import { checkedBy, parseRational } from '../flag-values.js';
 import { usageErrorText } from '../usage.js';
 import { flagValue, toResourceUpdate, updateResourceFlags, type ResourceFlags } from '../resource-flags.js';
@@ -60,7 +60,7 @@ function updateVerb(parent: Command, ctx: CliContext): void {
       ctx.setExitCode(flagError ? 125 : 1);
       return;
     }
-    await withEngine(ctx, async (w) => {
+    await withDaemonEngine(ctx, async (w) => {
       // As the docker CLI: each container's name on success, the warnings after them, then every error at once.
       const warnings: string[] = [];
       const errors: string[] = [];

@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { WharfError } from '../../errors/index.js';
-import { volumeFilters, volumeInspect, type VolumeRecord } from '../../container/index.js';
+import { unknownVolumeDriver, volumeFilters, volumeInspect, type VolumeRecord } from '../../container/index.js';
+import { markDaemonSide } from '../errors.js';
 import type { Wharf } from '../../engine/index.js';
 import { humanSize } from '../../util/index.js';
 import { renderList } from '../format.js';
+import { ROW_TYPES } from '../row-types.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, engineErrorLine, withDaemonEngine, withEngine } from '../engine.js';
+import { collect, confirm, engineErrorLine, withDaemonEngine } from '../engine.js';
+import { filterFlag } from '../flag-values.js';
 import { writeInspect } from './container-info.js';
 
 /** Docker's `volume inspect` shape (the library's volumeInspect). */
@@ -40,8 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-o, --opt <map>', 'Set driver specific options', collect, [])
     .action(async (name: string | undefined, o: { name?: string; driver: string; label: string[]; opt: string[] }) =>
       withDaemonEngine(ctx, async (w) => {
-        if (o.driver !== 'local')
-          throw new WharfError('UNSUPPORTED', `volume driver ${o.driver} is not supported (only local)`);
+        if (o.driver !== 'local') throw markDaemonSide(unknownVolumeDriver(o.driver, o.name ?? name));
         if (name && o.name && name !== o.name)
           throw new WharfError(
             'INVALID_ARGUMENT',
@@ -62,10 +64,10 @@ export function register(program: Command, ctx: CliContext): void {
     .alias('list')
     .description('List volumes')
     .option('-q, --quiet', 'Only display volume names')
-    .option('-f, --filter <filter>', 'Provide filter values (e.g. dangling=true)', collect, [])
+    .option('-f, --filter <filter>', 'Provide filter values (e.g. dangling=true)', filterFlag, [])
     .option('--format <string>', 'Pretty-print volumes using a Go template')
     .action(async (o: { quiet?: boolean; filter: string[]; format?: string }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         const keep = volumeFilter(w, o.filter);
         const list = w.volumes.list().filter(keep);
         if (o.quiet) {
@@ -83,7 +85,9 @@ export function register(program: Command, ctx: CliContext): void {
           Links: String(w.volumes.users(v.name).length),
           Size: 'N/A',
         }));
-        ctx.stdout.write(renderList(rows, o.format, '{{.Driver}}\t{{.Name}}', { Name: 'VOLUME NAME' }));
+        ctx.stdout.write(
+          renderList(rows, o.format, '{{.Driver}}\t{{.Name}}', { Name: 'VOLUME NAME' }, ROW_TYPES.volume),
+        );
       }),
     );
 
@@ -133,9 +137,9 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Remove unused local volumes')
     .option('-a, --all', 'Remove all unused volumes, not just anonymous ones')
     .option('-f, --force', 'Do not prompt for confirmation')
-    .option('--filter <filter>', 'Provide filter values (e.g. label=<label>)', collect, [])
+    .option('--filter <filter>', 'Provide filter values (e.g. label=<label>)', filterFlag, [])
     .action(async (o: { all?: boolean; force?: boolean; filter: string[] }) =>
-      withEngine(ctx, async (w) => {
+      withDaemonEngine(ctx, async (w) => {
         if (
           !o.force &&
           !(await confirm(ctx, 'WARNING! This will remove anonymous local volumes not used by at least one container.'))

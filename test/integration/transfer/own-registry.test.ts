@@ -89,7 +89,10 @@ test('wharf search finds repositories of our registry', async (t) => {
     ok(await root.cli(['import', await makeBusyboxTar(work), `${addr}/public/findme:1`], { env }), 'import');
     const wrong = await root.cli(['login', '-u', 'bob', '--password-stdin', addr], { env, input: 'nope' });
     assert.equal(wrong.code, 1);
-    assert.equal(wrong.stderr.trim(), `Error: login to ${addr} failed: unauthorized: incorrect username or password`);
+    assert.equal(
+      wrong.stderr.trim(),
+      `Error response from daemon: login to ${addr} failed: unauthorized: incorrect username or password`,
+    );
     ok(await root.cli(['login', '-u', 'bob', '--password-stdin', addr], { env, input: 'hunter2' }), 'login');
     ok(await root.cli(['push', `${addr}/public/findme:1`], { env }), 'push');
     const r = ok(await root.cli(['search', `${addr}/findme`], { env }), 'search');

@@ -110,7 +110,10 @@ test('a multi-arch OCI index: the host platform is chosen, --platform picks anot
 
     const bad = await dst.cli(['pull', '--platform', 'linux/s390x', `${reg.host}/skopeo/multi:1`], { env });
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^Error: no matching manifest for linux\/s390x in the manifest list entries$/m);
+    assert.match(
+      bad.stderr,
+      /^Error response from daemon: no matching manifest for linux\/s390x in the manifest list entries$/m,
+    );
   } finally {
     await dst.cleanup();
   }

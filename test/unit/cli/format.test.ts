@@ -105,3 +105,26 @@ test('the json template function does not escape HTML (docker CLI sets SetEscape
   );
   assert.equal(renderList([{ Repository: '<none>' }], '{{json .}}', '', {}), '{"Repository":"\\u003cnone\\u003e"}\n');
 });
+
+test("a list's row type: a field it lacks fails in Go's words, by exact name; one a row leaves out prints", () => {
+  const type = { name: '*formatter.ContainerContext', fields: ['ID', 'Names', 'LocalVolumes'] };
+  const rows = [{ ID: 'abc', Names: 'web' }];
+  assert.equal(renderList(rows, '{{.ID}} {{.Names}}', '', {}, type), 'abc web\n');
+  assert.equal(renderList(rows, '{{.LocalVolumes}}', '', {}, type), '<no value>\n');
+  assert.throws(
+    () => renderList(rows, 'x {{.Nope}}', '', {}, type),
+    /^WharfError: template parsing error: template: :1:4: executing "" at <\.Nope>: can't evaluate field Nope in type \*formatter\.ContainerContext$/,
+  );
+  // Go's struct fields are case-sensitive (a map's lookup here is not).
+  assert.throws(() => renderList(rows, '{{.id}}', '', {}, type), /can't evaluate field id in type/);
+  // Inside range/with the dot is no longer a row: no type rule there.
+  assert.equal(renderList([{ ID: 'a', Names: 'n' }], '{{with .Names}}{{.}}{{end}}', '', {}, type), 'n\n');
+  // checkFirst: the template is run on an empty row first, so a bad field fails with no rows (docker's ps).
+  assert.equal(renderList([], '{{.Nope}}', '', {}, type), '');
+  assert.throws(
+    () => renderList([], '{{.Nope}}', '', {}, { ...type, checkFirst: true }),
+    /^WharfError: failed to execute template: template: :1:2: executing "" at <\.Nope>: can't evaluate field Nope/,
+  );
+  // Without a type (search, stats) a missing field still prints <no value>.
+  assert.equal(renderList(rows, '{{.Nope}}', '', {}), '<no value>\n');
+});
