@@ -1,10 +1,28 @@
 import { WharfError, type ErrorCode } from '../errors/index.js';
 
+const EXIT_STATUS = Symbol('wharf.exitStatus');
+
+/**
+ * Give one of the docker CLI's own errors its exit status (cli.StatusError): a `--format` template that does not
+ * parse exits 64 in `inspect`, `info`, `version` and `events`.
+ */
+export function withExitStatus<T>(err: T, status: number): T {
+  return mark(err, EXIT_STATUS, status);
+}
+
+/** Set `key` on an error object (a thrown non-object or a frozen one is left as it is). */
+function mark<T>(err: T, key: symbol, value: unknown): T {
+  if (err !== null && typeof err === 'object' && !Object.isFrozen(err)) (err as Record<symbol, unknown>)[key] = value;
+  return err;
+}
+
 /**
  * Docker's exit codes: 125 when the engine itself fails (run/create and flag errors), 126 when the contained command
  * cannot be invoked, 127 when it cannot be found; other commands exit 1 on failure, as the docker CLI does.
  */
 export function exitCodeFor(err: unknown, engineExit = 1): number {
+  const status = (err as { [EXIT_STATUS]?: number } | null)?.[EXIT_STATUS];
+  if (status !== undefined) return status;
   if (err instanceof WharfError) {
     const byCode: Partial<Record<ErrorCode, number>> = { COMMAND_NOT_FOUND: 127, COMMAND_NOT_EXECUTABLE: 126 };
     return byCode[err.code] ?? engineExit;
@@ -22,9 +40,7 @@ const ERROR_PREFIXED = Symbol('wharf.errorPrefixed');
  * such call is (a filter the CLI parses for the engine) says so by `details.daemonSide`.
  */
 export function markDaemonSide<T>(err: T): T {
-  if (err !== null && typeof err === 'object' && !Object.isFrozen(err))
-    (err as { [DAEMON_SIDE]?: boolean })[DAEMON_SIDE] = true;
-  return err;
+  return mark(err, DAEMON_SIDE, true);
 }
 
 /**
@@ -32,9 +48,7 @@ export function markDaemonSide<T>(err: T): T {
  * its others print bare.
  */
 export function withErrorPrefix<T>(err: T): T {
-  if (err !== null && typeof err === 'object' && !Object.isFrozen(err))
-    (err as { [ERROR_PREFIXED]?: boolean })[ERROR_PREFIXED] = true;
-  return err;
+  return mark(err, ERROR_PREFIXED, true);
 }
 
 /**

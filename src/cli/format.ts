@@ -4,6 +4,7 @@
  * and Go's JSON encoding (which escapes <, > and &).
  */
 import { WharfError } from '../errors/index.js';
+import { withExitStatus } from './errors.js';
 
 /**
  * Go's encoding/json output: HTML-safe escapes so `<none>` prints as `\u003cnone\u003e`, as docker does for a list's
@@ -48,19 +49,25 @@ type Node =
   | { t: 'if'; pipe: string; body: Node[]; alt: Node[] }
   | { t: 'with'; pipe: string; body: Node[]; alt: Node[] };
 
-function tokenize(src: string): Array<{ text?: string; action?: string }> {
-  const out: Array<{ text?: string; action?: string }> = [];
+/** A template that does not parse, in Go's words (`template: :LINE: unclosed action`). */
+function parseError(src: string, at: number, what: string): WharfError {
+  return new WharfError('INVALID_ARGUMENT', `template: :${src.slice(0, at).split('\n').length}: ${what}`);
+}
+
+type Token = { text?: string; action?: string; at: number };
+
+function tokenize(src: string): Token[] {
+  const out: Token[] = [];
   let i = 0;
   while (i < src.length) {
     const open = src.indexOf('{{', i);
     if (open < 0) {
-      out.push({ text: src.slice(i) });
+      out.push({ text: src.slice(i), at: i });
       break;
     }
     let text = src.slice(i, open);
     const close = src.indexOf('}}', open);
-    if (close < 0)
-      throw new WharfError('INVALID_ARGUMENT', `template parsing error: unclosed action in ${JSON.stringify(src)}`);
+    if (close < 0) throw parseError(src, open, 'unclosed action');
     let action = src.slice(open + 2, close);
     let next = close + 2;
     if (action.startsWith('- ')) {
@@ -72,16 +79,16 @@ function tokenize(src: string): Array<{ text?: string; action?: string }> {
       const m = /^\s*/.exec(src.slice(next))!;
       next += m[0].length;
     }
-    if (text) out.push({ text });
-    out.push({ action: action.trim() });
+    if (text) out.push({ text, at: i });
+    out.push({ action: action.trim(), at: open });
     i = next;
   }
   return out;
 }
 
-function parse(tokens: Array<{ text?: string; action?: string }>): Node[] {
+function parse(src: string, tokens: Token[]): Node[] {
   let pos = 0;
-  const block = (): { nodes: Node[]; end: 'end' | 'else' | 'eof' } => {
+  const block = (): { nodes: Node[]; end: 'end' | 'else' | 'eof'; at: number } => {
     const nodes: Node[] = [];
     while (pos < tokens.length) {
       const tok = tokens[pos++]!;
@@ -90,8 +97,8 @@ function parse(tokens: Array<{ text?: string; action?: string }>): Node[] {
         continue;
       }
       const a = tok.action!;
-      if (a === 'end') return { nodes, end: 'end' };
-      if (a === 'else') return { nodes, end: 'else' };
+      if (a === 'end') return { nodes, end: 'end', at: tok.at };
+      if (a === 'else') return { nodes, end: 'else', at: tok.at };
       if (a.startsWith('/*')) continue;
       const kw = /^(range|if|with)\s+(.*)$/.exec(a);
       if (kw) {
@@ -100,18 +107,17 @@ function parse(tokens: Array<{ text?: string; action?: string }>): Node[] {
         if (body.end === 'else') {
           const b2 = block();
           alt = b2.nodes;
-          if (b2.end !== 'end') throw new WharfError('INVALID_ARGUMENT', `template parsing error: missing {{end}}`);
-        } else if (body.end !== 'end')
-          throw new WharfError('INVALID_ARGUMENT', `template parsing error: missing {{end}}`);
+          if (b2.end !== 'end') throw parseError(src, src.length, 'unexpected EOF');
+        } else if (body.end !== 'end') throw parseError(src, src.length, 'unexpected EOF');
         nodes.push({ t: kw[1] as 'range' | 'if' | 'with', pipe: kw[2]!, body: body.nodes, alt });
         continue;
       }
       nodes.push({ t: 'action', pipe: a });
     }
-    return { nodes, end: 'eof' };
+    return { nodes, end: 'eof', at: src.length };
   };
   const r = block();
-  if (r.end !== 'eof') throw new WharfError('INVALID_ARGUMENT', `template parsing error: unexpected {{${r.end}}}`);
+  if (r.end !== 'eof') throw parseError(src, r.at, `unexpected {{${r.end}}}`);
   return r.nodes;
 }
 
@@ -155,8 +161,8 @@ class UnknownField extends Error {
 
 /** Set while a template runs with `missingkey: 'error'`: the fields that are not an error when absent. */
 let missingKeyIsError: { known: ReadonlySet<string> } | undefined;
-/** Set while a list's template runs on its rows: the rows' Go type and the fields it has beyond a row's own. */
-let rowType: { name: string; known: ReadonlySet<string> } | undefined;
+/** Set while a template runs on a typed value (`dot`: a list's row, an event): its Go type and the type's fields. */
+let rowType: { name: string; known: ReadonlySet<string>; dot: unknown } | undefined;
 
 function field(obj: unknown, pathExpr: string): unknown {
   let cur = obj;
@@ -166,7 +172,7 @@ function field(obj: unknown, pathExpr: string): unknown {
       throw new WharfError('INVALID_ARGUMENT', `template: can't evaluate field ${part} in type ${typeof cur}`);
     const o = cur as Record<string, unknown>;
     if (part in o) cur = o[part];
-    else if (rowType && LIST_ROWS.has(o)) {
+    else if (rowType && o === rowType.dot) {
       // A struct's fields and methods, by their exact names: what the type lacks is Go's execution error.
       if (!rowType.known.has(part)) throw new UnknownField(pathExpr, part, rowType.name);
       cur = undefined;
@@ -299,23 +305,33 @@ export interface Template {
  */
 export function compileTemplate(
   src: string,
-  opts: { missingKey?: 'error'; known?: ReadonlySet<string>; rowType?: RowType } = {},
+  opts: { missingKey?: 'error'; known?: ReadonlySet<string>; rowType?: RowType; name?: string } = {},
 ): Template {
-  const nodes = parse(tokenize(src.replace(/\\t/g, '\t').replace(/\\n/g, '\n')));
-  const rows = opts.rowType && { name: opts.rowType.name, known: new Set(opts.rowType.fields) };
+  const text = src.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  const name = opts.name ?? '';
+  let nodes: Node[];
+  try {
+    nodes = parse(text, tokenize(text));
+  } catch (err) {
+    // Go names the template in its errors: `template: version:1: unclosed action`.
+    if (name && err instanceof WharfError)
+      throw new WharfError(err.code, err.message.replace(/^template: :/, `template: ${name}:`));
+    throw err;
+  }
+  const known = opts.rowType && new Set(opts.rowType.fields);
   return {
     render(dot: unknown) {
       const out: string[] = [];
       const saved = [missingKeyIsError, rowType] as const;
       missingKeyIsError = opts.missingKey === 'error' ? { known: opts.known ?? new Set() } : undefined;
-      rowType = rows;
+      rowType = opts.rowType && known && { name: opts.rowType.name, known, dot };
       try {
         exec(nodes, dot, out);
       } catch (err) {
         if (!(err instanceof MissingKey || err instanceof UnknownField)) throw err;
         throw new WharfError(
           'INVALID_ARGUMENT',
-          `template: :${goPosition(src, err.expr)}: executing "" at <${err.expr}>: ${err.message}`,
+          `template: ${name}:${goPosition(src, err.expr)}: executing "${name}" at <${err.expr}>: ${err.message}`,
         );
       } finally {
         [missingKeyIsError, rowType] = saved;
@@ -368,23 +384,27 @@ export function renderList<T extends Record<string, unknown>>(
   const isTable = f === 'table' || f.startsWith('table ');
   const tmplSrc = f === 'table' ? defaultTable : isTable ? f.slice(6) : f;
   const rowType = type && { ...type, fields: [...type.fields, ...HEADER_CONTEXT] };
-  const tmpl = compileTemplate(tmplSrc, rowType ? { rowType } : {});
-  if (rowType?.checkFirst) {
-    const empty = {};
-    LIST_ROWS.add(empty);
-    prefixed('failed to execute template: ', () => tmpl.render(empty));
-  }
-  if (rowType) return prefixed('template parsing error: ', () => renderRows(rows, tmpl, tmplSrc, isTable, headers));
+  // docker's words for a template that does not parse: ps's "failed to parse template", the formatter's others.
+  const tmpl = templateWords(rowType?.checkFirst ? 'failed to parse template: ' : 'template parsing error: ', () =>
+    compileTemplate(tmplSrc, rowType ? { rowType } : {}),
+  );
+  if (rowType?.checkFirst) templateWords('failed to execute template: ', () => tmpl.render({}));
+  if (rowType)
+    return templateWords('template parsing error: ', () => renderRows(rows, tmpl, tmplSrc, isTable, headers));
   return renderRows(rows, tmpl, tmplSrc, isTable, headers);
 }
 
-/** Run `fn`; a template's error gets docker's words before it. */
-function prefixed<T>(prefix: string, fn: () => T): T {
+/**
+ * Run `fn`; a template's error (Go's "template: …") gets the docker CLI's words before it, and with `status` that
+ * exit status (its `inspect`, `info`, `version` and `events` exit 64 on a template that does not parse).
+ */
+export function templateWords<T>(prefix: string, fn: () => T, status?: number): T {
   try {
     return fn();
   } catch (err) {
     if (!(err instanceof WharfError) || !err.message.startsWith('template: ')) throw err;
-    throw new WharfError('INVALID_ARGUMENT', prefix + err.message);
+    const out = new WharfError('INVALID_ARGUMENT', prefix + err.message);
+    throw status === undefined ? out : withExitStatus(out, status);
   }
 }
 

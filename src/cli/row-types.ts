@@ -32,6 +32,15 @@ export const ROW_TYPES = {
     name: '*formatter.volumeContext',
     fields: 'Name Driver Scope Mountpoint Labels Label Links Size Group Availability Status'.split(' '),
   },
+  stats: {
+    name: '*container.statsContext',
+    fields: 'Container Name ID CPUPerc MemUsage MemPerc NetIO BlockIO PIDs'.split(' '),
+  },
+  /** `events --format` (not a list: docker runs the template on an empty event first, "Error parsing format: …"). */
+  event: {
+    name: '*events.Message',
+    fields: 'Status ID From Type Action Actor Scope Time TimeNano'.split(' '),
+  },
   diskUsage: {
     name: '*formatter.diskUsageImagesContext',
     fields: 'Type TotalCount Active Size Reclaimable'.split(' '),

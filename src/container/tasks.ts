@@ -167,7 +167,11 @@ export class TaskService {
    */
   async attach(idOrName: string, opts: AttachOptions): Promise<{ record: ObservedContainer; session: AttachSession }> {
     const v = await this.#get(idOrName);
-    if (!v.running) throw new WharfError('CONFLICT', 'You cannot attach to a stopped container, start it first');
+    // The docker CLI finds this itself (it inspects first): its error, printed bare.
+    if (!v.running)
+      throw new WharfError('CONFLICT', 'You cannot attach to a stopped container, start it first', {
+        details: { clientSide: true },
+      });
     if (v.status === 'paused')
       throw new WharfError('CONFLICT', 'You cannot attach to a paused container, unpause it first');
     const socket = monitorPaths(this.#store.paths(v.id).stateDir).socket;

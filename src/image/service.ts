@@ -259,7 +259,8 @@ export class ImageService {
       if (lastRef && users.length > 0 && !opts.force) {
         throw new WharfError(
           'CONFLICT',
-          `conflict: unable to remove repository reference "${familiarString(byName)}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${short}`,
+          // dockerd names the reference as it was given (`busybox`, not `busybox:latest`).
+          `conflict: unable to remove repository reference "${nameOrId}" (must force) - container ${shortId(users[0]!.id)} is using its referenced image ${short}`,
         );
       }
       this.#db.immediate(() => {

@@ -14,11 +14,11 @@ import {
 } from '../../container/index.js';
 import { formatPortMapping, listedPortMappings } from '../../network/index.js';
 import { drained, humanSize, timeAgo } from '../../util/index.js';
-import { compileTemplate, goJson, renderList, renderTable } from '../format.js';
+import { compileTemplate, goJson, renderList, renderTable, templateWords } from '../format.js';
 import { ROW_TYPES } from '../row-types.js';
 import { formatLogEntry } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
-import { markDaemonSide } from '../errors.js';
+import { markDaemonSide, withErrorPrefix } from '../errors.js';
 import { goTimeString, withDaemonEngine, withEngine, withReadEngine } from '../engine.js';
 import { filterFlag } from '../flag-values.js';
 import { containerGroup, parseTimeArg } from './container-shared.js';
@@ -143,8 +143,8 @@ function register1(parent: Command, ctx: CliContext): void {
               for await (const e of w.tasks.logs(name, {
                 follow: o.follow === true,
                 ...(tail !== undefined && tail >= 0 ? { tail } : {}),
-                ...(o.since ? { since: parseTimeArg(o.since) } : {}),
-                ...(o.until ? { until: parseTimeArg(o.until) } : {}),
+                ...(o.since ? { since: logsTime('since', o.since) } : {}),
+                ...(o.until ? { until: logsTime('until', o.until) } : {}),
                 signal: ac.signal,
               })) {
                 const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
@@ -178,7 +178,9 @@ function register1(parent: Command, ctx: CliContext): void {
           const bad = portParseError(port);
           if (bad) throw new WharfError('INVALID_ARGUMENT', `invalid port (${port}): ${bad}`);
           const m = ports.filter((p) => String(p.containerPort) === port && p.protocol === proto);
-          if (m.length === 0) throw new WharfError('NOT_FOUND', `No public port '${want}' published for ${name}`);
+          // The docker CLI's own error, worded with "Error: ".
+          if (m.length === 0)
+            throw withErrorPrefix(new WharfError('NOT_FOUND', `No public port '${want}' published for ${name}`));
           for (const p of m) {
             const ip = p.hostIP === '' ? '0.0.0.0' : p.hostIP;
             ctx.stdout.write(`${ip.includes(':') ? `[${ip}]` : ip}:${p.hostPort}\n`);
@@ -288,7 +290,11 @@ export function writeInspect(ctx: CliContext, out: unknown[], format?: string): 
     ctx.stdout.write(goJson(out, '    ') + '\n');
     return;
   }
-  const t = compileTemplate(format === 'json' ? '{{json .}}' : format, { missingKey: 'error', known: DOCKER_FIELDS });
+  const t = templateWords(
+    'template parsing error: ',
+    () => compileTemplate(format === 'json' ? '{{json .}}' : format, { missingKey: 'error', known: DOCKER_FIELDS }),
+    64,
+  );
   let printed = '';
   const errors: string[] = [];
   for (const x of out) {
@@ -303,5 +309,14 @@ export function writeInspect(ctx: CliContext, out: unknown[], format?: string): 
   if (errors.length > 0) {
     ctx.stderr.write(errors.join(''));
     ctx.setExitCode(1);
+  }
+}
+
+/** `logs --since/--until`: a value that does not parse is the docker client's error, in its words. */
+function logsTime(flag: 'since' | 'until', value: string): Date {
+  try {
+    return parseTimeArg(value);
+  } catch (err) {
+    throw new WharfError('INVALID_ARGUMENT', `invalid value for "${flag}": ${(err as Error).message}`);
   }
 }

@@ -11,7 +11,8 @@ import {
   type WharfEvent,
 } from '../../events/index.js';
 import { parseDockerTime } from '../../util/index.js';
-import { compileTemplate } from '../format.js';
+import { compileTemplate, templateWords } from '../format.js';
+import { ROW_TYPES } from '../row-types.js';
 import type { CliContext } from '../context.js';
 import { filterFlag } from '../flag-values.js';
 import { systemGroup } from './system-group.js';
@@ -30,7 +31,13 @@ const secondsText = (ns: bigint): string => `${ns / 1_000_000_000n}.${String(ns 
 function eventPrinter(format: string | undefined): (e: WharfEvent) => string {
   const f = format?.trim();
   if (!f) return (e) => formatEventLine(e);
-  const tmpl = compileTemplate(f === 'json' ? '{{json .}}' : f);
+  // docker parses the template and runs it on an empty event first: what fails is "Error parsing format: …", exit 64.
+  const tmpl = templateWords(
+    'Error parsing format: ',
+    () => compileTemplate(f === 'json' ? '{{json .}}' : f, { rowType: ROW_TYPES.event }),
+    64,
+  );
+  templateWords('Error parsing format: ', () => tmpl.render({}), 64);
   return (e) => `${tmpl.render(eventTemplateData(e))}\n`;
 }
 

@@ -4,6 +4,7 @@ import type { Wharf } from '../../engine/index.js';
 import type { StatsSample } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { withDaemonEngine } from '../engine.js';
+import { ROW_TYPES } from '../row-types.js';
 import { renderList } from '../format.js';
 import { STATS_HEADERS, STATS_TABLE, statsRow, type StatsRow } from '../stats-format.js';
 import { containerGroup } from './container-shared.js';
@@ -76,7 +77,7 @@ function statsVerb(parent: Command, ctx: CliContext): void {
             if (s.sample) prev.set(s.c.id, s.sample);
             else prev.delete(s.c.id);
           }
-          return renderList(rows, o.format, STATS_TABLE, STATS_HEADERS);
+          return renderList(rows, o.format, STATS_TABLE, STATS_HEADERS, ROW_TYPES.stats);
         };
         let list: Array<{ id: string; shown: string }>;
         try {

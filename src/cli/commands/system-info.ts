@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import type { Wharf } from '../../engine/index.js';
 import { collectInfo as engineInfo, versionLine } from '../../engine/info.js';
 import { findInitBinary } from '../../runtime/index.js';
-import { compileTemplate } from '../format.js';
+import { compileTemplate, templateWords } from '../format.js';
 import type { CliContext } from '../context.js';
 import { withDaemonEngine } from '../engine.js';
 import { wharfVersion } from '../version.js';
@@ -172,13 +172,21 @@ export function versionText(v: Record<string, unknown>): string {
   return rows.map((r) => (r.length > 1 ? r[0]!.padEnd(width) + r[1] : r[0]!)).join('\n') + '\n';
 }
 
-function render(ctx: CliContext, data: Record<string, unknown>, format: string | undefined, text: () => string): void {
+/** `name`: the Go template's name in docker's errors (its `version` template has one, `info`'s not). */
+function render(
+  ctx: CliContext,
+  data: Record<string, unknown>,
+  format: string | undefined,
+  text: () => string,
+  name?: string,
+): void {
   if (!format) {
     ctx.stdout.write(text());
     return;
   }
   const f = format.trim() === 'json' ? '{{json .}}' : format;
-  ctx.stdout.write(`${compileTemplate(f).render(data)}\n`);
+  const tmpl = templateWords('template parsing error: ', () => compileTemplate(f, name ? { name } : {}), 64);
+  ctx.stdout.write(`${tmpl.render(data)}\n`);
 }
 
 function addInfo(parent: Command, ctx: CliContext): void {
@@ -204,6 +212,6 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --format <string>', "Format output using a custom template:\n'json': Print in JSON format")
     .action(async (o: { format?: string }) => {
       const v = await collectVersion();
-      render(ctx, v, o.format, () => versionText(v));
+      render(ctx, v, o.format, () => versionText(v), 'version');
     });
 }

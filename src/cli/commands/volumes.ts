@@ -47,7 +47,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (name && o.name && name !== o.name)
           throw new WharfError(
             'INVALID_ARGUMENT',
-            'conflicting options: either specify --name or provide positional arg, not both',
+            'conflicting options: cannot specify a volume-name through both --name and as a positional arg',
           );
         const v = await w.volumes.create({
           ...((name ?? o.name) ? { name: (name ?? o.name)! } : {}),

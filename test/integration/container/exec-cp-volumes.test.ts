@@ -58,12 +58,13 @@ test('exec: output, exit codes, -e, -w, -u, stdin with -i, errors for a stopped 
       env: { ...process.env, TMPDIR: tmp },
       stdio: 'ignore',
     });
+    // Until runc has written its pid file (the process runs): the dir changes no more, so its age can be set.
     let started = '';
     await until(async () => {
       const names = await fsp.readdir(scratchParent).catch(() => [] as string[]);
       started = names.find((n) => n.startsWith(`${client.pid}-`)) ?? '';
-      return started !== '';
-    }, "the exec client's scratch dir");
+      return started !== '' && (await fsp.readdir(path.join(scratchParent, started))).includes('pid');
+    }, "the exec client's scratch dir with runc's pid file");
     const gone = new Promise((resolve) => client.on('exit', resolve));
     client.kill('SIGKILL');
     await gone;

@@ -34,8 +34,14 @@ test('Go template subset: fields, json, index, join, range, if/else, with, pipes
 });
 
 test('template errors are INVALID_ARGUMENT with a readable message', () => {
-  assert.throws(() => compileTemplate('{{.Id'), /unclosed action/);
-  assert.throws(() => compileTemplate('{{if .Id}}x'), /missing \{\{end\}\}/);
+  assert.throws(() => compileTemplate('{{.Id'), /^WharfError: template: :1: unclosed action$/);
+  assert.throws(() => compileTemplate('a\n{{if .Id}}x'), /^WharfError: template: :2: unexpected EOF$/);
+  assert.throws(() => compileTemplate('{{.Id}}\n\n{{end}}'), /^WharfError: template: :3: unexpected \{\{end\}\}$/);
+  assert.throws(
+    () => renderList([], '{{.Id', '', {}),
+    /^WharfError: template parsing error: template: :1: unclosed action$/,
+  );
+  assert.throws(() => compileTemplate('{{if .Id}}x'), /unexpected EOF/);
   assert.throws(() => compileTemplate('{{nosuchfunc .Id}}').render(dot), /not a function|not defined/);
 });
 
