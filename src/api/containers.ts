@@ -252,15 +252,20 @@ export async function logsHandler(r: ApiRequest): Promise<void> {
     ...(until > 0 ? { until: new Date(until * 1000) } : {}),
     signal: ac.signal,
   });
-  r.res.writeHead(200, {});
-  r.res.flushHeaders();
-  const tty = c.config.Tty === true;
-  const timestamps = boolParam(q, 'timestamps');
-  for await (const e of entries) {
-    const text = formatLogEntry(e, timestamps);
-    const ok = r.res.write(tty ? text : muxFrame(e.stream === 'stderr' ? STDERR : STDOUT, text));
-    if (!ok) await new Promise((resolve) => r.res.once('drain', resolve));
-    if (ac.signal.aborted) break;
+  // The log file is open from here (tasks.logs): a client may remove the container once it has the headers.
+  try {
+    r.res.writeHead(200, {});
+    r.res.flushHeaders();
+    const tty = c.config.Tty === true;
+    const timestamps = boolParam(q, 'timestamps');
+    for await (const e of entries) {
+      const text = formatLogEntry(e, timestamps);
+      const ok = r.res.write(tty ? text : muxFrame(e.stream === 'stderr' ? STDERR : STDOUT, text));
+      if (!ok) await new Promise((resolve) => r.res.once('drain', resolve));
+      if (ac.signal.aborted) break;
+    }
+  } finally {
+    await entries.return(undefined); // closes the file also when the loop never started
   }
   r.res.end();
 }

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { closeSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fsp, read, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -163,12 +163,69 @@ async function rotatedFiles(file: string): Promise<string[]> {
     .map((x) => path.join(dir, x.n));
 }
 
+/** The live log file, held open by a reader: what it wrote stays readable after a rename (rotation) or unlink. */
+interface HeldFile {
+  fd: number;
+  ino: number;
+}
+
+/** Open `file` for reading now (synchronously), or undefined when it does not exist (yet). */
+function holdFile(file: string): HeldFile | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return { fd, ino: fstatSync(fd).ino };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+const readAt = (fd: number, into: Buffer, length: number, position: number): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, into, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+
 /**
  * The entries of a json-file log, oldest first: the rotated files (`file.N` … `file.1`) and then the live file. A
- * missing file reads as empty. Following survives a rotation: the rest of the file that was renamed is read before
- * the new one.
+ * missing file reads as empty. The live file is opened at the call, before the caller answers anyone (an API
+ * handler sends its headers): a container removed right after (docker-py's `containers.run` removes it before it
+ * reads the stream) still has its whole log read, as Docker's reader keeps its file open. Following survives a
+ * rotation: the rest of the renamed file is read through the held descriptor before the new one. Iterate the
+ * result (or `return()` it): that closes the file.
  */
-export async function* readLogs(file: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
+export function readLogs(file: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
+  const held = holdFile(file);
+  const gen = readHeldLogs(file, held, opts);
+  if (!held) return gen;
+  // A generator returned before its first step never runs its body's `finally`: the file is closed here then.
+  let started = false;
+  const first = <T>(step: () => T): T => {
+    started = true;
+    return step();
+  };
+  return Object.assign(Object.create(gen) as AsyncGenerator<LogEntry>, {
+    next: (...args: [] | [unknown]) => first(() => gen.next(...args)),
+    throw: (err: unknown) => first(() => gen.throw(err)),
+    return: (value: unknown) => {
+      if (!started) {
+        started = true;
+        closeSync(held.fd);
+      }
+      return gen.return(value as undefined);
+    },
+  });
+}
+
+async function* readHeldLogs(
+  file: string,
+  heldAtCall: HeldFile | undefined,
+  opts: ReadLogsOptions,
+): AsyncGenerator<LogEntry> {
+  let live = heldAtCall;
   const wantStdout = opts.stdout ?? true;
   const wantStderr = opts.stderr ?? true;
   const keep = (e: LogEntry): boolean => {
@@ -180,104 +237,115 @@ export async function* readLogs(file: string, opts: ReadLogsOptions = {}): Async
   };
   let offset = 0;
   let rest = '';
-  let ino: number | undefined; // the live file's inode as last read
   // One read buffer for the whole read, decoded at once: a new buffer a read (as a ReadStream's) would leave one
   // garbage buffer outside V8's heap per 64 KiB, which the GC lets pile up to tens of MB while a `logs -f` runs.
   const buf = Buffer.allocUnsafe(READ_BUFFER);
   let decoder = new StringDecoder('utf8'); // a character cut by a read's end is finished by the next
-  // Whole lines of `from` from `offset` on; a half-written last line waits for the next pass.
-  const readFrom = async function* (from: string, end?: number): AsyncGenerator<LogEntry> {
-    let size: number;
+  // Whole lines of the open file `fd` from `offset` to `size`; a half-written last line waits for the next pass.
+  const readFd = async function* (fd: number, size: number): AsyncGenerator<LogEntry> {
+    while (offset < size) {
+      const bytesRead = await readAt(fd, buf, Math.min(buf.length, size - offset), offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+      rest += decoder.write(buf.subarray(0, bytesRead));
+      for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        if (line.trim() === '') continue;
+        // A line that is not JSON (an entry torn by a full disk) is skipped, as Docker's json-file reader resets its
+        // decoder on a syntax error and reads on: one lost entry must not make the whole log unreadable.
+        const entry = parseEntry(line);
+        if (entry && keep(entry)) yield entry;
+      }
+    }
+  };
+  // A rotated file, whole.
+  const readPath = async function* (from: string): AsyncGenerator<LogEntry> {
     let fh: FileHandle;
     try {
-      size = end ?? (await fsp.stat(from)).size;
-      if (size <= offset) return;
       fh = await fsp.open(from, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
     try {
-      while (offset < size) {
-        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - offset), offset);
-        if (bytesRead === 0) break;
-        offset += bytesRead;
-        rest += decoder.write(buf.subarray(0, bytesRead));
-        for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
-          const line = rest.slice(0, nl);
-          rest = rest.slice(nl + 1);
-          if (line.trim() === '') continue;
-          // A line that is not JSON (an entry torn by a full disk) is skipped, as Docker's json-file reader resets its
-          // decoder on a syntax error and reads on: one lost entry must not make the whole log unreadable.
-          const entry = parseEntry(line);
-          if (entry && keep(entry)) yield entry;
-        }
-      }
+      yield* readFd(fh.fd, (await fh.stat()).size);
     } finally {
       await fh.close();
     }
+  };
+  const readLive = async function* (): AsyncGenerator<LogEntry> {
+    if (live) yield* readFd(live.fd, fstatSync(live.fd).size);
   };
   const restart = (): void => {
     offset = 0;
     rest = '';
     decoder = new StringDecoder('utf8');
   };
+  const release = (): void => {
+    if (live) closeSync(live.fd);
+    live = undefined;
+  };
+  // What the live file has now; when the path names another file (rotated), the rest of the held one first.
   const readNew = async function* (): AsyncGenerator<LogEntry> {
-    let st: Awaited<ReturnType<typeof fsp.stat>>;
-    try {
-      st = await fsp.stat(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    const st = await fsp.stat(file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
       throw err;
+    });
+    if (st && live && st.ino !== live.ino) {
+      yield* readLive();
+      release();
     }
-    if (ino !== undefined && st.ino !== ino) {
-      // Rotated since the last pass: finish the renamed file (found by its inode), then start the new one.
-      for (const old of await rotatedFiles(file)) {
-        const ost = await fsp.stat(old).catch(() => undefined);
-        if (ost?.ino === ino) yield* readFrom(old);
-      }
+    if (st && !live) {
+      live = holdFile(file);
       restart();
-    } else if (st.size < offset) {
+    } else if (live && st && st.ino === live.ino && st.size < offset) {
       restart(); // cut back (max-file 1) or truncated
     }
-    ino = st.ino;
-    yield* readFrom(file);
+    yield* readLive();
   };
   const readAll = async function* (): AsyncGenerator<LogEntry> {
     for (const old of await rotatedFiles(file)) {
+      // The file held at the call may have been rotated since: it is read last, as the live one.
+      if (live && (await fsp.stat(old).catch(() => undefined))?.ino === live.ino) continue;
       restart();
-      yield* readFrom(old);
+      yield* readPath(old);
     }
     restart();
+    yield* readLive();
     yield* readNew();
   };
 
-  if (opts.tail !== undefined && opts.tail >= 0) {
-    const ring: LogEntry[] = [];
-    if (opts.tail > 0) {
-      for await (const e of readAll()) {
-        ring.push(e);
-        if (ring.length > opts.tail) ring.shift();
+  try {
+    if (opts.tail !== undefined && opts.tail >= 0) {
+      const ring: LogEntry[] = [];
+      if (opts.tail > 0) {
+        for await (const e of readAll()) {
+          ring.push(e);
+          if (ring.length > opts.tail) ring.shift();
+        }
+      } else {
+        for await (const _ of readAll()) void _;
       }
+      yield* ring;
     } else {
-      for await (const _ of readAll()) void _;
+      yield* readAll();
     }
-    yield* ring;
-  } else {
-    yield* readAll();
-  }
-  if (!opts.follow) return;
-  const poll = opts.pollMs ?? 100;
-  for (;;) {
-    if (opts.signal?.aborted) return;
-    const done = opts.stopWhen ? await opts.stopWhen() : false;
-    yield* readNew();
-    if (done) return;
-    try {
-      await sleep(poll, undefined, { signal: opts.signal });
-    } catch {
-      return;
+    if (!opts.follow) return;
+    const poll = opts.pollMs ?? 100;
+    for (;;) {
+      if (opts.signal?.aborted) return;
+      const done = opts.stopWhen ? await opts.stopWhen() : false;
+      yield* readNew();
+      if (done) return;
+      try {
+        await sleep(poll, undefined, { signal: opts.signal });
+      } catch {
+        return;
+      }
     }
+  } finally {
+    release();
   }
 }
 

@@ -368,3 +368,48 @@ test('readLogs reads rotated files oldest first (x.log.2, x.log.1, x.log) and fo
     await fsp.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('readLogs holds the live file from the call: a log removed before the read (a removed container) is read whole', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'wharf-log-'));
+  const openFds = async () => (await fsp.readdir('/proc/self/fd')).length;
+  try {
+    const file = path.join(dir, 'c-json.log');
+    const w = new JsonLogWriter(file);
+    w.write('stdout', Buffer.from('hi\n'));
+    await w.close();
+    const before = await openFds();
+    // docker-py's containers.run: the logs request is answered (headers), then the container is removed, then read.
+    let removed = false;
+    const entries = readLogs(file, { follow: true, stopWhen: () => removed, pollMs: 10 });
+    await fsp.rm(file);
+    removed = true;
+    const got: string[] = [];
+    for await (const e of entries) got.push(e.log);
+    assert.deepEqual(got, ['hi\n']);
+    assert.equal(await openFds(), before, 'the file is closed at the end');
+    // Returned before its first step (an API handler that failed before it read): the file is closed too.
+    await fsp.writeFile(file, '');
+    const unread = readLogs(file);
+    assert.equal(await openFds(), before + 1);
+    await unread.return(undefined);
+    assert.equal(await openFds(), before);
+    // Appended after the call, then removed while following: what was written before the removal is read.
+    const w2 = new JsonLogWriter(file);
+    let gone = false;
+    const following = readLogs(file, { follow: true, stopWhen: () => gone, pollMs: 10 });
+    const reader = (async () => {
+      const out: string[] = [];
+      for await (const e of following) out.push(e.log);
+      return out;
+    })();
+    w2.write('stdout', Buffer.from('a\n'));
+    w2.write('stderr', Buffer.from('b\n'));
+    await w2.close();
+    await fsp.rm(file);
+    gone = true;
+    assert.deepEqual(await reader, ['a\n', 'b\n']);
+    assert.equal(await openFds(), before);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

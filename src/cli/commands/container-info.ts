@@ -174,11 +174,11 @@ function register1(parent: Command, ctx: CliContext): void {
         const ports = c.running ? listedPortMappings(c.network?.ports ?? [], c.network?.proxyPid) : [];
         if (want) {
           const [port = '', proto = 'tcp'] = want.split('/');
-          // The docker CLI's words: the port checked as Go's strconv.ParseUint(port, 10, 16), the argument as typed.
+          // The docker CLI's own errors, worded with "Error: ": the port checked as Go's strconv.ParseUint(port, 10,
+          // 16), the argument as typed.
           const bad = portParseError(port);
-          if (bad) throw new WharfError('INVALID_ARGUMENT', `invalid port (${port}): ${bad}`);
+          if (bad) throw withErrorPrefix(new WharfError('INVALID_ARGUMENT', `invalid port (${port}): ${bad}`));
           const m = ports.filter((p) => String(p.containerPort) === port && p.protocol === proto);
-          // The docker CLI's own error, worded with "Error: ".
           if (m.length === 0)
             throw withErrorPrefix(new WharfError('NOT_FOUND', `No public port '${want}' published for ${name}`));
           for (const p of m) {
