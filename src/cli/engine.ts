@@ -209,7 +209,9 @@ export async function confirm(ctx: CliContext, warning: string): Promise<boolean
 }
 
 /** Go's time.Time String() in UTC: "2023-07-18 23:19:33 +0000 UTC" (docker's CreatedAt). */
-export function goTimeString(d: Date): string {
+export function goTimeString(d: Date, fraction = false): string {
   const iso = d.toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} +0000 UTC`;
+  // Go's String() writes the fractional seconds a time has, trailing zeros dropped (`.681`, none for `.000`).
+  const frac = fraction ? iso.slice(19, 23).replace(/\.?0+$/, '') : '';
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac} +0000 UTC`;
 }

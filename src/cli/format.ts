@@ -210,12 +210,22 @@ function toText(v: unknown): string {
   return String(v);
 }
 
+/**
+ * A list row as docker's formatter contexts marshal themselves (formatter.MarshalJSON: a map of every field, so
+ * sorted by name, HTML-escaped); its methods with arguments (Label) are not fields.
+ */
+function rowJson(row: object): string {
+  const sorted: Record<string, unknown> = {};
+  for (const k of Object.keys(row).sort()) sorted[k] = (row as Record<string, unknown>)[k];
+  return goJson(sorted);
+}
+
 /** The rows `renderList` renders: docker's formatter contexts, whose JSON is HTML-escaped. */
 const LIST_ROWS = new WeakSet<object>();
 
 const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
   // docker CLI's `json` (an Encoder with SetEscapeHTML(false)); a list row marshals itself with the escapes.
-  json: (v) => goJson(v, undefined, typeof v === 'object' && v !== null && LIST_ROWS.has(v)),
+  json: (v) => (typeof v === 'object' && v !== null && LIST_ROWS.has(v) ? rowJson(v) : goJson(v, undefined, false)),
   index: (v, ...keys) =>
     keys.reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[String(k)]), v),
   join: (v, sep) => (Array.isArray(v) ? v.map(toText).join(String(sep)) : toText(v)),
@@ -249,6 +259,15 @@ function evalPipe(pipe: string, dot: unknown): unknown {
       const vals = args.slice(1).map((a) => evalArg(a, dot));
       if (!first) vals.push(prev);
       v = FUNCS[head]!(...vals);
+    } else if (head.startsWith('.') && (args.length > 1 || !first)) {
+      // A method with arguments (`{{.Label "com.docker.compose.project"}}`: a row's function), the pipe's value last.
+      const fn = evalArg(head, dot);
+      const vals = args.slice(1).map((a) => evalArg(a, dot));
+      if (!first) vals.push(prev);
+      if (typeof fn === 'function') v = (fn as (...a: unknown[]) => unknown)(...vals);
+      else if (fn === undefined)
+        v = undefined; // a method the value leaves out (an empty row's)
+      else throw new WharfError('INVALID_ARGUMENT', `template: ${head} is not a function`);
     } else {
       if (args.length > 1) throw new WharfError('INVALID_ARGUMENT', `template: ${head} is not a function`);
       v = evalArg(head, dot);
@@ -379,7 +398,7 @@ export function renderList<T extends Record<string, unknown>>(
   type?: RowType,
 ): string {
   const f = format?.trim() || 'table';
-  if (f === 'json') return rows.map((r) => goJson(r) + '\n').join('');
+  if (f === 'json') return rows.map((r) => rowJson(r) + '\n').join('');
   for (const r of rows) LIST_ROWS.add(r);
   const isTable = f === 'table' || f.startsWith('table ');
   const tmplSrc = f === 'table' ? defaultTable : isTable ? f.slice(6) : f;
@@ -416,8 +435,10 @@ function renderRows(
   headers: Record<string, string>,
 ): string {
   if (!isTable) return rows.map((r) => tmpl.render(r) + '\n').join('');
-  const names: Record<string, string> = {};
+  const names: Record<string, unknown> = {};
   for (const m of tmplSrc.matchAll(/\.([A-Za-z][A-Za-z0-9]*)/g)) names[m[1]!] = headers[m[1]!] ?? m[1]!.toUpperCase();
+  // A method's column (`{{.Label "com.example.x"}}`) is headed by its argument, as docker's header context does it.
+  for (const m of tmplSrc.matchAll(/\.([A-Za-z][A-Za-z0-9]*)\s+["`]/g)) names[m[1]!] = String;
   const headerRow = tmpl.render(names);
   const lines = [headerRow, ...rows.map((r) => tmpl.render(r))];
   return renderTable(lines.map((l) => l.split('\t')));

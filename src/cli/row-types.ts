@@ -9,7 +9,7 @@ export const ROW_TYPES = {
   container: {
     name: '*formatter.ContainerContext',
     fields:
-      'ID Names Image Command CreatedAt RunningFor Ports State Status Size Labels Label Mounts LocalVolumes Networks FieldsUsed'.split(
+      'ID Names Image Command CreatedAt RunningFor Ports State Status Size Labels Label Mounts LocalVolumes Networks Platform FieldsUsed'.split(
         ' ',
       ),
     checkFirst: true,
@@ -26,7 +26,7 @@ export const ROW_TYPES = {
   },
   network: {
     name: '*network.networkContext',
-    fields: 'ID Name Driver Scope IPv6 Internal Labels Label CreatedAt'.split(' '),
+    fields: 'ID Name Driver Scope IPv4 IPv6 Internal Labels Label CreatedAt'.split(' '),
   },
   volume: {
     name: '*formatter.volumeContext',

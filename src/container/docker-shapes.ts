@@ -1,4 +1,4 @@
-import { humanDuration } from '../util/index.js';
+import { ellipsis, humanDuration } from '../util/index.js';
 import { listedPortMappings, type PortMapping } from '../network/index.js';
 import { healthStatusText } from './health.js';
 import type { ObservedContainer } from './types.js';
@@ -88,9 +88,7 @@ export function portsText(c: ObservedContainer): string {
 export function commandText(c: ObservedContainer, trunc: boolean): string {
   // dockerd's list: an argument with a space in it is shown in single quotes (`/bin/sh -c 'echo a b'`).
   const cmd = [c.path, ...c.args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
-  if (!trunc) return `"${cmd}"`;
-  const chars = [...cmd];
-  return `"${chars.length > 20 ? chars.slice(0, 19).join('') + '…' : cmd}"`;
+  return `"${trunc ? ellipsis(cmd, 20) : cmd}"`;
 }
 
 /** Docker's `container inspect` shape. */

@@ -25,6 +25,12 @@ export function timeAgo(date: Date | string, now: Date = new Date()): string {
   return `${humanDuration((now.getTime() - d.getTime()) / 1000)} ago`;
 }
 
+/** docker's formatter.Ellipsis: text longer than `max` characters keeps `max - 1` of them and ends in '…'. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
+}
+
 /**
  * Docker's size format: go-units HumanSizeWithPrecision, decimal units. The CLI's tables use 3 significant digits
  * ("4.26MB"); the build context line uses 4 ("3.072kB").

@@ -329,3 +329,48 @@ test("errors in the docker CLI 28 words: its own bare, the daemon's with its pre
     assert.notEqual(w.code, 0, args.join(' '));
   }
 });
+
+test('list --format json and methods as docker 28 prints them: sorted keys, N/A where dockerd gives none, .Label "k"', async () => {
+  for (const cli of [wharf, docker]) {
+    ok(await cli(['create', '--name', 'lbl', '--label', 'a=b', '-v', '/data', 'busybox', 'true']), 'create');
+    ok(await cli(['volume', 'create', '--label', 'x=y', 'lv']), 'volume create');
+    ok(await cli(['network', 'create', '--label', 'x=z', 'ln']), 'network create');
+  }
+  await same([
+    'ps',
+    '-a',
+    '--filter',
+    'name=lbl',
+    '--format',
+    '{{.Names}}|{{.Labels}}|{{.LocalVolumes}}|{{.Label "a"}}',
+  ]);
+  await same(['ps', '-a', '--filter', 'name=lbl', '--format', 'table {{.Names}}\t{{.Label "a"}}\t{{.Label "nope"}}']);
+  await same(['volume', 'ls', '--filter', 'name=lv', '--format', '{{.Name}}|{{.Label "x"}}|{{.Links}}|{{.Group}}']);
+  await same(['network', 'ls', '--filter', 'name=ln', '--format', '{{.Name}}|{{.Label "x"}}|{{.Labels}}']);
+  // JSON lines: docker's contexts marshal as maps (keys sorted), every field present.
+  const jsonLine = async (cli: typeof wharf, args: string[]) =>
+    JSON.parse(ok(await cli(args), args.join(' ')).stdout.split('\n')[0]!) as Record<string, unknown>;
+  for (const args of [
+    ['ps', '-a', '--filter', 'name=lbl', '--format', 'json'],
+    ['images', '--format', 'json', 'busybox'],
+    ['volume', 'ls', '--filter', 'name=lv', '--format', 'json'],
+    ['network', 'ls', '--filter', 'name=ln', '--format', 'json'],
+    ['history', '--format', 'json', 'busybox'],
+  ]) {
+    const raw = ok(await wharf(args), args.join(' ')).stdout.split('\n')[0]!;
+    const [w, k] = [JSON.parse(raw) as Record<string, unknown>, await jsonLine(docker, args)];
+    assert.deepEqual(Object.keys(w), Object.keys(k), args.join(' '));
+    assert.deepEqual(Object.keys(w), Object.keys(w).sort(), `${args.join(' ')}: sorted as Go marshals a map`);
+    const sameValues = ['Names', 'Labels', 'LocalVolumes', 'Size', 'Containers', 'SharedSize', 'UniqueSize'];
+    for (const key of [...sameValues, 'VirtualSize', 'Links', 'Availability', 'Group', 'Status', 'Comment'])
+      if (key in k) assert.equal(w[key], k[key], `${args.join(' ')}: ${key}`);
+  }
+  // The anonymous volume's name is cut in ps as docker cuts it (15 characters with the ellipsis).
+  const mounts = String((await jsonLine(wharf, ['ps', '-a', '--filter', 'name=lbl', '--format', 'json'])).Mounts);
+  assert.match(mounts, /^[0-9a-f]{14}…$/);
+  for (const cli of [wharf, docker]) {
+    ok(await cli(['rm', '-v', 'lbl']), 'rm');
+    ok(await cli(['volume', 'rm', 'lv']), 'volume rm');
+    ok(await cli(['network', 'rm', 'ln']), 'network rm');
+  }
+});

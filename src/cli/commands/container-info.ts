@@ -13,7 +13,7 @@ import {
   statusText,
 } from '../../container/index.js';
 import { formatPortMapping, listedPortMappings } from '../../network/index.js';
-import { drained, humanSize, timeAgo } from '../../util/index.js';
+import { drained, ellipsis, humanSize, timeAgo } from '../../util/index.js';
 import { compileTemplate, goJson, renderList, renderTable, templateWords } from '../format.js';
 import { ROW_TYPES } from '../row-types.js';
 import { formatLogEntry } from '../../runtime/index.js';
@@ -75,12 +75,20 @@ function register1(parent: Command, ctx: CliContext): void {
               Ports: portsText(c),
               State: c.status,
               Status: statusText(c),
-              Size: size ? `${humanSize(size.rw)} (virtual ${humanSize(size.rootFs)})` : '',
+              // docker's Size(): "0B" when the sizes were not asked for, "(virtual …)" only with a root fs size.
+              Size: size
+                ? `${humanSize(size.rw)}${size.rootFs > 0 ? ` (virtual ${humanSize(size.rootFs)})` : ''}`
+                : '0B',
               Names: c.name,
               Labels: Object.entries(c.config.Labels ?? {})
                 .map(([k, v]) => `${k}=${v}`)
                 .join(','),
-              Mounts: c.mounts.map((m) => m.Name ?? m.Source).join(','),
+              Label: (key: unknown) => c.config.Labels?.[String(key)] ?? '',
+              Mounts: c.mounts
+                .map((m) => (o.trunc ? ellipsis(m.Name ?? m.Source, 15) : (m.Name ?? m.Source)))
+                .join(','),
+              LocalVolumes: String(c.mounts.filter((m) => m.Type === 'volume').length), // the local driver's
+              Platform: null,
               Networks: [
                 ...new Set([
                   ...(c.networks && c.hostConfig.NetworkMode !== 'bridge' ? [] : [c.hostConfig.NetworkMode]),

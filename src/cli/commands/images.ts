@@ -13,7 +13,7 @@ import {
   type ImageListRow,
   type RemoveEvent,
 } from '../../image/index.js';
-import { humanSize, timeAgo, fsyncDir } from '../../util/index.js';
+import { ellipsis, humanSize, timeAgo, fsyncDir } from '../../util/index.js';
 import { renderList } from '../format.js';
 import { ROW_TYPES } from '../row-types.js';
 import type { CliContext } from '../context.js';
@@ -49,12 +49,6 @@ async function treeImages(w: Wharf, rows: readonly ImageListRow[]): Promise<Tree
 }
 
 const idColumn = (id: string, noTrunc: boolean) => (noTrunc ? id : shortId(id));
-
-/** Docker's ellipsis: keep maxlen-1 characters and add '…'. */
-function ellipsis(s: string, max: number): string {
-  const chars = [...s];
-  return chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
-}
 
 function printRemoveEvents(ctx: CliContext, events: RemoveEvent[]): void {
   for (const e of events) ctx.stdout.write('Untagged' in e ? `Untagged: ${e.Untagged}\n` : `Deleted: ${e.Deleted}\n`);
@@ -104,18 +98,20 @@ export function register(program: Command, ctx: CliContext): void {
         for (const r of rows) ctx.stdout.write(idColumn(r.id, noTrunc) + '\n');
         return;
       }
+      // As dockerd answers the docker CLI's image list: no container counts or shared sizes (N/A; `system df -v`
+      // has them), VirtualSize with units.HumanSize's four digits.
       const displayRows = rows.map((r) => ({
-        Containers: String(r.containers),
+        Containers: 'N/A',
         CreatedAt: r.created ? goTimeString(new Date(r.created)) : '',
         CreatedSince: r.created ? timeAgo(r.created) : 'N/A',
         Digest: r.digest,
         ID: idColumn(r.id, noTrunc),
         Repository: r.repository,
-        SharedSize: humanSize(r.sharedSize),
+        SharedSize: 'N/A',
         Size: humanSize(r.size),
         Tag: r.tag,
-        UniqueSize: humanSize(r.uniqueSize),
-        VirtualSize: humanSize(r.size),
+        UniqueSize: 'N/A',
+        VirtualSize: humanSize(r.size, 4),
       }));
       const table = o.digests
         ? '{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
@@ -193,7 +189,7 @@ export function register(program: Command, ctx: CliContext): void {
       const displayRows = rows.map((r) => ({
         ID: r.id === '<missing>' ? r.id : idColumn(r.id, noTrunc),
         CreatedSince: r.created ? (human ? timeAgo(r.created) : r.created) : 'N/A',
-        CreatedAt: r.created ?? '',
+        CreatedAt: r.created ? `${new Date(r.created).toISOString().slice(0, 19)}Z` : '', // RFC 3339, seconds
         // The docker CLI turns tabs into spaces and keeps every other character (`#(nop)  CMD` has two spaces).
         CreatedBy: noTrunc ? r.createdBy.replaceAll('\t', ' ') : ellipsis(r.createdBy.replaceAll('\t', ' '), 45),
         Size: human ? humanSize(r.size) : String(r.size),

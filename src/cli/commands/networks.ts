@@ -6,7 +6,7 @@ import { parsePruneFilter, prunable } from '../../util/index.js';
 import { renderList } from '../format.js';
 import { ROW_TYPES } from '../row-types.js';
 import type { CliContext } from '../context.js';
-import { collect, confirm, diskFullError, withDaemonEngine } from '../engine.js';
+import { collect, confirm, diskFullError, withDaemonEngine, goTimeString } from '../engine.js';
 import { filterFlag } from '../flag-values.js';
 import { writeInspect } from './container-info.js';
 
@@ -107,12 +107,14 @@ export function register(program: Command, ctx: CliContext): void {
           Name: n.name,
           Driver: n.driver,
           Scope: 'local',
+          IPv4: String(n.driver === 'bridge'), // dockerd 28's EnableIPv4: its bridges, not host or none
           IPv6: String(n.record?.ipv6 !== undefined),
           Internal: String(n.record?.internal ?? false),
           Labels: Object.entries(n.record?.labels ?? {})
             .map(([k, v]) => `${k}=${v}`)
             .join(','),
-          CreatedAt: n.created,
+          Label: (key: unknown) => n.record?.labels?.[String(key)] ?? '',
+          CreatedAt: goTimeString(new Date(n.created), true),
         }));
         ctx.stdout.write(
           renderList(

@@ -19,7 +19,7 @@ import { intFlag } from '../resource-flags.js';
 import { withDaemonEngine, withEngine } from '../engine.js';
 import { filterFlag } from '../flag-values.js';
 import { requirePlatform } from './image-platform.js';
-import { humanSize, lazyBuiltin } from '../../util/index.js';
+import { ellipsis, humanSize, lazyBuiltin } from '../../util/index.js';
 import type { Writable } from 'node:stream';
 
 const readline = lazyBuiltin<typeof Readline>('node:readline');
@@ -363,7 +363,7 @@ function registerAccounts(program: Command, ctx: CliContext): void {
         const noTrunc = o.trunc === false;
         const rows = results.map((r) => ({
           Name: r.name,
-          Description: noTrunc ? r.description : truncate(r.description.replace(/\s+/g, ' '), 45),
+          Description: noTrunc ? r.description : ellipsis(r.description.replace(/\s+/g, ' '), 45),
           StarCount: String(r.starCount),
           IsOfficial: r.isOfficial ? '[OK]' : '',
           IsAutomated: r.isAutomated ? '[OK]' : '',
@@ -389,11 +389,6 @@ function concurrencyOf(v: string): number {
   if (!/^\d+$/.test(v) || n < 1 || n > 64)
     throw new WharfError('INVALID_ARGUMENT', `invalid --max-concurrent ${JSON.stringify(v)}: want 1 to 64`);
   return n;
-}
-
-function truncate(s: string, max: number): string {
-  const chars = [...s];
-  return chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
 }
 
 function parseSearchFilters(list: string[]): { stars: number; official?: boolean; automated?: boolean } {

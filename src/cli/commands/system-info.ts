@@ -5,6 +5,7 @@ import { collectInfo as engineInfo, versionLine } from '../../engine/info.js';
 import { findInitBinary } from '../../runtime/index.js';
 import { compileTemplate, templateWords } from '../format.js';
 import type { CliContext } from '../context.js';
+import { API_VERSION, MIN_API_VERSION } from '../../api/versions.js';
 import { withDaemonEngine } from '../engine.js';
 import { wharfVersion } from '../version.js';
 import { remoteOptionsFor } from './registry-client.js';
@@ -123,9 +124,11 @@ export async function collectVersion(): Promise<Record<string, unknown>> {
   if (runcVersion) components.push({ Name: 'runc', Version: runcVersion, Details: { GitCommit: runcCommit ?? '' } });
   if (initVersion) components.push({ Name: 'docker-init', Version: initVersion, Details: { GitCommit: '' } });
   return {
+    // APIVersion under the Go field's name, which templates use (`{{.Server.APIVersion}}`): the Engine API's.
     Client: {
       Platform: { Name: 'Wharf' },
       Version: v,
+      APIVersion: API_VERSION,
       NodeVersion: process.version,
       Os: 'linux',
       Arch: arch,
@@ -135,6 +138,8 @@ export async function collectVersion(): Promise<Record<string, unknown>> {
       Platform: { Name: 'Wharf (daemonless)' },
       Components: components,
       Version: v,
+      APIVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
       Os: 'linux',
       Arch: arch,
       KernelVersion: os.release(),

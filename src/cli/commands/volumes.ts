@@ -74,16 +74,21 @@ export function register(program: Command, ctx: CliContext): void {
           for (const v of list) ctx.stdout.write(`${v.name}\n`);
           return;
         }
+        // As docker's volumeContext: no usage data in a list (Links, Size N/A), no cluster volume (Group…).
         const rows = list.map((v) => ({
+          Availability: 'N/A',
           Driver: 'local',
+          Group: 'N/A',
           Name: v.name,
           Mountpoint: w.volumes.dataDir(v.name),
           Scope: 'local',
           Labels: Object.entries(v.labels)
             .map(([k, x]) => `${k}=${x}`)
             .join(','),
-          Links: String(w.volumes.users(v.name).length),
+          Label: (key: unknown) => v.labels[String(key)] ?? '',
+          Links: 'N/A',
           Size: 'N/A',
+          Status: 'N/A',
         }));
         ctx.stdout.write(
           renderList(rows, o.format, '{{.Driver}}\t{{.Name}}', { Name: 'VOLUME NAME' }, ROW_TYPES.volume),

@@ -64,7 +64,8 @@ test('renderList: table with header names, custom table template, json lines, pl
     'IMAGE ID   CREATED\na          1 day ago\n',
   );
   assert.equal(renderList(rows, 'table {{.ID}}', '', { ID: 'IMAGE ID' }), 'IMAGE ID\na\n');
-  assert.equal(renderList(rows, 'json', '', {}), '{"ID":"a","CreatedSince":"1 day ago"}\n');
+  // docker's contexts marshal as a map: keys sorted
+  assert.equal(renderList(rows, 'json', '', {}), '{"CreatedSince":"1 day ago","ID":"a"}\n');
   assert.equal(renderList(rows, '{{.ID}}!', '', {}), 'a!\n');
 });
 
@@ -133,4 +134,16 @@ test("a list's row type: a field it lacks fails in Go's words, by exact name; on
   );
   // Without a type (search, stats) a missing field still prints <no value>.
   assert.equal(renderList(rows, '{{.Nope}}', '', {}), '<no value>\n');
+});
+
+test('a method with arguments: {{.Label "k"}} calls the row\'s function; a table heads its column by the argument', () => {
+  const rows = [{ Names: 'web', Label: (k: unknown) => ({ a: 'b' })[String(k)] ?? '' }];
+  assert.equal(renderList(rows, '{{.Names}} {{.Label "a"}}|{{.Label "z"}}|', '', {}), 'web b||\n');
+  assert.equal(
+    renderList(rows, 'table {{.Names}}\t{{.Label "com.x"}}', '', { Names: 'NAMES' }),
+    'NAMES     com.x\nweb       \n',
+  );
+  // Functions are not fields: JSON leaves them out, keys sorted.
+  assert.equal(renderList(rows, 'json', '', {}), '{"Names":"web"}\n');
+  assert.throws(() => renderList(rows, '{{.Names "x"}}', '', {}), /\.Names is not a function/);
 });
