@@ -374,3 +374,30 @@ test('list --format json and methods as docker 28 prints them: sorted keys, N/A 
     ok(await cli(['network', 'rm', 'ln']), 'network rm');
   }
 });
+
+test("Go's template language as scripts use it with inspect and ps: eq, and/or/not, printf, variables, else if", async () => {
+  for (const args of [
+    [
+      'inspect',
+      '-f',
+      '{{if eq .State.Status "running"}}up{{else if eq .State.Status "created"}}new{{else}}?{{end}}',
+      'c1',
+    ],
+    [
+      'inspect',
+      '-f',
+      '{{if and .State.Running (not .State.Paused)}}running{{end}}|{{or .Config.Domainname "none"}}',
+      'r1',
+    ],
+    ['inspect', '-f', '{{printf "%s:%q:%5d" .Name .Config.Image 42}}', 'c1'],
+    ['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}', 'r1'],
+    ['inspect', '-f', '{{$n := .Name}}{{range .Config.Cmd}}{{.}}@{{$n}} {{end}}', 'r1'],
+    ['inspect', '-f', '{{with $c := .Config}}{{$c.Image}}{{end}} {{len .Config.Cmd | printf "%d args"}}', 'r1'],
+    ['image', 'inspect', '-f', '{{if gt .Size 1000}}big{{end}} {{.Os | upper}}', 'busybox'],
+    ['ps', '-a', '--filter', 'name=^c1$', '--format', '{{if eq .State "created"}}{{.Names}} is new{{end}}'],
+  ]) {
+    const w = await same(args);
+    assert.equal(w.code, 0, w.stderr);
+    assert.notEqual(w.stdout.trim(), '', args.join(' '));
+  }
+});
