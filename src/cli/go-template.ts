@@ -4,7 +4,7 @@
  * json, join, split, upper/lower/title, pad, truncate); how values print is go-text.ts.
  */
 import { WharfError } from '../errors/index.js';
-import { goJson, goSprintf, toText, truthy } from './go-text.js';
+import { goHtmlEscape, goJsEscape, goJson, goSprintf, toText, truthy } from './go-text.js';
 
 export { goJson } from './go-text.js';
 
@@ -294,6 +294,18 @@ const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
   gt: (a, b) => ordered(a, b) > 0,
   ge: (a, b) => ordered(a, b) >= 0,
   not: (v) => !truthy(v),
+  // Go's slice (of a string or a list, 1 to 3 indexes) and its escapers.
+  slice: (v, ...ix) => {
+    const [from = 0, to] = ix.map(Number);
+    return typeof v === 'string' || Array.isArray(v) ? v.slice(from, to) : v;
+  },
+  html: (...v) => goHtmlEscape(v.map(toText).join('')),
+  js: (...v) => goJsEscape(v.map(toText).join('')),
+  urlquery: (...v) => encodeURIComponent(v.map(toText).join('')).replace(/%20/g, '+'),
+  call: (fn, ...args) => {
+    if (typeof fn !== 'function') throw new WharfError('INVALID_ARGUMENT', 'template: call of non-function');
+    return (fn as (...a: unknown[]) => unknown)(...args);
+  },
 };
 
 /** Go's `and` and `or`: their arguments are evaluated in order until the answer is known, which is returned. */

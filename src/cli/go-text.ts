@@ -1,6 +1,7 @@
 /**
  * How Go writes values, as the docker CLI's output shows them: encoding/json (goJson), a template's printing of a
- * value (toText: `<no value>`, `[a b]`, `map[k:v]`), its truth (truthy) and fmt.Sprintf's common verbs (goSprintf).
+ * value (toText: `<no value>`, `[a b]`, `map[k:v]`), its truth (truthy), fmt.Sprintf's common verbs (goSprintf) and
+ * text/template's html and js escapers.
  */
 
 /**
@@ -82,5 +83,28 @@ export function goSprintf(format: string, args: unknown[]): string {
             : text.padStart(w);
       return text;
     },
+  );
+}
+
+/** Go's html escaper's table (text/template's HTMLEscape). */
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  "'": '&#39;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&#34;',
+};
+
+/** text/template's html: the five characters HTML gives meaning, and NUL. */
+export function goHtmlEscape(text: string): string {
+  return text.replace(/[&'<>"]/g, (c) => HTML_ESCAPES[c]!).replaceAll('\0', '\uFFFD');
+}
+
+/** text/template's js: quotes and backslash escaped, the characters HTML or a script give meaning as \uXXXX. */
+export function goJsEscape(text: string): string {
+  return text.replace(/[\\'"<>&=]/g, (c) =>
+    c === '\\' || c === "'" || c === '"'
+      ? `\\${c}`
+      : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
   );
 }

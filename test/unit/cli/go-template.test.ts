@@ -55,3 +55,11 @@ test('variables: $ (the root), declarations, range over maps and lists with key 
   assert.throws(() => render('{{$nope}}'), /undefined variable "\$nope"/);
   assert.equal(render('{{index .Labels "com.x"}}'), '1');
 });
+
+test("Go's slice, html, js, urlquery and call", () => {
+  assert.equal(render('{{slice .Os 1 3}} {{slice .List 1}}'), 'in [b c]');
+  assert.equal(render('{{html "<a href=\'x\'>&</a>"}}'), '&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;');
+  assert.equal(render('{{js "it\'s <b>"}}'), "it\\'s \\u003Cb\\u003E");
+  assert.equal(render('{{urlquery "a b&c"}}'), 'a+b%26c');
+  assert.equal(compileTemplate('{{call .F 2}}').render({ F: (n: number) => n * 21 }), '42');
+});
