@@ -91,7 +91,10 @@ export async function startExec(opts: ExecInContainerOptions): Promise<ExecHandl
 
   if (proc.terminal) {
     const pty = ptyModule();
-    const term = pty.spawn(opts.runc.binary, args, {
+    // runc copies the container's terminal to ours before it makes ours raw (its recvtty): output written at once
+    // (`tty; echo hi`) went through our terminal's ONLCR too, "\r\r\n". The terminal is made raw first, by stty on
+    // it, then the shell becomes runc (the same pid).
+    const term = pty.spawn('/bin/sh', ['-c', 'stty raw -echo 2>/dev/null; exec "$0" "$@"', opts.runc.binary, ...args], {
       cols: opts.consoleSize?.cols ?? 80,
       rows: opts.consoleSize?.rows ?? 24,
       env: process.env as Record<string, string>,
